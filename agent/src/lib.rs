@@ -1,0 +1,1 @@
+//! pam-mfa agent library.

@@ -1,0 +1,138 @@
+//! Length-prefixed JSON framing.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::{MAX_FRAME, PROTOCOL_VERSION};
+
+/// Why a frame could not be read or written.
+#[derive(Debug)]
+pub enum FrameError {
+    /// The transport failed (includes timeouts and a peer that went away).
+    Io(io::Error),
+    /// The announced or produced length is over [`MAX_FRAME`].
+    TooLarge(usize),
+    /// The body is not a valid message.
+    Malformed(String),
+    /// The peer speaks another protocol version.
+    Version { got: u64 },
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FrameError::Io(e) => write!(f, "transport error: {e}"),
+            FrameError::TooLarge(n) => {
+                write!(f, "frame of {n} bytes is over the {MAX_FRAME}-byte limit")
+            }
+            FrameError::Malformed(e) => write!(f, "malformed message: {e}"),
+            FrameError::Version { got } => write!(
+                f,
+                "peer speaks protocol version {got}, this build speaks {PROTOCOL_VERSION}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for FrameError {}
+
+impl From<io::Error> for FrameError {
+    fn from(e: io::Error) -> Self {
+        FrameError::Io(e)
+    }
+}
+
+/// Serialises `msg` and writes it as one frame.
+pub fn write_frame<W: Write, T: Serialize>(w: &mut W, msg: &T) -> Result<(), FrameError> {
+    let body = serde_json::to_vec(msg).map_err(|e| FrameError::Malformed(e.to_string()))?;
+    if body.len() > MAX_FRAME {
+        return Err(FrameError::TooLarge(body.len()));
+    }
+    let mut buf = Vec::with_capacity(4 + body.len());
+    buf.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    buf.extend_from_slice(&body);
+    w.write_all(&buf)?;
+    w.flush()?;
+    Ok(())
+}
+
+/// Reads one frame and decodes it, checking the protocol version first.
+///
+/// The length is checked before any body byte is read, so an oversized or
+/// hostile length never causes a large allocation.
+pub fn read_frame<R: Read, T: DeserializeOwned>(r: &mut R) -> Result<T, FrameError> {
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len)?;
+    let len = u32::from_be_bytes(len) as usize;
+    if len > MAX_FRAME {
+        return Err(FrameError::TooLarge(len));
+    }
+    let mut body = vec![0u8; len];
+    r.read_exact(&mut body)?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| FrameError::Malformed(e.to_string()))?;
+    match value.get("v").and_then(serde_json::Value::as_u64) {
+        Some(v) if v == u64::from(PROTOCOL_VERSION) => {}
+        Some(v) => return Err(FrameError::Version { got: v }),
+        None => return Err(FrameError::Malformed("missing protocol version `v`".into())),
+    }
+    serde_json::from_value(value).map_err(|e| FrameError::Malformed(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Request, RequestBody, Response, ResponseBody};
+
+    #[test]
+    fn round_trip() {
+        let mut buf = Vec::new();
+        write_frame(&mut buf, &Request::new(RequestBody::Status)).unwrap();
+        let got: Request = read_frame(&mut buf.as_slice()).unwrap();
+        assert_eq!(got.body, RequestBody::Status);
+        assert_eq!(u32::from_be_bytes(buf[..4].try_into().unwrap()) as usize, buf.len() - 4);
+    }
+
+    #[test]
+    fn oversized_length_is_refused_before_reading() {
+        let mut buf = ((MAX_FRAME + 1) as u32).to_be_bytes().to_vec();
+        buf.extend_from_slice(b"{}");
+        let err = read_frame::<_, Request>(&mut buf.as_slice()).unwrap_err();
+        assert!(matches!(err, FrameError::TooLarge(n) if n == MAX_FRAME + 1));
+    }
+
+    #[test]
+    fn garbage_and_wrong_version_are_errors() {
+        let mut garbage = 5u32.to_be_bytes().to_vec();
+        garbage.extend_from_slice(b"\x00\xffab");
+        assert!(matches!(
+            read_frame::<_, Response>(&mut garbage.as_slice()),
+            Err(FrameError::Malformed(_))
+        ));
+        let body = br#"{"v":99,"type":"allow"}"#;
+        let mut other = (body.len() as u32).to_be_bytes().to_vec();
+        other.extend_from_slice(body);
+        assert!(matches!(
+            read_frame::<_, Response>(&mut other.as_slice()),
+            Err(FrameError::Version { got: 99 })
+        ));
+        let body = br#"{"type":"allow"}"#;
+        let mut none = (body.len() as u32).to_be_bytes().to_vec();
+        none.extend_from_slice(body);
+        assert!(read_frame::<_, Response>(&mut none.as_slice()).is_err());
+    }
+
+    #[test]
+    fn truncated_frame_is_an_io_error() {
+        let mut buf = Vec::new();
+        write_frame(&mut buf, &Response::new(ResponseBody::Allow { message: None })).unwrap();
+        buf.truncate(buf.len() - 2);
+        assert!(matches!(
+            read_frame::<_, Response>(&mut buf.as_slice()),
+            Err(FrameError::Io(_))
+        ));
+    }
+}

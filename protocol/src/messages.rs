@@ -1,0 +1,242 @@
+//! Message types. Every message is a JSON object with `v` (the protocol
+//! version) and `type` (the variant, snake_case).
+
+use serde::{Deserialize, Serialize};
+
+use crate::PROTOCOL_VERSION;
+
+/// A message from a client (the PAM module or mfactl) to the agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    pub v: u32,
+    #[serde(flatten)]
+    pub body: RequestBody,
+}
+
+impl Request {
+    pub fn new(body: RequestBody) -> Self {
+        Request { v: PROTOCOL_VERSION, body }
+    }
+}
+
+/// Which PAM hook is asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PamHook {
+    /// `pam_sm_authenticate`: may prompt.
+    Auth,
+    /// `pam_sm_acct_mgmt`: decides from the evidence at hand, never prompts.
+    Account,
+    /// `pam_sm_open_session`.
+    OpenSession,
+    /// `pam_sm_close_session`.
+    CloseSession,
+}
+
+/// What the module read from PAM. The agent trusts none of it beyond what
+/// SO_PEERCRED says about the peer; it is context, not identity.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PamContext {
+    /// PAM_SERVICE, e.g. `sshd`, `sudo`, `login`.
+    pub service: String,
+    /// PAM_USER: the account being authenticated.
+    pub user: String,
+    /// PAM_RUSER, when set (the invoking user for su and sudo).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ruser: Option<String>,
+    /// PAM_RHOST, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rhost: Option<String>,
+    /// PAM_TTY, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tty: Option<String>,
+    /// `SSH_AUTH_INFO_0` from the PAM environment (sshd's ExposeAuthInfo).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_auth_info: Option<String>,
+    /// `SSH_AUTH_SOCK` from the PAM environment or the invoking process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_auth_sock: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RequestBody {
+    /// The module starts a decision for one PAM hook.
+    Begin { hook: PamHook, context: PamContext },
+    /// Answers to the prompts of the last [`ResponseBody::Prompt`], in order
+    /// (one per echo-on/echo-off prompt).
+    Answer { answers: Vec<String> },
+    /// Asks again after a [`ResponseBody::Wait`].
+    Poll,
+    /// The person gave up (or the module reached its deadline).
+    Cancel,
+    /// mfactl: explain the decision for a login on this host.
+    Explain(ExplainQuery),
+    /// mfactl: the agent's state.
+    Status,
+    /// sshd's AuthorizedKeysCommand: registered keys for a login.
+    AuthorizedKeys { login: String },
+    /// mfactl: reload the policy now.
+    Reload,
+}
+
+/// A question for `mfactl explain` against the running agent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExplainQuery {
+    pub login: String,
+    /// The cluster user; resolved from the login when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The PAM service; `sshd` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+}
+
+/// A message from the agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    pub v: u32,
+    #[serde(flatten)]
+    pub body: ResponseBody,
+}
+
+impl Response {
+    pub fn new(body: ResponseBody) -> Self {
+        Response { v: PROTOCOL_VERSION, body }
+    }
+}
+
+/// How a prompt is shown (PAM's message styles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptStyle {
+    EchoOn,
+    EchoOff,
+    Info,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prompt {
+    pub style: PromptStyle,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ResponseBody {
+    /// Let the login through (PAM_SUCCESS).
+    Allow {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    /// Refuse the login, showing `message` to the person (PAM_AUTH_ERR or
+    /// PAM_PERM_DENIED for the account hook).
+    Deny { message: String },
+    /// Show these prompts through the PAM conversation and send the answers.
+    Prompt { prompts: Vec<Prompt> },
+    /// Nothing to answer yet: poll again after `after_ms`, showing `message`
+    /// once as an info message if present.
+    Wait {
+        after_ms: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    /// The agent cannot decide (no usable policy): the module's fail mode
+    /// applies.
+    Unavailable { message: String },
+    /// The request was wrong or the agent failed. Never a success.
+    Error { message: String },
+    /// Answer to [`RequestBody::Explain`].
+    Explanation(Explanation),
+    /// Answer to [`RequestBody::Status`].
+    Status(StatusReport),
+    /// Answer to [`RequestBody::AuthorizedKeys`]: authorized_keys lines.
+    Keys { lines: Vec<String> },
+    /// Answer to [`RequestBody::Reload`].
+    Reloaded { ok: bool, message: String },
+}
+
+/// The outcome of a policy decision, as `mfactl explain --json` prints it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// "allow" or "deny".
+    pub access: String,
+    /// "off", "session", "hardware_key", "hardware_key_touch",
+    /// "hardware_key_pin" or "hardware_key_touch_and_pin".
+    pub mfa: String,
+    /// The cluster user the decision is for (absent: not a cluster user).
+    pub user: Option<String>,
+    /// The roles that allowed this login on this node.
+    pub roles: Vec<String>,
+    pub locked: bool,
+    /// Sentences a person can read, in the order the rules were applied.
+    pub reasons: Vec<String>,
+    pub node: String,
+    pub login: String,
+    pub service: String,
+    /// "ssh", "admin" or "desktop".
+    pub class: String,
+    pub policy_revision: String,
+}
+
+/// What `mfactl status` shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReport {
+    pub agent_version: String,
+    pub node: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub policy_source: String,
+    /// Empty when no policy was ever loaded.
+    pub policy_revision: String,
+    /// RFC 3339 time of the last successful load, if any.
+    pub last_load: Option<String>,
+    /// The last load error, if the last attempt failed.
+    pub last_error: Option<String>,
+    pub counts: PolicyCounts,
+    pub decisions: DecisionCounts,
+    pub uptime_seconds: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyCounts {
+    pub roles: usize,
+    pub users: usize,
+    pub locks: usize,
+    pub devices: usize,
+    pub warnings: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionCounts {
+    pub allowed: u64,
+    pub denied: u64,
+    pub unavailable: u64,
+    pub errors: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_form_is_flat_and_tagged() {
+        let req = Request::new(RequestBody::Begin {
+            hook: PamHook::Auth,
+            context: PamContext { service: "sshd".into(), user: "jerry".into(), ..Default::default() },
+        });
+        let json = serde_json::to_value(&req).unwrap();
+        assert_eq!(json["v"], 1);
+        assert_eq!(json["type"], "begin");
+        assert_eq!(json["hook"], "auth");
+        assert_eq!(json["context"]["user"], "jerry");
+        let back: Request = serde_json::from_value(json).unwrap();
+        assert_eq!(back, req);
+
+        let resp = Response::new(ResponseBody::Prompt {
+            prompts: vec![Prompt { style: PromptStyle::EchoOff, text: "x".into() }],
+        });
+        let json = serde_json::to_string(&resp).unwrap();
+        assert_eq!(json, r#"{"v":1,"type":"prompt","prompts":[{"style":"echo_off","text":"x"}]}"#);
+    }
+}

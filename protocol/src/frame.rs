@@ -106,7 +106,7 @@ mod tests {
 
     #[test]
     fn garbage_and_wrong_version_are_errors() {
-        let mut garbage = 5u32.to_be_bytes().to_vec();
+        let mut garbage = 4u32.to_be_bytes().to_vec();
         garbage.extend_from_slice(b"\x00\xffab");
         assert!(matches!(
             read_frame::<_, Response>(&mut garbage.as_slice()),

@@ -1,0 +1,110 @@
+//! Connecting within the deadline: a non-blocking connect retried while the
+//! agent's backlog is full, so a stuck agent cannot hang sshd.
+
+use std::fmt;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::thread::sleep;
+use std::time::Duration;
+
+use rustix::io::{ioctl_fionbio, Errno};
+use rustix::net::{socket_with, AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
+
+use super::socket_check::{check_peer, check_socket_file};
+use super::{Connection, Deadline};
+
+/// Longest pause between two connection attempts on a full backlog.
+const MAX_PAUSE: Duration = Duration::from_millis(50);
+
+/// Why no connection to a trusted agent was made.
+#[derive(Debug)]
+pub enum ConnectError {
+    /// `lstat` failed (usually: no such file).
+    NoSocket(Errno),
+    /// The path is a symlink.
+    Symlink,
+    /// The path is not a socket.
+    NotASocket,
+    /// The socket file is not owned by the agent's uid.
+    WrongOwner { uid: u32 },
+    /// `connect` failed (refused, permission, ...).
+    Refused(Errno),
+    /// The backlog stayed full until the deadline.
+    TimedOut,
+    /// SO_PEERCRED failed.
+    PeerUnknown(Errno),
+    /// The peer does not run as the agent's uid.
+    WrongPeer { uid: u32 },
+    /// A local failure (no socket could be made): not the agent's fault, and
+    /// not a reason to fail open.
+    Local(Errno),
+}
+
+impl ConnectError {
+    /// Whether this means "the agent is unreachable" (fail mode applies), as
+    /// opposed to a local failure of this process.
+    pub fn is_unreachable(&self) -> bool {
+        !matches!(self, ConnectError::Local(_))
+    }
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectError::NoSocket(e) => write!(f, "cannot stat the socket: {e}"),
+            ConnectError::Symlink => f.write_str("the socket path is a symlink"),
+            ConnectError::NotASocket => f.write_str("the socket path is not a socket"),
+            ConnectError::WrongOwner { uid } => write!(f, "the socket is owned by uid {uid}"),
+            ConnectError::Refused(e) => write!(f, "cannot connect: {e}"),
+            ConnectError::TimedOut => f.write_str("timed out connecting (backlog full)"),
+            ConnectError::PeerUnknown(e) => write!(f, "cannot read the peer's credentials: {e}"),
+            ConnectError::WrongPeer { uid } => write!(f, "the peer runs as uid {uid}"),
+            ConnectError::Local(e) => write!(f, "cannot create a socket: {e}"),
+        }
+    }
+}
+
+/// Connects to the agent at `path`, checking the socket file before and the
+/// peer's credentials after connecting. The returned connection is blocking,
+/// with the same deadline.
+pub fn connect(
+    path: &Path,
+    agent_uid: u32,
+    deadline: Deadline,
+) -> Result<Connection, ConnectError> {
+    check_socket_file(path, agent_uid)?;
+    let addr = SocketAddrUnix::new(path).map_err(ConnectError::Refused)?;
+    let fd = socket_with(
+        AddressFamily::UNIX,
+        SocketType::STREAM,
+        SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
+        None,
+    )
+    .map_err(ConnectError::Local)?;
+    connect_until(&fd, &addr, &deadline)?;
+    check_peer(&fd, agent_uid)?;
+    ioctl_fionbio(&fd, false).map_err(ConnectError::Local)?;
+    Ok(Connection::new(fd, deadline))
+}
+
+fn connect_until(
+    fd: &OwnedFd,
+    addr: &SocketAddrUnix,
+    deadline: &Deadline,
+) -> Result<(), ConnectError> {
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match rustix::net::connect(fd, addr) {
+            Ok(()) | Err(Errno::ISCONN) => return Ok(()),
+            Err(Errno::INTR) => continue,
+            // AF_UNIX: the listener's backlog is full. INPROGRESS/ALREADY do
+            // not happen for AF_UNIX on Linux; polling again covers them.
+            Err(Errno::AGAIN | Errno::INPROGRESS | Errno::ALREADY) => {
+                let left = deadline.remaining().ok_or(ConnectError::TimedOut)?;
+                sleep(pause.min(left));
+                pause = (pause * 2).min(MAX_PAUSE);
+            }
+            Err(e) => return Err(ConnectError::Refused(e)),
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The agent client: checks who owns the socket, connects within the
+//! deadline, and reads and writes frames that never wait past it.
+
+mod connect;
+mod deadline;
+mod socket_check;
+mod transport;
+
+pub use connect::{connect, ConnectError};
+pub use deadline::Deadline;
+pub use transport::Connection;

@@ -1,0 +1,39 @@
+//! The PAM context sent with `begin`.
+
+use pam_mfa_protocol::PamContext;
+
+use crate::ffi::consts::{PAM_IGNORE, PAM_SUCCESS, PAM_SYSTEM_ERR, PAM_USER_UNKNOWN};
+use crate::handle::{Item, PamHandle};
+
+/// Reads the context from PAM. `Err` is the PAM code to return: the code of
+/// a failed `pam_get_user` (never success or ignore), `PAM_USER_UNKNOWN` for
+/// an empty user name, `PAM_SYSTEM_ERR` when PAM has no service name.
+///
+/// `SSH_AUTH_SOCK` comes from the PAM environment, else from the process
+/// environment (`process_env`): sudo and su run in the invoking session.
+pub fn gather<H: PamHandle + ?Sized>(
+    handle: &mut H,
+    process_env: &dyn Fn(&str) -> Option<String>,
+) -> Result<PamContext, i32> {
+    let service = non_empty(handle.item(Item::Service)).ok_or(PAM_SYSTEM_ERR)?;
+    let user = match handle.user() {
+        Ok(user) if user.is_empty() => return Err(PAM_USER_UNKNOWN),
+        Ok(user) => user,
+        Err(PAM_SUCCESS | PAM_IGNORE) => return Err(PAM_SYSTEM_ERR),
+        Err(code) => return Err(code),
+    };
+    Ok(PamContext {
+        service,
+        user,
+        ruser: non_empty(handle.item(Item::Ruser)),
+        rhost: non_empty(handle.item(Item::Rhost)),
+        tty: non_empty(handle.item(Item::Tty)),
+        ssh_auth_info: non_empty(handle.env("SSH_AUTH_INFO_0")),
+        ssh_auth_sock: non_empty(handle.env("SSH_AUTH_SOCK"))
+            .or_else(|| non_empty(process_env("SSH_AUTH_SOCK"))),
+    })
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty())
+}

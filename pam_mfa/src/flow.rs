@@ -1,0 +1,293 @@
+//! The step loop: `begin`, then one agent response after another until the
+//! agent (or a failure) ends the exchange.
+//!
+//! Whenever the module ends the exchange itself (a failure, a conversation
+//! error, the deadline), it sends `cancel` best-effort and closes the
+//! connection without reading a reply.
+
+use std::io;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use pam_mfa_protocol::{
+    FrameError, PamContext, PamHook, Prompt, PromptStyle, Request, RequestBody, ResponseBody,
+};
+
+use crate::args::Config;
+use crate::client::{connect, Connection, Deadline};
+use crate::ffi::consts::PAM_MAX_RESP_SIZE;
+use crate::handle::{ConvError, PamHandle};
+use crate::log::Logger;
+use crate::outcome::Outcome;
+use crate::prompts::{self, AnswerError};
+use crate::secret::{wipe_all, wipe_responses};
+
+/// Most `prompt` steps in one exchange (the agent's retries included).
+pub const MAX_PROMPT_ROUNDS: u32 = 32;
+/// Shortest pause before a `poll`, whatever `after_ms` says.
+pub const MIN_POLL_PAUSE: Duration = Duration::from_millis(10);
+
+/// Runs one exchange with the agent for `hook`. `silent` (PAM_SILENT)
+/// suppresses the texts of `allow`, `deny` and `wait`; prompts are always
+/// shown.
+pub fn exchange<H: PamHandle + ?Sized>(
+    handle: &mut H,
+    config: &Config,
+    hook: PamHook,
+    context: PamContext,
+    silent: bool,
+    log: &mut Logger<'_>,
+) -> Outcome {
+    let deadline = Deadline::after(config.timeout);
+    let conn = match connect(&config.socket, config.agent_uid, deadline) {
+        Ok(conn) => conn,
+        Err(e) if e.is_unreachable() => {
+            return Outcome::Unreachable(format!("agent at {}: {e}", config.socket.display()))
+        }
+        Err(e) => return Outcome::Failure(e.to_string()),
+    };
+    log.debug(format_args!("connected to {}", config.socket.display()));
+    let mut steps = Steps {
+        conn,
+        handle,
+        log,
+        silent,
+        responded: false,
+        rounds: 0,
+        last_wait: None,
+    };
+    steps.run(hook, context)
+}
+
+struct Steps<'a, 'l, H: ?Sized> {
+    conn: Connection,
+    handle: &'a mut H,
+    log: &'a mut Logger<'l>,
+    silent: bool,
+    /// Whether the agent has sent a well-formed response yet.
+    responded: bool,
+    rounds: u32,
+    last_wait: Option<String>,
+}
+
+impl<H: PamHandle + ?Sized> Steps<'_, '_, H> {
+    fn run(&mut self, hook: PamHook, context: PamContext) -> Outcome {
+        let begin = Request::new(RequestBody::Begin { hook, context });
+        if let Err(e) = self.conn.send(&begin) {
+            return self.frame_failure("sending begin", e);
+        }
+        self.log
+            .debug(format_args!("sent begin ({})", hook_name(hook)));
+        loop {
+            let response = match self.conn.recv() {
+                Ok(response) => response,
+                Err(e) => return self.frame_failure("reading a response", e),
+            };
+            self.responded = true;
+            let kind = response_kind(&response.body);
+            self.log.debug(format_args!("received {kind}"));
+            let step = match response.body {
+                ResponseBody::Allow { message } => {
+                    if let Some(message) = message {
+                        self.show(PromptStyle::Info, &message);
+                    }
+                    Err(Outcome::Allow)
+                }
+                ResponseBody::Deny { message } => {
+                    self.show(PromptStyle::Error, &message);
+                    Err(Outcome::Deny)
+                }
+                ResponseBody::Prompt { prompts } => self.prompt(prompts),
+                ResponseBody::Wait { after_ms, message } => self.wait(after_ms, message),
+                ResponseBody::Unavailable { message } => Err(Outcome::Unavailable(format!(
+                    "the agent cannot decide: {message}"
+                ))),
+                ResponseBody::Error { message } => Err(Outcome::Failure(format!(
+                    "the agent reported an error: {message}"
+                ))),
+                ResponseBody::Explanation(_)
+                | ResponseBody::Status(_)
+                | ResponseBody::Keys { .. }
+                | ResponseBody::Reloaded { .. } => Err(self.cancel(Outcome::Failure(format!(
+                    "protocol error: unexpected `{kind}` response"
+                )))),
+            };
+            if let Err(outcome) = step {
+                return outcome;
+            }
+        }
+    }
+
+    /// One `prompt` step: converse, then send the answers.
+    fn prompt(&mut self, list: Vec<Prompt>) -> Result<(), Outcome> {
+        self.rounds += 1;
+        if self.rounds > MAX_PROMPT_ROUNDS {
+            let why = format!("protocol error: more than {MAX_PROMPT_ROUNDS} prompt steps");
+            return Err(self.cancel(Outcome::Failure(why)));
+        }
+        if let Err(why) = prompts::check_count(&list) {
+            return Err(self.cancel(Outcome::Failure(format!("protocol error: {why}"))));
+        }
+        let shown: Vec<Prompt> = list.iter().map(prompts::fit).collect();
+        self.log
+            .debug(format_args!("conversation: {}", styles(&shown)));
+        let responses = match self.converse(&shown) {
+            Ok(responses) => responses,
+            Err(e) => return Err(self.cancel(Outcome::ConversationFailed(e.to_string()))),
+        };
+        let answers = match prompts::collect(&shown, responses) {
+            Ok(answers) => answers,
+            Err(AnswerError::BadReply(why)) => {
+                let why = format!("unusable conversation reply: {why}");
+                return Err(self.cancel(Outcome::ConversationFailed(why)));
+            }
+            Err(AnswerError::TooLong) => {
+                let why = format!("an answer is longer than {PAM_MAX_RESP_SIZE} bytes: refused");
+                return Err(self.cancel(Outcome::Failure(why)));
+            }
+        };
+        let count = answers.len();
+        let request = Request::new(RequestBody::Answer { answers });
+        let sent = self.conn.send(&request);
+        if let RequestBody::Answer { answers } = request.body {
+            wipe_all(answers);
+        }
+        match sent {
+            Ok(()) => {
+                self.log
+                    .debug(format_args!("sent answer ({count} answers)"));
+                Ok(())
+            }
+            Err(e) => Err(self.frame_failure("sending answers", e)),
+        }
+    }
+
+    /// One `wait` step: show the message if it is new, pause, then poll.
+    fn wait(&mut self, after_ms: u32, message: Option<String>) -> Result<(), Outcome> {
+        if let Some(message) = message {
+            if self.last_wait.as_deref() != Some(message.as_str()) {
+                self.show(PromptStyle::Info, &message);
+                self.last_wait = Some(message);
+            }
+        }
+        let Some(left) = self.conn.deadline().remaining() else {
+            return Err(self.timed_out());
+        };
+        sleep(
+            Duration::from_millis(after_ms.into())
+                .max(MIN_POLL_PAUSE)
+                .min(left),
+        );
+        if self.conn.deadline().remaining().is_none() {
+            return Err(self.timed_out());
+        }
+        match self.conn.send(&Request::new(RequestBody::Poll)) {
+            Ok(()) => {
+                self.log.debug("sent poll");
+                Ok(())
+            }
+            Err(e) => Err(self.frame_failure("sending poll", e)),
+        }
+    }
+
+    /// The PAM conversation; its time does not count against the deadline.
+    fn converse(&mut self, prompts: &[Prompt]) -> Result<Vec<Option<String>>, ConvError> {
+        let started = Instant::now();
+        let result = self.handle.converse(prompts);
+        self.conn.deadline_mut().extend(started.elapsed());
+        result
+    }
+
+    /// Shows a text (not a question); failures only go to the debug log.
+    fn show(&mut self, style: PromptStyle, text: &str) {
+        if self.silent || text.is_empty() {
+            return;
+        }
+        let prompt = prompts::fit(&Prompt {
+            style,
+            text: text.to_owned(),
+        });
+        match self.converse(std::slice::from_ref(&prompt)) {
+            Ok(responses) => wipe_responses(responses),
+            Err(e) => self
+                .log
+                .debug(format_args!("could not show a message: {e}")),
+        }
+    }
+
+    fn timed_out(&mut self) -> Outcome {
+        self.cancel(Outcome::Failure(
+            "the deadline passed while waiting on the agent".into(),
+        ))
+    }
+
+    /// A frame could not be read or written. Before the agent's first
+    /// response a transport failure means "unreachable"; after it, and for
+    /// any malformed frame, it is a failure.
+    fn frame_failure(&mut self, doing: &str, e: FrameError) -> Outcome {
+        let outcome = match e {
+            FrameError::Io(e) if !self.responded => Outcome::Unreachable(format!(
+                "no answer from the agent ({doing}): {}",
+                io_reason(&e)
+            )),
+            FrameError::Io(e) => Outcome::Failure(format!(
+                "transport failure during the exchange ({doing}): {}",
+                io_reason(&e)
+            )),
+            other => Outcome::Failure(format!("protocol error ({doing}): {other}")),
+        };
+        self.cancel(outcome)
+    }
+
+    fn cancel(&mut self, outcome: Outcome) -> Outcome {
+        self.log.debug("sending cancel");
+        self.conn.cancel();
+        outcome
+    }
+}
+
+fn io_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::TimedOut => "timed out".into(),
+        io::ErrorKind::UnexpectedEof => "the agent closed the connection".into(),
+        _ => e.to_string(),
+    }
+}
+
+pub(crate) fn hook_name(hook: PamHook) -> &'static str {
+    match hook {
+        PamHook::Auth => "auth",
+        PamHook::Account => "account",
+        PamHook::OpenSession => "open_session",
+        PamHook::CloseSession => "close_session",
+    }
+}
+
+fn response_kind(body: &ResponseBody) -> &'static str {
+    match body {
+        ResponseBody::Allow { .. } => "allow",
+        ResponseBody::Deny { .. } => "deny",
+        ResponseBody::Prompt { .. } => "prompt",
+        ResponseBody::Wait { .. } => "wait",
+        ResponseBody::Unavailable { .. } => "unavailable",
+        ResponseBody::Error { .. } => "error",
+        ResponseBody::Explanation(_) => "explanation",
+        ResponseBody::Status(_) => "status",
+        ResponseBody::Keys { .. } => "keys",
+        ResponseBody::Reloaded { .. } => "reloaded",
+    }
+}
+
+/// The styles of a round, for the debug log (never the texts).
+fn styles(prompts: &[Prompt]) -> String {
+    let names: Vec<&str> = prompts
+        .iter()
+        .map(|p| match p.style {
+            PromptStyle::EchoOn => "echo_on",
+            PromptStyle::EchoOff => "echo_off",
+            PromptStyle::Info => "info",
+            PromptStyle::Error => "error",
+        })
+        .collect();
+    names.join(", ")
+}

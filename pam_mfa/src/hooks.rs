@@ -1,0 +1,102 @@
+//! What each `pam_sm_*` entry point does, free of FFI: parse the arguments,
+//! read the context, run the exchange, map the outcome, log.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use pam_mfa_protocol::PamHook;
+
+use crate::args::{Config, FailMode};
+use crate::context;
+use crate::ffi::consts::{PAM_AUTH_ERR, PAM_IGNORE, PAM_SERVICE_ERR, PAM_SUCCESS};
+use crate::flow::{exchange, hook_name};
+use crate::handle::{Item, PamHandle};
+use crate::log::{LogSink, Logger};
+use crate::outcome::{pam_code, Outcome};
+
+/// `pam_sm_setcred`: nothing to set; the agent is not asked.
+pub const SETCRED_CODE: i32 = PAM_SUCCESS;
+/// `pam_sm_chauthtok`: pam-mfa manages no passwords, so the module takes no
+/// part in a password change.
+pub const CHAUTHTOK_CODE: i32 = PAM_IGNORE;
+/// What a caught panic returns, in every hook.
+pub const PANIC_CODE: i32 = PAM_AUTH_ERR;
+
+/// What the module gets from the process it runs in.
+pub struct Host<'a> {
+    pub log: &'a mut dyn LogSink,
+    /// The process environment (for `SSH_AUTH_SOCK` when PAM's has none).
+    pub process_env: &'a dyn Fn(&str) -> Option<String>,
+    /// PAM_SILENT was passed.
+    pub silent: bool,
+}
+
+/// Runs `hook` and returns its PAM code.
+pub fn run_hook<H: PamHandle + ?Sized, S: AsRef<str>>(
+    handle: &mut H,
+    hook: PamHook,
+    args: &[S],
+    host: Host<'_>,
+) -> i32 {
+    let service = handle.item(Item::Service).unwrap_or_else(|| "?".into());
+    let mut log = Logger::new(host.log, &service, hook_name(hook));
+    let config = match Config::parse(args) {
+        Ok(config) => config,
+        Err(e) => {
+            log.error(format_args!("{e}: failing with PAM_SERVICE_ERR"));
+            return PAM_SERVICE_ERR;
+        }
+    };
+    log.set_debug(config.debug);
+    let context = match context::gather(handle, host.process_env) {
+        Ok(context) => context,
+        Err(code) => {
+            log.notice(format_args!(
+                "no user or service from PAM: returning PAM code {code}"
+            ));
+            return code;
+        }
+    };
+    log.debug(format_args!(
+        "user {}, socket {}, timeout {}s, fail_mode {}",
+        context.user,
+        config.socket.display(),
+        config.timeout.as_secs(),
+        fail_mode_name(config.fail_mode)
+    ));
+    let outcome = exchange(handle, &config, hook, context, host.silent, &mut log);
+    let code = pam_code(&outcome, hook, config.fail_mode);
+    report(&mut log, &outcome, config.fail_mode, code);
+    code
+}
+
+/// Runs `f`, turning a panic into [`PANIC_CODE`]: a panic never unwinds into
+/// the C caller, and never becomes success or `PAM_IGNORE`.
+pub fn guard(f: impl FnOnce() -> i32) -> i32 {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(PANIC_CODE)
+}
+
+fn report(log: &mut Logger<'_>, outcome: &Outcome, fail_mode: FailMode, code: i32) {
+    match (outcome, fail_mode) {
+        (Outcome::Allow, _) => log.debug("allowed"),
+        (Outcome::Deny, _) => log.debug(format_args!("denied: returning PAM code {code}")),
+        (Outcome::Unreachable(why) | Outcome::Unavailable(why), FailMode::Closed) => log.error(
+            format_args!("{why}: failing closed with PAM_AUTHINFO_UNAVAIL"),
+        ),
+        (Outcome::Unreachable(why) | Outcome::Unavailable(why), FailMode::Open) => log.alert(
+            format_args!("FAIL-OPEN: {why}: returning PAM_IGNORE because fail_mode=open"),
+        ),
+        (Outcome::ConversationFailed(why), _) => {
+            log.notice(format_args!("conversation failed, cancelled: {why}"))
+        }
+        (Outcome::Failure(why), _) => {
+            log.error(format_args!("{why}: failing with PAM code {code}"))
+        }
+    }
+}
+
+fn fail_mode_name(mode: FailMode) -> &'static str {
+    match mode {
+        FailMode::Closed => "closed",
+        FailMode::Open => "open",
+    }
+}

@@ -1,0 +1,9 @@
+//! pam_mfa's logic against a scripted PAM handle and an in-process fake
+//! agent. The socket checks want root-owned sockets: run as root.
+
+mod agent;
+mod handle;
+mod hooks;
+mod malformed;
+mod steps;
+mod unreachable;

@@ -1,1 +1,124 @@
-fn main() {}
+//! mfa-agent: the root daemon that decides whether a login needs a tap.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use clap::Parser;
+
+use mfa_agent::audit::{AuditSink, SinkSpec};
+use mfa_agent::config::{AgentConfig, DEFAULT_CONFIG_PATH};
+use mfa_agent::ipc::{bind, serve};
+use mfa_agent::notify::sd_notify;
+use mfa_agent::state::{reload_now, spawn_reloader, AgentState, ReloadOutcome};
+
+/// pam-mfa's agent: holds the Teleport policy, decides per-session MFA for
+/// PAM logins on this host, and audits every decision.
+#[derive(Parser)]
+#[command(name = "mfa-agent", version)]
+struct Args {
+    /// The configuration file; the embedded default is used when it does not exist.
+    #[arg(long, default_value = DEFAULT_CONFIG_PATH)]
+    config: PathBuf,
+    /// Check the configuration and the policy, print the result, and exit.
+    #[arg(long)]
+    check: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let config = match AgentConfig::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mfa-agent: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let sink = if args.check {
+        Ok(AuditSink::Stderr)
+    } else {
+        SinkSpec::parse(&config.audit.sink).and_then(|s| AuditSink::open(&s))
+    };
+    let sink = match sink {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("mfa-agent: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let state = match AgentState::new(config, sink, Arc::new(SystemTime::now)) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("mfa-agent: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let first = reload_now(&state);
+    if args.check {
+        return match first {
+            ReloadOutcome::Loaded { revision, warnings } => {
+                println!(
+                    "configuration ok; policy revision {revision} from {} ({warnings} warnings)",
+                    state.source.describe()
+                );
+                ExitCode::SUCCESS
+            }
+            ReloadOutcome::Unchanged { revision } => {
+                println!("configuration ok; policy revision {revision}");
+                ExitCode::SUCCESS
+            }
+            ReloadOutcome::Rejected { error } => {
+                eprintln!("mfa-agent: configuration ok, policy refused: {error}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    if let ReloadOutcome::Rejected { error } = &first {
+        eprintln!("mfa-agent: starting without a policy ({error}); logins follow fail_mode until one loads");
+    }
+    let listener = match bind(&state.config.socket.path) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "mfa-agent: cannot listen on {}: {e}",
+                state.config.socket.path.display()
+            );
+            return ExitCode::from(1);
+        }
+    };
+    let hup = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    for (sig, flag) in [
+        (signal_hook::consts::SIGHUP, &hup),
+        (signal_hook::consts::SIGTERM, &stop),
+        (signal_hook::consts::SIGINT, &stop),
+    ] {
+        if let Err(e) = signal_hook::flag::register(sig, Arc::clone(flag)) {
+            eprintln!("mfa-agent: cannot handle signal {sig}: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    let reloader = spawn_reloader(Arc::clone(&state), hup, Arc::clone(&stop));
+    eprintln!(
+        "mfa-agent: node {} listening on {}, policy from {} (revision {}), audit to {}",
+        state.node.name,
+        state.config.socket.path.display(),
+        state.source.describe(),
+        mfa_agent::ctl::short(&state.revision()),
+        state.audit.name()
+    );
+    sd_notify(&format!("READY=1\nSTATUS=serving node {}", state.node.name));
+    let result = serve(listener, Arc::clone(&state), Arc::clone(&stop));
+    sd_notify("STOPPING=1");
+    let _ = std::fs::remove_file(&state.config.socket.path);
+    let _ = reloader.join();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mfa-agent: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,1 +1,231 @@
-fn main() {}
+//! mfactl: pam-mfa's command line for admins (status, explain, check) and
+//! for sshd (authorized-keys).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use mfa_agent::ctl::{
+    ask, parse_label, render, run_check, run_explain, short, Checked, ExplainArgs,
+};
+use pam_mfa_protocol::{ExplainQuery, RequestBody, ResponseBody, StatusReport, DEFAULT_SOCKET};
+
+#[derive(Parser)]
+#[command(name = "mfactl", version, about = "Inspect and drive pam-mfa's agent")]
+struct Cli {
+    /// The agent's socket.
+    #[arg(long, global = true, env = "PAM_MFA_SOCKET", default_value = DEFAULT_SOCKET)]
+    socket: PathBuf,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Explain the decision for a login: access, MFA requirement, roles, reasons.
+    Explain {
+        /// Decide offline from this bundle (a file or a directory) instead of asking the agent.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// The node's name (with --policy).
+        #[arg(long)]
+        node: Option<String>,
+        /// A node label KEY=VALUE (with --policy); repeat for more.
+        #[arg(long = "label", value_parser = parse_label)]
+        labels: Vec<(String, String)>,
+        /// The cluster user; resolved from the login when absent.
+        #[arg(long)]
+        user: Option<String>,
+        /// The host account being logged in to.
+        #[arg(long)]
+        login: String,
+        /// The PAM service.
+        #[arg(long, default_value = "sshd")]
+        service: String,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate a policy bundle (file or directory) or an agent.yaml.
+    Check { path: PathBuf },
+    /// Show the agent's policy source, revision, counts, last load and last error.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// sshd's AuthorizedKeysCommand: print the registered security keys for LOGIN.
+    AuthorizedKeys { login: String },
+    /// Ask the agent to reload its policy now.
+    Reload,
+    /// Print the example policy compiled into this build (`builtin:example`).
+    ExamplePolicy,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mfactl: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    let timeout = Duration::from_secs(10);
+    match cli.cmd {
+        Cmd::Explain {
+            policy,
+            node,
+            labels,
+            user,
+            login,
+            service,
+            json,
+        } => {
+            let args = ExplainArgs {
+                policy: policy.as_deref(),
+                node,
+                labels: labels.into_iter().collect::<BTreeMap<_, _>>(),
+                query: ExplainQuery {
+                    login,
+                    user,
+                    service: Some(service),
+                },
+            };
+            let e = run_explain(args, &cli.socket)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&e).map_err(|e| e.to_string())?
+                );
+            } else {
+                print!("{}", render(&e));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Check { path } => match run_check(&path)? {
+            Checked::Bundle {
+                roles,
+                users,
+                locks,
+                devices,
+                warnings,
+                revision,
+            } => {
+                for w in &warnings {
+                    eprintln!("warning: {w}");
+                }
+                println!(
+                    "{}: valid bundle: {roles} roles, {users} users, {locks} locks, {devices} devices, {} warnings (revision {})",
+                    path.display(),
+                    warnings.len(),
+                    short(&revision)
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Checked::AgentConfig { node, source } => {
+                println!(
+                    "{}: valid agent configuration (node {node}, policy {source})",
+                    path.display()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+        Cmd::Status { json } => match ask(&cli.socket, RequestBody::Status, timeout)? {
+            ResponseBody::Status(s) => {
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&s).map_err(|e| e.to_string())?
+                    );
+                } else {
+                    print!("{}", render_status(&s));
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            other => Err(unexpected(other)),
+        },
+        Cmd::AuthorizedKeys { login } => {
+            // sshd treats a non-zero exit as "no keys": the user's own
+            // authorized_keys still work, registered keys do not.
+            match ask(&cli.socket, RequestBody::AuthorizedKeys { login }, timeout)? {
+                ResponseBody::Keys { lines } => {
+                    let mut out = std::io::stdout().lock();
+                    for l in lines {
+                        writeln!(out, "{l}").map_err(|e| e.to_string())?;
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                other => Err(unexpected(other)),
+            }
+        }
+        Cmd::ExamplePolicy => {
+            print!("{}", mfa_agent::state::BUILTIN_EXAMPLE);
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Reload => match ask(&cli.socket, RequestBody::Reload, timeout)? {
+            ResponseBody::Reloaded { ok, message } => {
+                println!("{message}");
+                Ok(if ok {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                })
+            }
+            other => Err(unexpected(other)),
+        },
+    }
+}
+
+fn unexpected(body: ResponseBody) -> String {
+    match body {
+        ResponseBody::Error { message } | ResponseBody::Unavailable { message } => {
+            format!("mfa-agent: {message}")
+        }
+        other => format!("mfa-agent answered something unexpected: {other:?}"),
+    }
+}
+
+fn render_status(s: &StatusReport) -> String {
+    let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut out = String::new();
+    out.push_str(&format!(
+        "mfa-agent {} on node {} [{}]\n",
+        s.agent_version,
+        s.node,
+        labels.join(", ")
+    ));
+    out.push_str(&format!("  policy source:   {}\n", s.policy_source));
+    let rev = if s.policy_revision.is_empty() {
+        "(none loaded: logins follow fail_mode)"
+    } else {
+        &s.policy_revision
+    };
+    out.push_str(&format!("  policy revision: {rev}\n"));
+    out.push_str(&format!(
+        "  last load:       {}\n",
+        s.last_load.as_deref().unwrap_or("never")
+    ));
+    out.push_str(&format!(
+        "  last error:      {}\n",
+        s.last_error.as_deref().unwrap_or("none")
+    ));
+    let c = &s.counts;
+    out.push_str(&format!(
+        "  policy:          {} roles, {} users, {} locks, {} devices, {} warnings\n",
+        c.roles, c.users, c.locks, c.devices, c.warnings
+    ));
+    let d = &s.decisions;
+    out.push_str(&format!(
+        "  decisions:       {} allowed, {} denied, {} unavailable, {} errors\n",
+        d.allowed, d.denied, d.unavailable, d.errors
+    ));
+    out.push_str(&format!("  uptime:          {}s\n", s.uptime_seconds));
+    out
+}

@@ -1,0 +1,7 @@
+//! The audit trail: one structured event per decision.
+
+mod event;
+mod sink;
+
+pub use event::{now_rfc3339, AuditEvent};
+pub use sink::{AuditSink, SinkSpec};

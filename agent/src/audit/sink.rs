@@ -1,0 +1,216 @@
+//! Where audit events go: journald, else syslog, else stderr (or a file).
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use super::event::AuditEvent;
+
+const JOURNALD_SOCKET: &str = "/run/systemd/journal/socket";
+const SYSLOG_SOCKET: &str = "/dev/log";
+/// LOG_AUTHPRIV (10 << 3).
+const AUTHPRIV: u8 = 80;
+
+/// The configured sink, as written in agent.yaml.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SinkSpec {
+    Auto,
+    Journald,
+    Syslog,
+    Stderr,
+    File(PathBuf),
+}
+
+impl SinkSpec {
+    pub fn parse(text: &str) -> Result<SinkSpec, String> {
+        match text {
+            "auto" => Ok(SinkSpec::Auto),
+            "journald" => Ok(SinkSpec::Journald),
+            "syslog" => Ok(SinkSpec::Syslog),
+            "stderr" => Ok(SinkSpec::Stderr),
+            _ => match text.strip_prefix("file:") {
+                Some(p) if p.starts_with('/') => Ok(SinkSpec::File(PathBuf::from(p))),
+                _ => Err(format!(
+                    "audit.sink '{text}' must be auto, journald, syslog, stderr or file:/absolute/path"
+                )),
+            },
+        }
+    }
+}
+
+/// An open sink. Writing never fails the decision: a sink that cannot be
+/// written falls back to stderr, so the event is never silently lost.
+pub enum AuditSink {
+    Journald(UnixDatagram),
+    Syslog(UnixDatagram),
+    Stderr,
+    File(Mutex<File>),
+}
+
+impl AuditSink {
+    pub fn open(spec: &SinkSpec) -> Result<AuditSink, String> {
+        match spec {
+            SinkSpec::Auto => {
+                if Path::new(JOURNALD_SOCKET).exists() {
+                    if let Ok(s) = AuditSink::open(&SinkSpec::Journald) {
+                        return Ok(s);
+                    }
+                }
+                if Path::new(SYSLOG_SOCKET).exists() {
+                    if let Ok(s) = AuditSink::open(&SinkSpec::Syslog) {
+                        return Ok(s);
+                    }
+                }
+                Ok(AuditSink::Stderr)
+            }
+            SinkSpec::Journald => datagram(JOURNALD_SOCKET).map(AuditSink::Journald),
+            SinkSpec::Syslog => datagram(SYSLOG_SOCKET).map(AuditSink::Syslog),
+            SinkSpec::Stderr => Ok(AuditSink::Stderr),
+            SinkSpec::File(path) => OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .custom_flags(libc_o_nofollow())
+                .open(path)
+                .map(|f| AuditSink::File(Mutex::new(f)))
+                .map_err(|e| format!("cannot open audit file {}: {e}", path.display())),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            AuditSink::Journald(_) => "journald",
+            AuditSink::Syslog(_) => "syslog",
+            AuditSink::Stderr => "stderr",
+            AuditSink::File(_) => "file",
+        }
+    }
+
+    pub fn write(&self, ev: &AuditEvent) {
+        let json = serde_json::to_string(ev).unwrap_or_else(|_| "{}".into());
+        let ok = match self {
+            AuditSink::Journald(sock) => sock.send(journald_record(ev, &json).as_bytes()).is_ok(),
+            AuditSink::Syslog(sock) => {
+                let prio = AUTHPRIV
+                    + if ev.result == "allow" || ev.result == "ok" {
+                        6
+                    } else {
+                        5
+                    };
+                let line = format!(
+                    "<{prio}>mfa-agent[{}]: {} {json}",
+                    std::process::id(),
+                    ev.summary()
+                );
+                sock.send(line.as_bytes()).is_ok()
+            }
+            AuditSink::Stderr => {
+                eprintln!("{json}");
+                true
+            }
+            AuditSink::File(f) => match f.lock() {
+                Ok(mut f) => writeln!(f, "{json}").is_ok(),
+                Err(_) => false,
+            },
+        };
+        if !ok {
+            eprintln!("{json}");
+        }
+    }
+}
+
+fn datagram(path: &str) -> Result<UnixDatagram, String> {
+    let s = UnixDatagram::unbound().map_err(|e| e.to_string())?;
+    s.connect(path)
+        .map_err(|e| format!("cannot connect to {path}: {e}"))?;
+    Ok(s)
+}
+
+/// journald's native protocol: KEY=value lines. Values are single-line here
+/// (newlines are replaced), so the simple form is always valid.
+fn journald_record(ev: &AuditEvent, json: &str) -> String {
+    let clean = |s: &str| s.replace('\n', " ");
+    let prio = if ev.result == "allow" || ev.result == "ok" {
+        6
+    } else {
+        5
+    };
+    let mut out = format!(
+        "MESSAGE={}\nPRIORITY={prio}\nSYSLOG_FACILITY=10\nSYSLOG_IDENTIFIER=mfa-agent\nPAM_MFA_EVENT={}\nPAM_MFA_JSON={}\n",
+        clean(&ev.summary()),
+        clean(&ev.event),
+        clean(json)
+    );
+    if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(ev) {
+        for (k, v) in map {
+            let v = match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            out.push_str(&format!(
+                "PAM_MFA_{}={}\n",
+                k.to_ascii_uppercase(),
+                clean(&v)
+            ));
+        }
+    }
+    out
+}
+
+fn libc_o_nofollow() -> i32 {
+    rustix::fs::OFlags::NOFOLLOW.bits() as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs() {
+        assert_eq!(SinkSpec::parse("auto").unwrap(), SinkSpec::Auto);
+        assert_eq!(
+            SinkSpec::parse("file:/var/log/x").unwrap(),
+            SinkSpec::File("/var/log/x".into())
+        );
+        assert!(SinkSpec::parse("file:relative").is_err());
+        assert!(SinkSpec::parse("kafka").is_err());
+    }
+
+    #[test]
+    fn file_sink_writes_json_lines() {
+        let dir = std::env::temp_dir().join(format!("pam-mfa-audit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("audit.log");
+        let sink = AuditSink::open(&SinkSpec::File(path.clone())).unwrap();
+        let mut ev = AuditEvent::new("decision", "deny", "prod3", "abc", "needs a tap".into());
+        ev.login = Some("jerry".into());
+        sink.write(&ev);
+        sink.write(&ev);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["login"], "jerry");
+        assert_eq!(lines[0]["result"], "deny");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn journald_record_is_key_value_lines() {
+        let mut ev = AuditEvent::new("decision", "allow", "dev1", "r1", "line1\nline2".into());
+        ev.login = Some("jerry".into());
+        let json = serde_json::to_string(&ev).unwrap();
+        let rec = journald_record(&ev, &json);
+        for line in rec.lines() {
+            assert!(line.contains('='), "{line}");
+        }
+        assert!(rec.contains("PAM_MFA_LOGIN=jerry\n"));
+        assert!(rec.contains("PAM_MFA_REASON=line1 line2\n"));
+        assert!(rec.contains("PRIORITY=6\n"));
+    }
+}

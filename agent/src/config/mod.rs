@@ -1,0 +1,12 @@
+//! The agent's configuration (`agent.yaml`).
+
+mod agent_config;
+mod duration;
+mod service_map;
+
+pub use agent_config::{
+    AgentConfig, AuditConfig, ClusterConfig, ConfigError, FailMode, NodeConfig, PolicySource,
+    SocketConfig, SshdConfig, DEFAULT_CONFIG_PATH, EMBEDDED_DEFAULT, MAX_REUSE_WINDOW,
+};
+pub use duration::parse_duration;
+pub use service_map::{LoginClass, ServiceMap};

@@ -1,0 +1,99 @@
+//! `mfactl explain`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use pam_mfa_protocol::{ExplainQuery, Explanation, RequestBody, ResponseBody};
+
+use super::client::ask;
+use crate::config::ServiceMap;
+use crate::login::explain;
+use crate::policy::{load_bundle_path, NodeInfo};
+
+pub struct ExplainArgs<'a> {
+    pub policy: Option<&'a Path>,
+    pub node: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub query: ExplainQuery,
+}
+
+/// Offline with a bundle file, or asking the running agent about this host.
+pub fn run_explain(args: ExplainArgs<'_>, socket: &Path) -> Result<Explanation, String> {
+    match args.policy {
+        Some(path) => {
+            let bundle = load_bundle_path(path).map_err(|e| e.to_string())?;
+            let node = NodeInfo {
+                name: args.node.ok_or("--node is required with --policy")?,
+                labels: args.labels,
+            };
+            let services = ServiceMap::new(&BTreeMap::new())?;
+            Ok(explain(
+                &bundle,
+                &node,
+                &services,
+                &args.query,
+                SystemTime::now(),
+            ))
+        }
+        None => {
+            if args.node.is_some() || !args.labels.is_empty() {
+                return Err("--node and --label describe a node for --policy; without --policy the agent answers for this host".into());
+            }
+            match ask(
+                socket,
+                RequestBody::Explain(args.query),
+                Duration::from_secs(10),
+            )? {
+                ResponseBody::Explanation(e) => Ok(e),
+                ResponseBody::Unavailable { message } | ResponseBody::Error { message } => {
+                    Err(format!("mfa-agent: {message}"))
+                }
+                other => Err(format!(
+                    "mfa-agent answered something unexpected: {other:?}"
+                )),
+            }
+        }
+    }
+}
+
+/// The human form.
+pub fn render(e: &Explanation) -> String {
+    let mut s = String::new();
+    let user = e.user.as_deref().unwrap_or("(not a single cluster user)");
+    s.push_str(&format!(
+        "login {} on {} via {} ({})\n",
+        e.login, e.node, e.service, e.class
+    ));
+    s.push_str(&format!("  cluster user: {user}\n"));
+    s.push_str(&format!(
+        "  access:       {}{}\n",
+        e.access,
+        if e.locked { " (locked)" } else { "" }
+    ));
+    s.push_str(&format!("  mfa:          {}\n", e.mfa));
+    let roles = if e.roles.is_empty() {
+        "(none)".to_string()
+    } else {
+        e.roles.join(", ")
+    };
+    s.push_str(&format!("  roles:        {roles}\n"));
+    s.push_str(&format!("  policy:       {}\n", short(&e.policy_revision)));
+    s.push_str("  because:\n");
+    for r in &e.reasons {
+        s.push_str(&format!("    - {r}\n"));
+    }
+    s
+}
+
+pub fn short(rev: &str) -> &str {
+    &rev[..rev.len().min(12)]
+}
+
+/// `KEY=VALUE` from `--label`.
+pub fn parse_label(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("--label '{text}' must be KEY=VALUE")),
+    }
+}

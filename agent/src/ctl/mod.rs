@@ -1,0 +1,9 @@
+//! The pieces of `mfactl`.
+
+mod check;
+mod client;
+mod explain;
+
+pub use check::{run_check, Checked};
+pub use client::ask;
+pub use explain::{parse_label, render, run_explain, short, ExplainArgs};

@@ -1,0 +1,167 @@
+//! The listening socket and one thread per connection.
+
+use std::io;
+use std::os::fd::AsFd;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use pam_mfa_protocol::{read_frame, write_frame, FrameError, Request, Response, ResponseBody};
+
+use super::handler::handle;
+use super::peer::{authorize, peer_of};
+use crate::state::AgentState;
+
+/// At most this many connections are served at once; more are told the
+/// agent is busy (and the module's fail mode applies) instead of queueing.
+pub const MAX_CONNECTIONS: usize = 256;
+/// How long the agent waits for a client's next frame.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Binds the socket: creates the root-owned directory (0755) if needed,
+/// replaces a stale socket (never a regular file or a symlink), and makes
+/// the socket connectable by everyone: what a peer may ask is decided per
+/// request from SO_PEERCRED.
+pub fn bind(path: &Path) -> io::Result<UnixListener> {
+    if let Some(dir) = path.parent() {
+        if !dir.exists() {
+            std::fs::create_dir_all(dir)?;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
+        }
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_socket() => std::fs::remove_file(path)?,
+        Ok(_) => {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!(
+                    "{} exists and is not a socket; refusing to replace it",
+                    path.display()
+                ),
+            ))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
+    Ok(listener)
+}
+
+/// Accepts connections until `stop` is set.
+pub fn serve(
+    listener: UnixListener,
+    state: Arc<AgentState>,
+    stop: Arc<AtomicBool>,
+) -> io::Result<()> {
+    let active = Arc::new(AtomicUsize::new(0));
+    while !stop.load(Ordering::Relaxed) {
+        let fd = listener.as_fd();
+        let mut fds = [rustix::event::PollFd::new(
+            &fd,
+            rustix::event::PollFlags::IN,
+        )];
+        let timeout = rustix::event::Timespec {
+            tv_sec: 0,
+            tv_nsec: 200_000_000,
+        };
+        match rustix::event::poll(&mut fds, Some(&timeout)) {
+            Ok(0) => continue,
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+        let stream = match listener.accept() {
+            Ok((s, _)) => s,
+            Err(e)
+                if e.kind() == io::ErrorKind::Interrupted
+                    || e.kind() == io::ErrorKind::WouldBlock =>
+            {
+                continue
+            }
+            Err(e) => {
+                eprintln!("mfa-agent: accept failed: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+            active.fetch_sub(1, Ordering::SeqCst);
+            let mut s = stream;
+            let _ = s.set_write_timeout(Some(Duration::from_millis(200)));
+            let _ = write_frame(
+                &mut s,
+                &Response::new(ResponseBody::Unavailable {
+                    message: "pam-mfa agent is busy".into(),
+                }),
+            );
+            continue;
+        }
+        let state = Arc::clone(&state);
+        let active_c = Arc::clone(&active);
+        let spawned = std::thread::Builder::new()
+            .name("conn".into())
+            .spawn(move || {
+                serve_connection(stream, &state);
+                active_c.fetch_sub(1, Ordering::SeqCst);
+            });
+        if spawned.is_err() {
+            active.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    Ok(())
+}
+
+/// Serves requests on one connection until the client closes it, sends
+/// something malformed, or goes quiet past the read timeout.
+pub fn serve_connection(mut stream: UnixStream, state: &AgentState) {
+    let peer = match peer_of(&stream) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("mfa-agent: no peer credentials: {e}");
+            return;
+        }
+    };
+    let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
+    let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
+    loop {
+        let req: Request = match read_frame(&mut stream) {
+            Ok(r) => r,
+            Err(FrameError::Io(_)) => return,
+            Err(e) => {
+                state.counters.count("error");
+                eprintln!(
+                    "mfa-agent: bad frame from pid {} uid {}: {e}",
+                    peer.pid, peer.uid
+                );
+                let _ = write_frame(
+                    &mut stream,
+                    &Response::new(ResponseBody::Error {
+                        message: e.to_string(),
+                    }),
+                );
+                return;
+            }
+        };
+        let body = match authorize(&peer, state.keys_uid, &req.body) {
+            Ok(()) => handle(state, &peer, req.body),
+            Err(why) => {
+                state.counters.count("error");
+                eprintln!(
+                    "mfa-agent: refused request from pid {} uid {}: {why}",
+                    peer.pid, peer.uid
+                );
+                ResponseBody::Error {
+                    message: format!("not permitted: {why}"),
+                }
+            }
+        };
+        if write_frame(&mut stream, &Response::new(body)).is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! `mfactl explain`: the decision for a login, in words.
+
+use std::time::SystemTime;
+
+use pam_mfa_protocol::{ExplainQuery, Explanation};
+
+use super::flow::policy_class;
+use crate::config::{LoginClass, ServiceMap};
+use crate::policy::{decide, Access, Bundle, LoginQuery, NodeInfo};
+
+/// Explains the policy decision for `q` on `node`. The same `decide` the
+/// agent uses for logins; evidence (keys, taps) is not part of it.
+pub fn explain(
+    bundle: &Bundle,
+    node: &NodeInfo,
+    services: &ServiceMap,
+    q: &ExplainQuery,
+    now: SystemTime,
+) -> Explanation {
+    let service = q.service.clone().unwrap_or_else(|| "sshd".into());
+    let mut reasons = Vec::new();
+    let class = services.class_of(&service).unwrap_or_else(|| {
+        reasons.push(format!(
+            "PAM service '{service}' is not in the service map; admin rules apply"
+        ));
+        LoginClass::Admin
+    });
+    let query = LoginQuery {
+        node,
+        login: &q.login,
+        user: q.user.as_deref(),
+        class: policy_class(class),
+        mfa_device: None,
+        now,
+    };
+    let d = decide(bundle, &query);
+    reasons.extend(d.reasons.iter().cloned());
+    Explanation {
+        access: if d.access == Access::Allow {
+            "allow"
+        } else {
+            "deny"
+        }
+        .into(),
+        mfa: d.requirement.name().into(),
+        user: d.user.clone(),
+        roles: d.roles.clone(),
+        locked: d.locked,
+        reasons,
+        node: node.name.clone(),
+        login: q.login.clone(),
+        service,
+        class: class.name().into(),
+        policy_revision: bundle.revision.clone(),
+    }
+}

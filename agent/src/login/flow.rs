@@ -1,0 +1,369 @@
+//! One PAM decision: who is logging in, what the policy requires, and
+//! whether what sshd verified satisfies it.
+
+use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
+
+use super::auth_info::{accepted_keys, AcceptedKey};
+use super::authorized_keys_file::{user_file_verdict, UserFileVerdict};
+use super::evidence::{check, KeyClass};
+use crate::audit::AuditEvent;
+use crate::config::{FailMode, LoginClass};
+use crate::policy::{decide, Access, Bundle, LoginQuery, MfaDevice, Requirement, ServiceClass};
+use crate::state::AgentState;
+
+/// Who asked, from SO_PEERCRED.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerIds {
+    pub pid: i32,
+    pub uid: u32,
+}
+
+/// The result of one decision before it is sent and audited.
+struct Verdict {
+    allow: bool,
+    /// Shown to the person on deny.
+    message: String,
+    user: Option<String>,
+    requirement: Option<Requirement>,
+    evidence: Option<String>,
+    device: Option<String>,
+    reason: String,
+}
+
+impl Verdict {
+    fn deny(message: String, reason: String) -> Verdict {
+        Verdict {
+            allow: false,
+            message,
+            user: None,
+            requirement: None,
+            evidence: None,
+            device: None,
+            reason,
+        }
+    }
+}
+
+pub fn service_class(state: &AgentState, service: &str) -> (LoginClass, Option<String>) {
+    match state.services.class_of(service) {
+        Some(c) => (c, None),
+        None => (
+            LoginClass::Admin,
+            Some(format!(
+                "PAM service '{service}' is not in the service map; admin rules apply"
+            )),
+        ),
+    }
+}
+
+pub fn policy_class(c: LoginClass) -> ServiceClass {
+    match c {
+        LoginClass::Ssh => ServiceClass::Ssh,
+        LoginClass::Admin => ServiceClass::Admin,
+        LoginClass::Desktop => ServiceClass::Desktop,
+    }
+}
+
+/// The login the policy is asked about: for admin actions (sudo, su) the
+/// invoking user's own, otherwise the account being logged in to.
+pub fn policy_login(class: LoginClass, ctx: &PamContext) -> String {
+    match (class, ctx.ruser.as_deref()) {
+        (LoginClass::Admin, Some(r)) if !r.is_empty() => r.to_string(),
+        _ => ctx.user.clone(),
+    }
+}
+
+/// Handles `Begin` for the auth and account hooks (both decide from the
+/// evidence at hand; neither prompts yet).
+pub fn handle_begin(
+    state: &AgentState,
+    peer: PeerIds,
+    hook: PamHook,
+    ctx: &PamContext,
+) -> ResponseBody {
+    if matches!(hook, PamHook::OpenSession | PamHook::CloseSession) {
+        return ResponseBody::Allow { message: None };
+    }
+    let (class, class_note) = service_class(state, &ctx.service);
+    let login = policy_login(class, ctx);
+    let mut ev = AuditEvent::new("decision", "", &state.node.name, "", String::new());
+    ev.hook = Some(hook_name(hook).into());
+    ev.service = Some(ctx.service.clone());
+    ev.class = Some(class.name().into());
+    ev.login = Some(login.clone());
+    ev.rhost = ctx.rhost.clone();
+    ev.tty = ctx.tty.clone();
+    ev.peer_pid = Some(peer.pid);
+    ev.peer_uid = Some(peer.uid);
+
+    let Some(bundle) = state.store.current() else {
+        let (result, body) = match state.config.fail_mode {
+            FailMode::Open => (
+                "unavailable",
+                ResponseBody::Unavailable {
+                    message: "pam-mfa: no policy is loaded".into(),
+                },
+            ),
+            FailMode::Closed => (
+                "deny",
+                ResponseBody::Deny {
+                    message: "pam-mfa: no MFA policy is loaded on this host; login refused".into(),
+                },
+            ),
+        };
+        ev.result = result.into();
+        ev.reason =
+            format!("no policy loaded (fail_mode {:?})", state.config.fail_mode).to_lowercase();
+        state.counters.count(result);
+        state.audit(&ev);
+        return body;
+    };
+    ev.policy_revision = bundle.revision.clone();
+
+    let mut v = evaluate(state, &bundle, class, &login, ctx);
+    if let Some(note) = class_note {
+        v.reason = format!("{note}; {}", v.reason);
+    }
+    ev.result = if v.allow { "allow" } else { "deny" }.into();
+    ev.user = v.user.clone();
+    ev.requirement = v.requirement.map(|r| r.name().to_string());
+    ev.evidence = v.evidence.clone();
+    ev.device = v.device.clone();
+    ev.reason = v.reason.clone();
+    state.counters.count(&ev.result);
+    state.audit(&ev);
+    if v.allow {
+        ResponseBody::Allow { message: None }
+    } else {
+        ResponseBody::Deny { message: v.message }
+    }
+}
+
+fn hook_name(h: PamHook) -> &'static str {
+    match h {
+        PamHook::Auth => "auth",
+        PamHook::Account => "account",
+        PamHook::OpenSession => "open_session",
+        PamHook::CloseSession => "close_session",
+    }
+}
+
+fn evaluate(
+    state: &AgentState,
+    bundle: &Bundle,
+    class: LoginClass,
+    login: &str,
+    ctx: &PamContext,
+) -> Verdict {
+    let node = &state.node.name;
+    // Evidence from sshd: only for SSH logins. The key of the SSH session
+    // that runs sudo is not a fresh tap for sudo.
+    let keys: Vec<AcceptedKey> = match (class, &ctx.ssh_auth_info) {
+        (LoginClass::Ssh, Some(info)) => accepted_keys(info),
+        _ => Vec::new(),
+    };
+    let registered: Vec<(&AcceptedKey, &MfaDevice)> = keys
+        .iter()
+        .filter(|k| k.is_security_key())
+        .filter_map(|k| {
+            bundle
+                .device_by_ssh_key(&k.key_type, &k.blob)
+                .map(|d| (k, d))
+        })
+        .collect();
+    let mut key_users: Vec<&str> = registered.iter().map(|(_, d)| d.user.as_str()).collect();
+    key_users.sort_unstable();
+    key_users.dedup();
+    if key_users.len() > 1 {
+        return Verdict::deny(
+            "pam-mfa: this login used security keys of different cluster users".into(),
+            format!(
+                "keys of several cluster users authenticated: {}",
+                key_users.join(", ")
+            ),
+        );
+    }
+    let device = registered.first().map(|(_, d)| *d);
+    let q = LoginQuery {
+        node: &state.node,
+        login,
+        user: key_users.first().copied(),
+        class: policy_class(class),
+        mfa_device: device.map(|d| d.id.as_str()),
+        now: state.now(),
+    };
+    let d = decide(bundle, &q);
+    let reasons = d.reasons.join("; ");
+    let who = d.user.clone().unwrap_or_else(|| login.to_string());
+    let mut v = Verdict {
+        allow: false,
+        message: String::new(),
+        user: d.user.clone(),
+        requirement: Some(d.requirement),
+        evidence: None,
+        device: device.map(|d| d.id.clone()),
+        reason: reasons.clone(),
+    };
+    if d.access == Access::Deny {
+        v.message = if d.locked {
+            let why = d
+                .lock_message
+                .clone()
+                .unwrap_or_else(|| "locked by the cluster".into());
+            format!("pam-mfa: access for {who} as {login} on {node} is locked: {why}")
+        } else {
+            format!(
+                "pam-mfa: the cluster policy does not allow {who} to log in as {login} on {node}"
+            )
+        };
+        return v;
+    }
+    let req = d.requirement;
+    if req.is_off() {
+        v.allow = true;
+        v.evidence = Some("none needed".into());
+        return v;
+    }
+    let Some(user) = d.user.clone() else {
+        v.message = if d.known_user {
+            format!(
+                "pam-mfa: {login} on {node} requires MFA ({}) and the login belongs to several cluster users: log in with your registered security key",
+                req.name()
+            )
+        } else {
+            format!(
+                "pam-mfa: {login} is not a cluster user, and {node} requires MFA ({}) for every session",
+                req.name()
+            )
+        };
+        return v;
+    };
+    if class != LoginClass::Ssh {
+        v.message = format!(
+            "pam-mfa: {} on {node} requires MFA ({}) for {user}, and no tap method is available for this service yet",
+            ctx.service,
+            req.name()
+        );
+        v.reason = format!(
+            "{reasons}; no evidence available for class {}",
+            class.name()
+        );
+        return v;
+    }
+    match registered.iter().find(|(_, dev)| dev.user == user) {
+        Some((key, dev)) => {
+            let (key_class, note) = sk_key_class(state, login, key);
+            v.device = Some(dev.id.clone());
+            match check(&req, key_class) {
+                Ok(()) => {
+                    v.allow = true;
+                    v.evidence = Some(format!("ssh_sk_{}", key_class.name()));
+                    v.reason = format!(
+                        "{reasons}; security key {} ({}) {note}",
+                        dev.name,
+                        key_class.name()
+                    );
+                }
+                Err(missing) => {
+                    v.message = format!(
+                        "pam-mfa: {missing}; the key {} was accepted as '{}'. {}",
+                        dev.name,
+                        key_class.name(),
+                        hint(&req)
+                    );
+                    v.reason = format!(
+                        "{reasons}; {missing}; key class {} {note}",
+                        key_class.name()
+                    );
+                }
+            }
+        }
+        None => {
+            let used_sk = keys.iter().any(|k| k.is_security_key());
+            v.message = if used_sk {
+                format!(
+                    "pam-mfa: the security key you used is not registered for {user}; {node} requires MFA ({}). {}",
+                    req.name(),
+                    hint(&req)
+                )
+            } else {
+                format!(
+                    "pam-mfa: {node} requires MFA ({}) for {user}: log in with your registered security key (ed25519-sk or ecdsa-sk) instead of a plain key. {}",
+                    req.name(),
+                    hint(&req)
+                )
+            };
+            v.reason = format!(
+                "{reasons}; {}",
+                if used_sk {
+                    "an unregistered security key was used"
+                } else {
+                    "no registered security key was used"
+                }
+            );
+        }
+    }
+    v
+}
+
+fn hint(req: &Requirement) -> String {
+    if req.key_policy.needs_pin() {
+        "Use a key made with `ssh-keygen -t ed25519-sk -O verify-required`, registered with the cluster.".into()
+    } else {
+        "Use a key made with `ssh-keygen -t ed25519-sk`, registered with the cluster.".into()
+    }
+}
+
+/// What sshd verified for an accepted security key: the options of the line
+/// sshd matched (the user's own files first, then the line pam-mfa served),
+/// strengthened by sshd's global PubkeyAuthOptions.
+fn sk_key_class(state: &AgentState, login: &str, key: &AcceptedKey) -> (KeyClass, String) {
+    let home = nix::unistd::User::from_name(login)
+        .ok()
+        .flatten()
+        .map(|u| u.dir);
+    let verdict = match home {
+        Some(home) => {
+            let home = std::fs::canonicalize(&home).unwrap_or(home);
+            user_file_verdict(
+                &state.config.sshd.authorized_keys_files,
+                login,
+                &home,
+                &key.key_type,
+                &key.blob,
+            )
+        }
+        None => UserFileVerdict::Unverifiable(format!("no home directory for {login}")),
+    };
+    let (mut touch, mut pin, note) = match &verdict {
+        UserFileVerdict::NotListed => (
+            true,
+            state
+                .served_keys
+                .served_verify_required(login, &key.key_type, &key.blob),
+            "(served by pam-mfa)".to_string(),
+        ),
+        UserFileVerdict::Listed {
+            no_touch_required,
+            verify_required,
+        } => (
+            !no_touch_required,
+            *verify_required,
+            "(listed in the user's authorized_keys)".to_string(),
+        ),
+        UserFileVerdict::Unverifiable(why) => (
+            false,
+            false,
+            format!("(cannot check the user's authorized_keys: {why})"),
+        ),
+    };
+    touch |= state.config.sshd_enforces_touch();
+    pin |= state.config.sshd_enforces_verify();
+    let class = match (touch, pin) {
+        (true, true) => KeyClass::TouchAndPin,
+        (true, false) => KeyClass::Touch,
+        (false, true) => KeyClass::Pin,
+        (false, false) => KeyClass::Hardware,
+    };
+    (class, note)
+}

@@ -1,0 +1,16 @@
+//! One login: identity, evidence, requirement, verdict.
+
+mod auth_info;
+mod authorized_keys_file;
+mod evidence;
+mod explain;
+mod flow;
+mod served_keys;
+mod served_lines;
+
+pub use auth_info::{accepted_keys, AcceptedKey};
+pub use evidence::{check, KeyClass};
+pub use explain::explain;
+pub use flow::{handle_begin, policy_login, service_class, PeerIds};
+pub use served_keys::ServedKeys;
+pub use served_lines::{lines_for_login, ServedLine};

@@ -1,0 +1,63 @@
+//! The authorized_keys lines this agent served to sshd, remembered briefly:
+//! a `verify-required` line served for a login proves sshd checked the PIN
+//! when that key then shows up in `SSH_AUTH_INFO_0`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a served line is remembered; an SSH authentication is over well
+/// within this (sshd's LoginGraceTime defaults to 120 s).
+pub const SERVED_TTL: Duration = Duration::from_secs(600);
+const MAX_ENTRIES: usize = 100_000;
+
+/// (login, key type, key blob).
+type ServedKey = (String, String, String);
+
+#[derive(Default)]
+pub struct ServedKeys {
+    entries: Mutex<HashMap<ServedKey, (bool, Instant)>>,
+}
+
+impl ServedKeys {
+    pub fn record(&self, login: &str, key_type: &str, blob: &str, verify_required: bool) {
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if map.len() >= MAX_ENTRIES {
+            map.retain(|_, (_, at)| now.duration_since(*at) < SERVED_TTL);
+        }
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(
+            (login.into(), key_type.into(), blob.into()),
+            (verify_required, now),
+        );
+    }
+
+    /// Whether the line last served for this login and key, within the TTL,
+    /// carried `verify-required`. Unknown → false (fail closed).
+    pub fn served_verify_required(&self, login: &str, key_type: &str, blob: &str) -> bool {
+        let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get(&(login.to_string(), key_type.to_string(), blob.to_string())) {
+            Some((v, at)) => *v && at.elapsed() < SERVED_TTL,
+            None => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembers_per_login_and_key() {
+        let s = ServedKeys::default();
+        assert!(!s.served_verify_required("j", "t", "b"));
+        s.record("j", "t", "b", true);
+        assert!(s.served_verify_required("j", "t", "b"));
+        assert!(!s.served_verify_required("k", "t", "b"));
+        s.record("j", "t", "b", false);
+        assert!(!s.served_verify_required("j", "t", "b"));
+    }
+}

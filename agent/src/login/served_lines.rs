@@ -1,0 +1,88 @@
+//! sshd's `AuthorizedKeysCommand`: the registered security keys of the
+//! cluster users who may log in as a login on this node.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use crate::policy::{
+    decide, Access, Bundle, DeviceKind, LoginQuery, MfaDevice, NodeInfo, ServiceClass,
+};
+
+/// One authorized_keys line and what it says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedLine {
+    pub line: String,
+    pub key_type: String,
+    pub blob: String,
+    pub verify_required: bool,
+}
+
+/// Lines for `login`: for each cluster user whose roles allow this login on
+/// this node (and who is not locked), each registered `ssh_sk` key, with
+/// `verify-required` where that user's requirement needs a PIN. Touch is
+/// never relaxed: no `no-touch-required` is ever printed.
+pub fn lines_for_login(
+    bundle: &Bundle,
+    node: &NodeInfo,
+    login: &str,
+    now: SystemTime,
+) -> Vec<ServedLine> {
+    let mut by_user: BTreeMap<&str, Vec<&MfaDevice>> = BTreeMap::new();
+    for d in &bundle.devices {
+        if matches!(d.kind, DeviceKind::SshSk { .. }) {
+            by_user.entry(d.user.as_str()).or_default().push(d);
+        }
+    }
+    let mut out = Vec::new();
+    for (user, devices) in by_user {
+        for dev in devices {
+            let DeviceKind::SshSk {
+                key_type, key_blob, ..
+            } = &dev.kind
+            else {
+                continue;
+            };
+            let q = LoginQuery {
+                node,
+                login,
+                user: Some(user),
+                class: ServiceClass::Ssh,
+                mfa_device: Some(dev.id.as_str()),
+                now,
+            };
+            let d = decide(bundle, &q);
+            if d.access != Access::Allow || !d.known_user {
+                continue;
+            }
+            let verify_required = d.requirement.key_policy.needs_pin();
+            let opts = if verify_required {
+                "verify-required "
+            } else {
+                ""
+            };
+            out.push(ServedLine {
+                line: format!(
+                    "{opts}{key_type} {key_blob} pam-mfa:{user}/{}",
+                    sanitize(&dev.name)
+                ),
+                key_type: key_type.clone(),
+                blob: key_blob.clone(),
+                verify_required,
+            });
+        }
+    }
+    out
+}
+
+/// Keeps the comment a single harmless word.
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.@".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

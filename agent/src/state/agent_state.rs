@@ -1,0 +1,106 @@
+//! Everything a request handler needs, shared between connection threads.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use pam_mfa_protocol::DecisionCounts;
+
+use super::policy_store::PolicyStore;
+use crate::audit::{AuditEvent, AuditSink};
+use crate::config::{AgentConfig, PolicySource, ServiceMap};
+use crate::login::ServedKeys;
+use crate::policy::NodeInfo;
+
+/// Injected time, so tests can move it.
+pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+#[derive(Default)]
+pub struct Counters {
+    pub allowed: AtomicU64,
+    pub denied: AtomicU64,
+    pub unavailable: AtomicU64,
+    pub errors: AtomicU64,
+}
+
+impl Counters {
+    pub fn snapshot(&self) -> DecisionCounts {
+        DecisionCounts {
+            allowed: self.allowed.load(Ordering::Relaxed),
+            denied: self.denied.load(Ordering::Relaxed),
+            unavailable: self.unavailable.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+        }
+    }
+
+    pub fn count(&self, result: &str) {
+        let c = match result {
+            "allow" => &self.allowed,
+            "deny" => &self.denied,
+            "unavailable" => &self.unavailable,
+            _ => &self.errors,
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+pub struct AgentState {
+    pub config: AgentConfig,
+    pub node: NodeInfo,
+    pub services: ServiceMap,
+    pub source: PolicySource,
+    pub store: PolicyStore,
+    pub audit: AuditSink,
+    pub counters: Counters,
+    pub started: Instant,
+    /// uid of `socket.keys_user`, when that user exists.
+    pub keys_uid: Option<u32>,
+    pub served_keys: ServedKeys,
+    pub clock: Clock,
+}
+
+impl AgentState {
+    /// Builds the state from a checked configuration. Does not load the
+    /// policy: see [`super::reload_now`].
+    pub fn new(config: AgentConfig, audit: AuditSink, clock: Clock) -> Result<AgentState, String> {
+        let services = config.service_map()?;
+        let source = config.policy_source()?;
+        let node = NodeInfo {
+            name: config.node_name(),
+            labels: config.node.labels.clone(),
+        };
+        let keys_uid = nix::unistd::User::from_name(&config.socket.keys_user)
+            .ok()
+            .flatten()
+            .map(|u| u.uid.as_raw());
+        Ok(AgentState {
+            config,
+            node,
+            services,
+            source,
+            store: PolicyStore::default(),
+            audit,
+            counters: Counters::default(),
+            started: Instant::now(),
+            keys_uid,
+            served_keys: ServedKeys::default(),
+            clock,
+        })
+    }
+
+    pub fn now(&self) -> SystemTime {
+        (self.clock)()
+    }
+
+    /// The revision of the current policy, or an empty string.
+    pub fn revision(&self) -> String {
+        self.store
+            .current()
+            .map(|b| b.revision.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn audit(&self, ev: &AuditEvent) {
+        self.audit.write(ev);
+    }
+}

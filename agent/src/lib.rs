@@ -1,1 +1,11 @@
-//! pam-mfa agent library.
+//! pam-mfa's agent: policy, decisions, the socket the PAM module talks to,
+//! and the pieces of `mfactl`.
+
+pub mod audit;
+pub mod config;
+pub mod ctl;
+pub mod ipc;
+pub mod login;
+pub mod notify;
+pub mod policy;
+pub mod state;

@@ -56,6 +56,7 @@ pub struct NodeConfig {
 #[serde(deny_unknown_fields)]
 pub struct ClusterConfig {
     /// `file:///path` (a file or a directory) or `builtin:example`.
+    #[serde(default = "default_source")]
     pub source: String,
     #[serde(default = "default_poll", with = "serde_text")]
     pub poll_interval: Duration,
@@ -68,6 +69,10 @@ impl Default for ClusterConfig {
             poll_interval: default_poll(),
         }
     }
+}
+
+fn default_source() -> String {
+    "file:///etc/pam-mfa/policy.d".into()
 }
 
 fn default_poll() -> Duration {

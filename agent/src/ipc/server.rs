@@ -16,7 +16,8 @@ use super::peer::{authorize, peer_of};
 use crate::state::AgentState;
 
 /// At most this many connections are served at once; more are told the
-/// agent is busy (and the module's fail mode applies) instead of queueing.
+/// agent is busy instead of queueing (the agent's fail mode applies: closed
+/// denies, open lets the module's fail mode decide).
 pub const MAX_CONNECTIONS: usize = 256;
 /// How long the agent waits for a client's next frame.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);

@@ -1,0 +1,281 @@
+//! Loading bundles from text, a file, or a directory of files.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::bundle::{hex_sha256, Bundle};
+use super::documents::{decode, split, Document};
+use super::error::PolicyError;
+use super::resources::{
+    CapDoc, CertAuthorityDoc, DeviceDoc, DeviceKind, DeviceOutcome, LockDoc, RoleDoc, UserDoc,
+};
+
+/// What is read first from every document, to pick its type.
+#[derive(Debug, Deserialize)]
+struct Envelope {
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+/// Parses one bundle text (YAML documents, or JSON). `origin` names it in
+/// errors and warnings.
+pub fn load_bundle_str(text: &str, origin: &str) -> Result<Bundle, PolicyError> {
+    let mut loader = Loader::default();
+    loader.add_text(text, origin)?;
+    let mut hasher = Sha256::new();
+    hasher.update(text.as_bytes());
+    Ok(loader.finish(hasher))
+}
+
+/// Loads a bundle from a file, or from a directory: every `*.yaml`, `*.yml`
+/// and `*.json` file in it (not recursive, hidden files left out), sorted by
+/// name, read as one bundle. Errors name the file they are in.
+pub fn load_bundle_path(path: &Path) -> Result<Bundle, PolicyError> {
+    let shown = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| PolicyError::in_file(&shown, e.to_string()))?;
+    let files = if meta.is_dir() {
+        bundle_files(path).map_err(|e| PolicyError::in_file(&shown, e.to_string()))?
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut loader = Loader::default();
+    let mut hasher = Sha256::new();
+    for file in &files {
+        let origin = file.display().to_string();
+        let bytes =
+            std::fs::read(file).map_err(|e| PolicyError::in_file(&origin, e.to_string()))?;
+        hasher.update(&bytes);
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|e| PolicyError::in_file(&origin, format!("not UTF-8 text: {e}")))?;
+        loader.add_text(text, &origin)?;
+    }
+    if meta.is_dir() && files.is_empty() {
+        loader
+            .warnings
+            .push(format!("{shown}: no *.yaml, *.yml or *.json files"));
+    }
+    Ok(loader.finish(hasher))
+}
+
+fn bundle_files(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with('.') {
+            continue;
+        }
+        let ext = Path::new(name)
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        if !matches!(ext.as_deref(), Some("yaml" | "yml" | "json")) {
+            continue;
+        }
+        let path = entry.path();
+        if std::fs::metadata(&path)?.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    Ok(files)
+}
+
+/// Collects resources from one or more texts into a bundle.
+#[derive(Default)]
+struct Loader {
+    roles: BTreeMap<String, super::resources::Role>,
+    users: BTreeMap<String, super::resources::User>,
+    cap: Option<super::resources::AuthPreference>,
+    locks: Vec<super::resources::Lock>,
+    devices: Vec<super::resources::MfaDevice>,
+    cert_authorities: Vec<super::resources::CertAuthority>,
+    warnings: Vec<String>,
+    /// Where each named thing was first seen ("FILE:LINE"), for duplicate errors.
+    seen: HashMap<(&'static str, String), String>,
+}
+
+impl Loader {
+    fn add_text(&mut self, text: &str, origin: &str) -> Result<(), PolicyError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        for doc in split(text, origin)? {
+            self.add_document(&doc, origin)?;
+        }
+        Ok(())
+    }
+
+    /// Records a name, or fails when it was seen before; `duplicate` words the
+    /// error from where the first one was.
+    fn claim(
+        &mut self,
+        what: &'static str,
+        name: &str,
+        doc: &Document<'_>,
+        origin: &str,
+        duplicate: impl FnOnce(&str) -> String,
+    ) -> Result<(), PolicyError> {
+        let key = (what, name.to_owned());
+        if let Some(first) = self.seen.get(&key) {
+            return Err(PolicyError {
+                file: origin.to_owned(),
+                line: Some(doc.content_line),
+                column: None,
+                message: duplicate(first),
+            });
+        }
+        self.seen
+            .insert(key, format!("{origin}:{}", doc.content_line));
+        Ok(())
+    }
+
+    fn add_document(&mut self, doc: &Document<'_>, origin: &str) -> Result<(), PolicyError> {
+        let Some(envelope) = decode::<Option<Envelope>>(doc, origin)? else {
+            return Ok(());
+        };
+        let at_doc = |message: String| PolicyError {
+            file: origin.to_owned(),
+            line: Some(doc.content_line),
+            column: None,
+            message,
+        };
+        let kind = envelope
+            .kind
+            .filter(|k| !k.trim().is_empty())
+            .ok_or_else(|| at_doc("resource has no kind".to_owned()))?;
+        match kind.as_str() {
+            "role" => {
+                let role = decode::<RoleDoc>(doc, origin)?.into_role();
+                self.claim("role", &role.name, doc, origin, |first| {
+                    format!("duplicate role {:?} (first defined at {first})", role.name)
+                })?;
+                if role.allow.node_labels_expression.is_some()
+                    || role.deny.node_labels_expression.is_some()
+                {
+                    self.warnings.push(format!(
+                        "{origin}:{}: role {:?} uses node_labels_expression, which hosts do not evaluate: its allow side never allows and its deny side always denies",
+                        doc.content_line, role.name
+                    ));
+                }
+                self.roles.insert(role.name.clone(), role);
+            }
+            "user" => {
+                let user = decode::<UserDoc>(doc, origin)?.into_user();
+                self.claim("user", &user.name, doc, origin, |first| {
+                    format!("duplicate user {:?} (first defined at {first})", user.name)
+                })?;
+                self.users.insert(user.name.clone(), user);
+            }
+            "cluster_auth_preference" => {
+                let cap = decode::<CapDoc>(doc, origin)?.into_cap();
+                self.claim("cluster_auth_preference", "", doc, origin, |first| {
+                    format!("a second cluster_auth_preference (the first is at {first}); a bundle holds at most one")
+                })?;
+                self.cap = Some(cap);
+            }
+            "lock" => {
+                let lock = decode::<LockDoc>(doc, origin)?.into_lock();
+                self.claim("lock", &lock.name, doc, origin, |first| {
+                    format!("duplicate lock {:?} (first defined at {first})", lock.name)
+                })?;
+                if !lock.target.unsupported.is_empty() {
+                    self.warnings.push(format!(
+                        "{origin}:{}: lock {:?} targets {}, which hosts cannot judge: it never matches here",
+                        doc.content_line,
+                        lock.name,
+                        lock.target.unsupported.join(", ")
+                    ));
+                }
+                self.locks.push(lock);
+            }
+            "mfa_device" => {
+                let outcome = decode::<DeviceDoc>(doc, origin)?
+                    .into_device()
+                    .map_err(|e| at_doc(e.0))?;
+                match outcome {
+                    DeviceOutcome::Skipped(why) => {
+                        self.warnings
+                            .push(format!("{origin}:{}: {why}", doc.content_line));
+                    }
+                    DeviceOutcome::Device(device) => {
+                        let key = format!("{}/{}", device.user, device.name);
+                        self.claim("mfa_device", &key, doc, origin, |first| {
+                            format!(
+                                "duplicate mfa_device {:?} of user {:?} (first defined at {first})",
+                                device.name, device.user
+                            )
+                        })?;
+                        if let DeviceKind::SshSk {
+                            key_type, key_blob, ..
+                        } = &device.kind
+                        {
+                            let key = format!("{key_type} {key_blob}");
+                            self.claim("ssh_sk key", &key, doc, origin, |first| {
+                                format!(
+                                    "mfa_device {:?}: this ssh_sk key is already registered at {first}; a key may belong to one device only",
+                                    device.name
+                                )
+                            })?;
+                        }
+                        self.devices.push(device);
+                    }
+                }
+            }
+            "cert_authority" => {
+                let ca = decode::<CertAuthorityDoc>(doc, origin)?.into_cert_authority();
+                self.cert_authorities.push(ca);
+            }
+            other => {
+                self.warnings.push(format!(
+                    "{origin}:{}: skipped unknown kind '{other}'",
+                    doc.content_line
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `FILE:LINE: ` of a claimed name, for warnings.
+    fn place(&self, what: &'static str, name: &str) -> String {
+        self.seen
+            .get(&(what, name.to_owned()))
+            .map(|at| format!("{at}: "))
+            .unwrap_or_default()
+    }
+
+    fn finish(mut self, hasher: Sha256) -> Bundle {
+        for user in self.users.values() {
+            for role in &user.roles {
+                if !self.roles.contains_key(role) {
+                    let at = self.place("user", &user.name);
+                    self.warnings.push(format!(
+                        "{at}user {:?} has role {role:?}, which is not in the bundle",
+                        user.name
+                    ));
+                }
+            }
+        }
+        for device in &self.devices {
+            if !self.users.contains_key(&device.user) {
+                let at = self.place("mfa_device", &format!("{}/{}", device.user, device.name));
+                self.warnings.push(format!(
+                    "{at}mfa_device {:?} belongs to user {:?}, who is not in the bundle",
+                    device.name, device.user
+                ));
+            }
+        }
+        Bundle {
+            roles: self.roles,
+            users: self.users,
+            cap: self.cap.unwrap_or_default(),
+            locks: self.locks,
+            devices: self.devices,
+            cert_authorities: self.cert_authorities,
+            warnings: self.warnings,
+            revision: hex_sha256(hasher),
+        }
+    }
+}

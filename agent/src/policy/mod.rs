@@ -1,0 +1,61 @@
+//! The policy engine: Teleport's `role`, `cluster_auth_preference`, `user`,
+//! `lock`, `mfa_device` and `cert_authority` resources, and [`decide`], which
+//! says whether one login on this node is allowed and what MFA it needs.
+//!
+//! ```no_run
+//! use std::time::SystemTime;
+//! use mfa_agent::policy::{self, LoginQuery, NodeInfo, ServiceClass};
+//!
+//! let bundle = policy::load_bundle_path("/etc/pam-mfa/policy.d".as_ref())?;
+//! let node = NodeInfo { name: "prod3".into(), labels: [("env".into(), "prod".into())].into() };
+//! let d = policy::decide(&bundle, &LoginQuery {
+//!     node: &node, login: "jerry", user: None, class: ServiceClass::Ssh,
+//!     mfa_device: None, now: SystemTime::now(),
+//! });
+//! println!("{:?} {} {:?}", d.access, d.requirement.name(), d.reasons);
+//! # Ok::<(), policy::PolicyError>(())
+//! ```
+//!
+//! Semantics follow Teleport exactly where hosts can (see `DESIGN.md`,
+//! "Policy"): deny before allow; labels as `MatchLabels`; session MFA from the
+//! cap or any allowing role; the hardware key policy from the cap and all of
+//! the user's roles. Where a host cannot evaluate something Teleport can
+//! (`node_labels_expression`, lock targets such as `windows_desktop`), the
+//! engine fails closed for deny and open for nothing.
+//!
+//! Files: [`load`](load_bundle_path) reads text into documents
+//! (`documents`), each document into a resource (`resources`); `decide` uses
+//! `labels`, `traits` and `locks`.
+
+mod bundle;
+mod decide;
+mod documents;
+mod error;
+mod key_policy;
+mod labels;
+mod load;
+mod locks;
+mod query;
+mod require_mfa;
+mod requirement;
+mod resources;
+mod traits;
+
+#[cfg(test)]
+mod tests;
+
+pub use bundle::Bundle;
+pub use decide::decide;
+pub use error::PolicyError;
+pub use key_policy::KeyPolicy;
+pub use labels::{match_labels, match_value, LabelMatch, Labels};
+pub use load::{load_bundle_path, load_bundle_str};
+pub use locks::{find_lock, LockSubject};
+pub use query::{Access, Decision, LoginQuery, NodeInfo, ServiceClass};
+pub use require_mfa::RequireMfa;
+pub use requirement::Requirement;
+pub use resources::{
+    AuthPreference, CertAuthority, DeviceKind, Lock, LockTarget, MfaDevice, Role, RoleConditions,
+    User, SSH_SK_KEY_TYPES,
+};
+pub use traits::{interpolate, TemplateError};

@@ -1,0 +1,94 @@
+//! The question `decide` answers, and its answer.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use super::requirement::Requirement;
+
+/// This host, as `agent.yaml` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NodeInfo {
+    /// The node name (lock targets `node` and `server_id` compare with it).
+    pub name: String,
+    /// The node's labels, matched against roles' `node_labels`.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// What kind of login is asked about (from the PAM service).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceClass {
+    /// An SSH session (`sshd`).
+    Ssh,
+    /// An administrative action on the host (`sudo`, `su`, `polkit-1`).
+    Admin,
+    /// A desktop or console login (`login`, `gdm-*`, screen lockers).
+    Desktop,
+}
+
+impl ServiceClass {
+    /// `ssh`, `admin` or `desktop`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ServiceClass::Ssh => "ssh",
+            ServiceClass::Admin => "admin",
+            ServiceClass::Desktop => "desktop",
+        }
+    }
+}
+
+/// One login on this node.
+#[derive(Debug, Clone)]
+pub struct LoginQuery<'a> {
+    /// This node.
+    pub node: &'a NodeInfo,
+    /// The host account being logged into (PAM user).
+    pub login: &'a str,
+    /// The cluster user when already known (from a Teleport certificate or a
+    /// registered key); else it is resolved from `login`.
+    pub user: Option<&'a str>,
+    /// What kind of login this is.
+    pub class: ServiceClass,
+    /// The id of the MFA device used, if any (for `mfa_device` lock targets).
+    pub mfa_device: Option<&'a str>,
+    /// The time locks are judged at.
+    pub now: SystemTime,
+}
+
+/// Allowed or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// The login may proceed once `requirement` is met.
+    Allow,
+    /// The login is refused, whatever MFA is offered.
+    Deny,
+}
+
+/// The answer for one [`LoginQuery`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// Allowed or denied.
+    pub access: Access,
+    /// What the login must prove when allowed. On a denial it is only
+    /// informational (what the cluster and the user's roles would ask for).
+    pub requirement: Requirement,
+    /// The cluster user decided for (`None` when unknown, or when the login
+    /// maps to several users).
+    pub user: Option<String>,
+    /// Whether the login maps to users in the bundle (so roles applied).
+    pub known_user: bool,
+    /// The roles that allowed this login.
+    pub roles: Vec<String>,
+    /// Whether a lock denied the login.
+    pub locked: bool,
+    /// The message of the lock that denied the login.
+    pub lock_message: Option<String>,
+    /// Why, in sentences a person can read, in order.
+    pub reasons: Vec<String>,
+}
+
+impl Decision {
+    /// Whether access is allowed.
+    pub fn is_allowed(&self) -> bool {
+        self.access == Access::Allow
+    }
+}

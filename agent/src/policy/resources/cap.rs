@@ -1,0 +1,186 @@
+//! `kind: cluster_auth_preference` (v2): the cluster-wide MFA settings.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+use super::common::{v2, Metadata};
+use crate::policy::require_mfa::RequireMfa;
+
+/// The cluster's authentication preference (`tctl get cap`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthPreference {
+    /// `spec.require_session_mfa`.
+    pub require_session_mfa: RequireMfa,
+    /// `spec.second_factor` (`off`, `otp`, `webauthn`, `on`, `optional`); empty
+    /// when absent.
+    pub second_factor: String,
+    /// `spec.second_factors` (Teleport 17+), as written.
+    pub second_factors: Vec<String>,
+    /// `spec.webauthn.rp_id`.
+    pub webauthn_rp_id: Option<String>,
+    /// `spec.locking_mode` (`best_effort` when absent, as in Teleport).
+    pub locking_mode: String,
+    /// `spec.webauthn` as written (Null when absent), e.g. for the
+    /// attestation CA lists.
+    pub raw_webauthn: serde_json::Value,
+    /// `spec.hardware_key` as written (Null when absent).
+    pub raw_hardware_key: serde_json::Value,
+}
+
+impl Default for AuthPreference {
+    fn default() -> Self {
+        AuthPreference {
+            require_session_mfa: RequireMfa::Off,
+            second_factor: String::new(),
+            second_factors: Vec::new(),
+            webauthn_rp_id: None,
+            locking_mode: "best_effort".to_owned(),
+            raw_webauthn: serde_json::Value::Null,
+            raw_hardware_key: serde_json::Value::Null,
+        }
+    }
+}
+
+fn is_webauthn(s: &str) -> bool {
+    s.eq_ignore_ascii_case("webauthn") || s.eq_ignore_ascii_case("SECOND_FACTOR_TYPE_WEBAUTHN")
+}
+
+impl AuthPreference {
+    /// Teleport's rule for administrative actions: MFA is required when the
+    /// only second factor is WebAuthn (`second_factor: webauthn`, or
+    /// `second_factors` all WebAuthn).
+    pub fn admin_actions_require_mfa(&self) -> bool {
+        is_webauthn(&self.second_factor)
+            || (!self.second_factors.is_empty()
+                && self.second_factors.iter().all(|s| is_webauthn(s)))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CapDoc {
+    #[serde(rename = "version", deserialize_with = "v2")]
+    _version: String,
+    #[serde(rename = "metadata")]
+    _metadata: Metadata,
+    #[serde(default)]
+    spec: Option<RawCapSpec>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawCapSpec {
+    #[serde(default)]
+    require_session_mfa: RequireMfa,
+    #[serde(default)]
+    second_factor: Option<SecondFactor>,
+    #[serde(default)]
+    second_factors: Option<Vec<SecondFactor>>,
+    #[serde(default)]
+    webauthn: Option<serde_json::Value>,
+    #[serde(default)]
+    hardware_key: Option<serde_json::Value>,
+    #[serde(default)]
+    locking_mode: Option<String>,
+}
+
+/// A second factor name: a string; `true`/`false` (YAML `on`/`off` read by
+/// older parsers) as `on`/`off`; protobuf enum numbers as their names.
+#[derive(Debug)]
+struct SecondFactor(String);
+
+impl<'de> Deserialize<'de> for SecondFactor {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SecondFactor;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a second factor name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SecondFactor, E> {
+                Ok(SecondFactor(v.to_owned()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<SecondFactor, E> {
+                Ok(SecondFactor(if v { "on" } else { "off" }.to_owned()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<SecondFactor, E> {
+                let name = match v {
+                    0 => "SECOND_FACTOR_TYPE_UNSPECIFIED",
+                    1 => "SECOND_FACTOR_TYPE_OTP",
+                    2 => "SECOND_FACTOR_TYPE_WEBAUTHN",
+                    3 => "SECOND_FACTOR_TYPE_SSO",
+                    _ => return Err(E::custom(format!("unknown second factor {v}"))),
+                };
+                Ok(SecondFactor(name.to_owned()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<SecondFactor, E> {
+                match u64::try_from(v) {
+                    Ok(u) => self.visit_u64(u),
+                    Err(_) => Err(E::custom(format!("unknown second factor {v}"))),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl CapDoc {
+    pub(crate) fn into_cap(self) -> AuthPreference {
+        let spec = self.spec.unwrap_or_default();
+        let webauthn = spec.webauthn.unwrap_or(serde_json::Value::Null);
+        let webauthn_rp_id = webauthn
+            .get("rp_id")
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        AuthPreference {
+            require_session_mfa: spec.require_session_mfa,
+            second_factor: spec.second_factor.map(|s| s.0).unwrap_or_default(),
+            second_factors: spec
+                .second_factors
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| s.0)
+                .collect(),
+            webauthn_rp_id,
+            locking_mode: spec
+                .locking_mode
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| "best_effort".to_owned()),
+            raw_webauthn: webauthn,
+            raw_hardware_key: spec.hardware_key.unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_actions_rule() {
+        let cases: &[(&str, &[&str], bool)] = &[
+            ("webauthn", &[], true),
+            ("on", &[], false),
+            ("otp", &[], false),
+            ("", &[], false),
+            ("", &["webauthn"], true),
+            ("", &["SECOND_FACTOR_TYPE_WEBAUTHN"], true),
+            ("", &["webauthn", "otp"], false),
+            ("on", &["webauthn", "SECOND_FACTOR_TYPE_WEBAUTHN"], true),
+            ("", &["SECOND_FACTOR_TYPE_OTP"], false),
+        ];
+        for (second_factor, second_factors, want) in cases {
+            let cap = AuthPreference {
+                second_factor: second_factor.to_string(),
+                second_factors: second_factors.iter().map(|s| s.to_string()).collect(),
+                ..AuthPreference::default()
+            };
+            assert_eq!(
+                cap.admin_actions_require_mfa(),
+                *want,
+                "{second_factor:?} {second_factors:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! `kind: cert_authority` (v2): the cluster's CAs. Read best effort; only
+//! `type: user` CAs are used (to trust Teleport-issued SSH user certificates).
+
+use base64::Engine as _;
+use serde::Deserialize;
+
+use super::common::{v2, Metadata};
+
+/// A certificate authority.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertAuthority {
+    /// `spec.cluster_name` (else `metadata.name`).
+    pub cluster_name: String,
+    /// `spec.type`: `user`, `host`, `db`, ...
+    pub ca_type: String,
+    /// The SSH public keys, as authorized_keys lines (`ssh-ed25519 AAAA...`),
+    /// from `spec.active_keys.ssh[].public_key` (stored base64-encoded by
+    /// Teleport) and the legacy `spec.checking_keys`.
+    pub ssh_public_keys: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CertAuthorityDoc {
+    #[serde(rename = "version", deserialize_with = "v2")]
+    _version: String,
+    metadata: Metadata,
+    /// Read loosely: a CA we cannot fully make sense of must not break a bundle.
+    #[serde(default)]
+    spec: Option<serde_json::Value>,
+}
+
+/// An authorized_keys line, from Teleport's base64 of it (or the line itself).
+fn key_line(value: &str) -> Option<String> {
+    let looks_like_line = |s: &str| {
+        let mut parts = s.split_whitespace();
+        matches!((parts.next(), parts.next()), (Some(t), Some(_)) if t.starts_with("ssh-") || t.starts_with("ecdsa-") || t.starts_with("sk-"))
+    };
+    let value = value.trim();
+    if looks_like_line(value) {
+        return Some(value.to_owned());
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let text = text.trim();
+    looks_like_line(text).then(|| text.to_owned())
+}
+
+impl CertAuthorityDoc {
+    pub(crate) fn into_cert_authority(self) -> CertAuthority {
+        let spec = self.spec.unwrap_or(serde_json::Value::Null);
+        let str_at = |key: &str| {
+            spec.get(key)
+                .and_then(|v| v.as_str())
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let mut keys = Vec::new();
+        if let Some(pairs) = spec
+            .get("active_keys")
+            .and_then(|k| k.get("ssh"))
+            .and_then(|s| s.as_array())
+        {
+            for pair in pairs {
+                if let Some(line) = pair
+                    .get("public_key")
+                    .and_then(|v| v.as_str())
+                    .and_then(key_line)
+                {
+                    keys.push(line);
+                }
+            }
+        }
+        if let Some(legacy) = spec.get("checking_keys").and_then(|v| v.as_array()) {
+            for v in legacy {
+                if let Some(line) = v.as_str().and_then(key_line) {
+                    keys.push(line);
+                }
+            }
+        }
+        keys.dedup();
+        CertAuthority {
+            cluster_name: str_at("cluster_name").unwrap_or(self.metadata.name),
+            ca_type: str_at("type").unwrap_or_default(),
+            ssh_public_keys: keys,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_lines_from_teleport_base64() {
+        let line = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA== teleport";
+        let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{line}\n"));
+        assert_eq!(key_line(&b64).as_deref(), Some(line));
+        assert_eq!(key_line(line).as_deref(), Some(line));
+        assert_eq!(key_line("bm90IGEga2V5"), None);
+        assert_eq!(key_line("%%%"), None);
+    }
+}

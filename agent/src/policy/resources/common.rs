@@ -1,0 +1,169 @@
+//! Shapes shared by every resource: metadata, versions, strings-or-lists.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+/// `metadata`: only the name matters here; everything else is ignored.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Metadata {
+    #[serde(deserialize_with = "non_empty_string")]
+    pub name: String,
+}
+
+/// A string that must not be empty.
+pub(crate) fn non_empty_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.trim().is_empty() {
+        return Err(de::Error::custom("must not be empty"));
+    }
+    Ok(s)
+}
+
+fn check_version<'de, D: Deserializer<'de>>(
+    d: D,
+    kind: &str,
+    supported: &[&str],
+) -> Result<String, D::Error> {
+    let v = String::deserialize(d)?;
+    if supported.contains(&v.as_str()) {
+        Ok(v)
+    } else {
+        Err(de::Error::custom(format!(
+            "unsupported {kind} version {v:?} (supported: {})",
+            supported.join(", ")
+        )))
+    }
+}
+
+/// Role versions Teleport knows.
+pub(crate) const ROLE_VERSIONS: &[&str] = &["v3", "v4", "v5", "v6", "v7", "v8"];
+
+pub(crate) fn role_version<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    check_version(d, "role", ROLE_VERSIONS)
+}
+
+pub(crate) fn v2<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    check_version(d, "resource", &["v2"])
+}
+
+pub(crate) fn v1<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    check_version(d, "resource", &["v1"])
+}
+
+/// One string-like scalar: a string, or an integer or boolean kept as its text.
+/// Floats are refused (their text would not survive), as are lists and maps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Scalar(pub String);
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+        Ok(Scalar(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
+        Ok(Scalar(v))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+        Ok(Scalar(v.to_string()))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+        Ok(Scalar(v.to_string()))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+        Ok(Scalar(v.to_string()))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+        Err(E::custom(format!(
+            "expected a string, found the number {v}; quote it"
+        )))
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ScalarVisitor)
+    }
+}
+
+/// Teleport's `utils.Strings`: a single string or a list of strings; null is
+/// an empty list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct StringList(pub Vec<String>);
+
+struct StringListVisitor;
+
+impl<'de> Visitor<'de> for StringListVisitor {
+    type Value = StringList;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string or a list of strings")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<StringList, E> {
+        Ok(StringList(vec![v.to_owned()]))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<StringList, E> {
+        Ok(StringList(vec![v.to_string()]))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<StringList, E> {
+        Ok(StringList(vec![v.to_string()]))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<StringList, E> {
+        Ok(StringList(vec![v.to_string()]))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<StringList, E> {
+        ScalarVisitor.visit_f64(v).map(|s| StringList(vec![s.0]))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<StringList, E> {
+        Ok(StringList::default())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<StringList, E> {
+        Ok(StringList::default())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<StringList, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<StringList, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Scalar(s)) = seq.next_element()? {
+            out.push(s);
+        }
+        Ok(StringList(out))
+    }
+}
+
+impl<'de> Deserialize<'de> for StringList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StringListVisitor)
+    }
+}
+
+/// Label selectors and traits: key → one string or a list.
+pub(crate) type StringListMap = BTreeMap<String, StringList>;
+
+pub(crate) fn into_plain_map(map: StringListMap) -> BTreeMap<String, Vec<String>> {
+    map.into_iter().map(|(k, v)| (k, v.0)).collect()
+}

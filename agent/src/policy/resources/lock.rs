@@ -1,0 +1,174 @@
+//! `kind: lock` (v2): who or what is locked out, until when.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::common::{v2, Metadata};
+
+/// A Teleport lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lock {
+    /// `metadata.name`.
+    pub name: String,
+    /// `spec.target`.
+    pub target: LockTarget,
+    /// `spec.message`, shown to whoever is locked out.
+    pub message: Option<String>,
+    /// `spec.expires`; `None` means until removed.
+    pub expires: Option<SystemTime>,
+}
+
+/// `spec.target`: every field present must hold for the lock to match.
+/// Empty strings count as absent (Go's zero value).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LockTarget {
+    /// A cluster user name.
+    pub user: Option<String>,
+    /// A role name: matches users holding it.
+    pub role: Option<String>,
+    /// A host login.
+    pub login: Option<String>,
+    /// A node (deprecated spelling of `server_id`); compared with the node name.
+    pub node: Option<String>,
+    /// A node; compared with the node name.
+    pub server_id: Option<String>,
+    /// An MFA device id.
+    pub mfa_device: Option<String>,
+    /// Target fields that cannot be judged on a host (`windows_desktop`,
+    /// `access_request`, `device`, `bot_instance_id`, `join_token`, ...). A
+    /// lock with any of them never matches here.
+    pub unsupported: Vec<String>,
+}
+
+impl LockTarget {
+    /// The fields that are set, as `field=value`, for messages.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        for (field, value) in [
+            ("user", &self.user),
+            ("role", &self.role),
+            ("login", &self.login),
+            ("node", &self.node),
+            ("server_id", &self.server_id),
+            ("mfa_device", &self.mfa_device),
+        ] {
+            if let Some(v) = value {
+                parts.push(format!("{field}={v}"));
+            }
+        }
+        for field in &self.unsupported {
+            parts.push(format!("{field}=..."));
+        }
+        parts.join(", ")
+    }
+
+    fn is_empty(&self) -> bool {
+        self.user.is_none()
+            && self.role.is_none()
+            && self.login.is_none()
+            && self.node.is_none()
+            && self.server_id.is_none()
+            && self.mfa_device.is_none()
+            && self.unsupported.is_empty()
+    }
+}
+
+impl<'de> Deserialize<'de> for LockTarget {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LockTarget;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a lock target mapping (user, role, login, node, server_id, mfa_device)",
+                )
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<LockTarget, E> {
+                Err(E::custom("lock target is empty"))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LockTarget, A::Error> {
+                let mut t = LockTarget::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    let slot = match key.as_str() {
+                        "user" => &mut t.user,
+                        "role" => &mut t.role,
+                        "login" => &mut t.login,
+                        "node" => &mut t.node,
+                        "server_id" => &mut t.server_id,
+                        "mfa_device" => &mut t.mfa_device,
+                        _ => {
+                            let value: serde_json::Value = map.next_value()?;
+                            let set = match &value {
+                                serde_json::Value::Null => false,
+                                serde_json::Value::String(s) => !s.is_empty(),
+                                serde_json::Value::Object(m) => !m.is_empty(),
+                                serde_json::Value::Array(a) => !a.is_empty(),
+                                _ => true,
+                            };
+                            if set {
+                                t.unsupported.push(key);
+                            }
+                            continue;
+                        }
+                    };
+                    let value: Option<String> = map.next_value()?;
+                    *slot = value.filter(|v| !v.is_empty());
+                }
+                if t.is_empty() {
+                    return Err(de::Error::custom("lock target is empty"));
+                }
+                Ok(t)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An RFC 3339 time.
+struct Rfc3339Time(SystemTime);
+
+impl<'de> Deserialize<'de> for Rfc3339Time {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        OffsetDateTime::parse(s.trim(), &Rfc3339)
+            .map(|t| Rfc3339Time(t.into()))
+            .map_err(|e| {
+                de::Error::custom(format!(
+                    "invalid time {s:?} (expected RFC 3339, e.g. 2023-01-01T00:00:00Z): {e}"
+                ))
+            })
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LockDoc {
+    #[serde(rename = "version", deserialize_with = "v2")]
+    _version: String,
+    metadata: Metadata,
+    spec: RawLockSpec,
+}
+
+#[derive(Deserialize)]
+struct RawLockSpec {
+    target: LockTarget,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    expires: Option<Rfc3339Time>,
+}
+
+impl LockDoc {
+    pub(crate) fn into_lock(self) -> Lock {
+        Lock {
+            name: self.metadata.name,
+            target: self.spec.target,
+            message: self.spec.message.filter(|m| !m.is_empty()),
+            expires: self.spec.expires.map(|t| t.0),
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! The Teleport resources a bundle holds, and how each is read.
+//!
+//! Every `*Doc` type is the on-disk shape (unknown fields ignored); its
+//! `into_*` turns it into the public type after Teleport's defaults.
+
+mod cap;
+mod cert_authority;
+mod common;
+mod device;
+mod lock;
+mod role;
+mod user;
+
+pub use cap::AuthPreference;
+pub use cert_authority::CertAuthority;
+pub use device::{DeviceKind, MfaDevice, SSH_SK_KEY_TYPES};
+pub use lock::{Lock, LockTarget};
+pub use role::{Role, RoleConditions};
+pub use user::User;
+
+pub(crate) use cap::CapDoc;
+pub(crate) use cert_authority::CertAuthorityDoc;
+pub(crate) use device::{DeviceDoc, DeviceOutcome};
+pub(crate) use lock::LockDoc;
+pub(crate) use role::RoleDoc;
+pub(crate) use user::UserDoc;

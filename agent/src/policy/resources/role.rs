@@ -1,0 +1,106 @@
+//! `kind: role` (v3..v8): the parts that decide SSH-style access and MFA.
+
+use serde::Deserialize;
+
+use super::common::{into_plain_map, role_version, Metadata, StringList, StringListMap};
+use crate::policy::labels::Labels;
+use crate::policy::require_mfa::RequireMfa;
+
+/// A Teleport role, as far as node access goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    /// `metadata.name`.
+    pub name: String,
+    /// `version` (`v3`..`v8`).
+    pub version: String,
+    /// `spec.options.require_session_mfa`.
+    pub require_session_mfa: RequireMfa,
+    /// `spec.allow`.
+    pub allow: RoleConditions,
+    /// `spec.deny`.
+    pub deny: RoleConditions,
+}
+
+/// One side (`allow` or `deny`) of a role. Templates are not expanded here:
+/// that happens per user, in `decide`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoleConditions {
+    /// `logins`, may hold trait templates.
+    pub logins: Vec<String>,
+    /// `node_labels`, after the version defaults (v3: `'*': '*'` when absent
+    /// and logins are set); keys and values may hold trait templates.
+    pub node_labels: Labels,
+    /// `node_labels_expression`: not evaluated on hosts. An allow side with one
+    /// never allows; a deny side with one always denies (fail closed).
+    pub node_labels_expression: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RoleDoc {
+    #[serde(deserialize_with = "role_version")]
+    version: String,
+    metadata: Metadata,
+    #[serde(default)]
+    spec: Option<RawRoleSpec>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawRoleSpec {
+    #[serde(default)]
+    options: Option<RawRoleOptions>,
+    #[serde(default)]
+    allow: Option<RawConditions>,
+    #[serde(default)]
+    deny: Option<RawConditions>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawRoleOptions {
+    #[serde(default)]
+    require_session_mfa: RequireMfa,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawConditions {
+    #[serde(default)]
+    logins: Option<StringList>,
+    #[serde(default)]
+    node_labels: Option<StringListMap>,
+    #[serde(default)]
+    node_labels_expression: Option<String>,
+}
+
+impl RawConditions {
+    fn into_conditions(self, default_labels: Option<Labels>) -> RoleConditions {
+        let logins = self.logins.unwrap_or_default().0;
+        let node_labels = match self.node_labels {
+            Some(map) => into_plain_map(map),
+            None => default_labels.unwrap_or_default(),
+        };
+        RoleConditions {
+            logins,
+            node_labels,
+            node_labels_expression: self.node_labels_expression.filter(|e| !e.trim().is_empty()),
+        }
+    }
+}
+
+impl RoleDoc {
+    pub(crate) fn into_role(self) -> Role {
+        let spec = self.spec.unwrap_or_default();
+        let allow = spec.allow.unwrap_or_default();
+        // Teleport's RoleV6.CheckAndSetDefaults: a v3 role with logins but no
+        // node_labels at all (not an empty map) gets `'*': '*'`.
+        let v3_default = (self.version == "v3"
+            && allow.node_labels.is_none()
+            && allow.logins.as_ref().is_some_and(|l| !l.0.is_empty()))
+        .then(|| Labels::from([("*".to_owned(), vec!["*".to_owned()])]));
+        Role {
+            name: self.metadata.name,
+            version: self.version,
+            require_session_mfa: spec.options.unwrap_or_default().require_session_mfa,
+            allow: allow.into_conditions(v3_default),
+            deny: spec.deny.unwrap_or_default().into_conditions(None),
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! `kind: user` (v2): roles and traits.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::common::{into_plain_map, v2, Metadata, StringList, StringListMap};
+
+/// A cluster user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// `metadata.name`.
+    pub name: String,
+    /// `spec.roles`, as written (some may be missing from the bundle).
+    pub roles: Vec<String>,
+    /// `spec.traits` (`logins`, and whatever the identity provider sends).
+    pub traits: BTreeMap<String, Vec<String>>,
+}
+
+impl User {
+    /// The user's `logins` trait.
+    pub fn logins(&self) -> &[String] {
+        self.traits.get("logins").map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct UserDoc {
+    #[serde(rename = "version", deserialize_with = "v2")]
+    _version: String,
+    metadata: Metadata,
+    #[serde(default)]
+    spec: Option<RawUserSpec>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawUserSpec {
+    #[serde(default)]
+    roles: Option<StringList>,
+    #[serde(default)]
+    traits: Option<StringListMap>,
+}
+
+impl UserDoc {
+    pub(crate) fn into_user(self) -> User {
+        let spec = self.spec.unwrap_or_default();
+        User {
+            name: self.metadata.name,
+            roles: spec.roles.unwrap_or_default().0,
+            traits: into_plain_map(spec.traits.unwrap_or_default()),
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Tests across files: loading bundles and deciding, rule by rule.
+
+mod bundle_loading;
+mod decide_rules;
+mod seed_example;
+mod support;

@@ -1,0 +1,403 @@
+//! Trait templates in role values: Teleport's `ApplyValueTraits`.
+//!
+//! A value without `{{`/`}}` is a literal. Otherwise it must be
+//! `prefix{{expression}}suffix` (prefix and suffix without braces), where the
+//! expression is one of
+//! - `internal.NAME`, `external.NAME`, `internal["NAME"]`, `external["NAME"]`
+//!   (both read the user's trait NAME),
+//! - `email.local(EXPR)`: the local part of each email address,
+//! - `regexp.replace(EXPR, "RE", "REPL")`: values that match RE, with every
+//!   match replaced by REPL (`$1`, `${name}` expand); other values are dropped.
+//!
+//! Each value the expression yields becomes `prefix + value + suffix`; empty
+//! values are dropped. A template that yields nothing is dropped by the caller.
+
+use std::collections::BTreeMap;
+
+use regex::Regex;
+
+/// Why a template produced no value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplateError {
+    /// The trait is missing or has no usable value.
+    NoValue(String),
+    /// The template cannot be parsed or evaluated.
+    Invalid(String),
+}
+
+impl std::fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TemplateError::NoValue(m) | TemplateError::Invalid(m) => f.write_str(m),
+        }
+    }
+}
+
+/// The values `value` stands for, given a user's traits.
+pub fn interpolate(
+    value: &str,
+    traits: &BTreeMap<String, Vec<String>>,
+) -> Result<Vec<String>, TemplateError> {
+    let Some(template) = Template::parse(value)? else {
+        return Ok(vec![value.to_owned()]);
+    };
+    let values = template.expr.eval(traits)?;
+    let out: Vec<String> = values
+        .into_iter()
+        .filter(|v| !v.is_empty())
+        .map(|v| format!("{}{}{}", template.prefix, v, template.suffix))
+        .collect();
+    if out.is_empty() {
+        return Err(TemplateError::NoValue(format!(
+            "{value:?} expands to nothing ({} has no value)",
+            template.expr.trait_name()
+        )));
+    }
+    Ok(out)
+}
+
+struct Template<'a> {
+    prefix: &'a str,
+    suffix: &'a str,
+    expr: Expr,
+}
+
+impl<'a> Template<'a> {
+    /// `None` for a literal.
+    fn parse(value: &'a str) -> Result<Option<Template<'a>>, TemplateError> {
+        if !value.contains("{{") && !value.contains("}}") {
+            return Ok(None);
+        }
+        let invalid =
+            |why: &str| TemplateError::Invalid(format!("invalid template {value:?}: {why}"));
+        let open = value
+            .find("{{")
+            .ok_or_else(|| invalid("'}}' without '{{'"))?;
+        let close = value[open..]
+            .find("}}")
+            .map(|i| open + i)
+            .ok_or_else(|| invalid("'{{' without '}}'"))?;
+        let prefix = &value[..open];
+        let inner = &value[open + 2..close];
+        let suffix = &value[close + 2..];
+        if [prefix, inner, suffix]
+            .iter()
+            .any(|p| p.contains(['{', '}']))
+        {
+            return Err(invalid("one {{expression}} with no other braces expected"));
+        }
+        let expr = Parser::new(inner.trim())
+            .parse_all()
+            .map_err(|e| invalid(&e))?;
+        Ok(Some(Template {
+            prefix: prefix.trim_start(),
+            suffix: suffix.trim_end(),
+            expr,
+        }))
+    }
+}
+
+#[derive(Debug)]
+enum Expr {
+    Trait(String),
+    EmailLocal(Box<Expr>),
+    RegexpReplace(Box<Expr>, Regex, String),
+}
+
+impl Expr {
+    fn trait_name(&self) -> String {
+        match self {
+            Expr::Trait(name) => format!("trait {name:?}"),
+            Expr::EmailLocal(inner) | Expr::RegexpReplace(inner, ..) => inner.trait_name(),
+        }
+    }
+
+    fn eval(&self, traits: &BTreeMap<String, Vec<String>>) -> Result<Vec<String>, TemplateError> {
+        match self {
+            Expr::Trait(name) => match traits.get(name) {
+                Some(values) if !values.is_empty() => Ok(values.clone()),
+                _ => Err(TemplateError::NoValue(format!(
+                    "trait {name:?} is missing or empty"
+                ))),
+            },
+            Expr::EmailLocal(inner) => inner
+                .eval(traits)?
+                .into_iter()
+                .map(|v| email_local(&v).map_err(TemplateError::Invalid))
+                .collect(),
+            Expr::RegexpReplace(inner, re, repl) => Ok(inner
+                .eval(traits)?
+                .into_iter()
+                .filter(|v| re.is_match(v))
+                .map(|v| re.replace_all(&v, repl.as_str()).into_owned())
+                .collect()),
+        }
+    }
+}
+
+/// The local part of an address: `jerry@example.com` or
+/// `Jerry <jerry@example.com>` → `jerry`.
+fn email_local(value: &str) -> Result<String, String> {
+    let v = value.trim();
+    let addr = match (v.rfind('<'), v.ends_with('>')) {
+        (Some(open), true) => &v[open + 1..v.len() - 1],
+        _ => v,
+    };
+    let (local, domain) = addr
+        .split_once('@')
+        .ok_or_else(|| format!("email.local: {value:?} is not an email address"))?;
+    if local.is_empty() || domain.is_empty() || addr.contains(char::is_whitespace) {
+        return Err(format!("email.local: {value:?} is not an email address"));
+    }
+    Ok(local.to_owned())
+}
+
+/// A small recursive-descent parser for the expression between the braces.
+struct Parser<'a> {
+    src: &'a str,
+    pos: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn new(src: &'a str) -> Self {
+        Parser { src, pos: 0 }
+    }
+
+    fn parse_all(mut self) -> Result<Expr, String> {
+        let e = self.expr()?;
+        self.skip_ws();
+        if self.pos != self.src.len() {
+            return Err(format!("unexpected {:?}", &self.src[self.pos..]));
+        }
+        Ok(e)
+    }
+
+    fn skip_ws(&mut self) {
+        while self.src[self.pos..].starts_with(char::is_whitespace) {
+            self.pos += self.src[self.pos..]
+                .chars()
+                .next()
+                .map_or(1, char::len_utf8);
+        }
+    }
+
+    fn eat(&mut self, c: char) -> bool {
+        self.skip_ws();
+        if self.src[self.pos..].starts_with(c) {
+            self.pos += c.len_utf8();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, c: char) -> Result<(), String> {
+        if self.eat(c) {
+            Ok(())
+        } else {
+            Err(format!("expected '{c}'"))
+        }
+    }
+
+    fn ident(&mut self) -> Result<&'a str, String> {
+        self.skip_ws();
+        let rest = &self.src[self.pos..];
+        let len = rest
+            .char_indices()
+            .find(|&(i, c)| !(c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit())))
+            .map_or(rest.len(), |(i, _)| i);
+        if len == 0 {
+            return Err(format!("expected a name at {rest:?}"));
+        }
+        self.pos += len;
+        Ok(&rest[..len])
+    }
+
+    /// A Go string literal: "..." with escapes, or `...` raw.
+    fn string(&mut self) -> Result<String, String> {
+        self.skip_ws();
+        let rest = &self.src[self.pos..];
+        if let Some(raw) = rest.strip_prefix('`') {
+            let end = raw.find('`').ok_or("unterminated raw string")?;
+            self.pos += end + 2;
+            return Ok(raw[..end].to_owned());
+        }
+        let body = rest.strip_prefix('"').ok_or("expected a string literal")?;
+        let mut out = String::new();
+        let mut chars = body.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '"' => {
+                    self.pos += 1 + i + 1;
+                    return Ok(out);
+                }
+                '\\' => {
+                    let (_, e) = chars.next().ok_or("unterminated string")?;
+                    out.push(match e {
+                        '\\' => '\\',
+                        '"' => '"',
+                        'n' => '\n',
+                        't' => '\t',
+                        'r' => '\r',
+                        other => return Err(format!("unsupported escape '\\{other}' in string")),
+                    });
+                }
+                c => out.push(c),
+            }
+        }
+        Err("unterminated string".to_owned())
+    }
+
+    fn expr(&mut self) -> Result<Expr, String> {
+        let ns = self.ident()?;
+        if self.eat('[') {
+            let name = self.string()?;
+            self.expect(']')?;
+            return trait_var(ns, name);
+        }
+        self.expect('.')?;
+        let member = self.ident()?;
+        match (ns, member) {
+            ("email", "local") => {
+                self.expect('(')?;
+                let inner = self.expr()?;
+                self.expect(')')?;
+                Ok(Expr::EmailLocal(Box::new(inner)))
+            }
+            ("regexp", "replace") => {
+                self.expect('(')?;
+                let inner = self.expr()?;
+                self.expect(',')?;
+                let pattern = self.string()?;
+                self.expect(',')?;
+                let replacement = self.string()?;
+                self.expect(')')?;
+                let re = Regex::new(&pattern)
+                    .map_err(|e| format!("regexp.replace: invalid regex {pattern:?}: {e}"))?;
+                Ok(Expr::RegexpReplace(Box::new(inner), re, replacement))
+            }
+            (ns, member) if self.eat('(') => Err(format!("unsupported function {ns}.{member}")),
+            (ns, member) => trait_var(ns, member.to_owned()),
+        }
+    }
+}
+
+fn trait_var(ns: &str, name: String) -> Result<Expr, String> {
+    match ns {
+        "internal" | "external" if !name.is_empty() => Ok(Expr::Trait(name)),
+        "internal" | "external" => Err("empty trait name".to_owned()),
+        other => Err(format!(
+            "unsupported namespace {other:?} (expected internal or external)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn traits() -> BTreeMap<String, Vec<String>> {
+        [
+            ("logins", vec!["jerry", "deploy"]),
+            ("username", vec!["jerry"]),
+            (
+                "email",
+                vec!["jerry@example.com", "Jerry Smith <jsmith@corp.example>"],
+            ),
+            ("empty", vec![]),
+            ("blank", vec![""]),
+            ("http://schemas/name", vec!["jsm"]),
+            ("groups", vec!["dev-team", "ops", "dev-lead"]),
+            ("bad_email", vec!["not-an-address"]),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.into_iter().map(str::to_owned).collect()))
+        .collect()
+    }
+
+    #[test]
+    fn expansions() {
+        let cases: &[(&str, &[&str])] = &[
+            ("root", &["root"]),
+            ("", &[""]),
+            ("{{internal.logins}}", &["jerry", "deploy"]),
+            ("{{external.logins}}", &["jerry", "deploy"]),
+            ("{{ internal.username }}", &["jerry"]),
+            ("{{external[\"http://schemas/name\"]}}", &["jsm"]),
+            ("{{internal[\"username\"]}}", &["jerry"]),
+            ("adm-{{internal.username}}", &["adm-jerry"]),
+            ("{{internal.username}}-ops", &["jerry-ops"]),
+            ("x-{{internal.logins}}-y", &["x-jerry-y", "x-deploy-y"]),
+            ("  pre-{{internal.username}}  ", &["pre-jerry"]),
+            ("{{email.local(external.email)}}", &["jerry", "jsmith"]),
+            ("{{email.local(external[\"email\"])}}", &["jerry", "jsmith"]),
+            (
+                "{{regexp.replace(external.groups, \"^dev-(.*)$\", \"d_$1\")}}",
+                &["d_team", "d_lead"],
+            ),
+            (
+                "{{regexp.replace(internal.logins, \"e\", \"E\")}}",
+                &["jErry", "dEploy"],
+            ),
+            (
+                "{{regexp.replace(internal.logins, `^(.*)$`, `u-$1`)}}",
+                &["u-jerry", "u-deploy"],
+            ),
+            (
+                "{{regexp.replace(email.local(external.email), \"^j(.*)$\", \"$1\")}}",
+                &["erry", "smith"],
+            ),
+        ];
+        let t = traits();
+        for (value, want) in cases {
+            let got = interpolate(value, &t).unwrap_or_else(|e| panic!("{value}: {e}"));
+            assert_eq!(got, *want, "{value}");
+        }
+    }
+
+    #[test]
+    fn dropped_values() {
+        let t = traits();
+        let no_value = [
+            "{{internal.missing}}",
+            "{{external.empty}}",
+            "{{external.blank}}",
+            "pre-{{external.missing}}",
+            "{{regexp.replace(external.groups, \"^nomatch$\", \"x\")}}",
+            "{{email.local(external.missing)}}",
+        ];
+        for value in no_value {
+            assert!(
+                matches!(interpolate(value, &t), Err(TemplateError::NoValue(_))),
+                "{value}: {:?}",
+                interpolate(value, &t)
+            );
+        }
+        let invalid = [
+            "{{internal.logins",
+            "internal.logins}}",
+            "{{internal.logins}}{{internal.username}}",
+            "{{}}",
+            "{{logins}}",
+            "{{foo.bar}}",
+            "{{internal}}",
+            "{{internal.}}",
+            "{{internal.logins.x}}",
+            "{{external['logins']}}",
+            "{{email.local(external.bad_email)}}",
+            "{{regexp.replace(external.groups, \"(\", \"x\")}}",
+            "{{regexp.replace(external.groups, \"a\")}}",
+            "{{regexp.replace(external.groups, \"a\\.b\", \"x\")}}",
+            "{{strings.upper(external.groups)}}",
+            "{{internal.logins + 1}}",
+            "{{regexp.replace(external.groups, \"[0-9]{3}\", \"x\")}}",
+        ];
+        for value in invalid {
+            assert!(
+                matches!(interpolate(value, &t), Err(TemplateError::Invalid(_))),
+                "{value}: {:?}",
+                interpolate(value, &t)
+            );
+        }
+    }
+}

@@ -258,6 +258,14 @@ fn evaluate(
                 Ok(()) => {
                     v.allow = true;
                     v.evidence = Some(format!("ssh_sk_{}", key_class.name()));
+                    state.reuse.record(
+                        &user,
+                        login,
+                        ctx.rhost.as_deref(),
+                        key_class,
+                        &dev.id,
+                        state.now(),
+                    );
                     v.reason = format!(
                         "{reasons}; security key {} ({}) {note}",
                         dev.name,
@@ -300,6 +308,24 @@ fn evaluate(
                 } else {
                     "no registered security key was used"
                 }
+            );
+        }
+    }
+    if !v.allow {
+        let window = state.config.reuse_window;
+        let reused = state
+            .reuse
+            .lookup(&user, login, ctx.rhost.as_deref(), window, state.now());
+        if let Some(r) = reused.filter(|r| check(&req, r.class).is_ok()) {
+            v.allow = true;
+            v.message.clear();
+            v.evidence = Some(format!("reuse_{}", r.class.name()));
+            v.device = Some(r.device);
+            v.reason = format!(
+                "{reasons}; a {} tap {}s ago from the same source is reused (reuse_window {}s)",
+                r.class.name(),
+                r.age.as_secs(),
+                window.as_secs()
             );
         }
     }

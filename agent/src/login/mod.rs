@@ -5,6 +5,9 @@ mod authorized_keys_file;
 mod evidence;
 mod explain;
 mod flow;
+#[cfg(test)]
+mod flow_tests;
+mod reuse;
 mod served_keys;
 mod served_lines;
 
@@ -12,5 +15,6 @@ pub use auth_info::{accepted_keys, AcceptedKey};
 pub use evidence::{check, KeyClass};
 pub use explain::explain;
 pub use flow::{handle_begin, policy_login, service_class, PeerIds};
+pub use reuse::{ReuseCache, Reused};
 pub use served_keys::ServedKeys;
 pub use served_lines::{lines_for_login, ServedLine};

@@ -9,7 +9,7 @@ use pam_mfa_protocol::DecisionCounts;
 use super::policy_store::PolicyStore;
 use crate::audit::{AuditEvent, AuditSink};
 use crate::config::{AgentConfig, PolicySource, ServiceMap};
-use crate::login::ServedKeys;
+use crate::login::{ReuseCache, ServedKeys};
 use crate::policy::NodeInfo;
 
 /// Injected time, so tests can move it.
@@ -56,6 +56,7 @@ pub struct AgentState {
     /// uid of `socket.keys_user`, when that user exists.
     pub keys_uid: Option<u32>,
     pub served_keys: ServedKeys,
+    pub reuse: ReuseCache,
     pub clock: Clock,
 }
 
@@ -84,6 +85,7 @@ impl AgentState {
             started: Instant::now(),
             keys_uid,
             served_keys: ServedKeys::default(),
+            reuse: ReuseCache::default(),
             clock,
         })
     }

@@ -1,0 +1,200 @@
+//! The decision flow in-process, with an injected clock: evidence from
+//! SSH_AUTH_INFO_0, served verify-required lines, the reuse window, locks.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
+
+use super::flow::{handle_begin, PeerIds};
+use super::served_lines::lines_for_login;
+use crate::audit::AuditSink;
+use crate::config::AgentConfig;
+use crate::policy::load_bundle_str;
+use crate::state::AgentState;
+
+const BLOB: &str = "AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gAAAABHNzaDo=";
+const OTHER_BLOB: &str = "AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIAICAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gAAAABHNzaDo=";
+const SK: &str = "sk-ssh-ed25519@openssh.com";
+
+fn bundle(require: &str, extra: &str) -> String {
+    format!(
+        "kind: role\nversion: v7\nmetadata: {{name: prod}}\nspec:\n  allow:\n    logins: ['{{{{internal.logins}}}}']\n    node_labels: {{env: prod}}\n  options:\n    require_session_mfa: {require}\n---\n\
+         kind: user\nversion: v2\nmetadata: {{name: alice}}\nspec:\n  roles: [prod]\n  traits:\n    logins: [root]\n---\n\
+         kind: mfa_device\nversion: v1\nmetadata: {{name: alice-key}}\nspec:\n  user: alice\n  ssh_sk:\n    public_key: \"{SK} {BLOB} alice@laptop\"\n{extra}"
+    )
+}
+
+struct Fixture {
+    state: AgentState,
+    now: Arc<Mutex<SystemTime>>,
+}
+
+impl Fixture {
+    fn new(policy: &str, extra_config: &str) -> Fixture {
+        Fixture::with_sshd_options(policy, extra_config, "")
+    }
+
+    fn with_sshd_options(policy: &str, extra_config: &str, pubkey_auth_options: &str) -> Fixture {
+        // The login is root: it exists on every machine, and has a home
+        // directory whose authorized_keys does not list these made-up keys.
+        let cfg = AgentConfig::parse(
+            &format!(
+                "node:\n  name: prod3\n  labels: {{env: prod}}\nsshd:\n  authorized_keys_files: []\n  pubkey_auth_options: [{pubkey_auth_options}]\n{extra_config}"
+            ),
+            "test",
+        )
+        .unwrap();
+        let now = Arc::new(Mutex::new(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        ));
+        let n = Arc::clone(&now);
+        let state =
+            AgentState::new(cfg, AuditSink::Stderr, Arc::new(move || *n.lock().unwrap())).unwrap();
+        state.store.install(
+            load_bundle_str(policy, "test.yaml").unwrap(),
+            SystemTime::now(),
+        );
+        Fixture { state, now }
+    }
+
+    fn login(&self, auth_info: Option<&str>, rhost: &str) -> ResponseBody {
+        let ctx = PamContext {
+            service: "sshd".into(),
+            user: "root".into(),
+            rhost: Some(rhost.into()),
+            ssh_auth_info: auth_info.map(Into::into),
+            ..Default::default()
+        };
+        handle_begin(&self.state, PeerIds { pid: 1, uid: 0 }, PamHook::Auth, &ctx)
+    }
+
+    fn advance(&self, d: Duration) {
+        *self.now.lock().unwrap() += d;
+    }
+}
+
+fn sk_info(blob: &str) -> String {
+    format!("publickey {SK} {blob}\n")
+}
+
+fn denied_with(r: &ResponseBody, words: &str) {
+    match r {
+        ResponseBody::Deny { message } => {
+            assert!(message.contains(words), "{message:?} lacks {words:?}")
+        }
+        other => panic!("expected a denial mentioning {words:?}, got {other:?}"),
+    }
+}
+
+const ALLOW: ResponseBody = ResponseBody::Allow { message: None };
+
+#[test]
+fn touched_registered_key_satisfies_session_mfa() {
+    let f = Fixture::new(&bundle("true", ""), "");
+    assert_eq!(f.login(Some(&sk_info(BLOB)), "10.0.0.1"), ALLOW);
+    denied_with(
+        &f.login(
+            Some("publickey ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA==\n"),
+            "10.0.0.1",
+        ),
+        "instead of a plain key",
+    );
+    denied_with(&f.login(None, "10.0.0.1"), "requires MFA (session)");
+    denied_with(
+        &f.login(Some(&sk_info(OTHER_BLOB)), "10.0.0.1"),
+        "not registered",
+    );
+}
+
+#[test]
+fn pin_needs_a_served_verify_required_line() {
+    let f = Fixture::new(&bundle("hardware_key_pin", ""), "");
+    denied_with(&f.login(Some(&sk_info(BLOB)), "10.0.0.1"), "PIN");
+    // sshd asks for keys: the agent serves verify-required and remembers it.
+    let lines = lines_for_login(
+        &f.state.store.current().unwrap(),
+        &f.state.node,
+        "root",
+        f.state.now(),
+    );
+    assert_eq!(lines.len(), 1);
+    assert!(
+        lines[0].line.starts_with("verify-required "),
+        "{}",
+        lines[0].line
+    );
+    for l in &lines {
+        f.state
+            .served_keys
+            .record("root", &l.key_type, &l.blob, l.verify_required);
+    }
+    assert_eq!(f.login(Some(&sk_info(BLOB)), "10.0.0.1"), ALLOW);
+}
+
+#[test]
+fn global_pubkey_auth_options_count_as_verified() {
+    let f = Fixture::new(&bundle("hardware_key_touch_and_pin", ""), "");
+    denied_with(&f.login(Some(&sk_info(BLOB)), "10.0.0.1"), "PIN");
+    let g = Fixture::with_sshd_options(
+        &bundle("hardware_key_touch_and_pin", ""),
+        "",
+        "touch-required, verify-required",
+    );
+    assert_eq!(g.login(Some(&sk_info(BLOB)), "10.0.0.1"), ALLOW);
+}
+
+#[test]
+fn reuse_window_serves_the_same_user_login_and_source() {
+    let off = Fixture::new(&bundle("true", ""), "");
+    assert_eq!(off.login(Some(&sk_info(BLOB)), "10.0.0.1"), ALLOW);
+    denied_with(&off.login(None, "10.0.0.1"), "requires MFA");
+
+    let f = Fixture::new(&bundle("true", ""), "reuse_window: 2m\n");
+    denied_with(&f.login(None, "10.0.0.1"), "requires MFA");
+    assert_eq!(f.login(Some(&sk_info(BLOB)), "10.0.0.1"), ALLOW);
+    f.advance(Duration::from_secs(90));
+    assert_eq!(f.login(None, "10.0.0.1"), ALLOW, "within the window");
+    denied_with(&f.login(None, "10.0.0.2"), "requires MFA");
+    f.advance(Duration::from_secs(31));
+    denied_with(&f.login(None, "10.0.0.1"), "requires MFA");
+}
+
+#[test]
+fn locks_and_unknown_users() {
+    let lock = "---\nkind: lock\nversion: v2\nmetadata: {name: l1}\nspec:\n  target: {mfa_device: alice-key}\n  message: lost key\n";
+    let f = Fixture::new(&bundle("true", lock), "");
+    denied_with(&f.login(Some(&sk_info(BLOB)), "10.0.0.1"), "lost key");
+    // A login nobody maps to gets the cap's requirement (off here).
+    let g = Fixture::new(
+        &bundle("true", "").replace("logins: [root]", "logins: [alice]"),
+        "",
+    );
+    assert_eq!(g.login(None, "10.0.0.1"), ALLOW);
+    let strict_cap = "---\nkind: cluster_auth_preference\nversion: v2\nmetadata: {name: cluster-auth-preference}\nspec:\n  require_session_mfa: true\n";
+    let h = Fixture::new(
+        &bundle("true", strict_cap).replace("logins: [root]", "logins: [alice]"),
+        "",
+    );
+    denied_with(&h.login(None, "10.0.0.1"), "not a cluster user");
+}
+
+#[test]
+fn no_policy_follows_the_agent_fail_mode() {
+    let f = Fixture::new(&bundle("true", ""), "");
+    let empty = AgentState::new(
+        f.state.config.clone(),
+        AuditSink::Stderr,
+        Arc::new(SystemTime::now),
+    )
+    .unwrap();
+    let ctx = PamContext {
+        service: "sshd".into(),
+        user: "root".into(),
+        ..Default::default()
+    };
+    assert!(matches!(
+        handle_begin(&empty, PeerIds { pid: 1, uid: 0 }, PamHook::Auth, &ctx),
+        ResponseBody::Deny { .. }
+    ));
+}

@@ -93,7 +93,10 @@ mod tests {
         write_frame(&mut buf, &Request::new(RequestBody::Status)).unwrap();
         let got: Request = read_frame(&mut buf.as_slice()).unwrap();
         assert_eq!(got.body, RequestBody::Status);
-        assert_eq!(u32::from_be_bytes(buf[..4].try_into().unwrap()) as usize, buf.len() - 4);
+        assert_eq!(
+            u32::from_be_bytes(buf[..4].try_into().unwrap()) as usize,
+            buf.len() - 4
+        );
     }
 
     #[test]
@@ -128,7 +131,11 @@ mod tests {
     #[test]
     fn truncated_frame_is_an_io_error() {
         let mut buf = Vec::new();
-        write_frame(&mut buf, &Response::new(ResponseBody::Allow { message: None })).unwrap();
+        write_frame(
+            &mut buf,
+            &Response::new(ResponseBody::Allow { message: None }),
+        )
+        .unwrap();
         buf.truncate(buf.len() - 2);
         assert!(matches!(
             read_frame::<_, Response>(&mut buf.as_slice()),

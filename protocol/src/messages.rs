@@ -15,7 +15,10 @@ pub struct Request {
 
 impl Request {
     pub fn new(body: RequestBody) -> Self {
-        Request { v: PROTOCOL_VERSION, body }
+        Request {
+            v: PROTOCOL_VERSION,
+            body,
+        }
     }
 }
 
@@ -102,7 +105,10 @@ pub struct Response {
 
 impl Response {
     pub fn new(body: ResponseBody) -> Self {
-        Response { v: PROTOCOL_VERSION, body }
+        Response {
+            v: PROTOCOL_VERSION,
+            body,
+        }
     }
 }
 
@@ -223,7 +229,11 @@ mod tests {
     fn wire_form_is_flat_and_tagged() {
         let req = Request::new(RequestBody::Begin {
             hook: PamHook::Auth,
-            context: PamContext { service: "sshd".into(), user: "jerry".into(), ..Default::default() },
+            context: PamContext {
+                service: "sshd".into(),
+                user: "jerry".into(),
+                ..Default::default()
+            },
         });
         let json = serde_json::to_value(&req).unwrap();
         assert_eq!(json["v"], 1);
@@ -234,9 +244,15 @@ mod tests {
         assert_eq!(back, req);
 
         let resp = Response::new(ResponseBody::Prompt {
-            prompts: vec![Prompt { style: PromptStyle::EchoOff, text: "x".into() }],
+            prompts: vec![Prompt {
+                style: PromptStyle::EchoOff,
+                text: "x".into(),
+            }],
         });
         let json = serde_json::to_string(&resp).unwrap();
-        assert_eq!(json, r#"{"v":1,"type":"prompt","prompts":[{"style":"echo_off","text":"x"}]}"#);
+        assert_eq!(
+            json,
+            r#"{"v":1,"type":"prompt","prompts":[{"style":"echo_off","text":"x"}]}"#
+        );
     }
 }

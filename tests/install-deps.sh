@@ -1,0 +1,49 @@
+#!/bin/sh
+# Installs what pam-mfa's end-to-end tests need on Debian/Ubuntu (run as root).
+# Idempotent and non-interactive: does nothing when every package is present.
+set -eu
+
+PACKAGES="openssh-server openssh-client openssh-tests pamtester libpam0g-dev \
+libpam-modules libpam-modules-bin sudo passwd util-linux mount coreutils procps"
+
+missing=""
+for p in $PACKAGES; do
+    status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+    case "$status" in
+        ii*) ;;
+        *) missing="$missing $p" ;;
+    esac
+done
+
+if [ -z "$missing" ]; then
+    echo "install-deps: all packages present"
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing:$missing; run as root to install them" >&2
+    exit 1
+fi
+
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+
+# Keep package scripts from starting a system sshd on port 22 (no init system
+# here, and the tests run their own): a temporary policy-rc.d, only if none exists.
+policy=/usr/sbin/policy-rc.d
+made_policy=no
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy"
+    chmod 755 "$policy"
+    made_policy=yes
+fi
+cleanup() {
+    if [ "$made_policy" = yes ]; then rm -f "$policy"; fi
+}
+trap cleanup EXIT INT TERM
+
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef \
+    -o Dpkg::Options::=--force-confold $missing
+echo "install-deps: done"

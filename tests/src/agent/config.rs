@@ -1,0 +1,89 @@
+use std::path::Path;
+
+use super::yaml_str;
+
+/// What goes into the generated agent.yaml (see HACKING.md).
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    pub node_name: String,
+    pub labels: Vec<(String, String)>,
+    /// PAM service name (glob) -> `ssh` | `admin` | `desktop`.
+    pub services: Vec<(String, String)>,
+    /// `closed` | `open`.
+    pub fail_mode: String,
+    pub poll_interval: String,
+    /// sshd_config's PubkeyAuthOptions, as the agent should assume them.
+    pub pubkey_auth_options: Vec<String>,
+    /// Raw YAML appended at the end (for options the helpers do not know).
+    pub extra_yaml: String,
+}
+
+impl AgentConfig {
+    /// A node `e2e-<env>` labelled `env: <env>`.
+    pub fn with_env(env: &str) -> AgentConfig {
+        AgentConfig {
+            node_name: format!("e2e-{env}"),
+            labels: vec![("env".into(), env.into())],
+            services: Vec::new(),
+            fail_mode: "closed".into(),
+            poll_interval: "1s".into(),
+            pubkey_auth_options: Vec::new(),
+            extra_yaml: String::new(),
+        }
+    }
+
+    pub fn service(mut self, name: &str, class: &str) -> AgentConfig {
+        self.services.push((name.into(), class.into()));
+        self
+    }
+
+    /// Renders agent.yaml for a bundle file, socket and audit log.
+    pub fn render(&self, bundle: &Path, socket: &Path, audit: &Path) -> String {
+        let mut y = String::new();
+        y.push_str("node:\n");
+        y.push_str(&format!("  name: {}\n", yaml_str(&self.node_name)));
+        y.push_str("  labels:\n");
+        for (k, v) in &self.labels {
+            y.push_str(&format!("    {}: {}\n", yaml_str(k), yaml_str(v)));
+        }
+        if self.labels.is_empty() {
+            y.push_str("    {}\n");
+        }
+        y.push_str("cluster:\n");
+        y.push_str(&format!(
+            "  source: {}\n",
+            yaml_str(&format!("file://{}", bundle.display()))
+        ));
+        y.push_str(&format!("  poll_interval: {}\n", self.poll_interval));
+        y.push_str("socket:\n");
+        y.push_str(&format!(
+            "  path: {}\n",
+            yaml_str(&socket.display().to_string())
+        ));
+        y.push_str("  keys_user: nobody\n");
+        if !self.services.is_empty() {
+            y.push_str("services:\n");
+            for (k, v) in &self.services {
+                y.push_str(&format!("  {}: {}\n", yaml_str(k), yaml_str(v)));
+            }
+        }
+        y.push_str(&format!("fail_mode: {}\n", self.fail_mode));
+        y.push_str("audit:\n");
+        y.push_str(&format!(
+            "  sink: {}\n",
+            yaml_str(&format!("file:{}", audit.display()))
+        ));
+        if !self.pubkey_auth_options.is_empty() {
+            y.push_str("sshd:\n  pubkey_auth_options: [");
+            let opts: Vec<String> = self
+                .pubkey_auth_options
+                .iter()
+                .map(|o| yaml_str(o))
+                .collect();
+            y.push_str(&opts.join(", "));
+            y.push_str("]\n");
+        }
+        y.push_str(&self.extra_yaml);
+        y
+    }
+}

@@ -1,0 +1,149 @@
+//! The OpenSSH client, run non-interactively with a scripted `SSH_ASKPASS`.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::bins::SK_DUMMY;
+use crate::keys::SshKey;
+use crate::process::{run_with_timeout, Finished};
+use crate::workdir::WorkDir;
+
+/// Separates askpass calls in the transcript.
+const RECORD_END: &str = "\n--8<-- askpass --8<--\n";
+
+/// The askpass script: logs its prompt ($1) and prints the configured answer.
+/// Notices (`SSH_ASKPASS_PROMPT=none`, e.g. "Confirm user presence") are logged too.
+const ASKPASS: &str = r#"#!/bin/sh
+dir=$(dirname "$0")
+printf '%s[%s]\n--8<-- askpass --8<--\n' "$1" "${SSH_ASKPASS_PROMPT:-}" >> "$dir/transcript"
+[ "${SSH_ASKPASS_PROMPT:-}" = none ] && exit 0
+cat "$dir/answer"
+"#;
+
+/// One ssh invocation.
+#[derive(Debug, Clone)]
+pub struct SshLogin {
+    pub port: u16,
+    pub user: String,
+    pub key: PathBuf,
+    /// What askpass answers to every prompt (a PIN, a challenge answer).
+    pub askpass_answer: String,
+    pub timeout: Duration,
+    /// Extra `-o` options or flags, placed before the destination.
+    pub extra_args: Vec<String>,
+}
+
+/// What happened.
+#[derive(Debug, Clone)]
+pub struct SshOutcome {
+    pub finished: Finished,
+    /// Every askpass prompt, in order, each followed by `[<SSH_ASKPASS_PROMPT>]`.
+    pub askpass: Vec<String>,
+}
+
+impl SshOutcome {
+    pub fn exit_code(&self) -> Option<i32> {
+        self.finished.code
+    }
+
+    pub fn success(&self) -> bool {
+        self.finished.success()
+    }
+
+    pub fn stdout(&self) -> &str {
+        &self.finished.stdout
+    }
+
+    pub fn stderr(&self) -> &str {
+        &self.finished.stderr
+    }
+
+    /// stdout, stderr and the askpass transcript, for assertions and failure messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "exit {:?} (signal {:?}, timed out {}, {:?})\n--- stdout\n{}\n--- stderr\n{}\n--- askpass\n{}",
+            self.finished.code,
+            self.finished.signal,
+            self.finished.timed_out,
+            self.finished.elapsed,
+            self.finished.stdout,
+            self.finished.stderr,
+            self.askpass.join("\n")
+        )
+    }
+}
+
+impl SshLogin {
+    pub fn new(port: u16, user: &str, key: &SshKey) -> SshLogin {
+        SshLogin {
+            port,
+            user: user.to_string(),
+            key: key.private.clone(),
+            askpass_answer: String::new(),
+            timeout: Duration::from_secs(20),
+            extra_args: Vec::new(),
+        }
+    }
+
+    pub fn answer(mut self, a: &str) -> SshLogin {
+        self.askpass_answer = a.to_string();
+        self
+    }
+
+    /// Runs `ssh ... USER@127.0.0.1 CMD` in its own session with stdin from
+    /// /dev/null; killed (whole process group) past the timeout.
+    pub fn run(&self, work: &WorkDir, remote_cmd: &str) -> SshOutcome {
+        let dir = work.subdir(&crate::unique_name("ssh-"), 0o700);
+        let askpass = dir.join("askpass");
+        std::fs::write(&askpass, ASKPASS).expect("write askpass");
+        std::fs::set_permissions(&askpass, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+        std::fs::write(dir.join("answer"), format!("{}\n", self.askpass_answer)).expect("answer");
+        let mut cmd = Command::new("ssh");
+        cmd.args(["-F", "/dev/null", "-i"])
+            .arg(&self.key)
+            .args([
+                "-o",
+                "IdentitiesOnly=yes",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "GlobalKnownHostsFile=/dev/null",
+                "-o",
+                &format!("SecurityKeyProvider={SK_DUMMY}"),
+                "-o",
+                "BatchMode=no",
+                "-o",
+                "ConnectTimeout=10",
+                "-o",
+                "NumberOfPasswordPrompts=1",
+                "-o",
+                "LogLevel=INFO",
+                "-p",
+                &self.port.to_string(),
+            ])
+            .args(&self.extra_args)
+            .arg(format!("{}@127.0.0.1", self.user))
+            .arg(remote_cmd)
+            .env("SSH_ASKPASS", &askpass)
+            .env("SSH_ASKPASS_REQUIRE", "force")
+            .env("DISPLAY", ":0")
+            .env_remove("SSH_AUTH_SOCK")
+            .env_remove("SSH_SK_PROVIDER");
+        let finished = run_with_timeout(&mut cmd, self.timeout);
+        // Kept for post-mortems with PAM_MFA_KEEP=1.
+        let _ = std::fs::write(dir.join("stdout"), &finished.stdout);
+        let _ = std::fs::write(dir.join("stderr"), &finished.stderr);
+        let _ = std::fs::write(dir.join("command"), format!("{cmd:?}\n"));
+        let transcript = std::fs::read_to_string(dir.join("transcript")).unwrap_or_default();
+        let askpass = transcript
+            .split(RECORD_END)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        SshOutcome { finished, askpass }
+    }
+}

@@ -1,0 +1,210 @@
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::SshdOptions;
+use crate::bins;
+use crate::process::{kill_tree, pid_alive, run_checked, wait_until};
+use crate::workdir::{write_atomic, WorkDir};
+
+const START_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Ports handed out by this process, so parallel tests never pick the same one.
+static PORTS: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+
+fn free_port() -> u16 {
+    let mut taken = PORTS.lock().unwrap_or_else(|p| p.into_inner());
+    loop {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = l.local_addr().expect("local addr").port();
+        if !taken.contains(&port) {
+            taken.push(port);
+            return port;
+        }
+    }
+}
+
+/// The shell run inside the private mount namespace. Positional parameters:
+/// $1 pam.d dir, $2 keys command program (or empty), $3 sshd symlink, $4 config,
+/// $5 log, $6 where the keys command goes under /run/t.
+const NAMESPACE_SCRIPT: &str = r#"set -e
+mount -t tmpfs -o mode=755 tmpfs /run
+mkdir -p /run/sshd /run/t
+chmod 755 /run/t
+if [ -n "$2" ]; then install -m 755 -o root -g root "$2" "$6"; fi
+mount --bind "$1" /etc/pam.d
+if [ -n "${SYSLOG_SOCK:-}" ]; then eval "$DEV_LOG_SETUP"; fi
+unset SYSLOG_SOCK HOSTDEV DEV_LOG_SETUP
+exec "$3" -D -f "$4" -E "$5"
+"#;
+
+/// A running sshd (see the module docs). Killed with its whole process tree on drop.
+pub struct Sshd {
+    child: Option<Child>,
+    pub port: u16,
+    /// The PAM service name (the symlink's name), `sshd-mfat<random>`.
+    pub service: String,
+    pub dir: PathBuf,
+    pub log_path: PathBuf,
+    pub pam_file: PathBuf,
+    pub config_path: PathBuf,
+}
+
+impl Sshd {
+    pub fn start(work: &WorkDir, opts: &SshdOptions) -> Sshd {
+        let service = opts
+            .service
+            .clone()
+            .unwrap_or_else(|| crate::unique_name("sshd-mfat"));
+        let dir = work.subdir(&service, 0o755);
+        let link = dir.join(&service);
+        std::os::unix::fs::symlink(bins::SSHD, &link).expect("symlink sshd");
+        let pam_dir = dir.join("pam.d");
+        std::fs::create_dir(&pam_dir).expect("mkdir pam.d");
+        let pam_file = pam_dir.join(&service);
+        write_atomic(&pam_file, &opts.pam_stack, 0o644);
+        let host_key = dir.join("host_ed25519");
+        run_checked(
+            Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(&host_key),
+        );
+        let (keys_program, keys_installed) = match &opts.keys_command {
+            Some(k) => (k.program.display().to_string(), k.installed_path()),
+            None => (String::new(), String::new()),
+        };
+        let log_path = dir.join("sshd.log");
+        let config_path = dir.join("sshd_config");
+        let mut last_log = String::new();
+        for _attempt in 0..5 {
+            let port = free_port();
+            write_atomic(
+                &config_path,
+                &opts.render(port, &host_key, &dir.join("sshd.pid")),
+                0o644,
+            );
+            let _ = std::fs::remove_file(&log_path);
+            let stderr = std::fs::File::create(dir.join("sshd.stderr")).expect("stderr file");
+            let mut cmd = Command::new("unshare");
+            cmd.args([
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                NAMESPACE_SCRIPT,
+                "sh",
+            ])
+            .arg(&pam_dir)
+            .arg(&keys_program)
+            .arg(&link)
+            .arg(&config_path)
+            .arg(&log_path)
+            .arg(&keys_installed)
+            .env_remove("SYSLOG_SOCK")
+            .stdin(Stdio::null())
+            .stdout(stderr.try_clone().expect("dup"))
+            .stderr(stderr);
+            if let Some((sock, hostdev)) = &opts.syslog {
+                cmd.env("SYSLOG_SOCK", sock)
+                    .env("HOSTDEV", hostdev)
+                    .env("DEV_LOG_SETUP", crate::syslog::DEV_LOG_SETUP);
+            }
+            // SAFETY: setsid in the child before exec; touches no Rust state.
+            unsafe {
+                cmd.pre_exec(|| {
+                    if libc::setsid() == -1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+            let child = cmd.spawn().expect("spawn unshare sshd");
+            let mut s = Sshd {
+                child: Some(child),
+                port,
+                service: service.clone(),
+                dir: dir.clone(),
+                log_path: log_path.clone(),
+                pam_file: pam_file.clone(),
+                config_path: config_path.clone(),
+            };
+            let listening = format!("Server listening on 127.0.0.1 port {port}");
+            let mut died = false;
+            wait_until(START_DEADLINE, Duration::from_millis(25), || {
+                if let Some(c) = s.child.as_mut() {
+                    if let Ok(Some(_)) = c.try_wait() {
+                        died = true;
+                        return true;
+                    }
+                }
+                s.log().contains(&listening)
+            });
+            if !died && s.log().contains(&listening) {
+                return s;
+            }
+            last_log = format!("{}\n(stderr) {}", s.log(), s.stderr());
+            s.stop();
+            if !last_log.contains("Address already in use") {
+                break;
+            }
+        }
+        panic!("sshd did not start:\n{last_log}");
+    }
+
+    /// sshd's own log (`-E`), DEBUG3.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Output of the namespace setup script (mount errors and the like).
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.join("sshd.stderr")).unwrap_or_default()
+    }
+
+    /// The log from byte `from` on (see [`Sshd::log_len`]).
+    pub fn log_since(&self, from: usize) -> String {
+        let bytes = std::fs::read(&self.log_path).unwrap_or_default();
+        String::from_utf8_lossy(bytes.get(from..).unwrap_or_default()).into_owned()
+    }
+
+    pub fn log_len(&self) -> usize {
+        std::fs::metadata(&self.log_path)
+            .map(|m| m.len() as usize)
+            .unwrap_or(0)
+    }
+
+    /// Replaces the PAM service file; the next connection uses it.
+    pub fn set_pam_stack(&self, text: &str) {
+        write_atomic(&self.pam_file, text, 0o644);
+    }
+
+    pub fn pid(&self) -> Option<i32> {
+        self.child.as_ref().map(|c| c.id() as i32)
+    }
+
+    /// Whether the listening sshd still runs.
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(None)) && pid_alive(c.id() as i32),
+            None => false,
+        }
+    }
+
+    /// Kills sshd and every process it started (connections, sessions).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            kill_tree(c.id() as i32, Duration::from_secs(3));
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,299 @@
+//! The man pages in `packaging/man/` against the code: every `mfactl`
+//! subcommand, every `pam_mfa.so` argument and every key of the example
+//! `agent.yaml` must be documented. Needs no root; needs `mfactl` built
+//! (`cargo build --workspace`, or `$PAM_MFA_BIN_DIR`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use pam_mfa_e2e::bins;
+
+/// The module arguments `pam_mfa/src/args.rs` accepts today. Each must still
+/// be in the source (so removing one fails here until the page is fixed);
+/// arguments added to the source are found by [`module_arguments`].
+const KNOWN_MODULE_ARGUMENTS: [&str; 4] = ["socket", "timeout", "fail_mode", "debug"];
+
+const PAGES: [&str; 4] = ["pam_mfa.8", "mfa-agent.8", "mfactl.1", "agent.yaml.5"];
+
+fn root() -> PathBuf {
+    bins::workspace_root()
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// The page's source with the troff escapes that matter for searching
+/// undone: `\-` is `-`, font changes and zero-width escapes vanish.
+fn page(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../packaging/man")
+        .join(name);
+    plain(&read(&path))
+}
+
+fn plain(src: &str) -> String {
+    let mut out = String::with_capacity(src.len());
+    let mut chars = src.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            // \fB, \fI, \fR, \fP, \f[...]
+            Some('f') => {
+                if chars.next() == Some('[') {
+                    for c in chars.by_ref() {
+                        if c == ']' {
+                            break;
+                        }
+                    }
+                }
+            }
+            // \(em, \(aq ...: a two-letter special character.
+            Some('(') => {
+                chars.next();
+                chars.next();
+                out.push(' ');
+            }
+            Some('&' | 'c' | '%') | None => {}
+            Some('e') => out.push('\\'),
+            Some(other) => out.push(other),
+        }
+    }
+    out
+}
+
+/// `word` occurs in `text` not as part of a longer name.
+fn has_word(text: &str, word: &str) -> bool {
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    text.match_indices(word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        !before.is_some_and(is_name) && !after.is_some_and(is_name)
+    })
+}
+
+fn fail_if_missing(what: &str, missing: &[String]) {
+    assert!(missing.is_empty(), "{what}:\n  {}", missing.join("\n  "));
+}
+
+/// The subcommands `mfactl --help` lists under "Commands:".
+fn mfactl_subcommands() -> Vec<String> {
+    let bin = bins::mfactl();
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (`cargo build --workspace`) or point \
+         PAM_MFA_BIN_DIR at a directory holding mfactl",
+        bin.display()
+    );
+    let out = Command::new(&bin)
+        .arg("--help")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+    assert!(
+        out.status.success(),
+        "{} --help failed: {}",
+        bin.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    let names: Vec<String> = help
+        .lines()
+        .skip_while(|l| l.trim() != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        names.len() > 1,
+        "found no subcommands in `mfactl --help`:\n{help}"
+    );
+    names
+}
+
+#[test]
+fn every_page_has_the_standard_sections() {
+    let mut missing = Vec::new();
+    for name in PAGES {
+        let text = page(name);
+        for section in [
+            "NAME",
+            "SYNOPSIS",
+            "DESCRIPTION",
+            "FILES",
+            "EXAMPLES",
+            "SEE ALSO",
+        ] {
+            let heading = format!(".SH {section}");
+            let quoted = format!(".SH \"{section}\"");
+            if !text.lines().any(|l| l == heading || l == quoted) {
+                missing.push(format!("{name}: {section}"));
+            }
+        }
+        if !text.lines().any(|l| l.starts_with(".TH ")) {
+            missing.push(format!("{name}: .TH"));
+        }
+    }
+    fail_if_missing("sections missing from the man pages", &missing);
+}
+
+#[test]
+fn mfactl_page_documents_every_subcommand() {
+    let text = page("mfactl.1");
+    let missing: Vec<String> = mfactl_subcommands()
+        .into_iter()
+        .filter(|cmd| !text.contains(&format!("mfactl {cmd}")))
+        .collect();
+    fail_if_missing(
+        "mfactl subcommands with no `mfactl NAME` in packaging/man/mfactl.1",
+        &missing,
+    );
+}
+
+#[test]
+fn readme_mentions_every_mfactl_subcommand() {
+    let readme = read(&root().join("README.md"));
+    let missing: Vec<String> = mfactl_subcommands()
+        .into_iter()
+        // `help` is clap's own.
+        .filter(|cmd| cmd != "help")
+        .filter(|cmd| !readme.contains(&format!("mfactl {cmd}")))
+        .collect();
+    fail_if_missing(
+        "mfactl subcommands with no `mfactl NAME` in README.md",
+        &missing,
+    );
+}
+
+/// The argument names in the match arms of `Config::parse`, e.g.
+/// `("socket", Some(v)) =>` or `("socket" | "timeout", None) =>`.
+fn module_arguments(args_rs: &str) -> Vec<String> {
+    let code = args_rs.split("#[cfg(test)]").next().unwrap_or(args_rs);
+    let mut names: Vec<String> = Vec::new();
+    for line in code.lines() {
+        let Some(arm) = line.trim_start().strip_prefix("(\"") else {
+            continue;
+        };
+        if !line.contains("=>") {
+            continue;
+        }
+        let pattern = arm.split(',').next().unwrap_or("");
+        for alt in format!("\"{pattern}").split('|') {
+            let name = alt.trim().trim_matches('"');
+            if !name.is_empty() && !names.iter().any(|n| n == name) {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn pam_mfa_page_documents_every_module_argument() {
+    let args_rs = read(&root().join("pam_mfa/src/args.rs"));
+    let parsed = module_arguments(&args_rs);
+    let gone: Vec<String> = KNOWN_MODULE_ARGUMENTS
+        .iter()
+        .filter(|a| !parsed.iter().any(|p| p == *a) || !args_rs.contains(&format!("(\"{a}\"")))
+        .map(|a| a.to_string())
+        .collect();
+    fail_if_missing(
+        "module arguments no longer accepted by pam_mfa/src/args.rs (fix pam_mfa.8 and this list)",
+        &gone,
+    );
+    let text = page("pam_mfa.8");
+    let missing: Vec<String> = parsed
+        .into_iter()
+        .filter(|a| {
+            !text.contains(&format!("{a}=")) && !text.lines().any(|l| l == format!(".B {a}"))
+        })
+        .collect();
+    fail_if_missing(
+        "module arguments of pam_mfa/src/args.rs missing from packaging/man/pam_mfa.8",
+        &missing,
+    );
+}
+
+/// Every mapping key of a YAML file written in block style (as the shipped
+/// examples are), with one level of `{ k: v }` flow maps.
+fn yaml_keys(text: &str) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    let mut add = |k: &str| {
+        let k = k.trim().trim_matches('"').trim_matches('\'');
+        let ok = !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.*".contains(c));
+        if ok && !keys.iter().any(|x| x == k) {
+            keys.push(k.to_owned());
+        }
+    };
+    for line in text.lines() {
+        let line = line.split(" #").next().unwrap_or("");
+        let t = line.trim_start();
+        let t = t.strip_prefix("- ").unwrap_or(t);
+        if t.starts_with('#') {
+            continue;
+        }
+        let Some((key, value)) = t.split_once(':') else {
+            continue;
+        };
+        if !(value.is_empty() || value.starts_with(' ')) {
+            continue; // e.g. a `file:///...` scalar, not a key
+        }
+        add(key);
+        let value = value.trim();
+        if let Some(inner) = value.strip_prefix('{').and_then(|v| v.strip_suffix('}')) {
+            for pair in inner.split(',') {
+                if let Some((k, _)) = pair.split_once(':') {
+                    add(k);
+                }
+            }
+        }
+    }
+    keys
+}
+
+#[test]
+fn agent_yaml_page_documents_every_key_of_the_examples() {
+    let text = page("agent.yaml.5");
+    let mut missing = Vec::new();
+    for example in ["config/agent.yaml", "agent/src/config/default_agent.yaml"] {
+        let keys = yaml_keys(&read(&root().join(example)));
+        assert!(
+            keys.len() > 5,
+            "found only {keys:?} in {example}: is it still block-style YAML?"
+        );
+        missing.extend(
+            keys.into_iter()
+                .filter(|k| !has_word(&text, k))
+                .map(|k| format!("{k} (from {example})")),
+        );
+    }
+    fail_if_missing(
+        "agent.yaml keys missing from packaging/man/agent.yaml.5",
+        &missing,
+    );
+}
+
+#[test]
+fn helpers() {
+    assert_eq!(
+        plain(r"\fBmfactl authorized\-keys\fR \(em x\&"),
+        "mfactl authorized-keys   x"
+    );
+    assert!(has_word("a node.name: b", "name"));
+    assert!(!has_word("hostname", "name"));
+    assert!(!has_word("sshd-bastion", "sshd"));
+    assert_eq!(
+        module_arguments("match x {\n  (\"a\", Some(v)) => 1,\n  (\"b\" | \"c\", None) => 2,\n}\n#[cfg(test)]\n  (\"z\", _) => 3,\n"),
+        ["a", "b", "c"]
+    );
+    assert_eq!(
+        yaml_keys("# c\nnode:\n  name: x # n\n  labels: { env: prod, team: p }\ncluster:\n  source: file:///x\nl: [a, b]\n"),
+        ["node", "name", "labels", "env", "team", "cluster", "source", "l"]
+    );
+}

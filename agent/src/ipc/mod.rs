@@ -3,7 +3,9 @@
 mod handler;
 mod peer;
 mod server;
+mod workers;
 
 pub use handler::{handle, status};
 pub use peer::{authorize, peer_of, Peer};
-pub use server::{bind, serve, serve_connection, MAX_CONNECTIONS, READ_TIMEOUT};
+pub use server::{bind, serve, serve_connection, READ_TIMEOUT};
+pub use workers::{MAX_CONNECTIONS, PERSISTENT_WORKERS};

@@ -1,11 +1,10 @@
 //! The listening socket and one thread per connection.
 
 use std::io;
-use std::os::fd::AsFd;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,12 +12,9 @@ use pam_mfa_protocol::{read_frame, write_frame, FrameError, Request, Response, R
 
 use super::handler::handle;
 use super::peer::{authorize, peer_of};
+use super::workers::run_workers;
 use crate::state::AgentState;
 
-/// At most this many connections are served at once; more are told the
-/// agent is busy instead of queueing (the agent's fail mode applies: closed
-/// denies, open lets the module's fail mode decide).
-pub const MAX_CONNECTIONS: usize = 256;
 /// How long the agent waits for a client's next frame.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -53,68 +49,13 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
     Ok(listener)
 }
 
-/// Accepts connections until `stop` is set.
+/// Accepts and serves connections until `stop` is set.
 pub fn serve(
     listener: UnixListener,
     state: Arc<AgentState>,
     stop: Arc<AtomicBool>,
 ) -> io::Result<()> {
-    let active = Arc::new(AtomicUsize::new(0));
-    while !stop.load(Ordering::Relaxed) {
-        let fd = listener.as_fd();
-        let mut fds = [rustix::event::PollFd::new(
-            &fd,
-            rustix::event::PollFlags::IN,
-        )];
-        let timeout = rustix::event::Timespec {
-            tv_sec: 0,
-            tv_nsec: 200_000_000,
-        };
-        match rustix::event::poll(&mut fds, Some(&timeout)) {
-            Ok(0) => continue,
-            Ok(_) => {}
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => return Err(e.into()),
-        }
-        let stream = match listener.accept() {
-            Ok((s, _)) => s,
-            Err(e)
-                if e.kind() == io::ErrorKind::Interrupted
-                    || e.kind() == io::ErrorKind::WouldBlock =>
-            {
-                continue
-            }
-            Err(e) => {
-                eprintln!("mfa-agent: accept failed: {e}");
-                std::thread::sleep(Duration::from_millis(50));
-                continue;
-            }
-        };
-        if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-            active.fetch_sub(1, Ordering::SeqCst);
-            let mut s = stream;
-            let _ = s.set_write_timeout(Some(Duration::from_millis(200)));
-            let _ = write_frame(
-                &mut s,
-                &Response::new(ResponseBody::Unavailable {
-                    message: "pam-mfa agent is busy".into(),
-                }),
-            );
-            continue;
-        }
-        let state = Arc::clone(&state);
-        let active_c = Arc::clone(&active);
-        let spawned = std::thread::Builder::new()
-            .name("conn".into())
-            .spawn(move || {
-                serve_connection(stream, &state);
-                active_c.fetch_sub(1, Ordering::SeqCst);
-            });
-        if spawned.is_err() {
-            active.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-    Ok(())
+    run_workers(listener, state, stop)
 }
 
 /// Serves requests on one connection until the client closes it, sends

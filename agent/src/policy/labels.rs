@@ -1,6 +1,7 @@
 //! Label selectors against a node's labels: Teleport's `MatchLabels`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, OnceLock};
 
 use regex::Regex;
 
@@ -80,23 +81,83 @@ pub fn match_labels(selector: &Labels, node: &BTreeMap<String, String>) -> Label
 /// as written); anything else is a glob where `*` is any run of characters,
 /// anchored at both ends.
 pub fn match_value(pattern: &str, value: &str) -> Result<bool, String> {
-    let regex = if pattern.len() >= 2 && pattern.starts_with('^') && pattern.ends_with('$') {
-        regex::RegexBuilder::new(pattern)
-            .size_limit(1 << 20)
-            .build()
-            .map_err(|e| format!("invalid regex {pattern:?}: {e}"))?
-    } else {
-        if !pattern.contains('*') {
-            return Ok(pattern == value);
-        }
-        glob_regex(pattern)
-    };
-    Ok(regex.is_match(value))
+    if pattern.len() >= 2 && pattern.starts_with('^') && pattern.ends_with('$') {
+        return cached_regex(pattern).map(|re| re.is_match(value));
+    }
+    Ok(glob_match(pattern, value))
 }
 
-fn glob_regex(pattern: &str) -> Regex {
-    let body: Vec<String> = pattern.split('*').map(regex::escape).collect();
-    Regex::new(&format!("^{}$", body.join("(.*)"))).expect("escaped glob is a valid regex")
+/// Compiled label regexes, shared by every decision: a bundle has few
+/// distinct ones, and compiling one costs far more than a decision.
+fn cached_regex(pattern: &str) -> Result<Regex, String> {
+    const MAX_CACHED: usize = 10_000;
+    static CACHE: OnceLock<Mutex<HashMap<String, Result<Regex, String>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(hit) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(pattern) {
+        return hit.clone();
+    }
+    let built = regex::RegexBuilder::new(pattern)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| format!("invalid regex {pattern:?}: {e}"));
+    let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if map.len() >= MAX_CACHED {
+        map.clear();
+    }
+    map.insert(pattern.to_owned(), built.clone());
+    built
+}
+
+/// `*` matches any run of characters (none included); everything else is
+/// literal; the whole value must match.
+fn glob_match(pattern: &str, value: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = value.strip_prefix(first) else {
+        return false;
+    };
+    let middle: Vec<&str> = parts.collect();
+    let Some((last, middle)) = middle.split_last() else {
+        return rest.is_empty(); // no `*` at all: an exact match
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+#[cfg(test)]
+mod glob_tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs() {
+        let cases = [
+            ("prod", "prod", true),
+            ("prod", "prod1", false),
+            ("prod-*", "prod-1", true),
+            ("prod-*", "prod-", true),
+            ("prod-*", "dev-1", false),
+            ("*", "", true),
+            ("*", "anything", true),
+            ("*-eu-*", "db-eu-1", true),
+            ("*-eu-*", "db-us-1", false),
+            ("a*b*c", "abc", true),
+            ("a*b*c", "aXbYc", true),
+            ("a*b*c", "acb", false),
+            ("a*a", "a", false),
+            ("a*a", "aa", true),
+            ("*.example.com", "db.example.com", true),
+            ("*.example.com", "db.exampleXcom", false),
+            ("a.c", "abc", false),
+        ];
+        for (p, v, want) in cases {
+            assert_eq!(glob_match(p, v), want, "{p} vs {v}");
+        }
+    }
 }
 
 /// `env=prod, team=[a, b]`, for messages.

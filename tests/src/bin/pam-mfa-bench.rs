@@ -9,7 +9,7 @@
 //!    `pam_permit.so`-only stack (Linux-PAM's `pam_start_confdir`), and the ratio.
 //!
 //! ```text
-//! pam-mfa-bench --bin-dir target/release --bundle config/examples/bundle.yaml [--seconds 3]
+//! pam-mfa-bench --bin-dir target/release --bundle config/examples/bundle.yaml [--seconds 1]
 //! ```
 //! Prints a Markdown section on stdout.
 
@@ -203,7 +203,11 @@ fn socket_bench(sock: &Path, threads: usize, seconds: u64) -> Figures {
     percentiles(all, start.elapsed().as_secs_f64())
 }
 
-fn pam_bench(confdir: &Path, service: &str, seconds: u64) -> Figures {
+/// `pam_authenticate` through `service`. Cold: a fresh handle per call, as
+/// sshd does for every connection (the module is loaded by pam_start and
+/// unloaded by pam_end; only pam_authenticate is timed). Warm: one handle,
+/// many calls.
+fn pam_bench(confdir: &Path, service: &str, seconds: u64, warm: bool) -> Figures {
     let conv = PamConv {
         conv: no_conversation,
         appdata_ptr: std::ptr::null_mut(),
@@ -211,20 +215,31 @@ fn pam_bench(confdir: &Path, service: &str, seconds: u64) -> Figures {
     let svc = CString::new(service).unwrap();
     let user = CString::new("jerry").unwrap();
     let dir = CString::new(confdir.to_str().unwrap()).unwrap();
-    let mut v = Vec::new();
-    let run = |v: &mut Vec<Duration>| {
+    let start_handle = || {
         let mut h: *mut PamHandle = std::ptr::null_mut();
         // SAFETY: all pointers are valid NUL-terminated strings or a live PamConv for the call.
         let rc =
             unsafe { pam_start_confdir(svc.as_ptr(), user.as_ptr(), &conv, dir.as_ptr(), &mut h) };
         assert_eq!(rc, 0, "pam_start_confdir");
+        h
+    };
+    let timed = |h: *mut PamHandle, v: &mut Vec<Duration>| {
         let t = Instant::now();
-        // SAFETY: h is the live handle pam_start_confdir returned.
+        // SAFETY: h is a live handle from pam_start_confdir.
         let rc = unsafe { pam_authenticate(h, 0) };
         v.push(t.elapsed());
-        // SAFETY: h is live and ended exactly once.
-        unsafe { pam_end(h, rc) };
         assert_eq!(rc, 0, "pam_authenticate through {service} returned {rc}");
+    };
+    let mut v = Vec::new();
+    let warm_handle = if warm { Some(start_handle()) } else { None };
+    let run = |v: &mut Vec<Duration>| match warm_handle {
+        Some(h) => timed(h, v),
+        None => {
+            let h = start_handle();
+            timed(h, v);
+            // SAFETY: h is live and ended exactly once.
+            unsafe { pam_end(h, 0) };
+        }
     };
     for _ in 0..200 {
         run(&mut Vec::new());
@@ -233,6 +248,10 @@ fn pam_bench(confdir: &Path, service: &str, seconds: u64) -> Figures {
     let end = start + Duration::from_secs(seconds);
     while Instant::now() < end {
         run(&mut v);
+    }
+    if let Some(h) = warm_handle {
+        // SAFETY: the warm handle is ended exactly once.
+        unsafe { pam_end(h, 0) };
     }
     percentiles(v, start.elapsed().as_secs_f64())
 }
@@ -263,36 +282,79 @@ fn main() {
     )
     .unwrap();
 
-    let one = socket_bench(&sock, 1, args.seconds);
-    let two = socket_bench(&sock, 2, args.seconds);
-    let permit = pam_bench(&confdir, "bench-permit", args.seconds);
-    let mfa = pam_bench(&confdir, "bench-mfa", args.seconds);
-
-    println!("| measurement | runs | per second | p50 | p99 |");
-    println!("|---|---|---|---|---|");
-    for (name, f) in [
-        ("agent decision over the socket, 1 client thread", &one),
-        ("agent decision over the socket, 2 client threads", &two),
-        ("pam_authenticate, pam_permit.so only", &permit),
-        ("pam_authenticate, pam_mfa.so (no tap needed)", &mfa),
-    ] {
+    // Five short rounds per measurement, interleaved so that a noisy moment
+    // of the machine hits every measurement alike; the table shows the median
+    // round, and the worst round's p99 beside it.
+    const ROUNDS: usize = 5;
+    let secs = args.seconds.max(1);
+    let mut rounds: Vec<Vec<Figures>> = (0..6).map(|_| Vec::new()).collect();
+    for _ in 0..ROUNDS {
+        rounds[0].push(socket_bench(&sock, 1, secs));
+        rounds[1].push(socket_bench(&sock, 2, secs));
+        rounds[2].push(pam_bench(&confdir, "bench-permit", secs, false));
+        rounds[3].push(pam_bench(&confdir, "bench-mfa", secs, false));
+        rounds[4].push(pam_bench(&confdir, "bench-permit", secs, true));
+        rounds[5].push(pam_bench(&confdir, "bench-mfa", secs, true));
+    }
+    let names = [
+        "agent decision over the socket, 1 client thread",
+        "agent decision over the socket, 2 client threads",
+        "pam_authenticate, pam_permit.so only, fresh handle",
+        "pam_authenticate, pam_mfa.so (no tap needed), fresh handle",
+        "pam_authenticate, pam_permit.so only, reused handle",
+        "pam_authenticate, pam_mfa.so (no tap needed), reused handle",
+    ];
+    let med: Vec<Figures> = rounds.iter().map(|r| median_round(r)).collect();
+    println!("| measurement | runs | per second | p50 | p99 | worst round p99 |");
+    println!("|---|---|---|---|---|---|");
+    for (name, (m, r)) in names.iter().zip(med.iter().zip(&rounds)) {
+        let worst = r.iter().map(|f| f.p99).max().unwrap_or_default();
+        let runs: usize = r.iter().map(|f| f.n).sum();
         println!(
-            "| {name} | {} | {:.0} | {} | {} |",
-            f.n,
-            f.rate,
-            us(f.p50),
-            us(f.p99)
+            "| {name} | {runs} | {:.0} | {} | {} | {} |",
+            m.rate,
+            us(m.p50),
+            us(m.p99),
+            us(worst)
         );
     }
     println!();
+    let ratio = |a: &Figures, b: &Figures| {
+        (
+            a.p50.as_secs_f64() / b.p50.as_secs_f64(),
+            a.p99.as_secs_f64() / b.p99.as_secs_f64(),
+        )
+    };
+    let (c50, c99) = ratio(&med[3], &med[2]);
+    let (w50, w99) = ratio(&med[5], &med[4]);
+    println!("Ratio pam_mfa.so / pam_permit.so: fresh handle p50 {c50:.1}x, p99 {c99:.1}x; reused handle p50 {w50:.1}x, p99 {w99:.1}x.");
+    println!();
+    let best_rate = med[0].rate.max(med[1].rate);
     println!(
-        "Ratio pam_mfa.so / pam_permit.so: p50 {:.1}x, p99 {:.1}x.",
-        mfa.p50.as_secs_f64() / permit.p50.as_secs_f64(),
-        mfa.p99.as_secs_f64() / permit.p99.as_secs_f64()
+        "Targets (2 cores), on the median round: p99 through the module under 250 µs: {} (fresh handle, as sshd), {} (reused handle); at least 20,000 decisions/s: {} ({best_rate:.0}/s).",
+        met(med[3].p99 < Duration::from_micros(250)),
+        met(med[5].p99 < Duration::from_micros(250)),
+        met(best_rate >= 20_000.0),
     );
-    println!(
-        "Targets (2 cores): p99 through the module under 250 µs: {}; at least 20,000 decisions/s: {}.",
-        if mfa.p99 < Duration::from_micros(250) { "met" } else { "NOT met" },
-        if two.rate.max(one.rate) >= 20_000.0 { "met" } else { "NOT met" }
-    );
+}
+
+/// The round with the median p99 (its p50 and rate come with it).
+fn median_round(r: &[Figures]) -> Figures {
+    let mut idx: Vec<usize> = (0..r.len()).collect();
+    idx.sort_by_key(|&i| r[i].p99);
+    let f = &r[idx[idx.len() / 2]];
+    Figures {
+        rate: f.rate,
+        p50: f.p50,
+        p99: f.p99,
+        n: f.n,
+    }
+}
+
+fn met(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "NOT met"
+    }
 }

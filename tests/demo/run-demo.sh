@@ -152,7 +152,7 @@ login() { # login PORT KEY
   rm -f "$W/askpass.log"
   SSH_ASKPASS="$W/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none timeout 30 setsid -w \
     ssh -F /dev/null -i "$2" -o IdentitiesOnly=yes -o StrictHostKeyChecking=no \
-    -o UserKnownHostsFile=/dev/null -o SecurityKeyProvider="$SK" \
+    -o UserKnownHostsFile=/dev/null -o NumberOfPasswordPrompts=1 -o SecurityKeyProvider="$SK" \
     -p "$1" "$LOGIN@127.0.0.1" 'echo "logged in as $(id -un) on $(hostname), authenticated by:"; sed "s/^/  /;s/ AAAA.*//" "$SSH_USER_AUTH"' \
     </dev/null 2>"$W/ssh.err" && rc=0 || rc=$?
   grep -v '^Warning: Permanently added' "$W/ssh.err" | sed 's/^/   ssh: /' || true

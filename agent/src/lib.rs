@@ -2,10 +2,13 @@
 //! and the pieces of `mfactl`.
 
 pub mod audit;
+pub mod challenge;
 pub mod config;
 pub mod ctl;
 pub mod ipc;
 pub mod login;
 pub mod notify;
 pub mod policy;
+pub mod ssh_agent;
 pub mod state;
+pub mod verify;

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod pam_stack;
 pub mod process;
 pub mod ssh;
+pub mod ssh_agent;
 pub mod sshd;
 pub mod syslog;
 pub mod users;

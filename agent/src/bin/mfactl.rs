@@ -10,7 +10,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use mfa_agent::ctl::{
-    ask, parse_label, render, run_check, run_explain, short, Checked, ExplainArgs,
+    ask, parse_label, render, run_check, run_explain, run_tap, short, Checked, ExplainArgs,
+    TapOutput, Tty,
 };
 use pam_mfa_protocol::{ExplainQuery, RequestBody, ResponseBody, StatusReport, DEFAULT_SOCKET};
 
@@ -63,6 +64,12 @@ enum Cmd {
     Reload,
     /// Print the example policy compiled into this build (`builtin:example`).
     ExamplePolicy,
+    /// Answer a pam-mfa challenge with your security key (also works as SSH_ASKPASS).
+    Tap {
+        /// The challenge (pmfa1:NODE:LOGIN:NONCE) or the whole prompt that
+        /// carries it; read from standard input when absent.
+        prompt: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -165,6 +172,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 other => Err(unexpected(other)),
             }
         }
+        Cmd::Tap { prompt } => match run_tap(prompt.as_deref(), &mut Tty)? {
+            TapOutput::Answer(line) | TapOutput::Askpass(line) => {
+                println!("{line}");
+                Ok(ExitCode::SUCCESS)
+            }
+        },
         Cmd::ExamplePolicy => {
             print!("{}", mfa_agent::state::BUILTIN_EXAMPLE);
             Ok(ExitCode::SUCCESS)

@@ -40,6 +40,36 @@ pub struct AgentConfig {
     pub audit: AuditConfig,
     #[serde(default)]
     pub sshd: SshdConfig,
+    #[serde(default)]
+    pub challenge: ChallengeConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeConfig {
+    /// How long a challenge can be answered.
+    #[serde(default = "default_challenge_ttl", with = "serde_text")]
+    pub ttl: Duration,
+    /// Answers accepted per login attempt before it is refused.
+    #[serde(default = "default_tries")]
+    pub tries: u32,
+}
+
+impl Default for ChallengeConfig {
+    fn default() -> Self {
+        ChallengeConfig {
+            ttl: default_challenge_ttl(),
+            tries: default_tries(),
+        }
+    }
+}
+
+fn default_challenge_ttl() -> Duration {
+    Duration::from_secs(60)
+}
+
+fn default_tries() -> u32 {
+    3
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -212,6 +242,14 @@ impl AgentConfig {
                 cfg.reuse_window.as_secs(),
                 MAX_REUSE_WINDOW.as_secs()
             )));
+        }
+        if cfg.challenge.ttl < Duration::from_secs(5)
+            || cfg.challenge.ttl > Duration::from_secs(600)
+        {
+            return Err(at("challenge.ttl must be between 5s and 10m".into()));
+        }
+        if !(1..=10).contains(&cfg.challenge.tries) {
+            return Err(at("challenge.tries must be between 1 and 10".into()));
         }
         if cfg.cluster.poll_interval < Duration::from_millis(100) {
             return Err(at("cluster.poll_interval must be at least 100ms".into()));

@@ -5,8 +5,9 @@ mod duration;
 mod service_map;
 
 pub use agent_config::{
-    AgentConfig, AuditConfig, ClusterConfig, ConfigError, FailMode, NodeConfig, PolicySource,
-    SocketConfig, SshdConfig, DEFAULT_CONFIG_PATH, EMBEDDED_DEFAULT, MAX_REUSE_WINDOW,
+    AgentConfig, AuditConfig, ChallengeConfig, ClusterConfig, ConfigError, FailMode, NodeConfig,
+    PolicySource, SocketConfig, SshdConfig, DEFAULT_CONFIG_PATH, EMBEDDED_DEFAULT,
+    MAX_REUSE_WINDOW,
 };
 pub use duration::parse_duration;
 pub use service_map::{LoginClass, ServiceMap};

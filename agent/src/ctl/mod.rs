@@ -3,7 +3,9 @@
 mod check;
 mod client;
 mod explain;
+mod tap;
 
 pub use check::{run_check, Checked};
 pub use client::ask;
 pub use explain::{parse_label, render, run_explain, short, ExplainArgs};
+pub use tap::{run_tap, TapOutput, Terminal, Tty};

@@ -4,16 +4,39 @@ use pam_mfa_protocol::{PolicyCounts, RequestBody, ResponseBody, StatusReport};
 
 use super::peer::Peer;
 use crate::audit::now_rfc3339;
-use crate::login::{explain, handle_begin, lines_for_login, PeerIds};
+use crate::login::{
+    answer, cancel, explain, handle_begin, lines_for_login, Conversation, PeerIds, Step,
+};
 use crate::state::{reload_now, AgentState, ReloadOutcome};
 
-pub fn handle(state: &AgentState, peer: &Peer, req: RequestBody) -> ResponseBody {
+/// Answers one request. `pending` is the connection's conversation: a
+/// login waiting for its tap lives only on the connection that began it.
+pub fn handle(
+    state: &AgentState,
+    peer: &Peer,
+    pending: &mut Option<Box<Conversation>>,
+    req: RequestBody,
+) -> ResponseBody {
     let ids = PeerIds {
         pid: peer.pid,
         uid: peer.uid,
     };
+    if let Some(conv) = pending.take() {
+        return match req {
+            RequestBody::Answer { answers } => settle(answer(state, conv, &answers), pending),
+            RequestBody::Cancel => cancel(state, conv),
+            _ => {
+                let _ = cancel(state, conv);
+                ResponseBody::Error {
+                    message: "the agent was waiting for an answer".into(),
+                }
+            }
+        };
+    }
     match req {
-        RequestBody::Begin { hook, context } => handle_begin(state, ids, hook, &context),
+        RequestBody::Begin { hook, context } => {
+            settle(handle_begin(state, ids, hook, &context), pending)
+        }
         RequestBody::Answer { .. } | RequestBody::Poll | RequestBody::Cancel => {
             ResponseBody::Error {
                 message: "no conversation is waiting for an answer".into(),
@@ -62,6 +85,16 @@ pub fn handle(state: &AgentState, peer: &Peer, req: RequestBody) -> ResponseBody
                 message: format!("refused: {error}; kept revision '{}'", state.revision()),
             },
         },
+    }
+}
+
+fn settle(step: Step, pending: &mut Option<Box<Conversation>>) -> ResponseBody {
+    match step {
+        Step::Done(body) => body,
+        Step::Ask(conv, body) => {
+            *pending = Some(conv);
+            body
+        }
     }
 }
 

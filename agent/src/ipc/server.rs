@@ -13,6 +13,7 @@ use pam_mfa_protocol::{read_frame, write_frame, FrameError, Request, Response, R
 use super::handler::handle;
 use super::peer::{authorize, peer_of};
 use super::workers::run_workers;
+use crate::login::cancel;
 use crate::state::AgentState;
 
 /// How long the agent waits for a client's next frame.
@@ -70,10 +71,18 @@ pub fn serve_connection(mut stream: UnixStream, state: &AgentState) {
     };
     let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
+    let mut pending = None;
     loop {
         let req: Request = match read_frame(&mut stream) {
             Ok(r) => r,
-            Err(FrameError::Io(_)) => return,
+            Err(FrameError::Io(_)) => {
+                // The module went away (or went quiet) mid-conversation:
+                // the login is refused, and audited as cancelled.
+                if let Some(conv) = pending.take() {
+                    let _ = cancel(state, conv);
+                }
+                return;
+            }
             Err(e) => {
                 state.counters.count("error");
                 eprintln!(
@@ -90,7 +99,7 @@ pub fn serve_connection(mut stream: UnixStream, state: &AgentState) {
             }
         };
         let body = match authorize(&peer, state.keys_uid, &req.body) {
-            Ok(()) => handle(state, &peer, req.body),
+            Ok(()) => handle(state, &peer, &mut pending, req.body),
             Err(why) => {
                 state.counters.count("error");
                 eprintln!(

@@ -5,11 +5,16 @@ use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
 
 use super::auth_info::{accepted_keys, AcceptedKey};
 use super::authorized_keys_file::{user_file_verdict, UserFileVerdict};
+use super::conversation::{start, Step};
 use super::evidence::{check, KeyClass};
 use crate::audit::AuditEvent;
 use crate::config::{FailMode, LoginClass};
-use crate::policy::{decide, Access, Bundle, LoginQuery, MfaDevice, Requirement, ServiceClass};
+use crate::policy::{
+    decide, decide_with_identity, Access, Bundle, LoginQuery, MfaDevice, Requirement, ServiceClass,
+    User,
+};
 use crate::state::AgentState;
+use crate::verify::ssh_cert::verify_user_cert;
 
 /// Who asked, from SO_PEERCRED.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,15 +24,18 @@ pub struct PeerIds {
 }
 
 /// The result of one decision before it is sent and audited.
-struct Verdict {
-    allow: bool,
+#[derive(Clone)]
+pub(super) struct Verdict {
+    pub(super) allow: bool,
     /// Shown to the person on deny.
-    message: String,
-    user: Option<String>,
-    requirement: Option<Requirement>,
-    evidence: Option<String>,
-    device: Option<String>,
-    reason: String,
+    pub(super) message: String,
+    pub(super) user: Option<String>,
+    pub(super) requirement: Option<Requirement>,
+    pub(super) evidence: Option<String>,
+    pub(super) device: Option<String>,
+    pub(super) reason: String,
+    /// Set when a tap by this cluster user could still satisfy the login.
+    pub(super) tap_user: Option<String>,
 }
 
 impl Verdict {
@@ -40,6 +48,7 @@ impl Verdict {
             evidence: None,
             device: None,
             reason,
+            tap_user: None,
         }
     }
 }
@@ -73,16 +82,12 @@ pub fn policy_login(class: LoginClass, ctx: &PamContext) -> String {
     }
 }
 
-/// Handles `Begin` for the auth and account hooks (both decide from the
-/// evidence at hand; neither prompts yet).
-pub fn handle_begin(
-    state: &AgentState,
-    peer: PeerIds,
-    hook: PamHook,
-    ctx: &PamContext,
-) -> ResponseBody {
+/// Handles `Begin`: decides from the evidence at hand; in `auth`, a login
+/// that a tap could still satisfy gets a challenge (see [`super::conversation`]);
+/// in `account`, the tap verified during `auth` of the same login counts.
+pub fn handle_begin(state: &AgentState, peer: PeerIds, hook: PamHook, ctx: &PamContext) -> Step {
     if matches!(hook, PamHook::OpenSession | PamHook::CloseSession) {
-        return ResponseBody::Allow { message: None };
+        return Step::Done(ResponseBody::Allow { message: None });
     }
     let (class, class_note) = service_class(state, &ctx.service);
     let login = policy_login(class, ctx);
@@ -116,7 +121,7 @@ pub fn handle_begin(
             format!("no policy loaded (fail_mode {:?})", state.config.fail_mode).to_lowercase();
         state.counters.count(result);
         state.audit(&ev);
-        return body;
+        return Step::Done(body);
     };
     ev.policy_revision = bundle.revision.clone();
 
@@ -124,6 +129,37 @@ pub fn handle_begin(
     if let Some(note) = class_note {
         v.reason = format!("{note}; {}", v.reason);
     }
+    if let (false, Some(user)) = (v.allow, v.tap_user.clone()) {
+        match hook {
+            PamHook::Auth => return start(state, peer, ev, v, &bundle, user, &login, ctx, class),
+            PamHook::Account => {
+                if let Some(g) = state.grants.take(
+                    &ctx.service,
+                    &login,
+                    ctx.rhost.as_deref(),
+                    peer.pid,
+                    state.now(),
+                ) {
+                    if g.user == user {
+                        v.allow = true;
+                        v.evidence = Some(format!("grant_{}", g.evidence));
+                        v.device = g.device;
+                        v.reason = format!(
+                            "{}; the tap verified during authentication of this login counts",
+                            v.reason
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Step::Done(finish(state, ev, v))
+}
+
+/// Audits and counts a final verdict, and turns it into the response.
+pub(super) fn finish(state: &AgentState, mut ev: AuditEvent, v: Verdict) -> ResponseBody {
+    ev.time = crate::audit::now_rfc3339();
     ev.result = if v.allow { "allow" } else { "deny" }.into();
     ev.user = v.user.clone();
     ev.requirement = v.requirement.map(|r| r.name().to_string());
@@ -148,7 +184,7 @@ fn hook_name(h: PamHook) -> &'static str {
     }
 }
 
-fn evaluate(
+pub(super) fn evaluate(
     state: &AgentState,
     bundle: &Bundle,
     class: LoginClass,
@@ -184,15 +220,48 @@ fn evaluate(
         );
     }
     let device = registered.first().map(|(_, d)| *d);
+    // A Teleport certificate: verified against the bundle's user CAs, it
+    // names the cluster user and carries the roles and traits to decide with.
+    let cert = match keys.iter().find(|k| k.is_certificate()) {
+        Some(k) => match verify_user_cert(
+            &k.key_type,
+            &k.blob,
+            &bundle.cert_authorities,
+            login,
+            state.now(),
+        ) {
+            Ok(identity) => Some(identity),
+            Err(e) => {
+                return Verdict::deny(
+                    format!("pam-mfa: your certificate is not accepted: {e}"),
+                    format!("certificate refused: {e}"),
+                );
+            }
+        },
+        None => None,
+    };
+    let cert_user = cert.as_ref().map(|c| User {
+        name: c.key_id.clone(),
+        roles: c.roles.clone(),
+        traits: c.traits.clone(),
+    });
     let q = LoginQuery {
         node: &state.node,
         login,
-        user: key_users.first().copied(),
+        user: cert_user
+            .as_ref()
+            .map(|u| u.name.as_str())
+            .or(key_users.first().copied()),
         class: policy_class(class),
-        mfa_device: device.map(|d| d.id.as_str()),
+        mfa_device: device
+            .map(|d| d.id.as_str())
+            .or(cert.as_ref().and_then(|c| c.mfa_verified.as_deref())),
         now: state.now(),
     };
-    let d = decide(bundle, &q);
+    let d = match &cert_user {
+        Some(u) => decide_with_identity(bundle, &q, u),
+        None => decide(bundle, &q),
+    };
     let reasons = d.reasons.join("; ");
     let who = d.user.clone().unwrap_or_else(|| login.to_string());
     let mut v = Verdict {
@@ -203,6 +272,7 @@ fn evaluate(
         evidence: None,
         device: device.map(|d| d.id.clone()),
         reason: reasons.clone(),
+        tap_user: None,
     };
     if d.access == Access::Deny {
         v.message = if d.locked {
@@ -239,16 +309,44 @@ fn evaluate(
         return v;
     };
     if class != LoginClass::Ssh {
+        // No login key counts for sudo, su or a console: only a fresh tap.
         v.message = format!(
-            "pam-mfa: {} on {node} requires MFA ({}) for {user}, and no tap method is available for this service yet",
+            "pam-mfa: {} on {node} requires MFA ({}) for {user}: a tap of your registered security key is needed",
             ctx.service,
             req.name()
         );
-        v.reason = format!(
-            "{reasons}; no evidence available for class {}",
-            class.name()
-        );
+        v.reason = format!("{reasons}; class {} needs a fresh tap", class.name());
+        v.tap_user = Some(user);
         return v;
+    }
+    if let Some(c) = &cert {
+        let key_class = cert_key_class(c.private_key_policy.as_deref());
+        // mfa-verified (checked inside the validity window) is the session
+        // MFA; the key policy is about the certified key.
+        let with_mfa = Requirement {
+            session: req.session && c.mfa_verified.is_none(),
+            key_policy: req.key_policy,
+        };
+        match check(&with_mfa, key_class) {
+            Ok(()) => {
+                v.allow = true;
+                v.evidence = Some(match &c.mfa_verified {
+                    Some(_) => format!("cert_mfa_verified_{}", key_class.name()),
+                    None => format!("cert_key_{}", key_class.name()),
+                });
+                v.device = c.mfa_verified.clone();
+                v.reason = format!(
+                    "{reasons}; Teleport certificate of {} (key class {})",
+                    c.key_id,
+                    key_class.name()
+                );
+                return v;
+            }
+            Err(missing) => {
+                v.message = format!("pam-mfa: {missing}; your certificate does not show it.");
+                v.reason = format!("{reasons}; certificate: {missing}");
+            }
+        }
     }
     match registered.iter().find(|(_, dev)| dev.user == user) {
         Some((key, dev)) => {
@@ -312,12 +410,14 @@ fn evaluate(
         }
     }
     if !v.allow {
+        v.tap_user = Some(user.clone());
         let window = state.config.reuse_window;
         let reused = state
             .reuse
             .lookup(&user, login, ctx.rhost.as_deref(), window, state.now());
         if let Some(r) = reused.filter(|r| check(&req, r.class).is_ok()) {
             v.allow = true;
+            v.tap_user = None;
             v.message.clear();
             v.evidence = Some(format!("reuse_{}", r.class.name()));
             v.device = Some(r.device);
@@ -330,6 +430,18 @@ fn evaluate(
         }
     }
     v
+}
+
+/// A certificate's `private-key-policy` as a key class; what this code does
+/// not know counts as a file key.
+fn cert_key_class(policy: Option<&str>) -> KeyClass {
+    match policy {
+        Some("hardware_key") => KeyClass::Hardware,
+        Some("hardware_key_touch") => KeyClass::Touch,
+        Some("hardware_key_pin") => KeyClass::Pin,
+        Some("hardware_key_touch_and_pin") => KeyClass::TouchAndPin,
+        _ => KeyClass::None,
+    }
 }
 
 fn hint(req: &Requirement) -> String {

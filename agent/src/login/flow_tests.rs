@@ -6,9 +6,11 @@ use std::time::{Duration, SystemTime};
 
 use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
 
+use super::conversation::{answer, cancel, Step};
 use super::flow::{handle_begin, PeerIds};
 use super::served_lines::lines_for_login;
 use crate::audit::AuditSink;
+use crate::challenge::find_challenge;
 use crate::config::AgentConfig;
 use crate::policy::load_bundle_str;
 use crate::state::AgentState;
@@ -58,7 +60,15 @@ impl Fixture {
         Fixture { state, now }
     }
 
+    /// The account hook: decides from the evidence at hand, never prompts.
     fn login(&self, auth_info: Option<&str>, rhost: &str) -> ResponseBody {
+        match self.begin(PamHook::Account, auth_info, rhost) {
+            Step::Done(body) => body,
+            Step::Ask(..) => panic!("the account hook never prompts"),
+        }
+    }
+
+    fn begin(&self, hook: PamHook, auth_info: Option<&str>, rhost: &str) -> Step {
         let ctx = PamContext {
             service: "sshd".into(),
             user: "root".into(),
@@ -66,7 +76,7 @@ impl Fixture {
             ssh_auth_info: auth_info.map(Into::into),
             ..Default::default()
         };
-        handle_begin(&self.state, PeerIds { pid: 1, uid: 0 }, PamHook::Auth, &ctx)
+        handle_begin(&self.state, PeerIds { pid: 1, uid: 0 }, hook, &ctx)
     }
 
     fn advance(&self, d: Duration) {
@@ -195,6 +205,87 @@ fn no_policy_follows_the_agent_fail_mode() {
     };
     assert!(matches!(
         handle_begin(&empty, PeerIds { pid: 1, uid: 0 }, PamHook::Auth, &ctx),
-        ResponseBody::Deny { .. }
+        Step::Done(ResponseBody::Deny { .. })
     ));
+}
+
+fn prompt_text(body: &ResponseBody) -> String {
+    match body {
+        ResponseBody::Prompt { prompts } => prompts
+            .iter()
+            .map(|p| p.text.clone())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => panic!("expected a prompt, got {other:?}"),
+    }
+}
+
+#[test]
+fn auth_without_evidence_gets_a_challenge_and_limited_tries() {
+    let f = Fixture::new(&bundle("true", ""), "challenge:\n  tries: 2\n");
+    let Step::Ask(conv, prompt) = f.begin(PamHook::Auth, None, "10.0.0.1") else {
+        panic!("expected a challenge")
+    };
+    let first = find_challenge(&prompt_text(&prompt)).expect("the prompt carries a challenge");
+    assert_eq!(
+        (first.node.as_str(), first.login.as_str()),
+        ("prod3", "root")
+    );
+    // A wrong answer: a fresh challenge and the reason, one try fewer.
+    let Step::Ask(conv, again) = answer(&f.state, conv, &["hello".into()]) else {
+        panic!("a second try")
+    };
+    let text = prompt_text(&again);
+    assert!(
+        text.contains("not a pam-mfa answer") && text.contains("1 left"),
+        "{text}"
+    );
+    assert_ne!(
+        find_challenge(&text).unwrap().text,
+        first.text,
+        "every try gets a new challenge"
+    );
+    // A key that is not registered: the last try is used up.
+    let foreign = format!(
+        "sk1.{}.AAAA",
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, [9u8; 32])
+    );
+    match answer(&f.state, conv, &[foreign]) {
+        Step::Done(ResponseBody::Deny { message }) => assert!(
+            message.contains("not registered") && message.contains("no tries left"),
+            "{message}"
+        ),
+        _ => panic!("out of tries must deny"),
+    }
+}
+
+#[test]
+fn expired_challenges_and_cancel_are_refused() {
+    let f = Fixture::new(&bundle("true", ""), "challenge:\n  ttl: 30s\n  tries: 1\n");
+    let Step::Ask(conv, _) = f.begin(PamHook::Auth, None, "10.0.0.1") else {
+        panic!()
+    };
+    f.advance(Duration::from_secs(31));
+    match answer(&f.state, conv, &["sk1.x.y".into()]) {
+        Step::Done(ResponseBody::Deny { message }) => {
+            assert!(message.contains("expired"), "{message}")
+        }
+        _ => panic!("an expired challenge must deny"),
+    }
+    let Step::Ask(conv, _) = f.begin(PamHook::Auth, None, "10.0.0.1") else {
+        panic!()
+    };
+    assert!(matches!(cancel(&f.state, conv), ResponseBody::Deny { .. }));
+}
+
+#[test]
+fn no_registered_key_means_no_challenge() {
+    let policy = bundle("true", "").replace("kind: mfa_device", "kind: mfa_device_disabled");
+    let f = Fixture::new(&policy, "");
+    match f.begin(PamHook::Auth, None, "10.0.0.1") {
+        Step::Done(ResponseBody::Deny { message }) => {
+            assert!(message.contains("no registered security key"), "{message}")
+        }
+        _ => panic!("nothing to challenge"),
+    }
 }

@@ -2,19 +2,23 @@
 
 mod auth_info;
 mod authorized_keys_file;
+mod conversation;
 mod evidence;
 mod explain;
 mod flow;
 #[cfg(test)]
 mod flow_tests;
+mod grants;
 mod reuse;
 mod served_keys;
 mod served_lines;
 
 pub use auth_info::{accepted_keys, AcceptedKey};
+pub use conversation::{answer, cancel, Conversation, Step};
 pub use evidence::{check, KeyClass};
 pub use explain::explain;
 pub use flow::{handle_begin, policy_login, service_class, PeerIds};
+pub use grants::{parent_pid, Granted, Grants};
 pub use reuse::{ReuseCache, Reused};
 pub use served_keys::ServedKeys;
 pub use served_lines::{lines_for_login, ServedLine};

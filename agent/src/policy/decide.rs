@@ -57,6 +57,23 @@ pub fn decide(bundle: &Bundle, q: &LoginQuery<'_>) -> Decision {
     }
 }
 
+/// Decides for an identity that carries its own roles and traits (a verified
+/// Teleport certificate), rather than the bundle's record of the user: the
+/// certificate is what Teleport itself decides with.
+pub fn decide_with_identity(bundle: &Bundle, q: &LoginQuery<'_>, identity: &User) -> Decision {
+    decide_for_user(
+        bundle,
+        q,
+        identity,
+        vec![format!(
+            "a Teleport certificate names cluster user {} with roles [{}]; logging in as {}",
+            identity.name,
+            identity.roles.join(", "),
+            q.login
+        )],
+    )
+}
+
 /// A user the bundle does not know: no roles; the cluster's requirement.
 fn decide_unknown(bundle: &Bundle, q: &LoginQuery<'_>, given: Option<&str>) -> Decision {
     let mut reasons = vec![match given {

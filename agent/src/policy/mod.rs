@@ -45,7 +45,7 @@ mod traits;
 mod tests;
 
 pub use bundle::Bundle;
-pub use decide::decide;
+pub use decide::{decide, decide_with_identity};
 pub use error::PolicyError;
 pub use key_policy::KeyPolicy;
 pub use labels::{match_labels, match_value, LabelMatch, Labels};

@@ -8,8 +8,9 @@ use pam_mfa_protocol::DecisionCounts;
 
 use super::policy_store::PolicyStore;
 use crate::audit::{AuditEvent, AuditSink};
+use crate::challenge::SignatureCounters;
 use crate::config::{AgentConfig, PolicySource, ServiceMap};
-use crate::login::{ReuseCache, ServedKeys};
+use crate::login::{Grants, ReuseCache, ServedKeys};
 use crate::policy::NodeInfo;
 
 /// Injected time, so tests can move it.
@@ -57,6 +58,8 @@ pub struct AgentState {
     pub keys_uid: Option<u32>,
     pub served_keys: ServedKeys,
     pub reuse: ReuseCache,
+    pub grants: Grants,
+    pub signature_counters: SignatureCounters,
     pub clock: Clock,
 }
 
@@ -86,6 +89,8 @@ impl AgentState {
             keys_uid,
             served_keys: ServedKeys::default(),
             reuse: ReuseCache::default(),
+            grants: Grants::default(),
+            signature_counters: SignatureCounters::default(),
             clock,
         })
     }

@@ -22,6 +22,15 @@ printf '%s[%s]\n--8<-- askpass --8<--\n' "$1" "${SSH_ASKPASS_PROMPT:-}" >> "$dir
 cat "$dir/answer"
 "#;
 
+/// The askpass wrapper for `mfactl tap`: logs the prompt like [`ASKPASS`],
+/// then lets mfactl answer it (a challenge, or an ordinary prompt).
+const TAP_ASKPASS: &str = r#"#!/bin/sh
+dir=$(dirname "$0")
+printf '%s[%s]\n--8<-- askpass --8<--\n' "$1" "${SSH_ASKPASS_PROMPT:-}" >> "$dir/transcript"
+[ "${SSH_ASKPASS_PROMPT:-}" = none ] && exit 0
+exec "$(cat "$dir/mfactl")" tap "$1" 2>>"$dir/tap.stderr"
+"#;
+
 /// One ssh invocation.
 #[derive(Debug, Clone)]
 pub struct SshLogin {
@@ -33,6 +42,10 @@ pub struct SshLogin {
     pub timeout: Duration,
     /// Extra `-o` options or flags, placed before the destination.
     pub extra_args: Vec<String>,
+    /// When set, askpass is `mfactl tap` (this binary) instead of the fixed answer.
+    pub tap_with: Option<PathBuf>,
+    /// `SSH_AUTH_SOCK` for the client (and so for `mfactl tap`).
+    pub agent_socket: Option<PathBuf>,
 }
 
 /// What happened.
@@ -84,7 +97,16 @@ impl SshLogin {
             askpass_answer: String::new(),
             timeout: Duration::from_secs(20),
             extra_args: Vec::new(),
+            tap_with: None,
+            agent_socket: None,
         }
+    }
+
+    /// Answers prompts with `mfactl tap`, signing through the ssh-agent at `agent`.
+    pub fn tap(mut self, mfactl: &std::path::Path, agent: &std::path::Path) -> SshLogin {
+        self.tap_with = Some(mfactl.to_path_buf());
+        self.agent_socket = Some(agent.to_path_buf());
+        self
     }
 
     pub fn answer(mut self, a: &str) -> SshLogin {
@@ -97,7 +119,15 @@ impl SshLogin {
     pub fn run(&self, work: &WorkDir, remote_cmd: &str) -> SshOutcome {
         let dir = work.subdir(&crate::unique_name("ssh-"), 0o700);
         let askpass = dir.join("askpass");
-        std::fs::write(&askpass, ASKPASS).expect("write askpass");
+        let script = if self.tap_with.is_some() {
+            TAP_ASKPASS
+        } else {
+            ASKPASS
+        };
+        std::fs::write(&askpass, script).expect("write askpass");
+        if let Some(m) = &self.tap_with {
+            std::fs::write(dir.join("mfactl"), m.display().to_string()).expect("mfactl path");
+        }
         std::fs::set_permissions(&askpass, std::fs::Permissions::from_mode(0o700)).expect("chmod");
         std::fs::write(dir.join("answer"), format!("{}\n", self.askpass_answer)).expect("answer");
         let mut cmd = Command::new("ssh");
@@ -133,6 +163,9 @@ impl SshLogin {
             .env("DISPLAY", ":0")
             .env_remove("SSH_AUTH_SOCK")
             .env_remove("SSH_SK_PROVIDER");
+        if let Some(sock) = &self.agent_socket {
+            cmd.env("SSH_AUTH_SOCK", sock);
+        }
         let finished = run_with_timeout(&mut cmd, self.timeout);
         // Kept for post-mortems with PAM_MFA_KEEP=1.
         let _ = std::fs::write(dir.join("stdout"), &finished.stdout);

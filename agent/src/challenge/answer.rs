@@ -1,0 +1,117 @@
+//! Answers to a challenge, as `mfactl tap` prints them (one line, well under
+//! PAM's 512-byte response limit).
+//!
+//! - `sk1.<key>.<sig>`: an OpenSSH security-key signature of the challenge
+//!   text; `<key>` is base64url(SHA-256 of the key's wire blob) and says which
+//!   registered key signed; `<sig>` is base64url of the wire signature (flags
+//!   and counter inside, as signed).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+/// Largest answer accepted (PAM's PAM_MAX_RESP_SIZE).
+pub const MAX_ANSWER: usize = 512;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    SshSk {
+        key_digest: [u8; 32],
+        signature: Vec<u8>,
+    },
+}
+
+impl Answer {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Answer::SshSk { .. } => "ssh_sk",
+        }
+    }
+
+    /// The one-line form.
+    pub fn encode(&self) -> String {
+        match self {
+            Answer::SshSk {
+                key_digest,
+                signature,
+            } => {
+                format!(
+                    "sk1.{}.{}",
+                    URL_SAFE_NO_PAD.encode(key_digest),
+                    URL_SAFE_NO_PAD.encode(signature)
+                )
+            }
+        }
+    }
+
+    /// Parses an answer. Errors say what is wrong without echoing it (an
+    /// answer is never logged).
+    pub fn parse(text: &str) -> Result<Answer, String> {
+        let text = text.trim();
+        if text.len() > MAX_ANSWER {
+            return Err(format!("the answer is longer than {MAX_ANSWER} bytes"));
+        }
+        let mut parts = text.split('.');
+        match parts.next() {
+            Some("sk1") => {
+                let (Some(k), Some(s), None) = (parts.next(), parts.next(), parts.next()) else {
+                    return Err(
+                        "a security-key answer has three parts: sk1.<key>.<signature>".into(),
+                    );
+                };
+                let key = URL_SAFE_NO_PAD
+                    .decode(k)
+                    .map_err(|_| "the key part is not base64url".to_string())?;
+                let key_digest: [u8; 32] = key
+                    .try_into()
+                    .map_err(|_| "the key part is not a SHA-256 digest".to_string())?;
+                let signature = URL_SAFE_NO_PAD
+                    .decode(s)
+                    .map_err(|_| "the signature part is not base64url".to_string())?;
+                if signature.is_empty() {
+                    return Err("the signature is empty".into());
+                }
+                Ok(Answer::SshSk {
+                    key_digest,
+                    signature,
+                })
+            }
+            Some("") | None => Err("the answer is empty".into()),
+            Some(_) => Err("this is not a pam-mfa answer (it should start with sk1.)".into()),
+        }
+    }
+}
+
+/// SHA-256 of an SSH public key's wire blob.
+pub fn key_digest(key_blob: &[u8]) -> [u8; 32] {
+    Sha256::digest(key_blob).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_errors() {
+        let a = Answer::SshSk {
+            key_digest: key_digest(b"key"),
+            signature: vec![1, 2, 3],
+        };
+        let line = a.encode();
+        assert!(line.starts_with("sk1."));
+        assert_eq!(Answer::parse(&format!(" {line}\n")).unwrap(), a);
+        for (bad, words) in [
+            ("", "empty"),
+            ("hello", "not a pam-mfa answer"),
+            ("sk1.abc", "three parts"),
+            ("sk1.!!!.AAAA", "base64url"),
+            ("sk1.AAAA.AAAA", "SHA-256"),
+        ] {
+            let e = Answer::parse(bad).unwrap_err();
+            assert!(e.contains(words), "{bad}: {e}");
+        }
+        assert!(Answer::parse(&"sk1.".repeat(200))
+            .unwrap_err()
+            .contains("longer"));
+    }
+}

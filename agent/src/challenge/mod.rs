@@ -1,0 +1,9 @@
+//! Challenges the agent issues, and the answers that satisfy them.
+
+mod answer;
+mod signature_counters;
+mod token;
+
+pub use answer::{key_digest, Answer, MAX_ANSWER};
+pub use signature_counters::SignatureCounters;
+pub use token::{find_challenge, Challenge, ParsedChallenge, PREFIX};

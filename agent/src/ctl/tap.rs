@@ -1,0 +1,192 @@
+//! `mfactl tap`: answers a pam-mfa challenge on the person's own computer.
+//!
+//! Works three ways: `mfactl tap CHALLENGE`, pasting the challenge on
+//! standard input, or as `SSH_ASKPASS` (ssh passes each prompt as the first
+//! argument; prompts that carry no challenge, such as a key passphrase, are
+//! asked on the terminal as ssh-askpass would, and "Confirm user presence"
+//! notices are shown there too).
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::challenge::{find_challenge, key_digest, Answer, ParsedChallenge};
+use crate::ssh_agent::client::{list_keys, sign};
+
+/// How long a key may take to be touched.
+const TOUCH_DEADLINE: Duration = Duration::from_secs(60);
+
+/// What `mfactl tap` should print (the answer, or what askpass answers).
+pub enum TapOutput {
+    /// The answer line for the challenge.
+    Answer(String),
+    /// Text for an ordinary askpass prompt (a passphrase...), possibly empty.
+    Askpass(String),
+}
+
+/// Runs `mfactl tap` with an optional argument.
+pub fn run_tap(arg: Option<&str>, tty: &mut dyn Terminal) -> Result<TapOutput, String> {
+    let text = match arg {
+        Some(a) => a.to_string(),
+        None => {
+            tty.say("Paste the pam-mfa challenge (pmfa1:...) and press Enter:")?;
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| format!("reading the challenge: {e}"))?;
+            line
+        }
+    };
+    match find_challenge(&text) {
+        Some(c) => answer_challenge(&c, tty).map(TapOutput::Answer),
+        None if arg.is_some() => askpass(&text, tty).map(TapOutput::Askpass),
+        None => Err("no pam-mfa challenge (pmfa1:NODE:LOGIN:NONCE) in the input".into()),
+    }
+}
+
+/// What mfactl tap needs from the terminal.
+pub trait Terminal {
+    fn say(&mut self, text: &str) -> Result<(), String>;
+    fn ask_hidden(&mut self, prompt: &str) -> Result<String, String>;
+}
+
+/// The controlling terminal (`/dev/tty`), else standard error.
+pub struct Tty;
+
+impl Terminal for Tty {
+    fn say(&mut self, text: &str) -> Result<(), String> {
+        match std::fs::OpenOptions::new().write(true).open("/dev/tty") {
+            Ok(mut t) => writeln!(t, "{text}").map_err(|e| e.to_string()),
+            Err(_) => {
+                eprintln!("{text}");
+                Ok(())
+            }
+        }
+    }
+
+    fn ask_hidden(&mut self, prompt: &str) -> Result<String, String> {
+        use rustix::termios::{tcgetattr, tcsetattr, LocalModes, OptionalActions};
+        let tty = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .map_err(|e| format!("no terminal to ask on: {e}"))?;
+        let old = tcgetattr(&tty).map_err(|e| e.to_string())?;
+        let mut quiet = old.clone();
+        quiet.local_modes.remove(LocalModes::ECHO);
+        tcsetattr(&tty, OptionalActions::Now, &quiet).map_err(|e| e.to_string())?;
+        let mut w = &tty;
+        let _ = write!(w, "{prompt}");
+        let mut line = String::new();
+        let read = std::io::BufReader::new(&tty).read_line(&mut line);
+        let _ = tcsetattr(&tty, OptionalActions::Now, &old);
+        let _ = writeln!(w);
+        read.map_err(|e| e.to_string())?;
+        Ok(line.trim_end_matches(['\n', '\r']).to_string())
+    }
+}
+
+fn askpass(prompt: &str, tty: &mut dyn Terminal) -> Result<String, String> {
+    if prompt.starts_with("Confirm user presence") || prompt.contains("Confirm user presence") {
+        tty.say(&format!("{prompt}\nTap your security key."))?;
+        return Ok(String::new());
+    }
+    tty.ask_hidden(prompt)
+}
+
+/// Signs the challenge with a security key held by the local ssh-agent.
+fn answer_challenge(c: &ParsedChallenge, tty: &mut dyn Terminal) -> Result<String, String> {
+    let sock = std::env::var_os("SSH_AUTH_SOCK")
+        .map(PathBuf::from)
+        .ok_or("no ssh-agent (SSH_AUTH_SOCK is not set): add your security key with ssh-add")?;
+    let uid = rustix::process::getuid().as_raw();
+    let deadline = Instant::now() + TOUCH_DEADLINE;
+    let keys = list_keys(&sock, uid, deadline).map_err(|e| format!("ssh-agent: {e}"))?;
+    let sk: Vec<_> = keys
+        .iter()
+        .filter(|k| key_type(&k.key_blob).starts_with("sk-"))
+        .collect();
+    if sk.is_empty() {
+        return Err(
+            "the ssh-agent holds no security key (ed25519-sk/ecdsa-sk): add yours with ssh-add"
+                .into(),
+        );
+    }
+    let mut last_err = String::new();
+    for k in sk {
+        tty.say(&format!(
+            "pam-mfa: approve {}@{} with {}: tap your security key now",
+            c.login, c.node, k.comment
+        ))?;
+        match sign(&sock, uid, &k.key_blob, c.text.as_bytes(), deadline) {
+            Ok(signature) => {
+                return Ok(Answer::SshSk {
+                    key_digest: key_digest(&k.key_blob),
+                    signature,
+                }
+                .encode());
+            }
+            Err(e) => last_err = format!("{}: {e}", k.comment),
+        }
+    }
+    Err(format!("no security key signed the challenge ({last_err})"))
+}
+
+/// The key type name at the start of an SSH wire-format key blob.
+fn key_type(blob: &[u8]) -> String {
+    let Some(len) = blob
+        .get(..4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    else {
+        return String::new();
+    };
+    blob.get(4..4 + len)
+        .map(|t| String::from_utf8_lossy(t).into_owned())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Script(Vec<String>);
+
+    impl Terminal for Script {
+        fn say(&mut self, text: &str) -> Result<(), String> {
+            self.0.push(text.to_string());
+            Ok(())
+        }
+        fn ask_hidden(&mut self, prompt: &str) -> Result<String, String> {
+            self.0.push(format!("ASK {prompt}"));
+            Ok("secret".into())
+        }
+    }
+
+    #[test]
+    fn ordinary_askpass_prompts_go_to_the_terminal() {
+        let mut t = Script(Vec::new());
+        match run_tap(Some("Enter passphrase for key 'id':"), &mut t).unwrap() {
+            TapOutput::Askpass(a) => assert_eq!(a, "secret"),
+            TapOutput::Answer(_) => panic!(),
+        }
+        match run_tap(
+            Some("Confirm user presence for key ED25519-SK SHA256:x"),
+            &mut t,
+        )
+        .unwrap()
+        {
+            TapOutput::Askpass(a) => assert_eq!(a, ""),
+            TapOutput::Answer(_) => panic!(),
+        }
+        assert!(t.0.iter().any(|l| l.contains("Tap your security key")));
+    }
+
+    #[test]
+    fn key_type_of_a_blob() {
+        let mut blob = 26u32.to_be_bytes().to_vec();
+        blob.extend_from_slice(b"sk-ssh-ed25519@openssh.com");
+        assert_eq!(key_type(&blob), "sk-ssh-ed25519@openssh.com");
+        assert_eq!(key_type(&[0, 0]), "");
+    }
+}

@@ -1,0 +1,389 @@
+//! The keyboard-interactive conversation of one login: a challenge, the
+//! person's answer (from `mfactl tap`), its verification, and for sudo/su
+//! inside an SSH session the forwarded ssh-agent instead of a prompt.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use pam_mfa_protocol::{PamContext, Prompt, PromptStyle, ResponseBody};
+
+use super::evidence::{check, KeyClass};
+use super::flow::{finish, PeerIds, Verdict};
+use crate::audit::AuditEvent;
+use crate::challenge::{key_digest, Answer, Challenge};
+use crate::config::LoginClass;
+use crate::policy::{Bundle, DeviceKind, Requirement};
+use crate::state::AgentState;
+use crate::verify::ssh_sk::verify_sk_signature;
+
+/// What the connection does next.
+pub enum Step {
+    /// Send this and end the conversation.
+    Done(ResponseBody),
+    /// Send this prompt and keep the conversation for the answer.
+    Ask(Box<Conversation>, ResponseBody),
+}
+
+/// A registered key that may answer.
+#[derive(Debug, Clone)]
+struct TapDevice {
+    id: String,
+    name: String,
+    key_blob: Vec<u8>,
+    digest: [u8; 32],
+}
+
+/// A login waiting for its tap.
+pub struct Conversation {
+    challenge: Challenge,
+    user: String,
+    login: String,
+    requirement: Requirement,
+    devices: Vec<TapDevice>,
+    tries_left: u32,
+    ev: AuditEvent,
+    verdict: Verdict,
+    service: String,
+    rhost: Option<String>,
+    peer_pid: i32,
+}
+
+/// How long the agent waits for a forwarded ssh-agent to sign (the person
+/// touches the key meanwhile); under the module's default 10 s deadline.
+const FORWARDED_AGENT_DEADLINE: Duration = Duration::from_secs(8);
+
+fn sk_devices(bundle: &Bundle, user: &str) -> Vec<TapDevice> {
+    bundle
+        .devices_for_user(user)
+        .into_iter()
+        .filter_map(|d| match &d.kind {
+            DeviceKind::SshSk { key_blob, .. } => {
+                let blob = base64::engine::general_purpose::STANDARD
+                    .decode(key_blob)
+                    .ok()?;
+                Some(TapDevice {
+                    id: d.id.clone(),
+                    name: d.name.clone(),
+                    digest: key_digest(&blob),
+                    key_blob: blob,
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn fresh_challenge(state: &AgentState, login: &str) -> Challenge {
+    let mut nonce = [0u8; 16];
+    let mut filled = 0;
+    while filled < nonce.len() {
+        match rustix::rand::getrandom(&mut nonce[filled..], rustix::rand::GetRandomFlags::empty()) {
+            Ok(n) => filled += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => panic!("the kernel's random source failed: {e}"),
+        }
+    }
+    Challenge::new(
+        &state.node.name,
+        login,
+        nonce,
+        state.now(),
+        state.config.challenge.ttl,
+    )
+}
+
+/// Starts the tap for a login that needs one.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn start(
+    state: &AgentState,
+    peer: PeerIds,
+    ev: AuditEvent,
+    mut v: Verdict,
+    bundle: &Bundle,
+    user: String,
+    login: &str,
+    ctx: &PamContext,
+    class: LoginClass,
+) -> Step {
+    let devices = sk_devices(bundle, &user);
+    let Some(requirement) = v.requirement else {
+        return Step::Done(finish(state, ev, v));
+    };
+    if devices.is_empty() {
+        v.message = format!(
+            "{} {user} has no registered security key: ask your security team to register one.",
+            v.message
+        );
+        v.reason = format!("{}; no registered security key to challenge", v.reason);
+        return Step::Done(finish(state, ev, v));
+    }
+    let challenge = fresh_challenge(state, login);
+    let mut conv = Box::new(Conversation {
+        challenge,
+        user,
+        login: login.to_string(),
+        requirement,
+        devices,
+        tries_left: state.config.challenge.tries,
+        ev,
+        verdict: v,
+        service: ctx.service.clone(),
+        rhost: ctx.rhost.clone(),
+        peer_pid: peer.pid,
+    });
+    if class == LoginClass::Admin {
+        if let Some(sock) = ctx.ssh_auth_sock.as_deref().filter(|s| !s.is_empty()) {
+            match forwarded_agent_tap(state, conv, sock) {
+                Ok(step) => return step,
+                Err((back, why)) => {
+                    conv = back;
+                    conv.verdict.reason =
+                        format!("{}; forwarded ssh-agent: {why}", conv.verdict.reason);
+                }
+            }
+        }
+    }
+    let prompt = conv.prompt(None);
+    Step::Ask(conv, prompt)
+}
+
+impl Conversation {
+    fn prompt(&self, error: Option<&str>) -> ResponseBody {
+        let mut prompts = Vec::new();
+        if let Some(e) = error {
+            prompts.push(Prompt {
+                style: PromptStyle::Error,
+                text: format!("pam-mfa: {e}"),
+            });
+        }
+        prompts.push(Prompt {
+            style: PromptStyle::Info,
+            text: format!(
+                "pam-mfa: {} requires MFA ({}) for {}. Tap your security key: run `mfactl tap` with the challenge below on your computer (or use mfactl as SSH_ASKPASS), then enter its answer.",
+                self.challenge.node,
+                self.requirement.name(),
+                self.user
+            ),
+        });
+        prompts.push(Prompt {
+            style: PromptStyle::EchoOn,
+            text: format!("MFA challenge {} answer: ", self.challenge.text()),
+        });
+        ResponseBody::Prompt { prompts }
+    }
+
+    /// The verdict of a verified tap: allow, grant the account phase, and
+    /// remember it for the reuse window.
+    fn allow(
+        mut self: Box<Self>,
+        state: &AgentState,
+        class: KeyClass,
+        device: &TapDevice,
+        how: &str,
+    ) -> Step {
+        let evidence = format!("{how}_{}", class.name());
+        self.verdict.allow = true;
+        self.verdict.message.clear();
+        self.verdict.evidence = Some(evidence.clone());
+        self.verdict.device = Some(device.id.clone());
+        self.verdict.reason = format!(
+            "{}; {how} with {} ({}) verified",
+            self.verdict.reason,
+            device.name,
+            class.name()
+        );
+        let now = state.now();
+        state.grants.record(
+            &self.service,
+            &self.login,
+            self.rhost.as_deref(),
+            self.peer_pid,
+            &self.user,
+            &evidence,
+            Some(&device.id),
+            now,
+        );
+        state.reuse.record(
+            &self.user,
+            &self.login,
+            self.rhost.as_deref(),
+            class,
+            &device.id,
+            now,
+        );
+        let Conversation { ev, verdict, .. } = *self;
+        Step::Done(finish(state, ev, verdict))
+    }
+
+    /// Checks a security-key signature of this conversation's challenge:
+    /// the flags and counter that were signed, not the ones that were asked.
+    fn verify_sk(
+        &self,
+        state: &AgentState,
+        device: &TapDevice,
+        signature: &[u8],
+    ) -> Result<KeyClass, String> {
+        let text = self.challenge.text();
+        let signed = verify_sk_signature(&device.key_blob, signature, text.as_bytes())
+            .map_err(|e| format!("the signature by {} does not verify: {e}", device.name))?;
+        let class = match (signed.user_present(), signed.user_verified()) {
+            (true, true) => KeyClass::TouchAndPin,
+            (true, false) => KeyClass::Touch,
+            (false, true) => KeyClass::Pin,
+            (false, false) => KeyClass::Hardware,
+        };
+        // A tap proves the session MFA and the touch/PIN it signed; the
+        // hardware-key policy of an SSH login is about the login key.
+        check(
+            &Requirement {
+                session: self.requirement.session,
+                key_policy: tap_policy(self.requirement),
+            },
+            class,
+        )
+        .map_err(|missing| format!("{missing}; the key signed without it"))?;
+        state
+            .signature_counters
+            .check_and_record(&device.id, signed.counter)?;
+        Ok(class)
+    }
+}
+
+/// For a tap: the touch/PIN parts of the key policy still apply.
+fn tap_policy(req: Requirement) -> crate::policy::KeyPolicy {
+    use crate::policy::KeyPolicy as K;
+    match (req.key_policy.needs_touch(), req.key_policy.needs_pin()) {
+        (true, true) => K::HardwareKeyTouchAndPin,
+        (true, false) => K::HardwareKeyTouch,
+        (false, true) => K::HardwareKeyPin,
+        (false, false) => K::None,
+    }
+}
+
+/// Handles the answers to the last prompt.
+pub fn answer(state: &AgentState, mut conv: Box<Conversation>, answers: &[String]) -> Step {
+    let outcome = match answers.first() {
+        None => Err("no answer was given".to_string()),
+        Some(_) if conv.challenge.is_expired(state.now()) => {
+            Err("the challenge expired".to_string())
+        }
+        Some(text) => check_answer(state, &conv, text),
+    };
+    match outcome {
+        Ok((class, i)) => {
+            let device = conv.devices[i].clone();
+            conv.allow(state, class, &device, "tap_ssh_sk")
+        }
+        Err(why) => {
+            let mut ev = conv.ev.clone();
+            ev.event = "answer_refused".into();
+            ev.result = "deny".into();
+            ev.user = Some(conv.user.clone());
+            ev.requirement = Some(conv.requirement.name().into());
+            ev.reason = why.clone();
+            ev.time = crate::audit::now_rfc3339();
+            state.audit(&ev);
+            conv.tries_left = conv.tries_left.saturating_sub(1);
+            if conv.tries_left == 0 {
+                // The reason for this refusal, then what would have worked.
+                let guidance = conv
+                    .verdict
+                    .message
+                    .trim_start_matches("pam-mfa: ")
+                    .to_string();
+                conv.verdict.message = format!("pam-mfa: {why}; no tries left.\n{guidance}");
+                conv.verdict.reason =
+                    format!("{}; last answer refused: {why}", conv.verdict.reason);
+                let Conversation { ev, verdict, .. } = *conv;
+                return Step::Done(finish(state, ev, verdict));
+            }
+            // Every try gets a fresh challenge: an answer is never good twice.
+            conv.challenge = fresh_challenge(state, &conv.login);
+            let prompt = conv.prompt(Some(&format!(
+                "{why}; try again ({} left)",
+                conv.tries_left
+            )));
+            Step::Ask(conv, prompt)
+        }
+    }
+}
+
+fn check_answer(
+    state: &AgentState,
+    conv: &Conversation,
+    text: &str,
+) -> Result<(KeyClass, usize), String> {
+    match Answer::parse(text)? {
+        Answer::SshSk {
+            key_digest,
+            signature,
+        } => {
+            let i = conv
+                .devices
+                .iter()
+                .position(|d| d.digest == key_digest)
+                .ok_or_else(|| format!("that security key is not registered for {}", conv.user))?;
+            let class = conv.verify_sk(state, &conv.devices[i], &signature)?;
+            Ok((class, i))
+        }
+    }
+}
+
+/// The person gave up, or the module hit its deadline.
+pub fn cancel(state: &AgentState, conv: Box<Conversation>) -> ResponseBody {
+    let Conversation {
+        ev, mut verdict, ..
+    } = *conv;
+    verdict.reason = format!("{}; the tap was cancelled", verdict.reason);
+    verdict.message = "pam-mfa: cancelled".into();
+    finish(state, ev, verdict)
+}
+
+/// sudo/su inside an SSH session: ask the person's forwarded ssh-agent to
+/// sign the challenge with a registered key (the key asks for the touch).
+/// On failure the conversation comes back, with the reason, for a prompt.
+fn forwarded_agent_tap(
+    state: &AgentState,
+    conv: Box<Conversation>,
+    sock: &str,
+) -> Result<Step, (Box<Conversation>, String)> {
+    match sign_with_forwarded_agent(state, &conv, sock) {
+        Ok((class, i)) => {
+            let device = conv.devices[i].clone();
+            Ok(conv.allow(state, class, &device, "forwarded_agent_ssh_sk"))
+        }
+        Err(why) => Err((conv, why)),
+    }
+}
+
+fn sign_with_forwarded_agent(
+    state: &AgentState,
+    conv: &Conversation,
+    sock: &str,
+) -> Result<(KeyClass, usize), String> {
+    let uid = nix::unistd::User::from_name(&conv.login)
+        .ok()
+        .flatten()
+        .map(|u| u.uid.as_raw())
+        .ok_or_else(|| format!("no local account {}", conv.login))?;
+    let path = std::path::Path::new(sock);
+    let deadline = Instant::now() + FORWARDED_AGENT_DEADLINE;
+    let keys =
+        crate::ssh_agent::client::list_keys(path, uid, deadline).map_err(|e| e.to_string())?;
+    let i = conv
+        .devices
+        .iter()
+        .position(|d| keys.iter().any(|k| k.key_blob == d.key_blob))
+        .ok_or_else(|| format!("it holds no registered security key of {}", conv.user))?;
+    let text = conv.challenge.text();
+    let sig = crate::ssh_agent::client::sign(
+        path,
+        uid,
+        &conv.devices[i].key_blob,
+        text.as_bytes(),
+        deadline,
+    )
+    .map_err(|e| e.to_string())?;
+    let class = conv.verify_sk(state, &conv.devices[i], &sig)?;
+    Ok((class, i))
+}

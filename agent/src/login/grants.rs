@@ -1,0 +1,175 @@
+//! What a tap in `auth` proves to the `account` hook of the same login.
+//!
+//! sshd runs keyboard-interactive PAM authentication in a child process and
+//! the account phase in its parent (the monitor); sudo runs both in one
+//! process. A grant is recorded for the authenticating process and its
+//! parent, from SO_PEERCRED and /proc, never from anything the module says,
+//! and is consumed by the first account check of the same service, login
+//! and source from one of those two processes.
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+/// How long a grant waits for its account check.
+pub const GRANT_TTL: Duration = Duration::from_secs(300);
+const MAX_GRANTS: usize = 10_000;
+
+#[derive(Debug, Clone)]
+struct Grant {
+    service: String,
+    login: String,
+    rhost: Option<String>,
+    pids: [i32; 2],
+    at: SystemTime,
+    evidence: String,
+    device: Option<String>,
+    user: String,
+}
+
+/// What a consumed grant carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Granted {
+    pub evidence: String,
+    pub device: Option<String>,
+    pub user: String,
+}
+
+#[derive(Default)]
+pub struct Grants {
+    list: Mutex<Vec<Grant>>,
+}
+
+/// The parent of `pid`, from /proc/PID/stat (the field after the command
+/// name, which may itself contain spaces and parentheses).
+pub fn parent_pid(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(1)?.parse().ok()
+}
+
+impl Grants {
+    #[allow(clippy::too_many_arguments)]
+    pub fn record(
+        &self,
+        service: &str,
+        login: &str,
+        rhost: Option<&str>,
+        pid: i32,
+        user: &str,
+        evidence: &str,
+        device: Option<&str>,
+        now: SystemTime,
+    ) {
+        let ppid = parent_pid(pid).unwrap_or(pid);
+        let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
+        list.retain(|g| {
+            now.duration_since(g.at)
+                .map(|a| a < GRANT_TTL)
+                .unwrap_or(false)
+        });
+        if list.len() >= MAX_GRANTS {
+            list.remove(0);
+        }
+        list.push(Grant {
+            service: service.into(),
+            login: login.into(),
+            rhost: rhost.map(Into::into),
+            pids: [pid, ppid],
+            at: now,
+            evidence: evidence.into(),
+            device: device.map(Into::into),
+            user: user.into(),
+        });
+    }
+
+    /// Takes the grant for this account check, if there is one.
+    pub fn take(
+        &self,
+        service: &str,
+        login: &str,
+        rhost: Option<&str>,
+        pid: i32,
+        now: SystemTime,
+    ) -> Option<Granted> {
+        let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
+        let i = list.iter().position(|g| {
+            g.service == service
+                && g.login == login
+                && g.rhost.as_deref() == rhost
+                && g.pids.contains(&pid)
+                && now
+                    .duration_since(g.at)
+                    .map(|a| a < GRANT_TTL)
+                    .unwrap_or(false)
+        })?;
+        let g = list.remove(i);
+        Some(Granted {
+            evidence: g.evidence,
+            device: g.device,
+            user: g.user,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parent_of_this_process() {
+        let me = std::process::id() as i32;
+        assert_eq!(
+            parent_pid(me),
+            Some(
+                rustix::process::getppid()
+                    .map(|p| p.as_raw_nonzero().get())
+                    .unwrap_or(0)
+            )
+        );
+        assert_eq!(parent_pid(-5), None);
+    }
+
+    #[test]
+    fn single_use_and_bound() {
+        let g = Grants::default();
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let me = std::process::id() as i32;
+        let parent = parent_pid(me).unwrap();
+        g.record(
+            "sshd",
+            "jerry",
+            Some("10.0.0.1"),
+            me,
+            "jerry",
+            "tap_ssh_sk_touch",
+            Some("d1"),
+            t0,
+        );
+        assert!(
+            g.take("sshd", "jerry", Some("10.0.0.2"), me, t0).is_none(),
+            "other source"
+        );
+        assert!(
+            g.take("sudo", "jerry", Some("10.0.0.1"), me, t0).is_none(),
+            "other service"
+        );
+        assert!(
+            g.take("sshd", "jerry", Some("10.0.0.1"), 1, t0).is_none(),
+            "unrelated process"
+        );
+        let got = g
+            .take("sshd", "jerry", Some("10.0.0.1"), parent, t0)
+            .unwrap();
+        assert_eq!(got.evidence, "tap_ssh_sk_touch");
+        assert!(
+            g.take("sshd", "jerry", Some("10.0.0.1"), parent, t0)
+                .is_none(),
+            "single use"
+        );
+        g.record("sshd", "jerry", None, me, "jerry", "e", None, t0);
+        assert!(
+            g.take("sshd", "jerry", None, me, t0 + GRANT_TTL).is_none(),
+            "expired"
+        );
+    }
+}

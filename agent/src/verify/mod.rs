@@ -1,0 +1,6 @@
+//! Verifiers: each checks what was signed, not what was asked for
+//! (DESIGN.md "Every verifier checks what is signed").
+
+pub mod ssh_cert;
+pub mod ssh_sk;
+// further verifiers are declared here, one line each

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod challenge;
 pub mod config;
 pub mod ctl;
+pub mod fido2;
 pub mod ipc;
 pub mod login;
 pub mod notify;

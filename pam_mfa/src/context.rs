@@ -10,7 +10,8 @@ use crate::handle::{Item, PamHandle};
 /// an empty user name, `PAM_SYSTEM_ERR` when PAM has no service name.
 ///
 /// `SSH_AUTH_SOCK` comes from the PAM environment, else from the process
-/// environment (`process_env`): sudo and su run in the invoking session.
+/// environment the process was started with (`process_env`): sudo and su
+/// run in the invoking session, but sudo resets what `getenv` sees.
 pub fn gather<H: PamHandle + ?Sized>(
     handle: &mut H,
     process_env: &dyn Fn(&str) -> Option<String>,

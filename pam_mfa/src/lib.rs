@@ -95,6 +95,7 @@ pub mod handle;
 pub mod hooks;
 pub mod log;
 pub mod outcome;
+mod process_env;
 mod prompts;
 mod secret;
 

@@ -26,6 +26,14 @@ trap 'rm -f "$out"' EXIT
   echo "median of five interleaved rounds of $SECONDS_PER s; the last column is the worst round."
   echo
   "$BIN/pam-mfa-bench" --bin-dir "$BIN" --bundle config/examples/bundle.yaml --seconds "$SECONDS_PER"
+  echo
+  echo "## Challenges: issue and verify, per answer kind"
+  echo
+  echo "In-process, release build: the agent-side work of one tap (the socket round trips"
+  echo "are the figures above). Signatures are made once by a real ssh-agent holding an"
+  echo "sk-dummy security key."
+  echo
+  "$BIN/pam-mfa-bench-verify"
 } >"$out"
 mv "$out" BENCHMARKS.md
 trap - EXIT

@@ -159,10 +159,12 @@ impl Conversation {
         prompts.push(Prompt {
             style: PromptStyle::Info,
             text: format!(
-                "pam-mfa: {} requires MFA ({}) for {}. Tap your security key: run `mfactl tap` with the challenge below on your computer (or use mfactl as SSH_ASKPASS), then enter its answer.",
+                "pam-mfa: {} requires MFA ({}) for {}. Tap your security key: on your computer run `mfactl tap {}` (or use mfactl as SSH_ASKPASS), then enter its answer.",
                 self.challenge.node,
                 self.requirement.name(),
-                self.user
+                self.user,
+                // Also here: sudo -p and SUDO_PROMPT replace the prompt text.
+                self.challenge.text()
             ),
         });
         prompts.push(Prompt {

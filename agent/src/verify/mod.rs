@@ -3,4 +3,5 @@
 
 pub mod ssh_cert;
 pub mod ssh_sk;
+pub mod webauthn;
 // further verifiers are declared here, one line each

@@ -36,6 +36,12 @@ pub struct SshdOptions {
     pub service: Option<String>,
     /// When set: sshd's namespace gets this capture as `/dev/log` (see [`crate::syslog`]).
     pub syslog: Option<(PathBuf, PathBuf)>,
+    /// More PAM service files (name, text) in sshd's private `/etc/pam.d`, for
+    /// programs run inside its sessions (sudo with its own `pam_service`).
+    pub extra_pam_services: Vec<(String, String)>,
+    /// When set: this text, in a root-owned 0440 file, is bind-mounted over
+    /// `/etc/sudoers` inside sshd's namespace (the host's file is untouched).
+    pub sudoers: Option<String>,
 }
 
 impl SshdOptions {
@@ -47,6 +53,8 @@ impl SshdOptions {
             extra: Vec::new(),
             service: None,
             syslog: None,
+            extra_pam_services: Vec::new(),
+            sudoers: None,
         }
     }
 
@@ -59,6 +67,23 @@ impl SshdOptions {
     /// Uses `name` as the PAM service (tests that must name it in agent.yaml first).
     pub fn service_name(mut self, name: &str) -> SshdOptions {
         self.service = Some(name.to_string());
+        self
+    }
+
+    /// Adds `/etc/pam.d/<name>` with `text` to sshd's private PAM directory.
+    pub fn pam_service_file(mut self, name: &str, text: &str) -> SshdOptions {
+        assert!(
+            !name.is_empty() && !name.contains('/') && name != "." && name != "..",
+            "bad PAM service name {name:?}"
+        );
+        self.extra_pam_services
+            .push((name.to_string(), text.to_string()));
+        self
+    }
+
+    /// Gives sshd's sessions a private `/etc/sudoers` with this text.
+    pub fn sudoers(mut self, text: &str) -> SshdOptions {
+        self.sudoers = Some(text.to_string());
         self
     }
 

@@ -3,9 +3,12 @@
 //! sshd runs through a symlink `sshd-mfat<random>` so its PAM service name is
 //! unique, inside `unshare --mount --propagation private` where
 //! - a tmpfs on `/run` gives it `/run/sshd` and a root-owned `/run/t` for the
-//!   `AuthorizedKeysCommand` (a copy of mfactl), and
+//!   `AuthorizedKeysCommand` (a copy of mfactl),
 //! - a private directory is bind-mounted over `/etc/pam.d`, holding only this
-//!   test's service file: the host's `/etc/pam.d` is never touched.
+//!   test's service file (and any [`SshdOptions::pam_service_file`]s): the
+//!   host's `/etc/pam.d` is never touched, and
+//! - with [`SshdOptions::sudoers`], a private root-owned 0440 file is
+//!   bind-mounted over `/etc/sudoers` for sudo run inside its sessions.
 //!
 //! PAM files are re-read on every connection, so [`Sshd::set_pam_stack`] changes
 //! the stack for the next login.

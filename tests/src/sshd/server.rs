@@ -29,13 +29,15 @@ fn free_port() -> u16 {
 
 /// The shell run inside the private mount namespace. Positional parameters:
 /// $1 pam.d dir, $2 keys command program (or empty), $3 sshd symlink, $4 config,
-/// $5 log, $6 where the keys command goes under /run/t.
+/// $5 log, $6 where the keys command goes under /run/t, $7 a private sudoers
+/// file to bind over /etc/sudoers (or empty).
 const NAMESPACE_SCRIPT: &str = r#"set -e
 mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -p /run/sshd /run/t
 chmod 755 /run/t
 if [ -n "$2" ]; then install -m 755 -o root -g root "$2" "$6"; fi
 mount --bind "$1" /etc/pam.d
+if [ -n "$7" ]; then mount --bind "$7" /etc/sudoers; fi
 if [ -n "${SYSLOG_SOCK:-}" ]; then eval "$DEV_LOG_SETUP"; fi
 unset SYSLOG_SOCK HOSTDEV DEV_LOG_SETUP
 exec "$3" -D -f "$4" -E "$5"
@@ -66,6 +68,17 @@ impl Sshd {
         std::fs::create_dir(&pam_dir).expect("mkdir pam.d");
         let pam_file = pam_dir.join(&service);
         write_atomic(&pam_file, &opts.pam_stack, 0o644);
+        for (name, text) in &opts.extra_pam_services {
+            assert_ne!(name, &service, "an extra PAM file would replace sshd's");
+            write_atomic(&pam_dir.join(name), text, 0o644);
+        }
+        // sudo wants its policy root-owned and not writable by group or others.
+        let sudoers = opts.sudoers.as_ref().map(|text| {
+            let p = dir.join("sudoers");
+            write_atomic(&p, text, 0o440);
+            std::os::unix::fs::chown(&p, Some(0), Some(0)).expect("chown sudoers");
+            p
+        });
         let host_key = dir.join("host_ed25519");
         run_checked(
             Command::new("ssh-keygen")
@@ -104,6 +117,7 @@ impl Sshd {
             .arg(&config_path)
             .arg(&log_path)
             .arg(&keys_installed)
+            .arg(sudoers.as_deref().unwrap_or(std::path::Path::new("")))
             .env_remove("SYSLOG_SOCK")
             .stdin(Stdio::null())
             .stdout(stderr.try_clone().expect("dup"))

@@ -1,0 +1,334 @@
+//! CTAP2 authenticatorGetAssertion messages (CBOR, canonical form: map keys
+//! sorted as CTAP2 requires, which is serde_cbor_2's `Value` ordering).
+
+use std::collections::BTreeMap;
+
+use serde_cbor_2::Value;
+
+use super::{Fido2Error, GetAssertionRequest, GetAssertionResponse};
+
+/// authenticatorGetAssertion command byte.
+pub const CMD_GET_ASSERTION: u8 = 0x02;
+
+pub const STATUS_OK: u8 = 0x00;
+
+/// CTAP2 status codes pam-mfa tells apart.
+const ERR_INVALID_OPTION: u8 = 0x2c;
+const ERR_UNSUPPORTED_OPTION: u8 = 0x2b;
+const ERR_OPERATION_DENIED: u8 = 0x27;
+const ERR_KEEPALIVE_CANCEL: u8 = 0x2d;
+const ERR_NO_CREDENTIALS: u8 = 0x2e;
+const ERR_USER_ACTION_TIMEOUT: u8 = 0x2f;
+const ERR_PIN_NOT_SET: u8 = 0x35;
+const ERR_PIN_REQUIRED: u8 = 0x36;
+const ERR_PIN_BLOCKED: u8 = 0x32;
+const ERR_UV_BLOCKED: u8 = 0x3c;
+const ERR_ACTION_TIMEOUT: u8 = 0x3a;
+
+/// The name of a CTAP2 status code.
+pub fn status_name(code: u8) -> &'static str {
+    match code {
+        0x00 => "CTAP2_OK",
+        0x01 => "CTAP1_ERR_INVALID_COMMAND",
+        0x02 => "CTAP1_ERR_INVALID_PARAMETER",
+        0x03 => "CTAP1_ERR_INVALID_LENGTH",
+        0x11 => "CTAP2_ERR_CBOR_UNEXPECTED_TYPE",
+        0x12 => "CTAP2_ERR_INVALID_CBOR",
+        0x14 => "CTAP2_ERR_MISSING_PARAMETER",
+        0x26 => "CTAP2_ERR_UNSUPPORTED_ALGORITHM",
+        ERR_OPERATION_DENIED => "CTAP2_ERR_OPERATION_DENIED",
+        ERR_UNSUPPORTED_OPTION => "CTAP2_ERR_UNSUPPORTED_OPTION",
+        ERR_INVALID_OPTION => "CTAP2_ERR_INVALID_OPTION",
+        ERR_KEEPALIVE_CANCEL => "CTAP2_ERR_KEEPALIVE_CANCEL",
+        ERR_NO_CREDENTIALS => "CTAP2_ERR_NO_CREDENTIALS",
+        ERR_USER_ACTION_TIMEOUT => "CTAP2_ERR_USER_ACTION_TIMEOUT",
+        0x31 => "CTAP2_ERR_PIN_INVALID",
+        ERR_PIN_BLOCKED => "CTAP2_ERR_PIN_BLOCKED",
+        0x33 => "CTAP2_ERR_PIN_AUTH_INVALID",
+        ERR_PIN_NOT_SET => "CTAP2_ERR_PIN_NOT_SET",
+        ERR_PIN_REQUIRED => "CTAP2_ERR_PIN_REQUIRED",
+        ERR_ACTION_TIMEOUT => "CTAP2_ERR_ACTION_TIMEOUT",
+        0x3b => "CTAP2_ERR_UP_REQUIRED",
+        ERR_UV_BLOCKED => "CTAP2_ERR_UV_BLOCKED",
+        0x7f => "CTAP1_ERR_OTHER",
+        _ => "unknown status",
+    }
+}
+
+/// Maps a CTAP2 status byte (not OK) to an error.
+pub fn status_error(code: u8, user_verification: bool) -> Fido2Error {
+    match code {
+        ERR_NO_CREDENTIALS => Fido2Error::NoCredentials,
+        ERR_OPERATION_DENIED | ERR_KEEPALIVE_CANCEL | ERR_USER_ACTION_TIMEOUT | ERR_ACTION_TIMEOUT => {
+            Fido2Error::Denied
+        }
+        ERR_PIN_REQUIRED | ERR_PIN_NOT_SET | ERR_PIN_BLOCKED | ERR_UV_BLOCKED => {
+            Fido2Error::UserVerificationUnavailable(format!(
+                "the key answered {} (PIN entry is not supported: use a key with built-in user verification)",
+                status_name(code)
+            ))
+        }
+        ERR_UNSUPPORTED_OPTION | ERR_INVALID_OPTION if user_verification => {
+            Fido2Error::UserVerificationUnavailable("the key has no built-in user verification".into())
+        }
+        other => Fido2Error::Ctap(other),
+    }
+}
+
+fn text(s: &str) -> Value {
+    Value::Text(s.to_string())
+}
+
+/// The command byte and CBOR parameters of authenticatorGetAssertion.
+pub fn encode_get_assertion(req: &GetAssertionRequest) -> Vec<u8> {
+    let mut map = BTreeMap::new();
+    map.insert(Value::Integer(1), text(&req.rp_id));
+    map.insert(
+        Value::Integer(2),
+        Value::Bytes(req.client_data_hash.to_vec()),
+    );
+    if !req.allow_credentials.is_empty() {
+        let list = req
+            .allow_credentials
+            .iter()
+            .map(|id| {
+                let mut d = BTreeMap::new();
+                d.insert(text("id"), Value::Bytes(id.clone()));
+                d.insert(text("type"), text("public-key"));
+                Value::Map(d)
+            })
+            .collect();
+        map.insert(Value::Integer(3), Value::Array(list));
+    }
+    if req.user_verification {
+        let mut options = BTreeMap::new();
+        options.insert(text("uv"), Value::Bool(true));
+        map.insert(Value::Integer(5), Value::Map(options));
+    }
+    let mut out = vec![CMD_GET_ASSERTION];
+    out.extend(serde_cbor_2::to_vec(&Value::Map(map)).expect("a CBOR Value always encodes"));
+    out
+}
+
+/// Reads an authenticatorGetAssertion response: status byte, then CBOR.
+pub fn decode_get_assertion_response(
+    bytes: &[u8],
+    req: &GetAssertionRequest,
+) -> Result<GetAssertionResponse, Fido2Error> {
+    let (&status, body) = bytes
+        .split_first()
+        .ok_or_else(|| Fido2Error::Protocol("empty CTAP2 response".into()))?;
+    if status != STATUS_OK {
+        return Err(status_error(status, req.user_verification));
+    }
+    let value: Value = serde_cbor_2::from_slice(body)
+        .map_err(|e| Fido2Error::Protocol(format!("the getAssertion response is not CBOR: {e}")))?;
+    let Value::Map(map) = value else {
+        return Err(Fido2Error::Protocol(
+            "the getAssertion response is not a CBOR map".into(),
+        ));
+    };
+    let bytes_at = |k: i128, what: &str| match map.get(&Value::Integer(k)) {
+        Some(Value::Bytes(b)) => Ok(b.clone()),
+        _ => Err(Fido2Error::Protocol(format!(
+            "the getAssertion response has no {what}"
+        ))),
+    };
+    let authenticator_data = bytes_at(2, "authenticator data")?;
+    let signature = bytes_at(3, "signature")?;
+    let credential_id = match map.get(&Value::Integer(1)) {
+        Some(Value::Map(cred)) => match cred.get(&text("id")) {
+            Some(Value::Bytes(id)) => id.clone(),
+            _ => {
+                return Err(Fido2Error::Protocol(
+                    "the credential in the response has no id".into(),
+                ))
+            }
+        },
+        Some(_) => {
+            return Err(Fido2Error::Protocol(
+                "the credential in the response is not a map".into(),
+            ))
+        }
+        // CTAP2: may be left out when the allow list had exactly one entry
+        None if req.allow_credentials.len() == 1 => req.allow_credentials[0].clone(),
+        None => {
+            return Err(Fido2Error::Protocol(
+                "the getAssertion response names no credential".into(),
+            ))
+        }
+    };
+    if !req.allow_credentials.is_empty() && !req.allow_credentials.contains(&credential_id) {
+        return Err(Fido2Error::Protocol(
+            "the key answered with a credential that was not asked for".into(),
+        ));
+    }
+    Ok(GetAssertionResponse {
+        credential_id,
+        authenticator_data,
+        signature,
+    })
+}
+
+/// The authenticator side, for the fake CTAPHID device in tests: reads a
+/// request made by [`encode_get_assertion`].
+#[cfg(test)]
+pub fn decode_get_assertion_request(bytes: &[u8]) -> Result<GetAssertionRequest, String> {
+    let (&cmd, body) = bytes.split_first().ok_or("empty")?;
+    if cmd != CMD_GET_ASSERTION {
+        return Err(format!("command 0x{cmd:02x}"));
+    }
+    let Value::Map(map) = serde_cbor_2::from_slice::<Value>(body).map_err(|e| e.to_string())?
+    else {
+        return Err("not a map".into());
+    };
+    let rp_id = match map.get(&Value::Integer(1)) {
+        Some(Value::Text(t)) => t.clone(),
+        _ => return Err("no rpId".into()),
+    };
+    let client_data_hash = match map.get(&Value::Integer(2)) {
+        Some(Value::Bytes(b)) => b.as_slice().try_into().map_err(|_| "hash length")?,
+        _ => return Err("no clientDataHash".into()),
+    };
+    let mut allow_credentials = Vec::new();
+    if let Some(Value::Array(list)) = map.get(&Value::Integer(3)) {
+        for c in list {
+            if let Value::Map(c) = c {
+                if let Some(Value::Bytes(id)) = c.get(&text("id")) {
+                    allow_credentials.push(id.clone());
+                }
+            }
+        }
+    }
+    let user_verification = matches!(
+        map.get(&Value::Integer(5)),
+        Some(Value::Map(o)) if o.get(&text("uv")) == Some(&Value::Bool(true))
+    );
+    Ok(GetAssertionRequest {
+        rp_id,
+        client_data_hash,
+        allow_credentials,
+        user_verification,
+    })
+}
+
+/// The authenticator side, for the fake CTAPHID device in tests.
+#[cfg(test)]
+pub fn encode_get_assertion_response(resp: &GetAssertionResponse) -> Vec<u8> {
+    let mut cred = BTreeMap::new();
+    cred.insert(text("id"), Value::Bytes(resp.credential_id.clone()));
+    cred.insert(text("type"), text("public-key"));
+    let mut map = BTreeMap::new();
+    map.insert(Value::Integer(1), Value::Map(cred));
+    map.insert(
+        Value::Integer(2),
+        Value::Bytes(resp.authenticator_data.clone()),
+    );
+    map.insert(Value::Integer(3), Value::Bytes(resp.signature.clone()));
+    let mut out = vec![STATUS_OK];
+    out.extend(serde_cbor_2::to_vec(&Value::Map(map)).expect("a CBOR Value always encodes"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(allow: Vec<Vec<u8>>, uv: bool) -> GetAssertionRequest {
+        GetAssertionRequest {
+            rp_id: "example.com".into(),
+            client_data_hash: [7; 32],
+            allow_credentials: allow,
+            user_verification: uv,
+        }
+    }
+
+    #[test]
+    fn request_is_canonical_cbor() {
+        let bytes = encode_get_assertion(&request(vec![vec![1, 2]], true));
+        let mut want = vec![0x02, 0xa4, 0x01, 0x6b];
+        want.extend(b"example.com");
+        want.extend([0x02, 0x58, 0x20]);
+        want.extend([7; 32]);
+        // 3: [{"id": h'0102', "type": "public-key"}]
+        want.extend([0x03, 0x81, 0xa2, 0x62, b'i', b'd', 0x42, 1, 2, 0x64]);
+        want.extend(b"type");
+        want.push(0x6a);
+        want.extend(b"public-key");
+        // 5: {"uv": true}
+        want.extend([0x05, 0xa1, 0x62, b'u', b'v', 0xf5]);
+        assert_eq!(bytes, want);
+        assert_eq!(
+            decode_get_assertion_request(&bytes).unwrap(),
+            request(vec![vec![1, 2]], true)
+        );
+        let plain = encode_get_assertion(&request(vec![], false));
+        assert_eq!(plain[1], 0xa2, "only rpId and clientDataHash");
+    }
+
+    #[test]
+    fn response_round_trip_and_omitted_credential() {
+        let resp = GetAssertionResponse {
+            credential_id: vec![1, 2],
+            authenticator_data: vec![9; 37],
+            signature: vec![3; 70],
+        };
+        let req = request(vec![vec![1, 2]], false);
+        assert_eq!(
+            decode_get_assertion_response(&encode_get_assertion_response(&resp), &req).unwrap(),
+            resp
+        );
+
+        // no credential (1) in the map: the single allowed one
+        let mut map = BTreeMap::new();
+        map.insert(Value::Integer(2), Value::Bytes(vec![9; 37]));
+        map.insert(Value::Integer(3), Value::Bytes(vec![3; 70]));
+        let mut bytes = vec![0];
+        bytes.extend(serde_cbor_2::to_vec(&Value::Map(map)).unwrap());
+        assert_eq!(decode_get_assertion_response(&bytes, &req).unwrap(), resp);
+        assert!(matches!(
+            decode_get_assertion_response(&bytes, &request(vec![], false)),
+            Err(Fido2Error::Protocol(_))
+        ));
+
+        // a credential that was not asked for
+        let other = request(vec![vec![5]], false);
+        assert!(matches!(
+            decode_get_assertion_response(&encode_get_assertion_response(&resp), &other),
+            Err(Fido2Error::Protocol(_))
+        ));
+    }
+
+    #[test]
+    fn status_codes() {
+        let req = request(vec![], true);
+        assert_eq!(
+            decode_get_assertion_response(&[0x2e], &req),
+            Err(Fido2Error::NoCredentials)
+        );
+        assert_eq!(
+            decode_get_assertion_response(&[0x27], &req),
+            Err(Fido2Error::Denied)
+        );
+        assert!(matches!(
+            decode_get_assertion_response(&[0x36], &req),
+            Err(Fido2Error::UserVerificationUnavailable(_))
+        ));
+        assert!(matches!(
+            decode_get_assertion_response(&[0x2b], &req),
+            Err(Fido2Error::UserVerificationUnavailable(_))
+        ));
+        assert_eq!(
+            decode_get_assertion_response(&[0x2b], &request(vec![], false)),
+            Err(Fido2Error::Ctap(0x2b))
+        );
+        assert!(matches!(
+            decode_get_assertion_response(&[], &req),
+            Err(Fido2Error::Protocol(_))
+        ));
+        assert!(matches!(
+            decode_get_assertion_response(&[0, 0xff], &req),
+            Err(Fido2Error::Protocol(_))
+        ));
+    }
+}

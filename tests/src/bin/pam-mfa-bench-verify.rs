@@ -1,0 +1,133 @@
+//! `pam-mfa-bench-verify`: figures for issuing a challenge and verifying an
+//! answer, per kind, in-process (no socket, no PAM), for BENCHMARKS.md.
+//!
+//! Signatures come from real OpenSSH: an sk-dummy security key held by a
+//! real ssh-agent signs the challenge once; the figure is the agent-side work
+//! per login (parse the answer, verify the signature, read flags and counter).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use mfa_agent::challenge::{key_digest, Answer, Challenge};
+use mfa_agent::ssh_agent::client::{list_keys, sign};
+use mfa_agent::verify::ssh_sk::verify_sk_signature;
+
+const SK_DUMMY: &str = "/usr/lib/openssh/regress/misc/sk-dummy/sk-dummy.so";
+
+fn time_per_op(n: u32, mut f: impl FnMut()) -> Duration {
+    for _ in 0..n / 10 {
+        f();
+    }
+    let t = Instant::now();
+    for _ in 0..n {
+        f();
+    }
+    t.elapsed() / n
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().expect("running a helper program");
+    assert!(out.status.success(), "{cmd:?}: {out:?}");
+}
+
+/// An sk key made with sk-dummy, loaded into a fresh ssh-agent: its wire
+/// blob and a signature of `message`.
+fn sk_signature(dir: &Path, kind: &str, message: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let key = dir.join(format!("id_{kind}"));
+    run(Command::new("ssh-keygen")
+        .args(["-q", "-t", kind, "-w", SK_DUMMY, "-N", "", "-f"])
+        .arg(&key)
+        .stdin(Stdio::null()));
+    let sock = dir.join(format!("{kind}.sock"));
+    let mut agent = Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&sock)
+        .env("SSH_SK_PROVIDER", SK_DUMMY)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !sock.exists() {
+        assert!(Instant::now() < deadline, "ssh-agent did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    run(Command::new("ssh-add")
+        .arg(&key)
+        .env("SSH_AUTH_SOCK", &sock)
+        .env("SSH_SK_PROVIDER", SK_DUMMY)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null()));
+    let uid = rustix_uid();
+    let keys = list_keys(&sock, uid, Instant::now() + Duration::from_secs(10)).unwrap();
+    let blob = keys[0].key_blob.clone();
+    let sig = sign(
+        &sock,
+        uid,
+        &blob,
+        message,
+        Instant::now() + Duration::from_secs(10),
+    )
+    .unwrap();
+    let _ = agent.kill();
+    let _ = agent.wait();
+    (blob, sig)
+}
+
+fn rustix_uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}
+
+fn main() {
+    let dir = std::env::temp_dir().join(format!("pam-mfa-bench-verify-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let now = SystemTime::now();
+    let challenge = Challenge::new("prod3", "jerry", [7; 16], now, Duration::from_secs(60));
+    let text = challenge.text();
+
+    let mut nonce = [0u8; 16];
+    let issue = time_per_op(20_000, || {
+        // SAFETY: nonce is a valid 16-byte buffer.
+        let n = unsafe { libc::getrandom(nonce.as_mut_ptr().cast(), nonce.len(), 0) };
+        assert_eq!(n, 16);
+        let c = Challenge::new("prod3", "jerry", nonce, now, Duration::from_secs(60));
+        std::hint::black_box(c.text());
+    });
+
+    println!("| operation | time per operation | per second (one core) |");
+    println!("|---|---|---|");
+    println!(
+        "| issue a challenge (16 random bytes, text form) | {} | {:.0} |",
+        us(issue),
+        1.0 / issue.as_secs_f64()
+    );
+    for (kind, label) in [
+        ("ed25519-sk", "ed25519-sk"),
+        ("ecdsa-sk", "ecdsa-sk (P-256)"),
+    ] {
+        let (blob, sig) = sk_signature(&dir, kind, text.as_bytes());
+        let line = Answer::SshSk {
+            key_digest: key_digest(&blob),
+            signature: sig.clone(),
+        }
+        .encode();
+        let verify = time_per_op(2_000, || {
+            let Answer::SshSk { signature, .. } = Answer::parse(&line).unwrap();
+            let a = verify_sk_signature(&blob, &signature, text.as_bytes()).unwrap();
+            assert!(a.user_present());
+        });
+        println!(
+            "| parse and verify an {label} answer ({} bytes) | {} | {:.0} |",
+            line.len(),
+            us(verify),
+            1.0 / verify.as_secs_f64()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

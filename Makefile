@@ -13,6 +13,9 @@ deps:
 
 build:
 	$(CARGO) build --workspace --all-targets
+	# mfactl with the software FIDO2 authenticator, for the end-to-end tests
+	# only (its own target directory, so the feature never reaches a real build)
+	$(CARGO) build -p mfa-agent --features soft-fido2 --bin mfactl --target-dir target/soft-fido2
 
 release:
 	$(CARGO) build --workspace --release

@@ -192,3 +192,92 @@ fn unregistered_key_replayed_answer_and_no_answer_are_refused() {
         .collect();
     assert!(refused.len() >= 2, "{refused:?}");
 }
+
+/// A software FIDO2 authenticator (mfactl built with soft-fido2) in `dir`,
+/// and the bundle document registering it for `user`.
+fn soft_fido2(dir: &std::path::Path, user: &str) -> (std::path::PathBuf, String) {
+    let file = dir.join("soft-fido2.json");
+    let out = std::process::Command::new(bins::require(&bins::soft_mfactl()))
+        .args([
+            "soft-fido2-new",
+            "--rp-id",
+            pam_mfa_e2e::agent::WEBAUTHN_RP_ID,
+            "--out",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let spec: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = format!(
+        "kind: mfa_device\nversion: v1\nmetadata: {{name: {user}-yubikey-webauthn}}\nspec:\n  user: {user}\n  webauthn:\n    credential_id: {}\n    public_key_cbor: {}\n",
+        spec["credential_id"].as_str().unwrap(),
+        spec["public_key_cbor"].as_str().unwrap()
+    );
+    (file, doc)
+}
+
+#[test]
+fn plain_key_plus_webauthn_tap_from_a_fido2_key() {
+    require_root!();
+    let w = tap_world("tap-webauthn", "true");
+    let (file, doc) = soft_fido2(w.work.path(), &w.user.name);
+    let b = bundle(&w.user.name, "false", "true", &[&w.registered]).raw(&doc);
+    w.agent.update_bundle(&b);
+    let login = |w: &TapWorld| {
+        let mut l = SshLogin::new(w.sshd.port, &w.user.name, &w.plain)
+            .tap(&bins::soft_mfactl(), std::path::Path::new("/nonexistent"));
+        l.extra_env
+            .push(("PAM_MFA_SOFT_FIDO2".into(), file.display().to_string()));
+        l.run(&w.work, "id -un")
+    };
+    let out = login(&w);
+    assert!(out.success(), "{}", w.evidence(&out));
+    assert!(
+        out.askpass
+            .iter()
+            .any(|p| p.contains("rp_id=e2e.example.com")),
+        "{:?}",
+        out.askpass
+    );
+    let d = w.auth_decisions();
+    let auth = d.iter().rev().find(|e| e["hook"] == "auth").unwrap();
+    assert!(
+        auth["evidence"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("tap_webauthn_"),
+        "{d:?}"
+    );
+    assert_eq!(
+        auth["device"],
+        format!("{}-yubikey-webauthn", w.user.name).as_str(),
+        "{d:?}"
+    );
+    // The software key counts up: a second tap is fine (unlike sk-dummy's fixed counter).
+    let again = login(&w);
+    assert!(again.success(), "{}", w.evidence(&again));
+
+    // hardware_key_touch_and_pin on an SSH login is about the login key: a
+    // plain login key is refused without a challenge that could not help.
+    let pin = bundle(
+        &w.user.name,
+        "false",
+        "hardware_key_touch_and_pin",
+        &[&w.registered],
+    )
+    .raw(&doc);
+    w.agent.update_bundle(&pin);
+    let out = login(&w);
+    assert_eq!(out.exit_code(), Some(255), "{}", w.evidence(&out));
+    assert!(
+        !out.askpass.iter().any(|p| p.contains("pmfa1:")),
+        "{:?}",
+        out.askpass
+    );
+    assert!(
+        out.stderr().contains("hardware_key_touch_and_pin"),
+        "{}",
+        w.evidence(&out)
+    );
+}

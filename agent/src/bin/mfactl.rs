@@ -64,6 +64,16 @@ enum Cmd {
     Reload,
     /// Print the example policy compiled into this build (`builtin:example`).
     ExamplePolicy,
+    /// Tests only (builds with the soft-fido2 feature): make a software FIDO2
+    /// authenticator in FILE and print its mfa_device `webauthn` spec.
+    #[cfg(feature = "soft-fido2")]
+    #[command(hide = true)]
+    SoftFido2New {
+        #[arg(long)]
+        rp_id: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Answer a pam-mfa challenge with your security key (also works as SSH_ASKPASS).
     Tap {
         /// The challenge (pmfa1:NODE:LOGIN:NONCE) or the whole prompt that
@@ -171,6 +181,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 }
                 other => Err(unexpected(other)),
             }
+        }
+        #[cfg(feature = "soft-fido2")]
+        Cmd::SoftFido2New { rp_id, out } => {
+            let a = mfa_agent::fido2::soft::SoftAuthenticator::generate(&rp_id)
+                .map_err(|e| e.to_string())?;
+            a.save(&out).map_err(|e| e.to_string())?;
+            println!("{}", a.registration());
+            Ok(ExitCode::SUCCESS)
         }
         Cmd::Tap { prompt } => match run_tap(prompt.as_deref(), &mut Tty)? {
             TapOutput::Answer(line) | TapOutput::Askpass(line) => {

@@ -19,12 +19,22 @@ pub enum Answer {
         key_digest: [u8; 32],
         signature: Vec<u8>,
     },
+    /// `wa1.<selector>.<authenticatorData>.<signature>`: a WebAuthn assertion
+    /// for the cluster's rp_id; the selector is the first 8 bytes of
+    /// SHA-256(credential id); clientDataJSON is rebuilt by the agent as
+    /// browsers build it (see [`crate::verify::webauthn::client_data_json`]).
+    Webauthn {
+        selector: [u8; 8],
+        authenticator_data: Vec<u8>,
+        signature: Vec<u8>,
+    },
 }
 
 impl Answer {
     pub fn kind(&self) -> &'static str {
         match self {
             Answer::SshSk { .. } => "ssh_sk",
+            Answer::Webauthn { .. } => "webauthn",
         }
     }
 
@@ -41,6 +51,16 @@ impl Answer {
                     URL_SAFE_NO_PAD.encode(signature)
                 )
             }
+            Answer::Webauthn {
+                selector,
+                authenticator_data,
+                signature,
+            } => format!(
+                "wa1.{}.{}.{}",
+                URL_SAFE_NO_PAD.encode(selector),
+                URL_SAFE_NO_PAD.encode(authenticator_data),
+                URL_SAFE_NO_PAD.encode(signature)
+            ),
         }
     }
 
@@ -76,8 +96,19 @@ impl Answer {
                     signature,
                 })
             }
+            Some("wa1") => {
+                let (selector, authenticator_data, signature) =
+                    crate::verify::webauthn::decode_answer(text)?;
+                Ok(Answer::Webauthn {
+                    selector,
+                    authenticator_data,
+                    signature,
+                })
+            }
             Some("") | None => Err("the answer is empty".into()),
-            Some(_) => Err("this is not a pam-mfa answer (it should start with sk1.)".into()),
+            Some(_) => {
+                Err("this is not a pam-mfa answer (it should start with sk1. or wa1.)".into())
+            }
         }
     }
 }

@@ -39,7 +39,18 @@ pub fn run_tap(arg: Option<&str>, tty: &mut dyn Terminal) -> Result<TapOutput, S
         }
     };
     match find_challenge(&text) {
-        Some(c) => answer_challenge(&c, tty).map(TapOutput::Answer),
+        Some(c) => {
+            let rp_id = token(&text, "rp_id=");
+            let uv = token(&text, "uv=").is_some_and(|v| v == "required");
+            match rp_id {
+                Some(rp) => answer_with_fido2(&c, &rp, uv, tty)
+                    .or_else(|fido_err| {
+                        answer_challenge(&c, tty).map_err(|sk_err| format!("{fido_err}; {sk_err}"))
+                    })
+                    .map(TapOutput::Answer),
+                None => answer_challenge(&c, tty).map(TapOutput::Answer),
+            }
+        }
         None if arg.is_some() => askpass(&text, tty).map(TapOutput::Askpass),
         None => Err("no pam-mfa challenge (pmfa1:NODE:LOGIN:NONCE) in the input".into()),
     }
@@ -93,6 +104,80 @@ fn askpass(prompt: &str, tty: &mut dyn Terminal) -> Result<String, String> {
         return Ok(String::new());
     }
     tty.ask_hidden(prompt)
+}
+
+/// The value of a `key=value` word in the prompt.
+fn token(text: &str, key: &str) -> Option<String> {
+    text.split_whitespace()
+        .find_map(|w| w.strip_prefix(key))
+        .map(str::to_string)
+}
+
+/// Where `mfactl enroll` keeps the person's WebAuthn credential ids, one
+/// `RP_ID BASE64URL_ID` per line: a FIDO2 key only answers for a credential
+/// it is asked about (Teleport's credentials are not discoverable).
+fn credential_file() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("pam-mfa").join("webauthn-credentials"))
+}
+
+fn known_credentials(rp_id: &str) -> Vec<Vec<u8>> {
+    use base64::Engine;
+    let Some(text) = credential_file().and_then(|p| std::fs::read_to_string(p).ok()) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|l| {
+            let (rp, id) = l.trim().split_once(char::is_whitespace)?;
+            (rp == rp_id).then(|| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(id.trim())
+                    .ok()
+            })?
+        })
+        .collect()
+}
+
+/// Asks FIDO2 authenticators (USB keys; the software one in tests) for a
+/// WebAuthn assertion of the challenge, with clientDataJSON as browsers
+/// build it.
+fn answer_with_fido2(
+    c: &ParsedChallenge,
+    rp_id: &str,
+    uv: bool,
+    tty: &mut dyn Terminal,
+) -> Result<String, String> {
+    use crate::fido2::{authenticators, GetAssertionRequest};
+    use crate::verify::webauthn::{client_data_hash, encode_answer};
+    let req = GetAssertionRequest {
+        rp_id: rp_id.to_string(),
+        client_data_hash: client_data_hash(&c.text, rp_id),
+        allow_credentials: known_credentials(rp_id),
+        user_verification: uv,
+    };
+    let deadline = Instant::now() + TOUCH_DEADLINE;
+    let mut last_err = "no FIDO2 security key is connected".to_string();
+    for mut a in authenticators().map_err(|e| format!("FIDO2: {e}"))? {
+        tty.say(&format!(
+            "pam-mfa: approve {}@{} ({rp_id}) with {}: tap your security key now",
+            c.login,
+            c.node,
+            a.name()
+        ))?;
+        match a.get_assertion(&req, deadline) {
+            Ok(r) => {
+                return Ok(encode_answer(
+                    &r.credential_id,
+                    &r.authenticator_data,
+                    &r.signature,
+                ))
+            }
+            Err(e) => last_err = format!("{}: {e}", a.name()),
+        }
+    }
+    Err(format!("FIDO2: {last_err}"))
 }
 
 /// Signs the challenge with a security key held by the local ssh-agent.

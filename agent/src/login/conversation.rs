@@ -15,6 +15,7 @@ use crate::config::LoginClass;
 use crate::policy::{Bundle, DeviceKind, Requirement};
 use crate::state::AgentState;
 use crate::verify::ssh_sk::verify_sk_signature;
+use crate::verify::webauthn::{verify_assertion, WebauthnCredential};
 
 /// What the connection does next.
 pub enum Step {
@@ -29,8 +30,24 @@ pub enum Step {
 struct TapDevice {
     id: String,
     name: String,
-    key_blob: Vec<u8>,
-    digest: [u8; 32],
+    kind: TapKind,
+}
+
+#[derive(Debug, Clone)]
+enum TapKind {
+    /// An OpenSSH security key: its wire blob and SHA-256 of it.
+    SshSk { key_blob: Vec<u8>, digest: [u8; 32] },
+    /// A WebAuthn credential (Teleport's mfa_device `webauthn` form).
+    Webauthn(WebauthnCredential),
+}
+
+impl TapDevice {
+    fn sk_blob(&self) -> Option<&[u8]> {
+        match &self.kind {
+            TapKind::SshSk { key_blob, .. } => Some(key_blob),
+            TapKind::Webauthn(_) => None,
+        }
+    }
 }
 
 /// A login waiting for its tap.
@@ -46,29 +63,42 @@ pub struct Conversation {
     service: String,
     rhost: Option<String>,
     peer_pid: i32,
+    /// The cluster's WebAuthn rp_id, when WebAuthn keys may answer.
+    rp_id: Option<String>,
 }
 
 /// How long the agent waits for a forwarded ssh-agent to sign (the person
 /// touches the key meanwhile); under the module's default 10 s deadline.
 const FORWARDED_AGENT_DEADLINE: Duration = Duration::from_secs(8);
 
-fn sk_devices(bundle: &Bundle, user: &str) -> Vec<TapDevice> {
+/// The user's registered keys that can answer a challenge. A WebAuthn
+/// credential needs the cluster's rp_id; without one it cannot answer.
+fn tap_devices(bundle: &Bundle, user: &str) -> Vec<TapDevice> {
+    let rp_known = bundle.cap.webauthn_rp_id.is_some();
     bundle
         .devices_for_user(user)
         .into_iter()
-        .filter_map(|d| match &d.kind {
-            DeviceKind::SshSk { key_blob, .. } => {
-                let blob = base64::engine::general_purpose::STANDARD
-                    .decode(key_blob)
-                    .ok()?;
-                Some(TapDevice {
-                    id: d.id.clone(),
-                    name: d.name.clone(),
-                    digest: key_digest(&blob),
-                    key_blob: blob,
-                })
-            }
-            _ => None,
+        .filter_map(|d| {
+            let kind = match &d.kind {
+                DeviceKind::SshSk { key_blob, .. } => {
+                    let blob = base64::engine::general_purpose::STANDARD
+                        .decode(key_blob)
+                        .ok()?;
+                    TapKind::SshSk {
+                        digest: key_digest(&blob),
+                        key_blob: blob,
+                    }
+                }
+                DeviceKind::Webauthn(spec) if rp_known => {
+                    TapKind::Webauthn(WebauthnCredential::from_device_spec(spec).ok()?)
+                }
+                _ => return None,
+            };
+            Some(TapDevice {
+                id: d.id.clone(),
+                name: d.name.clone(),
+                kind,
+            })
         })
         .collect()
 }
@@ -105,7 +135,7 @@ pub(super) fn start(
     ctx: &PamContext,
     class: LoginClass,
 ) -> Step {
-    let devices = sk_devices(bundle, &user);
+    let devices = tap_devices(bundle, &user);
     let Some(requirement) = v.requirement else {
         return Step::Done(finish(state, ev, v));
     };
@@ -130,6 +160,7 @@ pub(super) fn start(
         service: ctx.service.clone(),
         rhost: ctx.rhost.clone(),
         peer_pid: peer.pid,
+        rp_id: bundle.cap.webauthn_rp_id.clone(),
     });
     if class == LoginClass::Admin {
         if let Some(sock) = ctx.ssh_auth_sock.as_deref().filter(|s| !s.is_empty()) {
@@ -167,9 +198,25 @@ impl Conversation {
                 self.challenge.text()
             ),
         });
+        // mfactl tap needs the rp_id to ask a FIDO2 key (WebAuthn assertions
+        // are bound to it); the challenge text is what gets signed.
+        let rp = match (
+            &self.rp_id,
+            self.devices
+                .iter()
+                .any(|d| matches!(d.kind, TapKind::Webauthn(_))),
+        ) {
+            (Some(rp), true) => format!(" rp_id={rp}"),
+            _ => String::new(),
+        };
+        let uv = if tap_policy(self.requirement).needs_pin() {
+            " uv=required"
+        } else {
+            ""
+        };
         prompts.push(Prompt {
             style: PromptStyle::EchoOn,
-            text: format!("MFA challenge {} answer: ", self.challenge.text()),
+            text: format!("MFA challenge {}{rp}{uv} answer: ", self.challenge.text()),
         });
         ResponseBody::Prompt { prompts }
     }
@@ -226,9 +273,64 @@ impl Conversation {
         signature: &[u8],
     ) -> Result<KeyClass, String> {
         let text = self.challenge.text();
-        let signed = verify_sk_signature(&device.key_blob, signature, text.as_bytes())
+        let key_blob = device.sk_blob().ok_or("not a security-key device")?;
+        let signed = verify_sk_signature(key_blob, signature, text.as_bytes())
             .map_err(|e| format!("the signature by {} does not verify: {e}", device.name))?;
-        let class = match (signed.user_present(), signed.user_verified()) {
+        self.accept_flags(
+            state,
+            device,
+            signed.user_present(),
+            signed.user_verified(),
+            signed.counter,
+        )
+    }
+
+    /// Checks a WebAuthn assertion of this conversation's challenge for the
+    /// cluster's rp_id; flags and counter come from the signed authenticator data.
+    fn verify_webauthn(
+        &self,
+        state: &AgentState,
+        device: &TapDevice,
+        cred: &WebauthnCredential,
+        authenticator_data: &[u8],
+        signature: &[u8],
+    ) -> Result<KeyClass, String> {
+        let rp_id = self
+            .rp_id
+            .as_deref()
+            .ok_or("the cluster has no WebAuthn rp_id")?;
+        let signed = verify_assertion(
+            cred,
+            rp_id,
+            &self.challenge.text(),
+            authenticator_data,
+            signature,
+        )
+        .map_err(|e| {
+            format!(
+                "the WebAuthn assertion by {} does not verify: {e}",
+                device.name
+            )
+        })?;
+        self.accept_flags(
+            state,
+            device,
+            signed.user_present(),
+            signed.user_verified(),
+            signed.counter,
+        )
+    }
+
+    /// What a verified signature's flags and counter prove.
+    fn accept_flags(
+        &self,
+        state: &AgentState,
+        device: &TapDevice,
+        user_present: bool,
+        user_verified: bool,
+        counter: u32,
+    ) -> Result<KeyClass, String> {
+        let class = match (user_present, user_verified) {
             (true, true) => KeyClass::TouchAndPin,
             (true, false) => KeyClass::Touch,
             (false, true) => KeyClass::Pin,
@@ -246,7 +348,7 @@ impl Conversation {
         .map_err(|missing| format!("{missing}; the key signed without it"))?;
         state
             .signature_counters
-            .check_and_record(&device.id, signed.counter)?;
+            .check_and_record(&device.id, counter)?;
         Ok(class)
     }
 }
@@ -274,7 +376,11 @@ pub fn answer(state: &AgentState, mut conv: Box<Conversation>, answers: &[String
     match outcome {
         Ok((class, i)) => {
             let device = conv.devices[i].clone();
-            conv.allow(state, class, &device, "tap_ssh_sk")
+            let how = match device.kind {
+                TapKind::SshSk { .. } => "tap_ssh_sk",
+                TapKind::Webauthn(_) => "tap_webauthn",
+            };
+            conv.allow(state, class, &device, how)
         }
         Err(why) => {
             let mut ev = conv.ev.clone();
@@ -315,6 +421,7 @@ fn check_answer(
     conv: &Conversation,
     text: &str,
 ) -> Result<(KeyClass, usize), String> {
+    let not_registered = || format!("that security key is not registered for {}", conv.user);
     match Answer::parse(text)? {
         Answer::SshSk {
             key_digest,
@@ -323,10 +430,36 @@ fn check_answer(
             let i = conv
                 .devices
                 .iter()
-                .position(|d| d.digest == key_digest)
-                .ok_or_else(|| format!("that security key is not registered for {}", conv.user))?;
-            let class = conv.verify_sk(state, &conv.devices[i], &signature)?;
-            Ok((class, i))
+                .position(
+                    |d| matches!(&d.kind, TapKind::SshSk { digest, .. } if *digest == key_digest),
+                )
+                .ok_or_else(not_registered)?;
+            Ok((conv.verify_sk(state, &conv.devices[i], &signature)?, i))
+        }
+        Answer::Webauthn {
+            selector,
+            authenticator_data,
+            signature,
+        } => {
+            let (i, cred) = conv
+                .devices
+                .iter()
+                .enumerate()
+                .find_map(|(i, d)| match &d.kind {
+                    TapKind::Webauthn(c) if c.selector() == selector => Some((i, c)),
+                    _ => None,
+                })
+                .ok_or_else(not_registered)?;
+            Ok((
+                conv.verify_webauthn(
+                    state,
+                    &conv.devices[i],
+                    cred,
+                    &authenticator_data,
+                    &signature,
+                )?,
+                i,
+            ))
         }
     }
 }
@@ -375,17 +508,17 @@ fn sign_with_forwarded_agent(
     let i = conv
         .devices
         .iter()
-        .position(|d| keys.iter().any(|k| k.key_blob == d.key_blob))
+        .position(|d| {
+            d.sk_blob()
+                .is_some_and(|b| keys.iter().any(|k| k.key_blob == b))
+        })
         .ok_or_else(|| format!("it holds no registered security key of {}", conv.user))?;
     let text = conv.challenge.text();
-    let sig = crate::ssh_agent::client::sign(
-        path,
-        uid,
-        &conv.devices[i].key_blob,
-        text.as_bytes(),
-        deadline,
-    )
-    .map_err(|e| e.to_string())?;
+    let key_blob = conv.devices[i]
+        .sk_blob()
+        .ok_or("not a security-key device")?;
+    let sig = crate::ssh_agent::client::sign(path, uid, key_blob, text.as_bytes(), deadline)
+        .map_err(|e| e.to_string())?;
     let class = conv.verify_sk(state, &conv.devices[i], &sig)?;
     Ok((class, i))
 }

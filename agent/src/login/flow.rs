@@ -348,9 +348,11 @@ pub(super) fn evaluate(
             }
         }
     }
+    let mut login_key_class = KeyClass::None;
     match registered.iter().find(|(_, dev)| dev.user == user) {
         Some((key, dev)) => {
             let (key_class, note) = sk_key_class(state, login, key);
+            login_key_class = key_class;
             v.device = Some(dev.id.clone());
             match check(&req, key_class) {
                 Ok(()) => {
@@ -410,7 +412,27 @@ pub(super) fn evaluate(
         }
     }
     if !v.allow {
-        v.tap_user = Some(user.clone());
+        // A tap proves the session's MFA (and the touch/PIN it signed); the
+        // hardware-key policy of an SSH login is about the login key itself
+        // (DESIGN.md), so a tap is offered only when the key already meets it.
+        if check(
+            &Requirement {
+                session: false,
+                key_policy: req.key_policy,
+            },
+            login_key_class,
+        )
+        .is_ok()
+        {
+            v.tap_user = Some(user.clone());
+        } else if login_key_class == KeyClass::None {
+            // (A registered key that fell short already says what it lacked.)
+            v.message = format!(
+                "pam-mfa: {node} requires {} for {user}: log in with a hardware security key of that kind. {}",
+                req.key_policy.name(),
+                hint(&req)
+            );
+        }
         let window = state.config.reuse_window;
         let reused = state
             .reuse

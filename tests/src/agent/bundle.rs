@@ -2,6 +2,9 @@ use super::yaml_str;
 
 /// A policy bundle: multi-document YAML of Teleport resources, built up by the
 /// test. Strings are emitted as JSON-quoted YAML scalars.
+/// The cluster's WebAuthn rp_id in every test bundle.
+pub const WEBAUTHN_RP_ID: &str = "e2e.example.com";
+
 #[derive(Debug, Clone, Default)]
 pub struct Bundle {
     docs: Vec<String>,
@@ -55,7 +58,7 @@ impl Bundle {
     pub fn cap(mut self, require_session_mfa: &str) -> Bundle {
         self.docs.push(format!(
             "kind: cluster_auth_preference\nversion: v2\nmetadata:\n  name: cluster-auth-preference\n\
-spec:\n  type: local\n  second_factor: on\n  require_session_mfa: {require_session_mfa}\n"
+spec:\n  type: local\n  second_factor: on\n  require_session_mfa: {require_session_mfa}\n  webauthn:\n    rp_id: {WEBAUTHN_RP_ID}\n"
         ));
         self
     }

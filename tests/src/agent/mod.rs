@@ -5,7 +5,7 @@ mod bundle;
 mod config;
 mod process;
 
-pub use bundle::Bundle;
+pub use bundle::{Bundle, WEBAUTHN_RP_ID};
 pub use config::AgentConfig;
 pub use process::Agent;
 

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use mfa_agent::challenge::{key_digest, Answer, Challenge};
 use mfa_agent::ssh_agent::client::{list_keys, sign};
 use mfa_agent::verify::ssh_sk::verify_sk_signature;
+use mfa_agent::verify::webauthn::{verify_assertion, WebauthnCredential};
 
 const SK_DUMMY: &str = "/usr/lib/openssh/regress/misc/sk-dummy/sk-dummy.so";
 
@@ -118,7 +119,9 @@ fn main() {
         }
         .encode();
         let verify = time_per_op(2_000, || {
-            let Answer::SshSk { signature, .. } = Answer::parse(&line).unwrap();
+            let Ok(Answer::SshSk { signature, .. }) = Answer::parse(&line) else {
+                panic!("not an sk answer")
+            };
             let a = verify_sk_signature(&blob, &signature, text.as_bytes()).unwrap();
             assert!(a.user_present());
         });
@@ -129,5 +132,59 @@ fn main() {
             1.0 / verify.as_secs_f64()
         );
     }
+    if let Some(line) = webauthn_row(&dir, &text) {
+        println!("{line}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A WebAuthn (ES256) answer from the software FIDO2 authenticator, made by
+/// the mfactl built with it (target/soft-fido2), verified in-process.
+fn webauthn_row(dir: &Path, text: &str) -> Option<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let soft = std::env::var_os("PAM_MFA_SOFT_MFACTL")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target/soft-fido2/debug/mfactl"));
+    if !soft.exists() {
+        eprintln!(
+            "(no {}: skipping the WebAuthn row; run make build)",
+            soft.display()
+        );
+        return None;
+    }
+    let file = dir.join("soft.json");
+    let out = Command::new(&soft)
+        .args(["soft-fido2-new", "--rp-id", "example.com", "--out"])
+        .arg(&file)
+        .output()
+        .ok()?;
+    let spec: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    let prompt = format!("MFA challenge {text} rp_id=example.com answer: ");
+    let out = Command::new(&soft)
+        .args(["tap", &prompt])
+        .env("PAM_MFA_SOFT_FIDO2", &file)
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let line = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    let cred = WebauthnCredential::from_device_spec(&spec).ok()?;
+    let verify = time_per_op(2_000, || {
+        let Ok(Answer::Webauthn {
+            authenticator_data,
+            signature,
+            ..
+        }) = Answer::parse(&line)
+        else {
+            panic!("not a WebAuthn answer")
+        };
+        let a =
+            verify_assertion(&cred, "example.com", text, &authenticator_data, &signature).unwrap();
+        assert!(a.user_present());
+    });
+    Some(format!(
+        "| parse and verify a WebAuthn ES256 answer ({} bytes) | {} | {:.0} |",
+        line.len(),
+        us(verify),
+        1.0 / verify.as_secs_f64()
+    ))
 }

@@ -58,6 +58,14 @@ pub fn mfactl() -> PathBuf {
     find("mfactl")
 }
 
+/// mfactl built with the software FIDO2 authenticator (`make build` puts it
+/// in target/soft-fido2; `$PAM_MFA_SOFT_MFACTL` overrides).
+pub fn soft_mfactl() -> PathBuf {
+    std::env::var_os("PAM_MFA_SOFT_MFACTL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/soft-fido2/debug/mfactl"))
+}
+
 pub fn pam_module() -> PathBuf {
     find("libpam_mfa.so")
 }

@@ -46,6 +46,8 @@ pub struct SshLogin {
     pub tap_with: Option<PathBuf>,
     /// `SSH_AUTH_SOCK` for the client (and so for `mfactl tap`).
     pub agent_socket: Option<PathBuf>,
+    /// More environment for the client (and so for askpass).
+    pub extra_env: Vec<(String, String)>,
 }
 
 /// What happened.
@@ -99,6 +101,7 @@ impl SshLogin {
             extra_args: Vec::new(),
             tap_with: None,
             agent_socket: None,
+            extra_env: Vec::new(),
         }
     }
 
@@ -166,6 +169,7 @@ impl SshLogin {
         if let Some(sock) = &self.agent_socket {
             cmd.env("SSH_AUTH_SOCK", sock);
         }
+        cmd.envs(self.extra_env.iter().map(|(k, v)| (k, v)));
         let finished = run_with_timeout(&mut cmd, self.timeout);
         // Kept for post-mortems with PAM_MFA_KEEP=1.
         let _ = std::fs::write(dir.join("stdout"), &finished.stdout);

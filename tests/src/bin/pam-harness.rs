@@ -15,71 +15,11 @@
 //! A test tool: the FFI is declared here and `unsafe` is allowed with SAFETY notes.
 
 use std::collections::VecDeque;
-use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::ffi::{c_int, c_void, CStr, CString};
 use std::io::Write;
 use std::process::ExitCode;
 
-const PAM_SUCCESS: c_int = 0;
-const PAM_BUF_ERR: c_int = 5;
-const PAM_CONV_ERR: c_int = 19;
-
-const PAM_TTY: c_int = 3;
-const PAM_RHOST: c_int = 4;
-const PAM_RUSER: c_int = 8;
-
-const PAM_PROMPT_ECHO_OFF: c_int = 1;
-const PAM_PROMPT_ECHO_ON: c_int = 2;
-const PAM_ERROR_MSG: c_int = 3;
-const PAM_TEXT_INFO: c_int = 4;
-
-#[repr(C)]
-struct PamHandle {
-    _private: [u8; 0],
-}
-
-#[repr(C)]
-struct PamMessage {
-    msg_style: c_int,
-    msg: *const c_char,
-}
-
-#[repr(C)]
-struct PamResponse {
-    resp: *mut c_char,
-    resp_retcode: c_int,
-}
-
-type ConvFn = extern "C" fn(
-    num_msg: c_int,
-    msg: *mut *const PamMessage,
-    resp: *mut *mut PamResponse,
-    appdata_ptr: *mut c_void,
-) -> c_int;
-
-#[repr(C)]
-struct PamConv {
-    conv: ConvFn,
-    appdata_ptr: *mut c_void,
-}
-
-#[link(name = "pam")]
-extern "C" {
-    fn pam_start_confdir(
-        service_name: *const c_char,
-        user: *const c_char,
-        pam_conversation: *const PamConv,
-        confdir: *const c_char,
-        pamh: *mut *mut PamHandle,
-    ) -> c_int;
-    fn pam_end(pamh: *mut PamHandle, pam_status: c_int) -> c_int;
-    fn pam_set_item(pamh: *mut PamHandle, item_type: c_int, item: *const c_void) -> c_int;
-    fn pam_putenv(pamh: *mut PamHandle, name_value: *const c_char) -> c_int;
-    fn pam_authenticate(pamh: *mut PamHandle, flags: c_int) -> c_int;
-    fn pam_acct_mgmt(pamh: *mut PamHandle, flags: c_int) -> c_int;
-    fn pam_open_session(pamh: *mut PamHandle, flags: c_int) -> c_int;
-    fn pam_close_session(pamh: *mut PamHandle, flags: c_int) -> c_int;
-    fn pam_strerror(pamh: *mut PamHandle, errnum: c_int) -> *const c_char;
-}
+use pam_mfa_e2e::pam_ffi::*;
 
 /// Linux-PAM's return codes, by number.
 const CODE_NAMES: [&str; 32] = [

@@ -13,7 +13,12 @@
 //! ```
 //! Prints a Markdown section on stdout.
 
-use std::ffi::{c_char, c_int, c_void, CString};
+use std::ffi::{c_int, c_void, CString};
+
+use pam_mfa_e2e::pam_ffi::{
+    pam_authenticate, pam_end, pam_start_confdir, PamConv, PamHandle, PamMessage, PamResponse,
+    PAM_CONV_ERR,
+};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -23,42 +28,6 @@ use pam_mfa_protocol::{
     read_frame, write_frame, PamContext, PamHook, Request, RequestBody, Response, ResponseBody,
 };
 
-#[repr(C)]
-struct PamHandle {
-    _private: [u8; 0],
-}
-
-#[repr(C)]
-struct PamMessage {
-    msg_style: c_int,
-    msg: *const c_char,
-}
-
-#[repr(C)]
-struct PamResponse {
-    resp: *mut c_char,
-    resp_retcode: c_int,
-}
-
-#[repr(C)]
-struct PamConv {
-    conv: extern "C" fn(c_int, *mut *const PamMessage, *mut *mut PamResponse, *mut c_void) -> c_int,
-    appdata_ptr: *mut c_void,
-}
-
-#[link(name = "pam")]
-extern "C" {
-    fn pam_start_confdir(
-        service: *const c_char,
-        user: *const c_char,
-        conv: *const PamConv,
-        confdir: *const c_char,
-        pamh: *mut *mut PamHandle,
-    ) -> c_int;
-    fn pam_authenticate(pamh: *mut PamHandle, flags: c_int) -> c_int;
-    fn pam_end(pamh: *mut PamHandle, status: c_int) -> c_int;
-}
-
 /// The "no tap needed" path never converses; any conversation is an error.
 extern "C" fn no_conversation(
     _: c_int,
@@ -66,7 +35,7 @@ extern "C" fn no_conversation(
     _: *mut *mut PamResponse,
     _: *mut c_void,
 ) -> c_int {
-    19 // PAM_CONV_ERR
+    PAM_CONV_ERR
 }
 
 struct Args {

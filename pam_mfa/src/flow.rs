@@ -222,11 +222,23 @@ impl<H: PamHandle + ?Sized> Steps<'_, '_, H> {
     }
 
     /// A frame could not be read or written. Before the agent's first
-    /// response a transport failure means "unreachable"; after it, and for
-    /// any malformed frame, it is a failure.
+    /// response, an agent that went away (closed or reset the connection)
+    /// means "unreachable"; an agent that accepted and then stayed silent is
+    /// a failure, never fail-open (a local user crowding the agent must not
+    /// turn MFA off). After the first response, and for any malformed frame,
+    /// it is a failure.
     fn frame_failure(&mut self, doing: &str, e: FrameError) -> Outcome {
+        let went_away = |e: &io::Error| {
+            matches!(
+                e.kind(),
+                io::ErrorKind::UnexpectedEof
+                    | io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+                    | io::ErrorKind::BrokenPipe
+            )
+        };
         let outcome = match e {
-            FrameError::Io(e) if !self.responded => Outcome::Unreachable(format!(
+            FrameError::Io(e) if !self.responded && went_away(&e) => Outcome::Unreachable(format!(
                 "no answer from the agent ({doing}): {}",
                 io_reason(&e)
             )),

@@ -47,7 +47,8 @@
 //! | `deny`, hook `account` | `PAM_PERM_DENIED` |
 //! | `deny`, hooks `open_session`/`close_session` | `PAM_SESSION_ERR` |
 //! | agent unreachable: no socket, not a socket, a symlink, socket not owned by root, connect refused or denied, backlog full until the deadline, peer not uid 0 | fail mode |
-//! | transport failure before the agent's first response: peer closed, reset, or no response within the deadline | fail mode |
+//! | the agent closes or resets the connection before its first response | fail mode |
+//! | the agent accepts but sends nothing before the deadline (never fail-open: a crowded agent must not turn MFA off) | `PAM_AUTH_ERR` |
 //! | `unavailable` (the agent has no usable policy) | fail mode |
 //! | — fail mode `closed` (default) | `PAM_AUTHINFO_UNAVAIL` |
 //! | — fail mode `open` | `PAM_IGNORE`, logged at `LOG_ALERT` ("FAIL-OPEN") |

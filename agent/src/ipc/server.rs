@@ -19,6 +19,8 @@ use crate::state::AgentState;
 /// How long the agent waits for a client's next frame.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Beyond a challenge's lifetime, how long an answer may still be on its way.
+const ANSWER_GRACE: Duration = Duration::from_secs(10);
 
 /// Binds the socket: creates the root-owned directory (0755) if needed,
 /// replaces a stale socket (never a regular file or a symlink), and makes
@@ -29,6 +31,23 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
         if !dir.exists() {
             std::fs::create_dir_all(dir)?;
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
+        }
+        // Whoever can write the directory can replace the socket.
+        let meta = std::fs::metadata(dir)?;
+        let me = rustix::process::geteuid().as_raw();
+        if std::os::unix::fs::MetadataExt::uid(&meta) != me
+            || meta.permissions().mode() & 0o022 != 0
+        {
+            let sticky_tmp = meta.permissions().mode() & 0o1000 != 0;
+            if !sticky_tmp {
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!(
+                        "{} must belong to uid {me} and not be writable by group or others",
+                        dir.display()
+                    ),
+                ));
+            }
         }
     }
     match std::fs::symlink_metadata(path) {
@@ -111,6 +130,13 @@ pub fn serve_connection(mut stream: UnixStream, state: &AgentState) {
                 }
             }
         };
+        // A person answering a challenge may take as long as it lives.
+        let wait = if pending.is_some() {
+            state.config.challenge.ttl + ANSWER_GRACE
+        } else {
+            READ_TIMEOUT
+        };
+        let _ = stream.set_read_timeout(Some(wait));
         if write_frame(&mut stream, &Response::new(body)).is_err() {
             return;
         }

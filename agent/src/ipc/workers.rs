@@ -5,10 +5,11 @@
 //! never makes the next one wait, up to [`MAX_CONNECTIONS`] at once.
 //! Workers beyond the persistent ones end once they are not needed.
 
+use std::collections::HashMap;
 use std::io;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::server::serve_connection;
@@ -19,6 +20,10 @@ pub const PERSISTENT_WORKERS: usize = 4;
 /// At most this many connections are served at once; more wait in the
 /// listen backlog (the module's deadline bounds that wait).
 pub const MAX_CONNECTIONS: usize = 256;
+/// Connections one non-root user may hold at once.
+pub const PER_USER_CONNECTIONS: usize = 8;
+/// Connections only root (sshd, sudo, login) may use.
+pub const ROOT_RESERVE: usize = 64;
 
 struct Pool {
     listener: UnixListener,
@@ -26,6 +31,8 @@ struct Pool {
     stop: Arc<AtomicBool>,
     idle: AtomicUsize,
     total: AtomicUsize,
+    /// Open connections per non-root uid.
+    users: Mutex<HashMap<u32, usize>>,
 }
 
 /// Serves until `stop` is set; returns once every persistent worker ended.
@@ -44,6 +51,7 @@ pub fn run_workers(
         stop,
         idle: AtomicUsize::new(0),
         total: AtomicUsize::new(0),
+        users: Mutex::new(HashMap::new()),
     });
     let mut handles = Vec::new();
     for i in 0..PERSISTENT_WORKERS {
@@ -78,10 +86,56 @@ impl Pool {
             if idle_now == 0 {
                 self.grow();
             }
-            serve_connection(stream, &self.state);
+            self.serve_admitted(stream);
             if !persistent && self.idle.load(Ordering::SeqCst) > 0 {
                 self.total.fetch_sub(1, Ordering::SeqCst);
                 return;
+            }
+        }
+    }
+
+    /// Serves a connection within the per-user limits, and survives a panic
+    /// in its handler (the connection closes: the module fails closed).
+    fn serve_admitted(&self, stream: UnixStream) {
+        let Ok(uid) = rustix::net::sockopt::socket_peercred(&stream).map(|c| c.uid.as_raw()) else {
+            return;
+        };
+        if uid != 0 && !self.admit(uid) {
+            self.state.counters.count("error");
+            return; // closed: that user already holds its share
+        }
+        let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            serve_connection(stream, &self.state)
+        }));
+        if uid != 0 {
+            self.release(uid);
+        }
+        if served.is_err() {
+            self.state.counters.count("error");
+            eprintln!("mfa-agent: a connection handler panicked; that connection was closed");
+        }
+    }
+
+    /// Non-root peers (screen lockers, mfactl, the keys user) get at most
+    /// [`PER_USER_CONNECTIONS`] each and [`MAX_CONNECTIONS`] - [`ROOT_RESERVE`]
+    /// together, so no local user can crowd out root's PAM decisions.
+    fn admit(&self, uid: u32) -> bool {
+        let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        let all: usize = users.values().sum();
+        let mine = users.entry(uid).or_insert(0);
+        if *mine >= PER_USER_CONNECTIONS || all >= MAX_CONNECTIONS - ROOT_RESERVE {
+            return false;
+        }
+        *mine += 1;
+        true
+    }
+
+    fn release(&self, uid: u32) {
+        let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = users.get_mut(&uid) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                users.remove(&uid);
             }
         }
     }
@@ -117,5 +171,50 @@ impl Pool {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::AuditSink;
+    use crate::config::AgentConfig;
+
+    fn pool() -> Pool {
+        let dir = std::env::temp_dir().join(format!("pam-mfa-workers-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("w.sock");
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path).unwrap();
+        let cfg = AgentConfig::parse("node: {name: n}\n", "t").unwrap();
+        let state =
+            AgentState::new(cfg, AuditSink::Stderr, Arc::new(std::time::SystemTime::now)).unwrap();
+        Pool {
+            listener,
+            state: Arc::new(state),
+            stop: Arc::new(AtomicBool::new(false)),
+            idle: AtomicUsize::new(0),
+            total: AtomicUsize::new(0),
+            users: Mutex::new(HashMap::new()),
+        }
+    }
+
+    #[test]
+    fn non_root_users_get_a_share_and_root_keeps_a_reserve() {
+        let p = pool();
+        for _ in 0..PER_USER_CONNECTIONS {
+            assert!(p.admit(1000));
+        }
+        assert!(!p.admit(1000), "one user is capped");
+        p.release(1000);
+        assert!(p.admit(1000), "a released slot is free again");
+        // Many users together stop short of the root reserve.
+        let mut admitted = PER_USER_CONNECTIONS;
+        for uid in 2000..2100 {
+            while p.admit(uid) {
+                admitted += 1;
+            }
+        }
+        assert_eq!(admitted, MAX_CONNECTIONS - ROOT_RESERVE);
     }
 }

@@ -8,7 +8,7 @@ use base64::Engine;
 use pam_mfa_protocol::{PamContext, Prompt, PromptStyle, ResponseBody};
 
 use super::evidence::{check, KeyClass};
-use super::flow::{finish, PeerIds, Verdict};
+use super::flow::{device_locked, finish, tap_key_policy, PeerIds, Verdict};
 use crate::audit::AuditEvent;
 use crate::challenge::{key_digest, Answer, Challenge};
 use crate::config::LoginClass;
@@ -63,6 +63,10 @@ pub struct Conversation {
     service: String,
     rhost: Option<String>,
     peer_pid: i32,
+    /// Only taps on behalf of root peers (sshd, sudo) leave grants and
+    /// reuse entries behind.
+    peer_uid: u32,
+    class: LoginClass,
     /// The cluster's WebAuthn rp_id, when WebAuthn keys may answer.
     rp_id: Option<String>,
 }
@@ -135,7 +139,9 @@ pub(super) fn start(
     ctx: &PamContext,
     class: LoginClass,
 ) -> Step {
-    let devices = tap_devices(bundle, &user);
+    let mut devices = tap_devices(bundle, &user);
+    // A locked device cannot answer.
+    devices.retain(|d| !device_locked(state, bundle, login, &user, class, &d.id));
     let Some(requirement) = v.requirement else {
         return Step::Done(finish(state, ev, v));
     };
@@ -160,6 +166,8 @@ pub(super) fn start(
         service: ctx.service.clone(),
         rhost: ctx.rhost.clone(),
         peer_pid: peer.pid,
+        peer_uid: peer.uid,
+        class,
         rp_id: bundle.cap.webauthn_rp_id.clone(),
     });
     if class == LoginClass::Admin {
@@ -209,7 +217,7 @@ impl Conversation {
             (Some(rp), true) => format!(" rp_id={rp}"),
             _ => String::new(),
         };
-        let uv = if tap_policy(self.requirement).needs_pin() {
+        let uv = if tap_key_policy(self.requirement.key_policy).needs_pin() {
             " uv=required"
         } else {
             ""
@@ -231,6 +239,27 @@ impl Conversation {
         how: &str,
     ) -> Step {
         let evidence = format!("{how}_{}", class.name());
+        // Locks that appeared while the person was tapping apply too.
+        let locked = match state.store.current() {
+            Some(bundle) => device_locked(
+                state,
+                &bundle,
+                &self.login,
+                &self.user,
+                self.class,
+                &device.id,
+            ),
+            None => true,
+        };
+        if locked {
+            self.verdict.message = format!("pam-mfa: access with {} is locked", device.name);
+            self.verdict.reason = format!(
+                "{}; {} is locked (checked after the tap)",
+                self.verdict.reason, device.name
+            );
+            let Conversation { ev, verdict, .. } = *self;
+            return Step::Done(finish(state, ev, verdict));
+        }
         self.verdict.allow = true;
         self.verdict.message.clear();
         self.verdict.evidence = Some(evidence.clone());
@@ -242,6 +271,10 @@ impl Conversation {
             class.name()
         );
         let now = state.now();
+        if self.peer_uid != 0 {
+            let Conversation { ev, verdict, .. } = *self;
+            return Step::Done(finish(state, ev, verdict));
+        }
         state.grants.record(
             &self.service,
             &self.login,
@@ -341,26 +374,15 @@ impl Conversation {
         check(
             &Requirement {
                 session: self.requirement.session,
-                key_policy: tap_policy(self.requirement),
+                key_policy: tap_key_policy(self.requirement.key_policy),
             },
             class,
         )
         .map_err(|missing| format!("{missing}; the key signed without it"))?;
         state
             .signature_counters
-            .check_and_record(&device.id, counter)?;
+            .check_and_record(&format!("{}/{}", self.user, device.id), counter)?;
         Ok(class)
-    }
-}
-
-/// For a tap: the touch/PIN parts of the key policy still apply.
-fn tap_policy(req: Requirement) -> crate::policy::KeyPolicy {
-    use crate::policy::KeyPolicy as K;
-    match (req.key_policy.needs_touch(), req.key_policy.needs_pin()) {
-        (true, true) => K::HardwareKeyTouchAndPin,
-        (true, false) => K::HardwareKeyTouch,
-        (false, true) => K::HardwareKeyPin,
-        (false, false) => K::None,
     }
 }
 

@@ -125,6 +125,18 @@ pub fn handle_begin(state: &AgentState, peer: PeerIds, hook: PamHook, ctx: &PamC
     };
     ev.policy_revision = bundle.revision.clone();
 
+    // SSH_AUTH_INFO_0 is evidence only when sshd (root) says so: a non-root
+    // peer asking about itself could otherwise claim any public key.
+    let trusted_ctx;
+    let ctx = if peer.uid == 0 {
+        ctx
+    } else {
+        trusted_ctx = PamContext {
+            ssh_auth_info: None,
+            ..ctx.clone()
+        };
+        &trusted_ctx
+    };
     let mut v = evaluate(state, &bundle, class, &login, ctx);
     if let Some(note) = class_note {
         v.reason = format!("{note}; {}", v.reason);
@@ -140,7 +152,11 @@ pub fn handle_begin(state: &AgentState, peer: PeerIds, hook: PamHook, ctx: &PamC
                     peer.pid,
                     state.now(),
                 ) {
-                    if g.user == user {
+                    let device_ok = g
+                        .device
+                        .as_deref()
+                        .is_none_or(|d| !device_locked(state, &bundle, &login, &user, class, d));
+                    if g.user == user && device_ok {
                         v.allow = true;
                         v.evidence = Some(format!("grant_{}", g.evidence));
                         v.device = g.device;
@@ -240,6 +256,14 @@ pub(super) fn evaluate(
         },
         None => None,
     };
+    if let (Some(c), Some(key_user)) = (&cert, key_users.first()) {
+        if c.key_id != *key_user {
+            return Verdict::deny(
+                "pam-mfa: this login used a certificate and a security key of different cluster users".into(),
+                format!("certificate of {} with a registered key of {key_user}", c.key_id),
+            );
+        }
+    }
     let cert_user = cert.as_ref().map(|c| User {
         name: c.key_id.clone(),
         roles: c.roles.clone(),
@@ -434,10 +458,31 @@ pub(super) fn evaluate(
             );
         }
         let window = state.config.reuse_window;
+        let login_key_ok = check(
+            &Requirement {
+                session: false,
+                key_policy: req.key_policy,
+            },
+            login_key_class,
+        )
+        .is_ok();
         let reused = state
             .reuse
-            .lookup(&user, login, ctx.rhost.as_deref(), window, state.now());
-        if let Some(r) = reused.filter(|r| check(&req, r.class).is_ok()) {
+            .lookup(&user, login, ctx.rhost.as_deref(), window, state.now())
+            .filter(|_| login_key_ok)
+            .filter(|r| {
+                check(
+                    &Requirement {
+                        session: req.session,
+                        key_policy: tap_key_policy(req.key_policy),
+                    },
+                    r.class,
+                )
+                .is_ok()
+            })
+            // A device locked since the tap does not count.
+            .filter(|r| !device_locked(state, bundle, login, &user, class, &r.device));
+        if let Some(r) = reused {
             v.allow = true;
             v.tap_user = None;
             v.message.clear();
@@ -452,6 +497,38 @@ pub(super) fn evaluate(
         }
     }
     v
+}
+
+/// The touch/PIN parts of a key policy: what a tap can prove.
+pub(super) fn tap_key_policy(kp: crate::policy::KeyPolicy) -> crate::policy::KeyPolicy {
+    use crate::policy::KeyPolicy as K;
+    match (kp.needs_touch(), kp.needs_pin()) {
+        (true, true) => K::HardwareKeyTouchAndPin,
+        (true, false) => K::HardwareKeyTouch,
+        (false, true) => K::HardwareKeyPin,
+        (false, false) => K::None,
+    }
+}
+
+/// Whether a lock in force covers this device (or anything else of this
+/// login) under the given bundle.
+pub(super) fn device_locked(
+    state: &AgentState,
+    bundle: &Bundle,
+    login: &str,
+    user: &str,
+    class: LoginClass,
+    device: &str,
+) -> bool {
+    let q = LoginQuery {
+        node: &state.node,
+        login,
+        user: Some(user),
+        class: policy_class(class),
+        mfa_device: Some(device),
+        now: state.now(),
+    };
+    decide(bundle, &q).locked
 }
 
 /// A certificate's `private-key-policy` as a key class; what this code does
@@ -496,21 +573,33 @@ fn sk_key_class(state: &AgentState, login: &str, key: &AcceptedKey) -> (KeyClass
         None => UserFileVerdict::Unverifiable(format!("no home directory for {login}")),
     };
     let (mut touch, mut pin, note) = match &verdict {
-        UserFileVerdict::NotListed => (
-            true,
-            state
-                .served_keys
-                .served_verify_required(login, &key.key_type, &key.blob),
-            "(served by pam-mfa)".to_string(),
-        ),
+        // Not in the user's files: sshd used the line pam-mfa served, if it
+        // served one; a key sshd found anywhere else says nothing about touch.
+        UserFileVerdict::NotListed => {
+            match state.served_keys.served(login, &key.key_type, &key.blob) {
+                Some(verify) => (true, verify, "(served by pam-mfa)".to_string()),
+                None => (
+                    false,
+                    false,
+                    "(not served by pam-mfa: sshd's checks unknown)".to_string(),
+                ),
+            }
+        }
+        // Listed in the user's own file: OpenSSH 9 reads that before the
+        // AuthorizedKeysCommand, so its options applied. If pam-mfa also
+        // served the key, take what both lines guarantee, whichever order an
+        // sshd reads them in.
         UserFileVerdict::Listed {
             no_touch_required,
             verify_required,
-        } => (
-            !no_touch_required,
-            *verify_required,
-            "(listed in the user's authorized_keys)".to_string(),
-        ),
+        } => {
+            let served = state.served_keys.served(login, &key.key_type, &key.blob);
+            (
+                !no_touch_required,
+                *verify_required && served.is_none_or(|v| v),
+                "(listed in the user's authorized_keys)".to_string(),
+            )
+        }
         UserFileVerdict::Unverifiable(why) => (
             false,
             false,

@@ -79,6 +79,17 @@ impl Fixture {
         handle_begin(&self.state, PeerIds { pid: 1, uid: 0 }, hook, &ctx)
     }
 
+    /// What sshd's AuthorizedKeysCommand call does before the login: the
+    /// agent serves (and remembers) the registered keys for `root`.
+    fn serve_keys(&self) {
+        let bundle = self.state.store.current().unwrap();
+        for l in lines_for_login(&bundle, &self.state.node, "root", self.state.now()) {
+            self.state
+                .served_keys
+                .record("root", &l.key_type, &l.blob, l.verify_required);
+        }
+    }
+
     fn advance(&self, d: Duration) {
         *self.now.lock().unwrap() += d;
     }
@@ -102,6 +113,9 @@ const ALLOW: ResponseBody = ResponseBody::Allow { message: None };
 #[test]
 fn touched_registered_key_satisfies_session_mfa() {
     let f = Fixture::new(&bundle("true", ""), "");
+    // A key sshd accepted without pam-mfa serving it: nothing shows a touch.
+    denied_with(&f.login(Some(&sk_info(BLOB)), "10.0.0.1"), "touch");
+    f.serve_keys();
     assert_eq!(f.login(Some(&sk_info(BLOB)), "10.0.0.1"), ALLOW);
     denied_with(
         &f.login(
@@ -145,7 +159,10 @@ fn pin_needs_a_served_verify_required_line() {
 #[test]
 fn global_pubkey_auth_options_count_as_verified() {
     let f = Fixture::new(&bundle("hardware_key_touch_and_pin", ""), "");
-    denied_with(&f.login(Some(&sk_info(BLOB)), "10.0.0.1"), "PIN");
+    denied_with(
+        &f.login(Some(&sk_info(BLOB)), "10.0.0.1"),
+        "hardware_key_touch_and_pin",
+    );
     let g = Fixture::with_sshd_options(
         &bundle("hardware_key_touch_and_pin", ""),
         "",
@@ -157,10 +174,12 @@ fn global_pubkey_auth_options_count_as_verified() {
 #[test]
 fn reuse_window_serves_the_same_user_login_and_source() {
     let off = Fixture::new(&bundle("true", ""), "");
+    off.serve_keys();
     assert_eq!(off.login(Some(&sk_info(BLOB)), "10.0.0.1"), ALLOW);
     denied_with(&off.login(None, "10.0.0.1"), "requires MFA");
 
     let f = Fixture::new(&bundle("true", ""), "reuse_window: 2m\n");
+    f.serve_keys();
     denied_with(&f.login(None, "10.0.0.1"), "requires MFA");
     assert_eq!(f.login(Some(&sk_info(BLOB)), "10.0.0.1"), ALLOW);
     f.advance(Duration::from_secs(90));
@@ -287,5 +306,53 @@ fn no_registered_key_means_no_challenge() {
             assert!(message.contains("no registered security key"), "{message}")
         }
         _ => panic!("nothing to challenge"),
+    }
+}
+
+#[test]
+fn non_root_peers_cannot_claim_ssh_evidence() {
+    // A process running as the user asks about itself with a forged
+    // SSH_AUTH_INFO_0 naming the user's (public) registered key.
+    let f = Fixture::new(&bundle("true", ""), "reuse_window: 2m\n");
+    f.serve_keys();
+    let ctx = PamContext {
+        service: "sshd".into(),
+        user: "root".into(),
+        rhost: Some("10.0.0.9".into()),
+        ssh_auth_info: Some(sk_info(BLOB)),
+        ..Default::default()
+    };
+    match handle_begin(
+        &f.state,
+        PeerIds { pid: 1, uid: 1000 },
+        PamHook::Account,
+        &ctx,
+    ) {
+        Step::Done(ResponseBody::Deny { .. }) => {}
+        _ => panic!("a non-root peer's SSH_AUTH_INFO_0 is not evidence"),
+    }
+    // ...and it left nothing for the reuse window.
+    let mut real = ctx.clone();
+    real.ssh_auth_info = None;
+    match handle_begin(
+        &f.state,
+        PeerIds { pid: 1, uid: 0 },
+        PamHook::Account,
+        &real,
+    ) {
+        Step::Done(ResponseBody::Deny { .. }) => {}
+        _ => panic!("no reuse from a forged claim"),
+    }
+}
+
+#[test]
+fn a_locked_device_cannot_answer() {
+    let lock = "---\nkind: lock\nversion: v2\nmetadata: {name: l1}\nspec:\n  target: {mfa_device: alice-key}\n";
+    let f = Fixture::new(&bundle("true", lock), "");
+    match f.begin(PamHook::Auth, None, "10.0.0.1") {
+        Step::Done(ResponseBody::Deny { message }) => {
+            assert!(message.contains("no registered security key"), "{message}")
+        }
+        _ => panic!("the only key is locked: nothing to challenge"),
     }
 }

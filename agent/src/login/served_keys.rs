@@ -35,14 +35,21 @@ impl ServedKeys {
         );
     }
 
+    /// Whether pam-mfa served this key for this login within the TTL, and
+    /// if so whether its line carried `verify-required`. `None`: not served
+    /// (sshd found the key elsewhere; nothing is known about its options).
+    pub fn served(&self, login: &str, key_type: &str, blob: &str) -> Option<bool> {
+        let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get(&(login.to_string(), key_type.to_string(), blob.to_string())) {
+            Some((v, at)) if at.elapsed() < SERVED_TTL => Some(*v),
+            _ => None,
+        }
+    }
+
     /// Whether the line last served for this login and key, within the TTL,
     /// carried `verify-required`. Unknown → false (fail closed).
     pub fn served_verify_required(&self, login: &str, key_type: &str, blob: &str) -> bool {
-        let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get(&(login.to_string(), key_type.to_string(), blob.to_string())) {
-            Some((v, at)) => *v && at.elapsed() < SERVED_TTL,
-            None => false,
-        }
+        self.served(login, key_type, blob).unwrap_or(false)
     }
 }
 

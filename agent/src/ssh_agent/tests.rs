@@ -218,13 +218,17 @@ fn the_socket_must_belong_to_the_expected_user() {
 }
 
 #[test]
-fn a_root_peer_is_allowed_for_any_user() {
-    // The socket file is the user's; the process behind it is root.
+fn a_root_peer_is_refused_for_another_users_socket() {
+    // The socket file is the user's, the process behind it is root: a user
+    // could have swapped their path for a root-owned listener.
     let dir = TempDir::new("agent-rootpeer");
     let reply = frame(&[12, 0, 0, 0, 0]);
     let fake = FakeAgent::start(dir.path(), "fake.sock", Some(reply), true);
     std::os::unix::fs::chown(&fake.socket, Some(NOBODY), None).unwrap();
-    assert_eq!(list_keys(&fake.socket, NOBODY, soon()).unwrap(), vec![]);
+    assert!(matches!(
+        list_keys(&fake.socket, NOBODY, soon()),
+        Err(AgentError::PeerNotAllowed { actual: 0, .. })
+    ));
 }
 
 #[test]

@@ -92,7 +92,9 @@ fn check_socket_file(path: &Path, expected_uid: u32) -> Result<(), AgentError> {
 fn check_peer(fd: impl AsFd, expected_uid: u32) -> Result<(), AgentError> {
     let cred = socket_peercred(fd).map_err(|e| AgentError::Io(e.into()))?;
     let uid = cred.uid.as_raw();
-    if uid != expected_uid && uid != 0 {
+    // Only the expected user: accepting root here would let a user swap
+    // their socket path for a root-owned listener between check and connect.
+    if uid != expected_uid {
         return Err(AgentError::PeerNotAllowed {
             expected: expected_uid,
             actual: uid,

@@ -110,6 +110,8 @@ audit:
   sink: file:$d/audit.log
 sshd:
   pubkey_auth_options: [touch-required]
+challenge:
+  tries: 1
 YAML
   "$BIN/mfa-agent" --config "$d/agent.yaml" 2>"$d/agent.log" &
   PIDS+=($!)

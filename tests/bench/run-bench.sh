@@ -25,6 +25,11 @@ trap 'rm -f "$out"' EXIT
   echo "handle\" calls pam_authenticate again and again on one handle. Each row is the"
   echo "median of five interleaved rounds of $SECONDS_PER s; the last column is the worst round."
   echo
+  echo "On the 2-core VMs this was developed on, runs of the same build an hour apart"
+  echo "differed by up to 45% even in the pure-CPU rows below, and a worst round can"
+  echo "spike to milliseconds when the host is busy: the 250 µs / 20,000 per second"
+  echo "targets sit near these figures, so read them as near the line, not past it."
+  echo
   "$BIN/pam-mfa-bench" --bin-dir "$BIN" --bundle config/examples/bundle.yaml --seconds "$SECONDS_PER"
   echo
   echo "## Challenges: issue and verify, per answer kind"

@@ -19,7 +19,8 @@ struct Grant {
     service: String,
     login: String,
     rhost: Option<String>,
-    pids: [i32; 2],
+    /// The authenticating process and its parent, each with its start time.
+    pids: [(i32, Option<u64>); 2],
     at: SystemTime,
     evidence: String,
     device: Option<String>,
@@ -39,12 +40,23 @@ pub struct Grants {
     list: Mutex<Vec<Grant>>,
 }
 
-/// The parent of `pid`, from /proc/PID/stat (the field after the command
-/// name, which may itself contain spaces and parentheses).
-pub fn parent_pid(pid: i32) -> Option<i32> {
+/// The fields of /proc/PID/stat after the command name (which may itself
+/// contain spaces and parentheses): index 0 is the state, 1 the parent.
+fn stat_fields(pid: i32) -> Option<Vec<String>> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(1)?.parse().ok()
+    Some(after.split_whitespace().map(str::to_string).collect())
+}
+
+/// The parent of `pid`.
+pub fn parent_pid(pid: i32) -> Option<i32> {
+    stat_fields(pid)?.get(1)?.parse().ok()
+}
+
+/// When `pid` started (clock ticks since boot): with the pid, it names one
+/// process, even after the pid is reused.
+pub fn start_time(pid: i32) -> Option<u64> {
+    stat_fields(pid)?.get(19)?.parse().ok()
 }
 
 impl Grants {
@@ -61,6 +73,7 @@ impl Grants {
         now: SystemTime,
     ) {
         let ppid = parent_pid(pid).unwrap_or(pid);
+        let pids = [(pid, start_time(pid)), (ppid, start_time(ppid))];
         let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
         list.retain(|g| {
             now.duration_since(g.at)
@@ -74,7 +87,7 @@ impl Grants {
             service: service.into(),
             login: login.into(),
             rhost: rhost.map(Into::into),
-            pids: [pid, ppid],
+            pids,
             at: now,
             evidence: evidence.into(),
             device: device.map(Into::into),
@@ -96,7 +109,9 @@ impl Grants {
             g.service == service
                 && g.login == login
                 && g.rhost.as_deref() == rhost
-                && g.pids.contains(&pid)
+                && g.pids.iter().any(|(p, started)| {
+                    *p == pid && started.is_some() && *started == start_time(pid)
+                })
                 && now
                     .duration_since(g.at)
                     .map(|a| a < GRANT_TTL)
@@ -127,6 +142,14 @@ mod tests {
             )
         );
         assert_eq!(parent_pid(-5), None);
+    }
+
+    #[test]
+    fn start_time_names_one_process() {
+        let me = std::process::id() as i32;
+        assert!(start_time(me).is_some());
+        assert_eq!(start_time(me), start_time(me));
+        assert_eq!(start_time(-5), None);
     }
 
     #[test]

@@ -84,9 +84,11 @@ impl RunningAgent {
             policy: policy_path,
             audit,
         };
+        // Ready means accepting: the socket file appears at bind(2), a moment
+        // before listen(2).
         wait_until(
             Duration::from_secs(10),
-            || a.socket.exists(),
+            || UnixStream::connect(&a.socket).is_ok(),
             "agent socket",
         );
         a

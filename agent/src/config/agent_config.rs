@@ -8,7 +8,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::duration::serde_text;
-use super::service_map::{LoginClass, ServiceMap};
+use super::service_map::ServiceMap;
+use crate::policy::ServiceClass;
 
 /// Where the agent reads its configuration unless told otherwise.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/pam-mfa/agent.yaml";
@@ -31,7 +32,7 @@ pub struct AgentConfig {
     pub socket: SocketConfig,
     /// PAM service (glob) → class; consulted before the built-in map.
     #[serde(default)]
-    pub services: BTreeMap<String, LoginClass>,
+    pub services: BTreeMap<String, ServiceClass>,
     #[serde(default)]
     pub fail_mode: FailMode,
     #[serde(default, with = "serde_text")]
@@ -396,7 +397,7 @@ mod tests {
         assert!(cfg.sshd_enforces_touch());
         assert_eq!(
             cfg.service_map().unwrap().class_of("sshd-t"),
-            Some(LoginClass::Ssh)
+            Some(ServiceClass::Ssh)
         );
     }
 

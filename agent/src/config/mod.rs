@@ -10,4 +10,4 @@ pub use agent_config::{
     MAX_REUSE_WINDOW,
 };
 pub use duration::parse_duration;
-pub use service_map::{LoginClass, ServiceMap};
+pub use service_map::ServiceMap;

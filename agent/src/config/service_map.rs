@@ -2,60 +2,40 @@
 
 use std::collections::BTreeMap;
 
+use crate::policy::ServiceClass;
 use regex::Regex;
-use serde::Deserialize;
-
-/// The kind of login a PAM service performs. It decides which rules apply
-/// (DESIGN.md: admin actions follow stricter rules).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LoginClass {
-    Ssh,
-    Admin,
-    Desktop,
-}
-
-impl LoginClass {
-    pub fn name(self) -> &'static str {
-        match self {
-            LoginClass::Ssh => "ssh",
-            LoginClass::Admin => "admin",
-            LoginClass::Desktop => "desktop",
-        }
-    }
-}
 
 /// The built-in map. Configured entries are consulted first.
-const BUILT_IN: &[(&str, LoginClass)] = &[
-    ("sshd", LoginClass::Ssh),
-    ("sudo", LoginClass::Admin),
-    ("sudo-i", LoginClass::Admin),
-    ("su", LoginClass::Admin),
-    ("su-l", LoginClass::Admin),
-    ("polkit-1", LoginClass::Admin),
-    ("login", LoginClass::Desktop),
-    ("gdm-*", LoginClass::Desktop),
-    ("lightdm", LoginClass::Desktop),
-    ("lightdm-greeter", LoginClass::Desktop),
-    ("sddm", LoginClass::Desktop),
-    ("kde", LoginClass::Desktop),
-    ("xscreensaver", LoginClass::Desktop),
-    ("gnome-screensaver", LoginClass::Desktop),
-    ("i3lock", LoginClass::Desktop),
-    ("swaylock", LoginClass::Desktop),
-    ("xlock", LoginClass::Desktop),
-    ("cinnamon-screensaver", LoginClass::Desktop),
-    ("mate-screensaver", LoginClass::Desktop),
+const BUILT_IN: &[(&str, ServiceClass)] = &[
+    ("sshd", ServiceClass::Ssh),
+    ("sudo", ServiceClass::Admin),
+    ("sudo-i", ServiceClass::Admin),
+    ("su", ServiceClass::Admin),
+    ("su-l", ServiceClass::Admin),
+    ("polkit-1", ServiceClass::Admin),
+    ("login", ServiceClass::Desktop),
+    ("gdm-*", ServiceClass::Desktop),
+    ("lightdm", ServiceClass::Desktop),
+    ("lightdm-greeter", ServiceClass::Desktop),
+    ("sddm", ServiceClass::Desktop),
+    ("kde", ServiceClass::Desktop),
+    ("xscreensaver", ServiceClass::Desktop),
+    ("gnome-screensaver", ServiceClass::Desktop),
+    ("i3lock", ServiceClass::Desktop),
+    ("swaylock", ServiceClass::Desktop),
+    ("xlock", ServiceClass::Desktop),
+    ("cinnamon-screensaver", ServiceClass::Desktop),
+    ("mate-screensaver", ServiceClass::Desktop),
 ];
 
 /// Maps PAM service names (globs with `*`) to classes.
 #[derive(Debug, Clone)]
 pub struct ServiceMap {
-    entries: Vec<(Regex, String, LoginClass)>,
+    entries: Vec<(Regex, String, ServiceClass)>,
 }
 
 impl ServiceMap {
-    pub fn new(configured: &BTreeMap<String, LoginClass>) -> Result<Self, String> {
+    pub fn new(configured: &BTreeMap<String, ServiceClass>) -> Result<Self, String> {
         let mut entries = Vec::new();
         let configured_iter = configured.iter().map(|(k, v)| (k.as_str(), *v));
         for (pattern, class) in configured_iter.chain(BUILT_IN.iter().copied()) {
@@ -71,7 +51,7 @@ impl ServiceMap {
 
     /// The class of a service, or None when nothing maps it. Callers treat
     /// an unmapped service with the strictest (admin) rules.
-    pub fn class_of(&self, service: &str) -> Option<LoginClass> {
+    pub fn class_of(&self, service: &str) -> Option<ServiceClass> {
         self.entries
             .iter()
             .find(|(re, _, _)| re.is_match(service))
@@ -91,18 +71,18 @@ mod tests {
     #[test]
     fn built_in_and_configured() {
         let mut cfg = BTreeMap::new();
-        cfg.insert("sshd-*".to_string(), LoginClass::Ssh);
-        cfg.insert("sudo".to_string(), LoginClass::Desktop);
+        cfg.insert("sshd-*".to_string(), ServiceClass::Ssh);
+        cfg.insert("sudo".to_string(), ServiceClass::Desktop);
         let m = ServiceMap::new(&cfg).unwrap();
-        assert_eq!(m.class_of("sshd"), Some(LoginClass::Ssh));
-        assert_eq!(m.class_of("sshd-mfatest"), Some(LoginClass::Ssh));
+        assert_eq!(m.class_of("sshd"), Some(ServiceClass::Ssh));
+        assert_eq!(m.class_of("sshd-mfatest"), Some(ServiceClass::Ssh));
         assert_eq!(
             m.class_of("sudo"),
-            Some(LoginClass::Desktop),
+            Some(ServiceClass::Desktop),
             "configured wins"
         );
-        assert_eq!(m.class_of("su-l"), Some(LoginClass::Admin));
-        assert_eq!(m.class_of("gdm-password"), Some(LoginClass::Desktop));
+        assert_eq!(m.class_of("su-l"), Some(ServiceClass::Admin));
+        assert_eq!(m.class_of("gdm-password"), Some(ServiceClass::Desktop));
         assert_eq!(m.class_of("cron"), None);
         assert_eq!(m.class_of("sshdx"), None, "globs are anchored");
     }

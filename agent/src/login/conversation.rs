@@ -11,7 +11,7 @@ use super::evidence::{check, KeyClass};
 use super::flow::{device_locked, finish, tap_key_policy, PeerIds, Verdict};
 use crate::audit::AuditEvent;
 use crate::challenge::{key_digest, Answer, Challenge};
-use crate::config::LoginClass;
+use crate::policy::ServiceClass;
 use crate::policy::{Bundle, DeviceKind, Requirement};
 use crate::state::AgentState;
 use crate::verify::ssh_sk::verify_sk_signature;
@@ -66,7 +66,7 @@ pub struct Conversation {
     /// Only taps on behalf of root peers (sshd, sudo) leave grants and
     /// reuse entries behind.
     peer_uid: u32,
-    class: LoginClass,
+    class: ServiceClass,
     /// The cluster's WebAuthn rp_id, when WebAuthn keys may answer.
     rp_id: Option<String>,
 }
@@ -137,7 +137,7 @@ pub(super) fn start(
     user: String,
     login: &str,
     ctx: &PamContext,
-    class: LoginClass,
+    class: ServiceClass,
 ) -> Step {
     let mut devices = tap_devices(bundle, &user);
     // A locked device cannot answer.
@@ -170,7 +170,7 @@ pub(super) fn start(
         class,
         rp_id: bundle.cap.webauthn_rp_id.clone(),
     });
-    if class == LoginClass::Admin {
+    if class == ServiceClass::Admin {
         if let Some(sock) = ctx.ssh_auth_sock.as_deref().filter(|s| !s.is_empty()) {
             match forwarded_agent_tap(state, conv, sock) {
                 Ok(step) => return step,

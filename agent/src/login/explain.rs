@@ -4,8 +4,8 @@ use std::time::SystemTime;
 
 use pam_mfa_protocol::{ExplainQuery, Explanation};
 
-use super::flow::policy_class;
-use crate::config::{LoginClass, ServiceMap};
+use crate::config::ServiceMap;
+use crate::policy::ServiceClass;
 use crate::policy::{decide, Access, Bundle, LoginQuery, NodeInfo};
 
 /// Explains the policy decision for `q` on `node`. The same `decide` the
@@ -23,13 +23,13 @@ pub fn explain(
         reasons.push(format!(
             "PAM service '{service}' is not in the service map; admin rules apply"
         ));
-        LoginClass::Admin
+        ServiceClass::Admin
     });
     let query = LoginQuery {
         node,
         login: &q.login,
         user: q.user.as_deref(),
-        class: policy_class(class),
+        class,
         mfa_device: None,
         now,
     };

@@ -8,7 +8,7 @@ use super::authorized_keys_file::{user_file_verdict, UserFileVerdict};
 use super::conversation::{start, Step};
 use super::evidence::{check, KeyClass};
 use crate::audit::AuditEvent;
-use crate::config::{FailMode, LoginClass};
+use crate::config::FailMode;
 use crate::policy::{
     decide, decide_with_identity, Access, Bundle, LoginQuery, MfaDevice, Requirement, ServiceClass,
     User,
@@ -53,11 +53,11 @@ impl Verdict {
     }
 }
 
-pub fn service_class(state: &AgentState, service: &str) -> (LoginClass, Option<String>) {
+pub fn service_class(state: &AgentState, service: &str) -> (ServiceClass, Option<String>) {
     match state.services.class_of(service) {
         Some(c) => (c, None),
         None => (
-            LoginClass::Admin,
+            ServiceClass::Admin,
             Some(format!(
                 "PAM service '{service}' is not in the service map; admin rules apply"
             )),
@@ -65,19 +65,11 @@ pub fn service_class(state: &AgentState, service: &str) -> (LoginClass, Option<S
     }
 }
 
-pub fn policy_class(c: LoginClass) -> ServiceClass {
-    match c {
-        LoginClass::Ssh => ServiceClass::Ssh,
-        LoginClass::Admin => ServiceClass::Admin,
-        LoginClass::Desktop => ServiceClass::Desktop,
-    }
-}
-
 /// The login the policy is asked about: for admin actions (sudo, su) the
 /// invoking user's own, otherwise the account being logged in to.
-pub fn policy_login(class: LoginClass, ctx: &PamContext) -> String {
+pub fn policy_login(class: ServiceClass, ctx: &PamContext) -> String {
     match (class, ctx.ruser.as_deref()) {
-        (LoginClass::Admin, Some(r)) if !r.is_empty() => r.to_string(),
+        (ServiceClass::Admin, Some(r)) if !r.is_empty() => r.to_string(),
         _ => ctx.user.clone(),
     }
 }
@@ -203,7 +195,7 @@ fn hook_name(h: PamHook) -> &'static str {
 pub(super) fn evaluate(
     state: &AgentState,
     bundle: &Bundle,
-    class: LoginClass,
+    class: ServiceClass,
     login: &str,
     ctx: &PamContext,
 ) -> Verdict {
@@ -211,7 +203,7 @@ pub(super) fn evaluate(
     // Evidence from sshd: only for SSH logins. The key of the SSH session
     // that runs sudo is not a fresh tap for sudo.
     let keys: Vec<AcceptedKey> = match (class, &ctx.ssh_auth_info) {
-        (LoginClass::Ssh, Some(info)) => accepted_keys(info),
+        (ServiceClass::Ssh, Some(info)) => accepted_keys(info),
         _ => Vec::new(),
     };
     let registered: Vec<(&AcceptedKey, &MfaDevice)> = keys
@@ -276,7 +268,7 @@ pub(super) fn evaluate(
             .as_ref()
             .map(|u| u.name.as_str())
             .or(key_users.first().copied()),
-        class: policy_class(class),
+        class,
         mfa_device: device
             .map(|d| d.id.as_str())
             .or(cert.as_ref().and_then(|c| c.mfa_verified.as_deref())),
@@ -332,7 +324,7 @@ pub(super) fn evaluate(
         };
         return v;
     };
-    if class != LoginClass::Ssh {
+    if class != ServiceClass::Ssh {
         // No login key counts for sudo, su or a console: only a fresh tap.
         v.message = format!(
             "pam-mfa: {} on {node} requires MFA ({}) for {user}: a tap of your registered security key is needed",
@@ -517,14 +509,14 @@ pub(super) fn device_locked(
     bundle: &Bundle,
     login: &str,
     user: &str,
-    class: LoginClass,
+    class: ServiceClass,
     device: &str,
 ) -> bool {
     let q = LoginQuery {
         node: &state.node,
         login,
         user: Some(user),
-        class: policy_class(class),
+        class,
         mfa_device: Some(device),
         now: state.now(),
     };

@@ -45,12 +45,6 @@ impl ServedKeys {
             _ => None,
         }
     }
-
-    /// Whether the line last served for this login and key, within the TTL,
-    /// carried `verify-required`. Unknown → false (fail closed).
-    pub fn served_verify_required(&self, login: &str, key_type: &str, blob: &str) -> bool {
-        self.served(login, key_type, blob).unwrap_or(false)
-    }
 }
 
 #[cfg(test)]
@@ -60,11 +54,11 @@ mod tests {
     #[test]
     fn remembers_per_login_and_key() {
         let s = ServedKeys::default();
-        assert!(!s.served_verify_required("j", "t", "b"));
+        assert_eq!(s.served("j", "t", "b"), None);
         s.record("j", "t", "b", true);
-        assert!(s.served_verify_required("j", "t", "b"));
-        assert!(!s.served_verify_required("k", "t", "b"));
+        assert_eq!(s.served("j", "t", "b"), Some(true));
+        assert_eq!(s.served("k", "t", "b"), None, "per login");
         s.record("j", "t", "b", false);
-        assert!(!s.served_verify_required("j", "t", "b"));
+        assert_eq!(s.served("j", "t", "b"), Some(false));
     }
 }

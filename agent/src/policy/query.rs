@@ -14,8 +14,10 @@ pub struct NodeInfo {
     pub labels: BTreeMap<String, String>,
 }
 
-/// What kind of login is asked about (from the PAM service).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What kind of login is asked about (from the PAM service; agent.yaml's
+/// `services` map names these as `ssh`, `admin`, `desktop`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ServiceClass {
     /// An SSH session (`sshd`).
     Ssh,

@@ -10,6 +10,7 @@ pub mod ipc;
 pub mod login;
 pub mod notify;
 pub mod policy;
+pub mod sessions;
 pub mod ssh_agent;
 pub mod state;
 pub mod verify;

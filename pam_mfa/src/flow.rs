@@ -107,6 +107,8 @@ impl<H: PamHandle + ?Sized> Steps<'_, '_, H> {
                 ))),
                 ResponseBody::Explanation(_)
                 | ResponseBody::Status(_)
+                | ResponseBody::Synced(_)
+                | ResponseBody::Sessions { .. }
                 | ResponseBody::Keys { .. }
                 | ResponseBody::Reloaded { .. } => Err(self.cancel(Outcome::Failure(format!(
                     "protocol error: unexpected `{kind}` response"
@@ -287,6 +289,8 @@ fn response_kind(body: &ResponseBody) -> &'static str {
         ResponseBody::Status(_) => "status",
         ResponseBody::Keys { .. } => "keys",
         ResponseBody::Reloaded { .. } => "reloaded",
+        ResponseBody::Synced(_) => "synced",
+        ResponseBody::Sessions { .. } => "sessions",
     }
 }
 

@@ -12,9 +12,13 @@
 
 mod frame;
 mod messages;
+mod sessions;
+mod sync;
 
 pub use frame::{read_frame, write_frame, FrameError};
 pub use messages::*;
+pub use sessions::SessionInfo;
+pub use sync::SyncReport;
 
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;

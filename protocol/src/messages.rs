@@ -81,6 +81,10 @@ pub enum RequestBody {
     AuthorizedKeys { login: String },
     /// mfactl: reload the policy now.
     Reload,
+    /// Pull the policy from the cluster source now (`mfactl sync`).
+    Sync,
+    /// The live login sessions the agent tracks (`mfactl sessions`).
+    Sessions,
 }
 
 /// A question for `mfactl explain` against the running agent.
@@ -138,9 +142,13 @@ pub enum ResponseBody {
     },
     /// Refuse the login, showing `message` to the person (PAM_AUTH_ERR or
     /// PAM_PERM_DENIED for the account hook).
-    Deny { message: String },
+    Deny {
+        message: String,
+    },
     /// Show these prompts through the PAM conversation and send the answers.
-    Prompt { prompts: Vec<Prompt> },
+    Prompt {
+        prompts: Vec<Prompt>,
+    },
     /// Nothing to answer yet: poll again after `after_ms`, showing `message`
     /// once as an info message if present.
     Wait {
@@ -150,17 +158,30 @@ pub enum ResponseBody {
     },
     /// The agent cannot decide (no usable policy): the module's fail mode
     /// applies.
-    Unavailable { message: String },
+    Unavailable {
+        message: String,
+    },
     /// The request was wrong or the agent failed. Never a success.
-    Error { message: String },
+    Error {
+        message: String,
+    },
     /// Answer to [`RequestBody::Explain`].
     Explanation(Explanation),
     /// Answer to [`RequestBody::Status`].
     Status(StatusReport),
     /// Answer to [`RequestBody::AuthorizedKeys`]: authorized_keys lines.
-    Keys { lines: Vec<String> },
+    Keys {
+        lines: Vec<String>,
+    },
     /// Answer to [`RequestBody::Reload`].
-    Reloaded { ok: bool, message: String },
+    Reloaded {
+        ok: bool,
+        message: String,
+    },
+    Synced(crate::SyncReport),
+    Sessions {
+        sessions: Vec<crate::SessionInfo>,
+    },
 }
 
 /// The outcome of a policy decision, as `mfactl explain --json` prints it.

@@ -85,6 +85,9 @@ pub fn handle(
                 message: format!("refused: {error}; kept revision '{}'", state.revision()),
             },
         },
+        RequestBody::Sync | RequestBody::Sessions => ResponseBody::Error {
+            message: "not built yet".into(),
+        },
     }
 }
 

@@ -62,6 +62,8 @@ pub fn authorize(peer: &Peer, keys_uid: Option<u32>, req: &RequestBody) -> Resul
             Err("only root and the keys user may ask for keys".into())
         }
         RequestBody::Reload => Err("only root may reload the policy".into()),
+        RequestBody::Sync => Err("only root may pull the policy".into()),
+        RequestBody::Sessions => Err("only root may list sessions".into()),
         RequestBody::Answer { .. } | RequestBody::Poll | RequestBody::Cancel => Ok(()),
     }
 }

@@ -60,6 +60,7 @@ pub struct AgentState {
     pub reuse: ReuseCache,
     pub grants: Grants,
     pub signature_counters: SignatureCounters,
+    pub sessions: crate::sessions::SessionRegistry,
     pub clock: Clock,
 }
 
@@ -91,6 +92,7 @@ impl AgentState {
             reuse: ReuseCache::default(),
             grants: Grants::default(),
             signature_counters: SignatureCounters::default(),
+            sessions: crate::sessions::SessionRegistry::default(),
             clock,
         })
     }

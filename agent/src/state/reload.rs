@@ -32,6 +32,7 @@ pub fn reload_now(state: &AgentState) -> ReloadOutcome {
                 eprintln!("mfa-agent: policy warning: {w}");
             }
             state.store.install(bundle, now);
+            crate::sessions::enforce(state);
             if same {
                 return ReloadOutcome::Unchanged { revision };
             }

@@ -1,0 +1,24 @@
+//! `mfactl sessions`: a live login session the agent tracks.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// The agent's id for the session.
+    pub id: String,
+    /// The process that opened the session (from SO_PEERCRED).
+    pub pid: u32,
+    pub login: String,
+    /// The cluster user the session was decided for, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    pub service: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tty: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rhost: Option<String>,
+    /// What satisfied the requirement (`tap (ssh_sk)`, `login key`, `none needed`, ...).
+    pub evidence: String,
+    /// RFC 3339 time the session was opened.
+    pub opened: String,
+}

@@ -2,6 +2,7 @@
 //! read the context, run the exchange, map the outcome, log.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
 
 use pam_mfa_protocol::PamHook;
 
@@ -18,6 +19,9 @@ pub const SETCRED_CODE: i32 = PAM_SUCCESS;
 /// `pam_sm_chauthtok`: pam-mfa manages no passwords, so the module takes no
 /// part in a password change.
 pub const CHAUTHTOK_CODE: i32 = PAM_IGNORE;
+/// The longest `close_session` waits for the agent, whatever `timeout=`
+/// says: a hung agent must not hold a logout.
+pub const CLOSE_SESSION_TIMEOUT: Duration = Duration::from_secs(2);
 /// What a caught panic returns, in every hook.
 pub const PANIC_CODE: i32 = PAM_AUTH_ERR;
 
@@ -39,7 +43,7 @@ pub fn run_hook<H: PamHandle + ?Sized, S: AsRef<str>>(
 ) -> i32 {
     let service = handle.item(Item::Service).unwrap_or_else(|| "?".into());
     let mut log = Logger::new(host.log, &service, hook_name(hook));
-    let config = match Config::parse(args) {
+    let mut config = match Config::parse(args) {
         Ok(config) => config,
         Err(e) => {
             log.error(format_args!("{e}: failing with PAM_SERVICE_ERR"));
@@ -47,6 +51,9 @@ pub fn run_hook<H: PamHandle + ?Sized, S: AsRef<str>>(
         }
     };
     log.set_debug(config.debug);
+    if hook == PamHook::CloseSession {
+        config.timeout = config.timeout.min(CLOSE_SESSION_TIMEOUT);
+    }
     let context = match context::gather(handle, host.process_env) {
         Ok(context) => context,
         Err(code) => {

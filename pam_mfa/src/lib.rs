@@ -34,7 +34,8 @@
 //!
 //! The deadline (`timeout=`, default 10 s) covers the whole exchange except
 //! the time spent inside the PAM conversation (the person reading, typing,
-//! tapping). When the module ends the exchange itself (any failure below, a
+//! tapping). `close_session` waits at most 2 s, so a hung agent cannot hold
+//! a logout. When the module ends the exchange itself (any failure below, a
 //! conversation failure, the deadline) it sends `cancel` best-effort (within
 //! 100 ms) and closes the connection without reading a reply.
 //!

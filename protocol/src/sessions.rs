@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 pub struct SessionInfo {
     /// The agent's id for the session.
     pub id: String,
-    /// The process that opened the session (from SO_PEERCRED).
+    /// The process that opened the session (from SO_PEERCRED; for sshd its
+    /// privileged monitor).
     pub pid: u32,
+    /// The account logged in to (PAM user).
     pub login: String,
     /// The cluster user the session was decided for, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -21,4 +23,13 @@ pub struct SessionInfo {
     pub evidence: String,
     /// RFC 3339 time the session was opened.
     pub opened: String,
+    /// `ssh`, `admin` or `desktop` (from the PAM service).
+    #[serde(default)]
+    pub class: String,
+    /// The MFA device used, when one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// Set once the agent is ending the session: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ending: Option<String>,
 }

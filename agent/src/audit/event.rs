@@ -8,7 +8,8 @@ use serde::Serialize;
 pub struct AuditEvent {
     /// RFC 3339 UTC.
     pub time: String,
-    /// `decision`, `policy_load`, `policy_rejected`, `keys`.
+    /// `decision`, `policy_load`, `policy_rejected`, `keys`, `session_closed`,
+    /// `session_ended`.
     pub event: String,
     /// `allow`, `deny`, `unavailable`, `error`, `ok`, `rejected`.
     pub result: String,
@@ -41,6 +42,9 @@ pub struct AuditEvent {
     pub peer_pid: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peer_uid: Option<u32>,
+    /// The live session an event is about (`mfactl sessions` shows the id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 impl AuditEvent {

@@ -101,6 +101,7 @@ fn main() -> ExitCode {
         }
     }
     let reloader = spawn_reloader(Arc::clone(&state), hup, Arc::clone(&stop));
+    let enforcer = mfa_agent::sessions::spawn_enforcer(Arc::clone(&state), Arc::clone(&stop));
     eprintln!(
         "mfa-agent: node {} listening on {}, policy from {} (revision {}), audit to {}",
         state.node.name,
@@ -114,6 +115,7 @@ fn main() -> ExitCode {
     sd_notify("STOPPING=1");
     let _ = std::fs::remove_file(&state.config.socket.path);
     let _ = reloader.join();
+    let _ = enforcer.join();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

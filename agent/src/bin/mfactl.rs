@@ -62,6 +62,12 @@ enum Cmd {
     AuthorizedKeys { login: String },
     /// Ask the agent to reload its policy now.
     Reload,
+    /// List the live login sessions the agent tracks (root only).
+    Sessions {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the example policy compiled into this build (`builtin:example`).
     ExamplePolicy,
     /// Tests only (builds with the soft-fido2 feature): make a software FIDO2
@@ -198,6 +204,18 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         },
         Cmd::ExamplePolicy => {
             print!("{}", mfa_agent::state::BUILTIN_EXAMPLE);
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Sessions { json } => {
+            let list = mfa_agent::ctl::fetch_sessions(&cli.socket, timeout)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&list).map_err(|e| e.to_string())?
+                );
+            } else {
+                print!("{}", mfa_agent::ctl::render_sessions(&list));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Reload => match ask(&cli.socket, RequestBody::Reload, timeout)? {

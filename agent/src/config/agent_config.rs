@@ -43,6 +43,8 @@ pub struct AgentConfig {
     pub sshd: SshdConfig,
     #[serde(default)]
     pub challenge: ChallengeConfig,
+    #[serde(default)]
+    pub sessions: super::SessionsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -255,6 +257,7 @@ impl AgentConfig {
         if cfg.cluster.poll_interval < Duration::from_millis(100) {
             return Err(at("cluster.poll_interval must be at least 100ms".into()));
         }
+        cfg.sessions.check().map_err(at)?;
         cfg.policy_source().map_err(at)?;
         cfg.service_map().map_err(at)?;
         crate::audit::SinkSpec::parse(&cfg.audit.sink).map_err(at)?;

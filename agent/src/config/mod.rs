@@ -3,6 +3,7 @@
 mod agent_config;
 mod duration;
 mod service_map;
+mod sessions_config;
 
 pub use agent_config::{
     AgentConfig, AuditConfig, ChallengeConfig, ClusterConfig, ConfigError, FailMode, NodeConfig,
@@ -11,3 +12,4 @@ pub use agent_config::{
 };
 pub use duration::parse_duration;
 pub use service_map::ServiceMap;
+pub use sessions_config::SessionsConfig;

@@ -85,7 +85,10 @@ pub fn handle(
                 message: format!("refused: {error}; kept revision '{}'", state.revision()),
             },
         },
-        RequestBody::Sync | RequestBody::Sessions => ResponseBody::Error {
+        RequestBody::Sessions => ResponseBody::Sessions {
+            sessions: crate::sessions::live(state),
+        },
+        RequestBody::Sync => ResponseBody::Error {
             message: "not built yet".into(),
         },
     }

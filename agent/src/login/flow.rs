@@ -7,6 +7,7 @@ use super::auth_info::{accepted_keys, AcceptedKey};
 use super::authorized_keys_file::{user_file_verdict, UserFileVerdict};
 use super::conversation::{start, Step};
 use super::evidence::{check, KeyClass};
+use super::session_hooks::{close_session, open_session};
 use crate::audit::AuditEvent;
 use crate::config::FailMode;
 use crate::policy::{
@@ -36,6 +37,8 @@ pub(super) struct Verdict {
     pub(super) reason: String,
     /// Set when a tap by this cluster user could still satisfy the login.
     pub(super) tap_user: Option<String>,
+    /// A verified Teleport certificate's identity, when one decided.
+    pub(super) identity: Option<User>,
 }
 
 impl Verdict {
@@ -49,6 +52,7 @@ impl Verdict {
             device: None,
             reason,
             tap_user: None,
+            identity: None,
         }
     }
 }
@@ -78,8 +82,10 @@ pub fn policy_login(class: ServiceClass, ctx: &PamContext) -> String {
 /// that a tap could still satisfy gets a challenge (see [`super::conversation`]);
 /// in `account`, the tap verified during `auth` of the same login counts.
 pub fn handle_begin(state: &AgentState, peer: PeerIds, hook: PamHook, ctx: &PamContext) -> Step {
-    if matches!(hook, PamHook::OpenSession | PamHook::CloseSession) {
-        return Step::Done(ResponseBody::Allow { message: None });
+    match hook {
+        PamHook::OpenSession => return Step::Done(open_session(state, peer, ctx)),
+        PamHook::CloseSession => return Step::Done(close_session(state, peer, ctx)),
+        PamHook::Auth | PamHook::Account => {}
     }
     let (class, class_note) = service_class(state, &ctx.service);
     let login = policy_login(class, ctx);
@@ -183,7 +189,7 @@ pub(super) fn finish(state: &AgentState, mut ev: AuditEvent, v: Verdict) -> Resp
     }
 }
 
-fn hook_name(h: PamHook) -> &'static str {
+pub(super) fn hook_name(h: PamHook) -> &'static str {
     match h {
         PamHook::Auth => "auth",
         PamHook::Account => "account",
@@ -289,6 +295,7 @@ pub(super) fn evaluate(
         device: device.map(|d| d.id.clone()),
         reason: reasons.clone(),
         tap_user: None,
+        identity: cert_user.clone(),
     };
     if d.access == Access::Deny {
         v.message = if d.locked {

@@ -25,6 +25,9 @@ struct Grant {
     evidence: String,
     device: Option<String>,
     user: String,
+    /// Taken by the account check: never counts again there, but still says
+    /// what the login proved when its session opens.
+    consumed: bool,
 }
 
 /// What a consumed grant carried.
@@ -92,6 +95,7 @@ impl Grants {
             evidence: evidence.into(),
             device: device.map(Into::into),
             user: user.into(),
+            consumed: false,
         });
     }
 
@@ -105,24 +109,59 @@ impl Grants {
         now: SystemTime,
     ) -> Option<Granted> {
         let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
-        let i = list.iter().position(|g| {
-            g.service == service
-                && g.login == login
-                && g.rhost.as_deref() == rhost
-                && g.pids.iter().any(|(p, started)| {
-                    *p == pid && started.is_some() && *started == start_time(pid)
-                })
-                && now
-                    .duration_since(g.at)
-                    .map(|a| a < GRANT_TTL)
-                    .unwrap_or(false)
-        })?;
-        let g = list.remove(i);
-        Some(Granted {
-            evidence: g.evidence,
-            device: g.device,
-            user: g.user,
-        })
+        let g = list
+            .iter_mut()
+            .find(|g| !g.consumed && g.matches(service, login, rhost, pid, now))?;
+        g.consumed = true;
+        Some(g.granted())
+    }
+
+    /// What the tap of this login proved, taken or not, for the session it
+    /// opens (`open_session` comes from the process that ran `account`).
+    pub fn evidence_for(
+        &self,
+        service: &str,
+        login: &str,
+        rhost: Option<&str>,
+        pid: i32,
+        now: SystemTime,
+    ) -> Option<Granted> {
+        let list = self.list.lock().unwrap_or_else(|p| p.into_inner());
+        list.iter()
+            .rev()
+            .find(|g| g.matches(service, login, rhost, pid, now))
+            .map(Grant::granted)
+    }
+}
+
+impl Grant {
+    fn matches(
+        &self,
+        service: &str,
+        login: &str,
+        rhost: Option<&str>,
+        pid: i32,
+        now: SystemTime,
+    ) -> bool {
+        self.service == service
+            && self.login == login
+            && self.rhost.as_deref() == rhost
+            && self
+                .pids
+                .iter()
+                .any(|(p, started)| *p == pid && started.is_some() && *started == start_time(pid))
+            && now
+                .duration_since(self.at)
+                .map(|a| a < GRANT_TTL)
+                .unwrap_or(false)
+    }
+
+    fn granted(&self) -> Granted {
+        Granted {
+            evidence: self.evidence.clone(),
+            device: self.device.clone(),
+            user: self.user.clone(),
+        }
     }
 }
 
@@ -189,6 +228,15 @@ mod tests {
                 .is_none(),
             "single use"
         );
+        // The session it opens still learns what was proved.
+        assert_eq!(
+            g.evidence_for("sshd", "jerry", Some("10.0.0.1"), parent, t0)
+                .map(|g| g.evidence),
+            Some("tap_ssh_sk_touch".into())
+        );
+        assert!(g
+            .evidence_for("sshd", "jerry", Some("10.0.0.2"), parent, t0)
+            .is_none());
         g.record("sshd", "jerry", None, me, "jerry", "e", None, t0);
         assert!(
             g.take("sshd", "jerry", None, me, t0 + GRANT_TTL).is_none(),

@@ -12,6 +12,7 @@ mod grants;
 mod reuse;
 mod served_keys;
 mod served_lines;
+mod session_hooks;
 
 pub use auth_info::{accepted_keys, AcceptedKey};
 pub use conversation::{answer, cancel, Conversation, Step};

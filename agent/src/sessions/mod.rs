@@ -1,13 +1,91 @@
 //! Live login sessions: registered by the module's `open_session`, ended by
 //! `close_session`, and ended by the agent when a lock or a policy change
 //! takes their access away.
+//!
+//! A session is named by the process that opened it (SO_PEERCRED's pid and
+//! its start time from /proc, so a reused pid is never taken for it). For
+//! sshd that is the privileged monitor of the connection; the session's
+//! processes are it and its descendants. Sessions whose process is gone are
+//! pruned whenever the list is read and before every check.
+
+mod assess;
+mod ending;
+mod logind;
+mod procs;
+mod registry;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use assess::{decision, end_reason, select};
+pub use ending::{end_sessions, session_event};
+pub use procs::{identify, is_alive, ProcId};
+pub use registry::{Session, SessionRegistry, MAX_SESSIONS};
+
+use pam_mfa_protocol::SessionInfo;
 
 use crate::state::AgentState;
 
-/// The sessions the agent tracks. (Filled in by the sessions work.)
-#[derive(Default)]
-pub struct SessionRegistry {}
+/// Called after every policy install and every change of the lock view
+/// (and every `sessions.check_interval`): ends the live sessions the
+/// current policy no longer allows. Returns at once; the SIGKILL after the
+/// grace runs on a thread of its own.
+pub fn enforce(state: &AgentState) {
+    prune(state);
+    // No policy (or none usable): nothing to judge the sessions by; they
+    // were allowed when they opened.
+    let Some(bundle) = state.store.current() else {
+        return;
+    };
+    let ends = select(&bundle, &state.node, &state.sessions.list(), state.now());
+    if ends.is_empty() {
+        return;
+    }
+    let marked = state.sessions.mark_ending(&ends);
+    end_sessions(state, marked, &bundle.revision);
+}
 
-/// Called after every policy install and every change of the lock view:
-/// ends the live sessions the current policy no longer allows.
-pub fn enforce(_state: &AgentState) {}
+/// `mfactl sessions`: the live sessions, oldest first.
+pub fn live(state: &AgentState) -> Vec<SessionInfo> {
+    prune(state);
+    state.sessions.list().iter().map(Session::info).collect()
+}
+
+/// Drops the sessions whose process is gone, auditing each.
+fn prune(state: &AgentState) {
+    let revision = state.revision();
+    for s in state.sessions.prune() {
+        let why = match &s.ending {
+            Some(_) => "ended by the agent; its process is gone",
+            None => "its process exited without close_session",
+        };
+        let ev = session_event(state, "session_closed", "ok", &s, &revision, why.into());
+        state.audit(&ev);
+    }
+}
+
+/// Runs [`enforce`] every `sessions.check_interval` until `stop` is set:
+/// locks can come into force by time alone (the policy's view of them going
+/// stale), not only with a new bundle.
+pub fn spawn_enforcer(
+    state: Arc<AgentState>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("sessions".into())
+        .spawn(move || {
+            let interval = state.config.sessions.check_interval;
+            let tick = Duration::from_millis(100).min(interval);
+            let mut waited = Duration::ZERO;
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(tick);
+                waited += tick;
+                if waited >= interval {
+                    waited = Duration::ZERO;
+                    enforce(&state);
+                }
+            }
+        })
+        .expect("spawning the sessions thread")
+}

@@ -200,3 +200,23 @@ fn an_agent_that_never_accepts() {
         );
     }
 }
+
+/// A hung agent holds a logout at most 2 s, whatever `timeout=` says.
+#[test]
+fn close_session_waits_at_most_two_seconds() {
+    let agent = Agent::spawn(|peer| {
+        peer.recv();
+        // never answers
+    });
+    let mut h = Scripted::new();
+    let started = Instant::now();
+    let (code, lines) = run(&mut h, PamHook::CloseSession, &[&agent.arg(), "timeout=10"]);
+    let took = started.elapsed();
+    assert_ne!(code, PAM_SUCCESS, "{}", lines.all_text());
+    assert_ne!(code, PAM_IGNORE, "{}", lines.all_text());
+    assert!(
+        took >= Duration::from_millis(1900) && took < Duration::from_secs(4),
+        "{took:?}"
+    );
+    assert_eq!(agent.finish()[1..], [RequestBody::Cancel]);
+}

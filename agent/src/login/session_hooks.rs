@@ -1,0 +1,224 @@
+//! `open_session` and `close_session`: the agent's record of live sessions.
+//!
+//! `open_session` re-checks access under the current policy (deny roles,
+//! allow roles, locks): a login locked or no longer allowed since it
+//! authenticated gets no session (PAM_SESSION_ERR). It does not ask for MFA
+//! again: `auth`/`account` prove it; the session records what they proved
+//! (the login key, a certificate, or the tap's grant). From a root peer
+//! (sshd's monitor, sudo, login) the session is registered under the
+//! peer's pid and start time; a non-root peer (a screen locker) starts no
+//! new login, so it gets the same access check and nothing is registered.
+//!
+//! `close_session` removes the peer's session and always allows: logout is
+//! never refused.
+
+use std::sync::Arc;
+
+use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
+
+use super::flow::{evaluate, finish, hook_name, policy_login, service_class, PeerIds, Verdict};
+use crate::audit::AuditEvent;
+use crate::config::FailMode;
+use crate::policy::{Bundle, Decision};
+use crate::sessions::{decision, identify, session_event, Session};
+use crate::state::AgentState;
+
+pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) -> ResponseBody {
+    let (class, class_note) = service_class(state, &ctx.service);
+    let login = policy_login(class, ctx);
+    let mut ev = AuditEvent::new("decision", "", &state.node.name, "", String::new());
+    ev.hook = Some(hook_name(PamHook::OpenSession).into());
+    ev.service = Some(ctx.service.clone());
+    ev.class = Some(class.name().into());
+    ev.login = Some(login.clone());
+    ev.rhost = ctx.rhost.clone();
+    ev.tty = ctx.tty.clone();
+    ev.peer_pid = Some(peer.pid);
+    ev.peer_uid = Some(peer.uid);
+
+    let Some(bundle) = state.store.current() else {
+        let (result, body) = match state.config.fail_mode {
+            FailMode::Open => (
+                "unavailable",
+                ResponseBody::Unavailable {
+                    message: "pam-mfa: no policy is loaded".into(),
+                },
+            ),
+            FailMode::Closed => (
+                "deny",
+                ResponseBody::Deny {
+                    message: "pam-mfa: no MFA policy is loaded on this host; session refused"
+                        .into(),
+                },
+            ),
+        };
+        ev.result = result.into();
+        ev.reason =
+            format!("no policy loaded (fail_mode {:?})", state.config.fail_mode).to_lowercase();
+        state.counters.count(result);
+        state.audit(&ev);
+        return body;
+    };
+    ev.policy_revision = bundle.revision.clone();
+
+    // As in auth: SSH_AUTH_INFO_0 counts only when root (sshd) sends it.
+    let trusted_ctx;
+    let ctx = if peer.uid == 0 {
+        ctx
+    } else {
+        trusted_ctx = PamContext {
+            ssh_auth_info: None,
+            ..ctx.clone()
+        };
+        &trusted_ctx
+    };
+    let mut v = evaluate(state, &bundle, class, &login, ctx);
+    if let Some(note) = class_note {
+        v.reason = format!("{note}; {}", v.reason);
+    }
+    if !v.allow && v.requirement.is_none() {
+        // Refused before any policy applied (a certificate not accepted,
+        // keys of several users): no session either.
+        return finish(state, ev, v);
+    }
+    // What this login proved: the evidence at hand, else the tap verified
+    // during its authentication (the grant), else nothing pam-mfa saw.
+    let (evidence, device) = if v.allow {
+        (
+            v.evidence.clone().unwrap_or_else(|| "none needed".into()),
+            v.device.clone(),
+        )
+    } else {
+        let granted = v.tap_user.as_deref().and_then(|user| {
+            state
+                .grants
+                .evidence_for(
+                    &ctx.service,
+                    &login,
+                    ctx.rhost.as_deref(),
+                    peer.pid,
+                    state.now(),
+                )
+                .filter(|g| g.user == user)
+        });
+        match granted {
+            Some(g) => (
+                format!("grant_{}", g.evidence),
+                g.device.or(v.device.clone()),
+            ),
+            None => ("none (not verified by pam-mfa)".into(), v.device.clone()),
+        }
+    };
+    let leader = identify(peer.pid);
+    let session = Session {
+        id: String::new(),
+        leader: leader.unwrap_or(crate::sessions::ProcId {
+            pid: peer.pid,
+            start: 0,
+        }),
+        account: ctx.user.clone(),
+        login: login.clone(),
+        class,
+        user: v.user.clone(),
+        identity: v.identity.clone(),
+        device: device.clone(),
+        evidence: evidence.clone(),
+        service: ctx.service.clone(),
+        tty: ctx.tty.clone(),
+        rhost: ctx.rhost.clone(),
+        opened: state.now(),
+        ending: None,
+    };
+    let d = decision(&bundle, &state.node, &session, state.now());
+    let mut out = Verdict {
+        allow: d.is_allowed(),
+        message: String::new(),
+        user: d.user.clone().or(v.user.clone()),
+        requirement: v.requirement,
+        evidence: Some(evidence),
+        device,
+        reason: d.reasons.join("; "),
+        tap_user: None,
+        identity: None,
+    };
+    if !out.allow {
+        out.message = refusal(state, &login, &d);
+        return finish(state, ev, out);
+    }
+    if peer.uid != 0 {
+        out.reason = format!(
+            "{}; session not registered: peer uid {} is not root",
+            out.reason, peer.uid
+        );
+        return finish(state, ev, out);
+    }
+    if leader.is_none() {
+        out.allow = false;
+        out.message = "pam-mfa: the session could not be registered".into();
+        out.reason = format!("{}; process {} is not in /proc", out.reason, peer.pid);
+        return finish(state, ev, out);
+    }
+    match state.sessions.open(session) {
+        Ok(id) => {
+            ev.session = Some(id.clone());
+            // A policy installed while this was decided: its check may have
+            // run before the session was in the registry. Judge it again.
+            if let Some(now_bundle) = state.store.current() {
+                if !Arc::ptr_eq(&now_bundle, &bundle) {
+                    if let Some(why) = recheck(state, &now_bundle, &id) {
+                        state.sessions.remove(&id);
+                        out.allow = false;
+                        out.message = format!("pam-mfa: session refused: {why}");
+                        out.reason = format!("{}; policy changed while opening: {why}", out.reason);
+                        ev.policy_revision = now_bundle.revision.clone();
+                        return finish(state, ev, out);
+                    }
+                }
+            }
+            out.reason = format!("{}; session {id} registered", out.reason);
+            finish(state, ev, out)
+        }
+        Err(e) => {
+            out.allow = false;
+            out.message = "pam-mfa: the session could not be registered".into();
+            out.reason = format!("{}; {e}", out.reason);
+            finish(state, ev, out)
+        }
+    }
+}
+
+fn recheck(state: &AgentState, bundle: &Bundle, id: &str) -> Option<String> {
+    let s = state.sessions.list().into_iter().find(|s| s.id == id)?;
+    crate::sessions::end_reason(bundle, &state.node, &s, state.now())
+}
+
+fn refusal(state: &AgentState, login: &str, d: &Decision) -> String {
+    let who = d.user.clone().unwrap_or_else(|| login.to_string());
+    let node = &state.node.name;
+    if d.locked {
+        let why = d
+            .lock_message
+            .clone()
+            .unwrap_or_else(|| "locked by the cluster".into());
+        format!("pam-mfa: access for {who} as {login} on {node} is locked: {why}")
+    } else {
+        format!("pam-mfa: the cluster policy does not allow {who} to log in as {login} on {node}")
+    }
+}
+
+pub(super) fn close_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) -> ResponseBody {
+    if peer.uid == 0 {
+        if let Some(leader) = identify(peer.pid) {
+            let revision = state.revision();
+            for s in state.sessions.close(leader, &ctx.service, &ctx.user) {
+                let why = match &s.ending {
+                    Some(w) => format!("closed by close_session while being ended ({w})"),
+                    None => "closed by close_session".into(),
+                };
+                let ev = session_event(state, "session_closed", "ok", &s, &revision, why);
+                state.audit(&ev);
+            }
+        }
+    }
+    ResponseBody::Allow { message: None }
+}

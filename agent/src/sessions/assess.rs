@@ -1,0 +1,222 @@
+//! Whether the current policy still allows a live session: the same
+//! decision a new login of the same identity would get (deny roles, allow
+//! roles, locks on user, login, node, role and mfa_device, expired locks
+//! not counting). A session is not ended because the MFA requirement rose:
+//! MFA is proved when a session starts, as in Teleport.
+
+use std::time::SystemTime;
+
+use super::registry::Session;
+use crate::policy::{decide, decide_with_identity, Bundle, Decision, LoginQuery, NodeInfo};
+
+/// The decision for the session's identity under `bundle` at `now`.
+pub fn decision(bundle: &Bundle, node: &NodeInfo, s: &Session, now: SystemTime) -> Decision {
+    let q = LoginQuery {
+        node,
+        login: &s.login,
+        user: s
+            .identity
+            .as_ref()
+            .map(|u| u.name.as_str())
+            .or(s.user.as_deref()),
+        class: s.class,
+        mfa_device: s.device.as_deref(),
+        now,
+    };
+    match &s.identity {
+        Some(u) => decide_with_identity(bundle, &q, u),
+        None => decide(bundle, &q),
+    }
+}
+
+/// `Some(reason)` when the session must end under `bundle` at `now`.
+pub fn end_reason(
+    bundle: &Bundle,
+    node: &NodeInfo,
+    s: &Session,
+    now: SystemTime,
+) -> Option<String> {
+    let d = decision(bundle, node, s, now);
+    if d.is_allowed() {
+        return None;
+    }
+    Some(if d.locked {
+        format!(
+            "locked: {}",
+            d.lock_message
+                .as_deref()
+                .unwrap_or("a lock in force matches")
+        )
+    } else {
+        format!("access removed: {}", d.reasons.join("; "))
+    })
+}
+
+/// The sessions to end, with why: those not already ending whose access
+/// the policy no longer grants.
+pub fn select(
+    bundle: &Bundle,
+    node: &NodeInfo,
+    sessions: &[Session],
+    now: SystemTime,
+) -> Vec<(String, String)> {
+    sessions
+        .iter()
+        .filter(|s| s.ending.is_none())
+        .filter_map(|s| end_reason(bundle, node, s, now).map(|why| (s.id.clone(), why)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{load_bundle_str, User};
+    use crate::sessions::registry::tests::session;
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    const BASE: &str = r#"
+kind: role
+version: v7
+metadata: { name: access-prod }
+spec:
+  allow:
+    node_labels: { env: prod }
+    logins: ["{{internal.logins}}"]
+---
+kind: role
+version: v7
+metadata: { name: access-dev }
+spec:
+  allow:
+    node_labels: { env: dev }
+    logins: ["{{internal.logins}}"]
+---
+kind: user
+version: v2
+metadata: { name: jerry }
+spec:
+  roles: [access-prod]
+  traits: { logins: [jerry] }
+---
+kind: user
+version: v2
+metadata: { name: tom }
+spec:
+  roles: [access-prod]
+  traits: { logins: [tom] }
+"#;
+
+    fn node() -> NodeInfo {
+        NodeInfo {
+            name: "prod3".into(),
+            labels: BTreeMap::from([("env".to_string(), "prod".to_string())]),
+        }
+    }
+
+    fn now() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
+    }
+
+    fn with(extra: &str) -> Bundle {
+        load_bundle_str(&format!("{BASE}---\n{extra}"), "t.yaml").unwrap()
+    }
+
+    fn lock(target: &str, expires: Option<&str>) -> String {
+        let exp = expires
+            .map(|e| format!("  expires: \"{e}\"\n"))
+            .unwrap_or_default();
+        format!("kind: lock\nversion: v2\nmetadata: {{ name: l }}\nspec:\n  target: {target}\n  message: go away\n{exp}")
+    }
+
+    fn sessions() -> Vec<Session> {
+        let mut j = session(10, 10, "jerry");
+        j.id = "j".into();
+        j.device = Some("dev-j".into());
+        let mut t = session(11, 11, "tom");
+        t.id = "t".into();
+        vec![j, t]
+    }
+
+    fn ids(b: &Bundle) -> Vec<String> {
+        select(b, &node(), &sessions(), now())
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    #[test]
+    fn locks_end_only_what_they_target() {
+        let base = load_bundle_str(BASE, "t.yaml").unwrap();
+        assert!(ids(&base).is_empty());
+        assert_eq!(ids(&with(&lock("{ user: jerry }", None))), ["j"]);
+        assert_eq!(ids(&with(&lock("{ login: tom }", None))), ["t"]);
+        assert_eq!(ids(&with(&lock("{ node: prod3 }", None))), ["j", "t"]);
+        assert!(ids(&with(&lock("{ node: prod4 }", None))).is_empty());
+        assert_eq!(ids(&with(&lock("{ role: access-prod }", None))), ["j", "t"]);
+        assert_eq!(ids(&with(&lock("{ mfa_device: dev-j }", None))), ["j"]);
+        // Expired: no longer in force.
+        assert!(ids(&with(&lock(
+            "{ user: jerry }",
+            Some("2020-01-01T00:00:00Z")
+        )))
+        .is_empty());
+        assert_eq!(
+            ids(&with(&lock(
+                "{ user: jerry }",
+                Some("2099-01-01T00:00:00Z")
+            ))),
+            ["j"]
+        );
+        let (_, why) = &select(
+            &with(&lock("{ user: jerry }", None)),
+            &node(),
+            &sessions(),
+            now(),
+        )[0];
+        assert!(why.starts_with("locked: go away"), "{why}");
+    }
+
+    #[test]
+    fn a_role_change_that_removes_access_ends_the_session() {
+        let moved = BASE.replace(
+            "metadata: { name: tom }\nspec:\n  roles: [access-prod]",
+            "metadata: { name: tom }\nspec:\n  roles: [access-dev]",
+        );
+        let b = load_bundle_str(&moved, "t.yaml").unwrap();
+        let got = select(&b, &node(), &sessions(), now());
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0, "t");
+        assert!(got[0].1.starts_with("access removed"), "{}", got[0].1);
+    }
+
+    #[test]
+    fn ending_sessions_are_not_selected_again() {
+        let b = with(&lock("{ user: jerry }", None));
+        let mut s = sessions();
+        s[0].ending = Some("locked".into());
+        assert!(select(&b, &node(), &s, now()).is_empty());
+    }
+
+    #[test]
+    fn a_certificate_identity_decides_with_its_own_roles() {
+        let b = load_bundle_str(BASE, "t.yaml").unwrap();
+        let mut s = session(12, 12, "ops");
+        s.id = "c".into();
+        s.user = Some("carol".into());
+        s.identity = Some(User {
+            name: "carol".into(),
+            roles: vec!["access-prod".into()],
+            traits: BTreeMap::from([("logins".to_string(), vec!["ops".to_string()])]),
+        });
+        assert_eq!(end_reason(&b, &node(), &s, now()), None);
+        s.identity.as_mut().unwrap().roles = vec!["access-dev".into()];
+        assert!(end_reason(&b, &node(), &s, now()).is_some());
+        // A lock on the certificate's user ends it too.
+        s.identity.as_mut().unwrap().roles = vec!["access-prod".into()];
+        let locked = with(&lock("{ user: carol }", None));
+        assert!(end_reason(&locked, &node(), &s, now())
+            .unwrap()
+            .starts_with("locked"));
+    }
+}

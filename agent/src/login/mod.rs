@@ -13,6 +13,8 @@ mod reuse;
 mod served_keys;
 mod served_lines;
 mod session_hooks;
+#[cfg(test)]
+mod session_hooks_tests;
 
 pub use auth_info::{accepted_keys, AcceptedKey};
 pub use conversation::{answer, cancel, Conversation, Step};

@@ -1,0 +1,189 @@
+//! open_session / close_session in-process, and enforce ending a real
+//! process's session.
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant, SystemTime};
+
+use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
+
+use super::conversation::Step;
+use super::flow::{handle_begin, PeerIds};
+use crate::audit::AuditSink;
+use crate::config::AgentConfig;
+use crate::policy::load_bundle_str;
+use crate::state::AgentState;
+
+const BLOB: &str = "AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gAAAABHNzaDo=";
+const SK: &str = "sk-ssh-ed25519@openssh.com";
+
+fn bundle(extra: &str) -> String {
+    format!(
+        "kind: role\nversion: v7\nmetadata: {{name: prod}}\nspec:\n  allow:\n    logins: ['{{{{internal.logins}}}}']\n    node_labels: {{env: prod}}\n  options:\n    require_session_mfa: true\n---\n\
+         kind: user\nversion: v2\nmetadata: {{name: alice}}\nspec:\n  roles: [prod]\n  traits:\n    logins: [root]\n---\n\
+         kind: mfa_device\nversion: v1\nmetadata: {{name: alice-key}}\nspec:\n  id: alice-key-id\n  user: alice\n  ssh_sk:\n    public_key: \"{SK} {BLOB} alice@laptop\"\n{extra}"
+    )
+}
+
+const LOCK_ALICE: &str =
+    "---\nkind: lock\nversion: v2\nmetadata: {name: l1}\nspec:\n  target: {user: alice}\n  message: offboarded\n";
+const LOCK_BOB: &str =
+    "---\nkind: lock\nversion: v2\nmetadata: {name: l2}\nspec:\n  target: {user: bob}\n  message: not alice\n";
+
+fn state(policy: &str) -> AgentState {
+    let cfg = AgentConfig::parse(
+        "node:\n  name: prod3\n  labels: {env: prod}\nsshd:\n  authorized_keys_files: []\n  pubkey_auth_options: [touch-required]\nsessions:\n  end_grace: 1s\n",
+        "test",
+    )
+    .unwrap();
+    let s = AgentState::new(cfg, AuditSink::Stderr, std::sync::Arc::new(SystemTime::now)).unwrap();
+    install(&s, policy);
+    s
+}
+
+fn install(s: &AgentState, policy: &str) {
+    s.store.install(
+        load_bundle_str(policy, "test.yaml").unwrap(),
+        SystemTime::now(),
+    );
+}
+
+fn ctx() -> PamContext {
+    PamContext {
+        service: "sshd".into(),
+        user: "root".into(),
+        rhost: Some("10.0.0.1".into()),
+        tty: Some("ssh".into()),
+        ssh_auth_info: Some(format!("publickey {SK} {BLOB}\n")),
+        ..Default::default()
+    }
+}
+
+fn hook(s: &AgentState, pid: u32, uid: u32, h: PamHook) -> ResponseBody {
+    let peer = PeerIds {
+        pid: pid as i32,
+        uid,
+    };
+    match handle_begin(s, peer, h, &ctx()) {
+        Step::Done(b) => b,
+        Step::Ask(..) => panic!("session hooks never prompt"),
+    }
+}
+
+/// A process to stand for sshd's monitor: ending the session kills it.
+fn leader() -> Child {
+    Command::new("sleep").arg("60").spawn().unwrap()
+}
+
+fn is_deny(b: &ResponseBody, words: &str) -> bool {
+    matches!(b, ResponseBody::Deny { message } if message.contains(words))
+}
+
+const ALLOW: ResponseBody = ResponseBody::Allow { message: None };
+
+#[test]
+fn open_registers_and_close_removes() {
+    let s = state(&bundle(""));
+    let mut p = leader();
+    assert_eq!(hook(&s, p.id(), 0, PamHook::OpenSession), ALLOW);
+    let list = crate::sessions::live(&s);
+    assert_eq!(list.len(), 1);
+    let info = &list[0];
+    assert_eq!(info.pid, p.id());
+    assert_eq!(info.login, "root");
+    assert_eq!(info.user.as_deref(), Some("alice"));
+    assert_eq!(info.service, "sshd");
+    assert_eq!(info.rhost.as_deref(), Some("10.0.0.1"));
+    assert_eq!(info.evidence, "ssh_sk_touch");
+    assert_eq!(info.device.as_deref(), Some("alice-key-id"));
+    // Another process cannot close it; the opener can, and always may.
+    assert_eq!(
+        hook(&s, std::process::id(), 0, PamHook::CloseSession),
+        ALLOW
+    );
+    assert_eq!(crate::sessions::live(&s).len(), 1);
+    assert_eq!(hook(&s, p.id(), 0, PamHook::CloseSession), ALLOW);
+    assert!(crate::sessions::live(&s).is_empty());
+    p.kill().unwrap();
+    p.wait().unwrap();
+}
+
+#[test]
+fn a_locked_login_gets_no_session() {
+    let s = state(&bundle(LOCK_ALICE));
+    let mut p = leader();
+    let r = hook(&s, p.id(), 0, PamHook::OpenSession);
+    assert!(is_deny(&r, "offboarded"), "{r:?}");
+    assert!(crate::sessions::live(&s).is_empty());
+    // Nor for a non-root peer (which never registers).
+    let r = hook(&s, p.id(), 1000, PamHook::OpenSession);
+    assert!(is_deny(&r, "offboarded"), "{r:?}");
+    p.kill().unwrap();
+    p.wait().unwrap();
+}
+
+#[test]
+fn a_non_root_peer_is_checked_but_not_registered() {
+    let s = state(&bundle(""));
+    let mut p = leader();
+    assert_eq!(hook(&s, p.id(), 1000, PamHook::OpenSession), ALLOW);
+    assert!(crate::sessions::live(&s).is_empty());
+    p.kill().unwrap();
+    p.wait().unwrap();
+}
+
+#[test]
+fn a_session_whose_process_exits_is_pruned() {
+    let s = state(&bundle(""));
+    let mut p = leader();
+    assert_eq!(hook(&s, p.id(), 0, PamHook::OpenSession), ALLOW);
+    p.kill().unwrap();
+    p.wait().unwrap();
+    assert!(crate::sessions::live(&s).is_empty());
+}
+
+#[test]
+fn enforce_ends_what_a_new_lock_targets_and_nothing_else() {
+    let s = state(&bundle(""));
+    let mut p = leader();
+    assert_eq!(hook(&s, p.id(), 0, PamHook::OpenSession), ALLOW);
+    // A lock on someone else: the session stays.
+    install(&s, &bundle(LOCK_BOB));
+    crate::sessions::enforce(&s);
+    assert_eq!(p.try_wait().unwrap(), None);
+    assert_eq!(crate::sessions::live(&s)[0].ending, None);
+    // A lock on alice: SIGHUP at once.
+    install(&s, &bundle(LOCK_ALICE));
+    let t0 = Instant::now();
+    crate::sessions::enforce(&s);
+    assert!(
+        t0.elapsed() < Duration::from_millis(500),
+        "enforce must not wait for the grace"
+    );
+    let st = p.wait().unwrap();
+    assert_eq!(st.signal(), Some(1), "SIGHUP");
+    // Gone: pruned on the next read.
+    assert!(crate::sessions::live(&s).is_empty());
+}
+
+#[test]
+fn what_ignores_sighup_is_killed_after_the_grace() {
+    let s = state(&bundle(""));
+    let mut p = Command::new("sh")
+        .args(["-c", "trap '' HUP; sleep 60 & wait; sleep 60"])
+        .spawn()
+        .unwrap();
+    assert_eq!(hook(&s, p.id(), 0, PamHook::OpenSession), ALLOW);
+    install(&s, &bundle(LOCK_ALICE));
+    crate::sessions::enforce(&s);
+    assert!(crate::sessions::live(&s)[0].ending.is_some());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let st = loop {
+        if let Some(st) = p.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "not killed after the 1s grace");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(st.signal(), Some(9), "SIGKILL");
+}

@@ -1,0 +1,334 @@
+//! Live sessions through a real sshd: pam_mfa.so in sshd's `session` stack
+//! registers the login with the agent (`mfactl sessions` lists it), a normal
+//! logout removes it, and a lock or a role change that arrives in the bundle
+//! (file source, 1 s poll) ends the open SSH session.
+
+mod common;
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+use pam_mfa_e2e::agent::{Agent, AgentConfig, Bundle};
+use pam_mfa_e2e::bins;
+use pam_mfa_e2e::keys::{KeyKind, SshKey};
+use pam_mfa_e2e::process::wait_until;
+use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
+use pam_mfa_e2e::sshd::{Sshd, SshdOptions};
+use pam_mfa_e2e::users::TestUser;
+use pam_mfa_e2e::workdir::{write_atomic, WorkDir};
+use pam_mfa_e2e::{require_root, unique_name};
+use serde_json::Value;
+
+/// The agent's `cluster.poll_interval` in these tests.
+const POLL: Duration = Duration::from_secs(1);
+/// The bound: a lock ends the session within one poll plus this.
+const END_MARGIN: Duration = Duration::from_secs(2);
+
+/// Fields drop in order: sshd, agent, user, work dir.
+struct World {
+    sshd: Sshd,
+    agent: Agent,
+    user: TestUser,
+    sk: SshKey,
+    work: WorkDir,
+}
+
+/// The scenario bundle with the user's roles given (common::bundle gives
+/// access-dev and access-prod); access-prod requires session MFA.
+fn bundle_with_roles(login: &str, roles: &[&str], sk: &SshKey) -> Bundle {
+    Bundle::new()
+        .role(
+            "access-dev",
+            &[("env", "dev")],
+            &["{{internal.logins}}"],
+            None,
+        )
+        .role(
+            "access-prod",
+            &[("env", "prod")],
+            &["{{internal.logins}}"],
+            Some("true"),
+        )
+        .cap("false")
+        .user(login, roles, &[login])
+        .sk_device(&format!("{login}-sk0"), login, &sk.public_line)
+}
+
+fn lock_user(user: &str, message: &str) -> String {
+    format!(
+        "kind: lock\nversion: v2\nmetadata:\n  name: lock-{user}\nspec:\n  target:\n    user: \"{user}\"\n  message: \"{message}\"\n"
+    )
+}
+
+/// auth and account as in the other scenarios, plus pam_mfa.so in `session`.
+fn stack_with_sessions(agent: &Agent) -> String {
+    let m = bins::pam_module();
+    bins::require(&m);
+    let args = module_args(&agent.socket, "");
+    format!(
+        "auth required {m} {args}\naccount required {m} {args}\nsession required {m} {args}\n",
+        m = m.display()
+    )
+}
+
+fn start(label: &str) -> World {
+    let work = WorkDir::new(label);
+    let user = TestUser::create();
+    let sk = SshKey::generate(work.path(), "id_sk", KeyKind::Ed25519Sk, false);
+    user.authorize_keys(&[]);
+    let service = unique_name("sshd-mfat");
+    let config = AgentConfig {
+        poll_interval: format!("{}s", POLL.as_secs()),
+        extra_yaml: "sessions:\n  end_grace: 2s\n".into(),
+        ..AgentConfig::with_env("prod").service(&service, "ssh")
+    };
+    let bundle = bundle_with_roles(&user.name, &["access-dev", "access-prod"], &sk);
+    let agent = Agent::start(&work, &config, &bundle);
+    let sshd = Sshd::start(
+        &work,
+        &SshdOptions::new(&stack_with_sessions(&agent))
+            .keys_from_agent(&agent.socket)
+            .service_name(&service),
+    );
+    World {
+        sshd,
+        agent,
+        user,
+        sk,
+        work,
+    }
+}
+
+impl World {
+    fn base_bundle(&self) -> Bundle {
+        bundle_with_roles(&self.user.name, &["access-dev", "access-prod"], &self.sk)
+    }
+
+    /// `ssh USER@127.0.0.1 CMD` with the registered security key.
+    fn ssh(&self, cmd: &str, timeout: Duration) -> SshOutcome {
+        let mut l = SshLogin::new(self.sshd.port, &self.user.name, &self.sk);
+        l.timeout = timeout;
+        l.run(&self.work, cmd)
+    }
+
+    fn sessions(&self) -> Vec<Value> {
+        let f = self.agent.mfactl(&["sessions", "--json"]);
+        assert!(f.success(), "mfactl sessions: {} {}", f.stdout, f.stderr);
+        match serde_json::from_str(&f.stdout) {
+            Ok(Value::Array(list)) => list,
+            other => panic!("mfactl sessions --json printed {other:?}: {}", f.stdout),
+        }
+    }
+
+    fn my_sessions(&self) -> Vec<Value> {
+        self.sessions()
+            .into_iter()
+            .filter(|s| field(s, "login") == self.user.name)
+            .collect()
+    }
+
+    /// Waits (bounded) until the user's session is listed; returns it.
+    fn wait_listed(&self) -> Value {
+        let mut found = None;
+        wait_until(Duration::from_secs(20), Duration::from_millis(100), || {
+            found = self.my_sessions().into_iter().next();
+            found.is_some()
+        });
+        found.unwrap_or_else(|| {
+            panic!(
+                "no session listed for {}\n{}",
+                self.user.name,
+                self.post_mortem()
+            )
+        })
+    }
+
+    /// Replaces the bundle file; the agent's poll picks it up (no reload).
+    fn write_bundle(&self, b: &Bundle) {
+        write_atomic(&self.agent.bundle_path, &b.to_yaml(), 0o644);
+    }
+
+    fn post_mortem(&self) -> String {
+        format!(
+            "--- audit\n{}\n--- agent log\n{}\n--- sshd log (tail)\n{}",
+            self.agent.audit_text(),
+            self.agent.log(),
+            tail(&self.sshd.log(), 60)
+        )
+    }
+}
+
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// The listed session is the sshd monitor of this login, with what it was
+/// decided from.
+fn assert_session_fields(w: &World, s: &Value) {
+    assert_eq!(field(s, "login"), w.user.name, "{s}");
+    assert_eq!(field(s, "user"), w.user.name, "{s}");
+    assert_eq!(field(s, "service"), w.sshd.service, "{s}");
+    assert_eq!(field(s, "rhost"), "127.0.0.1", "{s}");
+    assert_eq!(field(s, "class"), "ssh", "{s}");
+    assert!(field(s, "evidence").starts_with("ssh_sk_"), "{s}");
+    assert!(!field(s, "opened").is_empty(), "{s}");
+    assert!(s.get("ending").is_none(), "{s}");
+    let pid = s["pid"].as_u64().expect("pid");
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let cmdline = String::from_utf8_lossy(&cmdline)
+        .trim_end_matches('\0')
+        .to_string();
+    assert!(
+        cmdline.starts_with(&format!("{}: {} [priv]", w.sshd.service, w.user.name)),
+        "pid {pid} is not this login's privileged sshd monitor: {cmdline:?}"
+    );
+}
+
+/// Runs `sleep 300` over ssh; once the session is listed, `change` is
+/// written to the bundle. Returns the ssh outcome and the time from the
+/// write to the client's exit.
+fn end_by_bundle_change(w: &World, change: &Bundle) -> (SshOutcome, Duration) {
+    thread::scope(|scope| {
+        let client = scope.spawn(|| {
+            let out = w.ssh("sleep 300", Duration::from_secs(60));
+            (out, Instant::now())
+        });
+        let s = w.wait_listed();
+        assert_session_fields(w, &s);
+        let written = Instant::now();
+        w.write_bundle(change);
+        let (out, exited) = client.join().expect("ssh thread");
+        (out, exited.duration_since(written))
+    })
+}
+
+fn wait_event(w: &World, kind: &str) -> Value {
+    let login = w.user.name.clone();
+    w.agent
+        .wait_audit(Duration::from_secs(10), |e| {
+            field(e, "event") == kind && field(e, "login") == login
+        })
+        .unwrap_or_else(|| panic!("no {kind} event for {login}\n{}", w.post_mortem()))
+}
+
+#[test]
+fn a_lock_ends_the_open_session_within_a_poll_and_another_users_lock_does_not() {
+    require_root!();
+    let w = start("sessions-lock");
+    thread::scope(|scope| {
+        let client = scope.spawn(|| w.ssh("sleep 300", Duration::from_secs(60)));
+        let s = w.wait_listed();
+        assert_session_fields(&w, &s);
+        // A lock on another cluster user: loaded, and the session stays.
+        let other = w.base_bundle().raw(&lock_user("someone-else", "not you"));
+        w.write_bundle(&other);
+        let loaded = wait_until(Duration::from_secs(10), Duration::from_millis(100), || {
+            let loads = w.agent.audit_events();
+            loads
+                .iter()
+                .filter(|e| field(e, "event") == "policy_load")
+                .count()
+                >= 2
+        });
+        assert!(
+            loaded,
+            "the other user's lock was not loaded\n{}",
+            w.post_mortem()
+        );
+        thread::sleep(POLL + END_MARGIN);
+        assert!(
+            !client.is_finished(),
+            "a lock on someone else ended the session"
+        );
+        assert_eq!(w.my_sessions().len(), 1, "{}", w.post_mortem());
+        // A lock on this user: the session ends within one poll + 2 s.
+        let locked = other.raw(&lock_user(&w.user.name, "offboarded"));
+        let written = Instant::now();
+        w.write_bundle(&locked);
+        let out = client.join().expect("ssh thread");
+        let took = written.elapsed();
+        eprintln!(
+            "SESSIONS-FIGURE lock written -> ssh exited: {} ms",
+            took.as_millis()
+        );
+        assert!(
+            took < POLL + END_MARGIN,
+            "the session outlived the lock by {took:?}\n{}\n{}",
+            out.describe(),
+            w.post_mortem()
+        );
+        assert!(!out.success(), "{}", out.describe());
+    });
+    let ended = wait_event(&w, "session_ended");
+    assert_eq!(field(&ended, "result"), "ended", "{ended}");
+    assert_eq!(field(&ended, "user"), w.user.name, "{ended}");
+    assert!(field(&ended, "reason").contains("offboarded"), "{ended}");
+    assert!(field(&ended, "reason").starts_with("locked"), "{ended}");
+    assert!(!field(&ended, "session").is_empty(), "{ended}");
+    // Its processes are gone, so it is no longer listed.
+    let gone = wait_until(Duration::from_secs(10), Duration::from_millis(100), || {
+        w.my_sessions().is_empty()
+    });
+    assert!(gone, "{:?}\n{}", w.my_sessions(), w.post_mortem());
+    // And a new login is refused while the lock holds.
+    let again = w.ssh("true", Duration::from_secs(20));
+    assert_eq!(again.exit_code(), Some(255), "{}", again.describe());
+}
+
+#[test]
+fn a_role_change_that_removes_access_ends_the_session() {
+    require_root!();
+    let w = start("sessions-role");
+    let dev_only = bundle_with_roles(&w.user.name, &["access-dev"], &w.sk);
+    let (out, took) = end_by_bundle_change(&w, &dev_only);
+    eprintln!(
+        "SESSIONS-FIGURE role removed -> ssh exited: {} ms",
+        took.as_millis()
+    );
+    assert!(
+        took < POLL + END_MARGIN,
+        "the session outlived the role change by {took:?}\n{}\n{}",
+        out.describe(),
+        w.post_mortem()
+    );
+    let ended = wait_event(&w, "session_ended");
+    assert!(
+        field(&ended, "reason").starts_with("access removed"),
+        "{ended}"
+    );
+}
+
+#[test]
+fn a_normal_logout_removes_the_session() {
+    require_root!();
+    let w = start("sessions-logout");
+    thread::scope(|scope| {
+        let client = scope.spawn(|| w.ssh("sleep 3", Duration::from_secs(60)));
+        let s = w.wait_listed();
+        assert_session_fields(&w, &s);
+        let out = client.join().expect("ssh thread");
+        assert!(out.success(), "{}\n{}", out.describe(), w.post_mortem());
+    });
+    let closed = wait_event(&w, "session_closed");
+    assert_eq!(
+        field(&closed, "reason"),
+        "closed by close_session",
+        "{closed}"
+    );
+    assert!(w.my_sessions().is_empty(), "{:?}", w.my_sessions());
+    let events = w.agent.audit_events();
+    assert!(
+        !events.iter().any(|e| field(e, "event") == "session_ended"),
+        "{}",
+        w.agent.audit_text()
+    );
+    // The open_session decision was audited with what the login proved.
+    let opened = events
+        .iter()
+        .find(|e| field(e, "hook") == "open_session" && field(e, "login") == w.user.name)
+        .unwrap_or_else(|| panic!("no open_session decision\n{}", w.agent.audit_text()));
+    assert_eq!(field(opened, "result"), "allow", "{opened}");
+    assert!(field(opened, "evidence").starts_with("ssh_sk_"), "{opened}");
+}

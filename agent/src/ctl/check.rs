@@ -64,6 +64,7 @@ fn looks_like_agent_config(text: &str) -> bool {
                     | "audit"
                     | "sshd"
                     | "reuse_window"
+                    | "sessions"
             )
         })
 }

@@ -5,7 +5,9 @@
 //! process. A grant is recorded for the authenticating process and its
 //! parent, from SO_PEERCRED and /proc, never from anything the module says,
 //! and is consumed by the first account check of the same service, login
-//! and source from one of those two processes.
+//! and source from one of those two processes. A consumed grant is kept
+//! (marked taken) until it expires, so the session that login opens can
+//! record what it proved.
 
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};

@@ -35,15 +35,26 @@ pub fn session_event(
     ev
 }
 
+/// One session being ended, for the thread that finishes the job.
+struct Ending {
+    id: String,
+    leader: ProcId,
+    targets: Vec<ProcId>,
+    logind_session: Option<String>,
+}
+
 /// Ends each session (already marked as ending in the registry) and
-/// audits it as `session_ended` with its reason.
+/// audits it as `session_ended` with its reason. SIGHUP goes out before
+/// this returns; logind and SIGKILL run on one thread for the whole batch.
 pub fn end_sessions(state: &AgentState, sessions: Vec<Session>, revision: &str) {
     let grace = state.config.sessions.end_grace;
     let systemd = logind::systemd_running();
+    let table = table();
+    let mut batch = Vec::with_capacity(sessions.len());
     for s in sessions {
         let why = s.ending.clone().unwrap_or_default();
         let logind_session = systemd.then(|| logind::session_of(s.leader.pid)).flatten();
-        let targets = tree(&table(), s.leader);
+        let targets = tree(&table, s.leader);
         let hupped = signal_all(&targets, Signal::HUP);
         let mut how = format!(
             "SIGHUP to {hupped} process(es), SIGKILL to any left after {}ms",
@@ -61,47 +72,53 @@ pub fn end_sessions(state: &AgentState, sessions: Vec<Session>, revision: &str) 
             format!("{why}; {how}"),
         );
         state.audit(&ev);
-        let leader = s.leader;
-        let id = s.id.clone();
-        let spawned = std::thread::Builder::new()
-            .name("session-end".into())
-            .spawn(move || finish(&id, leader, targets, logind_session, grace));
-        if let Err(e) = spawned {
-            eprintln!(
-                "mfa-agent: cannot start a thread to finish session {}: {e}",
-                s.id
-            );
-        }
+        batch.push(Ending {
+            id: s.id,
+            leader: s.leader,
+            targets,
+            logind_session,
+        });
+    }
+    if batch.is_empty() {
+        return;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("session-end".into())
+        .spawn(move || finish(batch, grace));
+    if let Err(e) = spawned {
+        eprintln!("mfa-agent: cannot start a thread to finish ended sessions: {e}");
     }
 }
 
-/// logind (when the session has one), then SIGKILL after the grace to
-/// what remains: the processes signalled before, and whatever the leader
+/// logind (for sessions that have one), then SIGKILL after the grace to
+/// what remains: the processes signalled before, and whatever the leaders
 /// started since.
-fn finish(
-    id: &str,
-    leader: ProcId,
-    mut targets: Vec<ProcId>,
-    logind_session: Option<String>,
-    grace: Duration,
-) {
+fn finish(mut batch: Vec<Ending>, grace: Duration) {
     let started = Instant::now();
-    if let Some(ls) = logind_session {
-        if let Err(e) = logind::terminate(&ls) {
-            eprintln!("mfa-agent: session {id}: {e}; relying on signals");
+    for e in &batch {
+        if let Some(ls) = &e.logind_session {
+            if let Err(err) = logind::terminate(ls) {
+                eprintln!("mfa-agent: session {}: {err}; relying on signals", e.id);
+            }
         }
     }
-    let all_gone = |t: &[ProcId]| t.iter().all(|p| !is_alive(*p));
-    while started.elapsed() < grace && !all_gone(&targets) {
+    let all_gone = |b: &[Ending]| b.iter().flat_map(|e| &e.targets).all(|p| !is_alive(*p));
+    while started.elapsed() < grace && !all_gone(&batch) {
         std::thread::sleep(Duration::from_millis(50));
     }
-    for p in tree(&table(), leader) {
-        if !targets.contains(&p) {
-            targets.push(p);
+    let table = table();
+    for e in &mut batch {
+        for p in tree(&table, e.leader) {
+            if !e.targets.contains(&p) {
+                e.targets.push(p);
+            }
         }
-    }
-    let killed = signal_all(&targets, Signal::KILL);
-    if killed > 0 {
-        eprintln!("mfa-agent: session {id}: SIGKILL to {killed} process(es) left after the grace");
+        let killed = signal_all(&e.targets, Signal::KILL);
+        if killed > 0 {
+            eprintln!(
+                "mfa-agent: session {}: SIGKILL to {killed} process(es) left after the grace",
+                e.id
+            );
+        }
     }
 }

@@ -192,7 +192,10 @@ mod tests {
         }
         assert_eq!(procs.len(), 2, "sh and its sleep");
         let sleeper = procs[0];
-        assert_eq!(signal_all(&procs, Signal::KILL), 2);
+        // The sleep first (deepest first); sh may exit on its own before
+        // its turn comes, and is then not signalled.
+        let n = signal_all(&procs, Signal::KILL);
+        assert!((1..=2).contains(&n), "{n}");
         child.wait().unwrap();
         while is_alive(sleeper) && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(20));

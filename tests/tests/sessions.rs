@@ -332,3 +332,44 @@ fn a_normal_logout_removes_the_session() {
     assert_eq!(field(opened, "result"), "allow", "{opened}");
     assert!(field(opened, "evidence").starts_with("ssh_sk_"), "{opened}");
 }
+
+/// `ssh ... sleep 300` on a thread of its own (with its own work dir), so
+/// the test can restart the agent meanwhile.
+fn spawn_client(w: &World) -> thread::JoinHandle<(SshOutcome, Instant)> {
+    let mut login = SshLogin::new(w.sshd.port, &w.user.name, &w.sk);
+    login.timeout = Duration::from_secs(60);
+    thread::spawn(move || {
+        let work = WorkDir::new("sessions-client");
+        let out = login.run(&work, "sleep 300");
+        (out, Instant::now())
+    })
+}
+
+#[test]
+fn a_restarted_agent_still_ends_the_session() {
+    require_root!();
+    let mut w = start("sessions-restart");
+    let client = spawn_client(&w);
+    let before = w.wait_listed();
+    assert_session_fields(&w, &before);
+    // An upgrade restarts the agent: it takes the live session over.
+    w.agent.stop();
+    w.agent.spawn();
+    let after = w.wait_listed();
+    assert_eq!(after["id"], before["id"], "{after}");
+    assert_eq!(after["pid"], before["pid"], "{after}");
+    assert!(w.agent.log().contains("took over 1 live session"), "{}", w.agent.log());
+    let written = Instant::now();
+    w.write_bundle(&w.base_bundle().raw(&lock_user(&w.user.name, "offboarded")));
+    let (out, exited) = client.join().expect("ssh thread");
+    let took = exited.duration_since(written);
+    eprintln!("SESSIONS-FIGURE lock after agent restart -> ssh exited: {} ms", took.as_millis());
+    assert!(
+        took < POLL + END_MARGIN,
+        "the session outlived the lock by {took:?}\n{}\n{}",
+        out.describe(),
+        w.post_mortem()
+    );
+    let ended = wait_event(&w, "session_ended");
+    assert_eq!(field(&ended, "session"), before["id"].as_str().unwrap(), "{ended}");
+}

@@ -55,6 +55,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if !args.check {
+        // Before the first load, whose check then covers them too.
+        let file = mfa_agent::sessions::sessions_file(&state.config.socket.path);
+        match state.sessions.attach_file(&file) {
+            Ok(0) => {}
+            Ok(n) => eprintln!(
+                "mfa-agent: took over {n} live session(s) from {}",
+                file.display()
+            ),
+            Err(e) => eprintln!("mfa-agent: previous session list not used: {e}"),
+        }
+    }
     let first = reload_now(&state);
     if args.check {
         return match first {

@@ -11,6 +11,7 @@
 mod assess;
 mod ending;
 mod logind;
+mod persist;
 mod procs;
 mod registry;
 
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 pub use assess::{decision, end_reason, select};
 pub use ending::{end_sessions, session_event};
+pub use persist::sessions_file;
 pub use procs::{identify, is_alive, ProcId};
 pub use registry::{Session, SessionRegistry, MAX_SESSIONS};
 

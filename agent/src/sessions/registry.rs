@@ -1,8 +1,9 @@
 //! The live sessions the agent tracks, keyed by the process that opened
 //! them (pid and start time, from SO_PEERCRED and /proc).
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
 use pam_mfa_protocol::SessionInfo;
@@ -74,6 +75,8 @@ pub struct SessionRegistry {
     list: Mutex<Vec<Session>>,
     next: AtomicU64,
     alive: Liveness,
+    /// Where the list is kept across agent restarts, once attached.
+    file: OnceLock<PathBuf>,
 }
 
 impl Default for SessionRegistry {
@@ -88,6 +91,49 @@ impl SessionRegistry {
             list: Mutex::new(Vec::new()),
             next: AtomicU64::new(1),
             alive,
+            file: OnceLock::new(),
+        }
+    }
+
+    /// Takes over the sessions a previous agent saved at `path` (those whose
+    /// process still runs) and keeps the list there from now on. `Err`
+    /// says why the saved list was not used; the file is still written.
+    pub fn attach_file(&self, path: &Path) -> Result<usize, String> {
+        let mut list = self.lock();
+        let loaded = super::persist::load(path);
+        let _ = self.file.set(path.to_path_buf());
+        let (restored, next) = match loaded {
+            Ok(Some(found)) => found,
+            // Nothing to take over; the file appears with the first session
+            // (the socket's directory may not exist yet).
+            Ok(None) => return Ok(0),
+            Err(e) => {
+                self.save(&list);
+                return Err(e);
+            }
+        };
+        let alive = self.alive;
+        for s in restored.into_iter().filter(|s| alive(s.leader)) {
+            if !list.iter().any(|o| o.id == s.id) {
+                list.push(s);
+            }
+        }
+        self.next.fetch_max(next, Ordering::Relaxed);
+        let n = list.len();
+        self.save(&list);
+        Ok(n)
+    }
+
+    /// Writes the list, when a file is attached; a failure is reported and
+    /// the list in memory stays authoritative.
+    fn save(&self, list: &[Session]) {
+        if let Some(path) = self.file.get() {
+            if let Err(e) = super::persist::save(path, list, self.next.load(Ordering::Relaxed)) {
+                eprintln!(
+                    "mfa-agent: cannot save the session list to {}: {e}",
+                    path.display()
+                );
+            }
         }
     }
 
@@ -95,13 +141,16 @@ impl SessionRegistry {
     /// process, service and account is replaced (a re-opened session).
     pub fn open(&self, mut s: Session) -> Result<String, String> {
         let mut list = self.lock();
-        let alive = self.alive;
-        list.retain(|o| alive(o.leader));
         list.retain(|o| {
             !(o.leader == s.leader && o.service == s.service && o.account == s.account)
         });
         if list.len() >= MAX_SESSIONS {
-            return Err(format!("the agent already tracks {MAX_SESSIONS} sessions"));
+            // (Usually pruned, with an audit event, by the periodic check.)
+            let alive = self.alive;
+            list.retain(|o| alive(o.leader));
+            if list.len() >= MAX_SESSIONS {
+                return Err(format!("the agent already tracks {MAX_SESSIONS} sessions"));
+            }
         }
         s.id = format!(
             "{}-{}",
@@ -110,6 +159,7 @@ impl SessionRegistry {
         );
         let id = s.id.clone();
         list.push(s);
+        self.save(&list);
         Ok(id)
     }
 
@@ -121,6 +171,9 @@ impl SessionRegistry {
             .drain(..)
             .partition(|s| s.leader == leader && s.service == service && s.account == account);
         *list = kept;
+        if !gone.is_empty() {
+            self.save(&list);
+        }
         gone
     }
 
@@ -128,7 +181,9 @@ impl SessionRegistry {
     pub fn remove(&self, id: &str) -> Option<Session> {
         let mut list = self.lock();
         let i = list.iter().position(|s| s.id == id)?;
-        Some(list.remove(i))
+        let s = list.remove(i);
+        self.save(&list);
+        Some(s)
     }
 
     /// Drops the sessions whose process is gone; returns them.
@@ -138,6 +193,9 @@ impl SessionRegistry {
         let (kept, gone): (Vec<Session>, Vec<Session>) =
             list.drain(..).partition(|s| alive(s.leader));
         *list = kept;
+        if !gone.is_empty() {
+            self.save(&list);
+        }
         gone
     }
 
@@ -160,6 +218,9 @@ impl SessionRegistry {
                 s.ending = Some(why.clone());
                 marked.push(s.clone());
             }
+        }
+        if !marked.is_empty() {
+            self.save(&list);
         }
         marked
     }
@@ -276,5 +337,43 @@ pub(crate) mod tests {
         assert_eq!(r.list()[0].info().ending.as_deref(), Some("locked"));
         assert!(r.remove(&id).is_some());
         assert!(r.list().is_empty());
+    }
+
+    #[test]
+    fn a_restarted_agent_takes_over_the_live_sessions() {
+        let d = std::env::temp_dir().join(format!(
+            "pam-mfa-registry-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir(&d).unwrap();
+        let path = d.join("agent.sessions.json");
+        let first = SessionRegistry::with_liveness(fake_alive);
+        first.attach_file(&path).unwrap();
+        let kept = first.open(session(600, 600, "jerry")).unwrap();
+        first.open(session(601, 1, "gone")).unwrap(); // its process is not running
+        let ending = first.open(session(602, 602, "tom")).unwrap();
+        first.mark_ending(&[(ending.clone(), "locked".into())]);
+        let second = SessionRegistry::with_liveness(fake_alive);
+        assert_eq!(second.attach_file(&path).unwrap(), 2);
+        let back = second.list();
+        let ids: Vec<&str> = back.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, [kept.as_str(), ending.as_str()]);
+        assert!(back.iter().all(|s| s.ending.is_none()), "judged afresh");
+        // Ids keep counting up; closing is written through.
+        let newer = second.open(session(603, 603, "ann")).unwrap();
+        assert!(!ids.contains(&newer.as_str()));
+        second.close(
+            ProcId {
+                pid: 600,
+                start: 600,
+            },
+            "sshd",
+            "jerry",
+        );
+        let third = SessionRegistry::with_liveness(fake_alive);
+        assert_eq!(third.attach_file(&path).unwrap(), 2);
+        std::fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -358,12 +358,19 @@ fn a_restarted_agent_still_ends_the_session() {
     let after = w.wait_listed();
     assert_eq!(after["id"], before["id"], "{after}");
     assert_eq!(after["pid"], before["pid"], "{after}");
-    assert!(w.agent.log().contains("took over 1 live session"), "{}", w.agent.log());
+    assert!(
+        w.agent.log().contains("took over 1 live session"),
+        "{}",
+        w.agent.log()
+    );
     let written = Instant::now();
     w.write_bundle(&w.base_bundle().raw(&lock_user(&w.user.name, "offboarded")));
     let (out, exited) = client.join().expect("ssh thread");
     let took = exited.duration_since(written);
-    eprintln!("SESSIONS-FIGURE lock after agent restart -> ssh exited: {} ms", took.as_millis());
+    eprintln!(
+        "SESSIONS-FIGURE lock after agent restart -> ssh exited: {} ms",
+        took.as_millis()
+    );
     assert!(
         took < POLL + END_MARGIN,
         "the session outlived the lock by {took:?}\n{}\n{}",
@@ -371,5 +378,9 @@ fn a_restarted_agent_still_ends_the_session() {
         w.post_mortem()
     );
     let ended = wait_event(&w, "session_ended");
-    assert_eq!(field(&ended, "session"), before["id"].as_str().unwrap(), "{ended}");
+    assert_eq!(
+        field(&ended, "session"),
+        before["id"].as_str().unwrap(),
+        "{ended}"
+    );
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use rustix::process::{kill_process, Pid, Signal};
+use rustix::process::{kill_process, pidfd_open, pidfd_send_signal, Pid, PidfdFlags, Signal};
 
 /// One process: pid and start time (clock ticks since boot).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -99,10 +99,24 @@ pub fn signal_all(targets: &[ProcId], sig: Signal) -> usize {
     let me = std::process::id() as i32;
     targets
         .iter()
-        .filter(|t| t.pid > 1 && t.pid != me && is_alive(**t))
-        .filter_map(|t| Pid::from_raw(t.pid))
-        .filter(|pid| kill_process(*pid, sig).is_ok())
+        .filter(|t| t.pid > 1 && t.pid != me)
+        .filter(|t| signal_one(**t, sig))
         .count()
+}
+
+/// A pidfd pins the process it was opened for: checked against the start
+/// time after opening, the signal cannot reach a process that took the pid
+/// over. Kernels without pidfds (before 5.3) get a plain kill after the same
+/// check.
+fn signal_one(t: ProcId, sig: Signal) -> bool {
+    let Some(pid) = Pid::from_raw(t.pid) else {
+        return false;
+    };
+    match pidfd_open(pid, PidfdFlags::empty()) {
+        Ok(fd) => is_alive(t) && pidfd_send_signal(&fd, sig).is_ok(),
+        Err(rustix::io::Errno::NOSYS) => is_alive(t) && kill_process(pid, sig).is_ok(),
+        Err(_) => false,
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use pam_mfa_e2e::bins;
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
 use pam_mfa_e2e::process::wait_until;
 use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
+use pam_mfa_e2e::ssh_agent::TestSshAgent;
 use pam_mfa_e2e::sshd::{Sshd, SshdOptions};
 use pam_mfa_e2e::users::TestUser;
 use pam_mfa_e2e::workdir::{write_atomic, WorkDir};
@@ -31,6 +32,8 @@ struct World {
     agent: Agent,
     user: TestUser,
     sk: SshKey,
+    /// A plain key in the user's authorized_keys (logs in with a tap).
+    plain: SshKey,
     work: WorkDir,
 }
 
@@ -76,7 +79,8 @@ fn start(label: &str) -> World {
     let work = WorkDir::new(label);
     let user = TestUser::create();
     let sk = SshKey::generate(work.path(), "id_sk", KeyKind::Ed25519Sk, false);
-    user.authorize_keys(&[]);
+    let plain = SshKey::generate(work.path(), "id_plain", KeyKind::Ed25519, false);
+    user.authorize_keys(&[plain.public_line.as_str()]);
     let service = unique_name("sshd-mfat");
     let config = AgentConfig {
         poll_interval: format!("{}s", POLL.as_secs()),
@@ -96,6 +100,7 @@ fn start(label: &str) -> World {
         agent,
         user,
         sk,
+        plain,
         work,
     }
 }
@@ -383,4 +388,25 @@ fn a_restarted_agent_still_ends_the_session() {
         before["id"].as_str().unwrap(),
         "{ended}"
     );
+}
+
+#[test]
+fn a_tapped_login_records_the_tap_as_its_evidence() {
+    require_root!();
+    let w = start("sessions-tap");
+    let ssh_agent = TestSshAgent::start(w.work.path(), None);
+    ssh_agent.add(&w.sk, None);
+    thread::scope(|scope| {
+        let client = scope.spawn(|| {
+            SshLogin::new(w.sshd.port, &w.user.name, &w.plain)
+                .tap(bins::require(&bins::mfactl()), &ssh_agent.socket)
+                .run(&w.work, "sleep 3")
+        });
+        let s = w.wait_listed();
+        assert_eq!(field(&s, "evidence"), "grant_tap_ssh_sk_touch", "{s}");
+        assert_eq!(field(&s, "user"), w.user.name, "{s}");
+        let out = client.join().expect("ssh thread");
+        assert!(out.success(), "{}\n{}", out.describe(), w.post_mortem());
+    });
+    wait_event(&w, "session_closed");
 }

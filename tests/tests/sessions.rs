@@ -410,3 +410,82 @@ fn a_tapped_login_records_the_tap_as_its_evidence() {
     });
     wait_event(&w, "session_closed");
 }
+
+/// Linux-PAM's own pam_open_session/pam_close_session (pam-harness) with
+/// pam_mfa.so in the session stack: allowed and recorded; refused with
+/// PAM_SESSION_ERR once a lock holds, and audited.
+#[test]
+fn open_session_through_linux_pam_is_refused_for_a_locked_login() {
+    require_root!();
+    use pam_mfa_e2e::pam_stack::{HarnessRun, PamStack};
+    let work = WorkDir::new("sessions-pam");
+    let login = unique_name("mfats");
+    let service = unique_name("svc-mfat");
+    let config = AgentConfig::with_env("dev").service(&service, "ssh");
+    let dev = Bundle::new()
+        .role(
+            "access-dev",
+            &[("env", "dev")],
+            &["{{internal.logins}}"],
+            None,
+        )
+        .cap("false")
+        .user(&login, &["access-dev"], &[&login]);
+    let agent = Agent::start(&work, &config, &dev);
+    let m = bins::pam_module();
+    bins::require(&m);
+    let stack = PamStack::new(
+        &work,
+        &service,
+        &format!(
+            "session required {} {}\n",
+            m.display(),
+            module_args(&agent.socket, "")
+        ),
+    );
+    let mut run = HarnessRun::new(&login, "session");
+    run.rhost = Some("192.0.2.7".into());
+    let ok = stack.run(&run);
+    assert_eq!(ok.result("session"), "PAM_SUCCESS", "{}", ok.describe());
+    let opened = agent
+        .wait_audit(Duration::from_secs(5), |e| {
+            field(e, "hook") == "open_session" && field(e, "login") == login
+        })
+        .unwrap_or_else(|| panic!("no open_session decision\n{}", agent.audit_text()));
+    assert_eq!(field(&opened, "result"), "allow", "{opened}");
+    assert!(field(&opened, "reason").contains("registered"), "{opened}");
+    let closed = agent
+        .wait_audit(Duration::from_secs(5), |e| {
+            field(e, "event") == "session_closed" && field(e, "login") == login
+        })
+        .unwrap_or_else(|| panic!("no session_closed\n{}", agent.audit_text()));
+    assert_eq!(field(&closed, "rhost"), "192.0.2.7", "{closed}");
+    assert_eq!(
+        field(&closed, "reason"),
+        "closed by close_session",
+        "{closed}"
+    );
+
+    agent.update_bundle(&dev.raw(&lock_user(&login, "incident 42")));
+    let refused = stack.run(&run);
+    assert_eq!(
+        refused.result("session"),
+        "PAM_SESSION_ERR",
+        "{}",
+        refused.describe()
+    );
+    assert!(
+        refused.errors.iter().any(|e| e.contains("incident 42")),
+        "the refusal says why: {:?}",
+        refused.errors
+    );
+    let denied = agent
+        .wait_audit(Duration::from_secs(5), |e| {
+            field(e, "hook") == "open_session" && field(e, "result") == "deny"
+        })
+        .unwrap_or_else(|| panic!("no open_session denial\n{}", agent.audit_text()));
+    assert!(field(&denied, "reason").contains("incident 42"), "{denied}");
+    let f = agent.mfactl(&["sessions"]);
+    assert!(f.success(), "{} {}", f.stdout, f.stderr);
+    assert_eq!(f.stdout, "no live sessions\n");
+}

@@ -11,7 +11,7 @@ pub struct AuditEvent {
     /// `decision`, `policy_load`, `policy_rejected`, `keys`, `session_closed`,
     /// `session_ended`.
     pub event: String,
-    /// `allow`, `deny`, `unavailable`, `error`, `ok`, `rejected`.
+    /// `allow`, `deny`, `unavailable`, `error`, `ok`, `rejected`, `ended`.
     pub result: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hook: Option<String>,

@@ -61,7 +61,7 @@ pub fn end_sessions(state: &AgentState, sessions: Vec<Session>, revision: &str) 
             grace.as_millis()
         );
         if let Some(id) = &logind_session {
-            how.push_str(&format!("; logind session {id} terminated"));
+            how.push_str(&format!("; logind asked to terminate session {id}"));
         }
         let ev = session_event(
             state,

@@ -12,7 +12,7 @@ use mfa_agent::audit::{AuditSink, SinkSpec};
 use mfa_agent::config::{AgentConfig, DEFAULT_CONFIG_PATH};
 use mfa_agent::ipc::{bind, serve};
 use mfa_agent::notify::sd_notify;
-use mfa_agent::state::{reload_now, spawn_reloader, AgentState, ReloadOutcome};
+use mfa_agent::state::{initial_load, spawn_reloader, AgentState, ReloadOutcome};
 
 /// pam-mfa's agent: holds the Teleport policy, decides per-session MFA for
 /// PAM logins on this host, and audits every decision.
@@ -55,7 +55,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let first = reload_now(&state);
+    let first = initial_load(&state);
     if args.check {
         return match first {
             ReloadOutcome::Loaded { revision, warnings } => {

@@ -13,7 +13,7 @@ use crate::policy::{
     decide, decide_with_identity, Access, Bundle, LoginQuery, MfaDevice, Requirement, ServiceClass,
     User,
 };
-use crate::state::AgentState;
+use crate::state::{AgentState, Unusable};
 use crate::verify::ssh_cert::verify_user_cert;
 
 /// Who asked, from SO_PEERCRED.
@@ -93,27 +93,51 @@ pub fn handle_begin(state: &AgentState, peer: PeerIds, hook: PamHook, ctx: &PamC
     ev.peer_pid = Some(peer.pid);
     ev.peer_uid = Some(peer.uid);
 
-    let Some(bundle) = state.store.current() else {
-        let (result, body) = match state.config.fail_mode {
-            FailMode::Open => (
-                "unavailable",
-                ResponseBody::Unavailable {
-                    message: "pam-mfa: no policy is loaded".into(),
-                },
-            ),
-            FailMode::Closed => (
-                "deny",
-                ResponseBody::Deny {
-                    message: "pam-mfa: no MFA policy is loaded on this host; login refused".into(),
-                },
-            ),
-        };
-        ev.result = result.into();
-        ev.reason =
-            format!("no policy loaded (fail_mode {:?})", state.config.fail_mode).to_lowercase();
-        state.counters.count(result);
-        state.audit(&ev);
-        return Step::Done(body);
+    let bundle = match state.policy_for_decision() {
+        Ok(bundle) => bundle,
+        Err(why) => {
+            // A stale lock view under locking_mode strict denies whatever
+            // the fail mode (Teleport's strict mode); the rest is "policy
+            // unknown": the fail mode decides.
+            let open = why.follows_fail_mode() && state.config.fail_mode == FailMode::Open;
+            let (result, body) = if open {
+                (
+                    "unavailable",
+                    ResponseBody::Unavailable {
+                        message: format!("pam-mfa: {why}"),
+                    },
+                )
+            } else {
+                (
+                    "deny",
+                    ResponseBody::Deny {
+                        message: match why {
+                            Unusable::NoPolicy => {
+                                "pam-mfa: no MFA policy is loaded on this host; login refused".into()
+                            }
+                            Unusable::Stale { .. } => {
+                                "pam-mfa: this host's MFA policy is out of date; login refused".into()
+                            }
+                            Unusable::LockViewStale { .. } => {
+                                "pam-mfa: this host cannot confirm the cluster's locks; login refused".into()
+                            }
+                        },
+                    },
+                )
+            };
+            if let Some(b) = state.store.current() {
+                ev.policy_revision = b.revision.clone();
+            }
+            ev.result = result.into();
+            ev.reason = if why.follows_fail_mode() {
+                format!("{why} (fail_mode {:?})", state.config.fail_mode).to_lowercase()
+            } else {
+                why.to_string()
+            };
+            state.counters.count(result);
+            state.audit(&ev);
+            return Step::Done(body);
+        }
     };
     ev.policy_revision = bundle.revision.clone();
 

@@ -57,7 +57,9 @@ pub fn handle(
             },
         },
         RequestBody::Status => ResponseBody::Status(status(state)),
-        RequestBody::AuthorizedKeys { login } => match state.store.current() {
+        // Keys come from a usable policy only: a stale one (or a stale lock
+        // view under locking_mode strict) serves none.
+        RequestBody::AuthorizedKeys { login } => match state.policy_for_decision().ok() {
             Some(bundle) => {
                 let lines = lines_for_login(&bundle, &state.node, &login, state.now());
                 for l in &lines {

@@ -116,4 +116,15 @@ mod tests {
             verify_bundle_signature(body, STANDARD.encode([0u8; 10]).as_bytes(), &keys).is_err()
         );
     }
+
+    /// Made with `openssl pkeyutl -sign -rawin` (the recipe in agent.yaml(5)).
+    #[test]
+    fn an_openssl_signature_verifies() {
+        let key =
+            parse_signing_key("ed25519:AttaNLLtU3EQR9O3pKFg9rpukNqPc9dszLazIGNU8JA=").unwrap();
+        let body = b"kind: role\nversion: v7\nmetadata: {name: x}\nspec: {}\n";
+        let sig = b"JXnxZbhDcborbJruWrjAMkjcUCIgKhZJVFWjp3YpfsVmU2gi+XDNrJ71terxhugHKUevniMlXLUr0bTNHRPXAA==";
+        assert!(verify_bundle_signature(body, sig, &[key]).is_ok());
+        assert!(verify_bundle_signature(&body[1..], sig, &[key]).is_err());
+    }
 }

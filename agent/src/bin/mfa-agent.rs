@@ -55,6 +55,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if !args.check {
+        if let Err(e) = state
+            .signature_counters
+            .persist_in(&state.config.cluster.state_dir)
+        {
+            eprintln!("mfa-agent: signature counters: {e}; starting from none");
+        }
+    }
     let first = initial_load(&state);
     if args.check {
         return match first {

@@ -62,6 +62,11 @@ impl AgentConfig {
                 yaml_str(&format!("file://{}", bundle.display()))
             ));
             y.push_str(&format!("  poll_interval: {}\n", self.poll_interval));
+            // The agent's own state (signature counters), not the host's /var/lib.
+            y.push_str(&format!(
+                "  state_dir: {}\n",
+                yaml_str(&socket.with_extension("state").display().to_string())
+            ));
         }
         y.push_str("socket:\n");
         y.push_str(&format!(

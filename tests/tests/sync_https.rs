@@ -529,6 +529,13 @@ fn strict_locking_denies_on_a_stale_lock_view_and_best_effort_decides() {
                     .contains("lock view stale"),
                 "{s:#}"
             );
+            let f = w.agent.mfactl(&["explain", "--login", &w.user.name]);
+            assert!(
+                f.stdout.contains("lock view stale"),
+                "mfactl explain: {}{}",
+                f.stdout,
+                f.stderr
+            );
         }
     }
 }

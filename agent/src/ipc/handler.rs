@@ -45,13 +45,17 @@ pub fn handle(
             }
         }
         RequestBody::Explain(q) => match state.store.current() {
-            Some(bundle) => ResponseBody::Explanation(explain(
-                &bundle,
-                &state.node,
-                &state.services,
-                &q,
-                state.now(),
-            )),
+            Some(bundle) => {
+                let mut e = explain(&bundle, &state.node, &state.services, &q, state.now());
+                // Say so when logins are not decided from this policy now.
+                if let Err(why) = state.policy_for_decision() {
+                    e.reasons.insert(
+                        0,
+                        format!("logins are not decided from this policy now: {why}"),
+                    );
+                }
+                ResponseBody::Explanation(e)
+            }
             None => ResponseBody::Unavailable {
                 message: "no policy is loaded".into(),
             },

@@ -5,6 +5,8 @@ mod policy_store;
 mod reload;
 mod source;
 mod staleness;
+#[cfg(test)]
+mod staleness_flow_tests;
 
 pub use agent_state::{AgentState, Clock, Counters, SyncBook};
 pub use policy_store::{PolicyStore, Provenance, StoreSnapshot};

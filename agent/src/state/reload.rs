@@ -168,8 +168,12 @@ pub fn sync_now(state: &AgentState) -> SyncResult {
             for w in &bundle.warnings {
                 eprintln!("mfa-agent: policy warning: {w}");
             }
-            let changes = diff_bundles(previous.as_deref(), &bundle);
             let same = previous_revision == revision;
+            let changes = if same {
+                Vec::new()
+            } else {
+                diff_bundles(previous.as_deref(), &bundle)
+            };
             state.store.install_from(bundle, provenance, now, now);
             crate::sessions::enforce(state);
             if same {
@@ -255,16 +259,8 @@ fn pull_https(state: &AgentState, book: &mut SyncBook, now: SystemTime) -> Resul
     let etag = snap.current.as_ref().and(snap.provenance.etag.clone());
     match fetcher.fetch(etag.as_deref())? {
         Fetched::NotModified => {
-            if let (Some(cache), Some(b)) = (&state.cache, &snap.current) {
-                let due = book.contact_saved_at.is_none_or(|t| {
-                    now.duration_since(t).unwrap_or_default() >= CONTACT_SAVE_EVERY
-                });
-                if due {
-                    match cache.save_contact(&b.revision, now) {
-                        Ok(()) => book.contact_saved_at = Some(now),
-                        Err(e) => eprintln!("mfa-agent: {e}"),
-                    }
-                }
+            if let Some(b) = &snap.current {
+                save_contact(state, book, &b.revision, now);
             }
             Ok(Pulled::NotModified)
         }
@@ -289,7 +285,9 @@ fn pull_https(state: &AgentState, book: &mut SyncBook, now: SystemTime) -> Resul
                 .is_some_and(|b| b.revision == bundle.revision)
                 && snap.provenance.etag == etag
                 && !snap.provenance.from_cache;
-            if let Some(cache) = state.cache.as_ref().filter(|_| !unchanged) {
+            if unchanged {
+                save_contact(state, book, &bundle.revision, now);
+            } else if let Some(cache) = &state.cache {
                 let lkg = LastKnownGood {
                     source: cache.source.clone(),
                     etag: etag.clone(),
@@ -324,6 +322,23 @@ fn pull_https(state: &AgentState, book: &mut SyncBook, now: SystemTime) -> Resul
                     from_cache: false,
                 },
             })
+        }
+    }
+}
+
+/// Writes down that the source confirmed the bundle `sha256`, at most once
+/// every [`CONTACT_SAVE_EVERY`].
+fn save_contact(state: &AgentState, book: &mut SyncBook, sha256: &str, now: SystemTime) {
+    let Some(cache) = &state.cache else {
+        return;
+    };
+    let due = book
+        .contact_saved_at
+        .is_none_or(|t| now.duration_since(t).unwrap_or_default() >= CONTACT_SAVE_EVERY);
+    if due {
+        match cache.save_contact(sha256, now) {
+            Ok(()) => book.contact_saved_at = Some(now),
+            Err(e) => eprintln!("mfa-agent: {e}"),
         }
     }
 }

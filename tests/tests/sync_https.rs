@@ -429,6 +429,8 @@ fn restarted_offline_the_cache_decides_and_a_tampered_cache_is_refused() {
         w.evidence()
     );
     assert_eq!(s["sync"]["from_cache"], true, "{s:#}");
+    let text = w.agent.mfactl(&["status"]).stdout;
+    assert!(text.contains("from cache:      yes"), "{text}");
     assert!(w.sudo_allowed(), "{}", w.evidence());
     // It keeps trying, and says why it fails.
     w.wait_status("a pull error", Duration::from_secs(5), |s| {
@@ -599,4 +601,26 @@ fn the_bearer_token_is_sent_and_never_logged() {
     ] {
         assert!(!text.contains(&secret), "the token appears in the {name}");
     }
+}
+
+#[test]
+fn a_bundle_over_max_bundle_bytes_is_refused() {
+    require_root!();
+    let w = world(
+        "sync-size",
+        |u| content(&allowing(u).to_yaml(), "\"small\""),
+        "  max_bundle_bytes: 8192\n",
+    );
+    let good = w.revision();
+    assert!(!good.is_empty(), "{}", w.evidence());
+    let padded = format!("# {}\n{}", "x".repeat(9000), locked(&w.user.name).to_yaml());
+    w.server.set(|c| {
+        c.body = padded.into_bytes();
+        c.etag = Some("\"big\"".into());
+    });
+    let (code, out) = w.sync();
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("over the limit of 8192"), "{out}");
+    assert_eq!(w.revision(), good);
+    assert!(w.sudo_allowed(), "{}", w.evidence());
 }

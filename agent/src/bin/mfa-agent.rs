@@ -108,7 +108,12 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     }
-    let reloader = spawn_reloader(Arc::clone(&state), hup, Arc::clone(&stop));
+    let reloader = spawn_reloader(
+        Arc::clone(&state),
+        hup,
+        Arc::clone(&stop),
+        mfa_agent::sync::Jitter::from_entropy(),
+    );
     eprintln!(
         "mfa-agent: node {} listening on {}, policy from {} (revision {}), audit to {}",
         state.node.name,

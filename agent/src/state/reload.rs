@@ -351,10 +351,13 @@ fn audit(state: &AgentState, kind: &str, result: &str, revision: &str, reason: S
 /// Polls the source (file: on change; HTTPS: a conditional pull, with
 /// jitter, and backoff after failures), reloads on SIGHUP (through `hup`),
 /// and ends sessions when the lock view turns stale. Runs until `stop` is set.
+/// `jitter` spreads the waits (the daemon seeds it from the kernel; tests
+/// may pass a fixed seed).
 pub fn spawn_reloader(
     state: Arc<AgentState>,
     hup: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
+    jitter: Jitter,
 ) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("reloader".into())
@@ -362,8 +365,7 @@ pub fn spawn_reloader(
             let cluster = &state.config.cluster;
             let interval = cluster.poll_interval;
             let tick = Duration::from_millis(100).min(interval);
-            let mut schedule =
-                PollSchedule::new(interval, cluster.max_backoff, Jitter::from_entropy());
+            let mut schedule = PollSchedule::new(interval, cluster.max_backoff, jitter);
             let https = matches!(state.source, PolicySource::Https(_));
             let snap = state.store.snapshot();
             // An HTTPS source that started from its cache, or without a

@@ -13,4 +13,5 @@ pub mod policy;
 pub mod sessions;
 pub mod ssh_agent;
 pub mod state;
+pub mod sync;
 pub mod verify;

@@ -223,6 +223,9 @@ pub struct StatusReport {
     pub counts: PolicyCounts,
     pub decisions: DecisionCounts,
     pub uptime_seconds: u64,
+    /// Where the policy came from and how fresh it is (cluster sync).
+    #[serde(default)]
+    pub sync: Box<crate::SyncStatus>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod bins;
 pub mod fake_agent;
+pub mod https_server;
 pub mod keys;
 pub mod pam_ffi;
 pub mod pam_stack;

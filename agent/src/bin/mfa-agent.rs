@@ -12,7 +12,7 @@ use mfa_agent::audit::{AuditSink, SinkSpec};
 use mfa_agent::config::{AgentConfig, DEFAULT_CONFIG_PATH};
 use mfa_agent::ipc::{bind, serve};
 use mfa_agent::notify::sd_notify;
-use mfa_agent::state::{reload_now, spawn_reloader, AgentState, ReloadOutcome};
+use mfa_agent::state::{initial_load, spawn_reloader, AgentState, ReloadOutcome};
 
 /// pam-mfa's agent: holds the Teleport policy, decides per-session MFA for
 /// PAM logins on this host, and audits every decision.
@@ -66,8 +66,14 @@ fn main() -> ExitCode {
             ),
             Err(e) => eprintln!("mfa-agent: previous session list not used: {e}"),
         }
+        if let Err(e) = state
+            .signature_counters
+            .persist_in(&state.config.cluster.state_dir)
+        {
+            eprintln!("mfa-agent: signature counters: {e}; starting from none");
+        }
     }
-    let first = reload_now(&state);
+    let first = initial_load(&state);
     if args.check {
         return match first {
             ReloadOutcome::Loaded { revision, warnings } => {
@@ -112,8 +118,13 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     }
-    let reloader = spawn_reloader(Arc::clone(&state), hup, Arc::clone(&stop));
     let enforcer = mfa_agent::sessions::spawn_enforcer(Arc::clone(&state), Arc::clone(&stop));
+    let reloader = spawn_reloader(
+        Arc::clone(&state),
+        hup,
+        Arc::clone(&stop),
+        mfa_agent::sync::Jitter::from_entropy(),
+    );
     eprintln!(
         "mfa-agent: node {} listening on {}, policy from {} (revision {}), audit to {}",
         state.node.name,

@@ -68,6 +68,13 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Pull the policy from the cluster source now and print what changed
+    /// (exits 1 when the pull was refused).
+    Sync {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the example policy compiled into this build (`builtin:example`).
     ExamplePolicy,
     /// Tests only (builds with the soft-fido2 feature): make a software FIDO2
@@ -218,6 +225,22 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Sync { json } => {
+            let r = mfa_agent::ctl::run_sync(&cli.socket, Duration::from_secs(120))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?
+                );
+            } else {
+                print!("{}", mfa_agent::ctl::render_sync(&r));
+            }
+            Ok(if r.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
         Cmd::Reload => match ask(&cli.socket, RequestBody::Reload, timeout)? {
             ResponseBody::Reloaded { ok, message } => {
                 println!("{message}");
@@ -241,6 +264,10 @@ fn unexpected(body: ResponseBody) -> String {
     }
 }
 
+fn ago(secs: Option<u64>) -> String {
+    secs.map(|s| format!(" ({s}s ago)")).unwrap_or_default()
+}
+
 fn render_status(s: &StatusReport) -> String {
     let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let mut out = String::new();
@@ -262,9 +289,50 @@ fn render_status(s: &StatusReport) -> String {
         s.last_load.as_deref().unwrap_or("never")
     ));
     out.push_str(&format!(
+        "  fetched:         {}{}\n",
+        s.sync.policy_fetched_at.as_deref().unwrap_or("never"),
+        ago(s.sync.policy_age_seconds)
+    ));
+    out.push_str(&format!(
+        "  last contact:    {}{}\n",
+        s.sync.last_contact.as_deref().unwrap_or("never"),
+        ago(s.sync.last_contact_age_seconds)
+    ));
+    if s.sync.from_cache {
+        out.push_str("  from cache:      yes (last known good, not yet confirmed by the source)\n");
+    }
+    out.push_str(&format!("  policy state:    {}\n", s.sync.policy_state));
+    out.push_str(&format!(
+        "  staleness:       policy {} (max {}), lock view {} (max {}s, locking_mode {})\n",
+        if s.sync.policy_stale {
+            "STALE"
+        } else {
+            "fresh"
+        },
+        if s.sync.max_staleness_seconds == 0 {
+            "never".to_string()
+        } else {
+            format!("{}s", s.sync.max_staleness_seconds)
+        },
+        if s.sync.lock_view_stale {
+            "STALE"
+        } else {
+            "fresh"
+        },
+        s.sync.lock_view_max_age_seconds,
+        if s.sync.locking_mode.is_empty() {
+            "-"
+        } else {
+            &s.sync.locking_mode
+        }
+    ));
+    out.push_str(&format!(
         "  last error:      {}\n",
         s.last_error.as_deref().unwrap_or("none")
     ));
+    if let Some(e) = &s.sync.cache_error {
+        out.push_str(&format!("  cache error:     {e}\n"));
+    }
     let c = &s.counts;
     out.push_str(&format!(
         "  policy:          {} roles, {} users, {} locks, {} devices, {} warnings\n",

@@ -1,30 +1,102 @@
 //! The last signature counter seen per device: a counter that does not
 //! move forward means a cloned key or a replayed signature, and is refused.
+//!
+//! The daemon keeps them under the state directory
+//! (`signature-counters.json`, written atomically after every change), so a
+//! restart does not forget them.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::sync::{read_private_file, write_private_file};
+
+/// The file under the state directory.
+pub const COUNTERS_FILE: &str = "signature-counters.json";
 
 #[derive(Default)]
 pub struct SignatureCounters {
-    last: Mutex<HashMap<String, u32>>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    last: BTreeMap<String, u32>,
+    /// Where they are kept; `None`: in memory only (tests, `--check`).
+    dir: Option<PathBuf>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CountersFile {
+    format: u32,
+    counters: BTreeMap<String, u32>,
 }
 
 impl SignatureCounters {
+    /// Loads the counters kept in `dir` (none yet is fine) and keeps every
+    /// change there from now on. A file that cannot be read or parsed is an
+    /// error: the counters start from what is in memory, and the next change
+    /// replaces the file.
+    pub fn persist_in(&self, dir: &Path) -> Result<usize, String> {
+        let mut inner = self.lock();
+        inner.dir = Some(dir.to_path_buf());
+        let path = dir.join(COUNTERS_FILE);
+        if std::fs::symlink_metadata(&path).is_err() {
+            return Ok(0);
+        }
+        let raw = read_private_file(&path, 64 << 20, true)?;
+        let file: CountersFile = serde_json::from_slice(&raw)
+            .map_err(|e| format!("{}: not a counters file: {e}", path.display()))?;
+        if file.format != 1 {
+            return Err(format!(
+                "{}: unknown format {}",
+                path.display(),
+                file.format
+            ));
+        }
+        let n = file.counters.len();
+        for (device, c) in file.counters {
+            let e = inner.last.entry(device).or_insert(c);
+            *e = (*e).max(c);
+        }
+        Ok(n)
+    }
+
     /// Accepts `counter` for `device` when it is above the last one seen (a
     /// counter of 0 means the authenticator keeps none, and is accepted only
     /// while the device has never reported another). Records it on success.
+    /// A failure to save is logged; the check itself has been made.
     pub fn check_and_record(&self, device: &str, counter: u32) -> Result<(), String> {
-        let mut map = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get(device).copied() {
+        let mut inner = self.lock();
+        match inner.last.get(device).copied() {
             Some(last) if counter == 0 && last == 0 => Ok(()),
             Some(last) if counter <= last => Err(format!(
                 "signature counter went from {last} to {counter}: the key may be cloned, or the answer replayed"
             )),
             _ => {
-                map.insert(device.to_string(), counter);
+                inner.last.insert(device.to_string(), counter);
+                if let Some(dir) = &inner.dir {
+                    let file = CountersFile {
+                        format: 1,
+                        counters: inner.last.clone(),
+                    };
+                    let saved = serde_json::to_vec(&file)
+                        .map_err(|e| e.to_string())
+                        .and_then(|json| write_private_file(dir, COUNTERS_FILE, &json));
+                    if let Err(e) = saved {
+                        eprintln!("mfa-agent: cannot save signature counters: {e}");
+                    }
+                }
                 Ok(())
             }
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -43,5 +115,28 @@ mod tests {
         assert!(c.check_and_record("e", 0).is_ok(), "no counter kept");
         assert!(c.check_and_record("e", 1).is_ok());
         assert!(c.check_and_record("e", 0).is_err());
+    }
+
+    #[test]
+    fn a_restart_remembers_them() {
+        let dir = std::env::temp_dir().join(format!("pam-mfa-counters-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let before = SignatureCounters::default();
+        assert_eq!(before.persist_in(&dir).unwrap(), 0);
+        before.check_and_record("d", 7).unwrap();
+        before.check_and_record("e", 0).unwrap();
+        let after = SignatureCounters::default();
+        assert_eq!(after.persist_in(&dir).unwrap(), 2);
+        assert!(
+            after.check_and_record("d", 7).is_err(),
+            "replay after a restart"
+        );
+        assert!(after.check_and_record("d", 8).is_ok());
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(dir.join(COUNTERS_FILE)).unwrap();
+        assert_eq!(m.mode() & 0o777, 0o600);
+        std::fs::write(dir.join(COUNTERS_FILE), "{").unwrap();
+        assert!(SignatureCounters::default().persist_in(&dir).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

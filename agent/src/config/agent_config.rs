@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::duration::serde_text;
+use super::duration::{serde_text, serde_text_opt};
 use super::service_map::ServiceMap;
 use crate::policy::ServiceClass;
 
@@ -88,19 +88,125 @@ pub struct NodeConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterConfig {
-    /// `file:///path` (a file or a directory) or `builtin:example`.
+    /// `https://...`, `file:///path` (a file or a directory) or `builtin:example`.
     #[serde(default = "default_source")]
     pub source: String,
     #[serde(default = "default_poll", with = "serde_text")]
     pub poll_interval: Duration,
+    /// The longest wait between pulls after failures (backoff doubles from
+    /// `poll_interval` up to this).
+    #[serde(default = "default_max_backoff", with = "serde_text")]
+    pub max_backoff: Duration,
+    /// A file holding the bearer token sent to an HTTPS source (read on every pull).
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    /// PEM CA certificates that an HTTPS source's certificate must chain to.
+    /// Default (no `ca_file`, no `ca_pins`): the system's CA bundle.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// `sha256:HEX` of a certificate's SubjectPublicKeyInfo (Teleport's CA pin form).
+    #[serde(default)]
+    pub ca_pins: Vec<CaPin>,
+    /// Ed25519 keys, one of which must have signed the bundle (`<source>.sig`).
+    #[serde(default)]
+    pub signing_keys: Vec<SigningKeyText>,
+    /// Where the detached signature is fetched; default: the source's path plus `.sig`.
+    #[serde(default)]
+    pub signature_source: Option<String>,
+    #[serde(default = "default_connect_timeout", with = "serde_text")]
+    pub connect_timeout: Duration,
+    /// The whole pull (connect, headers, body).
+    #[serde(default = "default_fetch_timeout", with = "serde_text")]
+    pub timeout: Duration,
+    /// Bundles larger than this are refused.
+    #[serde(default = "default_max_bundle_bytes")]
+    pub max_bundle_bytes: u64,
+    /// Where the last known good bundle is kept.
+    #[serde(default = "default_state_dir")]
+    pub state_dir: PathBuf,
+    /// Past this long without contact with the source, the policy counts as
+    /// unknown (fail_mode applies). `0s`: never.
+    #[serde(default = "default_max_staleness", with = "serde_text")]
+    pub max_staleness: Duration,
+    /// With the cap's `locking_mode: strict`, logins are refused when the
+    /// source was not reached for this long. Default: 3 × poll_interval.
+    #[serde(default, with = "serde_text_opt")]
+    pub lock_view_max_age: Option<Duration>,
 }
 
 impl Default for ClusterConfig {
     fn default() -> Self {
         ClusterConfig {
-            source: "file:///etc/pam-mfa/policy.d".into(),
+            source: default_source(),
             poll_interval: default_poll(),
+            max_backoff: default_max_backoff(),
+            token_file: None,
+            ca_file: None,
+            ca_pins: Vec::new(),
+            signing_keys: Vec::new(),
+            signature_source: None,
+            connect_timeout: default_connect_timeout(),
+            timeout: default_fetch_timeout(),
+            max_bundle_bytes: default_max_bundle_bytes(),
+            state_dir: default_state_dir(),
+            max_staleness: default_max_staleness(),
+            lock_view_max_age: None,
         }
+    }
+}
+
+impl ClusterConfig {
+    /// How long the lock view may go without contact under `locking_mode: strict`.
+    pub fn lock_view_max_age(&self) -> Duration {
+        self.lock_view_max_age
+            .unwrap_or(self.poll_interval.saturating_mul(3))
+    }
+}
+
+/// `sha256:HEX` (64 hex digits, any case, `:` separators allowed as tctl
+/// and openssl print them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaPin(pub [u8; 32]);
+
+impl CaPin {
+    pub fn parse(text: &str) -> Result<CaPin, String> {
+        let hex = text.trim().strip_prefix("sha256:").ok_or_else(|| {
+            format!("ca pin '{text}' must be sha256:HEX (the SHA-256 of the certificate's SubjectPublicKeyInfo)")
+        })?;
+        let hex: String = hex.chars().filter(|c| *c != ':').collect();
+        if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(format!(
+                "ca pin '{text}': expected 64 hex digits after sha256:"
+            ));
+        }
+        let mut out = [0u8; 32];
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("checked hex");
+        }
+        Ok(CaPin(out))
+    }
+}
+
+impl<'de> Deserialize<'de> for CaPin {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        CaPin::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A bundle signing key as written in agent.yaml: `ed25519:BASE64` (the
+/// 32-byte raw key) or an OpenSSH `ssh-ed25519 AAAA... comment` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyText {
+    pub text: String,
+    pub key: [u8; 32],
+}
+
+impl<'de> Deserialize<'de> for SigningKeyText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let key = crate::sync::parse_signing_key(&s).map_err(serde::de::Error::custom)?;
+        Ok(SigningKeyText { text: s, key })
     }
 }
 
@@ -110,6 +216,30 @@ fn default_source() -> String {
 
 fn default_poll() -> Duration {
     Duration::from_secs(2)
+}
+
+fn default_max_backoff() -> Duration {
+    Duration::from_secs(300)
+}
+
+fn default_connect_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+
+fn default_fetch_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
+fn default_max_bundle_bytes() -> u64 {
+    128 * 1024 * 1024
+}
+
+fn default_state_dir() -> PathBuf {
+    PathBuf::from("/var/lib/pam-mfa")
+}
+
+fn default_max_staleness() -> Duration {
+    Duration::from_secs(24 * 3600)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -259,6 +389,7 @@ impl AgentConfig {
         }
         cfg.sessions.check().map_err(at)?;
         cfg.policy_source().map_err(at)?;
+        cfg.check_cluster().map_err(at)?;
         cfg.service_map().map_err(at)?;
         crate::audit::SinkSpec::parse(&cfg.audit.sink).map_err(at)?;
         for o in &cfg.sshd.pubkey_auth_options {
@@ -303,6 +434,66 @@ impl AgentConfig {
         PolicySource::parse(&self.cluster.source)
     }
 
+    /// The cluster keys that depend on each other.
+    fn check_cluster(&self) -> Result<(), String> {
+        let c = &self.cluster;
+        if c.max_backoff < c.poll_interval {
+            return Err("cluster.max_backoff may not be shorter than cluster.poll_interval".into());
+        }
+        if c.lock_view_max_age() < c.poll_interval {
+            return Err(
+                "cluster.lock_view_max_age may not be shorter than cluster.poll_interval".into(),
+            );
+        }
+        if !c.max_staleness.is_zero() && c.max_staleness < c.poll_interval {
+            return Err("cluster.max_staleness may not be shorter than cluster.poll_interval (0s: never stale)".into());
+        }
+        if c.connect_timeout.is_zero() || c.timeout.is_zero() {
+            return Err("cluster.connect_timeout and cluster.timeout must be above 0s".into());
+        }
+        if c.max_bundle_bytes < 1024 {
+            return Err("cluster.max_bundle_bytes must be at least 1024".into());
+        }
+        if !c.state_dir.is_absolute() {
+            return Err("cluster.state_dir must be an absolute path".into());
+        }
+        let https = matches!(self.policy_source()?, PolicySource::Https(_));
+        if !https {
+            let set: Vec<&str> = [
+                ("token_file", c.token_file.is_some()),
+                ("ca_file", c.ca_file.is_some()),
+                ("ca_pins", !c.ca_pins.is_empty()),
+                ("signing_keys", !c.signing_keys.is_empty()),
+                ("signature_source", c.signature_source.is_some()),
+            ]
+            .iter()
+            .filter(|(_, on)| *on)
+            .map(|(k, _)| *k)
+            .collect();
+            if !set.is_empty() {
+                return Err(format!(
+                    "cluster.{} only apply to an https:// source",
+                    set.join(", cluster.")
+                ));
+            }
+        }
+        if c.ca_file.is_some() && !c.ca_pins.is_empty() {
+            return Err("set cluster.ca_file or cluster.ca_pins, not both".into());
+        }
+        for (key, p) in [("token_file", &c.token_file), ("ca_file", &c.ca_file)] {
+            if p.as_ref().is_some_and(|p| !p.is_absolute()) {
+                return Err(format!("cluster.{key} must be an absolute path"));
+            }
+        }
+        if let Some(s) = &c.signature_source {
+            if c.signing_keys.is_empty() {
+                return Err("cluster.signature_source needs cluster.signing_keys".into());
+            }
+            https_url(s, "cluster.signature_source")?;
+        }
+        Ok(())
+    }
+
     pub fn service_map(&self) -> Result<ServiceMap, String> {
         ServiceMap::new(&self.services)
     }
@@ -340,6 +531,33 @@ pub enum PolicySource {
     Path(PathBuf),
     /// The seed example compiled into the binary (demos and first tries).
     BuiltinExample,
+    /// A bundle served over HTTPS.
+    Https(reqwest::Url),
+}
+
+/// Parses an `https://` URL for `key`: no credentials in it (use
+/// `cluster.token_file`), no plain http.
+pub fn https_url(text: &str, key: &str) -> Result<reqwest::Url, String> {
+    if text.starts_with("http://") {
+        return Err(format!(
+            "{key} '{text}': plain http is refused (the bundle is the security policy); use https://"
+        ));
+    }
+    let url = reqwest::Url::parse(text).map_err(|e| format!("{key} '{text}': {e}"))?;
+    if url.scheme() != "https" || url.host_str().is_none_or(|h| h.is_empty()) {
+        return Err(format!("{key} '{text}': expected https://HOST/PATH"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "{key}: credentials in the URL are refused; put a bearer token in cluster.token_file"
+        ));
+    }
+    if url.fragment().is_some() {
+        return Err(format!(
+            "{key} '{text}': a URL fragment has no meaning here"
+        ));
+    }
+    Ok(url)
 }
 
 impl PolicySource {
@@ -356,12 +574,10 @@ impl PolicySource {
             return Ok(PolicySource::Path(PathBuf::from(path)));
         }
         if text.starts_with("https://") || text.starts_with("http://") {
-            return Err(format!(
-                "cluster.source '{text}': HTTPS sources are not supported by this build yet; use file://"
-            ));
+            return https_url(text, "cluster.source").map(PolicySource::Https);
         }
         Err(format!(
-            "cluster.source '{text}' must start with file:// or be builtin:example"
+            "cluster.source '{text}' must start with https:// or file://, or be builtin:example"
         ))
     }
 
@@ -369,6 +585,7 @@ impl PolicySource {
         match self {
             PolicySource::Path(p) => format!("file://{}", p.display()),
             PolicySource::BuiltinExample => "builtin:example".into(),
+            PolicySource::Https(u) => u.to_string(),
         }
     }
 }
@@ -419,5 +636,92 @@ mod tests {
         assert_eq!(e.line, Some(2), "{e}");
         let e = AgentConfig::parse("audit:\n  sink: carrier-pigeon\n", "a.yaml").unwrap_err();
         assert!(e.message.contains("carrier-pigeon"), "{e}");
+    }
+
+    #[test]
+    fn cluster_https_keys() {
+        let raw = ed25519_dalek::SigningKey::from_bytes(&[7; 32])
+            .verifying_key()
+            .to_bytes();
+        let key = format!(
+            "ed25519:{}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, raw)
+        );
+        let text = format!(
+            "cluster:\n  source: https://policy.example/fleet/bundle.yaml\n  poll_interval: 30s\n  token_file: /etc/pam-mfa/token\n  ca_pins: [\"sha256:{}\"]\n  signing_keys: [\"{key}\"]\n  max_staleness: 12h\n  lock_view_max_age: 2m\n  state_dir: /var/lib/pam-mfa\n",
+            "ab".repeat(32)
+        );
+        let cfg = AgentConfig::parse(&text, "a.yaml").unwrap();
+        assert!(matches!(
+            cfg.policy_source().unwrap(),
+            PolicySource::Https(_)
+        ));
+        assert_eq!(cfg.cluster.ca_pins, vec![CaPin([0xab; 32])]);
+        assert_eq!(cfg.cluster.lock_view_max_age(), Duration::from_secs(120));
+        assert_eq!(cfg.cluster.max_staleness, Duration::from_secs(12 * 3600));
+        let d = AgentConfig::parse("cluster:\n  poll_interval: 5s\n", "a.yaml").unwrap();
+        assert_eq!(d.cluster.lock_view_max_age(), Duration::from_secs(15));
+        assert_eq!(d.cluster.max_staleness, Duration::from_secs(24 * 3600));
+        assert_eq!(d.cluster.state_dir, PathBuf::from("/var/lib/pam-mfa"));
+    }
+
+    #[test]
+    fn cluster_errors_have_places() {
+        let at_line = |text: &str, line: u64, needle: &str| {
+            let e = AgentConfig::parse(text, "a.yaml").unwrap_err();
+            assert_eq!(e.line, Some(line), "{e}");
+            assert!(e.to_string().starts_with(&format!("a.yaml:{line}:")), "{e}");
+            assert!(e.to_string().contains(needle), "{e}");
+        };
+        let https = "cluster:\n  source: https://p.example/b\n";
+        at_line(
+            &format!("{https}  ca_pins: [\"sha256:1234\"]\n"),
+            3,
+            "64 hex digits",
+        );
+        at_line(
+            &format!("{https}  ca_pins: [\"md5:{}\"]\n", "ab".repeat(16)),
+            3,
+            "sha256:HEX",
+        );
+        at_line(
+            &format!("{https}  signing_keys: [\"ssh-rsa AAAA\"]\n"),
+            3,
+            "signing key",
+        );
+        at_line(&format!("{https}  max_staleness: 1d\n"), 3, "1d");
+        at_line(&format!("{https}  lock_view_max_age: soon\n"), 3, "soon");
+        at_line(&format!("{https}  ca_fiel: /x\n"), 3, "ca_fiel");
+        let whole = |text: &str, needle: &str| {
+            let e = AgentConfig::parse(text, "a.yaml").unwrap_err();
+            assert!(e.to_string().starts_with("a.yaml: "), "{e}");
+            assert!(e.message.contains(needle), "{e}");
+        };
+        whole("cluster:\n  source: http://p.example/b\n", "plain http");
+        whole(
+            "cluster:\n  source: https://u:p@p.example/b\n",
+            "credentials",
+        );
+        whole(
+            "cluster:\n  source: file:///x\n  token_file: /t\n",
+            "only apply to an https",
+        );
+        whole(
+            &format!(
+                "{https}  ca_file: /a.pem\n  ca_pins: [\"sha256:{}\"]\n",
+                "00".repeat(32)
+            ),
+            "not both",
+        );
+        whole(&format!("{https}  token_file: token\n"), "absolute");
+        whole(
+            &format!("{https}  poll_interval: 10s\n  lock_view_max_age: 5s\n"),
+            "lock_view_max_age",
+        );
+        whole(
+            &format!("{https}  poll_interval: 10s\n  max_backoff: 5s\n"),
+            "max_backoff",
+        );
+        whole(&format!("{https}  state_dir: var/lib\n"), "state_dir");
     }
 }

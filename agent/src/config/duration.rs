@@ -38,6 +38,20 @@ pub mod serde_text {
     }
 }
 
+/// Serde helper for optional `Duration` fields written as text.
+pub mod serde_text_opt {
+    use super::parse_duration;
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let s = String::deserialize(d)?;
+        parse_duration(&s)
+            .map(Some)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

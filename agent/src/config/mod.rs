@@ -6,9 +6,9 @@ mod service_map;
 mod sessions_config;
 
 pub use agent_config::{
-    AgentConfig, AuditConfig, ChallengeConfig, ClusterConfig, ConfigError, FailMode, NodeConfig,
-    PolicySource, SocketConfig, SshdConfig, DEFAULT_CONFIG_PATH, EMBEDDED_DEFAULT,
-    MAX_REUSE_WINDOW,
+    https_url, AgentConfig, AuditConfig, CaPin, ChallengeConfig, ClusterConfig, ConfigError,
+    FailMode, NodeConfig, PolicySource, SigningKeyText, SocketConfig, SshdConfig,
+    DEFAULT_CONFIG_PATH, EMBEDDED_DEFAULT, MAX_REUSE_WINDOW,
 };
 pub use duration::parse_duration;
 pub use service_map::ServiceMap;

@@ -4,10 +4,12 @@ mod check;
 mod client;
 mod explain;
 mod sessions;
+mod sync;
 mod tap;
 
 pub use check::{run_check, Checked};
 pub use client::ask;
 pub use explain::{parse_label, render, run_explain, short, ExplainArgs};
 pub use sessions::{fetch_sessions, render_sessions};
+pub use sync::{render_sync, run_sync};
 pub use tap::{run_tap, TapOutput, Terminal, Tty};

@@ -1,13 +1,15 @@
 //! Answers one request.
 
-use pam_mfa_protocol::{PolicyCounts, RequestBody, ResponseBody, StatusReport};
+use std::time::SystemTime;
+
+use pam_mfa_protocol::{PolicyCounts, RequestBody, ResponseBody, StatusReport, SyncStatus};
 
 use super::peer::Peer;
 use crate::audit::now_rfc3339;
 use crate::login::{
     answer, cancel, explain, handle_begin, lines_for_login, Conversation, PeerIds, Step,
 };
-use crate::state::{reload_now, AgentState, ReloadOutcome};
+use crate::state::{freshness, judge, reload_now, sync_now, AgentState, ReloadOutcome};
 
 /// Answers one request. `pending` is the connection's conversation: a
 /// login waiting for its tap lives only on the connection that began it.
@@ -43,19 +45,25 @@ pub fn handle(
             }
         }
         RequestBody::Explain(q) => match state.store.current() {
-            Some(bundle) => ResponseBody::Explanation(explain(
-                &bundle,
-                &state.node,
-                &state.services,
-                &q,
-                state.now(),
-            )),
+            Some(bundle) => {
+                let mut e = explain(&bundle, &state.node, &state.services, &q, state.now());
+                // Say so when logins are not decided from this policy now.
+                if let Err(why) = state.policy_for_decision() {
+                    e.reasons.insert(
+                        0,
+                        format!("logins are not decided from this policy now: {why}"),
+                    );
+                }
+                ResponseBody::Explanation(e)
+            }
             None => ResponseBody::Unavailable {
                 message: "no policy is loaded".into(),
             },
         },
         RequestBody::Status => ResponseBody::Status(status(state)),
-        RequestBody::AuthorizedKeys { login } => match state.store.current() {
+        // Keys come from a usable policy only: a stale one (or a stale lock
+        // view under locking_mode strict) serves none.
+        RequestBody::AuthorizedKeys { login } => match state.policy_for_decision().ok() {
             Some(bundle) => {
                 let lines = lines_for_login(&bundle, &state.node, &login, state.now());
                 for l in &lines {
@@ -88,9 +96,7 @@ pub fn handle(
         RequestBody::Sessions => ResponseBody::Sessions {
             sessions: crate::sessions::live(state),
         },
-        RequestBody::Sync => ResponseBody::Error {
-            message: "not built yet".into(),
-        },
+        RequestBody::Sync => ResponseBody::Synced(sync_now(state).report),
     }
 }
 
@@ -106,6 +112,7 @@ fn settle(step: Step, pending: &mut Option<Box<Conversation>>) -> ResponseBody {
 
 pub fn status(state: &AgentState) -> StatusReport {
     let snap = state.store.snapshot();
+    let now = state.now();
     let counts = snap
         .current
         .as_ref()
@@ -117,6 +124,9 @@ pub fn status(state: &AgentState) -> StatusReport {
             warnings: b.warnings.len(),
         })
         .unwrap_or_default();
+    let fresh = freshness(&snap, &state.config.cluster, now);
+    let age =
+        |t: Option<SystemTime>| t.map(|t| now.duration_since(t).unwrap_or_default().as_secs());
     StatusReport {
         agent_version: env!("CARGO_PKG_VERSION").into(),
         node: state.node.name.clone(),
@@ -127,14 +137,35 @@ pub fn status(state: &AgentState) -> StatusReport {
             .as_ref()
             .map(|b| b.revision.clone())
             .unwrap_or_default(),
-        last_load: snap.last_load.map(|t| {
-            time::OffsetDateTime::from(t)
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_else(|_| now_rfc3339())
-        }),
-        last_error: snap.last_error,
+        last_load: snap.last_load.map(rfc3339),
+        last_error: snap.last_error.clone(),
         counts,
         decisions: state.counters.snapshot(),
         uptime_seconds: state.started.elapsed().as_secs(),
+        sync: Box::new(SyncStatus {
+            policy_fetched_at: snap.provenance.fetched_at.map(rfc3339),
+            policy_age_seconds: age(snap.provenance.fetched_at),
+            last_contact: snap.last_contact.map(rfc3339),
+            last_contact_age_seconds: age(snap.last_contact),
+            last_attempt: snap.last_attempt.map(rfc3339),
+            from_cache: snap.provenance.from_cache,
+            cache_error: snap.cache_error.clone(),
+            etag: snap.provenance.etag.clone(),
+            policy_stale: fresh.policy_stale,
+            lock_view_stale: fresh.lock_view_stale,
+            locking_mode: fresh.locking_mode,
+            policy_state: match judge(&snap, &state.config.cluster, now) {
+                Ok(_) => "usable".into(),
+                Err(why) => why.to_string(),
+            },
+            max_staleness_seconds: state.config.cluster.max_staleness.as_secs(),
+            lock_view_max_age_seconds: state.config.cluster.lock_view_max_age().as_secs(),
+        }),
     }
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    time::OffsetDateTime::from(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| now_rfc3339())
 }

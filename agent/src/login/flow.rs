@@ -14,7 +14,7 @@ use crate::policy::{
     decide, decide_with_identity, Access, Bundle, LoginQuery, MfaDevice, Requirement, ServiceClass,
     User,
 };
-use crate::state::AgentState;
+use crate::state::{AgentState, Unusable};
 use crate::verify::ssh_cert::verify_user_cert;
 
 /// Who asked, from SO_PEERCRED.
@@ -99,27 +99,9 @@ pub fn handle_begin(state: &AgentState, peer: PeerIds, hook: PamHook, ctx: &PamC
     ev.peer_pid = Some(peer.pid);
     ev.peer_uid = Some(peer.uid);
 
-    let Some(bundle) = state.store.current() else {
-        let (result, body) = match state.config.fail_mode {
-            FailMode::Open => (
-                "unavailable",
-                ResponseBody::Unavailable {
-                    message: "pam-mfa: no policy is loaded".into(),
-                },
-            ),
-            FailMode::Closed => (
-                "deny",
-                ResponseBody::Deny {
-                    message: "pam-mfa: no MFA policy is loaded on this host; login refused".into(),
-                },
-            ),
-        };
-        ev.result = result.into();
-        ev.reason =
-            format!("no policy loaded (fail_mode {:?})", state.config.fail_mode).to_lowercase();
-        state.counters.count(result);
-        state.audit(&ev);
-        return Step::Done(body);
+    let bundle = match state.policy_for_decision() {
+        Ok(bundle) => bundle,
+        Err(why) => return Step::Done(refuse_unusable(state, &why, &mut ev, "login")),
     };
     ev.policy_revision = bundle.revision.clone();
 
@@ -614,4 +596,49 @@ fn sk_key_class(state: &AgentState, login: &str, key: &AcceptedKey) -> (KeyClass
         (false, false) => KeyClass::Hardware,
     };
     (class, note)
+}
+
+/// The answer when the policy cannot decide (`why`), audited on `ev`: a stale
+/// lock view under `locking_mode: strict` denies whatever the fail mode
+/// (Teleport's strict mode); the rest is "policy unknown", where the fail
+/// mode decides. `what` names what is refused ("login", "session").
+pub(super) fn refuse_unusable(
+    state: &AgentState,
+    why: &Unusable,
+    ev: &mut AuditEvent,
+    what: &str,
+) -> ResponseBody {
+    let open = why.follows_fail_mode() && state.config.fail_mode == FailMode::Open;
+    let (result, body) = if open {
+        (
+            "unavailable",
+            ResponseBody::Unavailable {
+                message: format!("pam-mfa: {why}"),
+            },
+        )
+    } else {
+        let cause = match why {
+            Unusable::NoPolicy => "no MFA policy is loaded on this host",
+            Unusable::Stale { .. } => "this host's MFA policy is out of date",
+            Unusable::LockViewStale { .. } => "this host cannot confirm the cluster's locks",
+        };
+        (
+            "deny",
+            ResponseBody::Deny {
+                message: format!("pam-mfa: {cause}; {what} refused"),
+            },
+        )
+    };
+    if let Some(b) = state.store.current() {
+        ev.policy_revision = b.revision.clone();
+    }
+    ev.result = result.into();
+    ev.reason = if why.follows_fail_mode() {
+        format!("{why} (fail_mode {:?})", state.config.fail_mode).to_lowercase()
+    } else {
+        why.to_string()
+    };
+    state.counters.count(result);
+    state.audit(ev);
+    body
 }

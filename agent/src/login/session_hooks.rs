@@ -16,9 +16,10 @@ use std::sync::Arc;
 
 use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
 
-use super::flow::{evaluate, finish, hook_name, policy_login, service_class, PeerIds, Verdict};
+use super::flow::{
+    evaluate, finish, hook_name, policy_login, refuse_unusable, service_class, PeerIds, Verdict,
+};
 use crate::audit::AuditEvent;
-use crate::config::FailMode;
 use crate::policy::{Bundle, Decision};
 use crate::sessions::{decision, identify, session_event, Session};
 use crate::state::AgentState;
@@ -36,28 +37,9 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
     ev.peer_pid = Some(peer.pid);
     ev.peer_uid = Some(peer.uid);
 
-    let Some(bundle) = state.store.current() else {
-        let (result, body) = match state.config.fail_mode {
-            FailMode::Open => (
-                "unavailable",
-                ResponseBody::Unavailable {
-                    message: "pam-mfa: no policy is loaded".into(),
-                },
-            ),
-            FailMode::Closed => (
-                "deny",
-                ResponseBody::Deny {
-                    message: "pam-mfa: no MFA policy is loaded on this host; session refused"
-                        .into(),
-                },
-            ),
-        };
-        ev.result = result.into();
-        ev.reason =
-            format!("no policy loaded (fail_mode {:?})", state.config.fail_mode).to_lowercase();
-        state.counters.count(result);
-        state.audit(&ev);
-        return body;
+    let bundle = match state.policy_for_decision() {
+        Ok(bundle) => bundle,
+        Err(why) => return refuse_unusable(state, &why, &mut ev, "session"),
     };
     ev.policy_revision = bundle.revision.clone();
 

@@ -187,3 +187,46 @@ fn what_ignores_sighup_is_killed_after_the_grace() {
     };
     assert_eq!(st.signal(), Some(9), "SIGKILL");
 }
+
+/// A cap in `locking_mode`, for the stale-lock-view rules.
+fn cap(mode: &str) -> String {
+    format!("---\nkind: cluster_auth_preference\nversion: v2\nmetadata: {{name: cluster-auth-preference}}\nspec:\n  locking_mode: {mode}\n")
+}
+
+/// Teleport's strict mode: when the lock view is not known to be current,
+/// live sessions end (and new ones are refused); best_effort keeps them.
+#[test]
+fn a_stale_lock_view_ends_sessions_only_in_strict_mode() {
+    for (mode, ends) in [("strict", true), ("best_effort", false)] {
+        let s = state(&bundle(&cap(mode)));
+        let mut p = leader();
+        assert_eq!(hook(&s, p.id(), 0, PamHook::OpenSession), ALLOW);
+        // The source last confirmed the bundle an hour ago: older than
+        // lock_view_max_age (3 × poll_interval by default), younger than
+        // max_staleness (24h).
+        let ago = SystemTime::now() - Duration::from_secs(3600);
+        s.store.record_contact(ago);
+        crate::sessions::enforce(&s);
+        if ends {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let st = loop {
+                if let Some(st) = p.try_wait().unwrap() {
+                    break st;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{mode}: the session was not ended"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            assert_eq!(st.signal(), Some(1), "{mode}: SIGHUP");
+            let r = hook(&s, std::process::id(), 0, PamHook::OpenSession);
+            assert!(is_deny(&r, "cannot confirm the cluster's locks"), "{r:?}");
+        } else {
+            assert_eq!(p.try_wait().unwrap(), None, "{mode}: still running");
+            assert_eq!(crate::sessions::live(&s)[0].ending, None);
+            p.kill().unwrap();
+            p.wait().unwrap();
+        }
+    }
+}

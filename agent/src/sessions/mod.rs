@@ -27,7 +27,7 @@ pub use registry::{Session, SessionRegistry, MAX_SESSIONS};
 
 use pam_mfa_protocol::SessionInfo;
 
-use crate::state::AgentState;
+use crate::state::{AgentState, Unusable};
 
 /// Called after every policy install and every change of the lock view
 /// (and every `sessions.check_interval`): ends the live sessions the
@@ -35,17 +35,26 @@ use crate::state::AgentState;
 /// grace runs on a thread of its own.
 pub fn enforce(state: &AgentState) {
     prune(state);
-    // No policy (or none usable): nothing to judge the sessions by; they
-    // were allowed when they opened.
-    let Some(bundle) = state.store.current() else {
-        return;
+    let sessions = state.sessions.list();
+    let ends = match state.policy_for_decision() {
+        Ok(bundle) => select(&bundle, &state.node, &sessions, state.now()),
+        // Teleport's `locking_mode: strict`: when the lock view is not known
+        // to be current, live sessions end as new logins are refused.
+        Err(why @ Unusable::LockViewStale { .. }) => sessions
+            .iter()
+            .filter(|s| s.ending.is_none())
+            .map(|s| (s.id.clone(), why.to_string()))
+            .collect(),
+        // No policy, or one past max_staleness: nothing to judge the
+        // sessions by; they were allowed when they opened, and ending every
+        // session on an outage would turn a sync problem into a lock-out.
+        Err(Unusable::NoPolicy | Unusable::Stale { .. }) => return,
     };
-    let ends = select(&bundle, &state.node, &state.sessions.list(), state.now());
     if ends.is_empty() {
         return;
     }
     let marked = state.sessions.mark_ending(&ends);
-    end_sessions(state, marked, &bundle.revision);
+    end_sessions(state, marked, &state.revision());
 }
 
 /// `mfactl sessions`: the live sessions, oldest first.

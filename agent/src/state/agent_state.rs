@@ -1,7 +1,7 @@
 //! Everything a request handler needs, shared between connection threads.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 use pam_mfa_protocol::DecisionCounts;
@@ -12,6 +12,7 @@ use crate::challenge::SignatureCounters;
 use crate::config::{AgentConfig, PolicySource, ServiceMap};
 use crate::login::{Grants, ReuseCache, ServedKeys};
 use crate::policy::NodeInfo;
+use crate::sync::{CacheStore, HttpsFetcher};
 
 /// Injected time, so tests can move it.
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
@@ -62,6 +63,22 @@ pub struct AgentState {
     pub signature_counters: SignatureCounters,
     pub sessions: crate::sessions::SessionRegistry,
     pub clock: Clock,
+    /// The HTTPS client of an `https://` source (or why it could not be made:
+    /// every pull then fails with that reason, and the cache still serves).
+    pub fetcher: Option<Result<HttpsFetcher, String>>,
+    /// The last-known-good cache of an `https://` source.
+    pub cache: Option<CacheStore>,
+    /// `cluster.signing_keys`, raw Ed25519 public keys.
+    pub signing_keys: Vec<[u8; 32]>,
+    /// One pull at a time (the poller, `mfactl sync`, SIGHUP).
+    pub sync_book: Mutex<SyncBook>,
+}
+
+/// What the pulls remember between them.
+#[derive(Debug, Default)]
+pub struct SyncBook {
+    /// When a confirmation of the installed bundle was last written to the cache.
+    pub contact_saved_at: Option<SystemTime>,
 }
 
 impl AgentState {
@@ -74,6 +91,18 @@ impl AgentState {
             name: config.node_name(),
             labels: config.node.labels.clone(),
         };
+        let (fetcher, cache) = match &source {
+            PolicySource::Https(url) => (
+                Some(HttpsFetcher::new(url, &config.cluster)),
+                Some(CacheStore {
+                    dir: config.cluster.state_dir.clone(),
+                    source: url.to_string(),
+                    max_bundle_bytes: config.cluster.max_bundle_bytes,
+                }),
+            ),
+            _ => (None, None),
+        };
+        let signing_keys = config.cluster.signing_keys.iter().map(|k| k.key).collect();
         let keys_uid = nix::unistd::User::from_name(&config.socket.keys_user)
             .ok()
             .flatten()
@@ -94,6 +123,10 @@ impl AgentState {
             signature_counters: SignatureCounters::default(),
             sessions: crate::sessions::SessionRegistry::default(),
             clock,
+            fetcher,
+            cache,
+            signing_keys,
+            sync_book: Mutex::new(SyncBook::default()),
         })
     }
 

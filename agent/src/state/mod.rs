@@ -4,8 +4,12 @@ mod agent_state;
 mod policy_store;
 mod reload;
 mod source;
+mod staleness;
+#[cfg(test)]
+mod staleness_flow_tests;
 
-pub use agent_state::{AgentState, Clock, Counters};
-pub use policy_store::{PolicyStore, StoreSnapshot};
-pub use reload::{reload_now, spawn_reloader, ReloadOutcome};
+pub use agent_state::{AgentState, Clock, Counters, SyncBook};
+pub use policy_store::{PolicyStore, Provenance, StoreSnapshot};
+pub use reload::{initial_load, reload_now, spawn_reloader, sync_now, ReloadOutcome, SyncResult};
 pub use source::{fingerprint, load_from_source, Fingerprint, BUILTIN_EXAMPLE};
+pub use staleness::{freshness, judge, Freshness, Unusable};

@@ -1,9 +1,21 @@
-//! The policy the agent decides with, and what happened to the last loads.
+//! The policy the agent decides with, where it came from, when the source
+//! was last reached, and what happened to the last loads.
 
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 use crate::policy::Bundle;
+
+/// Where the installed bundle came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Provenance {
+    /// When its bytes were fetched from (or read at) the source.
+    pub fetched_at: Option<SystemTime>,
+    /// The source's ETag for it (HTTPS).
+    pub etag: Option<String>,
+    /// Loaded from the last-known-good cache, not (yet) confirmed by the source.
+    pub from_cache: bool,
+}
 
 /// Holds the last good bundle. A bad new bundle is recorded as an error and
 /// never replaces the good one.
@@ -15,16 +27,27 @@ pub struct PolicyStore {
 #[derive(Default, Clone)]
 struct StoreInner {
     current: Option<Arc<Bundle>>,
+    provenance: Provenance,
     last_load: Option<SystemTime>,
     last_error: Option<String>,
+    /// The last successful contact with the source (a 200 or 304, or a good
+    /// read of a file source). `None` with a bundle installed: freshness is
+    /// not tracked (see [`PolicyStore::install`]).
+    last_contact: Option<SystemTime>,
+    last_attempt: Option<SystemTime>,
+    cache_error: Option<String>,
 }
 
-/// A copy of the store's bookkeeping for `mfactl status`.
+/// A copy of the store's bookkeeping for `mfactl status` and the staleness rules.
 #[derive(Clone)]
 pub struct StoreSnapshot {
     pub current: Option<Arc<Bundle>>,
+    pub provenance: Provenance,
     pub last_load: Option<SystemTime>,
     pub last_error: Option<String>,
+    pub last_contact: Option<SystemTime>,
+    pub last_attempt: Option<SystemTime>,
+    pub cache_error: Option<String>,
 }
 
 impl PolicyStore {
@@ -32,12 +55,45 @@ impl PolicyStore {
         self.read().current.clone()
     }
 
-    /// Installs a freshly loaded bundle and clears the last error.
+    /// Installs a bundle that has no source to go stale against (tests, and
+    /// callers that manage freshness themselves): it never counts as stale.
     pub fn install(&self, bundle: Bundle, at: SystemTime) {
         let mut inner = self.write();
         inner.current = Some(Arc::new(bundle));
+        inner.provenance = Provenance {
+            fetched_at: Some(at),
+            ..Provenance::default()
+        };
         inner.last_load = Some(at);
         inner.last_error = None;
+        inner.last_contact = None;
+    }
+
+    /// Installs a bundle from the source (or its cache); `contact` is the
+    /// last time the source confirmed it. Clears the last error.
+    pub fn install_from(
+        &self,
+        bundle: Arc<Bundle>,
+        provenance: Provenance,
+        contact: SystemTime,
+        at: SystemTime,
+    ) {
+        let mut inner = self.write();
+        inner.current = Some(bundle);
+        inner.provenance = provenance;
+        inner.last_load = Some(at);
+        inner.last_contact = Some(contact);
+        inner.last_attempt = Some(at);
+        inner.last_error = None;
+    }
+
+    /// The source confirmed the installed bundle (a 304, or an unchanged file).
+    pub fn record_contact(&self, at: SystemTime) {
+        let mut inner = self.write();
+        inner.last_contact = Some(at);
+        inner.last_attempt = Some(at);
+        inner.last_error = None;
+        inner.provenance.from_cache = false;
     }
 
     /// Records a failed load; the current bundle stays.
@@ -45,12 +101,28 @@ impl PolicyStore {
         self.write().last_error = Some(error);
     }
 
+    /// Records a failed pull at `at`; the current bundle stays.
+    pub fn record_failure(&self, error: String, at: SystemTime) {
+        let mut inner = self.write();
+        inner.last_error = Some(error);
+        inner.last_attempt = Some(at);
+    }
+
+    /// Why the last-known-good cache could not be used at start.
+    pub fn record_cache_error(&self, error: Option<String>) {
+        self.write().cache_error = error;
+    }
+
     pub fn snapshot(&self) -> StoreSnapshot {
         let inner = self.read();
         StoreSnapshot {
             current: inner.current.clone(),
+            provenance: inner.provenance.clone(),
             last_load: inner.last_load,
             last_error: inner.last_error.clone(),
+            last_contact: inner.last_contact,
+            last_attempt: inner.last_attempt,
+            cache_error: inner.cache_error.clone(),
         }
     }
 

@@ -1,13 +1,25 @@
-//! Loading the policy at start, on SIGHUP, on `mfactl reload`, and when the
-//! source changes on disk.
+//! Loading the policy at start, on SIGHUP, on `mfactl reload`/`sync`, and
+//! on every poll: a file source when it changed on disk, an HTTPS source by
+//! a conditional pull. A refused bundle never replaces the one in force.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
-use super::agent_state::AgentState;
+use pam_mfa_protocol::SyncReport;
+
+use super::agent_state::{AgentState, SyncBook};
+use super::policy_store::Provenance;
 use super::source::{fingerprint, load_from_source};
 use crate::audit::AuditEvent;
+use crate::config::PolicySource;
+use crate::policy::{load_bundle_str, Bundle};
+use crate::sync::{
+    diff_bundles, verify_bundle_signature, Fetched, Jitter, LastKnownGood, PollSchedule,
+};
+
+/// How often a 304 is written down as the cache's last confirmation.
+const CONTACT_SAVE_EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReloadOutcome {
@@ -16,85 +28,394 @@ pub enum ReloadOutcome {
     Rejected { error: String },
 }
 
-/// Loads the source now. A bad bundle is refused: the last good one stays,
-/// the error is kept for `mfactl status` and audited.
+/// One pull: its outcome, and the report `mfactl sync` prints.
+#[derive(Debug, Clone)]
+pub struct SyncResult {
+    pub outcome: ReloadOutcome,
+    pub report: SyncReport,
+}
+
+/// What a pull brought before it is installed.
+enum Pulled {
+    NotModified,
+    Bundle {
+        bundle: Arc<Bundle>,
+        provenance: Provenance,
+    },
+}
+
+/// Loads (file, builtin) or pulls (HTTPS) the source now.
 pub fn reload_now(state: &AgentState) -> ReloadOutcome {
-    let now = state.now();
-    match load_from_source(&state.source) {
-        Ok(bundle) => {
+    sync_now(state).outcome
+}
+
+/// At start: an HTTPS source's last known good copy first (checked: SHA-256,
+/// source, signature, parse), so the host decides offline; the poller pulls
+/// at once. Without a usable copy, pulls now. Other sources: loads them.
+pub fn initial_load(state: &AgentState) -> ReloadOutcome {
+    if let Some(outcome) = load_cache(state) {
+        return outcome;
+    }
+    reload_now(state)
+}
+
+fn load_cache(state: &AgentState) -> Option<ReloadOutcome> {
+    let cache = state.cache.as_ref()?;
+    let checked = cache.load().and_then(|lkg| match lkg {
+        None => Ok(None),
+        Some(lkg) => check_cached(state, &lkg).map(|b| Some((lkg, b))),
+    });
+    match checked {
+        Ok(None) => None,
+        Ok(Some((lkg, bundle))) => {
             let revision = bundle.revision.clone();
             let warnings = bundle.warnings.len();
-            let same = state
-                .store
-                .current()
-                .is_some_and(|b| b.revision == revision);
-            for w in &bundle.warnings {
-                eprintln!("mfa-agent: policy warning: {w}");
-            }
-            state.store.install(bundle, now);
+            state.store.record_cache_error(None);
+            state.store.install_from(
+                Arc::new(bundle),
+                Provenance {
+                    fetched_at: Some(lkg.fetched_at),
+                    etag: lkg.etag.clone(),
+                    from_cache: true,
+                },
+                lkg.confirmed_at,
+                state.now(),
+            );
             crate::sessions::enforce(state);
-            if same {
-                return ReloadOutcome::Unchanged { revision };
-            }
-            let ev = AuditEvent::new(
+            audit(
+                state,
                 "policy_load",
                 "ok",
-                &state.node.name,
                 &revision,
-                format!("loaded {} ({warnings} warnings)", state.source.describe()),
+                format!(
+                    "loaded the last known good copy of {} from {}",
+                    state.source.describe(),
+                    cache.path().display()
+                ),
             );
-            state.audit(&ev);
-            ReloadOutcome::Loaded { revision, warnings }
+            Some(ReloadOutcome::Loaded { revision, warnings })
         }
         Err(e) => {
-            let error = e.to_string();
-            state.store.record_error(error.clone());
-            let kept = state.revision();
-            let ev = AuditEvent::new(
-                "policy_rejected",
-                "rejected",
-                &state.node.name,
-                &kept,
-                if kept.is_empty() {
-                    format!("{error}; no policy is loaded")
-                } else {
-                    format!("{error}; keeping revision {kept}")
-                },
-            );
-            state.audit(&ev);
-            eprintln!("mfa-agent: policy refused: {error}");
-            ReloadOutcome::Rejected { error }
+            let error = format!("last known good refused: {e}");
+            eprintln!("mfa-agent: {error}");
+            state.store.record_cache_error(Some(error.clone()));
+            audit(state, "policy_rejected", "rejected", "", error);
+            None
         }
     }
 }
 
-/// Watches for SIGHUP (through `hup`) and for changes of the source on
-/// disk, and reloads. Runs until `stop` is set.
+fn check_cached(state: &AgentState, lkg: &LastKnownGood) -> Result<Bundle, String> {
+    if !state.signing_keys.is_empty() {
+        let sig = lkg
+            .signature
+            .as_ref()
+            .ok_or("it has no signature and cluster.signing_keys are set")?;
+        let text = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, sig);
+        verify_bundle_signature(&lkg.bytes, text.as_bytes(), &state.signing_keys)?;
+    }
+    let text =
+        std::str::from_utf8(&lkg.bytes).map_err(|_| "the bundle is not UTF-8".to_string())?;
+    load_bundle_str(text, &format!("{} (cached)", lkg.source)).map_err(|e| e.to_string())
+}
+
+/// Pulls or loads the source now, installs what is good, and says what changed.
+pub fn sync_now(state: &AgentState) -> SyncResult {
+    let mut book = state.sync_book.lock().unwrap_or_else(|p| p.into_inner());
+    let now = state.now();
+    let previous = state.store.current();
+    let previous_revision = previous
+        .as_ref()
+        .map(|b| b.revision.clone())
+        .unwrap_or_default();
+    let pulled = match &state.source {
+        PolicySource::Https(_) => pull_https(state, &mut book, now),
+        _ => load_from_source(&state.source)
+            .map(|b| Pulled::Bundle {
+                bundle: Arc::new(b),
+                provenance: Provenance {
+                    fetched_at: Some(now),
+                    ..Provenance::default()
+                },
+            })
+            .map_err(|e| e.to_string()),
+    };
+    let report = |ok: bool, revision: String, changes: Vec<String>, message: String| SyncReport {
+        ok,
+        revision,
+        previous_revision: previous_revision.clone(),
+        changes,
+        message,
+    };
+    match pulled {
+        Ok(Pulled::NotModified) => {
+            state.store.record_contact(now);
+            SyncResult {
+                outcome: ReloadOutcome::Unchanged {
+                    revision: previous_revision.clone(),
+                },
+                report: report(
+                    true,
+                    previous_revision.clone(),
+                    Vec::new(),
+                    "unchanged (304)".into(),
+                ),
+            }
+        }
+        Ok(Pulled::Bundle { bundle, provenance }) => {
+            let revision = bundle.revision.clone();
+            let warnings = bundle.warnings.len();
+            for w in &bundle.warnings {
+                eprintln!("mfa-agent: policy warning: {w}");
+            }
+            let same = previous_revision == revision;
+            let changes = if same {
+                Vec::new()
+            } else {
+                diff_bundles(previous.as_deref(), &bundle)
+            };
+            state.store.install_from(bundle, provenance, now, now);
+            crate::sessions::enforce(state);
+            if same {
+                return SyncResult {
+                    outcome: ReloadOutcome::Unchanged {
+                        revision: revision.clone(),
+                    },
+                    report: report(
+                        true,
+                        revision.clone(),
+                        Vec::new(),
+                        format!("unchanged (revision {})", crate::ctl::short(&revision)),
+                    ),
+                };
+            }
+            audit(
+                state,
+                "policy_load",
+                "ok",
+                &revision,
+                format!("loaded {} ({warnings} warnings)", state.source.describe()),
+            );
+            let message = format!(
+                "loaded revision {} ({} changes, {warnings} warnings)",
+                crate::ctl::short(&revision),
+                changes.len()
+            );
+            SyncResult {
+                outcome: ReloadOutcome::Loaded {
+                    revision: revision.clone(),
+                    warnings,
+                },
+                report: report(true, revision, changes, message),
+            }
+        }
+        Err(error) => {
+            let repeated = state.store.snapshot().last_error.as_deref() == Some(error.as_str());
+            state.store.record_failure(error.clone(), now);
+            let kept = previous_revision.clone();
+            if !repeated {
+                audit(
+                    state,
+                    "policy_rejected",
+                    "rejected",
+                    &kept,
+                    if kept.is_empty() {
+                        format!("{error}; no policy is loaded")
+                    } else {
+                        format!("{error}; keeping revision {kept}")
+                    },
+                );
+                eprintln!("mfa-agent: policy refused: {error}");
+            }
+            SyncResult {
+                outcome: ReloadOutcome::Rejected {
+                    error: error.clone(),
+                },
+                report: report(
+                    false,
+                    kept.clone(),
+                    Vec::new(),
+                    if kept.is_empty() {
+                        format!("refused: {error}; no policy is loaded")
+                    } else {
+                        format!(
+                            "refused: {error}; kept revision {}",
+                            crate::ctl::short(&kept)
+                        )
+                    },
+                ),
+            }
+        }
+    }
+}
+
+fn pull_https(state: &AgentState, book: &mut SyncBook, now: SystemTime) -> Result<Pulled, String> {
+    let fetcher = match &state.fetcher {
+        Some(Ok(f)) => f,
+        Some(Err(e)) => return Err(e.clone()),
+        None => return Err("no HTTPS client for this source".into()),
+    };
+    let snap = state.store.snapshot();
+    let etag = snap.current.as_ref().and(snap.provenance.etag.clone());
+    match fetcher.fetch(etag.as_deref())? {
+        Fetched::NotModified => {
+            if let Some(b) = &snap.current {
+                save_contact(state, book, &b.revision, now);
+            }
+            Ok(Pulled::NotModified)
+        }
+        Fetched::Body {
+            bytes,
+            etag,
+            signature,
+        } => {
+            let signature = if state.signing_keys.is_empty() {
+                None
+            } else {
+                let sig = signature.ok_or("the bundle is not signed")?;
+                Some(verify_bundle_signature(&bytes, &sig, &state.signing_keys)?)
+            };
+            let text = std::str::from_utf8(&bytes)
+                .map_err(|e| format!("the bundle is not UTF-8 text: {e}"))?;
+            let bundle =
+                load_bundle_str(text, &state.source.describe()).map_err(|e| e.to_string())?;
+            let unchanged = snap
+                .current
+                .as_ref()
+                .is_some_and(|b| b.revision == bundle.revision)
+                && snap.provenance.etag == etag
+                && !snap.provenance.from_cache;
+            if unchanged {
+                save_contact(state, book, &bundle.revision, now);
+            } else if let Some(cache) = &state.cache {
+                let lkg = LastKnownGood {
+                    source: cache.source.clone(),
+                    etag: etag.clone(),
+                    fetched_at: now,
+                    confirmed_at: now,
+                    sha256: bundle.revision.clone(),
+                    signature,
+                    bytes,
+                };
+                match cache.save(&lkg) {
+                    Ok(()) => {
+                        book.contact_saved_at = Some(now);
+                        state.store.record_cache_error(None);
+                    }
+                    Err(e) => {
+                        let e = format!("cannot save the last known good: {e}");
+                        eprintln!("mfa-agent: {e}");
+                        state.store.record_cache_error(Some(e));
+                    }
+                }
+            }
+            let fetched_at = if unchanged {
+                snap.provenance.fetched_at
+            } else {
+                Some(now)
+            };
+            Ok(Pulled::Bundle {
+                bundle: Arc::new(bundle),
+                provenance: Provenance {
+                    fetched_at,
+                    etag,
+                    from_cache: false,
+                },
+            })
+        }
+    }
+}
+
+/// Writes down that the source confirmed the bundle `sha256`, at most once
+/// every [`CONTACT_SAVE_EVERY`].
+fn save_contact(state: &AgentState, book: &mut SyncBook, sha256: &str, now: SystemTime) {
+    let Some(cache) = &state.cache else {
+        return;
+    };
+    let due = book
+        .contact_saved_at
+        .is_none_or(|t| now.duration_since(t).unwrap_or_default() >= CONTACT_SAVE_EVERY);
+    if due {
+        match cache.save_contact(sha256, now) {
+            Ok(()) => book.contact_saved_at = Some(now),
+            Err(e) => eprintln!("mfa-agent: {e}"),
+        }
+    }
+}
+
+fn audit(state: &AgentState, kind: &str, result: &str, revision: &str, reason: String) {
+    let ev = AuditEvent::new(kind, result, &state.node.name, revision, reason);
+    state.audit(&ev);
+}
+
+/// Polls the source (file: on change; HTTPS: a conditional pull, with
+/// jitter, and backoff after failures), reloads on SIGHUP (through `hup`),
+/// and ends sessions when the lock view turns stale. Runs until `stop` is set.
+/// `jitter` spreads the waits (the daemon seeds it from the kernel; tests
+/// may pass a fixed seed).
 pub fn spawn_reloader(
     state: Arc<AgentState>,
     hup: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
+    jitter: Jitter,
 ) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("reloader".into())
         .spawn(move || {
-            let interval = state.config.cluster.poll_interval;
+            let cluster = &state.config.cluster;
+            let interval = cluster.poll_interval;
             let tick = Duration::from_millis(100).min(interval);
-            let mut last = fingerprint(&state.source);
-            let mut waited = Duration::ZERO;
+            let mut schedule = PollSchedule::new(interval, cluster.max_backoff, jitter);
+            let https = matches!(state.source, PolicySource::Https(_));
+            let snap = state.store.snapshot();
+            // An HTTPS source that started from its cache, or without a
+            // policy, is pulled at once.
+            let mut due = if https
+                && (snap.current.is_none()
+                    || snap.provenance.from_cache
+                    || snap.last_error.is_some())
+            {
+                Instant::now()
+            } else {
+                Instant::now() + schedule.after(true)
+            };
+            let mut last_fp = fingerprint(&state.source);
+            let mut last_ok = snap.current.is_some() && snap.last_error.is_none();
+            let mut lock_view_stale = state.freshness().lock_view_stale;
             while !stop.load(Ordering::Relaxed) {
                 std::thread::sleep(tick);
-                waited += tick;
                 let hup_now = hup.swap(false, Ordering::Relaxed);
-                if !hup_now && waited < interval {
+                let stale = state.freshness().lock_view_stale;
+                if stale != lock_view_stale {
+                    lock_view_stale = stale;
+                    crate::sessions::enforce(&state);
+                }
+                if !hup_now && Instant::now() < due {
                     continue;
                 }
-                waited = Duration::ZERO;
-                let fp = fingerprint(&state.source);
-                if hup_now || fp != last {
-                    last = fp;
-                    reload_now(&state);
-                }
+                let ok = match &state.source {
+                    PolicySource::Https(_) => {
+                        !matches!(reload_now(&state), ReloadOutcome::Rejected { .. })
+                    }
+                    PolicySource::Path(_) => {
+                        let fp = fingerprint(&state.source);
+                        if hup_now || fp != last_fp {
+                            last_fp = fp;
+                            last_ok = !matches!(reload_now(&state), ReloadOutcome::Rejected { .. });
+                        } else if last_ok && fp.present() {
+                            state.store.record_contact(state.now());
+                        }
+                        true
+                    }
+                    PolicySource::BuiltinExample => {
+                        if hup_now {
+                            reload_now(&state);
+                        }
+                        state.store.record_contact(state.now());
+                        true
+                    }
+                };
+                due = Instant::now() + schedule.after(ok);
             }
         })
         .expect("spawning the reloader thread")

@@ -13,17 +13,21 @@ pub fn load_from_source(source: &PolicySource) -> Result<Bundle, PolicyError> {
     match source {
         PolicySource::Path(p) => load_bundle_path(p),
         PolicySource::BuiltinExample => load_bundle_str(BUILTIN_EXAMPLE, "builtin:example"),
+        PolicySource::Https(u) => Err(PolicyError::in_file(
+            u.as_str(),
+            "an https:// source is pulled (state::sync_now), not read",
+        )),
     }
 }
 
 /// What a source looks like on disk: changes when any file in it changes.
-/// Cheap enough to compute every poll interval.
+/// Cheap enough to compute every poll interval. (HTTPS sources use ETags.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint(Vec<(String, u64, i64, i64, u64)>);
 
 pub fn fingerprint(source: &PolicySource) -> Fingerprint {
     match source {
-        PolicySource::BuiltinExample => Fingerprint(Vec::new()),
+        PolicySource::BuiltinExample | PolicySource::Https(_) => Fingerprint(Vec::new()),
         PolicySource::Path(p) => {
             let mut entries = vec![stat_entry(p)];
             if p.is_dir() {
@@ -48,5 +52,13 @@ fn stat_entry(p: &Path) -> (String, u64, i64, i64, u64) {
             m.size(),
         ),
         Err(_) => (p.display().to_string(), 0, 0, 0, 0),
+    }
+}
+
+impl Fingerprint {
+    /// The source's top-level file or directory exists (a file source's
+    /// "contact": it can be read).
+    pub fn present(&self) -> bool {
+        self.0.first().is_none_or(|e| e.1 != 0)
     }
 }

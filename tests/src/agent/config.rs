@@ -16,6 +16,9 @@ pub struct AgentConfig {
     pub pubkey_auth_options: Vec<String>,
     /// Raw YAML appended at the end (for options the helpers do not know).
     pub extra_yaml: String,
+    /// The body of the `cluster:` section (indented keys), replacing the
+    /// file source of the generated bundle (e.g. an https:// source).
+    pub cluster_yaml: Option<String>,
 }
 
 impl AgentConfig {
@@ -29,6 +32,7 @@ impl AgentConfig {
             poll_interval: "1s".into(),
             pubkey_auth_options: Vec::new(),
             extra_yaml: String::new(),
+            cluster_yaml: None,
         }
     }
 
@@ -50,11 +54,20 @@ impl AgentConfig {
             y.push_str("    {}\n");
         }
         y.push_str("cluster:\n");
-        y.push_str(&format!(
-            "  source: {}\n",
-            yaml_str(&format!("file://{}", bundle.display()))
-        ));
-        y.push_str(&format!("  poll_interval: {}\n", self.poll_interval));
+        if let Some(c) = &self.cluster_yaml {
+            y.push_str(c);
+        } else {
+            y.push_str(&format!(
+                "  source: {}\n",
+                yaml_str(&format!("file://{}", bundle.display()))
+            ));
+            y.push_str(&format!("  poll_interval: {}\n", self.poll_interval));
+            // The agent's own state (signature counters), not the host's /var/lib.
+            y.push_str(&format!(
+                "  state_dir: {}\n",
+                yaml_str(&socket.with_extension("state").display().to_string())
+            ));
+        }
         y.push_str("socket:\n");
         y.push_str(&format!(
             "  path: {}\n",

@@ -1,0 +1,206 @@
+//! Whether the installed policy may decide a login: it must exist, the
+//! source must have been reached within `cluster.max_staleness`, and with the
+//! cap's `locking_mode: strict` within `cluster.lock_view_max_age`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use super::agent_state::AgentState;
+use super::policy_store::StoreSnapshot;
+use crate::config::ClusterConfig;
+use crate::policy::Bundle;
+
+/// Why the policy cannot decide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unusable {
+    /// No bundle was ever loaded: the agent's fail mode applies.
+    NoPolicy,
+    /// The source was not reached for longer than `max_staleness`: the
+    /// policy counts as unknown, the fail mode applies.
+    Stale { age: Duration, max: Duration },
+    /// `locking_mode: strict` and the lock view is older than
+    /// `lock_view_max_age`: the login is denied whatever the fail mode
+    /// (Teleport's strict mode).
+    LockViewStale { age: Duration, max: Duration },
+}
+
+impl Unusable {
+    /// True when the agent's fail mode decides; false when the login is denied.
+    pub fn follows_fail_mode(&self) -> bool {
+        !matches!(self, Unusable::LockViewStale { .. })
+    }
+}
+
+impl fmt::Display for Unusable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unusable::NoPolicy => write!(f, "no policy loaded"),
+            Unusable::Stale { age, max } => write!(
+                f,
+                "policy stale: no contact with the source for {}s (cluster.max_staleness {}s)",
+                age.as_secs(),
+                max.as_secs()
+            ),
+            Unusable::LockViewStale { age, max } => write!(
+                f,
+                "lock view stale: no contact with the source for {}s (cluster.lock_view_max_age {}s, locking_mode strict)",
+                age.as_secs(),
+                max.as_secs()
+            ),
+        }
+    }
+}
+
+/// How old the view of the source is, and what that means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Freshness {
+    /// Time since the last successful contact (None: never, or not tracked).
+    pub since_contact: Option<Duration>,
+    pub policy_stale: bool,
+    pub lock_view_stale: bool,
+    /// The cap's `locking_mode` of the installed bundle (empty: none).
+    pub locking_mode: String,
+}
+
+pub fn freshness(snap: &StoreSnapshot, cluster: &ClusterConfig, now: SystemTime) -> Freshness {
+    let since_contact = snap
+        .last_contact
+        .map(|c| now.duration_since(c).unwrap_or(Duration::ZERO));
+    let over = |max: Duration| since_contact.is_some_and(|a| a > max);
+    Freshness {
+        since_contact,
+        policy_stale: !cluster.max_staleness.is_zero() && over(cluster.max_staleness),
+        lock_view_stale: over(cluster.lock_view_max_age()),
+        locking_mode: snap
+            .current
+            .as_ref()
+            .map(|b| b.cap.locking_mode.clone())
+            .unwrap_or_default(),
+    }
+}
+
+/// The rules, on a snapshot: see [`AgentState::policy_for_decision`].
+pub fn judge(
+    snap: &StoreSnapshot,
+    cluster: &ClusterConfig,
+    now: SystemTime,
+) -> Result<Arc<Bundle>, Unusable> {
+    let Some(bundle) = snap.current.clone() else {
+        return Err(Unusable::NoPolicy);
+    };
+    let f = freshness(snap, cluster, now);
+    let age = f.since_contact.unwrap_or_default();
+    if f.locking_mode == "strict" && f.lock_view_stale {
+        return Err(Unusable::LockViewStale {
+            age,
+            max: cluster.lock_view_max_age(),
+        });
+    }
+    if f.policy_stale {
+        return Err(Unusable::Stale {
+            age,
+            max: cluster.max_staleness,
+        });
+    }
+    Ok(bundle)
+}
+
+impl AgentState {
+    /// The policy to decide a login with, or why there is none usable. Ages
+    /// come from the injected clock.
+    pub fn policy_for_decision(&self) -> Result<Arc<Bundle>, Unusable> {
+        judge(&self.store.snapshot(), &self.config.cluster, self.now())
+    }
+
+    pub fn freshness(&self) -> Freshness {
+        freshness(&self.store.snapshot(), &self.config.cluster, self.now())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::AgentConfig;
+    use crate::policy::load_bundle_str;
+    use crate::state::{PolicyStore, Provenance};
+
+    const STRICT: &str = "kind: cluster_auth_preference\nversion: v2\nmetadata: {name: cluster-auth-preference}\nspec: {locking_mode: strict}\n";
+    const BEST_EFFORT: &str = "kind: cluster_auth_preference\nversion: v2\nmetadata: {name: cluster-auth-preference}\nspec: {locking_mode: best_effort}\n";
+
+    fn at(s: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(s)
+    }
+
+    fn cluster(extra: &str) -> ClusterConfig {
+        let text = format!("cluster:\n  source: builtin:example\n  poll_interval: 10s\n{extra}");
+        AgentConfig::parse(&text, "t").unwrap().cluster
+    }
+
+    fn store(text: &str, contact: u64) -> PolicyStore {
+        let s = PolicyStore::default();
+        let b = Arc::new(load_bundle_str(text, "b").unwrap());
+        s.install_from(b, Provenance::default(), at(contact), at(contact));
+        s
+    }
+
+    #[test]
+    fn no_policy_then_fresh_then_stale() {
+        let c = cluster("  max_staleness: 1h\n");
+        assert_eq!(
+            judge(&PolicyStore::default().snapshot(), &c, at(0)).unwrap_err(),
+            Unusable::NoPolicy
+        );
+        let s = store(BEST_EFFORT, 1000);
+        assert!(judge(&s.snapshot(), &c, at(1000 + 3600)).is_ok());
+        let e = judge(&s.snapshot(), &c, at(1000 + 3601)).unwrap_err();
+        assert!(
+            matches!(e, Unusable::Stale { .. }) && e.follows_fail_mode(),
+            "{e}"
+        );
+        s.record_contact(at(5000));
+        assert!(judge(&s.snapshot(), &c, at(5000 + 3600)).is_ok());
+    }
+
+    #[test]
+    fn zero_max_staleness_means_never() {
+        let s = store(BEST_EFFORT, 0);
+        assert!(judge(
+            &s.snapshot(),
+            &cluster("  max_staleness: 0s\n"),
+            at(10_000_000)
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn strict_denies_on_a_stale_lock_view_best_effort_decides() {
+        let c = cluster("");
+        assert_eq!(
+            c.lock_view_max_age(),
+            Duration::from_secs(30),
+            "3 × poll_interval"
+        );
+        let strict = store(STRICT, 1000);
+        assert!(judge(&strict.snapshot(), &c, at(1030)).is_ok());
+        let e = judge(&strict.snapshot(), &c, at(1031)).unwrap_err();
+        assert!(
+            matches!(e, Unusable::LockViewStale { .. }) && !e.follows_fail_mode(),
+            "{e}"
+        );
+        // Strict wins over a stale policy: it denies, never follows fail_mode open.
+        let e = judge(&strict.snapshot(), &c, at(1000 + 90_000)).unwrap_err();
+        assert!(matches!(e, Unusable::LockViewStale { .. }), "{e}");
+        let best = store(BEST_EFFORT, 1000);
+        assert!(judge(&best.snapshot(), &c, at(1031)).is_ok());
+        let c2 = cluster("  lock_view_max_age: 5m\n");
+        assert!(judge(&strict.snapshot(), &c2, at(1300)).is_ok());
+    }
+
+    #[test]
+    fn untracked_bundles_never_go_stale() {
+        let s = PolicyStore::default();
+        s.install(load_bundle_str(STRICT, "b").unwrap(), at(0));
+        assert!(judge(&s.snapshot(), &cluster(""), at(100_000_000)).is_ok());
+    }
+}

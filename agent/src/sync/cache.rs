@@ -1,0 +1,248 @@
+//! The last known good bundle of an HTTPS source, kept under the state
+//! directory so the host decides offline after a restart.
+//!
+//! `last-known-good.json` holds the bundle text and what is known about it
+//! (source URL, ETag, fetch time, SHA-256, signature), written atomically as
+//! one file when a new bundle is accepted. `last-contact.json` holds the last
+//! time the source confirmed that bundle (a 304), written at most once a
+//! minute, so that a restart neither makes an old bundle look fresh nor a
+//! recently confirmed one look old.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::safe_file::{read_private_file, write_private_file};
+
+pub const BUNDLE_FILE: &str = "last-known-good.json";
+pub const CONTACT_FILE: &str = "last-contact.json";
+const FORMAT: u32 = 1;
+
+/// A bundle accepted from the source, with its provenance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastKnownGood {
+    pub source: String,
+    pub etag: Option<String>,
+    pub fetched_at: SystemTime,
+    /// The last time the source confirmed this bundle (at least `fetched_at`).
+    pub confirmed_at: SystemTime,
+    /// Lowercase hex SHA-256 of `bytes`.
+    pub sha256: String,
+    pub signature: Option<Vec<u8>>,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BundleFile {
+    format: u32,
+    source: String,
+    etag: Option<String>,
+    /// Unix milliseconds.
+    fetched_at_ms: u64,
+    sha256: String,
+    signature: Option<String>,
+    bundle: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContactFile {
+    format: u32,
+    source: String,
+    sha256: String,
+    confirmed_at_ms: u64,
+}
+
+pub fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn to_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
+}
+
+fn from_ms(ms: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ms)
+}
+
+/// The cache of one source in one directory.
+#[derive(Debug, Clone)]
+pub struct CacheStore {
+    pub dir: PathBuf,
+    pub source: String,
+    /// The largest bundle accepted; the file may be a little larger (JSON).
+    pub max_bundle_bytes: u64,
+}
+
+impl CacheStore {
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(BUNDLE_FILE)
+    }
+
+    /// Saves an accepted bundle (and forgets an older confirmation).
+    pub fn save(&self, lkg: &LastKnownGood) -> Result<(), String> {
+        let text = std::str::from_utf8(&lkg.bytes)
+            .map_err(|_| "the bundle is not UTF-8 text".to_string())?;
+        let file = BundleFile {
+            format: FORMAT,
+            source: lkg.source.clone(),
+            etag: lkg.etag.clone(),
+            fetched_at_ms: to_ms(lkg.fetched_at),
+            sha256: lkg.sha256.clone(),
+            signature: lkg.signature.as_ref().map(|s| STANDARD.encode(s)),
+            bundle: text.to_string(),
+        };
+        let json = serde_json::to_vec(&file).map_err(|e| e.to_string())?;
+        write_private_file(&self.dir, BUNDLE_FILE, &json)?;
+        self.save_contact(&lkg.sha256, lkg.confirmed_at)
+    }
+
+    /// Records that the source confirmed the bundle `sha256` at `at`.
+    pub fn save_contact(&self, sha256: &str, at: SystemTime) -> Result<(), String> {
+        let file = ContactFile {
+            format: FORMAT,
+            source: self.source.clone(),
+            sha256: sha256.to_string(),
+            confirmed_at_ms: to_ms(at),
+        };
+        let json = serde_json::to_vec(&file).map_err(|e| e.to_string())?;
+        write_private_file(&self.dir, CONTACT_FILE, &json)
+    }
+
+    /// Reads and checks the cache: `Ok(None)` when there is none. The
+    /// bundle's SHA-256 must match, and it must be for this source. (Its
+    /// signature and its parse are checked by the caller.)
+    pub fn load(&self) -> Result<Option<LastKnownGood>, String> {
+        let path = self.path();
+        let shown = path.display().to_string();
+        if std::fs::symlink_metadata(&path).is_err() {
+            return Ok(None);
+        }
+        let max = self
+            .max_bundle_bytes
+            .saturating_mul(2)
+            .saturating_add(64 * 1024);
+        let raw = read_private_file(&path, max, true)?;
+        let file: BundleFile = serde_json::from_slice(&raw)
+            .map_err(|e| format!("{shown}: not a pam-mfa cache file: {e}"))?;
+        if file.format != FORMAT {
+            return Err(format!("{shown}: unknown cache format {}", file.format));
+        }
+        if file.source != self.source {
+            return Err(format!(
+                "{shown}: cached from {}, not from the configured source {}",
+                file.source, self.source
+            ));
+        }
+        let sha = hex_sha256(file.bundle.as_bytes());
+        if sha != file.sha256 {
+            return Err(format!(
+                "{shown}: the bundle's SHA-256 is {sha}, not the recorded {} (tampered or damaged)",
+                file.sha256
+            ));
+        }
+        let signature = match &file.signature {
+            Some(s) => Some(
+                STANDARD
+                    .decode(s)
+                    .map_err(|e| format!("{shown}: bad signature encoding: {e}"))?,
+            ),
+            None => None,
+        };
+        let fetched_at = from_ms(file.fetched_at_ms);
+        let confirmed_at = self
+            .load_contact(&sha)
+            .unwrap_or(fetched_at)
+            .max(fetched_at);
+        Ok(Some(LastKnownGood {
+            source: file.source,
+            etag: file.etag,
+            fetched_at,
+            confirmed_at,
+            sha256: sha,
+            signature,
+            bytes: file.bundle.into_bytes(),
+        }))
+    }
+
+    fn load_contact(&self, sha256: &str) -> Option<SystemTime> {
+        let raw = read_private_file(&self.dir.join(CONTACT_FILE), 4096, true).ok()?;
+        let c: ContactFile = serde_json::from_slice(&raw).ok()?;
+        (c.format == FORMAT && c.source == self.source && c.sha256 == sha256)
+            .then(|| from_ms(c.confirmed_at_ms))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(tag: &str) -> CacheStore {
+        let dir = std::env::temp_dir().join(format!("pam-mfa-cache-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        CacheStore {
+            dir,
+            source: "https://policy.example/bundle.yaml".into(),
+            max_bundle_bytes: 1 << 20,
+        }
+    }
+
+    fn lkg(s: &CacheStore, body: &str, at: u64) -> LastKnownGood {
+        LastKnownGood {
+            source: s.source.clone(),
+            etag: Some("\"v1\"".into()),
+            fetched_at: from_ms(at),
+            confirmed_at: from_ms(at),
+            sha256: hex_sha256(body.as_bytes()),
+            signature: Some(vec![1, 2, 3]),
+            bytes: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn round_trip_keeps_times_and_confirmations() {
+        let s = store("rt");
+        assert_eq!(s.load().unwrap(), None);
+        let l = lkg(&s, "kind: role\n", 1_000_000);
+        s.save(&l).unwrap();
+        assert_eq!(s.load().unwrap().unwrap(), l);
+        s.save_contact(&l.sha256, from_ms(5_000_000)).unwrap();
+        let back = s.load().unwrap().unwrap();
+        assert_eq!(back.fetched_at, from_ms(1_000_000));
+        assert_eq!(back.confirmed_at, from_ms(5_000_000));
+        // A confirmation of another bundle does not count.
+        s.save_contact("00", from_ms(9_000_000)).unwrap();
+        assert_eq!(s.load().unwrap().unwrap().confirmed_at, from_ms(1_000_000));
+        std::fs::remove_dir_all(&s.dir).unwrap();
+    }
+
+    #[test]
+    fn tampering_and_another_source_are_refused() {
+        let s = store("tamper");
+        s.save(&lkg(&s, "kind: role\nmetadata: {name: a}\n", 1))
+            .unwrap();
+        let path = s.path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("name: a", "name: b")).unwrap();
+        let e = s.load().unwrap_err();
+        assert!(e.contains("tampered"), "{e}");
+        s.save(&lkg(&s, "x: 1\n", 1)).unwrap();
+        let other = CacheStore {
+            source: "https://elsewhere.example/b".into(),
+            ..s.clone()
+        };
+        let e = other.load().unwrap_err();
+        assert!(e.contains("not from the configured source"), "{e}");
+        std::fs::write(&path, "{not json").unwrap();
+        assert!(s.load().unwrap_err().contains("not a pam-mfa cache file"));
+        std::fs::remove_dir_all(&s.dir).unwrap();
+    }
+}

@@ -1,0 +1,19 @@
+//! Cluster sync: pulling the bundle from an HTTPS source (trust, token,
+//! ETag, signature), keeping the last known good copy on disk, pacing the
+//! pulls, and saying what changed. `crate::state` drives it.
+
+mod cache;
+mod diff;
+mod fetch;
+mod safe_file;
+mod schedule;
+mod signing;
+mod trust;
+
+pub use cache::{CacheStore, LastKnownGood};
+pub use diff::diff_bundles;
+pub use fetch::{Fetched, HttpsFetcher};
+pub use safe_file::{ensure_private_dir, read_private_file, write_private_file};
+pub use schedule::{Jitter, PollSchedule};
+pub use signing::{parse_signing_key, verify_bundle_signature};
+pub use trust::{spki_sha256, tls_config};

@@ -25,6 +25,7 @@ struct Envelope {
 pub fn load_bundle_str(text: &str, origin: &str) -> Result<Bundle, PolicyError> {
     let mut loader = Loader::default();
     loader.add_text(text, origin)?;
+    loader.refuse_empty(origin)?;
     let mut hasher = Sha256::new();
     hasher.update(text.as_bytes());
     Ok(loader.finish(hasher))
@@ -53,10 +54,12 @@ pub fn load_bundle_path(path: &Path) -> Result<Bundle, PolicyError> {
         loader.add_text(text, &origin)?;
     }
     if meta.is_dir() && files.is_empty() {
-        loader
-            .warnings
-            .push(format!("{shown}: no *.yaml, *.yml or *.json files"));
+        return Err(PolicyError::in_file(
+            &shown,
+            "no *.yaml, *.yml or *.json files: no policy (an empty bundle would require MFA of nobody)",
+        ));
     }
+    loader.refuse_empty(&shown)?;
     Ok(loader.finish(hasher))
 }
 
@@ -100,6 +103,26 @@ struct Loader {
 }
 
 impl Loader {
+    /// A bundle with no resource Teleport would use is refused rather than
+    /// taken as a policy: with no roles and Teleport's default cap it would
+    /// require MFA of nobody, so a truncated or misplaced bundle must not
+    /// replace a good one (or stand in for "no policy": fail closed).
+    fn refuse_empty(&self, origin: &str) -> Result<(), PolicyError> {
+        let nothing = self.roles.is_empty()
+            && self.users.is_empty()
+            && self.cap.is_none()
+            && self.locks.is_empty()
+            && self.devices.is_empty()
+            && self.cert_authorities.is_empty();
+        if nothing {
+            return Err(PolicyError::in_file(
+                origin,
+                "holds no role, user, cluster_auth_preference, lock, mfa_device or cert_authority: no policy (an empty bundle would require MFA of nobody)",
+            ));
+        }
+        Ok(())
+    }
+
     fn add_text(&mut self, text: &str, origin: &str) -> Result<(), PolicyError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for doc in split(text, origin)? {

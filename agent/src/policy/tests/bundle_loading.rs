@@ -493,14 +493,21 @@ fn cap_fields_and_defaults() {
     assert_eq!(empty.cap, crate::policy::AuthPreference::default());
     assert_eq!(empty.cap.require_session_mfa, RequireMfa::Off);
     assert_eq!(empty.revision, sha256_hex(b""));
-    assert_eq!(load_bundle_str("", "e.yaml").unwrap(), empty);
-    assert_eq!(
-        load_bundle_str("# nothing\n---\n", "e.yaml")
-            .unwrap()
-            .roles
-            .len(),
-        0
-    );
+    // A text with no resource is no policy: it would require MFA of nobody.
+    for text in [
+        "",
+        "# nothing\n---\n",
+        "kind: node\nversion: v2\nmetadata: {name: n}\n",
+    ] {
+        let e = load_bundle_str(text, "e.yaml").unwrap_err();
+        assert!(e.file == "e.yaml" && e.message.contains("no policy"), "{e}");
+    }
+    // A cap alone is a policy.
+    let cap_only = "kind: cluster_auth_preference\nversion: v2\nmetadata: {name: cluster-auth-preference}\nspec: {}\n";
+    assert!(load_bundle_str(cap_only, "c.yaml")
+        .unwrap()
+        .roles
+        .is_empty());
 }
 
 #[test]
@@ -622,12 +629,15 @@ fn directories_load_sorted_files_as_one_bundle() {
         "{e}"
     );
 
-    // An empty directory is an empty bundle, with a warning.
+    // An empty directory is no policy (logins then follow the fail mode),
+    // never an empty bundle that would require MFA of nobody.
     let empty = TempDir::new("empty");
-    let b = load_bundle_path(&empty.0).unwrap();
+    let e = load_bundle_path(&empty.0).unwrap_err();
     assert!(
-        b.roles.is_empty() && b.warnings.len() == 1,
-        "{:?}",
-        b.warnings
+        e.file == empty.0.display().to_string() && e.message.contains("no *.yaml"),
+        "{e}"
     );
+    std::fs::write(empty.0.join("10-blank.yaml"), "# to be filled\n").unwrap();
+    let e = load_bundle_path(&empty.0).unwrap_err();
+    assert!(e.message.contains("no policy"), "{e}");
 }

@@ -1,0 +1,20 @@
+# pam-mfa %post ($1: 1 on install, 2 on upgrade). Never edits /etc/pam.d.
+install -d -m 0755 /etc/pam-mfa/policy.d
+if [ -x /usr/bin/systemd-tmpfiles ]; then
+    systemd-tmpfiles --create pam-mfa.conf || :
+else
+    install -d -m 0700 /var/lib/pam-mfa /var/log/pam-mfa
+fi
+# %systemd_post (expanded): preset on first install, reload units.
+if [ "$1" -eq 1 ] && [ -x /usr/bin/systemctl ]; then
+    systemctl --no-reload preset mfa-agent.service >/dev/null 2>&1 || :
+fi
+if [ -d /run/systemd/system ]; then
+    systemctl daemon-reload >/dev/null 2>&1 || :
+    # Upgrade: run the new agent (%systemd_postun_with_restart does this on
+    # EL9 too, but only for the old package's scriptlet).
+    if [ "$1" -ge 2 ]; then
+        systemctl try-restart mfa-agent.service >/dev/null 2>&1 || :
+    fi
+fi
+exit 0

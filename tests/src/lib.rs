@@ -9,6 +9,7 @@ pub mod agent;
 pub mod bins;
 pub mod fake_agent;
 pub mod keys;
+pub mod packaging;
 pub mod pam_ffi;
 pub mod pam_stack;
 pub mod process;

@@ -1,10 +1,8 @@
 # pam-mfa %post ($1: 1 on install, 2 on upgrade). Never edits /etc/pam.d.
 install -d -m 0755 /etc/pam-mfa/policy.d
-if [ -x /usr/bin/systemd-tmpfiles ]; then
-    systemd-tmpfiles --create pam-mfa.conf || :
-else
-    install -d -m 0700 /var/lib/pam-mfa /var/log/pam-mfa
-fi
+# (systemd-tmpfiles fails in a chroot without /proc: then by hand.)
+systemd-tmpfiles --create pam-mfa.conf >/dev/null 2>&1 \
+    || install -d -m 0700 /var/lib/pam-mfa /var/log/pam-mfa
 # %systemd_post (expanded): preset on first install, reload units.
 if [ "$1" -eq 1 ] && [ -x /usr/bin/systemctl ]; then
     systemctl --no-reload preset mfa-agent.service >/dev/null 2>&1 || :

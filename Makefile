@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build release deps demo test lint unit e2e bench clean deb rpm pkgroot packaging-tools
+.PHONY: all build release deps demo test lint unit e2e bench clean deb rpm packages pkgroot packaging-tools
 
 all: build
 
@@ -33,11 +33,15 @@ lint:
 unit:
 	$(CARGO) test --workspace --exclude pam-mfa-e2e
 
-e2e: build
+e2e: build packages
 	$(CARGO) test -p pam-mfa-e2e -- --test-threads=4
 
+## Both packages (the package tests install them; they never build them,
+## as cargo holds the build directory while tests run).
+packages: deb rpm
+
 ## Everything CI runs: packages, formatting, lints, unit and end-to-end tests.
-test: deps lint build
+test: deps lint build packages
 	$(CARGO) test --workspace -- --test-threads=4
 
 ## Figures for BENCHMARKS.md (not a pass/fail test).

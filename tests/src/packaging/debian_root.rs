@@ -30,10 +30,16 @@ pub fn pristine_root() -> PathBuf {
     let base = cache_dir().join(CACHE_KEY);
     let root = base.join("root");
     let stamp = base.join("complete");
+    std::fs::create_dir_all(&base).unwrap_or_else(|e| panic!("mkdir {}: {e}", base.display()));
+    // One maker at a time (tests in one binary run in parallel); the lock
+    // goes with the file when this function returns.
+    let lock = std::fs::File::create(base.join("lock")).expect("cache lock file");
+    // SAFETY: flock on a file descriptor this function owns.
+    let locked = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) };
+    assert_eq!(locked, 0, "flock: {}", std::io::Error::last_os_error());
     if stamp.exists() && root.join("usr/sbin/sshd").exists() {
         return root;
     }
-    std::fs::create_dir_all(&base).unwrap_or_else(|e| panic!("mkdir {}: {e}", base.display()));
     // A half-made root from an interrupted run is thrown away.
     let partial = base.join(format!("root.partial-{}", crate::random_hex(4)));
     let _ = std::fs::remove_dir_all(&root);

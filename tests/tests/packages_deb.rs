@@ -20,8 +20,9 @@ use pam_mfa_e2e::packaging::container::Container;
 use pam_mfa_e2e::packaging::debian_root::{copy_root, pristine_root};
 use pam_mfa_e2e::process::run_checked;
 use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
+use pam_mfa_e2e::ssh_agent::TestSshAgent;
 use pam_mfa_e2e::workdir::WorkDir;
-use pam_mfa_e2e::{require_root, unique_name};
+use pam_mfa_e2e::{random_hex, require_root, unique_name};
 
 /// README's /etc/pam-mfa/agent.yaml for a prod node.
 const AGENT_YAML: &str = "node:\n  name: prod3\n  labels: { env: prod }\ncluster:\n  source: file:///etc/pam-mfa/policy.d\nsshd:\n  pubkey_auth_options: [touch-required]\n";
@@ -245,6 +246,40 @@ fn deb_installs_into_a_booted_debian_and_gates_ssh() {
         journal.contains(&format!("decision deny service=sshd login={}", host.user)),
         "the audit should show the deny:\n{journal}"
     );
+
+    // sudo inside that SSH session, with the forwarded ssh-agent holding the
+    // registered key: the agent (under the unit's sandbox: host /tmp, only
+    // CAP_DAC_OVERRIDE to reach the user's 0700 socket directory) has the
+    // key sign a challenge, so sudo needs no prompt beyond the password.
+    let password = format!("pw-{}", random_hex(6));
+    host.c.sh(&format!(
+        "echo '{user}:{password}' | chpasswd && printf 'Defaults:{user} timestamp_timeout=0\n{user} ALL=(ALL) ALL\n' > /etc/sudoers.d/pam-mfa-test && chmod 440 /etc/sudoers.d/pam-mfa-test",
+        user = host.user
+    ));
+    let ssh_agent = TestSshAgent::start(host.work.path(), None);
+    ssh_agent.add(&sk, None);
+    let mut l = SshLogin::new(22, &host.user, &sk).answer("1234");
+    l.extra_env.push(("PATH".into(), host.shim_path.clone()));
+    l.agent_socket = Some(ssh_agent.socket.clone());
+    l.extra_args.push("-A".into());
+    l.timeout = std::time::Duration::from_secs(40);
+    let out = l.run(
+        &host.work,
+        &format!("echo {password} | sudo -S -p '' id -un"),
+    );
+    assert!(
+        out.success() && out.stdout().lines().last() == Some("root"),
+        "sudo with the forwarded agent should pass:\n{}",
+        host.evidence(&out)
+    );
+    let journal = host.c.journal("mfa-agent");
+    assert!(
+        journal.lines().any(|l| l
+            .contains(&format!("decision allow service=sudo login={}", host.user))
+            && l.contains("evidence=forwarded_agent_ssh_sk")),
+        "the sudo tap should come from the forwarded agent:\n{journal}"
+    );
+    drop(ssh_agent);
 
     // An upgrade (the same package again) leaves every PAM file as it was and
     // runs the agent again.

@@ -59,7 +59,7 @@ PKGROOT := target/pkgroot
 MAN_PAGES := $(wildcard packaging/man/*.[0-9])
 
 packaging-tools:
-	@cargo-deb --version 2>/dev/null | grep -qx '$(CARGO_DEB_VERSION)' \
+	@cargo-deb --version 2>/dev/null | grep -q ' $(CARGO_DEB_VERSION)$$' \
 	  || $(CARGO) install cargo-deb --version $(CARGO_DEB_VERSION) --locked
 	@cargo-generate-rpm --version 2>/dev/null | grep -q ' $(CARGO_GENERATE_RPM_VERSION)$$' \
 	  || $(CARGO) install cargo-generate-rpm --version $(CARGO_GENERATE_RPM_VERSION) --locked

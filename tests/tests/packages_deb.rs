@@ -175,7 +175,18 @@ fn deb_installs_into_a_booted_debian_and_gates_ssh() {
         "installing must not touch /etc/pam.d"
     );
     c.sh("test ! -e /etc/ssh/sshd_config.d/pam-mfa.conf");
-    c.sh("test \"$(stat -c %a /var/lib/pam-mfa)\" = 700 && test -d /etc/pam-mfa/policy.d");
+    c.sh("test \"$(stat -c %a /var/lib/pam-mfa)\" = 700");
+    // No policy yet: the agent runs, and says the policy is missing (an empty
+    // policy.d would load as an empty, allow-all bundle).
+    c.sh("test ! -e /etc/pam-mfa/policy.d");
+    let check = c.run(&["mfa-agent", "--check"], 30);
+    assert_eq!(
+        check.code,
+        Some(1),
+        "no bundle must mean no policy:\n{}\n{}",
+        check.stdout,
+        check.stderr
+    );
 
     // Set up a prod node as README says.
     let user = unique_name("mfat");
@@ -191,6 +202,7 @@ fn deb_installs_into_a_booted_debian_and_gates_ssh() {
         .role("access-prod", &[("env", "prod")], &[&user], Some("true"))
         .user(&user, &["access-prod"], &[&user])
         .sk_device(&format!("{user}-sk"), &user, &sk.public_line);
+    std::fs::create_dir(root.join("etc/pam-mfa/policy.d")).expect("mkdir policy.d");
     std::fs::write(
         root.join("etc/pam-mfa/policy.d/bundle.yaml"),
         bundle.to_yaml(),

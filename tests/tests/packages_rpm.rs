@@ -184,8 +184,9 @@ fn rpm_scriptlets_refuse_to_strand_a_pam_stack() {
         install.stdout,
         install.stderr
     );
-    // %post: the policy directory and the state directory with their modes.
-    assert_mode(&root, "etc/pam-mfa/policy.d", 0o755);
+    // %post: the state directory with its mode; no policy directory (an
+    // empty one would load as an empty, allow-all bundle).
+    assert!(!root.join("etc/pam-mfa/policy.d").exists());
     assert_mode(&root, "var/lib/pam-mfa", 0o700);
     assert_eq!(
         pam_references(&root),

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build release deps demo test lint unit e2e bench clean
+.PHONY: all build release deps demo test lint unit e2e bench clean deb rpm packages pkgroot packaging-tools
 
 all: build
 
@@ -33,17 +33,60 @@ lint:
 unit:
 	$(CARGO) test --workspace --exclude pam-mfa-e2e
 
-e2e: build
+e2e: build packages
 	$(CARGO) test -p pam-mfa-e2e -- --test-threads=4
 
+## Both packages (the package tests install them; they never build them,
+## as cargo holds the build directory while tests run).
+packages: deb rpm
+
 ## Everything CI runs: packages, formatting, lints, unit and end-to-end tests.
-test: deps lint build
+test: deps lint build packages
 	$(CARGO) test --workspace -- --test-threads=4
 
 ## Figures for BENCHMARKS.md (not a pass/fail test).
 bench: deps
 	$(CARGO) build --workspace --release
 	bash tests/bench/run-bench.sh
+
+## Packages: target/debian/pam-mfa_*.deb and target/generate-rpm/pam-mfa-*.rpm.
+## The packaging tools are installed (pinned, --locked) when missing.
+CARGO_DEB_VERSION := 3.8.0
+CARGO_GENERATE_RPM_VERSION := 0.21.1
+# Debian's module directory is /usr/lib/<multiarch tuple>/security.
+DEB_MULTIARCH ?= $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
+PKGROOT := target/pkgroot
+MAN_PAGES := $(wildcard packaging/man/*.[0-9])
+
+packaging-tools:
+	@cargo-deb --version 2>/dev/null | grep -q ' $(CARGO_DEB_VERSION)$$' \
+	  || $(CARGO) install cargo-deb --version $(CARGO_DEB_VERSION) --locked
+	@cargo-generate-rpm --version 2>/dev/null | grep -q ' $(CARGO_GENERATE_RPM_VERSION)$$' \
+	  || $(CARGO) install cargo-generate-rpm --version $(CARGO_GENERATE_RPM_VERSION) --locked
+
+# The release build, plus what the packages take from target/pkgroot: the
+# stripped module under both layouts, and the man pages gzipped (-n: no
+# timestamp, so the packages are reproducible).
+pkgroot: release
+	rm -rf $(PKGROOT)
+	install -d $(PKGROOT)/multiarch/$(DEB_MULTIARCH)/security $(PKGROOT)/lib64/security
+	strip --strip-unneeded -o $(PKGROOT)/multiarch/$(DEB_MULTIARCH)/security/pam_mfa.so target/release/libpam_mfa.so
+	cp $(PKGROOT)/multiarch/$(DEB_MULTIARCH)/security/pam_mfa.so $(PKGROOT)/lib64/security/pam_mfa.so
+	install -d $(PKGROOT)/bin
+	strip --strip-unneeded -o $(PKGROOT)/bin/mfa-agent target/release/mfa-agent
+	strip --strip-unneeded -o $(PKGROOT)/bin/mfactl target/release/mfactl
+	for page in $(MAN_PAGES); do \
+	  section=$${page##*.}; install -d $(PKGROOT)/man/man$$section; \
+	  gzip -9n < $$page > $(PKGROOT)/man/man$$section/$$(basename $$page).gz; \
+	done
+
+deb: packaging-tools pkgroot
+	$(CARGO) deb -p mfa-agent --no-build
+	@ls -l target/debian/pam-mfa_*.deb
+
+rpm: packaging-tools pkgroot
+	cargo-generate-rpm -p agent
+	@ls -l target/generate-rpm/pam-mfa-*.rpm
 
 clean:
 	$(CARGO) clean

@@ -5,6 +5,9 @@ set -eu
 
 PACKAGES="openssh-server openssh-client openssh-tests pamtester libpam0g-dev \
 libpam-modules libpam-modules-bin sudo passwd util-linux mount coreutils procps"
+# Packages (make deb/rpm) and their tests: dpkg-shlibdeps and
+# dpkg-architecture, strip and nm, rpm, a Debian root booted by systemd-nspawn.
+PACKAGES="$PACKAGES dpkg-dev binutils gzip rpm debootstrap systemd-container"
 
 missing=""
 for p in $PACKAGES; do

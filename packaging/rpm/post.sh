@@ -1,0 +1,19 @@
+# pam-mfa %post ($1: 1 on install, 2 on upgrade). Never edits /etc/pam.d.
+# /etc/pam-mfa/policy.d is NOT made here: the agent loads an empty directory
+# as an empty (allow-all) policy, while a missing one fails closed.
+# (systemd-tmpfiles fails in a chroot without /proc: then by hand.)
+systemd-tmpfiles --create pam-mfa.conf >/dev/null 2>&1 \
+    || install -d -m 0700 /var/lib/pam-mfa /var/log/pam-mfa
+# %systemd_post (expanded): preset on first install, reload units.
+if [ "$1" -eq 1 ] && [ -x /usr/bin/systemctl ]; then
+    systemctl --no-reload preset mfa-agent.service >/dev/null 2>&1 || :
+fi
+if [ -d /run/systemd/system ]; then
+    systemctl daemon-reload >/dev/null 2>&1 || :
+    # Upgrade: run the new agent (%systemd_postun_with_restart does this on
+    # EL9 too, but only for the old package's scriptlet).
+    if [ "$1" -ge 2 ]; then
+        systemctl try-restart mfa-agent.service >/dev/null 2>&1 || :
+    fi
+fi
+exit 0

@@ -9,6 +9,7 @@ pub mod fido2;
 pub mod ipc;
 pub mod login;
 pub mod notify;
+pub mod piv;
 pub mod policy;
 pub mod sessions;
 pub mod ssh_agent;

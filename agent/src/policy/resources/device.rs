@@ -8,6 +8,7 @@ use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
 use super::common::{non_empty_string, v1, Metadata};
+use crate::piv::PivDevice;
 
 /// OpenSSH security-key public key types a device may register.
 pub const SSH_SK_KEY_TYPES: &[&str] = &[
@@ -42,8 +43,8 @@ pub enum DeviceKind {
     },
     /// `spec.webauthn`, as written.
     Webauthn(serde_json::Value),
-    /// `spec.piv`, as written.
-    Piv(serde_json::Value),
+    /// `spec.piv`: an attested PIV key (verified when used, see `crate::piv`).
+    Piv(PivDevice),
 }
 
 impl DeviceKind {
@@ -164,26 +165,21 @@ impl DeviceDoc {
     pub(crate) fn into_device(self) -> Result<DeviceOutcome, DeviceError> {
         let spec = self.spec;
         let name = self.metadata.name;
-        let mut kinds = Vec::new();
-        if let Some(sk) = spec.ssh_sk {
-            kinds.push(DeviceKind::SshSk {
-                key_type: sk.public_key.key_type,
-                key_blob: sk.public_key.key_blob,
-                comment: sk.public_key.comment,
-            });
-        }
-        if let Some(v) = spec.webauthn {
-            kinds.push(DeviceKind::Webauthn(v));
-        }
-        if let Some(v) = spec.piv {
-            kinds.push(DeviceKind::Piv(v));
-        }
+        let forms: Vec<&str> = [
+            ("ssh_sk", spec.ssh_sk.is_some()),
+            ("webauthn", spec.webauthn.is_some()),
+            ("piv", spec.piv.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, present)| *present)
+        .map(|(n, _)| n)
+        .collect();
         let others: Vec<&str> = [("totp", &spec.totp), ("u2f", &spec.u2f), ("sso", &spec.sso)]
             .into_iter()
             .filter(|(_, v)| v.is_some())
             .map(|(n, _)| n)
             .collect();
-        match kinds.len() {
+        match forms.len() {
             1 => {}
             0 if !others.is_empty() => {
                 return Ok(DeviceOutcome::Skipped(format!(
@@ -197,14 +193,27 @@ impl DeviceDoc {
             )))
             }
             _ => {
-                let names: Vec<&str> = kinds.iter().map(DeviceKind::name).collect();
                 return Err(DeviceError(format!(
                     "mfa_device {name:?} has several forms ({}); expected exactly one of ssh_sk, webauthn, piv",
-                    names.join(", ")
+                    forms.join(", ")
                 )));
             }
         }
-        let kind = kinds.pop().expect("one form");
+        let kind = if let Some(sk) = spec.ssh_sk {
+            DeviceKind::SshSk {
+                key_type: sk.public_key.key_type,
+                key_blob: sk.public_key.key_blob,
+                comment: sk.public_key.comment,
+            }
+        } else if let Some(v) = spec.webauthn {
+            DeviceKind::Webauthn(v)
+        } else {
+            let raw = spec.piv.expect("one form");
+            DeviceKind::Piv(
+                PivDevice::parse(&raw)
+                    .map_err(|e| DeviceError(format!("mfa_device {name:?}: {e}")))?,
+            )
+        };
         let id = spec
             .id
             .filter(|id| !id.trim().is_empty())

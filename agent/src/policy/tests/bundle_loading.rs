@@ -327,6 +327,8 @@ fn devices_locks_and_cert_authorities() {
         use base64::Engine as _;
         base64::engine::general_purpose::STANDARD.encode(format!("{ca_key}\n"))
     };
+    let piv = crate::piv::tests::chain::Minted::new(&Default::default());
+    let piv_chain = crate::piv::tests::device::yaml_pem_list(&piv.chain_pem());
     let text = format!(
         "\
 kind: mfa_device
@@ -341,7 +343,7 @@ spec:
 kind: mfa_device
 version: v1
 metadata: {{name: jerry-piv}}
-spec: {{user: jerry, piv: {{slot: 9c, attestation: abc}}}}
+spec: {{user: jerry, piv: {{slot: 9c, attestation_chain: {piv_chain}}}}}
 ---
 kind: mfa_device
 version: v1
@@ -402,7 +404,9 @@ spec:
         }
     );
     assert_eq!(b.devices[1].id, "jerry-piv", "id defaults to the name");
-    assert!(matches!(&b.devices[1].kind, DeviceKind::Piv(v) if v["slot"] == "9c"));
+    assert!(
+        matches!(&b.devices[1].kind, DeviceKind::Piv(p) if p.slot == Some(crate::piv::PivSlot::Signature) && p.chain == piv.chain())
+    );
     assert!(
         matches!(&b.devices[2].kind, DeviceKind::Webauthn(v) if v["credential_id"] == "Y3JlZA==")
     );

@@ -1,0 +1,37 @@
+//! PIV keys: attestation chains (slot ← F9 ← Yubico or configured roots),
+//! what they say (serial, firmware, PIN and touch policy, form factor), the
+//! key class Teleport gives them, the cap's `hardware_key` block, and the
+//! `piv` form of `mfa_device`.
+//!
+//! ```no_run
+//! use mfa_agent::piv::{PivVerifier, TrustedRoots};
+//! # fn f(bundle: &mfa_agent::policy::Bundle, device: &mfa_agent::policy::MfaDevice,
+//! #      traits: &std::collections::BTreeMap<String, Vec<String>>) -> Result<(), String> {
+//! let verifier = PivVerifier::new(TrustedRoots::load(true, &["/etc/pam-mfa/piv-roots.pem"])?);
+//! let key = verifier.device_class(device, traits, &bundle.cap)?;
+//! println!("{} serial {:?}", key.class, key.attestation.serial);
+//! # Ok(()) }
+//! ```
+
+mod attestation;
+mod cap_hardware_key;
+mod device_class;
+mod device_form;
+mod extensions;
+mod key_class;
+pub(crate) mod pem;
+mod roots;
+mod signature;
+mod slot;
+
+#[cfg(test)]
+pub(crate) mod tests;
+
+pub use attestation::{verify_chain, Attestation, AttestationError, MAX_INTERMEDIATES};
+pub use cap_hardware_key::{HardwareKeySettings, DEFAULT_SERIAL_TRAIT, MAX_PIN_CACHE_TIMEOUT};
+pub use device_class::{piv_device_class, AttestedKey, PivVerifier};
+pub use device_form::PivDevice;
+pub use extensions::{FormFactor, PinPolicy, TouchPolicy};
+pub use key_class::{attested_class, key_class, satisfies};
+pub use roots::{TrustedRoot, TrustedRoots, YUBICO_ROOTS_PEM};
+pub use slot::PivSlot;

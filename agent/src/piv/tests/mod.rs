@@ -1,0 +1,7 @@
+//! PIV attestation tests: chains minted with rcgen under a test root, and
+//! Yubico's real roots.
+
+pub(crate) mod chain;
+pub(crate) mod device;
+mod verify;
+mod yubico_roots;

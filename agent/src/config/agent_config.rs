@@ -45,6 +45,8 @@ pub struct AgentConfig {
     pub challenge: ChallengeConfig,
     #[serde(default)]
     pub sessions: super::SessionsConfig,
+    #[serde(default)]
+    pub piv: super::PivConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -388,6 +390,7 @@ impl AgentConfig {
             return Err(at("cluster.poll_interval must be at least 100ms".into()));
         }
         cfg.sessions.check().map_err(at)?;
+        cfg.piv.check().map_err(at)?;
         cfg.policy_source().map_err(at)?;
         cfg.check_cluster().map_err(at)?;
         cfg.service_map().map_err(at)?;

@@ -2,6 +2,7 @@
 
 mod agent_config;
 mod duration;
+mod piv_config;
 mod service_map;
 mod sessions_config;
 
@@ -11,5 +12,6 @@ pub use agent_config::{
     DEFAULT_CONFIG_PATH, EMBEDDED_DEFAULT, MAX_REUSE_WINDOW,
 };
 pub use duration::parse_duration;
+pub use piv_config::PivConfig;
 pub use service_map::ServiceMap;
 pub use sessions_config::SessionsConfig;

@@ -65,6 +65,7 @@ fn looks_like_agent_config(text: &str) -> bool {
                     | "sshd"
                     | "reuse_window"
                     | "sessions"
+                    | "piv"
             )
         })
 }

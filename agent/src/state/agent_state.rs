@@ -72,6 +72,8 @@ pub struct AgentState {
     pub signing_keys: Vec<[u8; 32]>,
     /// One pull at a time (the poller, `mfactl sync`, SIGHUP).
     pub sync_book: Mutex<SyncBook>,
+    /// PIV attestation chains checked against `piv:`'s roots (read at start).
+    pub piv: crate::piv::PivVerifier,
 }
 
 /// What the pulls remember between them.
@@ -103,6 +105,7 @@ impl AgentState {
             _ => (None, None),
         };
         let signing_keys = config.cluster.signing_keys.iter().map(|k| k.key).collect();
+        let piv = crate::piv::PivVerifier::new(config.piv.trusted_roots()?);
         let keys_uid = nix::unistd::User::from_name(&config.socket.keys_user)
             .ok()
             .flatten()
@@ -127,6 +130,7 @@ impl AgentState {
             cache,
             signing_keys,
             sync_book: Mutex::new(SyncBook::default()),
+            piv,
         })
     }
 

@@ -135,7 +135,76 @@ fn main() {
     if let Some(line) = webauthn_row(&dir, &text) {
         println!("{line}");
     }
+    piv_rows();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// PIV attestation: a YubiKey 5.7-shaped chain (slot ← F9 ← intermediate,
+/// ECDSA P-256) under a P-384 test root, verified through the same code as
+/// Yubico's roots; then the same chain through the verifier's cache.
+fn piv_rows() {
+    use mfa_agent::piv::{verify_chain, PivVerifier, TrustedRoots};
+    use rcgen::{CertificateParams, CustomExtension, DnType, IsCa, KeyPair};
+    let ca = |cn: &str, is_ca: bool, alg| {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name.push(DnType::CommonName, cn);
+        p.is_ca = if is_ca {
+            IsCa::Ca(rcgen::BasicConstraints::Unconstrained)
+        } else {
+            IsCa::ExplicitNoCa
+        };
+        (p, KeyPair::generate_for(alg).unwrap())
+    };
+    let (rp, rk) = ca("Bench PIV Root", true, &rcgen::PKCS_ECDSA_P384_SHA384);
+    let root = rp.self_signed(&rk).unwrap();
+    let (ip, ik) = ca(
+        "Bench PIV Attestation B 1",
+        true,
+        &rcgen::PKCS_ECDSA_P256_SHA256,
+    );
+    let inter = ip.signed_by(&ik, &root, &rk).unwrap();
+    let (fp, fk) = ca(
+        "Yubico PIV Attestation",
+        false,
+        &rcgen::PKCS_ECDSA_P256_SHA256,
+    );
+    let f9 = fp.signed_by(&fk, &inter, &ik).unwrap();
+    let (mut sp, sk) = ca(
+        "YubiKey PIV Attestation 9c",
+        false,
+        &rcgen::PKCS_ECDSA_P256_SHA256,
+    );
+    sp.custom_extensions = vec![
+        CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 41482, 3, 3], vec![5, 7, 1]),
+        CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 41482, 3, 7], vec![2, 2, 0x30, 0x39]),
+        CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 41482, 3, 8], vec![1, 2]),
+    ];
+    let slot = sp.signed_by(&sk, &f9, &fk).unwrap();
+    let chain: Vec<Vec<u8>> = [&slot, &f9, &inter]
+        .iter()
+        .map(|c| c.der().to_vec())
+        .collect();
+    let mut roots_pem = mfa_agent::piv::YUBICO_ROOTS_PEM.to_owned();
+    roots_pem.push_str(&root.pem());
+    let roots = TrustedRoots::from_pem(&roots_pem, "bench").unwrap();
+    let cold = time_per_op(500, || {
+        let a = verify_chain(&chain, &roots).unwrap();
+        assert_eq!(a.serial, Some(12345));
+    });
+    let verifier = PivVerifier::new(roots.clone());
+    let cached = time_per_op(20_000, || {
+        std::hint::black_box(verifier.verify(&chain).unwrap());
+    });
+    println!(
+        "| PIV attestation chain verify (slot, F9, intermediate: 3 ECDSA checks, Yubico + test roots) | {} | {:.0} |",
+        us(cold),
+        1.0 / cold.as_secs_f64()
+    );
+    println!(
+        "| PIV attestation chain, verifier cache hit | {} | {:.0} |",
+        us(cached),
+        1.0 / cached.as_secs_f64()
+    );
 }
 
 /// A WebAuthn (ES256) answer from the software FIDO2 authenticator, made by

@@ -13,7 +13,7 @@ pub struct PivConfig {
     /// certificates), e.g. a test CA or another vendor's.
     #[serde(default)]
     pub attestation_roots: Vec<PathBuf>,
-    /// Trust Yubico's roots, shipped with the agent.
+    /// Trust Yubico's PIV attestation roots, shipped with the agent.
     #[serde(default = "yes")]
     pub include_yubico_roots: bool,
 }
@@ -66,7 +66,7 @@ mod tests {
         let c = AgentConfig::parse("fail_mode: closed\n", "t").unwrap();
         assert!(c.piv.include_yubico_roots);
         assert!(c.piv.attestation_roots.is_empty());
-        assert_eq!(c.piv.trusted_roots().unwrap().roots().len(), 4);
+        assert_eq!(c.piv.trusted_roots().unwrap().roots().len(), 2);
         let c = AgentConfig::parse(
             "piv:\n  attestation_roots: [/etc/pam-mfa/piv-roots.pem]\n  include_yubico_roots: false\n",
             "t",

@@ -33,5 +33,5 @@ pub use device_class::{piv_device_class, AttestedKey, PivVerifier};
 pub use device_form::PivDevice;
 pub use extensions::{FormFactor, PinPolicy, TouchPolicy};
 pub use key_class::{attested_class, key_class, satisfies};
-pub use roots::{TrustedRoot, TrustedRoots, YUBICO_ROOTS_PEM};
+pub use roots::{TrustedRoot, TrustedRoots, YUBICO_PIV_ROOT_SUBJECTS, YUBICO_ROOTS_PEM};
 pub use slot::PivSlot;

@@ -13,6 +13,15 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 /// Serial 450203556, Attestation Root 1. Public certificates.
 pub const YUBICO_ROOTS_PEM: &str = include_str!("yubico-ca-certs.pem");
 
+/// The Yubico roots that issue PIV attestation chains: the PIV root (F9
+/// certificates of keys before firmware 5.7.4) and the all-applications root
+/// (5.7.4 and later, through "Yubico PIV Attestation B 1"). The U2F and FIDO
+/// roots attest FIDO keys only; a PIV chain under them is not trusted.
+pub const YUBICO_PIV_ROOT_SUBJECTS: [&str; 2] = [
+    "CN=Yubico PIV Root CA Serial 263751",
+    "CN=Yubico Attestation Root 1",
+];
+
 /// One trusted root certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustedRoot {
@@ -33,9 +42,19 @@ pub struct TrustedRoots {
 }
 
 impl TrustedRoots {
-    /// Yubico's roots only.
+    /// Every Yubico root shipped (PIV and FIDO).
     pub fn yubico() -> TrustedRoots {
         TrustedRoots::from_pem(YUBICO_ROOTS_PEM, "yubico").expect("the shipped Yubico roots parse")
+    }
+
+    /// The Yubico roots PIV attestation chains end at
+    /// ([`YUBICO_PIV_ROOT_SUBJECTS`]).
+    pub fn yubico_piv() -> TrustedRoots {
+        let mut set = TrustedRoots::yubico();
+        set.roots
+            .retain(|r| YUBICO_PIV_ROOT_SUBJECTS.contains(&r.subject.as_str()));
+        set.refresh_fingerprint();
+        set
     }
 
     /// Every certificate in `pem` (text outside PEM blocks is ignored; a
@@ -46,10 +65,11 @@ impl TrustedRoots {
         Ok(set)
     }
 
-    /// Yubico's roots when `include_yubico`, plus every certificate in each file.
+    /// Yubico's PIV roots ([`TrustedRoots::yubico_piv`]) when
+    /// `include_yubico`, plus every certificate in each file.
     pub fn load(include_yubico: bool, files: &[impl AsRef<Path>]) -> Result<TrustedRoots, String> {
         let mut set = if include_yubico {
-            TrustedRoots::yubico()
+            TrustedRoots::yubico_piv()
         } else {
             TrustedRoots::default()
         };
@@ -83,13 +103,17 @@ impl TrustedRoots {
                 });
             }
         }
+        self.refresh_fingerprint();
+        Ok(())
+    }
+
+    fn refresh_fingerprint(&mut self) {
         let mut h = Sha256::new();
         for r in &self.roots {
             h.update((r.der.len() as u64).to_be_bytes());
             h.update(&r.der);
         }
         self.fingerprint = h.finalize().into();
-        Ok(())
     }
 
     /// The roots, in load order.

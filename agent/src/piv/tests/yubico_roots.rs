@@ -20,6 +20,17 @@ fn yubico_roots_load() {
         ]
     );
     assert!(roots.roots().iter().all(|r| r.origin == "yubico"));
+    // PIV chains are checked against the PIV root and the all-applications root only.
+    let piv: Vec<String> = TrustedRoots::yubico_piv()
+        .roots()
+        .iter()
+        .map(|r| r.subject.clone())
+        .collect();
+    assert_eq!(piv, crate::piv::YUBICO_PIV_ROOT_SUBJECTS);
+    assert_ne!(
+        TrustedRoots::yubico_piv().fingerprint(),
+        roots.fingerprint()
+    );
     // The shipped file is the project's copy of Yubico's list, byte for byte.
     let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/data/yubico-ca-certs.pem");
@@ -61,7 +72,7 @@ fn test_root_goes_through_the_yubico_path() {
     let file = dir.join("test-root.pem");
     std::fs::write(&file, m.root.cert.pem()).unwrap();
     let roots = TrustedRoots::load(true, &[&file]).unwrap();
-    assert_eq!(roots.roots().len(), 5);
+    assert_eq!(roots.roots().len(), 3);
     let verifier = PivVerifier::new(roots);
     let a = verifier.verify(&m.chain()).unwrap();
     assert_eq!(a.root, "CN=Test PIV Root CA");

@@ -23,6 +23,7 @@ pub(crate) mod pem;
 mod roots;
 mod signature;
 mod slot;
+mod ssh_key_match;
 
 #[cfg(test)]
 pub(crate) mod tests;

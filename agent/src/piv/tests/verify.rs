@@ -251,3 +251,31 @@ fn a_chain_without_the_policy_extension_has_no_class() {
         "slot certificate has no PIN/touch policy extension",
     );
 }
+
+#[test]
+fn attested_key_in_openssh_form() {
+    let m = Minted::new(&Slot::default());
+    let a = verify_chain(&m.chain(), &m.roots()).unwrap();
+    let ssh = a.ssh_public_key().unwrap();
+    assert_eq!(ssh.algorithm().as_str(), "ecdsa-sha2-nistp256");
+    // The same point as the slot key rcgen made.
+    let point = m.slot.key.public_key_raw();
+    let want = ssh_key::public::EcdsaPublicKey::from_sec1_bytes(point).unwrap();
+    assert_eq!(ssh.key_data(), &ssh_key::public::KeyData::Ecdsa(want));
+    let line = ssh.to_openssh().unwrap();
+    assert!(
+        a.is_ssh_key(&ssh_key::PublicKey::from_openssh(&format!("{line} jerry@laptop")).unwrap())
+    );
+    // Another key, or a key of another type, is not it.
+    let other = Minted::new(&Slot::default());
+    let other_key = verify_chain(&other.chain(), &other.roots())
+        .unwrap()
+        .ssh_public_key()
+        .unwrap();
+    assert!(!a.is_ssh_key(&other_key));
+    let ed = ssh_key::PublicKey::from_openssh(
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFbS0nnp3dcsnDPXM8oGMfWR6fD6lvPLVZ3ZzNsTYRGk",
+    )
+    .unwrap();
+    assert!(!a.is_ssh_key(&ed));
+}

@@ -96,3 +96,22 @@ fn test_root_goes_through_the_yubico_path() {
     assert!(e.contains("empty.pem: a certificate does not parse"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_rsa_attested_key_has_an_openssh_form() {
+    // An RSA-2048 key (the PIV root's own) standing in for an RSA slot key.
+    let root = &TrustedRoots::yubico_piv().roots()[0].der.clone();
+    let (_, c) = X509Certificate::from_der(root).unwrap();
+    let mut a = sample_attestation();
+    a.public_key_spki = c.public_key().raw.to_vec();
+    let ssh = a.ssh_public_key().unwrap();
+    assert_eq!(ssh.algorithm().as_str(), "ssh-rsa");
+    assert!(a.is_ssh_key(&ssh));
+    a.public_key_spki = vec![0x30, 0x00];
+    assert!(a.ssh_public_key().is_err());
+}
+
+fn sample_attestation() -> crate::piv::Attestation {
+    let m = Minted::new(&Slot::default());
+    verify_chain(&m.chain(), &m.roots()).unwrap()
+}

@@ -46,12 +46,18 @@ pub fn run_check(path: &Path) -> Result<Checked, String> {
     })
 }
 
+/// A file of comments only (every key commented out, as the packaged
+/// agent.yaml) is an agent.yaml of defaults: an empty bundle is no policy.
 fn looks_like_agent_config(text: &str) -> bool {
     let top: Vec<&str> = text
         .lines()
         .filter(|l| !l.starts_with(' ') && !l.starts_with('#') && !l.starts_with('\t'))
+        .filter(|l| !l.trim().is_empty() && l.trim() != "---")
         .filter_map(|l| l.split(':').next())
         .collect();
+    if top.is_empty() {
+        return true;
+    }
     !top.contains(&"kind")
         && top.iter().any(|k| {
             matches!(
@@ -65,6 +71,7 @@ fn looks_like_agent_config(text: &str) -> bool {
                     | "sshd"
                     | "reuse_window"
                     | "sessions"
+                    | "challenge"
             )
         })
 }

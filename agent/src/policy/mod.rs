@@ -31,6 +31,7 @@ mod bundle;
 mod decide;
 mod documents;
 mod error;
+mod index;
 mod key_policy;
 mod labels;
 mod load;
@@ -44,7 +45,7 @@ mod traits;
 #[cfg(test)]
 mod tests;
 
-pub use bundle::Bundle;
+pub use bundle::{Bundle, BundleParts};
 pub use decide::{decide, decide_with_identity};
 pub use error::PolicyError;
 pub use key_policy::KeyPolicy;

@@ -1,0 +1,288 @@
+//! Lookups a decision needs, built once when a bundle is made, so that the
+//! cost of one decision does not grow with the number of users, devices,
+//! roles or locks in the bundle.
+//!
+//! Every index is derived from the bundle's resources by [`BundleIndex::build`]
+//! and nothing else; [`super::Bundle`] keeps both private, so they cannot go
+//! out of step. Positions (`u32`) point into the bundle's `devices` and
+//! `locks`, in bundle order, so lookups return what a scan in bundle order
+//! would.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::SystemTime;
+
+use super::locks::LockSubject;
+use super::resources::{DeviceKind, Lock, MfaDevice, Role, User};
+use super::traits::{value_shape, ValueShape};
+
+type Positions = Vec<u32>;
+
+/// The indices of one bundle.
+#[derive(Clone, Default)]
+pub(crate) struct BundleIndex {
+    /// A login → the users named so or whose `logins` trait holds it (sorted).
+    users_by_login: HashMap<String, Vec<String>>,
+    /// A user → their devices.
+    devices_by_user: HashMap<String, Positions>,
+    /// An `ssh_sk` key blob → the devices with it (the key type is compared
+    /// on lookup).
+    devices_by_ssh_blob: HashMap<String, Positions>,
+    /// What may allow a login, for [`BundleIndex::login_candidates`].
+    logins: LoginCandidates,
+    locks: LockIndex,
+}
+
+impl std::fmt::Debug for BundleIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BundleIndex")
+            .field("logins", &self.users_by_login.len())
+            .field("device_users", &self.devices_by_user.len())
+            .field("ssh_keys", &self.devices_by_ssh_blob.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn position(i: usize) -> u32 {
+    u32::try_from(i).expect("a bundle holds fewer than 2^32 resources")
+}
+
+impl BundleIndex {
+    pub(crate) fn build(
+        roles: &BTreeMap<String, Role>,
+        users: &BTreeMap<String, User>,
+        locks: &[Lock],
+        devices: &[MfaDevice],
+    ) -> BundleIndex {
+        let mut users_by_login: HashMap<String, Vec<String>> = HashMap::new();
+        // Users in name order, so every list comes out sorted.
+        for user in users.values() {
+            let mut logins: Vec<&str> = vec![user.name.as_str()];
+            logins.extend(user.logins().iter().map(String::as_str));
+            logins.sort_unstable();
+            logins.dedup();
+            for login in logins {
+                users_by_login
+                    .entry(login.to_owned())
+                    .or_default()
+                    .push(user.name.clone());
+            }
+        }
+        let mut devices_by_user: HashMap<String, Positions> = HashMap::new();
+        let mut devices_by_ssh_blob: HashMap<String, Positions> = HashMap::new();
+        for (i, d) in devices.iter().enumerate() {
+            devices_by_user
+                .entry(d.user.clone())
+                .or_default()
+                .push(position(i));
+            if let DeviceKind::SshSk { key_blob, .. } = &d.kind {
+                devices_by_ssh_blob
+                    .entry(key_blob.clone())
+                    .or_default()
+                    .push(position(i));
+            }
+        }
+        BundleIndex {
+            users_by_login,
+            devices_by_user,
+            devices_by_ssh_blob,
+            logins: LoginCandidates::build(roles, users),
+            locks: LockIndex::build(locks),
+        }
+    }
+
+    /// Names of the users named `login` or whose `logins` trait holds it.
+    pub(crate) fn users_for_login(&self, login: &str) -> &[String] {
+        self.users_by_login
+            .get(login)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    pub(crate) fn devices_for_user(&self, user: &str) -> &[u32] {
+        self.devices_by_user
+            .get(user)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    pub(crate) fn devices_with_ssh_blob(&self, blob: &str) -> &[u32] {
+        self.devices_by_ssh_blob
+            .get(blob)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// Names of the users whose roles could allow `login` (sorted, each once).
+    pub(crate) fn login_candidates(&self, login: &str) -> Vec<&str> {
+        self.logins.candidates(login)
+    }
+
+    /// The position of the first lock (in bundle order) in force at `now`
+    /// that matches `subject`.
+    pub(crate) fn find_lock(
+        &self,
+        locks: &[Lock],
+        subject: &LockSubject<'_>,
+        now: SystemTime,
+    ) -> Option<usize> {
+        self.locks.find(locks, subject, now)
+    }
+}
+
+/// Which users could be allowed a login, without evaluating every user.
+///
+/// A role allows login L for user U only when L is among its allow `logins`
+/// after U's traits are applied. Each value there is a literal (the role's
+/// holders), exactly one trait's values (the users whose trait holds L), or
+/// another template (all the role's holders, to be safe). The union is a
+/// superset of the users allowed; `decide` says which of them are.
+#[derive(Clone, Default)]
+struct LoginCandidates {
+    /// A role → the users holding it.
+    holders: HashMap<String, Vec<String>>,
+    /// A literal allow login → the roles listing it.
+    roles_by_literal: HashMap<String, Vec<String>>,
+    /// A trait that a role's allow logins name whole → value → users.
+    users_by_trait_value: HashMap<String, HashMap<String, Vec<String>>>,
+    /// Roles with other templates in their allow logins.
+    roles_with_other_templates: Vec<String>,
+}
+
+impl LoginCandidates {
+    fn build(roles: &BTreeMap<String, Role>, users: &BTreeMap<String, User>) -> LoginCandidates {
+        let mut c = LoginCandidates::default();
+        for user in users.values() {
+            for role in &user.roles {
+                let holders = c.holders.entry(role.clone()).or_default();
+                if holders.last() != Some(&user.name) {
+                    holders.push(user.name.clone());
+                }
+            }
+        }
+        for role in roles.values() {
+            let mut other = false;
+            for value in &role.allow.logins {
+                match value_shape(value) {
+                    ValueShape::Literal => {
+                        let list = c.roles_by_literal.entry(value.clone()).or_default();
+                        if list.last() != Some(&role.name) {
+                            list.push(role.name.clone());
+                        }
+                    }
+                    ValueShape::Trait(name) => {
+                        c.users_by_trait_value.entry(name).or_default();
+                    }
+                    ValueShape::Other => other = true,
+                }
+            }
+            if other {
+                c.roles_with_other_templates.push(role.name.clone());
+            }
+        }
+        for (name, by_value) in &mut c.users_by_trait_value {
+            for user in users.values() {
+                let Some(values) = user.traits.get(name) else {
+                    continue;
+                };
+                for value in values {
+                    let list = by_value.entry(value.clone()).or_default();
+                    if list.last() != Some(&user.name) {
+                        list.push(user.name.clone());
+                    }
+                }
+            }
+        }
+        c
+    }
+
+    fn candidates<'s>(&'s self, login: &str) -> Vec<&'s str> {
+        let mut out: Vec<&'s str> = Vec::new();
+        let roles = self
+            .roles_by_literal
+            .get(login)
+            .into_iter()
+            .flatten()
+            .chain(&self.roles_with_other_templates);
+        for role in roles {
+            if let Some(h) = self.holders.get(role) {
+                out.extend(h.iter().map(String::as_str));
+            }
+        }
+        if !login.is_empty() {
+            for by_value in self.users_by_trait_value.values() {
+                if let Some(users) = by_value.get(login) {
+                    out.extend(users.iter().map(String::as_str));
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+/// Locks by one of their target fields: each lock sits in the list of the
+/// first field it sets, so a lookup visits only locks that name something
+/// the login has.
+#[derive(Clone, Default)]
+struct LockIndex {
+    by_user: HashMap<String, Positions>,
+    by_role: HashMap<String, Positions>,
+    by_login: HashMap<String, Positions>,
+    by_node: HashMap<String, Positions>,
+    by_server_id: HashMap<String, Positions>,
+    by_mfa_device: HashMap<String, Positions>,
+    /// Locks that set no field (match every login).
+    everything: Positions,
+}
+
+impl LockIndex {
+    fn build(locks: &[Lock]) -> LockIndex {
+        let mut ix = LockIndex::default();
+        for (i, lock) in locks.iter().enumerate() {
+            let t = &lock.target;
+            if !t.unsupported.is_empty() {
+                // Never matches on a host.
+                continue;
+            }
+            let slot = [
+                (&t.user, &mut ix.by_user),
+                (&t.role, &mut ix.by_role),
+                (&t.login, &mut ix.by_login),
+                (&t.node, &mut ix.by_node),
+                (&t.server_id, &mut ix.by_server_id),
+                (&t.mfa_device, &mut ix.by_mfa_device),
+            ]
+            .into_iter()
+            .find_map(|(field, map)| field.as_ref().map(|v| map.entry(v.clone()).or_default()));
+            match slot {
+                Some(list) => list.push(position(i)),
+                None => ix.everything.push(position(i)),
+            }
+        }
+        ix
+    }
+
+    fn find(&self, locks: &[Lock], subject: &LockSubject<'_>, now: SystemTime) -> Option<usize> {
+        fn list<'m>(map: &'m HashMap<String, Positions>, key: Option<&str>) -> &'m [u32] {
+            key.and_then(|k| map.get(k))
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+        }
+        let by_role = subject
+            .roles
+            .iter()
+            .flat_map(|r| list(&self.by_role, Some(r)));
+        self.everything
+            .iter()
+            .chain(list(&self.by_user, subject.user))
+            .chain(by_role)
+            .chain(list(&self.by_login, Some(subject.login)))
+            .chain(list(&self.by_node, Some(subject.node)))
+            .chain(list(&self.by_server_id, Some(subject.node)))
+            .chain(list(&self.by_mfa_device, subject.mfa_device))
+            .map(|&p| p as usize)
+            .filter(|&p| locks[p].is_in_force(now) && locks[p].matches(subject))
+            .min()
+    }
+}

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod pam_ffi;
 pub mod pam_stack;
 pub mod process;
+pub mod scale_bundle;
 pub mod ssh;
 pub mod ssh_agent;
 pub mod sshd;

@@ -13,7 +13,7 @@ use std::time::SystemTime;
 
 use super::locks::LockSubject;
 use super::resources::{DeviceKind, Lock, MfaDevice, Role, User};
-use super::traits::{value_shape, ValueShape};
+use super::traits::{interpolate, value_shape, ValueShape};
 
 type Positions = Vec<u32>;
 
@@ -134,8 +134,9 @@ impl BundleIndex {
 /// A role allows login L for user U only when L is among its allow `logins`
 /// after U's traits are applied. Each value there is a literal (the role's
 /// holders), exactly one trait's values (the users whose trait holds L), or
-/// another template (all the role's holders, to be safe). The union is a
-/// superset of the users allowed; `decide` says which of them are.
+/// another template (expanded here, once, for each of the role's holders).
+/// The union is a superset of the users allowed (it ignores labels and deny
+/// rules); `decide` says which of them are.
 #[derive(Clone, Default)]
 struct LoginCandidates {
     /// A role → the users holding it.
@@ -144,8 +145,8 @@ struct LoginCandidates {
     roles_by_literal: HashMap<String, Vec<String>>,
     /// A trait that a role's allow logins name whole → value → users.
     users_by_trait_value: HashMap<String, HashMap<String, Vec<String>>>,
-    /// Roles with other templates in their allow logins.
-    roles_with_other_templates: Vec<String>,
+    /// Logins that other templates expand to → the users they expand for.
+    users_by_expanded_login: HashMap<String, Vec<String>>,
 }
 
 impl LoginCandidates {
@@ -159,8 +160,8 @@ impl LoginCandidates {
                 }
             }
         }
+        let mut other_templates: HashMap<&str, Vec<&str>> = HashMap::new();
         for role in roles.values() {
-            let mut other = false;
             for value in &role.allow.logins {
                 match value_shape(value) {
                     ValueShape::Literal => {
@@ -172,11 +173,24 @@ impl LoginCandidates {
                     ValueShape::Trait(name) => {
                         c.users_by_trait_value.entry(name).or_default();
                     }
-                    ValueShape::Other => other = true,
+                    ValueShape::Other => other_templates
+                        .entry(role.name.as_str())
+                        .or_default()
+                        .push(value.as_str()),
                 }
             }
-            if other {
-                c.roles_with_other_templates.push(role.name.clone());
+        }
+        for user in users.values() {
+            for role in &user.roles {
+                for value in other_templates.get(role.as_str()).into_iter().flatten() {
+                    // A template that fails expands to nothing: it allows nothing.
+                    for login in interpolate(value, &user.traits).unwrap_or_default() {
+                        let list = c.users_by_expanded_login.entry(login).or_default();
+                        if list.last() != Some(&user.name) {
+                            list.push(user.name.clone());
+                        }
+                    }
+                }
             }
         }
         for (name, by_value) in &mut c.users_by_trait_value {
@@ -197,16 +211,14 @@ impl LoginCandidates {
 
     fn candidates<'s>(&'s self, login: &str) -> Vec<&'s str> {
         let mut out: Vec<&'s str> = Vec::new();
-        let roles = self
-            .roles_by_literal
-            .get(login)
-            .into_iter()
-            .flatten()
-            .chain(&self.roles_with_other_templates);
+        let roles = self.roles_by_literal.get(login).into_iter().flatten();
         for role in roles {
             if let Some(h) = self.holders.get(role) {
                 out.extend(h.iter().map(String::as_str));
             }
+        }
+        if let Some(users) = self.users_by_expanded_login.get(login) {
+            out.extend(users.iter().map(String::as_str));
         }
         if !login.is_empty() {
             for by_value in self.users_by_trait_value.values() {

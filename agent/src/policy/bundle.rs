@@ -10,6 +10,7 @@ use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
+use super::by_name::ByName;
 use super::index::BundleIndex;
 use super::locks::LockSubject;
 use super::resources::{AuthPreference, CertAuthority, DeviceKind, Lock, MfaDevice, Role, User};
@@ -17,8 +18,8 @@ use super::resources::{AuthPreference, CertAuthority, DeviceKind, Lock, MfaDevic
 /// Everything a bundle says, after parsing and Teleport's defaults.
 #[derive(Debug, Clone)]
 pub struct Bundle {
-    roles: BTreeMap<String, Role>,
-    users: BTreeMap<String, User>,
+    roles: ByName<Role>,
+    users: ByName<User>,
     /// The cluster auth preference (Teleport's defaults when the bundle has none).
     pub cap: AuthPreference,
     locks: Vec<Lock>,
@@ -88,10 +89,12 @@ impl Bundle {
     /// Makes a bundle and its indices. The loader is the usual way
     /// ([`super::load_bundle_str`], [`super::load_bundle_path`]).
     pub fn from_parts(parts: BundleParts) -> Bundle {
-        let index = BundleIndex::build(&parts.roles, &parts.users, &parts.locks, &parts.devices);
+        let roles = ByName::from_map(parts.roles);
+        let users = ByName::from_map(parts.users);
+        let index = BundleIndex::build(&roles, &users, &parts.locks, &parts.devices);
         Bundle {
-            roles: parts.roles,
-            users: parts.users,
+            roles,
+            users,
             cap: parts.cap,
             locks: parts.locks,
             devices: parts.devices,
@@ -103,12 +106,12 @@ impl Bundle {
     }
 
     /// Roles by name.
-    pub fn roles(&self) -> &BTreeMap<String, Role> {
+    pub fn roles(&self) -> &ByName<Role> {
         &self.roles
     }
 
     /// Users by name.
-    pub fn users(&self) -> &BTreeMap<String, User> {
+    pub fn users(&self) -> &ByName<User> {
         &self.users
     }
 
@@ -132,7 +135,7 @@ impl Bundle {
         self.index
             .users_for_login(login)
             .iter()
-            .filter_map(|name| self.users.get(name))
+            .map(|&u| self.users.at(u))
             .collect()
     }
 
@@ -143,7 +146,7 @@ impl Bundle {
         self.index
             .login_candidates(login)
             .into_iter()
-            .filter_map(|name| self.users.get(name))
+            .map(|u| self.users.at(u))
             .collect()
     }
 

@@ -4,13 +4,14 @@
 //!
 //! Every index is derived from the bundle's resources by [`BundleIndex::build`]
 //! and nothing else; [`super::Bundle`] keeps both private, so they cannot go
-//! out of step. Positions (`u32`) point into the bundle's `devices` and
-//! `locks`, in bundle order, so lookups return what a scan in bundle order
-//! would.
+//! out of step. Positions (`u32`) point into the bundle's users and roles
+//! (name order) and its `devices` and `locks` (bundle order), so lookups
+//! return what a scan in that order would.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::SystemTime;
 
+use super::by_name::{position, ByName};
 use super::locks::LockSubject;
 use super::resources::{DeviceKind, Lock, MfaDevice, Role, User};
 use super::traits::{interpolate, value_shape, ValueShape};
@@ -20,8 +21,8 @@ type Positions = Vec<u32>;
 /// The indices of one bundle.
 #[derive(Clone, Default)]
 pub(crate) struct BundleIndex {
-    /// A login → the users named so or whose `logins` trait holds it (sorted).
-    users_by_login: HashMap<String, Vec<String>>,
+    /// A login → the users named so or whose `logins` trait holds it.
+    users_by_login: HashMap<String, Positions>,
     /// A user → their devices.
     devices_by_user: HashMap<String, Positions>,
     /// An `ssh_sk` key blob → the devices with it (the key type is compared
@@ -42,20 +43,16 @@ impl std::fmt::Debug for BundleIndex {
     }
 }
 
-fn position(i: usize) -> u32 {
-    u32::try_from(i).expect("a bundle holds fewer than 2^32 resources")
-}
-
 impl BundleIndex {
     pub(crate) fn build(
-        roles: &BTreeMap<String, Role>,
-        users: &BTreeMap<String, User>,
+        roles: &ByName<Role>,
+        users: &ByName<User>,
         locks: &[Lock],
         devices: &[MfaDevice],
     ) -> BundleIndex {
-        let mut users_by_login: HashMap<String, Vec<String>> = HashMap::new();
+        let mut users_by_login: HashMap<String, Positions> = HashMap::new();
         // Users in name order, so every list comes out sorted.
-        for user in users.values() {
+        for (u, user) in users.values().enumerate() {
             let mut logins: Vec<&str> = vec![user.name.as_str()];
             logins.extend(user.logins().iter().map(String::as_str));
             logins.sort_unstable();
@@ -64,7 +61,7 @@ impl BundleIndex {
                 users_by_login
                     .entry(login.to_owned())
                     .or_default()
-                    .push(user.name.clone());
+                    .push(position(u));
             }
         }
         let mut devices_by_user: HashMap<String, Positions> = HashMap::new();
@@ -90,8 +87,8 @@ impl BundleIndex {
         }
     }
 
-    /// Names of the users named `login` or whose `logins` trait holds it.
-    pub(crate) fn users_for_login(&self, login: &str) -> &[String] {
+    /// The users named `login` or whose `logins` trait holds it.
+    pub(crate) fn users_for_login(&self, login: &str) -> &[u32] {
         self.users_by_login
             .get(login)
             .map(Vec::as_slice)
@@ -112,8 +109,8 @@ impl BundleIndex {
             .unwrap_or(&[])
     }
 
-    /// Names of the users whose roles could allow `login` (sorted, each once).
-    pub(crate) fn login_candidates(&self, login: &str) -> Vec<&str> {
+    /// The users whose roles could allow `login` (in name order, each once).
+    pub(crate) fn login_candidates(&self, login: &str) -> Vec<u32> {
         self.logins.candidates(login)
     }
 
@@ -140,24 +137,26 @@ impl BundleIndex {
 #[derive(Clone, Default)]
 struct LoginCandidates {
     /// A role → the users holding it.
-    holders: HashMap<String, Vec<String>>,
+    holders: HashMap<String, Positions>,
     /// A literal allow login → the roles listing it.
     roles_by_literal: HashMap<String, Vec<String>>,
     /// A trait that a role's allow logins name whole → value → users.
-    users_by_trait_value: HashMap<String, HashMap<String, Vec<String>>>,
+    users_by_trait_value: HashMap<String, HashMap<String, Positions>>,
     /// Logins that other templates expand to → the users they expand for.
-    users_by_expanded_login: HashMap<String, Vec<String>>,
+    users_by_expanded_login: HashMap<String, Positions>,
 }
 
 impl LoginCandidates {
-    fn build(roles: &BTreeMap<String, Role>, users: &BTreeMap<String, User>) -> LoginCandidates {
+    fn build(roles: &ByName<Role>, users: &ByName<User>) -> LoginCandidates {
         let mut c = LoginCandidates::default();
-        for user in users.values() {
+        let push = |list: &mut Positions, u: u32| {
+            if list.last() != Some(&u) {
+                list.push(u);
+            }
+        };
+        for (u, user) in users.values().enumerate() {
             for role in &user.roles {
-                let holders = c.holders.entry(role.clone()).or_default();
-                if holders.last() != Some(&user.name) {
-                    holders.push(user.name.clone());
-                }
+                push(c.holders.entry(role.clone()).or_default(), position(u));
             }
         }
         let mut other_templates: HashMap<&str, Vec<&str>> = HashMap::new();
@@ -180,50 +179,44 @@ impl LoginCandidates {
                 }
             }
         }
-        for user in users.values() {
+        for (u, user) in users.values().enumerate() {
             for role in &user.roles {
                 for value in other_templates.get(role.as_str()).into_iter().flatten() {
                     // A template that fails expands to nothing: it allows nothing.
                     for login in interpolate(value, &user.traits).unwrap_or_default() {
-                        let list = c.users_by_expanded_login.entry(login).or_default();
-                        if list.last() != Some(&user.name) {
-                            list.push(user.name.clone());
-                        }
+                        push(
+                            c.users_by_expanded_login.entry(login).or_default(),
+                            position(u),
+                        );
                     }
                 }
             }
         }
         for (name, by_value) in &mut c.users_by_trait_value {
-            for user in users.values() {
-                let Some(values) = user.traits.get(name) else {
-                    continue;
-                };
-                for value in values {
-                    let list = by_value.entry(value.clone()).or_default();
-                    if list.last() != Some(&user.name) {
-                        list.push(user.name.clone());
-                    }
+            for (u, user) in users.values().enumerate() {
+                for value in user.traits.get(name).into_iter().flatten() {
+                    push(by_value.entry(value.clone()).or_default(), position(u));
                 }
             }
         }
         c
     }
 
-    fn candidates<'s>(&'s self, login: &str) -> Vec<&'s str> {
-        let mut out: Vec<&'s str> = Vec::new();
+    fn candidates(&self, login: &str) -> Vec<u32> {
+        let mut out: Vec<u32> = Vec::new();
         let roles = self.roles_by_literal.get(login).into_iter().flatten();
         for role in roles {
             if let Some(h) = self.holders.get(role) {
-                out.extend(h.iter().map(String::as_str));
+                out.extend(h);
             }
         }
         if let Some(users) = self.users_by_expanded_login.get(login) {
-            out.extend(users.iter().map(String::as_str));
+            out.extend(users);
         }
         if !login.is_empty() {
             for by_value in self.users_by_trait_value.values() {
                 if let Some(users) = by_value.get(login) {
-                    out.extend(users.iter().map(String::as_str));
+                    out.extend(users);
                 }
             }
         }

@@ -28,6 +28,7 @@
 //! `labels`, `traits` and `locks`.
 
 mod bundle;
+mod by_name;
 mod decide;
 mod documents;
 mod error;
@@ -46,6 +47,7 @@ mod traits;
 mod tests;
 
 pub use bundle::{Bundle, BundleParts};
+pub use by_name::{ByName, Named};
 pub use decide::{decide, decide_with_identity};
 pub use error::PolicyError;
 pub use key_policy::KeyPolicy;

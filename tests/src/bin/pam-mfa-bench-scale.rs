@@ -37,11 +37,15 @@ use pam_mfa_e2e::scale_bundle::{write_bundle, Format, Rng, Scale, NODE_LABELS, N
 use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
 use serde_json::json;
 
+/// The seed example, for the decision measured beside each bundle.
+const SEED_EXAMPLE: &str = include_str!("../../../config/examples/bundle.yaml");
+
 struct Args {
     seed_bundle: PathBuf,
     work: Option<PathBuf>,
     decisions: usize,
     child: Option<PathBuf>,
+    pool: Option<usize>,
 }
 
 fn parse_args() -> Args {
@@ -50,6 +54,7 @@ fn parse_args() -> Args {
         work: None,
         decisions: 20_000,
         child: None,
+        pool: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -59,6 +64,7 @@ fn parse_args() -> Args {
             "--work" => a.work = Some(v.into()),
             "--decisions" => a.decisions = v.parse().expect("--decisions N"),
             "--child" => a.child = Some(v.into()),
+            "--pool" => a.pool = Some(v.parse().expect("--pool N")),
             _ => panic!("unknown argument {k}"),
         }
     }
@@ -132,7 +138,9 @@ fn node() -> NodeInfo {
 }
 
 /// One bundle, measured in this (fresh) process; prints one JSON line.
-fn child(path: &Path, decisions: usize) {
+/// `pool`: ask about that many users only (so that their data stays in the
+/// CPU caches), to tell the cost of the work from the cost of cold memory.
+fn child(path: &Path, decisions: usize, pool: Option<usize>) {
     let (rss_before, _) = memory_kib();
     let t = Instant::now();
     let bundle = policy::load_bundle_path(path).unwrap_or_else(|e| panic!("{e}"));
@@ -141,8 +149,16 @@ fn child(path: &Path, decisions: usize) {
 
     // The index on its own: the same resources, indexed again.
     let parts = BundleParts {
-        roles: bundle.roles().clone(),
-        users: bundle.users().clone(),
+        roles: bundle
+            .roles()
+            .values()
+            .map(|r| (r.name.clone(), r.clone()))
+            .collect(),
+        users: bundle
+            .users()
+            .values()
+            .map(|u| (u.name.clone(), u.clone()))
+            .collect(),
         cap: bundle.cap.clone(),
         locks: bundle.locks().to_vec(),
         devices: bundle.devices().to_vec(),
@@ -158,7 +174,12 @@ fn child(path: &Path, decisions: usize) {
     drop(again);
 
     // Random users, and random registered ssh_sk keys with their owners.
-    let users: Vec<&str> = bundle.users().keys().map(String::as_str).collect();
+    let mut users: Vec<&str> = bundle.users().keys().collect();
+    if let Some(n) = pool {
+        let mut rng = Rng::new(SEED, 98);
+        let picked: Vec<&str> = (0..n).map(|_| users[rng.below(users.len())]).collect();
+        users = picked;
+    }
     let keys: Vec<(&str, &str, &str)> = bundle
         .devices()
         .iter()
@@ -168,6 +189,7 @@ fn child(path: &Path, decisions: usize) {
             } => Some((d.user.as_str(), key_type.as_str(), key_blob.as_str())),
             _ => None,
         })
+        .filter(|(user, ..)| pool.is_none() || users.contains(user))
         .collect();
     let mut rng = Rng::new(SEED, 99);
     let logins: Vec<String> = (0..decisions)
@@ -197,19 +219,7 @@ fn child(path: &Path, decisions: usize) {
 
     let node = node();
     let now = SystemTime::now();
-    let by_login = |login: &String| {
-        decide(
-            &bundle,
-            &LoginQuery {
-                node: &node,
-                login,
-                user: None,
-                class: ServiceClass::Ssh,
-                mfa_device: None,
-                now,
-            },
-        )
-    };
+    let by_login = |login: &String| decide_by_login(&bundle, &node, login, now);
     let allowed = logins
         .iter()
         .filter(|l| by_login(l).access == Access::Allow)
@@ -260,7 +270,16 @@ fn child(path: &Path, decisions: usize) {
         std::hint::black_box(lines(k));
     });
 
+    // The seed example decided in this process, with this bundle still
+    // loaded: what the heap left by a big load costs a small decision.
+    let seed = policy::load_bundle_str(SEED_EXAMPLE, "seed").expect("the seed example loads");
+    let jerry = vec!["jerry".to_owned(); decisions];
+    let seed_after = time_each(&jerry, |login| {
+        std::hint::black_box(decide_by_login(&seed, &node, login, now));
+    });
+
     let out = json!({
+        "seed_decide_after": us3(seed_after),
         "roles": current.roles().len(),
         "users": current.users().len(),
         "devices": current.devices().len(),
@@ -283,6 +302,25 @@ fn child(path: &Path, decisions: usize) {
     println!("{out}");
 }
 
+fn decide_by_login(
+    bundle: &Bundle,
+    node: &NodeInfo,
+    login: &str,
+    now: SystemTime,
+) -> mfa_agent::policy::Decision {
+    decide(
+        bundle,
+        &LoginQuery {
+            node,
+            login,
+            user: None,
+            class: ServiceClass::Ssh,
+            mfa_device: None,
+            now,
+        },
+    )
+}
+
 fn us3(p: Percentiles) -> serde_json::Value {
     json!([
         p.p50.as_secs_f64() * 1e6,
@@ -291,11 +329,13 @@ fn us3(p: Percentiles) -> serde_json::Value {
     ])
 }
 
+#[derive(Clone)]
 struct Case {
     label: String,
     path: PathBuf,
     bytes: u64,
     write: Option<Duration>,
+    pool: Option<usize>,
 }
 
 fn generate(dir: &Path, label: &str, scale: Scale, format: Format) -> Case {
@@ -314,17 +354,20 @@ fn generate(dir: &Path, label: &str, scale: Scale, format: Format) -> Case {
         bytes: std::fs::metadata(&path).expect("bundle file").len(),
         path,
         write: Some(write),
+        pool: None,
     }
 }
 
 fn run_child(case: &Case, decisions: usize) -> serde_json::Value {
-    let out = Command::new(std::env::current_exe().expect("own path"))
-        .arg("--child")
+    let mut cmd = Command::new(std::env::current_exe().expect("own path"));
+    cmd.arg("--child")
         .arg(&case.path)
         .arg("--decisions")
-        .arg(decisions.to_string())
-        .output()
-        .expect("run the measuring child");
+        .arg(decisions.to_string());
+    if let Some(n) = case.pool {
+        cmd.arg("--pool").arg(n.to_string());
+    }
+    let out = cmd.output().expect("run the measuring child");
     assert!(
         out.status.success(),
         "measuring {} failed: {}",
@@ -365,7 +408,7 @@ fn lat(v: &serde_json::Value) -> String {
 fn main() {
     let args = parse_args();
     if let Some(path) = &args.child {
-        child(path, args.decisions);
+        child(path, args.decisions, args.pool);
         return;
     }
     let work = match &args.work {
@@ -381,6 +424,7 @@ fn main() {
             .len(),
         path: args.seed_bundle.clone(),
         write: None,
+        pool: None,
     }];
     for (label, scale) in [
         ("1/100", Scale::FULL.divided(100)),
@@ -392,6 +436,13 @@ fn main() {
             cases.push(generate(&work, label, scale, Format::Json));
         }
     }
+    let full = cases.last().expect("the full JSON bundle").clone();
+    cases.push(Case {
+        label: format!("{}, asking about 1,000 users only", full.label),
+        pool: Some(1000),
+        write: None,
+        ..full
+    });
     let results: Vec<serde_json::Value> = cases
         .iter()
         .map(|c| {
@@ -406,7 +457,7 @@ fn main() {
 
     println!("| bundle | roles / users / devices / locks | file | load: read, parse, index | index alone: time, memory | RSS before → after load | peak RSS (VmHWM) |");
     println!("|---|---|---|---|---|---|---|");
-    for (c, r) in cases.iter().zip(&results) {
+    for (c, r) in cases.iter().zip(&results).filter(|(c, _)| c.pool.is_none()) {
         let n = |k: &str| r[k].as_u64().unwrap_or(0);
         println!(
             "| {} | {} / {} / {} / {} | {} | {} | {}, {} | {} → {} | {} |",
@@ -430,11 +481,11 @@ fn main() {
         args.decisions
     );
     println!();
-    println!("| bundle | `policy::decide` by login | `handle_begin` (account, sk key) | `lines_for_login` (AuthorizedKeysCommand) | allowed | keys served per login |");
-    println!("|---|---|---|---|---|---|");
+    println!("| bundle | `policy::decide` by login | `handle_begin` (account, sk key) | `lines_for_login` (AuthorizedKeysCommand) | allowed | keys served per login | seed example's `decide` in the same process |");
+    println!("|---|---|---|---|---|---|---|");
     for (c, r) in cases.iter().zip(&results) {
         println!(
-            "| {} | {} | {} | {} | {:.0}% / {:.0}% | {:.2} |",
+            "| {} | {} | {} | {} | {:.0}% / {:.0}% | {:.2} | {} |",
             c.label,
             lat(&r["decide"]),
             lat(&r["begin"]),
@@ -442,8 +493,30 @@ fn main() {
             r["allowed_share"].as_f64().unwrap_or(0.0) * 100.0,
             r["begin_allowed_share"].as_f64().unwrap_or(0.0) * 100.0,
             r["lines_per_login"].as_f64().unwrap_or(0.0),
+            lat(&r["seed_decide_after"]),
         );
     }
+    // The full YAML bundle against the 1/100 one (the same shape, 100 times smaller).
+    let p50 = |r: &serde_json::Value, k: &str| r[k][0].as_f64().unwrap_or(f64::NAN);
+    let result_of = |label: &str| {
+        let i = cases.iter().position(|c| c.label == label).expect(label);
+        &results[i]
+    };
+    let (small, full) = (result_of("1/100, YAML"), result_of("full, YAML"));
+    println!();
+    println!(
+        "p50 on the full bundle against 1/100 of it: `decide` {:.2}x, `handle_begin` {:.2}x, `lines_for_login` {:.2}x (1.00x: no growth; 100x: linear).",
+        p50(full, "decide") / p50(small, "decide"),
+        p50(full, "begin") / p50(small, "begin"),
+        p50(full, "lines") / p50(small, "lines"),
+    );
+    let warm = result_of("full, JSON, asking about 1,000 users only");
+    println!(
+        "Asking the full bundle about 1,000 users only, against 1/100: `decide` {:.2}x, `handle_begin` {:.2}x, `lines_for_login` {:.2}x.",
+        p50(warm, "decide") / p50(small, "decide"),
+        p50(warm, "begin") / p50(small, "begin"),
+        p50(warm, "lines") / p50(small, "lines"),
+    );
     let written: Vec<String> = cases
         .iter()
         .filter_map(|c| {

@@ -14,6 +14,7 @@ pub mod packaging;
 pub mod pam_ffi;
 pub mod pam_stack;
 pub mod process;
+pub mod scale_bundle;
 pub mod ssh;
 pub mod ssh_agent;
 pub mod sshd;

@@ -37,10 +37,10 @@ pub fn run_check(path: &Path) -> Result<Checked, String> {
     }
     let b = load_bundle_path(path).map_err(|e| e.to_string())?;
     Ok(Checked::Bundle {
-        roles: b.roles.len(),
-        users: b.users.len(),
-        locks: b.locks.len(),
-        devices: b.devices.len(),
+        roles: b.roles().len(),
+        users: b.users().len(),
+        locks: b.locks().len(),
+        devices: b.devices().len(),
         warnings: b.warnings.clone(),
         revision: b.revision.clone(),
     })

@@ -11,6 +11,7 @@ pub mod fake_agent;
 pub mod keys;
 pub mod pam_ffi;
 pub mod pam_stack;
+pub mod piv_card;
 pub mod process;
 pub mod ssh;
 pub mod ssh_agent;

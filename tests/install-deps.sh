@@ -4,7 +4,8 @@
 set -eu
 
 PACKAGES="openssh-server openssh-client openssh-tests pamtester libpam0g-dev \
-libpam-modules libpam-modules-bin sudo passwd util-linux mount coreutils procps"
+libpam-modules libpam-modules-bin sudo passwd util-linux mount coreutils procps \
+pcscd vsmartcard-vpcd pcsc-tools opensc yubico-piv-tool openssl iproute2"
 
 missing=""
 for p in $PACKAGES; do

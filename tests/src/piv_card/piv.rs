@@ -98,7 +98,7 @@ pub struct Piv {
     // Security state, cleared on reset and when the applet is selected anew.
     selected: bool,
     pin_verified: bool,
-    /// A VERIFY not yet used by a PIN-always key.
+    /// A VERIFY not yet followed by a private-key operation.
     pin_fresh: bool,
     mgmt_authenticated: bool,
     /// Plain witness (mutual auth step 1) or challenge (external auth) outstanding.
@@ -168,14 +168,13 @@ impl Piv {
         if !self.selected {
             return (vec![], sw::INS_NOT_SUPPORTED);
         }
-        let pin_fresh = std::mem::take(&mut self.pin_fresh);
         match c.ins {
             0xFD => (self.cfg.info.firmware.to_vec(), sw::OK),
             0xF8 => (self.cfg.info.serial.to_be_bytes().to_vec(), sw::OK),
             0x20 => self.verify(c),
             0x24 => self.change_reference(c),
             0x2C => self.reset_retry(c),
-            0x87 => self.general_authenticate(c, pin_fresh),
+            0x87 => self.general_authenticate(c),
             0x47 => self.generate(c),
             0xF9 => self.attest(c),
             0xF7 => self.metadata(c),
@@ -224,6 +223,7 @@ impl Piv {
                 }
                 Err(status) => {
                     self.pin_verified = false;
+                    self.pin_fresh = false;
                     (vec![], status)
                 }
             },
@@ -270,7 +270,7 @@ impl Piv {
         (vec![], sw::OK)
     }
 
-    fn general_authenticate(&mut self, c: &Command, pin_fresh: bool) -> (Vec<u8>, u16) {
+    fn general_authenticate(&mut self, c: &Command) -> (Vec<u8>, u16) {
         let Some(outer) = tlv::parse(&c.data) else {
             return (vec![], sw::WRONG_DATA);
         };
@@ -295,6 +295,9 @@ impl Piv {
         if !response.is_empty() {
             return (vec![], sw::WRONG_DATA);
         }
+        // A VERIFY serves one private-key operation of a PIN-always key (other
+        // commands in between, such as opensc's GET DATA probes, do not spend it).
+        let pin_fresh = std::mem::take(&mut self.pin_fresh);
         let pin_ok = match slot.pin {
             PinPolicy::Never => true,
             PinPolicy::Once => self.pin_verified,

@@ -59,8 +59,17 @@ fn path_str(env: &PcscEnv, name: &str) -> String {
     env.dir().join(name).to_str().unwrap().to_string()
 }
 
-/// Sends raw APDUs (hex, space-free) in one session; returns the status words.
+/// Sends raw APDUs (hex, space-free) in one session with opensc-tool; returns the
+/// status words.
 fn raw_apdus(env: &PcscEnv, apdus: &[String]) -> Vec<String> {
+    raw_exchange(env, apdus)
+        .into_iter()
+        .map(|(sw, _)| sw)
+        .collect()
+}
+
+/// As [`raw_apdus`], with each response's data (upper-case hex).
+fn raw_exchange(env: &PcscEnv, apdus: &[String]) -> Vec<(String, String)> {
     let mut argv = vec!["opensc-tool".to_string(), "-r".into(), "0".into()];
     for a in apdus {
         argv.push("-s".into());
@@ -69,14 +78,28 @@ fn raw_apdus(env: &PcscEnv, apdus: &[String]) -> Vec<String> {
     let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
     let f = env.run(&refs);
     let out = ok(&f, "opensc-tool -s", env);
-    out.lines()
-        .filter_map(|l| l.strip_prefix("Received (SW1=0x"))
-        .map(|l| {
-            let sw1 = &l[..2];
+    let mut exchanges: Vec<(String, String)> = Vec::new();
+    for line in out.lines() {
+        if let Some(l) = line.strip_prefix("Received (SW1=0x") {
             let sw2 = l.split("SW2=0x").nth(1).map(|s| &s[..2]).unwrap_or("??");
-            format!("{sw1}{sw2}").to_uppercase()
-        })
-        .collect()
+            exchanges.push((format!("{}{sw2}", &l[..2]).to_uppercase(), String::new()));
+        } else if line.starts_with("Sending:") {
+            continue;
+        } else if let Some((_, data)) = exchanges.last_mut() {
+            // "61 11 4F ... a.O..." : up to 16 "XX " bytes, then the ASCII column.
+            let b = line.as_bytes();
+            for i in 0..16 {
+                match b.get(3 * i..3 * i + 3) {
+                    Some([h, l, b' ']) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => {
+                        data.push(char::from(*h).to_ascii_uppercase());
+                        data.push(char::from(*l).to_ascii_uppercase());
+                    }
+                    _ => break,
+                }
+            }
+        }
+    }
+    exchanges
 }
 
 const SELECT: &str = "00A4040005A000000308";
@@ -239,8 +262,34 @@ fn yubico_piv_tool_generates_and_attests_under_the_test_root() {
         );
     }
     // GET METADATA: algorithm P-256, policy once/always, generated, the public point.
-    let sws = raw_apdus(&env, &[SELECT.into(), "00F7009C".into(), "00F700F0".into()]);
-    assert_eq!(sws, ["9000", "9000", "6A82"], "metadata");
+    let got = raw_exchange(
+        &env,
+        &[
+            SELECT.into(),
+            "00F7009C".into(),
+            "00F70080".into(),
+            "00F700F0".into(),
+        ],
+    );
+    let der = pam_mfa_e2e::piv_card::attest::pem_decode(
+        &std::fs::read_to_string(&public).unwrap(),
+        "PUBLIC KEY",
+    )
+    .unwrap();
+    let point: String = der[der.len() - 65..]
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    // alg 11 (P-256); policy 02 02 (PIN once, touch always); origin 01 (generated);
+    // public key 86 <point>.
+    let want_key = format!("010111020202020301010443 8641{point}").replace(' ', "");
+    assert_eq!(got[1], ("9000".to_string(), want_key), "9c metadata");
+    assert_eq!(
+        got[2],
+        ("9000".to_string(), "0101FF0501010602 0303".replace(' ', "")),
+        "PIN metadata"
+    );
+    assert_eq!(got[3].0, "6A82", "metadata of an empty slot");
 }
 
 #[test]
@@ -384,6 +433,19 @@ fn pkcs11_signs_with_pin_and_touch_and_fails_untouched() {
         "{objects}"
     );
 
+    // OpenSSH's PKCS#11 client sees the same key (what PKCS11Provider logins use).
+    let ssh_keys = ok(
+        &env.run(&["ssh-keygen", "-D", PKCS11]),
+        "ssh-keygen -D",
+        &env,
+    );
+    let want = ok(
+        &env.run(&["ssh-keygen", "-i", "-m", "PKCS8", "-f", &public]),
+        "ssh-keygen -i",
+        &env,
+    );
+    let want = want.split_whitespace().nth(1).unwrap().to_string();
+    assert!(ssh_keys.contains(&want), "{ssh_keys}\nwanted {want}");
     let msg = env.dir().join("msg");
     std::fs::write(&msg, b"sign me").unwrap();
     let sig = path_str(&env, "sig");

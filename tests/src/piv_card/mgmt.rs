@@ -1,7 +1,7 @@
 //! The management key (slot 9b): 3DES (the YubiKey default) or AES-192, one block
 //! encrypted per authentication step.
 
-use aes::cipher::{generic_array::GenericArray, BlockEncrypt, KeyInit};
+use aes::cipher::{generic_array::GenericArray, BlockDecrypt, BlockEncrypt, KeyInit};
 
 /// The well-known default management key (3DES).
 pub const DEFAULT_MANAGEMENT_KEY: [u8; 24] = [
@@ -92,6 +92,22 @@ impl ManagementKey {
         let c = aes::Aes192::new_from_slice(&self.key).expect("24-byte AES key");
         let mut b = GenericArray::clone_from_slice(block);
         c.encrypt_block(&mut b);
+        b.to_vec()
+    }
+}
+
+impl ManagementKey {
+    /// Decrypts one block (the host side of mutual authentication).
+    pub fn decrypt(&self, block: &[u8]) -> Vec<u8> {
+        if self.alg == 0x03 {
+            let c = des::TdesEde3::new_from_slice(&self.key).expect("24-byte 3DES key");
+            let mut b = GenericArray::clone_from_slice(block);
+            c.decrypt_block(&mut b);
+            return b.to_vec();
+        }
+        let c = aes::Aes192::new_from_slice(&self.key).expect("24-byte AES key");
+        let mut b = GenericArray::clone_from_slice(block);
+        c.decrypt_block(&mut b);
         b.to_vec()
     }
 }

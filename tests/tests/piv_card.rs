@@ -413,6 +413,12 @@ fn pkcs11_signs_with_pin_and_touch_and_fails_untouched() {
         "import",
         &env,
     );
+    // The certificate went in chained PUT DATA parts, the attestation out through GET RESPONSE.
+    let log = env.card_log();
+    assert!(
+        log.contains("10 db 3f ff") && log.contains("00 c0 00 00"),
+        "{log}"
+    );
     let slots = ok(
         &env.run(&["pkcs11-tool", "--module", PKCS11, "-L"]),
         "-L",

@@ -77,15 +77,25 @@ impl Command {
         self.cla & 0x10 != 0
     }
 
-    /// Encodes as a short APDU (used by tests and clients in this crate).
+    /// Encodes the command: short form when data and Le fit, else extended length.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = vec![self.cla, self.ins, self.p1, self.p2];
+        let extended = self.data.len() > 255 || self.le.is_some_and(|le| le > 256);
         if !self.data.is_empty() {
-            out.push(self.data.len() as u8);
+            if extended {
+                out.push(0);
+                out.extend_from_slice(&(self.data.len() as u16).to_be_bytes());
+            } else {
+                out.push(self.data.len() as u8);
+            }
             out.extend_from_slice(&self.data);
         }
         if let Some(le) = self.le {
-            out.push(if le >= 256 { 0 } else { le as u8 });
+            match (extended, self.data.is_empty()) {
+                (false, _) => out.push(if le >= 256 { 0 } else { le as u8 }),
+                (true, true) => out.extend_from_slice(&[0, (le >> 8) as u8, le as u8]),
+                (true, false) => out.extend_from_slice(&[(le >> 8) as u8, le as u8]),
+            }
         }
         out
     }
@@ -220,6 +230,19 @@ mod tests {
             Command::parse(&[0, 0x20, 0, 0x80, 3, 1]).unwrap_err(),
             sw::WRONG_LENGTH
         );
+        for data_len in [0usize, 1, 255, 256, 1000] {
+            for le in [None, Some(1), Some(256), Some(257), Some(65536)] {
+                let c = Command {
+                    cla: 0,
+                    ins: 0xDB,
+                    p1: 0x3F,
+                    p2: 0xFF,
+                    data: vec![7; data_len],
+                    le,
+                };
+                assert_eq!(Command::parse(&c.encode()).unwrap(), c, "{data_len} {le:?}");
+            }
+        }
     }
 
     #[test]

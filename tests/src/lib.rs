@@ -13,6 +13,7 @@ pub mod keys;
 pub mod packaging;
 pub mod pam_ffi;
 pub mod pam_stack;
+pub mod piv_card;
 pub mod process;
 pub mod scale_bundle;
 pub mod ssh;

@@ -2,7 +2,7 @@
 //! network namespaces: a tmpfs on `/run` gives pcscd its own `/run/pcscd/pcscd.comm`,
 //! and vpcd's listener (0.0.0.0:35963) is reachable only inside the private network.
 //!
-//! ```no_run
+//! ```ignore
 //! # use pam_mfa_e2e::piv_card::env::{PcscEnv, CardOptions};
 //! let mut env = PcscEnv::start("piv");
 //! env.start_card(std::path::Path::new(env!("CARGO_BIN_EXE_piv-card")), &CardOptions::default());

@@ -37,21 +37,27 @@ pub fn run_check(path: &Path) -> Result<Checked, String> {
     }
     let b = load_bundle_path(path).map_err(|e| e.to_string())?;
     Ok(Checked::Bundle {
-        roles: b.roles.len(),
-        users: b.users.len(),
-        locks: b.locks.len(),
-        devices: b.devices.len(),
+        roles: b.roles().len(),
+        users: b.users().len(),
+        locks: b.locks().len(),
+        devices: b.devices().len(),
         warnings: b.warnings.clone(),
         revision: b.revision.clone(),
     })
 }
 
+/// A file of comments only (every key commented out, as the packaged
+/// agent.yaml) is an agent.yaml of defaults: an empty bundle is no policy.
 fn looks_like_agent_config(text: &str) -> bool {
     let top: Vec<&str> = text
         .lines()
         .filter(|l| !l.starts_with(' ') && !l.starts_with('#') && !l.starts_with('\t'))
+        .filter(|l| !l.trim().is_empty() && l.trim() != "---")
         .filter_map(|l| l.split(':').next())
         .collect();
+    if top.is_empty() {
+        return true;
+    }
     !top.contains(&"kind")
         && top.iter().any(|k| {
             matches!(
@@ -66,6 +72,7 @@ fn looks_like_agent_config(text: &str) -> bool {
                     | "reuse_window"
                     | "sessions"
                     | "piv"
+                    | "challenge"
             )
         })
 }

@@ -117,10 +117,10 @@ pub fn status(state: &AgentState) -> StatusReport {
         .current
         .as_ref()
         .map(|b| PolicyCounts {
-            roles: b.roles.len(),
-            users: b.users.len(),
-            locks: b.locks.len(),
-            devices: b.devices.len(),
+            roles: b.roles().len(),
+            users: b.users().len(),
+            locks: b.locks().len(),
+            devices: b.devices().len(),
             warnings: b.warnings.len(),
         })
         .unwrap_or_default();

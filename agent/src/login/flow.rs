@@ -222,7 +222,7 @@ pub(super) fn evaluate(
         Some(k) => match verify_user_cert(
             &k.key_type,
             &k.blob,
-            &bundle.cert_authorities,
+            bundle.cert_authorities(),
             login,
             state.now(),
         ) {

@@ -1,12 +1,9 @@
 //! sshd's `AuthorizedKeysCommand`: the registered security keys of the
 //! cluster users who may log in as a login on this node.
 
-use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use crate::policy::{
-    decide, Access, Bundle, DeviceKind, LoginQuery, MfaDevice, NodeInfo, ServiceClass,
-};
+use crate::policy::{decide, Access, Bundle, DeviceKind, LoginQuery, NodeInfo, ServiceClass};
 
 /// One authorized_keys line and what it says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,15 +24,12 @@ pub fn lines_for_login(
     login: &str,
     now: SystemTime,
 ) -> Vec<ServedLine> {
-    let mut by_user: BTreeMap<&str, Vec<&MfaDevice>> = BTreeMap::new();
-    for d in &bundle.devices {
-        if matches!(d.kind, DeviceKind::SshSk { .. }) {
-            by_user.entry(d.user.as_str()).or_default().push(d);
-        }
-    }
+    // Only users whose roles could allow the login (by name, as before);
+    // `decide` says which of them do.
     let mut out = Vec::new();
-    for (user, devices) in by_user {
-        for dev in devices {
+    for user in bundle.users_who_may_have_login(login) {
+        let user = user.name.as_str();
+        for dev in bundle.devices_for_user(user) {
             let DeviceKind::SshSk {
                 key_type, key_blob, ..
             } = &dev.kind

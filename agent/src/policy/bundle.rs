@@ -1,19 +1,45 @@
 //! A loaded bundle: the cluster's resources, as one host needs them.
+//!
+//! The resources are private and read through accessors: the lookups a
+//! decision makes go through indices built once, with the bundle
+//! ([`BundleIndex`]), and a bundle cannot be changed after it is made, so the
+//! indices always describe what it holds.
 
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
+use super::by_name::ByName;
+use super::index::BundleIndex;
+use super::locks::LockSubject;
 use super::resources::{AuthPreference, CertAuthority, DeviceKind, Lock, MfaDevice, Role, User};
 
 /// Everything a bundle says, after parsing and Teleport's defaults.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Bundle {
+    roles: ByName<Role>,
+    users: ByName<User>,
+    /// The cluster auth preference (Teleport's defaults when the bundle has none).
+    pub cap: AuthPreference,
+    locks: Vec<Lock>,
+    devices: Vec<MfaDevice>,
+    cert_authorities: Vec<CertAuthority>,
+    /// Things skipped or worth a look (`FILE:LINE: message`).
+    pub warnings: Vec<String>,
+    /// Lowercase hex SHA-256 of the input bytes (all files, in order).
+    pub revision: String,
+    /// Derived from the fields above, never set on its own.
+    index: BundleIndex,
+}
+
+/// The resources a bundle is made of (see [`Bundle::from_parts`]).
+#[derive(Debug, Clone, Default)]
+pub struct BundleParts {
     /// Roles by name.
     pub roles: BTreeMap<String, Role>,
     /// Users by name.
     pub users: BTreeMap<String, User>,
-    /// The cluster auth preference (Teleport's defaults when the bundle has none).
     pub cap: AuthPreference,
     /// Locks, in bundle order.
     pub locks: Vec<Lock>,
@@ -21,11 +47,26 @@ pub struct Bundle {
     pub devices: Vec<MfaDevice>,
     /// Certificate authorities, in bundle order.
     pub cert_authorities: Vec<CertAuthority>,
-    /// Things skipped or worth a look (`FILE:LINE: message`).
     pub warnings: Vec<String>,
-    /// Lowercase hex SHA-256 of the input bytes (all files, in order).
     pub revision: String,
 }
+
+/// Two bundles are equal when they hold the same resources (the indices
+/// follow from them).
+impl PartialEq for Bundle {
+    fn eq(&self, other: &Self) -> bool {
+        self.roles == other.roles
+            && self.users == other.users
+            && self.cap == other.cap
+            && self.locks == other.locks
+            && self.devices == other.devices
+            && self.cert_authorities == other.cert_authorities
+            && self.warnings == other.warnings
+            && self.revision == other.revision
+    }
+}
+
+impl Eq for Bundle {}
 
 /// Lowercase hex SHA-256.
 pub(crate) fn hex_sha256(hasher: Sha256) -> String {
@@ -39,42 +80,108 @@ pub(crate) fn hex_sha256(hasher: Sha256) -> String {
 impl Bundle {
     /// A bundle with nothing in it (the revision of empty input).
     pub fn empty() -> Bundle {
-        Bundle {
-            roles: BTreeMap::new(),
-            users: BTreeMap::new(),
-            cap: AuthPreference::default(),
-            locks: Vec::new(),
-            devices: Vec::new(),
-            cert_authorities: Vec::new(),
-            warnings: Vec::new(),
+        Bundle::from_parts(BundleParts {
             revision: hex_sha256(Sha256::new()),
+            ..BundleParts::default()
+        })
+    }
+
+    /// Makes a bundle and its indices. The loader is the usual way
+    /// ([`super::load_bundle_str`], [`super::load_bundle_path`]).
+    pub fn from_parts(parts: BundleParts) -> Bundle {
+        let roles = ByName::from_map(parts.roles);
+        let users = ByName::from_map(parts.users);
+        let index = BundleIndex::build(&roles, &users, &parts.locks, &parts.devices);
+        Bundle {
+            roles,
+            users,
+            cap: parts.cap,
+            locks: parts.locks,
+            devices: parts.devices,
+            cert_authorities: parts.cert_authorities,
+            warnings: parts.warnings,
+            revision: parts.revision,
+            index,
         }
+    }
+
+    /// Roles by name.
+    pub fn roles(&self) -> &ByName<Role> {
+        &self.roles
+    }
+
+    /// Users by name.
+    pub fn users(&self) -> &ByName<User> {
+        &self.users
+    }
+
+    /// Locks, in bundle order.
+    pub fn locks(&self) -> &[Lock] {
+        &self.locks
+    }
+
+    /// Registered MFA devices, in bundle order.
+    pub fn devices(&self) -> &[MfaDevice] {
+        &self.devices
+    }
+
+    /// Certificate authorities, in bundle order.
+    pub fn cert_authorities(&self) -> &[CertAuthority] {
+        &self.cert_authorities
     }
 
     /// Users whose `logins` trait holds `login`, or whose name is `login`, by name.
     pub fn users_for_login(&self, login: &str) -> Vec<&User> {
-        self.users
-            .values()
-            .filter(|u| u.name == login || u.logins().iter().any(|l| l == login))
+        self.index
+            .users_for_login(login)
+            .iter()
+            .map(|&u| self.users.at(u))
             .collect()
     }
 
-    /// The devices registered to `user`.
+    /// The users whose roles could allow `login` on some node, by name: a
+    /// superset of those [`super::decide`] allows (each must still be
+    /// decided), found without looking at every user.
+    pub fn users_who_may_have_login(&self, login: &str) -> Vec<&User> {
+        self.index
+            .login_candidates(login)
+            .into_iter()
+            .map(|u| self.users.at(u))
+            .collect()
+    }
+
+    /// The devices registered to `user`, in bundle order.
     pub fn devices_for_user(&self, user: &str) -> Vec<&MfaDevice> {
-        self.devices.iter().filter(|d| d.user == user).collect()
+        self.index
+            .devices_for_user(user)
+            .iter()
+            .map(|&i| &self.devices[i as usize])
+            .collect()
     }
 
     /// The `ssh_sk` device with this key (type and base64 blob compared
     /// exactly; the comment does not matter).
     pub fn device_by_ssh_key(&self, key_type: &str, key_blob_b64: &str) -> Option<&MfaDevice> {
-        self.devices.iter().find(|d| match &d.kind {
-            DeviceKind::SshSk {
-                key_type: t,
-                key_blob: b,
-                ..
-            } => t == key_type && b == key_blob_b64,
-            _ => false,
-        })
+        self.index
+            .devices_with_ssh_blob(key_blob_b64)
+            .iter()
+            .map(|&i| &self.devices[i as usize])
+            .find(|d| match &d.kind {
+                DeviceKind::SshSk {
+                    key_type: t,
+                    key_blob: b,
+                    ..
+                } => t == key_type && b == key_blob_b64,
+                _ => false,
+            })
+    }
+
+    /// The first lock (in bundle order) in force at `now` that matches
+    /// `subject`: what [`super::find_lock`] finds in [`Bundle::locks`].
+    pub fn find_lock(&self, subject: &LockSubject<'_>, now: SystemTime) -> Option<&Lock> {
+        self.index
+            .find_lock(&self.locks, subject, now)
+            .map(|i| &self.locks[i])
     }
 
     /// The user CAs (`type: user`), to verify Teleport SSH user certificates.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::bundle::Bundle;
 use super::key_policy::KeyPolicy;
 use super::labels::{match_labels, LabelMatch, Labels};
-use super::locks::{find_lock, LockSubject};
+use super::locks::LockSubject;
 use super::query::{Access, Decision, LoginQuery, ServiceClass};
 use super::require_mfa::RequireMfa;
 use super::requirement::Requirement;
@@ -29,7 +29,7 @@ use super::traits::{interpolate, TemplateError};
 /// 5. A lock in force that matches denies.
 pub fn decide(bundle: &Bundle, q: &LoginQuery<'_>) -> Decision {
     if let Some(name) = q.user {
-        return match bundle.users.get(name) {
+        return match bundle.users().get(name) {
             Some(user) => decide_for_user(
                 bundle,
                 q,
@@ -192,7 +192,7 @@ fn decide_for_user(
     // The user's roles that exist in the bundle, each once.
     let mut roles: Vec<&Role> = Vec::new();
     for name in &user.roles {
-        match bundle.roles.get(name) {
+        match bundle.roles().get(name) {
             Some(role) if !roles.iter().any(|r| r.name == role.name) => roles.push(role),
             Some(_) => {}
             None => reasons.push(format!(
@@ -468,7 +468,7 @@ fn apply_locks(
         node: &q.node.name,
         mfa_device: q.mfa_device,
     };
-    if let Some(lock) = find_lock(&bundle.locks, &subject, q.now) {
+    if let Some(lock) = bundle.find_lock(&subject, q.now) {
         decision.access = Access::Deny;
         decision.locked = true;
         decision.lock_message = lock.message.clone();

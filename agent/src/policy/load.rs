@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::bundle::{hex_sha256, Bundle};
+use super::bundle::{hex_sha256, Bundle, BundleParts};
 use super::documents::{decode, split, Document};
 use super::error::PolicyError;
 use super::resources::{
@@ -290,7 +290,7 @@ impl Loader {
                 ));
             }
         }
-        Bundle {
+        Bundle::from_parts(BundleParts {
             roles: self.roles,
             users: self.users,
             cap: self.cap.unwrap_or_default(),
@@ -299,6 +299,6 @@ impl Loader {
             cert_authorities: self.cert_authorities,
             warnings: self.warnings,
             revision: hex_sha256(hasher),
-        }
+        })
     }
 }

@@ -28,9 +28,11 @@
 //! `labels`, `traits` and `locks`.
 
 mod bundle;
+mod by_name;
 mod decide;
 mod documents;
 mod error;
+mod index;
 mod key_policy;
 mod labels;
 mod load;
@@ -44,7 +46,8 @@ mod traits;
 #[cfg(test)]
 mod tests;
 
-pub use bundle::Bundle;
+pub use bundle::{Bundle, BundleParts};
+pub use by_name::{ByName, Named};
 pub use decide::{decide, decide_with_identity};
 pub use error::PolicyError;
 pub use key_policy::KeyPolicy;

@@ -187,7 +187,7 @@ mod tests {
         let text = format!(
             "kind: role\nversion: v7\nmetadata:\n  name: r\nspec:\n  options:\n    require_session_mfa: {value}\n"
         );
-        load_bundle_str(&text, "t.yaml").map(|b| b.roles["r"].require_session_mfa)
+        load_bundle_str(&text, "t.yaml").map(|b| b.roles()["r"].require_session_mfa)
     }
 
     fn cap_with_json(value: &str) -> Result<RequireMfa, crate::policy::PolicyError> {

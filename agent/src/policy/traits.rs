@@ -56,6 +56,31 @@ pub fn interpolate(
     Ok(out)
 }
 
+/// What a role value is, as far as indices go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ValueShape {
+    /// No template: the value itself.
+    Literal,
+    /// Exactly the non-empty values of one trait (`{{internal.NAME}}` or
+    /// `{{external.NAME}}`, no prefix, suffix or function).
+    Trait(String),
+    /// Anything else (functions, prefix or suffix, invalid templates).
+    Other,
+}
+
+/// The shape of `value`, parsed exactly as [`interpolate`] parses it.
+pub(crate) fn value_shape(value: &str) -> ValueShape {
+    match Template::parse(value) {
+        Ok(None) => ValueShape::Literal,
+        Ok(Some(Template {
+            prefix: "",
+            suffix: "",
+            expr: Expr::Trait(name),
+        })) => ValueShape::Trait(name),
+        _ => ValueShape::Other,
+    }
+}
+
 struct Template<'a> {
     prefix: &'a str,
     suffix: &'a str,

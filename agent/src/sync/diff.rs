@@ -15,33 +15,33 @@ pub fn diff_bundles(old: Option<&Bundle>, new: &Bundle) -> Vec<String> {
     compare(
         &mut out,
         "role",
-        by_name(old.roles.values(), |r| r.name.clone()),
-        by_name(new.roles.values(), |r| r.name.clone()),
+        by_name(old.roles().values(), |r| r.name.clone()),
+        by_name(new.roles().values(), |r| r.name.clone()),
     );
     compare(
         &mut out,
         "user",
-        by_name(old.users.values(), |u| u.name.clone()),
-        by_name(new.users.values(), |u| u.name.clone()),
+        by_name(old.users().values(), |u| u.name.clone()),
+        by_name(new.users().values(), |u| u.name.clone()),
     );
     compare(
         &mut out,
         "lock",
-        by_name(old.locks.iter(), |l| l.name.clone()),
-        by_name(new.locks.iter(), |l| l.name.clone()),
+        by_name(old.locks().iter(), |l| l.name.clone()),
+        by_name(new.locks().iter(), |l| l.name.clone()),
     );
     compare(
         &mut out,
         "mfa_device",
-        by_name(old.devices.iter(), |d| d.name.clone()),
-        by_name(new.devices.iter(), |d| d.name.clone()),
+        by_name(old.devices().iter(), |d| d.name.clone()),
+        by_name(new.devices().iter(), |d| d.name.clone()),
     );
     let ca_name = |c: &crate::policy::CertAuthority| format!("{}/{}", c.ca_type, c.cluster_name);
     compare(
         &mut out,
         "cert_authority",
-        by_name(old.cert_authorities.iter(), ca_name),
-        by_name(new.cert_authorities.iter(), ca_name),
+        by_name(old.cert_authorities().iter(), ca_name),
+        by_name(new.cert_authorities().iter(), ca_name),
     );
     if old.cap != new.cap {
         out.push("~ cluster_auth_preference/cluster-auth-preference".into());

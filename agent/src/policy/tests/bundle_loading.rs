@@ -88,15 +88,15 @@ spec:
   created_by: {time: '2025-08-27T09:12:44Z'}
 ";
     let b = bundle(text);
-    assert_eq!(b.roles.len(), 1);
-    assert_eq!(b.roles["access-dev"].require_session_mfa, RequireMfa::Off);
+    assert_eq!(b.roles().len(), 1);
+    assert_eq!(b.roles()["access-dev"].require_session_mfa, RequireMfa::Off);
     assert_eq!(
-        b.roles["access-dev"].allow.logins,
+        b.roles()["access-dev"].allow.logins,
         vec!["{{internal.logins}}"]
     );
-    assert_eq!(b.users["jerry"].roles, vec!["access-dev"]);
-    assert_eq!(b.users["jerry"].traits["logins"], vec!["jerry"]);
-    assert!(b.users["jerry"].traits["kubernetes_groups"].is_empty());
+    assert_eq!(b.users()["jerry"].roles, vec!["access-dev"]);
+    assert_eq!(b.users()["jerry"].traits["logins"], vec!["jerry"]);
+    assert!(b.users()["jerry"].traits["kubernetes_groups"].is_empty());
     assert_eq!(
         b.warnings,
         vec![
@@ -129,9 +129,9 @@ fn json_array_and_single_resource() {
     assert_eq!(b.cap.require_session_mfa, RequireMfa::HardwareKeyTouch);
     assert_eq!(b.cap.webauthn_rp_id.as_deref(), Some("example.com"));
     assert!(b.cap.admin_actions_require_mfa());
-    assert_eq!(b.roles["r"].allow.node_labels["env"], vec!["dev", "prod"]);
-    assert_eq!(b.roles["r"].require_session_mfa, RequireMfa::Session);
-    assert_eq!(b.users["jerry"].roles, vec!["r"]);
+    assert_eq!(b.roles()["r"].allow.node_labels["env"], vec!["dev", "prod"]);
+    assert_eq!(b.roles()["r"].require_session_mfa, RequireMfa::Session);
+    assert_eq!(b.users()["jerry"].roles, vec!["r"]);
     assert_eq!(
         b.warnings,
         vec!["b.json:9: skipped unknown kind 'windows_desktop'"]
@@ -139,7 +139,7 @@ fn json_array_and_single_resource() {
 
     let one = r#"  {"kind": "role", "version": "v7", "metadata": {"name": "solo"}, "spec": {}}"#;
     let b = load_bundle_str(one, "one.json").unwrap();
-    assert!(b.roles.contains_key("solo"));
+    assert!(b.roles().contains_key("solo"));
 
     // A type error in the second element: the position is in the file.
     let bad = "[{\"kind\": \"role\", \"version\": \"v7\", \"metadata\": {\"name\": \"a\"}},\n {\"kind\": \"role\", \"version\": \"v7\", \"metadata\": {\"name\": \"b\"}, \"spec\": {\"allow\": {\"logins\": {\"x\": 1}}}}]";
@@ -317,7 +317,7 @@ fn duplicates_are_errors() {
     }
     // Same-named devices of different users are fine.
     let text = "---\nkind: mfa_device\nversion: v1\nmetadata: {name: yubikey}\nspec: {user: a, webauthn: {}}\n---\nkind: mfa_device\nversion: v1\nmetadata: {name: yubikey}\nspec: {user: b, webauthn: {}}\n";
-    assert_eq!(bundle(text).devices.len(), 2);
+    assert_eq!(bundle(text).devices().len(), 2);
 }
 
 #[test]
@@ -385,8 +385,8 @@ spec:
 "
     );
     let b = bundle(&text);
-    assert_eq!(b.devices.len(), 3);
-    let d = &b.devices[0];
+    assert_eq!(b.devices().len(), 3);
+    let d = &b.devices()[0];
     assert_eq!(
         (d.name.as_str(), d.id.as_str(), d.user.as_str()),
         (
@@ -403,12 +403,12 @@ spec:
             comment: "jerry@laptop".into()
         }
     );
-    assert_eq!(b.devices[1].id, "jerry-piv", "id defaults to the name");
+    assert_eq!(b.devices()[1].id, "jerry-piv", "id defaults to the name");
     assert!(
-        matches!(&b.devices[1].kind, DeviceKind::Piv(p) if p.slot == Some(crate::piv::PivSlot::Signature) && p.chain == piv.chain())
+        matches!(&b.devices()[1].kind, DeviceKind::Piv(p) if p.slot == Some(crate::piv::PivSlot::Signature) && p.chain == piv.chain())
     );
     assert!(
-        matches!(&b.devices[2].kind, DeviceKind::Webauthn(v) if v["credential_id"] == "Y3JlZA==")
+        matches!(&b.devices()[2].kind, DeviceKind::Webauthn(v) if v["credential_id"] == "Y3JlZA==")
     );
     let names =
         |v: Vec<&crate::policy::MfaDevice>| v.iter().map(|d| d.name.clone()).collect::<Vec<_>>();
@@ -445,7 +445,7 @@ spec:
         b.warnings
     );
 
-    let lock = &b.locks[0];
+    let lock = &b.locks()[0];
     assert_eq!(lock.target.user.as_deref(), Some("jerry"));
     assert_eq!(
         lock.target.unsupported,
@@ -461,14 +461,17 @@ spec:
         b.warnings
     );
 
-    assert_eq!(b.cert_authorities.len(), 2);
-    let ca = &b.cert_authorities[0];
+    assert_eq!(b.cert_authorities().len(), 2);
+    let ca = &b.cert_authorities()[0];
     assert_eq!(
         (ca.cluster_name.as_str(), ca.ca_type.as_str()),
         ("example.com", "user")
     );
     assert_eq!(ca.ssh_public_keys, vec![ca_key]);
-    assert_eq!(b.cert_authorities[1].ssh_public_keys, Vec::<String>::new());
+    assert_eq!(
+        b.cert_authorities()[1].ssh_public_keys,
+        Vec::<String>::new()
+    );
     assert_eq!(b.user_cert_authorities().len(), 1);
 }
 
@@ -510,7 +513,7 @@ fn cap_fields_and_defaults() {
     let cap_only = "kind: cluster_auth_preference\nversion: v2\nmetadata: {name: cluster-auth-preference}\nspec: {}\n";
     assert!(load_bundle_str(cap_only, "c.yaml")
         .unwrap()
-        .roles
+        .roles()
         .is_empty());
 }
 
@@ -582,7 +585,7 @@ fn directories_load_sorted_files_as_one_bundle() {
     std::fs::create_dir(dir.0.join("sub.yaml")).unwrap();
     let b = load_bundle_path(&dir.0).unwrap();
     assert_eq!(b.cap.require_session_mfa, RequireMfa::Session);
-    assert!(b.roles.contains_key("dev") && b.users.contains_key("jerry"));
+    assert!(b.roles().contains_key("dev") && b.users().contains_key("jerry"));
     let concatenated = format!("{cap_text}{roles}{users}");
     assert_eq!(
         b.revision,

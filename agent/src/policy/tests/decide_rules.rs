@@ -120,9 +120,9 @@ fn v3_defaults_node_labels_but_v4_and_later_do_not() {
         assert_eq!(summary(&d), want, "{version} {body}: {:?}", d.reasons);
     }
     let b = bundle(&role("r", "v3", body));
-    assert_eq!(b.roles["r"].allow.node_labels["*"], vec!["*".to_owned()]);
+    assert_eq!(b.roles()["r"].allow.node_labels["*"], vec!["*".to_owned()]);
     let b = bundle(&role("r", "v4", body));
-    assert!(b.roles["r"].allow.node_labels.is_empty());
+    assert!(b.roles()["r"].allow.node_labels.is_empty());
 }
 
 #[test]

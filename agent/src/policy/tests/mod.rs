@@ -2,5 +2,6 @@
 
 mod bundle_loading;
 mod decide_rules;
+mod index_agreement;
 mod seed_example;
 mod support;

@@ -124,9 +124,9 @@ fn guide_roles_as_written() {
     let text = GUIDE.to_owned()
         + "---\nkind: user\nversion: v2\nmetadata: {name: jerry}\nspec: {roles: [access-dev, access-prod]}\n";
     let b = bundle(&text);
-    assert_eq!(b.roles["access-dev"].require_session_mfa, RequireMfa::Off);
+    assert_eq!(b.roles()["access-dev"].require_session_mfa, RequireMfa::Off);
     assert_eq!(
-        b.roles["access-prod"].require_session_mfa,
+        b.roles()["access-prod"].require_session_mfa,
         RequireMfa::Session
     );
     assert_seed_decisions(&b);
@@ -169,11 +169,11 @@ fn example_bundle_file() {
     let b = load_bundle_path(&path).unwrap_or_else(|e| panic!("{e}"));
     assert!(b.warnings.is_empty(), "{:?}", b.warnings);
     assert_eq!(
-        b.roles.keys().collect::<Vec<_>>(),
+        b.roles().keys().collect::<Vec<_>>(),
         vec!["access-dev", "access-prod"]
     );
-    assert_eq!(b.users["jerry"].roles, vec!["access-dev", "access-prod"]);
-    assert!(b.devices.is_empty());
+    assert_eq!(b.users()["jerry"].roles, vec!["access-dev", "access-prod"]);
+    assert!(b.devices().is_empty());
     assert_eq!(b.cap.second_factor, "on");
     assert_eq!(b.cap.webauthn_rp_id.as_deref(), Some("example.com"));
     assert_eq!(b.cap.require_session_mfa, RequireMfa::Off);

@@ -1,0 +1,640 @@
+//! The software PIV card under real middleware: pcscd with vsmartcard's vpcd driver,
+//! opensc-tool, yubico-piv-tool, opensc's PKCS#11 module (pkcs11-tool) and openssl,
+//! each test in its own mount and network namespaces.
+
+use std::path::Path;
+
+use pam_mfa_e2e::piv_card::env::{CardOptions, PcscEnv};
+use pam_mfa_e2e::process::Finished;
+use pam_mfa_e2e::require_root;
+
+const CARD: &str = env!("CARGO_BIN_EXE_piv-card");
+const PKCS11: &str = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so";
+
+fn tools_present() -> bool {
+    let missing: Vec<&str> = [
+        "pcscd",
+        "opensc-tool",
+        "yubico-piv-tool",
+        "pkcs11-tool",
+        "openssl",
+    ]
+    .into_iter()
+    .filter(|t| {
+        !std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {t}")])
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+    .collect();
+    if !missing.is_empty() || !Path::new("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists() {
+        eprintln!("\n!!!!!!!! SKIPPED: missing {missing:?} or vsmartcard-vpcd (run tests/install-deps.sh) !!!!!!!!\n");
+        return false;
+    }
+    true
+}
+
+fn started(label: &str, opts: &CardOptions) -> PcscEnv {
+    let mut env = PcscEnv::start(label);
+    env.start_card(Path::new(CARD), opts);
+    env
+}
+
+fn ykpiv(env: &PcscEnv, args: &[&str]) -> Finished {
+    let mut argv = vec!["yubico-piv-tool", "-r", "Virtual PCD"];
+    argv.extend_from_slice(args);
+    env.run(&argv)
+}
+
+fn ok(f: &Finished, what: &str, env: &PcscEnv) -> String {
+    assert!(
+        f.success(),
+        "{what} failed: {f:?}\ncard log:\n{}",
+        env.card_log()
+    );
+    format!("{}{}", f.stdout, f.stderr)
+}
+
+fn path_str(env: &PcscEnv, name: &str) -> String {
+    env.dir().join(name).to_str().unwrap().to_string()
+}
+
+/// Sends raw APDUs (hex, space-free) in one session with opensc-tool; returns the
+/// status words.
+fn raw_apdus(env: &PcscEnv, apdus: &[String]) -> Vec<String> {
+    raw_exchange(env, apdus)
+        .into_iter()
+        .map(|(sw, _)| sw)
+        .collect()
+}
+
+/// As [`raw_apdus`], with each response's data (upper-case hex).
+fn raw_exchange(env: &PcscEnv, apdus: &[String]) -> Vec<(String, String)> {
+    let mut argv = vec!["opensc-tool".to_string(), "-r".into(), "0".into()];
+    for a in apdus {
+        argv.push("-s".into());
+        argv.push(a.clone());
+    }
+    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let f = env.run(&refs);
+    let out = ok(&f, "opensc-tool -s", env);
+    let mut exchanges: Vec<(String, String)> = Vec::new();
+    for line in out.lines() {
+        if let Some(l) = line.strip_prefix("Received (SW1=0x") {
+            let sw2 = l.split("SW2=0x").nth(1).map(|s| &s[..2]).unwrap_or("??");
+            exchanges.push((format!("{}{sw2}", &l[..2]).to_uppercase(), String::new()));
+        } else if line.starts_with("Sending:") {
+            continue;
+        } else if let Some((_, data)) = exchanges.last_mut() {
+            // "61 11 4F ... a.O..." : up to 16 "XX " bytes, then the ASCII column.
+            let b = line.as_bytes();
+            for i in 0..16 {
+                match b.get(3 * i..3 * i + 3) {
+                    Some([h, l, b' ']) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => {
+                        data.push(char::from(*h).to_ascii_uppercase());
+                        data.push(char::from(*l).to_ascii_uppercase());
+                    }
+                    _ => break,
+                }
+            }
+        }
+    }
+    exchanges
+}
+
+const SELECT: &str = "00A4040005A000000308";
+
+fn verify_pin_apdu(pin: &str) -> String {
+    let mut hex: String = pin.bytes().map(|b| format!("{b:02X}")).collect();
+    for _ in pin.len()..8 {
+        hex.push_str("FF");
+    }
+    format!("0020008008{hex}")
+}
+
+fn sign_apdu(slot: &str) -> String {
+    format!("008711{slot}267C2482008120{}", "AB".repeat(32))
+}
+
+/// Extension OID -> hex of its value, as openssl asn1parse shows them.
+fn extension_values(env: &PcscEnv, pem: &str) -> Vec<(String, String)> {
+    let f = env.run(&["openssl", "asn1parse", "-in", pem]);
+    let out = ok(&f, "openssl asn1parse", env);
+    let lines: Vec<&str> = out.lines().collect();
+    let mut found = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if let Some(oid) = l.split(":1.3.6.1.4.1.41482.3.").nth(1) {
+            let value = lines[i + 1..]
+                .iter()
+                .find_map(|n| n.split("[HEX DUMP]:").nth(1))
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            found.push((oid.trim().to_string(), value));
+        }
+    }
+    found
+}
+
+#[test]
+fn opensc_sees_the_virtual_reader_and_the_yubikey_atr() {
+    require_root!();
+    if !tools_present() {
+        return;
+    }
+    let env = started("piv-readers", &CardOptions::default());
+    let out = ok(
+        &env.run(&["opensc-tool", "--list-readers"]),
+        "list-readers",
+        &env,
+    );
+    let line = out
+        .lines()
+        .find(|l| l.contains("Virtual PCD 00 00"))
+        .unwrap_or_else(|| panic!("no Virtual PCD reader:\n{out}"));
+    assert!(line.contains("Yes"), "no card in the reader: {line}");
+    let atr = ok(&env.run(&["opensc-tool", "-r", "0", "--atr"]), "atr", &env);
+    assert!(
+        atr.to_lowercase()
+            .contains("3b:fd:13:00:00:81:31:fe:15:80:73:c0:21:c0:57:59:75:62:69:4b:65:79:40"),
+        "{atr}"
+    );
+}
+
+#[test]
+fn yubico_piv_tool_generates_and_attests_under_the_test_root() {
+    require_root!();
+    if !tools_present() {
+        return;
+    }
+    let opts = CardOptions {
+        serial: 12_345_678,
+        firmware: "5.7.1".into(),
+        form_factor: 0x03,
+        ..CardOptions::default()
+    };
+    let env = started("piv-attest", &opts);
+    let status = ok(&ykpiv(&env, &["-a", "status"]), "status", &env);
+    assert!(status.contains("Version:\t5.7.1"), "{status}");
+    assert!(status.contains("Serial Number:\t12345678"), "{status}");
+    assert!(status.contains("PIN tries left:\t3"), "{status}");
+    ok(
+        &ykpiv(&env, &["-a", "verify-pin", "-P", "123456"]),
+        "verify-pin",
+        &env,
+    );
+
+    let public = path_str(&env, "pub.pem");
+    let args = ["-a", "generate", "-A", "ECCP256", "-s", "9c"];
+    let args = [
+        &args[..],
+        &["--touch-policy=always", "--pin-policy=once", "-o", &public],
+    ]
+    .concat();
+    ok(&ykpiv(&env, &args), "generate", &env);
+    let att = path_str(&env, "att.pem");
+    let f9 = path_str(&env, "f9.pem");
+    ok(
+        &ykpiv(&env, &["-a", "attest", "-s", "9c", "-o", &att]),
+        "attest",
+        &env,
+    );
+    ok(
+        &ykpiv(&env, &["-a", "read-certificate", "-s", "f9", "-o", &f9]),
+        "read f9",
+        &env,
+    );
+    let root = env.root_cert_path();
+    let root = root.to_str().unwrap();
+    ok(
+        &env.run(&[
+            "openssl",
+            "verify",
+            "-CAfile",
+            root,
+            "-untrusted",
+            &f9,
+            &att,
+        ]),
+        "chain verification",
+        &env,
+    );
+    // The same chain under another root does not verify.
+    let other = pam_mfa_e2e::piv_card::attest::Authority::test_root("someone-else");
+    let other_path = env.dir().join("other.pem");
+    std::fs::write(&other_path, other.cert_pem()).unwrap();
+    let bad = env.run(&[
+        "openssl",
+        "verify",
+        "-CAfile",
+        other_path.to_str().unwrap(),
+        "-untrusted",
+        &f9,
+        &att,
+    ]);
+    assert!(!bad.success(), "verified under a foreign root: {bad:?}");
+    // The attested key is the generated one.
+    let att_key = ok(
+        &env.run(&["openssl", "x509", "-in", &att, "-noout", "-pubkey"]),
+        "pubkey",
+        &env,
+    );
+    assert_eq!(
+        att_key.trim(),
+        std::fs::read_to_string(&public).unwrap().trim()
+    );
+    let exts = extension_values(&env, &att);
+    let want = [
+        ("3", "050701".to_string()),
+        ("7", "020400BC614E".to_string()),
+        ("8", "0202".to_string()),
+        ("9", "03".to_string()),
+    ];
+    for (oid, value) in want {
+        let got = exts
+            .iter()
+            .find(|(o, _)| o == oid)
+            .map(|(_, v)| v.to_uppercase());
+        assert_eq!(
+            got.as_deref(),
+            Some(value.as_str()),
+            "extension .{oid} in {exts:?}"
+        );
+    }
+    // GET METADATA: algorithm P-256, policy once/always, generated, the public point.
+    let got = raw_exchange(
+        &env,
+        &[
+            SELECT.into(),
+            "00F7009C".into(),
+            "00F70080".into(),
+            "00F700F0".into(),
+        ],
+    );
+    let der = pam_mfa_e2e::piv_card::attest::pem_decode(
+        &std::fs::read_to_string(&public).unwrap(),
+        "PUBLIC KEY",
+    )
+    .unwrap();
+    let point: String = der[der.len() - 65..]
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    // alg 11 (P-256); policy 02 02 (PIN once, touch always); origin 01 (generated);
+    // public key 86 <point>.
+    let want_key = format!("010111020202020301010443 8641{point}").replace(' ', "");
+    assert_eq!(got[1], ("9000".to_string(), want_key), "9c metadata");
+    assert_eq!(
+        got[2],
+        ("9000".to_string(), "0101FF0501010602 0303".replace(' ', "")),
+        "PIN metadata"
+    );
+    assert_eq!(got[3].0, "6A82", "metadata of an empty slot");
+}
+
+#[test]
+fn a_wrong_pin_counts_down_blocks_and_the_puk_unblocks() {
+    require_root!();
+    if !tools_present() {
+        return;
+    }
+    let env = started("piv-pin", &CardOptions::default());
+    for left in [2, 1] {
+        let f = ykpiv(&env, &["-a", "verify-pin", "-P", "654321"]);
+        assert!(!f.success(), "a wrong PIN passed");
+        assert!(f.stderr.contains(&format!("{left} tries left")), "{f:?}");
+    }
+    let sws = raw_apdus(
+        &env,
+        &[
+            SELECT.into(),
+            "00200080".into(),
+            verify_pin_apdu("000000"),
+            "00200080".into(),
+            verify_pin_apdu("123456"),
+        ],
+    );
+    assert_eq!(
+        sws,
+        ["9000", "63C1", "63C0", "6983", "6983"],
+        "blocked at 0"
+    );
+    let f = ykpiv(&env, &["-a", "verify-pin", "-P", "123456"]);
+    assert!(!f.success(), "the right PIN passed a blocked card: {f:?}");
+    ok(
+        &ykpiv(
+            &env,
+            &["-a", "unblock-pin", "-P", "12345678", "-N", "24681357"],
+        ),
+        "unblock-pin",
+        &env,
+    );
+    ok(
+        &ykpiv(&env, &["-a", "verify-pin", "-P", "24681357"]),
+        "new PIN",
+        &env,
+    );
+    let f = ykpiv(&env, &["-a", "verify-pin", "-P", "123456"]);
+    assert!(!f.success(), "the old PIN still passes");
+}
+
+#[test]
+fn pin_policies_are_enforced_per_signature() {
+    require_root!();
+    if !tools_present() {
+        return;
+    }
+    let env = started("piv-pin-policy", &CardOptions::default());
+    for (slot, pin) in [("9a", "never"), ("9d", "always"), ("9e", "once")] {
+        let out = path_str(&env, &format!("{slot}.pem"));
+        let args = [
+            "-a",
+            "generate",
+            "-A",
+            "ECCP256",
+            "-s",
+            slot,
+            "--touch-policy=never",
+        ];
+        let pin_arg = format!("--pin-policy={pin}");
+        let args = [&args[..], &[&pin_arg, "-o", &out]].concat();
+        ok(&ykpiv(&env, &args), "generate", &env);
+    }
+    let v = verify_pin_apdu("123456");
+    let sws = raw_apdus(
+        &env,
+        &[
+            SELECT.into(),
+            sign_apdu("9A"), // never: no PIN needed
+            sign_apdu("9E"), // once: not yet verified
+            sign_apdu("9D"), // always: not verified
+            v.clone(),
+            sign_apdu("9D"), // always: right after VERIFY
+            sign_apdu("9D"), // always: VERIFY already used
+            sign_apdu("9E"), // once: verified in this session
+        ],
+    );
+    assert_eq!(
+        sws,
+        ["9000", "9000", "6982", "6982", "9000", "9000", "6982", "9000"],
+        "card log:\n{}",
+        env.card_log()
+    );
+}
+
+#[test]
+fn pkcs11_signs_with_pin_and_touch_and_fails_untouched() {
+    require_root!();
+    if !tools_present() {
+        return;
+    }
+    let env = started("piv-pkcs11", &CardOptions::default());
+    let public = path_str(&env, "pub.pem");
+    let att = path_str(&env, "att.pem");
+    let args = [
+        "-a",
+        "generate",
+        "-A",
+        "ECCP256",
+        "-s",
+        "9c",
+        "--touch-policy=always",
+    ];
+    let args = [&args[..], &["--pin-policy=once", "-o", &public]].concat();
+    ok(&ykpiv(&env, &args), "generate", &env);
+    ok(
+        &ykpiv(&env, &["-a", "attest", "-s", "9c", "-o", &att]),
+        "attest",
+        &env,
+    );
+    // opensc lists a key only with a certificate: store the attestation one in 9c.
+    ok(
+        &ykpiv(&env, &["-a", "import-certificate", "-s", "9c", "-i", &att]),
+        "import",
+        &env,
+    );
+    // The certificate went in chained PUT DATA parts, the attestation out through GET RESPONSE.
+    let log = env.card_log();
+    assert!(
+        log.contains("10 db 3f ff") && log.contains("00 c0 00 00"),
+        "{log}"
+    );
+    let slots = ok(
+        &env.run(&["pkcs11-tool", "--module", PKCS11, "-L"]),
+        "-L",
+        &env,
+    );
+    assert!(
+        slots.contains("Virtual PCD 00 00")
+            && slots.contains("serial num         : 0000000000989681"),
+        "{slots}"
+    );
+    let objects = ok(
+        &env.run(&["pkcs11-tool", "--module", PKCS11, "-O"]),
+        "-O",
+        &env,
+    );
+    assert!(
+        objects.contains("Certificate Object") && objects.contains("EC_POINT 256 bits"),
+        "{objects}"
+    );
+
+    // OpenSSH's PKCS#11 client sees the same key (what PKCS11Provider logins use).
+    let ssh_keys = ok(
+        &env.run(&["ssh-keygen", "-D", PKCS11]),
+        "ssh-keygen -D",
+        &env,
+    );
+    let want = ok(
+        &env.run(&["ssh-keygen", "-i", "-m", "PKCS8", "-f", &public]),
+        "ssh-keygen -i",
+        &env,
+    );
+    let want = want.split_whitespace().nth(1).unwrap().to_string();
+    assert!(ssh_keys.contains(&want), "{ssh_keys}\nwanted {want}");
+    let msg = env.dir().join("msg");
+    std::fs::write(&msg, b"sign me").unwrap();
+    let sig = path_str(&env, "sig");
+    let sign = |pin: &str| {
+        let _ = std::fs::remove_file(&sig);
+        env.run(&[
+            "pkcs11-tool",
+            "--module",
+            PKCS11,
+            "--login",
+            "--pin",
+            pin,
+            "--sign",
+            "--id",
+            "02",
+            "-m",
+            "ECDSA-SHA256",
+            "--signature-format",
+            "openssl",
+            "-i",
+            msg.to_str().unwrap(),
+            "-o",
+            &sig,
+        ])
+    };
+    ok(&sign("123456"), "pkcs11 sign", &env);
+    assert_eq!(
+        env.card_log()
+            .matches("touch requested for slot 9c")
+            .count(),
+        1
+    );
+    ok(
+        &env.run(&[
+            "openssl",
+            "dgst",
+            "-sha256",
+            "-verify",
+            &public,
+            "-signature",
+            &sig,
+            msg.to_str().unwrap(),
+        ]),
+        "signature verification",
+        &env,
+    );
+    let tampered = env.dir().join("tampered");
+    std::fs::write(&tampered, b"sign me too").unwrap();
+    let bad = env.run(&[
+        "openssl",
+        "dgst",
+        "-sha256",
+        "-verify",
+        &public,
+        "-signature",
+        &sig,
+        tampered.to_str().unwrap(),
+    ]);
+    assert!(!bad.success(), "signature verified over other data");
+
+    let f = sign("111111");
+    assert!(!f.success(), "signed with a wrong PIN: {f:?}");
+    env.set_touch("not touched");
+    let f = sign("123456");
+    assert!(!f.success(), "signed without a touch: {f:?}");
+    assert!(env
+        .card_log()
+        .contains("touch requested for slot 9c: NotTouched"));
+    env.set_touch("delay 200 ms");
+    ok(&sign("123456"), "sign after a delayed touch", &env);
+}
+
+#[test]
+fn touch_policies_wait_for_the_scripted_touch_and_cache_it() {
+    require_root!();
+    if !tools_present() {
+        return;
+    }
+    let env = started("piv-touch", &CardOptions::default());
+    for (slot, touch) in [("9a", "cached"), ("9e", "always")] {
+        let out = path_str(&env, &format!("{slot}.pem"));
+        let args = [
+            "-a",
+            "generate",
+            "-A",
+            "ECCP256",
+            "-s",
+            slot,
+            "--pin-policy=never",
+        ];
+        let touch_arg = format!("--touch-policy={touch}");
+        let args = [&args[..], &[&touch_arg, "-o", &out]].concat();
+        ok(&ykpiv(&env, &args), "generate", &env);
+    }
+    env.set_touch("not touched");
+    let sws = raw_apdus(&env, &[SELECT.into(), sign_apdu("9A"), sign_apdu("9E")]);
+    assert_eq!(sws, ["9000", "6982", "6982"], "untouched signatures");
+    env.set_touch("touched");
+    let sws = raw_apdus(&env, &[SELECT.into(), sign_apdu("9A"), sign_apdu("9E")]);
+    assert_eq!(sws, ["9000", "9000", "9000"], "touched signatures");
+    // Within the 15 s cache a cached-touch key signs untouched; an always key does not.
+    env.set_touch("not touched");
+    let sws = raw_apdus(&env, &[SELECT.into(), sign_apdu("9A"), sign_apdu("9E")]);
+    assert_eq!(
+        sws,
+        ["9000", "9000", "6982"],
+        "card log:\n{}",
+        env.card_log()
+    );
+    assert_eq!(
+        env.card_log()
+            .matches("touch requested for slot 9a")
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn p384_keys_sign_through_pkcs11_and_a_changed_management_key_is_required() {
+    require_root!();
+    if !tools_present() {
+        return;
+    }
+    let env = started("piv-p384", &CardOptions::default());
+    let public = path_str(&env, "p384.pem");
+    let att = path_str(&env, "att.pem");
+    let args = ["-a", "generate", "-A", "ECCP384", "-s", "9a", "-o", &public];
+    ok(&ykpiv(&env, &args), "generate P-384", &env);
+    ok(
+        &ykpiv(&env, &["-a", "attest", "-s", "9a", "-o", &att]),
+        "attest",
+        &env,
+    );
+    let args = ["-a", "import-certificate", "-s", "9a", "-i", &att];
+    ok(&ykpiv(&env, &args), "import", &env);
+    let msg = env.dir().join("msg");
+    std::fs::write(&msg, b"sign me with P-384").unwrap();
+    let sig = path_str(&env, "sig");
+    let f = env.run(&[
+        "pkcs11-tool",
+        "--module",
+        PKCS11,
+        "--login",
+        "--pin",
+        "123456",
+        "--sign",
+        "--id",
+        "01",
+        "-m",
+        "ECDSA-SHA384",
+        "--signature-format",
+        "openssl",
+        "-i",
+        msg.to_str().unwrap(),
+        "-o",
+        &sig,
+    ]);
+    ok(&f, "pkcs11 P-384 sign", &env);
+    let args = [
+        "openssl",
+        "dgst",
+        "-sha384",
+        "-verify",
+        &public,
+        "-signature",
+        &sig,
+    ];
+    ok(
+        &env.run(&[&args[..], &[msg.to_str().unwrap()]].concat()),
+        "P-384 verification",
+        &env,
+    );
+
+    let new_key = "0102030405060708010203040506070801020304050607ff";
+    ok(
+        &ykpiv(&env, &["-a", "set-mgm-key", "-n", new_key]),
+        "set-mgm-key",
+        &env,
+    );
+    let args = ["-a", "generate", "-A", "ECCP256", "-s", "9e", "-o", &public];
+    let f = ykpiv(&env, &args);
+    assert!(!f.success(), "the old management key still works: {f:?}");
+    let key_arg = format!("--key={new_key}");
+    let args = [&[key_arg.as_str()][..], &args[..]].concat();
+    ok(&ykpiv(&env, &args), "generate with the new key", &env);
+}

@@ -1,7 +1,7 @@
 //! Live sessions through a real sshd: pam_mfa.so in sshd's `session` stack
 //! registers the login with the agent (`mfactl sessions` lists it), a normal
 //! logout removes it, and a lock or a role change that arrives in the bundle
-//! (file source, 1 s poll) ends the open SSH session.
+//! (file source or the HTTPS source, 1 s poll) ends the open SSH session.
 
 mod common;
 
@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use pam_mfa_e2e::agent::{Agent, AgentConfig, Bundle};
 use pam_mfa_e2e::bins;
+use pam_mfa_e2e::https_server::{Content, HttpsServer, Mode};
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
 use pam_mfa_e2e::process::wait_until;
 use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
@@ -26,10 +27,12 @@ const POLL: Duration = Duration::from_secs(1);
 /// The bound: a lock ends the session within one poll plus this.
 const END_MARGIN: Duration = Duration::from_secs(2);
 
-/// Fields drop in order: sshd, agent, user, work dir.
+/// Fields drop in order: sshd, agent, server, user, work dir.
 struct World {
     sshd: Sshd,
     agent: Agent,
+    /// The bundle's source when it is served over HTTPS (else the agent's file).
+    server: Option<HttpsServer>,
     user: TestUser,
     sk: SshKey,
     /// A plain key in the user's authorized_keys (logs in with a tap).
@@ -76,18 +79,35 @@ fn stack_with_sessions(agent: &Agent) -> String {
 }
 
 fn start(label: &str) -> World {
+    start_with(label, false)
+}
+
+/// `over_https`: the agent pulls the bundle from a rustls server on loopback
+/// (trusted by its test CA file) instead of reading a file.
+fn start_with(label: &str, over_https: bool) -> World {
     let work = WorkDir::new(label);
     let user = TestUser::create();
     let sk = SshKey::generate(work.path(), "id_sk", KeyKind::Ed25519Sk, false);
     let plain = SshKey::generate(work.path(), "id_plain", KeyKind::Ed25519, false);
     user.authorize_keys(&[plain.public_line.as_str()]);
     let service = unique_name("sshd-mfat");
-    let config = AgentConfig {
+    let mut config = AgentConfig {
         poll_interval: format!("{}s", POLL.as_secs()),
         extra_yaml: "sessions:\n  end_grace: 2s\n".into(),
         ..AgentConfig::with_env("prod").service(&service, "ssh")
     };
     let bundle = bundle_with_roles(&user.name, &["access-dev", "access-prod"], &sk);
+    let server = over_https.then(|| {
+        let server = HttpsServer::start(&work, served(&bundle));
+        config.cluster_yaml = Some(format!(
+            "  source: \"{}\"\n  poll_interval: {}s\n  ca_file: \"{}\"\n  state_dir: \"{}\"\n  timeout: 2s\n  connect_timeout: 1s\n  max_backoff: 2s\n",
+            server.url(),
+            POLL.as_secs(),
+            server.ca_file.display(),
+            work.join("state").display()
+        ));
+        server
+    });
     let agent = Agent::start(&work, &config, &bundle);
     let sshd = Sshd::start(
         &work,
@@ -98,6 +118,7 @@ fn start(label: &str) -> World {
     World {
         sshd,
         agent,
+        server,
         user,
         sk,
         plain,
@@ -149,9 +170,13 @@ impl World {
         })
     }
 
-    /// Replaces the bundle file; the agent's poll picks it up (no reload).
+    /// Replaces the bundle file, or what the HTTPS source serves (with a new
+    /// ETag); the agent's poll picks it up (no reload).
     fn write_bundle(&self, b: &Bundle) {
-        write_atomic(&self.agent.bundle_path, &b.to_yaml(), 0o644);
+        match &self.server {
+            Some(server) => server.set(|c| *c = served(b)),
+            None => write_atomic(&self.agent.bundle_path, &b.to_yaml(), 0o644),
+        }
     }
 
     fn post_mortem(&self) -> String {
@@ -161,6 +186,20 @@ impl World {
             self.agent.log(),
             tail(&self.sshd.log(), 60)
         )
+    }
+}
+
+/// The bundle as the HTTPS source serves it, under an ETag from its text.
+fn served(b: &Bundle) -> Content {
+    let body = b.to_yaml();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hash::hash(&body, &mut h);
+    Content {
+        etag: Some(format!("\"{:016x}\"", std::hash::Hasher::finish(&h))),
+        body: body.into_bytes(),
+        signature: None,
+        mode: Mode::Normal,
+        token: None,
     }
 }
 
@@ -280,6 +319,38 @@ fn a_lock_ends_the_open_session_within_a_poll_and_another_users_lock_does_not() 
     // And a new login is refused while the lock holds.
     let again = w.ssh("true", Duration::from_secs(20));
     assert_eq!(again.exit_code(), Some(255), "{}", again.describe());
+}
+
+#[test]
+fn a_lock_served_over_https_ends_the_open_session_within_a_poll_plus_two_seconds() {
+    require_root!();
+    let w = start_with("sessions-https-lock", true);
+    let status = w.agent.mfactl(&["status", "--json"]);
+    assert!(
+        status.stdout.contains("https://127.0.0.1:"),
+        "the agent is not on the HTTPS source: {}",
+        status.stdout
+    );
+    let locked = w.base_bundle().raw(&lock_user(&w.user.name, "offboarded"));
+    let (out, took) = end_by_bundle_change(&w, &locked);
+    eprintln!(
+        "SESSIONS-FIGURE https lock served -> ssh exited: {} ms",
+        took.as_millis()
+    );
+    assert!(
+        took < POLL + END_MARGIN,
+        "the session outlived the served lock by {took:?}\n{}\n{}",
+        out.describe(),
+        w.post_mortem()
+    );
+    assert!(!out.success(), "{}", out.describe());
+    let ended = wait_event(&w, "session_ended");
+    assert!(field(&ended, "reason").contains("offboarded"), "{ended}");
+    let pulls = w.server.as_ref().map(|s| s.counts().full).unwrap_or(0);
+    assert!(
+        pulls >= 2,
+        "the lock was not fetched over HTTPS ({pulls} pulls)"
+    );
 }
 
 #[test]

@@ -156,6 +156,7 @@ fn answer_with_fido2(
         client_data_hash: client_data_hash(&c.text, rp_id),
         allow_credentials: known_credentials(rp_id),
         user_verification: uv,
+        pin_uv_auth: None,
     };
     let deadline = Instant::now() + TOUCH_DEADLINE;
     let mut last_err = "no FIDO2 security key is connected".to_string();

@@ -70,6 +70,9 @@ pub trait Terminal {
 /// an ssh-askpass style program (prompt as argument, answer on stdout).
 pub const ASKPASS_ENV: &str = "MFACTL_ASKPASS";
 
+/// The most of an askpass program's output that is read.
+const ASKPASS_MAX: usize = 4096;
+
 /// How long a person has to type a PIN or passphrase.
 const PROMPT_DEADLINE: Duration = Duration::from_secs(120);
 
@@ -137,15 +140,18 @@ fn ask_on_tty(
             Err(e) => break Err(e.to_string()),
         }
     };
-    let mut line = Zeroizing::new(String::new());
+    // One read returns the line (canonical mode), straight into a buffer
+    // that is wiped, not a BufReader's that is not.
+    let mut buf = Zeroizing::new([0u8; 512]);
     let read = ready.and_then(|()| {
-        std::io::BufReader::new(tty)
-            .read_line(&mut line)
-            .map_err(|e| e.to_string())
+        use std::io::Read;
+        let mut r = tty;
+        r.read(&mut buf[..]).map_err(|e| e.to_string())
     });
     let _ = tcsetattr(tty, OptionalActions::Now, &old);
     let _ = writeln!(w);
-    read?;
+    let n = read?;
+    let line = std::str::from_utf8(&buf[..n]).map_err(|_| "the answer is not UTF-8".to_string())?;
     Ok(Zeroizing::new(
         line.trim_end_matches(['\n', '\r']).to_string(),
     ))
@@ -180,9 +186,11 @@ fn ask_with_program(
             Err(e) => return Err(format!("{ASKPASS_ENV} ({name}): {e}")),
         }
     };
-    let mut out = Zeroizing::new(Vec::new());
-    if let Some(mut stdout) = child.stdout.take() {
+    // Room for any answer up front: a growing Vec would leave copies.
+    let mut out = Zeroizing::new(Vec::with_capacity(ASKPASS_MAX + 1));
+    if let Some(stdout) = child.stdout.take() {
         stdout
+            .take(ASKPASS_MAX as u64)
             .read_to_end(&mut out)
             .map_err(|e| format!("{ASKPASS_ENV} ({name}): {e}"))?;
     }
@@ -341,15 +349,28 @@ fn user_verification(
                 c.node,
                 a.name()
             ))?;
-            if pin.is_empty() {
-                return Err("no PIN was entered".into());
-            }
+            check_pin_format(&pin)?;
             let token = pin_token(a, &info, &pin, &base.rp_id, Instant::now() + PIN_DEADLINE)
                 .map_err(|e| e.to_string())?;
             req.pin_uv_auth = Some(token.auth_param(&base.client_data_hash));
         }
     }
     Ok(req)
+}
+
+/// What CTAP2 takes as a PIN: 4 to 63 bytes of UTF-8, at least 4
+/// characters. Anything else is refused here, before it costs one of the
+/// key's tries.
+fn check_pin_format(pin: &str) -> Result<(), String> {
+    if pin.is_empty() {
+        return Err("no PIN was entered".into());
+    }
+    if pin.chars().count() < 4 || pin.len() > 63 {
+        return Err(
+            "a security key PIN has 4 to 63 characters (nothing was sent to the key)".into(),
+        );
+    }
+    Ok(())
 }
 
 /// Signs the challenge with a security key held by the local ssh-agent.
@@ -423,7 +444,7 @@ mod tests {
     }
 
     /// Answers every hidden question with its PIN and records what was asked.
-    struct PinPad(Vec<String>, &'static str);
+    struct PinPad(Vec<String>, String);
 
     impl Terminal for PinPad {
         fn say(&mut self, text: &str) -> Result<(), String> {
@@ -432,7 +453,7 @@ mod tests {
         }
         fn ask_hidden(&mut self, prompt: &str) -> Result<Zeroizing<String>, String> {
             self.0.push(format!("ASK {prompt}"));
-            Ok(Zeroizing::new(self.1.into()))
+            Ok(Zeroizing::new(self.1.clone()))
         }
     }
 
@@ -477,7 +498,7 @@ mod tests {
     fn uv_required_asks_the_pin_and_the_verifier_sees_uv() {
         for protocols in [&[2u8, 1][..], &[1]] {
             let a = pinned("4831", protocols);
-            let mut t = PinPad(Vec::new(), "4831");
+            let mut t = PinPad(Vec::new(), "4831".into());
             let answer = tap(&a, true, &mut t).unwrap();
             assert_eq!(verified_flags(&a, &answer), (true, true), "{protocols:?}");
             // UP+UV is the class that meets hardware_key_pin.
@@ -496,7 +517,7 @@ mod tests {
     #[test]
     fn no_pin_is_asked_when_uv_is_not_required() {
         let a = pinned("4831", &[2, 1]);
-        let mut t = PinPad(Vec::new(), "4831");
+        let mut t = PinPad(Vec::new(), "4831".into());
         let answer = tap(&a, false, &mut t).unwrap();
         assert_eq!(verified_flags(&a, &answer), (true, false));
         assert!(t.asked().is_empty(), "{:?}", t.0);
@@ -505,36 +526,51 @@ mod tests {
     #[test]
     fn a_wrong_pin_is_refused_with_the_tries_left() {
         let a = pinned("4831", &[2, 1]);
-        let mut t = PinPad(Vec::new(), "0000");
+        let mut t = PinPad(Vec::new(), "0000".into());
         let err = tap(&a, true, &mut t).unwrap_err();
         assert!(err.contains("wrong PIN (7 tries left"), "{err}");
         assert!(!err.contains("0000") && !err.contains("4831"), "{err}");
         // A key without a PIN is told to get one; nothing is asked.
         let mut none = SoftAuthenticator::from_seed(RP, b"tap-pin");
         none.user_verification = false;
-        let mut t = PinPad(Vec::new(), "4831");
+        let mut t = PinPad(Vec::new(), "4831".into());
         let err = tap(&none, true, &mut t).unwrap_err();
         assert!(err.contains("has no PIN"), "{err}");
         assert!(t.asked().is_empty(), "{:?}", t.0);
         // A blocked key is not asked either.
         let mut blocked = pinned("4831", &[2, 1]);
         blocked.pin_retries = 0;
-        let mut t = PinPad(Vec::new(), "4831");
+        let mut t = PinPad(Vec::new(), "4831".into());
         let err = tap(&blocked, true, &mut t).unwrap_err();
         assert!(err.contains("blocked"), "{err}");
         assert!(t.asked().is_empty(), "{:?}", t.0);
         // Few tries left: the prompt says so.
         let mut low = pinned("4831", &[2, 1]);
         low.pin_retries = 2;
-        let mut t = PinPad(Vec::new(), "4831");
+        let mut t = PinPad(Vec::new(), "4831".into());
         tap(&low, true, &mut t).unwrap();
         assert!(t.asked()[0].contains("(2 tries left)"), "{:?}", t.0);
     }
 
     #[test]
+    fn a_pin_of_the_wrong_length_costs_no_try() {
+        let a = pinned("4831", &[2, 1]);
+        for bad in ["", "123", "é1é", &"9".repeat(64)] {
+            let mut t = PinPad(Vec::new(), bad.to_string());
+            let err = tap(&a, true, &mut t).unwrap_err();
+            assert!(
+                err.contains("nothing was sent to the key") || err.contains("no PIN was entered"),
+                "{err}"
+            );
+        }
+        assert!(check_pin_format("1234").is_ok());
+        assert!(check_pin_format("ééé1").is_ok());
+    }
+
+    #[test]
     fn built_in_uv_needs_no_pin() {
         let a = SoftAuthenticator::from_seed(RP, b"tap-bio");
-        let mut t = PinPad(Vec::new(), "4831");
+        let mut t = PinPad(Vec::new(), "4831".into());
         let answer = tap(&a, true, &mut t).unwrap();
         assert_eq!(verified_flags(&a, &answer), (true, true));
         assert!(t.asked().is_empty(), "{:?}", t.0);

@@ -551,6 +551,52 @@ mod tests {
         assert_eq!(a.counter, 1);
     }
 
+    /// A key on one kept channel, as [`HidAuthenticator`] keeps it.
+    struct OnChannel(Channel<FakeKey>);
+
+    impl Authenticator for OnChannel {
+        fn name(&self) -> String {
+            "fake key".into()
+        }
+        fn transact(&mut self, request: &[u8], deadline: Instant) -> Result<Vec<u8>, Fido2Error> {
+            self.0.transact(CMD_CBOR, request, deadline)
+        }
+    }
+
+    #[test]
+    fn client_pin_through_ctaphid() {
+        use crate::fido2::client_pin::{get_info, pin_token};
+        for protocols in [vec![2u8, 1], vec![1]] {
+            let mut soft = SoftAuthenticator::from_seed("teleport.example.com", b"hid-pin");
+            soft.set_pin("246810");
+            soft.pin_protocols = protocols.clone();
+            let cred = soft.credential();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let mut key = OnChannel(Channel::open(FakeKey::new(soft), deadline).unwrap());
+            let info = get_info(&mut key, deadline).unwrap();
+            assert_eq!(info.client_pin, Some(true));
+            // getKeyAgreement and getPinUvAuthToken take continuation packets.
+            let token =
+                pin_token(&mut key, &info, "246810", "teleport.example.com", deadline).unwrap();
+            let mut req = request(&key.0.dev.soft, vec![]);
+            req.pin_uv_auth = Some(token.auth_param(&req.client_data_hash));
+            let resp = key.get_assertion(&req, deadline).unwrap();
+            let a = verify_assertion(
+                &cred,
+                "teleport.example.com",
+                "pmfa1:prod3:jerry:AAAA",
+                &resp.authenticator_data,
+                &resp.signature,
+            )
+            .unwrap();
+            assert!(a.user_present() && a.user_verified(), "{protocols:?}");
+            assert_eq!(
+                pin_token(&mut key, &info, "135790", "teleport.example.com", deadline).err(),
+                Some(Fido2Error::PinInvalid { retries: Some(7) })
+            );
+        }
+    }
+
     #[test]
     fn ctap_errors_timeouts_and_u2f_only_keys() {
         let soft = SoftAuthenticator::from_seed("example.com", b"hid2");

@@ -763,6 +763,34 @@ mod tests {
     }
 
     #[test]
+    fn pin_state_is_saved_and_power_ups_are_not() {
+        use crate::fido2::client_pin::{get_info, pin_token};
+        let dir = std::env::temp_dir().join(format!("pam-mfa-soft-pin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("key.json");
+        let mut a = SoftAuthenticator::from_seed("example.com", b"pin-file");
+        a.set_pin("5551234");
+        a.pin_protocols = vec![1];
+        a.save(&path).unwrap();
+        let mut b = SoftAuthenticator::from_file(&path).unwrap();
+        assert!(b.has_pin() && !b.user_verification);
+        assert_eq!(b.pin_protocols, [1]);
+        let info = get_info(&mut b, later()).unwrap();
+        assert_eq!(info.protocols, [1]);
+        assert!(!info.token_with_permissions());
+        for _ in 0..3 {
+            let _ = pin_token(&mut b, &info, "0000", "example.com", later());
+        }
+        // A new process is a new power-up: no wrong PINs in a row, the
+        // same tries left.
+        let mut c = SoftAuthenticator::from_file(&path).unwrap();
+        assert_eq!(c.pin_retries, 5);
+        assert!(pin_token(&mut c, &info, "5551234", "example.com", later()).is_ok());
+        assert_eq!(SoftAuthenticator::from_file(&path).unwrap().pin_retries, 8);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn refuses_what_it_cannot_do() {
         let mut a = SoftAuthenticator::from_seed("example.com", b"refuse");
         let mut other_rp = req(&a, false);

@@ -28,6 +28,12 @@ struct TapWorld {
 /// A prod node (access-prod requires session MFA) where the user's only
 /// authorized key is a plain one; `registered` is the user's mfa_device.
 fn tap_world(label: &str, prod_mfa: &str) -> TapWorld {
+    tap_world_as(label, prod_mfa, "ssh")
+}
+
+/// [`tap_world`] with sshd's PAM service in the agent's service map as
+/// `class` (ssh, admin, desktop).
+fn tap_world_as(label: &str, prod_mfa: &str, class: &str) -> TapWorld {
     let work = WorkDir::new(label);
     let user = TestUser::create();
     let plain = SshKey::generate(work.path(), "id_plain", KeyKind::Ed25519, false);
@@ -38,7 +44,7 @@ fn tap_world(label: &str, prod_mfa: &str) -> TapWorld {
     let b = bundle(&user.name, "false", prod_mfa, &[&registered]);
     let agent = Agent::start(
         &work,
-        &AgentConfig::with_env("prod").service(&service, "ssh"),
+        &AgentConfig::with_env("prod").service(&service, class),
         &b,
     );
     let sshd = Sshd::start(
@@ -196,6 +202,15 @@ fn unregistered_key_replayed_answer_and_no_answer_are_refused() {
 /// A software FIDO2 authenticator (mfactl built with soft-fido2) in `dir`,
 /// and the bundle document registering it for `user`.
 fn soft_fido2(dir: &std::path::Path, user: &str) -> (std::path::PathBuf, String) {
+    soft_fido2_with(dir, user, &[])
+}
+
+/// [`soft_fido2`] with more `mfactl soft-fido2-new` options (`--pin`...).
+fn soft_fido2_with(
+    dir: &std::path::Path,
+    user: &str,
+    options: &[&str],
+) -> (std::path::PathBuf, String) {
     let file = dir.join("soft-fido2.json");
     let out = std::process::Command::new(bins::require(&bins::soft_mfactl()))
         .args([
@@ -205,6 +220,7 @@ fn soft_fido2(dir: &std::path::Path, user: &str) -> (std::path::PathBuf, String)
             "--out",
         ])
         .arg(&file)
+        .args(options)
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
@@ -280,4 +296,147 @@ fn plain_key_plus_webauthn_tap_from_a_fido2_key() {
         "{}",
         w.evidence(&out)
     );
+}
+
+/// The PIN of the software authenticator in the ClientPIN scenario.
+const KEY_PIN: &str = "480913";
+
+/// An ssh-askpass style program for `MFACTL_ASKPASS` (mfactl has no
+/// terminal under ssh here): logs each prompt to `pin-prompts` beside it
+/// and answers with the PIN in `pin`.
+fn pin_askpass(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let program = dir.join("pin-askpass");
+    std::fs::write(
+        &program,
+        "#!/bin/sh\ndir=$(dirname \"$0\")\nprintf '%s\\n' \"$1\" >> \"$dir/pin-prompts\"\ncat \"$dir/pin\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o700)).unwrap();
+    program
+}
+
+fn soft_pin_retries(file: &std::path::Path) -> u64 {
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    saved["pin_retries"].as_u64().unwrap()
+}
+
+/// What `mfactl tap` wrote on stderr in every ssh run so far.
+fn tap_stderr(w: &TapWorld) -> String {
+    let mut all = String::new();
+    for e in std::fs::read_dir(w.work.path()).unwrap().flatten() {
+        if let Ok(t) = std::fs::read_to_string(e.path().join("tap.stderr")) {
+            all.push_str(&t);
+        }
+    }
+    all
+}
+
+/// `hardware_key_pin` where a tap is what counts (the sshd service is in
+/// the admin class here, as sudo is; on an ssh-class login the key policy
+/// is about the login key): a FIDO2 key with a PIN answers through
+/// `mfactl tap` with user verification from CTAP2 ClientPIN. The PIN is
+/// asked only when the prompt says `uv=required`; a wrong PIN is refused
+/// and costs a try; the right one passes.
+#[test]
+fn hardware_key_pin_tap_with_the_fido2_keys_pin() {
+    require_root!();
+    let w = tap_world_as("tap-pin", "true", "admin");
+    let (file, doc) = soft_fido2_with(w.work.path(), &w.user.name, &["--pin", KEY_PIN]);
+    let askpass = pin_askpass(w.work.path());
+    let prompts = w.work.path().join("pin-prompts");
+    let login = |w: &TapWorld, pin: &str| {
+        std::fs::write(w.work.path().join("pin"), format!("{pin}\n")).unwrap();
+        let _ = std::fs::remove_file(&prompts);
+        let mut l = SshLogin::new(w.sshd.port, &w.user.name, &w.plain)
+            .tap(&bins::soft_mfactl(), std::path::Path::new("/nonexistent"));
+        l.extra_env
+            .push(("PAM_MFA_SOFT_FIDO2".into(), file.display().to_string()));
+        l.extra_env
+            .push(("MFACTL_ASKPASS".into(), askpass.display().to_string()));
+        l.run(&w.work, "id -un")
+    };
+    let pin_prompts = || std::fs::read_to_string(&prompts).unwrap_or_default();
+    let last_auth = |w: &TapWorld| {
+        let d = w.auth_decisions();
+        d.iter()
+            .rev()
+            .find(|e| e["hook"] == "auth")
+            .cloned()
+            .unwrap_or_default()
+    };
+
+    // Session MFA only: a touch is enough, and the PIN is not asked.
+    w.agent
+        .update_bundle(&bundle(&w.user.name, "false", "true", &[&w.registered]).raw(&doc));
+    let out = login(&w, KEY_PIN);
+    assert!(out.success(), "{}", w.evidence(&out));
+    assert!(
+        !out.askpass.iter().any(|p| p.contains("uv=required")),
+        "{:?}",
+        out.askpass
+    );
+    assert_eq!(pin_prompts(), "", "no PIN asked without uv=required");
+    assert_eq!(last_auth(&w)["evidence"], "tap_webauthn_touch");
+
+    // hardware_key_pin: the prompt asks for UV.
+    let pin_bundle = bundle(&w.user.name, "false", "hardware_key_pin", &[&w.registered]).raw(&doc);
+    w.agent.update_bundle(&pin_bundle);
+    assert_eq!(soft_pin_retries(&file), 8);
+    let wrong = login(&w, "000000");
+    assert_eq!(wrong.exit_code(), Some(255), "{}", w.evidence(&wrong));
+    assert!(
+        wrong.askpass.iter().any(|p| p.contains("uv=required")),
+        "{:?}",
+        wrong.askpass
+    );
+    // Each refused answer brings a fresh challenge (challenge.tries), and
+    // each makes mfactl ask the PIN again: every wrong one costs a try.
+    let asked = pin_prompts().lines().filter(|l| l.contains("PIN")).count();
+    assert!(asked >= 1, "{}", pin_prompts());
+    assert!(
+        tap_stderr(&w).contains("wrong PIN (7 tries left"),
+        "{}\n--- tap stderr\n{}",
+        w.evidence(&wrong),
+        tap_stderr(&w)
+    );
+    assert_eq!(
+        soft_pin_retries(&file),
+        8 - asked as u64,
+        "the key counted each wrong PIN"
+    );
+    assert_ne!(last_auth(&w)["result"], "allow", "{}", w.evidence(&wrong));
+
+    let right = login(&w, KEY_PIN);
+    assert!(
+        right.success(),
+        "{}\n--- tap stderr\n{}",
+        w.evidence(&right),
+        tap_stderr(&w)
+    );
+    assert_eq!(right.stdout().trim(), w.user.name);
+    assert!(pin_prompts().contains("PIN"), "{}", pin_prompts());
+    let auth = last_auth(&w);
+    assert_eq!(auth["result"], "allow", "{auth}");
+    assert_eq!(
+        auth["evidence"], "tap_webauthn_touch_and_pin",
+        "UV came from the PIN: {auth}"
+    );
+    assert_eq!(
+        soft_pin_retries(&file),
+        8,
+        "the right PIN restores the tries"
+    );
+    // The PIN stays on the client: not in any log, prompt or message.
+    for text in [
+        w.agent.log(),
+        w.agent.audit_text(),
+        right.describe(),
+        wrong.describe(),
+        tap_stderr(&w),
+        pin_prompts(),
+    ] {
+        assert!(!text.contains(KEY_PIN), "the PIN leaked: {text}");
+    }
 }

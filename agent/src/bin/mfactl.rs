@@ -86,6 +86,14 @@ enum Cmd {
         rp_id: String,
         #[arg(long)]
         out: PathBuf,
+        /// Give the authenticator this PIN (it then verifies its user only
+        /// through ClientPIN).
+        #[arg(long)]
+        pin: Option<String>,
+        /// PIN/UV auth protocols it offers, in order (`2,1`; `1`: a CTAP
+        /// 2.0 key).
+        #[arg(long, value_delimiter = ',')]
+        pin_protocols: Option<Vec<u8>>,
     },
     /// Answer a pam-mfa challenge with your security key (also works as SSH_ASKPASS).
     Tap {
@@ -196,9 +204,20 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
         }
         #[cfg(feature = "soft-fido2")]
-        Cmd::SoftFido2New { rp_id, out } => {
-            let a = mfa_agent::fido2::soft::SoftAuthenticator::generate(&rp_id)
+        Cmd::SoftFido2New {
+            rp_id,
+            out,
+            pin,
+            pin_protocols,
+        } => {
+            let mut a = mfa_agent::fido2::soft::SoftAuthenticator::generate(&rp_id)
                 .map_err(|e| e.to_string())?;
+            if let Some(pin) = pin {
+                a.set_pin(&pin);
+            }
+            if let Some(p) = pin_protocols {
+                a.pin_protocols = p;
+            }
             a.save(&out).map_err(|e| e.to_string())?;
             println!("{}", a.registration());
             Ok(ExitCode::SUCCESS)

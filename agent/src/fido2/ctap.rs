@@ -20,6 +20,8 @@ const ERR_KEEPALIVE_CANCEL: u8 = 0x2d;
 const ERR_NO_CREDENTIALS: u8 = 0x2e;
 const ERR_USER_ACTION_TIMEOUT: u8 = 0x2f;
 const ERR_PIN_NOT_SET: u8 = 0x35;
+const ERR_PIN_INVALID: u8 = 0x31;
+const ERR_PIN_AUTH_BLOCKED: u8 = 0x34;
 const ERR_PIN_REQUIRED: u8 = 0x36;
 const ERR_PIN_BLOCKED: u8 = 0x32;
 const ERR_UV_BLOCKED: u8 = 0x3c;
@@ -42,14 +44,17 @@ pub fn status_name(code: u8) -> &'static str {
         ERR_KEEPALIVE_CANCEL => "CTAP2_ERR_KEEPALIVE_CANCEL",
         ERR_NO_CREDENTIALS => "CTAP2_ERR_NO_CREDENTIALS",
         ERR_USER_ACTION_TIMEOUT => "CTAP2_ERR_USER_ACTION_TIMEOUT",
-        0x31 => "CTAP2_ERR_PIN_INVALID",
+        ERR_PIN_INVALID => "CTAP2_ERR_PIN_INVALID",
         ERR_PIN_BLOCKED => "CTAP2_ERR_PIN_BLOCKED",
         0x33 => "CTAP2_ERR_PIN_AUTH_INVALID",
+        ERR_PIN_AUTH_BLOCKED => "CTAP2_ERR_PIN_AUTH_BLOCKED",
         ERR_PIN_NOT_SET => "CTAP2_ERR_PIN_NOT_SET",
         ERR_PIN_REQUIRED => "CTAP2_ERR_PIN_REQUIRED",
         ERR_ACTION_TIMEOUT => "CTAP2_ERR_ACTION_TIMEOUT",
         0x3b => "CTAP2_ERR_UP_REQUIRED",
         ERR_UV_BLOCKED => "CTAP2_ERR_UV_BLOCKED",
+        0x3e => "CTAP2_ERR_INVALID_SUBCOMMAND",
+        0x40 => "CTAP2_ERR_UNAUTHORIZED_PERMISSION",
         0x7f => "CTAP1_ERR_OTHER",
         _ => "unknown status",
     }
@@ -59,17 +64,22 @@ pub fn status_name(code: u8) -> &'static str {
 pub fn status_error(code: u8, user_verification: bool) -> Fido2Error {
     match code {
         ERR_NO_CREDENTIALS => Fido2Error::NoCredentials,
-        ERR_OPERATION_DENIED | ERR_KEEPALIVE_CANCEL | ERR_USER_ACTION_TIMEOUT | ERR_ACTION_TIMEOUT => {
-            Fido2Error::Denied
-        }
-        ERR_PIN_REQUIRED | ERR_PIN_NOT_SET | ERR_PIN_BLOCKED | ERR_UV_BLOCKED => {
-            Fido2Error::UserVerificationUnavailable(format!(
-                "the key answered {} (PIN entry is not supported: use a key with built-in user verification)",
-                status_name(code)
-            ))
-        }
+        ERR_OPERATION_DENIED
+        | ERR_KEEPALIVE_CANCEL
+        | ERR_USER_ACTION_TIMEOUT
+        | ERR_ACTION_TIMEOUT => Fido2Error::Denied,
+        ERR_PIN_INVALID => Fido2Error::PinInvalid { retries: None },
+        ERR_PIN_BLOCKED => Fido2Error::PinBlocked,
+        ERR_PIN_AUTH_BLOCKED => Fido2Error::PinAuthBlocked,
+        ERR_PIN_NOT_SET => Fido2Error::PinNotSet,
+        ERR_PIN_REQUIRED | ERR_UV_BLOCKED => Fido2Error::UserVerificationUnavailable(format!(
+            "the key answered {}: it verifies its user with a PIN, not on its own",
+            status_name(code)
+        )),
         ERR_UNSUPPORTED_OPTION | ERR_INVALID_OPTION if user_verification => {
-            Fido2Error::UserVerificationUnavailable("the key has no built-in user verification".into())
+            Fido2Error::UserVerificationUnavailable(
+                "the key has no built-in user verification".into(),
+            )
         }
         other => Fido2Error::Ctap(other),
     }
@@ -100,10 +110,16 @@ pub fn encode_get_assertion(req: &GetAssertionRequest) -> Vec<u8> {
             .collect();
         map.insert(Value::Integer(3), Value::Array(list));
     }
-    if req.user_verification {
+    // With a pinUvAuthParam the `uv` option is left out (CTAP 2.1 §6.2.2:
+    // the PIN already verified the user; some keys refuse both).
+    if req.user_verification && req.pin_uv_auth.is_none() {
         let mut options = BTreeMap::new();
         options.insert(text("uv"), Value::Bool(true));
         map.insert(Value::Integer(5), Value::Map(options));
+    }
+    if let Some(auth) = &req.pin_uv_auth {
+        map.insert(Value::Integer(6), Value::Bytes(auth.param.clone()));
+        map.insert(Value::Integer(7), Value::Integer(auth.protocol.into()));
     }
     let mut out = vec![CMD_GET_ASSERTION];
     out.extend(serde_cbor_2::to_vec(&Value::Map(map)).expect("a CBOR Value always encodes"));
@@ -170,14 +186,11 @@ pub fn decode_get_assertion_response(
     })
 }
 
-/// The authenticator side, for the fake CTAPHID device in tests: reads a
-/// request made by [`encode_get_assertion`].
-#[cfg(test)]
-pub fn decode_get_assertion_request(bytes: &[u8]) -> Result<GetAssertionRequest, String> {
-    let (&cmd, body) = bytes.split_first().ok_or("empty")?;
-    if cmd != CMD_GET_ASSERTION {
-        return Err(format!("command 0x{cmd:02x}"));
-    }
+/// The authenticator side (the software authenticator, test fakes): reads
+/// the CBOR parameters of a request made by [`encode_get_assertion`]. A
+/// pinUvAuthParam without a protocol number reads as protocol 0.
+#[cfg(any(test, feature = "soft-fido2"))]
+pub fn decode_get_assertion_params(body: &[u8]) -> Result<GetAssertionRequest, String> {
     let Value::Map(map) = serde_cbor_2::from_slice::<Value>(body).map_err(|e| e.to_string())?
     else {
         return Err("not a map".into());
@@ -204,16 +217,37 @@ pub fn decode_get_assertion_request(bytes: &[u8]) -> Result<GetAssertionRequest,
         map.get(&Value::Integer(5)),
         Some(Value::Map(o)) if o.get(&text("uv")) == Some(&Value::Bool(true))
     );
+    let pin_uv_auth = match map.get(&Value::Integer(6)) {
+        Some(Value::Bytes(param)) => Some(super::client_pin::PinUvAuth {
+            param: param.clone(),
+            protocol: match map.get(&Value::Integer(7)) {
+                Some(Value::Integer(n)) => u8::try_from(*n).unwrap_or(0),
+                _ => 0,
+            },
+        }),
+        _ => None,
+    };
     Ok(GetAssertionRequest {
         rp_id,
         client_data_hash,
         allow_credentials,
         user_verification,
+        pin_uv_auth,
     })
 }
 
-/// The authenticator side, for the fake CTAPHID device in tests.
+/// Reads a whole request (command byte and parameters).
 #[cfg(test)]
+pub fn decode_get_assertion_request(bytes: &[u8]) -> Result<GetAssertionRequest, String> {
+    let (&cmd, body) = bytes.split_first().ok_or("empty")?;
+    if cmd != CMD_GET_ASSERTION {
+        return Err(format!("command 0x{cmd:02x}"));
+    }
+    decode_get_assertion_params(body)
+}
+
+/// The authenticator side (the software authenticator, test fakes).
+#[cfg(any(test, feature = "soft-fido2"))]
 pub fn encode_get_assertion_response(resp: &GetAssertionResponse) -> Vec<u8> {
     let mut cred = BTreeMap::new();
     cred.insert(text("id"), Value::Bytes(resp.credential_id.clone()));
@@ -240,6 +274,7 @@ mod tests {
             client_data_hash: [7; 32],
             allow_credentials: allow,
             user_verification: uv,
+            pin_uv_auth: None,
         }
     }
 
@@ -264,6 +299,36 @@ mod tests {
         );
         let plain = encode_get_assertion(&request(vec![], false));
         assert_eq!(plain[1], 0xa2, "only rpId and clientDataHash");
+    }
+
+    #[test]
+    fn a_pin_uv_auth_param_replaces_the_uv_option() {
+        let mut req = request(vec![], true);
+        req.pin_uv_auth = Some(crate::fido2::client_pin::PinUvAuth {
+            protocol: 2,
+            param: vec![9; 32],
+        });
+        let bytes = encode_get_assertion(&req);
+        assert_eq!(bytes[1], 0xa4, "rpId, clientDataHash, 6 and 7; no options");
+        let mut tail = vec![0x06, 0x58, 0x20];
+        tail.extend([9; 32]);
+        tail.extend([0x07, 0x02]);
+        assert!(bytes.ends_with(&tail), "{bytes:02x?}");
+        let back = decode_get_assertion_request(&bytes).unwrap();
+        assert_eq!(back.pin_uv_auth, req.pin_uv_auth);
+        assert!(!back.user_verification);
+    }
+
+    #[test]
+    fn pin_statuses_are_named_errors() {
+        assert_eq!(
+            status_error(0x31, false),
+            Fido2Error::PinInvalid { retries: None }
+        );
+        assert_eq!(status_error(0x32, false), Fido2Error::PinBlocked);
+        assert_eq!(status_error(0x34, false), Fido2Error::PinAuthBlocked);
+        assert_eq!(status_error(0x35, true), Fido2Error::PinNotSet);
+        assert_eq!(status_name(0x3e), "CTAP2_ERR_INVALID_SUBCOMMAND");
     }
 
     #[test]

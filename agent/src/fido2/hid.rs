@@ -12,8 +12,11 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+#[cfg(test)]
 use super::ctap::{decode_get_assertion_response, encode_get_assertion};
-use super::{Authenticator, Fido2Error, GetAssertionRequest, GetAssertionResponse};
+#[cfg(test)]
+use super::GetAssertionRequest;
+use super::{Authenticator, Fido2Error};
 
 /// HID report size of every FIDO key in use.
 pub const REPORT_LEN: usize = 64;
@@ -71,7 +74,11 @@ fn scan(sysfs: &Path, dev: &Path) -> Result<Vec<HidAuthenticator>, Fido2Error> {
                     .find_map(|l| l.strip_prefix("HID_NAME=").map(str::to_string))
             })
             .unwrap_or_else(|| "FIDO2 security key".to_string());
-        found.push(HidAuthenticator { path, product });
+        found.push(HidAuthenticator {
+            path,
+            product,
+            channel: None,
+        });
     }
     found.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(found)
@@ -107,10 +114,14 @@ pub fn is_fido_descriptor(descriptor: &[u8]) -> bool {
     false
 }
 
-/// A FIDO2 key behind a `/dev/hidraw*` node.
+/// A FIDO2 key behind a `/dev/hidraw*` node. The node is opened at the
+/// first command, and the channel kept for the next ones (a PIN token is
+/// bound to the key's power-up state, not to a channel, but one open file
+/// keeps the key from being swapped in between).
 pub struct HidAuthenticator {
     path: PathBuf,
     product: String,
+    channel: Option<Channel<Hidraw>>,
 }
 
 impl HidAuthenticator {
@@ -119,6 +130,7 @@ impl HidAuthenticator {
         HidAuthenticator {
             path: path.to_path_buf(),
             product: "FIDO2 security key".into(),
+            channel: None,
         }
     }
 
@@ -132,11 +144,22 @@ impl Authenticator for HidAuthenticator {
         format!("{} ({})", self.product, self.path.display())
     }
 
-    fn get_assertion(
-        &mut self,
-        req: &GetAssertionRequest,
-        deadline: Instant,
-    ) -> Result<GetAssertionResponse, Fido2Error> {
+    fn transact(&mut self, request: &[u8], deadline: Instant) -> Result<Vec<u8>, Fido2Error> {
+        let mut channel = match self.channel.take() {
+            Some(c) => c,
+            None => self.open(deadline)?,
+        };
+        let reply = channel.transact(CMD_CBOR, request, deadline);
+        // After a timeout or a broken exchange the channel is not reused.
+        if reply.is_ok() {
+            self.channel = Some(channel);
+        }
+        reply
+    }
+}
+
+impl HidAuthenticator {
+    fn open(&self, deadline: Instant) -> Result<Channel<Hidraw>, Fido2Error> {
         let file = OpenOptions::new().read(true).write(true).open(&self.path).map_err(|e| {
             let hint = if e.kind() == io::ErrorKind::PermissionDenied {
                 " (no access to the key: a udev rule such as the one libfido2 ships grants it to the seat's user)"
@@ -145,9 +168,7 @@ impl Authenticator for HidAuthenticator {
             };
             Fido2Error::Io(format!("opening {}: {e}{hint}", self.path.display()))
         })?;
-        let mut channel = Channel::open(Hidraw(file), deadline)?;
-        let reply = channel.transact(CMD_CBOR, &encode_get_assertion(req), deadline)?;
-        decode_get_assertion_response(&reply, req)
+        Channel::open(Hidraw(file), deadline)
     }
 }
 
@@ -386,7 +407,6 @@ mod tests {
     use std::collections::VecDeque;
 
     use super::*;
-    use crate::fido2::ctap::{decode_get_assertion_request, encode_get_assertion_response};
     use crate::fido2::soft::SoftAuthenticator;
     use crate::verify::webauthn::{client_data_hash, verify_assertion};
 
@@ -461,15 +481,10 @@ mod tests {
                     }
                     // noise on another channel
                     self.reply(0x0a0b_0c0d, CMD_CBOR, &[0x2e]);
-                    let req = decode_get_assertion_request(&payload).unwrap();
-                    let answer = match self
+                    let answer = self
                         .soft
-                        .get_assertion(&req, Instant::now() + Duration::from_secs(5))
-                    {
-                        Ok(resp) => encode_get_assertion_response(&resp),
-                        Err(crate::fido2::Fido2Error::NoCredentials) => vec![0x2e],
-                        Err(e) => panic!("{e}"),
-                    };
+                        .transact(&payload, Instant::now() + Duration::from_secs(5))
+                        .unwrap();
                     self.reply(cid, CMD_CBOR, &answer);
                 }
                 CMD_CANCEL => self.cancelled = true,
@@ -489,6 +504,7 @@ mod tests {
             client_data_hash: client_data_hash("pmfa1:prod3:jerry:AAAA", &soft.rp_id),
             allow_credentials: allow,
             user_verification: false,
+            pin_uv_auth: None,
         }
     }
 
@@ -533,6 +549,52 @@ mod tests {
         .unwrap();
         assert!(a.user_present());
         assert_eq!(a.counter, 1);
+    }
+
+    /// A key on one kept channel, as [`HidAuthenticator`] keeps it.
+    struct OnChannel(Channel<FakeKey>);
+
+    impl Authenticator for OnChannel {
+        fn name(&self) -> String {
+            "fake key".into()
+        }
+        fn transact(&mut self, request: &[u8], deadline: Instant) -> Result<Vec<u8>, Fido2Error> {
+            self.0.transact(CMD_CBOR, request, deadline)
+        }
+    }
+
+    #[test]
+    fn client_pin_through_ctaphid() {
+        use crate::fido2::client_pin::{get_info, pin_token};
+        for protocols in [vec![2u8, 1], vec![1]] {
+            let mut soft = SoftAuthenticator::from_seed("teleport.example.com", b"hid-pin");
+            soft.set_pin("246810");
+            soft.pin_protocols = protocols.clone();
+            let cred = soft.credential();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let mut key = OnChannel(Channel::open(FakeKey::new(soft), deadline).unwrap());
+            let info = get_info(&mut key, deadline).unwrap();
+            assert_eq!(info.client_pin, Some(true));
+            // getKeyAgreement and getPinUvAuthToken take continuation packets.
+            let token =
+                pin_token(&mut key, &info, "246810", "teleport.example.com", deadline).unwrap();
+            let mut req = request(&key.0.dev.soft, vec![]);
+            req.pin_uv_auth = Some(token.auth_param(&req.client_data_hash));
+            let resp = key.get_assertion(&req, deadline).unwrap();
+            let a = verify_assertion(
+                &cred,
+                "teleport.example.com",
+                "pmfa1:prod3:jerry:AAAA",
+                &resp.authenticator_data,
+                &resp.signature,
+            )
+            .unwrap();
+            assert!(a.user_present() && a.user_verified(), "{protocols:?}");
+            assert_eq!(
+                pin_token(&mut key, &info, "135790", "teleport.example.com", deadline).err(),
+                Some(Fido2Error::PinInvalid { retries: Some(7) })
+            );
+        }
     }
 
     #[test]

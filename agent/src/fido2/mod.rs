@@ -19,6 +19,7 @@
 use std::fmt;
 use std::time::Instant;
 
+pub mod client_pin;
 mod ctap;
 pub mod hid;
 #[cfg(any(test, feature = "soft-fido2"))]
@@ -39,8 +40,12 @@ pub struct GetAssertionRequest {
     pub client_data_hash: [u8; 32],
     /// Credential ids the key may use; empty: a discoverable credential.
     pub allow_credentials: Vec<Vec<u8>>,
-    /// Ask for user verification (PIN or biometric) as well as a touch.
+    /// Ask for built-in user verification (biometric, on-key PIN pad) as
+    /// well as a touch. Not set with `pin_uv_auth`.
     pub user_verification: bool,
+    /// User verification by PIN: pinUvAuthParam and pinUvAuthProtocol
+    /// ([`client_pin::PinToken::auth_param`]).
+    pub pin_uv_auth: Option<client_pin::PinUvAuth>,
 }
 
 /// What the authenticator returned.
@@ -58,12 +63,18 @@ pub struct GetAssertionResponse {
 pub trait Authenticator {
     /// A name to show the person ("Yubico YubiKey ... (/dev/hidraw3)").
     fn name(&self) -> String;
+    /// One CTAP2 command (command byte, then CBOR parameters) and its
+    /// response (status byte, then CBOR); waits until `deadline`.
+    fn transact(&mut self, request: &[u8], deadline: Instant) -> Result<Vec<u8>, Fido2Error>;
     /// Asks the key for an assertion; waits for the touch until `deadline`.
     fn get_assertion(
         &mut self,
         req: &GetAssertionRequest,
         deadline: Instant,
-    ) -> Result<GetAssertionResponse, Fido2Error>;
+    ) -> Result<GetAssertionResponse, Fido2Error> {
+        let reply = self.transact(&ctap::encode_get_assertion(req), deadline)?;
+        ctap::decode_get_assertion_response(&reply, req)
+    }
 }
 
 /// Why no assertion was made.
@@ -79,9 +90,17 @@ pub enum Fido2Error {
     Denied,
     /// The deadline passed before the key was touched.
     Timeout,
-    /// User verification was asked for and the key cannot do it without
-    /// a PIN (PIN entry is not supported here), or has no UV at all.
+    /// User verification was asked for and the key cannot do it.
     UserVerificationUnavailable(String),
+    /// The PIN was wrong (the key counted it); how many tries it still
+    /// takes, when it said.
+    PinInvalid { retries: Option<u8> },
+    /// No PIN tries left: the key must be reset.
+    PinBlocked,
+    /// Too many wrong PINs in a row: the key wants to be reinserted.
+    PinAuthBlocked,
+    /// The key has no PIN.
+    PinNotSet,
     /// Another CTAP2 status code.
     Ctap(u8),
 }
@@ -99,6 +118,26 @@ impl fmt::Display for Fido2Error {
             Self::UserVerificationUnavailable(why) => {
                 write!(f, "user verification unavailable: {why}")
             }
+            Self::PinInvalid { retries: Some(0) } => f.write_str(
+                "wrong PIN, and no tries are left: the security key's PIN is blocked",
+            ),
+            Self::PinInvalid { retries: Some(1) } => f.write_str(
+                "wrong PIN (1 try left before the security key blocks its PIN)",
+            ),
+            Self::PinInvalid { retries: Some(n) } => write!(
+                f,
+                "wrong PIN ({n} tries left before the security key blocks its PIN)"
+            ),
+            Self::PinInvalid { retries: None } => f.write_str("wrong PIN"),
+            Self::PinBlocked => f.write_str(
+                "the security key's PIN is blocked (no tries left): it must be reset, which erases its credentials, and registered again",
+            ),
+            Self::PinAuthBlocked => f.write_str(
+                "too many wrong PINs in a row: remove and reinsert the security key, then try again",
+            ),
+            Self::PinNotSet => f.write_str(
+                "user verification is required and the security key has no PIN: set one (`ykman fido access change-pin` or `fido2-token -S`)",
+            ),
             Self::Ctap(code) => write!(
                 f,
                 "the security key answered CTAP2 error 0x{code:02x} ({})",
@@ -137,6 +176,17 @@ mod tests {
             Fido2Error::Ctap(0x2e).to_string(),
             "the security key answered CTAP2 error 0x2e (CTAP2_ERR_NO_CREDENTIALS)"
         );
+        assert_eq!(
+            Fido2Error::PinInvalid { retries: Some(3) }.to_string(),
+            "wrong PIN (3 tries left before the security key blocks its PIN)"
+        );
+        assert!(Fido2Error::PinInvalid { retries: Some(1) }
+            .to_string()
+            .contains("1 try left"));
+        assert!(Fido2Error::PinInvalid { retries: Some(0) }
+            .to_string()
+            .contains("blocked"));
+        assert!(Fido2Error::PinAuthBlocked.to_string().contains("reinsert"));
     }
 
     #[test]

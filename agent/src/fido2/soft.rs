@@ -9,7 +9,15 @@
 //!
 //! The file is JSON: `{"rp_id", "credential_id" (base64url), "private_key"
 //! (base64url of the 32-byte P-256 scalar), "counter", "user_present",
-//! "user_verification"}`.
+//! "user_verification", "pin", "pin_retries", "pin_protocols"}` (the last
+//! three optional: no PIN, 8 tries, protocols `[2, 1]`).
+//!
+//! It speaks CTAP2 for real ([`Authenticator::transact`]): getAssertion,
+//! getInfo and clientPIN (CTAP 2.1 §6.5: key agreement, PIN retries counted
+//! down and saved, blocked at 0, three wrong PINs in a row block until the
+//! next "power-up", i.e. the next process; tokens with permissions). With a
+//! PIN set it has no built-in user verification: UV is set in the signed
+//! flags only after a valid pinUvAuthParam.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,10 +30,58 @@ use p256::ecdsa::{Signature, SigningKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Authenticator, Fido2Error, GetAssertionRequest, GetAssertionResponse};
+use serde_cbor_2::Value;
+use zeroize::Zeroizing;
+
+use super::client_pin::{self as pin, PinProtocol};
+use super::ctap::{decode_get_assertion_params, encode_get_assertion_response, STATUS_OK};
+use super::{Authenticator, Fido2Error, GetAssertionResponse};
 use crate::verify::webauthn::{WebauthnCredential, FLAG_USER_PRESENT, FLAG_USER_VERIFIED};
 
 const CREDENTIAL_ID_LEN: usize = 32;
+/// PIN tries of a fresh (or just unlocked) authenticator.
+pub const MAX_PIN_RETRIES: u8 = 8;
+/// Wrong PINs in a row before the key wants a power cycle.
+const MAX_CONSECUTIVE_MISMATCHES: u8 = 3;
+
+mod status {
+    pub const INVALID_COMMAND: u8 = 0x01;
+    pub const INVALID_PARAMETER: u8 = 0x02;
+    pub const MISSING_PARAMETER: u8 = 0x14;
+    pub const INVALID_OPTION: u8 = 0x2c;
+    pub const INVALID_SUBCOMMAND: u8 = 0x3e;
+    pub const NO_CREDENTIALS: u8 = 0x2e;
+    pub const PIN_INVALID: u8 = 0x31;
+    pub const PIN_BLOCKED: u8 = 0x32;
+    pub const PIN_AUTH_INVALID: u8 = 0x33;
+    pub const PIN_AUTH_BLOCKED: u8 = 0x34;
+    pub const PIN_NOT_SET: u8 = 0x35;
+    pub const PUAT_REQUIRED: u8 = 0x36;
+    pub const UNAUTHORIZED_PERMISSION: u8 = 0x40;
+}
+
+/// A pinUvAuthToken in force (until the process ends).
+struct Token {
+    bytes: Zeroizing<Vec<u8>>,
+    permissions: u8,
+    rp_id: Option<String>,
+}
+
+/// A copy of an authenticator starts a new power-up.
+impl Clone for Volatile {
+    fn clone(&self) -> Volatile {
+        Volatile::default()
+    }
+}
+
+/// State of one "power-up": lost when the process ends, as a key's is when
+/// it is unplugged.
+#[derive(Default)]
+pub(crate) struct Volatile {
+    key_agreement: Option<p256::SecretKey>,
+    consecutive_mismatches: u8,
+    token: Option<Token>,
+}
 
 /// A software authenticator holding one ES256 credential.
 #[derive(Clone)]
@@ -43,8 +99,21 @@ pub struct SoftAuthenticator {
     /// asks for it. When false, such a request is refused (as by a key
     /// without a PIN or biometric).
     pub user_verification: bool,
+    /// The PIN (clientPin); with one, no built-in user verification.
+    pin: Option<Zeroizing<String>>,
+    /// PIN tries left (saved).
+    pub pin_retries: u8,
+    /// PIN/UV auth protocols offered, in order of preference. With 2 it
+    /// is a CTAP 2.1 key (`FIDO_2_1`); with only 1, a CTAP 2.0 key that
+    /// knows getPinToken and not tokens with permissions.
+    pub pin_protocols: Vec<u8>,
+    /// A CTAP 2.1 key that takes getPinUvAuthTokenUsingPinWithPermissions
+    /// (and says `pinUvAuthToken`); false: it turns the subcommand down,
+    /// as some early 2.1 keys do (not saved).
+    pub token_with_permissions: bool,
     /// Where the counter is saved after each assertion ([`Self::from_file`]).
     path: Option<PathBuf>,
+    volatile: Volatile,
 }
 
 impl std::fmt::Debug for SoftAuthenticator {
@@ -58,6 +127,8 @@ impl std::fmt::Debug for SoftAuthenticator {
             .field("counter", &self.counter)
             .field("user_present", &self.user_present)
             .field("user_verification", &self.user_verification)
+            .field("pin_set", &self.pin.is_some())
+            .field("pin_retries", &self.pin_retries)
             .finish_non_exhaustive()
     }
 }
@@ -73,6 +144,20 @@ struct SoftFile {
     user_present: bool,
     #[serde(default = "yes")]
     user_verification: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pin: Option<String>,
+    #[serde(default = "max_retries")]
+    pin_retries: u8,
+    #[serde(default = "both_protocols")]
+    pin_protocols: Vec<u8>,
+}
+
+fn max_retries() -> u8 {
+    MAX_PIN_RETRIES
+}
+
+fn both_protocols() -> Vec<u8> {
+    vec![2, 1]
 }
 
 fn yes() -> bool {
@@ -126,8 +211,36 @@ impl SoftAuthenticator {
             counter: 0,
             user_present: true,
             user_verification: true,
+            pin: None,
+            pin_retries: MAX_PIN_RETRIES,
+            pin_protocols: both_protocols(),
+            token_with_permissions: true,
             path: None,
+            volatile: Default::default(),
         }
+    }
+
+    /// Sets the PIN (and so turns built-in user verification off).
+    pub fn set_pin(&mut self, pin: &str) {
+        self.pin = Some(Zeroizing::new(pin.to_string()));
+        self.user_verification = false;
+        self.pin_retries = MAX_PIN_RETRIES;
+    }
+
+    /// Whether a PIN is set.
+    pub fn has_pin(&self) -> bool {
+        self.pin.is_some()
+    }
+
+    /// Forgets what a power-up holds (key agreement, token, wrong PINs in
+    /// a row), as unplugging a key does; the PIN retries stay.
+    pub fn power_cycle(&mut self) {
+        self.volatile = Volatile::default();
+    }
+
+    /// Built-in user verification: only without a PIN.
+    fn built_in_uv(&self) -> bool {
+        self.user_verification && self.pin.is_none()
     }
 
     /// Reads an authenticator saved by [`Self::save`]; it saves its counter
@@ -153,7 +266,10 @@ impl SoftAuthenticator {
         let mut a = SoftAuthenticator::with(&f.rp_id, credential_id, key);
         a.counter = f.counter;
         a.user_present = f.user_present;
-        a.user_verification = f.user_verification;
+        a.user_verification = f.user_verification && f.pin.is_none();
+        a.pin = f.pin.map(Zeroizing::new);
+        a.pin_retries = f.pin_retries;
+        a.pin_protocols = f.pin_protocols;
         a.path = Some(path.to_path_buf());
         Ok(a)
     }
@@ -170,6 +286,9 @@ impl SoftAuthenticator {
             counter: self.counter,
             user_present: self.user_present,
             user_verification: self.user_verification,
+            pin: self.pin.as_ref().map(|p| p.to_string()),
+            pin_retries: self.pin_retries,
+            pin_protocols: self.pin_protocols.clone(),
         };
         let text = serde_json::to_string_pretty(&f).expect("plain data serializes");
         let what = |e: std::io::Error| Fido2Error::Io(format!("saving {}: {e}", path.display()));
@@ -253,31 +372,93 @@ impl Authenticator for SoftAuthenticator {
         }
     }
 
-    fn get_assertion(
-        &mut self,
-        req: &GetAssertionRequest,
-        deadline: Instant,
-    ) -> Result<GetAssertionResponse, Fido2Error> {
+    fn transact(&mut self, request: &[u8], deadline: Instant) -> Result<Vec<u8>, Fido2Error> {
         if Instant::now() >= deadline {
             return Err(Fido2Error::Timeout);
+        }
+        let Some((&cmd, body)) = request.split_first() else {
+            return Ok(vec![status::INVALID_COMMAND]);
+        };
+        let answer = match cmd {
+            super::ctap::CMD_GET_ASSERTION => self.ctap_get_assertion(body)?,
+            pin::CMD_GET_INFO => Ok(self.ctap_get_info()),
+            pin::CMD_CLIENT_PIN => self.ctap_client_pin(body)?,
+            _ => Err(status::INVALID_COMMAND),
+        };
+        Ok(match answer {
+            Ok(cbor) => {
+                let mut out = vec![STATUS_OK];
+                out.extend(cbor);
+                out
+            }
+            Err(code) => vec![code],
+        })
+    }
+}
+
+/// A CTAP2 answer: CBOR, or a status code.
+type Answer = Result<Vec<u8>, u8>;
+
+fn cbor(map: BTreeMap<Value, Value>) -> Vec<u8> {
+    serde_cbor_2::to_vec(&Value::Map(map)).expect("a CBOR Value always encodes")
+}
+
+impl SoftAuthenticator {
+    fn persist(&self) -> Result<(), Fido2Error> {
+        match &self.path {
+            Some(path) => self.save(path),
+            None => Ok(()),
+        }
+    }
+
+    /// authenticatorGetAssertion (CTAP 2.1 §6.2.2, the parts a single
+    /// non-discoverable-or-discoverable credential needs).
+    fn ctap_get_assertion(&mut self, body: &[u8]) -> Result<Answer, Fido2Error> {
+        let Ok(req) = decode_get_assertion_params(body) else {
+            return Ok(Err(status::INVALID_PARAMETER));
+        };
+        let mut verified = false;
+        if let Some(auth) = &req.pin_uv_auth {
+            let Some(protocol) = self.protocol(i128::from(auth.protocol)) else {
+                return Ok(Err(if auth.protocol == 0 {
+                    status::MISSING_PARAMETER
+                } else {
+                    status::INVALID_PARAMETER
+                }));
+            };
+            let Some(token) = &self.volatile.token else {
+                return Ok(Err(status::PIN_AUTH_INVALID));
+            };
+            if !protocol.verify(&token.bytes, &req.client_data_hash, &auth.param) {
+                return Ok(Err(status::PIN_AUTH_INVALID));
+            }
+            if token.permissions & pin::PERMISSION_GET_ASSERTION == 0
+                || token.rp_id.as_deref().is_some_and(|rp| rp != req.rp_id)
+            {
+                return Ok(Err(status::UNAUTHORIZED_PERMISSION));
+            }
+            verified = true;
+        } else if req.user_verification {
+            if self.built_in_uv() {
+                verified = true;
+            } else if self.pin.is_some() {
+                return Ok(Err(status::PUAT_REQUIRED));
+            } else {
+                return Ok(Err(status::INVALID_OPTION));
+            }
         }
         if req.rp_id != self.rp_id
             || (!req.allow_credentials.is_empty()
                 && !req.allow_credentials.contains(&self.credential_id))
         {
-            return Err(Fido2Error::NoCredentials);
-        }
-        if req.user_verification && !self.user_verification {
-            return Err(Fido2Error::UserVerificationUnavailable(
-                "the software authenticator is set up without user verification".into(),
-            ));
+            return Ok(Err(status::NO_CREDENTIALS));
         }
         let counter = self.counter.wrapping_add(1);
         let mut flags = 0;
         if self.user_present {
             flags |= FLAG_USER_PRESENT;
         }
-        if req.user_verification {
+        if verified {
             flags |= FLAG_USER_VERIFIED;
         }
         let authenticator_data = self.authenticator_data(flags, counter);
@@ -285,14 +466,181 @@ impl Authenticator for SoftAuthenticator {
         signed.extend_from_slice(&req.client_data_hash);
         let signature: Signature = self.key.sign(&signed);
         self.counter = counter;
-        if let Some(path) = self.path.clone() {
-            self.save(&path)?;
-        }
-        Ok(GetAssertionResponse {
+        self.persist()?;
+        let resp = GetAssertionResponse {
             credential_id: self.credential_id.clone(),
             authenticator_data,
             signature: der_signature(&signature),
-        })
+        };
+        Ok(Ok(encode_get_assertion_response(&resp)[1..].to_vec()))
+    }
+
+    /// authenticatorGetInfo.
+    fn ctap_get_info(&self) -> Vec<u8> {
+        let text = |t: &str| Value::Text(t.to_string());
+        let v21 = self.pin_protocols.contains(&2);
+        let mut versions = vec![text("FIDO_2_0")];
+        if v21 {
+            versions.push(text("FIDO_2_1"));
+        }
+        let mut options = BTreeMap::new();
+        options.insert(text("up"), Value::Bool(true));
+        options.insert(text("clientPin"), Value::Bool(self.pin.is_some()));
+        if self.built_in_uv() {
+            options.insert(text("uv"), Value::Bool(true));
+        }
+        if v21 && self.token_with_permissions {
+            options.insert(text("pinUvAuthToken"), Value::Bool(true));
+        }
+        let mut m = BTreeMap::new();
+        m.insert(Value::Integer(1), Value::Array(versions));
+        m.insert(Value::Integer(3), Value::Bytes(vec![0; 16]));
+        m.insert(Value::Integer(4), Value::Map(options));
+        m.insert(
+            Value::Integer(6),
+            Value::Array(
+                self.pin_protocols
+                    .iter()
+                    .map(|p| Value::Integer((*p).into()))
+                    .collect(),
+            ),
+        );
+        cbor(m)
+    }
+
+    fn protocol(&self, n: i128) -> Option<PinProtocol> {
+        PinProtocol::from_number(n).filter(|p| self.pin_protocols.contains(&p.number()))
+    }
+
+    /// The authenticator's key-agreement key, made at first use.
+    fn key_agreement(&mut self) -> Result<p256::SecretKey, Fido2Error> {
+        if self.volatile.key_agreement.is_none() {
+            self.volatile.key_agreement = Some(pin::random_secret_key()?);
+        }
+        Ok(self.volatile.key_agreement.clone().expect("just set"))
+    }
+
+    /// authenticatorClientPIN (CTAP 2.1 §6.5.5): getPINRetries,
+    /// getKeyAgreement, getPinToken and getPinUvAuthTokenUsingPinWithPermissions.
+    fn ctap_client_pin(&mut self, body: &[u8]) -> Result<Answer, Fido2Error> {
+        let Ok(Value::Map(m)) = serde_cbor_2::from_slice::<Value>(body) else {
+            return Ok(Err(status::INVALID_PARAMETER));
+        };
+        let int = |k: i128| match m.get(&Value::Integer(k)) {
+            Some(Value::Integer(n)) => Some(*n),
+            _ => None,
+        };
+        let Some(sub) = int(2) else {
+            return Ok(Err(status::MISSING_PARAMETER));
+        };
+        if sub == i128::from(pin::SUB_GET_PIN_RETRIES) {
+            let mut out = BTreeMap::new();
+            out.insert(Value::Integer(3), Value::Integer(self.pin_retries.into()));
+            return Ok(Ok(cbor(out)));
+        }
+        let Some(n) = int(1) else {
+            return Ok(Err(status::MISSING_PARAMETER));
+        };
+        let Some(protocol) = self.protocol(n) else {
+            return Ok(Err(status::INVALID_PARAMETER));
+        };
+        if sub == i128::from(pin::SUB_GET_KEY_AGREEMENT) {
+            let key = self.key_agreement()?;
+            let mut out = BTreeMap::new();
+            out.insert(
+                Value::Integer(1),
+                pin::cose_key_agreement(&key.public_key()),
+            );
+            return Ok(Ok(cbor(out)));
+        }
+        let with_permissions = sub == i128::from(pin::SUB_GET_TOKEN_USING_PIN_WITH_PERMISSIONS)
+            && self.pin_protocols.contains(&2)
+            && self.token_with_permissions;
+        if !with_permissions && sub != i128::from(pin::SUB_GET_PIN_TOKEN) {
+            return Ok(Err(status::INVALID_SUBCOMMAND));
+        }
+        let (Some(platform_key), Some(Value::Bytes(pin_hash_enc))) =
+            (m.get(&Value::Integer(3)), m.get(&Value::Integer(6)))
+        else {
+            return Ok(Err(status::MISSING_PARAMETER));
+        };
+        let (permissions, rp_id) = if with_permissions {
+            let Some(p) = int(9) else {
+                return Ok(Err(status::MISSING_PARAMETER));
+            };
+            let rp_id = match m.get(&Value::Integer(0x0a)) {
+                Some(Value::Text(t)) => Some(t.clone()),
+                _ => None,
+            };
+            if p == 0 || p > 0xff {
+                return Ok(Err(status::INVALID_PARAMETER));
+            }
+            if p & !i128::from(pin::PERMISSION_GET_ASSERTION | 0x01) != 0 {
+                return Ok(Err(status::UNAUTHORIZED_PERMISSION));
+            }
+            if rp_id.is_none() {
+                return Ok(Err(status::MISSING_PARAMETER));
+            }
+            (p as u8, rp_id)
+        } else {
+            // getPinToken: makeCredential and getAssertion, any rp.
+            (0x01 | pin::PERMISSION_GET_ASSERTION, None)
+        };
+        let Some(current) = self.pin.clone() else {
+            return Ok(Err(status::PIN_NOT_SET));
+        };
+        if self.pin_retries == 0 {
+            return Ok(Err(status::PIN_BLOCKED));
+        }
+        if self.volatile.consecutive_mismatches >= MAX_CONSECUTIVE_MISMATCHES {
+            return Ok(Err(status::PIN_AUTH_BLOCKED));
+        }
+        let Ok(peer) = pin::parse_cose_key(platform_key) else {
+            return Ok(Err(status::INVALID_PARAMETER));
+        };
+        let key = self.key_agreement()?;
+        let secret = protocol.kdf(&pin::ecdh(&key, &peer));
+        // Counted before the check, and saved: pulling the key out mid-way
+        // does not give a free try.
+        self.pin_retries -= 1;
+        self.persist()?;
+        let Ok(hash) = protocol.decrypt(&secret, pin_hash_enc) else {
+            return Ok(Err(status::INVALID_PARAMETER));
+        };
+        let want = pin::pin_hash(&current);
+        let equal = hash.len() == want.len()
+            && hash
+                .iter()
+                .zip(want.iter())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if !equal {
+            self.volatile.key_agreement = Some(pin::random_secret_key()?);
+            self.volatile.consecutive_mismatches += 1;
+            if self.pin_retries == 0 {
+                return Ok(Err(status::PIN_BLOCKED));
+            }
+            if self.volatile.consecutive_mismatches >= MAX_CONSECUTIVE_MISMATCHES {
+                return Ok(Err(status::PIN_AUTH_BLOCKED));
+            }
+            return Ok(Err(status::PIN_INVALID));
+        }
+        self.pin_retries = MAX_PIN_RETRIES;
+        self.volatile.consecutive_mismatches = 0;
+        self.persist()?;
+        let mut token = Zeroizing::new(vec![0u8; 32]);
+        pin::random(&mut token)?;
+        let mut iv = [0u8; 16];
+        pin::random(&mut iv)?;
+        let encrypted = protocol.encrypt(&secret, &token, iv);
+        self.volatile.token = Some(Token {
+            bytes: token,
+            permissions,
+            rp_id,
+        });
+        let mut out = BTreeMap::new();
+        out.insert(Value::Integer(2), Value::Bytes(encrypted));
+        Ok(Ok(cbor(out)))
     }
 }
 
@@ -324,6 +672,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::fido2::GetAssertionRequest;
     use crate::verify::webauthn::{client_data_hash, verify_assertion};
 
     fn req(a: &SoftAuthenticator, uv: bool) -> GetAssertionRequest {
@@ -332,6 +681,7 @@ mod tests {
             client_data_hash: client_data_hash("pmfa1:n:l:x", &a.rp_id),
             allow_credentials: vec![a.credential_id().to_vec()],
             user_verification: uv,
+            pin_uv_auth: None,
         }
     }
 
@@ -409,6 +759,34 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("key.json"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn pin_state_is_saved_and_power_ups_are_not() {
+        use crate::fido2::client_pin::{get_info, pin_token};
+        let dir = std::env::temp_dir().join(format!("pam-mfa-soft-pin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("key.json");
+        let mut a = SoftAuthenticator::from_seed("example.com", b"pin-file");
+        a.set_pin("5551234");
+        a.pin_protocols = vec![1];
+        a.save(&path).unwrap();
+        let mut b = SoftAuthenticator::from_file(&path).unwrap();
+        assert!(b.has_pin() && !b.user_verification);
+        assert_eq!(b.pin_protocols, [1]);
+        let info = get_info(&mut b, later()).unwrap();
+        assert_eq!(info.protocols, [1]);
+        assert!(!info.token_with_permissions());
+        for _ in 0..3 {
+            let _ = pin_token(&mut b, &info, "0000", "example.com", later());
+        }
+        // A new process is a new power-up: no wrong PINs in a row, the
+        // same tries left.
+        let mut c = SoftAuthenticator::from_file(&path).unwrap();
+        assert_eq!(c.pin_retries, 5);
+        assert!(pin_token(&mut c, &info, "5551234", "example.com", later()).is_ok());
+        assert_eq!(SoftAuthenticator::from_file(&path).unwrap().pin_retries, 8);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

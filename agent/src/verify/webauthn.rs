@@ -481,6 +481,7 @@ mod tests {
             client_data_hash: client_data_hash(CHALLENGE, RP),
             allow_credentials: vec![a.credential_id().to_vec()],
             user_verification: uv,
+            pin_uv_auth: None,
         };
         a.get_assertion(&req, Instant::now() + Duration::from_secs(5))
             .unwrap()
@@ -575,6 +576,7 @@ mod tests {
             client_data_hash: client_data_hash(CHALLENGE, RP),
             allow_credentials: vec![],
             user_verification: false,
+            pin_uv_auth: None,
         };
         let r = b
             .get_assertion(&req, Instant::now() + Duration::from_secs(5))
@@ -798,6 +800,7 @@ mod tests {
             client_data_hash: Sha256::digest(cd.as_bytes()).into(),
             allow_credentials: vec![],
             user_verification: true,
+            pin_uv_auth: None,
         };
         let r = a
             .get_assertion(&req, Instant::now() + Duration::from_secs(5))

@@ -3,7 +3,7 @@
 //! a PIV card through pcscd or a FIDO2 key through hidraw, while the module
 //! shows "Tap your security key".
 //!
-//! - [`HostPiv`]: how the agent reaches PIV cards (`PcscHostPiv` over the
+//! - [`HostPiv`]: how the agent reaches PIV cards ([`PcscHostPiv`] over the
 //!   PC/SC client in `crate::piv::card`; tests inject others).
 //! - [`PinCache`]: PINs verified on a card, kept per user and card serial
 //!   for the cap's `hardware_key.pin_cache_timeout` (at most one hour).
@@ -15,12 +15,14 @@
 
 mod pin_cache;
 mod piv_host;
+mod piv_pcsc;
 mod piv_tap;
 mod secret;
 mod verify;
 
 pub use pin_cache::PinCache;
 pub use piv_host::{HostPiv, HostPivCard, PinRefused, UnavailableHostPiv};
+pub use piv_pcsc::PcscHostPiv;
 pub use piv_tap::{piv_tap, PivCandidate, PivTapOutcome};
 pub use secret::Pin;
 pub use verify::{challenge_digest, verify_piv_signature};
@@ -30,9 +32,7 @@ use std::sync::Arc;
 
 /// How this agent reaches PIV cards: pcscd.
 pub fn default_host_piv() -> Arc<dyn HostPiv> {
-    Arc::new(UnavailableHostPiv(
-        "this build of the agent has no PC/SC support".into(),
-    ))
+    Arc::new(PcscHostPiv)
 }
 
 /// Taps on attached keys running at once, at most: each holds a thread

@@ -15,40 +15,38 @@ const MAX_ENTRIES: usize = 4096;
 
 #[derive(Default)]
 pub struct PinCache {
+    /// (user, serial) → the PIN and when the card accepted it.
     entries: Mutex<HashMap<(String, u32), (Pin, Instant)>>,
 }
 
 impl PinCache {
-    /// Keeps `pin` for `user`'s card `serial` until `now + timeout` (capped
-    /// at one hour); a zero timeout keeps nothing.
-    pub fn put(&self, user: &str, serial: u32, pin: &Pin, timeout: Duration, now: Instant) {
-        let timeout = timeout.min(MAX_PIN_CACHE_TIMEOUT);
+    /// Keeps `pin`, which `user`'s card `serial` accepted at `now`.
+    pub fn put(&self, user: &str, serial: u32, pin: &Pin, now: Instant) {
         let mut map = self.lock();
-        if timeout.is_zero() {
-            map.remove(&(user.to_owned(), serial));
-            return;
-        }
         if map.len() >= MAX_ENTRIES {
-            map.retain(|_, (_, until)| *until > now);
+            map.retain(|_, (_, at)| now.saturating_duration_since(*at) < MAX_PIN_CACHE_TIMEOUT);
         }
         if map.len() >= MAX_ENTRIES {
             map.clear();
         }
-        map.insert((user.to_owned(), serial), (pin.clone(), now + timeout));
+        map.insert((user.to_owned(), serial), (pin.clone(), now));
     }
 
-    /// The PIN kept for `user`'s card `serial`, if still inside its time.
-    pub fn get(&self, user: &str, serial: u32, now: Instant) -> Option<Pin> {
+    /// The PIN of `user`'s card `serial`, if the card accepted it less than
+    /// `timeout` ago (the policy's `pin_cache_timeout` now, capped at one
+    /// hour; zero: none).
+    pub fn get(&self, user: &str, serial: u32, timeout: Duration, now: Instant) -> Option<Pin> {
+        let timeout = timeout.min(MAX_PIN_CACHE_TIMEOUT);
         let mut map = self.lock();
         let key = (user.to_owned(), serial);
-        match map.get(&key) {
-            Some((pin, until)) if *until > now => Some(pin.clone()),
-            Some(_) => {
-                map.remove(&key);
-                None
-            }
-            None => None,
+        let (pin, at) = map.get(&key)?;
+        if now.saturating_duration_since(*at) < timeout {
+            return Some(pin.clone());
         }
+        if now.saturating_duration_since(*at) >= MAX_PIN_CACHE_TIMEOUT {
+            map.remove(&key);
+        }
+        None
     }
 
     pub fn forget(&self, user: &str, serial: u32) {
@@ -68,30 +66,20 @@ mod tests {
     fn per_user_and_card_within_the_timeout_capped_at_an_hour() {
         let c = PinCache::default();
         let t0 = Instant::now();
+        let min = Duration::from_secs(60);
         let pin = Pin::new("123456".into());
-        c.put("jerry", 7, &pin, Duration::from_secs(60), t0);
-        assert_eq!(
-            c.get("jerry", 7, t0 + Duration::from_secs(59)),
-            Some(pin.clone())
-        );
-        assert_eq!(c.get("jerry", 8, t0), None, "another card");
-        assert_eq!(c.get("tom", 7, t0), None, "another user");
-        assert_eq!(
-            c.get("jerry", 7, t0 + Duration::from_secs(60)),
-            None,
-            "expired"
-        );
-        c.put("jerry", 7, &pin, Duration::from_secs(86_400), t0);
-        assert!(c.get("jerry", 7, t0 + Duration::from_secs(3599)).is_some());
-        assert_eq!(
-            c.get("jerry", 7, t0 + Duration::from_secs(3600)),
-            None,
-            "capped at 1h"
-        );
-        c.put("jerry", 7, &pin, Duration::from_secs(60), t0);
+        c.put("jerry", 7, &pin, t0);
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        assert_eq!(c.get("jerry", 7, min, at(59)), Some(pin.clone()));
+        assert_eq!(c.get("jerry", 8, min, t0), None, "another card");
+        assert_eq!(c.get("tom", 7, min, t0), None, "another user");
+        assert_eq!(c.get("jerry", 7, min, at(60)), None, "expired");
+        assert_eq!(c.get("jerry", 7, Duration::ZERO, t0), None, "zero: none");
+        let day = Duration::from_secs(86_400);
+        assert!(c.get("jerry", 7, day, at(3599)).is_some());
+        assert_eq!(c.get("jerry", 7, day, at(3600)), None, "capped at 1h");
+        c.put("jerry", 7, &pin, t0);
         c.forget("jerry", 7);
-        assert_eq!(c.get("jerry", 7, t0), None);
-        c.put("jerry", 7, &pin, Duration::ZERO, t0);
-        assert_eq!(c.get("jerry", 7, t0), None, "zero keeps nothing");
+        assert_eq!(c.get("jerry", 7, min, t0), None);
     }
 }

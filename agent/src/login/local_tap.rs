@@ -207,7 +207,12 @@ pub(super) fn begin(state: &AgentState, mut conv: Box<Conversation>, bundle: &Bu
         .map(|c| c.serial().unwrap_or(0));
     match pin_serial {
         None => run(state, conv, plan, None, false),
-        Some(serial) => match state.attached.pins.get(&conv.user, serial, Instant::now()) {
+        Some(serial) => match state.attached.pins.get(
+            &conv.user,
+            serial,
+            plan.pin_cache_timeout,
+            Instant::now(),
+        ) {
             Some(pin) => run(state, conv, plan, Some(pin), true),
             None => {
                 let text = if serial == 0 {
@@ -438,13 +443,12 @@ fn settle(
                 return refuse(state, conv, format!("{missing}; the key's attestation says {}", class.name()));
             }
             if let Some(pin) = pin_used {
-                state.attached.pins.put(
-                    &conv.user,
-                    serial,
-                    &pin,
-                    running.plan.pin_cache_timeout,
-                    Instant::now(),
-                );
+                if !running.plan.pin_cache_timeout.is_zero() {
+                    state
+                        .attached
+                        .pins
+                        .put(&conv.user, serial, &pin, Instant::now());
+                }
             }
             let device = conv.devices[cand.device].clone();
             conv.allow(state, class, &device, "attached_piv")

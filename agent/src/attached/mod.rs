@@ -39,9 +39,20 @@ pub fn default_host_piv() -> Arc<dyn HostPiv> {
 /// blocked on a card or a key.
 pub const MAX_ACTIVE_TAPS: usize = 8;
 
+/// The FIDO2 keys attached to this host, found when a tap starts (on the
+/// tap's thread).
+pub type FidoSource = Arc<
+    dyn Fn() -> Result<Vec<Box<dyn crate::fido2::Authenticator>>, crate::fido2::Fido2Error>
+        + Send
+        + Sync,
+>;
+
 /// What the agent keeps for attached keys.
 pub struct AttachedKeys {
     pub piv: Arc<dyn HostPiv>,
+    /// [`crate::fido2::authenticators`]: hidraw (or, in test builds with
+    /// `PAM_MFA_SOFT_FIDO2`, the software authenticator).
+    pub fido: FidoSource,
     pub pins: PinCache,
     active: Arc<AtomicUsize>,
 }
@@ -50,6 +61,7 @@ impl AttachedKeys {
     pub fn new(piv: Arc<dyn HostPiv>) -> AttachedKeys {
         AttachedKeys {
             piv,
+            fido: Arc::new(crate::fido2::authenticators),
             pins: PinCache::default(),
             active: Arc::new(AtomicUsize::new(0)),
         }

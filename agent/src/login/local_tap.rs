@@ -284,6 +284,7 @@ fn run(
     let deadline = Instant::now() + state.config.attached_keys.timeout;
     let challenge = conv.challenge.text();
     let host = state.attached.piv.clone();
+    let fido_source = state.attached.fido.clone();
     let reader = state.attached_reader();
     let piv = plan.piv.clone();
     let fido: Vec<(usize, Vec<u8>)> = fido_devices(&conv)
@@ -314,15 +315,16 @@ fn run(
                     result = Some(TapResult::Piv(out));
                 }
             }
-            let result = match (result, rp_id) {
-                (Some(r), _) => r,
-                (None, Some(rp_id)) if !stop.load(Ordering::SeqCst) => {
-                    TapResult::Fido(fido_tap(&rp_id, &challenge, &fido, uv, deadline))
-                }
-                _ => TapResult::Piv(PivTapOutcome::NoKey(
-                    "no FIDO2 key can answer (no rp_id)".into(),
-                )),
-            };
+            let result =
+                match (result, rp_id) {
+                    (Some(r), _) => r,
+                    (None, Some(rp_id)) if !stop.load(Ordering::SeqCst) => TapResult::Fido(
+                        fido_tap(&fido_source, &rp_id, &challenge, &fido, uv, deadline),
+                    ),
+                    _ => TapResult::Piv(PivTapOutcome::NoKey(
+                        "no FIDO2 key can answer (no rp_id)".into(),
+                    )),
+                };
             let _ = tx.send(result);
         });
     if let Err(e) = spawned {
@@ -353,6 +355,7 @@ fn wait() -> ResponseBody {
 /// software authenticator in test builds), for one of the registered
 /// credentials.
 fn fido_tap(
+    source: &crate::attached::FidoSource,
     rp_id: &str,
     challenge: &str,
     devices: &[(usize, Vec<u8>)],
@@ -366,7 +369,7 @@ fn fido_tap(
         allow_credentials: devices.iter().map(|(_, id)| id.clone()).collect(),
         user_verification: uv,
     };
-    let keys = crate::fido2::authenticators().map_err(|e| e.to_string())?;
+    let keys = source().map_err(|e| e.to_string())?;
     if keys.is_empty() {
         return Err("no security key is attached to this host".into());
     }

@@ -10,6 +10,8 @@ mod flow;
 mod flow_tests;
 mod grants;
 mod local_tap;
+#[cfg(test)]
+mod local_tap_tests;
 mod reuse;
 mod served_keys;
 mod served_lines;

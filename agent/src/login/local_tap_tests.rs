@@ -157,7 +157,7 @@ fn fixture(
         yaml_pem_list(&minted.chain_pem())
     );
     let mut state =
-        AgentState::new(cfg, AuditSink::Stderr, Arc::new(|| SystemTime::now())).unwrap();
+        AgentState::new(cfg, AuditSink::Stderr, Arc::new(SystemTime::now)).unwrap();
     state.store.install(
         load_bundle_str(&policy, "test.yaml").unwrap(),
         SystemTime::now(),

@@ -35,7 +35,7 @@ use crate::verify::webauthn::client_data_json;
 pub const TAP_CUE: &str = "pam-mfa: Tap your security key";
 
 /// How often the module polls while the key is being tapped.
-const POLL_MS: u32 = 200;
+const POLL_MS: u32 = 100;
 
 /// Where a local tap is.
 pub(super) enum LocalTap {

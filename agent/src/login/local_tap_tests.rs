@@ -156,8 +156,7 @@ fn fixture(
          kind: mfa_device\nversion: v1\nmetadata: {{name: alice-piv}}\nspec:\n  user: alice\n  piv:\n    attestation_chain: {}\n{webauthn}",
         yaml_pem_list(&minted.chain_pem())
     );
-    let mut state =
-        AgentState::new(cfg, AuditSink::Stderr, Arc::new(SystemTime::now)).unwrap();
+    let mut state = AgentState::new(cfg, AuditSink::Stderr, Arc::new(SystemTime::now)).unwrap();
     state.store.install(
         load_bundle_str(&policy, "test.yaml").unwrap(),
         SystemTime::now(),

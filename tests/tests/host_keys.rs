@@ -118,6 +118,7 @@ spec:\n  type: local\n  second_factor: on\n  require_session_mfa: false\n  hardw
 struct World {
     agent: Agent,
     login: PamStack,
+    sudo: PamStack,
     user: TestUser,
     _work: WorkDir,
     env: PcscEnv,
@@ -139,7 +140,10 @@ fn world(label: &str, keys: impl FnOnce(&PcscEnv) -> (String, Vec<String>)) -> W
     let work = WorkDir::new(label);
     let user = TestUser::create();
     let service = unique_name("login-mfat");
-    let mut config = AgentConfig::with_env("prod").service(&service, "desktop");
+    let sudo_service = unique_name("sudo-mfat");
+    let mut config = AgentConfig::with_env("prod")
+        .service(&service, "desktop")
+        .service(&sudo_service, "admin");
     config.extra_yaml = format!(
         "piv:\n  attestation_roots: [{}]\nattached_keys:\n  timeout: 8s\n",
         env.root_cert_path().display()
@@ -151,17 +155,16 @@ fn world(label: &str, keys: impl FnOnce(&PcscEnv) -> (String, Vec<String>)) -> W
     bins::require(&module);
     // The module's deadline outlasts the agent's attached_keys.timeout.
     let args = format!("socket={} timeout=20", agent.socket.display());
-    let login = PamStack::new(
-        &work,
-        &service,
-        &format!(
-            "auth required {m} {args}\naccount required {m} {args}\n",
-            m = module.display()
-        ),
+    let text = format!(
+        "auth required {m} {args}\naccount required {m} {args}\n",
+        m = module.display()
     );
+    let login = PamStack::new(&work, &service, &text);
+    let sudo = PamStack::new(&work, &sudo_service, &text);
     World {
         agent,
         login,
+        sudo,
         user,
         _work: work,
         env,
@@ -180,6 +183,16 @@ impl World {
         r.timeout = Some(Duration::from_secs(60));
         r.give_up_on_info = give_up.map(str::to_owned);
         self.login.run(&r)
+    }
+
+    /// sudo as the user (PAM_RUSER set), with `env` in the PAM environment.
+    fn sudo(&self, env: &[&str]) -> HarnessOutcome {
+        let mut r = HarnessRun::new(&self.user.name, "auth+account");
+        r.ruser = Some(self.user.name.clone());
+        r.tty = Some("/dev/pts/7".into());
+        r.env = env.iter().map(|e| e.to_string()).collect();
+        r.timeout = Some(Duration::from_secs(60));
+        self.sudo.run(&r)
     }
 
     fn evidence(&self, out: &HarnessOutcome) -> String {
@@ -291,6 +304,25 @@ fn touch_always_passes_touch_never_is_refused_on_a_hardware_key_touch_desktop() 
         "the card did not sign with 9c"
     );
     eprintln!("local PIV tap round trip (touch, no PIN): {took:?}");
+
+    // Local sudo (no SSH session) taps the attached key too ...
+    let out = w.sudo(&[]);
+    w.assert_allowed(&out, "local sudo");
+    assert!(
+        out.infos.iter().any(|m| m.contains(CUE)),
+        "{}",
+        w.evidence(&out)
+    );
+    assert_eq!(field(&w.last_auth(), "evidence"), "attached_piv_touch");
+    // ... but not with a forwarded agent (an SSH session): no cue, and this
+    // user has no key an SSH-side tap could use.
+    let out = w.sudo(&["SSH_AUTH_SOCK=/nonexistent/agent.sock"]);
+    w.assert_refused(&out, "sudo with a forwarded agent");
+    assert!(
+        !out.infos.iter().any(|m| m.contains(CUE)),
+        "{}",
+        w.evidence(&out)
+    );
 
     // Not touched: the card refuses to sign, the login is refused.
     w.env.set_touch("not touched");

@@ -80,6 +80,8 @@ impl Agent {
             .expect("agent log");
         let mut cmd = match self.wrapper.split_first() {
             Some((program, args)) => {
+                // Absolute: a wrapper such as nsenter may change directory.
+                let bin = std::fs::canonicalize(&bin).unwrap_or(bin.clone());
                 let mut c = Command::new(program);
                 c.args(args).arg(&bin);
                 c

@@ -24,7 +24,7 @@ pub use pin_cache::PinCache;
 pub use piv_host::{HostPiv, HostPivCard, PinRefused, UnavailableHostPiv};
 pub use piv_pcsc::PcscHostPiv;
 pub use piv_tap::{piv_tap, PivCandidate, PivTapOutcome};
-pub use secret::Pin;
+pub use secret::{wipe, Pin};
 pub use verify::{challenge_digest, verify_piv_signature};
 
 use std::sync::atomic::{AtomicUsize, Ordering};

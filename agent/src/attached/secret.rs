@@ -16,6 +16,12 @@ impl Pin {
     }
 }
 
+/// Overwrites a text that may hold a secret (a PIN among PAM answers)
+/// before its memory is freed.
+pub fn wipe(text: String) {
+    drop(Pin::new(text));
+}
+
 impl fmt::Debug for Pin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Pin(..)")

@@ -25,7 +25,12 @@ pub fn handle(
     };
     if let Some(conv) = pending.take() {
         return match req {
-            RequestBody::Answer { answers } => settle(answer(state, conv, &answers), pending),
+            RequestBody::Answer { answers } => {
+                let body = settle(answer(state, conv, &answers), pending);
+                // Answers may hold a PIN: not left in freed memory.
+                answers.into_iter().for_each(crate::attached::wipe);
+                body
+            }
             RequestBody::Poll => settle(poll(state, conv), pending),
             RequestBody::Cancel => cancel(state, conv),
             _ => {

@@ -300,8 +300,8 @@ fn touch_always_passes_touch_never_is_refused_on_a_hardware_key_touch_desktop() 
     let e = w.last_auth();
     assert_eq!(field(&e, "evidence"), "attached_piv_touch", "{e}");
     assert!(
-        w.env.card_log().to_lowercase().contains("00 87 11 9c"),
-        "the card did not sign with 9c"
+        w.env.card_log().contains("touch requested for slot 9c"),
+        "the card was not asked for a touch"
     );
     eprintln!("local PIV tap round trip (touch, no PIN): {took:?}");
 

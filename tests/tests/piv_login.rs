@@ -288,7 +288,7 @@ fn piv_keys_log_in_by_their_attested_class_and_serial() {
     assert_eq!(field(&e, "result"), "allow", "{e}");
     assert_eq!(field(&e, "evidence"), "piv_touch_and_pin", "{e}");
     assert!(
-        w.env.card_log().contains("touch"),
+        w.env.card_log().contains("touch requested for slot 9c"),
         "the card was never asked for a touch:\n{}",
         tail(&w.env.card_log(), 40)
     );

@@ -362,4 +362,28 @@ fn piv_keys_log_in_by_their_attested_class_and_serial() {
         "{e}\n{}",
         out.describe()
     );
+
+    // An attestation under a root the agent does not trust does not count:
+    // the agent restarted with Yubico's roots only.
+    let mut w = w;
+    let yaml = std::fs::read_to_string(&w.agent.config_path).unwrap();
+    let piv = format!(
+        "piv:\n  attestation_roots: [{}]\n",
+        w.env.root_cert_path().display()
+    );
+    assert!(yaml.contains(&piv), "{yaml}");
+    std::fs::write(&w.agent.config_path, yaml.replace(&piv, "")).unwrap();
+    w.agent.stop();
+    w.agent.spawn();
+    w.agent
+        .update_bundle(&piv_bundle(&w.user.name, &keys, false, "1"));
+    // (the 9a key is the one on the card now; its class would not do either,
+    // so the reason must be the root)
+    let out = w.assert_out(&no_touch.ssh_public, "untrusted root");
+    let e = w.last_decision();
+    assert!(
+        field(&e, "reason").contains("PIV attestation refused"),
+        "{e}\n{}",
+        out.describe()
+    );
 }

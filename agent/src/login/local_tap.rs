@@ -39,8 +39,9 @@ const POLL_MS: u32 = 100;
 
 /// Where a local tap is.
 pub(super) enum LocalTap {
-    /// A PIN prompt was sent; the answer starts the tap.
-    AskingPin(Plan),
+    /// A PIN prompt was sent for the card with this serial (0: a card
+    /// whose attestation states none); the answer starts the tap.
+    AskingPin(Plan, u32),
     /// The tap runs on its thread.
     Running(Running),
 }
@@ -213,14 +214,14 @@ pub(super) fn begin(state: &AgentState, mut conv: Box<Conversation>, bundle: &Bu
             plan.pin_cache_timeout,
             Instant::now(),
         ) {
-            Some(pin) => run(state, conv, plan, Some(pin), true),
+            Some(pin) => run(state, conv, plan, Some((serial, pin)), true),
             None => {
                 let text = if serial == 0 {
                     "PIN of your security key: ".to_string()
                 } else {
                     format!("PIN of your security key (serial {serial}): ")
                 };
-                conv.local = Some(LocalTap::AskingPin(plan));
+                conv.local = Some(LocalTap::AskingPin(plan, serial));
                 Step::Ask(
                     conv,
                     ResponseBody::Prompt {
@@ -255,11 +256,17 @@ pub(super) fn pin_answer(
     mut conv: Box<Conversation>,
     answers: &[String],
 ) -> Step {
-    let Some(LocalTap::AskingPin(plan)) = conv.local.take() else {
+    let Some(LocalTap::AskingPin(plan, serial)) = conv.local.take() else {
         return refuse(state, conv, "the agent was not waiting for a PIN".into());
     };
     match answers.first().filter(|a| !a.is_empty()) {
-        Some(pin) => run(state, conv, plan, Some(Pin::new(pin.clone())), false),
+        Some(pin) => run(
+            state,
+            conv,
+            plan,
+            Some((serial, Pin::new(pin.clone()))),
+            false,
+        ),
         None => refuse(state, conv, "no PIN was given".into()),
     }
 }
@@ -269,7 +276,7 @@ fn run(
     state: &AgentState,
     mut conv: Box<Conversation>,
     plan: Plan,
-    pin: Option<Pin>,
+    pin: Option<(u32, Pin)>,
     pin_from_cache: bool,
 ) -> Step {
     let Some(slot) = state.attached.slot() else {

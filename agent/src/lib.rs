@@ -1,6 +1,7 @@
 //! pam-mfa's agent: policy, decisions, the socket the PAM module talks to,
 //! and the pieces of `mfactl`.
 
+pub mod attached;
 pub mod audit;
 pub mod challenge;
 pub mod config;

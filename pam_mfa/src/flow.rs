@@ -164,11 +164,26 @@ impl<H: PamHandle + ?Sized> Steps<'_, '_, H> {
         }
     }
 
-    /// One `wait` step: show the message if it is new, pause, then poll.
+    /// One `wait` step: show the message if it is new, pause, then poll. An
+    /// application that refuses the message (a greeter whose user pressed
+    /// Cancel answers the conversation with an error) gives up the wait:
+    /// the agent is told, and the login fails.
     fn wait(&mut self, after_ms: u32, message: Option<String>) -> Result<(), Outcome> {
         if let Some(message) = message {
             if self.last_wait.as_deref() != Some(message.as_str()) {
-                self.show(PromptStyle::Info, &message);
+                if !self.silent && !message.is_empty() {
+                    let prompt = prompts::fit(&Prompt {
+                        style: PromptStyle::Info,
+                        text: message.clone(),
+                    });
+                    match self.converse(std::slice::from_ref(&prompt)) {
+                        Ok(responses) => wipe_responses(responses),
+                        Err(e) => {
+                            let why = format!("the application gave up the wait: {e}");
+                            return Err(self.cancel(Outcome::ConversationFailed(why)));
+                        }
+                    }
+                }
                 self.last_wait = Some(message);
             }
         }

@@ -47,6 +47,8 @@ pub struct AgentConfig {
     pub sessions: super::SessionsConfig,
     #[serde(default)]
     pub piv: super::PivConfig,
+    #[serde(default)]
+    pub attached_keys: super::AttachedKeysConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -391,6 +393,7 @@ impl AgentConfig {
         }
         cfg.sessions.check().map_err(at)?;
         cfg.piv.check().map_err(at)?;
+        cfg.attached_keys.check().map_err(at)?;
         cfg.policy_source().map_err(at)?;
         cfg.check_cluster().map_err(at)?;
         cfg.service_map().map_err(at)?;

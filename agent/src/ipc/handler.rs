@@ -7,7 +7,7 @@ use pam_mfa_protocol::{PolicyCounts, RequestBody, ResponseBody, StatusReport, Sy
 use super::peer::Peer;
 use crate::audit::now_rfc3339;
 use crate::login::{
-    answer, cancel, explain, handle_begin, lines_for_login, Conversation, PeerIds, Step,
+    answer, cancel, explain, handle_begin, lines_for_login, poll, Conversation, PeerIds, Step,
 };
 use crate::state::{freshness, judge, reload_now, sync_now, AgentState, ReloadOutcome};
 
@@ -25,7 +25,13 @@ pub fn handle(
     };
     if let Some(conv) = pending.take() {
         return match req {
-            RequestBody::Answer { answers } => settle(answer(state, conv, &answers), pending),
+            RequestBody::Answer { answers } => {
+                let body = settle(answer(state, conv, &answers), pending);
+                // Answers may hold a PIN: not left in freed memory.
+                answers.into_iter().for_each(crate::attached::wipe);
+                body
+            }
+            RequestBody::Poll => settle(poll(state, conv), pending),
             RequestBody::Cancel => cancel(state, conv),
             _ => {
                 let _ = cancel(state, conv);

@@ -9,6 +9,8 @@ use pam_mfa_protocol::{PamContext, Prompt, PromptStyle, ResponseBody};
 
 use super::evidence::{check, KeyClass};
 use super::flow::{device_locked, finish, tap_key_policy, PeerIds, Verdict};
+use super::local_tap;
+use super::local_tap::LocalTap;
 use crate::audit::AuditEvent;
 use crate::challenge::{key_digest, Answer, Challenge};
 use crate::policy::ServiceClass;
@@ -27,40 +29,43 @@ pub enum Step {
 
 /// A registered key that may answer.
 #[derive(Debug, Clone)]
-struct TapDevice {
-    id: String,
-    name: String,
-    kind: TapKind,
+pub(super) struct TapDevice {
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) kind: TapKind,
 }
 
 #[derive(Debug, Clone)]
-enum TapKind {
+pub(super) enum TapKind {
     /// An OpenSSH security key: its wire blob and SHA-256 of it.
     SshSk { key_blob: Vec<u8>, digest: [u8; 32] },
     /// A WebAuthn credential (Teleport's mfa_device `webauthn` form).
     Webauthn(WebauthnCredential),
+    /// A PIV key attached to this host (its attestation is in the local
+    /// tap's plan).
+    Piv,
 }
 
 impl TapDevice {
     fn sk_blob(&self) -> Option<&[u8]> {
         match &self.kind {
             TapKind::SshSk { key_blob, .. } => Some(key_blob),
-            TapKind::Webauthn(_) => None,
+            TapKind::Webauthn(_) | TapKind::Piv => None,
         }
     }
 }
 
 /// A login waiting for its tap.
 pub struct Conversation {
-    challenge: Challenge,
-    user: String,
+    pub(super) challenge: Challenge,
+    pub(super) user: String,
     login: String,
-    requirement: Requirement,
-    devices: Vec<TapDevice>,
+    pub(super) requirement: Requirement,
+    pub(super) devices: Vec<TapDevice>,
     tries_left: u32,
-    ev: AuditEvent,
-    verdict: Verdict,
-    service: String,
+    pub(super) ev: AuditEvent,
+    pub(super) verdict: Verdict,
+    pub(super) service: String,
     rhost: Option<String>,
     peer_pid: i32,
     /// Only taps on behalf of root peers (sshd, sudo) leave grants and
@@ -68,7 +73,9 @@ pub struct Conversation {
     peer_uid: u32,
     class: ServiceClass,
     /// The cluster's WebAuthn rp_id, when WebAuthn keys may answer.
-    rp_id: Option<String>,
+    pub(super) rp_id: Option<String>,
+    /// A tap on a key attached to this host, when that is the way.
+    pub(super) local: Option<LocalTap>,
 }
 
 /// How long the agent waits for a forwarded ssh-agent to sign (the person
@@ -145,6 +152,26 @@ pub(super) fn start(
     let Some(requirement) = v.requirement else {
         return Step::Done(finish(state, ev, v));
     };
+    if local_tap::wanted(state, class, ctx, peer) {
+        let conv = Box::new(Conversation {
+            challenge: fresh_challenge(state, login),
+            user,
+            login: login.to_string(),
+            requirement,
+            devices,
+            tries_left: 1,
+            ev,
+            verdict: v,
+            service: ctx.service.clone(),
+            rhost: ctx.rhost.clone(),
+            peer_pid: peer.pid,
+            peer_uid: peer.uid,
+            class,
+            rp_id: bundle.cap.webauthn_rp_id.clone(),
+            local: None,
+        });
+        return local_tap::begin(state, conv, bundle);
+    }
     if devices.is_empty() {
         v.message = format!(
             "{} {user} has no registered security key: ask your security team to register one.",
@@ -169,6 +196,7 @@ pub(super) fn start(
         peer_uid: peer.uid,
         class,
         rp_id: bundle.cap.webauthn_rp_id.clone(),
+        local: None,
     });
     if class == ServiceClass::Admin {
         if let Some(sock) = ctx.ssh_auth_sock.as_deref().filter(|s| !s.is_empty()) {
@@ -187,6 +215,11 @@ pub(super) fn start(
 }
 
 impl Conversation {
+    /// Whether a lock in force covers `device` for this login.
+    pub(super) fn is_locked(&self, state: &AgentState, bundle: &Bundle, device: &str) -> bool {
+        device_locked(state, bundle, &self.login, &self.user, self.class, device)
+    }
+
     fn prompt(&self, error: Option<&str>) -> ResponseBody {
         let mut prompts = Vec::new();
         if let Some(e) = error {
@@ -231,7 +264,7 @@ impl Conversation {
 
     /// The verdict of a verified tap: allow, grant the account phase, and
     /// remember it for the reuse window.
-    fn allow(
+    pub(super) fn allow(
         mut self: Box<Self>,
         state: &AgentState,
         class: KeyClass,
@@ -320,7 +353,7 @@ impl Conversation {
 
     /// Checks a WebAuthn assertion of this conversation's challenge for the
     /// cluster's rp_id; flags and counter come from the signed authenticator data.
-    fn verify_webauthn(
+    pub(super) fn verify_webauthn(
         &self,
         state: &AgentState,
         device: &TapDevice,
@@ -388,6 +421,9 @@ impl Conversation {
 
 /// Handles the answers to the last prompt.
 pub fn answer(state: &AgentState, mut conv: Box<Conversation>, answers: &[String]) -> Step {
+    if conv.local.is_some() {
+        return local_tap::pin_answer(state, conv, answers);
+    }
     let outcome = match answers.first() {
         None => Err("no answer was given".to_string()),
         Some(_) if conv.challenge.is_expired(state.now()) => {
@@ -401,6 +437,7 @@ pub fn answer(state: &AgentState, mut conv: Box<Conversation>, answers: &[String
             let how = match device.kind {
                 TapKind::SshSk { .. } => "tap_ssh_sk",
                 TapKind::Webauthn(_) => "tap_webauthn",
+                TapKind::Piv => "tap_piv",
             };
             conv.allow(state, class, &device, how)
         }
@@ -487,12 +524,18 @@ fn check_answer(
 }
 
 /// The person gave up, or the module hit its deadline.
-pub fn cancel(state: &AgentState, conv: Box<Conversation>) -> ResponseBody {
+pub fn cancel(state: &AgentState, mut conv: Box<Conversation>) -> ResponseBody {
+    // A local tap's thread is left to end on its own; its result is dropped.
+    let local = conv.local.take().is_some();
     let Conversation {
         ev, mut verdict, ..
     } = *conv;
     verdict.reason = format!("{}; the tap was cancelled", verdict.reason);
-    verdict.message = "pam-mfa: cancelled".into();
+    verdict.message = if local {
+        "pam-mfa: the tap was cancelled; login refused".into()
+    } else {
+        "pam-mfa: cancelled".into()
+    };
     finish(state, ev, verdict)
 }
 

@@ -11,8 +11,8 @@ use super::session_hooks::{close_session, open_session};
 use crate::audit::AuditEvent;
 use crate::config::FailMode;
 use crate::policy::{
-    decide, decide_with_identity, Access, Bundle, LoginQuery, MfaDevice, Requirement, ServiceClass,
-    User,
+    decide, decide_with_identity, Access, Bundle, DeviceKind, KeyPolicy, LoginQuery, MfaDevice,
+    Requirement, ServiceClass, User,
 };
 use crate::state::{AgentState, Unusable};
 use crate::verify::ssh_cert::verify_user_cert;
@@ -194,13 +194,20 @@ pub(super) fn evaluate(
         (ServiceClass::Ssh, Some(info)) => accepted_keys(info),
         _ => Vec::new(),
     };
+    // Registered keys among those sshd accepted: sk keys, and PIV keys
+    // (matched by their slot certificate's key; the chain is verified when
+    // the class is asked for).
     let registered: Vec<(&AcceptedKey, &MfaDevice)> = keys
         .iter()
-        .filter(|k| k.is_security_key())
         .filter_map(|k| {
-            bundle
-                .device_by_ssh_key(&k.key_type, &k.blob)
-                .map(|d| (k, d))
+            if k.is_security_key() {
+                bundle.device_by_ssh_key(&k.key_type, &k.blob)
+            } else if k.is_certificate() {
+                None
+            } else {
+                bundle.device_by_piv_key(&k.key_type, &k.blob)
+            }
+            .map(|d| (k, d))
         })
         .collect();
     let mut key_users: Vec<&str> = registered.iter().map(|(_, d)| d.user.as_str()).collect();
@@ -354,15 +361,33 @@ pub(super) fn evaluate(
         }
     }
     let mut login_key_class = KeyClass::None;
+    let mut piv_failed: Option<String> = None;
     match registered.iter().find(|(_, dev)| dev.user == user) {
         Some((key, dev)) => {
-            let (key_class, note) = sk_key_class(state, login, key);
+            let (key_class, note, piv_refusal) = match &dev.kind {
+                DeviceKind::Piv(_) => {
+                    let traits = cert_user
+                        .as_ref()
+                        .map(|u| &u.traits)
+                        .or_else(|| bundle.users().get(&user).map(|u| &u.traits));
+                    piv_login_key_class(state, bundle, dev, traits)
+                }
+                _ => {
+                    let (c, n) = sk_key_class(state, login, key);
+                    (c, n, None)
+                }
+            };
+            piv_failed = piv_refusal.clone();
             login_key_class = key_class;
             v.device = Some(dev.id.clone());
             match check(&req, key_class) {
                 Ok(()) => {
                     v.allow = true;
-                    v.evidence = Some(format!("ssh_sk_{}", key_class.name()));
+                    let kind = match dev.kind {
+                        DeviceKind::Piv(_) => "piv",
+                        _ => "ssh_sk",
+                    };
+                    v.evidence = Some(format!("{kind}_{}", key_class.name()));
                     state.reuse.record(
                         &user,
                         login,
@@ -378,12 +403,18 @@ pub(super) fn evaluate(
                     );
                 }
                 Err(missing) => {
-                    v.message = format!(
-                        "pam-mfa: {missing}; the key {} was accepted as '{}'. {}",
-                        dev.name,
-                        key_class.name(),
-                        hint(&req)
-                    );
+                    v.message = match &piv_refusal {
+                        Some(why) => format!(
+                            "pam-mfa: {missing}; the PIV key {} does not count: {why}",
+                            dev.name
+                        ),
+                        None => format!(
+                            "pam-mfa: {missing}; the key {} was accepted as '{}'. {}",
+                            dev.name,
+                            key_class.name(),
+                            hint(&req)
+                        ),
+                    };
                     v.reason = format!(
                         "{reasons}; {missing}; key class {} {note}",
                         key_class.name()
@@ -430,7 +461,7 @@ pub(super) fn evaluate(
         .is_ok()
         {
             v.tap_user = Some(user.clone());
-        } else if login_key_class == KeyClass::None {
+        } else if login_key_class == KeyClass::None && piv_failed.is_none() {
             // (A registered key that fell short already says what it lacked.)
             v.message = format!(
                 "pam-mfa: {node} requires {} for {user}: log in with a hardware security key of that kind. {}",
@@ -529,6 +560,55 @@ fn hint(req: &Requirement) -> String {
         "Use a key made with `ssh-keygen -t ed25519-sk -O verify-required`, registered with the cluster.".into()
     } else {
         "Use a key made with `ssh-keygen -t ed25519-sk`, registered with the cluster.".into()
+    }
+}
+
+/// The class of a login key that is a registered PIV device: its
+/// attestation chain verified against the agent's roots, the slot and the
+/// cap's serial number validation (with the user's traits) applied; the
+/// class is what the attestation says (touch and PIN policies). A key whose
+/// attestation does not hold is a file key, with the reason as the third
+/// value.
+fn piv_login_key_class(
+    state: &AgentState,
+    bundle: &Bundle,
+    dev: &MfaDevice,
+    traits: Option<&std::collections::BTreeMap<String, Vec<String>>>,
+) -> (KeyClass, String, Option<String>) {
+    let empty = std::collections::BTreeMap::new();
+    match state
+        .piv
+        .device_class(dev, traits.unwrap_or(&empty), &bundle.cap)
+    {
+        Ok(k) => (
+            key_policy_class(k.class),
+            format!(
+                "(PIV attestation: serial {}, pin {}, touch {})",
+                k.attestation
+                    .serial
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "none".into()),
+                k.attestation.pin_policy.name(),
+                k.attestation.touch_policy.name()
+            ),
+            None,
+        ),
+        Err(why) => (
+            KeyClass::None,
+            format!("(PIV attestation refused: {why})"),
+            Some(why),
+        ),
+    }
+}
+
+/// A PIV key class (Teleport's private key policy) as a login key class.
+pub(super) fn key_policy_class(p: KeyPolicy) -> KeyClass {
+    match p {
+        KeyPolicy::None => KeyClass::None,
+        KeyPolicy::HardwareKey => KeyClass::Hardware,
+        KeyPolicy::HardwareKeyTouch => KeyClass::Touch,
+        KeyPolicy::HardwareKeyPin => KeyClass::Pin,
+        KeyPolicy::HardwareKeyTouchAndPin => KeyClass::TouchAndPin,
     }
 }
 

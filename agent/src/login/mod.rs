@@ -9,6 +9,9 @@ mod flow;
 #[cfg(test)]
 mod flow_tests;
 mod grants;
+mod local_tap;
+#[cfg(test)]
+mod local_tap_tests;
 mod reuse;
 mod served_keys;
 mod served_lines;
@@ -22,6 +25,7 @@ pub use evidence::{check, KeyClass};
 pub use explain::explain;
 pub use flow::{handle_begin, policy_login, service_class, PeerIds};
 pub use grants::{parent_pid, Granted, Grants};
+pub use local_tap::{poll, TAP_CUE};
 pub use reuse::{ReuseCache, Reused};
 pub use served_keys::ServedKeys;
 pub use served_lines::{lines_for_login, ServedLine};

@@ -1,5 +1,5 @@
-//! sshd's `AuthorizedKeysCommand`: the registered security keys of the
-//! cluster users who may log in as a login on this node.
+//! sshd's `AuthorizedKeysCommand`: the registered security keys (sk and
+//! PIV) of the cluster users who may log in as a login on this node.
 
 use std::time::SystemTime;
 
@@ -15,7 +15,8 @@ pub struct ServedLine {
 }
 
 /// Lines for `login`: for each cluster user whose roles allow this login on
-/// this node (and who is not locked), each registered `ssh_sk` key, with
+/// this node (and who is not locked), each registered `ssh_sk` key (and each
+/// `piv` key in OpenSSH form), with
 /// `verify-required` where that user's requirement needs a PIN. Touch is
 /// never relaxed: no `no-touch-required` is ever printed.
 pub fn lines_for_login(
@@ -30,11 +31,18 @@ pub fn lines_for_login(
     for user in bundle.users_who_may_have_login(login) {
         let user = user.name.as_str();
         for dev in bundle.devices_for_user(user) {
-            let DeviceKind::SshSk {
-                key_type, key_blob, ..
-            } = &dev.kind
-            else {
-                continue;
+            // sk keys, and PIV keys by their slot certificate's key (the
+            // attestation is verified when the login is decided: a key whose
+            // chain does not hold counts as a file key there).
+            let (key_type, key_blob, is_sk) = match &dev.kind {
+                DeviceKind::SshSk {
+                    key_type, key_blob, ..
+                } => (key_type, key_blob, true),
+                DeviceKind::Piv(p) => match &p.ssh_key {
+                    Some((t, b)) => (t, b, false),
+                    None => continue,
+                },
+                _ => continue,
             };
             let q = LoginQuery {
                 node,
@@ -48,7 +56,9 @@ pub fn lines_for_login(
             if d.access != Access::Allow || !d.known_user {
                 continue;
             }
-            let verify_required = d.requirement.key_policy.needs_pin();
+            // verify-required means something to sk keys only; a PIV key's
+            // PIN policy is in its attestation.
+            let verify_required = is_sk && d.requirement.key_policy.needs_pin();
             let opts = if verify_required {
                 "verify-required "
             } else {

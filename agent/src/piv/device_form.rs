@@ -18,6 +18,10 @@ pub struct PivDevice {
     pub chain: Vec<Vec<u8>>,
     /// SHA-256 over the chain (length-prefixed DER, in order).
     pub chain_sha256: [u8; 32],
+    /// The slot certificate's key as sshd names it in `SSH_AUTH_INFO_0`
+    /// (key type, base64 blob), when it has an OpenSSH form: what a login
+    /// key is matched against (not verified here).
+    pub ssh_key: Option<(String, String)>,
 }
 
 fn pem_texts(v: &Value, field: &str) -> Result<Vec<String>, String> {
@@ -109,8 +113,10 @@ impl PivDevice {
             h.update((der.len() as u64).to_be_bytes());
             h.update(der);
         }
+        let ssh_key = super::ssh_key_match::certificate_ssh_key(&chain[0]);
         Ok(PivDevice {
             slot,
+            ssh_key,
             chain,
             chain_sha256: h.finalize().into(),
         })

@@ -15,6 +15,7 @@
 
 mod attestation;
 mod cap_hardware_key;
+pub mod card;
 mod device_class;
 mod device_form;
 mod extensions;

@@ -176,6 +176,23 @@ impl Bundle {
             })
     }
 
+    /// The `piv` device whose slot certificate holds this key (OpenSSH type
+    /// and base64 blob, as in `SSH_AUTH_INFO_0`). Its chain is not verified
+    /// here: [`crate::piv::PivVerifier::device_class`] does that.
+    pub fn device_by_piv_key(&self, key_type: &str, key_blob_b64: &str) -> Option<&MfaDevice> {
+        self.index
+            .devices_with_ssh_blob(key_blob_b64)
+            .iter()
+            .map(|&i| &self.devices[i as usize])
+            .find(|d| match &d.kind {
+                DeviceKind::Piv(p) => p
+                    .ssh_key
+                    .as_ref()
+                    .is_some_and(|(t, b)| t == key_type && b == key_blob_b64),
+                _ => false,
+            })
+    }
+
     /// The first lock (in bundle order) in force at `now` that matches
     /// `subject`: what [`super::find_lock`] finds in [`Bundle::locks`].
     pub fn find_lock(&self, subject: &LockSubject<'_>, now: SystemTime) -> Option<&Lock> {

@@ -25,8 +25,8 @@ pub(crate) struct BundleIndex {
     users_by_login: HashMap<String, Positions>,
     /// A user → their devices.
     devices_by_user: HashMap<String, Positions>,
-    /// An `ssh_sk` key blob → the devices with it (the key type is compared
-    /// on lookup).
+    /// An `ssh_sk` key blob, or a `piv` slot certificate's key in OpenSSH
+    /// form → the devices with it (the key type is compared on lookup).
     devices_by_ssh_blob: HashMap<String, Positions>,
     /// What may allow a login, for [`BundleIndex::login_candidates`].
     logins: LoginCandidates,
@@ -71,9 +71,14 @@ impl BundleIndex {
                 .entry(d.user.clone())
                 .or_default()
                 .push(position(i));
-            if let DeviceKind::SshSk { key_blob, .. } = &d.kind {
+            let blob = match &d.kind {
+                DeviceKind::SshSk { key_blob, .. } => Some(key_blob),
+                DeviceKind::Piv(p) => p.ssh_key.as_ref().map(|(_, b)| b),
+                _ => None,
+            };
+            if let Some(blob) = blob {
                 devices_by_ssh_blob
-                    .entry(key_blob.clone())
+                    .entry(blob.clone())
                     .or_default()
                     .push(position(i));
             }

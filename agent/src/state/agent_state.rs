@@ -74,6 +74,8 @@ pub struct AgentState {
     pub sync_book: Mutex<SyncBook>,
     /// PIV attestation chains checked against `piv:`'s roots (read at start).
     pub piv: crate::piv::PivVerifier,
+    /// Keys attached to this host: the PIV cards' access, the PIN cache.
+    pub attached: crate::attached::AttachedKeys,
 }
 
 /// What the pulls remember between them.
@@ -131,7 +133,17 @@ impl AgentState {
             signing_keys,
             sync_book: Mutex::new(SyncBook::default()),
             piv,
+            attached: crate::attached::AttachedKeys::new(crate::attached::default_host_piv()),
         })
+    }
+
+    /// `attached_keys.piv_reader`, when set.
+    pub fn attached_reader(&self) -> Option<String> {
+        self.config
+            .attached_keys
+            .piv_reader
+            .clone()
+            .filter(|r| !r.is_empty())
     }
 
     pub fn now(&self) -> SystemTime {

@@ -24,6 +24,8 @@ pub struct Scripted {
     /// How long each conversation call takes (the person).
     pub think: Duration,
     pub panic_in_converse: bool,
+    /// Info and error messages fail (PAM_CONV_ERR), as a greeter's Cancel.
+    pub refuse_messages: bool,
 }
 
 impl Scripted {
@@ -39,6 +41,7 @@ impl Scripted {
             calls: Vec::new(),
             think: Duration::ZERO,
             panic_in_converse: false,
+            refuse_messages: false,
         }
     }
 
@@ -99,6 +102,9 @@ impl PamHandle for Scripted {
             .iter()
             .any(|p| matches!(p.style, PromptStyle::EchoOn | PromptStyle::EchoOff));
         if !asks {
+            if self.refuse_messages {
+                return Err(ConvError::Failed(PAM_CONV_ERR));
+            }
             return Ok(vec![None; prompts.len()]);
         }
         self.replies

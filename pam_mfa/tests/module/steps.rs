@@ -285,6 +285,33 @@ fn wait_shows_its_message_once_then_polls() {
 }
 
 #[test]
+fn an_application_refusing_the_wait_message_gives_up_the_wait() {
+    let agent = Agent::spawn(|peer| {
+        peer.recv();
+        peer.send(ResponseBody::Wait {
+            after_ms: 5_000,
+            message: Some("Tap your security key".into()),
+        });
+        peer.recv();
+    });
+    let mut h = Scripted::new();
+    h.refuse_messages = true;
+    let started = Instant::now();
+    let (code, lines) = run(&mut h, PamHook::Auth, &[&agent.arg(), "fail_mode=open"]);
+    assert_eq!(code, PAM_CONV_ERR);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "did not wait it out"
+    );
+    assert!(
+        lines.any(Level::Notice, "gave up the wait"),
+        "{}",
+        lines.all_text()
+    );
+    assert_eq!(agent.finish()[1..], [RequestBody::Cancel]);
+}
+
+#[test]
 fn waiting_past_the_deadline_fails_and_cancels() {
     let agent = Agent::spawn(|peer| {
         peer.recv();

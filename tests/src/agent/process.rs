@@ -23,12 +23,26 @@ pub struct Agent {
     pub socket: PathBuf,
     pub audit_path: PathBuf,
     pub log_path: PathBuf,
+    /// A command the agent runs under (e.g. `nsenter --target=PID --mount --`
+    /// to reach a private pcscd); empty: none.
+    wrapper: Vec<String>,
 }
 
 impl Agent {
     /// Writes agent.yaml and the bundle into `dir` and starts the agent; waits
     /// (bounded) until its socket accepts connections.
     pub fn start(dir: &WorkDir, config: &AgentConfig, bundle: &Bundle) -> Agent {
+        Agent::start_wrapped(dir, config, bundle, Vec::new())
+    }
+
+    /// [`Agent::start`], the agent running under `wrapper` (a command and
+    /// its arguments, the agent's command line appended).
+    pub fn start_wrapped(
+        dir: &WorkDir,
+        config: &AgentConfig,
+        bundle: &Bundle,
+        wrapper: Vec<String>,
+    ) -> Agent {
         let name = crate::unique_name("agent-");
         let bundle_path = dir.join(&format!("{name}-bundle.yaml"));
         let socket = dir.join(&format!("{name}.sock"));
@@ -48,6 +62,7 @@ impl Agent {
             socket,
             audit_path,
             log_path,
+            wrapper,
         };
         agent.spawn();
         agent
@@ -63,7 +78,17 @@ impl Agent {
             .append(true)
             .open(&self.log_path)
             .expect("agent log");
-        let child = Command::new(&bin)
+        let mut cmd = match self.wrapper.split_first() {
+            Some((program, args)) => {
+                // Absolute: a wrapper such as nsenter may change directory.
+                let bin = std::fs::canonicalize(&bin).unwrap_or(bin.clone());
+                let mut c = Command::new(program);
+                c.args(args).arg(&bin);
+                c
+            }
+            None => Command::new(&bin),
+        };
+        let child = cmd
             .arg("--config")
             .arg(&self.config_path)
             .env_remove("NOTIFY_SOCKET")

@@ -4,7 +4,11 @@
 //! ```text
 //! pam-harness --confdir DIR --service NAME --user USER [--ruser U] [--rhost H]
 //!             [--tty T] [--env K=V]... [--answer TEXT]... [--op auth|account|auth+account|session]
+//!             [--give-up-on-info TEXT]
 //! ```
+//!
+//! `--give-up-on-info TEXT`: an info message containing TEXT is answered with
+//! `PAM_CONV_ERR`, as a greeter does when its user presses Cancel.
 //!
 //! Output (stdout, one line each): `PROMPT(echo_on|echo_off): text`,
 //! `INFO: text`, `ERROR: text`, one `OP <op> code=<n> name=<NAME> strerror="..."`
@@ -93,10 +97,12 @@ struct Args {
     env: Vec<String>,
     answers: Vec<String>,
     ops: Vec<Op>,
+    give_up_on_info: Option<String>,
 }
 
 const USAGE: &str = "usage: pam-harness --confdir DIR --service NAME --user USER [--ruser U] \
-[--rhost H] [--tty T] [--env K=V]... [--answer TEXT]... [--op auth|account|auth+account|session]";
+[--rhost H] [--tty T] [--env K=V]... [--answer TEXT]... [--op auth|account|auth+account|session] \
+[--give-up-on-info TEXT]";
 
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut a = Args::default();
@@ -120,6 +126,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                 a.env.push(value);
             }
             "--answer" => a.answers.push(value),
+            "--give-up-on-info" => a.give_up_on_info = Some(value),
             "--op" => {
                 if op_given {
                     return Err("--op given twice".into());
@@ -148,6 +155,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
 /// The conversation's state, reached through `appdata_ptr`.
 struct Script {
     answers: VecDeque<String>,
+    give_up_on_info: Option<String>,
 }
 
 fn say(line: &str) {
@@ -234,7 +242,18 @@ fn converse(
                     (*replies.add(i)).resp = copy;
                 }
             }
-            PAM_TEXT_INFO => say(&format!("INFO: {}", one_line(&text))),
+            PAM_TEXT_INFO => {
+                say(&format!("INFO: {}", one_line(&text)));
+                if script
+                    .give_up_on_info
+                    .as_deref()
+                    .is_some_and(|t| text.contains(t))
+                {
+                    say("CONV: giving up");
+                    free_replies(replies, n);
+                    return PAM_CONV_ERR;
+                }
+            }
             PAM_ERROR_MSG => say(&format!("ERROR: {}", one_line(&text))),
             other => {
                 say(&format!("CONV: unsupported message style {other}"));
@@ -309,6 +328,7 @@ fn run(args: &Args) -> Result<bool, String> {
 
     let mut script = Box::new(Script {
         answers: args.answers.iter().cloned().collect(),
+        give_up_on_info: args.give_up_on_info.clone(),
     });
     let conv = PamConv {
         conv: conversation,

@@ -30,6 +30,9 @@ pub struct HarnessRun {
     /// When set, the harness runs in a private mount namespace whose `/dev/log`
     /// is this capture (see [`crate::syslog`]).
     pub syslog: Option<(PathBuf, PathBuf)>,
+    /// An info message containing this is answered with `PAM_CONV_ERR` (a
+    /// greeter whose user pressed Cancel).
+    pub give_up_on_info: Option<String>,
 }
 
 impl HarnessRun {
@@ -139,6 +142,9 @@ impl PamStack {
         }
         for a in &r.answers {
             cmd.args(["--answer", a]);
+        }
+        if let Some(t) = &r.give_up_on_info {
+            cmd.args(["--give-up-on-info", t]);
         }
         let finished = run_with_timeout(&mut cmd, r.timeout.unwrap_or(Duration::from_secs(30)));
         // Kept for post-mortems with PAM_MFA_KEEP=1.

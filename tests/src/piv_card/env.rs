@@ -121,6 +121,18 @@ impl PcscEnv {
     }
 
     /// Runs `argv` inside the namespaces with [`TOOL_DEADLINE`].
+    /// `nsenter` into the mount namespace only: a program run under it
+    /// reaches this pcscd (`/run/pcscd`) but keeps the host's network, so an
+    /// ssh client with opensc's PKCS#11 module can reach an sshd on loopback.
+    pub fn mount_only_prefix(&self) -> Vec<String> {
+        vec![
+            "nsenter".into(),
+            format!("--target={}", self.pid()),
+            "--mount".into(),
+            "--".into(),
+        ]
+    }
+
     pub fn run(&self, argv: &[&str]) -> Finished {
         let mut c = self.command(argv[0]);
         c.args(&argv[1..]);

@@ -48,6 +48,9 @@ pub struct SshLogin {
     pub agent_socket: Option<PathBuf>,
     /// More environment for the client (and so for askpass).
     pub extra_env: Vec<(String, String)>,
+    /// A command the client runs under (e.g. `nsenter --target=PID --mount --`
+    /// to reach a private pcscd); empty: none.
+    pub wrapper: Vec<String>,
 }
 
 /// What happened.
@@ -102,6 +105,7 @@ impl SshLogin {
             tap_with: None,
             agent_socket: None,
             extra_env: Vec::new(),
+            wrapper: Vec::new(),
         }
     }
 
@@ -133,7 +137,14 @@ impl SshLogin {
         }
         std::fs::set_permissions(&askpass, std::fs::Permissions::from_mode(0o700)).expect("chmod");
         std::fs::write(dir.join("answer"), format!("{}\n", self.askpass_answer)).expect("answer");
-        let mut cmd = Command::new("ssh");
+        let mut cmd = match self.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg("ssh");
+                c
+            }
+            None => Command::new("ssh"),
+        };
         cmd.args(["-F", "/dev/null", "-i"])
             .arg(&self.key)
             .args([

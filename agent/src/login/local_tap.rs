@@ -1,0 +1,519 @@
+//! Taps on a key attached to this host (DESIGN.md, "Ways to tap" 4): for
+//! desktop-class services, and sudo/su outside an SSH session, the agent
+//! runs the challenge itself on a PIV card (pcscd) or a FIDO2 key (hidraw)
+//! instead of sending the challenge prompt. The module shows "Tap your
+//! security key" (a `wait` step) and polls; the agent answers from the
+//! tap's thread, or refuses at `attached_keys.timeout`, or on `cancel`.
+//!
+//! The PIN of a PIV key whose attested policy needs one is asked through
+//! the PAM conversation (echo off) before the card is touched, unless one
+//! for this user and card was verified within the cap's
+//! `hardware_key.pin_cache_timeout` (at most one hour). PINs are never in a
+//! log or an audit event.
+//!
+//! No registered key attached: a clear refusal (no fallback to the
+//! challenge prompt, which a greeter or a console cannot answer).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pam_mfa_protocol::{PamContext, Prompt, PromptStyle, ResponseBody};
+
+use super::conversation::{Conversation, Step, TapDevice, TapKind};
+use super::evidence::check;
+use super::flow::{finish, key_policy_class, tap_key_policy, PeerIds};
+use crate::attached::{piv_tap, verify_piv_signature, Pin, PivCandidate, PivTapOutcome};
+use crate::fido2::{GetAssertionRequest, GetAssertionResponse};
+use crate::piv::HardwareKeySettings;
+use crate::policy::{Bundle, DeviceKind, Requirement, ServiceClass};
+use crate::state::AgentState;
+use crate::verify::webauthn::client_data_json;
+
+/// What the module shows while the agent waits for the key.
+pub const TAP_CUE: &str = "pam-mfa: Tap your security key";
+
+/// How often the module polls while the key is being tapped.
+const POLL_MS: u32 = 100;
+
+/// Where a local tap is.
+pub(super) enum LocalTap {
+    /// A PIN prompt was sent for the card with this serial (0: a card
+    /// whose attestation states none); the answer starts the tap.
+    AskingPin(Plan, u32),
+    /// The tap runs on its thread.
+    Running(Running),
+}
+
+/// What to try, decided from the policy before the key is touched.
+pub(super) struct Plan {
+    piv: Vec<PivCandidate>,
+    pin_cache_timeout: Duration,
+}
+
+pub(super) struct Running {
+    rx: mpsc::Receiver<TapResult>,
+    cancelled: Arc<AtomicBool>,
+    deadline: Instant,
+    plan: Plan,
+    /// The PIN came from the cache (a refusal then forgets it).
+    pin_from_cache: bool,
+}
+
+impl Drop for Running {
+    /// The connection went away or the login ended: the thread's result,
+    /// when it comes, is dropped; a FIDO2 wait stops at its next check.
+    fn drop(&mut self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+    }
+}
+
+enum TapResult {
+    Piv(PivTapOutcome),
+    /// The device index and the assertion, or why none came.
+    Fido(Result<(usize, GetAssertionResponse), String>),
+}
+
+/// Whether this login taps a key attached to this host: desktop-class
+/// services, and admin actions (sudo, su) outside an SSH session (no
+/// forwarded agent, no sshd among the peer's ancestors or in its
+/// environment).
+pub(super) fn wanted(
+    state: &AgentState,
+    class: ServiceClass,
+    ctx: &PamContext,
+    peer: PeerIds,
+) -> bool {
+    if !state.config.attached_keys.enabled {
+        return false;
+    }
+    match class {
+        ServiceClass::Desktop => true,
+        ServiceClass::Admin => {
+            ctx.ssh_auth_sock.as_deref().is_none_or(str::is_empty) && !in_ssh_session(peer.pid)
+        }
+        ServiceClass::Ssh => false,
+    }
+}
+
+/// Whether `pid` runs inside an SSH session: `SSH_CONNECTION` in its
+/// environment, or an `sshd` process among its ancestors.
+fn in_ssh_session(pid: i32) -> bool {
+    if let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) {
+        if env
+            .split(|b| *b == 0)
+            .any(|v| v.starts_with(b"SSH_CONNECTION=") || v.starts_with(b"SSH_CLIENT="))
+        {
+            return true;
+        }
+    }
+    let mut p = pid;
+    for _ in 0..64 {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+            return false;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            return false;
+        };
+        if stat[open + 1..close].starts_with("sshd") {
+            return true;
+        }
+        let ppid = stat[close + 1..]
+            .split_ascii_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse::<i32>().ok())
+            .unwrap_or(0);
+        if ppid <= 1 {
+            return false;
+        }
+        p = ppid;
+    }
+    false
+}
+
+/// Starts a local tap for `conv` (its devices: the user's sk and WebAuthn
+/// keys; PIV devices come from `bundle`).
+pub(super) fn begin(state: &AgentState, mut conv: Box<Conversation>, bundle: &Bundle) -> Step {
+    let need = Requirement {
+        session: conv.requirement.session,
+        key_policy: tap_key_policy(conv.requirement.key_policy),
+    };
+    let settings = HardwareKeySettings::parse(&bundle.cap.raw_hardware_key).unwrap_or_default();
+    let traits = bundle
+        .users()
+        .get(&conv.user)
+        .map(|u| u.traits.clone())
+        .unwrap_or_default();
+    let mut piv = Vec::new();
+    let mut refused = Vec::new();
+    for dev in bundle.devices_for_user(&conv.user) {
+        if !matches!(dev.kind, DeviceKind::Piv(_)) || conv.is_locked(state, bundle, &dev.id) {
+            continue;
+        }
+        match state.piv.device_class(dev, &traits, &bundle.cap) {
+            Ok(attested) => {
+                let class = key_policy_class(attested.class);
+                if let Err(missing) = check(&need, class) {
+                    refused.push(format!(
+                        "{}: {missing} (attested {})",
+                        dev.name,
+                        class.name()
+                    ));
+                    continue;
+                }
+                let Some(slot) = attested.attestation.slot else {
+                    refused.push(format!("{}: the attestation names no slot", dev.name));
+                    continue;
+                };
+                conv.devices.push(TapDevice {
+                    id: dev.id.clone(),
+                    name: dev.name.clone(),
+                    kind: TapKind::Piv,
+                });
+                piv.push(PivCandidate {
+                    device: conv.devices.len() - 1,
+                    attested,
+                    slot,
+                });
+            }
+            Err(why) => refused.push(why),
+        }
+    }
+    let fido = fido_devices(&conv);
+    if piv.is_empty() && fido.is_empty() {
+        let why = if refused.is_empty() {
+            "no registered PIV or FIDO2 key".to_string()
+        } else {
+            refused.join("; ")
+        };
+        conv.verdict.message = format!(
+            "pam-mfa: {} requires MFA ({}) for {}, and none of your registered keys can tap here: {why}",
+            conv.service,
+            conv.requirement.name(),
+            conv.user
+        );
+        conv.verdict.reason = format!("{}; attached key: {why}", conv.verdict.reason);
+        let Conversation { ev, verdict, .. } = *conv;
+        return Step::Done(finish(state, ev, verdict));
+    }
+    let plan = Plan {
+        piv,
+        pin_cache_timeout: settings.pin_cache_timeout,
+    };
+    let pin_serial = plan
+        .piv
+        .iter()
+        .find(|c| c.needs_pin())
+        .map(|c| c.serial().unwrap_or(0));
+    match pin_serial {
+        None => run(state, conv, plan, None, false),
+        Some(serial) => match state.attached.pins.get(
+            &conv.user,
+            serial,
+            plan.pin_cache_timeout,
+            Instant::now(),
+        ) {
+            Some(pin) => run(state, conv, plan, Some((serial, pin)), true),
+            None => {
+                let text = if serial == 0 {
+                    "PIN of your security key: ".to_string()
+                } else {
+                    format!("PIN of your security key (serial {serial}): ")
+                };
+                conv.local = Some(LocalTap::AskingPin(plan, serial));
+                Step::Ask(
+                    conv,
+                    ResponseBody::Prompt {
+                        prompts: vec![Prompt {
+                            style: PromptStyle::EchoOff,
+                            text,
+                        }],
+                    },
+                )
+            }
+        },
+    }
+}
+
+/// The user's WebAuthn devices (positions in `conv.devices`) a FIDO2 key on
+/// this host may answer for.
+fn fido_devices(conv: &Conversation) -> Vec<usize> {
+    if conv.rp_id.is_none() {
+        return Vec::new();
+    }
+    conv.devices
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| matches!(d.kind, TapKind::Webauthn(_)))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The answer to the PIN prompt.
+pub(super) fn pin_answer(
+    state: &AgentState,
+    mut conv: Box<Conversation>,
+    answers: &[String],
+) -> Step {
+    let Some(LocalTap::AskingPin(plan, serial)) = conv.local.take() else {
+        return refuse(state, conv, "the agent was not waiting for a PIN".into());
+    };
+    match answers.first().filter(|a| !a.is_empty()) {
+        Some(pin) => run(
+            state,
+            conv,
+            plan,
+            Some((serial, Pin::new(pin.clone()))),
+            false,
+        ),
+        None => refuse(state, conv, "no PIN was given".into()),
+    }
+}
+
+/// Starts the tap's thread and answers `wait` with the cue.
+fn run(
+    state: &AgentState,
+    mut conv: Box<Conversation>,
+    plan: Plan,
+    pin: Option<(u32, Pin)>,
+    pin_from_cache: bool,
+) -> Step {
+    let Some(slot) = state.attached.slot() else {
+        return refuse(
+            state,
+            conv,
+            "too many taps on attached keys are running; try again".into(),
+        );
+    };
+    let (tx, rx) = mpsc::channel();
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let deadline = Instant::now() + state.config.attached_keys.timeout;
+    let challenge = conv.challenge.text();
+    let host = state.attached.piv.clone();
+    let fido_source = state.attached.fido.clone();
+    let reader = state.attached_reader();
+    let piv = plan.piv.clone();
+    let fido: Vec<(usize, Vec<u8>)> = fido_devices(&conv)
+        .into_iter()
+        .filter_map(|i| match &conv.devices[i].kind {
+            TapKind::Webauthn(c) => Some((i, c.credential_id.clone())),
+            _ => None,
+        })
+        .collect();
+    let rp_id = conv.rp_id.clone();
+    let uv = tap_key_policy(conv.requirement.key_policy).needs_pin();
+    let stop = cancelled.clone();
+    let spawned = std::thread::Builder::new()
+        .name("attached-tap".into())
+        .spawn(move || {
+            let _slot = slot;
+            let mut result = None;
+            if !piv.is_empty() {
+                let out = piv_tap(
+                    host.as_ref(),
+                    reader.as_deref(),
+                    &piv,
+                    pin,
+                    challenge.as_bytes(),
+                );
+                let try_fido = matches!(out, PivTapOutcome::NoKey(_)) && !fido.is_empty();
+                if !try_fido {
+                    result = Some(TapResult::Piv(out));
+                }
+            }
+            let result =
+                match (result, rp_id) {
+                    (Some(r), _) => r,
+                    (None, Some(rp_id)) if !stop.load(Ordering::SeqCst) => TapResult::Fido(
+                        fido_tap(&fido_source, &rp_id, &challenge, &fido, uv, deadline),
+                    ),
+                    _ => TapResult::Piv(PivTapOutcome::NoKey(
+                        "no FIDO2 key can answer (no rp_id)".into(),
+                    )),
+                };
+            let _ = tx.send(result);
+        });
+    if let Err(e) = spawned {
+        return refuse(
+            state,
+            conv,
+            format!("the agent could not start the tap: {e}"),
+        );
+    }
+    conv.local = Some(LocalTap::Running(Running {
+        rx,
+        cancelled,
+        deadline,
+        plan,
+        pin_from_cache,
+    }));
+    Step::Ask(conv, wait())
+}
+
+fn wait() -> ResponseBody {
+    ResponseBody::Wait {
+        after_ms: POLL_MS,
+        message: Some(TAP_CUE.into()),
+    }
+}
+
+/// A FIDO2 assertion from a key attached to this host (hidraw, or the
+/// software authenticator in test builds), for one of the registered
+/// credentials.
+fn fido_tap(
+    source: &crate::attached::FidoSource,
+    rp_id: &str,
+    challenge: &str,
+    devices: &[(usize, Vec<u8>)],
+    uv: bool,
+    deadline: Instant,
+) -> Result<(usize, GetAssertionResponse), String> {
+    use sha2::{Digest, Sha256};
+    let req = GetAssertionRequest {
+        rp_id: rp_id.to_owned(),
+        client_data_hash: Sha256::digest(client_data_json(challenge, rp_id).as_bytes()).into(),
+        allow_credentials: devices.iter().map(|(_, id)| id.clone()).collect(),
+        user_verification: uv,
+    };
+    let keys = source().map_err(|e| e.to_string())?;
+    if keys.is_empty() {
+        return Err("no security key is attached to this host".into());
+    }
+    let mut last = String::new();
+    for mut key in keys {
+        match key.get_assertion(&req, deadline) {
+            Ok(resp) => {
+                let i = devices
+                    .iter()
+                    .find(|(_, id)| *id == resp.credential_id)
+                    .map(|(i, _)| *i)
+                    .ok_or("the key answered with a credential that is not registered")?;
+                return Ok((i, resp));
+            }
+            Err(e) => last = format!("{}: {e}", key.name()),
+        }
+    }
+    Err(last)
+}
+
+/// A `poll`: the tap's result, or another `wait`, or a refusal at the
+/// deadline.
+pub fn poll(state: &AgentState, mut conv: Box<Conversation>) -> Step {
+    let Some(LocalTap::Running(running)) = conv.local.take() else {
+        return refuse(state, conv, "the agent was not waiting for a key".into());
+    };
+    match running.rx.try_recv() {
+        Ok(result) => settle(state, conv, running, result),
+        Err(mpsc::TryRecvError::Empty) if Instant::now() < running.deadline => {
+            conv.local = Some(LocalTap::Running(running));
+            Step::Ask(conv, wait())
+        }
+        Err(mpsc::TryRecvError::Empty) => {
+            let secs = state.config.attached_keys.timeout.as_secs();
+            refuse(
+                state,
+                conv,
+                format!("your security key was not touched within {secs} s"),
+            )
+        }
+        Err(mpsc::TryRecvError::Disconnected) => {
+            refuse(state, conv, "the tap ended without a result".into())
+        }
+    }
+}
+
+fn settle(
+    state: &AgentState,
+    conv: Box<Conversation>,
+    running: Running,
+    result: TapResult,
+) -> Step {
+    match result {
+        TapResult::Piv(PivTapOutcome::Signed {
+            candidate,
+            serial,
+            signature,
+            pin_used,
+        }) => {
+            let cand = &running.plan.piv[candidate];
+            if let Err(why) = verify_piv_signature(
+                &cand.attested.attestation.public_key_spki,
+                conv.challenge.text().as_bytes(),
+                &signature,
+            ) {
+                return refuse(state, conv, why);
+            }
+            let class = key_policy_class(cand.attested.class);
+            let need = Requirement {
+                session: conv.requirement.session,
+                key_policy: tap_key_policy(conv.requirement.key_policy),
+            };
+            if let Err(missing) = check(&need, class) {
+                return refuse(state, conv, format!("{missing}; the key's attestation says {}", class.name()));
+            }
+            if let Some(pin) = pin_used {
+                if !running.plan.pin_cache_timeout.is_zero() {
+                    state
+                        .attached
+                        .pins
+                        .put(&conv.user, serial, &pin, Instant::now());
+                }
+            }
+            let device = conv.devices[cand.device].clone();
+            conv.allow(state, class, &device, "attached_piv")
+        }
+        TapResult::Piv(PivTapOutcome::WrongPin { serial, left }) => {
+            state.attached.pins.forget(&conv.user, serial);
+            let cached = if running.pin_from_cache {
+                " (the remembered PIN was refused)"
+            } else {
+                ""
+            };
+            refuse(
+                state,
+                conv,
+                format!("wrong PIN for your security key{cached}, {left} tries left"),
+            )
+        }
+        TapResult::Piv(PivTapOutcome::NoKey(why)) => refuse(
+            state,
+            conv,
+            format!("no registered security key of yours is attached to this host ({why}); insert it and try again"),
+        ),
+        TapResult::Piv(PivTapOutcome::Failed(why)) => {
+            refuse(state, conv, format!("your security key did not sign: {why}"))
+        }
+        TapResult::Fido(Ok((i, resp))) => {
+            let device = conv.devices[i].clone();
+            let TapKind::Webauthn(cred) = &device.kind else {
+                return refuse(state, conv, "not a FIDO2 device".into());
+            };
+            match conv.verify_webauthn(
+                state,
+                &device,
+                cred,
+                &resp.authenticator_data,
+                &resp.signature,
+            ) {
+                Ok(class) => conv.allow(state, class, &device, "attached_fido2"),
+                Err(why) => refuse(state, conv, why),
+            }
+        }
+        TapResult::Fido(Err(why)) => refuse(
+            state,
+            conv,
+            format!("no registered security key answered on this host: {why}"),
+        ),
+    }
+}
+
+/// Ends the login with a refusal saying `why`.
+fn refuse(state: &AgentState, conv: Box<Conversation>, why: String) -> Step {
+    let Conversation {
+        ev, mut verdict, ..
+    } = *conv;
+    verdict.message = format!("pam-mfa: {why}; login refused");
+    verdict.reason = format!("{}; attached key: {why}", verdict.reason);
+    Step::Done(finish(state, ev, verdict))
+}

@@ -375,6 +375,9 @@ fn fido_tap(
         client_data_hash: Sha256::digest(client_data_json(challenge, rp_id).as_bytes()).into(),
         allow_credentials: devices.iter().map(|(_, id)| id.clone()).collect(),
         user_verification: uv,
+        // A key attached to this host gives UV by itself (biometric, PIN pad);
+        // a ClientPIN PIN asked through the PAM conversation is not wired yet.
+        pin_uv_auth: None,
     };
     let keys = source().map_err(|e| e.to_string())?;
     if keys.is_empty() {

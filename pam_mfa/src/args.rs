@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `socket=PATH` | the agent's socket; absolute, at most 107 bytes | [`DEFAULT_SOCKET`] |
 //! | `timeout=SECONDS` | deadline for the whole exchange with the agent, not counting the time the PAM conversation takes (the person typing or tapping); 1..=300 | 10 |
+//! | `wait_timeout=SECONDS` | how long the module keeps waiting while the agent waits on a security key (a tap on a key attached to this host, a forwarded ssh-agent's signature); these pauses do not count against `timeout=`; 1..=300 | 60 |
 //! | `fail_mode=closed\|open` | what an unreachable agent or an `unavailable` answer gives: `PAM_AUTHINFO_UNAVAIL` or `PAM_IGNORE` | `closed` |
 //! | `debug` | one `LOG_DEBUG` line per step | off |
 //!
@@ -24,7 +25,11 @@ use pam_mfa_protocol::DEFAULT_SOCKET;
 
 /// Default for `timeout=`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Accepted range for `timeout=`, in seconds.
+/// Default for `wait_timeout=`: longer than the agent's own tap deadline
+/// (`attached_keys.timeout`, 30 s by default), so the agent's clear refusal
+/// comes first.
+pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Accepted range for `timeout=` and `wait_timeout=`, in seconds.
 pub const TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=300;
 /// Longest socket path `sockaddr_un` holds (108 bytes with the NUL).
 pub const MAX_SOCKET_PATH: usize = 107;
@@ -43,6 +48,7 @@ pub enum FailMode {
 pub struct Config {
     pub socket: PathBuf,
     pub timeout: Duration,
+    pub wait_timeout: Duration,
     pub fail_mode: FailMode,
     pub debug: bool,
     /// The uid the agent's socket and peer must have. Always 0 from pam.d
@@ -55,6 +61,7 @@ impl Default for Config {
         Config {
             socket: PathBuf::from(DEFAULT_SOCKET),
             timeout: DEFAULT_TIMEOUT,
+            wait_timeout: DEFAULT_WAIT_TIMEOUT,
             fail_mode: FailMode::Closed,
             debug: false,
             agent_uid: 0,
@@ -107,13 +114,18 @@ impl Config {
             match (name, value) {
                 ("socket", Some(v)) => config.socket = parse_socket(v).map_err(invalid)?,
                 ("timeout", Some(v)) => config.timeout = parse_timeout(v).map_err(invalid)?,
+                ("wait_timeout", Some(v)) => {
+                    config.wait_timeout = parse_timeout(v).map_err(invalid)?
+                }
                 ("fail_mode", Some("closed")) => config.fail_mode = FailMode::Closed,
                 ("fail_mode", Some("open")) => config.fail_mode = FailMode::Open,
                 ("fail_mode", _) => {
                     return Err(invalid("expected fail_mode=closed or fail_mode=open"))
                 }
                 ("debug", None) => config.debug = true,
-                ("socket" | "timeout", None) => return Err(invalid("needs a value")),
+                ("socket" | "timeout" | "wait_timeout", None) => {
+                    return Err(invalid("needs a value"))
+                }
                 ("debug", Some(_)) => return Err(invalid("takes no value")),
                 _ => return Err(ArgError::Unknown(arg.to_owned())),
             }
@@ -157,6 +169,7 @@ mod tests {
         assert_eq!(c, Config::default());
         assert_eq!(c.socket, PathBuf::from("/run/pam-mfa/agent.sock"));
         assert_eq!(c.timeout, Duration::from_secs(10));
+        assert_eq!(c.wait_timeout, Duration::from_secs(60));
         assert_eq!(c.fail_mode, FailMode::Closed);
         assert!(!c.debug);
         assert_eq!(c.agent_uid, 0);
@@ -167,12 +180,14 @@ mod tests {
         let c = Config::parse(&[
             "socket=/run/x.sock",
             "timeout=300",
+            "wait_timeout=120",
             "fail_mode=open",
             "debug",
         ])
         .unwrap();
         assert_eq!(c.socket, PathBuf::from("/run/x.sock"));
         assert_eq!(c.timeout, Duration::from_secs(300));
+        assert_eq!(c.wait_timeout, Duration::from_secs(120));
         assert_eq!(c.fail_mode, FailMode::Open);
         assert!(c.debug);
         assert_eq!(
@@ -197,6 +212,9 @@ mod tests {
             "timeout=+5",
             "timeout=5s",
             "timeout=",
+            "wait_timeout",
+            "wait_timeout=0",
+            "wait_timeout=301",
             "fail_mode=Open",
             "fail_mode",
             "socket=relative.sock",

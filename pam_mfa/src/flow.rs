@@ -55,6 +55,8 @@ pub fn exchange<H: PamHandle + ?Sized>(
         responded: false,
         rounds: 0,
         last_wait: None,
+        wait_left: config.wait_timeout,
+        wait_timeout: config.wait_timeout,
     };
     steps.run(hook, context)
 }
@@ -68,6 +70,10 @@ struct Steps<'a, 'l, H: ?Sized> {
     responded: bool,
     rounds: u32,
     last_wait: Option<String>,
+    /// What is left of `wait_timeout=`: the pauses of `wait` steps (a person
+    /// tapping a key the agent talks to) count here, not against `timeout=`.
+    wait_left: Duration,
+    wait_timeout: Duration,
 }
 
 impl<H: PamHandle + ?Sized> Steps<'_, '_, H> {
@@ -187,14 +193,21 @@ impl<H: PamHandle + ?Sized> Steps<'_, '_, H> {
                 self.last_wait = Some(message);
             }
         }
-        let Some(left) = self.conn.deadline().remaining() else {
-            return Err(self.timed_out());
-        };
-        sleep(
-            Duration::from_millis(after_ms.into())
-                .max(MIN_POLL_PAUSE)
-                .min(left),
-        );
+        if self.wait_left.is_zero() {
+            let why = format!(
+                "gave up waiting for the security key after {} s (wait_timeout=)",
+                self.wait_timeout.as_secs()
+            );
+            return Err(self.cancel(Outcome::Failure(why)));
+        }
+        let pause = Duration::from_millis(after_ms.into())
+            .max(MIN_POLL_PAUSE)
+            .min(self.wait_left);
+        let started = Instant::now();
+        sleep(pause);
+        let slept = started.elapsed();
+        self.wait_left = self.wait_left.saturating_sub(slept);
+        self.conn.deadline_mut().extend(slept);
         if self.conn.deadline().remaining().is_none() {
             return Err(self.timed_out());
         }

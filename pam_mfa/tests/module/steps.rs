@@ -312,7 +312,7 @@ fn an_application_refusing_the_wait_message_gives_up_the_wait() {
 }
 
 #[test]
-fn waiting_past_the_deadline_fails_and_cancels() {
+fn waiting_past_wait_timeout_fails_and_cancels() {
     let agent = Agent::spawn(|peer| {
         peer.recv();
         loop {
@@ -330,16 +330,44 @@ fn waiting_past_the_deadline_fails_and_cancels() {
     let (code, lines) = run(
         &mut h,
         PamHook::Auth,
-        &[&agent.arg(), "timeout=1", "fail_mode=open"],
+        &[&agent.arg(), "wait_timeout=1", "fail_mode=open"],
     );
     assert_eq!(code, PAM_AUTH_ERR);
     assert!(started.elapsed() < Duration::from_millis(1500));
     assert!(
-        lines.any(Level::Err, "deadline passed"),
+        lines.any(Level::Err, "gave up waiting for the security key after 1 s"),
         "{}",
         lines.all_text()
     );
     assert_eq!(agent.finish().last(), Some(&RequestBody::Cancel));
+}
+
+/// A person tapping an attached key takes longer than `timeout=` allows the
+/// agent to answer: the waits count against `wait_timeout=` only.
+#[test]
+fn waits_do_not_count_against_timeout() {
+    let agent = Agent::spawn(|peer| {
+        peer.recv();
+        for _ in 0..4 {
+            peer.send(ResponseBody::Wait {
+                after_ms: 400,
+                message: Some("Tap your security key".into()),
+            });
+            assert_eq!(peer.recv(), RequestBody::Poll);
+        }
+        peer.send(ResponseBody::Allow { message: None });
+    });
+    let mut h = Scripted::new();
+    let started = Instant::now();
+    let (code, lines) = run(
+        &mut h,
+        PamHook::Auth,
+        &[&agent.arg(), "timeout=1", "wait_timeout=10"],
+    );
+    assert_eq!(code, PAM_SUCCESS, "{}", lines.all_text());
+    assert!(started.elapsed() >= Duration::from_millis(1600));
+    assert_eq!(h.shown(PromptStyle::Info), ["Tap your security key"]);
+    agent.finish();
 }
 
 #[test]

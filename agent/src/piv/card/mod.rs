@@ -137,6 +137,10 @@ pub trait PivCard {
     where
         Self: Sized;
 
+    /// The management key [`PivCard::generate`] authenticates with (the
+    /// factory default 3DES key until set).
+    fn set_management_key(&mut self, key: ManagementKey);
+
     /// The firmware version (YubiKey GET VERSION).
     fn version(&mut self) -> Result<(u8, u8, u8), CardError>;
 

@@ -89,7 +89,7 @@ enum Cmd {
     },
     /// Register a security key for a cluster user: checks it as the agent
     /// will, and prints the mfa_device resource to add to the bundle (YAML).
-    #[command(group(clap::ArgGroup::new("method").required(true).args(["sk", "piv"])))]
+    #[command(group(clap::ArgGroup::new("method").required(true).args(["sk", "piv", "webauthn"])))]
     Enroll {
         /// The cluster user the key belongs to.
         #[arg(long)]
@@ -103,6 +103,10 @@ enum Cmd {
         /// A PIV key (YubiKey) through pcscd: its slot attestation is verified.
         #[arg(long)]
         piv: bool,
+        /// A FIDO2 key (USB): registered for the cap's webauthn.rp_id, its
+        /// attestation checked against the cap's attestation CAs.
+        #[arg(long)]
+        webauthn: bool,
         /// The PIV slot (9a, 9c, 9d, 9e); default: the cap's
         /// hardware_key.piv_slot, else the requirement's default slot.
         #[arg(long, requires = "piv")]
@@ -256,6 +260,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             name,
             sk,
             piv,
+            webauthn,
             slot,
             generate,
             reader,
@@ -266,9 +271,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             config,
             json,
         } => {
-            let method = match (sk, piv) {
-                (Some(path), false) => EnrollMethod::Sk(path),
-                (None, true) => EnrollMethod::Piv(PivEnrollArgs {
+            let method = match (sk, piv, webauthn) {
+                (Some(path), false, false) => EnrollMethod::Sk(path),
+                (None, false, true) => EnrollMethod::Webauthn,
+                (None, true, false) => EnrollMethod::Piv(PivEnrollArgs {
                     slot: slot
                         .as_deref()
                         .map(mfa_agent::piv::PivSlot::parse)
@@ -282,7 +288,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     management_key_file,
                     serial_trait,
                 }),
-                _ => return Err("give one of --sk FILE or --piv".into()),
+                _ => return Err("give one of --sk FILE, --piv or --webauthn".into()),
             };
             let args = EnrollArgs {
                 user,

@@ -149,6 +149,25 @@ impl Authenticator for HidAuthenticator {
         let reply = channel.transact(CMD_CBOR, &encode_get_assertion(req), deadline)?;
         decode_get_assertion_response(&reply, req)
     }
+
+    fn make_credential(
+        &mut self,
+        req: &super::MakeCredentialRequest,
+        deadline: Instant,
+    ) -> Result<super::MakeCredentialResponse, Fido2Error> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&self.path)
+            .map_err(|e| Fido2Error::Io(format!("opening {}: {e}", self.path.display())))?;
+        let mut channel = Channel::open(Hidraw(file), deadline)?;
+        let reply = channel.transact(
+            CMD_CBOR,
+            &super::make_credential::encode_make_credential(req),
+            deadline,
+        )?;
+        super::make_credential::decode_make_credential_response(&reply, req)
+    }
 }
 
 /// One HID report's worth of I/O.

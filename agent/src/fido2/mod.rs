@@ -21,10 +21,12 @@ use std::time::Instant;
 
 mod ctap;
 pub mod hid;
+pub mod make_credential;
 #[cfg(any(test, feature = "soft-fido2"))]
 pub mod soft;
 
 pub use hid::hid_authenticators;
+pub use make_credential::{MakeCredentialRequest, MakeCredentialResponse};
 
 /// The environment variable naming a software authenticator's file (only
 /// read when built with the `soft-fido2` feature).
@@ -64,6 +66,18 @@ pub trait Authenticator {
         req: &GetAssertionRequest,
         deadline: Instant,
     ) -> Result<GetAssertionResponse, Fido2Error>;
+
+    /// CTAP2 authenticatorMakeCredential (registration, `mfactl enroll
+    /// --webauthn`); waits for the touch until `deadline`.
+    fn make_credential(
+        &mut self,
+        _req: &MakeCredentialRequest,
+        _deadline: Instant,
+    ) -> Result<MakeCredentialResponse, Fido2Error> {
+        Err(Fido2Error::Protocol(
+            "this authenticator cannot register credentials".into(),
+        ))
+    }
 }
 
 /// Why no assertion was made.

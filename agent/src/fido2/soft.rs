@@ -23,9 +23,15 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{Authenticator, Fido2Error, GetAssertionRequest, GetAssertionResponse};
-use crate::verify::webauthn::{WebauthnCredential, FLAG_USER_PRESENT, FLAG_USER_VERIFIED};
+use crate::verify::webauthn::{
+    WebauthnCredential, FLAG_ATTESTED_DATA, FLAG_USER_PRESENT, FLAG_USER_VERIFIED,
+};
 
 const CREDENTIAL_ID_LEN: usize = 32;
+
+/// The AAGUID the software authenticator states when it has a test
+/// attestation certificate ("pam-mfa softkey!").
+pub const TEST_AAGUID: [u8; 16] = *b"pam-mfa softkey!";
 
 /// A software authenticator holding one ES256 credential.
 #[derive(Clone)]
@@ -45,6 +51,10 @@ pub struct SoftAuthenticator {
     pub user_verification: bool,
     /// Where the counter is saved after each assertion ([`Self::from_file`]).
     path: Option<PathBuf>,
+    /// Packed attestation with a certificate: the attestation key and the
+    /// chain (leaf first, DER) it signs registrations with. None: self
+    /// attestation (signed by the new credential's own key).
+    attestation: Option<(SigningKey, Vec<Vec<u8>>)>,
 }
 
 impl std::fmt::Debug for SoftAuthenticator {
@@ -73,6 +83,12 @@ struct SoftFile {
     user_present: bool,
     #[serde(default = "yes")]
     user_verification: bool,
+    /// base64url of the P-256 scalar of a test attestation key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    attestation_key: Option<String>,
+    /// Its certificate chain, leaf first, each standard base64 DER.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    attestation_x5c: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -127,6 +143,7 @@ impl SoftAuthenticator {
             user_present: true,
             user_verification: true,
             path: None,
+            attestation: None,
         }
     }
 
@@ -155,6 +172,25 @@ impl SoftAuthenticator {
         a.user_present = f.user_present;
         a.user_verification = f.user_verification;
         a.path = Some(path.to_path_buf());
+        if let Some(k) = &f.attestation_key {
+            let scalar: [u8; 32] = URL_SAFE_NO_PAD
+                .decode(k)
+                .ok()
+                .and_then(|k| k.try_into().ok())
+                .ok_or_else(|| what("attestation_key is not 32 bytes of base64url".into()))?;
+            let key = SigningKey::from_bytes(&scalar.into())
+                .map_err(|_| what("attestation_key is not a P-256 scalar".into()))?;
+            let x5c = f
+                .attestation_x5c
+                .iter()
+                .map(|c| STANDARD.decode(c))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| what("attestation_x5c holds something not base64".into()))?;
+            if x5c.is_empty() {
+                return Err(what("attestation_key without attestation_x5c".into()));
+            }
+            a.attestation = Some((key, x5c));
+        }
         Ok(a)
     }
 
@@ -170,6 +206,15 @@ impl SoftAuthenticator {
             counter: self.counter,
             user_present: self.user_present,
             user_verification: self.user_verification,
+            attestation_key: self
+                .attestation
+                .as_ref()
+                .map(|(k, _)| URL_SAFE_NO_PAD.encode(k.to_bytes())),
+            attestation_x5c: self
+                .attestation
+                .iter()
+                .flat_map(|(_, x5c)| x5c.iter().map(|c| STANDARD.encode(c)))
+                .collect(),
         };
         let text = serde_json::to_string_pretty(&f).expect("plain data serializes");
         let what = |e: std::io::Error| Fido2Error::Io(format!("saving {}: {e}", path.display()));
@@ -190,6 +235,15 @@ impl SoftAuthenticator {
             let _ = std::fs::remove_file(&tmp);
             what(e)
         })
+    }
+
+    /// Attests registrations with `key` (a P-256 scalar) and its
+    /// certificate chain `x5c` (leaf first, DER) from now on.
+    pub fn set_attestation(&mut self, key: [u8; 32], x5c: Vec<Vec<u8>>) -> Result<(), Fido2Error> {
+        let key = SigningKey::from_bytes(&key.into())
+            .map_err(|_| Fido2Error::Io("attestation key is not a P-256 scalar".into()))?;
+        self.attestation = Some((key, x5c));
+        Ok(())
     }
 
     pub fn credential_id(&self) -> &[u8] {
@@ -251,6 +305,69 @@ impl Authenticator for SoftAuthenticator {
             Some(p) => format!("software authenticator ({})", p.display()),
             None => "software authenticator".to_string(),
         }
+    }
+
+    /// Registers a fresh credential for `req.rp_id` (replacing the one held;
+    /// saved back to the file), attested with the test attestation key and
+    /// chain when set up (packed, x5c), else self-attested (packed, no x5c).
+    fn make_credential(
+        &mut self,
+        req: &super::MakeCredentialRequest,
+        deadline: Instant,
+    ) -> Result<super::MakeCredentialResponse, Fido2Error> {
+        use serde_cbor_2::Value;
+        if Instant::now() >= deadline {
+            return Err(Fido2Error::Timeout);
+        }
+        if req.user_verification && !self.user_verification {
+            return Err(Fido2Error::UserVerificationUnavailable(
+                "the software authenticator is set up without user verification".into(),
+            ));
+        }
+        let fresh = SoftAuthenticator::generate(&req.rp_id)?;
+        self.rp_id = fresh.rp_id;
+        self.credential_id = fresh.credential_id;
+        self.key = fresh.key;
+        self.counter = 0;
+        let mut flags = FLAG_ATTESTED_DATA;
+        if self.user_present {
+            flags |= FLAG_USER_PRESENT;
+        }
+        if req.user_verification {
+            flags |= FLAG_USER_VERIFIED;
+        }
+        let mut auth_data = self.authenticator_data(flags, 0);
+        auth_data.extend_from_slice(if self.attestation.is_some() {
+            &TEST_AAGUID
+        } else {
+            &[0u8; 16]
+        });
+        auth_data.extend_from_slice(&(self.credential_id.len() as u16).to_be_bytes());
+        auth_data.extend_from_slice(&self.credential_id);
+        auth_data.extend_from_slice(&self.public_key_cose());
+        let mut signed = auth_data.clone();
+        signed.extend_from_slice(&req.client_data_hash);
+        let mut stmt = BTreeMap::new();
+        stmt.insert(Value::Text("alg".into()), Value::Integer(-7));
+        let sig: Signature = match &self.attestation {
+            Some((key, x5c)) => {
+                stmt.insert(
+                    Value::Text("x5c".into()),
+                    Value::Array(x5c.iter().map(|c| Value::Bytes(c.clone())).collect()),
+                );
+                key.sign(&signed)
+            }
+            None => self.key.sign(&signed),
+        };
+        stmt.insert(Value::Text("sig".into()), Value::Bytes(der_signature(&sig)));
+        if let Some(path) = self.path.clone() {
+            self.save(&path)?;
+        }
+        Ok(super::MakeCredentialResponse {
+            fmt: "packed".into(),
+            auth_data,
+            att_stmt: Value::Map(stmt),
+        })
     }
 
     fn get_assertion(

@@ -7,6 +7,7 @@ mod context;
 mod device_doc;
 mod piv;
 mod sk;
+mod webauthn;
 
 #[cfg(test)]
 mod tests;
@@ -17,6 +18,9 @@ pub use context::{required_policy, EnrollContext};
 pub use device_doc::{pem_encode, DeviceDoc, DeviceForm};
 pub use piv::{check_piv_attestation, piv_policies_for, PivEnrollArgs};
 pub use sk::sk_public_key_line;
+pub use webauthn::{
+    create_client_data_json, register as register_webauthn, remember_credential, webauthn_spec,
+};
 
 use crate::piv::card::PcscPivCard;
 
@@ -25,6 +29,8 @@ pub enum EnrollMethod {
     /// An OpenSSH security-key public key file.
     Sk(PathBuf),
     Piv(PivEnrollArgs),
+    /// A FIDO2 key, registered for the cap's rp_id.
+    Webauthn,
 }
 
 /// Everything `mfactl enroll` was given.
@@ -55,5 +61,6 @@ pub fn run_enroll(args: &EnrollArgs) -> Result<Enrolled, String> {
     match &args.method {
         EnrollMethod::Sk(path) => sk::enroll_sk(&ctx, args, path),
         EnrollMethod::Piv(p) => piv::enroll_piv::<PcscPivCard>(&ctx, args, p),
+        EnrollMethod::Webauthn => webauthn::enroll_webauthn(&ctx, args),
     }
 }

@@ -187,6 +187,11 @@ pub trait PivCard {
     fn sign(&mut self, slot: PivSlot, digest: &[u8]) -> Result<Vec<u8>, CardError>;
 }
 
+/// Fills `buf` from the kernel's random source (errors as text).
+pub(crate) fn random_bytes(buf: &mut [u8]) -> Result<(), String> {
+    random(buf).map_err(|e| format!("no randomness: {e}"))
+}
+
 /// Fills `buf` from the kernel's random source.
 pub(crate) fn random(buf: &mut [u8]) -> Result<(), String> {
     let mut filled = 0;

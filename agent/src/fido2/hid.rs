@@ -480,6 +480,20 @@ mod tests {
                     }
                     // noise on another channel
                     self.reply(0x0a0b_0c0d, CMD_CBOR, &[0x2e]);
+                    if payload.first() == Some(&crate::fido2::make_credential::CMD_MAKE_CREDENTIAL)
+                    {
+                        let req =
+                            crate::fido2::make_credential::decode_make_credential_request(&payload)
+                                .unwrap();
+                        let resp = self
+                            .soft
+                            .make_credential(&req, Instant::now() + Duration::from_secs(5))
+                            .unwrap();
+                        let answer =
+                            crate::fido2::make_credential::encode_make_credential_response(&resp);
+                        self.reply(cid, CMD_CBOR, &answer);
+                        return Ok(());
+                    }
                     let req = decode_get_assertion_request(&payload).unwrap();
                     let answer = match self
                         .soft
@@ -552,6 +566,67 @@ mod tests {
         .unwrap();
         assert!(a.user_present());
         assert_eq!(a.counter, 1);
+    }
+
+    #[test]
+    fn make_credential_through_ctaphid() {
+        use crate::fido2::make_credential::{
+            decode_make_credential_response, encode_make_credential,
+        };
+        use crate::fido2::MakeCredentialRequest;
+        use crate::verify::webauthn_registration::{verify_registration, AttestationCas};
+        let soft = SoftAuthenticator::from_seed("teleport.example.com", b"hid-mc");
+        let req = MakeCredentialRequest {
+            rp_id: "teleport.example.com".into(),
+            client_data_hash: [3; 32],
+            user_id: vec![9; 32],
+            user_name: "jerry".into(),
+            user_verification: true,
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut ch = Channel::open(FakeKey::new(soft), deadline).unwrap();
+        let reply = ch
+            .transact(CMD_CBOR, &encode_make_credential(&req), deadline)
+            .unwrap();
+        let resp = decode_make_credential_response(&reply, &req).unwrap();
+        assert_eq!(resp.fmt, "packed");
+        let reg = verify_registration(
+            &resp,
+            "teleport.example.com",
+            &[3; 32],
+            &AttestationCas::default(),
+        )
+        .unwrap();
+        assert_eq!(reg.attestation_type, "self");
+        assert!(reg.user_verified);
+        // Signed for another client data, or checked for another rp_id: refused.
+        let e = verify_registration(
+            &resp,
+            "teleport.example.com",
+            &[4; 32],
+            &AttestationCas::default(),
+        )
+        .unwrap_err();
+        assert!(e.contains("self attestation does not verify"), "{e}");
+        let e = verify_registration(
+            &resp,
+            "evil.example.com",
+            &[3; 32],
+            &AttestationCas::default(),
+        )
+        .unwrap_err();
+        assert!(e.contains("another relying party"), "{e}");
+        // Without UP, a registration is not a tap.
+        let mut no_up = resp.clone();
+        no_up.auth_data[32] &= !crate::verify::webauthn::FLAG_USER_PRESENT;
+        let e = verify_registration(
+            &no_up,
+            "teleport.example.com",
+            &[3; 32],
+            &AttestationCas::default(),
+        )
+        .unwrap_err();
+        assert!(e.contains("user presence"), "{e}");
     }
 
     #[test]

@@ -378,6 +378,22 @@ mod webauthn {
     }
 
     #[test]
+    fn a_pin_requirement_needs_user_verification_at_registration() {
+        let mut c = ctx("  webauthn:\n    rp_id: example.com\n");
+        c.required = KeyPolicy::HardwareKeyPin;
+        let mut no_uv = SoftAuthenticator::from_seed("example.com", b"no-uv");
+        no_uv.user_verification = false;
+        let e = register_webauthn(&c, &args(), &mut no_uv).err().unwrap();
+        assert!(e.contains("user verification unavailable"), "{e}");
+        let mut uv = SoftAuthenticator::from_seed("example.com", b"uv");
+        assert!(register_webauthn(&c, &args(), &mut uv).is_ok());
+        let bad =
+            ctx("  webauthn:\n    rp_id: example.com\n    attestation_denied_cas: /etc/ca.pem\n");
+        let e = register_webauthn(&bad, &args(), &mut uv).err().unwrap();
+        assert!(e.contains("attestation_denied_cas must be a list"), "{e}");
+    }
+
+    #[test]
     fn client_data_is_what_browsers_send_and_ids_are_remembered_for_tap() {
         let j = create_client_data_json(&[1, 2, 3], "example.com");
         assert_eq!(

@@ -6,6 +6,9 @@ set -eu
 PACKAGES="openssh-server openssh-client openssh-tests pamtester libpam0g-dev \
 libpam-modules libpam-modules-bin sudo passwd util-linux mount coreutils procps \
 pcscd vsmartcard-vpcd pcsc-tools opensc yubico-piv-tool openssl iproute2"
+# Building the agent: its PIV card client links libpcsclite (the pcsc crate),
+# found through pkg-config.
+PACKAGES="$PACKAGES libpcsclite-dev pkg-config"
 # Packages (make deb/rpm) and their tests: dpkg-shlibdeps and
 # dpkg-architecture, strip and nm, rpm, a Debian root booted by systemd-nspawn.
 PACKAGES="$PACKAGES dpkg-dev binutils gzip rpm debootstrap systemd-container"

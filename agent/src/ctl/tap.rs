@@ -222,7 +222,7 @@ fn token(text: &str, key: &str) -> Option<String> {
 /// Where `mfactl enroll` keeps the person's WebAuthn credential ids, one
 /// `RP_ID BASE64URL_ID` per line: a FIDO2 key only answers for a credential
 /// it is asked about (Teleport's credentials are not discoverable).
-fn credential_file() -> Option<PathBuf> {
+pub(crate) fn credential_file() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CONFIG_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;

@@ -84,7 +84,7 @@ impl fmt::Display for FormFactor {
 }
 
 impl PinPolicy {
-    fn from_byte(b: u8) -> Result<PinPolicy, String> {
+    pub(crate) fn from_byte(b: u8) -> Result<PinPolicy, String> {
         Ok(match b {
             0 => PinPolicy::Default,
             1 => PinPolicy::Never,
@@ -92,6 +92,16 @@ impl PinPolicy {
             3 => PinPolicy::Always,
             _ => return Err(format!("unknown PIN policy {b}")),
         })
+    }
+
+    /// The byte Yubico's APDUs and extension use (0 default .. 3 always).
+    pub fn byte(self) -> u8 {
+        match self {
+            PinPolicy::Default => 0,
+            PinPolicy::Never => 1,
+            PinPolicy::Once => 2,
+            PinPolicy::Always => 3,
+        }
     }
 
     /// `default`, `never`, `once`, `always`.
@@ -106,7 +116,7 @@ impl PinPolicy {
 }
 
 impl TouchPolicy {
-    fn from_byte(b: u8) -> Result<TouchPolicy, String> {
+    pub(crate) fn from_byte(b: u8) -> Result<TouchPolicy, String> {
         Ok(match b {
             0 => TouchPolicy::Default,
             1 => TouchPolicy::Never,
@@ -114,6 +124,16 @@ impl TouchPolicy {
             3 => TouchPolicy::Cached,
             _ => return Err(format!("unknown touch policy {b}")),
         })
+    }
+
+    /// The byte Yubico's APDUs and extension use (0 default .. 3 cached).
+    pub fn byte(self) -> u8 {
+        match self {
+            TouchPolicy::Default => 0,
+            TouchPolicy::Never => 1,
+            TouchPolicy::Always => 2,
+            TouchPolicy::Cached => 3,
+        }
     }
 
     /// `default`, `never`, `always`, `cached`.

@@ -15,13 +15,14 @@
 
 mod attestation;
 mod cap_hardware_key;
+pub mod card;
 mod device_class;
 mod device_form;
 mod extensions;
 mod key_class;
 pub(crate) mod pem;
 mod roots;
-mod signature;
+pub(crate) mod signature;
 mod slot;
 mod ssh_key_match;
 

@@ -4,4 +4,5 @@
 pub mod ssh_cert;
 pub mod ssh_sk;
 pub mod webauthn;
+pub mod webauthn_registration;
 // further verifiers are declared here, one line each

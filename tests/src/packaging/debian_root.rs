@@ -7,14 +7,15 @@ use std::time::Duration;
 
 use crate::process::run_with_timeout;
 
-/// The packages beyond minbase: a booting systemd, sshd and the ssh client.
+/// The packages beyond minbase: a booting systemd, sshd and the ssh client,
+/// and libpcsclite1 (the package depends on it: the agent's PIV client).
 pub const INCLUDE: &str =
-    "systemd,systemd-sysv,dbus,openssh-server,openssh-client,sudo,procps,libpam-runtime";
+    "systemd,systemd-sysv,dbus,openssh-server,openssh-client,sudo,procps,libpam-runtime,libpcsclite1";
 pub const SUITE: &str = "bookworm";
 pub const MIRROR: &str = "http://deb.debian.org/debian";
 
 /// Bump when INCLUDE or the way the root is made changes.
-const CACHE_KEY: &str = "debian-bookworm-minbase-v1";
+const CACHE_KEY: &str = "debian-bookworm-minbase-v2";
 
 /// `$PAM_MFA_PKGTEST_CACHE`, else `/var/cache/pam-mfa-tests`.
 pub fn cache_dir() -> PathBuf {

@@ -1,6 +1,7 @@
 //! Verifiers: each checks what was signed, not what was asked for
 //! (DESIGN.md "Every verifier checks what is signed").
 
+pub mod piv_tap;
 pub mod ssh_cert;
 pub mod ssh_sk;
 pub mod webauthn;

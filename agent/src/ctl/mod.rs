@@ -6,7 +6,7 @@ mod enroll;
 mod explain;
 mod sessions;
 mod sync;
-mod tap;
+pub(crate) mod tap;
 
 pub use check::{run_check, Checked};
 pub use client::ask;

@@ -611,6 +611,7 @@ mod tests {
             user_id: vec![9; 32],
             user_name: "jerry".into(),
             user_verification: true,
+            pin_uv_auth: None,
         };
         let deadline = Instant::now() + Duration::from_secs(5);
         let mut ch = Channel::open(FakeKey::new(soft), deadline).unwrap();

@@ -21,8 +21,12 @@ pub struct MakeCredentialRequest {
     pub user_id: Vec<u8>,
     /// The account name shown by keys with a display.
     pub user_name: String,
-    /// Ask for user verification as well as presence.
+    /// Ask for built-in user verification as well as presence. Not set
+    /// with `pin_uv_auth`.
     pub user_verification: bool,
+    /// User verification by PIN: pinUvAuthParam over the client data hash
+    /// with a token carrying the makeCredential permission.
+    pub pin_uv_auth: Option<super::client_pin::PinUvAuth>,
 }
 
 /// The authenticator's answer: attestation statement format, the
@@ -60,10 +64,15 @@ pub fn encode_make_credential(req: &MakeCredentialRequest) -> Vec<u8> {
     map.insert(Value::Integer(4), Value::Array(vec![Value::Map(param)]));
     let mut options = BTreeMap::new();
     options.insert(text("rk"), Value::Bool(false));
-    if req.user_verification {
+    // With a pinUvAuthParam the `uv` option is left out (CTAP 2.1 §6.1.2).
+    if req.user_verification && req.pin_uv_auth.is_none() {
         options.insert(text("uv"), Value::Bool(true));
     }
     map.insert(Value::Integer(7), Value::Map(options));
+    if let Some(auth) = &req.pin_uv_auth {
+        map.insert(Value::Integer(8), Value::Bytes(auth.param.clone()));
+        map.insert(Value::Integer(9), Value::Integer(auth.protocol.into()));
+    }
     let mut out = vec![CMD_MAKE_CREDENTIAL];
     out.extend(serde_cbor_2::to_vec(&Value::Map(map)).expect("a CBOR Value always encodes"));
     out
@@ -112,12 +121,23 @@ pub fn decode_make_credential_request(bytes: &[u8]) -> Result<MakeCredentialRequ
     }
     let user_verification =
         matches!(get(7), Some(Value::Map(o)) if o.get(&text("uv")) == Some(&Value::Bool(true)));
+    let pin_uv_auth = match get(8) {
+        Some(Value::Bytes(param)) => Some(super::client_pin::PinUvAuth {
+            param: param.clone(),
+            protocol: match get(9) {
+                Some(Value::Integer(n)) => u8::try_from(*n).unwrap_or(0),
+                _ => 0,
+            },
+        }),
+        _ => None,
+    };
     Ok(MakeCredentialRequest {
         rp_id,
         client_data_hash,
         user_id,
         user_name,
         user_verification,
+        pin_uv_auth,
     })
 }
 
@@ -177,7 +197,24 @@ mod tests {
             user_id: vec![1, 2, 3],
             user_name: "jerry".into(),
             user_verification: true,
+            pin_uv_auth: None,
         }
+    }
+
+    #[test]
+    fn a_pin_uv_auth_param_replaces_the_uv_option() {
+        let mut r = req();
+        r.pin_uv_auth = Some(crate::fido2::client_pin::PinUvAuth {
+            protocol: 2,
+            param: vec![5; 32],
+        });
+        let bytes = encode_make_credential(&r);
+        let back = decode_make_credential_request(&bytes).unwrap();
+        assert_eq!(back.pin_uv_auth, r.pin_uv_auth);
+        assert!(
+            !back.user_verification,
+            "no uv option beside pinUvAuthParam"
+        );
     }
 
     #[test]

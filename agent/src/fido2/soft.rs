@@ -538,12 +538,32 @@ impl SoftAuthenticator {
         let Ok(req) = super::make_credential::decode_make_credential_request(request) else {
             return Ok(Err(status::INVALID_PARAMETER));
         };
-        if req.user_verification && !self.built_in_uv() {
-            return Ok(Err(if self.pin.is_some() {
-                status::PUAT_REQUIRED
-            } else {
-                status::INVALID_OPTION
-            }));
+        let mut verified = false;
+        if let Some(auth) = &req.pin_uv_auth {
+            let Some(protocol) = self.protocol(i128::from(auth.protocol)) else {
+                return Ok(Err(status::INVALID_PARAMETER));
+            };
+            let Some(token) = &self.volatile.token else {
+                return Ok(Err(status::PIN_AUTH_INVALID));
+            };
+            if !protocol.verify(&token.bytes, &req.client_data_hash, &auth.param) {
+                return Ok(Err(status::PIN_AUTH_INVALID));
+            }
+            if token.permissions & pin::PERMISSION_MAKE_CREDENTIAL == 0
+                || token.rp_id.as_deref().is_some_and(|rp| rp != req.rp_id)
+            {
+                return Ok(Err(status::UNAUTHORIZED_PERMISSION));
+            }
+            verified = true;
+        } else if req.user_verification {
+            if !self.built_in_uv() {
+                return Ok(Err(if self.pin.is_some() {
+                    status::PUAT_REQUIRED
+                } else {
+                    status::INVALID_OPTION
+                }));
+            }
+            verified = true;
         }
         let fresh = SoftAuthenticator::generate(&req.rp_id)?;
         self.rp_id = fresh.rp_id;
@@ -554,7 +574,7 @@ impl SoftAuthenticator {
         if self.user_present {
             flags |= FLAG_USER_PRESENT;
         }
-        if req.user_verification {
+        if verified {
             flags |= FLAG_USER_VERIFIED;
         }
         let mut auth_data = self.authenticator_data(flags, 0);
@@ -693,7 +713,8 @@ impl SoftAuthenticator {
             if p == 0 || p > 0xff {
                 return Ok(Err(status::INVALID_PARAMETER));
             }
-            if p & !i128::from(pin::PERMISSION_GET_ASSERTION | 0x01) != 0 {
+            if p & !i128::from(pin::PERMISSION_GET_ASSERTION | pin::PERMISSION_MAKE_CREDENTIAL) != 0
+            {
                 return Ok(Err(status::UNAUTHORIZED_PERMISSION));
             }
             if rp_id.is_none() {
@@ -702,7 +723,10 @@ impl SoftAuthenticator {
             (p as u8, rp_id)
         } else {
             // getPinToken: makeCredential and getAssertion, any rp.
-            (0x01 | pin::PERMISSION_GET_ASSERTION, None)
+            (
+                pin::PERMISSION_MAKE_CREDENTIAL | pin::PERMISSION_GET_ASSERTION,
+                None,
+            )
         };
         let Some(current) = self.pin.clone() else {
             return Ok(Err(status::PIN_NOT_SET));

@@ -19,7 +19,8 @@ pub use device_doc::{pem_encode, DeviceDoc, DeviceForm};
 pub use piv::{check_piv_attestation, piv_policies_for, PivEnrollArgs};
 pub use sk::sk_public_key_line;
 pub use webauthn::{
-    create_client_data_json, register as register_webauthn, remember_credential, webauthn_spec,
+    create_client_data_json, register as register_webauthn,
+    register_with as register_webauthn_with, remember_credential, webauthn_spec,
 };
 
 use crate::piv::card::PcscPivCard;

@@ -385,13 +385,62 @@ mod webauthn {
         let mut no_uv = SoftAuthenticator::from_seed("example.com", b"no-uv");
         no_uv.user_verification = false;
         let e = register_webauthn(&c, &args(), &mut no_uv).err().unwrap();
-        assert!(e.contains("user verification unavailable"), "{e}");
+        assert!(e.contains("has no PIN"), "{e}");
         let mut uv = SoftAuthenticator::from_seed("example.com", b"uv");
         assert!(register_webauthn(&c, &args(), &mut uv).is_ok());
         let bad =
             ctx("  webauthn:\n    rp_id: example.com\n    attestation_denied_cas: /etc/ca.pem\n");
         let e = register_webauthn(&bad, &args(), &mut uv).err().unwrap();
         assert!(e.contains("attestation_denied_cas must be a list"), "{e}");
+    }
+
+    /// Answers the PIN question with a fixed PIN, recording what was asked.
+    struct PinPad(Vec<String>, &'static str);
+
+    impl crate::ctl::tap::Terminal for PinPad {
+        fn say(&mut self, text: &str) -> Result<(), String> {
+            self.0.push(text.into());
+            Ok(())
+        }
+        fn ask_hidden(&mut self, prompt: &str) -> Result<zeroize::Zeroizing<String>, String> {
+            self.0.push(format!("ASK {prompt}"));
+            Ok(zeroize::Zeroizing::new(self.1.into()))
+        }
+    }
+
+    #[test]
+    fn a_key_with_a_pin_registers_with_its_pin_when_the_cluster_needs_one() {
+        use crate::ctl::register_webauthn_with;
+        let mut c = ctx("  webauthn:\n    rp_id: example.com\n");
+        c.required = KeyPolicy::HardwareKeyTouchAndPin;
+        for protocols in [vec![2u8, 1], vec![1]] {
+            let mut key = SoftAuthenticator::from_seed("example.com", b"mc-pin");
+            key.set_pin("4831");
+            key.pin_protocols = protocols.clone();
+            let mut t = PinPad(Vec::new(), "4831");
+            let (done, _, _) = register_webauthn_with(&c, &args(), &mut key, &mut t)
+                .unwrap_or_else(|e| panic!("{protocols:?}: {e}"));
+            assert_eq!(t.0.len(), 1, "{:?}", t.0);
+            assert!(t.0[0].contains("PIN"), "{:?}", t.0);
+            assert!(!format!("{:?}", done.notes).contains("4831"));
+            // The registered credential signs with UV from the same PIN.
+            assert_eq!(key.credential().credential_id.len(), 32);
+        }
+        // A wrong PIN: refused with the tries left, nothing registered.
+        let mut key = SoftAuthenticator::from_seed("example.com", b"mc-pin");
+        key.set_pin("4831");
+        let before = key.credential();
+        let e = register_webauthn_with(&c, &args(), &mut key, &mut PinPad(Vec::new(), "0000"))
+            .err()
+            .unwrap();
+        assert!(e.contains("wrong PIN") && !e.contains("0000"), "{e}");
+        assert_eq!(key.credential(), before);
+        // Without a PIN requirement no PIN is asked, and no UV is claimed.
+        let mut plain = ctx("  webauthn:\n    rp_id: example.com\n");
+        plain.required = KeyPolicy::HardwareKeyTouch;
+        let mut t = PinPad(Vec::new(), "4831");
+        register_webauthn_with(&plain, &args(), &mut key, &mut t).unwrap();
+        assert!(t.0.is_empty(), "{:?}", t.0);
     }
 
     #[test]

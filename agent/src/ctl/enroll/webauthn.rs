@@ -40,11 +40,26 @@ pub fn webauthn_spec(reg: &Registration, rp_id: &str) -> serde_json::Value {
     })
 }
 
-/// Registers with `authenticator`, verifies, and builds the device.
+/// Registers with `authenticator`, verifies, and builds the device; a PIN
+/// (when the cluster needs one and the key verifies users by PIN) is asked
+/// on the terminal.
 pub fn register(
     ctx: &EnrollContext,
     args: &EnrollArgs,
     authenticator: &mut dyn Authenticator,
+) -> Result<(Enrolled, Vec<u8>, String), String> {
+    register_with(ctx, args, authenticator, &mut crate::ctl::tap::Tty)
+}
+
+/// How long the PIN exchange may take (no touch involved).
+const PIN_DEADLINE: Duration = Duration::from_secs(10);
+
+/// [`register`], asking a PIN on `tty`.
+pub fn register_with(
+    ctx: &EnrollContext,
+    args: &EnrollArgs,
+    authenticator: &mut dyn Authenticator,
+    tty: &mut dyn crate::ctl::tap::Terminal,
 ) -> Result<(Enrolled, Vec<u8>, String), String> {
     let rp_id = ctx
         .bundle
@@ -64,13 +79,18 @@ pub fn register(
     let client_data = create_client_data_json(&challenge, &rp_id);
     let client_data_hash: [u8; 32] = Sha256::digest(client_data.as_bytes()).into();
     let user_id: [u8; 32] = Sha256::digest(format!("pam-mfa user {}", args.user).as_bytes()).into();
-    let req = MakeCredentialRequest {
+    let mut req = MakeCredentialRequest {
         rp_id: rp_id.clone(),
         client_data_hash,
         user_id: user_id.to_vec(),
         user_name: args.user.clone(),
         user_verification: ctx.required.needs_pin(),
+        pin_uv_auth: None,
     };
+    if ctx.required.needs_pin() {
+        pin_for_registration(authenticator, &mut req, tty)
+            .map_err(|e| format!("registration failed: {e}"))?;
+    }
     eprintln!(
         "Tap your security key ({}) to register it for {rp_id}.",
         authenticator.name()
@@ -119,6 +139,54 @@ pub fn register(
     crate::policy::load_bundle_str(&device.to_yaml(), "the printed mfa_device")
         .map_err(|e| format!("internal error: the printed resource does not load: {e}"))?;
     Ok((Enrolled { device, notes }, reg.credential_id, rp_id))
+}
+
+/// User verification for a registration the cluster's PIN requirement
+/// needs: the `uv` option for a key that verifies on its own; for a key
+/// with a PIN, the PIN asked (hidden, once, never printed) and a
+/// pinUvAuthParam from a token with the makeCredential permission. A key
+/// with neither is refused here, before it is touched.
+fn pin_for_registration(
+    a: &mut dyn Authenticator,
+    req: &mut MakeCredentialRequest,
+    tty: &mut dyn crate::ctl::tap::Terminal,
+) -> Result<(), String> {
+    use crate::fido2::client_pin::{
+        get_info, pin_retries, pin_token_for, UvMethod, PERMISSION_MAKE_CREDENTIAL,
+    };
+    let info = get_info(a, Instant::now() + PIN_DEADLINE).map_err(|e| e.to_string())?;
+    match info.uv_method().map_err(|e| e.to_string())? {
+        UvMethod::BuiltIn => req.user_verification = true,
+        UvMethod::Pin => {
+            let protocol = info
+                .protocol()
+                .ok_or("the key offers no PIN/UV auth protocol this client speaks")?;
+            if pin_retries(a, protocol, Instant::now() + PIN_DEADLINE).ok() == Some(0) {
+                return Err(crate::fido2::Fido2Error::PinBlocked.to_string());
+            }
+            let pin = tty.ask_hidden(&format!(
+                "The cluster requires the security key's PIN. Enter the PIN of {}: ",
+                a.name()
+            ))?;
+            if pin.chars().count() < 4 || pin.len() > 63 {
+                return Err(
+                    "a security key PIN has 4 to 63 characters (nothing was sent to the key)"
+                        .into(),
+                );
+            }
+            let token = pin_token_for(
+                a,
+                &info,
+                &pin,
+                &req.rp_id,
+                PERMISSION_MAKE_CREDENTIAL,
+                Instant::now() + PIN_DEADLINE,
+            )
+            .map_err(|e| e.to_string())?;
+            req.pin_uv_auth = Some(token.auth_param(&req.client_data_hash));
+        }
+    }
+    Ok(())
 }
 
 /// Appends `RP_ID BASE64URL_ID` to the file `mfactl tap` reads.

@@ -365,9 +365,14 @@ fn piv_device(name: &str, user: &str, m: &crate::piv::tests::chain::Minted) -> S
     )
 }
 
-/// agent.yaml's `piv:` trusting the roots of `minted` (files under a
-/// fresh temporary directory).
-fn piv_roots(tag: &str, minted: &[&crate::piv::tests::chain::Minted]) -> String {
+/// A fixture whose agent.yaml's `piv:` trusts the roots of `minted` (files
+/// in a temporary directory, removed once the agent has read them).
+fn piv_fixture(
+    policy: &str,
+    extra_config: &str,
+    tag: &str,
+    minted: &[&crate::piv::tests::chain::Minted],
+) -> Fixture {
     let dir = std::env::temp_dir().join(format!("pam-mfa-pivtap-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let files: Vec<String> = minted
@@ -379,10 +384,15 @@ fn piv_roots(tag: &str, minted: &[&crate::piv::tests::chain::Minted]) -> String 
             format!("\"{}\"", p.display())
         })
         .collect();
-    format!(
-        "piv:\n  include_yubico_roots: false\n  attestation_roots: [{}]\n",
-        files.join(", ")
-    )
+    let f = Fixture::new(
+        policy,
+        &format!(
+            "{extra_config}piv:\n  include_yubico_roots: false\n  attestation_roots: [{}]\n",
+            files.join(", ")
+        ),
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    f
 }
 
 fn piv_answer(card: &mut crate::piv::tests::fake_card::FakeCard, prompt: &ResponseBody) -> String {
@@ -424,12 +434,11 @@ fn piv_taps_verify_against_the_attested_key() {
         piv_device("bob-piv", "bob", &bob),
         piv_device("alice-untrusted", "alice", &untrusted),
     );
-    let f = Fixture::new(
+    let f = piv_fixture(
         &bundle("true", &extra),
-        &format!(
-            "challenge:\n  tries: 10\n{}",
-            piv_roots("verify", &[&alice, &bob, &unregistered])
-        ),
+        "challenge:\n  tries: 10\n",
+        "verify",
+        &[&alice, &bob, &unregistered],
     );
     let Step::Ask(conv, prompt) = f.begin(PamHook::Auth, None, "10.0.0.1") else {
         panic!("expected a challenge")
@@ -514,9 +523,11 @@ fn piv_tap_class_comes_from_the_attestation() {
             ..Default::default()
         };
         let m = Minted::new(&s);
-        let f = Fixture::new(
+        let f = piv_fixture(
             &bundle("true", &piv_device("alice-piv", "alice", &m)),
-            &piv_roots(&format!("class{pin}{touch}"), &[&m]),
+            "",
+            &format!("class{pin}{touch}"),
+            &[&m],
         );
         let Step::Ask(conv, prompt) = f.begin(PamHook::Auth, None, "10.0.0.1") else {
             panic!()
@@ -534,9 +545,11 @@ fn piv_tap_class_comes_from_the_attestation() {
         ..Default::default()
     };
     let m = Minted::new(&plain);
-    let f = Fixture::new(
+    let f = piv_fixture(
         &bundle("true", &piv_device("alice-piv", "alice", &m)),
-        &piv_roots("plain", &[&m]),
+        "",
+        "plain",
+        &[&m],
     );
     let Step::Ask(conv, prompt) = f.begin(PamHook::Auth, None, "10.0.0.1") else {
         panic!()

@@ -103,8 +103,9 @@ struct World {
 
 impl World {
     /// ssh with `mfactl tap` as SSH_ASKPASS, run in pcscd's namespaces
-    /// (nsenter) so it reaches the card; the PIN comes from MFACTL_ASKPASS.
-    fn tap_login(&self, pin: &str) -> SshOutcome {
+    /// (nsenter) so it reaches the card; MFACTL_ASKPASS answers the n-th PIN
+    /// question with `pins[n]` (the last one from then on).
+    fn tap_login(&self, pins: &[&str]) -> SshOutcome {
         let dir = self.work.subdir(&unique_name("tapbin-"), 0o700);
         let wrapper = dir.join("mfactl-in-pcsc");
         std::fs::write(
@@ -117,10 +118,11 @@ impl World {
         )
         .unwrap();
         let pin_script = dir.join("pin");
+        std::fs::write(dir.join("pins"), pins.join("\n") + "\n").unwrap();
         std::fs::write(
             &pin_script,
             format!(
-                "#!/bin/sh\necho \"$1\" >> {}/pin-asked\necho {pin}\n",
+                "#!/bin/sh\nd={}\necho \"$1\" >> $d/pin-asked\nn=$(wc -l < $d/pin-asked)\np=$(sed -n \"${{n}}p\" $d/pins)\n[ -n \"$p\" ] || p=$(tail -n 1 $d/pins)\necho \"$p\"\n",
                 dir.display()
             ),
         )
@@ -227,8 +229,11 @@ fn a_registered_piv_card_answers_the_challenge_and_another_key_is_refused() {
         return;
     }
     let w = world("piv-tap");
+    // A wrong PIN first: the card counts it, mfactl says how many tries are
+    // left and signs nothing; the agent's next prompt (a fresh challenge)
+    // gets the right PIN.
     let t0 = std::time::Instant::now();
-    let out = w.tap_login("123456");
+    let out = w.tap_login(&["654321", "123456"]);
     assert!(
         out.success(),
         "the PIV tap should allow:\n{}",
@@ -249,6 +254,13 @@ fn a_registered_piv_card_answers_the_challenge_and_another_key_is_refused() {
     );
     let tap_err = w.evidence(&out);
     assert!(tap_err.contains("Tap your security key"), "{tap_err}");
+    assert!(tap_err.contains("wrong PIN, 2 tries left"), "{tap_err}");
+    assert!(
+        out.askpass
+            .iter()
+            .any(|p| p.contains("the answer is empty; try again (2 left)")),
+        "{tap_err}"
+    );
     // PIN once: asked through MFACTL_ASKPASS (no terminal), for slot 9c.
     let asked: Vec<String> = walk(w.work.path())
         .into_iter()
@@ -256,18 +268,22 @@ fn a_registered_piv_card_answers_the_challenge_and_another_key_is_refused() {
         .map(|p| std::fs::read_to_string(p).unwrap())
         .collect();
     assert!(
-        asked.len() == 1 && asked[0].contains("PIN of slot 9c"),
+        asked.len() == 1
+            && asked[0].lines().count() == 2
+            && asked[0].lines().all(|l| l.contains("PIN of slot 9c")),
         "{asked:?}"
     );
-    assert!(
-        !w.agent.audit_text().contains("123456") && !w.agent.log().contains("123456"),
-        "the PIN is never logged"
-    );
+    for pin in ["654321", "123456"] {
+        assert!(
+            !w.agent.audit_text().contains(pin) && !w.agent.log().contains(pin),
+            "the PIN is never logged"
+        );
+    }
     eprintln!("PIV tap login: {:?}", t0.elapsed());
 
     // Not touched: the card refuses to sign, nothing is allowed.
     w.env.set_touch("not touched");
-    let out = w.tap_login("123456");
+    let out = w.tap_login(&["123456"]);
     assert_eq!(out.exit_code(), Some(255), "{}", w.evidence(&out));
     assert!(
         w.evidence(&out).contains("not touched in time"),
@@ -279,7 +295,7 @@ fn a_registered_piv_card_answers_the_challenge_and_another_key_is_refused() {
     // A new key in the same slot is not the registered one: the agent
     // refuses its signature.
     generate_9c(&w.env);
-    let out = w.tap_login("123456");
+    let out = w.tap_login(&["123456"]);
     assert_eq!(out.exit_code(), Some(255), "{}", w.evidence(&out));
     assert!(
         out.stderr().contains("not registered"),

@@ -10,8 +10,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use mfa_agent::ctl::{
-    ask, parse_label, render, run_check, run_explain, run_tap, short, Checked, ExplainArgs,
-    TapOutput, Tty,
+    ask, parse_label, render, run_check, run_enroll, run_explain, run_tap, short, Checked,
+    EnrollArgs, EnrollMethod, ExplainArgs, PivEnrollArgs, TapOutput, Tty,
 };
 use pam_mfa_protocol::{ExplainQuery, RequestBody, ResponseBody, StatusReport, DEFAULT_SOCKET};
 
@@ -94,6 +94,58 @@ enum Cmd {
         /// 2.0 key).
         #[arg(long, value_delimiter = ',')]
         pin_protocols: Option<Vec<u8>>,
+    },
+    /// Register a security key for a cluster user: checks it as the agent
+    /// will, and prints the mfa_device resource to add to the bundle (YAML).
+    #[command(group(clap::ArgGroup::new("method").required(true).args(["sk", "piv", "webauthn"])))]
+    Enroll {
+        /// The cluster user the key belongs to.
+        #[arg(long)]
+        user: String,
+        /// The resource name (default: USER-sk-FINGERPRINT, USER-piv-SERIAL-SLOT).
+        #[arg(long)]
+        name: Option<String>,
+        /// An OpenSSH security-key public key file (sk-ssh-ed25519, sk-ecdsa).
+        #[arg(long, value_name = "PUBKEY_FILE")]
+        sk: Option<PathBuf>,
+        /// A PIV key (YubiKey) through pcscd: its slot attestation is verified.
+        #[arg(long)]
+        piv: bool,
+        /// A FIDO2 key (USB): registered for the cap's webauthn.rp_id, its
+        /// attestation checked against the cap's attestation CAs.
+        #[arg(long)]
+        webauthn: bool,
+        /// The PIV slot (9a, 9c, 9d, 9e); default: the cap's
+        /// hardware_key.piv_slot, else the requirement's default slot.
+        #[arg(long, requires = "piv")]
+        slot: Option<String>,
+        /// Generate a new key in the slot with the PIN and touch policy the
+        /// cluster requires (replaces the slot's key).
+        #[arg(long, requires = "piv")]
+        generate: bool,
+        /// The smart card reader (part of its name); default: the first with a card.
+        #[arg(long, requires = "piv")]
+        reader: Option<String>,
+        /// The key algorithm for --generate: p256 (default) or p384.
+        #[arg(long, requires = "generate")]
+        algorithm: Option<String>,
+        /// A file holding the card's management key (HEX for 3DES, or
+        /// aes128:/aes192:/aes256:HEX); default: the factory key.
+        #[arg(long, requires = "generate")]
+        management_key_file: Option<PathBuf>,
+        /// With the cap's serial number validation on: the serial numbers
+        /// the user's trait lists (comma-separated), instead of the bundle's user.
+        #[arg(long, requires = "piv")]
+        serial_trait: Option<String>,
+        /// Check against this bundle (file or directory) instead of the agent's policy.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// The agent's configuration: PIV roots (piv:) and, without --policy, the policy source.
+        #[arg(long, env = "PAM_MFA_CONFIG")]
+        config: Option<PathBuf>,
+        /// Print the resource as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Answer a pam-mfa challenge with your security key (also works as SSH_ASKPASS).
     Tap {
@@ -220,6 +272,65 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             a.save(&out).map_err(|e| e.to_string())?;
             println!("{}", a.registration());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Enroll {
+            user,
+            name,
+            sk,
+            piv,
+            webauthn,
+            slot,
+            generate,
+            reader,
+            algorithm,
+            management_key_file,
+            serial_trait,
+            policy,
+            config,
+            json,
+        } => {
+            let method = match (sk, piv, webauthn) {
+                (Some(path), false, false) => EnrollMethod::Sk(path),
+                (None, false, true) => EnrollMethod::Webauthn,
+                (None, true, false) => EnrollMethod::Piv(PivEnrollArgs {
+                    slot: slot
+                        .as_deref()
+                        .map(mfa_agent::piv::PivSlot::parse)
+                        .transpose()?,
+                    generate,
+                    reader,
+                    algorithm: algorithm
+                        .as_deref()
+                        .map(mfa_agent::piv::card::KeyAlgorithm::parse)
+                        .transpose()?,
+                    management_key_file,
+                    serial_trait,
+                }),
+                _ => return Err("give one of --sk FILE, --piv or --webauthn".into()),
+            };
+            let args = EnrollArgs {
+                user,
+                name,
+                policy,
+                config_given: config.is_some(),
+                config: config
+                    .unwrap_or_else(|| PathBuf::from(mfa_agent::config::DEFAULT_CONFIG_PATH)),
+                method,
+            };
+            let done = run_enroll(&args)?;
+            for n in &done.notes {
+                eprintln!("mfactl enroll: {n}");
+            }
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&done.device.to_json())
+                        .map_err(|e| e.to_string())?
+                );
+            } else {
+                print!("{}", done.device.to_yaml());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Tap { prompt } => match run_tap(prompt.as_deref(), &mut Tty)? {

@@ -5,6 +5,10 @@
 //!   text; `<key>` is base64url(SHA-256 of the key's wire blob) and says which
 //!   registered key signed; `<sig>` is base64url of the wire signature (flags
 //!   and counter inside, as signed).
+//! - `wa1.<selector>.<authenticatorData>.<signature>`: a WebAuthn assertion.
+//! - `pv1.<selector>.<signature>`: a PIV key's ECDSA signature (DER) of the
+//!   tap digest of the challenge ([`crate::verify::piv_tap`]); the selector
+//!   is the first 8 bytes of SHA-256 of the key's SubjectPublicKeyInfo.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -28,6 +32,11 @@ pub enum Answer {
         authenticator_data: Vec<u8>,
         signature: Vec<u8>,
     },
+    /// `pv1.<selector>.<signature>`: a PIV key's signature of the challenge.
+    Piv {
+        selector: [u8; 8],
+        signature: Vec<u8>,
+    },
 }
 
 impl Answer {
@@ -35,6 +44,7 @@ impl Answer {
         match self {
             Answer::SshSk { .. } => "ssh_sk",
             Answer::Webauthn { .. } => "webauthn",
+            Answer::Piv { .. } => "piv",
         }
     }
 
@@ -59,6 +69,14 @@ impl Answer {
                 "wa1.{}.{}.{}",
                 URL_SAFE_NO_PAD.encode(selector),
                 URL_SAFE_NO_PAD.encode(authenticator_data),
+                URL_SAFE_NO_PAD.encode(signature)
+            ),
+            Answer::Piv {
+                selector,
+                signature,
+            } => format!(
+                "pv1.{}.{}",
+                URL_SAFE_NO_PAD.encode(selector),
                 URL_SAFE_NO_PAD.encode(signature)
             ),
         }
@@ -105,9 +123,29 @@ impl Answer {
                     signature,
                 })
             }
+            Some("pv1") => {
+                let (Some(k), Some(s), None) = (parts.next(), parts.next(), parts.next()) else {
+                    return Err("a PIV answer has three parts: pv1.<key>.<signature>".into());
+                };
+                let selector: [u8; 8] = URL_SAFE_NO_PAD
+                    .decode(k)
+                    .map_err(|_| "the key part is not base64url".to_string())?
+                    .try_into()
+                    .map_err(|_| "the key part of a PIV answer is not 8 bytes".to_string())?;
+                let signature = URL_SAFE_NO_PAD
+                    .decode(s)
+                    .map_err(|_| "the signature part is not base64url".to_string())?;
+                if signature.is_empty() {
+                    return Err("the signature is empty".into());
+                }
+                Ok(Answer::Piv {
+                    selector,
+                    signature,
+                })
+            }
             Some("") | None => Err("the answer is empty".into()),
             Some(_) => {
-                Err("this is not a pam-mfa answer (it should start with sk1. or wa1.)".into())
+                Err("this is not a pam-mfa answer (it should start with sk1., wa1. or pv1.)".into())
             }
         }
     }
@@ -144,5 +182,30 @@ mod tests {
         assert!(Answer::parse(&"sk1.".repeat(200))
             .unwrap_err()
             .contains("longer"));
+    }
+
+    #[test]
+    fn piv_answers_round_trip_and_fit() {
+        // The longest PIV signature: P-384 DER ECDSA, 104 bytes.
+        let a = Answer::Piv {
+            selector: [1, 2, 3, 4, 5, 6, 7, 8],
+            signature: vec![0x30; 104],
+        };
+        let line = a.encode();
+        assert!(line.starts_with("pv1.") && line.len() < 160, "{line}");
+        assert_eq!(Answer::parse(&line).unwrap(), a);
+        assert_eq!(a.kind(), "piv");
+        for (bad, words) in [
+            ("pv1.AQIDBAUGBwg", "three parts"),
+            ("pv1.AQIDBAUGBwg.MDAw.x", "three parts"),
+            ("pv1.AQID.MDAw", "not 8 bytes"),
+            ("pv1.!!!.MDAw", "base64url"),
+            ("pv1.AQIDBAUGBwg.", "empty"),
+            ("pv1.AQIDBAUGBwg.%%", "base64url"),
+            ("pv2.AQIDBAUGBwg.MDAw", "pv1."),
+        ] {
+            let e = Answer::parse(bad).unwrap_err();
+            assert!(e.contains(words), "{bad}: {e}");
+        }
     }
 }

@@ -2,13 +2,20 @@
 
 mod check;
 mod client;
+mod enroll;
 mod explain;
 mod sessions;
 mod sync;
-mod tap;
+pub(crate) mod tap;
 
 pub use check::{run_check, Checked};
 pub use client::ask;
+pub use enroll::{
+    check_piv_attestation, create_client_data_json, pem_encode, piv_policies_for,
+    register_webauthn, register_webauthn_with, remember_credential, required_policy, run_enroll,
+    sk_public_key_line, webauthn_spec, DeviceDoc, DeviceForm, EnrollArgs, EnrollMethod, Enrolled,
+    PivEnrollArgs,
+};
 pub use explain::{parse_label, render, run_explain, short, ExplainArgs};
 pub use sessions::{fetch_sessions, render_sessions};
 pub use sync::{render_sync, run_sync};

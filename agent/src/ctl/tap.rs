@@ -5,6 +5,10 @@
 //! argument; prompts that carry no challenge, such as a key passphrase, are
 //! asked on the terminal as ssh-askpass would, and "Confirm user presence"
 //! notices are shown there too).
+//!
+//! Keys, in this order, as the prompt allows: a FIDO2 key (`rp_id=` in the
+//! prompt), a PIV card through pcscd (`piv=SLOTS`: the slots of the user's
+//! registered PIV keys), an sk key held by the local ssh-agent.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -44,13 +48,25 @@ pub fn run_tap(arg: Option<&str>, tty: &mut dyn Terminal) -> Result<TapOutput, S
         Some(c) => {
             let rp_id = token(&text, "rp_id=");
             let uv = token(&text, "uv=").is_some_and(|v| v == "required");
-            match rp_id {
-                Some(rp) => answer_with_fido2(&c, &rp, uv, tty)
-                    .or_else(|fido_err| {
-                        answer_challenge(&c, tty).map_err(|sk_err| format!("{fido_err}; {sk_err}"))
-                    })
-                    .map(TapOutput::Answer),
-                None => answer_challenge(&c, tty).map(TapOutput::Answer),
+            let mut errors = Vec::new();
+            if let Some(rp) = rp_id {
+                match answer_with_fido2(&c, &rp, uv, tty) {
+                    Ok(a) => return Ok(TapOutput::Answer(a)),
+                    Err(e) => errors.push(e),
+                }
+            }
+            if let Some(slots) = token(&text, "piv=") {
+                match answer_with_pcsc(&c, &slots, tty) {
+                    Ok(a) => return Ok(TapOutput::Answer(a)),
+                    Err(e) => errors.push(e),
+                }
+            }
+            match answer_challenge(&c, tty) {
+                Ok(a) => Ok(TapOutput::Answer(a)),
+                Err(e) => {
+                    errors.push(e);
+                    Err(errors.join("; "))
+                }
             }
         }
         None if arg.is_some() => askpass(&text, tty).map(TapOutput::Askpass),
@@ -222,7 +238,7 @@ fn token(text: &str, key: &str) -> Option<String> {
 /// Where `mfactl enroll` keeps the person's WebAuthn credential ids, one
 /// `RP_ID BASE64URL_ID` per line: a FIDO2 key only answers for a credential
 /// it is asked about (Teleport's credentials are not discoverable).
-fn credential_file() -> Option<PathBuf> {
+pub(crate) fn credential_file() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CONFIG_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
@@ -371,6 +387,128 @@ fn check_pin_format(pin: &str) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// Names the PC/SC reader `mfactl tap` uses for PIV (part of its name);
+/// unset: the first reader holding a card.
+pub const PIV_READER_ENV: &str = "MFACTL_PIV_READER";
+
+/// How long `mfactl tap` waits for a PIV card to be inserted.
+const PIV_CARD_WAIT: Duration = Duration::from_secs(3);
+
+/// Answers with a PIV card through pcscd.
+fn answer_with_pcsc(
+    c: &ParsedChallenge,
+    slots: &str,
+    tty: &mut dyn Terminal,
+) -> Result<String, String> {
+    use crate::piv::card::PcscPivCard;
+    let reader = std::env::var(PIV_READER_ENV).ok().filter(|r| !r.is_empty());
+    let mut card = PcscPivCard::open_with(reader.as_deref(), PIV_CARD_WAIT)
+        .map_err(|e| format!("PIV: {e}"))?;
+    answer_with_piv(&mut card, c, slots, tty).map_err(|e| format!("PIV: {e}"))
+}
+
+/// The slots a `piv=` word names (`any`: the four PIV key slots).
+fn piv_slots(list: &str) -> Result<Vec<crate::piv::PivSlot>, String> {
+    use crate::piv::PivSlot;
+    if list == "any" {
+        return Ok(vec![
+            PivSlot::Authentication,
+            PivSlot::Signature,
+            PivSlot::KeyManagement,
+            PivSlot::CardAuthentication,
+        ]);
+    }
+    list.split(',').map(PivSlot::parse).collect()
+}
+
+/// Signs the challenge's tap digest ([`crate::verify::piv_tap`]) with the
+/// key in the first of `slots` that holds one: the PIN is asked (hidden,
+/// never logged, wiped) unless the slot's policy says never or the card
+/// has it verified already; "Tap your security key" is shown unless the
+/// slot's touch policy says never. The card bounds the wait for the touch
+/// (a YubiKey gives up after 15 s).
+pub(crate) fn answer_with_piv(
+    card: &mut dyn crate::piv::card::PivCard,
+    c: &ParsedChallenge,
+    slots: &str,
+    tty: &mut dyn Terminal,
+) -> Result<String, String> {
+    use crate::piv::card::CardError;
+    use crate::piv::{PinPolicy, TouchPolicy};
+    use crate::verify::piv_tap::{digest_len, selector, tap_digest};
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    let mut last_err = "the card holds no key in the registered slots".to_string();
+    for slot in piv_slots(slots)? {
+        // The slot's public key, as its attestation states it (what the
+        // registered chain holds), and its policies.
+        let cert = match card.attest(slot) {
+            Ok(der) => der,
+            Err(e @ CardError::NotFound { .. }) => {
+                last_err = e.to_string();
+                continue;
+            }
+            Err(e) => {
+                last_err = format!("slot {}: {e}", slot.name());
+                continue;
+            }
+        };
+        let spki = X509Certificate::from_der(&cert)
+            .map_err(|_| format!("slot {}: the attestation does not parse", slot.name()))?
+            .1
+            .public_key()
+            .raw
+            .to_vec();
+        let len = digest_len(&spki).map_err(|e| format!("slot {}: {e}", slot.name()))?;
+        let digest = tap_digest(&c.text, len).ok_or("no digest for this key")?;
+        let (pin_policy, touch_policy) = match card.metadata(slot) {
+            Ok(m) => (m.pin_policy, m.touch_policy),
+            // Older keys: unknown, so ask what may be needed.
+            Err(_) => (PinPolicy::Default, TouchPolicy::Default),
+        };
+        if pin_policy != PinPolicy::Never {
+            match card.pin_tries_left().map_err(|e| e.to_string())? {
+                None => {}
+                Some(0) => return Err("the card's PIN is blocked (reset it with the PUK)".into()),
+                Some(n) => {
+                    let left = if n <= 3 {
+                        format!(" ({n} {} left)", if n == 1 { "try" } else { "tries" })
+                    } else {
+                        String::new()
+                    };
+                    let pin = tty.ask_hidden(&format!(
+                        "pam-mfa: {}@{} requires your PIV key's PIN. Enter the PIN of slot {}{left}: ",
+                        c.login,
+                        c.node,
+                        slot.name()
+                    ))?;
+                    if pin.is_empty() {
+                        return Err("no PIN was entered".into());
+                    }
+                    card.verify_pin(&pin).map_err(|e| e.to_string())?;
+                }
+            }
+        }
+        let touch = if touch_policy == TouchPolicy::Never {
+            ""
+        } else {
+            ": Tap your security key now"
+        };
+        tty.say(&format!(
+            "pam-mfa: approve {}@{} with the PIV key in slot {}{touch}",
+            c.login,
+            c.node,
+            slot.name()
+        ))?;
+        let signature = card.sign(slot, &digest).map_err(|e| e.to_string())?;
+        return Ok(Answer::Piv {
+            selector: selector(&spki),
+            signature,
+        }
+        .encode());
+    }
+    Err(last_err)
 }
 
 /// Signs the challenge with a security key held by the local ssh-agent.
@@ -631,6 +769,103 @@ mod tests {
             TapOutput::Answer(_) => panic!(),
         }
         assert!(t.0.iter().any(|l| l.contains("Tap your security key")));
+    }
+
+    /// A card with the minted slot-9c key `s` describes.
+    fn piv_card(s: &crate::piv::tests::chain::Slot) -> crate::piv::tests::fake_card::FakeCard {
+        let m = crate::piv::tests::chain::Minted::new(s);
+        crate::piv::tests::fake_card::FakeCard::new(&m, s)
+    }
+
+    /// PIN once, touch always.
+    fn pin_and_touch() -> crate::piv::tests::chain::Slot {
+        crate::piv::tests::chain::Slot {
+            pin: 2,
+            touch: 2,
+            ..Default::default()
+        }
+    }
+
+    fn spki_of(card: &crate::piv::tests::fake_card::FakeCard) -> Vec<u8> {
+        use x509_parser::prelude::{FromDer, X509Certificate};
+        X509Certificate::from_der(&card.slot_cert)
+            .unwrap()
+            .1
+            .public_key()
+            .raw
+            .to_vec()
+    }
+
+    #[test]
+    fn piv_tap_asks_the_pin_says_tap_and_signs_the_challenge() {
+        use crate::verify::piv_tap::{selector, verify_piv_tap};
+        let mut card = piv_card(&pin_and_touch());
+        let mut t = PinPad(Vec::new(), "123456".into());
+        let line = answer_with_piv(&mut card, &challenge(), "9a,9c", &mut t).unwrap();
+        let Answer::Piv {
+            selector: sel,
+            signature,
+        } = Answer::parse(&line).unwrap()
+        else {
+            panic!("{line}")
+        };
+        let spki = spki_of(&card);
+        assert_eq!(sel, selector(&spki));
+        verify_piv_tap(&spki, &challenge().text, &signature).unwrap();
+        assert!(line.len() < 200, "{line}");
+        assert_eq!(t.asked().len(), 1, "{:?}", t.0);
+        assert!(t.asked()[0].contains("PIN of slot 9c"), "{:?}", t.0);
+        assert!(
+            t.0.iter().any(|l| l.contains("Tap your security key")),
+            "{:?}",
+            t.0
+        );
+        assert!(!t.0.iter().any(|l| l.contains("123456")), "{:?}", t.0);
+    }
+
+    #[test]
+    fn piv_tap_without_pin_or_touch_policy_asks_nothing() {
+        let s = crate::piv::tests::chain::Slot {
+            pin: 1,
+            touch: 1,
+            ..Default::default()
+        };
+        let mut card = piv_card(&s);
+        let mut t = PinPad(Vec::new(), "123456".into());
+        answer_with_piv(&mut card, &challenge(), "9c", &mut t).unwrap();
+        assert!(t.asked().is_empty(), "{:?}", t.0);
+        assert!(!t.0.iter().any(|l| l.contains("Tap your")), "{:?}", t.0);
+    }
+
+    #[test]
+    fn piv_tap_errors_say_why_without_the_pin() {
+        // A wrong PIN: the tries left, not the PIN.
+        let mut card = piv_card(&pin_and_touch());
+        let mut t = PinPad(Vec::new(), "999999".into());
+        let e = answer_with_piv(&mut card, &challenge(), "9c", &mut t).unwrap_err();
+        assert!(e.contains("wrong PIN, 2 tries left"), "{e}");
+        assert!(!e.contains("999999") && card.signed == 0, "{e}");
+        // Few tries left: the prompt says so; blocked: not asked at all.
+        let mut t = PinPad(Vec::new(), "999999".into());
+        let _ = answer_with_piv(&mut card, &challenge(), "9c", &mut t);
+        assert!(t.asked()[0].contains("(2 tries left)"), "{:?}", t.0);
+        card.tries = 0;
+        let mut t = PinPad(Vec::new(), "123456".into());
+        let e = answer_with_piv(&mut card, &challenge(), "9c", &mut t).unwrap_err();
+        assert!(e.contains("blocked") && t.asked().is_empty(), "{e}");
+        // Not touched in time.
+        let mut card = piv_card(&pin_and_touch());
+        card.touched = false;
+        let mut t = PinPad(Vec::new(), "123456".into());
+        let e = answer_with_piv(&mut card, &challenge(), "9c", &mut t).unwrap_err();
+        assert!(e.contains("not touched in time"), "{e}");
+        // No key in the slots the prompt names; a bad slot list.
+        let mut t = PinPad(Vec::new(), "123456".into());
+        let e = answer_with_piv(&mut card, &challenge(), "9a,9d", &mut t).unwrap_err();
+        assert!(e.contains("not found"), "{e}");
+        let e = answer_with_piv(&mut card, &challenge(), "9z", &mut t).unwrap_err();
+        assert!(e.contains("not one of"), "{e}");
+        assert!(t.asked().is_empty(), "{:?}", t.0);
     }
 
     #[test]

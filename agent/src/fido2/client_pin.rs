@@ -39,6 +39,8 @@ pub const SUB_GET_PIN_TOKEN: u8 = 0x05;
 pub const SUB_GET_TOKEN_USING_PIN_WITH_PERMISSIONS: u8 = 0x09;
 /// The `ga` (getAssertion) permission of a pinUvAuthToken.
 pub const PERMISSION_GET_ASSERTION: u8 = 0x02;
+/// The `mc` (makeCredential) permission of a pinUvAuthToken.
+pub const PERMISSION_MAKE_CREDENTIAL: u8 = 0x01;
 /// COSE algorithm of a key-agreement key: ECDH-ES+HKDF-256.
 pub const COSE_ALG_ECDH_ES_HKDF_256: i128 = -25;
 
@@ -450,6 +452,19 @@ pub fn pin_token(
     rp_id: &str,
     deadline: Instant,
 ) -> Result<PinToken, Fido2Error> {
+    pin_token_for(dev, info, pin, rp_id, PERMISSION_GET_ASSERTION, deadline)
+}
+
+/// [`pin_token`] for another permission (such as
+/// [`PERMISSION_MAKE_CREDENTIAL`] for a registration).
+pub fn pin_token_for(
+    dev: &mut dyn Authenticator,
+    info: &Info,
+    pin: &str,
+    rp_id: &str,
+    permission: u8,
+    deadline: Instant,
+) -> Result<PinToken, Fido2Error> {
     let protocol = info.protocol().ok_or_else(|| {
         Fido2Error::UserVerificationUnavailable(format!(
             "the key offers only PIN/UV auth protocols {:?}, not 1 or 2",
@@ -457,7 +472,7 @@ pub fn pin_token(
         ))
     })?;
     let result = if info.token_with_permissions() {
-        match request_token(dev, protocol, pin, Some(rp_id), deadline) {
+        match request_token(dev, protocol, pin, Some((rp_id, permission)), deadline) {
             Err(Fido2Error::Ctap(code)) if NO_SUCH_SUBCOMMAND.contains(&code) => {
                 request_token(dev, protocol, pin, None, deadline)
             }
@@ -480,7 +495,7 @@ fn request_token(
     dev: &mut dyn Authenticator,
     protocol: PinProtocol,
     pin: &str,
-    rp_id: Option<&str>,
+    rp_id: Option<(&str, u8)>,
     deadline: Instant,
 ) -> Result<PinToken, Fido2Error> {
     let reply = dev.transact(
@@ -505,8 +520,8 @@ fn request_token(
         (6, Value::Bytes(pin_hash_enc)),
     ];
     let sub = match rp_id {
-        Some(rp_id) => {
-            extra.push((9, Value::Integer(PERMISSION_GET_ASSERTION.into())));
+        Some((rp_id, permission)) => {
+            extra.push((9, Value::Integer(permission.into())));
             extra.push((0x0a, Value::Text(rp_id.to_string())));
             SUB_GET_TOKEN_USING_PIN_WITH_PERMISSIONS
         }

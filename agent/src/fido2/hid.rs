@@ -598,6 +598,68 @@ mod tests {
     }
 
     #[test]
+    fn make_credential_through_ctaphid() {
+        use crate::fido2::make_credential::{
+            decode_make_credential_response, encode_make_credential,
+        };
+        use crate::fido2::MakeCredentialRequest;
+        use crate::verify::webauthn_registration::{verify_registration, AttestationCas};
+        let soft = SoftAuthenticator::from_seed("teleport.example.com", b"hid-mc");
+        let req = MakeCredentialRequest {
+            rp_id: "teleport.example.com".into(),
+            client_data_hash: [3; 32],
+            user_id: vec![9; 32],
+            user_name: "jerry".into(),
+            user_verification: true,
+            pin_uv_auth: None,
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut ch = Channel::open(FakeKey::new(soft), deadline).unwrap();
+        let reply = ch
+            .transact(CMD_CBOR, &encode_make_credential(&req), deadline)
+            .unwrap();
+        let resp = decode_make_credential_response(&reply, &req).unwrap();
+        assert_eq!(resp.fmt, "packed");
+        let reg = verify_registration(
+            &resp,
+            "teleport.example.com",
+            &[3; 32],
+            &AttestationCas::default(),
+        )
+        .unwrap();
+        assert_eq!(reg.attestation_type, "self");
+        assert!(reg.user_verified);
+        // Signed for another client data, or checked for another rp_id: refused.
+        let e = verify_registration(
+            &resp,
+            "teleport.example.com",
+            &[4; 32],
+            &AttestationCas::default(),
+        )
+        .unwrap_err();
+        assert!(e.contains("self attestation does not verify"), "{e}");
+        let e = verify_registration(
+            &resp,
+            "evil.example.com",
+            &[3; 32],
+            &AttestationCas::default(),
+        )
+        .unwrap_err();
+        assert!(e.contains("another relying party"), "{e}");
+        // Without UP, a registration is not a tap.
+        let mut no_up = resp.clone();
+        no_up.auth_data[32] &= !crate::verify::webauthn::FLAG_USER_PRESENT;
+        let e = verify_registration(
+            &no_up,
+            "teleport.example.com",
+            &[3; 32],
+            &AttestationCas::default(),
+        )
+        .unwrap_err();
+        assert!(e.contains("user presence"), "{e}");
+    }
+
+    #[test]
     fn ctap_errors_timeouts_and_u2f_only_keys() {
         let soft = SoftAuthenticator::from_seed("example.com", b"hid2");
         let deadline = Instant::now() + Duration::from_secs(5);

@@ -22,10 +22,12 @@ use std::time::Instant;
 pub mod client_pin;
 mod ctap;
 pub mod hid;
+pub mod make_credential;
 #[cfg(any(test, feature = "soft-fido2"))]
 pub mod soft;
 
 pub use hid::hid_authenticators;
+pub use make_credential::{MakeCredentialRequest, MakeCredentialResponse};
 
 /// The environment variable naming a software authenticator's file (only
 /// read when built with the `soft-fido2` feature).
@@ -74,6 +76,17 @@ pub trait Authenticator {
     ) -> Result<GetAssertionResponse, Fido2Error> {
         let reply = self.transact(&ctap::encode_get_assertion(req), deadline)?;
         ctap::decode_get_assertion_response(&reply, req)
+    }
+
+    /// CTAP2 authenticatorMakeCredential (registration, `mfactl enroll
+    /// --webauthn`); waits for the touch until `deadline`.
+    fn make_credential(
+        &mut self,
+        req: &MakeCredentialRequest,
+        deadline: Instant,
+    ) -> Result<MakeCredentialResponse, Fido2Error> {
+        let reply = self.transact(&make_credential::encode_make_credential(req), deadline)?;
+        make_credential::decode_make_credential_response(&reply, req)
     }
 }
 

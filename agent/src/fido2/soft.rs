@@ -36,7 +36,9 @@ use zeroize::Zeroizing;
 use super::client_pin::{self as pin, PinProtocol};
 use super::ctap::{decode_get_assertion_params, encode_get_assertion_response, STATUS_OK};
 use super::{Authenticator, Fido2Error, GetAssertionResponse};
-use crate::verify::webauthn::{WebauthnCredential, FLAG_USER_PRESENT, FLAG_USER_VERIFIED};
+use crate::verify::webauthn::{
+    WebauthnCredential, FLAG_ATTESTED_DATA, FLAG_USER_PRESENT, FLAG_USER_VERIFIED,
+};
 
 const CREDENTIAL_ID_LEN: usize = 32;
 /// PIN tries of a fresh (or just unlocked) authenticator.
@@ -83,6 +85,10 @@ pub(crate) struct Volatile {
     token: Option<Token>,
 }
 
+/// The AAGUID the software authenticator states when it has a test
+/// attestation certificate ("pam-mfa softkey!").
+pub const TEST_AAGUID: [u8; 16] = *b"pam-mfa softkey!";
+
 /// A software authenticator holding one ES256 credential.
 #[derive(Clone)]
 pub struct SoftAuthenticator {
@@ -114,6 +120,10 @@ pub struct SoftAuthenticator {
     /// Where the counter is saved after each assertion ([`Self::from_file`]).
     path: Option<PathBuf>,
     volatile: Volatile,
+    /// Packed attestation with a certificate: the attestation key and the
+    /// chain (leaf first, DER) it signs registrations with. None: self
+    /// attestation (signed by the new credential's own key).
+    attestation: Option<(SigningKey, Vec<Vec<u8>>)>,
 }
 
 impl std::fmt::Debug for SoftAuthenticator {
@@ -150,6 +160,12 @@ struct SoftFile {
     pin_retries: u8,
     #[serde(default = "both_protocols")]
     pin_protocols: Vec<u8>,
+    /// base64url of the P-256 scalar of a test attestation key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    attestation_key: Option<String>,
+    /// Its certificate chain, leaf first, each standard base64 DER.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    attestation_x5c: Vec<String>,
 }
 
 fn max_retries() -> u8 {
@@ -217,6 +233,7 @@ impl SoftAuthenticator {
             token_with_permissions: true,
             path: None,
             volatile: Default::default(),
+            attestation: None,
         }
     }
 
@@ -271,6 +288,25 @@ impl SoftAuthenticator {
         a.pin_retries = f.pin_retries;
         a.pin_protocols = f.pin_protocols;
         a.path = Some(path.to_path_buf());
+        if let Some(k) = &f.attestation_key {
+            let scalar: [u8; 32] = URL_SAFE_NO_PAD
+                .decode(k)
+                .ok()
+                .and_then(|k| k.try_into().ok())
+                .ok_or_else(|| what("attestation_key is not 32 bytes of base64url".into()))?;
+            let key = SigningKey::from_bytes(&scalar.into())
+                .map_err(|_| what("attestation_key is not a P-256 scalar".into()))?;
+            let x5c = f
+                .attestation_x5c
+                .iter()
+                .map(|c| STANDARD.decode(c))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| what("attestation_x5c holds something not base64".into()))?;
+            if x5c.is_empty() {
+                return Err(what("attestation_key without attestation_x5c".into()));
+            }
+            a.attestation = Some((key, x5c));
+        }
         Ok(a)
     }
 
@@ -289,6 +325,15 @@ impl SoftAuthenticator {
             pin: self.pin.as_ref().map(|p| p.to_string()),
             pin_retries: self.pin_retries,
             pin_protocols: self.pin_protocols.clone(),
+            attestation_key: self
+                .attestation
+                .as_ref()
+                .map(|(k, _)| URL_SAFE_NO_PAD.encode(k.to_bytes())),
+            attestation_x5c: self
+                .attestation
+                .iter()
+                .flat_map(|(_, x5c)| x5c.iter().map(|c| STANDARD.encode(c)))
+                .collect(),
         };
         let text = serde_json::to_string_pretty(&f).expect("plain data serializes");
         let what = |e: std::io::Error| Fido2Error::Io(format!("saving {}: {e}", path.display()));
@@ -309,6 +354,15 @@ impl SoftAuthenticator {
             let _ = std::fs::remove_file(&tmp);
             what(e)
         })
+    }
+
+    /// Attests registrations with `key` (a P-256 scalar) and its
+    /// certificate chain `x5c` (leaf first, DER) from now on.
+    pub fn set_attestation(&mut self, key: [u8; 32], x5c: Vec<Vec<u8>>) -> Result<(), Fido2Error> {
+        let key = SigningKey::from_bytes(&key.into())
+            .map_err(|_| Fido2Error::Io("attestation key is not a P-256 scalar".into()))?;
+        self.attestation = Some((key, x5c));
+        Ok(())
     }
 
     pub fn credential_id(&self) -> &[u8] {
@@ -381,6 +435,7 @@ impl Authenticator for SoftAuthenticator {
         };
         let answer = match cmd {
             super::ctap::CMD_GET_ASSERTION => self.ctap_get_assertion(body)?,
+            super::make_credential::CMD_MAKE_CREDENTIAL => self.ctap_make_credential(request)?,
             pin::CMD_GET_INFO => Ok(self.ctap_get_info()),
             pin::CMD_CLIENT_PIN => self.ctap_client_pin(body)?,
             _ => Err(status::INVALID_COMMAND),
@@ -473,6 +528,89 @@ impl SoftAuthenticator {
             signature: der_signature(&signature),
         };
         Ok(Ok(encode_get_assertion_response(&resp)[1..].to_vec()))
+    }
+
+    /// authenticatorMakeCredential: registers a fresh credential for the
+    /// request's rp_id (replacing the one held; saved back to the file),
+    /// attested with the test attestation key and chain when set up
+    /// (packed, x5c), else self-attested (packed, no x5c).
+    fn ctap_make_credential(&mut self, request: &[u8]) -> Result<Answer, Fido2Error> {
+        let Ok(req) = super::make_credential::decode_make_credential_request(request) else {
+            return Ok(Err(status::INVALID_PARAMETER));
+        };
+        let mut verified = false;
+        if let Some(auth) = &req.pin_uv_auth {
+            let Some(protocol) = self.protocol(i128::from(auth.protocol)) else {
+                return Ok(Err(status::INVALID_PARAMETER));
+            };
+            let Some(token) = &self.volatile.token else {
+                return Ok(Err(status::PIN_AUTH_INVALID));
+            };
+            if !protocol.verify(&token.bytes, &req.client_data_hash, &auth.param) {
+                return Ok(Err(status::PIN_AUTH_INVALID));
+            }
+            if token.permissions & pin::PERMISSION_MAKE_CREDENTIAL == 0
+                || token.rp_id.as_deref().is_some_and(|rp| rp != req.rp_id)
+            {
+                return Ok(Err(status::UNAUTHORIZED_PERMISSION));
+            }
+            verified = true;
+        } else if req.user_verification {
+            if !self.built_in_uv() {
+                return Ok(Err(if self.pin.is_some() {
+                    status::PUAT_REQUIRED
+                } else {
+                    status::INVALID_OPTION
+                }));
+            }
+            verified = true;
+        }
+        let fresh = SoftAuthenticator::generate(&req.rp_id)?;
+        self.rp_id = fresh.rp_id;
+        self.credential_id = fresh.credential_id;
+        self.key = fresh.key;
+        self.counter = 0;
+        let mut flags = FLAG_ATTESTED_DATA;
+        if self.user_present {
+            flags |= FLAG_USER_PRESENT;
+        }
+        if verified {
+            flags |= FLAG_USER_VERIFIED;
+        }
+        let mut auth_data = self.authenticator_data(flags, 0);
+        auth_data.extend_from_slice(if self.attestation.is_some() {
+            &TEST_AAGUID
+        } else {
+            &[0u8; 16]
+        });
+        auth_data.extend_from_slice(&(self.credential_id.len() as u16).to_be_bytes());
+        auth_data.extend_from_slice(&self.credential_id);
+        auth_data.extend_from_slice(&self.public_key_cose());
+        let mut signed = auth_data.clone();
+        signed.extend_from_slice(&req.client_data_hash);
+        let mut stmt = BTreeMap::new();
+        stmt.insert(Value::Text("alg".into()), Value::Integer(-7));
+        let sig: Signature = match &self.attestation {
+            Some((key, x5c)) => {
+                stmt.insert(
+                    Value::Text("x5c".into()),
+                    Value::Array(x5c.iter().map(|c| Value::Bytes(c.clone())).collect()),
+                );
+                key.sign(&signed)
+            }
+            None => self.key.sign(&signed),
+        };
+        stmt.insert(Value::Text("sig".into()), Value::Bytes(der_signature(&sig)));
+        self.persist()?;
+        let resp = super::MakeCredentialResponse {
+            fmt: "packed".into(),
+            auth_data,
+            att_stmt: Value::Map(stmt),
+        };
+        Ok(Ok(super::make_credential::encode_make_credential_response(
+            &resp,
+        )[1..]
+            .to_vec()))
     }
 
     /// authenticatorGetInfo.
@@ -575,7 +713,8 @@ impl SoftAuthenticator {
             if p == 0 || p > 0xff {
                 return Ok(Err(status::INVALID_PARAMETER));
             }
-            if p & !i128::from(pin::PERMISSION_GET_ASSERTION | 0x01) != 0 {
+            if p & !i128::from(pin::PERMISSION_GET_ASSERTION | pin::PERMISSION_MAKE_CREDENTIAL) != 0
+            {
                 return Ok(Err(status::UNAUTHORIZED_PERMISSION));
             }
             if rp_id.is_none() {
@@ -584,7 +723,10 @@ impl SoftAuthenticator {
             (p as u8, rp_id)
         } else {
             // getPinToken: makeCredential and getAssertion, any rp.
-            (0x01 | pin::PERMISSION_GET_ASSERTION, None)
+            (
+                pin::PERMISSION_MAKE_CREDENTIAL | pin::PERMISSION_GET_ASSERTION,
+                None,
+            )
         };
         let Some(current) = self.pin.clone() else {
             return Ok(Err(status::PIN_NOT_SET));

@@ -13,9 +13,11 @@ use super::local_tap;
 use super::local_tap::LocalTap;
 use crate::audit::AuditEvent;
 use crate::challenge::{key_digest, Answer, Challenge};
+use crate::piv::AttestedKey;
 use crate::policy::ServiceClass;
 use crate::policy::{Bundle, DeviceKind, Requirement};
 use crate::state::AgentState;
+use crate::verify::piv_tap::{selector_of_hash, verify_piv_tap};
 use crate::verify::ssh_sk::verify_sk_signature;
 use crate::verify::webauthn::{verify_assertion, WebauthnCredential};
 
@@ -41,16 +43,20 @@ pub(super) enum TapKind {
     SshSk { key_blob: Vec<u8>, digest: [u8; 32] },
     /// A WebAuthn credential (Teleport's mfa_device `webauthn` form).
     Webauthn(WebauthnCredential),
-    /// A PIV key attached to this host (its attestation is in the local
-    /// tap's plan).
-    Piv,
+    /// A PIV key (mfa_device `piv` form) whose attestation chain verified
+    /// against the agent's roots, with the cap's serial rule applied; the
+    /// selector is the first 8 bytes of SHA-256 of the attested key's SPKI.
+    Piv {
+        selector: [u8; 8],
+        key: Box<AttestedKey>,
+    },
 }
 
 impl TapDevice {
     fn sk_blob(&self) -> Option<&[u8]> {
         match &self.kind {
             TapKind::SshSk { key_blob, .. } => Some(key_blob),
-            TapKind::Webauthn(_) | TapKind::Piv => None,
+            TapKind::Webauthn(_) | TapKind::Piv { .. } => None,
         }
     }
 }
@@ -83,10 +89,19 @@ pub struct Conversation {
 const FORWARDED_AGENT_DEADLINE: Duration = Duration::from_secs(8);
 
 /// The user's registered keys that can answer a challenge. A WebAuthn
-/// credential needs the cluster's rp_id; without one it cannot answer.
-fn tap_devices(bundle: &Bundle, user: &str) -> Vec<TapDevice> {
+/// credential needs the cluster's rp_id; without one it cannot answer. A
+/// PIV key needs its attestation to verify against the agent's roots (and
+/// the cap's serial rule to pass); why one does not is returned beside.
+fn tap_devices(state: &AgentState, bundle: &Bundle, user: &str) -> (Vec<TapDevice>, Vec<String>) {
     let rp_known = bundle.cap.webauthn_rp_id.is_some();
-    bundle
+    let no_traits = Default::default();
+    let traits = bundle
+        .users()
+        .get(user)
+        .map(|u| &u.traits)
+        .unwrap_or(&no_traits);
+    let mut refused = Vec::new();
+    let devices = bundle
         .devices_for_user(user)
         .into_iter()
         .filter_map(|d| {
@@ -103,6 +118,16 @@ fn tap_devices(bundle: &Bundle, user: &str) -> Vec<TapDevice> {
                 DeviceKind::Webauthn(spec) if rp_known => {
                     TapKind::Webauthn(WebauthnCredential::from_device_spec(spec).ok()?)
                 }
+                DeviceKind::Piv(_) => match state.piv.device_class(d, traits, &bundle.cap) {
+                    Ok(key) => TapKind::Piv {
+                        selector: selector_of_hash(&key.attestation.public_key_spki_sha256),
+                        key: Box::new(key),
+                    },
+                    Err(e) => {
+                        refused.push(e);
+                        return None;
+                    }
+                },
                 _ => return None,
             };
             Some(TapDevice {
@@ -111,7 +136,8 @@ fn tap_devices(bundle: &Bundle, user: &str) -> Vec<TapDevice> {
                 kind,
             })
         })
-        .collect()
+        .collect();
+    (devices, refused)
 }
 
 fn fresh_challenge(state: &AgentState, login: &str) -> Challenge {
@@ -146,7 +172,10 @@ pub(super) fn start(
     ctx: &PamContext,
     class: ServiceClass,
 ) -> Step {
-    let mut devices = tap_devices(bundle, &user);
+    let (mut devices, refused) = tap_devices(state, bundle, &user);
+    if !refused.is_empty() {
+        v.reason = format!("{}; PIV keys refused: {}", v.reason, refused.join("; "));
+    }
     // A locked device cannot answer.
     devices.retain(|d| !device_locked(state, bundle, login, &user, class, &d.id));
     let Some(requirement) = v.requirement else {
@@ -250,6 +279,33 @@ impl Conversation {
             (Some(rp), true) => format!(" rp_id={rp}"),
             _ => String::new(),
         };
+        // mfactl tap asks a PIV card for the slots of the registered keys.
+        let mut slots: Vec<&str> = self
+            .devices
+            .iter()
+            .filter_map(|d| match &d.kind {
+                TapKind::Piv { key, .. } => key.attestation.slot.map(|s| s.name()),
+                _ => None,
+            })
+            .collect();
+        slots.sort_unstable();
+        slots.dedup();
+        let piv = if self
+            .devices
+            .iter()
+            .any(|d| matches!(d.kind, TapKind::Piv { .. }))
+        {
+            format!(
+                " piv={}",
+                if slots.is_empty() {
+                    "any".to_string()
+                } else {
+                    slots.join(",")
+                }
+            )
+        } else {
+            String::new()
+        };
         let uv = if tap_key_policy(self.requirement.key_policy).needs_pin() {
             " uv=required"
         } else {
@@ -257,7 +313,10 @@ impl Conversation {
         };
         prompts.push(Prompt {
             style: PromptStyle::EchoOn,
-            text: format!("MFA challenge {}{rp}{uv} answer: ", self.challenge.text()),
+            text: format!(
+                "MFA challenge {}{rp}{piv}{uv} answer: ",
+                self.challenge.text()
+            ),
         });
         ResponseBody::Prompt { prompts }
     }
@@ -387,6 +446,46 @@ impl Conversation {
         )
     }
 
+    /// Checks a PIV key's signature of this conversation's challenge with
+    /// the attested public key; the class is the attested one (the card
+    /// enforces its PIN and touch policies, which the attestation states).
+    /// PIV keys keep no counter: single use is the challenge's.
+    fn verify_piv(
+        &self,
+        device: &TapDevice,
+        key: &AttestedKey,
+        signature: &[u8],
+    ) -> Result<KeyClass, String> {
+        use crate::policy::KeyPolicy as K;
+        verify_piv_tap(
+            &key.attestation.public_key_spki,
+            &self.challenge.text(),
+            signature,
+        )
+        .map_err(|e| format!("the PIV signature by {}: {e}", device.name))?;
+        let class = match key.class {
+            K::HardwareKeyTouchAndPin => KeyClass::TouchAndPin,
+            K::HardwareKeyTouch => KeyClass::Touch,
+            K::HardwareKeyPin => KeyClass::Pin,
+            _ => KeyClass::Hardware,
+        };
+        check(
+            &Requirement {
+                session: self.requirement.session,
+                key_policy: tap_key_policy(self.requirement.key_policy),
+            },
+            class,
+        )
+        .map_err(|missing| {
+            format!(
+                "{missing}; {} is attested {} (its PIN/touch policy)",
+                device.name,
+                key.class.name()
+            )
+        })?;
+        Ok(class)
+    }
+
     /// What a verified signature's flags and counter prove.
     fn accept_flags(
         &self,
@@ -437,7 +536,7 @@ pub fn answer(state: &AgentState, mut conv: Box<Conversation>, answers: &[String
             let how = match device.kind {
                 TapKind::SshSk { .. } => "tap_ssh_sk",
                 TapKind::Webauthn(_) => "tap_webauthn",
-                TapKind::Piv => "tap_piv",
+                TapKind::Piv { .. } => "tap_piv",
             };
             conv.allow(state, class, &device, how)
         }
@@ -519,6 +618,21 @@ fn check_answer(
                 )?,
                 i,
             ))
+        }
+        Answer::Piv {
+            selector,
+            signature,
+        } => {
+            let (i, key) = conv
+                .devices
+                .iter()
+                .enumerate()
+                .find_map(|(i, d)| match &d.kind {
+                    TapKind::Piv { selector: s, key } if *s == selector => Some((i, key)),
+                    _ => None,
+                })
+                .ok_or_else(not_registered)?;
+            Ok((conv.verify_piv(&conv.devices[i], key, &signature)?, i))
         }
     }
 }

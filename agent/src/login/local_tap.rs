@@ -169,7 +169,12 @@ pub(super) fn begin(state: &AgentState, mut conv: Box<Conversation>, bundle: &Bu
                 conv.devices.push(TapDevice {
                     id: dev.id.clone(),
                     name: dev.name.clone(),
-                    kind: TapKind::Piv,
+                    kind: TapKind::Piv {
+                        selector: crate::verify::piv_tap::selector_of_hash(
+                            &attested.attestation.public_key_spki_sha256,
+                        ),
+                        key: Box::new(attested.clone()),
+                    },
                 });
                 piv.push(PivCandidate {
                     device: conv.devices.len() - 1,

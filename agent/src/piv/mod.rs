@@ -22,7 +22,7 @@ mod extensions;
 mod key_class;
 pub(crate) mod pem;
 mod roots;
-mod signature;
+pub(crate) mod signature;
 mod slot;
 mod ssh_key_match;
 

@@ -141,6 +141,16 @@ pub fn client_data_hash(challenge_text: &str, rp_id: &str) -> [u8; 32] {
     Sha256::digest(client_data_json(challenge_text, rp_id).as_bytes()).into()
 }
 
+/// Checks `signature` over `signed` with a COSE public key (self
+/// attestation at registration).
+pub(crate) fn verify_with_cose_key(
+    cose: &[u8],
+    signature: &[u8],
+    signed: &[u8],
+) -> Result<(), WebauthnError> {
+    PublicKey::parse(cose)?.verify(signature, signed)
+}
+
 /// What a verified assertion says about the tap, read from the signed
 /// authenticator data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -135,14 +135,14 @@ fn main() {
     if let Some(line) = webauthn_row(&dir, &text) {
         println!("{line}");
     }
-    piv_rows();
+    piv_rows(&text);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// PIV attestation: a YubiKey 5.7-shaped chain (slot ← F9 ← intermediate,
 /// ECDSA P-256) under a P-384 test root, verified through the same code as
 /// Yubico's roots; then the same chain through the verifier's cache.
-fn piv_rows() {
+fn piv_rows(text: &str) {
     use mfa_agent::piv::{verify_chain, PivVerifier, TrustedRoots};
     use rcgen::{CertificateParams, CustomExtension, DnType, IsCa, KeyPair};
     let ca = |cn: &str, is_ca: bool, alg| {
@@ -195,6 +195,33 @@ fn piv_rows() {
     let cached = time_per_op(20_000, || {
         std::hint::black_box(verifier.verify(&chain).unwrap());
     });
+    // A PIV tap answer (pv1.) by the attested slot key, verified with the
+    // chain's public key as the agent does once the device is accepted.
+    let signing = {
+        use p256::pkcs8::DecodePrivateKey;
+        p256::ecdsa::SigningKey::from_pkcs8_der(&sk.serialize_der()).unwrap()
+    };
+    let spki = sk.public_key_der();
+    let digest = mfa_agent::verify::piv_tap::tap_digest(text, 32).unwrap();
+    let sig: p256::ecdsa::Signature =
+        p256::ecdsa::signature::hazmat::PrehashSigner::sign_prehash(&signing, &digest).unwrap();
+    let line = Answer::Piv {
+        selector: mfa_agent::verify::piv_tap::selector(&spki),
+        signature: sig.to_der().as_bytes().to_vec(),
+    }
+    .encode();
+    let piv_verify = time_per_op(2_000, || {
+        let Ok(Answer::Piv { signature, .. }) = Answer::parse(&line) else {
+            panic!("not a PIV answer")
+        };
+        mfa_agent::verify::piv_tap::verify_piv_tap(&spki, text, &signature).unwrap();
+    });
+    println!(
+        "| parse and verify a PIV (P-256) answer ({} bytes) | {} | {:.0} |",
+        line.len(),
+        us(piv_verify),
+        1.0 / piv_verify.as_secs_f64()
+    );
     println!(
         "| PIV attestation chain verify (slot, F9, intermediate: 3 ECDSA checks, Yubico + test roots) | {} | {:.0} |",
         us(cold),

@@ -111,6 +111,12 @@ impl PcscEnv {
         self.pcscd.as_ref().expect("pcscd running").id()
     }
 
+    /// pcscd's pid: `/proc/PID/root/run/pcscd/pcscd.comm` reaches it from
+    /// outside the namespaces (libpcsclite's `PCSCLITE_CSOCK_NAME`).
+    pub fn pcscd_pid(&self) -> u32 {
+        self.pid()
+    }
+
     /// A command that runs inside the namespaces.
     pub fn command(&self, program: &str) -> Command {
         let mut c = Command::new("nsenter");

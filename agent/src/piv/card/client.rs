@@ -91,11 +91,6 @@ impl<T: Transport> PivClient<T> {
         })
     }
 
-    /// The management key [`PivCard::generate`] authenticates with.
-    pub fn set_management_key(&mut self, key: ManagementKey) {
-        self.mgmt = key;
-    }
-
     /// The transport, for callers that need it.
     pub fn transport(&mut self) -> &mut T {
         &mut self.t
@@ -167,6 +162,10 @@ impl<T: Transport> PivClient<T> {
 impl<T: Transport> PivCard for PivClient<T> {
     fn open(reader: Option<&str>) -> Result<PivClient<T>, CardError> {
         PivClient::new(T::open(reader, DEFAULT_CARD_WAIT)?)
+    }
+
+    fn set_management_key(&mut self, key: ManagementKey) {
+        self.mgmt = key;
     }
 
     fn version(&mut self) -> Result<(u8, u8, u8), CardError> {

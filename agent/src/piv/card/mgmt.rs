@@ -100,6 +100,16 @@ impl ManagementKey {
         self.alg
     }
 
+    /// `3DES`, `AES-128`, `AES-192`, `AES-256`.
+    pub fn algorithm_name(&self) -> &'static str {
+        match self.alg {
+            0x03 => "3DES",
+            0x08 => "AES-128",
+            0x0A => "AES-192",
+            _ => "AES-256",
+        }
+    }
+
     fn block_len(&self) -> usize {
         if self.alg == 0x03 {
             8
@@ -150,6 +160,15 @@ impl ManagementKey {
         let during = "management key authentication";
         let step1 = tlv::tlv(&[0x7C], &[0x80, 0x00]);
         let (d, sw) = exchange(t, &Command::new(0x87, self.alg, 0x9B, step1), during)?;
+        if sw == 0x6A86 {
+            return Err(CardError::Status {
+                during: format!(
+                    "{during} (the card's management key is not a {} key)",
+                    self.algorithm_name()
+                ),
+                sw,
+            });
+        }
         check(sw, during)?;
         let witness_enc = inner(&d, 0x80, during)?;
         let witness = Zeroizing::new(

@@ -137,6 +137,10 @@ pub trait PivCard {
     where
         Self: Sized;
 
+    /// The management key [`PivCard::generate`] authenticates with (the
+    /// factory default 3DES key until set).
+    fn set_management_key(&mut self, key: ManagementKey);
+
     /// The firmware version (YubiKey GET VERSION).
     fn version(&mut self) -> Result<(u8, u8, u8), CardError>;
 
@@ -181,6 +185,11 @@ pub trait PivCard {
     /// AUTHENTICATE): 32 bytes for P-256, 48 for P-384. Returns the DER
     /// ECDSA signature. May block for a touch (see the module docs).
     fn sign(&mut self, slot: PivSlot, digest: &[u8]) -> Result<Vec<u8>, CardError>;
+}
+
+/// Fills `buf` from the kernel's random source (errors as text).
+pub(crate) fn random_bytes(buf: &mut [u8]) -> Result<(), String> {
+    random(buf).map_err(|e| format!("no randomness: {e}"))
 }
 
 /// Fills `buf` from the kernel's random source.

@@ -3,5 +3,6 @@
 
 pub(crate) mod chain;
 pub(crate) mod device;
+pub(crate) mod fake_card;
 mod verify;
 mod yubico_roots;

@@ -314,14 +314,23 @@ fn touch_always_passes_touch_never_is_refused_on_a_hardware_key_touch_desktop() 
         w.evidence(&out)
     );
     assert_eq!(field(&w.last_auth(), "evidence"), "attached_piv_touch");
-    // ... but not with a forwarded agent (an SSH session): no cue, and this
-    // user has no key an SSH-side tap could use.
+    // ... but not with a forwarded agent (an SSH session): the agent leaves
+    // the card on this host alone and sends the challenge prompt, which
+    // `mfactl tap` on the person's computer answers (here: nobody does).
+    let card_before = w.env.card_log().len();
     let out = w.sudo(&["SSH_AUTH_SOCK=/nonexistent/agent.sock"]);
     w.assert_refused(&out, "sudo with a forwarded agent");
     assert!(
-        !out.infos.iter().any(|m| m.contains(CUE)),
-        "{}",
+        out.prompts
+            .iter()
+            .any(|p| p.contains("MFA challenge") && p.contains(" piv=") && p.contains("9c")),
+        "no challenge prompt naming the PIV slot\n{}",
         w.evidence(&out)
+    );
+    assert_eq!(
+        w.env.card_log().len(),
+        card_before,
+        "the card attached to this host was used for a sudo inside an SSH session"
     );
 
     // Not touched: the card refuses to sign, the login is refused.

@@ -10,22 +10,20 @@
 //! - [`piv_tap`]: one PIV tap, run on its own thread: find the registered
 //!   card, VERIFY PIN when its policy needs one, sign a digest of the
 //!   challenge (the card waits for its touch).
-//! - [`verify_piv_signature`]: the signature checked against the attested
-//!   public key.
+//! - the signature is checked by [`crate::verify::piv_tap::verify_piv_tap`],
+//!   the same digest (domain-separated) and check as a `pv1.` answer.
 
 mod pin_cache;
 mod piv_host;
 mod piv_pcsc;
 mod piv_tap;
 mod secret;
-mod verify;
 
 pub use pin_cache::PinCache;
 pub use piv_host::{HostPiv, HostPivCard, PinRefused, UnavailableHostPiv};
 pub use piv_pcsc::PcscHostPiv;
 pub use piv_tap::{piv_tap, PivCandidate, PivTapOutcome};
 pub use secret::{wipe, Pin};
-pub use verify::{challenge_digest, verify_piv_signature};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -58,7 +58,7 @@ pub fn piv_tap(
     reader: Option<&str>,
     candidates: &[PivCandidate],
     pin: Option<(u32, Pin)>,
-    challenge: &[u8],
+    challenge: &str,
 ) -> PivTapOutcome {
     let mut card = match host.open(reader) {
         Ok(c) => c,
@@ -94,8 +94,9 @@ pub fn piv_tap(
         }
     }
     let digest =
-        match super::challenge_digest(&cand.attested.attestation.public_key_spki, challenge) {
-            Ok(d) => d,
+        match crate::verify::piv_tap::digest_len(&cand.attested.attestation.public_key_spki) {
+            Ok(len) => crate::verify::piv_tap::tap_digest(challenge, len)
+                .expect("digest_len gives 32 or 48"),
             Err(why) => return PivTapOutcome::Failed(why),
         };
     match card.sign(cand.slot, &digest) {
@@ -166,13 +167,13 @@ mod tests {
         let host = Counting(222, verifies.clone());
         let both = [candidate(111), candidate(222)];
         let pin = || Some((111, Pin::new("123456".into())));
-        match piv_tap(&host, None, &both, pin(), b"c") {
+        match piv_tap(&host, None, &both, pin(), "c") {
             PivTapOutcome::Failed(why) => assert!(why.contains("another"), "{why}"),
             other => panic!("{other:?}"),
         }
         assert_eq!(*verifies.lock().unwrap(), 0, "no try spent");
         // The right card: tried (and refused here).
-        match piv_tap(&host, None, &both, Some((222, Pin::new("1".into()))), b"c") {
+        match piv_tap(&host, None, &both, Some((222, Pin::new("1".into()))), "c") {
             PivTapOutcome::WrongPin {
                 serial: 222,
                 left: 2,
@@ -180,7 +181,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // Not registered at all.
-        match piv_tap(&host, None, &[candidate(111)], pin(), b"c") {
+        match piv_tap(&host, None, &[candidate(111)], pin(), "c") {
             PivTapOutcome::NoKey(why) => assert!(why.contains("222"), "{why}"),
             other => panic!("{other:?}"),
         }

@@ -24,11 +24,12 @@ use pam_mfa_protocol::{PamContext, Prompt, PromptStyle, ResponseBody};
 use super::conversation::{Conversation, Step, TapDevice, TapKind};
 use super::evidence::check;
 use super::flow::{finish, key_policy_class, tap_key_policy, PeerIds};
-use crate::attached::{piv_tap, verify_piv_signature, Pin, PivCandidate, PivTapOutcome};
+use crate::attached::{piv_tap, Pin, PivCandidate, PivTapOutcome};
 use crate::fido2::{GetAssertionRequest, GetAssertionResponse};
 use crate::piv::HardwareKeySettings;
 use crate::policy::{Bundle, DeviceKind, Requirement, ServiceClass};
 use crate::state::AgentState;
+use crate::verify::piv_tap::verify_piv_tap;
 use crate::verify::webauthn::client_data_json;
 
 /// What the module shows while the agent waits for the key.
@@ -315,13 +316,7 @@ fn run(
             let _slot = slot;
             let mut result = None;
             if !piv.is_empty() {
-                let out = piv_tap(
-                    host.as_ref(),
-                    reader.as_deref(),
-                    &piv,
-                    pin,
-                    challenge.as_bytes(),
-                );
+                let out = piv_tap(host.as_ref(), reader.as_deref(), &piv, pin, &challenge);
                 let try_fido = matches!(out, PivTapOutcome::NoKey(_)) && !fido.is_empty();
                 if !try_fido {
                     result = Some(TapResult::Piv(out));
@@ -445,9 +440,9 @@ fn settle(
             pin_used,
         }) => {
             let cand = &running.plan.piv[candidate];
-            if let Err(why) = verify_piv_signature(
+            if let Err(why) = verify_piv_tap(
                 &cand.attested.attestation.public_key_spki,
-                conv.challenge.text().as_bytes(),
+                &conv.challenge.text(),
                 &signature,
             ) {
                 return refuse(state, conv, why);

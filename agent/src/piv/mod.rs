@@ -18,6 +18,7 @@ mod cap_hardware_key;
 pub mod card;
 mod device_class;
 mod device_form;
+pub(crate) mod ec_key;
 mod extensions;
 mod key_class;
 pub(crate) mod pem;

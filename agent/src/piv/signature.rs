@@ -2,7 +2,6 @@
 //! and ECDSA (P-256, P-384) with SHA-256/384/512, the algorithms of YubiKey
 //! attestation chains and Yubico's roots. Verify only.
 
-use p256::ecdsa::signature::hazmat::PrehashVerifier;
 use rsa::pkcs1v15;
 use rsa::pkcs8::DecodePublicKey;
 use rsa::signature::Verifier;
@@ -12,8 +11,6 @@ use x509_parser::x509::SubjectPublicKeyInfo;
 
 const RSA_KEY: &str = "1.2.840.113549.1.1.1";
 const EC_KEY: &str = "1.2.840.10045.2.1";
-const P256: &str = "1.2.840.10045.3.1.7";
-const P384: &str = "1.3.132.0.34";
 
 #[derive(Clone, Copy)]
 enum Hash {
@@ -65,32 +62,10 @@ pub(crate) fn verify_signed_by(
     if key_oid != EC_KEY {
         return Err("ECDSA signature, but the issuer's key is not an EC key".into());
     }
-    let curve = issuer
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.as_oid().ok())
-        .map(|o| o.to_id_string())
-        .unwrap_or_default();
-    let point = issuer.subject_public_key.data.as_ref();
-    let digest = hash(h, tbs);
-    let ok = match curve.as_str() {
-        P256 => {
-            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
-                .map_err(|_| "issuer P-256 key is malformed")?;
-            let sig =
-                p256::ecdsa::Signature::from_der(sig).map_err(|_| "malformed ECDSA signature")?;
-            key.verify_prehash(&digest, &sig).is_ok()
-        }
-        P384 => {
-            let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(point)
-                .map_err(|_| "issuer P-384 key is malformed")?;
-            let sig =
-                p384::ecdsa::Signature::from_der(sig).map_err(|_| "malformed ECDSA signature")?;
-            key.verify_prehash(&digest, &sig).is_ok()
-        }
-        other => return Err(format!("unsupported EC curve {other:?}")),
-    };
+    let key = super::ec_key::EcKey::from_spki(issuer).map_err(|e| format!("issuer: {e}"))?;
+    let ok = key
+        .verify_prehash(&hash(h, tbs), sig)
+        .map_err(|e| format!("issuer: {e}"))?;
     if ok {
         Ok(())
     } else {

@@ -10,17 +10,12 @@
 //! The answer names the key by [`selector`]: the first 8 bytes of SHA-256 of
 //! its SubjectPublicKeyInfo (the attested key's, in the registered chain).
 
-use p256::ecdsa::signature::hazmat::PrehashVerifier;
 use sha2::{Digest, Sha256, Sha384};
-use x509_parser::prelude::FromDer;
-use x509_parser::x509::SubjectPublicKeyInfo;
+
+use crate::piv::ec_key::{parse_spki, EcKey};
 
 /// What precedes the challenge text in the signed message.
 pub const DOMAIN: &[u8] = b"pam-mfa piv tap v1\0";
-
-const EC_KEY: &str = "1.2.840.10045.2.1";
-const P256: &str = "1.2.840.10045.3.1.7";
-const P384: &str = "1.3.132.0.34";
 
 /// The digest a key whose signatures take `len`-byte digests (32: P-256,
 /// 48: P-384) signs for `challenge_text`.
@@ -51,40 +46,11 @@ pub fn selector_of_hash(spki_sha256: &[u8; 32]) -> [u8; 8] {
 
 /// The digest length the key in `spki_der` signs (32 or 48).
 pub fn digest_len(spki_der: &[u8]) -> Result<usize, String> {
-    Ok(match curve(spki_der)?.0 {
-        Curve::P256 => 32,
-        Curve::P384 => 48,
-    })
-}
-
-enum Curve {
-    P256,
-    P384,
-}
-
-fn curve(spki_der: &[u8]) -> Result<(Curve, SubjectPublicKeyInfo<'_>), String> {
-    let (rest, spki) = SubjectPublicKeyInfo::from_der(spki_der)
-        .map_err(|_| "the attested public key does not parse".to_string())?;
-    if !rest.is_empty() {
-        return Err("the attested public key has trailing data".into());
-    }
-    if spki.algorithm.algorithm.to_id_string() != EC_KEY {
-        return Err("the attested key is not an EC key (PIV taps take P-256 or P-384)".into());
-    }
-    let c = spki
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.as_oid().ok())
-        .map(|o| o.to_id_string())
-        .unwrap_or_default();
-    match c.as_str() {
-        P256 => Ok((Curve::P256, spki)),
-        P384 => Ok((Curve::P384, spki)),
-        other => Err(format!(
-            "the attested key's curve {other:?} is not P-256 or P-384"
-        )),
-    }
+    let spki = parse_spki(spki_der).map_err(|e| format!("the attested key: {e}"))?;
+    Ok(EcKey::from_spki(&spki)
+        .map_err(|e| format!("the attested key: {e} (PIV taps take P-256 or P-384)"))?
+        .curve
+        .digest_len())
 }
 
 /// Checks `signature` (DER ECDSA) by the key in `spki_der` over the tap
@@ -94,27 +60,12 @@ pub fn verify_piv_tap(
     challenge_text: &str,
     signature: &[u8],
 ) -> Result<(), String> {
-    let (c, spki) = curve(spki_der)?;
-    let point = spki.subject_public_key.data.as_ref();
-    let ok = match c {
-        Curve::P256 => {
-            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
-                .map_err(|_| "the attested P-256 key is malformed")?;
-            let sig = p256::ecdsa::Signature::from_der(signature)
-                .map_err(|_| "the signature is not a DER ECDSA signature")?;
-            let digest = tap_digest(challenge_text, 32).expect("32 is a digest length");
-            key.verify_prehash(&digest, &sig).is_ok()
-        }
-        Curve::P384 => {
-            let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(point)
-                .map_err(|_| "the attested P-384 key is malformed")?;
-            let sig = p384::ecdsa::Signature::from_der(signature)
-                .map_err(|_| "the signature is not a DER ECDSA signature")?;
-            let digest = tap_digest(challenge_text, 48).expect("48 is a digest length");
-            key.verify_prehash(&digest, &sig).is_ok()
-        }
-    };
-    if ok {
+    let spki = parse_spki(spki_der).map_err(|e| format!("the attested key: {e}"))?;
+    let key = EcKey::from_spki(&spki)
+        .map_err(|e| format!("the attested key: {e} (PIV taps take P-256 or P-384)"))?;
+    let digest =
+        tap_digest(challenge_text, key.curve.digest_len()).expect("32 and 48 are digest lengths");
+    if key.verify_prehash(&digest, signature)? {
         Ok(())
     } else {
         Err("the signature does not verify with the registered key".into())

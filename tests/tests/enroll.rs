@@ -9,27 +9,12 @@ use std::path::{Path, PathBuf};
 use pam_mfa_e2e::bins;
 use pam_mfa_e2e::piv_card::attest::Authority;
 use pam_mfa_e2e::piv_card::env::{CardOptions, PcscEnv};
+use pam_mfa_e2e::piv_card::tools::require_pcsc_tools;
 use pam_mfa_e2e::process::{run_with_timeout, Finished};
 use pam_mfa_e2e::require_root;
 use pam_mfa_e2e::workdir::WorkDir;
 
 const CARD: &str = env!("CARGO_BIN_EXE_piv-card");
-
-fn tools_present() -> bool {
-    let ok = ["pcscd", "opensc-tool", "yubico-piv-tool", "openssl"]
-        .iter()
-        .all(|t| {
-            std::process::Command::new("sh")
-                .args(["-c", &format!("command -v {t} >/dev/null")])
-                .status()
-                .is_ok_and(|s| s.success())
-        })
-        && Path::new("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists();
-    if !ok {
-        eprintln!("\n!!!!!!!! SKIPPED: pcscd, vsmartcard-vpcd, opensc or yubico-piv-tool missing (run tests/install-deps.sh) !!!!!!!!\n");
-    }
-    ok
-}
 
 const JERRY: &str = r#"
 kind: user
@@ -189,9 +174,7 @@ fn loads_and_verifies(w: &World, device: &str, root: &Path) {
 #[test]
 fn generate_for_hardware_key_touch_is_accepted_under_the_configured_root() {
     require_root!();
-    if !tools_present() {
-        return;
-    }
+    require_pcsc_tools(&["opensc-tool", "yubico-piv-tool", "openssl"]);
     let w = world(
         "enroll-touch",
         &cap("hardware_key_touch", ""),
@@ -238,9 +221,7 @@ fn generate_for_hardware_key_touch_is_accepted_under_the_configured_root() {
 #[test]
 fn generate_for_touch_and_pin_uses_slot_9d_with_both_policies() {
     require_root!();
-    if !tools_present() {
-        return;
-    }
+    require_pcsc_tools(&["opensc-tool", "yubico-piv-tool", "openssl"]);
     let w = world(
         "enroll-touch-pin",
         &cap("hardware_key_touch_and_pin", ""),
@@ -257,9 +238,7 @@ fn generate_for_touch_and_pin_uses_slot_9d_with_both_policies() {
 #[test]
 fn an_attestation_from_an_untrusted_root_is_refused() {
     require_root!();
-    if !tools_present() {
-        return;
-    }
+    require_pcsc_tools(&["opensc-tool", "yubico-piv-tool", "openssl"]);
     // The agent trusts a root other than the one the card's F9 chains to.
     let other = Authority::test_root("someone-else").cert_pem();
     let w = world(
@@ -280,9 +259,7 @@ fn an_attestation_from_an_untrusted_root_is_refused() {
 #[test]
 fn a_key_weaker_than_the_cap_and_an_unlisted_serial_are_refused() {
     require_root!();
-    if !tools_present() {
-        return;
-    }
+    require_pcsc_tools(&["opensc-tool", "yubico-piv-tool", "openssl"]);
     let serials = "  hardware_key:\n    serial_number_validation: {enabled: true}\n";
     let w = world(
         "enroll-weak",

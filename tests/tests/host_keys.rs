@@ -16,7 +16,7 @@ use pam_mfa_e2e::agent::{Agent, AgentConfig, Bundle};
 use pam_mfa_e2e::bins;
 use pam_mfa_e2e::pam_stack::{HarnessOutcome, HarnessRun, PamStack};
 use pam_mfa_e2e::piv_card::env::{CardOptions, PcscEnv};
-use pam_mfa_e2e::process::Finished;
+use pam_mfa_e2e::piv_card::tools::{ok, require_pcsc_tools, ykpiv};
 use pam_mfa_e2e::users::TestUser;
 use pam_mfa_e2e::workdir::WorkDir;
 use pam_mfa_e2e::{require_root, unique_name};
@@ -25,33 +25,6 @@ const CARD: &str = env!("CARGO_BIN_EXE_piv-card");
 const SERIAL: u32 = 24_681_357;
 const PIN: &str = "123456";
 const CUE: &str = "Tap your security key";
-
-fn tools_present() -> bool {
-    let ok = ["pcscd", "yubico-piv-tool", "nsenter"].iter().all(|t| {
-        std::process::Command::new("sh")
-            .args(["-c", &format!("command -v {t} >/dev/null")])
-            .status()
-            .is_ok_and(|s| s.success())
-    }) && Path::new("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists();
-    if !ok {
-        eprintln!("\n!!!!!!!! SKIPPED: pcscd, vsmartcard-vpcd or yubico-piv-tool missing (run tests/install-deps.sh) !!!!!!!!\n");
-    }
-    ok
-}
-
-fn ok(f: &Finished, what: &str, env: &PcscEnv) {
-    assert!(
-        f.success(),
-        "{what} failed: {f:?}\ncard log:\n{}",
-        env.card_log()
-    );
-}
-
-fn ykpiv(env: &PcscEnv, args: &[&str]) -> Finished {
-    let mut argv = vec!["yubico-piv-tool", "-r", "Virtual PCD"];
-    argv.extend_from_slice(args);
-    env.run(&argv)
-}
 
 /// Generates a P-256 key in `slot` with the policies and returns its
 /// attestation chain as an `attestation_chain` YAML list (slot, F9).
@@ -246,9 +219,7 @@ impl World {
 #[test]
 fn touch_always_passes_touch_never_is_refused_on_a_hardware_key_touch_desktop() {
     require_root!();
-    if !tools_present() {
-        return;
-    }
+    require_pcsc_tools(&["yubico-piv-tool"]);
     let mut chains = Vec::new();
     let w = world("host-keys-touch", |env| {
         chains.push(attested(env, "9c", "always", "never"));
@@ -382,9 +353,7 @@ fn touch_always_passes_touch_never_is_refused_on_a_hardware_key_touch_desktop() 
 #[test]
 fn hardware_key_pin_wrong_pin_refused_right_pin_passes_and_is_cached() {
     require_root!();
-    if !tools_present() {
-        return;
-    }
+    require_pcsc_tools(&["yubico-piv-tool"]);
     let mut chains = Vec::new();
     let w = world("host-keys-pin", |env| {
         chains.push(attested(env, "9d", "never", "once"));

@@ -5,54 +5,16 @@
 use std::path::Path;
 
 use pam_mfa_e2e::piv_card::env::{CardOptions, PcscEnv};
-use pam_mfa_e2e::process::Finished;
+use pam_mfa_e2e::piv_card::tools::{ok, require_pcsc_tools, ykpiv};
 use pam_mfa_e2e::require_root;
 
 const CARD: &str = env!("CARGO_BIN_EXE_piv-card");
 const PKCS11: &str = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so";
 
-fn tools_present() -> bool {
-    let missing: Vec<&str> = [
-        "pcscd",
-        "opensc-tool",
-        "yubico-piv-tool",
-        "pkcs11-tool",
-        "openssl",
-    ]
-    .into_iter()
-    .filter(|t| {
-        !std::process::Command::new("sh")
-            .args(["-c", &format!("command -v {t}")])
-            .status()
-            .is_ok_and(|s| s.success())
-    })
-    .collect();
-    if !missing.is_empty() || !Path::new("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists() {
-        eprintln!("\n!!!!!!!! SKIPPED: missing {missing:?} or vsmartcard-vpcd (run tests/install-deps.sh) !!!!!!!!\n");
-        return false;
-    }
-    true
-}
-
 fn started(label: &str, opts: &CardOptions) -> PcscEnv {
     let mut env = PcscEnv::start(label);
     env.start_card(Path::new(CARD), opts);
     env
-}
-
-fn ykpiv(env: &PcscEnv, args: &[&str]) -> Finished {
-    let mut argv = vec!["yubico-piv-tool", "-r", "Virtual PCD"];
-    argv.extend_from_slice(args);
-    env.run(&argv)
-}
-
-fn ok(f: &Finished, what: &str, env: &PcscEnv) -> String {
-    assert!(
-        f.success(),
-        "{what} failed: {f:?}\ncard log:\n{}",
-        env.card_log()
-    );
-    format!("{}{}", f.stdout, f.stderr)
 }
 
 fn path_str(env: &PcscEnv, name: &str) -> String {
@@ -139,9 +101,7 @@ fn extension_values(env: &PcscEnv, pem: &str) -> Vec<(String, String)> {
 #[test]
 fn opensc_sees_the_virtual_reader_and_the_yubikey_atr() {
     require_root!();
-    if !tools_present() {
-        return;
-    }
+    require_pcsc_tools(&["opensc-tool", "yubico-piv-tool", "pkcs11-tool", "openssl"]);
     let env = started("piv-readers", &CardOptions::default());
     let out = ok(
         &env.run(&["opensc-tool", "--list-readers"]),
@@ -164,9 +124,7 @@ fn opensc_sees_the_virtual_reader_and_the_yubikey_atr() {
 #[test]
 fn yubico_piv_tool_generates_and_attests_under_the_test_root() {
     require_root!();
-    if !tools_present() {
-        return;
-    }
+    require_pcsc_tools(&["opensc-tool", "yubico-piv-tool", "pkcs11-tool", "openssl"]);
     let opts = CardOptions {
         serial: 12_345_678,
         firmware: "5.7.1".into(),
@@ -295,9 +253,7 @@ fn yubico_piv_tool_generates_and_attests_under_the_test_root() {
 #[test]
 fn a_wrong_pin_counts_down_blocks_and_the_puk_unblocks() {
     require_root!();
-    if !tools_present() {
-        return;
-    }
+    require_pcsc_tools(&["opensc-tool", "yubico-piv-tool", "pkcs11-tool", "openssl"]);
     let env = started("piv-pin", &CardOptions::default());
     for left in [2, 1] {
         let f = ykpiv(&env, &["-a", "verify-pin", "-P", "654321"]);
@@ -341,9 +297,7 @@ fn a_wrong_pin_counts_down_blocks_and_the_puk_unblocks() {
 #[test]
 fn pin_policies_are_enforced_per_signature() {
     require_root!();
-    if !tools_present() {
-        return;
-    }
+    require_pcsc_tools(&["opensc-tool", "yubico-piv-tool", "pkcs11-tool", "openssl"]);
     let env = started("piv-pin-policy", &CardOptions::default());
     for (slot, pin) in [("9a", "never"), ("9d", "always"), ("9e", "once")] {
         let out = path_str(&env, &format!("{slot}.pem"));
@@ -385,9 +339,7 @@ fn pin_policies_are_enforced_per_signature() {
 #[test]
 fn pkcs11_signs_with_pin_and_touch_and_fails_untouched() {
     require_root!();
-    if !tools_present() {
-        return;
-    }
+    require_pcsc_tools(&["opensc-tool", "yubico-piv-tool", "pkcs11-tool", "openssl"]);
     let env = started("piv-pkcs11", &CardOptions::default());
     let public = path_str(&env, "pub.pem");
     let att = path_str(&env, "att.pem");
@@ -527,9 +479,7 @@ fn pkcs11_signs_with_pin_and_touch_and_fails_untouched() {
 #[test]
 fn touch_policies_wait_for_the_scripted_touch_and_cache_it() {
     require_root!();
-    if !tools_present() {
-        return;
-    }
+    require_pcsc_tools(&["opensc-tool", "yubico-piv-tool", "pkcs11-tool", "openssl"]);
     let env = started("piv-touch", &CardOptions::default());
     for (slot, touch) in [("9a", "cached"), ("9e", "always")] {
         let out = path_str(&env, &format!("{slot}.pem"));
@@ -572,9 +522,7 @@ fn touch_policies_wait_for_the_scripted_touch_and_cache_it() {
 #[test]
 fn p384_keys_sign_through_pkcs11_and_a_changed_management_key_is_required() {
     require_root!();
-    if !tools_present() {
-        return;
-    }
+    require_pcsc_tools(&["opensc-tool", "yubico-piv-tool", "pkcs11-tool", "openssl"]);
     let env = started("piv-p384", &CardOptions::default());
     let public = path_str(&env, "p384.pem");
     let att = path_str(&env, "att.pem");

@@ -19,12 +19,7 @@ const CARD: &str = env!("CARGO_BIN_EXE_piv-card");
 #[test]
 fn the_client_drives_a_card_through_pcscd() {
     require_root!();
-    if !Path::new("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists() {
-        eprintln!(
-            "\n!!!!!!!! SKIPPED: vsmartcard-vpcd missing (run tests/install-deps.sh) !!!!!!!!\n"
-        );
-        return;
-    }
+    pam_mfa_e2e::piv_card::tools::require_pcsc_tools(&[]);
     let mut env = PcscEnv::start("piv-client");
     env.start_card(
         Path::new(CARD),

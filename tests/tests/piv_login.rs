@@ -17,7 +17,7 @@ use common::*;
 use pam_mfa_e2e::agent::{Agent, AgentConfig, Bundle};
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
 use pam_mfa_e2e::piv_card::env::{CardOptions, PcscEnv};
-use pam_mfa_e2e::process::Finished;
+use pam_mfa_e2e::piv_card::tools::{ok, require_pcsc_tools, OPENSC_PKCS11};
 use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
 use pam_mfa_e2e::sshd::{Sshd, SshdOptions};
 use pam_mfa_e2e::users::TestUser;
@@ -25,34 +25,9 @@ use pam_mfa_e2e::workdir::WorkDir;
 use pam_mfa_e2e::{require_root, unique_name};
 
 const CARD: &str = env!("CARGO_BIN_EXE_piv-card");
-const PKCS11: &str = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so";
+const PKCS11: &str = OPENSC_PKCS11;
 const SERIAL: u32 = 13_572_468;
 const PIN: &str = "123456";
-
-fn tools_present() -> bool {
-    let ok = ["pcscd", "yubico-piv-tool", "ssh", "nsenter"]
-        .iter()
-        .all(|t| {
-            std::process::Command::new("sh")
-                .args(["-c", &format!("command -v {t} >/dev/null")])
-                .status()
-                .is_ok_and(|s| s.success())
-        })
-        && Path::new(PKCS11).exists()
-        && Path::new("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists();
-    if !ok {
-        eprintln!("\n!!!!!!!! SKIPPED: pcscd, vsmartcard-vpcd, yubico-piv-tool or opensc missing (run tests/install-deps.sh) !!!!!!!!\n");
-    }
-    ok
-}
-
-fn ok(f: &Finished, what: &str, env: &PcscEnv) {
-    assert!(
-        f.success(),
-        "{what} failed: {f:?}\ncard log:\n{}",
-        env.card_log()
-    );
-}
 
 /// A key generated on the card in `slot` with the policies, attested, its
 /// attestation certificate stored in the slot (opensc lists a key only with a
@@ -229,9 +204,11 @@ fn second_prompts(out: &SshOutcome) -> Vec<&String> {
 #[test]
 fn piv_keys_log_in_by_their_attested_class_and_serial() {
     require_root!();
-    if !tools_present() {
-        return;
-    }
+    require_pcsc_tools(&["yubico-piv-tool", "ssh"]);
+    assert!(
+        std::path::Path::new(PKCS11).exists(),
+        "{PKCS11} missing: install opensc-pkcs11 (tests/install-deps.sh)"
+    );
     let mut env = PcscEnv::start("piv-login");
     env.start_card(
         Path::new(CARD),

@@ -14,6 +14,7 @@ use pam_mfa_e2e::agent::{Agent, AgentConfig};
 use pam_mfa_e2e::bins;
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
 use pam_mfa_e2e::piv_card::env::{CardOptions, PcscEnv};
+use pam_mfa_e2e::piv_card::tools::require_pcsc_tools;
 use pam_mfa_e2e::process::Finished;
 use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
 use pam_mfa_e2e::ssh_agent::TestSshAgent;
@@ -23,19 +24,6 @@ use pam_mfa_e2e::workdir::WorkDir;
 use pam_mfa_e2e::{require_root, unique_name};
 
 const CARD: &str = env!("CARGO_BIN_EXE_piv-card");
-
-fn tools_present() -> bool {
-    let ok = ["pcscd", "yubico-piv-tool", "nsenter"].iter().all(|t| {
-        std::process::Command::new("sh")
-            .args(["-c", &format!("command -v {t} >/dev/null")])
-            .status()
-            .is_ok_and(|s| s.success())
-    }) && Path::new("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists();
-    if !ok {
-        eprintln!("\n!!!!!!!! SKIPPED: pcscd, vsmartcard-vpcd or yubico-piv-tool missing (run tests/install-deps.sh) !!!!!!!!\n");
-    }
-    ok
-}
 
 fn ykpiv(env: &PcscEnv, args: &[&str]) -> Finished {
     let mut argv = vec!["yubico-piv-tool", "-r", "Virtual PCD"];
@@ -225,9 +213,7 @@ fn world(label: &str) -> World {
 #[test]
 fn a_registered_piv_card_answers_the_challenge_and_another_key_is_refused() {
     require_root!();
-    if !tools_present() {
-        return;
-    }
+    require_pcsc_tools(&["yubico-piv-tool"]);
     let w = world("piv-tap");
     // A wrong PIN first: the card counts it, mfactl says how many tries are
     // left and signs nothing; the agent's next prompt (a fresh challenge)

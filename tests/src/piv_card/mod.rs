@@ -18,6 +18,7 @@ pub mod keys;
 pub mod mgmt;
 pub mod piv;
 pub mod tlv;
+pub mod tools;
 pub mod touch;
 pub mod vpcd;
 

@@ -45,17 +45,29 @@ impl From<io::Error> for FrameError {
     }
 }
 
+/// Overwrites a frame's bytes before they are freed: an `answer` frame may
+/// carry a PIN for a key attached to the host.
+fn wipe(mut bytes: Vec<u8>) {
+    bytes.fill(0);
+    // Keeps the zeroing stores from being removed as dead before the free.
+    std::hint::black_box(&mut bytes);
+}
+
 /// Serialises `msg` and writes it as one frame.
 pub fn write_frame<W: Write, T: Serialize>(w: &mut W, msg: &T) -> Result<(), FrameError> {
     let body = serde_json::to_vec(msg).map_err(|e| FrameError::Malformed(e.to_string()))?;
     if body.len() > MAX_FRAME {
-        return Err(FrameError::TooLarge(body.len()));
+        let len = body.len();
+        wipe(body);
+        return Err(FrameError::TooLarge(len));
     }
     let mut buf = Vec::with_capacity(4 + body.len());
     buf.extend_from_slice(&(body.len() as u32).to_be_bytes());
     buf.extend_from_slice(&body);
-    w.write_all(&buf)?;
-    w.flush()?;
+    wipe(body);
+    let written = w.write_all(&buf).and_then(|()| w.flush());
+    wipe(buf);
+    written?;
     Ok(())
 }
 
@@ -71,9 +83,13 @@ pub fn read_frame<R: Read, T: DeserializeOwned>(r: &mut R) -> Result<T, FrameErr
         return Err(FrameError::TooLarge(len));
     }
     let mut body = vec![0u8; len];
-    r.read_exact(&mut body)?;
-    let value: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| FrameError::Malformed(e.to_string()))?;
+    if let Err(e) = r.read_exact(&mut body) {
+        wipe(body);
+        return Err(e.into());
+    }
+    let parsed = serde_json::from_slice(&body);
+    wipe(body);
+    let value: serde_json::Value = parsed.map_err(|e| FrameError::Malformed(e.to_string()))?;
     match value.get("v").and_then(serde_json::Value::as_u64) {
         Some(v) if v == u64::from(PROTOCOL_VERSION) => {}
         Some(v) => return Err(FrameError::Version { got: v }),

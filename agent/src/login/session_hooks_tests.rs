@@ -71,8 +71,13 @@ fn hook(s: &AgentState, pid: u32, uid: u32, h: PamHook) -> ResponseBody {
 }
 
 /// A process to stand for sshd's monitor: ending the session kills it.
+/// SIGHUP back to its default action, whatever the test runner inherited
+/// (under nohup it is ignored, and the tests expect SIGHUP to end it).
 fn leader() -> Child {
-    Command::new("sleep").arg("60").spawn().unwrap()
+    Command::new("env")
+        .args(["--default-signal=HUP", "sleep", "60"])
+        .spawn()
+        .unwrap()
 }
 
 fn is_deny(b: &ResponseBody, words: &str) -> bool {

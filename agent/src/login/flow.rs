@@ -1,6 +1,9 @@
 //! One PAM decision: who is logging in, what the policy requires, and
 //! whether what sshd verified satisfies it.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
 
 use super::auth_info::{accepted_keys, AcceptedKey};
@@ -87,40 +90,18 @@ pub fn handle_begin(state: &AgentState, peer: PeerIds, hook: PamHook, ctx: &PamC
         PamHook::CloseSession => return Step::Done(close_session(state, peer, ctx)),
         PamHook::Auth | PamHook::Account => {}
     }
-    let (class, class_note) = service_class(state, &ctx.service);
-    let login = policy_login(class, ctx);
-    let mut ev = AuditEvent::new("decision", "", &state.node.name, "", String::new());
-    ev.hook = Some(hook_name(hook).into());
-    ev.service = Some(ctx.service.clone());
-    ev.class = Some(class.name().into());
-    ev.login = Some(login.clone());
-    ev.rhost = ctx.rhost.clone();
-    ev.tty = ctx.tty.clone();
-    ev.peer_pid = Some(peer.pid);
-    ev.peer_uid = Some(peer.uid);
-
-    let bundle = match state.policy_for_decision() {
-        Ok(bundle) => bundle,
-        Err(why) => return Step::Done(refuse_unusable(state, &why, &mut ev, "login")),
+    let Opened {
+        class,
+        login,
+        ev,
+        bundle,
+        ctx,
+        mut v,
+    } = match open_decision(state, peer, hook, ctx, "login") {
+        Ok(opened) => opened,
+        Err(refused) => return Step::Done(refused),
     };
-    ev.policy_revision = bundle.revision.clone();
-
-    // SSH_AUTH_INFO_0 is evidence only when sshd (root) says so: a non-root
-    // peer asking about itself could otherwise claim any public key.
-    let trusted_ctx;
-    let ctx = if peer.uid == 0 {
-        ctx
-    } else {
-        trusted_ctx = PamContext {
-            ssh_auth_info: None,
-            ..ctx.clone()
-        };
-        &trusted_ctx
-    };
-    let mut v = evaluate(state, &bundle, class, &login, ctx);
-    if let Some(note) = class_note {
-        v.reason = format!("{note}; {}", v.reason);
-    }
+    let ctx = ctx.as_ref();
     if let (false, Some(user)) = (v.allow, v.tap_user.clone()) {
         match hook {
             PamHook::Auth => return start(state, peer, ev, v, &bundle, user, &login, ctx, class),
@@ -151,6 +132,66 @@ pub fn handle_begin(state: &AgentState, peer: PeerIds, hook: PamHook, ctx: &PamC
         }
     }
     Step::Done(finish(state, ev, v))
+}
+
+/// The start every PAM decision shares: the service class and the login the
+/// policy is asked about, the audit event, the usable policy (else the
+/// refusal, audited: `what` names what is refused), and the verdict from the
+/// evidence at hand. `SSH_AUTH_INFO_0` is evidence only when sshd (root)
+/// says so: a non-root peer asking about itself could otherwise claim any
+/// public key.
+pub(super) struct Opened<'c> {
+    pub class: ServiceClass,
+    pub login: String,
+    pub ev: AuditEvent,
+    pub bundle: Arc<Bundle>,
+    pub ctx: Cow<'c, PamContext>,
+    pub v: Verdict,
+}
+
+pub(super) fn open_decision<'c>(
+    state: &AgentState,
+    peer: PeerIds,
+    hook: PamHook,
+    ctx: &'c PamContext,
+    what: &str,
+) -> Result<Opened<'c>, ResponseBody> {
+    let (class, class_note) = service_class(state, &ctx.service);
+    let login = policy_login(class, ctx);
+    let mut ev = AuditEvent::new("decision", "", &state.node.name, "", String::new());
+    ev.hook = Some(hook_name(hook).into());
+    ev.service = Some(ctx.service.clone());
+    ev.class = Some(class.name().into());
+    ev.login = Some(login.clone());
+    ev.rhost = ctx.rhost.clone();
+    ev.tty = ctx.tty.clone();
+    ev.peer_pid = Some(peer.pid);
+    ev.peer_uid = Some(peer.uid);
+    let bundle = match state.policy_for_decision() {
+        Ok(bundle) => bundle,
+        Err(why) => return Err(refuse_unusable(state, &why, &mut ev, what)),
+    };
+    ev.policy_revision = bundle.revision.clone();
+    let ctx = if peer.uid == 0 {
+        Cow::Borrowed(ctx)
+    } else {
+        Cow::Owned(PamContext {
+            ssh_auth_info: None,
+            ..ctx.clone()
+        })
+    };
+    let mut v = evaluate(state, &bundle, class, &login, &ctx);
+    if let Some(note) = class_note {
+        v.reason = format!("{note}; {}", v.reason);
+    }
+    Ok(Opened {
+        class,
+        login,
+        ev,
+        bundle,
+        ctx,
+        v,
+    })
 }
 
 /// Audits and counts a final verdict, and turns it into the response.

@@ -16,48 +16,24 @@ use std::sync::Arc;
 
 use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
 
-use super::flow::{
-    evaluate, finish, hook_name, policy_login, refuse_unusable, service_class, PeerIds, Verdict,
-};
-use crate::audit::AuditEvent;
+use super::flow::{finish, open_decision, Opened, PeerIds, Verdict};
 use crate::policy::{Bundle, Decision};
 use crate::sessions::{decision, identify, session_event, Session};
 use crate::state::AgentState;
 
 pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) -> ResponseBody {
-    let (class, class_note) = service_class(state, &ctx.service);
-    let login = policy_login(class, ctx);
-    let mut ev = AuditEvent::new("decision", "", &state.node.name, "", String::new());
-    ev.hook = Some(hook_name(PamHook::OpenSession).into());
-    ev.service = Some(ctx.service.clone());
-    ev.class = Some(class.name().into());
-    ev.login = Some(login.clone());
-    ev.rhost = ctx.rhost.clone();
-    ev.tty = ctx.tty.clone();
-    ev.peer_pid = Some(peer.pid);
-    ev.peer_uid = Some(peer.uid);
-
-    let bundle = match state.policy_for_decision() {
-        Ok(bundle) => bundle,
-        Err(why) => return refuse_unusable(state, &why, &mut ev, "session"),
+    let Opened {
+        class,
+        login,
+        mut ev,
+        bundle,
+        ctx,
+        v,
+    } = match open_decision(state, peer, PamHook::OpenSession, ctx, "session") {
+        Ok(opened) => opened,
+        Err(refused) => return refused,
     };
-    ev.policy_revision = bundle.revision.clone();
-
-    // As in auth: SSH_AUTH_INFO_0 counts only when root (sshd) sends it.
-    let trusted_ctx;
-    let ctx = if peer.uid == 0 {
-        ctx
-    } else {
-        trusted_ctx = PamContext {
-            ssh_auth_info: None,
-            ..ctx.clone()
-        };
-        &trusted_ctx
-    };
-    let mut v = evaluate(state, &bundle, class, &login, ctx);
-    if let Some(note) = class_note {
-        v.reason = format!("{note}; {}", v.reason);
-    }
+    let ctx = ctx.as_ref();
     if !v.allow && v.requirement.is_none() {
         // Refused before any policy applied (a certificate not accepted,
         // keys of several users): no session either.

@@ -160,7 +160,12 @@ impl World {
 
     /// sudo as the user (PAM_RUSER set), with `env` in the PAM environment.
     fn sudo(&self, env: &[&str]) -> HarnessOutcome {
+        self.sudo_answering(env, &[])
+    }
+
+    fn sudo_answering(&self, env: &[&str], answers: &[&str]) -> HarnessOutcome {
         let mut r = HarnessRun::new(&self.user.name, "auth+account");
+        r.answers = answers.iter().map(|a| a.to_string()).collect();
         r.ruser = Some(self.user.name.clone());
         r.tty = Some("/dev/pts/7".into());
         r.env = env.iter().map(|e| e.to_string()).collect();
@@ -394,6 +399,21 @@ fn hardware_key_pin_wrong_pin_refused_right_pin_passes_and_is_cached() {
     let out = w.run(&[]);
     w.assert_allowed(&out, "cached PIN");
     assert!(out.prompts.is_empty(), "{}", w.evidence(&out));
+
+    // sudo outside SSH never takes the PIN from the cache (whether it runs
+    // at this host is read from what the caller can hide): asked again.
+    let out = w.sudo_answering(&[], &[]);
+    w.assert_refused(&out, "sudo with only a cached PIN");
+    assert!(
+        out.prompts
+            .iter()
+            .any(|p| p.starts_with("PROMPT(echo_off)") && p.contains("PIN")),
+        "{}",
+        w.evidence(&out)
+    );
+    let out = w.sudo_answering(&[], &[PIN]);
+    w.assert_allowed(&out, "sudo with its PIN");
+    assert_eq!(field(&w.last_auth(), "evidence"), "attached_piv_pin");
 
     // The PIN never reaches the logs.
     for text in [w.agent.audit_text(), w.agent.log()] {

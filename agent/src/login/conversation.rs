@@ -77,7 +77,7 @@ pub struct Conversation {
     /// Only taps on behalf of root peers (sshd, sudo) leave grants and
     /// reuse entries behind.
     peer_uid: u32,
-    class: ServiceClass,
+    pub(super) class: ServiceClass,
     /// The cluster's WebAuthn rp_id, when WebAuthn keys may answer.
     pub(super) rp_id: Option<String>,
     /// A tap on a key attached to this host, when that is the way.

@@ -203,9 +203,18 @@ pub(super) fn begin(state: &AgentState, mut conv: Box<Conversation>, bundle: &Bu
         let Conversation { ev, verdict, .. } = *conv;
         return Step::Done(finish(state, ev, verdict));
     }
+    // The PIN cache serves desktop logins only. Whether sudo/su runs outside
+    // an SSH session is read from the caller's environment and process tree,
+    // which a remote user can hide (setsid, a cleared environment): a cached
+    // PIN would then let a PIN-only key sign with nobody at the host.
+    let pin_cache_timeout = if conv.class == ServiceClass::Desktop {
+        settings.pin_cache_timeout
+    } else {
+        Duration::ZERO
+    };
     let plan = Plan {
         piv,
-        pin_cache_timeout: settings.pin_cache_timeout,
+        pin_cache_timeout,
     };
     let pin_serial = plan
         .piv

@@ -52,7 +52,10 @@ pub fn run_hook<H: PamHandle + ?Sized, S: AsRef<str>>(
     };
     log.set_debug(config.debug);
     if hook == PamHook::CloseSession {
+        // Waits count apart from `timeout=` (wait_timeout=): both are capped,
+        // so an agent answering `wait` cannot hold a logout either.
         config.timeout = config.timeout.min(CLOSE_SESSION_TIMEOUT);
+        config.wait_timeout = config.wait_timeout.min(CLOSE_SESSION_TIMEOUT);
     }
     let context = match context::gather(handle, host.process_env) {
         Ok(context) => context,

@@ -220,3 +220,33 @@ fn close_session_waits_at_most_two_seconds() {
     );
     assert_eq!(agent.finish()[1..], [RequestBody::Cancel]);
 }
+
+/// An agent that keeps answering `wait` holds a logout no longer: waits count
+/// against `wait_timeout=`, which close_session caps as well.
+#[test]
+fn close_session_is_not_held_by_waits() {
+    let agent = Agent::spawn(|peer| {
+        peer.recv();
+        loop {
+            peer.send(pam_mfa_protocol::ResponseBody::Wait {
+                after_ms: 500,
+                message: None,
+            });
+            if peer.recv() != RequestBody::Poll {
+                break;
+            }
+        }
+    });
+    let mut h = Scripted::new();
+    let started = Instant::now();
+    let (code, lines) = run(
+        &mut h,
+        PamHook::CloseSession,
+        &[&agent.arg(), "timeout=10", "wait_timeout=60"],
+    );
+    let took = started.elapsed();
+    assert_ne!(code, PAM_SUCCESS, "{}", lines.all_text());
+    assert_ne!(code, PAM_IGNORE, "{}", lines.all_text());
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert_eq!(agent.finish().last(), Some(&RequestBody::Cancel));
+}

@@ -118,12 +118,15 @@ impl Grants {
         Some(g.granted())
     }
 
-    /// What the tap of this login proved, taken or not, for the session it
-    /// opens (`open_session` comes from the process that ran `account`).
+    /// What the tap of this login by cluster user `user` proved, taken or
+    /// not, for the session it opens (`open_session` comes from the process
+    /// that ran `account`).
+    #[allow(clippy::too_many_arguments)]
     pub fn evidence_for(
         &self,
         service: &str,
         login: &str,
+        user: &str,
         rhost: Option<&str>,
         pid: i32,
         now: SystemTime,
@@ -131,7 +134,7 @@ impl Grants {
         let list = self.list.lock().unwrap_or_else(|p| p.into_inner());
         list.iter()
             .rev()
-            .find(|g| g.matches(service, login, rhost, pid, now))
+            .find(|g| g.user == user && g.matches(service, login, rhost, pid, now))
             .map(Grant::granted)
     }
 }
@@ -232,12 +235,29 @@ mod tests {
         );
         // The session it opens still learns what was proved.
         assert_eq!(
-            g.evidence_for("sshd", "jerry", Some("10.0.0.1"), parent, t0)
+            g.evidence_for("sshd", "jerry", "jerry", Some("10.0.0.1"), parent, t0)
+                .map(|g| g.evidence),
+            Some("tap_ssh_sk_touch".into())
+        );
+        // A newer grant of the same login for another cluster user hides
+        // neither this user's evidence nor lends its own.
+        g.record(
+            "sshd",
+            "jerry",
+            Some("10.0.0.1"),
+            me,
+            "someone-else",
+            "tap_webauthn",
+            None,
+            t0,
+        );
+        assert_eq!(
+            g.evidence_for("sshd", "jerry", "jerry", Some("10.0.0.1"), parent, t0)
                 .map(|g| g.evidence),
             Some("tap_ssh_sk_touch".into())
         );
         assert!(g
-            .evidence_for("sshd", "jerry", Some("10.0.0.2"), parent, t0)
+            .evidence_for("sshd", "jerry", "jerry", Some("10.0.0.2"), parent, t0)
             .is_none());
         g.record("sshd", "jerry", None, me, "jerry", "e", None, t0);
         assert!(

@@ -48,16 +48,14 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
         )
     } else {
         let granted = v.tap_user.as_deref().and_then(|user| {
-            state
-                .grants
-                .evidence_for(
-                    &ctx.service,
-                    &login,
-                    ctx.rhost.as_deref(),
-                    peer.pid,
-                    state.now(),
-                )
-                .filter(|g| g.user == user)
+            state.grants.evidence_for(
+                &ctx.service,
+                &login,
+                user,
+                ctx.rhost.as_deref(),
+                peer.pid,
+                state.now(),
+            )
         });
         match granted {
             Some(g) => (

@@ -35,11 +35,27 @@ struct CountersFile {
     counters: BTreeMap<String, u32>,
 }
 
+/// The counters of a counters file.
+fn load_counters(path: &Path) -> Result<BTreeMap<String, u32>, String> {
+    let raw = read_private_file(path, 64 << 20, true)?;
+    let file: CountersFile = serde_json::from_slice(&raw)
+        .map_err(|e| format!("{}: not a counters file: {e}", path.display()))?;
+    if file.format != 1 {
+        return Err(format!(
+            "{}: unknown format {}",
+            path.display(),
+            file.format
+        ));
+    }
+    Ok(file.counters)
+}
+
 impl SignatureCounters {
     /// Loads the counters kept in `dir` (none yet is fine) and keeps every
     /// change there from now on. A file that cannot be read or parsed is an
-    /// error: the counters start from what is in memory, and the next change
-    /// replaces the file.
+    /// error: it is moved aside (`signature-counters.json.bad-SECS`, kept for
+    /// the investigation, never overwritten), and the counters start from
+    /// what is in memory.
     pub fn persist_in(&self, dir: &Path) -> Result<usize, String> {
         let mut inner = self.lock();
         inner.dir = Some(dir.to_path_buf());
@@ -47,22 +63,33 @@ impl SignatureCounters {
         if std::fs::symlink_metadata(&path).is_err() {
             return Ok(0);
         }
-        let raw = read_private_file(&path, 64 << 20, true)?;
-        let file: CountersFile = serde_json::from_slice(&raw)
-            .map_err(|e| format!("{}: not a counters file: {e}", path.display()))?;
-        if file.format != 1 {
-            return Err(format!(
-                "{}: unknown format {}",
-                path.display(),
-                file.format
-            ));
+        match load_counters(&path) {
+            Ok(counters) => {
+                let n = counters.len();
+                for (device, c) in counters {
+                    let e = inner.last.entry(device).or_insert(c);
+                    *e = (*e).max(c);
+                }
+                Ok(n)
+            }
+            Err(why) => {
+                let secs = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                let aside = dir.join(format!("{COUNTERS_FILE}.bad-{secs}"));
+                match std::fs::rename(&path, &aside) {
+                    Ok(()) => Err(format!("{why} (moved aside to {})", aside.display())),
+                    Err(e) => {
+                        // Not moved: keep it, and keep the counters in memory only.
+                        inner.dir = None;
+                        Err(format!(
+                            "{why}; could not move it aside ({e}): counters kept in memory only"
+                        ))
+                    }
+                }
+            }
         }
-        let n = file.counters.len();
-        for (device, c) in file.counters {
-            let e = inner.last.entry(device).or_insert(c);
-            *e = (*e).max(c);
-        }
-        Ok(n)
     }
 
     /// Accepts `counter` for `device` when it is above the last one seen (a
@@ -135,8 +162,35 @@ mod tests {
         use std::os::unix::fs::MetadataExt;
         let m = std::fs::metadata(dir.join(COUNTERS_FILE)).unwrap();
         assert_eq!(m.mode() & 0o777, 0o600);
+        // A damaged file is an error, moved aside and kept, never overwritten.
         std::fs::write(dir.join(COUNTERS_FILE), "{").unwrap();
-        assert!(SignatureCounters::default().persist_in(&dir).is_err());
+        let damaged = SignatureCounters::default();
+        let err = damaged.persist_in(&dir).unwrap_err();
+        assert!(err.contains("moved aside"), "{err}");
+        damaged.check_and_record("d", 9).unwrap();
+        let kept: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("signature-counters.json.bad-"))
+            .collect();
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert_eq!(
+            std::fs::read_to_string(dir.join(&kept[0])).unwrap(),
+            "{",
+            "the damaged file is kept as it was"
+        );
+        // A FIFO in its place does not block the agent.
+        std::fs::remove_file(dir.join(COUNTERS_FILE)).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            dir.join(COUNTERS_FILE),
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let err = SignatureCounters::default().persist_in(&dir).unwrap_err();
+        assert!(err.contains("not a regular file"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -82,9 +82,11 @@ pub fn write_private_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), St
 /// `private`, also writable by no one else.
 pub fn read_private_file(path: &Path, max: u64, private: bool) -> Result<Vec<u8>, String> {
     let shown = path.display();
+    // O_NONBLOCK: a FIFO put in its place must not block the open (the type
+    // check below refuses it); reads of a regular file ignore the flag.
     let f = OpenOptions::new()
         .read(true)
-        .custom_flags(nofollow())
+        .custom_flags(nofollow() | rustix::fs::OFlags::NONBLOCK.bits() as i32)
         .open(path)
         .map_err(|e| format!("cannot open {shown}: {e}"))?;
     let m = f.metadata().map_err(|e| format!("{shown}: {e}"))?;

@@ -388,8 +388,15 @@ impl AgentConfig {
         if !(1..=10).contains(&cfg.challenge.tries) {
             return Err(at("challenge.tries must be between 1 and 10".into()));
         }
-        if cfg.cluster.poll_interval < Duration::from_millis(100) {
-            return Err(at("cluster.poll_interval must be at least 100ms".into()));
+        let day = Duration::from_secs(86_400);
+        if cfg.cluster.poll_interval < Duration::from_millis(100) || cfg.cluster.poll_interval > day
+        {
+            return Err(at(
+                "cluster.poll_interval must be between 100ms and 24h".into()
+            ));
+        }
+        if cfg.cluster.max_backoff > day {
+            return Err(at("cluster.max_backoff must be at most 24h".into()));
         }
         cfg.sessions.check().map_err(at)?;
         cfg.piv.check().map_err(at)?;

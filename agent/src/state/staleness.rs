@@ -63,10 +63,17 @@ pub struct Freshness {
     pub locking_mode: String,
 }
 
+/// How far in the future a contact may be and still count as just now.
+const CLOCK_SLACK: Duration = Duration::from_secs(1);
+
 pub fn freshness(snap: &StoreSnapshot, cluster: &ClusterConfig, now: SystemTime) -> Freshness {
-    let since_contact = snap
-        .last_contact
-        .map(|c| now.duration_since(c).unwrap_or(Duration::ZERO));
+    // A contact in the future (the clock went back, or a cache file says so)
+    // proves nothing about now: stale until the source answers again.
+    let since_contact = snap.last_contact.map(|c| match now.duration_since(c) {
+        Ok(age) => age,
+        Err(ahead) if ahead.duration() <= CLOCK_SLACK => Duration::ZERO,
+        Err(_) => Duration::MAX,
+    });
     let over = |max: Duration| since_contact.is_some_and(|a| a > max);
     Freshness {
         since_contact,
@@ -160,6 +167,19 @@ mod tests {
         );
         s.record_contact(at(5000));
         assert!(judge(&s.snapshot(), &c, at(5000 + 3600)).is_ok());
+    }
+
+    #[test]
+    fn a_contact_in_the_future_is_stale_until_the_source_answers() {
+        let c = cluster("  max_staleness: 1h\n");
+        let s = store(BEST_EFFORT, 10_000);
+        // The clock went back two hours since that contact.
+        let e = judge(&s.snapshot(), &c, at(10_000 - 7200)).unwrap_err();
+        assert!(matches!(e, Unusable::Stale { .. }), "{e}");
+        // A second of slack for a clock read in between.
+        assert!(judge(&s.snapshot(), &c, at(10_000 - 1)).is_ok());
+        s.record_contact(at(2800));
+        assert!(judge(&s.snapshot(), &c, at(2800)).is_ok());
     }
 
     #[test]

@@ -458,6 +458,16 @@ mod webauthn {
             std::fs::read_to_string(&file).unwrap(),
             "example.com -_8\nother.org AQ\n"
         );
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // Never through a symlink (under sudo, HOME may be the user's).
+        let target = dir.join("target");
+        std::fs::write(&target, "").unwrap();
+        let link = dir.join("pam-mfa/link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(remember_credential(&link, "example.com", &[1]).is_err());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -194,11 +194,28 @@ pub fn remember_credential(file: &Path, rp_id: &str, credential_id: &[u8]) -> Re
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    let mut f = std::fs::OpenOptions::new()
+    // Not through a symlink, 0600, and (under sudo with the user's HOME)
+    // never a file of another user.
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
         .open(file)
         .map_err(|e| format!("{}: {e}", file.display()))?;
+    let owner = f
+        .metadata()
+        .map_err(|e| format!("{}: {e}", file.display()))?
+        .uid();
+    let me = rustix::process::geteuid().as_raw();
+    if owner != me {
+        return Err(format!(
+            "{} belongs to uid {owner}, not to you (uid {me}): not written",
+            file.display()
+        ));
+    }
+    let mut f = f;
     writeln!(f, "{rp_id} {}", URL_SAFE_NO_PAD.encode(credential_id))
         .map_err(|e| format!("{}: {e}", file.display()))
 }

@@ -147,7 +147,9 @@ fn security_dir() -> PathBuf {
 #[test]
 fn pam_d_examples_are_valid_stacks_with_accepted_module_arguments() {
     let security = security_dir();
-    for file in files_in(&config_dir().join("pam.d")) {
+    let files = files_in(&config_dir().join("pam.d"));
+    assert!(files.len() >= 4, "config/pam.d examples missing: {files:?}");
+    for file in files {
         let mut mfa_lines = 0;
         for (n, line) in read(&file).lines().enumerate() {
             let at = format!("{}:{}", file.display(), n + 1);

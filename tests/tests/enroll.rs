@@ -344,12 +344,11 @@ impl SoftKey {
         use base64::Engine;
         let dir = WorkDir::new(label);
         let file = dir.join("soft-fido2.json");
-        let out = std::process::Command::new(bins::require(&bins::soft_mfactl()))
-            .args(["soft-fido2-new", "--rp-id", "teleport.example.com", "--out"])
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
+        let mut c = std::process::Command::new(bins::require(&bins::soft_mfactl()));
+        c.args(["soft-fido2-new", "--rp-id", "teleport.example.com", "--out"])
+            .arg(&file);
+        let out = run_with_timeout(&mut c, std::time::Duration::from_secs(60));
+        assert!(out.success(), "{out:?}");
         let mut v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
         v["attestation_key"] = base64::engine::general_purpose::URL_SAFE_NO_PAD

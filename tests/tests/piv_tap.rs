@@ -127,16 +127,21 @@ impl World {
         login.run(&self.work, "id -un")
     }
 
-    fn evidence(&self, out: &SshOutcome) -> String {
-        let tap_err: Vec<String> = walk(self.work.path())
+    /// What `mfactl tap` wrote on its stderr (the askpass runs), only.
+    fn tap_stderr(&self) -> String {
+        walk(self.work.path())
             .into_iter()
             .filter(|p| p.ends_with("tap.stderr"))
             .map(|p| std::fs::read_to_string(p).unwrap_or_default())
-            .collect();
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn evidence(&self, out: &SshOutcome) -> String {
         format!(
             "{}\n--- mfactl tap stderr\n{}\n--- audit\n{}\n--- agent log\n{}\n--- card log (tail)\n{}",
             out.describe(),
-            tap_err.join("\n"),
+            self.tap_stderr(),
             self.agent.audit_text(),
             self.agent.log(),
             tail(&self.env.card_log(), 40),
@@ -238,8 +243,9 @@ fn a_registered_piv_card_answers_the_challenge_and_another_key_is_refused() {
         "{}",
         w.evidence(&out)
     );
-    let tap_err = w.evidence(&out);
-    assert!(tap_err.contains("Tap your security key"), "{tap_err}");
+    // mfactl tap's own words (not the agent's prompt, which also says "Tap").
+    let tap_err = w.tap_stderr();
+    assert!(tap_err.contains(": Tap your security key now"), "{tap_err}");
     assert!(tap_err.contains("wrong PIN, 2 tries left"), "{tap_err}");
     assert!(
         out.askpass
@@ -272,7 +278,7 @@ fn a_registered_piv_card_answers_the_challenge_and_another_key_is_refused() {
     let out = w.tap_login(&["123456"]);
     assert_eq!(out.exit_code(), Some(255), "{}", w.evidence(&out));
     assert!(
-        w.evidence(&out).contains("not touched in time"),
+        w.tap_stderr().contains("not touched in time"),
         "{}",
         w.evidence(&out)
     );

@@ -99,7 +99,7 @@ pub fn handle_begin(state: &AgentState, peer: PeerIds, hook: PamHook, ctx: &PamC
         mut v,
     } = match open_decision(state, peer, hook, ctx, "login") {
         Ok(opened) => opened,
-        Err(refused) => return Step::Done(refused),
+        Err(refused) => return Step::Done(*refused),
     };
     let ctx = ctx.as_ref();
     if let (false, Some(user)) = (v.allow, v.tap_user.clone()) {
@@ -155,7 +155,7 @@ pub(super) fn open_decision<'c>(
     hook: PamHook,
     ctx: &'c PamContext,
     what: &str,
-) -> Result<Opened<'c>, ResponseBody> {
+) -> Result<Opened<'c>, Box<ResponseBody>> {
     let (class, class_note) = service_class(state, &ctx.service);
     let login = policy_login(class, ctx);
     let mut ev = AuditEvent::new("decision", "", &state.node.name, "", String::new());
@@ -169,7 +169,7 @@ pub(super) fn open_decision<'c>(
     ev.peer_uid = Some(peer.uid);
     let bundle = match state.policy_for_decision() {
         Ok(bundle) => bundle,
-        Err(why) => return Err(refuse_unusable(state, &why, &mut ev, what)),
+        Err(why) => return Err(Box::new(refuse_unusable(state, &why, &mut ev, what))),
     };
     ev.policy_revision = bundle.revision.clone();
     let ctx = if peer.uid == 0 {

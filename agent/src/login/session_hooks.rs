@@ -31,7 +31,7 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
         v,
     } = match open_decision(state, peer, PamHook::OpenSession, ctx, "session") {
         Ok(opened) => opened,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let ctx = ctx.as_ref();
     if !v.allow && v.requirement.is_none() {

@@ -25,6 +25,7 @@ pub fn run_explain(args: ExplainArgs<'_>, socket: &Path) -> Result<Explanation, 
             let bundle = load_bundle_path(path).map_err(|e| e.to_string())?;
             let node = NodeInfo {
                 name: args.node.ok_or("--node is required with --policy")?,
+                id: None,
                 labels: args.labels,
             };
             let services = ServiceMap::new(&BTreeMap::new())?;

@@ -466,6 +466,7 @@ fn apply_locks(
         roles,
         login: q.login,
         node: &q.node.name,
+        node_id: q.node.id.as_deref(),
         mfa_device: q.mfa_device,
     };
     if let Some(lock) = bundle.find_lock(&subject, q.now) {
@@ -477,8 +478,12 @@ fn apply_locks(
             .as_deref()
             .map(|m| format!(": {m}"))
             .unwrap_or_default();
+        let held_by = lock
+            .matched_field(&subject)
+            .map(|f| format!("; it holds this login by {f}"))
+            .unwrap_or_default();
         decision.reasons.push(format!(
-            "lock {} ({}) is in force: access denied{message}",
+            "lock {} ({}) is in force{held_by}: access denied{message}",
             lock.name,
             lock.target.describe()
         ));

@@ -204,13 +204,9 @@ impl Loader {
                 self.claim("lock", &lock.name, doc, origin, |first| {
                     format!("duplicate lock {:?} (first defined at {first})", lock.name)
                 })?;
-                if !lock.target.unsupported.is_empty() {
-                    self.warnings.push(format!(
-                        "{origin}:{}: lock {:?} targets {}, which hosts cannot judge: it never matches here",
-                        doc.content_line,
-                        lock.name,
-                        lock.target.unsupported.join(", ")
-                    ));
+                for warning in lock.load_warnings() {
+                    self.warnings
+                        .push(format!("{origin}:{}: {warning}", doc.content_line));
                 }
                 self.locks.push(lock);
             }

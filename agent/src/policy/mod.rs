@@ -7,7 +7,7 @@
 //! use mfa_agent::policy::{self, LoginQuery, NodeInfo, ServiceClass};
 //!
 //! let bundle = policy::load_bundle_path("/etc/pam-mfa/policy.d".as_ref())?;
-//! let node = NodeInfo { name: "prod3".into(), labels: [("env".into(), "prod".into())].into() };
+//! let node = NodeInfo { name: "prod3".into(), id: None, labels: [("env".into(), "prod".into())].into() };
 //! let d = policy::decide(&bundle, &LoginQuery {
 //!     node: &node, login: "jerry", user: None, class: ServiceClass::Ssh,
 //!     mfa_device: None, now: SystemTime::now(),

@@ -10,6 +10,9 @@ use super::requirement::Requirement;
 pub struct NodeInfo {
     /// The node name (lock targets `node` and `server_id` compare with it).
     pub name: String,
+    /// The Teleport host UUID (`node.id` in agent.yaml), when known: lock
+    /// targets `node` and `server_id` compare with it too.
+    pub id: Option<String>,
     /// The node's labels, matched against roles' `node_labels`.
     pub labels: BTreeMap<String, String>,
 }

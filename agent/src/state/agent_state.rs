@@ -93,6 +93,7 @@ impl AgentState {
         let source = config.policy_source()?;
         let node = NodeInfo {
             name: config.node_name(),
+            id: config.node_id(),
             labels: config.node.labels.clone(),
         };
         let (fetcher, cache) = match &source {

@@ -1,9 +1,10 @@
 //! `kind: role` (v3..v8): the parts that decide SSH-style access and MFA.
 
+use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
 use super::common::{into_plain_map, role_version, Metadata, StringList, StringListMap};
-use crate::policy::labels::Labels;
+use crate::policy::labels::{Labels, WILDCARD};
 use crate::policy::require_mfa::RequireMfa;
 
 /// A Teleport role, as far as node access goes.
@@ -49,7 +50,7 @@ struct RawRoleSpec {
     #[serde(default)]
     options: Option<RawRoleOptions>,
     #[serde(default)]
-    allow: Option<RawConditions>,
+    allow: Option<RawAllow>,
     #[serde(default)]
     deny: Option<RawConditions>,
 }
@@ -70,6 +71,54 @@ struct RawConditions {
     node_labels_expression: Option<String>,
 }
 
+/// The allow side, with what Teleport's `RoleV6.CheckAndSetDefaults`
+/// refuses there (api/types/role.go, "restrict wildcards"): a `'*'` login,
+/// and a `'*'` node_labels key with any value but `'*'` alone. The deny side
+/// is not restricted (as in Teleport).
+#[derive(Debug, Default, Deserialize)]
+struct RawAllow {
+    #[serde(default, deserialize_with = "no_wildcard_login")]
+    logins: Option<StringList>,
+    #[serde(default, deserialize_with = "no_wildcard_selector")]
+    node_labels: Option<StringListMap>,
+    #[serde(default)]
+    node_labels_expression: Option<String>,
+}
+
+impl From<RawAllow> for RawConditions {
+    fn from(a: RawAllow) -> RawConditions {
+        RawConditions {
+            logins: a.logins,
+            node_labels: a.node_labels,
+            node_labels_expression: a.node_labels_expression,
+        }
+    }
+}
+
+fn no_wildcard_login<'de, D: Deserializer<'de>>(d: D) -> Result<Option<StringList>, D::Error> {
+    let list = Option::<StringList>::deserialize(d)?;
+    if list.as_ref().is_some_and(|l| l.0.iter().any(|v| v == WILDCARD)) {
+        return Err(de::Error::custom(
+            "wildcard matcher is not allowed in logins ('*' in allow logins is refused, as Teleport refuses the role)",
+        ));
+    }
+    Ok(list)
+}
+
+fn no_wildcard_selector<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<StringListMap>, D::Error> {
+    let map = Option::<StringListMap>::deserialize(d)?;
+    if let Some(values) = map.as_ref().and_then(|m| m.get(WILDCARD)) {
+        if values.0.len() != 1 || values.0[0] != WILDCARD {
+            return Err(de::Error::custom(
+                "selector *:<val> is not supported: a '*' node_labels key takes only '*' (Teleport refuses the role)",
+            ));
+        }
+    }
+    Ok(map)
+}
+
 impl RawConditions {
     fn into_conditions(self, default_labels: Option<Labels>) -> RoleConditions {
         let logins = self.logins.unwrap_or_default().0;
@@ -88,7 +137,7 @@ impl RawConditions {
 impl RoleDoc {
     pub(crate) fn into_role(self) -> Role {
         let spec = self.spec.unwrap_or_default();
-        let allow = spec.allow.unwrap_or_default();
+        let allow = RawConditions::from(spec.allow.unwrap_or_default());
         // Teleport's RoleV6.CheckAndSetDefaults: a v3 role with logins but no
         // node_labels at all (not an empty map) gets `'*': '*'`.
         let v3_default = (self.version == "v3"

@@ -79,11 +79,6 @@ fn labels_and_logins_through_decide() {
             "allow off [r]",
         ),
         (
-            "  allow:\n    logins: ['*']\n    node_labels: {env: prod}",
-            "root",
-            "deny off []",
-        ),
-        (
             "  allow:\n    node_labels: {env: prod}",
             "jerry",
             "deny off []",
@@ -676,8 +671,15 @@ fn locks() {
         ("{mfa_device: key-1}", "", true),
         ("{mfa_device: key-2}", "", false),
         ("{user: jerry, node: dev1, login: jerry}", "", true),
-        ("{user: jerry, node: prod3}", "", false),
-        ("{user: jerry, windows_desktop: desk1}", "", false),
+        // Several fields: any one that names the session locks it
+        // (Teleport's ComputeLockTargets + LockTarget.Match).
+        ("{user: jerry, node: prod3}", "", true),
+        ("{login: root, server_id: dev1}", "", true),
+        ("{login: jerry, server_id: prod3}", "", true),
+        ("{login: root, server_id: prod3}", "", false),
+        ("{user: olga, role: prod, mfa_device: key-2}", "", false),
+        ("{user: jerry, windows_desktop: desk1}", "", true),
+        ("{windows_desktop: desk1}", "", false),
         ("{access_request: 0b8f}", "", false),
         ("{user: jerry}", "  expires: 2023-12-31T23:59:59Z\n", false),
         (

@@ -11,7 +11,7 @@ use super::query::{Access, Decision, LoginQuery, ServiceClass};
 use super::require_mfa::RequireMfa;
 use super::requirement::Requirement;
 use super::resources::{Role, User};
-use super::traits::{interpolate, TemplateError};
+use super::traits::{interpolate, is_valid_unix_user, TemplateError};
 
 /// Decides one login.
 ///
@@ -336,9 +336,9 @@ fn apply_traits<'b>(
     };
     AppliedRole {
         role,
-        allow_logins: t.values("allow logins", &role.allow.logins),
+        allow_logins: t.logins("allow logins", &role.allow.logins),
         allow_labels: t.labels("allow node_labels", &role.allow.node_labels),
-        deny_logins: t.values("deny logins", &role.deny.logins),
+        deny_logins: t.logins("deny logins", &role.deny.logins),
         deny_labels: t.labels("deny node_labels", &role.deny.node_labels),
     }
 }
@@ -354,7 +354,7 @@ impl TraitApplier<'_> {
     fn note(&mut self, field: &str, e: &TemplateError) {
         let effect = match e {
             TemplateError::NoValue(_) => "dropped",
-            TemplateError::Invalid(_) => "dropped (invalid template)",
+            TemplateError::Invalid(_) => "dropped (invalid template or unsupported variable)",
         };
         self.notes
             .push(format!("role {} {field}: {e}; {effect}", self.role));
@@ -377,8 +377,27 @@ impl TraitApplier<'_> {
         out
     }
 
-    /// Keys take their first value; a key that yields none becomes the empty
-    /// key, which no node has, so the selector cannot match (as in Teleport).
+    /// Teleport's `ApplyTraits` for logins: templates expanded, then logins
+    /// that are not valid Unix user names dropped (`filterInvalidUnixLogins`),
+    /// literals included.
+    fn logins(&mut self, field: &str, list: &[String]) -> Vec<String> {
+        let mut out = self.values(field, list);
+        out.retain(|login| {
+            let valid = is_valid_unix_user(login);
+            if !valid {
+                self.notes.push(format!(
+                    "role {} {field}: {login:?} is not a valid Unix user name; dropped",
+                    self.role
+                ));
+            }
+            valid
+        });
+        out
+    }
+
+    /// Teleport's `applyLabelsTraits`: keys take their first value; a key or
+    /// a value whose template fails becomes the empty string (an empty key
+    /// no node has, so the selector cannot match).
     fn labels(&mut self, field: &str, selector: &Labels) -> Labels {
         let mut out = Labels::new();
         for (key, list) in selector {
@@ -389,7 +408,21 @@ impl TraitApplier<'_> {
                     String::new()
                 }
             };
-            let values = self.values(field, list);
+            let mut values: Vec<String> = Vec::new();
+            for v in list {
+                let expanded = match interpolate(v, self.traits) {
+                    Ok(expanded) => expanded,
+                    Err(e) => {
+                        self.note(field, &e);
+                        vec![String::new()]
+                    }
+                };
+                for x in expanded {
+                    if !values.contains(&x) {
+                        values.push(x);
+                    }
+                }
+            }
             out.insert(key, values);
         }
         out

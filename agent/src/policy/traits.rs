@@ -4,7 +4,10 @@
 //! `prefix{{expression}}suffix` (prefix and suffix without braces), where the
 //! expression is one of
 //! - `internal.NAME`, `external.NAME`, `internal["NAME"]`, `external["NAME"]`
-//!   (both read the user's trait NAME),
+//!   (both read the user's trait NAME; `internal` only for the traits Teleport
+//!   supports there, see [`SUPPORTED_INTERNAL_TRAITS`]; any other namespace is
+//!   read as `external`, as Teleport's parser does),
+//! - a constant string: `"vitor@example.com"` (as a function argument),
 //! - `email.local(EXPR)`: the local part of each email address,
 //! - `regexp.replace(EXPR, "RE", "REPL")`: values that match RE, with every
 //!   match replaced by REPL (`$1`, `${name}` expand); other values are dropped.
@@ -56,6 +59,17 @@ pub fn interpolate(
     Ok(out)
 }
 
+/// Teleport's `IsValidUnixUser` (lib/utils/utils.go): 1..=32 bytes, not
+/// starting with `-`, no `:` or `/`, no whitespace or control character.
+/// Role logins that fail it are dropped (`filterInvalidUnixLogins`).
+pub fn is_valid_unix_user(login: &str) -> bool {
+    !login.is_empty()
+        && login.len() <= 32
+        && !login.starts_with('-')
+        && !login.contains([':', '/'])
+        && !login.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 /// What a role value is, as far as indices go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ValueShape {
@@ -75,7 +89,7 @@ pub(crate) fn value_shape(value: &str) -> ValueShape {
         Ok(Some(Template {
             prefix: "",
             suffix: "",
-            expr: Expr::Trait(name),
+            expr: Expr::Trait { name, .. },
         })) => ValueShape::Trait(name),
         _ => ValueShape::Other,
     }
@@ -124,27 +138,62 @@ impl<'a> Template<'a> {
 
 #[derive(Debug)]
 enum Expr {
-    Trait(String),
+    /// `internal.NAME` (`internal` true) or `external.NAME` (any other
+    /// namespace: Teleport's parser takes `x.NAME` as `external.NAME`).
+    Trait {
+        internal: bool,
+        name: String,
+    },
+    /// A constant argument: `"vitor@example.com"`.
+    Literal(String),
     EmailLocal(Box<Expr>),
     RegexpReplace(Box<Expr>, Regex, String),
 }
 
+/// The internal traits Teleport expands (lib/services/role.go
+/// `ApplyValueTraits`); any other `internal.NAME` is an unsupported variable
+/// and the value is dropped, even when the user has a trait NAME.
+const SUPPORTED_INTERNAL_TRAITS: &[&str] = &[
+    "logins",
+    "windows_logins",
+    "kubernetes_groups",
+    "kubernetes_users",
+    "db_names",
+    "db_users",
+    "db_roles",
+    "aws_role_arns",
+    "azure_identities",
+    "gcp_service_accounts",
+    "jwt",
+];
+
 impl Expr {
     fn trait_name(&self) -> String {
         match self {
-            Expr::Trait(name) => format!("trait {name:?}"),
+            Expr::Trait { name, .. } => format!("trait {name:?}"),
+            Expr::Literal(v) => format!("constant {v:?}"),
             Expr::EmailLocal(inner) | Expr::RegexpReplace(inner, ..) => inner.trait_name(),
         }
     }
 
     fn eval(&self, traits: &BTreeMap<String, Vec<String>>) -> Result<Vec<String>, TemplateError> {
         match self {
-            Expr::Trait(name) => match traits.get(name) {
+            Expr::Trait {
+                internal: true,
+                name,
+            } if !SUPPORTED_INTERNAL_TRAITS.contains(&name.as_str()) => {
+                Err(TemplateError::Invalid(format!(
+                    "unsupported variable internal.{name} (Teleport expands only internal.{})",
+                    SUPPORTED_INTERNAL_TRAITS.join(", internal.")
+                )))
+            }
+            Expr::Trait { name, .. } => match traits.get(name) {
                 Some(values) if !values.is_empty() => Ok(values.clone()),
                 _ => Err(TemplateError::NoValue(format!(
                     "trait {name:?} is missing or empty"
                 ))),
             },
+            Expr::Literal(v) => Ok(vec![v.clone()]),
             Expr::EmailLocal(inner) => inner
                 .eval(traits)?
                 .into_iter()
@@ -274,6 +323,10 @@ impl<'a> Parser<'a> {
     }
 
     fn expr(&mut self) -> Result<Expr, String> {
+        self.skip_ws();
+        if self.src[self.pos..].starts_with(['"', '`']) {
+            return Ok(Expr::Literal(self.string()?));
+        }
         let ns = self.ident()?;
         if self.eat('[') {
             let name = self.string()?;
@@ -307,14 +360,17 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// `internal.NAME`, `external.NAME`; any other `NS.NAME` is read as
+/// `external.NAME`, as Teleport's template parser does
+/// (`typical.WithInvalidNamespaceHack`).
 fn trait_var(ns: &str, name: String) -> Result<Expr, String> {
-    match ns {
-        "internal" | "external" if !name.is_empty() => Ok(Expr::Trait(name)),
-        "internal" | "external" => Err("empty trait name".to_owned()),
-        other => Err(format!(
-            "unsupported namespace {other:?} (expected internal or external)"
-        )),
+    if name.is_empty() {
+        return Err("empty trait name".to_owned());
     }
+    Ok(Expr::Trait {
+        internal: ns == "internal",
+        name,
+    })
 }
 
 #[cfg(test)]
@@ -324,6 +380,8 @@ mod tests {
     fn traits() -> BTreeMap<String, Vec<String>> {
         [
             ("logins", vec!["jerry", "deploy"]),
+            ("kubernetes_groups", vec!["kg"]),
+            ("db_users", vec!["dbu"]),
             ("username", vec!["jerry"]),
             (
                 "email",
@@ -347,13 +405,23 @@ mod tests {
             ("", &[""]),
             ("{{internal.logins}}", &["jerry", "deploy"]),
             ("{{external.logins}}", &["jerry", "deploy"]),
-            ("{{ internal.username }}", &["jerry"]),
+            ("{{ external.username }}", &["jerry"]),
+            // typical.WithInvalidNamespaceHack: any namespace reads external.
+            ("{{foo.logins}}", &["jerry", "deploy"]),
+            ("{{internal.kubernetes_groups}}", &["kg"]),
+            ("{{internal.db_users}}", &["dbu"]),
+            // lib/utils/parse/parse_test.go TestInterpolate "constant argument"
+            ("{{email.local(\"vitor@example.com\")}}", &["vitor"]),
+            (
+                "{{regexp.replace(\"abc-def\", \"-\", \"_\")}}",
+                &["abc_def"],
+            ),
             ("{{external[\"http://schemas/name\"]}}", &["jsm"]),
-            ("{{internal[\"username\"]}}", &["jerry"]),
-            ("adm-{{internal.username}}", &["adm-jerry"]),
-            ("{{internal.username}}-ops", &["jerry-ops"]),
+            ("{{internal[\"logins\"]}}", &["jerry", "deploy"]),
+            ("adm-{{external.username}}", &["adm-jerry"]),
+            ("{{external.username}}-ops", &["jerry-ops"]),
             ("x-{{internal.logins}}-y", &["x-jerry-y", "x-deploy-y"]),
-            ("  pre-{{internal.username}}  ", &["pre-jerry"]),
+            ("  pre-{{external.username}}  ", &["pre-jerry"]),
             ("{{email.local(external.email)}}", &["jerry", "jsmith"]),
             ("{{email.local(external[\"email\"])}}", &["jerry", "jsmith"]),
             (
@@ -380,11 +448,44 @@ mod tests {
         }
     }
 
+    /// lib/utils/utils_test.go `TestIsValidUnixUser` cases.
+    #[test]
+    fn valid_unix_users() {
+        let valid = [
+            "root",
+            "jerry",
+            "a",
+            "deploy_1",
+            "web-ops",
+            "Joe.Smith",
+            "ab$",
+            "x".repeat(32).leak(),
+        ];
+        let invalid = [
+            "",
+            "-rf",
+            "a:b",
+            "a/b",
+            "a b",
+            "a\tb",
+            "a\nb",
+            "a\u{7}b",
+            "x".repeat(33).leak(),
+        ];
+        for v in valid {
+            assert!(is_valid_unix_user(v), "{v:?}");
+        }
+        for v in invalid {
+            assert!(!is_valid_unix_user(v), "{v:?}");
+        }
+    }
+
     #[test]
     fn dropped_values() {
         let t = traits();
         let no_value = [
-            "{{internal.missing}}",
+            "{{external.missing}}",
+            "{{foo.missing}}",
             "{{external.empty}}",
             "{{external.blank}}",
             "pre-{{external.missing}}",
@@ -404,7 +505,12 @@ mod tests {
             "{{internal.logins}}{{internal.username}}",
             "{{}}",
             "{{logins}}",
-            "{{foo.bar}}",
+            // lib/services/role.go ApplyValueTraits: an internal trait
+            // Teleport does not support is an unsupported variable, even
+            // when the user has a trait of that name.
+            "{{internal.username}}",
+            "{{internal.missing}}",
+            "{{internal[\"email\"]}}",
             "{{internal}}",
             "{{internal.}}",
             "{{internal.logins.x}}",

@@ -97,7 +97,10 @@ impl From<RawAllow> for RawConditions {
 
 fn no_wildcard_login<'de, D: Deserializer<'de>>(d: D) -> Result<Option<StringList>, D::Error> {
     let list = Option::<StringList>::deserialize(d)?;
-    if list.as_ref().is_some_and(|l| l.0.iter().any(|v| v == WILDCARD)) {
+    if list
+        .as_ref()
+        .is_some_and(|l| l.0.iter().any(|v| v == WILDCARD))
+    {
         return Err(de::Error::custom(
             "wildcard matcher is not allowed in logins ('*' in allow logins is refused, as Teleport refuses the role)",
         ));

@@ -470,8 +470,10 @@ spec:
     );
     // Several fields: each locks on its own, and the warning says what.
     assert!(
-        b.warnings.iter().any(|w| w.contains("lock \"l1\" sets several target fields")
-            && w.contains("it locks user jerry everywhere")),
+        b.warnings
+            .iter()
+            .any(|w| w.contains("lock \"l1\" sets several target fields")
+                && w.contains("it locks user jerry everywhere")),
         "{:?}",
         b.warnings
     );

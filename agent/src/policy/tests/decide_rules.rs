@@ -168,6 +168,46 @@ fn trait_templates_in_logins_and_labels() {
     assert_eq!(summary(&d), "deny off []", "{:?}", d.reasons);
 }
 
+/// Traits as Teleport applies them (lib/services/role_test.go
+/// `TestApplyTraits`: "invalid unix login", "unsupported internal trait";
+/// lib/utils/parse/parse_test.go: constant arguments).
+#[test]
+fn teleport_trait_rules() {
+    let text = role(
+        "r",
+        "v7",
+        "  allow:\n    logins: ['{{internal.logins}}', '{{internal.foo}}', '{{email.local(\"vitor@example.com\")}}', 'bad name', 'ok-literal', '-rf']\n    node_labels: {'*': '*'}\n  deny:\n    logins: ['{{internal.deny_me}}', 'x:y']",
+    ) + "---\nkind: user\nversion: v2\nmetadata: {name: jerry}\nspec:\n  roles: [r]\n  traits:\n    logins: [jerry, 'a/b', 'c d', 'this-login-is-longer-than-32-chars']\n    foo: [foo-login]\n    deny_me: [jerry]\n";
+    let b = bundle(&text);
+    let n = prod3();
+    let cases = [
+        ("jerry", "allow off [r]"),
+        ("vitor", "allow off [r]"),
+        ("ok-literal", "allow off [r]"),
+        // internal.foo is not an internal trait Teleport expands
+        ("foo-login", "deny off []"),
+        // not valid Unix user names: dropped, from traits and literals alike
+        ("a/b", "deny off []"),
+        ("c d", "deny off []"),
+        ("this-login-is-longer-than-32-chars", "deny off []"),
+        ("bad name", "deny off []"),
+        ("-rf", "deny off []"),
+    ];
+    for (login, want) in cases {
+        let d = Ask::new(&n, login).user("jerry").decide(&b);
+        assert_eq!(summary(&d), want, "{login}: {:?}", d.reasons);
+    }
+    // The deny side's internal.deny_me is dropped too, so it denies nothing.
+    let d = Ask::new(&n, "jerry").user("jerry").decide(&b);
+    assert!(
+        d.reasons
+            .iter()
+            .any(|r| r.contains("unsupported variable internal.deny_me")),
+        "{:?}",
+        d.reasons
+    );
+}
+
 #[test]
 fn deny_rules() {
     let allow = "  allow:\n    logins: [jerry, root]\n    node_labels: {'*': '*'}\n";

@@ -7,6 +7,7 @@ use super::bundle::Bundle;
 use super::key_policy::KeyPolicy;
 use super::labels::{match_labels, LabelMatch, Labels};
 use super::locks::LockSubject;
+use super::predicate::Env as ExpressionEnv;
 use super::query::{Access, Decision, LoginQuery, ServiceClass};
 use super::require_mfa::RequireMfa;
 use super::requirement::Requirement;
@@ -177,6 +178,8 @@ fn strictest<'d>(decisions: impl Iterator<Item = &'d Decision>) -> Requirement {
 /// A role with the user's traits applied.
 struct AppliedRole<'b> {
     role: &'b Role,
+    /// The user's traits, for `node_labels_expression`.
+    traits: &'b BTreeMap<String, Vec<String>>,
     allow_logins: Vec<String>,
     allow_labels: Labels,
     deny_logins: Vec<String>,
@@ -326,7 +329,7 @@ fn admin_rule(
 
 fn apply_traits<'b>(
     role: &'b Role,
-    traits: &BTreeMap<String, Vec<String>>,
+    traits: &'b BTreeMap<String, Vec<String>>,
     reasons: &mut Vec<String>,
 ) -> AppliedRole<'b> {
     let mut t = TraitApplier {
@@ -336,6 +339,7 @@ fn apply_traits<'b>(
     };
     AppliedRole {
         role,
+        traits,
         allow_logins: t.logins("allow logins", &role.allow.logins),
         allow_labels: t.labels("allow node_labels", &role.allow.node_labels),
         deny_logins: t.logins("deny logins", &role.deny.logins),
@@ -429,14 +433,12 @@ impl TraitApplier<'_> {
     }
 }
 
-/// Why this role denies the login, if it does.
+/// Why this role denies the login, if it does. Teleport's `CheckLabelsMatch`
+/// for deny: the labels or the expression matching denies (either one). An
+/// expression that cannot be evaluated denies, on either side: Teleport's
+/// access check fails with the error (fail closed).
 fn deny_reason(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Option<String> {
     let name = &a.role.name;
-    if a.role.deny.node_labels_expression.is_some() {
-        return Some(format!(
-            "role {name} has a deny node_labels_expression, which hosts do not evaluate: denied to be safe"
-        ));
-    }
     match match_labels(&a.deny_labels, &q.node.labels) {
         LabelMatch::Matched(how) => {
             return Some(format!(
@@ -451,6 +453,32 @@ fn deny_reason(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Option<String> {
         }
         LabelMatch::NotMatched(_) => {}
     }
+    if let Some(expr) = &a.role.deny.node_labels_expression {
+        match expr.matches(&expression_env(a, q)) {
+            Ok(true) => {
+                return Some(format!(
+                    "role {name} denies access to {} (deny node_labels_expression {:?} matched)",
+                    q.node.name,
+                    expr.source()
+                ))
+            }
+            Ok(false) => {}
+            Err(e) => {
+                return Some(format!(
+                    "role {name} deny node_labels_expression {:?} cannot be evaluated ({e}): denied to be safe",
+                    expr.source()
+                ))
+            }
+        }
+    }
+    if let Some(expr) = &a.role.allow.node_labels_expression {
+        if let Err(e) = expr.matches(&expression_env(a, q)) {
+            return Some(format!(
+                "role {name} allow node_labels_expression {:?} cannot be evaluated ({e}): the access check fails, denied to be safe",
+                expr.source()
+            ));
+        }
+    }
     if a.deny_logins.iter().any(|l| l == q.login) {
         return Some(format!(
             "role {name} denies login {} (it is in the role's deny logins)",
@@ -460,18 +488,47 @@ fn deny_reason(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Option<String> {
     None
 }
 
-/// How this role allows the login, or why it does not.
-fn allow_check(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Result<String, String> {
-    if a.role.allow.node_labels_expression.is_some() {
-        return Err(
-            "its node_labels_expression is not evaluated on hosts, so it allows nothing".to_owned(),
-        );
+fn expression_env<'e>(a: &'e AppliedRole<'_>, q: &'e LoginQuery<'_>) -> ExpressionEnv<'e> {
+    ExpressionEnv {
+        labels: &q.node.labels,
+        traits: a.traits,
     }
-    let how = match match_labels(&a.allow_labels, &q.node.labels) {
-        LabelMatch::Matched(how) => how,
-        LabelMatch::NotMatched(why) => return Err(why),
-        LabelMatch::Invalid(why) => return Err(format!("{why} (treated as no match)")),
-    };
+}
+
+/// How this role allows the login, or why it does not. Teleport's
+/// `CheckLabelsMatch` for allow: node_labels and node_labels_expression
+/// must both match when both are set; one alone decides; neither matches
+/// nothing.
+fn allow_check(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Result<String, String> {
+    let expression = a.role.allow.node_labels_expression.as_ref();
+    let mut how = Vec::new();
+    if !(a.allow_labels.is_empty() && expression.is_some()) {
+        match match_labels(&a.allow_labels, &q.node.labels) {
+            LabelMatch::Matched(h) => how.push(h),
+            LabelMatch::NotMatched(why) => return Err(why),
+            LabelMatch::Invalid(why) => return Err(format!("{why} (treated as no match)")),
+        }
+    }
+    if let Some(expr) = expression {
+        match expr.matches(&expression_env(a, q)) {
+            Ok(true) => how.push(format!(
+                "node_labels_expression {:?} matched",
+                expr.source()
+            )),
+            Ok(false) => {
+                return Err(format!(
+                    "node_labels_expression {:?} did not match",
+                    expr.source()
+                ))
+            }
+            Err(e) => {
+                return Err(format!(
+                    "node_labels_expression {:?} cannot be evaluated ({e}): not allowed",
+                    expr.source()
+                ))
+            }
+        }
+    }
     if !a.allow_logins.iter().any(|l| l == q.login) {
         return Err(if a.allow_logins.is_empty() {
             format!("login {} is not allowed: the role has no logins", q.login)
@@ -483,7 +540,7 @@ fn allow_check(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Result<String, String
             )
         });
     }
-    Ok(how)
+    Ok(how.join(" and "))
 }
 
 /// A matching lock in force denies.

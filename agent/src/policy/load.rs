@@ -175,14 +175,6 @@ impl Loader {
                 self.claim("role", &role.name, doc, origin, |first| {
                     format!("duplicate role {:?} (first defined at {first})", role.name)
                 })?;
-                if role.allow.node_labels_expression.is_some()
-                    || role.deny.node_labels_expression.is_some()
-                {
-                    self.warnings.push(format!(
-                        "{origin}:{}: role {:?} uses node_labels_expression, which hosts do not evaluate: its allow side never allows and its deny side always denies",
-                        doc.content_line, role.name
-                    ));
-                }
                 self.roles.insert(role.name.clone(), role);
             }
             "user" => {

@@ -211,7 +211,7 @@ impl Expr {
 
 /// The local part of an address: `jerry@example.com` or
 /// `Jerry <jerry@example.com>` → `jerry`.
-fn email_local(value: &str) -> Result<String, String> {
+pub(crate) fn email_local(value: &str) -> Result<String, String> {
     let v = value.trim();
     let addr = match (v.rfind('<'), v.ends_with('>')) {
         (Some(open), true) => &v[open + 1..v.len() - 1],

@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::common::{into_plain_map, role_version, Metadata, StringList, StringListMap};
 use crate::policy::labels::{Labels, WILDCARD};
+use crate::policy::predicate::LabelExpression;
 use crate::policy::require_mfa::RequireMfa;
 
 /// A Teleport role, as far as node access goes.
@@ -31,9 +32,9 @@ pub struct RoleConditions {
     /// `node_labels`, after the version defaults (v3: `'*': '*'` when absent
     /// and logins are set); keys and values may hold trait templates.
     pub node_labels: Labels,
-    /// `node_labels_expression`: not evaluated on hosts. An allow side with one
-    /// never allows; a deny side with one always denies (fail closed).
-    pub node_labels_expression: Option<String>,
+    /// `node_labels_expression`, parsed at load (a syntax or type error is a
+    /// load error at its position). See `policy::predicate`.
+    pub node_labels_expression: Option<LabelExpression>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,8 +68,8 @@ struct RawConditions {
     logins: Option<StringList>,
     #[serde(default)]
     node_labels: Option<StringListMap>,
-    #[serde(default)]
-    node_labels_expression: Option<String>,
+    #[serde(default, deserialize_with = "label_expression")]
+    node_labels_expression: Option<LabelExpression>,
 }
 
 /// The allow side, with what Teleport's `RoleV6.CheckAndSetDefaults`
@@ -81,8 +82,23 @@ struct RawAllow {
     logins: Option<StringList>,
     #[serde(default, deserialize_with = "no_wildcard_selector")]
     node_labels: Option<StringListMap>,
-    #[serde(default)]
-    node_labels_expression: Option<String>,
+    #[serde(default, deserialize_with = "label_expression")]
+    node_labels_expression: Option<LabelExpression>,
+}
+
+/// A `node_labels_expression`, parsed; empty or blank counts as absent. A
+/// syntax or type error fails the load here, so it carries the value's
+/// line and column (and the offset inside the expression).
+fn label_expression<'de, D: Deserializer<'de>>(d: D) -> Result<Option<LabelExpression>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    LabelExpression::parse(&text)
+        .map(Some)
+        .map_err(|e| de::Error::custom(format!("node_labels_expression {text:?}: {e}")))
 }
 
 impl From<RawAllow> for RawConditions {
@@ -132,7 +148,7 @@ impl RawConditions {
         RoleConditions {
             logins,
             node_labels,
-            node_labels_expression: self.node_labels_expression.filter(|e| !e.trim().is_empty()),
+            node_labels_expression: self.node_labels_expression,
         }
     }
 }

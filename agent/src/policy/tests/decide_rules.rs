@@ -249,7 +249,13 @@ fn deny_rules() {
             "  deny:\n    node_labels_expression: 'labels.env == \"prod\"'",
             "jerry",
             "deny",
-            "denied to be safe",
+            "deny node_labels_expression \"labels.env == \\\"prod\\\"\" matched",
+        ),
+        (
+            "  deny:\n    node_labels_expression: 'labels.env == \"dev\"'",
+            "jerry",
+            "allow",
+            "",
         ),
         ("  deny: {}", "jerry", "allow", ""),
     ];
@@ -339,20 +345,56 @@ fn invalid_allow_regex_does_not_match() {
     );
 }
 
+/// `node_labels_expression` as Teleport's `CheckLabelsMatch` applies it
+/// (lib/services/role.go; lib/services/role_test.go
+/// `TestCheckAccessToServer` label expression cases): allow needs labels AND
+/// expression when both are set, either alone decides; deny takes either. An
+/// expression that cannot be evaluated denies (Teleport's access check fails).
 #[test]
-fn node_labels_expression_never_allows() {
-    let b = bundle(&one_role(
-        "  allow:\n    logins: [jerry]\n    node_labels: {'*': '*'}\n    node_labels_expression: 'contains(user.spec.traits[\"team\"], labels[\"team\"])'",
-    ));
+fn node_labels_expression_as_teleport() {
+    let team = r#"contains(user.spec.traits[\"team\"], labels[\"team\"])"#;
+    let broken = r#"contains(email.local(user.spec.traits[\"email\"]), \"x\")"#;
+    let cases: Vec<(String, &str, &str)> = vec![
+        // (role body, jerry's team trait, expected)
+        (format!("  allow:\n    logins: [jerry]\n    node_labels: {{'*': '*'}}\n    node_labels_expression: \"{team}\""), "db", "allow off [r]"),
+        (format!("  allow:\n    logins: [jerry]\n    node_labels: {{'*': '*'}}\n    node_labels_expression: \"{team}\""), "web", "deny off []"),
+        // the expression alone
+        (format!("  allow:\n    logins: [jerry]\n    node_labels_expression: \"{team}\""), "db", "allow off [r]"),
+        (format!("  allow:\n    logins: [jerry]\n    node_labels_expression: \"{team}\""), "web", "deny off []"),
+        // both set: both must match
+        (format!("  allow:\n    logins: [jerry]\n    node_labels: {{env: dev}}\n    node_labels_expression: \"{team}\""), "db", "deny off []"),
+        (format!("  allow:\n    logins: [jerry]\n    node_labels: {{env: prod}}\n    node_labels_expression: \"{team}\""), "db", "allow off [r]"),
+        // the expression matches but the login is not allowed
+        (format!("  allow:\n    logins: [root]\n    node_labels_expression: \"{team}\""), "db", "deny off []"),
+        // an allow expression that cannot be evaluated never allows
+        (format!("  allow:\n    logins: [jerry]\n    node_labels: {{'*': '*'}}\n    node_labels_expression: \"{broken}\""), "db", "deny off []"),
+        // deny: either matching denies
+        (format!("  allow:\n    logins: [jerry]\n    node_labels: {{'*': '*'}}\n  deny:\n    node_labels: {{env: dev}}\n    node_labels_expression: \"{team}\""), "db", "deny off []"),
+        (format!("  allow:\n    logins: [jerry]\n    node_labels: {{'*': '*'}}\n  deny:\n    node_labels: {{env: dev}}\n    node_labels_expression: \"{team}\""), "web", "allow off [r]"),
+        (format!("  allow:\n    logins: [jerry]\n    node_labels: {{'*': '*'}}\n  deny:\n    node_labels: {{env: prod}}\n    node_labels_expression: \"{team}\""), "web", "deny off []"),
+        // a deny expression that cannot be evaluated denies
+        (format!("  allow:\n    logins: [jerry]\n    node_labels: {{'*': '*'}}\n  deny:\n    node_labels_expression: \"{broken}\""), "db", "deny off []"),
+    ];
+    for (body, team_trait, want) in &cases {
+        let text = role("r", "v7", body)
+            + &format!("---\nkind: user\nversion: v2\nmetadata: {{name: jerry}}\nspec:\n  roles: [r]\n  traits:\n    logins: [jerry]\n    team: [{team_trait}]\n    email: [not-an-address]\n");
+        let b = bundle(&text);
+        assert!(b.warnings.is_empty(), "{:?}", b.warnings);
+        let d = Ask::new(&prod3(), "jerry").decide(&b);
+        assert_eq!(summary(&d), *want, "{body} / {team_trait}: {:?}", d.reasons);
+    }
+    // An allow expression that cannot be evaluated fails the whole access
+    // check, even when another role would allow (fail closed).
+    let text = role("ok", "v7", "  allow:\n    logins: [jerry]\n    node_labels: {'*': '*'}")
+        + &role("r", "v7", &format!("  allow:\n    logins: [jerry]\n    node_labels_expression: \"{broken}\""))
+        + "---\nkind: user\nversion: v2\nmetadata: {name: jerry}\nspec:\n  roles: [ok, r]\n  traits:\n    email: [not-an-address]\n";
+    let d = Ask::new(&prod3(), "jerry").decide(&bundle(&text));
+    assert_eq!(summary(&d), "deny off []", "{:?}", d.reasons);
     assert!(
-        b.warnings
-            .iter()
-            .any(|w| w.contains("node_labels_expression")),
+        d.reasons.iter().any(|r| r.contains("cannot be evaluated")),
         "{:?}",
-        b.warnings
+        d.reasons
     );
-    let d = Ask::new(&prod3(), "jerry").decide(&b);
-    assert_eq!(summary(&d), "deny off []");
 }
 
 #[test]

@@ -30,6 +30,7 @@
 //! (`documents`), each document into a resource (`resources`); `decide` uses
 //! `labels`, `predicate`, `traits` and `locks`.
 
+mod applied_role;
 mod bundle;
 mod by_name;
 mod decide;

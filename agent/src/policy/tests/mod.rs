@@ -3,5 +3,8 @@
 mod bundle_loading;
 mod decide_rules;
 mod index_agreement;
+mod lock_targets;
 mod seed_example;
 mod support;
+mod teleport_rules;
+mod templates;

@@ -35,6 +35,9 @@ enum Cmd {
         /// The node's name (with --policy).
         #[arg(long)]
         node: Option<String>,
+        /// The node's Teleport host UUID (with --policy), matched by server_id/node locks.
+        #[arg(long)]
+        node_id: Option<String>,
         /// A node label KEY=VALUE (with --policy); repeat for more.
         #[arg(long = "label", value_parser = parse_label)]
         labels: Vec<(String, String)>,
@@ -172,6 +175,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Cmd::Explain {
             policy,
             node,
+            node_id,
             labels,
             user,
             login,
@@ -181,6 +185,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let args = ExplainArgs {
                 policy: policy.as_deref(),
                 node,
+                node_id,
                 labels: labels.into_iter().collect::<BTreeMap<_, _>>(),
                 query: ExplainQuery {
                     login,

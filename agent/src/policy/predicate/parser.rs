@@ -6,14 +6,29 @@
 use super::lexer::{tokenize, Spanned, Tok};
 use super::{Func, Node, PredicateError, Ty};
 
+/// The most tokens an expression may have, and the deepest nesting
+/// (parentheses, calls, indices, `!`): bounds on the recursion of parsing,
+/// evaluating and dropping, so a hostile bundle cannot exhaust the stack.
+/// Real expressions are a few dozen tokens deep at most.
+const MAX_TOKENS: usize = 2048;
+const MAX_DEPTH: usize = 64;
+
 /// Parses `src` into a node of type boolean.
 pub(super) fn parse(src: &str) -> Result<Node, PredicateError> {
     if src.trim().is_empty() {
         return Err(PredicateError::at(0, "empty expression"));
     }
+    let toks = tokenize(src)?;
+    if toks.len() > MAX_TOKENS {
+        return Err(PredicateError::at(
+            toks[MAX_TOKENS].1,
+            format!("expression too long (over {MAX_TOKENS} tokens)"),
+        ));
+    }
     let mut p = Parser {
-        toks: tokenize(src)?,
+        toks,
         pos: 0,
+        depth: 0,
     };
     let (node, ty, at) = p.or()?;
     let (tok, off) = p.peek();
@@ -34,6 +49,7 @@ type Typed = (Node, Ty, usize);
 struct Parser {
     toks: Vec<Spanned>,
     pos: usize,
+    depth: usize,
 }
 
 impl Parser {
@@ -68,7 +84,26 @@ impl Parser {
         }
     }
 
+    /// A nested expression (the whole, parenthesized, an argument, a key).
     fn or(&mut self) -> Result<Typed, PredicateError> {
+        self.enter()?;
+        let result = self.or_chain();
+        self.depth -= 1;
+        result
+    }
+
+    fn enter(&mut self) -> Result<(), PredicateError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(PredicateError::at(
+                self.peek().1,
+                format!("expression nested too deeply (over {MAX_DEPTH} levels)"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn or_chain(&mut self) -> Result<Typed, PredicateError> {
         let mut left = self.and()?;
         while self.eat(&Tok::Or) {
             let right = self.and()?;
@@ -122,7 +157,10 @@ impl Parser {
     fn unary(&mut self) -> Result<Typed, PredicateError> {
         if let (Tok::Not, at) = self.peek().clone() {
             self.pos += 1;
-            let (node, ty, _) = self.unary()?;
+            self.enter()?;
+            let inner = self.unary();
+            self.depth -= 1;
+            let (node, ty, _) = inner?;
             if ty != Ty::Bool {
                 return Err(PredicateError::at(
                     at,

@@ -189,3 +189,96 @@ fn parse_errors_and_offsets() {
         }
     }
 }
+
+/// Bounds on hostile input: deep nesting and very long expressions are
+/// refused, never a stack overflow.
+#[test]
+fn nesting_and_length_are_bounded() {
+    let deep = format!("{}labels.a == \"x\"{}", "(".repeat(100), ")".repeat(100));
+    let e = LabelExpression::parse(&deep).expect_err("too deep");
+    assert!(e.message.contains("nested too deeply"), "{e}");
+    let nots = format!("{}(labels.a == \"x\")", "!".repeat(100));
+    let e = LabelExpression::parse(&nots).expect_err("too deep");
+    assert!(e.message.contains("nested too deeply"), "{e}");
+    let ok = format!("{}labels.a == \"x\"{}", "(".repeat(30), ")".repeat(30));
+    assert!(LabelExpression::parse(&ok).is_ok());
+    let long = vec!["labels.a == \"x\""; 600].join(" || ");
+    let e = LabelExpression::parse(&long).expect_err("too long");
+    assert!(e.message.contains("too long"), "{e}");
+    let chain = vec!["labels.a == \"x\""; 300].join(" && ");
+    let parsed = LabelExpression::parse(&chain).expect("a long chain within bounds");
+    let labels = map(&[("a", "x")]);
+    let none = BTreeMap::new();
+    assert_eq!(
+        parsed.matches(&Env {
+            labels: &labels,
+            traits: &none
+        }),
+        Ok(true)
+    );
+}
+
+/// Arbitrary text made of the language's pieces (fixed seed) parses or is
+/// refused with an offset inside the text; evaluating what parses never
+/// panics.
+#[test]
+fn arbitrary_input_never_panics() {
+    const PIECES: &[&str] = &[
+        "labels",
+        "user",
+        ".spec",
+        ".traits",
+        "[",
+        "]",
+        "(",
+        ")",
+        "\"a\"",
+        "`b`",
+        ",",
+        "&&",
+        "||",
+        "!",
+        "==",
+        "!=",
+        "contains",
+        "set",
+        "regexp.match",
+        "email.local",
+        "1",
+        " ",
+        "\"",
+        "\\",
+        "é",
+        "/*",
+        "*/",
+        "//",
+        "\n",
+        "labels_matching",
+        ".x",
+        "strings.upper",
+    ];
+    let mut state: u64 = 0x5eed;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let labels = map(&[("a", "x"), ("x", "a@b.c")]);
+    let user_traits = traits(&[("x", &["a@b.c", ""])]);
+    for _ in 0..5000 {
+        let len = (next() % 12) as usize;
+        let text: String = (0..len)
+            .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+            .collect();
+        match LabelExpression::parse(&text) {
+            Ok(expr) => {
+                let _ = expr.matches(&Env {
+                    labels: &labels,
+                    traits: &user_traits,
+                });
+            }
+            Err(e) => assert!(e.offset <= text.len(), "{text:?}: {e}"),
+        }
+    }
+}

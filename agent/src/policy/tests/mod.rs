@@ -3,5 +3,6 @@
 mod bundle_loading;
 mod decide_rules;
 mod index_agreement;
+mod managed_logins;
 mod seed_example;
 mod support;

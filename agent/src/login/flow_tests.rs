@@ -6,9 +6,11 @@ use std::time::{Duration, SystemTime};
 
 use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
 
-use super::conversation::{answer, cancel, Step};
-use super::flow::{handle_begin, PeerIds};
+use super::conversation::{answer, cancel};
+use super::flow::handle_begin;
 use super::served_lines::lines_for_login;
+use super::tap::Step;
+use super::verdict::PeerIds;
 use crate::audit::AuditSink;
 use crate::challenge::find_challenge;
 use crate::config::AgentConfig;

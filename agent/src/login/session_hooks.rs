@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
 
-use super::flow::{finish, open_decision, Opened, PeerIds, Verdict};
+use super::opening::{open_decision, Opened};
+use super::verdict::{finish, PeerIds, Verdict};
 use crate::policy::{Bundle, Decision};
 use crate::sessions::{decision, identify, session_event, Session};
 use crate::state::AgentState;
@@ -41,13 +42,16 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
     }
     // What this login proved: the evidence at hand, else the tap verified
     // during its authentication (the grant), else nothing pam-mfa saw.
+    let mut person = v.user.clone();
     let (evidence, device) = if v.allow {
         (
             v.evidence.clone().unwrap_or_else(|| "none needed".into()),
             v.device.clone(),
         )
     } else {
-        let granted = v.tap_user.as_deref().and_then(|user| {
+        // A tap by any of the users whose tap could satisfy the login
+        // (the candidates of a shared account): it says who logged in.
+        let granted = v.tap_users.iter().find_map(|user| {
             state.grants.evidence_for(
                 &ctx.service,
                 &login,
@@ -58,10 +62,13 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
             )
         });
         match granted {
-            Some(g) => (
-                format!("grant_{}", g.evidence),
-                g.device.or(v.device.clone()),
-            ),
+            Some(g) => {
+                person = person.or(Some(g.user));
+                (
+                    format!("grant_{}", g.evidence),
+                    g.device.or(v.device.clone()),
+                )
+            }
             None => ("none (not verified by pam-mfa)".into(), v.device.clone()),
         }
     };
@@ -75,7 +82,7 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
         account: ctx.user.clone(),
         login: login.clone(),
         class,
-        user: v.user.clone(),
+        user: person.clone(),
         identity: v.identity.clone(),
         device: device.clone(),
         evidence: evidence.clone(),
@@ -89,12 +96,12 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
     let mut out = Verdict {
         allow: d.is_allowed(),
         message: String::new(),
-        user: d.user.clone().or(v.user.clone()),
+        user: d.user.clone().or(person),
         requirement: v.requirement,
         evidence: Some(evidence),
         device,
         reason: d.reasons.join("; "),
-        tap_user: None,
+        tap_users: Vec::new(),
         identity: None,
     };
     if !out.allow {

@@ -97,14 +97,17 @@ fn in_ssh_session(pid: i32) -> bool {
     false
 }
 
-/// Starts a local tap for `conv` (its devices: the user's sk and WebAuthn
-/// keys; PIV devices come from `bundle`).
-pub(super) fn begin(state: &AgentState, mut conv: Box<Conversation>, bundle: &Bundle) -> Step {
+/// The user's PIV devices whose verified attestation meets what the tap
+/// must prove, added to `conv.devices`; why the others do not, beside.
+fn piv_candidates(
+    state: &AgentState,
+    conv: &mut Conversation,
+    bundle: &Bundle,
+) -> (Vec<PivCandidate>, Vec<String>) {
     let need = Requirement {
         session: conv.requirement.session,
         key_policy: tap_key_policy(conv.requirement.key_policy),
     };
-    let settings = HardwareKeySettings::parse(&bundle.cap.raw_hardware_key).unwrap_or_default();
     let traits = bundle
         .users()
         .get(&conv.user)
@@ -151,6 +154,14 @@ pub(super) fn begin(state: &AgentState, mut conv: Box<Conversation>, bundle: &Bu
             Err(why) => refused.push(why),
         }
     }
+    (piv, refused)
+}
+
+/// Starts a local tap for `conv` (its devices: the user's sk and WebAuthn
+/// keys; PIV devices come from `bundle`).
+pub(super) fn begin(state: &AgentState, mut conv: Box<Conversation>, bundle: &Bundle) -> Step {
+    let settings = HardwareKeySettings::parse(&bundle.cap.raw_hardware_key).unwrap_or_default();
+    let (piv, refused) = piv_candidates(state, &mut conv, bundle);
     let fido = fido_devices(&conv);
     if piv.is_empty() && fido.is_empty() {
         let why = if refused.is_empty() {

@@ -322,3 +322,18 @@ fn sign_with_forwarded_agent(
     let class = conv.verify_sk(state, &conv.devices[i], &sig)?;
     Ok((class, i))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::tap_label;
+
+    #[test]
+    fn the_tap_label_stays_short() {
+        let names = |n: usize| -> Vec<String> { (0..n).map(|i| format!("user{i:02}")).collect() };
+        assert_eq!(tap_label(&names(1)), "user00");
+        assert_eq!(tap_label(&names(2)), "one of user00, user01");
+        assert_eq!(tap_label(&names(500)), "one of 500 cluster users");
+        let long = vec!["x".repeat(200), "y".repeat(200)];
+        assert_eq!(tap_label(&long), "one of 2 cluster users");
+    }
+}

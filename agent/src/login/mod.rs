@@ -26,6 +26,8 @@ mod served_lines;
 mod session_hooks;
 #[cfg(test)]
 mod session_hooks_tests;
+#[cfg(test)]
+mod shared_login_tests;
 mod tap;
 mod tap_verify;
 mod verdict;

@@ -35,7 +35,7 @@ pub(super) struct Fixture {
 }
 
 impl Fixture {
-    fn new(policy: &str, extra_config: &str) -> Fixture {
+    pub(super) fn new(policy: &str, extra_config: &str) -> Fixture {
         Fixture::with_sshd_options(policy, extra_config, "")
     }
 

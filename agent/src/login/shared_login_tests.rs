@@ -131,3 +131,46 @@ fn the_tap_is_decided_again_for_its_owner_alone() {
         Step::Done(ResponseBody::Deny { .. })
     ));
 }
+
+/// sudo and su ask about the invoking user's own login (`ruser`), not the
+/// target account: alice's `sudo -i` to root on prod3 is decided for login
+/// alice (given by `own`, no MFA), while root itself is cluster-managed and
+/// would need a tap.
+#[test]
+fn sudo_is_decided_for_the_invoking_users_login() {
+    use super::flow::handle_begin;
+    use super::verdict::PeerIds;
+    use pam_mfa_protocol::PamContext;
+    let own = "---\nkind: role\nversion: v7\nmetadata: {name: own}\nspec:\n  allow:\n    logins: ['{{internal.logins}}']\n    node_labels: {env: prod}\n---\nkind: user\nversion: v2\nmetadata: {name: alice}\nspec: {roles: [ops, own], traits: {logins: [alice]}}\n";
+    let text = policy("").replace(
+        "---\nkind: user\nversion: v2\nmetadata: {name: alice}\nspec: {roles: [ops], traits: {logins: [alice]}}\n",
+        "",
+    ) + own;
+    let f = Fixture::new(&text, "");
+    let sudo = |ruser: &str| PamContext {
+        service: "sudo".into(),
+        user: "root".into(),
+        ruser: Some(ruser.into()),
+        ..Default::default()
+    };
+    let account = |ctx: &PamContext| match handle_begin(
+        &f.state,
+        PeerIds { pid: 1, uid: 0 },
+        PamHook::Account,
+        ctx,
+    ) {
+        Step::Done(r) => r,
+        Step::Ask(..) => panic!("the account hook never prompts"),
+    };
+    assert_eq!(account(&sudo("alice")), ALLOW);
+    // jerry has no role giving login jerry: his sudo is refused, whatever
+    // root's candidates would need.
+    assert!(matches!(account(&sudo("jerry")), ResponseBody::Deny { .. }));
+    // Asked about root itself (su without ruser): the shared login's rule.
+    let su = PamContext {
+        service: "su".into(),
+        user: "root".into(),
+        ..Default::default()
+    };
+    assert!(matches!(account(&su), ResponseBody::Deny { .. }));
+}

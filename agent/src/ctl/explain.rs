@@ -63,7 +63,15 @@ pub fn run_explain(args: ExplainArgs<'_>, socket: &Path) -> Result<Explanation, 
 /// The human form.
 pub fn render(e: &Explanation) -> String {
     let mut s = String::new();
-    let user = e.user.as_deref().unwrap_or("(not a single cluster user)");
+    let several = format!(
+        "(not known: any of {}; a tap or registered key says who)",
+        e.candidates.join(", ")
+    );
+    let user = match (&e.user, e.candidates.is_empty()) {
+        (Some(u), _) => u.as_str(),
+        (None, false) => several.as_str(),
+        (None, true) => "(not a single cluster user)",
+    };
     s.push_str(&format!(
         "login {} on {} via {} ({})\n",
         e.login, e.node, e.service, e.class
@@ -74,7 +82,12 @@ pub fn render(e: &Explanation) -> String {
         e.access,
         if e.locked { " (locked)" } else { "" }
     ));
-    s.push_str(&format!("  mfa:          {}\n", e.mfa));
+    let strictest = if e.user.is_none() && !e.candidates.is_empty() {
+        " (the strictest among them)"
+    } else {
+        ""
+    };
+    s.push_str(&format!("  mfa:          {}{strictest}\n", e.mfa));
     let roles = if e.roles.is_empty() {
         "(none)".to_string()
     } else {

@@ -1,5 +1,6 @@
 //! One login: identity, evidence, requirement, verdict.
 
+mod ask;
 mod auth_info;
 mod authorized_keys_file;
 mod conversation;
@@ -9,23 +10,39 @@ mod flow;
 #[cfg(test)]
 mod flow_tests;
 mod grants;
+mod key_rules;
 mod local_tap;
+mod local_tap_state;
 #[cfg(test)]
 mod local_tap_tests;
+mod login_key;
+mod opening;
+mod pipeline;
+mod required;
 mod reuse;
+mod satisfy;
 mod served_keys;
 mod served_lines;
 mod session_hooks;
 #[cfg(test)]
 mod session_hooks_tests;
+#[cfg(test)]
+mod shared_login_tests;
+mod tap;
+mod tap_verify;
+mod verdict;
+mod who;
 
 pub use auth_info::{accepted_keys, AcceptedKey};
-pub use conversation::{answer, cancel, Conversation, Step};
+pub use conversation::{answer, cancel};
 pub use evidence::{check, KeyClass};
 pub use explain::explain;
-pub use flow::{handle_begin, policy_login, service_class, PeerIds};
+pub use flow::handle_begin;
 pub use grants::{parent_pid, Granted, Grants};
 pub use local_tap::{poll, TAP_CUE};
+pub use opening::{policy_login, service_class};
 pub use reuse::{ReuseCache, Reused};
 pub use served_keys::ServedKeys;
 pub use served_lines::{lines_for_login, ServedLine};
+pub use tap::{Conversation, Step};
+pub use verdict::PeerIds;

@@ -12,10 +12,16 @@ use super::resources::{Role, User};
 
 /// Decides one login.
 ///
-/// 1. Who: `q.user` when given; else the users whose `logins` trait holds the
-///    login (or who are named like it). None: an unknown user, allowed with
-///    the cluster's requirement (host authentication applies). Several: each is
-///    evaluated; allowed when one is, with the strictest requirement.
+/// 1. Who: `q.user` when given (a registered key, a certificate, a tap).
+///    Else the users the login maps to: those whose `logins` trait holds it
+///    (or who are named like it) and, when the login is cluster-managed
+///    (some role's allow `logins` name it, see [`Bundle::login_is_managed`]),
+///    every user whose roles could give it. None and not managed: an
+///    unknown user, allowed with the cluster's requirement (host
+///    authentication applies). None but managed: denied. One user named by
+///    the traits alone: decided for them. Otherwise each is evaluated
+///    (`decide_several`): allowed when one is, with the strictest
+///    requirement; the allowed ones are the decision's `candidates`.
 /// 2. Deny first: a role whose deny `node_labels` match this node, or whose
 ///    deny `logins` hold the login, denies (whatever MFA is offered).
 /// 3. A role allows when its allow `node_labels` match and the login is in its
@@ -39,9 +45,18 @@ pub fn decide(bundle: &Bundle, q: &LoginQuery<'_>) -> Decision {
             None => decide_unknown(bundle, q, Some(name)),
         };
     }
-    match bundle.users_for_login(q.login).as_slice() {
+    let by_traits = bundle.users_for_login(q.login);
+    let managed = bundle.login_is_managed(q.login);
+    let mut people = by_traits.clone();
+    if managed {
+        people.extend(bundle.users_who_may_have_login(q.login));
+        people.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        people.dedup_by(|a, b| a.name == b.name);
+    }
+    match people.as_slice() {
+        [] if managed => decide_unclaimed(bundle, q),
         [] => decide_unknown(bundle, q, None),
-        [user] => decide_for_user(
+        [user] if by_traits.len() == 1 => decide_for_user(
             bundle,
             q,
             user,
@@ -50,7 +65,8 @@ pub fn decide(bundle: &Bundle, q: &LoginQuery<'_>) -> Decision {
                 q.login, user.name
             )],
         ),
-        several => decide_several(bundle, q, several),
+        // The roles widened the set beyond the users the traits name.
+        several => decide_several(bundle, q, several, several.len() > by_traits.len()),
     }
 }
 
@@ -90,6 +106,7 @@ fn decide_unknown(bundle: &Bundle, q: &LoginQuery<'_>, given: Option<&str>) -> D
         requirement,
         user: given.map(str::to_owned),
         known_user: false,
+        candidates: Vec::new(),
         roles: Vec::new(),
         locked: false,
         lock_message: None,
@@ -99,16 +116,49 @@ fn decide_unknown(bundle: &Bundle, q: &LoginQuery<'_>, given: Option<&str>) -> D
     decision
 }
 
-/// A login that maps to several users: allowed when one of them is; the
-/// strictest requirement of those allowed applies; a lock on any of them denies.
-fn decide_several(bundle: &Bundle, q: &LoginQuery<'_>, users: &[&User]) -> Decision {
-    let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
+/// A cluster-managed login that no user could be given: some role names
+/// it, but no user holds such a role (or has the traits it takes).
+fn decide_unclaimed(bundle: &Bundle, q: &LoginQuery<'_>) -> Decision {
     let mut reasons = vec![format!(
-        "login {} maps to {} cluster users ({}); each is evaluated and the strictest requirement of those allowed applies",
-        q.login,
-        users.len(),
-        names.join(", ")
+        "login {} is cluster-managed (a role's allow logins name it) but no cluster user's roles give it: denied",
+        q.login
     )];
+    let requirement = cap_requirement(bundle, &mut reasons);
+    Decision {
+        access: Access::Deny,
+        requirement,
+        user: None,
+        known_user: true,
+        candidates: Vec::new(),
+        roles: Vec::new(),
+        locked: false,
+        lock_message: None,
+        reasons,
+    }
+}
+
+/// A login that maps to several users, or a cluster-managed login whose
+/// person is not known: allowed when one of them is; the strictest
+/// requirement of those allowed applies; a lock on any of them who would
+/// be allowed denies (the person could be them). The allowed and unlocked
+/// ones are the candidates a tap may identify.
+fn decide_several(bundle: &Bundle, q: &LoginQuery<'_>, users: &[&User], widened: bool) -> Decision {
+    let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
+    let mut reasons = vec![if widened {
+        format!(
+            "login {} is cluster-managed (a role's allow logins name it) and who logs in is not known: the {} cluster user(s) whose roles could give it are each evaluated ({}), and the strictest requirement of those allowed applies",
+            q.login,
+            users.len(),
+            names.join(", ")
+        )
+    } else {
+        format!(
+            "login {} maps to {} cluster users ({}); each is evaluated and the strictest requirement of those allowed applies",
+            q.login,
+            users.len(),
+            names.join(", ")
+        )
+    }];
     let decisions: Vec<(&str, Decision)> = users
         .iter()
         .map(|u| (u.name.as_str(), decide_for_user(bundle, q, u, Vec::new())))
@@ -125,12 +175,18 @@ fn decide_several(bundle: &Bundle, q: &LoginQuery<'_>, users: &[&User]) -> Decis
         requirement: Requirement::OFF,
         user: None,
         known_user: true,
+        candidates: allowed.iter().map(|(n, _)| n.to_string()).collect(),
         roles: Vec::new(),
         locked: false,
         lock_message: None,
         reasons,
     };
-    if let Some((name, locked)) = decisions.iter().find(|(_, d)| d.locked) {
+    // A locked user counts when their roles would give the login here (a
+    // candidate that could never log in here is no reason to deny).
+    let lock = decisions
+        .iter()
+        .find(|(_, d)| d.locked && (!widened || !d.roles.is_empty()));
+    if let Some((name, locked)) = lock {
         decision.locked = true;
         decision.lock_message = locked.lock_message.clone();
         decision.requirement = strictest(decisions.iter().map(|(_, d)| d));
@@ -270,6 +326,7 @@ fn decide_for_user(
         requirement,
         user: Some(user.name.clone()),
         known_user: true,
+        candidates: Vec::new(),
         roles: allowing.iter().map(|a| a.role.name.clone()).collect(),
         locked: false,
         lock_message: None,

@@ -119,6 +119,12 @@ impl BundleIndex {
         self.logins.candidates(login)
     }
 
+    /// Whether some role's allow `logins` name `login`, for some user once
+    /// templates are applied: a login the cluster manages.
+    pub(crate) fn login_is_named(&self, login: &str) -> bool {
+        self.logins.names(login)
+    }
+
     /// The position of the first lock (in bundle order) in force at `now`
     /// that matches `subject`.
     pub(crate) fn find_lock(
@@ -205,6 +211,18 @@ impl LoginCandidates {
             }
         }
         c
+    }
+
+    /// A literal of some role, a trait value that a role's template takes
+    /// whole, or what another template expands to for one of its holders.
+    fn names(&self, login: &str) -> bool {
+        self.roles_by_literal.contains_key(login)
+            || self.users_by_expanded_login.contains_key(login)
+            || (!login.is_empty()
+                && self
+                    .users_by_trait_value
+                    .values()
+                    .any(|by_value| by_value.contains_key(login)))
     }
 
     fn candidates(&self, login: &str) -> Vec<u32> {

@@ -60,7 +60,8 @@ enum Cmd {
     },
     /// sshd's AuthorizedKeysCommand: print the registered security keys for LOGIN.
     AuthorizedKeys { login: String },
-    /// Ask the agent to reload its policy now.
+    /// Ask the agent to read agent.yaml again and reload its policy now
+    /// (root only; exits 1 when either is refused, which keeps what runs).
     Reload,
     /// List the live login sessions the agent tracks (root only).
     Sessions {

@@ -213,12 +213,17 @@ fn check_keys_command(
             Ok(_) => None,
         };
         if let Some(what) = bad {
+            let fix = if owner.is_err() {
+                format!("install mfactl as {path} (the pam-mfa package does), or point AuthorizedKeysCommand at it in {DROP_IN}")
+            } else {
+                format!("`chown root:root {path} && chmod go-w {path}`")
+            };
             out.push(Finding::new(
                 "sshd.authorized_keys_command_path",
                 Severity::Error,
                 format!("AuthorizedKeysCommand: {what}"),
                 "sshd runs the command only when it and every directory above it are root's and not group/other-writable: registered keys are not served",
-                format!("`chown root:root {path} && chmod go-w {path}`"),
+                fix,
             ));
         }
     }

@@ -31,8 +31,8 @@ pub fn check_sshd(f: &Facts, config: Option<&AgentConfig>) -> Vec<Finding> {
                 "sshd.unreadable",
                 Severity::Error,
                 format!("sshd's effective configuration could not be read: {e}"),
-                "without it doctor cannot tell whether SSH logins reach pam-mfa, or abort",
-                "run `mfactl doctor` as root on the SSH server; `sshd -t` shows a configuration error".into(),
+                "sshd refuses a configuration it cannot read this way (it will not restart or reload with it), and doctor cannot tell whether SSH logins reach pam-mfa",
+                "fix what the message names (`sshd -t` shows it), as root on the SSH server; KbdInteractiveAuthentication no with AuthenticationMethods publickey,keyboard-interactive is refused so".into(),
             ));
             return out;
         }

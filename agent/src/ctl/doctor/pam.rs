@@ -99,6 +99,11 @@ fn not_effective(lines: &[PamLine], j: usize) -> Option<String> {
         ));
     }
     for (i, l) in lines[..j].iter().enumerate() {
+        // pam_rootok succeeds only for root (su, runuser): who needs no tap
+        // to become anyone (Debian's su starts with it).
+        if l.module.rsplit('/').next() == Some("pam_rootok.so") {
+            continue;
+        }
         if l.control == "sufficient" || l.control.contains("success=done") {
             return Some(format!(
                 "{} ({} `{}`) ends the stack with success before pam_mfa.so at {} runs",

@@ -248,10 +248,16 @@ fn pam_mfa_missing_duplicated_or_where_it_does_not_run() {
             .into(),
     );
     assert_eq!(ids(&f), ["pam.sudo.duplicated"]);
+    // Debian's su: root needs no tap to become anyone (pam_rootok).
+    let f = with_pam(
+        "su",
+        "auth sufficient pam_rootok.so\n@include common-auth\nauth required pam_mfa.so\n",
+    );
+    assert_eq!(ids(&f), Vec::<String>::new());
     // A jump over it, a sufficient line before it, its own `optional`.
     for sudo in [
         "auth [success=1 default=ignore] pam_unix.so\nauth required pam_mfa.so\nauth required pam_permit.so\n",
-        "auth sufficient pam_rootok.so\nauth required pam_mfa.so\n",
+        "auth sufficient pam_unix.so\nauth required pam_mfa.so\n",
         "@include common-auth\nauth optional pam_mfa.so\n",
     ] {
         let f = with_pam("sudo", sudo);

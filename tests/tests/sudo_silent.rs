@@ -1,6 +1,6 @@
 //! Debian's real sudo (1.9.13 passes PAM_SILENT on every authentication),
 //! outside SSH: a refused sudo still tells the person why, not only
-//! "Sorry, try again.".
+//! "Sorry, try again.", and the cue to tap reaches them too.
 //!
 //! sudo runs in a private mount namespace where a private directory is bound
 //! over `/etc/pam.d` (holding only the test's sudo service) and a private
@@ -9,16 +9,19 @@
 
 mod common;
 
+use std::os::unix::net::UnixListener;
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use common::*;
 use pam_mfa_e2e::agent::{Agent, AgentConfig};
 use pam_mfa_e2e::bins;
-use pam_mfa_e2e::process::run_with_timeout;
+use pam_mfa_e2e::process::{run_with_timeout, Finished};
 use pam_mfa_e2e::users::TestUser;
 use pam_mfa_e2e::workdir::WorkDir;
 use pam_mfa_e2e::{require_root, unique_name};
+use pam_mfa_protocol::{read_frame, write_frame, Request, RequestBody, Response, ResponseBody};
 
 const NAMESPACE_SCRIPT: &str = r#"set -e
 mount --bind "$1" /etc/pam.d
@@ -27,27 +30,18 @@ shift 2
 exec "$@"
 "#;
 
-#[test]
-fn a_refused_sudo_outside_ssh_shows_the_reason_despite_pam_silent() {
-    require_root!();
-    let work = WorkDir::new("sudo-silent");
-    let user = TestUser::create();
-    let service = unique_name("sudo-mfat");
-    // A prod node: the user's role requires session MFA; no key is registered.
-    let agent = Agent::start(
-        &work,
-        &AgentConfig::with_env("prod").service(&service, "admin"),
-        &bundle(&user.name, "false", "true", &[]),
-    );
+/// `sudo -S id -un` as `user` through service `service` (pam_mfa.so on
+/// `socket` in auth), with nothing on its input.
+fn sudo_as(work: &WorkDir, user: &TestUser, service: &str, socket: &Path) -> Finished {
     let module = bins::pam_module();
     bins::require(&module);
     let pam_dir = work.subdir("pam.d", 0o755);
     std::fs::write(
-        pam_dir.join(&service),
+        pam_dir.join(service),
         format!(
             "auth required {} {}\naccount required pam_permit.so\nsession required pam_permit.so\n",
             module.display(),
-            module_args(&agent.socket, "")
+            module_args(socket, "")
         ),
     )
     .unwrap();
@@ -61,7 +55,7 @@ fn a_refused_sudo_outside_ssh_shows_the_reason_despite_pam_silent() {
         ),
         0o440,
     );
-    let out = run_with_timeout(
+    run_with_timeout(
         Command::new("unshare")
             .args(["--mount", "--propagation", "private", "sh", "-c"])
             .arg(NAMESPACE_SCRIPT)
@@ -73,7 +67,22 @@ fn a_refused_sudo_outside_ssh_shows_the_reason_despite_pam_silent() {
             .args(["env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"])
             .args(["sudo", "-S", "id", "-un"]),
         Duration::from_secs(30),
+    )
+}
+
+#[test]
+fn a_refused_sudo_outside_ssh_shows_the_reason_despite_pam_silent() {
+    require_root!();
+    let work = WorkDir::new("sudo-silent");
+    let user = TestUser::create();
+    let service = unique_name("sudo-mfat");
+    // A prod node: the user's role requires session MFA; no key is registered.
+    let agent = Agent::start(
+        &work,
+        &AgentConfig::with_env("prod").service(&service, "admin"),
+        &bundle(&user.name, "false", "true", &[]),
     );
+    let out = sudo_as(&work, &user, &service, &agent.socket);
     let shown = format!("{}{}", out.stdout, out.stderr);
     let evidence = format!(
         "{out:?}\n--- audit\n{}\n--- agent log\n{}",
@@ -90,4 +99,54 @@ fn a_refused_sudo_outside_ssh_shows_the_reason_despite_pam_silent() {
         )) && shown.contains("none of your registered keys can tap here"),
         "the refusal's reason was not shown:\n{evidence}"
     );
+}
+
+/// A stand-in agent (root's socket, as the module requires) that answers
+/// `begin` with the tap cue, the first `poll` with a refusal.
+fn scripted_agent(socket: &Path) -> std::thread::JoinHandle<Vec<RequestBody>> {
+    let listener = UnixListener::bind(socket).expect("bind");
+    std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().expect("accept");
+        conn.set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut got = Vec::new();
+        let answers = [
+            ResponseBody::Wait {
+                after_ms: 10,
+                message: Some("Tap your security key".into()),
+            },
+            ResponseBody::Deny {
+                message: "pam-mfa: the key did not answer in 30 s; login refused".into(),
+            },
+        ];
+        for a in answers {
+            let req: Request = read_frame(&mut conn).expect("a request");
+            got.push(req.body);
+            write_frame(&mut conn, &Response::new(a)).expect("answer");
+        }
+        got
+    })
+}
+
+#[test]
+fn under_sudos_pam_silent_the_tap_cue_and_the_refusal_still_show() {
+    require_root!();
+    let work = WorkDir::new("sudo-silent-cue");
+    let user = TestUser::create();
+    let service = unique_name("sudo-mfat");
+    let socket = work.join("agent.sock");
+    let agent = scripted_agent(&socket);
+    let out = sudo_as(&work, &user, &service, &socket);
+    let got = agent.join().expect("the stand-in agent");
+    assert!(matches!(got[0], RequestBody::Begin { .. }), "{got:?}");
+    assert_eq!(got[1], RequestBody::Poll, "{got:?}");
+    let shown = format!("{}{}", out.stdout, out.stderr);
+    assert_ne!(out.code, Some(0), "{out:?}");
+    assert!(shown.contains("Tap your security key"), "no cue: {out:?}");
+    assert!(
+        shown.contains("pam-mfa: the key did not answer in 30 s; login refused"),
+        "no reason: {out:?}"
+    );
+    // Never more than the cue and the reason.
+    assert_eq!(shown.matches("Tap your security key").count(), 1, "{out:?}");
 }

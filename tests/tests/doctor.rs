@@ -159,3 +159,50 @@ fn the_shipped_examples_have_no_sshd_or_pam_findings_and_each_broken_setting_is_
         assert_eq!(code, Some(2), "with {broken}");
     }
 }
+
+/// `mfactl check agent.yaml` on a host whose sshd (a private /etc/ssh)
+/// enforces `pubkey`: the warnings it prints.
+fn check_warnings(work: &WorkDir, pubkey: &str) -> String {
+    let etc_ssh = work.subdir(&format!("etc-ssh-{}", pubkey.len()), 0o755);
+    let key = etc_ssh.join("host_key");
+    let st = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .expect("ssh-keygen");
+    assert!(st.success());
+    std::fs::write(
+        etc_ssh.join("sshd_config"),
+        format!("HostKey {}\nPubkeyAuthOptions {pubkey}\n", key.display()),
+    )
+    .unwrap();
+    let script = format!(
+        "mount -t tmpfs -o mode=755 tmpfs /run && mkdir /run/sshd && mount --bind {etc} /etc/ssh && exec {mfactl} check {cfg}",
+        etc = etc_ssh.display(),
+        mfactl = bins::mfactl().display(),
+        cfg = workspace_root().join("config/agent.yaml").display(),
+    );
+    let out = run_with_timeout(
+        Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-euc"])
+            .arg(&script),
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    out.stderr
+}
+
+#[test]
+fn check_warns_when_agent_yaml_credits_what_sshd_does_not_enforce() {
+    pam_mfa_e2e::require_root!();
+    let work = WorkDir::new("doctor-check");
+    // config/agent.yaml says touch-required.
+    assert_eq!(check_warnings(&work, "touch-required"), "");
+    let warned = check_warnings(&work, "none");
+    assert!(
+        warned.contains("warning:")
+            && warned.contains("touch-required")
+            && warned.contains("PubkeyAuthOptions"),
+        "{warned}"
+    );
+}

@@ -75,8 +75,10 @@
 //!
 //! Texts are cut on a character boundary to 511 bytes
 //! (`PAM_MAX_MSG_SIZE` with its NUL) and lose NUL bytes. With `PAM_SILENT`
-//! the texts of `allow`, `deny` and `wait` are not shown (prompts are). A
-//! failure to show such a text is not an error. Answers are wiped from
+//! the text of `allow` is not shown; the tap cue (`wait`) and the refusal
+//! reason (`deny`) still are, and a `prompt` step's info and error texts are
+//! folded into the question after them (see [`silent`]). A failure to show
+//! such a text is not an error. Answers are wiped from
 //! memory once sent (best effort; the application's buffers are zeroed
 //! before they are freed).
 //!
@@ -100,6 +102,7 @@ pub mod outcome;
 mod process_env;
 mod prompts;
 mod secret;
+pub mod silent;
 
 pub use args::{Config, FailMode};
 pub use handle::{ConvError, Item, PamHandle};

@@ -9,7 +9,9 @@ use crate::audit::now_rfc3339;
 use crate::login::{
     answer, cancel, explain, handle_begin, lines_for_login, poll, Conversation, PeerIds, Step,
 };
-use crate::state::{freshness, judge, reload_now, sync_now, AgentState, ReloadOutcome};
+use crate::state::{
+    freshness, judge, reload_config, reload_now, sync_now, AgentState, ConfigReload, ReloadOutcome,
+};
 
 /// Answers one request. `pending` is the connection's conversation: a
 /// login waiting for its tap lives only on the connection that began it.
@@ -85,24 +87,41 @@ pub fn handle(
                 message: "no policy is loaded".into(),
             },
         },
-        RequestBody::Reload => match reload_now(state) {
-            ReloadOutcome::Loaded { revision, warnings } => ResponseBody::Reloaded {
-                ok: true,
-                message: format!("loaded revision {revision} ({warnings} warnings)"),
-            },
-            ReloadOutcome::Unchanged { revision } => ResponseBody::Reloaded {
-                ok: true,
-                message: format!("unchanged (revision {revision})"),
-            },
-            ReloadOutcome::Rejected { error } => ResponseBody::Reloaded {
-                ok: false,
-                message: format!("refused: {error}; kept revision '{}'", state.revision()),
-            },
-        },
+        RequestBody::Reload => reload_both(state),
         RequestBody::Sessions => ResponseBody::Sessions {
             sessions: crate::sessions::live(state),
         },
         RequestBody::Sync => ResponseBody::Synced(sync_now(state).report),
+    }
+}
+
+/// `mfactl reload`: agent.yaml (refused whole when bad), then the policy.
+fn reload_both(state: &AgentState) -> ResponseBody {
+    let config = reload_config(state);
+    let path = state
+        .config_path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "agent.yaml".into());
+    let (policy_ok, policy) = match reload_now(state) {
+        ReloadOutcome::Loaded { revision, warnings } => (
+            true,
+            format!("policy: loaded revision {revision} ({warnings} warnings)"),
+        ),
+        ReloadOutcome::Unchanged { revision } => {
+            (true, format!("policy: unchanged (revision {revision})"))
+        }
+        ReloadOutcome::Rejected { error } => (
+            false,
+            format!(
+                "policy refused: {error}; kept revision '{}'",
+                state.revision()
+            ),
+        ),
+    };
+    ResponseBody::Reloaded {
+        ok: policy_ok && !matches!(config, ConfigReload::Refused { .. }),
+        message: format!("{}\n{policy}", config.describe(&path)),
     }
 }
 

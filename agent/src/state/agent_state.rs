@@ -1,11 +1,13 @@
 //! Everything a request handler needs, shared between connection threads.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 use pam_mfa_protocol::DecisionCounts;
 
+use super::live::Live;
 use super::policy_store::PolicyStore;
 use crate::audit::{AuditEvent, AuditSink};
 use crate::challenge::SignatureCounters;
@@ -47,9 +49,13 @@ impl Counters {
 }
 
 pub struct AgentState {
-    pub config: AgentConfig,
-    pub node: NodeInfo,
-    pub services: ServiceMap,
+    /// agent.yaml in force: `reload_config` replaces it (the parts that
+    /// can change live; see `state::config_reload`).
+    pub config: Live<AgentConfig>,
+    pub node: Live<NodeInfo>,
+    pub services: Live<ServiceMap>,
+    /// The file agent.yaml is read from on reload (None: never reloaded).
+    pub config_path: Option<PathBuf>,
     pub source: PolicySource,
     pub store: PolicyStore,
     pub audit: AuditSink,
@@ -114,9 +120,10 @@ impl AgentState {
             .flatten()
             .map(|u| u.uid.as_raw());
         Ok(AgentState {
-            config,
-            node,
-            services,
+            config: Live::new(config),
+            node: Live::new(node),
+            services: Live::new(services),
+            config_path: None,
             source,
             store: PolicyStore::default(),
             audit,

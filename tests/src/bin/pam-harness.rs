@@ -9,8 +9,9 @@
 //!
 //! `--give-up-on-info TEXT`: an info message containing TEXT is answered with
 //! `PAM_CONV_ERR`, as a greeter does when its user presses Cancel.
-//! `--hold-on-prompt SECONDS`: a prompt with no answer left is held that
-//! long (a person who walked away from a sudo prompt), then refused.
+//! `--hold-on-prompt SECONDS`: every prompt is held that long (a person
+//! slow to answer, or who walked away from a sudo prompt), then answered
+//! (or refused when no answer is left).
 //!
 //! Output (stdout, one line each): `PROMPT(echo_on|echo_off): text`,
 //! `INFO: text`, `ERROR: text`, one `OP <op> code=<n> name=<NAME> strerror="..."`
@@ -233,11 +234,11 @@ fn converse(
                     "echo_off"
                 };
                 say(&format!("PROMPT({style}): {}", one_line(&text)));
+                if let Some(secs) = script.hold_on_prompt {
+                    say("CONV: holding the prompt");
+                    std::thread::sleep(std::time::Duration::from_secs(secs));
+                }
                 let Some(answer) = script.answers.pop_front() else {
-                    if let Some(secs) = script.hold_on_prompt {
-                        say("CONV: holding the prompt");
-                        std::thread::sleep(std::time::Duration::from_secs(secs));
-                    }
                     say("CONV: no answer left for this prompt");
                     free_replies(replies, n);
                     return PAM_CONV_ERR;

@@ -54,7 +54,6 @@ pub fn exchange<H: PamHandle + ?Sized>(
         handle,
         log,
         silent,
-        responded: false,
         rounds: 0,
         last_wait: None,
         wait_left: config.wait_timeout,
@@ -68,8 +67,6 @@ struct Steps<'a, 'l, H: ?Sized> {
     handle: &'a mut H,
     log: &'a mut Logger<'l>,
     silent: bool,
-    /// Whether the agent has sent a well-formed response yet.
-    responded: bool,
     rounds: u32,
     last_wait: Option<String>,
     /// What is left of `wait_timeout=`: the pauses of `wait` steps (a person
@@ -91,7 +88,6 @@ impl<H: PamHandle + ?Sized> Steps<'_, '_, H> {
                 Ok(response) => response,
                 Err(e) => return self.frame_failure("reading a response", e),
             };
-            self.responded = true;
             let kind = response_kind(&response.body);
             self.log.debug(format_args!("received {kind}"));
             let step = match response.body {
@@ -257,27 +253,12 @@ impl<H: PamHandle + ?Sized> Steps<'_, '_, H> {
         ))
     }
 
-    /// A frame could not be read or written. Before the agent's first
-    /// response, an agent that went away (closed or reset the connection)
-    /// means "unreachable"; an agent that accepted and then stayed silent is
-    /// a failure, never fail-open (a local user crowding the agent must not
-    /// turn MFA off). After the first response, and for any malformed frame,
-    /// it is a failure.
+    /// A frame could not be read or written: always a failure, never
+    /// "unreachable". An agent that accepted and then went away (closed,
+    /// reset) or stayed silent may be a crowded or killed agent; a local
+    /// user able to cause either must not turn MFA off with fail_mode=open.
     fn frame_failure(&mut self, doing: &str, e: FrameError) -> Outcome {
-        let went_away = |e: &io::Error| {
-            matches!(
-                e.kind(),
-                io::ErrorKind::UnexpectedEof
-                    | io::ErrorKind::ConnectionReset
-                    | io::ErrorKind::ConnectionAborted
-                    | io::ErrorKind::BrokenPipe
-            )
-        };
         let outcome = match e {
-            FrameError::Io(e) if !self.responded && went_away(&e) => Outcome::Unreachable(format!(
-                "no answer from the agent ({doing}): {}",
-                io_reason(&e)
-            )),
             FrameError::Io(e) => Outcome::Failure(format!(
                 "transport failure during the exchange ({doing}): {}",
                 io_reason(&e)

@@ -68,7 +68,13 @@ pub fn handle(
                 message: "no policy is loaded".into(),
             },
         },
-        RequestBody::Status => ResponseBody::Status(status(state)),
+        RequestBody::Status => {
+            let mut report = status(state);
+            if peer.uid != 0 {
+                super::redact::for_non_root(&mut report, &state.source.describe());
+            }
+            ResponseBody::Status(report)
+        }
         // Keys come from a usable policy only: a stale one (or a stale lock
         // view under locking_mode strict) serves none.
         RequestBody::AuthorizedKeys { login } => match state.policy_for_decision().ok() {
@@ -193,4 +199,37 @@ fn rfc3339(t: SystemTime) -> String {
     time::OffsetDateTime::from(t)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| now_rfc3339())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::audit::AuditSink;
+    use crate::config::AgentConfig;
+
+    #[test]
+    fn status_hides_the_source_query_from_non_root_peers_only() {
+        let cfg = AgentConfig::parse(
+            "node: {name: n}\ncluster:\n  source: https://h.example/b.yaml?token=s3cr3t\n",
+            "t",
+        )
+        .unwrap();
+        let state =
+            AgentState::new(cfg, AuditSink::Stderr, Arc::new(std::time::SystemTime::now)).unwrap();
+        let ask = |uid: u32| {
+            let peer = Peer {
+                pid: 1,
+                uid,
+                name: None,
+            };
+            match handle(&state, &peer, &mut None, RequestBody::Status) {
+                ResponseBody::Status(r) => r.policy_source,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(ask(1000), "https://h.example/b.yaml?<redacted>");
+        assert!(ask(0).contains("token=s3cr3t"), "root sees the source");
+    }
 }

@@ -58,7 +58,8 @@ pub struct AgentState {
     pub config_path: Option<PathBuf>,
     pub source: PolicySource,
     pub store: PolicyStore,
-    pub audit: AuditSink,
+    /// Shared with what reports on its own (the signature counters).
+    pub audit: Arc<AuditSink>,
     pub counters: Counters,
     pub started: Instant,
     /// uid of `socket.keys_user`, when that user exists.
@@ -119,6 +120,21 @@ impl AgentState {
             .ok()
             .flatten()
             .map(|u| u.uid.as_raw());
+        let audit = Arc::new(audit);
+        let signature_counters = SignatureCounters::default();
+        {
+            let sink = Arc::clone(&audit);
+            let node = node.name.clone();
+            signature_counters.report_save_failures(Box::new(move |why: &str| {
+                sink.write(&crate::audit::AuditEvent::new(
+                    "state_write",
+                    "error",
+                    &node,
+                    "",
+                    why.to_string(),
+                ));
+            }));
+        }
         Ok(AgentState {
             config: Live::new(config),
             node: Live::new(node),
@@ -133,7 +149,7 @@ impl AgentState {
             served_keys: ServedKeys::default(),
             reuse: ReuseCache::default(),
             grants: Grants::default(),
-            signature_counters: SignatureCounters::default(),
+            signature_counters,
             sessions: crate::sessions::SessionRegistry::default(),
             clock,
             fetcher,

@@ -20,6 +20,7 @@ mod session_hooks;
 mod session_hooks_tests;
 
 pub use auth_info::{accepted_keys, AcceptedKey};
+pub use authorized_keys_file::{find_key, UserFileVerdict};
 pub use conversation::{answer, cancel, Conversation, Step};
 pub use evidence::{check, KeyClass};
 pub use explain::explain;

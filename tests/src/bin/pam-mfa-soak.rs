@@ -254,18 +254,31 @@ struct Phase<'a> {
     count: u64,
 }
 
-fn run_phase(p: &Phase, confdir: &CStr, key: &SoftKey, pid: u32, samples: u64) {
+/// Runs a phase; returns the samples at its middle and at its end.
+fn run_phase(
+    p: &Phase,
+    confdir: &CStr,
+    key: &SoftKey,
+    pid: u32,
+    samples: u64,
+) -> ((u64, usize), (u64, usize)) {
     let every = (p.count / samples).max(1);
     let start = Instant::now();
+    let mut mid = sample(pid);
     for i in 1..=p.count {
         let rc = login(confdir, p.user, key);
         assert_eq!(rc, PAM_SUCCESS, "{} login {i} failed: {rc}", p.name);
         if i % every == 0 || i == p.count {
-            row(p.name, i, start.elapsed(), sample(pid));
+            let now = sample(pid);
+            row(p.name, i, start.elapsed(), now);
+            if i <= p.count / 2 {
+                mid = now;
+            }
         }
     }
     let secs = start.elapsed().as_secs_f64();
     eprintln!("{}: {} logins in {secs:.0} s", p.name, p.count);
+    (mid, sample(pid))
 }
 
 fn row(phase: &str, done: u64, t: Duration, (rss, fds): (u64, usize)) {
@@ -318,16 +331,24 @@ fn main() {
             count: args.taps,
         },
     ];
+    // A leak grows all along a phase; a bounded table (grants, the reuse
+    // cache) fills up and stops. So each phase's second half must be flat:
+    // under 1 % or 1 MiB more resident memory; descriptors as after the
+    // warm-up (one more may be a connection still closing when sampled).
+    let mut flat = true;
     for p in phases.iter().filter(|p| p.count > 0) {
-        run_phase(p, &confdir, &key, pid, args.samples);
+        let (mid, end) = run_phase(p, &confdir, &key, pid, args.samples);
+        flat &= end.0 <= mid.0 + (mid.0 / 100).max(1024) && end.1 <= base.1 + 1;
     }
     // Idle a little, so that timers (challenge expiry, grants) have run.
     std::thread::sleep(Duration::from_secs(2));
     let end = sample(pid);
+    flat &= end.1 <= base.1 + 1;
     row("end (2 s idle)", 0, Duration::ZERO, end);
     println!();
     println!(
-        "After the warm-up: {} KiB resident, {} descriptors. At the end: {} KiB ({:+} KiB), {} descriptors ({:+}).",
+        "Verdict: {}. After the warm-up: {} KiB resident, {} descriptors. At the end: {} KiB ({:+} KiB), {} descriptors ({:+}).",
+        if flat { "flat" } else { "NOT flat" },
         base.0,
         base.1,
         end.0,

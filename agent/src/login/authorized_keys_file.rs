@@ -152,8 +152,9 @@ fn read_no_follow(base: &Path, rel: &Path) -> Result<Option<String>, String> {
     Ok(Some(text))
 }
 
-/// Finds the first line listing the key and reads its options.
-fn find_key(text: &str, key_type: &str, blob: &str) -> Option<UserFileVerdict> {
+/// Finds the first line listing the key and reads its options (public for
+/// the fuzzers in `fuzz/`).
+pub fn find_key(text: &str, key_type: &str, blob: &str) -> Option<UserFileVerdict> {
     for line in text.lines() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {

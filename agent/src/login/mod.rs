@@ -34,6 +34,7 @@ mod verdict;
 mod who;
 
 pub use auth_info::{accepted_keys, AcceptedKey};
+pub use authorized_keys_file::{find_key, UserFileVerdict};
 pub use conversation::{answer, cancel};
 pub use evidence::{check, KeyClass};
 pub use explain::explain;

@@ -174,6 +174,7 @@ fn check_new(state: &AgentState, path: &std::path::Path) -> ConfigReload {
     }
     let node = NodeInfo {
         name: new.node_name(),
+        id: new.node_id(),
         labels: new.node.labels.clone(),
     };
     state.services.replace(services);

@@ -82,21 +82,20 @@ impl Lock {
     pub fn load_warnings(&self) -> Vec<String> {
         let t = &self.target;
         let mut out = Vec::new();
-        let set: Vec<String> = [
-            ("user", &t.user, "user {} everywhere"),
-            ("role", &t.role, "everyone holding role {}"),
-            ("login", &t.login, "login {} on every node"),
-            ("node", &t.node, "every login on node {}"),
-            ("server_id", &t.server_id, "every login on node {}"),
-            (
-                "mfa_device",
-                &t.mfa_device,
-                "every login with MFA device {}",
-            ),
-        ]
-        .into_iter()
-        .filter_map(|(_, v, what)| v.as_ref().map(|v| what.replace("{}", v)))
-        .collect();
+        let mut set: Vec<String> = Vec::new();
+        let mut add = |value: &Option<String>, what: fn(&str) -> String| {
+            if let Some(v) = value {
+                set.push(what(v));
+            }
+        };
+        add(&t.user, |v| format!("user {v} everywhere"));
+        add(&t.role, |v| format!("everyone holding role {v}"));
+        add(&t.login, |v| format!("login {v} on every node"));
+        add(&t.node, |v| format!("every login on node {v}"));
+        add(&t.server_id, |v| format!("every login on node {v}"));
+        add(&t.mfa_device, |v| {
+            format!("every login with MFA device {v}")
+        });
         if set.len() + t.unsupported.len() > 1 {
             out.push(format!(
                 "lock {:?} sets several target fields ({}); as in Teleport each field locks on its own, not only their combination: it locks {}",

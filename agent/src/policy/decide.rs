@@ -152,22 +152,34 @@ fn decide_several(bundle: &Bundle, q: &LoginQuery<'_>, users: &[&User], widened:
             "login {} is cluster-managed (a role's allow logins name it) and who logs in is not known: the {} cluster user(s) whose roles could give it are each evaluated ({}), and the strictest requirement of those allowed applies",
             q.login,
             users.len(),
-            names.join(", ")
+            name_list(&names)
         )
     } else {
         format!(
             "login {} maps to {} cluster users ({}); each is evaluated and the strictest requirement of those allowed applies",
             q.login,
             users.len(),
-            names.join(", ")
+            name_list(&names)
         )
     }];
     let decisions: Vec<(&str, Decision)> = users
         .iter()
         .map(|u| (u.name.as_str(), decide_for_user(bundle, q, u, Vec::new())))
         .collect();
-    for (name, d) in &decisions {
+    // Each user's own reasons, for the first few (the allowed first): a
+    // shared login may have thousands of candidates, and the reasons go
+    // into every audit event.
+    let mut shown: Vec<&(&str, Decision)> =
+        decisions.iter().filter(|(_, d)| d.is_allowed()).collect();
+    shown.extend(decisions.iter().filter(|(_, d)| !d.is_allowed()));
+    for (name, d) in shown.iter().take(REASONS_FOR_AT_MOST) {
         reasons.extend(d.reasons.iter().map(|r| format!("{name}: {r}")));
+    }
+    if decisions.len() > REASONS_FOR_AT_MOST {
+        reasons.push(format!(
+            "(the reasons of {} more users are left out)",
+            decisions.len() - REASONS_FOR_AT_MOST
+        ));
     }
     let allowed: Vec<&(&str, Decision)> = decisions
         .iter()
@@ -201,7 +213,7 @@ fn decide_several(bundle: &Bundle, q: &LoginQuery<'_>, users: &[&User], widened:
         decision.requirement = strictest(decisions.iter().map(|(_, d)| d));
         decision.reasons.push(format!(
             "none of {} may log in as {} on {}",
-            names.join(", "),
+            name_list(&names),
             q.login,
             q.node.name
         ));
@@ -218,11 +230,27 @@ fn decide_several(bundle: &Bundle, q: &LoginQuery<'_>, users: &[&User], widened:
         let allowed_names: Vec<&str> = allowed.iter().map(|(n, _)| *n).collect();
         decision.reasons.push(format!(
             "allowed for {}; the strictest requirement applies: {}",
-            allowed_names.join(", "),
+            name_list(&allowed_names),
             decision.requirement.name()
         ));
     }
     decision
+}
+
+/// How many users' own reasons a decision for several users carries.
+const REASONS_FOR_AT_MOST: usize = 8;
+
+/// Names for a reason: all of them when few, else the first few and how
+/// many more.
+fn name_list(names: &[&str]) -> String {
+    if names.len() <= REASONS_FOR_AT_MOST {
+        return names.join(", ");
+    }
+    format!(
+        "{} and {} more",
+        names[..REASONS_FOR_AT_MOST].join(", "),
+        names.len() - REASONS_FOR_AT_MOST
+    )
 }
 
 /// The requirement that satisfies all of these decisions.

@@ -216,3 +216,30 @@ fn admin_class_uses_the_same_candidates() {
         ("allow session [ops-prod]".into(), vec!["jerry".to_string()])
     );
 }
+
+/// A shared login may have thousands of candidates: the decision names
+/// them all as candidates, but its reasons (which go into every audit
+/// event) stay bounded.
+#[test]
+fn many_candidates_keep_the_reasons_short() {
+    let mut text = cap("  require_session_mfa: false")
+        + &role(
+            "ops",
+            "v7",
+            "  options:\n    require_session_mfa: true\n  allow:\n    logins: [root]\n    node_labels: {'*': '*'}",
+        );
+    for i in 0..300 {
+        text += &user(&format!("u{i:03}"), &["ops"], &[]);
+    }
+    let b = bundle(&text);
+    let d = Ask::new(&prod3(), "root").decide(&b);
+    assert_eq!(summary(&d), "allow session [ops]");
+    assert_eq!(d.candidates.len(), 300);
+    assert!(d.reasons.len() < 40, "{}", d.reasons.len());
+    assert!(d.reasons.join("; ").len() < 4096, "{:?}", d.reasons);
+    assert!(
+        d.reasons.iter().any(|r| r.contains("292 more")),
+        "{:?}",
+        d.reasons
+    );
+}

@@ -45,6 +45,17 @@ pub fn decide(bundle: &Bundle, q: &LoginQuery<'_>) -> Decision {
                     q.login
                 )],
             ),
+            // No roles: a cluster-managed login is not theirs.
+            None if bundle.login_is_managed(q.login) => {
+                let mut d = decide_unclaimed(bundle, q);
+                d.user = Some(name.to_owned());
+                d.known_user = false;
+                d.reasons.insert(
+                    0,
+                    format!("cluster user {name} is not in the bundle: no roles apply"),
+                );
+                d
+            }
             None => decide_unknown(bundle, q, Some(name)),
         };
     }

@@ -116,6 +116,16 @@ fn an_identified_person_is_decided_alone() {
     // alice's: no role of hers gives root anywhere.
     let d = Ask::new(&n, "root").user("alice").decide(&b);
     assert_eq!(summary(&d), "deny off []");
+    // A key of someone the bundle does not know (no roles): not theirs,
+    // although the cap alone would not ask for anything.
+    let d = Ask::new(&n, "root").user("mallory").decide(&b);
+    assert_eq!(
+        (summary(&d), d.user.as_deref()),
+        ("deny off []".into(), Some("mallory"))
+    );
+    // For a login no role names, the cap's rule still holds.
+    let d = Ask::new(&n, "postgres").user("mallory").decide(&b);
+    assert_eq!(summary(&d), "allow off []");
 }
 
 /// Teleport: "one role requires MFA but MFA was not verified": two roles

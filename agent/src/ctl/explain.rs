@@ -63,10 +63,11 @@ pub fn run_explain(args: ExplainArgs<'_>, socket: &Path) -> Result<Explanation, 
 /// The human form.
 pub fn render(e: &Explanation) -> String {
     let mut s = String::new();
-    let several = format!(
-        "(not known: any of {}; a tap or registered key says who)",
-        e.candidates.join(", ")
-    );
+    let named = match e.candidates.len() {
+        0..=8 => e.candidates.join(", "),
+        n => format!("{} and {} more", e.candidates[..8].join(", "), n - 8),
+    };
+    let several = format!("(not known: any of {named}; a tap or registered key says who)");
     let user = match (&e.user, e.candidates.is_empty()) {
         (Some(u), _) => u.as_str(),
         (None, false) => several.as_str(),

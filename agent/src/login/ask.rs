@@ -47,7 +47,7 @@ pub(super) fn fresh_tap(
         "pam-mfa: {service} on {} requires MFA ({}) for {}: a tap of your registered security key is needed",
         state.node.name,
         req.name(),
-        users.join(" or ")
+        few(&users, " or ")
     );
     v.reason = format!("{}; class {} needs a fresh tap", v.reason, class.name());
     v.tap_users = users;
@@ -89,12 +89,26 @@ pub(super) fn candidates_tap(
     v.message = format!(
         "pam-mfa: {login} on {node} requires MFA ({}) and the login belongs to several cluster users ({}): tap your registered security key, or log in with it",
         req.name(),
-        d.candidates.join(", ")
+        few(&d.candidates, ", ")
     );
     v.reason = format!(
         "{}; who logs in is not known: a tap by {} identifies them",
         v.reason,
-        d.candidates.join(" or ")
+        few(&d.candidates, " or ")
     );
     v.tap_users = d.candidates.clone();
+}
+
+/// Names for a message: all of them when few, else the first few and how
+/// many more (a shared login may have thousands of candidates).
+fn few(names: &[String], sep: &str) -> String {
+    const AT_MOST: usize = 5;
+    if names.len() <= AT_MOST {
+        return names.join(sep);
+    }
+    format!(
+        "{} and {} more",
+        names[..AT_MOST].join(", "),
+        names.len() - AT_MOST
+    )
 }

@@ -43,9 +43,9 @@ pub(super) fn start(
     if local && users.len() > 1 {
         // The PIN cache and the attached-key plan are per person.
         v.message = format!(
-            "pam-mfa: {login} on {} may be used by several cluster users ({}): a key attached to this host cannot say which; log in to your own account",
+            "pam-mfa: {login} on {} may be used by {}: a key attached to this host cannot say which; log in to your own account",
             state.node.name,
-            users.join(", ")
+            tap_label(&users)
         );
         v.reason = format!("{}; several candidates for an attached-key tap", v.reason);
         return Step::Done(finish(state, ev, v));

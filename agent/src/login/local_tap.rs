@@ -411,6 +411,50 @@ pub fn poll(state: &AgentState, mut conv: Box<Conversation>) -> Step {
     }
 }
 
+/// A PIV card signed: the signature checked against the attested key, the
+/// attested class against what the tap must prove; a PIN that worked is
+/// remembered (desktop logins).
+fn settle_piv(
+    state: &AgentState,
+    conv: Box<Conversation>,
+    running: &Running,
+    candidate: usize,
+    serial: u32,
+    signature: &[u8],
+    pin_used: Option<Pin>,
+) -> Step {
+    let cand = &running.plan.piv[candidate];
+    if let Err(why) = verify_piv_tap(
+        &cand.attested.attestation.public_key_spki,
+        &conv.challenge.text(),
+        signature,
+    ) {
+        return refuse(state, conv, why);
+    }
+    let class = key_policy_class(cand.attested.class);
+    let need = Requirement {
+        session: conv.requirement.session,
+        key_policy: tap_key_policy(conv.requirement.key_policy),
+    };
+    if let Err(missing) = check(&need, class) {
+        return refuse(
+            state,
+            conv,
+            format!("{missing}; the key's attestation says {}", class.name()),
+        );
+    }
+    if let Some(pin) = pin_used {
+        if !running.plan.pin_cache_timeout.is_zero() {
+            state
+                .attached
+                .pins
+                .put(&conv.user, serial, &pin, Instant::now());
+        }
+    }
+    let device = conv.devices[cand.device].clone();
+    conv.allow(state, class, &device, "attached_piv")
+}
+
 fn settle(
     state: &AgentState,
     conv: Box<Conversation>,
@@ -423,34 +467,7 @@ fn settle(
             serial,
             signature,
             pin_used,
-        }) => {
-            let cand = &running.plan.piv[candidate];
-            if let Err(why) = verify_piv_tap(
-                &cand.attested.attestation.public_key_spki,
-                &conv.challenge.text(),
-                &signature,
-            ) {
-                return refuse(state, conv, why);
-            }
-            let class = key_policy_class(cand.attested.class);
-            let need = Requirement {
-                session: conv.requirement.session,
-                key_policy: tap_key_policy(conv.requirement.key_policy),
-            };
-            if let Err(missing) = check(&need, class) {
-                return refuse(state, conv, format!("{missing}; the key's attestation says {}", class.name()));
-            }
-            if let Some(pin) = pin_used {
-                if !running.plan.pin_cache_timeout.is_zero() {
-                    state
-                        .attached
-                        .pins
-                        .put(&conv.user, serial, &pin, Instant::now());
-                }
-            }
-            let device = conv.devices[cand.device].clone();
-            conv.allow(state, class, &device, "attached_piv")
-        }
+        }) => settle_piv(state, conv, &running, candidate, serial, &signature, pin_used),
         TapResult::Piv(PivTapOutcome::WrongPin { serial, left }) => {
             state.attached.pins.forget(&conv.user, serial);
             let cached = if running.pin_from_cache {

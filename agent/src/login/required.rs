@@ -54,7 +54,12 @@ pub(super) fn first_verdict(
         identity: who.cert_user.clone(),
     };
     if d.access == Access::Deny {
-        let who = d.user.clone().unwrap_or_else(|| login.to_string());
+        // Several cluster users (a shared login): none of them may.
+        let who = match (&d.user, d.known_user) {
+            (Some(u), _) => u.clone(),
+            (None, true) => "any of its cluster users".to_string(),
+            (None, false) => login.to_string(),
+        };
         v.message = if d.locked {
             let why = d
                 .lock_message

@@ -45,6 +45,7 @@ mod predicate;
 mod query;
 mod require_mfa;
 mod requirement;
+mod resolve;
 mod resources;
 mod traits;
 
@@ -53,7 +54,6 @@ mod tests;
 
 pub use bundle::{Bundle, BundleParts};
 pub use by_name::{ByName, Named};
-pub use decide::{decide, decide_with_identity};
 pub use error::PolicyError;
 pub use key_policy::KeyPolicy;
 pub use labels::{match_labels, match_value, LabelMatch, Labels};
@@ -63,6 +63,7 @@ pub use predicate::{Env as ExpressionEnv, LabelExpression, PredicateError};
 pub use query::{Access, Decision, LoginQuery, NodeInfo, ServiceClass};
 pub use require_mfa::RequireMfa;
 pub use requirement::Requirement;
+pub use resolve::{decide, decide_with_identity};
 pub use resources::{
     AuthPreference, CertAuthority, DeviceKind, Lock, LockTarget, MfaDevice, Role, RoleConditions,
     User, SSH_SK_KEY_TYPES,

@@ -558,8 +558,15 @@ fn identity_resolution() {
     );
     let d = Ask::new(&n, "alice").user("jerry").decide(&b);
     assert_eq!(summary(&d), "deny off []");
-    // user given but not in the bundle: unknown, named
+    // user given but not in the bundle: unknown, named; no roles, so a
+    // login that roles name (deploy, through the traits) is not theirs, and
+    // one no role names gets the cap's requirement
     let d = Ask::new(&n, "deploy").user("mallory").decide(&b);
+    assert_eq!(
+        (summary(&d), d.user.as_deref(), d.known_user),
+        ("deny off []".into(), Some("mallory"), false)
+    );
+    let d = Ask::new(&n, "postgres").user("mallory").decide(&b);
     assert_eq!(
         (summary(&d), d.user.as_deref(), d.known_user),
         ("allow off []".into(), Some("mallory"), false)

@@ -116,6 +116,16 @@ fn an_identified_person_is_decided_alone() {
     // alice's: no role of hers gives root anywhere.
     let d = Ask::new(&n, "root").user("alice").decide(&b);
     assert_eq!(summary(&d), "deny off []");
+    // A key of someone the bundle does not know (no roles): not theirs,
+    // although the cap alone would not ask for anything.
+    let d = Ask::new(&n, "root").user("mallory").decide(&b);
+    assert_eq!(
+        (summary(&d), d.user.as_deref()),
+        ("deny off []".into(), Some("mallory"))
+    );
+    // For a login no role names, the cap's rule still holds.
+    let d = Ask::new(&n, "postgres").user("mallory").decide(&b);
+    assert_eq!(summary(&d), "allow off []");
 }
 
 /// Teleport: "one role requires MFA but MFA was not verified": two roles
@@ -214,5 +224,32 @@ fn admin_class_uses_the_same_candidates() {
     assert_eq!(
         (summary(&d), d.candidates.clone()),
         ("allow session [ops-prod]".into(), vec!["jerry".to_string()])
+    );
+}
+
+/// A shared login may have thousands of candidates: the decision names
+/// them all as candidates, but its reasons (which go into every audit
+/// event) stay bounded.
+#[test]
+fn many_candidates_keep_the_reasons_short() {
+    let mut text = cap("  require_session_mfa: false")
+        + &role(
+            "ops",
+            "v7",
+            "  options:\n    require_session_mfa: true\n  allow:\n    logins: [root]\n    node_labels: {'*': '*'}",
+        );
+    for i in 0..300 {
+        text += &user(&format!("u{i:03}"), &["ops"], &[]);
+    }
+    let b = bundle(&text);
+    let d = Ask::new(&prod3(), "root").decide(&b);
+    assert_eq!(summary(&d), "allow session [ops]");
+    assert_eq!(d.candidates.len(), 300);
+    assert!(d.reasons.len() < 40, "{}", d.reasons.len());
+    assert!(d.reasons.join("; ").len() < 4096, "{:?}", d.reasons);
+    assert!(
+        d.reasons.iter().any(|r| r.contains("292 more")),
+        "{:?}",
+        d.reasons
     );
 }

@@ -2,6 +2,7 @@
 
 mod auth_info;
 mod authorized_keys_file;
+mod authorized_keys_line;
 mod conversation;
 mod evidence;
 mod explain;
@@ -9,6 +10,7 @@ mod flow;
 #[cfg(test)]
 mod flow_tests;
 mod grants;
+mod key_credit;
 mod local_tap;
 #[cfg(test)]
 mod local_tap_tests;

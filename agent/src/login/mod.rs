@@ -14,6 +14,7 @@ mod key_credit;
 mod local_tap;
 #[cfg(test)]
 mod local_tap_tests;
+mod recorded_auth;
 mod reuse;
 mod served_keys;
 mod served_lines;
@@ -28,6 +29,7 @@ pub use explain::explain;
 pub use flow::{handle_begin, policy_login, service_class, PeerIds};
 pub use grants::{parent_pid, Granted, Grants};
 pub use local_tap::{poll, TAP_CUE};
+pub use recorded_auth::RecordedAuthInfo;
 pub use reuse::{ReuseCache, Reused};
 pub use served_keys::ServedKeys;
 pub use served_lines::{lines_for_login, ServedLine};

@@ -10,7 +10,7 @@ use super::policy_store::PolicyStore;
 use crate::audit::{AuditEvent, AuditSink};
 use crate::challenge::SignatureCounters;
 use crate::config::{AgentConfig, PolicySource, ServiceMap};
-use crate::login::{Grants, ReuseCache, ServedKeys};
+use crate::login::{Grants, RecordedAuthInfo, ReuseCache, ServedKeys};
 use crate::policy::NodeInfo;
 use crate::sync::{CacheStore, HttpsFetcher};
 
@@ -60,6 +60,8 @@ pub struct AgentState {
     pub served_keys: ServedKeys,
     pub reuse: ReuseCache,
     pub grants: Grants,
+    /// `SSH_AUTH_INFO_0` as sshd sent it to auth/account, for open_session.
+    pub recorded_auth: RecordedAuthInfo,
     pub signature_counters: SignatureCounters,
     pub sessions: crate::sessions::SessionRegistry,
     pub clock: Clock,
@@ -125,6 +127,7 @@ impl AgentState {
             served_keys: ServedKeys::default(),
             reuse: ReuseCache::default(),
             grants: Grants::default(),
+            recorded_auth: RecordedAuthInfo::default(),
             signature_counters: SignatureCounters::default(),
             sessions: crate::sessions::SessionRegistry::default(),
             clock,

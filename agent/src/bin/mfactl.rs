@@ -59,7 +59,17 @@ enum Cmd {
         json: bool,
     },
     /// sshd's AuthorizedKeysCommand: print the registered security keys for LOGIN.
-    AuthorizedKeys { login: String },
+    ///
+    /// sshd waits for this command inside the login: with the agent stopped,
+    /// a login takes up to --timeout here plus pam_mfa.so's timeout= later.
+    AuthorizedKeys {
+        login: String,
+        /// Give up when the agent has not answered within this (e.g. 5s,
+        /// 1500ms): no registered key is printed, the user's own
+        /// authorized_keys still work.
+        #[arg(long, default_value = "5s", value_parser = mfa_agent::config::parse_duration)]
+        timeout: Duration,
+    },
     /// Ask the agent to reload its policy now.
     Reload,
     /// List the live login sessions the agent tracks (root only).
@@ -241,10 +251,17 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             other => Err(unexpected(other)),
         },
-        Cmd::AuthorizedKeys { login } => {
+        Cmd::AuthorizedKeys {
+            login,
+            timeout: keys_timeout,
+        } => {
             // sshd treats a non-zero exit as "no keys": the user's own
             // authorized_keys still work, registered keys do not.
-            match ask(&cli.socket, RequestBody::AuthorizedKeys { login }, timeout)? {
+            match ask(
+                &cli.socket,
+                RequestBody::AuthorizedKeys { login },
+                keys_timeout,
+            )? {
                 ResponseBody::Keys { lines } => {
                     let mut out = std::io::stdout().lock();
                     for l in lines {

@@ -166,7 +166,7 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(askpass_as_tap(std::env::args_os().collect()));
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -402,6 +402,39 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     }
 }
 
+/// `SSH_ASKPASS=mfactl`: ssh runs the program with the prompt as its only
+/// argument. One argument that is no subcommand and reads like an ssh
+/// prompt (it carries a pam-mfa challenge, or ends like a question) makes
+/// this `mfactl tap PROMPT`.
+fn askpass_as_tap(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory;
+    let [_, arg] = args.as_slice() else {
+        return args;
+    };
+    let Some(text) = arg.to_str() else {
+        return args;
+    };
+    let cmd = Cli::command();
+    let is_subcommand = text == "help"
+        || cmd
+            .get_subcommands()
+            .any(|c| c.get_name() == text || c.get_all_aliases().any(|a| a == text));
+    if is_subcommand || text.starts_with('-') || !looks_like_ssh_prompt(text) {
+        return args;
+    }
+    args.insert(1, "tap".into());
+    args
+}
+
+/// An ssh prompt: pam-mfa's challenge anywhere in it, or the end of a
+/// question ssh asks (`...: `, `...? `, as ssh passes them).
+fn looks_like_ssh_prompt(text: &str) -> bool {
+    text.contains(&format!("{}:", mfa_agent::challenge::PREFIX))
+        || text.ends_with(": ")
+        || text.ends_with("? ")
+        || text.contains("Confirm user presence")
+}
+
 fn unexpected(body: ResponseBody) -> String {
     match body {
         ResponseBody::Error { message } | ResponseBody::Unavailable { message } => {
@@ -492,4 +525,43 @@ fn render_status(s: &StatusReport) -> String {
     ));
     out.push_str(&format!("  uptime:          {}s\n", s.uptime_seconds));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(args: &[&str]) -> Vec<String> {
+        askpass_as_tap(args.iter().map(Into::into).collect())
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn an_ssh_prompt_alone_is_a_tap() {
+        let p = "(jerry@prod3) pam-mfa: prod3 requires MFA. Run `mfactl tap pmfa1:prod3:jerry:BwcHBwcHBwcHBwcHBwcHBw`, then enter its answer: ";
+        assert_eq!(argv(&["mfactl", p]), ["mfactl", "tap", p]);
+        let pass = "Enter passphrase for key '/home/j/.ssh/id_ed25519': ";
+        assert_eq!(argv(&["mfactl", pass]), ["mfactl", "tap", pass]);
+        let host = "Are you sure you want to continue connecting (yes/no/[fingerprint])? ";
+        assert_eq!(argv(&["mfactl", host]), ["mfactl", "tap", host]);
+        let parsed = Cli::try_parse_from(argv(&["mfactl", p])).unwrap();
+        assert!(matches!(parsed.cmd, Cmd::Tap { prompt: Some(ref t) } if t == p));
+    }
+
+    #[test]
+    fn subcommands_and_other_words_are_left_alone() {
+        for args in [
+            &["mfactl", "status"][..],
+            &["mfactl", "reload"],
+            &["mfactl", "help"],
+            &["mfactl", "--version"],
+            &["mfactl", "statsu"],
+            &["mfactl", "tap", "x: "],
+            &["mfactl"],
+        ] {
+            assert_eq!(argv(args), args, "{args:?}");
+        }
+    }
 }

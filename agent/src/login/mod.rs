@@ -1,5 +1,6 @@
 //! One login: identity, evidence, requirement, verdict.
 
+mod answer_origin;
 mod auth_info;
 mod authorized_keys_file;
 mod authorized_keys_line;

@@ -8,7 +8,7 @@ use pam_mfa_protocol::DecisionCounts;
 
 use super::policy_store::PolicyStore;
 use crate::audit::{AuditEvent, AuditSink};
-use crate::challenge::SignatureCounters;
+use crate::challenge::{SignatureCounters, UsedChallenges};
 use crate::config::{AgentConfig, PolicySource, ServiceMap};
 use crate::login::{Grants, RecordedAuthInfo, ReuseCache, ServedKeys};
 use crate::policy::NodeInfo;
@@ -63,6 +63,8 @@ pub struct AgentState {
     /// `SSH_AUTH_INFO_0` as sshd sent it to auth/account, for open_session.
     pub recorded_auth: RecordedAuthInfo,
     pub signature_counters: SignatureCounters,
+    /// Challenges that had their answer: a replay is "already used".
+    pub used_challenges: UsedChallenges,
     pub sessions: crate::sessions::SessionRegistry,
     pub clock: Clock,
     /// The HTTPS client of an `https://` source (or why it could not be made:
@@ -129,6 +131,7 @@ impl AgentState {
             grants: Grants::default(),
             recorded_auth: RecordedAuthInfo::default(),
             signature_counters: SignatureCounters::default(),
+            used_challenges: UsedChallenges::default(),
             sessions: crate::sessions::SessionRegistry::default(),
             clock,
             fetcher,

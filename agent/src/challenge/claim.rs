@@ -7,6 +7,7 @@
 //! answer is accepted only when it verifies over the conversation's own
 //! challenge.
 
+use super::answer::MAX_ANSWER;
 use super::token::{find_challenge, ParsedChallenge};
 
 /// Splits `<answer> [<challenge text>]`. A second word that is not exactly
@@ -23,8 +24,13 @@ pub fn split_claim(line: &str) -> (&str, Option<ParsedChallenge>) {
     }
 }
 
-/// The answer line `mfactl tap` prints for `answer` to `challenge`.
+/// The answer line `mfactl tap` prints for `answer` to `challenge`: the
+/// answer alone when both would not fit PAM's response size (very long
+/// node or login names).
 pub fn with_claim(answer: &str, challenge_text: &str) -> String {
+    if answer.len() + 1 + challenge_text.len() > MAX_ANSWER {
+        return answer.to_string();
+    }
     format!("{answer} {challenge_text}")
 }
 
@@ -47,5 +53,13 @@ mod tests {
         assert_eq!(split_claim(" sk1.a.b\n"), ("sk1.a.b", None));
         assert_eq!(split_claim("sk1.a.b not-a-challenge"), ("sk1.a.b", None));
         assert_eq!(split_claim(&format!("sk1.a.b {C} more")), ("sk1.a.b", None));
+    }
+
+    #[test]
+    fn a_line_too_long_for_pam_goes_without_the_claim() {
+        let long = format!("pmfa1:{}:jerry:BwcHBwcHBwcHBwcHBwcHBw", "n".repeat(255));
+        let answer = format!("sk1.{}", "a".repeat(300));
+        assert_eq!(with_claim(&answer, &long), answer);
+        assert!(with_claim("sk1.a.b", C).len() <= MAX_ANSWER);
     }
 }

@@ -402,37 +402,17 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     }
 }
 
-/// `SSH_ASKPASS=mfactl`: ssh runs the program with the prompt as its only
-/// argument. One argument that is no subcommand and reads like an ssh
-/// prompt (it carries a pam-mfa challenge, or ends like a question) makes
-/// this `mfactl tap PROMPT`.
-fn askpass_as_tap(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+/// `SSH_ASKPASS=mfactl`: one argument that is no subcommand and reads like
+/// an ssh prompt makes this `mfactl tap PROMPT`.
+fn askpass_as_tap(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     use clap::CommandFactory;
-    let [_, arg] = args.as_slice() else {
-        return args;
-    };
-    let Some(text) = arg.to_str() else {
-        return args;
-    };
     let cmd = Cli::command();
-    let is_subcommand = text == "help"
-        || cmd
-            .get_subcommands()
-            .any(|c| c.get_name() == text || c.get_all_aliases().any(|a| a == text));
-    if is_subcommand || text.starts_with('-') || !looks_like_ssh_prompt(text) {
-        return args;
-    }
-    args.insert(1, "tap".into());
-    args
-}
-
-/// An ssh prompt: pam-mfa's challenge anywhere in it, or the end of a
-/// question ssh asks (`...: `, `...? `, as ssh passes them).
-fn looks_like_ssh_prompt(text: &str) -> bool {
-    text.contains(&format!("{}:", mfa_agent::challenge::PREFIX))
-        || text.ends_with(": ")
-        || text.ends_with("? ")
-        || text.contains("Confirm user presence")
+    mfa_agent::ctl::askpass_argv(args, |word| {
+        word == "help"
+            || cmd
+                .get_subcommands()
+                .any(|c| c.get_name() == word || c.get_all_aliases().any(|a| a == word))
+    })
 }
 
 fn unexpected(body: ResponseBody) -> String {
@@ -531,37 +511,16 @@ fn render_status(s: &StatusReport) -> String {
 mod tests {
     use super::*;
 
-    fn argv(args: &[&str]) -> Vec<String> {
-        askpass_as_tap(args.iter().map(Into::into).collect())
-            .into_iter()
-            .map(|a| a.into_string().unwrap())
-            .collect()
-    }
-
+    /// The real subcommand list: a prompt alone becomes `tap PROMPT`, a
+    /// subcommand stays itself.
     #[test]
-    fn an_ssh_prompt_alone_is_a_tap() {
-        let p = "(jerry@prod3) pam-mfa: prod3 requires MFA. Run `mfactl tap pmfa1:prod3:jerry:BwcHBwcHBwcHBwcHBwcHBw`, then enter its answer: ";
-        assert_eq!(argv(&["mfactl", p]), ["mfactl", "tap", p]);
-        let pass = "Enter passphrase for key '/home/j/.ssh/id_ed25519': ";
-        assert_eq!(argv(&["mfactl", pass]), ["mfactl", "tap", pass]);
-        let host = "Are you sure you want to continue connecting (yes/no/[fingerprint])? ";
-        assert_eq!(argv(&["mfactl", host]), ["mfactl", "tap", host]);
-        let parsed = Cli::try_parse_from(argv(&["mfactl", p])).unwrap();
+    fn askpass_argv_knows_mfactls_subcommands() {
+        let p = "(jerry@prod3) MFA challenge pmfa1:prod3:jerry:BwcHBwcHBwcHBwcHBwcHBw answer: ";
+        let parsed = Cli::try_parse_from(askpass_as_tap(vec!["mfactl".into(), p.into()])).unwrap();
         assert!(matches!(parsed.cmd, Cmd::Tap { prompt: Some(ref t) } if t == p));
-    }
-
-    #[test]
-    fn subcommands_and_other_words_are_left_alone() {
-        for args in [
-            &["mfactl", "status"][..],
-            &["mfactl", "reload"],
-            &["mfactl", "help"],
-            &["mfactl", "--version"],
-            &["mfactl", "statsu"],
-            &["mfactl", "tap", "x: "],
-            &["mfactl"],
-        ] {
-            assert_eq!(argv(args), args, "{args:?}");
+        for word in ["status", "authorized-keys", "example-policy", "help"] {
+            let args = askpass_as_tap(vec!["mfactl".into(), word.into()]);
+            assert_eq!(args.len(), 2, "{word}");
         }
     }
 }

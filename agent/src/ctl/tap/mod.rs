@@ -16,6 +16,7 @@
 //! prompt), a PIV card through pcscd (`piv=SLOTS`: the slots of the user's
 //! registered PIV keys), an sk key held by the local ssh-agent.
 
+mod askpass_argv;
 mod cue;
 mod fido2;
 mod piv;
@@ -29,6 +30,7 @@ use std::time::Duration;
 
 use crate::challenge::{find_challenge, with_claim};
 
+pub use askpass_argv::askpass_argv;
 use fido2::answer_with_fido2;
 pub(crate) use fido2::credential_file;
 use piv::answer_with_pcsc;

@@ -69,3 +69,34 @@ fn exchange(socket: &Path, body: RequestBody, timeout: Duration) -> Result<Respo
     let resp: Response = read_frame(&mut s).map_err(why)?;
     Ok(resp.body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_agent_that_accepts_but_never_answers_is_reported_as_such() {
+        let dir = std::env::temp_dir().join(format!("pam-mfa-client-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sock = dir.join("agent.sock");
+        let _ = std::fs::remove_file(&sock);
+        // Listening, never accepting: what a stopped agent looks like.
+        let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let err = ask(
+            &sock,
+            RequestBody::AuthorizedKeys { login: "j".into() },
+            Duration::from_millis(300),
+        )
+        .unwrap_err();
+        assert!(err.contains("did not answer within 300ms"), "{err}");
+        assert!(err.contains(&sock.display().to_string()), "{err}");
+        let gone = ask(
+            &dir.join("none.sock"),
+            RequestBody::Status,
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
+        assert!(gone.contains("cannot reach mfa-agent"), "{gone}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -140,8 +140,9 @@ fn a_replayed_answer_is_refused_as_already_used() {
     let used = challenge_in(&first);
     // The registered key signs that challenge: a valid answer, for a
     // challenge that already had its answer.
+    let prompt = format!("MFA challenge {used} answers=named answer: ");
     let tap = std::process::Command::new(bins::mfactl())
-        .args(["tap", &used])
+        .args(["tap", &prompt])
         .env("SSH_AUTH_SOCK", &w.ssh_agent.socket)
         .output()
         .unwrap();
@@ -163,4 +164,24 @@ fn a_replayed_answer_is_refused_as_already_used() {
     assert!(w.agent.audit_events().iter().any(|e| {
         field(e, "event") == "answer_refused" && field(e, "reason").contains("already used")
     }));
+    // `mfactl tap CHALLENGE` by hand names nothing (an older agent would
+    // refuse the extra word); the agent still finds the used challenge it
+    // verifies over.
+    let bare = std::process::Command::new(bins::mfactl())
+        .args(["tap", &used])
+        .env("SSH_AUTH_SOCK", &w.ssh_agent.socket)
+        .output()
+        .unwrap();
+    assert!(bare.status.success(), "{bare:?}");
+    let bare = String::from_utf8(bare.stdout).unwrap().trim().to_string();
+    assert!(!bare.contains("pmfa1:"), "{bare}");
+    let replay = SshLogin::new(w.sshd.port, &w.user.name, &w.plain)
+        .answer(&bare)
+        .run(&w.work, "id -un");
+    assert_eq!(replay.exit_code(), Some(255), "{}", w.evidence(&replay));
+    assert!(
+        replay.stderr().contains("already used"),
+        "{}",
+        w.evidence(&replay)
+    );
 }

@@ -162,8 +162,10 @@ fn unregistered_key_replayed_answer_and_no_answer_are_refused() {
     let registered_agent = TestSshAgent::start(w.work.path(), None);
     registered_agent.add(&w.registered, None);
     let old = "pmfa1:e2e-prod:someone:AAAAAAAAAAAAAAAAAAAAAA";
+    // As ssh's askpass gets it from a current agent: answers name their challenge.
+    let prompt = format!("MFA challenge {old} answers=named answer: ");
     let tap = std::process::Command::new(bins::mfactl())
-        .args(["tap", old])
+        .args(["tap", &prompt])
         .env("SSH_AUTH_SOCK", &registered_agent.socket)
         .output()
         .unwrap();

@@ -6,9 +6,16 @@
 //! instead of "the signature does not verify". The claim is only a hint: an
 //! answer is accepted only when it verifies over the conversation's own
 //! challenge.
+//!
+//! An agent that reads claims says so in its prompt ([`CLAIMS_WELCOME`]);
+//! `mfactl tap` adds the claim only then, so its answers still parse on an
+//! agent from before (which refuses any extra word).
 
 use super::answer::MAX_ANSWER;
 use super::token::{find_challenge, ParsedChallenge};
+
+/// The prompt word that says answers may name their challenge.
+pub const CLAIMS_WELCOME: &str = "answers=named";
 
 /// Splits `<answer> [<challenge text>]`. A second word that is not exactly
 /// a challenge is no claim (and the answer part is still the first word).

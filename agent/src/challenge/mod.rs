@@ -7,7 +7,7 @@ mod token;
 mod used;
 
 pub use answer::{key_digest, Answer, MAX_ANSWER};
-pub use claim::{split_claim, with_claim};
+pub use claim::{split_claim, with_claim, CLAIMS_WELCOME};
 pub use signature_counters::SignatureCounters;
 pub use token::{find_challenge, Challenge, ParsedChallenge, PREFIX};
 pub use used::UsedChallenges;

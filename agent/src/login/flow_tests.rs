@@ -444,7 +444,7 @@ fn piv_taps_verify_against_the_attested_key() {
         panic!("expected a challenge")
     };
     assert!(
-        prompt_text(&prompt).contains(" piv=9c answer: "),
+        prompt_text(&prompt).contains(" piv=9c answers=named answer: "),
         "{}",
         prompt_text(&prompt)
     );

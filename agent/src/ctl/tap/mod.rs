@@ -7,9 +7,10 @@
 //! such as a key passphrase, are asked on the terminal as ssh-askpass
 //! would, and "Confirm user presence" notices are shown there too).
 //!
-//! The answer line is `<answer> <challenge>`: the agent accepts it only for
-//! its own challenge, and names the challenge it was for when it is not
-//! (already used, another node or login). While a key waits for its touch,
+//! When the prompt says `answers=named`, the answer line is `<answer>
+//! <challenge>`: the agent accepts it only for its own challenge, and names
+//! the challenge it was for when it is not (already used, another node or
+//! login). While a key waits for its touch,
 //! the cue says what the touch approves ([`cue`]).
 //!
 //! Keys, in this order, as the prompt allows: a FIDO2 key (`rp_id=` in the
@@ -28,7 +29,7 @@ mod tests;
 use std::io::BufRead;
 use std::time::Duration;
 
-use crate::challenge::{find_challenge, with_claim};
+use crate::challenge::{find_challenge, with_claim, CLAIMS_WELCOME};
 
 pub use askpass_argv::askpass_argv;
 use fido2::answer_with_fido2;
@@ -67,23 +68,33 @@ pub fn run_tap(arg: Option<&str>, tty: &mut dyn Terminal) -> Result<TapOutput, S
     };
     match find_challenge(&text) {
         Some(c) => {
+            // Name the challenge only to an agent that reads it (an older
+            // one refuses the extra word).
+            let named = text.split_whitespace().any(|w| w == CLAIMS_WELCOME);
+            let line = |a: String| {
+                if named {
+                    with_claim(&a, &c.text)
+                } else {
+                    a
+                }
+            };
             let rp_id = token(&text, "rp_id=");
             let uv = token(&text, "uv=").is_some_and(|v| v == "required");
             let mut errors = Vec::new();
             if let Some(rp) = rp_id {
                 match answer_with_fido2(&c, &rp, uv, tty) {
-                    Ok(a) => return Ok(TapOutput::Answer(with_claim(&a, &c.text))),
+                    Ok(a) => return Ok(TapOutput::Answer(line(a))),
                     Err(e) => errors.push(e),
                 }
             }
             if let Some(slots) = token(&text, "piv=") {
                 match answer_with_pcsc(&c, &slots, tty) {
-                    Ok(a) => return Ok(TapOutput::Answer(with_claim(&a, &c.text))),
+                    Ok(a) => return Ok(TapOutput::Answer(line(a))),
                     Err(e) => errors.push(e),
                 }
             }
             match answer_challenge(&c, tty) {
-                Ok(a) => Ok(TapOutput::Answer(with_claim(&a, &c.text))),
+                Ok(a) => Ok(TapOutput::Answer(line(a))),
                 Err(e) => {
                     errors.push(e);
                     Err(errors.join("; "))

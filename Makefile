@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build release deps demo test lint unit e2e bench clean deb rpm packages pkgroot packaging-tools
+.PHONY: all build release deps demo test lint unit e2e bench soak fuzz fuzz-smoke clean deb rpm packages pkgroot packaging-tools
 
 all: build
 
@@ -40,9 +40,27 @@ e2e: build packages
 ## as cargo holds the build directory while tests run).
 packages: deb rpm
 
-## Everything CI runs: packages, formatting, lints, unit and end-to-end tests.
-test: deps lint build packages
+## Everything CI runs: packages, formatting, lints, unit and end-to-end
+## tests, and every fuzz target built and run for a few seconds.
+test: deps lint build packages fuzz-smoke
 	$(CARGO) test --workspace -- --test-threads=4
+
+## Every fuzz target (fuzz/, nightly, cargo-fuzz installed pinned when
+## missing) built and run a few seconds on its seeds, so they keep compiling.
+fuzz-smoke:
+	bash fuzz/run-fuzz.sh smoke
+
+## The long fuzz campaign for FUZZING.md: each target FUZZ_SECONDS (default
+## 1800), one after another, under nice; corpora in fuzz/corpus/.
+fuzz:
+	nice -n 19 bash fuzz/run-fuzz.sh campaign $(FUZZ_TARGETS)
+
+## The soak for RELIABILITY.md: 1 M no-tap logins and 100 k challenge round
+## trips through pam_mfa.so against one agent (SOAK_DECISIONS, SOAK_TAPS).
+soak: deps
+	$(CARGO) build --release -p mfa-agent -p pam_mfa
+	$(CARGO) build --release -p pam-mfa-e2e --bin pam-mfa-soak
+	bash tests/soak/run-soak.sh
 
 ## Figures for BENCHMARKS.md (not a pass/fail test).
 bench: deps
@@ -90,3 +108,4 @@ rpm: packaging-tools pkgroot
 
 clean:
 	$(CARGO) clean
+	rm -rf fuzz/target

@@ -21,6 +21,7 @@ use crate::log::Logger;
 use crate::outcome::Outcome;
 use crate::prompts::{self, AnswerError};
 use crate::secret::{wipe_all, wipe_responses};
+use crate::silent::TextKind;
 
 /// Most `prompt` steps in one exchange (the agent's retries included).
 pub const MAX_PROMPT_ROUNDS: u32 = 32;
@@ -28,8 +29,9 @@ pub const MAX_PROMPT_ROUNDS: u32 = 32;
 pub const MIN_POLL_PAUSE: Duration = Duration::from_millis(10);
 
 /// Runs one exchange with the agent for `hook`. `silent` (PAM_SILENT)
-/// suppresses the texts of `allow`, `deny` and `wait`; prompts are always
-/// shown.
+/// hides `allow`'s text and folds a prompt step's messages into its
+/// questions; the tap cue and the refusal reason are always shown
+/// ([`crate::silent`]).
 pub fn exchange<H: PamHandle + ?Sized>(
     handle: &mut H,
     config: &Config,
@@ -52,7 +54,6 @@ pub fn exchange<H: PamHandle + ?Sized>(
         handle,
         log,
         silent,
-        responded: false,
         rounds: 0,
         last_wait: None,
         wait_left: config.wait_timeout,
@@ -66,8 +67,6 @@ struct Steps<'a, 'l, H: ?Sized> {
     handle: &'a mut H,
     log: &'a mut Logger<'l>,
     silent: bool,
-    /// Whether the agent has sent a well-formed response yet.
-    responded: bool,
     rounds: u32,
     last_wait: Option<String>,
     /// What is left of `wait_timeout=`: the pauses of `wait` steps (a person
@@ -89,18 +88,17 @@ impl<H: PamHandle + ?Sized> Steps<'_, '_, H> {
                 Ok(response) => response,
                 Err(e) => return self.frame_failure("reading a response", e),
             };
-            self.responded = true;
             let kind = response_kind(&response.body);
             self.log.debug(format_args!("received {kind}"));
             let step = match response.body {
                 ResponseBody::Allow { message } => {
                     if let Some(message) = message {
-                        self.show(PromptStyle::Info, &message);
+                        self.show(PromptStyle::Info, &message, TextKind::AllowMessage);
                     }
                     Err(Outcome::Allow)
                 }
                 ResponseBody::Deny { message } => {
-                    self.show(PromptStyle::Error, &message);
+                    self.show(PromptStyle::Error, &message, TextKind::RefusalReason);
                     Err(Outcome::Deny)
                 }
                 ResponseBody::Prompt { prompts } => self.prompt(prompts),
@@ -136,7 +134,11 @@ impl<H: PamHandle + ?Sized> Steps<'_, '_, H> {
         if let Err(why) = prompts::check_count(&list) {
             return Err(self.cancel(Outcome::Failure(format!("protocol error: {why}"))));
         }
-        let shown: Vec<Prompt> = list.iter().map(prompts::fit).collect();
+        let shown: Vec<Prompt> = if self.silent {
+            crate::silent::fold_into_questions(&list)
+        } else {
+            list.iter().map(prompts::fit).collect()
+        };
         self.log
             .debug(format_args!("conversation: {}", styles(&shown)));
         let responses = match self.converse(&shown) {
@@ -177,7 +179,7 @@ impl<H: PamHandle + ?Sized> Steps<'_, '_, H> {
     fn wait(&mut self, after_ms: u32, message: Option<String>) -> Result<(), Outcome> {
         if let Some(message) = message {
             if self.last_wait.as_deref() != Some(message.as_str()) {
-                if !self.silent && !message.is_empty() {
+                if shown_now(self.silent, TextKind::TapCue) && !message.is_empty() {
                     let prompt = prompts::fit(&Prompt {
                         style: PromptStyle::Info,
                         text: message.clone(),
@@ -229,8 +231,8 @@ impl<H: PamHandle + ?Sized> Steps<'_, '_, H> {
     }
 
     /// Shows a text (not a question); failures only go to the debug log.
-    fn show(&mut self, style: PromptStyle, text: &str) {
-        if self.silent || text.is_empty() {
+    fn show(&mut self, style: PromptStyle, text: &str, kind: TextKind) {
+        if !shown_now(self.silent, kind) || text.is_empty() {
             return;
         }
         let prompt = prompts::fit(&Prompt {
@@ -251,27 +253,12 @@ impl<H: PamHandle + ?Sized> Steps<'_, '_, H> {
         ))
     }
 
-    /// A frame could not be read or written. Before the agent's first
-    /// response, an agent that went away (closed or reset the connection)
-    /// means "unreachable"; an agent that accepted and then stayed silent is
-    /// a failure, never fail-open (a local user crowding the agent must not
-    /// turn MFA off). After the first response, and for any malformed frame,
-    /// it is a failure.
+    /// A frame could not be read or written: always a failure, never
+    /// "unreachable". An agent that accepted and then went away (closed,
+    /// reset) or stayed silent may be a crowded or killed agent; a local
+    /// user able to cause either must not turn MFA off with fail_mode=open.
     fn frame_failure(&mut self, doing: &str, e: FrameError) -> Outcome {
-        let went_away = |e: &io::Error| {
-            matches!(
-                e.kind(),
-                io::ErrorKind::UnexpectedEof
-                    | io::ErrorKind::ConnectionReset
-                    | io::ErrorKind::ConnectionAborted
-                    | io::ErrorKind::BrokenPipe
-            )
-        };
         let outcome = match e {
-            FrameError::Io(e) if !self.responded && went_away(&e) => Outcome::Unreachable(format!(
-                "no answer from the agent ({doing}): {}",
-                io_reason(&e)
-            )),
             FrameError::Io(e) => Outcome::Failure(format!(
                 "transport failure during the exchange ({doing}): {}",
                 io_reason(&e)
@@ -286,6 +273,11 @@ impl<H: PamHandle + ?Sized> Steps<'_, '_, H> {
         self.conn.cancel();
         outcome
     }
+}
+
+/// Whether a step's text of this kind is shown (PAM_SILENT or not).
+fn shown_now(silent: bool, kind: TextKind) -> bool {
+    !silent || crate::silent::shows(kind)
 }
 
 fn io_reason(e: &io::Error) -> String {

@@ -47,15 +47,15 @@
 //! | `deny` (its message shown as error), hook `auth` | `PAM_AUTH_ERR` |
 //! | `deny`, hook `account` | `PAM_PERM_DENIED` |
 //! | `deny`, hooks `open_session`/`close_session` | `PAM_SESSION_ERR` |
-//! | agent unreachable: no socket, not a socket, a symlink, socket not owned by root, connect refused or denied, backlog full until the deadline, peer not uid 0 | fail mode |
-//! | the agent closes or resets the connection before its first response | fail mode |
-//! | the agent accepts but sends nothing before the deadline (never fail-open: a crowded agent must not turn MFA off) | `PAM_AUTH_ERR` |
+//! | no agent at all: no socket file (`ENOENT`), or nobody listens on it (`ECONNREFUSED`) | fail mode |
+//! | an untrusted socket: not a socket, a symlink, not owned by root, peer not uid 0, connect denied | `PAM_AUTH_ERR` |
+//! | the backlog stays full (`EAGAIN`) until the deadline (never fail-open: a local user can fill it) | `PAM_AUTH_ERR` |
+//! | the agent closes or resets the connection, or sends nothing, before the deadline (never fail-open: a crowded or killed agent must not turn MFA off) | `PAM_AUTH_ERR` |
 //! | `unavailable` (the agent has no usable policy) | fail mode |
 //! | — fail mode `closed` (default) | `PAM_AUTHINFO_UNAVAIL` |
 //! | — fail mode `open` | `PAM_IGNORE`, logged at `LOG_ALERT` ("FAIL-OPEN") |
 //! | `error` (even with `fail_mode=open`) | `PAM_AUTH_ERR` |
 //! | protocol error: garbage, length over 64 KiB (refused before reading), wrong or missing version, a response type with no place here (`explanation`, `status`, `keys`, `reloaded`), a `prompt` with 0 or over 32 prompts, over 32 `prompt` steps | `PAM_AUTH_ERR` |
-//! | transport failure after the first response: timeout, peer closed, reset | `PAM_AUTH_ERR` |
 //! | the deadline passes while waiting (`wait`/`poll`) | `PAM_AUTH_ERR` |
 //! | an answer over 512 bytes (`PAM_MAX_RESP_SIZE`): refused, not cut | `PAM_AUTH_ERR` |
 //! | a local failure (no socket can be created, `begin` over 64 KiB) | `PAM_AUTH_ERR` |
@@ -75,8 +75,10 @@
 //!
 //! Texts are cut on a character boundary to 511 bytes
 //! (`PAM_MAX_MSG_SIZE` with its NUL) and lose NUL bytes. With `PAM_SILENT`
-//! the texts of `allow`, `deny` and `wait` are not shown (prompts are). A
-//! failure to show such a text is not an error. Answers are wiped from
+//! the text of `allow` is not shown; the tap cue (`wait`) and the refusal
+//! reason (`deny`) still are, and a `prompt` step's info and error texts are
+//! folded into the question after them (see [`silent`]). A failure to show
+//! such a text is not an error. Answers are wiped from
 //! memory once sent (best effort; the application's buffers are zeroed
 //! before they are freed).
 //!
@@ -100,6 +102,7 @@ pub mod outcome;
 mod process_env;
 mod prompts;
 mod secret;
+pub mod silent;
 
 pub use args::{Config, FailMode};
 pub use handle::{ConvError, Item, PamHandle};

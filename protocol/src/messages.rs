@@ -194,6 +194,11 @@ pub struct Explanation {
     pub mfa: String,
     /// The cluster user the decision is for (absent: not a cluster user).
     pub user: Option<String>,
+    /// When who logs in is not known and the login maps to several cluster
+    /// users (a shared or system account some role names): those the policy
+    /// allows here, whose tap or registered key would identify them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<String>,
     /// The roles that allowed this login on this node.
     pub roles: Vec<String>,
     pub locked: bool,

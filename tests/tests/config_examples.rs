@@ -229,7 +229,7 @@ fn sshd_drop_in_passes_sshd_t_and_says_what_pam_mfa_needs() {
     );
     // sshd wants /run/sshd: a private /run in a private mount namespace.
     let script = format!(
-        "mount -t tmpfs -o mode=755 tmpfs /run && mkdir /run/sshd && {sshd} -t -f {cfg} && {sshd} -T -f {cfg} -C user=u,host=h,addr=192.0.2.1",
+        "mount -t tmpfs -o mode=755 tmpfs /run && mkdir /run/sshd && {sshd} -t -f {cfg} && {sshd} -T -f {cfg} -C user=u,host=h,addr=192.0.2.1 && {sshd} -T -f {cfg} -C user=root,host=h,addr=192.0.2.1 | sed 's/^/root: /'",
         sshd = bins::SSHD,
         cfg = main.display()
     );
@@ -246,8 +246,20 @@ fn sshd_drop_in_passes_sshd_t_and_says_what_pam_mfa_needs() {
         "authorizedkeyscommand /usr/bin/mfactl authorized-keys %u",
         "authorizedkeyscommanduser nobody",
         "pubkeyauthoptions touch-required",
+        // sshd's default (prohibit-password) aborts root's keyboard-interactive.
+        "permitrootlogin yes",
     ] {
         assert!(out.lines().any(|l| l == want), "sshd -T lacks `{want}`");
+    }
+    // Root gets the same: a key first, then keyboard-interactive, never a password alone.
+    for want in [
+        "root: permitrootlogin yes",
+        "root: authenticationmethods publickey,keyboard-interactive",
+    ] {
+        assert!(
+            out.lines().any(|l| l == want),
+            "sshd -T for root lacks `{want}`"
+        );
     }
     // The agent must know what sshd enforces: agent.yaml says the same.
     let agent = read(&config_dir().join("agent.yaml"));

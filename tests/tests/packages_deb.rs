@@ -1,8 +1,13 @@
 //! The .deb as an admin meets it: installed with dpkg into a Debian 12 root
 //! made by debootstrap and booted with systemd-nspawn (a real PID 1 systemd);
 //! the agent comes up through sd_notify under the hardened unit; sshd and
-//! PAM are set up as README says; a registered sk key logs in with its touch
-//! and a plain key is refused on the prod-labelled node; an upgrade leaves
+//! PAM are set up as README says (agent.yaml reloaded, not restarted; the
+//! sshd drop-in with `PermitRootLogin yes`, sshd reloaded; `mfactl doctor`
+//! finds the missing sshd settings before the drop-in and no error after);
+//! a registered sk key logs in with its touch, root's login included (with
+//! Debian's default prohibit-password sshd aborted it), and a plain key is
+//! refused on the prod-labelled node; a bad agent.yaml is refused on reload
+//! with its place and the running one stays; an upgrade leaves
 //! /etc/pam.d alone; removal is refused while a hand-written PAM line still
 //! loads the module; after the README's undo steps the package purges and
 //! logins still work.
@@ -29,13 +34,32 @@ const AGENT_YAML: &str = "node:\n  name: prod3\n  labels: { env: prod }\ncluster
 
 /// README's /etc/pam.d/sshd change: `auth required pam_mfa.so` replaces
 /// `@include common-auth`; `account required pam_mfa.so` follows
-/// `@include common-account`.
+/// `@include common-account`, `session required pam_mfa.so` follows
+/// `@include common-session`.
 const EDIT_SSHD_PAM: &str = "sed -i -e 's/^@include common-auth$/auth       required     pam_mfa.so/' \
-     -e 's/^@include common-account$/@include common-account\\naccount    required     pam_mfa.so/' /etc/pam.d/sshd";
+     -e 's/^@include common-account$/@include common-account\\naccount    required     pam_mfa.so/' \
+     -e 's/^@include common-session$/@include common-session\\nsession    required     pam_mfa.so/' /etc/pam.d/sshd";
 /// README's undo before removing the package.
 const UNDO_SSHD_PAM: &str =
     "sed -i -e 's/^auth       required     pam_mfa.so$/@include common-auth/' \
-     -e '/^account    required     pam_mfa.so$/d' /etc/pam.d/sshd";
+     -e '/^account    required     pam_mfa.so$/d' -e '/^session    required     pam_mfa.so$/d' /etc/pam.d/sshd";
+
+/// `mfactl doctor --json` in the container: (exit code, ids of the errors).
+fn doctor_errors(c: &Container) -> (Option<i32>, Vec<String>, String) {
+    let out = c.run(&["mfactl", "doctor", "--json"], 60);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("doctor --json: {e}\n{}\n{}", out.stdout, out.stderr));
+    let errors = v["findings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|f| f["severity"] == "error")
+                .map(|f| f["id"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    (out.code, errors, out.stdout)
+}
 
 struct Host {
     c: Container,
@@ -46,7 +70,11 @@ struct Host {
 
 impl Host {
     fn login(&self, key: &SshKey) -> SshOutcome {
-        let mut l = SshLogin::new(22, &self.user, key).answer("1234");
+        self.login_as(&self.user, key)
+    }
+
+    fn login_as(&self, login: &str, key: &SshKey) -> SshOutcome {
+        let mut l = SshLogin::new(22, login, key).answer("1234");
         l.extra_env.push(("PATH".into(), self.shim_path.clone()));
         l.run(&self.work, "id -un")
     }
@@ -197,10 +225,12 @@ fn deb_installs_into_a_booted_debian_and_gates_ssh() {
         "install -d -m 700 -o {user} -g {user} /home/{user}/.ssh && echo '{}' > /home/{user}/.ssh/authorized_keys && chown {user}: /home/{user}/.ssh/authorized_keys",
         plain.public_line
     ));
+    // root is a login a role names: the user may have it on prod, with a tap.
     let bundle = Bundle::new()
         .cap("false")
         .role("access-prod", &[("env", "prod")], &[&user], Some("true"))
-        .user(&user, &["access-prod"], &[&user])
+        .role("root-prod", &[("env", "prod")], &["root"], Some("true"))
+        .user(&user, &["access-prod", "root-prod"], &[&user])
         .sk_device(&format!("{user}-sk"), &user, &sk.public_line);
     std::fs::create_dir(root.join("etc/pam-mfa/policy.d")).expect("mkdir policy.d");
     std::fs::write(
@@ -209,7 +239,38 @@ fn deb_installs_into_a_booted_debian_and_gates_ssh() {
     )
     .expect("bundle");
     std::fs::write(root.join("etc/pam-mfa/agent.yaml"), AGENT_YAML).expect("agent.yaml");
-    c.sh("mfa-agent --check && systemctl restart mfa-agent && systemctl is-active mfa-agent");
+    // README: check, then reload (not restart) the running agent.
+    let pid_before = c.sh("systemctl show -p MainPID --value mfa-agent");
+    c.sh("mfactl check /etc/pam-mfa/agent.yaml && systemctl reload mfa-agent");
+    let status = c.sh("mfactl status --json");
+    let status: serde_json::Value = serde_json::from_str(&status).expect("status --json");
+    assert_eq!(status["node"], "prod3", "after the reload: {status}");
+    assert_eq!(
+        status["labels"]["env"], "prod",
+        "after the reload: {status}"
+    );
+    assert_eq!(
+        c.sh("systemctl show -p MainPID --value mfa-agent"),
+        pid_before,
+        "a reload, not a restart"
+    );
+    // A typo is refused with its place; the running configuration stays.
+    std::fs::write(
+        root.join("etc/pam-mfa/agent.yaml"),
+        AGENT_YAML.replace("  labels:", "  labls:"),
+    )
+    .expect("agent.yaml");
+    let refused = c.run(&["mfactl", "reload"], 30);
+    assert_eq!(refused.code, Some(1), "{refused:?}");
+    assert!(
+        refused.stdout.contains("/etc/pam-mfa/agent.yaml:3:")
+            && refused.stdout.contains("the running configuration stays"),
+        "{refused:?}"
+    );
+    let status = c.sh("mfactl status --json");
+    assert!(status.contains("\"prod3\""), "{status}");
+    std::fs::write(root.join("etc/pam-mfa/agent.yaml"), AGENT_YAML).expect("agent.yaml");
+    c.sh("systemctl reload mfa-agent && systemctl is-active mfa-agent");
     let explain = c.sh(&format!("mfactl explain --login {user} --json"));
     let explain: serde_json::Value = serde_json::from_str(&explain).expect("explain --json");
     assert_eq!(
@@ -217,10 +278,28 @@ fn deb_installs_into_a_booted_debian_and_gates_ssh() {
         "prod node should require a tap: {explain}"
     );
 
-    c.sh("cp /usr/share/doc/pam-mfa/examples/sshd_config.d/pam-mfa.conf /etc/ssh/sshd_config.d/ && sshd -t");
+    // Before the drop-in, doctor names what sshd lacks.
+    let (code, errors, report) = doctor_errors(&c);
+    assert_eq!(code, Some(2), "{report}");
+    for id in [
+        "sshd.authentication_methods",
+        "sshd.expose_auth_info",
+        "sshd.authorized_keys_command",
+        "pam.sshd.missing",
+    ] {
+        assert!(
+            errors.iter().any(|e| e == id),
+            "doctor missed {id}:\n{report}"
+        );
+    }
+    c.sh("cp /usr/share/doc/pam-mfa/examples/sshd_config.d/pam-mfa.conf /etc/ssh/sshd_config.d/");
     c.sh(EDIT_SSHD_PAM);
     c.sh("pam-auth-update --enable pam-mfa && grep -q pam_mfa.so /etc/pam.d/common-auth");
-    c.sh("systemctl restart ssh && systemctl is-active ssh");
+    // README: reload sshd after the drop-in.
+    c.sh("sshd -t && systemctl reload ssh && systemctl is-active ssh");
+    // After README's steps: no error left (sudo's 15 min cache is a warning).
+    let (_, errors, report) = doctor_errors(&c);
+    assert_eq!(errors, Vec::<String>::new(), "{report}");
     let shim = c.ssh_shim_dir(&work.join("shim"));
     let host = Host {
         shim_path: format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", shim.display()),
@@ -241,6 +320,20 @@ fn deb_installs_into_a_booted_debian_and_gates_ssh() {
         allow.contains("evidence=ssh_sk_touch"),
         "the allow should rest on the key's touch: {allow}"
     );
+    // Root logs in as the policy allows (the user's registered key, tapped):
+    // with Debian's default PermitRootLogin prohibit-password, sshd aborted.
+    let out = host.login_as("root", &sk);
+    assert!(
+        out.success() && out.stdout().trim() == "root",
+        "root should log in with the registered key:\n{}",
+        host.evidence(&out)
+    );
+    assert!(
+        !host.c.journal("ssh").contains("should have failed"),
+        "sshd aborted root's login:\n{}",
+        host.c.journal("ssh")
+    );
+
     // A plain key on a prod node: refused.
     let out = host.login(&plain);
     assert!(
@@ -331,7 +424,7 @@ fn deb_installs_into_a_booted_debian_and_gates_ssh() {
     // README's uninstall: undo the hand edits, then purge.
     host.c.sh(UNDO_SSHD_PAM);
     host.c
-        .sh("rm /etc/ssh/sshd_config.d/pam-mfa.conf && systemctl restart ssh");
+        .sh("rm /etc/ssh/sshd_config.d/pam-mfa.conf && systemctl reload ssh");
     host.c.sh("apt-get purge -y pam-mfa");
     assert_eq!(
         pam_d_references(&host.c),

@@ -279,8 +279,9 @@ fn forwarded_agent_without_a_registered_key_falls_back_to_the_prompt() {
         "the fallback prompt reaches sudo's output:\n{}",
         w.evidence(&what, from)
     );
+    // sudo passes PAM_SILENT: the guidance rides in the prompt (stderr).
     assert!(
-        out.stdout().contains("Tap your security key"),
+        out.stderr().contains("Tap your security key"),
         "the guidance reaches sudo's output:\n{}",
         w.evidence(&what, from)
     );
@@ -325,8 +326,9 @@ fn no_forwarded_agent_prompts_and_nothing_answers() {
         "the fallback prompt reaches sudo's output:\n{}",
         w.evidence(&what, from)
     );
+    // sudo passes PAM_SILENT: the guidance rides in the prompt (stderr).
     assert!(
-        out.stdout().contains("Tap your security key"),
+        out.stderr().contains("Tap your security key"),
         "the guidance reaches sudo's output:\n{}",
         w.evidence(&what, from)
     );

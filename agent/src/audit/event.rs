@@ -9,7 +9,7 @@ pub struct AuditEvent {
     /// RFC 3339 UTC.
     pub time: String,
     /// `decision`, `policy_load`, `policy_rejected`, `keys`, `session_closed`,
-    /// `session_ended`.
+    /// `session_ended`, `state_write`.
     pub event: String,
     /// `allow`, `deny`, `unavailable`, `error`, `ok`, `rejected`, `ended`.
     pub result: String,

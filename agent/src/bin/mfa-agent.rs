@@ -19,7 +19,8 @@ use mfa_agent::state::{initial_load, spawn_reloader, AgentState, ReloadOutcome};
 #[derive(Parser)]
 #[command(name = "mfa-agent", version)]
 struct Args {
-    /// The configuration file; the embedded default is used when it does not exist.
+    /// The configuration file; the embedded default is used when it does not
+    /// exist. SIGHUP reads it again (and the policy).
     #[arg(long, default_value = DEFAULT_CONFIG_PATH)]
     config: PathBuf,
     /// Check the configuration and the policy, print the result, and exit.
@@ -49,7 +50,10 @@ fn main() -> ExitCode {
         }
     };
     let state = match AgentState::new(config, sink, Arc::new(SystemTime::now)) {
-        Ok(s) => Arc::new(s),
+        Ok(mut s) => {
+            s.config_path = Some(args.config.clone());
+            Arc::new(s)
+        }
         Err(e) => {
             eprintln!("mfa-agent: {e}");
             return ExitCode::from(2);

@@ -35,6 +35,9 @@ enum Cmd {
         /// The node's name (with --policy).
         #[arg(long)]
         node: Option<String>,
+        /// The node's Teleport host UUID (with --policy), matched by server_id/node locks.
+        #[arg(long)]
+        node_id: Option<String>,
         /// A node label KEY=VALUE (with --policy); repeat for more.
         #[arg(long = "label", value_parser = parse_label)]
         labels: Vec<(String, String)>,
@@ -70,7 +73,29 @@ enum Cmd {
         #[arg(long, default_value = "5s", value_parser = mfa_agent::config::parse_duration)]
         timeout: Duration,
     },
-    /// Ask the agent to reload its policy now.
+    /// Check this host against what pam-mfa needs: sshd's effective
+    /// configuration (also root's), the PAM stacks, sudo's cached
+    /// authentications, the agent. Each finding says what, why and the fix.
+    /// Exits 0 when nothing is found, 1 with warnings only, 2 with an error.
+    Doctor {
+        /// Print {"ok": BOOL, "findings": [{id, severity, what, why, fix}]}.
+        #[arg(long)]
+        json: bool,
+        /// agent.yaml.
+        #[arg(long, default_value = mfa_agent::config::DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+        /// The sshd program (run as `sshd -T`).
+        #[arg(long, default_value = "/usr/sbin/sshd")]
+        sshd: PathBuf,
+        /// The sshd_config to read (`sshd -f`); default: sshd's own.
+        #[arg(long)]
+        sshd_config: Option<PathBuf>,
+        /// The PAM configuration directory.
+        #[arg(long, default_value = "/etc/pam.d")]
+        pam_dir: PathBuf,
+    },
+    /// Ask the agent to read agent.yaml again and reload its policy now
+    /// (root only; exits 1 when either is refused, which keeps what runs).
     Reload,
     /// List the live login sessions the agent tracks (root only).
     Sessions {
@@ -182,6 +207,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Cmd::Explain {
             policy,
             node,
+            node_id,
             labels,
             user,
             login,
@@ -191,6 +217,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let args = ExplainArgs {
                 policy: policy.as_deref(),
                 node,
+                node_id,
                 labels: labels.into_iter().collect::<BTreeMap<_, _>>(),
                 query: ExplainQuery {
                     login,
@@ -229,11 +256,18 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 );
                 Ok(ExitCode::SUCCESS)
             }
-            Checked::AgentConfig { node, source } => {
+            Checked::AgentConfig {
+                node,
+                source,
+                warnings,
+            } => {
                 println!(
                     "{}: valid agent configuration (node {node}, policy {source})",
                     path.display()
                 );
+                for w in warnings {
+                    eprintln!("warning: {w}");
+                }
                 Ok(ExitCode::SUCCESS)
             }
         },
@@ -387,6 +421,25 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             } else {
                 ExitCode::from(1)
             })
+        }
+        Cmd::Doctor {
+            json,
+            config,
+            sshd,
+            sshd_config,
+            pam_dir,
+        } => {
+            let args = mfa_agent::ctl::doctor::DoctorArgs {
+                config,
+                socket: cli.socket.clone(),
+                sshd,
+                sshd_config,
+                pam_dir,
+                sudo: PathBuf::from("sudo"),
+            };
+            let (text, code) = mfa_agent::ctl::doctor::run_doctor(&args, json);
+            print!("{text}");
+            Ok(ExitCode::from(code))
         }
         Cmd::Reload => match ask(&cli.socket, RequestBody::Reload, timeout)? {
             ResponseBody::Reloaded { ok, message } => {

@@ -16,9 +16,13 @@ use crate::sync::{read_private_file, write_private_file};
 /// The file under the state directory.
 pub const COUNTERS_FILE: &str = "signature-counters.json";
 
+/// Told, in words, when a counter could not be saved (the agent audits it).
+pub type SaveFailureReport = Box<dyn Fn(&str) + Send + Sync>;
+
 #[derive(Default)]
 pub struct SignatureCounters {
     inner: Mutex<Inner>,
+    report: std::sync::OnceLock<SaveFailureReport>,
 }
 
 #[derive(Default)]
@@ -114,12 +118,28 @@ impl SignatureCounters {
                         .map_err(|e| e.to_string())
                         .and_then(|json| write_private_file(dir, COUNTERS_FILE, &json));
                     if let Err(e) = saved {
-                        eprintln!("mfa-agent: cannot save signature counters: {e}");
+                        // The tap is verified against the counters in memory,
+                        // which stay; the file keeps its last good contents
+                        // (written atomically, never truncated) and catches up
+                        // with the next save that works.
+                        let why = format!(
+                            "signature counter {counter} of {device} kept in memory only: {e}; \
+a restart before the next successful save forgets it"
+                        );
+                        eprintln!("mfa-agent: {why}");
+                        if let Some(report) = self.report.get() {
+                            report(&why);
+                        }
                     }
                 }
                 Ok(())
             }
         }
+    }
+
+    /// Where save failures are reported (once; later calls are ignored).
+    pub fn report_save_failures(&self, report: SaveFailureReport) {
+        let _ = self.report.set(report);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {

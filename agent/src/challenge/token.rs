@@ -7,7 +7,7 @@
 //! approves. The binding to service, rhost and tty lives in the agent, which
 //! only accepts an answer on the conversation that issued the challenge.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -21,7 +21,11 @@ pub struct Challenge {
     pub node: String,
     pub login: String,
     nonce: String,
+    /// By the wall clock (what the agent's injected clock says).
     pub expires: SystemTime,
+    /// By the monotonic clock: a wall clock stepped back cannot stretch a
+    /// challenge's life.
+    expires_mono: Instant,
 }
 
 impl Challenge {
@@ -39,6 +43,7 @@ impl Challenge {
             login: login.to_string(),
             nonce: URL_SAFE_NO_PAD.encode(nonce_bytes),
             expires: now + ttl,
+            expires_mono: Instant::now() + ttl,
         }
     }
 
@@ -47,8 +52,16 @@ impl Challenge {
         format!("{PREFIX}:{}:{}:{}", self.node, self.login, self.nonce)
     }
 
+    /// Expired once either clock says so: the wall clock `now` (stepped
+    /// forward, it ends the challenge early: the person taps again) or the
+    /// monotonic one (stepped back, the wall clock would keep it alive).
     pub fn is_expired(&self, now: SystemTime) -> bool {
-        now >= self.expires
+        self.is_expired_at(now, Instant::now())
+    }
+
+    /// [`Challenge::is_expired`] with the monotonic time given (tests).
+    pub fn is_expired_at(&self, now: SystemTime, mono: Instant) -> bool {
+        now >= self.expires || mono >= self.expires_mono
     }
 }
 

@@ -85,6 +85,10 @@ pub struct NodeConfig {
     /// The node's name (Teleport's node name); the host name when absent.
     #[serde(default)]
     pub name: Option<String>,
+    /// The Teleport host UUID of this node, matched by `server_id`/`node`
+    /// lock targets beside the name.
+    #[serde(default)]
+    pub id: Option<String>,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
 }
@@ -432,6 +436,16 @@ impl AgentConfig {
                 message: format!("cannot read: {e}"),
             }),
         }
+    }
+
+    /// `node.id`, trimmed; `None` when absent or empty.
+    pub fn node_id(&self) -> Option<String> {
+        self.node
+            .id
+            .as_deref()
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
     }
 
     pub fn node_name(&self) -> String {

@@ -18,6 +18,8 @@ pub enum Checked {
     AgentConfig {
         node: String,
         source: String,
+        /// What does not match this host (sshd's PubkeyAuthOptions).
+        warnings: Vec<String>,
     },
 }
 
@@ -32,6 +34,7 @@ pub fn run_check(path: &Path) -> Result<Checked, String> {
             return Ok(Checked::AgentConfig {
                 node: cfg.node_name(),
                 source: cfg.cluster.source.clone(),
+                warnings: super::doctor::pubkey_options_warnings(&cfg),
             });
         }
     }

@@ -14,6 +14,8 @@ use crate::policy::{load_bundle_path, NodeInfo};
 pub struct ExplainArgs<'a> {
     pub policy: Option<&'a Path>,
     pub node: Option<String>,
+    /// The node's Teleport host UUID, matched by `server_id`/`node` locks.
+    pub node_id: Option<String>,
     pub labels: BTreeMap<String, String>,
     pub query: ExplainQuery,
 }
@@ -25,6 +27,7 @@ pub fn run_explain(args: ExplainArgs<'_>, socket: &Path) -> Result<Explanation, 
             let bundle = load_bundle_path(path).map_err(|e| e.to_string())?;
             let node = NodeInfo {
                 name: args.node.ok_or("--node is required with --policy")?,
+                id: args.node_id,
                 labels: args.labels,
             };
             let services = ServiceMap::new(&BTreeMap::new())?;
@@ -37,8 +40,8 @@ pub fn run_explain(args: ExplainArgs<'_>, socket: &Path) -> Result<Explanation, 
             ))
         }
         None => {
-            if args.node.is_some() || !args.labels.is_empty() {
-                return Err("--node and --label describe a node for --policy; without --policy the agent answers for this host".into());
+            if args.node.is_some() || args.node_id.is_some() || !args.labels.is_empty() {
+                return Err("--node, --node-id and --label describe a node for --policy; without --policy the agent answers for this host".into());
             }
             match ask(
                 socket,
@@ -60,7 +63,15 @@ pub fn run_explain(args: ExplainArgs<'_>, socket: &Path) -> Result<Explanation, 
 /// The human form.
 pub fn render(e: &Explanation) -> String {
     let mut s = String::new();
-    let user = e.user.as_deref().unwrap_or("(not a single cluster user)");
+    let several = format!(
+        "(not known: any of {}; a tap or registered key says who)",
+        e.candidates.join(", ")
+    );
+    let user = match (&e.user, e.candidates.is_empty()) {
+        (Some(u), _) => u.as_str(),
+        (None, false) => several.as_str(),
+        (None, true) => "(not a single cluster user)",
+    };
     s.push_str(&format!(
         "login {} on {} via {} ({})\n",
         e.login, e.node, e.service, e.class
@@ -71,7 +82,12 @@ pub fn render(e: &Explanation) -> String {
         e.access,
         if e.locked { " (locked)" } else { "" }
     ));
-    s.push_str(&format!("  mfa:          {}\n", e.mfa));
+    let strictest = if e.user.is_none() && !e.candidates.is_empty() {
+        " (the strictest among them)"
+    } else {
+        ""
+    };
+    s.push_str(&format!("  mfa:          {}{strictest}\n", e.mfa));
     let roles = if e.roles.is_empty() {
         "(none)".to_string()
     } else {
@@ -95,5 +111,44 @@ pub fn parse_label(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
         _ => Err(format!("--label '{text}' must be KEY=VALUE")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--node-id`: a `server_id` lock on the host UUID holds offline too.
+    #[test]
+    fn offline_node_id_is_matched_by_server_id_locks() {
+        let dir = std::env::temp_dir().join(format!("mfactl-explain-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("bundle.yaml");
+        std::fs::write(
+            &path,
+            "kind: role\nversion: v7\nmetadata: {name: r}\nspec:\n  allow:\n    logins: [jerry]\n    node_labels: {'*': '*'}\n---\nkind: user\nversion: v2\nmetadata: {name: jerry}\nspec:\n  roles: [r]\n  traits: {logins: [jerry]}\n---\nkind: lock\nversion: v2\nmetadata: {name: host}\nspec:\n  target: {server_id: 5a3e1c2b-0000-4000-8000-000000000007}\n",
+        )
+        .expect("write bundle");
+        let ask = |node_id: Option<&str>| {
+            let args = ExplainArgs {
+                policy: Some(&path),
+                node: Some("prod3".into()),
+                node_id: node_id.map(str::to_owned),
+                labels: BTreeMap::new(),
+                query: ExplainQuery {
+                    login: "jerry".into(),
+                    user: None,
+                    service: None,
+                },
+            };
+            run_explain(args, Path::new("/nonexistent")).expect("explained")
+        };
+        let locked = ask(Some("5a3e1c2b-0000-4000-8000-000000000007"));
+        let other = ask(Some("5a3e1c2b-0000-4000-8000-000000000008"));
+        let none = ask(None);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(locked.locked && locked.access == "deny", "{locked:?}");
+        assert!(!other.locked && other.access == "allow", "{other:?}");
+        assert!(!none.locked && none.access == "allow", "{none:?}");
     }
 }

@@ -2,6 +2,7 @@
 
 mod check;
 mod client;
+pub mod doctor;
 mod enroll;
 mod explain;
 mod sessions;

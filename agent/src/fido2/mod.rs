@@ -26,6 +26,7 @@ pub mod make_credential;
 #[cfg(any(test, feature = "soft-fido2"))]
 pub mod soft;
 
+pub use ctap::decode_get_assertion_response;
 pub use hid::hid_authenticators;
 pub use make_credential::{MakeCredentialRequest, MakeCredentialResponse};
 

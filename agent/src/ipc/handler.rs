@@ -9,7 +9,9 @@ use crate::audit::now_rfc3339;
 use crate::login::{
     answer, cancel, explain, handle_begin, lines_for_login, poll, Conversation, PeerIds, Step,
 };
-use crate::state::{freshness, judge, reload_now, sync_now, AgentState, ReloadOutcome};
+use crate::state::{
+    freshness, judge, reload_config, reload_now, sync_now, AgentState, ConfigReload, ReloadOutcome,
+};
 
 /// Answers one request. `pending` is the connection's conversation: a
 /// login waiting for its tap lives only on the connection that began it.
@@ -66,7 +68,13 @@ pub fn handle(
                 message: "no policy is loaded".into(),
             },
         },
-        RequestBody::Status => ResponseBody::Status(status(state)),
+        RequestBody::Status => {
+            let mut report = status(state);
+            if peer.uid != 0 {
+                super::redact::for_non_root(&mut report, &state.source.describe());
+            }
+            ResponseBody::Status(report)
+        }
         // Keys come from a usable policy only: a stale one (or a stale lock
         // view under locking_mode strict) serves none.
         RequestBody::AuthorizedKeys { login } => match state.policy_for_decision().ok() {
@@ -85,24 +93,41 @@ pub fn handle(
                 message: "no policy is loaded".into(),
             },
         },
-        RequestBody::Reload => match reload_now(state) {
-            ReloadOutcome::Loaded { revision, warnings } => ResponseBody::Reloaded {
-                ok: true,
-                message: format!("loaded revision {revision} ({warnings} warnings)"),
-            },
-            ReloadOutcome::Unchanged { revision } => ResponseBody::Reloaded {
-                ok: true,
-                message: format!("unchanged (revision {revision})"),
-            },
-            ReloadOutcome::Rejected { error } => ResponseBody::Reloaded {
-                ok: false,
-                message: format!("refused: {error}; kept revision '{}'", state.revision()),
-            },
-        },
+        RequestBody::Reload => reload_both(state),
         RequestBody::Sessions => ResponseBody::Sessions {
             sessions: crate::sessions::live(state),
         },
         RequestBody::Sync => ResponseBody::Synced(sync_now(state).report),
+    }
+}
+
+/// `mfactl reload`: agent.yaml (refused whole when bad), then the policy.
+fn reload_both(state: &AgentState) -> ResponseBody {
+    let config = reload_config(state);
+    let path = state
+        .config_path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "agent.yaml".into());
+    let (policy_ok, policy) = match reload_now(state) {
+        ReloadOutcome::Loaded { revision, warnings } => (
+            true,
+            format!("policy: loaded revision {revision} ({warnings} warnings)"),
+        ),
+        ReloadOutcome::Unchanged { revision } => {
+            (true, format!("policy: unchanged (revision {revision})"))
+        }
+        ReloadOutcome::Rejected { error } => (
+            false,
+            format!(
+                "policy refused: {error}; kept revision '{}'",
+                state.revision()
+            ),
+        ),
+    };
+    ResponseBody::Reloaded {
+        ok: policy_ok && !matches!(config, ConfigReload::Refused { .. }),
+        message: format!("{}\n{policy}", config.describe(&path)),
     }
 }
 
@@ -174,4 +199,37 @@ fn rfc3339(t: SystemTime) -> String {
     time::OffsetDateTime::from(t)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| now_rfc3339())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::audit::AuditSink;
+    use crate::config::AgentConfig;
+
+    #[test]
+    fn status_hides_the_source_query_from_non_root_peers_only() {
+        let cfg = AgentConfig::parse(
+            "node: {name: n}\ncluster:\n  source: https://h.example/b.yaml?token=s3cr3t\n",
+            "t",
+        )
+        .unwrap();
+        let state =
+            AgentState::new(cfg, AuditSink::Stderr, Arc::new(std::time::SystemTime::now)).unwrap();
+        let ask = |uid: u32| {
+            let peer = Peer {
+                pid: 1,
+                uid,
+                name: None,
+            };
+            match handle(&state, &peer, &mut None, RequestBody::Status) {
+                ResponseBody::Status(r) => r.policy_source,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(ask(1000), "https://h.example/b.yaml?<redacted>");
+        assert!(ask(0).contains("token=s3cr3t"), "root sees the source");
+    }
 }

@@ -1,11 +1,18 @@
-//! The agent's Unix socket: framing, peer credentials, dispatch.
+//! The agent's Unix socket: framing, peer credentials, who a connection
+//! acts for, per-person budgets, dispatch.
 
+mod acceptor;
+mod budgets;
 mod handler;
 mod peer;
+mod person;
+mod redact;
 mod server;
-mod workers;
 
+pub use budgets::{
+    Budgets, MAX_CONNECTIONS, PER_PERSON_CONNECTIONS, PER_PERSON_PENDING, SYSTEM_CONNECTIONS,
+};
 pub use handler::{handle, status};
 pub use peer::{authorize, peer_of, Peer};
-pub use server::{bind, serve, serve_connection, READ_TIMEOUT};
-pub use workers::{MAX_CONNECTIONS, PERSISTENT_WORKERS};
+pub use person::Person;
+pub use server::{bind, serve, serve_connection, FIRST_FRAME_TIMEOUT, READ_TIMEOUT};

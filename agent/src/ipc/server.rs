@@ -8,14 +8,20 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use pam_mfa_protocol::{read_frame, write_frame, FrameError, Request, Response, ResponseBody};
+use pam_mfa_protocol::{
+    read_frame, write_frame, FrameError, Request, RequestBody, Response, ResponseBody,
+};
 
+use super::budgets::{Budgets, PendingSlot};
 use super::handler::handle;
-use super::peer::{authorize, peer_of};
-use super::workers::run_workers;
+use super::peer::{authorize, peer_of, Peer};
+use super::person::{self, Person};
 use crate::login::cancel;
 use crate::state::AgentState;
 
+/// How long the agent waits for a connection's first frame (the module and
+/// mfactl send theirs at once): a connection that sends nothing is closed.
+pub const FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the agent waits for a client's next frame.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -75,12 +81,20 @@ pub fn serve(
     state: Arc<AgentState>,
     stop: Arc<AtomicBool>,
 ) -> io::Result<()> {
-    run_workers(listener, state, stop)
+    super::acceptor::run(listener, state, stop)
 }
 
 /// Serves requests on one connection until the client closes it, sends
-/// something malformed, or goes quiet past the read timeout.
-pub fn serve_connection(mut stream: UnixStream, state: &AgentState) {
+/// something malformed, or goes quiet past the read timeout. `person` is
+/// who the connection was counted against when it was accepted; a login
+/// that waits on the person's answer also takes one of that person's
+/// pending logins, for as long as it waits.
+pub fn serve_connection(
+    mut stream: UnixStream,
+    state: &AgentState,
+    budgets: &Arc<Budgets>,
+    person: &Person,
+) {
     let peer = match peer_of(&stream) {
         Ok(p) => p,
         Err(e) => {
@@ -88,9 +102,10 @@ pub fn serve_connection(mut stream: UnixStream, state: &AgentState) {
             return;
         }
     };
-    let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
+    let _ = stream.set_read_timeout(Some(FIRST_FRAME_TIMEOUT));
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
     let mut pending = None;
+    let mut pending_slot: Option<PendingSlot> = None;
     loop {
         let req: Request = match read_frame(&mut stream) {
             Ok(r) => r,
@@ -118,7 +133,16 @@ pub fn serve_connection(mut stream: UnixStream, state: &AgentState) {
             }
         };
         let body = match authorize(&peer, state.keys_uid, &req.body) {
-            Ok(()) => handle(state, &peer, &mut pending, req.body),
+            Ok(()) => match admit_login(budgets, person, &peer, &req.body, &pending_slot) {
+                Ok(slot) => {
+                    pending_slot = pending_slot.or(slot);
+                    handle(state, &peer, &mut pending, req.body)
+                }
+                Err(why) => {
+                    state.counters.count("deny");
+                    ResponseBody::Deny { message: why }
+                }
+            },
             Err(why) => {
                 state.counters.count("error");
                 eprintln!(
@@ -130,6 +154,9 @@ pub fn serve_connection(mut stream: UnixStream, state: &AgentState) {
                 }
             }
         };
+        if pending.is_none() {
+            pending_slot = None;
+        }
         // A person answering a challenge may take as long as it lives.
         let wait = if pending.is_some() {
             state.config.challenge.ttl + ANSWER_GRACE
@@ -141,4 +168,30 @@ pub fn serve_connection(mut stream: UnixStream, state: &AgentState) {
             return;
         }
     }
+}
+
+/// A `begin` may become a login waiting on the person's answer: it takes
+/// one of that person's pending logins first (released once nothing waits).
+/// `Err` is the refusal the person reads.
+fn admit_login(
+    budgets: &Arc<Budgets>,
+    person: &Person,
+    peer: &Peer,
+    req: &RequestBody,
+    held: &Option<PendingSlot>,
+) -> Result<Option<PendingSlot>, String> {
+    let RequestBody::Begin { context, .. } = req else {
+        return Ok(None);
+    };
+    if held.is_some() {
+        return Ok(None);
+    }
+    let who = person::for_login(person, context);
+    budgets.pending(&who).map(Some).map_err(|why| {
+        eprintln!(
+            "mfa-agent: refused a login of {} ({}) from pid {}: {why}",
+            context.user, context.service, peer.pid
+        );
+        why
+    })
 }

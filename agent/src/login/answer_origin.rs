@@ -9,7 +9,7 @@
 //! Such an answer is always refused; an answer is accepted only when it
 //! verifies over the conversation's own challenge.
 
-use super::conversation::{Conversation, TapKind};
+use super::tap::{Conversation, TapKind};
 use crate::challenge::{split_claim, Answer, ParsedChallenge, PREFIX};
 use crate::state::AgentState;
 use crate::verify::piv_tap::verify_piv_tap;

@@ -12,7 +12,7 @@ use std::path::{Component, Path, PathBuf};
 
 use rustix::fs::{openat, Mode, OFlags, CWD};
 
-use super::authorized_keys_line::{decode_blob, match_line, LineMatch, LineOptions};
+use super::authorized_keys_line::{decode_blob, is_plain_blob, match_line, LineMatch, LineOptions};
 
 /// What the user's files say about the key, read as sshd reads them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,18 +65,57 @@ pub fn user_file_verdict(
             Ok(Some(text)) => text,
             Err(why) => return UserFileVerdict::Unverifiable(format!("{}: {why}", path.display())),
         };
-        for (n, line) in text.lines().enumerate() {
-            let at = format!("{}:{}", path.display(), n + 1);
-            match match_line(line, key_type, &key) {
-                LineMatch::NoMatch | LineMatch::Skipped => {}
-                LineMatch::Listed(opts) => found.push((at, opts)),
-                LineMatch::Uncertain(why) => {
-                    return UserFileVerdict::Ambiguous(format!("{at}: {why}"))
-                }
-            }
+        if let Err(v) = lines_listing(
+            &text,
+            &path.display().to_string(),
+            key_type,
+            &key,
+            &mut found,
+        ) {
+            return v;
         }
     }
     verdict_of(found)
+}
+
+/// What one file's text says about the key, as [`user_file_verdict`] reads
+/// it; `None` when no line lists it. The blob must be written plainly
+/// (canonical base64), as pam-mfa serves it. Public for the fuzzers in
+/// `fuzz/`.
+pub fn find_key(text: &str, key_type: &str, blob: &str) -> Option<UserFileVerdict> {
+    let Some(key) = decode_blob(blob).filter(|k| is_plain_blob(k, blob)) else {
+        return Some(UserFileVerdict::Unverifiable(
+            "the key's blob is not plain base64".into(),
+        ));
+    };
+    let mut found = Vec::new();
+    if let Err(v) = lines_listing(text, "authorized_keys", key_type, &key, &mut found) {
+        return Some(v);
+    }
+    Some(verdict_of(found)).filter(|v| *v != UserFileVerdict::NotListed)
+}
+
+/// Adds the lines of `text` (the file `path`) that list the key to
+/// `found`; a line the agent cannot read exactly as sshd does ends the
+/// search with an ambiguous verdict.
+fn lines_listing(
+    text: &str,
+    path: &str,
+    key_type: &str,
+    key: &[u8],
+    found: &mut Vec<(String, LineOptions)>,
+) -> Result<(), UserFileVerdict> {
+    for (n, line) in text.lines().enumerate() {
+        let at = format!("{path}:{}", n + 1);
+        match match_line(line, key_type, key) {
+            LineMatch::NoMatch | LineMatch::Skipped => {}
+            LineMatch::Listed(opts) => found.push((at, opts)),
+            LineMatch::Uncertain(why) => {
+                return Err(UserFileVerdict::Ambiguous(format!("{at}: {why}")))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The verdict from every line that lists the key, in sshd's order.
@@ -240,6 +279,31 @@ mod tests {
             verdict_for(&format!("cert-authority {T} {BLOB}\n")),
             UserFileVerdict::NotListed
         );
+    }
+
+    /// The text-only reading (the fuzzers' entry) agrees with the files'.
+    #[test]
+    fn find_key_reads_text_as_the_files_are_read() {
+        assert_eq!(find_key("# nothing\n", T, BLOB), None);
+        assert_eq!(
+            find_key(&format!("verify-required {T} {BLOB}\n"), T, BLOB),
+            Some(UserFileVerdict::Listed {
+                no_touch_required: false,
+                verify_required: true
+            })
+        );
+        let twice = format!("{T} {BLOB} a\nverify-required {T} {BLOB} b\n");
+        assert!(matches!(
+            find_key(&twice, T, BLOB),
+            Some(UserFileVerdict::Ambiguous(w)) if w.contains("2 lines")
+        ));
+        // A blob not written plainly is never found "listed".
+        let unpadded = BLOB.trim_end_matches('=');
+        let text = format!("{T} {BLOB}\n");
+        assert!(matches!(
+            find_key(&text, T, unpadded),
+            Some(UserFileVerdict::Unverifiable(_))
+        ));
     }
 
     #[test]

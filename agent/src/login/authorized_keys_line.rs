@@ -52,6 +52,11 @@ pub fn decode_blob(text: &str) -> Option<Vec<u8>> {
     LENIENT.decode(text).ok().filter(|b| !b.is_empty())
 }
 
+/// Whether `text` is `key` written plainly: canonical, padded base64.
+pub fn is_plain_blob(key: &[u8], text: &str) -> bool {
+    LENIENT.encode(key) == text
+}
+
 fn decodes_to_key(word: &str, key: &[u8]) -> bool {
     let word: String = word.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     !word.is_empty()
@@ -89,7 +94,7 @@ pub fn match_line(line: &str, key_type: &str, key: &[u8]) -> LineMatch {
     }
     if b.contains(|c: char| c.is_ascii_whitespace())
         || decode_blob(b).as_deref() != Some(key)
-        || LENIENT.encode(key) != b
+        || !is_plain_blob(key, b)
     {
         return LineMatch::Uncertain("the key's base64 is not written plainly".into());
     }

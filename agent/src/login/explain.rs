@@ -44,6 +44,7 @@ pub fn explain(
         .into(),
         mfa: d.requirement.name().into(),
         user: d.user.clone(),
+        candidates: d.candidates.clone(),
         roles: d.roles.clone(),
         locked: d.locked,
         reasons,

@@ -6,9 +6,11 @@ use std::time::{Duration, SystemTime};
 
 use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
 
-use super::conversation::{answer, cancel, Step};
-use super::flow::{handle_begin, PeerIds};
+use super::conversation::{answer, cancel};
+use super::flow::handle_begin;
 use super::served_lines::lines_for_login;
+use super::tap::Step;
+use super::verdict::PeerIds;
 use crate::audit::AuditSink;
 use crate::challenge::find_challenge;
 use crate::config::AgentConfig;
@@ -27,13 +29,13 @@ fn bundle(require: &str, extra: &str) -> String {
     )
 }
 
-struct Fixture {
-    state: AgentState,
+pub(super) struct Fixture {
+    pub(super) state: AgentState,
     now: Arc<Mutex<SystemTime>>,
 }
 
 impl Fixture {
-    fn new(policy: &str, extra_config: &str) -> Fixture {
+    pub(super) fn new(policy: &str, extra_config: &str) -> Fixture {
         Fixture::with_sshd_options(policy, extra_config, "")
     }
 
@@ -61,14 +63,14 @@ impl Fixture {
     }
 
     /// The account hook: decides from the evidence at hand, never prompts.
-    fn login(&self, auth_info: Option<&str>, rhost: &str) -> ResponseBody {
+    pub(super) fn login(&self, auth_info: Option<&str>, rhost: &str) -> ResponseBody {
         match self.begin(PamHook::Account, auth_info, rhost) {
             Step::Done(body) => body,
             Step::Ask(..) => panic!("the account hook never prompts"),
         }
     }
 
-    fn begin(&self, hook: PamHook, auth_info: Option<&str>, rhost: &str) -> Step {
+    pub(super) fn begin(&self, hook: PamHook, auth_info: Option<&str>, rhost: &str) -> Step {
         let ctx = PamContext {
             service: "sshd".into(),
             user: "root".into(),
@@ -108,7 +110,7 @@ fn denied_with(r: &ResponseBody, words: &str) {
     }
 }
 
-const ALLOW: ResponseBody = ResponseBody::Allow { message: None };
+pub(super) const ALLOW: ResponseBody = ResponseBody::Allow { message: None };
 
 #[test]
 fn touched_registered_key_satisfies_session_mfa() {
@@ -228,7 +230,7 @@ fn no_policy_follows_the_agent_fail_mode() {
     ));
 }
 
-fn prompt_text(body: &ResponseBody) -> String {
+pub(super) fn prompt_text(body: &ResponseBody) -> String {
     match body {
         ResponseBody::Prompt { prompts } => prompts
             .iter()
@@ -358,7 +360,7 @@ fn a_locked_device_cannot_answer() {
 }
 
 /// A `piv` mfa_device for `user` holding `m`'s chain.
-fn piv_device(name: &str, user: &str, m: &crate::piv::tests::chain::Minted) -> String {
+pub(super) fn piv_device(name: &str, user: &str, m: &crate::piv::tests::chain::Minted) -> String {
     format!(
         "---\nkind: mfa_device\nversion: v1\nmetadata: {{name: {name}}}\nspec:\n  user: {user}\n  piv:\n    slot: 9c\n    attestation_chain: {}\n",
         crate::piv::tests::device::yaml_pem_list(&m.chain_pem())
@@ -367,7 +369,7 @@ fn piv_device(name: &str, user: &str, m: &crate::piv::tests::chain::Minted) -> S
 
 /// A fixture whose agent.yaml's `piv:` trusts the roots of `minted` (files
 /// in a temporary directory, removed once the agent has read them).
-fn piv_fixture(
+pub(super) fn piv_fixture(
     policy: &str,
     extra_config: &str,
     tag: &str,
@@ -395,7 +397,10 @@ fn piv_fixture(
     f
 }
 
-fn piv_answer(card: &mut crate::piv::tests::fake_card::FakeCard, prompt: &ResponseBody) -> String {
+pub(super) fn piv_answer(
+    card: &mut crate::piv::tests::fake_card::FakeCard,
+    prompt: &ResponseBody,
+) -> String {
     struct Pin(Vec<String>);
     impl crate::ctl::tap::Terminal for Pin {
         fn say(&mut self, text: &str) -> Result<(), String> {

@@ -21,9 +21,11 @@ use std::time::{Duration, Instant};
 
 use pam_mfa_protocol::{PamContext, Prompt, PromptStyle, ResponseBody};
 
-use super::conversation::{Conversation, Step, TapDevice, TapKind};
 use super::evidence::check;
-use super::flow::{finish, key_policy_class, tap_key_policy, PeerIds};
+use super::key_rules::{key_policy_class, tap_key_policy};
+use super::local_tap_state::{LocalTap, Plan, Running, TapResult};
+use super::tap::{Conversation, Step, TapDevice, TapKind};
+use super::verdict::{finish, PeerIds};
 use crate::attached::{piv_tap, Pin, PivCandidate, PivTapOutcome};
 use crate::fido2::{GetAssertionRequest, GetAssertionResponse};
 use crate::piv::HardwareKeySettings;
@@ -37,44 +39,6 @@ pub const TAP_CUE: &str = "pam-mfa: Tap your security key";
 
 /// How often the module polls while the key is being tapped.
 const POLL_MS: u32 = 100;
-
-/// Where a local tap is.
-pub(super) enum LocalTap {
-    /// A PIN prompt was sent for the card with this serial (0: a card
-    /// whose attestation states none); the answer starts the tap.
-    AskingPin(Plan, u32),
-    /// The tap runs on its thread.
-    Running(Running),
-}
-
-/// What to try, decided from the policy before the key is touched.
-pub(super) struct Plan {
-    piv: Vec<PivCandidate>,
-    pin_cache_timeout: Duration,
-}
-
-pub(super) struct Running {
-    rx: mpsc::Receiver<TapResult>,
-    cancelled: Arc<AtomicBool>,
-    deadline: Instant,
-    plan: Plan,
-    /// The PIN came from the cache (a refusal then forgets it).
-    pin_from_cache: bool,
-}
-
-impl Drop for Running {
-    /// The connection went away or the login ended: the thread's result,
-    /// when it comes, is dropped; a FIDO2 wait stops at its next check.
-    fn drop(&mut self) {
-        self.cancelled.store(true, Ordering::SeqCst);
-    }
-}
-
-enum TapResult {
-    Piv(PivTapOutcome),
-    /// The device index and the assertion, or why none came.
-    Fido(Result<(usize, GetAssertionResponse), String>),
-}
 
 /// Whether this login taps a key attached to this host: desktop-class
 /// services, and admin actions (sudo, su) outside an SSH session (no
@@ -133,14 +97,17 @@ fn in_ssh_session(pid: i32) -> bool {
     false
 }
 
-/// Starts a local tap for `conv` (its devices: the user's sk and WebAuthn
-/// keys; PIV devices come from `bundle`).
-pub(super) fn begin(state: &AgentState, mut conv: Box<Conversation>, bundle: &Bundle) -> Step {
+/// The user's PIV devices whose verified attestation meets what the tap
+/// must prove, added to `conv.devices`; why the others do not, beside.
+fn piv_candidates(
+    state: &AgentState,
+    conv: &mut Conversation,
+    bundle: &Bundle,
+) -> (Vec<PivCandidate>, Vec<String>) {
     let need = Requirement {
         session: conv.requirement.session,
         key_policy: tap_key_policy(conv.requirement.key_policy),
     };
-    let settings = HardwareKeySettings::parse(&bundle.cap.raw_hardware_key).unwrap_or_default();
     let traits = bundle
         .users()
         .get(&conv.user)
@@ -168,6 +135,7 @@ pub(super) fn begin(state: &AgentState, mut conv: Box<Conversation>, bundle: &Bu
                     continue;
                 };
                 conv.devices.push(TapDevice {
+                    user: dev.user.clone(),
                     id: dev.id.clone(),
                     name: dev.name.clone(),
                     kind: TapKind::Piv {
@@ -186,6 +154,14 @@ pub(super) fn begin(state: &AgentState, mut conv: Box<Conversation>, bundle: &Bu
             Err(why) => refused.push(why),
         }
     }
+    (piv, refused)
+}
+
+/// Starts a local tap for `conv` (its devices: the user's sk and WebAuthn
+/// keys; PIV devices come from `bundle`).
+pub(super) fn begin(state: &AgentState, mut conv: Box<Conversation>, bundle: &Bundle) -> Step {
+    let settings = HardwareKeySettings::parse(&bundle.cap.raw_hardware_key).unwrap_or_default();
+    let (piv, refused) = piv_candidates(state, &mut conv, bundle);
     let fido = fido_devices(&conv);
     if piv.is_empty() && fido.is_empty() {
         let why = if refused.is_empty() {

@@ -8,9 +8,11 @@ use std::time::{Duration, Instant, SystemTime};
 use p256::ecdsa::signature::hazmat::PrehashSigner;
 use pam_mfa_protocol::{PamContext, PamHook, PromptStyle, ResponseBody};
 
-use super::conversation::{answer, cancel, Conversation, Step};
-use super::flow::{handle_begin, PeerIds};
+use super::conversation::{answer, cancel};
+use super::flow::handle_begin;
 use super::local_tap::{poll, TAP_CUE};
+use super::tap::{Conversation, Step};
+use super::verdict::PeerIds;
 use crate::attached::{AttachedKeys, HostPiv, HostPivCard, Pin, PinRefused};
 use crate::audit::AuditSink;
 use crate::config::AgentConfig;

@@ -1,6 +1,7 @@
 //! One login: identity, evidence, requirement, verdict.
 
 mod answer_origin;
+mod ask;
 mod auth_info;
 mod authorized_keys_file;
 mod authorized_keys_line;
@@ -12,25 +13,42 @@ mod flow;
 mod flow_tests;
 mod grants;
 mod key_credit;
+mod key_rules;
 mod local_tap;
+mod local_tap_state;
 #[cfg(test)]
 mod local_tap_tests;
+mod login_key;
+mod opening;
+mod pipeline;
 mod recorded_auth;
+mod required;
 mod reuse;
+mod satisfy;
 mod served_keys;
 mod served_lines;
 mod session_hooks;
 #[cfg(test)]
 mod session_hooks_tests;
+#[cfg(test)]
+mod shared_login_tests;
+mod tap;
+mod tap_verify;
+mod verdict;
+mod who;
 
 pub use auth_info::{accepted_keys, AcceptedKey};
-pub use conversation::{answer, cancel, Conversation, Step};
+pub use authorized_keys_file::{find_key, UserFileVerdict};
+pub use conversation::{answer, cancel};
 pub use evidence::{check, KeyClass};
 pub use explain::explain;
-pub use flow::{handle_begin, policy_login, service_class, PeerIds};
+pub use flow::handle_begin;
 pub use grants::{parent_pid, Granted, Grants};
 pub use local_tap::{poll, TAP_CUE};
+pub use opening::{policy_login, service_class};
 pub use recorded_auth::RecordedAuthInfo;
 pub use reuse::{ReuseCache, Reused};
 pub use served_keys::ServedKeys;
 pub use served_lines::{lines_for_login, ServedLine};
+pub use tap::{Conversation, Step};
+pub use verdict::PeerIds;

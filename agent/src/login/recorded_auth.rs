@@ -15,8 +15,8 @@ use std::time::{Duration, SystemTime};
 
 use pam_mfa_protocol::PamContext;
 
-use super::flow::PeerIds;
 use super::grants::{parent_pid, start_time};
+use super::verdict::PeerIds;
 use crate::state::AgentState;
 
 /// How long a record waits for its session (sshd opens it right after

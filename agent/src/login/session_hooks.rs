@@ -19,8 +19,10 @@ use std::sync::Arc;
 
 use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
 
-use super::flow::{finish, open_decision, Opened, PeerIds, Verdict};
+use super::opening::{open_decision, Opened};
 use super::recorded_auth::session_context;
+use super::verdict::{finish, PeerIds, Verdict};
+use crate::audit::AuditEvent;
 use crate::policy::{Bundle, Decision};
 use crate::sessions::{decision, identify, session_event, Session};
 use crate::state::AgentState;
@@ -32,7 +34,7 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
     let Opened {
         class,
         login,
-        mut ev,
+        ev,
         bundle,
         ctx,
         v,
@@ -46,32 +48,7 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
         // keys of several users): no session either.
         return finish(state, ev, v);
     }
-    // What this login proved: the evidence at hand, else the tap verified
-    // during its authentication (the grant), else nothing pam-mfa saw.
-    let (evidence, device) = if v.allow {
-        (
-            v.evidence.clone().unwrap_or_else(|| "none needed".into()),
-            v.device.clone(),
-        )
-    } else {
-        let granted = v.tap_user.as_deref().and_then(|user| {
-            state.grants.evidence_for(
-                &ctx.service,
-                &login,
-                user,
-                ctx.rhost.as_deref(),
-                peer.pid,
-                state.now(),
-            )
-        });
-        match granted {
-            Some(g) => (
-                format!("grant_{}", g.evidence),
-                g.device.or(v.device.clone()),
-            ),
-            None => ("none (not verified by pam-mfa)".into(), v.device.clone()),
-        }
-    };
+    let (person, evidence, device) = proved(state, peer, ctx, &login, &v);
     let leader = identify(peer.pid);
     let session = Session {
         id: String::new(),
@@ -82,7 +59,7 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
         account: ctx.user.clone(),
         login: login.clone(),
         class,
-        user: v.user.clone(),
+        user: person.clone(),
         identity: v.identity.clone(),
         device: device.clone(),
         evidence: evidence.clone(),
@@ -96,12 +73,12 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
     let mut out = Verdict {
         allow: d.is_allowed(),
         message: String::new(),
-        user: d.user.clone().or(v.user.clone()),
+        user: d.user.clone().or(person),
         requirement: v.requirement,
         evidence: Some(evidence),
         device,
         reason: d.reasons.join("; "),
-        tap_user: None,
+        tap_users: Vec::new(),
         identity: None,
     };
     if !out.allow {
@@ -121,13 +98,25 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
         out.reason = format!("{}; process {} is not in /proc", out.reason, peer.pid);
         return finish(state, ev, out);
     }
+    register(state, ev, out, session, &bundle)
+}
+
+/// Puts an allowed session in the registry, and judges it again when a
+/// policy was installed meanwhile.
+fn register(
+    state: &AgentState,
+    mut ev: AuditEvent,
+    mut out: Verdict,
+    session: Session,
+    bundle: &Arc<Bundle>,
+) -> ResponseBody {
     match state.sessions.open(session) {
         Ok(id) => {
             ev.session = Some(id.clone());
             // A policy installed while this was decided: its check may have
             // run before the session was in the registry. Judge it again.
             if let Some(now_bundle) = state.store.current() {
-                if !Arc::ptr_eq(&now_bundle, &bundle) {
+                if !Arc::ptr_eq(&now_bundle, bundle) {
                     if let Some(why) = recheck(state, &now_bundle, &id) {
                         state.sessions.remove(&id);
                         out.allow = false;
@@ -147,6 +136,48 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
             out.reason = format!("{}; {e}", out.reason);
             finish(state, ev, out)
         }
+    }
+}
+
+/// What this login proved: the evidence at hand, else the tap verified
+/// during its authentication (the grant, by any of the users whose tap
+/// could satisfy the login: it says who logged in), else nothing pam-mfa
+/// saw. Returns the person, the evidence and the device.
+fn proved(
+    state: &AgentState,
+    peer: PeerIds,
+    ctx: &PamContext,
+    login: &str,
+    v: &Verdict,
+) -> (Option<String>, String, Option<String>) {
+    if v.allow {
+        return (
+            v.user.clone(),
+            v.evidence.clone().unwrap_or_else(|| "none needed".into()),
+            v.device.clone(),
+        );
+    }
+    let granted = v.tap_users.iter().find_map(|user| {
+        state.grants.evidence_for(
+            &ctx.service,
+            login,
+            user,
+            ctx.rhost.as_deref(),
+            peer.pid,
+            state.now(),
+        )
+    });
+    match granted {
+        Some(g) => (
+            v.user.clone().or(Some(g.user)),
+            format!("grant_{}", g.evidence),
+            g.device.or(v.device.clone()),
+        ),
+        None => (
+            v.user.clone(),
+            "none (not verified by pam-mfa)".into(),
+            v.device.clone(),
+        ),
     }
 }
 

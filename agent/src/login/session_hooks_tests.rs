@@ -7,8 +7,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
 
-use super::conversation::Step;
-use super::flow::{handle_begin, PeerIds};
+use super::flow::handle_begin;
+use super::tap::Step;
+use super::verdict::PeerIds;
 use crate::audit::AuditSink;
 use crate::config::AgentConfig;
 use crate::policy::load_bundle_str;

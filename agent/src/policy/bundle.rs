@@ -150,6 +150,14 @@ impl Bundle {
             .collect()
     }
 
+    /// Whether `login` is cluster-managed: some role's allow `logins` name it
+    /// (a literal, or a template once a user's traits are applied). Such a
+    /// login is decided for the users whose roles could give it, never by
+    /// the cluster's requirement alone.
+    pub fn login_is_managed(&self, login: &str) -> bool {
+        self.index.login_is_named(login)
+    }
+
     /// The devices registered to `user`, in bundle order.
     pub fn devices_for_user(&self, user: &str) -> Vec<&MfaDevice> {
         self.index

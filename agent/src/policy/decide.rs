@@ -1,24 +1,27 @@
 //! One login on this node: Teleport's `RoleSet.checkAccess`, the per-session
 //! MFA rule (`AccessState`) and the private key policy, plus locks.
 
-use std::collections::BTreeMap;
-
+use super::applied_role::{allow_check, apply_traits, deny_reason, AppliedRole};
 use super::bundle::Bundle;
 use super::key_policy::KeyPolicy;
-use super::labels::{match_labels, LabelMatch, Labels};
 use super::locks::LockSubject;
 use super::query::{Access, Decision, LoginQuery, ServiceClass};
 use super::require_mfa::RequireMfa;
 use super::requirement::Requirement;
 use super::resources::{Role, User};
-use super::traits::{interpolate, TemplateError};
 
 /// Decides one login.
 ///
-/// 1. Who: `q.user` when given; else the users whose `logins` trait holds the
-///    login (or who are named like it). None: an unknown user, allowed with
-///    the cluster's requirement (host authentication applies). Several: each is
-///    evaluated; allowed when one is, with the strictest requirement.
+/// 1. Who: `q.user` when given (a registered key, a certificate, a tap).
+///    Else the users the login maps to: those whose `logins` trait holds it
+///    (or who are named like it) and, when the login is cluster-managed
+///    (some role's allow `logins` name it, see [`Bundle::login_is_managed`]),
+///    every user whose roles could give it. None and not managed: an
+///    unknown user, allowed with the cluster's requirement (host
+///    authentication applies). None but managed: denied. One user named by
+///    the traits alone: decided for them. Otherwise each is evaluated
+///    (`decide_several`): allowed when one is, with the strictest
+///    requirement; the allowed ones are the decision's `candidates`.
 /// 2. Deny first: a role whose deny `node_labels` match this node, or whose
 ///    deny `logins` hold the login, denies (whatever MFA is offered).
 /// 3. A role allows when its allow `node_labels` match and the login is in its
@@ -42,9 +45,18 @@ pub fn decide(bundle: &Bundle, q: &LoginQuery<'_>) -> Decision {
             None => decide_unknown(bundle, q, Some(name)),
         };
     }
-    match bundle.users_for_login(q.login).as_slice() {
+    let by_traits = bundle.users_for_login(q.login);
+    let managed = bundle.login_is_managed(q.login);
+    let mut people = by_traits.clone();
+    if managed {
+        people.extend(bundle.users_who_may_have_login(q.login));
+        people.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        people.dedup_by(|a, b| a.name == b.name);
+    }
+    match people.as_slice() {
+        [] if managed => decide_unclaimed(bundle, q),
         [] => decide_unknown(bundle, q, None),
-        [user] => decide_for_user(
+        [user] if by_traits.len() == 1 => decide_for_user(
             bundle,
             q,
             user,
@@ -53,7 +65,8 @@ pub fn decide(bundle: &Bundle, q: &LoginQuery<'_>) -> Decision {
                 q.login, user.name
             )],
         ),
-        several => decide_several(bundle, q, several),
+        // The roles widened the set beyond the users the traits name.
+        several => decide_several(bundle, q, several, several.len() > by_traits.len()),
     }
 }
 
@@ -93,6 +106,7 @@ fn decide_unknown(bundle: &Bundle, q: &LoginQuery<'_>, given: Option<&str>) -> D
         requirement,
         user: given.map(str::to_owned),
         known_user: false,
+        candidates: Vec::new(),
         roles: Vec::new(),
         locked: false,
         lock_message: None,
@@ -102,16 +116,49 @@ fn decide_unknown(bundle: &Bundle, q: &LoginQuery<'_>, given: Option<&str>) -> D
     decision
 }
 
-/// A login that maps to several users: allowed when one of them is; the
-/// strictest requirement of those allowed applies; a lock on any of them denies.
-fn decide_several(bundle: &Bundle, q: &LoginQuery<'_>, users: &[&User]) -> Decision {
-    let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
+/// A cluster-managed login that no user could be given: some role names
+/// it, but no user holds such a role (or has the traits it takes).
+fn decide_unclaimed(bundle: &Bundle, q: &LoginQuery<'_>) -> Decision {
     let mut reasons = vec![format!(
-        "login {} maps to {} cluster users ({}); each is evaluated and the strictest requirement of those allowed applies",
-        q.login,
-        users.len(),
-        names.join(", ")
+        "login {} is cluster-managed (a role's allow logins name it) but no cluster user's roles give it: denied",
+        q.login
     )];
+    let requirement = cap_requirement(bundle, &mut reasons);
+    Decision {
+        access: Access::Deny,
+        requirement,
+        user: None,
+        known_user: true,
+        candidates: Vec::new(),
+        roles: Vec::new(),
+        locked: false,
+        lock_message: None,
+        reasons,
+    }
+}
+
+/// A login that maps to several users, or a cluster-managed login whose
+/// person is not known: allowed when one of them is; the strictest
+/// requirement of those allowed applies; a lock on any of them who would
+/// be allowed denies (the person could be them). The allowed and unlocked
+/// ones are the candidates a tap may identify.
+fn decide_several(bundle: &Bundle, q: &LoginQuery<'_>, users: &[&User], widened: bool) -> Decision {
+    let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
+    let mut reasons = vec![if widened {
+        format!(
+            "login {} is cluster-managed (a role's allow logins name it) and who logs in is not known: the {} cluster user(s) whose roles could give it are each evaluated ({}), and the strictest requirement of those allowed applies",
+            q.login,
+            users.len(),
+            names.join(", ")
+        )
+    } else {
+        format!(
+            "login {} maps to {} cluster users ({}); each is evaluated and the strictest requirement of those allowed applies",
+            q.login,
+            users.len(),
+            names.join(", ")
+        )
+    }];
     let decisions: Vec<(&str, Decision)> = users
         .iter()
         .map(|u| (u.name.as_str(), decide_for_user(bundle, q, u, Vec::new())))
@@ -128,12 +175,18 @@ fn decide_several(bundle: &Bundle, q: &LoginQuery<'_>, users: &[&User]) -> Decis
         requirement: Requirement::OFF,
         user: None,
         known_user: true,
+        candidates: allowed.iter().map(|(n, _)| n.to_string()).collect(),
         roles: Vec::new(),
         locked: false,
         lock_message: None,
         reasons,
     };
-    if let Some((name, locked)) = decisions.iter().find(|(_, d)| d.locked) {
+    // A locked user counts when their roles would give the login here (a
+    // candidate that could never log in here is no reason to deny).
+    let lock = decisions
+        .iter()
+        .find(|(_, d)| d.locked && (!widened || !d.roles.is_empty()));
+    if let Some((name, locked)) = lock {
         decision.locked = true;
         decision.lock_message = locked.lock_message.clone();
         decision.requirement = strictest(decisions.iter().map(|(_, d)| d));
@@ -172,15 +225,6 @@ fn decide_several(bundle: &Bundle, q: &LoginQuery<'_>, users: &[&User]) -> Decis
 /// The requirement that satisfies all of these decisions.
 fn strictest<'d>(decisions: impl Iterator<Item = &'d Decision>) -> Requirement {
     decisions.fold(Requirement::OFF, |acc, d| acc.combine(d.requirement))
-}
-
-/// A role with the user's traits applied.
-struct AppliedRole<'b> {
-    role: &'b Role,
-    allow_logins: Vec<String>,
-    allow_labels: Labels,
-    deny_logins: Vec<String>,
-    deny_labels: Labels,
 }
 
 fn decide_for_user(
@@ -282,6 +326,7 @@ fn decide_for_user(
         requirement,
         user: Some(user.name.clone()),
         known_user: true,
+        candidates: Vec::new(),
         roles: allowing.iter().map(|a| a.role.name.clone()).collect(),
         locked: false,
         lock_message: None,
@@ -324,135 +369,6 @@ fn admin_rule(
     requirement
 }
 
-fn apply_traits<'b>(
-    role: &'b Role,
-    traits: &BTreeMap<String, Vec<String>>,
-    reasons: &mut Vec<String>,
-) -> AppliedRole<'b> {
-    let mut t = TraitApplier {
-        role: &role.name,
-        traits,
-        notes: reasons,
-    };
-    AppliedRole {
-        role,
-        allow_logins: t.values("allow logins", &role.allow.logins),
-        allow_labels: t.labels("allow node_labels", &role.allow.node_labels),
-        deny_logins: t.values("deny logins", &role.deny.logins),
-        deny_labels: t.labels("deny node_labels", &role.deny.node_labels),
-    }
-}
-
-/// Expands templates for one role, noting what was dropped.
-struct TraitApplier<'a> {
-    role: &'a str,
-    traits: &'a BTreeMap<String, Vec<String>>,
-    notes: &'a mut Vec<String>,
-}
-
-impl TraitApplier<'_> {
-    fn note(&mut self, field: &str, e: &TemplateError) {
-        let effect = match e {
-            TemplateError::NoValue(_) => "dropped",
-            TemplateError::Invalid(_) => "dropped (invalid template)",
-        };
-        self.notes
-            .push(format!("role {} {field}: {e}; {effect}", self.role));
-    }
-
-    fn values(&mut self, field: &str, list: &[String]) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for v in list {
-            match interpolate(v, self.traits) {
-                Ok(expanded) => {
-                    for x in expanded {
-                        if !out.contains(&x) {
-                            out.push(x);
-                        }
-                    }
-                }
-                Err(e) => self.note(field, &e),
-            }
-        }
-        out
-    }
-
-    /// Keys take their first value; a key that yields none becomes the empty
-    /// key, which no node has, so the selector cannot match (as in Teleport).
-    fn labels(&mut self, field: &str, selector: &Labels) -> Labels {
-        let mut out = Labels::new();
-        for (key, list) in selector {
-            let key = match interpolate(key, self.traits) {
-                Ok(keys) => keys.into_iter().next().unwrap_or_default(),
-                Err(e) => {
-                    self.note(&format!("{field} key"), &e);
-                    String::new()
-                }
-            };
-            let values = self.values(field, list);
-            out.insert(key, values);
-        }
-        out
-    }
-}
-
-/// Why this role denies the login, if it does.
-fn deny_reason(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Option<String> {
-    let name = &a.role.name;
-    if a.role.deny.node_labels_expression.is_some() {
-        return Some(format!(
-            "role {name} has a deny node_labels_expression, which hosts do not evaluate: denied to be safe"
-        ));
-    }
-    match match_labels(&a.deny_labels, &q.node.labels) {
-        LabelMatch::Matched(how) => {
-            return Some(format!(
-                "role {name} denies access to {} (deny {how})",
-                q.node.name
-            ))
-        }
-        LabelMatch::Invalid(why) => {
-            return Some(format!(
-                "role {name} deny {why}: cannot be evaluated, denied to be safe"
-            ))
-        }
-        LabelMatch::NotMatched(_) => {}
-    }
-    if a.deny_logins.iter().any(|l| l == q.login) {
-        return Some(format!(
-            "role {name} denies login {} (it is in the role's deny logins)",
-            q.login
-        ));
-    }
-    None
-}
-
-/// How this role allows the login, or why it does not.
-fn allow_check(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Result<String, String> {
-    if a.role.allow.node_labels_expression.is_some() {
-        return Err(
-            "its node_labels_expression is not evaluated on hosts, so it allows nothing".to_owned(),
-        );
-    }
-    let how = match match_labels(&a.allow_labels, &q.node.labels) {
-        LabelMatch::Matched(how) => how,
-        LabelMatch::NotMatched(why) => return Err(why),
-        LabelMatch::Invalid(why) => return Err(format!("{why} (treated as no match)")),
-    };
-    if !a.allow_logins.iter().any(|l| l == q.login) {
-        return Err(if a.allow_logins.is_empty() {
-            format!("login {} is not allowed: the role has no logins", q.login)
-        } else {
-            format!(
-                "login {} is not in its logins [{}]",
-                q.login,
-                a.allow_logins.join(", ")
-            )
-        });
-    }
-    Ok(how)
-}
-
 /// A matching lock in force denies.
 fn apply_locks(
     bundle: &Bundle,
@@ -466,6 +382,7 @@ fn apply_locks(
         roles,
         login: q.login,
         node: &q.node.name,
+        node_id: q.node.id.as_deref(),
         mfa_device: q.mfa_device,
     };
     if let Some(lock) = bundle.find_lock(&subject, q.now) {
@@ -477,8 +394,12 @@ fn apply_locks(
             .as_deref()
             .map(|m| format!(": {m}"))
             .unwrap_or_default();
+        let held_by = lock
+            .matched_field(&subject)
+            .map(|f| format!("; it holds this login by {f}"))
+            .unwrap_or_default();
         decision.reasons.push(format!(
-            "lock {} ({}) is in force: access denied{message}",
+            "lock {} ({}) is in force{held_by}: access denied{message}",
             lock.name,
             lock.target.describe()
         ));

@@ -119,6 +119,12 @@ impl BundleIndex {
         self.logins.candidates(login)
     }
 
+    /// Whether some role's allow `logins` name `login`, for some user once
+    /// templates are applied: a login the cluster manages.
+    pub(crate) fn login_is_named(&self, login: &str) -> bool {
+        self.logins.names(login)
+    }
+
     /// The position of the first lock (in bundle order) in force at `now`
     /// that matches `subject`.
     pub(crate) fn find_lock(
@@ -207,6 +213,18 @@ impl LoginCandidates {
         c
     }
 
+    /// A literal of some role, a trait value that a role's template takes
+    /// whole, or what another template expands to for one of its holders.
+    fn names(&self, login: &str) -> bool {
+        self.roles_by_literal.contains_key(login)
+            || self.users_by_expanded_login.contains_key(login)
+            || (!login.is_empty()
+                && self
+                    .users_by_trait_value
+                    .values()
+                    .any(|by_value| by_value.contains_key(login)))
+    }
+
     fn candidates(&self, login: &str) -> Vec<u32> {
         let mut out: Vec<u32> = Vec::new();
         let roles = self.roles_by_literal.get(login).into_iter().flatten();
@@ -231,9 +249,9 @@ impl LoginCandidates {
     }
 }
 
-/// Locks by one of their target fields: each lock sits in the list of the
-/// first field it sets, so a lookup visits only locks that name something
-/// the login has.
+/// Locks by their target fields: a lock sits in the list of EVERY field it
+/// sets (any one of them locks a session, as in Teleport), so a lookup
+/// visits only locks that name something the login has.
 #[derive(Clone, Default)]
 struct LockIndex {
     by_user: HashMap<String, Positions>,
@@ -242,8 +260,6 @@ struct LockIndex {
     by_node: HashMap<String, Positions>,
     by_server_id: HashMap<String, Positions>,
     by_mfa_device: HashMap<String, Positions>,
-    /// Locks that set no field (match every login).
-    everything: Positions,
 }
 
 impl LockIndex {
@@ -251,23 +267,20 @@ impl LockIndex {
         let mut ix = LockIndex::default();
         for (i, lock) in locks.iter().enumerate() {
             let t = &lock.target;
-            if !t.unsupported.is_empty() {
-                // Never matches on a host.
-                continue;
-            }
-            let slot = [
+            for (field, map) in [
                 (&t.user, &mut ix.by_user),
                 (&t.role, &mut ix.by_role),
                 (&t.login, &mut ix.by_login),
                 (&t.node, &mut ix.by_node),
                 (&t.server_id, &mut ix.by_server_id),
                 (&t.mfa_device, &mut ix.by_mfa_device),
-            ]
-            .into_iter()
-            .find_map(|(field, map)| field.as_ref().map(|v| map.entry(v.clone()).or_default()));
-            match slot {
-                Some(list) => list.push(position(i)),
-                None => ix.everything.push(position(i)),
+            ] {
+                if let Some(v) = field {
+                    let list = map.entry(v.clone()).or_default();
+                    if list.last() != Some(&position(i)) {
+                        list.push(position(i));
+                    }
+                }
             }
         }
         ix
@@ -283,13 +296,16 @@ impl LockIndex {
             .roles
             .iter()
             .flat_map(|r| list(&self.by_role, Some(r)));
-        self.everything
+        let by_node = subject.node_names().flat_map(|n| {
+            list(&self.by_node, Some(n))
+                .iter()
+                .chain(list(&self.by_server_id, Some(n)))
+        });
+        list(&self.by_user, subject.user)
             .iter()
-            .chain(list(&self.by_user, subject.user))
             .chain(by_role)
             .chain(list(&self.by_login, Some(subject.login)))
-            .chain(list(&self.by_node, Some(subject.node)))
-            .chain(list(&self.by_server_id, Some(subject.node)))
+            .chain(by_node)
             .chain(list(&self.by_mfa_device, subject.mfa_device))
             .map(|&p| p as usize)
             .filter(|&p| locks[p].is_in_force(now) && locks[p].matches(subject))

@@ -89,7 +89,7 @@ pub fn match_value(pattern: &str, value: &str) -> Result<bool, String> {
 
 /// Compiled label regexes, shared by every decision: a bundle has few
 /// distinct ones, and compiling one costs far more than a decision.
-fn cached_regex(pattern: &str) -> Result<Regex, String> {
+pub(crate) fn cached_regex(pattern: &str) -> Result<Regex, String> {
     const MAX_CACHED: usize = 10_000;
     static CACHE: OnceLock<Mutex<HashMap<String, Result<Regex, String>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));

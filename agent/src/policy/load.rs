@@ -175,14 +175,6 @@ impl Loader {
                 self.claim("role", &role.name, doc, origin, |first| {
                     format!("duplicate role {:?} (first defined at {first})", role.name)
                 })?;
-                if role.allow.node_labels_expression.is_some()
-                    || role.deny.node_labels_expression.is_some()
-                {
-                    self.warnings.push(format!(
-                        "{origin}:{}: role {:?} uses node_labels_expression, which hosts do not evaluate: its allow side never allows and its deny side always denies",
-                        doc.content_line, role.name
-                    ));
-                }
                 self.roles.insert(role.name.clone(), role);
             }
             "user" => {
@@ -204,13 +196,9 @@ impl Loader {
                 self.claim("lock", &lock.name, doc, origin, |first| {
                     format!("duplicate lock {:?} (first defined at {first})", lock.name)
                 })?;
-                if !lock.target.unsupported.is_empty() {
-                    self.warnings.push(format!(
-                        "{origin}:{}: lock {:?} targets {}, which hosts cannot judge: it never matches here",
-                        doc.content_line,
-                        lock.name,
-                        lock.target.unsupported.join(", ")
-                    ));
+                for warning in lock.load_warnings() {
+                    self.warnings
+                        .push(format!("{origin}:{}: {warning}", doc.content_line));
                 }
                 self.locks.push(lock);
             }

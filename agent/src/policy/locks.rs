@@ -15,8 +15,17 @@ pub struct LockSubject<'a> {
     pub login: &'a str,
     /// This node's name.
     pub node: &'a str,
+    /// This node's Teleport host UUID (`node.id` in agent.yaml), when known.
+    pub node_id: Option<&'a str>,
     /// The MFA device id used, if any.
     pub mfa_device: Option<&'a str>,
+}
+
+impl LockSubject<'_> {
+    /// The names this node answers to in `node`/`server_id` targets.
+    pub fn node_names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.node).chain(self.node_id.filter(|id| *id != self.node))
+    }
 }
 
 impl Lock {
@@ -28,26 +37,82 @@ impl Lock {
         }
     }
 
-    /// Whether every target field present holds for `subject`. A lock with a
-    /// target field a host cannot judge never matches.
+    /// Teleport's `ComputeLockTargets` + `LockTarget.Match`: a session is
+    /// a set of single-field targets (its user, its login, this node, each
+    /// role, its MFA device), and a lock holds it when ANY ONE of them
+    /// equals the lock's field of the same name. A lock that sets several
+    /// fields therefore locks each of them on its own (`{login: rob,
+    /// server_id: db7}` locks rob everywhere and everyone on db7), not their
+    /// conjunction. Fields a host cannot judge (`windows_desktop`,
+    /// `access_request`, `device`, ...) never match here, but do not stop the
+    /// lock's other fields from matching.
     pub fn matches(&self, subject: &LockSubject<'_>) -> bool {
+        self.matched_field(subject).is_some()
+    }
+
+    /// The first target field (as `field=value`) that holds `subject`.
+    pub fn matched_field(&self, subject: &LockSubject<'_>) -> Option<String> {
         let t = &self.target;
-        if !t.unsupported.is_empty() {
-            return false;
-        }
-        let eq = |want: &Option<String>, have: Option<&str>| match want {
-            None => true,
-            Some(w) => have == Some(w.as_str()),
+        let hit = |field: &str, want: &Option<String>, have: Option<&str>| match (want, have) {
+            (Some(w), Some(h)) if w == h => Some(format!("{field}={w}")),
+            _ => None,
         };
-        eq(&t.user, subject.user)
-            && match &t.role {
-                None => true,
-                Some(r) => subject.roles.contains(r),
-            }
-            && eq(&t.login, Some(subject.login))
-            && eq(&t.node, Some(subject.node))
-            && eq(&t.server_id, Some(subject.node))
-            && eq(&t.mfa_device, subject.mfa_device)
+        hit("user", &t.user, subject.user)
+            .or_else(|| {
+                t.role
+                    .as_ref()
+                    .filter(|r| subject.roles.contains(r))
+                    .map(|r| format!("role={r}"))
+            })
+            .or_else(|| hit("login", &t.login, Some(subject.login)))
+            .or_else(|| {
+                subject.node_names().find_map(|n| {
+                    hit("node", &t.node, Some(n))
+                        .or_else(|| hit("server_id", &t.server_id, Some(n)))
+                })
+            })
+            .or_else(|| hit("mfa_device", &t.mfa_device, subject.mfa_device))
+    }
+}
+
+impl Lock {
+    /// What `mfactl check` should say about this lock: a lock that sets
+    /// several fields locks each of them on its own (RFD 9 advises one
+    /// field per lock), and fields a host cannot judge never match here.
+    pub fn load_warnings(&self) -> Vec<String> {
+        let t = &self.target;
+        let mut out = Vec::new();
+        let set: Vec<String> = [
+            ("user", &t.user, "user {} everywhere"),
+            ("role", &t.role, "everyone holding role {}"),
+            ("login", &t.login, "login {} on every node"),
+            ("node", &t.node, "every login on node {}"),
+            ("server_id", &t.server_id, "every login on node {}"),
+            (
+                "mfa_device",
+                &t.mfa_device,
+                "every login with MFA device {}",
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(_, v, what)| v.as_ref().map(|v| what.replace("{}", v)))
+        .collect();
+        if set.len() + t.unsupported.len() > 1 {
+            out.push(format!(
+                "lock {:?} sets several target fields ({}); as in Teleport each field locks on its own, not only their combination: it locks {}",
+                self.name,
+                t.describe(),
+                set.join(", and ")
+            ));
+        }
+        if !t.unsupported.is_empty() {
+            out.push(format!(
+                "lock {:?} targets {}, which hosts cannot judge: those fields never match here",
+                self.name,
+                t.unsupported.join(", ")
+            ));
+        }
+        out
     }
 }
 
@@ -60,244 +125,4 @@ pub fn find_lock<'b>(
     locks
         .iter()
         .find(|lock| lock.is_in_force(now) && lock.matches(subject))
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-    use crate::policy::resources::LockTarget;
-
-    fn lock(target: LockTarget, expires: Option<SystemTime>) -> Lock {
-        Lock {
-            name: "l".into(),
-            target,
-            message: None,
-            expires,
-        }
-    }
-
-    fn s(v: &str) -> Option<String> {
-        Some(v.to_owned())
-    }
-
-    #[test]
-    fn each_field_and_all_must_hold() {
-        let roles = vec!["access-dev".to_owned(), "access-prod".to_owned()];
-        let subject = LockSubject {
-            user: Some("jerry"),
-            roles: &roles,
-            login: "jerry",
-            node: "prod3",
-            mfa_device: Some("dev-1"),
-        };
-        let t = LockTarget::default;
-        let cases: Vec<(LockTarget, bool)> = vec![
-            (
-                LockTarget {
-                    user: s("jerry"),
-                    ..t()
-                },
-                true,
-            ),
-            (
-                LockTarget {
-                    user: s("olga"),
-                    ..t()
-                },
-                false,
-            ),
-            (
-                LockTarget {
-                    role: s("access-prod"),
-                    ..t()
-                },
-                true,
-            ),
-            (
-                LockTarget {
-                    role: s("admin"),
-                    ..t()
-                },
-                false,
-            ),
-            (
-                LockTarget {
-                    login: s("jerry"),
-                    ..t()
-                },
-                true,
-            ),
-            (
-                LockTarget {
-                    login: s("root"),
-                    ..t()
-                },
-                false,
-            ),
-            (
-                LockTarget {
-                    node: s("prod3"),
-                    ..t()
-                },
-                true,
-            ),
-            (
-                LockTarget {
-                    node: s("dev1"),
-                    ..t()
-                },
-                false,
-            ),
-            (
-                LockTarget {
-                    server_id: s("prod3"),
-                    ..t()
-                },
-                true,
-            ),
-            (
-                LockTarget {
-                    server_id: s("dev1"),
-                    ..t()
-                },
-                false,
-            ),
-            (
-                LockTarget {
-                    mfa_device: s("dev-1"),
-                    ..t()
-                },
-                true,
-            ),
-            (
-                LockTarget {
-                    mfa_device: s("dev-2"),
-                    ..t()
-                },
-                false,
-            ),
-            (
-                LockTarget {
-                    user: s("jerry"),
-                    node: s("prod3"),
-                    login: s("jerry"),
-                    ..t()
-                },
-                true,
-            ),
-            (
-                LockTarget {
-                    user: s("jerry"),
-                    node: s("dev1"),
-                    ..t()
-                },
-                false,
-            ),
-            (
-                LockTarget {
-                    user: s("jerry"),
-                    role: s("admin"),
-                    ..t()
-                },
-                false,
-            ),
-            (
-                LockTarget {
-                    user: s("jerry"),
-                    unsupported: vec!["windows_desktop".into()],
-                    ..t()
-                },
-                false,
-            ),
-            (
-                LockTarget {
-                    unsupported: vec!["device".into()],
-                    ..t()
-                },
-                false,
-            ),
-        ];
-        for (target, want) in cases {
-            let l = lock(target.clone(), None);
-            assert_eq!(l.matches(&subject), want, "{}", target.describe());
-        }
-
-        // No user and no device known: user and mfa_device targets never match.
-        let anonymous = LockSubject {
-            user: None,
-            mfa_device: None,
-            ..subject
-        };
-        assert!(!lock(
-            LockTarget {
-                user: s("jerry"),
-                ..t()
-            },
-            None
-        )
-        .matches(&anonymous));
-        assert!(!lock(
-            LockTarget {
-                mfa_device: s("dev-1"),
-                ..t()
-            },
-            None
-        )
-        .matches(&anonymous));
-        assert!(lock(
-            LockTarget {
-                login: s("jerry"),
-                ..t()
-            },
-            None
-        )
-        .matches(&anonymous));
-    }
-
-    #[test]
-    fn expiry() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let target = LockTarget {
-            login: s("jerry"),
-            ..LockTarget::default()
-        };
-        let cases = [
-            (None, true),
-            (Some(now + Duration::from_secs(1)), true),
-            (Some(now), false),
-            (Some(now - Duration::from_secs(1)), false),
-        ];
-        for (expires, want) in cases {
-            assert_eq!(
-                lock(target.clone(), expires).is_in_force(now),
-                want,
-                "{expires:?}"
-            );
-        }
-        let roles = [];
-        let subject = LockSubject {
-            user: None,
-            roles: &roles,
-            login: "jerry",
-            node: "n",
-            mfa_device: None,
-        };
-        let locks = vec![
-            Lock {
-                name: "old".into(),
-                ..lock(target.clone(), Some(now - Duration::from_secs(60)))
-            },
-            Lock {
-                name: "new".into(),
-                ..lock(target.clone(), None)
-            },
-        ];
-        assert_eq!(
-            find_lock(&locks, &subject, now).map(|l| l.name.as_str()),
-            Some("new")
-        );
-        assert_eq!(find_lock(&locks[..1], &subject, now), None);
-    }
 }

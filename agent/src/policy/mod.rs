@@ -7,7 +7,7 @@
 //! use mfa_agent::policy::{self, LoginQuery, NodeInfo, ServiceClass};
 //!
 //! let bundle = policy::load_bundle_path("/etc/pam-mfa/policy.d".as_ref())?;
-//! let node = NodeInfo { name: "prod3".into(), labels: [("env".into(), "prod".into())].into() };
+//! let node = NodeInfo { name: "prod3".into(), id: None, labels: [("env".into(), "prod".into())].into() };
 //! let d = policy::decide(&bundle, &LoginQuery {
 //!     node: &node, login: "jerry", user: None, class: ServiceClass::Ssh,
 //!     mfa_device: None, now: SystemTime::now(),
@@ -19,14 +19,18 @@
 //! Semantics follow Teleport exactly where hosts can (see `DESIGN.md`,
 //! "Policy"): deny before allow; labels as `MatchLabels`; session MFA from the
 //! cap or any allowing role; the hardware key policy from the cap and all of
-//! the user's roles. Where a host cannot evaluate something Teleport can
-//! (`node_labels_expression`, lock targets such as `windows_desktop`), the
-//! engine fails closed for deny and open for nothing.
+//! the user's roles; `node_labels_expression` in Teleport's predicate
+//! language (`predicate`), combined with `node_labels` as `CheckLabelsMatch`
+//! does; locks as `ComputeLockTargets` + `LockTarget.Match` (any one field).
+//! Where a host cannot evaluate something Teleport can (lock targets such as
+//! `windows_desktop`), or an expression fails to evaluate, the engine fails
+//! closed for deny and open for nothing.
 //!
 //! Files: [`load`](load_bundle_path) reads text into documents
 //! (`documents`), each document into a resource (`resources`); `decide` uses
-//! `labels`, `traits` and `locks`.
+//! `labels`, `predicate`, `traits` and `locks`.
 
+mod applied_role;
 mod bundle;
 mod by_name;
 mod decide;
@@ -37,6 +41,7 @@ mod key_policy;
 mod labels;
 mod load;
 mod locks;
+mod predicate;
 mod query;
 mod require_mfa;
 mod requirement;
@@ -54,6 +59,7 @@ pub use key_policy::KeyPolicy;
 pub use labels::{match_labels, match_value, LabelMatch, Labels};
 pub use load::{load_bundle_path, load_bundle_str};
 pub use locks::{find_lock, LockSubject};
+pub use predicate::{Env as ExpressionEnv, LabelExpression, PredicateError};
 pub use query::{Access, Decision, LoginQuery, NodeInfo, ServiceClass};
 pub use require_mfa::RequireMfa;
 pub use requirement::Requirement;

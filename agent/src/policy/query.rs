@@ -10,6 +10,9 @@ use super::requirement::Requirement;
 pub struct NodeInfo {
     /// The node name (lock targets `node` and `server_id` compare with it).
     pub name: String,
+    /// The Teleport host UUID (`node.id` in agent.yaml), when known: lock
+    /// targets `node` and `server_id` compare with it too.
+    pub id: Option<String>,
     /// The node's labels, matched against roles' `node_labels`.
     pub labels: BTreeMap<String, String>,
 }
@@ -78,6 +81,11 @@ pub struct Decision {
     pub user: Option<String>,
     /// Whether the login maps to users in the bundle (so roles applied).
     pub known_user: bool,
+    /// When `user` is `None` and the login maps to several cluster users
+    /// (who logs in is not known): those of them the policy allows here, in
+    /// name order. A tap, registered key or certificate of one of them
+    /// identifies the person, and the login is decided again for them alone.
+    pub candidates: Vec<String>,
     /// The roles that allowed this login.
     pub roles: Vec<String>,
     /// Whether a lock denied the login.
@@ -92,5 +100,14 @@ impl Decision {
     /// Whether access is allowed.
     pub fn is_allowed(&self) -> bool {
         self.access == Access::Allow
+    }
+
+    /// The cluster users whose tap could satisfy this login: the user
+    /// decided for, else the allowed candidates.
+    pub fn tap_users(&self) -> Vec<String> {
+        match &self.user {
+            Some(u) => vec![u.clone()],
+            None => self.candidates.clone(),
+        }
     }
 }

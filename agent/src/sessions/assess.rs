@@ -110,6 +110,7 @@ spec:
     fn node() -> NodeInfo {
         NodeInfo {
             name: "prod3".into(),
+            id: None,
             labels: BTreeMap::from([("env".to_string(), "prod".to_string())]),
         }
     }

@@ -1,9 +1,16 @@
 //! The session list on disk, so an agent restart (an upgrade) does not make
 //! live sessions immune to locks. Kept beside the socket (`agent.sock` →
-//! `agent.sessions.json`, on /run: sessions do not outlive a boot), written
-//! atomically (a new 0600 file renamed over the old one), read only when it
-//! is a regular file of the agent's own user that nobody else can read or
-//! write. A record counts only while its process (pid and start time) runs.
+//! `agent.sessions.json`, on /run: sessions do not outlive a boot).
+//!
+//! The file is a journal (JSON lines): a header `{"version":2,"next":N}`,
+//! then `{"open":{...}}` and `{"close":"ID"}` records appended as sessions
+//! come and go, so opening a session costs one short append, not a rewrite
+//! of every session. When the journal has grown past twice the live list it
+//! is compacted: written afresh (a new 0600 file renamed over the old one).
+//! It is read only when it is a regular file of the agent's own user that
+//! nobody else can read or write; a torn last line (a crash mid-append) is
+//! ignored. A record counts only while its process (pid and start time)
+//! runs. A version 1 file (one JSON document, older agents) is read too.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -19,18 +26,34 @@ use crate::policy::{ServiceClass, User};
 
 /// Larger files are not read (10,000 sessions fit easily).
 const MAX_FILE: u64 = 32 * 1024 * 1024;
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+/// The whole-document format of older agents (read, never written).
+const VERSION_1: u32 = 1;
 
 /// Where the list of the agent listening on `socket` is kept.
 pub fn sessions_file(socket: &Path) -> PathBuf {
     socket.with_extension("sessions.json")
 }
 
-#[derive(Serialize, Deserialize)]
+/// A version 1 file.
+#[derive(Deserialize)]
 struct FileBody {
-    version: u32,
     next: u64,
     sessions: Vec<Record>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    version: u32,
+    next: u64,
+}
+
+/// One journal line after the header.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Entry {
+    Open(Box<Record>),
+    Close(String),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -122,15 +145,17 @@ fn session(r: Record) -> Option<Session> {
     })
 }
 
-/// Writes the list: a fresh 0600 file in the same directory, renamed over
-/// the old one (a symlink at the final name is replaced, never followed).
+/// Writes the list afresh (compaction): a new 0600 file in the same
+/// directory, renamed over the old one (a symlink at the final name is
+/// replaced, never followed).
 pub fn save(path: &Path, sessions: &[Session], next: u64) -> std::io::Result<()> {
-    let body = FileBody {
+    let mut text = line(&Header {
         version: VERSION,
         next,
-        sessions: sessions.iter().map(record).collect(),
-    };
-    let text = serde_json::to_vec(&body).map_err(std::io::Error::other)?;
+    })?;
+    for s in sessions {
+        text.extend(line(&Entry::Open(Box::new(record(s))))?);
+    }
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
     let mut f = std::fs::OpenOptions::new()
@@ -146,6 +171,36 @@ pub fn save(path: &Path, sessions: &[Session], next: u64) -> std::io::Result<()>
         return Err(e);
     }
     Ok(())
+}
+
+/// Appends that `s` opened.
+pub fn append_open(path: &Path, s: &Session) -> std::io::Result<()> {
+    append(path, &line(&Entry::Open(Box::new(record(s))))?)
+}
+
+/// Appends that the sessions `ids` closed.
+pub fn append_close<'a>(path: &Path, ids: impl Iterator<Item = &'a str>) -> std::io::Result<()> {
+    let mut text = Vec::new();
+    for id in ids {
+        text.extend(line(&Entry::Close(id.to_string()))?);
+    }
+    append(path, &text)
+}
+
+fn line<T: Serialize>(value: &T) -> std::io::Result<Vec<u8>> {
+    let mut v = serde_json::to_vec(value).map_err(std::io::Error::other)?;
+    v.push(b'\n');
+    Ok(v)
+}
+
+/// One write to the end of the journal, which must exist already (it is
+/// created by [`save`], 0600, never through a symlink).
+fn append(path: &Path, text: &[u8]) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)?;
+    f.write_all(text)
 }
 
 /// Reads the list back: `Ok(None)` when there is no file; `Err` names what
@@ -173,18 +228,57 @@ pub fn load(path: &Path) -> Result<Option<(Vec<Session>, u64)>, String> {
     }
     let mut text = Vec::new();
     f.read_to_end(&mut text).map_err(|e| at(e.to_string()))?;
-    let body: FileBody =
-        serde_json::from_slice(&text).map_err(|e| at(format!("not a session list: {e}")))?;
-    if body.version != VERSION {
-        return Err(at(format!(
-            "version {} is not {VERSION}: ignored",
-            body.version
-        )));
+    replay(&text).map(Some).map_err(at)
+}
+
+/// The sessions and next id a journal (or a version 1 file) describes.
+fn replay(text: &[u8]) -> Result<(Vec<Session>, u64), String> {
+    let mut lines = text.split(|b| *b == b'\n').enumerate().peekable();
+    let (_, first) = lines.next().unwrap_or((0, b""));
+    let version: serde_json::Value =
+        serde_json::from_slice(first).map_err(|e| format!("not a session list: {e}"))?;
+    match version.get("version").and_then(serde_json::Value::as_u64) {
+        Some(v) if v == u64::from(VERSION_1) => {
+            let body: FileBody =
+                serde_json::from_value(version).map_err(|e| format!("not a session list: {e}"))?;
+            let list = body.sessions.into_iter().filter_map(session).collect();
+            return Ok((list, body.next));
+        }
+        Some(v) if v == u64::from(VERSION) => {}
+        other => return Err(format!("version {other:?} is not {VERSION}: ignored")),
     }
-    Ok(Some((
-        body.sessions.into_iter().filter_map(session).collect(),
-        body.next,
-    )))
+    let header: Header =
+        serde_json::from_value(version).map_err(|e| format!("not a session list: {e}"))?;
+    let mut next = header.next;
+    let mut open: Vec<Session> = Vec::new();
+    while let Some((n, bytes)) = lines.next() {
+        if bytes.is_empty() {
+            continue;
+        }
+        let entry: Entry = match serde_json::from_slice(bytes) {
+            Ok(e) => e,
+            // A crash mid-append leaves a torn last line: the rest stands.
+            Err(_) if lines.peek().is_none() => break,
+            Err(e) => return Err(format!("line {}: not a session record: {e}", n + 1)),
+        };
+        match entry {
+            Entry::Open(r) => {
+                let Some(s) = session(*r) else { continue };
+                next = next.max(id_number(&s.id).saturating_add(1));
+                open.retain(|o| o.id != s.id);
+                open.push(s);
+            }
+            Entry::Close(id) => open.retain(|o| o.id != id),
+        }
+    }
+    Ok((open, next))
+}
+
+/// The counter part of a session id (`PID-N`).
+fn id_number(id: &str) -> u64 {
+    id.rsplit_once('-')
+        .and_then(|(_, n)| n.parse().ok())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -256,5 +350,19 @@ mod tests {
             .unwrap();
         assert!(load(&d.join("bad.json")).unwrap_err().contains("bad.json"));
         std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// An older agent's whole-document file is taken over on upgrade.
+    #[test]
+    fn a_version_1_file_is_read() {
+        let mut a = sample(11, 11, "jerry");
+        a.id = "11-3".into();
+        let v1 = serde_json::json!({"version": 1, "next": 4, "sessions": [record(&a)]});
+        let (back, next) = replay(v1.to_string().as_bytes()).unwrap();
+        assert_eq!((back.len(), next), (1, 4));
+        assert_eq!(back[0].id, "11-3");
+        assert!(replay(br#"{"version":9,"next":1}"#)
+            .unwrap_err()
+            .contains("version"));
     }
 }

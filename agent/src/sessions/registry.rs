@@ -2,7 +2,7 @@
 //! them (pid and start time, from SO_PEERCRED and /proc).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
@@ -14,6 +14,14 @@ use crate::policy::{ServiceClass, User};
 /// Sessions over this many are refused (a runaway opener cannot grow the
 /// agent without bound).
 pub const MAX_SESSIONS: usize = 10_000;
+/// Live sessions of one cluster user (the account, when no cluster user is
+/// known), so one person cannot take the whole list.
+pub const MAX_SESSIONS_PER_USER: usize = 512;
+/// Live sessions of one invoking login (for sudo/su the invoking user).
+pub const MAX_SESSIONS_PER_LOGIN: usize = 512;
+/// The journal is compacted once it holds this many more records than
+/// there are live sessions (and at least this many).
+const COMPACT_AFTER: usize = 256;
 
 /// One live login session.
 #[derive(Debug, Clone)]
@@ -77,6 +85,8 @@ pub struct SessionRegistry {
     alive: Liveness,
     /// Where the list is kept across agent restarts, once attached.
     file: OnceLock<PathBuf>,
+    /// Records appended to the file since it was last written whole.
+    appended: AtomicUsize,
 }
 
 impl Default for SessionRegistry {
@@ -92,6 +102,7 @@ impl SessionRegistry {
             next: AtomicU64::new(1),
             alive,
             file: OnceLock::new(),
+            appended: AtomicUsize::new(0),
         }
     }
 
@@ -124,33 +135,73 @@ impl SessionRegistry {
         Ok(n)
     }
 
-    /// Writes the list, when a file is attached; a failure is reported and
-    /// the list in memory stays authoritative.
+    /// Writes the list whole (compaction), when a file is attached; a
+    /// failure is reported and the list in memory stays authoritative.
     fn save(&self, list: &[Session]) {
         if let Some(path) = self.file.get() {
-            if let Err(e) = super::persist::save(path, list, self.next.load(Ordering::Relaxed)) {
-                eprintln!(
+            match super::persist::save(path, list, self.next.load(Ordering::Relaxed)) {
+                Ok(()) => self.appended.store(0, Ordering::Relaxed),
+                Err(e) => eprintln!(
                     "mfa-agent: cannot save the session list to {}: {e}",
                     path.display()
-                );
+                ),
             }
+        }
+    }
+
+    /// Records a change with one append (`write` does it), or compacts the
+    /// file when the journal has grown past the live list.
+    fn journal(&self, list: &[Session], write: impl FnOnce(&Path) -> std::io::Result<()>) {
+        let Some(path) = self.file.get() else { return };
+        let appended = self.appended.fetch_add(1, Ordering::Relaxed) + 1;
+        if appended > COMPACT_AFTER.max(list.len()) {
+            return self.save(list);
+        }
+        match write(path) {
+            Ok(()) => {}
+            // Not written yet (no session so far, or removed): written whole.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.save(list),
+            Err(e) => {
+                eprintln!(
+                    "mfa-agent: cannot record a session change in {}: {e}; writing it whole",
+                    path.display()
+                );
+                self.save(list);
+            }
+        }
+    }
+
+    fn journal_closed(&self, list: &[Session], gone: &[Session]) {
+        if !gone.is_empty() {
+            self.journal(list, |p| {
+                super::persist::append_close(p, gone.iter().map(|s| s.id.as_str()))
+            });
         }
     }
 
     /// Registers a session and returns its id. A session of the same
     /// process, service and account is replaced (a re-opened session).
+    /// Refused past [`MAX_SESSIONS`] in all, [`MAX_SESSIONS_PER_USER`] for
+    /// one cluster user or [`MAX_SESSIONS_PER_LOGIN`] for one invoking
+    /// login.
     pub fn open(&self, mut s: Session) -> Result<String, String> {
         let mut list = self.lock();
-        list.retain(|o| {
-            !(o.leader == s.leader && o.service == s.service && o.account == s.account)
-        });
-        if list.len() >= MAX_SESSIONS {
+        let replaced: Vec<Session> = list
+            .iter()
+            .filter(|o| o.leader == s.leader && o.service == s.service && o.account == s.account)
+            .cloned()
+            .collect();
+        list.retain(|o| !replaced.iter().any(|r| r.id == o.id));
+        if list.len() >= MAX_SESSIONS || over_share(&list, &s) {
             // (Usually pruned, with an audit event, by the periodic check.)
             let alive = self.alive;
             list.retain(|o| alive(o.leader));
-            if list.len() >= MAX_SESSIONS {
-                return Err(format!("the agent already tracks {MAX_SESSIONS} sessions"));
-            }
+        }
+        if list.len() >= MAX_SESSIONS {
+            return Err(format!("the agent already tracks {MAX_SESSIONS} sessions"));
+        }
+        if let Some(why) = share_refusal(&list, &s) {
+            return Err(why);
         }
         s.id = format!(
             "{}-{}",
@@ -158,8 +209,12 @@ impl SessionRegistry {
             self.next.fetch_add(1, Ordering::Relaxed)
         );
         let id = s.id.clone();
+        self.journal_closed(&list, &replaced);
         list.push(s);
-        self.save(&list);
+        let list = &*list;
+        if let Some(added) = list.last() {
+            self.journal(list, |p| super::persist::append_open(p, added));
+        }
         Ok(id)
     }
 
@@ -171,9 +226,7 @@ impl SessionRegistry {
             .drain(..)
             .partition(|s| s.leader == leader && s.service == service && s.account == account);
         *list = kept;
-        if !gone.is_empty() {
-            self.save(&list);
-        }
+        self.journal_closed(&list, &gone);
         gone
     }
 
@@ -182,7 +235,7 @@ impl SessionRegistry {
         let mut list = self.lock();
         let i = list.iter().position(|s| s.id == id)?;
         let s = list.remove(i);
-        self.save(&list);
+        self.journal_closed(&list, std::slice::from_ref(&s));
         Some(s)
     }
 
@@ -193,9 +246,7 @@ impl SessionRegistry {
         let (kept, gone): (Vec<Session>, Vec<Session>) =
             list.drain(..).partition(|s| alive(s.leader));
         *list = kept;
-        if !gone.is_empty() {
-            self.save(&list);
-        }
+        self.journal_closed(&list, &gone);
         gone
     }
 
@@ -219,10 +270,13 @@ impl SessionRegistry {
                 marked.push(s.clone());
             }
         }
-        if !marked.is_empty() {
-            self.save(&list);
-        }
+        // Not recorded: a restarted agent judges every session afresh.
         marked
+    }
+
+    /// Records in the file since it was last written whole (tests).
+    pub fn appended_since_compaction(&self) -> usize {
+        self.appended.load(Ordering::Relaxed)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Session>> {
@@ -230,150 +284,35 @@ impl SessionRegistry {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-    use std::sync::atomic::AtomicI32;
-    use std::time::Duration;
-
-    /// Processes "alive" in these tests: pid == start, and the pid is not
-    /// the one marked dead.
-    static DEAD: AtomicI32 = AtomicI32::new(-1);
-
-    fn fake_alive(p: ProcId) -> bool {
-        p.start == p.pid as u64 && p.pid != DEAD.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn session(pid: i32, start: u64, account: &str) -> Session {
-        Session {
-            id: String::new(),
-            leader: ProcId { pid, start },
-            account: account.into(),
-            login: account.into(),
-            class: ServiceClass::Ssh,
-            user: Some(account.into()),
-            identity: None,
-            device: None,
-            evidence: "none needed".into(),
-            service: "sshd".into(),
-            tty: Some("ssh".into()),
-            rhost: Some("10.0.0.1".into()),
-            opened: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
-            ending: None,
-        }
-    }
-
-    #[test]
-    fn open_close_and_pid_reuse() {
-        let r = SessionRegistry::with_liveness(fake_alive);
-        let a = r.open(session(100, 100, "jerry")).unwrap();
-        let b = r.open(session(200, 200, "tom")).unwrap();
-        assert_ne!(a, b);
-        assert_eq!(r.list().len(), 2);
-        // The same pid with another start time is another process: it
-        // cannot close jerry's session.
-        assert!(r
-            .close(ProcId { pid: 100, start: 7 }, "sshd", "jerry")
-            .is_empty());
-        assert!(r
-            .close(
-                ProcId {
-                    pid: 100,
-                    start: 100
-                },
-                "sudo",
-                "jerry"
-            )
-            .is_empty());
-        let closed = r.close(
-            ProcId {
-                pid: 100,
-                start: 100,
-            },
-            "sshd",
-            "jerry",
-        );
-        assert_eq!(closed.len(), 1);
-        assert_eq!(closed[0].id, a);
-        let left: Vec<String> = r.list().into_iter().map(|s| s.id).collect();
-        assert_eq!(left, vec![b]);
-    }
-
-    #[test]
-    fn a_reused_pid_does_not_keep_a_session_alive() {
-        let r = SessionRegistry::with_liveness(fake_alive);
-        // Registered for pid 300 started at 300; /proc now shows pid 300
-        // with another start time (fake_alive says no): pruned.
-        r.open(session(300, 299, "jerry")).unwrap();
-        r.open(session(301, 301, "jerry")).unwrap();
-        let listed = r.list();
-        assert_eq!(listed.len(), 1);
-        assert_eq!(listed[0].leader.pid, 301);
-    }
-
-    #[test]
-    fn gone_processes_are_pruned() {
-        let r = SessionRegistry::with_liveness(fake_alive);
-        r.open(session(400, 400, "jerry")).unwrap();
-        r.open(session(401, 401, "tom")).unwrap();
-        DEAD.store(400, Ordering::Relaxed);
-        let gone = r.prune();
-        DEAD.store(-1, Ordering::Relaxed);
-        assert_eq!(gone.len(), 1);
-        assert_eq!(gone[0].account, "jerry");
-        assert_eq!(r.list().len(), 1);
-    }
-
-    #[test]
-    fn reopen_replaces_and_ending_is_marked_once() {
-        let r = SessionRegistry::with_liveness(fake_alive);
-        r.open(session(500, 500, "jerry")).unwrap();
-        let id = r.open(session(500, 500, "jerry")).unwrap();
-        assert_eq!(r.list().len(), 1);
-        let first = r.mark_ending(&[(id.clone(), "locked".into())]);
-        assert_eq!(first.len(), 1);
-        assert!(r.mark_ending(&[(id.clone(), "locked".into())]).is_empty());
-        assert_eq!(r.list()[0].ending.as_deref(), Some("locked"));
-        assert_eq!(r.list()[0].info().ending.as_deref(), Some("locked"));
-        assert!(r.remove(&id).is_some());
-        assert!(r.list().is_empty());
-    }
-
-    #[test]
-    fn a_restarted_agent_takes_over_the_live_sessions() {
-        let d = std::env::temp_dir().join(format!(
-            "pam-mfa-registry-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir(&d).unwrap();
-        let path = d.join("agent.sessions.json");
-        let first = SessionRegistry::with_liveness(fake_alive);
-        first.attach_file(&path).unwrap();
-        let kept = first.open(session(600, 600, "jerry")).unwrap();
-        first.open(session(601, 1, "gone")).unwrap(); // its process is not running
-        let ending = first.open(session(602, 602, "tom")).unwrap();
-        first.mark_ending(&[(ending.clone(), "locked".into())]);
-        let second = SessionRegistry::with_liveness(fake_alive);
-        assert_eq!(second.attach_file(&path).unwrap(), 2);
-        let back = second.list();
-        let ids: Vec<&str> = back.iter().map(|s| s.id.as_str()).collect();
-        assert_eq!(ids, [kept.as_str(), ending.as_str()]);
-        assert!(back.iter().all(|s| s.ending.is_none()), "judged afresh");
-        // Ids keep counting up; closing is written through.
-        let newer = second.open(session(603, 603, "ann")).unwrap();
-        assert!(!ids.contains(&newer.as_str()));
-        second.close(
-            ProcId {
-                pid: 600,
-                start: 600,
-            },
-            "sshd",
-            "jerry",
-        );
-        let third = SessionRegistry::with_liveness(fake_alive);
-        assert_eq!(third.attach_file(&path).unwrap(), 2);
-        std::fs::remove_dir_all(&d).unwrap();
-    }
+/// The cluster user a session counts against.
+fn owner(s: &Session) -> &str {
+    s.user.as_deref().unwrap_or(&s.account)
 }
+
+fn over_share(list: &[Session], s: &Session) -> bool {
+    share_refusal(list, s).is_some()
+}
+
+/// Why `s` would take more than its cluster user's or invoking login's
+/// share of the list.
+fn share_refusal(list: &[Session], s: &Session) -> Option<String> {
+    let of_user = list.iter().filter(|o| owner(o) == owner(s)).count();
+    if of_user >= MAX_SESSIONS_PER_USER {
+        return Some(format!(
+            "{} already has {MAX_SESSIONS_PER_USER} live sessions",
+            owner(s)
+        ));
+    }
+    let of_login = list.iter().filter(|o| o.login == s.login).count();
+    if of_login >= MAX_SESSIONS_PER_LOGIN {
+        return Some(format!(
+            "{} already opened {MAX_SESSIONS_PER_LOGIN} live sessions",
+            s.login
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+#[path = "registry_tests.rs"]
+pub(crate) mod tests;

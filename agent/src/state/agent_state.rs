@@ -1,11 +1,13 @@
 //! Everything a request handler needs, shared between connection threads.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 use pam_mfa_protocol::DecisionCounts;
 
+use super::live::Live;
 use super::policy_store::PolicyStore;
 use crate::audit::{AuditEvent, AuditSink};
 use crate::challenge::{SignatureCounters, UsedChallenges};
@@ -47,12 +49,17 @@ impl Counters {
 }
 
 pub struct AgentState {
-    pub config: AgentConfig,
-    pub node: NodeInfo,
-    pub services: ServiceMap,
+    /// agent.yaml in force: `reload_config` replaces it (the parts that
+    /// can change live; see `state::config_reload`).
+    pub config: Live<AgentConfig>,
+    pub node: Live<NodeInfo>,
+    pub services: Live<ServiceMap>,
+    /// The file agent.yaml is read from on reload (None: never reloaded).
+    pub config_path: Option<PathBuf>,
     pub source: PolicySource,
     pub store: PolicyStore,
-    pub audit: AuditSink,
+    /// Shared with what reports on its own (the signature counters).
+    pub audit: Arc<AuditSink>,
     pub counters: Counters,
     pub started: Instant,
     /// uid of `socket.keys_user`, when that user exists.
@@ -97,6 +104,7 @@ impl AgentState {
         let source = config.policy_source()?;
         let node = NodeInfo {
             name: config.node_name(),
+            id: config.node_id(),
             labels: config.node.labels.clone(),
         };
         let (fetcher, cache) = match &source {
@@ -116,10 +124,26 @@ impl AgentState {
             .ok()
             .flatten()
             .map(|u| u.uid.as_raw());
+        let audit = Arc::new(audit);
+        let signature_counters = SignatureCounters::default();
+        {
+            let sink = Arc::clone(&audit);
+            let node = node.name.clone();
+            signature_counters.report_save_failures(Box::new(move |why: &str| {
+                sink.write(&crate::audit::AuditEvent::new(
+                    "state_write",
+                    "error",
+                    &node,
+                    "",
+                    why.to_string(),
+                ));
+            }));
+        }
         Ok(AgentState {
-            config,
-            node,
-            services,
+            config: Live::new(config),
+            node: Live::new(node),
+            services: Live::new(services),
+            config_path: None,
             source,
             store: PolicyStore::default(),
             audit,
@@ -130,7 +154,7 @@ impl AgentState {
             reuse: ReuseCache::default(),
             grants: Grants::default(),
             recorded_auth: RecordedAuthInfo::default(),
-            signature_counters: SignatureCounters::default(),
+            signature_counters,
             used_challenges: UsedChallenges::default(),
             sessions: crate::sessions::SessionRegistry::default(),
             clock,

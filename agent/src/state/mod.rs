@@ -1,6 +1,10 @@
 //! The agent's shared state: configuration, policy, counters.
 
 mod agent_state;
+mod config_reload;
+#[cfg(test)]
+mod config_reload_tests;
+mod live;
 mod policy_store;
 mod reload;
 mod source;
@@ -9,6 +13,8 @@ mod staleness;
 mod staleness_flow_tests;
 
 pub use agent_state::{AgentState, Clock, Counters, SyncBook};
+pub use config_reload::{reload_config, ConfigReload};
+pub use live::Live;
 pub use policy_store::{PolicyStore, Provenance, StoreSnapshot};
 pub use reload::{initial_load, reload_now, spawn_reloader, sync_now, ReloadOutcome, SyncResult};
 pub use source::{fingerprint, load_from_source, Fingerprint, BUILTIN_EXAMPLE};

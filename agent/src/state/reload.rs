@@ -349,7 +349,8 @@ fn audit(state: &AgentState, kind: &str, result: &str, revision: &str, reason: S
 }
 
 /// Polls the source (file: on change; HTTPS: a conditional pull, with
-/// jitter, and backoff after failures), reloads on SIGHUP (through `hup`),
+/// jitter, and backoff after failures), reloads agent.yaml and the policy
+/// on SIGHUP (through `hup`),
 /// and ends sessions when the lock view turns stale. Runs until `stop` is set.
 /// `jitter` spreads the waits (the daemon seeds it from the kernel; tests
 /// may pass a fixed seed).
@@ -385,6 +386,10 @@ pub fn spawn_reloader(
             while !stop.load(Ordering::Relaxed) {
                 std::thread::sleep(tick);
                 let hup_now = hup.swap(false, Ordering::Relaxed);
+                if hup_now {
+                    // agent.yaml first: its node and labels decide the policy's reading.
+                    super::reload_config(&state);
+                }
                 let stale = state.freshness().lock_view_stale;
                 if stale != lock_view_stale {
                     lock_view_stale = stale;

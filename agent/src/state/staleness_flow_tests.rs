@@ -13,10 +13,12 @@ use crate::login::{handle_begin, PeerIds, Step};
 use crate::policy::load_bundle_str;
 use crate::state::{AgentState, Provenance};
 
-/// root may log in on this node without MFA; the cap sets `locking_mode`.
+/// root may log in on this node without MFA (ops holds the role that gives
+/// it); the cap sets `locking_mode`.
 fn policy(locking_mode: &str) -> String {
     format!(
         "kind: role\nversion: v7\nmetadata: {{name: any}}\nspec:\n  allow:\n    logins: [root]\n    node_labels: {{'*': '*'}}\n---\n\
+         kind: user\nversion: v2\nmetadata: {{name: ops}}\nspec: {{roles: [any]}}\n---\n\
          kind: cluster_auth_preference\nversion: v2\nmetadata: {{name: cluster-auth-preference}}\nspec: {{locking_mode: {locking_mode}}}\n"
     )
 }

@@ -41,10 +41,16 @@ pub enum ConnectError {
 }
 
 impl ConnectError {
-    /// Whether this means "the agent is unreachable" (fail mode applies), as
-    /// opposed to a local failure of this process.
+    /// Whether this means "there is no agent at all" (fail mode applies):
+    /// no socket file, or nobody listening on it. Everything else is a
+    /// failure, never fail-open: a full backlog (a local user can fill it),
+    /// a socket that is not the agent's (symlink, wrong owner, wrong peer),
+    /// or a local failure of this process.
     pub fn is_unreachable(&self) -> bool {
-        !matches!(self, ConnectError::Local(_))
+        matches!(
+            self,
+            ConnectError::NoSocket(Errno::NOENT) | ConnectError::Refused(Errno::CONNREFUSED)
+        )
     }
 }
 

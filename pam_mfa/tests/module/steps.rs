@@ -112,23 +112,74 @@ fn deny_shows_the_message_with_the_code_of_each_hook() {
     }
 }
 
+/// sudo passes PAM_SILENT on every authentication: the person still learns
+/// to tap and why a login was refused; only allow's text is hidden.
 #[test]
-fn silent_hides_allow_deny_and_wait_texts() {
+fn silent_still_shows_the_tap_cue_and_the_refusal_reason() {
     let agent = Agent::spawn(|peer| {
         peer.recv();
         peer.send(ResponseBody::Wait {
             after_ms: 1,
-            message: Some("tap".into()),
+            message: Some("Tap your security key".into()),
         });
         peer.recv();
         peer.send(ResponseBody::Deny {
-            message: "no".into(),
+            message: "no registered security key answered".into(),
         });
     });
     let mut h = Scripted::new();
     let (code, _) = run_with(&mut h, PamHook::Auth, &[&agent.arg()], &|_| None, true);
     assert_eq!(code, PAM_AUTH_ERR);
-    assert!(h.calls.is_empty());
+    assert_eq!(h.shown(PromptStyle::Info), ["Tap your security key"]);
+    assert_eq!(
+        h.shown(PromptStyle::Error),
+        ["no registered security key answered"]
+    );
+    agent.finish();
+
+    let agent = Agent::spawn(|peer| {
+        peer.recv();
+        peer.send(ResponseBody::Allow {
+            message: Some("welcome".into()),
+        });
+    });
+    let mut h = Scripted::new();
+    let (code, _) = run_with(&mut h, PamHook::Auth, &[&agent.arg()], &|_| None, true);
+    assert_eq!(code, PAM_SUCCESS);
+    assert!(h.calls.is_empty(), "allow's text shown under PAM_SILENT");
+    agent.finish();
+}
+
+/// Under PAM_SILENT a prompt step's messages arrive inside the question.
+#[test]
+fn silent_folds_a_prompt_steps_messages_into_its_question() {
+    let agent = Agent::spawn(|peer| {
+        peer.recv();
+        peer.send(ResponseBody::Prompt {
+            prompts: vec![
+                prompt(PromptStyle::Info, "MFA challenge pmfa1:n:l:x"),
+                prompt(PromptStyle::EchoOn, "Answer: "),
+            ],
+        });
+        assert_eq!(
+            peer.recv(),
+            RequestBody::Answer {
+                answers: vec!["sk1.abc".into()]
+            }
+        );
+        peer.send(ResponseBody::Allow { message: None });
+    });
+    let mut h = Scripted::new().reply(&[Some("sk1.abc")]);
+    let (code, _) = run_with(&mut h, PamHook::Auth, &[&agent.arg()], &|_| None, true);
+    assert_eq!(code, PAM_SUCCESS);
+    assert_eq!(h.calls.len(), 1);
+    assert_eq!(
+        h.calls[0],
+        [prompt(
+            PromptStyle::EchoOn,
+            "MFA challenge pmfa1:n:l:x\nAnswer: "
+        )]
+    );
     agent.finish();
 }
 

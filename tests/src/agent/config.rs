@@ -6,6 +6,8 @@ use super::yaml_str;
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
     pub node_name: String,
+    /// `node.id`: the Teleport host UUID, matched by server_id/node locks.
+    pub node_id: Option<String>,
     pub labels: Vec<(String, String)>,
     /// PAM service name (glob) -> `ssh` | `admin` | `desktop`.
     pub services: Vec<(String, String)>,
@@ -26,6 +28,7 @@ impl AgentConfig {
     pub fn with_env(env: &str) -> AgentConfig {
         AgentConfig {
             node_name: format!("e2e-{env}"),
+            node_id: None,
             labels: vec![("env".into(), env.into())],
             services: Vec::new(),
             fail_mode: "closed".into(),
@@ -46,6 +49,9 @@ impl AgentConfig {
         let mut y = String::new();
         y.push_str("node:\n");
         y.push_str(&format!("  name: {}\n", yaml_str(&self.node_name)));
+        if let Some(id) = &self.node_id {
+            y.push_str(&format!("  id: {}\n", yaml_str(id)));
+        }
         y.push_str("  labels:\n");
         for (k, v) in &self.labels {
             y.push_str(&format!("    {}: {}\n", yaml_str(k), yaml_str(v)));

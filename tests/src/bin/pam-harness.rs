@@ -4,11 +4,14 @@
 //! ```text
 //! pam-harness --confdir DIR --service NAME --user USER [--ruser U] [--rhost H]
 //!             [--tty T] [--env K=V]... [--answer TEXT]... [--op auth|account|auth+account|session]
-//!             [--give-up-on-info TEXT]
+//!             [--give-up-on-info TEXT] [--hold-on-prompt SECONDS]
 //! ```
 //!
 //! `--give-up-on-info TEXT`: an info message containing TEXT is answered with
 //! `PAM_CONV_ERR`, as a greeter does when its user presses Cancel.
+//! `--hold-on-prompt SECONDS`: every prompt is held that long (a person
+//! slow to answer, or who walked away from a sudo prompt), then answered
+//! (or refused when no answer is left).
 //!
 //! Output (stdout, one line each): `PROMPT(echo_on|echo_off): text`,
 //! `INFO: text`, `ERROR: text`, one `OP <op> code=<n> name=<NAME> strerror="..."`
@@ -98,11 +101,12 @@ struct Args {
     answers: Vec<String>,
     ops: Vec<Op>,
     give_up_on_info: Option<String>,
+    hold_on_prompt: Option<u64>,
 }
 
 const USAGE: &str = "usage: pam-harness --confdir DIR --service NAME --user USER [--ruser U] \
 [--rhost H] [--tty T] [--env K=V]... [--answer TEXT]... [--op auth|account|auth+account|session] \
-[--give-up-on-info TEXT]";
+[--give-up-on-info TEXT] [--hold-on-prompt SECONDS]";
 
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut a = Args::default();
@@ -127,6 +131,13 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--answer" => a.answers.push(value),
             "--give-up-on-info" => a.give_up_on_info = Some(value),
+            "--hold-on-prompt" => {
+                a.hold_on_prompt = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("--hold-on-prompt wants seconds, got {value:?}"))?,
+                )
+            }
             "--op" => {
                 if op_given {
                     return Err("--op given twice".into());
@@ -156,6 +167,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
 struct Script {
     answers: VecDeque<String>,
     give_up_on_info: Option<String>,
+    hold_on_prompt: Option<u64>,
 }
 
 fn say(line: &str) {
@@ -222,6 +234,10 @@ fn converse(
                     "echo_off"
                 };
                 say(&format!("PROMPT({style}): {}", one_line(&text)));
+                if let Some(secs) = script.hold_on_prompt {
+                    say("CONV: holding the prompt");
+                    std::thread::sleep(std::time::Duration::from_secs(secs));
+                }
                 let Some(answer) = script.answers.pop_front() else {
                     say("CONV: no answer left for this prompt");
                     free_replies(replies, n);
@@ -329,6 +345,7 @@ fn run(args: &Args) -> Result<bool, String> {
     let mut script = Box::new(Script {
         answers: args.answers.iter().cloned().collect(),
         give_up_on_info: args.give_up_on_info.clone(),
+        hold_on_prompt: args.hold_on_prompt,
     });
     let conv = PamConv {
         conv: conversation,

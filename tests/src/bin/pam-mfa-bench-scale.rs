@@ -130,6 +130,7 @@ fn time_each<T>(items: &[T], mut f: impl FnMut(&T)) -> Percentiles {
 fn node() -> NodeInfo {
     NodeInfo {
         name: NODE_NAME.to_owned(),
+        id: None,
         labels: NODE_LABELS
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

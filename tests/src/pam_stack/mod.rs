@@ -103,6 +103,24 @@ impl PamStack {
 
     /// Runs pam-harness (bounded; default 30 s).
     pub fn run(&self, r: &HarnessRun) -> HarnessOutcome {
+        let mut cmd = self.command(r);
+        let finished = run_with_timeout(&mut cmd, r.timeout.unwrap_or(Duration::from_secs(30)));
+        // Kept for post-mortems with PAM_MFA_KEEP=1.
+        let log = format!(
+            "{cmd:?}\n--- stdout\n{}--- stderr\n{}",
+            finished.stdout, finished.stderr
+        );
+        let _ = std::fs::write(
+            self.confdir
+                .join(format!("run-{}.log", crate::random_hex(3))),
+            log,
+        );
+        parse(finished)
+    }
+
+    /// The pam-harness command for `r` (for callers that spawn it
+    /// themselves, e.g. with other credentials).
+    pub fn command(&self, r: &HarnessRun) -> Command {
         let bin = bins::pam_harness();
         bins::require(&bin);
         let mut cmd = match &r.syslog {
@@ -146,18 +164,7 @@ impl PamStack {
         if let Some(t) = &r.give_up_on_info {
             cmd.args(["--give-up-on-info", t]);
         }
-        let finished = run_with_timeout(&mut cmd, r.timeout.unwrap_or(Duration::from_secs(30)));
-        // Kept for post-mortems with PAM_MFA_KEEP=1.
-        let log = format!(
-            "{cmd:?}\n--- stdout\n{}--- stderr\n{}",
-            finished.stdout, finished.stderr
-        );
-        let _ = std::fs::write(
-            self.confdir
-                .join(format!("run-{}.log", crate::random_hex(3))),
-            log,
-        );
-        parse(finished)
+        cmd
     }
 }
 

@@ -23,8 +23,8 @@ pub struct Lock {
     pub expires: Option<SystemTime>,
 }
 
-/// `spec.target`: every field present must hold for the lock to match.
-/// Empty strings count as absent (Go's zero value).
+/// `spec.target`: ANY field present that equals the login's locks it (see
+/// `Lock::matches`). Empty strings count as absent (Go's zero value).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LockTarget {
     /// A cluster user name.
@@ -33,15 +33,16 @@ pub struct LockTarget {
     pub role: Option<String>,
     /// A host login.
     pub login: Option<String>,
-    /// A node (deprecated spelling of `server_id`); compared with the node name.
+    /// A node (older spelling of `server_id`); compared with the node name
+    /// and `node.id`.
     pub node: Option<String>,
-    /// A node; compared with the node name.
+    /// A node; compared with the node name and `node.id`.
     pub server_id: Option<String>,
     /// An MFA device id.
     pub mfa_device: Option<String>,
     /// Target fields that cannot be judged on a host (`windows_desktop`,
-    /// `access_request`, `device`, `bot_instance_id`, `join_token`, ...). A
-    /// lock with any of them never matches here.
+    /// `access_request`, `device`, `bot_instance_id`, `join_token`, ...).
+    /// They never match here; the lock's other fields still do.
     pub unsupported: Vec<String>,
 }
 

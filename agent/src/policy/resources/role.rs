@@ -1,9 +1,11 @@
 //! `kind: role` (v3..v8): the parts that decide SSH-style access and MFA.
 
+use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
 use super::common::{into_plain_map, role_version, Metadata, StringList, StringListMap};
-use crate::policy::labels::Labels;
+use crate::policy::labels::{Labels, WILDCARD};
+use crate::policy::predicate::LabelExpression;
 use crate::policy::require_mfa::RequireMfa;
 
 /// A Teleport role, as far as node access goes.
@@ -30,9 +32,9 @@ pub struct RoleConditions {
     /// `node_labels`, after the version defaults (v3: `'*': '*'` when absent
     /// and logins are set); keys and values may hold trait templates.
     pub node_labels: Labels,
-    /// `node_labels_expression`: not evaluated on hosts. An allow side with one
-    /// never allows; a deny side with one always denies (fail closed).
-    pub node_labels_expression: Option<String>,
+    /// `node_labels_expression`, parsed at load (a syntax or type error is a
+    /// load error at its position). See `policy::predicate`.
+    pub node_labels_expression: Option<LabelExpression>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -49,7 +51,7 @@ struct RawRoleSpec {
     #[serde(default)]
     options: Option<RawRoleOptions>,
     #[serde(default)]
-    allow: Option<RawConditions>,
+    allow: Option<RawAllow>,
     #[serde(default)]
     deny: Option<RawConditions>,
 }
@@ -66,8 +68,74 @@ struct RawConditions {
     logins: Option<StringList>,
     #[serde(default)]
     node_labels: Option<StringListMap>,
-    #[serde(default)]
-    node_labels_expression: Option<String>,
+    #[serde(default, deserialize_with = "label_expression")]
+    node_labels_expression: Option<LabelExpression>,
+}
+
+/// The allow side, with what Teleport's `RoleV6.CheckAndSetDefaults`
+/// refuses there (api/types/role.go, "restrict wildcards"): a `'*'` login,
+/// and a `'*'` node_labels key with any value but `'*'` alone. The deny side
+/// is not restricted (as in Teleport).
+#[derive(Debug, Default, Deserialize)]
+struct RawAllow {
+    #[serde(default, deserialize_with = "no_wildcard_login")]
+    logins: Option<StringList>,
+    #[serde(default, deserialize_with = "no_wildcard_selector")]
+    node_labels: Option<StringListMap>,
+    #[serde(default, deserialize_with = "label_expression")]
+    node_labels_expression: Option<LabelExpression>,
+}
+
+/// A `node_labels_expression`, parsed; empty or blank counts as absent. A
+/// syntax or type error fails the load here, so it carries the value's
+/// line and column (and the offset inside the expression).
+fn label_expression<'de, D: Deserializer<'de>>(d: D) -> Result<Option<LabelExpression>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    LabelExpression::parse(&text)
+        .map(Some)
+        .map_err(|e| de::Error::custom(format!("node_labels_expression {text:?}: {e}")))
+}
+
+impl From<RawAllow> for RawConditions {
+    fn from(a: RawAllow) -> RawConditions {
+        RawConditions {
+            logins: a.logins,
+            node_labels: a.node_labels,
+            node_labels_expression: a.node_labels_expression,
+        }
+    }
+}
+
+fn no_wildcard_login<'de, D: Deserializer<'de>>(d: D) -> Result<Option<StringList>, D::Error> {
+    let list = Option::<StringList>::deserialize(d)?;
+    if list
+        .as_ref()
+        .is_some_and(|l| l.0.iter().any(|v| v == WILDCARD))
+    {
+        return Err(de::Error::custom(
+            "wildcard matcher is not allowed in logins ('*' in allow logins is refused, as Teleport refuses the role)",
+        ));
+    }
+    Ok(list)
+}
+
+fn no_wildcard_selector<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<StringListMap>, D::Error> {
+    let map = Option::<StringListMap>::deserialize(d)?;
+    if let Some(values) = map.as_ref().and_then(|m| m.get(WILDCARD)) {
+        if values.0.len() != 1 || values.0[0] != WILDCARD {
+            return Err(de::Error::custom(
+                "selector *:<val> is not supported: a '*' node_labels key takes only '*' (Teleport refuses the role)",
+            ));
+        }
+    }
+    Ok(map)
 }
 
 impl RawConditions {
@@ -80,7 +148,7 @@ impl RawConditions {
         RoleConditions {
             logins,
             node_labels,
-            node_labels_expression: self.node_labels_expression.filter(|e| !e.trim().is_empty()),
+            node_labels_expression: self.node_labels_expression,
         }
     }
 }
@@ -88,7 +156,7 @@ impl RawConditions {
 impl RoleDoc {
     pub(crate) fn into_role(self) -> Role {
         let spec = self.spec.unwrap_or_default();
-        let allow = spec.allow.unwrap_or_default();
+        let allow = RawConditions::from(spec.allow.unwrap_or_default());
         // Teleport's RoleV6.CheckAndSetDefaults: a v3 role with logins but no
         // node_labels at all (not an empty map) gets `'*': '*'`.
         let v3_default = (self.version == "v3"

@@ -254,9 +254,22 @@ fn resource_errors() {
         ("kind: role\nversion: v7\nmetadata: {name: ''}\n", "must not be empty", Some((3, 18))),
         ("- kind: role\n", "mapping", Some((1, 1))),
         ("kind: role\nkind: user\n", "duplicate", Some((2, 1))),
+        // api/types/role.go RoleV6.CheckAndSetDefaults "restrict wildcards"
+        // (lib/services/role_test.go TestRoleParse: "wildcard matcher is not
+        // allowed in logins", "selector *:<val> is not supported").
+        ("kind: role\nversion: v7\nmetadata: {name: r}\nspec:\n  allow:\n    logins: [root, '*']\n", "wildcard matcher is not allowed in logins", Some((6, 13))),
+        ("kind: role\nversion: v7\nmetadata: {name: r}\nspec:\n  allow:\n    node_labels: {'*': prod}\n", "selector *:<val> is not supported", Some((6, 18))),
+        ("kind: role\nversion: v7\nmetadata: {name: r}\nspec:\n  allow:\n    node_labels:\n      '*': ['*', prod]\n", "selector *:<val> is not supported", Some((7, 7))),
+        // node_labels_expression: a syntax or type error is a load error at
+        // the value, with the offset inside the expression
+        ("kind: role\nversion: v7\nmetadata: {name: r}\nspec:\n  allow:\n    node_labels_expression: 'labels.env =='\n", "node_labels_expression \"labels.env ==\": unexpected End (at offset 13 in the expression)", Some((6, 29))),
+        ("kind: role\nversion: v7\nmetadata: {name: r}\nspec:\n  deny:\n    node_labels_expression: 'contains(labels, \"x\")'\n", "is a map", Some((6, 29))),
+        ("kind: role\nversion: v7\nmetadata: {name: r}\nspec:\n  deny:\n    node_labels_expression: |\n      labels.env == \"prod\" &&\n      unknown_fn(\"x\")\n", "unsupported function: unknown_fn (at offset 24", Some((7, 7))),
         // locks
         ("kind: lock\nversion: v2\nmetadata: {name: l}\nspec:\n  target: {}\n", "lock target is empty", Some((5, 11))),
         ("kind: lock\nversion: v2\nmetadata: {name: l}\nspec:\n  target:\n", "lock target is empty", Some((5, 9))),
+        // api/types/lock.go LockV2.CheckAndSetDefaults: "at least one target field must be set"
+        ("kind: lock\nversion: v2\nmetadata: {name: l}\nspec:\n  target: {user: '', login: ''}\n", "lock target is empty", Some((5, 11))),
         ("kind: lock\nversion: v2\nmetadata: {name: l}\nspec:\n  message: x\n", "missing field `target`", None),
         ("kind: lock\nversion: v2\nmetadata: {name: l}\nspec:\n  target: {user: a}\n  expires: next tuesday\n", "invalid time \"next tuesday\"", Some((6, 12))),
         ("kind: lock\nversion: v2\nmetadata: {name: l}\nspec:\n  target: {user: a}\n  expires: 2023-01-01\n", "RFC 3339", Some((6, 12))),
@@ -457,6 +470,15 @@ spec:
         b.warnings
             .iter()
             .any(|w| w.contains("lock \"l1\" targets windows_desktop")),
+        "{:?}",
+        b.warnings
+    );
+    // Several fields: each locks on its own, and the warning says what.
+    assert!(
+        b.warnings
+            .iter()
+            .any(|w| w.contains("lock \"l1\" sets several target fields")
+                && w.contains("it locks user jerry everywhere")),
         "{:?}",
         b.warnings
     );

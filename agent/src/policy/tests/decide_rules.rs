@@ -79,11 +79,6 @@ fn labels_and_logins_through_decide() {
             "allow off [r]",
         ),
         (
-            "  allow:\n    logins: ['*']\n    node_labels: {env: prod}",
-            "root",
-            "deny off []",
-        ),
-        (
             "  allow:\n    node_labels: {env: prod}",
             "jerry",
             "deny off []",
@@ -214,7 +209,13 @@ fn deny_rules() {
             "  deny:\n    node_labels_expression: 'labels.env == \"prod\"'",
             "jerry",
             "deny",
-            "denied to be safe",
+            "deny node_labels_expression \"labels.env == \\\"prod\\\"\" matched",
+        ),
+        (
+            "  deny:\n    node_labels_expression: 'labels.env == \"dev\"'",
+            "jerry",
+            "allow",
+            "",
         ),
         ("  deny: {}", "jerry", "allow", ""),
     ];
@@ -302,22 +303,6 @@ fn invalid_allow_regex_does_not_match() {
         "{:?}",
         d.reasons
     );
-}
-
-#[test]
-fn node_labels_expression_never_allows() {
-    let b = bundle(&one_role(
-        "  allow:\n    logins: [jerry]\n    node_labels: {'*': '*'}\n    node_labels_expression: 'contains(user.spec.traits[\"team\"], labels[\"team\"])'",
-    ));
-    assert!(
-        b.warnings
-            .iter()
-            .any(|w| w.contains("node_labels_expression")),
-        "{:?}",
-        b.warnings
-    );
-    let d = Ask::new(&prod3(), "jerry").decide(&b);
-    assert_eq!(summary(&d), "deny off []");
 }
 
 #[test]
@@ -676,8 +661,15 @@ fn locks() {
         ("{mfa_device: key-1}", "", true),
         ("{mfa_device: key-2}", "", false),
         ("{user: jerry, node: dev1, login: jerry}", "", true),
-        ("{user: jerry, node: prod3}", "", false),
-        ("{user: jerry, windows_desktop: desk1}", "", false),
+        // Several fields: any one that names the session locks it
+        // (Teleport's ComputeLockTargets + LockTarget.Match).
+        ("{user: jerry, node: prod3}", "", true),
+        ("{login: root, server_id: dev1}", "", true),
+        ("{login: jerry, server_id: prod3}", "", true),
+        ("{login: root, server_id: prod3}", "", false),
+        ("{user: olga, role: prod, mfa_device: key-2}", "", false),
+        ("{user: jerry, windows_desktop: desk1}", "", true),
+        ("{windows_desktop: desk1}", "", false),
         ("{access_request: 0b8f}", "", false),
         ("{user: jerry}", "  expires: 2023-12-31T23:59:59Z\n", false),
         (

@@ -3,5 +3,9 @@
 mod bundle_loading;
 mod decide_rules;
 mod index_agreement;
+mod lock_targets;
+mod managed_logins;
 mod seed_example;
 mod support;
+mod teleport_rules;
+mod templates;

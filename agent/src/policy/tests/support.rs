@@ -15,6 +15,7 @@ pub fn now() -> SystemTime {
 pub fn node(name: &str, labels: &[(&str, &str)]) -> NodeInfo {
     NodeInfo {
         name: name.to_owned(),
+        id: None,
         labels: labels
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -1,0 +1,120 @@
+//! The agent (running, policy usable, node and labels as agent.yaml says)
+//! and sudo's cached authentications.
+
+use super::{Facts, Finding, Severity};
+
+pub fn check_agent(f: &Facts) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let path = &f.agent_config_path;
+    let config = match &f.agent_config {
+        Some(Err(e)) => {
+            out.push(Finding::new(
+                "agent.config_invalid",
+                Severity::Error,
+                format!("agent.yaml is refused: {e}"),
+                "the agent will not start with it, and refuses it on reload",
+                format!("fix the place named, then `mfactl check {path}` and `mfactl reload`"),
+            ));
+            None
+        }
+        Some(Ok(c)) => Some(c),
+        None => None,
+    };
+    if let Some(c) = config {
+        if c.node.name.is_none() {
+            out.push(Finding::new(
+                "agent.node_name_unset",
+                Severity::Warning,
+                format!(
+                    "{path} sets no node.name: the host name ({}) is used",
+                    c.node_name()
+                ),
+                "roles match nodes by the name and labels Teleport knows them by",
+                format!("set node.name in {path}, then `mfactl reload`"),
+            ));
+        }
+        if c.node.labels.is_empty() {
+            out.push(Finding::new(
+                "agent.node_labels_unset",
+                Severity::Warning,
+                format!("{path} sets no node.labels"),
+                "a role's node_labels match no node without labels: every login is decided as on an unlabelled node",
+                format!("set node.labels (e.g. `labels: {{ env: prod }}`) in {path}, then `mfactl reload`"),
+            ));
+        }
+    }
+    match &f.agent_status {
+        None => {}
+        Some(Err(e)) => out.push(Finding::new(
+            "agent.not_running",
+            Severity::Error,
+            format!("the agent does not answer: {e}"),
+            "pam_mfa.so refuses every login it checks while the agent is down (fail_mode closed)",
+            "`systemctl enable --now mfa-agent`; `journalctl -u mfa-agent` says why it stopped"
+                .into(),
+        )),
+        Some(Ok(s)) => {
+            let state = s.sync.policy_state.as_str();
+            if s.policy_revision.is_empty() || (!state.is_empty() && state != "usable") {
+                let why_not = if s.policy_revision.is_empty() {
+                    "no policy is loaded".to_string()
+                } else {
+                    state.to_string()
+                };
+                out.push(Finding::new(
+                    "agent.policy_unusable",
+                    Severity::Error,
+                    format!(
+                        "the agent has no usable policy ({why_not}){}",
+                        s.last_error
+                            .as_ref()
+                            .map(|e| format!("; last error: {e}"))
+                            .unwrap_or_default()
+                    ),
+                    "logins follow fail_mode: with `closed`, every login pam-mfa checks is refused",
+                    format!("put the bundle where cluster.source ({}) points, `mfactl check` it, then `mfactl reload`", s.policy_source),
+                ));
+            }
+            if let Some(c) = config {
+                let name = c.node_name();
+                if s.node != name || s.labels != c.node.labels {
+                    out.push(Finding::new(
+                        "agent.config_not_reloaded",
+                        Severity::Error,
+                        format!(
+                            "the agent decides as node {} {:?}, but {path} says {name} {:?}",
+                            s.node, s.labels, c.node.labels
+                        ),
+                        "agent.yaml was edited and not reloaded: every decision is for the wrong node",
+                        "`mfactl reload` (or `systemctl reload mfa-agent`)".into(),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// sudo's "Authentication timestamp timeout: N minutes" from `sudo -V`.
+pub fn sudo_timestamp_minutes(text: &str) -> Option<f64> {
+    text.lines().find_map(|l| {
+        let rest = l.trim().strip_prefix("Authentication timestamp timeout:")?;
+        rest.split_whitespace().next()?.parse().ok()
+    })
+}
+
+pub fn check_sudo(f: &Facts) -> Vec<Finding> {
+    let Some(text) = &f.sudo_version else {
+        return Vec::new();
+    };
+    match sudo_timestamp_minutes(text) {
+        Some(m) if m != 0.0 => vec![Finding::new(
+            "sudo.timestamp_timeout",
+            Severity::Warning,
+            format!("sudo caches an authentication for {m} minutes (timestamp_timeout)"),
+            "within that time sudo asks PAM nothing: a tap is not asked again, and a new lock does not stop sudo",
+            "`echo 'Defaults timestamp_timeout=0' > /etc/sudoers.d/pam-mfa && chmod 440 /etc/sudoers.d/pam-mfa && visudo -c`".into(),
+        )],
+        _ => Vec::new(),
+    }
+}

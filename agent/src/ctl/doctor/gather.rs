@@ -1,0 +1,161 @@
+//! Reading the host for doctor: every command runs under a deadline.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pam_mfa_protocol::{RequestBody, ResponseBody};
+
+use super::sshd::parse_sshd_t;
+use super::{Facts, Ownership};
+use crate::config::AgentConfig;
+
+/// How long one command (`sshd -T`, `sudo -V`) or the agent may take.
+const DEADLINE: Duration = Duration::from_secs(10);
+/// PAM files larger than this are not read.
+const MAX_PAM_FILE: u64 = 256 * 1024;
+
+/// Where doctor looks (the defaults are the installed places).
+#[derive(Debug, Clone)]
+pub struct DoctorArgs {
+    pub config: PathBuf,
+    pub socket: PathBuf,
+    pub sshd: PathBuf,
+    /// `sshd -f`: another sshd_config than sshd's default.
+    pub sshd_config: Option<PathBuf>,
+    pub pam_dir: PathBuf,
+    pub sudo: PathBuf,
+}
+
+/// `sshd -T [-f CONFIG]`: sshd's effective configuration.
+pub fn sshd_effective(sshd: &Path, config: Option<&Path>) -> Result<String, String> {
+    sshd_t(sshd, config, &[])
+}
+
+fn sshd_t(sshd: &Path, config: Option<&Path>, extra: &[&str]) -> Result<String, String> {
+    let mut c = Command::new(sshd);
+    c.arg("-T");
+    if let Some(f) = config {
+        c.arg("-f").arg(f);
+    }
+    c.args(extra);
+    run(&mut c)
+}
+
+pub fn gather(args: &DoctorArgs) -> Facts {
+    let config = args.sshd_config.as_deref();
+    let sshd = sshd_t(&args.sshd, config, &[]);
+    let sshd_root = sshd_t(
+        &args.sshd,
+        config,
+        &["-C", "user=root,host=localhost,addr=127.0.0.1"],
+    );
+    let ak_command_path = match &sshd {
+        Ok(text) => parse_sshd_t(text)
+            .get("authorizedkeyscommand")
+            .and_then(|c| c.split_whitespace().next())
+            .filter(|p| p.starts_with('/'))
+            .map(|p| owners_up_from(Path::new(p)))
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let agent_config = Some(AgentConfig::load(&args.config).map_err(|e| e.to_string()));
+    let agent_status = Some(
+        match crate::ctl::ask(&args.socket, RequestBody::Status, DEADLINE) {
+            Ok(ResponseBody::Status(s)) => Ok(s),
+            Ok(other) => Err(format!("unexpected answer: {other:?}")),
+            Err(e) => Err(e),
+        },
+    );
+    Facts {
+        sshd: Some(sshd),
+        sshd_root: Some(sshd_root),
+        ak_command_path,
+        pam_files: read_pam_dir(&args.pam_dir),
+        pam_dir: args.pam_dir.display().to_string(),
+        sudo_version: run(Command::new(&args.sudo).arg("-V")).ok(),
+        agent_config,
+        agent_config_path: args.config.display().to_string(),
+        agent_status,
+    }
+}
+
+/// (path, (uid, mode)) of `program` and of every directory above it.
+fn owners_up_from(program: &Path) -> Vec<Ownership> {
+    program
+        .ancestors()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(|p| {
+            let m = std::fs::metadata(p)
+                .map(|m| (m.uid(), m.mode() & 0o7777))
+                .map_err(|e| e.to_string());
+            (p.display().to_string(), m)
+        })
+        .collect()
+}
+
+fn read_pam_dir(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let Ok(meta) = std::fs::metadata(e.path()) else {
+            continue;
+        };
+        if !meta.is_file() || meta.len() > MAX_PAM_FILE {
+            continue;
+        }
+        if let (Some(name), Ok(text)) = (e.file_name().to_str(), std::fs::read_to_string(e.path()))
+        {
+            out.insert(name.to_string(), text);
+        }
+    }
+    out
+}
+
+/// Runs `cmd` (no input) and returns its standard output, or why not.
+fn run(cmd: &mut Command) -> Result<String, String> {
+    let shown = format!("{cmd:?}").replace('"', "");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{shown}: {e}"))?;
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut stderr = child.stderr.take().expect("piped");
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) if started.elapsed() > DEADLINE => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{shown}: no answer in {DEADLINE:?}"));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(format!("{shown}: {e}")),
+        }
+    };
+    let out = out.join().unwrap_or_default();
+    let err = err.join().unwrap_or_default();
+    if status.success() {
+        Ok(out)
+    } else {
+        Err(format!("{shown}: {status}: {}", err.trim()))
+    }
+}

@@ -1,0 +1,173 @@
+//! `mfactl doctor`: checks this host against what pam-mfa needs, before
+//! anyone is locked out (or let in without a tap). Each finding says what
+//! is wrong, why it matters, and the exact fix.
+//!
+//! The checks ([`check_host`]) are pure functions of [`Facts`], which
+//! [`gather`] collects from the host (`sshd -T`, the PAM files, `sudo -V`,
+//! the agent's status, agent.yaml); tests hand them broken ones.
+
+mod agent_checks;
+mod gather;
+mod pam;
+mod sshd;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::AgentConfig;
+use pam_mfa_protocol::StatusReport;
+
+pub use gather::{gather, DoctorArgs};
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Worth knowing; logins work as configured.
+    Warning,
+    /// A lockout, a login let in without the tap it needs, or pam-mfa not
+    /// in the path at all.
+    Error,
+}
+
+/// One thing wrong on this host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Stable name for scripts: `sshd.permit_root_login`, `pam.sshd.missing`...
+    pub id: String,
+    pub severity: Severity,
+    /// What is wrong, naming the file or setting.
+    pub what: String,
+    /// Why it matters.
+    pub why: String,
+    /// The exact fix.
+    pub fix: String,
+}
+
+impl Finding {
+    pub fn new(id: &str, severity: Severity, what: String, why: &str, fix: String) -> Finding {
+        Finding {
+            id: id.into(),
+            severity,
+            what,
+            why: why.into(),
+            fix,
+        }
+    }
+}
+
+/// A path with its owner and mode (uid, mode), or why they could not be read.
+pub type Ownership = (String, Result<(u32, u32), String>);
+
+/// What doctor read from the host. `Err` holds why a fact could not be read
+/// (itself a finding).
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// `sshd -T` (the effective configuration, no connection).
+    pub sshd: Option<Result<String, String>>,
+    /// `sshd -T -C user=root,host=localhost,addr=127.0.0.1`.
+    pub sshd_root: Option<Result<String, String>>,
+    /// The owner and mode of `AuthorizedKeysCommand`'s program and of each
+    /// directory above it, from the program up: (path, uid, mode).
+    pub ak_command_path: Vec<Ownership>,
+    /// The PAM directory's files by name (only the services doctor reads).
+    pub pam_files: BTreeMap<String, String>,
+    /// Where they were read from (for the messages).
+    pub pam_dir: String,
+    /// `sudo -V` as root (its "Authentication timestamp timeout" line).
+    pub sudo_version: Option<String>,
+    /// agent.yaml as the agent will read it.
+    pub agent_config: Option<Result<AgentConfig, String>>,
+    /// Its path (for the messages).
+    pub agent_config_path: String,
+    /// The running agent's status, or why it could not be asked.
+    pub agent_status: Option<Result<StatusReport, String>>,
+}
+
+/// Every check, in the order an admin should fix them.
+pub fn check_host(f: &Facts) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let config = f.agent_config.as_ref().and_then(|c| c.as_ref().ok());
+    out.extend(agent_checks::check_agent(f));
+    out.extend(sshd::check_sshd(f, config));
+    out.extend(pam::check_pam(f));
+    out.extend(agent_checks::check_sudo(f));
+    out
+}
+
+/// The exit status: 0 nothing found, 1 warnings only, 2 an error.
+pub fn exit_code(findings: &[Finding]) -> u8 {
+    match findings.iter().map(|f| f.severity).max() {
+        None => 0,
+        Some(Severity::Warning) => 1,
+        Some(Severity::Error) => 2,
+    }
+}
+
+/// The report for a person.
+pub fn render_text(findings: &[Finding]) -> String {
+    if findings.is_empty() {
+        return "ok: this host has what pam-mfa needs\n".into();
+    }
+    let mut s = String::new();
+    for f in findings {
+        let tag = match f.severity {
+            Severity::Error => "ERROR",
+            Severity::Warning => "warning",
+        };
+        s.push_str(&format!(
+            "{tag} [{}]: {}\n  why: {}\n  fix: {}\n",
+            f.id, f.what, f.why, f.fix
+        ));
+    }
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    s.push_str(&format!(
+        "{errors} error(s), {} warning(s)\n",
+        findings.len() - errors
+    ));
+    s
+}
+
+/// `mfactl doctor`: gathers, checks, and returns the report and exit code.
+pub fn run_doctor(args: &DoctorArgs, json: bool) -> (String, u8) {
+    let findings = check_host(&gather(args));
+    let code = exit_code(&findings);
+    let text = if json {
+        let v = serde_json::json!({ "ok": code == 0, "findings": findings });
+        format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
+    } else {
+        render_text(&findings)
+    };
+    (text, code)
+}
+
+/// For `mfactl check agent.yaml`: what this host's sshd enforces for every
+/// key (`sshd -T`) against `sshd.pubkey_auth_options`; warnings only (sshd
+/// may not run here, or the file may be meant for another host).
+pub fn pubkey_options_warnings(config: &AgentConfig) -> Vec<String> {
+    let sshd = gather::sshd_effective(std::path::Path::new("/usr/sbin/sshd"), None);
+    match sshd {
+        Err(e) => vec![format!(
+            "sshd.pubkey_auth_options not compared with sshd's PubkeyAuthOptions: {e}"
+        )],
+        Ok(text) => {
+            let sshd = sshd::parse_sshd_t(&text);
+            sshd::pubkey_options_findings(
+                sshd.get("pubkeyauthoptions")
+                    .map(String::as_str)
+                    .unwrap_or(""),
+                &config.sshd.pubkey_auth_options,
+                "this agent.yaml",
+            )
+            .into_iter()
+            .map(|f| format!("{} ({}); fix: {}", f.what, f.why, f.fix))
+            .collect()
+        }
+    }
+}

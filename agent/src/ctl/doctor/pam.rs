@@ -1,0 +1,246 @@
+//! The PAM stacks that should load pam_mfa.so: present, once, and where
+//! they run.
+
+use std::collections::BTreeMap;
+
+use super::{Facts, Finding, Severity};
+
+/// One module line of a stack, after includes: where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PamLine {
+    pub file: String,
+    pub line: usize,
+    pub control: String,
+    pub module: String,
+}
+
+impl PamLine {
+    fn is_mfa(&self) -> bool {
+        self.module.rsplit('/').next() == Some("pam_mfa.so")
+    }
+
+    fn at(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+}
+
+/// The `kind` (auth, account, session) lines of `service`, with `@include`,
+/// `include` and `substack` expanded from `files` (depth at most 8).
+pub fn stack(files: &BTreeMap<String, String>, service: &str, kind: &str) -> Vec<PamLine> {
+    let mut out = Vec::new();
+    expand(files, service, kind, 0, &mut out);
+    out
+}
+
+fn expand(
+    files: &BTreeMap<String, String>,
+    name: &str,
+    kind: &str,
+    depth: u8,
+    out: &mut Vec<PamLine>,
+) {
+    let Some(text) = files.get(name) else {
+        return;
+    };
+    if depth > 8 {
+        return;
+    }
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim();
+        if let Some(inc) = line.strip_prefix("@include") {
+            expand(files, inc.trim(), kind, depth + 1, out);
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        let (Some(t), Some(control)) = (words.next(), words.next()) else {
+            continue;
+        };
+        if t.trim_start_matches('-') != kind {
+            continue;
+        }
+        let control = if control.starts_with('[') && !control.ends_with(']') {
+            // [a=b c=d] spans words.
+            let mut c = control.to_string();
+            for w in words.by_ref() {
+                c.push(' ');
+                c.push_str(w);
+                if w.ends_with(']') {
+                    break;
+                }
+            }
+            c
+        } else {
+            control.to_string()
+        };
+        let Some(module) = words.next() else {
+            continue;
+        };
+        if control == "include" || control == "substack" {
+            expand(files, module, kind, depth + 1, out);
+            continue;
+        }
+        out.push(PamLine {
+            file: name.to_string(),
+            line: i + 1,
+            control,
+            module: module.to_string(),
+        });
+    }
+}
+
+/// Why `lines[j]` may not run, or not count: a line before it that ends
+/// the stack with success, or jumps over it, or its own control.
+fn not_effective(lines: &[PamLine], j: usize) -> Option<String> {
+    let own = &lines[j].control;
+    if own == "optional" || own == "sufficient" {
+        return Some(format!(
+            "{} loads pam_mfa.so as `{own}`: its refusal does not refuse the login",
+            lines[j].at()
+        ));
+    }
+    for (i, l) in lines[..j].iter().enumerate() {
+        // pam_rootok succeeds only for root (su, runuser): who needs no tap
+        // to become anyone (Debian's su starts with it).
+        if l.module.rsplit('/').next() == Some("pam_rootok.so") {
+            continue;
+        }
+        if l.control == "sufficient" || l.control.contains("success=done") {
+            return Some(format!(
+                "{} ({} `{}`) ends the stack with success before pam_mfa.so at {} runs",
+                l.at(),
+                l.module,
+                l.control,
+                lines[j].at()
+            ));
+        }
+        let jump = l.control.split([' ', '[', ']']).find_map(|w| {
+            w.strip_prefix("success=")
+                .and_then(|n| n.parse::<usize>().ok())
+        });
+        if let Some(n) = jump {
+            if j > i && j <= i + n {
+                return Some(format!(
+                    "{} ({} `{}`) jumps over pam_mfa.so at {} when it succeeds",
+                    l.at(),
+                    l.module,
+                    l.control,
+                    lines[j].at()
+                ));
+            }
+        }
+    }
+    None
+}
+
+pub fn check_pam(f: &Facts) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut services: Vec<&str> = vec!["sshd", "sudo", "su", "login"];
+    let gdm: Vec<&String> = f
+        .pam_files
+        .keys()
+        .filter(|k| {
+            k.starts_with("gdm-") && *k != "gdm-autologin" && *k != "gdm-launch-environment"
+        })
+        .collect();
+    services.extend(gdm.iter().map(|s| s.as_str()));
+    for service in services {
+        if !f.pam_files.contains_key(service) {
+            continue;
+        }
+        out.extend(check_auth(f, service));
+    }
+    if f.pam_files.contains_key("sshd") {
+        out.extend(check_sshd_phases(f));
+    }
+    out
+}
+
+fn check_auth(f: &Facts, service: &str) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let file = format!("{}/{service}", f.pam_dir);
+    let lines = stack(&f.pam_files, service, "auth");
+    let mfa: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].is_mfa()).collect();
+    if mfa.is_empty() {
+        let (severity, why) = if service == "sshd" {
+            (
+                Severity::Error,
+                "SSH logins are not checked by pam-mfa: no tap is ever asked, no lock refuses them",
+            )
+        } else {
+            (Severity::Warning, "this service is not checked by pam-mfa: the policy's MFA requirement does not apply to it")
+        };
+        let fix = if service == "sshd" {
+            format!("in {file}, replace `@include common-auth` with `auth required pam_mfa.so`")
+        } else {
+            format!("add `auth required pam_mfa.so` after `@include common-auth` in {file}, or `pam-auth-update --enable pam-mfa` (common-auth)")
+        };
+        out.push(Finding::new(
+            &format!("pam.{service}.missing"),
+            severity,
+            format!("{file}: no auth line loads pam_mfa.so"),
+            why,
+            fix,
+        ));
+        return out;
+    }
+    if mfa.len() > 1 {
+        let places: Vec<String> = mfa.iter().map(|&i| lines[i].at()).collect();
+        out.push(Finding::new(
+            &format!("pam.{service}.duplicated"),
+            Severity::Warning,
+            format!("{file}: pam_mfa.so runs {} times in auth ({})", mfa.len(), places.join(", ")),
+            "each line asks the agent again: a person may be asked to tap twice",
+            "keep one: remove the line from the service file when common-auth has it (pam-auth-update), or disable the profile (`pam-auth-update --disable pam-mfa`)".into(),
+        ));
+    }
+    if let Some(why) = mfa.iter().find_map(|&j| not_effective(&lines, j)) {
+        out.push(Finding::new(
+            &format!("pam.{service}.not_effective"),
+            Severity::Error,
+            format!("{file}: {why}"),
+            "a login can pass this stack without pam-mfa's decision",
+            format!("load it as `auth required pam_mfa.so`, after the lines that must run first and outside any jump, in {file}"),
+        ));
+    }
+    if service == "sshd" && lines.iter().any(|l| l.module.ends_with("pam_unix.so")) {
+        out.push(Finding::new(
+            "pam.sshd.password_after_key",
+            Severity::Error,
+            format!("{file}: auth still runs pam_unix.so (common-auth) besides pam_mfa.so"),
+            "keyboard-interactive then asks for the Unix password after the key: accounts without a usable password (root on most hosts) cannot log in",
+            format!("in {file}, replace `@include common-auth` with `auth required pam_mfa.so`"),
+        ));
+    }
+    out
+}
+
+fn check_sshd_phases(f: &Facts) -> Vec<Finding> {
+    let file = format!("{}/sshd", f.pam_dir);
+    let mut out = Vec::new();
+    for (kind, after, why) in [
+        (
+            "account",
+            "@include common-account",
+            "a login that skipped keyboard-interactive is not checked in the account phase",
+        ),
+        (
+            "session",
+            "@include common-session",
+            "sessions are not registered with the agent: a lock or a policy change cannot end them",
+        ),
+    ] {
+        if !stack(&f.pam_files, "sshd", kind)
+            .iter()
+            .any(PamLine::is_mfa)
+        {
+            out.push(Finding::new(
+                &format!("pam.sshd.{kind}_missing"),
+                Severity::Warning,
+                format!("{file}: no {kind} line loads pam_mfa.so"),
+                why,
+                format!("add `{kind} required pam_mfa.so` after `{after}` in {file}"),
+            ));
+        }
+    }
+    out
+}

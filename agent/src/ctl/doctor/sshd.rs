@@ -1,0 +1,285 @@
+//! sshd's effective configuration (`sshd -T`) against what pam-mfa needs.
+
+use std::collections::BTreeMap;
+
+use super::{Facts, Finding, Severity};
+use crate::config::AgentConfig;
+
+const DROP_IN: &str = "/etc/ssh/sshd_config.d/pam-mfa.conf";
+const RELOAD: &str = "then `sshd -t && systemctl reload ssh`";
+
+/// `sshd -T` output: lower-case keyword → its value (the rest of the line).
+pub fn parse_sshd_t(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| {
+            let (k, v) = l.trim().split_once(' ')?;
+            Some((k.to_ascii_lowercase(), v.trim().to_string()))
+        })
+        .collect()
+}
+
+fn set_in_drop_in(line: &str) -> String {
+    format!("put `{line}` in {DROP_IN} (before any Match block; the first value wins), {RELOAD}")
+}
+
+pub fn check_sshd(f: &Facts, config: Option<&AgentConfig>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let text = match &f.sshd {
+        None => return out,
+        Some(Err(e)) => {
+            out.push(Finding::new(
+                "sshd.unreadable",
+                Severity::Error,
+                format!("sshd's effective configuration could not be read: {e}"),
+                "sshd refuses a configuration it cannot read this way (it will not restart or reload with it), and doctor cannot tell whether SSH logins reach pam-mfa",
+                "fix what the message names (`sshd -t` shows it), as root on the SSH server; KbdInteractiveAuthentication no with AuthenticationMethods publickey,keyboard-interactive is refused so".into(),
+            ));
+            return out;
+        }
+        Some(Ok(t)) => parse_sshd_t(t),
+    };
+    let get = |k: &str| value(&text, k);
+    if get("usepam") != "yes" {
+        out.push(Finding::new(
+            "sshd.use_pam",
+            Severity::Error,
+            format!("sshd has UsePAM {}", or_unset(get("usepam"))),
+            "without PAM, sshd never runs pam_mfa.so: SSH logins are not checked at all",
+            set_in_drop_in("UsePAM yes"),
+        ));
+    }
+    if get("kbdinteractiveauthentication") != "yes" {
+        out.push(Finding::new(
+            "sshd.kbd_interactive",
+            Severity::Error,
+            format!(
+                "sshd has KbdInteractiveAuthentication {}",
+                or_unset(get("kbdinteractiveauthentication"))
+            ),
+            "pam-mfa's check runs in keyboard-interactive: with it off, AuthenticationMethods publickey,keyboard-interactive can never complete and every SSH login is refused",
+            set_in_drop_in("KbdInteractiveAuthentication yes"),
+        ));
+    }
+    out.extend(check_methods(get("authenticationmethods"), "", false));
+    if get("exposeauthinfo") != "yes" {
+        out.push(Finding::new(
+            "sshd.expose_auth_info",
+            Severity::Error,
+            format!("sshd has ExposeAuthInfo {}", or_unset(get("exposeauthinfo"))),
+            "pam-mfa learns which key logged in from SSH_AUTH_INFO_0; without it no key's touch counts, and every login that needs MFA is refused",
+            set_in_drop_in("ExposeAuthInfo yes"),
+        ));
+    }
+    out.extend(check_keys_command(f, &text, config));
+    if let Some(cfg) = config {
+        out.extend(pubkey_options_findings(
+            get("pubkeyauthoptions"),
+            &cfg.sshd.pubkey_auth_options,
+            &f.agent_config_path,
+        ));
+    }
+    match &f.sshd_root {
+        Some(Ok(root)) => out.extend(check_root(&parse_sshd_t(root))),
+        Some(Err(e)) => out.push(Finding::new(
+            "sshd.unreadable",
+            Severity::Error,
+            format!("sshd's configuration for root (sshd -T -C user=root,...) could not be read: {e}"),
+            "a Match block may give root other settings; doctor cannot tell whether root can log in",
+            "run `sshd -T -C user=root,host=localhost,addr=127.0.0.1` to see the error".into(),
+        )),
+        None => {}
+    }
+    out
+}
+
+fn value<'a>(m: &'a BTreeMap<String, String>, k: &str) -> &'a str {
+    m.get(k).map(String::as_str).unwrap_or("")
+}
+
+fn or_unset(v: &str) -> &str {
+    if v.is_empty() {
+        "(not set)"
+    } else {
+        v
+    }
+}
+
+/// The method lists of `AuthenticationMethods` (`any`: none required).
+fn method_lists(value: &str) -> Vec<Vec<String>> {
+    if value.is_empty() || value == "any" {
+        return Vec::new();
+    }
+    value
+        .split_whitespace()
+        .map(|list| {
+            list.split(',')
+                .map(|m| m.split(':').next().unwrap_or("").to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// Every list must be a key, then keyboard-interactive (pam-mfa).
+fn check_methods(value: &str, whom: &str, root: bool) -> Vec<Finding> {
+    let lists = method_lists(value);
+    let good = |l: &Vec<String>| {
+        let key = l.iter().position(|m| m == "publickey");
+        let ki = l.iter().position(|m| m == "keyboard-interactive");
+        matches!((key, ki), (Some(k), Some(i)) if k < i)
+    };
+    if !lists.is_empty() && lists.iter().all(good) {
+        return Vec::new();
+    }
+    let id = if root {
+        "sshd.root_authentication_methods"
+    } else {
+        "sshd.authentication_methods"
+    };
+    vec![Finding::new(
+        id,
+        Severity::Error,
+        format!("sshd has AuthenticationMethods {}{whom}", or_unset(value)),
+        "every login must present its key first, then pass keyboard-interactive, where pam-mfa decides: another path logs in without pam-mfa's check, or without knowing which key was used",
+        set_in_drop_in("AuthenticationMethods publickey,keyboard-interactive"),
+    )]
+}
+
+/// Root under its own Match blocks; `prohibit-password` aborts it.
+fn check_root(root: &BTreeMap<String, String>) -> Vec<Finding> {
+    let get = |k: &str| value(root, k);
+    let permit = get("permitrootlogin");
+    let methods = method_lists(get("authenticationmethods"));
+    let uses_ki = methods
+        .iter()
+        .any(|l| l.iter().any(|m| m == "keyboard-interactive"));
+    let mut out = Vec::new();
+    if matches!(
+        permit,
+        "prohibit-password" | "without-password" | "forced-commands-only"
+    ) && uses_ki
+    {
+        out.push(Finding::new(
+            "sshd.permit_root_login",
+            Severity::Error,
+            format!("sshd has PermitRootLogin {permit} with AuthenticationMethods {} for root", get("authenticationmethods")),
+            "sshd refuses keyboard-interactive for root under this setting, and when PAM then succeeds it aborts the connection (\"fatal: Internal error: PAM auth succeeded when it should have failed\"): root cannot log in over SSH",
+            format!("put `PermitRootLogin yes` in {DROP_IN} (root still needs its key first, then pam-mfa decides), or `PermitRootLogin no` to keep root out of SSH; {RELOAD}"),
+        ));
+    }
+    if permit == "yes" {
+        let mut m = check_methods(get("authenticationmethods"), " for root", true);
+        for f in &mut m {
+            f.why = "with PermitRootLogin yes, a method list without the key first lets root in by password alone".into();
+        }
+        out.extend(m);
+    }
+    out
+}
+
+fn check_keys_command(
+    f: &Facts,
+    text: &BTreeMap<String, String>,
+    config: Option<&AgentConfig>,
+) -> Vec<Finding> {
+    let get = |k: &str| value(text, k);
+    let mut out = Vec::new();
+    let cmd = get("authorizedkeyscommand");
+    if cmd.is_empty() || cmd == "none" {
+        out.push(Finding::new(
+            "sshd.authorized_keys_command",
+            Severity::Error,
+            "sshd has no AuthorizedKeysCommand".into(),
+            "the security keys registered in the policy are served by `mfactl authorized-keys`: without it they cannot log in",
+            set_in_drop_in("AuthorizedKeysCommand /usr/bin/mfactl authorized-keys %u"),
+        ));
+        return out;
+    }
+    if !(cmd.contains("mfactl") && cmd.contains("authorized-keys")) {
+        out.push(Finding::new(
+            "sshd.authorized_keys_command",
+            Severity::Warning,
+            format!("sshd's AuthorizedKeysCommand is `{cmd}`, not mfactl's"),
+            "the security keys registered in the policy are served by `mfactl authorized-keys %u`",
+            set_in_drop_in("AuthorizedKeysCommand /usr/bin/mfactl authorized-keys %u"),
+        ));
+    }
+    for (path, owner) in &f.ak_command_path {
+        let bad = match owner {
+            Err(e) => Some(format!("{path}: {e}")),
+            Ok((uid, _)) if *uid != 0 => Some(format!("{path} is owned by uid {uid}, not root")),
+            Ok((_, mode)) if mode & 0o022 != 0 => Some(format!(
+                "{path} is writable by group or others (mode {mode:o})"
+            )),
+            Ok(_) => None,
+        };
+        if let Some(what) = bad {
+            let fix = if owner.is_err() {
+                format!("install mfactl as {path} (the pam-mfa package does), or point AuthorizedKeysCommand at it in {DROP_IN}")
+            } else {
+                format!("`chown root:root {path} && chmod go-w {path}`")
+            };
+            out.push(Finding::new(
+                "sshd.authorized_keys_command_path",
+                Severity::Error,
+                format!("AuthorizedKeysCommand: {what}"),
+                "sshd runs the command only when it and every directory above it are root's and not group/other-writable: registered keys are not served",
+                fix,
+            ));
+        }
+    }
+    let user = get("authorizedkeyscommanduser");
+    if let Some(cfg) = config {
+        if user != cfg.socket.keys_user {
+            out.push(Finding::new(
+                "sshd.authorized_keys_command_user",
+                Severity::Error,
+                format!(
+                    "sshd's AuthorizedKeysCommandUser is {} but agent.yaml's socket.keys_user is {}",
+                    or_unset(user),
+                    cfg.socket.keys_user
+                ),
+                "the agent answers key requests only from root and socket.keys_user: the registered keys are not served",
+                set_in_drop_in(&format!("AuthorizedKeysCommandUser {}", cfg.socket.keys_user)),
+            ));
+        }
+    }
+    out
+}
+
+/// What sshd enforces for every key against what the agent credits.
+pub fn pubkey_options_findings(
+    sshd_value: &str,
+    agent: &[String],
+    config_path: &str,
+) -> Vec<Finding> {
+    let sshd: Vec<&str> = sshd_value
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|o| !o.is_empty() && *o != "none")
+        .collect();
+    let agent: Vec<&str> = agent
+        .iter()
+        .map(String::as_str)
+        .filter(|o| *o != "none")
+        .collect();
+    let mut out = Vec::new();
+    for opt in ["touch-required", "verify-required"] {
+        match (sshd.contains(&opt), agent.contains(&opt)) {
+            (false, true) => out.push(Finding::new(
+                "sshd.pubkey_auth_options",
+                Severity::Error,
+                format!("{config_path} says sshd enforces {opt} (sshd.pubkey_auth_options), but sshd's PubkeyAuthOptions is {}", or_unset(sshd_value)),
+                "the agent credits every security key's login with what sshd is said to enforce: a key logged in without it would count as tapped",
+                format!("put `PubkeyAuthOptions {opt}` in {DROP_IN} and {RELOAD}, or take {opt} out of sshd.pubkey_auth_options and `mfactl reload`"),
+            )),
+            (true, false) => out.push(Finding::new(
+                "sshd.pubkey_auth_options",
+                Severity::Warning,
+                format!("sshd enforces PubkeyAuthOptions {opt}, but {config_path}'s sshd.pubkey_auth_options does not say so"),
+                "the agent does not credit what sshd enforced: logins that needed that are asked again or refused",
+                format!("add {opt} to sshd.pubkey_auth_options in {config_path}, then `mfactl reload`"),
+            )),
+            _ => {}
+        }
+    }
+    out
+}

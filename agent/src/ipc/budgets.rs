@@ -1,0 +1,211 @@
+//! Budgets per invoking person: open connections, and logins waiting on the
+//! person's answer (each holds a thread for as long as its challenge lives).
+//! A person whose budget is spent gets a clear refusal at once; everyone
+//! else keeps theirs, and the system (sshd, login) keeps a reserve no local
+//! user can take.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::person::Person;
+
+/// Connections one person may hold open at once.
+pub const PER_PERSON_CONNECTIONS: usize = 16;
+/// Logins of one person that may wait on that person's answer at once.
+pub const PER_PERSON_PENDING: usize = 8;
+/// Connections of root peers with no person behind them (sshd, login before
+/// their first request) and of the AuthorizedKeysCommandUser, each.
+pub const SYSTEM_CONNECTIONS: usize = 256;
+/// Connections served at once, in all.
+pub const MAX_CONNECTIONS: usize = 1024;
+/// Of [`MAX_CONNECTIONS`], what persons together never take: the system's.
+pub const SYSTEM_RESERVE: usize = SYSTEM_CONNECTIONS;
+
+#[derive(Default)]
+struct Counts {
+    connections: HashMap<Person, usize>,
+    pending: HashMap<Person, usize>,
+    /// Connections of persons (not the system), together.
+    personal: usize,
+    total: usize,
+}
+
+pub struct Budgets {
+    counts: Mutex<Counts>,
+    /// The AuthorizedKeysCommandUser: one per SSH connection attempt, so it
+    /// gets the system's budget.
+    keys_uid: Option<u32>,
+}
+
+/// One open connection; released on drop.
+pub struct ConnectionSlot {
+    budgets: Arc<Budgets>,
+    person: Person,
+    personal: bool,
+}
+
+/// One login waiting on the person's answer; released on drop.
+pub struct PendingSlot {
+    budgets: Arc<Budgets>,
+    person: Person,
+}
+
+impl Budgets {
+    pub fn new(keys_uid: Option<u32>) -> Arc<Self> {
+        Arc::new(Budgets {
+            counts: Mutex::new(Counts::default()),
+            keys_uid,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn is_system(&self, person: &Person) -> bool {
+        match person {
+            Person::System => true,
+            Person::Uid(uid) => self.keys_uid == Some(*uid),
+            Person::Login(_) => false,
+        }
+    }
+
+    /// A connection for `person`, or why not (the refusal the peer reads).
+    pub fn connection(self: &Arc<Self>, person: &Person) -> Result<ConnectionSlot, String> {
+        let personal = !self.is_system(person);
+        let limit = if personal {
+            PER_PERSON_CONNECTIONS
+        } else {
+            SYSTEM_CONNECTIONS
+        };
+        let mut c = self.lock();
+        if c.total >= MAX_CONNECTIONS
+            || (personal && c.personal >= MAX_CONNECTIONS - SYSTEM_RESERVE)
+        {
+            return Err("the agent is serving too many connections".into());
+        }
+        let mine = c.connections.entry(person.clone()).or_insert(0);
+        if *mine >= limit {
+            return Err(format!("too many connections for {person}"));
+        }
+        *mine += 1;
+        c.total += 1;
+        if personal {
+            c.personal += 1;
+        }
+        Ok(ConnectionSlot {
+            budgets: Arc::clone(self),
+            person: person.clone(),
+            personal,
+        })
+    }
+
+    /// A pending login for `person`, or why not.
+    pub fn pending(self: &Arc<Self>, person: &Person) -> Result<PendingSlot, String> {
+        let mut c = self.lock();
+        let mine = c.pending.entry(person.clone()).or_insert(0);
+        if *mine >= PER_PERSON_PENDING {
+            return Err(format!("too many pending logins for {person}"));
+        }
+        *mine += 1;
+        Ok(PendingSlot {
+            budgets: Arc::clone(self),
+            person: person.clone(),
+        })
+    }
+
+    /// Open connections (all persons), for tests and status.
+    pub fn open_connections(&self) -> usize {
+        self.lock().total
+    }
+}
+
+fn decrement(map: &mut HashMap<Person, usize>, person: &Person) {
+    if let Some(n) = map.get_mut(person) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            map.remove(person);
+        }
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        let mut c = self.budgets.lock();
+        decrement(&mut c.connections, &self.person);
+        c.total = c.total.saturating_sub(1);
+        if self.personal {
+            c.personal = c.personal.saturating_sub(1);
+        }
+    }
+}
+
+impl Drop for PendingSlot {
+    fn drop(&mut self) {
+        decrement(&mut self.budgets.lock().pending, &self.person);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_person_is_capped_and_others_keep_their_budget() {
+        let b = Budgets::new(Some(65534));
+        let jerry = Person::Uid(1001);
+        let held: Vec<_> = (0..PER_PERSON_CONNECTIONS)
+            .map(|_| b.connection(&jerry).unwrap())
+            .collect();
+        let err = b.connection(&jerry).err().unwrap();
+        assert!(err.contains("too many connections for"), "{err}");
+        // Someone else, the keys user and the system still get in.
+        assert!(b.connection(&Person::Uid(1002)).is_ok());
+        assert!(b.connection(&Person::Uid(65534)).is_ok());
+        assert!(b.connection(&Person::System).is_ok());
+        drop(held);
+        assert!(
+            b.connection(&jerry).is_ok(),
+            "released slots are free again"
+        );
+        assert_eq!(b.open_connections(), 0);
+    }
+
+    #[test]
+    fn root_callers_for_different_people_get_separate_pending_budgets() {
+        let b = Budgets::new(None);
+        let jerry = Person::Login("jerry".into());
+        let held: Vec<_> = (0..PER_PERSON_PENDING)
+            .map(|_| b.pending(&jerry).unwrap())
+            .collect();
+        let err = b.pending(&jerry).err().unwrap();
+        assert_eq!(err, "too many pending logins for jerry");
+        assert!(b.pending(&Person::Login("tom".into())).is_ok());
+        drop(held);
+        assert!(b.pending(&jerry).is_ok());
+    }
+
+    #[test]
+    fn persons_together_never_take_the_system_reserve() {
+        let b = Budgets::new(None);
+        let mut held = Vec::new();
+        for uid in 2000.. {
+            match b.connection(&Person::Uid(uid)) {
+                Ok(s) => held.push(s),
+                Err(e) => {
+                    assert!(e.contains("too many connections"), "{e}");
+                    break;
+                }
+            }
+            assert!(held.len() <= MAX_CONNECTIONS);
+        }
+        assert_eq!(held.len(), MAX_CONNECTIONS - SYSTEM_RESERVE);
+        for _ in 0..SYSTEM_CONNECTIONS {
+            held.push(b.connection(&Person::System).unwrap());
+        }
+        assert!(
+            b.connection(&Person::System).is_err(),
+            "the total is capped"
+        );
+    }
+}

@@ -1,0 +1,98 @@
+//! Rules about keys and taps that several stages share: what a tap can
+//! prove, key classes from certificates and PIV attestations, and the
+//! decision for one identified person (their roles, their locks).
+
+use super::evidence::KeyClass;
+use crate::policy::{decide, decide_with_identity, Bundle, Decision, KeyPolicy, LoginQuery};
+use crate::policy::{Requirement, ServiceClass, User};
+use crate::state::AgentState;
+
+/// The touch/PIN parts of a key policy: what a tap can prove.
+pub(super) fn tap_key_policy(kp: KeyPolicy) -> KeyPolicy {
+    use KeyPolicy as K;
+    match (kp.needs_touch(), kp.needs_pin()) {
+        (true, true) => K::HardwareKeyTouchAndPin,
+        (true, false) => K::HardwareKeyTouch,
+        (false, true) => K::HardwareKeyPin,
+        (false, false) => K::None,
+    }
+}
+
+/// Whether a lock in force covers this device (or anything else of this
+/// login) under the given bundle.
+pub(super) fn device_locked(
+    state: &AgentState,
+    bundle: &Bundle,
+    login: &str,
+    user: &str,
+    class: ServiceClass,
+    device: &str,
+) -> bool {
+    let q = LoginQuery {
+        node: &state.node,
+        login,
+        user: Some(user),
+        class,
+        mfa_device: Some(device),
+        now: state.now(),
+    };
+    decide(bundle, &q).locked
+}
+
+/// The decision for one identified person alone: `user`, or the
+/// certificate's `identity` when one decided, with the device used (its
+/// locks count).
+pub(super) fn decide_for_person(
+    state: &AgentState,
+    bundle: &Bundle,
+    login: &str,
+    user: &str,
+    identity: Option<&User>,
+    class: ServiceClass,
+    device: Option<&str>,
+) -> Decision {
+    let q = LoginQuery {
+        node: &state.node,
+        login,
+        user: Some(user),
+        class,
+        mfa_device: device,
+        now: state.now(),
+    };
+    match identity.filter(|u| u.name == user) {
+        Some(u) => decide_with_identity(bundle, &q, u),
+        None => decide(bundle, &q),
+    }
+}
+
+/// A certificate's `private-key-policy` as a key class; what this code does
+/// not know counts as a file key.
+pub(super) fn cert_key_class(policy: Option<&str>) -> KeyClass {
+    match policy {
+        Some("hardware_key") => KeyClass::Hardware,
+        Some("hardware_key_touch") => KeyClass::Touch,
+        Some("hardware_key_pin") => KeyClass::Pin,
+        Some("hardware_key_touch_and_pin") => KeyClass::TouchAndPin,
+        _ => KeyClass::None,
+    }
+}
+
+/// How to make a login key that meets `req`.
+pub(super) fn hint(req: &Requirement) -> String {
+    if req.key_policy.needs_pin() {
+        "Use a key made with `ssh-keygen -t ed25519-sk -O verify-required`, registered with the cluster.".into()
+    } else {
+        "Use a key made with `ssh-keygen -t ed25519-sk`, registered with the cluster.".into()
+    }
+}
+
+/// A PIV key class (Teleport's private key policy) as a login key class.
+pub(super) fn key_policy_class(p: KeyPolicy) -> KeyClass {
+    match p {
+        KeyPolicy::None => KeyClass::None,
+        KeyPolicy::HardwareKey => KeyClass::Hardware,
+        KeyPolicy::HardwareKeyTouch => KeyClass::Touch,
+        KeyPolicy::HardwareKeyPin => KeyClass::Pin,
+        KeyPolicy::HardwareKeyTouchAndPin => KeyClass::TouchAndPin,
+    }
+}

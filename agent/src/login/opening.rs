@@ -1,0 +1,95 @@
+//! The start every PAM decision shares (`auth`, `account`, `open_session`):
+//! the service class, the login the policy is asked about, the policy in
+//! force, and the verdict from the evidence at hand.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
+
+use super::pipeline::evaluate;
+use super::verdict::{hook_name, refuse_unusable, PeerIds, Verdict};
+use crate::audit::AuditEvent;
+use crate::policy::{Bundle, ServiceClass};
+use crate::state::AgentState;
+
+pub fn service_class(state: &AgentState, service: &str) -> (ServiceClass, Option<String>) {
+    match state.services.class_of(service) {
+        Some(c) => (c, None),
+        None => (
+            ServiceClass::Admin,
+            Some(format!(
+                "PAM service '{service}' is not in the service map; admin rules apply"
+            )),
+        ),
+    }
+}
+
+/// The login the policy is asked about: for admin actions (sudo, su) the
+/// invoking user's own, otherwise the account being logged in to.
+pub fn policy_login(class: ServiceClass, ctx: &PamContext) -> String {
+    match (class, ctx.ruser.as_deref()) {
+        (ServiceClass::Admin, Some(r)) if !r.is_empty() => r.to_string(),
+        _ => ctx.user.clone(),
+    }
+}
+
+/// The start every PAM decision shares: the service class and the login the
+/// policy is asked about, the audit event, the usable policy (else the
+/// refusal, audited: `what` names what is refused), and the verdict from the
+/// evidence at hand. `SSH_AUTH_INFO_0` is evidence only when sshd (root)
+/// says so: a non-root peer asking about itself could otherwise claim any
+/// public key.
+pub(super) struct Opened<'c> {
+    pub class: ServiceClass,
+    pub login: String,
+    pub ev: AuditEvent,
+    pub bundle: Arc<Bundle>,
+    pub ctx: Cow<'c, PamContext>,
+    pub v: Verdict,
+}
+
+pub(super) fn open_decision<'c>(
+    state: &AgentState,
+    peer: PeerIds,
+    hook: PamHook,
+    ctx: &'c PamContext,
+    what: &str,
+) -> Result<Opened<'c>, Box<ResponseBody>> {
+    let (class, class_note) = service_class(state, &ctx.service);
+    let login = policy_login(class, ctx);
+    let mut ev = AuditEvent::new("decision", "", &state.node.name, "", String::new());
+    ev.hook = Some(hook_name(hook).into());
+    ev.service = Some(ctx.service.clone());
+    ev.class = Some(class.name().into());
+    ev.login = Some(login.clone());
+    ev.rhost = ctx.rhost.clone();
+    ev.tty = ctx.tty.clone();
+    ev.peer_pid = Some(peer.pid);
+    ev.peer_uid = Some(peer.uid);
+    let bundle = match state.policy_for_decision() {
+        Ok(bundle) => bundle,
+        Err(why) => return Err(Box::new(refuse_unusable(state, &why, &mut ev, what))),
+    };
+    ev.policy_revision = bundle.revision.clone();
+    let ctx = if peer.uid == 0 {
+        Cow::Borrowed(ctx)
+    } else {
+        Cow::Owned(PamContext {
+            ssh_auth_info: None,
+            ..ctx.clone()
+        })
+    };
+    let mut v = evaluate(state, &bundle, class, &login, &ctx);
+    if let Some(note) = class_note {
+        v.reason = format!("{note}; {}", v.reason);
+    }
+    Ok(Opened {
+        class,
+        login,
+        ev,
+        bundle,
+        ctx,
+        v,
+    })
+}

@@ -1,0 +1,82 @@
+//! One decision as a pipeline of stages, each in its own file:
+//!
+//! 1. who is logging in (`who`): registered keys, a Teleport certificate;
+//! 2. what the policy requires (`required`): `policy::decide` for that
+//!    person, or for the login alone (several candidates, or nobody known);
+//! 3. what evidence this authentication carries (`login_key`, a
+//!    certificate's key class);
+//! 4. whether it satisfies the requirement (`satisfy`), including a reused
+//!    tap;
+//! 5. what to ask for when it does not (`ask`): a tap by whom, or what key.
+
+use pam_mfa_protocol::PamContext;
+
+use super::ask::{candidates_tap, fresh_tap, tap_or_key};
+use super::evidence::KeyClass;
+use super::login_key::login_key;
+use super::required::{first_verdict, required};
+use super::satisfy::{by_certificate, by_login_key, by_reuse, Asked};
+use super::verdict::Verdict;
+use super::who::identify;
+use crate::policy::{Access, Bundle, ServiceClass};
+use crate::state::AgentState;
+
+/// The verdict for one login from the evidence at hand; when a tap could
+/// still satisfy it, `tap_users` says whose.
+pub(super) fn evaluate(
+    state: &AgentState,
+    bundle: &Bundle,
+    class: ServiceClass,
+    login: &str,
+    ctx: &PamContext,
+) -> Verdict {
+    let who = match identify(state, bundle, class, login, ctx.ssh_auth_info.as_deref()) {
+        Ok(who) => who,
+        Err(refused) => return *refused,
+    };
+    let d = required(state, bundle, class, login, &who);
+    let mut v = first_verdict(state, login, &d, &who);
+    if v.allow || d.access == Access::Deny {
+        return v;
+    }
+    let req = d.requirement;
+    let Some(user) = d.user.clone() else {
+        candidates_tap(state, &mut v, &d, login, class, &ctx.service);
+        return v;
+    };
+    if class != ServiceClass::Ssh {
+        fresh_tap(state, &mut v, &ctx.service, req, vec![user], class);
+        return v;
+    }
+    let reasons = v.reason.clone();
+    if let Some(c) = &who.cert {
+        if by_certificate(&mut v, c, req, &reasons) {
+            return v;
+        }
+    }
+    let registered = who.registered_keys();
+    let key = login_key(
+        state,
+        bundle,
+        login,
+        &registered,
+        &user,
+        who.cert_user.as_ref(),
+    );
+    let asked = Asked {
+        user: &user,
+        login,
+        rhost: ctx.rhost.as_deref(),
+        class,
+        reasons: &reasons,
+    };
+    let used_sk = who.keys.iter().any(|k| k.is_security_key());
+    if by_login_key(state, &mut v, key.as_ref(), req, &asked, used_sk) {
+        return v;
+    }
+    let key_class = key.as_ref().map_or(KeyClass::None, |k| k.class);
+    let piv_failed = key.as_ref().is_some_and(|k| k.piv_refusal.is_some());
+    tap_or_key(state, &mut v, req, key_class, piv_failed, &user);
+    by_reuse(state, bundle, &mut v, req, key_class, &asked);
+    v
+}

@@ -1,0 +1,74 @@
+//! Stage 2 of a decision: what the policy requires of this login, for the
+//! person stage 1 found (or, not known, for the login alone: see
+//! `policy::decide`), and the verdict before any evidence counts.
+
+use super::verdict::Verdict;
+use super::who::Presented;
+use crate::policy::ServiceClass;
+use crate::policy::{decide, decide_with_identity, Access, Bundle, Decision, LoginQuery};
+use crate::state::AgentState;
+
+/// The policy's decision for this login and what was presented.
+pub(super) fn required(
+    state: &AgentState,
+    bundle: &Bundle,
+    class: ServiceClass,
+    login: &str,
+    who: &Presented<'_>,
+) -> Decision {
+    let q = LoginQuery {
+        node: &state.node,
+        login,
+        user: who.person(),
+        class,
+        mfa_device: who
+            .device()
+            .map(|d| d.id.as_str())
+            .or(who.cert.as_ref().and_then(|c| c.mfa_verified.as_deref())),
+        now: state.now(),
+    };
+    match &who.cert_user {
+        Some(u) => decide_with_identity(bundle, &q, u),
+        None => decide(bundle, &q),
+    }
+}
+
+/// The verdict of the decision alone: denied (with the message a person
+/// reads), allowed when nothing is required, else not yet allowed.
+pub(super) fn first_verdict(
+    state: &AgentState,
+    login: &str,
+    d: &Decision,
+    who: &Presented<'_>,
+) -> Verdict {
+    let node = &state.node.name;
+    let mut v = Verdict {
+        allow: false,
+        message: String::new(),
+        user: d.user.clone(),
+        requirement: Some(d.requirement),
+        evidence: None,
+        device: who.device().map(|d| d.id.clone()),
+        reason: d.reasons.join("; "),
+        tap_users: Vec::new(),
+        identity: who.cert_user.clone(),
+    };
+    if d.access == Access::Deny {
+        let who = d.user.clone().unwrap_or_else(|| login.to_string());
+        v.message = if d.locked {
+            let why = d
+                .lock_message
+                .clone()
+                .unwrap_or_else(|| "locked by the cluster".into());
+            format!("pam-mfa: access for {who} as {login} on {node} is locked: {why}")
+        } else {
+            format!(
+                "pam-mfa: the cluster policy does not allow {who} to log in as {login} on {node}"
+            )
+        };
+    } else if d.requirement.is_off() {
+        v.allow = true;
+        v.evidence = Some("none needed".into());
+    }
+    v
+}

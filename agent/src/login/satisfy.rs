@@ -1,0 +1,194 @@
+//! Stage 4 of a decision: whether the evidence this authentication carries
+//! (a certificate, the login key, a recent tap from the same source)
+//! satisfies what the policy requires. Each function allows `v` and says
+//! so, or leaves it refused with the message a person reads.
+
+use super::evidence::{check, KeyClass};
+use super::key_rules::{cert_key_class, device_locked, hint, tap_key_policy};
+use super::login_key::LoginKey;
+use super::verdict::Verdict;
+use crate::policy::{Bundle, DeviceKind, Requirement, ServiceClass};
+use crate::state::AgentState;
+use crate::verify::ssh_cert::TeleportIdentity;
+
+/// A Teleport certificate: `mfa-verified` (checked inside the validity
+/// window) is the session MFA; the key policy is about the certified key.
+pub(super) fn by_certificate(
+    v: &mut Verdict,
+    c: &TeleportIdentity,
+    req: Requirement,
+    reasons: &str,
+) -> bool {
+    let key_class = cert_key_class(c.private_key_policy.as_deref());
+    let with_mfa = Requirement {
+        session: req.session && c.mfa_verified.is_none(),
+        key_policy: req.key_policy,
+    };
+    match check(&with_mfa, key_class) {
+        Ok(()) => {
+            v.allow = true;
+            v.evidence = Some(match &c.mfa_verified {
+                Some(_) => format!("cert_mfa_verified_{}", key_class.name()),
+                None => format!("cert_key_{}", key_class.name()),
+            });
+            v.device = c.mfa_verified.clone();
+            v.reason = format!(
+                "{reasons}; Teleport certificate of {} (key class {})",
+                c.key_id,
+                key_class.name()
+            );
+            true
+        }
+        Err(missing) => {
+            v.message = format!("pam-mfa: {missing}; your certificate does not show it.");
+            v.reason = format!("{reasons}; certificate: {missing}");
+            false
+        }
+    }
+}
+
+/// What the login is about, for the messages and the reuse cache.
+pub(super) struct Asked<'a> {
+    pub(super) user: &'a str,
+    pub(super) login: &'a str,
+    pub(super) rhost: Option<&'a str>,
+    pub(super) class: ServiceClass,
+    pub(super) reasons: &'a str,
+}
+
+/// The person's registered login key, when sshd accepted one; `used_sk`:
+/// whether any security key was used (an unregistered one).
+pub(super) fn by_login_key(
+    state: &AgentState,
+    v: &mut Verdict,
+    key: Option<&LoginKey<'_>>,
+    req: Requirement,
+    a: &Asked<'_>,
+    used_sk: bool,
+) -> bool {
+    let (node, user, reasons) = (&state.node.name, a.user, a.reasons);
+    let Some(key) = key else {
+        v.message = if used_sk {
+            format!(
+                "pam-mfa: the security key you used is not registered for {user}; {node} requires MFA ({}). {}",
+                req.name(),
+                hint(&req)
+            )
+        } else {
+            format!(
+                "pam-mfa: {node} requires MFA ({}) for {user}: log in with your registered security key (ed25519-sk or ecdsa-sk) instead of a plain key. {}",
+                req.name(),
+                hint(&req)
+            )
+        };
+        v.reason = format!(
+            "{reasons}; {}",
+            if used_sk {
+                "an unregistered security key was used"
+            } else {
+                "no registered security key was used"
+            }
+        );
+        return false;
+    };
+    let (dev, key_class, note) = (key.device, key.class, &key.note);
+    v.device = Some(dev.id.clone());
+    match check(&req, key_class) {
+        Ok(()) => {
+            v.allow = true;
+            let kind = match dev.kind {
+                DeviceKind::Piv(_) => "piv",
+                _ => "ssh_sk",
+            };
+            v.evidence = Some(format!("{kind}_{}", key_class.name()));
+            state
+                .reuse
+                .record(user, a.login, a.rhost, key_class, &dev.id, state.now());
+            v.reason = format!(
+                "{reasons}; security key {} ({}) {note}",
+                dev.name,
+                key_class.name()
+            );
+            true
+        }
+        Err(missing) => {
+            v.message = match &key.piv_refusal {
+                Some(why) => format!(
+                    "pam-mfa: {missing}; the PIV key {} does not count: {why}",
+                    dev.name
+                ),
+                None => format!(
+                    "pam-mfa: {missing}; the key {} was accepted as '{}'. {}",
+                    dev.name,
+                    key_class.name(),
+                    hint(&req)
+                ),
+            };
+            v.reason = format!(
+                "{reasons}; {missing}; key class {} {note}",
+                key_class.name()
+            );
+            false
+        }
+    }
+}
+
+/// Whether the login key meets the hardware-key part of `req` (a tap
+/// cannot: it proves the session's MFA and its touch/PIN only).
+pub(super) fn login_key_meets_key_policy(req: Requirement, login_key: KeyClass) -> bool {
+    check(
+        &Requirement {
+            session: false,
+            key_policy: req.key_policy,
+        },
+        login_key,
+    )
+    .is_ok()
+}
+
+/// A tap by the same person from the same source within `reuse_window`
+/// (off by default), whose device is not locked since.
+pub(super) fn by_reuse(
+    state: &AgentState,
+    bundle: &Bundle,
+    v: &mut Verdict,
+    req: Requirement,
+    login_key: KeyClass,
+    a: &Asked<'_>,
+) -> bool {
+    let window = state.config.reuse_window;
+    if !login_key_meets_key_policy(req, login_key) {
+        return false;
+    }
+    let reused = state
+        .reuse
+        .lookup(a.user, a.login, a.rhost, window, state.now())
+        .filter(|r| {
+            check(
+                &Requirement {
+                    session: req.session,
+                    key_policy: tap_key_policy(req.key_policy),
+                },
+                r.class,
+            )
+            .is_ok()
+        })
+        // A device locked since the tap does not count.
+        .filter(|r| !device_locked(state, bundle, a.login, a.user, a.class, &r.device));
+    let Some(r) = reused else {
+        return false;
+    };
+    v.allow = true;
+    v.tap_users.clear();
+    v.message.clear();
+    v.evidence = Some(format!("reuse_{}", r.class.name()));
+    v.device = Some(r.device);
+    v.reason = format!(
+        "{}; a {} tap {}s ago from the same source is reused (reuse_window {}s)",
+        a.reasons,
+        r.class.name(),
+        r.age.as_secs(),
+        window.as_secs()
+    );
+    true
+}

@@ -1,0 +1,373 @@
+//! A login waiting for its tap: the challenge, the registered keys that may
+//! answer (of one person, or of every candidate of a cluster-managed login
+//! whose person is not known), the prompt, the verification of what was
+//! signed, and the verdict once a tap verified: decided again for the
+//! device's owner alone.
+
+use base64::Engine;
+use pam_mfa_protocol::{Prompt, PromptStyle, ResponseBody};
+
+use super::evidence::KeyClass;
+use super::key_rules::{decide_for_person, device_locked, tap_key_policy};
+use super::local_tap_state::LocalTap;
+use super::verdict::{finish, Verdict};
+use crate::audit::AuditEvent;
+use crate::challenge::{key_digest, Challenge};
+use crate::piv::AttestedKey;
+use crate::policy::ServiceClass;
+use crate::policy::{Bundle, DeviceKind, Requirement};
+use crate::state::AgentState;
+use crate::verify::piv_tap::selector_of_hash;
+use crate::verify::webauthn::WebauthnCredential;
+
+/// What the connection does next.
+pub enum Step {
+    /// Send this and end the conversation.
+    Done(ResponseBody),
+    /// Send this prompt and keep the conversation for the answer.
+    Ask(Box<Conversation>, ResponseBody),
+}
+
+/// A registered key that may answer.
+#[derive(Debug, Clone)]
+pub(super) struct TapDevice {
+    /// The cluster user it is registered to.
+    pub(super) user: String,
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) kind: TapKind,
+}
+
+#[derive(Debug, Clone)]
+pub(super) enum TapKind {
+    /// An OpenSSH security key: its wire blob and SHA-256 of it.
+    SshSk { key_blob: Vec<u8>, digest: [u8; 32] },
+    /// A WebAuthn credential (Teleport's mfa_device `webauthn` form).
+    Webauthn(WebauthnCredential),
+    /// A PIV key (mfa_device `piv` form) whose attestation chain verified
+    /// against the agent's roots, with the cap's serial rule applied; the
+    /// selector is the first 8 bytes of SHA-256 of the attested key's SPKI.
+    Piv {
+        selector: [u8; 8],
+        key: Box<AttestedKey>,
+    },
+}
+
+impl TapDevice {
+    pub(super) fn sk_blob(&self) -> Option<&[u8]> {
+        match &self.kind {
+            TapKind::SshSk { key_blob, .. } => Some(key_blob),
+            TapKind::Webauthn(_) | TapKind::Piv { .. } => None,
+        }
+    }
+}
+
+/// A login waiting for its tap.
+pub struct Conversation {
+    pub(super) challenge: Challenge,
+    /// Whom the tap is for, as people read it: the one cluster user, or
+    /// "one of jerry, alice" for a login whose person is not known.
+    pub(super) user: String,
+    /// The cluster users whose registered keys may answer (one, or the
+    /// candidates of a cluster-managed login).
+    pub(super) candidates: Vec<String>,
+    pub(super) login: String,
+    /// What the tap must prove: the strictest among the candidates.
+    pub(super) requirement: Requirement,
+    pub(super) devices: Vec<TapDevice>,
+    pub(super) tries_left: u32,
+    pub(super) ev: AuditEvent,
+    pub(super) verdict: Verdict,
+    pub(super) service: String,
+    pub(super) rhost: Option<String>,
+    pub(super) peer_pid: i32,
+    /// Only taps on behalf of root peers (sshd, sudo) leave grants and
+    /// reuse entries behind.
+    pub(super) peer_uid: u32,
+    pub(super) class: ServiceClass,
+    /// The cluster's WebAuthn rp_id, when WebAuthn keys may answer.
+    pub(super) rp_id: Option<String>,
+    /// A tap on a key attached to this host, when that is the way.
+    pub(super) local: Option<LocalTap>,
+}
+
+/// The user's registered keys that can answer a challenge. A WebAuthn
+/// credential needs the cluster's rp_id; without one it cannot answer. A
+/// PIV key needs its attestation to verify against the agent's roots (and
+/// the cap's serial rule to pass); why one does not is returned beside.
+pub(super) fn tap_devices(
+    state: &AgentState,
+    bundle: &Bundle,
+    user: &str,
+) -> (Vec<TapDevice>, Vec<String>) {
+    let rp_known = bundle.cap.webauthn_rp_id.is_some();
+    let no_traits = Default::default();
+    let traits = bundle
+        .users()
+        .get(user)
+        .map(|u| &u.traits)
+        .unwrap_or(&no_traits);
+    let mut refused = Vec::new();
+    let devices = bundle
+        .devices_for_user(user)
+        .into_iter()
+        .filter_map(|d| {
+            let kind = match &d.kind {
+                DeviceKind::SshSk { key_blob, .. } => {
+                    let blob = base64::engine::general_purpose::STANDARD
+                        .decode(key_blob)
+                        .ok()?;
+                    TapKind::SshSk {
+                        digest: key_digest(&blob),
+                        key_blob: blob,
+                    }
+                }
+                DeviceKind::Webauthn(spec) if rp_known => {
+                    TapKind::Webauthn(WebauthnCredential::from_device_spec(spec).ok()?)
+                }
+                DeviceKind::Piv(_) => match state.piv.device_class(d, traits, &bundle.cap) {
+                    Ok(key) => TapKind::Piv {
+                        selector: selector_of_hash(&key.attestation.public_key_spki_sha256),
+                        key: Box::new(key),
+                    },
+                    Err(e) => {
+                        refused.push(e);
+                        return None;
+                    }
+                },
+                _ => return None,
+            };
+            Some(TapDevice {
+                user: d.user.clone(),
+                id: d.id.clone(),
+                name: d.name.clone(),
+                kind,
+            })
+        })
+        .collect();
+    (devices, refused)
+}
+
+pub(super) fn fresh_challenge(state: &AgentState, login: &str) -> Challenge {
+    let mut nonce = [0u8; 16];
+    let mut filled = 0;
+    while filled < nonce.len() {
+        match rustix::rand::getrandom(&mut nonce[filled..], rustix::rand::GetRandomFlags::empty()) {
+            Ok(n) => filled += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => panic!("the kernel's random source failed: {e}"),
+        }
+    }
+    Challenge::new(
+        &state.node.name,
+        login,
+        nonce,
+        state.now(),
+        state.config.challenge.ttl,
+    )
+}
+
+impl Conversation {
+    /// Whether a lock in force covers `device` for this login (a tap for
+    /// one person: attached keys).
+    pub(super) fn is_locked(&self, state: &AgentState, bundle: &Bundle, device: &str) -> bool {
+        device_locked(state, bundle, &self.login, &self.user, self.class, device)
+    }
+
+    pub(super) fn prompt(&self, error: Option<&str>) -> ResponseBody {
+        let mut prompts = Vec::new();
+        if let Some(e) = error {
+            prompts.push(Prompt {
+                style: PromptStyle::Error,
+                text: format!("pam-mfa: {e}"),
+            });
+        }
+        prompts.push(Prompt {
+            style: PromptStyle::Info,
+            text: format!(
+                "pam-mfa: {} requires MFA ({}) for {}. Tap your security key: on your computer run `mfactl tap {}` (or use mfactl as SSH_ASKPASS), then enter its answer.",
+                self.challenge.node,
+                self.requirement.name(),
+                self.user,
+                // Also here: sudo -p and SUDO_PROMPT replace the prompt text.
+                self.challenge.text()
+            ),
+        });
+        // mfactl tap needs the rp_id to ask a FIDO2 key (WebAuthn assertions
+        // are bound to it); the challenge text is what gets signed.
+        let rp = match (
+            &self.rp_id,
+            self.devices
+                .iter()
+                .any(|d| matches!(d.kind, TapKind::Webauthn(_))),
+        ) {
+            (Some(rp), true) => format!(" rp_id={rp}"),
+            _ => String::new(),
+        };
+        // mfactl tap asks a PIV card for the slots of the registered keys.
+        let mut slots: Vec<&str> = self
+            .devices
+            .iter()
+            .filter_map(|d| match &d.kind {
+                TapKind::Piv { key, .. } => key.attestation.slot.map(|s| s.name()),
+                _ => None,
+            })
+            .collect();
+        slots.sort_unstable();
+        slots.dedup();
+        let piv = if self
+            .devices
+            .iter()
+            .any(|d| matches!(d.kind, TapKind::Piv { .. }))
+        {
+            format!(
+                " piv={}",
+                if slots.is_empty() {
+                    "any".to_string()
+                } else {
+                    slots.join(",")
+                }
+            )
+        } else {
+            String::new()
+        };
+        let uv = if tap_key_policy(self.requirement.key_policy).needs_pin() {
+            " uv=required"
+        } else {
+            ""
+        };
+        prompts.push(Prompt {
+            style: PromptStyle::EchoOn,
+            text: format!(
+                "MFA challenge {}{rp}{piv}{uv} {} answer: ",
+                self.challenge.text(),
+                crate::challenge::CLAIMS_WELCOME
+            ),
+        });
+        ResponseBody::Prompt { prompts }
+    }
+
+    /// The verdict of a verified tap: the login decided again for the
+    /// device's owner alone (their roles, their locks and the device's,
+    /// locks that appeared while the person was tapping included); then
+    /// allow, grant the account phase, and remember it for the reuse window.
+    pub(super) fn allow(
+        mut self: Box<Self>,
+        state: &AgentState,
+        class: KeyClass,
+        device: &TapDevice,
+        how: &str,
+    ) -> Step {
+        let evidence = format!("{how}_{}", class.name());
+        if let Err((message, reason)) = self.decide_for_owner(state, device) {
+            self.verdict.message = message;
+            self.verdict.reason = format!("{}; {reason}", self.verdict.reason);
+            let Conversation { ev, verdict, .. } = *self;
+            return Step::Done(finish(state, ev, verdict));
+        }
+        self.verdict.allow = true;
+        self.verdict.message.clear();
+        self.verdict.evidence = Some(evidence.clone());
+        self.verdict.device = Some(device.id.clone());
+        self.verdict.reason = format!(
+            "{}; {how} with {} ({}) verified",
+            self.verdict.reason,
+            device.name,
+            class.name()
+        );
+        let now = state.now();
+        if self.peer_uid != 0 {
+            let Conversation { ev, verdict, .. } = *self;
+            return Step::Done(finish(state, ev, verdict));
+        }
+        state.grants.record(
+            &self.service,
+            &self.login,
+            self.rhost.as_deref(),
+            self.peer_pid,
+            &device.user,
+            &evidence,
+            Some(&device.id),
+            now,
+        );
+        state.reuse.record(
+            &device.user,
+            &self.login,
+            self.rhost.as_deref(),
+            class,
+            &device.id,
+            now,
+        );
+        let Conversation { ev, verdict, .. } = *self;
+        Step::Done(finish(state, ev, verdict))
+    }
+
+    /// The tap says who logs in: the login is decided again for the
+    /// device's owner alone under the policy in force now. Refused (the
+    /// message and the audit reason) when that person may not log in, a
+    /// lock holds them or the device, or they now need more than the tap
+    /// was asked to prove.
+    fn decide_for_owner(
+        &mut self,
+        state: &AgentState,
+        device: &TapDevice,
+    ) -> Result<(), (String, String)> {
+        let Some(bundle) = state.store.current() else {
+            return Err((
+                format!("pam-mfa: access with {} is locked", device.name),
+                format!("{} is locked (checked after the tap)", device.name),
+            ));
+        };
+        let owner = device.user.as_str();
+        let d = decide_for_person(
+            state,
+            &bundle,
+            &self.login,
+            owner,
+            self.verdict.identity.as_ref(),
+            self.class,
+            Some(&device.id),
+        );
+        if d.locked {
+            return Err((
+                format!("pam-mfa: access with {} is locked", device.name),
+                format!("{} is locked (checked after the tap)", device.name),
+            ));
+        }
+        if !d.is_allowed() {
+            return Err((
+                format!(
+                    "pam-mfa: the cluster policy does not allow {owner} to log in as {} on {}",
+                    self.login, state.node.name
+                ),
+                format!(
+                    "the tap identified cluster user {owner}, who may not log in here: {}",
+                    d.reasons.join("; ")
+                ),
+            ));
+        }
+        if self.requirement.combine(d.requirement) != self.requirement {
+            return Err((
+                format!(
+                    "pam-mfa: {} now requires MFA ({}) for {owner}; try again",
+                    state.node.name,
+                    d.requirement.name()
+                ),
+                format!(
+                    "{owner} now requires {}, more than the tap was asked for",
+                    d.requirement.name()
+                ),
+            ));
+        }
+        if self.verdict.user.as_deref() != Some(owner) {
+            self.verdict.reason = format!(
+                "{}; the tap identified cluster user {owner}, decided again for them alone: {}",
+                self.verdict.reason,
+                d.reasons.join("; ")
+            );
+            self.verdict.user = Some(owner.to_string());
+            self.verdict.requirement = Some(d.requirement);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,142 @@
+//! Verifying a tap's answer: what was signed (flags, counter), by which
+//! registered key, for this conversation's challenge.
+
+use super::evidence::{check, KeyClass};
+use super::key_rules::tap_key_policy;
+use super::tap::{Conversation, TapDevice};
+use crate::piv::AttestedKey;
+use crate::policy::Requirement;
+use crate::state::AgentState;
+use crate::verify::piv_tap::verify_piv_tap;
+use crate::verify::ssh_sk::verify_sk_signature;
+use crate::verify::webauthn::{verify_assertion, WebauthnCredential};
+
+impl Conversation {
+    /// Checks a security-key signature of this conversation's challenge:
+    /// the flags and counter that were signed, not the ones that were asked.
+    pub(super) fn verify_sk(
+        &self,
+        state: &AgentState,
+        device: &TapDevice,
+        signature: &[u8],
+    ) -> Result<KeyClass, String> {
+        let text = self.challenge.text();
+        let key_blob = device.sk_blob().ok_or("not a security-key device")?;
+        let signed = verify_sk_signature(key_blob, signature, text.as_bytes())
+            .map_err(|e| format!("the signature by {} does not verify: {e}", device.name))?;
+        self.accept_flags(
+            state,
+            device,
+            signed.user_present(),
+            signed.user_verified(),
+            signed.counter,
+        )
+    }
+
+    /// Checks a WebAuthn assertion of this conversation's challenge for the
+    /// cluster's rp_id; flags and counter come from the signed authenticator data.
+    pub(super) fn verify_webauthn(
+        &self,
+        state: &AgentState,
+        device: &TapDevice,
+        cred: &WebauthnCredential,
+        authenticator_data: &[u8],
+        signature: &[u8],
+    ) -> Result<KeyClass, String> {
+        let rp_id = self
+            .rp_id
+            .as_deref()
+            .ok_or("the cluster has no WebAuthn rp_id")?;
+        let signed = verify_assertion(
+            cred,
+            rp_id,
+            &self.challenge.text(),
+            authenticator_data,
+            signature,
+        )
+        .map_err(|e| {
+            format!(
+                "the WebAuthn assertion by {} does not verify: {e}",
+                device.name
+            )
+        })?;
+        self.accept_flags(
+            state,
+            device,
+            signed.user_present(),
+            signed.user_verified(),
+            signed.counter,
+        )
+    }
+
+    /// Checks a PIV key's signature of this conversation's challenge with
+    /// the attested public key; the class is the attested one (the card
+    /// enforces its PIN and touch policies, which the attestation states).
+    /// PIV keys keep no counter: single use is the challenge's.
+    pub(super) fn verify_piv(
+        &self,
+        device: &TapDevice,
+        key: &AttestedKey,
+        signature: &[u8],
+    ) -> Result<KeyClass, String> {
+        use crate::policy::KeyPolicy as K;
+        verify_piv_tap(
+            &key.attestation.public_key_spki,
+            &self.challenge.text(),
+            signature,
+        )
+        .map_err(|e| format!("the PIV signature by {}: {e}", device.name))?;
+        let class = match key.class {
+            K::HardwareKeyTouchAndPin => KeyClass::TouchAndPin,
+            K::HardwareKeyTouch => KeyClass::Touch,
+            K::HardwareKeyPin => KeyClass::Pin,
+            _ => KeyClass::Hardware,
+        };
+        check(
+            &Requirement {
+                session: self.requirement.session,
+                key_policy: tap_key_policy(self.requirement.key_policy),
+            },
+            class,
+        )
+        .map_err(|missing| {
+            format!(
+                "{missing}; {} is attested {} (its PIN/touch policy)",
+                device.name,
+                key.class.name()
+            )
+        })?;
+        Ok(class)
+    }
+
+    /// What a verified signature's flags and counter prove.
+    fn accept_flags(
+        &self,
+        state: &AgentState,
+        device: &TapDevice,
+        user_present: bool,
+        user_verified: bool,
+        counter: u32,
+    ) -> Result<KeyClass, String> {
+        let class = match (user_present, user_verified) {
+            (true, true) => KeyClass::TouchAndPin,
+            (true, false) => KeyClass::Touch,
+            (false, true) => KeyClass::Pin,
+            (false, false) => KeyClass::Hardware,
+        };
+        // A tap proves the session MFA and the touch/PIN it signed; the
+        // hardware-key policy of an SSH login is about the login key.
+        check(
+            &Requirement {
+                session: self.requirement.session,
+                key_policy: tap_key_policy(self.requirement.key_policy),
+            },
+            class,
+        )
+        .map_err(|missing| format!("{missing}; the key signed without it"))?;
+        state
+            .signature_counters
+            .check_and_record(&format!("{}/{}", device.user, device.id), counter)?;
+        Ok(class)
+    }
+}

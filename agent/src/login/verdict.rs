@@ -1,0 +1,122 @@
+//! The outcome of one decision: the verdict, its audit and its answer.
+
+use pam_mfa_protocol::{PamHook, ResponseBody};
+
+use crate::audit::AuditEvent;
+use crate::config::FailMode;
+use crate::policy::{Requirement, User};
+use crate::state::{AgentState, Unusable};
+
+/// Who asked, from SO_PEERCRED.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerIds {
+    pub pid: i32,
+    pub uid: u32,
+}
+
+/// The result of one decision before it is sent and audited.
+#[derive(Clone)]
+pub(super) struct Verdict {
+    pub(super) allow: bool,
+    /// Shown to the person on deny.
+    pub(super) message: String,
+    pub(super) user: Option<String>,
+    pub(super) requirement: Option<Requirement>,
+    pub(super) evidence: Option<String>,
+    pub(super) device: Option<String>,
+    pub(super) reason: String,
+    /// The cluster users whose tap could still satisfy the login: the one
+    /// person decided for, or, for a cluster-managed login whose person is
+    /// not known, every candidate the policy allows (the tap says who).
+    pub(super) tap_users: Vec<String>,
+    /// A verified Teleport certificate's identity, when one decided.
+    pub(super) identity: Option<User>,
+}
+
+impl Verdict {
+    pub(super) fn deny(message: String, reason: String) -> Verdict {
+        Verdict {
+            allow: false,
+            message,
+            user: None,
+            requirement: None,
+            evidence: None,
+            device: None,
+            reason,
+            tap_users: Vec::new(),
+            identity: None,
+        }
+    }
+}
+
+/// Audits and counts a final verdict, and turns it into the response.
+pub(super) fn finish(state: &AgentState, mut ev: AuditEvent, v: Verdict) -> ResponseBody {
+    ev.time = crate::audit::now_rfc3339();
+    ev.result = if v.allow { "allow" } else { "deny" }.into();
+    ev.user = v.user.clone();
+    ev.requirement = v.requirement.map(|r| r.name().to_string());
+    ev.evidence = v.evidence.clone();
+    ev.device = v.device.clone();
+    ev.reason = v.reason.clone();
+    state.counters.count(&ev.result);
+    state.audit(&ev);
+    if v.allow {
+        ResponseBody::Allow { message: None }
+    } else {
+        ResponseBody::Deny { message: v.message }
+    }
+}
+
+pub(super) fn hook_name(h: PamHook) -> &'static str {
+    match h {
+        PamHook::Auth => "auth",
+        PamHook::Account => "account",
+        PamHook::OpenSession => "open_session",
+        PamHook::CloseSession => "close_session",
+    }
+}
+
+/// The answer when the policy cannot decide (`why`), audited on `ev`: a stale
+/// lock view under `locking_mode: strict` denies whatever the fail mode
+/// (Teleport's strict mode); the rest is "policy unknown", where the fail
+/// mode decides. `what` names what is refused ("login", "session").
+pub(super) fn refuse_unusable(
+    state: &AgentState,
+    why: &Unusable,
+    ev: &mut AuditEvent,
+    what: &str,
+) -> ResponseBody {
+    let open = why.follows_fail_mode() && state.config.fail_mode == FailMode::Open;
+    let (result, body) = if open {
+        (
+            "unavailable",
+            ResponseBody::Unavailable {
+                message: format!("pam-mfa: {why}"),
+            },
+        )
+    } else {
+        let cause = match why {
+            Unusable::NoPolicy => "no MFA policy is loaded on this host",
+            Unusable::Stale { .. } => "this host's MFA policy is out of date",
+            Unusable::LockViewStale { .. } => "this host cannot confirm the cluster's locks",
+        };
+        (
+            "deny",
+            ResponseBody::Deny {
+                message: format!("pam-mfa: {cause}; {what} refused"),
+            },
+        )
+    };
+    if let Some(b) = state.store.current() {
+        ev.policy_revision = b.revision.clone();
+    }
+    ev.result = result.into();
+    ev.reason = if why.follows_fail_mode() {
+        format!("{why} (fail_mode {:?})", state.config.fail_mode).to_lowercase()
+    } else {
+        why.to_string()
+    };
+    state.counters.count(result);
+    state.audit(ev);
+    body
+}

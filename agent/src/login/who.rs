@@ -1,0 +1,146 @@
+//! Stage 1 of a decision: who is logging in, from what sshd verified. A
+//! registered security or PIV key names its cluster user; a Teleport
+//! certificate, verified against the bundle's user CAs, names the user and
+//! carries the roles and traits to decide with. Neither: not known (the
+//! policy then decides from the login alone).
+
+use super::auth_info::{accepted_keys, AcceptedKey};
+use super::verdict::Verdict;
+use crate::policy::{Bundle, MfaDevice, ServiceClass, User};
+use crate::state::AgentState;
+use crate::verify::ssh_cert::{verify_user_cert, TeleportIdentity};
+
+/// What this authentication presented about the person.
+pub(super) struct Presented<'b> {
+    /// The keys sshd accepted (SSH logins only).
+    pub(super) keys: Vec<AcceptedKey>,
+    /// Which of them are registered devices.
+    pub(super) registered: Vec<(usize, &'b MfaDevice)>,
+    /// A verified Teleport certificate.
+    pub(super) cert: Option<TeleportIdentity>,
+    /// The certificate's identity as a cluster user.
+    pub(super) cert_user: Option<User>,
+    /// The cluster user the registered keys belong to.
+    pub(super) key_user: Option<String>,
+}
+
+impl Presented<'_> {
+    /// The cluster user named by a certificate or a registered key.
+    pub(super) fn person(&self) -> Option<&str> {
+        self.cert_user
+            .as_ref()
+            .map(|u| u.name.as_str())
+            .or(self.key_user.as_deref())
+    }
+
+    /// The registered keys with the key sshd accepted for each.
+    pub(super) fn registered_keys(&self) -> Vec<(&AcceptedKey, &MfaDevice)> {
+        self.registered
+            .iter()
+            .map(|(i, d)| (&self.keys[*i], *d))
+            .collect()
+    }
+
+    /// The device that identified the person, if a registered key did.
+    pub(super) fn device(&self) -> Option<&MfaDevice> {
+        self.registered.first().map(|(_, d)| *d)
+    }
+}
+
+/// Who is logging in, or the refusal when the evidence contradicts itself
+/// (keys of several users, a certificate not accepted, a certificate and a
+/// key of different users).
+pub(super) fn identify<'b>(
+    state: &AgentState,
+    bundle: &'b Bundle,
+    class: ServiceClass,
+    login: &str,
+    ssh_auth_info: Option<&str>,
+) -> Result<Presented<'b>, Box<Verdict>> {
+    // Evidence from sshd: only for SSH logins. The key of the SSH session
+    // that runs sudo is not a fresh tap for sudo.
+    let keys: Vec<AcceptedKey> = match (class, ssh_auth_info) {
+        (ServiceClass::Ssh, Some(info)) => accepted_keys(info),
+        _ => Vec::new(),
+    };
+    let registered = registered_devices(bundle, &keys);
+    let mut key_users: Vec<&str> = registered.iter().map(|(_, d)| d.user.as_str()).collect();
+    key_users.sort_unstable();
+    key_users.dedup();
+    if key_users.len() > 1 {
+        return Err(Box::new(Verdict::deny(
+            "pam-mfa: this login used security keys of different cluster users".into(),
+            format!(
+                "keys of several cluster users authenticated: {}",
+                key_users.join(", ")
+            ),
+        )));
+    }
+    let key_user = key_users.first().map(|u| u.to_string());
+    let cert = certificate(state, bundle, login, &keys)?;
+    if let (Some(c), Some(key_user)) = (&cert, &key_user) {
+        if c.key_id != *key_user {
+            return Err(Box::new(Verdict::deny(
+                "pam-mfa: this login used a certificate and a security key of different cluster users".into(),
+                format!("certificate of {} with a registered key of {key_user}", c.key_id),
+            )));
+        }
+    }
+    let cert_user = cert.as_ref().map(|c| User {
+        name: c.key_id.clone(),
+        roles: c.roles.clone(),
+        traits: c.traits.clone(),
+    });
+    Ok(Presented {
+        keys,
+        registered,
+        cert,
+        cert_user,
+        key_user,
+    })
+}
+
+/// Registered keys among those sshd accepted: sk keys, and PIV keys
+/// (matched by their slot certificate's key; the chain is verified when
+/// the class is asked for).
+fn registered_devices<'b>(bundle: &'b Bundle, keys: &[AcceptedKey]) -> Vec<(usize, &'b MfaDevice)> {
+    keys.iter()
+        .enumerate()
+        .filter_map(|(i, k)| {
+            if k.is_security_key() {
+                bundle.device_by_ssh_key(&k.key_type, &k.blob)
+            } else if k.is_certificate() {
+                None
+            } else {
+                bundle.device_by_piv_key(&k.key_type, &k.blob)
+            }
+            .map(|d| (i, d))
+        })
+        .collect()
+}
+
+/// A Teleport certificate among the keys, verified.
+fn certificate(
+    state: &AgentState,
+    bundle: &Bundle,
+    login: &str,
+    keys: &[AcceptedKey],
+) -> Result<Option<TeleportIdentity>, Box<Verdict>> {
+    let Some(k) = keys.iter().find(|k| k.is_certificate()) else {
+        return Ok(None);
+    };
+    verify_user_cert(
+        &k.key_type,
+        &k.blob,
+        bundle.cert_authorities(),
+        login,
+        state.now(),
+    )
+    .map(Some)
+    .map_err(|e| {
+        Box::new(Verdict::deny(
+            format!("pam-mfa: your certificate is not accepted: {e}"),
+            format!("certificate refused: {e}"),
+        ))
+    })
+}

@@ -1,0 +1,100 @@
+//! Teleport's rules for traits and `node_labels_expression`, through
+//! `decide`, with cases from Teleport's own tests.
+
+use super::support::{bundle, node, role, summary, Ask};
+
+fn prod3() -> crate::policy::NodeInfo {
+    node("prod3", &[("env", "prod"), ("team", "db")])
+}
+
+/// Traits as Teleport applies them (lib/services/role_test.go
+/// `TestApplyTraits`: "invalid unix login", "unsupported internal trait";
+/// lib/utils/parse/parse_test.go: constant arguments).
+#[test]
+fn teleport_trait_rules() {
+    let text = role(
+        "r",
+        "v7",
+        "  allow:\n    logins: ['{{internal.logins}}', '{{internal.foo}}', '{{email.local(\"vitor@example.com\")}}', 'bad name', 'ok-literal', '-rf']\n    node_labels: {'*': '*'}\n  deny:\n    logins: ['{{internal.deny_me}}', 'x:y']",
+    ) + "---\nkind: user\nversion: v2\nmetadata: {name: jerry}\nspec:\n  roles: [r]\n  traits:\n    logins: [jerry, 'a/b', 'c d', 'this-login-is-longer-than-32-chars']\n    foo: [foo-login]\n    deny_me: [jerry]\n";
+    let b = bundle(&text);
+    let n = prod3();
+    let cases = [
+        ("jerry", "allow off [r]"),
+        ("vitor", "allow off [r]"),
+        ("ok-literal", "allow off [r]"),
+        // internal.foo is not an internal trait Teleport expands
+        ("foo-login", "deny off []"),
+        // not valid Unix user names: dropped, from traits and literals alike
+        ("a/b", "deny off []"),
+        ("c d", "deny off []"),
+        ("this-login-is-longer-than-32-chars", "deny off []"),
+        ("bad name", "deny off []"),
+        ("-rf", "deny off []"),
+    ];
+    for (login, want) in cases {
+        let d = Ask::new(&n, login).user("jerry").decide(&b);
+        assert_eq!(summary(&d), want, "{login}: {:?}", d.reasons);
+    }
+    // The deny side's internal.deny_me is dropped too, so it denies nothing.
+    let d = Ask::new(&n, "jerry").user("jerry").decide(&b);
+    assert!(
+        d.reasons
+            .iter()
+            .any(|r| r.contains("unsupported variable internal.deny_me")),
+        "{:?}",
+        d.reasons
+    );
+}
+
+/// `node_labels_expression` as Teleport's `CheckLabelsMatch` applies it
+/// (lib/services/role.go; lib/services/role_test.go
+/// `TestCheckAccessToServer` label expression cases): allow needs labels AND
+/// expression when both are set, either alone decides; deny takes either. An
+/// expression that cannot be evaluated denies (Teleport's access check fails).
+#[test]
+fn node_labels_expression_as_teleport() {
+    let team = r#"contains(user.spec.traits[\"team\"], labels[\"team\"])"#;
+    let broken = r#"contains(email.local(user.spec.traits[\"email\"]), \"x\")"#;
+    let cases: Vec<(String, &str, &str)> = vec![
+        // (role body, jerry's team trait, expected)
+        (format!("  allow:\n    logins: [jerry]\n    node_labels: {{'*': '*'}}\n    node_labels_expression: \"{team}\""), "db", "allow off [r]"),
+        (format!("  allow:\n    logins: [jerry]\n    node_labels: {{'*': '*'}}\n    node_labels_expression: \"{team}\""), "web", "deny off []"),
+        // the expression alone
+        (format!("  allow:\n    logins: [jerry]\n    node_labels_expression: \"{team}\""), "db", "allow off [r]"),
+        (format!("  allow:\n    logins: [jerry]\n    node_labels_expression: \"{team}\""), "web", "deny off []"),
+        // both set: both must match
+        (format!("  allow:\n    logins: [jerry]\n    node_labels: {{env: dev}}\n    node_labels_expression: \"{team}\""), "db", "deny off []"),
+        (format!("  allow:\n    logins: [jerry]\n    node_labels: {{env: prod}}\n    node_labels_expression: \"{team}\""), "db", "allow off [r]"),
+        // the expression matches but the login is not allowed
+        (format!("  allow:\n    logins: [root]\n    node_labels_expression: \"{team}\""), "db", "deny off []"),
+        // an allow expression that cannot be evaluated never allows
+        (format!("  allow:\n    logins: [jerry]\n    node_labels: {{'*': '*'}}\n    node_labels_expression: \"{broken}\""), "db", "deny off []"),
+        // deny: either matching denies
+        (format!("  allow:\n    logins: [jerry]\n    node_labels: {{'*': '*'}}\n  deny:\n    node_labels: {{env: dev}}\n    node_labels_expression: \"{team}\""), "db", "deny off []"),
+        (format!("  allow:\n    logins: [jerry]\n    node_labels: {{'*': '*'}}\n  deny:\n    node_labels: {{env: dev}}\n    node_labels_expression: \"{team}\""), "web", "allow off [r]"),
+        (format!("  allow:\n    logins: [jerry]\n    node_labels: {{'*': '*'}}\n  deny:\n    node_labels: {{env: prod}}\n    node_labels_expression: \"{team}\""), "web", "deny off []"),
+        // a deny expression that cannot be evaluated denies
+        (format!("  allow:\n    logins: [jerry]\n    node_labels: {{'*': '*'}}\n  deny:\n    node_labels_expression: \"{broken}\""), "db", "deny off []"),
+    ];
+    for (body, team_trait, want) in &cases {
+        let text = role("r", "v7", body)
+            + &format!("---\nkind: user\nversion: v2\nmetadata: {{name: jerry}}\nspec:\n  roles: [r]\n  traits:\n    logins: [jerry]\n    team: [{team_trait}]\n    email: [not-an-address]\n");
+        let b = bundle(&text);
+        assert!(b.warnings.is_empty(), "{:?}", b.warnings);
+        let d = Ask::new(&prod3(), "jerry").decide(&b);
+        assert_eq!(summary(&d), *want, "{body} / {team_trait}: {:?}", d.reasons);
+    }
+    // An allow expression that cannot be evaluated fails the whole access
+    // check, even when another role would allow (fail closed).
+    let text = role("ok", "v7", "  allow:\n    logins: [jerry]\n    node_labels: {'*': '*'}")
+        + &role("r", "v7", &format!("  allow:\n    logins: [jerry]\n    node_labels_expression: \"{broken}\""))
+        + "---\nkind: user\nversion: v2\nmetadata: {name: jerry}\nspec:\n  roles: [ok, r]\n  traits:\n    email: [not-an-address]\n";
+    let d = Ask::new(&prod3(), "jerry").decide(&bundle(&text));
+    assert_eq!(summary(&d), "deny off []", "{:?}", d.reasons);
+    assert!(
+        d.reasons.iter().any(|r| r.contains("cannot be evaluated")),
+        "{:?}",
+        d.reasons
+    );
+}

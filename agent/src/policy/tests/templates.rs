@@ -1,0 +1,160 @@
+//! Trait templates in role values, as Teleport applies them.
+
+use std::collections::BTreeMap;
+
+use crate::policy::traits::{interpolate, is_valid_unix_user, TemplateError};
+
+fn traits() -> BTreeMap<String, Vec<String>> {
+    [
+        ("logins", vec!["jerry", "deploy"]),
+        ("kubernetes_groups", vec!["kg"]),
+        ("db_users", vec!["dbu"]),
+        ("username", vec!["jerry"]),
+        (
+            "email",
+            vec!["jerry@example.com", "Jerry Smith <jsmith@corp.example>"],
+        ),
+        ("empty", vec![]),
+        ("blank", vec![""]),
+        ("http://schemas/name", vec!["jsm"]),
+        ("groups", vec!["dev-team", "ops", "dev-lead"]),
+        ("bad_email", vec!["not-an-address"]),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.into_iter().map(str::to_owned).collect()))
+    .collect()
+}
+
+#[test]
+fn expansions() {
+    let cases: &[(&str, &[&str])] = &[
+        ("root", &["root"]),
+        ("", &[""]),
+        ("{{internal.logins}}", &["jerry", "deploy"]),
+        ("{{external.logins}}", &["jerry", "deploy"]),
+        ("{{ external.username }}", &["jerry"]),
+        // typical.WithInvalidNamespaceHack: any namespace reads external.
+        ("{{foo.logins}}", &["jerry", "deploy"]),
+        ("{{internal.kubernetes_groups}}", &["kg"]),
+        ("{{internal.db_users}}", &["dbu"]),
+        // lib/utils/parse/parse_test.go TestInterpolate "constant argument"
+        ("{{email.local(\"vitor@example.com\")}}", &["vitor"]),
+        (
+            "{{regexp.replace(\"abc-def\", \"-\", \"_\")}}",
+            &["abc_def"],
+        ),
+        ("{{external[\"http://schemas/name\"]}}", &["jsm"]),
+        ("{{internal[\"logins\"]}}", &["jerry", "deploy"]),
+        ("adm-{{external.username}}", &["adm-jerry"]),
+        ("{{external.username}}-ops", &["jerry-ops"]),
+        ("x-{{internal.logins}}-y", &["x-jerry-y", "x-deploy-y"]),
+        ("  pre-{{external.username}}  ", &["pre-jerry"]),
+        ("{{email.local(external.email)}}", &["jerry", "jsmith"]),
+        ("{{email.local(external[\"email\"])}}", &["jerry", "jsmith"]),
+        (
+            "{{regexp.replace(external.groups, \"^dev-(.*)$\", \"d_$1\")}}",
+            &["d_team", "d_lead"],
+        ),
+        (
+            "{{regexp.replace(internal.logins, \"e\", \"E\")}}",
+            &["jErry", "dEploy"],
+        ),
+        (
+            "{{regexp.replace(internal.logins, `^(.*)$`, `u-$1`)}}",
+            &["u-jerry", "u-deploy"],
+        ),
+        (
+            "{{regexp.replace(email.local(external.email), \"^j(.*)$\", \"$1\")}}",
+            &["erry", "smith"],
+        ),
+    ];
+    let t = traits();
+    for (value, want) in cases {
+        let got = interpolate(value, &t).unwrap_or_else(|e| panic!("{value}: {e}"));
+        assert_eq!(got, *want, "{value}");
+    }
+}
+
+/// lib/utils/utils_test.go `TestIsValidUnixUser` cases.
+#[test]
+fn valid_unix_users() {
+    let valid = [
+        "root",
+        "jerry",
+        "a",
+        "deploy_1",
+        "web-ops",
+        "Joe.Smith",
+        "ab$",
+        "x".repeat(32).leak(),
+    ];
+    let invalid = [
+        "",
+        "-rf",
+        "a:b",
+        "a/b",
+        "a b",
+        "a\tb",
+        "a\nb",
+        "a\u{7}b",
+        "x".repeat(33).leak(),
+    ];
+    for v in valid {
+        assert!(is_valid_unix_user(v), "{v:?}");
+    }
+    for v in invalid {
+        assert!(!is_valid_unix_user(v), "{v:?}");
+    }
+}
+
+#[test]
+fn dropped_values() {
+    let t = traits();
+    let no_value = [
+        "{{external.missing}}",
+        "{{foo.missing}}",
+        "{{external.empty}}",
+        "{{external.blank}}",
+        "pre-{{external.missing}}",
+        "{{regexp.replace(external.groups, \"^nomatch$\", \"x\")}}",
+        "{{email.local(external.missing)}}",
+    ];
+    for value in no_value {
+        assert!(
+            matches!(interpolate(value, &t), Err(TemplateError::NoValue(_))),
+            "{value}: {:?}",
+            interpolate(value, &t)
+        );
+    }
+    let invalid = [
+        "{{internal.logins",
+        "internal.logins}}",
+        "{{internal.logins}}{{internal.username}}",
+        "{{}}",
+        "{{logins}}",
+        // lib/services/role.go ApplyValueTraits: an internal trait
+        // Teleport does not support is an unsupported variable, even
+        // when the user has a trait of that name.
+        "{{internal.username}}",
+        "{{internal.missing}}",
+        "{{internal[\"email\"]}}",
+        "{{internal}}",
+        "{{internal.}}",
+        "{{internal.logins.x}}",
+        "{{external['logins']}}",
+        "{{email.local(external.bad_email)}}",
+        "{{regexp.replace(external.groups, \"(\", \"x\")}}",
+        "{{regexp.replace(external.groups, \"a\")}}",
+        "{{regexp.replace(external.groups, \"a\\.b\", \"x\")}}",
+        "{{strings.upper(external.groups)}}",
+        "{{internal.logins + 1}}",
+        "{{regexp.replace(external.groups, \"[0-9]{3}\", \"x\")}}",
+    ];
+    for value in invalid {
+        assert!(
+            matches!(interpolate(value, &t), Err(TemplateError::Invalid(_))),
+            "{value}: {:?}",
+            interpolate(value, &t)
+        );
+    }
+}

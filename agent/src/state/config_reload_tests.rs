@@ -1,0 +1,106 @@
+//! agent.yaml reloads: applied when good, refused whole (with the place, or
+//! the keys that need a restart) when not, and the running one stays.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::audit::AuditSink;
+use crate::config::{AgentConfig, FailMode};
+use crate::state::{reload_config, AgentState, ConfigReload};
+
+struct Fixture {
+    dir: PathBuf,
+    state: AgentState,
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+const FIRST: &str =
+    "node:\n  name: first\n  labels: {env: dev}\ncluster:\n  source: builtin:example\n";
+
+fn fixture(name: &str) -> Fixture {
+    let dir = std::env::temp_dir().join(format!(
+        "pam-mfa-config-reload-{name}-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("agent.yaml");
+    std::fs::write(&path, FIRST).unwrap();
+    let cfg = AgentConfig::load(&path).unwrap();
+    let mut state = AgentState::new(cfg, AuditSink::Stderr, Arc::new(SystemTime::now)).unwrap();
+    state.config_path = Some(path);
+    Fixture { dir, state }
+}
+
+fn write(f: &Fixture, text: &str) {
+    std::fs::write(f.dir.join("agent.yaml"), text).unwrap();
+}
+
+#[test]
+fn a_good_file_puts_the_new_node_labels_and_fail_mode_in_force() {
+    let f = fixture("good");
+    assert_eq!(reload_config(&f.state), ConfigReload::Unchanged);
+    write(
+        &f,
+        "node:\n  name: prod3\n  labels: {env: prod}\ncluster:\n  source: builtin:example\nfail_mode: open\n",
+    );
+    let r = reload_config(&f.state);
+    assert_eq!(
+        r,
+        ConfigReload::Applied {
+            changed: vec!["node".into(), "fail_mode".into()]
+        }
+    );
+    assert_eq!(f.state.node.name, "prod3");
+    assert_eq!(
+        f.state.node.labels.get("env").map(String::as_str),
+        Some("prod")
+    );
+    assert_eq!(f.state.config.fail_mode, FailMode::Open);
+}
+
+#[test]
+fn a_bad_file_is_refused_with_its_place_and_the_running_one_stays() {
+    let f = fixture("bad");
+    write(
+        &f,
+        "node:\n  name: prod3\n  labls: {env: prod}\ncluster:\n  source: builtin:example\n",
+    );
+    let ConfigReload::Refused { error } = reload_config(&f.state) else {
+        panic!("a typo was applied");
+    };
+    let path = f.dir.join("agent.yaml").display().to_string();
+    assert!(error.starts_with(&format!("{path}:3:")), "{error}");
+    assert!(error.contains("labls"), "{error}");
+    assert_eq!(f.state.node.name, "first");
+    assert_eq!(
+        f.state.node.labels.get("env").map(String::as_str),
+        Some("dev")
+    );
+}
+
+#[test]
+fn keys_read_only_at_start_are_named_and_nothing_is_applied() {
+    let f = fixture("restart");
+    write(
+        &f,
+        "node:\n  name: prod3\nsocket:\n  path: /run/elsewhere.sock\ncluster:\n  source: file:///etc/pam-mfa/policy.d\n",
+    );
+    let ConfigReload::Refused { error } = reload_config(&f.state) else {
+        panic!("a socket change was applied live");
+    };
+    assert!(error.contains("socket.path"), "{error}");
+    assert!(error.contains("cluster.source"), "{error}");
+    assert!(error.contains("systemctl restart mfa-agent"), "{error}");
+    // The live part (node) was not applied either: the file is taken whole or not at all.
+    assert_eq!(f.state.node.name, "first");
+    assert_eq!(
+        f.state.config.socket.path,
+        PathBuf::from(pam_mfa_protocol::DEFAULT_SOCKET)
+    );
+}

@@ -1,0 +1,20 @@
+//! Policy bundles as YAML documents (the loader the agent runs on every
+//! fetched or local bundle). Property: no panic, no hang; an error names a
+//! place in the text.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match mfa_agent::policy::load_bundle_str(text, "fuzz.yaml") {
+        Ok(bundle) => {
+            // Walk what a decision reads, so lazily built parts run too.
+            let _ = bundle.users_for_login("root");
+            let _ = bundle.user_cert_authorities();
+        }
+        Err(e) => assert_eq!(e.file, "fuzz.yaml", "an error names its file"),
+    }
+});

@@ -1,0 +1,208 @@
+//! `mfactl doctor` against real `sshd -T` and PAM files: the shipped drop-in
+//! and pam.d examples pass, and each deliberately broken sshd setting (the
+//! first being Debian's own PermitRootLogin default, which aborts root) is
+//! found with its fix. Every finding's id has its own broken host in the
+//! unit tests (agent/src/ctl/doctor/tests.rs).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use pam_mfa_e2e::bins::{self, workspace_root};
+use pam_mfa_e2e::process::run_with_timeout;
+use pam_mfa_e2e::workdir::WorkDir;
+use serde_json::Value;
+
+/// Runs doctor (as JSON) on a main sshd_config holding `drop_in`, the
+/// example pam.d, and config/agent.yaml, in a private /run (sshd -T wants
+/// /run/sshd). Returns (exit code, findings).
+fn doctor(work: &WorkDir, drop_in: &str) -> (Option<i32>, Vec<Value>) {
+    let host_key = work.join("host_key");
+    if !host_key.exists() {
+        let st = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&host_key)
+            .status()
+            .expect("ssh-keygen");
+        assert!(st.success());
+    }
+    let d = work.write("pam-mfa.conf", drop_in, 0o644);
+    let main = work.write(
+        "sshd_config",
+        &format!(
+            "Include {}\nHostKey {}\nPidFile none\n",
+            d.display(),
+            host_key.display()
+        ),
+        0o644,
+    );
+    let root = workspace_root();
+    let script = format!(
+        "mount -t tmpfs -o mode=755 tmpfs /run && mkdir /run/sshd && exec {mfactl} --socket {sock} doctor --json --sshd-config {main} --pam-dir {pam} --config {cfg}",
+        mfactl = bins::mfactl().display(),
+        sock = work.join("no-agent.sock").display(),
+        main = main.display(),
+        pam = root.join("config/pam.d").display(),
+        cfg = root.join("config/agent.yaml").display(),
+    );
+    let out = run_with_timeout(
+        Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-euc"])
+            .arg(&script),
+        Duration::from_secs(60),
+    );
+    let v: Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("doctor --json: {e}\n{out:?}"));
+    (
+        out.code,
+        v["findings"].as_array().cloned().unwrap_or_default(),
+    )
+}
+
+fn ids(findings: &[Value]) -> Vec<String> {
+    findings
+        .iter()
+        .map(|f| f["id"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+fn shipped_drop_in() -> String {
+    std::fs::read_to_string(workspace_root().join("config/sshd_config.d/pam-mfa.conf"))
+        .expect("the drop-in")
+}
+
+fn without_line(text: &str, starts: &str) -> String {
+    assert!(text.lines().any(|l| l.starts_with(starts)), "{starts}");
+    text.lines()
+        .filter(|l| !l.starts_with(starts))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn the_shipped_examples_have_no_sshd_or_pam_findings_and_each_broken_setting_is_found() {
+    pam_mfa_e2e::require_root!();
+    assert!(Path::new(bins::SSHD).exists(), "sshd is needed");
+    let work = WorkDir::new("doctor");
+    let (code, found) = doctor(&work, &shipped_drop_in());
+    // The drop-in runs /usr/bin/mfactl: where it is not installed (a build
+    // host), that is the one sshd finding, and a true one.
+    let installed = Path::new("/usr/bin/mfactl").exists();
+    assert_eq!(
+        ids(&found).contains(&"sshd.authorized_keys_command_path".to_string()),
+        !installed,
+        "{found:#?}"
+    );
+    let bad: Vec<String> = ids(&found)
+        .into_iter()
+        .filter(|id| id.starts_with("sshd.") || id.starts_with("pam."))
+        .filter(|id| id != "sshd.authorized_keys_command_path")
+        .collect();
+    assert_eq!(bad, Vec::<String>::new(), "{found:#?}");
+    // No agent answers on the test's socket: an error, exit 2.
+    assert!(ids(&found).contains(&"agent.not_running".to_string()));
+    assert_eq!(code, Some(2));
+
+    // Debian's default for root (no PermitRootLogin line: prohibit-password).
+    let (_, found) = doctor(&work, &without_line(&shipped_drop_in(), "PermitRootLogin"));
+    let f = found
+        .iter()
+        .find(|f| f["id"] == "sshd.permit_root_login")
+        .unwrap_or_else(|| panic!("not found: {found:#?}"));
+    assert_eq!(f["severity"], "error");
+    assert!(f["why"].as_str().unwrap().contains("aborts"), "{f}");
+    assert!(
+        f["fix"].as_str().unwrap().contains("PermitRootLogin yes"),
+        "{f}"
+    );
+
+    for (line, broken, id) in [
+        ("UsePAM", "UsePAM no", "sshd.use_pam"),
+        // sshd -T itself refuses this one: the methods cannot be satisfied.
+        (
+            "KbdInteractiveAuthentication",
+            "KbdInteractiveAuthentication no",
+            "sshd.unreadable",
+        ),
+        (
+            "AuthenticationMethods",
+            "AuthenticationMethods any",
+            "sshd.authentication_methods",
+        ),
+        (
+            "ExposeAuthInfo",
+            "ExposeAuthInfo no",
+            "sshd.expose_auth_info",
+        ),
+        (
+            "AuthorizedKeysCommand ",
+            "AuthorizedKeysCommand none",
+            "sshd.authorized_keys_command",
+        ),
+        (
+            "AuthorizedKeysCommandUser",
+            "AuthorizedKeysCommandUser sshd",
+            "sshd.authorized_keys_command_user",
+        ),
+        (
+            "PubkeyAuthOptions",
+            "PubkeyAuthOptions none",
+            "sshd.pubkey_auth_options",
+        ),
+    ] {
+        let text = format!("{broken}\n{}", without_line(&shipped_drop_in(), line));
+        let (code, found) = doctor(&work, &text);
+        assert!(
+            ids(&found).contains(&id.to_string()),
+            "with {broken}: {found:#?}"
+        );
+        assert_eq!(code, Some(2), "with {broken}");
+    }
+}
+
+/// `mfactl check agent.yaml` on a host whose sshd (a private /etc/ssh)
+/// enforces `pubkey`: the warnings it prints.
+fn check_warnings(work: &WorkDir, pubkey: &str) -> String {
+    let etc_ssh = work.subdir(&format!("etc-ssh-{}", pubkey.len()), 0o755);
+    let key = etc_ssh.join("host_key");
+    let st = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .expect("ssh-keygen");
+    assert!(st.success());
+    std::fs::write(
+        etc_ssh.join("sshd_config"),
+        format!("HostKey {}\nPubkeyAuthOptions {pubkey}\n", key.display()),
+    )
+    .unwrap();
+    let script = format!(
+        "mount -t tmpfs -o mode=755 tmpfs /run && mkdir /run/sshd && mount --bind {etc} /etc/ssh && exec {mfactl} check {cfg}",
+        etc = etc_ssh.display(),
+        mfactl = bins::mfactl().display(),
+        cfg = workspace_root().join("config/agent.yaml").display(),
+    );
+    let out = run_with_timeout(
+        Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-euc"])
+            .arg(&script),
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    out.stderr
+}
+
+#[test]
+fn check_warns_when_agent_yaml_credits_what_sshd_does_not_enforce() {
+    pam_mfa_e2e::require_root!();
+    let work = WorkDir::new("doctor-check");
+    // config/agent.yaml says touch-required.
+    assert_eq!(check_warnings(&work, "touch-required"), "");
+    let warned = check_warnings(&work, "none");
+    assert!(
+        warned.contains("warning:")
+            && warned.contains("touch-required")
+            && warned.contains("PubkeyAuthOptions"),
+        "{warned}"
+    );
+}

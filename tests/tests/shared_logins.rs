@@ -1,0 +1,221 @@
+//! Shared and system accounts through a real sshd: a login that a role's
+//! allow logins name (here `shared`, standing in for `root`: a local
+//! account that no cluster user's traits name, with a plain key in its own
+//! authorized_keys) is cluster-managed. With no registered key and no
+//! certificate, who logs in is not known: it is decided for every cluster
+//! user whose roles could give it, and a tap (`mfactl tap` with jerry's
+//! registered key) says who it is; the login is then jerry's.
+//!
+//! `shared` is a test account rather than the host's root: root's
+//! authorized_keys belongs to the machine, not to one test. The rule the
+//! agent applies does not look at the name.
+
+mod common;
+
+use common::*;
+use pam_mfa_e2e::agent::{Agent, AgentConfig, Bundle};
+use pam_mfa_e2e::bins;
+use pam_mfa_e2e::keys::{KeyKind, SshKey};
+use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
+use pam_mfa_e2e::ssh_agent::TestSshAgent;
+use pam_mfa_e2e::sshd::{Sshd, SshdOptions};
+use pam_mfa_e2e::users::TestUser;
+use pam_mfa_e2e::workdir::WorkDir;
+use pam_mfa_e2e::{require_root, unique_name};
+
+struct SharedWorld {
+    sshd: Sshd,
+    agent: Agent,
+    /// The shared account: ops-prod names it; nobody's traits do.
+    shared: TestUser,
+    /// An account no role names at all.
+    unnamed: TestUser,
+    plain: SshKey,
+    jerry_key: SshKey,
+    jerry: String,
+    work: WorkDir,
+}
+
+/// ops-prod (env=prod, `require_session_mfa: true`, logins [jerry, shared])
+/// held by jerry, whose sk key is registered; the cap does not require MFA.
+fn shared_world(label: &str, env: &str) -> SharedWorld {
+    let work = WorkDir::new(label);
+    let shared = TestUser::create();
+    let unnamed = TestUser::create();
+    let plain = SshKey::generate(work.path(), "id_plain", KeyKind::Ed25519, false);
+    let jerry_key = SshKey::generate(work.path(), "id_jerry", KeyKind::Ed25519Sk, false);
+    shared.authorize_keys(&[plain.public_line.as_str()]);
+    unnamed.authorize_keys(&[plain.public_line.as_str()]);
+    let jerry = unique_name("jerry");
+    let b = Bundle::new()
+        .cap("false")
+        .role(
+            "ops-prod",
+            &[("env", "prod")],
+            &[&jerry, &shared.name],
+            Some("true"),
+        )
+        .user(&jerry, &["ops-prod"], &[&jerry])
+        .sk_device("jerry-sk", &jerry, &jerry_key.public_line);
+    let service = unique_name("sshd-mfas");
+    let agent = Agent::start(
+        &work,
+        &AgentConfig::with_env(env).service(&service, "ssh"),
+        &b,
+    );
+    let sshd = Sshd::start(
+        &work,
+        &SshdOptions::new(&sshd_stack(&agent.socket, ""))
+            .keys_from_agent(&agent.socket)
+            .service_name(&service),
+    );
+    SharedWorld {
+        sshd,
+        agent,
+        shared,
+        unnamed,
+        plain,
+        jerry_key,
+        jerry,
+        work,
+    }
+}
+
+impl SharedWorld {
+    fn plain_login(&self, account: &str) -> SshOutcome {
+        SshLogin::new(self.sshd.port, account, &self.plain).run(&self.work, "id -un")
+    }
+
+    fn tap_login(&self, ssh_agent: &TestSshAgent) -> SshOutcome {
+        SshLogin::new(self.sshd.port, &self.shared.name, &self.plain)
+            .tap(bins::require(&bins::mfactl()), &ssh_agent.socket)
+            .run(&self.work, "id -un")
+    }
+
+    fn evidence(&self, out: &SshOutcome) -> String {
+        format!(
+            "{}\n--- audit\n{}\n--- agent log\n{}",
+            out.describe(),
+            self.agent.audit_text(),
+            self.agent.log()
+        )
+    }
+
+    fn decisions(&self, login: &str) -> Vec<serde_json::Value> {
+        self.agent
+            .audit_events()
+            .into_iter()
+            .filter(|e| e["event"] == "decision" && e["login"] == login)
+            .collect()
+    }
+}
+
+#[test]
+fn shared_account_on_prod_needs_a_tap_that_says_who() {
+    require_root!();
+    let w = shared_world("shared-prod", "prod");
+
+    // No tap: refused (before, the cap's "off" let it in).
+    let out = w.plain_login(&w.shared.name);
+    assert_eq!(out.exit_code(), Some(255), "{}", w.evidence(&out));
+    let d = w.decisions(&w.shared.name);
+    let auth = d
+        .iter()
+        .find(|e| e["hook"] == "auth")
+        .expect("an auth decision");
+    assert_eq!(auth["result"], "deny", "{d:?}");
+    assert_eq!(auth["requirement"], "session", "{d:?}");
+    assert!(
+        auth["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("cluster-managed"),
+        "{d:?}"
+    );
+    assert!(
+        out.askpass
+            .iter()
+            .any(|p| p.contains("MFA challenge pmfa1:")),
+        "the challenge was offered: {:?}",
+        out.askpass
+    );
+
+    // Jerry's registered key answers the challenge: allowed, as jerry.
+    let agent = TestSshAgent::start(w.work.path(), None);
+    agent.add(&w.jerry_key, None);
+    let out = w.tap_login(&agent);
+    assert!(
+        out.success(),
+        "the tapped login should succeed:\n{}",
+        w.evidence(&out)
+    );
+    assert_eq!(out.stdout().trim(), w.shared.name);
+    let d = w.decisions(&w.shared.name);
+    let allowed: Vec<_> = d.iter().filter(|e| e["result"] == "allow").collect();
+    let auth = allowed
+        .iter()
+        .find(|e| e["hook"] == "auth")
+        .unwrap_or_else(|| panic!("an allowed auth decision: {d:?}"));
+    assert_eq!(
+        auth["user"],
+        w.jerry.as_str(),
+        "the audit names jerry: {d:?}"
+    );
+    assert_eq!(auth["evidence"], "tap_ssh_sk_touch", "{d:?}");
+    let account = allowed
+        .iter()
+        .find(|e| e["hook"] == "account")
+        .unwrap_or_else(|| panic!("an allowed account decision: {d:?}"));
+    assert_eq!(account["user"], w.jerry.as_str(), "{d:?}");
+    assert_eq!(account["evidence"], "grant_tap_ssh_sk_touch", "{d:?}");
+
+    // An account no role names keeps the cap's rule ("off"): a plain key.
+    let out = w.plain_login(&w.unnamed.name);
+    assert!(out.success(), "{}", w.evidence(&out));
+    let d = w.decisions(&w.unnamed.name);
+    assert!(
+        d.iter().any(|e| e["hook"] == "account"
+            && e["result"] == "allow"
+            && e["evidence"] == "none needed"),
+        "{d:?}"
+    );
+
+    // mfactl explain without --user: the candidates and the strictest.
+    let f = w.agent.mfactl(&["explain", "--login", &w.shared.name]);
+    assert_eq!(f.code, Some(0), "{} {}", f.stdout, f.stderr);
+    assert!(
+        f.stdout.contains(&format!("not known: any of {}", w.jerry)),
+        "{}",
+        f.stdout
+    );
+    assert!(
+        f.stdout
+            .contains("mfa:          session (the strictest among them)"),
+        "{}",
+        f.stdout
+    );
+}
+
+#[test]
+fn shared_account_on_a_dev_node_is_denied() {
+    require_root!();
+    let w = shared_world("shared-dev", "dev");
+    // No role gives the shared account on env=dev: denied, no challenge.
+    let out = w.plain_login(&w.shared.name);
+    assert_eq!(out.exit_code(), Some(255), "{}", w.evidence(&out));
+    assert!(
+        !out.askpass.iter().any(|p| p.contains("MFA challenge")),
+        "no tap can help: {:?}",
+        out.askpass
+    );
+    let d = w.decisions(&w.shared.name);
+    assert!(d.iter().all(|e| e["result"] == "deny"), "{d:?}");
+    assert!(
+        d.iter()
+            .any(|e| e["reason"].as_str().unwrap_or("").contains("none of")),
+        "{d:?}"
+    );
+    // The account no role names: the cap's rule, as on prod.
+    let out = w.plain_login(&w.unnamed.name);
+    assert!(out.success(), "{}", w.evidence(&out));
+}

@@ -158,12 +158,14 @@ fn unregistered_key_replayed_answer_and_no_answer_are_refused() {
         w.evidence(&out)
     );
 
-    // A well-formed answer for another challenge (a replay) is refused.
+    // A valid answer for another login's challenge is refused as such.
     let registered_agent = TestSshAgent::start(w.work.path(), None);
     registered_agent.add(&w.registered, None);
     let old = "pmfa1:e2e-prod:someone:AAAAAAAAAAAAAAAAAAAAAA";
+    // As ssh's askpass gets it from a current agent: answers name their challenge.
+    let prompt = format!("MFA challenge {old} answers=named answer: ");
     let tap = std::process::Command::new(bins::mfactl())
-        .args(["tap", old])
+        .args(["tap", &prompt])
         .env("SSH_AUTH_SOCK", &registered_agent.socket)
         .output()
         .unwrap();
@@ -174,11 +176,11 @@ fn unregistered_key_replayed_answer_and_no_answer_are_refused() {
         .answer(&captured)
         .run(&w.work, "id -un");
     assert_eq!(replay.exit_code(), Some(255), "{}", w.evidence(&replay));
-    assert!(
-        replay.stderr().contains("does not verify"),
-        "{}",
-        w.evidence(&replay)
+    let other = format!(
+        "approves a login to e2e-prod as someone, not to e2e-prod as {}",
+        w.user.name
     );
+    assert!(replay.stderr().contains(&other), "{}", w.evidence(&replay));
 
     // Garbage is refused with a clear message, and the prompt comes back.
     let junk = SshLogin::new(w.sshd.port, &w.user.name, &w.plain)

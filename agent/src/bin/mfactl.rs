@@ -62,7 +62,17 @@ enum Cmd {
         json: bool,
     },
     /// sshd's AuthorizedKeysCommand: print the registered security keys for LOGIN.
-    AuthorizedKeys { login: String },
+    ///
+    /// sshd waits for this command inside the login: with the agent stopped,
+    /// a login takes up to --timeout here plus pam_mfa.so's timeout= later.
+    AuthorizedKeys {
+        login: String,
+        /// Give up when the agent has not answered within this (e.g. 5s,
+        /// 1500ms): no registered key is printed, the user's own
+        /// authorized_keys still work.
+        #[arg(long, default_value = "5s", value_parser = mfa_agent::config::parse_duration)]
+        timeout: Duration,
+    },
     /// Check this host against what pam-mfa needs: sshd's effective
     /// configuration (also root's), the PAM stacks, sudo's cached
     /// authentications, the agent. Each finding says what, why and the fix.
@@ -181,7 +191,7 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(askpass_as_tap(std::env::args_os().collect()));
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -275,10 +285,17 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             other => Err(unexpected(other)),
         },
-        Cmd::AuthorizedKeys { login } => {
+        Cmd::AuthorizedKeys {
+            login,
+            timeout: keys_timeout,
+        } => {
             // sshd treats a non-zero exit as "no keys": the user's own
             // authorized_keys still work, registered keys do not.
-            match ask(&cli.socket, RequestBody::AuthorizedKeys { login }, timeout)? {
+            match ask(
+                &cli.socket,
+                RequestBody::AuthorizedKeys { login },
+                keys_timeout,
+            )? {
                 ResponseBody::Keys { lines } => {
                     let mut out = std::io::stdout().lock();
                     for l in lines {
@@ -438,6 +455,19 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     }
 }
 
+/// `SSH_ASKPASS=mfactl`: one argument that is no subcommand and reads like
+/// an ssh prompt makes this `mfactl tap PROMPT`.
+fn askpass_as_tap(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    mfa_agent::ctl::askpass_argv(args, |word| {
+        word == "help"
+            || cmd
+                .get_subcommands()
+                .any(|c| c.get_name() == word || c.get_all_aliases().any(|a| a == word))
+    })
+}
+
 fn unexpected(body: ResponseBody) -> String {
     match body {
         ResponseBody::Error { message } | ResponseBody::Unavailable { message } => {
@@ -528,4 +558,22 @@ fn render_status(s: &StatusReport) -> String {
     ));
     out.push_str(&format!("  uptime:          {}s\n", s.uptime_seconds));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The real subcommand list: a prompt alone becomes `tap PROMPT`, a
+    /// subcommand stays itself.
+    #[test]
+    fn askpass_argv_knows_mfactls_subcommands() {
+        let p = "(jerry@prod3) MFA challenge pmfa1:prod3:jerry:BwcHBwcHBwcHBwcHBwcHBw answer: ";
+        let parsed = Cli::try_parse_from(askpass_as_tap(vec!["mfactl".into(), p.into()])).unwrap();
+        assert!(matches!(parsed.cmd, Cmd::Tap { prompt: Some(ref t) } if t == p));
+        for word in ["status", "authorized-keys", "example-policy", "help"] {
+            let args = askpass_as_tap(vec!["mfactl".into(), word.into()]);
+            assert_eq!(args.len(), 2, "{word}");
+        }
+    }
 }

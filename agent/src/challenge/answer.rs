@@ -83,12 +83,13 @@ impl Answer {
     }
 
     /// Parses an answer. Errors say what is wrong without echoing it (an
-    /// answer is never logged).
+    /// answer is never logged). The challenge the line names after the
+    /// answer (see [`super::claim`]) is not part of it.
     pub fn parse(text: &str) -> Result<Answer, String> {
-        let text = text.trim();
         if text.len() > MAX_ANSWER {
             return Err(format!("the answer is longer than {MAX_ANSWER} bytes"));
         }
+        let (text, _claim) = super::claim::split_claim(text);
         let mut parts = text.split('.');
         match parts.next() {
             Some("sk1") => {

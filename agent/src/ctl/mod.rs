@@ -20,4 +20,4 @@ pub use enroll::{
 pub use explain::{parse_label, render, run_explain, short, ExplainArgs};
 pub use sessions::{fetch_sessions, render_sessions};
 pub use sync::{render_sync, run_sync};
-pub use tap::{run_tap, TapOutput, Terminal, Tty};
+pub use tap::{askpass_argv, run_tap, TapOutput, Terminal, Tty};

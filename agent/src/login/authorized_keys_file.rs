@@ -12,16 +12,23 @@ use std::path::{Component, Path, PathBuf};
 
 use rustix::fs::{openat, Mode, OFlags, CWD};
 
-/// The options of the first line in the user's files that lists the key.
+use super::authorized_keys_line::{decode_blob, is_plain_blob, match_line, LineMatch, LineOptions};
+
+/// What the user's files say about the key, read as sshd reads them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserFileVerdict {
     /// No file lists the key: sshd used pam-mfa's line.
     NotListed,
-    /// A file lists it with these options (sshd applied these).
+    /// Exactly one line, with no option that sshd checks per connection,
+    /// lists it: sshd used that line and applied these options.
     Listed {
         no_touch_required: bool,
         verify_required: bool,
     },
+    /// Which line sshd used, or what it said, is not known for sure: the
+    /// key is on several lines, on a line sshd may skip (`from=`,
+    /// `expiry-time=`), or on a line the agent cannot read as sshd does.
+    Ambiguous(String),
     /// A file could not be checked (a symlink, not a regular file, too
     /// large): sshd may have used any options from it.
     Unverifiable(String),
@@ -37,6 +44,10 @@ pub fn user_file_verdict(
     key_type: &str,
     blob: &str,
 ) -> UserFileVerdict {
+    let Some(key) = decode_blob(blob) else {
+        return UserFileVerdict::Unverifiable("the key's blob is not base64".into());
+    };
+    let mut found: Vec<(String, LineOptions)> = Vec::new();
     for pattern in files {
         let path = expand(pattern, login, home);
         // Directories above the home directory (or above an admin-chosen
@@ -49,17 +60,86 @@ pub fn user_file_verdict(
                 _ => continue,
             },
         };
-        match read_no_follow(&base, &rel) {
+        let text = match read_no_follow(&base, &rel) {
             Ok(None) => continue,
-            Ok(Some(text)) => {
-                if let Some(v) = find_key(&text, key_type, blob) {
-                    return v;
-                }
-            }
+            Ok(Some(text)) => text,
             Err(why) => return UserFileVerdict::Unverifiable(format!("{}: {why}", path.display())),
+        };
+        if let Err(v) = lines_listing(
+            &text,
+            &path.display().to_string(),
+            key_type,
+            &key,
+            &mut found,
+        ) {
+            return v;
         }
     }
-    UserFileVerdict::NotListed
+    verdict_of(found)
+}
+
+/// What one file's text says about the key, as [`user_file_verdict`] reads
+/// it; `None` when no line lists it. The blob must be written plainly
+/// (canonical base64), as pam-mfa serves it. Public for the fuzzers in
+/// `fuzz/`.
+pub fn find_key(text: &str, key_type: &str, blob: &str) -> Option<UserFileVerdict> {
+    let Some(key) = decode_blob(blob).filter(|k| is_plain_blob(k, blob)) else {
+        return Some(UserFileVerdict::Unverifiable(
+            "the key's blob is not plain base64".into(),
+        ));
+    };
+    let mut found = Vec::new();
+    if let Err(v) = lines_listing(text, "authorized_keys", key_type, &key, &mut found) {
+        return Some(v);
+    }
+    Some(verdict_of(found)).filter(|v| *v != UserFileVerdict::NotListed)
+}
+
+/// Adds the lines of `text` (the file `path`) that list the key to
+/// `found`; a line the agent cannot read exactly as sshd does ends the
+/// search with an ambiguous verdict.
+fn lines_listing(
+    text: &str,
+    path: &str,
+    key_type: &str,
+    key: &[u8],
+    found: &mut Vec<(String, LineOptions)>,
+) -> Result<(), UserFileVerdict> {
+    for (n, line) in text.lines().enumerate() {
+        let at = format!("{path}:{}", n + 1);
+        match match_line(line, key_type, key) {
+            LineMatch::NoMatch | LineMatch::Skipped => {}
+            LineMatch::Listed(opts) => found.push((at, opts)),
+            LineMatch::Uncertain(why) => {
+                return Err(UserFileVerdict::Ambiguous(format!("{at}: {why}")))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The verdict from every line that lists the key, in sshd's order.
+fn verdict_of(found: Vec<(String, LineOptions)>) -> UserFileVerdict {
+    match found.as_slice() {
+        [] => UserFileVerdict::NotListed,
+        [(at, opts)] if !opts.restricted.is_empty() => UserFileVerdict::Ambiguous(format!(
+            "{at}: its {} option lets sshd skip the line",
+            opts.restricted.join("/")
+        )),
+        [(_, opts)] => UserFileVerdict::Listed {
+            no_touch_required: opts.no_touch_required,
+            verify_required: opts.verify_required,
+        },
+        several => UserFileVerdict::Ambiguous(format!(
+            "the key is on {} lines ({}): sshd uses the first whose options pass",
+            several.len(),
+            several
+                .iter()
+                .map(|(at, _)| at.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
 }
 
 /// sshd's tokens for AuthorizedKeysFile: %h, %u, %U, %%.
@@ -152,78 +232,6 @@ fn read_no_follow(base: &Path, rel: &Path) -> Result<Option<String>, String> {
     Ok(Some(text))
 }
 
-/// Finds the first line listing the key and reads its options (public for
-/// the fuzzers in `fuzz/`).
-pub fn find_key(text: &str, key_type: &str, blob: &str) -> Option<UserFileVerdict> {
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (options, rest) = split_options(line);
-        let mut parts = rest.split_ascii_whitespace();
-        let (Some(t), Some(b)) = (parts.next(), parts.next()) else {
-            continue;
-        };
-        if t != key_type || b != blob {
-            continue;
-        }
-        let opts: Vec<String> = split_option_list(options)
-            .iter()
-            .map(|o| o.to_ascii_lowercase())
-            .collect();
-        if opts.iter().any(|o| o == "cert-authority") {
-            continue;
-        }
-        return Some(UserFileVerdict::Listed {
-            no_touch_required: opts.iter().any(|o| o == "no-touch-required"),
-            verify_required: opts.iter().any(|o| o == "verify-required"),
-        });
-    }
-    None
-}
-
-/// Splits `[options] keytype blob comment` into the options text and the rest.
-fn split_options(line: &str) -> (&str, &str) {
-    let first = line.split_ascii_whitespace().next().unwrap_or("");
-    if is_key_type(first) {
-        return ("", line);
-    }
-    let mut in_quote = false;
-    for (i, c) in line.char_indices() {
-        match c {
-            '"' => in_quote = !in_quote,
-            ' ' | '\t' if !in_quote => return (&line[..i], line[i..].trim_start()),
-            _ => {}
-        }
-    }
-    (line, "")
-}
-
-fn is_key_type(word: &str) -> bool {
-    word.starts_with("ssh-") || word.starts_with("ecdsa-") || word.starts_with("sk-")
-}
-
-/// Option names only (values dropped): `a,b="x,y",c` → [a, b, c].
-fn split_option_list(options: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut in_quote = false;
-    for c in options.chars() {
-        match c {
-            '"' => in_quote = !in_quote,
-            ',' if !in_quote => out.push(std::mem::take(&mut cur)),
-            _ if !in_quote => cur.push(c),
-            _ => {}
-        }
-    }
-    out.push(cur);
-    out.into_iter()
-        .map(|o| o.split('=').next().unwrap_or("").trim().to_string())
-        .filter(|o| !o.is_empty())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,30 +239,97 @@ mod tests {
 
     const T: &str = "sk-ssh-ed25519@openssh.com";
 
+    /// A key blob in base64 (any bytes do).
+    const BLOB: &str = "AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6MDEyMzQ1AAAABHNzaDo=";
+
+    fn verdict_for(text: &str) -> UserFileVerdict {
+        let home = std::env::temp_dir().join(format!(
+            "pam-mfa-akv-{}-{:x}",
+            std::process::id(),
+            text.len() * 31 + text.bytes().map(usize::from).sum::<usize>()
+        ));
+        std::fs::create_dir_all(home.join(".ssh")).unwrap();
+        std::fs::write(home.join(".ssh/authorized_keys"), text).unwrap();
+        let files = vec![".ssh/authorized_keys".to_string()];
+        let v = user_file_verdict(&files, "u", &home, T, BLOB);
+        std::fs::remove_dir_all(&home).unwrap();
+        v
+    }
+
     #[test]
-    fn finds_options_of_the_first_matching_line() {
+    fn one_plain_line_gives_its_options() {
         let text = format!(
-            "# comment\nssh-ed25519 AAAAother x\ncommand=\"echo a, b\",no-touch-required {T} BLOB me\n{T} BLOB again\n"
+            "# comment\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOther x\ncommand=\"echo a, b\",no-touch-required {T} {BLOB} me\n"
         );
         assert_eq!(
-            find_key(&text, T, "BLOB"),
-            Some(UserFileVerdict::Listed {
+            verdict_for(&text),
+            UserFileVerdict::Listed {
                 no_touch_required: true,
                 verify_required: false
-            })
+            }
         );
-        let text = format!("verify-required {T} BLOB\n");
         assert_eq!(
-            find_key(&text, T, "BLOB"),
+            verdict_for(&format!("verify-required {T} {BLOB}\n")),
+            UserFileVerdict::Listed {
+                no_touch_required: false,
+                verify_required: true
+            }
+        );
+        assert_eq!(
+            verdict_for(&format!("cert-authority {T} {BLOB}\n")),
+            UserFileVerdict::NotListed
+        );
+    }
+
+    /// The text-only reading (the fuzzers' entry) agrees with the files'.
+    #[test]
+    fn find_key_reads_text_as_the_files_are_read() {
+        assert_eq!(find_key("# nothing\n", T, BLOB), None);
+        assert_eq!(
+            find_key(&format!("verify-required {T} {BLOB}\n"), T, BLOB),
             Some(UserFileVerdict::Listed {
                 no_touch_required: false,
                 verify_required: true
             })
         );
-        assert_eq!(find_key(&format!("{T} OTHER\n"), T, "BLOB"), None);
-        assert_eq!(
-            find_key(&format!("cert-authority {T} BLOB\n"), T, "BLOB"),
-            None
+        let twice = format!("{T} {BLOB} a\nverify-required {T} {BLOB} b\n");
+        assert!(matches!(
+            find_key(&twice, T, BLOB),
+            Some(UserFileVerdict::Ambiguous(w)) if w.contains("2 lines")
+        ));
+        // A blob not written plainly is never found "listed".
+        let unpadded = BLOB.trim_end_matches('=');
+        let text = format!("{T} {BLOB}\n");
+        assert!(matches!(
+            find_key(&text, T, unpadded),
+            Some(UserFileVerdict::Unverifiable(_))
+        ));
+    }
+
+    #[test]
+    fn a_restricted_line_before_a_plain_one_is_ambiguous() {
+        // sshd skips line 1 for any other source address and uses line 2,
+        // which asks for no PIN.
+        let text = format!("from=\"203.0.113.1\",verify-required {T} {BLOB}\n{T} {BLOB}\n");
+        assert!(
+            matches!(verdict_for(&text), UserFileVerdict::Ambiguous(w) if w.contains("2 lines"))
+        );
+        // Alone, a restricted line may still be skipped (for pam-mfa's line).
+        let text = format!("from=\"203.0.113.1\",verify-required {T} {BLOB}\n");
+        assert!(matches!(verdict_for(&text), UserFileVerdict::Ambiguous(w) if w.contains("from")));
+    }
+
+    #[test]
+    fn the_key_on_two_lines_is_ambiguous() {
+        let text = format!("verify-required {T} {BLOB} a\nverify-required {T} {BLOB} b\n");
+        assert!(matches!(verdict_for(&text), UserFileVerdict::Ambiguous(_)));
+    }
+
+    #[test]
+    fn escaped_quotes_are_ambiguous() {
+        let text = format!("command=\"echo \\\" x\",verify-required {T} {BLOB}\n");
+        assert!(
+            matches!(verdict_for(&text), UserFileVerdict::Ambiguous(w) if w.contains("authorized_keys:1"))
         );
     }
 
@@ -267,16 +342,16 @@ mod tests {
             "/nonexistent/%u".to_string(),
         ];
         assert_eq!(
-            user_file_verdict(&files, "u", &home, T, "BLOB"),
+            user_file_verdict(&files, "u", &home, T, BLOB),
             UserFileVerdict::NotListed
         );
         std::fs::write(
             home.join(".ssh/authorized_keys"),
-            format!("no-touch-required {T} BLOB\n"),
+            format!("no-touch-required {T} {BLOB}\n"),
         )
         .unwrap();
         assert_eq!(
-            user_file_verdict(&files, "u", &home, T, "BLOB"),
+            user_file_verdict(&files, "u", &home, T, BLOB),
             UserFileVerdict::Listed {
                 no_touch_required: true,
                 verify_required: false
@@ -285,14 +360,14 @@ mod tests {
         std::fs::remove_file(home.join(".ssh/authorized_keys")).unwrap();
         symlink("/etc/hostname", home.join(".ssh/authorized_keys")).unwrap();
         assert!(matches!(
-            user_file_verdict(&files, "u", &home, T, "BLOB"),
+            user_file_verdict(&files, "u", &home, T, BLOB),
             UserFileVerdict::Unverifiable(_)
         ));
         std::fs::remove_file(home.join(".ssh/authorized_keys")).unwrap();
         std::fs::remove_dir(home.join(".ssh")).unwrap();
         symlink("/etc", home.join(".ssh")).unwrap();
         assert!(matches!(
-            user_file_verdict(&files, "u", &home, T, "BLOB"),
+            user_file_verdict(&files, "u", &home, T, BLOB),
             UserFileVerdict::Unverifiable(_)
         ));
         std::fs::remove_dir_all(&home).unwrap();

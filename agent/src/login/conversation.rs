@@ -145,7 +145,10 @@ pub fn answer(state: &AgentState, mut conv: Box<Conversation>, answers: &[String
         Some(_) if conv.challenge.is_expired(state.now()) => {
             Err("the challenge expired".to_string())
         }
-        Some(text) => check_answer(state, &conv, text),
+        Some(text) => match super::answer_origin::refuse_other_challenge(state, &conv, text) {
+            Some(why) => Err(why),
+            None => check_answer(state, &conv, text),
+        },
     };
     match outcome {
         Ok((class, i)) => {

@@ -22,7 +22,7 @@ pub fn handle_begin(state: &AgentState, peer: PeerIds, hook: PamHook, ctx: &PamC
     match hook {
         PamHook::OpenSession => return Step::Done(open_session(state, peer, ctx)),
         PamHook::CloseSession => return Step::Done(close_session(state, peer, ctx)),
-        PamHook::Auth | PamHook::Account => {}
+        PamHook::Auth | PamHook::Account => super::recorded_auth::remember(state, peer, ctx),
     }
     let Opened {
         class,

@@ -449,7 +449,7 @@ fn piv_taps_verify_against_the_attested_key() {
         panic!("expected a challenge")
     };
     assert!(
-        prompt_text(&prompt).contains(" piv=9c answer: "),
+        prompt_text(&prompt).contains(" piv=9c answers=named answer: "),
         "{}",
         prompt_text(&prompt)
     );
@@ -481,28 +481,58 @@ fn piv_taps_verify_against_the_attested_key() {
     // Alice's card signs the current challenge: allowed.
     let mut card = FakeCard::new(&alice, &touch_pin);
     let line = piv_answer(&mut card, &p);
-    // An answer to an earlier challenge of the same login is not good now.
+    // An answer to an earlier challenge of the same login is not good now:
+    // that challenge had its answer.
     let stale = piv_answer(&mut card, &prompt);
     let Step::Ask(conv, p2) = answer(&f.state, conv, &[stale]) else {
         panic!()
     };
     assert!(
-        prompt_text(&p2).contains("does not verify"),
+        prompt_text(&p2).contains("already used"),
         "{}",
         prompt_text(&p2)
     );
     // The answer to the challenge before the refusal is stale as well: every
     // try has its own challenge.
-    let Step::Ask(conv, p3) = answer(&f.state, conv, std::slice::from_ref(&line)) else {
+    let Step::Ask(mut conv, mut p3) = answer(&f.state, conv, std::slice::from_ref(&line)) else {
         panic!()
     };
-    assert!(prompt_text(&p3).contains("does not verify"));
+    assert!(
+        prompt_text(&p3).contains("already used"),
+        "{}",
+        prompt_text(&p3)
+    );
+    // Signed for another login or node, and saying so: refused as such.
+    let c3 = find_challenge(&prompt_text(&p3)).unwrap();
+    for (node, login, why) in [
+        ("prod3", "bob", "to prod3 as bob, not to prod3 as root"),
+        ("prod4", "root", "to prod4 as root, not to prod3 as root"),
+    ] {
+        let other = c3.text.replace(
+            &format!("{}:{}:", c3.node, c3.login),
+            &format!("{node}:{login}:"),
+        );
+        let other_prompt = ResponseBody::Prompt {
+            prompts: vec![pam_mfa_protocol::Prompt {
+                style: pam_mfa_protocol::PromptStyle::EchoOn,
+                text: format!("MFA challenge {other} piv=9c answer: "),
+            }],
+        };
+        let signed = piv_answer(&mut card, &other_prompt);
+        let claimed = crate::challenge::with_claim(&signed, &other);
+        let Step::Ask(conv2, p4) = answer(&f.state, conv, &[claimed]) else {
+            panic!()
+        };
+        assert!(prompt_text(&p4).contains(why), "{}", prompt_text(&p4));
+        conv = conv2;
+        p3 = p4;
+    }
     let fresh = piv_answer(&mut card, &p3);
     match answer(&f.state, conv, std::slice::from_ref(&fresh)) {
         Step::Done(r) => assert_eq!(r, ALLOW),
         Step::Ask(_, p) => panic!("{}", prompt_text(&p)),
     }
-    // Replayed on the next login: refused.
+    // Replayed on the next login: refused as already used.
     let Step::Ask(conv, _) = f.begin(PamHook::Auth, None, "10.0.0.1") else {
         panic!()
     };
@@ -510,7 +540,7 @@ fn piv_taps_verify_against_the_attested_key() {
         panic!()
     };
     assert!(
-        prompt_text(&p).contains("does not verify"),
+        prompt_text(&p).contains("already used"),
         "{}",
         prompt_text(&p)
     );

@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use super::auth_info::AcceptedKey;
-use super::authorized_keys_file::{user_file_verdict, UserFileVerdict};
 use super::evidence::KeyClass;
 use super::key_rules::key_policy_class;
 use crate::policy::{Bundle, DeviceKind, MfaDevice, User};
@@ -90,68 +89,7 @@ fn piv_login_key_class(
     }
 }
 
-/// What sshd verified for an accepted security key: the options of the line
-/// sshd matched (the user's own files first, then the line pam-mfa served),
-/// strengthened by sshd's global PubkeyAuthOptions.
+/// What sshd verified for an accepted security key (see [`super::key_credit`]).
 fn sk_key_class(state: &AgentState, login: &str, key: &AcceptedKey) -> (KeyClass, String) {
-    let home = nix::unistd::User::from_name(login)
-        .ok()
-        .flatten()
-        .map(|u| u.dir);
-    let verdict = match home {
-        Some(home) => {
-            let home = std::fs::canonicalize(&home).unwrap_or(home);
-            user_file_verdict(
-                &state.config.sshd.authorized_keys_files,
-                login,
-                &home,
-                &key.key_type,
-                &key.blob,
-            )
-        }
-        None => UserFileVerdict::Unverifiable(format!("no home directory for {login}")),
-    };
-    let (mut touch, mut pin, note) = match &verdict {
-        // Not in the user's files: sshd used the line pam-mfa served, if it
-        // served one; a key sshd found anywhere else says nothing about touch.
-        UserFileVerdict::NotListed => {
-            match state.served_keys.served(login, &key.key_type, &key.blob) {
-                Some(verify) => (true, verify, "(served by pam-mfa)".to_string()),
-                None => (
-                    false,
-                    false,
-                    "(not served by pam-mfa: sshd's checks unknown)".to_string(),
-                ),
-            }
-        }
-        // Listed in the user's own file: OpenSSH 9 reads that before the
-        // AuthorizedKeysCommand, so its options applied. If pam-mfa also
-        // served the key, take what both lines guarantee, whichever order an
-        // sshd reads them in.
-        UserFileVerdict::Listed {
-            no_touch_required,
-            verify_required,
-        } => {
-            let served = state.served_keys.served(login, &key.key_type, &key.blob);
-            (
-                !no_touch_required,
-                *verify_required && served.is_none_or(|v| v),
-                "(listed in the user's authorized_keys)".to_string(),
-            )
-        }
-        UserFileVerdict::Unverifiable(why) => (
-            false,
-            false,
-            format!("(cannot check the user's authorized_keys: {why})"),
-        ),
-    };
-    touch |= state.config.sshd_enforces_touch();
-    pin |= state.config.sshd_enforces_verify();
-    let class = match (touch, pin) {
-        (true, true) => KeyClass::TouchAndPin,
-        (true, false) => KeyClass::Touch,
-        (false, true) => KeyClass::Pin,
-        (false, false) => KeyClass::Hardware,
-    };
-    (class, note)
+    super::key_credit::sk_key_class(state, login, key)
 }

@@ -1,8 +1,10 @@
 //! One login: identity, evidence, requirement, verdict.
 
+mod answer_origin;
 mod ask;
 mod auth_info;
 mod authorized_keys_file;
+mod authorized_keys_line;
 mod conversation;
 mod evidence;
 mod explain;
@@ -10,6 +12,7 @@ mod flow;
 #[cfg(test)]
 mod flow_tests;
 mod grants;
+mod key_credit;
 mod key_rules;
 mod local_tap;
 mod local_tap_state;
@@ -18,6 +21,7 @@ mod local_tap_tests;
 mod login_key;
 mod opening;
 mod pipeline;
+mod recorded_auth;
 mod required;
 mod reuse;
 mod satisfy;
@@ -42,6 +46,7 @@ pub use flow::handle_begin;
 pub use grants::{parent_pid, Granted, Grants};
 pub use local_tap::{poll, TAP_CUE};
 pub use opening::{policy_login, service_class};
+pub use recorded_auth::RecordedAuthInfo;
 pub use reuse::{ReuseCache, Reused};
 pub use served_keys::ServedKeys;
 pub use served_lines::{lines_for_login, ServedLine};

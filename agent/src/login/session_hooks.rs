@@ -4,7 +4,10 @@
 //! allow roles, locks): a login locked or no longer allowed since it
 //! authenticated gets no session (PAM_SESSION_ERR). It does not ask for MFA
 //! again: `auth`/`account` prove it; the session records what they proved
-//! (the login key, a certificate, or the tap's grant). From a root peer
+//! (the login key, a certificate, or the tap's grant); the login key is the
+//! one sshd named to `auth`/`account` of the same process, never
+//! `SSH_AUTH_INFO_0` from the PAM environment at session time (see
+//! [`super::recorded_auth`]). From a root peer
 //! (sshd's monitor, sudo, login) the session is registered under the
 //! peer's pid and start time; a non-root peer (a screen locker) starts no
 //! new login, so it gets the same access check and nothing is registered.
@@ -17,6 +20,7 @@ use std::sync::Arc;
 use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
 
 use super::opening::{open_decision, Opened};
+use super::recorded_auth::session_context;
 use super::verdict::{finish, PeerIds, Verdict};
 use crate::audit::AuditEvent;
 use crate::policy::{Bundle, Decision};
@@ -24,6 +28,9 @@ use crate::sessions::{decision, identify, session_event, Session};
 use crate::state::AgentState;
 
 pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) -> ResponseBody {
+    // Never SSH_AUTH_INFO_0 from the PAM environment (pam_env may have set
+    // it from the user's file): what auth/account recorded for this process.
+    let ctx = &session_context(state, peer, ctx);
     let Opened {
         class,
         login,

@@ -91,6 +91,7 @@ const ALLOW: ResponseBody = ResponseBody::Allow { message: None };
 fn open_registers_and_close_removes() {
     let s = state(&bundle(""));
     let mut p = leader();
+    assert_eq!(hook(&s, p.id(), 0, PamHook::Account), ALLOW);
     assert_eq!(hook(&s, p.id(), 0, PamHook::OpenSession), ALLOW);
     let list = crate::sessions::live(&s);
     assert_eq!(list.len(), 1);
@@ -110,6 +111,47 @@ fn open_registers_and_close_removes() {
     assert_eq!(crate::sessions::live(&s).len(), 1);
     assert_eq!(hook(&s, p.id(), 0, PamHook::CloseSession), ALLOW);
     assert!(crate::sessions::live(&s).is_empty());
+    p.kill().unwrap();
+    p.wait().unwrap();
+}
+
+/// `pam_env user_readenv=1` in the session stack lets a user set
+/// `SSH_AUTH_INFO_0` from `~/.pam_environment`: open_session ignores it and
+/// uses what account recorded for the same process.
+#[test]
+fn open_session_ignores_ssh_auth_info_from_the_pam_environment() {
+    let s = state(&bundle(""));
+    let mut p = leader();
+    let peer = PeerIds {
+        pid: p.id() as i32,
+        uid: 0,
+    };
+    let open = |s: &AgentState| match handle_begin(s, peer, PamHook::OpenSession, &ctx()) {
+        Step::Done(b) => b,
+        Step::Ask(..) => panic!("session hooks never prompt"),
+    };
+    // No account check recorded a key: the key in the environment is not
+    // what this login proved.
+    assert_eq!(open(&s), ALLOW);
+    let info = crate::sessions::live(&s).remove(0);
+    assert_eq!(info.device, None, "{info:?}");
+    assert!(!info.evidence.starts_with("ssh_sk"), "{}", info.evidence);
+    assert_eq!(hook(&s, p.id(), 0, PamHook::CloseSession), ALLOW);
+    // Account saw a password login (no key); the environment now claims
+    // alice's key.
+    let mut password = ctx();
+    password.ssh_auth_info = Some("password\n".into());
+    let _ = handle_begin(&s, peer, PamHook::Account, &password);
+    assert_eq!(open(&s), ALLOW);
+    let info = crate::sessions::live(&s).remove(0);
+    assert_eq!(info.device, None, "{info:?}");
+    assert_eq!(hook(&s, p.id(), 0, PamHook::CloseSession), ALLOW);
+    // Account saw the key: the session records it.
+    assert_eq!(hook(&s, p.id(), 0, PamHook::Account), ALLOW);
+    assert_eq!(open(&s), ALLOW);
+    let info = crate::sessions::live(&s).remove(0);
+    assert_eq!(info.evidence, "ssh_sk_touch");
+    assert_eq!(info.device.as_deref(), Some("alice-key-id"));
     p.kill().unwrap();
     p.wait().unwrap();
 }

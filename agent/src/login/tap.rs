@@ -239,8 +239,9 @@ impl Conversation {
         prompts.push(Prompt {
             style: PromptStyle::EchoOn,
             text: format!(
-                "MFA challenge {}{rp}{piv}{uv} answer: ",
-                self.challenge.text()
+                "MFA challenge {}{rp}{piv}{uv} {} answer: ",
+                self.challenge.text(),
+                crate::challenge::CLAIMS_WELCOME
             ),
         });
         ResponseBody::Prompt { prompts }

@@ -10,9 +10,9 @@ use pam_mfa_protocol::DecisionCounts;
 use super::live::Live;
 use super::policy_store::PolicyStore;
 use crate::audit::{AuditEvent, AuditSink};
-use crate::challenge::SignatureCounters;
+use crate::challenge::{SignatureCounters, UsedChallenges};
 use crate::config::{AgentConfig, PolicySource, ServiceMap};
-use crate::login::{Grants, ReuseCache, ServedKeys};
+use crate::login::{Grants, RecordedAuthInfo, ReuseCache, ServedKeys};
 use crate::policy::NodeInfo;
 use crate::sync::{CacheStore, HttpsFetcher};
 
@@ -67,7 +67,11 @@ pub struct AgentState {
     pub served_keys: ServedKeys,
     pub reuse: ReuseCache,
     pub grants: Grants,
+    /// `SSH_AUTH_INFO_0` as sshd sent it to auth/account, for open_session.
+    pub recorded_auth: RecordedAuthInfo,
     pub signature_counters: SignatureCounters,
+    /// Challenges that had their answer: a replay is "already used".
+    pub used_challenges: UsedChallenges,
     pub sessions: crate::sessions::SessionRegistry,
     pub clock: Clock,
     /// The HTTPS client of an `https://` source (or why it could not be made:
@@ -149,7 +153,9 @@ impl AgentState {
             served_keys: ServedKeys::default(),
             reuse: ReuseCache::default(),
             grants: Grants::default(),
+            recorded_auth: RecordedAuthInfo::default(),
             signature_counters,
+            used_challenges: UsedChallenges::default(),
             sessions: crate::sessions::SessionRegistry::default(),
             clock,
             fetcher,

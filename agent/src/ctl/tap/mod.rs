@@ -1,0 +1,114 @@
+//! `mfactl tap`: answers a pam-mfa challenge on the person's own computer.
+//!
+//! Works three ways: `mfactl tap CHALLENGE`, pasting the challenge on
+//! standard input, or as `SSH_ASKPASS` (ssh passes each prompt as the first
+//! argument; `SSH_ASKPASS=mfactl` works too: mfactl given one argument that
+//! is an ssh prompt acts as `mfactl tap`; prompts that carry no challenge,
+//! such as a key passphrase, are asked on the terminal as ssh-askpass
+//! would, and "Confirm user presence" notices are shown there too).
+//!
+//! When the prompt says `answers=named`, the answer line is `<answer>
+//! <challenge>`: the agent accepts it only for its own challenge, and names
+//! the challenge it was for when it is not (already used, another node or
+//! login). While a key waits for its touch,
+//! the cue says what the touch approves ([`cue`]).
+//!
+//! Keys, in this order, as the prompt allows: a FIDO2 key (`rp_id=` in the
+//! prompt), a PIV card through pcscd (`piv=SLOTS`: the slots of the user's
+//! registered PIV keys), an sk key held by the local ssh-agent.
+
+mod askpass_argv;
+mod cue;
+mod fido2;
+mod piv;
+mod ssh_agent;
+mod terminal;
+#[cfg(test)]
+mod tests;
+
+use std::io::BufRead;
+use std::time::Duration;
+
+use crate::challenge::{find_challenge, with_claim, CLAIMS_WELCOME};
+
+pub use askpass_argv::askpass_argv;
+use fido2::answer_with_fido2;
+pub(crate) use fido2::credential_file;
+use piv::answer_with_pcsc;
+#[cfg(test)]
+pub(crate) use piv::answer_with_piv;
+use ssh_agent::answer_challenge;
+use terminal::askpass;
+pub use terminal::{Terminal, Tty};
+
+/// How long a key may take to be touched.
+const TOUCH_DEADLINE: Duration = Duration::from_secs(60);
+
+/// What `mfactl tap` should print (the answer, or what askpass answers).
+pub enum TapOutput {
+    /// The answer line for the challenge.
+    Answer(String),
+    /// Text for an ordinary askpass prompt (a passphrase...), possibly empty.
+    Askpass(String),
+}
+
+/// Runs `mfactl tap` with an optional argument.
+pub fn run_tap(arg: Option<&str>, tty: &mut dyn Terminal) -> Result<TapOutput, String> {
+    let text = match arg {
+        Some(a) => a.to_string(),
+        None => {
+            tty.say("Paste the pam-mfa challenge (pmfa1:...) and press Enter:")?;
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| format!("reading the challenge: {e}"))?;
+            line
+        }
+    };
+    match find_challenge(&text) {
+        Some(c) => {
+            // Name the challenge only to an agent that reads it (an older
+            // one refuses the extra word).
+            let named = text.split_whitespace().any(|w| w == CLAIMS_WELCOME);
+            let line = |a: String| {
+                if named {
+                    with_claim(&a, &c.text)
+                } else {
+                    a
+                }
+            };
+            let rp_id = token(&text, "rp_id=");
+            let uv = token(&text, "uv=").is_some_and(|v| v == "required");
+            let mut errors = Vec::new();
+            if let Some(rp) = rp_id {
+                match answer_with_fido2(&c, &rp, uv, tty) {
+                    Ok(a) => return Ok(TapOutput::Answer(line(a))),
+                    Err(e) => errors.push(e),
+                }
+            }
+            if let Some(slots) = token(&text, "piv=") {
+                match answer_with_pcsc(&c, &slots, tty) {
+                    Ok(a) => return Ok(TapOutput::Answer(line(a))),
+                    Err(e) => errors.push(e),
+                }
+            }
+            match answer_challenge(&c, tty) {
+                Ok(a) => Ok(TapOutput::Answer(line(a))),
+                Err(e) => {
+                    errors.push(e);
+                    Err(errors.join("; "))
+                }
+            }
+        }
+        None if arg.is_some() => askpass(&text, tty).map(TapOutput::Askpass),
+        None => Err("no pam-mfa challenge (pmfa1:NODE:LOGIN:NONCE) in the input".into()),
+    }
+}
+
+/// The value of a `key=value` word in the prompt.
+fn token(text: &str, key: &str) -> Option<String> {
+    text.split_whitespace()
+        .find_map(|w| w.strip_prefix(key))
+        .map(str::to_string)
+}

@@ -1,0 +1,115 @@
+//! Why an answer that is not for this conversation's challenge is refused:
+//! a replay says "already used", an answer for another node or login says
+//! so, instead of "the signature does not verify".
+//!
+//! The reason is given only when the answer's signature verifies over the
+//! challenge it is for (named by the answer line, see
+//! [`crate::challenge::split_claim`], or, for a line naming none, one of
+//! this login's used challenges): a made-up claim earns no special message.
+//! Such an answer is always refused; an answer is accepted only when it
+//! verifies over the conversation's own challenge.
+
+use super::tap::{Conversation, TapKind};
+use crate::challenge::{split_claim, Answer, ParsedChallenge, PREFIX};
+use crate::state::AgentState;
+use crate::verify::piv_tap::verify_piv_tap;
+use crate::verify::ssh_sk::verify_sk_signature;
+use crate::verify::webauthn::verify_assertion;
+
+/// How many used challenges an answer naming none is checked against.
+const REPLAY_CANDIDATES: usize = 8;
+
+/// Marks the conversation's challenge used (it has had its answer) and
+/// says why `line` is refused when it answers another challenge.
+pub(super) fn refuse_other_challenge(
+    state: &AgentState,
+    conv: &Conversation,
+    line: &str,
+) -> Option<String> {
+    let now = state.now();
+    let current = conv.challenge.text();
+    state.used_challenges.mark(&current, now);
+    let (_, claim) = split_claim(line);
+    let answer = Answer::parse(line).ok()?;
+    match claim {
+        Some(c) if c.text == current => None,
+        Some(c) => {
+            if !signed_by_a_device(conv, &answer, &c.text) {
+                return None;
+            }
+            Some(other_challenge(state, conv, &c))
+        }
+        None => {
+            let prefix = format!("{PREFIX}:{}:{}:", conv.challenge.node, conv.challenge.login);
+            state
+                .used_challenges
+                .recent_for(&prefix, now, REPLAY_CANDIDATES + 1)
+                .iter()
+                .filter(|t| **t != current)
+                .take(REPLAY_CANDIDATES)
+                .any(|t| signed_by_a_device(conv, &answer, t))
+                .then(already_used)
+        }
+    }
+}
+
+fn already_used() -> String {
+    "this answer was already used: run mfactl tap again with the challenge shown now".into()
+}
+
+fn other_challenge(state: &AgentState, conv: &Conversation, c: &ParsedChallenge) -> String {
+    let (node, login) = (&conv.challenge.node, &conv.challenge.login);
+    if c.node != *node || c.login != *login {
+        return format!(
+            "this answer approves a login to {} as {}, not to {node} as {login}",
+            c.node, c.login
+        );
+    }
+    if state.used_challenges.was_used(&c.text, state.now()) {
+        return already_used();
+    }
+    "this answer is for an earlier challenge: run mfactl tap again with the challenge shown now"
+        .into()
+}
+
+/// Whether `answer` is a valid signature over `text` by one of the
+/// conversation's registered keys (flags and counters are not looked at:
+/// this only chooses the refusal's wording).
+fn signed_by_a_device(conv: &Conversation, answer: &Answer, text: &str) -> bool {
+    conv.devices.iter().any(|d| match (answer, &d.kind) {
+        (
+            Answer::SshSk {
+                key_digest,
+                signature,
+            },
+            TapKind::SshSk { key_blob, digest },
+        ) => {
+            key_digest == digest
+                && verify_sk_signature(key_blob, signature, text.as_bytes()).is_ok()
+        }
+        (
+            Answer::Webauthn {
+                selector,
+                authenticator_data,
+                signature,
+            },
+            TapKind::Webauthn(cred),
+        ) => {
+            cred.selector() == *selector
+                && conv.rp_id.as_deref().is_some_and(|rp| {
+                    verify_assertion(cred, rp, text, authenticator_data, signature).is_ok()
+                })
+        }
+        (
+            Answer::Piv {
+                selector,
+                signature,
+            },
+            TapKind::Piv { selector: s, key },
+        ) => {
+            s == selector
+                && verify_piv_tap(&key.attestation.public_key_spki, text, signature).is_ok()
+        }
+        _ => false,
+    })
+}

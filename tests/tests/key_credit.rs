@@ -1,0 +1,182 @@
+//! Credit only what sshd enforced: a registered sk key listed in the user's
+//! own authorized_keys with trick lines, on a `hardware_key_pin` node, through
+//! a real sshd. sshd uses the first line whose key matches and whose options
+//! pass; the agent credits a line's `verify-required` only when that line is
+//! the key's one plain line, and otherwise only sshd's global
+//! PubkeyAuthOptions (none here).
+
+mod common;
+
+use common::*;
+use pam_mfa_e2e::agent::{Agent, AgentConfig};
+use pam_mfa_e2e::keys::{KeyKind, SshKey};
+use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
+use pam_mfa_e2e::sshd::{Sshd, SshdOptions};
+use pam_mfa_e2e::users::TestUser;
+use pam_mfa_e2e::workdir::WorkDir;
+use pam_mfa_e2e::{require_root, unique_name};
+
+/// Fields drop in order: sshd, agent, user, work dir.
+struct World {
+    sshd: Sshd,
+    agent: Agent,
+    user: TestUser,
+    work: WorkDir,
+}
+
+/// A prod node requiring `hardware_key_pin`, `key` registered for the user
+/// (and served by the AuthorizedKeysCommand with verify-required), and the
+/// user's authorized_keys made of `lines(key)`.
+fn world(label: &str, key: &SshKey, lines: &[String]) -> World {
+    let work = WorkDir::new(label);
+    let user = TestUser::create();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    user.authorize_keys(&refs);
+    let service = unique_name("sshd-mfat");
+    let agent = Agent::start(
+        &work,
+        &AgentConfig::with_env("prod").service(&service, "ssh"),
+        &bundle(&user.name, "false", "hardware_key_pin", &[key]),
+    );
+    let sshd = Sshd::start(
+        &work,
+        &SshdOptions::new(&sshd_stack(&agent.socket, ""))
+            .keys_from_agent(&agent.socket)
+            .service_name(&service),
+    );
+    World {
+        sshd,
+        agent,
+        user,
+        work,
+    }
+}
+
+impl World {
+    fn login(&self, key: &SshKey) -> SshOutcome {
+        SshLogin::new(self.sshd.port, &self.user.name, key)
+            .answer("1234")
+            .run(&self.work, "id -un")
+    }
+
+    fn evidence(&self, out: &SshOutcome, from: usize) -> String {
+        format!(
+            "{}\n--- sshd log\n{}\n--- audit\n{}\n--- agent log\n{}",
+            out.describe(),
+            self.sshd.log_since(from),
+            self.agent.audit_text(),
+            self.agent.log()
+        )
+    }
+
+    /// The login is refused by pam-mfa (sshd accepted the key: the agent
+    /// decided), and the denial's reason contains `why`.
+    fn assert_refused_for(&self, key: &SshKey, why: &str) {
+        let from = self.sshd.log_len();
+        let out = self.login(key);
+        assert_eq!(
+            out.exit_code(),
+            Some(255),
+            "login should be refused:\n{}",
+            self.evidence(&out, from)
+        );
+        let login = self.user.name.clone();
+        let deny = self
+            .agent
+            .audit_events()
+            .into_iter()
+            .find(|e| {
+                field(e, "login") == login
+                    && field(e, "result") == "deny"
+                    && field(e, "hook") == "auth"
+            })
+            .unwrap_or_else(|| panic!("no auth denial:\n{}", self.evidence(&out, from)));
+        let reason = field(&deny, "reason");
+        assert!(reason.contains(why), "{reason}");
+        assert!(
+            reason.contains("key class touch") || reason.contains("key class hardware"),
+            "{reason}"
+        );
+    }
+}
+
+fn line(options: &str, key: &SshKey) -> String {
+    format!("{options}{} {}", key.key_type(), key.blob())
+}
+
+/// A `from=` line with verify-required before a plain line of the same key:
+/// for a login from 127.0.0.1 sshd skips line 1 and checks no PIN. The key
+/// here cannot even verify a PIN, and sshd lets it in; pam-mfa must not.
+#[test]
+fn a_restricted_verify_required_line_before_a_plain_one_earns_no_pin() {
+    require_root!();
+    let work_keys = WorkDir::new("credit-keys-a");
+    let key = SshKey::generate(work_keys.path(), "id_sk", KeyKind::Ed25519Sk, false);
+    let w = world(
+        "credit-a",
+        &key,
+        &[
+            line("from=\"203.0.113.1\",verify-required ", &key),
+            line("", &key),
+        ],
+    );
+    w.assert_refused_for(&key, "the key is on 2 lines");
+}
+
+/// The key on two lines, both verify-required: sshd did check the PIN (its
+/// first line passes), but the agent does not guess which line sshd used.
+#[test]
+fn the_key_on_two_lines_earns_no_file_option_credit() {
+    require_root!();
+    let work_keys = WorkDir::new("credit-keys-b");
+    let key = SshKey::generate(work_keys.path(), "id_sk", KeyKind::Ed25519Sk, true);
+    let w = world(
+        "credit-b",
+        &key,
+        &[
+            line("verify-required ", &key),
+            line("verify-required ", &key),
+        ],
+    );
+    w.assert_refused_for(&key, "the key is on 2 lines");
+}
+
+/// An escaped quote: sshd reads `command="x\",verify-required,y=\""` as
+/// one command option (no PIN); a reader that toggles on every quote sees
+/// verify-required. The agent does not guess.
+#[test]
+fn an_escaped_quote_earns_no_file_option_credit() {
+    require_root!();
+    let work_keys = WorkDir::new("credit-keys-c");
+    let key = SshKey::generate(work_keys.path(), "id_sk", KeyKind::Ed25519Sk, false);
+    let w = world(
+        "credit-c",
+        &key,
+        &[line("command=\"echo \\\",verify-required,y=\\\"\" ", &key)],
+    );
+    w.assert_refused_for(&key, "backslash");
+}
+
+/// The control: the same key on one plain verify-required line earns the
+/// PIN sshd checked, and the login passes on it.
+#[test]
+fn one_plain_verify_required_line_earns_the_pin() {
+    require_root!();
+    let work_keys = WorkDir::new("credit-keys-d");
+    let key = SshKey::generate(work_keys.path(), "id_sk", KeyKind::Ed25519Sk, true);
+    let w = world("credit-d", &key, &[line("verify-required ", &key)]);
+    let from = w.sshd.log_len();
+    let out = w.login(&key);
+    assert!(out.success(), "{}", w.evidence(&out, from));
+    assert_eq!(out.stdout().trim(), w.user.name);
+    let allow = w
+        .agent
+        .audit_events()
+        .into_iter()
+        .find(|e| field(e, "login") == w.user.name && field(e, "result") == "allow")
+        .unwrap_or_else(|| panic!("{}", w.agent.audit_text()));
+    assert!(
+        field(&allow, "reason").contains("listed in the user's authorized_keys"),
+        "{allow}"
+    );
+}

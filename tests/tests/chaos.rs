@@ -420,3 +420,74 @@ fn a_clock_step_never_stretches_the_reuse_window() {
         )
         .is_none());
 }
+
+/// The policy directory's files are replaced (renamed over) while the agent
+/// reads them: a lock moves from one file to the other, added to the new
+/// file before it is taken from the old, so every state on disk holds it.
+/// A read that mixed two states could see it in neither; no bundle the
+/// agent accepts may lack it.
+#[test]
+fn a_policy_replaced_while_it_is_read_never_loses_a_lock() {
+    use pam_mfa_e2e::agent::Bundle;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = scratch("policy");
+    let roles = bundle("jerry", "false", "true", &[]).to_yaml();
+    let lock = |name: &str| {
+        Bundle::new()
+            .lock_login(name, "jerry", "offboarded")
+            .to_yaml()
+    };
+    let spare = |name: &str| {
+        Bundle::new()
+            .role(name, &[("env", "none")], &["nobody"], None)
+            .to_yaml()
+    };
+    let put = |name: &str, text: &str| {
+        let tmp = dir.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, dir.join(name)).unwrap();
+    };
+    put("a.yaml", &roles);
+    put("b.yaml", &lock("lock-b"));
+    put("c.yaml", &spare("spare-c"));
+    // Files read between b.yaml and c.yaml: the window in which a read can
+    // mix two states.
+    for i in 0..50 {
+        put(&format!("bf-{i:03}.yaml"), &spare(&format!("filler-{i}")));
+    }
+    let source = mfa_agent::config::PolicySource::Path(dir.clone());
+    let stop = AtomicBool::new(false);
+    let (accepted, refused) = std::thread::scope(|s| {
+        s.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                // To the lock in c.yaml only, then back to b.yaml only,
+                // each held a little (a read taking b.yaml from the first
+                // and c.yaml from the second would see no lock).
+                put("c.yaml", &lock("lock-c"));
+                put("b.yaml", &spare("spare-b"));
+                std::thread::sleep(Duration::from_millis(3));
+                put("b.yaml", &lock("lock-b"));
+                put("c.yaml", &spare("spare-c"));
+                std::thread::sleep(Duration::from_millis(3));
+            }
+        });
+        let (mut accepted, mut refused) = (0, 0);
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(3) {
+            match mfa_agent::state::load_from_source(&source) {
+                Ok(b) => {
+                    accepted += 1;
+                    assert!(!b.locks().is_empty(), "a bundle without the lock");
+                }
+                Err(_) => refused += 1,
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        (accepted, refused)
+    });
+    eprintln!("policy reads during the churn: {accepted} accepted, {refused} refused");
+    // At rest, the read is accepted.
+    let b = mfa_agent::state::load_from_source(&source).expect("a quiet directory loads");
+    assert_eq!(b.locks().len(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -421,6 +421,25 @@ fn a_clock_step_never_stretches_the_reuse_window() {
         .is_none());
 }
 
+/// A grant (the auth phase's tap, honoured by the account phase of the
+/// same process) never outlives its ttl by a clock step: not taken with
+/// the clock stepped back before it, nor an hour forward.
+#[test]
+fn a_clock_step_never_stretches_a_grant() {
+    use mfa_agent::login::Grants;
+    let grants = Grants::default();
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let pid = std::process::id() as i32;
+    let take = |now: SystemTime| grants.take("sudo-t", "jerry", None, pid, now);
+    grants.record("sudo-t", "jerry", None, pid, "jerry", "tap_x", None, t0);
+    assert!(take(t0 - Duration::from_secs(10)).is_none(), "clock back");
+    assert!(
+        take(t0 + Duration::from_secs(3600)).is_none(),
+        "clock forward"
+    );
+    assert!(take(t0 + Duration::from_secs(1)).is_some(), "in time");
+}
+
 /// The policy directory's files are replaced (renamed over) while the agent
 /// reads them: a lock moves from one file to the other, added to the new
 /// file before it is taken from the old, so every state on disk holds it.

@@ -1,6 +1,6 @@
 //! The accept loop: one thread that always accepts, counts the connection
-//! against the invoking person's budget, and either starts a thread to
-//! serve it or answers a refusal at once and closes it. It never reads from
+//! against the invoking person's budget, and either hands it to a worker
+//! ([`super::pool`]) or answers a refusal at once and closes it. It never reads from
 //! a connection and never waits on one, so the listen backlog cannot stay
 //! full: a local user holding connections or logins open only spends their
 //! own budget (see [`super::budgets`]).
@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use pam_mfa_protocol::{write_frame, Response, ResponseBody};
 
-use super::budgets::{Budgets, ConnectionSlot};
-use super::person::{self, Person};
-use super::server::serve_connection;
+use super::budgets::Budgets;
+use super::person;
+use super::pool::{Job, Pool};
 use crate::state::AgentState;
 
 /// How long a refusal may take to write (it fits an empty socket buffer).
@@ -29,6 +29,7 @@ pub fn run(
     stop: Arc<AtomicBool>,
 ) -> io::Result<()> {
     let budgets = Budgets::new(state.keys_uid);
+    let pool = Pool::new(Arc::clone(&state), Arc::clone(&budgets));
     let listener = Arc::new(listener);
     let watcher = {
         let listener = Arc::clone(&listener);
@@ -44,7 +45,7 @@ pub fn run(
     };
     while !stop.load(Ordering::Relaxed) {
         match listener.accept() {
-            Ok((stream, _)) => admit(stream, &state, &budgets),
+            Ok((stream, _)) => admit(stream, &state, &budgets, &pool),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) if stop.load(Ordering::Relaxed) => break,
             Err(e) => {
@@ -58,8 +59,9 @@ pub fn run(
     Ok(())
 }
 
-/// Counts `stream` against its person and starts its thread, or refuses it.
-fn admit(stream: UnixStream, state: &Arc<AgentState>, budgets: &Arc<Budgets>) {
+/// Counts `stream` against its person and hands it to a worker, or
+/// refuses it.
+fn admit(stream: UnixStream, state: &AgentState, budgets: &Arc<Budgets>, pool: &Pool) {
     let Ok(cred) = rustix::net::sockopt::socket_peercred(&stream) else {
         return; // closed: no credentials, nothing to decide on
     };
@@ -68,44 +70,13 @@ fn admit(stream: UnixStream, state: &Arc<AgentState>, budgets: &Arc<Budgets>) {
         Ok(slot) => slot,
         Err(why) => return refuse(stream, state, &why),
     };
-    let state_for_thread = Arc::clone(state);
-    let budgets_for_thread = Arc::clone(budgets);
-    let (tx, rx) = std::sync::mpsc::sync_channel::<UnixStream>(1);
-    let spawned = std::thread::Builder::new()
-        .name("conn".into())
-        .spawn(move || {
-            if let Ok(stream) = rx.recv() {
-                serve_guarded(stream, &state_for_thread, &budgets_for_thread, person, slot);
-            }
-        });
-    match spawned {
-        Ok(_) => {
-            let _ = tx.send(stream);
-        }
-        Err(e) => refuse(
-            stream,
-            state,
-            &format!("the agent cannot start a thread: {e}"),
-        ),
-    }
-}
-
-/// Serves one admitted connection, surviving a panic in its handler (the
-/// connection closes: the module fails closed).
-fn serve_guarded(
-    stream: UnixStream,
-    state: &AgentState,
-    budgets: &Arc<Budgets>,
-    person: Person,
-    slot: ConnectionSlot,
-) {
-    let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        serve_connection(stream, state, budgets, &person)
-    }));
-    drop(slot);
-    if served.is_err() {
-        state.counters.count("error");
-        eprintln!("mfa-agent: a connection handler panicked; that connection was closed");
+    let job = Job {
+        stream,
+        person,
+        slot,
+    };
+    if let Err((job, why)) = pool.dispatch(job) {
+        refuse(job.stream, state, &why);
     }
 }
 

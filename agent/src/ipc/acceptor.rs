@@ -1,9 +1,10 @@
-//! The accept loop: one thread that always accepts, counts the connection
-//! against the invoking person's budget, and either hands it to a worker
-//! ([`super::pool`]) or answers a refusal at once and closes it. It never reads from
-//! a connection and never waits on one, so the listen backlog cannot stay
-//! full: a local user holding connections or logins open only spends their
-//! own budget (see [`super::budgets`]).
+//! The accept loop: one thread that always accepts and hands each
+//! connection to a worker ([`super::pool`]), which counts it against the
+//! invoking person's budget and answers a refusal at once when it is spent.
+//! The loop never reads from a connection, never waits on one and never
+//! reads /proc, so the listen backlog cannot stay full: a local user
+//! holding connections or logins open only spends their own budget (see
+//! [`super::budgets`]).
 
 use std::io;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -14,7 +15,6 @@ use std::time::{Duration, Instant};
 use pam_mfa_protocol::{write_frame, Response, ResponseBody};
 
 use super::budgets::Budgets;
-use super::person;
 use super::pool::{Job, Pool};
 use crate::state::AgentState;
 
@@ -28,8 +28,7 @@ pub fn run(
     state: Arc<AgentState>,
     stop: Arc<AtomicBool>,
 ) -> io::Result<()> {
-    let budgets = Budgets::new(state.keys_uid);
-    let pool = Pool::new(Arc::clone(&state), Arc::clone(&budgets));
+    let pool = Pool::new(Arc::clone(&state), Budgets::new(state.keys_uid));
     let listener = Arc::new(listener);
     let watcher = {
         let listener = Arc::clone(&listener);
@@ -45,7 +44,7 @@ pub fn run(
     };
     while !stop.load(Ordering::Relaxed) {
         match listener.accept() {
-            Ok((stream, _)) => admit(stream, &state, &budgets, &pool),
+            Ok((stream, _)) => admit(stream, &state, &pool),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) if stop.load(Ordering::Relaxed) => break,
             Err(e) => {
@@ -59,21 +58,16 @@ pub fn run(
     Ok(())
 }
 
-/// Counts `stream` against its person and hands it to a worker, or
-/// refuses it.
-fn admit(stream: UnixStream, state: &AgentState, budgets: &Arc<Budgets>, pool: &Pool) {
+/// Hands `stream` to a worker (which counts it against its person), or
+/// refuses it when no thread can serve it.
+fn admit(stream: UnixStream, state: &AgentState, pool: &Pool) {
     let Ok(cred) = rustix::net::sockopt::socket_peercred(&stream) else {
         return; // closed: no credentials, nothing to decide on
     };
-    let person = person::at_accept(cred.uid.as_raw(), cred.pid.as_raw_nonzero().get());
-    let slot = match budgets.connection(&person) {
-        Ok(slot) => slot,
-        Err(why) => return refuse(stream, state, &why),
-    };
     let job = Job {
         stream,
-        person,
-        slot,
+        uid: cred.uid.as_raw(),
+        pid: cred.pid.as_raw_nonzero().get(),
     };
     if let Err((job, why)) = pool.dispatch(job) {
         refuse(job.stream, state, &why);
@@ -83,7 +77,7 @@ fn admit(stream: UnixStream, state: &AgentState, budgets: &Arc<Budgets>, pool: &
 /// Answers `error` with `why` without waiting, and closes the connection.
 /// Logged at most once a second (a flood must not flood the journal), with
 /// the number of refusals since the last line.
-fn refuse(stream: UnixStream, state: &AgentState, why: &str) {
+pub(super) fn refuse(stream: UnixStream, state: &AgentState, why: &str) {
     static SINCE_LAST_LINE: AtomicU64 = AtomicU64::new(0);
     static LAST_LINE: Mutex<Option<Instant>> = Mutex::new(None);
     state.counters.count("error");

@@ -1,30 +1,33 @@
-//! The threads that serve admitted connections. The accept loop hands a
-//! connection to a worker waiting idle (a rendezvous: it succeeds only when
-//! one waits), or else starts a thread for it, so a connection never waits
-//! for a busy worker: a login waiting on its person's answer holds its own
-//! thread, and the per-person budgets bound how many there are. Up to
-//! [`KEEP_IDLE`] workers stay for the next connections (no thread start on
-//! the hot path); the others end once their connection is served.
+//! The threads that serve connections. The accept loop hands a connection
+//! to a worker waiting idle (a rendezvous: it succeeds only when one
+//! waits), or else starts a thread for it, so a connection never waits for
+//! a busy worker. The worker finds the person behind the peer (/proc reads:
+//! kept off the accept loop) and counts the connection against that
+//! person's budget, refusing it at once when it is spent; a login waiting
+//! on its person's answer holds its own thread, and the budgets bound how
+//! many there are. Up to [`KEEP_IDLE`] workers stay for the next
+//! connections (no thread start on the hot path); the others end once
+//! their connection is served.
 
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
+use super::acceptor::refuse;
 use super::budgets::{Budgets, ConnectionSlot};
-use super::person::Person;
+use super::person;
 use super::server::serve_connection;
 use crate::state::AgentState;
 
 /// Workers kept waiting for the next connection.
 pub const KEEP_IDLE: usize = 4;
 
-/// An admitted connection: who it counts against, and its slot (released
-/// when the job is dropped).
+/// An accepted connection and its peer's SO_PEERCRED uid and pid.
 pub struct Job {
     pub stream: UnixStream,
-    pub person: Person,
-    pub slot: ConnectionSlot,
+    pub uid: u32,
+    pub pid: i32,
 }
 
 struct Shared {
@@ -98,14 +101,16 @@ fn work(shared: &Shared, first: Option<Job>) {
     }
 }
 
-/// Serves one admitted connection, surviving a panic in its handler (the
-/// connection closes: the module fails closed).
+/// Counts the connection against the person behind its peer and serves it,
+/// or refuses it when that person's budget is spent. Survives a panic in
+/// the handler (the connection closes: the module fails closed).
 fn serve_guarded(shared: &Shared, job: Job) {
-    let Job {
-        stream,
-        person,
-        slot,
-    } = job;
+    let Job { stream, uid, pid } = job;
+    let person = person::at_accept(uid, pid);
+    let slot: ConnectionSlot = match shared.budgets.connection(&person) {
+        Ok(slot) => slot,
+        Err(why) => return refuse(stream, &shared.state, &why),
+    };
     let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         serve_connection(stream, &shared.state, &shared.budgets, &person)
     }));

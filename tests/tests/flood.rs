@@ -306,3 +306,30 @@ fn a_root_peer_counts_against_the_person_behind_it() {
     // SAFETY: kill by PID of a process this test started.
     unsafe { libc::kill(root_child, libc::SIGKILL) };
 }
+
+/// A connection that sends nothing is closed after the agent's short
+/// first-frame deadline (5 s), well before the 30 s allowed between the
+/// requests of a connection that has spoken.
+#[test]
+fn a_connection_that_sends_nothing_is_closed_soon() {
+    use std::io::Read;
+    require_root!();
+    let work = WorkDir::new("flood-silent");
+    let user = TestUser::create();
+    let agent = Agent::start(
+        &work,
+        &AgentConfig::with_env("dev"),
+        &bundle(&user.name, "false", "false", &[]),
+    );
+    let mut silent = std::os::unix::net::UnixStream::connect(&agent.socket).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let start = Instant::now();
+    let mut buf = [0u8; 64];
+    let n = silent.read(&mut buf).expect("closed, not timed out");
+    let took = start.elapsed();
+    assert_eq!(n, 0, "the agent sent something instead of closing");
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    eprintln!("a silent connection was closed after {took:?}");
+}

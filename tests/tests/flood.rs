@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use mfa_agent::ipc::PER_PERSON_PENDING;
+use mfa_agent::ipc::{invoking_person, Person, PER_PERSON_PENDING};
 use pam_mfa_e2e::agent::{Agent, AgentConfig};
 use pam_mfa_e2e::bins;
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
@@ -236,6 +236,16 @@ fn one_user_flooding_the_agent_takes_no_login_away_from_others() {
         agent.log()
     );
 
+    // tom's own sudo (another person behind a root peer) has its own budget.
+    let mut tom_sudo = HarnessRun::new(&tom.name, "auth");
+    tom_sudo.ruser = Some(tom.name.clone());
+    let mut cmd = sudo.command(&tom_sudo);
+    cmd.stdin(Stdio::null()).stderr(Stdio::null());
+    as_sudo_of(&mut cmd, tom.uid);
+    let out = cmd.output().expect("tom's sudo");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("RESULT auth=PAM_SUCCESS"), "{text}");
+
     // jerry's own login, in a stack that is open when the agent is absent:
     // refused, never stepped aside.
     let out = fail_open.run(&jerry_sudo);
@@ -251,4 +261,75 @@ fn one_user_flooding_the_agent_takes_no_login_away_from_others() {
     drop(children);
     drop(tom);
     drop(jerry);
+}
+
+/// Who a root peer counts against, from the kernel's view of its process:
+/// a sudo-like process (real uid 4242, euid 0) is uid 4242's, and so is a
+/// fully root process it started (traced through its ancestors).
+#[test]
+fn a_root_peer_counts_against_the_person_behind_it() {
+    require_root!();
+    let mut children = Children::default();
+    // Not through sh: dash drops privileges when its real and effective
+    // uids differ.
+    let mut cmd = Command::new("/usr/bin/python3");
+    cmd.args([
+        "-c",
+        "import os\npid = os.fork()\nif pid == 0:\n    os.setresuid(0, 0, 0)\n    os.execvp('sleep', ['sleep', '30'])\nprint(pid, flush=True)\nos.waitpid(pid, 0)\n",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped());
+    as_sudo_of(&mut cmd, 4242);
+    let mut sudo_like = cmd.spawn().expect("spawn python3");
+    let mut line = String::new();
+    BufReader::new(sudo_like.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let sudo_pid = sudo_like.id() as i32;
+    children.0.push(sudo_like);
+    let root_child: i32 = line.trim().parse().expect("the child's pid");
+    // Until python has made itself root, it is still 4242's by its real uid.
+    let start = Instant::now();
+    while std::fs::read_to_string(format!("/proc/{root_child}/comm")).unwrap_or_default()
+        != "sleep\n"
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the child never became sleep"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(invoking_person(0, sudo_pid), Person::Uid(4242));
+    assert_eq!(invoking_person(0, root_child), Person::Uid(4242));
+    // A root peer with no one behind it (pid 1) is the system's.
+    assert_eq!(invoking_person(0, 1), Person::System);
+    // SAFETY: kill by PID of a process this test started.
+    unsafe { libc::kill(root_child, libc::SIGKILL) };
+}
+
+/// A connection that sends nothing is closed after the agent's short
+/// first-frame deadline (5 s), well before the 30 s allowed between the
+/// requests of a connection that has spoken.
+#[test]
+fn a_connection_that_sends_nothing_is_closed_soon() {
+    use std::io::Read;
+    require_root!();
+    let work = WorkDir::new("flood-silent");
+    let user = TestUser::create();
+    let agent = Agent::start(
+        &work,
+        &AgentConfig::with_env("dev"),
+        &bundle(&user.name, "false", "false", &[]),
+    );
+    let mut silent = std::os::unix::net::UnixStream::connect(&agent.socket).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let start = Instant::now();
+    let mut buf = [0u8; 64];
+    let n = silent.read(&mut buf).expect("closed, not timed out");
+    let took = start.elapsed();
+    assert_eq!(n, 0, "the agent sent something instead of closing");
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    eprintln!("a silent connection was closed after {took:?}");
 }

@@ -434,3 +434,55 @@ fn hardware_key_pin_wrong_pin_refused_right_pin_passes_and_is_cached() {
     w.assert_allowed(&out, "PIN asked again");
     assert_eq!(out.prompts.len(), 1, "{}", w.evidence(&out));
 }
+
+/// Chaos (issue 11 item 4): pcscd is SIGKILLed while the card waits for the
+/// touch. The login is refused (never allowed, never hung past the agent's
+/// `attached_keys.timeout`), the agent survives it, and the next login with
+/// no pcscd is refused clearly too.
+#[test]
+fn pcscd_killed_mid_tap_is_a_refusal_and_the_agent_survives() {
+    require_root!();
+    require_pcsc_tools(&["yubico-piv-tool"]);
+    let mut chains = Vec::new();
+    let w = world("host-keys-pcscd-kill", |env| {
+        chains.push(attested(env, "9c", "always", "never"));
+        ("hardware_key_touch".into(), Vec::new())
+    });
+    w.agent.update_bundle(&bundle(
+        &w.user.name,
+        "hardware_key_touch",
+        "5m",
+        &[&chains[0]],
+    ));
+    w.env.set_touch("delay 30000 ms");
+    let before = w.env.card_log().matches("touch requested").count();
+    let (out, after_kill) = std::thread::scope(|s| {
+        let login = s.spawn(|| w.run(&[]));
+        let started = Instant::now();
+        while w.env.card_log().matches("touch requested").count() == before {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the card was never asked for a touch"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let pid = w.env.pcscd_pid() as i32;
+        // SAFETY: kill by PID of the pcscd this test started.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+        let killed = Instant::now();
+        let out = login.join().expect("login thread");
+        (out, killed.elapsed())
+    });
+    w.assert_refused(&out, "pcscd killed mid-tap");
+    eprintln!("login refused {after_kill:?} after pcscd was killed");
+    // The agent's attached_keys.timeout is 8 s: nothing waited past it.
+    assert!(after_kill < Duration::from_secs(12), "{after_kill:?}");
+    let e = w.last_auth();
+    assert_eq!(field(&e, "result"), "deny", "{e}\n{}", w.evidence(&out));
+    // The agent is still there and refuses the next login clearly.
+    let status = w.agent.mfactl(&["status"]);
+    assert!(status.success(), "{}", w.evidence(&out));
+    let out = w.run(&[]);
+    w.assert_refused(&out, "no pcscd");
+    assert!(!out.errors.is_empty(), "{}", w.evidence(&out));
+}

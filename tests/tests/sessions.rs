@@ -461,6 +461,38 @@ fn a_restarted_agent_still_ends_the_session() {
     );
 }
 
+/// The agent is SIGKILLed (no shutdown code runs) with a live session and
+/// started again: the session journal, appended as the session opened,
+/// still holds it, so the new agent takes it over and a lock still ends it.
+#[test]
+fn a_sigkilled_agent_restarted_takes_the_session_over() {
+    require_root!();
+    let mut w = start("sessions-sigkill");
+    let client = spawn_client(&w);
+    let before = w.wait_listed();
+    let pid = w.agent.pid().expect("agent running");
+    // SAFETY: kill by PID of the agent this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    w.agent.stop();
+    w.agent.spawn();
+    let after = w.wait_listed();
+    assert_eq!(after["id"], before["id"], "{after}");
+    assert!(
+        w.agent.log().contains("took over 1 live session"),
+        "{}",
+        w.agent.log()
+    );
+    w.write_bundle(&w.base_bundle().raw(&lock_user(&w.user.name, "offboarded")));
+    let (out, _) = client.join().expect("ssh thread");
+    let ended = wait_event(&w, "session_ended");
+    assert_eq!(
+        field(&ended, "session"),
+        before["id"].as_str().unwrap(),
+        "{ended}\n{}",
+        out.describe()
+    );
+}
+
 #[test]
 fn a_tapped_login_records_the_tap_as_its_evidence() {
     require_root!();

@@ -1,9 +1,10 @@
-//! The accept loop: one thread that always accepts, counts the connection
-//! against the invoking person's budget, and either starts a thread to
-//! serve it or answers a refusal at once and closes it. It never reads from
-//! a connection and never waits on one, so the listen backlog cannot stay
-//! full: a local user holding connections or logins open only spends their
-//! own budget (see [`super::budgets`]).
+//! The accept loop: one thread that always accepts and hands each
+//! connection to a worker ([`super::pool`]), which counts it against the
+//! invoking person's budget and answers a refusal at once when it is spent.
+//! The loop never reads from a connection, never waits on one and never
+//! reads /proc, so the listen backlog cannot stay full: a local user
+//! holding connections or logins open only spends their own budget (see
+//! [`super::budgets`]).
 
 use std::io;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -13,9 +14,8 @@ use std::time::{Duration, Instant};
 
 use pam_mfa_protocol::{write_frame, Response, ResponseBody};
 
-use super::budgets::{Budgets, ConnectionSlot};
-use super::person::{self, Person};
-use super::server::serve_connection;
+use super::budgets::Budgets;
+use super::pool::{Job, Pool};
 use crate::state::AgentState;
 
 /// How long a refusal may take to write (it fits an empty socket buffer).
@@ -28,7 +28,7 @@ pub fn run(
     state: Arc<AgentState>,
     stop: Arc<AtomicBool>,
 ) -> io::Result<()> {
-    let budgets = Budgets::new(state.keys_uid);
+    let pool = Pool::new(Arc::clone(&state), Budgets::new(state.keys_uid));
     let listener = Arc::new(listener);
     let watcher = {
         let listener = Arc::clone(&listener);
@@ -44,7 +44,7 @@ pub fn run(
     };
     while !stop.load(Ordering::Relaxed) {
         match listener.accept() {
-            Ok((stream, _)) => admit(stream, &state, &budgets),
+            Ok((stream, _)) => admit(stream, &state, &pool),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) if stop.load(Ordering::Relaxed) => break,
             Err(e) => {
@@ -58,61 +58,26 @@ pub fn run(
     Ok(())
 }
 
-/// Counts `stream` against its person and starts its thread, or refuses it.
-fn admit(stream: UnixStream, state: &Arc<AgentState>, budgets: &Arc<Budgets>) {
+/// Hands `stream` to a worker (which counts it against its person), or
+/// refuses it when no thread can serve it.
+fn admit(stream: UnixStream, state: &AgentState, pool: &Pool) {
     let Ok(cred) = rustix::net::sockopt::socket_peercred(&stream) else {
         return; // closed: no credentials, nothing to decide on
     };
-    let person = person::at_accept(cred.uid.as_raw(), cred.pid.as_raw_nonzero().get());
-    let slot = match budgets.connection(&person) {
-        Ok(slot) => slot,
-        Err(why) => return refuse(stream, state, &why),
+    let job = Job {
+        stream,
+        uid: cred.uid.as_raw(),
+        pid: cred.pid.as_raw_nonzero().get(),
     };
-    let state_for_thread = Arc::clone(state);
-    let budgets_for_thread = Arc::clone(budgets);
-    let (tx, rx) = std::sync::mpsc::sync_channel::<UnixStream>(1);
-    let spawned = std::thread::Builder::new()
-        .name("conn".into())
-        .spawn(move || {
-            if let Ok(stream) = rx.recv() {
-                serve_guarded(stream, &state_for_thread, &budgets_for_thread, person, slot);
-            }
-        });
-    match spawned {
-        Ok(_) => {
-            let _ = tx.send(stream);
-        }
-        Err(e) => refuse(
-            stream,
-            state,
-            &format!("the agent cannot start a thread: {e}"),
-        ),
-    }
-}
-
-/// Serves one admitted connection, surviving a panic in its handler (the
-/// connection closes: the module fails closed).
-fn serve_guarded(
-    stream: UnixStream,
-    state: &AgentState,
-    budgets: &Arc<Budgets>,
-    person: Person,
-    slot: ConnectionSlot,
-) {
-    let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        serve_connection(stream, state, budgets, &person)
-    }));
-    drop(slot);
-    if served.is_err() {
-        state.counters.count("error");
-        eprintln!("mfa-agent: a connection handler panicked; that connection was closed");
+    if let Err((job, why)) = pool.dispatch(job) {
+        refuse(job.stream, state, &why);
     }
 }
 
 /// Answers `error` with `why` without waiting, and closes the connection.
 /// Logged at most once a second (a flood must not flood the journal), with
 /// the number of refusals since the last line.
-fn refuse(stream: UnixStream, state: &AgentState, why: &str) {
+pub(super) fn refuse(stream: UnixStream, state: &AgentState, why: &str) {
     static SINCE_LAST_LINE: AtomicU64 = AtomicU64::new(0);
     static LAST_LINE: Mutex<Option<Instant>> = Mutex::new(None);
     state.counters.count("error");

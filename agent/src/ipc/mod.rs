@@ -6,6 +6,7 @@ mod budgets;
 mod handler;
 mod peer;
 mod person;
+mod pool;
 mod redact;
 mod server;
 
@@ -14,5 +15,5 @@ pub use budgets::{
 };
 pub use handler::{handle, status};
 pub use peer::{authorize, peer_of, Peer};
-pub use person::Person;
+pub use person::{at_accept as invoking_person, Person};
 pub use server::{bind, serve, serve_connection, FIRST_FRAME_TIMEOUT, READ_TIMEOUT};

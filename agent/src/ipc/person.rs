@@ -9,8 +9,10 @@ use std::fmt;
 
 use pam_mfa_protocol::PamContext;
 
-/// How far up the process tree a root peer is traced.
-const MAX_ANCESTORS: usize = 8;
+/// How far up the process tree a root peer is traced (a root shell from
+/// `sudo -s` running `su` is two levels below the sudo). Every level is a
+/// /proc read on the accept thread, so the walk stays short.
+const MAX_ANCESTORS: usize = 3;
 /// /proc/PID/loginuid when no login set it.
 const NO_LOGIN_UID: u32 = u32::MAX;
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pam_mfa_protocol::{
-    read_frame, write_frame, FrameError, Request, RequestBody, Response, ResponseBody,
+    read_frame, write_frame, FrameError, PamHook, Request, RequestBody, Response, ResponseBody,
 };
 
 use super::budgets::{Budgets, PendingSlot};
@@ -180,9 +180,13 @@ fn admit_login(
     req: &RequestBody,
     held: &Option<PendingSlot>,
 ) -> Result<Option<PendingSlot>, String> {
-    let RequestBody::Begin { context, .. } = req else {
+    let RequestBody::Begin { context, hook } = req else {
         return Ok(None);
     };
+    // Ending a session never waits on anyone, and is always allowed.
+    if *hook == PamHook::CloseSession {
+        return Ok(None);
+    }
     if held.is_some() {
         return Ok(None);
     }
@@ -194,4 +198,57 @@ fn admit_login(
         );
         why
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pam_mfa_protocol::PamContext;
+
+    fn begin(hook: PamHook) -> RequestBody {
+        RequestBody::Begin {
+            hook,
+            context: PamContext {
+                service: "sudo".into(),
+                user: "root".into(),
+                ruser: Some("jerry".into()),
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn a_spent_pending_budget_refuses_logins_but_never_a_session_close() {
+        let budgets = Budgets::new(None);
+        let jerry = Person::Uid(4242);
+        let peer = Peer {
+            pid: 1,
+            uid: 0,
+            name: Some("root".into()),
+        };
+        let held: Vec<_> = (0..super::super::budgets::PER_PERSON_PENDING)
+            .map(|_| budgets.pending(&jerry).unwrap())
+            .collect();
+        let refused = admit_login(&budgets, &jerry, &peer, &begin(PamHook::Auth), &None);
+        let why = refused.err().unwrap();
+        assert!(why.starts_with("too many pending logins for "), "{why}");
+        let close = admit_login(
+            &budgets,
+            &jerry,
+            &peer,
+            &begin(PamHook::CloseSession),
+            &None,
+        );
+        assert!(matches!(close, Ok(None)));
+        // Someone else behind the same root caller has a budget of their own.
+        assert!(admit_login(
+            &budgets,
+            &Person::Uid(4343),
+            &peer,
+            &begin(PamHook::Auth),
+            &None
+        )
+        .is_ok());
+        drop(held);
+    }
 }

@@ -9,15 +9,40 @@ use crate::policy::{load_bundle_path, load_bundle_str, Bundle, PolicyError};
 /// The seed example, compiled in for `builtin:example` (demos, first tries).
 pub const BUILTIN_EXAMPLE: &str = include_str!("../../../config/examples/bundle.yaml");
 
+/// How often a file source that changed while it was read is read again
+/// before this attempt gives up (the next poll tries again).
+const STABLE_READ_ATTEMPTS: usize = 3;
+
 pub fn load_from_source(source: &PolicySource) -> Result<Bundle, PolicyError> {
     match source {
-        PolicySource::Path(p) => load_bundle_path(p),
+        PolicySource::Path(p) => load_stable(source, p),
         PolicySource::BuiltinExample => load_bundle_str(BUILTIN_EXAMPLE, "builtin:example"),
         PolicySource::Https(u) => Err(PolicyError::in_file(
             u.as_str(),
             "an https:// source is pulled (state::sync_now), not read",
         )),
     }
+}
+
+/// Reads a file or directory source whose every file stayed the same
+/// (inode, mtime, size) from before the read to after it. A file replaced
+/// or rewritten while it was read, or a directory whose files were replaced
+/// one after another, could otherwise give a bundle that never existed (a
+/// lock in neither half): such a read is done again, and after a few tries
+/// refused (the policy in force stays).
+fn load_stable(source: &PolicySource, path: &Path) -> Result<Bundle, PolicyError> {
+    for attempt in 0..STABLE_READ_ATTEMPTS {
+        let before = fingerprint(source);
+        let loaded = load_bundle_path(path);
+        if fingerprint(source) == before {
+            return loaded;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20 << attempt));
+    }
+    Err(PolicyError::in_file(
+        path.display().to_string(),
+        "the policy changed while it was read (replace it atomically: write a new file, then rename it): not used; read again at the next poll",
+    ))
 }
 
 /// What a source looks like on disk: changes when any file in it changes.

@@ -176,6 +176,14 @@ pub(super) fn deny_reason(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Option<Str
             ));
         }
     }
+    // Teleport's `checkAccess` returns the error of an allow node_labels
+    // value that cannot be evaluated (an invalid `^...$` regex), failing the
+    // whole check rather than skipping the role.
+    if let LabelMatch::Invalid(why) = match_labels(&a.allow_labels, &q.node.labels) {
+        return Some(format!(
+            "role {name} allow {why}: cannot be evaluated, the access check fails, denied to be safe"
+        ));
+    }
     if a.deny_logins.iter().any(|l| l == q.login) {
         return Some(format!(
             "role {name} denies login {} (it is in the role's deny logins)",

@@ -78,11 +78,17 @@ pub fn match_labels(selector: &Labels, node: &BTreeMap<String, String>) -> Label
 }
 
 /// One selector value against one label value: `^...$` is a regex (anchored
-/// as written); anything else is a glob where `*` is any run of characters,
-/// anchored at both ends.
+/// as written); anything else is a glob where `*` is any run of characters
+/// but a newline, anchored at both ends (Teleport's `utils.GlobToRegexp`
+/// turns `*` into the regex `(.*)`, and `.` does not match `\n`).
 pub fn match_value(pattern: &str, value: &str) -> Result<bool, String> {
     if pattern.len() >= 2 && pattern.starts_with('^') && pattern.ends_with('$') {
         return cached_regex(pattern).map(|re| re.is_match(value));
+    }
+    if value.contains('\n') && pattern.contains('*') {
+        let parts: Vec<String> = pattern.split('*').map(regex::escape).collect();
+        let anchored = format!("^{}$", parts.join("(.*)"));
+        return cached_regex(&anchored).map(|re| re.is_match(value));
     }
     Ok(glob_match(pattern, value))
 }

@@ -165,6 +165,7 @@ const SUPPORTED_INTERNAL_TRAITS: &[&str] = &[
     "azure_identities",
     "gcp_service_accounts",
     "jwt",
+    "github_orgs",
 ];
 
 impl Expr {

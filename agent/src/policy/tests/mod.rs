@@ -7,5 +7,6 @@ mod lock_targets;
 mod managed_logins;
 mod seed_example;
 mod support;
+mod teleport_conformance;
 mod teleport_rules;
 mod templates;

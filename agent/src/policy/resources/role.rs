@@ -17,6 +17,9 @@ pub struct Role {
     pub version: String,
     /// `spec.options.require_session_mfa`.
     pub require_session_mfa: RequireMfa,
+    /// `spec.options.lock`: `strict`, `best_effort`, or empty (the cap's
+    /// `locking_mode` applies).
+    pub lock: String,
     /// `spec.allow`.
     pub allow: RoleConditions,
     /// `spec.deny`.
@@ -60,6 +63,20 @@ struct RawRoleSpec {
 struct RawRoleOptions {
     #[serde(default)]
     require_session_mfa: RequireMfa,
+    #[serde(default, deserialize_with = "locking_mode")]
+    lock: String,
+}
+
+/// `options.lock`, as Teleport's `RoleV6.CheckAndSetDefaults` accepts it:
+/// empty, `best_effort` or `strict`; anything else refuses the role.
+fn locking_mode<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let mode = Option::<String>::deserialize(d)?.unwrap_or_default();
+    match mode.as_str() {
+        "" | "best_effort" | "strict" => Ok(mode),
+        other => Err(de::Error::custom(format!(
+            "invalid value for role option lock: {other:?} (expected best_effort or strict)"
+        ))),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -163,10 +180,12 @@ impl RoleDoc {
             && allow.node_labels.is_none()
             && allow.logins.as_ref().is_some_and(|l| !l.0.is_empty()))
         .then(|| Labels::from([("*".to_owned(), vec!["*".to_owned()])]));
+        let options = spec.options.unwrap_or_default();
         Role {
             name: self.metadata.name,
             version: self.version,
-            require_session_mfa: spec.options.unwrap_or_default().require_session_mfa,
+            require_session_mfa: options.require_session_mfa,
+            lock: options.lock,
             allow: allow.into_conditions(v3_default),
             deny: spec.deny.unwrap_or_default().into_conditions(None),
         }

@@ -415,3 +415,30 @@ fn a_lock_ends_at_its_expiry_instant() {
         ("allow off [r]".to_owned(), false)
     );
 }
+
+/// api/types/role.go `RoleV6.CheckAndSetDefaults` accepts `options.lock`
+/// empty, `best_effort` or `strict` and refuses anything else;
+/// lib/services/role.go `RoleSet.LockingMode`: a strict role makes strict.
+#[test]
+fn role_option_lock() {
+    let with = |mode: &str| {
+        crate::policy::load_bundle_str(
+            &(cap("  locking_mode: best_effort")
+                + &role("r", "v7", &format!("  options:\n    lock: {mode}"))),
+            "t.yaml",
+        )
+    };
+    assert_eq!(with("strict").unwrap().locking_mode(), "strict");
+    assert_eq!(with("best_effort").unwrap().locking_mode(), "best_effort");
+    assert_eq!(with("''").unwrap().locking_mode(), "best_effort");
+    let err = with("Strict").unwrap_err();
+    assert!(
+        err.message.contains("invalid value for role option lock"),
+        "{err}"
+    );
+    assert!(err.line.is_some(), "{err}");
+    let strict_cap = bundle(
+        &(cap("  locking_mode: strict") + &role("r", "v7", "  options:\n    lock: best_effort")),
+    );
+    assert_eq!(strict_cap.locking_mode(), "strict");
+}

@@ -71,8 +71,23 @@ impl Lock {
                         .or_else(|| hit("server_id", &t.server_id, Some(n)))
                 })
             })
+            .or_else(|| host_fqdn_hit(t, subject.node_id))
             .or_else(|| hit("mfa_device", &t.mfa_device, subject.mfa_device))
     }
+}
+
+/// lib/srv/ctx.go `ComputeLockTargets` also targets the node as
+/// `HostFQDN(serverID, clusterName)`, `<host UUID>.<cluster name>`: a
+/// `node`/`server_id` of that form locks this node when its UUID is known.
+fn host_fqdn_hit(t: &super::resources::LockTarget, node_id: Option<&str>) -> Option<String> {
+    let id = node_id.filter(|id| !id.is_empty())?;
+    [("node", &t.node), ("server_id", &t.server_id)]
+        .into_iter()
+        .find_map(|(field, want)| {
+            let w = want.as_deref()?;
+            let cluster = w.strip_prefix(id)?.strip_prefix('.')?;
+            (!cluster.is_empty()).then(|| format!("{field}={w}"))
+        })
 }
 
 impl Lock {

@@ -442,3 +442,43 @@ fn role_option_lock() {
     );
     assert_eq!(strict_cap.locking_mode(), "strict");
 }
+
+/// lib/srv/ctx.go `ComputeLockTargets`: the node is targeted by its host
+/// UUID and by `HostFQDN(uuid, cluster)`, `<uuid>.<cluster>`; api/types
+/// `LockTarget.Match` compares `node` and `server_id` with those.
+#[test]
+fn node_locks_by_host_uuid_and_its_fqdn() {
+    let base = role(
+        "r",
+        "v7",
+        "  allow:\n    logins: [jerry]\n    node_labels: {'*': '*'}",
+    ) + &user("jerry", &["r"], &["jerry"]);
+    let lock = |field: &str, value: &str| {
+        format!("---\nkind: lock\nversion: v2\nmetadata: {{name: l}}\nspec:\n  target: {{{field}: '{value}'}}\n")
+    };
+    let mut with_id = prod3();
+    with_id.id = Some("8a1c-uuid".into());
+    let cases: &[(&str, &str, bool, bool)] = &[
+        // (field, value, locked with the id known, locked without it)
+        ("server_id", "8a1c-uuid", true, false),
+        ("node", "8a1c-uuid", true, false),
+        ("server_id", "8a1c-uuid.example.com", true, false),
+        ("node", "8a1c-uuid.example.com", true, false),
+        ("server_id", "8a1c-uuid-2.example.com", false, false),
+        ("server_id", "8a1c-uuid.", false, false),
+        ("server_id", "x8a1c-uuid.example.com", false, false),
+        ("node", "prod3", true, true),
+        ("node", "prod3.example.com", false, false),
+    ];
+    for (field, value, with, without) in cases {
+        let b = bundle(&(base.clone() + &lock(field, value)));
+        let d = Ask::new(&with_id, "jerry").decide(&b);
+        assert_eq!(d.locked, *with, "{field}={value} with id: {:?}", d.reasons);
+        let d = Ask::new(&prod3(), "jerry").decide(&b);
+        assert_eq!(
+            d.locked, *without,
+            "{field}={value} without id: {:?}",
+            d.reasons
+        );
+    }
+}

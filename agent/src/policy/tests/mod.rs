@@ -9,4 +9,5 @@ mod seed_example;
 mod support;
 mod teleport_conformance;
 mod teleport_rules;
+mod teleport_traits_and_locks;
 mod templates;

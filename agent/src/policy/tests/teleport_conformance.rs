@@ -3,14 +3,12 @@
 //! `MatchLabels` (lib/services/role.go), `getMFARequired` and
 //! `PrivateKeyPolicy` (role.go / access_checker.go), `RequireMFAType.decode`
 //! (api/types), `RoleV6.CheckAndSetDefaults` (api/types/role.go),
-//! `ApplyValueTraits`, and `LockV2.IsInForce` (api/types/lock.go).
+//! and `FetchRoleList`. Traits, globs and locks: `teleport_traits_and_locks`.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use super::support::{bundle, cap, node, now, role, summary, user, Ask};
-use crate::policy::traits::interpolate;
-use crate::policy::{decide_with_identity, match_value, LoginQuery, ServiceClass, User};
+use crate::policy::{decide_with_identity, LoginQuery, ServiceClass, User};
 
 fn prod3() -> crate::policy::NodeInfo {
     node("prod3", &[("env", "prod"), ("team", "db")])
@@ -108,62 +106,6 @@ fn an_invalid_allow_regex_fails_the_whole_check() {
     ) + &user("jerry", &["r"], &["jerry"]);
     let d = Ask::new(&prod3(), "jerry").decide(&bundle(&text));
     assert_eq!(summary(&d), "allow off [r]", "{:?}", d.reasons);
-}
-
-/// lib/utils `GlobToRegexp`: a glob's `*` becomes the regex `(.*)`, whose
-/// `.` does not match a newline; `^...$` values are regexes as written.
-#[test]
-fn glob_star_does_not_cross_a_newline() {
-    let cases: &[(&str, &str, bool)] = &[
-        ("prod*", "prod\nx", false),
-        ("*x", "a\nx", false),
-        ("a*", "a\n", false),
-        ("prod*", "prod-x", true),
-        ("a\nb", "a\nb", true), // no star: a literal comparison
-        ("a*\nb", "ax\nb", true),
-        ("a*\nb", "a\nx\nb", false),
-        ("^a.*$", "a\nb", false),
-        ("^a(?s:.*)$", "a\nb", true),
-        ("a.c*", "a.c\n", false),
-        ("a.c*", "abcd", false),
-    ];
-    for (pattern, value, want) in cases {
-        assert_eq!(
-            match_value(pattern, value),
-            Ok(*want),
-            "{pattern:?} vs {value:?}"
-        );
-    }
-    // Through decide: a node whose label value holds a newline.
-    let text = role(
-        "r",
-        "v7",
-        "  allow:\n    logins: [jerry]\n    node_labels: {env: 'prod*'}",
-    ) + &user("jerry", &["r"], &["jerry"]);
-    let b = bundle(&text);
-    let odd = node("odd", &[("env", "prod\nstaging")]);
-    assert_eq!(summary(&Ask::new(&odd, "jerry").decide(&b)), "deny off []");
-    let fine = node("fine", &[("env", "prod-eu")]);
-    assert_eq!(
-        summary(&Ask::new(&fine, "jerry").decide(&b)),
-        "allow off [r]"
-    );
-}
-
-/// lib/services/role.go `ApplyValueTraits`: `internal.github_orgs`
-/// (constants.TraitGitHubOrgs) is one of the internal traits it expands.
-#[test]
-fn internal_github_orgs_is_a_supported_trait() {
-    let traits: BTreeMap<String, Vec<String>> =
-        [("github_orgs".to_owned(), vec!["acme".to_owned()])].into();
-    assert_eq!(
-        interpolate("{{internal.github_orgs}}", &traits),
-        Ok(vec!["acme".to_owned()])
-    );
-    assert_eq!(
-        interpolate("gh-{{internal.github_orgs}}", &traits),
-        Ok(vec!["gh-acme".to_owned()])
-    );
 }
 
 /// lib/services/role.go `RoleSet.checkAccess` deny side: deny rules are
@@ -382,103 +324,5 @@ fn v3_defaults_use_the_raw_logins() {
         let text = role("r", version, body) + &user("jerry", &["r"], &["jerry"]);
         let d = Ask::new(&prod3(), "jerry").decide(&bundle(&text));
         assert_eq!(summary(&d), *want, "{version} {body}: {:?}", d.reasons);
-    }
-}
-
-/// api/types/lock.go `LockV2.IsInForce`: in force while `now` is before
-/// `expires`; at the instant of expiry it no longer is.
-#[test]
-fn a_lock_ends_at_its_expiry_instant() {
-    let text = role(
-        "r",
-        "v7",
-        "  allow:\n    logins: [jerry]\n    node_labels: {'*': '*'}",
-    ) + &user("jerry", &["r"], &["jerry"])
-        + "---\nkind: lock\nversion: v2\nmetadata: {name: l}\nspec:\n  target: {user: jerry}\n  expires: 2024-01-01T00:00:00Z\n";
-    let b = bundle(&text);
-    let n = dev1();
-    let at = |d: Duration, before: bool| {
-        let t = if before { now() - d } else { now() + d };
-        let d = Ask::new(&n, "jerry").at(t).decide(&b);
-        (summary(&d), d.locked)
-    };
-    assert_eq!(
-        at(Duration::from_secs(1), true),
-        ("deny off [r]".to_owned(), true)
-    );
-    assert_eq!(
-        at(Duration::ZERO, false),
-        ("allow off [r]".to_owned(), false)
-    );
-    assert_eq!(
-        at(Duration::from_secs(1), false),
-        ("allow off [r]".to_owned(), false)
-    );
-}
-
-/// api/types/role.go `RoleV6.CheckAndSetDefaults` accepts `options.lock`
-/// empty, `best_effort` or `strict` and refuses anything else;
-/// lib/services/role.go `RoleSet.LockingMode`: a strict role makes strict.
-#[test]
-fn role_option_lock() {
-    let with = |mode: &str| {
-        crate::policy::load_bundle_str(
-            &(cap("  locking_mode: best_effort")
-                + &role("r", "v7", &format!("  options:\n    lock: {mode}"))),
-            "t.yaml",
-        )
-    };
-    assert_eq!(with("strict").unwrap().locking_mode(), "strict");
-    assert_eq!(with("best_effort").unwrap().locking_mode(), "best_effort");
-    assert_eq!(with("''").unwrap().locking_mode(), "best_effort");
-    let err = with("Strict").unwrap_err();
-    assert!(
-        err.message.contains("invalid value for role option lock"),
-        "{err}"
-    );
-    assert!(err.line.is_some(), "{err}");
-    let strict_cap = bundle(
-        &(cap("  locking_mode: strict") + &role("r", "v7", "  options:\n    lock: best_effort")),
-    );
-    assert_eq!(strict_cap.locking_mode(), "strict");
-}
-
-/// lib/srv/ctx.go `ComputeLockTargets`: the node is targeted by its host
-/// UUID and by `HostFQDN(uuid, cluster)`, `<uuid>.<cluster>`; api/types
-/// `LockTarget.Match` compares `node` and `server_id` with those.
-#[test]
-fn node_locks_by_host_uuid_and_its_fqdn() {
-    let base = role(
-        "r",
-        "v7",
-        "  allow:\n    logins: [jerry]\n    node_labels: {'*': '*'}",
-    ) + &user("jerry", &["r"], &["jerry"]);
-    let lock = |field: &str, value: &str| {
-        format!("---\nkind: lock\nversion: v2\nmetadata: {{name: l}}\nspec:\n  target: {{{field}: '{value}'}}\n")
-    };
-    let mut with_id = prod3();
-    with_id.id = Some("8a1c-uuid".into());
-    let cases: &[(&str, &str, bool, bool)] = &[
-        // (field, value, locked with the id known, locked without it)
-        ("server_id", "8a1c-uuid", true, false),
-        ("node", "8a1c-uuid", true, false),
-        ("server_id", "8a1c-uuid.example.com", true, false),
-        ("node", "8a1c-uuid.example.com", true, false),
-        ("server_id", "8a1c-uuid-2.example.com", false, false),
-        ("server_id", "8a1c-uuid.", false, false),
-        ("server_id", "x8a1c-uuid.example.com", false, false),
-        ("node", "prod3", true, true),
-        ("node", "prod3.example.com", false, false),
-    ];
-    for (field, value, with, without) in cases {
-        let b = bundle(&(base.clone() + &lock(field, value)));
-        let d = Ask::new(&with_id, "jerry").decide(&b);
-        assert_eq!(d.locked, *with, "{field}={value} with id: {:?}", d.reasons);
-        let d = Ask::new(&prod3(), "jerry").decide(&b);
-        assert_eq!(
-            d.locked, *without,
-            "{field}={value} without id: {:?}",
-            d.reasons
-        );
     }
 }

@@ -38,6 +38,10 @@ pub struct RoleConditions {
     /// `node_labels_expression`, parsed at load (a syntax or type error is a
     /// load error at its position). See `policy::predicate`.
     pub node_labels_expression: Option<LabelExpression>,
+    /// `namespaces` was set to an empty list: Teleport's `MatchNamespace`
+    /// then matches no node's namespace, so this side never applies.
+    /// (Absent means `[default]`; only `default` and `*` load.)
+    pub no_namespace: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,6 +91,8 @@ struct RawConditions {
     node_labels: Option<StringListMap>,
     #[serde(default, deserialize_with = "label_expression")]
     node_labels_expression: Option<LabelExpression>,
+    #[serde(default, deserialize_with = "namespaces")]
+    namespaces: Option<StringList>,
 }
 
 /// The allow side, with what Teleport's `RoleV6.CheckAndSetDefaults`
@@ -101,6 +107,8 @@ struct RawAllow {
     node_labels: Option<StringListMap>,
     #[serde(default, deserialize_with = "label_expression")]
     node_labels_expression: Option<LabelExpression>,
+    #[serde(default, deserialize_with = "namespaces")]
+    namespaces: Option<StringList>,
 }
 
 /// A `node_labels_expression`, parsed; empty or blank counts as absent. A
@@ -124,8 +132,25 @@ impl From<RawAllow> for RawConditions {
             logins: a.logins,
             node_labels: a.node_labels,
             node_labels_expression: a.node_labels_expression,
+            namespaces: a.namespaces,
         }
     }
+}
+
+/// `namespaces`, as Teleport's `checkAndSetRoleConditionNamespaces` and
+/// `ValidateNamespaceDefault` accept them: `default` or `*` only.
+fn namespaces<'de, D: Deserializer<'de>>(d: D) -> Result<Option<StringList>, D::Error> {
+    let list = Option::<StringList>::deserialize(d)?;
+    if let Some(bad) = list
+        .iter()
+        .flat_map(|l| l.0.iter())
+        .find(|n| *n != "default" && *n != WILDCARD)
+    {
+        return Err(de::Error::custom(format!(
+            "invalid namespace {bad:?}: namespaces are deprecated and must be \"default\""
+        )));
+    }
+    Ok(list)
 }
 
 fn no_wildcard_login<'de, D: Deserializer<'de>>(d: D) -> Result<Option<StringList>, D::Error> {
@@ -166,6 +191,7 @@ impl RawConditions {
             logins,
             node_labels,
             node_labels_expression: self.node_labels_expression,
+            no_namespace: self.namespaces.is_some_and(|n| n.0.is_empty()),
         }
     }
 }

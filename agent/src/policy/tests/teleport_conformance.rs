@@ -326,3 +326,35 @@ fn v3_defaults_use_the_raw_logins() {
         assert_eq!(summary(&d), *want, "{version} {body}: {:?}", d.reasons);
     }
 }
+
+/// api/types/role.go `checkAndSetRoleConditionNamespaces` (nil means
+/// `[default]`; only `default` and `*` validate) and lib/services/role.go
+/// `MatchNamespace` in `checkAccess`: a side whose `namespaces` is an
+/// explicit empty list matches no node, so an allow side allows nothing and
+/// a deny side denies nothing.
+#[test]
+fn role_namespaces() {
+    let cases: &[(&str, &str)] = &[
+        ("  allow:\n    namespaces: [default]\n    logins: [jerry]\n    node_labels: {'*': '*'}", "allow off [r]"),
+        ("  allow:\n    namespaces: ['*']\n    logins: [jerry]\n    node_labels: {'*': '*'}", "allow off [r]"),
+        ("  allow:\n    namespaces: null\n    logins: [jerry]\n    node_labels: {'*': '*'}", "allow off [r]"),
+        ("  allow:\n    namespaces: []\n    logins: [jerry]\n    node_labels: {'*': '*'}", "deny off []"),
+        ("  allow:\n    logins: [jerry]\n    node_labels: {'*': '*'}\n  deny:\n    namespaces: []\n    logins: [jerry]", "allow off [r]"),
+        ("  allow:\n    logins: [jerry]\n    node_labels: {'*': '*'}\n  deny:\n    namespaces: [default]\n    logins: [jerry]", "deny off []"),
+        ("  allow:\n    logins: [jerry]\n    node_labels: {'*': '*'}\n  deny:\n    logins: [jerry]", "deny off []"),
+    ];
+    for (body, want) in cases {
+        let text = role("r", "v7", body) + &user("jerry", &["r"], &["jerry"]);
+        let d = Ask::new(&prod3(), "jerry").decide(&bundle(&text));
+        assert_eq!(summary(&d), *want, "{body}: {:?}", d.reasons);
+    }
+    for side in ["allow", "deny"] {
+        let text = role("r", "v7", &format!("  {side}:\n    namespaces: [system]"));
+        let err = crate::policy::load_bundle_str(&text, "t.yaml").unwrap_err();
+        assert!(
+            err.message.contains("invalid namespace \"system\""),
+            "{err}"
+        );
+        assert!(err.line.is_some(), "{err}");
+    }
+}

@@ -148,6 +148,20 @@ fn deny_rules_are_greedy() {
             &dev1(),
             "allow off [r]",
         ),
+        // loginMatcher compares logins exactly: a '*' deny login is no wildcard
+        (
+            "  deny:\n    logins: ['*']",
+            "root",
+            &dev1(),
+            "allow off [r]",
+        ),
+        // deny logins are filtered like allow ones (filterInvalidUnixLogins)
+        (
+            "  deny:\n    logins: ['-root', 'root:x']",
+            "root",
+            &dev1(),
+            "allow off [r]",
+        ),
         // the deny labels do not match, but the deny login still denies
         (
             "  deny:\n    logins: [root]\n    node_labels: {env: staging}",

@@ -309,6 +309,8 @@ impl LockIndex {
         let by_role = subject
             .roles
             .iter()
+            .map(String::as_str)
+            .chain([super::locks::IMPLICIT_ROLE])
             .flat_map(|r| list(&self.by_role, Some(r)));
         let by_node = subject.node_names().flat_map(|n| {
             list(&self.by_node, Some(n))

@@ -21,6 +21,12 @@ pub struct LockSubject<'a> {
     pub mfa_device: Option<&'a str>,
 }
 
+/// Teleport's `constants.DefaultImplicitRole`: lib/services `NewRoleSet`
+/// adds it to every user's role set, and lib/srv/ctx.go
+/// `ComputeLockTargets` targets every role name of the set, so a lock on
+/// it holds everyone.
+pub(crate) const IMPLICIT_ROLE: &str = "default-implicit-role";
+
 impl LockSubject<'_> {
     /// The names this node answers to in `node`/`server_id` targets.
     pub fn node_names(&self) -> impl Iterator<Item = &str> {
@@ -61,7 +67,7 @@ impl Lock {
             .or_else(|| {
                 t.role
                     .as_ref()
-                    .filter(|r| subject.roles.contains(r))
+                    .filter(|r| *r == IMPLICIT_ROLE || subject.roles.contains(r))
                     .map(|r| format!("role={r}"))
             })
             .or_else(|| hit("login", &t.login, Some(subject.login)))

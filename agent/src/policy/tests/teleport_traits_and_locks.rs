@@ -326,3 +326,25 @@ fn apply_traits_cases_from_teleport() {
     );
     assert_eq!(a.deny_labels, labels(&[("there", &["bar", "baz"])]));
 }
+
+/// lib/services `NewRoleSet` appends the `default-implicit-role` to every
+/// role set and lib/srv/ctx.go `ComputeLockTargets` targets each role
+/// name, so a lock on that role holds every user.
+#[test]
+fn a_lock_on_the_implicit_role_holds_everyone() {
+    let text = role(
+        "r",
+        "v7",
+        "  allow:\n    logins: [jerry]\n    node_labels: {'*': '*'}",
+    ) + &user("jerry", &["r"], &["jerry"])
+        + "---\nkind: lock\nversion: v2\nmetadata: {name: all}\nspec:\n  target: {role: default-implicit-role}\n";
+    let b = bundle(&text);
+    let d = Ask::new(&dev1(), "jerry").decide(&b);
+    assert!(d.locked, "{:?}", d.reasons);
+    let d = Ask::new(&dev1(), "jerry").user("jerry").decide(&b);
+    assert!(d.locked, "{:?}", d.reasons);
+    // A lock on another role the user lacks does not.
+    let text = text.replace("default-implicit-role", "other");
+    let d = Ask::new(&dev1(), "jerry").decide(&bundle(&text));
+    assert!(!d.locked, "{:?}", d.reasons);
+}

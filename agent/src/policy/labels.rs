@@ -118,7 +118,7 @@ pub(crate) fn cached_regex(pattern: &str) -> Result<Regex, String> {
 /// and `\b \B` as ASCII; Rust's as Unicode. Rewrites them to the ASCII
 /// meaning so a label regex matches what Teleport matches (`^\d+$` does not
 /// match Arabic-Indic digits). Other escapes are kept as written.
-fn ascii_perl_classes(pattern: &str) -> String {
+pub(crate) fn ascii_perl_classes(pattern: &str) -> String {
     let mut out = String::with_capacity(pattern.len());
     let mut chars = pattern.chars();
     while let Some(c) = chars.next() {

@@ -348,3 +348,20 @@ fn a_lock_on_the_implicit_role_holds_everyone() {
     let d = Ask::new(&dev1(), "jerry").decide(&bundle(&text));
     assert!(!d.locked, "{:?}", d.reasons);
 }
+
+/// lib/utils/parse `RegexpReplace` compiles with Go's regexp: `\w` is ASCII.
+#[test]
+fn regexp_replace_uses_ascii_perl_classes() {
+    let traits: BTreeMap<String, Vec<String>> = [(
+        "groups".to_owned(),
+        vec!["dev-bob".to_owned(), "dev-b\u{e9}a".to_owned()],
+    )]
+    .into();
+    assert_eq!(
+        interpolate(
+            r#"{{regexp.replace(external.groups, "^dev-(\\w+)$", "$1")}}"#,
+            &traits
+        ),
+        Ok(vec!["bob".to_owned()])
+    );
+}

@@ -136,6 +136,38 @@ impl TraitApplier<'_> {
 /// access check fails with the error (fail closed).
 pub(super) fn deny_reason(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Option<String> {
     let name = &a.role.name;
+    if !a.role.deny.no_namespace {
+        if let Some(why) = deny_side_reason(a, q) {
+            return Some(why);
+        }
+    }
+    if a.role.allow.no_namespace {
+        return None;
+    }
+    if let Some(expr) = &a.role.allow.node_labels_expression {
+        if let Err(e) = expr.matches(&expression_env(a, q)) {
+            return Some(format!(
+                "role {name} allow node_labels_expression {:?} cannot be evaluated ({e}): the access check fails, denied to be safe",
+                expr.source()
+            ));
+        }
+    }
+    // Teleport's `checkAccess` returns the error of an allow node_labels
+    // value that cannot be evaluated (an invalid `^...$` regex), failing the
+    // whole check rather than skipping the role.
+    if let LabelMatch::Invalid(why) = match_labels(&a.allow_labels, &q.node.labels) {
+        return Some(format!(
+            "role {name} allow {why}: cannot be evaluated, the access check fails, denied to be safe"
+        ));
+    }
+    None
+}
+
+/// The role's deny side: labels or expression (either), then logins.
+/// Skipped by the caller when its `namespaces` are empty (Teleport's
+/// `checkAccess` skips a role whose deny namespaces do not match).
+fn deny_side_reason(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Option<String> {
+    let name = &a.role.name;
     match match_labels(&a.deny_labels, &q.node.labels) {
         LabelMatch::Matched(how) => {
             return Some(format!(
@@ -168,14 +200,6 @@ pub(super) fn deny_reason(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Option<Str
             }
         }
     }
-    if let Some(expr) = &a.role.allow.node_labels_expression {
-        if let Err(e) = expr.matches(&expression_env(a, q)) {
-            return Some(format!(
-                "role {name} allow node_labels_expression {:?} cannot be evaluated ({e}): the access check fails, denied to be safe",
-                expr.source()
-            ));
-        }
-    }
     if a.deny_logins.iter().any(|l| l == q.login) {
         return Some(format!(
             "role {name} denies login {} (it is in the role's deny logins)",
@@ -197,6 +221,9 @@ fn expression_env<'e>(a: &'e AppliedRole<'_>, q: &'e LoginQuery<'_>) -> Expressi
 /// must both match when both are set; one alone decides; neither matches
 /// nothing.
 pub(super) fn allow_check(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Result<String, String> {
+    if a.role.allow.no_namespace {
+        return Err("its allow namespaces are empty: it matches no node".to_owned());
+    }
     let expression = a.role.allow.node_labels_expression.as_ref();
     let mut how = Vec::new();
     if !(a.allow_labels.is_empty() && expression.is_some()) {

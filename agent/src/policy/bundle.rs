@@ -115,6 +115,19 @@ impl Bundle {
         &self.users
     }
 
+    /// The locking mode this node enforces: `strict` when the cap's
+    /// `locking_mode` or any role's `options.lock` is strict, else the
+    /// cap's. Teleport's `RoleSet.LockingMode` makes a user strict when one
+    /// of their roles is; a host that judges the lock view once for every
+    /// login takes the strictest any user could have (fail closed).
+    pub fn locking_mode(&self) -> &str {
+        if self.roles.values().any(|r| r.lock == "strict") {
+            "strict"
+        } else {
+            &self.cap.locking_mode
+        }
+    }
+
     /// Locks, in bundle order.
     pub fn locks(&self) -> &[Lock] {
         &self.locks

@@ -48,16 +48,18 @@ pub(super) fn decide_for_user(
     user: &User,
     mut reasons: Vec<String>,
 ) -> Decision {
-    // The user's roles that exist in the bundle, each once.
+    // The user's roles that exist in the bundle, each once. A role that is
+    // missing denies: Teleport's `FetchRoleList` (lib/services/role.go)
+    // fails when one of the user's roles cannot be fetched, so no access
+    // checker is built and the login is refused; the missing role could
+    // hold deny rules or require MFA.
     let mut roles: Vec<&Role> = Vec::new();
+    let mut missing: Vec<&str> = Vec::new();
     for name in &user.roles {
         match bundle.roles().get(name) {
             Some(role) if !roles.iter().any(|r| r.name == role.name) => roles.push(role),
             Some(_) => {}
-            None => reasons.push(format!(
-                "role {name} of {} is not in the bundle; skipped",
-                user.name
-            )),
+            None => missing.push(name),
         }
     }
     let applied: Vec<AppliedRole<'_>> = roles
@@ -66,7 +68,14 @@ pub(super) fn decide_for_user(
         .collect();
 
     // Deny first; deny never looks at MFA.
-    let denial = applied.iter().find_map(|a| deny_reason(a, q));
+    let denial = match missing.as_slice() {
+        [] => applied.iter().find_map(|a| deny_reason(a, q)),
+        names => Some(format!(
+            "role(s) {} of {} not in the bundle: Teleport cannot load the user's roles (FetchRoleList fails), so access is denied",
+            names.join(", "),
+            user.name
+        )),
+    };
 
     // Then allow.
     let mut allowing: Vec<&AppliedRole<'_>> = Vec::new();

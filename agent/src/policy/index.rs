@@ -282,6 +282,20 @@ impl LockIndex {
                     }
                 }
             }
+            // `<host UUID>.<cluster>` (HostFQDN) also sits under each
+            // prefix before a dot, where a lookup by the node's UUID finds it.
+            for (field, map) in [
+                (&t.node, &mut ix.by_node),
+                (&t.server_id, &mut ix.by_server_id),
+            ] {
+                let Some(v) = field else { continue };
+                for (dot, _) in v.match_indices('.') {
+                    let list = map.entry(v[..dot].to_owned()).or_default();
+                    if list.last() != Some(&position(i)) {
+                        list.push(position(i));
+                    }
+                }
+            }
         }
         ix
     }
@@ -295,6 +309,8 @@ impl LockIndex {
         let by_role = subject
             .roles
             .iter()
+            .map(String::as_str)
+            .chain([super::locks::IMPLICIT_ROLE])
             .flat_map(|r| list(&self.by_role, Some(r)));
         let by_node = subject.node_names().flat_map(|n| {
             list(&self.by_node, Some(n))

@@ -78,11 +78,17 @@ pub fn match_labels(selector: &Labels, node: &BTreeMap<String, String>) -> Label
 }
 
 /// One selector value against one label value: `^...$` is a regex (anchored
-/// as written); anything else is a glob where `*` is any run of characters,
-/// anchored at both ends.
+/// as written); anything else is a glob where `*` is any run of characters
+/// but a newline, anchored at both ends (Teleport's `utils.GlobToRegexp`
+/// turns `*` into the regex `(.*)`, and `.` does not match `\n`).
 pub fn match_value(pattern: &str, value: &str) -> Result<bool, String> {
     if pattern.len() >= 2 && pattern.starts_with('^') && pattern.ends_with('$') {
         return cached_regex(pattern).map(|re| re.is_match(value));
+    }
+    if value.contains('\n') && pattern.contains('*') {
+        let parts: Vec<String> = pattern.split('*').map(regex::escape).collect();
+        let anchored = format!("^{}$", parts.join("(.*)"));
+        return cached_regex(&anchored).map(|re| re.is_match(value));
     }
     Ok(glob_match(pattern, value))
 }
@@ -96,7 +102,7 @@ pub(crate) fn cached_regex(pattern: &str) -> Result<Regex, String> {
     if let Some(hit) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(pattern) {
         return hit.clone();
     }
-    let built = regex::RegexBuilder::new(pattern)
+    let built = regex::RegexBuilder::new(&ascii_perl_classes(pattern))
         .size_limit(1 << 20)
         .build()
         .map_err(|e| format!("invalid regex {pattern:?}: {e}"));
@@ -106,6 +112,41 @@ pub(crate) fn cached_regex(pattern: &str) -> Result<Regex, String> {
     }
     map.insert(pattern.to_owned(), built.clone());
     built
+}
+
+/// Go's RE2 (Teleport's `regexp`) reads `\d \w \s` (and their negations)
+/// and `\b \B` as ASCII; Rust's as Unicode. Rewrites them to the ASCII
+/// meaning so a label regex matches what Teleport matches (`^\d+$` does not
+/// match Arabic-Indic digits). Other escapes are kept as written.
+pub(crate) fn ascii_perl_classes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let Some(e) = chars.next() else {
+            out.push(c);
+            break;
+        };
+        out.push_str(match e {
+            'd' => "[0-9]",
+            'D' => "[^0-9]",
+            'w' => "[0-9A-Za-z_]",
+            'W' => "[^0-9A-Za-z_]",
+            's' => "[\\t\\n\\f\\r ]",
+            'S' => "[^\\t\\n\\f\\r ]",
+            'b' => "(?-u:\\b)",
+            'B' => "(?-u:\\B)",
+            _ => {
+                out.push(c);
+                out.push(e);
+                continue;
+            }
+        });
+    }
+    out
 }
 
 /// `*` matches any run of characters (none included); everything else is
@@ -131,7 +172,38 @@ fn glob_match(pattern: &str, value: &str) -> bool {
 
 #[cfg(test)]
 mod glob_tests {
-    use super::glob_match;
+    use super::{cached_regex, glob_match};
+
+    /// Go RE2's ASCII Perl classes and word boundaries (lib/utils
+    /// `SliceMatchesRegex` compiles label regexes with Go's `regexp`).
+    #[test]
+    fn perl_classes_are_ascii_as_in_go() {
+        let cases: &[(&str, &str, bool)] = &[
+            (r"^\d+$", "123", true),
+            (r"^\d+$", "\u{663}\u{664}", false),
+            (r"^\D+$", "\u{663}", true),
+            (r"^\w+$", "ab_9", true),
+            (r"^\w+$", "\u{e9}t\u{e9}", false),
+            (r"^\W$", "\u{e9}", true),
+            (r"^a\sb$", "a b", true),
+            (r"^a\sb$", "a\u{a0}b", false),
+            (r"^a\Sb$", "a\u{a0}b", true),
+            (r"^\bab\b$", "ab", true),
+            // é is no ASCII word character: x|é is a boundary in Go
+            (r"^x\B\u{e9}$", "x\u{e9}", false),
+            (r"^x\b\u{e9}$", "x\u{e9}", true),
+            (r"^[\d_]+$", "1_2", true),
+            (r"^[\d_]+$", "\u{663}", false),
+            (r"^[^\d]+$", "a", true),
+            (r"^\\d$", "\\d", true),
+            (r"^\.\*$", ".*", true),
+            (r"^\p{L}+$", "\u{e9}", true),
+        ];
+        for (pattern, value, want) in cases {
+            let re = cached_regex(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"));
+            assert_eq!(re.is_match(value), *want, "{pattern} vs {value:?}");
+        }
+    }
 
     #[test]
     fn globs() {

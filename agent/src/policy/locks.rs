@@ -21,6 +21,12 @@ pub struct LockSubject<'a> {
     pub mfa_device: Option<&'a str>,
 }
 
+/// Teleport's `constants.DefaultImplicitRole`: lib/services `NewRoleSet`
+/// adds it to every user's role set, and lib/srv/ctx.go
+/// `ComputeLockTargets` targets every role name of the set, so a lock on
+/// it holds everyone.
+pub(crate) const IMPLICIT_ROLE: &str = "default-implicit-role";
+
 impl LockSubject<'_> {
     /// The names this node answers to in `node`/`server_id` targets.
     pub fn node_names(&self) -> impl Iterator<Item = &str> {
@@ -61,7 +67,7 @@ impl Lock {
             .or_else(|| {
                 t.role
                     .as_ref()
-                    .filter(|r| subject.roles.contains(r))
+                    .filter(|r| *r == IMPLICIT_ROLE || subject.roles.contains(r))
                     .map(|r| format!("role={r}"))
             })
             .or_else(|| hit("login", &t.login, Some(subject.login)))
@@ -71,8 +77,23 @@ impl Lock {
                         .or_else(|| hit("server_id", &t.server_id, Some(n)))
                 })
             })
+            .or_else(|| host_fqdn_hit(t, subject.node_id))
             .or_else(|| hit("mfa_device", &t.mfa_device, subject.mfa_device))
     }
+}
+
+/// lib/srv/ctx.go `ComputeLockTargets` also targets the node as
+/// `HostFQDN(serverID, clusterName)`, `<host UUID>.<cluster name>`: a
+/// `node`/`server_id` of that form locks this node when its UUID is known.
+fn host_fqdn_hit(t: &super::resources::LockTarget, node_id: Option<&str>) -> Option<String> {
+    let id = node_id.filter(|id| !id.is_empty())?;
+    [("node", &t.node), ("server_id", &t.server_id)]
+        .into_iter()
+        .find_map(|(field, want)| {
+            let w = want.as_deref()?;
+            let cluster = w.strip_prefix(id)?.strip_prefix('.')?;
+            (!cluster.is_empty()).then(|| format!("{field}={w}"))
+        })
 }
 
 impl Lock {

@@ -165,6 +165,7 @@ const SUPPORTED_INTERNAL_TRAITS: &[&str] = &[
     "azure_identities",
     "gcp_service_accounts",
     "jwt",
+    "github_orgs",
 ];
 
 impl Expr {
@@ -350,7 +351,8 @@ impl<'a> Parser<'a> {
                 self.expect(',')?;
                 let replacement = self.string()?;
                 self.expect(')')?;
-                let re = Regex::new(&pattern)
+                // Go's regexp: ASCII Perl classes (see labels::ascii_perl_classes).
+                let re = Regex::new(&crate::policy::labels::ascii_perl_classes(&pattern))
                     .map_err(|e| format!("regexp.replace: invalid regex {pattern:?}: {e}"))?;
                 Ok(Expr::RegexpReplace(Box::new(inner), re, replacement))
             }

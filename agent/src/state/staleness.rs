@@ -59,7 +59,8 @@ pub struct Freshness {
     pub since_contact: Option<Duration>,
     pub policy_stale: bool,
     pub lock_view_stale: bool,
-    /// The cap's `locking_mode` of the installed bundle (empty: none).
+    /// The installed bundle's locking mode (`Bundle::locking_mode`: the
+    /// cap's, or `strict` when a role's `options.lock` is; empty: none).
     pub locking_mode: String,
 }
 
@@ -82,7 +83,7 @@ pub fn freshness(snap: &StoreSnapshot, cluster: &ClusterConfig, now: SystemTime)
         locking_mode: snap
             .current
             .as_ref()
-            .map(|b| b.cap.locking_mode.clone())
+            .map(|b| b.locking_mode().to_owned())
             .unwrap_or_default(),
     }
 }
@@ -215,6 +216,17 @@ mod tests {
         assert!(judge(&best.snapshot(), &c, at(1031)).is_ok());
         let c2 = cluster("  lock_view_max_age: 5m\n");
         assert!(judge(&strict.snapshot(), &c2, at(1300)).is_ok());
+        // A role's `options.lock: strict` makes the node strict too
+        // (Teleport's RoleSet.LockingMode), even under a best_effort cap.
+        let role =
+            "---\nkind: role\nversion: v7\nmetadata: {name: r}\nspec: {options: {lock: strict}}\n";
+        let by_role = store(&format!("{BEST_EFFORT}{role}"), 1000);
+        let e = judge(&by_role.snapshot(), &c, at(1031)).unwrap_err();
+        assert!(matches!(e, Unusable::LockViewStale { .. }), "{e}");
+        assert_eq!(
+            freshness(&by_role.snapshot(), &c, at(1000)).locking_mode,
+            "strict"
+        );
     }
 
     #[test]

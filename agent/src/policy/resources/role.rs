@@ -17,6 +17,9 @@ pub struct Role {
     pub version: String,
     /// `spec.options.require_session_mfa`.
     pub require_session_mfa: RequireMfa,
+    /// `spec.options.lock`: `strict`, `best_effort`, or empty (the cap's
+    /// `locking_mode` applies).
+    pub lock: String,
     /// `spec.allow`.
     pub allow: RoleConditions,
     /// `spec.deny`.
@@ -35,6 +38,10 @@ pub struct RoleConditions {
     /// `node_labels_expression`, parsed at load (a syntax or type error is a
     /// load error at its position). See `policy::predicate`.
     pub node_labels_expression: Option<LabelExpression>,
+    /// `namespaces` was set to an empty list: Teleport's `MatchNamespace`
+    /// then matches no node's namespace, so this side never applies.
+    /// (Absent means `[default]`; only `default` and `*` load.)
+    pub no_namespace: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -60,6 +67,20 @@ struct RawRoleSpec {
 struct RawRoleOptions {
     #[serde(default)]
     require_session_mfa: RequireMfa,
+    #[serde(default, deserialize_with = "locking_mode")]
+    lock: String,
+}
+
+/// `options.lock`, as Teleport's `RoleV6.CheckAndSetDefaults` accepts it:
+/// empty, `best_effort` or `strict`; anything else refuses the role.
+fn locking_mode<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let mode = Option::<String>::deserialize(d)?.unwrap_or_default();
+    match mode.as_str() {
+        "" | "best_effort" | "strict" => Ok(mode),
+        other => Err(de::Error::custom(format!(
+            "invalid value for role option lock: {other:?} (expected best_effort or strict)"
+        ))),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -70,6 +91,8 @@ struct RawConditions {
     node_labels: Option<StringListMap>,
     #[serde(default, deserialize_with = "label_expression")]
     node_labels_expression: Option<LabelExpression>,
+    #[serde(default, deserialize_with = "namespaces")]
+    namespaces: Option<StringList>,
 }
 
 /// The allow side, with what Teleport's `RoleV6.CheckAndSetDefaults`
@@ -84,6 +107,8 @@ struct RawAllow {
     node_labels: Option<StringListMap>,
     #[serde(default, deserialize_with = "label_expression")]
     node_labels_expression: Option<LabelExpression>,
+    #[serde(default, deserialize_with = "namespaces")]
+    namespaces: Option<StringList>,
 }
 
 /// A `node_labels_expression`, parsed; empty or blank counts as absent. A
@@ -107,8 +132,25 @@ impl From<RawAllow> for RawConditions {
             logins: a.logins,
             node_labels: a.node_labels,
             node_labels_expression: a.node_labels_expression,
+            namespaces: a.namespaces,
         }
     }
+}
+
+/// `namespaces`, as Teleport's `checkAndSetRoleConditionNamespaces` and
+/// `ValidateNamespaceDefault` accept them: `default` or `*` only.
+fn namespaces<'de, D: Deserializer<'de>>(d: D) -> Result<Option<StringList>, D::Error> {
+    let list = Option::<StringList>::deserialize(d)?;
+    if let Some(bad) = list
+        .iter()
+        .flat_map(|l| l.0.iter())
+        .find(|n| *n != "default" && *n != WILDCARD)
+    {
+        return Err(de::Error::custom(format!(
+            "invalid namespace {bad:?}: namespaces are deprecated and must be \"default\""
+        )));
+    }
+    Ok(list)
 }
 
 fn no_wildcard_login<'de, D: Deserializer<'de>>(d: D) -> Result<Option<StringList>, D::Error> {
@@ -149,6 +191,7 @@ impl RawConditions {
             logins,
             node_labels,
             node_labels_expression: self.node_labels_expression,
+            no_namespace: self.namespaces.is_some_and(|n| n.0.is_empty()),
         }
     }
 }
@@ -163,10 +206,12 @@ impl RoleDoc {
             && allow.node_labels.is_none()
             && allow.logins.as_ref().is_some_and(|l| !l.0.is_empty()))
         .then(|| Labels::from([("*".to_owned(), vec!["*".to_owned()])]));
+        let options = spec.options.unwrap_or_default();
         Role {
             name: self.metadata.name,
             version: self.version,
-            require_session_mfa: spec.options.unwrap_or_default().require_session_mfa,
+            require_session_mfa: options.require_session_mfa,
+            lock: options.lock,
             allow: allow.into_conditions(v3_default),
             deny: spec.deny.unwrap_or_default().into_conditions(None),
         }

@@ -598,13 +598,13 @@ fn identity_resolution() {
     // several users, none allowed
     let d = Ask::new(&prod3(), "shared").decide(&b);
     assert_eq!(summary(&d), "deny off []", "{:?}", d.reasons);
-    // a role that is missing is skipped with a reason
+    // a role that is missing denies (Teleport's FetchRoleList fails)
     let d = Ask::new(&n, "carol").decide(&b);
-    assert_eq!(summary(&d), "allow off [dev]");
+    assert_eq!(summary(&d), "deny off []");
     assert!(
         d.reasons
             .iter()
-            .any(|r| r.contains("role ghost of carol is not in the bundle")),
+            .any(|r| r.contains("role(s) ghost of carol not in the bundle")),
         "{:?}",
         d.reasons
     );

@@ -7,5 +7,7 @@ mod lock_targets;
 mod managed_logins;
 mod seed_example;
 mod support;
+mod teleport_conformance;
 mod teleport_rules;
+mod teleport_traits_and_locks;
 mod templates;

@@ -251,6 +251,45 @@ fn readme_command_lines_use_subcommands_and_flags_that_exist() {
     );
 }
 
+/// The targets `make` is shown with: each must be a target of the Makefile.
+#[test]
+fn readme_make_targets_exist() {
+    let makefile = std::fs::read_to_string(workspace_root().join("Makefile")).expect("Makefile");
+    let targets: Vec<&str> = makefile
+        .lines()
+        .filter(|l| !l.starts_with(['\t', '#', ' ', '.']) && !l.contains(":="))
+        .filter_map(|l| l.split_once(':').map(|(t, _)| t))
+        .flat_map(str::split_whitespace)
+        .collect();
+    let md = readme();
+    let mut shown = Vec::new();
+    for piece in md.split("make ").skip(1) {
+        let word: String = piece
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || *c == '-')
+            .collect();
+        // `make` as a verb in prose is followed by a space-less word too:
+        // only names that look like targets the README presents in code.
+        if md.contains(&format!("`make {word}")) || md.contains(&format!("\nmake {word} ")) {
+            shown.push(word);
+        }
+    }
+    for want in [
+        "demo", "test", "bench", "deb", "rpm", "fuzz", "soak", "release",
+    ] {
+        assert!(
+            shown.iter().any(|w| w == want),
+            "README.md no longer shows `make {want}`"
+        );
+    }
+    for word in shown {
+        assert!(
+            targets.contains(&word.as_str()),
+            "README.md shows `make {word}`, which the Makefile has no target for"
+        );
+    }
+}
+
 #[test]
 fn helpers() {
     let b = blocks("x\n```yaml\nnode:\n  a: 1\n```\n```\nmfactl x --y\n```\n");

@@ -341,6 +341,29 @@ fn agent_yaml_page_examples_pass_mfactl_check() {
 }
 
 #[test]
+fn pam_mfa_page_sshd_example_is_the_shipped_drop_in() {
+    let settings = |t: &str| -> Vec<String> {
+        t.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect()
+    };
+    let example = examples(&page("pam_mfa.8"))
+        .into_iter()
+        .find(|(_, t)| t.lines().any(|l| l == "UsePAM yes"))
+        .expect("pam_mfa.8 shows the sshd drop-in");
+    let shipped = read(&root().join("config/sshd_config.d/pam-mfa.conf"));
+    assert_eq!(
+        settings(&example.1),
+        settings(&shipped),
+        "pam_mfa.8:{}: the sshd example differs from config/sshd_config.d/pam-mfa.conf \
+         (which sshd -t checks in config_examples.rs)",
+        example.0
+    );
+}
+
+#[test]
 fn helpers() {
     assert_eq!(
         plain(r"\fBmfactl authorized\-keys\fR \(em x\&"),

@@ -23,10 +23,15 @@ CARGO_FUZZ_VERSION=0.13.2
 LIMITS=(-timeout=10 -rss_limit_mb=2048 -print_final_stats=1)
 
 need_tools() {
-  if ! cargo-fuzz --version 2>/dev/null | grep -q " $CARGO_FUZZ_VERSION\$"; then
+  # Captured first: under pipefail, `grep -q` closing the pipe early could
+  # fail the pipeline (SIGPIPE) and reinstall or refuse for nothing.
+  local have toolchains
+  have=$(cargo-fuzz --version 2>/dev/null || true)
+  if [ "$have" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
     cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
   fi
-  rustup toolchain list | grep -q "^$TOOLCHAIN" \
+  toolchains=$(rustup toolchain list)
+  grep -q "^$TOOLCHAIN" <<<"$toolchains" \
     || { echo "fuzz: the $TOOLCHAIN toolchain is missing (rustup toolchain install $TOOLCHAIN)" >&2; exit 1; }
 }
 

@@ -279,6 +279,90 @@ fn agent_yaml_page_documents_every_key_of_the_examples() {
     );
 }
 
+/// The `.EX`/`.EE` (or `.nf`/`.fi`) examples of a page, as plain text, each
+/// with the page line it starts on.
+fn examples(src: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut open: Option<(usize, String)> = None;
+    for (i, line) in src.lines().enumerate() {
+        if line.starts_with(".EX") || line.starts_with(".nf") {
+            open = Some((i + 1, String::new()));
+        } else if line.starts_with(".EE") || line.starts_with(".fi") {
+            out.extend(open.take());
+        } else if let Some((_, text)) = open.as_mut() {
+            text.push_str(&plain(line));
+            text.push('\n');
+        }
+    }
+    out
+}
+
+/// The top-level keys of agent.yaml (an example starting with one is a
+/// whole agent.yaml a reader may paste).
+const AGENT_YAML_TOP_KEYS: [&str; 6] = [
+    "node:",
+    "cluster:",
+    "socket:",
+    "audit:",
+    "sshd:",
+    "challenge:",
+];
+
+#[test]
+fn agent_yaml_page_examples_pass_mfactl_check() {
+    let work = pam_mfa_e2e::workdir::WorkDir::new("man-agent-yaml-examples");
+    let mut checked = 0;
+    for (line, text) in examples(&page("agent.yaml.5")) {
+        let first = text
+            .lines()
+            .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .unwrap_or("");
+        if !AGENT_YAML_TOP_KEYS.iter().any(|k| first.starts_with(k)) {
+            continue;
+        }
+        let file = work.write(&format!("agent-{line}.yaml"), &text, 0o644);
+        let out = Command::new(bins::mfactl())
+            .arg("check")
+            .arg(&file)
+            .output()
+            .expect("run mfactl check");
+        assert!(
+            out.status.success(),
+            "agent.yaml.5:{line}: mfactl check refuses the example:\n{}{}\n{text}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        checked += 1;
+    }
+    assert!(
+        checked >= 3,
+        "found only {checked} agent.yaml examples in agent.yaml.5"
+    );
+}
+
+#[test]
+fn pam_mfa_page_sshd_example_is_the_shipped_drop_in() {
+    let settings = |t: &str| -> Vec<String> {
+        t.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect()
+    };
+    let example = examples(&page("pam_mfa.8"))
+        .into_iter()
+        .find(|(_, t)| t.lines().any(|l| l == "UsePAM yes"))
+        .expect("pam_mfa.8 shows the sshd drop-in");
+    let shipped = read(&root().join("config/sshd_config.d/pam-mfa.conf"));
+    assert_eq!(
+        settings(&example.1),
+        settings(&shipped),
+        "pam_mfa.8:{}: the sshd example differs from config/sshd_config.d/pam-mfa.conf \
+         (which sshd -t checks in config_examples.rs)",
+        example.0
+    );
+}
+
 #[test]
 fn helpers() {
     assert_eq!(

@@ -6,9 +6,9 @@
 //! user whose roles could give it, and a tap (`mfactl tap` with jerry's
 //! registered key) says who it is; the login is then jerry's.
 //!
-//! `shared` is a test account rather than the host's root: root's
-//! authorized_keys belongs to the machine, not to one test. The rule the
-//! agent applies does not look at the name.
+//! `shared` is a test account; `root_on_prod_needs_a_tap_that_says_who`
+//! does the same with the real root, whose authorized_keys exists only inside
+//! the test sshd's private mount namespace (the host's `/root` is untouched).
 
 mod common;
 
@@ -28,6 +28,8 @@ struct SharedWorld {
     agent: Agent,
     /// The shared account: ops-prod names it; nobody's traits do.
     shared: TestUser,
+    /// The login under test: `shared`'s name, or `root`.
+    login: String,
     /// An account no role names at all.
     unnamed: TestUser,
     plain: SshKey,
@@ -39,6 +41,16 @@ struct SharedWorld {
 /// ops-prod (env=prod, `require_session_mfa: true`, logins [jerry, shared])
 /// held by jerry, whose sk key is registered; the cap does not require MFA.
 fn shared_world(label: &str, env: &str) -> SharedWorld {
+    world(label, env, false)
+}
+
+/// [`shared_world`] with `root` in place of the shared account: the plain key
+/// is in root's authorized_keys inside sshd's namespace, `PermitRootLogin yes`.
+fn root_world(label: &str) -> SharedWorld {
+    world(label, "prod", true)
+}
+
+fn world(label: &str, env: &str, as_root: bool) -> SharedWorld {
     let work = WorkDir::new(label);
     let shared = TestUser::create();
     let unnamed = TestUser::create();
@@ -47,12 +59,17 @@ fn shared_world(label: &str, env: &str) -> SharedWorld {
     shared.authorize_keys(&[plain.public_line.as_str()]);
     unnamed.authorize_keys(&[plain.public_line.as_str()]);
     let jerry = unique_name("jerry");
+    let login = if as_root {
+        "root".to_string()
+    } else {
+        shared.name.clone()
+    };
     let b = Bundle::new()
         .cap("false")
         .role(
             "ops-prod",
             &[("env", "prod")],
-            &[&jerry, &shared.name],
+            &[&jerry, &login],
             Some("true"),
         )
         .user(&jerry, &["ops-prod"], &[&jerry])
@@ -63,16 +80,18 @@ fn shared_world(label: &str, env: &str) -> SharedWorld {
         &AgentConfig::with_env(env).service(&service, "ssh"),
         &b,
     );
-    let sshd = Sshd::start(
-        &work,
-        &SshdOptions::new(&sshd_stack(&agent.socket, ""))
-            .keys_from_agent(&agent.socket)
-            .service_name(&service),
-    );
+    let mut opts = SshdOptions::new(&sshd_stack(&agent.socket, ""))
+        .keys_from_agent(&agent.socket)
+        .service_name(&service);
+    if as_root {
+        opts = opts.root_keys(&[plain.public_line.as_str()]);
+    }
+    let sshd = Sshd::start(&work, &opts);
     SharedWorld {
         sshd,
         agent,
         shared,
+        login,
         unnamed,
         plain,
         jerry_key,
@@ -87,7 +106,7 @@ impl SharedWorld {
     }
 
     fn tap_login(&self, ssh_agent: &TestSshAgent) -> SshOutcome {
-        SshLogin::new(self.sshd.port, &self.shared.name, &self.plain)
+        SshLogin::new(self.sshd.port, &self.login, &self.plain)
             .tap(bins::require(&bins::mfactl()), &ssh_agent.socket)
             .run(&self.work, "id -un")
     }
@@ -218,4 +237,49 @@ fn shared_account_on_a_dev_node_is_denied() {
     // The account no role names: the cap's rule, as on prod.
     let out = w.plain_login(&w.unnamed.name);
     assert!(out.success(), "{}", w.evidence(&out));
+}
+
+#[test]
+fn root_on_prod_needs_a_tap_that_says_who() {
+    require_root!();
+    let w = root_world("root-prod");
+    assert!(
+        std::fs::read_to_string(&w.sshd.config_path)
+            .unwrap_or_default()
+            .contains("PermitRootLogin yes"),
+        "the root variant lets sshd take root"
+    );
+
+    // A plain key in root's authorized_keys, no tap: refused, challenge offered.
+    let out = w.plain_login("root");
+    assert_eq!(out.exit_code(), Some(255), "{}", w.evidence(&out));
+    let d = w.decisions("root");
+    let auth = d
+        .iter()
+        .find(|e| e["hook"] == "auth")
+        .unwrap_or_else(|| panic!("an auth decision: {d:?}"));
+    assert_eq!(auth["result"], "deny", "{d:?}");
+    assert_eq!(auth["requirement"], "session", "{d:?}");
+    assert!(
+        out.askpass
+            .iter()
+            .any(|p| p.contains("MFA challenge pmfa1:")),
+        "the challenge was offered: {:?}",
+        out.askpass
+    );
+
+    // Jerry's registered key answers it: root is allowed, and it is jerry's login.
+    let agent = TestSshAgent::start(w.work.path(), None);
+    agent.add(&w.jerry_key, None);
+    let out = w.tap_login(&agent);
+    assert!(out.success(), "the tapped login:\n{}", w.evidence(&out));
+    assert_eq!(out.stdout().trim(), "root");
+    let d = w.decisions("root");
+    for hook in ["auth", "account"] {
+        let e = d
+            .iter()
+            .find(|e| e["hook"] == hook && e["result"] == "allow")
+            .unwrap_or_else(|| panic!("an allowed {hook} decision: {d:?}"));
+        assert_eq!(e["user"], w.jerry.as_str(), "the audit names jerry: {d:?}");
+    }
 }

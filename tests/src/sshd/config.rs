@@ -42,6 +42,11 @@ pub struct SshdOptions {
     /// When set: this text, in a root-owned 0440 file, is bind-mounted over
     /// `/etc/sudoers` inside sshd's namespace (the host's file is untouched).
     pub sudoers: Option<String>,
+    /// When set: root's home gets an authorized_keys with these lines, inside
+    /// sshd's namespace only (a tmpfs over `~root/.ssh`, or over `~root` when
+    /// the host has no `.ssh` there; the host's files are untouched), and
+    /// `PermitRootLogin yes`.
+    pub root_authorized_keys: Option<String>,
 }
 
 impl SshdOptions {
@@ -55,6 +60,7 @@ impl SshdOptions {
             syslog: None,
             extra_pam_services: Vec::new(),
             sudoers: None,
+            root_authorized_keys: None,
         }
     }
 
@@ -84,6 +90,15 @@ impl SshdOptions {
     /// Gives sshd's sessions a private `/etc/sudoers` with this text.
     pub fn sudoers(mut self, text: &str) -> SshdOptions {
         self.sudoers = Some(text.to_string());
+        self
+    }
+
+    /// Lets root log in with these authorized_keys lines (see
+    /// [`SshdOptions::root_authorized_keys`]).
+    pub fn root_keys(mut self, lines: &[&str]) -> SshdOptions {
+        let mut text = lines.join("\n");
+        text.push('\n');
+        self.root_authorized_keys = Some(text);
         self
     }
 
@@ -120,7 +135,14 @@ impl SshdOptions {
             "PubkeyAuthentication yes".into(),
             "AuthenticationMethods publickey,keyboard-interactive".into(),
             "ExposeAuthInfo yes".into(),
-            "PermitRootLogin no".into(),
+            format!(
+                "PermitRootLogin {}",
+                if self.root_authorized_keys.is_some() {
+                    "yes"
+                } else {
+                    "no"
+                }
+            ),
             "AuthorizedKeysFile .ssh/authorized_keys".into(),
             "PrintMotd no".into(),
             "PrintLastLog no".into(),

@@ -30,7 +30,9 @@ fn free_port() -> u16 {
 /// The shell run inside the private mount namespace. Positional parameters:
 /// $1 pam.d dir, $2 keys command program (or empty), $3 sshd symlink, $4 config,
 /// $5 log, $6 where the keys command goes under /run/t, $7 a private sudoers
-/// file to bind over /etc/sudoers (or empty).
+/// file to bind over /etc/sudoers (or empty), $8 root's authorized_keys (or
+/// empty): copied onto a tmpfs over `~root/.ssh` (over `~root` when the host
+/// has no `.ssh` there, so nothing is created on the host).
 const NAMESPACE_SCRIPT: &str = r#"set -e
 mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -p /run/sshd /run/t
@@ -38,6 +40,17 @@ chmod 755 /run/t
 if [ -n "$2" ]; then install -m 755 -o root -g root "$2" "$6"; fi
 mount --bind "$1" /etc/pam.d
 if [ -n "$7" ]; then mount --bind "$7" /etc/sudoers; fi
+if [ -n "$8" ]; then
+  home=$(getent passwd root | cut -d: -f6)
+  [ -d "$home" ] && [ ! -L "$home" ] || { echo "root's home $home is not a directory"; exit 1; }
+  if [ -d "$home/.ssh" ] && [ ! -L "$home/.ssh" ]; then
+    mount -t tmpfs -o mode=700,uid=0,gid=0 tmpfs "$home/.ssh"
+  else
+    mount -t tmpfs -o mode=700,uid=0,gid=0 tmpfs "$home"
+    mkdir -m 700 "$home/.ssh"
+  fi
+  install -m 600 -o root -g root "$8" "$home/.ssh/authorized_keys"
+fi
 if [ -n "${SYSLOG_SOCK:-}" ]; then eval "$DEV_LOG_SETUP"; fi
 unset SYSLOG_SOCK HOSTDEV DEV_LOG_SETUP
 exec "$3" -D -f "$4" -E "$5"
@@ -79,6 +92,11 @@ impl Sshd {
             std::os::unix::fs::chown(&p, Some(0), Some(0)).expect("chown sudoers");
             p
         });
+        let root_keys = opts.root_authorized_keys.as_ref().map(|text| {
+            let p = dir.join("root_authorized_keys");
+            write_atomic(&p, text, 0o600);
+            p
+        });
         let host_key = dir.join("host_ed25519");
         run_checked(
             Command::new("ssh-keygen")
@@ -118,6 +136,7 @@ impl Sshd {
             .arg(&log_path)
             .arg(&keys_installed)
             .arg(sudoers.as_deref().unwrap_or(std::path::Path::new("")))
+            .arg(root_keys.as_deref().unwrap_or(std::path::Path::new("")))
             .env_remove("SYSLOG_SOCK")
             .stdin(Stdio::null())
             .stdout(stderr.try_clone().expect("dup"))

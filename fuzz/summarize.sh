@@ -3,7 +3,7 @@
 # (fuzz/logs/<target>.log, written by `make fuzz`).
 set -euo pipefail
 cd "$(dirname "$0")"
-echo "| target | executions | seconds | exec/s | corpus (files) | coverage (cov / ft) | peak RSS | result |"
+echo "| target | executions | seconds | exec/s | corpus (units) | coverage (cov / ft) | peak RSS | result |"
 echo "|---|---|---|---|---|---|---|---|"
 for log in logs/*.log; do
   t=$(basename "$log" .log)

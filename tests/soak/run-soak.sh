@@ -56,6 +56,17 @@ took=$(( $(date +%s) - started ))
   echo
   cat "$table"
   echo
+  echo "How to read it. The no-tap phase keeps no state per login: memory stays within a"
+  echo "few KiB over the million. Each tap leaves bounded state behind: a grant for the"
+  echo "account hook (agent/src/login/grants.rs: at most 10,000, each kept 300 s) and the"
+  echo "key's signature counter (one entry per key). So the tap phase grows while the grant"
+  echo "table fills (its first 10,000 round trips) and is flat after that; a leak would grow"
+  echo "all along. Descriptors stay at the agent's fixed set (one more when a"
+  echo "connection is in flight as the sample is taken). A round trip takes milliseconds"
+  echo "of wall time because each accepted tap stores the new signature counter durably (a"
+  echo "private file written, fsync'd and renamed: agent/src/challenge/signature_counters.rs),"
+  echo "not because of CPU work."
+  echo
   echo "Rerun: \`make soak\` (full size), or e.g. \`SOAK_DECISIONS=100000 SOAK_TAPS=10000 make soak\`."
 } > "$OUT"
 echo "soak: wrote $OUT" >&2

@@ -48,101 +48,37 @@ pub(super) fn decide_for_user(
     user: &User,
     mut reasons: Vec<String>,
 ) -> Decision {
-    // The user's roles that exist in the bundle, each once. A role that is
-    // missing denies: Teleport's `FetchRoleList` (lib/services/role.go)
-    // fails when one of the user's roles cannot be fetched, so no access
-    // checker is built and the login is refused; the missing role could
-    // hold deny rules or require MFA.
-    let mut roles: Vec<&Role> = Vec::new();
-    let mut missing: Vec<&str> = Vec::new();
-    for name in &user.roles {
-        match bundle.roles().get(name) {
-            Some(role) if !roles.iter().any(|r| r.name == role.name) => roles.push(role),
-            Some(_) => {}
-            None => missing.push(name),
-        }
-    }
+    let (roles, missing) = user_roles(bundle, user);
     let applied: Vec<AppliedRole<'_>> = roles
         .iter()
         .map(|role| apply_traits(role, &user.traits, &mut reasons))
         .collect();
 
     // Deny first; deny never looks at MFA.
-    let denial = match missing.as_slice() {
-        [] => applied.iter().find_map(|a| deny_reason(a, q)),
-        names => Some(format!(
-            "role(s) {} of {} not in the bundle: Teleport cannot load the user's roles (FetchRoleList fails), so access is denied",
-            names.join(", "),
-            user.name
-        )),
-    };
+    let denial = first_denial(q, user, &applied, &missing);
 
     // Then allow.
-    let mut allowing: Vec<&AppliedRole<'_>> = Vec::new();
-    let mut misses: Vec<String> = Vec::new();
-    if denial.is_none() {
-        for a in &applied {
-            match allow_check(a, q) {
-                Ok(how) => {
-                    reasons.push(format!(
-                        "role {} allows login {} on {} ({how}) and {}",
-                        a.role.name,
-                        q.login,
-                        q.node.name,
-                        requires_phrase(a.role.require_session_mfa)
-                    ));
-                    allowing.push(a);
-                }
-                Err(why) => misses.push(format!("{}: {why}", a.role.name)),
-            }
-        }
-    }
+    let (allowing, misses) = match denial {
+        None => allowing_roles(q, &applied, &mut reasons),
+        Some(_) => (Vec::new(), Vec::new()),
+    };
 
-    // Requirement: the cap, the allowing roles' session MFA, and the key
-    // policy of all roles.
-    let mut requirement = cap_requirement(bundle, &mut reasons);
-    for a in &allowing {
-        requirement.session |= a.role.require_session_mfa.is_session_required();
-    }
-    let mut key_sources = Vec::new();
-    for role in &roles {
-        let policy = role.require_session_mfa.key_policy();
-        if policy != KeyPolicy::None {
-            key_sources.push(format!("role {}: {policy}", role.name));
-            requirement.key_policy = requirement.key_policy.strictest(policy);
-        }
-    }
-    if !key_sources.is_empty() {
-        reasons.push(format!(
-            "hardware key policy {} applies to every login of {} (from {}; it counts even for roles that do not allow this login)",
-            requirement.key_policy,
-            user.name,
-            key_sources.join(", ")
-        ));
-    }
-    let requirement = admin_rule(bundle, q.class, requirement, &mut reasons);
+    let requirement = user_requirement(bundle, q, user, &roles, &allowing, &mut reasons);
 
     let access = match denial {
         Some(why) => {
             reasons.push(why);
             Access::Deny
         }
-        None if allowing.is_empty() => {
-            let detail = if roles.is_empty() {
-                format!("{} has no roles in the bundle", user.name)
-            } else {
-                misses.join("; ")
-            };
-            reasons.push(format!(
-                "no role of {} allows login {} on {} ({detail})",
-                user.name, q.login, q.node.name
-            ));
-            Access::Deny
-        }
-        None => {
-            reasons.push(format!("requirement: {}", requirement.name()));
-            Access::Allow
-        }
+        None => allow_verdict(
+            q,
+            user,
+            &roles,
+            &allowing,
+            &misses,
+            requirement,
+            &mut reasons,
+        ),
     };
 
     let mut decision = Decision {
@@ -158,6 +94,138 @@ pub(super) fn decide_for_user(
     };
     apply_locks(bundle, q, Some(&user.name), &user.roles, &mut decision);
     decision
+}
+
+/// The user's roles that exist in the bundle, each once, and the names of
+/// those that are missing. A role that is missing denies: Teleport's
+/// `FetchRoleList` (lib/services/role.go) fails when one of the user's
+/// roles cannot be fetched, so no access checker is built and the login is
+/// refused; the missing role could hold deny rules or require MFA.
+fn user_roles<'b, 'u>(bundle: &'b Bundle, user: &'u User) -> (Vec<&'b Role>, Vec<&'u str>) {
+    let mut roles: Vec<&Role> = Vec::new();
+    let mut missing: Vec<&str> = Vec::new();
+    for name in &user.roles {
+        match bundle.roles().get(name) {
+            Some(role) if !roles.iter().any(|r| r.name == role.name) => roles.push(role),
+            Some(_) => {}
+            None => missing.push(name),
+        }
+    }
+    (roles, missing)
+}
+
+/// Why the login is denied before any role is asked to allow it: a
+/// missing role, else the first role whose deny rules match.
+fn first_denial(
+    q: &LoginQuery<'_>,
+    user: &User,
+    applied: &[AppliedRole<'_>],
+    missing: &[&str],
+) -> Option<String> {
+    match missing {
+        [] => applied.iter().find_map(|a| deny_reason(a, q)),
+        names => Some(format!(
+            "role(s) {} of {} not in the bundle: Teleport cannot load the user's roles (FetchRoleList fails), so access is denied",
+            names.join(", "),
+            user.name
+        )),
+    }
+}
+
+/// The roles that allow this login (each with a reason), and why each of
+/// the others does not.
+fn allowing_roles<'a, 'b>(
+    q: &LoginQuery<'_>,
+    applied: &'a [AppliedRole<'b>],
+    reasons: &mut Vec<String>,
+) -> (Vec<&'a AppliedRole<'b>>, Vec<String>) {
+    let mut allowing = Vec::new();
+    let mut misses = Vec::new();
+    for a in applied {
+        match allow_check(a, q) {
+            Ok(how) => {
+                reasons.push(format!(
+                    "role {} allows login {} on {} ({how}) and {}",
+                    a.role.name,
+                    q.login,
+                    q.node.name,
+                    requires_phrase(a.role.require_session_mfa)
+                ));
+                allowing.push(a);
+            }
+            Err(why) => misses.push(format!("{}: {why}", a.role.name)),
+        }
+    }
+    (allowing, misses)
+}
+
+/// Requirement: the cap, the allowing roles' session MFA, the key policy of
+/// all roles, and the admin rule.
+fn user_requirement(
+    bundle: &Bundle,
+    q: &LoginQuery<'_>,
+    user: &User,
+    roles: &[&Role],
+    allowing: &[&AppliedRole<'_>],
+    reasons: &mut Vec<String>,
+) -> Requirement {
+    let mut requirement = cap_requirement(bundle, reasons);
+    for a in allowing {
+        requirement.session |= a.role.require_session_mfa.is_session_required();
+    }
+    apply_key_policy(user, roles, &mut requirement, reasons);
+    admin_rule(bundle, q.class, requirement, reasons)
+}
+
+/// The strictest key policy of ALL the user's roles, allowing or not.
+fn apply_key_policy(
+    user: &User,
+    roles: &[&Role],
+    requirement: &mut Requirement,
+    reasons: &mut Vec<String>,
+) {
+    let mut key_sources = Vec::new();
+    for role in roles {
+        let policy = role.require_session_mfa.key_policy();
+        if policy != KeyPolicy::None {
+            key_sources.push(format!("role {}: {policy}", role.name));
+            requirement.key_policy = requirement.key_policy.strictest(policy);
+        }
+    }
+    if !key_sources.is_empty() {
+        reasons.push(format!(
+            "hardware key policy {} applies to every login of {} (from {}; it counts even for roles that do not allow this login)",
+            requirement.key_policy,
+            user.name,
+            key_sources.join(", ")
+        ));
+    }
+}
+
+/// Access when no role denies: allowed when some role allows.
+fn allow_verdict(
+    q: &LoginQuery<'_>,
+    user: &User,
+    roles: &[&Role],
+    allowing: &[&AppliedRole<'_>],
+    misses: &[String],
+    requirement: Requirement,
+    reasons: &mut Vec<String>,
+) -> Access {
+    if allowing.is_empty() {
+        let detail = if roles.is_empty() {
+            format!("{} has no roles in the bundle", user.name)
+        } else {
+            misses.join("; ")
+        };
+        reasons.push(format!(
+            "no role of {} allows login {} on {} ({detail})",
+            user.name, q.login, q.node.name
+        ));
+        return Access::Deny;
+    }
+    reasons.push(format!("requirement: {}", requirement.name()));
+    Access::Allow
 }
 
 fn requires_phrase(value: RequireMfa) -> String {

@@ -159,16 +159,10 @@ impl Loader {
         let Some(envelope) = decode::<Option<Envelope>>(doc, origin)? else {
             return Ok(());
         };
-        let at_doc = |message: String| PolicyError {
-            file: origin.to_owned(),
-            line: Some(doc.content_line),
-            column: None,
-            message,
-        };
         let kind = envelope
             .kind
             .filter(|k| !k.trim().is_empty())
-            .ok_or_else(|| at_doc("resource has no kind".to_owned()))?;
+            .ok_or_else(|| doc_error(doc, origin, "resource has no kind".to_owned()))?;
         match kind.as_str() {
             "role" => {
                 let role = decode::<RoleDoc>(doc, origin)?.into_role();
@@ -191,50 +185,8 @@ impl Loader {
                 })?;
                 self.cap = Some(cap);
             }
-            "lock" => {
-                let lock = decode::<LockDoc>(doc, origin)?.into_lock();
-                self.claim("lock", &lock.name, doc, origin, |first| {
-                    format!("duplicate lock {:?} (first defined at {first})", lock.name)
-                })?;
-                for warning in lock.load_warnings() {
-                    self.warnings
-                        .push(format!("{origin}:{}: {warning}", doc.content_line));
-                }
-                self.locks.push(lock);
-            }
-            "mfa_device" => {
-                let outcome = decode::<DeviceDoc>(doc, origin)?
-                    .into_device()
-                    .map_err(|e| at_doc(e.0))?;
-                match outcome {
-                    DeviceOutcome::Skipped(why) => {
-                        self.warnings
-                            .push(format!("{origin}:{}: {why}", doc.content_line));
-                    }
-                    DeviceOutcome::Device(device) => {
-                        let key = format!("{}/{}", device.user, device.name);
-                        self.claim("mfa_device", &key, doc, origin, |first| {
-                            format!(
-                                "duplicate mfa_device {:?} of user {:?} (first defined at {first})",
-                                device.name, device.user
-                            )
-                        })?;
-                        if let DeviceKind::SshSk {
-                            key_type, key_blob, ..
-                        } = &device.kind
-                        {
-                            let key = format!("{key_type} {key_blob}");
-                            self.claim("ssh_sk key", &key, doc, origin, |first| {
-                                format!(
-                                    "mfa_device {:?}: this ssh_sk key is already registered at {first}; a key may belong to one device only",
-                                    device.name
-                                )
-                            })?;
-                        }
-                        self.devices.push(device);
-                    }
-                }
-            }
+            "lock" => self.add_lock(doc, origin)?,
+            "mfa_device" => self.add_device(doc, origin)?,
             "cert_authority" => {
                 let ca = decode::<CertAuthorityDoc>(doc, origin)?.into_cert_authority();
                 self.cert_authorities.push(ca);
@@ -246,6 +198,56 @@ impl Loader {
                 ));
             }
         }
+        Ok(())
+    }
+
+    fn add_lock(&mut self, doc: &Document<'_>, origin: &str) -> Result<(), PolicyError> {
+        let lock = decode::<LockDoc>(doc, origin)?.into_lock();
+        self.claim("lock", &lock.name, doc, origin, |first| {
+            format!("duplicate lock {:?} (first defined at {first})", lock.name)
+        })?;
+        for warning in lock.load_warnings() {
+            self.warnings
+                .push(format!("{origin}:{}: {warning}", doc.content_line));
+        }
+        self.locks.push(lock);
+        Ok(())
+    }
+
+    /// An `mfa_device`: skipped with a warning when it is not one this
+    /// agent can use; else claimed by name and, for an ssh_sk key, by key.
+    fn add_device(&mut self, doc: &Document<'_>, origin: &str) -> Result<(), PolicyError> {
+        let outcome = decode::<DeviceDoc>(doc, origin)?
+            .into_device()
+            .map_err(|e| doc_error(doc, origin, e.0))?;
+        let device = match outcome {
+            DeviceOutcome::Skipped(why) => {
+                self.warnings
+                    .push(format!("{origin}:{}: {why}", doc.content_line));
+                return Ok(());
+            }
+            DeviceOutcome::Device(device) => device,
+        };
+        let key = format!("{}/{}", device.user, device.name);
+        self.claim("mfa_device", &key, doc, origin, |first| {
+            format!(
+                "duplicate mfa_device {:?} of user {:?} (first defined at {first})",
+                device.name, device.user
+            )
+        })?;
+        if let DeviceKind::SshSk {
+            key_type, key_blob, ..
+        } = &device.kind
+        {
+            let key = format!("{key_type} {key_blob}");
+            self.claim("ssh_sk key", &key, doc, origin, |first| {
+                format!(
+                    "mfa_device {:?}: this ssh_sk key is already registered at {first}; a key may belong to one device only",
+                    device.name
+                )
+            })?;
+        }
+        self.devices.push(device);
         Ok(())
     }
 
@@ -288,5 +290,15 @@ impl Loader {
             warnings: self.warnings,
             revision: hex_sha256(hasher),
         })
+    }
+}
+
+/// An error at the start of a document's content.
+fn doc_error(doc: &Document<'_>, origin: &str, message: String) -> PolicyError {
+    PolicyError {
+        file: origin.to_owned(),
+        line: Some(doc.content_line),
+        column: None,
+        message,
     }
 }

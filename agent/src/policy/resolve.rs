@@ -126,40 +126,12 @@ fn decide_unclaimed(bundle: &Bundle, q: &LoginQuery<'_>) -> Decision {
 /// ones are the candidates a tap may identify.
 fn decide_several(bundle: &Bundle, q: &LoginQuery<'_>, users: &[&User], widened: bool) -> Decision {
     let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
-    let mut reasons = vec![if widened {
-        format!(
-            "login {} is cluster-managed (a role's allow logins name it) and who logs in is not known: the {} cluster user(s) whose roles could give it are each evaluated ({}), and the strictest requirement of those allowed applies",
-            q.login,
-            users.len(),
-            name_list(&names)
-        )
-    } else {
-        format!(
-            "login {} maps to {} cluster users ({}); each is evaluated and the strictest requirement of those allowed applies",
-            q.login,
-            users.len(),
-            name_list(&names)
-        )
-    }];
+    let mut reasons = vec![several_intro(q, &names, widened)];
     let decisions: Vec<(&str, Decision)> = users
         .iter()
         .map(|u| (u.name.as_str(), decide_for_user(bundle, q, u, Vec::new())))
         .collect();
-    // Each user's own reasons, for the first few (the allowed first): a
-    // shared login may have thousands of candidates, and the reasons go
-    // into every audit event.
-    let mut shown: Vec<&(&str, Decision)> =
-        decisions.iter().filter(|(_, d)| d.is_allowed()).collect();
-    shown.extend(decisions.iter().filter(|(_, d)| !d.is_allowed()));
-    for (name, d) in shown.iter().take(REASONS_FOR_AT_MOST) {
-        reasons.extend(d.reasons.iter().map(|r| format!("{name}: {r}")));
-    }
-    if decisions.len() > REASONS_FOR_AT_MOST {
-        reasons.push(format!(
-            "(the reasons of {} more users are left out)",
-            decisions.len() - REASONS_FOR_AT_MOST
-        ));
-    }
+    add_users_reasons(&decisions, &mut reasons);
     let allowed: Vec<&(&str, Decision)> = decisions
         .iter()
         .filter(|(_, d)| d.access == Access::Allow)
@@ -197,23 +169,66 @@ fn decide_several(bundle: &Bundle, q: &LoginQuery<'_>, users: &[&User], widened:
             q.node.name
         ));
     } else {
-        decision.access = Access::Allow;
-        decision.requirement = strictest(allowed.iter().map(|(_, d)| d));
-        for (_, d) in &allowed {
-            for role in &d.roles {
-                if !decision.roles.contains(role) {
-                    decision.roles.push(role.clone());
-                }
-            }
-        }
-        let allowed_names: Vec<&str> = allowed.iter().map(|(n, _)| *n).collect();
-        decision.reasons.push(format!(
-            "allowed for {}; the strictest requirement applies: {}",
-            name_list(&allowed_names),
-            decision.requirement.name()
-        ));
+        allow_for_several(&allowed, &mut decision);
     }
     decision
+}
+
+/// The first reason of a decision for several users: why there are several.
+fn several_intro(q: &LoginQuery<'_>, names: &[&str], widened: bool) -> String {
+    if widened {
+        format!(
+            "login {} is cluster-managed (a role's allow logins name it) and who logs in is not known: the {} cluster user(s) whose roles could give it are each evaluated ({}), and the strictest requirement of those allowed applies",
+            q.login,
+            names.len(),
+            name_list(names)
+        )
+    } else {
+        format!(
+            "login {} maps to {} cluster users ({}); each is evaluated and the strictest requirement of those allowed applies",
+            q.login,
+            names.len(),
+            name_list(names)
+        )
+    }
+}
+
+/// Each user's own reasons, for the first few (the allowed first): a
+/// shared login may have thousands of candidates, and the reasons go into
+/// every audit event.
+fn add_users_reasons(decisions: &[(&str, Decision)], reasons: &mut Vec<String>) {
+    let mut shown: Vec<&(&str, Decision)> =
+        decisions.iter().filter(|(_, d)| d.is_allowed()).collect();
+    shown.extend(decisions.iter().filter(|(_, d)| !d.is_allowed()));
+    for (name, d) in shown.iter().take(REASONS_FOR_AT_MOST) {
+        reasons.extend(d.reasons.iter().map(|r| format!("{name}: {r}")));
+    }
+    if decisions.len() > REASONS_FOR_AT_MOST {
+        reasons.push(format!(
+            "(the reasons of {} more users are left out)",
+            decisions.len() - REASONS_FOR_AT_MOST
+        ));
+    }
+}
+
+/// Allows with the strictest requirement of the allowed users and the
+/// roles that allow them.
+fn allow_for_several(allowed: &[&(&str, Decision)], decision: &mut Decision) {
+    decision.access = Access::Allow;
+    decision.requirement = strictest(allowed.iter().map(|(_, d)| d));
+    for (_, d) in allowed {
+        for role in &d.roles {
+            if !decision.roles.contains(role) {
+                decision.roles.push(role.clone());
+            }
+        }
+    }
+    let allowed_names: Vec<&str> = allowed.iter().map(|(n, _)| *n).collect();
+    decision.reasons.push(format!(
+        "allowed for {}; the strictest requirement applies: {}",
+        name_list(&allowed_names),
+        decision.requirement.name()
+    ));
 }
 
 /// How many users' own reasons a decision for several users carries.

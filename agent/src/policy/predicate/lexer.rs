@@ -26,90 +26,91 @@ pub(super) enum Tok {
 pub(super) type Spanned = (Tok, usize);
 
 pub(super) fn tokenize(src: &str) -> Result<Vec<Spanned>, PredicateError> {
-    let bytes = src.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        let start = i;
-        let two = |s: &str| src[i..].starts_with(s);
-        let tok = match c {
-            b' ' | b'\t' | b'\n' | b'\r' => {
-                i += 1;
-                continue;
-            }
-            // Go comments: `// ...` to the end of the line, `/* ... */`.
-            b'/' if two("//") => {
-                i = src[i..].find('\n').map_or(src.len(), |n| i + n);
-                continue;
-            }
-            b'/' if two("/*") => {
-                let end = src[i + 2..]
-                    .find("*/")
-                    .ok_or_else(|| PredicateError::at(i, "comment not terminated"))?;
-                i += 2 + end + 2;
-                continue;
-            }
-            b'.' => Tok::Dot,
-            b',' => Tok::Comma,
-            b'(' => Tok::LParen,
-            b')' => Tok::RParen,
-            b'[' => Tok::LBracket,
-            b']' => Tok::RBracket,
-            b'&' if two("&&") => Tok::And,
-            b'|' if two("||") => Tok::Or,
-            b'=' if two("==") => Tok::Eq,
-            b'!' if two("!=") => Tok::Ne,
-            b'!' => Tok::Not,
-            b'"' => {
-                let (s, end) = quoted(src, i)?;
-                i = end;
-                out.push((Tok::Str(s), start));
-                continue;
-            }
-            b'`' => {
-                let end = src[i + 1..]
-                    .find('`')
-                    .ok_or_else(|| PredicateError::at(i, "raw string literal not terminated"))?;
-                out.push((Tok::Str(src[i + 1..i + 1 + end].to_owned()), start));
-                i += end + 2;
-                continue;
-            }
-            b'0'..=b'9' => {
-                let len = src[i..]
-                    .find(|c: char| !c.is_ascii_digit())
-                    .unwrap_or(src.len() - i);
-                let n = src[i..i + len]
-                    .parse::<i64>()
-                    .map_err(|e| PredicateError::at(i, format!("bad number: {e}")))?;
-                i += len;
-                out.push((Tok::Int(n), start));
-                continue;
-            }
-            c if c == b'_' || c.is_ascii_alphabetic() => {
-                let len = src[i..]
-                    .find(|c: char| !(c == '_' || c.is_ascii_alphanumeric()))
-                    .unwrap_or(src.len() - i);
-                out.push((Tok::Ident(src[i..i + len].to_owned()), start));
-                i += len;
-                continue;
-            }
-            _ => {
-                let ch = src[i..].chars().next().unwrap_or('?');
-                return Err(PredicateError::at(
-                    i,
-                    format!("unexpected character {ch:?}"),
-                ));
-            }
-        };
-        i += match tok {
-            Tok::And | Tok::Or | Tok::Eq | Tok::Ne => 2,
-            _ => 1,
-        };
-        out.push((tok, start));
+    while i < src.len() {
+        if let Some(next) = skip_blank(src, i)? {
+            i = next;
+            continue;
+        }
+        let (tok, next) = next_token(src, i)?;
+        out.push((tok, i));
+        i = next;
     }
     out.push((Tok::End, src.len()));
     Ok(out)
+}
+
+/// Whitespace or a Go comment (`// ...` to the end of the line, `/* ... */`)
+/// at `i`: the offset after it; `None` when a token starts there.
+fn skip_blank(src: &str, i: usize) -> Result<Option<usize>, PredicateError> {
+    let rest = &src[i..];
+    match src.as_bytes()[i] {
+        b' ' | b'\t' | b'\n' | b'\r' => Ok(Some(i + 1)),
+        b'/' if rest.starts_with("//") => Ok(Some(rest.find('\n').map_or(src.len(), |n| i + n))),
+        b'/' if rest.starts_with("/*") => {
+            let end = src[i + 2..]
+                .find("*/")
+                .ok_or_else(|| PredicateError::at(i, "comment not terminated"))?;
+            Ok(Some(i + 2 + end + 2))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The token that starts at `i`, and the offset after it.
+fn next_token(src: &str, i: usize) -> Result<(Tok, usize), PredicateError> {
+    let two = |s: &str| src[i..].starts_with(s);
+    let tok = match src.as_bytes()[i] {
+        b'.' => Tok::Dot,
+        b',' => Tok::Comma,
+        b'(' => Tok::LParen,
+        b')' => Tok::RParen,
+        b'[' => Tok::LBracket,
+        b']' => Tok::RBracket,
+        b'&' if two("&&") => Tok::And,
+        b'|' if two("||") => Tok::Or,
+        b'=' if two("==") => Tok::Eq,
+        b'!' if two("!=") => Tok::Ne,
+        b'!' => Tok::Not,
+        b'"' => return quoted(src, i).map(|(s, end)| (Tok::Str(s), end)),
+        b'`' => {
+            let end = src[i + 1..]
+                .find('`')
+                .ok_or_else(|| PredicateError::at(i, "raw string literal not terminated"))?;
+            return Ok((Tok::Str(src[i + 1..i + 1 + end].to_owned()), i + end + 2));
+        }
+        b'0'..=b'9' => return number(src, i),
+        c if c == b'_' || c.is_ascii_alphabetic() => {
+            let len = src[i..]
+                .find(|c: char| !(c == '_' || c.is_ascii_alphanumeric()))
+                .unwrap_or(src.len() - i);
+            return Ok((Tok::Ident(src[i..i + len].to_owned()), i + len));
+        }
+        _ => {
+            let ch = src[i..].chars().next().unwrap_or('?');
+            return Err(PredicateError::at(
+                i,
+                format!("unexpected character {ch:?}"),
+            ));
+        }
+    };
+    let len = match tok {
+        Tok::And | Tok::Or | Tok::Eq | Tok::Ne => 2,
+        _ => 1,
+    };
+    Ok((tok, i + len))
+}
+
+/// A decimal integer literal at `i`, and the offset after it.
+fn number(src: &str, i: usize) -> Result<(Tok, usize), PredicateError> {
+    let len = src[i..]
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(src.len() - i);
+    let n = src[i..i + len]
+        .parse::<i64>()
+        .map_err(|e| PredicateError::at(i, format!("bad number: {e}")))?;
+    Ok((Tok::Int(n), i + len))
 }
 
 /// A Go interpreted string literal starting at `at` (the opening quote);

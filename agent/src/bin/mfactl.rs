@@ -2,18 +2,16 @@
 //! for sshd (authorized-keys).
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use mfa_agent::ctl::{
-    ask, parse_label, render, run_check, run_enroll, run_explain, run_tap, short, Checked,
-    EnrollArgs, EnrollMethod, ExplainArgs, PivEnrollArgs, TapOutput, Tty,
-};
-use pam_mfa_protocol::{ExplainQuery, RequestBody, ResponseBody, StatusReport, DEFAULT_SOCKET};
+use mfa_agent::ctl::commands;
+use mfa_agent::ctl::doctor::DoctorArgs;
+use mfa_agent::ctl::{parse_label, EnrollArgs, EnrollMethod, ExplainArgs, PivEnrollArgs};
+use pam_mfa_protocol::{ExplainQuery, DEFAULT_SOCKET};
 
 #[derive(Parser)]
 #[command(name = "mfactl", version, about = "Inspect and drive pam-mfa's agent")]
@@ -202,257 +200,151 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
-    let timeout = Duration::from_secs(10);
+    let socket = cli.socket.as_path();
     match cli.cmd {
-        Cmd::Explain {
-            policy,
-            node,
-            node_id,
-            labels,
-            user,
-            login,
-            service,
-            json,
-        } => {
-            let args = ExplainArgs {
-                policy: policy.as_deref(),
-                node,
-                node_id,
-                labels: labels.into_iter().collect::<BTreeMap<_, _>>(),
-                query: ExplainQuery {
-                    login,
-                    user,
-                    service: Some(service),
-                },
-            };
-            let e = run_explain(args, &cli.socket)?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&e).map_err(|e| e.to_string())?
-                );
-            } else {
-                print!("{}", render(&e));
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Cmd::Check { path } => match run_check(&path)? {
-            Checked::Bundle {
-                roles,
-                users,
-                locks,
-                devices,
-                warnings,
-                revision,
-            } => {
-                for w in &warnings {
-                    eprintln!("warning: {w}");
-                }
-                println!(
-                    "{}: valid bundle: {roles} roles, {users} users, {locks} locks, {devices} devices, {} warnings (revision {})",
-                    path.display(),
-                    warnings.len(),
-                    short(&revision)
-                );
-                Ok(ExitCode::SUCCESS)
-            }
-            Checked::AgentConfig {
-                node,
-                source,
-                warnings,
-            } => {
-                println!(
-                    "{}: valid agent configuration (node {node}, policy {source})",
-                    path.display()
-                );
-                for w in warnings {
-                    eprintln!("warning: {w}");
-                }
-                Ok(ExitCode::SUCCESS)
-            }
-        },
-        Cmd::Status { json } => match ask(&cli.socket, RequestBody::Status, timeout)? {
-            ResponseBody::Status(s) => {
-                if json {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&s).map_err(|e| e.to_string())?
-                    );
-                } else {
-                    print!("{}", render_status(&s));
-                }
-                Ok(ExitCode::SUCCESS)
-            }
-            other => Err(unexpected(other)),
-        },
-        Cmd::AuthorizedKeys {
-            login,
-            timeout: keys_timeout,
-        } => {
-            // sshd treats a non-zero exit as "no keys": the user's own
-            // authorized_keys still work, registered keys do not.
-            match ask(
-                &cli.socket,
-                RequestBody::AuthorizedKeys { login },
-                keys_timeout,
-            )? {
-                ResponseBody::Keys { lines } => {
-                    let mut out = std::io::stdout().lock();
-                    for l in lines {
-                        writeln!(out, "{l}").map_err(|e| e.to_string())?;
-                    }
-                    Ok(ExitCode::SUCCESS)
-                }
-                other => Err(unexpected(other)),
-            }
-        }
+        cmd @ Cmd::Explain { .. } => explain(cmd, socket),
+        Cmd::Check { path } => commands::check(&path),
+        Cmd::Status { json } => commands::status(socket, json),
+        Cmd::AuthorizedKeys { login, timeout } => commands::authorized_keys(socket, login, timeout),
         #[cfg(feature = "soft-fido2")]
-        Cmd::SoftFido2New {
-            rp_id,
-            out,
-            pin,
-            pin_protocols,
-        } => {
-            let mut a = mfa_agent::fido2::soft::SoftAuthenticator::generate(&rp_id)
-                .map_err(|e| e.to_string())?;
-            if let Some(pin) = pin {
-                a.set_pin(&pin);
-            }
-            if let Some(p) = pin_protocols {
-                a.pin_protocols = p;
-            }
-            a.save(&out).map_err(|e| e.to_string())?;
-            println!("{}", a.registration());
-            Ok(ExitCode::SUCCESS)
-        }
-        Cmd::Enroll {
+        cmd @ Cmd::SoftFido2New { .. } => soft_fido2_new(cmd),
+        cmd @ Cmd::Enroll { .. } => enroll(cmd),
+        Cmd::Tap { prompt } => commands::tap(prompt.as_deref()),
+        Cmd::ExamplePolicy => commands::example_policy(),
+        Cmd::Sessions { json } => commands::sessions(socket, json),
+        Cmd::Sync { json } => commands::sync(socket, json),
+        cmd @ Cmd::Doctor { .. } => doctor(cmd, socket),
+        Cmd::Reload => commands::reload(socket),
+    }
+}
+
+/// `mfactl explain`; `run` passes it `Cmd::Explain` only.
+fn explain(cmd: Cmd, socket: &Path) -> Result<ExitCode, String> {
+    let Cmd::Explain {
+        policy,
+        node,
+        node_id,
+        labels,
+        user,
+        login,
+        service,
+        json,
+    } = cmd
+    else {
+        unreachable!("run passes Cmd::Explain only");
+    };
+    let args = ExplainArgs {
+        policy: policy.as_deref(),
+        node,
+        node_id,
+        labels: labels.into_iter().collect::<BTreeMap<_, _>>(),
+        query: ExplainQuery {
+            login,
             user,
-            name,
-            sk,
-            piv,
-            webauthn,
-            slot,
+            service: Some(service),
+        },
+    };
+    commands::explain(args, socket, json)
+}
+
+/// `mfactl enroll`; `run` passes it `Cmd::Enroll` only.
+fn enroll(cmd: Cmd) -> Result<ExitCode, String> {
+    let Cmd::Enroll {
+        user,
+        name,
+        sk,
+        piv,
+        webauthn,
+        slot,
+        generate,
+        reader,
+        algorithm,
+        management_key_file,
+        serial_trait,
+        policy,
+        config,
+        json,
+    } = cmd
+    else {
+        unreachable!("run passes Cmd::Enroll only");
+    };
+    let method = match (sk, piv, webauthn) {
+        (Some(path), false, false) => EnrollMethod::Sk(path),
+        (None, false, true) => EnrollMethod::Webauthn,
+        (None, true, false) => EnrollMethod::Piv(PivEnrollArgs {
+            slot: slot
+                .as_deref()
+                .map(mfa_agent::piv::PivSlot::parse)
+                .transpose()?,
             generate,
             reader,
-            algorithm,
+            algorithm: algorithm
+                .as_deref()
+                .map(mfa_agent::piv::card::KeyAlgorithm::parse)
+                .transpose()?,
             management_key_file,
             serial_trait,
-            policy,
-            config,
-            json,
-        } => {
-            let method = match (sk, piv, webauthn) {
-                (Some(path), false, false) => EnrollMethod::Sk(path),
-                (None, false, true) => EnrollMethod::Webauthn,
-                (None, true, false) => EnrollMethod::Piv(PivEnrollArgs {
-                    slot: slot
-                        .as_deref()
-                        .map(mfa_agent::piv::PivSlot::parse)
-                        .transpose()?,
-                    generate,
-                    reader,
-                    algorithm: algorithm
-                        .as_deref()
-                        .map(mfa_agent::piv::card::KeyAlgorithm::parse)
-                        .transpose()?,
-                    management_key_file,
-                    serial_trait,
-                }),
-                _ => return Err("give one of --sk FILE, --piv or --webauthn".into()),
-            };
-            let args = EnrollArgs {
-                user,
-                name,
-                policy,
-                config_given: config.is_some(),
-                config: config
-                    .unwrap_or_else(|| PathBuf::from(mfa_agent::config::DEFAULT_CONFIG_PATH)),
-                method,
-            };
-            let done = run_enroll(&args)?;
-            for n in &done.notes {
-                eprintln!("mfactl enroll: {n}");
-            }
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&done.device.to_json())
-                        .map_err(|e| e.to_string())?
-                );
-            } else {
-                print!("{}", done.device.to_yaml());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Cmd::Tap { prompt } => match run_tap(prompt.as_deref(), &mut Tty)? {
-            TapOutput::Answer(line) | TapOutput::Askpass(line) => {
-                println!("{line}");
-                Ok(ExitCode::SUCCESS)
-            }
-        },
-        Cmd::ExamplePolicy => {
-            print!("{}", mfa_agent::state::BUILTIN_EXAMPLE);
-            Ok(ExitCode::SUCCESS)
-        }
-        Cmd::Sessions { json } => {
-            let list = mfa_agent::ctl::fetch_sessions(&cli.socket, timeout)?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&list).map_err(|e| e.to_string())?
-                );
-            } else {
-                print!("{}", mfa_agent::ctl::render_sessions(&list));
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Cmd::Sync { json } => {
-            let r = mfa_agent::ctl::run_sync(&cli.socket, Duration::from_secs(120))?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?
-                );
-            } else {
-                print!("{}", mfa_agent::ctl::render_sync(&r));
-            }
-            Ok(if r.ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
-        Cmd::Doctor {
-            json,
-            config,
-            sshd,
-            sshd_config,
-            pam_dir,
-        } => {
-            let args = mfa_agent::ctl::doctor::DoctorArgs {
-                config,
-                socket: cli.socket.clone(),
-                sshd,
-                sshd_config,
-                pam_dir,
-                sudo: PathBuf::from("sudo"),
-            };
-            let (text, code) = mfa_agent::ctl::doctor::run_doctor(&args, json);
-            print!("{text}");
-            Ok(ExitCode::from(code))
-        }
-        Cmd::Reload => match ask(&cli.socket, RequestBody::Reload, timeout)? {
-            ResponseBody::Reloaded { ok, message } => {
-                println!("{message}");
-                Ok(if ok {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::from(1)
-                })
-            }
-            other => Err(unexpected(other)),
-        },
+        }),
+        _ => return Err("give one of --sk FILE, --piv or --webauthn".into()),
+    };
+    let args = EnrollArgs {
+        user,
+        name,
+        policy,
+        config_given: config.is_some(),
+        config: config.unwrap_or_else(|| PathBuf::from(mfa_agent::config::DEFAULT_CONFIG_PATH)),
+        method,
+    };
+    commands::enroll(&args, json)
+}
+
+/// `mfactl doctor`; `run` passes it `Cmd::Doctor` only.
+fn doctor(cmd: Cmd, socket: &Path) -> Result<ExitCode, String> {
+    let Cmd::Doctor {
+        json,
+        config,
+        sshd,
+        sshd_config,
+        pam_dir,
+    } = cmd
+    else {
+        unreachable!("run passes Cmd::Doctor only");
+    };
+    let args = DoctorArgs {
+        config,
+        socket: socket.to_path_buf(),
+        sshd,
+        sshd_config,
+        pam_dir,
+        sudo: PathBuf::from("sudo"),
+    };
+    commands::doctor(&args, json)
+}
+
+/// `mfactl soft-fido2-new` (tests only); `run` passes it
+/// `Cmd::SoftFido2New` only.
+#[cfg(feature = "soft-fido2")]
+fn soft_fido2_new(cmd: Cmd) -> Result<ExitCode, String> {
+    let Cmd::SoftFido2New {
+        rp_id,
+        out,
+        pin,
+        pin_protocols,
+    } = cmd
+    else {
+        unreachable!("run passes Cmd::SoftFido2New only");
+    };
+    let mut a =
+        mfa_agent::fido2::soft::SoftAuthenticator::generate(&rp_id).map_err(|e| e.to_string())?;
+    if let Some(pin) = pin {
+        a.set_pin(&pin);
     }
+    if let Some(p) = pin_protocols {
+        a.pin_protocols = p;
+    }
+    a.save(&out).map_err(|e| e.to_string())?;
+    println!("{}", a.registration());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `SSH_ASKPASS=mfactl`: one argument that is no subcommand and reads like
@@ -466,98 +358,6 @@ fn askpass_as_tap(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
                 .get_subcommands()
                 .any(|c| c.get_name() == word || c.get_all_aliases().any(|a| a == word))
     })
-}
-
-fn unexpected(body: ResponseBody) -> String {
-    match body {
-        ResponseBody::Error { message } | ResponseBody::Unavailable { message } => {
-            format!("mfa-agent: {message}")
-        }
-        other => format!("mfa-agent answered something unexpected: {other:?}"),
-    }
-}
-
-fn ago(secs: Option<u64>) -> String {
-    secs.map(|s| format!(" ({s}s ago)")).unwrap_or_default()
-}
-
-fn render_status(s: &StatusReport) -> String {
-    let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let mut out = String::new();
-    out.push_str(&format!(
-        "mfa-agent {} on node {} [{}]\n",
-        s.agent_version,
-        s.node,
-        labels.join(", ")
-    ));
-    out.push_str(&format!("  policy source:   {}\n", s.policy_source));
-    let rev = if s.policy_revision.is_empty() {
-        "(none loaded: logins follow fail_mode)"
-    } else {
-        &s.policy_revision
-    };
-    out.push_str(&format!("  policy revision: {rev}\n"));
-    out.push_str(&format!(
-        "  last load:       {}\n",
-        s.last_load.as_deref().unwrap_or("never")
-    ));
-    out.push_str(&format!(
-        "  fetched:         {}{}\n",
-        s.sync.policy_fetched_at.as_deref().unwrap_or("never"),
-        ago(s.sync.policy_age_seconds)
-    ));
-    out.push_str(&format!(
-        "  last contact:    {}{}\n",
-        s.sync.last_contact.as_deref().unwrap_or("never"),
-        ago(s.sync.last_contact_age_seconds)
-    ));
-    if s.sync.from_cache {
-        out.push_str("  from cache:      yes (last known good, not yet confirmed by the source)\n");
-    }
-    out.push_str(&format!("  policy state:    {}\n", s.sync.policy_state));
-    out.push_str(&format!(
-        "  staleness:       policy {} (max {}), lock view {} (max {}s, locking_mode {})\n",
-        if s.sync.policy_stale {
-            "STALE"
-        } else {
-            "fresh"
-        },
-        if s.sync.max_staleness_seconds == 0 {
-            "never".to_string()
-        } else {
-            format!("{}s", s.sync.max_staleness_seconds)
-        },
-        if s.sync.lock_view_stale {
-            "STALE"
-        } else {
-            "fresh"
-        },
-        s.sync.lock_view_max_age_seconds,
-        if s.sync.locking_mode.is_empty() {
-            "-"
-        } else {
-            &s.sync.locking_mode
-        }
-    ));
-    out.push_str(&format!(
-        "  last error:      {}\n",
-        s.last_error.as_deref().unwrap_or("none")
-    ));
-    if let Some(e) = &s.sync.cache_error {
-        out.push_str(&format!("  cache error:     {e}\n"));
-    }
-    let c = &s.counts;
-    out.push_str(&format!(
-        "  policy:          {} roles, {} users, {} locks, {} devices, {} warnings\n",
-        c.roles, c.users, c.locks, c.devices, c.warnings
-    ));
-    let d = &s.decisions;
-    out.push_str(&format!(
-        "  decisions:       {} allowed, {} denied, {} unavailable, {} errors\n",
-        d.allowed, d.denied, d.unavailable, d.errors
-    ));
-    out.push_str(&format!("  uptime:          {}s\n", s.uptime_seconds));
-    out
 }
 
 #[cfg(test)]

@@ -2,10 +2,12 @@
 
 mod check;
 mod client;
+pub mod commands;
 pub mod doctor;
 mod enroll;
 mod explain;
 mod sessions;
+mod status;
 mod sync;
 pub(crate) mod tap;
 
@@ -19,5 +21,6 @@ pub use enroll::{
 };
 pub use explain::{parse_label, render, run_explain, short, ExplainArgs};
 pub use sessions::{fetch_sessions, render_sessions};
+pub use status::render_status;
 pub use sync::{render_sync, run_sync};
 pub use tap::{askpass_argv, run_tap, TapOutput, Terminal, Tty};

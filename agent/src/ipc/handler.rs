@@ -2,7 +2,9 @@
 
 use std::time::SystemTime;
 
-use pam_mfa_protocol::{PolicyCounts, RequestBody, ResponseBody, StatusReport, SyncStatus};
+use pam_mfa_protocol::{
+    ExplainQuery, PolicyCounts, RequestBody, ResponseBody, StatusReport, SyncStatus,
+};
 
 use super::peer::Peer;
 use crate::audit::now_rfc3339;
@@ -26,22 +28,7 @@ pub fn handle(
         uid: peer.uid,
     };
     if let Some(conv) = pending.take() {
-        return match req {
-            RequestBody::Answer { answers } => {
-                let body = settle(answer(state, conv, &answers), pending);
-                // Answers may hold a PIN: not left in freed memory.
-                answers.into_iter().for_each(crate::attached::wipe);
-                body
-            }
-            RequestBody::Poll => settle(poll(state, conv), pending),
-            RequestBody::Cancel => cancel(state, conv),
-            _ => {
-                let _ = cancel(state, conv);
-                ResponseBody::Error {
-                    message: "the agent was waiting for an answer".into(),
-                }
-            }
-        };
+        return continue_conversation(state, conv, pending, req);
     }
     match req {
         RequestBody::Begin { hook, context } => {
@@ -52,22 +39,7 @@ pub fn handle(
                 message: "no conversation is waiting for an answer".into(),
             }
         }
-        RequestBody::Explain(q) => match state.store.current() {
-            Some(bundle) => {
-                let mut e = explain(&bundle, &state.node, &state.services, &q, state.now());
-                // Say so when logins are not decided from this policy now.
-                if let Err(why) = state.policy_for_decision() {
-                    e.reasons.insert(
-                        0,
-                        format!("logins are not decided from this policy now: {why}"),
-                    );
-                }
-                ResponseBody::Explanation(e)
-            }
-            None => ResponseBody::Unavailable {
-                message: "no policy is loaded".into(),
-            },
-        },
+        RequestBody::Explain(q) => explain_login(state, &q),
         RequestBody::Status => {
             let mut report = status(state);
             if peer.uid != 0 {
@@ -75,29 +47,80 @@ pub fn handle(
             }
             ResponseBody::Status(report)
         }
-        // Keys come from a usable policy only: a stale one (or a stale lock
-        // view under locking_mode strict) serves none.
-        RequestBody::AuthorizedKeys { login } => match state.policy_for_decision().ok() {
-            Some(bundle) => {
-                let lines = lines_for_login(&bundle, &state.node, &login, state.now());
-                for l in &lines {
-                    state
-                        .served_keys
-                        .record(&login, &l.key_type, &l.blob, l.verify_required);
-                }
-                ResponseBody::Keys {
-                    lines: lines.into_iter().map(|l| l.line).collect(),
-                }
-            }
-            None => ResponseBody::Unavailable {
-                message: "no policy is loaded".into(),
-            },
-        },
+        RequestBody::AuthorizedKeys { login } => authorized_keys(state, &login),
         RequestBody::Reload => reload_both(state),
         RequestBody::Sessions => ResponseBody::Sessions {
             sessions: crate::sessions::live(state),
         },
         RequestBody::Sync => ResponseBody::Synced(sync_now(state).report),
+    }
+}
+
+/// A request on a connection whose login waits for its answer: anything
+/// but an answer, a poll or a cancel cancels that login.
+fn continue_conversation(
+    state: &AgentState,
+    conv: Box<Conversation>,
+    pending: &mut Option<Box<Conversation>>,
+    req: RequestBody,
+) -> ResponseBody {
+    match req {
+        RequestBody::Answer { answers } => {
+            let body = settle(answer(state, conv, &answers), pending);
+            // Answers may hold a PIN: not left in freed memory.
+            answers.into_iter().for_each(crate::attached::wipe);
+            body
+        }
+        RequestBody::Poll => settle(poll(state, conv), pending),
+        RequestBody::Cancel => cancel(state, conv),
+        _ => {
+            let _ = cancel(state, conv);
+            ResponseBody::Error {
+                message: "the agent was waiting for an answer".into(),
+            }
+        }
+    }
+}
+
+/// `mfactl explain`: from the loaded policy, even one logins are not
+/// decided from now (and then says so).
+fn explain_login(state: &AgentState, q: &ExplainQuery) -> ResponseBody {
+    match state.store.current() {
+        Some(bundle) => {
+            let mut e = explain(&bundle, &state.node, &state.services, q, state.now());
+            // Say so when logins are not decided from this policy now.
+            if let Err(why) = state.policy_for_decision() {
+                e.reasons.insert(
+                    0,
+                    format!("logins are not decided from this policy now: {why}"),
+                );
+            }
+            ResponseBody::Explanation(e)
+        }
+        None => ResponseBody::Unavailable {
+            message: "no policy is loaded".into(),
+        },
+    }
+}
+
+/// sshd's AuthorizedKeysCommand. Keys come from a usable policy only: a
+/// stale one (or a stale lock view under locking_mode strict) serves none.
+fn authorized_keys(state: &AgentState, login: &str) -> ResponseBody {
+    match state.policy_for_decision().ok() {
+        Some(bundle) => {
+            let lines = lines_for_login(&bundle, &state.node, login, state.now());
+            for l in &lines {
+                state
+                    .served_keys
+                    .record(login, &l.key_type, &l.blob, l.verify_required);
+            }
+            ResponseBody::Keys {
+                lines: lines.into_iter().map(|l| l.line).collect(),
+            }
+        }
+        None => ResponseBody::Unavailable {
+            message: "no policy is loaded".into(),
+        },
     }
 }
 

@@ -1,7 +1,10 @@
 //! The agent (running, policy usable, node and labels as agent.yaml says)
 //! and sudo's cached authentications.
 
+use pam_mfa_protocol::StatusReport;
+
 use super::{Facts, Finding, Severity};
+use crate::config::AgentConfig;
 
 pub fn check_agent(f: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -21,27 +24,7 @@ pub fn check_agent(f: &Facts) -> Vec<Finding> {
         None => None,
     };
     if let Some(c) = config {
-        if c.node.name.is_none() {
-            out.push(Finding::new(
-                "agent.node_name_unset",
-                Severity::Warning,
-                format!(
-                    "{path} sets no node.name: the host name ({}) is used",
-                    c.node_name()
-                ),
-                "roles match nodes by the name and labels Teleport knows them by",
-                format!("set node.name in {path}, then `mfactl reload`"),
-            ));
-        }
-        if c.node.labels.is_empty() {
-            out.push(Finding::new(
-                "agent.node_labels_unset",
-                Severity::Warning,
-                format!("{path} sets no node.labels"),
-                "a role's node_labels match no node without labels: every login is decided as on an unlabelled node",
-                format!("set node.labels (e.g. `labels: {{ env: prod }}`) in {path}, then `mfactl reload`"),
-            ));
-        }
+        check_node_config(c, path, &mut out);
     }
     match &f.agent_status {
         None => {}
@@ -54,45 +37,80 @@ pub fn check_agent(f: &Facts) -> Vec<Finding> {
                 .into(),
         )),
         Some(Ok(s)) => {
-            let state = s.sync.policy_state.as_str();
-            if s.policy_revision.is_empty() || (!state.is_empty() && state != "usable") {
-                let why_not = if s.policy_revision.is_empty() {
-                    "no policy is loaded".to_string()
-                } else {
-                    state.to_string()
-                };
-                out.push(Finding::new(
-                    "agent.policy_unusable",
-                    Severity::Error,
-                    format!(
-                        "the agent has no usable policy ({why_not}){}",
-                        s.last_error
-                            .as_ref()
-                            .map(|e| format!("; last error: {e}"))
-                            .unwrap_or_default()
-                    ),
-                    "logins follow fail_mode: with `closed`, every login pam-mfa checks is refused",
-                    format!("put the bundle where cluster.source ({}) points, `mfactl check` it, then `mfactl reload`", s.policy_source),
-                ));
-            }
+            check_policy_usable(s, &mut out);
             if let Some(c) = config {
-                let name = c.node_name();
-                if s.node != name || s.labels != c.node.labels {
-                    out.push(Finding::new(
-                        "agent.config_not_reloaded",
-                        Severity::Error,
-                        format!(
-                            "the agent decides as node {} {:?}, but {path} says {name} {:?}",
-                            s.node, s.labels, c.node.labels
-                        ),
-                        "agent.yaml was edited and not reloaded: every decision is for the wrong node",
-                        "`mfactl reload` (or `systemctl reload mfa-agent`)".into(),
-                    ));
-                }
+                check_config_reloaded(s, c, path, &mut out);
             }
         }
     }
     out
+}
+
+/// agent.yaml names the node and gives it labels.
+fn check_node_config(c: &AgentConfig, path: &str, out: &mut Vec<Finding>) {
+    if c.node.name.is_none() {
+        out.push(Finding::new(
+            "agent.node_name_unset",
+            Severity::Warning,
+            format!(
+                "{path} sets no node.name: the host name ({}) is used",
+                c.node_name()
+            ),
+            "roles match nodes by the name and labels Teleport knows them by",
+            format!("set node.name in {path}, then `mfactl reload`"),
+        ));
+    }
+    if c.node.labels.is_empty() {
+        out.push(Finding::new(
+            "agent.node_labels_unset",
+            Severity::Warning,
+            format!("{path} sets no node.labels"),
+            "a role's node_labels match no node without labels: every login is decided as on an unlabelled node",
+            format!("set node.labels (e.g. `labels: {{ env: prod }}`) in {path}, then `mfactl reload`"),
+        ));
+    }
+}
+
+/// The running agent has a policy logins are decided from.
+fn check_policy_usable(s: &StatusReport, out: &mut Vec<Finding>) {
+    let state = s.sync.policy_state.as_str();
+    if s.policy_revision.is_empty() || (!state.is_empty() && state != "usable") {
+        let why_not = if s.policy_revision.is_empty() {
+            "no policy is loaded".to_string()
+        } else {
+            state.to_string()
+        };
+        out.push(Finding::new(
+            "agent.policy_unusable",
+            Severity::Error,
+            format!(
+                "the agent has no usable policy ({why_not}){}",
+                s.last_error
+                    .as_ref()
+                    .map(|e| format!("; last error: {e}"))
+                    .unwrap_or_default()
+            ),
+            "logins follow fail_mode: with `closed`, every login pam-mfa checks is refused",
+            format!("put the bundle where cluster.source ({}) points, `mfactl check` it, then `mfactl reload`", s.policy_source),
+        ));
+    }
+}
+
+/// The running agent decides as the node agent.yaml describes now.
+fn check_config_reloaded(s: &StatusReport, c: &AgentConfig, path: &str, out: &mut Vec<Finding>) {
+    let name = c.node_name();
+    if s.node != name || s.labels != c.node.labels {
+        out.push(Finding::new(
+            "agent.config_not_reloaded",
+            Severity::Error,
+            format!(
+                "the agent decides as node {} {:?}, but {path} says {name} {:?}",
+                s.node, s.labels, c.node.labels
+            ),
+            "agent.yaml was edited and not reloaded: every decision is for the wrong node",
+            "`mfactl reload` (or `systemctl reload mfa-agent`)".into(),
+        ));
+    }
 }
 
 /// sudo's "Authentication timestamp timeout: N minutes" from `sudo -V`.

@@ -1,0 +1,87 @@
+//! `mfactl status` for people: one line per fact.
+
+use pam_mfa_protocol::StatusReport;
+
+fn ago(secs: Option<u64>) -> String {
+    secs.map(|s| format!(" ({s}s ago)")).unwrap_or_default()
+}
+
+/// `mfactl status` for people.
+pub fn render_status(s: &StatusReport) -> String {
+    let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut out = String::new();
+    out.push_str(&format!(
+        "mfa-agent {} on node {} [{}]\n",
+        s.agent_version,
+        s.node,
+        labels.join(", ")
+    ));
+    out.push_str(&format!("  policy source:   {}\n", s.policy_source));
+    let rev = if s.policy_revision.is_empty() {
+        "(none loaded: logins follow fail_mode)"
+    } else {
+        &s.policy_revision
+    };
+    out.push_str(&format!("  policy revision: {rev}\n"));
+    out.push_str(&format!(
+        "  last load:       {}\n",
+        s.last_load.as_deref().unwrap_or("never")
+    ));
+    out.push_str(&format!(
+        "  fetched:         {}{}\n",
+        s.sync.policy_fetched_at.as_deref().unwrap_or("never"),
+        ago(s.sync.policy_age_seconds)
+    ));
+    out.push_str(&format!(
+        "  last contact:    {}{}\n",
+        s.sync.last_contact.as_deref().unwrap_or("never"),
+        ago(s.sync.last_contact_age_seconds)
+    ));
+    if s.sync.from_cache {
+        out.push_str("  from cache:      yes (last known good, not yet confirmed by the source)\n");
+    }
+    out.push_str(&format!("  policy state:    {}\n", s.sync.policy_state));
+    out.push_str(&format!(
+        "  staleness:       policy {} (max {}), lock view {} (max {}s, locking_mode {})\n",
+        if s.sync.policy_stale {
+            "STALE"
+        } else {
+            "fresh"
+        },
+        if s.sync.max_staleness_seconds == 0 {
+            "never".to_string()
+        } else {
+            format!("{}s", s.sync.max_staleness_seconds)
+        },
+        if s.sync.lock_view_stale {
+            "STALE"
+        } else {
+            "fresh"
+        },
+        s.sync.lock_view_max_age_seconds,
+        if s.sync.locking_mode.is_empty() {
+            "-"
+        } else {
+            &s.sync.locking_mode
+        }
+    ));
+    out.push_str(&format!(
+        "  last error:      {}\n",
+        s.last_error.as_deref().unwrap_or("none")
+    ));
+    if let Some(e) = &s.sync.cache_error {
+        out.push_str(&format!("  cache error:     {e}\n"));
+    }
+    let c = &s.counts;
+    out.push_str(&format!(
+        "  policy:          {} roles, {} users, {} locks, {} devices, {} warnings\n",
+        c.roles, c.users, c.locks, c.devices, c.warnings
+    ));
+    let d = &s.decisions;
+    out.push_str(&format!(
+        "  decisions:       {} allowed, {} denied, {} unavailable, {} errors\n",
+        d.allowed, d.denied, d.unavailable, d.errors
+    ));
+    out.push_str(&format!("  uptime:          {}s\n", s.uptime_seconds));
+    out
+}

@@ -33,6 +33,8 @@ mod session_hooks_tests;
 #[cfg(test)]
 mod shared_login_tests;
 mod tap;
+mod tap_credential;
+mod tap_prompt;
 mod tap_verify;
 mod verdict;
 mod who;

@@ -60,6 +60,21 @@ impl WebauthnCredential {
         Ok(cred)
     }
 
+    /// A credential from its id and COSE_Key; the key is parsed now, so a
+    /// key this agent cannot use is refused here.
+    pub fn new(credential_id: Vec<u8>, public_key_cose: Vec<u8>) -> Result<Self, WebauthnError> {
+        if credential_id.is_empty() {
+            return Err(WebauthnError::BadCredential(
+                "the credential id is empty".into(),
+            ));
+        }
+        PublicKey::parse(&public_key_cose)?;
+        Ok(WebauthnCredential {
+            credential_id,
+            public_key_cose,
+        })
+    }
+
     /// The 8-byte selector that names this credential in an answer line.
     pub fn selector(&self) -> [u8; SELECTOR_LEN] {
         credential_selector(&self.credential_id)

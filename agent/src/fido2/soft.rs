@@ -95,7 +95,7 @@ pub struct SoftAuthenticator {
     /// The relying party the credential belongs to.
     pub rp_id: String,
     credential_id: Vec<u8>,
-    key: SigningKey,
+    pub(super) key: SigningKey,
     /// The signature counter; incremented before each assertion.
     pub counter: u32,
     /// Set UP in assertions (as a key does after a touch); false makes

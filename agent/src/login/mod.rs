@@ -36,6 +36,8 @@ mod tap;
 mod tap_credential;
 mod tap_prompt;
 mod tap_verify;
+#[cfg(test)]
+mod teleport_device_tests;
 mod verdict;
 mod who;
 

@@ -4,6 +4,8 @@ mod answers;
 mod assertions;
 mod client_data;
 mod credentials;
+mod origin;
+mod u2f;
 
 pub(super) use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 pub(super) use base64::Engine;

@@ -293,3 +293,24 @@ fn malformed_devices_are_errors_at_the_user() {
         assert!(e.contains(words), "{e}");
     }
 }
+
+/// The publisher's bundle form (a JSON array of resources) carries the
+/// same fields: the devices read from it are the same.
+#[test]
+fn the_json_bundle_form_reads_the_same() {
+    let k = keys();
+    let yaml = format!("{}{ROLE}{}", tctl_user(&k), cap(true));
+    let from_yaml = bundle(&yaml);
+    let docs: Vec<serde_json::Value> = yaml
+        .split("---\n")
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| serde_saphyr::from_str(d).unwrap())
+        .collect();
+    let json = serde_json::to_string(&docs).unwrap();
+    let from_json = bundle(&json);
+    assert_eq!(from_json.devices(), from_yaml.devices());
+    assert_eq!(
+        from_json.webauthn_credential_ids("jerry"),
+        from_yaml.webauthn_credential_ids("jerry")
+    );
+}

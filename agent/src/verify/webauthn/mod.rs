@@ -1,5 +1,6 @@
-//! WebAuthn (FIDO2) assertions, checked against a credential registered in
-//! Teleport (`mfa_device` `spec.webauthn`).
+//! WebAuthn (FIDO2) assertions, checked against a registered credential:
+//! Teleport's own (a user's `local_auth.mfa`, WebAuthn or legacy U2F) or an
+//! `mfa_device` of the `webauthn` form.
 //!
 //! What the authenticator signs is `authenticatorData || SHA-256(clientDataJSON)`.
 //! The CLI (`mfactl tap`) does not send its clientDataJSON: both sides build
@@ -8,7 +9,8 @@
 //! credential serves Teleport's web UI, a browser approval page and the CLI,
 //! and the verifier checks the challenge, the origin and the type by
 //! construction. A browser's own clientDataJSON is checked by
-//! [`verify_assertion_client_data`].
+//! [`verify_browser_assertion`] (Teleport's origin rule) or
+//! [`verify_assertion_client_data`] (a list of origins).
 //!
 //! Checked here, on what was signed: the rpIdHash inside authenticatorData
 //! is SHA-256(rp_id); the signature, with the registered COSE key. The

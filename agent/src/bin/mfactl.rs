@@ -127,6 +127,10 @@ enum Cmd {
         /// 2.0 key).
         #[arg(long, value_delimiter = ',')]
         pin_protocols: Option<Vec<u8>>,
+        /// A non-discoverable credential (as `tsh mfa add` makes): it
+        /// answers only when asked about it by id.
+        #[arg(long)]
+        non_discoverable: bool,
     },
     /// Register a security key for a cluster user: checks it as the agent
     /// will, and prints the mfa_device resource to add to the bundle (YAML).
@@ -330,6 +334,7 @@ fn soft_fido2_new(cmd: Cmd) -> Result<ExitCode, String> {
         out,
         pin,
         pin_protocols,
+        non_discoverable,
     } = cmd
     else {
         unreachable!("run passes Cmd::SoftFido2New only");
@@ -342,6 +347,7 @@ fn soft_fido2_new(cmd: Cmd) -> Result<ExitCode, String> {
     if let Some(p) = pin_protocols {
         a.pin_protocols = p;
     }
+    a.discoverable = !non_discoverable;
     a.save(&out).map_err(|e| e.to_string())?;
     println!("{}", a.registration());
     Ok(ExitCode::SUCCESS)

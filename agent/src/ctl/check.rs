@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use crate::config::AgentConfig;
-use crate::policy::load_bundle_path;
+use crate::policy::{load_bundle_path, Bundle, DeviceKind, WebauthnForm};
+use crate::verify::webauthn::{u2f_public_key_to_cose, WebauthnCredential};
 
 /// What a file turned out to be, once valid.
 pub enum Checked {
@@ -39,14 +40,41 @@ pub fn run_check(path: &Path) -> Result<Checked, String> {
         }
     }
     let b = load_bundle_path(path).map_err(|e| e.to_string())?;
+    let mut warnings = b.warnings.clone();
+    warnings.extend(unusable_webauthn_keys(&b));
     Ok(Checked::Bundle {
         roles: b.roles().len(),
         users: b.users().len(),
         locks: b.locks().len(),
         devices: b.devices().len(),
-        warnings: b.warnings.clone(),
+        warnings,
         revision: b.revision.clone(),
     })
+}
+
+/// WebAuthn devices whose key this agent cannot use: the agent leaves them
+/// out when a tap is verified (a bundle loads without a verifier); said here
+/// so that a bad key is seen before its owner needs it.
+fn unusable_webauthn_keys(b: &Bundle) -> Vec<String> {
+    b.devices()
+        .iter()
+        .filter_map(|d| {
+            let DeviceKind::Webauthn(w) = &d.kind else {
+                return None;
+            };
+            let cose = match w.form {
+                WebauthnForm::Webauthn => Ok(w.public_key.to_vec()),
+                WebauthnForm::U2f => u2f_public_key_to_cose(&w.public_key),
+            };
+            let why = cose
+                .and_then(|c| WebauthnCredential::new(w.credential_id.to_vec(), c))
+                .err()?;
+            Some(format!(
+                "device {:?} of user {:?} cannot answer a tap: {why}",
+                d.name, d.user
+            ))
+        })
+        .collect()
 }
 
 /// A file of comments only (every key commented out, as the packaged
@@ -78,4 +106,51 @@ fn looks_like_agent_config(text: &str) -> bool {
                     | "challenge"
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+
+    use super::*;
+    use crate::fido2::soft::SoftAuthenticator;
+
+    #[test]
+    fn a_device_whose_key_cannot_answer_is_a_warning() {
+        let good = SoftAuthenticator::from_seed("example.com", b"check");
+        let entry = |name: &str, key: &[u8]| {
+            format!(
+                "    - {{kind: mfa_device, version: v1, metadata: {{name: {name}}}, id: id-{name}, webauthn: {{credentialId: {}, publicKeyCbor: {}}}}}\n",
+                STANDARD.encode(good.credential_id()),
+                STANDARD.encode(key)
+            )
+        };
+        let mut bad_key = good.public_key_cose();
+        let n = bad_key.len();
+        bad_key[n - 1] ^= 1;
+        let text = format!(
+            "kind: user\nversion: v2\nmetadata: {{name: jerry}}\nspec:\n  local_auth:\n    mfa:\n{}{}",
+            entry("good", &good.public_key_cose()),
+            entry("broken", &bad_key)
+        );
+        let dir = std::env::temp_dir().join(format!("pam-mfa-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("users.yaml");
+        std::fs::write(&file, text).unwrap();
+        let checked = run_check(&file);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let Ok(Checked::Bundle {
+            devices, warnings, ..
+        }) = checked
+        else {
+            panic!("not a bundle")
+        };
+        assert_eq!(devices, 2);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("device \"broken\" of user \"jerry\" cannot answer a tap"),
+            "{warnings:?}"
+        );
+    }
 }

@@ -25,6 +25,8 @@ pub mod hid;
 pub mod make_credential;
 #[cfg(any(test, feature = "soft-fido2"))]
 pub mod soft;
+#[cfg(any(test, feature = "soft-fido2"))]
+mod soft_u2f;
 
 pub use ctap::decode_get_assertion_response;
 pub use hid::hid_authenticators;

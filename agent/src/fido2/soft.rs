@@ -95,7 +95,7 @@ pub struct SoftAuthenticator {
     /// The relying party the credential belongs to.
     pub rp_id: String,
     credential_id: Vec<u8>,
-    key: SigningKey,
+    pub(super) key: SigningKey,
     /// The signature counter; incremented before each assertion.
     pub counter: u32,
     /// Set UP in assertions (as a key does after a touch); false makes
@@ -105,6 +105,10 @@ pub struct SoftAuthenticator {
     /// asks for it. When false, such a request is refused (as by a key
     /// without a PIN or biometric).
     pub user_verification: bool,
+    /// A discoverable (resident) credential answers a request with no
+    /// allowList; false: only when asked about it by id, as Teleport's MFA
+    /// credentials (saved).
+    pub discoverable: bool,
     /// The PIN (clientPin); with one, no built-in user verification.
     pin: Option<Zeroizing<String>>,
     /// PIN tries left (saved).
@@ -154,6 +158,8 @@ struct SoftFile {
     user_present: bool,
     #[serde(default = "yes")]
     user_verification: bool,
+    #[serde(default = "yes")]
+    discoverable: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pin: Option<String>,
     #[serde(default = "max_retries")]
@@ -227,6 +233,7 @@ impl SoftAuthenticator {
             counter: 0,
             user_present: true,
             user_verification: true,
+            discoverable: true,
             pin: None,
             pin_retries: MAX_PIN_RETRIES,
             pin_protocols: both_protocols(),
@@ -284,6 +291,7 @@ impl SoftAuthenticator {
         a.counter = f.counter;
         a.user_present = f.user_present;
         a.user_verification = f.user_verification && f.pin.is_none();
+        a.discoverable = f.discoverable;
         a.pin = f.pin.map(Zeroizing::new);
         a.pin_retries = f.pin_retries;
         a.pin_protocols = f.pin_protocols;
@@ -322,6 +330,7 @@ impl SoftAuthenticator {
             counter: self.counter,
             user_present: self.user_present,
             user_verification: self.user_verification,
+            discoverable: self.discoverable,
             pin: self.pin.as_ref().map(|p| p.to_string()),
             pin_retries: self.pin_retries,
             pin_protocols: self.pin_protocols.clone(),
@@ -503,6 +512,7 @@ impl SoftAuthenticator {
             }
         }
         if req.rp_id != self.rp_id
+            || (req.allow_credentials.is_empty() && !self.discoverable)
             || (!req.allow_credentials.is_empty()
                 && !req.allow_credentials.contains(&self.credential_id))
         {

@@ -14,7 +14,6 @@ use crate::challenge::{split_claim, Answer, ParsedChallenge, PREFIX};
 use crate::state::AgentState;
 use crate::verify::piv_tap::verify_piv_tap;
 use crate::verify::ssh_sk::verify_sk_signature;
-use crate::verify::webauthn::verify_assertion;
 
 /// How many used challenges an answer naming none is checked against.
 const REPLAY_CANDIDATES: usize = 8;
@@ -96,9 +95,10 @@ fn signed_by_a_device(conv: &Conversation, answer: &Answer, text: &str) -> bool 
             TapKind::Webauthn(cred),
         ) => {
             cred.selector() == *selector
-                && conv.rp_id.as_deref().is_some_and(|rp| {
-                    verify_assertion(cred, rp, text, authenticator_data, signature).is_ok()
-                })
+                && conv
+                    .rp_id
+                    .as_deref()
+                    .is_some_and(|rp| cred.verify(rp, text, authenticator_data, signature).is_ok())
         }
         (
             Answer::Piv {

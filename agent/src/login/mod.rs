@@ -33,7 +33,11 @@ mod session_hooks_tests;
 #[cfg(test)]
 mod shared_login_tests;
 mod tap;
+mod tap_credential;
+mod tap_prompt;
 mod tap_verify;
+#[cfg(test)]
+mod teleport_device_tests;
 mod verdict;
 mod who;
 

@@ -5,11 +5,12 @@
 //! device's owner alone.
 
 use base64::Engine;
-use pam_mfa_protocol::{Prompt, PromptStyle, ResponseBody};
+use pam_mfa_protocol::ResponseBody;
 
 use super::evidence::KeyClass;
-use super::key_rules::{decide_for_person, device_locked, tap_key_policy};
+use super::key_rules::{decide_for_person, device_locked};
 use super::local_tap_state::LocalTap;
+use super::tap_credential::TapCredential;
 use super::verdict::{finish, Verdict};
 use crate::audit::AuditEvent;
 use crate::challenge::{key_digest, Challenge};
@@ -18,7 +19,6 @@ use crate::policy::ServiceClass;
 use crate::policy::{Bundle, DeviceKind, Requirement};
 use crate::state::AgentState;
 use crate::verify::piv_tap::selector_of_hash;
-use crate::verify::webauthn::WebauthnCredential;
 
 /// What the connection does next.
 pub enum Step {
@@ -42,8 +42,9 @@ pub(super) struct TapDevice {
 pub(super) enum TapKind {
     /// An OpenSSH security key: its wire blob and SHA-256 of it.
     SshSk { key_blob: Vec<u8>, digest: [u8; 32] },
-    /// A WebAuthn credential (Teleport's mfa_device `webauthn` form).
-    Webauthn(WebauthnCredential),
+    /// A WebAuthn credential: Teleport's own (WebAuthn or U2F, from the
+    /// user's `local_auth`) or an `mfa_device` of the `webauthn` form.
+    Webauthn(TapCredential),
     /// A PIV key (mfa_device `piv` form) whose attestation chain verified
     /// against the agent's roots, with the cap's serial rule applied; the
     /// selector is the first 8 bytes of SHA-256 of the attested key's SPKI.
@@ -92,15 +93,15 @@ pub struct Conversation {
 }
 
 /// The user's registered keys that can answer a challenge. A WebAuthn
-/// credential needs the cluster's rp_id; without one it cannot answer. A
-/// PIV key needs its attestation to verify against the agent's roots (and
-/// the cap's serial rule to pass); why one does not is returned beside.
+/// credential needs the cluster's rp_id; without one it cannot answer (its
+/// devices come last, most recent first: [`webauthn_tap_devices`]). A PIV
+/// key needs its attestation to verify against the agent's roots (and the
+/// cap's serial rule to pass); why one does not is returned beside.
 pub(super) fn tap_devices(
     state: &AgentState,
     bundle: &Bundle,
     user: &str,
 ) -> (Vec<TapDevice>, Vec<String>) {
-    let rp_known = bundle.cap.webauthn_rp_id.is_some();
     let no_traits = Default::default();
     let traits = bundle
         .users()
@@ -108,7 +109,7 @@ pub(super) fn tap_devices(
         .map(|u| &u.traits)
         .unwrap_or(&no_traits);
     let mut refused = Vec::new();
-    let devices = bundle
+    let mut devices: Vec<TapDevice> = bundle
         .devices_for_user(user)
         .into_iter()
         .filter_map(|d| {
@@ -122,9 +123,6 @@ pub(super) fn tap_devices(
                         key_blob: blob,
                     }
                 }
-                DeviceKind::Webauthn(spec) if rp_known => {
-                    TapKind::Webauthn(WebauthnCredential::from_device_spec(spec).ok()?)
-                }
                 DeviceKind::Piv(_) => match state.piv.device_class(d, traits, &bundle.cap) {
                     Ok(key) => TapKind::Piv {
                         selector: selector_of_hash(&key.attestation.public_key_spki_sha256),
@@ -135,7 +133,7 @@ pub(super) fn tap_devices(
                         return None;
                     }
                 },
-                _ => return None,
+                DeviceKind::Webauthn(_) => return None,
             };
             Some(TapDevice {
                 user: d.user.clone(),
@@ -145,7 +143,27 @@ pub(super) fn tap_devices(
             })
         })
         .collect();
+    devices.extend(webauthn_tap_devices(bundle, user));
     (devices, refused)
+}
+
+/// The user's WebAuthn devices that can answer for the cluster's rp_id,
+/// most recent first ([`Bundle::webauthn_devices`]); one whose key this
+/// agent cannot read is left out, as before.
+fn webauthn_tap_devices(bundle: &Bundle, user: &str) -> Vec<TapDevice> {
+    let app_id = bundle.cap.u2f_app_id.as_deref();
+    bundle
+        .webauthn_devices(user)
+        .into_iter()
+        .filter_map(|(d, w)| {
+            Some(TapDevice {
+                user: d.user.clone(),
+                id: d.id.clone(),
+                name: d.name.clone(),
+                kind: TapKind::Webauthn(TapCredential::from_device(w, app_id).ok()?),
+            })
+        })
+        .collect()
 }
 
 pub(super) fn fresh_challenge(state: &AgentState, login: &str) -> Challenge {
@@ -172,79 +190,6 @@ impl Conversation {
     /// one person: attached keys).
     pub(super) fn is_locked(&self, state: &AgentState, bundle: &Bundle, device: &str) -> bool {
         device_locked(state, bundle, &self.login, &self.user, self.class, device)
-    }
-
-    pub(super) fn prompt(&self, error: Option<&str>) -> ResponseBody {
-        let mut prompts = Vec::new();
-        if let Some(e) = error {
-            prompts.push(Prompt {
-                style: PromptStyle::Error,
-                text: format!("pam-mfa: {e}"),
-            });
-        }
-        prompts.push(Prompt {
-            style: PromptStyle::Info,
-            text: format!(
-                "pam-mfa: {} requires MFA ({}) for {}. Tap your security key: on your computer run `mfactl tap {}` (or use mfactl as SSH_ASKPASS), then enter its answer.",
-                self.challenge.node,
-                self.requirement.name(),
-                self.user,
-                // Also here: sudo -p and SUDO_PROMPT replace the prompt text.
-                self.challenge.text()
-            ),
-        });
-        // mfactl tap needs the rp_id to ask a FIDO2 key (WebAuthn assertions
-        // are bound to it); the challenge text is what gets signed.
-        let rp = match (
-            &self.rp_id,
-            self.devices
-                .iter()
-                .any(|d| matches!(d.kind, TapKind::Webauthn(_))),
-        ) {
-            (Some(rp), true) => format!(" rp_id={rp}"),
-            _ => String::new(),
-        };
-        // mfactl tap asks a PIV card for the slots of the registered keys.
-        let mut slots: Vec<&str> = self
-            .devices
-            .iter()
-            .filter_map(|d| match &d.kind {
-                TapKind::Piv { key, .. } => key.attestation.slot.map(|s| s.name()),
-                _ => None,
-            })
-            .collect();
-        slots.sort_unstable();
-        slots.dedup();
-        let piv = if self
-            .devices
-            .iter()
-            .any(|d| matches!(d.kind, TapKind::Piv { .. }))
-        {
-            format!(
-                " piv={}",
-                if slots.is_empty() {
-                    "any".to_string()
-                } else {
-                    slots.join(",")
-                }
-            )
-        } else {
-            String::new()
-        };
-        let uv = if tap_key_policy(self.requirement.key_policy).needs_pin() {
-            " uv=required"
-        } else {
-            ""
-        };
-        prompts.push(Prompt {
-            style: PromptStyle::EchoOn,
-            text: format!(
-                "MFA challenge {}{rp}{piv}{uv} {} answer: ",
-                self.challenge.text(),
-                crate::challenge::CLAIMS_WELCOME
-            ),
-        });
-        ResponseBody::Prompt { prompts }
     }
 
     /// The verdict of a verified tap: the login decided again for the

@@ -4,12 +4,12 @@
 use super::evidence::{check, KeyClass};
 use super::key_rules::tap_key_policy;
 use super::tap::{Conversation, TapDevice};
+use super::tap_credential::TapCredential;
 use crate::piv::AttestedKey;
 use crate::policy::Requirement;
 use crate::state::AgentState;
 use crate::verify::piv_tap::verify_piv_tap;
 use crate::verify::ssh_sk::verify_sk_signature;
-use crate::verify::webauthn::{verify_assertion, WebauthnCredential};
 
 impl Conversation {
     /// Checks a security-key signature of this conversation's challenge:
@@ -34,12 +34,15 @@ impl Conversation {
     }
 
     /// Checks a WebAuthn assertion of this conversation's challenge for the
-    /// cluster's rp_id; flags and counter come from the signed authenticator data.
+    /// cluster's rp_id (a U2F device: signed for the cap's app id); flags and
+    /// counter come from the signed authenticator data. As Teleport's login
+    /// flow, the touch (UP) is required; the counter must move past the one
+    /// Teleport last saw for the device and past the last one seen here.
     pub(super) fn verify_webauthn(
         &self,
         state: &AgentState,
         device: &TapDevice,
-        cred: &WebauthnCredential,
+        cred: &TapCredential,
         authenticator_data: &[u8],
         signature: &[u8],
     ) -> Result<KeyClass, String> {
@@ -47,19 +50,21 @@ impl Conversation {
             .rp_id
             .as_deref()
             .ok_or("the cluster has no WebAuthn rp_id")?;
-        let signed = verify_assertion(
-            cred,
-            rp_id,
-            &self.challenge.text(),
-            authenticator_data,
-            signature,
-        )
-        .map_err(|e| {
-            format!(
-                "the WebAuthn assertion by {} does not verify: {e}",
+        let signed = cred
+            .verify(rp_id, &self.challenge.text(), authenticator_data, signature)
+            .map_err(|e| {
+                format!(
+                    "the WebAuthn assertion by {} does not verify: {e}",
+                    device.name
+                )
+            })?;
+        if !signed.user_present() {
+            return Err(format!(
+                "{} signed without a touch (user presence); touch the key when it blinks",
                 device.name
-            )
-        })?;
+            ));
+        }
+        check_counter_floor(cred.counter_floor, signed.counter, &device.name)?;
         self.accept_flags(
             state,
             device,
@@ -139,4 +144,16 @@ impl Conversation {
             .check_and_record(&format!("{}/{}", device.user, device.id), counter)?;
         Ok(class)
     }
+}
+
+/// A counter at or below the one Teleport last saw for the device (the
+/// bundle's `signatureCounter`) is a cloned key or a replay: refused. Keys
+/// that keep no counter (0 and 0) pass.
+fn check_counter_floor(floor: u32, counter: u32, device: &str) -> Result<(), String> {
+    if (floor != 0 || counter != 0) && counter <= floor {
+        return Err(format!(
+            "the signature counter of {device} ({counter}) did not move past the one the cluster last saw ({floor}): refused as a possible clone"
+        ));
+    }
+    Ok(())
 }

@@ -13,7 +13,9 @@ use sha2::{Digest, Sha256};
 use super::by_name::ByName;
 use super::index::BundleIndex;
 use super::locks::LockSubject;
-use super::resources::{AuthPreference, CertAuthority, DeviceKind, Lock, MfaDevice, Role, User};
+use super::resources::{
+    AuthPreference, CertAuthority, DeviceKind, Lock, MfaDevice, Role, User, WebauthnDevice,
+};
 
 /// Everything a bundle says, after parsing and Teleport's defaults.
 #[derive(Debug, Clone)]
@@ -177,6 +179,40 @@ impl Bundle {
             .devices_for_user(user)
             .iter()
             .map(|&i| &self.devices[i as usize])
+            .collect()
+    }
+
+    /// `user`'s WebAuthn devices (Teleport's WebAuthn and U2F ones, and
+    /// `mfa_device` documents of the `webauthn` form) that can answer for
+    /// the cluster's `webauthn.rp_id`, most recent first (the later of
+    /// Teleport's `addedAt` and `lastUsed`; devices without either come last,
+    /// in bundle order). None without an rp_id. Teleport's login flow leaves
+    /// out devices recorded under another rp_id (`credentialRpId`); so does this.
+    pub fn webauthn_devices(&self, user: &str) -> Vec<(&MfaDevice, &WebauthnDevice)> {
+        let Some(rp_id) = self.cap.webauthn_rp_id.as_deref() else {
+            return Vec::new();
+        };
+        let mut devices: Vec<_> = self
+            .devices_for_user(user)
+            .into_iter()
+            .filter_map(|d| match &d.kind {
+                DeviceKind::Webauthn(w) if w.serves_rp_id(rp_id) && !w.credential_id.is_empty() => {
+                    Some((d, w))
+                }
+                _ => None,
+            })
+            .collect();
+        devices.sort_by_key(|(_, w)| std::cmp::Reverse(w.last_active));
+        devices
+    }
+
+    /// The credential ids of [`Bundle::webauthn_devices`], most recent
+    /// first: what a FIDO2 key is asked about (its allowList), by `mfactl
+    /// tap` through the challenge prompt and by the approval page.
+    pub fn webauthn_credential_ids(&self, user: &str) -> Vec<&[u8]> {
+        self.webauthn_devices(user)
+            .into_iter()
+            .map(|(_, w)| &*w.credential_id)
             .collect()
     }
 

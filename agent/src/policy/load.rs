@@ -11,6 +11,7 @@ use super::documents::{decode, split, Document};
 use super::error::PolicyError;
 use super::resources::{
     CapDoc, CertAuthorityDoc, DeviceDoc, DeviceKind, DeviceOutcome, LockDoc, RoleDoc, UserDoc,
+    WebauthnForm,
 };
 
 /// What is read first from every document, to pick its type.
@@ -171,13 +172,7 @@ impl Loader {
                 })?;
                 self.roles.insert(role.name.clone(), role);
             }
-            "user" => {
-                let user = decode::<UserDoc>(doc, origin)?.into_user();
-                self.claim("user", &user.name, doc, origin, |first| {
-                    format!("duplicate user {:?} (first defined at {first})", user.name)
-                })?;
-                self.users.insert(user.name.clone(), user);
-            }
+            "user" => self.add_user(doc, origin)?,
             "cluster_auth_preference" => {
                 let cap = decode::<CapDoc>(doc, origin)?.into_cap();
                 self.claim("cluster_auth_preference", "", doc, origin, |first| {
@@ -198,6 +193,29 @@ impl Loader {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// A user, and the devices of their `local_auth` (Teleport's own
+    /// WebAuthn and U2F keys), claimed by name as `mfa_device`s are.
+    fn add_user(&mut self, doc: &Document<'_>, origin: &str) -> Result<(), PolicyError> {
+        let (user, devices) = decode::<UserDoc>(doc, origin)?
+            .into_user()
+            .map_err(|e| doc_error(doc, origin, e))?;
+        self.claim("user", &user.name, doc, origin, |first| {
+            format!("duplicate user {:?} (first defined at {first})", user.name)
+        })?;
+        for device in devices {
+            let key = format!("{}/{}", device.user, device.name);
+            self.claim("mfa_device", &key, doc, origin, |first| {
+                format!(
+                    "user {:?} has two devices named {:?} (the first at {first})",
+                    device.user, device.name
+                )
+            })?;
+            self.devices.push(device);
+        }
+        self.users.insert(user.name.clone(), user);
         Ok(())
     }
 
@@ -259,7 +277,29 @@ impl Loader {
             .unwrap_or_default()
     }
 
+    /// Legacy U2F devices sign for the cap's `u2f.app_id`: without one
+    /// (the cap may come after the users) they cannot be verified, and are
+    /// left out with a warning.
+    fn drop_u2f_without_app_id(&mut self) {
+        if self.cap.as_ref().is_some_and(|c| c.u2f_app_id.is_some()) {
+            return;
+        }
+        let (u2f, kept): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.devices).into_iter().partition(
+                |d| matches!(&d.kind, DeviceKind::Webauthn(w) if w.form == WebauthnForm::U2f),
+            );
+        self.devices = kept;
+        for d in u2f {
+            let at = self.place("mfa_device", &format!("{}/{}", d.user, d.name));
+            self.warnings.push(format!(
+                "{at}skipped U2F device {:?} of user {:?}: the cluster_auth_preference has no u2f.app_id to verify it with",
+                d.name, d.user
+            ));
+        }
+    }
+
     fn finish(mut self, hasher: Sha256) -> Bundle {
+        self.drop_u2f_without_app_id();
         for user in self.users.values() {
             for role in &user.roles {
                 if !self.roles.contains_key(role) {

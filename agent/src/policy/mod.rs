@@ -66,6 +66,6 @@ pub use requirement::Requirement;
 pub use resolve::{decide, decide_with_identity};
 pub use resources::{
     AuthPreference, CertAuthority, DeviceKind, Lock, LockTarget, MfaDevice, Role, RoleConditions,
-    User, SSH_SK_KEY_TYPES,
+    User, WebauthnDevice, WebauthnForm, SSH_SK_KEY_TYPES,
 };
 pub use traits::{interpolate, TemplateError};

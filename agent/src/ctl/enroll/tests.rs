@@ -299,10 +299,11 @@ mod webauthn {
         let b = load_bundle_str(&done.device.to_yaml(), "t").unwrap();
         let d = &b.devices()[0];
         assert!(d.name.starts_with("jerry-webauthn-"), "{}", d.name);
-        let crate::policy::DeviceKind::Webauthn(spec) = &d.kind else {
+        let crate::policy::DeviceKind::Webauthn(w) = &d.kind else {
             panic!("{:?}", d.kind)
         };
-        let cred = WebauthnCredential::from_device_spec(spec).unwrap();
+        let cred =
+            WebauthnCredential::new(w.credential_id.to_vec(), w.public_key.to_vec()).unwrap();
         assert_eq!(cred, soft.credential());
         // The registered credential answers a login challenge.
         let req = crate::fido2::GetAssertionRequest {

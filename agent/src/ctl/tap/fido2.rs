@@ -1,4 +1,12 @@
 //! `mfactl tap` with a FIDO2 key (WebAuthn assertion of the challenge).
+//!
+//! The key is asked about the credentials the prompt names (`cred=`: the
+//! person's registered credentials, Teleport's own included, most recent
+//! first), so a key registered with `tsh mfa add` answers with no local
+//! file; an older prompt without `cred=` falls back to the ids `mfactl
+//! enroll` kept in [`credential_file`]. A legacy U2F credential signs for
+//! the prompt's `app_id=` (WebAuthn's `appid` extension): asked again for
+//! it when the key has no credential for the rp_id.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -14,6 +22,47 @@ pub(crate) fn credential_file() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
     Some(base.join("pam-mfa").join("webauthn-credentials"))
+}
+
+/// What the prompt says a FIDO2 key may answer for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct FidoTarget {
+    /// `rp_id=`: what the clientDataJSON and a WebAuthn credential are for.
+    pub(super) rp_id: String,
+    /// `app_id=`: what a legacy U2F credential signs for.
+    pub(super) app_id: Option<String>,
+    /// `cred=`: the credential ids to ask about (None: an older prompt).
+    pub(super) credential_ids: Option<Vec<Vec<u8>>>,
+}
+
+impl FidoTarget {
+    /// The target named by a prompt's `rp_id=`, `app_id=` and `cred=` words.
+    pub(super) fn from_prompt(text: &str, rp_id: String) -> FidoTarget {
+        use base64::Engine;
+        let credential_ids = super::token(text, "cred=").map(|list| {
+            list.split(',')
+                .filter_map(|id| {
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD
+                        .decode(id)
+                        .ok()
+                })
+                .filter(|id| !id.is_empty())
+                .collect()
+        });
+        FidoTarget {
+            rp_id,
+            app_id: super::token(text, "app_id=").filter(|a| !a.is_empty()),
+            credential_ids,
+        }
+    }
+
+    /// The allowList: the prompt's ids, else the ones kept by enroll.
+    fn allow_list(&self) -> Vec<Vec<u8>> {
+        match &self.credential_ids {
+            Some(ids) => ids.clone(),
+            None => known_credentials(&self.rp_id),
+        }
+    }
 }
 
 fn known_credentials(rp_id: &str) -> Vec<Vec<u8>> {
@@ -44,59 +93,97 @@ const PIN_DEADLINE: Duration = Duration::from_secs(10);
 /// asked.
 pub(super) fn answer_with_fido2(
     c: &ParsedChallenge,
-    rp_id: &str,
+    target: &FidoTarget,
     uv: bool,
     tty: &mut dyn Terminal,
 ) -> Result<String, String> {
     let keys = crate::fido2::authenticators().map_err(|e| format!("FIDO2: {e}"))?;
-    answer_with_authenticators(keys, c, rp_id, uv, tty)
+    answer_with_authenticators(keys, c, target, uv, tty)
 }
 
 pub(super) fn answer_with_authenticators(
     keys: Vec<Box<dyn crate::fido2::Authenticator>>,
     c: &ParsedChallenge,
-    rp_id: &str,
+    target: &FidoTarget,
     uv: bool,
     tty: &mut dyn Terminal,
 ) -> Result<String, String> {
-    use crate::fido2::GetAssertionRequest;
-    use crate::verify::webauthn::{client_data_hash, encode_answer};
-    let base = GetAssertionRequest {
-        rp_id: rp_id.to_string(),
-        client_data_hash: client_data_hash(&c.text, rp_id),
-        allow_credentials: known_credentials(rp_id),
-        user_verification: false,
-        pin_uv_auth: None,
-    };
     let mut last_err = "no FIDO2 security key is connected".to_string();
     for mut a in keys {
-        let req = if uv {
-            match user_verification(a.as_mut(), &base, c, tty) {
-                Ok(req) => req,
-                Err(e) => {
-                    last_err = format!("{}: {e}", a.name());
-                    continue;
-                }
-            }
-        } else {
-            base.clone()
-        };
-        tty.say(&super::cue::touch_cue(
-            c,
-            &format!("{} for {rp_id}", a.name()),
-        ))?;
-        match a.get_assertion(&req, Instant::now() + TOUCH_DEADLINE) {
-            Ok(r) => {
-                return Ok(encode_answer(
-                    &r.credential_id,
-                    &r.authenticator_data,
-                    &r.signature,
-                ))
-            }
+        match assert_with_key(a.as_mut(), c, target, uv, tty) {
+            Ok(answer) => return Ok(answer),
             Err(e) => last_err = format!("{}: {e}", a.name()),
         }
     }
     Err(format!("FIDO2: {last_err}"))
+}
+
+/// One key's assertion: for the rp_id, then (a legacy U2F credential) for
+/// the app id when the key has no credential for the rp_id.
+fn assert_with_key(
+    a: &mut dyn crate::fido2::Authenticator,
+    c: &ParsedChallenge,
+    target: &FidoTarget,
+    uv: bool,
+    tty: &mut dyn Terminal,
+) -> Result<String, String> {
+    let first = assert_for(a, c, target, &target.rp_id, uv, tty);
+    match (&first, &target.app_id) {
+        (Err(AssertError::NoCredentials(_)), Some(app_id)) => {
+            assert_for(a, c, target, app_id, uv, tty)
+        }
+        _ => first,
+    }
+    .map_err(|e| match e {
+        AssertError::NoCredentials(e) | AssertError::Other(e) => e,
+    })
+}
+
+/// Why a key gave no assertion.
+enum AssertError {
+    /// It holds none of the credentials asked about for this rp.
+    NoCredentials(String),
+    Other(String),
+}
+
+/// An assertion of the challenge (clientDataJSON for the target's rp_id)
+/// by credentials of `signing_rp`.
+fn assert_for(
+    a: &mut dyn crate::fido2::Authenticator,
+    c: &ParsedChallenge,
+    target: &FidoTarget,
+    signing_rp: &str,
+    uv: bool,
+    tty: &mut dyn Terminal,
+) -> Result<String, AssertError> {
+    use crate::fido2::{Fido2Error, GetAssertionRequest};
+    use crate::verify::webauthn::{client_data_hash, encode_answer};
+    let base = GetAssertionRequest {
+        rp_id: signing_rp.to_string(),
+        client_data_hash: client_data_hash(&c.text, &target.rp_id),
+        allow_credentials: target.allow_list(),
+        user_verification: false,
+        pin_uv_auth: None,
+    };
+    let req = if uv {
+        user_verification(a, &base, c, tty).map_err(AssertError::Other)?
+    } else {
+        base
+    };
+    tty.say(&super::cue::touch_cue(
+        c,
+        &format!("{} for {signing_rp}", a.name()),
+    ))
+    .map_err(AssertError::Other)?;
+    match a.get_assertion(&req, Instant::now() + TOUCH_DEADLINE) {
+        Ok(r) => Ok(encode_answer(
+            &r.credential_id,
+            &r.authenticator_data,
+            &r.signature,
+        )),
+        Err(e @ Fido2Error::NoCredentials) => Err(AssertError::NoCredentials(e.to_string())),
+        Err(e) => Err(AssertError::Other(e.to_string())),
+    }
 }
 
 /// The request with user verification: the `uv` option for a key that

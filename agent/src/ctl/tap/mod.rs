@@ -14,12 +14,14 @@
 //! the cue says what the touch approves ([`cue`]).
 //!
 //! Keys, in this order, as the prompt allows: a FIDO2 key (`rp_id=` in the
-//! prompt), a PIV card through pcscd (`piv=SLOTS`: the slots of the user's
+//! prompt, asked about the credential ids of `cred=`), a PIV card through pcscd (`piv=SLOTS`: the slots of the user's
 //! registered PIV keys), an sk key held by the local ssh-agent.
 
 mod askpass_argv;
 mod cue;
 mod fido2;
+#[cfg(test)]
+mod fido2_tests;
 mod piv;
 mod ssh_agent;
 mod terminal;
@@ -32,8 +34,8 @@ use std::time::Duration;
 use crate::challenge::{find_challenge, with_claim, CLAIMS_WELCOME};
 
 pub use askpass_argv::askpass_argv;
-use fido2::answer_with_fido2;
 pub(crate) use fido2::credential_file;
+use fido2::{answer_with_fido2, FidoTarget};
 use piv::answer_with_pcsc;
 #[cfg(test)]
 pub(crate) use piv::answer_with_piv;
@@ -82,7 +84,8 @@ pub fn run_tap(arg: Option<&str>, tty: &mut dyn Terminal) -> Result<TapOutput, S
             let uv = token(&text, "uv=").is_some_and(|v| v == "required");
             let mut errors = Vec::new();
             if let Some(rp) = rp_id {
-                match answer_with_fido2(&c, &rp, uv, tty) {
+                let target = FidoTarget::from_prompt(&text, rp);
+                match answer_with_fido2(&c, &target, uv, tty) {
                     Ok(a) => return Ok(TapOutput::Answer(line(a))),
                     Err(e) => errors.push(e),
                 }

@@ -59,7 +59,8 @@ fn pinned(pin: &str, protocols: &[u8]) -> SoftAuthenticator {
 }
 
 fn tap(a: &SoftAuthenticator, uv: bool, t: &mut PinPad) -> Result<String, String> {
-    answer_with_authenticators(vec![Box::new(a.clone())], &challenge(), RP, uv, t)
+    let target = FidoTarget::from_prompt("", RP.into());
+    answer_with_authenticators(vec![Box::new(a.clone())], &challenge(), &target, uv, t)
 }
 
 /// The flags (UP, UV) the agent's verifier reads from a tap's answer.

@@ -163,7 +163,9 @@ fn verifier_caches_per_root_set_and_not_failures() {
     assert_eq!(first.attestation.slot, Some(PivSlot::Signature));
     // A device of another form has no PIV class.
     let sk = MfaDevice {
-        kind: DeviceKind::Webauthn(serde_json::Value::Null),
+        kind: DeviceKind::Webauthn(crate::policy::WebauthnDevice::from_mfa_device_form(
+            &serde_json::Value::Null,
+        )),
         ..d.clone()
     };
     assert!(v

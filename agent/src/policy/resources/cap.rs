@@ -20,6 +20,8 @@ pub struct AuthPreference {
     pub second_factors: Vec<String>,
     /// `spec.webauthn.rp_id`.
     pub webauthn_rp_id: Option<String>,
+    /// `spec.u2f.app_id`: the rpId legacy U2F devices sign for.
+    pub u2f_app_id: Option<String>,
     /// `spec.locking_mode` (`best_effort` when absent, as in Teleport).
     pub locking_mode: String,
     /// `spec.webauthn` as written (Null when absent), e.g. for the
@@ -36,6 +38,7 @@ impl Default for AuthPreference {
             second_factor: String::new(),
             second_factors: Vec::new(),
             webauthn_rp_id: None,
+            u2f_app_id: None,
             locking_mode: "best_effort".to_owned(),
             raw_webauthn: serde_json::Value::Null,
             raw_hardware_key: serde_json::Value::Null,
@@ -81,7 +84,16 @@ struct RawCapSpec {
     #[serde(default)]
     hardware_key: Option<serde_json::Value>,
     #[serde(default)]
+    u2f: Option<RawU2fSettings>,
+    #[serde(default)]
     locking_mode: Option<String>,
+}
+
+/// `spec.u2f`: only the app id is read.
+#[derive(Debug, Default, Deserialize)]
+struct RawU2fSettings {
+    #[serde(default)]
+    app_id: Option<String>,
 }
 
 /// A second factor name: a string; `true`/`false` (YAML `on`/`off` read by
@@ -143,6 +155,10 @@ impl CapDoc {
                 .map(|s| s.0)
                 .collect(),
             webauthn_rp_id,
+            u2f_app_id: spec
+                .u2f
+                .and_then(|u| u.app_id)
+                .filter(|a| !a.trim().is_empty()),
             locking_mode: spec
                 .locking_mode
                 .filter(|m| !m.is_empty())

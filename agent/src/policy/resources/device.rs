@@ -8,6 +8,7 @@ use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
 use super::common::{non_empty_string, v1, Metadata};
+use super::webauthn_device::WebauthnDevice;
 use crate::piv::PivDevice;
 
 /// OpenSSH security-key public key types a device may register.
@@ -41,8 +42,9 @@ pub enum DeviceKind {
         /// The comment after the blob (may be empty).
         comment: String,
     },
-    /// `spec.webauthn`, as written.
-    Webauthn(serde_json::Value),
+    /// A WebAuthn credential: `spec.webauthn` of an `mfa_device`, or one of
+    /// a user's Teleport devices (`spec.local_auth.mfa`, WebAuthn or U2F).
+    Webauthn(WebauthnDevice),
     /// `spec.piv`: an attested PIV key (verified when used, see `crate::piv`).
     Piv(PivDevice),
 }
@@ -206,7 +208,7 @@ impl DeviceDoc {
                 comment: sk.public_key.comment,
             }
         } else if let Some(v) = spec.webauthn {
-            DeviceKind::Webauthn(v)
+            DeviceKind::Webauthn(WebauthnDevice::from_mfa_device_form(&v))
         } else {
             let raw = spec.piv.expect("one form");
             DeviceKind::Piv(

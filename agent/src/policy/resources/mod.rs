@@ -7,9 +7,11 @@ mod cap;
 mod cert_authority;
 mod common;
 mod device;
+mod local_auth;
 mod lock;
 mod role;
 mod user;
+mod webauthn_device;
 
 pub use cap::AuthPreference;
 pub use cert_authority::CertAuthority;
@@ -17,6 +19,7 @@ pub use device::{DeviceKind, MfaDevice, SSH_SK_KEY_TYPES};
 pub use lock::{Lock, LockTarget};
 pub use role::{Role, RoleConditions};
 pub use user::User;
+pub use webauthn_device::{WebauthnDevice, WebauthnForm};
 
 pub(crate) use cap::CapDoc;
 pub(crate) use cert_authority::CertAuthorityDoc;

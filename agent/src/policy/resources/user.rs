@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::common::{into_plain_map, v2, Metadata, StringList, StringListMap};
+use super::device::MfaDevice;
+use super::local_auth::RawLocalAuth;
 
 /// A cluster user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,15 +41,23 @@ struct RawUserSpec {
     roles: Option<StringList>,
     #[serde(default)]
     traits: Option<StringListMap>,
+    /// Teleport's own MFA devices (`--with-secrets`); only `mfa` is read.
+    #[serde(default)]
+    local_auth: Option<RawLocalAuth>,
 }
 
 impl UserDoc {
-    pub(crate) fn into_user(self) -> User {
+    /// The user, and the WebAuthn/U2F devices of their `local_auth` (an
+    /// error names the device that is malformed).
+    pub(crate) fn into_user(self) -> Result<(User, Vec<MfaDevice>), String> {
         let spec = self.spec.unwrap_or_default();
-        User {
-            name: self.metadata.name,
+        let name = self.metadata.name;
+        let devices = spec.local_auth.unwrap_or_default().into_devices(&name)?;
+        let user = User {
+            name,
             roles: spec.roles.unwrap_or_default().0,
             traits: into_plain_map(spec.traits.unwrap_or_default()),
-        }
+        };
+        Ok((user, devices))
     }
 }

@@ -421,7 +421,7 @@ spec:
         matches!(&b.devices()[1].kind, DeviceKind::Piv(p) if p.slot == Some(crate::piv::PivSlot::Signature) && p.chain == piv.chain())
     );
     assert!(
-        matches!(&b.devices()[2].kind, DeviceKind::Webauthn(v) if v["credential_id"] == "Y3JlZA==")
+        matches!(&b.devices()[2].kind, DeviceKind::Webauthn(w) if &*w.credential_id == b"cred")
     );
     let names =
         |v: Vec<&crate::policy::MfaDevice>| v.iter().map(|d| d.name.clone()).collect::<Vec<_>>();

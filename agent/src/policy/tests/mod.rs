@@ -8,6 +8,7 @@ mod managed_logins;
 mod seed_example;
 mod support;
 mod teleport_conformance;
+mod teleport_local_auth;
 mod teleport_rules;
 mod teleport_traits_and_locks;
 mod templates;

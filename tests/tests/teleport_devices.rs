@@ -1,0 +1,212 @@
+//! A person taps with the key they registered in Teleport (`tsh mfa add`):
+//! the key exists only in the user's `spec.local_auth.mfa`, written as
+//! `tctl get users --with-secrets --format=yaml` prints it (no mfa_device
+//! document, no local credential file), through real sshd; a lock on the
+//! device's id denies.
+
+mod common;
+
+use common::*;
+use pam_mfa_e2e::agent::{Agent, AgentConfig, Bundle, WEBAUTHN_RP_ID};
+use pam_mfa_e2e::bins;
+use pam_mfa_e2e::keys::{KeyKind, SshKey};
+use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
+use pam_mfa_e2e::sshd::{Sshd, SshdOptions};
+use pam_mfa_e2e::users::TestUser;
+use pam_mfa_e2e::workdir::WorkDir;
+use pam_mfa_e2e::{require_root, unique_name};
+
+/// The Teleport device id (an MFADevice `id`): what audit and locks name.
+const DEVICE_ID: &str = "9b2f7c1e-3d4a-4b5c-8d6e-7f8091a2b3c4";
+
+/// A software FIDO2 key holding one non-discoverable credential (as
+/// `tsh mfa add` makes), and its credential id and COSE key (base64).
+fn teleport_key(dir: &std::path::Path) -> (std::path::PathBuf, String, String) {
+    let file = dir.join("yubikey.json");
+    let out = std::process::Command::new(bins::require(&bins::soft_mfactl()))
+        .args([
+            "soft-fido2-new",
+            "--rp-id",
+            WEBAUTHN_RP_ID,
+            "--non-discoverable",
+            "--out",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let spec: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let field = |k: &str| spec[k].as_str().unwrap().to_string();
+    (file, field("credential_id"), field("public_key_cbor"))
+}
+
+/// The user as tctl prints it with `--with-secrets`: a password hash, a
+/// TOTP device and the WebAuthn device, camelCase, padded base64.
+fn tctl_user(name: &str, credential_id: &str, public_key_cbor: &str) -> String {
+    format!(
+        "kind: user
+metadata:
+  name: {name}
+  revision: 0b6c2f64-7d7e-4b1a-9a55-3f0e8c6d2a10
+spec:
+  created_by:
+    time: \"2024-03-01T09:00:00Z\"
+    user:
+      name: admin
+  local_auth:
+    mfa:
+    - addedAt: \"2024-03-01T09:05:00Z\"
+      id: 0d0e0f10-1112-4314-9516-171819202122
+      kind: mfa_device
+      lastUsed: \"2024-03-02T10:00:00Z\"
+      metadata:
+        name: phone-otp
+      totp:
+        key: JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+      version: v1
+    - addedAt: \"2024-03-01T09:10:00.123456Z\"
+      id: {DEVICE_ID}
+      kind: mfa_device
+      lastUsed: \"2024-05-06T07:08:09Z\"
+      metadata:
+        name: yubikey-5c
+      version: v1
+      webauthn:
+        aaguid: AAAAAAAAAAAAAAAAAAAAAA==
+        attestationType: none
+        credentialId: {credential_id}
+        credentialRpId: {WEBAUTHN_RP_ID}
+        publicKeyCbor: {public_key_cbor}
+        signatureCounter: 0
+    password_hash: JDJhJDEwJGV4YW1wbGVoYXNoZXhhbXBsZWhhc2g=
+    webauthn:
+      user_id: c29tZS11c2VyLWhhbmRsZQ==
+  roles:
+  - access-dev
+  - access-prod
+  status:
+    is_locked: false
+  traits:
+    logins:
+    - {name}
+version: v2
+"
+    )
+}
+
+/// Roles (prod: session MFA), the cap with the rp_id, the tctl-shaped user.
+fn policy(user: &str, credential_id: &str, public_key_cbor: &str) -> Bundle {
+    Bundle::new()
+        .role(
+            "access-dev",
+            &[("env", "dev")],
+            &["{{internal.logins}}"],
+            None,
+        )
+        .role(
+            "access-prod",
+            &[("env", "prod")],
+            &["{{internal.logins}}"],
+            Some("true"),
+        )
+        .cap("false")
+        .raw(&tctl_user(user, credential_id, public_key_cbor))
+}
+
+#[test]
+fn a_key_registered_only_in_teleport_taps_through_sshd() {
+    require_root!();
+    let work = WorkDir::new("teleport-devices");
+    let user = TestUser::create();
+    let plain = SshKey::generate(work.path(), "id_plain", KeyKind::Ed25519, false);
+    user.authorize_keys(&[plain.public_line.as_str()]);
+    let (key_file, credential_id, public_key_cbor) = teleport_key(work.path());
+    let service = unique_name("sshd-mfat");
+    let b = policy(&user.name, &credential_id, &public_key_cbor);
+    let agent = Agent::start(
+        &work,
+        &AgentConfig::with_env("prod").service(&service, "ssh"),
+        &b,
+    );
+    let sshd = Sshd::start(
+        &work,
+        &SshdOptions::new(&sshd_stack(&agent.socket, ""))
+            .keys_from_agent(&agent.socket)
+            .service_name(&service),
+    );
+    // No credential file: XDG_CONFIG_HOME is an empty directory.
+    let empty_config = work.subdir("empty-config", 0o700);
+    let login = || -> SshOutcome {
+        let mut l = SshLogin::new(sshd.port, &user.name, &plain)
+            .tap(&bins::soft_mfactl(), std::path::Path::new("/nonexistent"));
+        l.extra_env.extend([
+            ("PAM_MFA_SOFT_FIDO2".into(), key_file.display().to_string()),
+            ("XDG_CONFIG_HOME".into(), empty_config.display().to_string()),
+        ]);
+        l.run(&work, "id -un")
+    };
+    let evidence = |out: &SshOutcome| {
+        format!(
+            "{}\n--- audit\n{}\n--- agent log\n{}",
+            out.describe(),
+            agent.audit_text(),
+            agent.log()
+        )
+    };
+
+    let out = login();
+    assert!(out.success(), "{}", evidence(&out));
+    assert_eq!(out.stdout().trim(), user.name);
+    // The prompt named the Teleport credential (base64url of its id).
+    let id = base64_url(&credential_id);
+    assert!(
+        out.askpass
+            .iter()
+            .any(|p| p.contains(&format!("cred={id}")) && p.contains("rp_id=e2e.example.com")),
+        "{:?}",
+        out.askpass
+    );
+    let auth = last_auth(&agent, &user.name);
+    assert_eq!(auth["result"], "allow", "{auth}");
+    assert_eq!(auth["evidence"], "tap_webauthn_touch", "{auth}");
+    assert_eq!(auth["device"], DEVICE_ID, "{auth}");
+    // The secrets beside the device are in no log.
+    for secret in [
+        "JBSWY3DPEHPK3PXP",
+        "JDJhJDEwJGV4YW1wbGVoYXNo",
+        "c29tZS11c2VyLWhhbmRsZQ",
+    ] {
+        assert!(!agent.audit_text().contains(secret) && !agent.log().contains(secret));
+    }
+
+    // A lock on the device's id (as `tctl lock --mfa-device`) denies.
+    let lock = format!(
+        "kind: lock\nversion: v2\nmetadata:\n  name: lost-yubikey\nspec:\n  target:\n    mfa_device: {DEVICE_ID}\n  message: reported lost\n"
+    );
+    agent.update_bundle(&policy(&user.name, &credential_id, &public_key_cbor).raw(&lock));
+    let locked = login();
+    assert_eq!(locked.exit_code(), Some(255), "{}", evidence(&locked));
+    assert!(
+        !locked.askpass.iter().any(|p| p.contains(&id)),
+        "a locked device is not offered: {:?}",
+        locked.askpass
+    );
+    let auth = last_auth(&agent, &user.name);
+    assert_eq!(auth["result"], "deny", "{auth}");
+}
+
+fn base64_url(standard: &str) -> String {
+    standard
+        .trim_end_matches('=')
+        .replace('+', "-")
+        .replace('/', "_")
+}
+
+fn last_auth(agent: &Agent, login: &str) -> serde_json::Value {
+    agent
+        .audit_events()
+        .into_iter()
+        .rev()
+        .find(|e| e["event"] == "decision" && e["login"] == login && e["hook"] == "auth")
+        .expect("an auth decision")
+}

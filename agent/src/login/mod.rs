@@ -1,6 +1,7 @@
 //! One login: identity, evidence, requirement, verdict.
 
 mod answer_origin;
+mod approval_link;
 mod ask;
 mod auth_info;
 mod authorized_keys_file;
@@ -37,6 +38,7 @@ mod tap_verify;
 mod verdict;
 mod who;
 
+pub use approval_link::approval_status;
 pub use auth_info::{accepted_keys, AcceptedKey};
 pub use authorized_keys_file::{find_key, UserFileVerdict};
 pub use conversation::{answer, cancel};

@@ -89,6 +89,8 @@ pub struct Conversation {
     pub(super) rp_id: Option<String>,
     /// A tap on a key attached to this host, when that is the way.
     pub(super) local: Option<LocalTap>,
+    /// The browser approval page, when `approval_url` is set and fits the rp_id.
+    pub(super) approval: Option<super::approval_link::ApprovalLink>,
 }
 
 /// The user's registered keys that can answer a challenge. A WebAuthn
@@ -236,6 +238,7 @@ impl Conversation {
         } else {
             ""
         };
+        prompts.extend(self.approval_prompt());
         prompts.push(Prompt {
             style: PromptStyle::EchoOn,
             text: format!(

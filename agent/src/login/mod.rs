@@ -2,6 +2,8 @@
 
 mod answer_origin;
 mod approval_link;
+#[cfg(test)]
+mod approval_link_tests;
 mod ask;
 mod auth_info;
 mod authorized_keys_file;

@@ -194,10 +194,16 @@ impl TestCredential {
     }
 }
 
-/// `tests/browser/` with playwright-core installed (`npm ci`, once).
+/// `tests/browser/` with playwright-core installed (`npm ci`, once per
+/// process: the tests of one binary run in parallel).
 pub fn browser_dir() -> PathBuf {
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
-    if !dir.join("node_modules/playwright-core").exists() {
+    if !dir
+        .join("node_modules/playwright-core/package.json")
+        .exists()
+    {
         let out = run_with_timeout(
             Command::new("npm")
                 .args(["ci", "--no-audit", "--no-fund"])

@@ -81,7 +81,9 @@ fn check_parsed(answer: &Answer) {
             ..
         } => verify_assertion(&k.webauthn, RP_ID, CHALLENGE, authenticator_data, signature).is_ok(),
         // The approval page's form: inflated (capped) at parse, rebuilt here.
-        Answer::Browser(b) => verify_browser_answer(&k.webauthn, RP_ID, ORIGIN, CHALLENGE, b).is_ok(),
+        Answer::Browser(b) => {
+            verify_browser_answer(&k.webauthn, RP_ID, ORIGIN, CHALLENGE, b).is_ok()
+        }
         Answer::Piv { signature, .. } => verify_piv_tap(PIV_SPKI, CHALLENGE, signature).is_ok(),
     };
     assert!(!verified, "a forged answer verified");

@@ -353,6 +353,14 @@ fn the_page_explains_what_it_cannot_do() {
     };
     let fresh = link(PAGE_HOST, now + 600);
 
+    // mfactl status names the page and the origin answers must come from.
+    let status = w.agent.mfactl(&["status"]);
+    let want = format!(
+        "approval page:   https://{PAGE_HOST}:{}/ (origin https://{PAGE_HOST}:{}, rp_id {WEBAUTHN_RP_ID})",
+        w.page.port, w.page.port
+    );
+    assert!(status.stdout.contains(&want), "{}", status.stdout);
+
     let r = w.browse(&fresh, "no-webauthn", json!({}));
     assert!(
         r["before"]["error"]

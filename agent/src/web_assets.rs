@@ -105,6 +105,14 @@ mod tests {
             html.contains(&format!("content=\"{meta}\"")),
             "index.html's CSP meta differs"
         );
+        // README's nginx example sends the same header
+        let readme = include_str!("../../README.md");
+        assert!(
+            readme.contains(&format!(
+                "Content-Security-Policy \"{CONTENT_SECURITY_POLICY}\""
+            )),
+            "README.md's nginx example sends another policy"
+        );
         // no request leaves the page: no absolute URL it would load
         for (name, bytes) in WEB_FILES {
             let text = std::str::from_utf8(bytes).unwrap();

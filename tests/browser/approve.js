@@ -145,7 +145,8 @@ async function main() {
     if (a.mode === "no-webauthn") {
       await page.addInitScript(() => { delete window.PublicKeyCredential; });
     }
-    await page.goto(a.url, { waitUntil: "load" });
+    const response = await page.goto(a.url, { waitUntil: "load" });
+    const csp = response ? response.headers()["content-security-policy"] || "" : "";
     const before = await pageState(page);
     let after = before;
     if (a.mode !== "look" && a.mode !== "no-webauthn" && before.focused === "approve") {
@@ -156,7 +157,7 @@ async function main() {
       after = await pageState(page);
     }
     if (a.screenshot) await page.screenshot({ path: a.screenshot, fullPage: true });
-    process.stdout.write(JSON.stringify({ before, after, pageErrors }) + "\n");
+    process.stdout.write(JSON.stringify({ before, after, pageErrors, csp }) + "\n");
   } finally {
     await browser.close();
   }

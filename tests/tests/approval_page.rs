@@ -402,6 +402,8 @@ fn the_page_explains_what_it_cannot_do() {
     assert_eq!(r["before"]["error"], "", "{r}");
     assert_eq!(r["before"]["focused"], "approve", "{r}");
     assert_eq!(r["pageErrors"], json!([]), "{r}");
+    // served with the policy README tells people to send
+    assert_eq!(r["csp"], pam_mfa_e2e::approval_web::CSP_HEADER, "{r}");
 }
 
 fn base64_url(bytes: &[u8]) -> String {

@@ -233,7 +233,9 @@
     startCountdown(req, () => {
       expired = true;
       $("approve").disabled = true;
-      if ($("done").hidden) showError("The challenge expired. Start the login again to get a new link.");
+      showError($("done").hidden
+        ? "The challenge expired. Start the login again to get a new link."
+        : "The challenge expired: this answer no longer works. Start the login again to get a new link.");
     });
     if (expired) return;
     $("ask").hidden = false;

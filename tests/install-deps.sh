@@ -12,6 +12,14 @@ PACKAGES="$PACKAGES libpcsclite-dev pkg-config"
 # Packages (make deb/rpm) and their tests: dpkg-shlibdeps and
 # dpkg-architecture, strip and nm, rpm, a Debian root booted by systemd-nspawn.
 PACKAGES="$PACKAGES dpkg-dev binutils gzip rpm debootstrap systemd-container"
+# The approval page's tests (tests/tests/approval_page.rs): Debian's chromium
+# driven by playwright-core from npm (tests/browser/, `npm ci` with
+# PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1), the page served by nginx.
+PACKAGES="$PACKAGES chromium nginx"
+# node and npm: Debian's, unless a node that ships its own npm (NodeSource's
+# nodejs, which conflicts with Debian's npm package) is installed already.
+command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs"
+command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 
 missing=""
 for p in $PACKAGES; do

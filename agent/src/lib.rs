@@ -17,3 +17,4 @@ pub mod ssh_agent;
 pub mod state;
 pub mod sync;
 pub mod verify;
+pub mod web_assets;

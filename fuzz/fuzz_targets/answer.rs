@@ -3,7 +3,9 @@
 //! against registered keys. Text inputs go through `Answer::parse` and then
 //! the verifier of their kind; binary inputs (first byte 1..=7) go straight
 //! to one verifier, so the fuzzer can reach the signature and key decoders
-//! without the base64url layer. Property: no panic, and nothing verifies
+//! without the base64url layer. The approval page's `wb1.` answers carry a
+//! (possibly deflated) clientDataJSON: inflating stays under its cap.
+//! Property: no panic, and nothing verifies
 //! (the fuzzer holds none of the keys; the seeds sign another message).
 #![no_main]
 
@@ -17,6 +19,7 @@ use mfa_agent::verify::ssh_sk::verify_sk_signature;
 use mfa_agent::verify::webauthn::{
     verify_assertion, verify_assertion_client_data, WebauthnCredential,
 };
+use mfa_agent::verify::webauthn_browser::verify_browser_answer;
 use serde_cbor_2::Value;
 
 const SK_ED25519: &str = include_str!("../testdata/sk_ed25519.pub");
@@ -24,6 +27,7 @@ const SK_ECDSA: &str = include_str!("../testdata/sk_ecdsa.pub");
 const PIV_SPKI: &[u8] = include_bytes!("../testdata/piv_p256.spki.der");
 const CHALLENGE: &str = "mfa1.fuzz-challenge";
 const RP_ID: &str = "fuzz.example";
+const ORIGIN: &str = "https://fuzz.example";
 
 fn blob(line: &str) -> Vec<u8> {
     let b64 = line.split_whitespace().nth(1).expect("a public key line");
@@ -76,6 +80,10 @@ fn check_parsed(answer: &Answer) {
             signature,
             ..
         } => verify_assertion(&k.webauthn, RP_ID, CHALLENGE, authenticator_data, signature).is_ok(),
+        // The approval page's form: inflated (capped) at parse, rebuilt here.
+        Answer::Browser(b) => {
+            verify_browser_answer(&k.webauthn, RP_ID, ORIGIN, CHALLENGE, b).is_ok()
+        }
         Answer::Piv { signature, .. } => verify_piv_tap(PIV_SPKI, CHALLENGE, signature).is_ok(),
     };
     assert!(!verified, "a forged answer verified");

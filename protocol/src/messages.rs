@@ -231,6 +231,10 @@ pub struct StatusReport {
     /// Where the policy came from and how fresh it is (cluster sync).
     #[serde(default)]
     pub sync: Box<crate::SyncStatus>,
+    /// `approval_url` and whether the policy in force lets it work (the
+    /// browser approval page); absent when not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,6 +6,7 @@
 //! `PAM_MFA_KEEP=1` to keep work directories for a post-mortem).
 
 pub mod agent;
+pub mod approval_web;
 pub mod bins;
 pub mod fake_agent;
 pub mod https_server;

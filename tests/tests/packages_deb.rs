@@ -186,6 +186,9 @@ fn deb_installs_into_a_booted_debian_and_gates_ssh() {
         "/usr/share/man/man1/mfactl.1.gz".into(),
         "/usr/share/man/man5/agent.yaml.5.gz".into(),
         "/usr/share/doc/pam-mfa/examples/sshd_config.d/pam-mfa.conf".into(),
+        "/usr/share/pam-mfa/web/index.html".into(),
+        "/usr/share/pam-mfa/web/approval.js".into(),
+        "/usr/share/pam-mfa/web/approval.css".into(),
     ] {
         assert!(
             files.lines().any(|l| l == path),

@@ -18,7 +18,7 @@ use pam_mfa_e2e::require_root;
 use pam_mfa_e2e::workdir::WorkDir;
 
 /// Every file the package holds, with its mode.
-const FILES: [(&str, u32); 20] = [
+const FILES: [(&str, u32); 23] = [
     ("/etc/pam-mfa/agent.yaml", 0o644),
     ("/usr/bin/mfactl", 0o755),
     ("/usr/lib/systemd/system/mfa-agent.service", 0o644),
@@ -42,6 +42,9 @@ const FILES: [(&str, u32); 20] = [
     ("/usr/share/man/man8/mfa-agent.8.gz", 0o644),
     ("/usr/share/man/man8/pam_mfa.8.gz", 0o644),
     ("/usr/share/pam-configs/pam-mfa", 0o644),
+    ("/usr/share/pam-mfa/web/approval.css", 0o644),
+    ("/usr/share/pam-mfa/web/approval.js", 0o644),
+    ("/usr/share/pam-mfa/web/index.html", 0o644),
 ];
 
 fn rpm(args: &[&str]) -> String {

@@ -6,6 +6,10 @@
 //!   registered key signed; `<sig>` is base64url of the wire signature (flags
 //!   and counter inside, as signed).
 //! - `wa1.<selector>.<authenticatorData>.<signature>`: a WebAuthn assertion.
+//! - `wb1.<selector>.<authenticatorData>.<signature>.<origin>.<form>.<data>`:
+//!   a WebAuthn assertion made by the browser approval page, with what the
+//!   agent needs to rebuild the browser's clientDataJSON
+//!   ([`crate::verify::webauthn_browser`]).
 //! - `pv1.<selector>.<signature>`: a PIV key's ECDSA signature (DER) of the
 //!   tap digest of the challenge ([`crate::verify::piv_tap`]); the selector
 //!   is the first 8 bytes of SHA-256 of the key's SubjectPublicKeyInfo.
@@ -32,6 +36,8 @@ pub enum Answer {
         authenticator_data: Vec<u8>,
         signature: Vec<u8>,
     },
+    /// `wb1.`: a WebAuthn assertion made by the browser approval page.
+    Browser(crate::verify::webauthn_browser::BrowserAnswer),
     /// `pv1.<selector>.<signature>`: a PIV key's signature of the challenge.
     Piv {
         selector: [u8; 8],
@@ -44,6 +50,7 @@ impl Answer {
         match self {
             Answer::SshSk { .. } => "ssh_sk",
             Answer::Webauthn { .. } => "webauthn",
+            Answer::Browser(_) => "webauthn_browser",
             Answer::Piv { .. } => "piv",
         }
     }
@@ -71,6 +78,7 @@ impl Answer {
                 URL_SAFE_NO_PAD.encode(authenticator_data),
                 URL_SAFE_NO_PAD.encode(signature)
             ),
+            Answer::Browser(b) => crate::verify::webauthn_browser::encode_parsed(b),
             Answer::Piv {
                 selector,
                 signature,
@@ -124,6 +132,9 @@ impl Answer {
                     signature,
                 })
             }
+            Some("wb1") => {
+                crate::verify::webauthn_browser::decode_browser_answer(text).map(Answer::Browser)
+            }
             Some("pv1") => {
                 let (Some(k), Some(s), None) = (parts.next(), parts.next(), parts.next()) else {
                     return Err("a PIV answer has three parts: pv1.<key>.<signature>".into());
@@ -145,9 +156,10 @@ impl Answer {
                 })
             }
             Some("") | None => Err("the answer is empty".into()),
-            Some(_) => {
-                Err("this is not a pam-mfa answer (it should start with sk1., wa1. or pv1.)".into())
-            }
+            Some(_) => Err(
+                "this is not a pam-mfa answer (it should start with sk1., wa1., wb1. or pv1.)"
+                    .into(),
+            ),
         }
     }
 }

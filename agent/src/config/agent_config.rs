@@ -49,6 +49,10 @@ pub struct AgentConfig {
     pub piv: super::PivConfig,
     #[serde(default)]
     pub attached_keys: super::AttachedKeysConfig,
+    /// Where the browser approval page is hosted (checked: https, a DNS
+    /// host); unset: the prompt shows no link and browser answers are refused.
+    #[serde(default)]
+    pub approval_url: Option<super::ApprovalUrl>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

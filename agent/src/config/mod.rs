@@ -1,6 +1,7 @@
 //! The agent's configuration (`agent.yaml`).
 
 mod agent_config;
+mod approval_url;
 mod attached_config;
 mod duration;
 mod piv_config;
@@ -12,6 +13,7 @@ pub use agent_config::{
     FailMode, NodeConfig, PolicySource, SigningKeyText, SocketConfig, SshdConfig,
     DEFAULT_CONFIG_PATH, EMBEDDED_DEFAULT, MAX_REUSE_WINDOW,
 };
+pub use approval_url::ApprovalUrl;
 pub use attached_config::AttachedKeysConfig;
 pub use duration::parse_duration;
 pub use piv_config::PivConfig;

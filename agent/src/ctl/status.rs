@@ -82,6 +82,9 @@ pub fn render_status(s: &StatusReport) -> String {
         "  decisions:       {} allowed, {} denied, {} unavailable, {} errors\n",
         d.allowed, d.denied, d.unavailable, d.errors
     ));
+    if let Some(a) = &s.approval {
+        out.push_str(&format!("  approval page:   {a}\n"));
+    }
     out.push_str(&format!("  uptime:          {}s\n", s.uptime_seconds));
     out
 }

@@ -215,6 +215,7 @@ pub fn status(state: &AgentState) -> StatusReport {
             max_staleness_seconds: state.config.cluster.max_staleness.as_secs(),
             lock_view_max_age_seconds: state.config.cluster.lock_view_max_age().as_secs(),
         }),
+        approval: crate::login::approval_status(state),
     }
 }
 

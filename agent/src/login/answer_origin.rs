@@ -100,6 +100,9 @@ fn signed_by_a_device(conv: &Conversation, answer: &Answer, text: &str) -> bool 
                     .as_deref()
                     .is_some_and(|rp| cred.verify(rp, text, authenticator_data, signature).is_ok())
         }
+        (Answer::Browser(browser), TapKind::Webauthn(cred)) => {
+            cred.selector() == browser.selector && conv.browser_signed(cred, browser, text)
+        }
         (
             Answer::Piv {
                 selector,

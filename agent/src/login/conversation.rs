@@ -39,6 +39,13 @@ pub(super) fn start(
         return Step::Done(finish(state, ev, v));
     };
     let user = tap_label(&users);
+    let approval = match super::approval_link::approval_for(state, bundle, &users) {
+        Ok(a) => a,
+        Err(why) => {
+            v.reason = format!("{}; {why}", v.reason);
+            None
+        }
+    };
     let local = local_tap::wanted(state, class, ctx, peer);
     if local && users.len() > 1 {
         // The PIN cache and the attached-key plan are per person.
@@ -79,6 +86,7 @@ pub(super) fn start(
         class,
         rp_id: bundle.cap.webauthn_rp_id.clone(),
         local: None,
+        approval,
     });
     if local {
         return local_tap::begin(state, conv, bundle);
@@ -240,6 +248,21 @@ fn check_answer(
                     &authenticator_data,
                     &signature,
                 )?,
+                i,
+            ))
+        }
+        Answer::Browser(browser) => {
+            let (i, cred) = conv
+                .devices
+                .iter()
+                .enumerate()
+                .find_map(|(i, d)| match &d.kind {
+                    TapKind::Webauthn(c) if c.selector() == browser.selector => Some((i, c)),
+                    _ => None,
+                })
+                .ok_or_else(not_registered)?;
+            Ok((
+                conv.verify_browser(state, &conv.devices[i], cred, &browser)?,
                 i,
             ))
         }

@@ -1,6 +1,9 @@
 //! One login: identity, evidence, requirement, verdict.
 
 mod answer_origin;
+mod approval_link;
+#[cfg(test)]
+mod approval_link_tests;
 mod ask;
 mod auth_info;
 mod authorized_keys_file;
@@ -41,6 +44,7 @@ mod teleport_device_tests;
 mod verdict;
 mod who;
 
+pub use approval_link::approval_status;
 pub use auth_info::{accepted_keys, AcceptedKey};
 pub use authorized_keys_file::{find_key, UserFileVerdict};
 pub use conversation::{answer, cancel};

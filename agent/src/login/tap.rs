@@ -90,6 +90,8 @@ pub struct Conversation {
     pub(super) rp_id: Option<String>,
     /// A tap on a key attached to this host, when that is the way.
     pub(super) local: Option<LocalTap>,
+    /// The browser approval page, when `approval_url` is set and fits the rp_id.
+    pub(super) approval: Option<super::approval_link::ApprovalLink>,
 }
 
 /// The user's registered keys that can answer a challenge. A WebAuthn

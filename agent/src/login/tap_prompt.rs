@@ -37,6 +37,9 @@ impl Conversation {
                 self.challenge.text()
             ),
         });
+        // The browser approval page's link, right before the answer prompt
+        // (OpenSSH shows info text only together with the next prompt).
+        prompts.extend(self.approval_prompt());
         prompts.push(Prompt {
             style: PromptStyle::EchoOn,
             text: self.question(),

@@ -115,7 +115,7 @@ impl Conversation {
     }
 
     /// What a verified signature's flags and counter prove.
-    fn accept_flags(
+    pub(super) fn accept_flags(
         &self,
         state: &AgentState,
         device: &TapDevice,

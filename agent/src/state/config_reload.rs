@@ -84,8 +84,12 @@ fn restart_only(old: &AgentConfig, new: &AgentConfig) -> Vec<&'static str> {
 
 /// The keys that change live, and whether they did.
 fn live_changes(old: &AgentConfig, new: &AgentConfig) -> Vec<String> {
-    let pairs: [(&str, bool); 10] = [
+    let pairs: [(&str, bool); 11] = [
         ("node", differs(&old.node, &new.node)),
+        (
+            "approval_url",
+            differs(&old.approval_url, &new.approval_url),
+        ),
         ("services", differs(&old.services, &new.services)),
         ("fail_mode", differs(&old.fail_mode, &new.fail_mode)),
         (

@@ -5,5 +5,6 @@ pub mod piv_tap;
 pub mod ssh_cert;
 pub mod ssh_sk;
 pub mod webauthn;
+pub mod webauthn_browser;
 pub mod webauthn_registration;
 // further verifiers are declared here, one line each

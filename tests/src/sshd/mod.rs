@@ -17,7 +17,7 @@ mod config;
 mod server;
 
 pub use config::{KeysCommand, SshdOptions};
-pub use server::Sshd;
+pub use server::{free_port, Sshd};
 
 /// The line sshd (LogLevel DEBUG3) writes after verifying an sk signature, e.g.
 /// `debug1: userauth_pubkey: sk_counter = 1, sk_flags = 0x01 [preauth]`.

@@ -66,6 +66,7 @@ fn good() -> Facts {
                 policy_state: "usable".into(),
                 ..SyncStatus::default()
             }),
+            approval: None,
         })),
     }
 }

@@ -1,0 +1,197 @@
+//! The approval page in the conversation, in-process: the link in the
+//! prompt (within PAM's limit), `approval_url` against the rp_id, and a
+//! page answer verified with the approval origin.
+
+use std::time::{Duration, Instant};
+
+use pam_mfa_protocol::{PamHook, PromptStyle, ResponseBody};
+use sha2::{Digest, Sha256};
+
+use super::approval_link::approval_status;
+use super::conversation::answer;
+use super::flow_tests::{prompt_text, Fixture, ALLOW};
+use super::tap::Step;
+use crate::fido2::soft::SoftAuthenticator;
+use crate::fido2::{Authenticator, GetAssertionRequest};
+use crate::verify::webauthn_browser::{encode_browser_answer, template_prefix};
+
+const RP: &str = "example.test";
+const PAGE: &str = "https://approve.example.test";
+
+/// alice (login root) needs a tap on prod3; `keys` WebAuthn credentials
+/// registered for her.
+fn policy(keys: &[SoftAuthenticator]) -> String {
+    let mut p = String::from(
+        "kind: role\nversion: v7\nmetadata: {name: prod}\nspec:\n  allow:\n    logins: ['{{internal.logins}}']\n    node_labels: {env: prod}\n  options:\n    require_session_mfa: true\n---\n\
+         kind: user\nversion: v2\nmetadata: {name: alice}\nspec:\n  roles: [prod]\n  traits:\n    logins: [root]\n---\n\
+         kind: cluster_auth_preference\nversion: v2\nmetadata: {name: cluster-auth-preference}\nspec:\n  type: local\n  second_factor: on\n  webauthn:\n    rp_id: example.test\n",
+    );
+    for (i, k) in keys.iter().enumerate() {
+        let spec = k.registration();
+        p.push_str(&format!(
+            "---\nkind: mfa_device\nversion: v1\nmetadata: {{name: alice-key{i}}}\nspec:\n  user: alice\n  webauthn:\n    credential_id: {}\n    public_key_cbor: {}\n",
+            spec["credential_id"].as_str().unwrap(),
+            spec["public_key_cbor"].as_str().unwrap()
+        ));
+    }
+    p
+}
+
+fn keys(n: u8) -> Vec<SoftAuthenticator> {
+    (0..n)
+        .map(|i| SoftAuthenticator::from_seed(RP, &[b'k', i]))
+        .collect()
+}
+
+fn link_of(body: &ResponseBody) -> Option<String> {
+    let ResponseBody::Prompt { prompts } = body else {
+        panic!("expected a prompt, got {body:?}")
+    };
+    let i = prompts.iter().position(|p| p.text.contains("https://"))?;
+    let p = &prompts[i];
+    assert_eq!(p.style, PromptStyle::Info);
+    assert!(p.text.len() <= 511, "{} bytes", p.text.len());
+    // right before the answer prompt: sshd shows it joined to that prompt
+    assert_eq!(prompts[i + 1].style, PromptStyle::EchoOn);
+    Some(p.text.clone())
+}
+
+#[test]
+fn the_prompt_links_the_page_within_pams_limit() {
+    let ks = keys(12);
+    let f = Fixture::new(
+        &policy(&ks),
+        &format!("approval_url: {PAGE}/pam-mfa/index.html\n"),
+    );
+    let Step::Ask(_, prompt) = f.begin(PamHook::Auth, None, "10.0.0.1") else {
+        panic!("expected a challenge")
+    };
+    let link = link_of(&prompt).expect("a link");
+    let challenge = crate::challenge::find_challenge(&prompt_text(&prompt)).unwrap();
+    assert!(
+        link.starts_with(&format!(
+            "pam-mfa: or approve in a browser: {PAGE}/pam-mfa/index.html#c={}&u=alice&e=1800000060&r=example.test&k="
+        , challenge.text)),
+        "{link}"
+    );
+    // As many ids as fit, in the bundle's order; none cut.
+    let ids: Vec<&str> = link.rsplit_once("&k=").unwrap().1.split(',').collect();
+    assert!(ids.len() >= 2 && ids.len() < ks.len(), "{} ids", ids.len());
+    for (id, k) in ids.iter().zip(&ks) {
+        use base64::Engine;
+        assert_eq!(
+            *id,
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(k.credential_id())
+        );
+    }
+    assert!(approval_status(&f.state)
+        .unwrap()
+        .contains("origin https://approve.example.test"));
+}
+
+#[test]
+fn a_page_outside_the_rp_id_shows_no_link_and_says_why() {
+    let f = Fixture::new(
+        &policy(&keys(1)),
+        "approval_url: https://approve.example.org/\n",
+    );
+    let Step::Ask(conv, prompt) = f.begin(PamHook::Auth, None, "10.0.0.1") else {
+        panic!("expected a challenge")
+    };
+    assert_eq!(link_of(&prompt), None);
+    assert!(
+        conv.verdict
+            .reason
+            .contains("is not the cluster's webauthn.rp_id"),
+        "{}",
+        conv.verdict.reason
+    );
+    let status = approval_status(&f.state).unwrap();
+    assert!(status.contains("NOT SHOWN"), "{status}");
+}
+
+/// The page's answer for `conv`'s challenge made on `origin` by `key`.
+fn page_answer(key: &mut SoftAuthenticator, challenge: &str, origin: &str) -> String {
+    let cd = format!("{}}}", template_prefix(challenge, origin));
+    let r = key
+        .get_assertion(
+            &GetAssertionRequest {
+                rp_id: RP.into(),
+                client_data_hash: Sha256::digest(cd.as_bytes()).into(),
+                allow_credentials: vec![key.credential_id().to_vec()],
+                user_verification: false,
+                pin_uv_auth: None,
+            },
+            Instant::now() + Duration::from_secs(5),
+        )
+        .unwrap();
+    encode_browser_answer(
+        &r.credential_id,
+        &r.authenticator_data,
+        &r.signature,
+        cd.as_bytes(),
+        challenge,
+        origin,
+    )
+}
+
+#[test]
+fn a_page_answer_verifies_with_the_approval_origin_only() {
+    let mut ks = keys(1);
+    let f = Fixture::new(&policy(&ks), &format!("approval_url: {PAGE}/\n"));
+    let ask = || match f.begin(PamHook::Auth, None, "10.0.0.1") {
+        Step::Ask(conv, prompt) => {
+            let c = crate::challenge::find_challenge(&prompt_text(&prompt)).unwrap();
+            (conv, c.text)
+        }
+        _ => panic!("expected a challenge"),
+    };
+    // made on another origin: refused, saying so
+    let (conv, text) = ask();
+    let line = page_answer(&mut ks[0], &text, "https://evil.example.test");
+    match answer(&f.state, conv, &[line]) {
+        Step::Ask(_, again) => {
+            let t = prompt_text(&again);
+            assert!(t.contains("another origin than the approval page"), "{t}");
+        }
+        _ => panic!("a refused answer gets another try"),
+    }
+    // made on the page: allowed
+    let (conv, text) = ask();
+    let line = page_answer(&mut ks[0], &text, PAGE);
+    match answer(&f.state, conv, std::slice::from_ref(&line)) {
+        Step::Done(body) => assert_eq!(body, ALLOW),
+        _ => panic!("expected the login allowed"),
+    }
+    // the same answer on the next login: already used
+    let (conv, _) = ask();
+    match answer(&f.state, conv, &[line]) {
+        Step::Ask(_, again) => {
+            let t = prompt_text(&again);
+            assert!(t.contains("already used"), "{t}");
+        }
+        _ => panic!("a refused answer gets another try"),
+    }
+}
+
+#[test]
+fn without_approval_url_page_answers_are_refused() {
+    let mut ks = keys(1);
+    let f = Fixture::new(&policy(&ks), "");
+    let Step::Ask(conv, prompt) = f.begin(PamHook::Auth, None, "10.0.0.1") else {
+        panic!("expected a challenge")
+    };
+    assert_eq!(link_of(&prompt), None);
+    assert_eq!(approval_status(&f.state), None);
+    let text = crate::challenge::find_challenge(&prompt_text(&prompt))
+        .unwrap()
+        .text;
+    let line = page_answer(&mut ks[0], &text, PAGE);
+    match answer(&f.state, conv, &[line]) {
+        Step::Ask(_, again) => {
+            let t = prompt_text(&again);
+            assert!(t.contains("shows no approval page"), "{t}");
+        }
+        _ => panic!("a refused answer gets another try"),
+    }
+}

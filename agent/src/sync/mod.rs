@@ -5,6 +5,7 @@
 mod cache;
 mod diff;
 mod fetch;
+pub mod manifest_format;
 mod safe_file;
 mod schedule;
 mod signing;

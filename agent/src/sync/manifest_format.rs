@@ -30,12 +30,14 @@ pub const MANIFEST_FORMAT: &str = "pam-mfa-manifest/1";
 pub const MANIFEST_FILE: &str = "manifest.json";
 /// The detached signature beside it.
 pub const SIGNATURE_FILE: &str = "manifest.json.sig";
+/// The name `mfactl publish` uses for [`SIGNATURE_FILE`].
+pub const MANIFEST_SIGNATURE_FILE: &str = SIGNATURE_FILE;
 /// Where the bundles live, relative to the manifest.
 pub const BUNDLES_DIR: &str = "bundles";
 /// The largest manifest (and signature) a reader accepts.
 pub const MAX_MANIFEST_BYTES: u64 = 64 * 1024;
 /// The longest source name.
-const MAX_SOURCE_NAME: usize = 128;
+const MAX_SOURCE_NAME: usize = 253;
 
 /// A manifest, as signed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,13 +181,28 @@ pub fn verify_manifest(
 }
 
 impl Manifest {
+    /// Parses a manifest's bytes (the error names no origin: see [`parse_manifest`]).
+    pub fn parse(bytes: &[u8]) -> Result<Manifest, String> {
+        parse_manifest(bytes, "manifest").map_err(|e| e.to_string())
+    }
+
+    /// [`Manifest::to_json`]'s bytes. Panics on a manifest that breaks the
+    /// format's rules (an empty source, a bad path or hash, expiry before
+    /// issue): the publisher builds them from checked values.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.to_json()
+            .unwrap_or_else(|e| panic!("a manifest that breaks the format: {e}"))
+            .into_bytes()
+    }
+
     /// The exact bytes to write to `manifest.json` and sign: compact JSON,
     /// members in the documented order, times in whole seconds UTC.
     pub fn to_json(&self) -> Result<String, String> {
         check_source_name(&self.source).map_err(|e| format!("source: {e}"))?;
         check_bundle_path(&self.bundle.path).map_err(|e| format!("bundle.path: {e}"))?;
         check_sha256_hex(&self.bundle.sha256).map_err(|e| format!("bundle.sha256: {e}"))?;
-        if self.serial == 0 || self.expires_at <= self.issued_at {
+        let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        if self.serial == 0 || secs(self.expires_at) <= secs(self.issued_at) {
             return Err("serial must be at least 1 and expires_at after issued_at".into());
         }
         let raw = RawManifest {
@@ -204,7 +221,7 @@ impl Manifest {
     }
 }
 
-/// A source name: 1 to 128 printable characters, no white space at its ends.
+/// A source name: 1 to 253 printable characters, no white space at its ends.
 pub fn check_source_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.chars().count() > MAX_SOURCE_NAME {
         return Err(format!("must be 1 to {MAX_SOURCE_NAME} characters"));
@@ -258,6 +275,11 @@ fn parse_utc(text: &str) -> Result<SystemTime, String> {
         return Err(format!("{text:?}: before 1970"));
     }
     Ok(UNIX_EPOCH + Duration::new(secs as u64, t.nanosecond()))
+}
+
+/// Whole seconds, `Z` (the epoch for a time before it).
+pub fn rfc3339_utc(t: SystemTime) -> String {
+    format_utc(t).unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
 }
 
 /// Whole seconds, `Z`.

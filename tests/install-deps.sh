@@ -12,6 +12,8 @@ PACKAGES="$PACKAGES libpcsclite-dev pkg-config"
 # Packages (make deb/rpm) and their tests: dpkg-shlibdeps and
 # dpkg-architecture, strip and nm, rpm, a Debian root booted by systemd-nspawn.
 PACKAGES="$PACKAGES dpkg-dev binutils gzip rpm debootstrap systemd-container"
+# The publisher directory served as fleets serve it (tests/tests/sync_manifest.rs).
+PACKAGES="$PACKAGES nginx"
 
 missing=""
 for p in $PACKAGES; do

@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use reqwest::blocking::{Client, Response};
-use reqwest::header::{ETAG, IF_NONE_MATCH};
+use reqwest::header::IF_NONE_MATCH;
 use reqwest::{StatusCode, Url};
 
 use super::trust::tls_config;
@@ -75,11 +75,7 @@ impl HttpsFetcher {
         if resp.status() == StatusCode::NOT_MODIFIED && etag.is_some() {
             return Ok(Fetched::NotModified);
         }
-        let new_etag = resp
-            .headers()
-            .get(ETAG)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let new_etag = super::etag::settled_etag(resp.headers());
         let bytes = read_capped(resp, self.max_bytes, "bundle")?;
         let signature = match &self.signature_url {
             None => None,
@@ -111,11 +107,7 @@ impl HttpsFetcher {
         if resp.status() == StatusCode::NOT_MODIFIED && etag.is_some() {
             return Ok(None);
         }
-        let new_etag = resp
-            .headers()
-            .get(ETAG)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let new_etag = super::etag::settled_etag(resp.headers());
         Ok(Some((read_capped(resp, max, what)?, new_etag)))
     }
 

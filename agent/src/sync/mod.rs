@@ -4,6 +4,7 @@
 
 mod cache;
 mod diff;
+mod etag;
 mod fetch;
 pub mod manifest_check;
 mod manifest_fetch;

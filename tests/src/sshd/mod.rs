@@ -17,6 +17,7 @@ mod config;
 mod server;
 
 pub use config::{KeysCommand, SshdOptions};
+pub(crate) use server::free_port;
 pub use server::Sshd;
 
 /// The line sshd (LogLevel DEBUG3) writes after verifying an sk signature, e.g.

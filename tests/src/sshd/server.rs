@@ -15,7 +15,7 @@ const START_DEADLINE: Duration = Duration::from_secs(10);
 /// Ports handed out by this process, so parallel tests never pick the same one.
 static PORTS: Mutex<Vec<u16>> = Mutex::new(Vec::new());
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let mut taken = PORTS.lock().unwrap_or_else(|p| p.into_inner());
     loop {
         let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");

@@ -100,6 +100,17 @@ pub fn check_manifest_keys(c: &ClusterConfig, source: &PolicySource) -> Result<(
     Ok(())
 }
 
+/// For `mfactl check` and `doctor`: an https:// bundle source (not a
+/// manifest) has no rollback protection.
+pub fn bundle_mode_warning(source: &PolicySource) -> Option<String> {
+    let PolicySource::Https(url) = source else {
+        return None;
+    };
+    Some(format!(
+        "cluster.source {url} is a bundle, not a signed manifest: it has no rollback protection (whoever controls the server or CDN can serve any older signed bundle, and it counts as fresh contact); publish with `mfactl publish --out DIR` and point cluster.source at DIR's /{MANIFEST_FILE}"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use crate::config::{AgentConfig, PolicySource};
@@ -142,6 +153,16 @@ mod tests {
             cfg.policy_source().unwrap(),
             PolicySource::Https(_)
         ));
+    }
+
+    #[test]
+    fn only_an_https_bundle_source_is_warned_about() {
+        let w = |s: &str| super::bundle_mode_warning(&PolicySource::parse(s).unwrap());
+        assert!(w("https://p.example/b.yaml")
+            .unwrap()
+            .contains("no rollback protection"));
+        assert!(w("https://p.example/manifest.json").is_none());
+        assert!(w("file:///etc/pam-mfa/policy.d").is_none());
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub use agent_config::{
 };
 pub use attached_config::AttachedKeysConfig;
 pub use duration::parse_duration;
-pub use manifest_source::ManifestSource;
+pub use manifest_source::{bundle_mode_warning, ManifestSource};
 pub use piv_config::PivConfig;
 pub use service_map::ServiceMap;
 pub use sessions_config::SessionsConfig;

@@ -143,7 +143,8 @@ pub fn parse_manifest(bytes: &[u8], origin: &str) -> Result<Manifest, ManifestEr
     }
     let issued_at = parse_utc(&raw.issued_at).map_err(|e| whole(format!("issued_at: {e}")))?;
     let expires_at = parse_utc(&raw.expires_at).map_err(|e| whole(format!("expires_at: {e}")))?;
-    if expires_at <= issued_at {
+    // In whole seconds, as they are written: what parses also serializes.
+    if whole_seconds(expires_at) <= whole_seconds(issued_at) {
         return Err(whole(format!(
             "expires_at {} is not after issued_at {}",
             raw.expires_at, raw.issued_at
@@ -201,8 +202,7 @@ impl Manifest {
         check_source_name(&self.source).map_err(|e| format!("source: {e}"))?;
         check_bundle_path(&self.bundle.path).map_err(|e| format!("bundle.path: {e}"))?;
         check_sha256_hex(&self.bundle.sha256).map_err(|e| format!("bundle.sha256: {e}"))?;
-        let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        if self.serial == 0 || secs(self.expires_at) <= secs(self.issued_at) {
+        if self.serial == 0 || whole_seconds(self.expires_at) <= whole_seconds(self.issued_at) {
             return Err("serial must be at least 1 and expires_at after issued_at".into());
         }
         let raw = RawManifest {
@@ -261,6 +261,10 @@ fn check_sha256_hex(hex: &str) -> Result<(), String> {
         return Err(format!("{hex:?}: expected 64 lowercase hex digits"));
     }
     Ok(())
+}
+
+fn whole_seconds(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// RFC 3339 with a UTC offset (`Z` or `+00:00`).

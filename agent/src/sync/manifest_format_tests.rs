@@ -154,10 +154,10 @@ fn times_keep_whole_seconds_and_accept_fractions() {
     assert_eq!(m.issued_at, at(1_764_914_400) + Duration::from_millis(250));
     assert_eq!(format_utc(m.issued_at).unwrap(), "2025-12-05T06:00:00Z");
     // Apart by less than a second: not after, as written.
-    let json = sample().to_json().unwrap().replace(
-        "2025-12-06T06:00:00Z",
-        "2025-12-05T06:00:00.900Z",
-    );
+    let json = sample()
+        .to_json()
+        .unwrap()
+        .replace("2025-12-06T06:00:00Z", "2025-12-05T06:00:00.900Z");
     let e = parse_manifest(json.as_bytes(), "m").unwrap_err();
     assert!(e.message.contains("not after"), "{e}");
 }

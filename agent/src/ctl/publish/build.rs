@@ -201,12 +201,17 @@ mod tests {
         // The fixture does carry each of them.
         for (name, _) in &forms {
             assert!(
-                forms.iter().any(|(n, f)| n == name && FIXTURE.contains(f.as_str())),
+                forms
+                    .iter()
+                    .any(|(n, f)| n == name && FIXTURE.contains(f.as_str())),
                 "{name} is not in the fixture"
             );
         }
         assert_eq!(built.secret_fields, 9);
-        assert_eq!(built.left_out, 2, "recovery_codes and webauthn_session_data");
+        assert_eq!(
+            built.left_out, 2,
+            "recovery_codes and webauthn_session_data"
+        );
         assert_eq!(built.bundle.users().len(), 2);
         assert_eq!(built.bundle.user_cert_authorities().len(), 1);
         assert!(built.text.contains("publicKeyCbor"));
@@ -232,10 +237,13 @@ mod tests {
         let text = FIXTURE.replace("    - ubuntu\n", "    - '*'\n");
         let e = build_bundle(&[source("tctl.yaml", &text)], &[]).unwrap_err();
         assert!(e.starts_with("tctl.yaml:5"), "{e}");
-        assert!(e.contains("wildcard matcher is not allowed in logins"), "{e}");
+        assert!(
+            e.contains("wildcard matcher is not allowed in logins"),
+            "{e}"
+        );
         let role = "kind: role\nversion: v7\nmetadata: {name: r}\n";
-        let e = build_bundle(&[source("tctl.yaml", FIXTURE)], &[source("dev.yaml", role)])
-            .unwrap_err();
+        let e =
+            build_bundle(&[source("tctl.yaml", FIXTURE)], &[source("dev.yaml", role)]).unwrap_err();
         assert!(
             e.starts_with("dev.yaml:1: role \"r\": only mfa_device documents belong in --devices"),
             "{e}"

@@ -3,6 +3,7 @@
 mod agent_config;
 mod attached_config;
 mod duration;
+mod manifest_source;
 mod piv_config;
 mod service_map;
 mod sessions_config;
@@ -14,6 +15,7 @@ pub use agent_config::{
 };
 pub use attached_config::AttachedKeysConfig;
 pub use duration::parse_duration;
+pub use manifest_source::ManifestSource;
 pub use piv_config::PivConfig;
 pub use service_map::ServiceMap;
 pub use sessions_config::SessionsConfig;

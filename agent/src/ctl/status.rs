@@ -6,6 +6,32 @@ fn ago(secs: Option<u64>) -> String {
     secs.map(|s| format!(" ({s}s ago)")).unwrap_or_default()
 }
 
+/// Manifest mode: the manifest in force, and the last one refused.
+fn render_manifest(m: &pam_mfa_protocol::ManifestStatus) -> String {
+    let mut out = format!("  manifest:        source {}", m.source_name);
+    match m.serial {
+        Some(serial) => out.push_str(&format!(
+            ", serial {serial}, issued {}, expires {}{}\n",
+            m.issued_at.as_deref().unwrap_or("?"),
+            m.expires_at.as_deref().unwrap_or("?"),
+            if m.expired {
+                " (EXPIRED: policy stale)"
+            } else {
+                ""
+            }
+        )),
+        None => out.push_str(", none accepted yet\n"),
+    }
+    if let Some(reason) = &m.last_refusal {
+        out.push_str(&format!(
+            "  last refusal:    {} at {}: {reason}\n",
+            m.last_refusal_kind.as_deref().unwrap_or("refused"),
+            m.last_refusal_at.as_deref().unwrap_or("?")
+        ));
+    }
+    out
+}
+
 /// `mfactl status` for people.
 pub fn render_status(s: &StatusReport) -> String {
     let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -71,6 +97,9 @@ pub fn render_status(s: &StatusReport) -> String {
     ));
     if let Some(e) = &s.sync.cache_error {
         out.push_str(&format!("  cache error:     {e}\n"));
+    }
+    if let Some(m) = &s.sync.manifest {
+        out.push_str(&render_manifest(m));
     }
     let c = &s.counts;
     out.push_str(&format!(

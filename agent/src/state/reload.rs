@@ -15,8 +15,13 @@ use crate::audit::AuditEvent;
 use crate::config::PolicySource;
 use crate::policy::{load_bundle_str, Bundle};
 use crate::sync::{
-    diff_bundles, verify_bundle_signature, Fetched, Jitter, LastKnownGood, PollSchedule,
+    diff_bundles, verify_bundle_signature, AcceptedManifest, Fetched, Jitter, LastKnownGood,
+    PollSchedule,
 };
+
+/// How a manifest refusal's text begins (`sync::Refusal`'s Display): audited
+/// as `manifest_refused`.
+const MANIFEST_REFUSED: &str = "manifest refused";
 
 /// How often a 304 is written down as the cache's last confirmation.
 const CONTACT_SAVE_EVERY: Duration = Duration::from_secs(60);
@@ -36,7 +41,7 @@ pub struct SyncResult {
 }
 
 /// What a pull brought before it is installed.
-enum Pulled {
+pub(super) enum Pulled {
     NotModified,
     Bundle {
         bundle: Arc<Bundle>,
@@ -61,13 +66,15 @@ pub fn initial_load(state: &AgentState) -> ReloadOutcome {
 
 fn load_cache(state: &AgentState) -> Option<ReloadOutcome> {
     let cache = state.cache.as_ref()?;
+    let mut book = state.sync_book.lock().unwrap_or_else(|p| p.into_inner());
     let checked = cache.load().and_then(|lkg| match lkg {
         None => Ok(None),
-        Some(lkg) => check_cached(state, &lkg).map(|b| Some((lkg, b))),
+        Some(lkg) => check_cached(state, &mut book, &lkg).map(|b| Some((lkg, b))),
     });
+    drop(book);
     match checked {
         Ok(None) => None,
-        Ok(Some((lkg, bundle))) => {
+        Ok(Some((lkg, (bundle, manifest)))) => {
             let revision = bundle.revision.clone();
             let warnings = bundle.warnings.len();
             state.store.record_cache_error(None);
@@ -77,6 +84,7 @@ fn load_cache(state: &AgentState) -> Option<ReloadOutcome> {
                     fetched_at: Some(lkg.fetched_at),
                     etag: lkg.etag.clone(),
                     from_cache: true,
+                    manifest,
                 },
                 lkg.confirmed_at,
                 state.now(),
@@ -105,7 +113,14 @@ fn load_cache(state: &AgentState) -> Option<ReloadOutcome> {
     }
 }
 
-fn check_cached(state: &AgentState, lkg: &LastKnownGood) -> Result<Bundle, String> {
+fn check_cached(
+    state: &AgentState,
+    book: &mut SyncBook,
+    lkg: &LastKnownGood,
+) -> Result<(Bundle, Option<AcceptedManifest>), String> {
+    if matches!(state.source, PolicySource::Manifest(_)) {
+        return super::manifest_sync::check_cached(state, book, lkg).map(|(b, m)| (b, Some(m)));
+    }
     if !state.signing_keys.is_empty() {
         let sig = lkg
             .signature
@@ -116,7 +131,9 @@ fn check_cached(state: &AgentState, lkg: &LastKnownGood) -> Result<Bundle, Strin
     }
     let text =
         std::str::from_utf8(&lkg.bytes).map_err(|_| "the bundle is not UTF-8".to_string())?;
-    load_bundle_str(text, &format!("{} (cached)", lkg.source)).map_err(|e| e.to_string())
+    load_bundle_str(text, &format!("{} (cached)", lkg.source))
+        .map(|b| (b, None))
+        .map_err(|e| e.to_string())
 }
 
 /// Pulls or loads the source now, installs what is good, and says what changed.
@@ -130,6 +147,7 @@ pub fn sync_now(state: &AgentState) -> SyncResult {
         .unwrap_or_default();
     let pulled = match &state.source {
         PolicySource::Https(_) => pull_https(state, &mut book, now),
+        PolicySource::Manifest(_) => super::manifest_sync::pull(state, &mut book, now),
         _ => load_from_source(&state.source)
             .map(|b| Pulled::Bundle {
                 bundle: Arc::new(b),
@@ -214,9 +232,14 @@ pub fn sync_now(state: &AgentState) -> SyncResult {
             state.store.record_failure(error.clone(), now);
             let kept = previous_revision.clone();
             if !repeated {
+                let kind = if error.starts_with(MANIFEST_REFUSED) {
+                    "manifest_refused"
+                } else {
+                    "policy_rejected"
+                };
                 audit(
                     state,
-                    "policy_rejected",
+                    kind,
                     "rejected",
                     &kept,
                     if kept.is_empty() {
@@ -296,6 +319,7 @@ fn pull_https(state: &AgentState, book: &mut SyncBook, now: SystemTime) -> Resul
                     sha256: bundle.revision.clone(),
                     signature,
                     bytes,
+                    manifest: None,
                 };
                 match cache.save(&lkg) {
                     Ok(()) => {
@@ -320,6 +344,7 @@ fn pull_https(state: &AgentState, book: &mut SyncBook, now: SystemTime) -> Resul
                     fetched_at,
                     etag,
                     from_cache: false,
+                    manifest: None,
                 },
             })
         }
@@ -328,7 +353,7 @@ fn pull_https(state: &AgentState, book: &mut SyncBook, now: SystemTime) -> Resul
 
 /// Writes down that the source confirmed the bundle `sha256`, at most once
 /// every [`CONTACT_SAVE_EVERY`].
-fn save_contact(state: &AgentState, book: &mut SyncBook, sha256: &str, now: SystemTime) {
+pub(super) fn save_contact(state: &AgentState, book: &mut SyncBook, sha256: &str, now: SystemTime) {
     let Some(cache) = &state.cache else {
         return;
     };
@@ -367,7 +392,10 @@ pub fn spawn_reloader(
             let interval = cluster.poll_interval;
             let tick = Duration::from_millis(100).min(interval);
             let mut schedule = PollSchedule::new(interval, cluster.max_backoff, jitter);
-            let https = matches!(state.source, PolicySource::Https(_));
+            let https = matches!(
+                state.source,
+                PolicySource::Https(_) | PolicySource::Manifest(_)
+            );
             let snap = state.store.snapshot();
             // An HTTPS source that started from its cache, or without a
             // policy, is pulled at once.
@@ -399,7 +427,7 @@ pub fn spawn_reloader(
                     continue;
                 }
                 let ok = match &state.source {
-                    PolicySource::Https(_) => {
+                    PolicySource::Https(_) | PolicySource::Manifest(_) => {
                         !matches!(reload_now(&state), ReloadOutcome::Rejected { .. })
                     }
                     PolicySource::Path(_) => {

@@ -11,6 +11,9 @@ use reqwest::{StatusCode, Url};
 use super::trust::tls_config;
 use crate::config::{https_url, ClusterConfig};
 
+/// A body and its ETag.
+pub type Got = (Vec<u8>, Option<String>);
+
 /// The largest detached signature file accepted.
 const MAX_SIGNATURE_BYTES: u64 = 4096;
 
@@ -92,6 +95,28 @@ impl HttpsFetcher {
             etag: new_etag,
             signature,
         })
+    }
+
+    /// One conditional GET of `url` with the source's token, trust and
+    /// timeouts, capped at `max` bytes: `None` on a 304 to `etag`.
+    pub fn get_capped(
+        &self,
+        url: &Url,
+        etag: Option<&str>,
+        max: u64,
+        what: &str,
+    ) -> Result<Option<Got>, String> {
+        let token = self.token()?;
+        let resp = self.get(url, token.as_deref(), etag)?;
+        if resp.status() == StatusCode::NOT_MODIFIED && etag.is_some() {
+            return Ok(None);
+        }
+        let new_etag = resp
+            .headers()
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        Ok(Some((read_capped(resp, max, what)?, new_etag)))
     }
 
     fn get(&self, url: &Url, token: Option<&str>, etag: Option<&str>) -> Result<Response, String> {

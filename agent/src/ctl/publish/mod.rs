@@ -27,7 +27,7 @@ pub use rounds::run_publish;
 pub use signing_key::PublishKey;
 pub use tctl::{TctlOptions, TCTL_RESOURCES};
 
-use crate::sync::manifest_format::{rfc3339_utc, Manifest, MANIFEST_FORMAT};
+use crate::sync::manifest_format::{rfc3339_utc, Manifest};
 use out_dir::OutDir;
 
 /// What `mfactl publish` was asked to do.
@@ -80,7 +80,7 @@ impl Published {
             self.locks,
             self.devices,
             self.secret_fields,
-            m.expires_at
+            rfc3339_utc(m.expires_at)
         )
     }
 }
@@ -121,15 +121,11 @@ fn source_name(args: &PublishArgs, built: &Built) -> Result<String, String> {
     }
 }
 
+/// The manifest format's rule (what agents check `cluster.source_name` by).
 fn check_source_name(name: &str) -> Result<String, String> {
-    let ok = !name.trim().is_empty() && name.len() <= 253 && !name.chars().any(char::is_control);
-    if ok {
-        Ok(name.to_owned())
-    } else {
-        Err(format!(
-            "source name {name:?}: 1 to 253 printable characters"
-        ))
-    }
+    crate::sync::manifest_format::check_source_name(name)
+        .map(|()| name.to_owned())
+        .map_err(|e| format!("source name: {e}"))
 }
 
 /// One publication at `now`: read, build, sign, write. Nothing in `--out`
@@ -156,11 +152,10 @@ pub fn publish_once(
         .as_secs();
     let bundle = out.put_bundle(built.text.as_bytes())?;
     let manifest = Manifest {
-        format: MANIFEST_FORMAT.into(),
         source,
         serial: previous.saturating_add(1).max(unix),
-        issued_at: rfc3339_utc(now),
-        expires_at: rfc3339_utc(now + args.valid_for),
+        issued_at: now,
+        expires_at: now + args.valid_for,
         bundle,
     };
     let bytes = manifest.to_bytes();

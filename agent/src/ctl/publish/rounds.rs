@@ -38,8 +38,9 @@ pub fn run_publish(args: &PublishArgs) -> Result<ExitCode, String> {
 const MAX_VALID_FOR: Duration = Duration::from_secs(366 * 24 * 3600);
 
 fn check_durations(args: &PublishArgs) -> Result<(), String> {
-    if args.valid_for.is_zero() || args.valid_for > MAX_VALID_FOR {
-        return Err("--valid-for: more than 0s and at most 8784h (366 days)".into());
+    // Whole seconds: the manifest's times are written in whole seconds.
+    if args.valid_for < Duration::from_secs(1) || args.valid_for > MAX_VALID_FOR {
+        return Err("--valid-for: at least 1s and at most 8784h (366 days)".into());
     }
     if let Some(interval) = args.interval {
         if interval < Duration::from_secs(1) {

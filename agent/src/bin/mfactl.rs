@@ -223,7 +223,7 @@ enum Cmd {
         )]
         tctl_auth_server: Option<String>,
         /// tctl is killed when it has not finished within this.
-        #[arg(long, default_value = "60s", env = "PAM_MFA_PUBLISH_TCTL_TIMEOUT",
+        #[arg(long, value_name = "DURATION", default_value = "60s", env = "PAM_MFA_PUBLISH_TCTL_TIMEOUT",
               value_parser = mfa_agent::config::parse_duration)]
         tctl_timeout: Duration,
         /// A directory (or file) of our own mfa_device documents (ssh_sk,
@@ -241,7 +241,7 @@ enum Cmd {
         #[arg(long, value_name = "NAME", env = "PAM_MFA_PUBLISH_SOURCE_NAME")]
         source_name: Option<String>,
         /// From issued_at to expires_at: agents treat the policy as stale after it.
-        #[arg(long, default_value = "24h", env = "PAM_MFA_PUBLISH_VALID_FOR",
+        #[arg(long, value_name = "DURATION", default_value = "24h", env = "PAM_MFA_PUBLISH_VALID_FOR",
               value_parser = mfa_agent::config::parse_duration)]
         valid_for: Duration,
         /// Publish again every DURATION (re-signed, a fresh serial and

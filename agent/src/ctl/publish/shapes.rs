@@ -94,44 +94,66 @@ const ROLE: Shape = Map(
     CheckAndDrop,
 );
 
-/// `MFADevice` (jsonpb names): the WebAuthn and U2F public parts only.
+/// `MFADevice`: the WebAuthn and U2F public parts only. tctl prints jsonpb
+/// names (camelCase); the snake_case spellings (older tctl, hand-made
+/// files) are the same fields, read by the agent too.
 const MFA_DEVICE: Shape = Map(
     &[
         ("kind", Keep),
         ("subKind", Keep),
+        ("sub_kind", Keep),
         ("version", Keep),
         ("metadata", METADATA),
+        // Teleport 6 kept the name beside the id.
+        ("name", Keep),
         ("id", Keep),
         ("addedAt", Keep),
+        ("added_at", Keep),
         ("lastUsed", Keep),
-        (
-            "webauthn",
-            Map(
-                &[
-                    ("credentialId", Keep),
-                    ("publicKeyCbor", Keep),
-                    ("credentialRpId", Keep),
-                    ("signatureCounter", Keep),
-                    ("aaguid", Keep),
-                    ("attestationType", Keep),
-                    ("residentKey", Keep),
-                    ("credentialBackedUp", Keep),
-                    ("credentialBackupEligible", Keep),
-                    // The registration's attestation: public, large, unused.
-                    ("attestationObject", Drop),
-                ],
-                CheckAndDrop,
-            ),
-        ),
+        ("last_used", Keep),
+        ("webauthn", WEBAUTHN_DEVICE),
         (
             "u2f",
             Map(
-                &[("keyHandle", Keep), ("pubKey", Keep), ("counter", Keep)],
+                &[
+                    ("keyHandle", Keep),
+                    ("key_handle", Keep),
+                    ("pubKey", Keep),
+                    ("pub_key", Keep),
+                    ("counter", Keep),
+                ],
                 CheckAndDrop,
             ),
         ),
         ("totp", Secret),
         ("sso", Drop),
+    ],
+    CheckAndDrop,
+);
+
+/// `WebauthnDevice`: the credential, its public key, its rpId, counter.
+const WEBAUTHN_DEVICE: Shape = Map(
+    &[
+        ("credentialId", Keep),
+        ("credential_id", Keep),
+        ("publicKeyCbor", Keep),
+        ("public_key_cbor", Keep),
+        ("credentialRpId", Keep),
+        ("credential_rp_id", Keep),
+        ("signatureCounter", Keep),
+        ("signature_counter", Keep),
+        ("aaguid", Keep),
+        ("attestationType", Keep),
+        ("attestation_type", Keep),
+        ("residentKey", Keep),
+        ("resident_key", Keep),
+        ("credentialBackedUp", Keep),
+        ("credential_backed_up", Keep),
+        ("credentialBackupEligible", Keep),
+        ("credential_backup_eligible", Keep),
+        // The registration's attestation: public, large, unused.
+        ("attestationObject", Drop),
+        ("attestation_object", Drop),
     ],
     CheckAndDrop,
 );

@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::agent_state::{AgentState, SyncBook};
-use super::policy_store::Provenance;
+use super::policy_store::{Provenance, StoreSnapshot};
 use super::reload::{save_contact, Pulled};
 use crate::policy::{load_bundle_str, Bundle};
 use crate::sync::manifest_check::check_bundle;
 use crate::sync::manifest_format::{parse_manifest, Manifest};
 use crate::sync::{
-    pull_manifest, verify_bundle_signature, AcceptedManifest, CachedManifest, LastKnownGood,
-    PullError, PullInput, PullOutcome, SIGNATURE_RETRY_DELAY,
+    pull_manifest, verify_bundle_signature, AcceptedManifest, CachedManifest, FetchedManifest,
+    LastKnownGood, PullError, PullInput, PullOutcome, SIGNATURE_RETRY_DELAY,
 };
 
 /// Pulls the manifest and, when it names another bundle, that bundle.
@@ -63,66 +63,116 @@ pub(super) fn pull(
         }
     };
     let accepted = AcceptedManifest::from(manifest.as_ref());
-    let in_force = match (bundle_bytes.is_none(), snap.current.clone()) {
-        (true, Some(current)) => cached_bytes(state, &manifest.bundle.sha256)
-            .map(|bytes| (current, bytes, snap.provenance.fetched_at.unwrap_or(now))),
-        _ => None,
-    };
-    let (bundle, bytes, fetched_at) = match (in_force, bundle_bytes) {
-        (Some(kept), _) => kept,
-        (None, Some(bytes)) => (
-            Arc::new(parse(&bytes, &manifest.bundle.path, &origin)?),
-            bytes,
-            now,
-        ),
-        // The bundle in force is not in the cache (it could not be saved): fetch it again.
-        (None, None) => {
-            let bytes = fetcher.fetch_bundle(&manifest.bundle.path, cluster.max_bundle_bytes)?;
-            check_bundle(&manifest, &bytes).map_err(|r| {
-                state.store.record_refusal(r.clone(), now);
-                r.to_string()
-            })?;
-            (
-                Arc::new(parse(&bytes, &manifest.bundle.path, &origin)?),
-                bytes,
-                now,
-            )
-        }
-    };
-    if let Some(cache) = &state.cache {
-        let lkg = LastKnownGood {
-            source: cache.source.clone(),
-            etag: fetched.etag.clone(),
-            fetched_at,
-            confirmed_at: now,
-            sha256: manifest.bundle.sha256.clone(),
-            signature: None,
-            bytes,
-            manifest: Some(CachedManifest {
-                bytes: fetched.bytes,
-                signature: fetched.signature,
-            }),
-        };
-        let saved = cache.save(&lkg);
-        if saved.is_ok() {
-            book.contact_saved_at = Some(now);
-        }
-        state.store.record_cache_error(
-            saved
-                .err()
-                .map(|e| format!("cannot save the last known good: {e}")),
-        );
-    }
+    let got = resolve_bundle(state, &manifest, bundle_bytes, &snap, now)?;
+    save_last_known_good(
+        state,
+        book,
+        &manifest,
+        &fetched,
+        got.bytes,
+        got.fetched_at,
+        now,
+    );
     book.manifest_floor = Some(accepted.clone());
     Ok(Pulled::Bundle {
-        bundle,
+        bundle: got.bundle,
         provenance: Provenance {
-            fetched_at: Some(fetched_at),
+            fetched_at: Some(got.fetched_at),
             etag: fetched.etag,
             from_cache: false,
             manifest: Some(accepted),
         },
     })
+}
+
+/// The bundle an accepted manifest names, parsed, with its bytes.
+struct Resolved {
+    bundle: Arc<Bundle>,
+    bytes: Vec<u8>,
+    fetched_at: SystemTime,
+}
+
+/// The bundle of an accepted manifest: the one fetched; or, when it is the
+/// bundle in force, that one (its bytes from the cache, or fetched again
+/// when the cache does not hold them).
+fn resolve_bundle(
+    state: &AgentState,
+    manifest: &Manifest,
+    fetched: Option<Vec<u8>>,
+    snap: &StoreSnapshot,
+    now: SystemTime,
+) -> Result<Resolved, String> {
+    let origin = state.source.describe();
+    let path = &manifest.bundle.path;
+    if fetched.is_none() {
+        if let Some(current) = &snap.current {
+            if let Some(bytes) = cached_bytes(state, &manifest.bundle.sha256) {
+                return Ok(Resolved {
+                    bundle: Arc::clone(current),
+                    bytes,
+                    fetched_at: snap.provenance.fetched_at.unwrap_or(now),
+                });
+            }
+        }
+    }
+    let bytes = match fetched {
+        Some(bytes) => bytes,
+        None => {
+            let fetcher = match &state.manifest_fetcher {
+                Some(Ok(f)) => f,
+                _ => return Err("no reader for this manifest source".into()),
+            };
+            let bytes = fetcher.fetch_bundle(path, state.config.cluster.max_bundle_bytes)?;
+            check_bundle(manifest, &bytes).map_err(|r| {
+                state.store.record_refusal(r.clone(), now);
+                r.to_string()
+            })?;
+            bytes
+        }
+    };
+    Ok(Resolved {
+        bundle: Arc::new(parse(&bytes, path, &origin)?),
+        bytes,
+        fetched_at: now,
+    })
+}
+
+/// Saves the bundle with its manifest, atomically: the floor a restarted
+/// agent holds later manifests to. A failure is shown, not fatal.
+fn save_last_known_good(
+    state: &AgentState,
+    book: &mut SyncBook,
+    manifest: &Manifest,
+    fetched: &FetchedManifest,
+    bytes: Vec<u8>,
+    fetched_at: SystemTime,
+    now: SystemTime,
+) {
+    let Some(cache) = &state.cache else {
+        return;
+    };
+    let lkg = LastKnownGood {
+        source: cache.source.clone(),
+        etag: fetched.etag.clone(),
+        fetched_at,
+        confirmed_at: now,
+        sha256: manifest.bundle.sha256.clone(),
+        signature: None,
+        bytes,
+        manifest: Some(CachedManifest {
+            bytes: fetched.bytes.clone(),
+            signature: fetched.signature.clone(),
+        }),
+    };
+    let saved = cache.save(&lkg);
+    if saved.is_ok() {
+        book.contact_saved_at = Some(now);
+    }
+    state.store.record_cache_error(
+        saved
+            .err()
+            .map(|e| format!("cannot save the last known good: {e}")),
+    );
 }
 
 fn parse(bytes: &[u8], path: &str, origin: &str) -> Result<Bundle, String> {

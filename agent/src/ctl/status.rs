@@ -114,3 +114,35 @@ pub fn render_status(s: &StatusReport) -> String {
     out.push_str(&format!("  uptime:          {}s\n", s.uptime_seconds));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pam_mfa_protocol::ManifestStatus;
+
+    #[test]
+    fn a_manifest_source_shows_its_serial_expiry_and_last_refusal() {
+        let mut s = StatusReport::default();
+        assert!(!render_status(&s).contains("manifest:"), "bundle mode");
+        s.sync.manifest = Some(ManifestStatus {
+            source_name: "prod".into(),
+            serial: Some(42),
+            issued_at: Some("2026-12-05T06:00:00Z".into()),
+            expires_at: Some("2026-12-06T06:00:00Z".into()),
+            expired: true,
+            last_refusal_kind: Some("rollback".into()),
+            last_refusal: Some("serial 41 is lower than the last known good serial 42".into()),
+            last_refusal_at: Some("2026-12-05T06:01:00Z".into()),
+            ..ManifestStatus::default()
+        });
+        let text = render_status(&s);
+        assert!(
+            text.contains("manifest:        source prod, serial 42, issued 2026-12-05T06:00:00Z, expires 2026-12-06T06:00:00Z (EXPIRED: policy stale)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("last refusal:    rollback at 2026-12-05T06:01:00Z: serial 41 is lower"),
+            "{text}"
+        );
+    }
+}

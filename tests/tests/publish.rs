@@ -84,9 +84,13 @@ fn setup(label: &str) -> Setup {
 }
 
 impl Setup {
+    /// `mfactl publish` under umask 077 (the files must come out 0644
+    /// anyway: a web server reads them).
     fn publish(&self, extra: &[&str]) -> Finished {
-        let mut cmd = Command::new(bins::mfactl());
-        cmd.arg("publish")
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "umask 077; exec \"$0\" \"$@\""])
+            .arg(bins::mfactl())
+            .arg("publish")
             .arg("--out")
             .arg(&self.out)
             .arg("--signing-key")
@@ -208,6 +212,21 @@ fn publishes_a_signed_set_that_holds_no_secret_of_its_input() {
     // No secret, in any form, in any file.
     let files = files_under(&s.out);
     assert_eq!(files.len(), 3, "{:?}", files.keys());
+    use std::os::unix::fs::PermissionsExt as _;
+    for (rel, want) in [
+        ("", 0o755),
+        ("bundles", 0o755),
+        ("manifest.json", 0o644),
+        ("manifest.json.sig", 0o644),
+        (m.bundle.path.as_str(), 0o644),
+    ] {
+        let mode = std::fs::metadata(s.out.join(rel))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, want, "{rel:?} under umask 077");
+    }
     let input = std::fs::read(&s.input).unwrap();
     let forms = secret_forms();
     for (name, form) in &forms {

@@ -5,8 +5,9 @@
 //! directory); the last bundles stay for readers of an older manifest.
 
 use std::fs::File;
+use std::fs::Permissions;
 use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -47,7 +48,17 @@ impl OutDir {
     /// Creates `dir` and `dir/bundles` when missing and takes the lock.
     pub(crate) fn open(dir: &Path) -> Result<OutDir, String> {
         let bundles = dir.join(BUNDLES_DIR);
-        std::fs::create_dir_all(&bundles).map_err(|e| io_err(&bundles, e))?;
+        for d in [dir, bundles.as_path()] {
+            if !d.exists() {
+                // Published files are for everyone, whatever the umask.
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o755)
+                    .create(d)
+                    .and_then(|()| std::fs::set_permissions(d, Permissions::from_mode(0o755)))
+                    .map_err(|e| io_err(d, e))?;
+            }
+        }
         let lock = File::open(dir).map_err(|e| io_err(dir, e))?;
         let started = Instant::now();
         loop {
@@ -186,6 +197,8 @@ pub(crate) fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(
             .create_new(true)
             .mode(0o644)
             .open(&temp)?;
+        // 0644 whatever the umask: a web server reads these.
+        f.set_permissions(Permissions::from_mode(0o644))?;
         f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&temp, &target)?;

@@ -168,7 +168,9 @@ const LOCAL_AUTH: Shape = Map(
         ("webauthn", Secret),
         ("webauthn_settings", Secret),
         ("recovery_codes", Secret),
-        ("u2f_registration", Secret),
+        // Teleport 5's one U2F key: public (the same key handle and key
+        // as its device), unused.
+        ("u2f_registration", Drop),
         ("u2f_counter", Drop),
         ("password_flags", Drop),
         ("password_state", Drop),

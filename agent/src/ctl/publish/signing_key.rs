@@ -25,6 +25,14 @@ impl PublishKey {
     /// Reads the key file.
     pub fn load(path: &Path) -> Result<PublishKey, String> {
         let shown = path.display();
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                eprintln!(
+                    "mfactl publish: warning: signing key {shown} is readable by others than its owner (chmod 600 it): whoever reads it can sign policies every agent accepts"
+                );
+            }
+        }
         let text = Zeroizing::new(
             std::fs::read_to_string(path).map_err(|e| format!("signing key {shown}: {e}"))?,
         );

@@ -14,7 +14,8 @@ PACKAGES="$PACKAGES libpcsclite-dev pkg-config"
 PACKAGES="$PACKAGES dpkg-dev binutils gzip rpm debootstrap systemd-container"
 # The approval page's tests (tests/tests/approval_page.rs): Debian's chromium
 # driven by playwright-core from npm (tests/browser/, `npm ci` with
-# PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1), the page served by nginx.
+# PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1), the page served by nginx; nginx also serves the publisher's directory
+# (tests/tests/sync_manifest.rs).
 PACKAGES="$PACKAGES chromium nginx"
 # node and npm: Debian's, unless a node that ships its own npm (NodeSource's
 # nodejs, which conflicts with Debian's npm package) is installed already.

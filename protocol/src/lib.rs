@@ -18,7 +18,7 @@ mod sync;
 pub use frame::{read_frame, write_frame, FrameError};
 pub use messages::*;
 pub use sessions::SessionInfo;
-pub use sync::{SyncReport, SyncStatus};
+pub use sync::{ManifestStatus, SyncReport, SyncStatus};
 
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -63,4 +63,38 @@ pub struct SyncStatus {
     pub max_staleness_seconds: u64,
     #[serde(default)]
     pub lock_view_max_age_seconds: u64,
+    /// Manifest mode: the manifest in force and the last one refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<ManifestStatus>,
+}
+
+/// A manifest source: what the policy in force was accepted with, and the
+/// last manifest refused (rollback, another source, a tampered bundle...).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestStatus {
+    /// `cluster.source_name`.
+    pub source_name: String,
+    /// The accepted manifest's serial (the floor: lower ones are refused).
+    #[serde(default)]
+    pub serial: Option<u64>,
+    #[serde(default)]
+    pub bundle_sha256: Option<String>,
+    /// RFC 3339.
+    #[serde(default)]
+    pub issued_at: Option<String>,
+    /// RFC 3339; past it the policy is stale.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    #[serde(default)]
+    pub expired: bool,
+    /// `rollback`, `serial_reused`, `wrong_source`, `bundle_mismatch`,
+    /// `bad_signature`, `issued_in_the_future` or `malformed`.
+    #[serde(default)]
+    pub last_refusal_kind: Option<String>,
+    /// Why it was refused, for people.
+    #[serde(default)]
+    pub last_refusal: Option<String>,
+    /// RFC 3339.
+    #[serde(default)]
+    pub last_refusal_at: Option<String>,
 }

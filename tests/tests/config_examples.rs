@@ -51,6 +51,7 @@ fn every_example_starts_with_a_comment() {
     all.extend(files_in(&config_dir().join("pam.d")));
     all.extend(files_in(&config_dir().join("sshd_config.d")));
     all.extend(files_in(&config_dir().join("examples")));
+    all.push(config_dir().join("publish.env"));
     for p in all {
         let text = read(&p);
         let comments = text.lines().take_while(|l| l.starts_with('#')).count();
@@ -267,4 +268,76 @@ fn sshd_drop_in_passes_sshd_t_and_says_what_pam_mfa_needs() {
         agent.contains("pubkey_auth_options: [touch-required]"),
         "config/agent.yaml's sshd.pubkey_auth_options should match the drop-in"
     );
+}
+
+/// `config/publish.env` as `pam-mfa-publish.service` uses it: its variables
+/// (paths moved into a work directory) and the unit's own ExecStart, with a
+/// tctl on PATH printing a bundle: it publishes. Every variable it names,
+/// set or commented out, is one `mfactl publish --help` lists.
+#[test]
+fn publish_env_and_unit_publish() {
+    let work = WorkDir::new("config-publish-env");
+    let env_text = read(&config_dir().join("publish.env"));
+    let help = run_checked(
+        Command::new(bins::mfactl())
+            .args(["publish", "--help"])
+            .env("NO_COLOR", "1"),
+    );
+    let key = work.join("publish_ed25519");
+    run_checked(
+        Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&key),
+    );
+    let mut vars = Vec::new();
+    for line in env_text.lines() {
+        let Some((name, value)) = line.trim_start_matches('#').split_once('=') else {
+            continue;
+        };
+        if !name.starts_with("PAM_MFA_PUBLISH_") {
+            continue;
+        }
+        assert!(
+            help.contains(&format!("[env: {name}=")),
+            "publish.env names {name}, which mfactl publish does not read"
+        );
+        if line.starts_with('#') {
+            continue;
+        }
+        let value = match name {
+            "PAM_MFA_PUBLISH_OUT" => work.join("www").display().to_string(),
+            "PAM_MFA_PUBLISH_SIGNING_KEY" => key.display().to_string(),
+            _ => value.to_owned(),
+        };
+        vars.push((name.to_owned(), value));
+    }
+    assert!(vars.len() >= 3, "{vars:?}");
+    let unit = read(&workspace_root().join("packaging/systemd/pam-mfa-publish.service"));
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart=/usr/bin/mfactl "))
+        .expect("the unit runs /usr/bin/mfactl");
+    assert!(unit.contains("EnvironmentFile=/etc/pam-mfa/publish.env"));
+    let bundle = read(&config_dir().join("examples/bundle.yaml"));
+    work.write("bundle.yaml", &bundle, 0o644);
+    let bin = work.subdir("bin", 0o755);
+    work.write(
+        "bin/tctl",
+        &format!("#!/bin/sh\ncat {}\n", work.join("bundle.yaml").display()),
+        0o755,
+    );
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let f = run(Command::new(bins::mfactl())
+        .args(exec.split_whitespace())
+        .args(["--source-name", "example"])
+        .env_clear()
+        .env("PATH", path)
+        .envs(vars));
+    assert!(f.success(), "{}{}", f.stdout, f.stderr);
+    assert!(f.stdout.contains("published serial"), "{}", f.stdout);
+    assert!(work.join("www/manifest.json").exists());
 }

@@ -152,6 +152,10 @@ fn deb_installs_into_a_booted_debian_and_gates_ssh() {
     }
     c.sh("test -S /run/pam-mfa/agent.sock && test \"$(stat -c %U:%a /run/pam-mfa)\" = root:755");
     c.sh("systemd-analyze verify --man=no /lib/systemd/system/mfa-agent.service");
+    // The publisher's units (Auth Service hosts only): valid, and off until
+    // the admin enables the timer.
+    c.sh("systemd-analyze verify --man=no /lib/systemd/system/pam-mfa-publish.service /lib/systemd/system/pam-mfa-publish.timer");
+    c.sh("test \"$(systemctl is-enabled pam-mfa-publish.timer)\" = disabled");
     let security = c.run(
         &[
             "systemd-analyze",
@@ -178,6 +182,9 @@ fn deb_installs_into_a_booted_debian_and_gates_ssh() {
         "/usr/sbin/mfa-agent".into(),
         "/usr/bin/mfactl".into(),
         "/usr/lib/systemd/system/mfa-agent.service".into(),
+        "/usr/lib/systemd/system/pam-mfa-publish.service".into(),
+        "/usr/lib/systemd/system/pam-mfa-publish.timer".into(),
+        "/usr/share/doc/pam-mfa/examples/publish.env".into(),
         "/usr/lib/tmpfiles.d/pam-mfa.conf".into(),
         "/usr/share/pam-configs/pam-mfa".into(),
         "/etc/pam-mfa/agent.yaml".into(),

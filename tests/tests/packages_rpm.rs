@@ -18,10 +18,12 @@ use pam_mfa_e2e::require_root;
 use pam_mfa_e2e::workdir::WorkDir;
 
 /// Every file the package holds, with its mode.
-const FILES: [(&str, u32); 23] = [
+const FILES: [(&str, u32); 26] = [
     ("/etc/pam-mfa/agent.yaml", 0o644),
     ("/usr/bin/mfactl", 0o755),
     ("/usr/lib/systemd/system/mfa-agent.service", 0o644),
+    ("/usr/lib/systemd/system/pam-mfa-publish.service", 0o644),
+    ("/usr/lib/systemd/system/pam-mfa-publish.timer", 0o644),
     ("/usr/lib/tmpfiles.d/pam-mfa.conf", 0o644),
     ("/usr/lib64/security/pam_mfa.so", 0o755),
     ("/usr/sbin/mfa-agent", 0o755),
@@ -33,6 +35,7 @@ const FILES: [(&str, u32); 23] = [
     ("/usr/share/doc/pam-mfa/examples/pam.d/sshd", 0o644),
     ("/usr/share/doc/pam-mfa/examples/pam.d/su", 0o644),
     ("/usr/share/doc/pam-mfa/examples/pam.d/sudo", 0o644),
+    ("/usr/share/doc/pam-mfa/examples/publish.env", 0o644),
     (
         "/usr/share/doc/pam-mfa/examples/sshd_config.d/pam-mfa.conf",
         0o644,

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 use mfa_agent::ctl::commands;
 use mfa_agent::ctl::doctor::DoctorArgs;
+use mfa_agent::ctl::publish::{run_publish, PublishArgs, TctlOptions};
 use mfa_agent::ctl::{parse_label, EnrollArgs, EnrollMethod, ExplainArgs, PivEnrollArgs};
 use pam_mfa_protocol::{ExplainQuery, DEFAULT_SOCKET};
 
@@ -184,6 +185,75 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Publish the cluster's policy for agents (on the Auth Service host):
+    /// reads what `tctl get role,cap,user,lock,cert_authority --with-secrets
+    /// --format=yaml` prints and our own mfa_device documents, checks them
+    /// as the agent will, copies only an allowlist of fields (no password
+    /// hash, TOTP key, WebAuthn user handle or CA private key ever leaves),
+    /// and writes OUT atomically: bundles/SHA256.json, manifest.json and
+    /// manifest.json.sig (Ed25519). Prints the key's public line for the
+    /// agents' cluster.signing_keys. Every flag also reads PAM_MFA_PUBLISH_*
+    /// (see /etc/pam-mfa/publish.env).
+    Publish {
+        /// What `tctl get ... --with-secrets --format=yaml` printed: a file,
+        /// a directory of such files (*.yaml, *.yml, *.json), or - for
+        /// standard input.
+        #[arg(
+            long,
+            value_name = "PATH",
+            env = "PAM_MFA_PUBLISH_FROM",
+            required_unless_present = "tctl",
+            conflicts_with = "tctl"
+        )]
+        from: Option<PathBuf>,
+        /// Run `tctl get role,cap,user,lock,cert_authority --with-secrets
+        /// --format=yaml` (tctl from PATH) instead of --from.
+        #[arg(long)]
+        tctl: bool,
+        /// tctl's identity file (`tctl -i FILE`).
+        #[arg(
+            long,
+            value_name = "FILE",
+            env = "PAM_MFA_PUBLISH_TCTL_IDENTITY",
+            requires = "tctl"
+        )]
+        tctl_identity: Option<PathBuf>,
+        /// tctl's Auth Service or Proxy address (`tctl --auth-server ADDR`).
+        #[arg(
+            long,
+            value_name = "ADDR",
+            env = "PAM_MFA_PUBLISH_TCTL_AUTH_SERVER",
+            requires = "tctl"
+        )]
+        tctl_auth_server: Option<String>,
+        /// tctl is killed when it has not finished within this.
+        #[arg(long, value_name = "DURATION", default_value = "60s", env = "PAM_MFA_PUBLISH_TCTL_TIMEOUT",
+              value_parser = mfa_agent::config::parse_duration)]
+        tctl_timeout: Duration,
+        /// A directory (or file) of our own mfa_device documents (ssh_sk,
+        /// piv, webauthn), as `mfactl enroll` prints them.
+        #[arg(long, value_name = "DIR", env = "PAM_MFA_PUBLISH_DEVICES")]
+        devices: Option<PathBuf>,
+        /// The directory to publish into (created when missing).
+        #[arg(long, value_name = "DIR", env = "PAM_MFA_PUBLISH_OUT")]
+        out: PathBuf,
+        /// An unencrypted OpenSSH Ed25519 private key (ssh-keygen -t ed25519 -N '').
+        #[arg(long, value_name = "FILE", env = "PAM_MFA_PUBLISH_SIGNING_KEY")]
+        signing_key: PathBuf,
+        /// The manifest's source name, which agents' cluster.source_name must
+        /// equal (default: the cluster's name, from its cert_authority).
+        #[arg(long, value_name = "NAME", env = "PAM_MFA_PUBLISH_SOURCE_NAME")]
+        source_name: Option<String>,
+        /// From issued_at to expires_at: agents treat the policy as stale after it.
+        #[arg(long, value_name = "DURATION", default_value = "24h", env = "PAM_MFA_PUBLISH_VALID_FOR",
+              value_parser = mfa_agent::config::parse_duration)]
+        valid_for: Duration,
+        /// Publish again every DURATION (re-signed, a fresh serial and
+        /// expiry) until SIGTERM; a failed round keeps the published set.
+        #[arg(long, value_name = "DURATION", env = "PAM_MFA_PUBLISH_INTERVAL",
+              value_parser = mfa_agent::config::parse_duration)]
+        interval: Option<Duration>,
+    },
     /// Answer a pam-mfa challenge with your security key (also works as SSH_ASKPASS).
     Tap {
         /// The challenge (pmfa1:NODE:LOGIN:NONCE) or the whole prompt that
@@ -219,6 +289,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Cmd::Sync { json } => commands::sync(socket, json),
         cmd @ Cmd::Doctor { .. } => doctor(cmd, socket),
         Cmd::Reload => commands::reload(socket),
+        cmd @ Cmd::Publish { .. } => publish(cmd),
     }
 }
 
@@ -300,6 +371,43 @@ fn enroll(cmd: Cmd) -> Result<ExitCode, String> {
         method,
     };
     commands::enroll(&args, json)
+}
+
+/// `mfactl publish`; `run` passes it `Cmd::Publish` only.
+fn publish(cmd: Cmd) -> Result<ExitCode, String> {
+    let Cmd::Publish {
+        from,
+        tctl,
+        tctl_identity,
+        tctl_auth_server,
+        tctl_timeout,
+        devices,
+        out,
+        signing_key,
+        source_name,
+        valid_for,
+        interval,
+    } = cmd
+    else {
+        unreachable!("run passes Cmd::Publish only");
+    };
+    let tctl = tctl.then(|| TctlOptions {
+        program: PathBuf::from("tctl"),
+        identity: tctl_identity,
+        auth_server: tctl_auth_server,
+        timeout: tctl_timeout,
+    });
+    let args = PublishArgs {
+        from,
+        tctl,
+        devices,
+        out,
+        signing_key,
+        source_name,
+        valid_for,
+        interval,
+    };
+    run_publish(&args)
 }
 
 /// `mfactl doctor`; `run` passes it `Cmd::Doctor` only.

@@ -123,8 +123,12 @@ pub struct ClusterConfig {
     #[serde(default)]
     pub signing_keys: Vec<SigningKeyText>,
     /// Where the detached signature is fetched; default: the source's path plus `.sig`.
+    /// A bundle source only (a manifest's signature is `manifest.json.sig`).
     #[serde(default)]
     pub signature_source: Option<String>,
+    /// A manifest source's name: a manifest whose `source` differs is refused.
+    #[serde(default)]
+    pub source_name: Option<String>,
     #[serde(default = "default_connect_timeout", with = "serde_text")]
     pub connect_timeout: Duration,
     /// The whole pull (connect, headers, body).
@@ -157,6 +161,7 @@ impl Default for ClusterConfig {
             ca_pins: Vec::new(),
             signing_keys: Vec::new(),
             signature_source: None,
+            source_name: None,
             connect_timeout: default_connect_timeout(),
             timeout: default_fetch_timeout(),
             max_bundle_bytes: default_max_bundle_bytes(),
@@ -488,8 +493,14 @@ impl AgentConfig {
         if !c.state_dir.is_absolute() {
             return Err("cluster.state_dir must be an absolute path".into());
         }
-        let https = matches!(self.policy_source()?, PolicySource::Https(_));
-        if !https {
+        let source = self.policy_source()?;
+        super::manifest_source::check_manifest_keys(c, &source)?;
+        let https = matches!(
+            source,
+            PolicySource::Https(_) | PolicySource::Manifest(super::ManifestSource::Https(_))
+        );
+        let manifest = matches!(source, PolicySource::Manifest(_));
+        if !https && !manifest {
             let set: Vec<&str> = [
                 ("token_file", c.token_file.is_some()),
                 ("ca_file", c.ca_file.is_some()),
@@ -564,6 +575,8 @@ pub enum PolicySource {
     BuiltinExample,
     /// A bundle served over HTTPS.
     Https(reqwest::Url),
+    /// A signed manifest (`.../manifest.json`) naming the bundle.
+    Manifest(super::ManifestSource),
 }
 
 /// `text` with the `user:password@` of its authority, if any, replaced by
@@ -611,6 +624,9 @@ impl PolicySource {
         if text == "builtin:example" {
             return Ok(PolicySource::BuiltinExample);
         }
+        if let Some(manifest) = super::ManifestSource::recognise(text) {
+            return manifest.map(PolicySource::Manifest);
+        }
         if let Some(path) = text.strip_prefix("file://") {
             if !path.starts_with('/') {
                 return Err(format!(
@@ -632,6 +648,7 @@ impl PolicySource {
             PolicySource::Path(p) => format!("file://{}", p.display()),
             PolicySource::BuiltinExample => "builtin:example".into(),
             PolicySource::Https(u) => u.to_string(),
+            PolicySource::Manifest(m) => m.describe(),
         }
     }
 }

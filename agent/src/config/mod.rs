@@ -4,6 +4,7 @@ mod agent_config;
 mod approval_url;
 mod attached_config;
 mod duration;
+mod manifest_source;
 mod piv_config;
 mod service_map;
 mod sessions_config;
@@ -16,6 +17,7 @@ pub use agent_config::{
 pub use approval_url::ApprovalUrl;
 pub use attached_config::AttachedKeysConfig;
 pub use duration::parse_duration;
+pub use manifest_source::{bundle_mode_warning, ManifestSource};
 pub use piv_config::PivConfig;
 pub use service_map::ServiceMap;
 pub use sessions_config::SessionsConfig;

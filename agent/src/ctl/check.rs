@@ -32,10 +32,14 @@ pub fn run_check(path: &Path) -> Result<Checked, String> {
         if looks_like_agent_config(&text) {
             let cfg = AgentConfig::parse(&text, &path.display().to_string())
                 .map_err(|e| e.to_string())?;
+            let mut warnings = super::doctor::pubkey_options_warnings(&cfg);
+            if let Ok(source) = cfg.policy_source() {
+                warnings.extend(crate::config::bundle_mode_warning(&source));
+            }
             return Ok(Checked::AgentConfig {
                 node: cfg.node_name(),
                 source: cfg.cluster.source.clone(),
-                warnings: super::doctor::pubkey_options_warnings(&cfg),
+                warnings,
             });
         }
     }

@@ -6,6 +6,7 @@ pub mod commands;
 pub mod doctor;
 mod enroll;
 mod explain;
+pub mod publish;
 mod sessions;
 mod status;
 mod sync;

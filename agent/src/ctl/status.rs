@@ -6,6 +6,32 @@ fn ago(secs: Option<u64>) -> String {
     secs.map(|s| format!(" ({s}s ago)")).unwrap_or_default()
 }
 
+/// Manifest mode: the manifest in force, and the last one refused.
+fn render_manifest(m: &pam_mfa_protocol::ManifestStatus) -> String {
+    let mut out = format!("  manifest:        source {}", m.source_name);
+    match m.serial {
+        Some(serial) => out.push_str(&format!(
+            ", serial {serial}, issued {}, expires {}{}\n",
+            m.issued_at.as_deref().unwrap_or("?"),
+            m.expires_at.as_deref().unwrap_or("?"),
+            if m.expired {
+                " (EXPIRED: policy stale)"
+            } else {
+                ""
+            }
+        )),
+        None => out.push_str(", none accepted yet\n"),
+    }
+    if let Some(reason) = &m.last_refusal {
+        out.push_str(&format!(
+            "  last refusal:    {} at {}: {reason}\n",
+            m.last_refusal_kind.as_deref().unwrap_or("refused"),
+            m.last_refusal_at.as_deref().unwrap_or("?")
+        ));
+    }
+    out
+}
+
 /// `mfactl status` for people.
 pub fn render_status(s: &StatusReport) -> String {
     let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -72,6 +98,9 @@ pub fn render_status(s: &StatusReport) -> String {
     if let Some(e) = &s.sync.cache_error {
         out.push_str(&format!("  cache error:     {e}\n"));
     }
+    if let Some(m) = &s.sync.manifest {
+        out.push_str(&render_manifest(m));
+    }
     let c = &s.counts;
     out.push_str(&format!(
         "  policy:          {} roles, {} users, {} locks, {} devices, {} warnings\n",
@@ -87,4 +116,36 @@ pub fn render_status(s: &StatusReport) -> String {
     }
     out.push_str(&format!("  uptime:          {}s\n", s.uptime_seconds));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pam_mfa_protocol::ManifestStatus;
+
+    #[test]
+    fn a_manifest_source_shows_its_serial_expiry_and_last_refusal() {
+        let mut s = StatusReport::default();
+        assert!(!render_status(&s).contains("manifest:"), "bundle mode");
+        s.sync.manifest = Some(ManifestStatus {
+            source_name: "prod".into(),
+            serial: Some(42),
+            issued_at: Some("2026-12-05T06:00:00Z".into()),
+            expires_at: Some("2026-12-06T06:00:00Z".into()),
+            expired: true,
+            last_refusal_kind: Some("rollback".into()),
+            last_refusal: Some("serial 41 is lower than the last known good serial 42".into()),
+            last_refusal_at: Some("2026-12-05T06:01:00Z".into()),
+            ..ManifestStatus::default()
+        });
+        let text = render_status(&s);
+        assert!(
+            text.contains("manifest:        source prod, serial 42, issued 2026-12-05T06:00:00Z, expires 2026-12-06T06:00:00Z (EXPIRED: policy stale)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("last refusal:    rollback at 2026-12-05T06:01:00Z: serial 41 is lower"),
+            "{text}"
+        );
+    }
 }

@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 use pam_mfa_protocol::{
-    ExplainQuery, PolicyCounts, RequestBody, ResponseBody, StatusReport, SyncStatus,
+    ExplainQuery, ManifestStatus, PolicyCounts, RequestBody, ResponseBody, StatusReport, SyncStatus,
 };
 
 use super::peer::Peer;
@@ -214,9 +214,34 @@ pub fn status(state: &AgentState) -> StatusReport {
             },
             max_staleness_seconds: state.config.cluster.max_staleness.as_secs(),
             lock_view_max_age_seconds: state.config.cluster.lock_view_max_age().as_secs(),
+            manifest: manifest_status(state, &snap, now),
         }),
         approval: crate::login::approval_status(state),
     }
+}
+
+/// Manifest mode: the manifest in force and the last refusal.
+fn manifest_status(
+    state: &AgentState,
+    snap: &crate::state::StoreSnapshot,
+    now: SystemTime,
+) -> Option<ManifestStatus> {
+    if !matches!(state.source, crate::config::PolicySource::Manifest(_)) {
+        return None;
+    }
+    let m = snap.current.as_ref().and(snap.provenance.manifest.as_ref());
+    let refusal = snap.last_refusal.as_ref();
+    Some(ManifestStatus {
+        source_name: state.config.cluster.source_name.clone().unwrap_or_default(),
+        serial: m.map(|m| m.serial),
+        bundle_sha256: m.map(|m| m.sha256.clone()),
+        issued_at: m.map(|m| rfc3339(m.issued_at)),
+        expires_at: m.map(|m| rfc3339(m.expires_at)),
+        expired: m.is_some_and(|m| now > m.expires_at),
+        last_refusal_kind: refusal.map(|r| r.refusal.kind.as_str().to_string()),
+        last_refusal: refusal.map(|r| r.refusal.reason.clone()),
+        last_refusal_at: refusal.map(|r| rfc3339(r.at)),
+    })
 }
 
 fn rfc3339(t: SystemTime) -> String {

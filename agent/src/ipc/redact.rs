@@ -44,6 +44,9 @@ pub fn for_non_root(report: &mut StatusReport, source: &str) {
     report.policy_source = public.clone();
     scrub(&mut report.last_error);
     scrub(&mut report.sync.cache_error);
+    if let Some(m) = report.sync.manifest.as_mut() {
+        scrub(&mut m.last_refusal);
+    }
 }
 
 #[cfg(test)]

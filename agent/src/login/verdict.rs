@@ -97,7 +97,12 @@ pub(super) fn refuse_unusable(
     } else {
         let cause = match why {
             Unusable::NoPolicy => "no MFA policy is loaded on this host",
-            Unusable::Stale { .. } => "this host's MFA policy is out of date",
+            Unusable::Stale { .. } | Unusable::ManifestExpired { strict: false, .. } => {
+                "this host's MFA policy is out of date"
+            }
+            Unusable::ManifestExpired { strict: true, .. } => {
+                "this host's MFA policy expired and cannot confirm the cluster's locks"
+            }
             Unusable::LockViewStale { .. } => "this host cannot confirm the cluster's locks",
         };
         (

@@ -64,6 +64,21 @@ pub fn load_bundle_path(path: &Path) -> Result<Bundle, PolicyError> {
     Ok(loader.finish(hasher))
 }
 
+/// Loads one bundle from several named texts, in order (e.g. `mfactl
+/// publish`'s inputs: tctl's output and the `--devices` files). Errors and
+/// warnings name the text they are in; the revision hashes them all.
+pub fn load_bundle_sources(sources: &[(String, String)]) -> Result<Bundle, PolicyError> {
+    let mut loader = Loader::default();
+    let mut hasher = Sha256::new();
+    for (origin, text) in sources {
+        hasher.update(text.as_bytes());
+        loader.add_text(text, origin)?;
+    }
+    let shown: Vec<&str> = sources.iter().map(|(o, _)| o.as_str()).collect();
+    loader.refuse_empty(&shown.join(", "))?;
+    Ok(loader.finish(hasher))
+}
+
 fn bundle_files(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {

@@ -40,7 +40,9 @@ pub fn enforce(state: &AgentState) {
         Ok(bundle) => select(&bundle, &state.node, &sessions, state.now()),
         // Teleport's `locking_mode: strict`: when the lock view is not known
         // to be current, live sessions end as new logins are refused.
-        Err(why @ Unusable::LockViewStale { .. }) => sessions
+        Err(
+            why @ (Unusable::LockViewStale { .. } | Unusable::ManifestExpired { strict: true, .. }),
+        ) => sessions
             .iter()
             .filter(|s| s.ending.is_none())
             .map(|s| (s.id.clone(), why.to_string()))
@@ -48,7 +50,11 @@ pub fn enforce(state: &AgentState) {
         // No policy, or one past max_staleness: nothing to judge the
         // sessions by; they were allowed when they opened, and ending every
         // session on an outage would turn a sync problem into a lock-out.
-        Err(Unusable::NoPolicy | Unusable::Stale { .. }) => return,
+        Err(
+            Unusable::NoPolicy
+            | Unusable::Stale { .. }
+            | Unusable::ManifestExpired { strict: false, .. },
+        ) => return,
     };
     if ends.is_empty() {
         return;

@@ -14,7 +14,7 @@ use crate::challenge::{SignatureCounters, UsedChallenges};
 use crate::config::{AgentConfig, PolicySource, ServiceMap};
 use crate::login::{Grants, RecordedAuthInfo, ReuseCache, ServedKeys};
 use crate::policy::NodeInfo;
-use crate::sync::{CacheStore, HttpsFetcher};
+use crate::sync::{AcceptedManifest, CacheStore, HttpsFetcher, ManifestFetcher};
 
 /// Injected time, so tests can move it.
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
@@ -77,7 +77,9 @@ pub struct AgentState {
     /// The HTTPS client of an `https://` source (or why it could not be made:
     /// every pull then fails with that reason, and the cache still serves).
     pub fetcher: Option<Result<HttpsFetcher, String>>,
-    /// The last-known-good cache of an `https://` source.
+    /// The reader of a manifest source (or why it could not be made).
+    pub manifest_fetcher: Option<Result<ManifestFetcher, String>>,
+    /// The last-known-good cache of an `https://` or manifest source.
     pub cache: Option<CacheStore>,
     /// `cluster.signing_keys`, raw Ed25519 public keys.
     pub signing_keys: Vec<[u8; 32]>,
@@ -94,6 +96,9 @@ pub struct AgentState {
 pub struct SyncBook {
     /// When a confirmation of the installed bundle was last written to the cache.
     pub contact_saved_at: Option<SystemTime>,
+    /// Manifest mode: the last-known-good manifest (from the state
+    /// directory at start), which later manifests may not roll back.
+    pub manifest_floor: Option<AcceptedManifest>,
 }
 
 impl AgentState {
@@ -107,17 +112,19 @@ impl AgentState {
             id: config.node_id(),
             labels: config.node.labels.clone(),
         };
-        let (fetcher, cache) = match &source {
-            PolicySource::Https(url) => (
-                Some(HttpsFetcher::new(url, &config.cluster)),
-                Some(CacheStore {
-                    dir: config.cluster.state_dir.clone(),
-                    source: url.to_string(),
-                    max_bundle_bytes: config.cluster.max_bundle_bytes,
-                }),
-            ),
+        let (fetcher, manifest_fetcher) = match &source {
+            PolicySource::Https(url) => (Some(HttpsFetcher::new(url, &config.cluster)), None),
+            PolicySource::Manifest(m) => (None, Some(ManifestFetcher::new(m, &config.cluster))),
             _ => (None, None),
         };
+        let cache =
+            matches!(source, PolicySource::Https(_) | PolicySource::Manifest(_)).then(|| {
+                CacheStore {
+                    dir: config.cluster.state_dir.clone(),
+                    source: source.describe(),
+                    max_bundle_bytes: config.cluster.max_bundle_bytes,
+                }
+            });
         let signing_keys = config.cluster.signing_keys.iter().map(|k| k.key).collect();
         let piv = crate::piv::PivVerifier::new(config.piv.trusted_roots()?);
         let keys_uid = nix::unistd::User::from_name(&config.socket.keys_user)
@@ -159,6 +166,7 @@ impl AgentState {
             sessions: crate::sessions::SessionRegistry::default(),
             clock,
             fetcher,
+            manifest_fetcher,
             cache,
             signing_keys,
             sync_book: Mutex::new(SyncBook::default()),

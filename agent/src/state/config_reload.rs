@@ -40,7 +40,7 @@ impl ConfigReload {
 /// the audit sink, PIV roots): a change needs `systemctl restart mfa-agent`.
 fn restart_only(old: &AgentConfig, new: &AgentConfig) -> Vec<&'static str> {
     let (o, n) = (&old.cluster, &new.cluster);
-    let pairs: [(&'static str, bool); 16] = [
+    let pairs: [(&'static str, bool); 17] = [
         ("socket.path", differs(&old.socket.path, &new.socket.path)),
         (
             "socket.keys_user",
@@ -63,6 +63,10 @@ fn restart_only(old: &AgentConfig, new: &AgentConfig) -> Vec<&'static str> {
         (
             "cluster.signing_keys",
             differs(&o.signing_keys, &n.signing_keys),
+        ),
+        (
+            "cluster.source_name",
+            differs(&o.source_name, &n.source_name),
         ),
         (
             "cluster.signature_source",

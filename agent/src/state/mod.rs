@@ -1,10 +1,14 @@
 //! The agent's shared state: configuration, policy, counters.
 
 mod agent_state;
+mod cache_load;
 mod config_reload;
 #[cfg(test)]
 mod config_reload_tests;
 mod live;
+mod manifest_sync;
+#[cfg(test)]
+mod manifest_sync_tests;
 mod policy_store;
 mod reload;
 mod source;
@@ -13,9 +17,10 @@ mod staleness;
 mod staleness_flow_tests;
 
 pub use agent_state::{AgentState, Clock, Counters, SyncBook};
+pub use cache_load::initial_load;
 pub use config_reload::{reload_config, ConfigReload};
 pub use live::Live;
-pub use policy_store::{PolicyStore, Provenance, StoreSnapshot};
-pub use reload::{initial_load, reload_now, spawn_reloader, sync_now, ReloadOutcome, SyncResult};
+pub use policy_store::{PolicyStore, Provenance, RefusalRecord, StoreSnapshot};
+pub use reload::{reload_now, spawn_reloader, sync_now, ReloadOutcome, SyncResult};
 pub use source::{fingerprint, load_from_source, Fingerprint, BUILTIN_EXAMPLE};
 pub use staleness::{freshness, judge, Freshness, Unusable};

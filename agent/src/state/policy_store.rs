@@ -5,6 +5,7 @@ use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 use crate::policy::Bundle;
+use crate::sync::{AcceptedManifest, Refusal};
 
 /// Where the installed bundle came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -15,6 +16,16 @@ pub struct Provenance {
     pub etag: Option<String>,
     /// Loaded from the last-known-good cache, not (yet) confirmed by the source.
     pub from_cache: bool,
+    /// Manifest mode: the signed manifest that named the bundle (its
+    /// `expires_at` bounds how long the policy is fresh).
+    pub manifest: Option<AcceptedManifest>,
+}
+
+/// The last manifest refused, for `mfactl status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusalRecord {
+    pub refusal: Refusal,
+    pub at: SystemTime,
 }
 
 /// Holds the last good bundle. A bad new bundle is recorded as an error and
@@ -36,6 +47,7 @@ struct StoreInner {
     last_contact: Option<SystemTime>,
     last_attempt: Option<SystemTime>,
     cache_error: Option<String>,
+    last_refusal: Option<RefusalRecord>,
 }
 
 /// A copy of the store's bookkeeping for `mfactl status` and the staleness rules.
@@ -48,6 +60,7 @@ pub struct StoreSnapshot {
     pub last_contact: Option<SystemTime>,
     pub last_attempt: Option<SystemTime>,
     pub cache_error: Option<String>,
+    pub last_refusal: Option<RefusalRecord>,
 }
 
 impl PolicyStore {
@@ -108,6 +121,11 @@ impl PolicyStore {
         inner.last_attempt = Some(at);
     }
 
+    /// A manifest was refused at `at` (kept until another is refused).
+    pub fn record_refusal(&self, refusal: Refusal, at: SystemTime) {
+        self.write().last_refusal = Some(RefusalRecord { refusal, at });
+    }
+
     /// Why the last-known-good cache could not be used at start.
     pub fn record_cache_error(&self, error: Option<String>) {
         self.write().cache_error = error;
@@ -123,6 +141,7 @@ impl PolicyStore {
             last_contact: inner.last_contact,
             last_attempt: inner.last_attempt,
             cache_error: inner.cache_error.clone(),
+            last_refusal: inner.last_refusal.clone(),
         }
     }
 

@@ -18,6 +18,10 @@ use crate::sync::{
     diff_bundles, verify_bundle_signature, Fetched, Jitter, LastKnownGood, PollSchedule,
 };
 
+/// How a manifest refusal's text begins (`sync::Refusal`'s Display): audited
+/// as `manifest_refused`.
+const MANIFEST_REFUSED: &str = "manifest refused";
+
 /// How often a 304 is written down as the cache's last confirmation.
 const CONTACT_SAVE_EVERY: Duration = Duration::from_secs(60);
 
@@ -36,7 +40,7 @@ pub struct SyncResult {
 }
 
 /// What a pull brought before it is installed.
-enum Pulled {
+pub(super) enum Pulled {
     NotModified,
     Bundle {
         bundle: Arc<Bundle>,
@@ -47,76 +51,6 @@ enum Pulled {
 /// Loads (file, builtin) or pulls (HTTPS) the source now.
 pub fn reload_now(state: &AgentState) -> ReloadOutcome {
     sync_now(state).outcome
-}
-
-/// At start: an HTTPS source's last known good copy first (checked: SHA-256,
-/// source, signature, parse), so the host decides offline; the poller pulls
-/// at once. Without a usable copy, pulls now. Other sources: loads them.
-pub fn initial_load(state: &AgentState) -> ReloadOutcome {
-    if let Some(outcome) = load_cache(state) {
-        return outcome;
-    }
-    reload_now(state)
-}
-
-fn load_cache(state: &AgentState) -> Option<ReloadOutcome> {
-    let cache = state.cache.as_ref()?;
-    let checked = cache.load().and_then(|lkg| match lkg {
-        None => Ok(None),
-        Some(lkg) => check_cached(state, &lkg).map(|b| Some((lkg, b))),
-    });
-    match checked {
-        Ok(None) => None,
-        Ok(Some((lkg, bundle))) => {
-            let revision = bundle.revision.clone();
-            let warnings = bundle.warnings.len();
-            state.store.record_cache_error(None);
-            state.store.install_from(
-                Arc::new(bundle),
-                Provenance {
-                    fetched_at: Some(lkg.fetched_at),
-                    etag: lkg.etag.clone(),
-                    from_cache: true,
-                },
-                lkg.confirmed_at,
-                state.now(),
-            );
-            crate::sessions::enforce(state);
-            audit(
-                state,
-                "policy_load",
-                "ok",
-                &revision,
-                format!(
-                    "loaded the last known good copy of {} from {}",
-                    state.source.describe(),
-                    cache.path().display()
-                ),
-            );
-            Some(ReloadOutcome::Loaded { revision, warnings })
-        }
-        Err(e) => {
-            let error = format!("last known good refused: {e}");
-            eprintln!("mfa-agent: {error}");
-            state.store.record_cache_error(Some(error.clone()));
-            audit(state, "policy_rejected", "rejected", "", error);
-            None
-        }
-    }
-}
-
-fn check_cached(state: &AgentState, lkg: &LastKnownGood) -> Result<Bundle, String> {
-    if !state.signing_keys.is_empty() {
-        let sig = lkg
-            .signature
-            .as_ref()
-            .ok_or("it has no signature and cluster.signing_keys are set")?;
-        let text = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, sig);
-        verify_bundle_signature(&lkg.bytes, text.as_bytes(), &state.signing_keys)?;
-    }
-    let text =
-        std::str::from_utf8(&lkg.bytes).map_err(|_| "the bundle is not UTF-8".to_string())?;
-    load_bundle_str(text, &format!("{} (cached)", lkg.source)).map_err(|e| e.to_string())
 }
 
 /// Pulls or loads the source now, installs what is good, and says what changed.
@@ -130,6 +64,7 @@ pub fn sync_now(state: &AgentState) -> SyncResult {
         .unwrap_or_default();
     let pulled = match &state.source {
         PolicySource::Https(_) => pull_https(state, &mut book, now),
+        PolicySource::Manifest(_) => super::manifest_sync::pull(state, &mut book, now),
         _ => load_from_source(&state.source)
             .map(|b| Pulled::Bundle {
                 bundle: Arc::new(b),
@@ -214,9 +149,14 @@ pub fn sync_now(state: &AgentState) -> SyncResult {
             state.store.record_failure(error.clone(), now);
             let kept = previous_revision.clone();
             if !repeated {
+                let kind = if error.starts_with(MANIFEST_REFUSED) {
+                    "manifest_refused"
+                } else {
+                    "policy_rejected"
+                };
                 audit(
                     state,
-                    "policy_rejected",
+                    kind,
                     "rejected",
                     &kept,
                     if kept.is_empty() {
@@ -296,6 +236,7 @@ fn pull_https(state: &AgentState, book: &mut SyncBook, now: SystemTime) -> Resul
                     sha256: bundle.revision.clone(),
                     signature,
                     bytes,
+                    manifest: None,
                 };
                 match cache.save(&lkg) {
                     Ok(()) => {
@@ -320,6 +261,7 @@ fn pull_https(state: &AgentState, book: &mut SyncBook, now: SystemTime) -> Resul
                     fetched_at,
                     etag,
                     from_cache: false,
+                    manifest: None,
                 },
             })
         }
@@ -328,7 +270,7 @@ fn pull_https(state: &AgentState, book: &mut SyncBook, now: SystemTime) -> Resul
 
 /// Writes down that the source confirmed the bundle `sha256`, at most once
 /// every [`CONTACT_SAVE_EVERY`].
-fn save_contact(state: &AgentState, book: &mut SyncBook, sha256: &str, now: SystemTime) {
+pub(super) fn save_contact(state: &AgentState, book: &mut SyncBook, sha256: &str, now: SystemTime) {
     let Some(cache) = &state.cache else {
         return;
     };
@@ -343,7 +285,7 @@ fn save_contact(state: &AgentState, book: &mut SyncBook, sha256: &str, now: Syst
     }
 }
 
-fn audit(state: &AgentState, kind: &str, result: &str, revision: &str, reason: String) {
+pub(super) fn audit(state: &AgentState, kind: &str, result: &str, revision: &str, reason: String) {
     let ev = AuditEvent::new(kind, result, &state.node.name, revision, reason);
     state.audit(&ev);
 }
@@ -367,7 +309,10 @@ pub fn spawn_reloader(
             let interval = cluster.poll_interval;
             let tick = Duration::from_millis(100).min(interval);
             let mut schedule = PollSchedule::new(interval, cluster.max_backoff, jitter);
-            let https = matches!(state.source, PolicySource::Https(_));
+            let https = matches!(
+                state.source,
+                PolicySource::Https(_) | PolicySource::Manifest(_)
+            );
             let snap = state.store.snapshot();
             // An HTTPS source that started from its cache, or without a
             // policy, is pulled at once.
@@ -399,7 +344,7 @@ pub fn spawn_reloader(
                     continue;
                 }
                 let ok = match &state.source {
-                    PolicySource::Https(_) => {
+                    PolicySource::Https(_) | PolicySource::Manifest(_) => {
                         !matches!(reload_now(&state), ReloadOutcome::Rejected { .. })
                     }
                     PolicySource::Path(_) => {

@@ -17,9 +17,9 @@ pub fn load_from_source(source: &PolicySource) -> Result<Bundle, PolicyError> {
     match source {
         PolicySource::Path(p) => load_stable(source, p),
         PolicySource::BuiltinExample => load_bundle_str(BUILTIN_EXAMPLE, "builtin:example"),
-        PolicySource::Https(u) => Err(PolicyError::in_file(
-            u.as_str(),
-            "an https:// source is pulled (state::sync_now), not read",
+        PolicySource::Https(_) | PolicySource::Manifest(_) => Err(PolicyError::in_file(
+            source.describe(),
+            "an https:// or manifest source is pulled (state::sync_now), not read",
         )),
     }
 }
@@ -52,7 +52,9 @@ pub struct Fingerprint(Vec<(String, u64, i64, i64, u64)>);
 
 pub fn fingerprint(source: &PolicySource) -> Fingerprint {
     match source {
-        PolicySource::BuiltinExample | PolicySource::Https(_) => Fingerprint(Vec::new()),
+        PolicySource::BuiltinExample | PolicySource::Https(_) | PolicySource::Manifest(_) => {
+            Fingerprint(Vec::new())
+        }
         PolicySource::Path(p) => {
             let mut entries = vec![stat_entry(p)];
             if p.is_dir() {

@@ -23,12 +23,18 @@ pub enum Unusable {
     /// `lock_view_max_age`: the login is denied whatever the fail mode
     /// (Teleport's strict mode).
     LockViewStale { age: Duration, max: Duration },
+    /// Manifest mode: the signed manifest of the policy in force expired
+    /// `ago`: stale as with no contact (`strict`: denied, else the fail mode).
+    ManifestExpired { ago: Duration, strict: bool },
 }
 
 impl Unusable {
     /// True when the agent's fail mode decides; false when the login is denied.
     pub fn follows_fail_mode(&self) -> bool {
-        !matches!(self, Unusable::LockViewStale { .. })
+        !matches!(
+            self,
+            Unusable::LockViewStale { .. } | Unusable::ManifestExpired { strict: true, .. }
+        )
     }
 }
 
@@ -48,6 +54,16 @@ impl fmt::Display for Unusable {
                 age.as_secs(),
                 max.as_secs()
             ),
+            Unusable::ManifestExpired { ago, strict } => write!(
+                f,
+                "policy stale: its signed manifest expired {}s ago (expires_at){}",
+                ago.as_secs(),
+                if *strict {
+                    "; denied (locking_mode strict)"
+                } else {
+                    ""
+                }
+            ),
         }
     }
 }
@@ -62,6 +78,8 @@ pub struct Freshness {
     /// The installed bundle's locking mode (`Bundle::locking_mode`: the
     /// cap's, or `strict` when a role's `options.lock` is; empty: none).
     pub locking_mode: String,
+    /// Manifest mode: how long ago the manifest of the policy in force expired.
+    pub manifest_expired_for: Option<Duration>,
 }
 
 /// How far in the future a contact may be and still count as just now.
@@ -76,10 +94,20 @@ pub fn freshness(snap: &StoreSnapshot, cluster: &ClusterConfig, now: SystemTime)
         Err(_) => Duration::MAX,
     });
     let over = |max: Duration| since_contact.is_some_and(|a| a > max);
+    // Past the signed expires_at, the policy is stale as if the source had
+    // not been reached (whatever max_staleness says).
+    let manifest_expired_for = snap
+        .current
+        .as_ref()
+        .and(snap.provenance.manifest.as_ref())
+        .and_then(|m| now.duration_since(m.expires_at).ok())
+        .filter(|past| !past.is_zero());
+    let expired = manifest_expired_for.is_some();
     Freshness {
         since_contact,
-        policy_stale: !cluster.max_staleness.is_zero() && over(cluster.max_staleness),
-        lock_view_stale: over(cluster.lock_view_max_age()),
+        manifest_expired_for,
+        policy_stale: expired || (!cluster.max_staleness.is_zero() && over(cluster.max_staleness)),
+        lock_view_stale: expired || over(cluster.lock_view_max_age()),
         locking_mode: snap
             .current
             .as_ref()
@@ -98,6 +126,12 @@ pub fn judge(
         return Err(Unusable::NoPolicy);
     };
     let f = freshness(snap, cluster, now);
+    if let Some(ago) = f.manifest_expired_for {
+        return Err(Unusable::ManifestExpired {
+            ago,
+            strict: f.locking_mode == "strict",
+        });
+    }
     let age = f.since_contact.unwrap_or_default();
     if f.locking_mode == "strict" && f.lock_view_stale {
         return Err(Unusable::LockViewStale {
@@ -227,6 +261,41 @@ mod tests {
             freshness(&by_role.snapshot(), &c, at(1000)).locking_mode,
             "strict"
         );
+    }
+
+    #[test]
+    fn past_expires_at_the_policy_is_stale_as_without_contact() {
+        let c = cluster("  max_staleness: 0s\n");
+        for (cap, strict) in [(BEST_EFFORT, false), (STRICT, true)] {
+            let s = PolicyStore::default();
+            let b = Arc::new(load_bundle_str(cap, "b").unwrap());
+            let manifest = crate::sync::AcceptedManifest {
+                source: "prod".into(),
+                serial: 1,
+                sha256: b.revision.clone(),
+                issued_at: at(900),
+                expires_at: at(1000),
+            };
+            let prov = Provenance {
+                manifest: Some(manifest),
+                ..Provenance::default()
+            };
+            s.install_from(b, prov, at(990), at(990));
+            assert!(judge(&s.snapshot(), &c, at(1000)).is_ok());
+            // Contact does not help: only a newer manifest does.
+            s.record_contact(at(1005));
+            let e = judge(&s.snapshot(), &c, at(1005)).unwrap_err();
+            assert_eq!(
+                e,
+                Unusable::ManifestExpired {
+                    ago: Duration::from_secs(5),
+                    strict
+                }
+            );
+            assert_eq!(e.follows_fail_mode(), !strict, "{e}");
+            let f = freshness(&s.snapshot(), &c, at(1005));
+            assert!(f.policy_stale && f.lock_view_stale);
+        }
     }
 
     #[test]

@@ -34,6 +34,16 @@ pub struct LastKnownGood {
     pub sha256: String,
     pub signature: Option<Vec<u8>>,
     pub bytes: Vec<u8>,
+    /// Manifest mode: the manifest the bundle was accepted with (its
+    /// serial is the floor a restarted agent holds later manifests to).
+    pub manifest: Option<CachedManifest>,
+}
+
+/// The signed manifest of a cached bundle, as it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedManifest {
+    pub bytes: Vec<u8>,
+    pub signature: Vec<u8>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -47,6 +57,11 @@ struct BundleFile {
     sha256: String,
     signature: Option<String>,
     bundle: String,
+    /// Manifest mode: the manifest's text and its signature file's text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    manifest: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    manifest_signature: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -99,6 +114,20 @@ impl CacheStore {
             sha256: lkg.sha256.clone(),
             signature: lkg.signature.as_ref().map(|s| STANDARD.encode(s)),
             bundle: text.to_string(),
+            manifest: match &lkg.manifest {
+                Some(m) => Some(
+                    String::from_utf8(m.bytes.clone())
+                        .map_err(|_| "the manifest is not UTF-8 text".to_string())?,
+                ),
+                None => None,
+            },
+            manifest_signature: match &lkg.manifest {
+                Some(m) => Some(
+                    String::from_utf8(m.signature.clone())
+                        .map_err(|_| "the manifest signature is not text".to_string())?,
+                ),
+                None => None,
+            },
         };
         let json = serde_json::to_vec(&file).map_err(|e| e.to_string())?;
         write_private_file(&self.dir, BUNDLE_FILE, &json)?;
@@ -170,6 +199,14 @@ impl CacheStore {
             sha256: sha,
             signature,
             bytes: file.bundle.into_bytes(),
+            manifest: match (file.manifest, file.manifest_signature) {
+                (Some(m), Some(s)) => Some(CachedManifest {
+                    bytes: m.into_bytes(),
+                    signature: s.into_bytes(),
+                }),
+                (None, None) => None,
+                _ => return Err(format!("{shown}: a manifest without its signature")),
+            },
         }))
     }
 
@@ -204,6 +241,10 @@ mod tests {
             sha256: hex_sha256(body.as_bytes()),
             signature: Some(vec![1, 2, 3]),
             bytes: body.as_bytes().to_vec(),
+            manifest: Some(CachedManifest {
+                bytes: b"{\"serial\":1}".to_vec(),
+                signature: b"c2ln\n".to_vec(),
+            }),
         }
     }
 

@@ -5,11 +5,14 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use reqwest::blocking::{Client, Response};
-use reqwest::header::{ETAG, IF_NONE_MATCH};
+use reqwest::header::IF_NONE_MATCH;
 use reqwest::{StatusCode, Url};
 
 use super::trust::tls_config;
 use crate::config::{https_url, ClusterConfig};
+
+/// A body and its ETag.
+pub type Got = (Vec<u8>, Option<String>);
 
 /// The largest detached signature file accepted.
 const MAX_SIGNATURE_BYTES: u64 = 4096;
@@ -72,11 +75,7 @@ impl HttpsFetcher {
         if resp.status() == StatusCode::NOT_MODIFIED && etag.is_some() {
             return Ok(Fetched::NotModified);
         }
-        let new_etag = resp
-            .headers()
-            .get(ETAG)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let new_etag = super::etag::settled_etag(resp.headers());
         let bytes = read_capped(resp, self.max_bytes, "bundle")?;
         let signature = match &self.signature_url {
             None => None,
@@ -92,6 +91,24 @@ impl HttpsFetcher {
             etag: new_etag,
             signature,
         })
+    }
+
+    /// One conditional GET of `url` with the source's token, trust and
+    /// timeouts, capped at `max` bytes: `None` on a 304 to `etag`.
+    pub fn get_capped(
+        &self,
+        url: &Url,
+        etag: Option<&str>,
+        max: u64,
+        what: &str,
+    ) -> Result<Option<Got>, String> {
+        let token = self.token()?;
+        let resp = self.get(url, token.as_deref(), etag)?;
+        if resp.status() == StatusCode::NOT_MODIFIED && etag.is_some() {
+            return Ok(None);
+        }
+        let new_etag = super::etag::settled_etag(resp.headers());
+        Ok(Some((read_capped(resp, max, what)?, new_etag)))
     }
 
     fn get(&self, url: &Url, token: Option<&str>, etag: Option<&str>) -> Result<Response, String> {

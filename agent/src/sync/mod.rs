@@ -4,15 +4,25 @@
 
 mod cache;
 mod diff;
+mod etag;
 mod fetch;
+pub mod manifest_check;
+mod manifest_fetch;
+pub mod manifest_format;
+mod manifest_pull;
 mod safe_file;
 mod schedule;
 mod signing;
+#[cfg(test)]
+pub(crate) mod test_publisher;
 mod trust;
 
-pub use cache::{CacheStore, LastKnownGood};
+pub use cache::{hex_sha256, CacheStore, CachedManifest, LastKnownGood};
 pub use diff::diff_bundles;
 pub use fetch::{Fetched, HttpsFetcher};
+pub use manifest_check::{AcceptedManifest, Refusal, RefusalKind};
+pub use manifest_fetch::{FetchedManifest, ManifestFetcher};
+pub use manifest_pull::{pull_manifest, PullError, PullInput, PullOutcome, SIGNATURE_RETRY_DELAY};
 pub use safe_file::{ensure_private_dir, read_private_file, write_private_file};
 pub use schedule::{Jitter, PollSchedule};
 pub use signing::{parse_signing_key, verify_bundle_signature};

@@ -57,6 +57,20 @@ impl TestPki {
         pin_of(&self.leaf_der)
     }
 
+    /// The leaf then the CA, PEM: a web server's certificate chain file.
+    pub fn chain_pem(&self) -> String {
+        format!(
+            "{}{}",
+            pem("CERTIFICATE", &self.leaf_der),
+            pem("CERTIFICATE", &self.ca_der)
+        )
+    }
+
+    /// The leaf's private key, PKCS#8 PEM (for a web server's key file).
+    pub fn leaf_key_pem(&self) -> String {
+        pem("PRIVATE KEY", &self.leaf_key_der)
+    }
+
     /// The server sends the leaf and the CA.
     pub(crate) fn server_config(&self) -> Arc<rustls::ServerConfig> {
         let chain = vec![
@@ -82,6 +96,20 @@ pub fn pin_of(cert_der: &[u8]) -> String {
     let h = mfa_agent::sync::spki_sha256(cert_der).expect("parse certificate");
     let hex: String = h.iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
 }
 
 /// A pin that matches nothing the server sends.

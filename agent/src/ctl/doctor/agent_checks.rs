@@ -25,6 +25,7 @@ pub fn check_agent(f: &Facts) -> Vec<Finding> {
     };
     if let Some(c) = config {
         check_node_config(c, path, &mut out);
+        check_rollback_protection(c, path, &mut out);
     }
     match &f.agent_status {
         None => {}
@@ -44,6 +45,26 @@ pub fn check_agent(f: &Facts) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// An https:// bundle source accepts any older signed bundle.
+fn check_rollback_protection(c: &AgentConfig, path: &str, out: &mut Vec<Finding>) {
+    let Some(what) = c
+        .policy_source()
+        .ok()
+        .and_then(|s| crate::config::bundle_mode_warning(&s))
+    else {
+        return;
+    };
+    out.push(Finding::new(
+        "agent.no_rollback_protection",
+        Severity::Warning,
+        what,
+        "a removed lock or device can be brought back by replaying an older bundle",
+        format!(
+            "run `mfactl publish` on the Auth Service host, serve its --out directory, and set cluster.source to its manifest.json, cluster.source_name and cluster.signing_keys in {path}"
+        ),
+    ));
 }
 
 /// agent.yaml names the node and gives it labels.

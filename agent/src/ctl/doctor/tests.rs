@@ -333,3 +333,31 @@ fn the_agent_down_stale_unreloaded_or_unlabelled() {
     f.agent_config = Some(Err("agent.yaml:2:3: unknown field `labls`".into()));
     assert!(ids(&f).contains(&"agent.config_invalid".to_string()));
 }
+
+#[test]
+fn a_bundle_source_over_https_is_warned_a_manifest_source_is_not() {
+    let with_source = |source: &str, extra: &str| {
+        let mut f = good();
+        let text = format!(
+            "node: {{name: n, labels: {{env: dev}}}}\ncluster:\n  source: {source}\n{extra}"
+        );
+        f.agent_config = Some(Ok(AgentConfig::parse(&text, "a").unwrap()));
+        ids(&f)
+    };
+    let rollback = "agent.no_rollback_protection".to_string();
+    assert!(with_source("https://p.example/bundle.yaml", "").contains(&rollback));
+    let key = format!(
+        "ed25519:{}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            ed25519_dalek::SigningKey::from_bytes(&[7; 32])
+                .verifying_key()
+                .to_bytes()
+        )
+    );
+    let manifest = with_source(
+        "https://p.example/manifest.json",
+        &format!("  source_name: prod\n  signing_keys: [\"{key}\"]\n"),
+    );
+    assert!(!manifest.contains(&rollback), "{manifest:?}");
+}

@@ -84,10 +84,11 @@ impl EnrollContext {
 fn load_agent_policy(cfg: &AgentConfig) -> Result<(Bundle, String), String> {
     let source = cfg.policy_source()?;
     match &source {
-        PolicySource::Https(url) => {
+        PolicySource::Https(_) | PolicySource::Manifest(_) => {
+            let url = source.describe();
             let store = CacheStore {
                 dir: cfg.cluster.state_dir.clone(),
-                source: cfg.cluster.source.clone(),
+                source: url.clone(),
                 max_bundle_bytes: cfg.cluster.max_bundle_bytes,
             };
             let lkg = store.load()?.ok_or_else(|| {

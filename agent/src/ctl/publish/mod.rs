@@ -1,0 +1,175 @@
+//! `mfactl publish`: Teleport's resources in, a signed set of plain files
+//! out, for agents to pull from any web server, object store or CDN.
+//!
+//! `input` reads what `tctl get ... --with-secrets` printed (or `tctl` runs
+//! it); `build` loads it as the agent does and copies only the allowlisted
+//! fields (`shapes`, `allowlist`, `secrets`); `out_dir` writes the bundle,
+//! the signature and the manifest atomically; `rounds` publishes once or
+//! every `--interval`.
+
+mod allowlist;
+mod build;
+mod input;
+mod out_dir;
+mod rounds;
+mod secrets;
+mod shapes;
+mod signing_key;
+mod tctl;
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+pub use build::{build_bundle, Built};
+pub use input::Source;
+pub use out_dir::BUNDLES_KEPT;
+pub use rounds::run_publish;
+pub use signing_key::PublishKey;
+pub use tctl::{TctlOptions, TCTL_RESOURCES};
+
+use crate::sync::manifest_format::{rfc3339_utc, Manifest};
+use out_dir::OutDir;
+
+/// What `mfactl publish` was asked to do.
+#[derive(Debug, Clone)]
+pub struct PublishArgs {
+    /// `--from PATH|-`: tctl's output (a file, a directory, standard input).
+    pub from: Option<PathBuf>,
+    /// `--tctl`: run tctl instead.
+    pub tctl: Option<TctlOptions>,
+    /// `--devices DIR`: our own `mfa_device` documents.
+    pub devices: Option<PathBuf>,
+    /// `--out DIR`.
+    pub out: PathBuf,
+    /// `--signing-key FILE`.
+    pub signing_key: PathBuf,
+    /// `--source-name NAME` (default: the cluster's name, from its CAs).
+    pub source_name: Option<String>,
+    /// `--valid-for`: from issued_at to expires_at.
+    pub valid_for: Duration,
+    /// `--interval`: publish again every so often, until SIGTERM.
+    pub interval: Option<Duration>,
+}
+
+/// One publication.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub manifest: Manifest,
+    /// Counts for the log line.
+    pub roles: usize,
+    pub users: usize,
+    pub locks: usize,
+    pub devices: usize,
+    pub secret_fields: usize,
+    /// Older bundles removed.
+    pub pruned: usize,
+}
+
+impl Published {
+    /// The one line a round logs.
+    pub fn line(&self) -> String {
+        let m = &self.manifest;
+        format!(
+            "published serial {} of {:?}: {} ({} bytes; {} roles, {} users, {} locks, {} devices; {} secret fields left out), expires {}",
+            m.serial,
+            m.source,
+            m.bundle.path,
+            m.bundle.size,
+            self.roles,
+            self.users,
+            self.locks,
+            self.devices,
+            self.secret_fields,
+            rfc3339_utc(m.expires_at)
+        )
+    }
+}
+
+/// Reads the inputs (tctl's output, then `--devices`).
+pub(crate) fn read_inputs(args: &PublishArgs) -> Result<(Vec<Source>, Vec<Source>), String> {
+    let resources = match (&args.tctl, &args.from) {
+        (Some(t), None) => vec![tctl::run_tctl(t)?],
+        (None, Some(from)) => input::read_from(from)?,
+        _ => return Err("give --from PATH (or -) or --tctl".into()),
+    };
+    let devices = match &args.devices {
+        Some(d) => input::read_path(d)?,
+        None => Vec::new(),
+    };
+    Ok((resources, devices))
+}
+
+/// The source name: given, else the one cluster name the CAs carry.
+fn source_name(args: &PublishArgs, built: &Built) -> Result<String, String> {
+    if let Some(name) = &args.source_name {
+        return check_source_name(name);
+    }
+    let mut names: Vec<&str> = built
+        .bundle
+        .cert_authorities()
+        .iter()
+        .map(|c| c.cluster_name.as_str())
+        .collect();
+    names.sort();
+    names.dedup();
+    match names.as_slice() {
+        [one] => check_source_name(one),
+        _ => Err(format!(
+            "give --source-name NAME: the input names {} clusters",
+            names.len()
+        )),
+    }
+}
+
+/// The manifest format's rule (what agents check `cluster.source_name` by).
+fn check_source_name(name: &str) -> Result<String, String> {
+    crate::sync::manifest_format::check_source_name(name)
+        .map(|()| name.to_owned())
+        .map_err(|e| format!("source name: {e}"))
+}
+
+/// One publication at `now`: read, build, sign, write. Nothing in `--out`
+/// changes unless every step before the writes succeeded.
+pub fn publish_once(
+    args: &PublishArgs,
+    key: &PublishKey,
+    now: SystemTime,
+) -> Result<Published, String> {
+    let (resources, devices) = read_inputs(args)?;
+    let built = build_bundle(&resources, &devices)?;
+    for w in &built.warnings {
+        eprintln!("mfactl publish: warning: {w}");
+    }
+    let source = source_name(args, &built)?;
+    let out = OutDir::open(&args.out)?;
+    let (previous, warning) = out.previous_serial();
+    if let Some(w) = warning {
+        eprintln!("mfactl publish: warning: the previous manifest: {w}");
+    }
+    let unix = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_err(|_| "the clock is before 1970".to_string())?
+        .as_secs();
+    let bundle = out.put_bundle(built.text.as_bytes())?;
+    let manifest = Manifest {
+        source,
+        serial: previous.saturating_add(1).max(unix),
+        issued_at: now,
+        expires_at: now + args.valid_for,
+        bundle,
+    };
+    let bytes = manifest.to_bytes();
+    out.put_signed_manifest(&bytes, &key.sign(&bytes))?;
+    let current = format!("{}.json", manifest.bundle.sha256);
+    let pruned = out.prune(&current)?.len();
+    let b = &built.bundle;
+    Ok(Published {
+        manifest,
+        roles: b.roles().len(),
+        users: b.users().len(),
+        locks: b.locks().len(),
+        devices: b.devices().len(),
+        secret_fields: built.secret_fields,
+        pruned,
+    })
+}

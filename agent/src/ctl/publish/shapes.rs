@@ -1,0 +1,387 @@
+//! The allowlist: for each kind, which fields of `tctl get ... --with-secrets`
+//! output are copied into the published bundle.
+//!
+//! Every field falls in one of four classes (see [`Shape`]): copied because
+//! the agent uses it and it is public; a known secret, dropped; known and
+//! public but unused, dropped; or unknown, dropped after it was checked for
+//! key material (a field this table does not know that carries a key stops
+//! the publication: Teleport's output changed, and this table must learn
+//! the new field). Field names follow Teleport's `api/types/types.proto`
+//! (`RoleV6`, `UserV2`/`LocalAuthSecrets`/`MFADevice`, `CertAuthorityV2`/
+//! `CAKeySet`, `LockV2`, `AuthPreferenceV2`) as tctl prints them; MFA devices
+//! are printed through jsonpb, hence their camelCase names.
+
+/// What happens to one field.
+#[derive(Debug)]
+pub(crate) enum Shape {
+    /// Copied as it is: the agent reads it, and it is public by nature
+    /// (names, labels, traits, public keys, certificates).
+    Keep,
+    /// Copied, after the key-material check (an open mapping whose entries
+    /// this table does not name, e.g. a lock target's newer fields).
+    KeepChecked,
+    /// A known secret: dropped, and counted.
+    Secret,
+    /// Known, public, and not used by the agent: dropped.
+    Drop,
+    /// A mapping: the named members by their shape; any other member is
+    /// unknown and handled as `unknown` says.
+    Map(&'static [(&'static str, Shape)], Unknown),
+    /// A list whose every element has this shape.
+    Each(&'static Shape),
+}
+
+/// A member a [`Shape::Map`] does not name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unknown {
+    /// Checked for key material, then dropped.
+    CheckAndDrop,
+    /// Checked for key material, then copied.
+    CheckAndKeep,
+}
+
+use Shape::{Drop, Each, Keep, KeepChecked, Map, Secret};
+use Unknown::{CheckAndDrop, CheckAndKeep};
+
+/// `metadata`: only the name is used.
+const METADATA: Shape = Map(
+    &[
+        ("name", Keep),
+        ("namespace", Drop),
+        ("description", Drop),
+        ("labels", Drop),
+        ("expires", Drop),
+        ("revision", Drop),
+        ("id", Drop),
+    ],
+    CheckAndDrop,
+);
+
+/// One side of a role: what `policy::resources::role` reads.
+const ROLE_CONDITIONS: Shape = Map(
+    &[
+        ("logins", Keep),
+        ("node_labels", Keep),
+        ("node_labels_expression", Keep),
+        ("namespaces", Keep),
+    ],
+    CheckAndDrop,
+);
+
+const ROLE: Shape = Map(
+    &[
+        ("kind", Keep),
+        ("version", Keep),
+        ("metadata", METADATA),
+        (
+            "spec",
+            Map(
+                &[
+                    (
+                        "options",
+                        Map(
+                            &[("require_session_mfa", Keep), ("lock", Keep)],
+                            CheckAndDrop,
+                        ),
+                    ),
+                    ("allow", ROLE_CONDITIONS),
+                    ("deny", ROLE_CONDITIONS),
+                ],
+                CheckAndDrop,
+            ),
+        ),
+    ],
+    CheckAndDrop,
+);
+
+/// `MFADevice`: the WebAuthn and U2F public parts only. tctl prints jsonpb
+/// names (camelCase); the snake_case spellings (older tctl, hand-made
+/// files) are the same fields, read by the agent too.
+const MFA_DEVICE: Shape = Map(
+    &[
+        ("kind", Keep),
+        ("subKind", Keep),
+        ("sub_kind", Keep),
+        ("version", Keep),
+        ("metadata", METADATA),
+        // Teleport 6 kept the name beside the id.
+        ("name", Keep),
+        ("id", Keep),
+        ("addedAt", Keep),
+        ("added_at", Keep),
+        ("lastUsed", Keep),
+        ("last_used", Keep),
+        ("webauthn", WEBAUTHN_DEVICE),
+        (
+            "u2f",
+            Map(
+                &[
+                    ("keyHandle", Keep),
+                    ("key_handle", Keep),
+                    ("pubKey", Keep),
+                    ("pub_key", Keep),
+                    ("counter", Keep),
+                ],
+                CheckAndDrop,
+            ),
+        ),
+        ("totp", Secret),
+        ("sso", Drop),
+    ],
+    CheckAndDrop,
+);
+
+/// `WebauthnDevice`: the credential, its public key, its rpId, counter.
+const WEBAUTHN_DEVICE: Shape = Map(
+    &[
+        ("credentialId", Keep),
+        ("credential_id", Keep),
+        ("publicKeyCbor", Keep),
+        ("public_key_cbor", Keep),
+        ("credentialRpId", Keep),
+        ("credential_rp_id", Keep),
+        ("signatureCounter", Keep),
+        ("signature_counter", Keep),
+        ("aaguid", Keep),
+        ("attestationType", Keep),
+        ("attestation_type", Keep),
+        ("residentKey", Keep),
+        ("resident_key", Keep),
+        ("credentialBackedUp", Keep),
+        ("credential_backed_up", Keep),
+        ("credentialBackupEligible", Keep),
+        ("credential_backup_eligible", Keep),
+        // The registration's attestation: public, large, unused.
+        ("attestationObject", Drop),
+        ("attestation_object", Drop),
+    ],
+    CheckAndDrop,
+);
+
+/// `LocalAuthSecrets`: the MFA devices' public parts; nothing else.
+const LOCAL_AUTH: Shape = Map(
+    &[
+        ("password_hash", Secret),
+        ("totp_key", Secret),
+        ("mfa", Each(&MFA_DEVICE)),
+        // The WebAuthn user handle.
+        ("webauthn", Secret),
+        ("webauthn_settings", Secret),
+        ("recovery_codes", Secret),
+        // Teleport 5's one U2F key: public (the same key handle and key
+        // as its device), unused.
+        ("u2f_registration", Drop),
+        ("u2f_counter", Drop),
+        ("password_flags", Drop),
+        ("password_state", Drop),
+    ],
+    CheckAndDrop,
+);
+
+const USER: Shape = Map(
+    &[
+        ("kind", Keep),
+        ("version", Keep),
+        ("metadata", METADATA),
+        (
+            "spec",
+            Map(
+                &[
+                    ("roles", Keep),
+                    ("traits", Keep),
+                    ("local_auth", LOCAL_AUTH),
+                    ("recovery_codes", Secret),
+                    ("created_by", Drop),
+                    ("expires", Drop),
+                    ("status", Drop),
+                    ("oidc_identities", Drop),
+                    ("saml_identities", Drop),
+                    ("github_identities", Drop),
+                    ("trusted_device_ids", Drop),
+                ],
+                CheckAndDrop,
+            ),
+        ),
+    ],
+    CheckAndDrop,
+);
+
+/// `CAKeySet`: SSH public keys only.
+const CA_KEY_SET: Shape = Map(
+    &[
+        (
+            "ssh",
+            Each(&Map(
+                &[
+                    ("public_key", Keep),
+                    ("private_key", Secret),
+                    ("private_key_type", Drop),
+                ],
+                CheckAndDrop,
+            )),
+        ),
+        (
+            "tls",
+            Each(&Map(
+                &[("cert", Drop), ("key", Secret), ("key_type", Drop)],
+                CheckAndDrop,
+            )),
+        ),
+        (
+            "jwt",
+            Each(&Map(
+                &[
+                    ("public_key", Drop),
+                    ("private_key", Secret),
+                    ("private_key_type", Drop),
+                ],
+                CheckAndDrop,
+            )),
+        ),
+    ],
+    CheckAndDrop,
+);
+
+const CERT_AUTHORITY: Shape = Map(
+    &[
+        ("kind", Keep),
+        ("sub_kind", Keep),
+        ("version", Keep),
+        ("metadata", METADATA),
+        (
+            "spec",
+            Map(
+                &[
+                    ("type", Keep),
+                    ("cluster_name", Keep),
+                    ("active_keys", CA_KEY_SET),
+                    ("additional_trusted_keys", CA_KEY_SET),
+                    // Before Teleport 7: public keys, and the private ones.
+                    ("checking_keys", Keep),
+                    ("signing_keys", Secret),
+                    ("tls_key_pairs", Secret),
+                    ("jwt_key_pairs", Secret),
+                    ("rotation", Drop),
+                    ("signing_alg_type", Drop),
+                    ("roles", Drop),
+                    ("role_map", Drop),
+                ],
+                CheckAndDrop,
+            ),
+        ),
+    ],
+    CheckAndDrop,
+);
+
+const LOCK: Shape = Map(
+    &[
+        ("kind", Keep),
+        ("version", Keep),
+        ("metadata", METADATA),
+        (
+            "spec",
+            Map(
+                &[
+                    // Target fields hosts cannot judge still matter (a lock
+                    // naming only them is not empty): copied, checked.
+                    (
+                        "target",
+                        Map(
+                            &[
+                                ("user", Keep),
+                                ("role", Keep),
+                                ("login", Keep),
+                                ("node", Keep),
+                                ("server_id", Keep),
+                                ("mfa_device", Keep),
+                            ],
+                            CheckAndKeep,
+                        ),
+                    ),
+                    ("message", Keep),
+                    ("expires", Keep),
+                    ("created_at", Drop),
+                    ("created_by", Drop),
+                ],
+                CheckAndDrop,
+            ),
+        ),
+    ],
+    CheckAndDrop,
+);
+
+const CAP: Shape = Map(
+    &[
+        ("kind", Keep),
+        ("version", Keep),
+        ("metadata", METADATA),
+        (
+            "spec",
+            Map(
+                &[
+                    ("require_session_mfa", Keep),
+                    ("second_factor", Keep),
+                    ("second_factors", Keep),
+                    ("locking_mode", Keep),
+                    // rp_id and the attestation CAs (certificates): the
+                    // agent keeps the block as written.
+                    ("webauthn", Keep),
+                    (
+                        "u2f",
+                        Map(
+                            &[
+                                ("app_id", Keep),
+                                ("facets", Keep),
+                                ("device_attestation_cas", Keep),
+                            ],
+                            CheckAndDrop,
+                        ),
+                    ),
+                    ("hardware_key", KeepChecked),
+                ],
+                CheckAndDrop,
+            ),
+        ),
+    ],
+    CheckAndDrop,
+);
+
+/// Our own `mfa_device` documents (`--devices`): their public forms.
+const DEVICE: Shape = Map(
+    &[
+        ("kind", Keep),
+        ("version", Keep),
+        ("metadata", METADATA),
+        (
+            "spec",
+            Map(
+                &[
+                    ("id", Keep),
+                    ("user", Keep),
+                    ("ssh_sk", Map(&[("public_key", Keep)], CheckAndDrop)),
+                    ("webauthn", Keep),
+                    ("piv", Keep),
+                    ("totp", Secret),
+                    ("u2f", Drop),
+                    ("sso", Drop),
+                ],
+                CheckAndDrop,
+            ),
+        ),
+    ],
+    CheckAndDrop,
+);
+
+/// The shape of a kind the agent reads; `None`: the agent skips the kind,
+/// and the publisher leaves the whole resource out.
+pub(crate) fn shape_of(kind: &str) -> Option<&'static Shape> {
+    Some(match kind {
+        "role" => &ROLE,
+        "user" => &USER,
+        "cluster_auth_preference" => &CAP,
+        "lock" => &LOCK,
+        "cert_authority" => &CERT_AUTHORITY,
+        "mfa_device" => &DEVICE,
+        _ => return None,
+    })
+}

@@ -1,0 +1,95 @@
+//! Start-up from the last-known-good cache of an HTTPS or manifest source:
+//! the copy is checked (SHA-256, source, signature, parse; for a manifest
+//! source its manifest, whose serial becomes the rollback floor) before it
+//! decides, so a host restarted offline decides as before.
+
+use std::sync::Arc;
+
+use super::agent_state::{AgentState, SyncBook};
+use super::policy_store::Provenance;
+use super::reload::{audit, reload_now, ReloadOutcome};
+use crate::config::PolicySource;
+use crate::policy::{load_bundle_str, Bundle};
+use crate::sync::{verify_bundle_signature, AcceptedManifest, LastKnownGood};
+
+/// At start: an HTTPS source's last known good copy first (checked: SHA-256,
+/// source, signature, parse), so the host decides offline; the poller pulls
+/// at once. Without a usable copy, pulls now. Other sources: loads them.
+pub fn initial_load(state: &AgentState) -> ReloadOutcome {
+    if let Some(outcome) = load_cache(state) {
+        return outcome;
+    }
+    reload_now(state)
+}
+
+fn load_cache(state: &AgentState) -> Option<ReloadOutcome> {
+    let cache = state.cache.as_ref()?;
+    let mut book = state.sync_book.lock().unwrap_or_else(|p| p.into_inner());
+    let checked = cache.load().and_then(|lkg| match lkg {
+        None => Ok(None),
+        Some(lkg) => check_cached(state, &mut book, &lkg).map(|b| Some((lkg, b))),
+    });
+    drop(book);
+    match checked {
+        Ok(None) => None,
+        Ok(Some((lkg, (bundle, manifest)))) => {
+            let revision = bundle.revision.clone();
+            let warnings = bundle.warnings.len();
+            state.store.record_cache_error(None);
+            state.store.install_from(
+                Arc::new(bundle),
+                Provenance {
+                    fetched_at: Some(lkg.fetched_at),
+                    etag: lkg.etag.clone(),
+                    from_cache: true,
+                    manifest,
+                },
+                lkg.confirmed_at,
+                state.now(),
+            );
+            crate::sessions::enforce(state);
+            audit(
+                state,
+                "policy_load",
+                "ok",
+                &revision,
+                format!(
+                    "loaded the last known good copy of {} from {}",
+                    state.source.describe(),
+                    cache.path().display()
+                ),
+            );
+            Some(ReloadOutcome::Loaded { revision, warnings })
+        }
+        Err(e) => {
+            let error = format!("last known good refused: {e}");
+            eprintln!("mfa-agent: {error}");
+            state.store.record_cache_error(Some(error.clone()));
+            audit(state, "policy_rejected", "rejected", "", error);
+            None
+        }
+    }
+}
+
+fn check_cached(
+    state: &AgentState,
+    book: &mut SyncBook,
+    lkg: &LastKnownGood,
+) -> Result<(Bundle, Option<AcceptedManifest>), String> {
+    if matches!(state.source, PolicySource::Manifest(_)) {
+        return super::manifest_sync::check_cached(state, book, lkg).map(|(b, m)| (b, Some(m)));
+    }
+    if !state.signing_keys.is_empty() {
+        let sig = lkg
+            .signature
+            .as_ref()
+            .ok_or("it has no signature and cluster.signing_keys are set")?;
+        let text = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, sig);
+        verify_bundle_signature(&lkg.bytes, text.as_bytes(), &state.signing_keys)?;
+    }
+    let text =
+        std::str::from_utf8(&lkg.bytes).map_err(|_| "the bundle is not UTF-8".to_string())?;
+    load_bundle_str(text, &format!("{} (cached)", lkg.source))
+        .map(|b| (b, None))
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,108 @@
+//! Manifest mode through the agent's state, with an injected clock: a
+//! restarted agent still refuses a rollback (the floor is in the state
+//! directory), refusals reach `mfactl status` and keep the policy in force,
+//! and past `expires_at` the policy is stale.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::audit::AuditSink;
+use crate::config::AgentConfig;
+use crate::state::{initial_load, sync_now, AgentState, ReloadOutcome, Unusable};
+use crate::sync::test_publisher::{key_line, Dir};
+
+const T0: u64 = 1_800_000_000;
+const OLD: &str = "kind: lock\nversion: v2\nmetadata: {name: old}\nspec: {target: {user: a}}\n";
+const NEW: &str = "kind: lock\nversion: v2\nmetadata: {name: new}\nspec: {target: {user: b}}\n";
+
+fn at(s: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(s)
+}
+
+fn agent(dir: &Dir, state_dir: &std::path::Path, now: &Arc<Mutex<SystemTime>>) -> AgentState {
+    let text = format!(
+        "node: {{name: n1}}\ncluster:\n  source: file://{}\n  source_name: prod\n  signing_keys: [\"{}\"]\n  state_dir: {}\n  poll_interval: 1s\n  max_staleness: 0s\n",
+        dir.manifest().display(),
+        key_line(),
+        state_dir.display()
+    );
+    let cfg = AgentConfig::parse(&text, "agent.yaml").unwrap();
+    let n = Arc::clone(now);
+    AgentState::new(cfg, AuditSink::Stderr, Arc::new(move || *n.lock().unwrap())).unwrap()
+}
+
+#[test]
+fn a_restarted_agent_still_refuses_a_rollback() {
+    let dir = Dir::new("state-restart");
+    let state_dir = dir.0.join("state");
+    let now = Arc::new(Mutex::new(at(T0 + 10)));
+    dir.publish("prod", T0, T0, OLD);
+    let first = agent(&dir, &state_dir, &now);
+    assert!(matches!(
+        sync_now(&first).outcome,
+        ReloadOutcome::Loaded { .. }
+    ));
+    dir.publish("prod", T0 + 60, T0 + 60, NEW);
+    *now.lock().unwrap() = at(T0 + 70);
+    assert!(matches!(
+        sync_now(&first).outcome,
+        ReloadOutcome::Loaded { .. }
+    ));
+    let newer = first.revision();
+    drop(first);
+
+    // Someone restores the older signed set, and the agent restarts.
+    dir.publish("prod", T0, T0, OLD);
+    let second = agent(&dir, &state_dir, &now);
+    assert!(matches!(
+        initial_load(&second),
+        ReloadOutcome::Loaded { .. }
+    ));
+    assert_eq!(
+        second.revision(),
+        newer,
+        "the cache serves the newer policy"
+    );
+    let r = sync_now(&second);
+    assert!(matches!(r.outcome, ReloadOutcome::Rejected { .. }), "{r:?}");
+    assert!(
+        r.report.message.contains("rollback"),
+        "{}",
+        r.report.message
+    );
+    assert_eq!(second.revision(), newer, "the newer policy stays");
+    let status = crate::ipc::status(&second);
+    let m = status.sync.manifest.expect("manifest status");
+    assert_eq!(m.serial, Some(T0 + 60));
+    assert_eq!(m.last_refusal_kind.as_deref(), Some("rollback"));
+    assert!(m.last_refusal.unwrap().contains("lower than"));
+    // A refusal is no contact: the policy's contact is still the pull at T0+70.
+    assert_eq!(second.store.snapshot().last_contact, Some(at(T0 + 70)));
+}
+
+#[test]
+fn past_expires_at_the_policy_is_stale_until_a_newer_manifest() {
+    let dir = Dir::new("state-expiry");
+    let state_dir = dir.0.join("state");
+    let now = Arc::new(Mutex::new(at(T0 + 10)));
+    dir.publish("prod", T0, T0, OLD);
+    let a = agent(&dir, &state_dir, &now);
+    assert!(matches!(sync_now(&a).outcome, ReloadOutcome::Loaded { .. }));
+    assert!(a.policy_for_decision().is_ok());
+    // The publisher stopped: the same manifest is read again past its expiry.
+    *now.lock().unwrap() = at(T0 + 3601);
+    assert!(!matches!(
+        sync_now(&a).outcome,
+        ReloadOutcome::Rejected { .. }
+    ));
+    let e = a.policy_for_decision().unwrap_err();
+    assert!(matches!(e, Unusable::ManifestExpired { .. }), "{e}");
+    assert!(crate::ipc::status(&a).sync.manifest.unwrap().expired);
+    // A new publish of the same bundle makes it fresh again.
+    dir.publish("prod", T0 + 3600, T0 + 3600, OLD);
+    assert!(!matches!(
+        sync_now(&a).outcome,
+        ReloadOutcome::Rejected { .. }
+    ));
+    assert!(a.policy_for_decision().is_ok());
+}

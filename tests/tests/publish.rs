@@ -1,0 +1,515 @@
+//! `mfactl publish`, the real binary: tctl's `--with-secrets` output in, a
+//! signed directory out. The files and the manifest; the signature verified
+//! with the public line it prints; no secret of the input (its bytes, base64
+//! or hex) in any published file; the serial only grows; the last five
+//! bundles kept; a concurrent reader never sees a manifest whose bundle is
+//! missing or differs; a refused input keeps the previous set; `--interval`
+//! until SIGTERM; standard input, a directory, `--devices`, and `--tctl` with
+//! a tctl script on PATH.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mfa_agent::sync::manifest_format::Manifest;
+use mfa_agent::sync::{parse_signing_key, verify_bundle_signature};
+use pam_mfa_e2e::bins::{self, workspace_root};
+use pam_mfa_e2e::process::{run_checked, run_with_timeout, wait_until, Finished};
+use pam_mfa_e2e::workdir::WorkDir;
+
+const TESTDATA: &str = "agent/src/ctl/publish/testdata";
+
+fn fixture() -> String {
+    let p = workspace_root()
+        .join(TESTDATA)
+        .join("tctl_with_secrets.yaml");
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Every secret of the fixture in each form it could leak in: its bytes
+/// (as text when they are text), base64 and hex.
+fn secret_forms() -> Vec<(String, Vec<u8>)> {
+    use base64::Engine as _;
+    let p = workspace_root()
+        .join(TESTDATA)
+        .join("tctl_with_secrets.secrets");
+    let text = std::fs::read_to_string(p).unwrap();
+    let mut out = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let (name, hex) = line.split_once('\t').unwrap();
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        let raw = match std::str::from_utf8(&bytes) {
+            Ok(text) => text.trim().as_bytes().to_vec(),
+            Err(_) => bytes.clone(),
+        };
+        out.push((format!("{name} (bytes)"), raw));
+        out.push((format!("{name} (base64)"), b64.into_bytes()));
+        out.push((format!("{name} (hex)"), hex.as_bytes().to_vec()));
+    }
+    assert!(out.len() >= 30, "the fixture lists its secrets");
+    out
+}
+
+/// A test's directory, signing key and inputs.
+struct Setup {
+    work: WorkDir,
+    key: PathBuf,
+    input: PathBuf,
+    out: PathBuf,
+}
+
+fn setup(label: &str) -> Setup {
+    let work = WorkDir::new(label);
+    let key = work.join("publish_ed25519");
+    run_checked(
+        Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "publisher", "-f"])
+            .arg(&key),
+    );
+    let input = work.write("tctl.yaml", &fixture(), 0o600);
+    let out = work.join("out");
+    Setup {
+        work,
+        key,
+        input,
+        out,
+    }
+}
+
+impl Setup {
+    /// `mfactl publish` under umask 077 (the files must come out 0644
+    /// anyway: a web server reads them).
+    fn publish(&self, extra: &[&str]) -> Finished {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "umask 077; exec \"$0\" \"$@\""])
+            .arg(bins::mfactl())
+            .arg("publish")
+            .arg("--out")
+            .arg(&self.out)
+            .arg("--signing-key")
+            .arg(&self.key)
+            .args(extra);
+        run_with_timeout(&mut cmd, Duration::from_secs(60))
+    }
+
+    fn publish_ok(&self, extra: &[&str]) -> Finished {
+        let f = self.publish(extra);
+        assert!(f.success(), "publish {extra:?}: {}{}", f.stdout, f.stderr);
+        f
+    }
+
+    fn input_args(&self) -> Vec<String> {
+        vec!["--from".into(), self.input.display().to_string()]
+    }
+
+    /// The input with the lock's message changed: a new bundle.
+    fn write_input_variant(&self, n: usize) {
+        let text = fixture().replace(
+            "message: account under review",
+            &format!("message: account under review {n}"),
+        );
+        std::fs::write(&self.input, text).unwrap();
+    }
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// The public line `mfactl publish` printed.
+fn printed_key(f: &Finished) -> [u8; 32] {
+    let line = f
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("signing key (for agents' cluster.signing_keys): "))
+        .unwrap_or_else(|| panic!("no signing key line in: {}", f.stdout));
+    parse_signing_key(line).unwrap()
+}
+
+/// Reads DIR as an agent would: manifest, signature, bundle; checks all.
+fn read_verified(out: &Path, key: &[u8; 32]) -> (Manifest, Vec<u8>) {
+    let bytes = std::fs::read(out.join("manifest.json")).unwrap();
+    let sig = std::fs::read(out.join("manifest.json.sig")).unwrap();
+    verify_bundle_signature(&bytes, &sig, &[*key]).unwrap();
+    let m = Manifest::parse(&bytes).unwrap();
+    let bundle = std::fs::read(out.join(&m.bundle.path)).unwrap();
+    assert_eq!(sha256_hex(&bundle), m.bundle.sha256);
+    assert_eq!(bundle.len() as u64, m.bundle.size);
+    (m, bundle)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Every file under `dir`, by relative path.
+fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().display().to_string();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn publishes_a_signed_set_that_holds_no_secret_of_its_input() {
+    let s = setup("publish-files");
+    let f = s.publish_ok(&strs(
+        &[s.input_args(), vec!["--valid-for".into(), "2h".into()]].concat(),
+    ));
+    let key = printed_key(&f);
+    let (m, bundle) = read_verified(&s.out, &key);
+    let raw: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(raw["format"], "pam-mfa-manifest/1");
+    assert_eq!(
+        m.source, "example.teleport.sh",
+        "the cluster's name by default"
+    );
+    let lifetime = m.expires_at.duration_since(m.issued_at).unwrap();
+    assert_eq!(lifetime, Duration::from_secs(7200));
+    assert_eq!(m.bundle.path, format!("bundles/{}.json", m.bundle.sha256));
+    assert!(
+        f.stdout.contains(&format!("published serial {}", m.serial)),
+        "{}",
+        f.stdout
+    );
+    // The agent's own check accepts the published bundle.
+    let check = run_checked(
+        Command::new(bins::mfactl())
+            .arg("check")
+            .arg(s.out.join(&m.bundle.path)),
+    );
+    assert!(check.contains("2 roles, 2 users, 1 locks"), "{check}");
+    // One resource per line, public WebAuthn parts kept.
+    let text = String::from_utf8(bundle).unwrap();
+    assert_eq!(text.lines().count(), 8 + 2, "{text}");
+    assert!(text.contains("\"credentialId\":") && text.contains("\"publicKeyCbor\":"));
+    // No secret, in any form, in any file.
+    let files = files_under(&s.out);
+    assert_eq!(files.len(), 3, "{:?}", files.keys());
+    use std::os::unix::fs::PermissionsExt as _;
+    for (rel, want) in [
+        ("", 0o755),
+        ("bundles", 0o755),
+        ("manifest.json", 0o644),
+        ("manifest.json.sig", 0o644),
+        (m.bundle.path.as_str(), 0o644),
+    ] {
+        let mode = std::fs::metadata(s.out.join(rel))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, want, "{rel:?} under umask 077");
+    }
+    let input = std::fs::read(&s.input).unwrap();
+    let forms = secret_forms();
+    for (name, form) in &forms {
+        for (file, bytes) in &files {
+            assert!(!contains(bytes, form), "{name} is in {file}");
+        }
+        // The fixture does carry the secret (in one of its forms).
+        let secret = name.rsplit_once(" (").unwrap().0;
+        assert!(
+            forms
+                .iter()
+                .any(|(n, f)| n.starts_with(&format!("{secret} (")) && contains(&input, f)),
+            "{secret} is not in the fixture"
+        );
+    }
+}
+
+#[test]
+fn the_serial_grows_and_the_last_five_bundles_stay() {
+    let s = setup("publish-serial");
+    let mut serials = Vec::new();
+    let mut key = None;
+    for n in 0..7 {
+        s.write_input_variant(n);
+        let f = s.publish_ok(&strs(&s.input_args()));
+        let k = *key.get_or_insert_with(|| printed_key(&f));
+        serials.push(read_verified(&s.out, &k).0.serial);
+    }
+    assert!(serials.windows(2).all(|w| w[1] > w[0]), "{serials:?}");
+    let bundles = std::fs::read_dir(s.out.join("bundles")).unwrap().count();
+    assert_eq!(bundles, 5);
+    // The same input again: the same bundle file, a newer serial.
+    let before = read_verified(&s.out, &key.unwrap()).0;
+    s.publish_ok(&strs(&s.input_args()));
+    let after = read_verified(&s.out, &key.unwrap()).0;
+    assert_eq!(after.bundle, before.bundle);
+    assert!(after.serial > before.serial);
+}
+
+#[test]
+fn a_refused_input_keeps_the_previous_set() {
+    let s = setup("publish-refused");
+    s.publish_ok(&strs(&s.input_args()));
+    let before = files_under(&s.out);
+    // A role Teleport itself refuses: the agent's loader says where.
+    std::fs::write(&s.input, fixture().replace("    - ubuntu\n", "    - '*'\n")).unwrap();
+    let f = s.publish(&strs(&s.input_args()));
+    assert!(!f.success());
+    let place = format!("{}:59:7:", s.input.display());
+    assert!(f.stderr.contains(&place), "{}", f.stderr);
+    assert!(
+        f.stderr
+            .contains("wildcard matcher is not allowed in logins"),
+        "{}",
+        f.stderr
+    );
+    assert_eq!(files_under(&s.out), before);
+    // An unknown field that carries a private key: refused by name and path.
+    let leaky = fixture().replace(
+        "  future_teleport_field:\n    enabled: true\n",
+        "  future_teleport_field:\n    backup: LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCk1JR0hBZ0VBTUJNR0J5cUdTTTQ5QWdFR0NDcUdTTTQ5\n",
+    );
+    std::fs::write(&s.input, leaky).unwrap();
+    let f = s.publish(&strs(&s.input_args()));
+    assert!(!f.success());
+    assert!(
+        f.stderr.contains("role \"prod-access\": field spec.future_teleport_field.backup holds what looks like key material (a long base64 string)"),
+        "{}",
+        f.stderr
+    );
+    assert!(
+        !f.stderr.contains("LS0tLS1CRUdJTi"),
+        "the error repeats the secret"
+    );
+    assert_eq!(files_under(&s.out), before);
+}
+
+#[test]
+fn a_concurrent_reader_never_sees_a_broken_set() {
+    let s = setup("publish-atomic");
+    let f = s.publish_ok(&strs(&s.input_args()));
+    let key = printed_key(&f);
+    let stop = Arc::new(AtomicBool::new(false));
+    let out = s.out.clone();
+    let reader = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let (mut reads, mut sig_races) = (0u64, 0u64);
+            while !stop.load(Ordering::Relaxed) {
+                let bytes = std::fs::read(out.join("manifest.json"))
+                    .expect("manifest.json is always there");
+                let m = Manifest::parse(&bytes).expect("manifest.json is always whole");
+                let bundle = std::fs::read(out.join(&m.bundle.path)).unwrap_or_else(|e| {
+                    panic!("serial {}: {} is missing: {e}", m.serial, m.bundle.path)
+                });
+                assert_eq!(sha256_hex(&bundle), m.bundle.sha256, "serial {}", m.serial);
+                let sig = std::fs::read(out.join("manifest.json.sig")).unwrap();
+                // The signature is renamed in just before the manifest: a
+                // reader may catch the one without the other (and re-reads).
+                if verify_bundle_signature(&bytes, &sig, &[key]).is_err() {
+                    sig_races += 1;
+                }
+                reads += 1;
+            }
+            (reads, sig_races)
+        })
+    };
+    for n in 0..25 {
+        s.write_input_variant(n);
+        s.publish_ok(&strs(&s.input_args()));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (reads, sig_races) = reader.join().expect("the reader saw a broken set");
+    assert!(reads > 25, "the reader read {reads} times");
+    eprintln!("{reads} reads, {sig_races} caught between signature and manifest");
+    read_verified(&s.out, &key);
+}
+
+#[test]
+fn interval_publishes_until_sigterm() {
+    let s = setup("publish-interval");
+    let mut child = Command::new(bins::mfactl())
+        .arg("publish")
+        .args(s.input_args())
+        .arg("--out")
+        .arg(&s.out)
+        .arg("--signing-key")
+        .arg(&s.key)
+        .args(["--interval", "1s"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let mut serials = std::collections::BTreeSet::new();
+    let twice = wait_until(Duration::from_secs(30), Duration::from_millis(100), || {
+        if let Ok(bytes) = std::fs::read(s.out.join("manifest.json")) {
+            if let Ok(m) = Manifest::parse(&bytes) {
+                serials.insert(m.serial);
+            }
+        }
+        serials.len() >= 2
+    });
+    // SAFETY: kill on our own child.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let ended = wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
+        matches!(child.try_wait(), Ok(Some(_)))
+    });
+    if !ended {
+        let _ = child.kill();
+    }
+    let status = child.wait().unwrap();
+    let out = child
+        .wait_with_output()
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    let stdout = String::from_utf8_lossy(&out);
+    assert!(twice, "published {} serials: {serials:?}", serials.len());
+    assert!(ended, "still running 10 s after SIGTERM");
+    assert!(status.success(), "{status}");
+    assert!(stdout.matches("published serial").count() >= 2, "{stdout}");
+    assert!(stdout.trim_end().ends_with("stopped"), "{stdout}");
+}
+
+#[test]
+fn reads_standard_input_a_directory_and_devices() {
+    let s = setup("publish-inputs");
+    // Standard input.
+    let mut cmd = Command::new(bins::mfactl());
+    cmd.arg("publish")
+        .args(["--from", "-", "--source-name", "prod", "--out"])
+        .arg(&s.out)
+        .arg("--signing-key")
+        .arg(&s.key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(fixture().as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let key =
+        parse_signing_key(&std::fs::read_to_string(s.key.with_extension("pub")).unwrap()).unwrap();
+    let (from_stdin, bundle_stdin) = read_verified(&s.out, &key);
+    assert_eq!(from_stdin.source, "prod");
+    // A directory of tctl outputs and a devices directory.
+    let dir = s.work.subdir("tctl-out", 0o700);
+    let text = fixture();
+    let (first, second) = text.split_at(text.find("kind: user").unwrap());
+    std::fs::write(dir.join("10-roles.yaml"), first).unwrap();
+    std::fs::write(dir.join("20-users.yaml"), second).unwrap();
+    let devices = s.work.subdir("devices", 0o700);
+    std::fs::write(
+        devices.join("alice-sk.yaml"),
+        "kind: mfa_device\nversion: v1\nmetadata: {name: alice-sk}\nspec:\n  user: alice\n  ssh_sk:\n    public_key: \"sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIJjjgpTmYHsfLkSHJZmAB8qfgNqP4kQu6GCvSrmGtB0BAAAABHNzaDo= alice@laptop\"\n",
+    )
+    .unwrap();
+    let dir_s = dir.display().to_string();
+    let dev_s = devices.display().to_string();
+    s.publish_ok(&["--from", &dir_s, "--source-name", "prod"]);
+    let (from_dir, bundle_dir) = read_verified(&s.out, &key);
+    assert_eq!(
+        bundle_dir, bundle_stdin,
+        "the same resources, the same bundle"
+    );
+    assert!(from_dir.serial > from_stdin.serial);
+    s.publish_ok(&[
+        "--from",
+        &dir_s,
+        "--devices",
+        &dev_s,
+        "--source-name",
+        "prod",
+    ]);
+    let (_, with_device) = read_verified(&s.out, &key);
+    let text = String::from_utf8(with_device).unwrap();
+    assert!(text.contains("\"name\":\"alice-sk\""), "{text}");
+}
+
+/// A `tctl` script first on PATH: records its arguments and prints the fixture.
+fn fake_tctl(s: &Setup, body: &str) -> String {
+    let bin = s.work.subdir("bin", 0o755);
+    let script = format!(
+        "#!/bin/sh\necho \"$@\" > {args}\n{body}\n",
+        args = s.work.join("tctl-args").display()
+    );
+    s.work.write("bin/tctl", &script, 0o755);
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+#[test]
+fn tctl_is_run_with_its_identity_and_a_failure_keeps_the_set() {
+    let s = setup("publish-tctl");
+    let path = fake_tctl(&s, &format!("cat {}", s.input.display()));
+    let id = s.work.write("identity", "not a real identity\n", 0o600);
+    let run = |path: &str| {
+        let mut cmd = Command::new(bins::mfactl());
+        cmd.env("PATH", path)
+            .args(["publish", "--tctl", "--tctl-identity"])
+            .arg(&id)
+            .args([
+                "--tctl-auth-server",
+                "auth.example:3025",
+                "--tctl-timeout",
+                "20s",
+                "--out",
+            ])
+            .arg(&s.out)
+            .arg("--signing-key")
+            .arg(&s.key);
+        run_with_timeout(&mut cmd, Duration::from_secs(60))
+    };
+    let f = run(&path);
+    assert!(f.success(), "{}{}", f.stdout, f.stderr);
+    let args = std::fs::read_to_string(s.work.join("tctl-args")).unwrap();
+    assert_eq!(
+        args.trim(),
+        format!(
+            "get role,cap,user,lock,cert_authority --with-secrets --format=yaml -i {} --auth-server auth.example:3025",
+            id.display()
+        )
+    );
+    let (m, _) = read_verified(&s.out, &printed_key(&f));
+    let before = files_under(&s.out);
+    // tctl fails: the error says so, nothing changes.
+    let path = fake_tctl(
+        &s,
+        "echo 'ERROR: access denied to perform action \"read\" on \"user\"' >&2\nexit 1",
+    );
+    let f = run(&path);
+    assert!(!f.success());
+    assert!(f.stderr.contains("access denied"), "{}", f.stderr);
+    assert_eq!(files_under(&s.out), before);
+    assert_eq!(read_verified(&s.out, &printed_key(&f)).0, m);
+}

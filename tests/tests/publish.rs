@@ -345,9 +345,20 @@ fn a_concurrent_reader_never_sees_a_broken_set() {
     read_verified(&s.out, &key);
 }
 
+/// The serial of the manifest in `out`, if there is a whole one.
+fn current_serial(out: &Path) -> Option<u64> {
+    let bytes = std::fs::read(out.join("manifest.json")).ok()?;
+    Manifest::parse(&bytes).ok().map(|m| m.serial)
+}
+
+/// `--interval 1s`: at least two publications; then a refused input fails
+/// rounds (logged) without touching the set; then a good input publishes
+/// again; SIGTERM ends it with status 0.
 #[test]
 fn interval_publishes_until_sigterm() {
     let s = setup("publish-interval");
+    let stdout_path = s.work.join("stdout");
+    let stderr_path = s.work.join("stderr");
     let mut child = Command::new(bins::mfactl())
         .arg("publish")
         .args(s.input_args())
@@ -357,19 +368,37 @@ fn interval_publishes_until_sigterm() {
         .arg(&s.key)
         .args(["--interval", "1s"])
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(std::fs::File::create(&stdout_path).unwrap())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
         .spawn()
         .unwrap();
     let pid = child.id() as i32;
+    let failures = || {
+        std::fs::read_to_string(&stderr_path)
+            .unwrap_or_default()
+            .matches("this round failed, the published set is unchanged")
+            .count()
+    };
     let mut serials = std::collections::BTreeSet::new();
     let twice = wait_until(Duration::from_secs(30), Duration::from_millis(100), || {
-        if let Ok(bytes) = std::fs::read(s.out.join("manifest.json")) {
-            if let Ok(m) = Manifest::parse(&bytes) {
-                serials.insert(m.serial);
-            }
-        }
+        serials.extend(current_serial(&s.out));
         serials.len() >= 2
+    });
+    // A refused input: two failed rounds, and nothing published between them.
+    std::fs::write(&s.input, fixture().replace("    - ubuntu\n", "    - '*'\n")).unwrap();
+    let failed_once = wait_until(Duration::from_secs(30), Duration::from_millis(50), || {
+        failures() >= 1
+    });
+    let during = std::fs::read(s.out.join("manifest.json")).unwrap();
+    let failed_twice = wait_until(Duration::from_secs(30), Duration::from_millis(50), || {
+        failures() >= 2
+    });
+    let after = std::fs::read(s.out.join("manifest.json")).unwrap();
+    // A good input again: a newer serial.
+    let last = *serials.iter().max().unwrap_or(&0);
+    s.write_input_variant(1);
+    let resumed = wait_until(Duration::from_secs(30), Duration::from_millis(100), || {
+        current_serial(&s.out).is_some_and(|n| n > last)
     });
     // SAFETY: kill on our own child.
     unsafe { libc::kill(pid, libc::SIGTERM) };
@@ -380,15 +409,21 @@ fn interval_publishes_until_sigterm() {
         let _ = child.kill();
     }
     let status = child.wait().unwrap();
-    let out = child
-        .wait_with_output()
-        .map(|o| o.stdout)
-        .unwrap_or_default();
-    let stdout = String::from_utf8_lossy(&out);
+    let stdout = std::fs::read_to_string(&stdout_path).unwrap();
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap();
     assert!(twice, "published {} serials: {serials:?}", serials.len());
+    assert!(
+        failed_once && failed_twice,
+        "no failed rounds logged: {stderr}"
+    );
+    assert_eq!(during, after, "a failed round changed the published set");
+    assert!(
+        resumed,
+        "no publication after the input was good again: {stdout}{stderr}"
+    );
     assert!(ended, "still running 10 s after SIGTERM");
-    assert!(status.success(), "{status}");
-    assert!(stdout.matches("published serial").count() >= 2, "{stdout}");
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(stdout.matches("published serial").count() >= 3, "{stdout}");
     assert!(stdout.trim_end().ends_with("stopped"), "{stdout}");
 }
 

@@ -4,7 +4,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 /// The page's files: name and contents.
@@ -40,6 +40,8 @@ pub fn write_web_dir(dir: &Path) -> io::Result<()> {
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             fs::DirBuilder::new().mode(0o755).create(dir)?;
+            // Whatever the umask: a web server reads these.
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o755))?;
         }
         Err(e) => return Err(e),
     }
@@ -52,7 +54,10 @@ pub fn write_web_dir(dir: &Path) -> io::Result<()> {
             .mode(0o644)
             .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
             .open(&tmp)?;
-        let written = f.write_all(bytes).and_then(|()| f.sync_all());
+        let written = f
+            .set_permissions(fs::Permissions::from_mode(0o644))
+            .and_then(|()| f.write_all(bytes))
+            .and_then(|()| f.sync_all());
         if let Err(e) = written.and_then(|()| fs::rename(&tmp, dir.join(name))) {
             let _ = fs::remove_file(&tmp);
             return Err(e);

@@ -7,13 +7,14 @@
 //! until SIGTERM; standard input, a directory, `--devices`, and `--tctl` with
 //! a tctl script on PATH.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use mfa_agent::ctl::publish::BUNDLES_KEPT;
 use mfa_agent::sync::manifest_format::Manifest;
 use mfa_agent::sync::{parse_signing_key, verify_bundle_signature};
 use pam_mfa_e2e::bins::{self, workspace_root};
@@ -64,6 +65,8 @@ struct Setup {
     input: PathBuf,
     out: PathBuf,
 }
+
+use mfa_agent::web_assets::WEB_FILES;
 
 fn setup(label: &str) -> Setup {
     let work = WorkDir::new(label);
@@ -211,7 +214,11 @@ fn publishes_a_signed_set_that_holds_no_secret_of_its_input() {
     assert!(text.contains("\"credentialId\":") && text.contains("\"publicKeyCbor\":"));
     // No secret, in any form, in any file.
     let files = files_under(&s.out);
-    assert_eq!(files.len(), 3, "{:?}", files.keys());
+    assert_eq!(files.len(), 3 + WEB_FILES.len(), "{:?}", files.keys());
+    // The approval page beside the bundle, as the binary carries it.
+    for (name, bytes) in WEB_FILES {
+        assert_eq!(files[&format!("web/{name}")], *bytes, "web/{name}");
+    }
     use std::os::unix::fs::PermissionsExt as _;
     for (rel, want) in [
         ("", 0o755),
@@ -219,6 +226,8 @@ fn publishes_a_signed_set_that_holds_no_secret_of_its_input() {
         ("manifest.json", 0o644),
         ("manifest.json.sig", 0o644),
         (m.bundle.path.as_str(), 0o644),
+        ("web", 0o755),
+        ("web/index.html", 0o644),
     ] {
         let mode = std::fs::metadata(s.out.join(rel))
             .unwrap()
@@ -304,50 +313,91 @@ fn a_refused_input_keeps_the_previous_set() {
     assert_eq!(files_under(&s.out), before);
 }
 
+/// What a reader of the directory saw, and whether it was ever broken. A
+/// bundle may only be missing when at least [`BUNDLES_KEPT`] - 1 newer
+/// publications finished between reading the manifest and the bundle (the
+/// reader was that slow: pruning is then by design); a hash mismatch never.
+fn read_once(out: &Path, key: &[u8; 32], published: &AtomicUsize) -> Result<(u64, bool), String> {
+    let before = published.load(Ordering::SeqCst);
+    let bytes =
+        std::fs::read(out.join("manifest.json")).map_err(|e| format!("manifest.json: {e}"))?;
+    let m = Manifest::parse(&bytes).map_err(|e| format!("manifest.json is not whole: {e}"))?;
+    let bundle = match std::fs::read(out.join(&m.bundle.path)) {
+        Ok(b) => b,
+        Err(_) if published.load(Ordering::SeqCst) >= before + BUNDLES_KEPT - 1 => {
+            return Ok((m.serial, false))
+        }
+        Err(e) => {
+            return Err(format!(
+                "serial {}: {} is missing: {e}",
+                m.serial, m.bundle.path
+            ))
+        }
+    };
+    if sha256_hex(&bundle) != m.bundle.sha256 {
+        return Err(format!(
+            "serial {}: {} has another hash",
+            m.serial, m.bundle.path
+        ));
+    }
+    // The signature is renamed in just before the manifest: a reader may
+    // catch the one without the other (agents read both again once).
+    let sig = std::fs::read(out.join("manifest.json.sig")).map_err(|e| e.to_string())?;
+    Ok((
+        m.serial,
+        verify_bundle_signature(&bytes, &sig, &[*key]).is_err(),
+    ))
+}
+
 #[test]
 fn a_concurrent_reader_never_sees_a_broken_set() {
     let s = setup("publish-atomic");
     let f = s.publish_ok(&strs(&s.input_args()));
     let key = printed_key(&f);
     let stop = Arc::new(AtomicBool::new(false));
-    let out = s.out.clone();
+    let published = Arc::new(AtomicUsize::new(0));
     let reader = {
-        let stop = Arc::clone(&stop);
+        let (stop, published, out) = (Arc::clone(&stop), Arc::clone(&published), s.out.clone());
         std::thread::spawn(move || {
-            let (mut reads, mut sig_races) = (0u64, 0u64);
-            while !stop.load(Ordering::Relaxed) {
-                let bytes = std::fs::read(out.join("manifest.json"))
-                    .expect("manifest.json is always there");
-                let m = Manifest::parse(&bytes).expect("manifest.json is always whole");
-                let bundle = std::fs::read(out.join(&m.bundle.path)).unwrap_or_else(|e| {
-                    panic!("serial {}: {} is missing: {e}", m.serial, m.bundle.path)
-                });
-                assert_eq!(sha256_hex(&bundle), m.bundle.sha256, "serial {}", m.serial);
-                let sig = std::fs::read(out.join("manifest.json.sig")).unwrap();
-                // The signature is renamed in just before the manifest: a
-                // reader may catch the one without the other (and re-reads).
-                if verify_bundle_signature(&bytes, &sig, &[key]).is_err() {
-                    sig_races += 1;
-                }
+            let (mut serials, mut reads, mut sig_races) = (BTreeSet::new(), 0u64, 0u64);
+            while !stop.load(Ordering::SeqCst) {
+                let (serial, sig_race) = read_once(&out, &key, &published)?;
+                serials.insert(serial);
                 reads += 1;
+                sig_races += u64::from(sig_race);
             }
-            (reads, sig_races)
+            Ok::<_, String>((serials.len(), reads, sig_races))
         })
     };
     for n in 0..25 {
         s.write_input_variant(n);
         s.publish_ok(&strs(&s.input_args()));
+        published.fetch_add(1, Ordering::SeqCst);
     }
-    stop.store(true, Ordering::Relaxed);
-    let (reads, sig_races) = reader.join().expect("the reader saw a broken set");
-    assert!(reads > 25, "the reader read {reads} times");
-    eprintln!("{reads} reads, {sig_races} caught between signature and manifest");
+    stop.store(true, Ordering::SeqCst);
+    let (serials, reads, sig_races) = reader.join().unwrap().expect("the reader saw a broken set");
+    assert!(
+        serials >= 5,
+        "the reader saw only {serials} publications: it did not run alongside"
+    );
+    eprintln!("{reads} reads of {serials} publications, {sig_races} caught between signature and manifest");
     read_verified(&s.out, &key);
 }
 
+/// The serial of the manifest in `out`, if there is a whole one.
+fn current_serial(out: &Path) -> Option<u64> {
+    let bytes = std::fs::read(out.join("manifest.json")).ok()?;
+    Manifest::parse(&bytes).ok().map(|m| m.serial)
+}
+
+/// `--interval 1s`: at least two publications; then a refused input fails
+/// rounds (logged) without touching the set; then a good input publishes
+/// again; SIGTERM ends it with status 0.
 #[test]
 fn interval_publishes_until_sigterm() {
     let s = setup("publish-interval");
+    let stdout_path = s.work.join("stdout");
+    let stderr_path = s.work.join("stderr");
     let mut child = Command::new(bins::mfactl())
         .arg("publish")
         .args(s.input_args())
@@ -357,19 +407,37 @@ fn interval_publishes_until_sigterm() {
         .arg(&s.key)
         .args(["--interval", "1s"])
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(std::fs::File::create(&stdout_path).unwrap())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
         .spawn()
         .unwrap();
     let pid = child.id() as i32;
-    let mut serials = std::collections::BTreeSet::new();
+    let failures = || {
+        std::fs::read_to_string(&stderr_path)
+            .unwrap_or_default()
+            .matches("this round failed, the published set is unchanged")
+            .count()
+    };
+    let mut serials = BTreeSet::new();
     let twice = wait_until(Duration::from_secs(30), Duration::from_millis(100), || {
-        if let Ok(bytes) = std::fs::read(s.out.join("manifest.json")) {
-            if let Ok(m) = Manifest::parse(&bytes) {
-                serials.insert(m.serial);
-            }
-        }
+        serials.extend(current_serial(&s.out));
         serials.len() >= 2
+    });
+    // A refused input: two failed rounds, and nothing published between them.
+    std::fs::write(&s.input, fixture().replace("    - ubuntu\n", "    - '*'\n")).unwrap();
+    let failed_once = wait_until(Duration::from_secs(30), Duration::from_millis(50), || {
+        failures() >= 1
+    });
+    let during = std::fs::read(s.out.join("manifest.json")).unwrap();
+    let failed_twice = wait_until(Duration::from_secs(30), Duration::from_millis(50), || {
+        failures() >= 2
+    });
+    let after = std::fs::read(s.out.join("manifest.json")).unwrap();
+    // A good input again: a newer serial.
+    let last = *serials.iter().max().unwrap_or(&0);
+    s.write_input_variant(1);
+    let resumed = wait_until(Duration::from_secs(30), Duration::from_millis(100), || {
+        current_serial(&s.out).is_some_and(|n| n > last)
     });
     // SAFETY: kill on our own child.
     unsafe { libc::kill(pid, libc::SIGTERM) };
@@ -380,15 +448,21 @@ fn interval_publishes_until_sigterm() {
         let _ = child.kill();
     }
     let status = child.wait().unwrap();
-    let out = child
-        .wait_with_output()
-        .map(|o| o.stdout)
-        .unwrap_or_default();
-    let stdout = String::from_utf8_lossy(&out);
+    let stdout = std::fs::read_to_string(&stdout_path).unwrap();
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap();
     assert!(twice, "published {} serials: {serials:?}", serials.len());
+    assert!(
+        failed_once && failed_twice,
+        "no failed rounds logged: {stderr}"
+    );
+    assert_eq!(during, after, "a failed round changed the published set");
+    assert!(
+        resumed,
+        "no publication after the input was good again: {stdout}{stderr}"
+    );
     assert!(ended, "still running 10 s after SIGTERM");
-    assert!(status.success(), "{status}");
-    assert!(stdout.matches("published serial").count() >= 2, "{stdout}");
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(stdout.matches("published serial").count() >= 3, "{stdout}");
     assert!(stdout.trim_end().ends_with("stopped"), "{stdout}");
 }
 

@@ -268,6 +268,15 @@ mod tests {
     }
 
     #[test]
+    fn snake_case_device_fields_are_the_same_fields() {
+        let user = json!({"kind": "user", "version": "v2", "metadata": {"name": "a"},
+            "spec": {"local_auth": {"mfa": [{"name": "k", "id": "1", "added_at": "2020-01-01T00:00:00Z",
+                "u2f": {"key_handle": "a2g=", "pub_key": "BAQE", "counter": 2}}]}}});
+        let (r, _) = copy_kind(&user);
+        assert_eq!(r.unwrap().unwrap(), user);
+    }
+
+    #[test]
     fn lock_targets_keep_fields_hosts_cannot_judge() {
         let lock = json!({"kind": "lock", "version": "v2", "metadata": {"name": "l"},
             "spec": {"target": {"user": "bob", "windows_desktop": "w1"}, "created_by": "x"}});
@@ -275,6 +284,16 @@ mod tests {
         assert_eq!(
             r.unwrap().unwrap()["spec"],
             json!({"target": {"user": "bob", "windows_desktop": "w1"}})
+        );
+        // Copied, so checked: a key there stops the publication.
+        let mut leaky = lock.clone();
+        leaky["spec"]["target"]["device"] = json!("$2a$10$abcdefghijklmnopqrstuv");
+        assert_eq!(
+            copy_kind(&leaky).0.unwrap_err(),
+            Refusal {
+                path: "spec.target.device".into(),
+                why: "a password hash"
+            }
         );
     }
 }

@@ -150,6 +150,12 @@ pub fn publish_once(
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_err(|_| "the clock is before 1970".to_string())?
         .as_secs();
+    // The approval page beside the bundle, so the same static host can serve
+    // it (agent.yaml's `approval_url`); rewritten each round, so an upgraded
+    // mfactl brings its page along.
+    let web = args.out.join("web");
+    crate::web_assets::write_web_dir(&web)
+        .map_err(|e| format!("writing the approval page into {}: {e}", web.display()))?;
     let bundle = out.put_bundle(built.text.as_bytes())?;
     let manifest = Manifest {
         source,

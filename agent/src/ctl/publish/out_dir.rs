@@ -142,14 +142,20 @@ impl OutDir {
         })
     }
 
-    /// The signature, then the manifest.
+    /// The signature, then the manifest: both written and fsynced under
+    /// temporary names first, then renamed one right after the other, so
+    /// the moment a reader can find the new signature beside the old
+    /// manifest is as short as two renames.
     pub(crate) fn put_signed_manifest(
         &self,
         manifest: &[u8],
         signature: &str,
     ) -> Result<(), String> {
-        write_atomically(&self.dir, MANIFEST_SIGNATURE_FILE, signature.as_bytes())?;
-        write_atomically(&self.dir, MANIFEST_FILE, manifest)
+        let sig = Staged::write(&self.dir, MANIFEST_SIGNATURE_FILE, signature.as_bytes())?;
+        let man = Staged::write(&self.dir, MANIFEST_FILE, manifest)?;
+        sig.rename()?;
+        man.rename()?;
+        sync_dir(&self.dir)
     }
 
     /// Removes all but the [`BUNDLES_KEPT`] most recent bundles (`current`
@@ -188,26 +194,60 @@ impl OutDir {
 /// Writes `dir/name` through a temporary file in `dir`: created new (never
 /// through a link), fsynced, renamed over `name`, and the directory fsynced.
 pub(crate) fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), String> {
-    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let temp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
-    let target = dir.join(name);
-    let written = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&temp)?;
-        // 0644 whatever the umask: a web server reads these.
-        f.set_permissions(Permissions::from_mode(0o644))?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&temp, &target)?;
-        File::open(dir)?.sync_all()
-    })();
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        io_err(&target, e)
-    })
+    Staged::write(dir, name, bytes)?.rename()?;
+    sync_dir(dir)
+}
+
+/// A file's new content, fsynced under a temporary name beside it; removed
+/// when dropped without being renamed into place.
+struct Staged {
+    temp: PathBuf,
+    target: PathBuf,
+    renamed: bool,
+}
+
+impl Staged {
+    fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<Staged, String> {
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let staged = Staged {
+            temp: dir.join(format!(".{name}.tmp-{}-{n}", std::process::id())),
+            target: dir.join(name),
+            renamed: false,
+        };
+        let written = (|| {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o644)
+                .open(&staged.temp)?;
+            // 0644 whatever the umask: a web server reads these.
+            f.set_permissions(Permissions::from_mode(0o644))?;
+            f.write_all(bytes)?;
+            f.sync_all()
+        })();
+        written.map_err(|e| io_err(&staged.target, e))?;
+        Ok(staged)
+    }
+
+    fn rename(mut self) -> Result<(), String> {
+        std::fs::rename(&self.temp, &self.target).map_err(|e| io_err(&self.target, e))?;
+        self.renamed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.renamed {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<(), String> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_err(dir, e))
 }
 
 #[cfg(test)]

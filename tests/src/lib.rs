@@ -22,6 +22,7 @@ pub mod ssh;
 pub mod ssh_agent;
 pub mod sshd;
 pub mod syslog;
+pub mod teleport_user;
 pub mod users;
 pub mod workdir;
 

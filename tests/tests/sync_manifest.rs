@@ -4,7 +4,10 @@
 //! lock ends a live SSH session (real sshd) on both hosts within one poll +
 //! 2 s; an older signed set restored on the server is refused as a
 //! rollback; a tampered bundle and a set of another source are refused, each
-//! shown by `mfactl status` with its reason while the policy in force stays.
+//! shown by `mfactl status` with its reason while the policy in force stays;
+//! a person taps through real sshd with a key that exists only in the
+//! published user's Teleport `local_auth` (no `mfa_device` document, no
+//! local credential file).
 
 mod common;
 
@@ -21,6 +24,7 @@ use pam_mfa_e2e::nginx::Nginx;
 use pam_mfa_e2e::process::{run_with_timeout, wait_until};
 use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
 use pam_mfa_e2e::sshd::{Sshd, SshdOptions};
+use pam_mfa_e2e::teleport_user::{tctl_user, teleport_key, DEVICE_ID};
 use pam_mfa_e2e::users::TestUser;
 use pam_mfa_e2e::workdir::WorkDir;
 use pam_mfa_e2e::{require_root, unique_name};
@@ -427,4 +431,80 @@ fn a_tampered_bundle_and_a_set_of_another_source_are_refused() {
     // The real set again: taken.
     w.publish(&with_lock(base(&w.user.name, &w.sk), &w.user.name));
     w.wait_revision(&w.served_sha());
+}
+
+/// The published policy names the person only as `tctl get users
+/// --with-secrets` prints them: their key is in `spec.local_auth.mfa`
+/// (registered with `tsh mfa add`), and the password hash, TOTP key and
+/// WebAuthn user handle beside it must not reach the served files.
+fn teleport_only(user: &str, credential_id: &str, public_key_cbor: &str) -> Bundle {
+    Bundle::new()
+        .role(
+            "access-dev",
+            &[("env", "dev")],
+            &["{{internal.logins}}"],
+            None,
+        )
+        .role(
+            "access-prod",
+            &[("env", "prod")],
+            &["{{internal.logins}}"],
+            Some("true"),
+        )
+        .cap("false")
+        .raw(&tctl_user(user, credential_id, public_key_cbor))
+}
+
+#[test]
+fn a_key_registered_only_in_teleport_taps_through_the_published_policy() {
+    require_root!();
+    let w = world("manifest-teleport-key", true);
+    let (key_file, credential_id, public_key_cbor) = teleport_key(w.work.path());
+    let plain = SshKey::generate(w.work.path(), "id_plain", KeyKind::Ed25519, false);
+    w.user.authorize_keys(&[plain.public_line.as_str()]);
+    w.publish(&teleport_only(
+        &w.user.name,
+        &credential_id,
+        &public_key_cbor,
+    ));
+    w.wait_revision(&w.served_sha());
+    // What nginx serves holds the public key, none of the secrets.
+    let served =
+        std::fs::read_to_string(w.served.join(format!("bundles/{}.json", w.served_sha()))).unwrap();
+    assert!(served.contains(&credential_id), "{served}");
+    for secret in [
+        "JBSWY3DPEHPK3PXP",
+        "JDJhJDEwJGV4YW1wbGVoYXNo",
+        "c29tZS11c2VyLWhhbmRsZQ",
+    ] {
+        assert!(!served.contains(secret), "{secret} was published");
+    }
+    // No credential file on the person's side: XDG_CONFIG_HOME is empty.
+    let empty_config = w.work.subdir("empty-config", 0o700);
+    for h in &w.hosts {
+        let sshd = h.sshd.as_ref().expect("sshd");
+        let mut l = SshLogin::new(sshd.port, &w.user.name, &plain)
+            .tap(&bins::soft_mfactl(), Path::new("/nonexistent"));
+        l.extra_env.extend([
+            ("PAM_MFA_SOFT_FIDO2".into(), key_file.display().to_string()),
+            ("XDG_CONFIG_HOME".into(), empty_config.display().to_string()),
+        ]);
+        let out = l.run(&w.work, "id -un");
+        assert!(out.success(), "{}\n{}", out.describe(), w.evidence(h));
+        assert_eq!(out.stdout().trim(), w.user.name);
+        let auth = h
+            .agent
+            .audit_events()
+            .into_iter()
+            .rev()
+            .find(|e| {
+                e["event"] == "decision"
+                    && e["login"] == w.user.name.as_str()
+                    && e["hook"] == "auth"
+            })
+            .expect("an auth decision");
+        assert_eq!(auth["result"], "allow", "{auth}");
+        assert_eq!(auth["evidence"], "tap_webauthn_touch", "{auth}");
+        assert_eq!(auth["device"], DEVICE_ID, "{auth}");
+    }
 }

@@ -146,7 +146,7 @@ impl Bundle {
     /// Users whose `logins` trait holds `login`, or whose name is `login`, by name.
     pub fn users_for_login(&self, login: &str) -> Vec<&User> {
         self.index
-            .users_for_login(login)
+            .users_for_login(&self.users, login)
             .iter()
             .map(|&u| self.users.at(u))
             .collect()
@@ -157,7 +157,7 @@ impl Bundle {
     /// decided), found without looking at every user.
     pub fn users_who_may_have_login(&self, login: &str) -> Vec<&User> {
         self.index
-            .login_candidates(login)
+            .login_candidates(&self.users, login)
             .into_iter()
             .map(|u| self.users.at(u))
             .collect()
@@ -168,13 +168,13 @@ impl Bundle {
     /// login is decided for the users whose roles could give it, never by
     /// the cluster's requirement alone.
     pub fn login_is_managed(&self, login: &str) -> bool {
-        self.index.login_is_named(login)
+        self.index.login_is_named(&self.users, login)
     }
 
     /// The devices registered to `user`, in bundle order.
     pub fn devices_for_user(&self, user: &str) -> Vec<&MfaDevice> {
         self.index
-            .devices_for_user(user)
+            .devices_for_user(&self.devices, user)
             .iter()
             .map(|&i| &self.devices[i as usize])
             .collect()
@@ -184,7 +184,7 @@ impl Bundle {
     /// exactly; the comment does not matter).
     pub fn device_by_ssh_key(&self, key_type: &str, key_blob_b64: &str) -> Option<&MfaDevice> {
         self.index
-            .devices_with_ssh_blob(key_blob_b64)
+            .devices_with_ssh_blob(&self.devices, key_blob_b64)
             .iter()
             .map(|&i| &self.devices[i as usize])
             .find(|d| match &d.kind {
@@ -202,7 +202,7 @@ impl Bundle {
     /// here: [`crate::piv::PivVerifier::device_class`] does that.
     pub fn device_by_piv_key(&self, key_type: &str, key_blob_b64: &str) -> Option<&MfaDevice> {
         self.index
-            .devices_with_ssh_blob(key_blob_b64)
+            .devices_with_ssh_blob(&self.devices, key_blob_b64)
             .iter()
             .map(|&i| &self.devices[i as usize])
             .find(|d| match &d.kind {

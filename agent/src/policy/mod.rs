@@ -38,6 +38,7 @@ mod documents;
 mod error;
 mod index;
 mod key_policy;
+mod key_table;
 mod labels;
 mod load;
 mod locks;

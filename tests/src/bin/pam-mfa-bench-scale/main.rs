@@ -37,8 +37,13 @@ use pam_mfa_e2e::scale_bundle::{write_bundle, Format, Rng, Scale, NODE_LABELS, N
 use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
 use serde_json::json;
 
+mod alloc;
+
+#[global_allocator]
+static HEAP: alloc::Counting = alloc::Counting;
+
 /// The seed example, for the decision measured beside each bundle.
-const SEED_EXAMPLE: &str = include_str!("../../../config/examples/bundle.yaml");
+const SEED_EXAMPLE: &str = include_str!("../../../../config/examples/bundle.yaml");
 
 struct Args {
     seed_bundle: PathBuf,
@@ -143,10 +148,20 @@ fn node() -> NodeInfo {
 /// CPU caches), to tell the cost of the work from the cost of cold memory.
 fn child(path: &Path, decisions: usize, pool: Option<usize>) {
     let (rss_before, _) = memory_kib();
+    alloc::reset_peak();
     let t = Instant::now();
     let bundle = policy::load_bundle_path(path).unwrap_or_else(|e| panic!("{e}"));
     let load = t.elapsed();
     let (rss_after, hwm) = memory_kib();
+    let (heap_after, heap_peak) = alloc::heap();
+    if std::env::var_os("BENCH_SCALE_LOAD_ONLY").is_some() {
+        println!(
+            "{}",
+            json!({"load_ms": load.as_secs_f64() * 1e3, "rss_after_kib": rss_after, "hwm_kib": hwm,
+                   "heap_kib": heap_after / 1024, "heap_peak_kib": heap_peak / 1024})
+        );
+        return;
+    }
 
     // The index on its own: the same resources, indexed again.
     let parts = BundleParts {
@@ -290,6 +305,8 @@ fn child(path: &Path, decisions: usize, pool: Option<usize>) {
         "rss_before_kib": rss_before,
         "rss_after_kib": rss_after,
         "hwm_kib": hwm,
+        "heap_kib": heap_after / 1024,
+        "heap_peak_kib": heap_peak / 1024,
         "index_kib": rss_indexed.saturating_sub(rss_parts),
         "decisions": logins.len(),
         "allowed_share": allowed_share,

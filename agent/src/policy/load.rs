@@ -7,8 +7,9 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::bundle::{hex_sha256, Bundle, BundleParts};
-use super::documents::{decode, split, Document};
+use super::documents::{decode, is_json, split, Document};
 use super::error::PolicyError;
+use super::json_stream::{for_each_element, Item, Resource};
 use super::resources::{
     CapDoc, CertAuthorityDoc, DeviceDoc, DeviceKind, DeviceOutcome, LockDoc, RoleDoc, UserDoc,
 };
@@ -125,6 +126,18 @@ impl Loader {
 
     fn add_text(&mut self, text: &str, origin: &str) -> Result<(), PolicyError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        if is_json(text) {
+            // The publisher's form, an array of resources, in one pass;
+            // when the text is not a well-formed array, the general way
+            // below reports why.
+            let streamed = for_each_element(text, origin, |item| match item {
+                Item::Resource(resource, doc) => self.add_resource(resource, &doc, origin),
+                Item::Document(doc) => self.add_document(&doc, origin),
+            })?;
+            if streamed.is_some() {
+                return Ok(());
+            }
+        }
         for doc in split(text, origin)? {
             self.add_document(&doc, origin)?;
         }
@@ -163,35 +176,53 @@ impl Loader {
             .kind
             .filter(|k| !k.trim().is_empty())
             .ok_or_else(|| doc_error(doc, origin, "resource has no kind".to_owned()))?;
-        match kind.as_str() {
-            "role" => {
-                let role = decode::<RoleDoc>(doc, origin)?.into_role();
+        let resource = match kind.as_str() {
+            "role" => Resource::Role(decode::<RoleDoc>(doc, origin)?),
+            "user" => Resource::User(decode::<UserDoc>(doc, origin)?),
+            "cluster_auth_preference" => Resource::Cap(decode::<CapDoc>(doc, origin)?),
+            "lock" => Resource::Lock(decode::<LockDoc>(doc, origin)?),
+            "mfa_device" => Resource::Device(decode::<DeviceDoc>(doc, origin)?),
+            "cert_authority" => Resource::CertAuthority(decode::<CertAuthorityDoc>(doc, origin)?),
+            _ => Resource::Unknown(kind),
+        };
+        self.add_resource(resource, doc, origin)
+    }
+
+    /// A decoded resource, from `doc` (its place in the file).
+    fn add_resource(
+        &mut self,
+        resource: Resource,
+        doc: &Document<'_>,
+        origin: &str,
+    ) -> Result<(), PolicyError> {
+        match resource {
+            Resource::Role(role) => {
+                let role = role.into_role();
                 self.claim("role", &role.name, doc, origin, |first| {
                     format!("duplicate role {:?} (first defined at {first})", role.name)
                 })?;
                 self.roles.insert(role.name.clone(), role);
             }
-            "user" => {
-                let user = decode::<UserDoc>(doc, origin)?.into_user();
+            Resource::User(user) => {
+                let user = user.into_user();
                 self.claim("user", &user.name, doc, origin, |first| {
                     format!("duplicate user {:?} (first defined at {first})", user.name)
                 })?;
                 self.users.insert(user.name.clone(), user);
             }
-            "cluster_auth_preference" => {
-                let cap = decode::<CapDoc>(doc, origin)?.into_cap();
+            Resource::Cap(cap) => {
+                let cap = cap.into_cap();
                 self.claim("cluster_auth_preference", "", doc, origin, |first| {
                     format!("a second cluster_auth_preference (the first is at {first}); a bundle holds at most one")
                 })?;
                 self.cap = Some(cap);
             }
-            "lock" => self.add_lock(doc, origin)?,
-            "mfa_device" => self.add_device(doc, origin)?,
-            "cert_authority" => {
-                let ca = decode::<CertAuthorityDoc>(doc, origin)?.into_cert_authority();
-                self.cert_authorities.push(ca);
+            Resource::Lock(lock) => self.add_lock(lock, doc, origin)?,
+            Resource::Device(device) => self.add_device(device, doc, origin)?,
+            Resource::CertAuthority(ca) => {
+                self.cert_authorities.push(ca.into_cert_authority());
             }
-            other => {
+            Resource::Unknown(other) => {
                 self.warnings.push(format!(
                     "{origin}:{}: skipped unknown kind '{other}'",
                     doc.content_line
@@ -201,8 +232,13 @@ impl Loader {
         Ok(())
     }
 
-    fn add_lock(&mut self, doc: &Document<'_>, origin: &str) -> Result<(), PolicyError> {
-        let lock = decode::<LockDoc>(doc, origin)?.into_lock();
+    fn add_lock(
+        &mut self,
+        lock: LockDoc,
+        doc: &Document<'_>,
+        origin: &str,
+    ) -> Result<(), PolicyError> {
+        let lock = lock.into_lock();
         self.claim("lock", &lock.name, doc, origin, |first| {
             format!("duplicate lock {:?} (first defined at {first})", lock.name)
         })?;
@@ -216,8 +252,13 @@ impl Loader {
 
     /// An `mfa_device`: skipped with a warning when it is not one this
     /// agent can use; else claimed by name and, for an ssh_sk key, by key.
-    fn add_device(&mut self, doc: &Document<'_>, origin: &str) -> Result<(), PolicyError> {
-        let outcome = decode::<DeviceDoc>(doc, origin)?
+    fn add_device(
+        &mut self,
+        device: DeviceDoc,
+        doc: &Document<'_>,
+        origin: &str,
+    ) -> Result<(), PolicyError> {
+        let outcome = device
             .into_device()
             .map_err(|e| doc_error(doc, origin, e.0))?;
         let device = match outcome {

@@ -37,6 +37,7 @@ mod decide;
 mod documents;
 mod error;
 mod index;
+mod json_stream;
 mod key_policy;
 mod key_table;
 mod labels;

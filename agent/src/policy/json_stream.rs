@@ -54,6 +54,9 @@ impl Resource {
 }
 
 /// One element: a resource, or an element to decode the general way.
+/// Short-lived, one at a time: boxing the resource would cost an
+/// allocation per element for nothing.
+#[allow(clippy::large_enum_variant)]
 enum Element {
     Resource(Resource),
     Other,
@@ -170,7 +173,9 @@ impl<'de> Deserialize<'de> for Element {
     }
 }
 
-/// What one element of the array is handed on as.
+/// What one element of the array is handed on as (one at a time, as
+/// [`Element`]).
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Item<'a> {
     /// Decoded here; the document gives its place (its text is empty).
     Resource(Resource, Document<'a>),

@@ -34,45 +34,65 @@ impl KeyTable {
     /// the order given, a position repeated right after itself kept once.
     /// The locator of a key's first entry is the one kept.
     pub(crate) fn build<'a>(entries: impl IntoIterator<Item = (&'a str, u64, u32)>) -> KeyTable {
-        let mut group_of: std::collections::HashMap<&'a str, u32> =
-            std::collections::HashMap::new();
-        let mut lists: Vec<(u64, Vec<u32>)> = Vec::new();
-        for (key, locator, position) in entries {
-            let g = *group_of.entry(key).or_insert_with(|| {
-                lists.push((locator, Vec::new()));
-                index(lists.len() - 1)
-            });
-            let list = &mut lists[g as usize].1;
-            if list.last() != Some(&position) {
-                list.push(position);
-            }
-        }
         let hasher = RandomState::new();
-        let size = (lists.len() * 2).next_power_of_two().max(2);
-        let mut slots = vec![0u32; size].into_boxed_slice();
-        let mask = size - 1;
-        for (key, &g) in &group_of {
-            let mut i = hasher.hash_one(key) as usize & mask;
-            while slots[i] != 0 {
-                i = (i + 1) & mask;
+        let mut slots: Box<[u32]> = vec![0u32; 16].into_boxed_slice();
+        // Per group: its key and hash (for probing and growing), its
+        // locator, the last position added and how many there are.
+        let mut keys: Vec<(&'a str, u64)> = Vec::new();
+        let mut locators: Vec<u64> = Vec::new();
+        let mut last: Vec<u32> = Vec::new();
+        let mut counts: Vec<u32> = Vec::new();
+        let mut added: Vec<(u32, u32)> = Vec::new();
+        for (key, locator, position) in entries {
+            let hash = hasher.hash_one(key);
+            let mask = slots.len() - 1;
+            let mut i = hash as usize & mask;
+            let g = loop {
+                match slots[i] {
+                    0 => {
+                        let g = index(keys.len());
+                        slots[i] = g + 1;
+                        keys.push((key, hash));
+                        locators.push(locator);
+                        last.push(position);
+                        counts.push(0);
+                        break g;
+                    }
+                    s if keys[(s - 1) as usize].0 == key => break s - 1,
+                    _ => i = (i + 1) & mask,
+                }
+            };
+            let gi = g as usize;
+            if counts[gi] == 0 || last[gi] != position {
+                counts[gi] += 1;
+                last[gi] = position;
+                added.push((g, position));
             }
-            slots[i] = g + 1;
+            if keys.len() * 2 > slots.len() {
+                slots = rehash(&keys, slots.len() * 2);
+            }
         }
-        drop(group_of);
-        let mut starts = Vec::with_capacity(lists.len() + 1);
-        let mut members = Vec::with_capacity(lists.iter().map(|(_, l)| l.len()).sum());
-        let mut locators = Vec::with_capacity(lists.len());
-        for (locator, list) in lists {
-            starts.push(index(members.len()));
-            members.extend(list);
-            locators.push(locator);
+        let slots = rehash(&keys, (keys.len() * 2).next_power_of_two().max(2));
+        drop(last);
+        let mut starts = Vec::with_capacity(keys.len() + 1);
+        let mut total = 0u32;
+        for c in &counts {
+            starts.push(total);
+            total += c;
         }
-        starts.push(index(members.len()));
+        starts.push(total);
+        let mut next: Vec<u32> = starts[..keys.len()].to_vec();
+        let mut members = vec![0u32; total as usize].into_boxed_slice();
+        for (g, position) in added {
+            let at = &mut next[g as usize];
+            members[*at as usize] = position;
+            *at += 1;
+        }
         KeyTable {
             hasher,
             slots,
             starts: starts.into_boxed_slice(),
-            members: members.into_boxed_slice(),
+            members,
             locators: locators.into_boxed_slice(),
         }
     }
@@ -100,6 +120,20 @@ impl KeyTable {
     pub(crate) fn len(&self) -> usize {
         self.locators.len()
     }
+}
+
+/// A probing table of `size` slots (a power of two) for these keys.
+fn rehash(keys: &[(&str, u64)], size: usize) -> Box<[u32]> {
+    let mut slots = vec![0u32; size].into_boxed_slice();
+    let mask = size - 1;
+    for (g, (_, hash)) in keys.iter().enumerate() {
+        let mut i = *hash as usize & mask;
+        while slots[i] != 0 {
+            i = (i + 1) & mask;
+        }
+        slots[i] = index(g) + 1;
+    }
+    slots
 }
 
 /// A locator from a resource's position and which of its strings is the key.

@@ -29,7 +29,9 @@ pub fn load_bundle_str(text: &str, origin: &str) -> Result<Bundle, PolicyError> 
     loader.refuse_empty(origin)?;
     let mut hasher = Sha256::new();
     hasher.update(text.as_bytes());
-    Ok(loader.finish(hasher))
+    let bundle = loader.finish(hasher);
+    release_free_heap(text.len());
+    Ok(bundle)
 }
 
 /// Loads a bundle from a file, or from a directory: every `*.yaml`, `*.yml`
@@ -45,11 +47,13 @@ pub fn load_bundle_path(path: &Path) -> Result<Bundle, PolicyError> {
     };
     let mut loader = Loader::default();
     let mut hasher = Sha256::new();
+    let mut read = 0usize;
     for file in &files {
         let origin = file.display().to_string();
         let bytes =
             std::fs::read(file).map_err(|e| PolicyError::in_file(&origin, e.to_string()))?;
         hasher.update(&bytes);
+        read += bytes.len();
         let text = std::str::from_utf8(&bytes)
             .map_err(|e| PolicyError::in_file(&origin, format!("not UTF-8 text: {e}")))?;
         loader.add_text(text, &origin)?;
@@ -61,7 +65,26 @@ pub fn load_bundle_path(path: &Path) -> Result<Bundle, PolicyError> {
         ));
     }
     loader.refuse_empty(&shown)?;
-    Ok(loader.finish(hasher))
+    let bundle = loader.finish(hasher);
+    release_free_heap(read);
+    Ok(bundle)
+}
+
+/// After a large load, gives the free pages of the heap back to the
+/// kernel: parsing frees as much as the bundle keeps (the text, the
+/// documents, the duplicate checks), and glibc keeps freed memory between
+/// live allocations unless asked. Below a mebibyte of text it is not worth
+/// the walk over the heap.
+fn release_free_heap(text_len: usize) {
+    if text_len < 1 << 20 {
+        return;
+    }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes no pointer and has no precondition: it only
+    // walks glibc's own arenas and advises the kernel of their free pages.
+    unsafe {
+        nix::libc::malloc_trim(0);
+    }
 }
 
 fn bundle_files(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
@@ -99,8 +122,11 @@ struct Loader {
     devices: Vec<super::resources::MfaDevice>,
     cert_authorities: Vec<super::resources::CertAuthority>,
     warnings: Vec<String>,
-    /// Where each named thing was first seen ("FILE:LINE"), for duplicate errors.
-    seen: HashMap<(&'static str, String), String>,
+    /// Where each named thing was first seen (a file of `origins`, a
+    /// line), for duplicate errors.
+    seen: HashMap<(&'static str, String), (u32, u64)>,
+    /// The files read, in order.
+    origins: Vec<String>,
 }
 
 impl Loader {
@@ -127,6 +153,11 @@ impl Loader {
     fn add_text(&mut self, text: &str, origin: &str) -> Result<(), PolicyError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         if is_json(text) {
+            // One resource a line in the publisher's form: room for the
+            // duplicate checks at once, rather than growing (and hashing
+            // every name again) a dozen times.
+            let lines = text.bytes().filter(|&b| b == b'\n').count();
+            self.seen.reserve(lines.min(text.len() / 48));
             // The publisher's form, an array of resources, in one pass;
             // when the text is not a well-formed array, the general way
             // below reports why.
@@ -155,17 +186,26 @@ impl Loader {
         duplicate: impl FnOnce(&str) -> String,
     ) -> Result<(), PolicyError> {
         let key = (what, name.to_owned());
-        if let Some(first) = self.seen.get(&key) {
+        if let Some(&first) = self.seen.get(&key) {
             return Err(PolicyError {
                 file: origin.to_owned(),
                 line: Some(doc.content_line),
                 column: None,
-                message: duplicate(first),
+                message: duplicate(&self.show(first)),
             });
         }
-        self.seen
-            .insert(key, format!("{origin}:{}", doc.content_line));
+        if self.origins.last().map(String::as_str) != Some(origin) {
+            self.origins.push(origin.to_owned());
+        }
+        let file = u32::try_from(self.origins.len() - 1).unwrap_or(u32::MAX);
+        self.seen.insert(key, (file, doc.content_line));
         Ok(())
+    }
+
+    /// `FILE:LINE` of a place in `seen`.
+    fn show(&self, (file, line): (u32, u64)) -> String {
+        let origin = self.origins.get(file as usize).map_or("", String::as_str);
+        format!("{origin}:{line}")
     }
 
     fn add_document(&mut self, doc: &Document<'_>, origin: &str) -> Result<(), PolicyError> {
@@ -296,7 +336,7 @@ impl Loader {
     fn place(&self, what: &'static str, name: &str) -> String {
         self.seen
             .get(&(what, name.to_owned()))
-            .map(|at| format!("{at}: "))
+            .map(|&at| format!("{}: ", self.show(at)))
             .unwrap_or_default()
     }
 

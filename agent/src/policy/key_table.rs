@@ -16,8 +16,10 @@ use std::hash::{BuildHasher, RandomState};
 #[derive(Clone, Default)]
 pub(crate) struct KeyTable {
     hasher: RandomState,
-    /// Open addressing (linear probing): group + 1, or 0 for a free slot.
-    slots: Box<[u32]>,
+    /// Open addressing (linear probing): group + 1, or 0 for a free slot;
+    /// beside it, the high half of the group's key hash, so that a probe
+    /// reads a key from the resources only when that matches.
+    slots: Box<[(u32, u32)]>,
     /// Group `g`'s positions are `members[starts[g]..starts[g + 1]]`.
     starts: Box<[u32]>,
     members: Box<[u32]>,
@@ -35,7 +37,7 @@ impl KeyTable {
     /// The locator of a key's first entry is the one kept.
     pub(crate) fn build<'a>(entries: impl IntoIterator<Item = (&'a str, u64, u32)>) -> KeyTable {
         let hasher = RandomState::new();
-        let mut slots: Box<[u32]> = vec![0u32; 16].into_boxed_slice();
+        let mut slots: Box<[(u32, u32)]> = vec![(0, 0); 16].into_boxed_slice();
         // Per group: its key and hash (for probing and growing), its
         // locator, the last position added and how many there are.
         let mut keys: Vec<(&'a str, u64)> = Vec::new();
@@ -48,17 +50,17 @@ impl KeyTable {
             let mask = slots.len() - 1;
             let mut i = hash as usize & mask;
             let g = loop {
-                match slots[i] {
+                match slots[i].0 {
                     0 => {
                         let g = index(keys.len());
-                        slots[i] = g + 1;
+                        slots[i] = (g + 1, tag(hash));
                         keys.push((key, hash));
                         locators.push(locator);
                         last.push(position);
                         counts.push(0);
                         break g;
                     }
-                    s if keys[(s - 1) as usize].0 == key => break s - 1,
+                    s if keys[(s - 1) as usize] == (key, hash) => break s - 1,
                     _ => i = (i + 1) & mask,
                 }
             };
@@ -103,11 +105,16 @@ impl KeyTable {
             return &[];
         }
         let mask = self.slots.len() - 1;
-        let mut i = self.hasher.hash_one(key) as usize & mask;
+        let hash = self.hasher.hash_one(key);
+        let mut i = hash as usize & mask;
         loop {
             let g = match self.slots[i] {
-                0 => return &[],
-                g => (g - 1) as usize,
+                (0, _) => return &[],
+                (g, t) if t == tag(hash) => (g - 1) as usize,
+                _ => {
+                    i = (i + 1) & mask;
+                    continue;
+                }
             };
             if key_of(self.locators[g]) == key {
                 return &self.members[self.starts[g] as usize..self.starts[g + 1] as usize];
@@ -123,17 +130,22 @@ impl KeyTable {
 }
 
 /// A probing table of `size` slots (a power of two) for these keys.
-fn rehash(keys: &[(&str, u64)], size: usize) -> Box<[u32]> {
-    let mut slots = vec![0u32; size].into_boxed_slice();
+fn rehash(keys: &[(&str, u64)], size: usize) -> Box<[(u32, u32)]> {
+    let mut slots = vec![(0u32, 0u32); size].into_boxed_slice();
     let mask = size - 1;
     for (g, (_, hash)) in keys.iter().enumerate() {
         let mut i = *hash as usize & mask;
-        while slots[i] != 0 {
+        while slots[i].0 != 0 {
             i = (i + 1) & mask;
         }
-        slots[i] = index(g) + 1;
+        slots[i] = (index(g) + 1, tag(*hash));
     }
     slots
+}
+
+/// The part of a hash kept beside each slot (the low part picks the slot).
+fn tag(hash: u64) -> u32 {
+    (hash >> 32) as u32
 }
 
 /// A locator from a resource's position and which of its strings is the key.

@@ -1,6 +1,7 @@
 //! Loading bundles from text, a file, or a directory of files.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -127,6 +128,52 @@ struct Loader {
     seen: HashMap<(&'static str, String), (u32, u64)>,
     /// The files read, in order.
     origins: Vec<String>,
+    hasher: std::hash::RandomState,
+    /// Where each of `devices` is (a file of `origins`, a line).
+    device_places: Vec<(u32, u64)>,
+    /// Devices by a hash of their user and name, and by a hash of their
+    /// ssh_sk key: no copy of either string (a bundle may hold hundreds of
+    /// thousands of devices); a hit is compared with the device itself.
+    device_names: DeviceClaims,
+    device_keys: DeviceClaims,
+}
+
+/// Devices by a hash of one of their strings: the first device with each
+/// hash, and (in practice never) the later ones whose different strings
+/// share a hash with it.
+#[derive(Default)]
+struct DeviceClaims {
+    first: HashMap<u64, u32>,
+    collided: Vec<u32>,
+}
+
+impl DeviceClaims {
+    /// The device among `devices` for which `same` holds, if one is
+    /// claimed; else claims `new` (the next device's position).
+    fn claim(
+        &mut self,
+        hash: u64,
+        devices: &[super::resources::MfaDevice],
+        new: u32,
+        same: impl Fn(&super::resources::MfaDevice) -> bool,
+    ) -> Option<u32> {
+        let found = self
+            .first
+            .get(&hash)
+            .into_iter()
+            .chain(&self.collided)
+            .find(|&&d| same(&devices[d as usize]))
+            .copied();
+        if found.is_none() {
+            match self.first.entry(hash) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(new);
+                }
+                std::collections::hash_map::Entry::Occupied(_) => self.collided.push(new),
+            }
+        }
+        found
+    }
 }
 
 impl Loader {
@@ -194,12 +241,18 @@ impl Loader {
                 message: duplicate(&self.show(first)),
             });
         }
+        let place = self.place_of(origin, doc);
+        self.seen.insert(key, place);
+        Ok(())
+    }
+
+    /// The place of `doc` in `origin`, for `seen` and `device_places`.
+    fn place_of(&mut self, origin: &str, doc: &Document<'_>) -> (u32, u64) {
         if self.origins.last().map(String::as_str) != Some(origin) {
             self.origins.push(origin.to_owned());
         }
         let file = u32::try_from(self.origins.len() - 1).unwrap_or(u32::MAX);
-        self.seen.insert(key, (file, doc.content_line));
-        Ok(())
+        (file, doc.content_line)
     }
 
     /// `FILE:LINE` of a place in `seen`.
@@ -309,26 +362,43 @@ impl Loader {
             }
             DeviceOutcome::Device(device) => device,
         };
-        let key = format!("{}/{}", device.user, device.name);
-        self.claim("mfa_device", &key, doc, origin, |first| {
-            format!(
-                "duplicate mfa_device {:?} of user {:?} (first defined at {first})",
-                device.name, device.user
-            )
-        })?;
+        let place = self.place_of(origin, doc);
+        let new = u32::try_from(self.devices.len()).unwrap_or(u32::MAX);
+        let hash = self.hasher.hash_one((&device.user, &device.name));
+        let same_name =
+            |d: &super::resources::MfaDevice| d.user == device.user && d.name == device.name;
+        if let Some(first) = self.device_names.claim(hash, &self.devices, new, same_name) {
+            return Err(doc_error(
+                doc,
+                origin,
+                format!(
+                    "duplicate mfa_device {:?} of user {:?} (first defined at {})",
+                    device.name,
+                    device.user,
+                    self.show(self.device_places[first as usize])
+                ),
+            ));
+        }
         if let DeviceKind::SshSk {
             key_type, key_blob, ..
         } = &device.kind
         {
-            let key = format!("{key_type} {key_blob}");
-            self.claim("ssh_sk key", &key, doc, origin, |first| {
-                format!(
-                    "mfa_device {:?}: this ssh_sk key is already registered at {first}; a key may belong to one device only",
-                    device.name
-                )
-            })?;
+            let hash = self.hasher.hash_one((key_type, key_blob));
+            let same_key = |d: &super::resources::MfaDevice| matches!(&d.kind, DeviceKind::SshSk { key_type: t, key_blob: b, .. } if t == key_type && b == key_blob);
+            if let Some(first) = self.device_keys.claim(hash, &self.devices, new, same_key) {
+                return Err(doc_error(
+                    doc,
+                    origin,
+                    format!(
+                        "mfa_device {:?}: this ssh_sk key is already registered at {}; a key may belong to one device only",
+                        device.name,
+                        self.show(self.device_places[first as usize])
+                    ),
+                ));
+            }
         }
         self.devices.push(device);
+        self.device_places.push(place);
         Ok(())
     }
 
@@ -352,9 +422,9 @@ impl Loader {
                 }
             }
         }
-        for device in &self.devices {
+        for (device, &place) in self.devices.iter().zip(&self.device_places) {
             if !self.users.contains_key(&device.user) {
-                let at = self.place("mfa_device", &format!("{}/{}", device.user, device.name));
+                let at = format!("{}: ", self.show(place));
                 self.warnings.push(format!(
                     "{at}mfa_device {:?} belongs to user {:?}, who is not in the bundle",
                     device.name, device.user

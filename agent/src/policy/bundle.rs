@@ -31,6 +31,9 @@ pub struct Bundle {
     pub revision: String,
     /// Derived from the fields above, never set on its own.
     index: BundleIndex,
+    /// Some role's `options.lock` is `strict` (derived, as `index`): asked
+    /// on every decision, so not found by walking every role each time.
+    strict_role: bool,
 }
 
 /// The resources a bundle is made of (see [`Bundle::from_parts`]).
@@ -92,6 +95,7 @@ impl Bundle {
         let roles = ByName::from_map(parts.roles);
         let users = ByName::from_map(parts.users);
         let index = BundleIndex::build(&roles, &users, &parts.locks, &parts.devices);
+        let strict_role = roles.values().any(|r| r.lock == "strict");
         Bundle {
             roles,
             users,
@@ -102,6 +106,7 @@ impl Bundle {
             warnings: parts.warnings,
             revision: parts.revision,
             index,
+            strict_role,
         }
     }
 
@@ -121,7 +126,7 @@ impl Bundle {
     /// of their roles is; a host that judges the lock view once for every
     /// login takes the strictest any user could have (fail closed).
     pub fn locking_mode(&self) -> &str {
-        if self.roles.values().any(|r| r.lock == "strict") {
+        if self.strict_role {
             "strict"
         } else {
             &self.cap.locking_mode

@@ -11,6 +11,7 @@ use super::bundle::{hex_sha256, Bundle, BundleParts};
 use super::documents::{decode, is_json, split, Document};
 use super::error::PolicyError;
 use super::json_stream::{for_each_element, Item, Resource};
+use super::load_support::{on_own_thread, release_free_heap, DeviceClaims, LARGE};
 use super::resources::{
     CapDoc, CertAuthorityDoc, DeviceDoc, DeviceKind, DeviceOutcome, LockDoc, RoleDoc, UserDoc,
 };
@@ -53,32 +54,6 @@ pub fn load_bundle_path(path: &Path) -> Result<Bundle, PolicyError> {
     on_own_thread(&path.display().to_string(), || load_path_here(path))
 }
 
-/// A text this long is loaded on a thread of its own, and the heap trimmed
-/// after it.
-const LARGE: usize = 1 << 20;
-
-/// Runs a large load on a thread of its own. glibc gives each thread its
-/// own malloc arena: the hundreds of thousands of small blocks a load
-/// allocates and frees stay in that one, and do not slow down every later
-/// allocation of the caller's thread (measured: `decide` on the full
-/// benchmark bundle spent a quarter of its time in malloc, searching the
-/// free lists the load left). A thread that cannot start is a load error:
-/// the policy in force stays.
-fn on_own_thread(
-    origin: &str,
-    load: impl FnOnce() -> Result<Bundle, PolicyError> + Send,
-) -> Result<Bundle, PolicyError> {
-    std::thread::scope(|s| {
-        let handle = std::thread::Builder::new()
-            .name("policy-load".into())
-            .spawn_scoped(s, load)
-            .map_err(|e| PolicyError::in_file(origin, format!("cannot start loading: {e}")))?;
-        handle
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
-}
-
 fn load_path_here(path: &Path) -> Result<Bundle, PolicyError> {
     let shown = path.display().to_string();
     let meta = std::fs::metadata(path).map_err(|e| PolicyError::in_file(&shown, e.to_string()))?;
@@ -110,23 +85,6 @@ fn load_path_here(path: &Path) -> Result<Bundle, PolicyError> {
     let bundle = loader.finish(hasher);
     release_free_heap(read);
     Ok(bundle)
-}
-
-/// After a large load, gives the free pages of the heap back to the
-/// kernel: parsing frees as much as the bundle keeps (the text, the
-/// documents, the duplicate checks), and glibc keeps freed memory between
-/// live allocations unless asked. Below a mebibyte of text it is not worth
-/// the walk over the heap.
-fn release_free_heap(text_len: usize) {
-    if text_len < LARGE {
-        return;
-    }
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim takes no pointer and has no precondition: it only
-    // walks glibc's own arenas and advises the kernel of their free pages.
-    unsafe {
-        nix::libc::malloc_trim(0);
-    }
 }
 
 fn bundle_files(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
@@ -177,44 +135,6 @@ struct Loader {
     /// thousands of devices); a hit is compared with the device itself.
     device_names: DeviceClaims,
     device_keys: DeviceClaims,
-}
-
-/// Devices by a hash of one of their strings: the first device with each
-/// hash, and (in practice never) the later ones whose different strings
-/// share a hash with it.
-#[derive(Default)]
-struct DeviceClaims {
-    first: HashMap<u64, u32>,
-    collided: Vec<u32>,
-}
-
-impl DeviceClaims {
-    /// The device among `devices` for which `same` holds, if one is
-    /// claimed; else claims `new` (the next device's position).
-    fn claim(
-        &mut self,
-        hash: u64,
-        devices: &[super::resources::MfaDevice],
-        new: u32,
-        same: impl Fn(&super::resources::MfaDevice) -> bool,
-    ) -> Option<u32> {
-        let found = self
-            .first
-            .get(&hash)
-            .into_iter()
-            .chain(&self.collided)
-            .find(|&&d| same(&devices[d as usize]))
-            .copied();
-        if found.is_none() {
-            match self.first.entry(hash) {
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(new);
-                }
-                std::collections::hash_map::Entry::Occupied(_) => self.collided.push(new),
-            }
-        }
-        found
-    }
 }
 
 impl Loader {

@@ -42,6 +42,7 @@ mod key_policy;
 mod key_table;
 mod labels;
 mod load;
+mod load_support;
 mod locks;
 mod predicate;
 mod query;

@@ -33,6 +33,9 @@ pub struct Bundle {
     pub revision: String,
     /// Derived from the fields above, never set on its own.
     index: BundleIndex,
+    /// Some role's `options.lock` is `strict` (derived, as `index`): asked
+    /// on every decision, so not found by walking every role each time.
+    strict_role: bool,
 }
 
 /// The resources a bundle is made of (see [`Bundle::from_parts`]).
@@ -94,6 +97,7 @@ impl Bundle {
         let roles = ByName::from_map(parts.roles);
         let users = ByName::from_map(parts.users);
         let index = BundleIndex::build(&roles, &users, &parts.locks, &parts.devices);
+        let strict_role = roles.values().any(|r| r.lock == "strict");
         Bundle {
             roles,
             users,
@@ -104,6 +108,7 @@ impl Bundle {
             warnings: parts.warnings,
             revision: parts.revision,
             index,
+            strict_role,
         }
     }
 
@@ -123,7 +128,7 @@ impl Bundle {
     /// of their roles is; a host that judges the lock view once for every
     /// login takes the strictest any user could have (fail closed).
     pub fn locking_mode(&self) -> &str {
-        if self.roles.values().any(|r| r.lock == "strict") {
+        if self.strict_role {
             "strict"
         } else {
             &self.cap.locking_mode
@@ -148,7 +153,7 @@ impl Bundle {
     /// Users whose `logins` trait holds `login`, or whose name is `login`, by name.
     pub fn users_for_login(&self, login: &str) -> Vec<&User> {
         self.index
-            .users_for_login(login)
+            .users_for_login(&self.users, login)
             .iter()
             .map(|&u| self.users.at(u))
             .collect()
@@ -159,7 +164,7 @@ impl Bundle {
     /// decided), found without looking at every user.
     pub fn users_who_may_have_login(&self, login: &str) -> Vec<&User> {
         self.index
-            .login_candidates(login)
+            .login_candidates(&self.users, login)
             .into_iter()
             .map(|u| self.users.at(u))
             .collect()
@@ -170,13 +175,13 @@ impl Bundle {
     /// login is decided for the users whose roles could give it, never by
     /// the cluster's requirement alone.
     pub fn login_is_managed(&self, login: &str) -> bool {
-        self.index.login_is_named(login)
+        self.index.login_is_named(&self.users, login)
     }
 
     /// The devices registered to `user`, in bundle order.
     pub fn devices_for_user(&self, user: &str) -> Vec<&MfaDevice> {
         self.index
-            .devices_for_user(user)
+            .devices_for_user(&self.devices, user)
             .iter()
             .map(|&i| &self.devices[i as usize])
             .collect()
@@ -220,7 +225,7 @@ impl Bundle {
     /// exactly; the comment does not matter).
     pub fn device_by_ssh_key(&self, key_type: &str, key_blob_b64: &str) -> Option<&MfaDevice> {
         self.index
-            .devices_with_ssh_blob(key_blob_b64)
+            .devices_with_ssh_blob(&self.devices, key_blob_b64)
             .iter()
             .map(|&i| &self.devices[i as usize])
             .find(|d| match &d.kind {
@@ -238,7 +243,7 @@ impl Bundle {
     /// here: [`crate::piv::PivVerifier::device_class`] does that.
     pub fn device_by_piv_key(&self, key_type: &str, key_blob_b64: &str) -> Option<&MfaDevice> {
         self.index
-            .devices_with_ssh_blob(key_blob_b64)
+            .devices_with_ssh_blob(&self.devices, key_blob_b64)
             .iter()
             .map(|&i| &self.devices[i as usize])
             .find(|d| match &d.kind {

@@ -5,8 +5,10 @@
 //! string comparisons, each a likely cache miss on a large bundle; a hash
 //! lookup costs one or two.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ops::Index;
+
+use super::key_table::KeyTable;
 
 /// A resource with a unique name.
 pub trait Named {
@@ -26,17 +28,24 @@ impl Named for super::resources::Role {
 }
 
 /// Resources in name order, each found by its name.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ByName<T> {
     items: Vec<T>,
-    positions: HashMap<String, u32>,
+    /// Name → position; the names are the items' own.
+    positions: KeyTable,
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for ByName<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(&self.items).finish()
+    }
 }
 
 impl<T> Default for ByName<T> {
     fn default() -> Self {
         ByName {
             items: Vec::new(),
-            positions: HashMap::new(),
+            positions: KeyTable::default(),
         }
     }
 }
@@ -53,11 +62,12 @@ impl<T: Named> ByName<T> {
     /// From a map keyed by each resource's name.
     pub(crate) fn from_map(map: BTreeMap<String, T>) -> ByName<T> {
         let items: Vec<T> = map.into_values().collect();
-        let positions = items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| (item.name().to_owned(), position(i)))
-            .collect();
+        let positions = KeyTable::build(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| (item.name(), i as u64, position(i))),
+        );
         ByName { items, positions }
     }
 
@@ -66,7 +76,15 @@ impl<T: Named> ByName<T> {
     }
 
     pub fn contains_key(&self, name: &str) -> bool {
-        self.positions.contains_key(name)
+        self.position(name).is_some()
+    }
+
+    /// Where `name` sits (positions follow name order).
+    pub(crate) fn position(&self, name: &str) -> Option<u32> {
+        self.positions
+            .get(name, |p| self.items[p as usize].name())
+            .first()
+            .copied()
     }
 
     /// The names, in order.
@@ -87,11 +105,6 @@ impl<T> ByName<T> {
     /// The resources, in name order.
     pub fn values(&self) -> std::slice::Iter<'_, T> {
         self.items.iter()
-    }
-
-    /// Where `name` sits (positions follow name order).
-    pub(crate) fn position(&self, name: &str) -> Option<u32> {
-        self.positions.get(name).copied()
     }
 
     pub(crate) fn at(&self, position: u32) -> &T {

@@ -5,7 +5,9 @@
 //! start of a line, keeping the marker line in its document so columns stay
 //! exact. JSON (first non-blank character `[` or `{`): one resource, or an
 //! array whose elements are cut out by a small scanner after the whole text
-//! has been checked by serde_json.
+//! has been checked by serde_json. (A well-formed array is usually read by
+//! `json_stream` in one pass instead; this is the general way, and the one
+//! whose errors that pass reproduces.)
 
 use serde::de::IgnoredAny;
 

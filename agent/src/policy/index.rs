@@ -12,22 +12,27 @@ use std::collections::HashMap;
 use std::time::SystemTime;
 
 use super::by_name::{position, ByName};
+use super::key_table::{locator, unlocate, KeyTable};
 use super::locks::LockSubject;
 use super::resources::{DeviceKind, Lock, MfaDevice, Role, User};
 use super::traits::{interpolate, value_shape, ValueShape};
 
 type Positions = Vec<u32>;
 
-/// The indices of one bundle.
+/// The indices of one bundle. The string-keyed ones ([`KeyTable`]) keep no
+/// copy of their keys: each lookup is given the resources they were built
+/// from, and reads the keys there.
 #[derive(Clone, Default)]
 pub(crate) struct BundleIndex {
-    /// A login → the users named so or whose `logins` trait holds it.
-    users_by_login: HashMap<String, Positions>,
-    /// A user → their devices.
-    devices_by_user: HashMap<String, Positions>,
+    /// A login → the users named so or whose `logins` trait holds it
+    /// (locator: user, 0 for the name or 1 + the login's place).
+    users_by_login: KeyTable,
+    /// A user → their devices (locator: a device).
+    devices_by_user: KeyTable,
     /// An `ssh_sk` key blob, or a `piv` slot certificate's key in OpenSSH
-    /// form → the devices with it (the key type is compared on lookup).
-    devices_by_ssh_blob: HashMap<String, Positions>,
+    /// form → the devices with it (locator: a device; the key type is
+    /// compared on lookup).
+    devices_by_ssh_blob: KeyTable,
     /// What may allow a login, for [`BundleIndex::login_candidates`].
     logins: LoginCandidates,
     locks: LockIndex,
@@ -43,6 +48,25 @@ impl std::fmt::Debug for BundleIndex {
     }
 }
 
+/// The user's name (0) or one of their `logins` (1 + its place).
+fn user_login(users: &ByName<User>, locator: u64) -> &str {
+    let (u, which) = unlocate(locator);
+    let user = users.at(u);
+    match which {
+        0 => &user.name,
+        k => &user.logins()[k - 1],
+    }
+}
+
+/// The key blob a device is found by in `SSH_AUTH_INFO_0`.
+fn device_blob(device: &MfaDevice) -> Option<&str> {
+    match &device.kind {
+        DeviceKind::SshSk { key_blob, .. } => Some(key_blob),
+        DeviceKind::Piv(p) => p.ssh_key.as_ref().map(|(_, b)| b.as_str()),
+        _ => None,
+    }
+}
+
 impl BundleIndex {
     pub(crate) fn build(
         roles: &ByName<Role>,
@@ -50,39 +74,33 @@ impl BundleIndex {
         locks: &[Lock],
         devices: &[MfaDevice],
     ) -> BundleIndex {
-        let mut users_by_login: HashMap<String, Positions> = HashMap::new();
         // Users in name order, so every list comes out sorted.
-        for (u, user) in users.values().enumerate() {
-            let mut logins: Vec<&str> = vec![user.name.as_str()];
-            logins.extend(user.logins().iter().map(String::as_str));
+        let users_by_login = KeyTable::build(users.values().enumerate().flat_map(|(u, user)| {
+            let mut logins: Vec<(&str, usize)> = vec![(user.name.as_str(), 0)];
+            logins.extend(
+                user.logins()
+                    .iter()
+                    .enumerate()
+                    .map(|(k, l)| (l.as_str(), k + 1)),
+            );
             logins.sort_unstable();
-            logins.dedup();
-            for login in logins {
-                users_by_login
-                    .entry(login.to_owned())
-                    .or_default()
-                    .push(position(u));
-            }
-        }
-        let mut devices_by_user: HashMap<String, Positions> = HashMap::new();
-        let mut devices_by_ssh_blob: HashMap<String, Positions> = HashMap::new();
-        for (i, d) in devices.iter().enumerate() {
-            devices_by_user
-                .entry(d.user.clone())
-                .or_default()
-                .push(position(i));
-            let blob = match &d.kind {
-                DeviceKind::SshSk { key_blob, .. } => Some(key_blob),
-                DeviceKind::Piv(p) => p.ssh_key.as_ref().map(|(_, b)| b),
-                _ => None,
-            };
-            if let Some(blob) = blob {
-                devices_by_ssh_blob
-                    .entry(blob.clone())
-                    .or_default()
-                    .push(position(i));
-            }
-        }
+            logins.dedup_by(|a, b| a.0 == b.0);
+            logins
+                .into_iter()
+                .map(move |(login, which)| (login, locator(position(u), which), position(u)))
+        }));
+        let devices_by_user = KeyTable::build(
+            devices
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (d.user.as_str(), i as u64, position(i))),
+        );
+        let devices_by_ssh_blob = KeyTable::build(
+            devices
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| device_blob(d).map(|b| (b, i as u64, position(i)))),
+        );
         BundleIndex {
             users_by_login,
             devices_by_user,
@@ -93,36 +111,38 @@ impl BundleIndex {
     }
 
     /// The users named `login` or whose `logins` trait holds it.
-    pub(crate) fn users_for_login(&self, login: &str) -> &[u32] {
-        self.users_by_login
-            .get(login)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+    pub(crate) fn users_for_login<'a>(&'a self, users: &'a ByName<User>, login: &str) -> &'a [u32] {
+        self.users_by_login.get(login, |l| user_login(users, l))
     }
 
-    pub(crate) fn devices_for_user(&self, user: &str) -> &[u32] {
+    pub(crate) fn devices_for_user<'a>(
+        &'a self,
+        devices: &'a [MfaDevice],
+        user: &str,
+    ) -> &'a [u32] {
         self.devices_by_user
-            .get(user)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+            .get(user, |d| devices[d as usize].user.as_str())
     }
 
-    pub(crate) fn devices_with_ssh_blob(&self, blob: &str) -> &[u32] {
-        self.devices_by_ssh_blob
-            .get(blob)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+    pub(crate) fn devices_with_ssh_blob<'a>(
+        &'a self,
+        devices: &'a [MfaDevice],
+        blob: &str,
+    ) -> &'a [u32] {
+        self.devices_by_ssh_blob.get(blob, |d| {
+            device_blob(&devices[d as usize]).unwrap_or_default()
+        })
     }
 
     /// The users whose roles could allow `login` (in name order, each once).
-    pub(crate) fn login_candidates(&self, login: &str) -> Vec<u32> {
-        self.logins.candidates(login)
+    pub(crate) fn login_candidates(&self, users: &ByName<User>, login: &str) -> Vec<u32> {
+        self.logins.candidates(users, login)
     }
 
     /// Whether some role's allow `logins` name `login`, for some user once
     /// templates are applied: a login the cluster manages.
-    pub(crate) fn login_is_named(&self, login: &str) -> bool {
-        self.logins.names(login)
+    pub(crate) fn login_is_named(&self, users: &ByName<User>, login: &str) -> bool {
+        self.logins.names(users, login)
     }
 
     /// The position of the first lock (in bundle order) in force at `now`
@@ -147,29 +167,41 @@ impl BundleIndex {
 /// rules); `decide` says which of them are.
 #[derive(Clone, Default)]
 struct LoginCandidates {
-    /// A role → the users holding it.
-    holders: HashMap<String, Positions>,
+    /// A role → the users holding it (locator: user, place in its roles).
+    holders: KeyTable,
     /// A literal allow login → the roles listing it.
     roles_by_literal: HashMap<String, Vec<String>>,
-    /// A trait that a role's allow logins name whole → value → users.
-    users_by_trait_value: HashMap<String, HashMap<String, Positions>>,
-    /// Logins that other templates expand to → the users they expand for.
-    users_by_expanded_login: HashMap<String, Positions>,
+    /// A trait that a role's allow logins name whole → value → users
+    /// (locator: user, the value's place in that trait).
+    users_by_trait_value: Vec<(String, KeyTable)>,
+    /// Logins that other templates expand to (locator: place here) →
+    /// the users they expand for.
+    expanded_logins: Box<[Box<str>]>,
+    users_by_expanded_login: KeyTable,
+}
+
+/// A user's `which`-th value of trait `name`.
+fn trait_value<'a>(users: &'a ByName<User>, name: &str, locator: u64) -> &'a str {
+    let (u, which) = unlocate(locator);
+    users
+        .at(u)
+        .traits
+        .get(name)
+        .map_or("", |v| v[which].as_str())
 }
 
 impl LoginCandidates {
     fn build(roles: &ByName<Role>, users: &ByName<User>) -> LoginCandidates {
-        let mut c = LoginCandidates::default();
-        let push = |list: &mut Positions, u: u32| {
-            if list.last() != Some(&u) {
-                list.push(u);
-            }
+        let mut c = LoginCandidates {
+            holders: KeyTable::build(users.values().enumerate().flat_map(|(u, user)| {
+                user.roles
+                    .iter()
+                    .enumerate()
+                    .map(move |(k, role)| (role.as_str(), locator(position(u), k), position(u)))
+            })),
+            ..LoginCandidates::default()
         };
-        for (u, user) in users.values().enumerate() {
-            for role in &user.roles {
-                push(c.holders.entry(role.clone()).or_default(), position(u));
-            }
-        }
+        let mut trait_names: Vec<String> = Vec::new();
         let mut other_templates: HashMap<&str, Vec<&str>> = HashMap::new();
         for role in roles.values() {
             for value in &role.allow.logins {
@@ -181,7 +213,9 @@ impl LoginCandidates {
                         }
                     }
                     ValueShape::Trait(name) => {
-                        c.users_by_trait_value.entry(name).or_default();
+                        if !trait_names.contains(&name) {
+                            trait_names.push(name);
+                        }
                     }
                     ValueShape::Other => other_templates
                         .entry(role.name.as_str())
@@ -190,58 +224,82 @@ impl LoginCandidates {
                 }
             }
         }
+        let mut expanded: HashMap<String, Positions> = HashMap::new();
         for (u, user) in users.values().enumerate() {
             for role in &user.roles {
                 for value in other_templates.get(role.as_str()).into_iter().flatten() {
                     // A template that fails expands to nothing: it allows nothing.
                     for login in interpolate(value, &user.traits).unwrap_or_default() {
-                        push(
-                            c.users_by_expanded_login.entry(login).or_default(),
-                            position(u),
-                        );
+                        let list = expanded.entry(login).or_default();
+                        if list.last() != Some(&position(u)) {
+                            list.push(position(u));
+                        }
                     }
                 }
             }
         }
-        for (name, by_value) in &mut c.users_by_trait_value {
-            for (u, user) in users.values().enumerate() {
-                for value in user.traits.get(name).into_iter().flatten() {
-                    push(by_value.entry(value.clone()).or_default(), position(u));
-                }
-            }
+        let expanded: Vec<(String, Positions)> = expanded.into_iter().collect();
+        c.users_by_expanded_login =
+            KeyTable::build(expanded.iter().enumerate().flat_map(|(k, (login, list))| {
+                list.iter().map(move |&u| (login.as_str(), k as u64, u))
+            }));
+        c.expanded_logins = expanded
+            .into_iter()
+            .map(|(l, _)| l.into_boxed_str())
+            .collect();
+        for name in trait_names {
+            let table = KeyTable::build(users.values().enumerate().flat_map(|(u, user)| {
+                let values = user
+                    .traits
+                    .get(&name)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                values
+                    .iter()
+                    .enumerate()
+                    .map(move |(k, v)| (v.as_str(), locator(position(u), k), position(u)))
+            }));
+            c.users_by_trait_value.push((name, table));
         }
         c
     }
 
-    /// A literal of some role, a trait value that a role's template takes
-    /// whole, or what another template expands to for one of its holders.
-    fn names(&self, login: &str) -> bool {
-        self.roles_by_literal.contains_key(login)
-            || self.users_by_expanded_login.contains_key(login)
-            || (!login.is_empty()
-                && self
-                    .users_by_trait_value
-                    .values()
-                    .any(|by_value| by_value.contains_key(login)))
+    fn expanded(&self, login: &str) -> &[u32] {
+        self.users_by_expanded_login
+            .get(login, |k| &self.expanded_logins[k as usize])
     }
 
-    fn candidates(&self, login: &str) -> Vec<u32> {
+    fn by_trait_value<'a>(
+        &'a self,
+        users: &'a ByName<User>,
+        login: &'a str,
+    ) -> impl Iterator<Item = &'a [u32]> + 'a {
+        self.users_by_trait_value
+            .iter()
+            .filter(move |_| !login.is_empty())
+            .map(move |(name, table)| table.get(login, |l| trait_value(users, name, l)))
+    }
+
+    /// A literal of some role, a trait value that a role's template takes
+    /// whole, or what another template expands to for one of its holders.
+    fn names(&self, users: &ByName<User>, login: &str) -> bool {
+        self.roles_by_literal.contains_key(login)
+            || !self.expanded(login).is_empty()
+            || self.by_trait_value(users, login).any(|u| !u.is_empty())
+    }
+
+    fn candidates(&self, users: &ByName<User>, login: &str) -> Vec<u32> {
         let mut out: Vec<u32> = Vec::new();
         let roles = self.roles_by_literal.get(login).into_iter().flatten();
         for role in roles {
-            if let Some(h) = self.holders.get(role) {
-                out.extend(h);
-            }
+            out.extend(self.holders.get(role, |l| {
+                let (u, k) = unlocate(l);
+                users.at(u).roles[k].as_str()
+            }));
         }
-        if let Some(users) = self.users_by_expanded_login.get(login) {
-            out.extend(users);
-        }
-        if !login.is_empty() {
-            for by_value in self.users_by_trait_value.values() {
-                if let Some(users) = by_value.get(login) {
-                    out.extend(users);
-                }
-            }
+        out.extend(self.expanded(login));
+        for list in self.by_trait_value(users, login) {
+            out.extend(list);
         }
         out.sort_unstable();
         out.dedup();

@@ -1,14 +1,17 @@
 //! Loading bundles from text, a file, or a directory of files.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
 use std::path::Path;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::bundle::{hex_sha256, Bundle, BundleParts};
-use super::documents::{decode, split, Document};
+use super::documents::{decode, is_json, split, Document};
 use super::error::PolicyError;
+use super::json_stream::{for_each_element, Item, Resource};
+use super::load_support::{on_own_thread, release_free_heap, DeviceClaims, LARGE};
 use super::resources::{
     CapDoc, CertAuthorityDoc, DeviceDoc, DeviceKind, DeviceOutcome, LockDoc, RoleDoc, UserDoc,
     WebauthnForm,
@@ -24,18 +27,35 @@ struct Envelope {
 /// Parses one bundle text (YAML documents, or JSON). `origin` names it in
 /// errors and warnings.
 pub fn load_bundle_str(text: &str, origin: &str) -> Result<Bundle, PolicyError> {
+    if text.len() < LARGE {
+        return load_str_here(text, origin);
+    }
+    on_own_thread(origin, || load_str_here(text, origin))
+}
+
+fn load_str_here(text: &str, origin: &str) -> Result<Bundle, PolicyError> {
     let mut loader = Loader::default();
     loader.add_text(text, origin)?;
     loader.refuse_empty(origin)?;
     let mut hasher = Sha256::new();
     hasher.update(text.as_bytes());
-    Ok(loader.finish(hasher))
+    let bundle = loader.finish(hasher);
+    release_free_heap(text.len());
+    Ok(bundle)
 }
 
 /// Loads a bundle from a file, or from a directory: every `*.yaml`, `*.yml`
 /// and `*.json` file in it (not recursive, hidden files left out), sorted by
 /// name, read as one bundle. Errors name the file they are in.
 pub fn load_bundle_path(path: &Path) -> Result<Bundle, PolicyError> {
+    let small = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() < LARGE as u64);
+    if small {
+        return load_path_here(path);
+    }
+    on_own_thread(&path.display().to_string(), || load_path_here(path))
+}
+
+fn load_path_here(path: &Path) -> Result<Bundle, PolicyError> {
     let shown = path.display().to_string();
     let meta = std::fs::metadata(path).map_err(|e| PolicyError::in_file(&shown, e.to_string()))?;
     let files = if meta.is_dir() {
@@ -45,11 +65,13 @@ pub fn load_bundle_path(path: &Path) -> Result<Bundle, PolicyError> {
     };
     let mut loader = Loader::default();
     let mut hasher = Sha256::new();
+    let mut read = 0usize;
     for file in &files {
         let origin = file.display().to_string();
         let bytes =
             std::fs::read(file).map_err(|e| PolicyError::in_file(&origin, e.to_string()))?;
         hasher.update(&bytes);
+        read += bytes.len();
         let text = std::str::from_utf8(&bytes)
             .map_err(|e| PolicyError::in_file(&origin, format!("not UTF-8 text: {e}")))?;
         loader.add_text(text, &origin)?;
@@ -61,7 +83,9 @@ pub fn load_bundle_path(path: &Path) -> Result<Bundle, PolicyError> {
         ));
     }
     loader.refuse_empty(&shown)?;
-    Ok(loader.finish(hasher))
+    let bundle = loader.finish(hasher);
+    release_free_heap(read);
+    Ok(bundle)
 }
 
 /// Loads one bundle from several named texts, in order (e.g. `mfactl
@@ -114,8 +138,19 @@ struct Loader {
     devices: Vec<super::resources::MfaDevice>,
     cert_authorities: Vec<super::resources::CertAuthority>,
     warnings: Vec<String>,
-    /// Where each named thing was first seen ("FILE:LINE"), for duplicate errors.
-    seen: HashMap<(&'static str, String), String>,
+    /// Where each named thing was first seen (a file of `origins`, a
+    /// line), for duplicate errors.
+    seen: HashMap<(&'static str, String), (u32, u64)>,
+    /// The files read, in order.
+    origins: Vec<String>,
+    hasher: std::hash::RandomState,
+    /// Where each of `devices` is (a file of `origins`, a line).
+    device_places: Vec<(u32, u64)>,
+    /// Devices by a hash of their user and name, and by a hash of their
+    /// ssh_sk key: no copy of either string (a bundle may hold hundreds of
+    /// thousands of devices); a hit is compared with the device itself.
+    device_names: DeviceClaims,
+    device_keys: DeviceClaims,
 }
 
 impl Loader {
@@ -141,6 +176,23 @@ impl Loader {
 
     fn add_text(&mut self, text: &str, origin: &str) -> Result<(), PolicyError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        if is_json(text) {
+            // One resource a line in the publisher's form: room for the
+            // duplicate checks at once, rather than growing (and hashing
+            // every name again) a dozen times.
+            let lines = text.bytes().filter(|&b| b == b'\n').count();
+            self.seen.reserve(lines.min(text.len() / 48));
+            // The publisher's form, an array of resources, in one pass;
+            // when the text is not a well-formed array, the general way
+            // below reports why.
+            let streamed = for_each_element(text, origin, |item| match item {
+                Item::Resource(resource, doc) => self.add_resource(resource, &doc, origin),
+                Item::Document(doc) => self.add_document(&doc, origin),
+            })?;
+            if streamed.is_some() {
+                return Ok(());
+            }
+        }
         for doc in split(text, origin)? {
             self.add_document(&doc, origin)?;
         }
@@ -158,17 +210,32 @@ impl Loader {
         duplicate: impl FnOnce(&str) -> String,
     ) -> Result<(), PolicyError> {
         let key = (what, name.to_owned());
-        if let Some(first) = self.seen.get(&key) {
+        if let Some(&first) = self.seen.get(&key) {
             return Err(PolicyError {
                 file: origin.to_owned(),
                 line: Some(doc.content_line),
                 column: None,
-                message: duplicate(first),
+                message: duplicate(&self.show(first)),
             });
         }
-        self.seen
-            .insert(key, format!("{origin}:{}", doc.content_line));
+        let place = self.place_of(origin, doc);
+        self.seen.insert(key, place);
         Ok(())
+    }
+
+    /// The place of `doc` in `origin`, for `seen` and `device_places`.
+    fn place_of(&mut self, origin: &str, doc: &Document<'_>) -> (u32, u64) {
+        if self.origins.last().map(String::as_str) != Some(origin) {
+            self.origins.push(origin.to_owned());
+        }
+        let file = u32::try_from(self.origins.len() - 1).unwrap_or(u32::MAX);
+        (file, doc.content_line)
+    }
+
+    /// `FILE:LINE` of a place in `seen`.
+    fn show(&self, (file, line): (u32, u64)) -> String {
+        let origin = self.origins.get(file as usize).map_or("", String::as_str);
+        format!("{origin}:{line}")
     }
 
     fn add_document(&mut self, doc: &Document<'_>, origin: &str) -> Result<(), PolicyError> {
@@ -179,29 +246,47 @@ impl Loader {
             .kind
             .filter(|k| !k.trim().is_empty())
             .ok_or_else(|| doc_error(doc, origin, "resource has no kind".to_owned()))?;
-        match kind.as_str() {
-            "role" => {
-                let role = decode::<RoleDoc>(doc, origin)?.into_role();
+        let resource = match kind.as_str() {
+            "role" => Resource::Role(decode::<RoleDoc>(doc, origin)?),
+            "user" => Resource::User(decode::<UserDoc>(doc, origin)?),
+            "cluster_auth_preference" => Resource::Cap(decode::<CapDoc>(doc, origin)?),
+            "lock" => Resource::Lock(decode::<LockDoc>(doc, origin)?),
+            "mfa_device" => Resource::Device(decode::<DeviceDoc>(doc, origin)?),
+            "cert_authority" => Resource::CertAuthority(decode::<CertAuthorityDoc>(doc, origin)?),
+            _ => Resource::Unknown(kind),
+        };
+        self.add_resource(resource, doc, origin)
+    }
+
+    /// A decoded resource, from `doc` (its place in the file).
+    fn add_resource(
+        &mut self,
+        resource: Resource,
+        doc: &Document<'_>,
+        origin: &str,
+    ) -> Result<(), PolicyError> {
+        match resource {
+            Resource::Role(role) => {
+                let role = role.into_role();
                 self.claim("role", &role.name, doc, origin, |first| {
                     format!("duplicate role {:?} (first defined at {first})", role.name)
                 })?;
                 self.roles.insert(role.name.clone(), role);
             }
-            "user" => self.add_user(doc, origin)?,
-            "cluster_auth_preference" => {
-                let cap = decode::<CapDoc>(doc, origin)?.into_cap();
+            Resource::User(user) => self.add_user(user, doc, origin)?,
+            Resource::Cap(cap) => {
+                let cap = cap.into_cap();
                 self.claim("cluster_auth_preference", "", doc, origin, |first| {
                     format!("a second cluster_auth_preference (the first is at {first}); a bundle holds at most one")
                 })?;
                 self.cap = Some(cap);
             }
-            "lock" => self.add_lock(doc, origin)?,
-            "mfa_device" => self.add_device(doc, origin)?,
-            "cert_authority" => {
-                let ca = decode::<CertAuthorityDoc>(doc, origin)?.into_cert_authority();
-                self.cert_authorities.push(ca);
+            Resource::Lock(lock) => self.add_lock(lock, doc, origin)?,
+            Resource::Device(device) => self.add_device(device, doc, origin)?,
+            Resource::CertAuthority(ca) => {
+                self.cert_authorities.push(ca.into_cert_authority());
             }
-            other => {
+            Resource::Unknown(other) => {
                 self.warnings.push(format!(
                     "{origin}:{}: skipped unknown kind '{other}'",
                     doc.content_line
@@ -213,29 +298,30 @@ impl Loader {
 
     /// A user, and the devices of their `local_auth` (Teleport's own
     /// WebAuthn and U2F keys), claimed by name as `mfa_device`s are.
-    fn add_user(&mut self, doc: &Document<'_>, origin: &str) -> Result<(), PolicyError> {
-        let (user, devices) = decode::<UserDoc>(doc, origin)?
-            .into_user()
-            .map_err(|e| doc_error(doc, origin, e))?;
+    fn add_user(
+        &mut self,
+        user: UserDoc,
+        doc: &Document<'_>,
+        origin: &str,
+    ) -> Result<(), PolicyError> {
+        let (user, devices) = user.into_user().map_err(|e| doc_error(doc, origin, e))?;
         self.claim("user", &user.name, doc, origin, |first| {
             format!("duplicate user {:?} (first defined at {first})", user.name)
         })?;
         for device in devices {
-            let key = format!("{}/{}", device.user, device.name);
-            self.claim("mfa_device", &key, doc, origin, |first| {
-                format!(
-                    "user {:?} has two devices named {:?} (the first at {first})",
-                    device.user, device.name
-                )
-            })?;
-            self.devices.push(device);
+            self.push_device(device, doc, origin)?;
         }
         self.users.insert(user.name.clone(), user);
         Ok(())
     }
 
-    fn add_lock(&mut self, doc: &Document<'_>, origin: &str) -> Result<(), PolicyError> {
-        let lock = decode::<LockDoc>(doc, origin)?.into_lock();
+    fn add_lock(
+        &mut self,
+        lock: LockDoc,
+        doc: &Document<'_>,
+        origin: &str,
+    ) -> Result<(), PolicyError> {
+        let lock = lock.into_lock();
         self.claim("lock", &lock.name, doc, origin, |first| {
             format!("duplicate lock {:?} (first defined at {first})", lock.name)
         })?;
@@ -249,8 +335,13 @@ impl Loader {
 
     /// An `mfa_device`: skipped with a warning when it is not one this
     /// agent can use; else claimed by name and, for an ssh_sk key, by key.
-    fn add_device(&mut self, doc: &Document<'_>, origin: &str) -> Result<(), PolicyError> {
-        let outcome = decode::<DeviceDoc>(doc, origin)?
+    fn add_device(
+        &mut self,
+        device: DeviceDoc,
+        doc: &Document<'_>,
+        origin: &str,
+    ) -> Result<(), PolicyError> {
+        let outcome = device
             .into_device()
             .map_err(|e| doc_error(doc, origin, e.0))?;
         let device = match outcome {
@@ -261,26 +352,55 @@ impl Loader {
             }
             DeviceOutcome::Device(device) => device,
         };
-        let key = format!("{}/{}", device.user, device.name);
-        self.claim("mfa_device", &key, doc, origin, |first| {
-            format!(
-                "duplicate mfa_device {:?} of user {:?} (first defined at {first})",
-                device.name, device.user
-            )
-        })?;
+        self.push_device(device, doc, origin)
+    }
+
+    /// A device (an `mfa_device` document's, or one of a user's
+    /// `local_auth`), refused when its user already has a device of that
+    /// name, or when its ssh_sk key is registered already.
+    fn push_device(
+        &mut self,
+        device: super::resources::MfaDevice,
+        doc: &Document<'_>,
+        origin: &str,
+    ) -> Result<(), PolicyError> {
+        let place = self.place_of(origin, doc);
+        let new = u32::try_from(self.devices.len()).unwrap_or(u32::MAX);
+        let hash = self.hasher.hash_one((&device.user, &device.name));
+        let same_name =
+            |d: &super::resources::MfaDevice| d.user == device.user && d.name == device.name;
+        if let Some(first) = self.device_names.claim(hash, &self.devices, new, same_name) {
+            return Err(doc_error(
+                doc,
+                origin,
+                format!(
+                    "duplicate mfa_device {:?} of user {:?} (first defined at {})",
+                    device.name,
+                    device.user,
+                    self.show(self.device_places[first as usize])
+                ),
+            ));
+        }
         if let DeviceKind::SshSk {
             key_type, key_blob, ..
         } = &device.kind
         {
-            let key = format!("{key_type} {key_blob}");
-            self.claim("ssh_sk key", &key, doc, origin, |first| {
-                format!(
-                    "mfa_device {:?}: this ssh_sk key is already registered at {first}; a key may belong to one device only",
-                    device.name
-                )
-            })?;
+            let hash = self.hasher.hash_one((key_type, key_blob));
+            let same_key = |d: &super::resources::MfaDevice| matches!(&d.kind, DeviceKind::SshSk { key_type: t, key_blob: b, .. } if t == key_type && b == key_blob);
+            if let Some(first) = self.device_keys.claim(hash, &self.devices, new, same_key) {
+                return Err(doc_error(
+                    doc,
+                    origin,
+                    format!(
+                        "mfa_device {:?}: this ssh_sk key is already registered at {}; a key may belong to one device only",
+                        device.name,
+                        self.show(self.device_places[first as usize])
+                    ),
+                ));
+            }
         }
         self.devices.push(device);
+        self.device_places.push(place);
         Ok(())
     }
 
@@ -288,7 +408,7 @@ impl Loader {
     fn place(&self, what: &'static str, name: &str) -> String {
         self.seen
             .get(&(what, name.to_owned()))
-            .map(|at| format!("{at}: "))
+            .map(|&at| format!("{}: ", self.show(at)))
             .unwrap_or_default()
     }
 
@@ -326,9 +446,9 @@ impl Loader {
                 }
             }
         }
-        for device in &self.devices {
+        for (device, &place) in self.devices.iter().zip(&self.device_places) {
             if !self.users.contains_key(&device.user) {
-                let at = self.place("mfa_device", &format!("{}/{}", device.user, device.name));
+                let at = format!("{}: ", self.show(place));
                 self.warnings.push(format!(
                     "{at}mfa_device {:?} belongs to user {:?}, who is not in the bundle",
                     device.name, device.user

@@ -71,8 +71,12 @@ impl PolicyStore {
     /// Installs a bundle that has no source to go stale against (tests, and
     /// callers that manage freshness themselves): it never counts as stale.
     pub fn install(&self, bundle: Bundle, at: SystemTime) {
+        let bundle = Arc::new(bundle);
         let mut inner = self.write();
-        inner.current = Some(Arc::new(bundle));
+        // The old bundle is dropped after the lock is released, not under
+        // it: freeing a large bundle takes a while, and decisions read the
+        // store meanwhile.
+        let old = inner.current.replace(bundle);
         inner.provenance = Provenance {
             fetched_at: Some(at),
             ..Provenance::default()
@@ -80,6 +84,8 @@ impl PolicyStore {
         inner.last_load = Some(at);
         inner.last_error = None;
         inner.last_contact = None;
+        drop(inner);
+        drop(old);
     }
 
     /// Installs a bundle from the source (or its cache); `contact` is the
@@ -92,12 +98,15 @@ impl PolicyStore {
         at: SystemTime,
     ) {
         let mut inner = self.write();
-        inner.current = Some(bundle);
+        let old = inner.current.replace(bundle);
         inner.provenance = provenance;
         inner.last_load = Some(at);
         inner.last_contact = Some(contact);
         inner.last_attempt = Some(at);
         inner.last_error = None;
+        drop(inner);
+        // Freed (when it was the last reference) without the lock held.
+        drop(old);
     }
 
     /// The source confirmed the installed bundle (a 304, or an unchanged file).

@@ -3,6 +3,7 @@
 mod bundle_loading;
 mod decide_rules;
 mod index_agreement;
+mod json_arrays;
 mod lock_targets;
 mod managed_logins;
 mod seed_example;

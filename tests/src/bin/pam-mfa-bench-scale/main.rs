@@ -37,14 +37,22 @@ use pam_mfa_e2e::scale_bundle::{write_bundle, Format, Rng, Scale, NODE_LABELS, N
 use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
 use serde_json::json;
 
+mod alloc;
+mod reload;
+mod report;
+
+#[global_allocator]
+static HEAP: alloc::Counting = alloc::Counting;
+
 /// The seed example, for the decision measured beside each bundle.
-const SEED_EXAMPLE: &str = include_str!("../../../config/examples/bundle.yaml");
+const SEED_EXAMPLE: &str = include_str!("../../../../config/examples/bundle.yaml");
 
 struct Args {
     seed_bundle: PathBuf,
     work: Option<PathBuf>,
     decisions: usize,
     child: Option<PathBuf>,
+    reload_child: Option<PathBuf>,
     pool: Option<usize>,
 }
 
@@ -54,6 +62,7 @@ fn parse_args() -> Args {
         work: None,
         decisions: 20_000,
         child: None,
+        reload_child: None,
         pool: None,
     };
     let mut it = std::env::args().skip(1);
@@ -64,11 +73,25 @@ fn parse_args() -> Args {
             "--work" => a.work = Some(v.into()),
             "--decisions" => a.decisions = v.parse().expect("--decisions N"),
             "--child" => a.child = Some(v.into()),
+            "--reload-child" => a.reload_child = Some(v.into()),
             "--pool" => a.pool = Some(v.parse().expect("--pool N")),
             _ => panic!("unknown argument {k}"),
         }
     }
     a
+}
+
+/// CPU time this process has used (all threads): on a shared machine the
+/// wall-clock time of a load also counts the time others had the cores.
+fn cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec, which `ts` is.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 /// VmRSS and VmHWM of this process, in KiB.
@@ -143,10 +166,21 @@ fn node() -> NodeInfo {
 /// CPU caches), to tell the cost of the work from the cost of cold memory.
 fn child(path: &Path, decisions: usize, pool: Option<usize>) {
     let (rss_before, _) = memory_kib();
-    let t = Instant::now();
+    alloc::reset_peak();
+    let (t, cpu) = (Instant::now(), cpu_time());
     let bundle = policy::load_bundle_path(path).unwrap_or_else(|e| panic!("{e}"));
     let load = t.elapsed();
+    let load_cpu = cpu_time() - cpu;
     let (rss_after, hwm) = memory_kib();
+    let (heap_after, heap_peak) = alloc::heap();
+    if std::env::var_os("BENCH_SCALE_LOAD_ONLY").is_some() {
+        println!(
+            "{}",
+            json!({"load_ms": load.as_secs_f64() * 1e3, "load_cpu_ms": load_cpu.as_secs_f64() * 1e3, "rss_after_kib": rss_after, "hwm_kib": hwm,
+                   "heap_kib": heap_after / 1024, "heap_peak_kib": heap_peak / 1024})
+        );
+        return;
+    }
 
     // The index on its own: the same resources, indexed again.
     let parts = BundleParts {
@@ -286,10 +320,13 @@ fn child(path: &Path, decisions: usize, pool: Option<usize>) {
         "devices": current.devices().len(),
         "locks": current.locks().len(),
         "load_ms": load.as_secs_f64() * 1e3,
+        "load_cpu_ms": load_cpu.as_secs_f64() * 1e3,
         "index_ms": index.as_secs_f64() * 1e3,
         "rss_before_kib": rss_before,
         "rss_after_kib": rss_after,
         "hwm_kib": hwm,
+        "heap_kib": heap_after / 1024,
+        "heap_peak_kib": heap_peak / 1024,
         "index_kib": rss_indexed.saturating_sub(rss_parts),
         "decisions": logins.len(),
         "allowed_share": allowed_share,
@@ -378,38 +415,14 @@ fn run_child(case: &Case, decisions: usize) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("the child's JSON line")
 }
 
-fn mib(kib: u64) -> String {
-    format!("{:.0} MiB", kib as f64 / 1024.0)
-}
-
-fn size(bytes: u64) -> String {
-    if bytes < 1 << 20 {
-        format!("{:.1} KiB", bytes as f64 / 1024.0)
-    } else {
-        format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
-    }
-}
-
-fn ms(v: &serde_json::Value) -> String {
-    let x = v.as_f64().unwrap_or(f64::NAN);
-    if x < 10.0 {
-        format!("{x:.2} ms")
-    } else if x < 10_000.0 {
-        format!("{x:.0} ms")
-    } else {
-        format!("{:.1} s", x / 1e3)
-    }
-}
-
-fn lat(v: &serde_json::Value) -> String {
-    let a = |i: usize| v[i].as_f64().unwrap_or(f64::NAN);
-    format!("{:.1} / {:.1} µs", a(0), a(1))
-}
-
 fn main() {
     let args = parse_args();
     if let Some(path) = &args.child {
         child(path, args.decisions, args.pool);
+        return;
+    }
+    if let Some(path) = &args.reload_child {
+        reload_child(path, args.decisions);
         return;
     }
     let work = match &args.work {
@@ -433,16 +446,14 @@ fn main() {
         ("full", Scale::FULL),
     ] {
         cases.push(generate(&work, label, scale, Format::Yaml));
-        if label != "1/100" {
-            cases.push(generate(&work, label, scale, Format::Json));
-        }
+        cases.push(generate(&work, label, scale, Format::Json));
     }
     let full = cases.last().expect("the full JSON bundle").clone();
     cases.push(Case {
         label: format!("{}, asking about 1,000 users only", full.label),
         pool: Some(1000),
         write: None,
-        ..full
+        ..full.clone()
     });
     let results: Vec<serde_json::Value> = cases
         .iter()
@@ -452,79 +463,51 @@ fn main() {
             r
         })
         .collect();
+    let stall = run_reload_child(&full.path, args.decisions);
+    eprintln!("bench-scale: the reload of {} measured", full.label);
     if args.work.is_none() {
         let _ = std::fs::remove_dir_all(&work);
     }
+    report::print(&cases, &results, &stall, args.decisions);
+}
 
-    println!("| bundle | roles / users / devices / locks | file | load: read, parse, index | index alone: time, memory | RSS before → after load | peak RSS (VmHWM) |");
-    println!("|---|---|---|---|---|---|---|");
-    for (c, r) in cases.iter().zip(&results).filter(|(c, _)| c.pool.is_none()) {
-        let n = |k: &str| r[k].as_u64().unwrap_or(0);
-        println!(
-            "| {} | {} / {} / {} / {} | {} | {} | {}, {} | {} → {} | {} |",
-            c.label,
-            n("roles"),
-            n("users"),
-            n("devices"),
-            n("locks"),
-            size(c.bytes),
-            ms(&r["load_ms"]),
-            ms(&r["index_ms"]),
-            mib(n("index_kib")),
-            mib(n("rss_before_kib")),
-            mib(n("rss_after_kib")),
-            mib(n("hwm_kib")),
-        );
-    }
-    println!();
-    println!(
-        "Latency per call, p50 / p99, for {} random users (or registered keys) of each bundle on node {NODE_NAME}; the median of {ROUNDS} rounds, after a warm-up:",
-        args.decisions
-    );
-    println!();
-    println!("| bundle | `policy::decide` by login | `handle_begin` (account, sk key) | `lines_for_login` (AuthorizedKeysCommand) | allowed | keys served per login | seed example's `decide` in the same process |");
-    println!("|---|---|---|---|---|---|---|");
-    for (c, r) in cases.iter().zip(&results) {
-        println!(
-            "| {} | {} | {} | {} | {:.0}% / {:.0}% | {:.2} | {} |",
-            c.label,
-            lat(&r["decide"]),
-            lat(&r["begin"]),
-            lat(&r["lines"]),
-            r["allowed_share"].as_f64().unwrap_or(0.0) * 100.0,
-            r["begin_allowed_share"].as_f64().unwrap_or(0.0) * 100.0,
-            r["lines_per_login"].as_f64().unwrap_or(0.0),
-            lat(&r["seed_decide_after"]),
-        );
-    }
-    // The full YAML bundle against the 1/100 one (the same shape, 100 times smaller).
-    let p50 = |r: &serde_json::Value, k: &str| r[k][0].as_f64().unwrap_or(f64::NAN);
-    let result_of = |label: &str| {
-        let i = cases.iter().position(|c| c.label == label).expect(label);
-        &results[i]
-    };
-    let (small, full) = (result_of("1/100, YAML"), result_of("full, YAML"));
-    println!();
-    println!(
-        "p50 on the full bundle against 1/100 of it: `decide` {:.2}x, `handle_begin` {:.2}x, `lines_for_login` {:.2}x (1.00x: no growth; 100x: linear).",
-        p50(full, "decide") / p50(small, "decide"),
-        p50(full, "begin") / p50(small, "begin"),
-        p50(full, "lines") / p50(small, "lines"),
-    );
-    let warm = result_of("full, JSON, asking about 1,000 users only");
-    println!(
-        "Asking the full bundle about 1,000 users only, against 1/100: `decide` {:.2}x, `handle_begin` {:.2}x, `lines_for_login` {:.2}x.",
-        p50(warm, "decide") / p50(small, "decide"),
-        p50(warm, "begin") / p50(small, "begin"),
-        p50(warm, "lines") / p50(small, "lines"),
-    );
-    let written: Vec<String> = cases
-        .iter()
-        .filter_map(|c| {
-            c.write
-                .map(|w| format!("{} {:.1} s", c.label, w.as_secs_f64()))
+/// Decisions during a reload of the bundle at `path`; prints one JSON line.
+fn reload_child(path: &Path, decisions: usize) {
+    let bundle = policy::load_bundle_path(path).unwrap_or_else(|e| panic!("{e}"));
+    let mut users: Vec<&str> = bundle.users().keys().collect();
+    let mut rng = Rng::new(SEED, 97);
+    let logins: Vec<String> = (0..decisions)
+        .map(|_| {
+            let u = &bundle.users()[users[rng.below(users.len())]];
+            u.logins()
+                .first()
+                .cloned()
+                .unwrap_or_else(|| u.name.clone())
         })
         .collect();
-    println!();
-    println!("Generating the files took {}.", written.join(", "));
+    users.clear();
+    drop(bundle);
+    let s = reload::measure(path, &node(), &logins, Duration::from_secs(2));
+    println!(
+        "{}",
+        json!({"rest": us3(s.rest), "during": us3(s.during),
+               "rest_runs": s.rest_runs, "during_runs": s.during_runs,
+               "reload_ms": s.reload.as_secs_f64() * 1e3})
+    );
+}
+
+fn run_reload_child(path: &Path, decisions: usize) -> serde_json::Value {
+    let out = Command::new(std::env::current_exe().expect("own path"))
+        .arg("--reload-child")
+        .arg(path)
+        .arg("--decisions")
+        .arg(decisions.to_string())
+        .output()
+        .expect("run the reload child");
+    assert!(
+        out.status.success(),
+        "the reload child failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the reload child's JSON line")
 }

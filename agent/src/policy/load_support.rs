@@ -1,0 +1,90 @@
+//! What a large load needs beside parsing: a thread (and malloc arena) of
+//! its own, the heap trimmed after it, and duplicate checks of devices that
+//! keep no copy of their strings.
+
+use std::collections::HashMap;
+
+use super::bundle::Bundle;
+use super::error::PolicyError;
+use super::resources::MfaDevice;
+
+/// A text this long is loaded on a thread of its own, and the heap trimmed
+/// after it.
+pub(super) const LARGE: usize = 1 << 20;
+
+/// Runs a large load on a thread of its own. glibc gives each thread its
+/// own malloc arena: the hundreds of thousands of small blocks a load
+/// allocates and frees stay in that one, and do not slow down every later
+/// allocation of the caller's thread (measured: `decide` on the full
+/// benchmark bundle spent a quarter of its time in malloc, searching the
+/// free lists the load left). A thread that cannot start is a load error:
+/// the policy in force stays.
+pub(super) fn on_own_thread(
+    origin: &str,
+    load: impl FnOnce() -> Result<Bundle, PolicyError> + Send,
+) -> Result<Bundle, PolicyError> {
+    std::thread::scope(|s| {
+        let handle = std::thread::Builder::new()
+            .name("policy-load".into())
+            .spawn_scoped(s, load)
+            .map_err(|e| PolicyError::in_file(origin, format!("cannot start loading: {e}")))?;
+        handle
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// After a large load, gives the free pages of the heap back to the
+/// kernel: parsing frees as much as the bundle keeps (the text, the
+/// documents, the duplicate checks), and glibc keeps freed memory between
+/// live allocations unless asked. Below a mebibyte of text it is not worth
+/// the walk over the heap.
+pub(super) fn release_free_heap(text_len: usize) {
+    if text_len < LARGE {
+        return;
+    }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes no pointer and has no precondition: it only
+    // walks glibc's own arenas and advises the kernel of their free pages.
+    unsafe {
+        nix::libc::malloc_trim(0);
+    }
+}
+
+/// Devices by a hash of one of their strings: the first device with each
+/// hash, and (in practice never) the later ones whose different strings
+/// share a hash with it.
+#[derive(Default)]
+pub(super) struct DeviceClaims {
+    first: HashMap<u64, u32>,
+    collided: Vec<u32>,
+}
+
+impl DeviceClaims {
+    /// The device among `devices` for which `same` holds, if one is
+    /// claimed; else claims `new` (the next device's position).
+    pub(super) fn claim(
+        &mut self,
+        hash: u64,
+        devices: &[MfaDevice],
+        new: u32,
+        same: impl Fn(&MfaDevice) -> bool,
+    ) -> Option<u32> {
+        let found = self
+            .first
+            .get(&hash)
+            .into_iter()
+            .chain(&self.collided)
+            .find(|&&d| same(&devices[d as usize]))
+            .copied();
+        if found.is_none() {
+            match self.first.entry(hash) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(new);
+                }
+                std::collections::hash_map::Entry::Occupied(_) => self.collided.push(new),
+            }
+        }
+        found
+    }
+}

@@ -84,20 +84,24 @@ trap 'rm -f "$out"' EXIT
   echo
   echo "## No-tap decision: the agent's socket and pam_authenticate"
   echo
-  echo "Each decision is a fresh connection, a Begin message and the agent's Allow, as"
-  echo "the module does it; the agent writes one audit line per decision (file sink)."
-  echo "The module figures include Linux-PAM's dispatch; the permit-only stack is the"
-  echo "floor. \"Fresh handle\" is what sshd does per connection: pam_start loads the"
-  echo "module, pam_authenticate (timed) runs it once, pam_end unloads it. \"Reused"
-  echo "handle\" calls pam_authenticate again and again on one handle. Each row is the"
-  echo "median of five interleaved rounds of $SECONDS_PER s; the last column is the worst round."
+  echo "The floor is a bare Unix-socket exchange measured in the same run: a listener"
+  echo "thread of the bench process accepts, reads one 300-byte frame, writes a 24-byte"
+  echo "reply and closes; the client connects, writes, reads and closes, as the module"
+  echo "does. Each agent decision is a fresh connection, a Begin message and the agent's"
+  echo "Allow; the agent writes one audit line per decision (file sink) before it"
+  echo "answers. The module figures include Linux-PAM's dispatch (the permit-only stack)."
+  echo "\"Fresh handle\" is what sshd does per connection: pam_start loads the module,"
+  echo "pam_authenticate (timed) runs it once, pam_end unloads it. \"Reused handle\" calls"
+  echo "pam_authenticate again and again on one handle. Every row runs once per round"
+  echo "(${BENCH_ROUNDS:-5} rounds of $SECONDS_PER s, interleaved), so a busy moment of the machine hits"
+  echo "every row alike; a row shows the median of each figure over the rounds and its"
+  echo "range; the ratios to the floor are taken within each round (their median printed)."
   echo
-  echo "On the 2-core VMs this was developed on, runs of the same build an hour apart"
-  echo "differed by up to 45% even in the pure-CPU rows below, and a worst round can"
-  echo "spike to milliseconds when the host is busy: the 250 µs / 20,000 per second"
-  echo "targets sit near these figures, so read them as near the line, not past it."
+  echo "The machine is shared: other builds and tests ran during the run, and rounds"
+  echo "of the same build differ by tens of percent (p99 by far more); read the ranges."
   echo
-  "$BIN/pam-mfa-bench" --bin-dir "$BIN" --bundle config/examples/bundle.yaml --seconds "$SECONDS_PER"
+  "$BIN/pam-mfa-bench" --bin-dir "$BIN" --bundle config/examples/bundle.yaml \
+    --seconds "$SECONDS_PER" --rounds "${BENCH_ROUNDS:-5}"
   echo
   echo "## Challenges: issue and verify, per answer kind"
   echo

@@ -139,8 +139,13 @@ fn behind_root(pid: i32) -> Option<u32> {
     None
 }
 
-/// (real uid, parent pid) from /proc/PID/status.
+/// (real uid, parent pid): from the process's pidfd where the kernel
+/// tells, else from /proc/PID/status.
 fn status_ids(pid: i32) -> Option<(u32, i32)> {
+    super::pidfd::real_uid_and_parent(pid).or_else(|| proc_status_ids(pid))
+}
+
+fn proc_status_ids(pid: i32) -> Option<(u32, i32)> {
     let mut buf = [0u8; 4096];
     parse_status(read_small(&format!("/proc/{pid}/status"), &mut buf)?)
 }
@@ -189,6 +194,17 @@ mod tests {
         assert_eq!(parse_status(b"Name:\tx\n"), None);
         let odd_name = b"Name:\t\xff\xfesudo\nPPid:\t7\nUid:\t1001\t0\t0\t0\n";
         assert_eq!(parse_status(odd_name), Some((1001, 7)));
+    }
+
+    #[test]
+    fn the_pidfd_says_what_proc_says() {
+        let me = std::process::id() as i32;
+        let from_proc = proc_status_ids(me).unwrap();
+        assert_eq!(status_ids(me), Some(from_proc));
+        // Where the kernel has PIDFD_GET_INFO (6.13+), it gives the same.
+        if let Some(from_pidfd) = super::super::pidfd::real_uid_and_parent(me) {
+            assert_eq!(from_pidfd, from_proc);
+        }
     }
 
     #[test]

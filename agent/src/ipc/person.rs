@@ -15,7 +15,7 @@ use pam_mfa_protocol::PamContext;
 
 /// How far up the process tree a root peer is traced (a root shell from
 /// `sudo -s` running `su` is two levels below the sudo). Every level is a
-/// /proc read on the accept thread, so the walk stays short.
+/// lookup on the thread that serves the connection, so the walk stays short.
 const MAX_ANCESTORS: usize = 3;
 /// /proc/PID/loginuid when no login set it.
 const NO_LOGIN_UID: u32 = u32::MAX;
@@ -54,8 +54,8 @@ impl fmt::Display for Person {
 }
 
 /// The person behind a peer with SO_PEERCRED `uid` and `pid`, as far as the
-/// kernel tells: cheap (a few small /proc reads), so the accept loop can
-/// call it.
+/// kernel tells: cheap (a pidfd or a few small /proc reads), done before a
+/// connection is served.
 pub fn at_accept(uid: u32, pid: i32) -> Person {
     if uid != 0 {
         return Person::Uid(uid);

@@ -12,6 +12,10 @@ use std::io::Read;
 /// The largest environment block read (Linux caps a single string at 128 KiB,
 /// and a whole environment rarely comes near this).
 const MAX_ENVIRON: u64 = 1 << 20;
+/// Room for a usual environment in the first `read`: each read of
+/// /proc/self/environ walks the process's memory again, so an empty buffer
+/// (a 32-byte probe, then doubling) costs several times one read.
+const FIRST_READ: usize = 16 * 1024;
 
 /// `name` from the environment the process was started with, else from the
 /// current environment.
@@ -21,7 +25,7 @@ pub fn startup_env(name: &str) -> Option<String> {
 }
 
 fn read_startup_environ() -> Option<Vec<u8>> {
-    let mut buf = Vec::new();
+    let mut buf = Vec::with_capacity(FIRST_READ);
     std::fs::File::open("/proc/self/environ")
         .ok()?
         .take(MAX_ENVIRON)

@@ -4,7 +4,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{MAX_FRAME, PROTOCOL_VERSION};
 
@@ -87,15 +87,30 @@ pub fn read_frame<R: Read, T: DeserializeOwned>(r: &mut R) -> Result<T, FrameErr
         wipe(body);
         return Err(e.into());
     }
-    let parsed = serde_json::from_slice(&body);
+    let parsed = decode(&body);
     wipe(body);
-    let value: serde_json::Value = parsed.map_err(|e| FrameError::Malformed(e.to_string()))?;
-    match value.get("v").and_then(serde_json::Value::as_u64) {
+    parsed
+}
+
+/// Only the protocol version of a message, the rest skipped.
+#[derive(Deserialize)]
+struct VersionOnly {
+    #[serde(default)]
+    v: Option<serde_json::Value>,
+}
+
+/// The version first (a message of another version may have another
+/// shape), then the message itself, straight from the bytes: no tree of
+/// values in between (on the path of every login, both ends).
+fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, FrameError> {
+    let malformed = |e: serde_json::Error| FrameError::Malformed(e.to_string());
+    let head: VersionOnly = serde_json::from_slice(body).map_err(malformed)?;
+    match head.v.as_ref().and_then(serde_json::Value::as_u64) {
         Some(v) if v == u64::from(PROTOCOL_VERSION) => {}
         Some(v) => return Err(FrameError::Version { got: v }),
         None => return Err(FrameError::Malformed("missing protocol version `v`".into())),
     }
-    serde_json::from_value(value).map_err(|e| FrameError::Malformed(e.to_string()))
+    serde_json::from_slice(body).map_err(malformed)
 }
 
 #[cfg(test)]

@@ -105,20 +105,50 @@ trap 'rm -f "$out"' EXIT
   echo
   echo "## No-tap decision: the agent's socket and pam_authenticate"
   echo
-  echo "Each decision is a fresh connection, a Begin message and the agent's Allow, as"
-  echo "the module does it; the agent writes one audit line per decision (file sink)."
-  echo "The module figures include Linux-PAM's dispatch; the permit-only stack is the"
-  echo "floor. \"Fresh handle\" is what sshd does per connection: pam_start loads the"
-  echo "module, pam_authenticate (timed) runs it once, pam_end unloads it. \"Reused"
-  echo "handle\" calls pam_authenticate again and again on one handle. Each row is the"
-  echo "median of five interleaved rounds of $SECONDS_PER s; the last column is the worst round."
+  echo "The floor is a bare Unix-socket exchange measured in the same run: a listener"
+  echo "thread of the bench process accepts, reads one 300-byte frame, writes a 24-byte"
+  echo "reply and closes; the client connects, writes, reads and closes, as the module"
+  echo "does. Each agent decision is a fresh connection, a Begin message and the agent's"
+  echo "Allow; the agent writes one audit line per decision (file sink) before it"
+  echo "answers. The module figures include Linux-PAM's dispatch (the permit-only stack)."
+  echo "\"Fresh handle\" is what sshd does per connection: pam_start loads the module,"
+  echo "pam_authenticate (timed) runs it once, pam_end unloads it. \"Reused handle\" calls"
+  echo "pam_authenticate again and again on one handle. Every row runs once per round"
+  echo "(${BENCH_ROUNDS:-5} rounds of $SECONDS_PER s, interleaved), so a busy moment of the machine hits"
+  echo "every row alike; a row shows the median of each figure over the rounds and its"
+  echo "range; the ratios to the floor are taken within each round (their median printed)."
   echo
-  echo "On the 2-core VMs this was developed on, runs of the same build an hour apart"
-  echo "differed by up to 45% even in the pure-CPU rows below, and a worst round can"
-  echo "spike to milliseconds when the host is busy: the 250 µs / 20,000 per second"
-  echo "targets sit near these figures, so read them as near the line, not past it."
+  echo "The machine is shared: other builds and tests ran during the run, and rounds"
+  echo "of the same build differ by tens of percent (p99 by far more); read the ranges."
   echo
-  "$BIN/pam-mfa-bench" --bin-dir "$BIN" --bundle config/examples/bundle.yaml --seconds "$SECONDS_PER"
+  "$BIN/pam-mfa-bench" --bin-dir "$BIN" --bundle config/examples/bundle.yaml \
+    --seconds "$SECONDS_PER" --rounds "${BENCH_ROUNDS:-5}"
+  echo
+  echo "The floor measured here (about 8 µs p50, in Rust or in C, listener in the same"
+  echo "process or another) is far below the 41–48 µs issue 14 measured on an earlier"
+  echo "machine, so the ratio targets (1.2x, 1.5x) ask for an agent and a module within"
+  echo "2–4 µs of a bare exchange: the permit-only PAM stack alone costs 5 µs, the"
+  echo "agent's decision about 5 µs and its audit write a few more. Against the issue's"
+  echo "floor of about 45 µs the budgets would be 54 µs (agent p50) and 67 µs (module"
+  echo "p50, fresh handle); compare the figures above."
+  echo
+  echo "Where the time went (perf record, release build with debug symbols, 2026-12-05;"
+  echo "3 rounds of 1 s each time, machine loaded by other engineers, load 4–9):"
+  echo
+  echo "| change | agent p50, 1 thread | decisions/s, 2 threads | module p50, fresh handle |"
+  echo "|---|---|---|---|"
+  echo "| before (main at 71e366b) | 79 µs | 9,300 | 121 µs |"
+  echo "| threads accept and serve themselves (a thread was started for almost every connection); the uid of a login's name remembered 10 s (getpwnam through nss_systemd per sshd login); /proc/PID/status read once into a stack buffer and parsed as bytes; /proc/self/environ in one read in the module; the audit line in one write | 39 µs | 19,000 | 77 µs |"
+  echo "| the real uid and parent of a root peer and its ancestors from a pidfd (PIDFD_GET_INFO, Linux 6.13+) instead of /proc/PID/status; frames decoded without a serde_json::Value tree | 33 µs | 26,000 | 68 µs |"
+  echo
+  echo "What remains in the agent per decision: the policy decision itself (\`decide\`,"
+  echo "trait templates), the audit line (serialised, then one write(2) to the file"
+  echo "before the answer: buffering it would let a crash lose a decision already"
+  echo "acted on), /proc/PID/loginuid, and the socket's system calls. In the module:"
+  echo "Linux-PAM's dispatch, /proc/self/environ (SSH_AUTH_SOCK for sudo), the first"
+  echo "touch of the freshly loaded library's pages, and the exchange's system calls"
+  echo "(the socket owner check, SO_PEERCRED and a timeout armed before every read and"
+  echo "write stay)."
   echo
   echo "## Challenges: issue and verify, per answer kind"
   echo

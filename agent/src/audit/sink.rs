@@ -111,8 +111,15 @@ impl AuditSink {
                 eprintln!("{json}");
                 true
             }
+            // One write(2) per record, with the file opened O_APPEND: the
+            // line lands whole, and is in the kernel's hands before the
+            // decision is answered (an agent crash cannot lose it).
             AuditSink::File(f) => match f.lock() {
-                Ok(mut f) => writeln!(f, "{json}").is_ok(),
+                Ok(mut f) => {
+                    let mut line = json.clone().into_bytes();
+                    line.push(b'\n');
+                    f.write_all(&line).is_ok()
+                }
                 Err(_) => false,
             },
         };

@@ -1,77 +1,123 @@
-//! The accept loop: one thread that always accepts and hands each
-//! connection to a worker ([`super::pool`]), which counts it against the
-//! invoking person's budget and answers a refusal at once when it is spent.
-//! The loop never reads from a connection, never waits on one and never
-//! reads /proc, so the listen backlog cannot stay full: a local user
-//! holding connections or logins open only spends their own budget (see
-//! [`super::budgets`]).
+//! The threads that accept: up to [`KEEP_IDLE`] threads wait in `accept` on
+//! the listener (leader/followers; the kernel wakes one per connection).
+//! The thread that gets a connection serves it itself, with no hand-off to
+//! another thread, but only once another thread waits in `accept`: when it
+//! was the last one, it starts a new one first, and when no thread can be
+//! started it refuses the connection at once and goes back to accepting.
+//! So some thread always accepts, no connection waits for a busy thread, and
+//! the listen backlog cannot stay full: a local user holding connections or
+//! logins open only spends their own budget (see [`super::budgets`] and
+//! [`super::pool`], which counts each connection against its person).
 
 use std::io;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pam_mfa_protocol::{write_frame, Response, ResponseBody};
 
 use super::budgets::Budgets;
-use super::pool::{Job, Pool};
+use super::pool::serve_guarded;
 use crate::state::AgentState;
 
+/// Threads kept waiting in `accept` for the next connections; more end once
+/// their connection is served.
+pub const KEEP_IDLE: usize = 4;
 /// How long a refusal may take to write (it fits an empty socket buffer).
 const REFUSAL_WRITE_TIMEOUT: Duration = Duration::from_millis(20);
 
-/// Serves until `stop` is set. To stop, this thread's caller-side watcher
-/// shuts the listener down, which makes the blocked accept return.
+/// What every accepting thread shares.
+pub(super) struct Shared {
+    listener: UnixListener,
+    pub(super) state: Arc<AgentState>,
+    pub(super) budgets: Arc<Budgets>,
+    stop: Arc<AtomicBool>,
+    /// Threads in (or on their way into) `accept`.
+    accepting: AtomicUsize,
+}
+
+/// Serves until `stop` is set. To stop, a watcher thread shuts the listener
+/// down, which makes every blocked `accept` return.
 pub fn run(
     listener: UnixListener,
     state: Arc<AgentState>,
     stop: Arc<AtomicBool>,
 ) -> io::Result<()> {
-    let pool = Pool::new(Arc::clone(&state), Budgets::new(state.keys_uid));
-    let listener = Arc::new(listener);
+    let budgets = Budgets::new(state.keys_uid);
+    let shared = Arc::new(Shared {
+        listener,
+        state,
+        budgets,
+        stop,
+        accepting: AtomicUsize::new(0),
+    });
     let watcher = {
-        let listener = Arc::clone(&listener);
-        let stop = Arc::clone(&stop);
+        let shared = Arc::clone(&shared);
         std::thread::Builder::new()
             .name("stop-watch".into())
             .spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
+                while !shared.stop.load(Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_millis(100));
                 }
-                let _ = rustix::net::shutdown(&*listener, rustix::net::Shutdown::Both);
+                let _ = rustix::net::shutdown(&shared.listener, rustix::net::Shutdown::Both);
             })?
     };
-    while !stop.load(Ordering::Relaxed) {
-        match listener.accept() {
-            Ok((stream, _)) => admit(stream, &state, &pool),
+    // The calling thread accepts too, and stays until the agent stops.
+    accept_loop(&shared, true);
+    let _ = watcher.join();
+    Ok(())
+}
+
+/// Accepts and serves connections. A thread that is not `lasting` ends
+/// after serving when [`KEEP_IDLE`] others already wait.
+fn accept_loop(shared: &Arc<Shared>, lasting: bool) {
+    while !shared.stop.load(Ordering::Relaxed) {
+        shared.accepting.fetch_add(1, Ordering::SeqCst);
+        let accepted = shared.listener.accept();
+        let others = shared.accepting.fetch_sub(1, Ordering::SeqCst) - 1;
+        match accepted {
+            Ok((stream, _)) => {
+                if others == 0 {
+                    if let Err(why) = start_acceptor(shared) {
+                        // Nobody else would accept while this thread serves.
+                        refuse(stream, &shared.state, &why);
+                        continue;
+                    }
+                }
+                serve_guarded(shared, stream);
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) if stop.load(Ordering::Relaxed) => break,
+            Err(_) if shared.stop.load(Ordering::Relaxed) => return,
             Err(e) => {
                 // EMFILE and friends: wait a little instead of spinning.
                 eprintln!("mfa-agent: accept failed: {e}");
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
+        if !lasting && shared.accepting.load(Ordering::SeqCst) >= KEEP_IDLE {
+            return;
+        }
     }
-    let _ = watcher.join();
-    Ok(())
 }
 
-/// Hands `stream` to a worker (which counts it against its person), or
-/// refuses it when no thread can serve it.
-fn admit(stream: UnixStream, state: &AgentState, pool: &Pool) {
-    let Ok(cred) = rustix::net::sockopt::socket_peercred(&stream) else {
-        return; // closed: no credentials, nothing to decide on
-    };
-    let job = Job {
-        stream,
-        uid: cred.uid.as_raw(),
-        pid: cred.pid.as_raw_nonzero().get(),
-    };
-    if let Err((job, why)) = pool.dispatch(job) {
-        refuse(job.stream, state, &why);
-    }
+/// Starts one more accepting thread; `Err` says why none could be started.
+fn start_acceptor(shared: &Arc<Shared>) -> Result<(), String> {
+    let shared = Arc::clone(shared);
+    // Counted before it starts, so the next connection does not start
+    // another one meanwhile.
+    shared.accepting.fetch_add(1, Ordering::SeqCst);
+    let spawned = std::thread::Builder::new().name("conn".into()).spawn({
+        let shared = Arc::clone(&shared);
+        move || {
+            shared.accepting.fetch_sub(1, Ordering::SeqCst);
+            accept_loop(&shared, false)
+        }
+    });
+    spawned.map(drop).map_err(|e| {
+        shared.accepting.fetch_sub(1, Ordering::SeqCst);
+        format!("the agent cannot start a thread: {e}")
+    })
 }
 
 /// Answers `error` with `why` without waiting, and closes the connection.

@@ -6,6 +6,7 @@ mod budgets;
 mod handler;
 mod peer;
 mod person;
+mod pidfd;
 mod pool;
 mod redact;
 mod server;

@@ -5,13 +5,17 @@
 //! and, for root callers with no one behind them (sshd, login), the PAM
 //! context of the login.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::io::Read;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use pam_mfa_protocol::PamContext;
 
 /// How far up the process tree a root peer is traced (a root shell from
 /// `sudo -s` running `su` is two levels below the sudo). Every level is a
-/// /proc read on the accept thread, so the walk stays short.
+/// lookup on the thread that serves the connection, so the walk stays short.
 const MAX_ANCESTORS: usize = 3;
 /// /proc/PID/loginuid when no login set it.
 const NO_LOGIN_UID: u32 = u32::MAX;
@@ -50,8 +54,8 @@ impl fmt::Display for Person {
 }
 
 /// The person behind a peer with SO_PEERCRED `uid` and `pid`, as far as the
-/// kernel tells: cheap (a few small /proc reads), so the accept loop can
-/// call it.
+/// kernel tells: cheap (a pidfd or a few small /proc reads), done before a
+/// connection is served.
 pub fn at_accept(uid: u32, pid: i32) -> Person {
     if uid != 0 {
         return Person::Uid(uid);
@@ -69,10 +73,46 @@ pub fn for_login(at_accept: &Person, context: &PamContext) -> Person {
         .as_deref()
         .filter(|r| !r.is_empty())
         .unwrap_or(&context.user);
-    match nix::unistd::User::from_name(name).ok().flatten() {
-        Some(u) if u.uid.as_raw() != 0 => Person::Uid(u.uid.as_raw()),
+    match uid_of(name) {
+        Some(uid) if uid != 0 => Person::Uid(uid),
         _ => Person::Login(name.to_string()),
     }
+}
+
+/// How long a user name's uid (or its absence) is remembered. The uid only
+/// says whose budget a login counts against, never what it may do.
+const NAME_TTL: Duration = Duration::from_secs(10);
+/// Names remembered at most (then all are forgotten).
+const MAX_NAMES: usize = 4096;
+
+/// A user name's uid (`None`: no such user) and when it was looked up.
+type NameCache = HashMap<String, (Instant, Option<u32>)>;
+
+/// The uid of a user name, from the user database. Remembered for
+/// [`NAME_TTL`]: every SSH login asks, and a lookup through NSS takes tens
+/// of microseconds (a name no module knows, the longest).
+fn uid_of(name: &str) -> Option<u32> {
+    static NAMES: Mutex<Option<NameCache>> = Mutex::new(None);
+    let now = Instant::now();
+    {
+        let names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(&(at, uid)) = names.as_ref().and_then(|n| n.get(name)) {
+            if now.duration_since(at) < NAME_TTL {
+                return uid;
+            }
+        }
+    }
+    let uid = nix::unistd::User::from_name(name)
+        .ok()
+        .flatten()
+        .map(|u| u.uid.as_raw());
+    let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
+    let names = names.get_or_insert_with(HashMap::new);
+    if names.len() >= MAX_NAMES {
+        names.clear();
+    }
+    names.insert(name.to_string(), (now, uid));
+    uid
 }
 
 /// The non-root user behind a root process: its real uid (sudo and su keep
@@ -99,25 +139,44 @@ fn behind_root(pid: i32) -> Option<u32> {
     None
 }
 
-/// (real uid, parent pid) from /proc/PID/status.
+/// (real uid, parent pid): from the process's pidfd where the kernel
+/// tells, else from /proc/PID/status.
 fn status_ids(pid: i32) -> Option<(u32, i32)> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    parse_status(&text)
+    super::pidfd::real_uid_and_parent(pid).or_else(|| proc_status_ids(pid))
 }
 
-fn parse_status(text: &str) -> Option<(u32, i32)> {
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|rest| rest.split_whitespace().next())
+fn proc_status_ids(pid: i32) -> Option<(u32, i32)> {
+    let mut buf = [0u8; 4096];
+    parse_status(read_small(&format!("/proc/{pid}/status"), &mut buf)?)
+}
+
+/// A small /proc file in one `read` (the kernel renders it whole for the
+/// first read): no size probe, no growing buffer. `None` when it cannot be
+/// read. What does not fit is left out (the fields used here are near the
+/// start).
+fn read_small<'b>(path: &str, buf: &'b mut [u8]) -> Option<&'b [u8]> {
+    let n = std::fs::File::open(path).ok()?.read(buf).ok()?;
+    Some(&buf[..n])
+}
+
+/// Read as bytes, line by line: the Name line is the program's file name,
+/// which a local user can choose (a symlink to sudo), and bytes there that
+/// are not UTF-8 must not make the person unknown.
+fn parse_status(bytes: &[u8]) -> Option<(u32, i32)> {
+    let field = |name: &[u8]| {
+        let rest = bytes
+            .split(|b| *b == b'\n')
+            .find_map(|line| line.strip_prefix(name))?;
+        std::str::from_utf8(rest).ok()?.split_whitespace().next()
     };
-    let ruid = field("Uid:")?.parse().ok()?;
-    let ppid = field("PPid:")?.parse().ok()?;
+    let ruid = field(b"Uid:")?.parse().ok()?;
+    let ppid = field(b"PPid:")?.parse().ok()?;
     Some((ruid, ppid))
 }
 
 fn login_uid(pid: i32) -> Option<u32> {
-    std::fs::read_to_string(format!("/proc/{pid}/loginuid"))
+    let mut buf = [0u8; 16];
+    std::str::from_utf8(read_small(&format!("/proc/{pid}/loginuid"), &mut buf)?)
         .ok()?
         .trim()
         .parse()
@@ -131,8 +190,21 @@ mod tests {
     #[test]
     fn status_gives_the_real_uid_and_parent() {
         let text = "Name:\tsudo\nPPid:\t4242\nUid:\t1001\t0\t0\t0\nGid:\t1001\t1001\t1001\t1001\n";
-        assert_eq!(parse_status(text), Some((1001, 4242)));
-        assert_eq!(parse_status("Name:\tx\n"), None);
+        assert_eq!(parse_status(text.as_bytes()), Some((1001, 4242)));
+        assert_eq!(parse_status(b"Name:\tx\n"), None);
+        let odd_name = b"Name:\t\xff\xfesudo\nPPid:\t7\nUid:\t1001\t0\t0\t0\n";
+        assert_eq!(parse_status(odd_name), Some((1001, 7)));
+    }
+
+    #[test]
+    fn the_pidfd_says_what_proc_says() {
+        let me = std::process::id() as i32;
+        let from_proc = proc_status_ids(me).unwrap();
+        assert_eq!(status_ids(me), Some(from_proc));
+        // Where the kernel has PIDFD_GET_INFO (6.13+), it gives the same.
+        if let Some(from_pidfd) = super::super::pidfd::real_uid_and_parent(me) {
+            assert_eq!(from_pidfd, from_proc);
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! document `tctl get users --with-secrets --format=yaml` prints with that
 //! key in `spec.local_auth.mfa` beside secrets that must never leave.
 
-use crate::agent::WEBAUTHN_RP_ID;
+use crate::agent::{Bundle, WEBAUTHN_RP_ID};
 use crate::bins;
 
 /// The Teleport device id (an MFADevice `id`): what audit and locks name.
@@ -83,3 +83,33 @@ version: v2
 "
     )
 }
+
+/// Roles (dev: no MFA; prod: session MFA), the cap with the rp_id, and the
+/// person only as `tctl get users --with-secrets` prints them: their key is
+/// in `spec.local_auth.mfa`, beside secrets that must reach no log or
+/// published file.
+pub fn teleport_policy(user: &str, credential_id: &str, public_key_cbor: &str) -> Bundle {
+    Bundle::new()
+        .role(
+            "access-dev",
+            &[("env", "dev")],
+            &["{{internal.logins}}"],
+            None,
+        )
+        .role(
+            "access-prod",
+            &[("env", "prod")],
+            &["{{internal.logins}}"],
+            Some("true"),
+        )
+        .cap("false")
+        .raw(&tctl_user(user, credential_id, public_key_cbor))
+}
+
+/// The secrets [`tctl_user`] carries (TOTP key, password hash, WebAuthn
+/// user handle), as they appear in its text.
+pub const SECRETS: [&str; 3] = [
+    "JBSWY3DPEHPK3PXP",
+    "JDJhJDEwJGV4YW1wbGVoYXNo",
+    "c29tZS11c2VyLWhhbmRsZQ",
+];

@@ -24,7 +24,7 @@ use pam_mfa_e2e::nginx::Nginx;
 use pam_mfa_e2e::process::{run_with_timeout, wait_until};
 use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
 use pam_mfa_e2e::sshd::{Sshd, SshdOptions};
-use pam_mfa_e2e::teleport_user::{tctl_user, teleport_key, DEVICE_ID};
+use pam_mfa_e2e::teleport_user::{teleport_key, teleport_policy, DEVICE_ID, SECRETS};
 use pam_mfa_e2e::users::TestUser;
 use pam_mfa_e2e::workdir::WorkDir;
 use pam_mfa_e2e::{require_root, unique_name};
@@ -433,28 +433,6 @@ fn a_tampered_bundle_and_a_set_of_another_source_are_refused() {
     w.wait_revision(&w.served_sha());
 }
 
-/// The published policy names the person only as `tctl get users
-/// --with-secrets` prints them: their key is in `spec.local_auth.mfa`
-/// (registered with `tsh mfa add`), and the password hash, TOTP key and
-/// WebAuthn user handle beside it must not reach the served files.
-fn teleport_only(user: &str, credential_id: &str, public_key_cbor: &str) -> Bundle {
-    Bundle::new()
-        .role(
-            "access-dev",
-            &[("env", "dev")],
-            &["{{internal.logins}}"],
-            None,
-        )
-        .role(
-            "access-prod",
-            &[("env", "prod")],
-            &["{{internal.logins}}"],
-            Some("true"),
-        )
-        .cap("false")
-        .raw(&tctl_user(user, credential_id, public_key_cbor))
-}
-
 #[test]
 fn a_key_registered_only_in_teleport_taps_through_the_published_policy() {
     require_root!();
@@ -462,7 +440,7 @@ fn a_key_registered_only_in_teleport_taps_through_the_published_policy() {
     let (key_file, credential_id, public_key_cbor) = teleport_key(w.work.path());
     let plain = SshKey::generate(w.work.path(), "id_plain", KeyKind::Ed25519, false);
     w.user.authorize_keys(&[plain.public_line.as_str()]);
-    w.publish(&teleport_only(
+    w.publish(&teleport_policy(
         &w.user.name,
         &credential_id,
         &public_key_cbor,
@@ -472,11 +450,7 @@ fn a_key_registered_only_in_teleport_taps_through_the_published_policy() {
     let served =
         std::fs::read_to_string(w.served.join(format!("bundles/{}.json", w.served_sha()))).unwrap();
     assert!(served.contains(&credential_id), "{served}");
-    for secret in [
-        "JBSWY3DPEHPK3PXP",
-        "JDJhJDEwJGV4YW1wbGVoYXNo",
-        "c29tZS11c2VyLWhhbmRsZQ",
-    ] {
+    for secret in SECRETS {
         assert!(!served.contains(secret), "{secret} was published");
     }
     // No credential file on the person's side: XDG_CONFIG_HOME is empty.

@@ -7,34 +7,15 @@
 mod common;
 
 use common::*;
-use pam_mfa_e2e::agent::{Agent, AgentConfig, Bundle};
+use pam_mfa_e2e::agent::{Agent, AgentConfig};
 use pam_mfa_e2e::bins;
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
 use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
 use pam_mfa_e2e::sshd::{Sshd, SshdOptions};
-use pam_mfa_e2e::teleport_user::{tctl_user, teleport_key, DEVICE_ID};
+use pam_mfa_e2e::teleport_user::{teleport_key, teleport_policy as policy, DEVICE_ID, SECRETS};
 use pam_mfa_e2e::users::TestUser;
 use pam_mfa_e2e::workdir::WorkDir;
 use pam_mfa_e2e::{require_root, unique_name};
-
-/// Roles (prod: session MFA), the cap with the rp_id, the tctl-shaped user.
-fn policy(user: &str, credential_id: &str, public_key_cbor: &str) -> Bundle {
-    Bundle::new()
-        .role(
-            "access-dev",
-            &[("env", "dev")],
-            &["{{internal.logins}}"],
-            None,
-        )
-        .role(
-            "access-prod",
-            &[("env", "prod")],
-            &["{{internal.logins}}"],
-            Some("true"),
-        )
-        .cap("false")
-        .raw(&tctl_user(user, credential_id, public_key_cbor))
-}
 
 #[test]
 fn a_key_registered_only_in_teleport_taps_through_sshd() {
@@ -94,11 +75,7 @@ fn a_key_registered_only_in_teleport_taps_through_sshd() {
     assert_eq!(auth["evidence"], "tap_webauthn_touch", "{auth}");
     assert_eq!(auth["device"], DEVICE_ID, "{auth}");
     // The secrets beside the device are in no log.
-    for secret in [
-        "JBSWY3DPEHPK3PXP",
-        "JDJhJDEwJGV4YW1wbGVoYXNo",
-        "c29tZS11c2VyLWhhbmRsZQ",
-    ] {
+    for secret in SECRETS {
         assert!(!agent.audit_text().contains(secret) && !agent.log().contains(secret));
     }
 

@@ -98,6 +98,9 @@
       expires,
       rpId,
       uv: p.get("uv") === "1",
+      // The approval origin the agent accepts answers from (absent in
+      // older links): an answer made anywhere else would be refused.
+      origin: p.get("o") || "",
       ids,
     };
   }
@@ -219,9 +222,10 @@
     $("user").textContent = req.user;
     $("what").hidden = false;
     document.title = "Approve " + req.login + "@" + req.node + " · pam-mfa";
-    if (!originFits(req.rpId)) {
+    if (!originFits(req.rpId) || (req.origin && req.origin !== location.origin)) {
       showError("Wrong origin: this page is at " + location.origin + ", but the keys belong to " +
-        req.rpId + ". Open the link shown at your login prompt, and nothing else.");
+        req.rpId + (req.origin ? " and answers are accepted from " + req.origin + " only" : "") +
+        ". Open the link shown at your login prompt, and nothing else.");
       return;
     }
     if (!window.isSecureContext || !window.PublicKeyCredential || !navigator.credentials) {

@@ -19,6 +19,7 @@ use pam_mfa_protocol::{Prompt, PromptStyle};
 use super::evidence::KeyClass;
 use super::key_rules::tap_key_policy;
 use super::tap::{Conversation, TapDevice};
+use super::tap_credential::TapCredential;
 use crate::config::ApprovalUrl;
 use crate::policy::Bundle;
 use crate::state::AgentState;
@@ -35,18 +36,15 @@ const MAX_MESSAGE: usize = 511;
 pub(super) struct ApprovalLink {
     url: ApprovalUrl,
     rp_id: String,
-    /// Credential ids the page may ask for, most recent first.
-    credential_ids: Vec<Vec<u8>>,
 }
 
-/// The approval page for a tap by `users`, when `approval_url` is set and
+/// The approval page for a tap, when `approval_url` is set and
 /// the cluster has an rp_id. `Err`: it is set but cannot work with this
 /// bundle (the host is not at or under the rp_id); the link is then not
 /// shown and the reason goes to the audit trail.
 pub(super) fn approval_for(
     state: &AgentState,
     bundle: &Bundle,
-    users: &[String],
 ) -> Result<Option<ApprovalLink>, String> {
     let Some(url) = state.config.approval_url.clone() else {
         return Ok(None);
@@ -55,14 +53,9 @@ pub(super) fn approval_for(
         return Err("approval_url is set but the cluster has no webauthn.rp_id: the approval link is not shown".into());
     };
     url.check_rp_id(&rp_id)?;
-    let credential_ids = users
-        .iter()
-        .flat_map(|u| webauthn_credential_ids(bundle, u))
-        .collect();
     Ok(Some(ApprovalLink {
         url,
         rp_id,
-        credential_ids,
     }))
 }
 
@@ -79,17 +72,6 @@ pub fn approval_status(state: &AgentState) -> Option<String> {
             Err(e) => format!("{url} (NOT SHOWN: {e})"),
         },
     })
-}
-
-/// The person's WebAuthn credential ids for the page's allowList: Teleport
-/// `local_auth` devices and our `webauthn` mfa_device documents, most
-/// recent first.
-fn webauthn_credential_ids(bundle: &Bundle, user: &str) -> Vec<Vec<u8>> {
-    bundle
-        .webauthn_credential_ids(user)
-        .into_iter()
-        .map(<[u8]>::to_vec)
-        .collect()
 }
 
 /// Percent-encodes all but URL-unreserved characters and `:`.
@@ -110,6 +92,22 @@ impl Conversation {
     /// when there is no approval page (or no room for the link at all).
     pub(super) fn approval_prompt(&self) -> Option<Prompt> {
         let link = self.approval.as_ref()?;
+        // The keys that can answer on the page: WebAuthn credentials of the
+        // devices this tap accepts (locked ones and keys the agent cannot
+        // read are not among them), most recent first across every person
+        // who may tap. Legacy U2F devices sign for the app id, which the
+        // page does not ask for: they stay with `mfactl tap`. With none
+        // left, the page could only find discoverable credentials, which
+        // Teleport's MFA keys are not: no link.
+        let credential_ids: Vec<&[u8]> = self
+            .webauthn_credentials()
+            .into_iter()
+            .filter(|c| c.app_id.is_none())
+            .map(|c| c.credential_id.as_slice())
+            .collect();
+        if credential_ids.is_empty() {
+            return None;
+        }
         let expires = self
             .challenge
             .expires
@@ -117,11 +115,12 @@ impl Conversation {
             .unwrap_or_default()
             .as_secs();
         let mut text = format!(
-            "{LINK_LEAD}{}#c={}&u={}&e={expires}&r={}",
+            "{LINK_LEAD}{}#c={}&u={}&e={expires}&r={}&o={}",
             link.url.base(),
             fragment_value(&self.challenge.text()),
             fragment_value(&self.user),
             fragment_value(&link.rp_id),
+            fragment_value(&link.url.origin()),
         );
         if tap_key_policy(self.requirement.key_policy).needs_pin() {
             text.push_str("&uv=1");
@@ -130,7 +129,7 @@ impl Conversation {
             return None;
         }
         let mut sep = "&k=";
-        for id in &link.credential_ids {
+        for id in credential_ids {
             let piece = format!("{sep}{}", URL_SAFE_NO_PAD.encode(id));
             if text.len() + piece.len() > MAX_MESSAGE {
                 break;
@@ -151,9 +150,15 @@ impl Conversation {
         &self,
         state: &AgentState,
         device: &TapDevice,
-        cred: &WebauthnCredential,
+        cred: &TapCredential,
         answer: &BrowserAnswer,
     ) -> Result<KeyClass, String> {
+        if cred.app_id.is_some() {
+            return Err(format!(
+                "{} is a legacy U2F key, which signs for the app id: answer with mfactl tap",
+                device.name
+            ));
+        }
         let link = self.approval.as_ref().ok_or(
             "this node shows no approval page (approval_url is not set or does not fit the rp_id)",
         )?;
@@ -170,6 +175,9 @@ impl Conversation {
                 device.name
             )
         })?;
+        // As a `mfactl tap` WebAuthn answer: a touch, and a counter past
+        // the one Teleport last saw (then past the last one seen here).
+        self.require_touch_and_counter(&signed, cred, device)?;
         self.accept_flags(
             state,
             device,

@@ -70,7 +70,7 @@ fn the_prompt_links_the_page_within_pams_limit() {
     let challenge = crate::challenge::find_challenge(&prompt_text(&prompt)).unwrap();
     assert!(
         link.starts_with(&format!(
-            "pam-mfa: or approve in a browser: {PAGE}/pam-mfa/index.html#c={}&u=alice&e=1800000060&r=example.test&k="
+            "pam-mfa: or approve in a browser: {PAGE}/pam-mfa/index.html#c={}&u=alice&e=1800000060&r=example.test&o=https:%2F%2Fapprove.example.test&k="
         , challenge.text)),
         "{link}"
     );
@@ -193,5 +193,79 @@ fn without_approval_url_page_answers_are_refused() {
             assert!(t.contains("shows no approval page"), "{t}");
         }
         _ => panic!("a refused answer gets another try"),
+    }
+}
+
+/// alice with Teleport `local_auth` keys: one that signs without a touch,
+/// one whose counter is behind the 50 Teleport last saw (a clone), and a
+/// legacy U2F key (it signs for the app id, which the page does not ask).
+fn teleport_policy(
+    silent: &SoftAuthenticator,
+    cloned: &SoftAuthenticator,
+    u2f: &SoftAuthenticator,
+) -> String {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    let webauthn = |name: &str, k: &SoftAuthenticator, counter: u32| {
+        format!(
+            "    - kind: mfa_device\n      version: v1\n      metadata: {{name: {name}}}\n      id: id-{name}\n      addedAt: \"2024-01-01T00:00:00Z\"\n      webauthn:\n        credentialId: {}\n        publicKeyCbor: {}\n        signatureCounter: {counter}\n",
+            STANDARD.encode(k.credential_id()),
+            STANDARD.encode(k.public_key_cose())
+        )
+    };
+    let legacy = format!(
+        "    - kind: mfa_device\n      version: v1\n      metadata: {{name: legacy}}\n      id: id-legacy\n      addedAt: \"2025-01-01T00:00:00Z\"\n      u2f:\n        keyHandle: {}\n        pubKey: {}\n        counter: 0\n",
+        STANDARD.encode(u2f.credential_id()),
+        STANDARD.encode(u2f.public_key_spki_der())
+    );
+    format!(
+        "kind: role\nversion: v7\nmetadata: {{name: prod}}\nspec:\n  allow:\n    logins: ['{{{{internal.logins}}}}']\n    node_labels: {{env: prod}}\n  options:\n    require_session_mfa: true\n---\n\
+         kind: cluster_auth_preference\nversion: v2\nmetadata: {{name: cluster-auth-preference}}\nspec:\n  webauthn: {{rp_id: {RP}}}\n  u2f: {{app_id: \"https://{RP}:3080\"}}\n---\n\
+         kind: user\nversion: v2\nmetadata: {{name: alice}}\nspec:\n  roles: [prod]\n  traits:\n    logins: [root]\n  local_auth:\n    mfa:\n{}{}{legacy}",
+        webauthn("silent", silent, 0),
+        webauthn("cloned", cloned, 50)
+    )
+}
+
+/// The page's answers are held to what a `mfactl tap` WebAuthn answer is:
+/// a touch, and a counter past Teleport's; a U2F key is not offered.
+#[test]
+fn page_answers_need_a_touch_and_a_counter_past_teleports() {
+    let mut silent = SoftAuthenticator::from_seed(RP, b"silent");
+    silent.user_present = false;
+    let mut cloned = SoftAuthenticator::from_seed(RP, b"cloned");
+    cloned.counter = 41; // Teleport saw 50: the next assertion says 42
+    let u2f = SoftAuthenticator::from_seed(&format!("https://{RP}:3080"), b"u2f");
+    let f = Fixture::new(
+        &teleport_policy(&silent, &cloned, &u2f),
+        &format!("approval_url: {PAGE}/\nchallenge:\n  tries: 3\n"),
+    );
+    for (key, words) in [
+        (&mut silent, "without a touch"),
+        (
+            &mut cloned,
+            "did not move past the one the cluster last saw (50)",
+        ),
+    ] {
+        let Step::Ask(conv, prompt) = f.begin(PamHook::Auth, None, "10.0.0.1") else {
+            panic!("expected a challenge")
+        };
+        // The link offers the two WebAuthn keys, not the U2F one.
+        use base64::Engine;
+        let b64 = |k: &SoftAuthenticator| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(k.credential_id())
+        };
+        let link = link_of(&prompt).expect("a link");
+        assert!(!link.contains(&b64(&u2f)), "{link}");
+        assert!(link.contains(&b64(key)), "{link}");
+        let text = crate::challenge::find_challenge(&prompt_text(&prompt))
+            .unwrap()
+            .text;
+        let line = page_answer(key, &text, PAGE);
+        let Step::Ask(_, again) = answer(&f.state, conv, &[line]) else {
+            panic!("a refused answer gets another try")
+        };
+        let again = prompt_text(&again);
+        assert!(again.contains(words), "{again}");
     }
 }

@@ -39,7 +39,7 @@ pub(super) fn start(
         return Step::Done(finish(state, ev, v));
     };
     let user = tap_label(&users);
-    let approval = match super::approval_link::approval_for(state, bundle, &users) {
+    let approval = match super::approval_link::approval_for(state, bundle) {
         Ok(a) => a,
         Err(why) => {
             v.reason = format!("{}; {why}", v.reason);

@@ -69,7 +69,7 @@ impl Conversation {
     }
 
     /// The conversation's WebAuthn credentials, most recent first.
-    fn webauthn_credentials(&self) -> Vec<&TapCredential> {
+    pub(super) fn webauthn_credentials(&self) -> Vec<&TapCredential> {
         let mut creds: Vec<&TapCredential> = self
             .devices
             .iter()

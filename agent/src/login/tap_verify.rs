@@ -5,6 +5,7 @@ use super::evidence::{check, KeyClass};
 use super::key_rules::tap_key_policy;
 use super::tap::{Conversation, TapDevice};
 use super::tap_credential::TapCredential;
+use crate::verify::webauthn::WebauthnAssertion;
 use crate::piv::AttestedKey;
 use crate::policy::Requirement;
 use crate::state::AgentState;
@@ -58,13 +59,7 @@ impl Conversation {
                     device.name
                 )
             })?;
-        if !signed.user_present() {
-            return Err(format!(
-                "{} signed without a touch (user presence); touch the key when it blinks",
-                device.name
-            ));
-        }
-        check_counter_floor(cred.counter_floor, signed.counter, &device.name)?;
+        self.require_touch_and_counter(&signed, cred, device)?;
         self.accept_flags(
             state,
             device,
@@ -72,6 +67,24 @@ impl Conversation {
             signed.user_verified(),
             signed.counter,
         )
+    }
+
+    /// What every WebAuthn answer (`mfactl tap`'s or the approval page's)
+    /// must show besides its signature: the touch (user presence), and a
+    /// counter past the one Teleport last saw for the device.
+    pub(super) fn require_touch_and_counter(
+        &self,
+        signed: &WebauthnAssertion,
+        cred: &TapCredential,
+        device: &TapDevice,
+    ) -> Result<(), String> {
+        if !signed.user_present() {
+            return Err(format!(
+                "{} signed without a touch (user presence); touch the key when it blinks",
+                device.name
+            ));
+        }
+        check_counter_floor(cred.counter_floor, signed.counter, &device.name)
     }
 
     /// Checks a PIV key's signature of this conversation's challenge with

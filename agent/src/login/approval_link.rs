@@ -53,10 +53,7 @@ pub(super) fn approval_for(
         return Err("approval_url is set but the cluster has no webauthn.rp_id: the approval link is not shown".into());
     };
     url.check_rp_id(&rp_id)?;
-    Ok(Some(ApprovalLink {
-        url,
-        rp_id,
-    }))
+    Ok(Some(ApprovalLink { url, rp_id }))
 }
 
 /// Whether `approval_url` works with the policy in force, for `mfactl

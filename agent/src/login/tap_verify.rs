@@ -5,12 +5,12 @@ use super::evidence::{check, KeyClass};
 use super::key_rules::tap_key_policy;
 use super::tap::{Conversation, TapDevice};
 use super::tap_credential::TapCredential;
-use crate::verify::webauthn::WebauthnAssertion;
 use crate::piv::AttestedKey;
 use crate::policy::Requirement;
 use crate::state::AgentState;
 use crate::verify::piv_tap::verify_piv_tap;
 use crate::verify::ssh_sk::verify_sk_signature;
+use crate::verify::webauthn::WebauthnAssertion;
 
 impl Conversation {
     /// Checks a security-key signature of this conversation's challenge:

@@ -419,17 +419,20 @@ impl Loader {
         if self.cap.as_ref().is_some_and(|c| c.u2f_app_id.is_some()) {
             return;
         }
-        let (u2f, kept): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.devices).into_iter().partition(
-                |d| matches!(&d.kind, DeviceKind::Webauthn(w) if w.form == WebauthnForm::U2f),
-            );
-        self.devices = kept;
-        for d in u2f {
-            let at = self.place("mfa_device", &format!("{}/{}", d.user, d.name));
-            self.warnings.push(format!(
-                "{at}skipped U2F device {:?} of user {:?}: the cluster_auth_preference has no u2f.app_id to verify it with",
-                d.name, d.user
-            ));
+        let devices = std::mem::take(&mut self.devices);
+        let places = std::mem::take(&mut self.device_places);
+        for (d, place) in devices.into_iter().zip(places) {
+            if matches!(&d.kind, DeviceKind::Webauthn(w) if w.form == WebauthnForm::U2f) {
+                self.warnings.push(format!(
+                    "{}: skipped U2F device {:?} of user {:?}: the cluster_auth_preference has no u2f.app_id to verify it with",
+                    self.show(place),
+                    d.name,
+                    d.user
+                ));
+            } else {
+                self.devices.push(d);
+                self.device_places.push(place);
+            }
         }
     }
 

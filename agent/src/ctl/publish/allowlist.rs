@@ -131,7 +131,10 @@ fn copy_map(
             Some((_, shape)) => copy(v, shape, path, dropped)?,
             None => {
                 check(v, path)?;
-                (unknown == Unknown::CheckAndKeep).then(|| v.clone())
+                match unknown {
+                    Unknown::CheckAndDrop => None,
+                    Unknown::CheckAndMask => Some(mask(v)),
+                }
             }
         };
         path.truncate(len);
@@ -278,13 +281,20 @@ mod tests {
 
     #[test]
     fn lock_targets_keep_fields_hosts_cannot_judge() {
+        // A `token` join method's token name is its secret (32 hex digits,
+        // below the key-material check): only that the field is set goes.
+        let token = "7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e";
         let lock = json!({"kind": "lock", "version": "v2", "metadata": {"name": "l"},
-            "spec": {"target": {"user": "bob", "windows_desktop": "w1"}, "created_by": "x"}});
+            "spec": {"target": {"user": "bob", "windows_desktop": "w1", "join_token": token,
+                "device": ""}, "created_by": "x"}});
         let (r, _) = copy_kind(&lock);
+        let kept = r.unwrap().unwrap();
         assert_eq!(
-            r.unwrap().unwrap()["spec"],
-            json!({"target": {"user": "bob", "windows_desktop": "w1"}})
+            kept["spec"],
+            json!({"target": {"user": "bob", "windows_desktop": "withheld",
+                "join_token": "withheld", "device": ""}})
         );
+        assert!(!kept.to_string().contains(token));
         // Copied, so checked: a key there stops the publication.
         let mut leaky = lock.clone();
         leaky["spec"]["target"]["device"] = json!("$2a$10$abcdefghijklmnopqrstuv");
@@ -295,5 +305,23 @@ mod tests {
                 why: "a password hash"
             }
         );
+    }
+}
+
+/// A value that is set (the agent counts a lock target field as set unless
+/// it is null, empty or an empty list or map) stands as the word
+/// `withheld`; an unset one stays unset.
+fn mask(v: &Value) -> Value {
+    let set = match v {
+        Value::Null => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(m) => !m.is_empty(),
+        _ => true,
+    };
+    if set {
+        Value::String("withheld".into())
+    } else {
+        v.clone()
     }
 }

@@ -36,12 +36,14 @@ pub(crate) enum Shape {
 pub(crate) enum Unknown {
     /// Checked for key material, then dropped.
     CheckAndDrop,
-    /// Checked for key material, then copied.
-    CheckAndKeep,
+    /// Checked for key material; copied as the word `withheld` when set
+    /// (a lock target the host cannot judge: that it is set matters to
+    /// the agent, its value may be a secret, as a `join_token` is).
+    CheckAndMask,
 }
 
 use Shape::{Drop, Each, Keep, KeepChecked, Map, Secret};
-use Unknown::{CheckAndDrop, CheckAndKeep};
+use Unknown::{CheckAndDrop, CheckAndMask};
 
 /// `metadata`: only the name is used.
 const METADATA: Shape = Map(
@@ -283,7 +285,10 @@ const LOCK: Shape = Map(
             Map(
                 &[
                     // Target fields hosts cannot judge still matter (a lock
-                    // naming only them is not empty): copied, checked.
+                    // naming only them is not empty): that they are set is
+                    // copied, never their value (a `join_token` lock names
+                    // the token, which for the `token` join method is the
+                    // secret itself).
                     (
                         "target",
                         Map(
@@ -295,7 +300,7 @@ const LOCK: Shape = Map(
                                 ("server_id", Keep),
                                 ("mfa_device", Keep),
                             ],
-                            CheckAndKeep,
+                            CheckAndMask,
                         ),
                     ),
                     ("message", Keep),

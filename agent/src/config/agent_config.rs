@@ -173,10 +173,19 @@ impl Default for ClusterConfig {
 }
 
 impl ClusterConfig {
-    /// How long the lock view may go without contact under `locking_mode: strict`.
+    /// How long the lock view may go without contact under `locking_mode:
+    /// strict`. Default: 3 × poll_interval; from a publisher's manifest
+    /// (where contact is the newest manifest's issued_at, so the time the
+    /// publisher takes between rounds counts too) 2 minutes more.
     pub fn lock_view_max_age(&self) -> Duration {
+        let polls = self.poll_interval.saturating_mul(3);
+        let publisher = if self.source.ends_with("/manifest.json") {
+            Duration::from_secs(120)
+        } else {
+            Duration::ZERO
+        };
         self.lock_view_max_age
-            .unwrap_or(self.poll_interval.saturating_mul(3))
+            .unwrap_or(polls.saturating_add(publisher))
     }
 }
 

@@ -47,7 +47,11 @@ pub(super) fn pull(
     let (manifest, fetched, bundle_bytes) = match pull_manifest(fetcher, &input) {
         Ok(PullOutcome::NotModified) => {
             if let Some(sha) = &installed {
-                save_contact(state, book, sha, now);
+                let contact = book
+                    .manifest_floor
+                    .as_ref()
+                    .map_or(now, |m| m.issued_at.min(now));
+                save_contact(state, book, sha, contact);
             }
             return Ok(Pulled::NotModified);
         }
@@ -155,7 +159,8 @@ fn save_last_known_good(
         source: cache.source.clone(),
         etag: fetched.etag.clone(),
         fetched_at,
-        confirmed_at: now,
+        // Contact as of the manifest's issued_at (see `reload::contact_as_of`).
+        confirmed_at: manifest.issued_at.min(now),
         sha256: manifest.bundle.sha256.clone(),
         signature: None,
         bytes,

@@ -76,8 +76,9 @@ fn a_restarted_agent_still_refuses_a_rollback() {
     assert_eq!(m.serial, Some(T0 + 60));
     assert_eq!(m.last_refusal_kind.as_deref(), Some("rollback"));
     assert!(m.last_refusal.unwrap().contains("lower than"));
-    // A refusal is no contact: the policy's contact is still the pull at T0+70.
-    assert_eq!(second.store.snapshot().last_contact, Some(at(T0 + 70)));
+    // A refusal is no contact: the policy's contact is still the newest
+    // accepted manifest's issued_at.
+    assert_eq!(second.store.snapshot().last_contact, Some(at(T0 + 60)));
 }
 
 #[test]
@@ -105,4 +106,26 @@ fn past_expires_at_the_policy_is_stale_until_a_newer_manifest() {
         ReloadOutcome::Rejected { .. }
     ));
     assert!(a.policy_for_decision().is_ok());
+}
+
+/// Contact is as of the newest verified manifest's issued_at: the same
+/// signed manifest served again (a server holding back the publisher's new
+/// ones) does not make the policy look fresher.
+#[test]
+fn the_same_manifest_served_again_is_not_new_contact() {
+    let dir = Dir::new("state-replay");
+    let state_dir = dir.0.join("state");
+    let now = Arc::new(Mutex::new(at(T0 + 10)));
+    dir.publish("prod", T0, T0, OLD);
+    let a = agent(&dir, &state_dir, &now);
+    assert!(matches!(sync_now(&a).outcome, ReloadOutcome::Loaded { .. }));
+    assert_eq!(a.store.snapshot().last_contact, Some(at(T0)));
+    *now.lock().unwrap() = at(T0 + 600);
+    let again = sync_now(&a);
+    assert!(again.report.ok, "{again:?}");
+    assert_eq!(a.store.snapshot().last_contact, Some(at(T0)));
+    // A newer manifest moves it.
+    dir.publish("prod", T0 + 590, T0 + 590, NEW);
+    assert!(matches!(sync_now(&a).outcome, ReloadOutcome::Loaded { .. }));
+    assert_eq!(a.store.snapshot().last_contact, Some(at(T0 + 590)));
 }

@@ -110,6 +110,17 @@ impl PolicyStore {
     }
 
     /// The source confirmed the installed bundle (a 304, or an unchanged file).
+    /// A pull at `at` that proved the source as fresh as `contact` (in
+    /// manifest mode: the issued_at of the newest verified manifest, so
+    /// an unchanged or replayed manifest does not count as new contact).
+    pub fn record_contact_as_of(&self, contact: SystemTime, at: SystemTime) {
+        let mut inner = self.write();
+        inner.last_contact = Some(contact);
+        inner.last_attempt = Some(at);
+        inner.last_error = None;
+        inner.provenance.from_cache = false;
+    }
+
     pub fn record_contact(&self, at: SystemTime) {
         let mut inner = self.write();
         inner.last_contact = Some(at);

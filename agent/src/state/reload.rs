@@ -39,6 +39,19 @@ pub struct SyncResult {
     pub report: SyncReport,
 }
 
+/// How fresh a successful pull proves the policy: now, or in manifest mode
+/// the issued_at of the newest verified manifest (never later than now).
+/// The publisher signs a new manifest every round, so a server that keeps
+/// answering 304, or serves the same signed manifest again, cannot make a
+/// policy it holds back look fresh: past `lock_view_max_age` (strict
+/// locking) and `max_staleness` it goes stale as without contact.
+pub(super) fn contact_as_of(
+    manifest: Option<&crate::sync::AcceptedManifest>,
+    now: SystemTime,
+) -> SystemTime {
+    manifest.map_or(now, |m| m.issued_at.min(now))
+}
+
 /// What a pull brought before it is installed.
 pub(super) enum Pulled {
     NotModified,
@@ -84,7 +97,9 @@ pub fn sync_now(state: &AgentState) -> SyncResult {
     };
     match pulled {
         Ok(Pulled::NotModified) => {
-            state.store.record_contact(now);
+            state
+                .store
+                .record_contact_as_of(contact_as_of(book.manifest_floor.as_ref(), now), now);
             SyncResult {
                 outcome: ReloadOutcome::Unchanged {
                     revision: previous_revision.clone(),
@@ -109,7 +124,8 @@ pub fn sync_now(state: &AgentState) -> SyncResult {
             } else {
                 diff_bundles(previous.as_deref(), &bundle)
             };
-            state.store.install_from(bundle, provenance, now, now);
+            let contact = contact_as_of(provenance.manifest.as_ref(), now);
+            state.store.install_from(bundle, provenance, contact, now);
             crate::sessions::enforce(state);
             if same {
                 return SyncResult {

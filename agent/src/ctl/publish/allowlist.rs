@@ -178,6 +178,24 @@ fn collect_strings(value: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// A value that is set (the agent counts a lock target field as set unless
+/// it is null, empty or an empty list or map) stands as the word
+/// `withheld`; an unset one stays unset.
+fn mask(v: &Value) -> Value {
+    let set = match v {
+        Value::Null => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(m) => !m.is_empty(),
+        _ => true,
+    };
+    if set {
+        Value::String("withheld".into())
+    } else {
+        v.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,23 +323,5 @@ mod tests {
                 why: "a password hash"
             }
         );
-    }
-}
-
-/// A value that is set (the agent counts a lock target field as set unless
-/// it is null, empty or an empty list or map) stands as the word
-/// `withheld`; an unset one stays unset.
-fn mask(v: &Value) -> Value {
-    let set = match v {
-        Value::Null => false,
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(m) => !m.is_empty(),
-        _ => true,
-    };
-    if set {
-        Value::String("withheld".into())
-    } else {
-        v.clone()
     }
 }

@@ -244,6 +244,11 @@ enum Cmd {
         /// equal (default: the cluster's name, from its cert_authority).
         #[arg(long, value_name = "NAME", env = "PAM_MFA_PUBLISH_SOURCE_NAME")]
         source_name: Option<String>,
+        /// This cluster's name: only its certificate authorities are
+        /// published (tctl also prints trusted clusters'); needed when the
+        /// input holds CAs of several clusters.
+        #[arg(long, value_name = "NAME", env = "PAM_MFA_PUBLISH_CLUSTER_NAME")]
+        cluster_name: Option<String>,
         /// From issued_at to expires_at: agents treat the policy as stale after it.
         #[arg(long, value_name = "DURATION", default_value = "24h", env = "PAM_MFA_PUBLISH_VALID_FOR",
               value_parser = mfa_agent::config::parse_duration)]
@@ -385,6 +390,7 @@ fn publish(cmd: Cmd) -> Result<ExitCode, String> {
         out,
         signing_key,
         source_name,
+        cluster_name,
         valid_for,
         interval,
     } = cmd
@@ -404,6 +410,7 @@ fn publish(cmd: Cmd) -> Result<ExitCode, String> {
         out,
         signing_key,
         source_name,
+        cluster_name,
         valid_for,
         interval,
     };

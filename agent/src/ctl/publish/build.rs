@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use super::allowlist::{copy_resource, Dropped};
+use super::clusters::{ca_cluster, local_cluster};
 use super::input::Source;
 use super::secrets::unmistakable_secret;
 use crate::policy::{load_bundle_sources, load_bundle_str, raw_documents, Bundle};
@@ -24,8 +25,10 @@ pub struct Built {
     /// Secret fields dropped.
     pub secret_fields: usize,
     /// Resources left out (kinds the agent does not read, devices with no
-    /// public form).
+    /// public form, other clusters' CAs).
     pub left_out: usize,
+    /// This cluster's name (its CAs'), when the input has CAs.
+    pub cluster: Option<String>,
 }
 
 /// What the published bundle is named in errors.
@@ -33,13 +36,19 @@ const PUBLISHED: &str = "the published bundle";
 
 /// Builds the bundle from tctl's output (`resources`) and our own
 /// `mfa_device` documents (`devices`).
-pub fn build_bundle(resources: &[Source], devices: &[Source]) -> Result<Built, String> {
+/// `cluster`: `--cluster-name` (see [`super::clusters`]).
+pub fn build_bundle(
+    resources: &[Source],
+    devices: &[Source],
+    cluster: Option<&str>,
+) -> Result<Built, String> {
     let all: Vec<(String, String)> = resources
         .iter()
         .chain(devices)
         .map(|s| (s.origin.clone(), s.text.clone()))
         .collect();
-    let input = load_bundle_sources(&all).map_err(|e| e.to_string())?;
+    let mut input = load_bundle_sources(&all).map_err(|e| e.to_string())?;
+    let local = local_cluster(&input, cluster)?;
     let mut dropped = Dropped::default();
     let mut kept = Vec::new();
     let mut left_out = 0;
@@ -50,6 +59,14 @@ pub fn build_bundle(resources: &[Source], devices: &[Source]) -> Result<Built, S
     {
         for doc in raw_documents(&source.text, &source.origin).map_err(|e| e.to_string())? {
             let at = format!("{}:{}", source.origin, doc.line);
+            if let Some(other) = other_cluster_ca(&doc.value, local.as_deref()) {
+                input.warnings.push(format!(
+                    "{at}: left out the cert_authority of cluster {other:?}: not this cluster ({})",
+                    local.as_deref().unwrap_or_default()
+                ));
+                left_out += 1;
+                continue;
+            }
             match copy_document(&doc.value, devices_only, &at, &mut dropped)? {
                 Some(v) => kept.push(v),
                 None => left_out += usize::from(!doc.value.is_null()),
@@ -61,14 +78,23 @@ pub fn build_bundle(resources: &[Source], devices: &[Source]) -> Result<Built, S
     let bundle = load_bundle_str(&text, PUBLISHED).map_err(|e| {
         format!("{e} (the allowlist made a bundle the agent refuses: a bug, nothing was written)")
     })?;
-    same_policy(&input, &bundle)?;
+    same_policy(&input, &bundle, local.as_deref())?;
     Ok(Built {
         text,
         bundle,
         warnings: input.warnings,
         secret_fields: dropped.secret_fields,
         left_out,
+        cluster: local,
     })
+}
+
+/// The cluster of a `cert_authority` document that is not `local`.
+fn other_cluster_ca<'a>(value: &'a Value, local: Option<&str>) -> Option<&'a str> {
+    let local = local?;
+    (value["kind"] == "cert_authority")
+        .then(|| ca_cluster(value))
+        .filter(|c| *c != local)
 }
 
 /// One document through the allowlist; `at` is `FILE:LINE`.
@@ -134,13 +160,29 @@ fn check_no_secret(text: &str, dropped: &Dropped) -> Result<(), String> {
 }
 
 /// The published bundle must mean what the input means: same roles, users,
-/// cap, locks, devices and CAs, in the same order.
-fn same_policy(input: &Bundle, published: &Bundle) -> Result<(), String> {
-    let mut changes = diff_bundles(Some(input), published);
+/// cap, locks, devices and (this cluster's) CAs, in the same order.
+fn same_policy(input: &Bundle, published: &Bundle, local: Option<&str>) -> Result<(), String> {
+    // Other clusters' CAs are left out on purpose (see `clusters`).
+    let mut changes: Vec<String> = diff_bundles(Some(input), published)
+        .into_iter()
+        .filter(|c| {
+            let other_ca = c
+                .strip_prefix("- cert_authority/")
+                .and_then(|rest| rest.split_once('/'))
+                .is_some_and(|(_, cluster)| local.is_some_and(|l| cluster != l));
+            !other_ca
+        })
+        .collect();
+    let local_cas: Vec<_> = input
+        .cert_authorities()
+        .iter()
+        .filter(|c| local.is_none_or(|l| c.cluster_name == l))
+        .collect();
+    let published_cas: Vec<_> = published.cert_authorities().iter().collect();
     if changes.is_empty()
         && (input.locks() != published.locks()
             || input.devices() != published.devices()
-            || input.cert_authorities() != published.cert_authorities())
+            || local_cas != published_cas)
     {
         changes.push("the order of locks, devices or CAs".into());
     }
@@ -192,7 +234,7 @@ mod tests {
 
     #[test]
     fn the_fixture_publishes_without_any_of_its_secrets() {
-        let built = build_bundle(&[source("tctl.yaml", FIXTURE)], &[]).unwrap();
+        let built = build_bundle(&[source("tctl.yaml", FIXTURE)], &[], None).unwrap();
         assert!(FIXTURE.contains("password_hash"));
         let forms = secret_forms();
         for (name, form) in &forms {
@@ -225,7 +267,7 @@ mod tests {
             "  future_teleport_field:\n    escrow: \"-----BEGIN PRIVATE KEY-----\"\n",
         );
         assert_ne!(text, FIXTURE);
-        let e = build_bundle(&[source("tctl.yaml", &text)], &[]).unwrap_err();
+        let e = build_bundle(&[source("tctl.yaml", &text)], &[], None).unwrap_err();
         assert!(
             e.starts_with("tctl.yaml:52: role \"prod-access\": field spec.future_teleport_field.escrow holds what looks like key material (a PEM block)"),
             "{e}"
@@ -235,18 +277,57 @@ mod tests {
     #[test]
     fn what_the_agent_refuses_is_refused_at_its_place() {
         let text = FIXTURE.replace("    - ubuntu\n", "    - '*'\n");
-        let e = build_bundle(&[source("tctl.yaml", &text)], &[]).unwrap_err();
+        let e = build_bundle(&[source("tctl.yaml", &text)], &[], None).unwrap_err();
         assert!(e.starts_with("tctl.yaml:5"), "{e}");
         assert!(
             e.contains("wildcard matcher is not allowed in logins"),
             "{e}"
         );
         let role = "kind: role\nversion: v7\nmetadata: {name: r}\n";
-        let e =
-            build_bundle(&[source("tctl.yaml", FIXTURE)], &[source("dev.yaml", role)]).unwrap_err();
+        let e = build_bundle(
+            &[source("tctl.yaml", FIXTURE)],
+            &[source("dev.yaml", role)],
+            None,
+        )
+        .unwrap_err();
         assert!(
             e.starts_with("dev.yaml:1: role \"r\": only mfa_device documents belong in --devices"),
             "{e}"
         );
+    }
+
+    /// A leaf cluster's tctl also prints its root's user CA: not published
+    /// (pam-mfa maps no roles across clusters), and without --cluster-name
+    /// the publisher cannot tell which cluster is this one.
+    #[test]
+    fn only_this_clusters_cas_are_published() {
+        let root_ca = "---\nkind: cert_authority\nmetadata:\n  name: root.example.com\nspec:\n  active_keys:\n    ssh:\n    - public_key: c3NoLWVkMjU1MTkgQUFBQUMzTnphQzFsWkRJMU5URTVBQUFBSURPVmZLQ3A3N3YrOXJXRC9KL3ZsWlFueCsrTHFjajU4K1NxS3dhaVVxSE0K\n  cluster_name: root.example.com\n  type: user\nsub_kind: user\nversion: v2\n";
+        let text = format!("{FIXTURE}{root_ca}");
+        let e = build_bundle(&[source("tctl.yaml", &text)], &[], None).unwrap_err();
+        assert!(
+            e.contains("2 clusters (example.teleport.sh, root.example.com)")
+                && e.contains("--cluster-name"),
+            "{e}"
+        );
+        let built = build_bundle(
+            &[source("tctl.yaml", &text)],
+            &[],
+            Some("example.teleport.sh"),
+        )
+        .unwrap();
+        assert_eq!(built.cluster.as_deref(), Some("example.teleport.sh"));
+        let cas = built.bundle.cert_authorities();
+        assert!(!cas.is_empty() && cas.iter().all(|c| c.cluster_name == "example.teleport.sh"));
+        assert!(!built.text.contains("root.example.com"));
+        assert!(
+            built
+                .warnings
+                .iter()
+                .any(|w| w.contains("left out the cert_authority of cluster \"root.example.com\"")),
+            "{:?}",
+            built.warnings
+        );
+        let e = build_bundle(&[source("tctl.yaml", &text)], &[], Some("other")).unwrap_err();
+        assert!(e.contains("--cluster-name other"), "{e}");
     }
 }

@@ -9,6 +9,7 @@
 
 mod allowlist;
 mod build;
+mod clusters;
 mod input;
 mod out_dir;
 mod rounds;
@@ -45,6 +46,8 @@ pub struct PublishArgs {
     pub signing_key: PathBuf,
     /// `--source-name NAME` (default: the cluster's name, from its CAs).
     pub source_name: Option<String>,
+    /// `--cluster-name`: this cluster, whose CAs alone are published.
+    pub cluster_name: Option<String>,
     /// `--valid-for`: from issued_at to expires_at.
     pub valid_for: Duration,
     /// `--interval`: publish again every so often, until SIGTERM.
@@ -104,20 +107,11 @@ fn source_name(args: &PublishArgs, built: &Built) -> Result<String, String> {
     if let Some(name) = &args.source_name {
         return check_source_name(name);
     }
-    let mut names: Vec<&str> = built
-        .bundle
-        .cert_authorities()
-        .iter()
-        .map(|c| c.cluster_name.as_str())
-        .collect();
-    names.sort();
-    names.dedup();
-    match names.as_slice() {
-        [one] => check_source_name(one),
-        _ => Err(format!(
-            "give --source-name NAME: the input names {} clusters",
-            names.len()
-        )),
+    match &built.cluster {
+        Some(cluster) => check_source_name(cluster),
+        None => Err(
+            "give --source-name NAME: the input has no cert_authority to name the cluster".into(),
+        ),
     }
 }
 
@@ -136,7 +130,7 @@ pub fn publish_once(
     now: SystemTime,
 ) -> Result<Published, String> {
     let (resources, devices) = read_inputs(args)?;
-    let built = build_bundle(&resources, &devices)?;
+    let built = build_bundle(&resources, &devices, args.cluster_name.as_deref())?;
     for w in &built.warnings {
         eprintln!("mfactl publish: warning: {w}");
     }

@@ -56,13 +56,16 @@ impl CertAuthorityDoc {
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
         };
+        // Teleport trusts both key sets (`GetTrustedSSHKeyPairs`): during a
+        // CA rotation, certificates of the other phase are signed by a key
+        // in `additional_trusted_keys`.
         let mut keys = Vec::new();
-        if let Some(pairs) = spec
-            .get("active_keys")
-            .and_then(|k| k.get("ssh"))
-            .and_then(|s| s.as_array())
-        {
-            for pair in pairs {
+        for set in ["active_keys", "additional_trusted_keys"] {
+            let pairs = spec
+                .get(set)
+                .and_then(|k| k.get("ssh"))
+                .and_then(|s| s.as_array());
+            for pair in pairs.into_iter().flatten() {
                 if let Some(line) = pair
                     .get("public_key")
                     .and_then(|v| v.as_str())
@@ -100,5 +103,20 @@ mod tests {
         assert_eq!(key_line(line).as_deref(), Some(line));
         assert_eq!(key_line("bm90IGEga2V5"), None);
         assert_eq!(key_line("%%%"), None);
+    }
+
+    #[test]
+    fn keys_of_a_rotation_in_progress_are_trusted_too() {
+        let active = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA== new";
+        let old = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB== old";
+        let b64 = |l: &str| base64::engine::general_purpose::STANDARD.encode(l);
+        let doc: CertAuthorityDoc = serde_json::from_value(serde_json::json!({
+            "version": "v2", "metadata": {"name": "c"},
+            "spec": {"type": "user", "cluster_name": "c",
+                "active_keys": {"ssh": [{"public_key": b64(active)}]},
+                "additional_trusted_keys": {"ssh": [{"public_key": b64(old)}]}}
+        }))
+        .unwrap();
+        assert_eq!(doc.into_cert_authority().ssh_public_keys, [active, old]);
     }
 }

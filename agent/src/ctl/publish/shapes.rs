@@ -59,6 +59,28 @@ const METADATA: Shape = Map(
     CheckAndDrop,
 );
 
+/// An MFA device's `metadata`: jsonpb prints the Go field names of
+/// `types.Metadata` (`Name`, `Namespace`), hand-made files `name`.
+const DEVICE_METADATA: Shape = Map(
+    &[
+        ("name", Keep),
+        ("Name", Keep),
+        ("namespace", Drop),
+        ("Namespace", Drop),
+        ("description", Drop),
+        ("Description", Drop),
+        ("labels", Drop),
+        ("Labels", Drop),
+        ("expires", Drop),
+        ("Expires", Drop),
+        ("revision", Drop),
+        ("Revision", Drop),
+        ("id", Drop),
+        ("ID", Drop),
+    ],
+    CheckAndDrop,
+);
+
 /// One side of a role: what `policy::resources::role` reads.
 const ROLE_CONDITIONS: Shape = Map(
     &[
@@ -105,7 +127,7 @@ const MFA_DEVICE: Shape = Map(
         ("subKind", Keep),
         ("sub_kind", Keep),
         ("version", Keep),
-        ("metadata", METADATA),
+        ("metadata", DEVICE_METADATA),
         // Teleport 6 kept the name beside the id.
         ("name", Keep),
         ("id", Keep),

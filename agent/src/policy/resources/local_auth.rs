@@ -25,7 +25,8 @@ pub(crate) struct RawLocalAuth {
 
 #[derive(Debug, Default, Deserialize)]
 struct RawName {
-    #[serde(default)]
+    /// jsonpb prints `types.Metadata`'s Go field name, `Name`.
+    #[serde(default, alias = "Name")]
     name: Option<String>,
 }
 

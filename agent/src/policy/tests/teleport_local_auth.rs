@@ -83,7 +83,8 @@ spec:
       kind: mfa_device
       lastUsed: "2024-05-01T08:00:00Z"
       metadata:
-        name: yubikey-new
+        Name: yubikey-new
+        Namespace: default
       version: v1
       webauthn:
         credentialId: {new_id}

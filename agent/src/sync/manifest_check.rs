@@ -51,6 +51,8 @@ pub enum RefusalKind {
     IssuedInTheFuture,
     /// The bundle's SHA-256 or size is not the manifest's.
     BundleMismatch,
+    /// A new manifest already past its `expires_at`.
+    Expired,
 }
 
 impl RefusalKind {
@@ -62,6 +64,7 @@ impl RefusalKind {
             RefusalKind::Rollback => "rollback",
             RefusalKind::SerialReused => "serial_reused",
             RefusalKind::IssuedInTheFuture => "issued_in_the_future",
+            RefusalKind::Expired => "expired",
             RefusalKind::BundleMismatch => "bundle_mismatch",
         }
     }
@@ -125,6 +128,20 @@ pub fn check_manifest(
             format!(
                 "its bundle is {} bytes, over cluster.max_bundle_bytes {max_bundle_bytes}",
                 m.bundle.size
+            ),
+        ));
+    }
+    // A manifest newer than the one in force must not be expired already:
+    // it would move the rollback floor and replace the bundle with a policy
+    // that is stale on arrival. (The one in force read again past its
+    // expiry is not refused: the policy just goes stale.)
+    if m.expires_at <= now && floor.is_none_or(|f| m.serial > f.serial) {
+        return Err(Refusal::new(
+            RefusalKind::Expired,
+            format!(
+                "serial {} expired at {} (the publisher's --valid-for); an old signed set was served, or the clocks disagree",
+                m.serial,
+                crate::sync::manifest_format::rfc3339_utc(m.expires_at)
             ),
         ));
     }

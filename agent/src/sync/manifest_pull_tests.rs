@@ -157,6 +157,23 @@ fn a_manifest_from_the_future_is_refused_within_the_skew_it_is_not() {
     assert_eq!(r.kind, RefusalKind::IssuedInTheFuture, "{r}");
 }
 
+/// A newer set already past its expires_at (the test publisher's are good
+/// for an hour) is refused; the one in force read again past it is not
+/// (the policy goes stale instead).
+#[test]
+fn a_newer_set_already_expired_is_refused() {
+    let d = Dir::new("expired");
+    let floor = AcceptedManifest::from(&d.publish("prod", T0, T0, BUNDLE_A));
+    accepted(pull(&d, Some(&floor), T0 + 3600 + 10));
+    d.publish("prod", T0 + 5, T0 + 5, BUNDLE_B);
+    let r = refused(pull(&d, Some(&floor), T0 + 3605));
+    assert_eq!(r.kind, RefusalKind::Expired, "{r}");
+    assert!(r.reason.contains("expired at"), "{r}");
+    let r = refused(pull(&d, None, T0 + 3605));
+    assert_eq!(r.kind, RefusalKind::Expired, "{r}");
+    accepted(pull(&d, Some(&floor), T0 + 3604));
+}
+
 #[test]
 fn an_unreadable_source_is_not_a_refusal() {
     let d = Dir::new("gone");

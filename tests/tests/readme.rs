@@ -426,6 +426,7 @@ fn readme_publish_script(
          for i in $(seq 100); do curl -sf -o /dev/null http://127.0.0.1:{port}/pam-mfa/manifest.json && break; sleep 0.1; done\n\
          get() {{ curl -sfS -D {w}/headers-$1 -o {w}/got-$1 http://127.0.0.1:{port}/pam-mfa/$2; }}\n\
          get manifest manifest.json; get sig manifest.json.sig\n\
+         get page web/index.html\n\
          get bundle \"$(sed -n 's/.*\"path\":\"\\([^\"]*\\)\".*/\\1/p' {w}/got-manifest)\"\n\
          kill $NGINX; wait $NGINX || true\n",
         conf = nginx_conf.display()
@@ -458,6 +459,19 @@ fn check_readme_publish_results(work: &WorkDir, calls: &std::path::Path) {
         header("bundle").contains("immutable"),
         "{}",
         header("bundle")
+    );
+    // The approval page beside it, with its Content-Security-Policy.
+    assert_eq!(
+        std::fs::read(work.join("got-page")).unwrap(),
+        mfa_agent::web_assets::WEB_FILES[0].1
+    );
+    assert!(
+        header("page").contains(&format!(
+            "content-security-policy: {}",
+            mfa_agent::web_assets::CONTENT_SECURITY_POLICY.to_ascii_lowercase()
+        )),
+        "{}",
+        header("page")
     );
     // The env file went where the unit reads it, private; and the README's
     // --out is the example's.

@@ -44,6 +44,11 @@ impl ApprovalUrl {
                 "{KEY} '{text}': the host must be a DNS name at or under the cluster's webauthn.rp_id, not an address"
             ));
         }
+        if host.ends_with('.') {
+            return Err(format!(
+                "{KEY} '{text}': write the host without a trailing dot (browsers keep it in the origin, and it would not match the rp_id)"
+            ));
+        }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(format!("{KEY}: credentials in the URL are refused"));
         }
@@ -74,11 +79,23 @@ impl ApprovalUrl {
     /// WebAuthn's rule: the page's host is `rp_id` or a name under it.
     pub fn check_rp_id(&self, rp_id: &str) -> Result<(), String> {
         let host = self.host();
-        let rp = rp_id.trim_end_matches('.').to_ascii_lowercase();
+        // The rpIdHash is over the rp_id exactly as written, and the page
+        // asks the browser for it as written: only a plain lower-case DNS
+        // name can work.
+        let plain = !rp_id.is_empty()
+            && !rp_id.ends_with('.')
+            && rp_id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        if !plain {
+            return Err(format!(
+                "the cluster's webauthn.rp_id {rp_id:?} is not a lower-case DNS name without a trailing dot: the approval link is not shown"
+            ));
+        }
         let under = host
-            .strip_suffix(rp.as_str())
+            .strip_suffix(rp_id)
             .is_some_and(|head| head.is_empty() || head.ends_with('.'));
-        if rp.is_empty() || !under {
+        if !under {
             return Err(format!(
                 "approval_url host {host} is not the cluster's webauthn.rp_id {rp_id} or a name under it: browsers would refuse the credentials there, so the approval link is not shown"
             ));
@@ -120,6 +137,7 @@ mod tests {
             ("https://u:p@approve.example.com/", "credentials"),
             ("https://approve.example.com/?a=b", "no query"),
             ("https://approve.example.com/#x", "no query or fragment"),
+            ("https://approve.example.com./", "trailing dot"),
         ] {
             let e = ApprovalUrl::parse(bad).unwrap_err();
             assert!(e.contains(words), "{bad}: {e}");
@@ -130,16 +148,25 @@ mod tests {
     fn the_host_must_be_the_rp_id_or_under_it() {
         let u = ApprovalUrl::parse("https://approve.teleport.example.com/").unwrap();
         assert!(u.check_rp_id("teleport.example.com").is_ok());
-        assert!(u.check_rp_id("Teleport.Example.com.").is_ok());
         assert!(u.check_rp_id("approve.teleport.example.com").is_ok());
         for bad in [
             "example.org",
             "eleport.example.com",
             "other.teleport.example.com",
-            "",
         ] {
             let e = u.check_rp_id(bad).unwrap_err();
             assert!(e.contains("not the cluster's webauthn.rp_id"), "{bad}: {e}");
+        }
+        // The rpIdHash is over the rp_id as written: only a plain lower-case
+        // name can match what the browser signs.
+        for odd in [
+            "Teleport.Example.com",
+            "teleport.example.com.",
+            "",
+            "tëleport.example.com",
+        ] {
+            let e = u.check_rp_id(odd).unwrap_err();
+            assert!(e.contains("not a lower-case DNS name"), "{odd}: {e}");
         }
     }
 }

@@ -18,8 +18,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-/// Largest answer accepted (PAM's PAM_MAX_RESP_SIZE).
-pub const MAX_ANSWER: usize = 512;
+use super::claim::MAX_ANSWER;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {

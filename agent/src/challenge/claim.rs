@@ -11,8 +11,10 @@
 //! `mfactl tap` adds the claim only then, so its answers still parse on an
 //! agent from before (which refuses any extra word).
 
-use super::answer::MAX_ANSWER;
 use super::token::{find_challenge, ParsedChallenge};
+
+/// Largest answer accepted (PAM's PAM_MAX_RESP_SIZE).
+pub const MAX_ANSWER: usize = 512;
 
 /// The prompt word that says answers may name their challenge.
 pub const CLAIMS_WELCOME: &str = "answers=named";

@@ -8,8 +8,12 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::duration::{serde_text, serde_text_opt};
+use super::https_url::https_url;
+use super::manifest_source::ManifestSource;
+use super::policy_source::PolicySource;
 use super::service_map::ServiceMap;
 use crate::policy::ServiceClass;
+use crate::sync::manifest_format::{check_source_name, MANIFEST_FILE};
 
 /// Where the agent reads its configuration unless told otherwise.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/pam-mfa/agent.yaml";
@@ -503,10 +507,10 @@ impl AgentConfig {
             return Err("cluster.state_dir must be an absolute path".into());
         }
         let source = self.policy_source()?;
-        super::manifest_source::check_manifest_keys(c, &source)?;
+        check_manifest_keys(c, &source)?;
         let https = matches!(
             source,
-            PolicySource::Https(_) | PolicySource::Manifest(super::ManifestSource::Https(_))
+            PolicySource::Https(_) | PolicySource::Manifest(ManifestSource::Https(_))
         );
         let manifest = matches!(source, PolicySource::Manifest(_));
         if !https && !manifest {
@@ -575,91 +579,52 @@ fn strip_location_prefix(msg: &str) -> String {
     m.to_string()
 }
 
-/// Where the policy bundle comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PolicySource {
-    /// A file, or a directory of `*.yaml`, `*.yml` and `*.json` files.
-    Path(PathBuf),
-    /// The seed example compiled into the binary (demos and first tries).
-    BuiltinExample,
-    /// A bundle served over HTTPS.
-    Https(reqwest::Url),
-    /// A signed manifest (`.../manifest.json`) naming the bundle.
-    Manifest(super::ManifestSource),
-}
-
-/// `text` with the `user:password@` of its authority, if any, replaced by
-/// `***@`.
-fn without_userinfo(text: &str) -> String {
-    let Some((scheme, rest)) = text.split_once("://") else {
-        return text.to_string();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://***{}", &rest[at..]),
-        None => text.to_string(),
+/// The cluster keys of manifest mode: `signing_keys` and `source_name` are
+/// needed; `signature_source` belongs to the bundle mode (the manifest's
+/// signature is always `manifest.json.sig` beside it). Outside manifest
+/// mode, `source_name` has no meaning.
+fn check_manifest_keys(c: &ClusterConfig, source: &PolicySource) -> Result<(), String> {
+    let manifest = matches!(source, PolicySource::Manifest(_));
+    if !manifest {
+        if c.source_name.is_some() {
+            return Err(format!(
+                "cluster.source_name only applies to a manifest source (a cluster.source ending in /{MANIFEST_FILE})"
+            ));
+        }
+        return Ok(());
     }
-}
-
-/// Parses an `https://` URL for `key`: no credentials in it (use
-/// `cluster.token_file`), no plain http.
-pub fn https_url(text: &str, key: &str) -> Result<reqwest::Url, String> {
-    // Errors show the URL without any `user:password@` in it.
-    let shown = without_userinfo(text);
-    if text.starts_with("http://") {
+    if c.signing_keys.is_empty() {
         return Err(format!(
-            "{key} '{shown}': plain http is refused (the bundle is the security policy); use https://"
+            "a manifest source (/{MANIFEST_FILE}) needs cluster.signing_keys: the manifest is only read when signed"
         ));
     }
-    let url = reqwest::Url::parse(text).map_err(|e| format!("{key} '{shown}': {e}"))?;
-    if url.scheme() != "https" || url.host_str().is_none_or(|h| h.is_empty()) {
-        return Err(format!("{key} '{shown}': expected https://HOST/PATH"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
+    let name = c.source_name.as_deref().ok_or_else(|| {
+        "a manifest source needs cluster.source_name: the name mfactl publish --source-name gave it".to_string()
+    })?;
+    check_source_name(name).map_err(|e| format!("cluster.source_name: {e}"))?;
+    if c.signature_source.is_some() {
         return Err(format!(
-            "{key}: credentials in the URL are refused; put a bearer token in cluster.token_file"
+            "cluster.signature_source is for a bundle source; a manifest's signature is always {MANIFEST_FILE}.sig beside it"
         ));
     }
-    if url.fragment().is_some() {
-        return Err(format!(
-            "{key} '{text}': a URL fragment has no meaning here"
-        ));
-    }
-    Ok(url)
-}
-
-impl PolicySource {
-    pub fn parse(text: &str) -> Result<PolicySource, String> {
-        if text == "builtin:example" {
-            return Ok(PolicySource::BuiltinExample);
-        }
-        if let Some(manifest) = super::ManifestSource::recognise(text) {
-            return manifest.map(PolicySource::Manifest);
-        }
-        if let Some(path) = text.strip_prefix("file://") {
-            if !path.starts_with('/') {
-                return Err(format!(
-                    "cluster.source '{text}': a file:// source needs an absolute path"
-                ));
-            }
-            return Ok(PolicySource::Path(PathBuf::from(path)));
-        }
-        if text.starts_with("https://") || text.starts_with("http://") {
-            return https_url(text, "cluster.source").map(PolicySource::Https);
-        }
-        Err(format!(
-            "cluster.source '{text}' must start with https:// or file://, or be builtin:example"
-        ))
-    }
-
-    pub fn describe(&self) -> String {
-        match self {
-            PolicySource::Path(p) => format!("file://{}", p.display()),
-            PolicySource::BuiltinExample => "builtin:example".into(),
-            PolicySource::Https(u) => u.to_string(),
-            PolicySource::Manifest(m) => m.describe(),
+    if matches!(source, PolicySource::Manifest(ManifestSource::File(_))) {
+        let set: Vec<&str> = [
+            ("token_file", c.token_file.is_some()),
+            ("ca_file", c.ca_file.is_some()),
+            ("ca_pins", !c.ca_pins.is_empty()),
+        ]
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(k, _)| *k)
+        .collect();
+        if !set.is_empty() {
+            return Err(format!(
+                "cluster.{} only apply to an https:// source",
+                set.join(", cluster.")
+            ));
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -800,7 +765,7 @@ mod tests {
 
 #[cfg(test)]
 mod url_tests {
-    use super::{https_url, without_userinfo};
+    use crate::config::https_url::{https_url, without_userinfo};
 
     #[test]
     fn errors_never_show_the_password_of_a_source_url() {

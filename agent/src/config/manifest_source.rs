@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
-use super::agent_config::{https_url, ClusterConfig, PolicySource};
-use crate::sync::manifest_format::{check_source_name, MANIFEST_FILE};
+use super::https_url::https_url;
+use crate::sync::manifest_format::MANIFEST_FILE;
 
 /// Where a manifest is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,65 +50,6 @@ impl ManifestSource {
             ManifestSource::File(p) => format!("file://{}", p.display()),
         }
     }
-}
-
-/// The cluster keys of manifest mode: `signing_keys` and `source_name` are
-/// needed; `signature_source` belongs to the bundle mode (the manifest's
-/// signature is always `manifest.json.sig` beside it). Outside manifest
-/// mode, `source_name` has no meaning.
-pub fn check_manifest_keys(c: &ClusterConfig, source: &PolicySource) -> Result<(), String> {
-    let manifest = matches!(source, PolicySource::Manifest(_));
-    if !manifest {
-        if c.source_name.is_some() {
-            return Err(format!(
-                "cluster.source_name only applies to a manifest source (a cluster.source ending in /{MANIFEST_FILE})"
-            ));
-        }
-        return Ok(());
-    }
-    if c.signing_keys.is_empty() {
-        return Err(format!(
-            "a manifest source (/{MANIFEST_FILE}) needs cluster.signing_keys: the manifest is only read when signed"
-        ));
-    }
-    let name = c.source_name.as_deref().ok_or_else(|| {
-        "a manifest source needs cluster.source_name: the name mfactl publish --source-name gave it".to_string()
-    })?;
-    check_source_name(name).map_err(|e| format!("cluster.source_name: {e}"))?;
-    if c.signature_source.is_some() {
-        return Err(format!(
-            "cluster.signature_source is for a bundle source; a manifest's signature is always {MANIFEST_FILE}.sig beside it"
-        ));
-    }
-    if matches!(source, PolicySource::Manifest(ManifestSource::File(_))) {
-        let set: Vec<&str> = [
-            ("token_file", c.token_file.is_some()),
-            ("ca_file", c.ca_file.is_some()),
-            ("ca_pins", !c.ca_pins.is_empty()),
-        ]
-        .iter()
-        .filter(|(_, on)| *on)
-        .map(|(k, _)| *k)
-        .collect();
-        if !set.is_empty() {
-            return Err(format!(
-                "cluster.{} only apply to an https:// source",
-                set.join(", cluster.")
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// For `mfactl check` and `doctor`: an https:// bundle source (not a
-/// manifest) has no rollback protection.
-pub fn bundle_mode_warning(source: &PolicySource) -> Option<String> {
-    let PolicySource::Https(url) = source else {
-        return None;
-    };
-    Some(format!(
-        "cluster.source {url} is a bundle, not a signed manifest: it has no rollback protection (whoever controls the server or CDN can serve any older signed bundle, and it counts as fresh contact); publish with `mfactl publish --out DIR` and point cluster.source at DIR's /{MANIFEST_FILE}"
-    ))
 }
 
 #[cfg(test)]
@@ -157,7 +98,7 @@ mod tests {
 
     #[test]
     fn only_an_https_bundle_source_is_warned_about() {
-        let w = |s: &str| super::bundle_mode_warning(&PolicySource::parse(s).unwrap());
+        let w = |s: &str| crate::config::bundle_mode_warning(&PolicySource::parse(s).unwrap());
         assert!(w("https://p.example/b.yaml")
             .unwrap()
             .contains("no rollback protection"));

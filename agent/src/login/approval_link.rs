@@ -18,9 +18,8 @@ use pam_mfa_protocol::{Prompt, PromptStyle};
 
 use super::evidence::KeyClass;
 use super::key_rules::tap_key_policy;
-use super::tap::{Conversation, TapDevice};
+use super::tap::{ApprovalLink, Conversation, TapDevice};
 use super::tap_credential::TapCredential;
-use crate::config::ApprovalUrl;
 use crate::policy::Bundle;
 use crate::state::AgentState;
 use crate::verify::webauthn::WebauthnCredential;
@@ -30,13 +29,6 @@ use crate::verify::webauthn_browser::{verify_browser_answer, BrowserAnswer};
 const LINK_LEAD: &str = "pam-mfa: or approve in a browser: ";
 /// PAM's message limit without its NUL.
 const MAX_MESSAGE: usize = 511;
-
-/// The approval page of one conversation.
-#[derive(Debug, Clone)]
-pub(super) struct ApprovalLink {
-    url: ApprovalUrl,
-    rp_id: String,
-}
 
 /// The approval page for a tap, when `approval_url` is set and
 /// the cluster has an rp_id. `Err`: it is set but cannot work with this

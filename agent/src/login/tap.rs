@@ -14,11 +14,20 @@ use super::tap_credential::TapCredential;
 use super::verdict::{finish, Verdict};
 use crate::audit::AuditEvent;
 use crate::challenge::{key_digest, Challenge};
+use crate::config::ApprovalUrl;
 use crate::piv::AttestedKey;
 use crate::policy::ServiceClass;
 use crate::policy::{Bundle, DeviceKind, Requirement};
 use crate::state::AgentState;
 use crate::verify::piv_tap::selector_of_hash;
+
+/// The browser approval page of one conversation (`approval_link.rs`): its
+/// address, and the cluster's rp_id it was checked against.
+#[derive(Debug, Clone)]
+pub(super) struct ApprovalLink {
+    pub(super) url: ApprovalUrl,
+    pub(super) rp_id: String,
+}
 
 /// What the connection does next.
 pub enum Step {
@@ -91,7 +100,7 @@ pub struct Conversation {
     /// A tap on a key attached to this host, when that is the way.
     pub(super) local: Option<LocalTap>,
     /// The browser approval page, when `approval_url` is set and fits the rp_id.
-    pub(super) approval: Option<super::approval_link::ApprovalLink>,
+    pub(super) approval: Option<ApprovalLink>,
 }
 
 /// The user's registered keys that can answer a challenge. A WebAuthn

@@ -36,7 +36,7 @@ fn load_cache(state: &AgentState) -> Option<ReloadOutcome> {
             let revision = bundle.revision.clone();
             let warnings = bundle.warnings.len();
             state.store.record_cache_error(None);
-            let contact = super::reload::contact_as_of(manifest.as_ref(), lkg.confirmed_at);
+            let contact = super::pulled::contact_as_of(manifest.as_ref(), lkg.confirmed_at);
             state.store.install_from(
                 Arc::new(bundle),
                 Provenance {

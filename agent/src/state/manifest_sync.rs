@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use super::agent_state::{AgentState, SyncBook};
 use super::policy_store::{Provenance, StoreSnapshot};
-use super::reload::{save_contact, Pulled};
+use super::pulled::{save_contact, Pulled};
 use crate::policy::{load_bundle_str, Bundle};
 use crate::sync::manifest_check::check_bundle;
 use crate::sync::manifest_format::{parse_manifest, Manifest};

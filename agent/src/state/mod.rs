@@ -10,6 +10,7 @@ mod manifest_sync;
 #[cfg(test)]
 mod manifest_sync_tests;
 mod policy_store;
+mod pulled;
 mod reload;
 mod source;
 mod staleness;

@@ -10,10 +10,11 @@ use pam_mfa_protocol::SyncReport;
 
 use super::agent_state::{AgentState, SyncBook};
 use super::policy_store::Provenance;
+use super::pulled::{contact_as_of, save_contact, Pulled};
 use super::source::{fingerprint, load_from_source};
 use crate::audit::AuditEvent;
 use crate::config::PolicySource;
-use crate::policy::{load_bundle_str, Bundle};
+use crate::policy::load_bundle_str;
 use crate::sync::{
     diff_bundles, verify_bundle_signature, Fetched, Jitter, LastKnownGood, PollSchedule,
 };
@@ -21,9 +22,6 @@ use crate::sync::{
 /// How a manifest refusal's text begins (`sync::Refusal`'s Display): audited
 /// as `manifest_refused`.
 const MANIFEST_REFUSED: &str = "manifest refused";
-
-/// How often a 304 is written down as the cache's last confirmation.
-const CONTACT_SAVE_EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReloadOutcome {
@@ -37,28 +35,6 @@ pub enum ReloadOutcome {
 pub struct SyncResult {
     pub outcome: ReloadOutcome,
     pub report: SyncReport,
-}
-
-/// How fresh a successful pull proves the policy: now, or in manifest mode
-/// the issued_at of the newest verified manifest (never later than now).
-/// The publisher signs a new manifest every round, so a server that keeps
-/// answering 304, or serves the same signed manifest again, cannot make a
-/// policy it holds back look fresh: past `lock_view_max_age` (strict
-/// locking) and `max_staleness` it goes stale as without contact.
-pub(super) fn contact_as_of(
-    manifest: Option<&crate::sync::AcceptedManifest>,
-    now: SystemTime,
-) -> SystemTime {
-    manifest.map_or(now, |m| m.issued_at.min(now))
-}
-
-/// What a pull brought before it is installed.
-pub(super) enum Pulled {
-    NotModified,
-    Bundle {
-        bundle: Arc<Bundle>,
-        provenance: Provenance,
-    },
 }
 
 /// Loads (file, builtin) or pulls (HTTPS) the source now.
@@ -280,23 +256,6 @@ fn pull_https(state: &AgentState, book: &mut SyncBook, now: SystemTime) -> Resul
                     manifest: None,
                 },
             })
-        }
-    }
-}
-
-/// Writes down that the source confirmed the bundle `sha256`, at most once
-/// every [`CONTACT_SAVE_EVERY`].
-pub(super) fn save_contact(state: &AgentState, book: &mut SyncBook, sha256: &str, now: SystemTime) {
-    let Some(cache) = &state.cache else {
-        return;
-    };
-    let due = book
-        .contact_saved_at
-        .is_none_or(|t| now.duration_since(t).unwrap_or_default() >= CONTACT_SAVE_EVERY);
-    if due {
-        match cache.save_contact(sha256, now) {
-            Ok(()) => book.contact_saved_at = Some(now),
-            Err(e) => eprintln!("mfa-agent: {e}"),
         }
     }
 }

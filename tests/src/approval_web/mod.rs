@@ -4,9 +4,8 @@
 //! playwright-core (`tests/browser/approve.js`) with the DevTools virtual
 //! authenticator.
 
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -16,15 +15,18 @@ use p256::pkcs8::EncodePrivateKey;
 use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyPair};
 use serde_json::{json, Value};
 
-use crate::process::{kill_tree, run_with_timeout, wait_until};
+use crate::nginx::{Nginx, Site};
+use crate::process::run_with_timeout;
 use crate::workdir::WorkDir;
 
 /// The Content-Security-Policy header the README tells people to send.
 pub const CSP_HEADER: &str = mfa_agent::web_assets::CONTENT_SECURITY_POLICY;
 
-/// nginx serving the approval page over HTTPS on 127.0.0.1.
+/// nginx serving the approval page over HTTPS on 127.0.0.1 (the shared
+/// launcher, [`crate::nginx::Nginx::serve`]), with the headers the README
+/// tells people to send and a self-signed certificate for the page's names.
 pub struct PageServer {
-    child: Child,
+    nginx: Nginx,
     pub port: u16,
     /// base64 SHA-256 of the server key's SPKI (chromium's
     /// `--ignore-certificate-errors-spki-list`).
@@ -35,7 +37,7 @@ pub struct PageServer {
 impl PageServer {
     /// Serves the page for `hosts` (the certificate's names).
     pub fn start(work: &WorkDir, hosts: &[&str]) -> PageServer {
-        let dir = work.subdir("nginx", 0o755);
+        let dir = work.subdir("page", 0o755);
         let web = dir.join("web");
         mfa_agent::web_assets::write_web_dir(&web).expect("write the page");
         let key = KeyPair::generate().expect("server key");
@@ -45,89 +47,33 @@ impl PageServer {
         params.distinguished_name.push(DnType::CommonName, hosts[0]);
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         let cert = params.self_signed(&key).expect("server cert");
-        std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
-        std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
         let spki = STANDARD
             .encode(mfa_agent::sync::spki_sha256(cert.der()).expect("spki of the server cert"));
-        let port = crate::sshd::free_port();
-        std::fs::write(dir.join("nginx.conf"), nginx_conf(&dir, &web, port)).unwrap();
-        for t in ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"] {
-            std::fs::create_dir_all(dir.join("tmp").join(t)).unwrap();
-        }
-        let child = Command::new("/usr/sbin/nginx")
-            .arg("-p")
-            .arg(&dir)
-            .arg("-c")
-            .arg(dir.join("nginx.conf"))
-            .arg("-e")
-            .arg(dir.join("error.log"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nginx (apt-get install nginx)");
-        let up = wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        let s = PageServer {
-            child,
-            port,
+        let server_lines = format!(
+            "        index index.html;\n        add_header Content-Security-Policy \"{CSP_HEADER}\" always;\n        add_header X-Content-Type-Options nosniff always;\n        add_header Referrer-Policy no-referrer always;\n"
+        );
+        let site = Site {
+            chain_pem: &cert.pem(),
+            key_pem: &key.serialize_pem(),
+            server_lines: &server_lines,
+        };
+        let nginx = Nginx::serve(work, &web, &site);
+        PageServer {
+            port: nginx.port,
+            nginx,
             spki,
             dir,
-        };
-        assert!(up, "nginx did not listen: {}", s.error_log());
-        s
+        }
     }
 
     pub fn error_log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("error.log")).unwrap_or_default()
+        self.nginx.log()
     }
 
     /// The request lines nginx served (no fragment ever reaches it).
     pub fn access_log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("access.log")).unwrap_or_default()
+        self.nginx.access_log()
     }
-}
-
-impl Drop for PageServer {
-    fn drop(&mut self) {
-        kill_tree(self.child.id() as i32, Duration::from_secs(3));
-        let _ = self.child.wait();
-    }
-}
-
-fn nginx_conf(dir: &Path, web: &Path, port: u16) -> String {
-    let d = dir.display();
-    format!(
-        r#"daemon off;
-master_process off;
-user root;
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-events {{ worker_connections 64; }}
-http {{
-    access_log {d}/access.log;
-    client_body_temp_path {d}/tmp/client_body;
-    proxy_temp_path {d}/tmp/proxy;
-    fastcgi_temp_path {d}/tmp/fastcgi;
-    uwsgi_temp_path {d}/tmp/uwsgi;
-    scgi_temp_path {d}/tmp/scgi;
-    types {{ text/html html; text/css css; text/javascript js; }}
-    server {{
-        listen 127.0.0.1:{port} ssl;
-        ssl_certificate {d}/cert.pem;
-        ssl_certificate_key {d}/key.pem;
-        root {web};
-        index index.html;
-        add_header Content-Security-Policy "{CSP_HEADER}" always;
-        add_header X-Content-Type-Options nosniff always;
-        add_header Referrer-Policy no-referrer always;
-        location / {{ try_files $uri $uri/ =404; }}
-    }}
-}}
-"#,
-        web = web.display()
-    )
 }
 
 /// A WebAuthn credential whose private key the test holds (fixed seed): the

@@ -3,6 +3,8 @@
 //! certificate from a test CA (rcgen), 127.0.0.1 and a free port. Static
 //! files only, with nginx's own ETag and `If-None-Match` handling: what a
 //! fleet already runs in front of `mfactl publish --out DIR`.
+//! [`Nginx::serve`] takes any certificate and extra `server` lines (the
+//! approval page's self-signed names and headers: `crate::approval_web`).
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -19,28 +21,52 @@ pub const NGINX: &str = "/usr/sbin/nginx";
 /// A running nginx; stopped (by its PID) when dropped.
 pub struct Nginx {
     pub port: u16,
-    pub pki: TestPki,
-    /// The test CA, PEM, for the agents' `cluster.ca_file`.
+    /// The test CA, PEM, for the agents' `cluster.ca_file` ([`Nginx::start`]).
     pub ca_file: PathBuf,
     prefix: PathBuf,
     child: Option<Child>,
 }
 
+/// What [`Nginx::serve`] serves with: the certificate chain and key (PEM),
+/// and lines added to the `server` block (headers, `index`).
+pub struct Site<'a> {
+    pub chain_pem: &'a str,
+    pub key_pem: &'a str,
+    pub server_lines: &'a str,
+}
+
 impl Nginx {
-    /// Serves `root` at `https://127.0.0.1:PORT/`.
+    /// Serves `root` at `https://127.0.0.1:PORT/` with a leaf of a fresh
+    /// test CA (`ca_file`).
     pub fn start(work: &WorkDir, root: &Path) -> Nginx {
+        let pki = TestPki::generate();
+        let ca_file = work.write("nginx-ca.pem", &pki.ca_pem, 0o644);
+        let site = Site {
+            chain_pem: &pki.chain_pem(),
+            key_pem: &pki.leaf_key_pem(),
+            server_lines: "",
+        };
+        let mut n = Nginx::serve(work, root, &site);
+        n.ca_file = ca_file;
+        n
+    }
+
+    /// Serves `root` at `https://127.0.0.1:PORT/` as `site` says.
+    pub fn serve(work: &WorkDir, root: &Path, site: &Site<'_>) -> Nginx {
         assert!(
             Path::new(NGINX).exists(),
             "{NGINX} is missing: run tests/install-deps.sh (Debian's nginx)"
         );
-        let pki = TestPki::generate();
         let prefix = work.subdir("nginx", 0o755);
         std::fs::create_dir_all(prefix.join("tmp")).expect("nginx tmp");
-        let ca_file = work.write("nginx-ca.pem", &pki.ca_pem, 0o644);
-        work.write("nginx/chain.pem", &pki.chain_pem(), 0o644);
-        work.write("nginx/key.pem", &pki.leaf_key_pem(), 0o600);
+        work.write("nginx/chain.pem", site.chain_pem, 0o644);
+        work.write("nginx/key.pem", site.key_pem, 0o600);
         let port = crate::sshd::free_port();
-        let conf = work.write("nginx/nginx.conf", &config(&prefix, root, port), 0o644);
+        let conf = work.write(
+            "nginx/nginx.conf",
+            &config(&prefix, root, port, site.server_lines),
+            0o644,
+        );
         let log = std::fs::File::create(prefix.join("stderr.log")).expect("nginx log");
         let child = Command::new(NGINX)
             .arg("-p")
@@ -54,8 +80,7 @@ impl Nginx {
             .unwrap_or_else(|e| panic!("cannot start {NGINX}: {e}"));
         let mut n = Nginx {
             port,
-            pki,
-            ca_file,
+            ca_file: PathBuf::new(),
             prefix,
             child: Some(child),
         };
@@ -102,7 +127,7 @@ impl Drop for Nginx {
     }
 }
 
-fn config(prefix: &Path, root: &Path, port: u16) -> String {
+fn config(prefix: &Path, root: &Path, port: u16, server_lines: &str) -> String {
     let p = prefix.display();
     format!(
         r#"daemon off;
@@ -119,14 +144,14 @@ http {{
     fastcgi_temp_path {p}/tmp/fastcgi;
     uwsgi_temp_path {p}/tmp/uwsgi;
     scgi_temp_path {p}/tmp/scgi;
-    types {{ application/json json; text/plain sig; }}
+    types {{ application/json json; text/plain sig; text/html html; text/css css; text/javascript js; }}
     default_type application/octet-stream;
     server {{
         listen 127.0.0.1:{port} ssl;
         ssl_certificate {p}/chain.pem;
         ssl_certificate_key {p}/key.pem;
         root {root};
-        location / {{ }}
+{server_lines}        location / {{ }}
     }}
 }}
 "#,

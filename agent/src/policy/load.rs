@@ -1,7 +1,8 @@
 //! Loading bundles from text, a file, or a directory of files.
 
+mod devices;
+
 use std::collections::{BTreeMap, HashMap};
-use std::hash::BuildHasher;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -12,10 +13,7 @@ use super::documents::{decode, is_json, split, Document};
 use super::error::PolicyError;
 use super::json_stream::{for_each_element, Item, Resource};
 use super::load_support::{on_own_thread, release_free_heap, DeviceClaims, LARGE};
-use super::resources::{
-    CapDoc, CertAuthorityDoc, DeviceDoc, DeviceKind, DeviceOutcome, LockDoc, RoleDoc, UserDoc,
-    WebauthnForm,
-};
+use super::resources::{CapDoc, CertAuthorityDoc, DeviceDoc, LockDoc, RoleDoc, UserDoc};
 
 /// What is read first from every document, to pick its type.
 #[derive(Debug, Deserialize)]
@@ -296,25 +294,6 @@ impl Loader {
         Ok(())
     }
 
-    /// A user, and the devices of their `local_auth` (Teleport's own
-    /// WebAuthn and U2F keys), claimed by name as `mfa_device`s are.
-    fn add_user(
-        &mut self,
-        user: UserDoc,
-        doc: &Document<'_>,
-        origin: &str,
-    ) -> Result<(), PolicyError> {
-        let (user, devices) = user.into_user().map_err(|e| doc_error(doc, origin, e))?;
-        self.claim("user", &user.name, doc, origin, |first| {
-            format!("duplicate user {:?} (first defined at {first})", user.name)
-        })?;
-        for device in devices {
-            self.push_device(device, doc, origin)?;
-        }
-        self.users.insert(user.name.clone(), user);
-        Ok(())
-    }
-
     fn add_lock(
         &mut self,
         lock: LockDoc,
@@ -333,107 +312,12 @@ impl Loader {
         Ok(())
     }
 
-    /// An `mfa_device`: skipped with a warning when it is not one this
-    /// agent can use; else claimed by name and, for an ssh_sk key, by key.
-    fn add_device(
-        &mut self,
-        device: DeviceDoc,
-        doc: &Document<'_>,
-        origin: &str,
-    ) -> Result<(), PolicyError> {
-        let outcome = device
-            .into_device()
-            .map_err(|e| doc_error(doc, origin, e.0))?;
-        let device = match outcome {
-            DeviceOutcome::Skipped(why) => {
-                self.warnings
-                    .push(format!("{origin}:{}: {why}", doc.content_line));
-                return Ok(());
-            }
-            DeviceOutcome::Device(device) => device,
-        };
-        self.push_device(device, doc, origin)
-    }
-
-    /// A device (an `mfa_device` document's, or one of a user's
-    /// `local_auth`), refused when its user already has a device of that
-    /// name, or when its ssh_sk key is registered already.
-    fn push_device(
-        &mut self,
-        device: super::resources::MfaDevice,
-        doc: &Document<'_>,
-        origin: &str,
-    ) -> Result<(), PolicyError> {
-        let place = self.place_of(origin, doc);
-        let new = u32::try_from(self.devices.len()).unwrap_or(u32::MAX);
-        let hash = self.hasher.hash_one((&device.user, &device.name));
-        let same_name =
-            |d: &super::resources::MfaDevice| d.user == device.user && d.name == device.name;
-        if let Some(first) = self.device_names.claim(hash, &self.devices, new, same_name) {
-            return Err(doc_error(
-                doc,
-                origin,
-                format!(
-                    "duplicate mfa_device {:?} of user {:?} (first defined at {})",
-                    device.name,
-                    device.user,
-                    self.show(self.device_places[first as usize])
-                ),
-            ));
-        }
-        if let DeviceKind::SshSk {
-            key_type, key_blob, ..
-        } = &device.kind
-        {
-            let hash = self.hasher.hash_one((key_type, key_blob));
-            let same_key = |d: &super::resources::MfaDevice| matches!(&d.kind, DeviceKind::SshSk { key_type: t, key_blob: b, .. } if t == key_type && b == key_blob);
-            if let Some(first) = self.device_keys.claim(hash, &self.devices, new, same_key) {
-                return Err(doc_error(
-                    doc,
-                    origin,
-                    format!(
-                        "mfa_device {:?}: this ssh_sk key is already registered at {}; a key may belong to one device only",
-                        device.name,
-                        self.show(self.device_places[first as usize])
-                    ),
-                ));
-            }
-        }
-        self.devices.push(device);
-        self.device_places.push(place);
-        Ok(())
-    }
-
     /// `FILE:LINE: ` of a claimed name, for warnings.
     fn place(&self, what: &'static str, name: &str) -> String {
         self.seen
             .get(&(what, name.to_owned()))
             .map(|&at| format!("{}: ", self.show(at)))
             .unwrap_or_default()
-    }
-
-    /// Legacy U2F devices sign for the cap's `u2f.app_id`: without one
-    /// (the cap may come after the users) they cannot be verified, and are
-    /// left out with a warning.
-    fn drop_u2f_without_app_id(&mut self) {
-        if self.cap.as_ref().is_some_and(|c| c.u2f_app_id.is_some()) {
-            return;
-        }
-        let devices = std::mem::take(&mut self.devices);
-        let places = std::mem::take(&mut self.device_places);
-        for (d, place) in devices.into_iter().zip(places) {
-            if matches!(&d.kind, DeviceKind::Webauthn(w) if w.form == WebauthnForm::U2f) {
-                self.warnings.push(format!(
-                    "{}: skipped U2F device {:?} of user {:?}: the cluster_auth_preference has no u2f.app_id to verify it with",
-                    self.show(place),
-                    d.name,
-                    d.user
-                ));
-            } else {
-                self.devices.push(d);
-                self.device_places.push(place);
-            }
-        }
     }
 
     fn finish(mut self, hasher: Sha256) -> Bundle {

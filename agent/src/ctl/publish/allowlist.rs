@@ -4,7 +4,8 @@
 use serde_json::{Map as JsonMap, Value};
 
 use super::secrets::key_material;
-use super::shapes::{shape_of, Shape, Unknown};
+use super::shape::{Shape, Unknown};
+use super::shapes::shape_of;
 
 /// A field the publisher does not know that looks like key material.
 #[derive(Debug, Clone, PartialEq, Eq)]

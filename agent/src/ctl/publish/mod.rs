@@ -10,10 +10,12 @@
 mod allowlist;
 mod build;
 mod clusters;
+mod device_shapes;
 mod input;
 mod out_dir;
 mod rounds;
 mod secrets;
+mod shape;
 mod shapes;
 mod signing_key;
 mod tctl;

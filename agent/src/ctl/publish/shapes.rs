@@ -11,39 +11,9 @@
 //! `CAKeySet`, `LockV2`, `AuthPreferenceV2`) as tctl prints them; MFA devices
 //! are printed through jsonpb, hence their camelCase names.
 
-/// What happens to one field.
-#[derive(Debug)]
-pub(crate) enum Shape {
-    /// Copied as it is: the agent reads it, and it is public by nature
-    /// (names, labels, traits, public keys, certificates).
-    Keep,
-    /// Copied, after the key-material check (an open mapping whose entries
-    /// this table does not name, e.g. a lock target's newer fields).
-    KeepChecked,
-    /// A known secret: dropped, and counted.
-    Secret,
-    /// Known, public, and not used by the agent: dropped.
-    Drop,
-    /// A mapping: the named members by their shape; any other member is
-    /// unknown and handled as `unknown` says.
-    Map(&'static [(&'static str, Shape)], Unknown),
-    /// A list whose every element has this shape.
-    Each(&'static Shape),
-}
-
-/// A member a [`Shape::Map`] does not name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Unknown {
-    /// Checked for key material, then dropped.
-    CheckAndDrop,
-    /// Checked for key material; copied as the word `withheld` when set
-    /// (a lock target the host cannot judge: that it is set matters to
-    /// the agent, its value may be a secret, as a `join_token` is).
-    CheckAndMask,
-}
-
-use Shape::{Drop, Each, Keep, KeepChecked, Map, Secret};
-use Unknown::{CheckAndDrop, CheckAndMask};
+use super::device_shapes::LOCAL_AUTH;
+use super::shape::Shape::{self, Drop, Each, Keep, KeepChecked, Map, Secret};
+use super::shape::Unknown::{CheckAndDrop, CheckAndMask};
 
 /// `metadata`: only the name is used.
 const METADATA: Shape = Map(
@@ -55,28 +25,6 @@ const METADATA: Shape = Map(
         ("expires", Drop),
         ("revision", Drop),
         ("id", Drop),
-    ],
-    CheckAndDrop,
-);
-
-/// An MFA device's `metadata`: jsonpb prints the Go field names of
-/// `types.Metadata` (`Name`, `Namespace`), hand-made files `name`.
-const DEVICE_METADATA: Shape = Map(
-    &[
-        ("name", Keep),
-        ("Name", Keep),
-        ("namespace", Drop),
-        ("Namespace", Drop),
-        ("description", Drop),
-        ("Description", Drop),
-        ("labels", Drop),
-        ("Labels", Drop),
-        ("expires", Drop),
-        ("Expires", Drop),
-        ("revision", Drop),
-        ("Revision", Drop),
-        ("id", Drop),
-        ("ID", Drop),
     ],
     CheckAndDrop,
 );
@@ -114,90 +62,6 @@ const ROLE: Shape = Map(
                 CheckAndDrop,
             ),
         ),
-    ],
-    CheckAndDrop,
-);
-
-/// `MFADevice`: the WebAuthn and U2F public parts only. tctl prints jsonpb
-/// names (camelCase); the snake_case spellings (older tctl, hand-made
-/// files) are the same fields, read by the agent too.
-const MFA_DEVICE: Shape = Map(
-    &[
-        ("kind", Keep),
-        ("subKind", Keep),
-        ("sub_kind", Keep),
-        ("version", Keep),
-        ("metadata", DEVICE_METADATA),
-        // Teleport 6 kept the name beside the id.
-        ("name", Keep),
-        ("id", Keep),
-        ("addedAt", Keep),
-        ("added_at", Keep),
-        ("lastUsed", Keep),
-        ("last_used", Keep),
-        ("webauthn", WEBAUTHN_DEVICE),
-        (
-            "u2f",
-            Map(
-                &[
-                    ("keyHandle", Keep),
-                    ("key_handle", Keep),
-                    ("pubKey", Keep),
-                    ("pub_key", Keep),
-                    ("counter", Keep),
-                ],
-                CheckAndDrop,
-            ),
-        ),
-        ("totp", Secret),
-        ("sso", Drop),
-    ],
-    CheckAndDrop,
-);
-
-/// `WebauthnDevice`: the credential, its public key, its rpId, counter.
-const WEBAUTHN_DEVICE: Shape = Map(
-    &[
-        ("credentialId", Keep),
-        ("credential_id", Keep),
-        ("publicKeyCbor", Keep),
-        ("public_key_cbor", Keep),
-        ("credentialRpId", Keep),
-        ("credential_rp_id", Keep),
-        ("signatureCounter", Keep),
-        ("signature_counter", Keep),
-        ("aaguid", Keep),
-        ("attestationType", Keep),
-        ("attestation_type", Keep),
-        ("residentKey", Keep),
-        ("resident_key", Keep),
-        ("credentialBackedUp", Keep),
-        ("credential_backed_up", Keep),
-        ("credentialBackupEligible", Keep),
-        ("credential_backup_eligible", Keep),
-        // The registration's attestation: public, large, unused.
-        ("attestationObject", Drop),
-        ("attestation_object", Drop),
-    ],
-    CheckAndDrop,
-);
-
-/// `LocalAuthSecrets`: the MFA devices' public parts; nothing else.
-const LOCAL_AUTH: Shape = Map(
-    &[
-        ("password_hash", Secret),
-        ("totp_key", Secret),
-        ("mfa", Each(&MFA_DEVICE)),
-        // The WebAuthn user handle.
-        ("webauthn", Secret),
-        ("webauthn_settings", Secret),
-        ("recovery_codes", Secret),
-        // Teleport 5's one U2F key: public (the same key handle and key
-        // as its device), unused.
-        ("u2f_registration", Drop),
-        ("u2f_counter", Drop),
-        ("password_flags", Drop),
-        ("password_state", Drop),
     ],
     CheckAndDrop,
 );

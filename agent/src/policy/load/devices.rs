@@ -1,0 +1,126 @@
+//! The loader's devices: our `mfa_device` documents and the devices of a
+//! user's Teleport `local_auth`, claimed by name (and an ssh_sk key by key)
+//! through the same checks; legacy U2F devices left out without an app id.
+
+use super::super::documents::Document;
+use super::super::error::PolicyError;
+use super::super::resources::{
+    DeviceDoc, DeviceKind, DeviceOutcome, MfaDevice, UserDoc, WebauthnForm,
+};
+use super::{doc_error, Loader};
+use std::hash::BuildHasher;
+
+impl Loader {
+    /// A user, and the devices of their `local_auth` (Teleport's own
+    /// WebAuthn and U2F keys), claimed by name as `mfa_device`s are.
+    pub(super) fn add_user(
+        &mut self,
+        user: UserDoc,
+        doc: &Document<'_>,
+        origin: &str,
+    ) -> Result<(), PolicyError> {
+        let (user, devices) = user.into_user().map_err(|e| doc_error(doc, origin, e))?;
+        self.claim("user", &user.name, doc, origin, |first| {
+            format!("duplicate user {:?} (first defined at {first})", user.name)
+        })?;
+        for device in devices {
+            self.push_device(device, doc, origin)?;
+        }
+        self.users.insert(user.name.clone(), user);
+        Ok(())
+    }
+
+    /// An `mfa_device`: skipped with a warning when it is not one this
+    /// agent can use; else claimed by name and, for an ssh_sk key, by key.
+    pub(super) fn add_device(
+        &mut self,
+        device: DeviceDoc,
+        doc: &Document<'_>,
+        origin: &str,
+    ) -> Result<(), PolicyError> {
+        let outcome = device
+            .into_device()
+            .map_err(|e| doc_error(doc, origin, e.0))?;
+        let device = match outcome {
+            DeviceOutcome::Skipped(why) => {
+                self.warnings
+                    .push(format!("{origin}:{}: {why}", doc.content_line));
+                return Ok(());
+            }
+            DeviceOutcome::Device(device) => device,
+        };
+        self.push_device(device, doc, origin)
+    }
+
+    /// A device (an `mfa_device` document's, or one of a user's
+    /// `local_auth`), refused when its user already has a device of that
+    /// name, or when its ssh_sk key is registered already.
+    pub(super) fn push_device(
+        &mut self,
+        device: MfaDevice,
+        doc: &Document<'_>,
+        origin: &str,
+    ) -> Result<(), PolicyError> {
+        let place = self.place_of(origin, doc);
+        let new = u32::try_from(self.devices.len()).unwrap_or(u32::MAX);
+        let hash = self.hasher.hash_one((&device.user, &device.name));
+        let same_name = |d: &MfaDevice| d.user == device.user && d.name == device.name;
+        if let Some(first) = self.device_names.claim(hash, &self.devices, new, same_name) {
+            return Err(doc_error(
+                doc,
+                origin,
+                format!(
+                    "duplicate mfa_device {:?} of user {:?} (first defined at {})",
+                    device.name,
+                    device.user,
+                    self.show(self.device_places[first as usize])
+                ),
+            ));
+        }
+        if let DeviceKind::SshSk {
+            key_type, key_blob, ..
+        } = &device.kind
+        {
+            let hash = self.hasher.hash_one((key_type, key_blob));
+            let same_key = |d: &MfaDevice| matches!(&d.kind, DeviceKind::SshSk { key_type: t, key_blob: b, .. } if t == key_type && b == key_blob);
+            if let Some(first) = self.device_keys.claim(hash, &self.devices, new, same_key) {
+                return Err(doc_error(
+                    doc,
+                    origin,
+                    format!(
+                        "mfa_device {:?}: this ssh_sk key is already registered at {}; a key may belong to one device only",
+                        device.name,
+                        self.show(self.device_places[first as usize])
+                    ),
+                ));
+            }
+        }
+        self.devices.push(device);
+        self.device_places.push(place);
+        Ok(())
+    }
+
+    /// Legacy U2F devices sign for the cap's `u2f.app_id`: without one
+    /// (the cap may come after the users) they cannot be verified, and are
+    /// left out with a warning.
+    pub(super) fn drop_u2f_without_app_id(&mut self) {
+        if self.cap.as_ref().is_some_and(|c| c.u2f_app_id.is_some()) {
+            return;
+        }
+        let devices = std::mem::take(&mut self.devices);
+        let places = std::mem::take(&mut self.device_places);
+        for (d, place) in devices.into_iter().zip(places) {
+            if matches!(&d.kind, DeviceKind::Webauthn(w) if w.form == WebauthnForm::U2f) {
+                self.warnings.push(format!(
+                    "{}: skipped U2F device {:?} of user {:?}: the cluster_auth_preference has no u2f.app_id to verify it with",
+                    self.show(place),
+                    d.name,
+                    d.user
+                ));
+            } else {
+                self.devices.push(d);
+                self.device_places.push(place);
+            }
+        }
+    }
+}

@@ -57,9 +57,12 @@ impl RunningAgent {
         agent
     }
 
+    /// Until ssh-agent accepts connections: the socket file appears at
+    /// bind(2), before listen(2), and a connection in between is refused
+    /// (a loaded machine made that window long enough to fail tests).
     fn wait_for_socket(&mut self) {
         let give_up = Instant::now() + Duration::from_secs(10);
-        while std::fs::symlink_metadata(&self.socket).is_err() {
+        while std::os::unix::net::UnixStream::connect(&self.socket).is_err() {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("ssh-agent exited early: {status}");
             }

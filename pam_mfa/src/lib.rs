@@ -19,8 +19,9 @@
 //! 1. The socket path must be a socket (not a symlink) owned by root
 //!    (`lstat`); the module connects non-blocking, retrying while the agent's
 //!    backlog is full, until the deadline; the peer's SO_PEERCRED uid must be
-//!    0. Before every read and write, SO_RCVTIMEO/SO_SNDTIMEO are set to the
-//!    time left, so a hung agent cannot hold the module past the deadline.
+//!    0. The socket stays non-blocking: a read or write that would block
+//!    waits in `poll` for at most the time left, so a hung agent cannot hold
+//!    the module past the deadline.
 //! 2. The module sends `begin {hook, context}`: service, user
 //!    (`pam_get_user`, asked before the deadline starts), ruser, rhost, tty,
 //!    `SSH_AUTH_INFO_0` from the PAM environment, and `SSH_AUTH_SOCK` from

@@ -47,7 +47,7 @@ impl From<io::Error> for FrameError {
 
 /// Overwrites a frame's bytes before they are freed: an `answer` frame may
 /// carry a PIN for a key attached to the host.
-fn wipe(mut bytes: Vec<u8>) {
+pub(crate) fn wipe(mut bytes: Vec<u8>) {
     bytes.fill(0);
     // Keeps the zeroing stores from being removed as dead before the free.
     std::hint::black_box(&mut bytes);
@@ -102,7 +102,7 @@ struct VersionOnly {
 /// The version first (a message of another version may have another
 /// shape), then the message itself, straight from the bytes: no tree of
 /// values in between (on the path of every login, both ends).
-fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, FrameError> {
+pub(crate) fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, FrameError> {
     let malformed = |e: serde_json::Error| FrameError::Malformed(e.to_string());
     let head: VersionOnly = serde_json::from_slice(body).map_err(malformed)?;
     match head.v.as_ref().and_then(serde_json::Value::as_u64) {

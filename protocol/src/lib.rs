@@ -11,11 +11,13 @@
 //! linked into `pam_mfa.so`, which runs inside sshd and sudo.
 
 mod frame;
+mod inbox;
 mod messages;
 mod sessions;
 mod sync;
 
 pub use frame::{read_frame, write_frame, FrameError};
+pub use inbox::FrameInbox;
 pub use messages::*;
 pub use sessions::SessionInfo;
 pub use sync::{ManifestStatus, SyncReport, SyncStatus};

@@ -16,7 +16,14 @@ pub struct Peer {
 
 pub fn peer_of(stream: &UnixStream) -> std::io::Result<Peer> {
     let cred = rustix::net::sockopt::socket_peercred(stream)?;
-    let uid = cred.uid.as_raw();
+    Ok(peer_from(
+        cred.uid.as_raw(),
+        cred.pid.as_raw_nonzero().get(),
+    ))
+}
+
+/// The peer with SO_PEERCRED `uid` and `pid` (read once per connection).
+pub fn peer_from(uid: u32, pid: i32) -> Peer {
     // Root may ask anything: no need to read the user database for it (this
     // is the hot path of every PAM decision).
     let name = if uid == 0 {
@@ -27,11 +34,7 @@ pub fn peer_of(stream: &UnixStream) -> std::io::Result<Peer> {
             .flatten()
             .map(|u| u.name)
     };
-    Ok(Peer {
-        pid: cred.pid.as_raw_nonzero().get(),
-        uid,
-        name,
-    })
+    Peer { pid, uid, name }
 }
 
 /// `Err` says why the peer may not make this request.

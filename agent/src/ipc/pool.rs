@@ -9,6 +9,7 @@ use std::os::unix::net::UnixStream;
 
 use super::acceptor::{refuse, Shared};
 use super::budgets::ConnectionSlot;
+use super::peer::peer_from;
 use super::person;
 use super::server::serve_connection;
 
@@ -26,7 +27,8 @@ pub(super) fn serve_guarded(shared: &Shared, stream: UnixStream) {
         Err(why) => return refuse(stream, &shared.state, &why),
     };
     let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        serve_connection(stream, &shared.state, &shared.budgets, &person)
+        let peer = peer_from(uid, pid);
+        serve_connection(stream, &shared.state, &shared.budgets, &person, peer)
     }));
     drop(slot);
     if served.is_err() {

@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pam_mfa_protocol::{
-    read_frame, write_frame, FrameError, PamHook, Request, RequestBody, Response, ResponseBody,
+    write_frame, FrameError, FrameInbox, PamHook, Request, RequestBody, Response, ResponseBody,
 };
 
 use super::budgets::{Budgets, PendingSlot};
 use super::handler::handle;
-use super::peer::{authorize, peer_of, Peer};
+use super::peer::{authorize, Peer};
 use super::person::{self, Person};
 use crate::login::cancel;
 use crate::state::AgentState;
@@ -85,29 +85,26 @@ pub fn serve(
 }
 
 /// Serves requests on one connection until the client closes it, sends
-/// something malformed, or goes quiet past the read timeout. `person` is
+/// something malformed, or goes quiet past the read timeout, or until a
+/// login's exchange has ended (see [`ends_the_exchange`]). `person` is
 /// who the connection was counted against when it was accepted; a login
 /// that waits on the person's answer also takes one of that person's
-/// pending logins, for as long as it waits.
+/// pending logins, for as long as it waits. `peer` is from SO_PEERCRED,
+/// read when the connection was accepted.
 pub fn serve_connection(
     mut stream: UnixStream,
     state: &AgentState,
     budgets: &Arc<Budgets>,
     person: &Person,
+    peer: Peer,
 ) {
-    let peer = match peer_of(&stream) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("mfa-agent: no peer credentials: {e}");
-            return;
-        }
-    };
     let _ = stream.set_read_timeout(Some(FIRST_FRAME_TIMEOUT));
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
     let mut pending = None;
     let mut pending_slot: Option<PendingSlot> = None;
+    let mut inbox = FrameInbox::new();
     loop {
-        let req: Request = match read_frame(&mut stream) {
+        let req: Request = match inbox.read_frame(&mut stream) {
             Ok(r) => r,
             Err(FrameError::Io(_)) => {
                 // The module went away (or went quiet) mid-conversation:
@@ -132,6 +129,7 @@ pub fn serve_connection(
                 return;
             }
         };
+        let login_step = is_login_step(&req.body);
         let body = match authorize(&peer, state.keys_uid, &req.body) {
             Ok(()) => match admit_login(budgets, person, &peer, &req.body, &pending_slot) {
                 Ok(slot) => {
@@ -157,6 +155,10 @@ pub fn serve_connection(
         if pending.is_none() {
             pending_slot = None;
         }
+        let done = login_step && pending.is_none() && ends_the_exchange(&body);
+        if write_frame(&mut stream, &Response::new(body)).is_err() || done {
+            return;
+        }
         // A person answering a challenge may take as long as it lives.
         let wait = if pending.is_some() {
             state.config.challenge.ttl + ANSWER_GRACE
@@ -164,10 +166,33 @@ pub fn serve_connection(
             READ_TIMEOUT
         };
         let _ = stream.set_read_timeout(Some(wait));
-        if write_frame(&mut stream, &Response::new(body)).is_err() {
-            return;
-        }
     }
+}
+
+/// A request of a login's exchange (the module's), as opposed to the
+/// questions mfactl and sshd's keys command ask.
+fn is_login_step(req: &RequestBody) -> bool {
+    matches!(
+        req,
+        RequestBody::Begin { .. }
+            | RequestBody::Answer { .. }
+            | RequestBody::Poll
+            | RequestBody::Cancel
+    )
+}
+
+/// Whether this answer to a login step ends the login's exchange: the
+/// module reads nothing after it, so the agent closes the connection at
+/// once instead of waiting for the module to (one wake-up less on each
+/// side, on the path of every login).
+fn ends_the_exchange(body: &ResponseBody) -> bool {
+    matches!(
+        body,
+        ResponseBody::Allow { .. }
+            | ResponseBody::Deny { .. }
+            | ResponseBody::Unavailable { .. }
+            | ResponseBody::Error { .. }
+    )
 }
 
 /// A `begin` may become a login waiting on the person's answer: it takes

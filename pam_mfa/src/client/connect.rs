@@ -7,7 +7,7 @@ use std::path::Path;
 use std::thread::sleep;
 use std::time::Duration;
 
-use rustix::io::{ioctl_fionbio, Errno};
+use rustix::io::Errno;
 use rustix::net::{socket_with, AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
 
 use super::socket_check::{check_peer, check_socket_file};
@@ -71,8 +71,9 @@ impl fmt::Display for ConnectError {
 }
 
 /// Connects to the agent at `path`, checking the socket file before and the
-/// peer's credentials after connecting. The returned connection is blocking,
-/// with the same deadline.
+/// peer's credentials after connecting. The returned connection stays
+/// non-blocking: its reads and writes wait in `poll`, within the same
+/// deadline.
 pub fn connect(
     path: &Path,
     agent_uid: u32,
@@ -89,7 +90,6 @@ pub fn connect(
     .map_err(ConnectError::Local)?;
     connect_until(&fd, &addr, &deadline)?;
     check_peer(&fd, agent_uid)?;
-    ioctl_fionbio(&fd, false).map_err(ConnectError::Local)?;
     Ok(Connection::new(fd, deadline))
 }
 

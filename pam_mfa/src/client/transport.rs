@@ -1,14 +1,17 @@
-//! Frames over the connection, each read and write bounded by the deadline:
-//! SO_RCVTIMEO/SO_SNDTIMEO are set to the time left before every system
-//! call, so a peer that trickles bytes cannot stretch the exchange.
+//! Frames over the connection, each read and write bounded by the deadline.
+//! The socket is non-blocking: a read or write that would block waits in
+//! `poll` for at most the time left, so a peer that trickles bytes cannot
+//! stretch the exchange. Waiting in `poll` for input only also means the
+//! agent taking the request (which frees room to write) does not wake the
+//! module for nothing, as a blocked `read` would be.
 
 use std::io::{self, Read, Write};
 use std::os::fd::OwnedFd;
 use std::time::Duration;
 
-use pam_mfa_protocol::{read_frame, write_frame, FrameError, Request, RequestBody, Response};
+use pam_mfa_protocol::{write_frame, FrameError, FrameInbox, Request, RequestBody, Response};
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::io::Errno;
-use rustix::net::sockopt::{set_socket_timeout, Timeout};
 use rustix::net::{send, SendFlags};
 
 use super::Deadline;
@@ -19,13 +22,20 @@ const CANCEL_GRACE: Duration = Duration::from_millis(100);
 /// A connection to a trusted agent.
 #[derive(Debug)]
 pub struct Connection {
+    /// Non-blocking.
     fd: OwnedFd,
     deadline: Deadline,
+    inbox: FrameInbox,
 }
 
 impl Connection {
+    /// `fd` must be non-blocking.
     pub(super) fn new(fd: OwnedFd, deadline: Deadline) -> Self {
-        Connection { fd, deadline }
+        Connection {
+            fd,
+            deadline,
+            inbox: FrameInbox::new(),
+        }
     }
 
     /// The exchange's deadline (extend it by conversation time).
@@ -42,7 +52,11 @@ impl Connection {
     }
 
     pub fn recv(&mut self) -> Result<Response, FrameError> {
-        read_frame(&mut self.io())
+        let mut io = DeadlineIo {
+            fd: &self.fd,
+            deadline: self.deadline,
+        };
+        self.inbox.read_frame(&mut io)
     }
 
     /// Sends `cancel` without waiting for an answer, within a short grace
@@ -73,10 +87,21 @@ struct DeadlineIo<'a> {
 }
 
 impl DeadlineIo<'_> {
-    fn arm(&self, which: Timeout) -> io::Result<()> {
-        let left = self.deadline.remaining().ok_or_else(timed_out)?;
-        set_socket_timeout(self.fd, which, Some(left))?;
-        Ok(())
+    /// Waits until the socket is ready for `what`, at most until the
+    /// deadline.
+    fn wait_for(&self, what: PollFlags) -> io::Result<()> {
+        loop {
+            let left = self.deadline.remaining().ok_or_else(timed_out)?;
+            let left = Timespec::try_from(left).map_err(|_| timed_out())?;
+            let mut fds = [PollFd::new(self.fd, what)];
+            match poll(&mut fds, Some(&left)) {
+                // Readiness, an error or a hang-up: the next call says which.
+                Ok(n) if n > 0 => return Ok(()),
+                Ok(_) => return Err(timed_out()),
+                Err(Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 }
 
@@ -87,11 +112,10 @@ fn timed_out() -> io::Error {
 impl Read for DeadlineIo<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            self.arm(Timeout::Recv)?;
             match rustix::io::read(self.fd, &mut *buf) {
                 Ok(n) => return Ok(n),
                 Err(Errno::INTR) => continue,
-                Err(Errno::AGAIN) => return Err(timed_out()),
+                Err(Errno::AGAIN) => self.wait_for(PollFlags::IN)?,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -101,12 +125,11 @@ impl Read for DeadlineIo<'_> {
 impl Write for DeadlineIo<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         loop {
-            self.arm(Timeout::Send)?;
             // MSG_NOSIGNAL: a closed peer must not raise SIGPIPE in sshd/sudo.
             match send(self.fd, buf, SendFlags::NOSIGNAL) {
                 Ok(n) => return Ok(n),
                 Err(Errno::INTR) => continue,
-                Err(Errno::AGAIN) => return Err(timed_out()),
+                Err(Errno::AGAIN) => self.wait_for(PollFlags::OUT)?,
                 Err(e) => return Err(e.into()),
             }
         }

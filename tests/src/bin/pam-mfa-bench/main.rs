@@ -9,7 +9,11 @@
 //!    Allow; decisions per second and latency percentiles, with 1 and 2
 //!    client threads;
 //! 3. `pam_authenticate` through `pam_mfa.so`, against the same call through
-//!    a `pam_permit.so`-only stack (Linux-PAM's `pam_start_confdir`).
+//!    a `pam_permit.so`-only stack (Linux-PAM's `pam_start_confdir`);
+//! 4. the floor again with the fresh-handle row's pause between exchanges
+//!    (a `pam_start` and `pam_end` of the pam_mfa.so stack, untimed): on a
+//!    virtual machine whose idle CPUs halt, how long the other side slept
+//!    changes how fast it wakes, so this is the floor that row really meets.
 //!
 //! Rounds are interleaved (every measurement once per round, in turn), so a
 //! noisy moment of the shared machine hits every row alike; the ratios to
@@ -30,12 +34,12 @@ use std::time::{Duration, Instant};
 
 use pam_mfa_protocol::{PamContext, PamHook, Request, RequestBody};
 
-use pam::pam_bench;
+use pam::{fresh_handle_gap, pam_bench};
 use report::{
-    print_ratios, print_table, Figures, AGENT_1, AGENT_2, FLOOR, MFA_FRESH, MFA_REUSED, NAMES,
-    PERMIT_FRESH, PERMIT_REUSED,
+    print_ratios, print_table, Figures, AGENT_1, AGENT_2, FLOOR, FLOOR_GAPPED, MFA_FRESH,
+    MFA_REUSED, NAMES, PERMIT_FRESH, PERMIT_REUSED,
 };
-use socket::{framed, socket_bench, start_floor, Target};
+use socket::{framed, socket_bench, socket_bench_gapped, start_floor, Target};
 
 struct Args {
     bin_dir: PathBuf,
@@ -169,6 +173,8 @@ fn main() {
         rounds[MFA_FRESH].push(pam_bench(&confdir, "bench-mfa", secs, false));
         rounds[PERMIT_REUSED].push(pam_bench(&confdir, "bench-permit", secs, true));
         rounds[MFA_REUSED].push(pam_bench(&confdir, "bench-mfa", secs, true));
+        let gap = fresh_handle_gap(&confdir, "bench-mfa");
+        rounds[FLOOR_GAPPED].push(socket_bench_gapped(&floor, secs, gap));
     }
     print_table(&rounds);
     print_ratios(&rounds);

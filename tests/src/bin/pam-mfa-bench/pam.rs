@@ -73,3 +73,24 @@ pub fn pam_bench(confdir: &Path, service: &str, seconds: f64, reuse: bool) -> Fi
     }
     percentiles(v, start.elapsed().as_secs_f64())
 }
+
+/// What the fresh-handle rows do between two timed calls: `pam_start`
+/// (which loads the stack's modules) and `pam_end` (which unloads them).
+pub fn fresh_handle_gap(confdir: &Path, service: &str) -> impl FnMut() {
+    let svc = CString::new(service).unwrap();
+    let user = CString::new("jerry").unwrap();
+    let dir = CString::new(confdir.to_str().unwrap()).unwrap();
+    let conv = Box::new(PamConv {
+        conv: no_conversation,
+        appdata_ptr: std::ptr::null_mut(),
+    });
+    move || {
+        let mut h: *mut PamHandle = std::ptr::null_mut();
+        // SAFETY: all pointers are valid NUL-terminated strings or a live PamConv for the call.
+        let rc =
+            unsafe { pam_start_confdir(svc.as_ptr(), user.as_ptr(), &*conv, dir.as_ptr(), &mut h) };
+        assert_eq!(rc, 0, "pam_start_confdir");
+        // SAFETY: h is live and ended exactly once.
+        unsafe { pam_end(h, 0) };
+    }
+}

@@ -31,7 +31,8 @@ pub const PERMIT_FRESH: usize = 3;
 pub const MFA_FRESH: usize = 4;
 pub const PERMIT_REUSED: usize = 5;
 pub const MFA_REUSED: usize = 6;
-pub const NAMES: [&str; 7] = [
+pub const FLOOR_GAPPED: usize = 7;
+pub const NAMES: [&str; 8] = [
     "floor: bare Unix-socket exchange (listener thread, 300-byte frame, reply, close)",
     "agent decision over the socket, 1 client thread",
     "agent decision over the socket, 2 client threads",
@@ -39,6 +40,7 @@ pub const NAMES: [&str; 7] = [
     "pam_authenticate, pam_mfa.so (no tap needed), fresh handle",
     "pam_authenticate, pam_permit.so only, reused handle",
     "pam_authenticate, pam_mfa.so (no tap needed), reused handle",
+    "floor again, each exchange after a pam_start and pam_end of the pam_mfa.so stack (untimed: the fresh-handle row's pause)",
 ];
 
 pub fn print_table(rounds: &[Vec<Figures>]) {
@@ -92,6 +94,17 @@ pub fn print_ratios(rounds: &[Vec<Figures>]) {
         spread(&module50),
         spread(&module99),
         spread(&agent50)
+    );
+    println!();
+    let gapped50 = median(
+        rounds[MFA_FRESH]
+            .iter()
+            .zip(&rounds[FLOOR_GAPPED])
+            .map(|(a, f)| a.p50.as_secs_f64() / f.p50.as_secs_f64())
+            .collect(),
+    );
+    println!(
+        "Against the floor with the same pause between exchanges as the fresh-handle row: module p50 {gapped50:.2}x."
     );
     println!();
     let module_p99 = median(rounds[MFA_FRESH].iter().map(|f| f.p99).collect());

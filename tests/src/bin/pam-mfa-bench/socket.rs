@@ -77,6 +77,20 @@ fn check_reply(target: &Target, body: &[u8]) {
     );
 }
 
+/// One client thread, running `gap` (untimed) before every exchange.
+pub fn socket_bench_gapped(target: &Target, seconds: f64, mut gap: impl FnMut()) -> Figures {
+    let mut v = Vec::new();
+    let start = Instant::now();
+    let end = start + Duration::from_secs_f64(seconds);
+    while Instant::now() < end {
+        gap();
+        let (took, body) = exchange(&target.sock, &target.frame);
+        check_reply(target, &body);
+        v.push(took);
+    }
+    percentiles(v, start.elapsed().as_secs_f64())
+}
+
 pub fn socket_bench(target: &Target, threads: usize, seconds: f64) -> Figures {
     for _ in 0..200 {
         let (_, body) = exchange(&target.sock, &target.frame);

@@ -16,6 +16,10 @@ use crate::sync::{verify_bundle_signature, AcceptedManifest, LastKnownGood};
 /// source, signature, parse), so the host decides offline; the poller pulls
 /// at once. Without a usable copy, pulls now. Other sources: loads them.
 pub fn initial_load(state: &AgentState) -> ReloadOutcome {
+    if matches!(state.source, PolicySource::Manifest(_)) {
+        let mut book = state.sync_book.lock().unwrap_or_else(|p| p.into_inner());
+        super::manifest_sync::load_recorded_floor(state, &mut book);
+    }
     if let Some(outcome) = load_cache(state) {
         return outcome;
     }

@@ -1,7 +1,9 @@
 //! Manifest mode in the agent: a pull of the publisher directory held
-//! against the last-known-good manifest (kept in the state directory with
-//! the bundle), and the check of that cache at start. Refusals are recorded
-//! for `mfactl status`; the caller audits them and keeps the policy in force.
+//! against the rollback floor (the highest manifest accepted from this
+//! `cluster.source_name`, kept in the state directory under that name, and
+//! the manifest of the cached bundle), and the check of that cache at start.
+//! Refusals are recorded for `mfactl status`; the caller audits them and
+//! keeps the policy in force.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -13,8 +15,9 @@ use crate::policy::{load_bundle_str, Bundle};
 use crate::sync::manifest_check::check_bundle;
 use crate::sync::manifest_format::{parse_manifest, Manifest};
 use crate::sync::{
-    pull_manifest, verify_bundle_signature, AcceptedManifest, CachedManifest, FetchedManifest,
-    LastKnownGood, PullError, PullInput, PullOutcome, SIGNATURE_RETRY_DELAY,
+    load_floor, pull_manifest, raise_floor, save_floor, verify_bundle_signature, AcceptedManifest,
+    CachedManifest, FetchedManifest, LastKnownGood, PullError, PullInput, PullOutcome,
+    SIGNATURE_RETRY_DELAY,
 };
 
 /// Pulls the manifest and, when it names another bundle, that bundle.
@@ -77,7 +80,7 @@ pub(super) fn pull(
         got.fetched_at,
         now,
     );
-    book.manifest_floor = Some(accepted.clone());
+    record_floor(state, book, &accepted);
     Ok(Pulled::Bundle {
         bundle: got.bundle,
         provenance: Provenance {
@@ -219,7 +222,7 @@ pub(super) fn check_cached(
         ));
     }
     let accepted = AcceptedManifest::from(&manifest);
-    book.manifest_floor = Some(accepted.clone());
+    record_floor(state, book, &accepted);
     verify_bundle_signature(&cached.bytes, &cached.signature, &state.signing_keys)
         .map_err(|e| e.replace("the bundle signature", "its manifest signature"))?;
     if manifest.bundle.sha256 != lkg.sha256 {
@@ -232,4 +235,41 @@ pub(super) fn check_cached(
         std::str::from_utf8(&lkg.bytes).map_err(|_| "the bundle is not UTF-8".to_string())?;
     let bundle = load_bundle_str(text, &origin).map_err(|e| e.to_string())?;
     Ok((bundle, accepted))
+}
+
+/// At start, before the cache: the floor recorded for this source name, so
+/// a cache dropped with an old `cluster.source` URL leaves the floor in
+/// place. An unreadable floor file is shown, and the cache's floor holds.
+pub(super) fn load_recorded_floor(state: &AgentState, book: &mut SyncBook) {
+    let (Some(cache), Some(name)) = (&state.cache, &state.config.cluster.source_name) else {
+        return;
+    };
+    match load_floor(&cache.dir, name) {
+        Ok(Some(floor)) => raise_floor(&mut book.manifest_floor, floor),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("mfa-agent: rollback floor unreadable: {e}");
+            state
+                .store
+                .record_cache_error(Some(format!("rollback floor unreadable: {e}")));
+        }
+    }
+}
+
+/// Raises the floor to `accepted` and records it under the source's name.
+/// A failure to record is shown, not fatal (the floor in memory holds).
+fn record_floor(state: &AgentState, book: &mut SyncBook, accepted: &AcceptedManifest) {
+    raise_floor(&mut book.manifest_floor, accepted.clone());
+    let Some(cache) = &state.cache else {
+        return;
+    };
+    if book.manifest_floor.as_ref() != Some(accepted) {
+        return; // a higher floor is recorded already
+    }
+    if let Err(e) = save_floor(&cache.dir, accepted) {
+        eprintln!("mfa-agent: cannot record the rollback floor: {e}");
+        state
+            .store
+            .record_cache_error(Some(format!("cannot record the rollback floor: {e}")));
+    }
 }

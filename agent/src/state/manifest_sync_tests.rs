@@ -129,3 +129,45 @@ fn the_same_manifest_served_again_is_not_new_contact() {
     assert!(matches!(sync_now(&a).outcome, ReloadOutcome::Loaded { .. }));
     assert_eq!(a.store.snapshot().last_contact, Some(at(T0 + 590)));
 }
+
+/// The cached bundle belongs to one URL, the floor to the publisher: after
+/// `cluster.source` moves to a mirror (the cache of the old URL is refused),
+/// an older signed set served by the mirror is still a rollback.
+#[test]
+fn a_new_source_url_keeps_the_rollback_floor() {
+    let first_dir = Dir::new("state-url-a");
+    let mirror = Dir::new("state-url-b");
+    let state_dir = first_dir.0.join("state");
+    let now = Arc::new(Mutex::new(at(T0 + 70)));
+    first_dir.publish("prod", T0 + 60, T0 + 60, NEW);
+    let first = agent(&first_dir, &state_dir, &now);
+    assert!(matches!(
+        sync_now(&first).outcome,
+        ReloadOutcome::Loaded { .. }
+    ));
+    drop(first);
+
+    mirror.publish("prod", T0, T0, OLD);
+    let moved = agent(&mirror, &state_dir, &now);
+    let start = initial_load(&moved);
+    let r = sync_now(&moved);
+    assert!(
+        matches!(r.outcome, ReloadOutcome::Rejected { .. }),
+        "start: {start:?}; pull: {r:?}"
+    );
+    assert!(
+        r.report.message.contains("rollback"),
+        "{}",
+        r.report.message
+    );
+    assert!(moved.policy_for_decision().is_err(), "no policy was taken");
+    // The mirror catching up with the publisher is accepted.
+    mirror.publish("prod", T0 + 120, T0 + 120, NEW);
+    *now.lock().unwrap() = at(T0 + 130);
+    assert!(matches!(
+        sync_now(&moved).outcome,
+        ReloadOutcome::Loaded { .. }
+    ));
+    let floor = crate::sync::load_floor(&state_dir, "prod").unwrap();
+    assert_eq!(floor.map(|f| f.serial), Some(T0 + 120));
+}

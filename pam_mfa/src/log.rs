@@ -19,19 +19,10 @@ pub enum Level {
     Debug,
 }
 
-/// Where log lines go: syslog in the real module, a vector in tests.
+/// Where log lines go: syslog in the real module (`ffi::syslog::Syslog`),
+/// a vector in tests.
 pub trait LogSink {
     fn log(&mut self, level: Level, line: &str);
-}
-
-/// The real sink: `syslog(3)` with `LOG_AUTHPRIV`.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Syslog;
-
-impl LogSink for Syslog {
-    fn log(&mut self, level: Level, line: &str) {
-        crate::ffi::syslog::write(level, line);
-    }
 }
 
 /// Longest line written, in bytes (before the prefix).

@@ -10,11 +10,13 @@ mod pidfd;
 mod pool;
 mod redact;
 mod server;
+mod shared;
 
+pub use acceptor::serve;
 pub use budgets::{
     Budgets, MAX_CONNECTIONS, PER_PERSON_CONNECTIONS, PER_PERSON_PENDING, SYSTEM_CONNECTIONS,
 };
 pub use handler::{handle, status};
 pub use peer::{authorize, peer_of, Peer};
 pub use person::{at_accept as invoking_person, Person};
-pub use server::{bind, serve, serve_connection, FIRST_FRAME_TIMEOUT, READ_TIMEOUT};
+pub use server::{bind, serve_connection, FIRST_FRAME_TIMEOUT, READ_TIMEOUT};

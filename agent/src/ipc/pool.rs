@@ -1,5 +1,5 @@
 //! Serving one accepted connection on the thread that accepted it (see
-//! [`super::acceptor`]): the worker finds the person behind the peer (/proc
+//! `super::acceptor`): the worker finds the person behind the peer (/proc
 //! reads: never before another thread waits in `accept`) and counts the
 //! connection against that person's budget, refusing it at once when it is
 //! spent; a login waiting on its person's answer holds its own thread, and
@@ -7,11 +7,11 @@
 
 use std::os::unix::net::UnixStream;
 
-use super::acceptor::{refuse, Shared};
 use super::budgets::ConnectionSlot;
 use super::peer::peer_from;
 use super::person;
 use super::server::serve_connection;
+use super::shared::{refuse, Shared};
 
 /// Counts the connection against the person behind its peer and serves it,
 /// or refuses it when that person's budget is spent. Survives a panic in

@@ -1,10 +1,9 @@
-//! The listening socket and one thread per connection.
+//! The listening socket, and serving one connection's requests.
 
 use std::io;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -73,15 +72,6 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
     let listener = UnixListener::bind(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
     Ok(listener)
-}
-
-/// Accepts and serves connections until `stop` is set.
-pub fn serve(
-    listener: UnixListener,
-    state: Arc<AgentState>,
-    stop: Arc<AtomicBool>,
-) -> io::Result<()> {
-    super::acceptor::run(listener, state, stop)
 }
 
 /// Serves requests on one connection until the client closes it, sends

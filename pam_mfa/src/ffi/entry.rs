@@ -11,8 +11,9 @@ use super::argv;
 use super::consts::{PAM_SILENT, PAM_SYSTEM_ERR};
 use super::handle::RealHandle;
 use super::sys::PamHandleT;
+use super::syslog::Syslog;
 use crate::hooks::{guard, run_hook, Host, CHAUTHTOK_CODE, SETCRED_CODE};
-use crate::log::{Level, Syslog};
+use crate::log::Level;
 
 /// Runs `hook` for a real PAM call.
 ///

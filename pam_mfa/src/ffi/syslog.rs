@@ -3,7 +3,7 @@
 
 use std::ffi::CString;
 
-use crate::log::Level;
+use crate::log::{Level, LogSink};
 
 /// Writes one line at `level` with facility `LOG_AUTHPRIV`.
 pub fn write(level: Level, line: &str) {
@@ -22,4 +22,14 @@ pub fn write(level: Level, line: &str) {
     // matched by `text`, a valid NUL-terminated string that outlives the
     // call; syslog(3) copies what it needs.
     unsafe { libc::syslog(libc::LOG_AUTHPRIV | severity, c"%s".as_ptr(), text.as_ptr()) };
+}
+
+/// The real sink: `syslog(3)` with `LOG_AUTHPRIV`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Syslog;
+
+impl LogSink for Syslog {
+    fn log(&mut self, level: Level, line: &str) {
+        write(level, line);
+    }
 }

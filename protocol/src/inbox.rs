@@ -15,9 +15,26 @@ const READ_CHUNK: usize = 4096;
 
 /// Bytes read from a connection and not yet decoded. They are zeroed
 /// before they are freed or reused: an `answer` may carry a PIN.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct FrameInbox {
     bytes: Vec<u8>,
+}
+
+/// Only how much is held: the bytes may be a PIN.
+impl std::fmt::Debug for FrameInbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FrameInbox({} bytes)", self.bytes.len())
+    }
+}
+
+/// One read's bytes on the stack, zeroed however the read ends.
+struct Chunk([u8; READ_CHUNK]);
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        self.0.fill(0);
+        std::hint::black_box(&mut self.0);
+    }
 }
 
 impl FrameInbox {
@@ -43,27 +60,19 @@ impl FrameInbox {
 
     /// Reads until at least `want` bytes are held.
     fn fill_to<R: Read>(&mut self, r: &mut R, want: usize) -> io::Result<()> {
-        let mut chunk = [0u8; READ_CHUNK];
+        let mut chunk = Chunk([0u8; READ_CHUNK]);
         while self.bytes.len() < want {
             let room = READ_CHUNK
                 .min((MAX_FRAME + 4).saturating_sub(self.bytes.len()))
                 .max(1);
-            let n = match r.read(&mut chunk[..room]) {
-                Ok(0) => {
-                    chunk.fill(0);
-                    return Err(io::ErrorKind::UnexpectedEof.into());
-                }
+            let n = match r.read(&mut chunk.0[..room]) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    chunk.fill(0);
-                    return Err(e);
-                }
+                Err(e) => return Err(e),
             };
-            self.grow_with(&chunk[..n]);
+            self.grow_with(&chunk.0[..n]);
         }
-        chunk.fill(0);
-        std::hint::black_box(&mut chunk);
         Ok(())
     }
 

@@ -75,8 +75,7 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
 }
 
 /// Serves requests on one connection until the client closes it, sends
-/// something malformed, or goes quiet past the read timeout, or until a
-/// login's exchange has ended (see [`ends_the_exchange`]). `person` is
+/// something malformed, or goes quiet past the read timeout. `person` is
 /// who the connection was counted against when it was accepted; a login
 /// that waits on the person's answer also takes one of that person's
 /// pending logins, for as long as it waits. `peer` is from SO_PEERCRED,
@@ -119,7 +118,6 @@ pub fn serve_connection(
                 return;
             }
         };
-        let login_step = is_login_step(&req.body);
         let body = match authorize(&peer, state.keys_uid, &req.body) {
             Ok(()) => match admit_login(budgets, person, &peer, &req.body, &pending_slot) {
                 Ok(slot) => {
@@ -145,8 +143,12 @@ pub fn serve_connection(
         if pending.is_none() {
             pending_slot = None;
         }
-        let done = login_step && pending.is_none() && ends_the_exchange(&body);
-        if write_frame(&mut stream, &Response::new(body)).is_err() || done {
+        if write_frame(&mut stream, &Response::new(body)).is_err() {
+            // The module went away while a login waits on its answer: the
+            // login is refused, and audited as cancelled.
+            if let Some(conv) = pending.take() {
+                let _ = cancel(state, conv);
+            }
             return;
         }
         // A person answering a challenge may take as long as it lives.
@@ -157,32 +159,6 @@ pub fn serve_connection(
         };
         let _ = stream.set_read_timeout(Some(wait));
     }
-}
-
-/// A request of a login's exchange (the module's), as opposed to the
-/// questions mfactl and sshd's keys command ask.
-fn is_login_step(req: &RequestBody) -> bool {
-    matches!(
-        req,
-        RequestBody::Begin { .. }
-            | RequestBody::Answer { .. }
-            | RequestBody::Poll
-            | RequestBody::Cancel
-    )
-}
-
-/// Whether this answer to a login step ends the login's exchange: the
-/// module reads nothing after it, so the agent closes the connection at
-/// once instead of waiting for the module to (one wake-up less on each
-/// side, on the path of every login).
-fn ends_the_exchange(body: &ResponseBody) -> bool {
-    matches!(
-        body,
-        ResponseBody::Allow { .. }
-            | ResponseBody::Deny { .. }
-            | ResponseBody::Unavailable { .. }
-            | ResponseBody::Error { .. }
-    )
 }
 
 /// A `begin` may become a login waiting on the person's answer: it takes

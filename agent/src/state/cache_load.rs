@@ -16,14 +16,14 @@ use crate::sync::{verify_bundle_signature, AcceptedManifest, LastKnownGood};
 /// source, signature, parse), so the host decides offline; the poller pulls
 /// at once. Without a usable copy, pulls now. Other sources: loads them.
 pub fn initial_load(state: &AgentState) -> ReloadOutcome {
+    let cached = load_cache(state);
+    // After the cache (whose success clears the status line an unreadable
+    // floor would leave), before the first pull.
     if matches!(state.source, PolicySource::Manifest(_)) {
         let mut book = state.sync_book.lock().unwrap_or_else(|p| p.into_inner());
         super::manifest_sync::load_recorded_floor(state, &mut book);
     }
-    if let Some(outcome) = load_cache(state) {
-        return outcome;
-    }
-    reload_now(state)
+    cached.unwrap_or_else(|| reload_now(state))
 }
 
 fn load_cache(state: &AgentState) -> Option<ReloadOutcome> {

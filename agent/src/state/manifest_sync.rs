@@ -222,9 +222,13 @@ pub(super) fn check_cached(
         ));
     }
     let accepted = AcceptedManifest::from(&manifest);
-    record_floor(state, book, &accepted);
+    // Held in memory even if the rest is refused below; recorded on disk
+    // only once its signature verifies (a key taken out of signing_keys must
+    // not leave its serial behind in the floor file).
+    raise_floor(&mut book.manifest_floor, accepted.clone());
     verify_bundle_signature(&cached.bytes, &cached.signature, &state.signing_keys)
         .map_err(|e| e.replace("the bundle signature", "its manifest signature"))?;
+    record_floor(state, book, &accepted);
     if manifest.bundle.sha256 != lkg.sha256 {
         return Err(format!(
             "its bundle is {}, the manifest names {}",
@@ -237,9 +241,10 @@ pub(super) fn check_cached(
     Ok((bundle, accepted))
 }
 
-/// At start, before the cache: the floor recorded for this source name, so
-/// a cache dropped with an old `cluster.source` URL leaves the floor in
-/// place. An unreadable floor file is shown, and the cache's floor holds.
+/// At start, before the first pull: the floor recorded for this source
+/// name, so a cache dropped with an old `cluster.source` URL leaves the
+/// floor in place. An unreadable floor file is shown in `mfactl status` and
+/// audited; the cache's floor, if any, holds.
 pub(super) fn load_recorded_floor(state: &AgentState, book: &mut SyncBook) {
     let (Some(cache), Some(name)) = (&state.cache, &state.config.cluster.source_name) else {
         return;
@@ -248,10 +253,10 @@ pub(super) fn load_recorded_floor(state: &AgentState, book: &mut SyncBook) {
         Ok(Some(floor)) => raise_floor(&mut book.manifest_floor, floor),
         Ok(None) => {}
         Err(e) => {
-            eprintln!("mfa-agent: rollback floor unreadable: {e}");
-            state
-                .store
-                .record_cache_error(Some(format!("rollback floor unreadable: {e}")));
+            let error = format!("rollback floor unreadable: {e}");
+            eprintln!("mfa-agent: {error}");
+            state.store.record_cache_error(Some(error.clone()));
+            super::reload::audit(state, "policy_rejected", "rejected", "", error);
         }
     }
 }

@@ -68,8 +68,10 @@ pub fn save_floor(dir: &Path, floor: &AcceptedManifest) -> Result<(), String> {
 pub fn load_floor(dir: &Path, name: &str) -> Result<Option<AcceptedManifest>, String> {
     let path = floor_path(dir, name);
     let shown = path.display().to_string();
-    if std::fs::symlink_metadata(&path).is_err() {
-        return Ok(None);
+    match std::fs::symlink_metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{shown}: {e}")),
+        Ok(_) => {}
     }
     let raw = read_private_file(&path, MAX_FLOOR_FILE, true)?;
     let file: FloorFile = serde_json::from_slice(&raw)

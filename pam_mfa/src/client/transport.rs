@@ -111,6 +111,8 @@ fn timed_out() -> io::Error {
 
 impl Read for DeadlineIo<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // Past the deadline even an answer already waiting is not taken.
+        self.deadline.remaining().ok_or_else(timed_out)?;
         loop {
             match rustix::io::read(self.fd, &mut *buf) {
                 Ok(n) => return Ok(n),
@@ -124,6 +126,7 @@ impl Read for DeadlineIo<'_> {
 
 impl Write for DeadlineIo<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.deadline.remaining().ok_or_else(timed_out)?;
         loop {
             // MSG_NOSIGNAL: a closed peer must not raise SIGPIPE in sshd/sudo.
             match send(self.fd, buf, SendFlags::NOSIGNAL) {

@@ -25,7 +25,7 @@ use serde_cbor_2::Value;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::ctap::{status_error, STATUS_OK};
+use super::status::{status_error, STATUS_OK};
 use super::{Authenticator, Fido2Error};
 
 /// authenticatorGetInfo command byte.

@@ -34,7 +34,8 @@ use serde_cbor_2::Value;
 use zeroize::Zeroizing;
 
 use super::client_pin::{self as pin, PinProtocol};
-use super::ctap::{decode_get_assertion_params, encode_get_assertion_response, STATUS_OK};
+use super::ctap::{decode_get_assertion_params, encode_get_assertion_response};
+use super::status::STATUS_OK;
 use super::{Authenticator, Fido2Error, GetAssertionResponse};
 use crate::verify::webauthn::{
     WebauthnCredential, FLAG_ATTESTED_DATA, FLAG_USER_PRESENT, FLAG_USER_VERIFIED,

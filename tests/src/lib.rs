@@ -11,6 +11,7 @@ pub mod bins;
 pub mod fake_agent;
 pub mod https_server;
 pub mod keys;
+pub mod mfa_sshd;
 pub mod nginx;
 pub mod packaging;
 pub mod pam_ffi;

@@ -7,6 +7,7 @@
 
 pub mod agent;
 pub mod approval_web;
+pub mod bench_agent;
 pub mod bins;
 pub mod fake_agent;
 pub mod https_server;

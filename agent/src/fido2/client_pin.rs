@@ -25,6 +25,7 @@ use serde_cbor_2::Value;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use super::random::random;
 use super::status::{status_error, STATUS_OK};
 use super::{Authenticator, Fido2Error};
 
@@ -238,18 +239,6 @@ pub fn random_secret_key() -> Result<SecretKey, Fido2Error> {
             return Ok(k);
         }
     }
-}
-
-pub fn random(buf: &mut [u8]) -> Result<(), Fido2Error> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match rustix::rand::getrandom(&mut buf[filled..], rustix::rand::GetRandomFlags::empty()) {
-            Ok(n) => filled += n,
-            Err(rustix::io::Errno::INTR) => {}
-            Err(e) => return Err(Fido2Error::Io(format!("getrandom: {e}"))),
-        }
-    }
-    Ok(())
 }
 
 /// What authenticatorGetInfo says about user verification.

@@ -21,8 +21,10 @@ use std::time::Instant;
 
 pub mod client_pin;
 mod ctap;
+mod ctaphid;
 pub mod hid;
 pub mod make_credential;
+mod random;
 #[cfg(any(test, feature = "soft-fido2"))]
 pub mod soft;
 #[cfg(any(test, feature = "soft-fido2"))]

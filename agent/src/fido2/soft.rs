@@ -35,6 +35,7 @@ use zeroize::Zeroizing;
 
 use super::client_pin::{self as pin, PinProtocol};
 use super::ctap::{decode_get_assertion_params, encode_get_assertion_response};
+use super::random::random;
 use super::status::STATUS_OK;
 use super::{Authenticator, Fido2Error, GetAssertionResponse};
 use crate::verify::webauthn::{
@@ -782,9 +783,9 @@ impl SoftAuthenticator {
         self.volatile.consecutive_mismatches = 0;
         self.persist()?;
         let mut token = Zeroizing::new(vec![0u8; 32]);
-        pin::random(&mut token)?;
+        random(&mut token)?;
         let mut iv = [0u8; 16];
-        pin::random(&mut iv)?;
+        random(&mut iv)?;
         let encrypted = protocol.encrypt(&secret, &token, iv);
         self.volatile.token = Some(Token {
             bytes: token,

@@ -24,6 +24,7 @@ mod ctap;
 mod ctaphid;
 pub mod hid;
 pub mod make_credential;
+mod pin_protocol;
 mod random;
 #[cfg(any(test, feature = "soft-fido2"))]
 pub mod soft;

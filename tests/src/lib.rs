@@ -7,10 +7,12 @@
 
 pub mod agent;
 pub mod approval_web;
+pub mod bench_agent;
 pub mod bins;
 pub mod fake_agent;
 pub mod https_server;
 pub mod keys;
+pub mod mfa_sshd;
 pub mod nginx;
 pub mod packaging;
 pub mod pam_ffi;

@@ -90,18 +90,7 @@ version: v2
 /// published file.
 pub fn teleport_policy(user: &str, credential_id: &str, public_key_cbor: &str) -> Bundle {
     Bundle::new()
-        .role(
-            "access-dev",
-            &[("env", "dev")],
-            &["{{internal.logins}}"],
-            None,
-        )
-        .role(
-            "access-prod",
-            &[("env", "prod")],
-            &["{{internal.logins}}"],
-            Some("true"),
-        )
+        .scenario_roles("true")
         .cap("false")
         .raw(&tctl_user(user, credential_id, public_key_cbor))
 }

@@ -10,11 +10,12 @@ mod common;
 use common::*;
 use pam_mfa_e2e::agent::{Agent, AgentConfig};
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
+use pam_mfa_e2e::mfa_sshd::MfaSshd;
+use pam_mfa_e2e::require_root;
 use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
-use pam_mfa_e2e::sshd::{Sshd, SshdOptions};
+use pam_mfa_e2e::sshd::Sshd;
 use pam_mfa_e2e::users::TestUser;
 use pam_mfa_e2e::workdir::WorkDir;
-use pam_mfa_e2e::{require_root, unique_name};
 
 /// Fields drop in order: sshd, agent, user, work dir.
 struct World {
@@ -32,17 +33,10 @@ fn world(label: &str, key: &SshKey, lines: &[String]) -> World {
     let user = TestUser::create();
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     user.authorize_keys(&refs);
-    let service = unique_name("sshd-mfat");
-    let agent = Agent::start(
+    let MfaSshd { agent, sshd, .. } = MfaSshd::start(
         &work,
-        &AgentConfig::with_env("prod").service(&service, "ssh"),
+        AgentConfig::with_env("prod"),
         &bundle(&user.name, "false", "hardware_key_pin", &[key]),
-    );
-    let sshd = Sshd::start(
-        &work,
-        &SshdOptions::new(&sshd_stack(&agent.socket, ""))
-            .keys_from_agent(&agent.socket)
-            .service_name(&service),
     );
     World {
         sshd,

@@ -16,10 +16,11 @@ use std::time::Duration;
 use common::*;
 use pam_mfa_e2e::agent::{Agent, AgentConfig, Bundle};
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
+use pam_mfa_e2e::mfa_sshd::MfaSshd;
 use pam_mfa_e2e::piv_card::env::{CardOptions, PcscEnv};
 use pam_mfa_e2e::piv_card::tools::{ok, require_pcsc_tools, OPENSC_PKCS11};
 use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
-use pam_mfa_e2e::sshd::{Sshd, SshdOptions};
+use pam_mfa_e2e::sshd::Sshd;
 use pam_mfa_e2e::users::TestUser;
 use pam_mfa_e2e::workdir::WorkDir;
 use pam_mfa_e2e::{require_root, unique_name};
@@ -224,19 +225,12 @@ fn piv_keys_log_in_by_their_attested_class_and_serial() {
     user.authorize_keys(&[plain.public_line.as_str()]);
     let keys = [("card-9c", &touch)];
     let bundle = piv_bundle(&user.name, &keys, false, "1");
-    let service = unique_name("sshd-mfat");
-    let mut config = AgentConfig::with_env("prod").service(&service, "ssh");
+    let mut config = AgentConfig::with_env("prod");
     config.extra_yaml = format!(
         "piv:\n  attestation_roots: [{}]\n",
         env.root_cert_path().display()
     );
-    let agent = Agent::start(&work, &config, &bundle);
-    let sshd = Sshd::start(
-        &work,
-        &SshdOptions::new(&sshd_stack(&agent.socket, ""))
-            .keys_from_agent(&agent.socket)
-            .service_name(&service),
-    );
+    let MfaSshd { agent, sshd, .. } = MfaSshd::start(&work, config, &bundle);
     let w = World {
         sshd,
         agent,

@@ -13,12 +13,13 @@ use common::*;
 use pam_mfa_e2e::agent::{Agent, AgentConfig};
 use pam_mfa_e2e::bins;
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
+use pam_mfa_e2e::mfa_sshd::MfaSshd;
 use pam_mfa_e2e::piv_card::env::{CardOptions, PcscEnv};
 use pam_mfa_e2e::piv_card::tools::require_pcsc_tools;
 use pam_mfa_e2e::process::Finished;
 use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
 use pam_mfa_e2e::ssh_agent::TestSshAgent;
-use pam_mfa_e2e::sshd::{Sshd, SshdOptions};
+use pam_mfa_e2e::sshd::Sshd;
 use pam_mfa_e2e::users::TestUser;
 use pam_mfa_e2e::workdir::WorkDir;
 use pam_mfa_e2e::{require_root, unique_name};
@@ -189,20 +190,13 @@ fn world(label: &str) -> World {
     let user = TestUser::create();
     let plain = SshKey::generate(work.path(), "id_plain", KeyKind::Ed25519, false);
     user.authorize_keys(&[plain.public_line.as_str()]);
-    let service = unique_name("sshd-mfat");
     let b = bundle(&user.name, "false", "true", &[]).raw(&piv_device(&user.name, &chain));
-    let mut config = AgentConfig::with_env("prod").service(&service, "ssh");
+    let mut config = AgentConfig::with_env("prod");
     config.extra_yaml = format!(
         "piv:\n  include_yubico_roots: false\n  attestation_roots: [\"{}\"]\n",
         env.root_cert_path().display()
     );
-    let agent = Agent::start(&work, &config, &b);
-    let sshd = Sshd::start(
-        &work,
-        &SshdOptions::new(&sshd_stack(&agent.socket, ""))
-            .keys_from_agent(&agent.socket)
-            .service_name(&service),
-    );
+    let MfaSshd { agent, sshd, .. } = MfaSshd::start(&work, config, &b);
     let empty_agent = TestSshAgent::start(work.path(), None);
     World {
         env,

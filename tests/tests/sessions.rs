@@ -44,18 +44,7 @@ struct World {
 /// access-dev and access-prod); access-prod requires session MFA.
 fn bundle_with_roles(login: &str, roles: &[&str], sk: &SshKey) -> Bundle {
     Bundle::new()
-        .role(
-            "access-dev",
-            &[("env", "dev")],
-            &["{{internal.logins}}"],
-            None,
-        )
-        .role(
-            "access-prod",
-            &[("env", "prod")],
-            &["{{internal.logins}}"],
-            Some("true"),
-        )
+        .scenario_roles("true")
         .cap("false")
         .user(login, roles, &[login])
         .sk_device(&format!("{login}-sk0"), login, &sk.public_line)

@@ -10,9 +10,6 @@
 //! does the same with the real root, whose authorized_keys exists only inside
 //! the test sshd's private mount namespace (the host's `/root` is untouched).
 
-mod common;
-
-use common::*;
 use pam_mfa_e2e::agent::{Agent, AgentConfig, Bundle};
 use pam_mfa_e2e::bins;
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
@@ -80,9 +77,7 @@ fn world(label: &str, env: &str, as_root: bool) -> SharedWorld {
         &AgentConfig::with_env(env).service(&service, "ssh"),
         &b,
     );
-    let mut opts = SshdOptions::new(&sshd_stack(&agent.socket, ""))
-        .keys_from_agent(&agent.socket)
-        .service_name(&service);
+    let mut opts = SshdOptions::pam_mfa(&agent.socket, &service);
     if as_root {
         opts = opts.root_keys(&[plain.public_line.as_str()]);
     }

@@ -7,11 +7,12 @@ mod common;
 use common::*;
 use pam_mfa_e2e::agent::{Agent, AgentConfig, Bundle};
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
+use pam_mfa_e2e::mfa_sshd::MfaSshd;
+use pam_mfa_e2e::require_root;
 use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
-use pam_mfa_e2e::sshd::{Sshd, SshdOptions};
+use pam_mfa_e2e::sshd::Sshd;
 use pam_mfa_e2e::users::TestUser;
 use pam_mfa_e2e::workdir::WorkDir;
-use pam_mfa_e2e::{require_root, unique_name};
 
 /// This node's Teleport host UUID (agent.yaml `node.id`).
 const NODE_ID: &str = "5a3e1c2b-7f0d-4c1e-9a55-3b2d4e6f8a10";
@@ -30,18 +31,12 @@ impl World {
         let user = TestUser::create();
         let key = SshKey::generate(work.path(), "id_plain", KeyKind::Ed25519, false);
         user.authorize_keys(&[key.public_line.as_str()]);
-        let service = unique_name("sshd-mfat");
         let config = AgentConfig {
             node_id: Some(NODE_ID.into()),
-            ..AgentConfig::with_env("dev").service(&service, "ssh")
+            ..AgentConfig::with_env("dev")
         };
-        let agent = Agent::start(&work, &config, &bundle(&user.name, "false", "false", &[]));
-        let sshd = Sshd::start(
-            &work,
-            &SshdOptions::new(&sshd_stack(&agent.socket, ""))
-                .keys_from_agent(&agent.socket)
-                .service_name(&service),
-        );
+        let MfaSshd { agent, sshd, .. } =
+            MfaSshd::start(&work, config, &bundle(&user.name, "false", "false", &[]));
         World {
             sshd,
             agent,

@@ -10,12 +10,13 @@ use common::*;
 use pam_mfa_e2e::agent::{Agent, AgentConfig, Bundle};
 use pam_mfa_e2e::fake_agent::{FakeAgent, Misbehaviour};
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
+use pam_mfa_e2e::mfa_sshd::MfaSshd;
+use pam_mfa_e2e::require_root;
 use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
-use pam_mfa_e2e::sshd::{sk_flags_in_log, Sshd, SshdOptions, SK_USER_PRESENT, SK_USER_VERIFIED};
+use pam_mfa_e2e::sshd::{sk_flags_in_log, Sshd, SK_USER_PRESENT, SK_USER_VERIFIED};
 use pam_mfa_e2e::syslog::SyslogCapture;
 use pam_mfa_e2e::users::TestUser;
 use pam_mfa_e2e::workdir::WorkDir;
-use pam_mfa_e2e::{require_root, unique_name};
 
 /// One scenario's world. Fields drop in order: sshd, agent, user, work dir.
 struct World {
@@ -65,20 +66,11 @@ fn start(
     let mut lines = vec![k.plain.public_line.as_str()];
     lines.extend(extra_refs.iter().map(|k| k.public_line.as_str()));
     user.authorize_keys(&lines);
-    let service = unique_name("sshd-mfat");
-    let agent = Agent::start(
-        &work,
-        &AgentConfig::with_env(env).service(&service, "ssh"),
-        &bundle,
-    );
     let syslog = SyslogCapture::start(&work);
-    let sshd = Sshd::start(
-        &work,
-        &SshdOptions::new(&sshd_stack(&agent.socket, ""))
-            .keys_from_agent(&agent.socket)
-            .service_name(&service)
-            .syslog_to(&syslog),
-    );
+    let MfaSshd { agent, sshd, .. } =
+        MfaSshd::start_with(&work, AgentConfig::with_env(env), &bundle, |opts| {
+            opts.syslog_to(&syslog)
+        });
     (
         World {
             sshd,

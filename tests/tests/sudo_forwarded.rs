@@ -108,9 +108,7 @@ fn sudo_world(label: &str, keep_auth_sock: bool) -> SudoWorld {
     );
     let sshd = Sshd::start(
         &work,
-        &SshdOptions::new(&sshd_stack(&agent.socket, ""))
-            .keys_from_agent(&agent.socket)
-            .service_name(&sshd_service)
+        &SshdOptions::pam_mfa(&agent.socket, &sshd_service)
             .pam_service_file(&sudo_service, &sudo_stack(&agent.socket))
             .sudoers(&sudoers(&user.name, &sudo_service, keep_auth_sock)),
     );

@@ -11,12 +11,13 @@ use common::*;
 use pam_mfa_e2e::agent::{Agent, AgentConfig};
 use pam_mfa_e2e::bins;
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
+use pam_mfa_e2e::mfa_sshd::MfaSshd;
+use pam_mfa_e2e::require_root;
 use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
 use pam_mfa_e2e::ssh_agent::TestSshAgent;
-use pam_mfa_e2e::sshd::{Sshd, SshdOptions};
+use pam_mfa_e2e::sshd::Sshd;
 use pam_mfa_e2e::users::TestUser;
 use pam_mfa_e2e::workdir::WorkDir;
-use pam_mfa_e2e::{require_root, unique_name};
 
 /// Fields drop in order.
 struct World {
@@ -36,17 +37,10 @@ fn world(label: &str) -> World {
     let plain = SshKey::generate(work.path(), "id_plain", KeyKind::Ed25519, false);
     let registered = SshKey::generate(work.path(), "id_sk", KeyKind::Ed25519Sk, false);
     user.authorize_keys(&[plain.public_line.as_str()]);
-    let service = unique_name("sshd-mfat");
-    let agent = Agent::start(
+    let MfaSshd { agent, sshd, .. } = MfaSshd::start(
         &work,
-        &AgentConfig::with_env("prod").service(&service, "ssh"),
+        AgentConfig::with_env("prod"),
         &bundle(&user.name, "false", "true", &[&registered]),
-    );
-    let sshd = Sshd::start(
-        &work,
-        &SshdOptions::new(&sshd_stack(&agent.socket, ""))
-            .keys_from_agent(&agent.socket)
-            .service_name(&service),
     );
     let ssh_agent = TestSshAgent::start(work.path(), None);
     ssh_agent.add(&registered, None);

@@ -47,12 +47,7 @@ fn tap_world_as(label: &str, prod_mfa: &str, class: &str) -> TapWorld {
         &AgentConfig::with_env("prod").service(&service, class),
         &b,
     );
-    let sshd = Sshd::start(
-        &work,
-        &SshdOptions::new(&sshd_stack(&agent.socket, ""))
-            .keys_from_agent(&agent.socket)
-            .service_name(&service),
-    );
+    let sshd = Sshd::start(&work, &SshdOptions::pam_mfa(&agent.socket, &service));
     TapWorld {
         sshd,
         agent,

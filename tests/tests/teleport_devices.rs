@@ -4,18 +4,15 @@
 //! document, no local credential file), through real sshd; a lock on the
 //! device's id denies.
 
-mod common;
-
-use common::*;
 use pam_mfa_e2e::agent::{Agent, AgentConfig};
 use pam_mfa_e2e::bins;
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
+use pam_mfa_e2e::mfa_sshd::MfaSshd;
+use pam_mfa_e2e::require_root;
 use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
-use pam_mfa_e2e::sshd::{Sshd, SshdOptions};
 use pam_mfa_e2e::teleport_user::{teleport_key, teleport_policy as policy, DEVICE_ID, SECRETS};
 use pam_mfa_e2e::users::TestUser;
 use pam_mfa_e2e::workdir::WorkDir;
-use pam_mfa_e2e::{require_root, unique_name};
 
 #[test]
 fn a_key_registered_only_in_teleport_taps_through_sshd() {
@@ -25,19 +22,8 @@ fn a_key_registered_only_in_teleport_taps_through_sshd() {
     let plain = SshKey::generate(work.path(), "id_plain", KeyKind::Ed25519, false);
     user.authorize_keys(&[plain.public_line.as_str()]);
     let (key_file, credential_id, public_key_cbor) = teleport_key(work.path());
-    let service = unique_name("sshd-mfat");
     let b = policy(&user.name, &credential_id, &public_key_cbor);
-    let agent = Agent::start(
-        &work,
-        &AgentConfig::with_env("prod").service(&service, "ssh"),
-        &b,
-    );
-    let sshd = Sshd::start(
-        &work,
-        &SshdOptions::new(&sshd_stack(&agent.socket, ""))
-            .keys_from_agent(&agent.socket)
-            .service_name(&service),
-    );
+    let MfaSshd { agent, sshd, .. } = MfaSshd::start(&work, AgentConfig::with_env("prod"), &b);
     // No credential file: XDG_CONFIG_HOME is an empty directory.
     let empty_config = work.subdir("empty-config", 0o700);
     let login = || -> SshOutcome {

@@ -30,76 +30,84 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let config = match AgentConfig::load(&args.config) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("mfa-agent: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let sink = if args.check {
-        Ok(AuditSink::Stderr)
-    } else {
-        SinkSpec::parse(&config.audit.sink).and_then(|s| AuditSink::open(&s))
-    };
-    let sink = match sink {
+    let state = match start_state(&args) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("mfa-agent: {e}");
             return ExitCode::from(2);
         }
     };
-    let state = match AgentState::new(config, sink, Arc::new(SystemTime::now)) {
-        Ok(mut s) => {
-            s.config_path = Some(args.config.clone());
-            Arc::new(s)
-        }
-        Err(e) => {
-            eprintln!("mfa-agent: {e}");
-            return ExitCode::from(2);
-        }
-    };
     if !args.check {
-        // Before the first load, whose check then covers them too.
-        let file = mfa_agent::sessions::sessions_file(&state.config.socket.path);
-        match state.sessions.attach_file(&file) {
-            Ok(0) => {}
-            Ok(n) => eprintln!(
-                "mfa-agent: took over {n} live session(s) from {}",
-                file.display()
-            ),
-            Err(e) => eprintln!("mfa-agent: previous session list not used: {e}"),
-        }
-        if let Err(e) = state
-            .signature_counters
-            .persist_in(&state.config.cluster.state_dir)
-        {
-            eprintln!("mfa-agent: signature counters: {e}; starting from none");
-        }
+        take_over_saved_state(&state);
     }
     let first = initial_load(&state);
     if args.check {
-        return match first {
-            ReloadOutcome::Loaded { revision, warnings } => {
-                println!(
-                    "configuration ok; policy revision {revision} from {} ({warnings} warnings)",
-                    state.source.describe()
-                );
-                ExitCode::SUCCESS
-            }
-            ReloadOutcome::Unchanged { revision } => {
-                println!("configuration ok; policy revision {revision}");
-                ExitCode::SUCCESS
-            }
-            ReloadOutcome::Rejected { error } => {
-                eprintln!("mfa-agent: configuration ok, policy refused: {error}");
-                ExitCode::from(1)
-            }
-        };
+        return check_result(first, &state);
     }
     if let ReloadOutcome::Rejected { error } = &first {
         eprintln!("mfa-agent: starting without a policy ({error}); logins follow fail_mode until one loads");
     }
+    serve_until_stopped(state)
+}
+
+/// The configuration, the audit sink (stderr with `--check`) and the state
+/// built from them.
+fn start_state(args: &Args) -> Result<Arc<AgentState>, String> {
+    let config = AgentConfig::load(&args.config).map_err(|e| e.to_string())?;
+    let sink = if args.check {
+        AuditSink::Stderr
+    } else {
+        SinkSpec::parse(&config.audit.sink).and_then(|s| AuditSink::open(&s))?
+    };
+    let mut state = AgentState::new(config, sink, Arc::new(SystemTime::now))?;
+    state.config_path = Some(args.config.clone());
+    Ok(Arc::new(state))
+}
+
+/// What a previous run left: its live sessions and the signature counters.
+/// Before the first load, whose check then covers them too.
+fn take_over_saved_state(state: &AgentState) {
+    let file = mfa_agent::sessions::sessions_file(&state.config.socket.path);
+    match state.sessions.attach_file(&file) {
+        Ok(0) => {}
+        Ok(n) => eprintln!(
+            "mfa-agent: took over {n} live session(s) from {}",
+            file.display()
+        ),
+        Err(e) => eprintln!("mfa-agent: previous session list not used: {e}"),
+    }
+    if let Err(e) = state
+        .signature_counters
+        .persist_in(&state.config.cluster.state_dir)
+    {
+        eprintln!("mfa-agent: signature counters: {e}; starting from none");
+    }
+}
+
+/// `--check`: the first load's outcome, printed, as the exit code.
+fn check_result(first: ReloadOutcome, state: &AgentState) -> ExitCode {
+    match first {
+        ReloadOutcome::Loaded { revision, warnings } => {
+            println!(
+                "configuration ok; policy revision {revision} from {} ({warnings} warnings)",
+                state.source.describe()
+            );
+            ExitCode::SUCCESS
+        }
+        ReloadOutcome::Unchanged { revision } => {
+            println!("configuration ok; policy revision {revision}");
+            ExitCode::SUCCESS
+        }
+        ReloadOutcome::Rejected { error } => {
+            eprintln!("mfa-agent: configuration ok, policy refused: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Listens, and serves until SIGTERM or SIGINT, with the reloader (SIGHUP,
+/// polls) and the session enforcer on threads of their own.
+fn serve_until_stopped(state: Arc<AgentState>) -> ExitCode {
     let listener = match bind(&state.config.socket.path) {
         Ok(l) => l,
         Err(e) => {

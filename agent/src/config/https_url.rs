@@ -40,3 +40,30 @@ pub fn https_url(text: &str, key: &str) -> Result<reqwest::Url, String> {
     }
     Ok(url)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{https_url, without_userinfo};
+
+    #[test]
+    fn errors_never_show_the_password_of_a_source_url() {
+        for text in [
+            "http://alice:s3cret@policy.example/b.yaml",
+            "https://alice:s3cret@/b.yaml",
+            "https://alice:s3cret@policy.example/b.yaml",
+            "ftp://alice:s3cret@policy.example/b.yaml",
+        ] {
+            let err = https_url(text, "cluster.source").unwrap_err();
+            assert!(!err.contains("s3cret"), "{err}");
+            assert!(!err.contains("alice"), "{err}");
+        }
+        assert_eq!(
+            without_userinfo("https://u:p@h.example/a@b"),
+            "https://***@h.example/a@b"
+        );
+        assert_eq!(
+            without_userinfo("https://h.example/a@b"),
+            "https://h.example/a@b"
+        );
+    }
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_cbor_2::Value;
 
-use super::ctap::{status_error, STATUS_OK};
+use super::status::{status_error, STATUS_OK};
 use super::Fido2Error;
 
 pub const CMD_MAKE_CREDENTIAL: u8 = 0x01;

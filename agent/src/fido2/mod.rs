@@ -21,12 +21,16 @@ use std::time::Instant;
 
 pub mod client_pin;
 mod ctap;
+mod ctaphid;
 pub mod hid;
 pub mod make_credential;
+mod pin_protocol;
+mod random;
 #[cfg(any(test, feature = "soft-fido2"))]
 pub mod soft;
 #[cfg(any(test, feature = "soft-fido2"))]
 mod soft_u2f;
+mod status;
 
 pub use ctap::decode_get_assertion_response;
 pub use hid::hid_authenticators;
@@ -157,7 +161,7 @@ impl fmt::Display for Fido2Error {
             Self::Ctap(code) => write!(
                 f,
                 "the security key answered CTAP2 error 0x{code:02x} ({})",
-                ctap::status_name(*code)
+                status::status_name(*code)
             ),
         }
     }

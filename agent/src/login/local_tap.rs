@@ -13,6 +13,10 @@
 //!
 //! No registered key attached: a clear refusal (no fallback to the
 //! challenge prompt, which a greeter or a console cannot answer).
+//!
+//! This file decides whether a login taps locally and runs the tap (its
+//! thread, the PIN prompt, the polls); `local_tap_piv` and `local_tap_fido`
+//! say which devices may tap and what each kind's answer proves.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -21,18 +25,16 @@ use std::time::{Duration, Instant};
 
 use pam_mfa_protocol::{PamContext, Prompt, PromptStyle, ResponseBody};
 
-use super::evidence::check;
-use super::key_rules::{key_policy_class, tap_key_policy};
+use super::key_rules::tap_key_policy;
+use super::local_tap_fido::{fido_devices, fido_outcome, fido_tap};
+use super::local_tap_piv::{piv_candidates, piv_outcome};
 use super::local_tap_state::{LocalTap, Plan, Running, TapResult};
-use super::tap::{Conversation, Step, TapDevice, TapKind};
+use super::tap::{Conversation, Step, TapKind};
 use super::verdict::{finish, PeerIds};
-use crate::attached::{piv_tap, Pin, PivCandidate, PivTapOutcome};
-use crate::fido2::{GetAssertionRequest, GetAssertionResponse};
+use crate::attached::{piv_tap, Pin, PivTapOutcome};
 use crate::piv::HardwareKeySettings;
-use crate::policy::{Bundle, DeviceKind, Requirement, ServiceClass};
+use crate::policy::{Bundle, ServiceClass};
 use crate::state::AgentState;
-use crate::verify::piv_tap::verify_piv_tap;
-use crate::verify::webauthn::client_data_json;
 
 /// What the module shows while the agent waits for the key.
 pub const TAP_CUE: &str = "pam-mfa: Tap your security key";
@@ -95,66 +97,6 @@ fn in_ssh_session(pid: i32) -> bool {
         p = ppid;
     }
     false
-}
-
-/// The user's PIV devices whose verified attestation meets what the tap
-/// must prove, added to `conv.devices`; why the others do not, beside.
-fn piv_candidates(
-    state: &AgentState,
-    conv: &mut Conversation,
-    bundle: &Bundle,
-) -> (Vec<PivCandidate>, Vec<String>) {
-    let need = Requirement {
-        session: conv.requirement.session,
-        key_policy: tap_key_policy(conv.requirement.key_policy),
-    };
-    let traits = bundle
-        .users()
-        .get(&conv.user)
-        .map(|u| u.traits.clone())
-        .unwrap_or_default();
-    let mut piv = Vec::new();
-    let mut refused = Vec::new();
-    for dev in bundle.devices_for_user(&conv.user) {
-        if !matches!(dev.kind, DeviceKind::Piv(_)) || conv.is_locked(state, bundle, &dev.id) {
-            continue;
-        }
-        match state.piv.device_class(dev, &traits, &bundle.cap) {
-            Ok(attested) => {
-                let class = key_policy_class(attested.class);
-                if let Err(missing) = check(&need, class) {
-                    refused.push(format!(
-                        "{}: {missing} (attested {})",
-                        dev.name,
-                        class.name()
-                    ));
-                    continue;
-                }
-                let Some(slot) = attested.attestation.slot else {
-                    refused.push(format!("{}: the attestation names no slot", dev.name));
-                    continue;
-                };
-                conv.devices.push(TapDevice {
-                    user: dev.user.clone(),
-                    id: dev.id.clone(),
-                    name: dev.name.clone(),
-                    kind: TapKind::Piv {
-                        selector: crate::verify::piv_tap::selector_of_hash(
-                            &attested.attestation.public_key_spki_sha256,
-                        ),
-                        key: Box::new(attested.clone()),
-                    },
-                });
-                piv.push(PivCandidate {
-                    device: conv.devices.len() - 1,
-                    attested,
-                    slot,
-                });
-            }
-            Err(why) => refused.push(why),
-        }
-    }
-    (piv, refused)
 }
 
 /// Starts a local tap for `conv` (its devices: the user's sk and WebAuthn
@@ -225,20 +167,6 @@ pub(super) fn begin(state: &AgentState, mut conv: Box<Conversation>, bundle: &Bu
             }
         },
     }
-}
-
-/// The user's WebAuthn devices (positions in `conv.devices`) a FIDO2 key on
-/// this host may answer for.
-fn fido_devices(conv: &Conversation) -> Vec<usize> {
-    if conv.rp_id.is_none() {
-        return Vec::new();
-    }
-    conv.devices
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| matches!(d.kind, TapKind::Webauthn(_)))
-        .map(|(i, _)| i)
-        .collect()
 }
 
 /// The answer to the PIN prompt.
@@ -343,48 +271,6 @@ fn wait() -> ResponseBody {
     }
 }
 
-/// A FIDO2 assertion from a key attached to this host (hidraw, or the
-/// software authenticator in test builds), for one of the registered
-/// credentials.
-fn fido_tap(
-    source: &crate::attached::FidoSource,
-    rp_id: &str,
-    challenge: &str,
-    devices: &[(usize, Vec<u8>)],
-    uv: bool,
-    deadline: Instant,
-) -> Result<(usize, GetAssertionResponse), String> {
-    use sha2::{Digest, Sha256};
-    let req = GetAssertionRequest {
-        rp_id: rp_id.to_owned(),
-        client_data_hash: Sha256::digest(client_data_json(challenge, rp_id).as_bytes()).into(),
-        allow_credentials: devices.iter().map(|(_, id)| id.clone()).collect(),
-        user_verification: uv,
-        // A key attached to this host gives UV by itself (biometric, PIN pad);
-        // a ClientPIN PIN asked through the PAM conversation is not wired yet.
-        pin_uv_auth: None,
-    };
-    let keys = source().map_err(|e| e.to_string())?;
-    if keys.is_empty() {
-        return Err("no security key is attached to this host".into());
-    }
-    let mut last = String::new();
-    for mut key in keys {
-        match key.get_assertion(&req, deadline) {
-            Ok(resp) => {
-                let i = devices
-                    .iter()
-                    .find(|(_, id)| *id == resp.credential_id)
-                    .map(|(i, _)| *i)
-                    .ok_or("the key answered with a credential that is not registered")?;
-                return Ok((i, resp));
-            }
-            Err(e) => last = format!("{}: {e}", key.name()),
-        }
-    }
-    Err(last)
-}
-
 /// A `poll`: the tap's result, or another `wait`, or a refusal at the
 /// deadline.
 pub fn poll(state: &AgentState, mut conv: Box<Conversation>) -> Step {
@@ -411,105 +297,25 @@ pub fn poll(state: &AgentState, mut conv: Box<Conversation>) -> Step {
     }
 }
 
-/// A PIV card signed: the signature checked against the attested key, the
-/// attested class against what the tap must prove; a PIN that worked is
-/// remembered (desktop logins).
-fn settle_piv(
-    state: &AgentState,
-    conv: Box<Conversation>,
-    running: &Running,
-    candidate: usize,
-    serial: u32,
-    signature: &[u8],
-    pin_used: Option<Pin>,
-) -> Step {
-    let cand = &running.plan.piv[candidate];
-    if let Err(why) = verify_piv_tap(
-        &cand.attested.attestation.public_key_spki,
-        &conv.challenge.text(),
-        signature,
-    ) {
-        return refuse(state, conv, why);
-    }
-    let class = key_policy_class(cand.attested.class);
-    let need = Requirement {
-        session: conv.requirement.session,
-        key_policy: tap_key_policy(conv.requirement.key_policy),
-    };
-    if let Err(missing) = check(&need, class) {
-        return refuse(
-            state,
-            conv,
-            format!("{missing}; the key's attestation says {}", class.name()),
-        );
-    }
-    if let Some(pin) = pin_used {
-        if !running.plan.pin_cache_timeout.is_zero() {
-            state
-                .attached
-                .pins
-                .put(&conv.user, serial, &pin, Instant::now());
-        }
-    }
-    let device = conv.devices[cand.device].clone();
-    conv.allow(state, class, &device, "attached_piv")
-}
-
+/// The tap's result: allowed for the device that answered (the login
+/// decided again for its owner), or refused.
 fn settle(
     state: &AgentState,
     conv: Box<Conversation>,
     running: Running,
     result: TapResult,
 ) -> Step {
-    match result {
-        TapResult::Piv(PivTapOutcome::Signed {
-            candidate,
-            serial,
-            signature,
-            pin_used,
-        }) => settle_piv(state, conv, &running, candidate, serial, &signature, pin_used),
-        TapResult::Piv(PivTapOutcome::WrongPin { serial, left }) => {
-            state.attached.pins.forget(&conv.user, serial);
-            let cached = if running.pin_from_cache {
-                " (the remembered PIN was refused)"
-            } else {
-                ""
-            };
-            refuse(
-                state,
-                conv,
-                format!("wrong PIN for your security key{cached}, {left} tries left"),
-            )
+    let outcome = match result {
+        TapResult::Piv(out) => {
+            piv_outcome(state, &conv, &running, out).map(|(c, d)| (c, d, "attached_piv"))
         }
-        TapResult::Piv(PivTapOutcome::NoKey(why)) => refuse(
-            state,
-            conv,
-            format!("no registered security key of yours is attached to this host ({why}); insert it and try again"),
-        ),
-        TapResult::Piv(PivTapOutcome::Failed(why)) => {
-            refuse(state, conv, format!("your security key did not sign: {why}"))
+        TapResult::Fido(answer) => {
+            fido_outcome(state, &conv, answer).map(|(c, d)| (c, d, "attached_fido2"))
         }
-        TapResult::Fido(Ok((i, resp))) => {
-            let device = conv.devices[i].clone();
-            let TapKind::Webauthn(cred) = &device.kind else {
-                return refuse(state, conv, "not a FIDO2 device".into());
-            };
-            match conv.verify_webauthn(
-                state,
-                &device,
-                cred,
-                &resp.authenticator_data,
-                &resp.signature,
-            ) {
-                Ok(class) => conv.allow(state, class, &device, "attached_fido2"),
-                Err(why) => refuse(state, conv, why),
-            }
-        }
-        TapResult::Fido(Err(why)) => refuse(
-            state,
-            conv,
-            format!("no registered security key answered on this host: {why}"),
-        ),
+    };
+    match outcome {
+        Ok((class, device, how)) => conv.allow(state, class, &device, how),
+        Err(why) => refuse(state, conv, why),
     }
 }
 

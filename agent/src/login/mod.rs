@@ -18,6 +18,8 @@ mod grants;
 mod key_credit;
 mod key_rules;
 mod local_tap;
+mod local_tap_fido;
+mod local_tap_piv;
 mod local_tap_state;
 #[cfg(test)]
 mod local_tap_tests;

@@ -6,7 +6,7 @@
 
 use std::time::SystemTime;
 
-use super::registry::Session;
+use super::session::Session;
 use crate::policy::{decide, decide_with_identity, Bundle, Decision, LoginQuery, NodeInfo};
 
 /// The decision for the session's identity under `bundle` at `now`.

@@ -8,7 +8,7 @@ use rustix::process::Signal;
 
 use super::logind;
 use super::procs::{is_alive, signal_all, table, tree, ProcId};
-use super::registry::Session;
+use super::session::Session;
 use crate::audit::AuditEvent;
 use crate::state::AgentState;
 

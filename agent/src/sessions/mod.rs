@@ -14,6 +14,7 @@ mod logind;
 mod persist;
 mod procs;
 mod registry;
+mod session;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -23,7 +24,8 @@ pub use assess::{decision, end_reason, select};
 pub use ending::{end_sessions, session_event};
 pub use persist::sessions_file;
 pub use procs::{identify, is_alive, ProcId};
-pub use registry::{Session, SessionRegistry, MAX_SESSIONS};
+pub use registry::{SessionRegistry, MAX_SESSIONS};
+pub use session::Session;
 
 use pam_mfa_protocol::SessionInfo;
 

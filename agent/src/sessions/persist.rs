@@ -21,7 +21,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use super::procs::ProcId;
-use super::registry::Session;
+use super::session::Session;
 use crate::policy::{ServiceClass, User};
 
 /// Larger files are not read (10,000 sessions fit easily).

@@ -1,7 +1,9 @@
 //! Tests of the session registry (open, close, prune, caps, the journal).
 use super::*;
 use std::sync::atomic::AtomicI32;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+use crate::policy::ServiceClass;
 
 /// Processes "alive" in these tests: pid == start, and the pid is not
 /// the one marked dead.

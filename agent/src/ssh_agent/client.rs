@@ -6,18 +6,10 @@
 use std::path::Path;
 use std::time::Instant;
 
+pub use super::agent_key::AgentKey;
 use super::transport::connect_checked;
 use super::wire;
 pub use super::AgentError;
-
-/// A key the agent holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AgentKey {
-    /// The public key in SSH wire format.
-    pub key_blob: Vec<u8>,
-    /// The agent's comment for it (lossy UTF-8).
-    pub comment: String,
-}
 
 /// Lists the agent's keys (SSH_AGENTC_REQUEST_IDENTITIES → SSH_AGENT_IDENTITIES_ANSWER).
 ///

@@ -7,6 +7,7 @@
 //! (SO_PEERCRED), every read and write has a deadline, and messages are
 //! bounded. What comes back is checked by `crate::verify`.
 
+mod agent_key;
 pub mod client;
 mod error;
 mod transport;

@@ -3,7 +3,7 @@
 
 use ssh_encoding::{Decode, Encode, Reader};
 
-use super::client::AgentKey;
+use super::agent_key::AgentKey;
 use super::transport::MAX_MESSAGE;
 use super::AgentError;
 

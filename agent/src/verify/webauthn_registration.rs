@@ -180,54 +180,7 @@ pub fn verify_registration(
     let mut signed = resp.auth_data.clone();
     signed.extend_from_slice(client_data_hash);
     let (attestation_type, x5c) = match resp.fmt.as_str() {
-        "packed" => {
-            let Value::Map(stmt) = &resp.att_stmt else {
-                return Err(err("packed attestation statement is not a map"));
-            };
-            let get = |k: &str| stmt.get(&Value::Text(k.into()));
-            if get("alg") != Some(&Value::Integer(-7)) {
-                return Err(err("packed attestation: only ES256 (alg -7) is accepted"));
-            }
-            let Some(Value::Bytes(sig)) = get("sig") else {
-                return Err(err("packed attestation has no sig"));
-            };
-            match get("x5c") {
-                Some(Value::Array(items)) => {
-                    let ders: Vec<Vec<u8>> = items
-                        .iter()
-                        .map(|v| match v {
-                            Value::Bytes(b) => Ok(b.clone()),
-                            _ => Err(err("x5c holds something other than a certificate")),
-                        })
-                        .collect::<Result<_, _>>()?;
-                    if ders.is_empty() || ders.len() > MAX_X5C {
-                        return Err(format!(
-                            "x5c holds {} certificates (1..{MAX_X5C})",
-                            ders.len()
-                        ));
-                    }
-                    let (_, leaf) = X509Certificate::from_der(&ders[0])
-                        .map_err(|e| format!("the attestation certificate does not parse: {e}"))?;
-                    let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(
-                        &leaf.public_key().subject_public_key.data,
-                    )
-                    .map_err(|_| err("the attestation certificate's key is not P-256"))?;
-                    let sig = p256::ecdsa::Signature::from_der(sig)
-                        .map_err(|_| err("packed attestation sig is not a DER ECDSA signature"))?;
-                    key.verify(&signed, &sig).map_err(|_| {
-                        err("the attestation signature does not verify under the attestation certificate")
-                    })?;
-                    check_aaguid_extension(&leaf, &aaguid)?;
-                    ("basic".to_owned(), Some(ders))
-                }
-                None => {
-                    verify_with_cose_key(&public_key_cose, sig, &signed)
-                        .map_err(|e| format!("self attestation does not verify: {e}"))?;
-                    ("self".to_owned(), None)
-                }
-                Some(_) => return Err(err("x5c is not a list")),
-            }
-        }
+        "packed" => verify_packed(&resp.att_stmt, &signed, &public_key_cose, &aaguid)?,
         "none" => ("none".to_owned(), None),
         other => {
             return Err(format!(
@@ -235,40 +188,7 @@ pub fn verify_registration(
             ))
         }
     };
-    let mut attested_by = None;
-    match &x5c {
-        Some(ders) => {
-            let certs: Vec<X509Certificate<'_>> = ders
-                .iter()
-                .map(|d| X509Certificate::from_der(d).map(|(_, c)| c))
-                .collect::<Result<_, _>>()
-                .map_err(|e| format!("an x5c certificate does not parse: {e}"))?;
-            if let Some((name, _)) = cas.denied.iter().find(|(_, ca)| chains_to(&certs, ders, ca)) {
-                return Err(format!(
-                    "the attestation chains to {name}, a denied CA (attestation_denied_cas)"
-                ));
-            }
-            if !cas.allowed.is_empty() {
-                let (name, _) = cas
-                    .allowed
-                    .iter()
-                    .find(|(_, ca)| chains_to(&certs, ders, ca))
-                    .ok_or_else(|| {
-                        format!(
-                            "the attestation (issuer {}) chains to none of the attestation_allowed_cas",
-                            certs[0].issuer()
-                        )
-                    })?;
-                attested_by = Some(name.clone());
-            }
-        }
-        None if !cas.allowed.is_empty() => {
-            return Err(format!(
-                "the key gave {attestation_type} attestation, no certificate; attestation_allowed_cas requires one"
-            ))
-        }
-        None => {}
-    }
+    let attested_by = check_attestation_cas(x5c.as_deref(), &attestation_type, cas)?;
     Ok(Registration {
         credential_id,
         public_key_cose,
@@ -278,6 +198,126 @@ pub fn verify_registration(
         attestation_type,
         attested_by,
     })
+}
+
+/// An attestation's type (`basic`, `self`, `none`) and, for `basic`, its
+/// certificate chain (DER, leaf first).
+type Attestation = (String, Option<Vec<Vec<u8>>>);
+
+/// A `packed` attestation statement over `signed` (authenticator data and
+/// client data hash): ES256 only; with `x5c`, basic attestation by its leaf
+/// (the chain returned), else self attestation by the new credential's key.
+fn verify_packed(
+    att_stmt: &Value,
+    signed: &[u8],
+    public_key_cose: &[u8],
+    aaguid: &[u8; 16],
+) -> Result<Attestation, String> {
+    let Value::Map(stmt) = att_stmt else {
+        return Err(err("packed attestation statement is not a map"));
+    };
+    let get = |k: &str| stmt.get(&Value::Text(k.into()));
+    if get("alg") != Some(&Value::Integer(-7)) {
+        return Err(err("packed attestation: only ES256 (alg -7) is accepted"));
+    }
+    let Some(Value::Bytes(sig)) = get("sig") else {
+        return Err(err("packed attestation has no sig"));
+    };
+    match get("x5c") {
+        Some(Value::Array(items)) => {
+            let ders = verify_packed_basic(items, sig, signed, aaguid)?;
+            Ok(("basic".to_owned(), Some(ders)))
+        }
+        None => {
+            verify_with_cose_key(public_key_cose, sig, signed)
+                .map_err(|e| format!("self attestation does not verify: {e}"))?;
+            Ok(("self".to_owned(), None))
+        }
+        Some(_) => Err(err("x5c is not a list")),
+    }
+}
+
+/// Basic attestation: `sig` over `signed` by the key of the first `x5c`
+/// certificate, whose AAGUID extension (if any) names `aaguid`. Returns the
+/// chain's DER certificates.
+fn verify_packed_basic(
+    items: &[Value],
+    sig: &[u8],
+    signed: &[u8],
+    aaguid: &[u8; 16],
+) -> Result<Vec<Vec<u8>>, String> {
+    let ders: Vec<Vec<u8>> = items
+        .iter()
+        .map(|v| match v {
+            Value::Bytes(b) => Ok(b.clone()),
+            _ => Err(err("x5c holds something other than a certificate")),
+        })
+        .collect::<Result<_, _>>()?;
+    if ders.is_empty() || ders.len() > MAX_X5C {
+        return Err(format!(
+            "x5c holds {} certificates (1..{MAX_X5C})",
+            ders.len()
+        ));
+    }
+    let (_, leaf) = X509Certificate::from_der(&ders[0])
+        .map_err(|e| format!("the attestation certificate does not parse: {e}"))?;
+    let key =
+        p256::ecdsa::VerifyingKey::from_sec1_bytes(&leaf.public_key().subject_public_key.data)
+            .map_err(|_| err("the attestation certificate's key is not P-256"))?;
+    let sig = p256::ecdsa::Signature::from_der(sig)
+        .map_err(|_| err("packed attestation sig is not a DER ECDSA signature"))?;
+    key.verify(signed, &sig).map_err(|_| {
+        err("the attestation signature does not verify under the attestation certificate")
+    })?;
+    check_aaguid_extension(&leaf, aaguid)?;
+    Ok(ders)
+}
+
+/// The cap's attestation CAs against the chain `x5c` (None: no
+/// certificate, `attestation_type` says which attestation it was): a chain
+/// to a denied CA is refused; with allowed CAs, the chain must reach one
+/// (its name is returned).
+fn check_attestation_cas(
+    x5c: Option<&[Vec<u8>]>,
+    attestation_type: &str,
+    cas: &AttestationCas,
+) -> Result<Option<String>, String> {
+    let Some(ders) = x5c else {
+        if !cas.allowed.is_empty() {
+            return Err(format!(
+                "the key gave {attestation_type} attestation, no certificate; attestation_allowed_cas requires one"
+            ));
+        }
+        return Ok(None);
+    };
+    let certs: Vec<X509Certificate<'_>> = ders
+        .iter()
+        .map(|d| X509Certificate::from_der(d).map(|(_, c)| c))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("an x5c certificate does not parse: {e}"))?;
+    if let Some((name, _)) = cas
+        .denied
+        .iter()
+        .find(|(_, ca)| chains_to(&certs, ders, ca))
+    {
+        return Err(format!(
+            "the attestation chains to {name}, a denied CA (attestation_denied_cas)"
+        ));
+    }
+    if cas.allowed.is_empty() {
+        return Ok(None);
+    }
+    let (name, _) = cas
+        .allowed
+        .iter()
+        .find(|(_, ca)| chains_to(&certs, ders, ca))
+        .ok_or_else(|| {
+            format!(
+                "the attestation (issuer {}) chains to none of the attestation_allowed_cas",
+                certs[0].issuer()
+            )
+        })?;
+    Ok(Some(name.clone()))
 }
 
 /// The FIDO AAGUID extension (1.3.6.1.4.1.45724.1.1.4), when present, must

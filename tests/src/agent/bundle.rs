@@ -54,6 +54,24 @@ impl Bundle {
         self
     }
 
+    /// The scenarios' two roles: `access-dev` (nodes with env: dev, no MFA)
+    /// and `access-prod` (env: prod, `require_session_mfa: <prod_mfa>`),
+    /// both allowing the user's `{{internal.logins}}`.
+    pub fn scenario_roles(self, prod_mfa: &str) -> Bundle {
+        self.role(
+            "access-dev",
+            &[("env", "dev")],
+            &["{{internal.logins}}"],
+            None,
+        )
+        .role(
+            "access-prod",
+            &[("env", "prod")],
+            &["{{internal.logins}}"],
+            Some(prod_mfa),
+        )
+    }
+
     /// The cluster_auth_preference with `require_session_mfa` written verbatim.
     pub fn cap(mut self, require_session_mfa: &str) -> Bundle {
         self.docs.push(format!(

@@ -23,7 +23,6 @@
 use std::cell::Cell;
 use std::ffi::{c_int, c_void, CStr, CString};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -31,6 +30,7 @@ use mfa_agent::challenge::find_challenge;
 use mfa_agent::verify::webauthn::{client_data_hash, encode_answer};
 use p256::ecdsa::signature::Signer as _;
 use p256::ecdsa::{Signature, SigningKey};
+use pam_mfa_e2e::bench_agent::{flag_values, BenchAgent};
 use pam_mfa_e2e::pam_ffi::*;
 use sha2::{Digest, Sha256};
 
@@ -66,9 +66,7 @@ fn parse_args() -> Args {
         taps: 100_000,
         samples: 10,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(k) = it.next() {
-        let v = it.next().unwrap_or_else(|| panic!("{k} needs a value"));
+    for (k, v) in flag_values() {
         let num = || v.parse::<u64>().unwrap_or_else(|_| panic!("{k} N"));
         match k.as_str() {
             "--bin-dir" => a.bin_dir = v.clone().into(),
@@ -173,20 +171,7 @@ fn converse(
     PAM_SUCCESS
 }
 
-struct Agent {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn start_agent(args: &Args, key: &SoftKey) -> Agent {
+fn start_agent(args: &Args, key: &SoftKey) -> BenchAgent {
     let dir = std::env::temp_dir().join(format!("pam-mfa-soak-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("state")).unwrap();
     let mut bundle = std::fs::read_to_string(&args.bundle).expect("the bundle");
@@ -197,20 +182,7 @@ fn start_agent(args: &Args, key: &SoftKey) -> Agent {
          state_dir: {d}/state\nsocket:\n  path: {d}/agent.sock\naudit:\n  sink: file:/dev/null\n",
         d = dir.display()
     );
-    std::fs::write(dir.join("agent.yaml"), cfg).unwrap();
-    let child = Command::new(args.bin_dir.join("mfa-agent"))
-        .arg("--config")
-        .arg(dir.join("agent.yaml"))
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting mfa-agent");
-    let agent = Agent { child, dir };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !agent.dir.join("agent.sock").exists() {
-        assert!(Instant::now() < deadline, "mfa-agent made no socket");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    agent
+    BenchAgent::start(&args.bin_dir, dir, &cfg)
 }
 
 /// (VmRSS in KiB, open descriptors) of `pid`.
@@ -299,7 +271,7 @@ fn main() {
     let line = format!(
         "auth required {} socket={} timeout=10\n",
         module.display(),
-        agent.dir.join("agent.sock").display()
+        agent.socket().display()
     );
     std::fs::write(confdir.join("sshd"), line).unwrap();
     let confdir = CString::new(confdir.to_str().unwrap()).unwrap();

@@ -8,15 +8,16 @@ use std::time::Duration;
 use pam_mfa_e2e::agent::{Agent, AgentConfig, WEBAUTHN_RP_ID};
 use pam_mfa_e2e::approval_web::{drive_page, PageServer, TestCredential};
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
+use pam_mfa_e2e::mfa_sshd::MfaSshd;
 use pam_mfa_e2e::process::wait_until;
 use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
-use pam_mfa_e2e::sshd::{Sshd, SshdOptions};
+use pam_mfa_e2e::sshd::Sshd;
 use pam_mfa_e2e::unique_name;
 use pam_mfa_e2e::users::TestUser;
 use pam_mfa_e2e::workdir::WorkDir;
 use serde_json::{json, Value};
 
-use super::common::{bundle, sshd_stack};
+use super::common::bundle;
 
 pub const PAGE_HOST: &str = "approve.e2e.example.com";
 /// Under the rp_id too, so WebAuthn works there, but not the approval origin.
@@ -57,19 +58,12 @@ pub fn world(label: &str, challenge_yaml: &str) -> World {
     let page = PageServer::start(&work, &[PAGE_HOST, OTHER_HOST, FOREIGN_HOST]);
     let cred = TestCredential::from_seed(7);
     let b = bundle(&user.name, "false", "true", &[]).raw(&cred.device_doc(&user.name));
-    let service = unique_name("sshd-mfat");
-    let mut cfg = AgentConfig::with_env("prod").service(&service, "ssh");
+    let mut cfg = AgentConfig::with_env("prod");
     cfg.extra_yaml = format!(
         "approval_url: https://{PAGE_HOST}:{}/\n{challenge_yaml}",
         page.port
     );
-    let agent = Agent::start(&work, &cfg, &b);
-    let sshd = Sshd::start(
-        &work,
-        &SshdOptions::new(&sshd_stack(&agent.socket, ""))
-            .keys_from_agent(&agent.socket)
-            .service_name(&service),
-    );
+    let MfaSshd { agent, sshd, .. } = MfaSshd::start(&work, cfg, &b);
     World {
         sshd,
         agent,

@@ -1,78 +1,29 @@
 //! Shared setup for the product scenarios (sshd_login.rs, pam_stacks.rs).
 #![allow(dead_code)]
 
-use std::path::Path;
 use std::time::Duration;
 
 use pam_mfa_e2e::agent::Bundle;
-use pam_mfa_e2e::bins;
 use pam_mfa_e2e::keys::SshKey;
 use serde_json::Value;
 
-/// The module's per-step timeout in these tests, in seconds.
-pub const MODULE_TIMEOUT: u64 = 5;
+#[allow(unused_imports)]
+pub use pam_mfa_e2e::mfa_sshd::{module_args, sshd_stack, sshd_stack_fail_open, MODULE_TIMEOUT};
 
 /// The longest a refused login may take when the agent is gone or hostile.
 pub fn refusal_deadline() -> Duration {
     Duration::from_secs(MODULE_TIMEOUT + 10)
 }
 
-/// `socket=... timeout=5 [extra]` for the module's lines.
-pub fn module_args(socket: &Path, extra: &str) -> String {
-    format!(
-        "socket={} timeout={MODULE_TIMEOUT} {extra}",
-        socket.display()
-    )
-    .trim_end()
-    .to_string()
-}
-
-/// The sshd PAM service of the product scenarios:
-/// `auth required pam_mfa.so ...`, `account required pam_mfa.so ...`,
-/// `session required pam_permit.so`.
-pub fn sshd_stack(socket: &Path, extra: &str) -> String {
-    let module = bins::pam_module();
-    bins::require(&module);
-    let args = module_args(socket, extra);
-    format!(
-        "auth required {m} {args}\naccount required {m} {args}\nsession required pam_permit.so\n",
-        m = module.display()
-    )
-}
-
-/// Like [`sshd_stack`] with `fail_mode=open`, followed by pam_permit in auth and
-/// account: a stack where every module says PAM_IGNORE fails in Linux-PAM, so a
-/// fail-open deployment always has another module deciding.
-pub fn sshd_stack_fail_open(socket: &Path) -> String {
-    let module = bins::pam_module();
-    bins::require(&module);
-    let args = module_args(socket, "fail_mode=open");
-    format!(
-        "auth required {m} {args}\nauth required pam_permit.so\n\
-account required {m} {args}\naccount required pam_permit.so\nsession required pam_permit.so\n",
-        m = module.display()
-    )
-}
-
 /// The scenario bundle: roles access-dev (env: dev) and access-prod (env: prod,
 /// `require_session_mfa: <prod_mfa>`), the cap, the user `login` (traits.logins
 /// [login]) holding both roles, and one `ssh_sk` mfa_device per key.
 pub fn bundle(login: &str, cap_mfa: &str, prod_mfa: &str, sk_keys: &[&SshKey]) -> Bundle {
-    let mut b = Bundle::new()
-        .role(
-            "access-dev",
-            &[("env", "dev")],
-            &["{{internal.logins}}"],
-            None,
-        )
-        .role(
-            "access-prod",
-            &[("env", "prod")],
-            &["{{internal.logins}}"],
-            Some(prod_mfa),
-        )
-        .cap(cap_mfa)
-        .user(login, &["access-dev", "access-prod"], &[login]);
+    let mut b = Bundle::new().scenario_roles(prod_mfa).cap(cap_mfa).user(
+        login,
+        &["access-dev", "access-prod"],
+        &[login],
+    );
     for (i, k) in sk_keys.iter().enumerate() {
         b = b.sk_device(&format!("{login}-sk{i}"), login, &k.public_line);
     }

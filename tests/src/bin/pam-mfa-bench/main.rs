@@ -29,9 +29,8 @@ mod report;
 mod socket;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
+use pam_mfa_e2e::bench_agent::{flag_values, BenchAgent};
 use pam_mfa_protocol::{PamContext, PamHook, Request, RequestBody};
 
 use pam::{fresh_handle_gap, pam_bench};
@@ -55,9 +54,7 @@ fn parse_args() -> Args {
         seconds: 1.0,
         rounds: 5,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(k) = it.next() {
-        let v = it.next().unwrap_or_else(|| panic!("{k} needs a value"));
+    for (k, v) in flag_values() {
         match k.as_str() {
             "--bin-dir" => a.bin_dir = v.into(),
             "--bundle" => a.bundle = v.into(),
@@ -73,20 +70,7 @@ fn parse_args() -> Args {
     a
 }
 
-struct Agent {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn start_agent(args: &Args) -> Agent {
+fn start_agent(args: &Args) -> BenchAgent {
     let dir = std::env::temp_dir().join(format!("pam-mfa-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let bundle = std::fs::canonicalize(&args.bundle).expect("bundle path");
@@ -96,23 +80,7 @@ fn start_agent(args: &Args) -> Agent {
         dir.display(),
         dir.display()
     );
-    std::fs::write(dir.join("agent.yaml"), cfg).unwrap();
-    let child = Command::new(args.bin_dir.join("mfa-agent"))
-        .arg("--config")
-        .arg(dir.join("agent.yaml"))
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting mfa-agent");
-    let agent = Agent { child, dir };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !agent.dir.join("agent.sock").exists() {
-        assert!(
-            Instant::now() < deadline,
-            "mfa-agent did not create its socket"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    agent
+    BenchAgent::start(&args.bin_dir, dir, &cfg)
 }
 
 /// The PAM services of the module rows, in a private directory.
@@ -158,7 +126,7 @@ fn main() {
     };
     start_floor(&floor.sock);
     let decision = Target {
-        sock: agent.dir.join("agent.sock"),
+        sock: agent.socket(),
         frame: begin_frame(),
         agent: true,
     };

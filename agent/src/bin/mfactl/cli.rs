@@ -1,0 +1,97 @@
+//! mfactl's command line: the global flags and the subcommands; the larger
+//! subcommands' flags are in a file each beside this one.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use super::doctor::DoctorCmd;
+use super::enroll::EnrollCmd;
+use super::explain::ExplainCmd;
+use super::publish::PublishCmd;
+#[cfg(feature = "soft-fido2")]
+use super::soft_fido2::SoftFido2NewCmd;
+use pam_mfa_protocol::DEFAULT_SOCKET;
+
+#[derive(Parser)]
+#[command(name = "mfactl", version, about = "Inspect and drive pam-mfa's agent")]
+pub struct Cli {
+    /// The agent's socket.
+    #[arg(long, global = true, env = "PAM_MFA_SOCKET", default_value = DEFAULT_SOCKET)]
+    pub socket: PathBuf,
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+pub enum Cmd {
+    /// Explain the decision for a login: access, MFA requirement, roles, reasons.
+    Explain(ExplainCmd),
+    /// Validate a policy bundle (file or directory) or an agent.yaml.
+    Check { path: PathBuf },
+    /// Show the agent's policy source, revision, counts, last load and last error.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// sshd's AuthorizedKeysCommand: print the registered security keys for LOGIN.
+    ///
+    /// sshd waits for this command inside the login: with the agent stopped,
+    /// a login takes up to --timeout here plus pam_mfa.so's timeout= later.
+    AuthorizedKeys {
+        login: String,
+        /// Give up when the agent has not answered within this (e.g. 5s,
+        /// 1500ms): no registered key is printed, the user's own
+        /// authorized_keys still work.
+        #[arg(long, default_value = "5s", value_parser = mfa_agent::config::parse_duration)]
+        timeout: Duration,
+    },
+    /// Check this host against what pam-mfa needs: sshd's effective
+    /// configuration (also root's), the PAM stacks, sudo's cached
+    /// authentications, the agent. Each finding says what, why and the fix.
+    /// Exits 0 when nothing is found, 1 with warnings only, 2 with an error.
+    Doctor(DoctorCmd),
+    /// Ask the agent to read agent.yaml again and reload its policy now
+    /// (root only; exits 1 when either is refused, which keeps what runs).
+    Reload,
+    /// List the live login sessions the agent tracks (root only).
+    Sessions {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pull the policy from the cluster source now and print what changed
+    /// (exits 1 when the pull was refused).
+    Sync {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the example policy compiled into this build (`builtin:example`).
+    ExamplePolicy,
+    /// Tests only (builds with the soft-fido2 feature): make a software FIDO2
+    /// authenticator in FILE and print its mfa_device `webauthn` spec.
+    #[cfg(feature = "soft-fido2")]
+    #[command(hide = true)]
+    SoftFido2New(SoftFido2NewCmd),
+    /// Register a security key for a cluster user: checks it as the agent
+    /// will, and prints the mfa_device resource to add to the bundle (YAML).
+    Enroll(EnrollCmd),
+    /// Publish the cluster's policy for agents (on the Auth Service host):
+    /// reads what `tctl get role,cap,user,lock,cert_authority --with-secrets
+    /// --format=yaml` prints and our own mfa_device documents, checks them
+    /// as the agent will, copies only an allowlist of fields (no password
+    /// hash, TOTP key, WebAuthn user handle or CA private key ever leaves),
+    /// and writes OUT atomically: bundles/SHA256.json, manifest.json and
+    /// manifest.json.sig (Ed25519). Prints the key's public line for the
+    /// agents' cluster.signing_keys. Every flag also reads PAM_MFA_PUBLISH_*
+    /// (see /etc/pam-mfa/publish.env).
+    Publish(PublishCmd),
+    /// Answer a pam-mfa challenge with your security key (also works as SSH_ASKPASS).
+    Tap {
+        /// The challenge (pmfa1:NODE:LOGIN:NONCE) or the whole prompt that
+        /// carries it; read from standard input when absent.
+        prompt: Option<String>,
+    },
+}

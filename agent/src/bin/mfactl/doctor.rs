@@ -1,0 +1,49 @@
+//! `mfactl doctor`: its flags, and what they point the checks at.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+
+use mfa_agent::ctl::commands;
+use mfa_agent::ctl::doctor::DoctorArgs;
+
+#[derive(Args)]
+pub struct DoctorCmd {
+    /// Print {"ok": BOOL, "findings": [{id, severity, what, why, fix}]}.
+    #[arg(long)]
+    json: bool,
+    /// agent.yaml.
+    #[arg(long, default_value = mfa_agent::config::DEFAULT_CONFIG_PATH)]
+    config: PathBuf,
+    /// The sshd program (run as `sshd -T`).
+    #[arg(long, default_value = "/usr/sbin/sshd")]
+    sshd: PathBuf,
+    /// The sshd_config to read (`sshd -f`); default: sshd's own.
+    #[arg(long)]
+    sshd_config: Option<PathBuf>,
+    /// The PAM configuration directory.
+    #[arg(long, default_value = "/etc/pam.d")]
+    pam_dir: PathBuf,
+}
+
+impl DoctorCmd {
+    pub fn run(self, socket: &Path) -> Result<ExitCode, String> {
+        let DoctorCmd {
+            json,
+            config,
+            sshd,
+            sshd_config,
+            pam_dir,
+        } = self;
+        let args = DoctorArgs {
+            config,
+            socket: socket.to_path_buf(),
+            sshd,
+            sshd_config,
+            pam_dir,
+            sudo: PathBuf::from("sudo"),
+        };
+        commands::doctor(&args, json)
+    }
+}

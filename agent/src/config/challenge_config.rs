@@ -1,0 +1,48 @@
+//! `challenge:` in agent.yaml: how long a challenge lives and how many
+//! answers a login attempt gets.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::duration::serde_text;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeConfig {
+    /// How long a challenge can be answered.
+    #[serde(default = "default_challenge_ttl", with = "serde_text")]
+    pub ttl: Duration,
+    /// Answers accepted per login attempt before it is refused.
+    #[serde(default = "default_tries")]
+    pub tries: u32,
+}
+
+impl Default for ChallengeConfig {
+    fn default() -> Self {
+        ChallengeConfig {
+            ttl: default_challenge_ttl(),
+            tries: default_tries(),
+        }
+    }
+}
+
+fn default_challenge_ttl() -> Duration {
+    Duration::from_secs(60)
+}
+
+fn default_tries() -> u32 {
+    3
+}
+
+impl ChallengeConfig {
+    pub fn check(&self) -> Result<(), String> {
+        if self.ttl < Duration::from_secs(5) || self.ttl > Duration::from_secs(600) {
+            return Err("challenge.ttl must be between 5s and 10m".into());
+        }
+        if !(1..=10).contains(&self.tries) {
+            return Err("challenge.tries must be between 1 and 10".into());
+        }
+        Ok(())
+    }
+}

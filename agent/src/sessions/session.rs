@@ -1,0 +1,61 @@
+//! One live login session as the agent keeps it (the registry's lists, the
+//! journal's records, the decisions that may end it).
+
+use std::time::SystemTime;
+
+use pam_mfa_protocol::SessionInfo;
+
+use super::procs::ProcId;
+use crate::policy::{ServiceClass, User};
+
+/// One live login session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: String,
+    /// The process that opened the session (for sshd its privileged monitor).
+    pub leader: ProcId,
+    /// The PAM user (the account logged in to).
+    pub account: String,
+    /// The login the policy is asked about (for sudo/su the invoking user).
+    pub login: String,
+    pub class: ServiceClass,
+    /// The cluster user the session was decided for, when known.
+    pub user: Option<String>,
+    /// A verified Teleport certificate's identity (its roles and traits
+    /// decide, as at login).
+    pub identity: Option<User>,
+    /// The MFA device used, for `mfa_device` lock targets.
+    pub device: Option<String>,
+    pub evidence: String,
+    pub service: String,
+    pub tty: Option<String>,
+    pub rhost: Option<String>,
+    pub opened: SystemTime,
+    /// Set once the agent has started to end it: why.
+    pub ending: Option<String>,
+}
+
+impl Session {
+    pub fn info(&self) -> SessionInfo {
+        SessionInfo {
+            id: self.id.clone(),
+            pid: self.leader.pid.max(0) as u32,
+            login: self.account.clone(),
+            user: self.user.clone(),
+            service: self.service.clone(),
+            tty: self.tty.clone(),
+            rhost: self.rhost.clone(),
+            evidence: self.evidence.clone(),
+            opened: rfc3339(self.opened),
+            class: self.class.name().into(),
+            device: self.device.clone(),
+            ending: self.ending.clone(),
+        }
+    }
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    time::OffsetDateTime::from(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+}

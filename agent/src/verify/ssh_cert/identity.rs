@@ -1,0 +1,91 @@
+//! Who a verified certificate says the user is: the key id and principals,
+//! and Teleport's extensions read from it.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use serde::Deserialize;
+
+use super::cert_error::CertError;
+
+/// Extension names Teleport sets on user certificates.
+pub const EXT_TELEPORT_ROLES: &str = "teleport-roles";
+/// See [`EXT_TELEPORT_ROLES`].
+pub const EXT_TELEPORT_TRAITS: &str = "teleport-traits";
+/// See [`EXT_TELEPORT_ROLES`].
+pub const EXT_MFA_VERIFIED: &str = "mfa-verified";
+/// See [`EXT_TELEPORT_ROLES`].
+pub const EXT_PRIVATE_KEY_POLICY: &str = "private-key-policy";
+
+/// Who a verified Teleport certificate says the user is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeleportIdentity {
+    /// The certificate's key id: Teleport puts the cluster user name here.
+    pub key_id: String,
+    /// The valid principals: the logins this user may use.
+    pub principals: Vec<String>,
+    /// Extension `teleport-roles` (`{"version":"v1","roles":[...]}`); empty
+    /// when absent.
+    pub roles: Vec<String>,
+    /// Extension `teleport-traits` (a JSON object of string lists); empty when
+    /// absent or `null`.
+    pub traits: BTreeMap<String, Vec<String>>,
+    /// Extension `mfa-verified`: the MFA device id, when present and non-empty.
+    pub mfa_verified: Option<String>,
+    /// Extension `private-key-policy`, when present and non-empty, as written
+    /// (`none`, `hardware_key`, `hardware_key_touch`, `hardware_key_pin`,
+    /// `hardware_key_touch_and_pin`, or a value newer than this code: a
+    /// consumer must treat what it does not know as `none`).
+    pub private_key_policy: Option<String>,
+    /// Start of the validity window (inclusive).
+    pub valid_after: SystemTime,
+    /// End of the validity window (exclusive).
+    pub valid_before: SystemTime,
+    /// `cluster_name` of the trusted CA that signed the certificate.
+    pub ca_cluster: String,
+    /// The certified key's type, e.g. `ssh-ed25519`, `sk-ssh-ed25519@openssh.com`.
+    pub subject_key_type: String,
+}
+
+/// `teleport-roles`: `{"version":"v1","roles":[...]}` (`null` for none).
+pub(super) fn parse_roles(json: &str) -> Result<Vec<String>, CertError> {
+    #[derive(Deserialize)]
+    struct CertRoles {
+        #[serde(default)]
+        version: Option<String>,
+        #[serde(default)]
+        roles: Option<Vec<String>>,
+    }
+    let bad = |reason: String| CertError::BadExtension {
+        name: EXT_TELEPORT_ROLES.to_owned(),
+        reason,
+    };
+    // An object only (serde would also take a positional array).
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
+    if value.is_null() {
+        return Ok(Vec::new());
+    }
+    if !value.is_object() {
+        return Err(bad("not a JSON object".to_owned()));
+    }
+    let parsed: CertRoles = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+    match parsed.version.as_deref() {
+        None | Some("v1") => {}
+        Some(other) => return Err(bad(format!("unknown version `{other}` (expected v1)"))),
+    }
+    Ok(parsed.roles.unwrap_or_default())
+}
+
+/// `teleport-traits`: a JSON object of string lists (`null` for none).
+pub(super) fn parse_traits(json: &str) -> Result<BTreeMap<String, Vec<String>>, CertError> {
+    let parsed: Option<BTreeMap<String, Option<Vec<String>>>> = serde_json::from_str(json)
+        .map_err(|e| CertError::BadExtension {
+            name: EXT_TELEPORT_TRAITS.to_owned(),
+            reason: e.to_string(),
+        })?;
+    Ok(parsed
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.unwrap_or_default()))
+        .collect())
+}

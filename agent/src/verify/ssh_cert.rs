@@ -22,7 +22,6 @@
 //! `ssh-keygen -s` gives without `-V`) is refused as malformed: the parser
 //! only takes times up to 2^63-1. Teleport always sets an expiry.
 
-use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use base64::Engine as _;
@@ -42,7 +41,6 @@ mod testkit;
 mod trust_tests;
 
 pub use cert_error::CertError;
-use identity::{parse_roles, parse_traits};
 pub use identity::{
     TeleportIdentity, EXT_MFA_VERIFIED, EXT_PRIVATE_KEY_POLICY, EXT_TELEPORT_ROLES,
     EXT_TELEPORT_TRAITS,
@@ -71,6 +69,23 @@ pub fn verify_user_cert(
     login: &str,
     now: SystemTime,
 ) -> Result<TeleportIdentity, CertError> {
+    let (blob, cert) = decode_canonical(cert_type, blob_b64)?;
+    let (ca, ca_key) = trusted_ca(&cert, cas)?;
+    let signed = signed_part(&blob, &cert, &ca_key)?;
+    // Verified with the trusted key (equal to the certificate's, as checked).
+    ca_key
+        .key_data()
+        .verify(signed, cert.signature())
+        .map_err(|_| CertError::BadSignature)?;
+    let principals = check_use(&cert, login, now)?;
+    TeleportIdentity::read(&cert, principals, &ca.cluster_name)
+}
+
+/// Step 1: the type word names a certificate, and the blob is base64 of a
+/// well-formed certificate of that type, canonically encoded (so the
+/// fields read are exactly the bytes the CA signed). Returns the blob and
+/// the certificate.
+fn decode_canonical(cert_type: &str, blob_b64: &str) -> Result<(Vec<u8>, Certificate), CertError> {
     let cert_type = cert_type.trim();
     if !cert_type.ends_with(CERT_SUFFIX) {
         return Err(CertError::NotACertificate {
@@ -96,15 +111,13 @@ pub fn verify_user_cert(
     if reencoded != blob {
         return Err(CertError::Malformed("not canonically encoded".to_owned()));
     }
+    Ok((blob, cert))
+}
 
-    let (ca, ca_key) = trusted_ca(&cert, cas)?;
-    let signed = signed_part(&blob, &cert, &ca_key)?;
-    // Verified with the trusted key (equal to the certificate's, as checked).
-    ca_key
-        .key_data()
-        .verify(signed, cert.signature())
-        .map_err(|_| CertError::BadSignature)?;
-
+/// Steps 4 to 8 but the extensions: a user certificate, valid at `now`, no
+/// critical option sshd does not know, `login` among the principals, a key
+/// id. Returns the principals.
+fn check_use(cert: &Certificate, login: &str, now: SystemTime) -> Result<Vec<String>, CertError> {
     if cert.cert_type() != CertType::User {
         return Err(CertError::NotUserCertificate);
     }
@@ -130,36 +143,12 @@ pub fn verify_user_cert(
             principals,
         });
     }
-
     if cert.key_id().is_empty() {
         return Err(CertError::Malformed(
             "the key id (the cluster user) is empty".to_owned(),
         ));
     }
-
-    let extensions = cert.extensions();
-    let non_empty = |name: &str| extensions.get(name).filter(|v| !v.is_empty()).cloned();
-    let roles = match extensions.get(EXT_TELEPORT_ROLES) {
-        Some(json) => parse_roles(json)?,
-        None => Vec::new(),
-    };
-    let traits = match extensions.get(EXT_TELEPORT_TRAITS) {
-        Some(json) => parse_traits(json)?,
-        None => BTreeMap::new(),
-    };
-
-    Ok(TeleportIdentity {
-        key_id: cert.key_id().to_owned(),
-        principals,
-        roles,
-        traits,
-        mfa_verified: non_empty(EXT_MFA_VERIFIED),
-        private_key_policy: non_empty(EXT_PRIVATE_KEY_POLICY),
-        valid_after,
-        valid_before,
-        ca_cluster: ca.cluster_name.clone(),
-        subject_key_type: cert.public_key().algorithm().as_str().to_owned(),
-    })
+    Ok(principals)
 }
 
 /// sshd names an RSA certificate `ssh-rsa-cert-v01@openssh.com`; take the

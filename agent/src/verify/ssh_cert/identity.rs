@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use serde::Deserialize;
+use ssh_key::Certificate;
 
 use super::cert_error::CertError;
 
@@ -47,8 +48,42 @@ pub struct TeleportIdentity {
     pub subject_key_type: String,
 }
 
+impl TeleportIdentity {
+    /// Reads the identity of a verified certificate: its key id, the
+    /// `principals` already checked, Teleport's extensions, and the
+    /// `cluster_name` of the CA that signed it.
+    pub(super) fn read(
+        cert: &Certificate,
+        principals: Vec<String>,
+        ca_cluster: &str,
+    ) -> Result<TeleportIdentity, CertError> {
+        let extensions = cert.extensions();
+        let non_empty = |name: &str| extensions.get(name).filter(|v| !v.is_empty()).cloned();
+        let roles = match extensions.get(EXT_TELEPORT_ROLES) {
+            Some(json) => parse_roles(json)?,
+            None => Vec::new(),
+        };
+        let traits = match extensions.get(EXT_TELEPORT_TRAITS) {
+            Some(json) => parse_traits(json)?,
+            None => BTreeMap::new(),
+        };
+        Ok(TeleportIdentity {
+            key_id: cert.key_id().to_owned(),
+            principals,
+            roles,
+            traits,
+            mfa_verified: non_empty(EXT_MFA_VERIFIED),
+            private_key_policy: non_empty(EXT_PRIVATE_KEY_POLICY),
+            valid_after: cert.valid_after_time(),
+            valid_before: cert.valid_before_time(),
+            ca_cluster: ca_cluster.to_owned(),
+            subject_key_type: cert.public_key().algorithm().as_str().to_owned(),
+        })
+    }
+}
+
 /// `teleport-roles`: `{"version":"v1","roles":[...]}` (`null` for none).
-pub(super) fn parse_roles(json: &str) -> Result<Vec<String>, CertError> {
+fn parse_roles(json: &str) -> Result<Vec<String>, CertError> {
     #[derive(Deserialize)]
     struct CertRoles {
         #[serde(default)]
@@ -77,7 +112,7 @@ pub(super) fn parse_roles(json: &str) -> Result<Vec<String>, CertError> {
 }
 
 /// `teleport-traits`: a JSON object of string lists (`null` for none).
-pub(super) fn parse_traits(json: &str) -> Result<BTreeMap<String, Vec<String>>, CertError> {
+fn parse_traits(json: &str) -> Result<BTreeMap<String, Vec<String>>, CertError> {
     let parsed: Option<BTreeMap<String, Option<Vec<String>>>> = serde_json::from_str(json)
         .map_err(|e| CertError::BadExtension {
             name: EXT_TELEPORT_TRAITS.to_owned(),

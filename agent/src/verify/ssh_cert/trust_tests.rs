@@ -1,6 +1,7 @@
 //! Who signed the certificate and when: trusted user CAs only (of every key
 //! kind), the validity window, the login among the principals.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::testkit::*;

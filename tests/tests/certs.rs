@@ -1,7 +1,8 @@
 //! Teleport SSH user certificates through a real sshd: the agent verifies the
 //! certificate against the bundle's user CA (sshd here trusts a second CA too,
 //! so the agent's own check is what refuses it), reads the identity, and
-//! counts `mfa-verified` as the session's MFA.
+//! counts `mfa-verified` as the session's MFA; a trusted cluster's
+//! certificate has its roles mapped through its CA's `role_map`.
 
 mod common;
 
@@ -22,9 +23,23 @@ fn keygen(args: &[&str]) {
     assert!(out.status.success(), "ssh-keygen {args:?}: {out:?}");
 }
 
-/// Signs `key`'s public half with `ca` as Teleport would for `user`.
+/// Signs `key`'s public half with `ca` as Teleport would for `user`, with
+/// role `access-prod`.
 fn certify(ca: &std::path::Path, key: &SshKey, user: &str, mfa_verified: bool) {
-    let roles = r#"extension:teleport-roles={"version":"v1","roles":["access-prod"]}"#.to_string();
+    certify_with_roles(ca, key, user, mfa_verified, &["access-prod"]);
+}
+
+fn certify_with_roles(
+    ca: &std::path::Path,
+    key: &SshKey,
+    user: &str,
+    mfa_verified: bool,
+    roles: &[&str],
+) {
+    let roles = format!(
+        r#"extension:teleport-roles={{"version":"v1","roles":{}}}"#,
+        serde_json::to_string(roles).unwrap()
+    );
     let traits = format!(r#"extension:teleport-traits={{"logins":["{user}"]}}"#);
     let mut args = vec![
         "-q",
@@ -158,4 +173,115 @@ fn certificates_name_the_user_and_mfa_verified_counts() {
             .as_str()
             .unwrap_or("")
             .contains("certificate refused")));
+}
+
+/// A CA key pair made with ssh-keygen; returns its private path and the
+/// `cert_authority` document for `cluster` with `spec_extra` appended.
+fn cluster_ca(
+    work: &WorkDir,
+    name: &str,
+    cluster: &str,
+    spec_extra: &str,
+) -> (std::path::PathBuf, String, String) {
+    let path = work.join(name);
+    keygen(&[
+        "-q",
+        "-t",
+        "ed25519",
+        "-N",
+        "",
+        "-f",
+        path.to_str().unwrap(),
+    ]);
+    let line = std::fs::read_to_string(path.with_extension("pub")).unwrap();
+    let doc = format!(
+        "kind: cert_authority\nversion: v2\nmetadata: {{name: {cluster}}}\nspec:\n  type: user\n  cluster_name: {cluster}\n  active_keys:\n    ssh:\n    - public_key: {}\n{spec_extra}",
+        base64::engine::general_purpose::STANDARD.encode(line.trim())
+    );
+    (path, line, doc)
+}
+
+/// Teleport's `AccessInfoFromRemoteSSHIdentity`: the roles of a root
+/// cluster's user are the root's; the leaf's CA of the root maps them. A
+/// root role named like a leaf role that needs no MFA must not pass as it.
+#[test]
+fn a_trusted_clusters_certificate_has_its_roles_mapped() {
+    require_root!();
+    let work = WorkDir::new("certs-trusted-cluster");
+    let user = TestUser::create();
+    let (_, leaf_line, leaf_doc) = cluster_ca(&work, "ca_leaf", "leaf.example.com", "");
+    let (root, root_line, root_doc) = cluster_ca(
+        &work,
+        "ca_root",
+        "root.example.com",
+        "  role_map:\n  - remote: prod-open\n    local: [access-prod]\n",
+    );
+    let ca_file = work.write(
+        "trusted_user_cas",
+        &format!("{leaf_line}{root_line}"),
+        0o644,
+    );
+    // On this (leaf) cluster, prod-open lets anyone onto prod without MFA;
+    // access-prod needs a tap and the user has no key.
+    let b = bundle("someone-else", "false", "true", &[])
+        .role(
+            "prod-open",
+            &[("env", "prod")],
+            &["{{internal.logins}}"],
+            Some("false"),
+        )
+        .raw(&leaf_doc)
+        .raw(&root_doc);
+    let service = unique_name("sshd-mfat");
+    let agent = Agent::start(
+        &work,
+        &AgentConfig::with_env("prod").service(&service, "ssh"),
+        &b,
+    );
+    let mut opts = SshdOptions::new(&sshd_stack(&agent.socket, "")).service_name(&service);
+    opts.extra
+        .push(format!("TrustedUserCAKeys {}", ca_file.display()));
+    let sshd = Sshd::start(&work, &opts);
+    let login = |key: &SshKey| {
+        SshLogin::new(sshd.port, &user.name, key)
+            .answer("nothing")
+            .run(&work, "id -un")
+    };
+    let evidence = |out: &pam_mfa_e2e::ssh::SshOutcome| {
+        format!(
+            "{}\n--- audit\n{}\n--- agent\n{}",
+            out.describe(),
+            agent.audit_text(),
+            agent.log()
+        )
+    };
+
+    // The root's prod-open is the leaf's access-prod: a tap is owed.
+    let mapped = SshKey::generate(work.path(), "id_mapped", KeyKind::Ed25519, false);
+    certify_with_roles(&root, &mapped, &user.name, false, &["prod-open"]);
+    let out = login(&mapped);
+    assert_eq!(out.exit_code(), Some(255), "{}", evidence(&out));
+    assert!(
+        out.stderr().contains("no registered security key"),
+        "{}",
+        evidence(&out)
+    );
+
+    // A root role the map does not name: no role here, refused.
+    let unmapped = SshKey::generate(work.path(), "id_unmapped", KeyKind::Ed25519, false);
+    certify_with_roles(&root, &unmapped, &user.name, true, &["auditor"]);
+    let out = login(&unmapped);
+    assert_eq!(out.exit_code(), Some(255), "{}", evidence(&out));
+    assert!(
+        out.stderr().contains("certificate is not accepted"),
+        "{}",
+        evidence(&out)
+    );
+    assert!(
+        agent
+            .audit_text()
+            .contains("no role of this cluster is mapped"),
+        "{}",
+        evidence(&out)
+    );
 }

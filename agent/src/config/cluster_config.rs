@@ -45,6 +45,12 @@ pub struct ClusterConfig {
     /// A manifest source's name: a manifest whose `source` differs is refused.
     #[serde(default)]
     pub source_name: Option<String>,
+    /// This Teleport cluster's name: a certificate signed by another
+    /// cluster's user CA (a trusted cluster) has its roles mapped through
+    /// that CA's `role_map`. Unset: the one cluster whose user CA has no
+    /// `role_map`.
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(default = "default_connect_timeout", with = "serde_text")]
     pub connect_timeout: Duration,
     /// The whole pull (connect, headers, body).
@@ -78,6 +84,7 @@ impl Default for ClusterConfig {
             signing_keys: Vec::new(),
             signature_source: None,
             source_name: None,
+            name: None,
             connect_timeout: default_connect_timeout(),
             timeout: default_fetch_timeout(),
             max_bundle_bytes: default_max_bundle_bytes(),

@@ -27,6 +27,7 @@ mod login_key;
 mod opening;
 mod pipeline;
 mod recorded_auth;
+mod remote_cluster;
 mod required;
 mod reuse;
 mod satisfy;

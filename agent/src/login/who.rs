@@ -5,6 +5,7 @@
 //! policy then decides from the login alone).
 
 use super::auth_info::{accepted_keys, AcceptedKey};
+use super::remote_cluster::as_local_identity;
 use super::verdict::Verdict;
 use crate::policy::{Bundle, MfaDevice, ServiceClass, User};
 use crate::state::AgentState;
@@ -129,18 +130,16 @@ fn certificate(
     let Some(k) = keys.iter().find(|k| k.is_certificate()) else {
         return Ok(None);
     };
-    verify_user_cert(
-        &k.key_type,
-        &k.blob,
-        bundle.cert_authorities(),
-        login,
-        state.now(),
-    )
-    .map(Some)
-    .map_err(|e| {
-        Box::new(Verdict::deny(
-            format!("pam-mfa: your certificate is not accepted: {e}"),
-            format!("certificate refused: {e}"),
-        ))
-    })
+    let cas = bundle.cert_authorities();
+    let local_cluster = state.config.cluster.name.as_deref();
+    verify_user_cert(&k.key_type, &k.blob, cas, login, state.now())
+        .map_err(|e| e.to_string())
+        .and_then(|id| as_local_identity(id, cas, local_cluster))
+        .map(Some)
+        .map_err(|e| {
+            Box::new(Verdict::deny(
+                format!("pam-mfa: your certificate is not accepted: {e}"),
+                format!("certificate refused: {e}"),
+            ))
+        })
 }

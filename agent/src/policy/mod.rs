@@ -60,6 +60,7 @@ pub use bundle::{Bundle, BundleParts};
 pub use by_name::{ByName, Named};
 pub use error::PolicyError;
 pub use key_policy::KeyPolicy;
+pub(crate) use labels::cached_regex;
 pub use labels::{match_labels, match_value, LabelMatch, Labels};
 pub use load::{load_bundle_path, load_bundle_sources, load_bundle_str};
 pub use locks::{find_lock, LockSubject};
@@ -71,6 +72,6 @@ pub use requirement::Requirement;
 pub use resolve::{decide, decide_with_identity};
 pub use resources::{
     AuthPreference, CertAuthority, DeviceKind, Lock, LockTarget, MfaDevice, Role, RoleConditions,
-    User, WebauthnDevice, WebauthnForm, SSH_SK_KEY_TYPES,
+    RoleMapping, User, WebauthnDevice, WebauthnForm, SSH_SK_KEY_TYPES,
 };
 pub use traits::{interpolate, TemplateError};

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::common::{v2, Metadata};
 
 /// A certificate authority.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CertAuthority {
     /// `spec.cluster_name` (else `metadata.name`).
     pub cluster_name: String,
@@ -17,6 +17,54 @@ pub struct CertAuthority {
     /// from `spec.active_keys.ssh[].public_key` (stored base64-encoded by
     /// Teleport) and the legacy `spec.checking_keys`.
     pub ssh_public_keys: Vec<String>,
+    /// How a trusted cluster's roles map to this cluster's: Teleport's
+    /// `CertAuthorityV2.CombinedMapping` (`spec.roles` as one wildcard
+    /// mapping when set, else `spec.role_map`). Empty for this cluster's
+    /// own CAs.
+    pub role_map: Vec<RoleMapping>,
+}
+
+/// One `role_map` entry: remote roles matching `remote` (a name, a glob
+/// with `*`, or a `^...$` regex) become the `local` roles (`$1` expands).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleMapping {
+    pub remote: String,
+    pub local: Vec<String>,
+}
+
+/// `CombinedMapping` read loosely from the spec: entries that are not
+/// objects with a string `remote` are kept as an empty remote, which the
+/// mapping refuses (as Teleport's `parseRoleMap` does).
+fn combined_mapping(spec: &serde_json::Value) -> Vec<RoleMapping> {
+    let strings = |v: Option<&serde_json::Value>| -> Vec<String> {
+        v.and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .map(|s| s.as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let roles = strings(spec.get("roles"));
+    if !roles.is_empty() {
+        return vec![RoleMapping {
+            remote: "*".into(),
+            local: roles,
+        }];
+    }
+    let entries = spec.get("role_map").and_then(|m| m.as_array());
+    entries
+        .into_iter()
+        .flatten()
+        .map(|e| RoleMapping {
+            remote: e
+                .get("remote")
+                .and_then(|r| r.as_str())
+                .unwrap_or("")
+                .to_owned(),
+            local: strings(e.get("local")),
+        })
+        .collect()
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,6 +135,7 @@ impl CertAuthorityDoc {
             cluster_name: str_at("cluster_name").unwrap_or(self.metadata.name),
             ca_type: str_at("type").unwrap_or_default(),
             ssh_public_keys: keys,
+            role_map: combined_mapping(&spec),
         }
     }
 }
@@ -118,5 +167,35 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(doc.into_cert_authority().ssh_public_keys, [active, old]);
+    }
+
+    #[test]
+    fn a_trusted_clusters_role_map_is_read_as_teleports_combined_mapping() {
+        let read = |spec: serde_json::Value| {
+            let doc: CertAuthorityDoc = serde_json::from_value(serde_json::json!({
+                "version": "v2", "metadata": {"name": "root"}, "spec": spec
+            }))
+            .unwrap();
+            doc.into_cert_authority().role_map
+        };
+        let mapping = |remote: &str, local: &[&str]| RoleMapping {
+            remote: remote.into(),
+            local: local.iter().map(|s| s.to_string()).collect(),
+        };
+        // spec.roles wins over role_map (CertAuthorityV2.CombinedMapping).
+        assert_eq!(
+            read(serde_json::json!({"type": "user", "roles": ["access"],
+                "role_map": [{"remote": "x", "local": ["y"]}]})),
+            [mapping("*", &["access"])]
+        );
+        assert_eq!(
+            read(serde_json::json!({"type": "user",
+                "role_map": [{"remote": "admin", "local": ["access", "auditor"]}, {"local": ["z"]}]})),
+            [
+                mapping("admin", &["access", "auditor"]),
+                mapping("", &["z"])
+            ]
+        );
+        assert_eq!(read(serde_json::json!({"type": "user"})), []);
     }
 }

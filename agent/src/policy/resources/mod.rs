@@ -14,7 +14,7 @@ mod user;
 mod webauthn_device;
 
 pub use cap::AuthPreference;
-pub use cert_authority::CertAuthority;
+pub use cert_authority::{CertAuthority, RoleMapping};
 pub use device::{DeviceKind, MfaDevice, SSH_SK_KEY_TYPES};
 pub use lock::{Lock, LockTarget};
 pub use role::{Role, RoleConditions};

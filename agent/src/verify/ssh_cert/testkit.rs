@@ -122,6 +122,7 @@ pub(super) fn ca(ca_type: &str, cluster: &str, key_line: &str) -> CertAuthority 
         cluster_name: cluster.to_owned(),
         ca_type: ca_type.to_owned(),
         ssh_public_keys: vec![key_line.to_owned()],
+        role_map: Vec::new(),
     }
 }
 

@@ -91,6 +91,7 @@ fn ssh_cert_trusted_key_among_several() {
             cas[0].ssh_public_keys[0].clone(),
             other,
         ],
+        role_map: Vec::new(),
     });
     let id = verify_user_cert(&ty, &b64, &cas, "jerry", inside()).unwrap();
     assert_eq!(id.ca_cluster, "second.example.com");

@@ -21,9 +21,13 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
+/// A case of `TestRoleMap`: its name, the remote roles, the local roles
+/// expected, the map.
+type Case = (&'static str, Vec<&'static str>, Vec<&'static str>, Vec<RoleMapping>);
+
 #[test]
 fn teleports_role_map_cases() {
-    let cases: Vec<(&str, Vec<&str>, Vec<&str>, Vec<RoleMapping>)> = vec![
+    let cases: Vec<Case> = vec![
         ("all empty", vec![], vec![], vec![]),
         (
             "wildcard matches empty as well",

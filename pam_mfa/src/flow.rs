@@ -14,7 +14,7 @@ use pam_mfa_protocol::{
 };
 
 use crate::args::Config;
-use crate::client::{ConnectError, Connection};
+use crate::client::{connect, Connection, Deadline};
 use crate::ffi::consts::PAM_MAX_RESP_SIZE;
 use crate::handle::{ConvError, PamHandle};
 use crate::log::Logger;
@@ -28,21 +28,20 @@ pub const MAX_PROMPT_ROUNDS: u32 = 32;
 /// Shortest pause before a `poll`, whatever `after_ms` says.
 pub const MIN_POLL_PAUSE: Duration = Duration::from_millis(10);
 
-/// Runs one exchange with the agent for `hook` over `connection` (made by
-/// the caller, see [`crate::hooks`]). `silent` (PAM_SILENT)
+/// Runs one exchange with the agent for `hook`. `silent` (PAM_SILENT)
 /// hides `allow`'s text and folds a prompt step's messages into its
 /// questions; the tap cue and the refusal reason are always shown
 /// ([`crate::silent`]).
 pub fn exchange<H: PamHandle + ?Sized>(
     handle: &mut H,
     config: &Config,
-    connection: Result<Connection, ConnectError>,
     hook: PamHook,
     context: PamContext,
     silent: bool,
     log: &mut Logger<'_>,
 ) -> Outcome {
-    let conn = match connection {
+    let deadline = Deadline::after(config.timeout);
+    let conn = match connect(&config.socket, config.agent_uid, deadline) {
         Ok(conn) => conn,
         Err(e) if e.is_unreachable() => {
             return Outcome::Unreachable(format!("agent at {}: {e}", config.socket.display()))

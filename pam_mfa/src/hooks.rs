@@ -7,7 +7,6 @@ use std::time::Duration;
 use pam_mfa_protocol::PamHook;
 
 use crate::args::{Config, FailMode};
-use crate::client::{connect, Deadline};
 use crate::context;
 use crate::ffi::consts::{PAM_AUTH_ERR, PAM_IGNORE, PAM_SERVICE_ERR, PAM_SUCCESS};
 use crate::flow::{exchange, hook_name};
@@ -58,8 +57,8 @@ pub fn run_hook<H: PamHandle + ?Sized, S: AsRef<str>>(
         config.timeout = config.timeout.min(CLOSE_SESSION_TIMEOUT);
         config.wait_timeout = config.wait_timeout.min(CLOSE_SESSION_TIMEOUT);
     }
-    let who = match context::who(handle) {
-        Ok(who) => who,
+    let context = match context::gather(handle, host.process_env) {
+        Ok(context) => context,
         Err(code) => {
             log.notice(format_args!(
                 "no user or service from PAM: returning PAM code {code}"
@@ -67,14 +66,6 @@ pub fn run_hook<H: PamHandle + ?Sized, S: AsRef<str>>(
             return code;
         }
     };
-    // Connecting first wakes the agent; the rest of the context is read
-    // while it gets to the connection (on the path of every login).
-    let connection = connect(
-        &config.socket,
-        config.agent_uid,
-        Deadline::after(config.timeout),
-    );
-    let context = context::gather(handle, who, host.process_env);
     log.debug(format_args!(
         "user {}, socket {}, timeout {}s, fail_mode {}",
         context.user,
@@ -82,15 +73,7 @@ pub fn run_hook<H: PamHandle + ?Sized, S: AsRef<str>>(
         config.timeout.as_secs(),
         fail_mode_name(config.fail_mode)
     ));
-    let outcome = exchange(
-        handle,
-        &config,
-        connection,
-        hook,
-        context,
-        host.silent,
-        &mut log,
-    );
+    let outcome = exchange(handle, &config, hook, context, host.silent, &mut log);
     let code = pam_code(&outcome, hook, config.fail_mode);
     report(&mut log, &outcome, config.fail_mode, code);
     code

@@ -267,6 +267,23 @@ fn a_trusted_clusters_certificate_has_its_roles_mapped() {
         evidence(&out)
     );
 
+    // With the root's MFA (mfa-verified) the mapped login is in; a lock on
+    // the root role itself then holds it (Teleport's ComputeLockTargets
+    // counts a remote user's unmapped roles).
+    let verified = SshKey::generate(work.path(), "id_verified", KeyKind::Ed25519, false);
+    certify_with_roles(&root, &verified, &user.name, true, &["prod-open"]);
+    let out = login(&verified);
+    assert!(out.success(), "{}", evidence(&out));
+    let lock = "kind: lock\nversion: v2\nmetadata: {name: hold-prod-open}\nspec: {target: {role: prod-open}, message: root prod-open held}\n";
+    agent.update_bundle(&b.clone().raw(lock));
+    let out = login(&verified);
+    assert_eq!(out.exit_code(), Some(255), "{}", evidence(&out));
+    assert!(
+        out.stderr().contains("root prod-open held"),
+        "{}",
+        evidence(&out)
+    );
+
     // A root role the map does not name: no role here, refused.
     let unmapped = SshKey::generate(work.path(), "id_unmapped", KeyKind::Ed25519, false);
     certify_with_roles(&root, &unmapped, &user.name, true, &["auditor"]);

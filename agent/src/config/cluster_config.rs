@@ -147,6 +147,9 @@ impl ClusterConfig {
         if !c.state_dir.is_absolute() {
             return Err("cluster.state_dir must be an absolute path".into());
         }
+        if c.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+            return Err("cluster.name may not be empty: this Teleport cluster's name".into());
+        }
         let source = PolicySource::parse(&c.source)?;
         check_manifest_keys(c, &source)?;
         let https = matches!(

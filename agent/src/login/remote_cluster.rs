@@ -26,10 +26,7 @@ pub fn as_local_identity(
     cas: &[CertAuthority],
     cluster_name: Option<&str>,
 ) -> Result<TeleportIdentity, String> {
-    let signer = cas
-        .iter()
-        .find(|ca| ca.ca_type == "user" && ca.cluster_name == id.ca_cluster);
-    let mapping = signer.map(|ca| ca.role_map.as_slice()).unwrap_or_default();
+    let mapping = mapping_of(cas, &id.ca_cluster)?;
     match is_local(&id.ca_cluster, mapping, cas, cluster_name)? {
         true => Ok(id),
         false => {
@@ -45,11 +42,28 @@ pub fn as_local_identity(
                     id.roles, id.ca_cluster
                 ));
             }
-            id.roles = roles;
+            id.unmapped_roles = std::mem::replace(&mut id.roles, roles);
             id.traits.insert("logins".into(), id.principals.clone());
             Ok(id)
         }
     }
+}
+
+/// The role mapping of `cluster`'s user CAs: one, even when the bundle
+/// holds the cluster's CA twice (merged sources); two that differ make it
+/// unknown which applies, and the certificate is refused.
+fn mapping_of<'c>(cas: &'c [CertAuthority], cluster: &str) -> Result<&'c [RoleMapping], String> {
+    let mut maps = cas
+        .iter()
+        .filter(|ca| ca.ca_type == "user" && ca.cluster_name == cluster)
+        .map(|ca| ca.role_map.as_slice());
+    let first = maps.next().unwrap_or_default();
+    if maps.any(|m| m != first) {
+        return Err(format!(
+            "the policy holds user CAs of cluster {cluster} with different role_maps"
+        ));
+    }
+    Ok(first)
 }
 
 /// Whether `ca_cluster` is this cluster.
@@ -60,6 +74,14 @@ fn is_local(
     cluster_name: Option<&str>,
 ) -> Result<bool, String> {
     if let Some(name) = cluster_name {
+        if !cas
+            .iter()
+            .any(|ca| ca.ca_type == "user" && ca.cluster_name == name)
+        {
+            return Err(format!(
+                "cluster.name {name:?} names no user CA in the policy: fix cluster.name in agent.yaml"
+            ));
+        }
         return Ok(ca_cluster == name);
     }
     if !mapping.is_empty() {
@@ -105,7 +127,7 @@ pub fn map_roles(mapping: &[RoleMapping], remote_roles: &[String]) -> Result<Vec
                 continue;
             }
             for local in &m.local {
-                let mapped = re.replace(role, local.as_str()).into_owned();
+                let mapped = re.replace_all(role, local.as_str()).into_owned();
                 if !mapped.is_empty() && seen.insert(mapped.clone()) {
                     out.push(mapped);
                 }

@@ -23,7 +23,12 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 
 /// A case of `TestRoleMap`: its name, the remote roles, the local roles
 /// expected, the map.
-type Case = (&'static str, Vec<&'static str>, Vec<&'static str>, Vec<RoleMapping>);
+type Case = (
+    &'static str,
+    Vec<&'static str>,
+    Vec<&'static str>,
+    Vec<RoleMapping>,
+);
 
 #[test]
 fn teleports_role_map_cases() {
@@ -152,6 +157,7 @@ fn identity(cluster: &str, roles: &[&str]) -> TeleportIdentity {
         valid_before: UNIX_EPOCH + Duration::from_secs(1),
         ca_cluster: cluster.into(),
         subject_key_type: "ssh-ed25519".into(),
+        unmapped_roles: Vec::new(),
     }
 }
 
@@ -177,6 +183,7 @@ fn a_trusted_clusters_certificate_takes_the_mapped_roles_and_its_principals_as_l
     ];
     let got = as_local_identity(identity("root", &["admin", "dev"]), &cas, None).unwrap();
     assert_eq!(got.roles, ["access"]);
+    assert_eq!(got.unmapped_roles, ["admin", "dev"]);
     assert_eq!(got.traits["logins"], ["alice", "root"]);
 }
 
@@ -199,6 +206,35 @@ fn the_configured_cluster_name_decides_which_is_local() {
     assert!(err.contains("no role of this cluster is mapped"), "{err}");
     let ok = as_local_identity(identity("root", &["admin"]), &cas, Some("root")).unwrap();
     assert_eq!(ok.roles, ["admin"]);
+}
+
+#[test]
+fn a_cluster_name_that_names_no_user_ca_is_refused_with_the_fix() {
+    let cas = [ca("leaf", vec![])];
+    let err = as_local_identity(identity("leaf", &["admin"]), &cas, Some("lead")).unwrap_err();
+    assert!(err.contains("fix cluster.name"), "{err}");
+}
+
+#[test]
+fn two_user_cas_of_one_cluster_with_different_maps_are_refused() {
+    let cas = [
+        ca("leaf", vec![]),
+        ca("root", vec![m("admin", &["access"])]),
+        ca("root", vec![m("admin", &["editor"])]),
+    ];
+    let err = as_local_identity(identity("root", &["admin"]), &cas, None).unwrap_err();
+    assert!(err.contains("different role_maps"), "{err}");
+    let same = [
+        ca("leaf", vec![]),
+        ca("root", vec![m("admin", &["access"])]),
+        ca("root", vec![m("admin", &["access"])]),
+    ];
+    assert_eq!(
+        as_local_identity(identity("root", &["admin"]), &same, None)
+            .unwrap()
+            .roles,
+        ["access"]
+    );
 }
 
 #[test]

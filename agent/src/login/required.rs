@@ -5,7 +5,9 @@
 use super::verdict::Verdict;
 use super::who::Presented;
 use crate::policy::ServiceClass;
-use crate::policy::{decide, decide_with_identity, Access, Bundle, Decision, LoginQuery};
+use crate::policy::{
+    apply_locks, decide, decide_with_identity, Access, Bundle, Decision, LoginQuery,
+};
 use crate::state::AgentState;
 
 /// The policy's decision for this login and what was presented.
@@ -27,10 +29,14 @@ pub(super) fn required(
             .or(who.cert.as_ref().and_then(|c| c.mfa_verified.as_deref())),
         now: state.now(),
     };
-    match &who.cert_user {
+    let mut d = match &who.cert_user {
         Some(u) => decide_with_identity(bundle, &q, u),
         None => decide(bundle, &q),
+    };
+    if let Some(c) = who.cert.as_ref().filter(|c| !c.unmapped_roles.is_empty()) {
+        apply_locks(bundle, &q, Some(&c.key_id), &c.unmapped_roles, &mut d);
     }
+    d
 }
 
 /// The verdict of the decision alone: denied (with the message a person
@@ -52,6 +58,11 @@ pub(super) fn first_verdict(
         reason: d.reasons.join("; "),
         tap_users: Vec::new(),
         identity: who.cert_user.clone(),
+        lock_roles: who
+            .cert
+            .as_ref()
+            .map(|c| c.unmapped_roles.clone())
+            .unwrap_or_default(),
     };
     if d.access == Access::Deny {
         // Several cluster users (a shared login): none of them may.

@@ -61,6 +61,7 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
         class,
         user: person.clone(),
         identity: v.identity.clone(),
+        lock_roles: v.lock_roles.clone(),
         device: device.clone(),
         evidence: evidence.clone(),
         service: ctx.service.clone(),
@@ -80,6 +81,7 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
         reason: d.reasons.join("; "),
         tap_users: Vec::new(),
         identity: None,
+        lock_roles: Vec::new(),
     };
     if !out.allow {
         out.message = refusal(state, &login, &d);

@@ -31,6 +31,8 @@ pub(super) struct Verdict {
     pub(super) tap_users: Vec<String>,
     /// A verified Teleport certificate's identity, when one decided.
     pub(super) identity: Option<User>,
+    /// A trusted cluster's certificate: its own roles, which only locks read.
+    pub(super) lock_roles: Vec<String>,
 }
 
 impl Verdict {
@@ -45,6 +47,7 @@ impl Verdict {
             reason,
             tap_users: Vec::new(),
             identity: None,
+            lock_roles: Vec::new(),
         }
     }
 }

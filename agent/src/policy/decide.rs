@@ -261,8 +261,10 @@ fn admin_rule(
     requirement
 }
 
-/// A matching lock in force denies.
-fn apply_locks(
+/// A matching lock in force denies. Also called for roles that only a
+/// lock reads (a trusted cluster user's own roles, see
+/// `login::remote_cluster`).
+pub fn apply_locks(
     bundle: &Bundle,
     q: &LoginQuery<'_>,
     user: Option<&str>,

@@ -58,6 +58,7 @@ mod tests;
 
 pub use bundle::{Bundle, BundleParts};
 pub use by_name::{ByName, Named};
+pub use decide::apply_locks;
 pub use error::PolicyError;
 pub use key_policy::KeyPolicy;
 pub(crate) use labels::cached_regex;

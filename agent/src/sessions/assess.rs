@@ -7,7 +7,9 @@
 use std::time::SystemTime;
 
 use super::session::Session;
-use crate::policy::{decide, decide_with_identity, Bundle, Decision, LoginQuery, NodeInfo};
+use crate::policy::{
+    apply_locks, decide, decide_with_identity, Bundle, Decision, LoginQuery, NodeInfo,
+};
 
 /// The decision for the session's identity under `bundle` at `now`.
 pub fn decision(bundle: &Bundle, node: &NodeInfo, s: &Session, now: SystemTime) -> Decision {
@@ -23,10 +25,14 @@ pub fn decision(bundle: &Bundle, node: &NodeInfo, s: &Session, now: SystemTime) 
         mfa_device: s.device.as_deref(),
         now,
     };
-    match &s.identity {
+    let mut d = match &s.identity {
         Some(u) => decide_with_identity(bundle, &q, u),
         None => decide(bundle, &q),
+    };
+    if !s.lock_roles.is_empty() {
+        apply_locks(bundle, &q, q.user, &s.lock_roles, &mut d);
     }
+    d
 }
 
 /// `Some(reason)` when the session must end under `bundle` at `now`.

@@ -22,6 +22,7 @@ pub(crate) fn session(pid: i32, start: u64, account: &str) -> Session {
         class: ServiceClass::Ssh,
         user: Some(account.into()),
         identity: None,
+        lock_roles: Vec::new(),
         device: None,
         evidence: "none needed".into(),
         service: "sshd".into(),

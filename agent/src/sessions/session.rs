@@ -24,6 +24,8 @@ pub struct Session {
     /// A verified Teleport certificate's identity (its roles and traits
     /// decide, as at login).
     pub identity: Option<User>,
+    /// A trusted cluster's certificate: its own roles, which only locks read.
+    pub lock_roles: Vec<String>,
     /// The MFA device used, for `mfa_device` lock targets.
     pub device: Option<String>,
     pub evidence: String,

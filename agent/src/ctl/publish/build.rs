@@ -297,7 +297,7 @@ mod tests {
     }
 
     /// A leaf cluster's tctl also prints its root's user CA: not published
-    /// (pam-mfa maps no roles across clusters), and without --cluster-name
+    /// (the hosts trust only this cluster's certificates), and without --cluster-name
     /// the publisher cannot tell which cluster is this one.
     #[test]
     fn only_this_clusters_cas_are_published() {

@@ -1,11 +1,12 @@
 //! Which cluster's certificate authorities are published.
 //!
 //! `tctl get cert_authority` also prints the CAs of trusted clusters (a leaf
-//! shows its root's user CA). Teleport maps a trusted cluster's roles onto
-//! local ones (`role_map`); pam-mfa does not, and would read such a
-//! certificate's role names as this cluster's roles. So only this cluster's
-//! CAs are published: named by `--cluster-name`, or the only cluster the CAs
-//! name; with several and no `--cluster-name`, the publication stops.
+//! shows its root's user CA). The hosts a publisher serves trust only this
+//! cluster's certificates: only its CAs are published, named by
+//! `--cluster-name`, or the only cluster the CAs name; with several and no
+//! `--cluster-name`, the publication stops. (An agent reading raw tctl
+//! output maps a trusted cluster's certificates through its CA's `role_map`
+//! instead, see `login::remote_cluster`.)
 
 use serde_json::Value;
 
@@ -30,7 +31,7 @@ pub(crate) fn local_cluster(input: &Bundle, given: Option<&str>) -> Result<Optio
         (None, []) => Ok(None),
         (None, [one]) => Ok(Some((*one).to_owned())),
         (None, several) => Err(format!(
-            "the input holds certificate authorities of {} clusters ({}): a trusted cluster's are among them. Give --cluster-name with this cluster's name: only its CAs are published, as pam-mfa does not map roles across clusters",
+            "the input holds certificate authorities of {} clusters ({}): a trusted cluster's are among them. Give --cluster-name with this cluster's name: only its CAs are published, as the hosts it serves trust only this cluster's certificates",
             several.len(),
             several.join(", ")
         )),

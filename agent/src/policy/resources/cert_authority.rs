@@ -34,8 +34,17 @@ pub struct RoleMapping {
 
 /// `CombinedMapping` read loosely from the spec: entries that are not
 /// objects with a string `remote` are kept as an empty remote, which the
-/// mapping refuses (as Teleport's `parseRoleMap` does).
+/// mapping refuses (as Teleport's `parseRoleMap` does); a `roles` or
+/// `role_map` that is not a list is such an entry too, never "no mapping"
+/// (which would make the CA this cluster's).
 fn combined_mapping(spec: &serde_json::Value) -> Vec<RoleMapping> {
+    let malformed = |key: &str| spec.get(key).is_some_and(|v| !v.is_null() && !v.is_array());
+    if malformed("roles") || malformed("role_map") {
+        return vec![RoleMapping {
+            remote: String::new(),
+            local: Vec::new(),
+        }];
+    }
     let strings = |v: Option<&serde_json::Value>| -> Vec<String> {
         v.and_then(|v| v.as_array())
             .map(|a| {
@@ -197,5 +206,14 @@ mod tests {
             ]
         );
         assert_eq!(read(serde_json::json!({"type": "user"})), []);
+        let refused = [mapping("", &[])];
+        assert_eq!(
+            read(serde_json::json!({"type": "user", "roles": "access"})),
+            refused
+        );
+        assert_eq!(
+            read(serde_json::json!({"type": "user", "role_map": {"remote": "a"}})),
+            refused
+        );
     }
 }

@@ -44,6 +44,11 @@ pub struct TeleportIdentity {
     pub valid_before: SystemTime,
     /// `cluster_name` of the trusted CA that signed the certificate.
     pub ca_cluster: String,
+    /// A trusted cluster's certificate: its own roles, once `roles` hold
+    /// the ones they map to here. They grant nothing, but a lock on one of
+    /// them holds the user (Teleport's `UnmappedRoles` in
+    /// `ComputeLockTargets`). Empty for this cluster's certificates.
+    pub unmapped_roles: Vec<String>,
     /// The certified key's type, e.g. `ssh-ed25519`, `sk-ssh-ed25519@openssh.com`.
     pub subject_key_type: String,
 }
@@ -77,6 +82,7 @@ impl TeleportIdentity {
             valid_after: cert.valid_after_time(),
             valid_before: cert.valid_before_time(),
             ca_cluster: ca_cluster.to_owned(),
+            unmapped_roles: Vec::new(),
             subject_key_type: cert.public_key().algorithm().as_str().to_owned(),
         })
     }

@@ -223,7 +223,11 @@ fn a_trusted_clusters_certificate_has_its_roles_mapped() {
     );
     // On this (leaf) cluster, prod-open lets anyone onto prod without MFA;
     // access-prod needs a tap and the user has no key.
+    // A leaf user of the same name, with a registered security key.
+    let leaf_key = SshKey::generate(work.path(), "leaf_sk", KeyKind::Ed25519Sk, false);
     let b = bundle("someone-else", "false", "true", &[])
+        .user(&user.name, &["access-prod"], &[&user.name])
+        .sk_device("leaf-namesake-key", &user.name, &leaf_key.public_line)
         .role(
             "prod-open",
             &[("env", "prod")],
@@ -256,15 +260,22 @@ fn a_trusted_clusters_certificate_has_its_roles_mapped() {
         )
     };
 
-    // The root's prod-open is the leaf's access-prod: a tap is owed.
+    // The root's prod-open is the leaf's access-prod: MFA is owed, and only
+    // the root's certificate can show it (a leaf user of the same name has
+    // a registered key here: not the root user's to tap).
     let mapped = SshKey::generate(work.path(), "id_mapped", KeyKind::Ed25519, false);
     certify_with_roles(&root, &mapped, &user.name, false, &["prod-open"]);
     let out = login(&mapped);
     assert_eq!(out.exit_code(), Some(255), "{}", evidence(&out));
     assert!(
-        out.stderr().contains("no registered security key"),
+        out.stderr().contains("of trusted cluster root.example.com"),
         "{}",
         evidence(&out)
+    );
+    assert!(
+        !out.askpass.iter().any(|p| p.contains("pmfa1:")),
+        "a tap by the leaf user's key was offered: {:?}",
+        out.askpass
     );
 
     // With the root's MFA (mfa-verified) the mapped login is in; a lock on

@@ -53,6 +53,12 @@ pub(super) fn evaluate(
         if by_certificate(&mut v, c, req, &reasons) {
             return v;
         }
+        if c.from_trusted_cluster {
+            // This cluster's keys, taps and reuse window belong to its own
+            // users, even one of the same name.
+            not_ours(state, &mut v, c, &user, &reasons);
+            return v;
+        }
     }
     let registered = who.registered_keys();
     let key = login_key(
@@ -79,4 +85,23 @@ pub(super) fn evaluate(
     tap_or_key(state, &mut v, req, key_class, piv_failed, &user);
     by_reuse(state, bundle, &mut v, req, key_class, &asked);
     v
+}
+
+/// A trusted cluster's user whose certificate does not satisfy the login:
+/// only a certificate their own cluster issued after MFA can.
+fn not_ours(
+    state: &AgentState,
+    v: &mut Verdict,
+    c: &crate::verify::ssh_cert::TeleportIdentity,
+    user: &str,
+    reasons: &str,
+) {
+    v.message = format!(
+        "pam-mfa: {} requires MFA for {user} of trusted cluster {}: log in with a certificate {} issued after MFA (tsh ssh with per-session MFA)",
+        state.node.name, c.ca_cluster, c.ca_cluster
+    );
+    v.reason = format!(
+        "{reasons}; a user of trusted cluster {}: this cluster's security keys, taps and reuse window are not theirs",
+        c.ca_cluster
+    );
 }

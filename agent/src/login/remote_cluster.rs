@@ -43,6 +43,7 @@ pub fn as_local_identity(
                 ));
             }
             id.unmapped_roles = std::mem::replace(&mut id.roles, roles);
+            id.from_trusted_cluster = true;
             id.traits.insert("logins".into(), id.principals.clone());
             Ok(id)
         }

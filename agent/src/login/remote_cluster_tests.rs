@@ -158,6 +158,7 @@ fn identity(cluster: &str, roles: &[&str]) -> TeleportIdentity {
         ca_cluster: cluster.into(),
         subject_key_type: "ssh-ed25519".into(),
         unmapped_roles: Vec::new(),
+        from_trusted_cluster: false,
     }
 }
 
@@ -184,6 +185,7 @@ fn a_trusted_clusters_certificate_takes_the_mapped_roles_and_its_principals_as_l
     let got = as_local_identity(identity("root", &["admin", "dev"]), &cas, None).unwrap();
     assert_eq!(got.roles, ["access"]);
     assert_eq!(got.unmapped_roles, ["admin", "dev"]);
+    assert!(got.from_trusted_cluster);
     assert_eq!(got.traits["logins"], ["alice", "root"]);
 }
 

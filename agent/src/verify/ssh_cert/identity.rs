@@ -49,6 +49,10 @@ pub struct TeleportIdentity {
     /// them holds the user (Teleport's `UnmappedRoles` in
     /// `ComputeLockTargets`). Empty for this cluster's certificates.
     pub unmapped_roles: Vec<String>,
+    /// Signed by a trusted cluster's user CA: the person is that cluster's
+    /// user, whatever this cluster's users are called, so only what the
+    /// certificate carries (`mfa-verified`) proves their MFA here.
+    pub from_trusted_cluster: bool,
     /// The certified key's type, e.g. `ssh-ed25519`, `sk-ssh-ed25519@openssh.com`.
     pub subject_key_type: String,
 }
@@ -83,6 +87,7 @@ impl TeleportIdentity {
             valid_before: cert.valid_before_time(),
             ca_cluster: ca_cluster.to_owned(),
             unmapped_roles: Vec::new(),
+            from_trusted_cluster: false,
             subject_key_type: cert.public_key().algorithm().as_str().to_owned(),
         })
     }

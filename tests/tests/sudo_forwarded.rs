@@ -12,7 +12,6 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -20,10 +19,10 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use pam_mfa_e2e::agent::{Agent, AgentConfig};
-use pam_mfa_e2e::bins::{self, SK_DUMMY};
+use pam_mfa_e2e::bins;
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
-use pam_mfa_e2e::process::run_with_timeout;
-use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
+use pam_mfa_e2e::process::{in_new_session, run_with_timeout};
+use pam_mfa_e2e::ssh::{client_args, SshLogin, SshOutcome};
 use pam_mfa_e2e::ssh_agent::TestSshAgent;
 use pam_mfa_e2e::sshd::{Sshd, SshdOptions};
 use pam_mfa_e2e::users::TestUser;
@@ -375,28 +374,7 @@ fn collect(mut from: impl Read + Send + 'static, into: Arc<Mutex<Vec<u8>>>) -> J
 impl Interactive {
     fn start(w: &SudoWorld, remote: &str) -> Interactive {
         let mut cmd = Command::new("ssh");
-        cmd.args(["-F", "/dev/null", "-i"])
-            .arg(&w.registered.private)
-            .args([
-                "-o",
-                "IdentitiesOnly=yes",
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                "UserKnownHostsFile=/dev/null",
-                "-o",
-                "GlobalKnownHostsFile=/dev/null",
-                "-o",
-                &format!("SecurityKeyProvider={SK_DUMMY}"),
-                "-o",
-                "BatchMode=no",
-                "-o",
-                "ConnectTimeout=10",
-                "-o",
-                "LogLevel=INFO",
-                "-p",
-                &w.sshd.port.to_string(),
-            ])
+        cmd.args(client_args(&w.registered.private, w.sshd.port))
             .arg(format!("{}@127.0.0.1", w.user.name))
             .arg(remote)
             // Only "Confirm user presence" notices go to askpass.
@@ -408,15 +386,7 @@ impl Interactive {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        // SAFETY: setsid is async-signal-safe and touches no Rust state.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::setsid() == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        in_new_session(&mut cmd);
         let mut child = cmd.spawn().expect("spawn ssh");
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let stderr = Arc::new(Mutex::new(Vec::new()));

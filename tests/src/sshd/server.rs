@@ -1,5 +1,4 @@
 use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
@@ -7,7 +6,7 @@ use std::time::Duration;
 
 use super::SshdOptions;
 use crate::bins;
-use crate::process::{kill_tree, pid_alive, run_checked, wait_until};
+use crate::process::{in_new_session, kill_tree, pid_alive, run_checked, wait_until};
 use crate::workdir::{write_atomic, WorkDir};
 
 const START_DEADLINE: Duration = Duration::from_secs(10);
@@ -181,15 +180,7 @@ impl Layout {
                 .env("HOSTDEV", hostdev)
                 .env("DEV_LOG_SETUP", crate::syslog::DEV_LOG_SETUP);
         }
-        // SAFETY: setsid in the child before exec; touches no Rust state.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::setsid() == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        in_new_session(&mut cmd);
         cmd.spawn().expect("spawn unshare sshd")
     }
 }

@@ -178,10 +178,9 @@ impl World {
         let card = self.env.card_log();
         let tail: Vec<&str> = card.lines().rev().take(30).collect();
         format!(
-            "{}\n--- audit\n{}\n--- agent log\n{}\n--- card log (tail, newest first)\n{}",
+            "{}\n{}\n--- card log (tail, newest first)\n{}",
             out.describe(),
-            self.agent.audit_text(),
-            self.agent.log(),
+            self.agent.evidence(),
             tail.join("\n")
         )
     }

@@ -170,9 +170,8 @@ impl World {
 
     fn post_mortem(&self) -> String {
         format!(
-            "--- audit\n{}\n--- agent log\n{}\n--- sshd log (tail)\n{}",
-            self.agent.audit_text(),
-            self.agent.log(),
+            "{}\n--- sshd log (tail)\n{}",
+            self.agent.evidence(),
             tail(&self.sshd.log(), 60)
         )
     }

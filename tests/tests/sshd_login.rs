@@ -93,12 +93,11 @@ impl World {
 
     fn evidence(&self, out: &SshOutcome, log_from: usize) -> String {
         format!(
-            "{}\n--- sshd log (this attempt)\n{}\n--- syslog\n{}\n--- audit\n{}\n--- agent log\n{}",
+            "{}\n--- sshd log (this attempt)\n{}\n--- syslog\n{}\n{}",
             out.describe(),
             self.sshd.log_since(log_from),
             self.syslog.lines().join("\n"),
-            self.agent.audit_text(),
-            self.agent.log()
+            self.agent.evidence()
         )
     }
 

@@ -137,10 +137,9 @@ impl SudoWorld {
 
     fn evidence(&self, what: &str, log_from: usize) -> String {
         format!(
-            "{what}\n--- sshd log (this attempt)\n{}\n--- audit\n{}\n--- agent log\n{}",
+            "{what}\n--- sshd log (this attempt)\n{}\n{}",
             self.sshd.log_since(log_from),
-            self.agent.audit_text(),
-            self.agent.log()
+            self.agent.evidence()
         )
     }
 

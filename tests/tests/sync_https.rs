@@ -164,10 +164,9 @@ impl World {
 
     fn evidence(&self) -> String {
         format!(
-            "--- server {:?}\n--- audit\n{}\n--- agent log\n{}",
+            "--- server {:?}\n{}",
             self.server.counts(),
-            self.agent.audit_text(),
-            self.agent.log()
+            self.agent.evidence()
         )
     }
 

@@ -307,9 +307,8 @@ impl World {
 
     fn evidence(&self, h: &Host) -> String {
         format!(
-            "--- audit\n{}\n--- agent log\n{}\n--- nginx\n{}\n--- nginx access (tail)\n{}",
-            h.agent.audit_text(),
-            h.agent.log(),
+            "{}\n--- nginx\n{}\n--- nginx access (tail)\n{}",
+            h.agent.evidence(),
             self.nginx.log(),
             tail(&self.nginx.access_log(), 20)
         )

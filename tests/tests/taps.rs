@@ -67,12 +67,7 @@ impl TapWorld {
     }
 
     fn evidence(&self, out: &SshOutcome) -> String {
-        format!(
-            "{}\n--- audit\n{}\n--- agent log\n{}",
-            out.describe(),
-            self.agent.audit_text(),
-            self.agent.log()
-        )
+        format!("{}\n{}", out.describe(), self.agent.evidence())
     }
 
     fn auth_decisions(&self) -> Vec<serde_json::Value> {

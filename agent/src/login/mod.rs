@@ -8,6 +8,8 @@ mod ask;
 mod auth_info;
 mod authorized_keys_file;
 mod authorized_keys_line;
+#[cfg(test)]
+mod challenge_flow_tests;
 mod conversation;
 mod evidence;
 mod explain;
@@ -26,6 +28,8 @@ mod local_tap_tests;
 mod login_key;
 mod opening;
 mod pipeline;
+#[cfg(test)]
+mod piv_flow_tests;
 mod recorded_auth;
 mod required;
 mod reuse;

@@ -21,6 +21,8 @@ mod key_credit;
 mod key_rules;
 mod local_tap;
 mod local_tap_fido;
+#[cfg(test)]
+mod local_tap_fixture;
 mod local_tap_piv;
 mod local_tap_state;
 #[cfg(test)]

@@ -1,4 +1,6 @@
-//! What the sync_https tests share: their world and its helpers.
+//! What the sync_https tests share: a world of an agent pulling from an HTTPS
+//! server on loopback, a sudo-class PAM stack to decide through, and the
+//! bundles, signatures and agent.yaml edits the tests serve.
 
 use std::time::Duration;
 

@@ -9,6 +9,7 @@
 
 #[path = "publish/world.rs"]
 mod world;
+
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -12,7 +12,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use pam_mfa_e2e::bins::{self, workspace_root};
-use pam_mfa_e2e::process::{run_checked, run_with_timeout, Finished};
+use pam_mfa_e2e::process::{run_with_timeout, Finished};
+use pam_mfa_e2e::sshd::check as sshd_check;
 use pam_mfa_e2e::workdir::WorkDir;
 
 /// One fenced block: its info string, the README line it starts on, its text.
@@ -150,32 +151,12 @@ fn readme_sshd_snippet_passes_sshd_t() {
         .expect("README.md shows the sshd drop-in");
     let work = WorkDir::new("readme-sshd");
     let drop_in = work.write("pam-mfa.conf", &snippet.text, 0o644);
-    let host_key = work.join("host_key");
-    run_checked(
-        Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-            .arg(&host_key),
-    );
-    let main = work.write(
-        "sshd_config",
-        &format!(
-            "Include {}\nHostKey {}\nPidFile none\n",
-            drop_in.display(),
-            host_key.display()
-        ),
-        0o644,
-    );
-    // sshd wants /run/sshd: a private /run in a private mount namespace.
-    let script = format!(
-        "mount -t tmpfs -o mode=755 tmpfs /run && mkdir /run/sshd && {sshd} -t -f {cfg}",
+    let main = sshd_check::config_including(&work, &drop_in);
+    sshd_check::with_private_run(&format!(
+        "{sshd} -t -f {cfg}",
         sshd = bins::SSHD,
         cfg = main.display()
-    );
-    run_checked(
-        Command::new("unshare")
-            .args(["--mount", "--propagation", "private", "sh", "-euc"])
-            .arg(&script),
-    );
+    ));
     // The README shows the shipped drop-in: the same settings, in order.
     let shipped =
         std::fs::read_to_string(workspace_root().join("config/sshd_config.d/pam-mfa.conf"))

@@ -104,26 +104,7 @@ fn forwarded_agent_without_a_registered_key_falls_back_to_the_prompt() {
         "the session has a forwarded agent:\n{}",
         w.evidence(&what, from)
     );
-    assert_eq!(out.exit_code(), Some(1), "{}", w.evidence(&what, from));
-    assert!(
-        !out.stdout().lines().any(|l| l.trim() == "root"),
-        "{}",
-        w.evidence(&what, from)
-    );
-    assert!(
-        out.stderr().contains(CHALLENGE_MARK),
-        "the fallback prompt reaches sudo's output:\n{}",
-        w.evidence(&what, from)
-    );
-    // sudo passes PAM_SILENT: the guidance rides in the prompt (stderr).
-    assert!(
-        out.stderr().contains("Tap your security key"),
-        "the guidance reaches sudo's output:\n{}",
-        w.evidence(&what, from)
-    );
-    let d = w.sudo_decision(from, &what);
-    assert_event_shape(&d);
-    assert_eq!(d["result"], "deny", "{}", w.evidence(&what, from));
+    let d = w.assert_refused_at_the_prompt(&out, from);
     let reason = field(&d, "reason");
     assert!(
         reason.contains("forwarded ssh-agent: it holds no registered security key"),
@@ -151,26 +132,7 @@ fn no_forwarded_agent_prompts_and_nothing_answers() {
         "no agent without -A:\n{}",
         w.evidence(&what, from)
     );
-    assert_eq!(out.exit_code(), Some(1), "{}", w.evidence(&what, from));
-    assert!(
-        !out.stdout().lines().any(|l| l.trim() == "root"),
-        "{}",
-        w.evidence(&what, from)
-    );
-    assert!(
-        out.stderr().contains(CHALLENGE_MARK),
-        "the fallback prompt reaches sudo's output:\n{}",
-        w.evidence(&what, from)
-    );
-    // sudo passes PAM_SILENT: the guidance rides in the prompt (stderr).
-    assert!(
-        out.stderr().contains("Tap your security key"),
-        "the guidance reaches sudo's output:\n{}",
-        w.evidence(&what, from)
-    );
-    let d = w.sudo_decision(from, &what);
-    assert_event_shape(&d);
-    assert_eq!(d["result"], "deny", "{}", w.evidence(&what, from));
+    let d = w.assert_refused_at_the_prompt(&out, from);
     assert!(
         !field(&d, "reason").contains("forwarded ssh-agent"),
         "no forwarded agent was tried: {d}"

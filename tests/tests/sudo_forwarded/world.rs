@@ -115,6 +115,34 @@ pub(crate) fn sudo_world(label: &str, keep_auth_sock: bool) -> SudoWorld {
 }
 
 impl SudoWorld {
+    /// sudo showed the fallback prompt (with the tap guidance: sudo passes
+    /// PAM_SILENT, so it rides in the prompt on stderr), nothing answered it,
+    /// and the agent denied: sudo exited 1 without running the command.
+    /// Returns the denial's audit event.
+    pub(crate) fn assert_refused_at_the_prompt(&self, out: &SshOutcome, from: usize) -> Value {
+        let what = out.describe();
+        assert_eq!(out.exit_code(), Some(1), "{}", self.evidence(&what, from));
+        assert!(
+            !out.stdout().lines().any(|l| l.trim() == "root"),
+            "{}",
+            self.evidence(&what, from)
+        );
+        assert!(
+            out.stderr().contains(CHALLENGE_MARK),
+            "the fallback prompt reaches sudo's output:\n{}",
+            self.evidence(&what, from)
+        );
+        assert!(
+            out.stderr().contains("Tap your security key"),
+            "the guidance reaches sudo's output:\n{}",
+            self.evidence(&what, from)
+        );
+        let d = self.sudo_decision(from, &what);
+        assert_event_shape(&d);
+        assert_eq!(d["result"], "deny", "{}", self.evidence(&what, from));
+        d
+    }
+
     /// Logs in with the registered key and runs `remote`; with `forward`,
     /// the client forwards the ssh-agent at that socket (`ssh -A`).
     pub(crate) fn ssh(&self, forward: Option<&TestSshAgent>, remote: &str) -> SshOutcome {

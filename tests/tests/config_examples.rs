@@ -13,6 +13,7 @@ use std::time::Duration;
 use pam_mfa::args::Config;
 use pam_mfa_e2e::bins::{self, workspace_root};
 use pam_mfa_e2e::process::{run_checked, run_with_timeout, Finished};
+use pam_mfa_e2e::sshd::check as sshd_check;
 use pam_mfa_e2e::workdir::WorkDir;
 
 fn config_dir() -> PathBuf {
@@ -213,32 +214,12 @@ fn sshd_drop_in_passes_sshd_t_and_says_what_pam_mfa_needs() {
     pam_mfa_e2e::require_root!();
     let work = WorkDir::new("config-sshd");
     let drop_in = config_dir().join("sshd_config.d/pam-mfa.conf");
-    let host_key = work.join("host_key");
-    run_checked(
-        Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-            .arg(&host_key),
-    );
-    let main = work.write(
-        "sshd_config",
-        &format!(
-            "Include {}\nHostKey {}\nPidFile none\n",
-            drop_in.display(),
-            host_key.display()
-        ),
-        0o644,
-    );
-    // sshd wants /run/sshd: a private /run in a private mount namespace.
-    let script = format!(
-        "mount -t tmpfs -o mode=755 tmpfs /run && mkdir /run/sshd && {sshd} -t -f {cfg} && {sshd} -T -f {cfg} -C user=u,host=h,addr=192.0.2.1 && {sshd} -T -f {cfg} -C user=root,host=h,addr=192.0.2.1 | sed 's/^/root: /'",
+    let main = sshd_check::config_including(&work, &drop_in);
+    let out = sshd_check::with_private_run(&format!(
+        "{sshd} -t -f {cfg} && {sshd} -T -f {cfg} -C user=u,host=h,addr=192.0.2.1 && {sshd} -T -f {cfg} -C user=root,host=h,addr=192.0.2.1 | sed 's/^/root: /'",
         sshd = bins::SSHD,
         cfg = main.display()
-    );
-    let out = run_checked(
-        Command::new("unshare")
-            .args(["--mount", "--propagation", "private", "sh", "-euc"])
-            .arg(&script),
-    );
+    ));
     for want in [
         "usepam yes",
         "kbdinteractiveauthentication yes",

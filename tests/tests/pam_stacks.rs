@@ -71,12 +71,7 @@ fn login_run(user: &str) -> HarnessRun {
 }
 
 fn evidence(w: &World, out: &HarnessOutcome) -> String {
-    format!(
-        "{}\n--- audit\n{}\n--- agent log\n{}",
-        out.describe(),
-        w.agent.audit_text(),
-        w.agent.log()
-    )
+    format!("{}\n{}", out.describe(), w.agent.evidence())
 }
 
 #[test]

@@ -148,11 +148,10 @@ impl World {
 
     fn evidence(&self, out: &SshOutcome, from: usize) -> String {
         format!(
-            "{}\n--- sshd log\n{}\n--- audit\n{}\n--- agent log\n{}\n--- card log (tail)\n{}",
+            "{}\n--- sshd log\n{}\n{}\n--- card log (tail)\n{}",
             out.describe(),
             self.sshd.log_since(from),
-            self.agent.audit_text(),
-            self.agent.log(),
+            self.agent.evidence(),
             tail(&self.env.card_log(), 40)
         )
     }

@@ -140,11 +140,10 @@ impl World {
 
     fn evidence(&self, out: &SshOutcome) -> String {
         format!(
-            "{}\n--- mfactl tap stderr\n{}\n--- audit\n{}\n--- agent log\n{}\n--- card log (tail)\n{}",
+            "{}\n--- mfactl tap stderr\n{}\n{}\n--- card log (tail)\n{}",
             out.describe(),
             self.tap_stderr(),
-            self.agent.audit_text(),
-            self.agent.log(),
+            self.agent.evidence(),
             tail(&self.env.card_log(), 40),
         )
     }

@@ -7,176 +7,20 @@
 //! until SIGTERM; standard input, a directory, `--devices`, and `--tctl` with
 //! a tctl script on PATH.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+#[path = "publish/world.rs"]
+mod world;
+
+use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mfa_agent::ctl::publish::BUNDLES_KEPT;
-use mfa_agent::sync::manifest_format::Manifest;
-use mfa_agent::sync::{parse_signing_key, verify_bundle_signature};
-use pam_mfa_e2e::bins::{self, workspace_root};
-use pam_mfa_e2e::process::{run_checked, run_with_timeout, wait_until, Finished};
-use pam_mfa_e2e::workdir::WorkDir;
-
-const TESTDATA: &str = "agent/src/ctl/publish/testdata";
-
-fn fixture() -> String {
-    let p = workspace_root()
-        .join(TESTDATA)
-        .join("tctl_with_secrets.yaml");
-    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-/// Every secret of the fixture in each form it could leak in: its bytes
-/// (as text when they are text), base64 and hex.
-fn secret_forms() -> Vec<(String, Vec<u8>)> {
-    use base64::Engine as _;
-    let p = workspace_root()
-        .join(TESTDATA)
-        .join("tctl_with_secrets.secrets");
-    let text = std::fs::read_to_string(p).unwrap();
-    let mut out = Vec::new();
-    for line in text.lines().filter(|l| !l.starts_with('#')) {
-        let (name, hex) = line.split_once('\t').unwrap();
-        let bytes: Vec<u8> = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-            .collect();
-        let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
-        let raw = match std::str::from_utf8(&bytes) {
-            Ok(text) => text.trim().as_bytes().to_vec(),
-            Err(_) => bytes.clone(),
-        };
-        out.push((format!("{name} (bytes)"), raw));
-        out.push((format!("{name} (base64)"), b64.into_bytes()));
-        out.push((format!("{name} (hex)"), hex.as_bytes().to_vec()));
-    }
-    assert!(out.len() >= 30, "the fixture lists its secrets");
-    out
-}
-
-/// A test's directory, signing key and inputs.
-struct Setup {
-    work: WorkDir,
-    key: PathBuf,
-    input: PathBuf,
-    out: PathBuf,
-}
-
+use mfa_agent::sync::parse_signing_key;
 use mfa_agent::web_assets::WEB_FILES;
-
-fn setup(label: &str) -> Setup {
-    let work = WorkDir::new(label);
-    let key = work.join("publish_ed25519");
-    run_checked(
-        Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-C", "publisher", "-f"])
-            .arg(&key),
-    );
-    let input = work.write("tctl.yaml", &fixture(), 0o600);
-    let out = work.join("out");
-    Setup {
-        work,
-        key,
-        input,
-        out,
-    }
-}
-
-impl Setup {
-    /// `mfactl publish` under umask 077 (the files must come out 0644
-    /// anyway: a web server reads them).
-    fn publish(&self, extra: &[&str]) -> Finished {
-        let mut cmd = Command::new("sh");
-        cmd.args(["-c", "umask 077; exec \"$0\" \"$@\""])
-            .arg(bins::mfactl())
-            .arg("publish")
-            .arg("--out")
-            .arg(&self.out)
-            .arg("--signing-key")
-            .arg(&self.key)
-            .args(extra);
-        run_with_timeout(&mut cmd, Duration::from_secs(60))
-    }
-
-    fn publish_ok(&self, extra: &[&str]) -> Finished {
-        let f = self.publish(extra);
-        assert!(f.success(), "publish {extra:?}: {}{}", f.stdout, f.stderr);
-        f
-    }
-
-    fn input_args(&self) -> Vec<String> {
-        vec!["--from".into(), self.input.display().to_string()]
-    }
-
-    /// The input with the lock's message changed: a new bundle.
-    fn write_input_variant(&self, n: usize) {
-        let text = fixture().replace(
-            "message: account under review",
-            &format!("message: account under review {n}"),
-        );
-        std::fs::write(&self.input, text).unwrap();
-    }
-}
-
-fn strs(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
-}
-
-/// The public line `mfactl publish` printed.
-fn printed_key(f: &Finished) -> [u8; 32] {
-    let line = f
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("signing key (for agents' cluster.signing_keys): "))
-        .unwrap_or_else(|| panic!("no signing key line in: {}", f.stdout));
-    parse_signing_key(line).unwrap()
-}
-
-/// Reads DIR as an agent would: manifest, signature, bundle; checks all.
-fn read_verified(out: &Path, key: &[u8; 32]) -> (Manifest, Vec<u8>) {
-    let bytes = std::fs::read(out.join("manifest.json")).unwrap();
-    let sig = std::fs::read(out.join("manifest.json.sig")).unwrap();
-    verify_bundle_signature(&bytes, &sig, &[*key]).unwrap();
-    let m = Manifest::parse(&bytes).unwrap();
-    let bundle = std::fs::read(out.join(&m.bundle.path)).unwrap();
-    assert_eq!(sha256_hex(&bundle), m.bundle.sha256);
-    assert_eq!(bundle.len() as u64, m.bundle.size);
-    (m, bundle)
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Every file under `dir`, by relative path.
-fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().display().to_string();
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
-}
+use pam_mfa_e2e::bins::{self};
+use pam_mfa_e2e::process::{run_checked, run_with_timeout, wait_until};
+use world::*;
 
 #[test]
 fn publishes_a_signed_set_that_holds_no_secret_of_its_input() {
@@ -313,42 +157,6 @@ fn a_refused_input_keeps_the_previous_set() {
     assert_eq!(files_under(&s.out), before);
 }
 
-/// What a reader of the directory saw, and whether it was ever broken. A
-/// bundle may only be missing when at least [`BUNDLES_KEPT`] - 1 newer
-/// publications finished between reading the manifest and the bundle (the
-/// reader was that slow: pruning is then by design); a hash mismatch never.
-fn read_once(out: &Path, key: &[u8; 32], published: &AtomicUsize) -> Result<(u64, bool), String> {
-    let before = published.load(Ordering::SeqCst);
-    let bytes =
-        std::fs::read(out.join("manifest.json")).map_err(|e| format!("manifest.json: {e}"))?;
-    let m = Manifest::parse(&bytes).map_err(|e| format!("manifest.json is not whole: {e}"))?;
-    let bundle = match std::fs::read(out.join(&m.bundle.path)) {
-        Ok(b) => b,
-        Err(_) if published.load(Ordering::SeqCst) >= before + BUNDLES_KEPT - 1 => {
-            return Ok((m.serial, false))
-        }
-        Err(e) => {
-            return Err(format!(
-                "serial {}: {} is missing: {e}",
-                m.serial, m.bundle.path
-            ))
-        }
-    };
-    if sha256_hex(&bundle) != m.bundle.sha256 {
-        return Err(format!(
-            "serial {}: {} has another hash",
-            m.serial, m.bundle.path
-        ));
-    }
-    // The signature is renamed in just before the manifest: a reader may
-    // catch the one without the other (agents read both again once).
-    let sig = std::fs::read(out.join("manifest.json.sig")).map_err(|e| e.to_string())?;
-    Ok((
-        m.serial,
-        verify_bundle_signature(&bytes, &sig, &[*key]).is_err(),
-    ))
-}
-
 #[test]
 fn a_concurrent_reader_never_sees_a_broken_set() {
     let s = setup("publish-atomic");
@@ -382,12 +190,6 @@ fn a_concurrent_reader_never_sees_a_broken_set() {
     );
     eprintln!("{reads} reads of {serials} publications, {sig_races} caught between signature and manifest");
     read_verified(&s.out, &key);
-}
-
-/// The serial of the manifest in `out`, if there is a whole one.
-fn current_serial(out: &Path) -> Option<u64> {
-    let bytes = std::fs::read(out.join("manifest.json")).ok()?;
-    Manifest::parse(&bytes).ok().map(|m| m.serial)
 }
 
 /// `--interval 1s`: at least two publications; then a refused input fails
@@ -525,21 +327,6 @@ fn reads_standard_input_a_directory_and_devices() {
     let (_, with_device) = read_verified(&s.out, &key);
     let text = String::from_utf8(with_device).unwrap();
     assert!(text.contains("\"name\":\"alice-sk\""), "{text}");
-}
-
-/// A `tctl` script first on PATH: records its arguments and prints the fixture.
-fn fake_tctl(s: &Setup, body: &str) -> String {
-    let bin = s.work.subdir("bin", 0o755);
-    let script = format!(
-        "#!/bin/sh\necho \"$@\" > {args}\n{body}\n",
-        args = s.work.join("tctl-args").display()
-    );
-    s.work.write("bin/tctl", &script, 0o755);
-    format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
 }
 
 #[test]

@@ -107,12 +107,7 @@ impl SharedWorld {
     }
 
     fn evidence(&self, out: &SshOutcome) -> String {
-        format!(
-            "{}\n--- audit\n{}\n--- agent log\n{}",
-            out.describe(),
-            self.agent.audit_text(),
-            self.agent.log()
-        )
+        format!("{}\n{}", out.describe(), self.agent.evidence())
     }
 
     fn decisions(&self, login: &str) -> Vec<serde_json::Value> {

@@ -52,11 +52,10 @@ impl World {
 
     fn evidence(&self, out: &SshOutcome, from: usize) -> String {
         format!(
-            "{}\n--- sshd log\n{}\n--- audit\n{}\n--- agent log\n{}",
+            "{}\n--- sshd log\n{}\n{}",
             out.describe(),
             self.sshd.log_since(from),
-            self.agent.audit_text(),
-            self.agent.log()
+            self.agent.evidence()
         )
     }
 

@@ -84,11 +84,7 @@ fn a_refused_sudo_outside_ssh_shows_the_reason_despite_pam_silent() {
     );
     let out = sudo_as(&work, &user, &service, &agent.socket);
     let shown = format!("{}{}", out.stdout, out.stderr);
-    let evidence = format!(
-        "{out:?}\n--- audit\n{}\n--- agent log\n{}",
-        agent.audit_text(),
-        agent.log()
-    );
+    let evidence = format!("{out:?}\n{}", agent.evidence());
     assert_ne!(out.code, Some(0), "sudo was allowed:\n{evidence}");
     assert!(!out.stdout.contains(&user.name), "{evidence}");
     // The agent's reason, word for word as it gave it, reached the terminal.

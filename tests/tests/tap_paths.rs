@@ -56,12 +56,7 @@ fn world(label: &str) -> World {
 
 impl World {
     fn evidence(&self, out: &SshOutcome) -> String {
-        format!(
-            "{}\n--- audit\n{}\n--- agent log\n{}",
-            out.describe(),
-            self.agent.audit_text(),
-            self.agent.log()
-        )
+        format!("{}\n{}", out.describe(), self.agent.evidence())
     }
 
     /// A directory holding `mfactl` (a link to the built one), for PATH.

@@ -35,14 +35,7 @@ fn a_key_registered_only_in_teleport_taps_through_sshd() {
         ]);
         l.run(&work, "id -un")
     };
-    let evidence = |out: &SshOutcome| {
-        format!(
-            "{}\n--- audit\n{}\n--- agent log\n{}",
-            out.describe(),
-            agent.audit_text(),
-            agent.log()
-        )
-    };
+    let evidence = |out: &SshOutcome| format!("{}\n{}", out.describe(), agent.evidence());
 
     let out = login();
     assert!(out.success(), "{}", evidence(&out));

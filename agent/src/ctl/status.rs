@@ -32,6 +32,30 @@ fn render_manifest(m: &pam_mfa_protocol::ManifestStatus) -> String {
     out
 }
 
+/// The staleness line: the policy's and the lock view's, with their limits.
+fn staleness_line(sync: &pam_mfa_protocol::SyncStatus) -> String {
+    format!(
+        "  staleness:       policy {} (max {}), lock view {} (max {}s, locking_mode {})\n",
+        if sync.policy_stale { "STALE" } else { "fresh" },
+        if sync.max_staleness_seconds == 0 {
+            "never".to_string()
+        } else {
+            format!("{}s", sync.max_staleness_seconds)
+        },
+        if sync.lock_view_stale {
+            "STALE"
+        } else {
+            "fresh"
+        },
+        sync.lock_view_max_age_seconds,
+        if sync.locking_mode.is_empty() {
+            "-"
+        } else {
+            &sync.locking_mode
+        }
+    )
+}
+
 /// `mfactl status` for people.
 pub fn render_status(s: &StatusReport) -> String {
     let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -67,30 +91,7 @@ pub fn render_status(s: &StatusReport) -> String {
         out.push_str("  from cache:      yes (last known good, not yet confirmed by the source)\n");
     }
     out.push_str(&format!("  policy state:    {}\n", s.sync.policy_state));
-    out.push_str(&format!(
-        "  staleness:       policy {} (max {}), lock view {} (max {}s, locking_mode {})\n",
-        if s.sync.policy_stale {
-            "STALE"
-        } else {
-            "fresh"
-        },
-        if s.sync.max_staleness_seconds == 0 {
-            "never".to_string()
-        } else {
-            format!("{}s", s.sync.max_staleness_seconds)
-        },
-        if s.sync.lock_view_stale {
-            "STALE"
-        } else {
-            "fresh"
-        },
-        s.sync.lock_view_max_age_seconds,
-        if s.sync.locking_mode.is_empty() {
-            "-"
-        } else {
-            &s.sync.locking_mode
-        }
-    ));
+    out.push_str(&staleness_line(&s.sync));
     out.push_str(&format!(
         "  last error:      {}\n",
         s.last_error.as_deref().unwrap_or("none")
@@ -145,6 +146,28 @@ mod tests {
         );
         assert!(
             text.contains("last refusal:    rollback at 2026-12-05T06:01:00Z: serial 41 is lower"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_staleness_line_names_both_views_and_their_limits() {
+        let mut s = StatusReport::default();
+        s.sync.max_staleness_seconds = 86_400;
+        s.sync.lock_view_max_age_seconds = 6;
+        s.sync.locking_mode = "strict".into();
+        s.sync.lock_view_stale = true;
+        let text = render_status(&s);
+        assert!(
+            text.contains("  staleness:       policy fresh (max 86400s), lock view STALE (max 6s, locking_mode strict)\n"),
+            "{text}"
+        );
+        s.sync.max_staleness_seconds = 0;
+        s.sync.policy_stale = true;
+        s.sync.locking_mode.clear();
+        let text = render_status(&s);
+        assert!(
+            text.contains("policy STALE (max never), lock view STALE (max 6s, locking_mode -)"),
             "{text}"
         );
     }

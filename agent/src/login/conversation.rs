@@ -47,22 +47,7 @@ pub(super) fn start(
         }
     };
     let local = local_tap::wanted(state, class, ctx, peer);
-    if local && users.len() > 1 {
-        // The PIN cache and the attached-key plan are per person.
-        v.message = format!(
-            "pam-mfa: {login} on {} may be used by {}: a key attached to this host cannot say which; log in to your own account",
-            state.node.name,
-            tap_label(&users)
-        );
-        v.reason = format!("{}; several candidates for an attached-key tap", v.reason);
-        return Step::Done(finish(state, ev, v));
-    }
-    if !local && devices.is_empty() {
-        v.message = format!(
-            "{} {user} has no registered security key: ask your security team to register one.",
-            v.message
-        );
-        v.reason = format!("{}; no registered security key to challenge", v.reason);
+    if cannot_tap(state, login, &users, local, devices.is_empty(), &mut v) {
         return Step::Done(finish(state, ev, v));
     }
     let mut conv = Box::new(Conversation {
@@ -105,6 +90,39 @@ pub(super) fn start(
     }
     let prompt = conv.prompt(None);
     Step::Ask(conv, prompt)
+}
+
+/// Whether the login ends before a tap, and why (written into `v`): a key
+/// attached to this host cannot say which of several candidates taps (the
+/// PIN cache and the attached-key plan are per person), and a challenge
+/// needs a registered key to answer it.
+fn cannot_tap(
+    state: &AgentState,
+    login: &str,
+    users: &[String],
+    local: bool,
+    no_devices: bool,
+    v: &mut Verdict,
+) -> bool {
+    if local && users.len() > 1 {
+        v.message = format!(
+            "pam-mfa: {login} on {} may be used by {}: a key attached to this host cannot say which; log in to your own account",
+            state.node.name,
+            tap_label(users)
+        );
+        v.reason = format!("{}; several candidates for an attached-key tap", v.reason);
+        return true;
+    }
+    if !local && no_devices {
+        v.message = format!(
+            "{} {} has no registered security key: ask your security team to register one.",
+            v.message,
+            tap_label(users)
+        );
+        v.reason = format!("{}; no registered security key to challenge", v.reason);
+        return true;
+    }
+    false
 }
 
 /// The registered keys of these users that may answer; a locked device

@@ -8,6 +8,8 @@ mod ask;
 mod auth_info;
 mod authorized_keys_file;
 mod authorized_keys_line;
+#[cfg(test)]
+mod challenge_flow_tests;
 mod conversation;
 mod evidence;
 mod explain;
@@ -19,6 +21,8 @@ mod key_credit;
 mod key_rules;
 mod local_tap;
 mod local_tap_fido;
+#[cfg(test)]
+mod local_tap_fixture;
 mod local_tap_piv;
 mod local_tap_state;
 #[cfg(test)]
@@ -26,6 +30,8 @@ mod local_tap_tests;
 mod login_key;
 mod opening;
 mod pipeline;
+#[cfg(test)]
+mod piv_flow_tests;
 mod recorded_auth;
 mod remote_cluster;
 mod required;

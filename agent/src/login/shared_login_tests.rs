@@ -7,7 +7,8 @@
 use pam_mfa_protocol::{PamHook, ResponseBody};
 
 use super::conversation::answer;
-use super::flow_tests::{piv_answer, piv_device, piv_fixture, prompt_text, Fixture, ALLOW};
+use super::flow_tests::{prompt_text, Fixture, ALLOW};
+use super::piv_flow_tests::{piv_answer, piv_device, piv_fixture};
 use super::tap::Step;
 use crate::piv::tests::chain::{Minted, Slot};
 use crate::piv::tests::fake_card::FakeCard;

@@ -44,6 +44,7 @@ pub fn reload_now(state: &AgentState) -> ReloadOutcome {
 
 /// Pulls or loads the source now, installs what is good, and says what changed.
 pub fn sync_now(state: &AgentState) -> SyncResult {
+    // Held until the result is made: one pull and install at a time.
     let mut book = state.sync_book.lock().unwrap_or_else(|p| p.into_inner());
     let now = state.now();
     let previous = state.store.current();
@@ -64,13 +65,6 @@ pub fn sync_now(state: &AgentState) -> SyncResult {
             })
             .map_err(|e| e.to_string()),
     };
-    let report = |ok: bool, revision: String, changes: Vec<String>, message: String| SyncReport {
-        ok,
-        revision,
-        previous_revision: previous_revision.clone(),
-        changes,
-        message,
-    };
     match pulled {
         Ok(Pulled::NotModified) => {
             state
@@ -80,104 +74,151 @@ pub fn sync_now(state: &AgentState) -> SyncResult {
                 outcome: ReloadOutcome::Unchanged {
                     revision: previous_revision.clone(),
                 },
-                report: report(
+                report: sync_report(
                     true,
                     previous_revision.clone(),
+                    &previous_revision,
                     Vec::new(),
                     "unchanged (304)".into(),
                 ),
             }
         }
-        Ok(Pulled::Bundle { bundle, provenance }) => {
-            let revision = bundle.revision.clone();
-            let warnings = bundle.warnings.len();
-            for w in &bundle.warnings {
-                eprintln!("mfa-agent: policy warning: {w}");
-            }
-            let same = previous_revision == revision;
-            let changes = if same {
-                Vec::new()
+        Ok(Pulled::Bundle { bundle, provenance }) => install(
+            state,
+            previous.as_deref(),
+            &previous_revision,
+            bundle,
+            provenance,
+            now,
+        ),
+        Err(error) => refuse(state, &previous_revision, error, now),
+    }
+}
+
+/// What `mfactl sync` prints about one pull.
+fn sync_report(
+    ok: bool,
+    revision: String,
+    previous_revision: &str,
+    changes: Vec<String>,
+    message: String,
+) -> SyncReport {
+    SyncReport {
+        ok,
+        revision,
+        previous_revision: previous_revision.to_owned(),
+        changes,
+        message,
+    }
+}
+
+/// A good bundle: installed (sessions re-decided), and audited when its
+/// revision is new.
+fn install(
+    state: &AgentState,
+    previous: Option<&crate::policy::Bundle>,
+    previous_revision: &str,
+    bundle: Arc<crate::policy::Bundle>,
+    provenance: Provenance,
+    now: SystemTime,
+) -> SyncResult {
+    let revision = bundle.revision.clone();
+    let warnings = bundle.warnings.len();
+    for w in &bundle.warnings {
+        eprintln!("mfa-agent: policy warning: {w}");
+    }
+    let same = previous_revision == revision;
+    let changes = if same {
+        Vec::new()
+    } else {
+        diff_bundles(previous, &bundle)
+    };
+    let contact = contact_as_of(provenance.manifest.as_ref(), now);
+    state.store.install_from(bundle, provenance, contact, now);
+    crate::sessions::enforce(state);
+    if same {
+        return SyncResult {
+            outcome: ReloadOutcome::Unchanged {
+                revision: revision.clone(),
+            },
+            report: sync_report(
+                true,
+                revision.clone(),
+                previous_revision,
+                Vec::new(),
+                format!("unchanged (revision {})", crate::ctl::short(&revision)),
+            ),
+        };
+    }
+    audit(
+        state,
+        "policy_load",
+        "ok",
+        &revision,
+        format!("loaded {} ({warnings} warnings)", state.source.describe()),
+    );
+    let message = format!(
+        "loaded revision {} ({} changes, {warnings} warnings)",
+        crate::ctl::short(&revision),
+        changes.len()
+    );
+    SyncResult {
+        outcome: ReloadOutcome::Loaded {
+            revision: revision.clone(),
+            warnings,
+        },
+        report: sync_report(true, revision, previous_revision, changes, message),
+    }
+}
+
+/// A refused pull: recorded, the policy in force kept; audited (and logged)
+/// unless it is the same error as last time.
+fn refuse(
+    state: &AgentState,
+    previous_revision: &str,
+    error: String,
+    now: SystemTime,
+) -> SyncResult {
+    let repeated = state.store.snapshot().last_error.as_deref() == Some(error.as_str());
+    state.store.record_failure(error.clone(), now);
+    let kept = previous_revision.to_owned();
+    if !repeated {
+        let kind = if error.starts_with(MANIFEST_REFUSED) {
+            "manifest_refused"
+        } else {
+            "policy_rejected"
+        };
+        audit(
+            state,
+            kind,
+            "rejected",
+            &kept,
+            if kept.is_empty() {
+                format!("{error}; no policy is loaded")
             } else {
-                diff_bundles(previous.as_deref(), &bundle)
-            };
-            let contact = contact_as_of(provenance.manifest.as_ref(), now);
-            state.store.install_from(bundle, provenance, contact, now);
-            crate::sessions::enforce(state);
-            if same {
-                return SyncResult {
-                    outcome: ReloadOutcome::Unchanged {
-                        revision: revision.clone(),
-                    },
-                    report: report(
-                        true,
-                        revision.clone(),
-                        Vec::new(),
-                        format!("unchanged (revision {})", crate::ctl::short(&revision)),
-                    ),
-                };
-            }
-            audit(
-                state,
-                "policy_load",
-                "ok",
-                &revision,
-                format!("loaded {} ({warnings} warnings)", state.source.describe()),
-            );
-            let message = format!(
-                "loaded revision {} ({} changes, {warnings} warnings)",
-                crate::ctl::short(&revision),
-                changes.len()
-            );
-            SyncResult {
-                outcome: ReloadOutcome::Loaded {
-                    revision: revision.clone(),
-                    warnings,
-                },
-                report: report(true, revision, changes, message),
-            }
-        }
-        Err(error) => {
-            let repeated = state.store.snapshot().last_error.as_deref() == Some(error.as_str());
-            state.store.record_failure(error.clone(), now);
-            let kept = previous_revision.clone();
-            if !repeated {
-                let kind = if error.starts_with(MANIFEST_REFUSED) {
-                    "manifest_refused"
-                } else {
-                    "policy_rejected"
-                };
-                audit(
-                    state,
-                    kind,
-                    "rejected",
-                    &kept,
-                    if kept.is_empty() {
-                        format!("{error}; no policy is loaded")
-                    } else {
-                        format!("{error}; keeping revision {kept}")
-                    },
-                );
-                eprintln!("mfa-agent: policy refused: {error}");
-            }
-            SyncResult {
-                outcome: ReloadOutcome::Rejected {
-                    error: error.clone(),
-                },
-                report: report(
-                    false,
-                    kept.clone(),
-                    Vec::new(),
-                    if kept.is_empty() {
-                        format!("refused: {error}; no policy is loaded")
-                    } else {
-                        format!(
-                            "refused: {error}; kept revision {}",
-                            crate::ctl::short(&kept)
-                        )
-                    },
-                ),
-            }
-        }
+                format!("{error}; keeping revision {kept}")
+            },
+        );
+        eprintln!("mfa-agent: policy refused: {error}");
+    }
+    SyncResult {
+        outcome: ReloadOutcome::Rejected {
+            error: error.clone(),
+        },
+        report: sync_report(
+            false,
+            kept.clone(),
+            previous_revision,
+            Vec::new(),
+            if kept.is_empty() {
+                format!("refused: {error}; no policy is loaded")
+            } else {
+                format!(
+                    "refused: {error}; kept revision {}",
+                    crate::ctl::short(&kept)
+                )
+            },
+        ),
     }
 }
 

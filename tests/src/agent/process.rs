@@ -188,6 +188,16 @@ impl Agent {
     pub fn audit_text(&self) -> String {
         std::fs::read_to_string(&self.audit_path).unwrap_or_default()
     }
+
+    /// The audit log and the agent's own log under headings, for a failed
+    /// assertion's message.
+    pub fn evidence(&self) -> String {
+        format!(
+            "--- audit\n{}\n--- agent log\n{}",
+            self.audit_text(),
+            self.log()
+        )
+    }
 }
 
 /// Parses a JSON-lines audit file.

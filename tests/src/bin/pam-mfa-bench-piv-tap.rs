@@ -128,7 +128,8 @@ fn row(what: &str, v: Vec<Duration>) {
     println!("| {what} | {} | {} | {} | {n} |", ms(p50), ms(p90), ms(max));
 }
 
-fn main() {
+/// `--rounds N` (default 20); anything else prints the usage and exits 2.
+fn rounds_arg() -> usize {
     let mut rounds = 20usize;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -145,6 +146,11 @@ fn main() {
             }
         }
     }
+    rounds
+}
+
+fn main() {
+    let rounds = rounds_arg();
     let card = bins::bin_dir().join("piv-card");
     bins::require(&card);
     // Absolute: it is started through nsenter, whose working directory is not ours.
@@ -192,14 +198,18 @@ fn main() {
         "PIN-once key, PIN from the cache (pin_cache_timeout 5m)",
         (0..rounds).map(|_| login()).collect(),
     );
-    // The whole PAM path: pam-harness (a process per login) with the module,
-    // which polls when the agent says (every 100 ms).
     agent.update_bundle(&bundle(&user.name, "hardware_key_touch", "0s", &touch));
+    harness_row(&agent, &work, &user.name, rounds);
+}
+
+/// The whole PAM path: pam-harness (a process per login) with the module,
+/// which polls when the agent says (every 100 ms).
+fn harness_row(agent: &Agent, work: &WorkDir, user: &str, rounds: usize) {
     let module = bins::pam_module();
     bins::require(&module);
     let args = format!("socket={} timeout=30", agent.socket.display());
     let stack = PamStack::new(
-        &work,
+        work,
         SERVICE,
         &format!(
             "auth required {m} {args}\naccount required {m} {args}\n",
@@ -207,7 +217,7 @@ fn main() {
         ),
     );
     let harness = || {
-        let mut r = HarnessRun::new(&user.name, "auth+account");
+        let mut r = HarnessRun::new(user, "auth+account");
         r.tty = Some("tty3".into());
         let t = Instant::now();
         let out = stack.run(&r);

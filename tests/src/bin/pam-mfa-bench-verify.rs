@@ -139,11 +139,10 @@ fn main() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// PIV attestation: a YubiKey 5.7-shaped chain (slot ← F9 ← intermediate,
-/// ECDSA P-256) under a P-384 test root, verified through the same code as
-/// Yubico's roots; then the same chain through the verifier's cache.
-fn piv_rows(text: &str) {
-    use mfa_agent::piv::{verify_chain, PivVerifier, TrustedRoots};
+/// A YubiKey 5.7-shaped chain (slot 9c ← F9 ← intermediate, ECDSA P-256,
+/// serial 12345) under a new P-384 root: the chain (DER, slot first), the
+/// root's PEM and the slot key.
+fn mint_piv_chain() -> (Vec<Vec<u8>>, String, rcgen::KeyPair) {
     use rcgen::{CertificateParams, CustomExtension, DnType, IsCa, KeyPair};
     let ca = |cn: &str, is_ca: bool, alg| {
         let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -184,8 +183,17 @@ fn piv_rows(text: &str) {
         .iter()
         .map(|c| c.der().to_vec())
         .collect();
+    (chain, root.pem(), sk)
+}
+
+/// PIV attestation: a YubiKey 5.7-shaped chain (slot ← F9 ← intermediate,
+/// ECDSA P-256) under a P-384 test root, verified through the same code as
+/// Yubico's roots; then the same chain through the verifier's cache.
+fn piv_rows(text: &str) {
+    use mfa_agent::piv::{verify_chain, PivVerifier, TrustedRoots};
+    let (chain, root_pem, sk) = mint_piv_chain();
     let mut roots_pem = mfa_agent::piv::YUBICO_ROOTS_PEM.to_owned();
-    roots_pem.push_str(&root.pem());
+    roots_pem.push_str(&root_pem);
     let roots = TrustedRoots::from_pem(&roots_pem, "bench").unwrap();
     let cold = time_per_op(500, || {
         let a = verify_chain(&chain, &roots).unwrap();

@@ -4,12 +4,13 @@
 //! machined handle, so `machinectl`/`systemd-run -M` cannot reach it).
 
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::process::{descendants, kill_tree, pid_alive, run_with_timeout, wait_until, Finished};
+use crate::process::{
+    descendants, in_new_session, kill_tree, pid_alive, run_with_timeout, wait_until, Finished,
+};
 
 /// PATH inside the container.
 const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -42,15 +43,7 @@ impl Container {
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err);
-        // SAFETY: setsid is async-signal-safe; no Rust state is touched.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::setsid() == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        in_new_session(&mut cmd);
         let nspawn = cmd.spawn().expect("start systemd-nspawn");
         let nspawn_pid = nspawn.id() as i32;
         let root_lock = std::fs::metadata(root).ok().map(|m| {

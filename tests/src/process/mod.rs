@@ -4,6 +4,6 @@ mod run;
 mod tree;
 mod wait;
 
-pub use run::{run_checked, run_with_timeout, Finished};
+pub use run::{in_new_session, run_checked, run_with_timeout, Finished};
 pub use tree::{descendants, kill_tree, pid_alive, processes_of_uid};
 pub use wait::wait_until;

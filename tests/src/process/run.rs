@@ -23,13 +23,9 @@ impl Finished {
     }
 }
 
-/// Runs `cmd` in a new session (its own process group, no controlling terminal)
-/// with stdin from /dev/null, collecting stdout and stderr. Past `timeout` the
-/// whole process group is killed.
-pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Finished {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+/// Makes `cmd` start in a new session (setsid: its own process group, no
+/// controlling terminal), so the whole group can be stopped together.
+pub fn in_new_session(cmd: &mut Command) -> &mut Command {
     // SAFETY: setsid is async-signal-safe and touches no Rust state in the child.
     unsafe {
         cmd.pre_exec(|| {
@@ -39,6 +35,17 @@ pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Finished {
             Ok(())
         });
     }
+    cmd
+}
+
+/// Runs `cmd` in a new session (its own process group, no controlling terminal)
+/// with stdin from /dev/null, collecting stdout and stderr. Past `timeout` the
+/// whole process group is killed.
+pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Finished {
+    in_new_session(cmd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let start = Instant::now();
     let mut child = cmd
         .spawn()

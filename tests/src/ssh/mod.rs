@@ -1,7 +1,8 @@
 //! The OpenSSH client, run non-interactively with a scripted `SSH_ASKPASS`.
 
+use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -30,6 +31,29 @@ printf '%s[%s]\n--8<-- askpass --8<--\n' "$1" "${SSH_ASKPASS_PROMPT:-}" >> "$dir
 [ "${SSH_ASKPASS_PROMPT:-}" = none ] && exit 0
 exec "$(cat "$dir/mfactl")" tap "$1" 2>>"$dir/tap.stderr"
 "#;
+
+/// The options every test's ssh client uses, before the destination: no
+/// config file, only `key`, no host key checks, the sk-dummy provider,
+/// prompts through askpass, port `port` on loopback.
+pub fn client_args(key: &Path, port: u16) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["-F".into(), "/dev/null".into(), "-i".into(), key.into()];
+    for option in [
+        "IdentitiesOnly=yes",
+        "StrictHostKeyChecking=no",
+        "UserKnownHostsFile=/dev/null",
+        "GlobalKnownHostsFile=/dev/null",
+        &format!("SecurityKeyProvider={SK_DUMMY}"),
+        "BatchMode=no",
+        "ConnectTimeout=10",
+        "LogLevel=INFO",
+    ] {
+        args.push("-o".into());
+        args.push(option.into());
+    }
+    args.push("-p".into());
+    args.push(port.to_string().into());
+    args
+}
 
 /// One ssh invocation.
 #[derive(Debug, Clone)]
@@ -145,30 +169,8 @@ impl SshLogin {
             }
             None => Command::new("ssh"),
         };
-        cmd.args(["-F", "/dev/null", "-i"])
-            .arg(&self.key)
-            .args([
-                "-o",
-                "IdentitiesOnly=yes",
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                "UserKnownHostsFile=/dev/null",
-                "-o",
-                "GlobalKnownHostsFile=/dev/null",
-                "-o",
-                &format!("SecurityKeyProvider={SK_DUMMY}"),
-                "-o",
-                "BatchMode=no",
-                "-o",
-                "ConnectTimeout=10",
-                "-o",
-                "NumberOfPasswordPrompts=1",
-                "-o",
-                "LogLevel=INFO",
-                "-p",
-                &self.port.to_string(),
-            ])
+        cmd.args(client_args(&self.key, self.port))
+            .args(["-o", "NumberOfPasswordPrompts=1"])
             .args(&self.extra_args)
             .arg(format!("{}@127.0.0.1", self.user))
             .arg(remote_cmd)

@@ -13,6 +13,7 @@
 //! PAM files are re-read on every connection, so [`Sshd::set_pam_stack`] changes
 //! the stack for the next login.
 
+pub mod check;
 mod config;
 mod server;
 

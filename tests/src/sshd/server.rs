@@ -1,5 +1,4 @@
 use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
@@ -7,7 +6,7 @@ use std::time::Duration;
 
 use super::SshdOptions;
 use crate::bins;
-use crate::process::{kill_tree, pid_alive, run_checked, wait_until};
+use crate::process::{in_new_session, kill_tree, pid_alive, run_checked, wait_until};
 use crate::workdir::{write_atomic, WorkDir};
 
 const START_DEADLINE: Duration = Duration::from_secs(10);
@@ -68,8 +67,25 @@ pub struct Sshd {
     pub config_path: PathBuf,
 }
 
-impl Sshd {
-    pub fn start(work: &WorkDir, opts: &SshdOptions) -> Sshd {
+/// The files of one sshd, made before it starts.
+struct Layout {
+    service: String,
+    dir: PathBuf,
+    /// sshd through a symlink named as the PAM service.
+    link: PathBuf,
+    pam_dir: PathBuf,
+    pam_file: PathBuf,
+    sudoers: Option<PathBuf>,
+    root_keys: Option<PathBuf>,
+    host_key: PathBuf,
+    keys_program: String,
+    keys_installed: String,
+    log_path: PathBuf,
+    config_path: PathBuf,
+}
+
+impl Layout {
+    fn create(work: &WorkDir, opts: &SshdOptions) -> Layout {
         let service = opts
             .service
             .clone()
@@ -107,63 +123,83 @@ impl Sshd {
             Some(k) => (k.program.display().to_string(), k.installed_path()),
             None => (String::new(), String::new()),
         };
-        let log_path = dir.join("sshd.log");
-        let config_path = dir.join("sshd_config");
+        Layout {
+            log_path: dir.join("sshd.log"),
+            config_path: dir.join("sshd_config"),
+            service,
+            dir,
+            link,
+            pam_dir,
+            pam_file,
+            sudoers,
+            root_keys,
+            host_key,
+            keys_program,
+            keys_installed,
+        }
+    }
+
+    /// Starts sshd on `port` inside its private mount namespace (its own
+    /// session, so it can be killed with everything it starts).
+    fn spawn(&self, opts: &SshdOptions, port: u16) -> Child {
+        write_atomic(
+            &self.config_path,
+            &opts.render(port, &self.host_key, &self.dir.join("sshd.pid")),
+            0o644,
+        );
+        let _ = std::fs::remove_file(&self.log_path);
+        let stderr = std::fs::File::create(self.dir.join("sshd.stderr")).expect("stderr file");
+        let mut cmd = Command::new("unshare");
+        cmd.args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            NAMESPACE_SCRIPT,
+            "sh",
+        ])
+        .arg(&self.pam_dir)
+        .arg(&self.keys_program)
+        .arg(&self.link)
+        .arg(&self.config_path)
+        .arg(&self.log_path)
+        .arg(&self.keys_installed)
+        .arg(self.sudoers.as_deref().unwrap_or(std::path::Path::new("")))
+        .arg(
+            self.root_keys
+                .as_deref()
+                .unwrap_or(std::path::Path::new("")),
+        )
+        .env_remove("SYSLOG_SOCK")
+        .stdin(Stdio::null())
+        .stdout(stderr.try_clone().expect("dup"))
+        .stderr(stderr);
+        if let Some((sock, hostdev)) = &opts.syslog {
+            cmd.env("SYSLOG_SOCK", sock)
+                .env("HOSTDEV", hostdev)
+                .env("DEV_LOG_SETUP", crate::syslog::DEV_LOG_SETUP);
+        }
+        in_new_session(&mut cmd);
+        cmd.spawn().expect("spawn unshare sshd")
+    }
+}
+
+impl Sshd {
+    pub fn start(work: &WorkDir, opts: &SshdOptions) -> Sshd {
+        let layout = Layout::create(work, opts);
         let mut last_log = String::new();
         for _attempt in 0..5 {
             let port = free_port();
-            write_atomic(
-                &config_path,
-                &opts.render(port, &host_key, &dir.join("sshd.pid")),
-                0o644,
-            );
-            let _ = std::fs::remove_file(&log_path);
-            let stderr = std::fs::File::create(dir.join("sshd.stderr")).expect("stderr file");
-            let mut cmd = Command::new("unshare");
-            cmd.args([
-                "--mount",
-                "--propagation",
-                "private",
-                "sh",
-                "-c",
-                NAMESPACE_SCRIPT,
-                "sh",
-            ])
-            .arg(&pam_dir)
-            .arg(&keys_program)
-            .arg(&link)
-            .arg(&config_path)
-            .arg(&log_path)
-            .arg(&keys_installed)
-            .arg(sudoers.as_deref().unwrap_or(std::path::Path::new("")))
-            .arg(root_keys.as_deref().unwrap_or(std::path::Path::new("")))
-            .env_remove("SYSLOG_SOCK")
-            .stdin(Stdio::null())
-            .stdout(stderr.try_clone().expect("dup"))
-            .stderr(stderr);
-            if let Some((sock, hostdev)) = &opts.syslog {
-                cmd.env("SYSLOG_SOCK", sock)
-                    .env("HOSTDEV", hostdev)
-                    .env("DEV_LOG_SETUP", crate::syslog::DEV_LOG_SETUP);
-            }
-            // SAFETY: setsid in the child before exec; touches no Rust state.
-            unsafe {
-                cmd.pre_exec(|| {
-                    if libc::setsid() == -1 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
-            let child = cmd.spawn().expect("spawn unshare sshd");
+            let child = layout.spawn(opts, port);
             let mut s = Sshd {
                 child: Some(child),
                 port,
-                service: service.clone(),
-                dir: dir.clone(),
-                log_path: log_path.clone(),
-                pam_file: pam_file.clone(),
-                config_path: config_path.clone(),
+                service: layout.service.clone(),
+                dir: layout.dir.clone(),
+                log_path: layout.log_path.clone(),
+                pam_file: layout.pam_file.clone(),
+                config_path: layout.config_path.clone(),
             };
             let listening = format!("Server listening on 127.0.0.1 port {port}");
             let mut died = false;

@@ -123,10 +123,9 @@ impl World {
 
     pub fn evidence(&self, out: &SshOutcome) -> String {
         format!(
-            "{}\n--- audit\n{}\n--- agent log\n{}\n--- nginx\n{}",
+            "{}\n{}\n--- nginx\n{}",
             out.describe(),
-            self.agent.audit_text(),
-            self.agent.log(),
+            self.agent.evidence(),
             self.page.error_log()
         )
     }

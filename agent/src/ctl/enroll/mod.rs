@@ -11,6 +11,8 @@ mod webauthn;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod webauthn_tests;
 
 use std::path::PathBuf;
 

@@ -93,6 +93,34 @@ fn spki_holds_point(spki: &[u8], point: &[u8]) -> bool {
     spki.ends_with(point)
 }
 
+/// `--generate`: a new key in `slot` with the PIN and touch policies
+/// `required` needs (after `--management-key-file`'s key, if given).
+/// Returns its public point and a note saying what was made.
+fn generate<C: PivCard>(
+    card: &mut C,
+    p: &PivEnrollArgs,
+    slot: PivSlot,
+    required: KeyPolicy,
+) -> Result<(Vec<u8>, String), String> {
+    if let Some(f) = &p.management_key_file {
+        let text = Zeroizing::new(
+            std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?,
+        );
+        let key = ManagementKey::parse(&text).map_err(|e| format!("{}: {e}", f.display()))?;
+        card.set_management_key(key);
+    }
+    let (pin, touch) = piv_policies_for(required);
+    let alg = p.algorithm.unwrap_or(KeyAlgorithm::EccP256);
+    let point = card.generate(slot, alg, pin, touch).map_err(card_err)?;
+    let note = format!(
+        "generated a {} key in slot {slot} with PIN policy {} and touch policy {}",
+        alg.name(),
+        pin.name(),
+        touch.name()
+    );
+    Ok((point, note))
+}
+
 pub fn enroll_piv<C: PivCard>(
     ctx: &EnrollContext,
     args: &EnrollArgs,
@@ -120,22 +148,8 @@ pub fn enroll_piv<C: PivCard>(
     let mut card = C::open(p.reader.as_deref()).map_err(card_err)?;
     let mut generated = None;
     if p.generate {
-        if let Some(f) = &p.management_key_file {
-            let text = Zeroizing::new(
-                std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?,
-            );
-            let key = ManagementKey::parse(&text).map_err(|e| format!("{}: {e}", f.display()))?;
-            card.set_management_key(key);
-        }
-        let (pin, touch) = piv_policies_for(required);
-        let alg = p.algorithm.unwrap_or(KeyAlgorithm::EccP256);
-        let point = card.generate(slot, alg, pin, touch).map_err(card_err)?;
-        notes.push(format!(
-            "generated a {} key in slot {slot} with PIN policy {} and touch policy {}",
-            alg.name(),
-            pin.name(),
-            touch.name()
-        ));
+        let (point, note) = generate(&mut card, p, slot, required)?;
+        notes.push(note);
         generated = Some(point);
     }
     let slot_cert = card.attest(slot).map_err(card_err)?;

@@ -61,18 +61,7 @@ pub fn register_with(
     authenticator: &mut dyn Authenticator,
     tty: &mut dyn crate::ctl::tap::Terminal,
 ) -> Result<(Enrolled, Vec<u8>, String), String> {
-    let rp_id = ctx
-        .bundle
-        .cap
-        .webauthn_rp_id
-        .clone()
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| {
-            format!(
-                "the cap ({}) has no webauthn.rp_id: WebAuthn keys cannot be registered for this cluster",
-                ctx.bundle_origin
-            )
-        })?;
+    let rp_id = cluster_rp_id(ctx)?;
     let cas = AttestationCas::from_cap(&ctx.bundle.cap.raw_webauthn)?;
     let mut challenge = [0u8; 32];
     crate::piv::card::random_bytes(&mut challenge)?;
@@ -120,6 +109,31 @@ pub fn register_with(
             args.user, ctx.bundle_origin
         ));
     }
+    let device = device_doc(args, &reg, &rp_id);
+    // The printed resource must load.
+    crate::policy::load_bundle_str(&device.to_yaml(), "the printed mfa_device")
+        .map_err(|e| format!("internal error: the printed resource does not load: {e}"))?;
+    Ok((Enrolled { device, notes }, reg.credential_id, rp_id))
+}
+
+/// The cap's `webauthn.rp_id`: what keys are registered for.
+fn cluster_rp_id(ctx: &EnrollContext) -> Result<String, String> {
+    ctx.bundle
+        .cap
+        .webauthn_rp_id
+        .clone()
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| {
+            format!(
+                "the cap ({}) has no webauthn.rp_id: WebAuthn keys cannot be registered for this cluster",
+                ctx.bundle_origin
+            )
+        })
+}
+
+/// The `mfa_device` to print for `reg`: named `--name`, else
+/// USER-webauthn- and the credential id's first eight letters and digits.
+fn device_doc(args: &EnrollArgs, reg: &Registration, rp_id: &str) -> DeviceDoc {
     let short: String = URL_SAFE_NO_PAD
         .encode(&reg.credential_id)
         .chars()
@@ -127,18 +141,14 @@ pub fn register_with(
         .take(8)
         .collect::<String>()
         .to_ascii_lowercase();
-    let device = DeviceDoc {
+    DeviceDoc {
         name: args
             .name
             .clone()
             .unwrap_or_else(|| format!("{}-webauthn-{short}", args.user)),
         user: args.user.clone(),
-        form: DeviceForm::Webauthn(webauthn_spec(&reg, &rp_id)),
-    };
-    // The printed resource must load.
-    crate::policy::load_bundle_str(&device.to_yaml(), "the printed mfa_device")
-        .map_err(|e| format!("internal error: the printed resource does not load: {e}"))?;
-    Ok((Enrolled { device, notes }, reg.credential_id, rp_id))
+        form: DeviceForm::Webauthn(webauthn_spec(reg, rp_id)),
+    }
 }
 
 /// User verification for a registration the cluster's PIN requirement

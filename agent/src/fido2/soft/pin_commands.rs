@@ -71,32 +71,38 @@ impl SoftAuthenticator {
         else {
             return Ok(Err(status::MISSING_PARAMETER));
         };
-        let (permissions, rp_id) = if with_permissions {
-            let Some(p) = int(9) else {
-                return Ok(Err(status::MISSING_PARAMETER));
-            };
-            let rp_id = match m.get(&Value::Integer(0x0a)) {
-                Some(Value::Text(t)) => Some(t.clone()),
-                _ => None,
-            };
-            if p == 0 || p > 0xff {
-                return Ok(Err(status::INVALID_PARAMETER));
-            }
-            if p & !i128::from(pin::PERMISSION_GET_ASSERTION | pin::PERMISSION_MAKE_CREDENTIAL) != 0
-            {
-                return Ok(Err(status::UNAUTHORIZED_PERMISSION));
-            }
-            if rp_id.is_none() {
-                return Ok(Err(status::MISSING_PARAMETER));
-            }
-            (p as u8, rp_id)
-        } else {
-            // getPinToken: makeCredential and getAssertion, any rp.
-            (
-                pin::PERMISSION_MAKE_CREDENTIAL | pin::PERMISSION_GET_ASSERTION,
-                None,
-            )
+        let (permissions, rp_id) = match token_scope(&m, with_permissions) {
+            Ok(scope) => scope,
+            Err(code) => return Ok(Err(code)),
         };
+        let secret = match self.check_pin(protocol, platform_key, pin_hash_enc)? {
+            Ok(secret) => secret,
+            Err(code) => return Ok(Err(code)),
+        };
+        let mut token = Zeroizing::new(vec![0u8; 32]);
+        random(&mut token)?;
+        let mut iv = [0u8; 16];
+        random(&mut iv)?;
+        let encrypted = protocol.encrypt(&secret, &token, iv);
+        self.volatile.token = Some(Token {
+            bytes: token,
+            permissions,
+            rp_id,
+        });
+        let mut out = BTreeMap::new();
+        out.insert(Value::Integer(2), Value::Bytes(encrypted));
+        Ok(Ok(cbor(out)))
+    }
+
+    /// The PIN's hash, encrypted under the shared secret with the platform's
+    /// key: checked (a try counted and saved first), the mismatch counters
+    /// kept. Returns the shared secret, or the status to answer.
+    fn check_pin(
+        &mut self,
+        protocol: PinProtocol,
+        platform_key: &Value,
+        pin_hash_enc: &[u8],
+    ) -> Result<Result<Zeroizing<Vec<u8>>, u8>, Fido2Error> {
         let Some(current) = self.pin.clone() else {
             return Ok(Err(status::PIN_NOT_SET));
         };
@@ -139,18 +145,40 @@ impl SoftAuthenticator {
         self.pin_retries = MAX_PIN_RETRIES;
         self.volatile.consecutive_mismatches = 0;
         self.persist()?;
-        let mut token = Zeroizing::new(vec![0u8; 32]);
-        random(&mut token)?;
-        let mut iv = [0u8; 16];
-        random(&mut iv)?;
-        let encrypted = protocol.encrypt(&secret, &token, iv);
-        self.volatile.token = Some(Token {
-            bytes: token,
-            permissions,
-            rp_id,
-        });
-        let mut out = BTreeMap::new();
-        out.insert(Value::Integer(2), Value::Bytes(encrypted));
-        Ok(Ok(cbor(out)))
+        Ok(Ok(secret))
     }
+}
+
+/// The permissions and rp_id a token is asked for: with permissions, the
+/// request's (`mc`/`ga` only, an rp_id required); getPinToken's: both, any
+/// rp. `Err`: the status to answer.
+fn token_scope(
+    m: &BTreeMap<Value, Value>,
+    with_permissions: bool,
+) -> Result<(u8, Option<String>), u8> {
+    if !with_permissions {
+        // getPinToken: makeCredential and getAssertion, any rp.
+        return Ok((
+            pin::PERMISSION_MAKE_CREDENTIAL | pin::PERMISSION_GET_ASSERTION,
+            None,
+        ));
+    }
+    let Some(Value::Integer(p)) = m.get(&Value::Integer(9)) else {
+        return Err(status::MISSING_PARAMETER);
+    };
+    let p = *p;
+    let rp_id = match m.get(&Value::Integer(0x0a)) {
+        Some(Value::Text(t)) => Some(t.clone()),
+        _ => None,
+    };
+    if p == 0 || p > 0xff {
+        return Err(status::INVALID_PARAMETER);
+    }
+    if p & !i128::from(pin::PERMISSION_GET_ASSERTION | pin::PERMISSION_MAKE_CREDENTIAL) != 0 {
+        return Err(status::UNAUTHORIZED_PERMISSION);
+    }
+    if rp_id.is_none() {
+        return Err(status::MISSING_PARAMETER);
+    }
+    Ok((p as u8, rp_id))
 }

@@ -1,0 +1,94 @@
+//! The challenge prompt in-process: a challenge when there is no evidence,
+//! limited tries, expiry and cancel, no challenge without a registered key,
+//! a locked device's answer refused.
+
+use std::time::Duration;
+
+use pam_mfa_protocol::{PamHook, ResponseBody};
+
+use super::conversation::{answer, cancel};
+use super::flow_tests::{bundle, prompt_text, Fixture};
+use super::tap::Step;
+use crate::challenge::find_challenge;
+
+#[test]
+fn auth_without_evidence_gets_a_challenge_and_limited_tries() {
+    let f = Fixture::new(&bundle("true", ""), "challenge:\n  tries: 2\n");
+    let Step::Ask(conv, prompt) = f.begin(PamHook::Auth, None, "10.0.0.1") else {
+        panic!("expected a challenge")
+    };
+    let first = find_challenge(&prompt_text(&prompt)).expect("the prompt carries a challenge");
+    assert_eq!(
+        (first.node.as_str(), first.login.as_str()),
+        ("prod3", "root")
+    );
+    // A wrong answer: a fresh challenge and the reason, one try fewer.
+    let Step::Ask(conv, again) = answer(&f.state, conv, &["hello".into()]) else {
+        panic!("a second try")
+    };
+    let text = prompt_text(&again);
+    assert!(
+        text.contains("not a pam-mfa answer") && text.contains("1 left"),
+        "{text}"
+    );
+    assert_ne!(
+        find_challenge(&text).unwrap().text,
+        first.text,
+        "every try gets a new challenge"
+    );
+    // A key that is not registered: the last try is used up.
+    let foreign = format!(
+        "sk1.{}.AAAA",
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, [9u8; 32])
+    );
+    match answer(&f.state, conv, &[foreign]) {
+        Step::Done(ResponseBody::Deny { message }) => assert!(
+            message.contains("not registered") && message.contains("no tries left"),
+            "{message}"
+        ),
+        _ => panic!("out of tries must deny"),
+    }
+}
+
+#[test]
+fn expired_challenges_and_cancel_are_refused() {
+    let f = Fixture::new(&bundle("true", ""), "challenge:\n  ttl: 30s\n  tries: 1\n");
+    let Step::Ask(conv, _) = f.begin(PamHook::Auth, None, "10.0.0.1") else {
+        panic!()
+    };
+    f.advance(Duration::from_secs(31));
+    match answer(&f.state, conv, &["sk1.x.y".into()]) {
+        Step::Done(ResponseBody::Deny { message }) => {
+            assert!(message.contains("expired"), "{message}")
+        }
+        _ => panic!("an expired challenge must deny"),
+    }
+    let Step::Ask(conv, _) = f.begin(PamHook::Auth, None, "10.0.0.1") else {
+        panic!()
+    };
+    assert!(matches!(cancel(&f.state, conv), ResponseBody::Deny { .. }));
+}
+
+#[test]
+fn no_registered_key_means_no_challenge() {
+    let policy = bundle("true", "").replace("kind: mfa_device", "kind: mfa_device_disabled");
+    let f = Fixture::new(&policy, "");
+    match f.begin(PamHook::Auth, None, "10.0.0.1") {
+        Step::Done(ResponseBody::Deny { message }) => {
+            assert!(message.contains("no registered security key"), "{message}")
+        }
+        _ => panic!("nothing to challenge"),
+    }
+}
+
+#[test]
+fn a_locked_device_cannot_answer() {
+    let lock = "---\nkind: lock\nversion: v2\nmetadata: {name: l1}\nspec:\n  target: {mfa_device: alice-key}\n";
+    let f = Fixture::new(&bundle("true", lock), "");
+    match f.begin(PamHook::Auth, None, "10.0.0.1") {
+        Step::Done(ResponseBody::Deny { message }) => {
+            assert!(message.contains("no registered security key"), "{message}")
+        }
+        _ => panic!("the only key is locked: nothing to challenge"),
+    }
+}

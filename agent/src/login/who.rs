@@ -89,7 +89,7 @@ pub(super) fn identify<'b>(
     let cert_user = cert.as_ref().map(|c| User {
         name: c.key_id.clone(),
         roles: c.roles.clone(),
-        traits: c.traits.clone(),
+        traits: crate::policy::Traits::from(&c.traits),
     });
     Ok(Presented {
         keys,

@@ -134,7 +134,7 @@ mod tests {
         let u = User {
             name: name.to_owned(),
             roles: vec![format!("role-of-{name}")],
-            traits: BTreeMap::new(),
+            traits: Default::default(),
         };
         (name.to_owned(), u)
     }

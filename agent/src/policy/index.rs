@@ -54,7 +54,7 @@ fn user_login(users: &ByName<User>, locator: u64) -> &str {
     let user = users.at(u);
     match which {
         0 => &user.name,
-        k => &user.logins()[k - 1],
+        k => user.logins().get(k - 1).unwrap_or_default(),
     }
 }
 
@@ -77,12 +77,7 @@ impl BundleIndex {
         // Users in name order, so every list comes out sorted.
         let users_by_login = KeyTable::build(users.values().enumerate().flat_map(|(u, user)| {
             let mut logins: Vec<(&str, usize)> = vec![(user.name.as_str(), 0)];
-            logins.extend(
-                user.logins()
-                    .iter()
-                    .enumerate()
-                    .map(|(k, l)| (l.as_str(), k + 1)),
-            );
+            logins.extend(user.logins().iter().enumerate().map(|(k, l)| (l, k + 1)));
             logins.sort_unstable();
             logins.dedup_by(|a, b| a.0 == b.0);
             logins
@@ -187,7 +182,8 @@ fn trait_value<'a>(users: &'a ByName<User>, name: &str, locator: u64) -> &'a str
         .at(u)
         .traits
         .get(name)
-        .map_or("", |v| v[which].as_str())
+        .and_then(|v| v.get(which))
+        .unwrap_or_default()
 }
 
 impl LoginCandidates {
@@ -249,15 +245,11 @@ impl LoginCandidates {
             .collect();
         for name in trait_names {
             let table = KeyTable::build(users.values().enumerate().flat_map(|(u, user)| {
-                let values = user
-                    .traits
-                    .get(&name)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default();
+                let values = user.traits.get(&name).unwrap_or_default();
                 values
                     .iter()
                     .enumerate()
-                    .map(move |(k, v)| (v.as_str(), locator(position(u), k), position(u)))
+                    .map(move |(k, v)| (v, locator(position(u), k), position(u)))
             }));
             c.users_by_trait_value.push((name, table));
         }

@@ -71,6 +71,6 @@ pub use requirement::Requirement;
 pub use resolve::{decide, decide_with_identity};
 pub use resources::{
     AuthPreference, CertAuthority, DeviceKind, Lock, LockTarget, MfaDevice, Role, RoleConditions,
-    User, WebauthnDevice, WebauthnForm, SSH_SK_KEY_TYPES,
+    TraitValues, Traits, User, WebauthnDevice, WebauthnForm, SSH_SK_KEY_TYPES,
 };
 pub use traits::{interpolate, TemplateError};

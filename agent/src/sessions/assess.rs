@@ -208,7 +208,7 @@ spec:
         s.identity = Some(User {
             name: "carol".into(),
             roles: vec!["access-prod".into()],
-            traits: BTreeMap::from([("logins".to_string(), vec!["ops".to_string()])]),
+            traits: crate::policy::Traits::from([("logins", &["ops"][..])]),
         });
         assert_eq!(end_reason(&b, &node(), &s, now()), None);
         s.identity.as_mut().unwrap().roles = vec!["access-dev".into()];

@@ -103,7 +103,7 @@ fn record(s: &Session) -> Record {
         identity: s.identity.as_ref().map(|u| Identity {
             name: u.name.clone(),
             roles: u.roles.clone(),
-            traits: u.traits.clone(),
+            traits: u.traits.to_map(),
         }),
         device: s.device.clone(),
         evidence: s.evidence.clone(),
@@ -132,7 +132,7 @@ fn session(r: Record) -> Option<Session> {
         identity: r.identity.map(|i| User {
             name: i.name,
             roles: i.roles,
-            traits: i.traits,
+            traits: crate::policy::Traits::from(i.traits),
         }),
         device: r.device,
         evidence: r.evidence,
@@ -312,7 +312,7 @@ mod tests {
         a.identity = Some(User {
             name: "jerry".into(),
             roles: vec!["r".into()],
-            traits: BTreeMap::from([("logins".to_string(), vec!["jerry".to_string()])]),
+            traits: crate::policy::Traits::from([("logins", &["jerry"][..])]),
         });
         save(&path, &[a.clone()], 7).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;

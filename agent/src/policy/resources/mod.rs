@@ -11,6 +11,7 @@ mod local_auth;
 mod lock;
 mod role;
 mod user;
+mod user_traits;
 mod webauthn_device;
 
 pub use cap::AuthPreference;
@@ -19,6 +20,7 @@ pub use device::{DeviceKind, MfaDevice, SSH_SK_KEY_TYPES};
 pub use lock::{Lock, LockTarget};
 pub use role::{Role, RoleConditions};
 pub use user::User;
+pub use user_traits::{TraitValues, Traits};
 pub use webauthn_device::{WebauthnDevice, WebauthnForm};
 
 pub(crate) use cap::CapDoc;

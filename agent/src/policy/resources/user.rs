@@ -1,12 +1,11 @@
 //! `kind: user` (v2): roles and traits.
 
-use std::collections::BTreeMap;
-
 use serde::Deserialize;
 
-use super::common::{into_plain_map, v2, Metadata, StringList, StringListMap};
+use super::common::{v2, Metadata, StringList};
 use super::device::MfaDevice;
 use super::local_auth::RawLocalAuth;
+use super::user_traits::{TraitValues, Traits};
 
 /// A cluster user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,13 +15,13 @@ pub struct User {
     /// `spec.roles`, as written (some may be missing from the bundle).
     pub roles: Vec<String>,
     /// `spec.traits` (`logins`, and whatever the identity provider sends).
-    pub traits: BTreeMap<String, Vec<String>>,
+    pub traits: Traits,
 }
 
 impl User {
     /// The user's `logins` trait.
-    pub fn logins(&self) -> &[String] {
-        self.traits.get("logins").map(Vec::as_slice).unwrap_or(&[])
+    pub fn logins(&self) -> TraitValues<'_> {
+        self.traits.get("logins").unwrap_or_default()
     }
 }
 
@@ -40,7 +39,7 @@ struct RawUserSpec {
     #[serde(default)]
     roles: Option<StringList>,
     #[serde(default)]
-    traits: Option<StringListMap>,
+    traits: Option<Traits>,
     /// Teleport's own MFA devices (`--with-secrets`); only `mfa` is read.
     #[serde(default)]
     local_auth: Option<RawLocalAuth>,
@@ -56,7 +55,7 @@ impl UserDoc {
         let user = User {
             name,
             roles: spec.roles.unwrap_or_default().0,
-            traits: into_plain_map(spec.traits.unwrap_or_default()),
+            traits: spec.traits.unwrap_or_default(),
         };
         Ok((user, devices))
     }

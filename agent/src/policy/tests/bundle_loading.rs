@@ -95,8 +95,12 @@ spec:
         vec!["{{internal.logins}}"]
     );
     assert_eq!(b.users()["jerry"].roles, vec!["access-dev"]);
-    assert_eq!(b.users()["jerry"].traits["logins"], vec!["jerry"]);
-    assert!(b.users()["jerry"].traits["kubernetes_groups"].is_empty());
+    assert_eq!(b.users()["jerry"].logins().to_vec(), vec!["jerry"]);
+    assert!(b.users()["jerry"]
+        .traits
+        .get("kubernetes_groups")
+        .unwrap()
+        .is_empty());
     assert_eq!(
         b.warnings,
         vec![

@@ -196,7 +196,7 @@ fn logins_of(b: &Bundle) -> BTreeSet<String> {
         .collect();
     for u in b.users().values() {
         all.insert(u.name.clone());
-        all.extend(u.traits.values().flatten().cloned());
+        all.extend(u.traits.iter().flat_map(|(_, v)| v.to_vec()));
     }
     for r in b.roles().values() {
         all.extend(r.allow.logins.iter().cloned());

@@ -5,8 +5,6 @@
 //! (api/types), `RoleV6.CheckAndSetDefaults` (api/types/role.go),
 //! and `FetchRoleList`. Traits, globs and locks: `teleport_traits_and_locks`.
 
-use std::collections::BTreeMap;
-
 use super::support::{bundle, cap, node, now, role, summary, user, Ask};
 use crate::policy::{decide_with_identity, LoginQuery, ServiceClass, User};
 
@@ -48,7 +46,7 @@ fn a_missing_role_denies_as_fetch_role_list_fails() {
     let identity = User {
         name: "cert-user".into(),
         roles: vec!["open".into(), "gone".into()],
-        traits: BTreeMap::new(),
+        traits: Default::default(),
     };
     let q = LoginQuery {
         node: &n,

@@ -232,8 +232,7 @@ fn child(path: &Path, decisions: usize, pool: Option<usize>) {
             let u = &bundle.users()[users[rng.below(users.len())]];
             u.logins()
                 .first()
-                .cloned()
-                .unwrap_or_else(|| u.name.clone())
+                .map_or_else(|| u.name.clone(), str::to_owned)
         })
         .collect();
     let key_logins: Vec<(String, String)> = (0..decisions)
@@ -246,8 +245,7 @@ fn child(path: &Path, decisions: usize, pool: Option<usize>) {
             let login = u
                 .logins()
                 .first()
-                .cloned()
-                .unwrap_or_else(|| u.name.clone());
+                .map_or_else(|| u.name.clone(), str::to_owned);
             (login, format!("publickey {t} {blob}\n"))
         })
         .collect();
@@ -481,8 +479,7 @@ fn reload_child(path: &Path, decisions: usize) {
             let u = &bundle.users()[users[rng.below(users.len())]];
             u.logins()
                 .first()
-                .cloned()
-                .unwrap_or_else(|| u.name.clone())
+                .map_or_else(|| u.name.clone(), str::to_owned)
         })
         .collect();
     users.clear();

@@ -93,9 +93,19 @@ impl Bundle {
 
     /// Makes a bundle and its indices. The loader is the usual way
     /// ([`super::load_bundle_str`], [`super::load_bundle_path`]).
-    pub fn from_parts(parts: BundleParts) -> Bundle {
-        let roles = ByName::from_map(parts.roles);
-        let users = ByName::from_map(parts.users);
+    pub fn from_parts(mut parts: BundleParts) -> Bundle {
+        let roles = ByName::from_map(std::mem::take(&mut parts.roles));
+        let users = ByName::from_map(std::mem::take(&mut parts.users));
+        Bundle::from_indexed(roles, users, parts)
+    }
+
+    /// [`Bundle::from_parts`] with the roles and users already by name
+    /// (those of `parts` are not read).
+    pub(crate) fn from_indexed(
+        roles: ByName<Role>,
+        users: ByName<User>,
+        parts: BundleParts,
+    ) -> Bundle {
         let index = BundleIndex::build(&roles, &users, &parts.locks, &parts.devices);
         let strict_role = roles.values().any(|r| r.lock == "strict");
         Bundle {

@@ -61,7 +61,18 @@ impl<T: Eq> Eq for ByName<T> {}
 impl<T: Named> ByName<T> {
     /// From a map keyed by each resource's name.
     pub(crate) fn from_map(map: BTreeMap<String, T>) -> ByName<T> {
-        let items: Vec<T> = map.into_values().collect();
+        ByName::from_sorted(map.into_values().collect())
+    }
+
+    /// From resources with distinct names, in any order.
+    pub(crate) fn from_unsorted(mut items: Vec<T>) -> ByName<T> {
+        items.sort_unstable_by(|a, b| a.name().cmp(b.name()));
+        ByName::from_sorted(items)
+    }
+
+    /// From resources with distinct names, in name order.
+    pub(crate) fn from_sorted(items: Vec<T>) -> ByName<T> {
+        debug_assert!(items.windows(2).all(|w| w[0].name() < w[1].name()));
         let positions = KeyTable::build(
             items
                 .iter()

@@ -13,6 +13,7 @@ use std::time::SystemTime;
 
 use super::by_name::{position, ByName};
 use super::key_table::{locator, unlocate, KeyTable};
+use super::load_support::beside;
 use super::locks::LockSubject;
 use super::resources::{DeviceKind, Lock, MfaDevice, Role, User};
 use super::traits::{interpolate, value_shape, ValueShape};
@@ -74,6 +75,30 @@ impl BundleIndex {
         locks: &[Lock],
         devices: &[MfaDevice],
     ) -> BundleIndex {
+        // Which logins roles may allow, on a second thread for a large bundle.
+        let large = users.len() + devices.len() >= 20_000;
+        let ((logins, locks), tables) = beside(
+            large,
+            || {
+                (
+                    LoginCandidates::build(roles, users),
+                    LockIndex::build(locks),
+                )
+            },
+            || BundleIndex::tables(users, devices),
+        );
+        let (users_by_login, devices_by_user, devices_by_ssh_blob) = tables;
+        BundleIndex {
+            users_by_login,
+            devices_by_user,
+            devices_by_ssh_blob,
+            logins,
+            locks,
+        }
+    }
+
+    /// `users_by_login`, `devices_by_user` and `devices_by_ssh_blob`.
+    fn tables(users: &ByName<User>, devices: &[MfaDevice]) -> (KeyTable, KeyTable, KeyTable) {
         // Users in name order, so every list comes out sorted.
         let users_by_login = KeyTable::build(users.values().enumerate().flat_map(|(u, user)| {
             let mut logins: Vec<(&str, usize)> = vec![(user.name.as_str(), 0)];
@@ -96,13 +121,7 @@ impl BundleIndex {
                 .enumerate()
                 .filter_map(|(i, d)| device_blob(d).map(|b| (b, i as u64, position(i)))),
         );
-        BundleIndex {
-            users_by_login,
-            devices_by_user,
-            devices_by_ssh_blob,
-            logins: LoginCandidates::build(roles, users),
-            locks: LockIndex::build(locks),
-        }
+        (users_by_login, devices_by_user, devices_by_ssh_blob)
     }
 
     /// The users named `login` or whose `logins` trait holds it.

@@ -16,7 +16,7 @@ use super::by_name::ByName;
 use super::documents::{decode, is_json, split, Document};
 use super::error::PolicyError;
 use super::json_stream::{for_each_element, Item, Resource};
-use super::load_support::{on_own_thread, release_free_heap, Claims, LARGE};
+use super::load_support::{beside, on_own_thread, release_free_heap, Claims, LARGE};
 use super::resources::{
     CapDoc, CertAuthorityDoc, DeviceDoc, LockDoc, Role, RoleDoc, User, UserDoc,
 };
@@ -40,10 +40,13 @@ pub fn load_bundle_str(text: &str, origin: &str) -> Result<Bundle, PolicyError> 
 
 fn load_str_here(text: &str, origin: &str) -> Result<Bundle, PolicyError> {
     let mut loader = Loader::default();
-    loader.add_text(text, origin)?;
+    let (hasher, added) = beside(
+        text.len() >= LARGE,
+        || Sha256::new().chain_update(text.as_bytes()),
+        || loader.add_text(text, origin),
+    );
+    added?;
     loader.refuse_empty(origin)?;
-    let mut hasher = Sha256::new();
-    hasher.update(text.as_bytes());
     let bundle = loader.finish(hasher);
     release_free_heap(text.len());
     Ok(bundle)
@@ -75,11 +78,17 @@ fn load_path_here(path: &Path) -> Result<Bundle, PolicyError> {
         let origin = file.display().to_string();
         let bytes =
             std::fs::read(file).map_err(|e| PolicyError::in_file(&origin, e.to_string()))?;
-        hasher.update(&bytes);
         read += bytes.len();
         let text = std::str::from_utf8(&bytes)
             .map_err(|e| PolicyError::in_file(&origin, format!("not UTF-8 text: {e}")))?;
-        loader.add_text(text, &origin)?;
+        // The revision's hash on a second thread while a large file is read.
+        let added;
+        (hasher, added) = beside(
+            bytes.len() >= LARGE,
+            || hasher.chain_update(&bytes),
+            || loader.add_text(text, &origin),
+        );
+        added?;
     }
     if meta.is_dir() && files.is_empty() {
         return Err(PolicyError::in_file(

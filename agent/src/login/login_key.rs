@@ -28,7 +28,7 @@ pub(super) fn login_key<'b>(
     user: &str,
     cert_user: Option<&User>,
 ) -> Option<LoginKey<'b>> {
-    let (key, dev) = registered.iter().find(|(_, dev)| dev.user == user)?;
+    let (key, dev) = registered.iter().find(|(_, dev)| *dev.user == *user)?;
     let (class, note, piv_refusal) = match &dev.kind {
         DeviceKind::Piv(_) => {
             let traits = cert_user

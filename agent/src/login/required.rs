@@ -23,7 +23,7 @@ pub(super) fn required(
         class,
         mfa_device: who
             .device()
-            .map(|d| d.id.as_str())
+            .map(|d| &*d.id)
             .or(who.cert.as_ref().and_then(|c| c.mfa_verified.as_deref())),
         now: state.now(),
     };
@@ -48,7 +48,7 @@ pub(super) fn first_verdict(
         user: d.user.clone(),
         requirement: Some(d.requirement),
         evidence: None,
-        device: who.device().map(|d| d.id.clone()),
+        device: who.device().map(|d| d.id.to_string()),
         reason: d.reasons.join("; "),
         tap_users: Vec::new(),
         identity: who.cert_user.clone(),

@@ -34,7 +34,7 @@ pub fn lines_for_login(
             // sk keys, and PIV keys by their slot certificate's key (the
             // attestation is verified when the login is decided: a key whose
             // chain does not hold counts as a file key there).
-            let (key_type, key_blob, is_sk) = match &dev.kind {
+            let (key_type, key_blob, is_sk): (&str, &str, bool) = match &dev.kind {
                 DeviceKind::SshSk {
                     key_type, key_blob, ..
                 } => (key_type, key_blob, true),
@@ -49,7 +49,7 @@ pub fn lines_for_login(
                 login,
                 user: Some(user),
                 class: ServiceClass::Ssh,
-                mfa_device: Some(dev.id.as_str()),
+                mfa_device: Some(&dev.id),
                 now,
             };
             let d = decide(bundle, &q);
@@ -69,8 +69,8 @@ pub fn lines_for_login(
                     "{opts}{key_type} {key_blob} pam-mfa:{user}/{}",
                     sanitize(&dev.name)
                 ),
-                key_type: key_type.clone(),
-                blob: key_blob.clone(),
+                key_type: key_type.to_owned(),
+                blob: key_blob.to_owned(),
                 verify_required,
             });
         }

@@ -127,7 +127,7 @@ pub(super) fn tap_devices(
             let kind = match &d.kind {
                 DeviceKind::SshSk { key_blob, .. } => {
                     let blob = base64::engine::general_purpose::STANDARD
-                        .decode(key_blob)
+                        .decode(key_blob.as_bytes())
                         .ok()?;
                     TapKind::SshSk {
                         digest: key_digest(&blob),
@@ -147,9 +147,9 @@ pub(super) fn tap_devices(
                 DeviceKind::Webauthn(_) => return None,
             };
             Some(TapDevice {
-                user: d.user.clone(),
-                id: d.id.clone(),
-                name: d.name.clone(),
+                user: d.user.to_string(),
+                id: d.id.to_string(),
+                name: d.name.to_string(),
                 kind,
             })
         })
@@ -168,9 +168,9 @@ fn webauthn_tap_devices(bundle: &Bundle, user: &str) -> Vec<TapDevice> {
         .into_iter()
         .filter_map(|(d, w)| {
             Some(TapDevice {
-                user: d.user.clone(),
-                id: d.id.clone(),
-                name: d.name.clone(),
+                user: d.user.to_string(),
+                id: d.id.to_string(),
+                name: d.name.to_string(),
                 kind: TapKind::Webauthn(TapCredential::from_device(w, app_id).ok()?),
             })
         })

@@ -64,7 +64,7 @@ pub(super) fn identify<'b>(
         _ => Vec::new(),
     };
     let registered = registered_devices(bundle, &keys);
-    let mut key_users: Vec<&str> = registered.iter().map(|(_, d)| d.user.as_str()).collect();
+    let mut key_users: Vec<&str> = registered.iter().map(|(_, d)| &*d.user).collect();
     key_users.sort_unstable();
     key_users.dedup();
     if key_users.len() > 1 {

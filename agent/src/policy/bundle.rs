@@ -104,8 +104,13 @@ impl Bundle {
     pub(crate) fn from_indexed(
         roles: ByName<Role>,
         users: ByName<User>,
-        parts: BundleParts,
+        mut parts: BundleParts,
     ) -> Bundle {
+        // Kept for the bundle's life: no room for more (a list grown by
+        // pushes holds up to twice what it needs).
+        parts.devices.shrink_to_fit();
+        parts.locks.shrink_to_fit();
+        parts.cert_authorities.shrink_to_fit();
         let index = BundleIndex::build(&roles, &users, &parts.locks, &parts.devices);
         let strict_role = roles.values().any(|r| r.lock == "strict");
         Bundle {
@@ -243,7 +248,7 @@ impl Bundle {
                     key_type: t,
                     key_blob: b,
                     ..
-                } => t == key_type && b == key_blob_b64,
+                } => *t == key_type && **b == *key_blob_b64,
                 _ => false,
             })
     }

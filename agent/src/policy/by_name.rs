@@ -71,7 +71,8 @@ impl<T: Named> ByName<T> {
     }
 
     /// From resources with distinct names, in name order.
-    pub(crate) fn from_sorted(items: Vec<T>) -> ByName<T> {
+    pub(crate) fn from_sorted(mut items: Vec<T>) -> ByName<T> {
+        items.shrink_to_fit();
         debug_assert!(items.windows(2).all(|w| w[0].name() < w[1].name()));
         let positions = KeyTable::build(
             items

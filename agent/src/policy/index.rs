@@ -113,7 +113,7 @@ impl BundleIndex {
             devices
                 .iter()
                 .enumerate()
-                .map(|(i, d)| (d.user.as_str(), i as u64, position(i))),
+                .map(|(i, d)| (&*d.user, i as u64, position(i))),
         );
         let devices_by_ssh_blob = KeyTable::build(
             devices
@@ -135,7 +135,7 @@ impl BundleIndex {
         user: &str,
     ) -> &'a [u32] {
         self.devices_by_user
-            .get(user, |d| devices[d as usize].user.as_str())
+            .get(user, |d| &devices[d as usize].user)
     }
 
     pub(crate) fn devices_with_ssh_blob<'a>(

@@ -188,7 +188,7 @@ fn printed_devices_load_in_a_bundle() {
     };
     let b = load_bundle_str(&doc.to_yaml(), "t").unwrap();
     let d = &b.devices()[0];
-    assert_eq!((d.name.as_str(), d.user.as_str()), ("jerry-piv", "jerry"));
+    assert_eq!((&*d.name, &*d.user), ("jerry-piv", "jerry"));
     let key = PivVerifier::new(m.roots())
         .device_class(d, &crate::policy::Traits::default(), &b.cap)
         .unwrap();

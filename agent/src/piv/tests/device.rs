@@ -23,7 +23,7 @@ fn bundle(device_spec: &str, hardware_key: &str) -> Result<Bundle, String> {
 fn device(b: &Bundle) -> &MfaDevice {
     b.devices()
         .iter()
-        .find(|d| d.name == "jerry-piv")
+        .find(|d| &*d.name == "jerry-piv")
         .expect("device")
 }
 

@@ -21,11 +21,11 @@ pub const SSH_SK_KEY_TYPES: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MfaDevice {
     /// `metadata.name`.
-    pub name: String,
+    pub name: Box<str>,
     /// `spec.id`, else `metadata.name` (lock targets name this).
-    pub id: String,
+    pub id: Box<str>,
     /// `spec.user`: the cluster user the device belongs to.
-    pub user: String,
+    pub user: Box<str>,
     /// The form of the device.
     pub kind: DeviceKind,
 }
@@ -35,18 +35,19 @@ pub struct MfaDevice {
 pub enum DeviceKind {
     /// `spec.ssh_sk.public_key`: an OpenSSH security key.
     SshSk {
-        /// `sk-ssh-ed25519@openssh.com` or `sk-ecdsa-sha2-nistp256@openssh.com`.
-        key_type: String,
+        /// `sk-ssh-ed25519@openssh.com` or `sk-ecdsa-sha2-nistp256@openssh.com`
+        /// (one of [`SSH_SK_KEY_TYPES`]).
+        key_type: &'static str,
         /// The key blob, base64 as in authorized_keys.
-        key_blob: String,
+        key_blob: Box<str>,
         /// The comment after the blob (may be empty).
-        comment: String,
+        comment: Box<str>,
     },
     /// A WebAuthn credential: `spec.webauthn` of an `mfa_device`, or one of
     /// a user's Teleport devices (`spec.local_auth.mfa`, WebAuthn or U2F).
     Webauthn(WebauthnDevice),
     /// `spec.piv`: an attested PIV key (verified when used, see `crate::piv`).
-    Piv(PivDevice),
+    Piv(Box<PivDevice>),
 }
 
 impl DeviceKind {
@@ -64,20 +65,20 @@ impl DeviceKind {
 /// that errors point at the value.
 #[derive(Debug)]
 struct SshSkKeyLine {
-    key_type: String,
-    key_blob: String,
-    comment: String,
+    key_type: &'static str,
+    key_blob: Box<str>,
+    comment: Box<str>,
 }
 
 fn parse_sk_key_line(line: &str) -> Result<SshSkKeyLine, String> {
     let mut parts = line.split_whitespace();
     let key_type = parts.next().ok_or("public_key is empty")?;
-    if !SSH_SK_KEY_TYPES.contains(&key_type) {
+    let Some(&key_type) = SSH_SK_KEY_TYPES.iter().find(|&&t| t == key_type) else {
         return Err(format!(
             "public_key type {key_type:?} is not a security key type (expected {})",
             SSH_SK_KEY_TYPES.join(" or ")
         ));
-    }
+    };
     let blob = parts
         .next()
         .ok_or_else(|| format!("public_key has no key data after {key_type:?}"))?;
@@ -95,9 +96,9 @@ fn parse_sk_key_line(line: &str) -> Result<SshSkKeyLine, String> {
         }
     }
     Ok(SshSkKeyLine {
-        key_type: key_type.to_owned(),
-        key_blob: blob.to_owned(),
-        comment: parts.collect::<Vec<_>>().join(" "),
+        key_type,
+        key_blob: blob.into(),
+        comment: parts.collect::<Vec<_>>().join(" ").into_boxed_str(),
     })
 }
 
@@ -211,19 +212,19 @@ impl DeviceDoc {
             DeviceKind::Webauthn(WebauthnDevice::from_mfa_device_form(&v))
         } else {
             let raw = spec.piv.expect("one form");
-            DeviceKind::Piv(
+            DeviceKind::Piv(Box::new(
                 PivDevice::parse(&raw)
                     .map_err(|e| DeviceError(format!("mfa_device {name:?}: {e}")))?,
-            )
+            ))
         };
         let id = spec
             .id
             .filter(|id| !id.trim().is_empty())
             .unwrap_or_else(|| name.clone());
         Ok(DeviceOutcome::Device(MfaDevice {
-            name,
-            id,
-            user: spec.user,
+            name: name.into_boxed_str(),
+            id: id.into_boxed_str(),
+            user: spec.user.into_boxed_str(),
             kind,
         }))
     }
@@ -247,11 +248,11 @@ mod tests {
         ];
         for line in &ok {
             let k = parse_sk_key_line(line).unwrap_or_else(|e| panic!("{line}: {e}"));
-            assert!(SSH_SK_KEY_TYPES.contains(&k.key_type.as_str()));
+            assert!(SSH_SK_KEY_TYPES.contains(&k.key_type));
         }
         let k = parse_sk_key_line(&ok[2]).unwrap();
-        assert_eq!(k.comment, "two words");
-        assert_eq!(k.key_blob, ED25519_SK_BLOB);
+        assert_eq!(&*k.comment, "two words");
+        assert_eq!(&*k.key_blob, ED25519_SK_BLOB);
 
         let bad = [
             ("", "empty"),

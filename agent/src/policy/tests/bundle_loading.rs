@@ -405,7 +405,7 @@ spec:
     assert_eq!(b.devices().len(), 3);
     let d = &b.devices()[0];
     assert_eq!(
-        (d.name.as_str(), d.id.as_str(), d.user.as_str()),
+        (&*d.name, &*d.id, &*d.user),
         (
             "jerry-yubikey",
             "7f6c0e3a-0000-4000-8000-000000000001",
@@ -415,20 +415,21 @@ spec:
     assert_eq!(
         d.kind,
         DeviceKind::SshSk {
-            key_type: "sk-ssh-ed25519@openssh.com".into(),
+            key_type: "sk-ssh-ed25519@openssh.com",
             key_blob: SK_BLOB_1.into(),
             comment: "jerry@laptop".into()
         }
     );
-    assert_eq!(b.devices()[1].id, "jerry-piv", "id defaults to the name");
+    assert_eq!(&*b.devices()[1].id, "jerry-piv", "id defaults to the name");
     assert!(
         matches!(&b.devices()[1].kind, DeviceKind::Piv(p) if p.slot == Some(crate::piv::PivSlot::Signature) && p.chain == piv.chain())
     );
     assert!(
         matches!(&b.devices()[2].kind, DeviceKind::Webauthn(w) if &*w.credential_id == b"cred")
     );
-    let names =
-        |v: Vec<&crate::policy::MfaDevice>| v.iter().map(|d| d.name.clone()).collect::<Vec<_>>();
+    let names = |v: Vec<&crate::policy::MfaDevice>| {
+        v.iter().map(|d| d.name.to_string()).collect::<Vec<_>>()
+    };
     assert_eq!(
         names(b.devices_for_user("jerry")),
         vec!["jerry-yubikey", "jerry-piv"]
@@ -436,7 +437,7 @@ spec:
     assert_eq!(names(b.devices_for_user("nobody")), Vec::<String>::new());
     assert_eq!(
         b.device_by_ssh_key("sk-ssh-ed25519@openssh.com", SK_BLOB_1)
-            .map(|d| d.name.as_str()),
+            .map(|d| &*d.name),
         Some("jerry-yubikey")
     );
     assert_eq!(

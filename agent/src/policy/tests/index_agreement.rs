@@ -229,7 +229,7 @@ fn indexed_lookups_agree_with_scans() {
 
         let users: Vec<String> = (0..USERS + 12).map(|u| format!("u{u}")).collect();
         for user in &users {
-            let scan: Vec<&MfaDevice> = b.devices().iter().filter(|d| d.user == *user).collect();
+            let scan: Vec<&MfaDevice> = b.devices().iter().filter(|d| *d.user == **user).collect();
             assert_eq!(b.devices_for_user(user), scan, "seed {seed} user {user}");
         }
 

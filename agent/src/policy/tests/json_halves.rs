@@ -58,7 +58,11 @@ fn halves_give_the_bundle_of_one_pass() {
     assert_eq!(halves.devices().len(), N);
     // Devices keep bundle order, across the cut.
     let names: Vec<String> = (0..N).map(|i| format!("key{i}")).collect();
-    assert!(halves.devices().iter().map(|d| &d.name).eq(names.iter()));
+    assert!(halves
+        .devices()
+        .iter()
+        .map(|d| &*d.name)
+        .eq(names.iter().map(String::as_str)));
     // The same resources in a layout that cannot be cut (two a line, and
     // a role whose rules run over many lines, one object a line, across
     // the middle): read in one pass, the same bundle.

@@ -221,7 +221,7 @@ fn child(path: &Path, decisions: usize, pool: Option<usize>) {
         .filter_map(|d| match &d.kind {
             DeviceKind::SshSk {
                 key_type, key_blob, ..
-            } => Some((d.user.as_str(), key_type.as_str(), key_blob.as_str())),
+            } => Some((&*d.user, *key_type, &**key_blob)),
             _ => None,
         })
         .filter(|(user, ..)| pool.is_none() || users.contains(user))

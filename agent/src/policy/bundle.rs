@@ -165,6 +165,16 @@ impl Bundle {
         &self.cert_authorities
     }
 
+    /// `user`'s roles (when it is one of this bundle's users) as written:
+    /// each one's position in [`Bundle::roles`], or `None` when missing.
+    pub(crate) fn user_role_positions(
+        &self,
+        user: &User,
+    ) -> Option<impl Iterator<Item = Option<u32>> + '_> {
+        let u = self.users.position_of(user)?;
+        Some(self.index.role_positions(u))
+    }
+
     /// Users whose `logins` trait holds `login`, or whose name is `login`, by name.
     pub fn users_for_login(&self, login: &str) -> Vec<&User> {
         self.index

@@ -122,6 +122,16 @@ impl<T> ByName<T> {
     pub(crate) fn at(&self, position: u32) -> &T {
         &self.items[position as usize]
     }
+
+    /// The position of `item` when it is one of these (the same place in
+    /// memory, not an equal copy).
+    pub(crate) fn position_of(&self, item: &T) -> Option<u32> {
+        let size = std::mem::size_of::<T>().max(1);
+        let offset = (item as *const T as usize).checked_sub(self.items.as_ptr() as usize)?;
+        let i = offset / size;
+        let same = self.items.get(i).is_some_and(|x| std::ptr::eq(x, item));
+        same.then(|| position(i))
+    }
 }
 
 impl<T: Named> Index<&str> for ByName<T> {
@@ -166,6 +176,10 @@ mod tests {
             );
         }
         assert_eq!(users.get("bob"), None);
+        // A position by place in memory: an equal copy is not one of them.
+        let jerry = users.get("jerry").unwrap();
+        assert_eq!(users.position_of(jerry), Some(1));
+        assert_eq!(users.position_of(&jerry.clone()), None);
         assert!(users.contains_key("jerry") && !users.contains_key("Jerry"));
         assert!(ByName::<User>::default().is_empty());
     }

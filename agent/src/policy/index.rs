@@ -16,6 +16,7 @@ use super::key_table::{locator, unlocate, KeyTable};
 use super::load_support::beside;
 use super::locks::LockSubject;
 use super::resources::{DeviceKind, Lock, MfaDevice, Role, User};
+use super::role_positions::RolePositions;
 use super::traits::{interpolate, value_shape, ValueShape};
 
 type Positions = Vec<u32>;
@@ -37,6 +38,8 @@ pub(crate) struct BundleIndex {
     /// What may allow a login, for [`BundleIndex::login_candidates`].
     logins: LoginCandidates,
     locks: LockIndex,
+    /// Each user's roles by position.
+    role_positions: RolePositions,
 }
 
 impl std::fmt::Debug for BundleIndex {
@@ -85,15 +88,19 @@ impl BundleIndex {
                     LockIndex::build(locks),
                 )
             },
-            || BundleIndex::tables(users, devices),
+            || {
+                let tables = BundleIndex::tables(users, devices);
+                (tables, RolePositions::build(roles, users))
+            },
         );
-        let (users_by_login, devices_by_user, devices_by_ssh_blob) = tables;
+        let ((users_by_login, devices_by_user, devices_by_ssh_blob), role_positions) = tables;
         BundleIndex {
             users_by_login,
             devices_by_user,
             devices_by_ssh_blob,
             logins,
             locks,
+            role_positions,
         }
     }
 
@@ -122,6 +129,11 @@ impl BundleIndex {
                 .filter_map(|(i, d)| device_blob(d).map(|b| (b, i as u64, position(i)))),
         );
         (users_by_login, devices_by_user, devices_by_ssh_blob)
+    }
+
+    /// User `u`'s roles as written: a position, or `None` when missing.
+    pub(crate) fn role_positions(&self, u: u32) -> impl Iterator<Item = Option<u32>> + '_ {
+        self.role_positions.of(u)
     }
 
     /// The users named `login` or whose `logins` trait holds it.

@@ -51,6 +51,7 @@ mod require_mfa;
 mod requirement;
 mod resolve;
 mod resources;
+mod role_positions;
 mod traits;
 
 #[cfg(test)]

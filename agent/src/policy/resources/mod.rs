@@ -29,17 +29,3 @@ pub(crate) use device::{DeviceDoc, DeviceOutcome};
 pub(crate) use lock::LockDoc;
 pub(crate) use role::RoleDoc;
 pub(crate) use user::UserDoc;
-#[cfg(test)]
-#[test]
-fn tmp_sizes() {
-    eprintln!(
-        "User {} MfaDevice {} DeviceKind {} Webauthn {} Piv {} Role {} Lock {}",
-        std::mem::size_of::<User>(),
-        std::mem::size_of::<MfaDevice>(),
-        std::mem::size_of::<DeviceKind>(),
-        std::mem::size_of::<WebauthnDevice>(),
-        std::mem::size_of::<crate::piv::PivDevice>(),
-        std::mem::size_of::<Role>(),
-        std::mem::size_of::<Lock>()
-    );
-}

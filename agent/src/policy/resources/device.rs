@@ -38,10 +38,10 @@ pub enum DeviceKind {
         /// `sk-ssh-ed25519@openssh.com` or `sk-ecdsa-sha2-nistp256@openssh.com`
         /// (one of [`SSH_SK_KEY_TYPES`]).
         key_type: &'static str,
-        /// The key blob, base64 as in authorized_keys.
+        /// The key blob, base64 as in authorized_keys. (The comment after
+        /// it is not kept: a key is the type and the blob, in OpenSSH and
+        /// in Teleport, and no decision reads it.)
         key_blob: Box<str>,
-        /// The comment after the blob (may be empty).
-        comment: Box<str>,
     },
     /// A WebAuthn credential: `spec.webauthn` of an `mfa_device`, or one of
     /// a user's Teleport devices (`spec.local_auth.mfa`, WebAuthn or U2F).
@@ -67,7 +67,6 @@ impl DeviceKind {
 struct SshSkKeyLine {
     key_type: &'static str,
     key_blob: Box<str>,
-    comment: Box<str>,
 }
 
 fn parse_sk_key_line(line: &str) -> Result<SshSkKeyLine, String> {
@@ -98,7 +97,6 @@ fn parse_sk_key_line(line: &str) -> Result<SshSkKeyLine, String> {
     Ok(SshSkKeyLine {
         key_type,
         key_blob: blob.into(),
-        comment: parts.collect::<Vec<_>>().join(" ").into_boxed_str(),
     })
 }
 
@@ -206,7 +204,6 @@ impl DeviceDoc {
             DeviceKind::SshSk {
                 key_type: sk.public_key.key_type,
                 key_blob: sk.public_key.key_blob,
-                comment: sk.public_key.comment,
             }
         } else if let Some(v) = spec.webauthn {
             DeviceKind::Webauthn(WebauthnDevice::from_mfa_device_form(&v))
@@ -251,7 +248,6 @@ mod tests {
             assert!(SSH_SK_KEY_TYPES.contains(&k.key_type));
         }
         let k = parse_sk_key_line(&ok[2]).unwrap();
-        assert_eq!(&*k.comment, "two words");
         assert_eq!(&*k.key_blob, ED25519_SK_BLOB);
 
         let bad = [

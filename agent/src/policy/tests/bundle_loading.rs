@@ -417,7 +417,6 @@ spec:
         DeviceKind::SshSk {
             key_type: "sk-ssh-ed25519@openssh.com",
             key_blob: SK_BLOB_1.into(),
-            comment: "jerry@laptop".into()
         }
     );
     assert_eq!(&*b.devices()[1].id, "jerry-piv", "id defaults to the name");

@@ -88,7 +88,7 @@ pub(super) fn identify<'b>(
     }
     let cert_user = cert.as_ref().map(|c| User {
         name: c.key_id.clone(),
-        roles: c.roles.clone(),
+        roles: c.roles.iter().map(|r| r.as_str().into()).collect(),
         traits: crate::policy::Traits::from(&c.traits),
     });
     Ok(Presented {

@@ -155,7 +155,7 @@ mod tests {
     fn user(name: &str) -> (String, User) {
         let u = User {
             name: name.to_owned(),
-            roles: vec![format!("role-of-{name}")],
+            roles: [format!("role-of-{name}").into()].into(),
             traits: Default::default(),
         };
         (name.to_owned(), u)
@@ -172,7 +172,7 @@ mod tests {
             assert_eq!(users.get(&u.name), Some(u));
             assert_eq!(
                 users[u.name.as_str()].roles,
-                [format!("role-of-{}", u.name)]
+                [format!("role-of-{}", u.name).into()].into()
             );
         }
         assert_eq!(users.get("bob"), None);

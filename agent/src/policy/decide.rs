@@ -281,7 +281,7 @@ fn apply_locks(
     bundle: &Bundle,
     q: &LoginQuery<'_>,
     user: Option<&str>,
-    roles: &[String],
+    roles: &[std::sync::Arc<str>],
     decision: &mut Decision,
 ) {
     let subject = LockSubject {

@@ -224,7 +224,7 @@ impl LoginCandidates {
                 user.roles
                     .iter()
                     .enumerate()
-                    .map(move |(k, role)| (role.as_str(), locator(position(u), k), position(u)))
+                    .map(move |(k, role)| (&**role, locator(position(u), k), position(u)))
             })),
             ..LoginCandidates::default()
         };
@@ -254,7 +254,7 @@ impl LoginCandidates {
         let mut expanded: HashMap<String, Positions> = HashMap::new();
         for (u, user) in users.values().enumerate() {
             for role in &user.roles {
-                for value in other_templates.get(role.as_str()).into_iter().flatten() {
+                for value in other_templates.get(&**role).into_iter().flatten() {
                     // A template that fails expands to nothing: it allows nothing.
                     for login in interpolate(value, &user.traits).unwrap_or_default() {
                         let list = expanded.entry(login).or_default();
@@ -317,7 +317,7 @@ impl LoginCandidates {
         for role in roles {
             out.extend(self.holders.get(role, |l| {
                 let (u, k) = unlocate(l);
-                users.at(u).roles[k].as_str()
+                &users.at(u).roles[k]
             }));
         }
         out.extend(self.expanded(login));
@@ -390,7 +390,7 @@ impl LockIndex {
         let by_role = subject
             .roles
             .iter()
-            .map(String::as_str)
+            .map(|r| &**r)
             .chain([super::locks::IMPLICIT_ROLE])
             .flat_map(|r| list(&self.by_role, Some(r)));
         let by_node = subject.node_names().flat_map(|n| {

@@ -207,14 +207,14 @@ spec:
         s.user = Some("carol".into());
         s.identity = Some(User {
             name: "carol".into(),
-            roles: vec!["access-prod".into()],
+            roles: ["access-prod".into()].into(),
             traits: crate::policy::Traits::from([("logins", &["ops"][..])]),
         });
         assert_eq!(end_reason(&b, &node(), &s, now()), None);
-        s.identity.as_mut().unwrap().roles = vec!["access-dev".into()];
+        s.identity.as_mut().unwrap().roles = ["access-dev".into()].into();
         assert!(end_reason(&b, &node(), &s, now()).is_some());
         // A lock on the certificate's user ends it too.
-        s.identity.as_mut().unwrap().roles = vec!["access-prod".into()];
+        s.identity.as_mut().unwrap().roles = ["access-prod".into()].into();
         let locked = with(&lock("{ user: carol }", None));
         assert!(end_reason(&locked, &node(), &s, now())
             .unwrap()

@@ -102,7 +102,7 @@ fn record(s: &Session) -> Record {
         user: s.user.clone(),
         identity: s.identity.as_ref().map(|u| Identity {
             name: u.name.clone(),
-            roles: u.roles.clone(),
+            roles: u.roles.iter().map(|r| r.to_string()).collect(),
             traits: u.traits.to_map(),
         }),
         device: s.device.clone(),
@@ -131,7 +131,7 @@ fn session(r: Record) -> Option<Session> {
         user: r.user,
         identity: r.identity.map(|i| User {
             name: i.name,
-            roles: i.roles,
+            roles: i.roles.into_iter().map(Into::into).collect(),
             traits: crate::policy::Traits::from(i.traits),
         }),
         device: r.device,
@@ -311,7 +311,7 @@ mod tests {
         a.ending = Some("locked".into());
         a.identity = Some(User {
             name: "jerry".into(),
-            roles: vec!["r".into()],
+            roles: ["r".into()].into(),
             traits: crate::policy::Traits::from([("logins", &["jerry"][..])]),
         });
         save(&path, &[a.clone()], 7).unwrap();

@@ -11,6 +11,7 @@
 use super::super::documents::{Document, Format};
 use super::super::error::PolicyError;
 use super::super::json_stream::{for_each_element_in, Item, Part, Stop};
+use super::super::resources::SharedRoleNames;
 use super::convert::{convert, Converted};
 use super::Loader;
 
@@ -30,6 +31,7 @@ enum Parsed<'a> {
 }
 
 fn read_tail<'a>(text: &'a str, origin: &str, split: usize) -> Option<Tail<'a>> {
+    let _role_names = SharedRoleNames::default();
     let mut items = Vec::new();
     let read = for_each_element_in(text, origin, Part::Tail { split }, |item| {
         items.push(match item {

@@ -28,4 +28,4 @@ pub(crate) use cert_authority::CertAuthorityDoc;
 pub(crate) use device::{DeviceDoc, DeviceOutcome};
 pub(crate) use lock::LockDoc;
 pub(crate) use role::RoleDoc;
-pub(crate) use user::UserDoc;
+pub(crate) use user::{SharedRoleNames, UserDoc};

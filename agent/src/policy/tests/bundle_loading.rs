@@ -94,7 +94,14 @@ spec:
         b.roles()["access-dev"].allow.logins,
         vec!["{{internal.logins}}"]
     );
-    assert_eq!(b.users()["jerry"].roles, vec!["access-dev"]);
+    assert_eq!(
+        b.users()["jerry"]
+            .roles
+            .iter()
+            .map(|r| &**r)
+            .collect::<Vec<_>>(),
+        vec!["access-dev"]
+    );
     assert_eq!(b.users()["jerry"].logins().to_vec(), vec!["jerry"]);
     assert!(b.users()["jerry"]
         .traits
@@ -135,7 +142,14 @@ fn json_array_and_single_resource() {
     assert!(b.cap.admin_actions_require_mfa());
     assert_eq!(b.roles()["r"].allow.node_labels["env"], vec!["dev", "prod"]);
     assert_eq!(b.roles()["r"].require_session_mfa, RequireMfa::Session);
-    assert_eq!(b.users()["jerry"].roles, vec!["r"]);
+    assert_eq!(
+        b.users()["jerry"]
+            .roles
+            .iter()
+            .map(|r| &**r)
+            .collect::<Vec<_>>(),
+        vec!["r"]
+    );
     assert_eq!(
         b.warnings,
         vec!["b.json:9: skipped unknown kind 'windows_desktop'"]

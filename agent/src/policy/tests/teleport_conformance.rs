@@ -45,7 +45,7 @@ fn a_missing_role_denies_as_fetch_role_list_fails() {
     let n = prod3();
     let identity = User {
         name: "cert-user".into(),
-        roles: vec!["open".into(), "gone".into()],
+        roles: ["open".into(), "gone".into()].into(),
         traits: Default::default(),
     };
     let q = LoginQuery {
@@ -59,7 +59,7 @@ fn a_missing_role_denies_as_fetch_role_list_fails() {
     let d = decide_with_identity(&b, &q, &identity);
     assert_eq!(summary(&d), "deny off []", "{:?}", d.reasons);
     let identity = User {
-        roles: vec!["open".into()],
+        roles: ["open".into()].into(),
         ..identity
     };
     assert_eq!(

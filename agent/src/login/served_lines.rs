@@ -34,12 +34,14 @@ pub fn lines_for_login(
             // sk keys, and PIV keys by their slot certificate's key (the
             // attestation is verified when the login is decided: a key whose
             // chain does not hold counts as a file key there).
-            let (key_type, key_blob, is_sk): (&str, &str, bool) = match &dev.kind {
-                DeviceKind::SshSk {
-                    key_type, key_blob, ..
-                } => (key_type, key_blob, true),
+            let (key_type, key_blob, is_sk): (&str, String, bool) = match &dev.kind {
+                DeviceKind::SshSk { key_type, .. } => (
+                    key_type,
+                    dev.kind.ssh_sk_blob_base64().unwrap_or_default(),
+                    true,
+                ),
                 DeviceKind::Piv(p) => match &p.ssh_key {
-                    Some((t, b)) => (t, b, false),
+                    Some((t, b)) => (t, b.clone(), false),
                     None => continue,
                 },
                 _ => continue,
@@ -70,7 +72,7 @@ pub fn lines_for_login(
                     sanitize(&dev.name)
                 ),
                 key_type: key_type.to_owned(),
-                blob: key_blob.to_owned(),
+                blob: key_blob,
                 verify_required,
             });
         }

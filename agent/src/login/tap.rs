@@ -4,7 +4,6 @@
 //! signed, and the verdict once a tap verified: decided again for the
 //! device's owner alone.
 
-use base64::Engine;
 use pam_mfa_protocol::ResponseBody;
 
 use super::evidence::KeyClass;
@@ -125,15 +124,10 @@ pub(super) fn tap_devices(
         .into_iter()
         .filter_map(|d| {
             let kind = match &d.kind {
-                DeviceKind::SshSk { key_blob, .. } => {
-                    let blob = base64::engine::general_purpose::STANDARD
-                        .decode(key_blob.as_bytes())
-                        .ok()?;
-                    TapKind::SshSk {
-                        digest: key_digest(&blob),
-                        key_blob: blob,
-                    }
-                }
+                DeviceKind::SshSk { key_blob, .. } => TapKind::SshSk {
+                    digest: key_digest(key_blob),
+                    key_blob: key_blob.to_vec(),
+                },
                 DeviceKind::Piv(_) => match state.piv.device_class(d, traits, &bundle.cap) {
                     Ok(key) => TapKind::Piv {
                         selector: selector_of_hash(&key.attestation.public_key_spki_sha256),

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
+use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use super::by_name::ByName;
@@ -246,11 +247,15 @@ impl Bundle {
             .collect()
     }
 
-    /// The `ssh_sk` device with this key (type and base64 blob compared
-    /// exactly; the comment does not matter).
+    /// The `ssh_sk` device with this key (type and blob compared exactly;
+    /// the blob in base64, as sshd writes it: one that does not decode
+    /// names no device).
     pub fn device_by_ssh_key(&self, key_type: &str, key_blob_b64: &str) -> Option<&MfaDevice> {
+        let blob = base64::engine::general_purpose::STANDARD
+            .decode(key_blob_b64)
+            .ok()?;
         self.index
-            .devices_with_ssh_blob(&self.devices, key_blob_b64)
+            .devices_with_sk_blob(&self.devices, &blob)
             .iter()
             .map(|&i| &self.devices[i as usize])
             .find(|d| match &d.kind {
@@ -258,7 +263,7 @@ impl Bundle {
                     key_type: t,
                     key_blob: b,
                     ..
-                } => *t == key_type && **b == *key_blob_b64,
+                } => *t == key_type && **b == *blob,
                 _ => false,
             })
     }
@@ -268,7 +273,7 @@ impl Bundle {
     /// here: [`crate::piv::PivVerifier::device_class`] does that.
     pub fn device_by_piv_key(&self, key_type: &str, key_blob_b64: &str) -> Option<&MfaDevice> {
         self.index
-            .devices_with_ssh_blob(&self.devices, key_blob_b64)
+            .devices_with_piv_blob(&self.devices, key_blob_b64)
             .iter()
             .map(|&i| &self.devices[i as usize])
             .find(|d| match &d.kind {

@@ -35,6 +35,9 @@ pub(crate) struct BundleIndex {
     /// form → the devices with it (locator: a device; the key type is
     /// compared on lookup).
     devices_by_ssh_blob: KeyTable,
+    /// A `piv` slot certificate's key (base64, OpenSSH form) → the devices
+    /// with it.
+    devices_by_piv_blob: KeyTable,
     /// What may allow a login, for [`BundleIndex::login_candidates`].
     logins: LoginCandidates,
     locks: LockIndex,
@@ -62,10 +65,17 @@ fn user_login(users: &ByName<User>, locator: u64) -> &str {
     }
 }
 
-/// The key blob a device is found by in `SSH_AUTH_INFO_0`.
-fn device_blob(device: &MfaDevice) -> Option<&str> {
+/// An `ssh_sk` device's key blob.
+fn sk_blob(device: &MfaDevice) -> Option<&[u8]> {
     match &device.kind {
         DeviceKind::SshSk { key_blob, .. } => Some(key_blob),
+        _ => None,
+    }
+}
+
+/// A `piv` device's slot key, base64 as in `SSH_AUTH_INFO_0`.
+fn piv_blob(device: &MfaDevice) -> Option<&str> {
+    match &device.kind {
         DeviceKind::Piv(p) => p.ssh_key.as_ref().map(|(_, b)| b.as_str()),
         _ => None,
     }
@@ -94,10 +104,17 @@ impl BundleIndex {
             },
         );
         let ((users_by_login, devices_by_user, devices_by_ssh_blob), role_positions) = tables;
+        let devices_by_piv_blob = KeyTable::build(
+            devices
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| piv_blob(d).map(|b| (b, i as u64, position(i)))),
+        );
         BundleIndex {
             users_by_login,
             devices_by_user,
             devices_by_ssh_blob,
+            devices_by_piv_blob,
             logins,
             locks,
             role_positions,
@@ -126,7 +143,7 @@ impl BundleIndex {
             devices
                 .iter()
                 .enumerate()
-                .filter_map(|(i, d)| device_blob(d).map(|b| (b, i as u64, position(i)))),
+                .filter_map(|(i, d)| sk_blob(d).map(|b| (b, i as u64, position(i)))),
         );
         (users_by_login, devices_by_user, devices_by_ssh_blob)
     }
@@ -150,13 +167,24 @@ impl BundleIndex {
             .get(user, |d| &devices[d as usize].user)
     }
 
-    pub(crate) fn devices_with_ssh_blob<'a>(
+    /// The `ssh_sk` devices with this key blob.
+    pub(crate) fn devices_with_sk_blob<'a>(
         &'a self,
         devices: &'a [MfaDevice],
-        blob: &str,
+        blob: &[u8],
     ) -> &'a [u32] {
-        self.devices_by_ssh_blob.get(blob, |d| {
-            device_blob(&devices[d as usize]).unwrap_or_default()
+        self.devices_by_ssh_blob
+            .get(blob, |d| sk_blob(&devices[d as usize]).unwrap_or_default())
+    }
+
+    /// The `piv` devices whose slot key has this base64 blob.
+    pub(crate) fn devices_with_piv_blob<'a>(
+        &'a self,
+        devices: &'a [MfaDevice],
+        blob_b64: &str,
+    ) -> &'a [u32] {
+        self.devices_by_piv_blob.get(blob_b64, |d| {
+            piv_blob(&devices[d as usize]).unwrap_or_default()
         })
     }
 
@@ -315,9 +343,9 @@ impl LoginCandidates {
         let mut out: Vec<u32> = Vec::new();
         let roles = self.roles_by_literal.get(login).into_iter().flatten();
         for role in roles {
-            out.extend(self.holders.get(role, |l| {
+            out.extend(self.holders.get(role.as_str(), |l| {
                 let (u, k) = unlocate(l);
-                &users.at(u).roles[k]
+                &*users.at(u).roles[k]
             }));
         }
         out.extend(self.expanded(login));

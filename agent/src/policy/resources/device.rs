@@ -38,10 +38,11 @@ pub enum DeviceKind {
         /// `sk-ssh-ed25519@openssh.com` or `sk-ecdsa-sha2-nistp256@openssh.com`
         /// (one of [`SSH_SK_KEY_TYPES`]).
         key_type: &'static str,
-        /// The key blob, base64 as in authorized_keys. (The comment after
-        /// it is not kept: a key is the type and the blob, in OpenSSH and
-        /// in Teleport, and no decision reads it.)
-        key_blob: Box<str>,
+        /// The key blob (decoded from the base64 of authorized_keys; see
+        /// [`DeviceKind::ssh_sk_blob_base64`]). The comment after it is not
+        /// kept: a key is the type and the blob, in OpenSSH and in
+        /// Teleport, and no decision reads it.
+        key_blob: Box<[u8]>,
     },
     /// A WebAuthn credential: `spec.webauthn` of an `mfa_device`, or one of
     /// a user's Teleport devices (`spec.local_auth.mfa`, WebAuthn or U2F).
@@ -51,6 +52,17 @@ pub enum DeviceKind {
 }
 
 impl DeviceKind {
+    /// An `ssh_sk` key's blob in base64, as authorized_keys and
+    /// `SSH_AUTH_INFO_0` write it.
+    pub fn ssh_sk_blob_base64(&self) -> Option<String> {
+        match self {
+            DeviceKind::SshSk { key_blob, .. } => {
+                Some(base64::engine::general_purpose::STANDARD.encode(key_blob))
+            }
+            _ => None,
+        }
+    }
+
     /// `ssh_sk`, `webauthn` or `piv`.
     pub fn name(&self) -> &'static str {
         match self {
@@ -66,7 +78,7 @@ impl DeviceKind {
 #[derive(Debug)]
 struct SshSkKeyLine {
     key_type: &'static str,
-    key_blob: Box<str>,
+    key_blob: Box<[u8]>,
 }
 
 fn parse_sk_key_line(line: &str) -> Result<SshSkKeyLine, String> {
@@ -96,7 +108,7 @@ fn parse_sk_key_line(line: &str) -> Result<SshSkKeyLine, String> {
     }
     Ok(SshSkKeyLine {
         key_type,
-        key_blob: blob.into(),
+        key_blob: bytes.into_boxed_slice(),
     })
 }
 
@@ -105,10 +117,20 @@ fn ssh_string_prefix(bytes: &[u8]) -> Option<&[u8]> {
     bytes.get(4..4usize.checked_add(len)?)
 }
 
+/// Parsed where it is read (no copy of the line first).
 impl<'de> Deserialize<'de> for SshSkKeyLine {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        parse_sk_key_line(&s).map_err(de::Error::custom)
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = SshSkKeyLine;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an authorized_keys line")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SshSkKeyLine, E> {
+                parse_sk_key_line(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
@@ -248,7 +270,12 @@ mod tests {
             assert!(SSH_SK_KEY_TYPES.contains(&k.key_type));
         }
         let k = parse_sk_key_line(&ok[2]).unwrap();
-        assert_eq!(&*k.key_blob, ED25519_SK_BLOB);
+        assert_eq!(
+            &*k.key_blob,
+            base64::engine::general_purpose::STANDARD
+                .decode(ED25519_SK_BLOB)
+                .unwrap()
+        );
 
         let bad = [
             ("", "empty"),

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use super::support::{bundle, cap, role, user};
@@ -430,7 +431,10 @@ spec:
         d.kind,
         DeviceKind::SshSk {
             key_type: "sk-ssh-ed25519@openssh.com",
-            key_blob: SK_BLOB_1.into(),
+            key_blob: base64::engine::general_purpose::STANDARD
+                .decode(SK_BLOB_1)
+                .unwrap()
+                .into(),
         }
     );
     assert_eq!(&*b.devices()[1].id, "jerry-piv", "id defaults to the name");

@@ -237,15 +237,16 @@ fn indexed_lookups_agree_with_scans() {
             let DeviceKind::SshSk { key_blob, .. } = &d.kind else {
                 continue;
             };
+            let b64 = d.kind.ssh_sk_blob_base64().expect("an ssh_sk key");
             for key_type in KEY_TYPES.iter().chain(&["ssh-ed25519"]) {
                 let scan = b.devices().iter().find(|x| {
                     matches!(&x.kind, DeviceKind::SshSk { key_type: t, key_blob: k, .. }
                         if t == key_type && k == key_blob)
                 });
                 assert_eq!(
-                    b.device_by_ssh_key(key_type, key_blob),
+                    b.device_by_ssh_key(key_type, &b64),
                     scan,
-                    "seed {seed} {key_type} {key_blob}"
+                    "seed {seed} {key_type} {b64}"
                 );
             }
         }

@@ -189,13 +189,13 @@ fn child(path: &Path, decisions: usize, pool: Option<usize>) {
         let picked: Vec<&str> = (0..n).map(|_| users[rng.below(users.len())]).collect();
         users = picked;
     }
-    let keys: Vec<(&str, &str, &str)> = bundle
+    let keys: Vec<(&str, &str, String)> = bundle
         .devices()
         .iter()
         .filter_map(|d| match &d.kind {
-            DeviceKind::SshSk {
-                key_type, key_blob, ..
-            } => Some((&*d.user, *key_type, &**key_blob)),
+            DeviceKind::SshSk { key_type, .. } => {
+                Some((&*d.user, *key_type, d.kind.ssh_sk_blob_base64()?))
+            }
             _ => None,
         })
         .filter(|(user, ..)| pool.is_none() || users.contains(user))
@@ -214,7 +214,7 @@ fn child(path: &Path, decisions: usize, pool: Option<usize>) {
             if keys.is_empty() {
                 return (logins[rng.below(logins.len())].clone(), String::new());
             }
-            let (user, t, blob) = keys[rng.below(keys.len())];
+            let (user, t, blob) = &keys[rng.below(keys.len())];
             let u = &bundle.users()[user];
             let login = u
                 .logins()

@@ -172,8 +172,8 @@ struct Loader {
     /// ssh_sk key.
     device_names: Claims,
     device_keys: Claims,
-    /// Users read on this thread share their role names.
-    _role_names: super::resources::SharedRoleNames,
+    /// Resources read on this thread share the names they repeat.
+    _names: super::resources::SharedNames,
 }
 
 impl Loader {

@@ -11,7 +11,7 @@
 use super::super::documents::{Document, Format};
 use super::super::error::PolicyError;
 use super::super::json_stream::{for_each_element_in, Item, Part, Stop};
-use super::super::resources::SharedRoleNames;
+use super::super::resources::SharedNames;
 use super::convert::{convert, Converted};
 use super::Loader;
 
@@ -31,7 +31,7 @@ enum Parsed<'a> {
 }
 
 fn read_tail<'a>(text: &'a str, origin: &str, split: usize) -> Option<Tail<'a>> {
-    let _role_names = SharedRoleNames::default();
+    let _names = SharedNames::default();
     let mut items = Vec::new();
     let read = for_each_element_in(text, origin, Part::Tail { split }, |item| {
         items.push(match item {

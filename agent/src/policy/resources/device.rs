@@ -2,12 +2,14 @@
 //! forms, each naming its cluster user in `spec.user`.
 
 use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
 use super::common::{non_empty_string, v1, Metadata};
+use super::shared_names::shared_name;
 use super::webauthn_device::WebauthnDevice;
 use crate::piv::PivDevice;
 
@@ -24,8 +26,9 @@ pub struct MfaDevice {
     pub name: Box<str>,
     /// `spec.id`, else `metadata.name` (lock targets name this).
     pub id: Box<str>,
-    /// `spec.user`: the cluster user the device belongs to.
-    pub user: Box<str>,
+    /// `spec.user`: the cluster user the device belongs to (shared by the
+    /// devices of one user read together).
+    pub user: Arc<str>,
     /// The form of the device.
     pub kind: DeviceKind,
 }
@@ -243,7 +246,7 @@ impl DeviceDoc {
         Ok(DeviceOutcome::Device(MfaDevice {
             name: name.into_boxed_str(),
             id: id.into_boxed_str(),
-            user: spec.user.into_boxed_str(),
+            user: shared_name(spec.user),
             kind,
         }))
     }

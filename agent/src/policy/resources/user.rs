@@ -1,8 +1,5 @@
 //! `kind: user` (v2): roles and traits.
 
-use std::cell::RefCell;
-use std::collections::HashSet;
-use std::marker::PhantomData;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -10,6 +7,7 @@ use serde::Deserialize;
 use super::common::{v2, Metadata, StringList};
 use super::device::MfaDevice;
 use super::local_auth::RawLocalAuth;
+use super::shared_names::shared_name;
 use super::user_traits::{TraitValues, Traits};
 
 /// A cluster user.
@@ -18,7 +16,7 @@ pub struct User {
     /// `metadata.name`.
     pub name: String,
     /// `spec.roles`, as written (some may be missing from the bundle). The
-    /// users of one bundle share each name (see [`SharedRoleNames`]).
+    /// users of one bundle share each name (see `SharedNames`).
     pub roles: Box<[Arc<str>]>,
     /// `spec.traits` (`logins`, and whatever the identity provider sends).
     pub traits: Traits,
@@ -65,57 +63,10 @@ impl UserDoc {
                 .unwrap_or_default()
                 .0
                 .into_iter()
-                .map(role_name)
+                .map(shared_name)
                 .collect(),
             traits: spec.traits.unwrap_or_default(),
         };
         Ok((user, devices))
     }
-}
-
-thread_local! {
-    /// How many [`SharedRoleNames`] are alive on this thread, and the
-    /// role names users converted meanwhile share.
-    static ROLE_NAMES: RefCell<(usize, HashSet<Arc<str>>)> = RefCell::new((0, HashSet::new()));
-}
-
-/// While one is alive, the users converted on this thread share each role
-/// name (a bundle of 100,000 users names a few thousand roles); the names
-/// are let go when the last one is dropped. A loader holds one.
-pub(crate) struct SharedRoleNames(PhantomData<*const ()>);
-
-impl Default for SharedRoleNames {
-    fn default() -> Self {
-        ROLE_NAMES.with(|r| r.borrow_mut().0 += 1);
-        SharedRoleNames(PhantomData)
-    }
-}
-
-impl Drop for SharedRoleNames {
-    fn drop(&mut self) {
-        ROLE_NAMES.with(|r| {
-            let mut r = r.borrow_mut();
-            r.0 -= 1;
-            if r.0 == 0 {
-                r.1 = HashSet::new();
-            }
-        });
-    }
-}
-
-/// `name`, shared with the users converted before it while a
-/// [`SharedRoleNames`] is alive.
-fn role_name(name: String) -> Arc<str> {
-    ROLE_NAMES.with(|r| {
-        let mut r = r.borrow_mut();
-        if r.0 == 0 {
-            return Arc::from(name);
-        }
-        if let Some(shared) = r.1.get(name.as_str()) {
-            return shared.clone();
-        }
-        let shared: Arc<str> = Arc::from(name);
-        r.1.insert(shared.clone());
-        shared
-    })
 }

@@ -21,7 +21,57 @@ pub struct Traits {
     text: Box<str>,
     /// Per trait: where its name ends in `text`, how many values it has,
     /// then where each value ends.
-    layout: Box<[u32]>,
+    layout: Layout,
+}
+
+/// [`Traits::layout`]: two bytes a number when the text is shorter than
+/// 64 KiB (every user, in practice), else four.
+#[derive(Clone, PartialEq, Eq)]
+enum Layout {
+    Short(Box<[u16]>),
+    Long(Box<[u32]>),
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout::Short(Box::default())
+    }
+}
+
+/// A part of a [`Layout`].
+#[derive(Clone, Copy)]
+enum Ends<'a> {
+    Short(&'a [u16]),
+    Long(&'a [u32]),
+}
+
+impl Default for Ends<'_> {
+    fn default() -> Self {
+        Ends::Short(&[])
+    }
+}
+
+impl<'a> Ends<'a> {
+    fn len(self) -> usize {
+        match self {
+            Ends::Short(e) => e.len(),
+            Ends::Long(e) => e.len(),
+        }
+    }
+
+    fn at(self, i: usize) -> Option<usize> {
+        match self {
+            Ends::Short(e) => e.get(i).map(|&x| usize::from(x)),
+            Ends::Long(e) => e.get(i).map(|&x| x as usize),
+        }
+    }
+
+    fn range(self, from: usize, to: usize) -> Ends<'a> {
+        match self {
+            Ends::Short(e) => Ends::Short(&e[from..to]),
+            Ends::Long(e) => Ends::Long(&e[from..to]),
+        }
+    }
 }
 
 /// The values of one trait.
@@ -29,8 +79,8 @@ pub struct Traits {
 pub struct TraitValues<'a> {
     text: &'a str,
     /// Where the first value starts.
-    start: u32,
-    ends: &'a [u32],
+    start: usize,
+    ends: Ends<'a>,
 }
 
 impl<'a> TraitValues<'a> {
@@ -39,15 +89,15 @@ impl<'a> TraitValues<'a> {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.ends.len() == 0
     }
 
     /// The `i`th value.
     pub fn get(&self, i: usize) -> Option<&'a str> {
-        let end = *self.ends.get(i)? as usize;
+        let end = self.ends.at(i)?;
         let start = match i {
-            0 => self.start as usize,
-            _ => self.ends[i - 1] as usize,
+            0 => self.start,
+            _ => self.ends.at(i - 1)?,
         };
         Some(&self.text[start..end])
     }
@@ -57,9 +107,8 @@ impl<'a> TraitValues<'a> {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &'a str> + 'a {
-        let (text, start, ends) = (self.text, self.start as usize, self.ends);
-        let starts = std::iter::once(start).chain(ends.iter().map(|&e| e as usize));
-        starts.zip(ends).map(move |(s, &e)| &text[s..e as usize])
+        let this = *self;
+        (0..this.len()).filter_map(move |i| this.get(i))
     }
 
     pub fn contains(&self, value: &str) -> bool {
@@ -82,6 +131,19 @@ fn end(len: usize) -> u32 {
     u32::try_from(len).expect("a user's traits are shorter than 4 GiB")
 }
 
+impl Layout {
+    fn ends(&self) -> Ends<'_> {
+        match self {
+            Layout::Short(e) => Ends::Short(e),
+            Layout::Long(e) => Ends::Long(e),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ends().len() == 0
+    }
+}
+
 impl Traits {
     /// From names in strictly increasing order and their values.
     fn from_sorted<'a, V>(entries: impl IntoIterator<Item = (&'a str, V)>) -> Traits
@@ -102,9 +164,14 @@ impl Traits {
             }
             layout[count_at] = end(layout.len() - count_at - 1);
         }
+        let short: Result<Box<[u16]>, _> = layout.iter().map(|&x| u16::try_from(x)).collect();
+        let layout = match short {
+            Ok(short) => Layout::Short(short),
+            Err(_) => Layout::Long(layout.into_boxed_slice()),
+        };
         Traits {
             text: text.into_boxed_str(),
-            layout: layout.into_boxed_slice(),
+            layout,
         }
     }
 
@@ -112,16 +179,17 @@ impl Traits {
     pub fn iter(&self) -> impl Iterator<Item = (&str, TraitValues<'_>)> + '_ {
         let mut at = 0usize;
         let mut start = 0usize;
+        let layout = self.layout.ends();
         std::iter::from_fn(move || {
-            let name_end = *self.layout.get(at)? as usize;
-            let count = self.layout[at + 1] as usize;
-            let ends = &self.layout[at + 2..at + 2 + count];
+            let name_end = layout.at(at)?;
+            let count = layout.at(at + 1)?;
+            let ends = layout.range(at + 2, at + 2 + count);
             let name = &self.text[start..name_end];
             at += 2 + count;
-            start = ends.last().map_or(name_end, |&e| e as usize);
+            start = ends.at(count.wrapping_sub(1)).unwrap_or(name_end);
             let values = TraitValues {
                 text: &self.text,
-                start: end(name_end),
+                start: name_end,
                 ends,
             };
             Some((name, values))
@@ -238,6 +306,21 @@ mod tests {
         assert_eq!(Traits::from(&map), t);
         assert_eq!(map["logins"], ["jerry", "ops"]);
         assert!(Traits::default().is_empty() && Traits::default().get("").is_none());
+    }
+
+    #[test]
+    fn long_traits_keep_their_values() {
+        // Past 64 KiB of text, and more than 65,535 values: four-byte ends.
+        let long = "x".repeat(70_000);
+        let empties = vec![""; 70_000];
+        let t = Traits::from([("a", &[long.as_str(), "y"][..]), ("b", &empties)]);
+        assert_eq!(t.get("a").unwrap().to_vec(), [long.as_str(), "y"]);
+        assert_eq!(t.get("b").unwrap().len(), 70_000);
+        assert_eq!(t.names().collect::<Vec<_>>(), ["a", "b"]);
+        let many = Traits::from([("e", &empties[..]), ("f", &["z"])]);
+        assert_eq!(many.get("e").unwrap().len(), 70_000);
+        assert_eq!(many.get("f").unwrap().to_vec(), ["z"]);
+        assert_eq!(Traits::from(&many.to_map()), many);
     }
 
     #[test]

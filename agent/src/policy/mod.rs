@@ -43,6 +43,7 @@ mod key_table;
 mod labels;
 mod load;
 mod load_support;
+mod lock_index;
 mod locks;
 mod predicate;
 mod query;

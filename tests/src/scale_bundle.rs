@@ -561,6 +561,6 @@ mod tests {
         assert!(y.warnings.is_empty(), "{:?}", y.warnings);
         let (t, blob) = device_ssh_key(SEED, 5).unwrap();
         let dev = y.device_by_ssh_key(t, &blob).expect("device 5's key");
-        assert_eq!(dev.user, user_name(device_user(scale, 5)));
+        assert_eq!(*dev.user, user_name(device_user(scale, 5)));
     }
 }

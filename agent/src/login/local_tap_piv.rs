@@ -51,9 +51,9 @@ pub(super) fn piv_candidates(
                     continue;
                 };
                 conv.devices.push(TapDevice {
-                    user: dev.user.clone(),
-                    id: dev.id.clone(),
-                    name: dev.name.clone(),
+                    user: dev.user.to_string(),
+                    id: dev.id.to_string(),
+                    name: dev.name.to_string(),
                     kind: TapKind::Piv {
                         selector: crate::verify::piv_tap::selector_of_hash(
                             &attested.attestation.public_key_spki_sha256,

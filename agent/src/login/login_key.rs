@@ -3,8 +3,6 @@
 //! authorized_keys line it matched, sshd's PubkeyAuthOptions); a
 //! registered PIV key's is what its attestation says.
 
-use std::collections::BTreeMap;
-
 use super::auth_info::AcceptedKey;
 use super::evidence::KeyClass;
 use super::key_rules::key_policy_class;
@@ -30,7 +28,7 @@ pub(super) fn login_key<'b>(
     user: &str,
     cert_user: Option<&User>,
 ) -> Option<LoginKey<'b>> {
-    let (key, dev) = registered.iter().find(|(_, dev)| dev.user == user)?;
+    let (key, dev) = registered.iter().find(|(_, dev)| *dev.user == *user)?;
     let (class, note, piv_refusal) = match &dev.kind {
         DeviceKind::Piv(_) => {
             let traits = cert_user
@@ -61,9 +59,9 @@ fn piv_login_key_class(
     state: &AgentState,
     bundle: &Bundle,
     dev: &MfaDevice,
-    traits: Option<&BTreeMap<String, Vec<String>>>,
+    traits: Option<&crate::policy::Traits>,
 ) -> (KeyClass, String, Option<String>) {
-    let empty = BTreeMap::new();
+    let empty = crate::policy::Traits::default();
     match state
         .piv
         .device_class(dev, traits.unwrap_or(&empty), &bundle.cap)

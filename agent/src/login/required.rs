@@ -25,7 +25,7 @@ pub(super) fn required(
         class,
         mfa_device: who
             .device()
-            .map(|d| d.id.as_str())
+            .map(|d| &*d.id)
             .or(who.cert.as_ref().and_then(|c| c.mfa_verified.as_deref())),
         now: state.now(),
     };
@@ -34,7 +34,9 @@ pub(super) fn required(
         None => decide(bundle, &q),
     };
     if let Some(c) = who.cert.as_ref().filter(|c| !c.unmapped_roles.is_empty()) {
-        apply_locks(bundle, &q, Some(&c.key_id), &c.unmapped_roles, &mut d);
+        let roles: Vec<std::sync::Arc<str>> =
+            c.unmapped_roles.iter().map(|r| r.as_str().into()).collect();
+        apply_locks(bundle, &q, Some(&c.key_id), &roles, &mut d);
     }
     d
 }
@@ -54,7 +56,7 @@ pub(super) fn first_verdict(
         user: d.user.clone(),
         requirement: Some(d.requirement),
         evidence: None,
-        device: who.device().map(|d| d.id.clone()),
+        device: who.device().map(|d| d.id.to_string()),
         reason: d.reasons.join("; "),
         tap_users: Vec::new(),
         identity: who.cert_user.clone(),

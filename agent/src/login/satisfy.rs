@@ -92,7 +92,7 @@ pub(super) fn by_login_key(
         return false;
     };
     let (dev, key_class, note) = (key.device, key.class, &key.note);
-    v.device = Some(dev.id.clone());
+    v.device = Some(dev.id.to_string());
     match check(&req, key_class) {
         Ok(()) => {
             v.allow = true;

@@ -34,12 +34,14 @@ pub fn lines_for_login(
             // sk keys, and PIV keys by their slot certificate's key (the
             // attestation is verified when the login is decided: a key whose
             // chain does not hold counts as a file key there).
-            let (key_type, key_blob, is_sk) = match &dev.kind {
-                DeviceKind::SshSk {
-                    key_type, key_blob, ..
-                } => (key_type, key_blob, true),
+            let (key_type, key_blob, is_sk): (&str, String, bool) = match &dev.kind {
+                DeviceKind::SshSk { key_type, .. } => (
+                    key_type,
+                    dev.kind.ssh_sk_blob_base64().unwrap_or_default(),
+                    true,
+                ),
                 DeviceKind::Piv(p) => match &p.ssh_key {
-                    Some((t, b)) => (t, b, false),
+                    Some((t, b)) => (t, b.clone(), false),
                     None => continue,
                 },
                 _ => continue,
@@ -49,7 +51,7 @@ pub fn lines_for_login(
                 login,
                 user: Some(user),
                 class: ServiceClass::Ssh,
-                mfa_device: Some(dev.id.as_str()),
+                mfa_device: Some(&dev.id),
                 now,
             };
             let d = decide(bundle, &q);
@@ -69,8 +71,8 @@ pub fn lines_for_login(
                     "{opts}{key_type} {key_blob} pam-mfa:{user}/{}",
                     sanitize(&dev.name)
                 ),
-                key_type: key_type.clone(),
-                blob: key_blob.clone(),
+                key_type: key_type.to_owned(),
+                blob: key_blob,
                 verify_required,
             });
         }

@@ -4,7 +4,6 @@
 //! signed, and the verdict once a tap verified: decided again for the
 //! device's owner alone.
 
-use base64::Engine;
 use pam_mfa_protocol::ResponseBody;
 
 use super::evidence::KeyClass;
@@ -125,15 +124,10 @@ pub(super) fn tap_devices(
         .into_iter()
         .filter_map(|d| {
             let kind = match &d.kind {
-                DeviceKind::SshSk { key_blob, .. } => {
-                    let blob = base64::engine::general_purpose::STANDARD
-                        .decode(key_blob)
-                        .ok()?;
-                    TapKind::SshSk {
-                        digest: key_digest(&blob),
-                        key_blob: blob,
-                    }
-                }
+                DeviceKind::SshSk { key_blob, .. } => TapKind::SshSk {
+                    digest: key_digest(key_blob),
+                    key_blob: key_blob.to_vec(),
+                },
                 DeviceKind::Piv(_) => match state.piv.device_class(d, traits, &bundle.cap) {
                     Ok(key) => TapKind::Piv {
                         selector: selector_of_hash(&key.attestation.public_key_spki_sha256),
@@ -147,9 +141,9 @@ pub(super) fn tap_devices(
                 DeviceKind::Webauthn(_) => return None,
             };
             Some(TapDevice {
-                user: d.user.clone(),
-                id: d.id.clone(),
-                name: d.name.clone(),
+                user: d.user.to_string(),
+                id: d.id.to_string(),
+                name: d.name.to_string(),
                 kind,
             })
         })
@@ -168,9 +162,9 @@ fn webauthn_tap_devices(bundle: &Bundle, user: &str) -> Vec<TapDevice> {
         .into_iter()
         .filter_map(|(d, w)| {
             Some(TapDevice {
-                user: d.user.clone(),
-                id: d.id.clone(),
-                name: d.name.clone(),
+                user: d.user.to_string(),
+                id: d.id.to_string(),
+                name: d.name.to_string(),
                 kind: TapKind::Webauthn(TapCredential::from_device(w, app_id).ok()?),
             })
         })

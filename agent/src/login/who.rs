@@ -65,7 +65,7 @@ pub(super) fn identify<'b>(
         _ => Vec::new(),
     };
     let registered = registered_devices(bundle, &keys);
-    let mut key_users: Vec<&str> = registered.iter().map(|(_, d)| d.user.as_str()).collect();
+    let mut key_users: Vec<&str> = registered.iter().map(|(_, d)| &*d.user).collect();
     key_users.sort_unstable();
     key_users.dedup();
     if key_users.len() > 1 {
@@ -89,8 +89,8 @@ pub(super) fn identify<'b>(
     }
     let cert_user = cert.as_ref().map(|c| User {
         name: c.key_id.clone(),
-        roles: c.roles.clone(),
-        traits: c.traits.clone(),
+        roles: c.roles.iter().map(|r| r.as_str().into()).collect(),
+        traits: crate::policy::Traits::from(&c.traits),
     });
     Ok(Presented {
         keys,

@@ -112,7 +112,7 @@ impl HardwareKeySettings {
     pub fn serial_allowed(
         &self,
         serial: Option<u32>,
-        traits: &std::collections::BTreeMap<String, Vec<String>>,
+        traits: &crate::policy::Traits,
     ) -> Result<(), String> {
         if !self.serial_validation {
             return Ok(());
@@ -122,7 +122,7 @@ impl HardwareKeySettings {
         let listed = traits
             .get(&self.serial_trait)
             .into_iter()
-            .flatten()
+            .flat_map(|v| v.iter())
             .flat_map(|v| v.split(','))
             .any(|s| s.trim() == want);
         if listed {
@@ -179,7 +179,6 @@ fn go_duration(v: &Value) -> Result<Duration, String> {
 mod tests {
     use super::*;
     use serde_json::json;
-    use std::collections::BTreeMap;
 
     #[test]
     fn defaults_and_fields() {
@@ -261,11 +260,10 @@ mod tests {
 
     #[test]
     fn serial_validation() {
-        let traits: BTreeMap<String, Vec<String>> = [(
-            "hardware_key_serial_numbers".to_owned(),
-            vec!["111, 222".to_owned(), "333".to_owned()],
-        )]
-        .into();
+        let traits = crate::policy::Traits::from([(
+            "hardware_key_serial_numbers",
+            &["111, 222", "333"][..],
+        )]);
         let off = HardwareKeySettings::parse(&Value::Null).unwrap();
         assert!(off.serial_allowed(Some(999), &traits).is_ok());
         assert!(off.serial_allowed(None, &traits).is_ok());
@@ -282,6 +280,6 @@ mod tests {
             .serial_allowed(None, &traits)
             .unwrap_err()
             .contains("no serial"));
-        assert!(on.serial_allowed(Some(111), &BTreeMap::new()).is_err());
+        assert!(on.serial_allowed(Some(111), &Default::default()).is_err());
     }
 }

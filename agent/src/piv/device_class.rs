@@ -2,7 +2,7 @@
 //! agent's roots (cached by chain and root set), the slot and serial number
 //! checked against the device and the cap.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
@@ -74,7 +74,7 @@ impl PivVerifier {
     pub fn device_class(
         &self,
         device: &MfaDevice,
-        user_traits: &BTreeMap<String, Vec<String>>,
+        user_traits: &crate::policy::Traits,
         cap: &AuthPreference,
     ) -> Result<AttestedKey, String> {
         let DeviceKind::Piv(piv) = &device.kind else {
@@ -116,7 +116,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub fn piv_device_class(
     device: &MfaDevice,
     roots: &TrustedRoots,
-    user_traits: &BTreeMap<String, Vec<String>>,
+    user_traits: &crate::policy::Traits,
     cap: &AuthPreference,
 ) -> Result<KeyPolicy, String> {
     PivVerifier::new(roots.clone())

@@ -6,7 +6,7 @@
 //! ```no_run
 //! use mfa_agent::piv::{PivVerifier, TrustedRoots};
 //! # fn f(bundle: &mfa_agent::policy::Bundle, device: &mfa_agent::policy::MfaDevice,
-//! #      traits: &std::collections::BTreeMap<String, Vec<String>>) -> Result<(), String> {
+//! #      traits: &mfa_agent::policy::Traits) -> Result<(), String> {
 //! let verifier = PivVerifier::new(TrustedRoots::load(true, &["/etc/pam-mfa/piv-roots.pem"])?);
 //! let key = verifier.device_class(device, traits, &bundle.cap)?;
 //! println!("{} serial {:?}", key.class, key.attestation.serial);

@@ -4,19 +4,17 @@
 //! both when both are set, deny takes either; an expression that cannot be
 //! evaluated fails closed), for `decide`.
 
-use std::collections::BTreeMap;
-
 use super::labels::{match_labels, LabelMatch, Labels};
 use super::predicate::Env as ExpressionEnv;
 use super::query::LoginQuery;
-use super::resources::Role;
+use super::resources::{Role, Traits};
 use super::traits::{interpolate, is_valid_unix_user, TemplateError};
 
 /// A role with the user's traits applied.
 pub(super) struct AppliedRole<'b> {
     pub(super) role: &'b Role,
     /// The user's traits, for `node_labels_expression`.
-    pub(super) traits: &'b BTreeMap<String, Vec<String>>,
+    pub(super) traits: &'b Traits,
     pub(super) allow_logins: Vec<String>,
     pub(super) allow_labels: Labels,
     pub(super) deny_logins: Vec<String>,
@@ -26,7 +24,7 @@ pub(super) struct AppliedRole<'b> {
 /// `role` with `traits` applied, noting in `reasons` what was dropped.
 pub(super) fn apply_traits<'b>(
     role: &'b Role,
-    traits: &'b BTreeMap<String, Vec<String>>,
+    traits: &'b Traits,
     reasons: &mut Vec<String>,
 ) -> AppliedRole<'b> {
     let mut t = TraitApplier {
@@ -47,7 +45,7 @@ pub(super) fn apply_traits<'b>(
 /// Expands templates for one role, noting what was dropped.
 struct TraitApplier<'a> {
     role: &'a str,
-    traits: &'a BTreeMap<String, Vec<String>>,
+    traits: &'a Traits,
     notes: &'a mut Vec<String>,
 }
 

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
+use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use super::by_name::ByName;
@@ -93,9 +94,24 @@ impl Bundle {
 
     /// Makes a bundle and its indices. The loader is the usual way
     /// ([`super::load_bundle_str`], [`super::load_bundle_path`]).
-    pub fn from_parts(parts: BundleParts) -> Bundle {
-        let roles = ByName::from_map(parts.roles);
-        let users = ByName::from_map(parts.users);
+    pub fn from_parts(mut parts: BundleParts) -> Bundle {
+        let roles = ByName::from_map(std::mem::take(&mut parts.roles));
+        let users = ByName::from_map(std::mem::take(&mut parts.users));
+        Bundle::from_indexed(roles, users, parts)
+    }
+
+    /// [`Bundle::from_parts`] with the roles and users already by name
+    /// (those of `parts` are not read).
+    pub(crate) fn from_indexed(
+        roles: ByName<Role>,
+        users: ByName<User>,
+        mut parts: BundleParts,
+    ) -> Bundle {
+        // Kept for the bundle's life: no room for more (a list grown by
+        // pushes holds up to twice what it needs).
+        parts.devices.shrink_to_fit();
+        parts.locks.shrink_to_fit();
+        parts.cert_authorities.shrink_to_fit();
         let index = BundleIndex::build(&roles, &users, &parts.locks, &parts.devices);
         let strict_role = roles.values().any(|r| r.lock == "strict");
         Bundle {
@@ -148,6 +164,16 @@ impl Bundle {
     /// Certificate authorities, in bundle order.
     pub fn cert_authorities(&self) -> &[CertAuthority] {
         &self.cert_authorities
+    }
+
+    /// `user`'s roles (when it is one of this bundle's users) as written:
+    /// each one's position in [`Bundle::roles`], or `None` when missing.
+    pub(crate) fn user_role_positions(
+        &self,
+        user: &User,
+    ) -> Option<impl Iterator<Item = Option<u32>> + '_> {
+        let u = self.users.position_of(user)?;
+        Some(self.index.role_positions(u))
     }
 
     /// Users whose `logins` trait holds `login`, or whose name is `login`, by name.
@@ -221,11 +247,15 @@ impl Bundle {
             .collect()
     }
 
-    /// The `ssh_sk` device with this key (type and base64 blob compared
-    /// exactly; the comment does not matter).
+    /// The `ssh_sk` device with this key (type and blob compared exactly;
+    /// the blob in base64, as sshd writes it: one that does not decode
+    /// names no device).
     pub fn device_by_ssh_key(&self, key_type: &str, key_blob_b64: &str) -> Option<&MfaDevice> {
+        let blob = base64::engine::general_purpose::STANDARD
+            .decode(key_blob_b64)
+            .ok()?;
         self.index
-            .devices_with_ssh_blob(&self.devices, key_blob_b64)
+            .devices_with_sk_blob(&self.devices, &blob)
             .iter()
             .map(|&i| &self.devices[i as usize])
             .find(|d| match &d.kind {
@@ -233,7 +263,7 @@ impl Bundle {
                     key_type: t,
                     key_blob: b,
                     ..
-                } => t == key_type && b == key_blob_b64,
+                } => *t == key_type && **b == *blob,
                 _ => false,
             })
     }
@@ -243,7 +273,7 @@ impl Bundle {
     /// here: [`crate::piv::PivVerifier::device_class`] does that.
     pub fn device_by_piv_key(&self, key_type: &str, key_blob_b64: &str) -> Option<&MfaDevice> {
         self.index
-            .devices_with_ssh_blob(&self.devices, key_blob_b64)
+            .devices_with_piv_blob(&self.devices, key_blob_b64)
             .iter()
             .map(|&i| &self.devices[i as usize])
             .find(|d| match &d.kind {

@@ -61,7 +61,19 @@ impl<T: Eq> Eq for ByName<T> {}
 impl<T: Named> ByName<T> {
     /// From a map keyed by each resource's name.
     pub(crate) fn from_map(map: BTreeMap<String, T>) -> ByName<T> {
-        let items: Vec<T> = map.into_values().collect();
+        ByName::from_sorted(map.into_values().collect())
+    }
+
+    /// From resources with distinct names, in any order.
+    pub(crate) fn from_unsorted(mut items: Vec<T>) -> ByName<T> {
+        items.sort_unstable_by(|a, b| a.name().cmp(b.name()));
+        ByName::from_sorted(items)
+    }
+
+    /// From resources with distinct names, in name order.
+    pub(crate) fn from_sorted(mut items: Vec<T>) -> ByName<T> {
+        items.shrink_to_fit();
+        debug_assert!(items.windows(2).all(|w| w[0].name() < w[1].name()));
         let positions = KeyTable::build(
             items
                 .iter()
@@ -110,6 +122,16 @@ impl<T> ByName<T> {
     pub(crate) fn at(&self, position: u32) -> &T {
         &self.items[position as usize]
     }
+
+    /// The position of `item` when it is one of these (the same place in
+    /// memory, not an equal copy).
+    pub(crate) fn position_of(&self, item: &T) -> Option<u32> {
+        let size = std::mem::size_of::<T>().max(1);
+        let offset = (item as *const T as usize).checked_sub(self.items.as_ptr() as usize)?;
+        let i = offset / size;
+        let same = self.items.get(i).is_some_and(|x| std::ptr::eq(x, item));
+        same.then(|| position(i))
+    }
 }
 
 impl<T: Named> Index<&str> for ByName<T> {
@@ -133,8 +155,8 @@ mod tests {
     fn user(name: &str) -> (String, User) {
         let u = User {
             name: name.to_owned(),
-            roles: vec![format!("role-of-{name}")],
-            traits: BTreeMap::new(),
+            roles: [format!("role-of-{name}").into()].into(),
+            traits: Default::default(),
         };
         (name.to_owned(), u)
     }
@@ -150,10 +172,14 @@ mod tests {
             assert_eq!(users.get(&u.name), Some(u));
             assert_eq!(
                 users[u.name.as_str()].roles,
-                [format!("role-of-{}", u.name)]
+                [format!("role-of-{}", u.name).into()].into()
             );
         }
         assert_eq!(users.get("bob"), None);
+        // A position by place in memory: an equal copy is not one of them.
+        let jerry = users.get("jerry").unwrap();
+        assert_eq!(users.position_of(jerry), Some(1));
+        assert_eq!(users.position_of(&jerry.clone()), None);
         assert!(users.contains_key("jerry") && !users.contains_key("Jerry"));
         assert!(ByName::<User>::default().is_empty());
     }

@@ -104,6 +104,21 @@ pub(super) fn decide_for_user(
 fn user_roles<'b, 'u>(bundle: &'b Bundle, user: &'u User) -> (Vec<&'b Role>, Vec<&'u str>) {
     let mut roles: Vec<&Role> = Vec::new();
     let mut missing: Vec<&str> = Vec::new();
+    if let Some(positions) = bundle.user_role_positions(user) {
+        // One of the bundle's users: their roles were found when it was made.
+        let mut seen: Vec<u32> = Vec::new();
+        for (name, p) in user.roles.iter().zip(positions) {
+            match p {
+                Some(p) if !seen.contains(&p) => {
+                    seen.push(p);
+                    roles.push(bundle.roles().at(p));
+                }
+                Some(_) => {}
+                None => missing.push(name),
+            }
+        }
+        return (roles, missing);
+    }
     for name in &user.roles {
         match bundle.roles().get(name) {
             Some(role) if !roles.iter().any(|r| r.name == role.name) => roles.push(role),
@@ -268,7 +283,7 @@ pub fn apply_locks(
     bundle: &Bundle,
     q: &LoginQuery<'_>,
     user: Option<&str>,
-    roles: &[String],
+    roles: &[std::sync::Arc<str>],
     decision: &mut Decision,
 ) {
     let subject = LockSubject {

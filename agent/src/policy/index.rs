@@ -13,8 +13,11 @@ use std::time::SystemTime;
 
 use super::by_name::{position, ByName};
 use super::key_table::{locator, unlocate, KeyTable};
+use super::load_support::beside;
+use super::lock_index::LockIndex;
 use super::locks::LockSubject;
 use super::resources::{DeviceKind, Lock, MfaDevice, Role, User};
+use super::role_positions::RolePositions;
 use super::traits::{interpolate, value_shape, ValueShape};
 
 type Positions = Vec<u32>;
@@ -33,9 +36,14 @@ pub(crate) struct BundleIndex {
     /// form → the devices with it (locator: a device; the key type is
     /// compared on lookup).
     devices_by_ssh_blob: KeyTable,
+    /// A `piv` slot certificate's key (base64, OpenSSH form) → the devices
+    /// with it.
+    devices_by_piv_blob: KeyTable,
     /// What may allow a login, for [`BundleIndex::login_candidates`].
     logins: LoginCandidates,
     locks: LockIndex,
+    /// Each user's roles by position.
+    role_positions: RolePositions,
 }
 
 impl std::fmt::Debug for BundleIndex {
@@ -54,14 +62,21 @@ fn user_login(users: &ByName<User>, locator: u64) -> &str {
     let user = users.at(u);
     match which {
         0 => &user.name,
-        k => &user.logins()[k - 1],
+        k => user.logins().get(k - 1).unwrap_or_default(),
     }
 }
 
-/// The key blob a device is found by in `SSH_AUTH_INFO_0`.
-fn device_blob(device: &MfaDevice) -> Option<&str> {
+/// An `ssh_sk` device's key blob.
+fn sk_blob(device: &MfaDevice) -> Option<&[u8]> {
     match &device.kind {
         DeviceKind::SshSk { key_blob, .. } => Some(key_blob),
+        _ => None,
+    }
+}
+
+/// A `piv` device's slot key, base64 as in `SSH_AUTH_INFO_0`.
+fn piv_blob(device: &MfaDevice) -> Option<&str> {
+    match &device.kind {
         DeviceKind::Piv(p) => p.ssh_key.as_ref().map(|(_, b)| b.as_str()),
         _ => None,
     }
@@ -74,15 +89,45 @@ impl BundleIndex {
         locks: &[Lock],
         devices: &[MfaDevice],
     ) -> BundleIndex {
+        // Which logins roles may allow, on a second thread for a large bundle.
+        let large = users.len() + devices.len() >= 20_000;
+        let ((logins, locks), tables) = beside(
+            large,
+            || {
+                (
+                    LoginCandidates::build(roles, users),
+                    LockIndex::build(locks),
+                )
+            },
+            || {
+                let tables = BundleIndex::tables(users, devices);
+                (tables, RolePositions::build(roles, users))
+            },
+        );
+        let ((users_by_login, devices_by_user, devices_by_ssh_blob), role_positions) = tables;
+        let devices_by_piv_blob = KeyTable::build(
+            devices
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| piv_blob(d).map(|b| (b, i as u64, position(i)))),
+        );
+        BundleIndex {
+            users_by_login,
+            devices_by_user,
+            devices_by_ssh_blob,
+            devices_by_piv_blob,
+            logins,
+            locks,
+            role_positions,
+        }
+    }
+
+    /// `users_by_login`, `devices_by_user` and `devices_by_ssh_blob`.
+    fn tables(users: &ByName<User>, devices: &[MfaDevice]) -> (KeyTable, KeyTable, KeyTable) {
         // Users in name order, so every list comes out sorted.
         let users_by_login = KeyTable::build(users.values().enumerate().flat_map(|(u, user)| {
             let mut logins: Vec<(&str, usize)> = vec![(user.name.as_str(), 0)];
-            logins.extend(
-                user.logins()
-                    .iter()
-                    .enumerate()
-                    .map(|(k, l)| (l.as_str(), k + 1)),
-            );
+            logins.extend(user.logins().iter().enumerate().map(|(k, l)| (l, k + 1)));
             logins.sort_unstable();
             logins.dedup_by(|a, b| a.0 == b.0);
             logins
@@ -93,21 +138,20 @@ impl BundleIndex {
             devices
                 .iter()
                 .enumerate()
-                .map(|(i, d)| (d.user.as_str(), i as u64, position(i))),
+                .map(|(i, d)| (&*d.user, i as u64, position(i))),
         );
         let devices_by_ssh_blob = KeyTable::build(
             devices
                 .iter()
                 .enumerate()
-                .filter_map(|(i, d)| device_blob(d).map(|b| (b, i as u64, position(i)))),
+                .filter_map(|(i, d)| sk_blob(d).map(|b| (b, i as u64, position(i)))),
         );
-        BundleIndex {
-            users_by_login,
-            devices_by_user,
-            devices_by_ssh_blob,
-            logins: LoginCandidates::build(roles, users),
-            locks: LockIndex::build(locks),
-        }
+        (users_by_login, devices_by_user, devices_by_ssh_blob)
+    }
+
+    /// User `u`'s roles as written: a position, or `None` when missing.
+    pub(crate) fn role_positions(&self, u: u32) -> impl Iterator<Item = Option<u32>> + '_ {
+        self.role_positions.of(u)
     }
 
     /// The users named `login` or whose `logins` trait holds it.
@@ -121,16 +165,27 @@ impl BundleIndex {
         user: &str,
     ) -> &'a [u32] {
         self.devices_by_user
-            .get(user, |d| devices[d as usize].user.as_str())
+            .get(user, |d| &devices[d as usize].user)
     }
 
-    pub(crate) fn devices_with_ssh_blob<'a>(
+    /// The `ssh_sk` devices with this key blob.
+    pub(crate) fn devices_with_sk_blob<'a>(
         &'a self,
         devices: &'a [MfaDevice],
-        blob: &str,
+        blob: &[u8],
     ) -> &'a [u32] {
-        self.devices_by_ssh_blob.get(blob, |d| {
-            device_blob(&devices[d as usize]).unwrap_or_default()
+        self.devices_by_ssh_blob
+            .get(blob, |d| sk_blob(&devices[d as usize]).unwrap_or_default())
+    }
+
+    /// The `piv` devices whose slot key has this base64 blob.
+    pub(crate) fn devices_with_piv_blob<'a>(
+        &'a self,
+        devices: &'a [MfaDevice],
+        blob_b64: &str,
+    ) -> &'a [u32] {
+        self.devices_by_piv_blob.get(blob_b64, |d| {
+            piv_blob(&devices[d as usize]).unwrap_or_default()
         })
     }
 
@@ -187,7 +242,8 @@ fn trait_value<'a>(users: &'a ByName<User>, name: &str, locator: u64) -> &'a str
         .at(u)
         .traits
         .get(name)
-        .map_or("", |v| v[which].as_str())
+        .and_then(|v| v.get(which))
+        .unwrap_or_default()
 }
 
 impl LoginCandidates {
@@ -197,7 +253,7 @@ impl LoginCandidates {
                 user.roles
                     .iter()
                     .enumerate()
-                    .map(move |(k, role)| (role.as_str(), locator(position(u), k), position(u)))
+                    .map(move |(k, role)| (&**role, locator(position(u), k), position(u)))
             })),
             ..LoginCandidates::default()
         };
@@ -227,7 +283,7 @@ impl LoginCandidates {
         let mut expanded: HashMap<String, Positions> = HashMap::new();
         for (u, user) in users.values().enumerate() {
             for role in &user.roles {
-                for value in other_templates.get(role.as_str()).into_iter().flatten() {
+                for value in other_templates.get(&**role).into_iter().flatten() {
                     // A template that fails expands to nothing: it allows nothing.
                     for login in interpolate(value, &user.traits).unwrap_or_default() {
                         let list = expanded.entry(login).or_default();
@@ -249,15 +305,11 @@ impl LoginCandidates {
             .collect();
         for name in trait_names {
             let table = KeyTable::build(users.values().enumerate().flat_map(|(u, user)| {
-                let values = user
-                    .traits
-                    .get(&name)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default();
+                let values = user.traits.get(&name).unwrap_or_default();
                 values
                     .iter()
                     .enumerate()
-                    .map(move |(k, v)| (v.as_str(), locator(position(u), k), position(u)))
+                    .map(move |(k, v)| (v, locator(position(u), k), position(u)))
             }));
             c.users_by_trait_value.push((name, table));
         }
@@ -292,9 +344,9 @@ impl LoginCandidates {
         let mut out: Vec<u32> = Vec::new();
         let roles = self.roles_by_literal.get(login).into_iter().flatten();
         for role in roles {
-            out.extend(self.holders.get(role, |l| {
+            out.extend(self.holders.get(role.as_str(), |l| {
                 let (u, k) = unlocate(l);
-                users.at(u).roles[k].as_str()
+                &*users.at(u).roles[k]
             }));
         }
         out.extend(self.expanded(login));
@@ -304,85 +356,5 @@ impl LoginCandidates {
         out.sort_unstable();
         out.dedup();
         out
-    }
-}
-
-/// Locks by their target fields: a lock sits in the list of EVERY field it
-/// sets (any one of them locks a session, as in Teleport), so a lookup
-/// visits only locks that name something the login has.
-#[derive(Clone, Default)]
-struct LockIndex {
-    by_user: HashMap<String, Positions>,
-    by_role: HashMap<String, Positions>,
-    by_login: HashMap<String, Positions>,
-    by_node: HashMap<String, Positions>,
-    by_server_id: HashMap<String, Positions>,
-    by_mfa_device: HashMap<String, Positions>,
-}
-
-impl LockIndex {
-    fn build(locks: &[Lock]) -> LockIndex {
-        let mut ix = LockIndex::default();
-        for (i, lock) in locks.iter().enumerate() {
-            let t = &lock.target;
-            for (field, map) in [
-                (&t.user, &mut ix.by_user),
-                (&t.role, &mut ix.by_role),
-                (&t.login, &mut ix.by_login),
-                (&t.node, &mut ix.by_node),
-                (&t.server_id, &mut ix.by_server_id),
-                (&t.mfa_device, &mut ix.by_mfa_device),
-            ] {
-                if let Some(v) = field {
-                    let list = map.entry(v.clone()).or_default();
-                    if list.last() != Some(&position(i)) {
-                        list.push(position(i));
-                    }
-                }
-            }
-            // `<host UUID>.<cluster>` (HostFQDN) also sits under each
-            // prefix before a dot, where a lookup by the node's UUID finds it.
-            for (field, map) in [
-                (&t.node, &mut ix.by_node),
-                (&t.server_id, &mut ix.by_server_id),
-            ] {
-                let Some(v) = field else { continue };
-                for (dot, _) in v.match_indices('.') {
-                    let list = map.entry(v[..dot].to_owned()).or_default();
-                    if list.last() != Some(&position(i)) {
-                        list.push(position(i));
-                    }
-                }
-            }
-        }
-        ix
-    }
-
-    fn find(&self, locks: &[Lock], subject: &LockSubject<'_>, now: SystemTime) -> Option<usize> {
-        fn list<'m>(map: &'m HashMap<String, Positions>, key: Option<&str>) -> &'m [u32] {
-            key.and_then(|k| map.get(k))
-                .map(Vec::as_slice)
-                .unwrap_or(&[])
-        }
-        let by_role = subject
-            .roles
-            .iter()
-            .map(String::as_str)
-            .chain([super::locks::IMPLICIT_ROLE])
-            .flat_map(|r| list(&self.by_role, Some(r)));
-        let by_node = subject.node_names().flat_map(|n| {
-            list(&self.by_node, Some(n))
-                .iter()
-                .chain(list(&self.by_server_id, Some(n)))
-        });
-        list(&self.by_user, subject.user)
-            .iter()
-            .chain(by_role)
-            .chain(list(&self.by_login, Some(subject.login)))
-            .chain(by_node)
-            .chain(list(&self.by_mfa_device, subject.mfa_device))
-            .map(|&p| p as usize)
-            .filter(|&p| locks[p].is_in_force(now) && locks[p].matches(subject))
-            .min()
     }
 }

@@ -183,6 +183,27 @@ pub(crate) enum Item<'a> {
     Document(Document<'a>),
 }
 
+/// Which elements of the array to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// All of them.
+    Whole,
+    /// Those before `split`, when an element starts there (after a
+    /// comma); else, when an element runs over `split`, all of them.
+    Head { split: usize },
+    /// Those from `split` (an element's start) to the end of the array.
+    Tail { split: usize },
+}
+
+/// Where reading a [`Part`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// At the end of the array.
+    End,
+    /// At the split of a [`Part::Head`], where the tail starts.
+    Split,
+}
+
 /// Streams the elements of a JSON array (`text` starts with `[` after
 /// blanks) to `each`, in order. `None` when the text is not a
 /// well-formed array here (the caller then takes the general way, which
@@ -190,19 +211,47 @@ pub(crate) enum Item<'a> {
 pub(crate) fn for_each_element<'a>(
     text: &'a str,
     origin: &str,
-    mut each: impl FnMut(Item<'a>) -> Result<(), PolicyError>,
+    each: impl FnMut(Item<'a>) -> Result<(), PolicyError>,
 ) -> Result<Option<()>, PolicyError> {
+    Ok(for_each_element_in(text, origin, Part::Whole, each)?.map(|_| ()))
+}
+
+/// [`for_each_element`] for a part of the array.
+pub(crate) fn for_each_element_in<'a>(
+    text: &'a str,
+    origin: &str,
+    part: Part,
+    mut each: impl FnMut(Item<'a>) -> Result<(), PolicyError>,
+) -> Result<Option<Stop>, PolicyError> {
     let bytes = text.as_bytes();
     let mut lines = LineCounter::default();
-    let mut i = skip_ws(bytes, 0);
-    if bytes.get(i) != Some(&b'[') {
-        return Ok(None);
-    }
-    i = skip_ws(bytes, i + 1);
-    if bytes.get(i) == Some(&b']') {
-        return Ok((skip_ws(bytes, i + 1) == bytes.len()).then_some(()));
-    }
+    let (mut i, mut stop) = match part {
+        Part::Tail { split } => (split, usize::MAX),
+        Part::Whole | Part::Head { .. } => {
+            let i = skip_ws(bytes, 0);
+            if bytes.get(i) != Some(&b'[') {
+                return Ok(None);
+            }
+            let i = skip_ws(bytes, i + 1);
+            if bytes.get(i) == Some(&b']') {
+                return Ok((skip_ws(bytes, i + 1) == bytes.len()).then_some(Stop::End));
+            }
+            let stop = match part {
+                Part::Head { split } => split,
+                _ => usize::MAX,
+            };
+            (i, stop)
+        }
+    };
     loop {
+        if i == stop {
+            return Ok(Some(Stop::Split));
+        }
+        if i > stop {
+            // An element ran over the split: this is no place to cut, and
+            // reading goes on to the end.
+            stop = usize::MAX;
+        }
         let (line, column) = lines.at(bytes, i);
         let mut stream = serde_json::Deserializer::from_str(&text[i..]).into_iter::<Element>();
         let element = match stream.next() {
@@ -225,7 +274,7 @@ pub(crate) fn for_each_element<'a>(
         i = skip_ws(bytes, end);
         match bytes.get(i) {
             Some(b',') => i = skip_ws(bytes, i + 1),
-            Some(b']') if skip_ws(bytes, i + 1) == bytes.len() => return Ok(Some(())),
+            Some(b']') if skip_ws(bytes, i + 1) == bytes.len() => return Ok(Some(Stop::End)),
             _ => return Ok(None),
         }
         if bytes.get(i) == Some(&b']') {

@@ -10,9 +10,9 @@
 //! Lookups hash the key once, probe a flat table and compare the
 //! candidate's key, as a hash map does.
 
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, Hash, RandomState};
 
-/// Groups of positions (`u32`), found by a string key.
+/// Groups of positions (`u32`), found by a key (a string, or bytes).
 #[derive(Clone, Default)]
 pub(crate) struct KeyTable {
     hasher: RandomState,
@@ -35,12 +35,14 @@ impl KeyTable {
     /// From `(key, locator of that key, position)`: each key's positions in
     /// the order given, a position repeated right after itself kept once.
     /// The locator of a key's first entry is the one kept.
-    pub(crate) fn build<'a>(entries: impl IntoIterator<Item = (&'a str, u64, u32)>) -> KeyTable {
+    pub(crate) fn build<'a, K: ?Sized + Hash + Eq + 'a>(
+        entries: impl IntoIterator<Item = (&'a K, u64, u32)>,
+    ) -> KeyTable {
         let hasher = RandomState::new();
         let mut slots: Box<[(u32, u32)]> = vec![(0, 0); 16].into_boxed_slice();
         // Per group: its key and hash (for probing and growing), its
         // locator, the last position added and how many there are.
-        let mut keys: Vec<(&'a str, u64)> = Vec::new();
+        let mut keys: Vec<(&'a K, u64)> = Vec::new();
         let mut locators: Vec<u64> = Vec::new();
         let mut last: Vec<u32> = Vec::new();
         let mut counts: Vec<u32> = Vec::new();
@@ -100,7 +102,11 @@ impl KeyTable {
     }
 
     /// The positions under `key`; `key_of` gives back the key of a locator.
-    pub(crate) fn get<'k>(&self, key: &str, key_of: impl Fn(u64) -> &'k str) -> &[u32] {
+    pub(crate) fn get<'k, K: ?Sized + Hash + Eq + 'k>(
+        &self,
+        key: &K,
+        key_of: impl Fn(u64) -> &'k K,
+    ) -> &[u32] {
         if self.locators.is_empty() {
             return &[];
         }
@@ -130,7 +136,7 @@ impl KeyTable {
 }
 
 /// A probing table of `size` slots (a power of two) for these keys.
-fn rehash(keys: &[(&str, u64)], size: usize) -> Box<[(u32, u32)]> {
+fn rehash<K: ?Sized>(keys: &[(&K, u64)], size: usize) -> Box<[(u32, u32)]> {
     let mut slots = vec![(0u32, 0u32); size].into_boxed_slice();
     let mask = size - 1;
     for (g, (_, hash)) in keys.iter().enumerate() {
@@ -182,7 +188,7 @@ mod tests {
         assert_eq!(table.get("olga", key_of), [0]);
         assert!(table.get("bob", key_of).is_empty());
         assert!(table.get("Jerry", key_of).is_empty());
-        let empty = KeyTable::build(std::iter::empty());
+        let empty = KeyTable::build(std::iter::empty::<(&str, u64, u32)>());
         assert!(empty.get("jerry", key_of).is_empty());
         assert!(KeyTable::default().get("", key_of).is_empty());
         // Many keys: every one found, through collisions.
@@ -193,7 +199,7 @@ mod tests {
                 .map(|(i, k)| (k.as_str(), i as u64, i as u32)),
         );
         for (i, k) in many.iter().enumerate() {
-            assert_eq!(t.get(k, |l| many[l as usize].as_str()), [i as u32]);
+            assert_eq!(t.get(k.as_str(), |l| many[l as usize].as_str()), [i as u32]);
         }
         assert!(t.get("u5000", |l| many[l as usize].as_str()).is_empty());
     }

@@ -1,7 +1,7 @@
 //! Label selectors against a node's labels: Teleport's `MatchLabels`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use regex::Regex;
 
@@ -94,10 +94,13 @@ pub fn match_value(pattern: &str, value: &str) -> Result<bool, String> {
 }
 
 /// Compiled label regexes, shared by every decision: a bundle has few
-/// distinct ones, and compiling one costs far more than a decision.
-pub(crate) fn cached_regex(pattern: &str) -> Result<Regex, String> {
+/// distinct ones, and compiling one costs far more than a decision. Shared
+/// (an `Arc`), not cloned: a clone of a `Regex` starts a new pool of
+/// matching caches, and building one cost a tenth of a decision.
+pub(crate) fn cached_regex(pattern: &str) -> Result<Arc<Regex>, String> {
     const MAX_CACHED: usize = 10_000;
-    static CACHE: OnceLock<Mutex<HashMap<String, Result<Regex, String>>>> = OnceLock::new();
+    type Cache = Mutex<HashMap<String, Result<Arc<Regex>, String>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     if let Some(hit) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(pattern) {
         return hit.clone();
@@ -105,6 +108,7 @@ pub(crate) fn cached_regex(pattern: &str) -> Result<Regex, String> {
     let built = regex::RegexBuilder::new(&ascii_perl_classes(pattern))
         .size_limit(1 << 20)
         .build()
+        .map(Arc::new)
         .map_err(|e| format!("invalid regex {pattern:?}: {e}"));
     let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
     if map.len() >= MAX_CACHED {

@@ -1,19 +1,26 @@
 //! Loading bundles from text, a file, or a directory of files.
 
+mod convert;
 mod devices;
+mod finish;
+mod parallel;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::path::Path;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::bundle::{hex_sha256, Bundle, BundleParts};
+use super::bundle::Bundle;
 use super::documents::{decode, is_json, split, Document};
 use super::error::PolicyError;
 use super::json_stream::{for_each_element, Item, Resource};
-use super::load_support::{on_own_thread, release_free_heap, DeviceClaims, LARGE};
-use super::resources::{CapDoc, CertAuthorityDoc, DeviceDoc, LockDoc, RoleDoc, UserDoc};
+use super::load_support::{beside, on_own_thread, release_free_heap, Claims, LARGE};
+use super::resources::{
+    CapDoc, CertAuthorityDoc, DeviceDoc, LockDoc, Role, RoleDoc, User, UserDoc,
+};
+use convert::{convert, Converted};
 
 /// What is read first from every document, to pick its type.
 #[derive(Debug, Deserialize)]
@@ -33,10 +40,13 @@ pub fn load_bundle_str(text: &str, origin: &str) -> Result<Bundle, PolicyError> 
 
 fn load_str_here(text: &str, origin: &str) -> Result<Bundle, PolicyError> {
     let mut loader = Loader::default();
-    loader.add_text(text, origin)?;
+    let (hasher, added) = beside(
+        text.len() >= LARGE,
+        || Sha256::new().chain_update(text.as_bytes()),
+        || loader.add_text(text, origin),
+    );
+    added?;
     loader.refuse_empty(origin)?;
-    let mut hasher = Sha256::new();
-    hasher.update(text.as_bytes());
     let bundle = loader.finish(hasher);
     release_free_heap(text.len());
     Ok(bundle)
@@ -68,11 +78,17 @@ fn load_path_here(path: &Path) -> Result<Bundle, PolicyError> {
         let origin = file.display().to_string();
         let bytes =
             std::fs::read(file).map_err(|e| PolicyError::in_file(&origin, e.to_string()))?;
-        hasher.update(&bytes);
         read += bytes.len();
         let text = std::str::from_utf8(&bytes)
             .map_err(|e| PolicyError::in_file(&origin, format!("not UTF-8 text: {e}")))?;
-        loader.add_text(text, &origin)?;
+        // The revision's hash on a second thread while a large file is read.
+        let added;
+        (hasher, added) = beside(
+            bytes.len() >= LARGE,
+            || hasher.chain_update(&bytes),
+            || loader.add_text(text, &origin),
+        );
+        added?;
     }
     if meta.is_dir() && files.is_empty() {
         return Err(PolicyError::in_file(
@@ -126,29 +142,38 @@ fn bundle_files(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
     Ok(files)
 }
 
+/// A file of [`Loader::origins`] and a line in it.
+type Place = (u32, u64);
+
 /// Collects resources from one or more texts into a bundle.
 #[derive(Default)]
 struct Loader {
-    roles: BTreeMap<String, super::resources::Role>,
-    users: BTreeMap<String, super::resources::User>,
+    /// Roles and users in bundle order (sorted by name at the end), each
+    /// with its place; found by a hash of their name, for duplicates.
+    roles: Vec<Role>,
+    role_places: Vec<Place>,
+    role_claims: Claims,
+    users: Vec<User>,
+    user_places: Vec<Place>,
+    user_claims: Claims,
     cap: Option<super::resources::AuthPreference>,
     locks: Vec<super::resources::Lock>,
     devices: Vec<super::resources::MfaDevice>,
     cert_authorities: Vec<super::resources::CertAuthority>,
     warnings: Vec<String>,
-    /// Where each named thing was first seen (a file of `origins`, a
-    /// line), for duplicate errors.
-    seen: HashMap<(&'static str, String), (u32, u64)>,
+    /// Where the cap and each lock was first seen, for duplicate errors.
+    seen: HashMap<(&'static str, String), Place>,
     /// The files read, in order.
     origins: Vec<String>,
     hasher: std::hash::RandomState,
-    /// Where each of `devices` is (a file of `origins`, a line).
-    device_places: Vec<(u32, u64)>,
+    /// Where each of `devices` is.
+    device_places: Vec<Place>,
     /// Devices by a hash of their user and name, and by a hash of their
-    /// ssh_sk key: no copy of either string (a bundle may hold hundreds of
-    /// thousands of devices); a hit is compared with the device itself.
-    device_names: DeviceClaims,
-    device_keys: DeviceClaims,
+    /// ssh_sk key.
+    device_names: Claims,
+    device_keys: Claims,
+    /// Resources read on this thread share the names they repeat.
+    _names: super::resources::SharedNames,
 }
 
 impl Loader {
@@ -179,7 +204,14 @@ impl Loader {
             // duplicate checks at once, rather than growing (and hashing
             // every name again) a dozen times.
             let lines = text.bytes().filter(|&b| b == b'\n').count();
-            self.seen.reserve(lines.min(text.len() / 48));
+            let room = lines.min(text.len() / 48);
+            self.user_claims.reserve(room / 3);
+            self.device_names.reserve(room * 2 / 3);
+            self.device_keys.reserve(room * 2 / 3);
+            // A large array is read in two halves at once.
+            if text.len() >= LARGE && parallel::add_halves(self, text, origin)?.is_some() {
+                return Ok(());
+            }
             // The publisher's form, an array of resources, in one pass;
             // when the text is not a well-formed array, the general way
             // below reports why.
@@ -222,7 +254,7 @@ impl Loader {
     }
 
     /// The place of `doc` in `origin`, for `seen` and `device_places`.
-    fn place_of(&mut self, origin: &str, doc: &Document<'_>) -> (u32, u64) {
+    fn place_of(&mut self, origin: &str, doc: &Document<'_>) -> Place {
         if self.origins.last().map(String::as_str) != Some(origin) {
             self.origins.push(origin.to_owned());
         }
@@ -231,7 +263,7 @@ impl Loader {
     }
 
     /// `FILE:LINE` of a place in `seen`.
-    fn show(&self, (file, line): (u32, u64)) -> String {
+    fn show(&self, (file, line): Place) -> String {
         let origin = self.origins.get(file as usize).map_or("", String::as_str);
         format!("{origin}:{line}")
     }
@@ -263,28 +295,31 @@ impl Loader {
         doc: &Document<'_>,
         origin: &str,
     ) -> Result<(), PolicyError> {
-        match resource {
-            Resource::Role(role) => {
-                let role = role.into_role();
-                self.claim("role", &role.name, doc, origin, |first| {
-                    format!("duplicate role {:?} (first defined at {first})", role.name)
-                })?;
-                self.roles.insert(role.name.clone(), role);
-            }
-            Resource::User(user) => self.add_user(user, doc, origin)?,
-            Resource::Cap(cap) => {
-                let cap = cap.into_cap();
+        let converted = convert(resource, doc, origin)?;
+        self.add_converted(converted, doc, origin)
+    }
+
+    /// A resource after Teleport's defaults, claimed by name (or key) and
+    /// kept.
+    fn add_converted(
+        &mut self,
+        converted: Converted,
+        doc: &Document<'_>,
+        origin: &str,
+    ) -> Result<(), PolicyError> {
+        match converted {
+            Converted::Role(role) => self.add_role(*role, doc, origin)?,
+            Converted::User(user, devices) => self.add_user(user, devices, doc, origin)?,
+            Converted::Cap(cap) => {
                 self.claim("cluster_auth_preference", "", doc, origin, |first| {
                     format!("a second cluster_auth_preference (the first is at {first}); a bundle holds at most one")
                 })?;
-                self.cap = Some(cap);
+                self.cap = Some(*cap);
             }
-            Resource::Lock(lock) => self.add_lock(lock, doc, origin)?,
-            Resource::Device(device) => self.add_device(device, doc, origin)?,
-            Resource::CertAuthority(ca) => {
-                self.cert_authorities.push(ca.into_cert_authority());
-            }
-            Resource::Unknown(other) => {
+            Converted::Lock(lock) => self.add_lock(*lock, doc, origin)?,
+            Converted::Device(outcome) => self.add_device(outcome, doc, origin)?,
+            Converted::CertAuthority(ca) => self.cert_authorities.push(*ca),
+            Converted::Unknown(other) => {
                 self.warnings.push(format!(
                     "{origin}:{}: skipped unknown kind '{other}'",
                     doc.content_line
@@ -294,13 +329,38 @@ impl Loader {
         Ok(())
     }
 
-    fn add_lock(
+    fn add_role(
         &mut self,
-        lock: LockDoc,
+        role: Role,
         doc: &Document<'_>,
         origin: &str,
     ) -> Result<(), PolicyError> {
-        let lock = lock.into_lock();
+        let hash = self.hasher.hash_one(role.name.as_str());
+        let new = super::by_name::position(self.roles.len());
+        let roles = &self.roles;
+        if let Some(first) = self
+            .role_claims
+            .claim(hash, new, |r| roles[r as usize].name == role.name)
+        {
+            let first = self.show(self.role_places[first as usize]);
+            return Err(doc_error(
+                doc,
+                origin,
+                format!("duplicate role {:?} (first defined at {first})", role.name),
+            ));
+        }
+        let place = self.place_of(origin, doc);
+        self.roles.push(role);
+        self.role_places.push(place);
+        Ok(())
+    }
+
+    fn add_lock(
+        &mut self,
+        lock: super::resources::Lock,
+        doc: &Document<'_>,
+        origin: &str,
+    ) -> Result<(), PolicyError> {
         self.claim("lock", &lock.name, doc, origin, |first| {
             format!("duplicate lock {:?} (first defined at {first})", lock.name)
         })?;
@@ -310,48 +370,6 @@ impl Loader {
         }
         self.locks.push(lock);
         Ok(())
-    }
-
-    /// `FILE:LINE: ` of a claimed name, for warnings.
-    fn place(&self, what: &'static str, name: &str) -> String {
-        self.seen
-            .get(&(what, name.to_owned()))
-            .map(|&at| format!("{}: ", self.show(at)))
-            .unwrap_or_default()
-    }
-
-    fn finish(mut self, hasher: Sha256) -> Bundle {
-        self.drop_u2f_without_app_id();
-        for user in self.users.values() {
-            for role in &user.roles {
-                if !self.roles.contains_key(role) {
-                    let at = self.place("user", &user.name);
-                    self.warnings.push(format!(
-                        "{at}user {:?} has role {role:?}, which is not in the bundle",
-                        user.name
-                    ));
-                }
-            }
-        }
-        for (device, &place) in self.devices.iter().zip(&self.device_places) {
-            if !self.users.contains_key(&device.user) {
-                let at = format!("{}: ", self.show(place));
-                self.warnings.push(format!(
-                    "{at}mfa_device {:?} belongs to user {:?}, who is not in the bundle",
-                    device.name, device.user
-                ));
-            }
-        }
-        Bundle::from_parts(BundleParts {
-            roles: self.roles,
-            users: self.users,
-            cap: self.cap.unwrap_or_default(),
-            locks: self.locks,
-            devices: self.devices,
-            cert_authorities: self.cert_authorities,
-            warnings: self.warnings,
-            revision: hex_sha256(hasher),
-        })
     }
 }
 

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use super::bundle::Bundle;
 use super::error::PolicyError;
-use super::resources::MfaDevice;
 
 /// A text this long is loaded on a thread of its own, and the heap trimmed
 /// after it.
@@ -51,31 +50,27 @@ pub(super) fn release_free_heap(text_len: usize) {
     }
 }
 
-/// Devices by a hash of one of their strings: the first device with each
-/// hash, and (in practice never) the later ones whose different strings
-/// share a hash with it.
+/// Resources by a hash of one of their strings (a name, a key): the first
+/// resource with each hash, and (in practice never) the later ones whose
+/// different strings share a hash with it. No copy of the strings: a hit is
+/// compared with the resource itself (a bundle may hold hundreds of
+/// thousands).
 #[derive(Default)]
-pub(super) struct DeviceClaims {
+pub(super) struct Claims {
     first: HashMap<u64, u32>,
     collided: Vec<u32>,
 }
 
-impl DeviceClaims {
-    /// The device among `devices` for which `same` holds, if one is
-    /// claimed; else claims `new` (the next device's position).
-    pub(super) fn claim(
-        &mut self,
-        hash: u64,
-        devices: &[MfaDevice],
-        new: u32,
-        same: impl Fn(&MfaDevice) -> bool,
-    ) -> Option<u32> {
+impl Claims {
+    /// The claimed resource for which `same` holds, if any; else claims
+    /// `new` (the next resource's position).
+    pub(super) fn claim(&mut self, hash: u64, new: u32, same: impl Fn(u32) -> bool) -> Option<u32> {
         let found = self
             .first
             .get(&hash)
             .into_iter()
             .chain(&self.collided)
-            .find(|&&d| same(&devices[d as usize]))
+            .find(|&&d| same(d))
             .copied();
         if found.is_none() {
             match self.first.entry(hash) {
@@ -87,4 +82,37 @@ impl DeviceClaims {
         }
         found
     }
+
+    pub(super) fn reserve(&mut self, n: usize) {
+        self.first.reserve(n);
+    }
+}
+
+/// Runs `other` on a second thread while this one runs `this`, when the
+/// work is `large` (else one after the other, here; also when no thread
+/// can start). A panic on the second thread goes on here.
+pub(super) fn beside<A: Send, B>(
+    large: bool,
+    other: impl FnOnce() -> A + Send,
+    this: impl FnOnce() -> B,
+) -> (A, B) {
+    if !large {
+        return (other(), this());
+    }
+    let slot = std::sync::Mutex::new(Some(other));
+    let take = || slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+    std::thread::scope(|s| {
+        let spawned = std::thread::Builder::new()
+            .name("policy-load-3".into())
+            .spawn_scoped(s, || take().map(|f| f()));
+        let b = this();
+        let a = match spawned {
+            Ok(h) => h
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => None,
+        };
+        let a = a.or_else(|| take().map(|f| f())).expect("run once");
+        (a, b)
+    })
 }

@@ -10,7 +10,7 @@ pub struct LockSubject<'a> {
     /// The cluster user, when known (an unknown login matches no user target).
     pub user: Option<&'a str>,
     /// The user's roles.
-    pub roles: &'a [String],
+    pub roles: &'a [std::sync::Arc<str>],
     /// The host login.
     pub login: &'a str,
     /// This node's name.
@@ -67,7 +67,7 @@ impl Lock {
             .or_else(|| {
                 t.role
                     .as_ref()
-                    .filter(|r| *r == IMPLICIT_ROLE || subject.roles.contains(r))
+                    .filter(|r| *r == IMPLICIT_ROLE || subject.roles.iter().any(|s| **s == ***r))
                     .map(|r| format!("role={r}"))
             })
             .or_else(|| hit("login", &t.login, Some(subject.login)))

@@ -43,6 +43,7 @@ mod key_table;
 mod labels;
 mod load;
 mod load_support;
+mod lock_index;
 mod locks;
 mod predicate;
 mod query;
@@ -51,6 +52,7 @@ mod require_mfa;
 mod requirement;
 mod resolve;
 mod resources;
+mod role_positions;
 mod traits;
 
 #[cfg(test)]
@@ -73,6 +75,6 @@ pub use requirement::Requirement;
 pub use resolve::{decide, decide_with_identity};
 pub use resources::{
     AuthPreference, CertAuthority, DeviceKind, Lock, LockTarget, MfaDevice, Role, RoleConditions,
-    RoleMapping, User, WebauthnDevice, WebauthnForm, SSH_SK_KEY_TYPES,
+    RoleMapping, TraitValues, Traits, User, WebauthnDevice, WebauthnForm, SSH_SK_KEY_TYPES,
 };
 pub use traits::{interpolate, TemplateError};

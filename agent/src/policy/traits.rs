@@ -15,9 +15,9 @@
 //! Each value the expression yields becomes `prefix + value + suffix`; empty
 //! values are dropped. A template that yields nothing is dropped by the caller.
 
-use std::collections::BTreeMap;
-
 use regex::Regex;
+
+use super::resources::Traits;
 
 /// Why a template produced no value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,10 +37,7 @@ impl std::fmt::Display for TemplateError {
 }
 
 /// The values `value` stands for, given a user's traits.
-pub fn interpolate(
-    value: &str,
-    traits: &BTreeMap<String, Vec<String>>,
-) -> Result<Vec<String>, TemplateError> {
+pub fn interpolate(value: &str, traits: &Traits) -> Result<Vec<String>, TemplateError> {
     let Some(template) = Template::parse(value)? else {
         return Ok(vec![value.to_owned()]);
     };
@@ -177,7 +174,7 @@ impl Expr {
         }
     }
 
-    fn eval(&self, traits: &BTreeMap<String, Vec<String>>) -> Result<Vec<String>, TemplateError> {
+    fn eval(&self, traits: &Traits) -> Result<Vec<String>, TemplateError> {
         match self {
             Expr::Trait {
                 internal: true,
@@ -189,7 +186,7 @@ impl Expr {
                 )))
             }
             Expr::Trait { name, .. } => match traits.get(name) {
-                Some(values) if !values.is_empty() => Ok(values.clone()),
+                Some(values) if !values.is_empty() => Ok(values.to_vec()),
                 _ => Err(TemplateError::NoValue(format!(
                     "trait {name:?} is missing or empty"
                 ))),

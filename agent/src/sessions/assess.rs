@@ -30,7 +30,9 @@ pub fn decision(bundle: &Bundle, node: &NodeInfo, s: &Session, now: SystemTime) 
         None => decide(bundle, &q),
     };
     if !s.lock_roles.is_empty() {
-        apply_locks(bundle, &q, q.user, &s.lock_roles, &mut d);
+        let roles: Vec<std::sync::Arc<str>> =
+            s.lock_roles.iter().map(|r| r.as_str().into()).collect();
+        apply_locks(bundle, &q, q.user, &roles, &mut d);
     }
     d
 }
@@ -213,14 +215,14 @@ spec:
         s.user = Some("carol".into());
         s.identity = Some(User {
             name: "carol".into(),
-            roles: vec!["access-prod".into()],
-            traits: BTreeMap::from([("logins".to_string(), vec!["ops".to_string()])]),
+            roles: ["access-prod".into()].into(),
+            traits: crate::policy::Traits::from([("logins", &["ops"][..])]),
         });
         assert_eq!(end_reason(&b, &node(), &s, now()), None);
-        s.identity.as_mut().unwrap().roles = vec!["access-dev".into()];
+        s.identity.as_mut().unwrap().roles = ["access-dev".into()].into();
         assert!(end_reason(&b, &node(), &s, now()).is_some());
         // A lock on the certificate's user ends it too.
-        s.identity.as_mut().unwrap().roles = vec!["access-prod".into()];
+        s.identity.as_mut().unwrap().roles = ["access-prod".into()].into();
         let locked = with(&lock("{ user: carol }", None));
         assert!(end_reason(&locked, &node(), &s, now())
             .unwrap()

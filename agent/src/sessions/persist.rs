@@ -104,8 +104,8 @@ fn record(s: &Session) -> Record {
         user: s.user.clone(),
         identity: s.identity.as_ref().map(|u| Identity {
             name: u.name.clone(),
-            roles: u.roles.clone(),
-            traits: u.traits.clone(),
+            roles: u.roles.iter().map(|r| r.to_string()).collect(),
+            traits: u.traits.to_map(),
         }),
         lock_roles: s.lock_roles.clone(),
         device: s.device.clone(),
@@ -134,8 +134,8 @@ fn session(r: Record) -> Option<Session> {
         user: r.user,
         identity: r.identity.map(|i| User {
             name: i.name,
-            roles: i.roles,
-            traits: i.traits,
+            roles: i.roles.into_iter().map(Into::into).collect(),
+            traits: crate::policy::Traits::from(i.traits),
         }),
         lock_roles: r.lock_roles,
         device: r.device,
@@ -315,8 +315,8 @@ mod tests {
         a.ending = Some("locked".into());
         a.identity = Some(User {
             name: "jerry".into(),
-            roles: vec!["r".into()],
-            traits: BTreeMap::from([("logins".to_string(), vec!["jerry".to_string()])]),
+            roles: ["r".into()].into(),
+            traits: crate::policy::Traits::from([("logins", &["jerry"][..])]),
         });
         save(&path, &[a.clone()], 7).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;

@@ -33,8 +33,8 @@ pub fn diff_bundles(old: Option<&Bundle>, new: &Bundle) -> Vec<String> {
     compare(
         &mut out,
         "mfa_device",
-        by_name(old.devices().iter(), |d| d.name.clone()),
-        by_name(new.devices().iter(), |d| d.name.clone()),
+        by_name(old.devices().iter(), |d| d.name.to_string()),
+        by_name(new.devices().iter(), |d| d.name.to_string()),
     );
     let ca_name = |c: &crate::policy::CertAuthority| format!("{}/{}", c.ca_type, c.cluster_name);
     compare(

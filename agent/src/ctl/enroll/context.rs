@@ -1,8 +1,6 @@
 //! What enrollment checks against: the cap and the user (from a bundle), the
 //! PIV roots (agent.yaml's `piv:` plus Yubico's).
 
-use std::collections::BTreeMap;
-
 use super::EnrollArgs;
 use crate::config::{AgentConfig, PivConfig, PolicySource};
 use crate::piv::TrustedRoots;
@@ -19,7 +17,7 @@ pub struct EnrollContext {
     /// Whether the user exists in the bundle.
     pub user_known: bool,
     /// The user's traits (empty for an unknown user).
-    pub traits: BTreeMap<String, Vec<String>>,
+    pub traits: crate::policy::Traits,
     /// The strictest `hardware_key*` over the cap and the user's roles.
     pub required: KeyPolicy,
 }

@@ -2,7 +2,6 @@
 //! cap needs, read its attestation, verify it as the agent will, refuse it
 //! with the reason when it falls short.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use zeroize::Zeroizing;
@@ -62,7 +61,7 @@ pub fn check_piv_attestation(
     slot: PivSlot,
     required: KeyPolicy,
     settings: &HardwareKeySettings,
-    traits: &BTreeMap<String, Vec<String>>,
+    traits: &crate::policy::Traits,
 ) -> Result<KeyPolicy, String> {
     if att.slot != Some(slot) {
         return Err(format!(
@@ -166,7 +165,9 @@ pub fn enroll_piv<C: PivCard>(
         }
     }
     let traits = match &p.serial_trait {
-        Some(list) => BTreeMap::from([(settings.serial_trait.clone(), vec![list.clone()])]),
+        Some(list) => {
+            crate::policy::Traits::from([(settings.serial_trait.as_str(), &[list.as_str()][..])])
+        }
         None => ctx.traits.clone(),
     };
     let class = check_piv_attestation(&att, slot, required, &settings, &traits)
@@ -203,7 +204,7 @@ fn self_check(
     device: &DeviceDoc,
     verifier: &PivVerifier,
     ctx: &EnrollContext,
-    traits: &BTreeMap<String, Vec<String>>,
+    traits: &crate::policy::Traits,
 ) -> Result<(), String> {
     let b = load_bundle_str(&device.to_yaml(), "the printed mfa_device")
         .map_err(|e| format!("internal error: the printed resource does not load: {e}"))?;

@@ -1,7 +1,5 @@
 //! Enrollment's refusals, without a card: chains minted under a test root.
 
-use std::collections::BTreeMap;
-
 use super::*;
 use crate::piv::tests::chain::{Minted, Slot};
 use crate::piv::{HardwareKeySettings, PinPolicy, PivSlot, PivVerifier, TouchPolicy};
@@ -97,7 +95,7 @@ fn settings(v: serde_json::Value) -> HardwareKeySettings {
 
 #[test]
 fn attestations_are_refused_with_the_reason() {
-    let none = BTreeMap::new();
+    let none = crate::policy::Traits::default();
     let off = settings(serde_json::Value::Null);
     // touch never, pin never in 9c: weaker than touch.
     let weak = Minted::new(&Slot {
@@ -146,10 +144,7 @@ fn attestations_are_refused_with_the_reason() {
         .verify(&strong.chain())
         .unwrap();
     let on = settings(serde_json::json!({"serial_number_validation": {"enabled": true}}));
-    let listed = BTreeMap::from([(
-        "hardware_key_serial_numbers".to_owned(),
-        vec!["1,777".to_owned()],
-    )]);
+    let listed = crate::policy::Traits::from([("hardware_key_serial_numbers", &["1,777"][..])]);
     assert_eq!(
         check_piv_attestation(
             &att,
@@ -193,9 +188,9 @@ fn printed_devices_load_in_a_bundle() {
     };
     let b = load_bundle_str(&doc.to_yaml(), "t").unwrap();
     let d = &b.devices()[0];
-    assert_eq!((d.name.as_str(), d.user.as_str()), ("jerry-piv", "jerry"));
+    assert_eq!((&*d.name, &*d.user), ("jerry-piv", "jerry"));
     let key = PivVerifier::new(m.roots())
-        .device_class(d, &BTreeMap::new(), &b.cap)
+        .device_class(d, &crate::policy::Traits::default(), &b.cap)
         .unwrap();
     assert_eq!(key.class, KeyPolicy::HardwareKeyTouch);
     let json = serde_json::to_string(&doc.to_json()).unwrap();

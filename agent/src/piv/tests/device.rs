@@ -1,7 +1,5 @@
 //! The `piv` form of mfa_device, loaded from a bundle and classed.
 
-use std::collections::BTreeMap;
-
 use super::chain::{Minted, Slot};
 use crate::piv::{piv_device_class, PivSlot, PivVerifier};
 use crate::policy::{load_bundle_str, Bundle, DeviceKind, KeyPolicy, MfaDevice};
@@ -25,16 +23,12 @@ fn bundle(device_spec: &str, hardware_key: &str) -> Result<Bundle, String> {
 fn device(b: &Bundle) -> &MfaDevice {
     b.devices()
         .iter()
-        .find(|d| d.name == "jerry-piv")
+        .find(|d| &*d.name == "jerry-piv")
         .expect("device")
 }
 
-fn traits(serials: &[&str]) -> BTreeMap<String, Vec<String>> {
-    [(
-        "hardware_key_serial_numbers".to_owned(),
-        serials.iter().map(|s| s.to_string()).collect(),
-    )]
-    .into()
+fn traits(serials: &[&str]) -> crate::policy::Traits {
+    crate::policy::Traits::from([("hardware_key_serial_numbers", serials)])
 }
 
 #[test]
@@ -64,7 +58,7 @@ fn both_spellings_load_and_class() {
             panic!("not piv")
         };
         assert_eq!(p.chain, m.chain());
-        let class = piv_device_class(d, &roots, &BTreeMap::new(), &b.cap).unwrap();
+        let class = piv_device_class(d, &roots, &crate::policy::Traits::default(), &b.cap).unwrap();
         assert_eq!(class, KeyPolicy::HardwareKeyTouchAndPin);
     }
 }
@@ -102,7 +96,13 @@ fn slot_and_serial_checks() {
     let roots = m.roots();
     // The device names another slot than the attested one.
     let b = bundle(&format!("{{slot: 9a, attestation_chain: {list}}}"), "{}").unwrap();
-    let e = piv_device_class(device(&b), &roots, &BTreeMap::new(), &b.cap).unwrap_err();
+    let e = piv_device_class(
+        device(&b),
+        &roots,
+        &crate::policy::Traits::default(),
+        &b.cap,
+    )
+    .unwrap_err();
     assert!(
         e.contains("registered for slot 9a, but the attestation is for slot 9c"),
         "{e}"
@@ -130,7 +130,7 @@ fn slot_and_serial_checks() {
         "{serial_number_validation: {enabled: true, serial_number_trait_name: yubikeys}}",
     )
     .unwrap();
-    let t: BTreeMap<String, Vec<String>> = [("yubikeys".to_owned(), vec!["555".to_owned()])].into();
+    let t = crate::policy::Traits::from([("yubikeys", &["555"][..])]);
     assert!(piv_device_class(device(&named), &roots, &t, &named.cap).is_ok());
     assert!(piv_device_class(device(&named), &roots, &traits(&["555"]), &named.cap).is_err());
 
@@ -152,13 +152,19 @@ fn verifier_caches_per_root_set_and_not_failures() {
     // Untrusted at first: refused, and the refusal is not remembered.
     let yubico = PivVerifier::new(crate::piv::TrustedRoots::yubico());
     assert!(yubico
-        .device_class(d, &BTreeMap::new(), &b.cap)
+        .device_class(d, &crate::policy::Traits::default(), &b.cap)
         .unwrap_err()
         .contains("untrusted root"));
-    assert!(yubico.device_class(d, &BTreeMap::new(), &b.cap).is_err());
+    assert!(yubico
+        .device_class(d, &crate::policy::Traits::default(), &b.cap)
+        .is_err());
     let v = PivVerifier::new(m.roots());
-    let first = v.device_class(d, &BTreeMap::new(), &b.cap).unwrap();
-    let again = v.device_class(d, &BTreeMap::new(), &b.cap).unwrap();
+    let first = v
+        .device_class(d, &crate::policy::Traits::default(), &b.cap)
+        .unwrap();
+    let again = v
+        .device_class(d, &crate::policy::Traits::default(), &b.cap)
+        .unwrap();
     assert_eq!(first, again);
     assert_eq!(first.attestation.slot, Some(PivSlot::Signature));
     // A device of another form has no PIV class.
@@ -169,7 +175,7 @@ fn verifier_caches_per_root_set_and_not_failures() {
         ..d.clone()
     };
     assert!(v
-        .device_class(&sk, &BTreeMap::new(), &b.cap)
+        .device_class(&sk, &crate::policy::Traits::default(), &b.cap)
         .unwrap_err()
         .contains("not piv"));
 }

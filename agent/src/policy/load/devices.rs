@@ -2,11 +2,10 @@
 //! user's Teleport `local_auth`, claimed by name (and an ssh_sk key by key)
 //! through the same checks; legacy U2F devices left out without an app id.
 
+use super::super::by_name::position;
 use super::super::documents::Document;
 use super::super::error::PolicyError;
-use super::super::resources::{
-    DeviceDoc, DeviceKind, DeviceOutcome, MfaDevice, UserDoc, WebauthnForm,
-};
+use super::super::resources::{DeviceKind, DeviceOutcome, MfaDevice, User, WebauthnForm};
 use super::{doc_error, Loader};
 use std::hash::BuildHasher;
 
@@ -15,18 +14,31 @@ impl Loader {
     /// WebAuthn and U2F keys), claimed by name as `mfa_device`s are.
     pub(super) fn add_user(
         &mut self,
-        user: UserDoc,
+        user: User,
+        devices: Vec<MfaDevice>,
         doc: &Document<'_>,
         origin: &str,
     ) -> Result<(), PolicyError> {
-        let (user, devices) = user.into_user().map_err(|e| doc_error(doc, origin, e))?;
-        self.claim("user", &user.name, doc, origin, |first| {
-            format!("duplicate user {:?} (first defined at {first})", user.name)
-        })?;
+        let hash = self.hasher.hash_one(user.name.as_str());
+        let new = position(self.users.len());
+        let users = &self.users;
+        if let Some(first) = self
+            .user_claims
+            .claim(hash, new, |u| users[u as usize].name == user.name)
+        {
+            let first = self.show(self.user_places[first as usize]);
+            return Err(doc_error(
+                doc,
+                origin,
+                format!("duplicate user {:?} (first defined at {first})", user.name),
+            ));
+        }
+        let place = self.place_of(origin, doc);
         for device in devices {
             self.push_device(device, doc, origin)?;
         }
-        self.users.insert(user.name.clone(), user);
+        self.users.push(user);
+        self.user_places.push(place);
         Ok(())
     }
 
@@ -34,13 +46,10 @@ impl Loader {
     /// agent can use; else claimed by name and, for an ssh_sk key, by key.
     pub(super) fn add_device(
         &mut self,
-        device: DeviceDoc,
+        outcome: DeviceOutcome,
         doc: &Document<'_>,
         origin: &str,
     ) -> Result<(), PolicyError> {
-        let outcome = device
-            .into_device()
-            .map_err(|e| doc_error(doc, origin, e.0))?;
         let device = match outcome {
             DeviceOutcome::Skipped(why) => {
                 self.warnings
@@ -65,7 +74,10 @@ impl Loader {
         let new = u32::try_from(self.devices.len()).unwrap_or(u32::MAX);
         let hash = self.hasher.hash_one((&device.user, &device.name));
         let same_name = |d: &MfaDevice| d.user == device.user && d.name == device.name;
-        if let Some(first) = self.device_names.claim(hash, &self.devices, new, same_name) {
+        if let Some(first) = self
+            .device_names
+            .claim(hash, new, |d| same_name(&self.devices[d as usize]))
+        {
             return Err(doc_error(
                 doc,
                 origin,
@@ -83,7 +95,10 @@ impl Loader {
         {
             let hash = self.hasher.hash_one((key_type, key_blob));
             let same_key = |d: &MfaDevice| matches!(&d.kind, DeviceKind::SshSk { key_type: t, key_blob: b, .. } if t == key_type && b == key_blob);
-            if let Some(first) = self.device_keys.claim(hash, &self.devices, new, same_key) {
+            if let Some(first) = self
+                .device_keys
+                .claim(hash, new, |d| same_key(&self.devices[d as usize]))
+            {
                 return Err(doc_error(
                     doc,
                     origin,

@@ -22,7 +22,7 @@ pub(super) fn eval(node: &Node, env: &Env<'_>) -> Result<Value, String> {
         }
         Node::Trait(key) => {
             let key = string(eval(key, env)?)?;
-            Value::List(env.traits.get(&key).cloned().unwrap_or_default())
+            Value::List(env.traits.get(&key).map(|v| v.to_vec()).unwrap_or_default())
         }
         Node::ToList(inner) => Value::List(vec![string(eval(inner, env)?)?]),
         Node::Not(inner) => Value::Bool(!boolean(eval(inner, env)?)?),

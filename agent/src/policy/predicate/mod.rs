@@ -75,7 +75,7 @@ pub struct Env<'a> {
     /// The node's labels.
     pub labels: &'a BTreeMap<String, String>,
     /// The user's traits.
-    pub traits: &'a BTreeMap<String, Vec<String>>,
+    pub traits: &'a crate::policy::Traits,
 }
 
 impl LabelExpression {

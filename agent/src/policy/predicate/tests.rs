@@ -91,7 +91,7 @@ fn teleport_label_expression_cases() {
         let (labels, user_traits) = (map(labels), traits(user_traits));
         let env = Env {
             labels: &labels,
-            traits: &user_traits,
+            traits: &crate::policy::Traits::from(&user_traits),
         };
         assert_eq!(parsed.matches(&env), Ok(*want), "{name}: {expr}");
     }
@@ -124,7 +124,7 @@ fn evaluation_errors() {
         let parsed = LabelExpression::parse(expr).unwrap_or_else(|e| panic!("{expr}: {e}"));
         let got = parsed.matches(&Env {
             labels: &labels,
-            traits: &user_traits,
+            traits: &crate::policy::Traits::from(&user_traits),
         });
         assert!(
             matches!(&got, Err(e) if e.contains(fragment)),
@@ -212,7 +212,7 @@ fn nesting_and_length_are_bounded() {
     assert_eq!(
         parsed.matches(&Env {
             labels: &labels,
-            traits: &none
+            traits: &crate::policy::Traits::from(&none)
         }),
         Ok(true)
     );
@@ -275,7 +275,7 @@ fn arbitrary_input_never_panics() {
             Ok(expr) => {
                 let _ = expr.matches(&Env {
                     labels: &labels,
-                    traits: &user_traits,
+                    traits: &crate::policy::Traits::from(&user_traits),
                 });
             }
             Err(e) => assert!(e.offset <= text.len(), "{text:?}: {e}"),

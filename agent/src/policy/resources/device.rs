@@ -2,12 +2,14 @@
 //! forms, each naming its cluster user in `spec.user`.
 
 use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
 use super::common::{non_empty_string, v1, Metadata};
+use super::shared_names::shared_name;
 use super::webauthn_device::WebauthnDevice;
 use crate::piv::PivDevice;
 
@@ -21,11 +23,12 @@ pub const SSH_SK_KEY_TYPES: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MfaDevice {
     /// `metadata.name`.
-    pub name: String,
+    pub name: Box<str>,
     /// `spec.id`, else `metadata.name` (lock targets name this).
-    pub id: String,
-    /// `spec.user`: the cluster user the device belongs to.
-    pub user: String,
+    pub id: Box<str>,
+    /// `spec.user`: the cluster user the device belongs to (shared by the
+    /// devices of one user read together).
+    pub user: Arc<str>,
     /// The form of the device.
     pub kind: DeviceKind,
 }
@@ -35,21 +38,34 @@ pub struct MfaDevice {
 pub enum DeviceKind {
     /// `spec.ssh_sk.public_key`: an OpenSSH security key.
     SshSk {
-        /// `sk-ssh-ed25519@openssh.com` or `sk-ecdsa-sha2-nistp256@openssh.com`.
-        key_type: String,
-        /// The key blob, base64 as in authorized_keys.
-        key_blob: String,
-        /// The comment after the blob (may be empty).
-        comment: String,
+        /// `sk-ssh-ed25519@openssh.com` or `sk-ecdsa-sha2-nistp256@openssh.com`
+        /// (one of [`SSH_SK_KEY_TYPES`]).
+        key_type: &'static str,
+        /// The key blob (decoded from the base64 of authorized_keys; see
+        /// [`DeviceKind::ssh_sk_blob_base64`]). The comment after it is not
+        /// kept: a key is the type and the blob, in OpenSSH and in
+        /// Teleport, and no decision reads it.
+        key_blob: Box<[u8]>,
     },
     /// A WebAuthn credential: `spec.webauthn` of an `mfa_device`, or one of
     /// a user's Teleport devices (`spec.local_auth.mfa`, WebAuthn or U2F).
     Webauthn(WebauthnDevice),
     /// `spec.piv`: an attested PIV key (verified when used, see `crate::piv`).
-    Piv(PivDevice),
+    Piv(Box<PivDevice>),
 }
 
 impl DeviceKind {
+    /// An `ssh_sk` key's blob in base64, as authorized_keys and
+    /// `SSH_AUTH_INFO_0` write it.
+    pub fn ssh_sk_blob_base64(&self) -> Option<String> {
+        match self {
+            DeviceKind::SshSk { key_blob, .. } => {
+                Some(base64::engine::general_purpose::STANDARD.encode(key_blob))
+            }
+            _ => None,
+        }
+    }
+
     /// `ssh_sk`, `webauthn` or `piv`.
     pub fn name(&self) -> &'static str {
         match self {
@@ -64,20 +80,19 @@ impl DeviceKind {
 /// that errors point at the value.
 #[derive(Debug)]
 struct SshSkKeyLine {
-    key_type: String,
-    key_blob: String,
-    comment: String,
+    key_type: &'static str,
+    key_blob: Box<[u8]>,
 }
 
 fn parse_sk_key_line(line: &str) -> Result<SshSkKeyLine, String> {
     let mut parts = line.split_whitespace();
     let key_type = parts.next().ok_or("public_key is empty")?;
-    if !SSH_SK_KEY_TYPES.contains(&key_type) {
+    let Some(&key_type) = SSH_SK_KEY_TYPES.iter().find(|&&t| t == key_type) else {
         return Err(format!(
             "public_key type {key_type:?} is not a security key type (expected {})",
             SSH_SK_KEY_TYPES.join(" or ")
         ));
-    }
+    };
     let blob = parts
         .next()
         .ok_or_else(|| format!("public_key has no key data after {key_type:?}"))?;
@@ -95,9 +110,8 @@ fn parse_sk_key_line(line: &str) -> Result<SshSkKeyLine, String> {
         }
     }
     Ok(SshSkKeyLine {
-        key_type: key_type.to_owned(),
-        key_blob: blob.to_owned(),
-        comment: parts.collect::<Vec<_>>().join(" "),
+        key_type,
+        key_blob: bytes.into_boxed_slice(),
     })
 }
 
@@ -106,10 +120,20 @@ fn ssh_string_prefix(bytes: &[u8]) -> Option<&[u8]> {
     bytes.get(4..4usize.checked_add(len)?)
 }
 
+/// Parsed where it is read (no copy of the line first).
 impl<'de> Deserialize<'de> for SshSkKeyLine {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        parse_sk_key_line(&s).map_err(de::Error::custom)
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = SshSkKeyLine;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an authorized_keys line")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SshSkKeyLine, E> {
+                parse_sk_key_line(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
@@ -205,25 +229,24 @@ impl DeviceDoc {
             DeviceKind::SshSk {
                 key_type: sk.public_key.key_type,
                 key_blob: sk.public_key.key_blob,
-                comment: sk.public_key.comment,
             }
         } else if let Some(v) = spec.webauthn {
             DeviceKind::Webauthn(WebauthnDevice::from_mfa_device_form(&v))
         } else {
             let raw = spec.piv.expect("one form");
-            DeviceKind::Piv(
+            DeviceKind::Piv(Box::new(
                 PivDevice::parse(&raw)
                     .map_err(|e| DeviceError(format!("mfa_device {name:?}: {e}")))?,
-            )
+            ))
         };
         let id = spec
             .id
             .filter(|id| !id.trim().is_empty())
             .unwrap_or_else(|| name.clone());
         Ok(DeviceOutcome::Device(MfaDevice {
-            name,
-            id,
-            user: spec.user,
+            name: name.into_boxed_str(),
+            id: id.into_boxed_str(),
+            user: shared_name(spec.user),
             kind,
         }))
     }
@@ -247,11 +270,15 @@ mod tests {
         ];
         for line in &ok {
             let k = parse_sk_key_line(line).unwrap_or_else(|e| panic!("{line}: {e}"));
-            assert!(SSH_SK_KEY_TYPES.contains(&k.key_type.as_str()));
+            assert!(SSH_SK_KEY_TYPES.contains(&k.key_type));
         }
         let k = parse_sk_key_line(&ok[2]).unwrap();
-        assert_eq!(k.comment, "two words");
-        assert_eq!(k.key_blob, ED25519_SK_BLOB);
+        assert_eq!(
+            &*k.key_blob,
+            base64::engine::general_purpose::STANDARD
+                .decode(ED25519_SK_BLOB)
+                .unwrap()
+        );
 
         let bad = [
             ("", "empty"),

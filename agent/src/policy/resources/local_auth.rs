@@ -138,9 +138,9 @@ impl RawMfaDevice {
             .or_else(|| name.clone())
             .ok_or_else(|| format!("{at} has neither an id nor a name"))?;
         Ok(Some(MfaDevice {
-            name: name.unwrap_or_else(|| id.clone()),
-            id,
-            user: user.to_owned(),
+            name: name.unwrap_or_else(|| id.clone()).into(),
+            id: id.into(),
+            user: user.into(),
             kind: DeviceKind::Webauthn(device),
         }))
     }

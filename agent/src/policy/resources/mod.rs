@@ -10,7 +10,9 @@ mod device;
 mod local_auth;
 mod lock;
 mod role;
+mod shared_names;
 mod user;
+mod user_traits;
 mod webauthn_device;
 
 pub use cap::AuthPreference;
@@ -19,6 +21,7 @@ pub use device::{DeviceKind, MfaDevice, SSH_SK_KEY_TYPES};
 pub use lock::{Lock, LockTarget};
 pub use role::{Role, RoleConditions};
 pub use user::User;
+pub use user_traits::{TraitValues, Traits};
 pub use webauthn_device::{WebauthnDevice, WebauthnForm};
 
 pub(crate) use cap::CapDoc;
@@ -26,4 +29,5 @@ pub(crate) use cert_authority::CertAuthorityDoc;
 pub(crate) use device::{DeviceDoc, DeviceOutcome};
 pub(crate) use lock::LockDoc;
 pub(crate) use role::RoleDoc;
+pub(crate) use shared_names::SharedNames;
 pub(crate) use user::UserDoc;

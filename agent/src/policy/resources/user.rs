@@ -1,28 +1,31 @@
 //! `kind: user` (v2): roles and traits.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::common::{into_plain_map, v2, Metadata, StringList, StringListMap};
+use super::common::{v2, Metadata, StringList};
 use super::device::MfaDevice;
 use super::local_auth::RawLocalAuth;
+use super::shared_names::shared_name;
+use super::user_traits::{TraitValues, Traits};
 
 /// A cluster user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     /// `metadata.name`.
     pub name: String,
-    /// `spec.roles`, as written (some may be missing from the bundle).
-    pub roles: Vec<String>,
+    /// `spec.roles`, as written (some may be missing from the bundle). The
+    /// users of one bundle share each name (see `SharedNames`).
+    pub roles: Box<[Arc<str>]>,
     /// `spec.traits` (`logins`, and whatever the identity provider sends).
-    pub traits: BTreeMap<String, Vec<String>>,
+    pub traits: Traits,
 }
 
 impl User {
     /// The user's `logins` trait.
-    pub fn logins(&self) -> &[String] {
-        self.traits.get("logins").map(Vec::as_slice).unwrap_or(&[])
+    pub fn logins(&self) -> TraitValues<'_> {
+        self.traits.get("logins").unwrap_or_default()
     }
 }
 
@@ -40,7 +43,7 @@ struct RawUserSpec {
     #[serde(default)]
     roles: Option<StringList>,
     #[serde(default)]
-    traits: Option<StringListMap>,
+    traits: Option<Traits>,
     /// Teleport's own MFA devices (`--with-secrets`); only `mfa` is read.
     #[serde(default)]
     local_auth: Option<RawLocalAuth>,
@@ -55,8 +58,14 @@ impl UserDoc {
         let devices = spec.local_auth.unwrap_or_default().into_devices(&name)?;
         let user = User {
             name,
-            roles: spec.roles.unwrap_or_default().0,
-            traits: into_plain_map(spec.traits.unwrap_or_default()),
+            roles: spec
+                .roles
+                .unwrap_or_default()
+                .0
+                .into_iter()
+                .map(shared_name)
+                .collect(),
+            traits: spec.traits.unwrap_or_default(),
         };
         Ok((user, devices))
     }

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use super::support::{bundle, cap, role, user};
@@ -94,9 +95,20 @@ spec:
         b.roles()["access-dev"].allow.logins,
         vec!["{{internal.logins}}"]
     );
-    assert_eq!(b.users()["jerry"].roles, vec!["access-dev"]);
-    assert_eq!(b.users()["jerry"].traits["logins"], vec!["jerry"]);
-    assert!(b.users()["jerry"].traits["kubernetes_groups"].is_empty());
+    assert_eq!(
+        b.users()["jerry"]
+            .roles
+            .iter()
+            .map(|r| &**r)
+            .collect::<Vec<_>>(),
+        vec!["access-dev"]
+    );
+    assert_eq!(b.users()["jerry"].logins().to_vec(), vec!["jerry"]);
+    assert!(b.users()["jerry"]
+        .traits
+        .get("kubernetes_groups")
+        .unwrap()
+        .is_empty());
     assert_eq!(
         b.warnings,
         vec![
@@ -131,7 +143,14 @@ fn json_array_and_single_resource() {
     assert!(b.cap.admin_actions_require_mfa());
     assert_eq!(b.roles()["r"].allow.node_labels["env"], vec!["dev", "prod"]);
     assert_eq!(b.roles()["r"].require_session_mfa, RequireMfa::Session);
-    assert_eq!(b.users()["jerry"].roles, vec!["r"]);
+    assert_eq!(
+        b.users()["jerry"]
+            .roles
+            .iter()
+            .map(|r| &**r)
+            .collect::<Vec<_>>(),
+        vec!["r"]
+    );
     assert_eq!(
         b.warnings,
         vec!["b.json:9: skipped unknown kind 'windows_desktop'"]
@@ -401,7 +420,7 @@ spec:
     assert_eq!(b.devices().len(), 3);
     let d = &b.devices()[0];
     assert_eq!(
-        (d.name.as_str(), d.id.as_str(), d.user.as_str()),
+        (&*d.name, &*d.id, &*d.user),
         (
             "jerry-yubikey",
             "7f6c0e3a-0000-4000-8000-000000000001",
@@ -411,20 +430,23 @@ spec:
     assert_eq!(
         d.kind,
         DeviceKind::SshSk {
-            key_type: "sk-ssh-ed25519@openssh.com".into(),
-            key_blob: SK_BLOB_1.into(),
-            comment: "jerry@laptop".into()
+            key_type: "sk-ssh-ed25519@openssh.com",
+            key_blob: base64::engine::general_purpose::STANDARD
+                .decode(SK_BLOB_1)
+                .unwrap()
+                .into(),
         }
     );
-    assert_eq!(b.devices()[1].id, "jerry-piv", "id defaults to the name");
+    assert_eq!(&*b.devices()[1].id, "jerry-piv", "id defaults to the name");
     assert!(
         matches!(&b.devices()[1].kind, DeviceKind::Piv(p) if p.slot == Some(crate::piv::PivSlot::Signature) && p.chain == piv.chain())
     );
     assert!(
         matches!(&b.devices()[2].kind, DeviceKind::Webauthn(w) if &*w.credential_id == b"cred")
     );
-    let names =
-        |v: Vec<&crate::policy::MfaDevice>| v.iter().map(|d| d.name.clone()).collect::<Vec<_>>();
+    let names = |v: Vec<&crate::policy::MfaDevice>| {
+        v.iter().map(|d| d.name.to_string()).collect::<Vec<_>>()
+    };
     assert_eq!(
         names(b.devices_for_user("jerry")),
         vec!["jerry-yubikey", "jerry-piv"]
@@ -432,7 +454,7 @@ spec:
     assert_eq!(names(b.devices_for_user("nobody")), Vec::<String>::new());
     assert_eq!(
         b.device_by_ssh_key("sk-ssh-ed25519@openssh.com", SK_BLOB_1)
-            .map(|d| d.name.as_str()),
+            .map(|d| &*d.name),
         Some("jerry-yubikey")
     );
     assert_eq!(

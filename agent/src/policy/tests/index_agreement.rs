@@ -196,7 +196,7 @@ fn logins_of(b: &Bundle) -> BTreeSet<String> {
         .collect();
     for u in b.users().values() {
         all.insert(u.name.clone());
-        all.extend(u.traits.values().flatten().cloned());
+        all.extend(u.traits.iter().flat_map(|(_, v)| v.to_vec()));
     }
     for r in b.roles().values() {
         all.extend(r.allow.logins.iter().cloned());
@@ -229,7 +229,7 @@ fn indexed_lookups_agree_with_scans() {
 
         let users: Vec<String> = (0..USERS + 12).map(|u| format!("u{u}")).collect();
         for user in &users {
-            let scan: Vec<&MfaDevice> = b.devices().iter().filter(|d| d.user == *user).collect();
+            let scan: Vec<&MfaDevice> = b.devices().iter().filter(|d| *d.user == **user).collect();
             assert_eq!(b.devices_for_user(user), scan, "seed {seed} user {user}");
         }
 
@@ -237,15 +237,16 @@ fn indexed_lookups_agree_with_scans() {
             let DeviceKind::SshSk { key_blob, .. } = &d.kind else {
                 continue;
             };
+            let b64 = d.kind.ssh_sk_blob_base64().expect("an ssh_sk key");
             for key_type in KEY_TYPES.iter().chain(&["ssh-ed25519"]) {
                 let scan = b.devices().iter().find(|x| {
                     matches!(&x.kind, DeviceKind::SshSk { key_type: t, key_blob: k, .. }
                         if t == key_type && k == key_blob)
                 });
                 assert_eq!(
-                    b.device_by_ssh_key(key_type, key_blob),
+                    b.device_by_ssh_key(key_type, &b64),
                     scan,
-                    "seed {seed} {key_type} {key_blob}"
+                    "seed {seed} {key_type} {b64}"
                 );
             }
         }

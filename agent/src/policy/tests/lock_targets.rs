@@ -25,7 +25,7 @@ fn s(v: &str) -> Option<String> {
 /// matches a lock setting the same, a disjoint `{Login: root}` does not).
 #[test]
 fn each_field_alone_and_any_field_of_several() {
-    let roles = vec!["access-dev".to_owned(), "access-prod".to_owned()];
+    let roles: Vec<std::sync::Arc<str>> = vec!["access-dev".into(), "access-prod".into()];
     let subject = LockSubject {
         user: Some("jerry"),
         roles: &roles,

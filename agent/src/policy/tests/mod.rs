@@ -4,6 +4,7 @@ mod bundle_loading;
 mod decide_rules;
 mod index_agreement;
 mod json_arrays;
+mod json_halves;
 mod lock_targets;
 mod managed_logins;
 mod seed_example;

@@ -172,7 +172,14 @@ fn example_bundle_file() {
         b.roles().keys().collect::<Vec<_>>(),
         vec!["access-dev", "access-prod"]
     );
-    assert_eq!(b.users()["jerry"].roles, vec!["access-dev", "access-prod"]);
+    assert_eq!(
+        b.users()["jerry"]
+            .roles
+            .iter()
+            .map(|r| &**r)
+            .collect::<Vec<_>>(),
+        vec!["access-dev", "access-prod"]
+    );
     assert!(b.devices().is_empty());
     assert_eq!(b.cap.second_factor, "on");
     assert_eq!(b.cap.webauthn_rp_id.as_deref(), Some("example.com"));

@@ -5,8 +5,6 @@
 //! (api/types), `RoleV6.CheckAndSetDefaults` (api/types/role.go),
 //! and `FetchRoleList`. Traits, globs and locks: `teleport_traits_and_locks`.
 
-use std::collections::BTreeMap;
-
 use super::support::{bundle, cap, node, now, role, summary, user, Ask};
 use crate::policy::{decide_with_identity, LoginQuery, ServiceClass, User};
 
@@ -47,8 +45,8 @@ fn a_missing_role_denies_as_fetch_role_list_fails() {
     let n = prod3();
     let identity = User {
         name: "cert-user".into(),
-        roles: vec!["open".into(), "gone".into()],
-        traits: BTreeMap::new(),
+        roles: ["open".into(), "gone".into()].into(),
+        traits: Default::default(),
     };
     let q = LoginQuery {
         node: &n,
@@ -61,7 +59,7 @@ fn a_missing_role_denies_as_fetch_role_list_fails() {
     let d = decide_with_identity(&b, &q, &identity);
     assert_eq!(summary(&d), "deny off []", "{:?}", d.reasons);
     let identity = User {
-        roles: vec!["open".into()],
+        roles: ["open".into()].into(),
         ..identity
     };
     assert_eq!(

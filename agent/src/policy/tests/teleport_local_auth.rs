@@ -152,10 +152,7 @@ fn tctl_users_become_registered_devices() {
     let k = keys();
     let b = bundle(&format!("{}{ROLE}{}", tctl_user(&k), cap(true)));
     let devices = b.devices_for_user("jerry");
-    let got: Vec<(&str, &str)> = devices
-        .iter()
-        .map(|d| (d.name.as_str(), d.id.as_str()))
-        .collect();
+    let got: Vec<(&str, &str)> = devices.iter().map(|d| (&*d.name, &*d.id)).collect();
     // TOTP is not used on hosts: left out.
     assert_eq!(
         got,
@@ -218,7 +215,7 @@ fn u2f_devices_need_the_caps_app_id() {
     assert!(b
         .devices_for_user("jerry")
         .iter()
-        .all(|d| d.name != "u2f-legacy"));
+        .all(|d| &*d.name != "u2f-legacy"));
     assert!(!b
         .webauthn_credential_ids("jerry")
         .contains(&k.u2f.credential_id()));

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::support::{bundle, cap, node, now, role, summary, user, Ask};
-use crate::policy::match_value;
 use crate::policy::traits::interpolate;
+use crate::policy::{match_value, Traits};
 
 fn prod3() -> crate::policy::NodeInfo {
     node("prod3", &[("env", "prod"), ("team", "db")])
@@ -66,11 +66,11 @@ fn internal_github_orgs_is_a_supported_trait() {
     let traits: BTreeMap<String, Vec<String>> =
         [("github_orgs".to_owned(), vec!["acme".to_owned()])].into();
     assert_eq!(
-        interpolate("{{internal.github_orgs}}", &traits),
+        interpolate("{{internal.github_orgs}}", &Traits::from(&traits)),
         Ok(vec!["acme".to_owned()])
     );
     assert_eq!(
-        interpolate("gh-{{internal.github_orgs}}", &traits),
+        interpolate("gh-{{internal.github_orgs}}", &Traits::from(&traits)),
         Ok(vec!["gh-acme".to_owned()])
     );
 }
@@ -300,6 +300,7 @@ fn apply_traits_cases_from_teleport() {
         );
         let b = bundle(&role("r", "v7", &body));
         let mut notes = Vec::new();
+        let traits = Traits::from(&traits);
         let a = apply_traits(&b.roles()["r"], &traits, &mut notes);
         assert_eq!(a.allow_logins, *want, "{logins:?}: {notes:?}");
         assert_eq!(a.deny_logins, *want, "deny {logins:?}: {notes:?}");
@@ -313,6 +314,7 @@ fn apply_traits_cases_from_teleport() {
     );
     let b = bundle(&text);
     let traits = t(&[("foo", &["bar", "baz"]), ("hello", &["there"])]);
+    let traits = Traits::from(&traits);
     let a = apply_traits(&b.roles()["r"], &traits, &mut Vec::new());
     let labels = |pairs: &[(&str, &[&str])]| -> crate::policy::Labels { t(pairs) };
     assert_eq!(
@@ -360,7 +362,7 @@ fn regexp_replace_uses_ascii_perl_classes() {
     assert_eq!(
         interpolate(
             r#"{{regexp.replace(external.groups, "^dev-(\\w+)$", "$1")}}"#,
-            &traits
+            &Traits::from(&traits)
         ),
         Ok(vec!["bob".to_owned()])
     );

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::policy::traits::{interpolate, is_valid_unix_user, TemplateError};
+use crate::policy::Traits;
 
 fn traits() -> BTreeMap<String, Vec<String>> {
     [
@@ -68,7 +69,7 @@ fn expansions() {
             &["erry", "smith"],
         ),
     ];
-    let t = traits();
+    let t = Traits::from(&traits());
     for (value, want) in cases {
         let got = interpolate(value, &t).unwrap_or_else(|e| panic!("{value}: {e}"));
         assert_eq!(got, *want, "{value}");
@@ -109,7 +110,7 @@ fn valid_unix_users() {
 
 #[test]
 fn dropped_values() {
-    let t = traits();
+    let t = Traits::from(&traits());
     let no_value = [
         "{{external.missing}}",
         "{{foo.missing}}",

@@ -182,32 +182,6 @@ fn child(path: &Path, decisions: usize, pool: Option<usize>) {
         return;
     }
 
-    // The index on its own: the same resources, indexed again.
-    let parts = BundleParts {
-        roles: bundle
-            .roles()
-            .values()
-            .map(|r| (r.name.clone(), r.clone()))
-            .collect(),
-        users: bundle
-            .users()
-            .values()
-            .map(|u| (u.name.clone(), u.clone()))
-            .collect(),
-        cap: bundle.cap.clone(),
-        locks: bundle.locks().to_vec(),
-        devices: bundle.devices().to_vec(),
-        cert_authorities: bundle.cert_authorities().to_vec(),
-        warnings: Vec::new(),
-        revision: bundle.revision.clone(),
-    };
-    let (rss_parts, _) = memory_kib();
-    let t = Instant::now();
-    let again = Bundle::from_parts(parts);
-    let index = t.elapsed();
-    let (rss_indexed, _) = memory_kib();
-    drop(again);
-
     // Random users, and random registered ssh_sk keys with their owners.
     let mut users: Vec<&str> = bundle.users().keys().collect();
     if let Some(n) = pool {
@@ -215,13 +189,13 @@ fn child(path: &Path, decisions: usize, pool: Option<usize>) {
         let picked: Vec<&str> = (0..n).map(|_| users[rng.below(users.len())]).collect();
         users = picked;
     }
-    let keys: Vec<(&str, &str, &str)> = bundle
+    let keys: Vec<(&str, &str, String)> = bundle
         .devices()
         .iter()
         .filter_map(|d| match &d.kind {
-            DeviceKind::SshSk {
-                key_type, key_blob, ..
-            } => Some((d.user.as_str(), key_type.as_str(), key_blob.as_str())),
+            DeviceKind::SshSk { key_type, .. } => {
+                Some((&*d.user, *key_type, d.kind.ssh_sk_blob_base64()?))
+            }
             _ => None,
         })
         .filter(|(user, ..)| pool.is_none() || users.contains(user))
@@ -232,8 +206,7 @@ fn child(path: &Path, decisions: usize, pool: Option<usize>) {
             let u = &bundle.users()[users[rng.below(users.len())]];
             u.logins()
                 .first()
-                .cloned()
-                .unwrap_or_else(|| u.name.clone())
+                .map_or_else(|| u.name.clone(), str::to_owned)
         })
         .collect();
     let key_logins: Vec<(String, String)> = (0..decisions)
@@ -241,13 +214,12 @@ fn child(path: &Path, decisions: usize, pool: Option<usize>) {
             if keys.is_empty() {
                 return (logins[rng.below(logins.len())].clone(), String::new());
             }
-            let (user, t, blob) = keys[rng.below(keys.len())];
+            let (user, t, blob) = &keys[rng.below(keys.len())];
             let u = &bundle.users()[user];
             let login = u
                 .logins()
                 .first()
-                .cloned()
-                .unwrap_or_else(|| u.name.clone());
+                .map_or_else(|| u.name.clone(), str::to_owned);
             (login, format!("publickey {t} {blob}\n"))
         })
         .collect();
@@ -303,6 +275,41 @@ fn child(path: &Path, decisions: usize, pool: Option<usize>) {
     let served: usize = key_logins[..lines_n].iter().map(lines).sum();
     let lines_p = time_each(&key_logins[..lines_n], |k| {
         std::hint::black_box(lines(k));
+    });
+
+    // The index on its own: the same resources, indexed again, on a thread
+    // of its own as a load is (the copies it frees would otherwise crowd
+    // this thread's heap), and after the latencies.
+    let (index, rss_parts, rss_indexed) = std::thread::scope(|s| {
+        s.spawn(|| {
+            let parts = BundleParts {
+                roles: current
+                    .roles()
+                    .values()
+                    .map(|r| (r.name.clone(), r.clone()))
+                    .collect(),
+                users: current
+                    .users()
+                    .values()
+                    .map(|u| (u.name.clone(), u.clone()))
+                    .collect(),
+                cap: current.cap.clone(),
+                locks: current.locks().to_vec(),
+                devices: current.devices().to_vec(),
+                cert_authorities: current.cert_authorities().to_vec(),
+                warnings: Vec::new(),
+                revision: current.revision.clone(),
+            };
+            let (rss_parts, _) = memory_kib();
+            let t = Instant::now();
+            let again = Bundle::from_parts(parts);
+            let index = t.elapsed();
+            let (rss_indexed, _) = memory_kib();
+            drop(again);
+            (index, rss_parts, rss_indexed)
+        })
+        .join()
+        .expect("index thread")
     });
 
     // The seed example decided in this process, with this bundle still
@@ -481,8 +488,7 @@ fn reload_child(path: &Path, decisions: usize) {
             let u = &bundle.users()[users[rng.below(users.len())]];
             u.logins()
                 .first()
-                .cloned()
-                .unwrap_or_else(|| u.name.clone())
+                .map_or_else(|| u.name.clone(), str::to_owned)
         })
         .collect();
     users.clear();

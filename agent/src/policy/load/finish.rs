@@ -1,0 +1,69 @@
+//! The end of a load: users in name order, the checks across resources
+//! (roles and users a resource names but the bundle lacks), the bundle.
+
+use sha2::Sha256;
+
+use super::super::bundle::{hex_sha256, Bundle, BundleParts};
+use super::super::by_name::ByName;
+use super::super::resources::User;
+use super::{Loader, Place};
+
+impl Loader {
+    pub(super) fn finish(mut self, hasher: Sha256) -> Bundle {
+        self.drop_u2f_without_app_id();
+        let roles = ByName::from_unsorted(std::mem::take(&mut self.roles));
+        let (users, user_places) = sorted_by_name(
+            std::mem::take(&mut self.users),
+            std::mem::take(&mut self.user_places),
+        );
+        let users = ByName::from_sorted(users);
+        for (user, &place) in users.values().zip(&user_places) {
+            for role in &user.roles {
+                if !roles.contains_key(role) {
+                    let at = self.show(place);
+                    self.warnings.push(format!(
+                        "{at}: user {:?} has role {role:?}, which is not in the bundle",
+                        user.name
+                    ));
+                }
+            }
+        }
+        for (device, &place) in self.devices.iter().zip(&self.device_places) {
+            if !users.contains_key(&device.user) {
+                let at = format!("{}: ", self.show(place));
+                self.warnings.push(format!(
+                    "{at}mfa_device {:?} belongs to user {:?}, who is not in the bundle",
+                    device.name, device.user
+                ));
+            }
+        }
+        Bundle::from_indexed(
+            roles,
+            users,
+            BundleParts {
+                cap: self.cap.unwrap_or_default(),
+                locks: self.locks,
+                devices: self.devices,
+                cert_authorities: self.cert_authorities,
+                warnings: self.warnings,
+                revision: hex_sha256(hasher),
+                ..BundleParts::default()
+            },
+        )
+    }
+}
+
+/// Users in name order, with their places.
+fn sorted_by_name(users: Vec<User>, places: Vec<Place>) -> (Vec<User>, Vec<Place>) {
+    let mut order: Vec<u32> = (0..users.len())
+        .map(super::super::by_name::position)
+        .collect();
+    order.sort_unstable_by(|&a, &b| users[a as usize].name.cmp(&users[b as usize].name));
+    let mut slots: Vec<Option<User>> = users.into_iter().map(Some).collect();
+    let users = order
+        .iter()
+        .map(|&i| slots[i as usize].take().expect("each user once"))
+        .collect();
+    let places = order.iter().map(|&i| places[i as usize]).collect();
+    (users, places)
+}

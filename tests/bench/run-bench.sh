@@ -149,7 +149,7 @@ trap 'rm -f "$out"' EXIT
   echo "Read these figures for what the machine was doing. It is a virtual machine"
   echo "whose idle vCPUs halt at once (cpuidle haltpoll, guest polling off), so waking a"
   echo "thread that sleeps on the other vCPU costs tens of microseconds, and more the"
-  echo "longer it slept. On a quiet machine the floor is 45–55 µs (the issue measured"
+  echo "longer it slept. On a quiet machine the floor is 40–55 µs (the issue measured"
   echo "41–48 µs) and the figures above are mostly wake-ups; when other work keeps both"
   echo "vCPUs busy nothing halts, the floor drops to about 8 µs and the same agent"
   echo "decision costs about 30 µs: there the ratios measure CPU work, not wake-ups. The"

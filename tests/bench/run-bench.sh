@@ -140,7 +140,7 @@ trap 'rm -f "$out"' EXIT
   echo "every row alike; a row shows the median of each figure over the rounds and its"
   echo "range; the ratios to the floor are taken within each round (their median printed)."
   echo
-  echo "The machine is shared (other engineers build on it; this run had it to itself), and rounds"
+  echo "The machine is shared (regenerate it when nothing else runs), and rounds"
   echo "of the same build differ by tens of percent (p99 by far more); read the ranges."
   echo
   "$BIN/pam-mfa-bench" --bin-dir "$BIN" --bundle config/examples/bundle.yaml \

@@ -1,19 +1,50 @@
 //! A counting global allocator: the bytes the program has asked for and not
-//! given back (live heap), and the most it ever held (peak), beside the
-//! kernel's VmRSS/VmHWM, so that the tables can tell data from allocator
-//! slack.
+//! given back (live heap), beside the kernel's VmRSS, so that the tables can
+//! tell data from allocator slack.
+//!
+//! The count is kept in one slot per thread (64 of them, each on its own
+//! cache line) and summed when read: a load decodes on two threads, and one
+//! shared counter bounced between their cores on every allocation made the
+//! measured load slower than the agent's, which counts nothing.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 
 pub struct Counting;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+const SLOTS: usize = 64;
+
+#[repr(align(64))]
+struct Slot(AtomicIsize);
+
+static LIVE: [Slot; SLOTS] = [const { Slot(AtomicIsize::new(0)) }; SLOTS];
+static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    // A `Cell<usize>` needs no destructor: reading it never allocates,
+    // which an allocator may not.
+    static MY_SLOT: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// This thread's slot; a thread that frees what another allocated takes
+/// the bytes off its own slot, and only the sum means anything.
+fn slot() -> &'static AtomicIsize {
+    let i = MY_SLOT.with(|s| {
+        if s.get() == usize::MAX {
+            s.set(NEXT_SLOT.fetch_add(1, Ordering::Relaxed) % SLOTS);
+        }
+        s.get()
+    });
+    &LIVE[i].0
+}
 
 fn grew(by: usize) {
-    let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
-    PEAK.fetch_max(now, Ordering::Relaxed);
+    slot().fetch_add(by as isize, Ordering::Relaxed);
+}
+
+fn shrank(by: usize) {
+    slot().fetch_sub(by as isize, Ordering::Relaxed);
 }
 
 // SAFETY: every call is passed on unchanged to the system allocator; the
@@ -40,25 +71,22 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: as above.
         unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        shrank(layout.size());
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: as above.
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
-            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+            shrank(layout.size());
             grew(new_size);
         }
         p
     }
 }
 
-/// Live heap bytes now, and the peak since the last [`reset_peak`].
-pub fn heap() -> (usize, usize) {
-    (LIVE.load(Ordering::Relaxed), PEAK.load(Ordering::Relaxed))
-}
-
-pub fn reset_peak() {
-    PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+/// Live heap bytes now: the sum over the threads' slots.
+pub fn heap() -> usize {
+    let sum: isize = LIVE.iter().map(|s| s.0.load(Ordering::Relaxed)).sum();
+    sum.max(0) as usize
 }

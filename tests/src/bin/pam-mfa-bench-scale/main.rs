@@ -166,18 +166,17 @@ fn node() -> NodeInfo {
 /// CPU caches), to tell the cost of the work from the cost of cold memory.
 fn child(path: &Path, decisions: usize, pool: Option<usize>) {
     let (rss_before, _) = memory_kib();
-    alloc::reset_peak();
     let (t, cpu) = (Instant::now(), cpu_time());
     let bundle = policy::load_bundle_path(path).unwrap_or_else(|e| panic!("{e}"));
     let load = t.elapsed();
     let load_cpu = cpu_time() - cpu;
     let (rss_after, hwm) = memory_kib();
-    let (heap_after, heap_peak) = alloc::heap();
+    let heap_after = alloc::heap();
     if std::env::var_os("BENCH_SCALE_LOAD_ONLY").is_some() {
         println!(
             "{}",
             json!({"load_ms": load.as_secs_f64() * 1e3, "load_cpu_ms": load_cpu.as_secs_f64() * 1e3, "rss_after_kib": rss_after, "hwm_kib": hwm,
-                   "heap_kib": heap_after / 1024, "heap_peak_kib": heap_peak / 1024})
+                   "heap_kib": heap_after / 1024})
         );
         return;
     }
@@ -333,7 +332,6 @@ fn child(path: &Path, decisions: usize, pool: Option<usize>) {
         "rss_after_kib": rss_after,
         "hwm_kib": hwm,
         "heap_kib": heap_after / 1024,
-        "heap_peak_kib": heap_peak / 1024,
         "index_kib": rss_indexed.saturating_sub(rss_parts),
         "decisions": logins.len(),
         "allowed_share": allowed_share,

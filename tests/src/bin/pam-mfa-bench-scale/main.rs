@@ -23,21 +23,14 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use mfa_agent::audit::AuditSink;
-use mfa_agent::config::AgentConfig;
-use mfa_agent::login::{handle_begin, lines_for_login, PeerIds, Step};
-use mfa_agent::policy::{
-    self, decide, Access, Bundle, BundleParts, DeviceKind, LoginQuery, NodeInfo, ServiceClass,
-};
-use mfa_agent::state::AgentState;
+use mfa_agent::policy::{self, decide, Bundle, LoginQuery, NodeInfo, ServiceClass};
 use pam_mfa_e2e::scale_bundle::{write_bundle, Format, Rng, Scale, NODE_LABELS, NODE_NAME, SEED};
-use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
 use serde_json::json;
 
 mod alloc;
+mod child;
 mod reload;
 mod report;
 
@@ -161,190 +154,6 @@ fn node() -> NodeInfo {
     }
 }
 
-/// One bundle, measured in this (fresh) process; prints one JSON line.
-/// `pool`: ask about that many users only (so that their data stays in the
-/// CPU caches), to tell the cost of the work from the cost of cold memory.
-fn child(path: &Path, decisions: usize, pool: Option<usize>) {
-    let (rss_before, _) = memory_kib();
-    let (t, cpu) = (Instant::now(), cpu_time());
-    let bundle = policy::load_bundle_path(path).unwrap_or_else(|e| panic!("{e}"));
-    let load = t.elapsed();
-    let load_cpu = cpu_time() - cpu;
-    let (rss_after, hwm) = memory_kib();
-    let heap_after = alloc::heap();
-    if std::env::var_os("BENCH_SCALE_LOAD_ONLY").is_some() {
-        println!(
-            "{}",
-            json!({"load_ms": load.as_secs_f64() * 1e3, "load_cpu_ms": load_cpu.as_secs_f64() * 1e3, "rss_after_kib": rss_after, "hwm_kib": hwm,
-                   "heap_kib": heap_after / 1024})
-        );
-        return;
-    }
-
-    // Random users, and random registered ssh_sk keys with their owners.
-    let mut users: Vec<&str> = bundle.users().keys().collect();
-    if let Some(n) = pool {
-        let mut rng = Rng::new(SEED, 98);
-        let picked: Vec<&str> = (0..n).map(|_| users[rng.below(users.len())]).collect();
-        users = picked;
-    }
-    let keys: Vec<(&str, &str, String)> = bundle
-        .devices()
-        .iter()
-        .filter_map(|d| match &d.kind {
-            DeviceKind::SshSk { key_type, .. } => {
-                Some((&*d.user, *key_type, d.kind.ssh_sk_blob_base64()?))
-            }
-            _ => None,
-        })
-        .filter(|(user, ..)| pool.is_none() || users.contains(user))
-        .collect();
-    let mut rng = Rng::new(SEED, 99);
-    let logins: Vec<String> = (0..decisions)
-        .map(|_| {
-            let u = &bundle.users()[users[rng.below(users.len())]];
-            u.logins()
-                .first()
-                .map_or_else(|| u.name.clone(), str::to_owned)
-        })
-        .collect();
-    let key_logins: Vec<(String, String)> = (0..decisions)
-        .map(|_| {
-            if keys.is_empty() {
-                return (logins[rng.below(logins.len())].clone(), String::new());
-            }
-            let (user, t, blob) = &keys[rng.below(keys.len())];
-            let u = &bundle.users()[user];
-            let login = u
-                .logins()
-                .first()
-                .map_or_else(|| u.name.clone(), str::to_owned);
-            (login, format!("publickey {t} {blob}\n"))
-        })
-        .collect();
-
-    let node = node();
-    let now = SystemTime::now();
-    let by_login = |login: &String| decide_by_login(&bundle, &node, login, now);
-    let allowed = logins
-        .iter()
-        .filter(|l| by_login(l).access == Access::Allow)
-        .count();
-    let allowed_share = allowed as f64 / logins.len() as f64;
-    let decide_p = time_each(&logins, |login| {
-        std::hint::black_box(by_login(login));
-    });
-
-    let config = format!(
-        "node:\n  name: {NODE_NAME}\n  labels: {{{}}}\ncluster:\n  source: file://{}\nsshd:\n  authorized_keys_files: []\n",
-        NODE_LABELS
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        std::path::absolute(path).expect("absolute path").display()
-    );
-    let cfg = AgentConfig::parse(&config, "bench").unwrap_or_else(|e| panic!("{e}"));
-    let sink = AuditSink::File(Mutex::new(File::create("/dev/null").expect("/dev/null")));
-    let state = AgentState::new(cfg, sink, Arc::new(SystemTime::now)).expect("agent state");
-    state.store.install(bundle, SystemTime::now());
-    let current = state.store.current().expect("installed");
-    let begin = |(login, auth_info): &(String, String)| {
-        let ctx = PamContext {
-            service: "sshd".into(),
-            user: login.clone(),
-            rhost: Some("192.0.2.7".into()),
-            ssh_auth_info: (!auth_info.is_empty()).then(|| auth_info.clone()),
-            ..Default::default()
-        };
-        match handle_begin(&state, PeerIds { pid: 1, uid: 0 }, PamHook::Account, &ctx) {
-            Step::Done(ResponseBody::Allow { .. }) => true,
-            Step::Done(_) => false,
-            Step::Ask(..) => panic!("the account hook never prompts"),
-        }
-    };
-    let begin_allowed = key_logins.iter().filter(|k| begin(k)).count();
-    let begin_p = time_each(&key_logins, |k| {
-        std::hint::black_box(begin(k));
-    });
-    let lines_n = (decisions / 10).max(100).min(key_logins.len());
-    let lines = |(login, _): &(String, String)| {
-        lines_for_login(&current, &state.node, login, SystemTime::now()).len()
-    };
-    let served: usize = key_logins[..lines_n].iter().map(lines).sum();
-    let lines_p = time_each(&key_logins[..lines_n], |k| {
-        std::hint::black_box(lines(k));
-    });
-
-    // The index on its own: the same resources, indexed again, on a thread
-    // of its own as a load is (the copies it frees would otherwise crowd
-    // this thread's heap), and after the latencies.
-    let (index, rss_parts, rss_indexed) = std::thread::scope(|s| {
-        s.spawn(|| {
-            let parts = BundleParts {
-                roles: current
-                    .roles()
-                    .values()
-                    .map(|r| (r.name.clone(), r.clone()))
-                    .collect(),
-                users: current
-                    .users()
-                    .values()
-                    .map(|u| (u.name.clone(), u.clone()))
-                    .collect(),
-                cap: current.cap.clone(),
-                locks: current.locks().to_vec(),
-                devices: current.devices().to_vec(),
-                cert_authorities: current.cert_authorities().to_vec(),
-                warnings: Vec::new(),
-                revision: current.revision.clone(),
-            };
-            let (rss_parts, _) = memory_kib();
-            let t = Instant::now();
-            let again = Bundle::from_parts(parts);
-            let index = t.elapsed();
-            let (rss_indexed, _) = memory_kib();
-            drop(again);
-            (index, rss_parts, rss_indexed)
-        })
-        .join()
-        .expect("index thread")
-    });
-
-    // The seed example decided in this process, with this bundle still
-    // loaded: what the heap left by a big load costs a small decision.
-    let seed = policy::load_bundle_str(SEED_EXAMPLE, "seed").expect("the seed example loads");
-    let jerry = vec!["jerry".to_owned(); decisions];
-    let seed_after = time_each(&jerry, |login| {
-        std::hint::black_box(decide_by_login(&seed, &node, login, now));
-    });
-
-    let out = json!({
-        "seed_decide_after": us3(seed_after),
-        "roles": current.roles().len(),
-        "users": current.users().len(),
-        "devices": current.devices().len(),
-        "locks": current.locks().len(),
-        "load_ms": load.as_secs_f64() * 1e3,
-        "load_cpu_ms": load_cpu.as_secs_f64() * 1e3,
-        "index_ms": index.as_secs_f64() * 1e3,
-        "rss_before_kib": rss_before,
-        "rss_after_kib": rss_after,
-        "hwm_kib": hwm,
-        "heap_kib": heap_after / 1024,
-        "index_kib": rss_indexed.saturating_sub(rss_parts),
-        "decisions": logins.len(),
-        "allowed_share": allowed_share,
-        "decide": us3(decide_p),
-        "begin": us3(begin_p),
-        "begin_allowed_share": begin_allowed as f64 / key_logins.len() as f64,
-        "lines": us3(lines_p),
-        "lines_runs": lines_n,
-        "lines_per_login": served as f64 / lines_n as f64,
-    });
-    println!("{out}");
-}
-
 fn decide_by_login(
     bundle: &Bundle,
     node: &NodeInfo,
@@ -423,7 +232,7 @@ fn run_child(case: &Case, decisions: usize) -> serde_json::Value {
 fn main() {
     let args = parse_args();
     if let Some(path) = &args.child {
-        child(path, args.decisions, args.pool);
+        child::child(path, args.decisions, args.pool);
         return;
     }
     if let Some(path) = &args.reload_child {

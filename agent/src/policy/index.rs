@@ -11,9 +11,9 @@
 use std::collections::HashMap;
 use std::time::SystemTime;
 
+use super::beside::beside;
 use super::by_name::{position, ByName};
 use super::key_table::{locator, unlocate, KeyTable};
-use super::load_support::beside;
 use super::lock_index::LockIndex;
 use super::locks::LockSubject;
 use super::resources::{DeviceKind, Lock, MfaDevice, Role, User};

@@ -12,11 +12,12 @@ use std::path::Path;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::beside::beside;
 use super::bundle::Bundle;
 use super::documents::{decode, is_json, split, Document};
 use super::error::PolicyError;
 use super::json_stream::{for_each_element, Item, Resource};
-use super::load_support::{beside, on_own_thread, release_free_heap, Claims, LARGE};
+use super::load_support::{on_own_thread, release_free_heap, Claims, LARGE};
 use super::resources::{
     CapDoc, CertAuthorityDoc, DeviceDoc, LockDoc, Role, RoleDoc, User, UserDoc,
 };

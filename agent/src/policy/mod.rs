@@ -31,6 +31,7 @@
 //! `labels`, `predicate`, `traits` and `locks`.
 
 mod applied_role;
+mod beside;
 mod bundle;
 mod by_name;
 mod decide;

@@ -21,7 +21,12 @@ pub fn initial_load(state: &AgentState) -> ReloadOutcome {
     // floor would leave), before the first pull.
     if matches!(state.source, PolicySource::Manifest(_)) {
         let mut book = state.sync_book.lock().unwrap_or_else(|p| p.into_inner());
-        super::manifest_sync::load_recorded_floor(state, &mut book);
+        if let Err(e) = super::manifest_sync::load_recorded_floor(state, &mut book) {
+            let error = format!("rollback floor unreadable: {e}");
+            eprintln!("mfa-agent: {error}");
+            state.store.record_cache_error(Some(error.clone()));
+            audit(state, "policy_rejected", "rejected", "", error);
+        }
     }
     cached.unwrap_or_else(|| reload_now(state))
 }

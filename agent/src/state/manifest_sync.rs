@@ -243,22 +243,16 @@ pub(super) fn check_cached(
 
 /// At start, before the first pull: the floor recorded for this source
 /// name, so a cache dropped with an old `cluster.source` URL leaves the
-/// floor in place. An unreadable floor file is shown in `mfactl status` and
-/// audited; the cache's floor, if any, holds.
-pub(super) fn load_recorded_floor(state: &AgentState, book: &mut SyncBook) {
+/// floor in place. `Err`: the floor file is unreadable (the caller shows
+/// and audits it; the cache's floor, if any, holds).
+pub(super) fn load_recorded_floor(state: &AgentState, book: &mut SyncBook) -> Result<(), String> {
     let (Some(cache), Some(name)) = (&state.cache, &state.config.cluster.source_name) else {
-        return;
+        return Ok(());
     };
-    match load_floor(&cache.dir, name) {
-        Ok(Some(floor)) => raise_floor(&mut book.manifest_floor, floor),
-        Ok(None) => {}
-        Err(e) => {
-            let error = format!("rollback floor unreadable: {e}");
-            eprintln!("mfa-agent: {error}");
-            state.store.record_cache_error(Some(error.clone()));
-            super::reload::audit(state, "policy_rejected", "rejected", "", error);
-        }
+    if let Some(floor) = load_floor(&cache.dir, name)? {
+        raise_floor(&mut book.manifest_floor, floor);
     }
+    Ok(())
 }
 
 /// Raises the floor to `accepted` and records it under the source's name.

@@ -10,9 +10,9 @@ use std::process::Command;
 
 use base64::Engine;
 use common::*;
-use pam_mfa_e2e::agent::{Agent, AgentConfig};
+use pam_mfa_e2e::agent::{Agent, AgentConfig, Bundle};
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
-use pam_mfa_e2e::ssh::SshLogin;
+use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
 use pam_mfa_e2e::sshd::{Sshd, SshdOptions};
 use pam_mfa_e2e::users::TestUser;
 use pam_mfa_e2e::workdir::WorkDir;
@@ -63,69 +63,50 @@ fn certify_with_roles(
     keygen(&args);
 }
 
+/// An agent on a prod node with `bundle`, and an sshd whose PAM stack asks
+/// it and that trusts the user CAs in `ca_file`.
+fn agent_and_sshd(work: &WorkDir, bundle: &Bundle, ca_file: &std::path::Path) -> (Agent, Sshd) {
+    let service = unique_name("sshd-mfat");
+    let agent = Agent::start(
+        work,
+        &AgentConfig::with_env("prod").service(&service, "ssh"),
+        bundle,
+    );
+    let mut opts = SshdOptions::new(&sshd_stack(&agent.socket, "")).service_name(&service);
+    opts.extra
+        .push(format!("TrustedUserCAKeys {}", ca_file.display()));
+    let sshd = Sshd::start(work, &opts);
+    (agent, sshd)
+}
+
+/// `id -un` over ssh with `key` (and its certificate), answering any
+/// prompt with nothing.
+fn login_with(work: &WorkDir, sshd: &Sshd, user: &TestUser, key: &SshKey) -> SshOutcome {
+    SshLogin::new(sshd.port, &user.name, key)
+        .answer("nothing")
+        .run(work, "id -un")
+}
+
 #[test]
 fn certificates_name_the_user_and_mfa_verified_counts() {
     require_root!();
     let work = WorkDir::new("certs");
     let user = TestUser::create();
-    let trusted = work.join("ca_trusted");
-    let untrusted = work.join("ca_untrusted");
-    keygen(&[
-        "-q",
-        "-t",
-        "ed25519",
-        "-N",
-        "",
-        "-f",
-        trusted.to_str().unwrap(),
-    ]);
-    keygen(&[
-        "-q",
-        "-t",
-        "ed25519",
-        "-N",
-        "",
-        "-f",
-        untrusted.to_str().unwrap(),
-    ]);
-    let ca_line = std::fs::read_to_string(trusted.with_extension("pub")).unwrap();
-    let both = format!(
-        "{ca_line}{}",
-        std::fs::read_to_string(untrusted.with_extension("pub")).unwrap()
+    // sshd trusts a second CA that the cluster does not: the bundle names
+    // only the first.
+    let (trusted, ca_line, ca_doc) = cluster_ca(&work, "ca_trusted", "example.com", "");
+    let (untrusted, untrusted_line, _) = cluster_ca(&work, "ca_untrusted", "other.example.com", "");
+    let ca_file = work.write(
+        "trusted_user_cas",
+        &format!("{ca_line}{untrusted_line}"),
+        0o644,
     );
-    let ca_file = work.write("trusted_user_cas", &both, 0o644);
-
     // The bundle: the user is known only through the certificate (no `user`
     // resource), access-prod requires session MFA, one user CA.
-    let ca_doc = format!(
-        "kind: cert_authority\nversion: v2\nmetadata: {{name: example.com}}\nspec:\n  type: user\n  cluster_name: example.com\n  active_keys:\n    ssh:\n    - public_key: {}\n",
-        base64::engine::general_purpose::STANDARD.encode(ca_line.trim())
-    );
     let b = bundle("someone-else", "false", "true", &[]).raw(&ca_doc);
-    let service = unique_name("sshd-mfat");
-    let agent = Agent::start(
-        &work,
-        &AgentConfig::with_env("prod").service(&service, "ssh"),
-        &b,
-    );
-    let mut opts = SshdOptions::new(&sshd_stack(&agent.socket, "")).service_name(&service);
-    opts.extra
-        .push(format!("TrustedUserCAKeys {}", ca_file.display()));
-    let sshd = Sshd::start(&work, &opts);
-
-    let login = |key: &SshKey| {
-        SshLogin::new(sshd.port, &user.name, key)
-            .answer("nothing")
-            .run(&work, "id -un")
-    };
-    let evidence = |out: &pam_mfa_e2e::ssh::SshOutcome| {
-        format!(
-            "{}\n--- audit\n{}\n--- agent\n{}",
-            out.describe(),
-            agent.audit_text(),
-            agent.log()
-        )
-    };
+    let (agent, sshd) = agent_and_sshd(&work, &b, &ca_file);
+    let login = |key: &SshKey| login_with(&work, &sshd, &user, key);
+    let evidence = |out: &SshOutcome| format!("{}\n{}", out.describe(), agent.evidence());
 
     // Trusted CA, mfa-verified: in, no prompt.
     let good = SshKey::generate(work.path(), "id_good", KeyKind::Ed25519, false);
@@ -236,29 +217,9 @@ fn a_trusted_clusters_certificate_has_its_roles_mapped() {
         )
         .raw(&leaf_doc)
         .raw(&root_doc);
-    let service = unique_name("sshd-mfat");
-    let agent = Agent::start(
-        &work,
-        &AgentConfig::with_env("prod").service(&service, "ssh"),
-        &b,
-    );
-    let mut opts = SshdOptions::new(&sshd_stack(&agent.socket, "")).service_name(&service);
-    opts.extra
-        .push(format!("TrustedUserCAKeys {}", ca_file.display()));
-    let sshd = Sshd::start(&work, &opts);
-    let login = |key: &SshKey| {
-        SshLogin::new(sshd.port, &user.name, key)
-            .answer("nothing")
-            .run(&work, "id -un")
-    };
-    let evidence = |out: &pam_mfa_e2e::ssh::SshOutcome| {
-        format!(
-            "{}\n--- audit\n{}\n--- agent\n{}",
-            out.describe(),
-            agent.audit_text(),
-            agent.log()
-        )
-    };
+    let (agent, sshd) = agent_and_sshd(&work, &b, &ca_file);
+    let login = |key: &SshKey| login_with(&work, &sshd, &user, key);
+    let evidence = |out: &SshOutcome| format!("{}\n{}", out.describe(), agent.evidence());
 
     // The root's prod-open is the leaf's access-prod: MFA is owed, and only
     // the root's certificate can show it (a leaf user of the same name has

@@ -164,16 +164,8 @@ impl Conversation {
                 device.name
             )
         })?;
-        // As a `mfactl tap` WebAuthn answer: a touch, and a counter past
-        // the one Teleport last saw (then past the last one seen here).
-        self.require_touch_and_counter(&signed, cred, device)?;
-        self.accept_flags(
-            state,
-            device,
-            signed.user_present(),
-            signed.user_verified(),
-            signed.counter,
-        )
+        // As a `mfactl tap` WebAuthn answer.
+        self.accept_webauthn(state, &signed, cred, device)
     }
 
     /// Whether `answer` verifies over `text` (another challenge) by `cred`:

@@ -59,7 +59,27 @@ impl Conversation {
                     device.name
                 )
             })?;
-        self.require_touch_and_counter(&signed, cred, device)?;
+        self.accept_webauthn(state, &signed, cred, device)
+    }
+
+    /// What every verified WebAuthn answer (`mfactl tap`'s or the approval
+    /// page's) must show besides its signature: the touch (user presence),
+    /// a counter past the one Teleport last saw for the device (then past
+    /// the last one seen here), and the flags the login needs.
+    pub(super) fn accept_webauthn(
+        &self,
+        state: &AgentState,
+        signed: &WebauthnAssertion,
+        cred: &TapCredential,
+        device: &TapDevice,
+    ) -> Result<KeyClass, String> {
+        if !signed.user_present() {
+            return Err(format!(
+                "{} signed without a touch (user presence); touch the key when it blinks",
+                device.name
+            ));
+        }
+        check_counter_floor(cred.counter_floor, signed.counter, &device.name)?;
         self.accept_flags(
             state,
             device,
@@ -67,24 +87,6 @@ impl Conversation {
             signed.user_verified(),
             signed.counter,
         )
-    }
-
-    /// What every WebAuthn answer (`mfactl tap`'s or the approval page's)
-    /// must show besides its signature: the touch (user presence), and a
-    /// counter past the one Teleport last saw for the device.
-    pub(super) fn require_touch_and_counter(
-        &self,
-        signed: &WebauthnAssertion,
-        cred: &TapCredential,
-        device: &TapDevice,
-    ) -> Result<(), String> {
-        if !signed.user_present() {
-            return Err(format!(
-                "{} signed without a touch (user presence); touch the key when it blinks",
-                device.name
-            ));
-        }
-        check_counter_floor(cred.counter_floor, signed.counter, &device.name)
     }
 
     /// Checks a PIV key's signature of this conversation's challenge with

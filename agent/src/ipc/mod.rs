@@ -17,6 +17,6 @@ pub use budgets::{
     Budgets, MAX_CONNECTIONS, PER_PERSON_CONNECTIONS, PER_PERSON_PENDING, SYSTEM_CONNECTIONS,
 };
 pub use handler::{handle, status};
-pub use peer::{authorize, peer_of, Peer};
+pub use peer::{authorize, peer_from, Peer};
 pub use person::{at_accept as invoking_person, Person};
 pub use server::{bind, serve_connection, FIRST_FRAME_TIMEOUT, READ_TIMEOUT};

@@ -2,8 +2,6 @@
 //! they may ask (DESIGN.md: root may ask about anyone; a non-root peer only
 //! about itself; the AuthorizedKeysCommandUser only for keys).
 
-use std::os::unix::net::UnixStream;
-
 use pam_mfa_protocol::RequestBody;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,14 +10,6 @@ pub struct Peer {
     pub uid: u32,
     /// The peer's user name, when its uid has one.
     pub name: Option<String>,
-}
-
-pub fn peer_of(stream: &UnixStream) -> std::io::Result<Peer> {
-    let cred = rustix::net::sockopt::socket_peercred(stream)?;
-    Ok(peer_from(
-        cred.uid.as_raw(),
-        cred.pid.as_raw_nonzero().get(),
-    ))
 }
 
 /// The peer with SO_PEERCRED `uid` and `pid` (read once per connection).

@@ -72,7 +72,11 @@ fn cluster_https_keys() {
     assert_eq!(cfg.cluster.lock_view_max_age(), Duration::from_secs(120));
     assert_eq!(cfg.cluster.max_staleness, Duration::from_secs(12 * 3600));
     let d = AgentConfig::parse("cluster:\n  poll_interval: 5s\n", "a.yaml").unwrap();
-    assert_eq!(d.cluster.lock_view_max_age(), Duration::from_secs(15));
+    assert_eq!(
+        d.cluster.lock_view_max_age(),
+        Duration::from_secs(300),
+        "never under Teleport's LockMaxStaleness"
+    );
     assert_eq!(d.cluster.max_staleness, Duration::from_secs(24 * 3600));
     assert_eq!(d.cluster.state_dir, PathBuf::from("/var/lib/pam-mfa"));
 }
@@ -135,4 +139,29 @@ fn cluster_errors_have_places() {
         "max_backoff",
     );
     whole(&format!("{https}  state_dir: var/lib\n"), "state_dir");
+}
+
+/// A manifest source is recognised however its URL ends (a query string
+/// too): its lock view gets the publisher's two minutes, as the sync does.
+#[test]
+fn a_manifest_url_with_a_query_gets_the_publishers_allowance() {
+    let at = |source: &str| {
+        super::ClusterConfig {
+            source: source.into(),
+            ..Default::default()
+        }
+        .lock_view_max_age()
+    };
+    let five = Duration::from_secs(300);
+    assert_eq!(at("https://cdn.example/fleet/bundle.yaml"), five);
+    for manifest in [
+        "https://cdn.example/fleet/manifest.json",
+        "https://cdn.example/fleet/manifest.json?v=1",
+    ] {
+        assert!(matches!(
+            PolicySource::parse(manifest),
+            Ok(PolicySource::Manifest(_))
+        ));
+        assert_eq!(at(manifest), five + Duration::from_secs(120), "{manifest}");
+    }
 }

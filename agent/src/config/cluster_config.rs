@@ -97,12 +97,20 @@ impl Default for ClusterConfig {
 
 impl ClusterConfig {
     /// How long the lock view may go without contact under `locking_mode:
-    /// strict`. Default: 3 × poll_interval; from a publisher's manifest
-    /// (where contact is the newest manifest's issued_at, so the time the
-    /// publisher takes between rounds counts too) 2 minutes more.
+    /// strict`. Default: 3 × poll_interval, and never less than Teleport's
+    /// own limit (`defaults.LockMaxStaleness`, 5 minutes: a strict lock
+    /// watcher trusts its cached locks that long); from a publisher's
+    /// manifest (where contact is the newest manifest's issued_at, so the
+    /// time the publisher takes between rounds counts too) 2 minutes more.
     pub fn lock_view_max_age(&self) -> Duration {
-        let polls = self.poll_interval.saturating_mul(3);
-        let publisher = if self.source.ends_with("/manifest.json") {
+        let polls = self
+            .poll_interval
+            .saturating_mul(3)
+            .max(TELEPORT_LOCK_MAX_STALENESS);
+        let publisher = if matches!(
+            PolicySource::parse(&self.source),
+            Ok(PolicySource::Manifest(_))
+        ) {
             Duration::from_secs(120)
         } else {
             Duration::ZERO
@@ -183,6 +191,10 @@ impl ClusterConfig {
         Ok(())
     }
 }
+
+/// Teleport's `defaults.LockMaxStaleness` (lib/defaults): how stale a
+/// strict lock watcher's view may be before it refuses.
+const TELEPORT_LOCK_MAX_STALENESS: Duration = Duration::from_secs(300);
 
 fn default_source() -> String {
     "file:///etc/pam-mfa/policy.d".into()

@@ -250,7 +250,7 @@ fn a_stale_lock_view_ends_sessions_only_in_strict_mode() {
         let mut p = leader();
         assert_eq!(hook(&s, p.id(), 0, PamHook::OpenSession), ALLOW);
         // The source last confirmed the bundle an hour ago: older than
-        // lock_view_max_age (3 × poll_interval by default), younger than
+        // lock_view_max_age (5m by default), younger than
         // max_staleness (24h).
         let ago = SystemTime::now() - Duration::from_secs(3600);
         s.store.record_contact(ago);

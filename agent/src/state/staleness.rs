@@ -233,12 +233,23 @@ mod tests {
         let c = cluster("");
         assert_eq!(
             c.lock_view_max_age(),
-            Duration::from_secs(30),
-            "3 × poll_interval"
+            Duration::from_secs(300),
+            "Teleport's LockMaxStaleness (5m), above 3 × poll_interval"
+        );
+        assert_eq!(
+            AgentConfig::parse(
+                "cluster:\n  source: builtin:example\n  poll_interval: 2m\n",
+                "t"
+            )
+            .unwrap()
+            .cluster
+            .lock_view_max_age(),
+            Duration::from_secs(360),
+            "3 × poll_interval, above 5m"
         );
         let strict = store(STRICT, 1000);
-        assert!(judge(&strict.snapshot(), &c, at(1030)).is_ok());
-        let e = judge(&strict.snapshot(), &c, at(1031)).unwrap_err();
+        assert!(judge(&strict.snapshot(), &c, at(1300)).is_ok());
+        let e = judge(&strict.snapshot(), &c, at(1301)).unwrap_err();
         assert!(
             matches!(e, Unusable::LockViewStale { .. }) && !e.follows_fail_mode(),
             "{e}"
@@ -247,15 +258,16 @@ mod tests {
         let e = judge(&strict.snapshot(), &c, at(1000 + 90_000)).unwrap_err();
         assert!(matches!(e, Unusable::LockViewStale { .. }), "{e}");
         let best = store(BEST_EFFORT, 1000);
-        assert!(judge(&best.snapshot(), &c, at(1031)).is_ok());
-        let c2 = cluster("  lock_view_max_age: 5m\n");
-        assert!(judge(&strict.snapshot(), &c2, at(1300)).is_ok());
+        assert!(judge(&best.snapshot(), &c, at(1301)).is_ok());
+        let c2 = cluster("  lock_view_max_age: 10m\n");
+        assert!(judge(&strict.snapshot(), &c2, at(1600)).is_ok());
+        assert!(judge(&strict.snapshot(), &c2, at(1601)).is_err());
         // A role's `options.lock: strict` makes the node strict too
         // (Teleport's RoleSet.LockingMode), even under a best_effort cap.
         let role =
             "---\nkind: role\nversion: v7\nmetadata: {name: r}\nspec: {options: {lock: strict}}\n";
         let by_role = store(&format!("{BEST_EFFORT}{role}"), 1000);
-        let e = judge(&by_role.snapshot(), &c, at(1031)).unwrap_err();
+        let e = judge(&by_role.snapshot(), &c, at(1301)).unwrap_err();
         assert!(matches!(e, Unusable::LockViewStale { .. }), "{e}");
         assert_eq!(
             freshness(&by_role.snapshot(), &c, at(1000)).locking_mode,

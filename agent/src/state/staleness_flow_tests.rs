@@ -53,7 +53,7 @@ fn begin_after(fail_mode: &str, locking_mode: &str, after: Duration) -> Response
 }
 
 const FRESH: Duration = Duration::from_secs(5);
-const LOCKS_STALE: Duration = Duration::from_secs(31); // > 3 × poll_interval
+const LOCKS_STALE: Duration = Duration::from_secs(301); // > Teleport's LockMaxStaleness (5m)
 const POLICY_STALE: Duration = Duration::from_secs(3601); // > max_staleness
 
 #[test]

@@ -4,6 +4,7 @@ mod convert;
 mod devices;
 mod finish;
 mod parallel;
+mod policy_file;
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -22,6 +23,7 @@ use super::resources::{
     CapDoc, CertAuthorityDoc, DeviceDoc, LockDoc, Role, RoleDoc, User, UserDoc,
 };
 use convert::{convert, Converted};
+use policy_file::{check_policy_dir, read_policy_file};
 
 /// What is read first from every document, to pick its type.
 #[derive(Debug, Deserialize)]
@@ -68,6 +70,7 @@ fn load_path_here(path: &Path) -> Result<Bundle, PolicyError> {
     let shown = path.display().to_string();
     let meta = std::fs::metadata(path).map_err(|e| PolicyError::in_file(&shown, e.to_string()))?;
     let files = if meta.is_dir() {
+        check_policy_dir(&meta).map_err(|e| PolicyError::in_file(&shown, e))?;
         bundle_files(path).map_err(|e| PolicyError::in_file(&shown, e.to_string()))?
     } else {
         vec![path.to_path_buf()]
@@ -77,8 +80,7 @@ fn load_path_here(path: &Path) -> Result<Bundle, PolicyError> {
     let mut read = 0usize;
     for file in &files {
         let origin = file.display().to_string();
-        let bytes =
-            std::fs::read(file).map_err(|e| PolicyError::in_file(&origin, e.to_string()))?;
+        let bytes = read_policy_file(file).map_err(|e| PolicyError::in_file(&origin, e))?;
         read += bytes.len();
         let text = std::str::from_utf8(&bytes)
             .map_err(|e| PolicyError::in_file(&origin, format!("not UTF-8 text: {e}")))?;

@@ -583,10 +583,10 @@ fn users_for_login() {
 }
 
 /// A scratch directory, removed on drop.
-struct TempDir(PathBuf);
+pub(super) struct TempDir(pub(super) PathBuf);
 
 impl TempDir {
-    fn new(tag: &str) -> TempDir {
+    pub(super) fn new(tag: &str) -> TempDir {
         let dir = std::env::temp_dir().join(format!(
             "pam-mfa-policy-{tag}-{}-{:?}",
             std::process::id(),
@@ -597,7 +597,7 @@ impl TempDir {
         TempDir(dir)
     }
 
-    fn write(&self, name: &str, text: &str) -> PathBuf {
+    pub(super) fn write(&self, name: &str, text: &str) -> PathBuf {
         let path = self.0.join(name);
         std::fs::write(&path, text).unwrap();
         path

@@ -27,8 +27,12 @@ impl Default for ChallengeConfig {
     }
 }
 
+/// Two minutes: sshd's own LoginGraceTime ends an unanswered login then,
+/// and a tap through the approval page (open the link on a phone, tap,
+/// copy the answer back) often takes longer than one. Teleport gives a
+/// WebAuthn challenge five (defaults.WebauthnChallengeTimeout).
 fn default_challenge_ttl() -> Duration {
-    Duration::from_secs(60)
+    Duration::from_secs(120)
 }
 
 fn default_tries() -> u32 {

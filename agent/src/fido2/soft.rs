@@ -113,6 +113,9 @@ pub struct SoftAuthenticator {
     /// allowList; false: only when asked about it by id, as Teleport's MFA
     /// credentials (saved).
     pub discoverable: bool,
+    /// Sets BE in assertions, as a synced passkey's authenticator does
+    /// (not saved).
+    pub backup_eligible: bool,
     /// The PIN (clientPin); with one, no built-in user verification.
     pin: Option<Zeroizing<String>>,
     /// PIN tries left (saved).
@@ -199,6 +202,7 @@ impl SoftAuthenticator {
             user_present: true,
             user_verification: true,
             discoverable: true,
+            backup_eligible: false,
             pin: None,
             pin_retries: MAX_PIN_RETRIES,
             pin_protocols: both_protocols(),

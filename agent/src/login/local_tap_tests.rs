@@ -208,3 +208,29 @@ fn a_piv_login_key_over_ssh_has_its_attested_class() {
         "{body:?}"
     );
 }
+
+/// A synced passkey (its authenticator sets BE) proves session MFA but is
+/// no hardware key: a `hardware_key_touch` login refuses it, and takes the
+/// same tap from a key whose credential stays on it.
+#[test]
+fn a_synced_passkey_does_not_meet_a_hardware_key_requirement() {
+    for (synced, allowed) in [(true, false), (false, true)] {
+        let mut soft = SoftAuthenticator::from_seed(RP, b"local-tap-passkey");
+        soft.backup_eligible = synced;
+        let mut f = fixture("hardware_key_touch", 1, 2, "0s", Some(&soft));
+        f.state.attached.piv = Arc::new(FakeHost { card: None });
+        let key = Arc::new(Mutex::new(Some(soft)));
+        f.state.attached.fido = Arc::new(move || {
+            let a = key.lock().unwrap().take().expect("one tap");
+            Ok(vec![Box::new(a) as Box<dyn Authenticator>])
+        });
+        let (seen, _) = f.poll_to_end(f.begin("login-t", None));
+        let last = seen.last().unwrap();
+        if allowed {
+            assert!(is_allow(last), "{seen:?}");
+        } else {
+            let text = deny_text(last);
+            assert!(text.contains("synced passkey"), "{text}");
+        }
+    }
+}

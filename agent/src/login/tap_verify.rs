@@ -65,7 +65,9 @@ impl Conversation {
     /// What every verified WebAuthn answer (`mfactl tap`'s or the approval
     /// page's) must show besides its signature: the touch (user presence),
     /// a counter past the one Teleport last saw for the device (then past
-    /// the last one seen here), and the flags the login needs.
+    /// the last one seen here), the flags the login needs, and for a
+    /// `hardware_key*` requirement a credential bound to its key (Teleport
+    /// meets those only with a hardware key, never a synced passkey).
     pub(super) fn accept_webauthn(
         &self,
         state: &AgentState,
@@ -80,6 +82,13 @@ impl Conversation {
             ));
         }
         check_counter_floor(cred.counter_floor, signed.counter, &device.name)?;
+        if signed.backup_eligible() && self.requirement.key_policy.needs_hardware() {
+            return Err(format!(
+                "{} is a synced passkey (its authenticator marks it backup-eligible), not a hardware key, and this login needs {}: tap a security key",
+                device.name,
+                self.requirement.key_policy
+            ));
+        }
         self.accept_flags(
             state,
             device,

@@ -11,7 +11,9 @@ use super::{cbor, status, Answer, SoftAuthenticator, TEST_AAGUID};
 use crate::fido2::client_pin as pin;
 use crate::fido2::ctap::{decode_get_assertion_params, encode_get_assertion_response};
 use crate::fido2::{Fido2Error, GetAssertionResponse};
-use crate::verify::webauthn::{FLAG_ATTESTED_DATA, FLAG_USER_PRESENT, FLAG_USER_VERIFIED};
+use crate::verify::webauthn::{
+    FLAG_ATTESTED_DATA, FLAG_BACKUP_ELIGIBLE, FLAG_USER_PRESENT, FLAG_USER_VERIFIED,
+};
 
 impl SoftAuthenticator {
     /// authenticatorGetAssertion (CTAP 2.1 §6.2.2, the parts a single
@@ -64,6 +66,9 @@ impl SoftAuthenticator {
         }
         if verified {
             flags |= FLAG_USER_VERIFIED;
+        }
+        if self.backup_eligible {
+            flags |= FLAG_BACKUP_ELIGIBLE;
         }
         let authenticator_data = self.authenticator_data(flags, counter);
         let mut signed = authenticator_data.clone();

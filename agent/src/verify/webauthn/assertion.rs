@@ -8,7 +8,7 @@ use super::client_data::{check_browser_client_data, client_data_json, validate_o
 use super::cose_key::PublicKey;
 use super::{
     WebauthnCredential, WebauthnError, AUTHENTICATOR_DATA_MIN_LEN, FLAG_ATTESTED_DATA,
-    FLAG_EXTENSION_DATA, FLAG_USER_PRESENT, FLAG_USER_VERIFIED,
+    FLAG_BACKUP_ELIGIBLE, FLAG_EXTENSION_DATA, FLAG_USER_PRESENT, FLAG_USER_VERIFIED,
 };
 
 /// What a verified assertion says about the tap, read from the signed
@@ -30,6 +30,12 @@ impl WebauthnAssertion {
     /// The assertion was made after user verification (UV: PIN or biometric).
     pub fn user_verified(&self) -> bool {
         self.flags & FLAG_USER_VERIFIED != 0
+    }
+
+    /// The credential may be synced off its authenticator (BE): a passkey
+    /// in a phone's or a browser's keychain, not a hardware key.
+    pub fn backup_eligible(&self) -> bool {
+        self.flags & FLAG_BACKUP_ELIGIBLE != 0
     }
 }
 

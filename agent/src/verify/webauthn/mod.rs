@@ -54,6 +54,9 @@ pub use u2f::u2f_public_key_to_cose;
 pub const FLAG_USER_PRESENT: u8 = 0x01;
 /// Authenticator flag: the user was verified (PIN or biometric).
 pub const FLAG_USER_VERIFIED: u8 = 0x04;
+/// Authenticator flag: backup eligible (BE): the credential may be copied
+/// off the authenticator (a synced passkey), so it is no hardware key.
+pub const FLAG_BACKUP_ELIGIBLE: u8 = 0x08;
 /// Authenticator flag: attested credential data follows (registration).
 pub const FLAG_ATTESTED_DATA: u8 = 0x40;
 /// Authenticator flag: extension data follows.

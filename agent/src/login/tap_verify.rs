@@ -65,9 +65,10 @@ impl Conversation {
     /// What every verified WebAuthn answer (`mfactl tap`'s or the approval
     /// page's) must show besides its signature: the touch (user presence),
     /// a counter past the one Teleport last saw for the device (then past
-    /// the last one seen here), the flags the login needs, and for a
-    /// `hardware_key*` requirement a credential bound to its key (Teleport
-    /// meets those only with a hardware key, never a synced passkey).
+    /// the last one seen here), the flags the login needs, and where the
+    /// tap stands for a hardware key's touch or PIN (`hardware_key_touch`,
+    /// `_pin`, `_touch_and_pin`) a credential bound to its key: Teleport
+    /// meets those only with a hardware key, never a synced passkey.
     pub(super) fn accept_webauthn(
         &self,
         state: &AgentState,
@@ -82,7 +83,10 @@ impl Conversation {
             ));
         }
         check_counter_floor(cred.counter_floor, signed.counter, &device.name)?;
-        if signed.backup_eligible() && self.requirement.key_policy.needs_hardware() {
+        // The tap itself stands for the hardware key's touch or PIN here
+        // (the login key, if any, answers for plain `hardware_key`).
+        if signed.backup_eligible() && tap_key_policy(self.requirement.key_policy).needs_hardware()
+        {
             return Err(format!(
                 "{} is a synced passkey (its authenticator marks it backup-eligible), not a hardware key, and this login needs {}: tap a security key",
                 device.name,

@@ -70,7 +70,7 @@ fn the_prompt_links_the_page_within_pams_limit() {
     let challenge = crate::challenge::find_challenge(&prompt_text(&prompt)).unwrap();
     assert!(
         link.starts_with(&format!(
-            "pam-mfa: or approve in a browser: {PAGE}/pam-mfa/index.html#c={}&u=alice&e=1800000060&r=example.test&o=https:%2F%2Fapprove.example.test&k="
+            "pam-mfa: or approve in a browser: {PAGE}/pam-mfa/index.html#c={}&u=alice&e=1800000120&r=example.test&o=https:%2F%2Fapprove.example.test&k="
         , challenge.text)),
         "{link}"
     );

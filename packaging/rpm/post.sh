@@ -1,6 +1,6 @@
 # pam-mfa %post ($1: 1 on install, 2 on upgrade). Never edits /etc/pam.d.
-# /etc/pam-mfa/policy.d is NOT made here: the agent loads an empty directory
-# as an empty (allow-all) policy, while a missing one fails closed.
+# /etc/pam-mfa/policy.d is NOT made here: the admin makes it with the bundle
+# (README); missing or empty, it is "no policy", and pam_mfa.so fails closed.
 # (systemd-tmpfiles fails in a chroot without /proc: then by hand.)
 systemd-tmpfiles --create pam-mfa.conf >/dev/null 2>&1 \
     || install -d -m 0700 /var/lib/pam-mfa /var/log/pam-mfa

@@ -214,8 +214,7 @@ fn deb_installs_into_a_booted_debian_and_gates_ssh() {
     );
     c.sh("test ! -e /etc/ssh/sshd_config.d/pam-mfa.conf");
     c.sh("test \"$(stat -c %a /var/lib/pam-mfa)\" = 700");
-    // No policy yet: the agent runs, and says the policy is missing (an empty
-    // policy.d would load as an empty, allow-all bundle).
+    // No policy yet: the agent runs, and says the policy is missing.
     c.sh("test ! -e /etc/pam-mfa/policy.d");
     let check = c.run(&["mfa-agent", "--check"], 30);
     assert_eq!(

@@ -12,11 +12,29 @@ pub struct PamLine {
     pub line: usize,
     pub control: String,
     pub module: String,
+    /// The module's arguments, as written.
+    pub args: String,
 }
 
 impl PamLine {
     fn is_mfa(&self) -> bool {
         self.module.rsplit('/').next() == Some("pam_mfa.so")
+    }
+
+    /// The documented break-glass (README, pam_mfa(8), the pam-auth-update
+    /// profile): a `pam_succeed_if.so` line that jumps over pam_mfa.so only
+    /// for root logging in through `login` on a local terminal (`tty*`:
+    /// a virtual console or a serial line). Its jump is meant: it is what
+    /// keeps root able to log in when the agent is down or has no policy.
+    fn is_break_glass(&self) -> bool {
+        if self.module.rsplit('/').next() != Some("pam_succeed_if.so") {
+            return false;
+        }
+        let words: Vec<&str> = self.args.split_whitespace().collect();
+        let has = |cond: &[&str]| words.windows(cond.len()).any(|w| w == cond);
+        has(&["service", "=", "login"])
+            && has(&["user", "=", "root"])
+            && has(&["tty", "=~", "tty*"])
     }
 
     fn at(&self) -> String {
@@ -84,6 +102,7 @@ fn expand(
             line: i + 1,
             control,
             module: module.to_string(),
+            args: words.collect::<Vec<_>>().join(" "),
         });
     }
 }
@@ -102,6 +121,10 @@ fn not_effective(lines: &[PamLine], j: usize) -> Option<String> {
         // pam_rootok succeeds only for root (su, runuser): who needs no tap
         // to become anyone (Debian's su starts with it).
         if l.module.rsplit('/').next() == Some("pam_rootok.so") {
+            continue;
+        }
+        // The break-glass: root at a local console only.
+        if l.is_break_glass() {
             continue;
         }
         if l.control == "sufficient" || l.control.contains("success=done") {

@@ -266,6 +266,64 @@ fn pam_mfa_missing_duplicated_or_where_it_does_not_run() {
     }
 }
 
+/// common-auth as `pam-auth-update --enable pam-mfa` writes it from the
+/// profile the packages ship (its Auth lines after Debian's stock ones).
+fn common_auth_with_the_shipped_profile() -> String {
+    let profile = include_str!("../../../../packaging/pam-configs/pam-mfa");
+    let auth: String = profile
+        .split_once("\nAuth:\n")
+        .expect("the profile's Auth: field")
+        .1
+        .lines()
+        .take_while(|l| l.starts_with('\t'))
+        .map(|l| format!("auth {}\n", l.trim()))
+        .collect();
+    assert!(auth.contains("pam_mfa.so"), "{auth}");
+    format!("{COMMON_AUTH}{auth}")
+}
+
+#[test]
+fn the_console_break_glass_of_the_profile_is_no_finding_and_nothing_wider_passes() {
+    let common = common_auth_with_the_shipped_profile();
+    let mut f = with_pam("common-auth", &common);
+    f.pam_files.insert(
+        "sudo".into(),
+        "@include common-auth\n@include common-account\n".into(),
+    );
+    for (name, text) in [
+        (
+            "login",
+            "auth requisite pam_nologin.so\n@include common-auth\nauth optional pam_group.so\n",
+        ),
+        (
+            "su",
+            "auth sufficient pam_rootok.so\n@include common-auth\n",
+        ),
+    ] {
+        f.pam_files.insert(name.into(), text.into());
+    }
+    assert_eq!(ids(&f), Vec::<String>::new(), "{common}");
+    // A jump over pam_mfa.so that is wider than root at a local terminal
+    // through login is still a way around it.
+    for wider in [
+        "user = root",
+        "service = login user = root",
+        "service = login tty =~ tty*",
+        "user = root tty =~ tty*",
+        "service = sudo user = root tty =~ tty*",
+        "service = login user = root tty =~ *",
+    ] {
+        let jump = format!(
+            "auth [success=1 default=ignore] pam_succeed_if.so quiet_fail {wider}\nauth required pam_mfa.so\n"
+        );
+        let f = with_pam("sudo", &format!("{COMMON_AUTH}{jump}"));
+        assert!(
+            ids(&f).contains(&"pam.sudo.not_effective".to_string()),
+            "{wider}"
+        );
+    }
+}
+
 #[test]
 fn sshd_asking_the_password_after_the_key_and_missing_phases() {
     let f = with_pam("sshd", "@include common-auth\nauth required pam_mfa.so\n");

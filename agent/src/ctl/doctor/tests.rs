@@ -419,3 +419,36 @@ fn a_bundle_source_over_https_is_warned_a_manifest_source_is_not() {
     );
     assert!(!manifest.contains(&rollback), "{manifest:?}");
 }
+
+#[test]
+fn login_without_the_break_glass_is_a_warning_and_its_fix_gives_the_line() {
+    let stock = "auth requisite pam_nologin.so\n@include common-auth\n";
+    // Not in login's stack: the fix names the break-glass line too.
+    let f = with_pam("login", stock);
+    let missing = check_host(&f)
+        .into_iter()
+        .find(|x| x.id == "pam.login.missing")
+        .expect("pam.login.missing");
+    assert!(
+        missing.fix.contains(super::pam::BREAK_GLASS_LINE),
+        "{}",
+        missing.fix
+    );
+    // By hand without the break-glass: root has no way in at the console.
+    let f = with_pam("login", &format!("{stock}auth required pam_mfa.so\n"));
+    assert_eq!(ids(&f), ["pam.login.no_break_glass"]);
+    // With it (by hand, or the profile's common-auth): nothing to say.
+    let f = with_pam(
+        "login",
+        &format!(
+            "{stock}{}\nauth required pam_mfa.so\n",
+            super::pam::BREAK_GLASS_LINE
+        ),
+    );
+    assert_eq!(ids(&f), Vec::<String>::new());
+    let mut f = with_pam("common-auth", &common_auth_with_the_shipped_profile());
+    f.pam_files.insert("login".into(), stock.into());
+    f.pam_files
+        .insert("sudo".into(), "@include common-auth\n".into());
+    assert_eq!(ids(&f), Vec::<String>::new());
+}

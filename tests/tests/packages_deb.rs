@@ -32,17 +32,32 @@ use pam_mfa_e2e::{random_hex, require_root, unique_name};
 /// README's /etc/pam-mfa/agent.yaml for a prod node.
 const AGENT_YAML: &str = "node:\n  name: prod3\n  labels: { env: prod }\ncluster:\n  source: file:///etc/pam-mfa/policy.d\nsshd:\n  pubkey_auth_options: [touch-required]\n";
 
+/// The one command line of README.md that starts with `start` (its
+/// /etc/pam.d/sshd edit and undo are run here as a reader copies them).
+fn readme_command(start: &str) -> String {
+    let readme = std::fs::read_to_string(pam_mfa_e2e::bins::workspace_root().join("README.md"))
+        .expect("README.md");
+    let found: Vec<&str> = readme.lines().filter(|l| l.starts_with(start)).collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "README.md lines starting with {start:?}: {found:?}"
+    );
+    found[0].to_string()
+}
+
 /// README's /etc/pam.d/sshd change: `auth required pam_mfa.so` replaces
 /// `@include common-auth`; `account required pam_mfa.so` follows
 /// `@include common-account`, `session required pam_mfa.so` follows
 /// `@include common-session`.
-const EDIT_SSHD_PAM: &str = "sed -i -e 's/^@include common-auth$/auth       required     pam_mfa.so/' \
-     -e 's/^@include common-account$/@include common-account\\naccount    required     pam_mfa.so/' \
-     -e 's/^@include common-session$/@include common-session\\nsession    required     pam_mfa.so/' /etc/pam.d/sshd";
+fn edit_sshd_pam() -> String {
+    readme_command("sed -i -e 's/^@include common-auth$/")
+}
+
 /// README's undo before removing the package.
-const UNDO_SSHD_PAM: &str =
-    "sed -i -e 's/^auth       required     pam_mfa.so$/@include common-auth/' \
-     -e '/^account    required     pam_mfa.so$/d' -e '/^session    required     pam_mfa.so$/d' /etc/pam.d/sshd";
+fn undo_sshd_pam() -> String {
+    readme_command("sed -i -e 's/^auth       required     pam_mfa.so$/")
+}
 
 /// `mfactl doctor --json` in the container: (exit code, ids of the errors).
 fn doctor_errors(c: &Container) -> (Option<i32>, Vec<String>, String) {
@@ -302,7 +317,14 @@ fn deb_installs_into_a_booted_debian_and_gates_ssh() {
         );
     }
     c.sh("cp /usr/share/doc/pam-mfa/examples/sshd_config.d/pam-mfa.conf /etc/ssh/sshd_config.d/");
-    c.sh(EDIT_SSHD_PAM);
+    c.sh(&edit_sshd_pam());
+    let sshd_pam =
+        c.sh("grep -c '^\\(auth\\|account\\|session\\) *required *pam_mfa.so$' /etc/pam.d/sshd");
+    assert_eq!(
+        sshd_pam.trim(),
+        "3",
+        "README's sed must add the three lines"
+    );
     c.sh("pam-auth-update --enable pam-mfa && grep -q pam_mfa.so /etc/pam.d/common-auth");
     // README: reload sshd after the drop-in.
     c.sh("sshd -t && systemctl reload ssh && systemctl is-active ssh");
@@ -431,7 +453,7 @@ fn deb_installs_into_a_booted_debian_and_gates_ssh() {
     host.assert_logs_in(&sk);
 
     // README's uninstall: undo the hand edits, then purge.
-    host.c.sh(UNDO_SSHD_PAM);
+    host.c.sh(&undo_sshd_pam());
     host.c
         .sh("rm /etc/ssh/sshd_config.d/pam-mfa.conf && systemctl reload ssh");
     host.c.sh("apt-get purge -y pam-mfa");

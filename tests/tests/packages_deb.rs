@@ -8,7 +8,8 @@
 //! Debian's default prohibit-password sshd aborted it), and a plain key is
 //! refused on the prod-labelled node; a bad agent.yaml is refused on reload
 //! with its place and the running one stays; an upgrade leaves
-//! /etc/pam.d alone; removal is refused while a hand-written PAM line still
+//! /etc/pam.d alone, and with an agent.yaml the agent would refuse leaves
+//! the running agent serving; removal is refused while a hand-written PAM line still
 //! loads the module; after the README's undo steps the package purges and
 //! logins still work.
 //!
@@ -428,6 +429,28 @@ fn deb_installs_into_a_booted_debian_and_gates_ssh() {
     );
     assert_eq!(host.agent_state(), "active");
     host.assert_logs_in(&sk);
+
+    // agent.yaml edited with a mistake and not reloaded: an upgrade leaves
+    // the running agent serving and says why, instead of restarting it into
+    // a failure that refuses every login.
+    let pid = host.c.sh("systemctl show -p MainPID --value mfa-agent");
+    host.c.sh("cp /etc/pam-mfa/agent.yaml /root/agent.yaml.good && sed -i 's/^  labels:/  labls:/' /etc/pam-mfa/agent.yaml");
+    let upgrade = host.c.run(&["dpkg", "-i", "/root/pam-mfa.deb"], 120);
+    assert!(
+        upgrade.success() && upgrade.stderr.contains("agent.yaml is refused"),
+        "upgrade with a broken agent.yaml:\n{}\n{}",
+        upgrade.stdout,
+        upgrade.stderr
+    );
+    assert_eq!(host.agent_state(), "active");
+    assert_eq!(
+        host.c.sh("systemctl show -p MainPID --value mfa-agent"),
+        pid,
+        "the running agent must be left running"
+    );
+    host.assert_logs_in(&sk);
+    host.c
+        .sh("cp /root/agent.yaml.good /etc/pam-mfa/agent.yaml");
 
     // Removal while /etc/pam.d/sshd still loads pam_mfa.so by hand: refused,
     // and nothing changed.

@@ -32,6 +32,14 @@ case "${1:-}" in
     *) echo "usage: install-deps.sh [--build]" >&2; exit 2 ;;
 esac
 
+# Not Debian or Ubuntu (make rpm on Rocky/RHEL): the build packages are the
+# admin's to install (gcc make pam-devel pcsc-lite-devel pkgconf binutils);
+# building goes on and says what is missing itself.
+if [ "${1:-}" = --build ] && ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "install-deps: no dpkg here; install gcc, make, pam-devel, pcsc-lite-devel, pkgconf and binutils yourself"
+    exit 0
+fi
+
 missing=""
 for p in $PACKAGES; do
     status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build release deps demo test lint unit e2e bench soak fuzz fuzz-smoke clean deb rpm packages pkgroot packaging-tools
+.PHONY: all build release deps build-deps demo test lint unit e2e bench soak fuzz fuzz-smoke clean deb rpm packages pkgroot packaging-tools
 
 all: build
 
@@ -11,13 +11,19 @@ all: build
 deps:
 	bash tests/install-deps.sh
 
-build:
+## Only what building needs (libpam0g-dev, libpcsclite-dev, pkg-config,
+## dpkg-dev...), so `make build`, `make release`, `make deb` and `make rpm`
+## work on a fresh host.
+build-deps:
+	bash tests/install-deps.sh --build
+
+build: build-deps
 	$(CARGO) build --workspace --all-targets
 	# mfactl with the software FIDO2 authenticator, for the end-to-end tests
 	# only (its own target directory, so the feature never reaches a real build)
 	$(CARGO) build -p mfa-agent --features soft-fido2 --bin mfactl --target-dir target/soft-fido2
 
-release:
+release: build-deps
 	$(CARGO) build --workspace --release
 
 ## Build, start two agents and two sandboxed sshd on loopback, and walk

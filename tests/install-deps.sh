@@ -3,6 +3,10 @@
 # Idempotent and non-interactive: does nothing when every package is present.
 set -eu
 
+# `install-deps.sh --build`: only what building the binaries and the packages
+# needs (make build, make release, make deb, make rpm), not the test tools.
+BUILD_PACKAGES="build-essential libpam0g-dev libpcsclite-dev pkg-config dpkg-dev binutils gzip"
+
 PACKAGES="openssh-server openssh-client openssh-tests pamtester libpam0g-dev \
 libpam-modules libpam-modules-bin sudo passwd util-linux mount coreutils procps \
 pcscd vsmartcard-vpcd pcsc-tools opensc yubico-piv-tool openssl iproute2"
@@ -21,6 +25,20 @@ PACKAGES="$PACKAGES chromium nginx"
 # nodejs, which conflicts with Debian's npm package) is installed already.
 command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs"
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
+
+case "${1:-}" in
+    --build) PACKAGES=$BUILD_PACKAGES ;;
+    "") ;;
+    *) echo "usage: install-deps.sh [--build]" >&2; exit 2 ;;
+esac
+
+# Not Debian or Ubuntu (make rpm on Rocky/RHEL): the build packages are the
+# admin's to install (gcc make pam-devel pcsc-lite-devel pkgconf binutils);
+# building goes on and says what is missing itself.
+if [ "${1:-}" = --build ] && ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "install-deps: no dpkg here; install gcc, make, pam-devel, pcsc-lite-devel, pkgconf and binutils yourself"
+    exit 0
+fi
 
 missing=""
 for p in $PACKAGES; do

@@ -166,7 +166,18 @@ fn pam_d_examples_are_valid_stacks_with_accepted_module_arguments() {
                 );
                 continue;
             }
-            let fields: Vec<&str> = line.split_whitespace().collect();
+            // A `[value=action ...]` control spans words: one field here.
+            let mut fields: Vec<String> = Vec::new();
+            for word in line.split_whitespace() {
+                match fields.last_mut() {
+                    Some(last) if last.starts_with('[') && !last.ends_with(']') => {
+                        last.push(' ');
+                        last.push_str(word);
+                    }
+                    _ => fields.push(word.to_string()),
+                }
+            }
+            let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
             assert!(
                 fields.len() >= 3,
                 "{at}: `{line}` is not `type control module [args]`"

@@ -8,7 +8,8 @@
 //! Debian's default prohibit-password sshd aborted it), and a plain key is
 //! refused on the prod-labelled node; a bad agent.yaml is refused on reload
 //! with its place and the running one stays; an upgrade leaves
-//! /etc/pam.d alone; removal is refused while a hand-written PAM line still
+//! /etc/pam.d alone, and with an agent.yaml the agent would refuse leaves
+//! the running agent serving; removal is refused while a hand-written PAM line still
 //! loads the module; after the README's undo steps the package purges and
 //! logins still work.
 //!
@@ -32,17 +33,32 @@ use pam_mfa_e2e::{random_hex, require_root, unique_name};
 /// README's /etc/pam-mfa/agent.yaml for a prod node.
 const AGENT_YAML: &str = "node:\n  name: prod3\n  labels: { env: prod }\ncluster:\n  source: file:///etc/pam-mfa/policy.d\nsshd:\n  pubkey_auth_options: [touch-required]\n";
 
+/// The one command line of README.md that starts with `start` (its
+/// /etc/pam.d/sshd edit and undo are run here as a reader copies them).
+fn readme_command(start: &str) -> String {
+    let readme = std::fs::read_to_string(pam_mfa_e2e::bins::workspace_root().join("README.md"))
+        .expect("README.md");
+    let found: Vec<&str> = readme.lines().filter(|l| l.starts_with(start)).collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "README.md lines starting with {start:?}: {found:?}"
+    );
+    found[0].to_string()
+}
+
 /// README's /etc/pam.d/sshd change: `auth required pam_mfa.so` replaces
 /// `@include common-auth`; `account required pam_mfa.so` follows
 /// `@include common-account`, `session required pam_mfa.so` follows
 /// `@include common-session`.
-const EDIT_SSHD_PAM: &str = "sed -i -e 's/^@include common-auth$/auth       required     pam_mfa.so/' \
-     -e 's/^@include common-account$/@include common-account\\naccount    required     pam_mfa.so/' \
-     -e 's/^@include common-session$/@include common-session\\nsession    required     pam_mfa.so/' /etc/pam.d/sshd";
+fn edit_sshd_pam() -> String {
+    readme_command("sed -i -e 's/^@include common-auth$/")
+}
+
 /// README's undo before removing the package.
-const UNDO_SSHD_PAM: &str =
-    "sed -i -e 's/^auth       required     pam_mfa.so$/@include common-auth/' \
-     -e '/^account    required     pam_mfa.so$/d' -e '/^session    required     pam_mfa.so$/d' /etc/pam.d/sshd";
+fn undo_sshd_pam() -> String {
+    readme_command("sed -i -e 's/^auth       required     pam_mfa.so$/")
+}
 
 /// `mfactl doctor --json` in the container: (exit code, ids of the errors).
 fn doctor_errors(c: &Container) -> (Option<i32>, Vec<String>, String) {
@@ -214,8 +230,7 @@ fn deb_installs_into_a_booted_debian_and_gates_ssh() {
     );
     c.sh("test ! -e /etc/ssh/sshd_config.d/pam-mfa.conf");
     c.sh("test \"$(stat -c %a /var/lib/pam-mfa)\" = 700");
-    // No policy yet: the agent runs, and says the policy is missing (an empty
-    // policy.d would load as an empty, allow-all bundle).
+    // No policy yet: the agent runs, and says the policy is missing.
     c.sh("test ! -e /etc/pam-mfa/policy.d");
     let check = c.run(&["mfa-agent", "--check"], 30);
     assert_eq!(
@@ -303,7 +318,14 @@ fn deb_installs_into_a_booted_debian_and_gates_ssh() {
         );
     }
     c.sh("cp /usr/share/doc/pam-mfa/examples/sshd_config.d/pam-mfa.conf /etc/ssh/sshd_config.d/");
-    c.sh(EDIT_SSHD_PAM);
+    c.sh(&edit_sshd_pam());
+    let sshd_pam =
+        c.sh("grep -c '^\\(auth\\|account\\|session\\) *required *pam_mfa.so$' /etc/pam.d/sshd");
+    assert_eq!(
+        sshd_pam.trim(),
+        "3",
+        "README's sed must add the three lines"
+    );
     c.sh("pam-auth-update --enable pam-mfa && grep -q pam_mfa.so /etc/pam.d/common-auth");
     // README: reload sshd after the drop-in.
     c.sh("sshd -t && systemctl reload ssh && systemctl is-active ssh");
@@ -408,6 +430,28 @@ fn deb_installs_into_a_booted_debian_and_gates_ssh() {
     assert_eq!(host.agent_state(), "active");
     host.assert_logs_in(&sk);
 
+    // agent.yaml edited with a mistake and not reloaded: an upgrade leaves
+    // the running agent serving and says why, instead of restarting it into
+    // a failure that refuses every login.
+    let pid = host.c.sh("systemctl show -p MainPID --value mfa-agent");
+    host.c.sh("cp /etc/pam-mfa/agent.yaml /root/agent.yaml.good && sed -i 's/^  labels:/  labls:/' /etc/pam-mfa/agent.yaml");
+    let upgrade = host.c.run(&["dpkg", "-i", "/root/pam-mfa.deb"], 120);
+    assert!(
+        upgrade.success() && upgrade.stderr.contains("agent.yaml is refused"),
+        "upgrade with a broken agent.yaml:\n{}\n{}",
+        upgrade.stdout,
+        upgrade.stderr
+    );
+    assert_eq!(host.agent_state(), "active");
+    assert_eq!(
+        host.c.sh("systemctl show -p MainPID --value mfa-agent"),
+        pid,
+        "the running agent must be left running"
+    );
+    host.assert_logs_in(&sk);
+    host.c
+        .sh("cp /root/agent.yaml.good /etc/pam-mfa/agent.yaml");
+
     // Removal while /etc/pam.d/sshd still loads pam_mfa.so by hand: refused,
     // and nothing changed.
     let refused = host.c.run(&["dpkg", "--remove", "pam-mfa"], 120);
@@ -432,7 +476,7 @@ fn deb_installs_into_a_booted_debian_and_gates_ssh() {
     host.assert_logs_in(&sk);
 
     // README's uninstall: undo the hand edits, then purge.
-    host.c.sh(UNDO_SSHD_PAM);
+    host.c.sh(&undo_sshd_pam());
     host.c
         .sh("rm /etc/ssh/sshd_config.d/pam-mfa.conf && systemctl reload ssh");
     host.c.sh("apt-get purge -y pam-mfa");

@@ -1,7 +1,8 @@
 //! README.md as a newcomer follows it: every link stays inside the repo and
 //! exists, every agent.yaml and bundle snippet passes `mfactl check`, the
 //! sshd snippet passes `sshd -t`, and every `mfactl` / `mfa-agent` command
-//! line shown uses a subcommand and flags the binary accepts. Needs the
+//! line shown uses a subcommand and flags the binary accepts, and the
+//! package and module installs name the files the build makes. Needs the
 //! workspace built (`cargo build --workspace`); the sshd part needs root.
 
 #[path = "readme/publish.rs"]
@@ -272,6 +273,56 @@ fn readme_make_targets_exist() {
             "README.md shows `make {word}`, which the Makefile has no target for"
         );
     }
+}
+
+/// The package installs shown run from this directory, where `make deb` and
+/// `make rpm` leave the packages (the same places the package tests take
+/// them from); the module copied by hand gets the name the PAM lines load
+/// (a PAM line naming a missing file refuses every login through it).
+#[test]
+fn readme_install_commands_name_what_the_build_makes() {
+    let mut installs = 0;
+    let mut module_copies = 0;
+    for b in blocks(&readme()).iter().filter(|b| b.lang.is_empty()) {
+        for line in b.text.lines() {
+            let cmd = line.split(" #").next().unwrap_or("");
+            let words: Vec<&str> = cmd.split_whitespace().collect();
+            for pair in words.windows(3) {
+                let (dir, prefix, suffix) = match pair {
+                    ["apt-get", "install", _] => ("target/debian", "pam-mfa_", ".deb"),
+                    ["dnf", "install", _] => ("target/generate-rpm", "pam-mfa-", ".rpm"),
+                    _ => continue,
+                };
+                let path = pair[2].strip_prefix("./").unwrap_or_else(|| {
+                    panic!(
+                        "README.md:{}: `{cmd}`: apt-get and dnf need ./ to take a file",
+                        b.line
+                    )
+                });
+                assert_eq!(
+                    path,
+                    format!("{dir}/{prefix}*{suffix}"),
+                    "README.md:{}: `{cmd}` does not name where `make` leaves the package",
+                    b.line
+                );
+                installs += 1;
+            }
+            if words.iter().any(|w| w.ends_with("libpam_mfa.so")) {
+                let dest = words.last().copied().unwrap_or("");
+                assert!(
+                    dest.starts_with("/usr/lib") && dest.ends_with("/security/pam_mfa.so"),
+                    "README.md:{}: `{cmd}` must install the module as .../security/pam_mfa.so",
+                    b.line
+                );
+                module_copies += 1;
+            }
+        }
+    }
+    assert_eq!(installs, 2, "README.md shows the deb and rpm installs");
+    assert_eq!(
+        module_copies, 1,
+        "README.md shows the module installed by hand"
+    );
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! mfa-agent: the root daemon that decides whether a login needs a tap.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -38,6 +38,10 @@ fn main() -> ExitCode {
         }
     };
     if !args.check {
+        if let Err(e) = refuse_if_served(&state.config.socket.path) {
+            eprintln!("mfa-agent: {e}");
+            return ExitCode::from(1);
+        }
         take_over_saved_state(&state);
     }
     let first = initial_load(&state);
@@ -62,6 +66,39 @@ fn start_state(args: &Args) -> Result<Arc<AgentState>, String> {
     let mut state = AgentState::new(config, sink, Arc::new(SystemTime::now))?;
     state.config_path = Some(args.config.clone());
     Ok(Arc::new(state))
+}
+
+/// Another agent answers on the socket (the packaged one, while someone runs
+/// a second by hand with the same socket.path): binding would take its
+/// socket over and remove it on exit, leaving the running agent unreachable
+/// and every login through pam_mfa.so refused. A left-over socket nobody
+/// listens on (ECONNREFUSED) is replaced as before. The probe never blocks:
+/// a full backlog (EAGAIN) is someone listening too.
+fn refuse_if_served(path: &Path) -> Result<(), String> {
+    use rustix::io::Errno;
+    use rustix::net::{
+        connect, socket_with, AddressFamily, SocketAddrUnix, SocketFlags, SocketType,
+    };
+    let served = || {
+        format!(
+            "another mfa-agent is serving {}: stop it first (`systemctl stop mfa-agent`), or give this one another socket.path",
+            path.display()
+        )
+    };
+    let Ok(addr) = SocketAddrUnix::new(path) else {
+        return Ok(()); // bind reports the bad path
+    };
+    let fd = socket_with(
+        AddressFamily::UNIX,
+        SocketType::STREAM,
+        SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
+        None,
+    )
+    .map_err(|e| format!("cannot probe {}: {e}", path.display()))?;
+    match connect(&fd, &addr) {
+        Ok(()) | Err(Errno::AGAIN) | Err(Errno::INPROGRESS) => Err(served()),
+        Err(_) => Ok(()),
+    }
 }
 
 /// What a previous run left: its live sessions and the signature counters.

@@ -91,7 +91,12 @@ pub fn render_status(s: &StatusReport) -> String {
         out.push_str("  from cache:      yes (last known good, not yet confirmed by the source)\n");
     }
     out.push_str(&format!("  policy state:    {}\n", s.sync.policy_state));
-    out.push_str(&staleness_line(&s.sync));
+    if s.policy_revision.is_empty() {
+        // "fresh" would read as "fine": there is nothing to be fresh.
+        out.push_str("  staleness:       - (no policy loaded: nothing is decided from one)\n");
+    } else {
+        out.push_str(&staleness_line(&s.sync));
+    }
     out.push_str(&format!(
         "  last error:      {}\n",
         s.last_error.as_deref().unwrap_or("none")
@@ -152,7 +157,10 @@ mod tests {
 
     #[test]
     fn the_staleness_line_names_both_views_and_their_limits() {
-        let mut s = StatusReport::default();
+        let mut s = StatusReport {
+            policy_revision: "abc".into(),
+            ..StatusReport::default()
+        };
         s.sync.max_staleness_seconds = 86_400;
         s.sync.lock_view_max_age_seconds = 6;
         s.sync.locking_mode = "strict".into();
@@ -168,6 +176,17 @@ mod tests {
         let text = render_status(&s);
         assert!(
             text.contains("policy STALE (max never), lock view STALE (max 6s, locking_mode -)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn without_a_policy_nothing_is_called_fresh() {
+        let mut s = StatusReport::default();
+        s.sync.max_staleness_seconds = 86_400;
+        let text = render_status(&s);
+        assert!(
+            text.contains("  staleness:       - (no policy loaded") && !text.contains("fresh"),
             "{text}"
         );
     }

@@ -12,11 +12,29 @@ pub struct PamLine {
     pub line: usize,
     pub control: String,
     pub module: String,
+    /// The module's arguments, as written.
+    pub args: String,
 }
 
 impl PamLine {
     fn is_mfa(&self) -> bool {
         self.module.rsplit('/').next() == Some("pam_mfa.so")
+    }
+
+    /// The documented break-glass (README, pam_mfa(8), the pam-auth-update
+    /// profile): a `pam_succeed_if.so` line that jumps over pam_mfa.so only
+    /// for root logging in through `login` on a local terminal (`tty*`:
+    /// a virtual console or a serial line). Its jump is meant: it is what
+    /// keeps root able to log in when the agent is down or has no policy.
+    fn is_break_glass(&self) -> bool {
+        if self.module.rsplit('/').next() != Some("pam_succeed_if.so") {
+            return false;
+        }
+        let words: Vec<&str> = self.args.split_whitespace().collect();
+        let has = |cond: &[&str]| words.windows(cond.len()).any(|w| w == cond);
+        has(&["service", "=", "login"])
+            && has(&["user", "=", "root"])
+            && has(&["tty", "=~", "tty*"])
     }
 
     fn at(&self) -> String {
@@ -84,6 +102,7 @@ fn expand(
             line: i + 1,
             control,
             module: module.to_string(),
+            args: words.collect::<Vec<_>>().join(" "),
         });
     }
 }
@@ -102,6 +121,10 @@ fn not_effective(lines: &[PamLine], j: usize) -> Option<String> {
         // pam_rootok succeeds only for root (su, runuser): who needs no tap
         // to become anyone (Debian's su starts with it).
         if l.module.rsplit('/').next() == Some("pam_rootok.so") {
+            continue;
+        }
+        // The break-glass: root at a local console only.
+        if l.is_break_glass() {
             continue;
         }
         if l.control == "sufficient" || l.control.contains("success=done") {
@@ -152,7 +175,35 @@ pub fn check_pam(f: &Facts) -> Vec<Finding> {
     if f.pam_files.contains_key("sshd") {
         out.extend(check_sshd_phases(f));
     }
+    if f.pam_files.contains_key("login") {
+        out.extend(check_login_break_glass(f));
+    }
     out
+}
+
+/// The break-glass line of pam_mfa(8), as the pam-auth-update profile
+/// writes it.
+pub const BREAK_GLASS_LINE: &str =
+    "auth [success=1 default=ignore] pam_succeed_if.so quiet_fail service = login user = root tty =~ tty*";
+
+/// pam_mfa.so in login's stack with no break-glass before it: root at the
+/// console is refused too while the agent is down or has no policy.
+fn check_login_break_glass(f: &Facts) -> Vec<Finding> {
+    let file = format!("{}/login", f.pam_dir);
+    let lines = stack(&f.pam_files, "login", "auth");
+    let Some(first) = lines.iter().position(PamLine::is_mfa) else {
+        return Vec::new();
+    };
+    if lines[..first].iter().any(PamLine::is_break_glass) {
+        return Vec::new();
+    }
+    vec![Finding::new(
+        "pam.login.no_break_glass",
+        Severity::Warning,
+        format!("{file}: pam_mfa.so runs for root at the console too (no break-glass line before it)"),
+        "while the agent is stopped or has no usable policy, root cannot log in anywhere: the console is the way back in",
+        format!("put `{BREAK_GLASS_LINE}` just before `auth required pam_mfa.so` in {file} (`pam-auth-update --enable pam-mfa` writes both), and give root a password; leave it out only where root must tap at the console as well"),
+    )]
 }
 
 fn check_auth(f: &Facts, service: &str) -> Vec<Finding> {
@@ -171,6 +222,8 @@ fn check_auth(f: &Facts, service: &str) -> Vec<Finding> {
         };
         let fix = if service == "sshd" {
             format!("in {file}, replace `@include common-auth` with `auth required pam_mfa.so`")
+        } else if service == "login" {
+            format!("`pam-auth-update --enable pam-mfa` (common-auth), or after `@include common-auth` in {file} add `{BREAK_GLASS_LINE}` (root's break-glass at the console) and then `auth required pam_mfa.so`")
         } else {
             format!("add `auth required pam_mfa.so` after `@include common-auth` in {file}, or `pam-auth-update --enable pam-mfa` (common-auth)")
         };

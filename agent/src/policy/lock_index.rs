@@ -75,7 +75,6 @@ impl LockIndex {
             .roles
             .iter()
             .map(|r| &**r)
-            .chain([super::locks::IMPLICIT_ROLE])
             .flat_map(|r| list(&self.by_role, Some(r)));
         let by_node = subject.node_names().flat_map(|n| {
             list(&self.by_node, Some(n))

@@ -21,12 +21,6 @@ pub struct LockSubject<'a> {
     pub mfa_device: Option<&'a str>,
 }
 
-/// Teleport's `constants.DefaultImplicitRole`: lib/services `NewRoleSet`
-/// adds it to every user's role set, and lib/srv/ctx.go
-/// `ComputeLockTargets` targets every role name of the set, so a lock on
-/// it holds everyone.
-pub(crate) const IMPLICIT_ROLE: &str = "default-implicit-role";
-
 impl LockSubject<'_> {
     /// The names this node answers to in `node`/`server_id` targets.
     pub fn node_names(&self) -> impl Iterator<Item = &str> {
@@ -51,7 +45,11 @@ impl Lock {
     /// server_id: db7}` locks rob everywhere and everyone on db7), not their
     /// conjunction. Fields a host cannot judge (`windows_desktop`,
     /// `access_request`, `device`, ...) never match here, but do not stop the
-    /// lock's other fields from matching.
+    /// lock's other fields from matching. The role targets are the
+    /// user's role names without `default-implicit-role`: `ComputeLockTargets`
+    /// takes `AccessChecker.RoleNames()`, which is lib/services
+    /// `RoleSet.RoleNames` and leaves the implicit role out, so a lock on
+    /// that role holds nobody.
     pub fn matches(&self, subject: &LockSubject<'_>) -> bool {
         self.matched_field(subject).is_some()
     }
@@ -67,7 +65,7 @@ impl Lock {
             .or_else(|| {
                 t.role
                     .as_ref()
-                    .filter(|r| *r == IMPLICIT_ROLE || subject.roles.iter().any(|s| **s == ***r))
+                    .filter(|r| subject.roles.iter().any(|s| **s == ***r))
                     .map(|r| format!("role={r}"))
             })
             .or_else(|| hit("login", &t.login, Some(subject.login)))

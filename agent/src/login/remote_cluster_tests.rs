@@ -153,6 +153,7 @@ fn identity(cluster: &str, roles: &[&str]) -> TeleportIdentity {
         traits: [("logins".to_string(), strings(&["from-the-cert"]))].into(),
         mfa_verified: None,
         private_key_policy: None,
+        trusted_device: false,
         valid_after: UNIX_EPOCH,
         valid_before: UNIX_EPOCH + Duration::from_secs(1),
         ca_cluster: cluster.into(),

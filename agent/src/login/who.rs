@@ -91,6 +91,8 @@ pub(super) fn identify<'b>(
         name: c.key_id.clone(),
         roles: c.roles.iter().map(|r| r.as_str().into()).collect(),
         traits: crate::policy::Traits::from(&c.traits),
+        expires: None,
+        trusted_device: c.trusted_device,
     });
     Ok(Presented {
         keys,

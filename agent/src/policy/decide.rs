@@ -48,23 +48,29 @@ pub(super) fn decide_for_user(
     user: &User,
     mut reasons: Vec<String>,
 ) -> Decision {
-    let (roles, missing) = user_roles(bundle, user);
+    let (roles, missing) = user_roles(bundle, user, q.now);
     let applied: Vec<AppliedRole<'_>> = roles
         .iter()
         .map(|role| apply_traits(role, &user.traits, &mut reasons))
         .collect();
 
     // Deny first; deny never looks at MFA.
-    let denial = first_denial(q, user, &applied, &missing);
+    let denial = expired_user(q, user).or_else(|| first_denial(q, user, &applied, &missing));
 
     // Then allow.
-    let (allowing, misses) = match denial {
+    let (mut allowing, misses) = match denial {
         None => allowing_roles(q, &applied, &mut reasons),
         Some(_) => (Vec::new(), Vec::new()),
     };
 
     let requirement = user_requirement(bundle, q, user, &roles, &allowing, &mut reasons);
 
+    // A role that allows may still ask for a trusted device.
+    let denial = denial.or_else(|| {
+        let why = device_trust_denial(bundle, user, &allowing)?;
+        allowing.clear();
+        Some(why)
+    });
     let access = match denial {
         Some(why) => {
             reasons.push(why);
@@ -96,12 +102,78 @@ pub(super) fn decide_for_user(
     decision
 }
 
+/// A user past their `metadata.expires` no longer exists in Teleport (the
+/// backend deletes the resource): nothing of theirs allows a login, not
+/// even a registered key of theirs.
+fn expired_user(q: &LoginQuery<'_>, user: &User) -> Option<String> {
+    user.is_expired(q.now).then(|| {
+        format!(
+            "cluster user {} expired (metadata.expires): Teleport has deleted the user, so access is denied",
+            user.name
+        )
+    })
+}
+
+/// Teleport's device trust for one login (lib/services/role.go
+/// `checkAccess` with `EnableDeviceVerification`, which every SSH node
+/// sets; `dtauthz.VerifyTrustedDeviceMode`): each role that allows the
+/// login and whose `device_trust_mode` is `required`, `required-for-humans`
+/// or unknown, and the cap's `device_trust.mode` when it is one of those
+/// (`dtauthz.VerifySSHUser`), deny unless the login comes with a trusted
+/// device: a certificate with Teleport's device extensions.
+fn device_trust_denial(
+    bundle: &Bundle,
+    user: &User,
+    allowing: &[&AppliedRole<'_>],
+) -> Option<String> {
+    if user.trusted_device || allowing.is_empty() {
+        return None;
+    }
+    let needs_device = |mode: &str| !matches!(mode, "" | "off" | "optional");
+    let cap_mode = &bundle.cap.device_trust_mode;
+    if needs_device(cap_mode) {
+        return Some(format!(
+            "cluster_auth_preference device_trust mode is {cap_mode}: a trusted device is required and this login does not come from one, so access is denied"
+        ));
+    }
+    allowing
+        .iter()
+        .find(|a| needs_device(&a.role.device_trust_mode))
+        .map(|a| {
+            format!(
+                "role {} allows this login but its device_trust_mode is {}: a trusted device is required and this login does not come from one, so access is denied",
+                a.role.name, a.role.device_trust_mode
+            )
+        })
+}
+
 /// The user's roles that exist in the bundle, each once, and the names of
 /// those that are missing. A role that is missing denies: Teleport's
 /// `FetchRoleList` (lib/services/role.go) fails when one of the user's
 /// roles cannot be fetched, so no access checker is built and the login is
-/// refused; the missing role could hold deny rules or require MFA.
-fn user_roles<'b, 'u>(bundle: &'b Bundle, user: &'u User) -> (Vec<&'b Role>, Vec<&'u str>) {
+/// refused; the missing role could hold deny rules or require MFA. A role
+/// past its `metadata.expires` is missing (the backend deleted it).
+fn user_roles<'b, 'u>(
+    bundle: &'b Bundle,
+    user: &'u User,
+    now: std::time::SystemTime,
+) -> (Vec<&'b Role>, Vec<&'u str>) {
+    let (mut roles, mut missing) = roles_in_bundle(bundle, user);
+    roles.retain(|r| {
+        let gone = r.expires.is_some_and(|e| e <= now);
+        if gone {
+            if let Some(name) = user.roles.iter().find(|n| ***n == *r.name) {
+                missing.push(name);
+            }
+        }
+        !gone
+    });
+    (roles, missing)
+}
+
+/// The user's roles that exist in the bundle, each once, and the names of
+/// those that do not.
+fn roles_in_bundle<'b, 'u>(bundle: &'b Bundle, user: &'u User) -> (Vec<&'b Role>, Vec<&'u str>) {
     let mut roles: Vec<&Role> = Vec::new();
     let mut missing: Vec<&str> = Vec::new();
     if let Some(positions) = bundle.user_role_positions(user) {

@@ -217,6 +217,7 @@ spec:
             name: "carol".into(),
             roles: ["access-prod".into()].into(),
             traits: crate::policy::Traits::from([("logins", &["ops"][..])]),
+            ..Default::default()
         });
         assert_eq!(end_reason(&b, &node(), &s, now()), None);
         s.identity.as_mut().unwrap().roles = ["access-dev".into()].into();

@@ -81,6 +81,9 @@ struct Identity {
     name: String,
     roles: Vec<String>,
     traits: BTreeMap<String, Vec<String>>,
+    /// The certificate's device was trusted (a role may require it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    trusted_device: bool,
 }
 
 fn class_named(name: &str) -> Option<ServiceClass> {
@@ -106,6 +109,7 @@ fn record(s: &Session) -> Record {
             name: u.name.clone(),
             roles: u.roles.iter().map(|r| r.to_string()).collect(),
             traits: u.traits.to_map(),
+            trusted_device: u.trusted_device,
         }),
         lock_roles: s.lock_roles.clone(),
         device: s.device.clone(),
@@ -136,6 +140,8 @@ fn session(r: Record) -> Option<Session> {
             name: i.name,
             roles: i.roles.into_iter().map(Into::into).collect(),
             traits: crate::policy::Traits::from(i.traits),
+            expires: None,
+            trusted_device: i.trusted_device,
         }),
         lock_roles: r.lock_roles,
         device: r.device,
@@ -317,6 +323,7 @@ mod tests {
             name: "jerry".into(),
             roles: ["r".into()].into(),
             traits: crate::policy::Traits::from([("logins", &["jerry"][..])]),
+            ..Default::default()
         });
         save(&path, &[a.clone()], 7).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;

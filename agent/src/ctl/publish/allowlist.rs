@@ -325,4 +325,30 @@ mod tests {
             }
         );
     }
+
+    /// What decides a login is published: a resource's expiry (Teleport
+    /// deletes it then), a role's device_trust_mode, the cap's device trust
+    /// mode.
+    #[test]
+    fn expiry_and_device_trust_are_published() {
+        let exp = "2030-01-01T00:00:00Z";
+        let role = json!({"kind": "role", "version": "v7",
+            "metadata": {"name": "r", "expires": exp},
+            "spec": {"options": {"device_trust_mode": "required", "max_session_ttl": "8h"}}});
+        assert_eq!(
+            copy_kind(&role).0.unwrap().unwrap(),
+            json!({"kind": "role", "version": "v7", "metadata": {"name": "r", "expires": exp},
+                "spec": {"options": {"device_trust_mode": "required"}}})
+        );
+        let user = json!({"kind": "user", "version": "v2", "metadata": {"name": "a"},
+            "spec": {"roles": ["r"], "expires": exp}});
+        assert_eq!(copy_kind(&user).0.unwrap().unwrap(), user);
+        let cap = json!({"kind": "cluster_auth_preference", "version": "v2",
+            "metadata": {"name": "cluster-auth-preference"},
+            "spec": {"device_trust": {"mode": "required", "auto_enroll": true}}});
+        assert_eq!(
+            copy_kind(&cap).0.unwrap().unwrap()["spec"],
+            json!({"device_trust": {"mode": "required"}})
+        );
+    }
 }

@@ -15,14 +15,15 @@ use super::device_shapes::LOCAL_AUTH;
 use super::shape::Shape::{self, Drop, Each, Keep, KeepChecked, Map, Secret};
 use super::shape::Unknown::{CheckAndDrop, CheckAndMask};
 
-/// `metadata`: only the name is used.
+/// `metadata`: the name, and `expires` (a user, role or lock past it no
+/// longer exists in Teleport).
 const METADATA: Shape = Map(
     &[
         ("name", Keep),
         ("namespace", Drop),
         ("description", Drop),
         ("labels", Drop),
-        ("expires", Drop),
+        ("expires", Keep),
         ("revision", Drop),
         ("id", Drop),
     ],
@@ -52,7 +53,11 @@ const ROLE: Shape = Map(
                     (
                         "options",
                         Map(
-                            &[("require_session_mfa", Keep), ("lock", Keep)],
+                            &[
+                                ("require_session_mfa", Keep),
+                                ("lock", Keep),
+                                ("device_trust_mode", Keep),
+                            ],
                             CheckAndDrop,
                         ),
                     ),
@@ -80,7 +85,7 @@ const USER: Shape = Map(
                     ("local_auth", LOCAL_AUTH),
                     ("recovery_codes", Secret),
                     ("created_by", Drop),
-                    ("expires", Drop),
+                    ("expires", Keep),
                     ("status", Drop),
                     ("oidc_identities", Drop),
                     ("saml_identities", Drop),
@@ -229,6 +234,17 @@ const CAP: Shape = Map(
                         ),
                     ),
                     ("hardware_key", KeepChecked),
+                    (
+                        "device_trust",
+                        Map(
+                            &[
+                                ("mode", Keep),
+                                ("auto_enroll", Drop),
+                                ("ekcert_allowed_cas", Drop),
+                            ],
+                            CheckAndDrop,
+                        ),
+                    ),
                 ],
                 CheckAndDrop,
             ),

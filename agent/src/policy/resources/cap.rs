@@ -24,6 +24,11 @@ pub struct AuthPreference {
     pub u2f_app_id: Option<String>,
     /// `spec.locking_mode` (`best_effort` when absent, as in Teleport).
     pub locking_mode: String,
+    /// `spec.device_trust.mode` as written (empty when absent). Only
+    /// Teleport Enterprise accepts a mode other than `off`, so a bundle
+    /// that sets `required` comes from a cluster that enforces it on every
+    /// SSH login (`dtauthz.VerifySSHUser`).
+    pub device_trust_mode: String,
     /// `spec.webauthn` as written (Null when absent), e.g. for the
     /// attestation CA lists.
     pub raw_webauthn: serde_json::Value,
@@ -40,6 +45,7 @@ impl Default for AuthPreference {
             webauthn_rp_id: None,
             u2f_app_id: None,
             locking_mode: "best_effort".to_owned(),
+            device_trust_mode: String::new(),
             raw_webauthn: serde_json::Value::Null,
             raw_hardware_key: serde_json::Value::Null,
         }
@@ -87,6 +93,15 @@ struct RawCapSpec {
     u2f: Option<RawU2fSettings>,
     #[serde(default)]
     locking_mode: Option<String>,
+    #[serde(default)]
+    device_trust: Option<RawDeviceTrust>,
+}
+
+/// `spec.device_trust`: only the mode is read.
+#[derive(Debug, Default, Deserialize)]
+struct RawDeviceTrust {
+    #[serde(default)]
+    mode: Option<String>,
 }
 
 /// `spec.u2f`: only the app id is read.
@@ -163,6 +178,7 @@ impl CapDoc {
                 .locking_mode
                 .filter(|m| !m.is_empty())
                 .unwrap_or_else(|| "best_effort".to_owned()),
+            device_trust_mode: spec.device_trust.and_then(|d| d.mode).unwrap_or_default(),
             raw_webauthn: webauthn,
             raw_hardware_key: spec.hardware_key.unwrap_or(serde_json::Value::Null),
         }

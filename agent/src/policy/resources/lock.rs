@@ -5,10 +5,8 @@ use std::time::SystemTime;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
-use super::common::{v2, Metadata};
+use super::common::{v2, Metadata, Rfc3339Time};
 
 /// A Teleport lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,22 +128,6 @@ impl<'de> Deserialize<'de> for LockTarget {
     }
 }
 
-/// An RFC 3339 time.
-struct Rfc3339Time(SystemTime);
-
-impl<'de> Deserialize<'de> for Rfc3339Time {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        OffsetDateTime::parse(s.trim(), &Rfc3339)
-            .map(|t| Rfc3339Time(t.into()))
-            .map_err(|e| {
-                de::Error::custom(format!(
-                    "invalid time {s:?} (expected RFC 3339, e.g. 2023-01-01T00:00:00Z): {e}"
-                ))
-            })
-    }
-}
-
 #[derive(Deserialize)]
 pub(crate) struct LockDoc {
     #[serde(rename = "version", deserialize_with = "v2")]
@@ -169,7 +151,12 @@ impl LockDoc {
             name: self.metadata.name,
             target: self.spec.target,
             message: self.spec.message.filter(|m| !m.is_empty()),
-            expires: self.spec.expires.map(|t| t.0),
+            // Teleport keeps a lock in force until spec.expires; the backend
+            // drops the resource at metadata.expires.
+            expires: match (self.spec.expires.map(|t| t.0), self.metadata.expires) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
         }
     }
 }

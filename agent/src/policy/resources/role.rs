@@ -20,6 +20,14 @@ pub struct Role {
     /// `spec.options.lock`: `strict`, `best_effort`, or empty (the cap's
     /// `locking_mode` applies).
     pub lock: String,
+    /// `spec.options.device_trust_mode` as written: `off`, `optional` or
+    /// empty ask nothing; `required` and `required-for-humans` (and, as in
+    /// Teleport's `VerifyTrustedDeviceMode`, any value it does not know)
+    /// deny a login this role allows unless the device is trusted.
+    pub device_trust_mode: String,
+    /// `metadata.expires`: from then on the role no longer exists, so its
+    /// holders are denied as with any missing role.
+    pub expires: Option<std::time::SystemTime>,
     /// `spec.allow`.
     pub allow: RoleConditions,
     /// `spec.deny`.
@@ -69,6 +77,8 @@ struct RawRoleOptions {
     require_session_mfa: RequireMfa,
     #[serde(default, deserialize_with = "locking_mode")]
     lock: String,
+    #[serde(default)]
+    device_trust_mode: Option<String>,
 }
 
 /// `options.lock`, as Teleport's `RoleV6.CheckAndSetDefaults` accepts it:
@@ -212,6 +222,8 @@ impl RoleDoc {
             version: self.version,
             require_session_mfa: options.require_session_mfa,
             lock: options.lock,
+            device_trust_mode: options.device_trust_mode.unwrap_or_default(),
+            expires: self.metadata.expires,
             allow: allow.into_conditions(v3_default),
             deny: spec.deny.unwrap_or_default().into_conditions(None),
         }

@@ -1,6 +1,7 @@
 //! `kind: user` (v2): roles and traits.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use serde::Deserialize;
 
@@ -10,8 +11,8 @@ use super::local_auth::RawLocalAuth;
 use super::shared_names::shared_name;
 use super::user_traits::{TraitValues, Traits};
 
-/// A cluster user.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A cluster user, or the identity a verified certificate carries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct User {
     /// `metadata.name`.
     pub name: String,
@@ -20,9 +21,21 @@ pub struct User {
     pub roles: Box<[Arc<str>]>,
     /// `spec.traits` (`logins`, and whatever the identity provider sends).
     pub traits: Traits,
+    /// `metadata.expires`: from then on the user no longer exists in
+    /// Teleport (the backend deletes it) and is denied here.
+    pub expires: Option<SystemTime>,
+    /// A certificate's identity whose device Teleport verified (all three
+    /// device extensions: `dtauthz.IsSSHDeviceVerified`). Never for a
+    /// bundle's user: a host cannot tell a trusted device otherwise.
+    pub trusted_device: bool,
 }
 
 impl User {
+    /// Whether the user no longer exists at `now` (`metadata.expires`).
+    pub fn is_expired(&self, now: SystemTime) -> bool {
+        self.expires.is_some_and(|e| e <= now)
+    }
+
     /// The user's `logins` trait.
     pub fn logins(&self) -> TraitValues<'_> {
         self.traits.get("logins").unwrap_or_default()
@@ -47,6 +60,11 @@ struct RawUserSpec {
     /// Teleport's own MFA devices (`--with-secrets`); only `mfa` is read.
     #[serde(default)]
     local_auth: Option<RawLocalAuth>,
+    /// The older place of the user's expiry, read when `metadata.expires`
+    /// is not set (Teleport's `UserV2.Expiry`); tctl prints Go's zero time
+    /// here for users that do not expire.
+    #[serde(default, deserialize_with = "super::common::go_time")]
+    expires: Option<SystemTime>,
 }
 
 impl UserDoc {
@@ -66,6 +84,8 @@ impl UserDoc {
                 .map(shared_name)
                 .collect(),
             traits: spec.traits.unwrap_or_default(),
+            expires: self.metadata.expires.or(spec.expires),
+            trusted_device: false,
         };
         Ok((user, devices))
     }

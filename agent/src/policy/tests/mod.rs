@@ -10,6 +10,7 @@ mod managed_logins;
 mod seed_example;
 mod support;
 mod teleport_conformance;
+mod teleport_device_and_expiry;
 mod teleport_local_auth;
 mod teleport_rules;
 mod teleport_traits_and_locks;

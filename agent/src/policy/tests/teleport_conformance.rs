@@ -47,6 +47,7 @@ fn a_missing_role_denies_as_fetch_role_list_fails() {
         name: "cert-user".into(),
         roles: ["open".into(), "gone".into()].into(),
         traits: Default::default(),
+        ..Default::default()
     };
     let q = LoginQuery {
         node: &n,

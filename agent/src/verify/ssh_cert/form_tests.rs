@@ -343,3 +343,33 @@ fn ssh_cert_rsa_type_word_spellings() {
         "ssh-ed25519-cert-v01@openssh.com"
     );
 }
+
+/// Teleport's `dtauthz.IsSSHDeviceVerified`: a trusted device only when all
+/// three device extensions are present and non-empty.
+#[test]
+fn ssh_cert_device_extensions() {
+    let (s, cas) = setup("device");
+    let sign = |extensions: &[&str]| {
+        let mut args: Vec<String> = ["-I", "jerry", "-n", "jerry", "-V", &window()]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        for e in extensions {
+            args.push("-O".into());
+            args.push(format!("extension:{e}"));
+        }
+        let (ty, b64) = s.sign("ca", "user", &strs(&args));
+        verify_user_cert(&ty, &b64, &cas, "jerry", inside())
+            .unwrap()
+            .trusted_device
+    };
+    let all = [
+        "teleport-device-id=d1",
+        "teleport-device-asset-tag=tag",
+        "teleport-device-credential-id=c1",
+    ];
+    assert!(sign(&all));
+    assert!(!sign(&[]));
+    assert!(!sign(&all[..2]));
+    assert!(!sign(&[all[0], all[1], "teleport-device-credential-id"]));
+}

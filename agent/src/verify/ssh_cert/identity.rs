@@ -17,6 +17,12 @@ pub const EXT_TELEPORT_TRAITS: &str = "teleport-traits";
 pub const EXT_MFA_VERIFIED: &str = "mfa-verified";
 /// See [`EXT_TELEPORT_ROLES`].
 pub const EXT_PRIVATE_KEY_POLICY: &str = "private-key-policy";
+/// The device extensions of a certificate issued to a trusted device.
+pub const EXT_DEVICE: [&str; 3] = [
+    "teleport-device-id",
+    "teleport-device-asset-tag",
+    "teleport-device-credential-id",
+];
 
 /// Who a verified Teleport certificate says the user is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +44,9 @@ pub struct TeleportIdentity {
     /// `hardware_key_touch_and_pin`, or a value newer than this code: a
     /// consumer must treat what it does not know as `none`).
     pub private_key_policy: Option<String>,
+    /// All three device extensions are present and non-empty: Teleport's
+    /// `dtauthz.IsSSHDeviceVerified` (a trusted device).
+    pub trusted_device: bool,
     /// Start of the validity window (inclusive).
     pub valid_after: SystemTime,
     /// End of the validity window (exclusive).
@@ -83,6 +92,7 @@ impl TeleportIdentity {
             traits,
             mfa_verified: non_empty(EXT_MFA_VERIFIED),
             private_key_policy: non_empty(EXT_PRIVATE_KEY_POLICY),
+            trusted_device: EXT_DEVICE.iter().all(|e| non_empty(e).is_some()),
             valid_after: cert.valid_after_time(),
             valid_before: cert.valid_before_time(),
             ca_cluster: ca_cluster.to_owned(),

@@ -121,9 +121,10 @@ struct RawAllow {
     namespaces: Option<StringList>,
 }
 
-/// A `node_labels_expression`, parsed; empty or blank counts as absent. A
-/// syntax or type error fails the load here, so it carries the value's
-/// line and column (and the offset inside the expression).
+/// A `node_labels_expression`, parsed; empty or blank counts as absent. An
+/// expression that does not parse is kept with its error, as Teleport's
+/// `ValidateRole` only warns about it: the loader warns, and every login of
+/// the role's holders is denied (the access check fails on it).
 fn label_expression<'de, D: Deserializer<'de>>(d: D) -> Result<Option<LabelExpression>, D::Error> {
     let Some(text) = Option::<String>::deserialize(d)? else {
         return Ok(None);
@@ -131,9 +132,7 @@ fn label_expression<'de, D: Deserializer<'de>>(d: D) -> Result<Option<LabelExpre
     if text.trim().is_empty() {
         return Ok(None);
     }
-    LabelExpression::parse(&text)
-        .map(Some)
-        .map_err(|e| de::Error::custom(format!("node_labels_expression {text:?}: {e}")))
+    Ok(Some(LabelExpression::parse_or_keep(&text)))
 }
 
 impl From<RawAllow> for RawConditions {

@@ -154,6 +154,7 @@ fn identity(cluster: &str, roles: &[&str]) -> TeleportIdentity {
         mfa_verified: None,
         private_key_policy: None,
         trusted_device: false,
+        device_id: None,
         valid_after: UNIX_EPOCH,
         valid_before: UNIX_EPOCH + Duration::from_secs(1),
         ca_cluster: cluster.into(),

@@ -36,7 +36,14 @@ pub(super) fn required(
     if let Some(c) = who.cert.as_ref().filter(|c| !c.unmapped_roles.is_empty()) {
         let roles: Vec<std::sync::Arc<str>> =
             c.unmapped_roles.iter().map(|r| r.as_str().into()).collect();
-        apply_locks(bundle, &q, Some(&c.key_id), &roles, &mut d);
+        apply_locks(
+            bundle,
+            &q,
+            Some(&c.key_id),
+            &roles,
+            c.device_id.as_deref(),
+            &mut d,
+        );
     }
     d
 }

@@ -93,6 +93,7 @@ pub(super) fn identify<'b>(
         traits: crate::policy::Traits::from(&c.traits),
         expires: None,
         trusted_device: c.trusted_device,
+        device_id: c.device_id.clone(),
     });
     Ok(Presented {
         keys,

@@ -36,7 +36,7 @@ pub(super) fn decide_unknown(bundle: &Bundle, q: &LoginQuery<'_>, given: Option<
         lock_message: None,
         reasons,
     };
-    apply_locks(bundle, q, given, &[], &mut decision);
+    apply_locks(bundle, q, given, &[], None, &mut decision);
     decision
 }
 
@@ -98,7 +98,14 @@ pub(super) fn decide_for_user(
         lock_message: None,
         reasons,
     };
-    apply_locks(bundle, q, Some(&user.name), &user.roles, &mut decision);
+    apply_locks(
+        bundle,
+        q,
+        Some(&user.name),
+        &user.roles,
+        user.device_id.as_deref(),
+        &mut decision,
+    );
     decision
 }
 
@@ -356,6 +363,7 @@ pub fn apply_locks(
     q: &LoginQuery<'_>,
     user: Option<&str>,
     roles: &[std::sync::Arc<str>],
+    device: Option<&str>,
     decision: &mut Decision,
 ) {
     let subject = LockSubject {
@@ -365,6 +373,7 @@ pub fn apply_locks(
         node: &q.node.name,
         node_id: q.node.id.as_deref(),
         mfa_device: q.mfa_device,
+        device,
     };
     if let Some(lock) = bundle.find_lock(&subject, q.now) {
         decision.access = Access::Deny;

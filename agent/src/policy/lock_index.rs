@@ -20,6 +20,7 @@ pub(crate) struct LockIndex {
     by_node: HashMap<String, Positions>,
     by_server_id: HashMap<String, Positions>,
     by_mfa_device: HashMap<String, Positions>,
+    by_device: HashMap<String, Positions>,
 }
 
 impl LockIndex {
@@ -34,6 +35,7 @@ impl LockIndex {
                 (&t.node, &mut ix.by_node),
                 (&t.server_id, &mut ix.by_server_id),
                 (&t.mfa_device, &mut ix.by_mfa_device),
+                (&t.device, &mut ix.by_device),
             ] {
                 if let Some(v) = field {
                     let list = map.entry(v.clone()).or_default();
@@ -87,6 +89,7 @@ impl LockIndex {
             .chain(list(&self.by_login, Some(subject.login)))
             .chain(by_node)
             .chain(list(&self.by_mfa_device, subject.mfa_device))
+            .chain(list(&self.by_device, subject.device))
             .map(|&p| p as usize)
             .filter(|&p| locks[p].is_in_force(now) && locks[p].matches(subject))
             .min()

@@ -19,6 +19,9 @@ pub struct LockSubject<'a> {
     pub node_id: Option<&'a str>,
     /// The MFA device id used, if any.
     pub mfa_device: Option<&'a str>,
+    /// The trusted device of the certificate used, if any
+    /// (`teleport-device-id`).
+    pub device: Option<&'a str>,
 }
 
 impl LockSubject<'_> {
@@ -39,12 +42,13 @@ impl Lock {
 
     /// Teleport's `ComputeLockTargets` + `LockTarget.Match`: a session is
     /// a set of single-field targets (its user, its login, this node, each
-    /// role, its MFA device), and a lock holds it when ANY ONE of them
+    /// role, its MFA device, a certificate's trusted device), and a lock
+    /// holds it when ANY ONE of them
     /// equals the lock's field of the same name. A lock that sets several
     /// fields therefore locks each of them on its own (`{login: rob,
     /// server_id: db7}` locks rob everywhere and everyone on db7), not their
     /// conjunction. Fields a host cannot judge (`windows_desktop`,
-    /// `access_request`, `device`, ...) never match here, but do not stop the
+    /// `access_request`, ...) never match here, but do not stop the
     /// lock's other fields from matching. The role targets are the
     /// user's role names without `default-implicit-role`: `ComputeLockTargets`
     /// takes `AccessChecker.RoleNames()`, which is lib/services
@@ -77,6 +81,7 @@ impl Lock {
             })
             .or_else(|| host_fqdn_hit(t, subject.node_id))
             .or_else(|| hit("mfa_device", &t.mfa_device, subject.mfa_device))
+            .or_else(|| hit("device", &t.device, subject.device))
     }
 }
 
@@ -114,6 +119,9 @@ impl Lock {
         add(&t.server_id, |v| format!("every login on node {v}"));
         add(&t.mfa_device, |v| {
             format!("every login with MFA device {v}")
+        });
+        add(&t.device, |v| {
+            format!("every login from trusted device {v}")
         });
         if set.len() + t.unsupported.len() > 1 {
             out.push(format!(

@@ -32,7 +32,8 @@ pub fn decision(bundle: &Bundle, node: &NodeInfo, s: &Session, now: SystemTime) 
     if !s.lock_roles.is_empty() {
         let roles: Vec<std::sync::Arc<str>> =
             s.lock_roles.iter().map(|r| r.as_str().into()).collect();
-        apply_locks(bundle, &q, q.user, &roles, &mut d);
+        let device = s.identity.as_ref().and_then(|u| u.device_id.as_deref());
+        apply_locks(bundle, &q, q.user, &roles, device, &mut d);
     }
     d
 }

@@ -84,6 +84,9 @@ struct Identity {
     /// The certificate's device was trusted (a role may require it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     trusted_device: bool,
+    /// The certificate's trusted device id (lock target `device`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    device_id: Option<String>,
 }
 
 fn class_named(name: &str) -> Option<ServiceClass> {
@@ -110,6 +113,7 @@ fn record(s: &Session) -> Record {
             roles: u.roles.iter().map(|r| r.to_string()).collect(),
             traits: u.traits.to_map(),
             trusted_device: u.trusted_device,
+            device_id: u.device_id.clone(),
         }),
         lock_roles: s.lock_roles.clone(),
         device: s.device.clone(),
@@ -142,6 +146,7 @@ fn session(r: Record) -> Option<Session> {
             traits: crate::policy::Traits::from(i.traits),
             expires: None,
             trusted_device: i.trusted_device,
+            device_id: i.device_id,
         }),
         lock_roles: r.lock_roles,
         device: r.device,

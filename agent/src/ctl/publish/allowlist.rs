@@ -314,7 +314,8 @@ mod tests {
                 "join_token": "withheld", "device": ""}})
         );
         assert!(!kept.to_string().contains(token));
-        // Copied, so checked: a key there stops the publication.
+        // `device` is read by the agent, so kept; checked, so a key there
+        // stops the publication.
         let mut leaky = lock.clone();
         leaky["spec"]["target"]["device"] = json!("$2a$10$abcdefghijklmnopqrstuv");
         assert_eq!(

@@ -190,6 +190,9 @@ const LOCK: Shape = Map(
                                 ("node", Keep),
                                 ("server_id", Keep),
                                 ("mfa_device", Keep),
+                                // A trusted device id: certificate logins
+                                // from it are held.
+                                ("device", KeepChecked),
                             ],
                             CheckAndMask,
                         ),

@@ -38,8 +38,10 @@ pub struct LockTarget {
     pub server_id: Option<String>,
     /// An MFA device id.
     pub mfa_device: Option<String>,
+    /// A trusted device id: holds a certificate login from that device.
+    pub device: Option<String>,
     /// Target fields that cannot be judged on a host (`windows_desktop`,
-    /// `access_request`, `device`, `bot_instance_id`, `join_token`, ...).
+    /// `access_request`, `bot_instance_id`, `join_token`, ...).
     /// They never match here; the lock's other fields still do.
     pub unsupported: Vec<String>,
 }
@@ -55,6 +57,7 @@ impl LockTarget {
             ("node", &self.node),
             ("server_id", &self.server_id),
             ("mfa_device", &self.mfa_device),
+            ("device", &self.device),
         ] {
             if let Some(v) = value {
                 parts.push(format!("{field}={v}"));
@@ -73,6 +76,7 @@ impl LockTarget {
             && self.node.is_none()
             && self.server_id.is_none()
             && self.mfa_device.is_none()
+            && self.device.is_none()
             && self.unsupported.is_empty()
     }
 }
@@ -100,6 +104,7 @@ impl<'de> Deserialize<'de> for LockTarget {
                         "node" => &mut t.node,
                         "server_id" => &mut t.server_id,
                         "mfa_device" => &mut t.mfa_device,
+                        "device" => &mut t.device,
                         _ => {
                             let value: serde_json::Value = map.next_value()?;
                             let set = match &value {

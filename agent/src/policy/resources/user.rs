@@ -28,6 +28,8 @@ pub struct User {
     /// device extensions: `dtauthz.IsSSHDeviceVerified`). Never for a
     /// bundle's user: a host cannot tell a trusted device otherwise.
     pub trusted_device: bool,
+    /// A certificate identity's `teleport-device-id`: lock target `device`.
+    pub device_id: Option<String>,
 }
 
 impl User {
@@ -86,6 +88,7 @@ impl UserDoc {
             traits: spec.traits.unwrap_or_default(),
             expires: self.metadata.expires.or(spec.expires),
             trusted_device: false,
+            device_id: None,
         };
         Ok((user, devices))
     }

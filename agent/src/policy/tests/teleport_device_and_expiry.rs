@@ -198,3 +198,22 @@ fn resources_past_metadata_expires() {
         &format!("  expires: {future}\n")
     )));
 }
+
+/// lib/srv/ctx.go `ComputeLockTargets`: a certificate's
+/// `teleport-device-id` is a target, so `tctl lock --device` holds the
+/// logins made with certificates of that device (not those of another).
+#[test]
+fn a_device_lock_holds_certificates_of_that_device() {
+    let text = role("open", "v7", "  allow:\n    logins: [root]\n    node_labels: {'*': '*'}")
+        + &user("u", &["open"], &["root"])
+        + "---\nkind: lock\nversion: v2\nmetadata: {name: l}\nspec:\n  target: {device: laptop-7}\n";
+    let b = bundle(&text);
+    let from = |device: Option<&str>| User {
+        device_id: device.map(str::to_owned),
+        ..identity("u", &["open"], true)
+    };
+    let d = with_identity(&b, &worker(), &from(Some("laptop-7")));
+    assert!(d.locked && !d.is_allowed(), "{:?}", d.reasons);
+    assert!(!with_identity(&b, &worker(), &from(Some("laptop-8"))).locked);
+    assert!(!with_identity(&b, &worker(), &from(None)).locked);
+}

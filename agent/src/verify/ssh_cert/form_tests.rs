@@ -359,17 +359,21 @@ fn ssh_cert_device_extensions() {
             args.push(format!("extension:{e}"));
         }
         let (ty, b64) = s.sign("ca", "user", &strs(&args));
-        verify_user_cert(&ty, &b64, &cas, "jerry", inside())
-            .unwrap()
-            .trusted_device
+        let id = verify_user_cert(&ty, &b64, &cas, "jerry", inside()).unwrap();
+        (id.trusted_device, id.device_id)
     };
     let all = [
         "teleport-device-id=d1",
         "teleport-device-asset-tag=tag",
         "teleport-device-credential-id=c1",
     ];
-    assert!(sign(&all));
-    assert!(!sign(&[]));
-    assert!(!sign(&all[..2]));
-    assert!(!sign(&[all[0], all[1], "teleport-device-credential-id"]));
+    let d1 = Some("d1".to_owned());
+    assert_eq!(sign(&all), (true, d1.clone()));
+    assert_eq!(sign(&[]), (false, None));
+    // The device id alone is a lock target, not a trusted device.
+    assert_eq!(sign(&all[..2]), (false, d1.clone()));
+    assert_eq!(
+        sign(&[all[0], all[1], "teleport-device-credential-id"]),
+        (false, d1)
+    );
 }

@@ -47,6 +47,9 @@ pub struct TeleportIdentity {
     /// All three device extensions are present and non-empty: Teleport's
     /// `dtauthz.IsSSHDeviceVerified` (a trusted device).
     pub trusted_device: bool,
+    /// Extension `teleport-device-id`, when present and non-empty: a lock on
+    /// this `device` holds the login (`ComputeLockTargets`).
+    pub device_id: Option<String>,
     /// Start of the validity window (inclusive).
     pub valid_after: SystemTime,
     /// End of the validity window (exclusive).
@@ -93,6 +96,7 @@ impl TeleportIdentity {
             mfa_verified: non_empty(EXT_MFA_VERIFIED),
             private_key_policy: non_empty(EXT_PRIVATE_KEY_POLICY),
             trusted_device: EXT_DEVICE.iter().all(|e| non_empty(e).is_some()),
+            device_id: non_empty(EXT_DEVICE[0]),
             valid_after: cert.valid_after_time(),
             valid_before: cert.valid_before_time(),
             ca_cluster: ca_cluster.to_owned(),

@@ -32,6 +32,7 @@ pub fn explain(
         class,
         mfa_device: None,
         now,
+        lock_view_stale: false,
     };
     let d = decide(bundle, &query);
     reasons.extend(d.reasons.iter().cloned());

@@ -28,6 +28,7 @@ pub(super) fn required(
             .map(|d| &*d.id)
             .or(who.cert.as_ref().and_then(|c| c.mfa_verified.as_deref())),
         now: state.now(),
+        lock_view_stale: state.lock_view_stale(),
     };
     let mut d = match &who.cert_user {
         Some(u) => decide_with_identity(bundle, &q, u),

@@ -5,6 +5,7 @@
 use super::applied_role::{allow_check, apply_traits, deny_reason, AppliedRole};
 use super::bundle::Bundle;
 use super::key_policy::KeyPolicy;
+use super::locking_mode::apply_stale_lock_view;
 use super::locks::LockSubject;
 use super::query::{Access, Decision, LoginQuery, ServiceClass};
 use super::require_mfa::RequireMfa;
@@ -37,6 +38,7 @@ pub(super) fn decide_unknown(bundle: &Bundle, q: &LoginQuery<'_>, given: Option<
         reasons,
     };
     apply_locks(bundle, q, given, &[], None, &mut decision);
+    apply_stale_lock_view(bundle, q, &[], &mut decision);
     decision
 }
 
@@ -106,6 +108,7 @@ pub(super) fn decide_for_user(
         user.device_id.as_deref(),
         &mut decision,
     );
+    apply_stale_lock_view(bundle, q, &roles, &mut decision);
     decision
 }
 

@@ -10,7 +10,7 @@
 //! let node = NodeInfo { name: "prod3".into(), id: None, labels: [("env".into(), "prod".into())].into() };
 //! let d = policy::decide(&bundle, &LoginQuery {
 //!     node: &node, login: "jerry", user: None, class: ServiceClass::Ssh,
-//!     mfa_device: None, now: SystemTime::now(),
+//!     mfa_device: None, now: SystemTime::now(), lock_view_stale: false,
 //! });
 //! println!("{:?} {} {:?}", d.access, d.requirement.name(), d.reasons);
 //! # Ok::<(), policy::PolicyError>(())
@@ -45,6 +45,7 @@ mod labels;
 mod load;
 mod load_support;
 mod lock_index;
+mod locking_mode;
 mod locks;
 mod predicate;
 mod query;

@@ -57,6 +57,10 @@ pub struct LoginQuery<'a> {
     pub mfa_device: Option<&'a str>,
     /// The time locks are judged at.
     pub now: SystemTime,
+    /// The agent's view of the cluster's locks is older than
+    /// `cluster.lock_view_max_age`: a login whose locking mode is strict is
+    /// denied (see `policy::locking_mode`).
+    pub lock_view_stale: bool,
 }
 
 /// Allowed or not.

@@ -12,7 +12,13 @@ use crate::policy::{
 };
 
 /// The decision for the session's identity under `bundle` at `now`.
-pub fn decision(bundle: &Bundle, node: &NodeInfo, s: &Session, now: SystemTime) -> Decision {
+pub fn decision(
+    bundle: &Bundle,
+    node: &NodeInfo,
+    s: &Session,
+    now: SystemTime,
+    lock_view_stale: bool,
+) -> Decision {
     let q = LoginQuery {
         node,
         login: &s.login,
@@ -24,6 +30,7 @@ pub fn decision(bundle: &Bundle, node: &NodeInfo, s: &Session, now: SystemTime) 
         class: s.class,
         mfa_device: s.device.as_deref(),
         now,
+        lock_view_stale,
     };
     let mut d = match &s.identity {
         Some(u) => decide_with_identity(bundle, &q, u),
@@ -44,8 +51,9 @@ pub fn end_reason(
     node: &NodeInfo,
     s: &Session,
     now: SystemTime,
+    lock_view_stale: bool,
 ) -> Option<String> {
-    let d = decision(bundle, node, s, now);
+    let d = decision(bundle, node, s, now, lock_view_stale);
     if d.is_allowed() {
         return None;
     }
@@ -68,11 +76,14 @@ pub fn select(
     node: &NodeInfo,
     sessions: &[Session],
     now: SystemTime,
+    lock_view_stale: bool,
 ) -> Vec<(String, String)> {
     sessions
         .iter()
         .filter(|s| s.ending.is_none())
-        .filter_map(|s| end_reason(bundle, node, s, now).map(|why| (s.id.clone(), why)))
+        .filter_map(|s| {
+            end_reason(bundle, node, s, now, lock_view_stale).map(|why| (s.id.clone(), why))
+        })
         .collect()
 }
 
@@ -149,7 +160,7 @@ spec:
     }
 
     fn ids(b: &Bundle) -> Vec<String> {
-        select(b, &node(), &sessions(), now())
+        select(b, &node(), &sessions(), now(), false)
             .into_iter()
             .map(|(id, _)| id)
             .collect()
@@ -183,6 +194,7 @@ spec:
             &node(),
             &sessions(),
             now(),
+            false,
         )[0];
         assert!(why.starts_with("locked: go away"), "{why}");
     }
@@ -194,10 +206,43 @@ spec:
             "metadata: { name: tom }\nspec:\n  roles: [access-dev]",
         );
         let b = load_bundle_str(&moved, "t.yaml").unwrap();
-        let got = select(&b, &node(), &sessions(), now());
+        let got = select(&b, &node(), &sessions(), now(), false);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].0, "t");
         assert!(got[0].1.starts_with("access removed"), "{}", got[0].1);
+    }
+
+    /// Teleport's `RoleSet.LockingMode` per person: on a stale lock view
+    /// only the sessions whose locking mode is strict end.
+    #[test]
+    fn a_stale_lock_view_ends_only_strict_sessions() {
+        let cap = |mode: &str| {
+            format!("kind: cluster_auth_preference\nversion: v2\nmetadata: {{ name: cluster-auth-preference }}\nspec: {{ locking_mode: {mode} }}\n")
+        };
+        let stale = |b: &Bundle| -> Vec<String> {
+            select(b, &node(), &sessions(), now(), true)
+                .into_iter()
+                .map(|(id, why)| {
+                    assert!(why.starts_with("locked: this host cannot confirm"), "{why}");
+                    id
+                })
+                .collect()
+        };
+        assert!(stale(&with(&cap("best_effort"))).is_empty());
+        assert_eq!(stale(&with(&cap("strict"))), ["j", "t"]);
+        // tom's role says best_effort: his session stays.
+        let text = BASE
+            .replacen(
+                "metadata: { name: access-dev }\nspec:\n",
+                "metadata: { name: access-dev }\nspec:\n  options: { lock: best_effort }\n",
+                1,
+            )
+            .replace(
+                "metadata: { name: tom }\nspec:\n  roles: [access-prod]",
+                "metadata: { name: tom }\nspec:\n  roles: [access-prod, access-dev]",
+            );
+        let b = load_bundle_str(&format!("{text}---\n{}", cap("strict")), "t.yaml").unwrap();
+        assert_eq!(stale(&b), ["j"]);
     }
 
     #[test]
@@ -205,7 +250,7 @@ spec:
         let b = with(&lock("{ user: jerry }", None));
         let mut s = sessions();
         s[0].ending = Some("locked".into());
-        assert!(select(&b, &node(), &s, now()).is_empty());
+        assert!(select(&b, &node(), &s, now(), false).is_empty());
     }
 
     #[test]
@@ -220,13 +265,13 @@ spec:
             traits: crate::policy::Traits::from([("logins", &["ops"][..])]),
             ..Default::default()
         });
-        assert_eq!(end_reason(&b, &node(), &s, now()), None);
+        assert_eq!(end_reason(&b, &node(), &s, now(), false), None);
         s.identity.as_mut().unwrap().roles = ["access-dev".into()].into();
-        assert!(end_reason(&b, &node(), &s, now()).is_some());
+        assert!(end_reason(&b, &node(), &s, now(), false).is_some());
         // A lock on the certificate's user ends it too.
         s.identity.as_mut().unwrap().roles = ["access-prod".into()].into();
         let locked = with(&lock("{ user: carol }", None));
-        assert!(end_reason(&locked, &node(), &s, now())
+        assert!(end_reason(&locked, &node(), &s, now(), false)
             .unwrap()
             .starts_with("locked"));
     }

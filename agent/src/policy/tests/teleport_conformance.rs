@@ -56,6 +56,7 @@ fn a_missing_role_denies_as_fetch_role_list_fails() {
         class: ServiceClass::Ssh,
         mfa_device: None,
         now: now(),
+        lock_view_stale: false,
     };
     let d = decide_with_identity(&b, &q, &identity);
     assert_eq!(summary(&d), "deny off []", "{:?}", d.reasons);

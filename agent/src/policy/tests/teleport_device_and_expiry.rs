@@ -34,6 +34,7 @@ fn with_identity(b: &Bundle, n: &crate::policy::NodeInfo, id: &User) -> Decision
         class: ServiceClass::Ssh,
         mfa_device: None,
         now: now(),
+        lock_view_stale: false,
     };
     decide_with_identity(b, &q, id)
 }
@@ -216,4 +217,67 @@ fn a_device_lock_holds_certificates_of_that_device() {
     assert!(d.locked && !d.is_allowed(), "{:?}", d.reasons);
     assert!(!with_identity(&b, &worker(), &from(Some("laptop-8"))).locked);
     assert!(!with_identity(&b, &worker(), &from(None)).locked);
+}
+
+/// lib/services/role.go `RoleSet.LockingMode` per person: a stale lock
+/// view denies the logins whose mode is strict (a role's `options.lock:
+/// strict`, else the cap's `locking_mode` unless a role says `best_effort`),
+/// not those of other users; a login that maps to several users is denied
+/// when one of them is strict; a login of no cluster user follows the cap.
+#[test]
+fn a_stale_lock_view_denies_strict_persons_only() {
+    let r = |name: &str, lock: &str, login: &str| {
+        role(
+            name,
+            "v7",
+            &format!("  options:\n    lock: {lock}\n  allow:\n    logins: [{login}, shared]\n    node_labels: {{'*': '*'}}"),
+        )
+    };
+    let text = r("strict-role", "strict", "alice")
+        + &r("loose-role", "best_effort", "bob")
+        + &r("plain-role", "''", "carol")
+        + &user("alice", &["strict-role"], &["alice"])
+        + &user("bob", &["loose-role"], &["bob"])
+        + &user("carol", &["plain-role"], &["carol"]);
+    for (cap_mode, want) in [
+        (
+            "best_effort",
+            [
+                ("alice", false),
+                ("bob", true),
+                ("carol", true),
+                ("local", true),
+            ],
+        ),
+        (
+            "strict",
+            [
+                ("alice", false),
+                ("bob", true),
+                ("carol", false),
+                ("local", false),
+            ],
+        ),
+    ] {
+        let b = bundle(&(text.clone() + &cap(&format!("  locking_mode: {cap_mode}"))));
+        for (login, allowed) in want {
+            let d = Ask::new(&worker(), login).stale_locks().decide(&b);
+            assert_eq!(
+                d.is_allowed(),
+                allowed,
+                "{cap_mode} {login}: {:?}",
+                d.reasons
+            );
+            assert_eq!(d.locked, !allowed, "{cap_mode} {login}");
+            let fresh = Ask::new(&worker(), login).decide(&b);
+            assert!(
+                fresh.is_allowed(),
+                "{cap_mode} {login}: {:?}",
+                fresh.reasons
+            );
+        }
+        // A shared login: alice (strict) could be the one logging in.
+        let d = Ask::new(&worker(), "shared").stale_locks().decide(&b);
+        assert!(!d.is_allowed(), "{cap_mode}: {:?}", d.reasons);
+    }
 }

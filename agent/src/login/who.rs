@@ -94,6 +94,7 @@ pub(super) fn identify<'b>(
         expires: None,
         trusted_device: c.trusted_device,
         device_id: c.device_id.clone(),
+        cert_expires: Some(c.previous_identity_expires.unwrap_or(c.valid_before)),
     });
     Ok(Presented {
         keys,

@@ -5,6 +5,7 @@
 use super::applied_role::{allow_check, apply_traits, deny_reason, AppliedRole};
 use super::bundle::Bundle;
 use super::key_policy::KeyPolicy;
+use super::limits::{device_trust_denial, expired_certificate, expired_user};
 use super::locking_mode::apply_stale_lock_view;
 use super::locks::LockSubject;
 use super::query::{Access, Decision, LoginQuery, ServiceClass};
@@ -67,9 +68,11 @@ pub(super) fn decide_for_user(
 
     let requirement = user_requirement(bundle, q, user, &roles, &allowing, &mut reasons);
 
-    // A role that allows may still ask for a trusted device.
+    // A role that allows may still ask for a trusted device, and a
+    // certificate's session may have reached its end.
     let denial = denial.or_else(|| {
-        let why = device_trust_denial(bundle, user, &allowing)?;
+        let why = device_trust_denial(bundle, user, &allowing)
+            .or_else(|| expired_certificate(bundle, q, user, &roles))?;
         allowing.clear();
         Some(why)
     });
@@ -110,51 +113,6 @@ pub(super) fn decide_for_user(
     );
     apply_stale_lock_view(bundle, q, &roles, &mut decision);
     decision
-}
-
-/// A user past their `metadata.expires` no longer exists in Teleport (the
-/// backend deletes the resource): nothing of theirs allows a login, not
-/// even a registered key of theirs.
-fn expired_user(q: &LoginQuery<'_>, user: &User) -> Option<String> {
-    user.is_expired(q.now).then(|| {
-        format!(
-            "cluster user {} expired (metadata.expires): Teleport has deleted the user, so access is denied",
-            user.name
-        )
-    })
-}
-
-/// Teleport's device trust for one login (lib/services/role.go
-/// `checkAccess` with `EnableDeviceVerification`, which every SSH node
-/// sets; `dtauthz.VerifyTrustedDeviceMode`): each role that allows the
-/// login and whose `device_trust_mode` is `required`, `required-for-humans`
-/// or unknown, and the cap's `device_trust.mode` when it is one of those
-/// (`dtauthz.VerifySSHUser`), deny unless the login comes with a trusted
-/// device: a certificate with Teleport's device extensions.
-fn device_trust_denial(
-    bundle: &Bundle,
-    user: &User,
-    allowing: &[&AppliedRole<'_>],
-) -> Option<String> {
-    if user.trusted_device || allowing.is_empty() {
-        return None;
-    }
-    let needs_device = |mode: &str| !matches!(mode, "" | "off" | "optional");
-    let cap_mode = &bundle.cap.device_trust_mode;
-    if needs_device(cap_mode) {
-        return Some(format!(
-            "cluster_auth_preference device_trust mode is {cap_mode}: a trusted device is required and this login does not come from one, so access is denied"
-        ));
-    }
-    allowing
-        .iter()
-        .find(|a| needs_device(&a.role.device_trust_mode))
-        .map(|a| {
-            format!(
-                "role {} allows this login but its device_trust_mode is {}: a trusted device is required and this login does not come from one, so access is denied",
-                a.role.name, a.role.device_trust_mode
-            )
-        })
 }
 
 /// The user's roles that exist in the bundle, each once, and the names of

@@ -42,6 +42,7 @@ mod json_stream;
 mod key_policy;
 mod key_table;
 mod labels;
+mod limits;
 mod load;
 mod load_support;
 mod lock_index;

@@ -245,6 +245,33 @@ spec:
         assert_eq!(stale(&b), ["j"]);
     }
 
+    /// A certificate's session under `disconnect_expired_cert` ends at the
+    /// certificate's hard deadline, not before.
+    #[test]
+    fn an_expired_certificate_ends_its_session_under_disconnect_expired_cert() {
+        let text = BASE.replacen(
+            "metadata: { name: access-prod }\nspec:\n",
+            "metadata: { name: access-prod }\nspec:\n  options: { disconnect_expired_cert: true }\n",
+            1,
+        );
+        let b = load_bundle_str(&text, "t.yaml").unwrap();
+        let mut s = session(12, 12, "ops");
+        s.identity = Some(User {
+            name: "carol".into(),
+            roles: ["access-prod".into()].into(),
+            traits: crate::policy::Traits::from([("logins", &["ops"][..])]),
+            cert_expires: Some(now() + Duration::from_secs(60)),
+            ..Default::default()
+        });
+        assert_eq!(end_reason(&b, &node(), &s, now(), false), None);
+        let later = now() + Duration::from_secs(60);
+        let why = end_reason(&b, &node(), &s, later, false).unwrap();
+        assert!(why.contains("disconnect_expired_cert"), "{why}");
+        // Without the option the session outlives its certificate.
+        let b = load_bundle_str(BASE, "t.yaml").unwrap();
+        assert_eq!(end_reason(&b, &node(), &s, later, false), None);
+    }
+
     #[test]
     fn ending_sessions_are_not_selected_again() {
         let b = with(&lock("{ user: jerry }", None));

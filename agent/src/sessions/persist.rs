@@ -87,6 +87,9 @@ struct Identity {
     /// The certificate's trusted device id (lock target `device`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     device_id: Option<String>,
+    /// The certificate's hard deadline, in ms since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cert_expires_ms: Option<u64>,
 }
 
 fn class_named(name: &str) -> Option<ServiceClass> {
@@ -114,6 +117,11 @@ fn record(s: &Session) -> Record {
             traits: u.traits.to_map(),
             trusted_device: u.trusted_device,
             device_id: u.device_id.clone(),
+            cert_expires_ms: u.cert_expires.map(|t| {
+                t.duration_since(SystemTime::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as u64)
+                    .unwrap_or(0)
+            }),
         }),
         lock_roles: s.lock_roles.clone(),
         device: s.device.clone(),
@@ -147,6 +155,9 @@ fn session(r: Record) -> Option<Session> {
             expires: None,
             trusted_device: i.trusted_device,
             device_id: i.device_id,
+            cert_expires: i
+                .cert_expires_ms
+                .map(|ms| SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms)),
         }),
         lock_roles: r.lock_roles,
         device: r.device,
@@ -328,6 +339,12 @@ mod tests {
             name: "jerry".into(),
             roles: ["r".into()].into(),
             traits: crate::policy::Traits::from([("logins", &["jerry"][..])]),
+            // What a certificate identity carries for the re-decisions.
+            trusted_device: true,
+            device_id: Some("laptop-7".into()),
+            cert_expires: Some(
+                SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_893_553_445_250),
+            ),
             ..Default::default()
         });
         save(&path, &[a.clone()], 7).unwrap();

@@ -335,11 +335,12 @@ mod tests {
         let exp = "2030-01-01T00:00:00Z";
         let role = json!({"kind": "role", "version": "v7",
             "metadata": {"name": "r", "expires": exp},
-            "spec": {"options": {"device_trust_mode": "required", "max_session_ttl": "8h"}}});
+            "spec": {"options": {"device_trust_mode": "required", "max_session_ttl": "8h",
+                "disconnect_expired_cert": true}}});
         assert_eq!(
             copy_kind(&role).0.unwrap().unwrap(),
             json!({"kind": "role", "version": "v7", "metadata": {"name": "r", "expires": exp},
-                "spec": {"options": {"device_trust_mode": "required"}}})
+                "spec": {"options": {"device_trust_mode": "required", "disconnect_expired_cert": true}}})
         );
         let user = json!({"kind": "user", "version": "v2", "metadata": {"name": "a"},
             "spec": {"roles": ["r"], "expires": exp}});

@@ -57,6 +57,7 @@ const ROLE: Shape = Map(
                                 ("require_session_mfa", Keep),
                                 ("lock", Keep),
                                 ("device_trust_mode", Keep),
+                                ("disconnect_expired_cert", Keep),
                             ],
                             CheckAndDrop,
                         ),
@@ -222,6 +223,7 @@ const CAP: Shape = Map(
                     ("second_factor", Keep),
                     ("second_factors", Keep),
                     ("locking_mode", Keep),
+                    ("disconnect_expired_cert", Keep),
                     // rp_id and the attestation CAs (certificates): the
                     // agent keeps the block as written.
                     ("webauthn", Keep),

@@ -29,6 +29,8 @@ pub struct AuthPreference {
     /// that sets `required` comes from a cluster that enforces it on every
     /// SSH login (`dtauthz.VerifySSHUser`).
     pub device_trust_mode: String,
+    /// `spec.disconnect_expired_cert`: see `Role::disconnect_expired_cert`.
+    pub disconnect_expired_cert: bool,
     /// `spec.webauthn` as written (Null when absent), e.g. for the
     /// attestation CA lists.
     pub raw_webauthn: serde_json::Value,
@@ -46,6 +48,7 @@ impl Default for AuthPreference {
             u2f_app_id: None,
             locking_mode: "best_effort".to_owned(),
             device_trust_mode: String::new(),
+            disconnect_expired_cert: false,
             raw_webauthn: serde_json::Value::Null,
             raw_hardware_key: serde_json::Value::Null,
         }
@@ -95,6 +98,8 @@ struct RawCapSpec {
     locking_mode: Option<String>,
     #[serde(default)]
     device_trust: Option<RawDeviceTrust>,
+    #[serde(default, deserialize_with = "super::common::lenient_bool")]
+    disconnect_expired_cert: bool,
 }
 
 /// `spec.device_trust`: only the mode is read.
@@ -179,6 +184,7 @@ impl CapDoc {
                 .filter(|m| !m.is_empty())
                 .unwrap_or_else(|| "best_effort".to_owned()),
             device_trust_mode: spec.device_trust.and_then(|d| d.mode).unwrap_or_default(),
+            disconnect_expired_cert: spec.disconnect_expired_cert,
             raw_webauthn: webauthn,
             raw_hardware_key: spec.hardware_key.unwrap_or(serde_json::Value::Null),
         }

@@ -30,6 +30,26 @@ pub(crate) fn go_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SystemTi
     Ok((t != go_zero).then_some(t))
 }
 
+/// A boolean as Teleport's `types.Bool` reads it: `true`/`false`, or a
+/// string `utils.ParseBool` knows (`yes`, `on`, `1`, ... any case); any
+/// other string, and `null`, is false.
+pub(crate) fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bool(bool),
+        Text(String),
+    }
+    Ok(match Option::<Raw>::deserialize(d)? {
+        Some(Raw::Bool(b)) => b,
+        Some(Raw::Text(t)) => matches!(
+            t.to_lowercase().as_str(),
+            "yes" | "yeah" | "y" | "true" | "1" | "on"
+        ),
+        None => false,
+    })
+}
+
 /// An RFC 3339 time.
 pub(crate) struct Rfc3339Time(pub SystemTime);
 

@@ -25,6 +25,10 @@ pub struct Role {
     /// Teleport's `VerifyTrustedDeviceMode`, any value it does not know)
     /// deny a login this role allows unless the device is trusted.
     pub device_trust_mode: String,
+    /// `spec.options.disconnect_expired_cert`: a session opened with a
+    /// certificate ends when the certificate (or, for a per-session MFA
+    /// certificate, the one it was issued from) expires.
+    pub disconnect_expired_cert: bool,
     /// `metadata.expires`: from then on the role no longer exists, so its
     /// holders are denied as with any missing role.
     pub expires: Option<std::time::SystemTime>,
@@ -79,6 +83,8 @@ struct RawRoleOptions {
     lock: String,
     #[serde(default)]
     device_trust_mode: Option<String>,
+    #[serde(default, deserialize_with = "super::common::lenient_bool")]
+    disconnect_expired_cert: bool,
 }
 
 /// `options.lock`, as Teleport's `RoleV6.CheckAndSetDefaults` accepts it:
@@ -222,6 +228,7 @@ impl RoleDoc {
             require_session_mfa: options.require_session_mfa,
             lock: options.lock,
             device_trust_mode: options.device_trust_mode.unwrap_or_default(),
+            disconnect_expired_cert: options.disconnect_expired_cert,
             expires: self.metadata.expires,
             allow: allow.into_conditions(v3_default),
             deny: spec.deny.unwrap_or_default().into_conditions(None),

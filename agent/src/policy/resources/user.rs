@@ -30,6 +30,11 @@ pub struct User {
     pub trusted_device: bool,
     /// A certificate identity's `teleport-device-id`: lock target `device`.
     pub device_id: Option<String>,
+    /// A certificate identity's hard deadline: its `prev-identity-expires`
+    /// (a per-session MFA certificate: when the certificate it was issued
+    /// from expires), else its own end. With `disconnect_expired_cert`, the
+    /// session ends then (Teleport's `getDisconnectExpiredCertFromSSHIdentity`).
+    pub cert_expires: Option<SystemTime>,
 }
 
 impl User {
@@ -89,6 +94,7 @@ impl UserDoc {
             expires: self.metadata.expires.or(spec.expires),
             trusted_device: false,
             device_id: None,
+            cert_expires: None,
         };
         Ok((user, devices))
     }

@@ -281,3 +281,45 @@ fn a_stale_lock_view_denies_strict_persons_only() {
         assert!(!d.is_allowed(), "{cap_mode}: {:?}", d.reasons);
     }
 }
+
+/// Teleport's `disconnect_expired_cert` (`AdjustDisconnectExpiredCert`:
+/// the cap's or any role's) with `getDisconnectExpiredCertFromSSHIdentity`:
+/// a certificate identity has access until its hard deadline (its
+/// `prev-identity-expires` for a per-session MFA certificate), then its
+/// session ends. Without the option an expired certificate's session stays.
+#[test]
+fn disconnect_expired_cert_ends_access_at_the_certificates_end() {
+    let role_with = |flag: &str| {
+        role(
+            "open",
+            "v7",
+            &format!("  options:\n    disconnect_expired_cert: {flag}\n  allow:\n    logins: [root]\n    node_labels: {{'*': '*'}}"),
+        )
+    };
+    let ended = |text: String, secs_ago: i64| {
+        let b = bundle(&text);
+        let end = if secs_ago >= 0 {
+            now() - Duration::from_secs(secs_ago as u64)
+        } else {
+            now() + Duration::from_secs((-secs_ago) as u64)
+        };
+        let id = User {
+            cert_expires: Some(end),
+            ..identity("u", &["open"], false)
+        };
+        !with_identity(&b, &worker(), &id).is_allowed()
+    };
+    assert!(ended(role_with("true"), 0));
+    assert!(ended(role_with("'yes'"), 5));
+    assert!(!ended(role_with("true"), -5));
+    assert!(!ended(role_with("false"), 5));
+    assert!(!ended(role_with("'maybe'"), 5));
+    assert!(ended(
+        role_with("false") + &cap("  disconnect_expired_cert: true"),
+        5
+    ));
+    assert!(!ended(
+        role_with("false") + &cap("  disconnect_expired_cert: false"),
+        5
+    ));
+}

@@ -377,3 +377,30 @@ fn ssh_cert_device_extensions() {
         (false, d1)
     );
 }
+
+/// `prev-identity-expires` (RFC 3339, as Teleport writes it on per-session
+/// MFA certificates): read; absent or not a time, none.
+#[test]
+fn ssh_cert_previous_identity_expires() {
+    let (s, cas) = setup("previd");
+    let read = |ext: Option<&str>| {
+        let mut args: Vec<String> = ["-I", "jerry", "-n", "jerry", "-V", &window()]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        if let Some(e) = ext {
+            args.push("-O".into());
+            args.push(format!("extension:prev-identity-expires={e}"));
+        }
+        let (ty, b64) = s.sign("ca", "user", &strs(&args));
+        verify_user_cert(&ty, &b64, &cas, "jerry", inside())
+            .unwrap()
+            .previous_identity_expires
+    };
+    assert_eq!(
+        read(Some("2030-01-02T03:04:05Z")),
+        Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_893_553_445))
+    );
+    assert_eq!(read(None), None);
+    assert_eq!(read(Some("tomorrow")), None);
+}

@@ -17,6 +17,8 @@ pub const EXT_TELEPORT_TRAITS: &str = "teleport-traits";
 pub const EXT_MFA_VERIFIED: &str = "mfa-verified";
 /// See [`EXT_TELEPORT_ROLES`].
 pub const EXT_PRIVATE_KEY_POLICY: &str = "private-key-policy";
+/// See [`EXT_TELEPORT_ROLES`].
+pub const EXT_PREVIOUS_IDENTITY_EXPIRES: &str = "prev-identity-expires";
 /// The device extensions of a certificate issued to a trusted device.
 pub const EXT_DEVICE: [&str; 3] = [
     "teleport-device-id",
@@ -50,6 +52,10 @@ pub struct TeleportIdentity {
     /// Extension `teleport-device-id`, when present and non-empty: a lock on
     /// this `device` holds the login (`ComputeLockTargets`).
     pub device_id: Option<String>,
+    /// Extension `prev-identity-expires` (RFC 3339): a per-session MFA
+    /// certificate's issuing certificate's end. `None` when absent or not a
+    /// time (the certificate's own, earlier end then counts).
+    pub previous_identity_expires: Option<SystemTime>,
     /// Start of the validity window (inclusive).
     pub valid_after: SystemTime,
     /// End of the validity window (exclusive).
@@ -97,6 +103,11 @@ impl TeleportIdentity {
             private_key_policy: non_empty(EXT_PRIVATE_KEY_POLICY),
             trusted_device: EXT_DEVICE.iter().all(|e| non_empty(e).is_some()),
             device_id: non_empty(EXT_DEVICE[0]),
+            previous_identity_expires: non_empty(EXT_PREVIOUS_IDENTITY_EXPIRES).and_then(|t| {
+                time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
+                    .ok()
+                    .map(SystemTime::from)
+            }),
             valid_after: cert.valid_after_time(),
             valid_before: cert.valid_before_time(),
             ca_cluster: ca_cluster.to_owned(),

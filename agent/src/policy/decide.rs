@@ -310,7 +310,7 @@ fn admin_rule(
     if class == ServiceClass::Admin && bundle.cap.admin_actions_require_mfa() {
         requirement.session = true;
         reasons.push(
-            "admin actions require MFA: the cluster's second factor is WebAuthn only".to_owned(),
+            "admin actions require MFA: the cluster enforces a second factor and OTP is not one of them (Teleport's IsAdminActionMFAEnforced)".to_owned(),
         );
     }
     requirement

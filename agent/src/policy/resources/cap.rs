@@ -55,18 +55,51 @@ impl Default for AuthPreference {
     }
 }
 
-fn is_webauthn(s: &str) -> bool {
-    s.eq_ignore_ascii_case("webauthn") || s.eq_ignore_ascii_case("SECOND_FACTOR_TYPE_WEBAUTHN")
+/// One second factor, as Teleport's `SecondFactorType` names it (either
+/// spelling, any case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Factor {
+    Otp,
+    Webauthn,
+    Sso,
+    Other,
+}
+
+fn factor(s: &str) -> Factor {
+    match s.to_ascii_lowercase().as_str() {
+        "otp" | "second_factor_type_otp" => Factor::Otp,
+        "webauthn" | "second_factor_type_webauthn" => Factor::Webauthn,
+        "sso" | "second_factor_type_sso" => Factor::Sso,
+        _ => Factor::Other,
+    }
 }
 
 impl AuthPreference {
-    /// Teleport's rule for administrative actions: MFA is required when the
-    /// only second factor is WebAuthn (`second_factor: webauthn`, or
-    /// `second_factors` all WebAuthn).
+    /// Teleport's `GetSecondFactors`: `second_factors` when set, else what
+    /// the legacy `second_factor` stands for
+    /// (`secondFactorsFromLegacySecondFactor`).
+    fn second_factors(&self) -> Vec<Factor> {
+        if !self.second_factors.is_empty() {
+            return self.second_factors.iter().map(|s| factor(s)).collect();
+        }
+        match self.second_factor.to_ascii_lowercase().as_str() {
+            "on" | "optional" => vec![Factor::Otp, Factor::Webauthn],
+            "otp" => vec![Factor::Otp],
+            "webauthn" => vec![Factor::Webauthn],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Teleport's rule for administrative actions
+    /// (`AuthPreferenceV2.IsAdminActionMFAEnforced`): a second factor is
+    /// enforced (some are allowed and `second_factor` is not `optional`)
+    /// and OTP is not one of them (OTP cannot serve admin MFA). So
+    /// `webauthn`, `[webauthn]`, `[webauthn, sso]` and `[sso]` enforce it;
+    /// `on`, `optional`, `otp`, `off` and any list with OTP do not.
     pub fn admin_actions_require_mfa(&self) -> bool {
-        is_webauthn(&self.second_factor)
-            || (!self.second_factors.is_empty()
-                && self.second_factors.iter().all(|s| is_webauthn(s)))
+        let factors = self.second_factors();
+        let enforced = !factors.is_empty() && !self.second_factor.eq_ignore_ascii_case("optional");
+        enforced && !factors.contains(&Factor::Otp)
     }
 }
 
@@ -200,13 +233,24 @@ mod tests {
         let cases: &[(&str, &[&str], bool)] = &[
             ("webauthn", &[], true),
             ("on", &[], false),
+            ("optional", &[], false),
             ("otp", &[], false),
+            ("off", &[], false),
             ("", &[], false),
             ("", &["webauthn"], true),
             ("", &["SECOND_FACTOR_TYPE_WEBAUTHN"], true),
             ("", &["webauthn", "otp"], false),
             ("on", &["webauthn", "SECOND_FACTOR_TYPE_WEBAUTHN"], true),
             ("", &["SECOND_FACTOR_TYPE_OTP"], false),
+            // No OTP among them: enforced (IsAdminActionMFAEnforced).
+            ("", &["webauthn", "sso"], true),
+            ("", &["sso"], true),
+            ("", &["SECOND_FACTOR_TYPE_SSO"], true),
+            // second_factor optional is never enforced, whatever the list.
+            ("optional", &["webauthn"], false),
+            // second_factors, when set, replaces the legacy field.
+            ("webauthn", &["otp"], false),
+            ("otp", &["webauthn"], true),
         ];
         for (second_factor, second_factors, want) in cases {
             let cap = AuthPreference {

@@ -8,12 +8,20 @@ use super::query::LoginQuery;
 use super::resources::{Role, User};
 
 /// A user past their `metadata.expires` no longer exists in Teleport (the
-/// backend deletes the resource): nothing of theirs allows a login, not
-/// even a registered key of theirs.
+/// backend deletes the resource), and a user whose account is locked after
+/// failed attempts cannot authenticate: nothing of theirs allows a login,
+/// not even a registered key of theirs.
 pub(super) fn expired_user(q: &LoginQuery<'_>, user: &User) -> Option<String> {
-    user.is_expired(q.now).then(|| {
-        format!(
+    if user.is_expired(q.now) {
+        return Some(format!(
             "cluster user {} expired (metadata.expires): Teleport has deleted the user, so access is denied",
+            user.name
+        ));
+    }
+    // Teleport's `WithUserLock`: a locked account authenticates nowhere.
+    user.is_login_locked(q.now).then(|| {
+        format!(
+            "cluster user {} is locked after too many failed attempts (spec.status), so access is denied",
             user.name
         )
     })

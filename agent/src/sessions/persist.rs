@@ -158,6 +158,7 @@ fn session(r: Record) -> Option<Session> {
             cert_expires: i
                 .cert_expires_ms
                 .map(|ms| SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms)),
+            ..Default::default()
         }),
         lock_roles: r.lock_roles,
         device: r.device,

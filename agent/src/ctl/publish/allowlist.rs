@@ -328,8 +328,8 @@ mod tests {
     }
 
     /// What decides a login is published: a resource's expiry (Teleport
-    /// deletes it then), a role's device_trust_mode, the cap's device trust
-    /// mode.
+    /// deletes it then), a user's login lock, a role's device_trust_mode
+    /// and disconnect_expired_cert, the cap's device trust mode.
     #[test]
     fn expiry_and_device_trust_are_published() {
         let exp = "2030-01-01T00:00:00Z";
@@ -343,8 +343,13 @@ mod tests {
                 "spec": {"options": {"device_trust_mode": "required", "disconnect_expired_cert": true}}})
         );
         let user = json!({"kind": "user", "version": "v2", "metadata": {"name": "a"},
-            "spec": {"roles": ["r"], "expires": exp}});
-        assert_eq!(copy_kind(&user).0.unwrap().unwrap(), user);
+            "spec": {"roles": ["r"], "expires": exp,
+                "status": {"is_locked": true, "lock_expires": exp, "locked_message": "m"}}});
+        assert_eq!(
+            copy_kind(&user).0.unwrap().unwrap()["spec"],
+            json!({"roles": ["r"], "expires": exp,
+                "status": {"is_locked": true, "lock_expires": exp}})
+        );
         let cap = json!({"kind": "cluster_auth_preference", "version": "v2",
             "metadata": {"name": "cluster-auth-preference"},
             "spec": {"device_trust": {"mode": "required", "auto_enroll": true}}});

@@ -87,7 +87,19 @@ const USER: Shape = Map(
                     ("recovery_codes", Secret),
                     ("created_by", Drop),
                     ("expires", Keep),
-                    ("status", Drop),
+                    (
+                        "status",
+                        Map(
+                            &[
+                                ("is_locked", Keep),
+                                ("lock_expires", Keep),
+                                ("recovery_attempt_lock_expires", Keep),
+                                ("locked_message", Drop),
+                                ("locked_time", Drop),
+                            ],
+                            CheckAndDrop,
+                        ),
+                    ),
                     ("oidc_identities", Drop),
                     ("saml_identities", Drop),
                     ("github_identities", Drop),

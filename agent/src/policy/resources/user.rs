@@ -35,12 +35,23 @@ pub struct User {
     /// from expires), else its own end. With `disconnect_expired_cert`, the
     /// session ends then (Teleport's `getDisconnectExpiredCertFromSSHIdentity`).
     pub cert_expires: Option<SystemTime>,
+    /// `spec.status`: until when the account is locked after too many
+    /// failed login (`lock_expires`) or recovery
+    /// (`recovery_attempt_lock_expires`) attempts, when `is_locked`.
+    pub locked_until: Option<SystemTime>,
 }
 
 impl User {
     /// Whether the user no longer exists at `now` (`metadata.expires`).
     pub fn is_expired(&self, now: SystemTime) -> bool {
         self.expires.is_some_and(|e| e <= now)
+    }
+
+    /// Whether the account is locked at `now` after too many failed
+    /// attempts (Teleport's `WithUserLock`: `is_locked` and a lock end
+    /// after `now`).
+    pub fn is_login_locked(&self, now: SystemTime) -> bool {
+        self.locked_until.is_some_and(|until| until > now)
     }
 
     /// The user's `logins` trait.
@@ -67,11 +78,36 @@ struct RawUserSpec {
     /// Teleport's own MFA devices (`--with-secrets`); only `mfa` is read.
     #[serde(default)]
     local_auth: Option<RawLocalAuth>,
+    #[serde(default)]
+    status: Option<RawLoginStatus>,
     /// The older place of the user's expiry, read when `metadata.expires`
     /// is not set (Teleport's `UserV2.Expiry`); tctl prints Go's zero time
     /// here for users that do not expire.
     #[serde(default, deserialize_with = "super::common::go_time")]
     expires: Option<SystemTime>,
+}
+
+/// `spec.status` (Teleport's `LoginStatus`).
+#[derive(Debug, Default, Deserialize)]
+struct RawLoginStatus {
+    #[serde(default, deserialize_with = "super::common::lenient_bool")]
+    is_locked: bool,
+    #[serde(default, deserialize_with = "super::common::go_time")]
+    lock_expires: Option<SystemTime>,
+    #[serde(default, deserialize_with = "super::common::go_time")]
+    recovery_attempt_lock_expires: Option<SystemTime>,
+}
+
+impl RawLoginStatus {
+    fn locked_until(self) -> Option<SystemTime> {
+        if !self.is_locked {
+            return None;
+        }
+        match (self.lock_expires, self.recovery_attempt_lock_expires) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 impl UserDoc {
@@ -95,6 +131,7 @@ impl UserDoc {
             trusted_device: false,
             device_id: None,
             cert_expires: None,
+            locked_until: spec.status.and_then(RawLoginStatus::locked_until),
         };
         Ok((user, devices))
     }

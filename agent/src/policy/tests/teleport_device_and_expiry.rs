@@ -323,3 +323,45 @@ fn disconnect_expired_cert_ends_access_at_the_certificates_end() {
         5
     ));
 }
+
+/// lib/auth `WithUserLock`: an account whose `spec.status.is_locked` holds
+/// until `lock_expires` (or `recovery_attempt_lock_expires`) after now
+/// authenticates nowhere; once that time is past, or without `is_locked`,
+/// it is not locked.
+#[test]
+fn a_user_locked_after_failed_attempts_is_denied_until_the_lock_ends() {
+    let r = role(
+        "open",
+        "v7",
+        "  allow:\n    logins: [jerry]\n    node_labels: {'*': '*'}",
+    );
+    let with_status = |status: &str| {
+        r.clone()
+            + &user("jerry", &["open"], &["jerry"])
+                .replace("spec:\n", &format!("spec:\n  status: {status}\n"))
+    };
+    let allowed = |status: &str| {
+        Ask::new(&worker(), "jerry")
+            .user("jerry")
+            .decide(&bundle(&with_status(status)))
+            .is_allowed()
+    };
+    let future = "2024-01-01T00:10:00Z";
+    let past = "2023-12-31T23:50:00Z";
+    assert!(!allowed(&format!(
+        "{{is_locked: true, lock_expires: {future}}}"
+    )));
+    assert!(!allowed(&format!(
+        "{{is_locked: true, lock_expires: {past}, recovery_attempt_lock_expires: {future}}}"
+    )));
+    assert!(allowed(&format!(
+        "{{is_locked: true, lock_expires: {past}}}"
+    )));
+    assert!(allowed(&format!(
+        "{{is_locked: false, lock_expires: {future}}}"
+    )));
+    assert!(allowed(
+        "{is_locked: true, lock_expires: '0001-01-01T00:00:00Z'}"
+    ));
+    assert!(allowed("{is_locked: false}"));
+}

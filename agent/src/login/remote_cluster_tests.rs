@@ -156,6 +156,7 @@ fn identity(cluster: &str, roles: &[&str]) -> TeleportIdentity {
         trusted_device: false,
         device_id: None,
         previous_identity_expires: None,
+        bot: false,
         valid_after: UNIX_EPOCH,
         valid_before: UNIX_EPOCH + Duration::from_secs(1),
         ca_cluster: cluster.into(),

@@ -95,6 +95,7 @@ pub(super) fn identify<'b>(
         trusted_device: c.trusted_device,
         device_id: c.device_id.clone(),
         cert_expires: Some(c.previous_identity_expires.unwrap_or(c.valid_before)),
+        bot: c.bot,
         ..Default::default()
     });
     Ok(Presented {

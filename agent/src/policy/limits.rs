@@ -42,7 +42,12 @@ pub(super) fn device_trust_denial(
     if user.trusted_device || allowing.is_empty() {
         return None;
     }
-    let needs_device = |mode: &str| !matches!(mode, "" | "off" | "optional");
+    // `required-for-humans` holds people, not Machine ID bots.
+    let needs_device = |mode: &str| match mode {
+        "" | "off" | "optional" => false,
+        "required-for-humans" => !user.bot,
+        _ => true,
+    };
     let cap_mode = &bundle.cap.device_trust_mode;
     if needs_device(cap_mode) {
         return Some(format!(

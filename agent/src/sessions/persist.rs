@@ -90,6 +90,9 @@ struct Identity {
     /// The certificate's hard deadline, in ms since the epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cert_expires_ms: Option<u64>,
+    /// A Machine ID bot's certificate.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    bot: bool,
 }
 
 fn class_named(name: &str) -> Option<ServiceClass> {
@@ -122,6 +125,7 @@ fn record(s: &Session) -> Record {
                     .map(|d| d.as_millis() as u64)
                     .unwrap_or(0)
             }),
+            bot: u.bot,
         }),
         lock_roles: s.lock_roles.clone(),
         device: s.device.clone(),
@@ -158,6 +162,7 @@ fn session(r: Record) -> Option<Session> {
             cert_expires: i
                 .cert_expires_ms
                 .map(|ms| SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms)),
+            bot: i.bot,
             ..Default::default()
         }),
         lock_roles: r.lock_roles,

@@ -39,6 +39,8 @@ pub struct User {
     /// failed login (`lock_expires`) or recovery
     /// (`recovery_attempt_lock_expires`) attempts, when `is_locked`.
     pub locked_until: Option<SystemTime>,
+    /// A certificate identity of a Machine ID bot.
+    pub bot: bool,
 }
 
 impl User {
@@ -132,6 +134,7 @@ impl UserDoc {
             device_id: None,
             cert_expires: None,
             locked_until: spec.status.and_then(RawLoginStatus::locked_until),
+            bot: false,
         };
         Ok((user, devices))
     }

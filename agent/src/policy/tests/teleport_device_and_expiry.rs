@@ -90,6 +90,21 @@ fn roles_requiring_a_trusted_device() {
         let d = Ask::new(&worker(), "root").user("u").decide(&b);
         assert_eq!(d.is_allowed(), allowed, "{mode}: {:?}", d.reasons);
     }
+    // A Machine ID bot's certificate is not held by required-for-humans.
+    let b = bundle(
+        &(role("dt", "v7", &strict("required-for-humans", "{'*': '*'}"))
+            + &user("u", &["dt"], &["root"])),
+    );
+    let bot = User {
+        bot: true,
+        ..identity("u", &["dt"], false)
+    };
+    assert!(with_identity(&b, &worker(), &bot).is_allowed());
+    assert!(!with_identity(&b, &worker(), &identity("u", &["dt"], false)).is_allowed());
+    let b = bundle(
+        &(role("dt", "v7", &strict("required", "{'*': '*'}")) + &user("u", &["dt"], &["root"])),
+    );
+    assert!(!with_identity(&b, &worker(), &bot).is_allowed());
     // A role that does not allow this login does not ask for a device.
     let text = role("open", "v7", everywhere)
         + &role("dt", "v7", &strict("required", "{role: db}"))

@@ -403,4 +403,24 @@ fn ssh_cert_previous_identity_expires() {
     );
     assert_eq!(read(None), None);
     assert_eq!(read(Some("tomorrow")), None);
+    // A Machine ID bot's certificate.
+    let (ty, b64) = s.sign(
+        "ca",
+        "user",
+        &[
+            "-I",
+            "jerry",
+            "-n",
+            "jerry",
+            "-V",
+            &window(),
+            "-O",
+            "extension:bot-name@goteleport.com=ci",
+        ],
+    );
+    assert!(
+        verify_user_cert(&ty, &b64, &cas, "jerry", inside())
+            .unwrap()
+            .bot
+    );
 }

@@ -19,6 +19,8 @@ pub const EXT_MFA_VERIFIED: &str = "mfa-verified";
 pub const EXT_PRIVATE_KEY_POLICY: &str = "private-key-policy";
 /// See [`EXT_TELEPORT_ROLES`].
 pub const EXT_PREVIOUS_IDENTITY_EXPIRES: &str = "prev-identity-expires";
+/// A Machine ID bot's certificate names its bot here.
+pub const EXT_BOT_NAME: &str = "bot-name@goteleport.com";
 /// The device extensions of a certificate issued to a trusted device.
 pub const EXT_DEVICE: [&str; 3] = [
     "teleport-device-id",
@@ -52,6 +54,9 @@ pub struct TeleportIdentity {
     /// Extension `teleport-device-id`, when present and non-empty: a lock on
     /// this `device` holds the login (`ComputeLockTargets`).
     pub device_id: Option<String>,
+    /// Extension `bot-name@goteleport.com` is set: a Machine ID bot, which
+    /// `device_trust_mode: required-for-humans` does not hold.
+    pub bot: bool,
     /// Extension `prev-identity-expires` (RFC 3339): a per-session MFA
     /// certificate's issuing certificate's end. `None` when absent or not a
     /// time (the certificate's own, earlier end then counts).
@@ -103,6 +108,7 @@ impl TeleportIdentity {
             private_key_policy: non_empty(EXT_PRIVATE_KEY_POLICY),
             trusted_device: EXT_DEVICE.iter().all(|e| non_empty(e).is_some()),
             device_id: non_empty(EXT_DEVICE[0]),
+            bot: non_empty(EXT_BOT_NAME).is_some(),
             previous_identity_expires: non_empty(EXT_PREVIOUS_IDENTITY_EXPIRES).and_then(|t| {
                 time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
                     .ok()

@@ -96,6 +96,12 @@ pub(super) fn identify<'b>(
         device_id: c.device_id.clone(),
         cert_expires: Some(c.previous_identity_expires.unwrap_or(c.valid_before)),
         bot: c.bot,
+        allowed_nodes: c.allowed_resources.as_ref().map(|ids| {
+            ids.iter()
+                .filter(|id| id.kind == "node")
+                .map(|id| id.name.clone())
+                .collect()
+        }),
         ..Default::default()
     });
     Ok(Presented {

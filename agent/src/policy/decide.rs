@@ -5,7 +5,7 @@
 use super::applied_role::{allow_check, apply_traits, deny_reason, AppliedRole};
 use super::bundle::Bundle;
 use super::key_policy::KeyPolicy;
-use super::limits::{device_trust_denial, expired_certificate, expired_user};
+use super::limits::{device_trust_denial, expired_certificate, identity_denial};
 use super::locking_mode::apply_stale_lock_view;
 use super::locks::LockSubject;
 use super::query::{Access, Decision, LoginQuery, ServiceClass};
@@ -58,7 +58,7 @@ pub(super) fn decide_for_user(
         .collect();
 
     // Deny first; deny never looks at MFA.
-    let denial = expired_user(q, user).or_else(|| first_denial(q, user, &applied, &missing));
+    let denial = identity_denial(q, user).or_else(|| first_denial(q, user, &applied, &missing));
 
     // Then allow.
     let (mut allowing, misses) = match denial {

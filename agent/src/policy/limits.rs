@@ -7,16 +7,29 @@ use super::bundle::Bundle;
 use super::query::LoginQuery;
 use super::resources::{Role, User};
 
-/// A user past their `metadata.expires` no longer exists in Teleport (the
-/// backend deletes the resource), and a user whose account is locked after
-/// failed attempts cannot authenticate: nothing of theirs allows a login,
-/// not even a registered key of theirs.
-pub(super) fn expired_user(q: &LoginQuery<'_>, user: &User) -> Option<String> {
+/// Why this person may not log in here whatever their roles say: a user
+/// past their `metadata.expires` no longer exists in Teleport (the backend
+/// deletes the resource), a resource access request's certificate reaches
+/// only the nodes it names, and a user whose account is locked after
+/// failed attempts cannot authenticate. Nothing of theirs allows a login
+/// then, not even a registered key of theirs.
+pub(super) fn identity_denial(q: &LoginQuery<'_>, user: &User) -> Option<String> {
     if user.is_expired(q.now) {
         return Some(format!(
             "cluster user {} expired (metadata.expires): Teleport has deleted the user, so access is denied",
             user.name
         ));
+    }
+    // `AccessChecker.CheckAccess` → `checkAllowedResources`: a certificate
+    // of a resource access request reaches only the nodes it names.
+    if let Some(nodes) = &user.allowed_nodes {
+        let this = |n: &String| *n == q.node.name || q.node.id.as_deref() == Some(n.as_str());
+        if !nodes.iter().any(this) {
+            return Some(format!(
+                "the certificate of {} is limited to the resources of an access request and this node is not one of them",
+                user.name
+            ));
+        }
     }
     // Teleport's `WithUserLock`: a locked account authenticates nowhere.
     user.is_login_locked(q.now).then(|| {

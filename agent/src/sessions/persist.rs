@@ -93,6 +93,9 @@ struct Identity {
     /// A Machine ID bot's certificate.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     bot: bool,
+    /// The nodes a resource access request's certificate may reach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    allowed_nodes: Option<Vec<String>>,
 }
 
 fn class_named(name: &str) -> Option<ServiceClass> {
@@ -126,6 +129,7 @@ fn record(s: &Session) -> Record {
                     .unwrap_or(0)
             }),
             bot: u.bot,
+            allowed_nodes: u.allowed_nodes.clone(),
         }),
         lock_roles: s.lock_roles.clone(),
         device: s.device.clone(),
@@ -163,6 +167,7 @@ fn session(r: Record) -> Option<Session> {
                 .cert_expires_ms
                 .map(|ms| SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms)),
             bot: i.bot,
+            allowed_nodes: i.allowed_nodes,
             ..Default::default()
         }),
         lock_roles: r.lock_roles,

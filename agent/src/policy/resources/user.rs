@@ -41,6 +41,10 @@ pub struct User {
     pub locked_until: Option<SystemTime>,
     /// A certificate identity of a Machine ID bot.
     pub bot: bool,
+    /// A certificate identity limited to some resources (a resource access
+    /// request's certificate): the names of the nodes it may reach (their
+    /// host UUIDs). `None`: not limited.
+    pub allowed_nodes: Option<Vec<String>>,
 }
 
 impl User {
@@ -135,6 +139,7 @@ impl UserDoc {
             cert_expires: None,
             locked_until: spec.status.and_then(RawLoginStatus::locked_until),
             bot: false,
+            allowed_nodes: None,
         };
         Ok((user, devices))
     }

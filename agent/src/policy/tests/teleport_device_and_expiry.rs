@@ -380,3 +380,29 @@ fn a_user_locked_after_failed_attempts_is_denied_until_the_lock_ends() {
     ));
     assert!(allowed("{is_locked: false}"));
 }
+
+/// lib/services/access_checker.go `CheckAccess` → `checkAllowedResources`:
+/// a certificate of a resource access request (`teleport-allowed-resources`)
+/// reaches only the nodes it names (by host UUID: `node.id`), whatever its
+/// roles allow; without the extension only the roles decide.
+#[test]
+fn a_resource_request_certificate_reaches_only_its_nodes() {
+    let b = bundle(
+        &(role(
+            "open",
+            "v7",
+            "  allow:\n    logins: [root]\n    node_labels: {'*': '*'}",
+        ) + &user("u", &["open"], &["root"])),
+    );
+    let mut this = worker();
+    this.id = Some("uuid-b".into());
+    let limited = |nodes: &[&str]| User {
+        allowed_nodes: Some(nodes.iter().map(|n| n.to_string()).collect()),
+        ..identity("u", &["open"], false)
+    };
+    assert!(with_identity(&b, &this, &limited(&["uuid-a", "uuid-b"])).is_allowed());
+    let d = with_identity(&b, &this, &limited(&["uuid-a"]));
+    assert!(!d.is_allowed(), "{:?}", d.reasons);
+    assert!(!with_identity(&b, &this, &limited(&[])).is_allowed());
+    assert!(with_identity(&b, &this, &identity("u", &["open"], false)).is_allowed());
+}

@@ -57,6 +57,10 @@ pub struct TeleportIdentity {
     /// Extension `bot-name@goteleport.com` is set: a Machine ID bot, which
     /// `device_trust_mode: required-for-humans` does not hold.
     pub bot: bool,
+    /// Extension `teleport-allowed-resources`: when present, only these
+    /// resources may be reached with the certificate (a resource access
+    /// request's; `AccessChecker.CheckAccess` checks them first).
+    pub allowed_resources: Option<Vec<super::allowed_resources::ResourceId>>,
     /// Extension `prev-identity-expires` (RFC 3339): a per-session MFA
     /// certificate's issuing certificate's end. `None` when absent or not a
     /// time (the certificate's own, earlier end then counts).
@@ -109,6 +113,9 @@ impl TeleportIdentity {
             trusted_device: EXT_DEVICE.iter().all(|e| non_empty(e).is_some()),
             device_id: non_empty(EXT_DEVICE[0]),
             bot: non_empty(EXT_BOT_NAME).is_some(),
+            allowed_resources: non_empty(super::allowed_resources::EXT_ALLOWED_RESOURCES)
+                .map(|json| super::allowed_resources::parse(&json))
+                .transpose()?,
             previous_identity_expires: non_empty(EXT_PREVIOUS_IDENTITY_EXPIRES).and_then(|t| {
                 time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
                     .ok()

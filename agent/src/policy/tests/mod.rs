@@ -9,6 +9,7 @@ mod lock_targets;
 mod managed_logins;
 mod seed_example;
 mod support;
+mod teleport_certificates;
 mod teleport_check_access_to_server;
 mod teleport_conformance;
 mod teleport_device_and_expiry;

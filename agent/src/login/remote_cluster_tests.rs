@@ -157,6 +157,7 @@ fn identity(cluster: &str, roles: &[&str]) -> TeleportIdentity {
         device_id: None,
         previous_identity_expires: None,
         bot: false,
+        active_requests: Vec::new(),
         allowed_resources: None,
         valid_after: UNIX_EPOCH,
         valid_before: UNIX_EPOCH + Duration::from_secs(1),

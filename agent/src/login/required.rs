@@ -6,7 +6,7 @@ use super::verdict::Verdict;
 use super::who::Presented;
 use crate::policy::ServiceClass;
 use crate::policy::{
-    apply_locks, decide, decide_with_identity, Access, Bundle, Decision, LoginQuery,
+    apply_locks, decide, decide_with_identity, Access, Bundle, Decision, LockHolder, LoginQuery,
 };
 use crate::state::AgentState;
 
@@ -37,14 +37,13 @@ pub(super) fn required(
     if let Some(c) = who.cert.as_ref().filter(|c| !c.unmapped_roles.is_empty()) {
         let roles: Vec<std::sync::Arc<str>> =
             c.unmapped_roles.iter().map(|r| r.as_str().into()).collect();
-        apply_locks(
-            bundle,
-            &q,
-            Some(&c.key_id),
-            &roles,
-            c.device_id.as_deref(),
-            &mut d,
-        );
+        let holder = LockHolder {
+            user: Some(&c.key_id),
+            roles: &roles,
+            device: c.device_id.as_deref(),
+            access_requests: &c.active_requests,
+        };
+        apply_locks(bundle, &q, holder, &mut d);
     }
     d
 }

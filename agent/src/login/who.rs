@@ -96,6 +96,7 @@ pub(super) fn identify<'b>(
         device_id: c.device_id.clone(),
         cert_expires: Some(c.previous_identity_expires.unwrap_or(c.valid_before)),
         bot: c.bot,
+        access_requests: c.active_requests.clone(),
         allowed_nodes: c.allowed_resources.as_ref().map(|ids| {
             ids.iter()
                 .filter(|id| id.kind == "node")

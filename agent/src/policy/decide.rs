@@ -7,7 +7,7 @@ use super::bundle::Bundle;
 use super::key_policy::KeyPolicy;
 use super::limits::{device_trust_denial, expired_certificate, identity_denial};
 use super::locking_mode::apply_stale_lock_view;
-use super::locks::LockSubject;
+use super::locks::{LockHolder, LockSubject};
 use super::query::{Access, Decision, LoginQuery, ServiceClass};
 use super::require_mfa::RequireMfa;
 use super::requirement::Requirement;
@@ -38,7 +38,11 @@ pub(super) fn decide_unknown(bundle: &Bundle, q: &LoginQuery<'_>, given: Option<
         lock_message: None,
         reasons,
     };
-    apply_locks(bundle, q, given, &[], None, &mut decision);
+    let holder = LockHolder {
+        user: given,
+        ..LockHolder::default()
+    };
+    apply_locks(bundle, q, holder, &mut decision);
     apply_stale_lock_view(bundle, q, &[], &mut decision);
     decision
 }
@@ -103,14 +107,7 @@ pub(super) fn decide_for_user(
         lock_message: None,
         reasons,
     };
-    apply_locks(
-        bundle,
-        q,
-        Some(&user.name),
-        &user.roles,
-        user.device_id.as_deref(),
-        &mut decision,
-    );
+    apply_locks(bundle, q, LockHolder::of(user), &mut decision);
     apply_stale_lock_view(bundle, q, &roles, &mut decision);
     decision
 }
@@ -322,19 +319,18 @@ fn admin_rule(
 pub fn apply_locks(
     bundle: &Bundle,
     q: &LoginQuery<'_>,
-    user: Option<&str>,
-    roles: &[std::sync::Arc<str>],
-    device: Option<&str>,
+    holder: LockHolder<'_>,
     decision: &mut Decision,
 ) {
     let subject = LockSubject {
-        user,
-        roles,
+        user: holder.user,
+        roles: holder.roles,
         login: q.login,
         node: &q.node.name,
         node_id: q.node.id.as_deref(),
         mfa_device: q.mfa_device,
-        device,
+        device: holder.device,
+        access_requests: holder.access_requests,
     };
     if let Some(lock) = bundle.find_lock(&subject, q.now) {
         decision.access = Access::Deny;

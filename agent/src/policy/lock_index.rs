@@ -21,6 +21,7 @@ pub(crate) struct LockIndex {
     by_server_id: HashMap<String, Positions>,
     by_mfa_device: HashMap<String, Positions>,
     by_device: HashMap<String, Positions>,
+    by_access_request: HashMap<String, Positions>,
 }
 
 impl LockIndex {
@@ -36,6 +37,7 @@ impl LockIndex {
                 (&t.server_id, &mut ix.by_server_id),
                 (&t.mfa_device, &mut ix.by_mfa_device),
                 (&t.device, &mut ix.by_device),
+                (&t.access_request, &mut ix.by_access_request),
             ] {
                 if let Some(v) = field {
                     let list = map.entry(v.clone()).or_default();
@@ -90,6 +92,12 @@ impl LockIndex {
             .chain(by_node)
             .chain(list(&self.by_mfa_device, subject.mfa_device))
             .chain(list(&self.by_device, subject.device))
+            .chain(
+                subject
+                    .access_requests
+                    .iter()
+                    .flat_map(|r| list(&self.by_access_request, Some(r))),
+            )
             .map(|&p| p as usize)
             .filter(|&p| locks[p].is_in_force(now) && locks[p].matches(subject))
             .min()

@@ -69,7 +69,7 @@ pub use key_policy::KeyPolicy;
 pub(crate) use labels::cached_regex;
 pub use labels::{match_labels, match_value, LabelMatch, Labels};
 pub use load::{load_bundle_path, load_bundle_sources, load_bundle_str};
-pub use locks::{find_lock, LockSubject};
+pub use locks::{find_lock, LockHolder, LockSubject};
 pub use predicate::{Env as ExpressionEnv, LabelExpression, PredicateError};
 pub use query::{Access, Decision, LoginQuery, NodeInfo, ServiceClass};
 pub use raw_documents::{raw_documents, RawDocument};

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use super::session::Session;
 use crate::policy::{
-    apply_locks, decide, decide_with_identity, Bundle, Decision, LoginQuery, NodeInfo,
+    apply_locks, decide, decide_with_identity, Bundle, Decision, LockHolder, LoginQuery, NodeInfo,
 };
 
 /// The decision for the session's identity under `bundle` at `now`.
@@ -39,8 +39,16 @@ pub fn decision(
     if !s.lock_roles.is_empty() {
         let roles: Vec<std::sync::Arc<str>> =
             s.lock_roles.iter().map(|r| r.as_str().into()).collect();
-        let device = s.identity.as_ref().and_then(|u| u.device_id.as_deref());
-        apply_locks(bundle, &q, q.user, &roles, device, &mut d);
+        let holder = LockHolder {
+            user: q.user,
+            roles: &roles,
+            device: s.identity.as_ref().and_then(|u| u.device_id.as_deref()),
+            access_requests: s
+                .identity
+                .as_ref()
+                .map_or(&[][..], |u| &u.access_requests[..]),
+        };
+        apply_locks(bundle, &q, holder, &mut d);
     }
     d
 }

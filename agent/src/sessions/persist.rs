@@ -96,6 +96,9 @@ struct Identity {
     /// The nodes a resource access request's certificate may reach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     allowed_nodes: Option<Vec<String>>,
+    /// The certificate's access requests (lock target `access_request`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    access_requests: Vec<String>,
 }
 
 fn class_named(name: &str) -> Option<ServiceClass> {
@@ -130,6 +133,7 @@ fn record(s: &Session) -> Record {
             }),
             bot: u.bot,
             allowed_nodes: u.allowed_nodes.clone(),
+            access_requests: u.access_requests.clone(),
         }),
         lock_roles: s.lock_roles.clone(),
         device: s.device.clone(),
@@ -168,6 +172,7 @@ fn session(r: Record) -> Option<Session> {
                 .map(|ms| SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms)),
             bot: i.bot,
             allowed_nodes: i.allowed_nodes,
+            access_requests: i.access_requests,
             ..Default::default()
         }),
         lock_roles: r.lock_roles,

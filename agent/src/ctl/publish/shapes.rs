@@ -206,6 +206,9 @@ const LOCK: Shape = Map(
                                 // A trusted device id: certificate logins
                                 // from it are held.
                                 ("device", KeepChecked),
+                                // An access request id: certificate logins
+                                // of that request are held.
+                                ("access_request", KeepChecked),
                             ],
                             CheckAndMask,
                         ),

@@ -40,8 +40,10 @@ pub struct LockTarget {
     pub mfa_device: Option<String>,
     /// A trusted device id: holds a certificate login from that device.
     pub device: Option<String>,
+    /// An access request id: holds a certificate login carrying it.
+    pub access_request: Option<String>,
     /// Target fields that cannot be judged on a host (`windows_desktop`,
-    /// `access_request`, `bot_instance_id`, `join_token`, ...).
+    /// `bot_instance_id`, `join_token`, ...).
     /// They never match here; the lock's other fields still do.
     pub unsupported: Vec<String>,
 }
@@ -58,6 +60,7 @@ impl LockTarget {
             ("server_id", &self.server_id),
             ("mfa_device", &self.mfa_device),
             ("device", &self.device),
+            ("access_request", &self.access_request),
         ] {
             if let Some(v) = value {
                 parts.push(format!("{field}={v}"));
@@ -77,6 +80,7 @@ impl LockTarget {
             && self.server_id.is_none()
             && self.mfa_device.is_none()
             && self.device.is_none()
+            && self.access_request.is_none()
             && self.unsupported.is_empty()
     }
 }
@@ -105,6 +109,7 @@ impl<'de> Deserialize<'de> for LockTarget {
                         "server_id" => &mut t.server_id,
                         "mfa_device" => &mut t.mfa_device,
                         "device" => &mut t.device,
+                        "access_request" => &mut t.access_request,
                         _ => {
                             let value: serde_json::Value = map.next_value()?;
                             let set = match &value {

@@ -45,6 +45,9 @@ pub struct User {
     /// request's certificate): the names of the nodes it may reach (their
     /// host UUIDs). `None`: not limited.
     pub allowed_nodes: Option<Vec<String>>,
+    /// A certificate identity's active access requests (lock target
+    /// `access_request`).
+    pub access_requests: Vec<String>,
 }
 
 impl User {
@@ -140,6 +143,7 @@ impl UserDoc {
             locked_until: spec.status.and_then(RawLoginStatus::locked_until),
             bot: false,
             allowed_nodes: None,
+            access_requests: Vec::new(),
         };
         Ok((user, devices))
     }

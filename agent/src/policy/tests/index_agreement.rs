@@ -166,13 +166,16 @@ fn generate(seed: u64, users: usize) -> String {
             "server_id",
             "mfa_device",
             "device",
+            "access_request",
         ] {
             if rng.chance(25) {
                 let value = match field {
                     "user" => format!("u{}", rng.below(users)),
                     "role" => format!("r{}", rng.below(ROLES)),
                     "login" => format!("u{}", rng.below(users)),
-                    "mfa_device" | "device" => format!("id{}", rng.below(users * 2)),
+                    "mfa_device" | "device" | "access_request" => {
+                        format!("id{}", rng.below(users * 2))
+                    }
                     _ => rng.pick(&["dev1", "prod3", "uuid-7"]).to_owned(),
                 };
                 fields.push(format!("{field}: {value}"));
@@ -279,6 +282,11 @@ fn indexed_lookups_agree_with_scans() {
                 node_id: rng.chance(50).then_some("uuid-7"),
                 mfa_device: rng.chance(50).then_some(device.as_str()),
                 device: rng.chance(50).then_some(device.as_str()),
+                access_requests: if rng.chance(50) {
+                    std::slice::from_ref(&device)
+                } else {
+                    &[]
+                },
             };
             let when = at[rng.below(2)];
             assert_eq!(

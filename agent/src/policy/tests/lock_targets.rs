@@ -34,6 +34,7 @@ fn each_field_alone_and_any_field_of_several() {
         node_id: None,
         mfa_device: Some("dev-1"),
         device: Some("laptop-7"),
+        access_requests: &[],
     };
     let t = LockTarget::default;
     let cases: Vec<(LockTarget, bool)> = vec![
@@ -212,7 +213,7 @@ fn each_field_alone_and_any_field_of_several() {
         ),
         (
             LockTarget {
-                unsupported: vec!["access_request".into()],
+                unsupported: vec!["bot_instance_id".into()],
                 ..t()
             },
             false,
@@ -269,6 +270,7 @@ fn node_id_is_matched_beside_the_name() {
         node_id: Some(uuid),
         mfa_device: None,
         device: None,
+        access_requests: &[],
     };
     let t = LockTarget::default;
     let cases = [
@@ -352,6 +354,7 @@ fn expiry() {
         node_id: None,
         mfa_device: None,
         device: None,
+        access_requests: &[],
     };
     let locks = vec![
         Lock {

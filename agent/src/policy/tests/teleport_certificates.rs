@@ -157,3 +157,23 @@ fn a_resource_request_certificate_reaches_only_its_nodes() {
     assert!(!with_identity(&b, &this, &limited(&[])).is_allowed());
     assert!(with_identity(&b, &this, &identity("u", &["open"], false)).is_allowed());
 }
+
+/// lib/srv/ctx.go `ComputeLockTargets` with `AccessRequestsToLockTargets`:
+/// a certificate's `teleport-active-requests` are targets, so `tctl lock
+/// --access-request` holds the logins made with certificates of that
+/// request.
+#[test]
+fn an_access_request_lock_holds_certificates_of_that_request() {
+    let text = role("open", "v7", "  allow:\n    logins: [root]\n    node_labels: {'*': '*'}")
+        + &user("u", &["open"], &["root"])
+        + "---\nkind: lock\nversion: v2\nmetadata: {name: l}\nspec:\n  target: {access_request: req-1}\n";
+    let b = bundle(&text);
+    let with = |requests: &[&str]| User {
+        access_requests: requests.iter().map(|r| r.to_string()).collect(),
+        ..identity("u", &["open"], false)
+    };
+    let d = with_identity(&b, &worker(), &with(&["req-0", "req-1"]));
+    assert!(d.locked && !d.is_allowed(), "{:?}", d.reasons);
+    assert!(!with_identity(&b, &worker(), &with(&["req-2"])).locked);
+    assert!(!with_identity(&b, &worker(), &with(&[])).locked);
+}

@@ -19,6 +19,9 @@ pub const EXT_MFA_VERIFIED: &str = "mfa-verified";
 pub const EXT_PRIVATE_KEY_POLICY: &str = "private-key-policy";
 /// See [`EXT_TELEPORT_ROLES`].
 pub const EXT_PREVIOUS_IDENTITY_EXPIRES: &str = "prev-identity-expires";
+/// The access requests whose roles the certificate carries:
+/// `{"access_requests": [ID, ...]}`.
+pub const EXT_ACTIVE_REQUESTS: &str = "teleport-active-requests";
 /// A Machine ID bot's certificate names its bot here.
 pub const EXT_BOT_NAME: &str = "bot-name@goteleport.com";
 /// The device extensions of a certificate issued to a trusted device.
@@ -57,6 +60,9 @@ pub struct TeleportIdentity {
     /// Extension `bot-name@goteleport.com` is set: a Machine ID bot, which
     /// `device_trust_mode: required-for-humans` does not hold.
     pub bot: bool,
+    /// Extension `teleport-active-requests`: the access requests this
+    /// certificate came from (lock target `access_request`).
+    pub active_requests: Vec<String>,
     /// Extension `teleport-allowed-resources`: when present, only these
     /// resources may be reached with the certificate (a resource access
     /// request's; `AccessChecker.CheckAccess` checks them first).
@@ -113,6 +119,10 @@ impl TeleportIdentity {
             trusted_device: EXT_DEVICE.iter().all(|e| non_empty(e).is_some()),
             device_id: non_empty(EXT_DEVICE[0]),
             bot: non_empty(EXT_BOT_NAME).is_some(),
+            active_requests: match non_empty(EXT_ACTIVE_REQUESTS) {
+                Some(json) => parse_active_requests(&json)?,
+                None => Vec::new(),
+            },
             allowed_resources: non_empty(super::allowed_resources::EXT_ALLOWED_RESOURCES)
                 .map(|json| super::allowed_resources::parse(&json))
                 .transpose()?,
@@ -129,6 +139,23 @@ impl TeleportIdentity {
             subject_key_type: cert.public_key().algorithm().as_str().to_owned(),
         })
     }
+}
+
+/// `teleport-active-requests`: `{"access_requests": [...]}` (Teleport's
+/// `RequestIDs`); anything else refuses the certificate, as Teleport's
+/// `parseAccessRequestIDs` does.
+fn parse_active_requests(json: &str) -> Result<Vec<String>, CertError> {
+    #[derive(Deserialize)]
+    struct RequestIds {
+        #[serde(default)]
+        access_requests: Option<Vec<String>>,
+    }
+    serde_json::from_str::<RequestIds>(json)
+        .map(|r| r.access_requests.unwrap_or_default())
+        .map_err(|e| CertError::BadExtension {
+            name: EXT_ACTIVE_REQUESTS.to_owned(),
+            reason: e.to_string(),
+        })
 }
 
 /// `teleport-roles`: `{"version":"v1","roles":[...]}` (`null` for none).

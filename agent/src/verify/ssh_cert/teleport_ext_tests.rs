@@ -102,3 +102,28 @@ fn ssh_cert_previous_identity_expires() {
         Err(CertError::BadExtension { .. })
     ));
 }
+
+/// `teleport-active-requests` (`{"access_requests": [...]}`): read; a
+/// malformed value refuses the certificate, as Teleport's
+/// `parseAccessRequestIDs` does.
+#[test]
+fn ssh_cert_active_requests() {
+    let (s, cas) = setup("requests");
+    let with = |json: &str| {
+        let ext = format!("extension:teleport-active-requests={json}");
+        let (ty, b64) = s.sign(
+            "ca",
+            "user",
+            &["-I", "jerry", "-n", "jerry", "-V", &window(), "-O", &ext],
+        );
+        verify_user_cert(&ty, &b64, &cas, "jerry", inside())
+    };
+    assert_eq!(
+        with(r#"{"access_requests":["r1","r2"]}"#)
+            .unwrap()
+            .active_requests,
+        ["r1", "r2"]
+    );
+    assert!(with("{}").unwrap().active_requests.is_empty());
+    assert!(matches!(with("[1]"), Err(CertError::BadExtension { .. })));
+}

@@ -33,6 +33,7 @@ pub fn explain(
         mfa_device: None,
         now,
         lock_view_stale: false,
+        session_recheck: false,
     };
     let d = decide(bundle, &query);
     reasons.extend(d.reasons.iter().cloned());

@@ -56,6 +56,7 @@ pub fn lines_for_login(
                 // Keys are served only from a policy whose lock view is
                 // current when any login could be strict.
                 lock_view_stale: false,
+                session_recheck: false,
             };
             let d = decide(bundle, &q);
             if d.access != Access::Allow || !d.known_user {

@@ -31,6 +31,7 @@ pub fn decision(
         mfa_device: s.device.as_deref(),
         now,
         lock_view_stale,
+        session_recheck: true,
     };
     let mut d = match &s.identity {
         Some(u) => decide_with_identity(bundle, &q, u),
@@ -278,6 +279,31 @@ spec:
         // Without the option the session outlives its certificate.
         let b = load_bundle_str(BASE, "t.yaml").unwrap();
         assert_eq!(end_reason(&b, &node(), &s, later, false), None);
+    }
+
+    /// An account locked after failed attempts cannot log in again, but
+    /// its live sessions go on (Teleport's `WithUserLock` stops
+    /// authentication only).
+    #[test]
+    fn a_login_locked_user_keeps_live_sessions() {
+        let text = BASE.replacen(
+            "metadata: { name: jerry }\nspec:\n",
+            "metadata: { name: jerry }\nspec:\n  status: { is_locked: true, lock_expires: \"2030-01-01T00:00:00Z\" }\n",
+            1,
+        );
+        let b = load_bundle_str(&text, "t.yaml").unwrap();
+        assert_eq!(end_reason(&b, &node(), &sessions()[0], now(), false), None);
+        let q = LoginQuery {
+            node: &node(),
+            login: "jerry",
+            user: Some("jerry"),
+            class: crate::policy::ServiceClass::Ssh,
+            mfa_device: None,
+            now: now(),
+            lock_view_stale: false,
+            session_recheck: false,
+        };
+        assert!(!decide(&b, &q).is_allowed());
     }
 
     #[test]

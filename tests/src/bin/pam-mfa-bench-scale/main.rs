@@ -170,6 +170,7 @@ fn decide_by_login(
             mfa_device: None,
             now,
             lock_view_stale: false,
+            session_recheck: false,
         },
     )
 }

@@ -32,6 +32,8 @@ pub fn explain(
         class,
         mfa_device: None,
         now,
+        lock_view_stale: false,
+        session_recheck: false,
     };
     let d = decide(bundle, &query);
     reasons.extend(d.reasons.iter().cloned());

@@ -35,6 +35,8 @@ pub(super) fn device_locked(
         class,
         mfa_device: Some(device),
         now: state.now(),
+        lock_view_stale: state.lock_view_stale(),
+        session_recheck: false,
     };
     decide(bundle, &q).locked
 }
@@ -58,6 +60,8 @@ pub(super) fn decide_for_person(
         class,
         mfa_device: device,
         now: state.now(),
+        lock_view_stale: state.lock_view_stale(),
+        session_recheck: false,
     };
     match identity.filter(|u| u.name == user) {
         Some(u) => decide_with_identity(bundle, &q, u),

@@ -67,7 +67,7 @@ pub(super) fn open_decision<'c>(
     ev.tty = ctx.tty.clone();
     ev.peer_pid = Some(peer.pid);
     ev.peer_uid = Some(peer.uid);
-    let bundle = match state.policy_for_decision() {
+    let bundle = match state.policy_for_login() {
         Ok(bundle) => bundle,
         Err(why) => return Err(Box::new(refuse_unusable(state, &why, &mut ev, what))),
     };

@@ -6,7 +6,7 @@ use super::verdict::Verdict;
 use super::who::Presented;
 use crate::policy::ServiceClass;
 use crate::policy::{
-    apply_locks, decide, decide_with_identity, Access, Bundle, Decision, LoginQuery,
+    apply_locks, decide, decide_with_identity, Access, Bundle, Decision, LockHolder, LoginQuery,
 };
 use crate::state::AgentState;
 
@@ -28,6 +28,8 @@ pub(super) fn required(
             .map(|d| &*d.id)
             .or(who.cert.as_ref().and_then(|c| c.mfa_verified.as_deref())),
         now: state.now(),
+        lock_view_stale: state.lock_view_stale(),
+        session_recheck: false,
     };
     let mut d = match &who.cert_user {
         Some(u) => decide_with_identity(bundle, &q, u),
@@ -36,7 +38,13 @@ pub(super) fn required(
     if let Some(c) = who.cert.as_ref().filter(|c| !c.unmapped_roles.is_empty()) {
         let roles: Vec<std::sync::Arc<str>> =
             c.unmapped_roles.iter().map(|r| r.as_str().into()).collect();
-        apply_locks(bundle, &q, Some(&c.key_id), &roles, &mut d);
+        let holder = LockHolder {
+            user: Some(&c.key_id),
+            roles: &roles,
+            device: c.device_id.as_deref(),
+            access_requests: &c.active_requests,
+        };
+        apply_locks(bundle, &q, holder, &mut d);
     }
     d
 }

@@ -53,6 +53,10 @@ pub fn lines_for_login(
                 class: ServiceClass::Ssh,
                 mfa_device: Some(&dev.id),
                 now,
+                // Keys are served only from a policy whose lock view is
+                // current when any login could be strict.
+                lock_view_stale: false,
+                session_recheck: false,
             };
             let d = decide(bundle, &q);
             if d.access != Access::Allow || !d.known_user {

@@ -70,7 +70,13 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
         opened: state.now(),
         ending: None,
     };
-    let d = decision(&bundle, &state.node, &session, state.now());
+    let d = decision(
+        &bundle,
+        &state.node,
+        &session,
+        state.now(),
+        state.lock_view_stale(),
+    );
     let mut out = Verdict {
         allow: d.is_allowed(),
         message: String::new(),
@@ -185,7 +191,13 @@ fn proved(
 
 fn recheck(state: &AgentState, bundle: &Bundle, id: &str) -> Option<String> {
     let s = state.sessions.list().into_iter().find(|s| s.id == id)?;
-    crate::sessions::end_reason(bundle, &state.node, &s, state.now())
+    crate::sessions::end_reason(
+        bundle,
+        &state.node,
+        &s,
+        state.now(),
+        state.lock_view_stale(),
+    )
 }
 
 fn refusal(state: &AgentState, login: &str, d: &Decision) -> String {

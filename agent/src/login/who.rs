@@ -91,6 +91,19 @@ pub(super) fn identify<'b>(
         name: c.key_id.clone(),
         roles: c.roles.iter().map(|r| r.as_str().into()).collect(),
         traits: crate::policy::Traits::from(&c.traits),
+        expires: None,
+        trusted_device: c.trusted_device,
+        device_id: c.device_id.clone(),
+        cert_expires: Some(c.previous_identity_expires.unwrap_or(c.valid_before)),
+        bot: c.bot,
+        access_requests: c.active_requests.clone(),
+        allowed_nodes: c.allowed_resources.as_ref().map(|ids| {
+            ids.iter()
+                .filter(|id| id.kind == "node")
+                .map(|id| id.name.clone())
+                .collect()
+        }),
+        ..Default::default()
     });
     Ok(Presented {
         keys,

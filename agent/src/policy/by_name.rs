@@ -157,6 +157,7 @@ mod tests {
             name: name.to_owned(),
             roles: [format!("role-of-{name}").into()].into(),
             traits: Default::default(),
+            ..Default::default()
         };
         (name.to_owned(), u)
     }

@@ -5,7 +5,9 @@
 use super::applied_role::{allow_check, apply_traits, deny_reason, AppliedRole};
 use super::bundle::Bundle;
 use super::key_policy::KeyPolicy;
-use super::locks::LockSubject;
+use super::limits::{device_trust_denial, expired_certificate, identity_denial};
+use super::locking_mode::apply_stale_lock_view;
+use super::locks::{LockHolder, LockSubject};
 use super::query::{Access, Decision, LoginQuery, ServiceClass};
 use super::require_mfa::RequireMfa;
 use super::requirement::Requirement;
@@ -36,7 +38,12 @@ pub(super) fn decide_unknown(bundle: &Bundle, q: &LoginQuery<'_>, given: Option<
         lock_message: None,
         reasons,
     };
-    apply_locks(bundle, q, given, &[], &mut decision);
+    let holder = LockHolder {
+        user: given,
+        ..LockHolder::default()
+    };
+    apply_locks(bundle, q, holder, &mut decision);
+    apply_stale_lock_view(bundle, q, &[], &mut decision);
     decision
 }
 
@@ -48,23 +55,31 @@ pub(super) fn decide_for_user(
     user: &User,
     mut reasons: Vec<String>,
 ) -> Decision {
-    let (roles, missing) = user_roles(bundle, user);
+    let (roles, missing) = user_roles(bundle, user, q.now);
     let applied: Vec<AppliedRole<'_>> = roles
         .iter()
         .map(|role| apply_traits(role, &user.traits, &mut reasons))
         .collect();
 
     // Deny first; deny never looks at MFA.
-    let denial = first_denial(q, user, &applied, &missing);
+    let denial = identity_denial(q, user).or_else(|| first_denial(q, user, &applied, &missing));
 
     // Then allow.
-    let (allowing, misses) = match denial {
+    let (mut allowing, misses) = match denial {
         None => allowing_roles(q, &applied, &mut reasons),
         Some(_) => (Vec::new(), Vec::new()),
     };
 
     let requirement = user_requirement(bundle, q, user, &roles, &allowing, &mut reasons);
 
+    // A role that allows may still ask for a trusted device, and a
+    // certificate's session may have reached its end.
+    let denial = denial.or_else(|| {
+        let why = device_trust_denial(bundle, user, &allowing)
+            .or_else(|| expired_certificate(bundle, q, user, &roles))?;
+        allowing.clear();
+        Some(why)
+    });
     let access = match denial {
         Some(why) => {
             reasons.push(why);
@@ -92,7 +107,8 @@ pub(super) fn decide_for_user(
         lock_message: None,
         reasons,
     };
-    apply_locks(bundle, q, Some(&user.name), &user.roles, &mut decision);
+    apply_locks(bundle, q, LockHolder::of(user), &mut decision);
+    apply_stale_lock_view(bundle, q, &roles, &mut decision);
     decision
 }
 
@@ -100,8 +116,29 @@ pub(super) fn decide_for_user(
 /// those that are missing. A role that is missing denies: Teleport's
 /// `FetchRoleList` (lib/services/role.go) fails when one of the user's
 /// roles cannot be fetched, so no access checker is built and the login is
-/// refused; the missing role could hold deny rules or require MFA.
-fn user_roles<'b, 'u>(bundle: &'b Bundle, user: &'u User) -> (Vec<&'b Role>, Vec<&'u str>) {
+/// refused; the missing role could hold deny rules or require MFA. A role
+/// past its `metadata.expires` is missing (the backend deleted it).
+fn user_roles<'b, 'u>(
+    bundle: &'b Bundle,
+    user: &'u User,
+    now: std::time::SystemTime,
+) -> (Vec<&'b Role>, Vec<&'u str>) {
+    let (mut roles, mut missing) = roles_in_bundle(bundle, user);
+    roles.retain(|r| {
+        let gone = r.expires.is_some_and(|e| e <= now);
+        if gone {
+            if let Some(name) = user.roles.iter().find(|n| ***n == *r.name) {
+                missing.push(name);
+            }
+        }
+        !gone
+    });
+    (roles, missing)
+}
+
+/// The user's roles that exist in the bundle, each once, and the names of
+/// those that do not.
+fn roles_in_bundle<'b, 'u>(bundle: &'b Bundle, user: &'u User) -> (Vec<&'b Role>, Vec<&'u str>) {
     let mut roles: Vec<&Role> = Vec::new();
     let mut missing: Vec<&str> = Vec::new();
     if let Some(positions) = bundle.user_role_positions(user) {
@@ -270,7 +307,7 @@ fn admin_rule(
     if class == ServiceClass::Admin && bundle.cap.admin_actions_require_mfa() {
         requirement.session = true;
         reasons.push(
-            "admin actions require MFA: the cluster's second factor is WebAuthn only".to_owned(),
+            "admin actions require MFA: the cluster enforces a second factor and OTP is not one of them (Teleport's IsAdminActionMFAEnforced)".to_owned(),
         );
     }
     requirement
@@ -282,17 +319,18 @@ fn admin_rule(
 pub fn apply_locks(
     bundle: &Bundle,
     q: &LoginQuery<'_>,
-    user: Option<&str>,
-    roles: &[std::sync::Arc<str>],
+    holder: LockHolder<'_>,
     decision: &mut Decision,
 ) {
     let subject = LockSubject {
-        user,
-        roles,
+        user: holder.user,
+        roles: holder.roles,
         login: q.login,
         node: &q.node.name,
         node_id: q.node.id.as_deref(),
         mfa_device: q.mfa_device,
+        device: holder.device,
+        access_requests: holder.access_requests,
     };
     if let Some(lock) = bundle.find_lock(&subject, q.now) {
         decision.access = Access::Deny;

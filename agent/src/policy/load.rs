@@ -352,6 +352,19 @@ impl Loader {
                 format!("duplicate role {:?} (first defined at {first})", role.name),
             ));
         }
+        for (side, c) in [("allow", &role.allow), ("deny", &role.deny)] {
+            let Some(expr) = &c.node_labels_expression else {
+                continue;
+            };
+            if let Some(e) = expr.parse_error() {
+                self.warnings.push(format!(
+                    "{origin}:{}: role {:?} {side} node_labels_expression {:?} does not parse ({e}): the role loads, as in Teleport, and every login of its holders is denied",
+                    doc.content_line,
+                    role.name,
+                    expr.source()
+                ));
+            }
+        }
         let place = self.place_of(origin, doc);
         self.roles.push(role);
         self.role_places.push(place);

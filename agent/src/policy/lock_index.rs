@@ -20,6 +20,8 @@ pub(crate) struct LockIndex {
     by_node: HashMap<String, Positions>,
     by_server_id: HashMap<String, Positions>,
     by_mfa_device: HashMap<String, Positions>,
+    by_device: HashMap<String, Positions>,
+    by_access_request: HashMap<String, Positions>,
 }
 
 impl LockIndex {
@@ -34,6 +36,8 @@ impl LockIndex {
                 (&t.node, &mut ix.by_node),
                 (&t.server_id, &mut ix.by_server_id),
                 (&t.mfa_device, &mut ix.by_mfa_device),
+                (&t.device, &mut ix.by_device),
+                (&t.access_request, &mut ix.by_access_request),
             ] {
                 if let Some(v) = field {
                     let list = map.entry(v.clone()).or_default();
@@ -75,7 +79,6 @@ impl LockIndex {
             .roles
             .iter()
             .map(|r| &**r)
-            .chain([super::locks::IMPLICIT_ROLE])
             .flat_map(|r| list(&self.by_role, Some(r)));
         let by_node = subject.node_names().flat_map(|n| {
             list(&self.by_node, Some(n))
@@ -88,6 +91,13 @@ impl LockIndex {
             .chain(list(&self.by_login, Some(subject.login)))
             .chain(by_node)
             .chain(list(&self.by_mfa_device, subject.mfa_device))
+            .chain(list(&self.by_device, subject.device))
+            .chain(
+                subject
+                    .access_requests
+                    .iter()
+                    .flat_map(|r| list(&self.by_access_request, Some(r))),
+            )
             .map(|&p| p as usize)
             .filter(|&p| locks[p].is_in_force(now) && locks[p].matches(subject))
             .min()

@@ -4,6 +4,30 @@ use std::time::SystemTime;
 
 use super::resources::Lock;
 
+/// Who a lock may hold beside the login, the node and the MFA device:
+/// the cluster user, their roles, and what their certificate carries.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LockHolder<'a> {
+    pub user: Option<&'a str>,
+    pub roles: &'a [std::sync::Arc<str>],
+    /// A certificate's trusted device id.
+    pub device: Option<&'a str>,
+    /// A certificate's active access requests.
+    pub access_requests: &'a [String],
+}
+
+impl<'a> LockHolder<'a> {
+    /// A cluster user, or a certificate's identity.
+    pub fn of(user: &'a super::resources::User) -> LockHolder<'a> {
+        LockHolder {
+            user: Some(&user.name),
+            roles: &user.roles,
+            device: user.device_id.as_deref(),
+            access_requests: &user.access_requests,
+        }
+    }
+}
+
 /// Who and what a login is, as lock targets see it.
 #[derive(Debug, Clone, Copy)]
 pub struct LockSubject<'a> {
@@ -19,13 +43,12 @@ pub struct LockSubject<'a> {
     pub node_id: Option<&'a str>,
     /// The MFA device id used, if any.
     pub mfa_device: Option<&'a str>,
+    /// The trusted device of the certificate used, if any
+    /// (`teleport-device-id`).
+    pub device: Option<&'a str>,
+    /// The access requests of the certificate used, if any.
+    pub access_requests: &'a [String],
 }
-
-/// Teleport's `constants.DefaultImplicitRole`: lib/services `NewRoleSet`
-/// adds it to every user's role set, and lib/srv/ctx.go
-/// `ComputeLockTargets` targets every role name of the set, so a lock on
-/// it holds everyone.
-pub(crate) const IMPLICIT_ROLE: &str = "default-implicit-role";
 
 impl LockSubject<'_> {
     /// The names this node answers to in `node`/`server_id` targets.
@@ -45,13 +68,19 @@ impl Lock {
 
     /// Teleport's `ComputeLockTargets` + `LockTarget.Match`: a session is
     /// a set of single-field targets (its user, its login, this node, each
-    /// role, its MFA device), and a lock holds it when ANY ONE of them
+    /// role, its MFA device, a certificate's trusted device and access
+    /// requests), and a lock
+    /// holds it when ANY ONE of them
     /// equals the lock's field of the same name. A lock that sets several
     /// fields therefore locks each of them on its own (`{login: rob,
     /// server_id: db7}` locks rob everywhere and everyone on db7), not their
     /// conjunction. Fields a host cannot judge (`windows_desktop`,
-    /// `access_request`, `device`, ...) never match here, but do not stop the
-    /// lock's other fields from matching.
+    /// `bot_instance_id`, ...) never match here, but do not stop the
+    /// lock's other fields from matching. The role targets are the
+    /// user's role names without `default-implicit-role`: `ComputeLockTargets`
+    /// takes `AccessChecker.RoleNames()`, which is lib/services
+    /// `RoleSet.RoleNames` and leaves the implicit role out, so a lock on
+    /// that role holds nobody.
     pub fn matches(&self, subject: &LockSubject<'_>) -> bool {
         self.matched_field(subject).is_some()
     }
@@ -67,7 +96,7 @@ impl Lock {
             .or_else(|| {
                 t.role
                     .as_ref()
-                    .filter(|r| *r == IMPLICIT_ROLE || subject.roles.iter().any(|s| **s == ***r))
+                    .filter(|r| subject.roles.iter().any(|s| **s == ***r))
                     .map(|r| format!("role={r}"))
             })
             .or_else(|| hit("login", &t.login, Some(subject.login)))
@@ -79,6 +108,13 @@ impl Lock {
             })
             .or_else(|| host_fqdn_hit(t, subject.node_id))
             .or_else(|| hit("mfa_device", &t.mfa_device, subject.mfa_device))
+            .or_else(|| hit("device", &t.device, subject.device))
+            .or_else(|| {
+                subject
+                    .access_requests
+                    .iter()
+                    .find_map(|r| hit("access_request", &t.access_request, Some(r.as_str())))
+            })
     }
 }
 
@@ -116,6 +152,12 @@ impl Lock {
         add(&t.server_id, |v| format!("every login on node {v}"));
         add(&t.mfa_device, |v| {
             format!("every login with MFA device {v}")
+        });
+        add(&t.device, |v| {
+            format!("every login from trusted device {v}")
+        });
+        add(&t.access_request, |v| {
+            format!("every login with a certificate of access request {v}")
         });
         if set.len() + t.unsupported.len() > 1 {
             out.push(format!(

@@ -10,7 +10,8 @@
 //! let node = NodeInfo { name: "prod3".into(), id: None, labels: [("env".into(), "prod".into())].into() };
 //! let d = policy::decide(&bundle, &LoginQuery {
 //!     node: &node, login: "jerry", user: None, class: ServiceClass::Ssh,
-//!     mfa_device: None, now: SystemTime::now(),
+//!     mfa_device: None, now: SystemTime::now(), lock_view_stale: false,
+//!     session_recheck: false,
 //! });
 //! println!("{:?} {} {:?}", d.access, d.requirement.name(), d.reasons);
 //! # Ok::<(), policy::PolicyError>(())
@@ -42,9 +43,11 @@ mod json_stream;
 mod key_policy;
 mod key_table;
 mod labels;
+mod limits;
 mod load;
 mod load_support;
 mod lock_index;
+mod locking_mode;
 mod locks;
 mod predicate;
 mod query;
@@ -67,7 +70,7 @@ pub use key_policy::KeyPolicy;
 pub(crate) use labels::cached_regex;
 pub use labels::{match_labels, match_value, LabelMatch, Labels};
 pub use load::{load_bundle_path, load_bundle_sources, load_bundle_str};
-pub use locks::{find_lock, LockSubject};
+pub use locks::{find_lock, LockHolder, LockSubject};
 pub use predicate::{Env as ExpressionEnv, LabelExpression, PredicateError};
 pub use query::{Access, Decision, LoginQuery, NodeInfo, ServiceClass};
 pub use raw_documents::{raw_documents, RawDocument};

@@ -57,6 +57,14 @@ pub struct LoginQuery<'a> {
     pub mfa_device: Option<&'a str>,
     /// The time locks are judged at.
     pub now: SystemTime,
+    /// The agent's view of the cluster's locks is older than
+    /// `cluster.lock_view_max_age`: a login whose locking mode is strict is
+    /// denied (see `policy::locking_mode`).
+    pub lock_view_stale: bool,
+    /// A live session decided again (not a new login): what only stops
+    /// authentication in Teleport (an account locked after failed
+    /// attempts) does not end it.
+    pub session_recheck: bool,
 }
 
 /// Allowed or not.

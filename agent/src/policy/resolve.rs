@@ -28,7 +28,8 @@ use super::resources::User;
 ///    allow `logins` (after trait templates). No allowing role: denied.
 /// 4. Session MFA: the cap's, or any ALLOWING role's. Key policy: the
 ///    strictest over the cap and ALL of the user's roles. Admin actions: also
-///    session MFA when the cap's second factor is WebAuthn only.
+///    session MFA when the cap enforces a second factor without OTP
+///    (`IsAdminActionMFAEnforced`).
 /// 5. A lock in force that matches denies.
 pub fn decide(bundle: &Bundle, q: &LoginQuery<'_>) -> Decision {
     if let Some(name) = q.user {

@@ -8,11 +8,17 @@ use std::time::SystemTime;
 
 use super::session::Session;
 use crate::policy::{
-    apply_locks, decide, decide_with_identity, Bundle, Decision, LoginQuery, NodeInfo,
+    apply_locks, decide, decide_with_identity, Bundle, Decision, LockHolder, LoginQuery, NodeInfo,
 };
 
 /// The decision for the session's identity under `bundle` at `now`.
-pub fn decision(bundle: &Bundle, node: &NodeInfo, s: &Session, now: SystemTime) -> Decision {
+pub fn decision(
+    bundle: &Bundle,
+    node: &NodeInfo,
+    s: &Session,
+    now: SystemTime,
+    lock_view_stale: bool,
+) -> Decision {
     let q = LoginQuery {
         node,
         login: &s.login,
@@ -24,6 +30,8 @@ pub fn decision(bundle: &Bundle, node: &NodeInfo, s: &Session, now: SystemTime) 
         class: s.class,
         mfa_device: s.device.as_deref(),
         now,
+        lock_view_stale,
+        session_recheck: true,
     };
     let mut d = match &s.identity {
         Some(u) => decide_with_identity(bundle, &q, u),
@@ -32,7 +40,16 @@ pub fn decision(bundle: &Bundle, node: &NodeInfo, s: &Session, now: SystemTime) 
     if !s.lock_roles.is_empty() {
         let roles: Vec<std::sync::Arc<str>> =
             s.lock_roles.iter().map(|r| r.as_str().into()).collect();
-        apply_locks(bundle, &q, q.user, &roles, &mut d);
+        let holder = LockHolder {
+            user: q.user,
+            roles: &roles,
+            device: s.identity.as_ref().and_then(|u| u.device_id.as_deref()),
+            access_requests: s
+                .identity
+                .as_ref()
+                .map_or(&[][..], |u| &u.access_requests[..]),
+        };
+        apply_locks(bundle, &q, holder, &mut d);
     }
     d
 }
@@ -43,8 +60,9 @@ pub fn end_reason(
     node: &NodeInfo,
     s: &Session,
     now: SystemTime,
+    lock_view_stale: bool,
 ) -> Option<String> {
-    let d = decision(bundle, node, s, now);
+    let d = decision(bundle, node, s, now, lock_view_stale);
     if d.is_allowed() {
         return None;
     }
@@ -67,11 +85,14 @@ pub fn select(
     node: &NodeInfo,
     sessions: &[Session],
     now: SystemTime,
+    lock_view_stale: bool,
 ) -> Vec<(String, String)> {
     sessions
         .iter()
         .filter(|s| s.ending.is_none())
-        .filter_map(|s| end_reason(bundle, node, s, now).map(|why| (s.id.clone(), why)))
+        .filter_map(|s| {
+            end_reason(bundle, node, s, now, lock_view_stale).map(|why| (s.id.clone(), why))
+        })
         .collect()
 }
 
@@ -148,7 +169,7 @@ spec:
     }
 
     fn ids(b: &Bundle) -> Vec<String> {
-        select(b, &node(), &sessions(), now())
+        select(b, &node(), &sessions(), now(), false)
             .into_iter()
             .map(|(id, _)| id)
             .collect()
@@ -182,6 +203,7 @@ spec:
             &node(),
             &sessions(),
             now(),
+            false,
         )[0];
         assert!(why.starts_with("locked: go away"), "{why}");
     }
@@ -193,10 +215,95 @@ spec:
             "metadata: { name: tom }\nspec:\n  roles: [access-dev]",
         );
         let b = load_bundle_str(&moved, "t.yaml").unwrap();
-        let got = select(&b, &node(), &sessions(), now());
+        let got = select(&b, &node(), &sessions(), now(), false);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].0, "t");
         assert!(got[0].1.starts_with("access removed"), "{}", got[0].1);
+    }
+
+    /// Teleport's `RoleSet.LockingMode` per person: on a stale lock view
+    /// only the sessions whose locking mode is strict end.
+    #[test]
+    fn a_stale_lock_view_ends_only_strict_sessions() {
+        let cap = |mode: &str| {
+            format!("kind: cluster_auth_preference\nversion: v2\nmetadata: {{ name: cluster-auth-preference }}\nspec: {{ locking_mode: {mode} }}\n")
+        };
+        let stale = |b: &Bundle| -> Vec<String> {
+            select(b, &node(), &sessions(), now(), true)
+                .into_iter()
+                .map(|(id, why)| {
+                    assert!(why.starts_with("locked: this host cannot confirm"), "{why}");
+                    id
+                })
+                .collect()
+        };
+        assert!(stale(&with(&cap("best_effort"))).is_empty());
+        assert_eq!(stale(&with(&cap("strict"))), ["j", "t"]);
+        // tom's role says best_effort: his session stays.
+        let text = BASE
+            .replacen(
+                "metadata: { name: access-dev }\nspec:\n",
+                "metadata: { name: access-dev }\nspec:\n  options: { lock: best_effort }\n",
+                1,
+            )
+            .replace(
+                "metadata: { name: tom }\nspec:\n  roles: [access-prod]",
+                "metadata: { name: tom }\nspec:\n  roles: [access-prod, access-dev]",
+            );
+        let b = load_bundle_str(&format!("{text}---\n{}", cap("strict")), "t.yaml").unwrap();
+        assert_eq!(stale(&b), ["j"]);
+    }
+
+    /// A certificate's session under `disconnect_expired_cert` ends at the
+    /// certificate's hard deadline, not before.
+    #[test]
+    fn an_expired_certificate_ends_its_session_under_disconnect_expired_cert() {
+        let text = BASE.replacen(
+            "metadata: { name: access-prod }\nspec:\n",
+            "metadata: { name: access-prod }\nspec:\n  options: { disconnect_expired_cert: true }\n",
+            1,
+        );
+        let b = load_bundle_str(&text, "t.yaml").unwrap();
+        let mut s = session(12, 12, "ops");
+        s.identity = Some(User {
+            name: "carol".into(),
+            roles: ["access-prod".into()].into(),
+            traits: crate::policy::Traits::from([("logins", &["ops"][..])]),
+            cert_expires: Some(now() + Duration::from_secs(60)),
+            ..Default::default()
+        });
+        assert_eq!(end_reason(&b, &node(), &s, now(), false), None);
+        let later = now() + Duration::from_secs(60);
+        let why = end_reason(&b, &node(), &s, later, false).unwrap();
+        assert!(why.contains("disconnect_expired_cert"), "{why}");
+        // Without the option the session outlives its certificate.
+        let b = load_bundle_str(BASE, "t.yaml").unwrap();
+        assert_eq!(end_reason(&b, &node(), &s, later, false), None);
+    }
+
+    /// An account locked after failed attempts cannot log in again, but
+    /// its live sessions go on (Teleport's `WithUserLock` stops
+    /// authentication only).
+    #[test]
+    fn a_login_locked_user_keeps_live_sessions() {
+        let text = BASE.replacen(
+            "metadata: { name: jerry }\nspec:\n",
+            "metadata: { name: jerry }\nspec:\n  status: { is_locked: true, lock_expires: \"2030-01-01T00:00:00Z\" }\n",
+            1,
+        );
+        let b = load_bundle_str(&text, "t.yaml").unwrap();
+        assert_eq!(end_reason(&b, &node(), &sessions()[0], now(), false), None);
+        let q = LoginQuery {
+            node: &node(),
+            login: "jerry",
+            user: Some("jerry"),
+            class: crate::policy::ServiceClass::Ssh,
+            mfa_device: None,
+            now: now(),
+            lock_view_stale: false,
+            session_recheck: false,
+        };
+        assert!(!decide(&b, &q).is_allowed());
     }
 
     #[test]
@@ -204,7 +311,7 @@ spec:
         let b = with(&lock("{ user: jerry }", None));
         let mut s = sessions();
         s[0].ending = Some("locked".into());
-        assert!(select(&b, &node(), &s, now()).is_empty());
+        assert!(select(&b, &node(), &s, now(), false).is_empty());
     }
 
     #[test]
@@ -217,14 +324,15 @@ spec:
             name: "carol".into(),
             roles: ["access-prod".into()].into(),
             traits: crate::policy::Traits::from([("logins", &["ops"][..])]),
+            ..Default::default()
         });
-        assert_eq!(end_reason(&b, &node(), &s, now()), None);
+        assert_eq!(end_reason(&b, &node(), &s, now(), false), None);
         s.identity.as_mut().unwrap().roles = ["access-dev".into()].into();
-        assert!(end_reason(&b, &node(), &s, now()).is_some());
+        assert!(end_reason(&b, &node(), &s, now(), false).is_some());
         // A lock on the certificate's user ends it too.
         s.identity.as_mut().unwrap().roles = ["access-prod".into()].into();
         let locked = with(&lock("{ user: carol }", None));
-        assert!(end_reason(&locked, &node(), &s, now())
+        assert!(end_reason(&locked, &node(), &s, now(), false)
             .unwrap()
             .starts_with("locked"));
     }

@@ -38,8 +38,14 @@ use crate::state::{AgentState, Unusable};
 pub fn enforce(state: &AgentState) {
     prune(state);
     let sessions = state.sessions.list();
-    let ends = match state.policy_for_decision() {
-        Ok(bundle) => select(&bundle, &state.node, &sessions, state.now()),
+    let ends = match state.policy_for_login() {
+        Ok(bundle) => select(
+            &bundle,
+            &state.node,
+            &sessions,
+            state.now(),
+            state.lock_view_stale(),
+        ),
         // Teleport's `locking_mode: strict`: when the lock view is not known
         // to be current, live sessions end as new logins are refused.
         Err(

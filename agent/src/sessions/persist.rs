@@ -81,6 +81,24 @@ struct Identity {
     name: String,
     roles: Vec<String>,
     traits: BTreeMap<String, Vec<String>>,
+    /// The certificate's device was trusted (a role may require it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    trusted_device: bool,
+    /// The certificate's trusted device id (lock target `device`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    device_id: Option<String>,
+    /// The certificate's hard deadline, in ms since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cert_expires_ms: Option<u64>,
+    /// A Machine ID bot's certificate.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    bot: bool,
+    /// The nodes a resource access request's certificate may reach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    allowed_nodes: Option<Vec<String>>,
+    /// The certificate's access requests (lock target `access_request`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    access_requests: Vec<String>,
 }
 
 fn class_named(name: &str) -> Option<ServiceClass> {
@@ -106,6 +124,16 @@ fn record(s: &Session) -> Record {
             name: u.name.clone(),
             roles: u.roles.iter().map(|r| r.to_string()).collect(),
             traits: u.traits.to_map(),
+            trusted_device: u.trusted_device,
+            device_id: u.device_id.clone(),
+            cert_expires_ms: u.cert_expires.map(|t| {
+                t.duration_since(SystemTime::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as u64)
+                    .unwrap_or(0)
+            }),
+            bot: u.bot,
+            allowed_nodes: u.allowed_nodes.clone(),
+            access_requests: u.access_requests.clone(),
         }),
         lock_roles: s.lock_roles.clone(),
         device: s.device.clone(),
@@ -136,6 +164,16 @@ fn session(r: Record) -> Option<Session> {
             name: i.name,
             roles: i.roles.into_iter().map(Into::into).collect(),
             traits: crate::policy::Traits::from(i.traits),
+            expires: None,
+            trusted_device: i.trusted_device,
+            device_id: i.device_id,
+            cert_expires: i
+                .cert_expires_ms
+                .map(|ms| SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms)),
+            bot: i.bot,
+            allowed_nodes: i.allowed_nodes,
+            access_requests: i.access_requests,
+            ..Default::default()
         }),
         lock_roles: r.lock_roles,
         device: r.device,
@@ -317,6 +355,13 @@ mod tests {
             name: "jerry".into(),
             roles: ["r".into()].into(),
             traits: crate::policy::Traits::from([("logins", &["jerry"][..])]),
+            // What a certificate identity carries for the re-decisions.
+            trusted_device: true,
+            device_id: Some("laptop-7".into()),
+            cert_expires: Some(
+                SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_893_553_445_250),
+            ),
+            ..Default::default()
         });
         save(&path, &[a.clone()], 7).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;

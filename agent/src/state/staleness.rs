@@ -122,6 +122,18 @@ pub fn judge(
     cluster: &ClusterConfig,
     now: SystemTime,
 ) -> Result<Arc<Bundle>, Unusable> {
+    judge_with(snap, cluster, now, false)
+}
+
+/// `judge`; with `per_login`, a stale lock view alone does not make the
+/// policy unusable: each login's own locking mode decides (the caller sets
+/// `LoginQuery::lock_view_stale`).
+fn judge_with(
+    snap: &StoreSnapshot,
+    cluster: &ClusterConfig,
+    now: SystemTime,
+    per_login: bool,
+) -> Result<Arc<Bundle>, Unusable> {
     let Some(bundle) = snap.current.clone() else {
         return Err(Unusable::NoPolicy);
     };
@@ -133,7 +145,10 @@ pub fn judge(
         });
     }
     let age = f.since_contact.unwrap_or_default();
-    if f.locking_mode == "strict" && f.lock_view_stale {
+    // Per login, a stale lock view alone is the decision's to judge; a
+    // stale policy under a strict bundle is still refused whole.
+    let bundle_judges = !per_login || f.policy_stale;
+    if bundle_judges && f.locking_mode == "strict" && f.lock_view_stale {
         return Err(Unusable::LockViewStale {
             age,
             max: cluster.lock_view_max_age(),
@@ -153,6 +168,27 @@ impl AgentState {
     /// come from the injected clock.
     pub fn policy_for_decision(&self) -> Result<Arc<Bundle>, Unusable> {
         judge(&self.store.snapshot(), &self.config.cluster, self.now())
+    }
+
+    /// The policy to decide one login with, when its own locking mode is
+    /// to judge a stale lock view (Teleport's `RoleSet.LockingMode`: the
+    /// cap's `locking_mode` unless the person's roles say otherwise): as
+    /// [`AgentState::policy_for_decision`], but a stale lock view within
+    /// `max_staleness` is left to `policy::decide` (see
+    /// [`AgentState::lock_view_stale`]).
+    pub fn policy_for_login(&self) -> Result<Arc<Bundle>, Unusable> {
+        judge_with(
+            &self.store.snapshot(),
+            &self.config.cluster,
+            self.now(),
+            true,
+        )
+    }
+
+    /// Whether the view of the cluster's locks is older than
+    /// `cluster.lock_view_max_age` (for `LoginQuery::lock_view_stale`).
+    pub fn lock_view_stale(&self) -> bool {
+        self.freshness().lock_view_stale
     }
 
     pub fn freshness(&self) -> Freshness {

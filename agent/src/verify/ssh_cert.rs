@@ -31,10 +31,13 @@ use ssh_key::{Certificate, HashAlg, PublicKey};
 
 use crate::policy::CertAuthority;
 
+mod allowed_resources;
 mod cert_error;
 #[cfg(test)]
 mod form_tests;
 mod identity;
+#[cfg(test)]
+mod teleport_ext_tests;
 #[cfg(test)]
 mod testkit;
 #[cfg(test)]

@@ -314,7 +314,8 @@ mod tests {
                 "join_token": "withheld", "device": ""}})
         );
         assert!(!kept.to_string().contains(token));
-        // Copied, so checked: a key there stops the publication.
+        // `device` is read by the agent, so kept; checked, so a key there
+        // stops the publication.
         let mut leaky = lock.clone();
         leaky["spec"]["target"]["device"] = json!("$2a$10$abcdefghijklmnopqrstuv");
         assert_eq!(
@@ -323,6 +324,38 @@ mod tests {
                 path: "spec.target.device".into(),
                 why: "a password hash"
             }
+        );
+    }
+
+    /// What decides a login is published: a resource's expiry (Teleport
+    /// deletes it then), a user's login lock, a role's device_trust_mode
+    /// and disconnect_expired_cert, the cap's device trust mode.
+    #[test]
+    fn expiry_and_device_trust_are_published() {
+        let exp = "2030-01-01T00:00:00Z";
+        let role = json!({"kind": "role", "version": "v7",
+            "metadata": {"name": "r", "expires": exp},
+            "spec": {"options": {"device_trust_mode": "required", "max_session_ttl": "8h",
+                "disconnect_expired_cert": true}}});
+        assert_eq!(
+            copy_kind(&role).0.unwrap().unwrap(),
+            json!({"kind": "role", "version": "v7", "metadata": {"name": "r", "expires": exp},
+                "spec": {"options": {"device_trust_mode": "required", "disconnect_expired_cert": true}}})
+        );
+        let user = json!({"kind": "user", "version": "v2", "metadata": {"name": "a"},
+            "spec": {"roles": ["r"], "expires": exp,
+                "status": {"is_locked": true, "lock_expires": exp, "locked_message": "m"}}});
+        assert_eq!(
+            copy_kind(&user).0.unwrap().unwrap()["spec"],
+            json!({"roles": ["r"], "expires": exp,
+                "status": {"is_locked": true, "lock_expires": exp}})
+        );
+        let cap = json!({"kind": "cluster_auth_preference", "version": "v2",
+            "metadata": {"name": "cluster-auth-preference"},
+            "spec": {"device_trust": {"mode": "required", "auto_enroll": true}}});
+        assert_eq!(
+            copy_kind(&cap).0.unwrap().unwrap()["spec"],
+            json!({"device_trust": {"mode": "required"}})
         );
     }
 }

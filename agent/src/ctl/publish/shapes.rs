@@ -15,14 +15,15 @@ use super::device_shapes::LOCAL_AUTH;
 use super::shape::Shape::{self, Drop, Each, Keep, KeepChecked, Map, Secret};
 use super::shape::Unknown::{CheckAndDrop, CheckAndMask};
 
-/// `metadata`: only the name is used.
+/// `metadata`: the name, and `expires` (a user, role or lock past it no
+/// longer exists in Teleport).
 const METADATA: Shape = Map(
     &[
         ("name", Keep),
         ("namespace", Drop),
         ("description", Drop),
         ("labels", Drop),
-        ("expires", Drop),
+        ("expires", Keep),
         ("revision", Drop),
         ("id", Drop),
     ],
@@ -52,7 +53,12 @@ const ROLE: Shape = Map(
                     (
                         "options",
                         Map(
-                            &[("require_session_mfa", Keep), ("lock", Keep)],
+                            &[
+                                ("require_session_mfa", Keep),
+                                ("lock", Keep),
+                                ("device_trust_mode", Keep),
+                                ("disconnect_expired_cert", Keep),
+                            ],
                             CheckAndDrop,
                         ),
                     ),
@@ -80,8 +86,20 @@ const USER: Shape = Map(
                     ("local_auth", LOCAL_AUTH),
                     ("recovery_codes", Secret),
                     ("created_by", Drop),
-                    ("expires", Drop),
-                    ("status", Drop),
+                    ("expires", Keep),
+                    (
+                        "status",
+                        Map(
+                            &[
+                                ("is_locked", Keep),
+                                ("lock_expires", Keep),
+                                ("recovery_attempt_lock_expires", Keep),
+                                ("locked_message", Drop),
+                                ("locked_time", Drop),
+                            ],
+                            CheckAndDrop,
+                        ),
+                    ),
                     ("oidc_identities", Drop),
                     ("saml_identities", Drop),
                     ("github_identities", Drop),
@@ -185,6 +203,12 @@ const LOCK: Shape = Map(
                                 ("node", Keep),
                                 ("server_id", Keep),
                                 ("mfa_device", Keep),
+                                // A trusted device id: certificate logins
+                                // from it are held.
+                                ("device", KeepChecked),
+                                // An access request id: certificate logins
+                                // of that request are held.
+                                ("access_request", KeepChecked),
                             ],
                             CheckAndMask,
                         ),
@@ -214,6 +238,7 @@ const CAP: Shape = Map(
                     ("second_factor", Keep),
                     ("second_factors", Keep),
                     ("locking_mode", Keep),
+                    ("disconnect_expired_cert", Keep),
                     // rp_id and the attestation CAs (certificates): the
                     // agent keeps the block as written.
                     ("webauthn", Keep),
@@ -229,6 +254,17 @@ const CAP: Shape = Map(
                         ),
                     ),
                     ("hardware_key", KeepChecked),
+                    (
+                        "device_trust",
+                        Map(
+                            &[
+                                ("mode", Keep),
+                                ("auto_enroll", Drop),
+                                ("ekcert_allowed_cas", Drop),
+                            ],
+                            CheckAndDrop,
+                        ),
+                    ),
                 ],
                 CheckAndDrop,
             ),

@@ -54,11 +54,12 @@ impl fmt::Display for PredicateError {
     }
 }
 
-/// A parsed `node_labels_expression`. Compares by its text.
+/// A parsed `node_labels_expression`, or one kept with its parse error.
+/// Compares by its text.
 #[derive(Debug, Clone)]
 pub struct LabelExpression {
     source: String,
-    root: Arc<Node>,
+    root: Result<Arc<Node>, PredicateError>,
 }
 
 impl PartialEq for LabelExpression {
@@ -81,10 +82,27 @@ pub struct Env<'a> {
 impl LabelExpression {
     /// Parses and type-checks `source`.
     pub fn parse(source: &str) -> Result<LabelExpression, PredicateError> {
-        Ok(LabelExpression {
+        let parsed = LabelExpression::parse_or_keep(source);
+        match parsed.root {
+            Ok(_) => Ok(parsed),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// As Teleport's `ValidateRole` does: an expression that does not parse
+    /// (or type-check) only warns, and the role loads; it fails when it is
+    /// evaluated (`matchLabelExpression` parses again), so every access
+    /// check that reaches it fails. See [`LabelExpression::parse_error`].
+    pub fn parse_or_keep(source: &str) -> LabelExpression {
+        LabelExpression {
             source: source.to_owned(),
-            root: Arc::new(parser::parse(source)?),
-        })
+            root: parser::parse(source).map(Arc::new),
+        }
+    }
+
+    /// Why the expression does not parse, when it does not.
+    pub fn parse_error(&self) -> Option<&PredicateError> {
+        self.root.as_ref().err()
     }
 
     /// The expression's text.
@@ -95,7 +113,11 @@ impl LabelExpression {
     /// Whether the expression holds for `env`; an error when it cannot be
     /// evaluated (the caller must not allow, and must deny on a deny side).
     pub fn matches(&self, env: &Env<'_>) -> Result<bool, String> {
-        match eval::eval(&self.root, env)? {
+        let root = self
+            .root
+            .as_ref()
+            .map_err(|e| format!("it does not parse: {e}"))?;
+        match eval::eval(root, env)? {
             eval::Value::Bool(b) => Ok(b),
             _ => Err("the expression is not a boolean".to_owned()),
         }

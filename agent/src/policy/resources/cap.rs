@@ -24,6 +24,13 @@ pub struct AuthPreference {
     pub u2f_app_id: Option<String>,
     /// `spec.locking_mode` (`best_effort` when absent, as in Teleport).
     pub locking_mode: String,
+    /// `spec.device_trust.mode` as written (empty when absent). Only
+    /// Teleport Enterprise accepts a mode other than `off`, so a bundle
+    /// that sets `required` comes from a cluster that enforces it on every
+    /// SSH login (`dtauthz.VerifySSHUser`).
+    pub device_trust_mode: String,
+    /// `spec.disconnect_expired_cert`: see `Role::disconnect_expired_cert`.
+    pub disconnect_expired_cert: bool,
     /// `spec.webauthn` as written (Null when absent), e.g. for the
     /// attestation CA lists.
     pub raw_webauthn: serde_json::Value,
@@ -40,24 +47,59 @@ impl Default for AuthPreference {
             webauthn_rp_id: None,
             u2f_app_id: None,
             locking_mode: "best_effort".to_owned(),
+            device_trust_mode: String::new(),
+            disconnect_expired_cert: false,
             raw_webauthn: serde_json::Value::Null,
             raw_hardware_key: serde_json::Value::Null,
         }
     }
 }
 
-fn is_webauthn(s: &str) -> bool {
-    s.eq_ignore_ascii_case("webauthn") || s.eq_ignore_ascii_case("SECOND_FACTOR_TYPE_WEBAUTHN")
+/// One second factor, as Teleport's `SecondFactorType` names it (either
+/// spelling, any case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Factor {
+    Otp,
+    Webauthn,
+    Sso,
+    Other,
+}
+
+fn factor(s: &str) -> Factor {
+    match s.to_ascii_lowercase().as_str() {
+        "otp" | "second_factor_type_otp" => Factor::Otp,
+        "webauthn" | "second_factor_type_webauthn" => Factor::Webauthn,
+        "sso" | "second_factor_type_sso" => Factor::Sso,
+        _ => Factor::Other,
+    }
 }
 
 impl AuthPreference {
-    /// Teleport's rule for administrative actions: MFA is required when the
-    /// only second factor is WebAuthn (`second_factor: webauthn`, or
-    /// `second_factors` all WebAuthn).
+    /// Teleport's `GetSecondFactors`: `second_factors` when set, else what
+    /// the legacy `second_factor` stands for
+    /// (`secondFactorsFromLegacySecondFactor`).
+    fn second_factors(&self) -> Vec<Factor> {
+        if !self.second_factors.is_empty() {
+            return self.second_factors.iter().map(|s| factor(s)).collect();
+        }
+        match self.second_factor.to_ascii_lowercase().as_str() {
+            "on" | "optional" => vec![Factor::Otp, Factor::Webauthn],
+            "otp" => vec![Factor::Otp],
+            "webauthn" => vec![Factor::Webauthn],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Teleport's rule for administrative actions
+    /// (`AuthPreferenceV2.IsAdminActionMFAEnforced`): a second factor is
+    /// enforced (some are allowed and `second_factor` is not `optional`)
+    /// and OTP is not one of them (OTP cannot serve admin MFA). So
+    /// `webauthn`, `[webauthn]`, `[webauthn, sso]` and `[sso]` enforce it;
+    /// `on`, `optional`, `otp`, `off` and any list with OTP do not.
     pub fn admin_actions_require_mfa(&self) -> bool {
-        is_webauthn(&self.second_factor)
-            || (!self.second_factors.is_empty()
-                && self.second_factors.iter().all(|s| is_webauthn(s)))
+        let factors = self.second_factors();
+        let enforced = !factors.is_empty() && !self.second_factor.eq_ignore_ascii_case("optional");
+        enforced && !factors.contains(&Factor::Otp)
     }
 }
 
@@ -87,6 +129,17 @@ struct RawCapSpec {
     u2f: Option<RawU2fSettings>,
     #[serde(default)]
     locking_mode: Option<String>,
+    #[serde(default)]
+    device_trust: Option<RawDeviceTrust>,
+    #[serde(default, deserialize_with = "super::common::lenient_bool")]
+    disconnect_expired_cert: bool,
+}
+
+/// `spec.device_trust`: only the mode is read.
+#[derive(Debug, Default, Deserialize)]
+struct RawDeviceTrust {
+    #[serde(default)]
+    mode: Option<String>,
 }
 
 /// `spec.u2f`: only the app id is read.
@@ -163,6 +216,8 @@ impl CapDoc {
                 .locking_mode
                 .filter(|m| !m.is_empty())
                 .unwrap_or_else(|| "best_effort".to_owned()),
+            device_trust_mode: spec.device_trust.and_then(|d| d.mode).unwrap_or_default(),
+            disconnect_expired_cert: spec.disconnect_expired_cert,
             raw_webauthn: webauthn,
             raw_hardware_key: spec.hardware_key.unwrap_or(serde_json::Value::Null),
         }
@@ -178,13 +233,24 @@ mod tests {
         let cases: &[(&str, &[&str], bool)] = &[
             ("webauthn", &[], true),
             ("on", &[], false),
+            ("optional", &[], false),
             ("otp", &[], false),
+            ("off", &[], false),
             ("", &[], false),
             ("", &["webauthn"], true),
             ("", &["SECOND_FACTOR_TYPE_WEBAUTHN"], true),
             ("", &["webauthn", "otp"], false),
             ("on", &["webauthn", "SECOND_FACTOR_TYPE_WEBAUTHN"], true),
             ("", &["SECOND_FACTOR_TYPE_OTP"], false),
+            // No OTP among them: enforced (IsAdminActionMFAEnforced).
+            ("", &["webauthn", "sso"], true),
+            ("", &["sso"], true),
+            ("", &["SECOND_FACTOR_TYPE_SSO"], true),
+            // second_factor optional is never enforced, whatever the list.
+            ("optional", &["webauthn"], false),
+            // second_factors, when set, replaces the legacy field.
+            ("webauthn", &["otp"], false),
+            ("otp", &["webauthn"], true),
         ];
         for (second_factor, second_factors, want) in cases {
             let cap = AuthPreference {

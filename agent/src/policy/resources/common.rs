@@ -2,15 +2,68 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::time::{Duration, SystemTime};
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
-/// `metadata`: only the name matters here; everything else is ignored.
+/// `metadata`: the name and `expires`; everything else is ignored.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Metadata {
     #[serde(deserialize_with = "non_empty_string")]
     pub name: String,
+    /// `metadata.expires`: Teleport's backend deletes the resource then, so
+    /// from that instant it no longer exists (a user, a role, a lock).
+    /// Go's zero time (`0001-01-01T00:00:00Z`) means none.
+    #[serde(default, deserialize_with = "go_time")]
+    pub expires: Option<SystemTime>,
+}
+
+/// An RFC 3339 time that may be absent, `null` or Go's zero time (none).
+pub(crate) fn go_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
+    let Some(Rfc3339Time(t)) = Option::<Rfc3339Time>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let go_zero = SystemTime::UNIX_EPOCH - Duration::from_secs(62_135_596_800);
+    Ok((t != go_zero).then_some(t))
+}
+
+/// A boolean as Teleport's `types.Bool` reads it: `true`/`false`, or a
+/// string `utils.ParseBool` knows (`yes`, `on`, `1`, ... any case); any
+/// other string, and `null`, is false.
+pub(crate) fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bool(bool),
+        Text(String),
+    }
+    Ok(match Option::<Raw>::deserialize(d)? {
+        Some(Raw::Bool(b)) => b,
+        Some(Raw::Text(t)) => matches!(
+            t.to_lowercase().as_str(),
+            "yes" | "yeah" | "y" | "true" | "1" | "on"
+        ),
+        None => false,
+    })
+}
+
+/// An RFC 3339 time.
+pub(crate) struct Rfc3339Time(pub SystemTime);
+
+impl<'de> Deserialize<'de> for Rfc3339Time {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        OffsetDateTime::parse(s.trim(), &Rfc3339)
+            .map(|t| Rfc3339Time(t.into()))
+            .map_err(|e| {
+                de::Error::custom(format!(
+                    "invalid time {s:?} (expected RFC 3339, e.g. 2023-01-01T00:00:00Z): {e}"
+                ))
+            })
+    }
 }
 
 /// A string that must not be empty.

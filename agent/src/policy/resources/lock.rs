@@ -5,10 +5,8 @@ use std::time::SystemTime;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
-use super::common::{v2, Metadata};
+use super::common::{v2, Metadata, Rfc3339Time};
 
 /// A Teleport lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,8 +38,12 @@ pub struct LockTarget {
     pub server_id: Option<String>,
     /// An MFA device id.
     pub mfa_device: Option<String>,
+    /// A trusted device id: holds a certificate login from that device.
+    pub device: Option<String>,
+    /// An access request id: holds a certificate login carrying it.
+    pub access_request: Option<String>,
     /// Target fields that cannot be judged on a host (`windows_desktop`,
-    /// `access_request`, `device`, `bot_instance_id`, `join_token`, ...).
+    /// `bot_instance_id`, `join_token`, ...).
     /// They never match here; the lock's other fields still do.
     pub unsupported: Vec<String>,
 }
@@ -57,6 +59,8 @@ impl LockTarget {
             ("node", &self.node),
             ("server_id", &self.server_id),
             ("mfa_device", &self.mfa_device),
+            ("device", &self.device),
+            ("access_request", &self.access_request),
         ] {
             if let Some(v) = value {
                 parts.push(format!("{field}={v}"));
@@ -75,6 +79,8 @@ impl LockTarget {
             && self.node.is_none()
             && self.server_id.is_none()
             && self.mfa_device.is_none()
+            && self.device.is_none()
+            && self.access_request.is_none()
             && self.unsupported.is_empty()
     }
 }
@@ -102,6 +108,8 @@ impl<'de> Deserialize<'de> for LockTarget {
                         "node" => &mut t.node,
                         "server_id" => &mut t.server_id,
                         "mfa_device" => &mut t.mfa_device,
+                        "device" => &mut t.device,
+                        "access_request" => &mut t.access_request,
                         _ => {
                             let value: serde_json::Value = map.next_value()?;
                             let set = match &value {
@@ -130,22 +138,6 @@ impl<'de> Deserialize<'de> for LockTarget {
     }
 }
 
-/// An RFC 3339 time.
-struct Rfc3339Time(SystemTime);
-
-impl<'de> Deserialize<'de> for Rfc3339Time {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        OffsetDateTime::parse(s.trim(), &Rfc3339)
-            .map(|t| Rfc3339Time(t.into()))
-            .map_err(|e| {
-                de::Error::custom(format!(
-                    "invalid time {s:?} (expected RFC 3339, e.g. 2023-01-01T00:00:00Z): {e}"
-                ))
-            })
-    }
-}
-
 #[derive(Deserialize)]
 pub(crate) struct LockDoc {
     #[serde(rename = "version", deserialize_with = "v2")]
@@ -169,7 +161,12 @@ impl LockDoc {
             name: self.metadata.name,
             target: self.spec.target,
             message: self.spec.message.filter(|m| !m.is_empty()),
-            expires: self.spec.expires.map(|t| t.0),
+            // Teleport keeps a lock in force until spec.expires; the backend
+            // drops the resource at metadata.expires.
+            expires: match (self.spec.expires.map(|t| t.0), self.metadata.expires) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
         }
     }
 }

@@ -20,6 +20,18 @@ pub struct Role {
     /// `spec.options.lock`: `strict`, `best_effort`, or empty (the cap's
     /// `locking_mode` applies).
     pub lock: String,
+    /// `spec.options.device_trust_mode` as written: `off`, `optional` or
+    /// empty ask nothing; `required` and `required-for-humans` (and, as in
+    /// Teleport's `VerifyTrustedDeviceMode`, any value it does not know)
+    /// deny a login this role allows unless the device is trusted.
+    pub device_trust_mode: String,
+    /// `spec.options.disconnect_expired_cert`: a session opened with a
+    /// certificate ends when the certificate (or, for a per-session MFA
+    /// certificate, the one it was issued from) expires.
+    pub disconnect_expired_cert: bool,
+    /// `metadata.expires`: from then on the role no longer exists, so its
+    /// holders are denied as with any missing role.
+    pub expires: Option<std::time::SystemTime>,
     /// `spec.allow`.
     pub allow: RoleConditions,
     /// `spec.deny`.
@@ -69,6 +81,10 @@ struct RawRoleOptions {
     require_session_mfa: RequireMfa,
     #[serde(default, deserialize_with = "locking_mode")]
     lock: String,
+    #[serde(default)]
+    device_trust_mode: Option<String>,
+    #[serde(default, deserialize_with = "super::common::lenient_bool")]
+    disconnect_expired_cert: bool,
 }
 
 /// `options.lock`, as Teleport's `RoleV6.CheckAndSetDefaults` accepts it:
@@ -111,9 +127,10 @@ struct RawAllow {
     namespaces: Option<StringList>,
 }
 
-/// A `node_labels_expression`, parsed; empty or blank counts as absent. A
-/// syntax or type error fails the load here, so it carries the value's
-/// line and column (and the offset inside the expression).
+/// A `node_labels_expression`, parsed; empty or blank counts as absent. An
+/// expression that does not parse is kept with its error, as Teleport's
+/// `ValidateRole` only warns about it: the loader warns, and every login of
+/// the role's holders is denied (the access check fails on it).
 fn label_expression<'de, D: Deserializer<'de>>(d: D) -> Result<Option<LabelExpression>, D::Error> {
     let Some(text) = Option::<String>::deserialize(d)? else {
         return Ok(None);
@@ -121,9 +138,7 @@ fn label_expression<'de, D: Deserializer<'de>>(d: D) -> Result<Option<LabelExpre
     if text.trim().is_empty() {
         return Ok(None);
     }
-    LabelExpression::parse(&text)
-        .map(Some)
-        .map_err(|e| de::Error::custom(format!("node_labels_expression {text:?}: {e}")))
+    Ok(Some(LabelExpression::parse_or_keep(&text)))
 }
 
 impl From<RawAllow> for RawConditions {
@@ -212,6 +227,9 @@ impl RoleDoc {
             version: self.version,
             require_session_mfa: options.require_session_mfa,
             lock: options.lock,
+            device_trust_mode: options.device_trust_mode.unwrap_or_default(),
+            disconnect_expired_cert: options.disconnect_expired_cert,
+            expires: self.metadata.expires,
             allow: allow.into_conditions(v3_default),
             deny: spec.deny.unwrap_or_default().into_conditions(None),
         }

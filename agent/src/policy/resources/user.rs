@@ -1,6 +1,7 @@
 //! `kind: user` (v2): roles and traits.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use serde::Deserialize;
 
@@ -10,8 +11,8 @@ use super::local_auth::RawLocalAuth;
 use super::shared_names::shared_name;
 use super::user_traits::{TraitValues, Traits};
 
-/// A cluster user.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A cluster user, or the identity a verified certificate carries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct User {
     /// `metadata.name`.
     pub name: String,
@@ -20,9 +21,48 @@ pub struct User {
     pub roles: Box<[Arc<str>]>,
     /// `spec.traits` (`logins`, and whatever the identity provider sends).
     pub traits: Traits,
+    /// `metadata.expires`: from then on the user no longer exists in
+    /// Teleport (the backend deletes it) and is denied here.
+    pub expires: Option<SystemTime>,
+    /// A certificate's identity whose device Teleport verified (all three
+    /// device extensions: `dtauthz.IsSSHDeviceVerified`). Never for a
+    /// bundle's user: a host cannot tell a trusted device otherwise.
+    pub trusted_device: bool,
+    /// A certificate identity's `teleport-device-id`: lock target `device`.
+    pub device_id: Option<String>,
+    /// A certificate identity's hard deadline: its `prev-identity-expires`
+    /// (a per-session MFA certificate: when the certificate it was issued
+    /// from expires), else its own end. With `disconnect_expired_cert`, the
+    /// session ends then (Teleport's `getDisconnectExpiredCertFromSSHIdentity`).
+    pub cert_expires: Option<SystemTime>,
+    /// `spec.status`: until when the account is locked after too many
+    /// failed login (`lock_expires`) or recovery
+    /// (`recovery_attempt_lock_expires`) attempts, when `is_locked`.
+    pub locked_until: Option<SystemTime>,
+    /// A certificate identity of a Machine ID bot.
+    pub bot: bool,
+    /// A certificate identity limited to some resources (a resource access
+    /// request's certificate): the names of the nodes it may reach (their
+    /// host UUIDs). `None`: not limited.
+    pub allowed_nodes: Option<Vec<String>>,
+    /// A certificate identity's active access requests (lock target
+    /// `access_request`).
+    pub access_requests: Vec<String>,
 }
 
 impl User {
+    /// Whether the user no longer exists at `now` (`metadata.expires`).
+    pub fn is_expired(&self, now: SystemTime) -> bool {
+        self.expires.is_some_and(|e| e <= now)
+    }
+
+    /// Whether the account is locked at `now` after too many failed
+    /// attempts (Teleport's `WithUserLock`: `is_locked` and a lock end
+    /// after `now`).
+    pub fn is_login_locked(&self, now: SystemTime) -> bool {
+        self.locked_until.is_some_and(|until| until > now)
+    }
+
     /// The user's `logins` trait.
     pub fn logins(&self) -> TraitValues<'_> {
         self.traits.get("logins").unwrap_or_default()
@@ -47,6 +87,36 @@ struct RawUserSpec {
     /// Teleport's own MFA devices (`--with-secrets`); only `mfa` is read.
     #[serde(default)]
     local_auth: Option<RawLocalAuth>,
+    #[serde(default)]
+    status: Option<RawLoginStatus>,
+    /// The older place of the user's expiry, read when `metadata.expires`
+    /// is not set (Teleport's `UserV2.Expiry`); tctl prints Go's zero time
+    /// here for users that do not expire.
+    #[serde(default, deserialize_with = "super::common::go_time")]
+    expires: Option<SystemTime>,
+}
+
+/// `spec.status` (Teleport's `LoginStatus`).
+#[derive(Debug, Default, Deserialize)]
+struct RawLoginStatus {
+    #[serde(default, deserialize_with = "super::common::lenient_bool")]
+    is_locked: bool,
+    #[serde(default, deserialize_with = "super::common::go_time")]
+    lock_expires: Option<SystemTime>,
+    #[serde(default, deserialize_with = "super::common::go_time")]
+    recovery_attempt_lock_expires: Option<SystemTime>,
+}
+
+impl RawLoginStatus {
+    fn locked_until(self) -> Option<SystemTime> {
+        if !self.is_locked {
+            return None;
+        }
+        match (self.lock_expires, self.recovery_attempt_lock_expires) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 impl UserDoc {
@@ -66,6 +136,14 @@ impl UserDoc {
                 .map(shared_name)
                 .collect(),
             traits: spec.traits.unwrap_or_default(),
+            expires: self.metadata.expires.or(spec.expires),
+            trusted_device: false,
+            device_id: None,
+            cert_expires: None,
+            locked_until: spec.status.and_then(RawLoginStatus::locked_until),
+            bot: false,
+            allowed_nodes: None,
+            access_requests: Vec::new(),
         };
         Ok((user, devices))
     }

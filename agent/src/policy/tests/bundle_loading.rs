@@ -279,11 +279,6 @@ fn resource_errors() {
         ("kind: role\nversion: v7\nmetadata: {name: r}\nspec:\n  allow:\n    logins: [root, '*']\n", "wildcard matcher is not allowed in logins", Some((6, 13))),
         ("kind: role\nversion: v7\nmetadata: {name: r}\nspec:\n  allow:\n    node_labels: {'*': prod}\n", "selector *:<val> is not supported", Some((6, 18))),
         ("kind: role\nversion: v7\nmetadata: {name: r}\nspec:\n  allow:\n    node_labels:\n      '*': ['*', prod]\n", "selector *:<val> is not supported", Some((7, 7))),
-        // node_labels_expression: a syntax or type error is a load error at
-        // the value, with the offset inside the expression
-        ("kind: role\nversion: v7\nmetadata: {name: r}\nspec:\n  allow:\n    node_labels_expression: 'labels.env =='\n", "node_labels_expression \"labels.env ==\": unexpected End (at offset 13 in the expression)", Some((6, 29))),
-        ("kind: role\nversion: v7\nmetadata: {name: r}\nspec:\n  deny:\n    node_labels_expression: 'contains(labels, \"x\")'\n", "is a map", Some((6, 29))),
-        ("kind: role\nversion: v7\nmetadata: {name: r}\nspec:\n  deny:\n    node_labels_expression: |\n      labels.env == \"prod\" &&\n      unknown_fn(\"x\")\n", "unsupported function: unknown_fn (at offset 24", Some((7, 7))),
         // locks
         ("kind: lock\nversion: v2\nmetadata: {name: l}\nspec:\n  target: {}\n", "lock target is empty", Some((5, 11))),
         ("kind: lock\nversion: v2\nmetadata: {name: l}\nspec:\n  target:\n", "lock target is empty", Some((5, 9))),

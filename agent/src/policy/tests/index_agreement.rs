@@ -158,13 +158,24 @@ fn generate(seed: u64, users: usize) -> String {
     }
     for l in 0..40 {
         let mut fields = Vec::new();
-        for field in ["user", "role", "login", "node", "server_id", "mfa_device"] {
+        for field in [
+            "user",
+            "role",
+            "login",
+            "node",
+            "server_id",
+            "mfa_device",
+            "device",
+            "access_request",
+        ] {
             if rng.chance(25) {
                 let value = match field {
                     "user" => format!("u{}", rng.below(users)),
                     "role" => format!("r{}", rng.below(ROLES)),
                     "login" => format!("u{}", rng.below(users)),
-                    "mfa_device" => format!("id{}", rng.below(users * 2)),
+                    "mfa_device" | "device" | "access_request" => {
+                        format!("id{}", rng.below(users * 2))
+                    }
                     _ => rng.pick(&["dev1", "prod3", "uuid-7"]).to_owned(),
                 };
                 fields.push(format!("{field}: {value}"));
@@ -270,6 +281,12 @@ fn indexed_lookups_agree_with_scans() {
                 node: rng.pick(&["dev1", "prod3"]),
                 node_id: rng.chance(50).then_some("uuid-7"),
                 mfa_device: rng.chance(50).then_some(device.as_str()),
+                device: rng.chance(50).then_some(device.as_str()),
+                access_requests: if rng.chance(50) {
+                    std::slice::from_ref(&device)
+                } else {
+                    &[]
+                },
             };
             let when = at[rng.below(2)];
             assert_eq!(

@@ -33,6 +33,8 @@ fn each_field_alone_and_any_field_of_several() {
         node: "prod3",
         node_id: None,
         mfa_device: Some("dev-1"),
+        device: Some("laptop-7"),
+        access_requests: &[],
     };
     let t = LockTarget::default;
     let cases: Vec<(LockTarget, bool)> = vec![
@@ -185,9 +187,33 @@ fn each_field_alone_and_any_field_of_several() {
             },
             true,
         ),
+        // The certificate's trusted device (`ComputeLockTargets`: the
+        // `teleport-device-id` extension), alone or beside other fields.
         (
             LockTarget {
-                unsupported: vec!["device".into()],
+                device: s("laptop-7"),
+                ..t()
+            },
+            true,
+        ),
+        (
+            LockTarget {
+                device: s("laptop-8"),
+                ..t()
+            },
+            false,
+        ),
+        (
+            LockTarget {
+                login: s("rob"),
+                device: s("laptop-7"),
+                ..t()
+            },
+            true,
+        ),
+        (
+            LockTarget {
+                unsupported: vec!["bot_instance_id".into()],
                 ..t()
             },
             false,
@@ -243,6 +269,8 @@ fn node_id_is_matched_beside_the_name() {
         node: "prod3",
         node_id: Some(uuid),
         mfa_device: None,
+        device: None,
+        access_requests: &[],
     };
     let t = LockTarget::default;
     let cases = [
@@ -325,6 +353,8 @@ fn expiry() {
         node: "n",
         node_id: None,
         mfa_device: None,
+        device: None,
+        access_requests: &[],
     };
     let locks = vec![
         Lock {

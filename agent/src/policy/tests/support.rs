@@ -35,6 +35,7 @@ pub struct Ask<'a> {
     pub class: ServiceClass,
     pub mfa_device: Option<&'a str>,
     pub now: SystemTime,
+    pub lock_view_stale: bool,
 }
 
 impl<'a> Ask<'a> {
@@ -46,6 +47,7 @@ impl<'a> Ask<'a> {
             class: ServiceClass::Ssh,
             mfa_device: None,
             now: now(),
+            lock_view_stale: false,
         }
     }
 
@@ -69,6 +71,11 @@ impl<'a> Ask<'a> {
         self
     }
 
+    pub fn stale_locks(mut self) -> Self {
+        self.lock_view_stale = true;
+        self
+    }
+
     pub fn decide(&self, bundle: &Bundle) -> Decision {
         decide(
             bundle,
@@ -79,6 +86,8 @@ impl<'a> Ask<'a> {
                 class: self.class,
                 mfa_device: self.mfa_device,
                 now: self.now,
+                lock_view_stale: self.lock_view_stale,
+                session_recheck: false,
             },
         )
     }

@@ -47,6 +47,7 @@ fn a_missing_role_denies_as_fetch_role_list_fails() {
         name: "cert-user".into(),
         roles: ["open".into(), "gone".into()].into(),
         traits: Default::default(),
+        ..Default::default()
     };
     let q = LoginQuery {
         node: &n,
@@ -55,6 +56,8 @@ fn a_missing_role_denies_as_fetch_role_list_fails() {
         class: ServiceClass::Ssh,
         mfa_device: None,
         now: now(),
+        lock_view_stale: false,
+        session_recheck: false,
     };
     let d = decide_with_identity(&b, &q, &identity);
     assert_eq!(summary(&d), "deny off []", "{:?}", d.reasons);

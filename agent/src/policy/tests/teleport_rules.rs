@@ -1,7 +1,7 @@
 //! Teleport's rules for traits and `node_labels_expression`, through
 //! `decide`, with cases from Teleport's own tests.
 
-use super::support::{bundle, node, role, summary, Ask};
+use super::support::{bundle, node, role, summary, user, Ask};
 
 fn prod3() -> crate::policy::NodeInfo {
     node("prod3", &[("env", "prod"), ("team", "db")])
@@ -97,4 +97,57 @@ fn node_labels_expression_as_teleport() {
         "{:?}",
         d.reasons
     );
+}
+
+/// lib/services/role.go `ValidateRole` only warns about an expression that
+/// does not parse (its comment: so a stricter parser cannot brick a
+/// cluster); `matchLabelExpression` parses it again at every access check
+/// and fails. So the bundle loads, with a warning at the role, and every
+/// login of the role's holders is denied, on either side, while other users
+/// decide as before.
+#[test]
+fn an_expression_that_does_not_parse_denies_its_holders_only() {
+    let open = "  allow:\n    logins: [jerry, bob]\n    node_labels: {'*': '*'}";
+    for (side, expr, why) in [
+        (
+            "allow",
+            "labels.env ==",
+            "unexpected End (at offset 13 in the expression)",
+        ),
+        ("deny", "contains(labels, \\\"x\\\")", "is a map"),
+        (
+            "deny",
+            "unknown_fn(\\\"x\\\")",
+            "unsupported function: unknown_fn",
+        ),
+    ] {
+        let broken =
+            format!("  {side}:\n    logins: [jerry]\n    node_labels_expression: \"{expr}\"");
+        let text = role("open", "v7", open)
+            + &role("broken", "v7", &broken)
+            + &user("jerry", &["open", "broken"], &["jerry"])
+            + &user("bob", &["open"], &["bob"]);
+        let b = bundle(&text);
+        assert!(
+            b.warnings.iter().any(|w| w.contains("role \"broken\"")
+                && w.contains(why)
+                && w.contains("does not parse")),
+            "{side} {expr}: {:?}",
+            b.warnings
+        );
+        let d = Ask::new(&prod3(), "jerry").user("jerry").decide(&b);
+        assert_eq!(summary(&d), "deny off []", "{side} {expr}: {:?}", d.reasons);
+        assert!(
+            d.reasons.iter().any(|r| r.contains("does not parse")),
+            "{:?}",
+            d.reasons
+        );
+        let d = Ask::new(&prod3(), "bob").user("bob").decide(&b);
+        assert_eq!(
+            summary(&d),
+            "allow off [open]",
+            "{side} {expr}: {:?}",
+            d.reasons
+        );
+    }
 }

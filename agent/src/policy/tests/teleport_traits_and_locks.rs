@@ -329,11 +329,12 @@ fn apply_traits_cases_from_teleport() {
     assert_eq!(a.deny_labels, labels(&[("there", &["bar", "baz"])]));
 }
 
-/// lib/services `NewRoleSet` appends the `default-implicit-role` to every
-/// role set and lib/srv/ctx.go `ComputeLockTargets` targets each role
-/// name, so a lock on that role holds every user.
+/// lib/srv/ctx.go `ComputeLockTargets` targets the roles of
+/// `AccessChecker.RoleNames()`, which lib/services `RoleSet.RoleNames`
+/// returns without the `default-implicit-role` `NewRoleSet` adds: a lock on
+/// that role holds nobody, while a lock on a role the user holds does.
 #[test]
-fn a_lock_on_the_implicit_role_holds_everyone() {
+fn a_lock_on_the_implicit_role_holds_nobody() {
     let text = role(
         "r",
         "v7",
@@ -342,13 +343,13 @@ fn a_lock_on_the_implicit_role_holds_everyone() {
         + "---\nkind: lock\nversion: v2\nmetadata: {name: all}\nspec:\n  target: {role: default-implicit-role}\n";
     let b = bundle(&text);
     let d = Ask::new(&dev1(), "jerry").decide(&b);
-    assert!(d.locked, "{:?}", d.reasons);
+    assert!(!d.locked && d.is_allowed(), "{:?}", d.reasons);
     let d = Ask::new(&dev1(), "jerry").user("jerry").decide(&b);
-    assert!(d.locked, "{:?}", d.reasons);
-    // A lock on another role the user lacks does not.
-    let text = text.replace("default-implicit-role", "other");
+    assert!(!d.locked && d.is_allowed(), "{:?}", d.reasons);
+    // A lock on a role the user holds does.
+    let text = text.replace("default-implicit-role", "r");
     let d = Ask::new(&dev1(), "jerry").decide(&bundle(&text));
-    assert!(!d.locked, "{:?}", d.reasons);
+    assert!(d.locked, "{:?}", d.reasons);
 }
 
 /// lib/utils/parse `RegexpReplace` compiles with Go's regexp: `\w` is ASCII.

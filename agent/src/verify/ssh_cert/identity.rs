@@ -17,6 +17,19 @@ pub const EXT_TELEPORT_TRAITS: &str = "teleport-traits";
 pub const EXT_MFA_VERIFIED: &str = "mfa-verified";
 /// See [`EXT_TELEPORT_ROLES`].
 pub const EXT_PRIVATE_KEY_POLICY: &str = "private-key-policy";
+/// See [`EXT_TELEPORT_ROLES`].
+pub const EXT_PREVIOUS_IDENTITY_EXPIRES: &str = "prev-identity-expires";
+/// The access requests whose roles the certificate carries:
+/// `{"access_requests": [ID, ...]}`.
+pub const EXT_ACTIVE_REQUESTS: &str = "teleport-active-requests";
+/// A Machine ID bot's certificate names its bot here.
+pub const EXT_BOT_NAME: &str = "bot-name@goteleport.com";
+/// The device extensions of a certificate issued to a trusted device.
+pub const EXT_DEVICE: [&str; 3] = [
+    "teleport-device-id",
+    "teleport-device-asset-tag",
+    "teleport-device-credential-id",
+];
 
 /// Who a verified Teleport certificate says the user is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +51,26 @@ pub struct TeleportIdentity {
     /// `hardware_key_touch_and_pin`, or a value newer than this code: a
     /// consumer must treat what it does not know as `none`).
     pub private_key_policy: Option<String>,
+    /// All three device extensions are present and non-empty: Teleport's
+    /// `dtauthz.IsSSHDeviceVerified` (a trusted device).
+    pub trusted_device: bool,
+    /// Extension `teleport-device-id`, when present and non-empty: a lock on
+    /// this `device` holds the login (`ComputeLockTargets`).
+    pub device_id: Option<String>,
+    /// Extension `bot-name@goteleport.com` is set: a Machine ID bot, which
+    /// `device_trust_mode: required-for-humans` does not hold.
+    pub bot: bool,
+    /// Extension `teleport-active-requests`: the access requests this
+    /// certificate came from (lock target `access_request`).
+    pub active_requests: Vec<String>,
+    /// Extension `teleport-allowed-resources`: when present, only these
+    /// resources may be reached with the certificate (a resource access
+    /// request's; `AccessChecker.CheckAccess` checks them first).
+    pub allowed_resources: Option<Vec<super::allowed_resources::ResourceId>>,
+    /// Extension `prev-identity-expires` (RFC 3339): a per-session MFA
+    /// certificate's issuing certificate's end. `None` when absent or not a
+    /// time (the certificate's own, earlier end then counts).
+    pub previous_identity_expires: Option<SystemTime>,
     /// Start of the validity window (inclusive).
     pub valid_after: SystemTime,
     /// End of the validity window (exclusive).
@@ -83,6 +116,21 @@ impl TeleportIdentity {
             traits,
             mfa_verified: non_empty(EXT_MFA_VERIFIED),
             private_key_policy: non_empty(EXT_PRIVATE_KEY_POLICY),
+            trusted_device: EXT_DEVICE.iter().all(|e| non_empty(e).is_some()),
+            device_id: non_empty(EXT_DEVICE[0]),
+            bot: non_empty(EXT_BOT_NAME).is_some(),
+            active_requests: match non_empty(EXT_ACTIVE_REQUESTS) {
+                Some(json) => parse_active_requests(&json)?,
+                None => Vec::new(),
+            },
+            allowed_resources: non_empty(super::allowed_resources::EXT_ALLOWED_RESOURCES)
+                .map(|json| super::allowed_resources::parse(&json))
+                .transpose()?,
+            previous_identity_expires: non_empty(EXT_PREVIOUS_IDENTITY_EXPIRES).and_then(|t| {
+                time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
+                    .ok()
+                    .map(SystemTime::from)
+            }),
             valid_after: cert.valid_after_time(),
             valid_before: cert.valid_before_time(),
             ca_cluster: ca_cluster.to_owned(),
@@ -91,6 +139,23 @@ impl TeleportIdentity {
             subject_key_type: cert.public_key().algorithm().as_str().to_owned(),
         })
     }
+}
+
+/// `teleport-active-requests`: `{"access_requests": [...]}` (Teleport's
+/// `RequestIDs`); anything else refuses the certificate, as Teleport's
+/// `parseAccessRequestIDs` does.
+fn parse_active_requests(json: &str) -> Result<Vec<String>, CertError> {
+    #[derive(Deserialize)]
+    struct RequestIds {
+        #[serde(default)]
+        access_requests: Option<Vec<String>>,
+    }
+    serde_json::from_str::<RequestIds>(json)
+        .map(|r| r.access_requests.unwrap_or_default())
+        .map_err(|e| CertError::BadExtension {
+            name: EXT_ACTIVE_REQUESTS.to_owned(),
+            reason: e.to_string(),
+        })
 }
 
 /// `teleport-roles`: `{"version":"v1","roles":[...]}` (`null` for none).

@@ -169,6 +169,8 @@ fn decide_by_login(
             class: ServiceClass::Ssh,
             mfa_device: None,
             now,
+            lock_view_stale: false,
+            session_recheck: false,
         },
     )
 }

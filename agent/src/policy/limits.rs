@@ -1,0 +1,106 @@
+//! What ends an otherwise allowed login in Teleport, beside deny rules:
+//! the user's expiry, device trust, and a certificate's end under
+//! `disconnect_expired_cert`. Used by `decide`.
+
+use super::applied_role::AppliedRole;
+use super::bundle::Bundle;
+use super::query::LoginQuery;
+use super::resources::{Role, User};
+
+/// Why this person may not log in here whatever their roles say: a user
+/// past their `metadata.expires` no longer exists in Teleport (the backend
+/// deletes the resource), a resource access request's certificate reaches
+/// only the nodes it names, and a user whose account is locked after
+/// failed attempts cannot authenticate. Nothing of theirs allows a login
+/// then, not even a registered key of theirs.
+pub(super) fn identity_denial(q: &LoginQuery<'_>, user: &User) -> Option<String> {
+    if user.is_expired(q.now) {
+        return Some(format!(
+            "cluster user {} expired (metadata.expires): Teleport has deleted the user, so access is denied",
+            user.name
+        ));
+    }
+    // `AccessChecker.CheckAccess` → `checkAllowedResources`: a certificate
+    // of a resource access request reaches only the nodes it names.
+    if let Some(nodes) = &user.allowed_nodes {
+        let this = |n: &String| *n == q.node.name || q.node.id.as_deref() == Some(n.as_str());
+        if !nodes.iter().any(this) {
+            return Some(format!(
+                "the certificate of {} is limited to the resources of an access request and this node is not one of them",
+                user.name
+            ));
+        }
+    }
+    // Teleport's `WithUserLock`: a locked account authenticates nowhere
+    // (its live sessions go on, as in Teleport).
+    (!q.session_recheck && user.is_login_locked(q.now)).then(|| {
+        format!(
+            "cluster user {} is locked after too many failed attempts (spec.status), so access is denied",
+            user.name
+        )
+    })
+}
+
+/// Teleport's device trust for one login (lib/services/role.go
+/// `checkAccess` with `EnableDeviceVerification`, which every SSH node
+/// sets; `dtauthz.VerifyTrustedDeviceMode`): each role that allows the
+/// login and whose `device_trust_mode` is `required`, `required-for-humans`
+/// or unknown, and the cap's `device_trust.mode` when it is one of those
+/// (`dtauthz.VerifySSHUser`), deny unless the login comes with a trusted
+/// device: a certificate with Teleport's device extensions.
+pub(super) fn device_trust_denial(
+    bundle: &Bundle,
+    user: &User,
+    allowing: &[&AppliedRole<'_>],
+) -> Option<String> {
+    if user.trusted_device || allowing.is_empty() {
+        return None;
+    }
+    // `required-for-humans` holds people, not Machine ID bots.
+    let needs_device = |mode: &str| match mode {
+        "" | "off" | "optional" => false,
+        "required-for-humans" => !user.bot,
+        _ => true,
+    };
+    let cap_mode = &bundle.cap.device_trust_mode;
+    if needs_device(cap_mode) {
+        return Some(format!(
+            "cluster_auth_preference device_trust mode is {cap_mode}: a trusted device is required and this login does not come from one, so access is denied"
+        ));
+    }
+    allowing
+        .iter()
+        .find(|a| needs_device(&a.role.device_trust_mode))
+        .map(|a| {
+            format!(
+                "role {} allows this login but its device_trust_mode is {}: a trusted device is required and this login does not come from one, so access is denied",
+                a.role.name, a.role.device_trust_mode
+            )
+        })
+}
+
+/// Teleport's `disconnect_expired_cert` (the cap's, or any of the user's
+/// roles': `AdjustDisconnectExpiredCert`): a certificate identity past its
+/// hard deadline (`User::cert_expires`) no longer has access, so its
+/// session ends. A login checks the certificate's validity itself.
+pub(super) fn expired_certificate(
+    bundle: &Bundle,
+    q: &LoginQuery<'_>,
+    user: &User,
+    roles: &[&Role],
+) -> Option<String> {
+    let end = user.cert_expires.filter(|end| *end <= q.now)?;
+    let by = if bundle.cap.disconnect_expired_cert {
+        "cluster_auth_preference".to_owned()
+    } else {
+        format!(
+            "role {}",
+            roles.iter().find(|r| r.disconnect_expired_cert)?.name
+        )
+    };
+    let ago = q.now.duration_since(end).unwrap_or_default().as_secs();
+    Some(format!(
+        "the certificate of {} expired {ago}s ago and {by} sets disconnect_expired_cert: access ends",
+        user.name
+    ))
+}

@@ -1,0 +1,179 @@
+//! Certificate identities and locking, as Teleport's node decides them:
+//! `disconnect_expired_cert`, a resource access request's resources, a
+//! trusted device as a lock target, the locking mode per person.
+
+use std::time::Duration;
+
+use super::support::{bundle, cap, now, role, user, Ask};
+use super::teleport_device_and_expiry::{identity, with_identity, worker};
+use crate::policy::User;
+
+/// lib/srv/ctx.go `ComputeLockTargets`: a certificate's
+/// `teleport-device-id` is a target, so `tctl lock --device` holds the
+/// logins made with certificates of that device (not those of another).
+#[test]
+fn a_device_lock_holds_certificates_of_that_device() {
+    let text = role("open", "v7", "  allow:\n    logins: [root]\n    node_labels: {'*': '*'}")
+        + &user("u", &["open"], &["root"])
+        + "---\nkind: lock\nversion: v2\nmetadata: {name: l}\nspec:\n  target: {device: laptop-7}\n";
+    let b = bundle(&text);
+    let from = |device: Option<&str>| User {
+        device_id: device.map(str::to_owned),
+        ..identity("u", &["open"], true)
+    };
+    let d = with_identity(&b, &worker(), &from(Some("laptop-7")));
+    assert!(d.locked && !d.is_allowed(), "{:?}", d.reasons);
+    assert!(!with_identity(&b, &worker(), &from(Some("laptop-8"))).locked);
+    assert!(!with_identity(&b, &worker(), &from(None)).locked);
+}
+
+/// lib/services/role.go `RoleSet.LockingMode` per person: a stale lock
+/// view denies the logins whose mode is strict (a role's `options.lock:
+/// strict`, else the cap's `locking_mode` unless a role says `best_effort`),
+/// not those of other users; a login that maps to several users is denied
+/// when one of them is strict; a login of no cluster user follows the cap.
+#[test]
+fn a_stale_lock_view_denies_strict_persons_only() {
+    let r = |name: &str, lock: &str, login: &str| {
+        role(
+            name,
+            "v7",
+            &format!("  options:\n    lock: {lock}\n  allow:\n    logins: [{login}, shared]\n    node_labels: {{'*': '*'}}"),
+        )
+    };
+    let text = r("strict-role", "strict", "alice")
+        + &r("loose-role", "best_effort", "bob")
+        + &r("plain-role", "''", "carol")
+        + &user("alice", &["strict-role"], &["alice"])
+        + &user("bob", &["loose-role"], &["bob"])
+        + &user("carol", &["plain-role"], &["carol"]);
+    for (cap_mode, want) in [
+        (
+            "best_effort",
+            [
+                ("alice", false),
+                ("bob", true),
+                ("carol", true),
+                ("local", true),
+            ],
+        ),
+        (
+            "strict",
+            [
+                ("alice", false),
+                ("bob", true),
+                ("carol", false),
+                ("local", false),
+            ],
+        ),
+    ] {
+        let b = bundle(&(text.clone() + &cap(&format!("  locking_mode: {cap_mode}"))));
+        for (login, allowed) in want {
+            let d = Ask::new(&worker(), login).stale_locks().decide(&b);
+            assert_eq!(
+                d.is_allowed(),
+                allowed,
+                "{cap_mode} {login}: {:?}",
+                d.reasons
+            );
+            assert_eq!(d.locked, !allowed, "{cap_mode} {login}");
+            let fresh = Ask::new(&worker(), login).decide(&b);
+            assert!(
+                fresh.is_allowed(),
+                "{cap_mode} {login}: {:?}",
+                fresh.reasons
+            );
+        }
+        // A shared login: alice (strict) could be the one logging in.
+        let d = Ask::new(&worker(), "shared").stale_locks().decide(&b);
+        assert!(!d.is_allowed(), "{cap_mode}: {:?}", d.reasons);
+    }
+}
+
+/// Teleport's `disconnect_expired_cert` (`AdjustDisconnectExpiredCert`:
+/// the cap's or any role's) with `getDisconnectExpiredCertFromSSHIdentity`:
+/// a certificate identity has access until its hard deadline (its
+/// `prev-identity-expires` for a per-session MFA certificate), then its
+/// session ends. Without the option an expired certificate's session stays.
+#[test]
+fn disconnect_expired_cert_ends_access_at_the_certificates_end() {
+    let role_with = |flag: &str| {
+        role(
+            "open",
+            "v7",
+            &format!("  options:\n    disconnect_expired_cert: {flag}\n  allow:\n    logins: [root]\n    node_labels: {{'*': '*'}}"),
+        )
+    };
+    let ended = |text: String, secs_ago: i64| {
+        let b = bundle(&text);
+        let end = if secs_ago >= 0 {
+            now() - Duration::from_secs(secs_ago as u64)
+        } else {
+            now() + Duration::from_secs((-secs_ago) as u64)
+        };
+        let id = User {
+            cert_expires: Some(end),
+            ..identity("u", &["open"], false)
+        };
+        !with_identity(&b, &worker(), &id).is_allowed()
+    };
+    assert!(ended(role_with("true"), 0));
+    assert!(ended(role_with("'yes'"), 5));
+    assert!(!ended(role_with("true"), -5));
+    assert!(!ended(role_with("false"), 5));
+    assert!(!ended(role_with("'maybe'"), 5));
+    assert!(ended(
+        role_with("false") + &cap("  disconnect_expired_cert: true"),
+        5
+    ));
+    assert!(!ended(
+        role_with("false") + &cap("  disconnect_expired_cert: false"),
+        5
+    ));
+}
+
+/// lib/services/access_checker.go `CheckAccess` → `checkAllowedResources`:
+/// a certificate of a resource access request (`teleport-allowed-resources`)
+/// reaches only the nodes it names (by host UUID: `node.id`), whatever its
+/// roles allow; without the extension only the roles decide.
+#[test]
+fn a_resource_request_certificate_reaches_only_its_nodes() {
+    let b = bundle(
+        &(role(
+            "open",
+            "v7",
+            "  allow:\n    logins: [root]\n    node_labels: {'*': '*'}",
+        ) + &user("u", &["open"], &["root"])),
+    );
+    let mut this = worker();
+    this.id = Some("uuid-b".into());
+    let limited = |nodes: &[&str]| User {
+        allowed_nodes: Some(nodes.iter().map(|n| n.to_string()).collect()),
+        ..identity("u", &["open"], false)
+    };
+    assert!(with_identity(&b, &this, &limited(&["uuid-a", "uuid-b"])).is_allowed());
+    let d = with_identity(&b, &this, &limited(&["uuid-a"]));
+    assert!(!d.is_allowed(), "{:?}", d.reasons);
+    assert!(!with_identity(&b, &this, &limited(&[])).is_allowed());
+    assert!(with_identity(&b, &this, &identity("u", &["open"], false)).is_allowed());
+}
+
+/// lib/srv/ctx.go `ComputeLockTargets` with `AccessRequestsToLockTargets`:
+/// a certificate's `teleport-active-requests` are targets, so `tctl lock
+/// --access-request` holds the logins made with certificates of that
+/// request.
+#[test]
+fn an_access_request_lock_holds_certificates_of_that_request() {
+    let text = role("open", "v7", "  allow:\n    logins: [root]\n    node_labels: {'*': '*'}")
+        + &user("u", &["open"], &["root"])
+        + "---\nkind: lock\nversion: v2\nmetadata: {name: l}\nspec:\n  target: {access_request: req-1}\n";
+    let b = bundle(&text);
+    let with = |requests: &[&str]| User {
+        access_requests: requests.iter().map(|r| r.to_string()).collect(),
+        ..identity("u", &["open"], false)
+    };
+    let d = with_identity(&b, &worker(), &with(&["req-0", "req-1"]));
+    assert!(d.locked && !d.is_allowed(), "{:?}", d.reasons);
+    assert!(!with_identity(&b, &worker(), &with(&["req-2"])).locked);
+    assert!(!with_identity(&b, &worker(), &with(&[])).locked);
+}

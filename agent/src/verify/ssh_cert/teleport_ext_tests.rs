@@ -1,0 +1,129 @@
+//! Teleport's certificate extensions beyond roles and traits: the trusted
+//! device, `prev-identity-expires`, the Machine ID bot, the resources of an
+//! access request.
+
+use super::testkit::*;
+use super::*;
+
+/// Teleport's `dtauthz.IsSSHDeviceVerified`: a trusted device only when all
+/// three device extensions are present and non-empty.
+#[test]
+fn ssh_cert_device_extensions() {
+    let (s, cas) = setup("device");
+    let sign = |extensions: &[&str]| {
+        let mut args: Vec<String> = ["-I", "jerry", "-n", "jerry", "-V", &window()]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        for e in extensions {
+            args.push("-O".into());
+            args.push(format!("extension:{e}"));
+        }
+        let (ty, b64) = s.sign("ca", "user", &strs(&args));
+        let id = verify_user_cert(&ty, &b64, &cas, "jerry", inside()).unwrap();
+        (id.trusted_device, id.device_id)
+    };
+    let all = [
+        "teleport-device-id=d1",
+        "teleport-device-asset-tag=tag",
+        "teleport-device-credential-id=c1",
+    ];
+    let d1 = Some("d1".to_owned());
+    assert_eq!(sign(&all), (true, d1.clone()));
+    assert_eq!(sign(&[]), (false, None));
+    // The device id alone is a lock target, not a trusted device.
+    assert_eq!(sign(&all[..2]), (false, d1.clone()));
+    assert_eq!(
+        sign(&[all[0], all[1], "teleport-device-credential-id"]),
+        (false, d1)
+    );
+}
+
+/// `prev-identity-expires` (RFC 3339, as Teleport writes it on per-session
+/// MFA certificates): read; absent or not a time, none.
+#[test]
+fn ssh_cert_previous_identity_expires() {
+    let (s, cas) = setup("previd");
+    let read = |ext: Option<&str>| {
+        let mut args: Vec<String> = ["-I", "jerry", "-n", "jerry", "-V", &window()]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        if let Some(e) = ext {
+            args.push("-O".into());
+            args.push(format!("extension:prev-identity-expires={e}"));
+        }
+        let (ty, b64) = s.sign("ca", "user", &strs(&args));
+        verify_user_cert(&ty, &b64, &cas, "jerry", inside())
+            .unwrap()
+            .previous_identity_expires
+    };
+    assert_eq!(
+        read(Some("2030-01-02T03:04:05Z")),
+        Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_893_553_445))
+    );
+    assert_eq!(read(None), None);
+    assert_eq!(read(Some("tomorrow")), None);
+    // A Machine ID bot's certificate.
+    let (ty, b64) = s.sign(
+        "ca",
+        "user",
+        &[
+            "-I",
+            "jerry",
+            "-n",
+            "jerry",
+            "-V",
+            &window(),
+            "-O",
+            "extension:bot-name@goteleport.com=ci",
+        ],
+    );
+    assert!(
+        verify_user_cert(&ty, &b64, &cas, "jerry", inside())
+            .unwrap()
+            .bot
+    );
+    // A resource access request's certificate: its resources, read; a
+    // malformed list refuses the certificate.
+    let with_resources = |json: &str| {
+        let ext = format!("extension:teleport-allowed-resources={json}");
+        let (ty, b64) = s.sign(
+            "ca",
+            "user",
+            &["-I", "jerry", "-n", "jerry", "-V", &window(), "-O", &ext],
+        );
+        verify_user_cert(&ty, &b64, &cas, "jerry", inside())
+    };
+    let id = with_resources(r#"["/example.com/node/uuid-1"]"#).unwrap();
+    assert_eq!(id.allowed_resources.unwrap()[0].name, "uuid-1");
+    assert!(matches!(
+        with_resources("not json"),
+        Err(CertError::BadExtension { .. })
+    ));
+}
+
+/// `teleport-active-requests` (`{"access_requests": [...]}`): read; a
+/// malformed value refuses the certificate, as Teleport's
+/// `parseAccessRequestIDs` does.
+#[test]
+fn ssh_cert_active_requests() {
+    let (s, cas) = setup("requests");
+    let with = |json: &str| {
+        let ext = format!("extension:teleport-active-requests={json}");
+        let (ty, b64) = s.sign(
+            "ca",
+            "user",
+            &["-I", "jerry", "-n", "jerry", "-V", &window(), "-O", &ext],
+        );
+        verify_user_cert(&ty, &b64, &cas, "jerry", inside())
+    };
+    assert_eq!(
+        with(r#"{"access_requests":["r1","r2"]}"#)
+            .unwrap()
+            .active_requests,
+        ["r1", "r2"]
+    );
+    assert!(with("{}").unwrap().active_requests.is_empty());
+    assert!(matches!(with("[1]"), Err(CertError::BadExtension { .. })));
+}

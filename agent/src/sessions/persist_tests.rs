@@ -1,0 +1,90 @@
+//! Saving and replaying the live sessions file.
+
+use super::*;
+use crate::sessions::registry::tests::session as sample;
+use std::os::unix::fs::PermissionsExt;
+
+fn dir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "pam-mfa-sessions-{}-{}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir(&d).unwrap();
+    d
+}
+
+#[test]
+fn round_trip_and_refusals() {
+    let d = dir();
+    let path = sessions_file(&d.join("agent.sock"));
+    assert_eq!(path, d.join("agent.sessions.json"));
+    assert!(load(&path).unwrap().is_none());
+    let mut a = sample(10, 10, "jerry");
+    a.id = "10-1".into();
+    a.ending = Some("locked".into());
+    a.identity = Some(User {
+        name: "jerry".into(),
+        roles: ["r".into()].into(),
+        traits: crate::policy::Traits::from([("logins", &["jerry"][..])]),
+        // What a certificate identity carries for the re-decisions.
+        trusted_device: true,
+        device_id: Some("laptop-7".into()),
+        cert_expires: Some(
+            SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_893_553_445_250),
+        ),
+        ..Default::default()
+    });
+    save(&path, &[a.clone()], 7).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let (back, next) = load(&path).unwrap().unwrap();
+    assert_eq!(next, 7);
+    assert_eq!(back.len(), 1);
+    let b = &back[0];
+    assert_eq!(
+        (b.id.as_str(), b.leader, b.login.as_str()),
+        ("10-1", a.leader, "jerry")
+    );
+    assert_eq!(b.identity, a.identity);
+    assert_eq!(b.opened, a.opened);
+    assert_eq!(b.ending, None, "judged afresh");
+    // Readable by others: not trusted.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(load(&path).unwrap_err().contains("0600"));
+    // A symlink is not followed.
+    std::fs::remove_file(&path).unwrap();
+    let real = d.join("elsewhere.json");
+    save(&real, &[a], 1).unwrap();
+    std::os::unix::fs::symlink(&real, &path).unwrap();
+    assert!(load(&path).is_err());
+    // Saving replaces the link, leaving its target alone.
+    save(&path, &[], 2).unwrap();
+    assert!(!std::fs::symlink_metadata(&path)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(load(&real).unwrap().unwrap().0.len(), 1);
+    // Garbage is refused with the file's name.
+    std::fs::write(d.join("bad.json"), "{").unwrap();
+    std::fs::set_permissions(d.join("bad.json"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(load(&d.join("bad.json")).unwrap_err().contains("bad.json"));
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// An older agent's whole-document file is taken over on upgrade.
+#[test]
+fn a_version_1_file_is_read() {
+    let mut a = sample(11, 11, "jerry");
+    a.id = "11-3".into();
+    let v1 = serde_json::json!({"version": 1, "next": 4, "sessions": [record(&a)]});
+    let (back, next) = replay(v1.to_string().as_bytes()).unwrap();
+    assert_eq!((back.len(), next), (1, 4));
+    assert_eq!(back[0].id, "11-3");
+    assert!(replay(br#"{"version":9,"next":1}"#)
+        .unwrap_err()
+        .contains("version"));
+}

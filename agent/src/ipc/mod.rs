@@ -3,6 +3,7 @@
 
 mod acceptor;
 mod budgets;
+mod frame_deadline;
 mod handler;
 mod peer;
 mod person;

@@ -12,16 +12,18 @@ use pam_mfa_protocol::{
 };
 
 use super::budgets::{Budgets, PendingSlot};
+use super::frame_deadline::FrameDeadline;
 use super::handler::handle;
 use super::peer::{authorize, Peer};
 use super::person::{self, Person};
 use crate::login::cancel;
 use crate::state::AgentState;
 
-/// How long the agent waits for a connection's first frame (the module and
-/// mfactl send theirs at once): a connection that sends nothing is closed.
+/// How long the agent waits for a connection's whole first frame (the
+/// module and mfactl send theirs at once): a connection that sends nothing,
+/// or trickles its frame, is closed.
 pub const FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long the agent waits for a client's next frame.
+/// How long the agent waits for a client's whole next frame.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Beyond a challenge's lifetime, how long an answer may still be on its way.
@@ -87,13 +89,15 @@ pub fn serve_connection(
     person: &Person,
     peer: Peer,
 ) {
-    let _ = stream.set_read_timeout(Some(FIRST_FRAME_TIMEOUT));
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
     let mut pending = None;
     let mut pending_slot: Option<PendingSlot> = None;
     let mut inbox = FrameInbox::new();
+    // The whole next frame must arrive within `wait`, however its bytes
+    // are spread out.
+    let mut wait = FIRST_FRAME_TIMEOUT;
     loop {
-        let req: Request = match inbox.read_frame(&mut stream) {
+        let req: Request = match inbox.read_frame(&mut FrameDeadline::within(&stream, wait)) {
             Ok(r) => r,
             Err(FrameError::Io(_)) => {
                 // The module went away (or went quiet) mid-conversation:
@@ -152,12 +156,11 @@ pub fn serve_connection(
             return;
         }
         // A person answering a challenge may take as long as it lives.
-        let wait = if pending.is_some() {
+        wait = if pending.is_some() {
             state.config.challenge.ttl + ANSWER_GRACE
         } else {
             READ_TIMEOUT
         };
-        let _ = stream.set_read_timeout(Some(wait));
     }
 }
 

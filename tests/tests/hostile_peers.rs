@@ -67,3 +67,41 @@ fn a_frame_trickled_a_byte_at_a_time_is_cut_off_at_its_deadline() {
         agent.log()
     );
 }
+
+/// The soft `RLIMIT_NOFILE` of the agent's process (`/proc/PID/limits`).
+fn soft_open_files(pid: i32) -> u64 {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    line.split_whitespace().nth(3).unwrap().parse().unwrap()
+}
+
+/// systemd starts services with 1024 open files (soft). The budgets allow
+/// 1,024 connections, and serving one may open more descriptors: at 1024,
+/// `accept` fails (EMFILE) long before the system's reserve is reached, so
+/// persons holding their share would keep sshd's logins waiting. The agent
+/// raises its soft limit to what its budgets need.
+#[test]
+fn the_agent_makes_room_for_every_connection_its_budgets_allow() {
+    require_root!();
+    let work = WorkDir::new("hostile-nofile");
+    let bundle = Bundle::new()
+        .role("dev", &[("env", "dev")], &["alice"], Some("false"))
+        .user("alice", &["dev"], &["alice"])
+        .cap("false");
+    let agent = Agent::start_wrapped(
+        &work,
+        &AgentConfig::with_env("dev"),
+        &bundle,
+        vec!["prlimit".into(), "--nofile=1024:8192".into(), "--".into()],
+    );
+    let soft = soft_open_files(agent.pid().unwrap());
+    let needed = mfa_agent::ipc::MAX_CONNECTIONS as u64;
+    assert!(
+        soft > needed * 2,
+        "the agent runs with {soft} open files for {needed} connections\n{}",
+        agent.log()
+    );
+}

@@ -32,6 +32,11 @@ struct Counts {
 
 pub struct Budgets {
     counts: Mutex<Counts>,
+    /// Connections served at once, in all: [`MAX_CONNECTIONS`] unless the
+    /// open files limit leaves room for fewer.
+    total: usize,
+    /// Of `total`, what persons together may take.
+    personal: usize,
     /// The AuthorizedKeysCommandUser: one per SSH connection attempt, so it
     /// gets the system's budget.
     keys_uid: Option<u32>,
@@ -52,8 +57,18 @@ pub struct PendingSlot {
 
 impl Budgets {
     pub fn new(keys_uid: Option<u32>) -> Arc<Self> {
+        Budgets::with_capacity(keys_uid, MAX_CONNECTIONS)
+    }
+
+    /// Budgets for at most `total` connections at once (what the open
+    /// files limit leaves room for). The system keeps its reserve out of
+    /// them, or half of them when they are fewer than twice the reserve.
+    pub fn with_capacity(keys_uid: Option<u32>, total: usize) -> Arc<Self> {
+        let total = total.min(MAX_CONNECTIONS);
         Arc::new(Budgets {
             counts: Mutex::new(Counts::default()),
+            total,
+            personal: total - SYSTEM_RESERVE.min(total / 2),
             keys_uid,
         })
     }
@@ -79,9 +94,7 @@ impl Budgets {
             SYSTEM_CONNECTIONS
         };
         let mut c = self.lock();
-        if c.total >= MAX_CONNECTIONS
-            || (personal && c.personal >= MAX_CONNECTIONS - SYSTEM_RESERVE)
-        {
+        if c.total >= self.total || (personal && c.personal >= self.personal) {
             return Err("the agent is serving too many connections".into());
         }
         let mine = c.connections.entry(person.clone()).or_insert(0);
@@ -207,5 +220,22 @@ mod tests {
             b.connection(&Person::System).is_err(),
             "the total is capped"
         );
+    }
+
+    #[test]
+    fn a_smaller_capacity_shrinks_the_persons_share_first() {
+        let b = Budgets::with_capacity(None, 300);
+        let mut held = Vec::new();
+        for uid in 2000.. {
+            match b.connection(&Person::Uid(uid)) {
+                Ok(s) => held.push(s),
+                Err(_) => break,
+            }
+        }
+        assert_eq!(held.len(), 300 / 2);
+        while let Ok(s) = b.connection(&Person::System) {
+            held.push(s);
+        }
+        assert_eq!(held.len(), 300);
     }
 }

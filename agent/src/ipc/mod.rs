@@ -3,6 +3,7 @@
 
 mod acceptor;
 mod budgets;
+mod fd_limit;
 mod frame_deadline;
 mod handler;
 mod peer;

@@ -1,13 +1,18 @@
-//! Local peers that try to hold the agent without ever finishing a request:
-//! a frame trickled a byte at a time (slowloris) must not keep its
-//! connection, and its thread, past the frame's deadline.
+//! Local peers that try to hold the agent: a frame trickled a byte at a
+//! time (slowloris) must not keep its connection, and its thread, past the
+//! frame's deadline; one user with many uids (a user namespace mapping
+//! subordinate uids, as newuidmap gives rootless containers) is still one
+//! person; the agent has the descriptors its budgets promise.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use pam_mfa_e2e::agent::{Agent, AgentConfig, Bundle};
 use pam_mfa_e2e::require_root;
+use pam_mfa_e2e::users::TestUser;
 use pam_mfa_e2e::workdir::WorkDir;
 
 fn agent(work: &WorkDir) -> Agent {
@@ -104,4 +109,150 @@ fn the_agent_makes_room_for_every_connection_its_budgets_allow() {
         "the agent runs with {soft} open files for {needed} connections\n{}",
         agent.log()
     );
+}
+
+/// Runs `cmd` as the unprivileged user `uid`/`gid`.
+fn as_user(cmd: &mut Command, uid: u32, gid: u32) {
+    // SAFETY: setgroups, setgid and setuid are async-signal-safe and touch
+    // no Rust state.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setgroups(0, std::ptr::null()) == -1
+                || libc::setgid(gid) == -1
+                || libc::setuid(uid) == -1
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Kills the child and the processes it forked (its own process group)
+/// however the test ends.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        // SAFETY: kill of the process group this test made for the child.
+        unsafe { libc::kill(-(self.0.id() as i32), libc::SIGKILL) };
+        let _ = self.0.wait();
+    }
+}
+
+/// A user's process in a user namespace of its own: once its uid map is
+/// written, forks one child per uid 1..=UIDS, each becoming that uid and
+/// holding PER connections that asked for the status (so they live 30 s).
+const IN_USER_NAMESPACE: &str = r#"
+import ctypes, os, socket, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.unshare(0x10000000) != 0:
+    raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWUSER)")
+print("UNSHARED", flush=True)
+sys.stdin.readline()
+path, uids, per = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+body = b'{"v":1,"type":"status"}'
+r, w = os.pipe()
+for uid in range(1, uids + 1):
+    if os.fork() == 0:
+        os.setresuid(uid, uid, uid)
+        held = []
+        for _ in range(per):
+            s = socket.socket(socket.AF_UNIX)
+            try:
+                s.connect(path)
+                s.sendall(struct.pack(">I", len(body)) + body)
+                s.recv(65536)
+                held.append(s)
+            except OSError:
+                s.close()
+        os.write(w, b"x")
+        sys.stdin.read()
+        os._exit(0)
+done = 0
+while done < uids:
+    done += len(os.read(r, 4096))
+print("HELD", flush=True)
+sys.stdin.read()
+"#;
+
+/// A status request from `uid`/`gid`: what the agent answered (its type).
+fn status_as(socket: &std::path::Path, uid: u32, gid: u32) -> String {
+    let script = r#"
+import socket, struct, sys, json
+body = b'{"v":1,"type":"status"}'
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(20)
+s.connect(sys.argv[1])
+s.sendall(struct.pack(">I", len(body)) + body)
+head = s.recv(4)
+n = struct.unpack(">I", head)[0]
+got = b""
+while len(got) < n:
+    got += s.recv(n - len(got))
+m = json.loads(got)
+print(m["type"], m.get("message", ""))
+"#;
+    let mut cmd = Command::new("/usr/bin/python3");
+    cmd.args(["-c", script]).arg(socket);
+    as_user(&mut cmd, uid, gid);
+    let out = cmd.output().expect("python3");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The first of `user`'s subordinate uids in /etc/subuid.
+fn subuid_start(user: &str) -> u32 {
+    let text = std::fs::read_to_string("/etc/subuid").expect("/etc/subuid");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{user}:")))
+        .and_then(|rest| rest.split(':').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("useradd gave {user} no range in /etc/subuid:\n{text}"))
+}
+
+/// One user (jerry) owning a user namespace with 100 of their subordinate
+/// uids (the map written by root, as newuidmap does from /etc/subuid) opens 16
+/// connections from each of 60 of them: to the agent these are 60 uids.
+/// Counted as 60 persons they take every connection persons may have, and
+/// tom (another user) is refused. Counted as jerry, they spend jerry's
+/// budget only, and tom is served.
+#[test]
+fn one_user_with_many_uids_in_a_user_namespace_is_one_person() {
+    require_root!();
+    let work = WorkDir::new("hostile-userns");
+    let jerry = TestUser::create();
+    let tom = TestUser::create();
+    let agent = agent(&work);
+    let mut cmd = Command::new("/usr/bin/python3");
+    cmd.args(["-c", IN_USER_NAMESPACE])
+        .arg(&agent.socket)
+        .args(["60", "16"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .process_group(0);
+    as_user(&mut cmd, jerry.uid, jerry.gid);
+    let mut child = Killed(cmd.spawn().expect("python3"));
+    let pid = child.0.id();
+    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "UNSHARED");
+    // What newuidmap would write: jerry's own range from /etc/subuid
+    // (useradd gave it one).
+    let first = subuid_start(&jerry.name);
+    std::fs::write(format!("/proc/{pid}/uid_map"), format!("0 {first} 100\n")).expect("uid_map");
+    let mut stdin = child.0.stdin.take().unwrap();
+    stdin.write_all(b"mapped\n").unwrap();
+    assert_eq!(lines.next().unwrap().unwrap(), "HELD", "{}", agent.log());
+    let answer = status_as(&agent.socket, tom.uid, tom.gid);
+    assert!(
+        answer.starts_with("status"),
+        "tom was not served while jerry's namespace held its connections: {answer}\n{}",
+        agent.log()
+    );
+    let refused = agent.log();
+    assert!(
+        refused.contains(&format!("too many connections for {}", jerry.name)),
+        "jerry's namespace was not counted as jerry: {refused}"
+    );
+    drop(stdin);
+    drop(child);
 }

@@ -81,7 +81,7 @@ impl Budgets {
         match person {
             Person::System => true,
             Person::Uid(uid) => self.keys_uid == Some(*uid),
-            Person::Login(_) => false,
+            Person::Login(_) | Person::Unknown => false,
         }
     }
 

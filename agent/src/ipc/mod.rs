@@ -13,6 +13,7 @@ mod pool;
 mod redact;
 mod server;
 mod shared;
+mod subuid;
 
 pub use acceptor::serve;
 pub use budgets::{

@@ -32,6 +32,10 @@ pub enum Person {
     /// A root peer with no person behind it, before its first request (the
     /// system: sshd, login, cron).
     System,
+    /// Non-root peers with a uid no user has and no user's subordinate
+    /// uid: all together, so that such uids cannot be multiplied into
+    /// persons.
+    Unknown,
 }
 
 impl fmt::Display for Person {
@@ -49,6 +53,7 @@ impl fmt::Display for Person {
             }
             Person::Login(name) => f.write_str(name),
             Person::System => f.write_str("the system"),
+            Person::Unknown => f.write_str("peers whose person is unknown"),
         }
     }
 }
@@ -58,9 +63,33 @@ impl fmt::Display for Person {
 /// connection is served.
 pub fn at_accept(uid: u32, pid: i32) -> Person {
     if uid != 0 {
-        return Person::Uid(uid);
+        return behind_non_root(uid);
     }
     behind_root(pid).map_or(Person::System, Person::Uid)
+}
+
+/// A non-root peer is its uid. A uid no user has is the user whose
+/// subordinate uids (/etc/subuid) hold it: one user mapping many uids into
+/// a user namespace is one person. Any other uid no user has is counted
+/// with every other such uid.
+fn behind_non_root(uid: u32) -> Person {
+    if has_name(uid) {
+        return Person::Uid(uid);
+    }
+    match super::subuid::owner_of(uid) {
+        Some(owner) => match owner.parse::<u32>().ok().or_else(|| uid_of(&owner)) {
+            Some(owner_uid) => Person::Uid(owner_uid),
+            None => Person::Login(owner),
+        },
+        None => Person::Unknown,
+    }
+}
+
+fn has_name(uid: u32) -> bool {
+    matches!(
+        nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)),
+        Ok(Some(_))
+    )
 }
 
 /// The person a `begin` from a peer first counted as `at_accept` is for.
@@ -208,8 +237,12 @@ mod tests {
     }
 
     #[test]
-    fn a_non_root_peer_is_its_uid() {
-        assert_eq!(at_accept(1234, 1), Person::Uid(1234));
+    fn a_non_root_peer_is_its_uid_and_a_uid_no_one_has_is_unknown() {
+        let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+        let uid = nobody.uid.as_raw();
+        assert_eq!(at_accept(uid, 1), Person::Uid(uid));
+        // No user, and (on any sane host) in no one's subordinate range.
+        assert_eq!(at_accept(u32::MAX - 7, 1), Person::Unknown);
     }
 
     #[test]

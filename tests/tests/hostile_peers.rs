@@ -256,3 +256,29 @@ fn one_user_with_many_uids_in_a_user_namespace_is_one_person() {
     drop(stdin);
     drop(child);
 }
+
+/// A user sending bad frames as fast as they can connect: the agent says
+/// so in its log about once a second, with a count, instead of once per
+/// frame (a flood that would make journald drop the agent's own lines).
+#[test]
+fn bad_frames_as_fast_as_one_can_connect_do_not_flood_the_log() {
+    require_root!();
+    let work = WorkDir::new("hostile-logflood");
+    let agent = agent(&work);
+    let body = br#"{"v":1,"type":"no-such-request"}"#;
+    let mut wire = (body.len() as u32).to_be_bytes().to_vec();
+    wire.extend_from_slice(body);
+    let sent = 2000;
+    for _ in 0..sent {
+        let mut s = UnixStream::connect(&agent.socket).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(&wire).unwrap();
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer);
+    }
+    let log = agent.log();
+    let lines = log.lines().filter(|l| l.contains("bad frame")).count();
+    eprintln!("{sent} bad frames, {lines} log lines");
+    assert!(lines >= 1, "{log}");
+    assert!(lines < sent / 10, "{lines} lines for {sent} bad frames");
+}

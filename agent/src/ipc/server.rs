@@ -14,6 +14,7 @@ use pam_mfa_protocol::{
 use super::budgets::{Budgets, PendingSlot};
 use super::frame_deadline::FrameDeadline;
 use super::handler::handle;
+use super::log_lines::Throttled;
 use super::peer::{authorize, Peer};
 use super::person::{self, Person};
 use crate::login::cancel;
@@ -109,10 +110,9 @@ pub fn serve_connection(
             }
             Err(e) => {
                 state.counters.count("error");
-                eprintln!(
-                    "mfa-agent: bad frame from pid {} uid {}: {e}",
-                    peer.pid, peer.uid
-                );
+                static BAD_FRAME: Throttled = Throttled::new();
+                BAD_FRAME
+                    .write(|| format!("bad frame from pid {} uid {}: {e}", peer.pid, peer.uid));
                 let _ = write_frame(
                     &mut stream,
                     &Response::new(ResponseBody::Error {
@@ -135,10 +135,13 @@ pub fn serve_connection(
             },
             Err(why) => {
                 state.counters.count("error");
-                eprintln!(
-                    "mfa-agent: refused request from pid {} uid {}: {why}",
-                    peer.pid, peer.uid
-                );
+                static REFUSED: Throttled = Throttled::new();
+                REFUSED.write(|| {
+                    format!(
+                        "refused request from pid {} uid {}: {why}",
+                        peer.pid, peer.uid
+                    )
+                });
                 ResponseBody::Error {
                     message: format!("not permitted: {why}"),
                 }
@@ -186,10 +189,13 @@ fn admit_login(
     }
     let who = person::for_login(person, context);
     budgets.pending(&who).map(Some).map_err(|why| {
-        eprintln!(
-            "mfa-agent: refused a login of {} ({}) from pid {}: {why}",
-            context.user, context.service, peer.pid
-        );
+        static OVER_BUDGET: Throttled = Throttled::new();
+        OVER_BUDGET.write(|| {
+            format!(
+                "refused a login of {:?} ({:?}) from pid {}: {why}",
+                context.user, context.service, peer.pid
+            )
+        });
         why
     })
 }

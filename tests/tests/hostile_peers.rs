@@ -282,3 +282,50 @@ fn bad_frames_as_fast_as_one_can_connect_do_not_flood_the_log() {
     assert!(lines >= 1, "{log}");
     assert!(lines < sent / 10, "{lines} lines for {sent} bad frames");
 }
+
+/// The process that connected hands its connection to a child and exits:
+/// its pid, which SO_PEERCRED gave the agent, may name another process by
+/// the time a request comes (logins read /proc/PID for who is behind a
+/// peer, its environment and start time). The agent pinned the peer when
+/// it accepted the connection, and refuses requests once it is gone.
+#[test]
+fn a_request_on_a_connection_whose_process_is_gone_is_refused() {
+    require_root!();
+    let work = WorkDir::new("hostile-gone");
+    let jerry = TestUser::create();
+    let agent = agent(&work);
+    let script = r#"
+import os, socket, struct, sys, time
+body = b'{"v":1,"type":"status"}'
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+parent = os.getpid()
+if os.fork() != 0:
+    os._exit(0)  # the peer the agent knows is gone
+while os.path.exists("/proc/%d" % parent):  # until the test reaped it
+    time.sleep(0.01)
+s.sendall(struct.pack(">I", len(body)) + body)
+n = struct.unpack(">I", s.recv(4))[0]
+got = b""
+while len(got) < n:
+    got += s.recv(n - len(got))
+print(got.decode(), flush=True)
+"#;
+    let mut cmd = Command::new("/usr/bin/python3");
+    cmd.args(["-c", script])
+        .arg(&agent.socket)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    as_user(&mut cmd, jerry.uid, jerry.gid);
+    let mut peer = cmd.spawn().expect("python3");
+    let stdout = peer.stdout.take().unwrap();
+    // The connecting process exits at once; its child answers on the pipe.
+    peer.wait().unwrap();
+    let mut answer = String::new();
+    BufReader::new(stdout).read_line(&mut answer).unwrap();
+    assert!(
+        answer.contains("the process that connected is gone"),
+        "a request of a gone peer was served: {answer}\n{}",
+        agent.log()
+    );
+}

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
+use std::os::fd::OwnedFd;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -33,8 +34,8 @@ pub enum Person {
     /// system: sshd, login, cron).
     System,
     /// Non-root peers with a uid no user has and no user's subordinate
-    /// uid: all together, so that such uids cannot be multiplied into
-    /// persons.
+    /// uid, and root peers gone before they could be traced: all together,
+    /// so that such peers cannot be multiplied into persons.
     Unknown,
 }
 
@@ -62,10 +63,22 @@ impl fmt::Display for Person {
 /// kernel tells: cheap (a pidfd or a few small /proc reads), done before a
 /// connection is served.
 pub fn at_accept(uid: u32, pid: i32) -> Person {
+    at_accept_pinned(uid, pid, None)
+}
+
+/// [`at_accept`] for a peer pinned by its pidfd: the root peer's own ids
+/// come from the pidfd, and what was read of /proc/PID counts only if the
+/// process still runs after it was read (else the pid may name another
+/// process by now: the person is unknown).
+pub(super) fn at_accept_pinned(uid: u32, pid: i32, pinned: Option<&OwnedFd>) -> Person {
     if uid != 0 {
         return behind_non_root(uid);
     }
-    behind_root(pid).map_or(Person::System, Person::Uid)
+    let person = behind_root(pid, pinned).map_or(Person::System, Person::Uid);
+    match pinned {
+        Some(fd) if !super::pidfd::still_runs(fd) => Person::Unknown,
+        _ => person,
+    }
 }
 
 /// A non-root peer is its uid. A uid no user has is the user whose
@@ -147,8 +160,9 @@ fn uid_of(name: &str) -> Option<u32> {
 /// The non-root user behind a root process: its real uid (sudo and su keep
 /// the invoking user's), its login uid, or the first ancestor's non-root
 /// real uid.
-fn behind_root(pid: i32) -> Option<u32> {
-    let (ruid, mut ppid) = status_ids(pid)?;
+fn behind_root(pid: i32, pinned: Option<&OwnedFd>) -> Option<u32> {
+    let own = pinned.and_then(super::pidfd::real_uid_and_parent_of);
+    let (ruid, mut ppid) = own.or_else(|| status_ids(pid))?;
     if ruid != 0 {
         return Some(ruid);
     }

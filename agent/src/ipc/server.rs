@@ -1,6 +1,7 @@
 //! The listening socket, and serving one connection's requests.
 
 use std::io;
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
@@ -17,6 +18,7 @@ use super::handler::handle;
 use super::log_lines::Throttled;
 use super::peer::{authorize, Peer};
 use super::person::{self, Person};
+use super::pidfd::still_runs;
 use crate::login::cancel;
 use crate::state::AgentState;
 
@@ -82,13 +84,16 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
 /// who the connection was counted against when it was accepted; a login
 /// that waits on the person's answer also takes one of that person's
 /// pending logins, for as long as it waits. `peer` is from SO_PEERCRED,
-/// read when the connection was accepted.
+/// read when the connection was accepted; `pinned` is that process's
+/// pidfd: a request whose process is gone is refused (its pid may name
+/// another process by now, and logins read /proc/PID).
 pub fn serve_connection(
     mut stream: UnixStream,
     state: &AgentState,
     budgets: &Arc<Budgets>,
     person: &Person,
     peer: Peer,
+    pinned: Option<OwnedFd>,
 ) {
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
     let mut pending = None;
@@ -98,29 +103,14 @@ pub fn serve_connection(
     // are spread out.
     let mut wait = FIRST_FRAME_TIMEOUT;
     loop {
-        let req: Request = match inbox.read_frame(&mut FrameDeadline::within(&stream, wait)) {
-            Ok(r) => r,
-            Err(FrameError::Io(_)) => {
-                // The module went away (or went quiet) mid-conversation:
-                // the login is refused, and audited as cancelled.
-                if let Some(conv) = pending.take() {
-                    let _ = cancel(state, conv);
-                }
-                return;
+        let Some(req) = next_request(&mut stream, &mut inbox, wait, state, &peer, &pinned) else {
+            // The module went away, went quiet or sent garbage, maybe
+            // mid-conversation: the login is refused, and audited as
+            // cancelled.
+            if let Some(conv) = pending.take() {
+                let _ = cancel(state, conv);
             }
-            Err(e) => {
-                state.counters.count("error");
-                static BAD_FRAME: Throttled = Throttled::new();
-                BAD_FRAME
-                    .write(|| format!("bad frame from pid {} uid {}: {e}", peer.pid, peer.uid));
-                let _ = write_frame(
-                    &mut stream,
-                    &Response::new(ResponseBody::Error {
-                        message: e.to_string(),
-                    }),
-                );
-                return;
-            }
+            return;
         };
         let body = match authorize(&peer, state.keys_uid, &req.body) {
             Ok(()) => match admit_login(budgets, person, &peer, &req.body, &pending_slot) {
@@ -133,19 +123,7 @@ pub fn serve_connection(
                     ResponseBody::Deny { message: why }
                 }
             },
-            Err(why) => {
-                state.counters.count("error");
-                static REFUSED: Throttled = Throttled::new();
-                REFUSED.write(|| {
-                    format!(
-                        "refused request from pid {} uid {}: {why}",
-                        peer.pid, peer.uid
-                    )
-                });
-                ResponseBody::Error {
-                    message: format!("not permitted: {why}"),
-                }
-            }
+            Err(why) => not_permitted(state, &peer, &why),
         };
         if pending.is_none() {
             pending_slot = None;
@@ -164,6 +142,52 @@ pub fn serve_connection(
         } else {
             READ_TIMEOUT
         };
+    }
+}
+
+/// The next request, whole within `wait`; `None` once the connection is
+/// to be closed (after saying why, when the peer is owed an answer): the
+/// peer went away or quiet, sent a bad frame, or its process is gone.
+fn next_request(
+    stream: &mut UnixStream,
+    inbox: &mut FrameInbox,
+    wait: Duration,
+    state: &AgentState,
+    peer: &Peer,
+    pinned: &Option<OwnedFd>,
+) -> Option<Request> {
+    let refusal = match inbox.read_frame::<_, Request>(&mut FrameDeadline::within(stream, wait)) {
+        Err(FrameError::Io(_)) => return None,
+        Err(e) => {
+            static BAD_FRAME: Throttled = Throttled::new();
+            BAD_FRAME.write(|| format!("bad frame from pid {} uid {}: {e}", peer.pid, peer.uid));
+            e.to_string()
+        }
+        Ok(_) if pinned.as_ref().is_some_and(|fd| !still_runs(fd)) => {
+            "the process that connected is gone; connect again".to_string()
+        }
+        Ok(req) => return Some(req),
+    };
+    state.counters.count("error");
+    let _ = write_frame(
+        stream,
+        &Response::new(ResponseBody::Error { message: refusal }),
+    );
+    None
+}
+
+/// The answer to a request `peer` may not make.
+fn not_permitted(state: &AgentState, peer: &Peer, why: &str) -> ResponseBody {
+    state.counters.count("error");
+    static REFUSED: Throttled = Throttled::new();
+    REFUSED.write(|| {
+        format!(
+            "refused request from pid {} uid {}: {why}",
+            peer.pid, peer.uid
+        )
+    });
+    ResponseBody::Error {
+        message: format!("not permitted: {why}"),
     }
 }
 

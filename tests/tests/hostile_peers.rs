@@ -242,7 +242,18 @@ fn one_user_with_many_uids_in_a_user_namespace_is_one_person() {
     let mut stdin = child.0.stdin.take().unwrap();
     stdin.write_all(b"mapped\n").unwrap();
     assert_eq!(lines.next().unwrap().unwrap(), "HELD", "{}", agent.log());
+    if let Some(pid) = agent.pid() {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let threads = status.lines().find(|l| l.starts_with("Threads:"));
+        let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count);
+        eprintln!("agent under jerry's namespace flood: {threads:?}, {fds} open fds");
+    }
+    let asked = Instant::now();
     let answer = status_as(&agent.socket, tom.uid, tom.gid);
+    eprintln!(
+        "tom's status during the flood: {:?} ({answer:.20})",
+        asked.elapsed()
+    );
     assert!(
         answer.starts_with("status"),
         "tom was not served while jerry's namespace held its connections: {answer}\n{}",

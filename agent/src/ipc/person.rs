@@ -81,28 +81,49 @@ pub(super) fn at_accept_pinned(uid: u32, pid: i32, pinned: Option<&OwnedFd>) -> 
     }
 }
 
-/// A non-root peer is its uid. A uid no user has is the user whose
-/// subordinate uids (/etc/subuid) hold it: one user mapping many uids into
-/// a user namespace is one person. Any other uid no user has is counted
-/// with every other such uid.
+/// A non-root peer is its uid. A uid in a user's subordinate range
+/// (/etc/subuid) is that user's: one user mapping many uids into a user
+/// namespace is one person (and such uids, which a namespace may cycle
+/// through, cost no user-database lookup). Any other uid no user has is
+/// counted with every other such uid.
 fn behind_non_root(uid: u32) -> Person {
-    if has_name(uid) {
-        return Person::Uid(uid);
-    }
-    match super::subuid::owner_of(uid) {
-        Some(owner) => match owner.parse::<u32>().ok().or_else(|| uid_of(&owner)) {
+    if let Some(owner) = super::subuid::owner_of(uid) {
+        return match owner.parse::<u32>().ok().or_else(|| uid_of(&owner)) {
             Some(owner_uid) => Person::Uid(owner_uid),
             None => Person::Login(owner),
-        },
-        None => Person::Unknown,
+        };
+    }
+    if has_name(uid) {
+        Person::Uid(uid)
+    } else {
+        Person::Unknown
     }
 }
 
+/// Whether a user has `uid`, remembered for [`NAME_TTL`] (asked for every
+/// connection of a non-root peer, before its budget is checked).
 fn has_name(uid: u32) -> bool {
-    matches!(
+    static UIDS: Mutex<Option<HashMap<u32, (Instant, bool)>>> = Mutex::new(None);
+    let now = Instant::now();
+    {
+        let uids = UIDS.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(&(at, named)) = uids.as_ref().and_then(|u| u.get(&uid)) {
+            if now.duration_since(at) < NAME_TTL {
+                return named;
+            }
+        }
+    }
+    let named = matches!(
         nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)),
         Ok(Some(_))
-    )
+    );
+    let mut uids = UIDS.lock().unwrap_or_else(|p| p.into_inner());
+    let uids = uids.get_or_insert_with(HashMap::new);
+    if uids.len() >= MAX_NAMES {
+        uids.clear();
+    }
+    uids.insert(uid, (now, named));
+    named
 }
 
 /// The person a `begin` from a peer first counted as `at_accept` is for.

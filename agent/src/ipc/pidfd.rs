@@ -21,7 +21,8 @@ const SO_PEERPIDFD: libc::c_int = 77;
 
 /// A pidfd for the process at the other end of `sock`: from SO_PEERPIDFD,
 /// else (older kernels) opened from `pid`, as early as the agent can.
-pub(super) fn of_peer(sock: impl AsFd, pid: i32) -> Option<OwnedFd> {
+/// `Err` when the kernel says that process is gone already.
+pub(super) fn of_peer(sock: impl AsFd, pid: i32) -> Result<Option<OwnedFd>, PeerGone> {
     let mut fd: libc::c_int = -1;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: SO_PEERPIDFD writes one int (a new descriptor, close-on-exec)
@@ -38,10 +39,17 @@ pub(super) fn of_peer(sock: impl AsFd, pid: i32) -> Option<OwnedFd> {
     };
     if rc == 0 && fd >= 0 {
         // SAFETY: the kernel just returned `fd`, owned by no one else.
-        return Some(unsafe { OwnedFd::from_raw_fd(fd) });
+        return Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }));
     }
-    pidfd_open(Pid::from_raw(pid)?, PidfdFlags::empty()).ok()
+    if rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH) {
+        return Err(PeerGone);
+    }
+    Ok(Pid::from_raw(pid).and_then(|p| pidfd_open(p, PidfdFlags::empty()).ok()))
 }
+
+/// The connecting process exited before the agent could pin it.
+#[derive(Debug)]
+pub(super) struct PeerGone;
 
 /// Whether the process behind `pidfd` still holds its pid (a zombie not
 /// yet reaped does: its pid cannot name another process yet).

@@ -22,7 +22,9 @@ pub(super) fn serve_guarded(shared: &Shared, stream: UnixStream) {
         return; // closed: no credentials, nothing to decide on
     };
     let (uid, pid) = (cred.uid.as_raw(), cred.pid.as_raw_nonzero().get());
-    let pinned = pidfd::of_peer(&stream, pid);
+    let Ok(pinned) = pidfd::of_peer(&stream, pid) else {
+        return refuse(stream, &shared.state, "the process that connected is gone");
+    };
     let person = person::at_accept_pinned(uid, pid, pinned.as_ref());
     let slot: ConnectionSlot = match shared.budgets.connection(&person) {
         Ok(slot) => slot,

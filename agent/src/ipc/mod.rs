@@ -14,6 +14,7 @@ mod pool;
 mod redact;
 mod server;
 mod shared;
+mod socket_dir;
 mod subuid;
 
 pub use acceptor::serve;

@@ -42,23 +42,9 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
             std::fs::create_dir_all(dir)?;
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
         }
-        // Whoever can write the directory can replace the socket.
-        let meta = std::fs::metadata(dir)?;
-        let me = rustix::process::geteuid().as_raw();
-        if std::os::unix::fs::MetadataExt::uid(&meta) != me
-            || meta.permissions().mode() & 0o022 != 0
-        {
-            let sticky_tmp = meta.permissions().mode() & 0o1000 != 0;
-            if !sticky_tmp {
-                return Err(io::Error::new(
-                    io::ErrorKind::PermissionDenied,
-                    format!(
-                        "{} must belong to uid {me} and not be writable by group or others",
-                        dir.display()
-                    ),
-                ));
-            }
-        }
+        // Whoever can write the directory (or one above) can take the
+        // socket away.
+        super::socket_dir::check(dir)?;
     }
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_socket() => std::fs::remove_file(path)?,
@@ -239,6 +225,25 @@ mod tests {
                 ..Default::default()
             },
         }
+    }
+
+    #[test]
+    fn no_socket_in_a_directory_another_user_may_empty() {
+        use std::os::unix::fs::PermissionsExt;
+        if !rustix::process::geteuid().is_root() {
+            return; // chown needs root
+        }
+        // A sticky directory a user made before the agent first started:
+        // its owner may delete the agent's socket (fail_mode=open would
+        // then let logins through).
+        let dir = std::env::temp_dir().join(format!("pam-mfa-bind-{}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        std::os::unix::fs::chown(&dir, Some(65534), None).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let bound = bind(&dir.join("agent.sock"));
+        std::fs::remove_dir_all(&dir).unwrap();
+        let err = bound.expect_err("bound in a user's directory").to_string();
+        assert!(err.contains("owned by uid 65534"), "{err}");
     }
 
     #[test]

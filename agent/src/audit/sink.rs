@@ -87,7 +87,7 @@ impl AuditSink {
     pub fn write(&self, ev: &AuditEvent) {
         let json = serde_json::to_string(ev).unwrap_or_else(|_| "{}".into());
         let ok = match self {
-            AuditSink::Journald(sock) => sock.send(journald_record(ev, &json).as_bytes()).is_ok(),
+            AuditSink::Journald(sock) => send_now(sock, journald_record(ev, &json).as_bytes()),
             AuditSink::Syslog(sock) => {
                 let prio = AUTHPRIV
                     + if ev.result == "allow" || ev.result == "ok" {
@@ -100,7 +100,7 @@ impl AuditSink {
                     std::process::id(),
                     ev.summary()
                 );
-                sock.send(line.as_bytes()).is_ok()
+                send_now(sock, line.as_bytes())
             }
             AuditSink::Stderr => {
                 eprintln!("{json}");
@@ -129,6 +129,15 @@ fn datagram(path: &str) -> Result<UnixDatagram, String> {
     s.connect(path)
         .map_err(|e| format!("cannot connect to {path}: {e}"))?;
     Ok(s)
+}
+
+/// Sends one record without waiting for room in journald's or syslog's
+/// queue. Every decision writes one before it is answered: a daemon that
+/// stalls (or that a local user keeps busy with `logger` floods) must not
+/// hold every login. When the queue is full the record goes to stderr.
+fn send_now(sock: &UnixDatagram, record: &[u8]) -> bool {
+    use rustix::net::SendFlags;
+    rustix::net::send(sock, record, SendFlags::DONTWAIT | SendFlags::NOSIGNAL).is_ok()
 }
 
 /// journald's native protocol: KEY=value lines. Values are single-line here
@@ -275,6 +284,27 @@ mod tests {
         }
         // With a reader on the FIFO the thread above may still block: free it.
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_journal_that_reads_nothing_does_not_hold_the_decision() {
+        let dir = std::env::temp_dir().join(format!("pam-mfa-audit-stall-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("journal.sock");
+        let _journal = UnixDatagram::bind(&path).unwrap(); // never reads
+        let sink = AuditSink::Journald(datagram(path.to_str().unwrap()).unwrap());
+        let ev = AuditEvent::new("decision", "allow", "n", "r", "ok".into());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // Enough records to fill the queue, then some.
+            for _ in 0..600 {
+                sink.write(&ev);
+            }
+            let _ = tx.send(());
+        });
+        let done = rx.recv_timeout(std::time::Duration::from_secs(60));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(done.is_ok(), "an audit write waited on a stalled journal");
     }
 
     #[test]

@@ -92,6 +92,23 @@ pub fn read_frame<R: Read, T: DeserializeOwned>(r: &mut R) -> Result<T, FrameErr
     parsed
 }
 
+/// serde's text without the values it quotes: "invalid type: string
+/// \"123456\"" would put a PIN sent in the wrong place into the agent's log
+/// and the error it answers. What is left names the kind of mistake and
+/// where it is.
+fn without_values(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let kind = text
+        .split(['"', '`'])
+        .next()
+        .unwrap_or_default()
+        .split(" at line ")
+        .next()
+        .unwrap_or_default()
+        .trim_end();
+    format!("{kind} (line {}, column {})", e.line(), e.column())
+}
+
 /// Only the protocol version of a message, the rest skipped.
 #[derive(Deserialize)]
 struct VersionOnly {
@@ -103,7 +120,7 @@ struct VersionOnly {
 /// shape), then the message itself, straight from the bytes: no tree of
 /// values in between (on the path of every login, both ends).
 pub(crate) fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, FrameError> {
-    let malformed = |e: serde_json::Error| FrameError::Malformed(e.to_string());
+    let malformed = |e: serde_json::Error| FrameError::Malformed(without_values(&e));
     let head: VersionOnly = serde_json::from_slice(body).map_err(malformed)?;
     match head.v.as_ref().and_then(serde_json::Value::as_u64) {
         Some(v) if v == u64::from(PROTOCOL_VERSION) => {}
@@ -157,6 +174,26 @@ mod tests {
         let mut none = (body.len() as u32).to_be_bytes().to_vec();
         none.extend_from_slice(body);
         assert!(read_frame::<_, Response>(&mut none.as_slice()).is_err());
+    }
+
+    #[test]
+    fn a_malformed_message_error_quotes_none_of_its_values() {
+        for body in [
+            br#"{"v":1,"type":"answer","answers":"s3cr3t-pin"}"#.as_slice(),
+            br#"{"v":1,"type":"answer","answers":[424242]}"#,
+            br#"{"v":1,"type":"s3cr3t-pin"}"#,
+        ] {
+            let mut wire = (body.len() as u32).to_be_bytes().to_vec();
+            wire.extend_from_slice(body);
+            let err = read_frame::<_, Request>(&mut wire.as_slice()).unwrap_err();
+            let shown = err.to_string();
+            assert!(matches!(err, FrameError::Malformed(_)), "{shown}");
+            assert!(
+                !shown.contains("s3cr3t") && !shown.contains("424242"),
+                "{shown}"
+            );
+            assert!(shown.contains("column"), "{shown}");
+        }
     }
 
     #[test]

@@ -72,11 +72,25 @@ impl AuditEvent {
             ("evidence", &self.evidence),
         ] {
             if let Some(v) = v {
-                s.push_str(&format!(" {k}={v}"));
+                s.push_str(&format!(" {k}={}", plain_or_quoted(v)));
             }
         }
-        s.push_str(&format!(": {}", self.reason));
+        s.push_str(&format!(": {}", self.reason.replace(char::is_control, " ")));
         s
+    }
+}
+
+/// `v` as it is when it is one plain word, else quoted and escaped: a
+/// non-root peer chooses its PAM service, rhost and tty, and must not
+/// write `login=root` or a line break into the summary syslog shows.
+fn plain_or_quoted(v: &str) -> String {
+    let plain = !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_alphanumeric() || "._-@:/+,".contains(c));
+    if plain {
+        v.to_string()
+    } else {
+        format!("{v:?}")
     }
 }
 
@@ -84,4 +98,20 @@ pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_quotes_what_a_peer_chose() {
+        let mut ev = AuditEvent::new("decision", "deny", "n", "r", "no tap\nfake line".into());
+        ev.service = Some("sudo login=root evidence=ssh_sk_touch\nmfa-agent: allow".into());
+        ev.login = Some("jerry".into());
+        assert_eq!(
+            ev.summary(),
+            r#"pam-mfa decision deny service="sudo login=root evidence=ssh_sk_touch\nmfa-agent: allow" login=jerry: no tap fake line"#
+        );
+    }
 }

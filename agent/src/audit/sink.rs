@@ -69,12 +69,7 @@ impl AuditSink {
             SinkSpec::Journald => datagram(JOURNALD_SOCKET).map(AuditSink::Journald),
             SinkSpec::Syslog => datagram(SYSLOG_SOCKET).map(AuditSink::Syslog),
             SinkSpec::Stderr => Ok(AuditSink::Stderr),
-            SinkSpec::File(path) => OpenOptions::new()
-                .create(true)
-                .append(true)
-                .mode(0o600)
-                .custom_flags(libc_o_nofollow())
-                .open(path)
+            SinkSpec::File(path) => open_private_file(path)
                 .map(|f| AuditSink::File(Mutex::new(f)))
                 .map_err(|e| format!("cannot open audit file {}: {e}", path.display())),
         }
@@ -92,7 +87,7 @@ impl AuditSink {
     pub fn write(&self, ev: &AuditEvent) {
         let json = serde_json::to_string(ev).unwrap_or_else(|_| "{}".into());
         let ok = match self {
-            AuditSink::Journald(sock) => sock.send(journald_record(ev, &json).as_bytes()).is_ok(),
+            AuditSink::Journald(sock) => send_now(sock, journald_record(ev, &json).as_bytes()),
             AuditSink::Syslog(sock) => {
                 let prio = AUTHPRIV
                     + if ev.result == "allow" || ev.result == "ok" {
@@ -105,7 +100,7 @@ impl AuditSink {
                     std::process::id(),
                     ev.summary()
                 );
-                sock.send(line.as_bytes()).is_ok()
+                send_now(sock, line.as_bytes())
             }
             AuditSink::Stderr => {
                 eprintln!("{json}");
@@ -134,6 +129,15 @@ fn datagram(path: &str) -> Result<UnixDatagram, String> {
     s.connect(path)
         .map_err(|e| format!("cannot connect to {path}: {e}"))?;
     Ok(s)
+}
+
+/// Sends one record without waiting for room in journald's or syslog's
+/// queue. Every decision writes one before it is answered: a daemon that
+/// stalls (or that a local user keeps busy with `logger` floods) must not
+/// hold every login. When the queue is full the record goes to stderr.
+fn send_now(sock: &UnixDatagram, record: &[u8]) -> bool {
+    use rustix::net::SendFlags;
+    rustix::net::send(sock, record, SendFlags::DONTWAIT | SendFlags::NOSIGNAL).is_ok()
 }
 
 /// journald's native protocol: KEY=value lines. Values are single-line here
@@ -167,8 +171,40 @@ fn journald_record(ev: &AuditEvent, json: &str) -> String {
     out
 }
 
-fn libc_o_nofollow() -> i32 {
-    rustix::fs::OFlags::NOFOLLOW.bits() as i32
+/// The audit file, for appending: never through a symlink, never a FIFO
+/// or device (opened non-blocking, so a FIFO planted there cannot hang the
+/// agent's start), only a regular file of the agent's own, readable by no
+/// one else (a file left 0644, or created by a user in a directory they may
+/// write, would show every login's audit to that user).
+fn open_private_file(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .custom_flags(flags.bits() as i32)
+        .open(path)?;
+    let meta = file.metadata()?;
+    let me = rustix::process::geteuid().as_raw();
+    let refuse = |why: &str| {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            why,
+        ))
+    };
+    if !meta.file_type().is_file() {
+        return refuse("not a regular file");
+    }
+    if meta.uid() != me {
+        return refuse(&format!("owned by uid {}, not {me}", meta.uid()));
+    }
+    if meta.mode() & 0o077 != 0 {
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    // Writes are one line each and small: blocking is fine from here on.
+    rustix::fs::fcntl_setfl(&file, rustix::fs::OFlags::APPEND)?;
+    Ok(file)
 }
 
 #[cfg(test)]
@@ -205,6 +241,70 @@ mod tests {
         assert_eq!(lines[0]["login"], "jerry");
         assert_eq!(lines[0]["result"], "deny");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_audit_file_is_private_and_never_a_fifo_or_someone_elses() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = std::env::temp_dir().join(format!("pam-mfa-audit-own-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Left world-readable: made private.
+        let loose = dir.join("loose.log");
+        std::fs::write(&loose, "").unwrap();
+        std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(AuditSink::open(&SinkSpec::File(loose.clone())).is_ok());
+        assert_eq!(std::fs::metadata(&loose).unwrap().mode() & 0o777, 0o600);
+        // A FIFO: refused at once (a blocking open would wait for a reader).
+        let fifo = dir.join("fifo.log");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let f = fifo.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(AuditSink::open(&SinkSpec::File(f)).is_err());
+        });
+        let refused = rx.recv_timeout(std::time::Duration::from_secs(10));
+        assert_eq!(refused, Ok(true), "a FIFO was opened, or the open hung");
+        // Someone else's file (when running as root, as the agent does).
+        if rustix::process::geteuid().is_root() {
+            let theirs = dir.join("theirs.log");
+            std::fs::write(&theirs, "").unwrap();
+            std::os::unix::fs::chown(&theirs, Some(65534), None).unwrap();
+            let err = AuditSink::open(&SinkSpec::File(theirs.clone()))
+                .err()
+                .unwrap();
+            assert!(err.contains("owned by uid 65534"), "{err}");
+            assert_eq!(std::fs::metadata(&theirs).unwrap().uid(), 65534);
+        }
+        // With a reader on the FIFO the thread above may still block: free it.
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_journal_that_reads_nothing_does_not_hold_the_decision() {
+        let dir = std::env::temp_dir().join(format!("pam-mfa-audit-stall-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("journal.sock");
+        let _journal = UnixDatagram::bind(&path).unwrap(); // never reads
+        let sink = AuditSink::Journald(datagram(path.to_str().unwrap()).unwrap());
+        let ev = AuditEvent::new("decision", "allow", "n", "r", "ok".into());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // Enough records to fill the queue, then some.
+            for _ in 0..600 {
+                sink.write(&ev);
+            }
+            let _ = tx.send(());
+        });
+        let done = rx.recv_timeout(std::time::Duration::from_secs(60));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(done.is_ok(), "an audit write waited on a stalled journal");
     }
 
     #[test]

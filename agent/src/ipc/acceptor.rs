@@ -32,7 +32,8 @@ pub fn serve(
     state: Arc<AgentState>,
     stop: Arc<AtomicBool>,
 ) -> io::Result<()> {
-    let budgets = Budgets::new(state.keys_uid);
+    let capacity = super::fd_limit::raise_for_connections();
+    let budgets = Budgets::with_capacity(state.keys_uid, capacity);
     let shared = Arc::new(Shared {
         listener,
         state,

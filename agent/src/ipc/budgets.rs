@@ -1,8 +1,9 @@
 //! Budgets per invoking person: open connections, and logins waiting on the
 //! person's answer (each holds a thread for as long as its challenge lives).
 //! A person whose budget is spent gets a clear refusal at once; everyone
-//! else keeps theirs, and the system (sshd, login) keeps a reserve no local
-//! user can take.
+//! else keeps theirs, and the system (sshd, login) and the
+//! AuthorizedKeysCommandUser each keep a reserve no local user, and not the
+//! other, can take.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,10 +17,14 @@ pub const PER_PERSON_PENDING: usize = 8;
 /// Connections of root peers with no person behind them (sshd, login before
 /// their first request) and of the AuthorizedKeysCommandUser, each.
 pub const SYSTEM_CONNECTIONS: usize = 256;
-/// Connections served at once, in all.
-pub const MAX_CONNECTIONS: usize = 1024;
-/// Of [`MAX_CONNECTIONS`], what persons together never take: the system's.
-pub const SYSTEM_RESERVE: usize = SYSTEM_CONNECTIONS;
+/// Connections served at once, in all: persons' share and a reserve of
+/// [`SYSTEM_CONNECTIONS`] each for the system and the keys user.
+pub const MAX_CONNECTIONS: usize = 1280;
+/// Of [`MAX_CONNECTIONS`], what persons together never take: the system's
+/// and the keys user's. (The keys user is often `nobody`, which other
+/// daemons share: counted against the total alone, it could take the
+/// system's last connections.)
+pub const SYSTEM_RESERVE: usize = 2 * SYSTEM_CONNECTIONS;
 
 #[derive(Default)]
 struct Counts {
@@ -32,6 +37,11 @@ struct Counts {
 
 pub struct Budgets {
     counts: Mutex<Counts>,
+    /// Connections served at once, in all: [`MAX_CONNECTIONS`] unless the
+    /// open files limit leaves room for fewer.
+    total: usize,
+    /// Of `total`, what persons together may take.
+    personal: usize,
     /// The AuthorizedKeysCommandUser: one per SSH connection attempt, so it
     /// gets the system's budget.
     keys_uid: Option<u32>,
@@ -52,8 +62,19 @@ pub struct PendingSlot {
 
 impl Budgets {
     pub fn new(keys_uid: Option<u32>) -> Arc<Self> {
+        Budgets::with_capacity(keys_uid, MAX_CONNECTIONS)
+    }
+
+    /// Budgets for at most `total` connections at once (what the open
+    /// files limit leaves room for). The system and the keys user keep
+    /// their reserve out of them, or half of them when they are fewer than
+    /// twice the reserve.
+    pub fn with_capacity(keys_uid: Option<u32>, total: usize) -> Arc<Self> {
+        let total = total.min(MAX_CONNECTIONS);
         Arc::new(Budgets {
             counts: Mutex::new(Counts::default()),
+            total,
+            personal: total - SYSTEM_RESERVE.min(total / 2),
             keys_uid,
         })
     }
@@ -66,7 +87,7 @@ impl Budgets {
         match person {
             Person::System => true,
             Person::Uid(uid) => self.keys_uid == Some(*uid),
-            Person::Login(_) => false,
+            Person::Login(_) | Person::Unknown => false,
         }
     }
 
@@ -79,9 +100,7 @@ impl Budgets {
             SYSTEM_CONNECTIONS
         };
         let mut c = self.lock();
-        if c.total >= MAX_CONNECTIONS
-            || (personal && c.personal >= MAX_CONNECTIONS - SYSTEM_RESERVE)
-        {
+        if c.total >= self.total || (personal && c.personal >= self.personal) {
             return Err("the agent is serving too many connections".into());
         }
         let mine = c.connections.entry(person.clone()).or_insert(0);
@@ -205,7 +224,49 @@ mod tests {
         }
         assert!(
             b.connection(&Person::System).is_err(),
-            "the total is capped"
+            "the system is capped"
         );
+    }
+
+    #[test]
+    fn the_keys_user_holding_its_share_leaves_the_systems_to_sshd() {
+        let b = Budgets::new(Some(65534));
+        let mut held = Vec::new();
+        for uid in 2000.. {
+            match b.connection(&Person::Uid(uid)) {
+                Ok(s) => held.push(s),
+                Err(_) => break,
+            }
+        }
+        while let Ok(s) = b.connection(&Person::Uid(65534)) {
+            held.push(s);
+        }
+        let system: Vec<_> = (0..SYSTEM_CONNECTIONS)
+            .map_while(|_| b.connection(&Person::System).ok())
+            .collect();
+        assert_eq!(
+            system.len(),
+            SYSTEM_CONNECTIONS,
+            "persons and the keys user left sshd less than its reserve"
+        );
+        assert_eq!(b.open_connections(), MAX_CONNECTIONS);
+    }
+
+    #[test]
+    fn a_smaller_capacity_shrinks_the_persons_share_first() {
+        let b = Budgets::with_capacity(None, 300);
+        let mut held = Vec::new();
+        for uid in 2000.. {
+            match b.connection(&Person::Uid(uid)) {
+                Ok(s) => held.push(s),
+                Err(_) => break,
+            }
+        }
+        assert_eq!(held.len(), 300 / 2);
+        const { assert!(300 / 2 < SYSTEM_RESERVE) };
+        while let Ok(s) = b.connection(&Person::System) {
+            held.push(s);
+        }
+        assert_eq!(held.len(), 300);
     }
 }

@@ -3,7 +3,10 @@
 
 mod acceptor;
 mod budgets;
+mod fd_limit;
+mod frame_deadline;
 mod handler;
+mod log_lines;
 mod peer;
 mod person;
 mod pidfd;
@@ -11,6 +14,8 @@ mod pool;
 mod redact;
 mod server;
 mod shared;
+mod socket_dir;
+mod subuid;
 
 pub use acceptor::serve;
 pub use budgets::{

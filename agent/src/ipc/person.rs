@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
+use std::os::fd::OwnedFd;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -32,6 +33,10 @@ pub enum Person {
     /// A root peer with no person behind it, before its first request (the
     /// system: sshd, login, cron).
     System,
+    /// Non-root peers with a uid no user has and no user's subordinate
+    /// uid, and root peers gone before they could be traced: all together,
+    /// so that such peers cannot be multiplied into persons.
+    Unknown,
 }
 
 impl fmt::Display for Person {
@@ -49,6 +54,7 @@ impl fmt::Display for Person {
             }
             Person::Login(name) => f.write_str(name),
             Person::System => f.write_str("the system"),
+            Person::Unknown => f.write_str("peers whose person is unknown"),
         }
     }
 }
@@ -57,10 +63,67 @@ impl fmt::Display for Person {
 /// kernel tells: cheap (a pidfd or a few small /proc reads), done before a
 /// connection is served.
 pub fn at_accept(uid: u32, pid: i32) -> Person {
+    at_accept_pinned(uid, pid, None)
+}
+
+/// [`at_accept`] for a peer pinned by its pidfd: the root peer's own ids
+/// come from the pidfd, and what was read of /proc/PID counts only if the
+/// process still runs after it was read (else the pid may name another
+/// process by now: the person is unknown).
+pub(super) fn at_accept_pinned(uid: u32, pid: i32, pinned: Option<&OwnedFd>) -> Person {
     if uid != 0 {
-        return Person::Uid(uid);
+        return behind_non_root(uid);
     }
-    behind_root(pid).map_or(Person::System, Person::Uid)
+    let person = behind_root(pid, pinned).map_or(Person::System, Person::Uid);
+    match pinned {
+        Some(fd) if !super::pidfd::still_runs(fd) => Person::Unknown,
+        _ => person,
+    }
+}
+
+/// A non-root peer is its uid. A uid in a user's subordinate range
+/// (/etc/subuid) is that user's: one user mapping many uids into a user
+/// namespace is one person (and such uids, which a namespace may cycle
+/// through, cost no user-database lookup). Any other uid no user has is
+/// counted with every other such uid.
+fn behind_non_root(uid: u32) -> Person {
+    if let Some(owner) = super::subuid::owner_of(uid) {
+        return match owner.parse::<u32>().ok().or_else(|| uid_of(&owner)) {
+            Some(owner_uid) => Person::Uid(owner_uid),
+            None => Person::Login(owner),
+        };
+    }
+    if has_name(uid) {
+        Person::Uid(uid)
+    } else {
+        Person::Unknown
+    }
+}
+
+/// Whether a user has `uid`, remembered for [`NAME_TTL`] (asked for every
+/// connection of a non-root peer, before its budget is checked).
+fn has_name(uid: u32) -> bool {
+    static UIDS: Mutex<Option<HashMap<u32, (Instant, bool)>>> = Mutex::new(None);
+    let now = Instant::now();
+    {
+        let uids = UIDS.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(&(at, named)) = uids.as_ref().and_then(|u| u.get(&uid)) {
+            if now.duration_since(at) < NAME_TTL {
+                return named;
+            }
+        }
+    }
+    let named = matches!(
+        nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)),
+        Ok(Some(_))
+    );
+    let mut uids = UIDS.lock().unwrap_or_else(|p| p.into_inner());
+    let uids = uids.get_or_insert_with(HashMap::new);
+    if uids.len() >= MAX_NAMES {
+        uids.clear();
+    }
+    uids.insert(uid, (now, named));
+    named
 }
 
 /// The person a `begin` from a peer first counted as `at_accept` is for.
@@ -118,8 +181,9 @@ fn uid_of(name: &str) -> Option<u32> {
 /// The non-root user behind a root process: its real uid (sudo and su keep
 /// the invoking user's), its login uid, or the first ancestor's non-root
 /// real uid.
-fn behind_root(pid: i32) -> Option<u32> {
-    let (ruid, mut ppid) = status_ids(pid)?;
+fn behind_root(pid: i32, pinned: Option<&OwnedFd>) -> Option<u32> {
+    let own = pinned.and_then(super::pidfd::real_uid_and_parent_of);
+    let (ruid, mut ppid) = own.or_else(|| status_ids(pid))?;
     if ruid != 0 {
         return Some(ruid);
     }
@@ -208,8 +272,12 @@ mod tests {
     }
 
     #[test]
-    fn a_non_root_peer_is_its_uid() {
-        assert_eq!(at_accept(1234, 1), Person::Uid(1234));
+    fn a_non_root_peer_is_its_uid_and_a_uid_no_one_has_is_unknown() {
+        let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+        let uid = nobody.uid.as_raw();
+        assert_eq!(at_accept(uid, 1), Person::Uid(uid));
+        // No user, and (on any sane host) in no one's subordinate range.
+        assert_eq!(at_accept(u32::MAX - 7, 1), Person::Unknown);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::os::unix::net::UnixStream;
 use super::budgets::ConnectionSlot;
 use super::peer::peer_from;
 use super::person;
+use super::pidfd;
 use super::server::serve_connection;
 use super::shared::{refuse, Shared};
 
@@ -21,14 +22,24 @@ pub(super) fn serve_guarded(shared: &Shared, stream: UnixStream) {
         return; // closed: no credentials, nothing to decide on
     };
     let (uid, pid) = (cred.uid.as_raw(), cred.pid.as_raw_nonzero().get());
-    let person = person::at_accept(uid, pid);
+    let Ok(pinned) = pidfd::of_peer(&stream, pid) else {
+        return refuse(stream, &shared.state, "the process that connected is gone");
+    };
+    let person = person::at_accept_pinned(uid, pid, pinned.as_ref());
     let slot: ConnectionSlot = match shared.budgets.connection(&person) {
         Ok(slot) => slot,
         Err(why) => return refuse(stream, &shared.state, &why),
     };
     let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let peer = peer_from(uid, pid);
-        serve_connection(stream, &shared.state, &shared.budgets, &person, peer)
+        serve_connection(
+            stream,
+            &shared.state,
+            &shared.budgets,
+            &person,
+            peer,
+            pinned,
+        )
     }));
     drop(slot);
     if served.is_err() {

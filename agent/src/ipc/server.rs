@@ -1,6 +1,7 @@
 //! The listening socket, and serving one connection's requests.
 
 use std::io;
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
@@ -12,16 +13,20 @@ use pam_mfa_protocol::{
 };
 
 use super::budgets::{Budgets, PendingSlot};
+use super::frame_deadline::FrameDeadline;
 use super::handler::handle;
+use super::log_lines::Throttled;
 use super::peer::{authorize, Peer};
 use super::person::{self, Person};
+use super::pidfd::still_runs;
 use crate::login::cancel;
 use crate::state::AgentState;
 
-/// How long the agent waits for a connection's first frame (the module and
-/// mfactl send theirs at once): a connection that sends nothing is closed.
+/// How long the agent waits for a connection's whole first frame (the
+/// module and mfactl send theirs at once): a connection that sends nothing,
+/// or trickles its frame, is closed.
 pub const FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long the agent waits for a client's next frame.
+/// How long the agent waits for a client's whole next frame.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Beyond a challenge's lifetime, how long an answer may still be on its way.
@@ -37,23 +42,9 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
             std::fs::create_dir_all(dir)?;
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
         }
-        // Whoever can write the directory can replace the socket.
-        let meta = std::fs::metadata(dir)?;
-        let me = rustix::process::geteuid().as_raw();
-        if std::os::unix::fs::MetadataExt::uid(&meta) != me
-            || meta.permissions().mode() & 0o022 != 0
-        {
-            let sticky_tmp = meta.permissions().mode() & 0o1000 != 0;
-            if !sticky_tmp {
-                return Err(io::Error::new(
-                    io::ErrorKind::PermissionDenied,
-                    format!(
-                        "{} must belong to uid {me} and not be writable by group or others",
-                        dir.display()
-                    ),
-                ));
-            }
-        }
+        // Whoever can write the directory (or one above) can take the
+        // socket away.
+        super::socket_dir::check(dir)?;
     }
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_socket() => std::fs::remove_file(path)?,
@@ -79,44 +70,33 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
 /// who the connection was counted against when it was accepted; a login
 /// that waits on the person's answer also takes one of that person's
 /// pending logins, for as long as it waits. `peer` is from SO_PEERCRED,
-/// read when the connection was accepted.
+/// read when the connection was accepted; `pinned` is that process's
+/// pidfd: a request whose process is gone is refused (its pid may name
+/// another process by now, and logins read /proc/PID).
 pub fn serve_connection(
     mut stream: UnixStream,
     state: &AgentState,
     budgets: &Arc<Budgets>,
     person: &Person,
     peer: Peer,
+    pinned: Option<OwnedFd>,
 ) {
-    let _ = stream.set_read_timeout(Some(FIRST_FRAME_TIMEOUT));
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
     let mut pending = None;
     let mut pending_slot: Option<PendingSlot> = None;
     let mut inbox = FrameInbox::new();
+    // The whole next frame must arrive within `wait`, however its bytes
+    // are spread out.
+    let mut wait = FIRST_FRAME_TIMEOUT;
     loop {
-        let req: Request = match inbox.read_frame(&mut stream) {
-            Ok(r) => r,
-            Err(FrameError::Io(_)) => {
-                // The module went away (or went quiet) mid-conversation:
-                // the login is refused, and audited as cancelled.
-                if let Some(conv) = pending.take() {
-                    let _ = cancel(state, conv);
-                }
-                return;
+        let Some(req) = next_request(&mut stream, &mut inbox, wait, state, &peer, &pinned) else {
+            // The module went away, went quiet or sent garbage, maybe
+            // mid-conversation: the login is refused, and audited as
+            // cancelled.
+            if let Some(conv) = pending.take() {
+                let _ = cancel(state, conv);
             }
-            Err(e) => {
-                state.counters.count("error");
-                eprintln!(
-                    "mfa-agent: bad frame from pid {} uid {}: {e}",
-                    peer.pid, peer.uid
-                );
-                let _ = write_frame(
-                    &mut stream,
-                    &Response::new(ResponseBody::Error {
-                        message: e.to_string(),
-                    }),
-                );
-                return;
-            }
+            return;
         };
         let body = match authorize(&peer, state.keys_uid, &req.body) {
             Ok(()) => match admit_login(budgets, person, &peer, &req.body, &pending_slot) {
@@ -129,16 +109,7 @@ pub fn serve_connection(
                     ResponseBody::Deny { message: why }
                 }
             },
-            Err(why) => {
-                state.counters.count("error");
-                eprintln!(
-                    "mfa-agent: refused request from pid {} uid {}: {why}",
-                    peer.pid, peer.uid
-                );
-                ResponseBody::Error {
-                    message: format!("not permitted: {why}"),
-                }
-            }
+            Err(why) => not_permitted(state, &peer, &why),
         };
         if pending.is_none() {
             pending_slot = None;
@@ -152,12 +123,57 @@ pub fn serve_connection(
             return;
         }
         // A person answering a challenge may take as long as it lives.
-        let wait = if pending.is_some() {
+        wait = if pending.is_some() {
             state.config.challenge.ttl + ANSWER_GRACE
         } else {
             READ_TIMEOUT
         };
-        let _ = stream.set_read_timeout(Some(wait));
+    }
+}
+
+/// The next request, whole within `wait`; `None` once the connection is
+/// to be closed (after saying why, when the peer is owed an answer): the
+/// peer went away or quiet, sent a bad frame, or its process is gone.
+fn next_request(
+    stream: &mut UnixStream,
+    inbox: &mut FrameInbox,
+    wait: Duration,
+    state: &AgentState,
+    peer: &Peer,
+    pinned: &Option<OwnedFd>,
+) -> Option<Request> {
+    let refusal = match inbox.read_frame::<_, Request>(&mut FrameDeadline::within(stream, wait)) {
+        Err(FrameError::Io(_)) => return None,
+        Err(e) => {
+            static BAD_FRAME: Throttled = Throttled::new();
+            BAD_FRAME.write(|| format!("bad frame from pid {} uid {}: {e}", peer.pid, peer.uid));
+            e.to_string()
+        }
+        Ok(_) if pinned.as_ref().is_some_and(|fd| !still_runs(fd)) => {
+            "the process that connected is gone; connect again".to_string()
+        }
+        Ok(req) => return Some(req),
+    };
+    state.counters.count("error");
+    let _ = write_frame(
+        stream,
+        &Response::new(ResponseBody::Error { message: refusal }),
+    );
+    None
+}
+
+/// The answer to a request `peer` may not make.
+fn not_permitted(state: &AgentState, peer: &Peer, why: &str) -> ResponseBody {
+    state.counters.count("error");
+    static REFUSED: Throttled = Throttled::new();
+    REFUSED.write(|| {
+        format!(
+            "refused request from pid {} uid {}: {why}",
+            peer.pid, peer.uid
+        )
+    });
+    ResponseBody::Error {
+        message: format!("not permitted: {why}"),
     }
 }
 
@@ -183,10 +199,13 @@ fn admit_login(
     }
     let who = person::for_login(person, context);
     budgets.pending(&who).map(Some).map_err(|why| {
-        eprintln!(
-            "mfa-agent: refused a login of {} ({}) from pid {}: {why}",
-            context.user, context.service, peer.pid
-        );
+        static OVER_BUDGET: Throttled = Throttled::new();
+        OVER_BUDGET.write(|| {
+            format!(
+                "refused a login of {:?} ({:?}) from pid {}: {why}",
+                context.user, context.service, peer.pid
+            )
+        });
         why
     })
 }
@@ -206,6 +225,25 @@ mod tests {
                 ..Default::default()
             },
         }
+    }
+
+    #[test]
+    fn no_socket_in_a_directory_another_user_may_empty() {
+        use std::os::unix::fs::PermissionsExt;
+        if !rustix::process::geteuid().is_root() {
+            return; // chown needs root
+        }
+        // A sticky directory a user made before the agent first started:
+        // its owner may delete the agent's socket (fail_mode=open would
+        // then let logins through).
+        let dir = std::env::temp_dir().join(format!("pam-mfa-bind-{}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        std::os::unix::fs::chown(&dir, Some(65534), None).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let bound = bind(&dir.join("agent.sock"));
+        std::fs::remove_dir_all(&dir).unwrap();
+        let err = bound.expect_err("bound in a user's directory").to_string();
+        assert!(err.contains("owned by uid 65534"), "{err}");
     }
 
     #[test]

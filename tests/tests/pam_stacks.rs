@@ -192,3 +192,19 @@ fn agent_down_fail_closed_is_authinfo_unavail() {
     let out = w.sudo.run(&r);
     assert_ne!(out.result("auth"), "PAM_SUCCESS", "{}", evidence(&w, &out));
 }
+
+/// sshd or sudo in a container that shares the host's agent socket: from
+/// the module's pid namespace the agent's pid is invisible, and SO_PEERCRED
+/// says pid 0. The module checks only the peer's uid, read into the
+/// kernel's own `struct ucred`, and gets its answer as anywhere else.
+#[test]
+fn a_module_that_cannot_see_the_agents_pid_still_gets_its_answer() {
+    require_root!();
+    let w = world("pam-pidns", "dev", "false");
+    let mut run = sudo_run(&w.user.name);
+    run.own_pid_namespace = true;
+    let out = w.sudo.run(&run);
+    assert_eq!(out.exit_code(), Some(0), "{}", evidence(&w, &out));
+    assert_eq!(out.result("auth"), "PAM_SUCCESS", "{}", evidence(&w, &out));
+    assert_eq!(out.result("account"), "PAM_SUCCESS");
+}

@@ -7,6 +7,8 @@
 
 use std::os::unix::net::UnixStream;
 
+use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+
 use super::budgets::ConnectionSlot;
 use super::peer::peer_from;
 use super::person;
@@ -18,10 +20,20 @@ use super::shared::{refuse, Shared};
 /// or refuses it when that person's budget is spent. Survives a panic in
 /// the handler (the connection closes: the module fails closed).
 pub(super) fn serve_guarded(shared: &Shared, stream: UnixStream) {
-    let Ok(cred) = rustix::net::sockopt::socket_peercred(&stream) else {
+    // nix's UnixCredentials holds the kernel's struct ucred as it is: a pid
+    // of 0 (a peer in a pid namespace this one cannot see) stays a value,
+    // where rustix's UCred (a pid that cannot be 0) would be undefined.
+    let Ok(cred) = getsockopt(&stream, PeerCredentials) else {
         return; // closed: no credentials, nothing to decide on
     };
-    let (uid, pid) = (cred.uid.as_raw(), cred.pid.as_raw_nonzero().get());
+    let (uid, pid) = (cred.uid(), cred.pid());
+    if pid <= 0 {
+        return refuse(
+            stream,
+            &shared.state,
+            "the connecting process is in a pid namespace the agent cannot see",
+        );
+    }
     let Ok(pinned) = pidfd::of_peer(&stream, pid) else {
         return refuse(stream, &shared.state, "the process that connected is gone");
     };

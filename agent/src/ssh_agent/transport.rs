@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use rustix::fs::{statat, AtFlags, FileType, CWD};
 use rustix::io::Errno;
-use rustix::net::sockopt::{set_socket_timeout, socket_peercred, Timeout};
+use rustix::net::sockopt::{set_socket_timeout, Timeout};
 use rustix::net::{
     connect, recv, send, socket_with, AddressFamily, RecvFlags, SendFlags, SocketAddrUnix,
     SocketFlags, SocketType,
@@ -90,8 +90,11 @@ fn check_socket_file(path: &Path, expected_uid: u32) -> Result<(), AgentError> {
 }
 
 fn check_peer(fd: impl AsFd, expected_uid: u32) -> Result<(), AgentError> {
-    let cred = socket_peercred(fd).map_err(|e| AgentError::Io(e.into()))?;
-    let uid = cred.uid.as_raw();
+    // nix's UnixCredentials, not rustix's UCred: its pid may be 0 (a peer
+    // in a pid namespace this one cannot see), which UCred cannot hold.
+    let cred = nix::sys::socket::getsockopt(&fd, nix::sys::socket::sockopt::PeerCredentials)
+        .map_err(|e| AgentError::Io(e.into()))?;
+    let uid = cred.uid();
     // Only the expected user: accepting root here would let a user swap
     // their socket path for a root-owned listener between check and connect.
     if uid != expected_uid {

@@ -5,7 +5,9 @@ use std::os::fd::AsFd;
 use std::path::Path;
 
 use rustix::fs::{lstat, FileType};
-use rustix::net::sockopt::socket_peercred;
+use rustix::io::Errno;
+
+use crate::ffi::peer_uid;
 
 use super::ConnectError;
 
@@ -25,11 +27,10 @@ pub fn check_socket_file(path: &Path, agent_uid: u32) -> Result<(), ConnectError
 
 /// Checks the connected peer's credentials (SO_PEERCRED).
 pub fn check_peer<Fd: AsFd>(fd: Fd, agent_uid: u32) -> Result<(), ConnectError> {
-    let cred = socket_peercred(fd).map_err(ConnectError::PeerUnknown)?;
-    if cred.uid.as_raw() != agent_uid {
-        return Err(ConnectError::WrongPeer {
-            uid: cred.uid.as_raw(),
-        });
+    let uid = peer_uid(fd)
+        .map_err(|e| ConnectError::PeerUnknown(Errno::from_io_error(&e).unwrap_or(Errno::IO)))?;
+    if uid != agent_uid {
+        return Err(ConnectError::WrongPeer { uid });
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod consts;
 mod conv;
 mod entry;
 mod handle;
+mod peer_cred;
 mod sys;
 pub(crate) mod syslog;
 
@@ -19,4 +20,5 @@ pub use entry::{
     pam_sm_open_session, pam_sm_setcred,
 };
 pub use handle::RealHandle;
+pub use peer_cred::peer_uid;
 pub use sys::PamHandleT;

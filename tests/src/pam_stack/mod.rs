@@ -33,6 +33,10 @@ pub struct HarnessRun {
     /// An info message containing this is answered with `PAM_CONV_ERR` (a
     /// greeter whose user pressed Cancel).
     pub give_up_on_info: Option<String>,
+    /// Runs the harness in a new pid namespace (as sshd in a container that
+    /// shares the host's agent socket): the agent's pid is then invisible
+    /// to it, and SO_PEERCRED says pid 0.
+    pub own_pid_namespace: bool,
 }
 
 impl HarnessRun {
@@ -163,6 +167,20 @@ impl PamStack {
         }
         if let Some(t) = &r.give_up_on_info {
             cmd.args(["--give-up-on-info", t]);
+        }
+        if r.own_pid_namespace {
+            let mut outer = Command::new("unshare");
+            outer
+                .args(["--pid", "--fork", "--kill-child"])
+                .arg(cmd.get_program())
+                .args(cmd.get_args());
+            for (k, v) in cmd.get_envs() {
+                match v {
+                    Some(v) => outer.env(k, v),
+                    None => outer.env_remove(k),
+                };
+            }
+            return outer;
         }
         cmd
     }

@@ -75,7 +75,7 @@ pub(super) fn decide_for_user(
     // A role that allows may still ask for a trusted device, and a
     // certificate's session may have reached its end.
     let denial = denial.or_else(|| {
-        let why = device_trust_denial(bundle, user, &allowing)
+        let why = device_trust_denial(bundle, q, user, &allowing)
             .or_else(|| expired_certificate(bundle, q, user, &roles))?;
         allowing.clear();
         Some(why)

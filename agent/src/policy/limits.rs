@@ -6,6 +6,7 @@ use super::applied_role::AppliedRole;
 use super::bundle::Bundle;
 use super::query::LoginQuery;
 use super::resources::{Role, User};
+use super::ServiceClass;
 
 /// Why this person may not log in here whatever their roles say: a user
 /// past their `metadata.expires` no longer exists in Teleport (the backend
@@ -41,36 +42,39 @@ pub(super) fn identity_denial(q: &LoginQuery<'_>, user: &User) -> Option<String>
     })
 }
 
-/// Teleport's device trust for one login (lib/services/role.go
+/// Teleport's device trust for one SSH login (lib/services/role.go
 /// `checkAccess` with `EnableDeviceVerification`, which every SSH node
-/// sets; `dtauthz.VerifyTrustedDeviceMode`): each role that allows the
-/// login and whose `device_trust_mode` is `required`, `required-for-humans`
-/// or unknown, and the cap's `device_trust.mode` when it is one of those
-/// (`dtauthz.VerifySSHUser`), deny unless the login comes with a trusted
-/// device: a certificate with Teleport's device extensions.
+/// sets, and `dtauthz.VerifyTrustedDeviceMode`): a role that allows the
+/// login with `device_trust_mode: required` (exactly that: checkAccess
+/// asks nothing else of a role), and the cap's `device_trust.mode` when it
+/// is `required`, or `required-for-humans` for a person (not a Machine ID
+/// bot), deny unless the login comes with a trusted device: a certificate
+/// with Teleport's device extensions. Only SSH logins carry one; device
+/// trust is Teleport's access to nodes, and sudo, su and desktop logins on
+/// this host are not that access (nothing there could ever prove a device).
 pub(super) fn device_trust_denial(
     bundle: &Bundle,
+    q: &LoginQuery<'_>,
     user: &User,
     allowing: &[&AppliedRole<'_>],
 ) -> Option<String> {
-    if user.trusted_device || allowing.is_empty() {
+    if q.class != ServiceClass::Ssh || user.trusted_device || allowing.is_empty() {
         return None;
     }
-    // `required-for-humans` holds people, not Machine ID bots.
-    let needs_device = |mode: &str| match mode {
-        "" | "off" | "optional" => false,
-        "required-for-humans" => !user.bot,
-        _ => true,
-    };
     let cap_mode = &bundle.cap.device_trust_mode;
-    if needs_device(cap_mode) {
+    let cap_needs_device = match cap_mode.as_str() {
+        "required" => true,
+        "required-for-humans" => !user.bot,
+        _ => false,
+    };
+    if cap_needs_device {
         return Some(format!(
             "cluster_auth_preference device_trust mode is {cap_mode}: a trusted device is required and this login does not come from one, so access is denied"
         ));
     }
     allowing
         .iter()
-        .find(|a| needs_device(&a.role.device_trust_mode))
+        .find(|a| a.role.device_trust_mode == "required")
         .map(|a| {
             format!(
                 "role {} allows this login but its device_trust_mode is {}: a trusted device is required and this login does not come from one, so access is denied",

@@ -77,13 +77,14 @@ fn roles_requiring_a_trusted_device() {
     assert_eq!(summary(&d), "deny off []", "{:?}", d.reasons);
     let d = with_identity(&b, &worker(), &identity("u", &["open", "dt"], true));
     assert_eq!(summary(&d), "allow off [open,dt]", "{:?}", d.reasons);
-    // Modes that ask nothing, the mode for humans, and an unknown one.
+    // checkAccess asks a role for a device only when its mode is exactly
+    // `required` (`required-for-humans` is a cluster mode).
     for (mode, allowed) in [
         ("off", true),
         ("optional", true),
         ("''", true),
-        ("required-for-humans", false),
-        ("sometimes", false),
+        ("required-for-humans", true),
+        ("required", false),
     ] {
         let b = bundle(
             &(role("dt", "v7", &strict(mode, "{'*': '*'}")) + &user("u", &["dt"], &["root"])),
@@ -91,17 +92,10 @@ fn roles_requiring_a_trusted_device() {
         let d = Ask::new(&worker(), "root").user("u").decide(&b);
         assert_eq!(d.is_allowed(), allowed, "{mode}: {:?}", d.reasons);
     }
-    // A Machine ID bot's certificate is not held by required-for-humans.
-    let b = bundle(
-        &(role("dt", "v7", &strict("required-for-humans", "{'*': '*'}"))
-            + &user("u", &["dt"], &["root"])),
-    );
     let bot = User {
         bot: true,
         ..identity("u", &["dt"], false)
     };
-    assert!(with_identity(&b, &worker(), &bot).is_allowed());
-    assert!(!with_identity(&b, &worker(), &identity("u", &["dt"], false)).is_allowed());
     let b = bundle(
         &(role("dt", "v7", &strict("required", "{'*': '*'}")) + &user("u", &["dt"], &["root"])),
     );
@@ -123,17 +117,34 @@ fn the_clusters_device_trust_mode() {
         "v7",
         "  allow:\n    logins: [root]\n    node_labels: {'*': '*'}",
     ) + &user("u", &["open"], &["root"]);
-    for (mode, allowed) in [
-        ("off", true),
-        ("optional", true),
-        ("required", false),
-        ("required-for-humans", false),
+    for (mode, allowed, bot_allowed) in [
+        ("off", true, true),
+        ("optional", true, true),
+        ("required", false, false),
+        ("required-for-humans", false, true),
     ] {
         let b = bundle(&(base.clone() + &cap(&format!("  device_trust:\n    mode: {mode}"))));
         let d = Ask::new(&worker(), "root").user("u").decide(&b);
         assert_eq!(d.is_allowed(), allowed, "{mode}: {:?}", d.reasons);
         let d = with_identity(&b, &worker(), &identity("u", &["open"], true));
         assert!(d.is_allowed(), "{mode}: {:?}", d.reasons);
+        // A Machine ID bot is not held by required-for-humans.
+        let bot = User {
+            bot: true,
+            ..identity("u", &["open"], false)
+        };
+        let d = with_identity(&b, &worker(), &bot);
+        assert_eq!(d.is_allowed(), bot_allowed, "{mode}, bot: {:?}", d.reasons);
+        // sudo, su and desktop logins carry no certificate: device trust,
+        // Teleport's access to nodes, does not hold them (they would
+        // otherwise be refused for ever).
+        for class in [ServiceClass::Admin, ServiceClass::Desktop] {
+            let d = Ask::new(&worker(), "root")
+                .user("u")
+                .class(class)
+                .decide(&b);
+            assert!(d.is_allowed(), "{mode}, {class:?}: {:?}", d.reasons);
+        }
     }
 }
 

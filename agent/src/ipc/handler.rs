@@ -104,11 +104,13 @@ fn explain_login(state: &AgentState, q: &ExplainQuery) -> ResponseBody {
 }
 
 /// sshd's AuthorizedKeysCommand. Keys come from a usable policy only: a
-/// stale one (or a stale lock view under locking_mode strict) serves none.
+/// stale one serves none, and a stale lock view none of those whose
+/// locking mode is strict (Teleport's `RoleSet.LockingMode`, per person).
 fn authorized_keys(state: &AgentState, login: &str) -> ResponseBody {
-    match state.policy_for_decision().ok() {
+    match state.policy_for_login().ok() {
         Some(bundle) => {
-            let lines = lines_for_login(&bundle, &state.node, login, state.now());
+            let stale = state.lock_view_stale();
+            let lines = lines_for_login(&bundle, &state.node, login, state.now(), stale);
             for l in &lines {
                 state
                     .served_keys

@@ -83,7 +83,7 @@ impl Fixture {
     /// agent serves (and remembers) the registered keys for `root`.
     fn serve_keys(&self) {
         let bundle = self.state.store.current().unwrap();
-        for l in lines_for_login(&bundle, &self.state.node, "root", self.state.now()) {
+        for l in lines_for_login(&bundle, &self.state.node, "root", self.state.now(), false) {
             self.state
                 .served_keys
                 .record("root", &l.key_type, &l.blob, l.verify_required);
@@ -141,6 +141,7 @@ fn pin_needs_a_served_verify_required_line() {
         &f.state.node,
         "root",
         f.state.now(),
+        false,
     );
     assert_eq!(lines.len(), 1);
     assert!(
@@ -273,4 +274,25 @@ fn non_root_peers_cannot_claim_ssh_evidence() {
         Step::Done(ResponseBody::Deny { .. }) => {}
         _ => panic!("no reuse from a forged claim"),
     }
+}
+
+/// A stale lock view holds back the keys of those whose locking mode is
+/// strict, and only theirs (Teleport's `RoleSet.LockingMode`): a strict
+/// role alice does not hold leaves her key served.
+#[test]
+fn a_stale_lock_view_holds_back_only_strict_persons_keys() {
+    let other =
+        "---\nkind: role\nversion: v7\nmetadata: {name: ops}\nspec:\n  options: {lock: strict}\n";
+    let f = Fixture::new(&bundle("true", other), "");
+    let b = f.state.store.current().unwrap();
+    let served = |stale| lines_for_login(&b, &f.state.node, "root", f.state.now(), stale).len();
+    assert_eq!((served(false), served(true)), (1, 1));
+    let strict = bundle("true", "").replace(
+        "    require_session_mfa: true\n",
+        "    require_session_mfa: true\n    lock: strict\n",
+    );
+    let f = Fixture::new(&strict, "");
+    let b = f.state.store.current().unwrap();
+    let served = |stale| lines_for_login(&b, &f.state.node, "root", f.state.now(), stale).len();
+    assert_eq!((served(false), served(true)), (1, 0));
 }

@@ -24,6 +24,7 @@ pub fn lines_for_login(
     node: &NodeInfo,
     login: &str,
     now: SystemTime,
+    lock_view_stale: bool,
 ) -> Vec<ServedLine> {
     // Only users whose roles could allow the login (by name, as before);
     // `decide` says which of them do.
@@ -53,9 +54,9 @@ pub fn lines_for_login(
                 class: ServiceClass::Ssh,
                 mfa_device: Some(&dev.id),
                 now,
-                // Keys are served only from a policy whose lock view is
-                // current when any login could be strict.
-                lock_view_stale: false,
+                // A stale lock view holds the keys of those whose locking
+                // mode is strict (`decide` asks each person's roles).
+                lock_view_stale,
                 session_recheck: false,
             };
             let d = decide(bundle, &q);

@@ -205,7 +205,7 @@ fn time_lines(
     key_logins: &[KeyLogin],
 ) -> (usize, Percentiles) {
     let lines = |(login, _): &KeyLogin| {
-        lines_for_login(current, &state.node, login, SystemTime::now()).len()
+        lines_for_login(current, &state.node, login, SystemTime::now(), false).len()
     };
     let served = key_logins.iter().map(lines).sum();
     let p = time_each(key_logins, |k| {

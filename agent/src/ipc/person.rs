@@ -81,23 +81,33 @@ pub(super) fn at_accept_pinned(uid: u32, pid: i32, pinned: Option<&OwnedFd>) -> 
     }
 }
 
-/// A non-root peer is its uid. A uid in a user's subordinate range
-/// (/etc/subuid) is that user's: one user mapping many uids into a user
-/// namespace is one person (and such uids, which a namespace may cycle
-/// through, cost no user-database lookup). Any other uid no user has is
-/// counted with every other such uid.
+/// A non-root peer is its uid when a user has it (a directory user whose
+/// uid falls in some subordinate range, as LXD's `root:1000000:1000000000`,
+/// is still themselves). A uid no user has that lies in a user's
+/// subordinate range (/etc/subuid) is that user's: one user mapping many
+/// uids into a user namespace is one person. Any other uid no user has
+/// (root's ranges included: root is no person to count against) is counted
+/// with every other such uid.
 fn behind_non_root(uid: u32) -> Person {
-    if let Some(owner) = super::subuid::owner_of(uid) {
-        return match owner.parse::<u32>().ok().or_else(|| uid_of(&owner)) {
-            Some(owner_uid) => Person::Uid(owner_uid),
-            None => Person::Login(owner),
-        };
+    person_for_uid(uid, has_name(uid), || super::subuid::owner_of(uid))
+}
+
+/// [`behind_non_root`] once it is known whether a user has `uid`; the
+/// subordinate range's owner is asked only for a uid no user has.
+fn person_for_uid(uid: u32, named: bool, owner: impl FnOnce() -> Option<String>) -> Person {
+    if named {
+        return Person::Uid(uid);
     }
-    if has_name(uid) {
-        Person::Uid(uid)
-    } else {
-        Person::Unknown
-    }
+    let person =
+        owner().and_then(
+            |owner| match owner.parse::<u32>().ok().or_else(|| uid_of(&owner)) {
+                Some(0) => None,
+                Some(owner_uid) => Some(Person::Uid(owner_uid)),
+                None if owner == "root" => None,
+                None => Some(Person::Login(owner)),
+            },
+        );
+    person.unwrap_or(Person::Unknown)
 }
 
 /// Whether a user has `uid`, remembered for [`NAME_TTL`] (asked for every
@@ -278,6 +288,35 @@ mod tests {
         assert_eq!(at_accept(uid, 1), Person::Uid(uid));
         // No user, and (on any sane host) in no one's subordinate range.
         assert_eq!(at_accept(u32::MAX - 7, 1), Person::Unknown);
+    }
+
+    #[test]
+    fn a_named_uid_is_itself_even_inside_a_subordinate_range() {
+        let some = |o: &str| {
+            let o = o.to_string();
+            move || Some(o)
+        };
+        let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+        // LXD's root:1000000:1000000000 covers directory users' uids.
+        assert_eq!(
+            person_for_uid(1_234_567, true, some("root")),
+            Person::Uid(1_234_567)
+        );
+        assert_eq!(
+            person_for_uid(100_005, true, some("nobody")),
+            Person::Uid(100_005)
+        );
+        // A uid no user has: its range's owner, never root.
+        assert_eq!(
+            person_for_uid(100_005, false, some("nobody")),
+            Person::Uid(nobody.uid.as_raw())
+        );
+        assert_eq!(
+            person_for_uid(1_234_567, false, some("root")),
+            Person::Unknown
+        );
+        assert_eq!(person_for_uid(1_234_567, false, some("0")), Person::Unknown);
+        assert_eq!(person_for_uid(7, false, || None), Person::Unknown);
     }
 
     #[test]

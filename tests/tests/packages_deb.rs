@@ -452,6 +452,27 @@ fn deb_installs_into_a_booted_debian_and_gates_ssh() {
     host.c
         .sh("cp /root/agent.yaml.good /etc/pam-mfa/agent.yaml");
 
+    // A policy the new agent would refuse (a file group members may write):
+    // the upgrade leaves the running agent, and its policy, serving.
+    host.c.sh("chmod g+w /etc/pam-mfa/policy.d/*.yaml");
+    let upgrade = host.c.run(&["dpkg", "-i", "/root/pam-mfa.deb"], 120);
+    assert!(
+        upgrade.success()
+            && upgrade
+                .stderr
+                .contains("the policy in /etc/pam-mfa/policy.d is refused"),
+        "upgrade with a policy the agent refuses:\n{}\n{}",
+        upgrade.stdout,
+        upgrade.stderr
+    );
+    assert_eq!(
+        host.c.sh("systemctl show -p MainPID --value mfa-agent"),
+        pid,
+        "the running agent must be left running"
+    );
+    host.assert_logs_in(&sk);
+    host.c.sh("chmod g-w /etc/pam-mfa/policy.d/*.yaml");
+
     // Removal while /etc/pam.d/sshd still loads pam_mfa.so by hand: refused,
     // and nothing changed.
     let refused = host.c.run(&["dpkg", "--remove", "pam-mfa"], 120);

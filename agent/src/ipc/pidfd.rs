@@ -41,7 +41,15 @@ pub(super) fn of_peer(sock: impl AsFd, pid: i32) -> Result<Option<OwnedFd>, Peer
         // SAFETY: the kernel just returned `fd`, owned by no one else.
         return Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }));
     }
-    if rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH) {
+    // An exited peer: ESRCH from Linux 6.15, EINVAL before (pidfd_prepare
+    // refuses a pid with no task); then pidfd_open(pid) below could pin
+    // whatever process has the pid by now.
+    if rc != 0
+        && matches!(
+            std::io::Error::last_os_error().raw_os_error(),
+            Some(libc::ESRCH | libc::EINVAL)
+        )
+    {
         return Err(PeerGone);
     }
     Ok(Pid::from_raw(pid).and_then(|p| pidfd_open(p, PidfdFlags::empty()).ok()))

@@ -2,6 +2,7 @@
 
 mod event;
 mod sink;
+mod stderr_line;
 
 pub use event::{now_rfc3339, AuditEvent};
 pub use sink::{AuditSink, SinkSpec};

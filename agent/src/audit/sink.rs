@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::event::AuditEvent;
+use super::stderr_line::write_stderr;
 
 const JOURNALD_SOCKET: &str = "/run/systemd/journal/socket";
 const SYSLOG_SOCKET: &str = "/dev/log";
@@ -103,7 +104,7 @@ impl AuditSink {
                 send_now(sock, line.as_bytes())
             }
             AuditSink::Stderr => {
-                eprintln!("{json}");
+                write_stderr(&json);
                 true
             }
             // One write(2) per record, with the file opened O_APPEND: the
@@ -119,7 +120,7 @@ impl AuditSink {
             },
         };
         if !ok {
-            eprintln!("{json}");
+            write_stderr(&json);
         }
     }
 }

@@ -26,11 +26,25 @@ impl PamLine {
     /// for root logging in through `login` on a local terminal (`tty*`:
     /// a virtual console or a serial line). Its jump is meant: it is what
     /// keeps root able to log in when the agent is down or has no policy.
+    /// Only as written: a jump of exactly one line (over the pam_mfa.so
+    /// that follows it), and no `use_uid` (which would test the uid of
+    /// login itself, root, instead of who logs in).
     fn is_break_glass(&self) -> bool {
         if self.module.rsplit('/').next() != Some("pam_succeed_if.so") {
             return false;
         }
+        let control: String = self
+            .control
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if control != "[success=1 default=ignore]" {
+            return false;
+        }
         let words: Vec<&str> = self.args.split_whitespace().collect();
+        if words.contains(&"use_uid") {
+            return false;
+        }
         let has = |cond: &[&str]| words.windows(cond.len()).any(|w| w == cond);
         has(&["service", "=", "login"])
             && has(&["user", "=", "root"])

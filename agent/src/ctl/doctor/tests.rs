@@ -322,6 +322,27 @@ fn the_console_break_glass_of_the_profile_is_no_finding_and_nothing_wider_passes
             "{wider}"
         );
     }
+    // The break-glass's own conditions with a wider effect: use_uid (the
+    // uid of login itself, root, for every console user), or a jump over
+    // more than the next line.
+    for (control, extra, between) in [
+        ("[success=1 default=ignore]", "use_uid ", ""),
+        (
+            "[success=2 default=ignore]",
+            "",
+            "auth required pam_permit.so\n",
+        ),
+    ] {
+        let jump = format!(
+            "auth {control} pam_succeed_if.so quiet_fail {extra}service = login user = root tty =~ tty*\n{between}auth required pam_mfa.so\n"
+        );
+        let f = with_pam("login", &format!("{COMMON_AUTH}{jump}"));
+        assert!(
+            ids(&f).contains(&"pam.login.not_effective".to_string()),
+            "{control} {extra}: {:?}",
+            ids(&f)
+        );
+    }
 }
 
 #[test]

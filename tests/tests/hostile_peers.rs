@@ -84,7 +84,7 @@ fn soft_open_files(pid: i32) -> u64 {
 }
 
 /// systemd starts services with 1024 open files (soft). The budgets allow
-/// 1,024 connections, and serving one may open more descriptors: at 1024,
+/// 1,280 connections, and serving one may open more descriptors: at 1024,
 /// `accept` fails (EMFILE) long before the system's reserve is reached, so
 /// persons holding their share would keep sshd's logins waiting. The agent
 /// raises its soft limit to what its budgets need.

@@ -88,11 +88,18 @@ fn explain_login(state: &AgentState, q: &ExplainQuery) -> ResponseBody {
     match state.store.current() {
         Some(bundle) => {
             let mut e = explain(&bundle, &state.node, &state.services, q, state.now());
-            // Say so when logins are not decided from this policy now.
-            if let Err(why) = state.policy_for_decision() {
+            // Say so when logins are not decided from this policy now, or
+            // when a stale lock view denies those whose locking mode is
+            // strict (per person: RoleSet.LockingMode).
+            if let Err(why) = state.policy_for_login() {
                 e.reasons.insert(
                     0,
                     format!("logins are not decided from this policy now: {why}"),
+                );
+            } else if state.lock_view_stale() {
+                e.reasons.insert(
+                    0,
+                    "the lock view is stale (no contact for longer than cluster.lock_view_max_age): the logins of people whose locking mode is strict are denied now".into(),
                 );
             }
             ResponseBody::Explanation(e)

@@ -7,7 +7,7 @@
 use super::auth_info::{accepted_keys, AcceptedKey};
 use super::remote_cluster::as_local_identity;
 use super::verdict::Verdict;
-use crate::policy::{Bundle, MfaDevice, ServiceClass, User};
+use crate::policy::{Bundle, CertificateFacts, MfaDevice, ServiceClass, User};
 use crate::state::AgentState;
 use crate::verify::ssh_cert::{verify_user_cert, TeleportIdentity};
 
@@ -91,19 +91,20 @@ pub(super) fn identify<'b>(
         name: c.key_id.clone(),
         roles: c.roles.iter().map(|r| r.as_str().into()).collect(),
         traits: crate::policy::Traits::from(&c.traits),
-        expires: None,
-        trusted_device: c.trusted_device,
-        device_id: c.device_id.clone(),
-        cert_expires: Some(c.previous_identity_expires.unwrap_or(c.valid_before)),
-        bot: c.bot,
-        access_requests: c.active_requests.clone(),
-        allowed_nodes: c.allowed_resources.as_ref().map(|ids| {
-            ids.iter()
-                .filter(|id| id.kind == "node")
-                .map(|id| id.name.clone())
-                .collect()
-        }),
-        ..Default::default()
+        limits: None,
+        certificate: Some(Box::new(CertificateFacts {
+            trusted_device: c.trusted_device,
+            device_id: c.device_id.clone(),
+            cert_expires: Some(c.previous_identity_expires.unwrap_or(c.valid_before)),
+            bot: c.bot,
+            access_requests: c.active_requests.clone(),
+            allowed_nodes: c.allowed_resources.as_ref().map(|ids| {
+                ids.iter()
+                    .filter(|id| id.kind == "node")
+                    .map(|id| id.name.clone())
+                    .collect()
+            }),
+        })),
     });
     Ok(Presented {
         keys,

@@ -23,7 +23,7 @@ pub(super) fn identity_denial(q: &LoginQuery<'_>, user: &User) -> Option<String>
     }
     // `AccessChecker.CheckAccess` → `checkAllowedResources`: a certificate
     // of a resource access request reaches only the nodes it names.
-    if let Some(nodes) = &user.allowed_nodes {
+    if let Some(nodes) = &user.cert().allowed_nodes {
         let this = |n: &String| *n == q.node.name || q.node.id.as_deref() == Some(n.as_str());
         if !nodes.iter().any(this) {
             return Some(format!(
@@ -58,13 +58,13 @@ pub(super) fn device_trust_denial(
     user: &User,
     allowing: &[&AppliedRole<'_>],
 ) -> Option<String> {
-    if q.class != ServiceClass::Ssh || user.trusted_device || allowing.is_empty() {
+    if q.class != ServiceClass::Ssh || user.cert().trusted_device || allowing.is_empty() {
         return None;
     }
     let cap_mode = &bundle.cap.device_trust_mode;
     let cap_needs_device = match cap_mode.as_str() {
         "required" => true,
-        "required-for-humans" => !user.bot,
+        "required-for-humans" => !user.cert().bot,
         _ => false,
     };
     if cap_needs_device {
@@ -93,7 +93,7 @@ pub(super) fn expired_certificate(
     user: &User,
     roles: &[&Role],
 ) -> Option<String> {
-    let end = user.cert_expires.filter(|end| *end <= q.now)?;
+    let end = user.cert().cert_expires.filter(|end| *end <= q.now)?;
     let by = if bundle.cap.disconnect_expired_cert {
         "cluster_auth_preference".to_owned()
     } else {

@@ -22,8 +22,8 @@ impl<'a> LockHolder<'a> {
         LockHolder {
             user: Some(&user.name),
             roles: &user.roles,
-            device: user.device_id.as_deref(),
-            access_requests: &user.access_requests,
+            device: user.cert().device_id.as_deref(),
+            access_requests: &user.cert().access_requests,
         }
     }
 }

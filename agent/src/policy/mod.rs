@@ -78,7 +78,8 @@ pub use require_mfa::RequireMfa;
 pub use requirement::Requirement;
 pub use resolve::{decide, decide_with_identity};
 pub use resources::{
-    AuthPreference, CertAuthority, DeviceKind, Lock, LockTarget, MfaDevice, Role, RoleConditions,
-    RoleMapping, TraitValues, Traits, User, WebauthnDevice, WebauthnForm, SSH_SK_KEY_TYPES,
+    AccountLimits, AuthPreference, CertAuthority, CertificateFacts, DeviceKind, Lock, LockTarget,
+    MfaDevice, Role, RoleConditions, RoleMapping, TraitValues, Traits, User, WebauthnDevice,
+    WebauthnForm, SSH_SK_KEY_TYPES,
 };
 pub use traits::{interpolate, TemplateError};

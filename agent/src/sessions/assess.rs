@@ -43,11 +43,14 @@ pub fn decision(
         let holder = LockHolder {
             user: q.user,
             roles: &roles,
-            device: s.identity.as_ref().and_then(|u| u.device_id.as_deref()),
+            device: s
+                .identity
+                .as_ref()
+                .and_then(|u| u.cert().device_id.as_deref()),
             access_requests: s
                 .identity
                 .as_ref()
-                .map_or(&[][..], |u| &u.access_requests[..]),
+                .map_or(&[][..], |u| &u.cert().access_requests[..]),
         };
         apply_locks(bundle, &q, holder, &mut d);
     }
@@ -265,13 +268,15 @@ spec:
         );
         let b = load_bundle_str(&text, "t.yaml").unwrap();
         let mut s = session(12, 12, "ops");
-        s.identity = Some(User {
-            name: "carol".into(),
-            roles: ["access-prod".into()].into(),
-            traits: crate::policy::Traits::from([("logins", &["ops"][..])]),
-            cert_expires: Some(now() + Duration::from_secs(60)),
-            ..Default::default()
-        });
+        s.identity = Some(
+            User {
+                name: "carol".into(),
+                roles: ["access-prod".into()].into(),
+                traits: crate::policy::Traits::from([("logins", &["ops"][..])]),
+                ..Default::default()
+            }
+            .with_certificate(|c| c.cert_expires = Some(now() + Duration::from_secs(60))),
+        );
         assert_eq!(end_reason(&b, &node(), &s, now(), false), None);
         let later = now() + Duration::from_secs(60);
         let why = end_reason(&b, &node(), &s, later, false).unwrap();

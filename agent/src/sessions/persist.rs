@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::procs::ProcId;
 use super::session::Session;
-use crate::policy::{ServiceClass, User};
+use crate::policy::{CertificateFacts, ServiceClass, User};
 
 /// Larger files are not read (10,000 sessions fit easily).
 const MAX_FILE: u64 = 32 * 1024 * 1024;
@@ -120,20 +120,23 @@ fn record(s: &Session) -> Record {
         login: s.login.clone(),
         class: s.class.name().into(),
         user: s.user.clone(),
-        identity: s.identity.as_ref().map(|u| Identity {
-            name: u.name.clone(),
-            roles: u.roles.iter().map(|r| r.to_string()).collect(),
-            traits: u.traits.to_map(),
-            trusted_device: u.trusted_device,
-            device_id: u.device_id.clone(),
-            cert_expires_ms: u.cert_expires.map(|t| {
-                t.duration_since(SystemTime::UNIX_EPOCH)
-                    .map(|d| d.as_millis() as u64)
-                    .unwrap_or(0)
-            }),
-            bot: u.bot,
-            allowed_nodes: u.allowed_nodes.clone(),
-            access_requests: u.access_requests.clone(),
+        identity: s.identity.as_ref().map(|u| {
+            let c = u.cert();
+            Identity {
+                name: u.name.clone(),
+                roles: u.roles.iter().map(|r| r.to_string()).collect(),
+                traits: u.traits.to_map(),
+                trusted_device: c.trusted_device,
+                device_id: c.device_id.clone(),
+                cert_expires_ms: c.cert_expires.map(|t| {
+                    t.duration_since(SystemTime::UNIX_EPOCH)
+                        .map(|d| d.as_millis() as u64)
+                        .unwrap_or(0)
+                }),
+                bot: c.bot,
+                allowed_nodes: c.allowed_nodes.clone(),
+                access_requests: c.access_requests.clone(),
+            }
         }),
         lock_roles: s.lock_roles.clone(),
         device: s.device.clone(),
@@ -164,16 +167,17 @@ fn session(r: Record) -> Option<Session> {
             name: i.name,
             roles: i.roles.into_iter().map(Into::into).collect(),
             traits: crate::policy::Traits::from(i.traits),
-            expires: None,
-            trusted_device: i.trusted_device,
-            device_id: i.device_id,
-            cert_expires: i
-                .cert_expires_ms
-                .map(|ms| SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms)),
-            bot: i.bot,
-            allowed_nodes: i.allowed_nodes,
-            access_requests: i.access_requests,
-            ..Default::default()
+            limits: None,
+            certificate: Some(Box::new(CertificateFacts {
+                trusted_device: i.trusted_device,
+                device_id: i.device_id,
+                cert_expires: i
+                    .cert_expires_ms
+                    .map(|ms| SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms)),
+                bot: i.bot,
+                allowed_nodes: i.allowed_nodes,
+                access_requests: i.access_requests,
+            })),
         }),
         lock_roles: r.lock_roles,
         device: r.device,

@@ -26,18 +26,21 @@ fn round_trip_and_refusals() {
     let mut a = sample(10, 10, "jerry");
     a.id = "10-1".into();
     a.ending = Some("locked".into());
-    a.identity = Some(User {
-        name: "jerry".into(),
-        roles: ["r".into()].into(),
-        traits: crate::policy::Traits::from([("logins", &["jerry"][..])]),
+    a.identity = Some(
+        User {
+            name: "jerry".into(),
+            roles: ["r".into()].into(),
+            traits: crate::policy::Traits::from([("logins", &["jerry"][..])]),
+            ..Default::default()
+        }
         // What a certificate identity carries for the re-decisions.
-        trusted_device: true,
-        device_id: Some("laptop-7".into()),
-        cert_expires: Some(
-            SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_893_553_445_250),
-        ),
-        ..Default::default()
-    });
+        .with_certificate(|c| {
+            c.trusted_device = true;
+            c.device_id = Some("laptop-7".into());
+            c.cert_expires =
+                Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_893_553_445_250));
+        }),
+    );
     save(&path, &[a.clone()], 7).unwrap();
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);

@@ -22,12 +22,44 @@ pub(crate) struct Metadata {
 }
 
 /// An RFC 3339 time that may be absent, `null` or Go's zero time (none).
+/// Go's zero time as tctl prints it for every user that never expires nor
+/// was locked (read without parsing: a bundle holds it on every user).
+const GO_ZERO_TEXT: &str = "0001-01-01T00:00:00Z";
+
 pub(crate) fn go_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
-    let Some(Rfc3339Time(t)) = Option::<Rfc3339Time>::deserialize(d)? else {
-        return Ok(None);
-    };
-    let go_zero = SystemTime::UNIX_EPOCH - Duration::from_secs(62_135_596_800);
-    Ok((t != go_zero).then_some(t))
+    d.deserialize_option(GoTime)
+}
+
+/// Reads a time from the text as the parser holds it (no copy of it).
+struct GoTime;
+
+impl<'de> de::Visitor<'de> for GoTime {
+    type Value = Option<SystemTime>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an RFC 3339 time")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(GoTime)
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        if text.trim() == GO_ZERO_TEXT {
+            return Ok(None);
+        }
+        let t = parse_rfc3339(text).map_err(E::custom)?;
+        let go_zero = SystemTime::UNIX_EPOCH - Duration::from_secs(62_135_596_800);
+        Ok((t != go_zero).then_some(t))
+    }
 }
 
 /// A boolean as Teleport's `types.Bool` reads it: `true`/`false`, or a
@@ -53,16 +85,20 @@ pub(crate) fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::E
 /// An RFC 3339 time.
 pub(crate) struct Rfc3339Time(pub SystemTime);
 
+fn parse_rfc3339(s: &str) -> Result<SystemTime, String> {
+    OffsetDateTime::parse(s.trim(), &Rfc3339)
+        .map(Into::into)
+        .map_err(|e| {
+            format!("invalid time {s:?} (expected RFC 3339, e.g. 2023-01-01T00:00:00Z): {e}")
+        })
+}
+
 impl<'de> Deserialize<'de> for Rfc3339Time {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        OffsetDateTime::parse(s.trim(), &Rfc3339)
-            .map(|t| Rfc3339Time(t.into()))
-            .map_err(|e| {
-                de::Error::custom(format!(
-                    "invalid time {s:?} (expected RFC 3339, e.g. 2023-01-01T00:00:00Z): {e}"
-                ))
-            })
+        parse_rfc3339(&s)
+            .map(Rfc3339Time)
+            .map_err(de::Error::custom)
     }
 }
 

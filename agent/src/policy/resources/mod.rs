@@ -20,7 +20,7 @@ pub use cert_authority::{CertAuthority, RoleMapping};
 pub use device::{DeviceKind, MfaDevice, SSH_SK_KEY_TYPES};
 pub use lock::{Lock, LockTarget};
 pub use role::{Role, RoleConditions};
-pub use user::User;
+pub use user::{AccountLimits, CertificateFacts, User};
 pub use user_traits::{TraitValues, Traits};
 pub use webauthn_device::{WebauthnDevice, WebauthnForm};
 

@@ -21,46 +21,91 @@ pub struct User {
     pub roles: Box<[Arc<str>]>,
     /// `spec.traits` (`logins`, and whatever the identity provider sends).
     pub traits: Traits,
-    /// `metadata.expires`: from then on the user no longer exists in
-    /// Teleport (the backend deletes it) and is denied here.
+    /// `metadata.expires` and `spec.status`'s lock, when either is set
+    /// (boxed: most of a bundle's users have neither).
+    pub limits: Option<Box<AccountLimits>>,
+    /// What a verified certificate's identity carries; `None` for a
+    /// bundle's user (boxed: a bundle's users never carry it).
+    pub certificate: Option<Box<CertificateFacts>>,
+}
+
+/// A user's account limits in the bundle.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountLimits {
+    /// `metadata.expires` (else `spec.expires`): from then on the user no
+    /// longer exists in Teleport (the backend deletes it) and is denied.
     pub expires: Option<SystemTime>,
-    /// A certificate's identity whose device Teleport verified (all three
-    /// device extensions: `dtauthz.IsSSHDeviceVerified`). Never for a
-    /// bundle's user: a host cannot tell a trusted device otherwise.
-    pub trusted_device: bool,
-    /// A certificate identity's `teleport-device-id`: lock target `device`.
-    pub device_id: Option<String>,
-    /// A certificate identity's hard deadline: its `prev-identity-expires`
-    /// (a per-session MFA certificate: when the certificate it was issued
-    /// from expires), else its own end. With `disconnect_expired_cert`, the
-    /// session ends then (Teleport's `getDisconnectExpiredCertFromSSHIdentity`).
-    pub cert_expires: Option<SystemTime>,
     /// `spec.status`: until when the account is locked after too many
     /// failed login (`lock_expires`) or recovery
     /// (`recovery_attempt_lock_expires`) attempts, when `is_locked`.
     pub locked_until: Option<SystemTime>,
-    /// A certificate identity of a Machine ID bot.
+}
+
+/// What a verified Teleport certificate says of its holder beside the
+/// name, roles and traits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CertificateFacts {
+    /// Teleport verified the device (all three device extensions:
+    /// `dtauthz.IsSSHDeviceVerified`). A host cannot tell a trusted device
+    /// otherwise.
+    pub trusted_device: bool,
+    /// `teleport-device-id`: lock target `device`.
+    pub device_id: Option<String>,
+    /// The hard deadline: `prev-identity-expires` (a per-session MFA
+    /// certificate: when the certificate it was issued from expires), else
+    /// its own end. With `disconnect_expired_cert`, the session ends then
+    /// (Teleport's `getDisconnectExpiredCertFromSSHIdentity`).
+    pub cert_expires: Option<SystemTime>,
+    /// A Machine ID bot's certificate.
     pub bot: bool,
-    /// A certificate identity limited to some resources (a resource access
-    /// request's certificate): the names of the nodes it may reach (their
-    /// host UUIDs). `None`: not limited.
+    /// Limited to some resources (a resource access request's
+    /// certificate): the names of the nodes it may reach (their host
+    /// UUIDs). `None`: not limited.
     pub allowed_nodes: Option<Vec<String>>,
-    /// A certificate identity's active access requests (lock target
-    /// `access_request`).
+    /// Its active access requests (lock target `access_request`).
     pub access_requests: Vec<String>,
 }
+
+/// A bundle user's (empty) certificate facts.
+static NO_CERTIFICATE: CertificateFacts = CertificateFacts {
+    trusted_device: false,
+    device_id: None,
+    cert_expires: None,
+    bot: false,
+    allowed_nodes: None,
+    access_requests: Vec::new(),
+};
 
 impl User {
     /// Whether the user no longer exists at `now` (`metadata.expires`).
     pub fn is_expired(&self, now: SystemTime) -> bool {
-        self.expires.is_some_and(|e| e <= now)
+        self.limits
+            .as_ref()
+            .and_then(|l| l.expires)
+            .is_some_and(|e| e <= now)
     }
 
     /// Whether the account is locked at `now` after too many failed
     /// attempts (Teleport's `WithUserLock`: `is_locked` and a lock end
     /// after `now`).
     pub fn is_login_locked(&self, now: SystemTime) -> bool {
-        self.locked_until.is_some_and(|until| until > now)
+        self.limits
+            .as_ref()
+            .and_then(|l| l.locked_until)
+            .is_some_and(|until| until > now)
+    }
+
+    /// What a certificate says of this identity (all empty for a bundle's
+    /// user).
+    pub fn cert(&self) -> &CertificateFacts {
+        self.certificate.as_deref().unwrap_or(&NO_CERTIFICATE)
+    }
+
+    /// This identity with its certificate facts changed by `f` (tests and
+    /// callers building an identity).
+    pub fn with_certificate(mut self, f: impl FnOnce(&mut CertificateFacts)) -> User {
+        f(self.certificate.get_or_insert_with(Default::default));
+        self
     }
 
     /// The user's `logins` trait.
@@ -136,14 +181,14 @@ impl UserDoc {
                 .map(shared_name)
                 .collect(),
             traits: spec.traits.unwrap_or_default(),
-            expires: self.metadata.expires.or(spec.expires),
-            trusted_device: false,
-            device_id: None,
-            cert_expires: None,
-            locked_until: spec.status.and_then(RawLoginStatus::locked_until),
-            bot: false,
-            allowed_nodes: None,
-            access_requests: Vec::new(),
+            limits: {
+                let limits = AccountLimits {
+                    expires: self.metadata.expires.or(spec.expires),
+                    locked_until: spec.status.and_then(RawLoginStatus::locked_until),
+                };
+                (limits != AccountLimits::default()).then(|| Box::new(limits))
+            },
+            certificate: None,
         };
         Ok((user, devices))
     }

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use super::support::{bundle, cap, now, role, user, Ask};
 use super::teleport_device_and_expiry::{identity, with_identity, worker};
-use crate::policy::User;
 
 /// lib/srv/ctx.go `ComputeLockTargets`: a certificate's
 /// `teleport-device-id` is a target, so `tctl lock --device` holds the
@@ -17,9 +16,8 @@ fn a_device_lock_holds_certificates_of_that_device() {
         + &user("u", &["open"], &["root"])
         + "---\nkind: lock\nversion: v2\nmetadata: {name: l}\nspec:\n  target: {device: laptop-7}\n";
     let b = bundle(&text);
-    let from = |device: Option<&str>| User {
-        device_id: device.map(str::to_owned),
-        ..identity("u", &["open"], true)
+    let from = |device: Option<&str>| {
+        identity("u", &["open"], true).with_certificate(|c| c.device_id = device.map(str::to_owned))
     };
     let d = with_identity(&b, &worker(), &from(Some("laptop-7")));
     assert!(d.locked && !d.is_allowed(), "{:?}", d.reasons);
@@ -111,10 +109,7 @@ fn disconnect_expired_cert_ends_access_at_the_certificates_end() {
         } else {
             now() + Duration::from_secs((-secs_ago) as u64)
         };
-        let id = User {
-            cert_expires: Some(end),
-            ..identity("u", &["open"], false)
-        };
+        let id = identity("u", &["open"], false).with_certificate(|c| c.cert_expires = Some(end));
         !with_identity(&b, &worker(), &id).is_allowed()
     };
     assert!(ended(role_with("true"), 0));
@@ -147,9 +142,10 @@ fn a_resource_request_certificate_reaches_only_its_nodes() {
     );
     let mut this = worker();
     this.id = Some("uuid-b".into());
-    let limited = |nodes: &[&str]| User {
-        allowed_nodes: Some(nodes.iter().map(|n| n.to_string()).collect()),
-        ..identity("u", &["open"], false)
+    let limited = |nodes: &[&str]| {
+        identity("u", &["open"], false).with_certificate(|c| {
+            c.allowed_nodes = Some(nodes.iter().map(|n| n.to_string()).collect())
+        })
     };
     assert!(with_identity(&b, &this, &limited(&["uuid-a", "uuid-b"])).is_allowed());
     let d = with_identity(&b, &this, &limited(&["uuid-a"]));
@@ -168,9 +164,10 @@ fn an_access_request_lock_holds_certificates_of_that_request() {
         + &user("u", &["open"], &["root"])
         + "---\nkind: lock\nversion: v2\nmetadata: {name: l}\nspec:\n  target: {access_request: req-1}\n";
     let b = bundle(&text);
-    let with = |requests: &[&str]| User {
-        access_requests: requests.iter().map(|r| r.to_string()).collect(),
-        ..identity("u", &["open"], false)
+    let with = |requests: &[&str]| {
+        identity("u", &["open"], false).with_certificate(|c| {
+            c.access_requests = requests.iter().map(|r| r.to_string()).collect()
+        })
     };
     let d = with_identity(&b, &worker(), &with(&["req-0", "req-1"]));
     assert!(d.locked && !d.is_allowed(), "{:?}", d.reasons);

@@ -71,9 +71,9 @@ fn decide_case(c: &Case, n: &NodeInfo, login: &str) -> Decision {
     let identity = User {
         name: "alice".into(),
         roles: names.iter().map(|r| r.as_str().into()).collect(),
-        trusted_device: c.device_verified,
         ..User::default()
-    };
+    }
+    .with_certificate(|cert| cert.trusted_device = c.device_verified);
     let q = LoginQuery {
         node: n,
         login,

@@ -21,9 +21,9 @@ pub(super) fn identity(name: &str, roles: &[&str], trusted_device: bool) -> User
     User {
         name: name.into(),
         roles: roles.iter().map(|r| (*r).into()).collect(),
-        trusted_device,
         ..User::default()
     }
+    .with_certificate(|c| c.trusted_device = trusted_device)
 }
 
 pub(super) fn with_identity(b: &Bundle, n: &crate::policy::NodeInfo, id: &User) -> Decision {
@@ -92,10 +92,7 @@ fn roles_requiring_a_trusted_device() {
         let d = Ask::new(&worker(), "root").user("u").decide(&b);
         assert_eq!(d.is_allowed(), allowed, "{mode}: {:?}", d.reasons);
     }
-    let bot = User {
-        bot: true,
-        ..identity("u", &["dt"], false)
-    };
+    let bot = identity("u", &["dt"], false).with_certificate(|c| c.bot = true);
     let b = bundle(
         &(role("dt", "v7", &strict("required", "{'*': '*'}")) + &user("u", &["dt"], &["root"])),
     );
@@ -129,10 +126,7 @@ fn the_clusters_device_trust_mode() {
         let d = with_identity(&b, &worker(), &identity("u", &["open"], true));
         assert!(d.is_allowed(), "{mode}: {:?}", d.reasons);
         // A Machine ID bot is not held by required-for-humans.
-        let bot = User {
-            bot: true,
-            ..identity("u", &["open"], false)
-        };
+        let bot = identity("u", &["open"], false).with_certificate(|c| c.bot = true);
         let d = with_identity(&b, &worker(), &bot);
         assert_eq!(d.is_allowed(), bot_allowed, "{mode}, bot: {:?}", d.reasons);
         // sudo, su and desktop logins carry no certificate: device trust,

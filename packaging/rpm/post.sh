@@ -26,6 +26,7 @@ if [ -d /run/systemd/system ]; then
             && ! /usr/bin/mfactl check /etc/pam-mfa/agent.yaml >/dev/null 2>&1; then
             echo "pam-mfa: /etc/pam-mfa/agent.yaml is refused (\`mfactl check /etc/pam-mfa/agent.yaml\` says where); mfa-agent is not restarted: fix it, then \`systemctl restart mfa-agent\`." >&2
         elif [ -n "$policy" ] && [ -e "$policy" ] \
+            && systemctl is-active --quiet mfa-agent.service 2>/dev/null \
             && ! /usr/bin/mfactl check "$policy" >/dev/null 2>&1; then
             echo "pam-mfa: the policy in $policy is refused (\`mfactl check $policy\` says why); mfa-agent is not restarted: fix it, then \`systemctl restart mfa-agent\`." >&2
         else

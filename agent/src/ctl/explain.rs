@@ -37,6 +37,7 @@ pub fn run_explain(args: ExplainArgs<'_>, socket: &Path) -> Result<Explanation, 
                 &services,
                 &args.query,
                 SystemTime::now(),
+                false,
             ))
         }
         None => {

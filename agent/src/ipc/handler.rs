@@ -87,7 +87,8 @@ fn continue_conversation(
 fn explain_login(state: &AgentState, q: &ExplainQuery) -> ResponseBody {
     match state.store.current() {
         Some(bundle) => {
-            let mut e = explain(&bundle, &state.node, &state.services, q, state.now());
+            let stale = state.lock_view_stale();
+            let mut e = explain(&bundle, &state.node, &state.services, q, state.now(), stale);
             // Say so when logins are not decided from this policy now, or
             // when a stale lock view denies those whose locking mode is
             // strict (per person: RoleSet.LockingMode).
@@ -96,10 +97,10 @@ fn explain_login(state: &AgentState, q: &ExplainQuery) -> ResponseBody {
                     0,
                     format!("logins are not decided from this policy now: {why}"),
                 );
-            } else if state.lock_view_stale() {
+            } else if stale {
                 e.reasons.insert(
                     0,
-                    "the lock view is stale (no contact for longer than cluster.lock_view_max_age): the logins of people whose locking mode is strict are denied now".into(),
+                    "lock view stale (no contact for longer than cluster.lock_view_max_age): the logins of people whose locking mode is strict are denied now".into(),
                 );
             }
             ResponseBody::Explanation(e)

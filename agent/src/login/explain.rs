@@ -9,13 +9,15 @@ use crate::policy::ServiceClass;
 use crate::policy::{decide, Access, Bundle, LoginQuery, NodeInfo};
 
 /// Explains the policy decision for `q` on `node`. The same `decide` the
-/// agent uses for logins; evidence (keys, taps) is not part of it.
+/// agent uses for logins, with its view of the locks (`lock_view_stale`:
+/// a strict person is then denied); evidence (keys, taps) is not part of it.
 pub fn explain(
     bundle: &Bundle,
     node: &NodeInfo,
     services: &ServiceMap,
     q: &ExplainQuery,
     now: SystemTime,
+    lock_view_stale: bool,
 ) -> Explanation {
     let service = q.service.clone().unwrap_or_else(|| "sshd".into());
     let mut reasons = Vec::new();
@@ -32,7 +34,7 @@ pub fn explain(
         class,
         mfa_device: None,
         now,
-        lock_view_stale: false,
+        lock_view_stale,
         session_recheck: false,
     };
     let d = decide(bundle, &query);

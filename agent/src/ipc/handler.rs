@@ -291,4 +291,53 @@ mod tests {
         assert_eq!(ask(1000), "https://h.example/b.yaml?<redacted>");
         assert!(ask(0).contains("token=s3cr3t"), "root sees the source");
     }
+
+    /// sshd's AuthorizedKeysCommand under a stale lock view: a strict role
+    /// that jerry does not hold leaves his key served (the locking mode is
+    /// each person's); the same role held by him takes it away.
+    #[test]
+    fn a_stale_lock_view_keeps_the_keys_of_persons_who_are_not_strict() {
+        let blob = "AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gAAAABHNzaDo=";
+        let bundle = |lock: &str| {
+            format!(
+                "kind: role\nversion: v7\nmetadata: {{name: prod}}\nspec:\n  allow:\n    logins: [root]\n    node_labels: {{env: prod}}\n  options: {{require_session_mfa: true{lock}}}\n---\n\
+                 kind: role\nversion: v7\nmetadata: {{name: ops}}\nspec:\n  options: {{lock: strict}}\n---\n\
+                 kind: user\nversion: v2\nmetadata: {{name: jerry}}\nspec:\n  roles: [prod]\n---\n\
+                 kind: mfa_device\nversion: v1\nmetadata: {{name: k}}\nspec:\n  user: jerry\n  ssh_sk:\n    public_key: \"sk-ssh-ed25519@openssh.com {blob} j@laptop\"\n"
+            )
+        };
+        let served = |text: &str| {
+            let cfg = AgentConfig::parse(
+                "node: {name: prod3, labels: {env: prod}}\nsshd:\n  authorized_keys_files: []\n",
+                "t",
+            )
+            .unwrap();
+            let state =
+                AgentState::new(cfg, AuditSink::Stderr, Arc::new(std::time::SystemTime::now))
+                    .unwrap();
+            let b = Arc::new(crate::policy::load_bundle_str(text, "b.yaml").unwrap());
+            let hour_ago = SystemTime::now() - std::time::Duration::from_secs(3600);
+            state
+                .store
+                .install_from(b, Default::default(), hour_ago, hour_ago);
+            assert!(state.lock_view_stale());
+            let peer = Peer {
+                pid: 1,
+                uid: 0,
+                name: None,
+            };
+            let login = "root".to_owned();
+            match handle(
+                &state,
+                &peer,
+                &mut None,
+                RequestBody::AuthorizedKeys { login },
+            ) {
+                ResponseBody::Keys { lines } => lines.len(),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(served(&bundle("")), 1);
+        assert_eq!(served(&bundle(", lock: strict")), 0);
+    }
 }

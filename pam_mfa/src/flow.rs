@@ -28,27 +28,33 @@ pub const MAX_PROMPT_ROUNDS: u32 = 32;
 /// Shortest pause before a `poll`, whatever `after_ms` says.
 pub const MIN_POLL_PAUSE: Duration = Duration::from_millis(10);
 
-/// Runs one exchange with the agent for `hook`. `silent` (PAM_SILENT)
-/// hides `allow`'s text and folds a prompt step's messages into its
-/// questions; the tap cue and the refusal reason are always shown
-/// ([`crate::silent`]).
+/// Connects to the agent `config` names; the exchange's deadline
+/// (`timeout=`) starts now. `Err` is the outcome without an agent: no agent
+/// at all (fail mode applies), or a failure.
+pub fn open(config: &Config) -> Result<Connection, Outcome> {
+    let deadline = Deadline::after(config.timeout);
+    connect(&config.socket, config.agent_uid, deadline).map_err(|e| {
+        if e.is_unreachable() {
+            Outcome::Unreachable(format!("agent at {}: {e}", config.socket.display()))
+        } else {
+            Outcome::Failure(e.to_string())
+        }
+    })
+}
+
+/// Runs one exchange with the agent for `hook` on `conn` (from [`open`]).
+/// `silent` (PAM_SILENT) hides `allow`'s text and folds a prompt step's
+/// messages into its questions; the tap cue and the refusal reason are
+/// always shown ([`crate::silent`]).
 pub fn exchange<H: PamHandle + ?Sized>(
     handle: &mut H,
     config: &Config,
-    hook: PamHook,
-    context: PamContext,
+    conn: Connection,
+    request: (PamHook, PamContext),
     silent: bool,
     log: &mut Logger<'_>,
 ) -> Outcome {
-    let deadline = Deadline::after(config.timeout);
-    let conn = match connect(&config.socket, config.agent_uid, deadline) {
-        Ok(conn) => conn,
-        Err(e) if e.is_unreachable() => {
-            return Outcome::Unreachable(format!("agent at {}: {e}", config.socket.display()))
-        }
-        Err(e) => return Outcome::Failure(e.to_string()),
-    };
-    log.debug(format_args!("connected to {}", config.socket.display()));
+    let (hook, context) = request;
     let mut steps = Steps {
         conn,
         handle,

@@ -9,7 +9,7 @@ use pam_mfa_protocol::PamHook;
 use crate::args::{Config, FailMode};
 use crate::context;
 use crate::ffi::consts::{PAM_AUTH_ERR, PAM_IGNORE, PAM_SERVICE_ERR, PAM_SUCCESS};
-use crate::flow::{exchange, hook_name};
+use crate::flow::{exchange, hook_name, open};
 use crate::handle::{Item, PamHandle};
 use crate::log::{LogSink, Logger};
 use crate::outcome::{pam_code, Outcome};
@@ -57,6 +57,12 @@ pub fn run_hook<H: PamHandle + ?Sized, S: AsRef<str>>(
         config.timeout = config.timeout.min(CLOSE_SESSION_TIMEOUT);
         config.wait_timeout = config.wait_timeout.min(CLOSE_SESSION_TIMEOUT);
     }
+    // When PAM already has the user, reading the rest of the context cannot
+    // wait on a person (pam_get_user would otherwise prompt): connect first,
+    // so that the agent wakes up and takes the connection while this
+    // process reads it (both are a few tens of microseconds; in sequence
+    // they add up).
+    let early = known_user(handle).then(|| open(&config));
     let context = match context::gather(handle, host.process_env) {
         Ok(context) => context,
         Err(code) => {
@@ -73,10 +79,29 @@ pub fn run_hook<H: PamHandle + ?Sized, S: AsRef<str>>(
         config.timeout.as_secs(),
         fail_mode_name(config.fail_mode)
     ));
-    let outcome = exchange(handle, &config, hook, context, host.silent, &mut log);
+    let outcome = match early.unwrap_or_else(|| open(&config)) {
+        Ok(conn) => {
+            log.debug(format_args!("connected to {}", config.socket.display()));
+            exchange(
+                handle,
+                &config,
+                conn,
+                (hook, context),
+                host.silent,
+                &mut log,
+            )
+        }
+        Err(outcome) => outcome,
+    };
     let code = pam_code(&outcome, hook, config.fail_mode);
     report(&mut log, &outcome, config.fail_mode, code);
     code
+}
+
+/// Whether PAM already holds a user name (`PAM_USER`, set by the
+/// application or an earlier module), so `pam_get_user` will not prompt.
+fn known_user<H: PamHandle + ?Sized>(handle: &H) -> bool {
+    handle.item(Item::User).is_some_and(|u| !u.is_empty())
 }
 
 /// Runs `f`, turning a panic into [`PANIC_CODE`]: a panic never unwinds into

@@ -3,11 +3,13 @@
 //! `poll` for at most the time left, so a peer that trickles bytes cannot
 //! stretch the exchange. Waiting in `poll` for input only also means the
 //! agent taking the request (which frees room to write) does not wake the
-//! module for nothing, as a blocked `read` would be.
+//! module for nothing, as a blocked `read` would be. A read that finds
+//! nothing first retries for [`SPIN_BEFORE_POLL`], since the answer is
+//! usually that close.
 
 use std::io::{self, Read, Write};
 use std::os::fd::OwnedFd;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pam_mfa_protocol::{write_frame, FrameError, FrameInbox, Request, RequestBody, Response};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
@@ -18,6 +20,14 @@ use super::Deadline;
 
 /// How long a best-effort `cancel` may take, even past the deadline.
 const CANCEL_GRACE: Duration = Duration::from_millis(100);
+
+/// How long a read that finds nothing keeps trying (yielding the CPU
+/// between tries) before it sleeps in `poll`. The agent answers a login
+/// that needs no person within tens of microseconds, and a thread that
+/// sleeps is woken late: on a virtual machine whose idle vCPUs halt, tens
+/// of microseconds late (BENCHMARKS.md). Bounded, and the yield lets the
+/// agent run first when it shares this CPU.
+const SPIN_BEFORE_POLL: Duration = Duration::from_micros(100);
 
 /// A connection to a trusted agent.
 #[derive(Debug)]
@@ -113,10 +123,12 @@ impl Read for DeadlineIo<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         // Past the deadline even an answer already waiting is not taken.
         self.deadline.remaining().ok_or_else(timed_out)?;
+        let spin_until = Instant::now() + SPIN_BEFORE_POLL;
         loop {
             match rustix::io::read(self.fd, &mut *buf) {
                 Ok(n) => return Ok(n),
                 Err(Errno::INTR) => continue,
+                Err(Errno::AGAIN) if Instant::now() < spin_until => std::thread::yield_now(),
                 Err(Errno::AGAIN) => self.wait_for(PollFlags::IN)?,
                 Err(e) => return Err(e.into()),
             }

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 use std::thread::sleep;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pam_mfa::ffi::consts::PAM_CONV_ERR;
 use pam_mfa::log::{Level, LogSink};
@@ -13,6 +13,12 @@ use pam_mfa_protocol::{PamHook, Prompt, PromptStyle};
 pub struct Scripted {
     pub service: Option<String>,
     pub user: Result<String, i32>,
+    /// Whether PAM_USER is already set (else `pam_get_user` asks the person).
+    pub user_set: bool,
+    /// How long `pam_get_user` takes (the person typing their name).
+    pub typing: Duration,
+    /// When `pam_get_user` returned.
+    pub got_user_at: Option<Instant>,
     pub ruser: Option<String>,
     pub rhost: Option<String>,
     pub tty: Option<String>,
@@ -33,6 +39,9 @@ impl Scripted {
         Scripted {
             service: Some("sshd".into()),
             user: Ok("jerry".into()),
+            user_set: true,
+            typing: Duration::ZERO,
+            got_user_at: None,
             ruser: None,
             rhost: None,
             tty: None,
@@ -67,7 +76,7 @@ impl PamHandle for Scripted {
     fn item(&self, item: Item) -> Option<String> {
         match item {
             Item::Service => self.service.clone(),
-            Item::User => self.user.clone().ok(),
+            Item::User => self.user.clone().ok().filter(|_| self.user_set),
             Item::Ruser => self.ruser.clone(),
             Item::Rhost => self.rhost.clone(),
             Item::Tty => self.tty.clone(),
@@ -75,6 +84,8 @@ impl PamHandle for Scripted {
     }
 
     fn user(&mut self) -> Result<String, i32> {
+        sleep(self.typing);
+        self.got_user_at = Some(Instant::now());
         self.user.clone()
     }
 

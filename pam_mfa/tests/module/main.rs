@@ -2,6 +2,7 @@
 //! agent. The socket checks want root-owned sockets: run as root.
 
 mod agent;
+mod connect_order;
 mod handle;
 mod hooks;
 mod malformed;

@@ -26,6 +26,9 @@ use crate::state::AgentState;
 /// module and mfactl send theirs at once): a connection that sends nothing,
 /// or trickles its frame, is closed.
 pub const FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the first read of a root peer's connection retries before it
+/// sleeps (see `serve_connection`).
+const FIRST_FRAME_SPIN: Duration = Duration::from_micros(100);
 /// How long the agent waits for a client's whole next frame.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -88,8 +91,17 @@ pub fn serve_connection(
     // The whole next frame must arrive within `wait`, however its bytes
     // are spread out.
     let mut wait = FIRST_FRAME_TIMEOUT;
+    // pam_mfa.so (in sshd, sudo, login: root) connects, then reads the PAM
+    // context and sends its first frame within microseconds: wait for it
+    // awake. Only for root peers, so no user can make the agent spin.
+    let mut spin = if peer.uid == 0 {
+        FIRST_FRAME_SPIN
+    } else {
+        Duration::ZERO
+    };
     loop {
-        let Some(req) = next_request(&mut stream, &mut inbox, wait, state, &peer, &pinned) else {
+        let frame = (wait, std::mem::take(&mut spin));
+        let Some(req) = next_request(&mut stream, &mut inbox, frame, state, &peer, &pinned) else {
             // The module went away, went quiet or sent garbage, maybe
             // mid-conversation: the login is refused, and audited as
             // cancelled.
@@ -131,18 +143,20 @@ pub fn serve_connection(
     }
 }
 
-/// The next request, whole within `wait`; `None` once the connection is
-/// to be closed (after saying why, when the peer is owed an answer): the
-/// peer went away or quiet, sent a bad frame, or its process is gone.
+/// The next request, whole within `wait` (read awake for `spin` first);
+/// `None` once the connection is to be closed (after saying why, when the
+/// peer is owed an answer): the peer went away or quiet, sent a bad frame,
+/// or its process is gone.
 fn next_request(
     stream: &mut UnixStream,
     inbox: &mut FrameInbox,
-    wait: Duration,
+    (wait, spin): (Duration, Duration),
     state: &AgentState,
     peer: &Peer,
     pinned: &Option<OwnedFd>,
 ) -> Option<Request> {
-    let refusal = match inbox.read_frame::<_, Request>(&mut FrameDeadline::within(stream, wait)) {
+    let mut within = FrameDeadline::within(stream, wait).spinning(spin);
+    let refusal = match inbox.read_frame::<_, Request>(&mut within) {
         Err(FrameError::Io(_)) => return None,
         Err(e) => {
             static BAD_FRAME: Throttled = Throttled::new();

@@ -7,6 +7,7 @@ pub mod challenge;
 pub mod config;
 pub mod ctl;
 pub mod fido2;
+pub mod heap;
 pub mod ipc;
 pub mod login;
 pub mod notify;

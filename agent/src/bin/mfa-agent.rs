@@ -14,6 +14,11 @@ use mfa_agent::ipc::{bind, serve};
 use mfa_agent::notify::sd_notify;
 use mfa_agent::state::{initial_load, spawn_reloader, AgentState, ReloadOutcome};
 
+/// jemalloc: a bundle's many small allocations cost it no header each
+/// (agent/src/heap.rs).
+#[global_allocator]
+static HEAP: mfa_agent::heap::Allocator = mfa_agent::heap::Allocator {};
+
 /// pam-mfa's agent: holds the Teleport policy, decides per-session MFA for
 /// PAM logins on this host, and audits every decision.
 #[derive(Parser)]

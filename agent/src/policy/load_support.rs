@@ -34,19 +34,12 @@ pub(super) fn on_own_thread(
 }
 
 /// After a large load, gives the free pages of the heap back to the
-/// kernel: parsing frees as much as the bundle keeps (the text, the
-/// documents, the duplicate checks), and glibc keeps freed memory between
-/// live allocations unless asked. Below a mebibyte of text it is not worth
-/// the walk over the heap.
+/// kernel ([`crate::heap::release_free_memory`]): parsing frees as much as
+/// the bundle keeps (the text, the documents, the duplicate checks). Below
+/// a mebibyte of text it is not worth the walk over the heap.
 pub(super) fn release_free_heap(text_len: usize) {
-    if text_len < LARGE {
-        return;
-    }
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim takes no pointer and has no precondition: it only
-    // walks glibc's own arenas and advises the kernel of their free pages.
-    unsafe {
-        nix::libc::malloc_trim(0);
+    if text_len >= LARGE {
+        crate::heap::release_free_memory();
     }
 }
 

@@ -1,15 +1,21 @@
-//! A counting global allocator: the bytes the program has asked for and not
-//! given back (live heap), beside the kernel's VmRSS, so that the tables can
-//! tell data from allocator slack.
+//! A counting global allocator over the agent's own (jemalloc,
+//! agent/src/heap.rs): the bytes the program has asked for and not given
+//! back (live heap), beside the kernel's VmRSS, so that the tables can tell
+//! data from allocator slack.
 //!
 //! The count is kept in one slot per thread (64 of them, each on its own
 //! cache line) and summed when read: a load decodes on two threads, and one
 //! shared counter bounced between their cores on every allocation made the
 //! measured load slower than the agent's, which counts nothing.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
+
+use mfa_agent::heap::Allocator;
+
+/// What the counts sit on: the agent's own allocator.
+const UNDER: Allocator = Allocator {};
 
 pub struct Counting;
 
@@ -51,8 +57,8 @@ fn shrank(by: usize) {
 // counters are only bookkeeping beside it.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller's contract is System's contract.
-        let p = unsafe { System.alloc(layout) };
+        // SAFETY: the caller's contract is the underlying allocator's.
+        let p = unsafe { UNDER.alloc(layout) };
         if !p.is_null() {
             grew(layout.size());
         }
@@ -61,7 +67,7 @@ unsafe impl GlobalAlloc for Counting {
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: as above.
-        let p = unsafe { System.alloc_zeroed(layout) };
+        let p = unsafe { UNDER.alloc_zeroed(layout) };
         if !p.is_null() {
             grew(layout.size());
         }
@@ -70,13 +76,13 @@ unsafe impl GlobalAlloc for Counting {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) };
+        unsafe { UNDER.dealloc(ptr, layout) };
         shrank(layout.size());
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: as above.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        let p = unsafe { UNDER.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             shrank(layout.size());
             grew(new_size);

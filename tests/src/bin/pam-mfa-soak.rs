@@ -136,39 +136,20 @@ fn converse(
     resp: *mut *mut PamResponse,
     appdata_ptr: *mut c_void,
 ) -> c_int {
-    let Ok(n) = usize::try_from(num_msg) else {
-        return PAM_CONV_ERR;
-    };
-    if n == 0 || msg.is_null() || resp.is_null() || appdata_ptr.is_null() {
+    if appdata_ptr.is_null() {
         return PAM_CONV_ERR;
     }
     // SAFETY: appdata_ptr is the SoftKey main() passed in PamConv; it outlives
     // the handle, and PAM calls the conversation from this thread only.
     let key = unsafe { &*appdata_ptr.cast::<SoftKey>() };
-    // SAFETY: calloc returns zeroed memory or null; PAM frees it with free().
-    let replies =
-        unsafe { libc::calloc(n, std::mem::size_of::<PamResponse>()) }.cast::<PamResponse>();
-    if replies.is_null() {
-        return PAM_BUF_ERR;
-    }
-    for i in 0..n {
-        // SAFETY: Linux-PAM passes an array of `n` pointers to messages.
-        let m = unsafe { &**msg.add(i) };
-        if m.msg_style != PAM_PROMPT_ECHO_ON || m.msg.is_null() {
-            continue;
-        }
-        // SAFETY: a non-null message text is a NUL-terminated string owned by PAM.
-        let text = unsafe { CStr::from_ptr(m.msg) }.to_string_lossy();
-        let Some(challenge) = find_challenge(&text) else {
-            continue;
-        };
-        let answer = CString::new(key.answer(&challenge.text)).expect("no NUL in an answer");
-        // SAFETY: replies has n zeroed entries; strdup's copy is freed by PAM.
-        unsafe { (*replies.add(i)).resp = libc::strdup(answer.as_ptr()) };
-    }
-    // SAFETY: resp is PAM's out pointer for this call.
-    unsafe { *resp = replies };
-    PAM_SUCCESS
+    let answer = |style, text: &str| {
+        let challenge = (style == PAM_PROMPT_ECHO_ON)
+            .then(|| find_challenge(text))
+            .flatten();
+        Ok(challenge.map(|c| key.answer(&c.text)))
+    };
+    // SAFETY: the arguments are Linux-PAM's, passed on unchanged.
+    unsafe { converse_each(num_msg, msg, resp, answer) }
 }
 
 fn start_agent(args: &Args, key: &SoftKey) -> BenchAgent {
@@ -179,7 +160,7 @@ fn start_agent(args: &Args, key: &SoftKey) -> BenchAgent {
     std::fs::write(dir.join("bundle.yaml"), bundle).unwrap();
     let cfg = format!(
         "node:\n  name: prod3\n  labels: {{ env: prod }}\ncluster:\n  source: file://{d}/bundle.yaml\n  \
-         state_dir: {d}/state\nsocket:\n  path: {d}/agent.sock\naudit:\n  sink: file:/dev/null\n",
+         state_dir: {d}/state\nsocket:\n  path: {d}/agent.sock\naudit:\n  sink: stderr\n",
         d = dir.display()
     );
     BenchAgent::start(&args.bin_dir, dir, &cfg)

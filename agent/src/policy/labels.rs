@@ -1,9 +1,8 @@
 //! Label selectors against a node's labels: Teleport's `MatchLabels`.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::BTreeMap;
 
-use regex::Regex;
+use super::regex_cache::cached_regex;
 
 /// A label selector: key → accepted values (OR). All keys must match (AND).
 pub type Labels = BTreeMap<String, Vec<String>>;
@@ -91,31 +90,6 @@ pub fn match_value(pattern: &str, value: &str) -> Result<bool, String> {
         return cached_regex(&anchored).map(|re| re.is_match(value));
     }
     Ok(glob_match(pattern, value))
-}
-
-/// Compiled label regexes, shared by every decision: a bundle has few
-/// distinct ones, and compiling one costs far more than a decision. Shared
-/// (an `Arc`), not cloned: a clone of a `Regex` starts a new pool of
-/// matching caches, and building one cost a tenth of a decision.
-pub(crate) fn cached_regex(pattern: &str) -> Result<Arc<Regex>, String> {
-    const MAX_CACHED: usize = 10_000;
-    type Cache = Mutex<HashMap<String, Result<Arc<Regex>, String>>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Some(hit) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(pattern) {
-        return hit.clone();
-    }
-    let built = regex::RegexBuilder::new(&ascii_perl_classes(pattern))
-        .size_limit(1 << 20)
-        .build()
-        .map(Arc::new)
-        .map_err(|e| format!("invalid regex {pattern:?}: {e}"));
-    let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
-    if map.len() >= MAX_CACHED {
-        map.clear();
-    }
-    map.insert(pattern.to_owned(), built.clone());
-    built
 }
 
 /// Go's RE2 (Teleport's `regexp`) reads `\d \w \s` (and their negations)

@@ -1,7 +1,8 @@
 //! Evaluation of a type-checked expression.
 
 use super::{Env, Func, Node};
-use crate::policy::labels::{cached_regex, match_value};
+use crate::policy::labels::match_value;
+use crate::policy::regex_cache::cached_regex;
 use crate::policy::traits::email_local;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -38,6 +38,7 @@ mod by_name;
 mod decide;
 mod documents;
 mod error;
+mod go_regex;
 mod index;
 mod json_stream;
 mod key_policy;

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use regex::Regex;
 
-use super::labels::ascii_perl_classes;
+use super::go_regex::translate;
 
 /// The first size limit tried (the `regex` crate's own default is 10 MiB).
 const FIRST_SIZE: usize = 1 << 20;
@@ -43,7 +43,8 @@ struct Cache {
     weight: usize,
 }
 
-/// The compiled form of `pattern` (Teleport's regex syntax), from the cache
+/// The compiled form of `pattern` (Go's regex syntax, as Teleport reads it:
+/// see `go_regex`), from the cache
 /// or compiled now. Shared (an `Arc`), not cloned: a clone of a `Regex`
 /// starts a new pool of matching caches, and building one cost a tenth of a
 /// decision.
@@ -82,7 +83,10 @@ pub(crate) fn cached_regex(pattern: &str) -> Result<Arc<Regex>, String> {
 /// [`FIRST_SIZE`] to [`MAX_SIZE`]) it fits; returns the regex or the error,
 /// and the limit it needed (its weight in the cache).
 fn compile(pattern: &str) -> (Result<Regex, String>, usize) {
-    let translated = ascii_perl_classes(pattern);
+    let translated = match translate(pattern) {
+        Ok(t) => t,
+        Err(e) => return (Err(format!("invalid regex {pattern:?}: {e}")), FIRST_SIZE),
+    };
     let mut limit = FIRST_SIZE;
     loop {
         match regex::RegexBuilder::new(&translated)

@@ -15,8 +15,11 @@
 //! Each value the expression yields becomes `prefix + value + suffix`; empty
 //! values are dropped. A template that yields nothing is dropped by the caller.
 
+use std::sync::Arc;
+
 use regex::Regex;
 
+use super::regex_cache::cached_regex;
 use super::resources::Traits;
 
 /// Why a template produced no value.
@@ -144,7 +147,7 @@ enum Expr {
     /// A constant argument: `"vitor@example.com"`.
     Literal(String),
     EmailLocal(Box<Expr>),
-    RegexpReplace(Box<Expr>, Regex, String),
+    RegexpReplace(Box<Expr>, Arc<Regex>, String),
 }
 
 /// The internal traits Teleport expands (lib/services/role.go
@@ -348,9 +351,8 @@ impl<'a> Parser<'a> {
                 self.expect(',')?;
                 let replacement = self.string()?;
                 self.expect(')')?;
-                // Go's regexp: ASCII Perl classes (see labels::ascii_perl_classes).
-                let re = Regex::new(&crate::policy::labels::ascii_perl_classes(&pattern))
-                    .map_err(|e| format!("regexp.replace: invalid regex {pattern:?}: {e}"))?;
+                // Go's regexp syntax (see policy::go_regex).
+                let re = cached_regex(&pattern).map_err(|e| format!("regexp.replace: {e}"))?;
                 Ok(Expr::RegexpReplace(Box::new(inner), re, replacement))
             }
             (ns, member) if self.eat('(') => Err(format!("unsupported function {ns}.{member}")),

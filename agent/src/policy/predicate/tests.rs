@@ -83,6 +83,11 @@ fn teleport_label_expression_cases() {
         ("not and parentheses", r#"!(labels.env == "prod" || labels.env == "staging")"#, &[("env", "dev")], &[], true),
         ("&& binds tighter than ||", r#"labels.a == "1" || labels.b == "1" && labels.c == "1""#, &[("a", "1")], &[], true),
         ("raw string", r#"regexp.match(labels.env, `^pr.d$`)"#, &[("env", "prod")], &[], true),
+        // Go's regexp syntax: \Q...\E, octal, escaped punctuation.
+        ("go quoting", r#"regexp.match(labels.env, `^\Qprod.eu\E$`)"#, &[("env", "prod.eu")], &[], true),
+        ("go quoting is literal", r#"regexp.match(labels.env, `^\Qprod.eu\E$`)"#, &[("env", "prodXeu")], &[], false),
+        ("go octal", r#"regexp.match(labels.env, `^\141pp$`)"#, &[("env", "app")], &[], true),
+        ("go escaped <", r#"regexp.match(labels.team, `^a\<b$`)"#, &[("team", "a<b")], &[], true),
         ("integers compare", "1 == 1 && 2 != 3", &[], &[], true),
         ("index by expression", r#"labels[labels.which] == "yes""#, &[("which", "x"), ("x", "yes")], &[], true),
     ];
@@ -115,6 +120,19 @@ fn evaluation_errors() {
         (
             r#"contains(regexp.replace(user.spec.traits.g, "(", "x"), "a")"#,
             &[("g", &["a"])],
+            "invalid regex",
+        ),
+        // Teleport's RegexMatchesAny compiles before it looks at the list:
+        // an invalid regex is an error for an empty list too.
+        (
+            r#"regexp.match(user.spec.traits["groups"], "^(contractor$")"#,
+            &[],
+            "invalid regex",
+        ),
+        // Go's syntax: a backreference is an error in Go.
+        (
+            r#"regexp.match(labels.env, "^(a)\\1$")"#,
+            &[],
             "invalid regex",
         ),
     ];

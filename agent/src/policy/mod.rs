@@ -39,6 +39,7 @@ mod decide;
 mod documents;
 mod error;
 mod go_regex;
+mod go_string;
 mod index;
 mod json_stream;
 mod key_policy;

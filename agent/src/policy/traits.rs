@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use regex::Regex;
 
+use super::go_string::{closing_quote, unquote};
 use super::regex_cache::cached_regex;
 use super::resources::Traits;
 
@@ -288,39 +289,21 @@ impl<'a> Parser<'a> {
         Ok(&rest[..len])
     }
 
-    /// A Go string literal: "..." with escapes, or `...` raw.
+    /// A Go string literal: "..." with Go's escapes (see `go_string`), or
+    /// `...` raw (carriage returns dropped, as go/scanner does).
     fn string(&mut self) -> Result<String, String> {
         self.skip_ws();
         let rest = &self.src[self.pos..];
         if let Some(raw) = rest.strip_prefix('`') {
             let end = raw.find('`').ok_or("unterminated raw string")?;
             self.pos += end + 2;
-            return Ok(raw[..end].to_owned());
+            return Ok(raw[..end].replace('\r', ""));
         }
         let body = rest.strip_prefix('"').ok_or("expected a string literal")?;
-        let mut out = String::new();
-        let mut chars = body.char_indices();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '"' => {
-                    self.pos += 1 + i + 1;
-                    return Ok(out);
-                }
-                '\\' => {
-                    let (_, e) = chars.next().ok_or("unterminated string")?;
-                    out.push(match e {
-                        '\\' => '\\',
-                        '"' => '"',
-                        'n' => '\n',
-                        't' => '\t',
-                        'r' => '\r',
-                        other => return Err(format!("unsupported escape '\\{other}' in string")),
-                    });
-                }
-                c => out.push(c),
-            }
-        }
-        Err("unterminated string".to_owned())
+        let end = closing_quote(body).ok_or("unterminated string")?;
+        let value = unquote(&body[..end]).map_err(|(_, e)| format!("{e} in string"))?;
+        self.pos += end + 2;
+        Ok(value)
     }
 
     fn expr(&mut self) -> Result<Expr, String> {

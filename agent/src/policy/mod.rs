@@ -37,6 +37,7 @@ mod bundle;
 mod by_name;
 mod decide;
 mod documents;
+mod email_address;
 mod error;
 mod go_regex;
 mod go_string;

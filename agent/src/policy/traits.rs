@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use regex::Regex;
 
+use super::email_address::parse_address;
 use super::go_string::{closing_quote, unquote};
 use super::regex_cache::cached_regex;
 use super::resources::Traits;
@@ -211,21 +212,21 @@ impl Expr {
     }
 }
 
-/// The local part of an address: `jerry@example.com` or
-/// `Jerry <jerry@example.com>` → `jerry`.
+/// The local part of an address, as Teleport's `email.local` takes it
+/// (lib/utils/parse/ast.go `EmailLocalExpr`): Go's `mail.ParseAddress`
+/// (see `email_address`), then what comes before the first `@` of the
+/// parsed address. `jerry@example.com`, `Jerry <jerry@example.com>` →
+/// `jerry`; `jerry@@example.com` is an error.
 pub(crate) fn email_local(value: &str) -> Result<String, String> {
-    let v = value.trim();
-    let addr = match (v.rfind('<'), v.ends_with('>')) {
-        (Some(open), true) => &v[open + 1..v.len() - 1],
-        _ => v,
-    };
-    let (local, domain) = addr
-        .split_once('@')
-        .ok_or_else(|| format!("email.local: {value:?} is not an email address"))?;
-    if local.is_empty() || domain.is_empty() || addr.contains(char::is_whitespace) {
-        return Err(format!("email.local: {value:?} is not an email address"));
+    if value.is_empty() {
+        return Err("email.local: found an empty argument".to_owned());
     }
-    Ok(local.to_owned())
+    let address = parse_address(value)
+        .map_err(|e| format!("email.local: {value:?} is not an email address ({e})"))?;
+    match address.split_once('@') {
+        Some((local, _)) => Ok(local.to_owned()),
+        None => Err(format!("email.local: no local part in {value:?}")),
+    }
 }
 
 /// A small recursive-descent parser for the expression between the braces.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::support::{bundle, cap, node, now, role, summary, user, Ask};
-use crate::policy::traits::{interpolate, TemplateError};
+use crate::policy::traits::interpolate;
 use crate::policy::{match_value, Traits};
 
 fn prod3() -> crate::policy::NodeInfo {
@@ -367,39 +367,4 @@ fn regexp_replace_uses_ascii_perl_classes() {
         ),
         Ok(vec!["bob".to_owned()])
     );
-}
-
-/// Template string arguments are Go string literals (strconv.Unquote):
-/// `\x40` is `@`, `\u006f` is `o`, octal `\100` is `@`; `\'` and unknown
-/// escapes are errors (the value is dropped).
-#[test]
-fn template_strings_take_go_escapes() {
-    let traits: BTreeMap<String, Vec<String>> =
-        [("email".to_owned(), vec!["alice@example.com".to_owned()])].into();
-    let traits = Traits::from(&traits);
-    for template in [
-        r#"{{regexp.replace(external.email, "^(.*)\x40example\\.com$", "$1")}}"#,
-        r#"{{regexp.replace(external.email, "^(.*)\100example\\.com$", "$1")}}"#,
-        r#"{{regexp.replace(external.email, "^(.*)@ex\u0061mple\\.com$", "$1")}}"#,
-        r#"{{regexp.replace(external.email, "^(.*)@ex\U00000061mple\\.com$", "$1")}}"#,
-    ] {
-        assert_eq!(
-            interpolate(template, &traits),
-            Ok(vec!["alice".to_owned()]),
-            "{template}"
-        );
-    }
-    for template in [
-        r#"{{regexp.replace(external.email, "^(.*)\'$", "$1")}}"#,
-        r#"{{regexp.replace(external.email, "^(.*)\q$", "$1")}}"#,
-        r#"{{regexp.replace(external.email, "^(.*)\x4$", "$1")}}"#,
-    ] {
-        assert!(
-            matches!(
-                interpolate(template, &traits),
-                Err(TemplateError::Invalid(_))
-            ),
-            "{template}"
-        );
-    }
 }

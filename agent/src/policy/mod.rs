@@ -68,7 +68,7 @@ mod tests;
 
 pub use bundle::{Bundle, BundleParts};
 pub use by_name::{ByName, Named};
-pub use decide::apply_locks;
+pub use decide::{apply_locks, expired_certificate_ends};
 pub use error::PolicyError;
 pub use key_policy::KeyPolicy;
 pub use labels::{match_labels, match_value, LabelMatch, Labels};

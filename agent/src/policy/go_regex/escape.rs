@@ -3,7 +3,7 @@
 //! `parseUnicodeClass`, `parsePerlClassEscape`, `parseNamedClass`), written
 //! out as Rust `regex` syntax that means the same.
 
-use super::names::is_go_unicode_class;
+use super::names::{is_go_unicode_class, is_other, is_surrogates};
 use super::Translator;
 
 /// Go's Perl classes (`\d \s \w` and negations) are ASCII; as the items of
@@ -38,6 +38,9 @@ pub(super) fn literal(cp: u32) -> String {
 
 /// A Rust class that matches no character.
 const NOTHING: &str = r"[^\x{0}-\x{10FFFF}]";
+
+/// A Rust class that matches any character.
+const ANY: &str = r"[\x{0}-\x{10FFFF}]";
 
 /// The 14 POSIX classes Go knows inside brackets (`[[:alpha:]]`); Rust
 /// knows the same names with the same (ASCII) meaning.
@@ -140,6 +143,13 @@ impl Translator<'_> {
                 "invalid character class range {:?} (no Unicode class Go knows)",
                 &self.src[start..self.pos]
             ));
+        }
+        if is_surrogates(name) {
+            return Ok(if negated { ANY } else { NOTHING }.to_owned());
+        }
+        if is_other(name) {
+            let items = r"\p{Cc}\p{Cf}\p{Co}";
+            return Ok(format!("[{}{items}]", if negated { "^" } else { "" }));
         }
         Ok(format!("\\{}{{{name}}}", if negated { 'P' } else { 'p' }))
     }

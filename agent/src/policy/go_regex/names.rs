@@ -242,3 +242,16 @@ pub(super) fn is_go_unicode_class(name: &str) -> bool {
             .flat_map(|list| list.iter())
             .any(|known| canonical(known) == want)
 }
+
+/// Whether `name` is the surrogates' category (`Cs`): Go accepts it (no
+/// valid text holds a surrogate); Rust's `regex` has no such class.
+pub(super) fn is_surrogates(name: &str) -> bool {
+    matches!(canonical(name).as_str(), "cs" | "surrogate")
+}
+
+/// Whether `name` is the category "other" (`C`): Go's `unicode.C` is
+/// Cc, Cf, Co and Cs, without the unassigned code points that Rust's
+/// `\p{C}` includes.
+pub(super) fn is_other(name: &str) -> bool {
+    matches!(canonical(name).as_str(), "c" | "other")
+}

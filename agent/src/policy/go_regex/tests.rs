@@ -110,6 +110,14 @@ fn classes_read_brackets_and_set_operators_literally() {
     assert!(matches(r"^[^\D]$", "7"));
     assert!(matches(r"^[\p{Greek}\pN]+$", "\u{3b1}1"));
     assert!(matches(r"^[\x{D800}-\x{E000}]$", "\u{E000}"));
+    // Go knows the surrogates' category (it matches no text); Rust does not.
+    assert!(!matches(r"^\p{Cs}$", "a"));
+    assert!(matches(r"^\P{Cs}$", "a"));
+    assert!(matches(r"^[a\p{Cs}]$", "a"));
+    // Go's C is Cc, Cf, Co (and Cs): no unassigned code point.
+    assert!(!matches(r"^\p{C}$", "\u{378}"));
+    assert!(matches(r"^\pC$", "\u{ad}"));
+    assert!(matches(r"^\PC$", "\u{378}"));
 }
 
 #[test]
@@ -152,4 +160,37 @@ fn braces_repeats_and_flags_as_in_go() {
     assert!(matches(r"^[^a]$", "\n"));
     assert!(matches(r"^a|b$", "b"));
     assert!(matches("", "anything"));
+    assert!(matches(r"(?i)^\x{e9}\.$", "\u{c9}.")); // folding reaches escaped literals
+    assert!(matches(r"^*a$", "a")); // Go repeats an empty-width assertion
+    assert!(matches(r"^a$*", "a"));
+}
+
+/// Any text translates or is refused without a panic, and what translates
+/// compiles in Rust (a fixed-seed walk over regex-heavy alphabets).
+#[test]
+fn arbitrary_patterns_never_panic_and_translations_compile() {
+    let alphabet: Vec<char> = r"\()[]{}|^$.*+?-:&~<>,0123789aAbBdDpPQEeCxzZsSwW?iUmP=é{}"
+        .chars()
+        .collect();
+    let mut seed: u64 = 0x5eed_1234;
+    for _ in 0..20_000 {
+        let mut text = String::new();
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let len = (seed >> 59) as usize + 1;
+        for _ in 0..len {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            text.push(alphabet[(seed >> 33) as usize % alphabet.len()]);
+        }
+        if let Ok(rust) = translate(&text) {
+            let built = regex::RegexBuilder::new(&rust).size_limit(1 << 24).build();
+            assert!(
+                matches!(built, Ok(_) | Err(regex::Error::CompiledTooBig(_))),
+                "{text:?} -> {rust:?}: {built:?}"
+            );
+        }
+    }
 }

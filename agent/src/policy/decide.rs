@@ -112,6 +112,19 @@ pub(super) fn decide_for_user(
     decision
 }
 
+/// Teleport's session monitor at a certificate's end (lib/srv/monitor.go
+/// `Monitor.start` with `DisconnectExpiredCert`): why a live session of
+/// `user` ends at `q.now` because its certificate has expired under
+/// `disconnect_expired_cert` (the cap's or one of the user's roles').
+pub fn expired_certificate_ends(
+    bundle: &Bundle,
+    q: &LoginQuery<'_>,
+    user: &User,
+) -> Option<String> {
+    let (roles, _) = user_roles(bundle, user, q.now);
+    expired_certificate(bundle, q, user, &roles)
+}
+
 /// The user's roles that exist in the bundle, each once, and the names of
 /// those that are missing. A role that is missing denies: Teleport's
 /// `FetchRoleList` (lib/services/role.go) fails when one of the user's

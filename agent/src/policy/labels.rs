@@ -1,9 +1,8 @@
 //! Label selectors against a node's labels: Teleport's `MatchLabels`.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::BTreeMap;
 
-use regex::Regex;
+use super::regex_cache::cached_regex;
 
 /// A label selector: key → accepted values (OR). All keys must match (AND).
 pub type Labels = BTreeMap<String, Vec<String>>;
@@ -82,7 +81,7 @@ pub fn match_labels(selector: &Labels, node: &BTreeMap<String, String>) -> Label
 /// but a newline, anchored at both ends (Teleport's `utils.GlobToRegexp`
 /// turns `*` into the regex `(.*)`, and `.` does not match `\n`).
 pub fn match_value(pattern: &str, value: &str) -> Result<bool, String> {
-    if pattern.len() >= 2 && pattern.starts_with('^') && pattern.ends_with('$') {
+    if is_regex(pattern) {
         return cached_regex(pattern).map(|re| re.is_match(value));
     }
     if value.contains('\n') && pattern.contains('*') {
@@ -93,64 +92,19 @@ pub fn match_value(pattern: &str, value: &str) -> Result<bool, String> {
     Ok(glob_match(pattern, value))
 }
 
-/// Compiled label regexes, shared by every decision: a bundle has few
-/// distinct ones, and compiling one costs far more than a decision. Shared
-/// (an `Arc`), not cloned: a clone of a `Regex` starts a new pool of
-/// matching caches, and building one cost a tenth of a decision.
-pub(crate) fn cached_regex(pattern: &str) -> Result<Arc<Regex>, String> {
-    const MAX_CACHED: usize = 10_000;
-    type Cache = Mutex<HashMap<String, Result<Arc<Regex>, String>>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Some(hit) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(pattern) {
-        return hit.clone();
-    }
-    let built = regex::RegexBuilder::new(&ascii_perl_classes(pattern))
-        .size_limit(1 << 20)
-        .build()
-        .map(Arc::new)
-        .map_err(|e| format!("invalid regex {pattern:?}: {e}"));
-    let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
-    if map.len() >= MAX_CACHED {
-        map.clear();
-    }
-    map.insert(pattern.to_owned(), built.clone());
-    built
+/// Whether a selector value is a regex (`^...$`) rather than a glob.
+fn is_regex(pattern: &str) -> bool {
+    pattern.len() >= 2 && pattern.starts_with('^') && pattern.ends_with('$')
 }
 
-/// Go's RE2 (Teleport's `regexp`) reads `\d \w \s` (and their negations)
-/// and `\b \B` as ASCII; Rust's as Unicode. Rewrites them to the ASCII
-/// meaning so a label regex matches what Teleport matches (`^\d+$` does not
-/// match Arabic-Indic digits). Other escapes are kept as written.
-pub(crate) fn ascii_perl_classes(pattern: &str) -> String {
-    let mut out = String::with_capacity(pattern.len());
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        let Some(e) = chars.next() else {
-            out.push(c);
-            break;
-        };
-        out.push_str(match e {
-            'd' => "[0-9]",
-            'D' => "[^0-9]",
-            'w' => "[0-9A-Za-z_]",
-            'W' => "[^0-9A-Za-z_]",
-            's' => "[\\t\\n\\f\\r ]",
-            'S' => "[^\\t\\n\\f\\r ]",
-            'b' => "(?-u:\\b)",
-            'B' => "(?-u:\\B)",
-            _ => {
-                out.push(c);
-                out.push(e);
-                continue;
-            }
-        });
+/// The error a value would give, whatever it is matched against: an
+/// invalid `^...$` regex (a glob is always valid). Teleport's
+/// `utils.RegexMatchesAny` compiles before looking at its inputs.
+pub(crate) fn check_value_pattern(pattern: &str) -> Result<(), String> {
+    if is_regex(pattern) {
+        cached_regex(pattern)?;
     }
-    out
+    Ok(())
 }
 
 /// `*` matches any run of characters (none included); everything else is
@@ -194,8 +148,8 @@ mod glob_tests {
             (r"^a\Sb$", "a\u{a0}b", true),
             (r"^\bab\b$", "ab", true),
             // é is no ASCII word character: x|é is a boundary in Go
-            (r"^x\B\u{e9}$", "x\u{e9}", false),
-            (r"^x\b\u{e9}$", "x\u{e9}", true),
+            (r"^x\B\x{e9}$", "x\u{e9}", false),
+            (r"^x\b\x{e9}$", "x\u{e9}", true),
             (r"^[\d_]+$", "1_2", true),
             (r"^[\d_]+$", "\u{663}", false),
             (r"^[^\d]+$", "a", true),
@@ -293,6 +247,13 @@ mod tests {
             ("^prod", "^prod", true),
             ("^(dev|stage)$", "stage", true),
             ("^$", "", true),
+            // Go's regexp syntax, as Teleport compiles it (go_regex).
+            (r"^a\<b$", "a<b", true),
+            (r"^a\<b$", "ab", false),
+            (r"^\Qprod.eu\E$", "prod.eu", true),
+            (r"^\Qprod.eu\E$", "prodXeu", false),
+            (r"^\141pp$", "app", true),
+            (r"^[a[b]+$", "a[b", true),
         ];
         for (pattern, value, want) in cases {
             assert_eq!(
@@ -304,6 +265,12 @@ mod tests {
         assert!(match_value("^prod-[0-9+$", "prod-1")
             .unwrap_err()
             .contains("invalid regex"));
+        for go_refuses in [r"^(a)\1$", r"^\8$", r"^\C$", r"^a**$"] {
+            assert!(
+                match_value(go_refuses, "a").is_err(),
+                "{go_refuses} is valid in Rust's syntax, not in Go's"
+            );
+        }
     }
 
     #[test]

@@ -15,8 +15,13 @@
 //! Each value the expression yields becomes `prefix + value + suffix`; empty
 //! values are dropped. A template that yields nothing is dropped by the caller.
 
+use std::sync::Arc;
+
 use regex::Regex;
 
+use super::email_address::parse_address;
+use super::go_string::{closing_quote, unquote};
+use super::regex_cache::cached_regex;
 use super::resources::Traits;
 
 /// Why a template produced no value.
@@ -144,7 +149,7 @@ enum Expr {
     /// A constant argument: `"vitor@example.com"`.
     Literal(String),
     EmailLocal(Box<Expr>),
-    RegexpReplace(Box<Expr>, Regex, String),
+    RegexpReplace(Box<Expr>, Arc<Regex>, String),
 }
 
 /// The internal traits Teleport expands (lib/services/role.go
@@ -207,21 +212,21 @@ impl Expr {
     }
 }
 
-/// The local part of an address: `jerry@example.com` or
-/// `Jerry <jerry@example.com>` → `jerry`.
+/// The local part of an address, as Teleport's `email.local` takes it
+/// (lib/utils/parse/ast.go `EmailLocalExpr`): Go's `mail.ParseAddress`
+/// (see `email_address`), then what comes before the first `@` of the
+/// parsed address. `jerry@example.com`, `Jerry <jerry@example.com>` →
+/// `jerry`; `jerry@@example.com` is an error.
 pub(crate) fn email_local(value: &str) -> Result<String, String> {
-    let v = value.trim();
-    let addr = match (v.rfind('<'), v.ends_with('>')) {
-        (Some(open), true) => &v[open + 1..v.len() - 1],
-        _ => v,
-    };
-    let (local, domain) = addr
-        .split_once('@')
-        .ok_or_else(|| format!("email.local: {value:?} is not an email address"))?;
-    if local.is_empty() || domain.is_empty() || addr.contains(char::is_whitespace) {
-        return Err(format!("email.local: {value:?} is not an email address"));
+    if value.is_empty() {
+        return Err("email.local: found an empty argument".to_owned());
     }
-    Ok(local.to_owned())
+    let address = parse_address(value)
+        .map_err(|e| format!("email.local: {value:?} is not an email address ({e})"))?;
+    match address.split_once('@') {
+        Some((local, _)) => Ok(local.to_owned()),
+        None => Err(format!("email.local: no local part in {value:?}")),
+    }
 }
 
 /// A small recursive-descent parser for the expression between the braces.
@@ -285,39 +290,21 @@ impl<'a> Parser<'a> {
         Ok(&rest[..len])
     }
 
-    /// A Go string literal: "..." with escapes, or `...` raw.
+    /// A Go string literal: "..." with Go's escapes (see `go_string`), or
+    /// `...` raw (carriage returns dropped, as go/scanner does).
     fn string(&mut self) -> Result<String, String> {
         self.skip_ws();
         let rest = &self.src[self.pos..];
         if let Some(raw) = rest.strip_prefix('`') {
             let end = raw.find('`').ok_or("unterminated raw string")?;
             self.pos += end + 2;
-            return Ok(raw[..end].to_owned());
+            return Ok(raw[..end].replace('\r', ""));
         }
         let body = rest.strip_prefix('"').ok_or("expected a string literal")?;
-        let mut out = String::new();
-        let mut chars = body.char_indices();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '"' => {
-                    self.pos += 1 + i + 1;
-                    return Ok(out);
-                }
-                '\\' => {
-                    let (_, e) = chars.next().ok_or("unterminated string")?;
-                    out.push(match e {
-                        '\\' => '\\',
-                        '"' => '"',
-                        'n' => '\n',
-                        't' => '\t',
-                        'r' => '\r',
-                        other => return Err(format!("unsupported escape '\\{other}' in string")),
-                    });
-                }
-                c => out.push(c),
-            }
-        }
-        Err("unterminated string".to_owned())
+        let end = closing_quote(body).ok_or("unterminated string")?;
+        let value = unquote(&body[..end]).map_err(|(_, e)| format!("{e} in string"))?;
+        self.pos += end + 2;
+        Ok(value)
     }
 
     fn expr(&mut self) -> Result<Expr, String> {
@@ -348,9 +335,8 @@ impl<'a> Parser<'a> {
                 self.expect(',')?;
                 let replacement = self.string()?;
                 self.expect(')')?;
-                // Go's regexp: ASCII Perl classes (see labels::ascii_perl_classes).
-                let re = Regex::new(&crate::policy::labels::ascii_perl_classes(&pattern))
-                    .map_err(|e| format!("regexp.replace: invalid regex {pattern:?}: {e}"))?;
+                // Go's regexp syntax (see policy::go_regex).
+                let re = cached_regex(&pattern).map_err(|e| format!("regexp.replace: {e}"))?;
                 Ok(Expr::RegexpReplace(Box::new(inner), re, replacement))
             }
             (ns, member) if self.eat('(') => Err(format!("unsupported function {ns}.{member}")),

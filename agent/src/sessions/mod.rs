@@ -1,6 +1,8 @@
 //! Live login sessions: registered by the module's `open_session`, ended by
-//! `close_session`, and ended by the agent when a lock or a policy change
-//! takes their access away.
+//! `close_session`, and ended by the agent as Teleport's session monitor
+//! ends them: on a matching lock (or a stale lock view under strict
+//! locking) and at their certificate's end under `disconnect_expired_cert`
+//! (see `assess`).
 //!
 //! A session is named by the process that opened it (SO_PEERCRED's pid and
 //! its start time from /proc, so a reused pid is never taken for it). For
@@ -32,8 +34,8 @@ use pam_mfa_protocol::SessionInfo;
 use crate::state::{AgentState, Unusable};
 
 /// Called after every policy install and every change of the lock view
-/// (and every `sessions.check_interval`): ends the live sessions the
-/// current policy no longer allows. Returns at once; the SIGKILL after the
+/// (and every `sessions.check_interval`): ends the live sessions a lock
+/// holds or whose certificate ended (see `assess`). Returns at once; the SIGKILL after the
 /// grace runs on a thread of its own.
 pub fn enforce(state: &AgentState) {
     prune(state);

@@ -1,7 +1,8 @@
 //! Evaluation of a type-checked expression.
 
 use super::{Env, Func, Node};
-use crate::policy::labels::{cached_regex, match_value};
+use crate::policy::labels::{check_value_pattern, match_value};
+use crate::policy::regex_cache::cached_regex;
 use crate::policy::traits::email_local;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +100,9 @@ fn call(func: Func, args: Vec<Value>, env: &Env<'_>) -> Result<Value, String> {
         }
         Func::RegexpMatch => {
             let (l, pattern) = (list(next()?)?, string(next()?)?);
+            // Teleport's RegexMatchesAny compiles first: an invalid regex is
+            // an error even for an empty list.
+            check_value_pattern(&pattern)?;
             let mut hit = false;
             for v in &l {
                 if match_value(&pattern, v)? {

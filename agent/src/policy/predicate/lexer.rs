@@ -2,6 +2,7 @@
 //! Teleport's predicate parser (vulcand/predicate on go/parser) reads it.
 
 use super::PredicateError;
+use crate::policy::go_string::{closing_quote, unquote};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Tok {
@@ -78,7 +79,9 @@ fn next_token(src: &str, i: usize) -> Result<(Tok, usize), PredicateError> {
             let end = src[i + 1..]
                 .find('`')
                 .ok_or_else(|| PredicateError::at(i, "raw string literal not terminated"))?;
-            return Ok((Tok::Str(src[i + 1..i + 1 + end].to_owned()), i + end + 2));
+            // go/scanner drops carriage returns from raw strings.
+            let raw = src[i + 1..i + 1 + end].replace('\r', "");
+            return Ok((Tok::Str(raw), i + end + 2));
         }
         b'0'..=b'9' => return number(src, i),
         c if c == b'_' || c.is_ascii_alphabetic() => {
@@ -113,36 +116,13 @@ fn number(src: &str, i: usize) -> Result<(Tok, usize), PredicateError> {
     Ok((Tok::Int(n), i + len))
 }
 
-/// A Go interpreted string literal starting at `at` (the opening quote);
-/// returns its value and the offset after the closing quote.
+/// A Go interpreted string literal starting at `at` (the opening quote),
+/// with Go's escapes (see `go_string`); returns its value and the offset
+/// after the closing quote.
 fn quoted(src: &str, at: usize) -> Result<(String, usize), PredicateError> {
-    let mut out = String::new();
-    let mut chars = src[at + 1..].char_indices();
-    while let Some((j, c)) = chars.next() {
-        let here = at + 1 + j;
-        match c {
-            '"' => return Ok((out, here + 1)),
-            '\n' => break,
-            '\\' => {
-                let (_, e) = chars
-                    .next()
-                    .ok_or_else(|| PredicateError::at(here, "string literal not terminated"))?;
-                out.push(match e {
-                    '\\' => '\\',
-                    '"' => '"',
-                    'n' => '\n',
-                    't' => '\t',
-                    'r' => '\r',
-                    other => {
-                        return Err(PredicateError::at(
-                            here,
-                            format!("unsupported escape sequence \\{other}"),
-                        ))
-                    }
-                });
-            }
-            c => out.push(c),
-        }
-    }
-    Err(PredicateError::at(at, "string literal not terminated"))
+    let body = &src[at + 1..];
+    let end = closing_quote(body)
+        .ok_or_else(|| PredicateError::at(at, "string literal not terminated"))?;
+    let value = unquote(&body[..end]).map_err(|(i, e)| PredicateError::at(at + 1 + i, e))?;
+    Ok((value, at + 1 + end + 1))
 }

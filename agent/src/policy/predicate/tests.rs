@@ -83,6 +83,17 @@ fn teleport_label_expression_cases() {
         ("not and parentheses", r#"!(labels.env == "prod" || labels.env == "staging")"#, &[("env", "dev")], &[], true),
         ("&& binds tighter than ||", r#"labels.a == "1" || labels.b == "1" && labels.c == "1""#, &[("a", "1")], &[], true),
         ("raw string", r#"regexp.match(labels.env, `^pr.d$`)"#, &[("env", "prod")], &[], true),
+        // Go's string escapes (strconv.Unquote).
+        ("go \\u escape", r#"labels["env"] == "pr\u006fd""#, &[("env", "prod")], &[], true),
+        ("go \\x escape", r#"labels["env"] == "a\x40b""#, &[("env", "a@b")], &[], true),
+        ("go octal escape", r#"labels["env"] == "\160rod""#, &[("env", "prod")], &[], true),
+        ("go \\U escape", r#"labels["env"] == "\U0001F600""#, &[("env", "\u{1F600}")], &[], true),
+        ("go \\a \\v escapes", r#"labels["env"] == "\a\v""#, &[("env", "\u{7}\u{b}")], &[], true),
+        // Go's regexp syntax: \Q...\E, octal, escaped punctuation.
+        ("go quoting", r#"regexp.match(labels.env, `^\Qprod.eu\E$`)"#, &[("env", "prod.eu")], &[], true),
+        ("go quoting is literal", r#"regexp.match(labels.env, `^\Qprod.eu\E$`)"#, &[("env", "prodXeu")], &[], false),
+        ("go octal", r#"regexp.match(labels.env, `^\141pp$`)"#, &[("env", "app")], &[], true),
+        ("go escaped <", r#"regexp.match(labels.team, `^a\<b$`)"#, &[("team", "a<b")], &[], true),
         ("integers compare", "1 == 1 && 2 != 3", &[], &[], true),
         ("index by expression", r#"labels[labels.which] == "yes""#, &[("which", "x"), ("x", "yes")], &[], true),
     ];
@@ -115,6 +126,19 @@ fn evaluation_errors() {
         (
             r#"contains(regexp.replace(user.spec.traits.g, "(", "x"), "a")"#,
             &[("g", &["a"])],
+            "invalid regex",
+        ),
+        // Teleport's RegexMatchesAny compiles before it looks at the list:
+        // an invalid regex is an error for an empty list too.
+        (
+            r#"regexp.match(user.spec.traits["groups"], "^(contractor$")"#,
+            &[],
+            "invalid regex",
+        ),
+        // Go's syntax: a backreference is an error in Go.
+        (
+            r#"regexp.match(labels.env, "^(a)\\1$")"#,
+            &[],
             "invalid regex",
         ),
     ];
@@ -175,6 +199,13 @@ fn parse_errors_and_offsets() {
         (r#"labels[set("a")] == "x""#, 6, "map key must be a string"),
         ("labels[\"env\" == \"x\"", 6, "not a"),
         ("\"unterminated", 0, "not terminated"),
+        (r#"labels.env == "a\'b""#, 16, "unknown escape sequence \\'"),
+        (
+            r#"labels.env == "\uD800""#,
+            15,
+            "invalid Unicode code point",
+        ),
+        (r#"labels.env == "\400""#, 15, "over 255"),
         ("", 0, "empty expression"),
         ("   ", 0, "empty expression"),
         ("(labels.a == \"x\"", 16, "expected RParen"),

@@ -14,6 +14,7 @@ mod teleport_certificates;
 mod teleport_check_access_to_server;
 mod teleport_conformance;
 mod teleport_device_and_expiry;
+mod teleport_go_syntax;
 mod teleport_local_auth;
 mod teleport_rules;
 mod teleport_traits_and_locks;

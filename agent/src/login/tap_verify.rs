@@ -76,12 +76,7 @@ impl Conversation {
         cred: &TapCredential,
         device: &TapDevice,
     ) -> Result<KeyClass, String> {
-        if !signed.user_present() {
-            return Err(format!(
-                "{} signed without a touch (user presence); touch the key when it blinks",
-                device.name
-            ));
-        }
+        tap_class(signed.user_present(), signed.user_verified(), &device.name)?;
         check_counter_floor(cred.counter_floor, signed.counter, &device.name)?;
         // The tap itself stands for the hardware key's touch or PIN here
         // (the login key, if any, answers for plain `hardware_key`).
@@ -151,12 +146,7 @@ impl Conversation {
         user_verified: bool,
         counter: u32,
     ) -> Result<KeyClass, String> {
-        let class = match (user_present, user_verified) {
-            (true, true) => KeyClass::TouchAndPin,
-            (true, false) => KeyClass::Touch,
-            (false, true) => KeyClass::Pin,
-            (false, false) => KeyClass::Hardware,
-        };
+        let class = tap_class(user_present, user_verified, &device.name)?;
         // A tap proves the session MFA and the touch/PIN it signed; the
         // hardware-key policy of an SSH login is about the login key.
         check(
@@ -174,6 +164,21 @@ impl Conversation {
     }
 }
 
+/// What a tap's signed flags prove. The touch (user presence) is what a tap
+/// is: without it a key that was made `no-touch-required` answers with
+/// nobody there, PIN or not (Teleport's WebAuthn login requires UP; an sk
+/// key signs without it only when made so). With it, the PIN (user
+/// verification) adds `_and_pin`.
+fn tap_class(user_present: bool, user_verified: bool, device: &str) -> Result<KeyClass, String> {
+    match (user_present, user_verified) {
+        (true, true) => Ok(KeyClass::TouchAndPin),
+        (true, false) => Ok(KeyClass::Touch),
+        (false, _) => Err(format!(
+            "{device} signed without a touch (user presence); touch the key when it blinks"
+        )),
+    }
+}
+
 /// A counter at or below the one Teleport last saw for the device (the
 /// bundle's `signatureCounter`) is a cloned key or a replay: refused. Keys
 /// that keep no counter (0 and 0) pass.
@@ -184,4 +189,21 @@ fn check_counter_floor(floor: u32, counter: u32, device: &str) -> Result<(), Str
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tap_is_a_touch_with_or_without_a_pin() {
+        assert_eq!(tap_class(true, false, "k"), Ok(KeyClass::Touch));
+        assert_eq!(tap_class(true, true, "k"), Ok(KeyClass::TouchAndPin));
+        // A PIN without a touch (an sk key made no-touch-required and
+        // verify-required) and no flags at all are no tap.
+        for uv in [true, false] {
+            let err = tap_class(false, uv, "yubi").unwrap_err();
+            assert!(err.contains("yubi signed without a touch"), "{err}");
+        }
+    }
 }

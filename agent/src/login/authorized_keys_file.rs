@@ -143,7 +143,7 @@ fn verdict_of(found: Vec<(String, LineOptions)>) -> UserFileVerdict {
 }
 
 /// sshd's tokens for AuthorizedKeysFile: %h, %u, %U, %%.
-fn expand(pattern: &str, login: &str, home: &Path) -> PathBuf {
+pub(super) fn expand(pattern: &str, login: &str, home: &Path) -> PathBuf {
     let mut out = String::new();
     let mut chars = pattern.chars();
     while let Some(c) = chars.next() {

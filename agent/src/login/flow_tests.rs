@@ -38,11 +38,18 @@ impl Fixture {
     }
 
     fn with_sshd_options(policy: &str, extra_config: &str, pubkey_auth_options: &str) -> Fixture {
-        // The login is root: it exists on every machine, and has a home
-        // directory whose authorized_keys does not list these made-up keys.
+        // The login is root: it exists on every machine; no file of its
+        // home directory is read.
+        let sshd =
+            format!("authorized_keys_files: []\n  pubkey_auth_options: [{pubkey_auth_options}]");
+        Fixture::with_sshd(policy, extra_config, &sshd)
+    }
+
+    /// `sshd` is the `sshd:` block of agent.yaml, indented by two.
+    fn with_sshd(policy: &str, extra_config: &str, sshd: &str) -> Fixture {
         let cfg = AgentConfig::parse(
             &format!(
-                "node:\n  name: prod3\n  labels: {{env: prod}}\nsshd:\n  authorized_keys_files: []\n  pubkey_auth_options: [{pubkey_auth_options}]\n{extra_config}"
+                "node:\n  name: prod3\n  labels: {{env: prod}}\nsshd:\n  {sshd}\n{extra_config}"
             ),
             "test",
         )
@@ -155,6 +162,31 @@ fn pin_needs_a_served_verify_required_line() {
             .record("root", &l.key_type, &l.blob, l.verify_required);
     }
     assert_eq!(f.login(Some(&sk_info(BLOB)), "10.0.0.1"), ALLOW);
+}
+
+/// A served key is credited because it was in none of the user's files
+/// when sshd read them. Once the files changed after the serve, sshd may
+/// have used a line the agent can no longer see (added with
+/// `no-touch-required`, used without a touch, removed before the PAM step):
+/// no touch is credited.
+#[test]
+fn a_served_key_is_not_credited_once_the_users_files_changed() {
+    let dir = std::env::temp_dir().join(format!("pam-mfa-served.{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("root_keys");
+    std::fs::write(&file, "# no keys here\n").unwrap();
+    let sshd = format!(
+        "authorized_keys_files: ['{}']\n  pubkey_auth_options: []",
+        file.display()
+    );
+    let f = Fixture::with_sshd(&bundle("true", ""), "", &sshd);
+    // Older than the serve by more than the timestamps' slack.
+    std::thread::sleep(Duration::from_millis(1100));
+    f.serve_keys();
+    assert_eq!(f.login(Some(&sk_info(BLOB)), "10.0.0.1"), ALLOW);
+    std::fs::write(&file, "# no keys here either\n").unwrap();
+    denied_with(&f.login(Some(&sk_info(BLOB)), "10.0.0.1"), "touch");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -12,6 +12,7 @@
 use std::path::PathBuf;
 
 use super::auth_info::AcceptedKey;
+use super::authorized_keys_changes::changed_since;
 use super::authorized_keys_file::{user_file_verdict, UserFileVerdict};
 use super::evidence::KeyClass;
 use crate::state::AgentState;
@@ -26,22 +27,28 @@ pub struct GlobalOptions {
 /// The key class of `key` for `login`, and a note saying where the credit
 /// came from.
 pub fn sk_key_class(state: &AgentState, login: &str, key: &AcceptedKey) -> (KeyClass, String) {
+    let files = &state.config.sshd.authorized_keys_files;
+    let served = state.served_keys.served(login, &key.key_type, &key.blob);
     let verdict = match home_of(login) {
-        Some(home) => user_file_verdict(
-            &state.config.sshd.authorized_keys_files,
-            login,
-            &home,
-            &key.key_type,
-            &key.blob,
-        ),
+        Some(home) => match user_file_verdict(files, login, &home, &key.key_type, &key.blob) {
+            // The key is in none of the files now; it was then only if
+            // they have not changed since it was served.
+            UserFileVerdict::NotListed
+                if served.is_some_and(|s| changed_since(files, login, &home, s.at)) =>
+            {
+                UserFileVerdict::Ambiguous(
+                    "the user's authorized_keys changed after pam-mfa served the key".into(),
+                )
+            }
+            verdict => verdict,
+        },
         None => UserFileVerdict::Unverifiable(format!("no home directory for {login}")),
     };
-    let served = state.served_keys.served(login, &key.key_type, &key.blob);
     let global = GlobalOptions {
         touch_required: state.config.sshd_enforces_touch(),
         verify_required: state.config.sshd_enforces_verify(),
     };
-    credit(&verdict, served, global)
+    credit(&verdict, served.map(|s| s.verify_required), global)
 }
 
 fn home_of(login: &str) -> Option<PathBuf> {

@@ -6,6 +6,7 @@ mod approval_link;
 mod approval_link_tests;
 mod ask;
 mod auth_info;
+mod authorized_keys_changes;
 mod authorized_keys_file;
 mod authorized_keys_line;
 #[cfg(test)]

@@ -4,19 +4,28 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-/// How long a served line is remembered; an SSH authentication is over well
-/// within this (sshd's LoginGraceTime defaults to 120 s).
-pub const SERVED_TTL: Duration = Duration::from_secs(600);
+/// How long a served line is remembered: sshd's default LoginGraceTime, the
+/// longest an authentication may take. Longer only widens the time in
+/// which the user's files could change under a held connection.
+pub const SERVED_TTL: Duration = Duration::from_secs(120);
 const MAX_ENTRIES: usize = 100_000;
 
 /// (login, key type, key blob).
 type ServedKey = (String, String, String);
 
+/// A line pam-mfa served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Served {
+    pub verify_required: bool,
+    /// When (wall clock, to compare with the files' change times).
+    pub at: SystemTime,
+}
+
 #[derive(Default)]
 pub struct ServedKeys {
-    entries: Mutex<HashMap<ServedKey, (bool, Instant)>>,
+    entries: Mutex<HashMap<ServedKey, (Served, Instant)>>,
 }
 
 impl ServedKeys {
@@ -29,19 +38,20 @@ impl ServedKeys {
         if map.len() >= MAX_ENTRIES {
             map.clear();
         }
-        map.insert(
-            (login.into(), key_type.into(), blob.into()),
-            (verify_required, now),
-        );
+        let served = Served {
+            verify_required,
+            at: SystemTime::now(),
+        };
+        map.insert((login.into(), key_type.into(), blob.into()), (served, now));
     }
 
-    /// Whether pam-mfa served this key for this login within the TTL, and
-    /// if so whether its line carried `verify-required`. `None`: not served
+    /// Whether pam-mfa served this key for this login within the TTL: when,
+    /// and whether its line carried `verify-required`. `None`: not served
     /// (sshd found the key elsewhere; nothing is known about its options).
-    pub fn served(&self, login: &str, key_type: &str, blob: &str) -> Option<bool> {
+    pub fn served(&self, login: &str, key_type: &str, blob: &str) -> Option<Served> {
         let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         match map.get(&(login.to_string(), key_type.to_string(), blob.to_string())) {
-            Some((v, at)) if at.elapsed() < SERVED_TTL => Some(*v),
+            Some((served, at)) if at.elapsed() < SERVED_TTL => Some(*served),
             _ => None,
         }
     }
@@ -54,11 +64,12 @@ mod tests {
     #[test]
     fn remembers_per_login_and_key() {
         let s = ServedKeys::default();
-        assert_eq!(s.served("j", "t", "b"), None);
+        let verify = |s: &ServedKeys, login| s.served(login, "t", "b").map(|s| s.verify_required);
+        assert_eq!(verify(&s, "j"), None);
         s.record("j", "t", "b", true);
-        assert_eq!(s.served("j", "t", "b"), Some(true));
-        assert_eq!(s.served("k", "t", "b"), None, "per login");
+        assert_eq!(verify(&s, "j"), Some(true));
+        assert_eq!(verify(&s, "k"), None, "per login");
         s.record("j", "t", "b", false);
-        assert_eq!(s.served("j", "t", "b"), Some(false));
+        assert_eq!(verify(&s, "j"), Some(false));
     }
 }

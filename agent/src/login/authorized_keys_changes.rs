@@ -13,8 +13,11 @@ use rustix::fs::{statat, AtFlags, CWD};
 
 use super::authorized_keys_file::expand;
 
-/// Change times this close before `since` count as after it.
-const SLACK: Duration = Duration::from_secs(1);
+/// Change times this close before `since` count as after it: the kernel
+/// stamps a change with its coarse clock, up to a tick (4-10 ms) behind the
+/// clock the serve was stamped with. Not more: a user whose ~/.ssh was made
+/// just before the login (a fresh account) would lose the credit.
+const SLACK: Duration = Duration::from_millis(20);
 
 /// Whether a file named by `files` (sshd's AuthorizedKeysFile patterns), or
 /// the directory holding it, changed at or after `since`. What cannot be

@@ -6,6 +6,7 @@
 
 use super::auth_info::{accepted_keys, AcceptedKey};
 use super::remote_cluster::as_local_identity;
+use super::reuse::ConnectionKey;
 use super::verdict::Verdict;
 use crate::policy::{Bundle, CertificateFacts, MfaDevice, ServiceClass, User};
 use crate::state::AgentState;
@@ -45,6 +46,25 @@ impl Presented<'_> {
     /// The device that identified the person, if a registered key did.
     pub(super) fn device(&self) -> Option<&MfaDevice> {
         self.registered.first().map(|(_, d)| *d)
+    }
+
+    /// The key of this connection that identifies `user`: their registered
+    /// key sshd accepted, else a verified certificate of this cluster that
+    /// names them. A login name, a plain key or a password identify nobody.
+    pub(super) fn connection_key(&self, user: &str) -> Option<ConnectionKey> {
+        let registered = self
+            .registered
+            .iter()
+            .find(|(_, d)| *d.user == *user)
+            .map(|(i, _)| &self.keys[*i]);
+        let certificate = self
+            .cert
+            .as_ref()
+            .filter(|c| !c.from_trusted_cluster && c.key_id == user)
+            .and_then(|_| self.keys.iter().find(|k| k.is_certificate()));
+        registered
+            .or(certificate)
+            .and_then(|k| ConnectionKey::new(user, &k.blob))
     }
 }
 

@@ -3,13 +3,18 @@
 //! is wrong, why it matters, and the exact fix.
 //!
 //! The checks ([`check_host`]) are pure functions of [`Facts`], which
-//! [`gather`] collects from the host (`sshd -T`, the PAM files, `sudo -V`,
+//! [`gather`] collects from the host (`sshd -T`, sshd_config's Match
+//! blocks, the PAM files, `sudo -V`,
 //! the agent's status, agent.yaml); tests hand them broken ones.
 
 mod agent_checks;
 mod gather;
 mod pam;
 mod sshd;
+mod sshd_files;
+mod sshd_keys;
+#[cfg(test)]
+mod sshd_keys_tests;
 #[cfg(test)]
 mod tests;
 
@@ -21,6 +26,7 @@ use crate::config::AgentConfig;
 use pam_mfa_protocol::StatusReport;
 
 pub use gather::{gather, DoctorArgs};
+pub use sshd_files::MatchSetting;
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -70,6 +76,10 @@ pub struct Facts {
     pub sshd: Option<Result<String, String>>,
     /// `sshd -T -C user=root,host=localhost,addr=127.0.0.1`.
     pub sshd_root: Option<Result<String, String>>,
+    /// `PubkeyAuthOptions` and `AuthorizedKeysFile` set inside `Match`
+    /// blocks of sshd_config and the files it includes (sshd -T does not
+    /// show them), or why those files could not be read.
+    pub sshd_match_settings: Option<Result<Vec<MatchSetting>, String>>,
     /// The owner and mode of `AuthorizedKeysCommand`'s program and of each
     /// directory above it, from the program up: (path, uid, mode).
     pub ak_command_path: Vec<Ownership>,

@@ -158,26 +158,32 @@ pub fn run_doctor(args: &DoctorArgs, json: bool) -> (String, u8) {
 }
 
 /// For `mfactl check agent.yaml`: what this host's sshd enforces for every
-/// key (`sshd -T`) against `sshd.pubkey_auth_options`; warnings only (sshd
-/// may not run here, or the file may be meant for another host).
+/// key and the authorized_keys files it reads (`sshd -T`) against
+/// `sshd.pubkey_auth_options` and `sshd.authorized_keys_files`; warnings
+/// only (sshd may not run here, or the file may be meant for another host).
 pub fn pubkey_options_warnings(config: &AgentConfig) -> Vec<String> {
     let sshd = gather::sshd_effective(std::path::Path::new("/usr/sbin/sshd"), None);
     match sshd {
         Err(e) => vec![format!(
-            "sshd.pubkey_auth_options not compared with sshd's PubkeyAuthOptions: {e}"
+            "sshd.pubkey_auth_options and sshd.authorized_keys_files not compared with sshd's: {e}"
         )],
         Ok(text) => {
             let sshd = sshd::parse_sshd_t(&text);
-            sshd::pubkey_options_findings(
-                sshd.get("pubkeyauthoptions")
-                    .map(String::as_str)
-                    .unwrap_or(""),
+            let get = |k: &str| sshd.get(k).map(String::as_str).unwrap_or("");
+            let mut found = sshd::pubkey_options_findings(
+                get("pubkeyauthoptions"),
                 &config.sshd.pubkey_auth_options,
                 "this agent.yaml",
-            )
-            .into_iter()
-            .map(|f| format!("{} ({}); fix: {}", f.what, f.why, f.fix))
-            .collect()
+            );
+            found.extend(sshd_keys::authorized_keys_files_finding(
+                get("authorizedkeysfile"),
+                &config.sshd.authorized_keys_files,
+                "this agent.yaml",
+            ));
+            found
+                .into_iter()
+                .map(|f| format!("{} ({}); fix: {}", f.what, f.why, f.fix))
+                .collect()
         }
     }
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use common::*;
 use mfa_agent::challenge::Challenge;
-use mfa_agent::login::{KeyClass, ReuseCache};
+use mfa_agent::login::{ConnectionKey, KeyClass, ReuseCache};
 use pam_mfa_e2e::agent::{Agent, AgentConfig};
 use pam_mfa_e2e::bins;
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
@@ -209,34 +209,12 @@ fn a_clock_step_never_stretches_the_reuse_window() {
     let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
     let window = Duration::from_secs(300);
     let rhost = Some("10.0.0.7");
-    cache.record("jerry", "jerry", rhost, KeyClass::Touch, "k1", t0);
-    assert!(cache
-        .lookup(
-            "jerry",
-            "jerry",
-            rhost,
-            window,
-            t0 + Duration::from_secs(10)
-        )
-        .is_some());
-    assert!(cache
-        .lookup(
-            "jerry",
-            "jerry",
-            rhost,
-            window,
-            t0 - Duration::from_secs(10)
-        )
-        .is_none());
-    assert!(cache
-        .lookup(
-            "jerry",
-            "jerry",
-            rhost,
-            window,
-            t0 + Duration::from_secs(3600)
-        )
-        .is_none());
+    let jerry = ConnectionKey::new("jerry", "AAAAC3NzaC1lZDI1NTE5AAAAIA==").unwrap();
+    cache.record(&jerry, "jerry", rhost, KeyClass::Touch, "k1", t0);
+    let at = |now| cache.lookup(&jerry, "jerry", rhost, window, now);
+    assert!(at(t0 + Duration::from_secs(10)).is_some());
+    assert!(at(t0 - Duration::from_secs(10)).is_none());
+    assert!(at(t0 + Duration::from_secs(3600)).is_none());
 }
 
 /// A grant (the auth phase's tap, honoured by the account phase of the

@@ -161,9 +161,9 @@ fn the_shipped_examples_have_no_sshd_or_pam_findings_and_each_broken_setting_is_
 }
 
 /// `mfactl check agent.yaml` on a host whose sshd (a private /etc/ssh)
-/// enforces `pubkey`: the warnings it prints.
-fn check_warnings(work: &WorkDir, pubkey: &str) -> String {
-    let etc_ssh = work.subdir(&format!("etc-ssh-{}", pubkey.len()), 0o755);
+/// has the `settings` lines: the warnings it prints.
+fn check_warnings(work: &WorkDir, settings: &str) -> String {
+    let etc_ssh = work.subdir(&format!("etc-ssh-{}", settings.len()), 0o755);
     let key = etc_ssh.join("host_key");
     let st = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-f"])
@@ -173,7 +173,7 @@ fn check_warnings(work: &WorkDir, pubkey: &str) -> String {
     assert!(st.success());
     std::fs::write(
         etc_ssh.join("sshd_config"),
-        format!("HostKey {}\nPubkeyAuthOptions {pubkey}\n", key.display()),
+        format!("HostKey {}\n{settings}", key.display()),
     )
     .unwrap();
     let script = format!(
@@ -196,13 +196,89 @@ fn check_warnings(work: &WorkDir, pubkey: &str) -> String {
 fn check_warns_when_agent_yaml_credits_what_sshd_does_not_enforce() {
     pam_mfa_e2e::require_root!();
     let work = WorkDir::new("doctor-check");
-    // config/agent.yaml says touch-required.
-    assert_eq!(check_warnings(&work, "touch-required"), "");
-    let warned = check_warnings(&work, "none");
+    // config/agent.yaml says touch-required, and sshd's default files.
+    assert_eq!(
+        check_warnings(&work, "PubkeyAuthOptions touch-required\n"),
+        ""
+    );
+    let warned = check_warnings(&work, "PubkeyAuthOptions none\n");
     assert!(
         warned.contains("warning:")
             && warned.contains("touch-required")
             && warned.contains("PubkeyAuthOptions"),
         "{warned}"
     );
+}
+
+/// `mfactl check` also says when sshd reads other authorized_keys files
+/// than the agent.yaml credits a key's touch from.
+#[test]
+fn check_warns_when_sshd_reads_other_authorized_keys_files() {
+    pam_mfa_e2e::require_root!();
+    let work = WorkDir::new("doctor-check-akf");
+    let warned = check_warnings(
+        &work,
+        "PubkeyAuthOptions touch-required\nAuthorizedKeysFile .ssh/authorized_keys /etc/ssh/keys/%u\n",
+    );
+    assert!(
+        warned.contains("warning:")
+            && warned.contains("AuthorizedKeysFile")
+            && warned.contains("/etc/ssh/keys/%u"),
+        "{warned}"
+    );
+}
+
+/// sshd and the agent must read the same authorized_keys files, and no
+/// Match block may change PubkeyAuthOptions or AuthorizedKeysFile for some
+/// connections (sshd -T does not show it): each is an error, exit 2, found
+/// in the real sshd's view and in the Include'd drop-in.
+#[test]
+fn authorized_keys_files_and_match_blocks_sshd_and_the_agent_disagree_on() {
+    pam_mfa_e2e::require_root!();
+    assert!(Path::new(bins::SSHD).exists(), "sshd is needed");
+    let work = WorkDir::new("doctor-keys");
+    let finding = |drop_in: &str, id: &str| {
+        let (code, found) = doctor(&work, drop_in);
+        assert_eq!(code, Some(2), "{found:#?}");
+        found
+            .into_iter()
+            .find(|f| f["id"] == id)
+            .unwrap_or_else(|| panic!("no {id} with {drop_in}"))
+    };
+    // config/agent.yaml reads .ssh/authorized_keys and .ssh/authorized_keys2.
+    let central = format!(
+        "AuthorizedKeysFile .ssh/authorized_keys .ssh/authorized_keys2 /etc/ssh/keys/%u\n{}",
+        shipped_drop_in()
+    );
+    let f = finding(&central, "sshd.authorized_keys_file");
+    assert_eq!(f["severity"], "error");
+    assert!(
+        f["what"].as_str().unwrap().contains("/etc/ssh/keys/%u"),
+        "{f}"
+    );
+
+    let drop_in = work.join("pam-mfa.conf");
+    for (block, line) in [
+        (
+            "Match User bob\n  PubkeyAuthOptions none\n",
+            "PubkeyAuthOptions none",
+        ),
+        (
+            "Match Address 10.1.0.0/16\n  AuthorizedKeysFile /srv/keys/%u\n",
+            "AuthorizedKeysFile /srv/keys/%u",
+        ),
+    ] {
+        let text = format!("{}{block}", shipped_drop_in());
+        let f = finding(&text, "sshd.match_key_settings");
+        let what = f["what"].as_str().unwrap();
+        let at = format!("{}:{}", drop_in.display(), text.lines().count());
+        assert!(what.contains(&at) && what.contains(line), "{what}");
+        assert!(
+            f["fix"]
+                .as_str()
+                .unwrap()
+                .contains("before any Match block"),
+            "{f}"
+        );
+    }
 }

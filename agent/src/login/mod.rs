@@ -37,6 +37,8 @@ mod recorded_auth;
 mod remote_cluster;
 mod required;
 mod reuse;
+#[cfg(test)]
+mod reuse_flow_tests;
 mod satisfy;
 mod served_keys;
 mod served_lines;
@@ -65,7 +67,7 @@ pub use grants::{parent_pid, Granted, Grants};
 pub use local_tap::{poll, TAP_CUE};
 pub use opening::{policy_login, service_class};
 pub use recorded_auth::RecordedAuthInfo;
-pub use reuse::{ReuseCache, Reused};
+pub use reuse::{ConnectionKey, ReuseCache, Reused};
 pub use served_keys::ServedKeys;
 pub use served_lines::{lines_for_login, ServedLine};
 pub use tap::{Conversation, Step};

@@ -69,12 +69,17 @@ pub(super) fn evaluate(
         &user,
         who.cert_user.as_ref(),
     );
+    // Only what this connection presented ties a tap to it (the reuse
+    // window): not the login name, which the person was guessed from.
+    let connection_key = who.connection_key(&user);
+    v.connection_key = connection_key.clone();
     let asked = Asked {
         user: &user,
         login,
         rhost: ctx.rhost.as_deref(),
         class,
         reasons: &reasons,
+        key: connection_key.as_ref(),
     };
     let used_sk = who.keys.iter().any(|k| k.is_security_key());
     if by_login_key(state, &mut v, key.as_ref(), req, &asked, used_sk) {

@@ -73,6 +73,7 @@ pub(super) fn first_verdict(
             .as_ref()
             .map(|c| c.unmapped_roles.clone())
             .unwrap_or_default(),
+        connection_key: None,
     };
     if d.access == Access::Deny {
         // Several cluster users (a shared login): none of them may.

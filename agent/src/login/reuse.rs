@@ -1,15 +1,52 @@
 //! The reuse window (off by default, at most 5 minutes): a tap that
 //! satisfied a login may serve the next logins of the same cluster user,
-//! login and source address within the window.
+//! login and source address within the window, and only those that present
+//! again the key or certificate that identified the person the first time
+//! ([`ConnectionKey`]). A source address alone says nothing about who is
+//! behind it (a NAT, a bastion, a VPN), and a login name only guesses at
+//! its person; like Teleport's MFA-verified certificate, which is bound to
+//! the client's key pair, a reused tap is bound to the connection's key.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
 use super::evidence::KeyClass;
 
-/// (cluster user, login, rhost).
-type ReuseKey = (String, String, String);
+/// What identified a connection's person: a registered login key, or a
+/// verified Teleport certificate of this cluster, that sshd accepted.
+/// Holds the cluster user it names and the SHA-256 of the key's wire blob.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ConnectionKey {
+    user: String,
+    blob_sha256: [u8; 32],
+}
+
+impl ConnectionKey {
+    /// The key sshd accepted (its blob in base64, as `SSH_AUTH_INFO_0`
+    /// carries it) as evidence of `user`; `None` when the blob does not
+    /// decode (it then identifies nobody).
+    pub fn new(user: &str, blob_b64: &str) -> Option<ConnectionKey> {
+        let blob = base64::engine::general_purpose::STANDARD
+            .decode(blob_b64)
+            .ok()?;
+        Some(ConnectionKey {
+            user: user.to_string(),
+            blob_sha256: Sha256::digest(&blob).into(),
+        })
+    }
+
+    /// The cluster user the key identified.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+}
+
+/// (connection key, login, rhost).
+type ReuseKey = (ConnectionKey, String, String);
 
 const MAX_ENTRIES: usize = 100_000;
 
@@ -27,10 +64,11 @@ pub struct Reused {
 }
 
 impl ReuseCache {
-    /// Remembers a tap. Logins without a source address are never reused.
+    /// Remembers a tap of the person `key` identified. Logins without a
+    /// source address are never reused.
     pub fn record(
         &self,
-        user: &str,
+        key: &ConnectionKey,
         login: &str,
         rhost: Option<&str>,
         class: KeyClass,
@@ -45,17 +83,17 @@ impl ReuseCache {
             map.clear();
         }
         map.insert(
-            (user.into(), login.into(), rhost.into()),
+            (key.clone(), login.into(), rhost.into()),
             (now, class, device.into()),
         );
     }
 
-    /// The tap recorded for this user, login and source, if it is younger
-    /// than `window`. A tap "from the future" (the clock went back) is not
-    /// reused.
+    /// The tap recorded for this connection key (its person and key),
+    /// login and source, if it is younger than `window`. A tap "from the
+    /// future" (the clock went back) is not reused.
     pub fn lookup(
         &self,
-        user: &str,
+        key: &ConnectionKey,
         login: &str,
         rhost: Option<&str>,
         window: Duration,
@@ -66,8 +104,7 @@ impl ReuseCache {
         }
         let rhost = rhost.filter(|r| !r.is_empty())?;
         let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let (at, class, device) =
-            map.get(&(user.to_string(), login.to_string(), rhost.to_string()))?;
+        let (at, class, device) = map.get(&(key.clone(), login.to_string(), rhost.to_string()))?;
         let age = now.duration_since(*at).ok()?;
         (age < window).then(|| Reused {
             class: *class,
@@ -81,13 +118,21 @@ impl ReuseCache {
 mod tests {
     use super::*;
 
+    const KEY1: &str = "AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gAAAABHNzaDo=";
+    const KEY2: &str = "AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIAICAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gAAAABHNzaDo=";
+
+    fn key(user: &str, blob: &str) -> ConnectionKey {
+        ConnectionKey::new(user, blob).unwrap()
+    }
+
     #[test]
-    fn window_user_login_and_source_must_match() {
+    fn window_key_login_and_source_must_match() {
         let c = ReuseCache::default();
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let w = Duration::from_secs(120);
+        let jerry = key("jerry", KEY1);
         c.record(
-            "jerry",
+            &jerry,
             "jerry",
             Some("10.0.0.1"),
             KeyClass::Touch,
@@ -95,50 +140,46 @@ mod tests {
             t0,
         );
         let later = t0 + Duration::from_secs(60);
+        let find = |k: &ConnectionKey, login: &str, rhost: Option<&str>, w, now| {
+            c.lookup(k, login, rhost, w, now)
+        };
         assert_eq!(
-            c.lookup("jerry", "jerry", Some("10.0.0.1"), w, later)
+            find(&jerry, "jerry", Some("10.0.0.1"), w, later)
                 .unwrap()
                 .class,
             KeyClass::Touch
         );
         assert!(
-            c.lookup("jerry", "jerry", Some("10.0.0.1"), Duration::ZERO, later)
-                .is_none(),
+            find(&jerry, "jerry", Some("10.0.0.1"), Duration::ZERO, later).is_none(),
             "off"
         );
+        let misses = [
+            (key("jerry", KEY1), "jerry", "10.0.0.2", "other source"),
+            (key("jerry", KEY1), "root", "10.0.0.1", "other login"),
+            (key("olga", KEY1), "jerry", "10.0.0.1", "other user"),
+            (key("jerry", KEY2), "jerry", "10.0.0.1", "other key"),
+        ];
+        for (k, login, rhost, why) in misses {
+            assert!(find(&k, login, Some(rhost), w, later).is_none(), "{why}");
+        }
         assert!(
-            c.lookup("jerry", "jerry", Some("10.0.0.2"), w, later)
-                .is_none(),
-            "other source"
-        );
-        assert!(
-            c.lookup("jerry", "root", Some("10.0.0.1"), w, later)
-                .is_none(),
-            "other login"
-        );
-        assert!(
-            c.lookup("olga", "jerry", Some("10.0.0.1"), w, later)
-                .is_none(),
-            "other user"
-        );
-        assert!(
-            c.lookup("jerry", "jerry", Some("10.0.0.1"), w, t0 + w)
-                .is_none(),
+            find(&jerry, "jerry", Some("10.0.0.1"), w, t0 + w).is_none(),
             "expired"
         );
-        assert!(c
-            .lookup(
-                "jerry",
-                "jerry",
-                Some("10.0.0.1"),
-                w,
-                t0 - Duration::from_secs(1)
-            )
-            .is_none());
-        c.record("jerry", "jerry", None, KeyClass::Touch, "key1", t0);
+        let before = t0 - Duration::from_secs(1);
+        assert!(find(&jerry, "jerry", Some("10.0.0.1"), w, before).is_none());
+        let c2 = ReuseCache::default();
+        c2.record(&jerry, "jerry", None, KeyClass::Touch, "key1", t0);
         assert!(
-            c.lookup("jerry", "jerry", None, w, later).is_none(),
+            c2.lookup(&jerry, "jerry", None, w, later).is_none(),
             "no source, no reuse"
         );
+    }
+
+    #[test]
+    fn a_key_that_does_not_decode_identifies_nobody() {
+        assert!(ConnectionKey::new("jerry", "not base64!").is_none());
+        assert_ne!(key("jerry", KEY1), key("jerry", KEY2));
+        assert_eq!(key("jerry", KEY1).user(), "jerry");
     }
 }

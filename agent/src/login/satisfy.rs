@@ -6,6 +6,7 @@
 use super::evidence::{check, KeyClass};
 use super::key_rules::{cert_key_class, device_locked, hint, tap_key_policy};
 use super::login_key::LoginKey;
+use super::reuse::ConnectionKey;
 use super::verdict::Verdict;
 use crate::policy::{Bundle, DeviceKind, Requirement, ServiceClass};
 use crate::state::AgentState;
@@ -54,6 +55,9 @@ pub(super) struct Asked<'a> {
     pub(super) rhost: Option<&'a str>,
     pub(super) class: ServiceClass,
     pub(super) reasons: &'a str,
+    /// The key or certificate of this connection that identified `user`;
+    /// none when the person was only guessed from the login name.
+    pub(super) key: Option<&'a ConnectionKey>,
 }
 
 /// The person's registered login key, when sshd accepted one; `used_sk`:
@@ -101,9 +105,11 @@ pub(super) fn by_login_key(
                 _ => "ssh_sk",
             };
             v.evidence = Some(format!("{kind}_{}", key_class.name()));
-            state
-                .reuse
-                .record(user, a.login, a.rhost, key_class, &dev.id, state.now());
+            if let Some(k) = a.key {
+                state
+                    .reuse
+                    .record(k, a.login, a.rhost, key_class, &dev.id, state.now());
+            }
             v.reason = format!(
                 "{reasons}; security key {} ({}) {note}",
                 dev.name,
@@ -146,8 +152,10 @@ pub(super) fn login_key_meets_key_policy(req: Requirement, login_key: KeyClass) 
     .is_ok()
 }
 
-/// A tap by the same person from the same source within `reuse_window`
-/// (off by default), whose device is not locked since.
+/// A tap within `reuse_window` (off by default) by the same person, from
+/// the same source, for a connection that presents again the login key or
+/// certificate that identified them then; its device not locked since. A
+/// login whose person is only guessed from its name reuses nothing.
 pub(super) fn by_reuse(
     state: &AgentState,
     bundle: &Bundle,
@@ -157,12 +165,15 @@ pub(super) fn by_reuse(
     a: &Asked<'_>,
 ) -> bool {
     let window = state.config.reuse_window;
+    let Some(key) = a.key else {
+        return false;
+    };
     if !login_key_meets_key_policy(req, login_key) {
         return false;
     }
     let reused = state
         .reuse
-        .lookup(a.user, a.login, a.rhost, window, state.now())
+        .lookup(key, a.login, a.rhost, window, state.now())
         .filter(|r| {
             check(
                 &Requirement {
@@ -184,7 +195,7 @@ pub(super) fn by_reuse(
     v.evidence = Some(format!("reuse_{}", r.class.name()));
     v.device = Some(r.device);
     v.reason = format!(
-        "{}; a {} tap {}s ago from the same source is reused (reuse_window {}s)",
+        "{}; a {} tap {}s ago from the same source and login key is reused (reuse_window {}s)",
         a.reasons,
         r.class.name(),
         r.age.as_secs(),

@@ -88,6 +88,7 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
         tap_users: Vec::new(),
         identity: None,
         lock_roles: Vec::new(),
+        connection_key: None,
     };
     if !out.allow {
         out.message = refusal(state, &login, &d);

@@ -240,14 +240,19 @@ impl Conversation {
             Some(&device.id),
             now,
         );
-        state.reuse.record(
-            &device.user,
-            &self.login,
-            self.rhost.as_deref(),
-            class,
-            &device.id,
-            now,
-        );
+        // Reusable only by a later login that presents the key or
+        // certificate that identified this login's person as the tap's owner.
+        let key = self.verdict.connection_key.as_ref();
+        if let Some(key) = key.filter(|k| k.user() == device.user) {
+            state.reuse.record(
+                key,
+                &self.login,
+                self.rhost.as_deref(),
+                class,
+                &device.id,
+                now,
+            );
+        }
         let Conversation { ev, verdict, .. } = *self;
         Step::Done(finish(state, ev, verdict))
     }

@@ -2,6 +2,7 @@
 
 use pam_mfa_protocol::{PamHook, ResponseBody};
 
+use super::reuse::ConnectionKey;
 use crate::audit::AuditEvent;
 use crate::config::FailMode;
 use crate::policy::{Requirement, User};
@@ -33,6 +34,10 @@ pub(super) struct Verdict {
     pub(super) identity: Option<User>,
     /// A trusted cluster's certificate: its own roles, which only locks read.
     pub(super) lock_roles: Vec<String>,
+    /// The key or certificate of this connection that identified
+    /// `user` (an SSH login's registered key, a verified certificate of
+    /// this cluster): a tap is remembered for the reuse window with it.
+    pub(super) connection_key: Option<ConnectionKey>,
 }
 
 impl Verdict {
@@ -48,6 +53,7 @@ impl Verdict {
             tap_users: Vec::new(),
             identity: None,
             lock_roles: Vec::new(),
+            connection_key: None,
         }
     }
 }

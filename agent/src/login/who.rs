@@ -6,6 +6,7 @@
 
 use super::auth_info::{accepted_keys, AcceptedKey};
 use super::remote_cluster::as_local_identity;
+use super::reuse::ConnectionKey;
 use super::verdict::Verdict;
 use crate::policy::{Bundle, CertificateFacts, MfaDevice, ServiceClass, User};
 use crate::state::AgentState;
@@ -45,6 +46,25 @@ impl Presented<'_> {
     /// The device that identified the person, if a registered key did.
     pub(super) fn device(&self) -> Option<&MfaDevice> {
         self.registered.first().map(|(_, d)| *d)
+    }
+
+    /// The key of this connection that identifies `user`: their registered
+    /// key sshd accepted, else a verified certificate of this cluster that
+    /// names them. A login name, a plain key or a password identify nobody.
+    pub(super) fn connection_key(&self, user: &str) -> Option<ConnectionKey> {
+        let registered = self
+            .registered
+            .iter()
+            .find(|(_, d)| *d.user == *user)
+            .map(|(i, _)| &self.keys[*i]);
+        let certificate = self
+            .cert
+            .as_ref()
+            .filter(|c| !c.from_trusted_cluster && c.key_id == user)
+            .and_then(|_| self.keys.iter().find(|k| k.is_certificate()));
+        registered
+            .or(certificate)
+            .and_then(|k| ConnectionKey::new(user, &k.blob))
     }
 }
 
@@ -156,4 +176,106 @@ fn certificate(
                 format!("certificate refused: {e}"),
             ))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::super::flow_tests::{bundle, BLOB, OTHER_BLOB};
+    use super::*;
+    use crate::policy::load_bundle_str;
+
+    const CERT_TYPE: &str = "ssh-ed25519-cert-v01@openssh.com";
+    // Two certificate blobs (only their bytes matter here: the identity
+    // beside them is what verify_user_cert would have read).
+    const CERT: &str = "AAAAIHNzaC1lZDI1NTE5LWNlcnQtdjAxQG9wZW5zc2guY29tAAAAAQ==";
+    const OTHER_CERT: &str = "AAAAIHNzaC1lZDI1NTE5LWNlcnQtdjAxQG9wZW5zc2guY29tAAAAAg==";
+
+    fn key(key_type: &str, blob: &str) -> AcceptedKey {
+        AcceptedKey {
+            key_type: key_type.into(),
+            blob: blob.into(),
+        }
+    }
+
+    fn identity(user: &str, from_trusted_cluster: bool) -> TeleportIdentity {
+        TeleportIdentity {
+            key_id: user.into(),
+            principals: vec!["root".into()],
+            roles: Vec::new(),
+            traits: Default::default(),
+            mfa_verified: None,
+            private_key_policy: None,
+            trusted_device: false,
+            device_id: None,
+            bot: false,
+            active_requests: Vec::new(),
+            allowed_resources: None,
+            previous_identity_expires: None,
+            valid_after: UNIX_EPOCH,
+            valid_before: UNIX_EPOCH + Duration::from_secs(u32::MAX.into()),
+            ca_cluster: "example".into(),
+            unmapped_roles: Vec::new(),
+            from_trusted_cluster,
+            subject_key_type: "ssh-ed25519".into(),
+        }
+    }
+
+    fn presented<'b>(
+        b: &'b Bundle,
+        keys: Vec<AcceptedKey>,
+        cert: Option<TeleportIdentity>,
+    ) -> Presented<'b> {
+        let registered = registered_devices(b, &keys);
+        Presented {
+            keys,
+            registered,
+            cert,
+            cert_user: None,
+            key_user: None,
+        }
+    }
+
+    /// What ties a tap to a connection: the person's registered key, else
+    /// a certificate of this cluster naming them; nothing else.
+    #[test]
+    fn only_a_registered_key_or_this_clusters_certificate_identifies() {
+        let b = load_bundle_str(&bundle("true", ""), "t.yaml").unwrap();
+        let sk = |blob| key("sk-ssh-ed25519@openssh.com", blob);
+        let plain = key("ssh-ed25519", "AAAAC3NzaC1lZDI1NTE5AAAAIA==");
+        let of = |keys, cert, user| presented(&b, keys, cert).connection_key(user);
+        let alices_key = of(vec![sk(BLOB)], None, "alice").expect("her key");
+        assert_eq!(alices_key.user(), "alice");
+        assert_eq!(of(vec![sk(BLOB)], None, "bob"), None, "not bob's key");
+        assert_eq!(of(vec![plain.clone()], None, "alice"), None, "a plain key");
+        assert_eq!(
+            of(vec![sk(OTHER_BLOB)], None, "alice"),
+            None,
+            "unregistered"
+        );
+        assert_eq!(of(Vec::new(), None, "alice"), None, "a password");
+
+        let cert = || vec![plain.clone(), key(CERT_TYPE, CERT)];
+        let by_cert = of(cert(), Some(identity("alice", false)), "alice").expect("her cert");
+        assert_ne!(by_cert, alices_key);
+        let other = vec![key(CERT_TYPE, OTHER_CERT)];
+        assert_ne!(
+            of(other, Some(identity("alice", false)), "alice"),
+            Some(by_cert.clone()),
+            "another certificate is another key"
+        );
+        assert_eq!(of(cert(), Some(identity("bob", false)), "alice"), None);
+        assert_eq!(
+            of(cert(), Some(identity("alice", true)), "alice"),
+            None,
+            "a trusted cluster's alice is not ours"
+        );
+        // Both: the registered key names the connection.
+        let both = vec![sk(BLOB), key(CERT_TYPE, CERT)];
+        assert_eq!(
+            of(both, Some(identity("alice", false)), "alice"),
+            Some(alices_key)
+        );
+    }
 }

@@ -19,7 +19,8 @@ pub struct DoctorCmd {
     /// The sshd program (run as `sshd -T`).
     #[arg(long, default_value = "/usr/sbin/sshd")]
     sshd: PathBuf,
-    /// The sshd_config to read (`sshd -f`); default: sshd's own.
+    /// The sshd_config to read (`sshd -f`, and its Match blocks); default:
+    /// sshd's own (/etc/ssh/sshd_config).
     #[arg(long)]
     sshd_config: Option<PathBuf>,
     /// The PAM configuration directory.

@@ -10,11 +10,15 @@ use std::time::{Duration, Instant};
 use pam_mfa_protocol::{RequestBody, ResponseBody};
 
 use super::sshd::parse_sshd_t;
+use super::sshd_files::match_settings;
+use super::sshd_keys::GLOBAL_KEYWORDS;
 use super::{Facts, Ownership};
 use crate::config::AgentConfig;
 
 /// How long one command (`sshd -T`, `sudo -V`) or the agent may take.
 const DEADLINE: Duration = Duration::from_secs(10);
+/// sshd's own configuration file, when `--sshd-config` does not name one.
+const SSHD_CONFIG: &str = "/etc/ssh/sshd_config";
 /// PAM files larger than this are not read.
 const MAX_PAM_FILE: u64 = 256 * 1024;
 
@@ -62,6 +66,8 @@ pub fn gather(args: &DoctorArgs) -> Facts {
             .unwrap_or_default(),
         Err(_) => Vec::new(),
     };
+    let main_config = config.unwrap_or(Path::new(SSHD_CONFIG));
+    let sshd_match_settings = Some(match_settings(main_config, GLOBAL_KEYWORDS));
     let agent_config = Some(AgentConfig::load(&args.config).map_err(|e| e.to_string()));
     let agent_status = Some(
         match crate::ctl::ask(&args.socket, RequestBody::Status, DEADLINE) {
@@ -73,6 +79,7 @@ pub fn gather(args: &DoctorArgs) -> Facts {
     Facts {
         sshd: Some(sshd),
         sshd_root: Some(sshd_root),
+        sshd_match_settings,
         ak_command_path,
         pam_files: read_pam_dir(&args.pam_dir),
         pam_dir: args.pam_dir.display().to_string(),

@@ -3,13 +3,18 @@
 //! is wrong, why it matters, and the exact fix.
 //!
 //! The checks ([`check_host`]) are pure functions of [`Facts`], which
-//! [`gather`] collects from the host (`sshd -T`, the PAM files, `sudo -V`,
+//! [`gather`] collects from the host (`sshd -T`, sshd_config's Match
+//! blocks, the PAM files, `sudo -V`,
 //! the agent's status, agent.yaml); tests hand them broken ones.
 
 mod agent_checks;
 mod gather;
 mod pam;
 mod sshd;
+mod sshd_files;
+mod sshd_keys;
+#[cfg(test)]
+mod sshd_keys_tests;
 #[cfg(test)]
 mod tests;
 
@@ -21,6 +26,7 @@ use crate::config::AgentConfig;
 use pam_mfa_protocol::StatusReport;
 
 pub use gather::{gather, DoctorArgs};
+pub use sshd_files::MatchSetting;
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -70,6 +76,10 @@ pub struct Facts {
     pub sshd: Option<Result<String, String>>,
     /// `sshd -T -C user=root,host=localhost,addr=127.0.0.1`.
     pub sshd_root: Option<Result<String, String>>,
+    /// `PubkeyAuthOptions` and `AuthorizedKeysFile` set inside `Match`
+    /// blocks of sshd_config and the files it includes (sshd -T does not
+    /// show them), or why those files could not be read.
+    pub sshd_match_settings: Option<Result<Vec<MatchSetting>, String>>,
     /// The owner and mode of `AuthorizedKeysCommand`'s program and of each
     /// directory above it, from the program up: (path, uid, mode).
     pub ak_command_path: Vec<Ownership>,
@@ -148,26 +158,32 @@ pub fn run_doctor(args: &DoctorArgs, json: bool) -> (String, u8) {
 }
 
 /// For `mfactl check agent.yaml`: what this host's sshd enforces for every
-/// key (`sshd -T`) against `sshd.pubkey_auth_options`; warnings only (sshd
-/// may not run here, or the file may be meant for another host).
+/// key and the authorized_keys files it reads (`sshd -T`) against
+/// `sshd.pubkey_auth_options` and `sshd.authorized_keys_files`; warnings
+/// only (sshd may not run here, or the file may be meant for another host).
 pub fn pubkey_options_warnings(config: &AgentConfig) -> Vec<String> {
     let sshd = gather::sshd_effective(std::path::Path::new("/usr/sbin/sshd"), None);
     match sshd {
         Err(e) => vec![format!(
-            "sshd.pubkey_auth_options not compared with sshd's PubkeyAuthOptions: {e}"
+            "sshd.pubkey_auth_options and sshd.authorized_keys_files not compared with sshd's: {e}"
         )],
         Ok(text) => {
             let sshd = sshd::parse_sshd_t(&text);
-            sshd::pubkey_options_findings(
-                sshd.get("pubkeyauthoptions")
-                    .map(String::as_str)
-                    .unwrap_or(""),
+            let get = |k: &str| sshd.get(k).map(String::as_str).unwrap_or("");
+            let mut found = sshd::pubkey_options_findings(
+                get("pubkeyauthoptions"),
                 &config.sshd.pubkey_auth_options,
                 "this agent.yaml",
-            )
-            .into_iter()
-            .map(|f| format!("{} ({}); fix: {}", f.what, f.why, f.fix))
-            .collect()
+            );
+            found.extend(sshd_keys::authorized_keys_files_finding(
+                get("authorizedkeysfile"),
+                &config.sshd.authorized_keys_files,
+                "this agent.yaml",
+            ));
+            found
+                .into_iter()
+                .map(|f| format!("{} ({}); fix: {}", f.what, f.why, f.fix))
+                .collect()
         }
     }
 }

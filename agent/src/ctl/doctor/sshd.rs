@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::sshd_keys::check_key_agreement;
 use super::{Facts, Finding, Severity};
 use crate::config::AgentConfig;
 
@@ -78,6 +79,7 @@ pub fn check_sshd(f: &Facts, config: Option<&AgentConfig>) -> Vec<Finding> {
             &f.agent_config_path,
         ));
     }
+    out.extend(check_key_agreement(f, get("authorizedkeysfile"), config));
     match &f.sshd_root {
         Some(Ok(root)) => out.extend(check_root(&parse_sshd_t(root))),
         Some(Err(e)) => out.push(Finding::new(

@@ -10,13 +10,14 @@ use crate::config::AgentConfig;
 const SSHD_T: &str = "usepam yes\nkbdinteractiveauthentication yes\n\
 authenticationmethods publickey,keyboard-interactive\nexposeauthinfo yes\n\
 authorizedkeyscommand /usr/bin/mfactl authorized-keys %u\nauthorizedkeyscommanduser nobody\n\
-pubkeyauthoptions touch-required\npermitrootlogin yes\n";
+pubkeyauthoptions touch-required\npermitrootlogin yes\n\
+authorizedkeysfile .ssh/authorized_keys .ssh/authorized_keys2\n";
 
 const AGENT_YAML: &str = "node:\n  name: prod3\n  labels: { env: prod }\nsshd:\n  pubkey_auth_options: [touch-required]\n";
 
 const COMMON_AUTH: &str = "auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\nauth required pam_permit.so\n";
 
-fn good() -> Facts {
+pub(super) fn good() -> Facts {
     let mut pam = BTreeMap::new();
     pam.insert(
         "sshd".to_string(),
@@ -38,6 +39,7 @@ fn good() -> Facts {
     Facts {
         sshd: Some(Ok(SSHD_T.into())),
         sshd_root: Some(Ok(SSHD_T.into())),
+        sshd_match_settings: Some(Ok(Vec::new())),
         ak_command_path: vec![
             ("/usr/bin/mfactl".into(), Ok((0, 0o755))),
             ("/usr/bin".into(), Ok((0, 0o755))),
@@ -76,7 +78,7 @@ fn ids(f: &Facts) -> Vec<String> {
     check_host(f).into_iter().map(|x| x.id).collect()
 }
 
-fn with_sshd(line_from: &str, line_to: &str) -> Facts {
+pub(super) fn with_sshd(line_from: &str, line_to: &str) -> Facts {
     let mut f = good();
     let t = SSHD_T.replace(line_from, line_to);
     assert_ne!(t, SSHD_T, "{line_from} not in the sample");

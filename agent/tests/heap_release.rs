@@ -3,6 +3,29 @@
 
 #[global_allocator]
 static HEAP: mfa_agent::heap::Allocator = mfa_agent::heap::Allocator {};
+mfa_agent::jemalloc_options!();
+
+#[test]
+fn the_agents_options_reach_jemalloc() {
+    let mut value: usize = usize::MAX;
+    let mut len = std::mem::size_of::<usize>();
+    // SAFETY: a NUL-terminated name; `value` and `len` describe a size_t,
+    // which is what opt.oversize_threshold is.
+    let rc = unsafe {
+        tikv_jemalloc_sys::mallctl(
+            c"opt.oversize_threshold".as_ptr(),
+            (&mut value as *mut usize).cast(),
+            &mut len,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    assert_eq!(rc, 0);
+    assert_eq!(
+        value, 0,
+        "jemalloc did not read mfa_agent::heap::MALLOC_CONF"
+    );
+}
 
 /// This process's resident memory, in KiB.
 fn rss_kib() -> u64 {

@@ -18,6 +18,7 @@ use mfa_agent::state::{initial_load, spawn_reloader, AgentState, ReloadOutcome};
 /// (agent/src/heap.rs).
 #[global_allocator]
 static HEAP: mfa_agent::heap::Allocator = mfa_agent::heap::Allocator {};
+mfa_agent::jemalloc_options!();
 
 /// pam-mfa's agent: holds the Teleport policy, decides per-session MFA for
 /// PAM logins on this host, and audits every decision.

@@ -36,6 +36,8 @@ mod report;
 
 #[global_allocator]
 static HEAP: alloc::Counting = alloc::Counting;
+// The agent's jemalloc options, as mfa-agent sets them.
+mfa_agent::jemalloc_options!();
 
 /// The seed example, for the decision measured beside each bundle.
 const SEED_EXAMPLE: &str = include_str!("../../../../config/examples/bundle.yaml");

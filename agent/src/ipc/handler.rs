@@ -9,7 +9,8 @@ use pam_mfa_protocol::{
 use super::peer::Peer;
 use crate::audit::now_rfc3339;
 use crate::login::{
-    answer, cancel, explain, handle_begin, lines_for_login, poll, Conversation, PeerIds, Step,
+    answer, cancel, explain, handle_begin, key_files_state, lines_for_login, poll, Conversation,
+    KeyFilesState, PeerIds, Step,
 };
 use crate::state::{
     freshness, judge, reload_config, reload_now, sync_now, AgentState, ConfigReload, ReloadOutcome,
@@ -119,10 +120,12 @@ fn authorized_keys(state: &AgentState, login: &str) -> ResponseBody {
         Some(bundle) => {
             let stale = state.lock_view_stale();
             let lines = lines_for_login(&bundle, &state.node, login, state.now(), stale);
+            let files = (!lines.is_empty()).then(|| key_files_state(state, login));
             for l in &lines {
+                let files = files.clone().unwrap_or_else(KeyFilesState::unreadable);
                 state
                     .served_keys
-                    .record(login, &l.key_type, &l.blob, l.verify_required);
+                    .record(login, (&l.key_type, &l.blob), l.verify_required, files);
             }
             ResponseBody::Keys {
                 lines: lines.into_iter().map(|l| l.line).collect(),

@@ -2,9 +2,16 @@
 //! key. Crediting a served line rests on the key being in none of the
 //! user's files when sshd read them; the agent reads them later (at PAM
 //! time). A user who adds a `no-touch-required` line, authenticates with it
-//! and removes it before the PAM step would otherwise be credited with the
-//! served line's touch. Any change to a file or its directory since the key
-//! was served (a second of slack for timestamps) voids that credit.
+//! and removes it (or the whole ~/.ssh) before the PAM step would otherwise
+//! be credited with the served line's touch. So the files' state is taken
+//! when the key is served and again at PAM time: any difference, or a
+//! change stamped just before the serve, voids the credit.
+//!
+//! What this cannot see: a write through a shared mapping of the file
+//! after its first dirtied page (Linux stamps the change time once), and a
+//! change and its undoing within one tick of the kernel's coarse clock.
+//! `PubkeyAuthOptions touch-required` in sshd_config closes all of it: sshd
+//! then requires the touch whatever the user's files say.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -13,66 +20,173 @@ use rustix::fs::{statat, AtFlags, CWD};
 
 use super::authorized_keys_file::expand;
 
-/// Change times this close before `since` count as after it: the kernel
+/// Change times this close before the serve count as after it: the kernel
 /// stamps a change with its coarse clock, up to a tick (4-10 ms) behind the
 /// clock the serve was stamped with. Not more: a user whose ~/.ssh was made
 /// just before the login (a fresh account) would lose the credit.
 const SLACK: Duration = Duration::from_millis(20);
 
-/// Whether a file named by `files` (sshd's AuthorizedKeysFile patterns), or
-/// the directory holding it, changed at or after `since`. What cannot be
-/// looked at counts as changed.
-pub fn changed_since(files: &[String], login: &str, home: &Path, since: SystemTime) -> bool {
-    let since = since.checked_sub(SLACK).unwrap_or(UNIX_EPOCH);
-    files.iter().any(|pattern| {
-        let path = expand(pattern, login, home);
-        changed(&path, since) || path.parent().is_some_and(|dir| changed(dir, since))
-    })
+/// One AuthorizedKeysFile pattern's file: its identity and change time, or
+/// where it is missing, those of the nearest directory above it that
+/// exists (`up` levels above; the home directory at most, for a file below
+/// it). Not following symlinks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Stamp {
+    Found {
+        up: usize,
+        dev: u64,
+        ino: u64,
+        size: i64,
+        ctime: (i64, u64),
+    },
+    /// Could not be looked at: counts as changed.
+    Unreadable,
 }
 
-/// `path`'s change time (not following a symlink) is at or after `since`;
-/// a path that does not exist did not change (its directory says so).
-fn changed(path: &Path, since: SystemTime) -> bool {
-    match statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW) {
-        Ok(st) => {
-            let ctime = UNIX_EPOCH
-                + Duration::new(
-                    u64::try_from(st.st_ctime).unwrap_or(0),
-                    u32::try_from(st.st_ctime_nsec).unwrap_or(0),
-                );
-            ctime >= since
-        }
-        Err(rustix::io::Errno::NOENT) => false,
-        Err(_) => true,
+/// A login's authorized_keys files at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFilesState(Vec<Stamp>);
+
+impl KeyFilesState {
+    /// The files `files` (sshd's AuthorizedKeysFile patterns) name for
+    /// `login`, whose home directory is `home`.
+    pub fn of(files: &[String], login: &str, home: &Path) -> KeyFilesState {
+        KeyFilesState(
+            files
+                .iter()
+                .map(|pattern| stamp(&expand(pattern, login, home), home))
+                .collect(),
+        )
     }
+
+    /// A state that matches no other (no home directory to look in).
+    pub fn unreadable() -> KeyFilesState {
+        KeyFilesState(vec![Stamp::Unreadable])
+    }
+
+    /// Whether the files may have changed between `self` (taken when the
+    /// key was served, at `served_at`) and `now`.
+    pub fn changed_to(&self, now: &KeyFilesState, served_at: SystemTime) -> bool {
+        let recent = served_at.checked_sub(SLACK).unwrap_or(UNIX_EPOCH);
+        self != now
+            || now.0.iter().any(|s| match s {
+                Stamp::Unreadable => true,
+                Stamp::Found { ctime, .. } => at(*ctime) >= recent,
+            })
+    }
+}
+
+fn at((secs, nanos): (i64, u64)) -> SystemTime {
+    UNIX_EPOCH
+        + Duration::new(
+            u64::try_from(secs).unwrap_or(0),
+            u32::try_from(nanos).unwrap_or(0),
+        )
+}
+
+fn stamp(file: &Path, home: &Path) -> Stamp {
+    let mut path = file;
+    for up in 0.. {
+        match statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => {
+                return Stamp::Found {
+                    up,
+                    dev: st.st_dev,
+                    ino: st.st_ino,
+                    size: st.st_size,
+                    ctime: (st.st_ctime, st.st_ctime_nsec),
+                }
+            }
+            Err(rustix::io::Errno::NOENT) if path != home => match path.parent() {
+                Some(parent) => path = parent,
+                None => return Stamp::Unreadable,
+            },
+            Err(_) => return Stamp::Unreadable,
+        }
+    }
+    Stamp::Unreadable
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_file_or_its_directory_changed_after_the_serve_is_seen() {
-        let home = std::env::temp_dir().join(format!("pam-mfa-akc.{}", std::process::id()));
-        let ssh = home.join(".ssh");
-        std::fs::create_dir_all(&ssh).unwrap();
-        let file = ssh.join("authorized_keys");
-        std::fs::write(&file, "sk-ssh-ed25519@openssh.com AAAA\n").unwrap();
-        let files = vec![
-            ".ssh/authorized_keys".to_string(),
-            "%h/.ssh/other".to_string(),
-        ];
-        let long_ago = SystemTime::now() - Duration::from_secs(3600);
-        let later = SystemTime::now() + Duration::from_secs(3600);
-        // Written before the serve: no change since. After: changed.
-        assert!(!changed_since(&files, "j", &home, later));
-        assert!(changed_since(&files, "j", &home, long_ago));
+    struct Home(std::path::PathBuf);
 
-        // Removing the file changes its directory, which is seen too.
-        std::fs::remove_file(&file).unwrap();
-        let served = SystemTime::now() - Duration::from_secs(10);
-        assert!(changed_since(&files, "j", &home, served));
-        assert!(!changed_since(&files, "j", &home, later));
-        std::fs::remove_dir_all(&home).unwrap();
+    impl Drop for Home {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn home(tag: &str) -> Home {
+        let h = std::env::temp_dir().join(format!("pam-mfa-akc-{tag}.{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&h);
+        std::fs::create_dir_all(&h).unwrap();
+        Home(h)
+    }
+
+    const FILES: [&str; 2] = [".ssh/authorized_keys", ".ssh/authorized_keys2"];
+
+    fn state(h: &Home) -> KeyFilesState {
+        let files: Vec<String> = FILES.iter().map(|f| f.to_string()).collect();
+        KeyFilesState::of(&files, "j", &h.0)
+    }
+
+    /// Taken a while after the files were last written: unchanged until
+    /// something changes.
+    fn served(h: &Home) -> (KeyFilesState, SystemTime) {
+        std::thread::sleep(Duration::from_millis(60));
+        (state(h), SystemTime::now())
+    }
+
+    #[test]
+    fn a_rewritten_file_is_a_change_and_its_directory_alone_is_not() {
+        let h = home("rewrite");
+        let ssh = h.0.join(".ssh");
+        std::fs::create_dir_all(&ssh).unwrap();
+        std::fs::write(ssh.join("authorized_keys"), "# none\n").unwrap();
+        std::fs::write(ssh.join("authorized_keys2"), "# none\n").unwrap();
+        let (before, at) = served(&h);
+        assert!(!before.changed_to(&state(&h), at));
+        // Other entries of ~/.ssh come and go (a ControlMaster socket):
+        // both files are there and unchanged.
+        std::fs::write(ssh.join("cm-socket"), "").unwrap();
+        assert!(!before.changed_to(&state(&h), at));
+        std::fs::write(ssh.join("authorized_keys"), "# none, again\n").unwrap();
+        assert!(before.changed_to(&state(&h), at));
+    }
+
+    #[test]
+    fn a_removed_or_passing_ssh_directory_is_a_change() {
+        // ~/.ssh there when the key was served, gone at PAM time.
+        let h = home("removed");
+        std::fs::create_dir_all(h.0.join(".ssh")).unwrap();
+        std::fs::write(h.0.join(".ssh/authorized_keys"), "# none\n").unwrap();
+        let (before, at) = served(&h);
+        std::fs::remove_dir_all(h.0.join(".ssh")).unwrap();
+        assert!(before.changed_to(&state(&h), at));
+
+        // No ~/.ssh either time, but one was made and removed in between:
+        // the home directory saw it.
+        let h = home("passing");
+        let (before, at) = served(&h);
+        assert!(!before.changed_to(&state(&h), at));
+        std::fs::create_dir_all(h.0.join(".ssh")).unwrap();
+        std::fs::remove_dir_all(h.0.join(".ssh")).unwrap();
+        assert!(before.changed_to(&state(&h), at));
+    }
+
+    #[test]
+    fn a_change_just_before_the_serve_counts_and_nothing_readable_matches() {
+        let h = home("recent");
+        std::fs::create_dir_all(h.0.join(".ssh")).unwrap();
+        std::fs::write(h.0.join(".ssh/authorized_keys"), "# none\n").unwrap();
+        // Stamped within the slack of the serve: a change and its undoing
+        // in one clock tick would look like no change.
+        let (before, at) = (state(&h), SystemTime::now());
+        assert!(before.changed_to(&state(&h), at));
+        let none = KeyFilesState::unreadable();
+        assert!(none.changed_to(&none, at - Duration::from_secs(60)));
     }
 }

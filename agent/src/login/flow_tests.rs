@@ -102,10 +102,13 @@ impl Fixture {
     /// agent serves (and remembers) the registered keys for `root`.
     fn serve_keys(&self) {
         let bundle = self.state.store.current().unwrap();
+        let files = super::key_files_state(&self.state, "root");
         for l in lines_for_login(&bundle, &self.state.node, "root", self.state.now(), false) {
+            let at = (l.key_type.as_str(), l.blob.as_str());
+            let files = files.clone();
             self.state
                 .served_keys
-                .record("root", &l.key_type, &l.blob, l.verify_required);
+                .record("root", at, l.verify_required, files);
         }
     }
 
@@ -168,10 +171,14 @@ fn pin_needs_a_served_verify_required_line() {
         "{}",
         lines[0].line
     );
+    let files = super::key_files_state(&f.state, "root");
     for l in &lines {
-        f.state
-            .served_keys
-            .record("root", &l.key_type, &l.blob, l.verify_required);
+        f.state.served_keys.record(
+            "root",
+            (&l.key_type, &l.blob),
+            l.verify_required,
+            files.clone(),
+        );
     }
     assert_eq!(f.login(Some(&sk_info(BLOB)), "10.0.0.1"), ALLOW);
 }

@@ -12,7 +12,7 @@
 use std::path::PathBuf;
 
 use super::auth_info::AcceptedKey;
-use super::authorized_keys_changes::changed_since;
+use super::authorized_keys_changes::KeyFilesState;
 use super::authorized_keys_file::{user_file_verdict, UserFileVerdict};
 use super::evidence::KeyClass;
 use crate::state::AgentState;
@@ -34,7 +34,10 @@ pub fn sk_key_class(state: &AgentState, login: &str, key: &AcceptedKey) -> (KeyC
             // The key is in none of the files now; it was then only if
             // they have not changed since it was served.
             UserFileVerdict::NotListed
-                if served.is_some_and(|s| changed_since(files, login, &home, s.at)) =>
+                if served.as_ref().is_some_and(|s| {
+                    s.files
+                        .changed_to(&KeyFilesState::of(files, login, &home), s.at)
+                }) =>
             {
                 UserFileVerdict::Ambiguous(
                     "the user's authorized_keys changed after pam-mfa served the key".into(),
@@ -49,6 +52,15 @@ pub fn sk_key_class(state: &AgentState, login: &str, key: &AcceptedKey) -> (KeyC
         verify_required: state.config.sshd_enforces_verify(),
     };
     credit(&verdict, served.map(|s| s.verify_required), global)
+}
+
+/// The state of `login`'s authorized_keys files now (taken when pam-mfa
+/// serves the login's keys).
+pub fn key_files_state(state: &AgentState, login: &str) -> KeyFilesState {
+    match home_of(login) {
+        Some(home) => KeyFilesState::of(&state.config.sshd.authorized_keys_files, login, &home),
+        None => KeyFilesState::unreadable(),
+    }
 }
 
 fn home_of(login: &str) -> Option<PathBuf> {

@@ -58,12 +58,14 @@ mod who;
 
 pub use approval_link::approval_status;
 pub use auth_info::{accepted_keys, AcceptedKey};
+pub use authorized_keys_changes::KeyFilesState;
 pub use authorized_keys_file::{find_key, UserFileVerdict};
 pub use conversation::{answer, cancel};
 pub use evidence::{check, KeyClass};
 pub use explain::explain;
 pub use flow::handle_begin;
 pub use grants::{parent_pid, Granted, Grants};
+pub use key_credit::key_files_state;
 pub use local_tap::{poll, TAP_CUE};
 pub use opening::{policy_login, service_class};
 pub use recorded_auth::RecordedAuthInfo;

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
+use super::authorized_keys_changes::KeyFilesState;
+
 /// How long a served line is remembered: sshd's default LoginGraceTime, the
 /// longest an authentication may take. Longer only widens the time in
 /// which the user's files could change under a held connection.
@@ -16,11 +18,13 @@ const MAX_ENTRIES: usize = 100_000;
 type ServedKey = (String, String, String);
 
 /// A line pam-mfa served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Served {
     pub verify_required: bool,
     /// When (wall clock, to compare with the files' change times).
     pub at: SystemTime,
+    /// The login's authorized_keys files then.
+    pub files: KeyFilesState,
 }
 
 #[derive(Default)]
@@ -29,7 +33,15 @@ pub struct ServedKeys {
 }
 
 impl ServedKeys {
-    pub fn record(&self, login: &str, key_type: &str, blob: &str, verify_required: bool) {
+    /// Remembers a line served for `login`, and the state of the login's
+    /// own key files at that moment.
+    pub fn record(
+        &self,
+        login: &str,
+        (key_type, blob): (&str, &str),
+        verify_required: bool,
+        files: KeyFilesState,
+    ) {
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         if map.len() >= MAX_ENTRIES {
@@ -41,6 +53,7 @@ impl ServedKeys {
         let served = Served {
             verify_required,
             at: SystemTime::now(),
+            files,
         };
         map.insert((login.into(), key_type.into(), blob.into()), (served, now));
     }
@@ -51,7 +64,7 @@ impl ServedKeys {
     pub fn served(&self, login: &str, key_type: &str, blob: &str) -> Option<Served> {
         let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         match map.get(&(login.to_string(), key_type.to_string(), blob.to_string())) {
-            Some((served, at)) if at.elapsed() < SERVED_TTL => Some(*served),
+            Some((served, at)) if at.elapsed() < SERVED_TTL => Some(served.clone()),
             _ => None,
         }
     }
@@ -66,10 +79,11 @@ mod tests {
         let s = ServedKeys::default();
         let verify = |s: &ServedKeys, login| s.served(login, "t", "b").map(|s| s.verify_required);
         assert_eq!(verify(&s, "j"), None);
-        s.record("j", "t", "b", true);
+        let files = KeyFilesState::unreadable;
+        s.record("j", ("t", "b"), true, files());
         assert_eq!(verify(&s, "j"), Some(true));
         assert_eq!(verify(&s, "k"), None, "per login");
-        s.record("j", "t", "b", false);
+        s.record("j", ("t", "b"), false, files());
         assert_eq!(verify(&s, "j"), Some(false));
     }
 }

@@ -32,9 +32,12 @@ pub const MALLOC_CONF: &[u8] = b"oversize_threshold:0\0";
 #[macro_export]
 macro_rules! jemalloc_options {
     () => {
+        // jemalloc declares `const char *_rjem_malloc_conf` (weak, NULL by
+        // default): a thin pointer to the first byte of the NUL-terminated
+        // options, which `&u8` is (a `&[u8]` would be a pointer and a length).
         #[allow(non_upper_case_globals)]
         #[export_name = "_rjem_malloc_conf"]
-        pub static malloc_conf: &[u8] = $crate::heap::MALLOC_CONF;
+        pub static malloc_conf: &u8 = &$crate::heap::MALLOC_CONF[0];
     };
 }
 

@@ -62,7 +62,9 @@ pub fn run_hook<H: PamHandle + ?Sized, S: AsRef<str>>(
     // so that the agent wakes up and takes the connection while this
     // process reads it (both are a few tens of microseconds; in sequence
     // they add up).
-    let early = known_user(handle).then(|| open(&config));
+    // Not with `debug`: its syslog line (which may block on a stalled
+    // journal) comes while the connection would wait on it.
+    let early = (!config.debug && known_user(handle)).then(|| open(&config));
     let context = match context::gather(handle, host.process_env) {
         Ok(context) => context,
         Err(code) => {

@@ -32,19 +32,7 @@ fn a_lock_ends_the_open_session_within_a_poll_and_another_users_lock_does_not() 
         // A lock on another cluster user: loaded, and the session stays.
         let other = w.base_bundle().raw(&lock_user("someone-else", "not you"));
         w.write_bundle(&other);
-        let loaded = wait_until(Duration::from_secs(10), Duration::from_millis(100), || {
-            let loads = w.agent.audit_events();
-            loads
-                .iter()
-                .filter(|e| field(e, "event") == "policy_load")
-                .count()
-                >= 2
-        });
-        assert!(
-            loaded,
-            "the other user's lock was not loaded\n{}",
-            w.post_mortem()
-        );
+        w.wait_policy_loads(2, "the other user's lock");
         thread::sleep(POLL + END_MARGIN);
         assert!(
             !client.is_finished(),
@@ -131,19 +119,7 @@ fn a_role_change_that_removes_access_leaves_the_open_session() {
         let s = w.wait_listed();
         assert_session_fields(&w, &s);
         w.write_bundle(&dev_only);
-        let loaded = wait_until(Duration::from_secs(10), Duration::from_millis(100), || {
-            let loads = w.agent.audit_events();
-            loads
-                .iter()
-                .filter(|e| field(e, "event") == "policy_load")
-                .count()
-                >= 2
-        });
-        assert!(
-            loaded,
-            "the role change was not loaded\n{}",
-            w.post_mortem()
-        );
+        w.wait_policy_loads(2, "the role change");
         // A new login is refused under the new roles...
         let again = w.ssh("true", Duration::from_secs(20));
         assert_eq!(again.exit_code(), Some(255), "{}", again.describe());

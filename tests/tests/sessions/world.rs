@@ -164,6 +164,20 @@ impl World {
         }
     }
 
+    /// Waits (bounded) until the agent has loaded a policy `n` times in
+    /// all; panics naming `what` otherwise.
+    pub(crate) fn wait_policy_loads(&self, n: usize, what: &str) {
+        let loaded = wait_until(Duration::from_secs(10), Duration::from_millis(100), || {
+            let loads = self.agent.audit_events();
+            loads
+                .iter()
+                .filter(|e| field(e, "event") == "policy_load")
+                .count()
+                >= n
+        });
+        assert!(loaded, "{what} was not loaded\n{}", self.post_mortem());
+    }
+
     pub(crate) fn post_mortem(&self) -> String {
         format!(
             "{}\n--- sshd log (tail)\n{}",

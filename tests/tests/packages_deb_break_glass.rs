@@ -71,6 +71,12 @@ impl Host {
         self.auth("login", "root", "tty1", None, &self.root_pw)
     }
 
+    /// The admin's `sudo` in a terminal, with the admin's password.
+    fn admin_sudo(&self) -> (bool, String) {
+        let admin = self.admin.as_str();
+        self.auth("sudo", admin, "pts/0", Some(admin), &self.admin_pw)
+    }
+
     /// In every state the agent cannot decide in: root at the console gets
     /// in with its password, and nothing wider does: pam_mfa.so refuses the
     /// rest (`refusal`: what its refusal shows in the harness's output).
@@ -157,13 +163,7 @@ fn root_keeps_a_console_break_glass_whatever_the_agent_state() {
         r = host.root_pw
     ));
     // Before pam-mfa is in any stack, sudo's stack lets the admin through.
-    let (ok, out) = host.auth(
-        "sudo",
-        &host.admin,
-        "pts/0",
-        Some(&host.admin),
-        &host.admin_pw,
-    );
+    let (ok, out) = host.admin_sudo();
     assert!(ok, "before pam-auth-update: {out}");
 
     // README step 3, taken before the policy is in place.
@@ -258,13 +258,7 @@ fn root_keeps_a_console_break_glass_whatever_the_agent_state() {
     );
     let (ok, out) = host.root_at_console();
     assert!(ok, "after removal, root at the console: {out}");
-    let (ok, out) = host.auth(
-        "sudo",
-        &host.admin,
-        "pts/0",
-        Some(&host.admin),
-        &host.admin_pw,
-    );
+    let (ok, out) = host.admin_sudo();
     assert!(ok, "after removal, sudo: {out}");
 
     // Installed again after that removal: the agent runs again (the removal

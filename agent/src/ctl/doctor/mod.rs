@@ -8,6 +8,8 @@
 //! the agent's status, agent.yaml); tests hand them broken ones.
 
 mod agent_checks;
+#[cfg(test)]
+mod break_glass_tests;
 mod gather;
 mod pam;
 mod sshd;

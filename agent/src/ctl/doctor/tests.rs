@@ -15,7 +15,7 @@ authorizedkeysfile .ssh/authorized_keys .ssh/authorized_keys2\n";
 
 const AGENT_YAML: &str = "node:\n  name: prod3\n  labels: { env: prod }\nsshd:\n  pubkey_auth_options: [touch-required]\n";
 
-const COMMON_AUTH: &str = "auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\nauth required pam_permit.so\n";
+pub(super) const COMMON_AUTH: &str = "auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\nauth required pam_permit.so\n";
 
 pub(super) fn good() -> Facts {
     let mut pam = BTreeMap::new();
@@ -74,7 +74,7 @@ pub(super) fn good() -> Facts {
 }
 
 /// The ids found, in order.
-fn ids(f: &Facts) -> Vec<String> {
+pub(super) fn ids(f: &Facts) -> Vec<String> {
     check_host(f).into_iter().map(|x| x.id).collect()
 }
 
@@ -227,7 +227,7 @@ fn sshd_that_cannot_be_read_is_a_finding() {
     assert!(ids(&f).contains(&"sshd.unreadable".to_string()));
 }
 
-fn with_pam(name: &str, text: &str) -> Facts {
+pub(super) fn with_pam(name: &str, text: &str) -> Facts {
     let mut f = good();
     f.pam_files.insert(name.into(), text.into());
     f
@@ -265,85 +265,6 @@ fn pam_mfa_missing_duplicated_or_where_it_does_not_run() {
     ] {
         let f = with_pam("sudo", sudo);
         assert!(ids(&f).contains(&"pam.sudo.not_effective".to_string()), "{sudo}");
-    }
-}
-
-/// common-auth as `pam-auth-update --enable pam-mfa` writes it from the
-/// profile the packages ship (its Auth lines after Debian's stock ones).
-fn common_auth_with_the_shipped_profile() -> String {
-    let profile = include_str!("../../../../packaging/pam-configs/pam-mfa");
-    let auth: String = profile
-        .split_once("\nAuth:\n")
-        .expect("the profile's Auth: field")
-        .1
-        .lines()
-        .take_while(|l| l.starts_with('\t'))
-        .map(|l| format!("auth {}\n", l.trim()))
-        .collect();
-    assert!(auth.contains("pam_mfa.so"), "{auth}");
-    format!("{COMMON_AUTH}{auth}")
-}
-
-#[test]
-fn the_console_break_glass_of_the_profile_is_no_finding_and_nothing_wider_passes() {
-    let common = common_auth_with_the_shipped_profile();
-    let mut f = with_pam("common-auth", &common);
-    f.pam_files.insert(
-        "sudo".into(),
-        "@include common-auth\n@include common-account\n".into(),
-    );
-    for (name, text) in [
-        (
-            "login",
-            "auth requisite pam_nologin.so\n@include common-auth\nauth optional pam_group.so\n",
-        ),
-        (
-            "su",
-            "auth sufficient pam_rootok.so\n@include common-auth\n",
-        ),
-    ] {
-        f.pam_files.insert(name.into(), text.into());
-    }
-    assert_eq!(ids(&f), Vec::<String>::new(), "{common}");
-    // A jump over pam_mfa.so that is wider than root at a local terminal
-    // through login is still a way around it.
-    for wider in [
-        "user = root",
-        "service = login user = root",
-        "service = login tty =~ tty*",
-        "user = root tty =~ tty*",
-        "service = sudo user = root tty =~ tty*",
-        "service = login user = root tty =~ *",
-    ] {
-        let jump = format!(
-            "auth [success=1 default=ignore] pam_succeed_if.so quiet_fail {wider}\nauth required pam_mfa.so\n"
-        );
-        let f = with_pam("sudo", &format!("{COMMON_AUTH}{jump}"));
-        assert!(
-            ids(&f).contains(&"pam.sudo.not_effective".to_string()),
-            "{wider}"
-        );
-    }
-    // The break-glass's own conditions with a wider effect: use_uid (the
-    // uid of login itself, root, for every console user), or a jump over
-    // more than the next line.
-    for (control, extra, between) in [
-        ("[success=1 default=ignore]", "use_uid ", ""),
-        (
-            "[success=2 default=ignore]",
-            "",
-            "auth required pam_permit.so\n",
-        ),
-    ] {
-        let jump = format!(
-            "auth {control} pam_succeed_if.so quiet_fail {extra}service = login user = root tty =~ tty*\n{between}auth required pam_mfa.so\n"
-        );
-        let f = with_pam("login", &format!("{COMMON_AUTH}{jump}"));
-        assert!(
-            ids(&f).contains(&"pam.login.not_effective".to_string()),
-            "{control} {extra}: {:?}",
-            ids(&f)
-        );
     }
 }
 
@@ -441,37 +362,4 @@ fn a_bundle_source_over_https_is_warned_a_manifest_source_is_not() {
         &format!("  source_name: prod\n  signing_keys: [\"{key}\"]\n"),
     );
     assert!(!manifest.contains(&rollback), "{manifest:?}");
-}
-
-#[test]
-fn login_without_the_break_glass_is_a_warning_and_its_fix_gives_the_line() {
-    let stock = "auth requisite pam_nologin.so\n@include common-auth\n";
-    // Not in login's stack: the fix names the break-glass line too.
-    let f = with_pam("login", stock);
-    let missing = check_host(&f)
-        .into_iter()
-        .find(|x| x.id == "pam.login.missing")
-        .expect("pam.login.missing");
-    assert!(
-        missing.fix.contains(super::pam::BREAK_GLASS_LINE),
-        "{}",
-        missing.fix
-    );
-    // By hand without the break-glass: root has no way in at the console.
-    let f = with_pam("login", &format!("{stock}auth required pam_mfa.so\n"));
-    assert_eq!(ids(&f), ["pam.login.no_break_glass"]);
-    // With it (by hand, or the profile's common-auth): nothing to say.
-    let f = with_pam(
-        "login",
-        &format!(
-            "{stock}{}\nauth required pam_mfa.so\n",
-            super::pam::BREAK_GLASS_LINE
-        ),
-    );
-    assert_eq!(ids(&f), Vec::<String>::new());
-    let mut f = with_pam("common-auth", &common_auth_with_the_shipped_profile());
-    f.pam_files.insert("login".into(), stock.into());
-    f.pam_files
-        .insert("sudo".into(), "@include common-auth\n".into());
-    assert_eq!(ids(&f), Vec::<String>::new());
 }

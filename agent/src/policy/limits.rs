@@ -24,7 +24,12 @@ pub(super) fn identity_denial(q: &LoginQuery<'_>, user: &User) -> Option<String>
     // `AccessChecker.CheckAccess` → `checkAllowedResources`: a certificate
     // of a resource access request reaches only the nodes it names.
     if let Some(nodes) = &user.cert().allowed_nodes {
-        let this = |n: &String| *n == q.node.name || q.node.id.as_deref() == Some(n.as_str());
+        // A node's resource name is its host UUID; the node's name counts
+        // only where this host's UUID is not configured.
+        let this = |n: &String| match q.node.id.as_deref() {
+            Some(id) => n == id,
+            None => *n == q.node.name,
+        };
         if !nodes.iter().any(this) {
             return Some(format!(
                 "the certificate of {} is limited to the resources of an access request and this node is not one of them",

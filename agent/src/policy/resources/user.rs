@@ -144,7 +144,9 @@ struct RawUserSpec {
 /// `spec.status` (Teleport's `LoginStatus`).
 #[derive(Debug, Default, Deserialize)]
 struct RawLoginStatus {
-    #[serde(default, deserialize_with = "super::common::lenient_bool")]
+    /// A plain protobuf bool in Teleport (`LoginStatus.IsLocked`): anything
+    /// else is a load error, never "not locked".
+    #[serde(default)]
     is_locked: bool,
     #[serde(default, deserialize_with = "super::common::go_time")]
     lock_expires: Option<SystemTime>,

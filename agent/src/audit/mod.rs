@@ -6,3 +6,4 @@ mod stderr_line;
 
 pub use event::{now_rfc3339, AuditEvent};
 pub use sink::{AuditSink, SinkSpec};
+pub(crate) use stderr_line::write_stderr;

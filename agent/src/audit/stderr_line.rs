@@ -15,14 +15,14 @@ static DROPPED: AtomicU64 = AtomicU64::new(0);
 
 /// What became of a line.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Delivery {
+pub(crate) enum Delivery {
     Written,
     /// No room (the reader is stalled): counted, not waited for.
     Dropped,
 }
 
 /// Writes `line` (and a newline) to the agent's stderr without blocking.
-pub(super) fn write_stderr(line: &str) -> Delivery {
+pub(crate) fn write_stderr(line: &str) -> Delivery {
     let stderr = std::io::stderr();
     deliver(stderr.as_fd(), line)
 }
@@ -35,7 +35,7 @@ pub(super) fn deliver(fd: BorrowedFd<'_>, line: &str) -> Delivery {
     let mut text = String::with_capacity(line.len() + 64);
     if dropped > 0 {
         text.push_str(&format!(
-            "mfa-agent: {dropped} audit record(s) found no room on stderr and were dropped\n"
+            "mfa-agent: {dropped} line(s) (audit records or log lines) found no room on stderr and were dropped\n"
         ));
     }
     text.push_str(line);

@@ -4,6 +4,7 @@
 //! journald drops the agent's own messages. Each kind is written at most
 //! once a second, with how many were left out. What a peer chose (a PAM
 //! service name, a login) is quoted, so it cannot start a line of its own.
+//! Lines go out without waiting (`audit::write_stderr`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -33,19 +34,24 @@ impl Throttled {
     }
 
     fn write_at(&self, now: Instant, line: impl FnOnce() -> String) -> bool {
-        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        if last.is_some_and(|t| now.duration_since(t) < EVERY) {
-            self.left_out.fetch_add(1, Ordering::Relaxed);
-            return false;
+        {
+            let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|t| now.duration_since(t) < EVERY) {
+                self.left_out.fetch_add(1, Ordering::Relaxed);
+                return false;
+            }
+            *last = Some(now);
         }
-        *last = Some(now);
         let n = self.left_out.swap(0, Ordering::Relaxed);
         let text = line();
-        if n == 0 {
-            eprintln!("mfa-agent: {text}");
+        // Without waiting, and not under the lock: a stalled journal must
+        // not hold the threads that refuse peers (as audit records, a line
+        // that finds no room is counted and said later).
+        let _ = crate::audit::write_stderr(&if n == 0 {
+            format!("mfa-agent: {text}")
         } else {
-            eprintln!("mfa-agent: {text} ({n} more such lines left out)");
-        }
+            format!("mfa-agent: {text} ({n} more such lines left out)")
+        });
         true
     }
 }

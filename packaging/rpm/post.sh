@@ -15,20 +15,16 @@ if [ -d /run/systemd/system ]; then
     # Not into an agent.yaml the new agent would refuse (edited, not yet
     # reloaded): that restart would refuse every login; the running agent
     # stays, and the admin is told.
-    # The same for a file:// policy (agent.yaml's cluster.source, by
-    # default /etc/pam-mfa/policy.d) the new agent would refuse.
+    # The same for the policy: the new agent's own check reads agent.yaml's
+    # cluster.source as it will run (a file, a directory, a manifest, the
+    # last-known-good cache).
     if [ "$1" -ge 2 ]; then
-        policy=/etc/pam-mfa/policy.d
-        if grep -Eq '^[[:space:]]*source:' /etc/pam-mfa/agent.yaml 2>/dev/null; then
-            policy=$(sed -n 's|^[[:space:]]*source:[[:space:]]*file://\([^[:space:]#]*\).*|\1|p' /etc/pam-mfa/agent.yaml | head -n 1)
-        fi
         if [ -e /etc/pam-mfa/agent.yaml ] \
             && ! /usr/bin/mfactl check /etc/pam-mfa/agent.yaml >/dev/null 2>&1; then
             echo "pam-mfa: /etc/pam-mfa/agent.yaml is refused (\`mfactl check /etc/pam-mfa/agent.yaml\` says where); mfa-agent is not restarted: fix it, then \`systemctl restart mfa-agent\`." >&2
-        elif [ -n "$policy" ] && [ -e "$policy" ] \
-            && systemctl is-active --quiet mfa-agent.service 2>/dev/null \
-            && ! /usr/bin/mfactl check "$policy" >/dev/null 2>&1; then
-            echo "pam-mfa: the policy in $policy is refused (\`mfactl check $policy\` says why); mfa-agent is not restarted: fix it, then \`systemctl restart mfa-agent\`." >&2
+        elif systemctl is-active --quiet mfa-agent.service 2>/dev/null \
+            && ! /usr/sbin/mfa-agent --check --config /etc/pam-mfa/agent.yaml >/dev/null 2>&1; then
+            echo "pam-mfa: the policy is refused (\`mfa-agent --check\` says why); mfa-agent is not restarted: fix it, then \`systemctl restart mfa-agent\`." >&2
         else
             systemctl try-restart mfa-agent.service >/dev/null 2>&1 || :
         fi

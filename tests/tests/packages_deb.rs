@@ -460,7 +460,7 @@ fn deb_installs_into_a_booted_debian_and_gates_ssh() {
         upgrade.success()
             && upgrade
                 .stderr
-                .contains("the policy in /etc/pam-mfa/policy.d is refused"),
+                .contains("the policy is refused (`mfa-agent --check` says why)"),
         "upgrade with a policy the agent refuses:\n{}\n{}",
         upgrade.stdout,
         upgrade.stderr

@@ -109,6 +109,16 @@ fn login_without_the_break_glass_is_a_warning_and_its_fix_gives_the_line() {
         ),
     );
     assert_eq!(ids(&f), Vec::<String>::new());
+    // With another line between them, the jump skips that line and root
+    // still meets pam_mfa.so.
+    let f = with_pam(
+        "login",
+        &format!(
+            "{stock}{}\nauth optional pam_group.so\nauth required pam_mfa.so\n",
+            super::pam::BREAK_GLASS_LINE
+        ),
+    );
+    assert_eq!(ids(&f), ["pam.login.no_break_glass"]);
     let mut f = with_pam("common-auth", &common_auth_with_the_shipped_profile());
     f.pam_files.insert("login".into(), stock.into());
     f.pam_files

@@ -208,13 +208,15 @@ fn check_login_break_glass(f: &Facts) -> Vec<Finding> {
     let Some(first) = lines.iter().position(PamLine::is_mfa) else {
         return Vec::new();
     };
-    if lines[..first].iter().any(PamLine::is_break_glass) {
+    // `success=1` jumps over exactly the next line: only right before
+    // pam_mfa.so does it let root at the console past it.
+    if first > 0 && lines[first - 1].is_break_glass() {
         return Vec::new();
     }
     vec![Finding::new(
         "pam.login.no_break_glass",
         Severity::Warning,
-        format!("{file}: pam_mfa.so runs for root at the console too (no break-glass line before it)"),
+        format!("{file}: pam_mfa.so runs for root at the console too (no break-glass line right before it)"),
         "while the agent is stopped or has no usable policy, root cannot log in anywhere: the console is the way back in",
         format!("put `{BREAK_GLASS_LINE}` just before `auth required pam_mfa.so` in {file} (`pam-auth-update --enable pam-mfa` writes both), and give root a password; leave it out only where root must tap at the console as well"),
     )]

@@ -64,8 +64,9 @@ pub fn run_hook<H: PamHandle + ?Sized, S: AsRef<str>>(
     // they add up).
     // Not with `debug`: its syslog line (which may block on a stalled
     // journal) comes while the connection would wait on it.
-    let early = (!config.debug && known_user(handle)).then(|| open(&config));
-    let context = match context::gather(handle, host.process_env) {
+    let pam_user = known_user(handle);
+    let early = (!config.debug && pam_user.is_some()).then(|| open(&config));
+    let context = match context::gather(handle, pam_user, host.process_env) {
         Ok(context) => context,
         Err(code) => {
             log.notice(format_args!(
@@ -100,10 +101,10 @@ pub fn run_hook<H: PamHandle + ?Sized, S: AsRef<str>>(
     code
 }
 
-/// Whether PAM already holds a user name (`PAM_USER`, set by the
-/// application or an earlier module), so `pam_get_user` will not prompt.
-fn known_user<H: PamHandle + ?Sized>(handle: &H) -> bool {
-    handle.item(Item::User).is_some_and(|u| !u.is_empty())
+/// The user name PAM already holds (`PAM_USER`, set by the application or
+/// an earlier module), for which `pam_get_user` would not prompt.
+fn known_user<H: PamHandle + ?Sized>(handle: &H) -> Option<String> {
+    handle.item(Item::User).filter(|u| !u.is_empty())
 }
 
 /// Runs `f`, turning a panic into [`PANIC_CODE`]: a panic never unwinds into

@@ -28,15 +28,20 @@ fn allowing_agent() -> (Agent, Arc<Mutex<Option<Instant>>>) {
 fn with_the_user_known_the_module_connects_before_reading_the_context() {
     let (agent, accepted) = allowing_agent();
     let mut h = Scripted::new();
-    // Reading the context takes a while this time (PAM_USER is set, so
-    // nobody is asked): the connection is already there.
+    // PAM_USER is set: nobody is asked, and pam_get_user is not called.
+    // Reading the context takes a while: the connection is already there.
     h.user_set = true;
-    h.typing = Duration::from_millis(300);
+    h.env_delay = Duration::from_millis(300);
     let (code, _) = run(&mut h, PamHook::Auth, &[&agent.arg()]);
     assert_eq!(code, PAM_SUCCESS);
     agent.finish();
     let accepted = accepted.lock().unwrap().expect("the agent accepted");
-    assert!(accepted <= h.got_user_at.unwrap());
+    let env_read = h.env_read_at.get().expect("the context was read");
+    assert!(
+        accepted <= env_read,
+        "connected only after reading the context"
+    );
+    assert!(h.got_user_at.is_none(), "PAM_USER was read twice");
 }
 
 #[test]

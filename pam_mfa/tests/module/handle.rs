@@ -19,6 +19,10 @@ pub struct Scripted {
     pub typing: Duration,
     /// When `pam_get_user` returned.
     pub got_user_at: Option<Instant>,
+    /// How long the first read of the PAM environment takes, and when it
+    /// was done (part of reading the context).
+    pub env_delay: Duration,
+    pub env_read_at: std::cell::Cell<Option<Instant>>,
     pub ruser: Option<String>,
     pub rhost: Option<String>,
     pub tty: Option<String>,
@@ -42,6 +46,8 @@ impl Scripted {
             user_set: true,
             typing: Duration::ZERO,
             got_user_at: None,
+            env_delay: Duration::ZERO,
+            env_read_at: std::cell::Cell::new(None),
             ruser: None,
             rhost: None,
             tty: None,
@@ -90,6 +96,10 @@ impl PamHandle for Scripted {
     }
 
     fn env(&self, name: &str) -> Option<String> {
+        if self.env_read_at.get().is_none() {
+            sleep(self.env_delay);
+            self.env_read_at.set(Some(Instant::now()));
+        }
         self.env
             .iter()
             .find(|(k, _)| k == name)

@@ -61,6 +61,7 @@ pub struct PendingSlot {
 }
 
 impl Budgets {
+    #[cfg(test)]
     pub fn new(keys_uid: Option<u32>) -> Arc<Self> {
         Budgets::with_capacity(keys_uid, MAX_CONNECTIONS)
     }

@@ -10,7 +10,7 @@ use super::peer::Peer;
 use crate::audit::now_rfc3339;
 use crate::login::{
     answer, cancel, explain, handle_begin, key_files_state, lines_for_login, poll, Conversation,
-    KeyFilesState, PeerIds, Step,
+    PeerIds, Step,
 };
 use crate::state::{
     freshness, judge, reload_config, reload_now, sync_now, AgentState, ConfigReload, ReloadOutcome,
@@ -120,12 +120,16 @@ fn authorized_keys(state: &AgentState, login: &str) -> ResponseBody {
         Some(bundle) => {
             let stale = state.lock_view_stale();
             let lines = lines_for_login(&bundle, &state.node, login, state.now(), stale);
-            let files = (!lines.is_empty()).then(|| key_files_state(state, login));
-            for l in &lines {
-                let files = files.clone().unwrap_or_else(KeyFilesState::unreadable);
-                state
-                    .served_keys
-                    .record(login, (&l.key_type, &l.blob), l.verify_required, files);
+            if !lines.is_empty() {
+                // The login's own key files as sshd just read them.
+                let files = key_files_state(state, login);
+                for l in &lines {
+                    let at = (l.key_type.as_str(), l.blob.as_str());
+                    let files = files.clone();
+                    state
+                        .served_keys
+                        .record(login, at, l.verify_required, files);
+                }
             }
             ResponseBody::Keys {
                 lines: lines.into_iter().map(|l| l.line).collect(),

@@ -25,13 +25,8 @@ impl Conversation {
         let key_blob = device.sk_blob().ok_or("not a security-key device")?;
         let signed = verify_sk_signature(key_blob, signature, text.as_bytes())
             .map_err(|e| format!("the signature by {} does not verify: {e}", device.name))?;
-        self.accept_flags(
-            state,
-            device,
-            signed.user_present(),
-            signed.user_verified(),
-            signed.counter,
-        )
+        let class = tap_class(signed.user_present(), signed.user_verified(), &device.name)?;
+        self.accept_flags(state, device, class, signed.counter)
     }
 
     /// Checks a WebAuthn assertion of this conversation's challenge for the
@@ -76,7 +71,7 @@ impl Conversation {
         cred: &TapCredential,
         device: &TapDevice,
     ) -> Result<KeyClass, String> {
-        tap_class(signed.user_present(), signed.user_verified(), &device.name)?;
+        let class = tap_class(signed.user_present(), signed.user_verified(), &device.name)?;
         check_counter_floor(cred.counter_floor, signed.counter, &device.name)?;
         // The tap itself stands for the hardware key's touch or PIN here
         // (the login key, if any, answers for plain `hardware_key`).
@@ -88,13 +83,7 @@ impl Conversation {
                 self.requirement.key_policy
             ));
         }
-        self.accept_flags(
-            state,
-            device,
-            signed.user_present(),
-            signed.user_verified(),
-            signed.counter,
-        )
+        self.accept_flags(state, device, class, signed.counter)
     }
 
     /// Checks a PIV key's signature of this conversation's challenge with
@@ -137,16 +126,15 @@ impl Conversation {
         Ok(class)
     }
 
-    /// What a verified signature's flags and counter prove.
+    /// Whether what a verified signature's flags prove (`class`, from
+    /// [`tap_class`]) meets this login, and its counter moved on.
     pub(super) fn accept_flags(
         &self,
         state: &AgentState,
         device: &TapDevice,
-        user_present: bool,
-        user_verified: bool,
+        class: KeyClass,
         counter: u32,
     ) -> Result<KeyClass, String> {
-        let class = tap_class(user_present, user_verified, &device.name)?;
         // A tap proves the session MFA and the touch/PIN it signed; the
         // hardware-key policy of an SSH login is about the login key.
         check(

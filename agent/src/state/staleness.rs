@@ -164,8 +164,10 @@ fn judge_with(
 }
 
 impl AgentState {
-    /// The policy to decide a login with, or why there is none usable. Ages
-    /// come from the injected clock.
+    /// The policy judged as a whole (every person strict on a stale lock
+    /// view), or why there is none usable; logins are judged per person
+    /// ([`AgentState::policy_for_login`]). Ages come from the injected clock.
+    #[cfg(test)]
     pub fn policy_for_decision(&self) -> Result<Arc<Bundle>, Unusable> {
         judge(&self.store.snapshot(), &self.config.cluster, self.now())
     }

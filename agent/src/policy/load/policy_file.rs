@@ -23,7 +23,7 @@ pub(super) fn read_policy_file(path: &Path) -> Result<Vec<u8>, String> {
     if !m.file_type().is_file() {
         return Err("not a regular file".into());
     }
-    only_root_can_change(&m, "chmod go-w")?;
+    only_root_can_change(&m)?;
     let mut bytes = Vec::with_capacity(m.len() as usize);
     f.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
     Ok(bytes)
@@ -32,10 +32,10 @@ pub(super) fn read_policy_file(path: &Path) -> Result<Vec<u8>, String> {
 /// A directory of policy files: whoever can write it can remove the file
 /// that requires MFA, so it is held to the same rule.
 pub(super) fn check_policy_dir(m: &Metadata) -> Result<(), String> {
-    only_root_can_change(m, "chmod go-w")
+    only_root_can_change(m)
 }
 
-fn only_root_can_change(m: &Metadata, fix: &str) -> Result<(), String> {
+fn only_root_can_change(m: &Metadata) -> Result<(), String> {
     let euid = rustix::process::geteuid().as_raw();
     if m.uid() != 0 && m.uid() != euid {
         return Err(format!(
@@ -45,7 +45,7 @@ fn only_root_can_change(m: &Metadata, fix: &str) -> Result<(), String> {
     }
     if m.mode() & 0o022 != 0 {
         return Err(format!(
-            "writable by group or others (mode {:o}): a policy file only root may change is required ({fix})",
+            "writable by group or others (mode {:o}): a policy file only root may change is required (chmod go-w)",
             m.mode() & 0o7777
         ));
     }

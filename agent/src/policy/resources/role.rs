@@ -20,10 +20,11 @@ pub struct Role {
     /// `spec.options.lock`: `strict`, `best_effort`, or empty (the cap's
     /// `locking_mode` applies).
     pub lock: String,
-    /// `spec.options.device_trust_mode` as written: `off`, `optional` or
-    /// empty ask nothing; `required` and `required-for-humans` (and, as in
-    /// Teleport's `VerifyTrustedDeviceMode`, any value it does not know)
-    /// deny a login this role allows unless the device is trusted.
+    /// `spec.options.device_trust_mode` as written. A role asks for a
+    /// trusted device only with exactly `required` (Teleport's
+    /// `RoleSet.checkAccess`, lib/services/role.go); the cap's
+    /// `device_trust.mode` (`required`, `required-for-humans`) is read
+    /// apart (`policy::limits::device_trust_denial`).
     pub device_trust_mode: String,
     /// `spec.options.disconnect_expired_cert`: a session opened with a
     /// certificate ends when the certificate (or, for a per-session MFA

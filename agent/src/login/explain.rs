@@ -35,7 +35,6 @@ pub fn explain(
         mfa_device: None,
         now,
         lock_view_stale,
-        session_recheck: false,
     };
     let d = decide(bundle, &query);
     reasons.extend(d.reasons.iter().cloned());

@@ -36,7 +36,6 @@ pub(super) fn device_locked(
         mfa_device: Some(device),
         now: state.now(),
         lock_view_stale: state.lock_view_stale(),
-        session_recheck: false,
     };
     decide(bundle, &q).locked
 }
@@ -61,7 +60,6 @@ pub(super) fn decide_for_person(
         mfa_device: device,
         now: state.now(),
         lock_view_stale: state.lock_view_stale(),
-        session_recheck: false,
     };
     match identity.filter(|u| u.name == user) {
         Some(u) => decide_with_identity(bundle, &q, u),

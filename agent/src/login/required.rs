@@ -29,7 +29,6 @@ pub(super) fn required(
             .or(who.cert.as_ref().and_then(|c| c.mfa_verified.as_deref())),
         now: state.now(),
         lock_view_stale: state.lock_view_stale(),
-        session_recheck: false,
     };
     let mut d = match &who.cert_user {
         Some(u) => decide_with_identity(bundle, &q, u),

@@ -57,7 +57,6 @@ pub fn lines_for_login(
                 // A stale lock view holds the keys of those whose locking
                 // mode is strict (`decide` asks each person's roles).
                 lock_view_stale,
-                session_recheck: false,
             };
             let d = decide(bundle, &q);
             if d.access != Access::Allow || !d.known_user {

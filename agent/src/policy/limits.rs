@@ -38,8 +38,9 @@ pub(super) fn identity_denial(q: &LoginQuery<'_>, user: &User) -> Option<String>
         }
     }
     // Teleport's `WithUserLock`: a locked account authenticates nowhere
-    // (its live sessions go on, as in Teleport).
-    (!q.session_recheck && user.is_login_locked(q.now)).then(|| {
+    // (its live sessions go on, as in Teleport: `sessions::assess` ends a
+    // session only for a lock resource or an expired certificate).
+    user.is_login_locked(q.now).then(|| {
         format!(
             "cluster user {} is locked after too many failed attempts (spec.status), so access is denied",
             user.name

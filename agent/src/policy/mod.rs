@@ -11,7 +11,6 @@
 //! let d = policy::decide(&bundle, &LoginQuery {
 //!     node: &node, login: "jerry", user: None, class: ServiceClass::Ssh,
 //!     mfa_device: None, now: SystemTime::now(), lock_view_stale: false,
-//!     session_recheck: false,
 //! });
 //! println!("{:?} {} {:?}", d.access, d.requirement.name(), d.reasons);
 //! # Ok::<(), policy::PolicyError>(())

@@ -61,10 +61,6 @@ pub struct LoginQuery<'a> {
     /// `cluster.lock_view_max_age`: a login whose locking mode is strict is
     /// denied (see `policy::locking_mode`).
     pub lock_view_stale: bool,
-    /// A live session decided again (not a new login): what only stops
-    /// authentication in Teleport (an account locked after failed
-    /// attempts) does not end it.
-    pub session_recheck: bool,
 }
 
 /// Allowed or not.

@@ -40,7 +40,6 @@ fn query<'a>(
         mfa_device: s.device.as_deref(),
         now,
         lock_view_stale,
-        session_recheck: true,
     }
 }
 
@@ -337,7 +336,6 @@ spec:
             mfa_device: None,
             now: now(),
             lock_view_stale: false,
-            session_recheck: false,
         };
         assert!(!decide(&b, &q).is_allowed());
     }

@@ -87,7 +87,6 @@ impl<'a> Ask<'a> {
                 mfa_device: self.mfa_device,
                 now: self.now,
                 lock_view_stale: self.lock_view_stale,
-                session_recheck: false,
             },
         )
     }

@@ -82,7 +82,6 @@ fn decide_case(c: &Case, n: &NodeInfo, login: &str) -> Decision {
         mfa_device: None,
         now: now(),
         lock_view_stale: false,
-        session_recheck: false,
     };
     decide_with_identity(&b, &q, &identity)
 }

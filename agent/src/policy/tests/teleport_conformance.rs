@@ -57,7 +57,6 @@ fn a_missing_role_denies_as_fetch_role_list_fails() {
         mfa_device: None,
         now: now(),
         lock_view_stale: false,
-        session_recheck: false,
     };
     let d = decide_with_identity(&b, &q, &identity);
     assert_eq!(summary(&d), "deny off []", "{:?}", d.reasons);

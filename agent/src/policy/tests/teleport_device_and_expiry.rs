@@ -35,7 +35,6 @@ pub(super) fn with_identity(b: &Bundle, n: &crate::policy::NodeInfo, id: &User) 
         mfa_device: None,
         now: now(),
         lock_view_stale: false,
-        session_recheck: false,
     };
     decide_with_identity(b, &q, id)
 }

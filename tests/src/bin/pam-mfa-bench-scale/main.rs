@@ -172,7 +172,6 @@ fn decide_by_login(
             mfa_device: None,
             now,
             lock_view_stale: false,
-            session_recheck: false,
         },
     )
 }

@@ -60,17 +60,12 @@ pub fn decision(
     if !s.lock_roles.is_empty() {
         let roles: Vec<std::sync::Arc<str>> =
             s.lock_roles.iter().map(|r| r.as_str().into()).collect();
+        // The certificate's device and access requests, with the roles
+        // the session was opened with.
         let holder = LockHolder {
             user: q.user,
             roles: &roles,
-            device: s
-                .identity
-                .as_ref()
-                .and_then(|u| u.cert().device_id.as_deref()),
-            access_requests: s
-                .identity
-                .as_ref()
-                .map_or(&[][..], |u| &u.cert().access_requests[..]),
+            ..s.identity.as_ref().map(LockHolder::of).unwrap_or_default()
         };
         apply_locks(bundle, &q, holder, &mut d);
     }

@@ -155,23 +155,30 @@ body = b'{"v":1,"type":"status"}'
 r, w = os.pipe()
 for uid in range(1, uids + 1):
     if os.fork() == 0:
-        os.setresuid(uid, uid, uid)
-        held = []
-        for _ in range(per):
-            s = socket.socket(socket.AF_UNIX)
-            try:
-                s.connect(path)
-                s.sendall(struct.pack(">I", len(body)) + body)
-                s.recv(65536)
-                held.append(s)
-            except OSError:
-                s.close()
-        os.write(w, b"x")
+        try:
+            os.setresuid(uid, uid, uid)
+            held = []
+            for _ in range(per):
+                s = socket.socket(socket.AF_UNIX)
+                s.settimeout(20)
+                try:
+                    s.connect(path)
+                    s.sendall(struct.pack(">I", len(body)) + body)
+                    s.recv(65536)
+                    held.append(s)
+                except OSError:
+                    s.close()
+        finally:
+            os.write(w, b"x")  # also when this child failed: never wait on it
         sys.stdin.read()
         os._exit(0)
+os.close(w)
 done = 0
 while done < uids:
-    done += len(os.read(r, 4096))
+    chunk = os.read(r, 4096)
+    if not chunk:  # every child is gone
+        break
+    done += len(chunk)
 print("HELD", flush=True)
 sys.stdin.read()
 "#;
@@ -189,7 +196,10 @@ head = s.recv(4)
 n = struct.unpack(">I", head)[0]
 got = b""
 while len(got) < n:
-    got += s.recv(n - len(got))
+    chunk = s.recv(n - len(got))
+    if not chunk:
+        break
+    got += chunk
 m = json.loads(got)
 print(m["type"], m.get("message", ""))
 "#;
@@ -309,6 +319,7 @@ fn a_request_on_a_connection_whose_process_is_gone_is_refused() {
 import os, socket, struct, sys, time
 body = b'{"v":1,"type":"status"}'
 s = socket.socket(socket.AF_UNIX)
+s.settimeout(20)
 s.connect(sys.argv[1])
 parent = os.getpid()
 if os.fork() != 0:
@@ -319,7 +330,10 @@ s.sendall(struct.pack(">I", len(body)) + body)
 n = struct.unpack(">I", s.recv(4))[0]
 got = b""
 while len(got) < n:
-    got += s.recv(n - len(got))
+    chunk = s.recv(n - len(got))
+    if not chunk:
+        break
+    got += chunk
 print(got.decode(), flush=True)
 "#;
     let mut cmd = Command::new("/usr/bin/python3");

@@ -257,12 +257,15 @@ fn deb_installs_into_a_booted_debian_and_gates_ssh() {
         .role("root-prod", &[("env", "prod")], &["root"], Some("true"))
         .user(&user, &["access-prod", "root-prod"], &[&user])
         .sk_device(&format!("{user}-sk"), &user, &sk.public_line);
-    std::fs::create_dir(root.join("etc/pam-mfa/policy.d")).expect("mkdir policy.d");
-    std::fs::write(
-        root.join("etc/pam-mfa/policy.d/bundle.yaml"),
-        bundle.to_yaml(),
-    )
-    .expect("bundle");
+    // The security engineer's bundle, put in place by README's own lines
+    // (owner and mode matter: the agent refuses a policy others may write).
+    std::fs::write(root.join("root/bundle.yaml"), bundle.to_yaml()).expect("bundle");
+    c.sh(&format!(
+        "cd /root && {} && {} && {}",
+        readme_command("install -d -m 0755 /etc/pam-mfa/policy.d"),
+        readme_command("install -m 0644 bundle.yaml "),
+        readme_command("mfactl check /etc/pam-mfa/policy.d"),
+    ));
     std::fs::write(root.join("etc/pam-mfa/agent.yaml"), AGENT_YAML).expect("agent.yaml");
     // README: check, then reload (not restart) the running agent.
     let pid_before = c.sh("systemctl show -p MainPID --value mfa-agent");

@@ -393,8 +393,12 @@ fn deb_installs_into_a_booted_debian_and_gates_ssh() {
     // key sign a challenge, so sudo needs no prompt beyond the password.
     let password = format!("pw-{}", random_hex(6));
     host.c.sh(&format!(
-        "echo '{user}:{password}' | chpasswd && printf 'Defaults:{user} timestamp_timeout=0\n{user} ALL=(ALL) ALL\n' > /etc/sudoers.d/pam-mfa-test && chmod 440 /etc/sudoers.d/pam-mfa-test",
+        "echo '{user}:{password}' | chpasswd && printf '{user} ALL=(ALL) ALL\n' > /etc/sudoers.d/pam-mfa-test && chmod 440 /etc/sudoers.d/pam-mfa-test",
         user = host.user
+    ));
+    // README's sudoers line, as written: every sudo decided anew.
+    host.c.sh(&readme_command(
+        "echo 'Defaults timestamp_timeout=0' > /etc/sudoers.d/pam-mfa",
     ));
     let ssh_agent = TestSshAgent::start(host.work.path(), None);
     ssh_agent.add(&sk, None);

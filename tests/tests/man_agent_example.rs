@@ -1,0 +1,106 @@
+//! mfa-agent(8)'s EXAMPLES run as a reader copies them: the agent.yaml the
+//! page shows (`cat /tmp/agent.yaml`) and its `mfa-agent --config
+//! /tmp/agent.yaml`, in the foreground, on the page's own socket, which
+//! `mfactl --socket` then reaches. The page's /tmp is a private one here
+//! (a mount namespace of the agent's), so no file of the machine's is
+//! touched; the socket is the real /run/mfa-test.sock.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use pam_mfa_e2e::bins;
+use pam_mfa_e2e::process::wait_until;
+use pam_mfa_e2e::require_root;
+
+/// The example's text, troff escapes of `\-` undone.
+fn foreground_example() -> (String, String) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/man/mfa-agent.8");
+    let page = std::fs::read_to_string(&path).expect("mfa-agent.8");
+    let block = page
+        .split(".EX\n")
+        .filter_map(|b| b.split("\n.EE").next())
+        .find(|b| b.contains("# cat /tmp/agent.yaml"))
+        .expect("mfa-agent.8 has the foreground example")
+        .replace("\\-", "-");
+    let mut lines = block.lines();
+    assert_eq!(lines.next(), Some("# cat /tmp/agent.yaml"));
+    let mut yaml = String::new();
+    let mut command = String::new();
+    for line in lines {
+        match line.strip_prefix("# ") {
+            Some(c) => command = c.to_owned(),
+            None => {
+                yaml.push_str(line);
+                yaml.push('\n');
+            }
+        }
+    }
+    (yaml, command)
+}
+
+const SOCKET: &str = "/run/mfa-test.sock";
+
+/// The agent in the foreground (`unshare` and `sh` exec it, so this is its
+/// pid); stopped when dropped, its socket removed.
+struct Foreground(Child);
+
+impl Drop for Foreground {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        let _ = std::fs::remove_file(SOCKET);
+    }
+}
+
+#[test]
+fn the_foreground_example_serves_its_own_socket() {
+    require_root!();
+    let (yaml, command) = foreground_example();
+    assert_eq!(command, "mfa-agent --config /tmp/agent.yaml");
+    let socket = SOCKET;
+    assert!(
+        yaml.contains(socket),
+        "the example's agent.yaml names {socket}:\n{yaml}"
+    );
+    let bin_dir = bins::mfa_agent().parent().expect("a directory").to_owned();
+    let script = format!(
+        "mount -t tmpfs tmpfs /tmp && cat > /tmp/agent.yaml && PATH={}:$PATH exec {command}",
+        bin_dir.display()
+    );
+    let mut child = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-euc", &script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the example's agent");
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(yaml.as_bytes()).expect("write agent.yaml");
+    }
+    let agent = Foreground(child);
+    let status = || {
+        Command::new(bins::mfactl())
+            .args(["--socket", socket, "status"])
+            .output()
+            .expect("run mfactl status")
+    };
+    let up = wait_until(Duration::from_secs(20), Duration::from_millis(100), || {
+        status().status.success()
+    });
+    let out = status();
+    drop(agent);
+    assert!(
+        up,
+        "mfactl --socket {socket} status never succeeded:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("node prod3 [env=prod]") && text.contains("builtin:example"),
+        "the status should show the example's node and policy:\n{text}"
+    );
+}

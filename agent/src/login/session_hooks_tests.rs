@@ -217,10 +217,20 @@ fn enforce_ends_what_a_new_lock_targets_and_nothing_else() {
 #[test]
 fn what_ignores_sighup_is_killed_after_the_grace() {
     let s = state(&bundle(""));
+    // The session starts once the shell ignores SIGHUP: a hangup sent
+    // before its `trap` ran would end it, and no session would be left.
     let mut p = Command::new("sh")
-        .args(["-c", "trap '' HUP; sleep 60 & wait; sleep 60"])
+        .args(["-c", "trap '' HUP; echo ready; sleep 60 & wait; sleep 60"])
+        .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(p.stdout.take().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    assert_eq!(ready, "ready\n");
     assert_eq!(hook(&s, p.id(), 0, PamHook::OpenSession), ALLOW);
     install(&s, &bundle(LOCK_ALICE));
     crate::sessions::enforce(&s);

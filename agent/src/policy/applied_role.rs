@@ -4,128 +4,112 @@
 //! both when both are set, deny takes either; an expression that cannot be
 //! evaluated fails closed), for `decide`.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use super::label_traits::{apply_label_traits, template_note};
 use super::labels::{match_labels, LabelMatch, Labels};
+use super::node_label_cache::RoleLabels;
 use super::predicate::Env as ExpressionEnv;
 use super::query::LoginQuery;
 use super::resources::{Role, Traits};
-use super::traits::{interpolate, is_valid_unix_user, TemplateError};
+use super::traits::{interpolate, is_valid_unix_user};
 
-/// A role with the user's traits applied.
+/// A role with the user's traits applied, its node_labels matched against
+/// the node.
 pub(super) struct AppliedRole<'b> {
     pub(super) role: &'b Role,
     /// The user's traits, for `node_labels_expression`.
     pub(super) traits: &'b Traits,
     pub(super) allow_logins: Vec<String>,
-    pub(super) allow_labels: Labels,
+    /// The allow node_labels (traits applied) against the node.
+    pub(super) allow_labels: Cow<'b, LabelMatch>,
     pub(super) deny_logins: Vec<String>,
-    pub(super) deny_labels: Labels,
+    /// The deny node_labels (traits applied) against the node.
+    pub(super) deny_labels: Cow<'b, LabelMatch>,
 }
 
-/// `role` with `traits` applied, noting in `reasons` what was dropped.
+/// `role` with `traits` applied and its labels matched against `node`,
+/// noting in `reasons` what was dropped. `known` holds what the role's
+/// literal selectors give on this node, worked out before (a side that is
+/// `None` there, or no `known` at all, is matched here).
 pub(super) fn apply_traits<'b>(
     role: &'b Role,
     traits: &'b Traits,
+    node: &BTreeMap<String, String>,
+    known: Option<&'b RoleLabels>,
     reasons: &mut Vec<String>,
 ) -> AppliedRole<'b> {
-    let mut t = TraitApplier {
-        role: &role.name,
-        traits,
-        notes: reasons,
+    let name = &role.name;
+    let labels = |field: &str,
+                  selector: &Labels,
+                  known: Option<&'b LabelMatch>,
+                  notes: &mut Vec<String>| match known {
+        Some(outcome) => Cow::Borrowed(outcome),
+        None => Cow::Owned(match_labels(
+            &apply_label_traits(name, field, selector, traits, notes),
+            node,
+        )),
     };
+    // In the order Teleport applies them, so the notes read in that order.
+    let allow_logins = expand_logins(name, "allow logins", &role.allow.logins, traits, reasons);
+    let allow_labels = labels(
+        "allow node_labels",
+        &role.allow.node_labels,
+        known.and_then(|k| k.allow.as_ref()),
+        reasons,
+    );
+    let deny_logins = expand_logins(name, "deny logins", &role.deny.logins, traits, reasons);
+    let deny_labels = labels(
+        "deny node_labels",
+        &role.deny.node_labels,
+        known.and_then(|k| k.deny.as_ref()),
+        reasons,
+    );
     AppliedRole {
         role,
         traits,
-        allow_logins: t.logins("allow logins", &role.allow.logins),
-        allow_labels: t.labels("allow node_labels", &role.allow.node_labels),
-        deny_logins: t.logins("deny logins", &role.deny.logins),
-        deny_labels: t.labels("deny node_labels", &role.deny.node_labels),
+        allow_logins,
+        allow_labels,
+        deny_logins,
+        deny_labels,
     }
 }
 
-/// Expands templates for one role, noting what was dropped.
-struct TraitApplier<'a> {
-    role: &'a str,
-    traits: &'a Traits,
-    notes: &'a mut Vec<String>,
-}
-
-impl TraitApplier<'_> {
-    fn note(&mut self, field: &str, e: &TemplateError) {
-        let effect = match e {
-            TemplateError::NoValue(_) => "dropped",
-            TemplateError::Invalid(_) => "dropped (invalid template or unsupported variable)",
-        };
-        self.notes
-            .push(format!("role {} {field}: {e}; {effect}", self.role));
-    }
-
-    fn values(&mut self, field: &str, list: &[String]) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for v in list {
-            match interpolate(v, self.traits) {
-                Ok(expanded) => {
-                    for x in expanded {
-                        if !out.contains(&x) {
-                            out.push(x);
-                        }
-                    }
-                }
-                Err(e) => self.note(field, &e),
-            }
-        }
-        out
-    }
-
-    /// Teleport's `ApplyTraits` for logins: templates expanded, then logins
-    /// that are not valid Unix user names dropped (`filterInvalidUnixLogins`),
-    /// literals included.
-    fn logins(&mut self, field: &str, list: &[String]) -> Vec<String> {
-        let mut out = self.values(field, list);
-        out.retain(|login| {
-            let valid = is_valid_unix_user(login);
-            if !valid {
-                self.notes.push(format!(
-                    "role {} {field}: {login:?} is not a valid Unix user name; dropped",
-                    self.role
-                ));
-            }
-            valid
-        });
-        out
-    }
-
-    /// Teleport's `applyLabelsTraits`: keys take their first value; a key or
-    /// a value whose template fails becomes the empty string (an empty key
-    /// no node has, so the selector cannot match).
-    fn labels(&mut self, field: &str, selector: &Labels) -> Labels {
-        let mut out = Labels::new();
-        for (key, list) in selector {
-            let key = match interpolate(key, self.traits) {
-                Ok(keys) => keys.into_iter().next().unwrap_or_default(),
-                Err(e) => {
-                    self.note(&format!("{field} key"), &e);
-                    String::new()
-                }
-            };
-            let mut values: Vec<String> = Vec::new();
-            for v in list {
-                let expanded = match interpolate(v, self.traits) {
-                    Ok(expanded) => expanded,
-                    Err(e) => {
-                        self.note(field, &e);
-                        vec![String::new()]
-                    }
-                };
+/// Teleport's `ApplyTraits` for logins: templates expanded (each login kept
+/// once), then logins that are not valid Unix user names dropped
+/// (`filterInvalidUnixLogins`), literals included; what was dropped is
+/// noted in `notes`.
+fn expand_logins(
+    role: &str,
+    field: &str,
+    list: &[String],
+    traits: &Traits,
+    notes: &mut Vec<String>,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in list {
+        match interpolate(v, traits) {
+            Ok(expanded) => {
                 for x in expanded {
-                    if !values.contains(&x) {
-                        values.push(x);
+                    if !out.contains(&x) {
+                        out.push(x);
                     }
                 }
             }
-            out.insert(key, values);
+            Err(e) => notes.push(template_note(role, field, &e)),
         }
-        out
     }
+    out.retain(|login| {
+        let valid = is_valid_unix_user(login);
+        if !valid {
+            notes.push(format!(
+                "role {role} {field}: {login:?} is not a valid Unix user name; dropped"
+            ));
+        }
+        valid
+    });
+    out
 }
 
 /// Why this role denies the login, if it does. Teleport's `CheckLabelsMatch`
@@ -153,7 +137,7 @@ pub(super) fn deny_reason(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Option<Str
     // Teleport's `checkAccess` returns the error of an allow node_labels
     // value that cannot be evaluated (an invalid `^...$` regex), failing the
     // whole check rather than skipping the role.
-    if let LabelMatch::Invalid(why) = match_labels(&a.allow_labels, &q.node.labels) {
+    if let LabelMatch::Invalid(why) = &*a.allow_labels {
         return Some(format!(
             "role {name} allow {why}: cannot be evaluated, the access check fails, denied to be safe"
         ));
@@ -166,7 +150,7 @@ pub(super) fn deny_reason(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Option<Str
 /// `checkAccess` skips a role whose deny namespaces do not match).
 fn deny_side_reason(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Option<String> {
     let name = &a.role.name;
-    match match_labels(&a.deny_labels, &q.node.labels) {
+    match &*a.deny_labels {
         LabelMatch::Matched(how) => {
             return Some(format!(
                 "role {name} denies access to {} (deny {how})",
@@ -224,10 +208,10 @@ pub(super) fn allow_check(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Result<Str
     }
     let expression = a.role.allow.node_labels_expression.as_ref();
     let mut how = Vec::new();
-    if !(a.allow_labels.is_empty() && expression.is_some()) {
-        match match_labels(&a.allow_labels, &q.node.labels) {
-            LabelMatch::Matched(h) => how.push(h),
-            LabelMatch::NotMatched(why) => return Err(why),
+    if !(a.role.allow.node_labels.is_empty() && expression.is_some()) {
+        match &*a.allow_labels {
+            LabelMatch::Matched(h) => how.push(h.clone()),
+            LabelMatch::NotMatched(why) => return Err(why.clone()),
             LabelMatch::Invalid(why) => return Err(format!("{why} (treated as no match)")),
         }
     }

@@ -14,6 +14,8 @@ use sha2::{Digest, Sha256};
 use super::by_name::ByName;
 use super::index::BundleIndex;
 use super::locks::LockSubject;
+use super::node_label_cache::{NodeLabelCache, RoleLabels};
+use super::query::NodeInfo;
 use super::resources::{
     AuthPreference, CertAuthority, DeviceKind, Lock, MfaDevice, Role, User, WebauthnDevice,
 };
@@ -37,6 +39,9 @@ pub struct Bundle {
     /// Some role's `options.lock` is `strict` (derived, as `index`): asked
     /// on every decision, so not found by walking every role each time.
     strict_role: bool,
+    /// The roles' literal node_labels matched against this node (derived,
+    /// filled on demand).
+    role_labels: NodeLabelCache,
 }
 
 /// The resources a bundle is made of (see [`Bundle::from_parts`]).
@@ -114,6 +119,7 @@ impl Bundle {
         parts.cert_authorities.shrink_to_fit();
         let index = BundleIndex::build(&roles, &users, &parts.locks, &parts.devices);
         let strict_role = roles.values().any(|r| r.lock == "strict");
+        let role_labels = NodeLabelCache::new(roles.len());
         Bundle {
             roles,
             users,
@@ -125,7 +131,28 @@ impl Bundle {
             revision: parts.revision,
             index,
             strict_role,
+            role_labels,
         }
+    }
+
+    /// The outcome of `role`'s literal node_labels on a node with these
+    /// labels, worked out once (`None` when `role` is not one of this
+    /// bundle's or the outcomes are kept for another node).
+    pub(super) fn role_labels_on(
+        &self,
+        role: &Role,
+        node: &BTreeMap<String, String>,
+    ) -> Option<&RoleLabels> {
+        let position = self.roles.position_of(role)?;
+        self.role_labels.get(position, role, node)
+    }
+
+    /// Matches every role's literal node_labels against `node` now, so that
+    /// no decision on that node has to (the agent does this for its own node
+    /// before it installs a bundle). Decisions on another node stay correct:
+    /// they match the labels themselves.
+    pub fn prepare_for_node(&self, node: &NodeInfo) {
+        self.role_labels.fill(&self.roles, &node.labels);
     }
 
     /// Roles by name.

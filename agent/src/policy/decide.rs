@@ -58,7 +58,10 @@ pub(super) fn decide_for_user(
     let (roles, missing) = user_roles(bundle, user, q.now);
     let applied: Vec<AppliedRole<'_>> = roles
         .iter()
-        .map(|role| apply_traits(role, &user.traits, &mut reasons))
+        .map(|role| {
+            let known = bundle.role_labels_on(role, &q.node.labels);
+            apply_traits(role, &user.traits, &q.node.labels, known, &mut reasons)
+        })
         .collect();
 
     // Deny first; deny never looks at MFA.

@@ -46,6 +46,7 @@ fn load_cache(state: &AgentState) -> Option<ReloadOutcome> {
             let warnings = bundle.warnings.len();
             state.store.record_cache_error(None);
             let contact = super::pulled::contact_as_of(manifest.as_ref(), lkg.confirmed_at);
+            bundle.prepare_for_node(state.node.get());
             state.store.install_from(
                 Arc::new(bundle),
                 Provenance {

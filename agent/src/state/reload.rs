@@ -134,6 +134,8 @@ fn install(
         diff_bundles(previous, &bundle)
     };
     let contact = contact_as_of(provenance.manifest.as_ref(), now);
+    // Here, on the reloading thread, rather than at the first logins.
+    bundle.prepare_for_node(state.node.get());
     state.store.install_from(bundle, provenance, contact, now);
     crate::sessions::enforce(state);
     if same {

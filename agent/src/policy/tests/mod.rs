@@ -7,6 +7,7 @@ mod json_arrays;
 mod json_halves;
 mod lock_targets;
 mod managed_logins;
+mod node_label_outcomes;
 mod policy_file_rights;
 mod seed_example;
 mod support;

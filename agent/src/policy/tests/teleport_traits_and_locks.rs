@@ -301,7 +301,8 @@ fn apply_traits_cases_from_teleport() {
         let b = bundle(&role("r", "v7", &body));
         let mut notes = Vec::new();
         let traits = Traits::from(&traits);
-        let a = apply_traits(&b.roles()["r"], &traits, &mut notes);
+        let node = BTreeMap::new();
+        let a = apply_traits(&b.roles()["r"], &traits, &node, None, &mut notes);
         assert_eq!(a.allow_logins, *want, "{logins:?}: {notes:?}");
         assert_eq!(a.deny_logins, *want, "deny {logins:?}: {notes:?}");
     }
@@ -315,10 +316,19 @@ fn apply_traits_cases_from_teleport() {
     let b = bundle(&text);
     let traits = t(&[("foo", &["bar", "baz"]), ("hello", &["there"])]);
     let traits = Traits::from(&traits);
-    let a = apply_traits(&b.roles()["r"], &traits, &mut Vec::new());
+    let r = &b.roles()["r"];
+    let applied = |field: &str, selector| {
+        crate::policy::label_traits::apply_label_traits(
+            &r.name,
+            field,
+            selector,
+            &traits,
+            &mut Vec::new(),
+        )
+    };
     let labels = |pairs: &[(&str, &[&str])]| -> crate::policy::Labels { t(pairs) };
     assert_eq!(
-        a.allow_labels,
+        applied("allow node_labels", &r.allow.node_labels),
         labels(&[
             ("bar", &["value"]),
             ("", &["missing"]),
@@ -326,7 +336,10 @@ fn apply_traits_cases_from_teleport() {
             ("key", &["bar", "baz"]),
         ])
     );
-    assert_eq!(a.deny_labels, labels(&[("there", &["bar", "baz"])]));
+    assert_eq!(
+        applied("deny node_labels", &r.deny.node_labels),
+        labels(&[("there", &["bar", "baz"])])
+    );
 }
 
 /// lib/srv/ctx.go `ComputeLockTargets` targets the roles of

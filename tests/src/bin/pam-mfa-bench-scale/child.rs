@@ -36,10 +36,13 @@ struct Loaded {
     heap_after: usize,
 }
 
+/// The agent's load: read, parse, index, and match the roles' literal
+/// node_labels against its node.
 fn load(path: &Path) -> Loaded {
     let (rss_before, _) = memory_kib();
     let (t, cpu) = (Instant::now(), cpu_time());
     let bundle = policy::load_bundle_path(path).unwrap_or_else(|e| panic!("{e}"));
+    bundle.prepare_for_node(&node());
     let (load, load_cpu) = (t.elapsed(), cpu_time() - cpu);
     let (rss_after, hwm) = memory_kib();
     Loaded {

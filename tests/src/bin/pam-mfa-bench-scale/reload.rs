@@ -31,15 +31,19 @@ pub struct Stall {
 pub fn measure(path: &Path, node: &NodeInfo, logins: &[String], rest: Duration) -> Stall {
     let store = Arc::new(PolicyStore::default());
     let first = policy::load_bundle_path(path).unwrap_or_else(|e| panic!("{e}"));
+    first.prepare_for_node(node);
     store.install(first, SystemTime::now());
     let phase = Arc::new(AtomicU8::new(AT_REST));
     let reloader = {
         let (store, phase, path) = (store.clone(), phase.clone(), path.to_owned());
+        let node = node.clone();
         std::thread::spawn(move || {
             std::thread::sleep(rest);
             phase.store(RELOADING, Ordering::SeqCst);
             let t = Instant::now();
             let again = policy::load_bundle_path(&path).unwrap_or_else(|e| panic!("{e}"));
+            // As the agent does before it installs a bundle.
+            again.prepare_for_node(&node);
             store.install(again, SystemTime::now());
             let took = t.elapsed();
             phase.store(DONE, Ordering::SeqCst);

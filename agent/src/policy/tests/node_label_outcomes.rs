@@ -1,0 +1,143 @@
+//! The roles' literal node_labels are matched once per bundle and node
+//! (`node_label_cache`): a decision from those kept outcomes must be the
+//! decision made by matching at the login, on every node, for selectors with
+//! and without templates, regexes (valid or not) and wildcards.
+
+use super::support::{bundle, node, role, Ask};
+use crate::policy::{Bundle, Decision, NodeInfo};
+
+/// Allow and deny selectors: literal ones (kept), and templated ones
+/// (matched per user, even in a prepared bundle).
+const SELECTORS: &[&str] = &[
+    "{env: prod}",
+    "{env: [dev, prod], tier: web}",
+    "{'*': '*'}",
+    "{env: '*'}",
+    "{region: 'eu-*'}",
+    "{tier: '^w(eb|orker)$'}",
+    "{tier: '^(web$'}",
+    "{team: '{{internal.team}}'}",
+    "{'{{external.key}}': prod}",
+    "{env: ['{{internal.missing}}', prod]}",
+    "{}",
+];
+
+fn generated_bundle() -> String {
+    let mut text = String::new();
+    for (i, allow) in SELECTORS.iter().enumerate() {
+        // Each allow selector once with no deny, and once beside a deny
+        // selector further down the list.
+        let deny = SELECTORS[(i * 7 + 3) % SELECTORS.len()];
+        let body = |deny: &str| {
+            format!(
+                "  allow:\n    logins: ['{{{{internal.logins}}}}', root]\n    node_labels: {allow}\n  deny:\n    node_labels: {deny}\n  options:\n    require_session_mfa: {}",
+                i % 2 == 0
+            )
+        };
+        text.push_str(&role(&format!("a{i}"), "v7", &body("{}")));
+        text.push_str(&role(&format!("d{i}"), "v7", &body(deny)));
+    }
+    let names = |from: usize| -> Vec<String> {
+        (from..from + 3)
+            .map(|k| format!("{}{}", ["a", "d"][k % 2], k % SELECTORS.len()))
+            .collect()
+    };
+    for u in 0..SELECTORS.len() * 2 {
+        text.push_str(&format!(
+            "---\nkind: user\nversion: v2\nmetadata:\n  name: user{u}\nspec:\n  roles: [{}]\n  traits:\n    logins: [u{u}]\n    team: [team-{}]\n    key: [{}]\n",
+            names(u).join(", "),
+            u % 3,
+            ["env", "tier"][u % 2]
+        ));
+    }
+    text
+}
+
+fn nodes() -> Vec<NodeInfo> {
+    vec![
+        node(
+            "prod1",
+            &[
+                ("env", "prod"),
+                ("tier", "web"),
+                ("team", "team-1"),
+                ("region", "eu-west"),
+            ],
+        ),
+        node(
+            "dev1",
+            &[("env", "dev"), ("tier", "worker"), ("team", "team-2")],
+        ),
+        node("bare", &[]),
+        node(
+            "prod2",
+            &[("env", "prod"), ("tier", "db"), ("team", "team-0")],
+        ),
+    ]
+}
+
+fn decisions(b: &Bundle, node: &NodeInfo) -> Vec<Decision> {
+    (0..SELECTORS.len() * 2)
+        .flat_map(|u| [format!("u{u}"), "root".to_owned()])
+        .map(|login| Ask::new(node, &login).decide(b))
+        .collect()
+}
+
+#[test]
+fn kept_outcomes_decide_as_matching_at_each_login_does() {
+    let text = generated_bundle();
+    let nodes = nodes();
+    for prepared_for in &nodes {
+        let kept = bundle(&text);
+        kept.prepare_for_node(prepared_for);
+        for n in &nodes {
+            // The reference matches every selector at the login: its kept
+            // outcomes belong to a node asked about by nobody.
+            let reference = bundle(&text);
+            reference.prepare_for_node(&node("elsewhere", &[("nothing", "here")]));
+            let want = decisions(&reference, n);
+            assert_eq!(
+                decisions(&kept, n),
+                want,
+                "prepared for {}, deciding on {}",
+                prepared_for.name,
+                n.name
+            );
+            // Filled as roles are asked about, without preparing.
+            assert_eq!(
+                decisions(&bundle(&text), n),
+                want,
+                "on {}, unprepared",
+                n.name
+            );
+        }
+    }
+}
+
+#[test]
+fn the_decisions_compared_differ_between_nodes() {
+    // Guards the test above: were the nodes alike, a cache that ignored the
+    // node would pass it.
+    let b = bundle(&generated_bundle());
+    let nodes = nodes();
+    let all: Vec<Vec<Decision>> = nodes.iter().map(|n| decisions(&b, n)).collect();
+    for (i, a) in all.iter().enumerate() {
+        for b in &all[i + 1..] {
+            let differ = a.iter().zip(b).any(|(x, y)| x.access != y.access);
+            assert!(differ, "two nodes decided every login alike");
+        }
+    }
+}
+
+#[test]
+fn a_copy_of_a_prepared_bundle_keeps_no_outcomes_of_its_node() {
+    let text = generated_bundle();
+    let nodes = nodes();
+    let prepared = bundle(&text);
+    prepared.prepare_for_node(&nodes[0]);
+    let copy = prepared.clone();
+    assert_eq!(
+        decisions(&copy, &nodes[1]),
+        decisions(&bundle(&text), &nodes[1])
+    );
+}

@@ -5,10 +5,11 @@
 //! every name and login, one allocation per key and one per list (about
 //! 100 bytes an entry before the data). Here each key is a 64-bit
 //! "locator" that the caller turns back into the key it was built from
-//! (a user's position and which of its strings, say), and all the lists
-//! share one array: about 30 bytes an entry, no per-entry allocation.
-//! Lookups hash the key once, probe a flat table and compare the
-//! candidate's key, as a hash map does.
+//! (a user's position and which of its strings, say), a key with one
+//! position keeps it beside the locator, and the longer lists share one
+//! array: about 32 bytes an entry, no per-entry allocation. Lookups hash
+//! the key once, probe a flat table and compare the candidate's key, as a
+//! hash map does.
 
 use std::hash::{BuildHasher, Hash, RandomState};
 
@@ -20,11 +21,23 @@ pub(crate) struct KeyTable {
     /// beside it, the high half of the group's key hash, so that a probe
     /// reads a key from the resources only when that matches.
     slots: Box<[(u32, u32)]>,
-    /// Group `g`'s positions are `members[starts[g]..starts[g + 1]]`.
-    starts: Box<[u32]>,
+    /// Per group: its key's locator and where its positions are.
+    groups: Box<[Group]>,
+    /// The positions of the groups with more than one.
     members: Box<[u32]>,
-    /// Group `g`'s key, as its locator.
-    locators: Box<[u64]>,
+}
+
+/// One key's entry. Most keys have one position (a user's login, a
+/// device's key), held here rather than in `members`: a lookup in a large
+/// table then reads one line of memory fewer, which is most of its cost.
+#[derive(Clone, Copy)]
+struct Group {
+    /// The key, as its locator.
+    locator: u64,
+    /// `len` 1: the position itself; else where the positions start in
+    /// `members`.
+    first: u32,
+    len: u32,
 }
 
 fn index(i: usize) -> u32 {
@@ -78,26 +91,36 @@ impl KeyTable {
         }
         let slots = rehash(&keys, (keys.len() * 2).next_power_of_two().max(2));
         drop(last);
-        let mut starts = Vec::with_capacity(keys.len() + 1);
+        // Where each group with more than one position starts in `members`.
+        let mut next: Vec<u32> = Vec::with_capacity(counts.len());
         let mut total = 0u32;
-        for c in &counts {
-            starts.push(total);
-            total += c;
+        for &c in &counts {
+            next.push(total);
+            if c > 1 {
+                total += c;
+            }
         }
-        starts.push(total);
-        let mut next: Vec<u32> = starts[..keys.len()].to_vec();
+        let mut groups: Box<[Group]> = locators
+            .iter()
+            .zip(counts.iter().zip(&next))
+            .map(|(&locator, (&len, &first))| Group { locator, first, len })
+            .collect();
         let mut members = vec![0u32; total as usize].into_boxed_slice();
         for (g, position) in added {
-            let at = &mut next[g as usize];
-            members[*at as usize] = position;
-            *at += 1;
+            let group = &mut groups[g as usize];
+            if group.len == 1 {
+                group.first = position;
+            } else {
+                let at = &mut next[g as usize];
+                members[*at as usize] = position;
+                *at += 1;
+            }
         }
         KeyTable {
             hasher,
             slots,
-            starts: starts.into_boxed_slice(),
+            groups,
             members,
-            locators: locators.into_boxed_slice(),
         }
     }
 
@@ -107,23 +130,26 @@ impl KeyTable {
         key: &K,
         key_of: impl Fn(u64) -> &'k K,
     ) -> &[u32] {
-        if self.locators.is_empty() {
+        if self.groups.is_empty() {
             return &[];
         }
         let mask = self.slots.len() - 1;
         let hash = self.hasher.hash_one(key);
         let mut i = hash as usize & mask;
         loop {
-            let g = match self.slots[i] {
+            let group = match self.slots[i] {
                 (0, _) => return &[],
-                (g, t) if t == tag(hash) => (g - 1) as usize,
+                (g, t) if t == tag(hash) => &self.groups[(g - 1) as usize],
                 _ => {
                     i = (i + 1) & mask;
                     continue;
                 }
             };
-            if key_of(self.locators[g]) == key {
-                return &self.members[self.starts[g] as usize..self.starts[g + 1] as usize];
+            if key_of(group.locator) == key {
+                return match group.len {
+                    1 => std::slice::from_ref(&group.first),
+                    n => &self.members[group.first as usize..][..n as usize],
+                };
             }
             i = (i + 1) & mask;
         }
@@ -131,7 +157,7 @@ impl KeyTable {
 
     /// The number of keys.
     pub(crate) fn len(&self) -> usize {
-        self.locators.len()
+        self.groups.len()
     }
 }
 

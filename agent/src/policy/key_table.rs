@@ -103,7 +103,11 @@ impl KeyTable {
         let mut groups: Box<[Group]> = locators
             .iter()
             .zip(counts.iter().zip(&next))
-            .map(|(&locator, (&len, &first))| Group { locator, first, len })
+            .map(|(&locator, (&len, &first))| Group {
+                locator,
+                first,
+                len,
+            })
             .collect();
         let mut members = vec![0u32; total as usize].into_boxed_slice();
         for (g, position) in added {

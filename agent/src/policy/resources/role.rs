@@ -50,7 +50,7 @@ pub struct RoleConditions {
     pub node_labels: Labels,
     /// `node_labels_expression`, parsed at load (a syntax or type error is a
     /// load error at its position). See `policy::predicate`.
-    pub node_labels_expression: Option<LabelExpression>,
+    pub node_labels_expression: Option<Box<LabelExpression>>,
     /// `namespaces` was set to an empty list: Teleport's `MatchNamespace`
     /// then matches no node's namespace, so this side never applies.
     /// (Absent means `[default]`; only `default` and `*` load.)
@@ -206,7 +206,7 @@ impl RawConditions {
         RoleConditions {
             logins,
             node_labels,
-            node_labels_expression: self.node_labels_expression,
+            node_labels_expression: self.node_labels_expression.map(Box::new),
             no_namespace: self.namespaces.is_some_and(|n| n.0.is_empty()),
         }
     }

@@ -16,9 +16,9 @@ const SELECTORS: &[&str] = &[
     "{region: 'eu-*'}",
     "{tier: '^w(eb|orker)$'}",
     "{tier: '^(web$'}",
-    "{team: '{{internal.team}}'}",
+    "{team: '{{external.team}}'}",
     "{'{{external.key}}': prod}",
-    "{env: ['{{internal.missing}}', prod]}",
+    "{env: ['{{external.missing}}', prod]}",
     "{}",
 ];
 
@@ -130,14 +130,65 @@ fn the_decisions_compared_differ_between_nodes() {
 }
 
 #[test]
-fn a_copy_of_a_prepared_bundle_keeps_no_outcomes_of_its_node() {
+fn a_copy_of_a_prepared_bundle_decides_as_a_fresh_one() {
     let text = generated_bundle();
     let nodes = nodes();
     let prepared = bundle(&text);
     prepared.prepare_for_node(&nodes[0]);
     let copy = prepared.clone();
-    assert_eq!(
-        decisions(&copy, &nodes[1]),
-        decisions(&bundle(&text), &nodes[1])
+    for n in &nodes[..2] {
+        assert_eq!(
+            decisions(&copy, n),
+            decisions(&bundle(&text), n),
+            "on {}",
+            n.name
+        );
+    }
+}
+
+#[test]
+fn a_prepared_bundle_keeps_the_literal_sides_for_its_node_only() {
+    let b = bundle(&generated_bundle());
+    let nodes = nodes();
+    b.prepare_for_node(&nodes[0]);
+    let role = |name: &str| &b.roles()[name];
+    let kept = b
+        .role_labels_on(role("a1"), &nodes[0].labels)
+        .expect("kept for the prepared node");
+    assert!(
+        kept.allow.as_ref().is_some_and(|m| m.is_match()),
+        "{kept:?}"
     );
+    assert!(kept.deny.is_some(), "an empty deny selector is literal too");
+    let templated = b
+        .role_labels_on(role("a7"), &nodes[0].labels)
+        .expect("kept for the prepared node");
+    assert!(templated.allow.is_none(), "a template is matched per user");
+    assert!(
+        b.role_labels_on(role("a1"), &nodes[1].labels).is_none(),
+        "nothing is kept for another node"
+    );
+}
+
+#[test]
+fn a_value_template_gives_users_their_own_outcome() {
+    let b = bundle(&generated_bundle());
+    let prod2 = &nodes()[3];
+    b.prepare_for_node(prod2);
+    // a7 allows team '{{external.team}}': on prod2 (team-0) only the
+    // holders whose team trait is team-0 are let in by it.
+    let by_a7 = |u: usize| {
+        Ask::new(prod2, &format!("u{u}"))
+            .decide(&b)
+            .roles
+            .contains(&"a7".to_owned())
+    };
+    let holders: Vec<usize> = (0..SELECTORS.len() * 2)
+        .filter(|u| (*u..*u + 3).any(|k| k % 2 == 0 && k % SELECTORS.len() == 7))
+        .collect();
+    assert!(holders.iter().any(|&u| by_a7(u)), "{holders:?}");
+    assert!(holders.iter().any(|&u| !by_a7(u)), "{holders:?}");
+    for u in holders {
+        assert_eq!(by_a7(u), u % 3 == 0, "user{u} (team-{})", u % 3);
+    }
 }

@@ -1,6 +1,10 @@
 //! Tests across files: loading bundles and deciding, rule by rule.
 
+mod bundle_directories;
 mod bundle_loading;
+mod bundle_resources;
+mod decide_identity_and_locks;
+mod decide_requirements;
 mod decide_rules;
 mod index_agreement;
 mod json_arrays;

@@ -4,7 +4,7 @@
 use std::os::unix::fs::{chown, PermissionsExt};
 use std::path::Path;
 
-use super::bundle_loading::TempDir;
+use super::bundle_directories::TempDir;
 use super::support::{cap, role};
 use crate::policy::load_bundle_path;
 

@@ -1,0 +1,238 @@
+//! Loading bundles: devices, locks and certificate authorities, the cap's
+//! fields and defaults, users by login.
+
+use base64::Engine as _;
+
+use super::bundle_loading::{sha256_hex, SK_BLOB_1, SK_BLOB_2};
+use super::support::{bundle, cap, user};
+use crate::policy::{load_bundle_str, Bundle, DeviceKind, RequireMfa};
+
+#[test]
+fn devices_locks_and_cert_authorities() {
+    let ca_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFbS0nnp3dcsnDPXM8oGMfWR6fD6lvPLVZ3ZzNsTYRGk";
+    let ca_key_b64 = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(format!("{ca_key}\n"))
+    };
+    let piv = crate::piv::tests::chain::Minted::new(&Default::default());
+    let piv_chain = crate::piv::tests::device::yaml_pem_list(&piv.chain_pem());
+    let text = format!(
+        "\
+kind: mfa_device
+version: v1
+metadata: {{name: jerry-yubikey}}
+spec:
+  id: 7f6c0e3a-0000-4000-8000-000000000001
+  user: jerry
+  ssh_sk:
+    public_key: \"sk-ssh-ed25519@openssh.com {SK_BLOB_1} jerry@laptop\"
+---
+kind: mfa_device
+version: v1
+metadata: {{name: jerry-piv}}
+spec: {{user: jerry, piv: {{slot: 9c, attestation_chain: {piv_chain}}}}}
+---
+kind: mfa_device
+version: v1
+metadata: {{name: olga-key}}
+spec: {{user: olga, webauthn: {{credential_id: Y3JlZA==, public_key_cbor: pQ==}}}}
+---
+kind: mfa_device
+version: v1
+metadata: {{name: jerry-otp}}
+spec: {{user: jerry, totp: {{key: x}}}}
+---
+kind: lock
+version: v2
+metadata: {{name: l1}}
+spec:
+  target: {{user: jerry, windows_desktop: desk1, device: ''}}
+  message: nope
+---
+kind: cert_authority
+version: v2
+metadata: {{name: example.com}}
+spec:
+  type: user
+  cluster_name: example.com
+  active_keys:
+    ssh:
+    - public_key: {ca_key_b64}
+      private_key_type: RAW
+    tls:
+    - cert: LS0t
+  signing_alg: 3
+---
+kind: cert_authority
+version: v2
+metadata: {{name: example.com}}
+spec:
+  type: host
+  active_keys: {{ssh: [{{public_key: 42}}]}}
+"
+    );
+    let b = bundle(&text);
+    assert_eq!(b.devices().len(), 3);
+    let d = &b.devices()[0];
+    assert_eq!(
+        (&*d.name, &*d.id, &*d.user),
+        (
+            "jerry-yubikey",
+            "7f6c0e3a-0000-4000-8000-000000000001",
+            "jerry"
+        )
+    );
+    assert_eq!(
+        d.kind,
+        DeviceKind::SshSk {
+            key_type: "sk-ssh-ed25519@openssh.com",
+            key_blob: base64::engine::general_purpose::STANDARD
+                .decode(SK_BLOB_1)
+                .unwrap()
+                .into(),
+        }
+    );
+    assert_eq!(&*b.devices()[1].id, "jerry-piv", "id defaults to the name");
+    assert!(
+        matches!(&b.devices()[1].kind, DeviceKind::Piv(p) if p.slot == Some(crate::piv::PivSlot::Signature) && p.chain == piv.chain())
+    );
+    assert!(
+        matches!(&b.devices()[2].kind, DeviceKind::Webauthn(w) if &*w.credential_id == b"cred")
+    );
+    let names = |v: Vec<&crate::policy::MfaDevice>| {
+        v.iter().map(|d| d.name.to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(b.devices_for_user("jerry")),
+        vec!["jerry-yubikey", "jerry-piv"]
+    );
+    assert_eq!(names(b.devices_for_user("nobody")), Vec::<String>::new());
+    assert_eq!(
+        b.device_by_ssh_key("sk-ssh-ed25519@openssh.com", SK_BLOB_1)
+            .map(|d| &*d.name),
+        Some("jerry-yubikey")
+    );
+    assert_eq!(
+        b.device_by_ssh_key("sk-ecdsa-sha2-nistp256@openssh.com", SK_BLOB_1),
+        None
+    );
+    assert_eq!(
+        b.device_by_ssh_key("sk-ssh-ed25519@openssh.com", SK_BLOB_2),
+        None
+    );
+    assert!(
+        b.warnings
+            .iter()
+            .any(|w| w.contains("jerry-otp") && w.contains("totp")),
+        "{:?}",
+        b.warnings
+    );
+    assert!(
+        b.warnings
+            .iter()
+            .any(|w| w.contains("user \"jerry\", who is not in the bundle")),
+        "{:?}",
+        b.warnings
+    );
+
+    let lock = &b.locks()[0];
+    assert_eq!(lock.target.user.as_deref(), Some("jerry"));
+    assert_eq!(
+        lock.target.unsupported,
+        vec!["windows_desktop"],
+        "an empty device counts as absent"
+    );
+    assert_eq!(lock.message.as_deref(), Some("nope"));
+    assert!(
+        b.warnings
+            .iter()
+            .any(|w| w.contains("lock \"l1\" targets windows_desktop")),
+        "{:?}",
+        b.warnings
+    );
+    // Several fields: each locks on its own, and the warning says what.
+    assert!(
+        b.warnings
+            .iter()
+            .any(|w| w.contains("lock \"l1\" sets several target fields")
+                && w.contains("it locks user jerry everywhere")),
+        "{:?}",
+        b.warnings
+    );
+
+    assert_eq!(b.cert_authorities().len(), 2);
+    let ca = &b.cert_authorities()[0];
+    assert_eq!(
+        (ca.cluster_name.as_str(), ca.ca_type.as_str()),
+        ("example.com", "user")
+    );
+    assert_eq!(ca.ssh_public_keys, vec![ca_key]);
+    assert_eq!(
+        b.cert_authorities()[1].ssh_public_keys,
+        Vec::<String>::new()
+    );
+    assert_eq!(b.user_cert_authorities().len(), 1);
+}
+
+#[test]
+fn cap_fields_and_defaults() {
+    let b = bundle(&cap(
+        "  type: local\n  second_factor: \"on\"\n  webauthn:\n    rp_id: example.com\n    attestation_allowed_cas: [/path/ca.pem]\n  hardware_key:\n    piv_slot: 9c\n  require_session_mfa: hardware_key_pin\n  locking_mode: strict\n  unknown_field: {a: [1, 2]}",
+    ));
+    let c = &b.cap;
+    assert_eq!(c.require_session_mfa, RequireMfa::HardwareKeyPin);
+    assert_eq!(c.second_factor, "on");
+    assert_eq!(c.webauthn_rp_id.as_deref(), Some("example.com"));
+    assert_eq!(c.locking_mode, "strict");
+    assert_eq!(c.raw_webauthn["attestation_allowed_cas"][0], "/path/ca.pem");
+    assert_eq!(c.raw_hardware_key["piv_slot"], "9c");
+    assert!(!c.admin_actions_require_mfa());
+
+    let b = bundle(&cap(
+        "  second_factors: [webauthn, SECOND_FACTOR_TYPE_WEBAUTHN]",
+    ));
+    assert_eq!(b.cap.second_factors.len(), 2);
+    assert_eq!(b.cap.locking_mode, "best_effort");
+    assert!(b.cap.admin_actions_require_mfa());
+
+    let empty = Bundle::empty();
+    assert_eq!(empty.cap, crate::policy::AuthPreference::default());
+    assert_eq!(empty.cap.require_session_mfa, RequireMfa::Off);
+    assert_eq!(empty.revision, sha256_hex(b""));
+    // A text with no resource is no policy: it would require MFA of nobody.
+    for text in [
+        "",
+        "# nothing\n---\n",
+        "kind: node\nversion: v2\nmetadata: {name: n}\n",
+    ] {
+        let e = load_bundle_str(text, "e.yaml").unwrap_err();
+        assert!(e.file == "e.yaml" && e.message.contains("no policy"), "{e}");
+    }
+    // A cap alone is a policy.
+    let cap_only = "kind: cluster_auth_preference\nversion: v2\nmetadata: {name: cluster-auth-preference}\nspec: {}\n";
+    assert!(load_bundle_str(cap_only, "c.yaml")
+        .unwrap()
+        .roles()
+        .is_empty());
+}
+
+#[test]
+fn users_for_login() {
+    let b = bundle(
+        &(user("jerry", &[], &["jerry", "deploy"])
+            + &user("alice", &[], &["deploy"])
+            + &user("root", &[], &[])
+            + &user("bob", &[], &["root"])),
+    );
+    let names = |login: &str| {
+        b.users_for_login(login)
+            .iter()
+            .map(|u| u.name.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names("jerry"), vec!["jerry"]);
+    assert_eq!(names("deploy"), vec!["alice", "jerry"]);
+    assert_eq!(names("root"), vec!["bob", "root"]);
+    assert_eq!(names("alice"), vec!["alice"]);
+    assert!(names("nobody").is_empty());
+}

@@ -53,8 +53,8 @@ pub(super) fn identity_denial(q: &LoginQuery<'_>, user: &User) -> Option<String>
 /// sets, and `dtauthz.VerifyTrustedDeviceMode`): a role that allows the
 /// login with `device_trust_mode: required` (exactly that: checkAccess
 /// asks nothing else of a role), and the cap's `device_trust.mode` when it
-/// is `required`, or `required-for-humans` for a person (not a Machine ID
-/// bot), deny unless the login comes with a trusted device: a certificate
+/// is `required` or a mode Teleport does not know, or `required-for-humans`
+/// for a person (not a Machine ID bot), deny unless the login comes with a trusted device: a certificate
 /// with Teleport's device extensions. Only SSH logins carry one; device
 /// trust is Teleport's access to nodes, and sudo, su and desktop logins on
 /// this host are not that access (nothing there could ever prove a device).
@@ -68,14 +68,22 @@ pub(super) fn device_trust_denial(
         return None;
     }
     let cap_mode = &bundle.cap.device_trust_mode;
+    // Teleport's `VerifyTrustedDeviceMode` (lib/devicetrust/authz): empty
+    // (the edition's default), off and optional ask for nothing; a mode it
+    // does not know counts as required.
     let cap_needs_device = match cap_mode.as_str() {
-        "required" => true,
+        "" | "off" | "optional" => false,
         "required-for-humans" => !user.cert().bot,
-        _ => false,
+        _ => true,
     };
     if cap_needs_device {
+        let unknown = if matches!(cap_mode.as_str(), "required" | "required-for-humans") {
+            ""
+        } else {
+            " (a mode Teleport does not know counts as required)"
+        };
         return Some(format!(
-            "cluster_auth_preference device_trust mode is {cap_mode}: a trusted device is required and this login does not come from one, so access is denied"
+            "cluster_auth_preference device_trust mode is {cap_mode}{unknown}: a trusted device is required and this login does not come from one, so access is denied"
         ));
     }
     allowing

@@ -85,7 +85,9 @@ impl AuthPreference {
         match self.second_factor.to_ascii_lowercase().as_str() {
             "on" | "optional" => vec![Factor::Otp, Factor::Webauthn],
             "otp" => vec![Factor::Otp],
-            "webauthn" => vec![Factor::Webauthn],
+            // Teleport's `CheckAndSetDefaults` turns a legacy `u2f` into
+            // `webauthn` before anything reads it.
+            "webauthn" | "u2f" => vec![Factor::Webauthn],
             _ => Vec::new(),
         }
     }

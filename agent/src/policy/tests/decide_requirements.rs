@@ -170,6 +170,12 @@ fn admin_actions_follow_webauthn_second_factor() {
             ServiceClass::Admin,
             "allow off [dev]",
         ),
+        // Teleport's CheckAndSetDefaults makes a legacy u2f webauthn.
+        (
+            "  second_factor: u2f\n  u2f:\n    app_id: https://example.com",
+            ServiceClass::Admin,
+            "allow session [dev]",
+        ),
         (
             "  second_factor: on",
             ServiceClass::Admin,

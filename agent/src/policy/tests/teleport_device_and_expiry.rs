@@ -105,7 +105,9 @@ fn roles_requiring_a_trusted_device() {
 }
 
 /// The cap's `device_trust.mode` (Enterprise only): `required` holds every
-/// login of a cluster user (`dtauthz.VerifySSHUser`).
+/// login of a cluster user (`dtauthz.VerifySSHUser`); a mode
+/// `VerifyTrustedDeviceMode` does not know counts as required ("Assume
+/// required so it denies by default").
 #[test]
 fn the_clusters_device_trust_mode() {
     let base = role(
@@ -118,6 +120,8 @@ fn the_clusters_device_trust_mode() {
         ("optional", true, true),
         ("required", false, false),
         ("required-for-humans", false, true),
+        ("Required", false, false),
+        ("always", false, false),
     ] {
         let b = bundle(&(base.clone() + &cap(&format!("  device_trust:\n    mode: {mode}"))));
         let d = Ask::new(&worker(), "root").user("u").decide(&b);

@@ -67,6 +67,26 @@ fn mapping_of<'c>(cas: &'c [CertAuthority], cluster: &str) -> Result<&'c [RoleMa
     Ok(first)
 }
 
+/// This cluster's name: `cluster.name` in agent.yaml, else the one cluster
+/// whose user CA carries no role_map; `None` when that is not one cluster.
+pub fn this_cluster<'c>(
+    cas: &'c [CertAuthority],
+    cluster_name: Option<&'c str>,
+) -> Option<&'c str> {
+    if cluster_name.is_some() {
+        return cluster_name;
+    }
+    let unmapped: HashSet<&str> = cas
+        .iter()
+        .filter(|ca| ca.ca_type == "user" && ca.role_map.is_empty())
+        .map(|ca| ca.cluster_name.as_str())
+        .collect();
+    match unmapped.len() {
+        1 => unmapped.into_iter().next(),
+        _ => None,
+    }
+}
+
 /// Whether `ca_cluster` is this cluster.
 fn is_local(
     ca_cluster: &str,

@@ -259,3 +259,24 @@ fn legacy_spec_roles_map_every_remote_role() {
     let got = as_local_identity(identity("root", &[]), &[ca("leaf", vec![]), root], None).unwrap();
     assert_eq!(got.roles, ["access", "auditor"]);
 }
+
+#[test]
+fn this_cluster_is_the_configured_one_or_the_one_without_a_role_map() {
+    let root = ca("root", vec![]);
+    let leaf = ca("leaf", vec![m("*", &["access"])]);
+    let other = ca("other", vec![]);
+    assert_eq!(
+        this_cluster(&[root.clone(), leaf.clone()], None),
+        Some("root")
+    );
+    assert_eq!(
+        this_cluster(&[root.clone(), leaf], Some("leaf")),
+        Some("leaf")
+    );
+    assert_eq!(
+        this_cluster(&[root, other], None),
+        None,
+        "two without a map"
+    );
+    assert_eq!(this_cluster(&[], None), None);
+}

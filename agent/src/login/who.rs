@@ -5,12 +5,12 @@
 //! policy then decides from the login alone).
 
 use super::auth_info::{accepted_keys, AcceptedKey};
-use super::remote_cluster::as_local_identity;
+use super::remote_cluster::{as_local_identity, this_cluster};
 use super::reuse::ConnectionKey;
 use super::verdict::Verdict;
 use crate::policy::{Bundle, CertificateFacts, MfaDevice, ServiceClass, User};
 use crate::state::AgentState;
-use crate::verify::ssh_cert::{verify_user_cert, TeleportIdentity};
+use crate::verify::ssh_cert::{verify_user_cert, ResourceId, TeleportIdentity};
 
 /// What this authentication presented about the person.
 pub(super) struct Presented<'b> {
@@ -118,12 +118,13 @@ pub(super) fn identify<'b>(
             cert_expires: Some(c.previous_identity_expires.unwrap_or(c.valid_before)),
             bot: c.bot,
             access_requests: c.active_requests.clone(),
-            allowed_nodes: c.allowed_resources.as_ref().map(|ids| {
-                ids.iter()
-                    .filter(|id| id.kind == "node")
-                    .map(|id| id.name.clone())
-                    .collect()
-            }),
+            allowed_nodes: allowed_nodes(
+                c.allowed_resources.as_deref(),
+                this_cluster(
+                    bundle.cert_authorities(),
+                    state.config.cluster.name.as_deref(),
+                ),
+            ),
         })),
     });
     Ok(Presented {
@@ -152,6 +153,22 @@ fn registered_devices<'b>(bundle: &'b Bundle, keys: &[AcceptedKey]) -> Vec<(usiz
             .map(|d| (i, d))
         })
         .collect()
+}
+
+/// The nodes of this cluster a certificate of a resource access request
+/// may reach (`teleport-allowed-resources`), by resource name; `None` when
+/// it carries no list, or an empty one (Teleport's
+/// `accessChecker.checkAllowedResources`: no list, no limit). A resource of
+/// another cluster reaches no node here, and when this cluster's name is
+/// not known (`here`) none does (fail closed).
+fn allowed_nodes(ids: Option<&[ResourceId]>, here: Option<&str>) -> Option<Vec<String>> {
+    let ids = ids.filter(|ids| !ids.is_empty())?;
+    Some(
+        ids.iter()
+            .filter(|id| id.kind == "node" && Some(id.cluster.as_str()) == here)
+            .map(|id| id.name.clone())
+            .collect(),
+    )
 }
 
 /// A Teleport certificate among the keys, verified.
@@ -277,5 +294,37 @@ mod tests {
             of(both, Some(identity("alice", false)), "alice"),
             Some(alices_key)
         );
+    }
+
+    /// Teleport's `checkAllowedResources`: an empty list limits nothing; a
+    /// resource counts only when it is a node of this cluster.
+    #[test]
+    fn an_access_requests_resources_reach_only_this_clusters_nodes() {
+        let id = |text: &str| {
+            let (cluster, rest) = text.split_once('/').unwrap();
+            let (kind, name) = rest.split_once('/').unwrap();
+            ResourceId {
+                cluster: cluster.into(),
+                kind: kind.into(),
+                name: name.into(),
+            }
+        };
+        let ids = [
+            id("root/node/uuid-a"),
+            id("leaf/node/uuid-b"),
+            id("root/db/uuid-c"),
+        ];
+        assert_eq!(allowed_nodes(None, Some("root")), None);
+        assert_eq!(allowed_nodes(Some(&[]), Some("root")), None);
+        assert_eq!(
+            allowed_nodes(Some(&ids), Some("root")),
+            Some(vec!["uuid-a".to_owned()])
+        );
+        assert_eq!(
+            allowed_nodes(Some(&ids), Some("leaf")),
+            Some(vec!["uuid-b".to_owned()])
+        );
+        // This cluster unknown: no node is one of the request's.
+        assert_eq!(allowed_nodes(Some(&ids), None), Some(Vec::new()));
     }
 }

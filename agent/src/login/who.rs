@@ -115,6 +115,7 @@ pub(super) fn identify<'b>(
         certificate: Some(Box::new(CertificateFacts {
             trusted_device: c.trusted_device,
             device_id: c.device_id.clone(),
+            mfa_device: c.mfa_verified.clone(),
             cert_expires: Some(c.previous_identity_expires.unwrap_or(c.valid_before)),
             bot: c.bot,
             access_requests: c.active_requests.clone(),

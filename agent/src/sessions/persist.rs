@@ -87,6 +87,9 @@ struct Identity {
     /// The certificate's trusted device id (lock target `device`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     device_id: Option<String>,
+    /// The certificate's MFA device (`mfa-verified`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mfa_device: Option<String>,
     /// The certificate's hard deadline, in ms since the epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cert_expires_ms: Option<u64>,
@@ -128,6 +131,7 @@ fn record(s: &Session) -> Record {
                 traits: u.traits.to_map(),
                 trusted_device: c.trusted_device,
                 device_id: c.device_id.clone(),
+                mfa_device: c.mfa_device.clone(),
                 cert_expires_ms: c.cert_expires.map(|t| {
                     t.duration_since(SystemTime::UNIX_EPOCH)
                         .map(|d| d.as_millis() as u64)
@@ -171,6 +175,7 @@ fn session(r: Record) -> Option<Session> {
             certificate: Some(Box::new(CertificateFacts {
                 trusted_device: i.trusted_device,
                 device_id: i.device_id,
+                mfa_device: i.mfa_device,
                 cert_expires: i
                     .cert_expires_ms
                     .map(|ms| SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms)),

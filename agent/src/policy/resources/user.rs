@@ -51,6 +51,9 @@ pub struct CertificateFacts {
     pub trusted_device: bool,
     /// `teleport-device-id`: lock target `device`.
     pub device_id: Option<String>,
+    /// `mfa-verified`: the MFA device the certificate was issued with,
+    /// lock target `mfa_device` whatever else authenticated the login.
+    pub mfa_device: Option<String>,
     /// The hard deadline: `prev-identity-expires` (a per-session MFA
     /// certificate: when the certificate it was issued from expires), else
     /// its own end. With `disconnect_expired_cert`, the session ends then
@@ -70,6 +73,7 @@ pub struct CertificateFacts {
 static NO_CERTIFICATE: CertificateFacts = CertificateFacts {
     trusted_device: false,
     device_id: None,
+    mfa_device: None,
     cert_expires: None,
     bot: false,
     allowed_nodes: None,

@@ -25,6 +25,48 @@ fn a_device_lock_holds_certificates_of_that_device() {
     assert!(!with_identity(&b, &worker(), &from(None)).locked);
 }
 
+/// lib/srv/ctx.go `ComputeLockTargets` names the certificate's
+/// `mfa-verified` device whatever else authenticated the login: a
+/// registered key or a tap of another device does not hide it, and neither
+/// does a login that needed no MFA (the session's lock targets are these).
+#[test]
+fn a_lock_on_the_certificates_mfa_device_holds_whatever_else_was_used() {
+    let text = role("open", "v7", "  allow:\n    logins: [root]\n    node_labels: {'*': '*'}")
+        + &user("u", &["open"], &["root"])
+        + "---\nkind: lock\nversion: v2\nmetadata: {name: l}\nspec:\n  target: {mfa_device: yubi-x}\n";
+    let b = bundle(&text);
+    let issued_with = |device: &str| {
+        identity("u", &["open"], false).with_certificate(|c| c.mfa_device = Some(device.into()))
+    };
+    let decide_with = |id: &crate::policy::User, used: Option<&str>| {
+        let node = worker();
+        let q = crate::policy::LoginQuery {
+            node: &node,
+            login: "root",
+            user: None,
+            class: crate::policy::ServiceClass::Ssh,
+            mfa_device: used,
+            now: now(),
+            lock_view_stale: false,
+        };
+        crate::policy::decide_with_identity(&b, &q, id)
+    };
+    for used in [None, Some("sk-y"), Some("yubi-x")] {
+        let d = decide_with(&issued_with("yubi-x"), used);
+        assert!(d.locked && !d.is_allowed(), "{used:?}: {:?}", d.reasons);
+        assert_eq!(
+            d.reasons
+                .iter()
+                .filter(|r| r.starts_with("lock l "))
+                .count(),
+            1,
+            "one lock line: {:?}",
+            d.reasons
+        );
+    }
+    assert!(!decide_with(&issued_with("yubi-z"), Some("sk-y")).locked);
+}
+
 /// lib/services/role.go `RoleSet.LockingMode` per person: a stale lock
 /// view denies the logins whose mode is strict (a role's `options.lock:
 /// strict`, else the cap's `locking_mode` unless a role says `best_effort`),

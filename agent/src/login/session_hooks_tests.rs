@@ -288,3 +288,34 @@ fn a_stale_lock_view_ends_sessions_only_in_strict_mode() {
         }
     }
 }
+
+/// Past `max_staleness` too, the locking mode is each person's (Teleport's
+/// `RoleSet.LockingMode`): a strict role alice does not hold leaves her
+/// best-effort session alone; a strict cap ends it.
+#[test]
+fn a_stale_policy_ends_only_the_sessions_of_strict_persons() {
+    let strict_role = "---\nkind: role\nversion: v7\nmetadata: {name: locker}\nspec:\n  options:\n    lock: strict\n";
+    for (extra, ends) in [(strict_role.to_owned(), false), (cap("strict"), true)] {
+        let s = state(&bundle(&extra));
+        let mut p = leader();
+        assert_eq!(hook(&s, p.id(), 0, PamHook::OpenSession), ALLOW);
+        // Last confirmed 25 hours ago: past max_staleness (24h).
+        s.store
+            .record_contact(SystemTime::now() - Duration::from_secs(25 * 3600));
+        crate::sessions::enforce(&s);
+        // An ended session's leader gets SIGHUP at once.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let hung_up = loop {
+            if let Some(st) = p.try_wait().unwrap() {
+                break st.signal() == Some(1);
+            }
+            if Instant::now() > deadline {
+                p.kill().unwrap();
+                p.wait().unwrap();
+                break false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(hung_up, ends, "{extra}");
+    }
+}

@@ -49,14 +49,17 @@ pub fn enforce(state: &AgentState) {
             state.lock_view_stale(),
         ),
         // Teleport's `locking_mode: strict`: when the lock view is not known
-        // to be current, live sessions end as new logins are refused.
-        Err(
-            why @ (Unusable::LockViewStale { .. } | Unusable::ManifestExpired { strict: true, .. }),
-        ) => sessions
-            .iter()
-            .filter(|s| s.ending.is_none())
-            .map(|s| (s.id.clone(), why.to_string()))
-            .collect(),
+        // to be current, live sessions end as new logins are refused; the
+        // mode is each person's (`RoleSet.LockingMode`), so the sessions of
+        // those whose roles and cap are best-effort go on. (This bundle is
+        // past its max_staleness, or its manifest expired; some role or
+        // the cap is strict.)
+        Err(Unusable::LockViewStale { .. } | Unusable::ManifestExpired { strict: true, .. }) => {
+            let Some(bundle) = state.store.current() else {
+                return;
+            };
+            select(&bundle, &state.node, &sessions, state.now(), true)
+        }
         // No policy, or one past max_staleness: nothing to judge the
         // sessions by; they were allowed when they opened, and ending every
         // session on an outage would turn a sync problem into a lock-out.

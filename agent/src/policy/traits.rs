@@ -202,11 +202,17 @@ impl Expr {
                 .into_iter()
                 .map(|v| email_local(&v).map_err(TemplateError::Invalid))
                 .collect(),
+            // Teleport's `RegexpReplaceExpr` (lib/utils/parse/ast.go): a
+            // value the regex does not match becomes "" (dropped only at
+            // the end, by `interpolate`), so an `email.local` around it
+            // fails as Teleport's does.
             Expr::RegexpReplace(inner, re, repl) => Ok(inner
                 .eval(traits)?
                 .into_iter()
-                .filter(|v| re.is_match(v))
-                .map(|v| re.replace_all(&v, repl.as_str()).into_owned())
+                .map(|v| match re.is_match(&v) {
+                    true => re.replace_all(&v, repl.as_str()).into_owned(),
+                    false => String::new(),
+                })
                 .collect()),
         }
     }

@@ -271,6 +271,22 @@ fn apply_traits_cases_from_teleport() {
             &["{{internal.bar}}", "root"],
             &["root"],
         ),
+        // lib/utils/parse/ast.go: a value regexp.replace does not match is
+        // "" (dropped only at the end), so email.local around it fails the
+        // whole template, and no other value of the trait is kept.
+        (
+            &[("email", &["a@x.com", "b@y.com"])],
+            &[
+                r#"{{email.local(regexp.replace(external.email, "@x[.]com$", "@x.com"))}}"#,
+                "root",
+            ],
+            &["root"],
+        ),
+        (
+            &[("email", &["a@x.com", "b@y.com"])],
+            &[r#"{{regexp.replace(external.email, "@x[.]com$", "")}}"#],
+            &["a"],
+        ),
         (
             &[("logins", &["bar", "baz"])],
             &["{{internal.logins}}", "root"],

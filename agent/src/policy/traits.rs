@@ -15,7 +15,7 @@
 //! Each value the expression yields becomes `prefix + value + suffix`; empty
 //! values are dropped. A template that yields nothing is dropped by the caller.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
@@ -282,13 +282,15 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// A Go identifier (go/scanner, which Teleport's template parser
+    /// uses): a Unicode letter or `_`, then letters, `_` and decimal digits
+    /// (categories L and Nd), so `external.équipe` is a trait name.
     fn ident(&mut self) -> Result<&'a str, String> {
+        static GO_IDENTIFIER: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"^[\p{L}_][\p{L}\p{Nd}_]*").expect("a valid regex"));
         self.skip_ws();
         let rest = &self.src[self.pos..];
-        let len = rest
-            .char_indices()
-            .find(|&(i, c)| !(c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit())))
-            .map_or(rest.len(), |(i, _)| i);
+        let len = GO_IDENTIFIER.find(rest).map_or(0, |m| m.end());
         if len == 0 {
             return Err(format!("expected a name at {rest:?}"));
         }

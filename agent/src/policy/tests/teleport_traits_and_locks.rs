@@ -293,6 +293,9 @@ fn apply_traits_cases_from_teleport() {
             &["bar", "baz", "root"],
         ),
         (&[("foo", &["bar"])], &["{{external.foo}}", "bar"], &["bar"]),
+        // Trait names are Go identifiers: Unicode letters and digits.
+        (&[("équipe", &["ops"])], &["{{external.équipe}}"], &["ops"]),
+        (&[("t٣", &["ops"])], &["{{external.t٣}}"], &["ops"]),
         (
             &[("foo", &["-foo"])],
             &["{{external.foo}}", "bar"],

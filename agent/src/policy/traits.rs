@@ -202,17 +202,15 @@ impl Expr {
                 .into_iter()
                 .map(|v| email_local(&v).map_err(TemplateError::Invalid))
                 .collect(),
-            // Teleport's `RegexpReplaceExpr` (lib/utils/parse/ast.go): a
-            // value the regex does not match becomes "" (dropped only at
-            // the end, by `interpolate`), so an `email.local` around it
-            // fails as Teleport's does.
+            // Teleport's `RegexpReplace` (lib/utils/parse, `stringListMap`):
+            // a value the regex does not match, or that it replaces with
+            // nothing, is dropped before an enclosing `email.local` sees it.
             Expr::RegexpReplace(inner, re, repl) => Ok(inner
                 .eval(traits)?
                 .into_iter()
-                .map(|v| match re.is_match(&v) {
-                    true => re.replace_all(&v, repl.as_str()).into_owned(),
-                    false => String::new(),
-                })
+                .filter(|v| re.is_match(v))
+                .map(|v| re.replace_all(&v, repl.as_str()).into_owned())
+                .filter(|v| !v.is_empty())
                 .collect()),
         }
     }

@@ -271,26 +271,23 @@ fn apply_traits_cases_from_teleport() {
             &["{{internal.bar}}", "root"],
             &["root"],
         ),
-        // lib/utils/parse/ast.go: a value regexp.replace does not match is
-        // "" (dropped only at the end), so email.local around it fails the
-        // whole template, and no other value of the trait is kept.
+        // lib/utils/parse `RegexpReplace` (`stringListMap`): values it does
+        // not match, or replaces with nothing, are dropped before
+        // email.local sees them.
         (
             &[("email", &["a@x.com", "b@y.com"])],
             &[
                 r#"{{email.local(regexp.replace(external.email, "@x[.]com$", "@x.com"))}}"#,
                 "root",
             ],
-            &["root"],
+            &["a", "root"],
         ),
         (
-            &[("email", &["a@x.com", "b@y.com"])],
-            &[r#"{{regexp.replace(external.email, "@x[.]com$", "")}}"#],
-            &["a"],
-        ),
-        (
-            &[("logins", &["bar", "baz"])],
-            &["{{internal.logins}}", "root"],
-            &["bar", "baz", "root"],
+            &[("email", &["a@x.com", "b@x.com"])],
+            &[
+                r#"{{email.local(regexp.replace(external.email, "^a@x[.]com$|^(b)(@x[.]com)$", "$1$2"))}}"#,
+            ],
+            &["b"],
         ),
         (&[("foo", &["bar"])], &["{{external.foo}}", "bar"], &["bar"]),
         // Trait names are Go identifiers: Unicode letters and digits.

@@ -61,7 +61,7 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
         class,
         user: person.clone(),
         identity: v.identity.clone(),
-        lock_roles: v.lock_roles.clone(),
+        lock_roles: roles_at_start(&bundle, &v, person.as_deref()),
         device: device.clone(),
         evidence: evidence.clone(),
         service: ctx.service.clone(),
@@ -152,6 +152,20 @@ fn register(
 /// during its authentication (the grant, by any of the users whose tap
 /// could satisfy the login: it says who logged in), else nothing pam-mfa
 /// saw. Returns the person, the evidence and the device.
+/// The roles a session's locks read besides the current decision's, fixed
+/// when it starts as Teleport's lock targets are (`ComputeLockTargets`): a
+/// trusted cluster certificate's own roles, or the roles the bundle gave
+/// the person (a certificate's identity is kept whole with the session).
+fn roles_at_start(bundle: &Bundle, v: &Verdict, person: Option<&str>) -> Vec<String> {
+    if !v.lock_roles.is_empty() || v.identity.is_some() {
+        return v.lock_roles.clone();
+    }
+    person
+        .and_then(|name| bundle.users().get(name))
+        .map(|u| u.roles.iter().map(|r| r.to_string()).collect())
+        .unwrap_or_default()
+}
+
 fn proved(
     state: &AgentState,
     peer: PeerIds,

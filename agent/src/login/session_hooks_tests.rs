@@ -319,3 +319,28 @@ fn a_stale_policy_ends_only_the_sessions_of_strict_persons() {
         assert_eq!(hung_up, ends, "{extra}");
     }
 }
+
+/// Teleport computes a session's lock targets once, when it starts
+/// (`ComputeLockTargets`): a lock on a role alice held then ends her
+/// session even after the role was taken from her.
+#[test]
+fn a_lock_on_a_role_held_at_the_start_ends_the_session() {
+    let s = state(&bundle(""));
+    let mut p = leader();
+    assert_eq!(hook(&s, p.id(), 0, PamHook::OpenSession), ALLOW);
+    let other = "---\nkind: role\nversion: v7\nmetadata: {name: other}\nspec:\n  allow:\n    logins: [root]\n    node_labels: {env: prod}\n";
+    let lock_prod =
+        "---\nkind: lock\nversion: v2\nmetadata: {name: l3}\nspec:\n  target: {role: prod}\n";
+    let later = bundle(&format!("{other}{lock_prod}")).replace("roles: [prod]", "roles: [other]");
+    install(&s, &later);
+    crate::sessions::enforce(&s);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let st = loop {
+        if let Some(st) = p.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "the session was not ended");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(st.signal(), Some(1), "SIGHUP");
+}

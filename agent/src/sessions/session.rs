@@ -24,7 +24,9 @@ pub struct Session {
     /// A verified Teleport certificate's identity (its roles and traits
     /// decide, as at login).
     pub identity: Option<User>,
-    /// A trusted cluster's certificate: its own roles, which only locks read.
+    /// Roles fixed when the session started, which only locks read (beside
+    /// the current decision's): a trusted cluster certificate's own roles,
+    /// or the roles the bundle then gave the person.
     pub lock_roles: Vec<String>,
     /// The MFA device used, for `mfa_device` lock targets.
     pub device: Option<String>,

@@ -129,12 +129,25 @@ struct RawCapSpec {
     hardware_key: Option<serde_json::Value>,
     #[serde(default)]
     u2f: Option<RawU2fSettings>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "locking_mode")]
     locking_mode: Option<String>,
     #[serde(default)]
     device_trust: Option<RawDeviceTrust>,
     #[serde(default, deserialize_with = "super::common::lenient_bool")]
     disconnect_expired_cert: bool,
+}
+
+/// `spec.locking_mode`, as Teleport's `AuthPreferenceV2.CheckAndSetDefaults`
+/// accepts it: empty, `best_effort` or `strict`; anything else refuses the
+/// cap (such a cap never exists in a cluster).
+fn locking_mode<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let mode = Option::<String>::deserialize(d)?;
+    match mode.as_deref() {
+        None | Some("" | "best_effort" | "strict") => Ok(mode),
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "locking mode {other:?} is not supported (expected best_effort or strict)"
+        ))),
+    }
 }
 
 /// `spec.device_trust`: only the mode is read.

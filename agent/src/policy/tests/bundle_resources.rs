@@ -195,6 +195,15 @@ fn cap_fields_and_defaults() {
     assert_eq!(b.cap.locking_mode, "best_effort");
     assert!(b.cap.admin_actions_require_mfa());
 
+    // AuthPreferenceV2.CheckAndSetDefaults: "locking mode %q not supported".
+    let err = load_bundle_str(&cap("  locking_mode: Strict"), "t.yaml").unwrap_err();
+    assert!(
+        err.message
+            .contains("locking mode \"Strict\" is not supported")
+            && err.line.is_some(),
+        "{err}"
+    );
+
     let empty = Bundle::empty();
     assert_eq!(empty.cap, crate::policy::AuthPreference::default());
     assert_eq!(empty.cap.require_session_mfa, RequireMfa::Off);

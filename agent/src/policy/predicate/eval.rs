@@ -1,5 +1,6 @@
 //! Evaluation of a type-checked expression.
 
+use super::go_case::{to_lower, to_upper};
 use super::{Env, Func, Node};
 use crate::policy::labels::{check_value_pattern, match_value};
 use crate::policy::regex_cache::cached_regex;
@@ -132,7 +133,7 @@ fn call(func: Func, args: Vec<Value>, env: &Env<'_>) -> Result<Value, String> {
                 .filter(|v| !v.is_empty())
                 .collect(),
         ),
-        Func::Upper => Value::List(list(next()?)?.iter().map(|v| v.to_uppercase()).collect()),
-        Func::Lower => Value::List(list(next()?)?.iter().map(|v| v.to_lowercase()).collect()),
+        Func::Upper => Value::List(list(next()?)?.iter().map(|v| to_upper(v)).collect()),
+        Func::Lower => Value::List(list(next()?)?.iter().map(|v| to_lower(v)).collect()),
     })
 }

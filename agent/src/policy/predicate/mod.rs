@@ -17,6 +17,7 @@
 //! are returned, and the caller fails closed.
 
 mod eval;
+mod go_case;
 mod lexer;
 mod parser;
 #[cfg(test)]

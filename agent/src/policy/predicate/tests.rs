@@ -65,6 +65,9 @@ fn teleport_label_expression_cases() {
             true,
         ),
         ("string helpers", "contains(strings.lower(user.spec.traits[\"logins\"]), \"name\") &&\ncontains(strings.upper(labels[\"env\"]), \"STAGING\")", &[("env", "staging")], &[("logins", &["test", "Name"])], true),
+        // Go's strings.ToLower/ToUpper map character by character.
+        ("go lower", r#"contains(strings.lower(user.spec.traits["team"]), "istanbul-ops")"#, &[], &[("team", &["İSTANBUL-OPS"])], true),
+        ("go upper", r#"contains(strings.upper(user.spec.traits["street"]), "STRASSE")"#, &[], &[("street", &["straße"])], false),
         ("labels_matching name", r#"contains(labels_matching("^project-(name|label)$"), "skunkworks")"#, &[("project-name", "skunkworks"), ("project-label", "secret")], &[], true),
         ("labels_matching label", r#"contains(labels_matching("^project-(name|label)$"), "skunkworks")"#, &[("project-name", "secret"), ("project-label", "skunkworks")], &[], true),
         ("labels_matching glob", r#"contains(labels_matching("project-*"), "skunkworks")"#, &[("project-name", "skunkworks"), ("project-label", "secret")], &[], true),

@@ -1,5 +1,7 @@
 //! The last signature counter seen per device: a counter that does not
-//! move forward means a cloned key or a replayed signature, and is refused.
+//! move forward means a cloned key (or two taps answered out of order). An
+//! OpenSSH sk tap with one is refused; a WebAuthn one is accepted with a
+//! clone warning, as Teleport's login flow accepts it.
 //!
 //! The daemon keeps them under the state directory
 //! (`signature-counters.json`, written atomically after every change), so a
@@ -94,6 +96,13 @@ impl SignatureCounters {
                 }
             }
         }
+    }
+
+    /// [`SignatureCounters::check_and_record`] as Teleport's WebAuthn login
+    /// reads a counter: one that does not move on is not a refusal but a
+    /// clone warning, said here; the counter kept stays the higher one.
+    pub fn note(&self, device: &str, counter: u32) -> Option<String> {
+        self.check_and_record(device, counter).err()
     }
 
     /// Accepts `counter` for `device` when it is above the last one seen (a

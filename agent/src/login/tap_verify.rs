@@ -32,8 +32,9 @@ impl Conversation {
     /// Checks a WebAuthn assertion of this conversation's challenge for the
     /// cluster's rp_id (a U2F device: signed for the cap's app id); flags and
     /// counter come from the signed authenticator data. As Teleport's login
-    /// flow, the touch (UP) is required; the counter must move past the one
-    /// Teleport last saw for the device and past the last one seen here.
+    /// flow, the touch (UP) is required, and a counter that does not move
+    /// past the one Teleport last saw (or the last one seen here) is a clone
+    /// warning, logged, not a refusal.
     pub(super) fn verify_webauthn(
         &self,
         state: &AgentState,
@@ -59,11 +60,14 @@ impl Conversation {
 
     /// What every verified WebAuthn answer (`mfactl tap`'s or the approval
     /// page's) must show besides its signature: the touch (user presence),
-    /// a counter past the one Teleport last saw for the device (then past
-    /// the last one seen here), the flags the login needs, and where the
-    /// tap stands for a hardware key's touch or PIN (`hardware_key_touch`,
-    /// `_pin`, `_touch_and_pin`) a credential bound to its key: Teleport
-    /// meets those only with a hardware key, never a synced passkey.
+    /// the flags the login needs, and where the tap stands for a hardware
+    /// key's touch or PIN (`hardware_key_touch`, `_pin`, `_touch_and_pin`)
+    /// a credential bound to its key: Teleport meets those only with a
+    /// hardware key, never a synced passkey. Its counter is checked as
+    /// Teleport's `loginFlow.finish` checks it (lib/auth/webauthn/login.go):
+    /// one that does not move on is a clone warning, logged; the login goes
+    /// on and the counter kept stays (two logins tapped at once with one key
+    /// may answer in either order).
     pub(super) fn accept_webauthn(
         &self,
         state: &AgentState,
@@ -72,7 +76,6 @@ impl Conversation {
         device: &TapDevice,
     ) -> Result<KeyClass, String> {
         let class = tap_class(signed.user_present(), signed.user_verified(), &device.name)?;
-        check_counter_floor(cred.counter_floor, signed.counter, &device.name)?;
         // The tap itself stands for the hardware key's touch or PIN here
         // (the login key, if any, answers for plain `hardware_key`).
         if signed.backup_eligible() && tap_key_policy(self.requirement.key_policy).needs_hardware()
@@ -83,7 +86,18 @@ impl Conversation {
                 self.requirement.key_policy
             ));
         }
-        self.accept_flags(state, device, class, signed.counter)
+        let class = self.meets(class)?;
+        let floor = counter_floor_warning(cred.counter_floor, signed.counter);
+        let seen = state
+            .signature_counters
+            .note(&format!("{}/{}", device.user, device.id), signed.counter);
+        for why in floor.into_iter().chain(seen) {
+            crate::audit::write_stderr(&format!(
+                "mfa-agent: WebAuthn clone warning for {} of {}: {why}; accepted, as Teleport accepts it (the device counter may be malfunctioning)",
+                device.name, device.user
+            ));
+        }
+        Ok(class)
     }
 
     /// Checks a PIV key's signature of this conversation's challenge with
@@ -126,8 +140,10 @@ impl Conversation {
         Ok(class)
     }
 
-    /// Whether what a verified signature's flags prove (`class`, from
-    /// [`tap_class`]) meets this login, and its counter moved on.
+    /// Whether what a verified security-key signature's flags prove
+    /// (`class`, from [`tap_class`]) meets this login, and its counter moved
+    /// on (OpenSSH sk keys are this product's own tap, outside Teleport's
+    /// login flow: a counter that does not move on is refused).
     pub(super) fn accept_flags(
         &self,
         state: &AgentState,
@@ -135,6 +151,16 @@ impl Conversation {
         class: KeyClass,
         counter: u32,
     ) -> Result<KeyClass, String> {
+        let class = self.meets(class)?;
+        state
+            .signature_counters
+            .check_and_record(&format!("{}/{}", device.user, device.id), counter)?;
+        Ok(class)
+    }
+
+    /// Whether what a verified signature's flags prove (`class`) meets this
+    /// login.
+    fn meets(&self, class: KeyClass) -> Result<KeyClass, String> {
         // A tap proves the session MFA and the touch/PIN it signed; the
         // hardware-key policy of an SSH login is about the login key.
         check(
@@ -145,9 +171,6 @@ impl Conversation {
             class,
         )
         .map_err(|missing| format!("{missing}; the key signed without it"))?;
-        state
-            .signature_counters
-            .check_and_record(&format!("{}/{}", device.user, device.id), counter)?;
         Ok(class)
     }
 }
@@ -167,16 +190,13 @@ fn tap_class(user_present: bool, user_verified: bool, device: &str) -> Result<Ke
     }
 }
 
-/// A counter at or below the one Teleport last saw for the device (the
-/// bundle's `signatureCounter`) is a cloned key or a replay: refused. Keys
-/// that keep no counter (0 and 0) pass.
-fn check_counter_floor(floor: u32, counter: u32, device: &str) -> Result<(), String> {
-    if (floor != 0 || counter != 0) && counter <= floor {
-        return Err(format!(
-            "the signature counter of {device} ({counter}) did not move past the one the cluster last saw ({floor}): refused as a possible clone"
-        ));
-    }
-    Ok(())
+/// Why a counter at or below the one Teleport last saw for the device (the
+/// bundle's `signatureCounter`) is a clone warning; keys that keep no
+/// counter (0 and 0) give none.
+fn counter_floor_warning(floor: u32, counter: u32) -> Option<String> {
+    ((floor != 0 || counter != 0) && counter <= floor).then(|| {
+        format!("its signature counter ({counter}) did not move past the one the cluster last saw ({floor})")
+    })
 }
 
 #[cfg(test)]

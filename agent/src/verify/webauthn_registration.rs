@@ -274,7 +274,9 @@ fn verify_packed_basic(
 }
 
 /// The cap's attestation CAs against the chain `x5c` (None: no
-/// certificate, `attestation_type` says which attestation it was): a chain
+/// certificate, `attestation_type` says which attestation it was): with
+/// either list set, a certificate is required (Teleport's
+/// `verifyAttestation` refuses `none` and self attestation then); a chain
 /// to a denied CA is refused; with allowed CAs, the chain must reach one
 /// (its name is returned).
 fn check_attestation_cas(
@@ -283,12 +285,14 @@ fn check_attestation_cas(
     cas: &AttestationCas,
 ) -> Result<Option<String>, String> {
     let Some(ders) = x5c else {
-        if !cas.allowed.is_empty() {
-            return Err(format!(
-                "the key gave {attestation_type} attestation, no certificate; attestation_allowed_cas requires one"
-            ));
-        }
-        return Ok(None);
+        let set = match (cas.allowed.is_empty(), cas.denied.is_empty()) {
+            (true, true) => return Ok(None),
+            (false, _) => "attestation_allowed_cas",
+            (true, false) => "attestation_denied_cas",
+        };
+        return Err(format!(
+            "the key gave {attestation_type} attestation, no certificate; with {set} set the cluster requires one"
+        ));
     };
     let certs: Vec<X509Certificate<'_>> = ders
         .iter()
@@ -343,4 +347,33 @@ fn check_aaguid_extension(leaf: &X509Certificate<'_>, aaguid: &[u8; 16]) -> Resu
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// lib/auth/webauthn/attestation.go `verifyAttestation`: either list
+    /// set, a key that gives no certificate is refused.
+    #[test]
+    fn no_certificate_is_refused_when_either_list_is_set() {
+        let ca = || vec![("ca".to_owned(), vec![0u8])];
+        assert_eq!(
+            check_attestation_cas(None, "none", &AttestationCas::default()),
+            Ok(None)
+        );
+        for cas in [
+            AttestationCas {
+                allowed: ca(),
+                denied: Vec::new(),
+            },
+            AttestationCas {
+                allowed: Vec::new(),
+                denied: ca(),
+            },
+        ] {
+            let err = check_attestation_cas(None, "none", &cas).unwrap_err();
+            assert!(err.contains("no certificate"), "{err}");
+        }
+    }
 }

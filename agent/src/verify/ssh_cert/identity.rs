@@ -109,6 +109,9 @@ impl TeleportIdentity {
             Some(json) => parse_traits(json)?,
             None => BTreeMap::new(),
         };
+        super::allowed_resources::refuse_constrained(non_empty(
+            super::allowed_resources::EXT_ALLOWED_RESOURCE_ACCESS_IDS,
+        ))?;
         Ok(TeleportIdentity {
             key_id: cert.key_id().to_owned(),
             principals,

@@ -101,6 +101,18 @@ fn ssh_cert_previous_identity_expires() {
         with_resources("not json"),
         Err(CertError::BadExtension { .. })
     ));
+    // Newer Teleport's constrained list (its old extension may hold only a
+    // placeholder): not read, so refused rather than taken as no limit.
+    let ext = r#"extension:teleport-allowed-resource-access-ids={"resources":[]}"#;
+    let (ty, b64) = s.sign(
+        "ca",
+        "user",
+        &["-I", "jerry", "-n", "jerry", "-V", &window(), "-O", ext],
+    );
+    assert!(matches!(
+        verify_user_cert(&ty, &b64, &cas, "jerry", inside()),
+        Err(CertError::BadExtension { ref name, .. }) if name == "teleport-allowed-resource-access-ids"
+    ));
 }
 
 /// `teleport-active-requests` (`{"access_requests": [...]}`): read; a

@@ -162,11 +162,11 @@ fn parse_active_requests(json: &str) -> Result<Vec<String>, CertError> {
 }
 
 /// `teleport-roles`: `{"version":"v1","roles":[...]}` (`null` for none).
+/// Any `version` is read as Teleport's `UnmarshalCertRoles` reads it: only
+/// the roles count.
 fn parse_roles(json: &str) -> Result<Vec<String>, CertError> {
     #[derive(Deserialize)]
     struct CertRoles {
-        #[serde(default)]
-        version: Option<String>,
         #[serde(default)]
         roles: Option<Vec<String>>,
     }
@@ -183,10 +183,6 @@ fn parse_roles(json: &str) -> Result<Vec<String>, CertError> {
         return Err(bad("not a JSON object".to_owned()));
     }
     let parsed: CertRoles = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
-    match parsed.version.as_deref() {
-        None | Some("v1") => {}
-        Some(other) => return Err(bad(format!("unknown version `{other}` (expected v1)"))),
-    }
     Ok(parsed.roles.unwrap_or_default())
 }
 

@@ -121,6 +121,7 @@ pub(super) fn identify<'b>(
             access_requests: c.active_requests.clone(),
             allowed_nodes: allowed_nodes(
                 c.allowed_resources.as_deref(),
+                c.constrained_resources,
                 this_cluster(
                     bundle.cert_authorities(),
                     state.config.cluster.name.as_deref(),
@@ -161,9 +162,17 @@ fn registered_devices<'b>(bundle: &'b Bundle, keys: &[AcceptedKey]) -> Vec<(usiz
 /// it carries no list, or an empty one (Teleport's
 /// `accessChecker.checkAllowedResources`: no list, no limit). A resource of
 /// another cluster reaches no node here, and when this cluster's name is
-/// not known (`here`) none does (fail closed).
-fn allowed_nodes(ids: Option<&[ResourceId]>, here: Option<&str>) -> Option<Vec<String>> {
-    let ids = ids.filter(|ids| !ids.is_empty())?;
+/// not known (`here`) none does (fail closed). A certificate with only
+/// newer Teleport's constrained list (`constrained`), which is not read
+/// here, reaches no node.
+fn allowed_nodes(
+    ids: Option<&[ResourceId]>,
+    constrained: bool,
+    here: Option<&str>,
+) -> Option<Vec<String>> {
+    let Some(ids) = ids.filter(|ids| !ids.is_empty()) else {
+        return constrained.then(Vec::new);
+    };
     Some(
         ids.iter()
             .filter(|id| id.kind == "node" && Some(id.cluster.as_str()) == here)
@@ -230,6 +239,7 @@ mod tests {
             bot: false,
             active_requests: Vec::new(),
             allowed_resources: None,
+            constrained_resources: false,
             previous_identity_expires: None,
             valid_after: UNIX_EPOCH,
             valid_before: UNIX_EPOCH + Duration::from_secs(u32::MAX.into()),
@@ -315,17 +325,23 @@ mod tests {
             id("leaf/node/uuid-b"),
             id("root/db/uuid-c"),
         ];
-        assert_eq!(allowed_nodes(None, Some("root")), None);
-        assert_eq!(allowed_nodes(Some(&[]), Some("root")), None);
+        assert_eq!(allowed_nodes(None, false, Some("root")), None);
+        assert_eq!(allowed_nodes(Some(&[]), false, Some("root")), None);
         assert_eq!(
-            allowed_nodes(Some(&ids), Some("root")),
+            allowed_nodes(Some(&ids), false, Some("root")),
             Some(vec!["uuid-a".to_owned()])
         );
         assert_eq!(
-            allowed_nodes(Some(&ids), Some("leaf")),
+            allowed_nodes(Some(&ids), true, Some("leaf")),
             Some(vec!["uuid-b".to_owned()])
         );
         // This cluster unknown: no node is one of the request's.
-        assert_eq!(allowed_nodes(Some(&ids), None), Some(Vec::new()));
+        assert_eq!(allowed_nodes(Some(&ids), false, None), Some(Vec::new()));
+        // Only newer Teleport's constrained list, which is not read: no node.
+        assert_eq!(allowed_nodes(None, true, Some("root")), Some(Vec::new()));
+        assert_eq!(
+            allowed_nodes(Some(&[]), true, Some("root")),
+            Some(Vec::new())
+        );
     }
 }

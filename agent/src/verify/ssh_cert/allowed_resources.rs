@@ -11,22 +11,13 @@ use super::cert_error::CertError;
 /// See the module.
 pub const EXT_ALLOWED_RESOURCES: &str = "teleport-allowed-resources";
 
-/// Newer Teleport's resource list with per-resource constraints (which
-/// logins a node request allows); it may leave only a placeholder in
-/// [`EXT_ALLOWED_RESOURCES`]. Not read here: a certificate carrying it is
-/// refused rather than taken as unlimited.
+/// Newer Teleport's resource list, with per-resource constraints (which
+/// logins a node request allows). Not read here: current Teleport also
+/// writes the resources into [`EXT_ALLOWED_RESOURCES`] (a placeholder that
+/// reaches no node when every entry is constrained); a certificate that
+/// carries this one without that one reaches no node here (fail closed)
+/// rather than being taken as unlimited.
 pub const EXT_ALLOWED_RESOURCE_ACCESS_IDS: &str = "teleport-allowed-resource-access-ids";
-
-/// Refuses a certificate whose resource limits this agent cannot read.
-pub(super) fn refuse_constrained(json: Option<String>) -> Result<(), CertError> {
-    match json {
-        None => Ok(()),
-        Some(_) => Err(CertError::BadExtension {
-            name: EXT_ALLOWED_RESOURCE_ACCESS_IDS.to_owned(),
-            reason: "resource constraints of an access request, which this agent does not read yet: refused rather than taken as no limit".to_owned(),
-        }),
-    }
-}
 
 /// One allowed resource.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -67,6 +67,9 @@ pub struct TeleportIdentity {
     /// resources may be reached with the certificate (a resource access
     /// request's; `AccessChecker.CheckAccess` checks them first).
     pub allowed_resources: Option<Vec<super::allowed_resources::ResourceId>>,
+    /// Extension `teleport-allowed-resource-access-ids` is present: newer
+    /// Teleport's constrained resource list (see `allowed_resources`).
+    pub constrained_resources: bool,
     /// Extension `prev-identity-expires` (RFC 3339): a per-session MFA
     /// certificate's issuing certificate's end. `None` when absent or not a
     /// time (the certificate's own, earlier end then counts).
@@ -109,9 +112,6 @@ impl TeleportIdentity {
             Some(json) => parse_traits(json)?,
             None => BTreeMap::new(),
         };
-        super::allowed_resources::refuse_constrained(non_empty(
-            super::allowed_resources::EXT_ALLOWED_RESOURCE_ACCESS_IDS,
-        ))?;
         Ok(TeleportIdentity {
             key_id: cert.key_id().to_owned(),
             principals,
@@ -129,6 +129,10 @@ impl TeleportIdentity {
             allowed_resources: non_empty(super::allowed_resources::EXT_ALLOWED_RESOURCES)
                 .map(|json| super::allowed_resources::parse(&json))
                 .transpose()?,
+            constrained_resources: non_empty(
+                super::allowed_resources::EXT_ALLOWED_RESOURCE_ACCESS_IDS,
+            )
+            .is_some(),
             previous_identity_expires: non_empty(EXT_PREVIOUS_IDENTITY_EXPIRES).and_then(|t| {
                 time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
                     .ok()

@@ -1,6 +1,7 @@
-//! The agent's log lines about what peers did wrong. Any local user can make
-//! them (a bad frame, a request they may not make, a refused connection), as
-//! fast as they can connect: unthrottled, they would flood the journal until
+//! The agent's log lines about what others did: what peers did wrong (a bad
+//! frame, a request they may not make, a refused connection) or a key's
+//! clone warning. Any local user can make them, as fast as they can
+//! connect: unthrottled, they would flood the journal until
 //! journald drops the agent's own messages. Each kind is written at most
 //! once a second, with how many were left out. What a peer chose (a PAM
 //! service name, a login) is quoted, so it cannot start a line of its own.
@@ -14,13 +15,13 @@ use std::time::{Duration, Instant};
 const EVERY: Duration = Duration::from_secs(1);
 
 /// One kind of line.
-pub(super) struct Throttled {
+pub(crate) struct Throttled {
     left_out: AtomicU64,
     last: Mutex<Option<Instant>>,
 }
 
 impl Throttled {
-    pub(super) const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Throttled {
             left_out: AtomicU64::new(0),
             last: Mutex::new(None),
@@ -29,7 +30,7 @@ impl Throttled {
 
     /// Writes `line` (with the count of lines left out since the last one)
     /// unless one was written less than a second ago. True when written.
-    pub(super) fn write(&self, line: impl FnOnce() -> String) -> bool {
+    pub(crate) fn write(&self, line: impl FnOnce() -> String) -> bool {
         self.write_at(Instant::now(), line)
     }
 
@@ -47,7 +48,7 @@ impl Throttled {
         // Without waiting, and not under the lock: a stalled journal must
         // not hold the threads that refuse peers (as audit records, a line
         // that finds no room is counted and said later).
-        let _ = crate::audit::write_stderr(&if n == 0 {
+        let _ = super::write_stderr(&if n == 0 {
             format!("mfa-agent: {text}")
         } else {
             format!("mfa-agent: {text} ({n} more such lines left out)")

@@ -25,6 +25,8 @@ pub type SaveFailureReport = Box<dyn Fn(&str) + Send + Sync>;
 pub struct SignatureCounters {
     inner: Mutex<Inner>,
     report: std::sync::OnceLock<SaveFailureReport>,
+    /// WebAuthn clone warnings given since the start.
+    clone_warnings: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -98,11 +100,36 @@ impl SignatureCounters {
         }
     }
 
-    /// [`SignatureCounters::check_and_record`] as Teleport's WebAuthn login
-    /// reads a counter: one that does not move on is not a refusal but a
-    /// clone warning, said here; the counter kept stays the higher one.
-    pub fn note(&self, device: &str, counter: u32) -> Option<String> {
-        self.check_and_record(device, counter).err()
+    /// A WebAuthn counter as Teleport's login flow reads it
+    /// (lib/auth/webauthn/login.go `finish`): one at or below `floor` (the
+    /// one Teleport last saw) or the last one seen here is a clone warning,
+    /// returned, and not recorded (the kept counter stays); otherwise it is
+    /// recorded as [`SignatureCounters::check_and_record`] does.
+    pub fn webauthn_clone_warning(&self, device: &str, floor: u32, counter: u32) -> Option<String> {
+        let warning = if (floor != 0 || counter != 0) && counter <= floor {
+            Some(format!(
+                "its signature counter ({counter}) did not move past the one the cluster last saw ({floor})"
+            ))
+        } else {
+            self.check_and_record(device, counter).err()
+        };
+        if warning.is_some() {
+            self.clone_warnings
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        warning
+    }
+
+    /// How many WebAuthn clone warnings were given since the start.
+    pub fn clone_warnings(&self) -> u64 {
+        self.clone_warnings
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The last counter kept for `device`.
+    #[cfg(test)]
+    pub fn last_seen(&self, device: &str) -> Option<u32> {
+        self.lock().last.get(device).copied()
     }
 
     /// Accepts `counter` for `device` when it is above the last one seen (a
@@ -159,6 +186,25 @@ a restart before the next successful save forgets it"
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Teleport's login flow: a WebAuthn counter behind the cluster's or
+    /// the one seen here is a warning, and the kept counter stays.
+    #[test]
+    fn webauthn_counters_that_do_not_move_only_warn() {
+        let c = SignatureCounters::default();
+        assert!(c.webauthn_clone_warning("u/d", 50, 42).is_some());
+        assert_eq!(c.last_seen("u/d"), None, "a warned counter is not kept");
+        assert_eq!(c.webauthn_clone_warning("u/d", 50, 60), None);
+        assert_eq!(c.last_seen("u/d"), Some(60));
+        assert!(c.webauthn_clone_warning("u/d", 50, 55).is_some());
+        assert_eq!(c.last_seen("u/d"), Some(60));
+        assert_eq!(
+            c.webauthn_clone_warning("u/k", 0, 0),
+            None,
+            "no counter kept"
+        );
+        assert_eq!(c.clone_warnings(), 2);
+    }
 
     #[test]
     fn counters_must_grow() {

@@ -6,7 +6,6 @@ mod budgets;
 mod fd_limit;
 mod frame_deadline;
 mod handler;
-mod log_lines;
 mod peer;
 mod person;
 mod pidfd;

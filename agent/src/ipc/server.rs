@@ -15,10 +15,10 @@ use pam_mfa_protocol::{
 use super::budgets::{Budgets, PendingSlot};
 use super::frame_deadline::FrameDeadline;
 use super::handler::handle;
-use super::log_lines::Throttled;
 use super::peer::{authorize, Peer};
 use super::person::{self, Person};
 use super::pidfd::still_runs;
+use crate::audit::Throttled;
 use crate::login::cancel;
 use crate::state::AgentState;
 

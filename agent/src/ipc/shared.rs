@@ -9,7 +9,7 @@ use std::time::Duration;
 use pam_mfa_protocol::{write_frame, Response, ResponseBody};
 
 use super::budgets::Budgets;
-use super::log_lines::Throttled;
+use crate::audit::Throttled;
 use crate::state::AgentState;
 
 /// How long a refusal may take to write (it fits an empty socket buffer).

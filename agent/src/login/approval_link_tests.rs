@@ -262,7 +262,9 @@ fn page_answers_need_a_touch_and_a_counter_behind_teleports_only_warns() {
                 let again = prompt_text(&again);
                 assert!(again.contains(words), "{again}");
             }
-            (Step::Done(ResponseBody::Allow { .. }), None) => {}
+            (Step::Done(ResponseBody::Allow { .. }), None) => {
+                assert_eq!(f.state.signature_counters.clone_warnings(), 1);
+            }
             (Step::Done(body), _) => panic!("{refused:?}: {body:?}"),
             (Step::Ask(..), None) => panic!("a counter behind Teleport's was refused"),
         }

@@ -5,6 +5,7 @@ use super::evidence::{check, KeyClass};
 use super::key_rules::tap_key_policy;
 use super::tap::{Conversation, TapDevice};
 use super::tap_credential::TapCredential;
+use crate::audit::Throttled;
 use crate::piv::AttestedKey;
 use crate::policy::Requirement;
 use crate::state::AgentState;
@@ -87,15 +88,20 @@ impl Conversation {
             ));
         }
         let class = self.meets(class)?;
-        let floor = counter_floor_warning(cred.counter_floor, signed.counter);
-        let seen = state
-            .signature_counters
-            .note(&format!("{}/{}", device.user, device.id), signed.counter);
-        for why in floor.into_iter().chain(seen) {
-            crate::audit::write_stderr(&format!(
-                "mfa-agent: WebAuthn clone warning for {} of {}: {why}; accepted, as Teleport accepts it (the device counter may be malfunctioning)",
-                device.name, device.user
-            ));
+        let warning = state.signature_counters.webauthn_clone_warning(
+            &format!("{}/{}", device.user, device.id),
+            cred.counter_floor,
+            signed.counter,
+        );
+        if let Some(why) = warning {
+            // At most a line a second: an enrolled key's owner could repeat it.
+            static CLONE_WARNING: Throttled = Throttled::new();
+            CLONE_WARNING.write(|| {
+                format!(
+                    "WebAuthn clone warning for device {:?} of {:?}: {why}; accepted, as Teleport accepts it (the device counter may be malfunctioning)",
+                    device.name, device.user
+                )
+            });
         }
         Ok(class)
     }
@@ -188,15 +194,6 @@ fn tap_class(user_present: bool, user_verified: bool, device: &str) -> Result<Ke
             "{device} signed without a touch (user presence); touch the key when it blinks"
         )),
     }
-}
-
-/// Why a counter at or below the one Teleport last saw for the device (the
-/// bundle's `signatureCounter`) is a clone warning; keys that keep no
-/// counter (0 and 0) give none.
-fn counter_floor_warning(floor: u32, counter: u32) -> Option<String> {
-    ((floor != 0 || counter != 0) && counter <= floor).then(|| {
-        format!("its signature counter ({counter}) did not move past the one the cluster last saw ({floor})")
-    })
 }
 
 #[cfg(test)]

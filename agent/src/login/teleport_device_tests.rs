@@ -147,14 +147,15 @@ fn silent_assertions_are_refused_and_counters_behind_teleports_only_warn() {
     };
     let again = prompt_text(&again);
     assert!(again.contains("without a touch"), "{again}");
-    // Behind Teleport's counter, and then behind the one seen here.
-    for _ in 0..2 {
+    // Behind Teleport's counter, twice: allowed, each a clone warning.
+    for n in 1..=2 {
         let (conv, text) = challenge(&f);
         let a = tap(&mut cloned, text.lines().last().unwrap(), RP);
         assert!(matches!(
             answer(&f.state, conv, &[a]),
             Step::Done(ResponseBody::Allow { .. })
         ));
+        assert_eq!(f.state.signature_counters.clone_warnings(), n);
         cloned.counter = 41;
     }
 }

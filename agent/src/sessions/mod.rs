@@ -48,26 +48,24 @@ pub fn enforce(state: &AgentState) {
             state.now(),
             state.lock_view_stale(),
         ),
-        // Teleport's `locking_mode: strict`: when the lock view is not known
-        // to be current, live sessions end as new logins are refused; the
-        // mode is each person's (`RoleSet.LockingMode`), so the sessions of
-        // those whose roles and cap are best-effort go on. (This bundle is
-        // past its max_staleness, or its manifest expired; some role or
-        // the cap is strict.)
-        Err(Unusable::LockViewStale { .. } | Unusable::ManifestExpired { strict: true, .. }) => {
+        // A policy past max_staleness, or an expired manifest: new logins
+        // are refused, but live sessions are judged as Teleport's monitor
+        // judges them when its view of locks is unreliable: by the last
+        // known locks, and a stale view ends only the sessions of persons
+        // whose locking mode is strict (`RoleSet.LockingMode`, each
+        // person's). An outage alone never ends a best-effort person's.
+        Err(
+            Unusable::LockViewStale { .. }
+            | Unusable::ManifestExpired { .. }
+            | Unusable::Stale { .. },
+        ) => {
             let Some(bundle) = state.store.current() else {
                 return;
             };
             select(&bundle, &state.node, &sessions, state.now(), true)
         }
-        // No policy, or one past max_staleness: nothing to judge the
-        // sessions by; they were allowed when they opened, and ending every
-        // session on an outage would turn a sync problem into a lock-out.
-        Err(
-            Unusable::NoPolicy
-            | Unusable::Stale { .. }
-            | Unusable::ManifestExpired { strict: false, .. },
-        ) => return,
+        // No policy: nothing to judge the sessions by.
+        Err(Unusable::NoPolicy) => return,
     };
     if ends.is_empty() {
         return;

@@ -76,15 +76,20 @@ pub fn this_cluster<'c>(
     if cluster_name.is_some() {
         return cluster_name;
     }
-    let unmapped: HashSet<&str> = cas
-        .iter()
-        .filter(|ca| ca.ca_type == "user" && ca.role_map.is_empty())
-        .map(|ca| ca.cluster_name.as_str())
-        .collect();
+    let unmapped = clusters_without_role_map(cas);
     match unmapped.len() {
         1 => unmapped.into_iter().next(),
         _ => None,
     }
+}
+
+/// The clusters whose user CA carries no role_map (Teleport gives one only
+/// to a trusted cluster's CA).
+fn clusters_without_role_map(cas: &[CertAuthority]) -> HashSet<&str> {
+    cas.iter()
+        .filter(|ca| ca.ca_type == "user" && ca.role_map.is_empty())
+        .map(|ca| ca.cluster_name.as_str())
+        .collect()
 }
 
 /// Whether `ca_cluster` is this cluster.
@@ -108,11 +113,7 @@ fn is_local(
     if !mapping.is_empty() {
         return Ok(false);
     }
-    let unmapped: HashSet<&str> = cas
-        .iter()
-        .filter(|ca| ca.ca_type == "user" && ca.role_map.is_empty())
-        .map(|ca| ca.cluster_name.as_str())
-        .collect();
+    let unmapped = clusters_without_role_map(cas);
     if unmapped.len() > 1 {
         let mut names: Vec<&str> = unmapped.into_iter().collect();
         names.sort_unstable();

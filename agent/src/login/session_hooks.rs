@@ -148,10 +148,6 @@ fn register(
     }
 }
 
-/// What this login proved: the evidence at hand, else the tap verified
-/// during its authentication (the grant, by any of the users whose tap
-/// could satisfy the login: it says who logged in), else nothing pam-mfa
-/// saw. Returns the person, the evidence and the device.
 /// The roles a session's locks read besides the current decision's, fixed
 /// when it starts as Teleport's lock targets are (`ComputeLockTargets`): a
 /// trusted cluster certificate's own roles, or the roles the bundle gave
@@ -166,6 +162,10 @@ fn roles_at_start(bundle: &Bundle, v: &Verdict, person: Option<&str>) -> Vec<Str
         .unwrap_or_default()
 }
 
+/// What this login proved: the evidence at hand, else the tap verified
+/// during its authentication (the grant, by any of the users whose tap
+/// could satisfy the login: it says who logged in), else nothing pam-mfa
+/// saw. Returns the person, the evidence and the device.
 fn proved(
     state: &AgentState,
     peer: PeerIds,

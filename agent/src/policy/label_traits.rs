@@ -4,7 +4,7 @@
 
 use super::labels::Labels;
 use super::resources::Traits;
-use super::traits::{interpolate, TemplateError};
+use super::traits::{interpolate, is_template, TemplateError};
 
 /// What a failed template does to its key or value, as noted in reasons.
 pub(super) fn template_note(role: &str, field: &str, e: &TemplateError) -> String {
@@ -52,14 +52,13 @@ pub(super) fn apply_label_traits(
     out
 }
 
-/// Whether no key or value of `selector` is a template, so that applying
-/// any user's traits gives the same selector and notes nothing: a string
-/// is a template only when it holds `{{` or `}}` (`traits::interpolate`).
+/// Whether no key or value of `selector` is a template
+/// ([`is_template`], the test `traits::interpolate` makes), so that
+/// applying any user's traits gives the same selector and notes nothing.
 pub(super) fn is_literal(selector: &Labels) -> bool {
-    let literal = |s: &str| !s.contains("{{") && !s.contains("}}");
     selector
         .iter()
-        .all(|(key, values)| literal(key) && values.iter().all(|v| literal(v)))
+        .all(|(key, values)| !is_template(key) && values.iter().all(|v| !is_template(v)))
 }
 
 #[cfg(test)]

@@ -95,12 +95,6 @@ impl Clone for NodeLabelCache {
     }
 }
 
-impl Default for NodeLabelCache {
-    fn default() -> Self {
-        NodeLabelCache::new(0)
-    }
-}
-
 impl std::fmt::Debug for NodeLabelCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NodeLabelCache")

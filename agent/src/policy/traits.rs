@@ -61,6 +61,12 @@ pub fn interpolate(value: &str, traits: &Traits) -> Result<Vec<String>, Template
     Ok(out)
 }
 
+/// Whether `value` is a template (valid or not) rather than a literal: it
+/// holds `{{` or `}}`. A literal interpolates to itself for every user.
+pub(super) fn is_template(value: &str) -> bool {
+    value.contains("{{") || value.contains("}}")
+}
+
 /// Teleport's `IsValidUnixUser` (lib/utils/utils.go): 1..=32 bytes, not
 /// starting with `-`, no `:` or `/`, no whitespace or control character.
 /// Role logins that fail it are dropped (`filterInvalidUnixLogins`).
@@ -106,7 +112,7 @@ struct Template<'a> {
 impl<'a> Template<'a> {
     /// `None` for a literal.
     fn parse(value: &'a str) -> Result<Option<Template<'a>>, TemplateError> {
-        if !value.contains("{{") && !value.contains("}}") {
+        if !is_template(value) {
             return Ok(None);
         }
         let invalid =

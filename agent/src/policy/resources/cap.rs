@@ -143,10 +143,10 @@ struct RawCapSpec {
 fn locking_mode<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let mode = Option::<String>::deserialize(d)?;
     match mode.as_deref() {
-        None | Some("" | "best_effort" | "strict") => Ok(mode),
-        Some(other) => Err(serde::de::Error::custom(format!(
-            "locking mode {other:?} is not supported (expected best_effort or strict)"
-        ))),
+        Some(other) if !super::common::is_locking_mode(other) => Err(serde::de::Error::custom(
+            format!("locking mode {other:?} is not supported (expected best_effort or strict)"),
+        )),
+        _ => Ok(mode),
     }
 }
 

@@ -260,3 +260,9 @@ pub(crate) type StringListMap = BTreeMap<String, StringList>;
 pub(crate) fn into_plain_map(map: StringListMap) -> BTreeMap<String, Vec<String>> {
     map.into_iter().map(|(k, v)| (k, v.0)).collect()
 }
+
+/// A locking mode Teleport accepts (the cap's `locking_mode`, a role's
+/// `options.lock`): empty (the default), `best_effort` or `strict`.
+pub(super) fn is_locking_mode(mode: &str) -> bool {
+    matches!(mode, "" | "best_effort" | "strict")
+}

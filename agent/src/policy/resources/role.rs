@@ -92,10 +92,10 @@ struct RawRoleOptions {
 /// empty, `best_effort` or `strict`; anything else refuses the role.
 fn locking_mode<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let mode = Option::<String>::deserialize(d)?.unwrap_or_default();
-    match mode.as_str() {
-        "" | "best_effort" | "strict" => Ok(mode),
-        other => Err(de::Error::custom(format!(
-            "invalid value for role option lock: {other:?} (expected best_effort or strict)"
+    match super::common::is_locking_mode(&mode) {
+        true => Ok(mode),
+        false => Err(de::Error::custom(format!(
+            "invalid value for role option lock: {mode:?} (expected best_effort or strict)"
         ))),
     }
 }

@@ -8,3 +8,4 @@ mod hooks;
 mod malformed;
 mod steps;
 mod unreachable;
+mod waits_and_failures;

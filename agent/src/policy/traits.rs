@@ -294,7 +294,19 @@ impl<'a> Parser<'a> {
             LazyLock::new(|| Regex::new(r"^[\p{L}_][\p{L}\p{Nd}_]*").expect("a valid regex"));
         self.skip_ws();
         let rest = &self.src[self.pos..];
-        let len = GO_IDENTIFIER.find(rest).map_or(0, |m| m.end());
+        // ASCII names (nearly all) without the regex; a name that goes on
+        // past its ASCII part is matched whole by it.
+        let ascii = rest
+            .bytes()
+            .enumerate()
+            .take_while(|&(i, b)| {
+                b == b'_' || b.is_ascii_alphabetic() || (i > 0 && b.is_ascii_digit())
+            })
+            .count();
+        let len = match rest.as_bytes().get(ascii) {
+            Some(b) if !b.is_ascii() => GO_IDENTIFIER.find(rest).map_or(0, |m| m.end()),
+            _ => ascii,
+        };
         if len == 0 {
             return Err(format!("expected a name at {rest:?}"));
         }

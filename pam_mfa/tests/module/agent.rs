@@ -58,6 +58,25 @@ impl Peer {
         write_frame(&mut self.stream, &Response::new(body)).unwrap();
     }
 
+    /// Answers with a `wait` of `after_ms` and no message.
+    pub fn wait(&mut self, after_ms: u32) {
+        self.send(ResponseBody::Wait {
+            after_ms,
+            message: None,
+        });
+    }
+
+    /// Answers every poll with a `wait` of `after_ms` until the module sends
+    /// something else (a cancel) or goes away.
+    pub fn keep_waiting(&mut self, after_ms: u32) {
+        loop {
+            self.wait(after_ms);
+            if self.recv() != RequestBody::Poll {
+                break;
+            }
+        }
+    }
+
     pub fn raw(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).unwrap();
     }

@@ -107,10 +107,7 @@ fn peer_closes_mid_conversation() {
     assert_auth_err(
         |peer| {
             peer.recv();
-            peer.send(ResponseBody::Wait {
-                after_ms: 1,
-                message: None,
-            });
+            peer.wait(1);
             peer.recv();
             peer.raw(&frame(br#"{"v":1,"type":"allow"}"#)[..10]);
             peer.stream().shutdown(std::net::Shutdown::Both).unwrap();
@@ -124,10 +121,7 @@ fn timeout_mid_conversation() {
     assert_auth_err(
         |peer| {
             peer.recv();
-            peer.send(ResponseBody::Wait {
-                after_ms: 1,
-                message: None,
-            });
+            peer.wait(1);
             peer.recv();
             // never answers the poll
         },
@@ -140,10 +134,7 @@ fn a_trickling_agent_cannot_stretch_the_deadline() {
     assert_auth_err(
         |peer| {
             peer.recv();
-            peer.send(ResponseBody::Wait {
-                after_ms: 1,
-                message: None,
-            });
+            peer.wait(1);
             peer.recv();
             let bytes = frame(br#"{"v":1,"type":"allow"}"#);
             for b in bytes {

@@ -258,15 +258,7 @@ fn close_session_waits_at_most_two_seconds() {
 fn close_session_is_not_held_by_waits() {
     let agent = Agent::spawn(|peer| {
         peer.recv();
-        loop {
-            peer.send(pam_mfa_protocol::ResponseBody::Wait {
-                after_ms: 500,
-                message: None,
-            });
-            if peer.recv() != RequestBody::Poll {
-                break;
-            }
-        }
+        peer.keep_waiting(500);
     });
     let mut h = Scripted::new();
     let started = Instant::now();

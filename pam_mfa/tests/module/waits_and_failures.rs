@@ -75,15 +75,7 @@ fn an_application_refusing_the_wait_message_gives_up_the_wait() {
 fn waiting_past_wait_timeout_fails_and_cancels() {
     let agent = Agent::spawn(|peer| {
         peer.recv();
-        loop {
-            peer.send(ResponseBody::Wait {
-                after_ms: 400,
-                message: None,
-            });
-            if peer.recv() != RequestBody::Poll {
-                break;
-            }
-        }
+        peer.keep_waiting(400);
     });
     let mut h = Scripted::new();
     let started = Instant::now();

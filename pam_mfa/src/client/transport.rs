@@ -123,13 +123,22 @@ impl Read for DeadlineIo<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         // Past the deadline even an answer already waiting is not taken.
         self.deadline.remaining().ok_or_else(timed_out)?;
-        let spin_until = Instant::now() + SPIN_BEFORE_POLL;
+        // Set at the first "nothing yet", and never past the deadline.
+        let mut spin_until: Option<Instant> = None;
         loop {
             match rustix::io::read(self.fd, &mut *buf) {
                 Ok(n) => return Ok(n),
                 Err(Errno::INTR) => continue,
-                Err(Errno::AGAIN) if Instant::now() < spin_until => std::thread::yield_now(),
-                Err(Errno::AGAIN) => self.wait_for(PollFlags::IN)?,
+                Err(Errno::AGAIN) => {
+                    let until = *spin_until.get_or_insert_with(|| {
+                        let left = self.deadline.remaining().unwrap_or_default();
+                        Instant::now() + left.min(SPIN_BEFORE_POLL)
+                    });
+                    match Instant::now() < until {
+                        true => std::thread::yield_now(),
+                        false => self.wait_for(PollFlags::IN)?,
+                    }
+                }
                 Err(e) => return Err(e.into()),
             }
         }

@@ -5,8 +5,8 @@ use pam_mfa_protocol::PamContext;
 use crate::ffi::consts::{PAM_IGNORE, PAM_SUCCESS, PAM_SYSTEM_ERR, PAM_USER_UNKNOWN};
 use crate::handle::{Item, PamHandle};
 
-/// Reads the context from PAM (`pam_user`: PAM_USER when already read, else
-/// `pam_get_user` is asked). `Err` is the PAM code to return: the code of
+/// Reads the context from PAM (`pam_service`: PAM_SERVICE, already read;
+/// `pam_user`: PAM_USER when already read, else `pam_get_user` is asked). `Err` is the PAM code to return: the code of
 /// a failed `pam_get_user` (never success or ignore), `PAM_USER_UNKNOWN` for
 /// an empty user name, `PAM_SYSTEM_ERR` when PAM has no service name.
 ///
@@ -15,10 +15,11 @@ use crate::handle::{Item, PamHandle};
 /// run in the invoking session, but sudo resets what `getenv` sees.
 pub fn gather<H: PamHandle + ?Sized>(
     handle: &mut H,
+    pam_service: Option<String>,
     pam_user: Option<String>,
     process_env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<PamContext, i32> {
-    let service = non_empty(handle.item(Item::Service)).ok_or(PAM_SYSTEM_ERR)?;
+    let service = non_empty(pam_service).ok_or(PAM_SYSTEM_ERR)?;
     let user = match pam_user.map_or_else(|| handle.user(), Ok) {
         Ok(user) if user.is_empty() => return Err(PAM_USER_UNKNOWN),
         Ok(user) => user,

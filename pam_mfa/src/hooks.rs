@@ -41,8 +41,13 @@ pub fn run_hook<H: PamHandle + ?Sized, S: AsRef<str>>(
     args: &[S],
     host: Host<'_>,
 ) -> i32 {
-    let service = handle.item(Item::Service).unwrap_or_else(|| "?".into());
-    let mut log = Logger::new(host.log, &service, hook_name(hook));
+    // Read once: the log lines name it, and the context carries it.
+    let pam_service = handle.item(Item::Service);
+    let mut log = Logger::new(
+        host.log,
+        pam_service.as_deref().unwrap_or("?"),
+        hook_name(hook),
+    );
     let mut config = match Config::parse(args) {
         Ok(config) => config,
         Err(e) => {
@@ -66,7 +71,7 @@ pub fn run_hook<H: PamHandle + ?Sized, S: AsRef<str>>(
     // journal) comes while the connection would wait on it.
     let pam_user = known_user(handle);
     let early = (!config.debug && pam_user.is_some()).then(|| open(&config));
-    let context = match context::gather(handle, pam_user, host.process_env) {
+    let context = match context::gather(handle, pam_service, pam_user, host.process_env) {
         Ok(context) => context,
         Err(code) => {
             log.notice(format_args!(

@@ -41,7 +41,28 @@ fn with_the_user_known_the_module_connects_before_reading_the_context() {
         accepted <= env_read,
         "connected only after reading the context"
     );
-    assert!(h.got_user_at.is_none(), "PAM_USER was read twice");
+    assert!(
+        h.got_user_at.is_none(),
+        "pam_get_user was called though PAM_USER was set"
+    );
+    assert_eq!(h.service_reads.get(), 1, "PAM_SERVICE read more than once");
+}
+
+/// With `debug`, the module's syslog line (which a stalled journal may
+/// hold) comes before the exchange: no connection is opened early to wait
+/// on it.
+#[test]
+fn with_debug_the_module_connects_only_after_reading_the_context() {
+    let (agent, accepted) = allowing_agent();
+    let mut h = Scripted::new();
+    h.user_set = true;
+    h.env_delay = Duration::from_millis(300);
+    let (code, _) = run(&mut h, PamHook::Auth, &[&agent.arg(), "debug"]);
+    assert_eq!(code, PAM_SUCCESS);
+    agent.finish();
+    let accepted = accepted.lock().unwrap().expect("the agent accepted");
+    let env_read = h.env_read_at.get().expect("the context was read");
+    assert!(accepted >= env_read, "connected early with debug");
 }
 
 #[test]

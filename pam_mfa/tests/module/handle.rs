@@ -19,6 +19,8 @@ pub struct Scripted {
     pub typing: Duration,
     /// When `pam_get_user` returned.
     pub got_user_at: Option<Instant>,
+    /// How many times PAM_SERVICE was read.
+    pub service_reads: std::cell::Cell<u32>,
     /// How long the first read of the PAM environment takes, and when it
     /// was done (part of reading the context).
     pub env_delay: Duration,
@@ -46,6 +48,7 @@ impl Scripted {
             user_set: true,
             typing: Duration::ZERO,
             got_user_at: None,
+            service_reads: std::cell::Cell::new(0),
             env_delay: Duration::ZERO,
             env_read_at: std::cell::Cell::new(None),
             ruser: None,
@@ -81,7 +84,10 @@ impl Scripted {
 impl PamHandle for Scripted {
     fn item(&self, item: Item) -> Option<String> {
         match item {
-            Item::Service => self.service.clone(),
+            Item::Service => {
+                self.service_reads.set(self.service_reads.get() + 1);
+                self.service.clone()
+            }
             Item::User => self.user.clone().ok().filter(|_| self.user_set),
             Item::Ruser => self.ruser.clone(),
             Item::Rhost => self.rhost.clone(),

@@ -12,6 +12,7 @@ pub mod bins;
 pub mod fake_agent;
 pub mod https_server;
 pub mod keys;
+pub mod man_page;
 pub mod mfa_sshd;
 pub mod nginx;
 pub mod packaging;

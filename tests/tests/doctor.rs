@@ -163,7 +163,10 @@ fn the_shipped_examples_have_no_sshd_or_pam_findings_and_each_broken_setting_is_
 /// `mfactl check agent.yaml` on a host whose sshd (a private /etc/ssh)
 /// has the `settings` lines: the warnings it prints.
 fn check_warnings(work: &WorkDir, settings: &str) -> String {
-    let etc_ssh = work.subdir(&format!("etc-ssh-{}", settings.len()), 0o755);
+    // A directory per call: ssh-keygen would ask before overwriting a key.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let etc_ssh = work.subdir(&format!("etc-ssh-{n}"), 0o755);
     let key = etc_ssh.join("host_key");
     let st = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-f"])

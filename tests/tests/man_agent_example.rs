@@ -10,19 +10,20 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use pam_mfa_e2e::bins;
+use pam_mfa_e2e::man_page::{examples, plain};
 use pam_mfa_e2e::process::wait_until;
 use pam_mfa_e2e::require_root;
+use pam_mfa_e2e::workdir::WorkDir;
 
-/// The example's text, troff escapes of `\-` undone.
+/// The example's agent.yaml (after `# cat /tmp/agent.yaml`) and command
+/// (the next `# ` line), as a reader copies them.
 fn foreground_example() -> (String, String) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/man/mfa-agent.8");
     let page = std::fs::read_to_string(&path).expect("mfa-agent.8");
-    let block = page
-        .split(".EX\n")
-        .filter_map(|b| b.split("\n.EE").next())
-        .find(|b| b.contains("# cat /tmp/agent.yaml"))
-        .expect("mfa-agent.8 has the foreground example")
-        .replace("\\-", "-");
+    let (_, block) = examples(&plain(&page))
+        .into_iter()
+        .find(|(_, text)| text.contains("# cat /tmp/agent.yaml"))
+        .expect("mfa-agent.8 has the foreground example");
     let mut lines = block.lines();
     assert_eq!(lines.next(), Some("# cat /tmp/agent.yaml"));
     let mut yaml = String::new();
@@ -42,7 +43,8 @@ fn foreground_example() -> (String, String) {
 const SOCKET: &str = "/run/mfa-test.sock";
 
 /// The agent in the foreground (`unshare` and `sh` exec it, so this is its
-/// pid); stopped when dropped, its socket removed.
+/// pid); stopped when dropped, and its socket (absent before it started)
+/// removed.
 struct Foreground(Child);
 
 impl Drop for Foreground {
@@ -63,6 +65,13 @@ fn the_foreground_example_serves_its_own_socket() {
         yaml.contains(socket),
         "the example's agent.yaml names {socket}:\n{yaml}"
     );
+    // Whatever answers there must be the agent this test starts.
+    assert!(
+        !Path::new(socket).exists(),
+        "{socket} exists already: stop what serves it, or remove it"
+    );
+    let work = WorkDir::new("man-agent-example");
+    let stderr = std::fs::File::create(work.join("agent.err")).expect("agent.err");
     let bin_dir = bins::mfa_agent().parent().expect("a directory").to_owned();
     let script = format!(
         "mount -t tmpfs tmpfs /tmp && cat > /tmp/agent.yaml && PATH={}:$PATH exec {command}",
@@ -72,7 +81,7 @@ fn the_foreground_example_serves_its_own_socket() {
         .args(["--mount", "--propagation", "private", "sh", "-euc", &script])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::from(stderr))
         .spawn()
         .expect("start the example's agent");
     {
@@ -80,7 +89,7 @@ fn the_foreground_example_serves_its_own_socket() {
         let mut stdin = child.stdin.take().expect("stdin");
         stdin.write_all(yaml.as_bytes()).expect("write agent.yaml");
     }
-    let agent = Foreground(child);
+    let mut agent = Foreground(child);
     let status = || {
         Command::new(bins::mfactl())
             .args(["--socket", socket, "status"])
@@ -91,10 +100,12 @@ fn the_foreground_example_serves_its_own_socket() {
         status().status.success()
     });
     let out = status();
+    let running = agent.0.try_wait().expect("the agent's state").is_none();
     drop(agent);
+    let log = std::fs::read_to_string(work.join("agent.err")).unwrap_or_default();
     assert!(
-        up,
-        "mfactl --socket {socket} status never succeeded:\n{}{}",
+        up && running,
+        "mfactl --socket {socket} status (up {up}, agent still running {running}):\n{}{}\n--- agent\n{log}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );

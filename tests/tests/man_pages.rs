@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use pam_mfa_e2e::bins;
+use pam_mfa_e2e::man_page::{examples, plain};
 
 /// The module arguments `pam_mfa/src/args.rs` accepts today. Each must still
 /// be in the source (so removing one fails here until the page is fixed);
@@ -30,39 +31,6 @@ fn page(name: &str) -> String {
         .join("../packaging/man")
         .join(name);
     plain(&read(&path))
-}
-
-fn plain(src: &str) -> String {
-    let mut out = String::with_capacity(src.len());
-    let mut chars = src.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            // \fB, \fI, \fR, \fP, \f[...]
-            Some('f') => {
-                if chars.next() == Some('[') {
-                    for c in chars.by_ref() {
-                        if c == ']' {
-                            break;
-                        }
-                    }
-                }
-            }
-            // \(em, \(aq ...: a two-letter special character.
-            Some('(') => {
-                chars.next();
-                chars.next();
-                out.push(' ');
-            }
-            Some('&' | 'c' | '%') | None => {}
-            Some('e') => out.push('\\'),
-            Some(other) => out.push(other),
-        }
-    }
-    out
 }
 
 /// `word` occurs in `text` not as part of a longer name.
@@ -277,24 +245,6 @@ fn agent_yaml_page_documents_every_key_of_the_examples() {
         "agent.yaml keys missing from packaging/man/agent.yaml.5",
         &missing,
     );
-}
-
-/// The `.EX`/`.EE` (or `.nf`/`.fi`) examples of a page, as plain text, each
-/// with the page line it starts on.
-fn examples(src: &str) -> Vec<(usize, String)> {
-    let mut out = Vec::new();
-    let mut open: Option<(usize, String)> = None;
-    for (i, line) in src.lines().enumerate() {
-        if line.starts_with(".EX") || line.starts_with(".nf") {
-            open = Some((i + 1, String::new()));
-        } else if line.starts_with(".EE") || line.starts_with(".fi") {
-            out.extend(open.take());
-        } else if let Some((_, text)) = open.as_mut() {
-            text.push_str(&plain(line));
-            text.push('\n');
-        }
-    }
-    out
 }
 
 /// The top-level keys of agent.yaml (an example starting with one is a

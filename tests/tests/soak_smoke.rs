@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use pam_mfa_e2e::bins;
 use pam_mfa_e2e::process::run_with_timeout;
+use pam_mfa_e2e::require_root;
 
 #[test]
 fn the_soak_runs_its_logins_and_reports_a_verdict() {
+    require_root!();
     let dir = bins::bin_dir();
     let soak = bins::require(&dir.join("pam-mfa-soak")).to_owned();
     let out = run_with_timeout(

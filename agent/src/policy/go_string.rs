@@ -6,8 +6,9 @@
 //! Escapes: `\a \b \f \n \r \t \v \\ \"`, `\xHH` and octal `\OOO` (exactly
 //! two and three digits, a byte up to 255), `\uHHHH` and `\UHHHHHHHH` (a code
 //! point, no surrogate, at most U+10FFFF). `\'` and anything else are
-//! errors. Bytes from `\x`/octal that do not form UTF-8 become U+FFFD (no
-//! label or trait value, which are UTF-8, can equal such a Go string).
+//! errors. Bytes from `\x`/octal that do not form UTF-8 are an error here:
+//! Go keeps such a string, but no label or trait value (UTF-8) can equal it
+//! and Go's regexp refuses it, where a stand-in character could match.
 
 /// Where in the body an escape is invalid (byte offset) and why.
 pub(crate) type UnquoteError = (usize, String);
@@ -32,6 +33,8 @@ pub(crate) fn closing_quote(body: &str) -> Option<usize> {
 /// The value of the literal whose text between the quotes is `body`.
 pub(crate) fn unquote(body: &str) -> Result<String, UnquoteError> {
     let mut out: Vec<u8> = Vec::with_capacity(body.len());
+    // Where the first escape of a byte above 0x7f is (the UTF-8 check).
+    let mut high_byte_at: Option<usize> = None;
     let mut rest = body;
     while let Some(c) = rest.chars().next() {
         let at = body.len() - rest.len();
@@ -43,7 +46,12 @@ pub(crate) fn unquote(body: &str) -> Result<String, UnquoteError> {
         }
         let (used, value) = escape(&rest[1..]).map_err(|e| (at, e))?;
         match value {
-            Escaped::Byte(b) => out.push(b),
+            Escaped::Byte(b) => {
+                if b > 0x7f {
+                    high_byte_at.get_or_insert(at);
+                }
+                out.push(b)
+            }
             Escaped::Char(ch) => {
                 let mut buf = [0; 4];
                 out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
@@ -51,8 +59,12 @@ pub(crate) fn unquote(body: &str) -> Result<String, UnquoteError> {
         }
         rest = &rest[1 + used..];
     }
-    Ok(String::from_utf8(out)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    String::from_utf8(out).map_err(|_| {
+        (
+            high_byte_at.unwrap_or_default(),
+            "escapes that do not form UTF-8: no label or trait value can equal the string, and Go's regexp refuses it".to_owned(),
+        )
+    })
 }
 
 enum Escaped {
@@ -128,7 +140,6 @@ mod tests {
             (r"\141\060", "a0"),
             (r"\303\251", "\u{e9}"), // two bytes that form UTF-8
             (r"\xc3\xa9", "\u{e9}"),
-            (r"\xff", "\u{fffd}"), // not UTF-8
             ("\u{e9}t\u{e9}", "\u{e9}t\u{e9}"),
         ];
         for (body, want) in cases {
@@ -150,10 +161,12 @@ mod tests {
             r"\12",
             r"\400",
             r"a\",
+            r"\xff", // not UTF-8
         ] {
             assert!(unquote(body).is_err(), "{body}: {:?}", unquote(body));
         }
         assert_eq!(unquote(r"ab\q").unwrap_err().0, 2);
+        assert_eq!(unquote(r"ok\xff").unwrap_err().0, 2);
     }
 
     #[test]

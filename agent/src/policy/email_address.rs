@@ -90,8 +90,7 @@ impl Parser<'_> {
         let mut group = Vec::new();
         self.skip_space();
         if self.consume(';') {
-            self.skip_cfws();
-            return Ok(group);
+            return self.end_of_group(group);
         }
         loop {
             self.skip_space();
@@ -100,12 +99,20 @@ impl Parser<'_> {
                 return Err("misformatted parenthetical comment".to_owned());
             }
             if self.consume(';') {
-                self.skip_cfws();
-                return Ok(group);
+                return self.end_of_group(group);
             }
             if !self.consume(',') {
                 return Err("expected comma".to_owned());
             }
+        }
+    }
+
+    /// After a group's `;`: Go's `consumeGroupList` refuses a comment left
+    /// open there.
+    fn end_of_group(&mut self, group: Vec<String>) -> Result<Vec<String>, String> {
+        match self.skip_cfws() {
+            true => Ok(group),
+            false => Err("misformatted parenthetical comment".to_owned()),
         }
     }
 
@@ -326,6 +333,7 @@ mod tests {
             "team: ;",
             "alice@example.com\n",
             "alice@exa<mple.com",
+            "team: alice@example.com; (unclosed",
         ] {
             assert!(
                 parse_address(text).is_err(),

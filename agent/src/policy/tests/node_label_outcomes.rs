@@ -136,6 +136,13 @@ fn a_copy_of_a_prepared_bundle_decides_as_a_fresh_one() {
     let prepared = bundle(&text);
     prepared.prepare_for_node(&nodes[0]);
     let copy = prepared.clone();
+    // The copy keeps nothing of nodes[0]: another node can claim it.
+    let role = &copy.roles()["a1"];
+    assert!(
+        copy.role_labels_on(role, &nodes[1].labels).is_some(),
+        "the copy's outcomes still belong to {}",
+        nodes[0].name
+    );
     for n in &nodes[..2] {
         assert_eq!(
             decisions(&copy, n),

@@ -12,11 +12,12 @@ use super::cert_error::CertError;
 pub const EXT_ALLOWED_RESOURCES: &str = "teleport-allowed-resources";
 
 /// Newer Teleport's resource list, with per-resource constraints (which
-/// logins a node request allows). Not read here: current Teleport also
-/// writes the resources into [`EXT_ALLOWED_RESOURCES`] (a placeholder that
-/// reaches no node when every entry is constrained); a certificate that
-/// carries this one without that one reaches no node here (fail closed)
-/// rather than being taken as unlimited.
+/// logins a node request allows). Not read here: only the resources in
+/// [`EXT_ALLOWED_RESOURCES`] are reached, so a node named only in this list
+/// (Teleport leaves a placeholder in the older one when every entry is
+/// constrained) is not, and a certificate that carries this list without
+/// the older one reaches no node (fail closed) rather than being taken as
+/// unlimited.
 pub const EXT_ALLOWED_RESOURCE_ACCESS_IDS: &str = "teleport-allowed-resource-access-ids";
 
 /// One allowed resource.

@@ -41,6 +41,7 @@ pub(super) fn required(
             user: Some(&c.key_id),
             roles: &roles,
             device: c.device_id.as_deref(),
+            cert_mfa_device: c.mfa_verified.as_deref(),
             access_requests: &c.active_requests,
         };
         apply_locks(bundle, &q, holder, &mut d);

@@ -111,31 +111,8 @@ pub(super) fn decide_for_user(
         reasons,
     };
     apply_locks(bundle, q, LockHolder::of(user), &mut decision);
-    apply_certificate_mfa_device_locks(bundle, q, user, &mut decision);
     apply_stale_lock_view(bundle, q, &roles, &mut decision);
     decision
-}
-
-/// Teleport's `ComputeLockTargets` (lib/srv/ctx.go) names the MFA device a
-/// certificate was issued with (`mfa-verified`) whatever else authenticated
-/// the login: a registered key or a tap (`q.mfa_device`) does not hide it.
-fn apply_certificate_mfa_device_locks(
-    bundle: &Bundle,
-    q: &LoginQuery<'_>,
-    user: &User,
-    decision: &mut Decision,
-) {
-    let Some(device) = user.cert().mfa_device.as_deref() else {
-        return;
-    };
-    if q.mfa_device == Some(device) || decision.locked {
-        return;
-    }
-    let q = LoginQuery {
-        mfa_device: Some(device),
-        ..*q
-    };
-    apply_locks(bundle, &q, LockHolder::of(user), decision);
 }
 
 /// Teleport's session monitor at a certificate's end (lib/srv/monitor.go
@@ -368,6 +345,7 @@ pub fn apply_locks(
         node: &q.node.name,
         node_id: q.node.id.as_deref(),
         mfa_device: q.mfa_device,
+        cert_mfa_device: holder.cert_mfa_device,
         device: holder.device,
         access_requests: holder.access_requests,
     };

@@ -91,6 +91,7 @@ impl LockIndex {
             .chain(list(&self.by_login, Some(subject.login)))
             .chain(by_node)
             .chain(list(&self.by_mfa_device, subject.mfa_device))
+            .chain(list(&self.by_mfa_device, subject.cert_mfa_device))
             .chain(list(&self.by_device, subject.device))
             .chain(
                 subject

@@ -12,6 +12,8 @@ pub struct LockHolder<'a> {
     pub roles: &'a [std::sync::Arc<str>],
     /// A certificate's trusted device id.
     pub device: Option<&'a str>,
+    /// The MFA device a certificate was issued with (`mfa-verified`).
+    pub cert_mfa_device: Option<&'a str>,
     /// A certificate's active access requests.
     pub access_requests: &'a [String],
 }
@@ -23,6 +25,7 @@ impl<'a> LockHolder<'a> {
             user: Some(&user.name),
             roles: &user.roles,
             device: user.cert().device_id.as_deref(),
+            cert_mfa_device: user.cert().mfa_device.as_deref(),
             access_requests: &user.cert().access_requests,
         }
     }
@@ -41,8 +44,12 @@ pub struct LockSubject<'a> {
     pub node: &'a str,
     /// This node's Teleport host UUID (`node.id` in agent.yaml), when known.
     pub node_id: Option<&'a str>,
-    /// The MFA device id used, if any.
+    /// The MFA device id used (a registered key, a tap), if any.
     pub mfa_device: Option<&'a str>,
+    /// The MFA device the certificate was issued with, if any: Teleport's
+    /// `ComputeLockTargets` (lib/srv/ctx.go) names it whatever else
+    /// authenticated the login.
+    pub cert_mfa_device: Option<&'a str>,
     /// The trusted device of the certificate used, if any
     /// (`teleport-device-id`).
     pub device: Option<&'a str>,
@@ -108,6 +115,7 @@ impl Lock {
             })
             .or_else(|| host_fqdn_hit(t, subject.node_id))
             .or_else(|| hit("mfa_device", &t.mfa_device, subject.mfa_device))
+            .or_else(|| hit("mfa_device", &t.mfa_device, subject.cert_mfa_device))
             .or_else(|| hit("device", &t.device, subject.device))
             .or_else(|| {
                 subject

@@ -281,6 +281,7 @@ fn indexed_lookups_agree_with_scans() {
                 node: rng.pick(&["dev1", "prod3"]),
                 node_id: rng.chance(50).then_some("uuid-7"),
                 mfa_device: rng.chance(50).then_some(device.as_str()),
+                cert_mfa_device: rng.chance(50).then_some(device.as_str()),
                 device: rng.chance(50).then_some(device.as_str()),
                 access_requests: if rng.chance(50) {
                     std::slice::from_ref(&device)

@@ -33,6 +33,7 @@ fn each_field_alone_and_any_field_of_several() {
         node: "prod3",
         node_id: None,
         mfa_device: Some("dev-1"),
+        cert_mfa_device: None,
         device: Some("laptop-7"),
         access_requests: &[],
     };
@@ -228,6 +229,7 @@ fn each_field_alone_and_any_field_of_several() {
     let anonymous = LockSubject {
         user: None,
         mfa_device: None,
+        cert_mfa_device: None,
         ..subject
     };
     assert!(!lock(
@@ -269,6 +271,7 @@ fn node_id_is_matched_beside_the_name() {
         node: "prod3",
         node_id: Some(uuid),
         mfa_device: None,
+        cert_mfa_device: None,
         device: None,
         access_requests: &[],
     };
@@ -353,6 +356,7 @@ fn expiry() {
         node: "n",
         node_id: None,
         mfa_device: None,
+        cert_mfa_device: None,
         device: None,
         access_requests: &[],
     };

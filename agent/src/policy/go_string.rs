@@ -124,9 +124,30 @@ fn escape(s: &str) -> Result<(usize, Escaped), String> {
     }
 }
 
+/// The length in bytes of the Go identifier `s` starts with (0: none), as
+/// go/scanner reads one, which Teleport's template and expression parsers
+/// use: a Unicode letter or `_`, then letters, `_` and decimal digits
+/// (categories L and Nd).
+pub(crate) fn identifier_len(s: &str) -> usize {
+    static GO_IDENTIFIER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^[\p{L}_][\p{L}\p{Nd}_]*").expect("a valid regex")
+    });
+    // ASCII names (nearly all) without the regex; a name that goes on past
+    // its ASCII part is matched whole by it.
+    let ascii = s
+        .bytes()
+        .enumerate()
+        .take_while(|&(i, b)| b == b'_' || b.is_ascii_alphabetic() || (i > 0 && b.is_ascii_digit()))
+        .count();
+    match s.as_bytes().get(ascii) {
+        Some(b) if !b.is_ascii() => GO_IDENTIFIER.find(s).map_or(0, |m| m.end()),
+        _ => ascii,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{closing_quote, unquote};
+    use super::{closing_quote, identifier_len, unquote};
 
     /// Go's strconv.Unquote on the same literals.
     #[test]
@@ -167,6 +188,16 @@ mod tests {
         }
         assert_eq!(unquote(r"ab\q").unwrap_err().0, 2);
         assert_eq!(unquote(r"ok\xff").unwrap_err().0, 2);
+    }
+
+    #[test]
+    fn identifiers_as_go_scans_them() {
+        assert_eq!(identifier_len("logins}}"), 6);
+        assert_eq!(identifier_len("_a1 x"), 3);
+        assert_eq!(identifier_len("1a"), 0);
+        assert_eq!(identifier_len("\u{e9}quipe.x"), "\u{e9}quipe".len());
+        assert_eq!(identifier_len("t\u{663}"), "t\u{663}".len());
+        assert_eq!(identifier_len("a\u{2026}"), 1);
     }
 
     #[test]

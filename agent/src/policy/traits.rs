@@ -15,12 +15,12 @@
 //! Each value the expression yields becomes `prefix + value + suffix`; empty
 //! values are dropped. A template that yields nothing is dropped by the caller.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use regex::Regex;
 
 use super::email_address::parse_address;
-use super::go_string::{closing_quote, unquote};
+use super::go_string::{closing_quote, identifier_len, unquote};
 use super::regex_cache::cached_regex;
 use super::resources::Traits;
 
@@ -290,23 +290,9 @@ impl<'a> Parser<'a> {
     /// uses): a Unicode letter or `_`, then letters, `_` and decimal digits
     /// (categories L and Nd), so `external.équipe` is a trait name.
     fn ident(&mut self) -> Result<&'a str, String> {
-        static GO_IDENTIFIER: LazyLock<Regex> =
-            LazyLock::new(|| Regex::new(r"^[\p{L}_][\p{L}\p{Nd}_]*").expect("a valid regex"));
         self.skip_ws();
         let rest = &self.src[self.pos..];
-        // ASCII names (nearly all) without the regex; a name that goes on
-        // past its ASCII part is matched whole by it.
-        let ascii = rest
-            .bytes()
-            .enumerate()
-            .take_while(|&(i, b)| {
-                b == b'_' || b.is_ascii_alphabetic() || (i > 0 && b.is_ascii_digit())
-            })
-            .count();
-        let len = match rest.as_bytes().get(ascii) {
-            Some(b) if !b.is_ascii() => GO_IDENTIFIER.find(rest).map_or(0, |m| m.end()),
-            _ => ascii,
-        };
+        let len = identifier_len(rest);
         if len == 0 {
             return Err(format!("expected a name at {rest:?}"));
         }

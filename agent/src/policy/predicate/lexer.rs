@@ -2,7 +2,7 @@
 //! Teleport's predicate parser (vulcand/predicate on go/parser) reads it.
 
 use super::PredicateError;
-use crate::policy::go_string::{closing_quote, unquote};
+use crate::policy::go_string::{closing_quote, identifier_len, unquote};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Tok {
@@ -84,10 +84,8 @@ fn next_token(src: &str, i: usize) -> Result<(Tok, usize), PredicateError> {
             return Ok((Tok::Str(raw), i + end + 2));
         }
         b'0'..=b'9' => return number(src, i),
-        c if c == b'_' || c.is_ascii_alphabetic() => {
-            let len = src[i..]
-                .find(|c: char| !(c == '_' || c.is_ascii_alphanumeric()))
-                .unwrap_or(src.len() - i);
+        _ if identifier_len(&src[i..]) > 0 => {
+            let len = identifier_len(&src[i..]);
             return Ok((Tok::Ident(src[i..i + len].to_owned()), i + len));
         }
         _ => {

@@ -38,6 +38,8 @@ fn teleport_label_expression_cases() {
         ("label equality", r#"labels["env"] == "staging""#, &[("env", "staging")], &[], true),
         ("label inequality", r#"labels["env"] != "production""#, &[("env", "production")], &[], false),
         ("dotted label", r#"labels.env == "staging""#, &[("env", "staging")], &[], true),
+        // go/scanner identifiers: Unicode letters too.
+        ("unicode dotted label", r#"labels.équipe == "ops""#, &[("équipe", "ops")], &[], true),
         ("missing label is empty", r#"labels["nope"] == """#, &[], &[], true),
         ("contains match", r#"contains(user.spec.traits["allow-env"], labels["env"])"#, &[("env", "staging")], &[("allow-env", &["dev", "staging"])], true),
         ("contains not match", r#"contains(user.spec.traits["allow-env"], labels["env"])"#, &[("env", "production")], &[("allow-env", &["dev", "staging"])], false),

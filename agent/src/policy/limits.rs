@@ -71,17 +71,14 @@ pub(super) fn device_trust_denial(
     // Teleport's `VerifyTrustedDeviceMode` (lib/devicetrust/authz): empty
     // (the edition's default), off and optional ask for nothing; a mode it
     // does not know counts as required.
+    let unknown = " (a mode Teleport does not know counts as required)";
     let cap_needs_device = match cap_mode.as_str() {
-        "" | "off" | "optional" => false,
-        "required-for-humans" => !user.cert().bot,
-        _ => true,
+        "" | "off" | "optional" => None,
+        "required-for-humans" => (!user.cert().bot).then_some(""),
+        "required" => Some(""),
+        _ => Some(unknown),
     };
-    if cap_needs_device {
-        let unknown = if matches!(cap_mode.as_str(), "required" | "required-for-humans") {
-            ""
-        } else {
-            " (a mode Teleport does not know counts as required)"
-        };
+    if let Some(unknown) = cap_needs_device {
         return Some(format!(
             "cluster_auth_preference device_trust mode is {cap_mode}{unknown}: a trusted device is required and this login does not come from one, so access is denied"
         ));

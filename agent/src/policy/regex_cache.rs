@@ -23,7 +23,7 @@ const FIRST_SIZE: usize = 1 << 20;
 /// The largest compiled program (per automaton) a pattern may need:
 /// `[\p{L}\p{N}_-]{1,500}` fits; Go's `regexp` would also accept larger
 /// repeats (up to `{1000}`), which are refused here (fail closed).
-pub(crate) const MAX_SIZE: usize = 32 << 20;
+const MAX_SIZE: usize = 32 << 20;
 
 /// At most this many cached regexes...
 const MAX_ENTRIES: usize = 10_000;

@@ -40,33 +40,32 @@ use crate::state::{AgentState, Unusable};
 pub fn enforce(state: &AgentState) {
     prune(state);
     let sessions = state.sessions.list();
-    let ends = match state.policy_for_login() {
-        Ok(bundle) => select(
-            &bundle,
-            &state.node,
-            &sessions,
-            state.now(),
-            state.lock_view_stale(),
-        ),
-        // A policy past max_staleness, or an expired manifest: new logins
-        // are refused, but live sessions are judged as Teleport's monitor
-        // judges them when its view of locks is unreliable: by the last
-        // known locks, and a stale view ends only the sessions of persons
-        // whose locking mode is strict (`RoleSet.LockingMode`, each
-        // person's). An outage alone never ends a best-effort person's.
+    // A usable policy judges with the lock view's own staleness. Past
+    // max_staleness, or with an expired manifest, new logins are refused,
+    // but live sessions are judged as Teleport's monitor judges them when
+    // its view of locks is unreliable: by the last known locks, and the
+    // stale view ends only the sessions of persons whose locking mode is
+    // strict (`RoleSet.LockingMode`, each person's). An outage alone never
+    // ends a best-effort person's session. No policy: nothing to judge by.
+    let lock_view_stale = match state.policy_for_login() {
+        Ok(_) => state.lock_view_stale(),
+        Err(Unusable::NoPolicy) => return,
         Err(
             Unusable::LockViewStale { .. }
             | Unusable::ManifestExpired { .. }
             | Unusable::Stale { .. },
-        ) => {
-            let Some(bundle) = state.store.current() else {
-                return;
-            };
-            select(&bundle, &state.node, &sessions, state.now(), true)
-        }
-        // No policy: nothing to judge the sessions by.
-        Err(Unusable::NoPolicy) => return,
+        ) => true,
     };
+    let Some(bundle) = state.store.current() else {
+        return;
+    };
+    let ends = select(
+        &bundle,
+        &state.node,
+        &sessions,
+        state.now(),
+        lock_view_stale,
+    );
     if ends.is_empty() {
         return;
     }

@@ -71,6 +71,18 @@ pub(super) fn sudo_with_a_forwarded_agent(host: &Host, sk: &SshKey) {
     host.c.sh(&readme_command(
         "echo 'Defaults timestamp_timeout=0' > /etc/sudoers.d/pam-mfa",
     ));
+    // README's host check, as written, after all its steps: exit 0.
+    let doctor = host.c.run(
+        &["sh", "-c", &readme_command("mfactl doctor           #")],
+        60,
+    );
+    assert!(
+        doctor.success(),
+        "README's `mfactl doctor` after its steps ({:?}):\n{}\n{}",
+        doctor.code,
+        doctor.stdout,
+        doctor.stderr
+    );
     let ssh_agent = TestSshAgent::start(host.work.path(), None);
     ssh_agent.add(sk, None);
     let mut l = SshLogin::new(22, &host.user, sk).answer("1234");

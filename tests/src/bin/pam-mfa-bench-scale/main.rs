@@ -31,6 +31,7 @@ use serde_json::json;
 
 mod alloc;
 mod child;
+mod memory_latency;
 mod reload;
 mod report;
 
@@ -285,7 +286,17 @@ fn main() {
     if args.work.is_none() {
         let _ = std::fs::remove_dir_all(&work);
     }
-    report::print(&cases, &results, &stall, args.decisions);
+    let heap_of = |label: &str| {
+        let i = cases.iter().position(|c| c.label == label).expect(label);
+        results[i]["heap_kib"].as_u64().unwrap_or(0)
+    };
+    let cold_reads = report::ColdReads {
+        small_kib: heap_of("1/100, JSON"),
+        small_ns: memory_latency::dependent_read_ns(heap_of("1/100, JSON")),
+        full_kib: heap_of("full, JSON"),
+        full_ns: memory_latency::dependent_read_ns(heap_of("full, JSON")),
+    };
+    report::print(&cases, &results, &stall, args.decisions, &cold_reads);
 }
 
 /// Decisions during a reload of the bundle at `path`; prints one JSON line.

@@ -12,8 +12,11 @@
 //! 3. the CA's signature over the certificate verifies, with the trusted key;
 //! 4. it is a user certificate (not a host certificate);
 //! 5. `valid_after <= now < valid_before`;
-//! 6. no critical option other than the ones OpenSSH knows (sshd refuses
-//!    the others; `source-address` and `force-command` are sshd's to enforce);
+//! 6. no critical option but `source-address` (sshd's to enforce): a
+//!    Teleport node checks certificates with x/crypto's `CertChecker` and no
+//!    `SupportedCriticalOptions` (lib/srv/authhandlers.go `UserKeyAuth`), and
+//!    `CheckCert` refuses every other critical option, `force-command` and
+//!    `verify-required` included, though OpenSSH would enforce them;
 //! 7. the login is one of the principals;
 //! 8. the key id (the cluster user) is not empty, and Teleport's extensions
 //!    parse.
@@ -50,9 +53,10 @@ pub use identity::{
     EXT_TELEPORT_TRAITS,
 };
 
-/// Critical options OpenSSH understands; sshd refuses a certificate with any
-/// other, so do we.
-const KNOWN_CRITICAL_OPTIONS: &[&str] = &["force-command", "source-address", "verify-required"];
+/// The one critical option a Teleport node lets through (x/crypto's
+/// `CheckCert` leaves `source-address` to the connection's address check,
+/// which sshd does here); a certificate with any other is refused.
+const KNOWN_CRITICAL_OPTIONS: &[&str] = &["source-address"];
 
 /// Only CAs of this `cert_authority` type sign login certificates.
 const USER_CA_TYPE: &str = "user";

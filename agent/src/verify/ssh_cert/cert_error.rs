@@ -25,7 +25,8 @@ pub enum CertError {
     NotYetValid { valid_after: SystemTime },
     /// `now` is at or after `valid_before`.
     Expired { valid_before: SystemTime },
-    /// A critical option sshd does not know (sshd would refuse the certificate).
+    /// A critical option other than `source-address` (a Teleport node
+    /// refuses the certificate).
     UnsupportedCriticalOption { name: String },
     /// The login is not one of the certificate's principals.
     LoginNotInPrincipals {

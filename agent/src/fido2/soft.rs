@@ -116,6 +116,8 @@ pub struct SoftAuthenticator {
     /// Sets BE in assertions, as a synced passkey's authenticator does
     /// (not saved).
     pub backup_eligible: bool,
+    /// Sets BS in assertions: the credential is backed up now (not saved).
+    pub backup_state: bool,
     /// The PIN (clientPin); with one, no built-in user verification.
     pin: Option<Zeroizing<String>>,
     /// PIN tries left (saved).
@@ -203,6 +205,7 @@ impl SoftAuthenticator {
             user_verification: true,
             discoverable: true,
             backup_eligible: false,
+            backup_state: false,
             pin: None,
             pin_retries: MAX_PIN_RETRIES,
             pin_protocols: both_protocols(),

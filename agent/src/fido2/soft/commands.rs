@@ -12,7 +12,8 @@ use crate::fido2::client_pin as pin;
 use crate::fido2::ctap::{decode_get_assertion_params, encode_get_assertion_response};
 use crate::fido2::{Fido2Error, GetAssertionResponse};
 use crate::verify::webauthn::{
-    FLAG_ATTESTED_DATA, FLAG_BACKUP_ELIGIBLE, FLAG_USER_PRESENT, FLAG_USER_VERIFIED,
+    FLAG_ATTESTED_DATA, FLAG_BACKUP_ELIGIBLE, FLAG_BACKUP_STATE, FLAG_USER_PRESENT,
+    FLAG_USER_VERIFIED,
 };
 
 impl SoftAuthenticator {
@@ -69,6 +70,9 @@ impl SoftAuthenticator {
         }
         if self.backup_eligible {
             flags |= FLAG_BACKUP_ELIGIBLE;
+        }
+        if self.backup_state {
+            flags |= FLAG_BACKUP_STATE;
         }
         let authenticator_data = self.authenticator_data(flags, counter);
         let mut signed = authenticator_data.clone();

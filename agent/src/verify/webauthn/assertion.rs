@@ -8,7 +8,8 @@ use super::client_data::{check_browser_client_data, client_data_json, validate_o
 use super::cose_key::PublicKey;
 use super::{
     WebauthnCredential, WebauthnError, AUTHENTICATOR_DATA_MIN_LEN, FLAG_ATTESTED_DATA,
-    FLAG_BACKUP_ELIGIBLE, FLAG_EXTENSION_DATA, FLAG_USER_PRESENT, FLAG_USER_VERIFIED,
+    FLAG_BACKUP_ELIGIBLE, FLAG_BACKUP_STATE, FLAG_EXTENSION_DATA, FLAG_USER_PRESENT,
+    FLAG_USER_VERIFIED,
 };
 
 /// What a verified assertion says about the tap, read from the signed
@@ -157,6 +158,13 @@ fn verify_signed(
     if flags & FLAG_ATTESTED_DATA != 0 {
         return Err(WebauthnError::BadAuthenticatorData(
             "attested credential data in an assertion".into(),
+        ));
+    }
+    // go-webauthn's ValidateLogin (Teleport's loginFlow.finish) refuses a
+    // credential backed up that cannot be.
+    if flags & FLAG_BACKUP_STATE != 0 && flags & FLAG_BACKUP_ELIGIBLE == 0 {
+        return Err(WebauthnError::BadAuthenticatorData(
+            "backup state set on a credential that is not backup eligible".into(),
         ));
     }
     if flags & FLAG_EXTENSION_DATA == 0 && authenticator_data.len() != AUTHENTICATOR_DATA_MIN_LEN {

@@ -57,6 +57,9 @@ pub const FLAG_USER_VERIFIED: u8 = 0x04;
 /// Authenticator flag: backup eligible (BE): the credential may be copied
 /// off the authenticator (a synced passkey), so it is no hardware key.
 pub const FLAG_BACKUP_ELIGIBLE: u8 = 0x08;
+/// Authenticator flag: backup state (BS): the credential is backed up now.
+/// Only a backup-eligible credential can be (WebAuthn L3 §6.1).
+pub const FLAG_BACKUP_STATE: u8 = 0x10;
 /// Authenticator flag: attested credential data follows (registration).
 pub const FLAG_ATTESTED_DATA: u8 = 0x40;
 /// Authenticator flag: extension data follows.

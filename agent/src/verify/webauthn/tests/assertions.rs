@@ -35,6 +35,26 @@ fn flags_come_from_the_authenticator_data() {
 }
 
 #[test]
+fn backup_state_needs_backup_eligibility() {
+    let mut a = SoftAuthenticator::from_seed(RP, b"backup");
+    let cred = a.credential();
+    // BS without BE: go-webauthn's ValidateLogin refuses it.
+    a.backup_state = true;
+    assert!(matches!(
+        verify(&cred, &tap(&mut a, false)),
+        Err(WebauthnError::BadAuthenticatorData(why)) if why.contains("backup")
+    ));
+    // A synced passkey, backed up: a valid assertion (no hardware key,
+    // which the login decides from BE).
+    a.backup_eligible = true;
+    let synced = verify(&cred, &tap(&mut a, false)).unwrap();
+    assert_eq!(
+        synced.flags,
+        FLAG_USER_PRESENT | FLAG_BACKUP_ELIGIBLE | FLAG_BACKUP_STATE
+    );
+}
+
+#[test]
 fn refuses_another_rp_id_or_challenge() {
     let mut a = SoftAuthenticator::from_seed(RP, b"rp");
     let cred = a.credential();

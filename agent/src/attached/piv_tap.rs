@@ -23,7 +23,8 @@ impl PivCandidate {
     /// or the slot's default where that is not never (PIV: 9e only).
     pub fn needs_pin(&self) -> bool {
         match self.attested.attestation.pin_policy {
-            PinPolicy::Never => false,
+            // A fingerprint (YubiKey Bio), which no PIN replaces.
+            PinPolicy::Never | PinPolicy::MatchOnce | PinPolicy::MatchAlways => false,
             PinPolicy::Once | PinPolicy::Always => true,
             _ => self.slot != PivSlot::CardAuthentication,
         }

@@ -25,6 +25,10 @@ pub enum PinPolicy {
     Once,
     /// 3: for every use.
     Always,
+    /// 4: a fingerprint once per session (YubiKey Bio).
+    MatchOnce,
+    /// 5: a fingerprint for every use (YubiKey Bio).
+    MatchAlways,
 }
 
 /// When the key asks for a touch.
@@ -90,27 +94,33 @@ impl PinPolicy {
             1 => PinPolicy::Never,
             2 => PinPolicy::Once,
             3 => PinPolicy::Always,
+            4 => PinPolicy::MatchOnce,
+            5 => PinPolicy::MatchAlways,
             _ => return Err(format!("unknown PIN policy {b}")),
         })
     }
 
-    /// The byte Yubico's APDUs and extension use (0 default .. 3 always).
+    /// The byte Yubico's APDUs and extension use (0 default .. 5 match-always).
     pub fn byte(self) -> u8 {
         match self {
             PinPolicy::Default => 0,
             PinPolicy::Never => 1,
             PinPolicy::Once => 2,
             PinPolicy::Always => 3,
+            PinPolicy::MatchOnce => 4,
+            PinPolicy::MatchAlways => 5,
         }
     }
 
-    /// `default`, `never`, `once`, `always`.
+    /// `default`, `never`, `once`, `always`, `match-once`, `match-always`.
     pub fn name(self) -> &'static str {
         match self {
             PinPolicy::Default => "default",
             PinPolicy::Never => "never",
             PinPolicy::Once => "once",
             PinPolicy::Always => "always",
+            PinPolicy::MatchOnce => "match-once",
+            PinPolicy::MatchAlways => "match-always",
         }
     }
 }
@@ -187,10 +197,7 @@ pub(crate) fn read(cert: &X509Certificate<'_>) -> Result<YubicoExtensions, Strin
                 out.serial = Some(der_u32(v).map_err(|e| format!("serial number extension: {e}"))?)
             }
             OID_POLICY => match v {
-                [pin, touch, ..] => {
-                    out.policy =
-                        Some((PinPolicy::from_byte(*pin)?, TouchPolicy::from_byte(*touch)?))
-                }
+                [pin, touch] => out.policy = Some(attested_policies(*pin, *touch)?),
                 _ => {
                     return Err(format!(
                         "PIN/touch policy extension has {} bytes, not 2",
@@ -214,6 +221,18 @@ pub(crate) fn read(cert: &X509Certificate<'_>) -> Result<YubicoExtensions, Strin
 }
 
 /// A non-negative DER INTEGER that fits in 32 bits (YubiKey serials do).
+/// The policy bytes of a slot attestation, as piv-go's `Verify` reads them
+/// (Teleport's `AttestHardwareKey`): PIN 1-5, touch 1-3; a card states
+/// the policy it applies, so 0 ("the slot's default") is no attestation.
+fn attested_policies(pin: u8, touch: u8) -> Result<(PinPolicy, TouchPolicy), String> {
+    if pin == 0 || touch == 0 {
+        return Err(format!(
+            "PIN/touch policy extension states no policy (PIN {pin}, touch {touch})"
+        ));
+    }
+    Ok((PinPolicy::from_byte(pin)?, TouchPolicy::from_byte(touch)?))
+}
+
 fn der_u32(v: &[u8]) -> Result<u32, String> {
     let (tag, rest) = v.split_first().ok_or("empty")?;
     let (len, body) = rest.split_first().ok_or("truncated")?;
@@ -258,7 +277,18 @@ mod tests {
     fn policy_bytes() {
         assert_eq!(PinPolicy::from_byte(3), Ok(PinPolicy::Always));
         assert_eq!(TouchPolicy::from_byte(3), Ok(TouchPolicy::Cached));
-        assert!(PinPolicy::from_byte(4).is_err());
+        assert_eq!(PinPolicy::from_byte(4), Ok(PinPolicy::MatchOnce));
+        assert_eq!(PinPolicy::from_byte(5), Ok(PinPolicy::MatchAlways));
+        assert!(PinPolicy::from_byte(6).is_err());
+        // In an attestation, as piv-go: a YubiKey Bio's policies read, the
+        // slot default (0) or an unknown byte refused.
+        assert_eq!(
+            attested_policies(5, 2),
+            Ok((PinPolicy::MatchAlways, TouchPolicy::Always))
+        );
+        assert!(attested_policies(0, 2).is_err());
+        assert!(attested_policies(2, 0).is_err());
+        assert!(attested_policies(2, 4).is_err());
         assert!(TouchPolicy::from_byte(9).is_err());
         let f = FormFactor(0x83);
         assert_eq!(

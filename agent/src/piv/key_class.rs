@@ -7,8 +7,9 @@ use crate::policy::KeyPolicy;
 
 /// The class of an attested PIV key (Teleport's
 /// `GetPrivateKeyPolicyFromAttestation`): touch `always` or `cached` counts
-/// as touch, PIN `once` or `always` as PIN. A policy left at the slot default
-/// (0) counts as neither: the certificate does not say, so nothing is assumed.
+/// as touch, PIN `once` or `always` as PIN; a YubiKey Bio's fingerprint
+/// (`match-once`, `match-always`) is no PIN. A policy left at the slot
+/// default (0) counts as neither (an attestation never states it).
 pub fn key_class(pin: PinPolicy, touch: TouchPolicy) -> KeyPolicy {
     let touch = matches!(touch, TouchPolicy::Always | TouchPolicy::Cached);
     let pin = matches!(pin, PinPolicy::Once | PinPolicy::Always);
@@ -53,6 +54,8 @@ mod tests {
             (P::Always, T::Default, HardwareKeyPin),
             (P::Once, T::Cached, HardwareKeyTouchAndPin),
             (P::Always, T::Always, HardwareKeyTouchAndPin),
+            (P::MatchOnce, T::Always, HardwareKeyTouch),
+            (P::MatchAlways, T::Never, HardwareKey),
         ];
         for (pin, touch, want) in cases {
             assert_eq!(

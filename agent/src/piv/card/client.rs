@@ -137,7 +137,7 @@ impl<T: Transport> PivClient<T> {
         let pin_needed = match meta.as_ref().map(|m| m.pin_policy) {
             Some(PinPolicy::Always) => !self.pin_fresh,
             Some(PinPolicy::Once) | Some(PinPolicy::Default) | None => !self.pin_verified,
-            Some(PinPolicy::Never) => false,
+            Some(PinPolicy::Never | PinPolicy::MatchOnce | PinPolicy::MatchAlways) => false,
         };
         let touch = meta
             .as_ref()

@@ -63,10 +63,13 @@ fn reads_every_extension() {
 #[test]
 fn each_policy_gives_its_class() {
     use KeyPolicy::*;
-    // (pin byte, touch byte) → class: pin 1 never 2 once 3 always; touch 1 never 2 always 3 cached.
+    // (pin byte, touch byte) → class: pin 1 never 2 once 3 always 4/5 a
+    // YubiKey Bio's fingerprint (no PIN, as Teleport's
+    // GetPrivateKeyPolicyFromAttestation); touch 1 never 2 always 3 cached.
     let cases = [
         (1, 1, HardwareKey),
-        (0, 0, HardwareKey),
+        (4, 2, HardwareKeyTouch),
+        (5, 1, HardwareKey),
         (1, 2, HardwareKeyTouch),
         (1, 3, HardwareKeyTouch),
         (2, 1, HardwareKeyPin),
@@ -84,6 +87,22 @@ fn each_policy_gives_its_class() {
             want,
             "pin {pin} touch {touch}"
         );
+    }
+}
+
+#[test]
+fn a_policy_extension_that_states_no_policy_is_refused() {
+    // piv-go's Verify refuses the slot default (0) and unknown bytes.
+    for (pin, touch) in [(0, 0), (0, 2), (2, 0), (6, 2), (2, 4)] {
+        let m = Minted::new(&Slot {
+            pin,
+            touch,
+            ..Slot::default()
+        });
+        let e = verify_chain(&m.chain(), &m.roots())
+            .expect_err("refused")
+            .to_string();
+        assert!(e.contains("policy"), "pin {pin} touch {touch}: {e}");
     }
 }
 

@@ -199,6 +199,10 @@ pub struct Explanation {
     /// allows here, whose tap or registered key would identify them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub candidates: Vec<String>,
+    /// Users the login maps to whom a lock holds (when who logs in is not
+    /// known): not asked, and the others must show who logs in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locked_candidates: Vec<String>,
     /// The roles that allowed this login on this node.
     pub roles: Vec<String>,
     pub locked: bool,

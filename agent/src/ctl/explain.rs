@@ -84,6 +84,12 @@ pub fn render(e: &Explanation) -> String {
         e.access,
         if e.locked { " (locked)" } else { "" }
     ));
+    if !e.locked_candidates.is_empty() {
+        s.push_str(&format!(
+            "  locked:       {} (not asked: who logs in must be shown)\n",
+            e.locked_candidates.join(", ")
+        ));
+    }
     let strictest = if e.user.is_none() && !e.candidates.is_empty() {
         " (the strictest among them)"
     } else {
@@ -152,5 +158,44 @@ mod tests {
         assert!(locked.locked && locked.access == "deny", "{locked:?}");
         assert!(!other.locked && other.access == "allow", "{other:?}");
         assert!(!none.locked && none.access == "allow", "{none:?}");
+    }
+
+    /// A shared login with one of its users locked: the others, once shown.
+    #[test]
+    fn a_locked_candidate_is_named_and_not_asked() {
+        let dir = std::env::temp_dir().join(format!("mfactl-explain-lc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("bundle.yaml");
+        let user = |n: &str| {
+            format!("---\nkind: user\nversion: v2\nmetadata: {{name: {n}}}\nspec: {{roles: [r]}}\n")
+        };
+        std::fs::write(
+            &path,
+            "kind: role\nversion: v7\nmetadata: {name: r}\nspec:\n  allow:\n    logins: [root]\n    node_labels: {'*': '*'}\n".to_owned()
+                + &user("ann")
+                + &user("ben")
+                + "---\nkind: lock\nversion: v2\nmetadata: {name: l}\nspec:\n  target: {user: ben}\n",
+        )
+        .expect("write bundle");
+        let args = ExplainArgs {
+            policy: Some(&path),
+            node: Some("prod3".into()),
+            node_id: None,
+            labels: BTreeMap::new(),
+            query: ExplainQuery {
+                login: "root".into(),
+                user: None,
+                service: None,
+            },
+        };
+        let e = run_explain(args, Path::new("/nonexistent")).expect("explained");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!((e.access.as_str(), e.mfa.as_str()), ("allow", "session"));
+        assert_eq!(
+            (e.candidates.clone(), e.locked_candidates.clone()),
+            (vec!["ann".to_string()], vec!["ben".to_string()])
+        );
+        let text = render(&e);
+        assert!(text.contains("locked:       ben (not asked"), "{text}");
     }
 }

@@ -48,6 +48,7 @@ pub fn explain(
         mfa: d.requirement.name().into(),
         user: d.user.clone(),
         candidates: d.candidates.clone(),
+        locked_candidates: d.locked_candidates.clone(),
         roles: d.roles.clone(),
         locked: d.locked,
         reasons,

@@ -78,7 +78,9 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
         state.lock_view_stale(),
     );
     let mut out = Verdict {
-        allow: d.is_allowed(),
+        // A session whose person was not shown is refused when one of those
+        // it could be is locked (see `sessions::end_reason`).
+        allow: d.is_allowed() && d.locked_candidates.is_empty(),
         message: String::new(),
         user: d.user.clone().or(person),
         requirement: v.requirement,
@@ -224,6 +226,11 @@ fn refusal(state: &AgentState, login: &str, d: &Decision) -> String {
             .clone()
             .unwrap_or_else(|| "locked by the cluster".into());
         format!("pam-mfa: access for {who} as {login} on {node} is locked: {why}")
+    } else if !d.locked_candidates.is_empty() {
+        format!(
+            "pam-mfa: a session as {login} on {node} whose person was not shown could be that of a locked user ({})",
+            d.locked_candidates.join(", ")
+        )
     } else {
         format!("pam-mfa: the cluster policy does not allow {who} to log in as {login} on {node}")
     }

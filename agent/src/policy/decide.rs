@@ -36,6 +36,7 @@ pub(super) fn decide_unknown(bundle: &Bundle, q: &LoginQuery<'_>, given: Option<
         roles: Vec::new(),
         locked: false,
         lock_message: None,
+        locked_candidates: Vec::new(),
         reasons,
     };
     let holder = LockHolder {
@@ -108,6 +109,7 @@ pub(super) fn decide_for_user(
         roles: allowing.iter().map(|a| a.role.name.clone()).collect(),
         locked: false,
         lock_message: None,
+        locked_candidates: Vec::new(),
         reasons,
     };
     apply_locks(bundle, q, LockHolder::of(user), &mut decision);

@@ -96,6 +96,12 @@ pub struct Decision {
     pub locked: bool,
     /// The message of the lock that denied the login.
     pub lock_message: Option<String>,
+    /// When who logs in is not known (several candidates): those a lock
+    /// holds who could otherwise log in here. They are left out of
+    /// `candidates`, and a tap (or key or certificate) of one of the others
+    /// must show who logs in: Teleport holds a lock against the person it
+    /// names, never against the others who share the login.
+    pub locked_candidates: Vec<String>,
     /// Why, in sentences a person can read, in order.
     pub reasons: Vec<String>,
 }

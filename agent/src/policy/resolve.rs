@@ -116,15 +116,20 @@ fn decide_unclaimed(bundle: &Bundle, q: &LoginQuery<'_>) -> Decision {
         roles: Vec::new(),
         locked: false,
         lock_message: None,
+        locked_candidates: Vec::new(),
         reasons,
     }
 }
 
 /// A login that maps to several users, or a cluster-managed login whose
 /// person is not known: allowed when one of them is; the strictest
-/// requirement of those allowed applies; a lock on any of them who would
-/// be allowed denies (the person could be them). The allowed and unlocked
-/// ones are the candidates a tap may identify.
+/// requirement of those allowed applies. A lock on one of them who would be
+/// allowed holds that person only (Teleport's lock targets are the
+/// person's own, lib/srv/ctx.go `ComputeLockTargets`): the others may log
+/// in, but only once a tap, key or certificate shows who logs in (a
+/// session MFA check is required), since the person could be the locked
+/// one. The allowed and unlocked ones are the candidates a tap may
+/// identify; when none is left, the lock denies.
 fn decide_several(bundle: &Bundle, q: &LoginQuery<'_>, users: &[&User], widened: bool) -> Decision {
     let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
     let mut reasons = vec![several_intro(q, &names, widened)];
@@ -146,19 +151,22 @@ fn decide_several(bundle: &Bundle, q: &LoginQuery<'_>, users: &[&User], widened:
         roles: Vec::new(),
         locked: false,
         lock_message: None,
+        locked_candidates: Vec::new(),
         reasons,
     };
     // A locked user counts when their roles would give the login here (a
-    // candidate that could never log in here is no reason to deny).
-    let lock = decisions
+    // candidate that could never log in here is no reason to ask).
+    let locked: Vec<&(&str, Decision)> = decisions
         .iter()
-        .find(|(_, d)| d.locked && (!widened || !d.roles.is_empty()));
-    if let Some((name, locked)) = lock {
+        .filter(|(_, d)| d.locked && (!widened || !d.roles.is_empty()))
+        .collect();
+    decision.locked_candidates = locked.iter().map(|(n, _)| n.to_string()).collect();
+    if let (Some((name, first)), true) = (locked.first(), allowed.is_empty()) {
         decision.locked = true;
-        decision.lock_message = locked.lock_message.clone();
+        decision.lock_message = first.lock_message.clone();
         decision.requirement = strictest(decisions.iter().map(|(_, d)| d));
         decision.reasons.push(format!(
-            "a lock holds {name}, one of the users login {} maps to: access denied",
+            "a lock holds {name}, one of the users login {} maps to, and no other may log in: access denied",
             q.login
         ));
     } else if allowed.is_empty() {
@@ -171,6 +179,15 @@ fn decide_several(bundle: &Bundle, q: &LoginQuery<'_>, users: &[&User], widened:
         ));
     } else {
         allow_for_several(&allowed, &mut decision);
+        if !locked.is_empty() {
+            let names: Vec<&str> = locked.iter().map(|(n, _)| *n).collect();
+            decision.requirement.session = true;
+            decision.reasons.push(format!(
+                "a lock holds {}, who could be the one logging in as {}: who logs in must be shown (a tap, or a registered key or certificate of one of the others), so session MFA is required; the locked users' keys are not asked",
+                name_list(&names),
+                q.login
+            ));
+        }
     }
     decision
 }

@@ -91,6 +91,15 @@ pub fn end_reason(
                 .unwrap_or("a lock in force matches")
         ));
     }
+    // A session whose person was never shown (no tap, key or certificate
+    // told them apart): a lock on one of those it could be ends it, as a
+    // new login would have to show it is not theirs.
+    if !d.locked_candidates.is_empty() {
+        return Some(format!(
+            "locked: a lock holds {}, whom this session's person could be",
+            d.locked_candidates.join(", ")
+        ));
+    }
     let identity = s.identity.as_ref()?;
     let q = query(node, s, now, lock_view_stale);
     expired_certificate_ends(bundle, &q, identity).map(|why| format!("certificate expired: {why}"))
@@ -224,6 +233,20 @@ spec:
             false,
         )[0];
         assert!(why.starts_with("locked: go away"), "{why}");
+    }
+
+    /// A session whose person was never shown, on a login two users may
+    /// have: a lock on either ends it (the person could be them).
+    #[test]
+    fn a_lock_on_whom_an_unshown_person_could_be_ends_the_session() {
+        let ops = "kind: role\nversion: v7\nmetadata: { name: ops }\nspec:\n  allow:\n    node_labels: { env: prod }\n    logins: [deploy]\n---\nkind: user\nversion: v2\nmetadata: { name: ann }\nspec: { roles: [ops] }\n---\nkind: user\nversion: v2\nmetadata: { name: ben }\nspec: { roles: [ops] }\n";
+        let mut s = session(12, 12, "deploy");
+        s.user = None;
+        let end =
+            |extra: &str| end_reason(&with(&(ops.to_owned() + extra)), &node(), &s, now(), false);
+        assert_eq!(end(""), None);
+        let why = end(&format!("---\n{}", lock("{ user: ben }", None))).unwrap();
+        assert!(why.contains("ben"), "{why}");
     }
 
     /// Teleport's monitor (lib/srv/monitor.go) ends a session on a lock,

@@ -253,12 +253,28 @@ fn locks_for_unknown_and_ambiguous_users() {
     // a user given but unknown: a user target on that name matches
     let b = bundle(&(text.clone() + &lock("u", "{user: mallory}", "")));
     assert!(Ask::new(&n, "postgres").user("mallory").decide(&b).locked);
-    // a lock on any of the users a login maps to denies it
+    // a lock on one of the users a login maps to holds that user alone
+    // (Teleport's lock targets are the person's own): the others may log
+    // in, once shown to be the one logging in, so a tap is asked for where
+    // none was needed
+    let open = Ask::new(&n, "deploy").decide(&bundle(&text));
+    assert!(open.is_allowed() && open.requirement.is_off());
     let b = bundle(&(text.clone() + &lock("u", "{user: alice}", "  message: gone\n")));
+    let d = Ask::new(&n, "deploy").decide(&b);
+    assert_eq!((d.access, d.locked), (Access::Allow, false));
+    assert!(d.requirement.session, "{:?}", d.reasons);
+    assert_eq!(d.candidates, ["jerry"]);
+    assert_eq!(d.locked_candidates, ["alice"]);
+    assert!(!Ask::new(&n, "jerry").decide(&b).locked);
+    // all of them locked: denied, with the first lock's message
+    let b = bundle(
+        &(text.clone()
+            + &lock("u", "{user: alice}", "  message: gone\n")
+            + &lock("v", "{user: jerry}", "")),
+    );
     let d = Ask::new(&n, "deploy").decide(&b);
     assert_eq!(
         (d.access, d.locked, d.lock_message.as_deref()),
         (Access::Deny, true, Some("gone"))
     );
-    assert!(!Ask::new(&n, "jerry").decide(&b).locked);
 }

@@ -70,8 +70,9 @@ fn a_lock_on_the_certificates_mfa_device_holds_whatever_else_was_used() {
 /// lib/services/role.go `RoleSet.LockingMode` per person: a stale lock
 /// view denies the logins whose mode is strict (a role's `options.lock:
 /// strict`, else the cap's `locking_mode` unless a role says `best_effort`),
-/// not those of other users; a login that maps to several users is denied
-/// when one of them is strict; a login of no cluster user follows the cap.
+/// not those of other users; a login that maps to several users asks who
+/// logs in when one of them is strict (the others may, once shown); a
+/// login of no cluster user follows the cap.
 #[test]
 fn a_stale_lock_view_denies_strict_persons_only() {
     let r = |name: &str, lock: &str, login: &str| {
@@ -124,9 +125,21 @@ fn a_stale_lock_view_denies_strict_persons_only() {
                 fresh.reasons
             );
         }
-        // A shared login: alice (strict) could be the one logging in.
+        // A shared login: alice (strict) could be the one logging in, so
+        // who logs in must be shown, and she is not asked.
         let d = Ask::new(&worker(), "shared").stale_locks().decide(&b);
-        assert!(!d.is_allowed(), "{cap_mode}: {:?}", d.reasons);
+        assert!(d.is_allowed() && !d.locked, "{cap_mode}: {:?}", d.reasons);
+        assert!(d.requirement.session, "{cap_mode}: {:?}", d.reasons);
+        assert!(
+            d.locked_candidates.contains(&"alice".to_string())
+                && !d.candidates.contains(&"alice".to_string())
+                && d.candidates.contains(&"bob".to_string()),
+            "{cap_mode}: {:?} {:?}",
+            d.locked_candidates,
+            d.candidates
+        );
+        let fresh = Ask::new(&worker(), "shared").decide(&b);
+        assert!(fresh.locked_candidates.is_empty() && !fresh.requirement.session);
     }
 }
 

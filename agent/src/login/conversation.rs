@@ -2,8 +2,6 @@
 //! person's answer (from `mfactl tap`), its verification, and for sudo/su
 //! inside an SSH session the forwarded ssh-agent instead of a prompt.
 
-use std::time::{Duration, Instant};
-
 use pam_mfa_protocol::{PamContext, ResponseBody};
 
 use super::evidence::KeyClass;
@@ -15,10 +13,6 @@ use crate::audit::AuditEvent;
 use crate::challenge::Answer;
 use crate::policy::{Bundle, ServiceClass};
 use crate::state::AgentState;
-
-/// How long the agent waits for a forwarded ssh-agent to sign (the person
-/// touches the key meanwhile); under the module's default 10 s deadline.
-const FORWARDED_AGENT_DEADLINE: Duration = Duration::from_secs(8);
 
 /// Starts the tap for a login that needs one: a challenge that a
 /// registered key of any of `v.tap_users` may answer.
@@ -78,7 +72,7 @@ pub(super) fn start(
     }
     if class == ServiceClass::Admin {
         if let Some(sock) = ctx.ssh_auth_sock.as_deref().filter(|s| !s.is_empty()) {
-            match forwarded_agent_tap(state, conv, sock) {
+            match super::forwarded_agent::tap(state, conv, sock) {
                 Ok(step) => return step,
                 Err((back, why)) => {
                     conv = back;
@@ -316,55 +310,6 @@ pub fn cancel(state: &AgentState, mut conv: Box<Conversation>) -> ResponseBody {
         "pam-mfa: cancelled".into()
     };
     finish(state, ev, verdict)
-}
-
-/// sudo/su inside an SSH session: ask the person's forwarded ssh-agent to
-/// sign the challenge with a registered key (the key asks for the touch).
-/// On failure the conversation comes back, with the reason, for a prompt.
-fn forwarded_agent_tap(
-    state: &AgentState,
-    conv: Box<Conversation>,
-    sock: &str,
-) -> Result<Step, (Box<Conversation>, String)> {
-    match sign_with_forwarded_agent(state, &conv, sock) {
-        Ok((class, i)) => {
-            let device = conv.devices[i].clone();
-            Ok(conv.allow(state, class, &device, "forwarded_agent_ssh_sk"))
-        }
-        Err(why) => Err((conv, why)),
-    }
-}
-
-fn sign_with_forwarded_agent(
-    state: &AgentState,
-    conv: &Conversation,
-    sock: &str,
-) -> Result<(KeyClass, usize), String> {
-    let uid = nix::unistd::User::from_name(&conv.login)
-        .ok()
-        .flatten()
-        .map(|u| u.uid.as_raw())
-        .ok_or_else(|| format!("no local account {}", conv.login))?;
-    let path = std::path::Path::new(sock);
-    let deadline = Instant::now() + FORWARDED_AGENT_DEADLINE;
-    let keys =
-        crate::ssh_agent::client::list_keys(path, uid, deadline).map_err(|e| e.to_string())?;
-    let i = conv
-        .devices
-        .iter()
-        .position(|d| {
-            d.sk_blob()
-                .is_some_and(|b| keys.iter().any(|k| k.key_blob == b))
-        })
-        .ok_or_else(|| format!("it holds no registered security key of {}", conv.user))?;
-    let text = conv.challenge.text();
-    let key_blob = conv.devices[i]
-        .sk_blob()
-        .ok_or("not a security-key device")?;
-    let sig = crate::ssh_agent::client::sign(path, uid, key_blob, text.as_bytes(), deadline)
-        .map_err(|e| e.to_string())?;
-    let class = conv.verify_sk(state, &conv.devices[i], &sig)?;
-    Ok((class, i))
 }
 
 #[cfg(test)]

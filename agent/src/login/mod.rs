@@ -17,6 +17,7 @@ mod explain;
 mod flow;
 #[cfg(test)]
 mod flow_tests;
+mod forwarded_agent;
 mod grants;
 mod key_credit;
 mod key_rules;

@@ -187,3 +187,33 @@ fn sudo_is_decided_for_the_invoking_users_login() {
     };
     assert!(matches!(account(&su), ResponseBody::Deny { .. }));
 }
+
+/// Teleport's `loginFlow.finish` reads the user's devices again: a key
+/// deleted (not locked) while its login waits on the tap cannot finish it.
+#[test]
+fn a_key_removed_while_the_login_waits_cannot_finish_it() {
+    let (f, cards, _) = world("shared-removed");
+    let (conv, prompt) = challenge(&f);
+    let without_alice = format!(
+        "{}{}",
+        piv_device("jerry-piv", "jerry", &cards.jerry),
+        piv_device("bob-piv", "bob", &cards.bob),
+    );
+    let b = load_bundle_str(&policy(&without_alice), "t.yaml").unwrap();
+    f.state.store.install(b, std::time::SystemTime::now());
+    let line = piv_answer(&mut FakeCard::new(&cards.alice, &touch()), &prompt);
+    match answer(&f.state, conv, &[line]) {
+        Step::Done(ResponseBody::Deny { message }) => {
+            assert!(message.contains("no longer registered"), "{message}")
+        }
+        Step::Done(r) => panic!("allowed with a removed key: {r:?}"),
+        Step::Ask(_, p) => panic!("{}", prompt_text(&p)),
+    }
+    // jerry's key, still registered, answers a fresh challenge.
+    let (conv, prompt) = challenge(&f);
+    let line = piv_answer(&mut FakeCard::new(&cards.jerry, &touch()), &prompt);
+    match answer(&f.state, conv, &[line]) {
+        Step::Done(r) => assert_eq!(r, ALLOW),
+        Step::Ask(_, p) => panic!("{}", prompt_text(&p)),
+    }
+}

@@ -63,6 +63,26 @@ pub(super) enum TapKind {
 }
 
 impl TapDevice {
+    /// Whether `bundle` still registers this device to its user, with the
+    /// same key: Teleport's `loginFlow.finish` reads the user's devices
+    /// again and refuses a credential no longer among them, so a key
+    /// deleted while a login waits on its tap cannot finish it.
+    pub(super) fn is_registered_in(&self, bundle: &Bundle) -> bool {
+        bundle.devices_for_user(&self.user).iter().any(|d| {
+            *d.id == *self.id
+                && match (&d.kind, &self.kind) {
+                    (DeviceKind::SshSk { key_blob, .. }, TapKind::SshSk { key_blob: b, .. }) => {
+                        **key_blob == **b
+                    }
+                    (DeviceKind::Webauthn(w), TapKind::Webauthn(c)) => {
+                        *w.credential_id == *c.credential_id
+                    }
+                    (DeviceKind::Piv(_), TapKind::Piv { .. }) => true,
+                    _ => false,
+                }
+        })
+    }
+
     pub(super) fn sk_blob(&self) -> Option<&[u8]> {
         match &self.kind {
             TapKind::SshSk { key_blob, .. } => Some(key_blob),
@@ -274,6 +294,15 @@ impl Conversation {
             ));
         };
         let owner = device.user.as_str();
+        if !device.is_registered_in(&bundle) {
+            return Err((
+                format!("pam-mfa: {} is no longer registered to {owner}", device.name),
+                format!(
+                    "{} is not registered to {owner} in the policy in force (removed or replaced while the login waited; checked after the tap)",
+                    device.name
+                ),
+            ));
+        }
         let d = decide_for_person(
             state,
             &bundle,

@@ -204,8 +204,33 @@ impl<'de> Deserialize<'de> for SecondFactor {
     }
 }
 
+/// Teleport's `Webauthn.CheckAndSetDefaults` without an `rp_id`: the U2F
+/// app id's host, its port dropped (`https://tele.example.com:3080` gives
+/// `tele.example.com`), or the app id itself when it is no URL
+/// (`example.com`); `None` when neither (Teleport refuses such a cap).
+fn rp_id_from_app_id(app_id: &str) -> Option<String> {
+    if let Some((_, rest)) = app_id.split_once("://") {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let host = authority.rsplit('@').next().unwrap_or_default();
+        let host = host.split(':').next().unwrap_or_default();
+        return (!host.is_empty()).then(|| host.to_owned());
+    }
+    let url_like = app_id.contains([':', '?', '#']) || app_id.starts_with("//");
+    (!url_like).then(|| app_id.to_owned())
+}
+
 impl CapDoc {
     pub(crate) fn into_cap(self) -> AuthPreference {
+        let mut cap = self.read_cap();
+        // A cap that allows WebAuthn with U2F set but no rp_id takes the
+        // app id's host (Teleport's `AuthPreferenceV2.CheckAndSetDefaults`).
+        if cap.webauthn_rp_id.is_none() && cap.second_factors().contains(&Factor::Webauthn) {
+            cap.webauthn_rp_id = cap.u2f_app_id.as_deref().and_then(rp_id_from_app_id);
+        }
+        cap
+    }
+
+    fn read_cap(self) -> AuthPreference {
         let spec = self.spec.unwrap_or_default();
         let webauthn = spec.webauthn.unwrap_or(serde_json::Value::Null);
         let webauthn_rp_id = webauthn
@@ -242,6 +267,53 @@ impl CapDoc {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rp_id_from_the_u2f_app_id() {
+        let cases = [
+            ("https://tele.example.com:3080", Some("tele.example.com")),
+            ("https://tele.example.com", Some("tele.example.com")),
+            (
+                "https://u@tele.example.com:443/path?q",
+                Some("tele.example.com"),
+            ),
+            ("example.com", Some("example.com")),
+            ("example.com:3080", None),
+            ("https://", None),
+        ];
+        for (app_id, want) in cases {
+            assert_eq!(rp_id_from_app_id(app_id).as_deref(), want, "{app_id}");
+        }
+        let cap = |spec: &str| {
+            crate::policy::load_bundle_str(
+                &format!("kind: cluster_auth_preference\nversion: v2\nmetadata: {{name: cluster-auth-preference}}\nspec:\n{spec}"),
+                "cap.yaml",
+            )
+            .unwrap()
+            .cap
+            .webauthn_rp_id
+            .clone()
+        };
+        let u2f = "  u2f: {app_id: 'https://tele.example.com:3080', facets: ['https://tele.example.com:3080']}\n";
+        assert_eq!(
+            cap(&format!("  second_factor: webauthn\n{u2f}")).as_deref(),
+            Some("tele.example.com")
+        );
+        assert_eq!(
+            cap(&format!("  second_factor: on\n{u2f}  webauthn: {{}}\n")).as_deref(),
+            Some("tele.example.com")
+        );
+        // An explicit rp_id wins; without WebAuthn among the factors nothing
+        // is derived.
+        assert_eq!(
+            cap(&format!(
+                "  second_factor: webauthn\n{u2f}  webauthn: {{rp_id: example.com}}\n"
+            ))
+            .as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(cap(&format!("  second_factor: otp\n{u2f}")), None);
+    }
 
     #[test]
     fn admin_actions_rule() {

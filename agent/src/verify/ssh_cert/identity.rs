@@ -19,6 +19,10 @@ pub const EXT_MFA_VERIFIED: &str = "mfa-verified";
 pub const EXT_PRIVATE_KEY_POLICY: &str = "private-key-policy";
 /// See [`EXT_TELEPORT_ROLES`].
 pub const EXT_PREVIOUS_IDENTITY_EXPIRES: &str = "prev-identity-expires";
+/// The certificate's generation (Teleport's `generation`): only checked.
+const EXT_GENERATION: &str = "generation";
+/// The critical option Teleport pins a login's source IP with.
+const OPT_SOURCE_ADDRESS: &str = "source-address";
 /// The access requests whose roles the certificate carries:
 /// `{"access_requests": [ID, ...]}`.
 pub const EXT_ACTIVE_REQUESTS: &str = "teleport-active-requests";
@@ -102,6 +106,7 @@ impl TeleportIdentity {
         principals: Vec<String>,
         ca_cluster: &str,
     ) -> Result<TeleportIdentity, CertError> {
+        check_decodable(cert)?;
         let extensions = cert.extensions();
         let non_empty = |name: &str| extensions.get(name).filter(|v| !v.is_empty()).cloned();
         let roles = match extensions.get(EXT_TELEPORT_ROLES) {
@@ -146,6 +151,37 @@ impl TeleportIdentity {
             subject_key_type: cert.public_key().algorithm().as_str().to_owned(),
         })
     }
+}
+
+/// What Teleport's `DecodeIdentity` (lib/sshca/identity.go) parses and
+/// refuses the certificate over when malformed, beyond what is read here:
+/// `prev-identity-expires` must be an RFC 3339 time (present, even empty),
+/// `generation` a decimal uint64 (`strconv.ParseUint`), and the
+/// `source-address` critical option one address and prefix
+/// (`strings.Split(v, "/")` giving two parts; sshd enforces the address).
+fn check_decodable(cert: &Certificate) -> Result<(), CertError> {
+    let extensions = cert.extensions();
+    let bad = |name: &str, reason: &str| CertError::BadExtension {
+        name: name.to_owned(),
+        reason: reason.to_owned(),
+    };
+    if let Some(t) = extensions.get(EXT_PREVIOUS_IDENTITY_EXPIRES) {
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| bad(EXT_PREVIOUS_IDENTITY_EXPIRES, "not an RFC 3339 time"))?;
+    }
+    if let Some(g) = extensions.get(EXT_GENERATION) {
+        if g.is_empty() || !g.bytes().all(|b| b.is_ascii_digit()) || g.parse::<u64>().is_err() {
+            return Err(bad(EXT_GENERATION, "not a decimal uint64"));
+        }
+    }
+    if let Some(v) = cert.critical_options().get(OPT_SOURCE_ADDRESS) {
+        if v.split('/').count() != 2 {
+            return Err(CertError::Malformed(format!(
+                "critical option {OPT_SOURCE_ADDRESS} {v:?} is not one address and prefix (Teleport's DecodeIdentity reads it as a CIDR)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `teleport-active-requests`: `{"access_requests": [...]}` (Teleport's

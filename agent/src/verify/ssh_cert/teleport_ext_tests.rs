@@ -40,7 +40,8 @@ fn ssh_cert_device_extensions() {
 }
 
 /// `prev-identity-expires` (RFC 3339, as Teleport writes it on per-session
-/// MFA certificates): read; absent or not a time, none.
+/// MFA certificates): read; absent, none; not a time (even empty), the
+/// certificate is refused, as Teleport's `DecodeIdentity` refuses it.
 #[test]
 fn ssh_cert_previous_identity_expires() {
     let (s, cas) = setup("previd");
@@ -54,16 +55,21 @@ fn ssh_cert_previous_identity_expires() {
             args.push(format!("extension:prev-identity-expires={e}"));
         }
         let (ty, b64) = s.sign("ca", "user", &strs(&args));
-        verify_user_cert(&ty, &b64, &cas, "jerry", inside())
-            .unwrap()
-            .previous_identity_expires
+        verify_user_cert(&ty, &b64, &cas, "jerry", inside()).map(|id| id.previous_identity_expires)
     };
     assert_eq!(
         read(Some("2030-01-02T03:04:05Z")),
-        Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_893_553_445))
+        Ok(Some(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_893_553_445)
+        ))
     );
-    assert_eq!(read(None), None);
-    assert_eq!(read(Some("tomorrow")), None);
+    assert_eq!(read(None), Ok(None));
+    assert!(
+        matches!(read(Some("tomorrow")), Err(CertError::BadExtension { ref name, .. }) if name == "prev-identity-expires")
+    );
+    // Present but empty (a string of no bytes, which the parser cannot
+    // tell from a flag, so it is not canonical either): refused.
+    assert!(read(Some("")).is_err());
     // A Machine ID bot's certificate.
     let (ty, b64) = s.sign(
         "ca",
@@ -136,4 +142,45 @@ fn ssh_cert_active_requests() {
     );
     assert!(with("{}").unwrap().active_requests.is_empty());
     assert!(matches!(with("[1]"), Err(CertError::BadExtension { .. })));
+}
+
+/// Teleport's `DecodeIdentity` refuses a `generation` that is no decimal
+/// uint64 and a `source-address` that is not one address and prefix.
+#[test]
+fn ssh_cert_values_teleport_decodes() {
+    let (s, cas) = setup("decodes");
+    let verify = |options: &[&str]| {
+        let mut args: Vec<String> = ["-I", "jerry", "-n", "jerry", "-V", &window()]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        for o in options {
+            args.push("-O".into());
+            args.push(o.to_string());
+        }
+        let (ty, b64) = s.sign("ca", "user", &strs(&args));
+        verify_user_cert(&ty, &b64, &cas, "jerry", inside()).map(|_| ())
+    };
+    assert_eq!(verify(&["extension:generation=7"]), Ok(()));
+    assert_eq!(
+        verify(&["extension:generation=0018446744073709551615"]),
+        Ok(())
+    );
+    assert!(verify(&["extension:generation="]).is_err());
+    for g in ["abc", "+7", "-1", "18446744073709551616"] {
+        assert!(
+            matches!(verify(&[&format!("extension:generation={g}")]), Err(CertError::BadExtension { ref name, .. }) if name == "generation"),
+            "{g:?}"
+        );
+    }
+    assert_eq!(verify(&["source-address=10.1.2.3/32"]), Ok(()));
+    for a in ["10.1.2.3", "10.0.0.0/8,192.168.0.0/16"] {
+        assert!(
+            matches!(
+                verify(&[&format!("source-address={a}")]),
+                Err(CertError::Malformed(_))
+            ),
+            "{a:?}"
+        );
+    }
 }

@@ -64,12 +64,21 @@ impl WebauthnDevice {
                 .unwrap_or_default()
                 .into_boxed_slice()
         };
+        let field = |names: &[&str]| names.iter().find_map(|n| form.get(*n));
         WebauthnDevice {
             credential_id: bytes(&["credential_id", "credentialId"]),
             public_key: bytes(&["public_key_cbor", "publicKeyCbor"]),
             form: WebauthnForm::Webauthn,
-            credential_rp_id: None,
-            signature_counter: 0,
+            // What `mfactl enroll --webauthn` writes, as Teleport's device:
+            // the rp_id it was registered for, and its counter then.
+            credential_rp_id: field(&["credential_rp_id", "credentialRpId"])
+                .and_then(|v| v.as_str())
+                .filter(|rp| !rp.is_empty())
+                .map(Box::from),
+            signature_counter: field(&["signature_counter", "signatureCounter"])
+                .and_then(|v| v.as_u64())
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0),
             last_active: 0,
         }
     }

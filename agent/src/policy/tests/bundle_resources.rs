@@ -245,3 +245,24 @@ fn users_for_login() {
     assert_eq!(names("alice"), vec!["alice"]);
     assert!(names("nobody").is_empty());
 }
+
+/// An `mfa_device` of the `webauthn` form keeps what `mfactl enroll
+/// --webauthn` writes: the rp_id it was registered for (a device of
+/// another rp_id cannot answer, as in Teleport's login) and its counter.
+#[test]
+fn webauthn_form_devices_keep_their_rp_id_and_counter() {
+    let device = |name: &str, extra: &str| {
+        format!("---\nkind: mfa_device\nversion: v1\nmetadata: {{name: {name}}}\nspec: {{user: olga, webauthn: {{credential_id: Y3JlZA==, public_key_cbor: pQ==, {extra}}}}}\n")
+    };
+    let text = "kind: cluster_auth_preference\nversion: v2\nmetadata: {name: cluster-auth-preference}\nspec: {second_factor: webauthn, webauthn: {rp_id: example.com}}\n".to_owned()
+        + &device("here", "credential_rp_id: example.com, signature_counter: 41")
+        + &device("elsewhere", "credential_rp_id: other.example.org")
+        + &device("unsaid", "signatureCounter: 3");
+    let b = crate::policy::load_bundle_str(&text, "t.yaml").unwrap();
+    let answering: Vec<(&str, u32)> = b
+        .webauthn_devices("olga")
+        .into_iter()
+        .map(|(d, w)| (&*d.name, w.signature_counter))
+        .collect();
+    assert_eq!(answering, [("here", 41), ("unsaid", 3)]);
+}

@@ -302,6 +302,7 @@ fn replay(text: &[u8]) -> Result<(Vec<Session>, u64), String> {
         serde_json::from_value(version).map_err(|e| format!("not a session list: {e}"))?;
     let mut next = header.next;
     let mut open: Vec<Session> = Vec::new();
+    let mut damaged: Vec<usize> = Vec::new();
     while let Some((n, bytes)) = lines.next() {
         if bytes.is_empty() {
             continue;
@@ -310,7 +311,12 @@ fn replay(text: &[u8]) -> Result<(Vec<Session>, u64), String> {
             Ok(e) => e,
             // A crash mid-append leaves a torn last line: the rest stands.
             Err(_) if lines.peek().is_none() => break,
-            Err(e) => return Err(format!("line {}: not a session record: {e}", n + 1)),
+            // A damaged line costs that record only: forgetting every
+            // session would leave them all out of reach of locks.
+            Err(_) => {
+                damaged.push(n + 1);
+                continue;
+            }
         };
         match entry {
             Entry::Open(r) => {
@@ -321,6 +327,16 @@ fn replay(text: &[u8]) -> Result<(Vec<Session>, u64), String> {
             }
             Entry::Close(id) => open.retain(|o| o.id != id),
         }
+    }
+    if !damaged.is_empty() {
+        eprintln!(
+            "mfa-agent: session journal: line(s) {} are not session records and were skipped; the other records stand",
+            damaged
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     Ok((open, next))
 }

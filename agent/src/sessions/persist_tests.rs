@@ -91,3 +91,25 @@ fn a_version_1_file_is_read() {
         .unwrap_err()
         .contains("version"));
 }
+
+/// A damaged record costs that record only: the sessions around it stay
+/// (else every live session would be out of reach of locks).
+#[test]
+fn a_damaged_line_is_skipped_and_the_rest_stands() {
+    let d = dir();
+    let path = d.join("agent.sessions.json");
+    let mut a = sample(12, 12, "jerry");
+    a.id = "12-1".into();
+    let mut b = sample(13, 13, "tom");
+    b.id = "13-2".into();
+    save(&path, &[a, b], 3).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "a header and two records: {text}");
+    lines.insert(2, "{\"open\": garbage");
+    let damaged = lines.join("\n") + "\n";
+    let (back, next) = replay(damaged.as_bytes()).unwrap();
+    let ids: Vec<&str> = back.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!((ids, next), (vec!["12-1", "13-2"], 3));
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -92,3 +92,28 @@ fn a_locked_device_cannot_answer() {
         _ => panic!("the only key is locked: nothing to challenge"),
     }
 }
+
+/// `fail_mode: open` past `max_staleness`: the policy is unknown and the
+/// module is told so, but a lock of the last known policy still denies, as
+/// Teleport's best_effort keeps using the last lock set it saw.
+#[test]
+fn fail_open_keeps_the_last_known_locks() {
+    let lock = "---\nkind: lock\nversion: v2\nmetadata: {name: l1}\nspec:\n  target: {login: root}\n  message: incident 7\n";
+    for (extra, locked) in [("", false), (lock, true)] {
+        let f = Fixture::new(&bundle("true", extra), "fail_mode: open\n");
+        let now = f.state.now();
+        f.state
+            .store
+            .record_contact(now - Duration::from_secs(25 * 3600));
+        match f.begin(PamHook::Auth, None, "10.0.0.1") {
+            Step::Done(ResponseBody::Deny { message }) if locked => {
+                assert!(message.contains("incident 7"), "{message}")
+            }
+            Step::Done(ResponseBody::Unavailable { message }) if !locked => {
+                assert!(message.starts_with("pam-mfa: "), "{message}")
+            }
+            Step::Done(r) => panic!("locked {locked}: {r:?}"),
+            Step::Ask(..) => panic!("locked {locked}: no challenge on an unknown policy"),
+        }
+    }
+}

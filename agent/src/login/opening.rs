@@ -69,7 +69,10 @@ pub(super) fn open_decision<'c>(
     ev.peer_uid = Some(peer.uid);
     let bundle = match state.policy_for_login() {
         Ok(bundle) => bundle,
-        Err(why) => return Err(Box::new(refuse_unusable(state, &why, &mut ev, what))),
+        Err(why) => {
+            let asked = (what, login.as_str(), class);
+            return Err(Box::new(refuse_unusable(state, &why, &mut ev, asked)));
+        }
     };
     ev.policy_revision = bundle.revision.clone();
     let ctx = if peer.uid == 0 {

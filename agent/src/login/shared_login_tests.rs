@@ -217,3 +217,34 @@ fn a_key_removed_while_the_login_waits_cannot_finish_it() {
         Step::Ask(_, p) => panic!("{}", prompt_text(&p)),
     }
 }
+
+/// A key registered to two of the candidates (one registered a copy of
+/// the other's) cannot say who taps: refused, not credited to the first.
+#[test]
+fn a_key_registered_to_two_candidates_says_no_one() {
+    let cards = Cards {
+        jerry: Minted::new(&touch()),
+        alice: Minted::new(&touch()),
+        bob: Minted::new(&touch()),
+    };
+    let devices = format!(
+        "{}{}",
+        piv_device("alice-piv", "alice", &cards.alice),
+        piv_device("jerry-copy", "jerry", &cards.alice),
+    );
+    let f = piv_fixture(
+        &policy(&devices),
+        "challenge:\n  tries: 5\n",
+        "shared-copy",
+        &[&cards.alice],
+    );
+    let (conv, prompt) = challenge(&f);
+    let line = piv_answer(&mut FakeCard::new(&cards.alice, &touch()), &prompt);
+    match answer(&f.state, conv, &[line]) {
+        Step::Ask(_, p) => {
+            let text = prompt_text(&p);
+            assert!(text.contains("cannot say who logs in"), "{text}")
+        }
+        Step::Done(r) => panic!("a key of two candidates decided: {r:?}"),
+    }
+}

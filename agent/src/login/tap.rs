@@ -83,6 +83,16 @@ impl TapDevice {
         })
     }
 
+    /// Whether `other` holds the same key (a copy registered twice).
+    pub(super) fn same_key(&self, other: &TapDevice) -> bool {
+        match (&self.kind, &other.kind) {
+            (TapKind::SshSk { digest: a, .. }, TapKind::SshSk { digest: b, .. }) => a == b,
+            (TapKind::Webauthn(a), TapKind::Webauthn(b)) => a.credential_id == b.credential_id,
+            (TapKind::Piv { selector: a, .. }, TapKind::Piv { selector: b, .. }) => a == b,
+            _ => false,
+        }
+    }
+
     pub(super) fn sk_blob(&self) -> Option<&[u8]> {
         match &self.kind {
             TapKind::SshSk { key_blob, .. } => Some(key_blob),

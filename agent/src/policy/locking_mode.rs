@@ -25,8 +25,9 @@ pub(super) fn is_strict(bundle: &Bundle, roles: &[&Role]) -> bool {
 
 /// Denies `decision` when the lock view is stale (`q.lock_view_stale`) and
 /// the login's locking mode is strict: Teleport refuses such a login when
-/// its lock watcher is not known to be current. It counts as locked, so a
-/// login that maps to several users is denied when any of them would be.
+/// its lock watcher is not known to be current. It counts as locked, so on
+/// a login that maps to several users that one is not asked, and the
+/// others must show who logs in (`resolve::decide_several`).
 pub(super) fn apply_stale_lock_view(
     bundle: &Bundle,
     q: &LoginQuery<'_>,

@@ -122,16 +122,19 @@ pub fn print(cases: &[Case], results: &[Value], stall: &Value, decisions: usize,
 /// What the `decide` growth target leaves for cold reads on this machine.
 fn cold_reads(cold: &ColdReads, small_decide_us: f64) {
     let budget_ns = (DECIDE_RATIO_TARGET - 1.0) * small_decide_us * 1e3;
+    let (small_mib, full_mib) = (
+        cold.small_kib as f64 / 1024.0,
+        cold.full_kib as f64 / 1024.0,
+    );
     println!();
     println!(
         "One cold read whose address comes from the read before (a pointer chase over a \
-         random cycle, fixed seed): {:.1} ns over {} (the 1/100 bundle's live heap), {:.1} ns \
-         over {} (the full one's). The {DECIDE_RATIO_TARGET}x target leaves the full bundle \
-         {budget_ns:.0} ns over the 1/100 one's `decide`: {:.1} such reads.",
+         random cycle, fixed seed): {:.1} ns over {small_mib:.1} MiB (the 1/100 bundle's live \
+         heap), {:.1} ns over {full_mib:.0} MiB (the full one's). The {DECIDE_RATIO_TARGET}x \
+         target leaves the full bundle {budget_ns:.0} ns over the 1/100 one's `decide`: {:.1} \
+         such reads.",
         cold.small_ns,
-        format!("{:.1} MiB", cold.small_kib as f64 / 1024.0),
         cold.full_ns,
-        format!("{:.0} MiB", cold.full_kib as f64 / 1024.0),
         budget_ns / cold.full_ns,
     );
 }

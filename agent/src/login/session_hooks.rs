@@ -23,7 +23,7 @@ use super::opening::{open_decision, Opened};
 use super::recorded_auth::session_context;
 use super::verdict::{finish, PeerIds, Verdict};
 use crate::audit::AuditEvent;
-use crate::policy::{Bundle, Decision};
+use crate::policy::{session_terms, Bundle, Decision};
 use crate::sessions::{decision, identify, session_event, Session};
 use crate::state::AgentState;
 
@@ -62,6 +62,11 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
         user: person.clone(),
         identity: v.identity.clone(),
         lock_roles: roles_at_start(&bundle, &v, person.as_deref()),
+        terms: v
+            .identity
+            .as_ref()
+            .or_else(|| person.as_deref().and_then(|p| bundle.users().get(p)))
+            .map(|u| session_terms(&bundle, u, state.now())),
         device: device.clone(),
         evidence: evidence.clone(),
         service: ctx.service.clone(),

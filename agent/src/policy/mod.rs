@@ -62,6 +62,7 @@ mod requirement;
 mod resolve;
 mod resources;
 mod role_positions;
+mod session_terms;
 mod traits;
 
 #[cfg(test)]
@@ -87,4 +88,5 @@ pub use resources::{
     MfaDevice, Role, RoleConditions, RoleMapping, TraitValues, Traits, User, WebauthnDevice,
     WebauthnForm, SSH_SK_KEY_TYPES,
 };
+pub use session_terms::{session_terms, SessionTerms};
 pub use traits::{interpolate, TemplateError};

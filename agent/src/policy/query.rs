@@ -107,6 +107,23 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// An allowing decision that requires nothing and says nothing: what
+    /// [`super::apply_locks`] is applied to when only locks are asked about.
+    pub fn unlocked() -> Decision {
+        Decision {
+            access: Access::Allow,
+            requirement: super::Requirement::OFF,
+            user: None,
+            known_user: false,
+            candidates: Vec::new(),
+            roles: Vec::new(),
+            locked: false,
+            lock_message: None,
+            locked_candidates: Vec::new(),
+            reasons: Vec::new(),
+        }
+    }
+
     /// Whether access is allowed.
     pub fn is_allowed(&self) -> bool {
         self.access == Access::Allow

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::procs::ProcId;
 use super::session::Session;
-use crate::policy::{CertificateFacts, ServiceClass, User};
+use crate::policy::{CertificateFacts, ServiceClass, SessionTerms, User};
 
 /// Larger files are not read (10,000 sessions fit easily).
 const MAX_FILE: u64 = 32 * 1024 * 1024;
@@ -68,6 +68,12 @@ struct Record {
     identity: Option<Identity>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     lock_roles: Vec<String>,
+    /// `SessionTerms::strict` (absent: a session without terms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    strict: Option<bool>,
+    /// `SessionTerms::ends_at`, in Unix milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ends_at_ms: Option<u64>,
     device: Option<String>,
     evidence: String,
     service: String,
@@ -132,28 +138,32 @@ fn record(s: &Session) -> Record {
                 trusted_device: c.trusted_device,
                 device_id: c.device_id.clone(),
                 mfa_device: c.mfa_device.clone(),
-                cert_expires_ms: c.cert_expires.map(|t| {
-                    t.duration_since(SystemTime::UNIX_EPOCH)
-                        .map(|d| d.as_millis() as u64)
-                        .unwrap_or(0)
-                }),
+                cert_expires_ms: c.cert_expires.map(unix_ms),
                 bot: c.bot,
                 allowed_nodes: c.allowed_nodes.clone(),
                 access_requests: c.access_requests.clone(),
             }
         }),
         lock_roles: s.lock_roles.clone(),
+        strict: s.terms.map(|t| t.strict),
+        ends_at_ms: s.terms.and_then(|t| t.ends_at).map(unix_ms),
         device: s.device.clone(),
         evidence: s.evidence.clone(),
         service: s.service.clone(),
         tty: s.tty.clone(),
         rhost: s.rhost.clone(),
-        opened_ms: s
-            .opened
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0),
+        opened_ms: unix_ms(s.opened),
     }
+}
+
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn from_unix_ms(ms: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
 }
 
 fn session(r: Record) -> Option<Session> {
@@ -176,21 +186,23 @@ fn session(r: Record) -> Option<Session> {
                 trusted_device: i.trusted_device,
                 device_id: i.device_id,
                 mfa_device: i.mfa_device,
-                cert_expires: i
-                    .cert_expires_ms
-                    .map(|ms| SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms)),
+                cert_expires: i.cert_expires_ms.map(from_unix_ms),
                 bot: i.bot,
                 allowed_nodes: i.allowed_nodes,
                 access_requests: i.access_requests,
             })),
         }),
         lock_roles: r.lock_roles,
+        terms: r.strict.map(|strict| SessionTerms {
+            strict,
+            ends_at: r.ends_at_ms.map(from_unix_ms),
+        }),
         device: r.device,
         evidence: r.evidence,
         service: r.service,
         tty: r.tty,
         rhost: r.rhost,
-        opened: SystemTime::UNIX_EPOCH + Duration::from_millis(r.opened_ms),
+        opened: from_unix_ms(r.opened_ms),
         // Whatever was ending it died with the last agent: judged afresh.
         ending: None,
     })

@@ -26,6 +26,10 @@ fn round_trip_and_refusals() {
     let mut a = sample(10, 10, "jerry");
     a.id = "10-1".into();
     a.ending = Some("locked".into());
+    a.terms = Some(crate::policy::SessionTerms {
+        strict: true,
+        ends_at: Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_893_553_445_250)),
+    });
     a.identity = Some(
         User {
             name: "jerry".into(),
@@ -53,6 +57,7 @@ fn round_trip_and_refusals() {
         ("10-1", a.leader, "jerry")
     );
     assert_eq!(b.identity, a.identity);
+    assert_eq!(b.terms, a.terms);
     assert_eq!(b.opened, a.opened);
     assert_eq!(b.ending, None, "judged afresh");
     // Readable by others: not trusted.

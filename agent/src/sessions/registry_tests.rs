@@ -23,6 +23,7 @@ pub(crate) fn session(pid: i32, start: u64, account: &str) -> Session {
         user: Some(account.into()),
         identity: None,
         lock_roles: Vec::new(),
+        terms: None,
         device: None,
         evidence: "none needed".into(),
         service: "sshd".into(),

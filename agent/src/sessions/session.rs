@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use pam_mfa_protocol::SessionInfo;
 
 use super::procs::ProcId;
-use crate::policy::{ServiceClass, User};
+use crate::policy::{ServiceClass, SessionTerms, User};
 
 /// One live login session.
 #[derive(Debug, Clone)]
@@ -28,6 +28,11 @@ pub struct Session {
     /// the current decision's): a trusted cluster certificate's own roles,
     /// or the roles the bundle then gave the person.
     pub lock_roles: Vec<String>,
+    /// What the session keeps from its start for a known person (its
+    /// locking mode, when its certificate ends it); `None` for a session
+    /// whose person was never shown, or one an older agent recorded: those
+    /// are judged by the policy in force.
+    pub terms: Option<SessionTerms>,
     /// The MFA device used, for `mfa_device` lock targets.
     pub device: Option<String>,
     pub evidence: String,

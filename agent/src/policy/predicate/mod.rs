@@ -4,7 +4,9 @@
 //! Variables: `labels["k"]` / `labels.k` (the node's label, `""` when
 //! absent), `user.spec.traits["k"]` / `user.spec.traits.k` (a list, empty
 //! when absent). (`user.metadata.name`, which only the newest Teleport
-//! versions know, is an unknown identifier here: such a bundle is refused.)
+//! versions know, is an unknown identifier here: the role loads with a
+//! warning, and a login it is asked about is refused, as Teleport's
+//! `matchLabelExpression`, which passes no user name, fails evaluating it.)
 //! Functions: `set(...)`,
 //! `labels_matching(glob)`, `contains(list, s)`, `contains_any(list, list)`,
 //! `contains_all(list, list)` (false for an empty second list),

@@ -123,10 +123,13 @@ mod tests {
     #[test]
     fn a_device_whose_key_cannot_answer_is_a_warning() {
         let good = SoftAuthenticator::from_seed("example.com", b"check");
+        // The broken one is another credential (one device per key).
         let entry = |name: &str, key: &[u8]| {
+            let mut credential = good.credential_id().to_vec();
+            credential.extend_from_slice(name.as_bytes());
             format!(
                 "    - {{kind: mfa_device, version: v1, metadata: {{name: {name}}}, id: id-{name}, webauthn: {{credentialId: {}, publicKeyCbor: {}}}}}\n",
-                STANDARD.encode(good.credential_id()),
+                STANDARD.encode(credential),
                 STANDARD.encode(key)
             )
         };

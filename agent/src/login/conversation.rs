@@ -236,7 +236,6 @@ fn check_answer(
                     |d| matches!(&d.kind, TapKind::SshSk { digest, .. } if *digest == key_digest),
                 )
                 .ok_or_else(not_registered)?;
-            one_owner(conv, i)?;
             Ok((conv.verify_sk(state, &conv.devices[i], &signature)?, i))
         }
         Answer::Webauthn {
@@ -253,7 +252,6 @@ fn check_answer(
                     _ => None,
                 })
                 .ok_or_else(not_registered)?;
-            one_owner(conv, i)?;
             Ok((
                 conv.verify_webauthn(
                     state,
@@ -275,7 +273,6 @@ fn check_answer(
                     _ => None,
                 })
                 .ok_or_else(not_registered)?;
-            one_owner(conv, i)?;
             Ok((
                 conv.verify_browser(state, &conv.devices[i], cred, &browser)?,
                 i,
@@ -294,33 +291,9 @@ fn check_answer(
                     _ => None,
                 })
                 .ok_or_else(not_registered)?;
-            one_owner(conv, i)?;
             Ok((conv.verify_piv(&conv.devices[i], key, &signature)?, i))
         }
     }
-}
-
-/// The answering key must say who taps: one registered to several of the
-/// candidates (a copy of someone's credential id or public key registered
-/// as one's own) names no one, and is refused rather than credited to the
-/// first. Teleport looks a credential up among one user's devices only.
-fn one_owner(conv: &Conversation, i: usize) -> Result<(), String> {
-    let device = &conv.devices[i];
-    let mut others: Vec<&str> = conv
-        .devices
-        .iter()
-        .filter(|d| d.user != device.user && d.same_key(device))
-        .map(|d| d.user.as_str())
-        .collect();
-    others.dedup();
-    if others.is_empty() {
-        return Ok(());
-    }
-    Err(format!(
-        "that security key is registered to {} and to {}: it cannot say who logs in",
-        device.user,
-        others.join(", ")
-    ))
 }
 
 /// The person gave up, or the module hit its deadline.

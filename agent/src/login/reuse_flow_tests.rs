@@ -108,3 +108,24 @@ fn a_tap_for_a_person_guessed_from_the_login_name_is_never_reused() {
         "her key",
     );
 }
+
+/// A tap whose device was removed from the policy since does not serve the
+/// window (as a locked one does not).
+#[test]
+fn a_tap_by_a_device_removed_since_is_not_reused() {
+    let (f, card) = world("reuse-removed");
+    let key = sk_info(BLOB);
+    tapped_login(&f, &card, Some(&key), "10.0.0.1");
+    assert_eq!(another_login(&f, Some(&key), "10.0.0.1"), ALLOW);
+    let second = format!(
+        "---\nkind: mfa_device\nversion: v1\nmetadata: {{name: alice-key2}}\nspec:\n  user: alice\n  ssh_sk:\n    public_key: \"sk-ssh-ed25519@openssh.com {OTHER_BLOB} alice@desk\"\n"
+    );
+    let without_card = crate::policy::load_bundle_str(&bundle("true", &second), "t.yaml").unwrap();
+    f.state
+        .store
+        .install(without_card, std::time::SystemTime::now());
+    refused(
+        &another_login(&f, Some(&key), "10.0.0.1"),
+        "the card is gone",
+    );
+}

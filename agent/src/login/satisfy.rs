@@ -184,8 +184,14 @@ pub(super) fn by_reuse(
             )
             .is_ok()
         })
-        // A device locked since the tap does not count.
-        .filter(|r| !device_locked(state, bundle, a.login, a.user, a.class, &r.device));
+        // A device locked or removed since the tap does not count.
+        .filter(|r| {
+            bundle
+                .devices_for_user(a.user)
+                .iter()
+                .any(|d| *d.id == r.device)
+                && !device_locked(state, bundle, a.login, a.user, a.class, &r.device)
+        });
     let Some(r) = reused else {
         return false;
     };

@@ -77,20 +77,12 @@ impl TapDevice {
                     (DeviceKind::Webauthn(w), TapKind::Webauthn(c)) => {
                         *w.credential_id == *c.credential_id
                     }
-                    (DeviceKind::Piv(_), TapKind::Piv { .. }) => true,
+                    (DeviceKind::Piv(p), TapKind::Piv { key, .. }) => {
+                        p.key_sha256 == key.attestation.public_key_spki_sha256
+                    }
                     _ => false,
                 }
         })
-    }
-
-    /// Whether `other` holds the same key (a copy registered twice).
-    pub(super) fn same_key(&self, other: &TapDevice) -> bool {
-        match (&self.kind, &other.kind) {
-            (TapKind::SshSk { digest: a, .. }, TapKind::SshSk { digest: b, .. }) => a == b,
-            (TapKind::Webauthn(a), TapKind::Webauthn(b)) => a.credential_id == b.credential_id,
-            (TapKind::Piv { selector: a, .. }, TapKind::Piv { selector: b, .. }) => a == b,
-            _ => false,
-        }
     }
 
     pub(super) fn sk_blob(&self) -> Option<&[u8]> {

@@ -22,6 +22,9 @@ pub struct PivDevice {
     /// (key type, base64 blob), when it has an OpenSSH form: what a login
     /// key is matched against (not verified here).
     pub ssh_key: Option<(String, String)>,
+    /// SHA-256 of the slot certificate's SubjectPublicKeyInfo: the key, for
+    /// "one device per key" (not verified here either).
+    pub key_sha256: [u8; 32],
 }
 
 fn pem_texts(v: &Value, field: &str) -> Result<Vec<String>, String> {
@@ -100,9 +103,14 @@ impl PivDevice {
             return Err("piv.attestation_chain needs the slot certificate and the F9 attestation certificate".into());
         }
         let mut h = Sha256::new();
+        let mut key_sha256 = [0u8; 32];
         for (i, der) in chain.iter().enumerate() {
             match X509Certificate::from_der(der) {
-                Ok(([], _)) => {}
+                Ok(([], cert)) => {
+                    if i == 0 {
+                        key_sha256 = Sha256::digest(cert.public_key().raw).into();
+                    }
+                }
                 _ => {
                     return Err(format!(
                         "piv: certificate {} of the chain is not an X.509 certificate",
@@ -117,6 +125,7 @@ impl PivDevice {
         Ok(PivDevice {
             slot,
             ssh_key,
+            key_sha256,
             chain,
             chain_sha256: h.finalize().into(),
         })

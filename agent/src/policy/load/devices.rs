@@ -1,6 +1,7 @@
 //! The loader's devices: our `mfa_device` documents and the devices of a
-//! user's Teleport `local_auth`, claimed by name (and an ssh_sk key by key)
-//! through the same checks; legacy U2F devices left out without an app id.
+//! user's Teleport `local_auth`, claimed by name and by key (one device per
+//! ssh_sk key, WebAuthn credential id or PIV slot key) through the same
+//! checks; legacy U2F devices left out without an app id.
 
 use super::super::by_name::position;
 use super::super::documents::Document;
@@ -43,7 +44,7 @@ impl Loader {
     }
 
     /// An `mfa_device`: skipped with a warning when it is not one this
-    /// agent can use; else claimed by name and, for an ssh_sk key, by key.
+    /// agent can use; else claimed by name and by key.
     pub(super) fn add_device(
         &mut self,
         outcome: DeviceOutcome,
@@ -63,7 +64,7 @@ impl Loader {
 
     /// A device (an `mfa_device` document's, or one of a user's
     /// `local_auth`), refused when its user already has a device of that
-    /// name, or when its ssh_sk key is registered already.
+    /// name, or when its key is registered already (to anyone).
     pub(super) fn push_device(
         &mut self,
         device: MfaDevice,
@@ -89,22 +90,18 @@ impl Loader {
                 ),
             ));
         }
-        if let DeviceKind::SshSk {
-            key_type, key_blob, ..
-        } = &device.kind
-        {
-            let hash = self.hasher.hash_one((key_type, key_blob));
-            let same_key = |d: &MfaDevice| matches!(&d.kind, DeviceKind::SshSk { key_type: t, key_blob: b, .. } if t == key_type && b == key_blob);
-            if let Some(first) = self
-                .device_keys
-                .claim(hash, new, |d| same_key(&self.devices[d as usize]))
-            {
+        if let Some(key) = key_id(&device.kind) {
+            let hash = self.hasher.hash_one(key);
+            if let Some(first) = self.device_keys.claim(hash, new, |d| {
+                key_id(&self.devices[d as usize].kind) == Some(key)
+            }) {
                 return Err(doc_error(
                     doc,
                     origin,
                     format!(
-                        "mfa_device {:?}: this ssh_sk key is already registered at {}; a key may belong to one device only",
+                        "mfa_device {:?}: this {} key is already registered at {}; a key may belong to one device only (else a tap or login by it would not say whose it is)",
                         device.name,
+                        device.kind.name(),
                         self.show(self.device_places[first as usize])
                     ),
                 ));
@@ -137,5 +134,27 @@ impl Loader {
                 self.device_places.push(place);
             }
         }
+    }
+}
+
+/// What names a device's key, for "one device per key": an ssh_sk key's
+/// type and blob, a WebAuthn (or U2F) credential id, a PIV slot key's
+/// SubjectPublicKeyInfo digest. A WebAuthn device without a credential id
+/// names none (it cannot answer).
+#[derive(Hash, PartialEq, Eq, Clone, Copy)]
+enum KeyId<'a> {
+    SshSk(&'a str, &'a [u8]),
+    Credential(&'a [u8]),
+    Piv(&'a [u8; 32]),
+}
+
+fn key_id(kind: &DeviceKind) -> Option<KeyId<'_>> {
+    match kind {
+        DeviceKind::SshSk { key_type, key_blob } => Some(KeyId::SshSk(key_type, key_blob)),
+        DeviceKind::Webauthn(w) if !w.credential_id.is_empty() => {
+            Some(KeyId::Credential(&w.credential_id))
+        }
+        DeviceKind::Webauthn(_) => None,
+        DeviceKind::Piv(p) => Some(KeyId::Piv(&p.key_sha256)),
     }
 }

@@ -252,7 +252,7 @@ fn users_for_login() {
 #[test]
 fn webauthn_form_devices_keep_their_rp_id_and_counter() {
     let device = |name: &str, extra: &str| {
-        format!("---\nkind: mfa_device\nversion: v1\nmetadata: {{name: {name}}}\nspec: {{user: olga, webauthn: {{credential_id: Y3JlZA==, public_key_cbor: pQ==, {extra}}}}}\n")
+        format!("---\nkind: mfa_device\nversion: v1\nmetadata: {{name: {name}}}\nspec: {{user: olga, webauthn: {{credential_id: {}, public_key_cbor: pQ==, {extra}}}}}\n", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, name))
     };
     let text = "kind: cluster_auth_preference\nversion: v2\nmetadata: {name: cluster-auth-preference}\nspec: {second_factor: webauthn, webauthn: {rp_id: example.com}}\n".to_owned()
         + &device("here", "credential_rp_id: example.com, signature_counter: 41")

@@ -147,7 +147,8 @@ fn generate(seed: u64, users: usize) -> String {
         }
         blobs.push(format!("{key_type} {blob}"));
         let form = if rng.chance(10) {
-            "webauthn: {credential_id: Y3JlZA==, public_key_cbor: pQ==}".to_owned()
+            // One credential per device, as keys are.
+            format!("webauthn: {{credential_id: Y3JlZA{d}, public_key_cbor: pQ==}}")
         } else {
             format!("ssh_sk: {{public_key: \"{key_type} {blob} c\"}}")
         };

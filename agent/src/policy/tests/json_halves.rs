@@ -16,7 +16,7 @@ fn resources(n: usize) -> Vec<String> {
             i / 8
         ));
         out.push(format!(
-            r#"{{"kind":"mfa_device","version":"v1","metadata":{{"name":"key{i}"}},"spec":{{"user":"user{i:05}","webauthn":{{"credential_id":"AAAA","public_key_cbor":"AAAA"}}}}}}"#
+            r#"{{"kind":"mfa_device","version":"v1","metadata":{{"name":"key{i}"}},"spec":{{"user":"user{i:05}","webauthn":{{"credential_id":"AAAA{i:08}","public_key_cbor":"AAAA"}}}}}}"#
         ));
     }
     out

@@ -84,7 +84,7 @@ pub fn render(e: &Explanation) -> String {
         e.access,
         if e.locked { " (locked)" } else { "" }
     ));
-    if !e.locked_candidates.is_empty() {
+    if !e.locked_candidates.is_empty() && !e.locked {
         s.push_str(&format!(
             "  locked:       {} (not asked: who logs in must be shown)\n",
             e.locked_candidates.join(", ")

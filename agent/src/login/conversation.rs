@@ -184,11 +184,10 @@ pub fn answer(state: &AgentState, mut conv: Box<Conversation>, answers: &[String
             let mut ev = conv.ev.clone();
             ev.event = "answer_refused".into();
             ev.result = "deny".into();
-            // Several candidates: the refused answer does not say who.
-            ev.user = match conv.candidates.as_slice() {
-                [one] => Some(one.clone()),
-                _ => None,
-            };
+            // The refused answer says no one: the login's own person when it
+            // had one, else nobody (one candidate left after the locked
+            // ones is no person shown).
+            ev.user = conv.verdict.user.clone();
             ev.requirement = Some(conv.requirement.name().into());
             ev.reason = why.clone();
             ev.time = crate::audit::now_rfc3339();

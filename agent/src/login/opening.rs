@@ -8,9 +8,11 @@ use std::sync::Arc;
 use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
 
 use super::pipeline::evaluate;
+use super::required::required;
 use super::verdict::{hook_name, refuse_unusable, PeerIds, Verdict};
+use super::who::identify;
 use crate::audit::AuditEvent;
-use crate::policy::{Bundle, ServiceClass};
+use crate::policy::{decide, Bundle, LoginQuery, ServiceClass};
 use crate::state::AgentState;
 
 pub fn service_class(state: &AgentState, service: &str) -> (ServiceClass, Option<String>) {
@@ -70,7 +72,9 @@ pub(super) fn open_decision<'c>(
     let bundle = match state.policy_for_login() {
         Ok(bundle) => bundle,
         Err(why) => {
-            let asked = (what, login.as_str(), class);
+            let auth_info = ctx.ssh_auth_info.as_deref().filter(|_| peer.uid == 0);
+            let lock = last_known_lock(state, class, &login, auth_info);
+            let asked = (what, login.as_str(), lock);
             return Err(Box::new(refuse_unusable(state, &why, &mut ev, asked)));
         }
     };
@@ -94,5 +98,47 @@ pub(super) fn open_decision<'c>(
         bundle,
         ctx,
         v,
+    })
+}
+
+/// With the policy unusable, the lock of the last known policy that holds
+/// this login, if any: Teleport's best_effort keeps using the last lock set
+/// it saw (`lockCollector` keeps it when the view goes stale), so under
+/// `fail_mode: open` a known lock still denies. Decided as a login is, for
+/// the person a registered key or certificate shows, else for the login
+/// alone (its user by name, or a lock on any of those it could be).
+fn last_known_lock(
+    state: &AgentState,
+    class: ServiceClass,
+    login: &str,
+    auth_info: Option<&str>,
+) -> Option<String> {
+    let bundle = state.store.current()?;
+    let d = match identify(state, &bundle, class, login, auth_info) {
+        Ok(who) => required(state, &bundle, class, login, &who),
+        Err(_) => decide(
+            &bundle,
+            &LoginQuery {
+                node: &state.node,
+                login,
+                user: None,
+                class,
+                mfa_device: None,
+                now: state.now(),
+                lock_view_stale: state.lock_view_stale(),
+            },
+        ),
+    };
+    if d.locked {
+        return Some(
+            d.lock_message
+                .unwrap_or_else(|| "a lock in force matches".to_owned()),
+        );
+    }
+    (!d.locked_candidates.is_empty()).then(|| {
+        format!(
+            "a lock holds {}, whom this login could be",
+            d.locked_candidates_named()
+        )
     })
 }

@@ -234,7 +234,7 @@ fn refusal(state: &AgentState, login: &str, d: &Decision) -> String {
     } else if !d.locked_candidates.is_empty() {
         format!(
             "pam-mfa: a session as {login} on {node} whose person was not shown could be that of a locked user ({})",
-            d.locked_candidates.join(", ")
+            d.locked_candidates_named()
         )
     } else {
         format!("pam-mfa: the cluster policy does not allow {who} to log in as {login} on {node}")

@@ -5,7 +5,7 @@ use pam_mfa_protocol::{PamHook, ResponseBody};
 use super::reuse::ConnectionKey;
 use crate::audit::AuditEvent;
 use crate::config::FailMode;
-use crate::policy::{decide, LoginQuery, Requirement, ServiceClass, User};
+use crate::policy::{Requirement, User};
 use crate::state::{AgentState, Unusable};
 
 /// Who asked, from SO_PEERCRED.
@@ -93,17 +93,17 @@ pub(super) fn refuse_unusable(
     state: &AgentState,
     why: &Unusable,
     ev: &mut AuditEvent,
-    (what, login, class): (&str, &str, ServiceClass),
+    (what, login, lock): (&str, &str, Option<String>),
 ) -> ResponseBody {
     let open = why.follows_fail_mode() && state.config.fail_mode == FailMode::Open;
     if open {
-        if let Some(lock) = last_known_lock(state, login, class) {
+        if let Some(lock) = lock {
             let node = &state.node.name;
             ev.result = "deny".into();
             ev.reason = format!(
-                "{why} (fail_mode open), but a lock of the last known policy holds this {what}: {lock}"
-            )
-            .to_lowercase();
+                "{} (fail_mode open), but a lock of the last known policy holds this {what}: {lock}",
+                why.to_string().to_lowercase()
+            );
             state.counters.count("deny");
             state.audit(ev);
             return ResponseBody::Deny {
@@ -148,35 +148,4 @@ pub(super) fn refuse_unusable(
     state.counters.count(result);
     state.audit(ev);
     body
-}
-
-/// Under `fail_mode: open` the policy is unknown, but not its last known
-/// locks: Teleport's `best_effort` keeps using the last lock set it saw
-/// (`lockCollector` keeps it when the view goes stale). A lock the last
-/// known policy holds on this login (its user by name, the login, the
-/// node, their roles; or one of the users it could be) still denies.
-fn last_known_lock(state: &AgentState, login: &str, class: ServiceClass) -> Option<String> {
-    let bundle = state.store.current()?;
-    let q = LoginQuery {
-        node: &state.node,
-        login,
-        user: None,
-        class,
-        mfa_device: None,
-        now: state.now(),
-        lock_view_stale: false,
-    };
-    let d = decide(&bundle, &q);
-    if d.locked {
-        return Some(
-            d.lock_message
-                .unwrap_or_else(|| "a lock in force matches".to_owned()),
-        );
-    }
-    (!d.locked_candidates.is_empty()).then(|| {
-        format!(
-            "a lock holds {}, whom this login could be",
-            d.locked_candidates.join(", ")
-        )
-    })
 }

@@ -124,6 +124,22 @@ impl Decision {
         }
     }
 
+    /// [`Decision::locked_candidates`] for a sentence: all of them when
+    /// few, else the first few and how many more (a lock on a role may hold
+    /// thousands, and the sentence goes into audit events).
+    pub fn locked_candidates_named(&self) -> String {
+        const AT_MOST: usize = 8;
+        let names = &self.locked_candidates;
+        if names.len() <= AT_MOST {
+            return names.join(", ");
+        }
+        format!(
+            "{} and {} more",
+            names[..AT_MOST].join(", "),
+            names.len() - AT_MOST
+        )
+    }
+
     /// Whether access is allowed.
     pub fn is_allowed(&self) -> bool {
         self.access == Access::Allow

@@ -101,7 +101,7 @@ pub fn end_reason(
     if !d.locked_candidates.is_empty() {
         return Some(format!(
             "locked: a lock holds {}, whom this session's person could be",
-            d.locked_candidates.join(", ")
+            d.locked_candidates_named()
         ));
     }
     let identity = s.identity.as_ref()?;

@@ -47,7 +47,6 @@ pub(super) fn start(
     let mut conv = Box::new(Conversation {
         challenge: fresh_challenge(state, login),
         user,
-        candidates: users,
         login: login.to_string(),
         requirement,
         devices,

@@ -99,9 +99,6 @@ pub struct Conversation {
     /// Whom the tap is for, as people read it: the one cluster user, or
     /// "one of jerry, alice" for a login whose person is not known.
     pub(super) user: String,
-    /// The cluster users whose registered keys may answer (one, or the
-    /// candidates of a cluster-managed login).
-    pub(super) candidates: Vec<String>,
     pub(super) login: String,
     /// What the tap must prove: the strictest among the candidates.
     pub(super) requirement: Requirement,

@@ -2,11 +2,11 @@
 //! configured once, when the session's connection is set up
 //! (lib/srv/ctx.go `NewServerContext` builds the `MonitorConfig`): its lock
 //! targets (`ComputeLockTargets`), its locking mode (`RoleSet.LockingMode`
-//! of the roles then) and, under `disconnect_expired_cert`, when its
-//! certificate ends it. A role changed, granted or taken away afterwards
+//! of the roles then), its idle timeout (`AdjustClientIdleTimeout`) and,
+//! under `disconnect_expired_cert`, when its certificate ends it. A role changed, granted or taken away afterwards
 //! changes none of these for that session.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use super::bundle::Bundle;
 use super::locking_mode::is_strict;
@@ -23,6 +23,10 @@ pub struct SessionTerms {
     /// `disconnect_expired_cert` was set then, by the cap or one of the
     /// roles (`AdjustDisconnectExpiredCert`); `None` otherwise.
     pub ends_at: Option<SystemTime>,
+    /// How long the session may go without input: the smallest
+    /// `client_idle_timeout` among the roles then
+    /// (`AdjustClientIdleTimeout`); `None` when none sets one.
+    pub idle_timeout: Option<Duration>,
 }
 
 /// The terms of a session of `user` (a bundle's user, or a certificate's
@@ -39,5 +43,6 @@ pub fn session_terms(bundle: &Bundle, user: &User, now: SystemTime) -> SessionTe
     SessionTerms {
         strict: is_strict(bundle, &roles),
         ends_at: user.cert().cert_expires.filter(|_| disconnect),
+        idle_timeout: roles.iter().filter_map(|r| r.client_idle_timeout).min(),
     }
 }

@@ -8,7 +8,8 @@
 //! - its certificate's end under `disconnect_expired_cert`
 //!   (`disconnectClientOnExpiredCert`).
 //!
-//! (Teleport's idle timeout is sshd's business here.) Nothing else ends a
+//! (Teleport's `client_idle_timeout` is `idle`'s: it needs the terminal.)
+//! Nothing else ends a
 //! session: a role change, a deny rule or a removed user that would refuse
 //! a new login leaves the open session alone, as Teleport's monitor does:
 //! access is checked when a session starts. A raised MFA requirement does

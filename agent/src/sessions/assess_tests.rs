@@ -277,6 +277,7 @@ fn a_known_persons_session_keeps_the_terms_of_its_start() {
     s.terms = Some(SessionTerms {
         strict: false,
         ends_at: None,
+        idle_timeout: None,
     });
     // Since the start, jerry was given access-dev, a strict role that
     // disconnects on expired certificates; and access-dev is locked.
@@ -312,6 +313,7 @@ fn a_known_persons_session_keeps_the_terms_of_its_start() {
     s.terms = Some(SessionTerms {
         strict: true,
         ends_at: Some(now() + Duration::from_secs(60)),
+        idle_timeout: None,
     });
     assert!(end_reason(&at_start, &node(), &s, now(), true).is_some());
     // The certificate's end fixed at the start ends it, whatever the
@@ -336,7 +338,8 @@ fn the_terms_come_from_the_roles_at_the_start() {
         crate::policy::session_terms(&b, jerry, now()),
         SessionTerms {
             strict: true,
-            ends_at: None
+            ends_at: None,
+            idle_timeout: None,
         },
         "no certificate: nothing ends it"
     );
@@ -351,7 +354,8 @@ fn the_terms_come_from_the_roles_at_the_start() {
         crate::policy::session_terms(&b, &carol, now()),
         SessionTerms {
             strict: true,
-            ends_at: Some(end)
+            ends_at: Some(end),
+            idle_timeout: None,
         }
     );
     let plain = load_bundle_str(BASE, "t.yaml").unwrap();
@@ -359,7 +363,8 @@ fn the_terms_come_from_the_roles_at_the_start() {
         crate::policy::session_terms(&plain, &carol, now()),
         SessionTerms {
             strict: false,
-            ends_at: None
+            ends_at: None,
+            idle_timeout: None,
         }
     );
 }

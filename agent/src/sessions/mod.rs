@@ -1,8 +1,9 @@
 //! Live login sessions: registered by the module's `open_session`, ended by
 //! `close_session`, and ended by the agent as Teleport's session monitor
 //! ends them: on a matching lock (or a stale lock view under strict
-//! locking) and at their certificate's end under `disconnect_expired_cert`
-//! (see `assess`).
+//! locking), at their certificate's end under `disconnect_expired_cert`
+//! (see `assess`), and past their roles' `client_idle_timeout` without
+//! input on their terminal (see `idle`).
 //!
 //! A session is named by the process that opened it (SO_PEERCRED's pid and
 //! its start time from /proc, so a reused pid is never taken for it). For
@@ -12,11 +13,13 @@
 
 mod assess;
 mod ending;
+mod idle;
 mod logind;
 mod persist;
 mod procs;
 mod registry;
 mod session;
+mod terminal;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -59,13 +62,18 @@ pub fn enforce(state: &AgentState) {
     let Some(bundle) = state.store.current() else {
         return;
     };
-    let ends = select(
-        &bundle,
-        &state.node,
-        &sessions,
-        state.now(),
-        lock_view_stale,
-    );
+    let now = state.now();
+    let mut ends = select(&bundle, &state.node, &sessions, now, lock_view_stale);
+    if sessions
+        .iter()
+        .any(|s| s.terms.is_some_and(|t| t.idle_timeout.is_some()))
+    {
+        let table = procs::table();
+        let idle = idle::idle_ends(&sessions, &ends, now, |leader| {
+            terminal::last_input(&table, leader)
+        });
+        ends.extend(idle);
+    }
     if ends.is_empty() {
         return;
     }

@@ -74,6 +74,9 @@ struct Record {
     /// `SessionTerms::ends_at`, in Unix milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ends_at_ms: Option<u64>,
+    /// `SessionTerms::idle_timeout`, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    idle_timeout_ms: Option<u64>,
     device: Option<String>,
     evidence: String,
     service: String,
@@ -147,6 +150,10 @@ fn record(s: &Session) -> Record {
         lock_roles: s.lock_roles.clone(),
         strict: s.terms.map(|t| t.strict),
         ends_at_ms: s.terms.and_then(|t| t.ends_at).map(unix_ms),
+        idle_timeout_ms: s
+            .terms
+            .and_then(|t| t.idle_timeout)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         device: s.device.clone(),
         evidence: s.evidence.clone(),
         service: s.service.clone(),
@@ -196,6 +203,7 @@ fn session(r: Record) -> Option<Session> {
         terms: r.strict.map(|strict| SessionTerms {
             strict,
             ends_at: r.ends_at_ms.map(from_unix_ms),
+            idle_timeout: r.idle_timeout_ms.map(Duration::from_millis),
         }),
         device: r.device,
         evidence: r.evidence,

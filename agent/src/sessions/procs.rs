@@ -19,6 +19,8 @@ pub struct ProcStat {
     pub ppid: i32,
     /// Exited but not yet reaped.
     pub zombie: bool,
+    /// Its controlling terminal's device number (`tty_nr`; 0: none).
+    pub tty: u32,
 }
 
 /// Parses the text of /proc/PID/stat. The command name may itself contain
@@ -33,6 +35,11 @@ pub fn parse_stat(pid: i32, text: &str) -> Option<ProcStat> {
         },
         ppid: f.get(1)?.parse().ok()?,
         zombie: matches!(f.first(), Some(&"Z") | Some(&"X")),
+        tty: f
+            .get(4)?
+            .parse::<i64>()
+            .ok()
+            .and_then(|t| u32::try_from(t).ok())?,
     })
 }
 
@@ -128,6 +135,7 @@ mod tests {
             id: ProcId { pid, start },
             ppid,
             zombie: false,
+            tty: 0,
         }
     }
 
@@ -145,6 +153,9 @@ mod tests {
         );
         assert_eq!(s.ppid, 17);
         assert!(!s.zombie);
+        assert_eq!(s.tty, 0);
+        let on_pts = "9 (bash) S 8 9 9 34817 9 4194560 1 0 0 0 0 0 0 0 20 0 1 0 77 0 0";
+        assert_eq!(parse_stat(9, on_pts).unwrap().tty, 34817);
         let z = "7 (x) Z 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 55 0 0";
         assert!(parse_stat(7, z).unwrap().zombie);
         assert_eq!(parse_stat(7, "7 (x"), None);

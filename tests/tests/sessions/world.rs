@@ -78,7 +78,7 @@ pub(crate) fn start_with(label: &str, over_https: bool) -> World {
     let service = unique_name("sshd-mfat");
     let mut config = AgentConfig {
         poll_interval: format!("{}s", POLL.as_secs()),
-        extra_yaml: "sessions:\n  end_grace: 2s\n".into(),
+        extra_yaml: "sessions:\n  end_grace: 2s\n  check_interval: 1s\n".into(),
         ..AgentConfig::with_env("prod").service(&service, "ssh")
     };
     let bundle = bundle_with_roles(&user.name, &["access-dev", "access-prod"], &sk);

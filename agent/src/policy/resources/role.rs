@@ -30,6 +30,10 @@ pub struct Role {
     /// certificate ends when the certificate (or, for a per-session MFA
     /// certificate, the one it was issued from) expires.
     pub disconnect_expired_cert: bool,
+    /// `spec.options.client_idle_timeout`, when set and positive: a session
+    /// with no input for that long ends (the smallest among the roles held
+    /// when it started, Teleport's `AdjustClientIdleTimeout`).
+    pub client_idle_timeout: Option<std::time::Duration>,
     /// `metadata.expires`: from then on the role no longer exists, so its
     /// holders are denied as with any missing role.
     pub expires: Option<std::time::SystemTime>,
@@ -86,6 +90,19 @@ struct RawRoleOptions {
     device_trust_mode: Option<String>,
     #[serde(default, deserialize_with = "super::common::lenient_bool")]
     disconnect_expired_cert: bool,
+    #[serde(default, deserialize_with = "idle_timeout")]
+    client_idle_timeout: Option<std::time::Duration>,
+}
+
+/// `options.client_idle_timeout`: a Teleport duration (`never`, `0` or a
+/// negative one: none); anything else refuses the role, as Teleport's
+/// `Duration.UnmarshalJSON` does.
+fn idle_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Duration>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let parsed = super::go_duration::parse(&text).map_err(serde::de::Error::custom)?;
+    Ok(parsed.filter(|t| !t.is_zero()))
 }
 
 /// `options.lock`, as Teleport's `RoleV6.CheckAndSetDefaults` accepts it:
@@ -230,6 +247,7 @@ impl RoleDoc {
             lock: options.lock,
             device_trust_mode: options.device_trust_mode.unwrap_or_default(),
             disconnect_expired_cert: options.disconnect_expired_cert,
+            client_idle_timeout: options.client_idle_timeout,
             expires: self.metadata.expires,
             allow: allow.into_conditions(v3_default),
             deny: spec.deny.unwrap_or_default().into_conditions(None),

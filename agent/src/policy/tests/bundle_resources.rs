@@ -266,3 +266,32 @@ fn webauthn_form_devices_keep_their_rp_id_and_counter() {
         .collect();
     assert_eq!(answering, [("here", 41), ("unsaid", 3)]);
 }
+
+/// `options.client_idle_timeout` as Teleport reads it (a duration, `never`
+/// none), and a session's the smallest among its person's roles
+/// (`AdjustClientIdleTimeout`); a value Teleport refuses refuses the role.
+#[test]
+fn client_idle_timeout_of_roles_and_sessions() {
+    let role = |name: &str, timeout: &str| {
+        format!("---\nkind: role\nversion: v7\nmetadata: {{name: {name}}}\nspec:\n  options: {{client_idle_timeout: {timeout}}}\n")
+    };
+    let text = role("slow", "1h")
+        + &role("fast", "'15m'")
+        + &role("off", "never")
+        + "---\nkind: user\nversion: v2\nmetadata: {name: ann}\nspec: {roles: [slow, fast, off]}\n---\nkind: user\nversion: v2\nmetadata: {name: ben}\nspec: {roles: [off]}\n";
+    let b = crate::policy::load_bundle_str(&text, "t.yaml").unwrap();
+    let timeout = |user: &str| {
+        crate::policy::session_terms(
+            &b,
+            b.users().get(user).unwrap(),
+            std::time::SystemTime::now(),
+        )
+        .idle_timeout
+    };
+    assert_eq!(timeout("ann"), Some(std::time::Duration::from_secs(900)));
+    assert_eq!(timeout("ben"), None);
+    let e = crate::policy::load_bundle_str(&role("bad", "15 minutes"), "t.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("t.yaml") && e.contains("duration"), "{e}");
+}

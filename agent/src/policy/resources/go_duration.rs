@@ -1,0 +1,129 @@
+//! Teleport's durations (`api/types/duration.go`): a Go duration string
+//! (`time.ParseDuration`'s grammar, with Teleport's extra units `d`, `mo`
+//! and `y`), or `never` for none. Used for role options such as
+//! `client_idle_timeout`.
+
+use std::time::Duration;
+
+/// Nanoseconds per unit, as Teleport's `unitMap`.
+const UNITS: &[(&str, u128)] = &[
+    ("ns", 1),
+    ("us", 1_000),
+    ("\u{b5}s", 1_000),
+    ("\u{3bc}s", 1_000),
+    ("ms", 1_000_000),
+    ("s", 1_000_000_000),
+    ("m", 60 * 1_000_000_000),
+    ("h", 3_600 * 1_000_000_000),
+    ("d", 24 * 3_600 * 1_000_000_000),
+    ("mo", 30 * 24 * 3_600 * 1_000_000_000),
+    ("y", 365 * 24 * 3_600 * 1_000_000_000),
+];
+
+/// The largest duration Go holds (int64 nanoseconds).
+const MAX_NANOS: u128 = i64::MAX as u128;
+
+/// A Teleport duration, signed as Go's: `Ok(None)` for a negative one
+/// (Teleport treats a negative timeout as none), `Ok(Some(ZERO))` for
+/// `never`, `0` or a zero sum.
+pub fn parse(text: &str) -> Result<Option<Duration>, String> {
+    if text == "never" {
+        return Ok(Some(Duration::ZERO));
+    }
+    let bad = || format!("invalid duration {text:?}");
+    let (negative, mut rest) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if rest == "0" {
+        return Ok(Some(Duration::ZERO));
+    }
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    let mut total: u128 = 0;
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let (number, after) = rest.split_at(number_end);
+        let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+        if (whole.is_empty() && fraction.is_empty()) || fraction.contains('.') {
+            return Err(bad());
+        }
+        let unit_end = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_end);
+        if unit.is_empty() {
+            return Err(format!("missing unit in duration {text:?}"));
+        }
+        let per = UNITS
+            .iter()
+            .find(|(name, _)| *name == unit)
+            .map(|(_, n)| *n)
+            .ok_or_else(|| format!("unknown unit {unit:?} in duration {text:?}"))?;
+        total = total
+            .checked_add(amount(whole, fraction, per).ok_or_else(bad)?)
+            .filter(|t| *t <= MAX_NANOS)
+            .ok_or_else(bad)?;
+        rest = next;
+    }
+    let nanos = u64::try_from(total).map_err(|_| bad())?;
+    Ok((!negative || nanos == 0).then(|| Duration::from_nanos(nanos)))
+}
+
+/// `whole.fraction` units of `per` nanoseconds (the fraction truncated to
+/// whole nanoseconds, as Go does).
+fn amount(whole: &str, fraction: &str, per: u128) -> Option<u128> {
+    let whole: u128 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let mut value = whole.checked_mul(per)?;
+    let mut scale = per;
+    for digit in fraction.bytes().take(30) {
+        scale /= 10;
+        value += u128::from(digit - b'0') * scale;
+    }
+    Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn teleport_durations() {
+        let s = |n: u64| Ok(Some(Duration::from_secs(n)));
+        assert_eq!(parse("15m"), s(900));
+        assert_eq!(parse("1h30m"), s(5400));
+        assert_eq!(parse("1.5h"), s(5400));
+        assert_eq!(parse("+2s"), s(2));
+        assert_eq!(parse(".5s"), Ok(Some(Duration::from_millis(500))));
+        assert_eq!(parse("300ms"), Ok(Some(Duration::from_millis(300))));
+        assert_eq!(parse("1\u{b5}s"), Ok(Some(Duration::from_micros(1))));
+        assert_eq!(parse("2d"), s(2 * 86_400));
+        assert_eq!(parse("1mo"), s(30 * 86_400));
+        assert_eq!(parse("1y"), s(365 * 86_400));
+        assert_eq!(parse("never"), s(0));
+        assert_eq!(parse("0"), s(0));
+        assert_eq!(parse("-0"), s(0));
+        assert_eq!(parse("-5m"), Ok(None));
+        for bad in [
+            "",
+            "5",
+            "m",
+            "1.2.3s",
+            ".s",
+            "5x",
+            "1h 5m",
+            "never ",
+            "9999999999h",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Teleport's `client_idle_timeout` through a real sshd and a real
+//! terminal: a session of a user whose role sets it ends once its terminal
+//! has had no input that long (the terminal's access time, what `w` calls
+//! IDLE), audited as `session_ended` with the reason.
+
+mod common;
+#[path = "sessions/world.rs"]
+mod world;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use pam_mfa_e2e::require_root;
+use pam_mfa_e2e::ssh::SshLogin;
+use world::*;
+
+const IDLE_ROLE: &str = "kind: role\nversion: v7\nmetadata:\n  name: idle-3s\nspec:\n  options:\n    client_idle_timeout: 3s\n";
+
+#[test]
+fn a_terminal_without_input_ends_past_the_roles_client_idle_timeout() {
+    require_root!();
+    let w = start("sessions-idle");
+    let idle = bundle_with_roles(
+        &w.user.name,
+        &["access-dev", "access-prod", "idle-3s"],
+        &w.sk,
+    )
+    .raw(IDLE_ROLE);
+    w.write_bundle(&idle);
+    w.wait_policy_loads(2, "the idle role");
+    // A terminal (-tt) that nothing types into: `sleep` never reads it.
+    let mut login = SshLogin::new(w.sshd.port, &w.user.name, &w.sk);
+    login.timeout = Duration::from_secs(60);
+    login.extra_args = vec!["-tt".into()];
+    let started = Instant::now();
+    let out = login.run(&w.work, "sleep 50");
+    let took = started.elapsed();
+    eprintln!(
+        "SESSIONS-FIGURE idle session ended after {} ms",
+        took.as_millis()
+    );
+    assert!(!out.success(), "{}", out.describe());
+    assert!(
+        took >= Duration::from_secs(3) && took < Duration::from_secs(30),
+        "ended after {took:?}\n{}\n{}",
+        out.describe(),
+        w.post_mortem()
+    );
+    let ended = wait_event(&w, "session_ended");
+    assert!(field(&ended, "reason").starts_with("idle"), "{ended}");
+    assert!(
+        field(&ended, "reason").contains("client_idle_timeout"),
+        "{ended}"
+    );
+}

@@ -4,7 +4,9 @@
 //! IDLE), audited as `session_ended` with the reason.
 
 mod common;
+// The sessions world, of which this scenario uses a part.
 #[path = "sessions/world.rs"]
+#[allow(dead_code)]
 mod world;
 
 use std::time::{Duration, Instant};

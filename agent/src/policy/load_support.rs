@@ -25,12 +25,30 @@ pub(super) fn on_own_thread(
     std::thread::scope(|s| {
         let handle = std::thread::Builder::new()
             .name("policy-load".into())
-            .spawn_scoped(s, load)
+            .spawn_scoped(s, || {
+                yield_to_logins();
+                load()
+            })
             .map_err(|e| PolicyError::in_file(origin, format!("cannot start loading: {e}")))?;
         handle
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
+}
+
+/// Nice value of a large load's threads: a reload runs beside the threads
+/// that decide logins, and on a machine with few cores it must not take
+/// the CPU from them (Linux's scheduler gives a nice-0 thread about nine
+/// times the CPU of a nice-10 one when both want it; alone, a load runs at
+/// full speed). The threads the load starts inherit it.
+const LOAD_NICE: i32 = 10;
+
+/// Lowers the calling thread's priority to [`LOAD_NICE`]: on Linux
+/// `setpriority(PRIO_PROCESS, 0, ...)` applies to the calling thread only.
+/// Best effort: a load at normal priority is still a correct load.
+fn yield_to_logins() {
+    // SAFETY: setpriority takes no pointer; `0` names the calling thread.
+    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, LOAD_NICE) };
 }
 
 /// After a large load, gives the free pages of the heap back to the

@@ -43,12 +43,19 @@ pub(super) fn on_own_thread(
 /// full speed). The threads the load starts inherit it.
 const LOAD_NICE: i32 = 10;
 
-/// Lowers the calling thread's priority to [`LOAD_NICE`]: on Linux
-/// `setpriority(PRIO_PROCESS, 0, ...)` applies to the calling thread only.
-/// Best effort: a load at normal priority is still a correct load.
+/// Lowers the calling thread's priority to [`LOAD_NICE`], never raising
+/// it (an agent run at a lower priority still, stays there): on Linux
+/// `getpriority`/`setpriority(PRIO_PROCESS, 0, ...)` apply to the calling
+/// thread only. Best effort: a load at normal priority is still correct.
 fn yield_to_logins() {
-    // SAFETY: setpriority takes no pointer; `0` names the calling thread.
-    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, LOAD_NICE) };
+    // SAFETY: getpriority and setpriority take no pointer; `0` names the
+    // calling thread. A failed getpriority (-1, which is also a valid
+    // nice) only makes the thread yield.
+    unsafe {
+        if libc::getpriority(libc::PRIO_PROCESS, 0) < LOAD_NICE {
+            let _ = libc::setpriority(libc::PRIO_PROCESS, 0, LOAD_NICE);
+        }
+    }
 }
 
 /// After a large load, gives the free pages of the heap back to the
@@ -96,5 +103,34 @@ impl Claims {
 
     pub(super) fn reserve(&mut self, n: usize) {
         self.first.reserve(n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The load's thread yields, and only it: the caller keeps its priority.
+    #[test]
+    fn a_large_load_runs_at_a_lower_priority_than_its_caller() {
+        // SAFETY: getpriority takes no pointer; `0` names the calling thread.
+        let nice = || unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+        let before = nice();
+        let inside = super::on_own_thread("t", || {
+            let during = nice();
+            Err(crate::policy::PolicyError::in_file(
+                "t",
+                format!("{during}"),
+            ))
+        })
+        .unwrap_err()
+        .to_string();
+        let during: i32 = inside
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap_or(-99);
+        assert_eq!(during, before.max(super::LOAD_NICE), "{inside}");
+        assert_eq!(nice(), before);
     }
 }

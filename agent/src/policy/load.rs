@@ -172,9 +172,9 @@ struct Loader {
     /// Where each of `devices` is.
     device_places: Vec<Place>,
     /// Devices by a hash of their user and name, and by a hash of their
-    /// ssh_sk key.
+    /// key (with the keys found twice).
     device_names: Claims,
-    device_keys: Claims,
+    device_keys: devices::KeyClaims,
     /// Resources read on this thread share the names they repeat.
     _names: super::resources::SharedNames,
 }

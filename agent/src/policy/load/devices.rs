@@ -92,24 +92,82 @@ impl Loader {
         }
         if let Some(key) = key_id(&device.kind) {
             let hash = self.hasher.hash_one(key);
-            if let Some(first) = self.device_keys.claim(hash, new, |d| {
-                key_id(&self.devices[d as usize].kind) == Some(key)
-            }) {
-                return Err(doc_error(
-                    doc,
-                    origin,
-                    format!(
-                        "mfa_device {:?}: this {} key is already registered at {}; a key may belong to one device only (else a tap or login by it would not say whose it is)",
-                        device.name,
-                        device.kind.name(),
-                        self.show(self.device_places[first as usize])
-                    ),
-                ));
+            let devices = &self.devices;
+            let first = self.device_keys.claims.claim(hash, new, |d| {
+                key_id(&devices[d as usize].kind) == Some(key)
+            });
+            match first {
+                // Our own mfa_device documents: an ssh_sk key is one device.
+                Some(first) if matches!(key, KeyId::SshSk(..)) => {
+                    return Err(doc_error(
+                        doc,
+                        origin,
+                        format!(
+                            "mfa_device {:?}: this ssh_sk key is already registered at {}; a key may belong to one device only",
+                            device.name,
+                            self.show(self.device_places[first as usize])
+                        ),
+                    ));
+                }
+                // A WebAuthn credential or PIV key twice: left out at the end
+                // (`drop_shared_keys`), never the bundle refused (Teleport
+                // lets two users register the same credential id).
+                Some(first) => self.device_keys.shared.push((first, new)),
+                None => {}
             }
         }
         self.devices.push(device);
         self.device_places.push(place);
         Ok(())
+    }
+
+    /// Devices whose WebAuthn credential or PIV key another device has too
+    /// would not say whose a tap by it is: when they are all one user's,
+    /// the first is kept; when they belong to several users, none is (a
+    /// copy of someone's credential id registered as one's own must not be
+    /// credited to either). Each is named in a warning.
+    pub(super) fn drop_shared_keys(&mut self) {
+        if self.device_keys.shared.is_empty() {
+            return;
+        }
+        let mut groups: Vec<Vec<u32>> = Vec::new();
+        for &(first, dup) in &self.device_keys.shared {
+            match groups.iter_mut().find(|g| g[0] == first) {
+                Some(g) => g.push(dup),
+                None => groups.push(vec![first, dup]),
+            }
+        }
+        let mut dropped = vec![false; self.devices.len()];
+        for group in &groups {
+            let owner = &self.devices[group[0] as usize].user;
+            let one_user = group
+                .iter()
+                .all(|&d| self.devices[d as usize].user == *owner);
+            for &d in &group[usize::from(one_user)..] {
+                dropped[d as usize] = true;
+                let (device, place) = (&self.devices[d as usize], self.device_places[d as usize]);
+                let why = if one_user {
+                    "its key is registered to the same user already"
+                } else {
+                    "its key is registered to several users, so a tap by it would not say whose it is"
+                };
+                self.warnings.push(format!(
+                    "{}: skipped {} device {:?} of user {:?}: {why}",
+                    self.show(place),
+                    device.kind.name(),
+                    device.name,
+                    device.user
+                ));
+            }
+        }
+        let devices = std::mem::take(&mut self.devices);
+        let places = std::mem::take(&mut self.device_places);
+        for ((d, place), drop) in devices.into_iter().zip(places).zip(dropped) {
+            if !drop {
+                self.devices.push(d);
+                self.device_places.push(place);
+            }
+        }
     }
 
     /// Legacy U2F devices sign for the cap's `u2f.app_id`: without one
@@ -156,5 +214,19 @@ fn key_id(kind: &DeviceKind) -> Option<KeyId<'_>> {
         }
         DeviceKind::Webauthn(_) => None,
         DeviceKind::Piv(p) => Some(KeyId::Piv(&p.key_sha256)),
+    }
+}
+
+/// Devices claimed by key, and the pairs (first, later) found with the same
+/// WebAuthn credential or PIV key.
+#[derive(Default)]
+pub(super) struct KeyClaims {
+    claims: super::super::load_support::Claims,
+    shared: Vec<(u32, u32)>,
+}
+
+impl KeyClaims {
+    pub(super) fn reserve(&mut self, n: usize) {
+        self.claims.reserve(n);
     }
 }

@@ -10,6 +10,9 @@ use super::{Loader, Place};
 
 impl Loader {
     pub(super) fn finish(mut self, hasher: Sha256) -> Bundle {
+        // By the positions devices were claimed at: before anything else
+        // leaves devices out.
+        self.drop_shared_keys();
         self.drop_u2f_without_app_id();
         let roles = ByName::from_unsorted(std::mem::take(&mut self.roles));
         let (users, user_places) = sorted_by_name(

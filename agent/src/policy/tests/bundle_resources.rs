@@ -295,3 +295,27 @@ fn client_idle_timeout_of_roles_and_sessions() {
         .to_string();
     assert!(e.contains("t.yaml") && e.contains("duration"), "{e}");
 }
+
+/// Teleport lets two users register the same WebAuthn credential id (its
+/// check is per user): such devices are left out with a warning, not the
+/// bundle refused; one user's second copy is left out, the first kept.
+#[test]
+fn a_credential_id_twice_leaves_those_devices_out() {
+    let device = |name: &str, user: &str, credential: &str| {
+        format!("---\nkind: mfa_device\nversion: v1\nmetadata: {{name: {name}}}\nspec: {{user: {user}, webauthn: {{credential_id: {credential}, public_key_cbor: pQ==}}}}\n")
+    };
+    let text = device("olga-1", "olga", "b2xnYQ==")
+        + &device("olga-2", "olga", "b2xnYQ==")
+        + &device("shared-a", "olga", "c2hhcmVk")
+        + &device("shared-b", "piet", "c2hhcmVk")
+        + &device("piet-own", "piet", "cGlldA==");
+    let b = crate::policy::load_bundle_str(&text, "t.yaml").unwrap();
+    let names: Vec<&str> = b.devices().iter().map(|d| &*d.name).collect();
+    assert_eq!(names, ["olga-1", "piet-own"]);
+    let skipped = b.warnings.iter().filter(|w| w.contains("skipped")).count();
+    assert_eq!(skipped, 3, "{:?}", b.warnings);
+    assert!(b
+        .warnings
+        .iter()
+        .any(|w| w.contains("olga-2") && w.contains("same user")));
+}

@@ -1,7 +1,8 @@
 //! Teleport's `client_idle_timeout` through a real sshd and a real
 //! terminal: a session of a user whose role sets it ends once its terminal
 //! has had no input that long (the terminal's access time, what `w` calls
-//! IDLE), audited as `session_ended` with the reason.
+//! IDLE, kept by Linux to 8 seconds: the agent allows that step), audited
+//! as `session_ended` with the reason; one typed into goes on.
 
 mod common;
 // The sessions world, of which this scenario uses a part.
@@ -43,7 +44,7 @@ fn a_terminal_without_input_ends_past_the_roles_client_idle_timeout() {
     );
     assert!(!out.success(), "{}", out.describe());
     assert!(
-        took >= Duration::from_secs(3) && took < Duration::from_secs(30),
+        took >= Duration::from_secs(3 + 8) && took < Duration::from_secs(30),
         "ended after {took:?}\n{}\n{}",
         out.describe(),
         w.post_mortem()
@@ -54,4 +55,33 @@ fn a_terminal_without_input_ends_past_the_roles_client_idle_timeout() {
         field(&ended, "reason").contains("client_idle_timeout"),
         "{ended}"
     );
+}
+
+#[test]
+fn a_terminal_typed_into_goes_on_past_the_timeout() {
+    require_root!();
+    let w = start("sessions-typed");
+    let idle = bundle_with_roles(
+        &w.user.name,
+        &["access-dev", "access-prod", "idle-3s"],
+        &w.sk,
+    )
+    .raw(IDLE_ROLE);
+    w.write_bundle(&idle);
+    w.wait_policy_loads(2, "the idle role");
+    // A line a second for 20 s into the terminal; the remote side reads 16
+    // of them (about 16 s, five times the timeout) and exits 0.
+    let mut login = SshLogin::new(w.sshd.port, &w.user.name, &w.sk);
+    login.timeout = Duration::from_secs(60);
+    login.extra_args = vec!["-tt".into()];
+    login.wrapper = vec![
+        "sh".into(),
+        "-c".into(),
+        "(i=0; while [ $i -lt 20 ]; do echo x; sleep 1; i=$((i+1)); done) | \"$0\" \"$@\"".into(),
+    ];
+    let out = login.run(
+        &w.work,
+        "sh -c 'i=0; while read l; do i=$((i+1)); [ $i -ge 16 ] && exit 0; done; exit 3'",
+    );
+    assert!(out.success(), "{}\n{}", out.describe(), w.post_mortem());
 }

@@ -69,9 +69,16 @@ pub fn enforce(state: &AgentState) {
         .any(|s| s.terms.is_some_and(|t| t.idle_timeout.is_some()))
     {
         let table = procs::table();
-        let idle = idle::idle_ends(&sessions, &ends, now, |leader| {
-            terminal::last_input(&table, leader)
+        let mut seen = state
+            .sessions
+            .idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let watch = (std::time::Instant::now(), &mut *seen);
+        let idle = idle::idle_ends(&sessions, &ends, watch, |s| {
+            terminal::last_input(&table, s.leader, s.tty.as_deref())
         });
+        drop(seen);
         ends.extend(idle);
     }
     if ends.is_empty() {

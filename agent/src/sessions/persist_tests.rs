@@ -29,7 +29,7 @@ fn round_trip_and_refusals() {
     a.terms = Some(crate::policy::SessionTerms {
         strict: true,
         ends_at: Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_893_553_445_250)),
-        idle_timeout: None,
+        idle_timeout: Some(std::time::Duration::from_secs(900)),
     });
     a.identity = Some(
         User {

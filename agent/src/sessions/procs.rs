@@ -35,11 +35,11 @@ pub fn parse_stat(pid: i32, text: &str) -> Option<ProcStat> {
         },
         ppid: f.get(1)?.parse().ok()?,
         zombie: matches!(f.first(), Some(&"Z") | Some(&"X")),
+        // The kernel prints it as a signed int: its bits are the number.
         tty: f
-            .get(4)?
-            .parse::<i64>()
-            .ok()
-            .and_then(|t| u32::try_from(t).ok())?,
+            .get(4)
+            .and_then(|t| t.parse::<i32>().ok())
+            .map_or(0, |t| t as u32),
     })
 }
 

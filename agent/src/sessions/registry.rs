@@ -32,6 +32,8 @@ pub struct SessionRegistry {
     file: OnceLock<PathBuf>,
     /// Records appended to the file since it was last written whole.
     appended: AtomicUsize,
+    /// When each timed session's terminal input was last seen to change.
+    pub(super) idle: Mutex<super::idle::InputSeen>,
 }
 
 impl Default for SessionRegistry {
@@ -48,6 +50,7 @@ impl SessionRegistry {
             alive,
             file: OnceLock::new(),
             appended: AtomicUsize::new(0),
+            idle: Mutex::new(Default::default()),
         }
     }
 

@@ -33,10 +33,16 @@ pub fn tty_device(tty_nr: u32) -> Option<(PathBuf, u32, u32)> {
     Some((path, major_nr, minor_nr))
 }
 
-/// When the terminals of `root` and the processes below it last had
-/// input: the latest access time among them; `None` when none has a
-/// terminal (a command or sftp session, whose traffic only sshd sees).
-pub fn last_input(table: &[ProcStat], root: ProcId) -> Option<SystemTime> {
+/// When a session's pseudo-terminal last had input: the one PAM named
+/// (`PAM_TTY`, sshd's `/dev/pts/N`), else the latest access time among the
+/// pseudo-terminals of `root` and the processes below it; `None` when there
+/// is none (a command or sftp session, whose traffic only sshd sees; a
+/// console, whose access time a graphical session never moves).
+pub fn last_input(table: &[ProcStat], root: ProcId, pam_tty: Option<&str>) -> Option<SystemTime> {
+    if let Some(n) = pam_tty.and_then(|t| t.strip_prefix("/dev/pts/")) {
+        let index: u32 = n.parse().ok()?;
+        return accessed(pts_number(index));
+    }
     let members = tree(table, root);
     let mut ttys: Vec<u32> = table
         .iter()
@@ -45,7 +51,16 @@ pub fn last_input(table: &[ProcStat], root: ProcId) -> Option<SystemTime> {
         .collect();
     ttys.sort_unstable();
     ttys.dedup();
-    ttys.into_iter().filter_map(accessed).max()
+    ttys.into_iter()
+        .filter(|&t| tty_device(t).is_some_and(|(_, major, _)| PTS_MAJORS.contains(&major)))
+        .filter_map(accessed)
+        .max()
+}
+
+/// The terminal number (`tty_nr` form) of /dev/pts/`index`.
+fn pts_number(index: u32) -> u32 {
+    let (major, minor) = (136 + index / 256, index % 256);
+    (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12)
 }
 
 /// A terminal's access time, when its device node is the device named.

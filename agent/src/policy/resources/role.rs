@@ -95,8 +95,9 @@ struct RawRoleOptions {
 }
 
 /// `options.client_idle_timeout`: a Teleport duration (`never`, `0` or a
-/// negative one: none); anything else refuses the role, as Teleport's
-/// `Duration.UnmarshalJSON` does.
+/// negative one: none; the units of newer Teleport's `parseDuration`, `d`,
+/// `mo` and `y` included); anything else refuses the role, as Teleport's
+/// `Duration` refuses it.
 fn idle_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Duration>, D::Error> {
     let Some(text) = Option::<String>::deserialize(d)? else {
         return Ok(None);

@@ -17,7 +17,8 @@ use super::locks::LockSubject;
 use super::node_label_cache::{NodeLabelCache, RoleLabels};
 use super::query::NodeInfo;
 use super::resources::{
-    AuthPreference, CertAuthority, DeviceKind, Lock, MfaDevice, Role, User, WebauthnDevice,
+    AuthPreference, CertAuthority, DeviceKind, Lock, MfaDevice, NetworkingConfig, Role, User,
+    WebauthnDevice,
 };
 
 /// Everything a bundle says, after parsing and Teleport's defaults.
@@ -27,6 +28,9 @@ pub struct Bundle {
     users: ByName<User>,
     /// The cluster auth preference (Teleport's defaults when the bundle has none).
     pub cap: AuthPreference,
+    /// The cluster networking settings hosts use (Teleport's defaults when
+    /// the bundle has none).
+    pub networking: NetworkingConfig,
     locks: Vec<Lock>,
     devices: Vec<MfaDevice>,
     cert_authorities: Vec<CertAuthority>,
@@ -52,6 +56,7 @@ pub struct BundleParts {
     /// Users by name.
     pub users: BTreeMap<String, User>,
     pub cap: AuthPreference,
+    pub networking: NetworkingConfig,
     /// Locks, in bundle order.
     pub locks: Vec<Lock>,
     /// Registered MFA devices, in bundle order.
@@ -69,6 +74,7 @@ impl PartialEq for Bundle {
         self.roles == other.roles
             && self.users == other.users
             && self.cap == other.cap
+            && self.networking == other.networking
             && self.locks == other.locks
             && self.devices == other.devices
             && self.cert_authorities == other.cert_authorities
@@ -124,6 +130,7 @@ impl Bundle {
             roles,
             users,
             cap: parts.cap,
+            networking: parts.networking,
             locks: parts.locks,
             devices: parts.devices,
             cert_authorities: parts.cert_authorities,

@@ -20,7 +20,9 @@ use serde::Deserialize;
 
 use super::documents::{json_error, Document, Format};
 use super::error::PolicyError;
-use super::resources::{CapDoc, CertAuthorityDoc, DeviceDoc, LockDoc, RoleDoc, UserDoc};
+use super::resources::{
+    CapDoc, CertAuthorityDoc, DeviceDoc, LockDoc, NetworkingDoc, RoleDoc, UserDoc,
+};
 
 /// A resource read from its document, before Teleport's defaults.
 pub(crate) enum Resource {
@@ -30,6 +32,7 @@ pub(crate) enum Resource {
     Lock(LockDoc),
     Device(DeviceDoc),
     CertAuthority(CertAuthorityDoc),
+    Networking(NetworkingDoc),
     /// A kind this agent does not read.
     Unknown(String),
 }
@@ -45,6 +48,7 @@ impl Resource {
             "lock" => Resource::Lock(LockDoc::deserialize(rest)?),
             "mfa_device" => Resource::Device(DeviceDoc::deserialize(rest)?),
             "cert_authority" => Resource::CertAuthority(CertAuthorityDoc::deserialize(rest)?),
+            "cluster_networking_config" => Resource::Networking(NetworkingDoc::deserialize(rest)?),
             other => {
                 IgnoredAny::deserialize(rest)?;
                 Resource::Unknown(other.to_owned())

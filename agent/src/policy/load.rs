@@ -1,5 +1,6 @@
 //! Loading bundles from text, a file, or a directory of files.
 
+mod cluster_settings;
 mod convert;
 mod devices;
 mod finish;
@@ -160,6 +161,7 @@ struct Loader {
     user_places: Vec<Place>,
     user_claims: Claims,
     cap: Option<super::resources::AuthPreference>,
+    networking: Option<super::resources::NetworkingConfig>,
     locks: Vec<super::resources::Lock>,
     devices: Vec<super::resources::MfaDevice>,
     cert_authorities: Vec<super::resources::CertAuthority>,
@@ -286,6 +288,7 @@ impl Loader {
             "lock" => Resource::Lock(decode::<LockDoc>(doc, origin)?),
             "mfa_device" => Resource::Device(decode::<DeviceDoc>(doc, origin)?),
             "cert_authority" => Resource::CertAuthority(decode::<CertAuthorityDoc>(doc, origin)?),
+            "cluster_networking_config" => Resource::Networking(decode(doc, origin)?),
             _ => Resource::Unknown(kind),
         };
         self.add_resource(resource, doc, origin)
@@ -313,12 +316,8 @@ impl Loader {
         match converted {
             Converted::Role(role) => self.add_role(*role, doc, origin)?,
             Converted::User(user, devices) => self.add_user(user, devices, doc, origin)?,
-            Converted::Cap(cap) => {
-                self.claim("cluster_auth_preference", "", doc, origin, |first| {
-                    format!("a second cluster_auth_preference (the first is at {first}); a bundle holds at most one")
-                })?;
-                self.cap = Some(*cap);
-            }
+            Converted::Cap(cap) => self.add_cap(*cap, doc, origin)?,
+            Converted::Networking(n) => self.add_networking(*n, doc, origin)?,
             Converted::Lock(lock) => self.add_lock(*lock, doc, origin)?,
             Converted::Device(outcome) => self.add_device(outcome, doc, origin)?,
             Converted::CertAuthority(ca) => self.cert_authorities.push(*ca),
@@ -368,23 +367,6 @@ impl Loader {
         let place = self.place_of(origin, doc);
         self.roles.push(role);
         self.role_places.push(place);
-        Ok(())
-    }
-
-    fn add_lock(
-        &mut self,
-        lock: super::resources::Lock,
-        doc: &Document<'_>,
-        origin: &str,
-    ) -> Result<(), PolicyError> {
-        self.claim("lock", &lock.name, doc, origin, |first| {
-            format!("duplicate lock {:?} (first defined at {first})", lock.name)
-        })?;
-        for warning in lock.load_warnings() {
-            self.warnings
-                .push(format!("{origin}:{}: {warning}", doc.content_line));
-        }
-        self.locks.push(lock);
         Ok(())
     }
 }

@@ -23,9 +23,9 @@ pub struct SessionTerms {
     /// `disconnect_expired_cert` was set then, by the cap or one of the
     /// roles (`AdjustDisconnectExpiredCert`); `None` otherwise.
     pub ends_at: Option<SystemTime>,
-    /// How long the session may go without input: the smallest
-    /// `client_idle_timeout` among the roles then
-    /// (`AdjustClientIdleTimeout`); `None` when none sets one.
+    /// How long the session may go without input: the smallest positive
+    /// `client_idle_timeout` of the cluster's `cluster_networking_config`
+    /// and the roles then (`AdjustClientIdleTimeout`); `None`: none set.
     pub idle_timeout: Option<Duration>,
 }
 
@@ -43,6 +43,11 @@ pub fn session_terms(bundle: &Bundle, user: &User, now: SystemTime) -> SessionTe
     SessionTerms {
         strict: is_strict(bundle, &roles),
         ends_at: user.cert().cert_expires.filter(|_| disconnect),
-        idle_timeout: roles.iter().filter_map(|r| r.client_idle_timeout).min(),
+        // The cluster's, shortened by any role's (never lengthened).
+        idle_timeout: roles
+            .iter()
+            .filter_map(|r| r.client_idle_timeout)
+            .chain(bundle.networking.client_idle_timeout)
+            .min(),
     }
 }

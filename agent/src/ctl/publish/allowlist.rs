@@ -259,6 +259,17 @@ mod tests {
     }
 
     #[test]
+    fn networking_config_keeps_the_idle_timeout_only() {
+        let net = json!({"kind": "cluster_networking_config", "version": "v2",
+            "metadata": {"name": "cluster-networking-config", "revision": "r"},
+            "spec": {"client_idle_timeout": "15m", "keep_alive_interval": "5m",
+                     "proxy_listener_mode": 1}});
+        let kept = copy_kind(&net).0.unwrap().unwrap();
+        assert_eq!(kept["spec"], json!({"client_idle_timeout": "15m"}));
+        assert_eq!(kept["kind"], "cluster_networking_config");
+    }
+
+    #[test]
     fn an_unknown_field_with_key_material_is_refused_by_path() {
         let ca = json!({
             "kind": "cert_authority", "version": "v2", "metadata": {"name": "c"},

@@ -299,6 +299,18 @@ const DEVICE: Shape = Map(
     CheckAndDrop,
 );
 
+/// `cluster_networking_config`: only the cluster-wide idle timeout, which
+/// hosts enforce; the proxy's settings are dropped.
+const NETWORKING: Shape = Map(
+    &[
+        ("kind", Keep),
+        ("version", Keep),
+        ("metadata", METADATA),
+        ("spec", Map(&[("client_idle_timeout", Keep)], CheckAndDrop)),
+    ],
+    CheckAndDrop,
+);
+
 /// The shape of a kind the agent reads; `None`: the agent skips the kind,
 /// and the publisher leaves the whole resource out.
 pub(crate) fn shape_of(kind: &str) -> Option<&'static Shape> {
@@ -309,6 +321,7 @@ pub(crate) fn shape_of(kind: &str) -> Option<&'static Shape> {
         "lock" => &LOCK,
         "cert_authority" => &CERT_AUTHORITY,
         "mfa_device" => &DEVICE,
+        "cluster_networking_config" => &NETWORKING,
         _ => return None,
     })
 }

@@ -6,7 +6,7 @@ use super::super::documents::Document;
 use super::super::error::PolicyError;
 use super::super::json_stream::Resource;
 use super::super::resources::{
-    AuthPreference, CertAuthority, DeviceOutcome, Lock, MfaDevice, Role, User,
+    AuthPreference, CertAuthority, DeviceOutcome, Lock, MfaDevice, NetworkingConfig, Role, User,
 };
 use super::doc_error;
 
@@ -21,6 +21,7 @@ pub(super) enum Converted {
     Lock(Box<Lock>),
     Device(DeviceOutcome),
     CertAuthority(Box<CertAuthority>),
+    Networking(Box<NetworkingConfig>),
     /// A kind this agent does not read.
     Unknown(String),
 }
@@ -45,6 +46,7 @@ pub(super) fn convert(
                 .map_err(|e| doc_error(doc, origin, e.0))?,
         ),
         Resource::CertAuthority(ca) => Converted::CertAuthority(Box::new(ca.into_cert_authority())),
+        Resource::Networking(n) => Converted::Networking(Box::new(n.into_config())),
         Resource::Unknown(kind) => Converted::Unknown(kind),
     })
 }

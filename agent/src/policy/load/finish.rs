@@ -45,6 +45,7 @@ impl Loader {
             users,
             BundleParts {
                 cap: self.cap.unwrap_or_default(),
+                networking: self.networking.unwrap_or_default(),
                 locks: self.locks,
                 devices: self.devices,
                 cert_authorities: self.cert_authorities,

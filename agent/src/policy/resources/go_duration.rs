@@ -74,6 +74,20 @@ pub fn parse(text: &str) -> Result<Option<Duration>, String> {
     Ok((!negative || nanos == 0).then(|| Duration::from_nanos(nanos)))
 }
 
+/// A timeout option as Teleport reads it (`client_idle_timeout`): a
+/// duration string; `never`, `0` or a negative one is none. Anything else
+/// is an error (Teleport refuses the resource).
+pub(super) fn optional_timeout<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Duration>, D::Error> {
+    use serde::Deserialize;
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let parsed = parse(&text).map_err(serde::de::Error::custom)?;
+    Ok(parsed.filter(|t| !t.is_zero()))
+}
+
 /// `whole.fraction` units of `per` nanoseconds (the fraction truncated to
 /// whole nanoseconds, as Go does).
 fn amount(whole: &str, fraction: &str, per: u128) -> Option<u128> {

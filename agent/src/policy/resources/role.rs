@@ -90,20 +90,10 @@ struct RawRoleOptions {
     device_trust_mode: Option<String>,
     #[serde(default, deserialize_with = "super::common::lenient_bool")]
     disconnect_expired_cert: bool,
-    #[serde(default, deserialize_with = "idle_timeout")]
+    /// Teleport's duration (`never`, `0`, negative: none; newer Teleport's
+    /// `d`, `mo`, `y` units too); anything else refuses the role.
+    #[serde(default, deserialize_with = "super::go_duration::optional_timeout")]
     client_idle_timeout: Option<std::time::Duration>,
-}
-
-/// `options.client_idle_timeout`: a Teleport duration (`never`, `0` or a
-/// negative one: none; the units of newer Teleport's `parseDuration`, `d`,
-/// `mo` and `y` included); anything else refuses the role, as Teleport's
-/// `Duration` refuses it.
-fn idle_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Duration>, D::Error> {
-    let Some(text) = Option::<String>::deserialize(d)? else {
-        return Ok(None);
-    };
-    let parsed = super::go_duration::parse(&text).map_err(serde::de::Error::custom)?;
-    Ok(parsed.filter(|t| !t.is_zero()))
 }
 
 /// `options.lock`, as Teleport's `RoleV6.CheckAndSetDefaults` accepts it:

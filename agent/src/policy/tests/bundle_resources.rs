@@ -290,6 +290,34 @@ fn client_idle_timeout_of_roles_and_sessions() {
     };
     assert_eq!(timeout("ann"), Some(std::time::Duration::from_secs(900)));
     assert_eq!(timeout("ben"), None);
+    // The cluster's (cluster_networking_config), which roles only shorten.
+    let net = "---\nkind: cluster_networking_config\nversion: v2\nmetadata: {name: cluster-networking-config}\nspec: {client_idle_timeout: 30m, keep_alive_interval: 5m}\n";
+    let b = crate::policy::load_bundle_str(&(text.clone() + net), "t.yaml").unwrap();
+    let timeout = |user: &str| {
+        crate::policy::session_terms(
+            &b,
+            b.users().get(user).unwrap(),
+            std::time::SystemTime::now(),
+        )
+        .idle_timeout
+    };
+    assert_eq!(timeout("ann"), Some(std::time::Duration::from_secs(900)));
+    assert_eq!(timeout("ben"), Some(std::time::Duration::from_secs(1800)));
+    let twice = crate::policy::load_bundle_str(&(text.clone() + net + net), "t.yaml").unwrap_err();
+    assert!(
+        twice
+            .to_string()
+            .contains("a second cluster_networking_config"),
+        "{twice}"
+    );
+    // In the publisher's JSON form too.
+    let json = r#"[{"kind":"cluster_networking_config","version":"v2","metadata":{"name":"cluster-networking-config"},"spec":{"client_idle_timeout":"10m"}},
+{"kind":"role","version":"v7","metadata":{"name":"r"},"spec":{}}]"#;
+    let b = crate::policy::load_bundle_str(json, "b.json").unwrap();
+    assert_eq!(
+        b.networking.client_idle_timeout,
+        Some(std::time::Duration::from_secs(600))
+    );
     let e = crate::policy::load_bundle_str(&role("bad", "15 minutes"), "t.yaml")
         .unwrap_err()
         .to_string();

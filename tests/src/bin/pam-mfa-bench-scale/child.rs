@@ -235,6 +235,7 @@ fn index_alone(current: &Bundle) -> (Duration, u64) {
                     .map(|u| (u.name.clone(), u.clone()))
                     .collect(),
                 cap: current.cap.clone(),
+                networking: current.networking.clone(),
                 locks: current.locks().to_vec(),
                 devices: current.devices().to_vec(),
                 cert_authorities: current.cert_authorities().to_vec(),

@@ -357,7 +357,7 @@ fn tctl_is_run_with_its_identity_and_a_failure_keeps_the_set() {
     assert_eq!(
         args.trim(),
         format!(
-            "get role,cap,user,lock,cert_authority,cluster_networking_config --with-secrets --format=yaml -i {} --auth-server auth.example:3025",
+            "get role,cap,user,lock,cert_authority --with-secrets --format=yaml -i {} --auth-server auth.example:3025",
             id.display()
         )
     );

@@ -63,7 +63,7 @@ pub fn idle_ends(
 
 fn reason(idle: Duration, timeout: Duration) -> String {
     format!(
-        "idle: no input for at least {}s, past the client_idle_timeout of {}s of the roles held when the session started",
+        "idle: no input for at least {}s, past the client_idle_timeout of {}s (the cluster's and the roles' held when the session started)",
         idle.as_secs(),
         timeout.as_secs_f64()
     )

@@ -76,7 +76,7 @@ pub fn enforce(state: &AgentState) {
             .unwrap_or_else(|p| p.into_inner());
         let watch = (std::time::Instant::now(), &mut *seen);
         let idle = idle::idle_ends(&sessions, &ends, watch, |s| {
-            terminal::last_input(&table, s.leader, s.tty.as_deref())
+            terminal::last_input(&table, s.leader)
         });
         drop(seen);
         ends.extend(idle);

@@ -33,16 +33,14 @@ pub fn tty_device(tty_nr: u32) -> Option<(PathBuf, u32, u32)> {
     Some((path, major_nr, minor_nr))
 }
 
-/// When a session's pseudo-terminal last had input: the one PAM named
-/// (`PAM_TTY`, sshd's `/dev/pts/N`), else the latest access time among the
-/// pseudo-terminals of `root` and the processes below it; `None` when there
-/// is none (a command or sftp session, whose traffic only sshd sees; a
-/// console, whose access time a graphical session never moves).
-pub fn last_input(table: &[ProcStat], root: ProcId, pam_tty: Option<&str>) -> Option<SystemTime> {
-    if let Some(n) = pam_tty.and_then(|t| t.strip_prefix("/dev/pts/")) {
-        let index: u32 = n.parse().ok()?;
-        return accessed(pts_number(index));
-    }
+/// When a session's pseudo-terminal last had input: the latest access time
+/// among the pseudo-terminals of `root` and the processes below it (sshd
+/// names no terminal to PAM: it opens the session before any channel);
+/// `None` when there is none (a command or sftp session, whose traffic
+/// only sshd sees; a console, whose access time a graphical session never
+/// moves). A process of the session can only make it look busier, never
+/// idler.
+pub fn last_input(table: &[ProcStat], root: ProcId) -> Option<SystemTime> {
     let members = tree(table, root);
     let mut ttys: Vec<u32> = table
         .iter()
@@ -55,12 +53,6 @@ pub fn last_input(table: &[ProcStat], root: ProcId, pam_tty: Option<&str>) -> Op
         .filter(|&t| tty_device(t).is_some_and(|(_, major, _)| PTS_MAJORS.contains(&major)))
         .filter_map(accessed)
         .max()
-}
-
-/// The terminal number (`tty_nr` form) of /dev/pts/`index`.
-fn pts_number(index: u32) -> u32 {
-    let (major, minor) = (136 + index / 256, index % 256);
-    (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12)
 }
 
 /// A terminal's access time, when its device node is the device named.

@@ -46,6 +46,9 @@ pub fn diff_bundles(old: Option<&Bundle>, new: &Bundle) -> Vec<String> {
     if old.cap != new.cap {
         out.push("~ cluster_auth_preference/cluster-auth-preference".into());
     }
+    if old.networking != new.networking {
+        out.push("~ cluster_networking_config/cluster-networking-config".into());
+    }
     out
 }
 

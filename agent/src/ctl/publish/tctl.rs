@@ -1,4 +1,4 @@
-//! `--tctl`: running `tctl get role,cap,user,lock,cert_authority,cluster_networking_config
+//! `--tctl`: running `tctl get role,cap,user,lock,cert_authority
 //! --with-secrets --format=yaml` here, within a deadline.
 
 use std::io::Read;
@@ -22,7 +22,7 @@ pub struct TctlOptions {
 }
 
 /// The resources read, as `tctl get` names them.
-pub const TCTL_RESOURCES: &str = "role,cap,user,lock,cert_authority,cluster_networking_config";
+pub const TCTL_RESOURCES: &str = "role,cap,user,lock,cert_authority";
 
 /// tctl's arguments.
 pub(crate) fn tctl_args(o: &TctlOptions) -> Vec<String> {
@@ -157,7 +157,7 @@ mod tests {
         let s = run_tctl(&o).unwrap();
         assert_eq!(
             s.text,
-            "kind: role # get role,cap,user,lock,cert_authority,cluster_networking_config --with-secrets --format=yaml -i /id --auth-server auth:3025\n"
+            "kind: role # get role,cap,user,lock,cert_authority --with-secrets --format=yaml -i /id --auth-server auth:3025\n"
         );
         std::fs::remove_dir_all(dir).unwrap();
     }

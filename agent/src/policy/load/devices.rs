@@ -130,13 +130,14 @@ impl Loader {
         if self.device_keys.shared.is_empty() {
             return;
         }
-        let mut groups: Vec<Vec<u32>> = Vec::new();
+        let mut by_first: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
         for &(first, dup) in &self.device_keys.shared {
-            match groups.iter_mut().find(|g| g[0] == first) {
-                Some(g) => g.push(dup),
-                None => groups.push(vec![first, dup]),
-            }
+            by_first
+                .entry(first)
+                .or_insert_with(|| vec![first])
+                .push(dup);
         }
+        let groups: Vec<Vec<u32>> = by_first.into_values().collect();
         let mut dropped = vec![false; self.devices.len()];
         for group in &groups {
             let owner = &self.devices[group[0] as usize].user;

@@ -108,5 +108,13 @@ mod tests {
         assert!(diff_bundles(Some(&new), &new).is_empty());
         let first = diff_bundles(None, &old);
         assert_eq!(first, vec!["+ role/dev", "+ role/prod", "+ user/jerry"]);
+        // The cluster-wide idle timeout alone changes the meaning too.
+        let idle = BASE.to_owned()
+            + "---\nkind: cluster_networking_config\nversion: v2\nmetadata: {name: cluster-networking-config}\nspec: {client_idle_timeout: 15m}\n";
+        let idle = load_bundle_str(&idle, "idle").unwrap();
+        assert_eq!(
+            diff_bundles(Some(&old), &idle),
+            vec!["~ cluster_networking_config/cluster-networking-config"]
+        );
     }
 }

@@ -19,10 +19,10 @@ use world::*;
 
 const IDLE_ROLE: &str = "kind: role\nversion: v7\nmetadata:\n  name: idle-3s\nspec:\n  options:\n    client_idle_timeout: 3s\n";
 
-#[test]
-fn a_terminal_without_input_ends_past_the_roles_client_idle_timeout() {
-    require_root!();
-    let w = start("sessions-idle");
+/// The sessions world with the user's roles given a 3 s idle timeout, and
+/// an ssh login of theirs on a forced terminal (`-tt`).
+fn idle_world(label: &str) -> (World, SshLogin) {
+    let w = start(label);
     let idle = bundle_with_roles(
         &w.user.name,
         &["access-dev", "access-prod", "idle-3s"],
@@ -31,10 +31,17 @@ fn a_terminal_without_input_ends_past_the_roles_client_idle_timeout() {
     .raw(IDLE_ROLE);
     w.write_bundle(&idle);
     w.wait_policy_loads(2, "the idle role");
-    // A terminal (-tt) that nothing types into: `sleep` never reads it.
     let mut login = SshLogin::new(w.sshd.port, &w.user.name, &w.sk);
     login.timeout = Duration::from_secs(60);
     login.extra_args = vec!["-tt".into()];
+    (w, login)
+}
+
+#[test]
+fn a_terminal_without_input_ends_past_the_roles_client_idle_timeout() {
+    require_root!();
+    let (w, login) = idle_world("sessions-idle");
+    // A terminal (-tt) that nothing types into: `sleep` never reads it.
     let started = Instant::now();
     let out = login.run(&w.work, "sleep 50");
     let took = started.elapsed();
@@ -60,20 +67,9 @@ fn a_terminal_without_input_ends_past_the_roles_client_idle_timeout() {
 #[test]
 fn a_terminal_typed_into_goes_on_past_the_timeout() {
     require_root!();
-    let w = start("sessions-typed");
-    let idle = bundle_with_roles(
-        &w.user.name,
-        &["access-dev", "access-prod", "idle-3s"],
-        &w.sk,
-    )
-    .raw(IDLE_ROLE);
-    w.write_bundle(&idle);
-    w.wait_policy_loads(2, "the idle role");
+    let (w, mut login) = idle_world("sessions-typed");
     // A line a second for 20 s into the terminal; the remote side reads 16
     // of them (about 16 s, five times the timeout) and exits 0.
-    let mut login = SshLogin::new(w.sshd.port, &w.user.name, &w.sk);
-    login.timeout = Duration::from_secs(60);
-    login.extra_args = vec!["-tt".into()];
     login.wrapper = vec![
         "sh".into(),
         "-c".into(),

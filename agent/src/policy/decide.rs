@@ -28,16 +28,10 @@ pub(super) fn decide_unknown(bundle: &Bundle, q: &LoginQuery<'_>, given: Option<
     let requirement = admin_rule(bundle, q.class, requirement, &mut reasons);
     reasons.push(format!("requirement: {}", requirement.name()));
     let mut decision = Decision {
-        access: Access::Allow,
         requirement,
         user: given.map(str::to_owned),
-        known_user: false,
-        candidates: Vec::new(),
-        roles: Vec::new(),
-        locked: false,
-        lock_message: None,
-        locked_candidates: Vec::new(),
         reasons,
+        ..Decision::unlocked()
     };
     let holder = LockHolder {
         user: given,
@@ -105,12 +99,9 @@ pub(super) fn decide_for_user(
         requirement,
         user: Some(user.name.clone()),
         known_user: true,
-        candidates: Vec::new(),
         roles: allowing.iter().map(|a| a.role.name.clone()).collect(),
-        locked: false,
-        lock_message: None,
-        locked_candidates: Vec::new(),
         reasons,
+        ..Decision::unlocked()
     };
     apply_locks(bundle, q, LockHolder::of(user), &mut decision);
     apply_stale_lock_view(bundle, q, &roles, &mut decision);

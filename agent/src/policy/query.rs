@@ -107,7 +107,8 @@ pub struct Decision {
 }
 
 impl Decision {
-    /// An allowing decision that requires nothing and says nothing: what
+    /// An allowing decision that requires nothing, names nobody and says
+    /// nothing: the base the deciders fill in, and what
     /// [`super::apply_locks`] is applied to when only locks are asked about.
     pub fn unlocked() -> Decision {
         Decision {

@@ -110,14 +110,9 @@ fn decide_unclaimed(bundle: &Bundle, q: &LoginQuery<'_>) -> Decision {
     Decision {
         access: Access::Deny,
         requirement,
-        user: None,
         known_user: true,
-        candidates: Vec::new(),
-        roles: Vec::new(),
-        locked: false,
-        lock_message: None,
-        locked_candidates: Vec::new(),
         reasons,
+        ..Decision::unlocked()
     }
 }
 
@@ -144,15 +139,10 @@ fn decide_several(bundle: &Bundle, q: &LoginQuery<'_>, users: &[&User], widened:
         .collect();
     let mut decision = Decision {
         access: Access::Deny,
-        requirement: Requirement::OFF,
-        user: None,
         known_user: true,
         candidates: allowed.iter().map(|(n, _)| n.to_string()).collect(),
-        roles: Vec::new(),
-        locked: false,
-        lock_message: None,
-        locked_candidates: Vec::new(),
         reasons,
+        ..Decision::unlocked()
     };
     // A locked user counts when their roles would give the login here (a
     // candidate that could never log in here is no reason to ask).

@@ -279,30 +279,19 @@ fn client_idle_timeout_of_roles_and_sessions() {
         + &role("fast", "'15m'")
         + &role("off", "never")
         + "---\nkind: user\nversion: v2\nmetadata: {name: ann}\nspec: {roles: [slow, fast, off]}\n---\nkind: user\nversion: v2\nmetadata: {name: ben}\nspec: {roles: [off]}\n";
-    let b = crate::policy::load_bundle_str(&text, "t.yaml").unwrap();
-    let timeout = |user: &str| {
-        crate::policy::session_terms(
-            &b,
-            b.users().get(user).unwrap(),
-            std::time::SystemTime::now(),
-        )
-        .idle_timeout
+    // A session's idle timeout for `user` of the bundle `text` makes.
+    let timeout = |text: &str, user: &str| {
+        let b = crate::policy::load_bundle_str(text, "t.yaml").unwrap();
+        let user = b.users().get(user).unwrap();
+        crate::policy::session_terms(&b, user, std::time::SystemTime::now()).idle_timeout
     };
-    assert_eq!(timeout("ann"), Some(std::time::Duration::from_secs(900)));
-    assert_eq!(timeout("ben"), None);
+    let minutes = |m: u64| Some(std::time::Duration::from_secs(60 * m));
+    assert_eq!(timeout(&text, "ann"), minutes(15));
+    assert_eq!(timeout(&text, "ben"), None);
     // The cluster's (cluster_networking_config), which roles only shorten.
     let net = "---\nkind: cluster_networking_config\nversion: v2\nmetadata: {name: cluster-networking-config}\nspec: {client_idle_timeout: 30m, keep_alive_interval: 5m}\n";
-    let b = crate::policy::load_bundle_str(&(text.clone() + net), "t.yaml").unwrap();
-    let timeout = |user: &str| {
-        crate::policy::session_terms(
-            &b,
-            b.users().get(user).unwrap(),
-            std::time::SystemTime::now(),
-        )
-        .idle_timeout
-    };
-    assert_eq!(timeout("ann"), Some(std::time::Duration::from_secs(900)));
-    assert_eq!(timeout("ben"), Some(std::time::Duration::from_secs(1800)));
+    assert_eq!(timeout(&(text.clone() + net), "ann"), minutes(15));
+    assert_eq!(timeout(&(text.clone() + net), "ben"), minutes(30));
     let twice = crate::policy::load_bundle_str(&(text.clone() + net + net), "t.yaml").unwrap_err();
     assert!(
         twice

@@ -23,7 +23,7 @@ use super::opening::{open_decision, Opened};
 use super::recorded_auth::session_context;
 use super::verdict::{finish, PeerIds, Verdict};
 use crate::audit::AuditEvent;
-use crate::policy::{session_terms, Bundle, Decision};
+use crate::policy::{session_terms, Bundle, Decision, SessionTerms};
 use crate::sessions::{decision, identify, session_event, Session};
 use crate::state::AgentState;
 
@@ -62,11 +62,7 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
         user: person.clone(),
         identity: v.identity.clone(),
         lock_roles: roles_at_start(&bundle, &v, person.as_deref()),
-        terms: v
-            .identity
-            .as_ref()
-            .or_else(|| person.as_deref().and_then(|p| bundle.users().get(p)))
-            .map(|u| session_terms(&bundle, u, state.now())),
+        terms: terms_at_start(state, &bundle, &v, person.as_deref()),
         device: device.clone(),
         evidence: evidence.clone(),
         service: ctx.service.clone(),
@@ -167,6 +163,22 @@ fn roles_at_start(bundle: &Bundle, v: &Verdict, person: Option<&str>) -> Vec<Str
         .and_then(|name| bundle.users().get(name))
         .map(|u| u.roles.iter().map(|r| r.to_string()).collect())
         .unwrap_or_default()
+}
+
+/// The terms the session keeps from now (`policy::session_terms`), for
+/// the person shown: a certificate's identity, else the bundle's user;
+/// none when nobody was shown.
+fn terms_at_start(
+    state: &AgentState,
+    bundle: &Bundle,
+    v: &Verdict,
+    person: Option<&str>,
+) -> Option<SessionTerms> {
+    let user = v
+        .identity
+        .as_ref()
+        .or_else(|| person.and_then(|p| bundle.users().get(p)))?;
+    Some(session_terms(bundle, user, state.now()))
 }
 
 /// What this login proved: the evidence at hand, else the tap verified

@@ -118,13 +118,8 @@ fn expand_logins(
 /// access check fails with the error (fail closed).
 pub(super) fn deny_reason(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Option<String> {
     let name = &a.role.name;
-    if !a.role.deny.no_namespace {
-        if let Some(why) = deny_side_reason(a, q) {
-            return Some(why);
-        }
-    }
-    if a.role.allow.no_namespace {
-        return None;
+    if let Some(why) = deny_side_reason(a, q) {
+        return Some(why);
     }
     if let Some(expr) = &a.role.allow.node_labels_expression {
         if let Err(e) = expr.matches(&expression_env(a, q)) {
@@ -203,9 +198,6 @@ fn expression_env<'e>(a: &'e AppliedRole<'_>, q: &'e LoginQuery<'_>) -> Expressi
 /// must both match when both are set; one alone decides; neither matches
 /// nothing.
 pub(super) fn allow_check(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Result<String, String> {
-    if a.role.allow.no_namespace {
-        return Err("its allow namespaces are empty: it matches no node".to_owned());
-    }
     let expression = a.role.allow.node_labels_expression.as_ref();
     let mut how = Vec::new();
     if !(a.role.allow.node_labels.is_empty() && expression.is_some()) {

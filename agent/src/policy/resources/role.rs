@@ -55,10 +55,6 @@ pub struct RoleConditions {
     /// `node_labels_expression`, parsed at load (a syntax or type error is a
     /// load error at its position). See `policy::predicate`.
     pub node_labels_expression: Option<Box<LabelExpression>>,
-    /// `namespaces` was set to an empty list: Teleport's `MatchNamespace`
-    /// then matches no node's namespace, so this side never applies.
-    /// (Absent means `[default]`; only `default` and `*` load.)
-    pub no_namespace: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -116,8 +112,9 @@ struct RawConditions {
     node_labels: Option<StringListMap>,
     #[serde(default, deserialize_with = "label_expression")]
     node_labels_expression: Option<LabelExpression>,
-    #[serde(default, deserialize_with = "namespaces")]
-    namespaces: Option<StringList>,
+    /// Checked only: every list that loads means `default`.
+    #[serde(default, rename = "namespaces", deserialize_with = "namespaces")]
+    _namespaces: (),
 }
 
 /// The allow side, with what Teleport's `RoleV6.CheckAndSetDefaults`
@@ -132,8 +129,9 @@ struct RawAllow {
     node_labels: Option<StringListMap>,
     #[serde(default, deserialize_with = "label_expression")]
     node_labels_expression: Option<LabelExpression>,
-    #[serde(default, deserialize_with = "namespaces")]
-    namespaces: Option<StringList>,
+    /// Checked only: every list that loads means `default`.
+    #[serde(default, rename = "namespaces", deserialize_with = "namespaces")]
+    _namespaces: (),
 }
 
 /// A `node_labels_expression`, parsed; empty or blank counts as absent. An
@@ -156,14 +154,17 @@ impl From<RawAllow> for RawConditions {
             logins: a.logins,
             node_labels: a.node_labels,
             node_labels_expression: a.node_labels_expression,
-            namespaces: a.namespaces,
+            _namespaces: (),
         }
     }
 }
 
 /// `namespaces`, as Teleport's `checkAndSetRoleConditionNamespaces` and
-/// `ValidateNamespaceDefault` accept them: `default` or `*` only.
-fn namespaces<'de, D: Deserializer<'de>>(d: D) -> Result<Option<StringList>, D::Error> {
+/// `ValidateNamespaceDefault` accept them: `default` or `*` only. Every
+/// accepted list means the one namespace there is, `default`, an empty one
+/// too: Teleport turns an empty list into nil on its way to a node (gRPC,
+/// and the backend's JSON with `omitempty`), and nil into `[default]`.
+fn namespaces<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
     let list = Option::<StringList>::deserialize(d)?;
     if let Some(bad) = list
         .iter()
@@ -174,7 +175,7 @@ fn namespaces<'de, D: Deserializer<'de>>(d: D) -> Result<Option<StringList>, D::
             "invalid namespace {bad:?}: namespaces are deprecated and must be \"default\""
         )));
     }
-    Ok(list)
+    Ok(())
 }
 
 fn no_wildcard_login<'de, D: Deserializer<'de>>(d: D) -> Result<Option<StringList>, D::Error> {
@@ -207,15 +208,14 @@ fn no_wildcard_selector<'de, D: Deserializer<'de>>(
 impl RawConditions {
     fn into_conditions(self, default_labels: Option<Labels>) -> RoleConditions {
         let logins = self.logins.unwrap_or_default().0;
-        let node_labels = match self.node_labels {
-            Some(map) => into_plain_map(map),
-            None => default_labels.unwrap_or_default(),
+        let node_labels = match (self.node_labels, default_labels) {
+            (Some(map), None) => into_plain_map(map),
+            (_, default) => default.unwrap_or_default(),
         };
         RoleConditions {
             logins,
             node_labels,
             node_labels_expression: self.node_labels_expression.map(Box::new),
-            no_namespace: self.namespaces.is_some_and(|n| n.0.is_empty()),
         }
     }
 }
@@ -225,9 +225,12 @@ impl RoleDoc {
         let spec = self.spec.unwrap_or_default();
         let allow = RawConditions::from(spec.allow.unwrap_or_default());
         // Teleport's RoleV6.CheckAndSetDefaults: a v3 role with logins but no
-        // node_labels at all (not an empty map) gets `'*': '*'`.
+        // node_labels gets `'*': '*'`. An empty map counts as none: a role
+        // reaches a Teleport node through gRPC (`Labels.Unmarshal` leaves an
+        // empty map nil) and the backend's JSON (`omitempty`), and is
+        // defaulted again after each.
         let v3_default = (self.version == "v3"
-            && allow.node_labels.is_none()
+            && allow.node_labels.as_ref().is_none_or(|m| m.is_empty())
             && allow.logins.as_ref().is_some_and(|l| !l.0.is_empty()))
         .then(|| Labels::from([("*".to_owned(), vec!["*".to_owned()])]));
         let options = spec.options.unwrap_or_default();

@@ -342,18 +342,18 @@ fn v3_defaults_use_the_raw_logins() {
 }
 
 /// api/types/role.go `checkAndSetRoleConditionNamespaces` (nil means
-/// `[default]`; only `default` and `*` validate) and lib/services/role.go
-/// `MatchNamespace` in `checkAccess`: a side whose `namespaces` is an
-/// explicit empty list matches no node, so an allow side allows nothing and
-/// a deny side denies nothing.
+/// `[default]`; only `default` and `*` validate). An explicit empty list
+/// never reaches a node as such: gRPC and the backend's JSON (`omitempty`)
+/// turn it into nil, which is then `[default]`. So it allows and denies as
+/// `[default]` does (a deny side that ignored it let root in).
 #[test]
 fn role_namespaces() {
     let cases: &[(&str, &str)] = &[
         ("  allow:\n    namespaces: [default]\n    logins: [jerry]\n    node_labels: {'*': '*'}", "allow off [r]"),
         ("  allow:\n    namespaces: ['*']\n    logins: [jerry]\n    node_labels: {'*': '*'}", "allow off [r]"),
         ("  allow:\n    namespaces: null\n    logins: [jerry]\n    node_labels: {'*': '*'}", "allow off [r]"),
-        ("  allow:\n    namespaces: []\n    logins: [jerry]\n    node_labels: {'*': '*'}", "deny off []"),
-        ("  allow:\n    logins: [jerry]\n    node_labels: {'*': '*'}\n  deny:\n    namespaces: []\n    logins: [jerry]", "allow off [r]"),
+        ("  allow:\n    namespaces: []\n    logins: [jerry]\n    node_labels: {'*': '*'}", "allow off [r]"),
+        ("  allow:\n    logins: [jerry]\n    node_labels: {'*': '*'}\n  deny:\n    namespaces: []\n    logins: [jerry]", "deny off []"),
         ("  allow:\n    logins: [jerry]\n    node_labels: {'*': '*'}\n  deny:\n    namespaces: [default]\n    logins: [jerry]", "deny off []"),
         ("  allow:\n    logins: [jerry]\n    node_labels: {'*': '*'}\n  deny:\n    logins: [jerry]", "deny off []"),
     ];

@@ -12,7 +12,9 @@
 //! again.
 //!
 //! The logins run the container's own /etc/pam.d stacks through real
-//! Linux-PAM (pam-harness, copied in, with PAM_TTY as login sets it: `tty1`).
+//! Linux-PAM (pam-harness, copied in, with PAM_TTY as login sets it:
+//! Debian's login (shadow) sets `ttyname(0)`, `/dev/tty1`; util-linux's
+//! login, on RPM systems, `tty1`).
 //! Needs root, debootstrap, systemd-container and `make deb`, as
 //! packages_deb.rs.
 
@@ -24,7 +26,7 @@ use pam_mfa_e2e::workdir::WorkDir;
 use pam_mfa_e2e::{random_hex, require_root, unique_name};
 
 /// The README's break-glass line, as the profile writes it.
-const BREAK_GLASS: &str = "pam_succeed_if.so quiet_fail service = login user = root tty =~ tty*";
+const BREAK_GLASS: &str = "pam_succeed_if.so quiet_fail service = login user = root tty =~ *tty*";
 
 struct Host {
     c: Container,
@@ -67,8 +69,9 @@ impl Host {
         (out.success(), text)
     }
 
+    /// As Debian's login, whose PAM_TTY is `ttyname(0)`.
     fn root_at_console(&self) -> (bool, String) {
-        self.auth("login", "root", "tty1", None, &self.root_pw)
+        self.auth("login", "root", "/dev/tty1", None, &self.root_pw)
     }
 
     /// The admin's `sudo` in a terminal, with the admin's password.
@@ -87,19 +90,25 @@ impl Host {
             "{state}: root at the console (tty1) must get in:\n{out}\n{}",
             self.logs()
         );
-        let (ok, out) = self.auth("login", "root", "ttyS0", None, &self.root_pw);
-        assert!(
-            ok,
-            "{state}: root at the serial console must get in:\n{out}"
-        );
-        let (ok, out) = self.auth("login", "root", "tty1", None, "wrong-password");
+        for console in ["/dev/ttyS0", "tty1", "ttyS0"] {
+            let (ok, out) = self.auth("login", "root", console, None, &self.root_pw);
+            assert!(ok, "{state}: root on {console} must get in:\n{out}");
+        }
+        let (ok, out) = self.auth("login", "root", "/dev/tty1", None, "wrong-password");
         assert!(
             !ok,
             "{state}: the break-glass still needs root's password:\n{out}"
         );
         for (service, user, tty, ruser, pw) in [
             ("login", "root", "pts/0", None, &self.root_pw),
-            ("login", self.admin.as_str(), "tty1", None, &self.admin_pw),
+            ("login", "root", "/dev/pts/0", None, &self.root_pw),
+            (
+                "login",
+                self.admin.as_str(),
+                "/dev/tty1",
+                None,
+                &self.admin_pw,
+            ),
             (
                 "sudo",
                 self.admin.as_str(),
@@ -110,7 +119,7 @@ impl Host {
             (
                 "sudo",
                 self.admin.as_str(),
-                "tty1",
+                "/dev/tty1",
                 Some(self.admin.as_str()),
                 &self.admin_pw,
             ),

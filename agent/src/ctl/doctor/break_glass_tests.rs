@@ -125,3 +125,27 @@ fn login_without_the_break_glass_is_a_warning_and_its_fix_gives_the_line() {
         .insert("sudo".into(), "@include common-auth\n".into());
     assert_eq!(ids(&f), Vec::<String>::new());
 }
+
+/// A break-glass as earlier builds wrote it, `tty =~ tty*`: Debian's login
+/// sets PAM_TTY to `/dev/tty1`, which that glob does not match, so the
+/// doctor says so (and still does not take it for a way around pam_mfa.so
+/// in sudo's stack).
+#[test]
+fn the_older_tty_glob_is_named_as_missing_debians_consoles() {
+    let old = super::pam::BREAK_GLASS_LINE.replace("*tty*", "tty*");
+    assert_ne!(old, super::pam::BREAK_GLASS_LINE);
+    let mut f = with_pam(
+        "common-auth",
+        &format!("{COMMON_AUTH}{old}\nauth required pam_mfa.so\n"),
+    );
+    f.pam_files
+        .insert("login".into(), "@include common-auth\n".into());
+    f.pam_files
+        .insert("sudo".into(), "@include common-auth\n".into());
+    assert_eq!(ids(&f), ["pam.login.break_glass_misses_consoles"]);
+    let finding = check_host(&f)
+        .into_iter()
+        .find(|x| x.id == "pam.login.break_glass_misses_consoles")
+        .expect("finding");
+    assert!(finding.fix.contains("*tty*"), "{}", finding.fix);
+}

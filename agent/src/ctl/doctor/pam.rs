@@ -23,8 +23,10 @@ impl PamLine {
 
     /// The documented break-glass (README, pam_mfa(8), the pam-auth-update
     /// profile): a `pam_succeed_if.so` line that jumps over pam_mfa.so only
-    /// for root logging in through `login` on a local terminal (`tty*`:
-    /// a virtual console or a serial line). Its jump is meant: it is what
+    /// for root logging in through `login` on a local terminal (`*tty*`:
+    /// a virtual console or a serial line, `/dev/tty1` as Debian's login
+    /// names it, `tty1` as util-linux's does; the older `tty*` has the
+    /// same shape but misses Debian's, see [`Self::misses_full_tty_paths`]). Its jump is meant: it is what
     /// keeps root able to log in when the agent is down or has no policy.
     /// Only as written: a jump of exactly one line (over the pam_mfa.so
     /// that follows it), and no `use_uid` (which would test the uid of
@@ -48,7 +50,14 @@ impl PamLine {
         let has = |cond: &[&str]| words.windows(cond.len()).any(|w| w == cond);
         has(&["service", "=", "login"])
             && has(&["user", "=", "root"])
-            && has(&["tty", "=~", "tty*"])
+            && (has(&["tty", "=~", "*tty*"]) || has(&["tty", "=~", "tty*"]))
+    }
+
+    /// A break-glass written with `tty =~ tty*` (as earlier builds did): shadow's login
+    /// (Debian, Ubuntu) sets PAM_TTY to `ttyname(0)`, `/dev/tty1`, which
+    /// that glob does not match, so root at the console meets pam_mfa.so.
+    fn misses_full_tty_paths(&self) -> bool {
+        !self.args.split_whitespace().any(|w| w == "*tty*")
     }
 
     fn at(&self) -> String {
@@ -198,7 +207,7 @@ pub fn check_pam(f: &Facts) -> Vec<Finding> {
 /// The break-glass line of pam_mfa(8), as the pam-auth-update profile
 /// writes it.
 pub const BREAK_GLASS_LINE: &str =
-    "auth [success=1 default=ignore] pam_succeed_if.so quiet_fail service = login user = root tty =~ tty*";
+    "auth [success=1 default=ignore] pam_succeed_if.so quiet_fail service = login user = root tty =~ *tty*";
 
 /// pam_mfa.so in login's stack with no break-glass before it: root at the
 /// console is refused too while the agent is down or has no policy.
@@ -211,7 +220,17 @@ fn check_login_break_glass(f: &Facts) -> Vec<Finding> {
     // `success=1` jumps over exactly the next line: only right before
     // pam_mfa.so does it let root at the console past it.
     if first > 0 && lines[first - 1].is_break_glass() {
-        return Vec::new();
+        let glass = &lines[first - 1];
+        if !glass.misses_full_tty_paths() {
+            return Vec::new();
+        }
+        return vec![Finding::new(
+            "pam.login.break_glass_misses_consoles",
+            Severity::Warning,
+            format!("{}: the break-glass tests `tty =~ tty*`, which Debian's and Ubuntu's login never match (PAM_TTY is `/dev/tty1` there)", glass.at()),
+            "while the agent is stopped or has no usable policy, root cannot log in at the console either",
+            format!("write `tty =~ *tty*` instead (`{BREAK_GLASS_LINE}`; `pam-auth-update --package` rewrites the profile's line)"),
+        )];
     }
     vec![Finding::new(
         "pam.login.no_break_glass",

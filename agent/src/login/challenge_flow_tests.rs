@@ -117,3 +117,31 @@ fn fail_open_keeps_the_last_known_locks() {
         }
     }
 }
+
+/// sudo with NOPASSWD runs no auth stack, so no tap was asked there: its
+/// account hook asks for it (a wrong allow before, with pam_mfa.so only in
+/// auth). sshd's account phase has no conversation: it never prompts.
+#[test]
+fn account_outside_ssh_asks_for_the_tap_that_auth_did_not() {
+    // The challenge prompt (no key attached to this host to tap).
+    let f = Fixture::new(&bundle("true", ""), "attached_keys:\n  enabled: false\n");
+    let step = f.begin_service("sudo", PamHook::Account);
+    let Step::Ask(conv, prompt) = step else {
+        let Step::Done(body) = step else {
+            unreachable!()
+        };
+        panic!("sudo's account hook with no tap must ask for one: {body:?}")
+    };
+    assert!(find_challenge(&prompt_text(&prompt)).is_some());
+    assert!(matches!(cancel(&f.state, conv), ResponseBody::Deny { .. }));
+    assert!(matches!(
+        f.begin(PamHook::Account, None, "10.0.0.1"),
+        Step::Done(ResponseBody::Deny { .. })
+    ));
+    // Where the policy asks for nothing, account allows at once.
+    let f = Fixture::new(&bundle("false", ""), "");
+    assert!(matches!(
+        f.begin_service("sudo", PamHook::Account),
+        Step::Done(ResponseBody::Allow { .. })
+    ));
+}

@@ -2,7 +2,8 @@
 //! pipeline (`opening`, `pipeline`); in `auth` a login a tap could still
 //! satisfy gets a challenge (`conversation`); in `account` the tap
 //! verified during `auth` of the same login counts, for the person it
-//! identified. `open_session` and `close_session` go to `session_hooks`.
+//! identified, and outside SSH a login with none gets its challenge there
+//! (sudo with NOPASSWD runs no auth stack). `open_session` and `close_session` go to `session_hooks`.
 
 use pam_mfa_protocol::{PamContext, PamHook};
 
@@ -39,7 +40,15 @@ pub fn handle_begin(state: &AgentState, peer: PeerIds, hook: PamHook, ctx: &PamC
     if !v.allow && !v.tap_users.is_empty() {
         match hook {
             PamHook::Auth => return start(state, peer, ev, v, &bundle, &login, ctx, class),
-            PamHook::Account => account_grant(state, peer, &bundle, class, &login, ctx, &mut v),
+            PamHook::Account => {
+                account_grant(state, peer, &bundle, class, &login, ctx, &mut v);
+                // No tap in `auth` to count: sudo with NOPASSWD skips the auth
+                // stack and comes straight here. Ask for the tap now, where
+                // there is a conversation (sshd's account phase has none).
+                if !v.allow && class != ServiceClass::Ssh {
+                    return start(state, peer, ev, v, &bundle, &login, ctx, class);
+                }
+            }
             _ => {}
         }
     }

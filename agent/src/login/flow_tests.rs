@@ -98,6 +98,16 @@ impl Fixture {
         handle_begin(&self.state, PeerIds { pid, uid: 0 }, hook, &ctx)
     }
 
+    /// `hook` of PAM service `service` (not sshd: no SSH evidence).
+    pub(super) fn begin_service(&self, service: &str, hook: PamHook) -> Step {
+        let ctx = PamContext {
+            service: service.into(),
+            user: "root".into(),
+            ..Default::default()
+        };
+        handle_begin(&self.state, PeerIds { pid: 1, uid: 0 }, hook, &ctx)
+    }
+
     /// What sshd's AuthorizedKeysCommand call does before the login: the
     /// agent serves (and remembers) the registered keys for `root`.
     fn serve_keys(&self) {

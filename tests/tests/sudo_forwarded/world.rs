@@ -45,19 +45,23 @@ pub(crate) struct SudoWorld {
     pub(crate) stranger: SshKey,
     pub(crate) sudo_service: String,
     pub(crate) work: WorkDir,
+    /// The hook whose decision lets sudo through: `auth`, or `account` with
+    /// NOPASSWD (sudo then runs no auth stack).
+    pub(crate) deciding_hook: &'static str,
 }
 
-/// The sudo service: pam_mfa decides authentication; account and session
-/// are stock.
+/// The sudo service as config/pam.d/sudo has it: pam_mfa.so in auth and in
+/// account (where it counts auth's tap, or with NOPASSWD, when sudo runs no
+/// auth stack, asks for it); session is stock.
 pub(crate) fn sudo_stack(socket: &std::path::Path) -> String {
     let module = bins::pam_module();
     bins::require(&module);
-    format!(
-        "auth required {} socket={} timeout={SUDO_MODULE_TIMEOUT}\n\
-account required pam_permit.so\nsession required pam_permit.so\n",
+    let line = format!(
+        "required {} socket={} timeout={SUDO_MODULE_TIMEOUT}",
         module.display(),
         socket.display()
-    )
+    );
+    format!("auth {line}\naccount {line}\nsession required pam_permit.so\n")
 }
 
 /// A private sudoers: the user may run anything after authenticating through
@@ -66,17 +70,18 @@ account required pam_permit.so\nsession required pam_permit.so\n",
 /// `!passprompt_override`: `sudo -p` (like `SUDO_PROMPT`) otherwise replaces
 /// every PAM prompt with its own text, and the challenge would not be shown.
 /// `keep_auth_sock` adds `env_keep += SSH_AUTH_SOCK`.
-pub(crate) fn sudoers(user: &str, service: &str, keep_auth_sock: bool) -> String {
+pub(crate) fn sudoers(user: &str, service: &str, keep_auth_sock: bool, nopasswd: bool) -> String {
     let keep = if keep_auth_sock {
         "Defaults env_keep += \"SSH_AUTH_SOCK\"\n"
     } else {
         ""
     };
+    let tag = if nopasswd { "NOPASSWD: " } else { "" };
     format!(
         "Defaults !requiretty, !lecture, !fqdn\n{keep}\
 Defaults:{user} pam_service={service}, timestamp_timeout=0, passwd_tries=1, !passprompt_override\n\
 root ALL=(ALL:ALL) ALL\n\
-{user} ALL=(ALL:ALL) ALL\n"
+{user} ALL=(ALL:ALL) {tag}ALL\n"
     )
 }
 
@@ -84,6 +89,12 @@ root ALL=(ALL:ALL) ALL\n\
 /// ed25519-sk key served by `mfactl authorized-keys`, and `stranger`, an sk
 /// key registered to nobody.
 pub(crate) fn sudo_world(label: &str, keep_auth_sock: bool) -> SudoWorld {
+    sudo_world_with(label, keep_auth_sock, false)
+}
+
+/// As [`sudo_world`]; with `nopasswd`, the user's sudoers rule is NOPASSWD
+/// (sudo then runs no auth stack: account decides).
+pub(crate) fn sudo_world_with(label: &str, keep_auth_sock: bool, nopasswd: bool) -> SudoWorld {
     let work = WorkDir::new(label);
     let user = TestUser::create();
     let registered = SshKey::generate(work.path(), "id_sk", KeyKind::Ed25519Sk, false);
@@ -101,7 +112,12 @@ pub(crate) fn sudo_world(label: &str, keep_auth_sock: bool) -> SudoWorld {
         &work,
         &SshdOptions::pam_mfa(&agent.socket, &sshd_service)
             .pam_service_file(&sudo_service, &sudo_stack(&agent.socket))
-            .sudoers(&sudoers(&user.name, &sudo_service, keep_auth_sock)),
+            .sudoers(&sudoers(
+                &user.name,
+                &sudo_service,
+                keep_auth_sock,
+                nopasswd,
+            )),
     );
     SudoWorld {
         sshd,
@@ -111,6 +127,7 @@ pub(crate) fn sudo_world(label: &str, keep_auth_sock: bool) -> SudoWorld {
         stranger,
         sudo_service,
         work,
+        deciding_hook: if nopasswd { "account" } else { "auth" },
     }
 }
 
@@ -163,16 +180,18 @@ impl SudoWorld {
         )
     }
 
-    /// Waits (bounded) for the auth decision of the sudo service.
+    /// Waits (bounded) for the sudo service's decision in the hook that
+    /// decides it ([`SudoWorld::deciding_hook`]).
     pub(crate) fn sudo_decision(&self, log_from: usize, what: &str) -> Value {
         let service = self.sudo_service.clone();
+        let hook = self.deciding_hook;
         self.agent
             .wait_audit(Duration::from_secs(5), |e| {
-                e["event"] == "decision" && e["service"] == service.as_str() && e["hook"] == "auth"
+                e["event"] == "decision" && e["service"] == service.as_str() && e["hook"] == hook
             })
             .unwrap_or_else(|| {
                 panic!(
-                    "no auth decision for {service}:\n{}",
+                    "no {hook} decision for {service}:\n{}",
                     self.evidence(what, log_from)
                 )
             })

@@ -83,6 +83,10 @@ pub fn gather(args: &DoctorArgs) -> Facts {
         ak_command_path,
         pam_files: read_pam_dir(&args.pam_dir),
         pam_dir: args.pam_dir.display().to_string(),
+        sudoers_passwordless: super::sudoers::passwordless_rules(
+            Path::new(super::sudoers::SUDOERS),
+            Path::new(super::sudoers::SUDOERS_D),
+        ),
         sudo_version: run(Command::new(&args.sudo).arg("-V")).ok(),
         agent_config,
         agent_config_path: args.config.display().to_string(),

@@ -17,6 +17,7 @@ mod sshd_files;
 mod sshd_keys;
 #[cfg(test)]
 mod sshd_keys_tests;
+mod sudoers;
 #[cfg(test)]
 mod tests;
 
@@ -89,6 +90,8 @@ pub struct Facts {
     pub pam_files: BTreeMap<String, String>,
     /// Where they were read from (for the messages).
     pub pam_dir: String,
+    /// sudoers rules that let sudo skip authentication (`file:line`).
+    pub sudoers_passwordless: Vec<String>,
     /// `sudo -V` as root (its "Authentication timestamp timeout" line).
     pub sudo_version: Option<String>,
     /// agent.yaml as the agent will read it.
@@ -106,6 +109,7 @@ pub fn check_host(f: &Facts) -> Vec<Finding> {
     out.extend(agent_checks::check_agent(f));
     out.extend(sshd::check_sshd(f, config));
     out.extend(pam::check_pam(f));
+    out.extend(sudoers::check_passwordless_sudo(f));
     out.extend(agent_checks::check_sudo(f));
     out
 }

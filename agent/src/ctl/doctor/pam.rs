@@ -17,7 +17,7 @@ pub struct PamLine {
 }
 
 impl PamLine {
-    fn is_mfa(&self) -> bool {
+    pub(super) fn is_mfa(&self) -> bool {
         self.module.rsplit('/').next() == Some("pam_mfa.so")
     }
 

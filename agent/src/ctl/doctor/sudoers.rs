@@ -1,0 +1,152 @@
+//! sudo rules that need no password: sudo then runs no PAM auth stack, so
+//! pam_mfa.so there never runs; only the account stack does (README).
+
+use std::path::Path;
+
+use super::pam::{stack, PamLine};
+use super::{Facts, Finding, Severity};
+
+/// The main sudoers file and the directory sudo's stock file includes.
+pub const SUDOERS: &str = "/etc/sudoers";
+pub const SUDOERS_D: &str = "/etc/sudoers.d";
+/// Larger files are not read (a sudoers file is a few KiB).
+const MAX_SUDOERS_FILE: u64 = 1 << 20;
+
+/// `file:line` of each rule or default that lets sudo skip authentication:
+/// a `NOPASSWD` tag, or `!authenticate`. Comments are skipped; aliases and
+/// who the rule is for are not resolved (any such rule is worth a look).
+pub fn passwordless_rules(main: &Path, dir: &Path) -> Vec<String> {
+    let mut files = vec![main.to_path_buf()];
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let mut names: Vec<_> = entries
+            .flatten()
+            .map(|e| e.path())
+            // sudo's @includedir skips names with a `.` or ending in `~`.
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| !n.contains('.') && !n.ends_with('~'))
+            })
+            .collect();
+        names.sort();
+        files.extend(names);
+    }
+    let mut out = Vec::new();
+    for file in files {
+        let Ok(meta) = std::fs::metadata(&file) else {
+            continue;
+        };
+        if !meta.is_file() || meta.len() > MAX_SUDOERS_FILE {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        out.extend(
+            passwordless_lines(&text)
+                .into_iter()
+                .map(|n| format!("{}:{n}", file.display())),
+        );
+    }
+    out
+}
+
+/// The numbers of the lines of `text` that let sudo skip authentication.
+pub fn passwordless_lines(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_start();
+        // `#include`/`#includedir` are directives, every other `#` a comment.
+        if line.starts_with('#') {
+            continue;
+        }
+        let words = line.split(|c: char| c.is_whitespace() || c == ',' || c == ':');
+        if words
+            .map(str::trim)
+            .any(|w| w == "NOPASSWD" || w == "!authenticate")
+        {
+            out.push(i + 1);
+        }
+    }
+    out
+}
+
+/// sudo services whose account stack lacks pam_mfa.so while some rule
+/// lets sudo skip authentication: there the policy's tap is never asked.
+pub fn check_passwordless_sudo(f: &Facts) -> Vec<Finding> {
+    if f.sudoers_passwordless.is_empty() {
+        return Vec::new();
+    }
+    let rules = f.sudoers_passwordless.join(", ");
+    ["sudo", "sudo-i"]
+        .into_iter()
+        .filter(|s| f.pam_files.contains_key(*s))
+        .filter(|s| !stack(&f.pam_files, s, "account").iter().any(PamLine::is_mfa))
+        .map(|service| {
+            let file = format!("{}/{service}", f.pam_dir);
+            Finding::new(
+                &format!("pam.{service}.nopasswd"),
+                Severity::Error,
+                format!("sudoers lets sudo skip authentication ({rules}) and {file} has no `account` line for pam_mfa.so"),
+                "with NOPASSWD (or !authenticate) sudo runs no auth stack: pam_mfa.so there never runs, and no tap is asked",
+                format!("add `account required pam_mfa.so` after `@include common-account` in {file} (the tap is then asked there), or remove NOPASSWD"),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{good, ids};
+    use super::*;
+
+    #[test]
+    fn nopasswd_and_not_authenticate_rules_are_found_and_comments_are_not() {
+        let text = "# admin ALL=(ALL) NOPASSWD: ALL\n\
+                    Defaults env_reset\n\
+                    debian ALL=(ALL) NOPASSWD:ALL\n\
+                    %ops ALL = (root) NOPASSWD: /usr/bin/systemctl, PASSWD: ALL\n\
+                    Defaults:bob !authenticate\n\
+                    alice ALL=(ALL:ALL) ALL\n\
+                    #includedir /etc/sudoers.d\n";
+        assert_eq!(passwordless_lines(text), [3, 4, 5]);
+        let dir = std::env::temp_dir().join(format!("pmfa-sudoers-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("d")).unwrap();
+        std::fs::write(dir.join("sudoers"), "root ALL=(ALL:ALL) ALL\n").unwrap();
+        std::fs::write(
+            dir.join("d/90-cloud-init-users"),
+            "debian ALL=(ALL) NOPASSWD:ALL\n",
+        )
+        .unwrap();
+        // sudo skips these names, and so does doctor.
+        std::fs::write(dir.join("d/README.md"), "x ALL=(ALL) NOPASSWD:ALL\n").unwrap();
+        std::fs::write(dir.join("d/old~"), "x ALL=(ALL) NOPASSWD:ALL\n").unwrap();
+        let found = passwordless_rules(&dir.join("sudoers"), &dir.join("d"));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].ends_with("d/90-cloud-init-users:1"), "{found:?}");
+    }
+
+    #[test]
+    fn nopasswd_needs_pam_mfa_in_the_sudo_account_stack() {
+        let mut f = good();
+        assert!(!ids(&f).iter().any(|i| i.ends_with(".nopasswd")));
+        f.sudoers_passwordless = vec!["/etc/sudoers.d/90-cloud-init-users:1".into()];
+        assert_eq!(ids(&f), ["pam.sudo.nopasswd"]);
+        f.pam_files.insert(
+            "sudo-i".into(),
+            "@include common-auth\nauth required pam_mfa.so\n@include common-account\n".into(),
+        );
+        assert!(ids(&f).contains(&"pam.sudo-i.nopasswd".to_string()));
+        for s in ["sudo", "sudo-i"] {
+            let text = f.pam_files[s].clone();
+            f.pam_files
+                .insert(s.into(), format!("{text}account required pam_mfa.so\n"));
+        }
+        assert!(
+            !ids(&f).iter().any(|i| i.ends_with(".nopasswd")),
+            "{:?}",
+            ids(&f)
+        );
+    }
+}

@@ -94,11 +94,15 @@ pub(crate) enum ValueShape {
 pub(crate) fn value_shape(value: &str) -> ValueShape {
     match Template::parse(value) {
         Ok(None) => ValueShape::Literal,
+        // An unsupported `internal.X` names no login: Teleport's
+        // ApplyValueTraits fails on it (Other: it expands to nothing).
         Ok(Some(Template {
             prefix: "",
             suffix: "",
-            expr: Expr::Trait { name, .. },
-        })) => ValueShape::Trait(name),
+            expr: Expr::Trait { internal, name },
+        })) if !internal || SUPPORTED_INTERNAL_TRAITS.contains(&name.as_str()) => {
+            ValueShape::Trait(name)
+        }
         _ => ValueShape::Other,
     }
 }

@@ -24,7 +24,7 @@ pub fn unit_path_warnings(cfg: &AgentConfig) -> Vec<String> {
         written.push((
             "audit.sink file:",
             path,
-            "the agent cannot open it and does not start: every login through pam_mfa.so is refused",
+            "the agent cannot open the file and does not start: every login through pam_mfa.so is refused",
             parent(path),
         ));
     }
@@ -45,7 +45,7 @@ pub fn unit_path_warnings(cfg: &AgentConfig) -> Vec<String> {
         .filter(|(_, path, _, _)| !writable_under_unit(path))
         .map(|(what, path, then, open)| {
             format!(
-                "{what}{} is outside what the shipped systemd unit lets mfa-agent write (ProtectSystem=strict; writable: {}): under it {then}; use a path under one of those, or add `ReadWritePaths={}` in a drop-in (`systemctl edit mfa-agent`)",
+                "{what}{} is outside what the shipped systemd unit lets mfa-agent write (ProtectSystem=strict; writable: {}): under that unit {then}; use a path under one of those, or add `ReadWritePaths={}` in a drop-in (`systemctl edit mfa-agent`)",
                 path.display(),
                 UNIT_WRITABLE_DIRS.join(", "),
                 open.display()

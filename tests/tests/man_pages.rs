@@ -247,17 +247,6 @@ fn agent_yaml_page_documents_every_key_of_the_examples() {
     );
 }
 
-/// The top-level keys of agent.yaml (an example starting with one is a
-/// whole agent.yaml a reader may paste).
-const AGENT_YAML_TOP_KEYS: [&str; 6] = [
-    "node:",
-    "cluster:",
-    "socket:",
-    "audit:",
-    "sshd:",
-    "challenge:",
-];
-
 #[test]
 fn agent_yaml_page_examples_pass_mfactl_check() {
     let work = pam_mfa_e2e::workdir::WorkDir::new("man-agent-yaml-examples");
@@ -267,7 +256,10 @@ fn agent_yaml_page_examples_pass_mfactl_check() {
             .lines()
             .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
             .unwrap_or("");
-        if !AGENT_YAML_TOP_KEYS.iter().any(|k| first.starts_with(k)) {
+        // An example starting with one of agent.yaml's top-level keys is a
+        // whole agent.yaml a reader may paste.
+        let key = first.split(':').next().unwrap_or("");
+        if !first.contains(':') || !mfa_agent::config::agent_config_keys().contains(&key) {
             continue;
         }
         let file = work.write(&format!("agent-{line}.yaml"), &text, 0o644);
@@ -281,6 +273,13 @@ fn agent_yaml_page_examples_pass_mfactl_check() {
             "agent.yaml.5:{line}: mfactl check refuses the example:\n{}{}\n{text}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
+        );
+        // ...and one the shipped unit lets the agent run with (an audit
+        // file it may write).
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("shipped systemd unit"),
+            "agent.yaml.5:{line}: the example names a path the unit does not let the agent write:\n{stderr}\n{text}"
         );
         checked += 1;
     }

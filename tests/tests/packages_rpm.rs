@@ -18,7 +18,7 @@ use pam_mfa_e2e::require_root;
 use pam_mfa_e2e::workdir::WorkDir;
 
 /// Every file the package holds, with its mode.
-const FILES: [(&str, u32); 26] = [
+const FILES: [(&str, u32); 28] = [
     ("/etc/pam-mfa/agent.yaml", 0o644),
     ("/usr/bin/mfactl", 0o755),
     ("/usr/lib/systemd/system/mfa-agent.service", 0o644),
@@ -32,9 +32,11 @@ const FILES: [(&str, u32); 26] = [
     ("/usr/share/doc/pam-mfa/examples/bundle.yaml", 0o644),
     ("/usr/share/doc/pam-mfa/examples/pam.d/gdm-password", 0o644),
     ("/usr/share/doc/pam-mfa/examples/pam.d/login", 0o644),
+    ("/usr/share/doc/pam-mfa/examples/pam.d/polkit-1", 0o644),
     ("/usr/share/doc/pam-mfa/examples/pam.d/sshd", 0o644),
     ("/usr/share/doc/pam-mfa/examples/pam.d/su", 0o644),
     ("/usr/share/doc/pam-mfa/examples/pam.d/sudo", 0o644),
+    ("/usr/share/doc/pam-mfa/examples/pam.d/sudo-i", 0o644),
     ("/usr/share/doc/pam-mfa/examples/publish.env", 0o644),
     (
         "/usr/share/doc/pam-mfa/examples/sshd_config.d/pam-mfa.conf",

@@ -52,6 +52,9 @@ fn main() -> ExitCode {
     }
     let first = initial_load(&state);
     if args.check {
+        for w in mfa_agent::config::unit_path_warnings(&state.config) {
+            eprintln!("warning: {w}");
+        }
         return check_result(first, &state);
     }
     if let ReloadOutcome::Rejected { error } = &first {

@@ -10,6 +10,7 @@ mod challenge_config;
 mod cluster_config;
 mod cluster_keys;
 mod config_error;
+mod config_keys;
 mod duration;
 mod https_url;
 mod manifest_source;
@@ -20,6 +21,7 @@ mod service_map;
 mod sessions_config;
 mod socket_config;
 mod sshd_config;
+mod unit_paths;
 
 pub use agent_config::{
     AgentConfig, FailMode, DEFAULT_CONFIG_PATH, EMBEDDED_DEFAULT, MAX_REUSE_WINDOW,
@@ -31,6 +33,7 @@ pub use challenge_config::ChallengeConfig;
 pub use cluster_config::ClusterConfig;
 pub use cluster_keys::{CaPin, SigningKeyText};
 pub use config_error::ConfigError;
+pub use config_keys::agent_config_keys;
 pub use duration::parse_duration;
 pub use https_url::https_url;
 pub use manifest_source::ManifestSource;
@@ -41,3 +44,4 @@ pub use service_map::ServiceMap;
 pub use sessions_config::SessionsConfig;
 pub use socket_config::SocketConfig;
 pub use sshd_config::SshdConfig;
+pub use unit_paths::{unit_path_warnings, UNIT_WRITABLE_DIRS};

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::config::AgentConfig;
+use crate::config::{agent_config_keys, unit_path_warnings, AgentConfig};
 use crate::policy::{load_bundle_path, Bundle, DeviceKind, WebauthnForm};
 use crate::verify::webauthn::{u2f_public_key_to_cose, WebauthnCredential};
 
@@ -19,7 +19,8 @@ pub enum Checked {
     AgentConfig {
         node: String,
         source: String,
-        /// What does not match this host (sshd's PubkeyAuthOptions).
+        /// What does not match this host (sshd's PubkeyAuthOptions), and
+        /// paths the shipped systemd unit does not let the agent write.
         warnings: Vec<String>,
     },
 }
@@ -27,6 +28,7 @@ pub enum Checked {
 /// An agent.yaml is recognised by its top-level keys; anything else is
 /// checked as a bundle. A directory is always a bundle.
 pub fn run_check(path: &Path) -> Result<Checked, String> {
+    let mut top = Vec::new();
     if path.is_file() {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         if looks_like_agent_config(&text) {
@@ -36,14 +38,27 @@ pub fn run_check(path: &Path) -> Result<Checked, String> {
             if let Ok(source) = cfg.policy_source() {
                 warnings.extend(crate::config::bundle_mode_warning(&source));
             }
+            warnings.extend(unit_path_warnings(&cfg));
             return Ok(Checked::AgentConfig {
                 node: cfg.node_name(),
                 source: cfg.cluster.source.clone(),
                 warnings,
             });
         }
+        top = top_level_keys(&text);
     }
-    let b = load_bundle_path(path).map_err(|e| e.to_string())?;
+    let b = load_bundle_path(path).map_err(|e| {
+        // Neither: say what would have made it an agent.yaml (a misspelt
+        // key is the likely cause).
+        if top.is_empty() || top.contains(&"kind".to_string()) {
+            e.to_string()
+        } else {
+            format!(
+                "{e}\n(read as a policy bundle: no top-level key is one of agent.yaml's: {})",
+                agent_config_keys().join(", ")
+            )
+        }
+    })?;
     let mut warnings = b.warnings.clone();
     warnings.extend(unusable_webauthn_keys(&b));
     Ok(Checked::Bundle {
@@ -81,35 +96,29 @@ fn unusable_webauthn_keys(b: &Bundle) -> Vec<String> {
         .collect()
 }
 
-/// A file of comments only (every key commented out, as the packaged
-/// agent.yaml) is an agent.yaml of defaults: an empty bundle is no policy.
+/// A Teleport resource always has a top-level `kind`; agent.yaml never
+/// has, and has at least one of its own keys (read from `AgentConfig`
+/// itself, so a new section is never taken for a bundle). A file of
+/// comments only (every key commented out, as the packaged agent.yaml) is
+/// an agent.yaml of defaults: an empty bundle is no policy.
 fn looks_like_agent_config(text: &str) -> bool {
-    let top: Vec<&str> = text
-        .lines()
-        .filter(|l| !l.starts_with(' ') && !l.starts_with('#') && !l.starts_with('\t'))
-        .filter(|l| !l.trim().is_empty() && l.trim() != "---")
-        .filter_map(|l| l.split(':').next())
-        .collect();
+    let top = top_level_keys(text);
     if top.is_empty() {
         return true;
     }
-    !top.contains(&"kind")
-        && top.iter().any(|k| {
-            matches!(
-                *k,
-                "node"
-                    | "cluster"
-                    | "socket"
-                    | "services"
-                    | "fail_mode"
-                    | "audit"
-                    | "sshd"
-                    | "reuse_window"
-                    | "sessions"
-                    | "piv"
-                    | "challenge"
-            )
-        })
+    let keys = agent_config_keys();
+    !top.iter().any(|k| k == "kind") && top.iter().any(|k| keys.contains(&k.as_str()))
+}
+
+/// The keys of a block-style YAML text's top-level mappings (every
+/// document's), unquoted.
+fn top_level_keys(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.starts_with(' ') && !l.starts_with('#') && !l.starts_with('\t'))
+        .filter(|l| !l.trim().is_empty() && l.trim() != "---")
+        .filter_map(|l| l.split(':').next())
+        .map(|k| k.trim().trim_matches(['"', '\'']).to_string())
+        .collect()
 }
 
 #[cfg(test)]
@@ -159,5 +168,73 @@ mod tests {
             warnings[0].starts_with("device \"broken\" of user \"jerry\" cannot answer a tap"),
             "{warnings:?}"
         );
+    }
+
+    #[test]
+    fn a_file_with_any_one_agent_yaml_key_is_an_agent_yaml() {
+        for k in agent_config_keys() {
+            let text = format!("# comment\n{k}:\n  x: 1\n");
+            assert!(looks_like_agent_config(&text), "{k}");
+        }
+        assert!(looks_like_agent_config("# all commented out\n#node:\n"));
+        // A Teleport resource has its kind, even beside a key agent.yaml has.
+        assert!(!looks_like_agent_config(
+            "kind: role\nversion: v7\nmetadata: {name: r}\nnode: x\n"
+        ));
+        assert!(!looks_like_agent_config(
+            "---\nkind: user\nversion: v2\n---\nkind: lock\n"
+        ));
+    }
+
+    /// The reviewer's case: the packaged agent.yaml (every key commented
+    /// out) with one section uncommented, e.g. only `approval_url:` or only
+    /// `attached_keys:`, is an agent.yaml, and a valid one.
+    #[test]
+    fn the_packaged_agent_yaml_with_any_one_section_uncommented_is_an_agent_yaml() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/etc/agent.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let mut sections = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            let Some(key) = line
+                .strip_prefix('#')
+                .and_then(|l| l.split(':').next())
+                .filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            else {
+                continue;
+            };
+            let mut edited: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+            edited[i] = line[1..].to_string();
+            for l in edited.iter_mut().skip(i + 1) {
+                match l.strip_prefix("#  ") {
+                    Some(rest) => *l = format!("  {rest}"),
+                    None => break,
+                }
+            }
+            let edited = edited.join("\n");
+            assert!(looks_like_agent_config(&edited), "{key}:\n{edited}");
+            if let Err(e) = AgentConfig::parse(&edited, key) {
+                panic!("{key}: {e}\n{edited}");
+            }
+            sections.push(key.to_string());
+        }
+        for k in ["node", "approval_url", "attached_keys", "audit"] {
+            assert!(sections.contains(&k.to_string()), "{k}: {sections:?}");
+        }
+    }
+
+    #[test]
+    fn a_file_that_is_neither_names_agent_yamls_keys() {
+        let dir = std::env::temp_dir().join(format!("pam-mfa-check-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("agent.yaml");
+        std::fs::write(&file, "attached_key:\n  enabled: true\n").unwrap();
+        let checked = run_check(&file);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let Err(e) = checked else {
+            panic!("a misspelt key passed")
+        };
+        assert!(e.contains("resource has no kind"), "{e}");
+        assert!(e.contains("attached_keys, approval_url"), "{e}");
     }
 }

@@ -180,7 +180,10 @@ fn not_effective(lines: &[PamLine], j: usize) -> Option<String> {
 
 pub fn check_pam(f: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
-    let mut services: Vec<&str> = vec!["sshd", "sudo", "su", "login"];
+    // sudo-i: Debian's sudo runs `sudo -i` as its own service, with its own
+    // `@include common-auth`; polkit-1 (pkexec, polkit's admin prompts)
+    // likewise. Each is checked only where its file exists.
+    let mut services: Vec<&str> = vec!["sshd", "sudo", "sudo-i", "su", "login", "polkit-1"];
     let gdm: Vec<&String> = f
         .pam_files
         .keys()

@@ -12,6 +12,7 @@ mod local_auth;
 mod lock;
 mod networking;
 mod role;
+mod role_checks;
 mod shared_names;
 mod user;
 mod user_traits;

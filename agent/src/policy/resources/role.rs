@@ -4,6 +4,7 @@ use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
 use super::common::{into_plain_map, role_version, Metadata, StringList, StringListMap};
+use super::role_checks as checks;
 use crate::policy::labels::{Labels, WILDCARD};
 use crate::policy::predicate::LabelExpression;
 use crate::policy::require_mfa::RequireMfa;
@@ -90,6 +91,12 @@ struct RawRoleOptions {
     /// `d`, `mo`, `y` units too); anything else refuses the role.
     #[serde(default, deserialize_with = "super::go_duration::optional_timeout")]
     client_idle_timeout: Option<std::time::Duration>,
+    #[serde(
+        default,
+        rename = "enhanced_recording",
+        deserialize_with = "checks::enhanced_recording"
+    )]
+    _enhanced_recording: (),
 }
 
 /// `options.lock`, as Teleport's `RoleV6.CheckAndSetDefaults` accepts it:
@@ -115,12 +122,21 @@ struct RawConditions {
     /// Checked only: every list that loads means `default`.
     #[serde(default, rename = "namespaces", deserialize_with = "namespaces")]
     _namespaces: (),
+    #[serde(default, rename = "rules", deserialize_with = "checks::rules")]
+    _rules: (),
+    #[serde(
+        default,
+        rename = "impersonate",
+        deserialize_with = "checks::deny_impersonate"
+    )]
+    _impersonate: (),
 }
 
 /// The allow side, with what Teleport's `RoleV6.CheckAndSetDefaults`
 /// refuses there (api/types/role.go, "restrict wildcards"): a `'*'` login,
-/// and a `'*'` node_labels key with any value but `'*'` alone. The deny side
-/// is not restricted (as in Teleport).
+/// a `'*'` node_labels key with any value but `'*'` alone, and the same in
+/// the fields only checked ([`checks`]). The deny side is not restricted
+/// so (as in Teleport).
 #[derive(Debug, Default, Deserialize)]
 struct RawAllow {
     #[serde(default, deserialize_with = "no_wildcard_login")]
@@ -132,6 +148,62 @@ struct RawAllow {
     /// Checked only: every list that loads means `default`.
     #[serde(default, rename = "namespaces", deserialize_with = "namespaces")]
     _namespaces: (),
+    #[serde(
+        default,
+        rename = "aws_role_arns",
+        deserialize_with = "checks::aws_role_arns"
+    )]
+    _aws_role_arns: (),
+    #[serde(
+        default,
+        rename = "azure_identities",
+        deserialize_with = "checks::azure_identities"
+    )]
+    _azure_identities: (),
+    #[serde(
+        default,
+        rename = "gcp_service_accounts",
+        deserialize_with = "checks::gcp_service_accounts"
+    )]
+    _gcp_service_accounts: (),
+    #[serde(default, rename = "db_roles", deserialize_with = "checks::db_roles")]
+    _db_roles: (),
+    #[serde(default, rename = "app_labels", deserialize_with = "checks::selector")]
+    _app_labels: (),
+    #[serde(
+        default,
+        rename = "kubernetes_labels",
+        deserialize_with = "checks::selector"
+    )]
+    _kubernetes_labels: (),
+    #[serde(default, rename = "db_labels", deserialize_with = "checks::selector")]
+    _db_labels: (),
+    #[serde(
+        default,
+        rename = "windows_desktop_labels",
+        deserialize_with = "checks::selector"
+    )]
+    _windows_desktop_labels: (),
+    #[serde(
+        default,
+        rename = "group_labels",
+        deserialize_with = "checks::selector"
+    )]
+    _group_labels: (),
+    #[serde(
+        default,
+        rename = "workload_identity_labels",
+        deserialize_with = "checks::selector"
+    )]
+    _workload_identity_labels: (),
+    #[serde(default, rename = "rules", deserialize_with = "checks::rules")]
+    _rules: (),
+    #[serde(
+        default,
+        rename = "impersonate",
+        deserialize_with = "checks::allow_impersonate"
+    )]
+    _impersonate: (),
 }
 
 /// A `node_labels_expression`, parsed; empty or blank counts as absent. An
@@ -155,6 +227,8 @@ impl From<RawAllow> for RawConditions {
             node_labels: a.node_labels,
             node_labels_expression: a.node_labels_expression,
             _namespaces: (),
+            _rules: (),
+            _impersonate: (),
         }
     }
 }
@@ -195,14 +269,10 @@ fn no_wildcard_selector<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<StringListMap>, D::Error> {
     let map = Option::<StringListMap>::deserialize(d)?;
-    if let Some(values) = map.as_ref().and_then(|m| m.get(WILDCARD)) {
-        if values.0.len() != 1 || values.0[0] != WILDCARD {
-            return Err(de::Error::custom(
-                "selector *:<val> is not supported: a '*' node_labels key takes only '*' (Teleport refuses the role)",
-            ));
-        }
+    match map.as_ref().and_then(checks::wildcard_selector_error) {
+        Some(why) => Err(de::Error::custom(why)),
+        None => Ok(map),
     }
-    Ok(map)
 }
 
 impl RawConditions {

@@ -38,6 +38,7 @@ mod decide;
 mod documents;
 mod email_address;
 mod error;
+mod go_lexer;
 mod go_regex;
 mod go_string;
 mod index;

@@ -20,7 +20,8 @@
 
 mod eval;
 mod go_case;
-mod lexer;
+#[cfg(test)]
+mod go_syntax_tests;
 mod parser;
 #[cfg(test)]
 mod tests;

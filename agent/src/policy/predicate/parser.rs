@@ -3,8 +3,8 @@
 //! counts or types, and a result that is not a boolean are errors before any
 //! evaluation.
 
-use super::lexer::{tokenize, Spanned, Tok};
 use super::{Func, Node, PredicateError, Ty};
+use crate::policy::go_lexer::{tokenize, Spanned, Tok};
 
 /// The most tokens an expression may have, and the deepest nesting
 /// (parentheses, calls, indices, `!`): bounds on the recursion of parsing,
@@ -18,7 +18,7 @@ pub(super) fn parse(src: &str) -> Result<Node, PredicateError> {
     if src.trim().is_empty() {
         return Err(PredicateError::at(0, "empty expression"));
     }
-    let toks = tokenize(src)?;
+    let toks = tokenize(src).map_err(|(at, why)| PredicateError::at(at, why))?;
     if toks.len() > MAX_TOKENS {
         return Err(PredicateError::at(
             toks[MAX_TOKENS].1,
@@ -31,9 +31,15 @@ pub(super) fn parse(src: &str) -> Result<Node, PredicateError> {
         depth: 0,
     };
     let (node, ty, at) = p.or()?;
+    // go/parser's ParseExpr: one automatic semicolon (a line break after
+    // the expression, or its end) may come before the end of the text.
+    p.eat(&Tok::Newline);
     let (tok, off) = p.peek();
     if *tok != Tok::End {
-        return Err(PredicateError::at(*off, format!("unexpected {tok:?}")));
+        return Err(PredicateError::at(
+            *off,
+            format!("unexpected {}", tok.describe()),
+        ));
     }
     if ty != Ty::Bool {
         return Err(PredicateError::at(
@@ -79,7 +85,7 @@ impl Parser {
         } else {
             Err(PredicateError::at(
                 at,
-                format!("expected {tok:?}, found {t:?}"),
+                format!("expected {tok:?}, found {}", t.describe()),
             ))
         }
     }
@@ -183,7 +189,10 @@ impl Parser {
                 Ok(inner)
             }
             Tok::Ident(first) => self.path(first, at),
-            other => Err(PredicateError::at(at, format!("unexpected {other:?}"))),
+            other => Err(PredicateError::at(
+                at,
+                format!("unexpected {}", other.describe()),
+            )),
         }
     }
 
@@ -197,7 +206,7 @@ impl Parser {
                 (t, off) => {
                     return Err(PredicateError::at(
                         off,
-                        format!("expected a name after '.', found {t:?}"),
+                        format!("expected a name after '.', found {}", t.describe()),
                     ))
                 }
             }
@@ -236,6 +245,8 @@ impl Parser {
                         format!("a map key must be a string, not a {ty}"),
                     ));
                 }
+                // Go reads `m[k,]` as the index expression `m[k]`.
+                self.eat(&Tok::Comma);
                 self.expect(Tok::RBracket)?;
                 key
             }
@@ -249,16 +260,7 @@ impl Parser {
     fn call(&mut self, name: &str, at: usize) -> Result<Typed, PredicateError> {
         let func = Func::by_name(name)
             .ok_or_else(|| PredicateError::at(at, format!("unsupported function: {name}")))?;
-        let mut args: Vec<Typed> = Vec::new();
-        if !self.eat(&Tok::RParen) {
-            loop {
-                args.push(self.or()?);
-                if self.eat(&Tok::RParen) {
-                    break;
-                }
-                self.expect(Tok::Comma)?;
-            }
-        }
+        let args = self.arguments()?;
         let (params, variadic, result) = func.signature();
         let count_ok = if variadic {
             args.len() >= params.len()
@@ -282,6 +284,37 @@ impl Parser {
             nodes.push(coerce(node, ty, want, arg_at, name, i + 1)?);
         }
         Ok((Node::Call(func, nodes), result, at))
+    }
+}
+
+impl Parser {
+    /// A call's arguments after its `(`, through its `)`, as go/parser reads
+    /// them: separated by commas, a trailing comma allowed (and needed
+    /// before a `)` on its own line: a line break after an argument ends
+    /// the statement).
+    fn arguments(&mut self) -> Result<Vec<Typed>, PredicateError> {
+        let mut args = Vec::new();
+        while !matches!(self.peek().0, Tok::RParen | Tok::End) {
+            args.push(self.or()?);
+            if !self.eat(&Tok::Comma) {
+                break;
+            }
+        }
+        let (tok, at) = self.next();
+        match tok {
+            Tok::RParen => Ok(args),
+            Tok::Newline => Err(PredicateError::at(
+                at,
+                "missing ',' before newline in argument list",
+            )),
+            other => Err(PredicateError::at(
+                at,
+                format!(
+                    "missing ',' or ')' in argument list, found {}",
+                    other.describe()
+                ),
+            )),
+        }
     }
 }
 

@@ -64,6 +64,7 @@ mod resolve;
 mod resources;
 mod role_positions;
 mod session_terms;
+mod template_parser;
 mod traits;
 
 #[cfg(test)]

@@ -27,6 +27,9 @@ pub(crate) enum Tok {
     Str(String),
     Int(i64),
     Dot,
+    /// `...` after a call's last argument: go/parser keeps it in
+    /// `CallExpr.Ellipsis`, which vulcand/predicate ignores.
+    Ellipsis,
     Comma,
     LParen,
     RParen,
@@ -181,6 +184,7 @@ fn comment_ends_line(src: &str, mut i: usize) -> Result<bool, LexError> {
 fn next_token(src: &str, i: usize) -> Result<(Tok, usize), LexError> {
     let two = |s: &str| src[i..].starts_with(s);
     let tok = match src.as_bytes()[i] {
+        b'.' if two("...") => Tok::Ellipsis,
         b'.' => Tok::Dot,
         b',' => Tok::Comma,
         b'(' => Tok::LParen,
@@ -217,6 +221,7 @@ fn next_token(src: &str, i: usize) -> Result<(Tok, usize), LexError> {
         }
     };
     let len = match tok {
+        Tok::Ellipsis => 3,
         Tok::And | Tok::Or | Tok::Eq | Tok::Ne => 2,
         _ => 1,
     };
@@ -282,6 +287,7 @@ mod tests {
             ("a,\n", &[]),
             ("a.\n", &[]),
             ("!\n", &[]),
+            ("f(a...\n", &[]),
             ("type\n", &[]),
             // only the first line break after the operand
             ("a\n\n\n", &[1]),

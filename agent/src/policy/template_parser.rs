@@ -11,7 +11,8 @@
 //! - string literals (a string where a list is asked for is a one-value
 //!   list);
 //! - the calls `email.local(list)` and `regexp.replace(list, "re", "repl")`,
-//!   Go's argument lists (a trailing comma is allowed).
+//!   Go's argument lists (a trailing comma, and `...` after the last
+//!   argument, are allowed).
 //!
 //! Not accepted, as in Teleport: a parenthesised function name or selector
 //! base (`(email).local(...)`), operators, numbers, other functions.
@@ -208,12 +209,14 @@ impl Parser {
 
     /// A call's arguments after its `(`, through its `)`, as go/parser reads
     /// them: a trailing comma is allowed, and a line break after an argument
-    /// without one is an error.
+    /// without one is an error; `...` may follow the last argument.
     fn arguments(&mut self) -> Result<Vec<Value>, String> {
         let mut args = Vec::new();
         while !matches!(self.peek(), Tok::RParen | Tok::End) {
             args.push(self.operand()?);
-            if !self.eat(&Tok::Comma) {
+            // `f(a...)`: Go ends the list at `...`; predicate ignores it.
+            let spread = self.eat(&Tok::Ellipsis);
+            if !self.eat(&Tok::Comma) || spread {
                 break;
             }
         }

@@ -135,7 +135,7 @@ fn go_keywords_are_not_names() {
 }
 
 /// go/parser allows a trailing comma in an argument list (and in `m[k,]`),
-/// which a `)` on its own line needs.
+/// which a `)` on its own line needs, and `...` after the last argument.
 #[test]
 fn trailing_commas_as_in_go() {
     for expr in [
@@ -143,6 +143,10 @@ fn trailing_commas_as_in_go() {
         "contains(user.spec.traits.team, labels.team,)",
         "contains_any(set(\"ops\", \"dev\",), user.spec.traits.team)",
         "labels[\"env\",] == \"prod\"",
+        // `...` after the last argument (CallExpr.Ellipsis, which
+        // vulcand/predicate ignores)
+        "contains(user.spec.traits.team, labels.team...)",
+        "contains_any(set(\"ops\"...,), user.spec.traits.team)",
     ] {
         assert_eq!(check(expr), Ok(true), "{expr:?}");
     }
@@ -151,5 +155,11 @@ fn trailing_commas_as_in_go() {
         ("contains(labels.a,, \"x\")", 18, "unexpected Comma"),
         ("contains(labels.a \"x\")", 18, "missing ',' or ')'"),
         ("labels[\"env\",,] == \"x\"", 13, "expected RBracket"),
+        (
+            "contains(user.spec.traits.team..., \"ops\")",
+            35,
+            "missing ',' or ')'",
+        ),
+        ("contains_any(set(...), set())", 17, "unexpected Ellipsis"),
     ]);
 }

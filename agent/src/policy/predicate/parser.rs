@@ -291,12 +291,14 @@ impl Parser {
     /// A call's arguments after its `(`, through its `)`, as go/parser reads
     /// them: separated by commas, a trailing comma allowed (and needed
     /// before a `)` on its own line: a line break after an argument ends
-    /// the statement).
+    /// the statement), `...` after the last one allowed.
     fn arguments(&mut self) -> Result<Vec<Typed>, PredicateError> {
         let mut args = Vec::new();
         while !matches!(self.peek().0, Tok::RParen | Tok::End) {
             args.push(self.or()?);
-            if !self.eat(&Tok::Comma) {
+            // `f(a, b...)`: Go ends the list at `...`; predicate ignores it.
+            let spread = self.eat(&Tok::Ellipsis);
+            if !self.eat(&Tok::Comma) || spread {
                 break;
             }
         }

@@ -105,6 +105,7 @@ fn templates_take_go_syntax_teleport_accepts() {
         ("{{internal[(\"logins\")]}}", &["jerry", "deploy"]),
         ("{{internal[\"logins\",]}}", &["jerry", "deploy"]),
         ("{{email.local(external.email,)}}", &["alice"]),
+        ("{{email.local(external.email...)}}", &["alice"]),
         (
             "{{regexp.replace(external.email, (\"^(.*)@example\\\\.com$\"), \"$1\")}}",
             &["alice"],
@@ -156,6 +157,7 @@ fn templates_refuse_what_go_refuses() {
         "{{(internal).logins}}",
         "{{email.local(,)}}",
         "{{email.local(external.email,,)}}",
+        "{{regexp.replace(external.email..., \"a\", \"b\")}}",
         "{{(internal.logins}}",
     ] {
         assert!(

@@ -163,3 +163,33 @@ fn trailing_commas_as_in_go() {
         ("contains_any(set(...), set())", 17, "unexpected Ellipsis"),
     ]);
 }
+
+/// vulcand/predicate walks `*ast.ParenExpr` wherever an operand may be,
+/// including the map of an index: `(labels)["env"]` is `labels["env"]`;
+/// a parenthesised map is no selector base (`(labels).env` fails).
+#[test]
+fn parenthesised_operands_as_in_go() {
+    for expr in [
+        "(labels)[\"env\"] == \"prod\"",
+        "((labels))[\"env\"] == (\"prod\")",
+        "contains((user.spec.traits)[\"team\"], (labels)[\"team\"])",
+        "contains(((user.spec.traits))[(\"team\")], labels.team)",
+    ] {
+        assert_eq!(check(expr), Ok(true), "{expr:?}");
+    }
+    assert_refused(&[
+        ("(labels).env == \"x\"", 1, "is a map"),
+        ("(labels) == \"x\"", 1, "is a map"),
+        (
+            "(labels[\"env\"])[\"x\"] == \"x\"",
+            15,
+            "unexpected LBracket",
+        ),
+        (
+            "(user.spec).traits[\"x\"] == \"x\"",
+            1,
+            "unknown identifier",
+        ),
+        ("(labels)[\"env\"", 14, "expected RBracket"),
+    ]);
+}

@@ -25,6 +25,7 @@ mod go_syntax_tests;
 mod parser;
 #[cfg(test)]
 mod tests;
+mod typing;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -17,9 +17,27 @@
 //! Not accepted, as in Teleport: a parenthesised function name or selector
 //! base (`(email).local(...)`), operators, numbers, other functions.
 
+use std::sync::Arc;
+
+use regex::Regex;
+
 use super::go_lexer::{tokenize, Spanned, Tok};
 use super::regex_cache::cached_regex;
-use super::traits::Expr;
+
+/// A parsed template expression (evaluated in `traits`).
+#[derive(Debug)]
+pub(super) enum Expr {
+    /// `internal.NAME` (`internal` true) or `external.NAME` (any other
+    /// namespace: Teleport's parser takes `x.NAME` as `external.NAME`).
+    Trait {
+        internal: bool,
+        name: String,
+    },
+    /// A constant argument: `"vitor@example.com"`.
+    Literal(String),
+    EmailLocal(Box<Expr>),
+    RegexpReplace(Box<Expr>, Arc<Regex>, String),
+}
 
 /// The deepest nesting of parentheses and calls (a bound on recursion for
 /// hostile input; real templates nest two or three deep).

@@ -20,13 +20,9 @@
 //! Each value the expression yields becomes `prefix + value + suffix`; empty
 //! values are dropped. A template that yields nothing is dropped by the caller.
 
-use std::sync::Arc;
-
-use regex::Regex;
-
 use super::email_address::parse_address;
 use super::resources::Traits;
-use super::template_parser::parse_template_expression;
+use super::template_parser::{parse_template_expression, Expr};
 
 /// Why a template produced no value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,20 +142,6 @@ impl<'a> Template<'a> {
             expr,
         }))
     }
-}
-
-#[derive(Debug)]
-pub(super) enum Expr {
-    /// `internal.NAME` (`internal` true) or `external.NAME` (any other
-    /// namespace: Teleport's parser takes `x.NAME` as `external.NAME`).
-    Trait {
-        internal: bool,
-        name: String,
-    },
-    /// A constant argument: `"vitor@example.com"`.
-    Literal(String),
-    EmailLocal(Box<Expr>),
-    RegexpReplace(Box<Expr>, Arc<Regex>, String),
 }
 
 /// The internal traits Teleport expands (lib/services/role.go

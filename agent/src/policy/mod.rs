@@ -38,6 +38,7 @@ mod decide;
 mod documents;
 mod email_address;
 mod error;
+mod go_lexer;
 mod go_regex;
 mod go_string;
 mod index;
@@ -63,6 +64,7 @@ mod resolve;
 mod resources;
 mod role_positions;
 mod session_terms;
+mod template_parser;
 mod traits;
 
 #[cfg(test)]

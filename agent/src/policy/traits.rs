@@ -10,19 +10,19 @@
 //! - a constant string: `"vitor@example.com"` (as a function argument),
 //! - `email.local(EXPR)`: the local part of each email address,
 //! - `regexp.replace(EXPR, "RE", "REPL")`: values that match RE, with every
-//!   match replaced by REPL (`$1`, `${name}` expand); other values are dropped.
+//!   match replaced by REPL (`$1`, `${name}` expand); other values are dropped,
+//!
+//! in Go's syntax, as Teleport parses it (see `template_parser`): operands
+//! may be parenthesised, a Go keyword is not a trait name
+//! (`{{external.default}}` is invalid; `{{external["default"]}}` is fine),
+//! and a line break after a complete operand ends the expression.
 //!
 //! Each value the expression yields becomes `prefix + value + suffix`; empty
 //! values are dropped. A template that yields nothing is dropped by the caller.
 
-use std::sync::Arc;
-
-use regex::Regex;
-
 use super::email_address::parse_address;
-use super::go_string::{closing_quote, identifier_len, unquote};
-use super::regex_cache::cached_regex;
 use super::resources::Traits;
+use super::template_parser::{parse_template_expression, Expr};
 
 /// Why a template produced no value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,29 +137,15 @@ impl<'a> Template<'a> {
         {
             return Err(invalid("one {{expression}} with no other braces expected"));
         }
-        let expr = Parser::new(inner.trim())
-            .parse_all()
-            .map_err(|e| invalid(&e))?;
+        // Teleport hands the text between the braces, blanks included, to
+        // Go's parser.
+        let expr = parse_template_expression(inner).map_err(|e| invalid(&e))?;
         Ok(Some(Template {
             prefix: prefix.trim_start(),
             suffix: suffix.trim_end(),
             expr,
         }))
     }
-}
-
-#[derive(Debug)]
-enum Expr {
-    /// `internal.NAME` (`internal` true) or `external.NAME` (any other
-    /// namespace: Teleport's parser takes `x.NAME` as `external.NAME`).
-    Trait {
-        internal: bool,
-        name: String,
-    },
-    /// A constant argument: `"vitor@example.com"`.
-    Literal(String),
-    EmailLocal(Box<Expr>),
-    RegexpReplace(Box<Expr>, Arc<Regex>, String),
 }
 
 /// The internal traits Teleport expands (lib/services/role.go
@@ -241,133 +227,4 @@ pub(crate) fn email_local(value: &str) -> Result<String, String> {
         Some((local, _)) => Ok(local.to_owned()),
         None => Err(format!("email.local: no local part in {value:?}")),
     }
-}
-
-/// A small recursive-descent parser for the expression between the braces.
-struct Parser<'a> {
-    src: &'a str,
-    pos: usize,
-}
-
-impl<'a> Parser<'a> {
-    fn new(src: &'a str) -> Self {
-        Parser { src, pos: 0 }
-    }
-
-    fn parse_all(mut self) -> Result<Expr, String> {
-        let e = self.expr()?;
-        self.skip_ws();
-        if self.pos != self.src.len() {
-            return Err(format!("unexpected {:?}", &self.src[self.pos..]));
-        }
-        Ok(e)
-    }
-
-    fn skip_ws(&mut self) {
-        while self.src[self.pos..].starts_with(char::is_whitespace) {
-            self.pos += self.src[self.pos..]
-                .chars()
-                .next()
-                .map_or(1, char::len_utf8);
-        }
-    }
-
-    fn eat(&mut self, c: char) -> bool {
-        self.skip_ws();
-        if self.src[self.pos..].starts_with(c) {
-            self.pos += c.len_utf8();
-            true
-        } else {
-            false
-        }
-    }
-
-    fn expect(&mut self, c: char) -> Result<(), String> {
-        if self.eat(c) {
-            Ok(())
-        } else {
-            Err(format!("expected '{c}'"))
-        }
-    }
-
-    /// A Go identifier (go/scanner, which Teleport's template parser
-    /// uses): a Unicode letter or `_`, then letters, `_` and decimal digits
-    /// (categories L and Nd), so `external.équipe` is a trait name.
-    fn ident(&mut self) -> Result<&'a str, String> {
-        self.skip_ws();
-        let rest = &self.src[self.pos..];
-        let len = identifier_len(rest);
-        if len == 0 {
-            return Err(format!("expected a name at {rest:?}"));
-        }
-        self.pos += len;
-        Ok(&rest[..len])
-    }
-
-    /// A Go string literal: "..." with Go's escapes (see `go_string`), or
-    /// `...` raw (carriage returns dropped, as go/scanner does).
-    fn string(&mut self) -> Result<String, String> {
-        self.skip_ws();
-        let rest = &self.src[self.pos..];
-        if let Some(raw) = rest.strip_prefix('`') {
-            let end = raw.find('`').ok_or("unterminated raw string")?;
-            self.pos += end + 2;
-            return Ok(raw[..end].replace('\r', ""));
-        }
-        let body = rest.strip_prefix('"').ok_or("expected a string literal")?;
-        let end = closing_quote(body).ok_or("unterminated string")?;
-        let value = unquote(&body[..end]).map_err(|(_, e)| format!("{e} in string"))?;
-        self.pos += end + 2;
-        Ok(value)
-    }
-
-    fn expr(&mut self) -> Result<Expr, String> {
-        self.skip_ws();
-        if self.src[self.pos..].starts_with(['"', '`']) {
-            return Ok(Expr::Literal(self.string()?));
-        }
-        let ns = self.ident()?;
-        if self.eat('[') {
-            let name = self.string()?;
-            self.expect(']')?;
-            return trait_var(ns, name);
-        }
-        self.expect('.')?;
-        let member = self.ident()?;
-        match (ns, member) {
-            ("email", "local") => {
-                self.expect('(')?;
-                let inner = self.expr()?;
-                self.expect(')')?;
-                Ok(Expr::EmailLocal(Box::new(inner)))
-            }
-            ("regexp", "replace") => {
-                self.expect('(')?;
-                let inner = self.expr()?;
-                self.expect(',')?;
-                let pattern = self.string()?;
-                self.expect(',')?;
-                let replacement = self.string()?;
-                self.expect(')')?;
-                // Go's regexp syntax (see policy::go_regex).
-                let re = cached_regex(&pattern).map_err(|e| format!("regexp.replace: {e}"))?;
-                Ok(Expr::RegexpReplace(Box::new(inner), re, replacement))
-            }
-            (ns, member) if self.eat('(') => Err(format!("unsupported function {ns}.{member}")),
-            (ns, member) => trait_var(ns, member.to_owned()),
-        }
-    }
-}
-
-/// `internal.NAME`, `external.NAME`; any other `NS.NAME` is read as
-/// `external.NAME`, as Teleport's template parser does
-/// (`typical.WithInvalidNamespaceHack`).
-fn trait_var(ns: &str, name: String) -> Result<Expr, String> {
-    if name.is_empty() {
-        return Err("empty trait name".to_owned());
-    }
-    Ok(Expr::Trait {
-        internal: ns == "internal",
-        name,
-    })
 }

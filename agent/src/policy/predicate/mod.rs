@@ -20,10 +20,12 @@
 
 mod eval;
 mod go_case;
-mod lexer;
+#[cfg(test)]
+mod go_syntax_tests;
 mod parser;
 #[cfg(test)]
 mod tests;
+mod typing;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -3,8 +3,9 @@
 //! counts or types, and a result that is not a boolean are errors before any
 //! evaluation.
 
-use super::lexer::{tokenize, Spanned, Tok};
+use super::typing::{coerce, logic, Typed};
 use super::{Func, Node, PredicateError, Ty};
+use crate::policy::go_lexer::{tokenize, Spanned, Tok};
 
 /// The most tokens an expression may have, and the deepest nesting
 /// (parentheses, calls, indices, `!`): bounds on the recursion of parsing,
@@ -18,7 +19,7 @@ pub(super) fn parse(src: &str) -> Result<Node, PredicateError> {
     if src.trim().is_empty() {
         return Err(PredicateError::at(0, "empty expression"));
     }
-    let toks = tokenize(src)?;
+    let toks = tokenize(src).map_err(|(at, why)| PredicateError::at(at, why))?;
     if toks.len() > MAX_TOKENS {
         return Err(PredicateError::at(
             toks[MAX_TOKENS].1,
@@ -31,9 +32,15 @@ pub(super) fn parse(src: &str) -> Result<Node, PredicateError> {
         depth: 0,
     };
     let (node, ty, at) = p.or()?;
+    // go/parser's ParseExpr: one automatic semicolon (a line break after
+    // the expression, or its end) may come before the end of the text.
+    p.eat(&Tok::Newline);
     let (tok, off) = p.peek();
     if *tok != Tok::End {
-        return Err(PredicateError::at(*off, format!("unexpected {tok:?}")));
+        return Err(PredicateError::at(
+            *off,
+            format!("unexpected {}", tok.describe()),
+        ));
     }
     if ty != Ty::Bool {
         return Err(PredicateError::at(
@@ -43,8 +50,6 @@ pub(super) fn parse(src: &str) -> Result<Node, PredicateError> {
     }
     Ok(node)
 }
-
-type Typed = (Node, Ty, usize);
 
 struct Parser {
     toks: Vec<Spanned>,
@@ -79,7 +84,7 @@ impl Parser {
         } else {
             Err(PredicateError::at(
                 at,
-                format!("expected {tok:?}, found {t:?}"),
+                format!("expected {tok:?}, found {}", t.describe()),
             ))
         }
     }
@@ -178,12 +183,19 @@ impl Parser {
             Tok::Str(s) => Ok((Node::Str(s), Ty::Str, at)),
             Tok::Int(n) => Ok((Node::Int(n), Ty::Int, at)),
             Tok::LParen => {
+                if let Some((base, name, bracket)) = self.parenthesized_map() {
+                    self.pos = bracket;
+                    return self.map_index(base, &name, at);
+                }
                 let inner = self.or()?;
                 self.expect(Tok::RParen)?;
                 Ok(inner)
             }
             Tok::Ident(first) => self.path(first, at),
-            other => Err(PredicateError::at(at, format!("unexpected {other:?}"))),
+            other => Err(PredicateError::at(
+                at,
+                format!("unexpected {}", other.describe()),
+            )),
         }
     }
 
@@ -197,7 +209,7 @@ impl Parser {
                 (t, off) => {
                     return Err(PredicateError::at(
                         off,
-                        format!("expected a name after '.', found {t:?}"),
+                        format!("expected a name after '.', found {}", t.describe()),
                     ))
                 }
             }
@@ -223,42 +235,70 @@ impl Parser {
                 format!("unknown identifier: {name:?}"),
             ));
         };
-        let key = match rest {
-            Some(key) => Node::Str(key),
-            None => {
-                let open = self.expect(Tok::LBracket).map_err(|_| {
-                    PredicateError::at(at, format!("{name} is a map: index it, as {name}[\"key\"]"))
-                })?;
-                let (key, ty, _) = self.or()?;
-                if ty != Ty::Str {
-                    return Err(PredicateError::at(
-                        open,
-                        format!("a map key must be a string, not a {ty}"),
-                    ));
-                }
-                self.expect(Tok::RBracket)?;
-                key
-            }
+        match rest {
+            Some(key) => Ok(base.index(Node::Str(key), at)),
+            None => self.map_index(base, &name, at),
+        }
+    }
+
+    /// `[key]` after the map `name` (at `at`): its value.
+    fn map_index(&mut self, base: Base, name: &str, at: usize) -> Result<Typed, PredicateError> {
+        let open = self.expect(Tok::LBracket).map_err(|_| {
+            PredicateError::at(at, format!("{name} is a map: index it, as {name}[\"key\"]"))
+        })?;
+        let (key, ty, _) = self.or()?;
+        if ty != Ty::Str {
+            return Err(PredicateError::at(
+                open,
+                format!("a map key must be a string, not a {ty}"),
+            ));
+        }
+        // Go reads `m[k,]` as the index expression `m[k]`.
+        self.eat(&Tok::Comma);
+        self.expect(Tok::RBracket)?;
+        Ok(base.index(key, at))
+    }
+
+    /// After a `(`: `labels)` or `user.spec.traits)`, in any number of
+    /// further parentheses, then `[`. Go reads `(labels)["k"]` as an index
+    /// of the parenthesised map and predicate evaluates it as `labels["k"]`.
+    /// The map, its name and where its `[` is.
+    fn parenthesized_map(&self) -> Option<(Base, String, usize)> {
+        let tok = |i: usize| self.toks.get(i).map(|(t, _)| t);
+        let ident = |i: usize, name: &str| matches!(tok(i), Some(Tok::Ident(n)) if n == name);
+        let mut i = self.pos;
+        let mut open = 1;
+        while tok(i) == Some(&Tok::LParen) {
+            open += 1;
+            i += 1;
+        }
+        let (base, name) = if ident(i, "labels") {
+            i += 1;
+            (Base::Labels, "labels")
+        } else if ident(i, "user")
+            && tok(i + 1) == Some(&Tok::Dot)
+            && ident(i + 2, "spec")
+            && tok(i + 3) == Some(&Tok::Dot)
+            && ident(i + 4, "traits")
+        {
+            i += 5;
+            (Base::Traits, "user.spec.traits")
+        } else {
+            return None;
         };
-        Ok(match base {
-            Base::Labels => (Node::Label(Box::new(key)), Ty::Str, at),
-            Base::Traits => (Node::Trait(Box::new(key)), Ty::List, at),
-        })
+        for _ in 0..open {
+            if tok(i) != Some(&Tok::RParen) {
+                return None;
+            }
+            i += 1;
+        }
+        (tok(i) == Some(&Tok::LBracket)).then(|| (base, name.to_owned(), i))
     }
 
     fn call(&mut self, name: &str, at: usize) -> Result<Typed, PredicateError> {
         let func = Func::by_name(name)
             .ok_or_else(|| PredicateError::at(at, format!("unsupported function: {name}")))?;
-        let mut args: Vec<Typed> = Vec::new();
-        if !self.eat(&Tok::RParen) {
-            loop {
-                args.push(self.or()?);
-                if self.eat(&Tok::RParen) {
-                    break;
-                }
-                self.expect(Tok::Comma)?;
-            }
-        }
+        let args = self.arguments()?;
         let (params, variadic, result) = func.signature();
         let count_ok = if variadic {
             args.len() >= params.len()
@@ -285,48 +325,50 @@ impl Parser {
     }
 }
 
+impl Parser {
+    /// A call's arguments after its `(`, through its `)`, as go/parser reads
+    /// them: separated by commas, a trailing comma allowed (and needed
+    /// before a `)` on its own line: a line break after an argument ends
+    /// the statement), `...` after the last one allowed.
+    fn arguments(&mut self) -> Result<Vec<Typed>, PredicateError> {
+        let mut args = Vec::new();
+        while !matches!(self.peek().0, Tok::RParen | Tok::End) {
+            args.push(self.or()?);
+            // `f(a, b...)`: Go ends the list at `...`; predicate ignores it.
+            let spread = self.eat(&Tok::Ellipsis);
+            if !self.eat(&Tok::Comma) || spread {
+                break;
+            }
+        }
+        let (tok, at) = self.next();
+        match tok {
+            Tok::RParen => Ok(args),
+            Tok::Newline => Err(PredicateError::at(
+                at,
+                "missing ',' before newline in argument list",
+            )),
+            other => Err(PredicateError::at(
+                at,
+                format!(
+                    "missing ',' or ')' in argument list, found {}",
+                    other.describe()
+                ),
+            )),
+        }
+    }
+}
+
 enum Base {
     Labels,
     Traits,
 }
 
-fn logic(
-    (l, lt, at): Typed,
-    (r, rt, r_at): Typed,
-    op: &str,
-    build: impl FnOnce(Node, Node) -> Node,
-) -> Result<Typed, PredicateError> {
-    if lt != Ty::Bool {
-        return Err(PredicateError::at(
-            at,
-            format!("operator ({op}) takes booleans, not a {lt}"),
-        ));
-    }
-    if rt != Ty::Bool {
-        return Err(PredicateError::at(
-            r_at,
-            format!("operator ({op}) takes booleans, not a {rt}"),
-        ));
-    }
-    Ok((build(l, r), Ty::Bool, at))
-}
-
-/// typical's `coerce`: the type asked for, or a string where a list is asked
-/// for (a one-element list).
-fn coerce(
-    node: Node,
-    ty: Ty,
-    want: Ty,
-    at: usize,
-    func: &str,
-    n: usize,
-) -> Result<Node, PredicateError> {
-    match (ty, want) {
-        (a, b) if a == b => Ok(node),
-        (Ty::Str, Ty::List) => Ok(Node::ToList(Box::new(node))),
-        _ => Err(PredicateError::at(
-            at,
-            format!("argument {n} to function ({func}) must be a {want}, not a {ty}"),
-        )),
+impl Base {
+    /// The value at `key` in this map.
+    fn index(self, key: Node, at: usize) -> Typed {
+        match self {
+            Base::Labels => (Node::Label(Box::new(key)), Ty::Str, at),
+            Base::Traits => (Node::Trait(Box::new(key)), Ty::List, at),
+        }
     }
 }

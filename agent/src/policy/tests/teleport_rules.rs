@@ -56,6 +56,7 @@ fn teleport_trait_rules() {
 fn node_labels_expression_as_teleport() {
     let team = r#"contains(user.spec.traits[\"team\"], labels[\"team\"])"#;
     let broken = r#"contains(email.local(user.spec.traits[\"email\"]), \"x\")"#;
+    let team_lines = r#"contains(\n  user.spec.traits[\"team\"],\n  labels[\"team\"],\n)"#;
     let cases: Vec<(String, &str, &str)> = vec![
         // (role body, jerry's team trait, expected)
         (format!("  allow:\n    logins: [jerry]\n    node_labels: {{'*': '*'}}\n    node_labels_expression: \"{team}\""), "db", "allow off [r]"),
@@ -68,6 +69,9 @@ fn node_labels_expression_as_teleport() {
         (format!("  allow:\n    logins: [jerry]\n    node_labels: {{env: prod}}\n    node_labels_expression: \"{team}\""), "db", "allow off [r]"),
         // the expression matches but the login is not allowed
         (format!("  allow:\n    logins: [root]\n    node_labels_expression: \"{team}\""), "db", "deny off []"),
+        // Go's trailing comma, needed before a `)` on its own line
+        (format!("  allow:\n    logins: [jerry]\n    node_labels_expression: \"{team_lines}\""), "db", "allow off [r]"),
+        (format!("  allow:\n    logins: [jerry]\n    node_labels_expression: \"{team_lines}\""), "web", "deny off []"),
         // an allow expression that cannot be evaluated never allows
         (format!("  allow:\n    logins: [jerry]\n    node_labels: {{'*': '*'}}\n    node_labels_expression: \"{broken}\""), "db", "deny off []"),
         // deny: either matching denies
@@ -115,6 +119,14 @@ fn an_expression_that_does_not_parse_denies_its_holders_only() {
             "unexpected End (at offset 13 in the expression)",
         ),
         ("deny", "contains(labels, \\\"x\\\")", "is a map"),
+        // Go syntax (go/parser.ParseExpr): a keyword is not a name, and a
+        // line break after a complete operand ends the expression.
+        ("deny", "labels.type == \\\"db\\\"", "keyword type"),
+        (
+            "allow",
+            "contains(user.spec.traits[\\\"logins\\\"],\\n labels[\\\"env\\\"]\\n)",
+            "missing ',' before newline",
+        ),
         (
             "deny",
             "unknown_fn(\\\"x\\\")",

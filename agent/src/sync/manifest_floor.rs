@@ -50,8 +50,17 @@ pub fn floor_path(dir: &Path, name: &str) -> PathBuf {
     dir.join(floor_file_name(name))
 }
 
-/// Records `floor` as the floor of its source.
+/// Records `floor` as the floor of its source, unless a higher one is
+/// recorded there already: the file never goes down. (At start the cached
+/// manifest is checked before the recorded floor is read; when the cache
+/// was last saved with an older manifest than the floor, it must not lower
+/// the floor.) An unreadable file is replaced.
 pub fn save_floor(dir: &Path, floor: &AcceptedManifest) -> Result<(), String> {
+    if let Ok(Some(recorded)) = load_floor(dir, &floor.source) {
+        if recorded.serial > floor.serial {
+            return Ok(());
+        }
+    }
     let file = FloorFile {
         format: FORMAT,
         source: floor.source.clone(),
@@ -159,6 +168,17 @@ mod tests {
         save_floor(&d, &floor("staging", 1)).unwrap();
         std::fs::rename(floor_path(&d, "staging"), floor_path(&d, "prod")).unwrap();
         assert!(load_floor(&d, "prod").unwrap_err().contains("not \"prod\""));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn the_recorded_floor_never_goes_down() {
+        let d = dir("down");
+        save_floor(&d, &floor("prod", 42)).unwrap();
+        save_floor(&d, &floor("prod", 40)).unwrap();
+        assert_eq!(load_floor(&d, "prod").unwrap(), Some(floor("prod", 42)));
+        save_floor(&d, &floor("prod", 43)).unwrap();
+        assert_eq!(load_floor(&d, "prod").unwrap(), Some(floor("prod", 43)));
         let _ = std::fs::remove_dir_all(&d);
     }
 

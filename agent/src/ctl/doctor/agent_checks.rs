@@ -25,6 +25,7 @@ pub fn check_agent(f: &Facts) -> Vec<Finding> {
     };
     if let Some(c) = config {
         check_node_config(c, path, &mut out);
+        check_unsigned_source(c, path, &mut out);
         check_rollback_protection(c, path, &mut out);
     }
     match &f.agent_status {
@@ -45,6 +46,24 @@ pub fn check_agent(f: &Facts) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// An https:// bundle source with no `signing_keys`: whoever answers the
+/// request writes the policy, and the policy says who logs in.
+fn check_unsigned_source(c: &AgentConfig, path: &str, out: &mut Vec<Finding>) {
+    let Ok(crate::config::PolicySource::Https(url)) = c.policy_source() else {
+        return;
+    };
+    if !c.cluster.signing_keys.is_empty() {
+        return;
+    }
+    out.push(Finding::new(
+        "agent.unsigned_source",
+        Severity::Error,
+        format!("cluster.source {url} is taken without a signature (no cluster.signing_keys)"),
+        "whoever answers that request (the server, a CDN in front of it, anyone with a certificate for its name) chooses the users, roles, registered keys and certificate authorities: sshd then takes their key as root on this host",
+        format!("publish a signed manifest (`mfactl publish`), and set cluster.source to its manifest.json, cluster.source_name and cluster.signing_keys in {path}"),
+    ));
 }
 
 /// An https:// bundle source accepts any older signed bundle.

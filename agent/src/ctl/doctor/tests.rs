@@ -407,4 +407,13 @@ fn a_bundle_source_over_https_is_warned_a_manifest_source_is_not() {
         &format!("  source_name: prod\n  signing_keys: [\"{key}\"]\n"),
     );
     assert!(!manifest.contains(&rollback), "{manifest:?}");
+    // Unsigned, whoever answers chooses who logs in: an error; signed, not.
+    let unsigned = "agent.unsigned_source".to_string();
+    assert!(with_source("https://p.example/bundle.yaml", "").contains(&unsigned));
+    let signed = with_source(
+        "https://p.example/bundle.yaml",
+        &format!("  signing_keys: [\"{key}\"]\n"),
+    );
+    assert!(!signed.contains(&unsigned), "{signed:?}");
+    assert!(!manifest.contains(&unsigned), "{manifest:?}");
 }

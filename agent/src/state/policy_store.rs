@@ -2,7 +2,7 @@
 //! was last reached, and what happened to the last loads.
 
 use std::sync::{Arc, RwLock};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use crate::policy::Bundle;
 use crate::sync::{AcceptedManifest, Refusal};
@@ -45,6 +45,11 @@ struct StoreInner {
     /// read of a file source). `None` with a bundle installed: freshness is
     /// not tracked (see [`PolicyStore::install`]).
     last_contact: Option<SystemTime>,
+    /// The agent's monotonic clock at `last_contact` and at the installed
+    /// manifest's `expires_at`: ages and expiry are also counted on it, so
+    /// stepping the wall clock back does not keep a policy fresh.
+    contact_mono: Option<Instant>,
+    manifest_deadline_mono: Option<Instant>,
     last_attempt: Option<SystemTime>,
     cache_error: Option<String>,
     last_refusal: Option<RefusalRecord>,
@@ -58,6 +63,8 @@ pub struct StoreSnapshot {
     pub last_load: Option<SystemTime>,
     pub last_error: Option<String>,
     pub last_contact: Option<SystemTime>,
+    pub contact_mono: Option<Instant>,
+    pub manifest_deadline_mono: Option<Instant>,
     pub last_attempt: Option<SystemTime>,
     pub cache_error: Option<String>,
     pub last_refusal: Option<RefusalRecord>,
@@ -84,6 +91,8 @@ impl PolicyStore {
         inner.last_load = Some(at);
         inner.last_error = None;
         inner.last_contact = None;
+        inner.contact_mono = None;
+        inner.manifest_deadline_mono = None;
         drop(inner);
         drop(old);
     }
@@ -99,9 +108,14 @@ impl PolicyStore {
     ) {
         let mut inner = self.write();
         let old = inner.current.replace(bundle);
+        inner.manifest_deadline_mono = provenance
+            .manifest
+            .as_ref()
+            .map(|m| mono_at(m.expires_at, at));
         inner.provenance = provenance;
         inner.last_load = Some(at);
         inner.last_contact = Some(contact);
+        inner.contact_mono = Some(mono_at(contact, at));
         inner.last_attempt = Some(at);
         inner.last_error = None;
         drop(inner);
@@ -116,6 +130,7 @@ impl PolicyStore {
     pub fn record_contact_as_of(&self, contact: SystemTime, at: SystemTime) {
         let mut inner = self.write();
         inner.last_contact = Some(contact);
+        inner.contact_mono = Some(mono_at(contact, at));
         inner.last_attempt = Some(at);
         inner.last_error = None;
         inner.provenance.from_cache = false;
@@ -124,6 +139,7 @@ impl PolicyStore {
     pub fn record_contact(&self, at: SystemTime) {
         let mut inner = self.write();
         inner.last_contact = Some(at);
+        inner.contact_mono = Some(Instant::now());
         inner.last_attempt = Some(at);
         inner.last_error = None;
         inner.provenance.from_cache = false;
@@ -159,6 +175,8 @@ impl PolicyStore {
             last_load: inner.last_load,
             last_error: inner.last_error.clone(),
             last_contact: inner.last_contact,
+            contact_mono: inner.contact_mono,
+            manifest_deadline_mono: inner.manifest_deadline_mono,
             last_attempt: inner.last_attempt,
             cache_error: inner.cache_error.clone(),
             last_refusal: inner.last_refusal.clone(),
@@ -173,5 +191,17 @@ impl PolicyStore {
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, StoreInner> {
         self.inner.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The monotonic instant of wall time `t`, read when the wall clock said
+/// `now`: before or after this instant by as much as `t` is before or
+/// after `now` (an instant before boot is taken as now: the wall clock's
+/// age still counts).
+fn mono_at(t: SystemTime, now: SystemTime) -> Instant {
+    let mono_now = Instant::now();
+    match t.duration_since(now) {
+        Ok(ahead) => mono_now.checked_add(ahead).unwrap_or(mono_now),
+        Err(behind) => mono_now.checked_sub(behind.duration()).unwrap_or(mono_now),
     }
 }

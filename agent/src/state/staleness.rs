@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::agent_state::AgentState;
 use super::policy_store::StoreSnapshot;
@@ -86,12 +86,31 @@ pub struct Freshness {
 const CLOCK_SLACK: Duration = Duration::from_secs(1);
 
 pub fn freshness(snap: &StoreSnapshot, cluster: &ClusterConfig, now: SystemTime) -> Freshness {
+    freshness_at(snap, cluster, now, Instant::now())
+}
+
+/// [`freshness`] with the monotonic clock's `mono_now` as well: an age is
+/// the larger of the wall clock's and the monotonic clock's, and the
+/// manifest has expired when either says so, so a wall clock stepped back
+/// (an NTP answer nobody signs) does not keep a policy fresh.
+pub fn freshness_at(
+    snap: &StoreSnapshot,
+    cluster: &ClusterConfig,
+    now: SystemTime,
+    mono_now: Instant,
+) -> Freshness {
     // A contact in the future (the clock went back, or a cache file says so)
     // proves nothing about now: stale until the source answers again.
-    let since_contact = snap.last_contact.map(|c| match now.duration_since(c) {
-        Ok(age) => age,
-        Err(ahead) if ahead.duration() <= CLOCK_SLACK => Duration::ZERO,
-        Err(_) => Duration::MAX,
+    let since_contact = snap.last_contact.map(|c| {
+        let wall = match now.duration_since(c) {
+            Ok(age) => age,
+            Err(ahead) if ahead.duration() <= CLOCK_SLACK => Duration::ZERO,
+            Err(_) => Duration::MAX,
+        };
+        let mono = snap
+            .contact_mono
+            .map_or(Duration::ZERO, |m| mono_now.saturating_duration_since(m));
+        wall.max(mono)
     });
     let over = |max: Duration| since_contact.is_some_and(|a| a > max);
     // Past the signed expires_at, the policy is stale as if the source had
@@ -100,7 +119,13 @@ pub fn freshness(snap: &StoreSnapshot, cluster: &ClusterConfig, now: SystemTime)
         .current
         .as_ref()
         .and(snap.provenance.manifest.as_ref())
-        .and_then(|m| now.duration_since(m.expires_at).ok())
+        .map(|m| {
+            let wall = now.duration_since(m.expires_at).unwrap_or_default();
+            let mono = snap
+                .manifest_deadline_mono
+                .map_or(Duration::ZERO, |d| mono_now.saturating_duration_since(d));
+            wall.max(mono)
+        })
         .filter(|past| !past.is_zero());
     let expired = manifest_expired_for.is_some();
     Freshness {
@@ -199,159 +224,5 @@ impl AgentState {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::AgentConfig;
-    use crate::policy::load_bundle_str;
-    use crate::state::{PolicyStore, Provenance};
-
-    const STRICT: &str = "kind: cluster_auth_preference\nversion: v2\nmetadata: {name: cluster-auth-preference}\nspec: {locking_mode: strict}\n";
-    const BEST_EFFORT: &str = "kind: cluster_auth_preference\nversion: v2\nmetadata: {name: cluster-auth-preference}\nspec: {locking_mode: best_effort}\n";
-
-    fn at(s: u64) -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(s)
-    }
-
-    fn cluster(extra: &str) -> ClusterConfig {
-        let text = format!("cluster:\n  source: builtin:example\n  poll_interval: 10s\n{extra}");
-        AgentConfig::parse(&text, "t").unwrap().cluster
-    }
-
-    fn store(text: &str, contact: u64) -> PolicyStore {
-        let s = PolicyStore::default();
-        let b = Arc::new(load_bundle_str(text, "b").unwrap());
-        s.install_from(b, Provenance::default(), at(contact), at(contact));
-        s
-    }
-
-    #[test]
-    fn no_policy_then_fresh_then_stale() {
-        let c = cluster("  max_staleness: 1h\n");
-        assert_eq!(
-            judge(&PolicyStore::default().snapshot(), &c, at(0)).unwrap_err(),
-            Unusable::NoPolicy
-        );
-        let s = store(BEST_EFFORT, 1000);
-        assert!(judge(&s.snapshot(), &c, at(1000 + 3600)).is_ok());
-        let e = judge(&s.snapshot(), &c, at(1000 + 3601)).unwrap_err();
-        assert!(
-            matches!(e, Unusable::Stale { .. }) && e.follows_fail_mode(),
-            "{e}"
-        );
-        s.record_contact(at(5000));
-        assert!(judge(&s.snapshot(), &c, at(5000 + 3600)).is_ok());
-    }
-
-    #[test]
-    fn a_contact_in_the_future_is_stale_until_the_source_answers() {
-        let c = cluster("  max_staleness: 1h\n");
-        let s = store(BEST_EFFORT, 10_000);
-        // The clock went back two hours since that contact.
-        let e = judge(&s.snapshot(), &c, at(10_000 - 7200)).unwrap_err();
-        assert!(matches!(e, Unusable::Stale { .. }), "{e}");
-        // A second of slack for a clock read in between.
-        assert!(judge(&s.snapshot(), &c, at(10_000 - 1)).is_ok());
-        s.record_contact(at(2800));
-        assert!(judge(&s.snapshot(), &c, at(2800)).is_ok());
-    }
-
-    #[test]
-    fn zero_max_staleness_means_never() {
-        let s = store(BEST_EFFORT, 0);
-        assert!(judge(
-            &s.snapshot(),
-            &cluster("  max_staleness: 0s\n"),
-            at(10_000_000)
-        )
-        .is_ok());
-    }
-
-    #[test]
-    fn strict_denies_on_a_stale_lock_view_best_effort_decides() {
-        let c = cluster("");
-        assert_eq!(
-            c.lock_view_max_age(),
-            Duration::from_secs(300),
-            "Teleport's LockMaxStaleness (5m), above 3 × poll_interval"
-        );
-        assert_eq!(
-            AgentConfig::parse(
-                "cluster:\n  source: builtin:example\n  poll_interval: 2m\n",
-                "t"
-            )
-            .unwrap()
-            .cluster
-            .lock_view_max_age(),
-            Duration::from_secs(360),
-            "3 × poll_interval, above 5m"
-        );
-        let strict = store(STRICT, 1000);
-        assert!(judge(&strict.snapshot(), &c, at(1300)).is_ok());
-        let e = judge(&strict.snapshot(), &c, at(1301)).unwrap_err();
-        assert!(
-            matches!(e, Unusable::LockViewStale { .. }) && !e.follows_fail_mode(),
-            "{e}"
-        );
-        // Strict wins over a stale policy: it denies, never follows fail_mode open.
-        let e = judge(&strict.snapshot(), &c, at(1000 + 90_000)).unwrap_err();
-        assert!(matches!(e, Unusable::LockViewStale { .. }), "{e}");
-        let best = store(BEST_EFFORT, 1000);
-        assert!(judge(&best.snapshot(), &c, at(1301)).is_ok());
-        let c2 = cluster("  lock_view_max_age: 10m\n");
-        assert!(judge(&strict.snapshot(), &c2, at(1600)).is_ok());
-        assert!(judge(&strict.snapshot(), &c2, at(1601)).is_err());
-        // A role's `options.lock: strict` makes the node strict too
-        // (Teleport's RoleSet.LockingMode), even under a best_effort cap.
-        let role =
-            "---\nkind: role\nversion: v7\nmetadata: {name: r}\nspec: {options: {lock: strict}}\n";
-        let by_role = store(&format!("{BEST_EFFORT}{role}"), 1000);
-        let e = judge(&by_role.snapshot(), &c, at(1301)).unwrap_err();
-        assert!(matches!(e, Unusable::LockViewStale { .. }), "{e}");
-        assert_eq!(
-            freshness(&by_role.snapshot(), &c, at(1000)).locking_mode,
-            "strict"
-        );
-    }
-
-    #[test]
-    fn past_expires_at_the_policy_is_stale_as_without_contact() {
-        let c = cluster("  max_staleness: 0s\n");
-        for (cap, strict) in [(BEST_EFFORT, false), (STRICT, true)] {
-            let s = PolicyStore::default();
-            let b = Arc::new(load_bundle_str(cap, "b").unwrap());
-            let manifest = crate::sync::AcceptedManifest {
-                source: "prod".into(),
-                serial: 1,
-                sha256: b.revision.clone(),
-                issued_at: at(900),
-                expires_at: at(1000),
-            };
-            let prov = Provenance {
-                manifest: Some(manifest),
-                ..Provenance::default()
-            };
-            s.install_from(b, prov, at(990), at(990));
-            assert!(judge(&s.snapshot(), &c, at(1000)).is_ok());
-            // Contact does not help: only a newer manifest does.
-            s.record_contact(at(1005));
-            let e = judge(&s.snapshot(), &c, at(1005)).unwrap_err();
-            assert_eq!(
-                e,
-                Unusable::ManifestExpired {
-                    ago: Duration::from_secs(5),
-                    strict
-                }
-            );
-            assert_eq!(e.follows_fail_mode(), !strict, "{e}");
-            let f = freshness(&s.snapshot(), &c, at(1005));
-            assert!(f.policy_stale && f.lock_view_stale);
-        }
-    }
-
-    #[test]
-    fn untracked_bundles_never_go_stale() {
-        let s = PolicyStore::default();
-        s.install(load_bundle_str(STRICT, "b").unwrap(), at(0));
-        assert!(judge(&s.snapshot(), &cluster(""), at(100_000_000)).is_ok());
-    }
-}
+#[path = "staleness_tests.rs"]
+mod tests;

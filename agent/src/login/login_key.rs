@@ -3,6 +3,8 @@
 //! authorized_keys line it matched, sshd's PubkeyAuthOptions); a
 //! registered PIV key's is what its attestation says.
 
+use std::time::Duration;
+
 use super::auth_info::AcceptedKey;
 use super::evidence::KeyClass;
 use super::key_rules::key_policy_class;
@@ -27,6 +29,7 @@ pub(super) fn login_key<'b>(
     registered: &[(&AcceptedKey, &'b MfaDevice)],
     user: &str,
     cert_user: Option<&User>,
+    connection_age: Option<Duration>,
 ) -> Option<LoginKey<'b>> {
     let (key, dev) = registered.iter().find(|(_, dev)| *dev.user == *user)?;
     let (class, note, piv_refusal) = match &dev.kind {
@@ -37,7 +40,7 @@ pub(super) fn login_key<'b>(
             piv_login_key_class(state, bundle, dev, traits)
         }
         _ => {
-            let (c, n) = sk_key_class(state, login, key);
+            let (c, n) = sk_key_class(state, login, key, connection_age);
             (c, n, None)
         }
     };
@@ -88,6 +91,11 @@ fn piv_login_key_class(
 }
 
 /// What sshd verified for an accepted security key (see [`super::key_credit`]).
-fn sk_key_class(state: &AgentState, login: &str, key: &AcceptedKey) -> (KeyClass, String) {
-    super::key_credit::sk_key_class(state, login, key)
+fn sk_key_class(
+    state: &AgentState,
+    login: &str,
+    key: &AcceptedKey,
+    connection_age: Option<Duration>,
+) -> (KeyClass, String) {
+    super::key_credit::sk_key_class(state, login, key, connection_age)
 }

@@ -4,11 +4,13 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
+use std::time::Duration;
 
 use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
 
 use super::pipeline::evaluate;
 use super::required::required;
+use super::sshd_connection::connection_age;
 use super::verdict::{hook_name, refuse_unusable, PeerIds, Verdict};
 use super::who::identify;
 use crate::audit::AuditEvent;
@@ -73,7 +75,8 @@ pub(super) fn open_decision<'c>(
         Ok(bundle) => bundle,
         Err(why) => {
             let auth_info = ctx.ssh_auth_info.as_deref().filter(|_| peer.uid == 0);
-            let lock = last_known_lock(state, class, &login, auth_info);
+            let age = auth_info.and_then(|_| connection_age(peer.pid));
+            let lock = last_known_lock(state, class, &login, auth_info, age);
             let asked = (what, login.as_str(), lock);
             return Err(Box::new(refuse_unusable(state, &why, &mut ev, asked)));
         }
@@ -87,7 +90,13 @@ pub(super) fn open_decision<'c>(
             ..ctx.clone()
         })
     };
-    let mut v = evaluate(state, &bundle, class, &login, &ctx);
+    // Only sshd's (root's) word on keys is evidence; when there is some,
+    // when its connection began bounds what it can have checked.
+    let age = ctx
+        .ssh_auth_info
+        .as_ref()
+        .and_then(|_| connection_age(peer.pid));
+    let mut v = evaluate(state, &bundle, class, &login, &ctx, age);
     if let Some(note) = class_note {
         v.reason = format!("{note}; {}", v.reason);
     }
@@ -112,9 +121,10 @@ fn last_known_lock(
     class: ServiceClass,
     login: &str,
     auth_info: Option<&str>,
+    connection_age: Option<Duration>,
 ) -> Option<String> {
     let bundle = state.store.current()?;
-    let d = match identify(state, &bundle, class, login, auth_info) {
+    let d = match identify(state, &bundle, class, login, auth_info, connection_age) {
         Ok(who) => required(state, &bundle, class, login, &who),
         Err(_) => decide(
             &bundle,

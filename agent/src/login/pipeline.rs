@@ -9,6 +9,8 @@
 //!    tap;
 //! 5. what to ask for when it does not (`ask`): a tap by whom, or what key.
 
+use std::time::Duration;
+
 use pam_mfa_protocol::PamContext;
 
 use super::ask::{candidates_tap, fresh_tap, tap_or_key};
@@ -22,15 +24,18 @@ use crate::policy::{Access, Bundle, ServiceClass};
 use crate::state::AgentState;
 
 /// The verdict for one login from the evidence at hand; when a tap could
-/// still satisfy it, `tap_users` says whose.
+/// still satisfy it, `tap_users` says whose. `connection_age`: how long ago
+/// sshd's connection began (see [`super::sshd_connection`]).
 pub(super) fn evaluate(
     state: &AgentState,
     bundle: &Bundle,
     class: ServiceClass,
     login: &str,
     ctx: &PamContext,
+    connection_age: Option<Duration>,
 ) -> Verdict {
-    let who = match identify(state, bundle, class, login, ctx.ssh_auth_info.as_deref()) {
+    let auth_info = ctx.ssh_auth_info.as_deref();
+    let who = match identify(state, bundle, class, login, auth_info, connection_age) {
         Ok(who) => who,
         Err(refused) => return *refused,
     };
@@ -68,6 +73,7 @@ pub(super) fn evaluate(
         &registered,
         &user,
         who.cert_user.as_ref(),
+        connection_age,
     );
     // Only what this connection presented ties a tap to it (the reuse
     // window): not the login name, which the person was guessed from.

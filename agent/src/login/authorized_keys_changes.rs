@@ -26,7 +26,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rustix::fs::{statat, AtFlags, CWD};
 
-use super::authorized_keys_file::expand;
+use super::authorized_keys_file::{expand, patterns};
 
 /// Change times this close before the serve count as after it: the kernel
 /// stamps a change with its coarse clock, up to a tick (4-10 ms) behind the
@@ -60,8 +60,7 @@ impl KeyFilesState {
     /// `login`, whose home directory is `home`.
     pub fn of(files: &[String], login: &str, home: &Path) -> KeyFilesState {
         KeyFilesState(
-            files
-                .iter()
+            patterns(files)
                 .map(|pattern| stamp(&expand(pattern, login, home), home))
                 .collect(),
         )
@@ -106,7 +105,7 @@ pub fn changed_since(
     home: &Path,
     since: SystemTime,
 ) -> Option<PathBuf> {
-    files.iter().find_map(|pattern| {
+    patterns(files).find_map(|pattern| {
         stamps_to_home(&expand(pattern, login, home), home)
             .into_iter()
             .find(|(_, stamp)| stamp.changed_since(since))
@@ -236,6 +235,23 @@ mod tests {
         std::fs::create_dir_all(h.0.join(".ssh")).unwrap();
         std::fs::remove_dir_all(h.0.join(".ssh")).unwrap();
         assert!(before.changed_to(&state(&h), at));
+    }
+
+    /// `none` names no file: a fresh `~/none` is no change to the keys.
+    #[test]
+    fn none_is_no_file_to_stamp() {
+        let h = home("none");
+        let since = SystemTime::now() - Duration::from_secs(60);
+        std::fs::write(h.0.join("none"), "").unwrap();
+        let none = vec!["none".to_string()];
+        assert_eq!(changed_since(&none, "j", &h.0, since), None);
+        assert_eq!(KeyFilesState::of(&none, "j", &h.0), KeyFilesState(vec![]));
+        let named = vec!["none2".to_string()];
+        std::fs::rename(h.0.join("none"), h.0.join("none2")).unwrap();
+        assert_eq!(
+            changed_since(&named, "j", &h.0, since),
+            Some(h.0.join("none2"))
+        );
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! own authorized_keys with trick lines, on a `hardware_key_pin` node, through
 //! a real sshd. sshd uses the first line whose key matches and whose options
 //! pass; the agent credits a line's `verify-required` only when that line is
-//! the key's one plain line, and otherwise only sshd's global
-//! PubkeyAuthOptions (none here).
+//! the key's one plain line, unchanged since sshd's connection began, and
+//! otherwise only sshd's global PubkeyAuthOptions (none here).
 
 mod common;
 
@@ -13,7 +13,7 @@ use pam_mfa_e2e::keys::{KeyKind, SshKey};
 use pam_mfa_e2e::mfa_sshd::MfaSshd;
 use pam_mfa_e2e::require_root;
 use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
-use pam_mfa_e2e::sshd::Sshd;
+use pam_mfa_e2e::sshd::{Sshd, SshdOptions};
 use pam_mfa_e2e::users::TestUser;
 use pam_mfa_e2e::workdir::WorkDir;
 
@@ -29,14 +29,25 @@ struct World {
 /// (and served by the AuthorizedKeysCommand with verify-required), and the
 /// user's authorized_keys made of `lines(key)`.
 fn world(label: &str, key: &SshKey, lines: &[String]) -> World {
+    world_with(label, key, lines, |_, opts| opts)
+}
+
+/// [`world`], with sshd's options changed by `more` (given the work dir).
+fn world_with(
+    label: &str,
+    key: &SshKey,
+    lines: &[String],
+    more: impl FnOnce(&WorkDir, SshdOptions) -> SshdOptions,
+) -> World {
     let work = WorkDir::new(label);
     let user = TestUser::create();
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     user.authorize_keys(&refs);
-    let MfaSshd { agent, sshd, .. } = MfaSshd::start(
+    let MfaSshd { agent, sshd, .. } = MfaSshd::start_with(
         &work,
         AgentConfig::with_env("prod"),
         &bundle(&user.name, "false", "hardware_key_pin", &[key]),
+        |opts| more(&work, opts),
     );
     World {
         sshd,
@@ -172,4 +183,33 @@ fn one_plain_verify_required_line_earns_the_pin() {
         field(&allow, "reason").contains("listed in the user's authorized_keys"),
         "{allow}"
     );
+}
+
+/// The reviewer's case, through a real sshd: sshd accepts the key from a
+/// plain line (no PIN asked), then the line becomes `verify-required`
+/// before pam-mfa reads it (here a `pam_exec` step ahead of pam-mfa in
+/// `auth` rewrites it in place, as the user's own process could while
+/// keyboard-interactive begins). sshd checked no PIN: none is credited.
+#[test]
+fn a_line_made_verify_required_after_sshd_read_it_earns_no_pin() {
+    require_root!();
+    let work_keys = WorkDir::new("credit-keys-e");
+    let key = SshKey::generate(work_keys.path(), "id_sk", KeyKind::Ed25519Sk, true);
+    let w = world_with("credit-e", &key, &[line("", &key)], |work, mut opts| {
+        let script = work.write(
+            "pin-after-the-fact",
+            "#!/bin/sh\nf=$(getent passwd \"$PAM_USER\" | cut -d: -f6)/.ssh/authorized_keys\n\
+             line=$(cat \"$f\")\nprintf 'verify-required %s\\n' \"$line\" > \"$f\"\n",
+            0o755,
+        );
+        opts.pam_stack = format!(
+            "auth optional pam_exec.so quiet {}\n{}",
+            script.display(),
+            opts.pam_stack
+        );
+        opts
+    });
+    w.assert_refused_for(&key, "changed after sshd's connection began");
+    let file = std::fs::read_to_string(w.user.home.join(".ssh/authorized_keys")).unwrap();
+    assert!(file.starts_with("verify-required "), "{file}");
 }

@@ -108,7 +108,7 @@ impl Fixture {
             let files = files.clone();
             self.state
                 .served_keys
-                .record("root", at, l.verify_required, files);
+                .record("root", at, l.verify_required, files, None);
         }
     }
 
@@ -178,6 +178,7 @@ fn pin_needs_a_served_verify_required_line() {
             (&l.key_type, &l.blob),
             l.verify_required,
             files.clone(),
+            None,
         );
     }
     assert_eq!(f.login(Some(&sk_info(BLOB)), "10.0.0.1"), ALLOW);

@@ -11,14 +11,14 @@
 //! sshd does, a file changed since), only the global options count.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use super::auth_info::AcceptedKey;
 use super::authorized_keys_changes::{changed_since, KeyFilesState};
 use super::authorized_keys_file::{user_file_verdict, UserFileVerdict};
 use super::evidence::KeyClass;
 use super::served_keys::Served;
-use super::sshd_connection::began_by_wall_clock;
+use super::sshd_connection::{began_by_wall_clock, SshdConnection};
 use crate::state::AgentState;
 
 /// sshd's global `PubkeyAuthOptions` as agent.yaml states them.
@@ -29,18 +29,23 @@ pub struct GlobalOptions {
 }
 
 /// The key class of `key` for `login`, and a note saying where the credit
-/// came from. `connection_age`: how long ago sshd's connection began (see
-/// [`super::sshd_connection`]); unknown, no file line's options count.
+/// came from. `connection`: sshd's connection (see
+/// [`super::sshd_connection`]): when it began (unknown, no file line's
+/// options count) and which one (for the line pam-mfa served to it).
 pub fn sk_key_class(
     state: &AgentState,
     login: &str,
     key: &AcceptedKey,
-    connection_age: Option<Duration>,
+    connection: SshdConnection,
 ) -> (KeyClass, String) {
     let files = &state.config.sshd.authorized_keys_files;
-    let served = state.served_keys.served(login, &key.key_type, &key.blob);
+    let served = state
+        .served_keys
+        .served(login, &key.key_type, &key.blob, connection.id);
     // File change times are wall-clock times: compared with the real clock.
-    let began = connection_age.map(|age| began_by_wall_clock(age, SystemTime::now()));
+    let began = connection
+        .age
+        .map(|age| began_by_wall_clock(age, SystemTime::now()));
     let verdict = match home_of(login) {
         Some(home) => file_verdict(files, login, &home, key, served.as_ref(), began),
         None => UserFileVerdict::Unverifiable(format!("no home directory for {login}")),

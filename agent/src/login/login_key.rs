@@ -3,11 +3,10 @@
 //! authorized_keys line it matched, sshd's PubkeyAuthOptions); a
 //! registered PIV key's is what its attestation says.
 
-use std::time::Duration;
-
 use super::auth_info::AcceptedKey;
 use super::evidence::KeyClass;
 use super::key_rules::key_policy_class;
+use super::sshd_connection::SshdConnection;
 use crate::policy::{Bundle, DeviceKind, MfaDevice, User};
 use crate::state::AgentState;
 
@@ -29,7 +28,7 @@ pub(super) fn login_key<'b>(
     registered: &[(&AcceptedKey, &'b MfaDevice)],
     user: &str,
     cert_user: Option<&User>,
-    connection_age: Option<Duration>,
+    connection: SshdConnection,
 ) -> Option<LoginKey<'b>> {
     let (key, dev) = registered.iter().find(|(_, dev)| *dev.user == *user)?;
     let (class, note, piv_refusal) = match &dev.kind {
@@ -40,7 +39,7 @@ pub(super) fn login_key<'b>(
             piv_login_key_class(state, bundle, dev, traits)
         }
         _ => {
-            let (c, n) = sk_key_class(state, login, key, connection_age);
+            let (c, n) = sk_key_class(state, login, key, connection);
             (c, n, None)
         }
     };
@@ -95,7 +94,7 @@ fn sk_key_class(
     state: &AgentState,
     login: &str,
     key: &AcceptedKey,
-    connection_age: Option<Duration>,
+    connection: SshdConnection,
 ) -> (KeyClass, String) {
-    super::key_credit::sk_key_class(state, login, key, connection_age)
+    super::key_credit::sk_key_class(state, login, key, connection)
 }

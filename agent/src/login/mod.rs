@@ -76,5 +76,6 @@ pub use recorded_auth::RecordedAuthInfo;
 pub use reuse::{ConnectionKey, ReuseCache, Reused};
 pub use served_keys::ServedKeys;
 pub use served_lines::{lines_for_login, ServedLine};
+pub use sshd_connection::connection_of_keys_command;
 pub use tap::{Conversation, Step};
 pub use verdict::PeerIds;

@@ -18,6 +18,25 @@ use std::time::{Duration, SystemTime};
 
 use super::grants::{parent_pid, session_id, start_time};
 
+/// What is known of the sshd connection a PAM peer is part of.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SshdConnection {
+    /// Which connection (to find what pam-mfa served to it).
+    pub id: Option<ConnectionId>,
+    /// How long ago it began.
+    pub age: Option<Duration>,
+}
+
+impl SshdConnection {
+    /// The connection of PAM peer `peer` (sshd's monitor or its child).
+    pub fn of_pam_peer(peer: i32) -> SshdConnection {
+        SshdConnection {
+            id: connection_of_pam_peer(peer),
+            age: connection_age(peer),
+        }
+    }
+}
+
 /// How long ago sshd's per-connection process for PAM peer `peer` began;
 /// `None` when that cannot be read.
 pub fn connection_age(peer: i32) -> Option<Duration> {
@@ -34,6 +53,45 @@ pub fn connection_age(peer: i32) -> Option<Duration> {
         u32::try_from(boot.tv_nsec).ok()?,
     );
     age_of(started, rustix::param::clock_ticks_per_second(), since_boot)
+}
+
+/// One sshd connection: its per-connection process (the session leader),
+/// by pid and start time, so a reused pid names another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConnectionId {
+    pid: i32,
+    started: u64,
+}
+
+/// The sshd connection PAM peer `peer` is part of: its session leader,
+/// when that is the peer or its parent (see the module docs).
+pub fn connection_of_pam_peer(peer: i32) -> Option<ConnectionId> {
+    let sid = session_id(peer)?;
+    if sid != peer && Some(sid) != parent_pid(peer) {
+        return None;
+    }
+    connection_id(sid)
+}
+
+/// The sshd connection that ran an AuthorizedKeysCommand, from the peer
+/// that asked for the keys (the command, or a program it ran): sshd runs
+/// the command in its own session, without a new one.
+pub fn connection_of_keys_command(peer: i32) -> Option<ConnectionId> {
+    connection_id(session_id(peer)?)
+}
+
+impl ConnectionId {
+    #[cfg(test)]
+    pub fn new(pid: i32, started: u64) -> ConnectionId {
+        ConnectionId { pid, started }
+    }
+}
+
+fn connection_id(sid: i32) -> Option<ConnectionId> {
+    Some(ConnectionId {
+        pid: sid,
+        started: start_time(sid)?,
+    })
 }
 
 /// The processes whose earliest start is the connection's: the session
@@ -108,6 +166,33 @@ mod tests {
         assert!(
             began_by_wall_clock(Duration::from_secs(10_000_000), now) <= SystemTime::UNIX_EPOCH
         );
+    }
+
+    /// This test process and a child of it, as a PAM peer would be: the
+    /// same connection only when the session leader is one of them.
+    #[test]
+    fn a_connection_is_named_by_its_session_leader() {
+        let me = std::process::id() as i32;
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let kid = child.id() as i32;
+        // The child's session is this process's: named alike from both.
+        assert_eq!(
+            connection_of_keys_command(kid),
+            connection_of_keys_command(me)
+        );
+        let leader = session_id(me).unwrap();
+        let as_peer = connection_of_pam_peer(kid);
+        if leader == me {
+            assert_eq!(as_peer, connection_of_keys_command(kid));
+        } else {
+            assert_eq!(as_peer, None, "the session leader is neither");
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(connection_of_pam_peer(-5), None);
     }
 
     #[test]

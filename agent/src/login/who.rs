@@ -4,11 +4,10 @@
 //! carries the roles and traits to decide with. Neither: not known (the
 //! policy then decides from the login alone).
 
-use std::time::Duration;
-
 use super::auth_info::{accepted_keys, AcceptedKey};
 use super::remote_cluster::{as_local_identity, this_cluster};
 use super::reuse::ConnectionKey;
+use super::sshd_connection::SshdConnection;
 use super::verdict::Verdict;
 use crate::policy::{Bundle, CertificateFacts, MfaDevice, ServiceClass, User};
 use crate::state::AgentState;
@@ -72,15 +71,15 @@ impl Presented<'_> {
 
 /// Who is logging in, or the refusal when the evidence contradicts itself
 /// (keys of several users, a certificate not accepted, a certificate and a
-/// key of different users). `connection_age`: how long ago sshd's
-/// connection began (see [`super::sshd_connection`]).
+/// key of different users). `connection`: sshd's connection, as far as
+/// known (see [`super::sshd_connection`]).
 pub(super) fn identify<'b>(
     state: &AgentState,
     bundle: &'b Bundle,
     class: ServiceClass,
     login: &str,
     ssh_auth_info: Option<&str>,
-    connection_age: Option<Duration>,
+    connection: SshdConnection,
 ) -> Result<Presented<'b>, Box<Verdict>> {
     // Evidence from sshd: only for SSH logins. The key of the SSH session
     // that runs sudo is not a fresh tap for sudo.
@@ -102,7 +101,7 @@ pub(super) fn identify<'b>(
         )));
     }
     let key_user = key_users.first().map(|u| u.to_string());
-    let cert = certificate(state, bundle, login, &keys, connection_age)?;
+    let cert = certificate(state, bundle, login, &keys, connection)?;
     if let (Some(c), Some(key_user)) = (&cert, &key_user) {
         if c.key_id != *key_user {
             return Err(Box::new(Verdict::deny(
@@ -188,7 +187,7 @@ fn allowed_nodes(
 /// A Teleport certificate among the keys, verified. sshd checked its
 /// validity when it authenticated the connection, as Teleport's nodes do
 /// (`UserKeyAuth`), and never after: it must have been valid at some
-/// moment since sshd's connection began (`connection_age` ago; unknown,
+/// moment since sshd's connection began (`connection.age` ago; unknown,
 /// now), so a short-lived per-session certificate that expires during a
 /// keyboard-interactive step or before the session opens still counts. How
 /// long the session may last is the policy's (`disconnect_expired_cert`).
@@ -197,7 +196,7 @@ fn certificate(
     bundle: &Bundle,
     login: &str,
     keys: &[AcceptedKey],
-    connection_age: Option<Duration>,
+    connection: SshdConnection,
 ) -> Result<Option<TeleportIdentity>, Box<Verdict>> {
     let Some(k) = keys.iter().find(|k| k.is_certificate()) else {
         return Ok(None);
@@ -206,7 +205,8 @@ fn certificate(
     let local_cluster = state.config.cluster.name.as_deref();
     let now = state.now();
     let checked = CheckedDuring {
-        since: connection_age
+        since: connection
+            .age
             .and_then(|age| now.checked_sub(age))
             .unwrap_or(now),
         now,

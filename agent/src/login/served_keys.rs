@@ -67,10 +67,12 @@ impl ServedKeys {
     /// The line pam-mfa served this key for this login within the TTL:
     /// when, and whether it carried `verify-required`. `None`: not served
     /// (sshd found the key elsewhere; nothing is known about its options).
-    /// The line served to `connection`, when there is one; else (the
-    /// connection not known, or its serve not found) the weakest served to
-    /// any: one without `verify-required` if there is one, so a line served
-    /// to another connection never lends this one a PIN.
+    /// The line served to `connection` only: sshd runs the keys command in
+    /// the connection's session, so a connection with no serve of its own
+    /// found the key elsewhere (in the user's files, which sshd reads
+    /// first), and another connection's line says nothing of it. When the
+    /// connection is not known, the weakest line served to any: one without
+    /// `verify-required` if there is one, so it never lends a PIN.
     pub fn served(
         &self,
         login: &str,
@@ -82,12 +84,9 @@ impl ServedKeys {
         let fresh = |(served, at): &(Served, Instant)| {
             (at.elapsed() < SERVED_TTL).then(|| (served.clone(), *at))
         };
-        let own = connection.and_then(|c| {
+        if let Some(c) = connection {
             let key = (login.into(), key_type.into(), blob.into(), Some(c));
-            map.get(&key).and_then(fresh)
-        });
-        if let Some((served, _)) = own {
-            return Some(served);
+            return map.get(&key).and_then(fresh).map(|(served, _)| served);
         }
         map.iter()
             .filter(|((l, t, b, _), _)| l == login && t == key_type && b == blob)
@@ -119,8 +118,8 @@ mod tests {
 
     /// Connection A was served a line without verify-required (sshd asked
     /// no PIN); after a policy reload, connection B's has it. A is never
-    /// credited B's PIN, B keeps its own; a connection whose serve is not
-    /// found gets the weakest.
+    /// credited B's PIN, B keeps its own; a connection that is not known
+    /// gets the weakest, one with no serve of its own none.
     #[test]
     fn a_serve_for_another_connection_never_stands_for_this_one() {
         let s = ServedKeys::default();
@@ -137,8 +136,9 @@ mod tests {
         s.record("j", ("t", "b"), false, files(), Some(a));
         assert_eq!(verify(&s, "j", None), Some(false));
         assert_eq!(verify(&s, "j", Some(b)), Some(true));
-        // A connection with no serve of its own: the weakest too.
+        // A connection with no serve of its own was served nothing: sshd
+        // found the key elsewhere.
         let c = ConnectionId::new(300, 1);
-        assert_eq!(verify(&s, "j", Some(c)), Some(false));
+        assert_eq!(verify(&s, "j", Some(c)), None);
     }
 }

@@ -38,6 +38,16 @@ const SLACK: Duration = Duration::from_millis(20);
 /// where it is missing, those of the nearest directory above it that
 /// exists (`up` levels above; the home directory at most, for a file below
 /// it). Not following symlinks.
+///
+/// A missing file's directory counts whole: any entry made or removed in
+/// it (a ControlMaster socket, `known_hosts.old`) is a change. Its change
+/// time cannot tell that entry from the file made and removed again, and
+/// the file missing at the serve and now does not say it was missing when
+/// sshd read it: sshd reads the files before the keys command, and runs
+/// the command not at all once a file lists the key, so a file made after
+/// the serve, read at the signature, and removed before PAM leaves no
+/// serve of its own. Listing only files that exist (no
+/// `authorized_keys2` in `AuthorizedKeysFile`) avoids the case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Stamp {
     Found {
@@ -234,6 +244,20 @@ mod tests {
         assert!(!before.changed_to(&state(&h), at));
         std::fs::create_dir_all(h.0.join(".ssh")).unwrap();
         std::fs::remove_dir_all(h.0.join(".ssh")).unwrap();
+        assert!(before.changed_to(&state(&h), at));
+    }
+
+    /// A missing file made and removed again in between is a change (its
+    /// directory's), though it is missing both times: sshd may have read
+    /// it.
+    #[test]
+    fn a_missing_file_made_and_removed_is_a_change() {
+        let h = home("passing-file");
+        std::fs::create_dir_all(h.0.join(".ssh")).unwrap();
+        std::fs::write(h.0.join(".ssh/authorized_keys"), "# none\n").unwrap();
+        let (before, at) = served(&h);
+        std::fs::write(h.0.join(".ssh/authorized_keys2"), "no-touch-required ...\n").unwrap();
+        std::fs::remove_file(h.0.join(".ssh/authorized_keys2")).unwrap();
         assert!(before.changed_to(&state(&h), at));
     }
 

@@ -36,6 +36,18 @@ fn certify_with_roles(
     mfa_verified: bool,
     roles: &[&str],
 ) {
+    certify_for(ca, key, user, mfa_verified, roles, "-5m:+1h");
+}
+
+/// [`certify_with_roles`], valid for `validity` (ssh-keygen's `-V`).
+fn certify_for(
+    ca: &std::path::Path,
+    key: &SshKey,
+    user: &str,
+    mfa_verified: bool,
+    roles: &[&str],
+    validity: &str,
+) {
     let roles = format!(
         r#"extension:teleport-roles={{"version":"v1","roles":{}}}"#,
         serde_json::to_string(roles).unwrap()
@@ -50,7 +62,7 @@ fn certify_with_roles(
         "-n",
         user,
         "-V",
-        "-5m:+1h",
+        validity,
         "-O",
         &roles,
         "-O",
@@ -66,13 +78,24 @@ fn certify_with_roles(
 /// An agent on a prod node with `bundle`, and an sshd whose PAM stack asks
 /// it and that trusts the user CAs in `ca_file`.
 fn agent_and_sshd(work: &WorkDir, bundle: &Bundle, ca_file: &std::path::Path) -> (Agent, Sshd) {
+    agent_and_sshd_after(work, bundle, ca_file, "")
+}
+
+/// [`agent_and_sshd`], with `auth_first` (PAM lines) ahead of pam-mfa's.
+fn agent_and_sshd_after(
+    work: &WorkDir,
+    bundle: &Bundle,
+    ca_file: &std::path::Path,
+    auth_first: &str,
+) -> (Agent, Sshd) {
     let service = unique_name("sshd-mfat");
     let agent = Agent::start(
         work,
         &AgentConfig::with_env("prod").service(&service, "ssh"),
         bundle,
     );
-    let mut opts = SshdOptions::new(&sshd_stack(&agent.socket, "")).service_name(&service);
+    let stack = format!("{auth_first}{}", sshd_stack(&agent.socket, ""));
+    let mut opts = SshdOptions::new(&stack).service_name(&service);
     opts.extra
         .push(format!("TrustedUserCAKeys {}", ca_file.display()));
     let sshd = Sshd::start(work, &opts);
@@ -154,6 +177,61 @@ fn certificates_name_the_user_and_mfa_verified_counts() {
             .as_str()
             .unwrap_or("")
             .contains("certificate refused")));
+}
+
+/// A short-lived certificate (Teleport's per-session MFA ones live about a
+/// minute) that expires after sshd accepted it, before pam-mfa's
+/// keyboard-interactive step decides (a `pam_exec` step ahead of it waits
+/// for the expiry): sshd checked it when it authenticated the connection,
+/// as a Teleport node does, and never after. The login passes.
+#[test]
+fn a_certificate_that_expires_during_the_login_still_counts() {
+    require_root!();
+    let work = WorkDir::new("certs-expiring");
+    let user = TestUser::create();
+    let (trusted, ca_line, ca_doc) = cluster_ca(&work, "ca_trusted", "example.com", "");
+    let ca_file = work.write("trusted_user_cas", &ca_line, 0o644);
+    let b = bundle("someone-else", "false", "true", &[]).raw(&ca_doc);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // Valid for 10 s from now: sshd accepts it at once; pam-mfa decides
+    // once it has expired.
+    let valid_before = now + 10;
+    let wait = work.write(
+        "wait-for-expiry",
+        &format!(
+            "#!/bin/sh\nwhile [ \"$(date +%s)\" -le {valid_before} ]; do sleep 0.2; done\nexit 0\n"
+        ),
+        0o755,
+    );
+    let first = format!("auth optional pam_exec.so quiet {}\n", wait.display());
+    let (agent, sshd) = agent_and_sshd_after(&work, &b, &ca_file, &first);
+    let key = SshKey::generate(work.path(), "id_short", KeyKind::Ed25519, false);
+    let validity = format!("-5m:0x{valid_before:x}");
+    certify_for(
+        &trusted,
+        &key,
+        &user.name,
+        true,
+        &["access-prod"],
+        &validity,
+    );
+    let out = login_with(&work, &sshd, &user, &key);
+    assert!(out.success(), "{}\n{}", out.describe(), agent.evidence());
+    let events = agent.audit_events();
+    let auth = events
+        .iter()
+        .find(|e| e["event"] == "decision" && e["hook"] == "auth" && e["result"] == "allow")
+        .unwrap_or_else(|| panic!("auth allowed:\n{}", agent.evidence()));
+    assert_eq!(auth["evidence"], "cert_mfa_verified_none");
+    // The decision came after the certificate's end.
+    let after = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(after > valid_before);
 }
 
 /// A CA key pair made with ssh-keygen; returns its private path and the

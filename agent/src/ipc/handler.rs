@@ -9,8 +9,8 @@ use pam_mfa_protocol::{
 use super::peer::Peer;
 use crate::audit::now_rfc3339;
 use crate::login::{
-    answer, cancel, explain, handle_begin, key_files_state, lines_for_login, poll, Conversation,
-    PeerIds, Step,
+    answer, cancel, connection_of_keys_command, explain, handle_begin, key_files_state,
+    lines_for_login, poll, Conversation, PeerIds, Step,
 };
 use crate::state::{
     freshness, judge, reload_config, reload_now, sync_now, AgentState, ConfigReload, ReloadOutcome,
@@ -48,7 +48,7 @@ pub fn handle(
             }
             ResponseBody::Status(report)
         }
-        RequestBody::AuthorizedKeys { login } => authorized_keys(state, &login),
+        RequestBody::AuthorizedKeys { login } => authorized_keys(state, &login, peer.pid),
         RequestBody::Reload => reload_both(state),
         RequestBody::Sessions => ResponseBody::Sessions {
             sessions: crate::sessions::live(state),
@@ -115,7 +115,9 @@ fn explain_login(state: &AgentState, q: &ExplainQuery) -> ResponseBody {
 /// sshd's AuthorizedKeysCommand. Keys come from a usable policy only: a
 /// stale one serves none, and a stale lock view none of those whose
 /// locking mode is strict (Teleport's `RoleSet.LockingMode`, per person).
-fn authorized_keys(state: &AgentState, login: &str) -> ResponseBody {
+/// What is served is remembered for the sshd connection of `peer` (the
+/// command).
+fn authorized_keys(state: &AgentState, login: &str, peer: i32) -> ResponseBody {
     match state.policy_for_login().ok() {
         Some(bundle) => {
             let stale = state.lock_view_stale();
@@ -123,12 +125,13 @@ fn authorized_keys(state: &AgentState, login: &str) -> ResponseBody {
             if !lines.is_empty() {
                 // The login's own key files as sshd just read them.
                 let files = key_files_state(state, login);
+                let connection = connection_of_keys_command(peer);
                 for l in &lines {
                     let at = (l.key_type.as_str(), l.blob.as_str());
                     let files = files.clone();
                     state
                         .served_keys
-                        .record(login, at, l.verify_required, files);
+                        .record(login, at, l.verify_required, files, connection);
                 }
             }
             ResponseBody::Keys {

@@ -48,7 +48,7 @@ pub fn user_file_verdict(
         return UserFileVerdict::Unverifiable("the key's blob is not base64".into());
     };
     let mut found: Vec<(String, LineOptions)> = Vec::new();
-    for pattern in files {
+    for pattern in patterns(files) {
         let path = expand(pattern, login, home);
         // Directories above the home directory (or above an admin-chosen
         // absolute file) belong to root and may be symlinks; below the home
@@ -140,6 +140,12 @@ fn verdict_of(found: Vec<(String, LineOptions)>) -> UserFileVerdict {
                 .join(", ")
         )),
     }
+}
+
+/// The AuthorizedKeysFile patterns that name a file: sshd skips `none`
+/// (in any case) wherever it is in the list.
+pub(super) fn patterns(files: &[String]) -> impl Iterator<Item = &String> {
+    files.iter().filter(|p| !p.eq_ignore_ascii_case("none"))
 }
 
 /// sshd's tokens for AuthorizedKeysFile: %h, %u, %U, %%.
@@ -370,6 +376,32 @@ mod tests {
             user_file_verdict(&files, "u", &home, T, BLOB),
             UserFileVerdict::Unverifiable(_)
         ));
+        std::fs::remove_dir_all(&home).unwrap();
+    }
+
+    /// `AuthorizedKeysFile none`: sshd reads no file, not `~/none`.
+    #[test]
+    fn none_names_no_file() {
+        let home = std::env::temp_dir().join(format!("pam-mfa-akn-{}", std::process::id()));
+        std::fs::create_dir_all(&home).unwrap();
+        for name in ["none", "NONE"] {
+            std::fs::write(home.join(name), format!("verify-required {T} {BLOB}\n")).unwrap();
+        }
+        let files = vec!["none".to_string(), "NONE".to_string()];
+        assert_eq!(
+            user_file_verdict(&files, "u", &home, T, BLOB),
+            UserFileVerdict::NotListed
+        );
+        // A real file beside it is still read.
+        let files = vec!["none".to_string(), "NONE".to_string(), "other".to_string()];
+        std::fs::write(home.join("other"), format!("{T} {BLOB}\n")).unwrap();
+        assert_eq!(
+            user_file_verdict(&files, "u", &home, T, BLOB),
+            UserFileVerdict::Listed {
+                no_touch_required: false,
+                verify_required: false
+            }
+        );
         std::fs::remove_dir_all(&home).unwrap();
     }
 

@@ -109,22 +109,33 @@ impl Fixture {
     }
 
     /// What sshd's AuthorizedKeysCommand call does before the login: the
-    /// agent serves (and remembers) the registered keys for `root`.
+    /// agent serves (and remembers) the registered keys for `root`, to the
+    /// connection of [`Fixture::begin`]'s peer (pid 1).
     fn serve_keys(&self) {
         let bundle = self.state.store.current().unwrap();
         let files = super::key_files_state(&self.state, "root");
         for l in lines_for_login(&bundle, &self.state.node, "root", self.state.now(), false) {
             let at = (l.key_type.as_str(), l.blob.as_str());
             let files = files.clone();
-            self.state
-                .served_keys
-                .record("root", at, l.verify_required, files);
+            self.state.served_keys.record(
+                "root",
+                at,
+                l.verify_required,
+                files,
+                pid_1s_connection(),
+            );
         }
     }
 
     pub(super) fn advance(&self, d: Duration) {
         *self.now.lock().unwrap() += d;
     }
+}
+
+/// The sshd connection the agent finds for PAM peer pid 1 (none where its
+/// session leader is not itself).
+fn pid_1s_connection() -> Option<super::sshd_connection::ConnectionId> {
+    super::sshd_connection::connection_of_pam_peer(1)
 }
 
 pub(super) fn sk_info(blob: &str) -> String {
@@ -188,6 +199,7 @@ fn pin_needs_a_served_verify_required_line() {
             (&l.key_type, &l.blob),
             l.verify_required,
             files.clone(),
+            pid_1s_connection(),
         );
     }
     assert_eq!(f.login(Some(&sk_info(BLOB)), "10.0.0.1"), ALLOW);

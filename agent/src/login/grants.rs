@@ -58,6 +58,11 @@ pub fn parent_pid(pid: i32) -> Option<i32> {
     stat_fields(pid)?.get(1)?.parse().ok()
 }
 
+/// The session `pid` is in (its session leader's pid).
+pub fn session_id(pid: i32) -> Option<i32> {
+    stat_fields(pid)?.get(3)?.parse().ok()
+}
+
 /// When `pid` started (clock ticks since boot): with the pid, it names one
 /// process, even after the pid is reused.
 pub fn start_time(pid: i32) -> Option<u64> {

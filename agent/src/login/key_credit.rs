@@ -5,16 +5,20 @@
 //! `PubkeyAuthOptions` (as agent.yaml states them; `mfactl check` and
 //! `mfactl doctor` compare with `sshd -T`), the line pam-mfa served for the
 //! login, or the one unambiguous line of the user's own authorized_keys
-//! that lists the key. When sshd may have used another line (the key on
-//! several lines, a `from=` line, an option the agent cannot read as sshd
-//! does), only the global options count.
+//! that lists the key, when nothing on the way to the files changed since
+//! sshd's connection began. When sshd may have used another line (the key
+//! on several lines, a `from=` line, an option the agent cannot read as
+//! sshd does, a file changed since), only the global options count.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use super::auth_info::AcceptedKey;
-use super::authorized_keys_changes::KeyFilesState;
+use super::authorized_keys_changes::{changed_since, KeyFilesState};
 use super::authorized_keys_file::{user_file_verdict, UserFileVerdict};
 use super::evidence::KeyClass;
+use super::served_keys::Served;
+use super::sshd_connection::{began_by_wall_clock, SshdConnection};
 use crate::state::AgentState;
 
 /// sshd's global `PubkeyAuthOptions` as agent.yaml states them.
@@ -25,26 +29,25 @@ pub struct GlobalOptions {
 }
 
 /// The key class of `key` for `login`, and a note saying where the credit
-/// came from.
-pub fn sk_key_class(state: &AgentState, login: &str, key: &AcceptedKey) -> (KeyClass, String) {
+/// came from. `connection`: sshd's connection (see
+/// [`super::sshd_connection`]): when it began (unknown, no file line's
+/// options count) and which one (for the line pam-mfa served to it).
+pub fn sk_key_class(
+    state: &AgentState,
+    login: &str,
+    key: &AcceptedKey,
+    connection: SshdConnection,
+) -> (KeyClass, String) {
     let files = &state.config.sshd.authorized_keys_files;
-    let served = state.served_keys.served(login, &key.key_type, &key.blob);
+    let served = state
+        .served_keys
+        .served(login, &key.key_type, &key.blob, connection.id);
+    // File change times are wall-clock times: compared with the real clock.
+    let began = connection
+        .age
+        .map(|age| began_by_wall_clock(age, SystemTime::now()));
     let verdict = match home_of(login) {
-        Some(home) => match user_file_verdict(files, login, &home, &key.key_type, &key.blob) {
-            // The key is in none of the files now; it was then only if
-            // they have not changed since it was served.
-            UserFileVerdict::NotListed
-                if served.as_ref().is_some_and(|s| {
-                    s.files
-                        .changed_to(&KeyFilesState::of(files, login, &home), s.at)
-                }) =>
-            {
-                UserFileVerdict::Ambiguous(
-                    "the user's authorized_keys changed after pam-mfa served the key".into(),
-                )
-            }
-            verdict => verdict,
-        },
+        Some(home) => file_verdict(files, login, &home, key, served.as_ref(), began),
         None => UserFileVerdict::Unverifiable(format!("no home directory for {login}")),
     };
     let global = GlobalOptions {
@@ -52,6 +55,51 @@ pub fn sk_key_class(state: &AgentState, login: &str, key: &AcceptedKey) -> (KeyC
         verify_required: state.config.sshd_enforces_verify(),
     };
     credit(&verdict, served.map(|s| s.verify_required), global)
+}
+
+/// What the user's files say about `key` now, as far as it is what sshd
+/// read: `began` is when sshd's connection began (it read the files after
+/// that), `served` pam-mfa's line for the key and the files' state then.
+/// Only ever turns a verdict into `Ambiguous`: credit is never added here.
+pub(super) fn file_verdict(
+    files: &[String],
+    login: &str,
+    home: &Path,
+    key: &AcceptedKey,
+    served: Option<&Served>,
+    began: Option<SystemTime>,
+) -> UserFileVerdict {
+    match user_file_verdict(files, login, home, &key.key_type, &key.blob) {
+        // The key is in none of the files now; it was then only if they
+        // have not changed since sshd could have read them.
+        UserFileVerdict::NotListed
+            if served.is_some_and(|s| {
+                let since = began.map_or(s.at, |b| b.min(s.at));
+                s.files
+                    .changed_to(&KeyFilesState::of(files, login, home), since)
+            }) =>
+        {
+            UserFileVerdict::Ambiguous(
+                "the user's authorized_keys changed after sshd's connection began".into(),
+            )
+        }
+        // sshd applied the line it read, once; the line read now is that
+        // one only if nothing on the way to it changed since the
+        // connection began.
+        listed @ UserFileVerdict::Listed { .. } => match began {
+            None => UserFileVerdict::Ambiguous(
+                "when sshd's connection began is not known: the line read now may not be the one sshd read".into(),
+            ),
+            Some(began) => match changed_since(files, login, home, began) {
+                Some(path) => UserFileVerdict::Ambiguous(format!(
+                    "{} changed after sshd's connection began: the line read now may not be the one sshd read",
+                    path.display()
+                )),
+                None => listed,
+            },
+        },
+        verdict => verdict,
+    }
 }
 
 /// The state of `login`'s authorized_keys files now (taken when pam-mfa
@@ -119,57 +167,4 @@ pub fn credit(
         (false, false) => KeyClass::Hardware,
     };
     (class, note)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const NONE: GlobalOptions = GlobalOptions {
-        touch_required: false,
-        verify_required: false,
-    };
-
-    #[test]
-    fn served_keys_keep_their_credit() {
-        let nl = UserFileVerdict::NotListed;
-        assert_eq!(credit(&nl, Some(true), NONE).0, KeyClass::TouchAndPin);
-        assert_eq!(credit(&nl, Some(false), NONE).0, KeyClass::Touch);
-        assert_eq!(credit(&nl, None, NONE).0, KeyClass::Hardware);
-    }
-
-    #[test]
-    fn ambiguous_files_credit_only_global_options() {
-        let amb = UserFileVerdict::Ambiguous("the key is on 2 lines".into());
-        let (class, note) = credit(&amb, Some(true), NONE);
-        assert_eq!(class, KeyClass::Hardware, "a served line does not help");
-        assert!(note.contains("2 lines"), "{note}");
-        let both = GlobalOptions {
-            touch_required: true,
-            verify_required: true,
-        };
-        assert_eq!(credit(&amb, None, both).0, KeyClass::TouchAndPin);
-        let touch = GlobalOptions {
-            touch_required: true,
-            verify_required: false,
-        };
-        assert_eq!(credit(&amb, Some(true), touch).0, KeyClass::Touch);
-        let unv = UserFileVerdict::Unverifiable("is a symlink".into());
-        assert_eq!(credit(&unv, Some(true), NONE).0, KeyClass::Hardware);
-    }
-
-    #[test]
-    fn one_file_line_gives_what_both_lines_guarantee() {
-        let pin_line = UserFileVerdict::Listed {
-            no_touch_required: false,
-            verify_required: true,
-        };
-        assert_eq!(credit(&pin_line, None, NONE).0, KeyClass::TouchAndPin);
-        assert_eq!(credit(&pin_line, Some(false), NONE).0, KeyClass::Touch);
-        let untouched = UserFileVerdict::Listed {
-            no_touch_required: true,
-            verify_required: false,
-        };
-        assert_eq!(credit(&untouched, Some(true), NONE).0, KeyClass::Hardware);
-    }
 }

@@ -6,6 +6,7 @@
 use super::auth_info::AcceptedKey;
 use super::evidence::KeyClass;
 use super::key_rules::key_policy_class;
+use super::sshd_connection::SshdConnection;
 use crate::policy::{Bundle, DeviceKind, MfaDevice, User};
 use crate::state::AgentState;
 
@@ -27,6 +28,7 @@ pub(super) fn login_key<'b>(
     registered: &[(&AcceptedKey, &'b MfaDevice)],
     user: &str,
     cert_user: Option<&User>,
+    connection: SshdConnection,
 ) -> Option<LoginKey<'b>> {
     let (key, dev) = registered.iter().find(|(_, dev)| *dev.user == *user)?;
     let (class, note, piv_refusal) = match &dev.kind {
@@ -37,7 +39,7 @@ pub(super) fn login_key<'b>(
             piv_login_key_class(state, bundle, dev, traits)
         }
         _ => {
-            let (c, n) = sk_key_class(state, login, key);
+            let (c, n) = sk_key_class(state, login, key, connection);
             (c, n, None)
         }
     };
@@ -88,6 +90,11 @@ fn piv_login_key_class(
 }
 
 /// What sshd verified for an accepted security key (see [`super::key_credit`]).
-fn sk_key_class(state: &AgentState, login: &str, key: &AcceptedKey) -> (KeyClass, String) {
-    super::key_credit::sk_key_class(state, login, key)
+fn sk_key_class(
+    state: &AgentState,
+    login: &str,
+    key: &AcceptedKey,
+    connection: SshdConnection,
+) -> (KeyClass, String) {
+    super::key_credit::sk_key_class(state, login, key, connection)
 }

@@ -20,6 +20,8 @@ mod flow_tests;
 mod forwarded_agent;
 mod grants;
 mod key_credit;
+#[cfg(test)]
+mod key_credit_tests;
 mod key_rules;
 mod local_tap;
 mod local_tap_fido;
@@ -48,6 +50,7 @@ mod session_hooks;
 mod session_hooks_tests;
 #[cfg(test)]
 mod shared_login_tests;
+mod sshd_connection;
 mod tap;
 mod tap_credential;
 mod tap_prompt;
@@ -73,5 +76,6 @@ pub use recorded_auth::RecordedAuthInfo;
 pub use reuse::{ConnectionKey, ReuseCache, Reused};
 pub use served_keys::ServedKeys;
 pub use served_lines::{lines_for_login, ServedLine};
+pub use sshd_connection::connection_of_keys_command;
 pub use tap::{Conversation, Step};
 pub use verdict::PeerIds;

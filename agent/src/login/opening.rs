@@ -9,6 +9,7 @@ use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
 
 use super::pipeline::evaluate;
 use super::required::required;
+use super::sshd_connection::SshdConnection;
 use super::verdict::{hook_name, refuse_unusable, PeerIds, Verdict};
 use super::who::identify;
 use crate::audit::AuditEvent;
@@ -73,7 +74,8 @@ pub(super) fn open_decision<'c>(
         Ok(bundle) => bundle,
         Err(why) => {
             let auth_info = ctx.ssh_auth_info.as_deref().filter(|_| peer.uid == 0);
-            let lock = last_known_lock(state, class, &login, auth_info);
+            let connection = sshd_connection(peer, auth_info);
+            let lock = last_known_lock(state, class, &login, auth_info, connection);
             let asked = (what, login.as_str(), lock);
             return Err(Box::new(refuse_unusable(state, &why, &mut ev, asked)));
         }
@@ -87,7 +89,10 @@ pub(super) fn open_decision<'c>(
             ..ctx.clone()
         })
     };
-    let mut v = evaluate(state, &bundle, class, &login, &ctx);
+    // Only sshd's (root's) word on keys is evidence; when there is some,
+    // when its connection began bounds what it can have checked.
+    let connection = sshd_connection(peer, ctx.ssh_auth_info.as_deref());
+    let mut v = evaluate(state, &bundle, class, &login, &ctx, connection);
     if let Some(note) = class_note {
         v.reason = format!("{note}; {}", v.reason);
     }
@@ -101,6 +106,15 @@ pub(super) fn open_decision<'c>(
     })
 }
 
+/// The sshd connection of `peer`, when it sent sshd's word on the keys
+/// (`auth_info`, from root only); else nothing is looked up.
+fn sshd_connection(peer: PeerIds, auth_info: Option<&str>) -> SshdConnection {
+    match auth_info {
+        Some(_) if peer.uid == 0 => SshdConnection::of_pam_peer(peer.pid),
+        _ => SshdConnection::default(),
+    }
+}
+
 /// With the policy unusable, the lock of the last known policy that holds
 /// this login, if any: Teleport's best_effort keeps using the last lock set
 /// it saw (`lockCollector` keeps it when the view goes stale), so under
@@ -112,9 +126,10 @@ fn last_known_lock(
     class: ServiceClass,
     login: &str,
     auth_info: Option<&str>,
+    connection: SshdConnection,
 ) -> Option<String> {
     let bundle = state.store.current()?;
-    let d = match identify(state, &bundle, class, login, auth_info) {
+    let d = match identify(state, &bundle, class, login, auth_info, connection) {
         Ok(who) => required(state, &bundle, class, login, &who),
         Err(_) => decide(
             &bundle,

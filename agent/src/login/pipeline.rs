@@ -16,21 +16,25 @@ use super::evidence::KeyClass;
 use super::login_key::login_key;
 use super::required::{first_verdict, required};
 use super::satisfy::{by_certificate, by_login_key, by_reuse, Asked};
+use super::sshd_connection::SshdConnection;
 use super::verdict::Verdict;
 use super::who::identify;
 use crate::policy::{Access, Bundle, ServiceClass};
 use crate::state::AgentState;
 
 /// The verdict for one login from the evidence at hand; when a tap could
-/// still satisfy it, `tap_users` says whose.
+/// still satisfy it, `tap_users` says whose. `connection`: sshd's
+/// connection, as far as known (see [`super::sshd_connection`]).
 pub(super) fn evaluate(
     state: &AgentState,
     bundle: &Bundle,
     class: ServiceClass,
     login: &str,
     ctx: &PamContext,
+    connection: SshdConnection,
 ) -> Verdict {
-    let who = match identify(state, bundle, class, login, ctx.ssh_auth_info.as_deref()) {
+    let auth_info = ctx.ssh_auth_info.as_deref();
+    let who = match identify(state, bundle, class, login, auth_info, connection) {
         Ok(who) => who,
         Err(refused) => return *refused,
     };
@@ -68,6 +72,7 @@ pub(super) fn evaluate(
         &registered,
         &user,
         who.cert_user.as_ref(),
+        connection,
     );
     // Only what this connection presented ties a tap to it (the reuse
     // window): not the login name, which the person was guessed from.

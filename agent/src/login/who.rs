@@ -7,10 +7,11 @@
 use super::auth_info::{accepted_keys, AcceptedKey};
 use super::remote_cluster::{as_local_identity, this_cluster};
 use super::reuse::ConnectionKey;
+use super::sshd_connection::SshdConnection;
 use super::verdict::Verdict;
 use crate::policy::{Bundle, CertificateFacts, MfaDevice, ServiceClass, User};
 use crate::state::AgentState;
-use crate::verify::ssh_cert::{verify_user_cert, ResourceId, TeleportIdentity};
+use crate::verify::ssh_cert::{verify_user_cert, CheckedDuring, ResourceId, TeleportIdentity};
 
 /// What this authentication presented about the person.
 pub(super) struct Presented<'b> {
@@ -70,13 +71,15 @@ impl Presented<'_> {
 
 /// Who is logging in, or the refusal when the evidence contradicts itself
 /// (keys of several users, a certificate not accepted, a certificate and a
-/// key of different users).
+/// key of different users). `connection`: sshd's connection, as far as
+/// known (see [`super::sshd_connection`]).
 pub(super) fn identify<'b>(
     state: &AgentState,
     bundle: &'b Bundle,
     class: ServiceClass,
     login: &str,
     ssh_auth_info: Option<&str>,
+    connection: SshdConnection,
 ) -> Result<Presented<'b>, Box<Verdict>> {
     // Evidence from sshd: only for SSH logins. The key of the SSH session
     // that runs sudo is not a fresh tap for sudo.
@@ -98,7 +101,7 @@ pub(super) fn identify<'b>(
         )));
     }
     let key_user = key_users.first().map(|u| u.to_string());
-    let cert = certificate(state, bundle, login, &keys)?;
+    let cert = certificate(state, bundle, login, &keys, connection)?;
     if let (Some(c), Some(key_user)) = (&cert, &key_user) {
         if c.key_id != *key_user {
             return Err(Box::new(Verdict::deny(
@@ -181,19 +184,34 @@ fn allowed_nodes(
     )
 }
 
-/// A Teleport certificate among the keys, verified.
+/// A Teleport certificate among the keys, verified. sshd checked its
+/// validity when it authenticated the connection, as Teleport's nodes do
+/// (`UserKeyAuth`), and never after: it must have been valid at some
+/// moment since sshd's connection began (`connection.age` ago; unknown,
+/// now), so a short-lived per-session certificate that expires during a
+/// keyboard-interactive step or before the session opens still counts. How
+/// long the session may last is the policy's (`disconnect_expired_cert`).
 fn certificate(
     state: &AgentState,
     bundle: &Bundle,
     login: &str,
     keys: &[AcceptedKey],
+    connection: SshdConnection,
 ) -> Result<Option<TeleportIdentity>, Box<Verdict>> {
     let Some(k) = keys.iter().find(|k| k.is_certificate()) else {
         return Ok(None);
     };
     let cas = bundle.cert_authorities();
     let local_cluster = state.config.cluster.name.as_deref();
-    verify_user_cert(&k.key_type, &k.blob, cas, login, state.now())
+    let now = state.now();
+    let checked = CheckedDuring {
+        since: connection
+            .age
+            .and_then(|age| now.checked_sub(age))
+            .unwrap_or(now),
+        now,
+    };
+    verify_user_cert(&k.key_type, &k.blob, cas, login, checked)
         .map_err(|e| e.to_string())
         .and_then(|id| as_local_identity(id, cas, local_cluster))
         .map(Some)

@@ -11,7 +11,8 @@
 //! 2. the signing key is a key of a trusted CA of type `user`;
 //! 3. the CA's signature over the certificate verifies, with the trusted key;
 //! 4. it is a user certificate (not a host certificate);
-//! 5. `valid_after <= now < valid_before`;
+//! 5. valid at some moment sshd could have checked it (see
+//!    [`CheckedDuring`]): `valid_after <= now` and `since < valid_before`;
 //! 6. no critical option but `source-address` (sshd's to enforce): a
 //!    Teleport node checks certificates with x/crypto's `CertChecker` and no
 //!    `SupportedCriticalOptions` (lib/srv/authhandlers.go `UserKeyAuth`), and
@@ -63,19 +64,37 @@ const USER_CA_TYPE: &str = "user";
 
 const CERT_SUFFIX: &str = "-cert-v01@openssh.com";
 
+/// When the certificate's validity window must have held: at some moment
+/// from `since` (when sshd's connection began, the earliest it could have
+/// checked the certificate) to `now`. sshd checks a certificate when it
+/// authenticates the key and never again; a certificate that expired since
+/// then still authenticated this connection. A single instant is
+/// `since == now` (`From<SystemTime>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckedDuring {
+    pub since: SystemTime,
+    pub now: SystemTime,
+}
+
+impl From<SystemTime> for CheckedDuring {
+    fn from(now: SystemTime) -> CheckedDuring {
+        CheckedDuring { since: now, now }
+    }
+}
+
 /// Verify a certificate from `SSH_AUTH_INFO_0` and read Teleport's identity.
 ///
 /// `cert_type` is the key type word (`ssh-ed25519-cert-v01@openssh.com`),
 /// `blob_b64` the base64 after it. Trusted CAs are those in `cas` of type
 /// `user`. `login` is the account being logged in to: it must be one of the
-/// principals (Teleport always lists the logins). `now` is the time to check
-/// the validity window against.
+/// principals (Teleport always lists the logins). `checked` is when the
+/// validity window must have held (an instant, or [`CheckedDuring`]).
 pub fn verify_user_cert(
     cert_type: &str,
     blob_b64: &str,
     cas: &[CertAuthority],
     login: &str,
-    now: SystemTime,
+    checked: impl Into<CheckedDuring>,
 ) -> Result<TeleportIdentity, CertError> {
     let (blob, cert) = decode_canonical(cert_type, blob_b64)?;
     let (ca, ca_key) = trusted_ca(&cert, cas)?;
@@ -85,7 +104,7 @@ pub fn verify_user_cert(
         .key_data()
         .verify(signed, cert.signature())
         .map_err(|_| CertError::BadSignature)?;
-    let principals = check_use(&cert, login, now)?;
+    let principals = check_use(&cert, login, checked.into())?;
     TeleportIdentity::read(&cert, principals, &ca.cluster_name)
 }
 
@@ -122,19 +141,24 @@ fn decode_canonical(cert_type: &str, blob_b64: &str) -> Result<(Vec<u8>, Certifi
     Ok((blob, cert))
 }
 
-/// Steps 4 to 8 but the extensions: a user certificate, valid at `now`, no
-/// critical option sshd does not know, `login` among the principals, a key
-/// id. Returns the principals.
-fn check_use(cert: &Certificate, login: &str, now: SystemTime) -> Result<Vec<String>, CertError> {
+/// Steps 4 to 8 but the extensions: a user certificate, valid at some
+/// moment of `checked`, no critical option sshd does not know, `login`
+/// among the principals, a key id. Returns the principals.
+fn check_use(
+    cert: &Certificate,
+    login: &str,
+    checked: CheckedDuring,
+) -> Result<Vec<String>, CertError> {
     if cert.cert_type() != CertType::User {
         return Err(CertError::NotUserCertificate);
     }
     let valid_after = cert.valid_after_time();
     let valid_before = cert.valid_before_time();
-    if now < valid_after {
+    // The windows [valid_after, valid_before) and [since, now] meet.
+    if checked.now < valid_after {
         return Err(CertError::NotYetValid { valid_after });
     }
-    if now >= valid_before {
+    if checked.since.min(checked.now) >= valid_before || valid_after >= valid_before {
         return Err(CertError::Expired { valid_before });
     }
     if let Some(name) = cert

@@ -23,7 +23,8 @@ pub enum CertError {
     NotUserCertificate,
     /// `now` is before `valid_after`.
     NotYetValid { valid_after: SystemTime },
-    /// `now` is at or after `valid_before`.
+    /// `valid_before` was reached before sshd's connection began (or,
+    /// checked at one instant, by then).
     Expired { valid_before: SystemTime },
     /// A critical option other than `source-address` (a Teleport node
     /// refuses the certificate).

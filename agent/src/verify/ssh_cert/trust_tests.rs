@@ -122,6 +122,43 @@ fn ssh_cert_expired_refused() {
     assert!(err.to_string().contains("1978-07-04T22:24:16Z"), "{err}");
 }
 
+/// sshd checked the certificate when it authenticated the connection: one
+/// that expired after the connection began still counts at a later PAM
+/// step; one that had expired before it began, or is not yet valid, never.
+#[test]
+fn ssh_cert_checked_since_the_connection_began() {
+    let (s, cas) = setup("during");
+    let (ty, b64) = teleport_cert(&s, "ca");
+    let during = |since: u64, now: u64| CheckedDuring {
+        since: at(since),
+        now: at(now),
+    };
+    // Expired after the connection began, before now: accepted.
+    let id = verify_user_cert(&ty, &b64, &cas, "jerry", during(VB - 30, VB + 60)).unwrap();
+    assert_eq!(id.key_id, "jerry");
+    // The same certificate checked at `now` alone is refused.
+    assert!(verify_user_cert(&ty, &b64, &cas, "jerry", at(VB + 60)).is_err());
+    // Expired when (or before) the connection began: refused.
+    for since in [VB, VB + 1] {
+        let err = verify_user_cert(&ty, &b64, &cas, "jerry", during(since, VB + 60)).unwrap_err();
+        assert_eq!(
+            err,
+            CertError::Expired {
+                valid_before: at(VB)
+            }
+        );
+    }
+    // Not valid yet now, however early the connection began: refused.
+    let err = verify_user_cert(&ty, &b64, &cas, "jerry", during(VA - 100, VA - 1)).unwrap_err();
+    assert!(matches!(err, CertError::NotYetValid { .. }), "{err:?}");
+    // The other checks still apply over a window.
+    let err = verify_user_cert(&ty, &b64, &cas, "alice", during(VB - 30, VB + 60)).unwrap_err();
+    assert!(
+        matches!(err, CertError::LoginNotInPrincipals { .. }),
+        "{err:?}"
+    );
+}
+
 #[test]
 fn ssh_cert_not_yet_valid_refused() {
     let (s, cas) = setup("notyet");

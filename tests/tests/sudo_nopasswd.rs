@@ -9,6 +9,8 @@
 //! is sudo_forwarded's, with a NOPASSWD rule.
 
 mod common;
+// sudo_forwarded's world; this file uses part of it.
+#[allow(dead_code)]
 #[path = "sudo_forwarded/world.rs"]
 mod world;
 

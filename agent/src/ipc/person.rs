@@ -213,6 +213,11 @@ fn behind_root(pid: i32, pinned: Option<&OwnedFd>) -> Option<u32> {
     None
 }
 
+/// The real uid of process `pid` (pidfd, else /proc/PID/status).
+pub fn real_uid_of(pid: i32) -> Option<u32> {
+    status_ids(pid).map(|(uid, _)| uid)
+}
+
 /// (real uid, parent pid): from the process's pidfd where the kernel
 /// tells, else from /proc/PID/status.
 fn status_ids(pid: i32) -> Option<(u32, i32)> {

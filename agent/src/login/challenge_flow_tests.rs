@@ -7,7 +7,7 @@ use std::time::Duration;
 use pam_mfa_protocol::{PamHook, ResponseBody};
 
 use super::conversation::{answer, cancel};
-use super::flow_tests::{bundle, prompt_text, Fixture};
+use super::flow_tests::{bundle, prompt_text, Fixture, UserProcess};
 use super::tap::Step;
 use crate::challenge::find_challenge;
 
@@ -123,9 +123,13 @@ fn fail_open_keeps_the_last_known_locks() {
 /// auth). sshd's account phase has no conversation: it never prompts.
 #[test]
 fn account_outside_ssh_asks_for_the_tap_that_auth_did_not() {
+    // sudo run by a user (its real uid), as the kernel shows it.
+    let Some(user) = UserProcess::start() else {
+        return;
+    };
     // The challenge prompt (no key attached to this host to tap).
     let f = Fixture::new(&bundle("true", ""), "attached_keys:\n  enabled: false\n");
-    let step = f.begin_service("sudo", PamHook::Account);
+    let step = f.begin_service("sudo", PamHook::Account, user.pid());
     let Step::Ask(conv, prompt) = step else {
         let Step::Done(body) = step else {
             unreachable!()
@@ -141,7 +145,33 @@ fn account_outside_ssh_asks_for_the_tap_that_auth_did_not() {
     // Where the policy asks for nothing, account allows at once.
     let f = Fixture::new(&bundle("false", ""), "");
     assert!(matches!(
-        f.begin_service("sudo", PamHook::Account),
+        f.begin_service("sudo", PamHook::Account, user.pid()),
         Step::Done(ResponseBody::Allow { .. })
+    ));
+}
+
+/// sudo run by root itself (real uid 0: cron, scripts, an admin's root
+/// shell) runs only the account stack: root needs no tap to become anyone
+/// (as su's pam_rootok), with a policy or without, where the same sudo run
+/// by a user is asked for one.
+#[test]
+fn sudo_invoked_by_root_is_allowed_in_account() {
+    let Some(user) = UserProcess::start() else {
+        return;
+    };
+    let f = Fixture::new(&bundle("true", ""), "attached_keys:\n  enabled: false\n");
+    // pid 1 (init) runs with real uid 0.
+    assert!(matches!(
+        f.begin_service("sudo", PamHook::Account, 1),
+        Step::Done(ResponseBody::Allow { .. })
+    ));
+    assert!(matches!(
+        f.begin_service("sudo", PamHook::Account, user.pid()),
+        Step::Ask(..)
+    ));
+    // Only the account hook: auth is where a person proves who they are.
+    assert!(matches!(
+        f.begin_service("sudo", PamHook::Auth, 1),
+        Step::Ask(..)
     ));
 }

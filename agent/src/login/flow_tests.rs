@@ -27,6 +27,42 @@ pub(super) fn bundle(require: &str, extra: &str) -> String {
     )
 }
 
+/// A process whose real uid is 65534 (a setuid-root sudo run by a user
+/// looks so to the agent), killed on drop; `None` when not root.
+pub(super) struct UserProcess(std::process::Child);
+
+impl UserProcess {
+    pub(super) fn start() -> Option<UserProcess> {
+        if !nix::unistd::Uid::effective().is_root() {
+            eprintln!("skipped: needs root to run a process with another real uid");
+            return None;
+        }
+        let child = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "sleep", "30"])
+            .spawn()
+            .expect("setpriv");
+        let p = UserProcess(child);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while crate::ipc::real_uid_of(p.pid()) != Some(65534)
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Some(p)
+    }
+
+    pub(super) fn pid(&self) -> i32 {
+        i32::try_from(self.0.id()).expect("pid")
+    }
+}
+
+impl Drop for UserProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 pub(super) struct Fixture {
     pub(super) state: AgentState,
     now: Arc<Mutex<SystemTime>>,
@@ -98,14 +134,15 @@ impl Fixture {
         handle_begin(&self.state, PeerIds { pid, uid: 0 }, hook, &ctx)
     }
 
-    /// `hook` of PAM service `service` (not sshd: no SSH evidence).
-    pub(super) fn begin_service(&self, service: &str, hook: PamHook) -> Step {
+    /// `hook` of PAM service `service` (not sshd: no SSH evidence), from
+    /// root process `pid`.
+    pub(super) fn begin_service(&self, service: &str, hook: PamHook, pid: i32) -> Step {
         let ctx = PamContext {
             service: service.into(),
             user: "root".into(),
             ..Default::default()
         };
-        handle_begin(&self.state, PeerIds { pid: 1, uid: 0 }, hook, &ctx)
+        handle_begin(&self.state, PeerIds { pid, uid: 0 }, hook, &ctx)
     }
 
     /// What sshd's AuthorizedKeysCommand call does before the login: the

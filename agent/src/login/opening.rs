@@ -10,7 +10,7 @@ use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
 use super::pipeline::evaluate;
 use super::required::required;
 use super::sshd_connection::SshdConnection;
-use super::verdict::{hook_name, refuse_unusable, PeerIds, Verdict};
+use super::verdict::{finish, hook_name, refuse_unusable, PeerIds, Verdict};
 use super::who::identify;
 use crate::audit::AuditEvent;
 use crate::policy::{decide, Bundle, LoginQuery, ServiceClass};
@@ -70,6 +70,12 @@ pub(super) fn open_decision<'c>(
     ev.tty = ctx.tty.clone();
     ev.peer_pid = Some(peer.pid);
     ev.peer_uid = Some(peer.uid);
+    if hook == PamHook::Account && class == ServiceClass::Admin && invoked_by_root(peer) {
+        let mut v = Verdict::deny(String::new(), "invoked by root (real uid 0): root needs no tap to become anyone, as su's pam_rootok; sudo ran no auth stack for it".into());
+        v.allow = true;
+        v.evidence = Some("invoked_by_root".into());
+        return Err(Box::new(finish(state, ev, v)));
+    }
     let bundle = match state.policy_for_login() {
         Ok(bundle) => bundle,
         Err(why) => {
@@ -104,6 +110,14 @@ pub(super) fn open_decision<'c>(
         ctx,
         v,
     })
+}
+
+/// sudo (setuid root) run by root itself: its real uid, as the kernel
+/// tells it, is 0. sudo runs only the account stack for root (no
+/// authentication), so with pam_mfa.so there (NOPASSWD) root's own sudo,
+/// cron's and scripts' included, would otherwise be asked for a tap.
+fn invoked_by_root(peer: PeerIds) -> bool {
+    peer.uid == 0 && crate::ipc::real_uid_of(peer.pid) == Some(0)
 }
 
 /// The sshd connection of `peer`, when it sent sshd's word on the keys

@@ -160,6 +160,10 @@ fn sudo_is_decided_for_the_invoking_users_login() {
         "",
     ) + own;
     let f = Fixture::new(&text, "");
+    // sudo and su run by a user (real uid 65534): root's own are allowed.
+    let Some(caller) = super::flow_tests::UserProcess::start() else {
+        return;
+    };
     let sudo = |ruser: &str| PamContext {
         service: "sudo".into(),
         user: "root".into(),
@@ -168,7 +172,10 @@ fn sudo_is_decided_for_the_invoking_users_login() {
     };
     let account = |ctx: &PamContext| match handle_begin(
         &f.state,
-        PeerIds { pid: 1, uid: 0 },
+        PeerIds {
+            pid: caller.pid(),
+            uid: 0,
+        },
         PamHook::Account,
         ctx,
     ) {

@@ -165,6 +165,11 @@ pub fn check_sudo(f: &Facts) -> Vec<Finding> {
     let Some(text) = &f.sudo_version else {
         return Vec::new();
     };
+    // With pam_mfa.so in sudo's account stack every sudo is decided: the
+    // timestamp spares only the password.
+    if super::sudoers::account_has_mfa(f, "sudo") {
+        return Vec::new();
+    }
     match sudo_timestamp_minutes(text) {
         Some(m) if m != 0.0 => vec![Finding::new(
             "sudo.timestamp_timeout",

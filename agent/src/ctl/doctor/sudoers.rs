@@ -71,6 +71,13 @@ pub fn passwordless_lines(text: &str) -> Vec<usize> {
     out
 }
 
+/// pam_mfa.so runs in `service`'s account stack.
+pub fn account_has_mfa(f: &Facts, service: &str) -> bool {
+    stack(&f.pam_files, service, "account")
+        .iter()
+        .any(PamLine::is_mfa)
+}
+
 /// sudo services whose account stack lacks pam_mfa.so while some rule
 /// lets sudo skip authentication: there the policy's tap is never asked.
 pub fn check_passwordless_sudo(f: &Facts) -> Vec<Finding> {
@@ -81,7 +88,7 @@ pub fn check_passwordless_sudo(f: &Facts) -> Vec<Finding> {
     ["sudo", "sudo-i"]
         .into_iter()
         .filter(|s| f.pam_files.contains_key(*s))
-        .filter(|s| !stack(&f.pam_files, s, "account").iter().any(PamLine::is_mfa))
+        .filter(|s| !account_has_mfa(f, s))
         .map(|service| {
             let file = format!("{}/{service}", f.pam_dir);
             Finding::new(
@@ -148,5 +155,20 @@ mod tests {
             "{:?}",
             ids(&f)
         );
+    }
+
+    /// With pam_mfa.so in sudo's account stack every sudo is decided: the
+    /// timestamp spares only the password, and is no finding.
+    #[test]
+    fn with_pam_mfa_in_sudos_account_the_timestamp_is_no_finding() {
+        let mut f = good();
+        f.sudo_version = Some("Authentication timestamp timeout: 15.0 minutes\n".into());
+        assert_eq!(ids(&f), ["sudo.timestamp_timeout"]);
+        let text = f.pam_files["sudo"].clone();
+        f.pam_files.insert(
+            "sudo".into(),
+            format!("{text}account required pam_mfa.so\n"),
+        );
+        assert_eq!(ids(&f), Vec::<String>::new());
     }
 }

@@ -233,6 +233,7 @@ trap 'rm -f "$out"' EXIT
   echo "| the real uid and parent of a root peer and its ancestors from a pidfd (PIDFD_GET_INFO, Linux 6.13+) instead of /proc/PID/status; frames decoded without a serde_json::Value tree | 33 µs | 26,000 | 68 µs | |"
   echo "| the module waits in poll(2) on a non-blocking socket instead of a blocked read with SO_RCVTIMEO/SO_SNDTIMEO set before every call (a blocked read is woken for nothing when the agent takes the request; three system calls fewer); both ends read a frame in one read (FrameInbox) instead of two; SO_PEERCRED read once per connection in the agent. Quiet machine, other builds paused, C harness, 3 × 5,000 logins each, old and new module against the same agent | | | 141–154 → 138–145 µs | 67–68 → 66–69 µs (loaded machine: 65 → 42 µs) |"
   echo "| the module connects before it reads the rest of the PAM context (when PAM_USER is set: pam_get_user cannot prompt then), so the agent's wake-up overlaps that work; the agent reads a root peer's first frame awake for up to 100 µs (sched_yield between tries) instead of sleeping until it comes; the module retries its read of the answer for up to 100 µs the same way before it sleeps in poll. pam-mfa-bench, 3 rounds of 1 s, each variant twice, quiet machine | 40–42 µs (unchanged) | 29,900–30,600 | 113–118 → 76–79 µs (the module's retries alone: 83–96 µs) | 71–78 → 54–57 µs |"
+  echo "| after serving a root peer, one thread watches the listener awake for up to 300 µs (poll with no wait, sched_yield between looks; agent/src/ipc/acceptor.rs \\`watch_awake\\`), so the next PAM call (a fresh pam_start comes about 150 µs later) is accepted by a running thread instead of waking one asleep in accept. pam-mfa-bench, 3 rounds of 1 s, old and new agent binary interleaved twice, quiet machine | 40–42 → 43–47 µs | 26,600–28,400 → 29,500–30,300 | 83–84 → 58–73 µs | 63–66 → 64–68 µs |"
   echo
   echo "Tried and left out, measured the same way: connecting to the agent before"
   echo "reading the rest of the PAM context while the agent still slept until the"
@@ -243,7 +244,11 @@ trap 'rm -f "$out"' EXIT
   echo "a login's connection after its last answer instead of waiting for the module's"
   echo "close (two clients at once: 23,300 → 16,500–18,600 decisions/s); building the"
   echo "module with LTO and opt-level s (its text is mostly std's, 698 → 634 KB: the"
-  echo "same page faults, 6–8 per fresh call)."
+  echo "same page faults, 6–8 per fresh call); threads taking turns as leader and"
+  echo "followers, so that only the leader watches the listener and a connection wakes"
+  echo "no other thread (each connection then wakes a follower to lead: agent 49–55 →"
+  echo "65–67 µs, 22,400 → 16,800–17,900 decisions/s, module p99 about 1 ms); a thread"
+  echo "that stays awake without watching the listener itself (module 83–90 → 88 µs)."
   echo
   echo "What remains on a login's path. In the agent: the person behind a root peer"
   echo "(pidfd_open, PIDFD_GET_INFO and close for the peer and each root ancestor, and"
@@ -254,8 +259,11 @@ trap 'rm -f "$out"' EXIT
   echo "round trip), /proc/self/environ (SSH_AUTH_SOCK for sudo), the socket owner"
   echo "check and SO_PEERCRED, and the first touch of the freshly loaded library's"
   echo "pages. The floor sleeps twice per exchange (the listener for the connection,"
-  echo "the client for the reply); a login now sleeps once, in the agent's accept,"
-  echo "and that wake-up, with the agent's and the module's work, is what is left."
+  echo "the client for the reply); a login that follows another within 300 µs sleeps"
+  echo "only in the module, waiting for the answer (the agent's watching thread takes"
+  echo "it awake), and a first one once more, in the agent's accept. The agent's own"
+  echo "row pays a little for that watch (another accepting thread is still woken for"
+  echo "each connection, and the two race for it): about 4 µs at one client thread."
   echo
   echo "## Challenges: issue and verify, per answer kind"
   echo

@@ -8,12 +8,16 @@
 //! the listen backlog cannot stay full: a local user holding connections or
 //! logins open only spends their own budget (see [`super::budgets`] and
 //! [`super::pool`], which counts each connection against its person).
+//! After a root peer's connection one thread watches the listener awake
+//! for a moment before it sleeps in `accept` again ([`watch_awake`]).
 
 use std::io;
 use std::os::unix::net::UnixListener;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
 use super::budgets::Budgets;
 use super::pool::serve_guarded;
@@ -23,6 +27,10 @@ use crate::state::AgentState;
 /// Threads kept waiting in `accept` for the next connections; more end once
 /// their connection is served.
 pub const KEEP_IDLE: usize = 4;
+
+/// How long a thread that served a root peer watches the listener awake
+/// ([`watch_awake`]).
+pub const ACCEPT_SPIN: Duration = Duration::from_micros(300);
 
 /// Accepts and serves connections until `stop` is set. To stop, a watcher
 /// thread shuts the listener down, which makes every blocked `accept`
@@ -40,6 +48,7 @@ pub fn serve(
         budgets,
         stop,
         accepting: AtomicUsize::new(0),
+        watching: AtomicBool::new(false),
     });
     let watcher = {
         let shared = Arc::clone(&shared);
@@ -74,7 +83,9 @@ fn accept_loop(shared: &Arc<Shared>, lasting: bool) {
                         continue;
                     }
                 }
-                serve_guarded(shared, stream);
+                if serve_guarded(shared, stream) {
+                    watch_awake(shared);
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) if shared.stop.load(Ordering::Relaxed) => return,
@@ -107,4 +118,31 @@ fn start_acceptor(shared: &Arc<Shared>) -> Result<(), String> {
         shared.accepting.fetch_sub(1, Ordering::SeqCst);
         format!("the agent cannot start a thread: {e}")
     })
+}
+
+/// After a root peer's connection (pam_mfa.so in sshd, sudo, login): the
+/// listener is watched awake for up to [`ACCEPT_SPIN`], giving up the CPU
+/// between looks, then this thread goes back to `accept`. A PAM
+/// application's next call (sshd's account after auth, the next pam_start)
+/// comes within that time, and a thread asleep in `accept` is woken late:
+/// tens of microseconds on a virtual machine whose idle vCPUs halt
+/// (BENCHMARKS.md). One thread at a time watches so; no user can make it
+/// watch (root peers only).
+fn watch_awake(shared: &Shared) {
+    if shared.watching.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let now = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let until = Instant::now() + ACCEPT_SPIN;
+    while Instant::now() < until && !shared.stop.load(Ordering::Relaxed) {
+        let mut fds = [PollFd::new(&shared.listener, PollFlags::IN)];
+        if matches!(poll(&mut fds, Some(&now)), Ok(n) if n > 0) {
+            break;
+        }
+        std::thread::yield_now();
+    }
+    shared.watching.store(false, Ordering::Release);
 }

@@ -18,29 +18,35 @@ use super::shared::{refuse, Shared};
 
 /// Counts the connection against the person behind its peer and serves it,
 /// or refuses it when that person's budget is spent. Survives a panic in
-/// the handler (the connection closes: the module fails closed).
-pub(super) fn serve_guarded(shared: &Shared, stream: UnixStream) {
+/// the handler (the connection closes: the module fails closed). `true`
+/// when the peer was root and was served.
+pub(super) fn serve_guarded(shared: &Shared, stream: UnixStream) -> bool {
     // nix's UnixCredentials holds the kernel's struct ucred as it is: a pid
     // of 0 (a peer in a pid namespace this one cannot see) stays a value,
     // where rustix's UCred (a pid that cannot be 0) would be undefined.
     let Ok(cred) = getsockopt(&stream, PeerCredentials) else {
-        return; // closed: no credentials, nothing to decide on
+        return false; // closed: no credentials, nothing to decide on
     };
     let (uid, pid) = (cred.uid(), cred.pid());
     if pid <= 0 {
-        return refuse(
+        refuse(
             stream,
             &shared.state,
             "the connecting process is in a pid namespace the agent cannot see",
         );
+        return false;
     }
     let Ok(pinned) = pidfd::of_peer(&stream, pid) else {
-        return refuse(stream, &shared.state, "the process that connected is gone");
+        refuse(stream, &shared.state, "the process that connected is gone");
+        return false;
     };
     let person = person::at_accept_pinned(uid, pid, pinned.as_ref());
     let slot: ConnectionSlot = match shared.budgets.connection(&person) {
         Ok(slot) => slot,
-        Err(why) => return refuse(stream, &shared.state, &why),
+        Err(why) => {
+            refuse(stream, &shared.state, &why);
+            return false;
+        }
     };
     let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let peer = peer_from(uid, pid);
@@ -58,4 +64,5 @@ pub(super) fn serve_guarded(shared: &Shared, stream: UnixStream) {
         shared.state.counters.count("error");
         eprintln!("mfa-agent: a connection handler panicked; that connection was closed");
     }
+    uid == 0
 }

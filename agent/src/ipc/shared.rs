@@ -23,6 +23,8 @@ pub(super) struct Shared {
     pub(super) stop: Arc<AtomicBool>,
     /// Threads in (or on their way into) `accept`.
     pub(super) accepting: AtomicUsize,
+    /// A thread watches the listener awake (`super::acceptor`).
+    pub(super) watching: AtomicBool,
 }
 
 /// Answers `error` with `why` without waiting, and closes the connection.

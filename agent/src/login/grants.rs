@@ -47,26 +47,42 @@ pub struct Grants {
 
 /// The fields of /proc/PID/stat after the command name (which may itself
 /// contain spaces and parentheses): index 0 is the state, 1 the parent.
-fn stat_fields(pid: i32) -> Option<Vec<String>> {
+/// What a login's bookkeeping reads of /proc/PID/stat, in one read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcStat {
+    /// The parent.
+    pub ppid: i32,
+    /// The session it is in (its session leader's pid).
+    pub sid: i32,
+    /// When it started (clock ticks since boot): with the pid, it names
+    /// one process, even after the pid is reused.
+    pub start: u64,
+}
+
+/// `pid`'s [`ProcStat`].
+pub fn proc_stat(pid: i32) -> Option<ProcStat> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
-    Some(after.split_whitespace().map(str::to_string).collect())
+    // After the name: state, ppid, pgrp, session, ..., starttime (the 20th).
+    let mut fields = stat[stat.rfind(')')? + 1..].split_ascii_whitespace();
+    let ppid = fields.nth(1)?.parse().ok()?;
+    let sid = fields.nth(1)?.parse().ok()?;
+    let start = fields.nth(15)?.parse().ok()?;
+    Some(ProcStat { ppid, sid, start })
 }
 
 /// The parent of `pid`.
 pub fn parent_pid(pid: i32) -> Option<i32> {
-    stat_fields(pid)?.get(1)?.parse().ok()
+    proc_stat(pid).map(|s| s.ppid)
 }
 
 /// The session `pid` is in (its session leader's pid).
 pub fn session_id(pid: i32) -> Option<i32> {
-    stat_fields(pid)?.get(3)?.parse().ok()
+    proc_stat(pid).map(|s| s.sid)
 }
 
-/// When `pid` started (clock ticks since boot): with the pid, it names one
-/// process, even after the pid is reused.
+/// When `pid` started (clock ticks since boot).
 pub fn start_time(pid: i32) -> Option<u64> {
-    stat_fields(pid)?.get(19)?.parse().ok()
+    proc_stat(pid).map(|s| s.start)
 }
 
 impl Grants {

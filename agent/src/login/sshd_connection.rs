@@ -16,7 +16,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::grants::{parent_pid, session_id, start_time};
+use super::grants::{proc_stat, session_id, start_time};
 
 /// What is known of the sshd connection a PAM peer is part of.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -28,25 +28,40 @@ pub struct SshdConnection {
 }
 
 impl SshdConnection {
-    /// The connection of PAM peer `peer` (sshd's monitor or its child).
+    /// The connection of PAM peer `peer` (sshd's monitor or its child),
+    /// from one or two reads of /proc/PID/stat (the peer's, and its
+    /// parent's when that is the session leader or there is none).
     pub fn of_pam_peer(peer: i32) -> SshdConnection {
-        SshdConnection {
-            id: connection_of_pam_peer(peer),
-            age: connection_age(peer),
+        let Some(own) = proc_stat(peer) else {
+            return SshdConnection::default();
+        };
+        let parent = || proc_stat(own.ppid);
+        let leader = match connection_processes(peer, own.ppid, own.sid).as_slice() {
+            [only] if *only == peer => Some(own),
+            [_] => parent(),
+            _ => None,
+        };
+        match leader {
+            Some(l) => SshdConnection {
+                id: Some(ConnectionId {
+                    pid: own.sid,
+                    started: l.start,
+                }),
+                age: age_since_start(l.start),
+            },
+            None if own.sid == peer || own.sid == own.ppid => SshdConnection::default(),
+            // No session of sshd's own: the earlier of the peer and its parent.
+            None => SshdConnection {
+                id: None,
+                age: parent().and_then(|p| age_since_start(p.start.min(own.start))),
+            },
         }
     }
 }
 
-/// How long ago sshd's per-connection process for PAM peer `peer` began;
-/// `None` when that cannot be read.
-pub fn connection_age(peer: i32) -> Option<Duration> {
-    let parent = parent_pid(peer)?;
-    let started = connection_processes(peer, parent, session_id(peer)?)
-        .into_iter()
-        .map(start_time)
-        .collect::<Option<Vec<u64>>>()?
-        .into_iter()
-        .min()?;
+/// How long ago a process that started `started` clock ticks after boot
+/// began; `None` when that cannot be read.
+fn age_since_start(started: u64) -> Option<Duration> {
     let boot = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
     let since_boot = Duration::new(
         u64::try_from(boot.tv_sec).ok()?,
@@ -61,16 +76,6 @@ pub fn connection_age(peer: i32) -> Option<Duration> {
 pub struct ConnectionId {
     pid: i32,
     started: u64,
-}
-
-/// The sshd connection PAM peer `peer` is part of: its session leader,
-/// when that is the peer or its parent (see the module docs).
-pub fn connection_of_pam_peer(peer: i32) -> Option<ConnectionId> {
-    let sid = session_id(peer)?;
-    if sid != peer && Some(sid) != parent_pid(peer) {
-        return None;
-    }
-    connection_id(sid)
 }
 
 /// The sshd connection that ran an AuthorizedKeysCommand, from the peer
@@ -184,7 +189,7 @@ mod tests {
             connection_of_keys_command(me)
         );
         let leader = session_id(me).unwrap();
-        let as_peer = connection_of_pam_peer(kid);
+        let as_peer = SshdConnection::of_pam_peer(kid).id;
         if leader == me {
             assert_eq!(as_peer, connection_of_keys_command(kid));
         } else {
@@ -192,13 +197,13 @@ mod tests {
         }
         child.kill().unwrap();
         child.wait().unwrap();
-        assert_eq!(connection_of_pam_peer(-5), None);
+        assert_eq!(SshdConnection::of_pam_peer(-5), SshdConnection::default());
     }
 
     #[test]
     fn this_process_has_an_age() {
         let me = std::process::id() as i32;
-        let age = connection_age(me).expect("an age");
+        let age = SshdConnection::of_pam_peer(me).age.expect("an age");
         // This test process (or its parent) started before now.
         assert!(age < Duration::from_secs(365 * 86_400), "{age:?}");
     }

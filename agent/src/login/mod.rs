@@ -57,6 +57,8 @@ mod tap_prompt;
 mod tap_verify;
 #[cfg(test)]
 mod teleport_device_tests;
+#[cfg(test)]
+mod user_process;
 mod verdict;
 mod who;
 

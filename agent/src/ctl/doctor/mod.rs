@@ -17,6 +17,8 @@ mod sshd_files;
 mod sshd_keys;
 #[cfg(test)]
 mod sshd_keys_tests;
+#[cfg(test)]
+mod sudo_services_tests;
 mod sudoers;
 #[cfg(test)]
 mod tests;

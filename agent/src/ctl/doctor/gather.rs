@@ -87,6 +87,11 @@ pub fn gather(args: &DoctorArgs) -> Facts {
             Path::new(super::sudoers::SUDOERS),
             Path::new(super::sudoers::SUDOERS_D),
         ),
+        sudoers_no_account: super::sudoers::sudoers_lines(
+            Path::new(super::sudoers::SUDOERS),
+            Path::new(super::sudoers::SUDOERS_D),
+            super::sudoers::NO_ACCOUNT_STACK,
+        ),
         sudo_version: run(Command::new(&args.sudo).arg("-V")).ok(),
         agent_config,
         agent_config_path: args.config.display().to_string(),

@@ -94,6 +94,8 @@ pub struct Facts {
     pub pam_dir: String,
     /// sudoers rules that let sudo skip authentication (`file:line`).
     pub sudoers_passwordless: Vec<String>,
+    /// sudoers defaults that make sudo skip the account stack (`file:line`).
+    pub sudoers_no_account: Vec<String>,
     /// `sudo -V` as root (its "Authentication timestamp timeout" line).
     pub sudo_version: Option<String>,
     /// agent.yaml as the agent will read it.

@@ -12,10 +12,20 @@ pub const SUDOERS_D: &str = "/etc/sudoers.d";
 /// Larger files are not read (a sudoers file is a few KiB).
 const MAX_SUDOERS_FILE: u64 = 1 << 20;
 
-/// `file:line` of each rule or default that lets sudo skip authentication:
-/// a `NOPASSWD` tag, or `!authenticate`. Comments are skipped; aliases and
-/// who the rule is for are not resolved (any such rule is worth a look).
+/// Words of a sudoers rule or default that let sudo skip authentication.
+pub const PASSWORDLESS: &[&str] = &["NOPASSWD", "!authenticate"];
+/// The default that makes sudo skip the account stack too.
+pub const NO_ACCOUNT_STACK: &[&str] = &["!pam_acct_mgmt"];
+
+/// `file:line` of each rule or default that lets sudo skip authentication
+/// ([`PASSWORDLESS`]). Comments are skipped; aliases and who the rule is for
+/// are not resolved (any such rule is worth a look).
 pub fn passwordless_rules(main: &Path, dir: &Path) -> Vec<String> {
+    sudoers_lines(main, dir, PASSWORDLESS)
+}
+
+/// `file:line` of each line of the sudoers files holding one of `words`.
+pub fn sudoers_lines(main: &Path, dir: &Path, words: &[&str]) -> Vec<String> {
     let mut files = vec![main.to_path_buf()];
     if let Ok(entries) = std::fs::read_dir(dir) {
         let mut names: Vec<_> = entries
@@ -43,7 +53,7 @@ pub fn passwordless_rules(main: &Path, dir: &Path) -> Vec<String> {
             continue;
         };
         out.extend(
-            passwordless_lines(&text)
+            lines_with(&text, words)
                 .into_iter()
                 .map(|n| format!("{}:{n}", file.display())),
         );
@@ -53,6 +63,12 @@ pub fn passwordless_rules(main: &Path, dir: &Path) -> Vec<String> {
 
 /// The numbers of the lines of `text` that let sudo skip authentication.
 pub fn passwordless_lines(text: &str) -> Vec<usize> {
+    lines_with(text, PASSWORDLESS)
+}
+
+/// The numbers of the lines of `text` (comments skipped) holding one of
+/// `words`, as sudoers separates them.
+fn lines_with(text: &str, wanted: &[&str]) -> Vec<usize> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim_start();
@@ -61,10 +77,7 @@ pub fn passwordless_lines(text: &str) -> Vec<usize> {
             continue;
         }
         let words = line.split(|c: char| c.is_whitespace() || c == ',' || c == ':');
-        if words
-            .map(str::trim)
-            .any(|w| w == "NOPASSWD" || w == "!authenticate")
-        {
+        if words.map(str::trim).any(|w| wanted.contains(&w)) {
             out.push(i + 1);
         }
     }
@@ -85,6 +98,18 @@ pub fn check_passwordless_sudo(f: &Facts) -> Vec<Finding> {
         return Vec::new();
     }
     let rules = f.sudoers_passwordless.join(", ");
+    if !f.sudoers_no_account.is_empty() {
+        return vec![Finding::new(
+            "sudo.no_account_stack",
+            Severity::Error,
+            format!(
+                "sudoers lets sudo skip authentication ({rules}) and its account stack too ({})",
+                f.sudoers_no_account.join(", ")
+            ),
+            "with NOPASSWD and !pam_acct_mgmt sudo runs no pam-mfa line at all: no tap is asked, no lock refuses it",
+            "remove `Defaults !pam_acct_mgmt` (then add the account lines of README's NOPASSWD step), or remove NOPASSWD".into(),
+        )];
+    }
     ["sudo", "sudo-i"]
         .into_iter()
         .filter(|s| f.pam_files.contains_key(*s))
@@ -132,6 +157,25 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].ends_with("d/90-cloud-init-users:1"), "{found:?}");
+    }
+
+    #[test]
+    fn nopasswd_with_no_account_stack_is_an_error_whatever_the_pam_files() {
+        assert_eq!(
+            lines_with("Defaults !pam_acct_mgmt\n", NO_ACCOUNT_STACK),
+            [1]
+        );
+        let mut f = good();
+        f.sudoers_no_account = vec!["/etc/sudoers:9".into()];
+        // Without a passwordless rule, auth still runs: nothing to say.
+        assert!(!ids(&f).contains(&"sudo.no_account_stack".to_string()));
+        f.sudoers_passwordless = vec!["/etc/sudoers:12".into()];
+        let text = f.pam_files["sudo"].clone();
+        f.pam_files.insert(
+            "sudo".into(),
+            format!("{text}account required pam_mfa.so\n"),
+        );
+        assert_eq!(ids(&f), ["sudo.no_account_stack"]);
     }
 
     #[test]

@@ -61,11 +61,6 @@ pub fn sudoers_lines(main: &Path, dir: &Path, words: &[&str]) -> Vec<String> {
     out
 }
 
-/// The numbers of the lines of `text` that let sudo skip authentication.
-pub fn passwordless_lines(text: &str) -> Vec<usize> {
-    lines_with(text, PASSWORDLESS)
-}
-
 /// The numbers of the lines of `text` (comments skipped) holding one of
 /// `words`, as sudoers separates them.
 fn lines_with(text: &str, wanted: &[&str]) -> Vec<usize> {
@@ -141,7 +136,7 @@ mod tests {
                     Defaults:bob !authenticate\n\
                     alice ALL=(ALL:ALL) ALL\n\
                     #includedir /etc/sudoers.d\n";
-        assert_eq!(passwordless_lines(text), [3, 4, 5]);
+        assert_eq!(lines_with(text, PASSWORDLESS), [3, 4, 5]);
         let dir = std::env::temp_dir().join(format!("pmfa-sudoers-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("d")).unwrap();
         std::fs::write(dir.join("sudoers"), "root ALL=(ALL:ALL) ALL\n").unwrap();

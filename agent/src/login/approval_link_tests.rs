@@ -220,7 +220,7 @@ fn teleport_policy(
     );
     format!(
         "kind: role\nversion: v7\nmetadata: {{name: prod}}\nspec:\n  allow:\n    logins: ['{{{{internal.logins}}}}']\n    node_labels: {{env: prod}}\n  options:\n    require_session_mfa: true\n---\n\
-         kind: cluster_auth_preference\nversion: v2\nmetadata: {{name: cluster-auth-preference}}\nspec:\n  webauthn: {{rp_id: {RP}}}\n  u2f: {{app_id: \"https://{RP}:3080\"}}\n---\n\
+         kind: cluster_auth_preference\nversion: v2\nmetadata: {{name: cluster-auth-preference}}\nspec:\n  second_factor: webauthn\n  webauthn: {{rp_id: {RP}}}\n  u2f: {{app_id: \"https://{RP}:3080\"}}\n---\n\
          kind: user\nversion: v2\nmetadata: {{name: alice}}\nspec:\n  roles: [prod]\n  traits:\n    logins: [root]\n  local_auth:\n    mfa:\n{}{}{legacy}",
         webauthn("silent", silent, 0),
         webauthn("cloned", cloned, 50)

@@ -151,7 +151,7 @@ pub(super) fn fixture(
     }
     let policy = format!(
         "kind: role\nversion: v7\nmetadata: {{name: prod}}\nspec:\n  allow:\n    logins: ['{{{{internal.logins}}}}']\n    node_labels: {{env: prod}}\n  options:\n    require_session_mfa: {require}\n---\n\
-         kind: cluster_auth_preference\nversion: v2\nmetadata: {{name: cluster-auth-preference}}\nspec:\n  require_session_mfa: false\n  webauthn: {{rp_id: {RP}}}\n  hardware_key: {{pin_cache_timeout: {pin_cache}}}\n---\n\
+         kind: cluster_auth_preference\nversion: v2\nmetadata: {{name: cluster-auth-preference}}\nspec:\n  second_factor: webauthn\n  require_session_mfa: false\n  webauthn: {{rp_id: {RP}}}\n  hardware_key: {{pin_cache_timeout: {pin_cache}}}\n---\n\
          kind: user\nversion: v2\nmetadata: {{name: alice}}\nspec:\n  roles: [prod]\n  traits:\n    logins: [root]\n---\n\
          kind: mfa_device\nversion: v1\nmetadata: {{name: alice-piv}}\nspec:\n  user: alice\n  piv:\n    attestation_chain: {}\n{webauthn}",
         yaml_pem_list(&minted.chain_pem())

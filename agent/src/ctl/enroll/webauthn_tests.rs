@@ -36,7 +36,7 @@ fn attestation_leaf(ca: &Ca) -> (Vec<u8>, [u8; 32]) {
 fn bundle(webauthn: &str) -> crate::policy::Bundle {
     load_bundle_str(
         &format!(
-            "kind: cluster_auth_preference\nversion: v2\nmetadata: {{name: cluster-auth-preference}}\nspec:\n  require_session_mfa: true\n{webauthn}"
+            "kind: cluster_auth_preference\nversion: v2\nmetadata: {{name: cluster-auth-preference}}\nspec:\n  second_factor: webauthn\n  require_session_mfa: true\n{webauthn}"
         ),
         "t",
     )

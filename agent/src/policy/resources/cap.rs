@@ -222,10 +222,19 @@ fn rp_id_from_app_id(app_id: &str) -> Option<String> {
 impl CapDoc {
     pub(crate) fn into_cap(self) -> AuthPreference {
         let mut cap = self.read_cap();
+        let webauthn_allowed = cap.second_factors().contains(&Factor::Webauthn);
         // A cap that allows WebAuthn with U2F set but no rp_id takes the
         // app id's host (Teleport's `AuthPreferenceV2.CheckAndSetDefaults`).
-        if cap.webauthn_rp_id.is_none() && cap.second_factors().contains(&Factor::Webauthn) {
+        if cap.webauthn_rp_id.is_none() && webauthn_allowed {
             cap.webauthn_rp_id = cap.u2f_app_id.as_deref().and_then(rp_id_from_app_id);
+        }
+        // Where WebAuthn is not a second factor of the cluster (`otp`,
+        // `off`, or no second factor at all, which Teleport makes `otp`),
+        // Teleport issues no WebAuthn challenge (`mfaAuthChallenge`:
+        // `IsSecondFactorWebauthnAllowed`), so its WebAuthn and U2F devices
+        // answer nothing: without an rp_id here, neither do they.
+        if !webauthn_allowed {
+            cap.webauthn_rp_id = None;
         }
         cap
     }

@@ -312,3 +312,33 @@ fn the_json_bundle_form_reads_the_same() {
         from_yaml.webauthn_credential_ids("jerry")
     );
 }
+
+/// lib/auth `mfaAuthChallenge` issues a WebAuthn challenge only where the
+/// cap allows WebAuthn (`IsSecondFactorWebauthnAllowed`: `GetSecondFactors`
+/// holds it; an unset second factor is `otp`, api/types/authentication.go
+/// `CheckAndSetDefaults`): elsewhere a WebAuthn or U2F device answers
+/// nothing, whatever rp_id the cap still carries.
+#[test]
+fn webauthn_devices_answer_only_where_the_cap_allows_webauthn() {
+    let k = keys();
+    let webauthn = cap(true);
+    for (factor, answers) in [
+        ("second_factor: webauthn", true),
+        ("second_factor: \"on\"", true),
+        ("second_factor: optional", true),
+        ("second_factors: [webauthn, sso]", true),
+        ("second_factor: otp", false),
+        ("second_factor: \"off\"", false),
+        ("second_factors: [otp, sso]", false),
+        ("", false),
+    ] {
+        let cap = webauthn.replace("  second_factor: webauthn\n", &format!("  {factor}\n"));
+        let b = bundle(&format!("{}{ROLE}{cap}", tctl_user(&k)));
+        assert_eq!(
+            !b.webauthn_credential_ids("jerry").is_empty(),
+            answers,
+            "{factor:?}"
+        );
+        assert_eq!(b.cap.webauthn_rp_id.is_some(), answers, "{factor:?}");
+    }
+}

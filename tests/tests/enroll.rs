@@ -234,7 +234,7 @@ impl SoftKey {
 
 fn webauthn_cap(cas: &str) -> String {
     format!(
-        "kind: cluster_auth_preference\nversion: v2\nmetadata: {{name: cluster-auth-preference}}\nspec:\n  require_session_mfa: true\n  webauthn:\n    rp_id: teleport.example.com\n{cas}---\n{JERRY}"
+        "kind: cluster_auth_preference\nversion: v2\nmetadata: {{name: cluster-auth-preference}}\nspec:\n  second_factor: webauthn\n  require_session_mfa: true\n  webauthn:\n    rp_id: teleport.example.com\n{cas}---\n{JERRY}"
     )
 }
 

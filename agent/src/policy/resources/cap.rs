@@ -157,11 +157,39 @@ struct RawDeviceTrust {
     mode: Option<String>,
 }
 
-/// `spec.u2f`: only the app id is read.
+/// `spec.u2f`: the app id, and the device attestation CAs.
 #[derive(Debug, Default, Deserialize)]
 struct RawU2fSettings {
     #[serde(default)]
     app_id: Option<String>,
+    #[serde(default)]
+    device_attestation_cas: Option<Vec<String>>,
+}
+
+/// Teleport's `Webauthn.CheckAndSetDefaults`: U2F's device attestation CAs
+/// become WebAuthn's allowed CAs when the webauthn block lists neither
+/// allowed nor denied CAs (`tctl get cap` prints the result; a hand-written
+/// cap needs this).
+fn with_u2f_attestation_cas(
+    mut webauthn: serde_json::Value,
+    u2f_cas: Vec<String>,
+) -> serde_json::Value {
+    let listed = |field: &str| {
+        webauthn
+            .get(field)
+            .and_then(|v| v.as_array())
+            .is_some_and(|a| !a.is_empty())
+    };
+    if u2f_cas.is_empty() || listed("attestation_allowed_cas") || listed("attestation_denied_cas") {
+        return webauthn;
+    }
+    if !webauthn.is_object() {
+        webauthn = serde_json::Value::Object(serde_json::Map::new());
+    }
+    if let Some(map) = webauthn.as_object_mut() {
+        map.insert("attestation_allowed_cas".into(), u2f_cas.into());
+    }
+    webauthn
 }
 
 /// A second factor name: a string; `true`/`false` (YAML `on`/`off` read by
@@ -241,7 +269,12 @@ impl CapDoc {
 
     fn read_cap(self) -> AuthPreference {
         let spec = self.spec.unwrap_or_default();
-        let webauthn = spec.webauthn.unwrap_or(serde_json::Value::Null);
+        let (u2f_app_id, u2f_cas) = spec
+            .u2f
+            .map(|u| (u.app_id, u.device_attestation_cas.unwrap_or_default()))
+            .unwrap_or_default();
+        let webauthn =
+            with_u2f_attestation_cas(spec.webauthn.unwrap_or(serde_json::Value::Null), u2f_cas);
         let webauthn_rp_id = webauthn
             .get("rp_id")
             .and_then(|v| v.as_str())
@@ -257,10 +290,7 @@ impl CapDoc {
                 .map(|s| s.0)
                 .collect(),
             webauthn_rp_id,
-            u2f_app_id: spec
-                .u2f
-                .and_then(|u| u.app_id)
-                .filter(|a| !a.trim().is_empty()),
+            u2f_app_id: u2f_app_id.filter(|a| !a.trim().is_empty()),
             locking_mode: spec
                 .locking_mode
                 .filter(|m| !m.is_empty())
@@ -274,91 +304,5 @@ impl CapDoc {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rp_id_from_the_u2f_app_id() {
-        let cases = [
-            ("https://tele.example.com:3080", Some("tele.example.com")),
-            ("https://tele.example.com", Some("tele.example.com")),
-            (
-                "https://u@tele.example.com:443/path?q",
-                Some("tele.example.com"),
-            ),
-            ("example.com", Some("example.com")),
-            ("example.com:3080", None),
-            ("https://", None),
-        ];
-        for (app_id, want) in cases {
-            assert_eq!(rp_id_from_app_id(app_id).as_deref(), want, "{app_id}");
-        }
-        let cap = |spec: &str| {
-            crate::policy::load_bundle_str(
-                &format!("kind: cluster_auth_preference\nversion: v2\nmetadata: {{name: cluster-auth-preference}}\nspec:\n{spec}"),
-                "cap.yaml",
-            )
-            .unwrap()
-            .cap
-            .webauthn_rp_id
-            .clone()
-        };
-        let u2f = "  u2f: {app_id: 'https://tele.example.com:3080', facets: ['https://tele.example.com:3080']}\n";
-        assert_eq!(
-            cap(&format!("  second_factor: webauthn\n{u2f}")).as_deref(),
-            Some("tele.example.com")
-        );
-        assert_eq!(
-            cap(&format!("  second_factor: on\n{u2f}  webauthn: {{}}\n")).as_deref(),
-            Some("tele.example.com")
-        );
-        // An explicit rp_id wins; without WebAuthn among the factors nothing
-        // is derived.
-        assert_eq!(
-            cap(&format!(
-                "  second_factor: webauthn\n{u2f}  webauthn: {{rp_id: example.com}}\n"
-            ))
-            .as_deref(),
-            Some("example.com")
-        );
-        assert_eq!(cap(&format!("  second_factor: otp\n{u2f}")), None);
-    }
-
-    #[test]
-    fn admin_actions_rule() {
-        let cases: &[(&str, &[&str], bool)] = &[
-            ("webauthn", &[], true),
-            ("on", &[], false),
-            ("optional", &[], false),
-            ("otp", &[], false),
-            ("off", &[], false),
-            ("", &[], false),
-            ("", &["webauthn"], true),
-            ("", &["SECOND_FACTOR_TYPE_WEBAUTHN"], true),
-            ("", &["webauthn", "otp"], false),
-            ("on", &["webauthn", "SECOND_FACTOR_TYPE_WEBAUTHN"], true),
-            ("", &["SECOND_FACTOR_TYPE_OTP"], false),
-            // No OTP among them: enforced (IsAdminActionMFAEnforced).
-            ("", &["webauthn", "sso"], true),
-            ("", &["sso"], true),
-            ("", &["SECOND_FACTOR_TYPE_SSO"], true),
-            // second_factor optional is never enforced, whatever the list.
-            ("optional", &["webauthn"], false),
-            // second_factors, when set, replaces the legacy field.
-            ("webauthn", &["otp"], false),
-            ("otp", &["webauthn"], true),
-        ];
-        for (second_factor, second_factors, want) in cases {
-            let cap = AuthPreference {
-                second_factor: second_factor.to_string(),
-                second_factors: second_factors.iter().map(|s| s.to_string()).collect(),
-                ..AuthPreference::default()
-            };
-            assert_eq!(
-                cap.admin_actions_require_mfa(),
-                *want,
-                "{second_factor:?} {second_factors:?}"
-            );
-        }
-    }
-}
+#[path = "cap_tests.rs"]
+mod tests;

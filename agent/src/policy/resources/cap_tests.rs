@@ -1,0 +1,101 @@
+//! The cap's defaults derived as Teleport derives them.
+
+use super::*;
+
+#[test]
+fn u2f_attestation_cas_are_webauthns_allowed_cas_when_it_lists_none() {
+    let cas = vec!["PEM".to_owned()];
+    let got = with_u2f_attestation_cas(serde_json::Value::Null, cas.clone());
+    assert_eq!(got["attestation_allowed_cas"], serde_json::json!(["PEM"]));
+    let own = serde_json::json!({"rp_id": "x", "attestation_denied_cas": ["D"]});
+    assert_eq!(with_u2f_attestation_cas(own.clone(), cas.clone()), own);
+    let own = serde_json::json!({"attestation_allowed_cas": ["A"]});
+    assert_eq!(with_u2f_attestation_cas(own.clone(), cas), own);
+    let plain = serde_json::json!({"rp_id": "x"});
+    assert_eq!(with_u2f_attestation_cas(plain.clone(), Vec::new()), plain);
+}
+
+#[test]
+fn rp_id_from_the_u2f_app_id() {
+    let cases = [
+        ("https://tele.example.com:3080", Some("tele.example.com")),
+        ("https://tele.example.com", Some("tele.example.com")),
+        (
+            "https://u@tele.example.com:443/path?q",
+            Some("tele.example.com"),
+        ),
+        ("example.com", Some("example.com")),
+        ("example.com:3080", None),
+        ("https://", None),
+    ];
+    for (app_id, want) in cases {
+        assert_eq!(rp_id_from_app_id(app_id).as_deref(), want, "{app_id}");
+    }
+    let cap = |spec: &str| {
+        crate::policy::load_bundle_str(
+            &format!("kind: cluster_auth_preference\nversion: v2\nmetadata: {{name: cluster-auth-preference}}\nspec:\n{spec}"),
+            "cap.yaml",
+        )
+        .unwrap()
+        .cap
+        .webauthn_rp_id
+        .clone()
+    };
+    let u2f = "  u2f: {app_id: 'https://tele.example.com:3080', facets: ['https://tele.example.com:3080']}\n";
+    assert_eq!(
+        cap(&format!("  second_factor: webauthn\n{u2f}")).as_deref(),
+        Some("tele.example.com")
+    );
+    assert_eq!(
+        cap(&format!("  second_factor: on\n{u2f}  webauthn: {{}}\n")).as_deref(),
+        Some("tele.example.com")
+    );
+    // An explicit rp_id wins; without WebAuthn among the factors nothing
+    // is derived.
+    assert_eq!(
+        cap(&format!(
+            "  second_factor: webauthn\n{u2f}  webauthn: {{rp_id: example.com}}\n"
+        ))
+        .as_deref(),
+        Some("example.com")
+    );
+    assert_eq!(cap(&format!("  second_factor: otp\n{u2f}")), None);
+}
+
+#[test]
+fn admin_actions_rule() {
+    let cases: &[(&str, &[&str], bool)] = &[
+        ("webauthn", &[], true),
+        ("on", &[], false),
+        ("optional", &[], false),
+        ("otp", &[], false),
+        ("off", &[], false),
+        ("", &[], false),
+        ("", &["webauthn"], true),
+        ("", &["SECOND_FACTOR_TYPE_WEBAUTHN"], true),
+        ("", &["webauthn", "otp"], false),
+        ("on", &["webauthn", "SECOND_FACTOR_TYPE_WEBAUTHN"], true),
+        ("", &["SECOND_FACTOR_TYPE_OTP"], false),
+        // No OTP among them: enforced (IsAdminActionMFAEnforced).
+        ("", &["webauthn", "sso"], true),
+        ("", &["sso"], true),
+        ("", &["SECOND_FACTOR_TYPE_SSO"], true),
+        // second_factor optional is never enforced, whatever the list.
+        ("optional", &["webauthn"], false),
+        // second_factors, when set, replaces the legacy field.
+        ("webauthn", &["otp"], false),
+        ("otp", &["webauthn"], true),
+    ];
+    for (second_factor, second_factors, want) in cases {
+        let cap = AuthPreference {
+            second_factor: second_factor.to_string(),
+            second_factors: second_factors.iter().map(|s| s.to_string()).collect(),
+            ..AuthPreference::default()
+        };
+        assert_eq!(
+            cap.admin_actions_require_mfa(),
+            *want,
+            "{second_factor:?} {second_factors:?}"
+        );
+    }
+}

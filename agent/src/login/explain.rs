@@ -5,8 +5,8 @@ use std::time::SystemTime;
 use pam_mfa_protocol::{ExplainQuery, Explanation};
 
 use crate::config::ServiceMap;
-use crate::policy::ServiceClass;
 use crate::policy::{decide, Access, Bundle, Decision, LoginQuery, NodeInfo};
+use crate::policy::{KeyPolicy, ServiceClass};
 
 /// Explains the policy decision for `q` on `node`. The same `decide` the
 /// agent uses for logins, with its view of the locks (`lock_view_stale`:
@@ -74,10 +74,14 @@ fn no_device_note(bundle: &Bundle, d: &Decision, class: ServiceClass) -> Option<
     {
         return None;
     }
-    let then = if class == ServiceClass::Ssh {
-        "only a Teleport certificate that shows the MFA check (mfa-verified) satisfies it"
-    } else {
-        "this login is refused"
+    let then = match class {
+        ServiceClass::Ssh if d.requirement.key_policy != KeyPolicy::None => {
+            "only a Teleport certificate whose private-key-policy meets it satisfies it"
+        }
+        ServiceClass::Ssh => {
+            "only a Teleport certificate that shows the MFA check (mfa-verified) satisfies it"
+        }
+        _ => "this login is refused",
     };
     Some(format!(
         "{user} has no registered device (mfa_device) in this policy: no tap can answer the {} requirement, and until one is added (`mfactl enroll`) {then}",

@@ -69,19 +69,7 @@ fn a_wall_clock_stepped_back_does_not_keep_the_policy_fresh() {
     assert!(f.policy_stale && f.lock_view_stale, "{f:?}");
     let f = freshness_at(&snap, &c, at(1060), mono + Duration::from_secs(60));
     assert!(!f.policy_stale && !f.lock_view_stale, "{f:?}");
-    let b = Arc::new(load_bundle_str(BEST_EFFORT, "b").unwrap());
-    let manifest = crate::sync::AcceptedManifest {
-        source: "prod".into(),
-        serial: 1,
-        sha256: b.revision.clone(),
-        issued_at: at(900),
-        expires_at: at(1000),
-    };
-    let prov = Provenance {
-        manifest: Some(manifest),
-        ..Provenance::default()
-    };
-    s.install_from(b, prov, at(990), at(990));
+    install_with_manifest(&s, BEST_EFFORT);
     let snap = s.snapshot();
     let deadline = snap
         .manifest_deadline_mono
@@ -155,19 +143,7 @@ fn past_expires_at_the_policy_is_stale_as_without_contact() {
     let c = cluster("  max_staleness: 0s\n");
     for (cap, strict) in [(BEST_EFFORT, false), (STRICT, true)] {
         let s = PolicyStore::default();
-        let b = Arc::new(load_bundle_str(cap, "b").unwrap());
-        let manifest = crate::sync::AcceptedManifest {
-            source: "prod".into(),
-            serial: 1,
-            sha256: b.revision.clone(),
-            issued_at: at(900),
-            expires_at: at(1000),
-        };
-        let prov = Provenance {
-            manifest: Some(manifest),
-            ..Provenance::default()
-        };
-        s.install_from(b, prov, at(990), at(990));
+        install_with_manifest(&s, cap);
         assert!(judge(&s.snapshot(), &c, at(1000)).is_ok());
         // Contact does not help: only a newer manifest does.
         s.record_contact(at(1005));
@@ -190,4 +166,22 @@ fn untracked_bundles_never_go_stale() {
     let s = PolicyStore::default();
     s.install(load_bundle_str(STRICT, "b").unwrap(), at(0));
     assert!(judge(&s.snapshot(), &cluster(""), at(100_000_000)).is_ok());
+}
+
+/// Installs `cap`'s bundle into `s` at 990 s, under a manifest issued at
+/// 900 s that expires at 1000 s.
+fn install_with_manifest(s: &PolicyStore, cap: &str) {
+    let b = Arc::new(load_bundle_str(cap, "b").unwrap());
+    let manifest = crate::sync::AcceptedManifest {
+        source: "prod".into(),
+        serial: 1,
+        sha256: b.revision.clone(),
+        issued_at: at(900),
+        expires_at: at(1000),
+    };
+    let prov = Provenance {
+        manifest: Some(manifest),
+        ..Provenance::default()
+    };
+    s.install_from(b, prov, at(990), at(990));
 }

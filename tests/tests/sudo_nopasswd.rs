@@ -14,7 +14,6 @@ mod common;
 #[path = "sudo_forwarded/world.rs"]
 mod world;
 
-use common::*;
 use pam_mfa_e2e::require_root;
 use pam_mfa_e2e::ssh_agent::TestSshAgent;
 use world::*;
@@ -28,20 +27,7 @@ fn nopasswd_sudo_is_decided_in_account_by_the_forwarded_key() {
     let from = w.sshd.log_len();
     let out = w.ssh(Some(&ssh_agent), SUDO_NO_INPUT);
     let what = out.describe();
-    assert!(out.success(), "{}", w.evidence(&what, from));
-    assert_eq!(
-        out.stdout().lines().last().map(str::trim),
-        Some("root"),
-        "{}",
-        w.evidence(&what, from)
-    );
-    let d = w.sudo_decision(from, &what);
-    assert_event_shape(&d);
-    assert_eq!(d["result"], "allow", "{}", w.evidence(&what, from));
-    assert!(
-        field(&d, "evidence").starts_with("forwarded_agent_ssh_sk"),
-        "{d}"
-    );
+    w.assert_let_through_by_the_forwarded_key(&out, from);
     // NOPASSWD: sudo ran no auth stack, so this is the only decision.
     assert!(
         w.sudo_events().iter().all(|e| e["hook"] != "auth"),

@@ -160,6 +160,31 @@ impl SudoWorld {
         d
     }
 
+    /// sudo ran the command as root, and the deciding hook allowed it on the
+    /// forwarded ssh-agent's signature. Returns that decision.
+    pub(crate) fn assert_let_through_by_the_forwarded_key(
+        &self,
+        out: &SshOutcome,
+        from: usize,
+    ) -> Value {
+        let what = out.describe();
+        assert!(out.success(), "{}", self.evidence(&what, from));
+        assert_eq!(
+            out.stdout().lines().last().map(str::trim),
+            Some("root"),
+            "{}",
+            self.evidence(&what, from)
+        );
+        let d = self.sudo_decision(from, &what);
+        assert_event_shape(&d);
+        assert_eq!(d["result"], "allow", "{}", self.evidence(&what, from));
+        assert!(
+            field(&d, "evidence").starts_with("forwarded_agent_ssh_sk"),
+            "{d}"
+        );
+        d
+    }
+
     /// Logs in with the registered key and runs `remote`; with `forward`,
     /// the client forwards the ssh-agent at that socket (`ssh -A`).
     pub(crate) fn ssh(&self, forward: Option<&TestSshAgent>, remote: &str) -> SshOutcome {

@@ -84,7 +84,17 @@ fn roots_own_sudo_passes_the_shipped_account_lines_with_no_agent() {
         .filter(|l| !l.starts_with('#'))
         .map(|l| l.replace("pam_mfa.so", &module) + "\n")
         .collect();
-    std::fs::write(pam_dir.join(&service), stack).unwrap();
+    std::fs::write(pam_dir.join(&service), &stack).unwrap();
+    // The README's NOPASSWD step gives these same two account lines.
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    let words = |l: &str| l.split_whitespace().collect::<Vec<_>>().join(" ");
+    let readme_lines: Vec<String> = readme.lines().map(words).collect();
+    for line in shipped.lines().filter(|l| l.starts_with("account ")) {
+        assert!(
+            readme_lines.contains(&words(line)),
+            "README's NOPASSWD step lacks `{line}`"
+        );
+    }
     let sudoers = work.write(
         "sudoers",
         &format!(

@@ -192,23 +192,24 @@ fn a_certificate_that_expires_during_the_login_still_counts() {
     let (trusted, ca_line, ca_doc) = cluster_ca(&work, "ca_trusted", "example.com", "");
     let ca_file = work.write("trusted_user_cas", &ca_line, 0o644);
     let b = bundle("someone-else", "false", "true", &[]).raw(&ca_doc);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    // Valid for 10 s from now: sshd accepts it at once; pam-mfa decides
-    // once it has expired.
-    let valid_before = now + 10;
+    // The PAM step ahead of pam-mfa waits until the end named in this file,
+    // written once sshd runs (its start-up is not in the margin).
+    let expiry = work.path().join("valid-before");
     let wait = work.write(
         "wait-for-expiry",
         &format!(
-            "#!/bin/sh\nwhile [ \"$(date +%s)\" -le {valid_before} ]; do sleep 0.2; done\nexit 0\n"
+            "#!/bin/sh\nend=$(cat {})\nwhile [ \"$(date +%s)\" -le \"$end\" ]; do sleep 0.2; done\nexit 0\n",
+            expiry.display()
         ),
         0o755,
     );
     let first = format!("auth optional pam_exec.so quiet {}\n", wait.display());
     let (agent, sshd) = agent_and_sshd_after(&work, &b, &ca_file, &first);
     let key = SshKey::generate(work.path(), "id_short", KeyKind::Ed25519, false);
+    // Valid for 8 s from now: sshd accepts it at once; pam-mfa decides
+    // once it has expired.
+    let valid_before = unix_now() + 8;
+    std::fs::write(&expiry, valid_before.to_string()).expect("write valid-before");
     let validity = format!("-5m:0x{valid_before:x}");
     certify_for(
         &trusted,
@@ -218,8 +219,20 @@ fn a_certificate_that_expires_during_the_login_still_counts() {
         &["access-prod"],
         &validity,
     );
-    let out = login_with(&work, &sshd, &user, &key);
-    assert!(out.success(), "{}\n{}", out.describe(), agent.evidence());
+    // The login spends the certificate's remaining life waiting: room for
+    // a loaded machine beyond the usual 20 s.
+    let mut ssh = SshLogin::new(sshd.port, &user.name, &key).answer("nothing");
+    ssh.timeout = std::time::Duration::from_secs(60);
+    ssh.extra_args
+        .extend(["-o".into(), "LogLevel=DEBUG1".into()]);
+    let out = ssh.run(&work, "id -un");
+    assert!(
+        out.success(),
+        "{}\n{}\n--- sshd log\n{}",
+        out.describe(),
+        agent.evidence(),
+        sshd.log()
+    );
     let events = agent.audit_events();
     let auth = events
         .iter()
@@ -227,11 +240,14 @@ fn a_certificate_that_expires_during_the_login_still_counts() {
         .unwrap_or_else(|| panic!("auth allowed:\n{}", agent.evidence()));
     assert_eq!(auth["evidence"], "cert_mfa_verified_none");
     // The decision came after the certificate's end.
-    let after = std::time::SystemTime::now()
+    assert!(unix_now() > valid_before);
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_secs();
-    assert!(after > valid_before);
+        .as_secs()
 }
 
 /// A CA key pair made with ssh-keygen; returns its private path and the

@@ -101,7 +101,7 @@ fn piv_bundle(login: &str, keys: &[(&str, &CardKey)], validate: bool, serials: &
         )
         .raw(&format!(
             "kind: cluster_auth_preference\nversion: v2\nmetadata:\n  name: cluster-auth-preference\n\
-spec:\n  type: local\n  second_factor: on\n  require_session_mfa: false\n  hardware_key:\n    \
+spec:\n  type: local\n  second_factor: on\n  webauthn:\n    rp_id: example.com\n  require_session_mfa: false\n  hardware_key:\n    \
 serial_number_validation:\n      enabled: {validate}\n"
         ))
         .raw(&format!(

@@ -63,7 +63,7 @@ fn bundle(user: &str, requirement: &str, pin_cache: &str, chain: &str) -> Bundle
         .role("prod", &[("env", "prod")], &["{{internal.logins}}"], Some(requirement))
         .raw(&format!(
             "kind: cluster_auth_preference\nversion: v2\nmetadata:\n  name: cluster-auth-preference\n\
-spec:\n  type: local\n  second_factor: on\n  require_session_mfa: false\n  hardware_key:\n    pin_cache_timeout: {pin_cache}\n"
+spec:\n  type: local\n  second_factor: on\n  webauthn:\n    rp_id: example.com\n  require_session_mfa: false\n  hardware_key:\n    pin_cache_timeout: {pin_cache}\n"
         ))
         .user(user, &["prod"], &[user])
         .raw(&format!(

@@ -70,7 +70,7 @@ pub(crate) fn bundle(user: &str, requirement: &str, pin_cache: &str, chains: &[&
         )
         .raw(&format!(
             "kind: cluster_auth_preference\nversion: v2\nmetadata:\n  name: cluster-auth-preference\n\
-spec:\n  type: local\n  second_factor: on\n  require_session_mfa: false\n  hardware_key:\n    pin_cache_timeout: {pin_cache}\n"
+spec:\n  type: local\n  second_factor: on\n  webauthn:\n    rp_id: example.com\n  require_session_mfa: false\n  hardware_key:\n    pin_cache_timeout: {pin_cache}\n"
         ))
         .user(user, &["access-prod"], &[user]);
     for (i, chain) in chains.iter().enumerate() {

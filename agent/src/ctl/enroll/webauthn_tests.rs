@@ -33,10 +33,17 @@ fn attestation_leaf(ca: &Ca) -> (Vec<u8>, [u8; 32]) {
     )
 }
 
+/// A cap allowing WebAuthn with the `webauthn` block given; with none,
+/// an OTP cap (Teleport refuses WebAuthn without its block).
 fn bundle(webauthn: &str) -> crate::policy::Bundle {
+    let factor = if webauthn.is_empty() {
+        "otp"
+    } else {
+        "webauthn"
+    };
     load_bundle_str(
         &format!(
-            "kind: cluster_auth_preference\nversion: v2\nmetadata: {{name: cluster-auth-preference}}\nspec:\n  second_factor: webauthn\n  require_session_mfa: true\n{webauthn}"
+            "kind: cluster_auth_preference\nversion: v2\nmetadata: {{name: cluster-auth-preference}}\nspec:\n  second_factor: {factor}\n  require_session_mfa: true\n{webauthn}"
         ),
         "t",
     )

@@ -269,7 +269,7 @@ mod tests {
         assert_ne!(text, FIXTURE);
         let e = build_bundle(&[source("tctl.yaml", &text)], &[], None).unwrap_err();
         assert!(
-            e.starts_with("tctl.yaml:52: role \"prod-access\": field spec.future_teleport_field.escrow holds what looks like key material (a PEM block)"),
+            e.starts_with("tctl.yaml:51: role \"prod-access\": field spec.future_teleport_field.escrow holds what looks like key material (a PEM block)"),
             "{e}"
         );
     }

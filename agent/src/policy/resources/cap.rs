@@ -111,12 +111,35 @@ pub(crate) struct CapDoc {
     _version: String,
     #[serde(rename = "metadata")]
     _metadata: Metadata,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "checked_spec")]
     spec: Option<RawCapSpec>,
+}
+
+/// `spec`, refused when Teleport's `CheckAndSetDefaults` would refuse it
+/// (cap_checks.rs).
+fn checked_spec<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RawCapSpec>, D::Error> {
+    let spec = Option::<RawCapSpec>::deserialize(d)?;
+    match spec.as_ref().and_then(checks::refusal) {
+        Some(why) => Err(de::Error::custom(format!(
+            "{why} (Teleport refuses this cluster_auth_preference)"
+        ))),
+        None => Ok(spec),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct RawCapSpec {
+    /// `spec.type`: `local`, `oidc`, `saml` or `github`.
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    allow_local_auth: Option<serde_json::Value>,
+    #[serde(default)]
+    allow_passwordless: Option<serde_json::Value>,
+    #[serde(default)]
+    allow_headless: Option<serde_json::Value>,
+    #[serde(default)]
+    connector_name: Option<String>,
     #[serde(default)]
     require_session_mfa: RequireMfa,
     #[serde(default)]
@@ -302,6 +325,9 @@ impl CapDoc {
         }
     }
 }
+
+#[path = "cap_checks.rs"]
+mod checks;
 
 #[cfg(test)]
 #[path = "cap_tests.rs"]

@@ -99,3 +99,64 @@ fn admin_actions_rule() {
         );
     }
 }
+
+fn load_cap(spec: &str) -> Result<crate::policy::Bundle, String> {
+    crate::policy::load_bundle_str(
+        &format!("kind: cluster_auth_preference\nversion: v2\nmetadata: {{name: cluster-auth-preference}}\nspec:\n{spec}\n"),
+        "cap.yaml",
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// Caps Teleport's `AuthPreferenceV2.CheckAndSetDefaults` refuses refuse the
+/// bundle, naming the rule and where; the forms `tctl get cap` prints load.
+#[test]
+fn caps_teleport_refuses_refuse_the_bundle() {
+    let refused = [
+        ("  type: kerberos", "authentication type \"kerberos\" not supported"),
+        (
+            "  second_factor: \"on\"\n  second_factors: [otp, webauthn]\n  webauthn: {rp_id: example.com}",
+            "must set either second_factor or second_factors, not both",
+        ),
+        ("  second_factor: OTP", "second factor type \"OTP\" not supported"),
+        ("  second_factor: totp", "second factor type \"totp\" not supported"),
+        ("  second_factors: [otp, yubikey]", "invalid SecondFactorType value \"yubikey\""),
+        ("  second_factor: webauthn", "missing required webauthn configuration"),
+        ("  second_factors: [webauthn]\n  webauthn: {attestation_allowed_cas: []}", "webauthn configuration missing rp_id"),
+        ("  second_factor: webauthn\n  u2f: {device_attestation_cas: []}", "u2f configuration missing app_id"),
+        ("  second_factor: otp\n  allow_passwordless: true", "missing required Webauthn configuration for passwordless=true"),
+        ("  second_factor: otp\n  allow_headless: true", "missing required Webauthn configuration for headless=true"),
+        ("  second_factors: [sso]", "missing a local second factor method for local users"),
+        ("  connector_name: github", "invalid local connector \"github\""),
+        (
+            "  second_factor: webauthn\n  webauthn: {rp_id: example.com}\n  allow_passwordless: false\n  connector_name: passwordless",
+            "invalid local connector \"passwordless\"",
+        ),
+    ];
+    for (spec, why) in refused {
+        let err = load_cap(spec)
+            .err()
+            .unwrap_or_else(|| panic!("{spec:?} loaded"));
+        assert!(err.contains(why), "{spec:?}: {err}");
+        assert!(err.contains("cap.yaml:"), "where: {err}");
+        assert!(err.contains("Teleport refuses"), "{err}");
+    }
+    let accepted = [
+        "  type: local\n  second_factors: [otp, webauthn]\n  webauthn: {rp_id: example.com}",
+        "  type: github\n  second_factor: \"on\"\n  webauthn: {rp_id: example.com}",
+        "  second_factor: on\n  u2f: {app_id: https://example.com:3080}",
+        "  second_factors: [sso]\n  allow_local_auth: false",
+        "  second_factor: optional\n  second_factors: []\n  webauthn: {rp_id: example.com}",
+        "  second_factors: [SECOND_FACTOR_TYPE_OTP]\n  allow_passwordless: false",
+        "  second_factor: webauthn\n  webauthn: {rp_id: example.com}\n  connector_name: passwordless",
+        "  second_factor: off\n  device_trust: {mode: required-for-humans}",
+        "  type: saml\n  connector_name: okta\n  second_factor: otp",
+    ];
+    for spec in accepted {
+        assert!(
+            load_cap(spec).is_ok(),
+            "{spec:?}: {:?}",
+            load_cap(spec).err()
+        );
+    }
+}

@@ -189,7 +189,7 @@ fn cap_fields_and_defaults() {
     assert!(!c.admin_actions_require_mfa());
 
     let b = bundle(&cap(
-        "  second_factors: [webauthn, SECOND_FACTOR_TYPE_WEBAUTHN]",
+        "  second_factors: [webauthn, SECOND_FACTOR_TYPE_WEBAUTHN]\n  webauthn: {rp_id: example.com}",
     ));
     assert_eq!(b.cap.second_factors.len(), 2);
     assert_eq!(b.cap.locking_mode, "best_effort");

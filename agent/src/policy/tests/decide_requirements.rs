@@ -151,22 +151,22 @@ fn admin_actions_follow_webauthn_second_factor() {
     let jerry = user("jerry", &["dev"], &["jerry"]);
     let cases = [
         (
-            "  second_factor: webauthn",
+            "  second_factor: webauthn\n  webauthn: {rp_id: example.com}",
             ServiceClass::Admin,
             "allow session [dev]",
         ),
         (
-            "  second_factor: webauthn",
+            "  second_factor: webauthn\n  webauthn: {rp_id: example.com}",
             ServiceClass::Ssh,
             "allow off [dev]",
         ),
         (
-            "  second_factor: webauthn",
+            "  second_factor: webauthn\n  webauthn: {rp_id: example.com}",
             ServiceClass::Desktop,
             "allow off [dev]",
         ),
         (
-            "  second_factor: 'on'",
+            "  second_factor: 'on'\n  webauthn: {rp_id: example.com}",
             ServiceClass::Admin,
             "allow off [dev]",
         ),
@@ -177,22 +177,22 @@ fn admin_actions_follow_webauthn_second_factor() {
             "allow session [dev]",
         ),
         (
-            "  second_factor: on",
+            "  second_factor: on\n  webauthn: {rp_id: example.com}",
             ServiceClass::Admin,
             "allow off [dev]",
         ),
         (
-            "  second_factors: [webauthn]",
+            "  second_factors: [webauthn]\n  webauthn: {rp_id: example.com}",
             ServiceClass::Admin,
             "allow session [dev]",
         ),
         (
-            "  second_factors: [SECOND_FACTOR_TYPE_WEBAUTHN]",
+            "  second_factors: [SECOND_FACTOR_TYPE_WEBAUTHN]\n  webauthn: {rp_id: example.com}",
             ServiceClass::Admin,
             "allow session [dev]",
         ),
         (
-            "  second_factors: [webauthn, otp]",
+            "  second_factors: [webauthn, otp]\n  webauthn: {rp_id: example.com}",
             ServiceClass::Admin,
             "allow off [dev]",
         ),
@@ -209,7 +209,9 @@ fn admin_actions_follow_webauthn_second_factor() {
         );
     }
     // Unknown users too.
-    let b = bundle(&cap("  second_factor: webauthn"));
+    let b = bundle(&cap(
+        "  second_factor: webauthn\n  webauthn: {rp_id: example.com}",
+    ));
     let d = Ask::new(&dev1(), "nobody")
         .class(ServiceClass::Admin)
         .decide(&b);

@@ -200,6 +200,22 @@ fn f_agent_down_fail_closed_refuses_fail_open_allows() {
         w.evidence(&out, from)
     );
 
+    // fail_mode=open with pam_mfa.so the only auth module (README's
+    // /etc/pam.d/sshd): Linux-PAM fails a stack whose every module returned
+    // PAM_IGNORE, so this still refuses; the README says to add pam_permit.
+    let open_alone =
+        sshd_stack_fail_open(&w.agent.socket).replace("auth required pam_permit.so\n", "");
+    assert!(!open_alone.contains("auth required pam_permit.so"));
+    w.sshd.set_pam_stack(&open_alone);
+    let from = w.sshd.log_len();
+    let out = w.login(&w.plain);
+    assert_eq!(
+        out.exit_code(),
+        Some(255),
+        "fail_mode=open alone in auth:\n{}",
+        w.evidence(&out, from)
+    );
+
     let before = w.syslog.lines().len();
     w.sshd.set_pam_stack(&sshd_stack_fail_open(&w.agent.socket));
     let from = w.sshd.log_len();

@@ -28,7 +28,7 @@ pub fn ask(socket: &Path, body: RequestBody, timeout: Duration) -> Result<Respon
 
 fn no_answer(socket: &Path, timeout: Duration) -> String {
     format!(
-        "mfa-agent at {} did not answer within {} (is it stopped or overloaded?)",
+        "mfa-agent at {} did not answer within {} (is it hung or overloaded?)",
         socket.display(),
         words(timeout)
     )
@@ -80,7 +80,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let sock = dir.join("agent.sock");
         let _ = std::fs::remove_file(&sock);
-        // Listening, never accepting: what a stopped agent looks like.
+        // Listening, never accepting: what a hung (e.g. SIGSTOPped) agent looks like.
         let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
         let err = ask(
             &sock,

@@ -37,8 +37,10 @@ pub enum Cmd {
     },
     /// sshd's AuthorizedKeysCommand: print the registered security keys for LOGIN.
     ///
-    /// sshd waits for this command inside the login: with the agent stopped,
-    /// a login takes up to --timeout here plus pam_mfa.so's timeout= later.
+    /// sshd waits for this command inside the login. A stopped agent has no
+    /// socket: this fails at once. A hung agent (its socket still there, no
+    /// answer) makes a login wait up to --timeout here plus pam_mfa.so's
+    /// timeout= later.
     AuthorizedKeys {
         login: String,
         /// Give up when the agent has not answered within this (e.g. 5s,

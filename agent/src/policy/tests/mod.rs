@@ -1,5 +1,6 @@
 //! Tests across files: loading bundles and deciding, rule by rule.
 
+mod bot_lock_targets;
 mod bundle_directories;
 mod bundle_loading;
 mod bundle_resources;

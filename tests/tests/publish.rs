@@ -155,6 +155,21 @@ fn a_refused_input_keeps_the_previous_set() {
         "the error repeats the secret"
     );
     assert_eq!(files_under(&s.out), before);
+    // An export without the cap (`tctl get role,user`): refused, saying
+    // how to fetch it.
+    let whole = fixture();
+    let (_, without_cap) = whole.split_once("\n---\n").unwrap();
+    std::fs::write(&s.input, without_cap).unwrap();
+    let f = s.publish(&strs(&s.input_args()));
+    assert!(!f.success());
+    assert!(
+        f.stderr
+            .contains("no cluster_auth_preference (cap) in the input")
+            && f.stderr.contains("tctl get cap --format=yaml"),
+        "{}",
+        f.stderr
+    );
+    assert_eq!(files_under(&s.out), before);
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod json_arrays;
 mod json_halves;
 mod lock_targets;
 mod managed_logins;
+mod missing_cap;
 mod node_label_outcomes;
 mod policy_file_rights;
 mod seed_example;

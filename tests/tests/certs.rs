@@ -6,9 +6,7 @@
 
 mod common;
 
-use std::process::Command;
-
-use base64::Engine;
+use common::user_ca::{certify_teleport, cluster_ca};
 use common::*;
 use pam_mfa_e2e::agent::{Agent, AgentConfig, Bundle};
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
@@ -17,11 +15,6 @@ use pam_mfa_e2e::sshd::{Sshd, SshdOptions};
 use pam_mfa_e2e::users::TestUser;
 use pam_mfa_e2e::workdir::WorkDir;
 use pam_mfa_e2e::{require_root, unique_name};
-
-fn keygen(args: &[&str]) {
-    let out = Command::new("ssh-keygen").args(args).output().unwrap();
-    assert!(out.status.success(), "ssh-keygen {args:?}: {out:?}");
-}
 
 /// Signs `key`'s public half with `ca` as Teleport would for `user`, with
 /// role `access-prod`.
@@ -48,31 +41,12 @@ fn certify_for(
     roles: &[&str],
     validity: &str,
 ) {
-    let roles = format!(
-        r#"extension:teleport-roles={{"version":"v1","roles":{}}}"#,
-        serde_json::to_string(roles).unwrap()
-    );
-    let traits = format!(r#"extension:teleport-traits={{"logins":["{user}"]}}"#);
-    let mut args = vec![
-        "-q",
-        "-s",
-        ca.to_str().unwrap(),
-        "-I",
-        user,
-        "-n",
-        user,
-        "-V",
-        validity,
-        "-O",
-        &roles,
-        "-O",
-        &traits,
-    ];
-    if mfa_verified {
-        args.extend(["-O", "extension:mfa-verified=device-1"]);
-    }
-    args.push(key.public.to_str().unwrap());
-    keygen(&args);
+    let mfa: &[&str] = if mfa_verified {
+        &["extension:mfa-verified=device-1"]
+    } else {
+        &[]
+    };
+    certify_teleport(ca, key, user, roles, validity, mfa);
 }
 
 /// An agent on a prod node with `bundle`, and an sshd whose PAM stack asks
@@ -248,32 +222,6 @@ fn unix_now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-/// A CA key pair made with ssh-keygen; returns its private path and the
-/// `cert_authority` document for `cluster` with `spec_extra` appended.
-fn cluster_ca(
-    work: &WorkDir,
-    name: &str,
-    cluster: &str,
-    spec_extra: &str,
-) -> (std::path::PathBuf, String, String) {
-    let path = work.join(name);
-    keygen(&[
-        "-q",
-        "-t",
-        "ed25519",
-        "-N",
-        "",
-        "-f",
-        path.to_str().unwrap(),
-    ]);
-    let line = std::fs::read_to_string(path.with_extension("pub")).unwrap();
-    let doc = format!(
-        "kind: cert_authority\nversion: v2\nmetadata: {{name: {cluster}}}\nspec:\n  type: user\n  cluster_name: {cluster}\n  active_keys:\n    ssh:\n    - public_key: {}\n{spec_extra}",
-        base64::engine::general_purpose::STANDARD.encode(line.trim())
-    );
-    (path, line, doc)
 }
 
 /// Teleport's `AccessInfoFromRemoteSSHIdentity`: the roles of a root

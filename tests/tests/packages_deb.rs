@@ -39,7 +39,7 @@ use pam_mfa_e2e::workdir::WorkDir;
 use host::Host;
 
 /// README's /etc/pam-mfa/agent.yaml for a prod node.
-const AGENT_YAML: &str = "node:\n  name: prod3\n  labels: { env: prod }\ncluster:\n  source: file:///etc/pam-mfa/policy.d\nsshd:\n  pubkey_auth_options: [touch-required]\n";
+const AGENT_YAML: &str = "node:\n  name: prod3\n  id: 5f0e8a3c-2b1d-4c6e-9f7a-8d3b2c1e0f4a\n  labels: { env: prod }\ncluster:\n  source: file:///etc/pam-mfa/policy.d\nsshd:\n  pubkey_auth_options: [touch-required]\n";
 
 /// The one command line of README.md that starts with `start` (its
 /// /etc/pam.d/sshd edit and undo are run here as a reader copies them).

@@ -155,6 +155,21 @@ fn a_refused_input_keeps_the_previous_set() {
         "the error repeats the secret"
     );
     assert_eq!(files_under(&s.out), before);
+    // An export without the cap (`tctl get role,user`): refused, saying
+    // how to fetch it.
+    let whole = fixture();
+    let (_, without_cap) = whole.split_once("\n---\n").unwrap();
+    std::fs::write(&s.input, without_cap).unwrap();
+    let f = s.publish(&strs(&s.input_args()));
+    assert!(!f.success());
+    assert!(
+        f.stderr
+            .contains("no cluster_auth_preference (cap) in the input")
+            && f.stderr.contains("tctl get cap --format=yaml"),
+        "{}",
+        f.stderr
+    );
+    assert_eq!(files_under(&s.out), before);
 }
 
 #[test]
@@ -332,7 +347,16 @@ fn reads_standard_input_a_directory_and_devices() {
 #[test]
 fn tctl_is_run_with_its_identity_and_a_failure_keeps_the_set() {
     let s = setup("publish-tctl");
-    let path = fake_tctl(&s, &format!("cat {}", s.input.display()));
+    // What tctl prints for cluster_networking_config, after the rest.
+    let networking = s.work.write(
+        "networking.yaml",
+        "---\nkind: cluster_networking_config\nversion: v2\nmetadata:\n  name: cluster-networking-config\nspec:\n  client_idle_timeout: 15m0s\n  keep_alive_interval: 5m0s\n",
+        0o600,
+    );
+    let path = fake_tctl(
+        &s,
+        &format!("cat {} {}", s.input.display(), networking.display()),
+    );
     let id = s.work.write("identity", "not a real identity\n", 0o600);
     let run = |path: &str| {
         let mut cmd = Command::new(bins::mfactl());
@@ -357,11 +381,17 @@ fn tctl_is_run_with_its_identity_and_a_failure_keeps_the_set() {
     assert_eq!(
         args.trim(),
         format!(
-            "get role,cap,user,lock,cert_authority --with-secrets --format=yaml -i {} --auth-server auth.example:3025",
+            "get role,cap,user,lock,cert_authority,cluster_networking_config --with-secrets --format=yaml -i {} --auth-server auth.example:3025",
             id.display()
         )
     );
-    let (m, _) = read_verified(&s.out, &printed_key(&f));
+    let (m, bundle) = read_verified(&s.out, &printed_key(&f));
+    // The cluster-wide idle timeout reaches the agents, alone of its spec.
+    let text = String::from_utf8(bundle).unwrap();
+    assert!(
+        text.contains(r#""spec":{"client_idle_timeout":"15m0s"}"#),
+        "{text}"
+    );
     let before = files_under(&s.out);
     // tctl fails: the error says so, nothing changes.
     let path = fake_tctl(

@@ -163,9 +163,15 @@ mod tests {
             panic!("not a bundle")
         };
         assert_eq!(devices, 2);
-        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        // The file has no cap: said, with how to fetch it.
         assert!(
-            warnings[0].starts_with("device \"broken\" of user \"jerry\" cannot answer a tap"),
+            warnings[0].starts_with("no cluster_auth_preference in the bundle (")
+                && warnings[0].contains("tctl get cap --format=yaml"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].starts_with("device \"broken\" of user \"jerry\" cannot answer a tap"),
             "{warnings:?}"
         );
     }

@@ -79,8 +79,19 @@ pub fn render(e: &Explanation) -> String {
         e.login, e.node, e.service, e.class
     ));
     s.push_str(&format!("  cluster user: {user}\n"));
+    // An allowed login that no tap can answer is refused all the same:
+    // said where the access is, not only among the reasons.
+    let refused = if e.access == "allow"
+        && e.reasons
+            .iter()
+            .any(|r| r.starts_with(crate::login::NOBODY_CAN_TAP))
+    {
+        " by the policy, but nobody can tap for it: it will be refused (see below)"
+    } else {
+        ""
+    };
     s.push_str(&format!(
-        "  access:       {}{}\n",
+        "  access:       {}{}{refused}\n",
         e.access,
         if e.locked { " (locked)" } else { "" }
     ));
@@ -197,5 +208,48 @@ mod tests {
         );
         let text = render(&e);
         assert!(text.contains("locked:       ben (not asked"), "{text}");
+    }
+
+    /// A login that is no cluster user's, on a cluster that requires MFA
+    /// of every session: allowed by the policy, but nobody can tap, and the
+    /// text says so where the access is.
+    #[test]
+    fn a_login_nobody_can_tap_for_is_shown_as_refused() {
+        let e = Explanation {
+            access: "allow".into(),
+            mfa: "session".into(),
+            user: None,
+            candidates: Vec::new(),
+            locked_candidates: Vec::new(),
+            roles: Vec::new(),
+            locked: false,
+            reasons: vec![format!(
+                "{}: login svc is not a cluster user's",
+                crate::login::NOBODY_CAN_TAP
+            )],
+            node: "prod3".into(),
+            login: "svc".into(),
+            service: "sudo".into(),
+            class: "admin".into(),
+            policy_revision: "0123456789abcdef".into(),
+        };
+        let text = render(&e);
+        assert!(
+            text.contains("  access:       allow by the policy, but nobody can tap for it: it will be refused (see below)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("    - nobody can tap for this login: login svc"),
+            "{text}"
+        );
+        let tappable = Explanation {
+            reasons: Vec::new(),
+            ..e
+        };
+        assert!(
+            render(&tappable).contains("  access:       allow\n"),
+            "{}",
+            render(&tappable)
+        );
     }
 }

@@ -101,7 +101,7 @@ pub(super) fn candidates_tap(
 
 /// Names for a message: all of them when few, else the first few and how
 /// many more (a shared login may have thousands of candidates).
-fn few(names: &[String], sep: &str) -> String {
+pub(super) fn few(names: &[String], sep: &str) -> String {
     const AT_MOST: usize = 5;
     if names.len() <= AT_MOST {
         return names.join(sep);

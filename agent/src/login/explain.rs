@@ -39,6 +39,7 @@ pub fn explain(
     let d = decide(bundle, &query);
     reasons.extend(d.reasons.iter().cloned());
     reasons.extend(no_device_note(bundle, &d, class));
+    reasons.extend(nobody_can_tap_note(bundle, &d, class, &q.login));
     Explanation {
         access: if d.access == Access::Allow {
             "allow"
@@ -89,6 +90,49 @@ fn no_device_note(bundle: &Bundle, d: &Decision, class: ServiceClass) -> Option<
     ))
 }
 
+/// How the reason [`nobody_can_tap_note`] gives begins (`mfactl explain`
+/// shows it beside the access too).
+pub const NOBODY_CAN_TAP: &str = "nobody can tap for this login";
+
+/// An allowed login that needs MFA but is not one cluster user's: with
+/// nobody it maps to (or a user the bundle does not know), or none of the
+/// users it may be holding a registered device, no tap can answer the
+/// challenge, and the login is refused (login/ask.rs `candidates_tap`)
+/// although `decide` says "allow". Over SSH a Teleport certificate names
+/// its person, and the login is then decided for them.
+fn nobody_can_tap_note(
+    bundle: &Bundle,
+    d: &Decision,
+    class: ServiceClass,
+    login: &str,
+) -> Option<String> {
+    if d.user.is_some() || d.access != Access::Allow || d.requirement.is_off() {
+        return None;
+    }
+    let unless = match class {
+        ServiceClass::Ssh => {
+            " unless a Teleport certificate names the person (and meets the requirement)"
+        }
+        _ => "",
+    };
+    let req = d.requirement.name();
+    if !d.known_user || d.candidates.is_empty() {
+        return Some(format!(
+            "{NOBODY_CAN_TAP}: login {login} is not a cluster user's, so no registered device can answer the {req} requirement and the login will be refused{unless} (give the login to a cluster user: their traits.logins, or a role's allow.logins for them)"
+        ));
+    }
+    if d.candidates
+        .iter()
+        .any(|u| !bundle.devices_for_user(u).is_empty())
+    {
+        return None;
+    }
+    Some(format!(
+        "{NOBODY_CAN_TAP}: none of the cluster users it may be ({}) has a registered device (mfa_device), so no tap can answer the {req} requirement and the login will be refused{unless} (`mfactl enroll` a key for one of them)",
+        super::ask::few(&d.candidates, ", ")
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -109,6 +153,94 @@ mod tests {
         };
         let services = ServiceMap::new(&BTreeMap::new()).unwrap();
         explain(bundle, &node, &services, &q, SystemTime::now(), false)
+    }
+
+    fn ask(bundle: &Bundle, login: &str, service: &str) -> Explanation {
+        let node = NodeInfo {
+            name: "prod3".into(),
+            id: None,
+            labels: [("env".to_string(), "prod".to_string())].into(),
+        };
+        let q = ExplainQuery {
+            login: login.into(),
+            user: None,
+            service: Some(service.into()),
+        };
+        let services = ServiceMap::new(&BTreeMap::new()).unwrap();
+        explain(bundle, &node, &services, &q, SystemTime::now(), false)
+    }
+
+    fn nobody_note(e: &Explanation) -> Option<&String> {
+        e.reasons
+            .iter()
+            .find(|r| r.starts_with("nobody can tap for this login"))
+    }
+
+    const SK_KEY: &str = "sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIC0F/LJRSd23qXKZ9xHqOm9z6D8ciF5N9g+7iIaEJfEkAAAABHNzaDo=";
+
+    /// A cluster that requires MFA of every session, a role that gives
+    /// `deploy` on prod to jerry and olga, each their own login.
+    fn deploy_bundle(devices: &str) -> Bundle {
+        let text = format!(
+            "kind: cluster_auth_preference\nversion: v2\nmetadata: {{name: cluster-auth-preference}}\nspec: {{require_session_mfa: true}}\n\
+             ---\nkind: role\nversion: v7\nmetadata: {{name: deployers}}\nspec:\n  allow:\n    logins: ['{{{{internal.logins}}}}', deploy]\n    node_labels: {{env: prod}}\n\
+             ---\nkind: user\nversion: v2\nmetadata: {{name: jerry}}\nspec: {{roles: [deployers], traits: {{logins: [jerry]}}}}\n\
+             ---\nkind: user\nversion: v2\nmetadata: {{name: olga}}\nspec: {{roles: [deployers], traits: {{logins: [olga]}}}}\n{devices}"
+        );
+        load_bundle_str(&text, "t.yaml").unwrap()
+    }
+
+    /// A login that is no cluster user's, under a cluster-wide
+    /// requirement: `decide` allows (host authentication applies), but
+    /// nobody's key can answer, so explain says the login will be refused.
+    #[test]
+    fn a_login_of_nobody_that_needs_mfa_will_be_refused() {
+        let b = deploy_bundle("");
+        let e = ask(&b, "svc-backup", "sudo");
+        assert_eq!((e.access.as_str(), e.mfa.as_str()), ("allow", "session"));
+        let note = nobody_note(&e).unwrap_or_else(|| panic!("{:?}", e.reasons));
+        assert!(
+            note.contains("login svc-backup is not a cluster user's")
+                && note.contains("will be refused (give the login to a cluster user"),
+            "{note}"
+        );
+        // Over SSH a Teleport certificate could still name the person.
+        let e = ask(&b, "svc-backup", "sshd");
+        let note = nobody_note(&e).unwrap_or_else(|| panic!("{:?}", e.reasons));
+        assert!(
+            note.contains("unless a Teleport certificate names the person"),
+            "{note}"
+        );
+        // No requirement: nothing to answer, nothing said.
+        let off = load_bundle_str(
+            "kind: cluster_auth_preference\nversion: v2\nmetadata: {name: c}\nspec: {require_session_mfa: false}\n",
+            "off.yaml",
+        )
+        .unwrap();
+        assert_eq!(nobody_note(&ask(&off, "svc-backup", "sudo")), None);
+        // A login that is one user's is the no-device note's, not this one.
+        assert_eq!(nobody_note(&ask(&b, "jerry", "sudo")), None);
+    }
+
+    /// A shared login (a role gives `deploy` to jerry and olga): a tap
+    /// says who logs in, but only when one of them has a registered key.
+    #[test]
+    fn a_shared_login_whose_users_have_no_device_will_be_refused() {
+        let e = ask(&deploy_bundle(""), "deploy", "sudo");
+        assert_eq!((e.access.as_str(), e.mfa.as_str()), ("allow", "session"));
+        assert_eq!(e.candidates, ["jerry", "olga"]);
+        let note = nobody_note(&e).unwrap_or_else(|| panic!("{:?}", e.reasons));
+        assert!(
+            note.contains(
+                "none of the cluster users it may be (jerry, olga) has a registered device"
+            ),
+            "{note}"
+        );
+        let olgas_key = format!(
+            "---\nkind: mfa_device\nversion: v1\nmetadata: {{name: olga-key}}\nspec:\n  user: olga\n  ssh_sk:\n    public_key: \"{SK_KEY} olga@laptop\"\n"
+        );
+        let e = ask(&deploy_bundle(&olgas_key), "deploy", "sudo");
+        assert_eq!(nobody_note(&e), None, "{:?}", e.reasons);
     }
 
     /// README's step: `mfactl explain --login jerry --service sudo` with

@@ -157,6 +157,7 @@ fn identity(cluster: &str, roles: &[&str]) -> TeleportIdentity {
         device_id: None,
         previous_identity_expires: None,
         bot: false,
+        bot_instance_id: None,
         active_requests: Vec::new(),
         allowed_resources: None,
         constrained_resources: false,

@@ -43,6 +43,8 @@ pub(super) fn required(
             device: c.device_id.as_deref(),
             cert_mfa_device: c.mfa_verified.as_deref(),
             access_requests: &c.active_requests,
+            bot: c.bot,
+            bot_instance_id: c.bot_instance_id.as_deref(),
         };
         apply_locks(bundle, &q, holder, &mut d);
     }

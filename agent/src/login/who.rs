@@ -121,6 +121,7 @@ pub(super) fn identify<'b>(
             mfa_device: c.mfa_verified.clone(),
             cert_expires: Some(c.previous_identity_expires.unwrap_or(c.valid_before)),
             bot: c.bot,
+            bot_instance_id: c.bot_instance_id.clone(),
             access_requests: c.active_requests.clone(),
             allowed_nodes: allowed_nodes(
                 c.allowed_resources.as_deref(),
@@ -255,6 +256,7 @@ mod tests {
             trusted_device: false,
             device_id: None,
             bot: false,
+            bot_instance_id: None,
             active_requests: Vec::new(),
             allowed_resources: None,
             constrained_resources: false,

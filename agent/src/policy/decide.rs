@@ -341,6 +341,8 @@ pub fn apply_locks(
         cert_mfa_device: holder.cert_mfa_device,
         device: holder.device,
         access_requests: holder.access_requests,
+        bot: holder.bot,
+        bot_instance_id: holder.bot_instance_id,
     };
     if let Some(lock) = bundle.find_lock(&subject, q.now) {
         decision.access = Access::Deny;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::time::SystemTime;
 
 use super::by_name::position;
-use super::locks::LockSubject;
+use super::locks::{holds_every_bot, LockSubject};
 use super::resources::Lock;
 
 type Positions = Vec<u32>;
@@ -22,6 +22,9 @@ pub(crate) struct LockIndex {
     by_mfa_device: HashMap<String, Positions>,
     by_device: HashMap<String, Positions>,
     by_access_request: HashMap<String, Positions>,
+    by_bot_instance_id: HashMap<String, Positions>,
+    /// Locks that hold every bot certificate (see `holds_every_bot`).
+    every_bot: Positions,
 }
 
 impl LockIndex {
@@ -38,6 +41,7 @@ impl LockIndex {
                 (&t.mfa_device, &mut ix.by_mfa_device),
                 (&t.device, &mut ix.by_device),
                 (&t.access_request, &mut ix.by_access_request),
+                (&t.bot_instance_id, &mut ix.by_bot_instance_id),
             ] {
                 if let Some(v) = field {
                     let list = map.entry(v.clone()).or_default();
@@ -45,6 +49,9 @@ impl LockIndex {
                         list.push(position(i));
                     }
                 }
+            }
+            if holds_every_bot(t) {
+                ix.every_bot.push(position(i));
             }
             // `<host UUID>.<cluster>` (HostFQDN) also sits under each
             // prefix before a dot, where a lookup by the node's UUID finds it.
@@ -99,6 +106,12 @@ impl LockIndex {
                     .iter()
                     .flat_map(|r| list(&self.by_access_request, Some(r))),
             )
+            .chain(list(&self.by_bot_instance_id, subject.bot_instance_id))
+            .chain(if subject.bot {
+                self.every_bot.as_slice()
+            } else {
+                &[]
+            })
             .map(|&p| p as usize)
             .filter(|&p| locks[p].is_in_force(now) && locks[p].matches(subject))
             .min()

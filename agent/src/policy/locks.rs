@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use super::resources::Lock;
+use super::resources::{Lock, LockTarget, WITHHELD};
 
 /// Who a lock may hold beside the login, the node and the MFA device:
 /// the cluster user, their roles, and what their certificate carries.
@@ -16,6 +16,10 @@ pub struct LockHolder<'a> {
     pub cert_mfa_device: Option<&'a str>,
     /// A certificate's active access requests.
     pub access_requests: &'a [String],
+    /// A Machine ID bot's certificate (`bot-name@goteleport.com`).
+    pub bot: bool,
+    /// A bot certificate's instance (`bot-instance-id@goteleport.com`).
+    pub bot_instance_id: Option<&'a str>,
 }
 
 impl<'a> LockHolder<'a> {
@@ -27,6 +31,8 @@ impl<'a> LockHolder<'a> {
             device: user.cert().device_id.as_deref(),
             cert_mfa_device: user.cert().mfa_device.as_deref(),
             access_requests: &user.cert().access_requests,
+            bot: user.cert().bot,
+            bot_instance_id: user.cert().bot_instance_id.as_deref(),
         }
     }
 }
@@ -55,6 +61,10 @@ pub struct LockSubject<'a> {
     pub device: Option<&'a str>,
     /// The access requests of the certificate used, if any.
     pub access_requests: &'a [String],
+    /// The login came with a Machine ID bot's certificate.
+    pub bot: bool,
+    /// That bot certificate's instance id, if it carries one.
+    pub bot_instance_id: Option<&'a str>,
 }
 
 impl LockSubject<'_> {
@@ -75,15 +85,19 @@ impl Lock {
 
     /// Teleport's `ComputeLockTargets` + `LockTarget.Match`: a session is
     /// a set of single-field targets (its user, its login, this node, each
-    /// role, its MFA device, a certificate's trusted device and access
-    /// requests), and a lock
-    /// holds it when ANY ONE of them
+    /// role, its MFA device, a certificate's trusted device, access
+    /// requests, bot instance and join token: lib/services
+    /// `SSHAccessLockTargets`, its test `TestSSHAccessLockTargets`), and a
+    /// lock holds it when ANY ONE of them
     /// equals the lock's field of the same name. A lock that sets several
     /// fields therefore locks each of them on its own (`{login: rob,
     /// server_id: db7}` locks rob everywhere and everyone on db7), not their
-    /// conjunction. Fields a host cannot judge (`windows_desktop`,
-    /// `bot_instance_id`, ...) never match here, but do not stop the
-    /// lock's other fields from matching. The role targets are the
+    /// conjunction. A host cannot read which join token a bot certificate
+    /// carries, so a `join_token` lock holds every bot certificate (as does
+    /// a `bot_instance_id` an older publisher withheld): never a locked
+    /// bot let in. Fields that hold no SSH login (`windows_desktop`, ...)
+    /// never match here, but do not stop the lock's other fields from
+    /// matching. The role targets are the
     /// user's role names without `default-implicit-role`: `ComputeLockTargets`
     /// takes `AccessChecker.RoleNames()`, which is lib/services
     /// `RoleSet.RoleNames` and leaves the implicit role out, so a lock on
@@ -123,7 +137,37 @@ impl Lock {
                     .iter()
                     .find_map(|r| hit("access_request", &t.access_request, Some(r.as_str())))
             })
+            .or_else(|| {
+                hit(
+                    "bot_instance_id",
+                    &t.bot_instance_id,
+                    subject.bot_instance_id,
+                )
+            })
+            .or_else(|| every_bot_hit(t, subject.bot))
     }
+}
+
+/// Whether `t` holds every bot certificate: a `join_token` target (which
+/// join token a certificate carries cannot be read here) or a
+/// `bot_instance_id` withheld by an older publisher.
+pub(crate) fn holds_every_bot(t: &LockTarget) -> bool {
+    t.join_token_sha256.is_some() || t.bot_instance_id.as_deref() == Some(WITHHELD)
+}
+
+/// The field by which `t` holds a bot certificate login it cannot tell apart.
+fn every_bot_hit(t: &LockTarget, bot: bool) -> Option<String> {
+    if !bot {
+        return None;
+    }
+    if let Some(h) = &t.join_token_sha256 {
+        return Some(format!(
+            "join_token_sha256={h} (every bot certificate: the host cannot read which join token one carries)"
+        ));
+    }
+    (t.bot_instance_id.as_deref() == Some(WITHHELD)).then(|| {
+        format!("bot_instance_id={WITHHELD} (every bot certificate: the publisher withheld the instance)")
+    })
 }
 
 /// lib/srv/ctx.go `ComputeLockTargets` also targets the node as
@@ -167,6 +211,13 @@ impl Lock {
         add(&t.access_request, |v| {
             format!("every login with a certificate of access request {v}")
         });
+        add(&t.bot_instance_id, |v| match v {
+            WITHHELD => "every Machine ID bot certificate login".to_owned(),
+            v => format!("every login with a certificate of bot instance {v}"),
+        });
+        add(&t.join_token_sha256, |_| {
+            "every Machine ID bot certificate login".to_owned()
+        });
         if set.len() + t.unsupported.len() > 1 {
             out.push(format!(
                 "lock {:?} sets several target fields ({}); as in Teleport each field locks on its own, not only their combination: it locks {}",
@@ -180,6 +231,18 @@ impl Lock {
                 "lock {:?} targets {}, which hosts cannot judge: those fields never match here",
                 self.name,
                 t.unsupported.join(", ")
+            ));
+        }
+        if t.join_token_sha256.is_some() {
+            out.push(format!(
+                "lock {:?} targets a join token: a host cannot read which join token a bot certificate carries, so while it is in force every Machine ID bot certificate login is denied here",
+                self.name
+            ));
+        }
+        if t.bot_instance_id.as_deref() == Some(WITHHELD) {
+            out.push(format!(
+                "lock {:?} targets a bot instance its publisher withheld (an older mfactl publish): while it is in force every Machine ID bot certificate login is denied here; publish again to lock that instance only",
+                self.name
             ));
         }
         out

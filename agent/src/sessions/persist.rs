@@ -105,6 +105,9 @@ struct Identity {
     /// A Machine ID bot's certificate.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     bot: bool,
+    /// The bot certificate's instance (lock target `bot_instance_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bot_instance_id: Option<String>,
     /// The nodes a resource access request's certificate may reach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     allowed_nodes: Option<Vec<String>>,
@@ -143,6 +146,7 @@ fn record(s: &Session) -> Record {
                 mfa_device: c.mfa_device.clone(),
                 cert_expires_ms: c.cert_expires.map(unix_ms),
                 bot: c.bot,
+                bot_instance_id: c.bot_instance_id.clone(),
                 allowed_nodes: c.allowed_nodes.clone(),
                 access_requests: c.access_requests.clone(),
             }
@@ -195,6 +199,7 @@ fn session(r: Record) -> Option<Session> {
                 mfa_device: i.mfa_device,
                 cert_expires: i.cert_expires_ms.map(from_unix_ms),
                 bot: i.bot,
+                bot_instance_id: i.bot_instance_id,
                 allowed_nodes: i.allowed_nodes,
                 access_requests: i.access_requests,
             })),

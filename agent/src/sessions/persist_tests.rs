@@ -42,6 +42,9 @@ fn round_trip_and_refusals() {
         .with_certificate(|c| {
             c.trusted_device = true;
             c.device_id = Some("laptop-7".into());
+            // A bot's instance: a lock on it ends the session after a restart.
+            c.bot = true;
+            c.bot_instance_id = Some("b-1".into());
             c.cert_expires =
                 Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_893_553_445_250));
         }),

@@ -37,10 +37,12 @@ impl ConfigReload {
 }
 
 /// Keys read once at start (the socket, the policy source and its client,
-/// the audit sink, PIV roots): a change needs `systemctl restart mfa-agent`.
+/// the audit sink, PIV roots, this cluster's name): a change needs
+/// `systemctl restart mfa-agent`. Every key is here or in [`live_changes`]:
+/// one in neither would be reported `unchanged` and silently not applied.
 fn restart_only(old: &AgentConfig, new: &AgentConfig) -> Vec<&'static str> {
     let (o, n) = (&old.cluster, &new.cluster);
-    let pairs: [(&'static str, bool); 17] = [
+    let pairs: [(&'static str, bool); 18] = [
         ("socket.path", differs(&old.socket.path, &new.socket.path)),
         (
             "socket.keys_user",
@@ -82,6 +84,10 @@ fn restart_only(old: &AgentConfig, new: &AgentConfig) -> Vec<&'static str> {
             differs(&o.max_bundle_bytes, &n.max_bundle_bytes),
         ),
         ("cluster.state_dir", differs(&o.state_dir, &n.state_dir)),
+        // Which user CA is this cluster's (a trusted cluster's certificate
+        // has its roles mapped): documented as read only at start, as the
+        // other cluster keys (agent.yaml(5)).
+        ("cluster.name", differs(&o.name, &n.name)),
     ];
     pairs.into_iter().filter(|p| p.1).map(|p| p.0).collect()
 }

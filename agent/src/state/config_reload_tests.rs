@@ -84,6 +84,65 @@ fn a_bad_file_is_refused_with_its_place_and_the_running_one_stays() {
     );
 }
 
+/// Each key changed alone is applied or refused, never `unchanged` (which
+/// would leave the running agent on the old value without a word).
+#[test]
+fn no_key_change_is_taken_for_unchanged() {
+    let f = fixture("each-key");
+    let base = "node:\n  name: first\n  labels: {env: dev}\n";
+    for (key, text) in [
+        (
+            "cluster.name",
+            "cluster:\n  source: builtin:example\n  name: example.com\n",
+        ),
+        (
+            "cluster.max_staleness",
+            "cluster:\n  source: builtin:example\n  max_staleness: 2h\n",
+        ),
+        (
+            "cluster.source_name",
+            "cluster:\n  source: builtin:example\n  source_name: other\n",
+        ),
+        (
+            "cluster.timeout",
+            "cluster:\n  source: builtin:example\n  timeout: 9s\n",
+        ),
+        (
+            "fail_mode",
+            "cluster:\n  source: builtin:example\nfail_mode: open\n",
+        ),
+    ] {
+        write(&f, &format!("{base}{text}"));
+        let r = reload_config(&f.state);
+        assert_ne!(r, ConfigReload::Unchanged, "{key}");
+        if let ConfigReload::Refused { error } = &r {
+            assert!(error.contains(key), "{key}: {error}");
+        }
+        // Back to the running file, for the next key alone.
+        write(&f, FIRST);
+        let back = reload_config(&f.state);
+        assert!(
+            matches!(back, ConfigReload::Unchanged | ConfigReload::Applied { .. }),
+            "{key}: {back:?}"
+        );
+    }
+}
+
+/// `cluster.name` decides which certificates are this cluster's: read at
+/// start, so a reload that changes it is refused naming it, and the
+/// running name stays.
+#[test]
+fn a_new_cluster_name_is_refused_naming_it() {
+    let f = fixture("cluster-name");
+    write(&f, &format!("{FIRST}  name: example.com\n"));
+    let ConfigReload::Refused { error } = reload_config(&f.state) else {
+        panic!("a cluster.name change was not refused");
+    };
+    assert!(error.contains("cluster.name"), "{error}");
+    assert!(error.contains("systemctl restart mfa-agent"), "{error}");
+    assert_eq!(f.state.config.cluster.name, None);
+}
+
 #[test]
 fn keys_read_only_at_start_are_named_and_nothing_is_applied() {
     let f = fixture("restart");

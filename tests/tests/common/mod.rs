@@ -1,6 +1,8 @@
 //! Shared setup for the product scenarios (sshd_login.rs, pam_stacks.rs).
 #![allow(dead_code)]
 
+pub mod user_ca;
+
 use std::time::Duration;
 
 use pam_mfa_e2e::agent::Bundle;

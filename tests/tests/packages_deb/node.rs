@@ -71,7 +71,7 @@ pub(super) fn prod_node(c: &Container, root: &Path, work: &WorkDir) -> Person {
     let refused = c.run(&["mfactl", "reload"], 30);
     assert_eq!(refused.code, Some(1), "{refused:?}");
     assert!(
-        refused.stdout.contains("/etc/pam-mfa/agent.yaml:3:")
+        refused.stdout.contains("/etc/pam-mfa/agent.yaml:4:")
             && refused.stdout.contains("the running configuration stays"),
         "{refused:?}"
     );

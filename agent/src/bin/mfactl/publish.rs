@@ -22,8 +22,9 @@ pub struct PublishCmd {
         conflicts_with = "tctl"
     )]
     from: Option<PathBuf>,
-    /// Run `tctl get role,cap,user,lock,cert_authority --with-secrets
-    /// --format=yaml` (tctl from PATH) instead of --from.
+    /// Run `tctl get
+    /// role,cap,user,lock,cert_authority,cluster_networking_config
+    /// --with-secrets --format=yaml` (tctl from PATH) instead of --from.
     #[arg(long)]
     tctl: bool,
     /// tctl's identity file (`tctl -i FILE`).

@@ -100,6 +100,19 @@ fn check_node_config(c: &AgentConfig, path: &str, out: &mut Vec<Finding>) {
             format!("set node.name in {path}, then `mfactl reload`"),
         ));
     }
+    // Teleport names a node in a `server_id` lock by its host UUID (what
+    // `tctl lock --server-id` and the web UI write, and what lib/srv/ctx.go
+    // `ComputeLockTargets` holds a login by); the agent matches node.id
+    // there beside node.name (policy/locks.rs `LockSubject::node_names`).
+    if c.node.id.as_deref().is_none_or(str::is_empty) {
+        out.push(Finding::new(
+            "agent.node_id_unset",
+            Severity::Warning,
+            format!("{path} sets no node.id (this node's Teleport host UUID)"),
+            "Teleport's locks name a node by its host UUID (`tctl lock --server-id`, the web UI): without node.id such a lock does not hold this host, only a lock naming node.name does",
+            format!("set node.id in {path} to the host UUID (the content of Teleport's host_uuid file, or the node's metadata.name in `tctl get nodes`), then `mfactl reload`"),
+        ));
+    }
     if c.node.labels.is_empty() {
         out.push(Finding::new(
             "agent.node_labels_unset",

@@ -11,7 +11,7 @@ const AKF: &str = "authorizedkeysfile .ssh/authorized_keys .ssh/authorized_keys2
 fn with_agent_files(files: &str) -> super::Facts {
     let mut f = good();
     let yaml = format!(
-        "node:\n  name: prod3\n  labels: {{ env: prod }}\nsshd:\n  pubkey_auth_options: [touch-required]\n  authorized_keys_files: {files}\n"
+        "node:\n  name: prod3\n  id: 5f0e8a3c-2b1d-4c6e-9f7a-8d3b2c1e0f4a\n  labels: {{ env: prod }}\nsshd:\n  pubkey_auth_options: [touch-required]\n  authorized_keys_files: {files}\n"
     );
     f.agent_config = Some(Ok(AgentConfig::parse(&yaml, "agent.yaml").unwrap()));
     f

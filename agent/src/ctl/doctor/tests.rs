@@ -13,7 +13,7 @@ authorizedkeyscommand /usr/bin/mfactl authorized-keys %u\nauthorizedkeyscommandu
 pubkeyauthoptions touch-required\npermitrootlogin yes\n\
 authorizedkeysfile .ssh/authorized_keys .ssh/authorized_keys2\n";
 
-const AGENT_YAML: &str = "node:\n  name: prod3\n  labels: { env: prod }\nsshd:\n  pubkey_auth_options: [touch-required]\n";
+const AGENT_YAML: &str = "node:\n  name: prod3\n  id: 5f0e8a3c-2b1d-4c6e-9f7a-8d3b2c1e0f4a\n  labels: { env: prod }\nsshd:\n  pubkey_auth_options: [touch-required]\n";
 
 pub(super) const COMMON_AUTH: &str = "auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\nauth required pam_permit.so\n";
 
@@ -332,6 +332,30 @@ fn the_agent_down_stale_unreloaded_or_unlabelled() {
         got.contains(&"agent.node_labels_unset".to_string()),
         "{got:?}"
     );
+
+    // No node.id: Teleport's server_id locks (by host UUID) do not hold
+    // this host; an empty one is none.
+    for node in ["node:\n  name: prod3\n", "node:\n  name: prod3\n  id: ''\n"] {
+        let mut f = good();
+        let text = format!(
+            "{node}  labels: {{ env: prod }}\nsshd:\n  pubkey_auth_options: [touch-required]\n"
+        );
+        f.agent_config = Some(Ok(AgentConfig::parse(&text, "a").unwrap()));
+        let found = check_host(&f);
+        assert_eq!(ids(&f), ["agent.node_id_unset"], "{node}");
+        assert_eq!(found[0].severity, Severity::Warning);
+        assert!(found[0].what.contains("sets no node.id"), "{:?}", found[0]);
+        assert!(
+            found[0].why.contains("tctl lock --server-id"),
+            "{:?}",
+            found[0]
+        );
+        assert!(
+            found[0].fix.contains("host_uuid") && found[0].fix.contains("tctl get nodes"),
+            "{:?}",
+            found[0]
+        );
+    }
 
     let mut f = good();
     f.agent_config = Some(Err("agent.yaml:2:3: unknown field `labls`".into()));

@@ -52,6 +52,7 @@ pub fn build_bundle(
     let mut dropped = Dropped::default();
     let mut kept = Vec::new();
     let mut left_out = 0;
+    let mut has_cap = false;
     for (source, devices_only) in resources
         .iter()
         .map(|s| (s, false))
@@ -59,6 +60,7 @@ pub fn build_bundle(
     {
         for doc in raw_documents(&source.text, &source.origin).map_err(|e| e.to_string())? {
             let at = format!("{}:{}", source.origin, doc.line);
+            has_cap |= doc.value["kind"] == "cluster_auth_preference";
             if let Some(other) = other_cluster_ca(&doc.value, local.as_deref()) {
                 input.warnings.push(format!(
                     "{at}: left out the cert_authority of cluster {other:?}: not this cluster ({})",
@@ -72,6 +74,9 @@ pub fn build_bundle(
                 None => left_out += usize::from(!doc.value.is_null()),
             }
         }
+    }
+    if !has_cap {
+        return Err(missing_cap(resources));
     }
     let text = bundle_text(&kept)?;
     check_no_secret(&text, &dropped)?;
@@ -87,6 +92,22 @@ pub fn build_bundle(
         left_out,
         cluster: local,
     })
+}
+
+/// Why input without a `cluster_auth_preference` is refused: a cluster
+/// always has one, and the agent would take Teleport's default cap in its
+/// place, dropping a cluster-wide `require_session_mfa` (an export of
+/// `tctl get role,user` only). The agent loads such a bundle with a warning.
+fn missing_cap(resources: &[Source]) -> String {
+    let origins: Vec<&str> = resources.iter().map(|s| s.origin.as_str()).collect();
+    let from = match origins.as_slice() {
+        [] => "the input".to_owned(),
+        [one] => (*one).to_owned(),
+        [first, rest @ ..] => format!("{first} and {} more", rest.len()),
+    };
+    format!(
+        "{from}: no cluster_auth_preference (cap) in the input: every cluster has one, and without it the agents would take Teleport's defaults and lose a cluster-wide require_session_mfa; refusing to publish (nothing written). Add what `tctl get cap --format=yaml` prints (`mfactl publish --tctl` fetches it with the rest)"
+    )
 }
 
 /// The cluster of a `cert_authority` document that is not `local`.
@@ -272,6 +293,30 @@ mod tests {
             e.starts_with("tctl.yaml:51: role \"prod-access\": field spec.future_teleport_field.escrow holds what looks like key material (a PEM block)"),
             "{e}"
         );
+    }
+
+    /// `tctl get role,user` leaves the cap out: the agents would take
+    /// Teleport's default in its place and drop a cluster-wide
+    /// require_session_mfa, so nothing is published.
+    #[test]
+    fn input_without_a_cap_is_refused() {
+        let (cap, rest) = FIXTURE.split_once("\n---\n").unwrap();
+        assert!(cap.starts_with("kind: cluster_auth_preference"));
+        let e = build_bundle(&[source("roles-users.yaml", rest)], &[], None).unwrap_err();
+        assert!(
+            e.starts_with("roles-users.yaml: no cluster_auth_preference (cap) in the input")
+                && e.contains("`tctl get cap --format=yaml`")
+                && e.contains("nothing written"),
+            "{e}"
+        );
+        // The cap in a file of its own beside the rest is the same input.
+        let built = build_bundle(
+            &[source("cap.yaml", cap), source("roles-users.yaml", rest)],
+            &[],
+            None,
+        )
+        .unwrap();
+        assert!(built.text.contains("cluster_auth_preference"));
     }
 
     #[test]

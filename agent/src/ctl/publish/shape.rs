@@ -14,6 +14,9 @@ pub(crate) enum Shape {
     Secret,
     /// Known, public, and not used by the agent: dropped.
     Drop,
+    /// A secret the agent only compares: published as its SHA-256
+    /// (lowercase hex) under the name given, never in clear.
+    Sha256As(&'static str),
     /// A mapping: the named members by their shape; any other member is
     /// unknown and handled as `unknown` says.
     Map(&'static [(&'static str, Shape)], Unknown),
@@ -28,6 +31,6 @@ pub(crate) enum Unknown {
     CheckAndDrop,
     /// Checked for key material; copied as the word `withheld` when set
     /// (a lock target the host cannot judge: that it is set matters to
-    /// the agent, its value may be a secret, as a `join_token` is).
+    /// the agent, its value may be a secret).
     CheckAndMask,
 }

@@ -12,7 +12,7 @@
 //! are printed through jsonpb, hence their camelCase names.
 
 use super::device_shapes::LOCAL_AUTH;
-use super::shape::Shape::{self, Drop, Each, Keep, KeepChecked, Map, Secret};
+use super::shape::Shape::{self, Drop, Each, Keep, KeepChecked, Map, Secret, Sha256As};
 use super::shape::Unknown::{CheckAndDrop, CheckAndMask};
 
 /// `metadata`: the name, and `expires` (a user, role or lock past it no
@@ -190,9 +190,7 @@ const LOCK: Shape = Map(
                 &[
                     // Target fields hosts cannot judge still matter (a lock
                     // naming only them is not empty): that they are set is
-                    // copied, never their value (a `join_token` lock names
-                    // the token, which for the `token` join method is the
-                    // secret itself).
+                    // copied, never their value (it may be a secret).
                     (
                         "target",
                         Map(
@@ -209,6 +207,15 @@ const LOCK: Shape = Map(
                                 // An access request id: certificate logins
                                 // of that request are held.
                                 ("access_request", KeepChecked),
+                                // A bot instance (a UUID): bot certificate
+                                // logins of that instance are held.
+                                ("bot_instance_id", KeepChecked),
+                                // A join token's name is, for the `token`
+                                // join method, the secret itself: only its
+                                // SHA-256 is published (the agent keeps no
+                                // more of it; see policy::resources::lock).
+                                ("join_token", Sha256As("join_token_sha256")),
+                                ("join_token_sha256", KeepChecked),
                             ],
                             CheckAndMask,
                         ),

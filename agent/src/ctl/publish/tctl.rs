@@ -1,4 +1,5 @@
-//! `--tctl`: running `tctl get role,cap,user,lock,cert_authority
+//! `--tctl`: running `tctl get
+//! role,cap,user,lock,cert_authority,cluster_networking_config
 //! --with-secrets --format=yaml` here, within a deadline.
 
 use std::io::Read;
@@ -21,8 +22,14 @@ pub struct TctlOptions {
     pub timeout: Duration,
 }
 
-/// The resources read, as `tctl get` names them.
-pub const TCTL_RESOURCES: &str = "role,cap,user,lock,cert_authority";
+/// The resources read, as `tctl get` names them: every kind the agent
+/// reads. `cluster_networking_config` carries the cluster-wide
+/// `client_idle_timeout`, which Teleport applies to every SSH session
+/// through `AccessChecker.AdjustClientIdleTimeout(netConfig.
+/// GetClientIdleTimeout())` (the SSH access decision's `evaluateSSHAccess`,
+/// lib/srv ctx.go's `clientIdleTimeout`); without it the agents would take
+/// none and leave open the idle sessions Teleport ends.
+pub const TCTL_RESOURCES: &str = "role,cap,user,lock,cert_authority,cluster_networking_config";
 
 /// tctl's arguments.
 pub(crate) fn tctl_args(o: &TctlOptions) -> Vec<String> {
@@ -157,7 +164,7 @@ mod tests {
         let s = run_tctl(&o).unwrap();
         assert_eq!(
             s.text,
-            "kind: role # get role,cap,user,lock,cert_authority --with-secrets --format=yaml -i /id --auth-server auth:3025\n"
+            "kind: role # get role,cap,user,lock,cert_authority,cluster_networking_config --with-secrets --format=yaml -i /id --auth-server auth:3025\n"
         );
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -40,6 +40,10 @@ impl Loader {
                 ));
             }
         }
+        if self.cap.is_none() {
+            let warning = self.missing_cap_warning();
+            self.warnings.push(warning);
+        }
         Bundle::from_indexed(
             roles,
             users,
@@ -53,6 +57,26 @@ impl Loader {
                 revision: hex_sha256(hasher),
                 ..BundleParts::default()
             },
+        )
+    }
+}
+
+impl Loader {
+    /// A bundle without a `cluster_auth_preference` loads with Teleport's
+    /// default cap, which requires no MFA. A real cluster always has a cap,
+    /// so such a bundle is most likely an incomplete export (`tctl get
+    /// role,user`) that dropped a cluster-wide `require_session_mfa`: said
+    /// at every load (not refused, so bundles that rely on the defaults
+    /// keep loading; `mfactl publish` refuses such input).
+    fn missing_cap_warning(&self) -> String {
+        let read = match self.origins.as_slice() {
+            [] => String::new(),
+            [one] => format!(" ({one})"),
+            [first, second] => format!(" ({first} and {second})"),
+            [first, rest @ ..] => format!(" ({first} and {} more files)", rest.len()),
+        };
+        format!(
+            "no cluster_auth_preference in the bundle{read}: Teleport's defaults stand in for it (no cluster-wide require_session_mfa). A cluster always has one, so an export without it (e.g. `tctl get role,user`) leaves out a cluster-wide MFA requirement: add what `tctl get cap --format=yaml` prints"
         )
     }
 }

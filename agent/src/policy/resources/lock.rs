@@ -42,10 +42,46 @@ pub struct LockTarget {
     pub device: Option<String>,
     /// An access request id: holds a certificate login carrying it.
     pub access_request: Option<String>,
+    /// A Machine ID bot instance: holds a certificate login whose
+    /// `bot-instance-id@goteleport.com` extension is this. The word
+    /// [`WITHHELD`] (an older `mfactl publish` wrote it in place of the
+    /// value) holds every bot certificate: the instance is unknown.
+    pub bot_instance_id: Option<String>,
+    /// The SHA-256 (lowercase hex) of a join token's name (read from
+    /// `join_token`, hashed at load, or from `join_token_sha256`, as
+    /// `mfactl publish` writes it: the name of a `token` join method's
+    /// token is its secret). A host cannot read which join token a bot
+    /// certificate carries, so such a lock holds every bot certificate.
+    pub join_token_sha256: Option<String>,
     /// Target fields that cannot be judged on a host (`windows_desktop`,
-    /// `bot_instance_id`, `join_token`, ...).
+    /// ...): they hold no SSH login in Teleport either.
     /// They never match here; the lock's other fields still do.
     pub unsupported: Vec<String>,
+}
+
+/// What an older `mfactl publish` wrote in place of a lock target value it
+/// did not copy.
+pub const WITHHELD: &str = "withheld";
+
+/// The SHA-256 (lowercase hex) of a join token's name, as lock targets
+/// keep it (`join_token_sha256`).
+pub fn join_token_sha256(name: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(name.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A `join_token_sha256` value: 64 hex digits, kept in lowercase.
+fn checked_sha256(value: &str) -> Result<String, String> {
+    if value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(value.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "join_token_sha256 {value:?} is not a SHA-256 in hex (64 hex digits)"
+        ))
+    }
 }
 
 impl LockTarget {
@@ -61,6 +97,8 @@ impl LockTarget {
             ("mfa_device", &self.mfa_device),
             ("device", &self.device),
             ("access_request", &self.access_request),
+            ("bot_instance_id", &self.bot_instance_id),
+            ("join_token_sha256", &self.join_token_sha256),
         ] {
             if let Some(v) = value {
                 parts.push(format!("{field}={v}"));
@@ -81,6 +119,8 @@ impl LockTarget {
             && self.mfa_device.is_none()
             && self.device.is_none()
             && self.access_request.is_none()
+            && self.bot_instance_id.is_none()
+            && self.join_token_sha256.is_none()
             && self.unsupported.is_empty()
     }
 }
@@ -92,7 +132,7 @@ impl<'de> Deserialize<'de> for LockTarget {
             type Value = LockTarget;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(
-                    "a lock target mapping (user, role, login, node, server_id, mfa_device)",
+                    "a lock target mapping (user, role, login, node, server_id, mfa_device, ...)",
                 )
             }
             fn visit_unit<E: de::Error>(self) -> Result<LockTarget, E> {
@@ -100,6 +140,8 @@ impl<'de> Deserialize<'de> for LockTarget {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LockTarget, A::Error> {
                 let mut t = LockTarget::default();
+                // `join_token` in clear, `join_token_sha256` as published.
+                let mut token_hashes: Vec<String> = Vec::new();
                 while let Some(key) = map.next_key::<String>()? {
                     let slot = match key.as_str() {
                         "user" => &mut t.user,
@@ -110,6 +152,18 @@ impl<'de> Deserialize<'de> for LockTarget {
                         "mfa_device" => &mut t.mfa_device,
                         "device" => &mut t.device,
                         "access_request" => &mut t.access_request,
+                        "bot_instance_id" => &mut t.bot_instance_id,
+                        "join_token" | "join_token_sha256" => {
+                            let value: Option<String> = map.next_value()?;
+                            if let Some(v) = value.filter(|v| !v.is_empty()) {
+                                token_hashes.push(if key == "join_token" {
+                                    join_token_sha256(&v)
+                                } else {
+                                    checked_sha256(&v).map_err(de::Error::custom)?
+                                });
+                            }
+                            continue;
+                        }
                         _ => {
                             let value: serde_json::Value = map.next_value()?;
                             let set = match &value {
@@ -128,6 +182,13 @@ impl<'de> Deserialize<'de> for LockTarget {
                     let value: Option<String> = map.next_value()?;
                     *slot = value.filter(|v| !v.is_empty());
                 }
+                token_hashes.dedup();
+                if token_hashes.len() > 1 {
+                    return Err(de::Error::custom(
+                        "join_token and join_token_sha256 name different join tokens",
+                    ));
+                }
+                t.join_token_sha256 = token_hashes.pop();
                 if t.is_empty() {
                     return Err(de::Error::custom("lock target is empty"));
                 }

@@ -21,7 +21,7 @@ mod webauthn_device;
 pub use cap::AuthPreference;
 pub use cert_authority::{CertAuthority, RoleMapping};
 pub use device::{DeviceKind, MfaDevice, SSH_SK_KEY_TYPES};
-pub use lock::{Lock, LockTarget};
+pub use lock::{join_token_sha256, Lock, LockTarget, WITHHELD};
 pub use networking::NetworkingConfig;
 pub use role::{Role, RoleConditions};
 pub use user::{AccountLimits, CertificateFacts, User};

@@ -61,6 +61,9 @@ pub struct CertificateFacts {
     pub cert_expires: Option<SystemTime>,
     /// A Machine ID bot's certificate.
     pub bot: bool,
+    /// `bot-instance-id@goteleport.com`: the bot instance (lock target
+    /// `bot_instance_id`).
+    pub bot_instance_id: Option<String>,
     /// Limited to some resources (a resource access request's
     /// certificate): the names of the nodes it may reach (their host
     /// UUIDs). `None`: not limited.
@@ -76,6 +79,7 @@ static NO_CERTIFICATE: CertificateFacts = CertificateFacts {
     mfa_device: None,
     cert_expires: None,
     bot: false,
+    bot_instance_id: None,
     allowed_nodes: None,
     access_requests: Vec::new(),
 };

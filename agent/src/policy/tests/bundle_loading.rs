@@ -106,7 +106,7 @@ spec:
         .unwrap()
         .is_empty());
     assert_eq!(
-        b.warnings,
+        super::support::warnings_beside_missing_cap(&b),
         vec![
             format!(
                 "test.yaml:{}: skipped unknown kind 'github'",

@@ -168,15 +168,19 @@ fn generate(seed: u64, users: usize) -> String {
             "mfa_device",
             "device",
             "access_request",
+            "bot_instance_id",
+            "join_token",
         ] {
-            if rng.chance(25) {
+            if rng.chance(if field == "join_token" { 3 } else { 25 }) {
                 let value = match field {
+                    "bot_instance_id" if rng.chance(10) => "withheld".to_owned(),
                     "user" => format!("u{}", rng.below(users)),
                     "role" => format!("r{}", rng.below(ROLES)),
                     "login" => format!("u{}", rng.below(users)),
-                    "mfa_device" | "device" | "access_request" => {
+                    "mfa_device" | "device" | "access_request" | "bot_instance_id" => {
                         format!("id{}", rng.below(users * 2))
                     }
+                    "join_token" => format!("token{}", rng.below(3)),
                     _ => rng.pick(&["dev1", "prod3", "uuid-7"]).to_owned(),
                 };
                 fields.push(format!("{field}: {value}"));
@@ -289,6 +293,8 @@ fn indexed_lookups_agree_with_scans() {
                 } else {
                     &[]
                 },
+                bot: rng.chance(50),
+                bot_instance_id: rng.chance(50).then_some(device.as_str()),
             };
             let when = at[rng.below(2)];
             assert_eq!(

@@ -100,7 +100,7 @@ fn unknown_kinds_warn_with_their_line() {
     let text = format!("[\n{ROLE},\n{{\"kind\":\"windows_desktop\",\"version\":\"v3\"}}\n]");
     let b = load_bundle_str(&text, "w.json").unwrap();
     assert_eq!(
-        b.warnings,
+        super::support::warnings_beside_missing_cap(&b),
         ["w.json:3: skipped unknown kind 'windows_desktop'"]
     );
 }

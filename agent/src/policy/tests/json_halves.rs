@@ -96,7 +96,7 @@ fn errors_and_warnings_in_either_half_as_one_pass() {
     let last_line = elements.len() + 1;
     let b = load(&array(&elements));
     assert_eq!(
-        b.warnings,
+        super::support::warnings_beside_missing_cap(&b),
         [
             "big.json:5: skipped unknown kind 'windows_desktop'".to_owned(),
             format!("big.json:{last_line}: skipped unknown kind 'app'"),

@@ -36,6 +36,8 @@ fn each_field_alone_and_any_field_of_several() {
         cert_mfa_device: None,
         device: Some("laptop-7"),
         access_requests: &[],
+        bot: false,
+        bot_instance_id: None,
     };
     let t = LockTarget::default;
     let cases: Vec<(LockTarget, bool)> = vec![
@@ -212,9 +214,17 @@ fn each_field_alone_and_any_field_of_several() {
             },
             true,
         ),
+        // Bot targets hold bot certificates only (see bot_lock_targets).
         (
             LockTarget {
-                unsupported: vec!["bot_instance_id".into()],
+                bot_instance_id: s("b-1"),
+                ..t()
+            },
+            false,
+        ),
+        (
+            LockTarget {
+                join_token_sha256: s(&"0".repeat(64)),
                 ..t()
             },
             false,
@@ -274,6 +284,8 @@ fn node_id_is_matched_beside_the_name() {
         cert_mfa_device: None,
         device: None,
         access_requests: &[],
+        bot: false,
+        bot_instance_id: None,
     };
     let t = LockTarget::default;
     let cases = [
@@ -359,6 +371,8 @@ fn expiry() {
         cert_mfa_device: None,
         device: None,
         access_requests: &[],
+        bot: false,
+        bot_instance_id: None,
     };
     let locks = vec![
         Lock {

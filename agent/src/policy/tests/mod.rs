@@ -1,5 +1,6 @@
 //! Tests across files: loading bundles and deciding, rule by rule.
 
+mod bot_lock_targets;
 mod bundle_directories;
 mod bundle_loading;
 mod bundle_resources;
@@ -11,6 +12,7 @@ mod json_arrays;
 mod json_halves;
 mod lock_targets;
 mod managed_logins;
+mod missing_cap;
 mod node_label_outcomes;
 mod policy_file_rights;
 mod seed_example;

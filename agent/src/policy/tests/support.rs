@@ -125,6 +125,16 @@ pub fn user(name: &str, roles: &[&str], logins: &[&str]) -> String {
     )
 }
 
+/// The warnings of `b` beside the one every bundle without a cap carries
+/// (tests of other warnings on bundles that need no cap).
+pub fn warnings_beside_missing_cap(b: &Bundle) -> Vec<String> {
+    b.warnings
+        .iter()
+        .filter(|w| !w.starts_with("no cluster_auth_preference in the bundle"))
+        .cloned()
+        .collect()
+}
+
 /// A cap document with these spec lines.
 pub fn cap(spec: &str) -> String {
     format!(

@@ -28,6 +28,9 @@ const OPT_SOURCE_ADDRESS: &str = "source-address";
 pub const EXT_ACTIVE_REQUESTS: &str = "teleport-active-requests";
 /// A Machine ID bot's certificate names its bot here.
 pub const EXT_BOT_NAME: &str = "bot-name@goteleport.com";
+/// A Machine ID bot's certificate names its bot instance here (Teleport's
+/// `CertExtensionBotInstanceID`, written by lib/sshca `Identity.Encode`).
+pub const EXT_BOT_INSTANCE_ID: &str = "bot-instance-id@goteleport.com";
 /// The device extensions of a certificate issued to a trusted device.
 pub const EXT_DEVICE: [&str; 3] = [
     "teleport-device-id",
@@ -64,6 +67,10 @@ pub struct TeleportIdentity {
     /// Extension `bot-name@goteleport.com` is set: a Machine ID bot, which
     /// `device_trust_mode: required-for-humans` does not hold.
     pub bot: bool,
+    /// Extension `bot-instance-id@goteleport.com`, when present and
+    /// non-empty: a lock on this `bot_instance_id` holds the login
+    /// (lib/services `SSHAccessLockTargets`).
+    pub bot_instance_id: Option<String>,
     /// Extension `teleport-active-requests`: the access requests this
     /// certificate came from (lock target `access_request`).
     pub active_requests: Vec<String>,
@@ -127,6 +134,7 @@ impl TeleportIdentity {
             trusted_device: EXT_DEVICE.iter().all(|e| non_empty(e).is_some()),
             device_id: non_empty(EXT_DEVICE[0]),
             bot: non_empty(EXT_BOT_NAME).is_some(),
+            bot_instance_id: non_empty(EXT_BOT_INSTANCE_ID),
             active_requests: match non_empty(EXT_ACTIVE_REQUESTS) {
                 Some(json) => parse_active_requests(&json)?,
                 None => Vec::new(),

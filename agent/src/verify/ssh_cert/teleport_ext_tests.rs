@@ -70,7 +70,8 @@ fn ssh_cert_previous_identity_expires() {
     // Present but empty (a string of no bytes, which the parser cannot
     // tell from a flag, so it is not canonical either): refused.
     assert!(read(Some("")).is_err());
-    // A Machine ID bot's certificate.
+    // A Machine ID bot's certificate, and its instance (lock target
+    // `bot_instance_id`).
     let (ty, b64) = s.sign(
         "ca",
         "user",
@@ -83,12 +84,15 @@ fn ssh_cert_previous_identity_expires() {
             &window(),
             "-O",
             "extension:bot-name@goteleport.com=ci",
+            "-O",
+            "extension:bot-instance-id@goteleport.com=2f1c6a8e-7b4d-4e0f-9a31-5c2d8e6f7a10",
         ],
     );
-    assert!(
-        verify_user_cert(&ty, &b64, &cas, "jerry", inside())
-            .unwrap()
-            .bot
+    let bot = verify_user_cert(&ty, &b64, &cas, "jerry", inside()).unwrap();
+    assert!(bot.bot);
+    assert_eq!(
+        bot.bot_instance_id.as_deref(),
+        Some("2f1c6a8e-7b4d-4e0f-9a31-5c2d8e6f7a10")
     );
     // A resource access request's certificate: its resources, read; a
     // malformed list refuses the certificate.

@@ -128,7 +128,7 @@ fn a_refused_input_keeps_the_previous_set() {
     std::fs::write(&s.input, fixture().replace("    - ubuntu\n", "    - '*'\n")).unwrap();
     let f = s.publish(&strs(&s.input_args()));
     assert!(!f.success());
-    let place = format!("{}:59:7:", s.input.display());
+    let place = format!("{}:58:7:", s.input.display());
     assert!(f.stderr.contains(&place), "{}", f.stderr);
     assert!(
         f.stderr

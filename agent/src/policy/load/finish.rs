@@ -19,13 +19,19 @@ impl Loader {
             std::mem::take(&mut self.users),
             std::mem::take(&mut self.user_places),
         );
+        let (users, user_places) = self.apply_login_states(users, user_places);
         let users = ByName::from_sorted(users);
         for (user, &place) in users.values().zip(&user_places) {
+            let whose = if user.login_state.is_some() {
+                "user_login_state"
+            } else {
+                "user"
+            };
             for role in &user.roles {
                 if !roles.contains_key(role) {
                     let at = self.show(place);
                     self.warnings.push(format!(
-                        "{at}: user {:?} has role {role:?}, which is not in the bundle",
+                        "{at}: {whose} {:?} has role {role:?}, which is not in the bundle",
                         user.name
                     ));
                 }

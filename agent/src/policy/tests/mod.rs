@@ -10,6 +10,8 @@ mod index_agreement;
 mod json_arrays;
 mod json_halves;
 mod lock_targets;
+mod login_state_decisions;
+mod login_state_loading;
 mod managed_logins;
 mod node_label_outcomes;
 mod policy_file_rights;

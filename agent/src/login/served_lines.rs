@@ -152,4 +152,12 @@ mod tests {
             )]
         );
     }
+
+    /// A login state with no user resource: its person cannot log in, so
+    /// no key of theirs is served.
+    #[test]
+    fn no_key_is_served_for_a_login_state_without_a_user() {
+        let state = ALICES_STATE.replace("alice", "carol");
+        assert!(lines(&policy("carol", &state)).is_empty());
+    }
 }

@@ -38,12 +38,17 @@ impl Loader {
             }
         }
         for (device, &place) in self.devices.iter().zip(&self.device_places) {
-            if !users.contains_key(&device.user) {
-                let at = format!("{}: ", self.show(place));
-                self.warnings.push(format!(
+            let at = format!("{}: ", self.show(place));
+            match users.get(&device.user) {
+                None => self.warnings.push(format!(
                     "{at}mfa_device {:?} belongs to user {:?}, who is not in the bundle",
                     device.name, device.user
-                ));
+                )),
+                Some(u) if u.has_login_state_only() => self.warnings.push(format!(
+                    "{at}mfa_device {:?} belongs to user {:?}, who has a user_login_state but no user resource: Teleport cannot authenticate them, and their logins are denied",
+                    device.name, device.user
+                )),
+                Some(_) => {}
             }
         }
         Bundle::from_indexed(

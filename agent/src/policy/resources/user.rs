@@ -122,6 +122,15 @@ impl User {
             .is_some_and(|o| o.user_resource_roles.is_none())
     }
 
+    /// Whether the `user_login_state` that gave the roles and traits no
+    /// longer exists at `now` (`metadata.expires`).
+    pub fn is_login_state_expired(&self, now: SystemTime) -> bool {
+        self.login_state
+            .as_ref()
+            .and_then(|o| o.expires)
+            .is_some_and(|e| e <= now)
+    }
+
     /// What a certificate says of this identity (all empty for a bundle's
     /// user).
     pub fn cert(&self) -> &CertificateFacts {

@@ -3,8 +3,10 @@
 //! one, is what certificates and sessions are built from; Access Lists
 //! and login rules write it).
 
+use std::time::Duration;
+
 use super::login_state_loading::login_state;
-use super::support::{bundle, node, role, summary, user, Ask};
+use super::support::{bundle, node, now, role, summary, user, Ask};
 use crate::policy::{KeyPolicy, ServiceClass};
 
 fn prod3() -> crate::policy::NodeInfo {
@@ -135,4 +137,79 @@ fn a_role_lock_holds_users_the_login_state_gives_it() {
     );
     let d = Ask::new(&n, "ubuntu").user("bob").decide(&b);
     assert_eq!(summary(&d), "allow off [dev]", "{:?}", d.reasons);
+}
+
+/// A login state with no user resource: Teleport would read its roles,
+/// but cannot authenticate the person, so nothing the bundle says of them
+/// (their traits, a key registered to them) lets them in.
+#[test]
+fn a_login_state_without_a_user_allows_nothing() {
+    let device = "---\nkind: mfa_device\nversion: v1\nmetadata: {name: key}\nspec: {id: dev-1, user: carol, ssh_sk: {public_key: 'sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gAAAABHNzaDo='}}\n";
+    let text = dev_and_prod() + &login_state("carol", &["dev", "prod"], &["carol"]) + device;
+    let b = bundle(&text);
+    let n = prod3();
+    let d = Ask::new(&n, "ubuntu")
+        .user("carol")
+        .device("dev-1")
+        .decide(&b);
+    assert_eq!(summary(&d), "deny off []", "{:?}", d.reasons);
+    assert!(
+        d.reasons
+            .iter()
+            .any(|r| r.contains("has a user_login_state but no user resource")),
+        "{:?}",
+        d.reasons
+    );
+    // Her traits' login: denied, not the unknown user's cluster default.
+    let d = Ask::new(&n, "carol").decide(&b);
+    assert_eq!(d.access, crate::policy::Access::Deny, "{:?}", d.reasons);
+    // A shared login: she is no candidate.
+    let d = Ask::new(&n, "ubuntu").decide(&b);
+    assert_eq!(summary(&d), "deny off []", "{:?}", d.reasons);
+    assert!(d.candidates.is_empty());
+    assert!(
+        b.warnings
+            .iter()
+            .any(|w| w.contains("mfa_device \"key\" belongs to user \"carol\", who has a user_login_state but no user resource")),
+        "{:?}",
+        b.warnings
+    );
+}
+
+/// Past its `metadata.expires` the backend has deleted the state and
+/// Teleport reads the user resource again: this bundle holds the state's
+/// roles, so the user is denied until a new bundle comes (fail closed).
+#[test]
+fn an_expired_login_state_denies_until_republished() {
+    let state = login_state("alice", &["dev", "prod"], &[]).replace(
+        "expires: \"0001-01-01T00:00:00Z\"",
+        "expires: \"2024-01-01T01:00:00Z\"",
+    );
+    let b = bundle(&(dev_and_prod() + &user("alice", &["dev"], &[]) + &state));
+    let n = prod3();
+    let before = Ask::new(&n, "ubuntu").user("alice").decide(&b);
+    assert_eq!(
+        summary(&before),
+        "allow session [dev,prod]",
+        "{:?}",
+        before.reasons
+    );
+    let after = Ask::new(&n, "ubuntu")
+        .user("alice")
+        .at(now() + Duration::from_secs(3600))
+        .decide(&b);
+    assert_eq!(
+        after.access,
+        crate::policy::Access::Deny,
+        "{:?}",
+        after.reasons
+    );
+    assert!(
+        after
+            .reasons
+            .iter()
+            .any(|r| r.contains("the user_login_state of alice has expired")),
+        "{:?}",
+        after.reasons
+    );
 }

@@ -7,6 +7,8 @@
 //! until SIGTERM; standard input, a directory, `--devices`, and `--tctl` with
 //! a tctl script on PATH.
 
+#[path = "publish/tctl_runs.rs"]
+mod tctl_runs;
 #[path = "publish/world.rs"]
 mod world;
 
@@ -19,7 +21,7 @@ use std::time::Duration;
 use mfa_agent::sync::parse_signing_key;
 use mfa_agent::web_assets::WEB_FILES;
 use pam_mfa_e2e::bins::{self};
-use pam_mfa_e2e::process::{run_checked, run_with_timeout, wait_until};
+use pam_mfa_e2e::process::{run_checked, wait_until};
 use world::*;
 
 #[test]
@@ -342,65 +344,4 @@ fn reads_standard_input_a_directory_and_devices() {
     let (_, with_device) = read_verified(&s.out, &key);
     let text = String::from_utf8(with_device).unwrap();
     assert!(text.contains("\"name\":\"alice-sk\""), "{text}");
-}
-
-#[test]
-fn tctl_is_run_with_its_identity_and_a_failure_keeps_the_set() {
-    let s = setup("publish-tctl");
-    // What tctl prints for cluster_networking_config, after the rest.
-    let networking = s.work.write(
-        "networking.yaml",
-        "---\nkind: cluster_networking_config\nversion: v2\nmetadata:\n  name: cluster-networking-config\nspec:\n  client_idle_timeout: 15m0s\n  keep_alive_interval: 5m0s\n",
-        0o600,
-    );
-    let path = fake_tctl(
-        &s,
-        &format!("cat {} {}", s.input.display(), networking.display()),
-    );
-    let id = s.work.write("identity", "not a real identity\n", 0o600);
-    let run = |path: &str| {
-        let mut cmd = Command::new(bins::mfactl());
-        cmd.env("PATH", path)
-            .args(["publish", "--tctl", "--tctl-identity"])
-            .arg(&id)
-            .args([
-                "--tctl-auth-server",
-                "auth.example:3025",
-                "--tctl-timeout",
-                "20s",
-                "--out",
-            ])
-            .arg(&s.out)
-            .arg("--signing-key")
-            .arg(&s.key);
-        run_with_timeout(&mut cmd, Duration::from_secs(60))
-    };
-    let f = run(&path);
-    assert!(f.success(), "{}{}", f.stdout, f.stderr);
-    let args = std::fs::read_to_string(s.work.join("tctl-args")).unwrap();
-    assert_eq!(
-        args.trim(),
-        format!(
-            "get role,cap,user,lock,cert_authority,cluster_networking_config --with-secrets --format=yaml -i {} --auth-server auth.example:3025",
-            id.display()
-        )
-    );
-    let (m, bundle) = read_verified(&s.out, &printed_key(&f));
-    // The cluster-wide idle timeout reaches the agents, alone of its spec.
-    let text = String::from_utf8(bundle).unwrap();
-    assert!(
-        text.contains(r#""spec":{"client_idle_timeout":"15m0s"}"#),
-        "{text}"
-    );
-    let before = files_under(&s.out);
-    // tctl fails: the error says so, nothing changes.
-    let path = fake_tctl(
-        &s,
-        "echo 'ERROR: access denied to perform action \"read\" on \"user\"' >&2\nexit 1",
-    );
-    let f = run(&path);
-    assert!(!f.success());
-    assert!(f.stderr.contains("access denied"), "{}", f.stderr);
-    assert_eq!(files_under(&s.out), before);
-    assert_eq!(read_verified(&s.out, &printed_key(&f)).0, m);
 }

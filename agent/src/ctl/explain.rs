@@ -252,4 +252,44 @@ mod tests {
             render(&tappable)
         );
     }
+
+    /// The reviewer's case, as `mfactl explain --policy X.yaml --node prod3
+    /// --label env=prod --login ubuntu --user alice` runs it: the roles of
+    /// alice's user_login_state decide, and the explanation says where
+    /// they came from.
+    #[test]
+    fn roles_from_a_user_login_state_are_explained() {
+        let dir = std::env::temp_dir().join(format!("mfactl-explain-ls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("X.yaml");
+        std::fs::write(
+            &path,
+            "kind: role\nversion: v7\nmetadata: {name: dev}\nspec:\n  allow:\n    logins: [ubuntu]\n    node_labels: {'*': '*'}\n---\n\
+             kind: role\nversion: v7\nmetadata: {name: prod}\nspec:\n  options: {require_session_mfa: true}\n  allow:\n    logins: [ubuntu]\n    node_labels: {env: prod}\n---\n\
+             kind: user\nversion: v2\nmetadata: {name: alice}\nspec: {roles: [dev]}\n---\n\
+             kind: user_login_state\nversion: v1\nmetadata: {name: alice}\nspec: {roles: [dev, prod], user_type: local}\n",
+        )
+        .expect("write bundle");
+        let args = ExplainArgs {
+            policy: Some(&path),
+            node: Some("prod3".into()),
+            node_id: None,
+            labels: [("env".to_string(), "prod".to_string())].into(),
+            query: ExplainQuery {
+                login: "ubuntu".into(),
+                user: Some("alice".into()),
+                service: None,
+            },
+        };
+        let e = run_explain(args, Path::new("/nonexistent")).expect("explained");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!((e.access.as_str(), e.mfa.as_str()), ("allow", "session"));
+        let text = render(&e);
+        assert!(text.contains("roles:        dev, prod"), "{text}");
+        assert!(
+            text.contains("come from user_login_state alice")
+                && text.contains("the user resource lists [dev]"),
+            "{text}"
+        );
+    }
 }

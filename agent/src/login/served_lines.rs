@@ -96,3 +96,68 @@ fn sanitize(s: &str) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::lines_for_login;
+    use crate::policy::{load_bundle_str, NodeInfo};
+
+    const BLOB: &str = "AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gAAAABHNzaDo=";
+
+    /// Roles dev (root everywhere, no MFA) and prod (root on env=prod, a
+    /// PIN), user alice with dev, and her key.
+    fn policy(user: &str, extra: &str) -> String {
+        format!(
+            "kind: role\nversion: v7\nmetadata: {{name: dev}}\nspec:\n  allow:\n    logins: [root]\n    node_labels: {{'*': '*'}}\n---\n\
+             kind: role\nversion: v7\nmetadata: {{name: prod}}\nspec:\n  options:\n    require_session_mfa: hardware_key_pin\n  allow:\n    logins: [root]\n    node_labels: {{env: prod}}\n---\n\
+             kind: mfa_device\nversion: v1\nmetadata: {{name: key}}\nspec:\n  user: {user}\n  ssh_sk:\n    public_key: \"sk-ssh-ed25519@openssh.com {BLOB} laptop\"\n{extra}"
+        )
+    }
+
+    fn lines(text: &str) -> Vec<String> {
+        let bundle = load_bundle_str(text, "t.yaml").unwrap();
+        let node = NodeInfo {
+            name: "prod3".into(),
+            id: None,
+            labels: [("env".to_string(), "prod".to_string())].into(),
+        };
+        lines_for_login(&bundle, &node, "root", SystemTime::now(), false)
+            .into_iter()
+            .map(|l| l.line)
+            .collect()
+    }
+
+    const ALICE: &str =
+        "---\nkind: user\nversion: v2\nmetadata: {name: alice}\nspec:\n  roles: [dev]\n";
+    const ALICES_STATE: &str = "---\nkind: user_login_state\nversion: v1\nmetadata: {name: alice}\nspec:\n  roles: [dev, prod]\n";
+
+    /// A role the user_login_state gives asks for a PIN: the key is served
+    /// with verify-required, as it would be had the user resource held it.
+    #[test]
+    fn a_pin_of_a_role_the_login_state_gives_is_served() {
+        let own = lines(&policy("alice", ALICE));
+        assert_eq!(
+            own,
+            [format!(
+                "sk-ssh-ed25519@openssh.com {BLOB} pam-mfa:alice/key"
+            )]
+        );
+        let with_state = lines(&policy("alice", &format!("{ALICE}{ALICES_STATE}")));
+        assert_eq!(
+            with_state,
+            [format!(
+                "verify-required sk-ssh-ed25519@openssh.com {BLOB} pam-mfa:alice/key"
+            )]
+        );
+    }
+
+    /// A login state with no user resource: its person cannot log in, so
+    /// no key of theirs is served.
+    #[test]
+    fn no_key_is_served_for_a_login_state_without_a_user() {
+        let state = ALICES_STATE.replace("alice", "carol");
+        assert!(lines(&policy("carol", &state)).is_empty());
+    }
+}

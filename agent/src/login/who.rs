@@ -115,6 +115,7 @@ pub(super) fn identify<'b>(
         roles: c.roles.iter().map(|r| r.as_str().into()).collect(),
         traits: crate::policy::Traits::from(&c.traits),
         limits: None,
+        login_state: None,
         certificate: Some(Box::new(CertificateFacts {
             trusted_device: c.trusted_device,
             device_id: c.device_id.clone(),

@@ -8,6 +8,7 @@ use super::key_policy::KeyPolicy;
 use super::limits::{device_trust_denial, expired_certificate, identity_denial};
 use super::locking_mode::apply_stale_lock_view;
 use super::locks::{LockHolder, LockSubject};
+use super::login_state::roles_origin;
 use super::query::{Access, Decision, LoginQuery, ServiceClass};
 use super::require_mfa::RequireMfa;
 use super::requirement::Requirement;
@@ -50,6 +51,7 @@ pub(super) fn decide_for_user(
     user: &User,
     mut reasons: Vec<String>,
 ) -> Decision {
+    reasons.extend(roles_origin(user));
     let (roles, missing) = user_roles(bundle, user, q.now);
     let applied: Vec<AppliedRole<'_>> = roles
         .iter()

@@ -22,6 +22,7 @@ use super::documents::{json_error, Document, Format};
 use super::error::PolicyError;
 use super::resources::{
     CapDoc, CertAuthorityDoc, DeviceDoc, LockDoc, NetworkingDoc, RoleDoc, UserDoc,
+    UserLoginStateDoc,
 };
 
 /// A resource read from its document, before Teleport's defaults.
@@ -33,6 +34,7 @@ pub(crate) enum Resource {
     Device(DeviceDoc),
     CertAuthority(CertAuthorityDoc),
     Networking(NetworkingDoc),
+    LoginState(UserLoginStateDoc),
     /// A kind this agent does not read.
     Unknown(String),
 }
@@ -49,6 +51,7 @@ impl Resource {
             "mfa_device" => Resource::Device(DeviceDoc::deserialize(rest)?),
             "cert_authority" => Resource::CertAuthority(CertAuthorityDoc::deserialize(rest)?),
             "cluster_networking_config" => Resource::Networking(NetworkingDoc::deserialize(rest)?),
+            "user_login_state" => Resource::LoginState(UserLoginStateDoc::deserialize(rest)?),
             other => {
                 IgnoredAny::deserialize(rest)?;
                 Resource::Unknown(other.to_owned())

@@ -4,6 +4,7 @@
 
 use super::applied_role::AppliedRole;
 use super::bundle::Bundle;
+use super::login_state::login_state_denial;
 use super::query::LoginQuery;
 use super::resources::{Role, User};
 use super::ServiceClass;
@@ -12,14 +13,19 @@ use super::ServiceClass;
 /// past their `metadata.expires` no longer exists in Teleport (the backend
 /// deletes the resource), a resource access request's certificate reaches
 /// only the nodes it names, and a user whose account is locked after
-/// failed attempts cannot authenticate. Nothing of theirs allows a login
-/// then, not even a registered key of theirs.
+/// failed attempts cannot authenticate; nor can a user whose roles a
+/// `user_login_state` gave when the state has no user resource beside it
+/// or has expired (`login_state`). Nothing of theirs allows a login then,
+/// not even a registered key of theirs.
 pub(super) fn identity_denial(q: &LoginQuery<'_>, user: &User) -> Option<String> {
     if user.is_expired(q.now) {
         return Some(format!(
             "cluster user {} expired (metadata.expires): Teleport has deleted the user, so access is denied",
             user.name
         ));
+    }
+    if let Some(why) = login_state_denial(q, user) {
+        return Some(why);
     }
     // `AccessChecker.CheckAccess` → `checkAllowedResources`: a certificate
     // of a resource access request reaches only the nodes it names.

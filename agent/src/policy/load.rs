@@ -4,6 +4,7 @@ mod cluster_settings;
 mod convert;
 mod devices;
 mod finish;
+mod login_states;
 mod parallel;
 mod policy_file;
 
@@ -21,7 +22,8 @@ use super::error::PolicyError;
 use super::json_stream::{for_each_element, Item, Resource};
 use super::load_support::{on_own_thread, release_free_heap, Claims, LARGE};
 use super::resources::{
-    CapDoc, CertAuthorityDoc, DeviceDoc, LockDoc, Role, RoleDoc, User, UserDoc,
+    CapDoc, CertAuthorityDoc, DeviceDoc, LockDoc, LoginState, Role, RoleDoc, User, UserDoc,
+    UserLoginStateDoc,
 };
 use convert::{convert, Converted};
 use policy_file::{check_policy_dir, read_policy_file};
@@ -160,6 +162,11 @@ struct Loader {
     users: Vec<User>,
     user_places: Vec<Place>,
     user_claims: Claims,
+    /// `user_login_state`s in bundle order, each with its place, claimed
+    /// by name as users are (applied to the users at the end).
+    login_states: Vec<LoginState>,
+    login_state_places: Vec<Place>,
+    login_state_claims: Claims,
     cap: Option<super::resources::AuthPreference>,
     networking: Option<super::resources::NetworkingConfig>,
     locks: Vec<super::resources::Lock>,
@@ -189,6 +196,7 @@ impl Loader {
     fn refuse_empty(&self, origin: &str) -> Result<(), PolicyError> {
         let nothing = self.roles.is_empty()
             && self.users.is_empty()
+            && self.login_states.is_empty()
             && self.cap.is_none()
             && self.locks.is_empty()
             && self.devices.is_empty()
@@ -196,7 +204,7 @@ impl Loader {
         if nothing {
             return Err(PolicyError::in_file(
                 origin,
-                "holds no role, user, cluster_auth_preference, lock, mfa_device or cert_authority: no policy (an empty bundle would require MFA of nobody)",
+                "holds no role, user, user_login_state, cluster_auth_preference, lock, mfa_device or cert_authority: no policy (an empty bundle would require MFA of nobody)",
             ));
         }
         Ok(())
@@ -289,6 +297,7 @@ impl Loader {
             "mfa_device" => Resource::Device(decode::<DeviceDoc>(doc, origin)?),
             "cert_authority" => Resource::CertAuthority(decode::<CertAuthorityDoc>(doc, origin)?),
             "cluster_networking_config" => Resource::Networking(decode(doc, origin)?),
+            "user_login_state" => Resource::LoginState(decode::<UserLoginStateDoc>(doc, origin)?),
             _ => Resource::Unknown(kind),
         };
         self.add_resource(resource, doc, origin)
@@ -321,6 +330,7 @@ impl Loader {
             Converted::Lock(lock) => self.add_lock(*lock, doc, origin)?,
             Converted::Device(outcome) => self.add_device(outcome, doc, origin)?,
             Converted::CertAuthority(ca) => self.cert_authorities.push(*ca),
+            Converted::LoginState(state) => self.add_login_state(*state, doc, origin)?,
             Converted::Unknown(other) => {
                 self.warnings.push(format!(
                     "{origin}:{}: skipped unknown kind '{other}'",

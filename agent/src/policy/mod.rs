@@ -53,6 +53,7 @@ mod load_support;
 mod lock_index;
 mod locking_mode;
 mod locks;
+mod login_state;
 mod node_label_cache;
 mod predicate;
 mod query;
@@ -87,8 +88,8 @@ pub use requirement::Requirement;
 pub use resolve::{decide, decide_with_identity};
 pub use resources::{
     join_token_sha256, AccountLimits, AuthPreference, CertAuthority, CertificateFacts, DeviceKind,
-    Lock, LockTarget, MfaDevice, Role, RoleConditions, RoleMapping, TraitValues, Traits, User,
-    WebauthnDevice, WebauthnForm, SSH_SK_KEY_TYPES,
+    Lock, LockTarget, LoginStateOrigin, MfaDevice, Role, RoleConditions, RoleMapping, TraitValues,
+    Traits, User, WebauthnDevice, WebauthnForm, SSH_SK_KEY_TYPES,
 };
 pub use session_terms::{session_terms, SessionTerms};
 pub use traits::{interpolate, TemplateError};

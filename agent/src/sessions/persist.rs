@@ -193,6 +193,7 @@ fn session(r: Record) -> Option<Session> {
             roles: i.roles.into_iter().map(Into::into).collect(),
             traits: crate::policy::Traits::from(i.traits),
             limits: None,
+            login_state: None,
             certificate: Some(Box::new(CertificateFacts {
                 trusted_device: i.trusted_device,
                 device_id: i.device_id,

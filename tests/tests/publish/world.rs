@@ -216,11 +216,19 @@ pub(crate) fn current_serial(out: &Path) -> Option<u64> {
     Manifest::parse(&bytes).ok().map(|m| m.serial)
 }
 
-/// A `tctl` script first on PATH: records its arguments and prints the fixture.
+/// What `tctl get user_login_state` prints for the fixture's cluster.
+pub(crate) fn login_states_fixture() -> PathBuf {
+    workspace_root()
+        .join(TESTDATA)
+        .join("tctl_user_login_states.yaml")
+}
+
+/// A `tctl` script first on PATH: adds its arguments, one run a line, to
+/// `tctl-args`, then runs `body`.
 pub(crate) fn fake_tctl(s: &Setup, body: &str) -> String {
     let bin = s.work.subdir("bin", 0o755);
     let script = format!(
-        "#!/bin/sh\necho \"$@\" > {args}\n{body}\n",
+        "#!/bin/sh\necho \"$@\" >> {args}\n{body}\n",
         args = s.work.join("tctl-args").display()
     );
     s.work.write("bin/tctl", &script, 0o755);

@@ -51,10 +51,15 @@ fn readme_teleport_to_every_host_runs_word_for_word() {
     }
     let bin = work.subdir("bin", 0o755);
     std::os::unix::fs::symlink(bins::mfactl(), bin.join("mfactl")).unwrap();
-    let fixture = workspace_root().join("agent/src/ctl/publish/testdata/tctl_with_secrets.yaml");
+    let testdata = workspace_root().join("agent/src/ctl/publish/testdata");
+    // The resources, and the login states in a run of their own.
     work.write(
         "bin/tctl",
-        &format!("#!/bin/sh\ncat {}\n", fixture.display()),
+        &format!(
+            "#!/bin/sh\nif [ \"$2\" = user_login_state ]; then cat {}; else cat {}; fi\n",
+            testdata.join("tctl_user_login_states.yaml").display(),
+            testdata.join("tctl_with_secrets.yaml").display()
+        ),
         0o755,
     );
     let calls = work.join("systemctl-calls");

@@ -83,8 +83,8 @@ pub enum Cmd {
     /// Publish the cluster's policy for agents (on the Auth Service host):
     /// reads what `tctl get
     /// role,cap,user,lock,cert_authority,cluster_networking_config
-    /// --with-secrets --format=yaml` prints and our own mfa_device
-    /// documents, checks them
+    /// --with-secrets --format=yaml` and `tctl get user_login_state
+    /// --format=yaml` print and our own mfa_device documents, checks them
     /// as the agent will, copies only an allowlist of fields (no password
     /// hash, TOTP key, WebAuthn user handle or CA private key ever leaves),
     /// and writes OUT atomically: bundles/SHA256.json, manifest.json and

@@ -11,9 +11,9 @@ use mfa_agent::ctl::publish::{run_publish, PublishArgs, TctlOptions};
 
 #[derive(Args)]
 pub struct PublishCmd {
-    /// What `tctl get ... --with-secrets --format=yaml` printed: a file,
-    /// a directory of such files (*.yaml, *.yml, *.json), or - for
-    /// standard input.
+    /// What `tctl get ... --with-secrets --format=yaml` (and `tctl get
+    /// user_login_state`) printed: a file, a directory of such files
+    /// (*.yaml, *.yml, *.json), or - for standard input.
     #[arg(
         long,
         value_name = "PATH",
@@ -24,7 +24,9 @@ pub struct PublishCmd {
     from: Option<PathBuf>,
     /// Run `tctl get
     /// role,cap,user,lock,cert_authority,cluster_networking_config
-    /// --with-secrets --format=yaml` (tctl from PATH) instead of --from.
+    /// --with-secrets --format=yaml`, then `tctl get user_login_state
+    /// --format=yaml` (tctl from PATH), instead of --from. A tctl that
+    /// does not know user_login_state gives none, with a warning.
     #[arg(long)]
     tctl: bool,
     /// tctl's identity file (`tctl -i FILE`).
@@ -43,7 +45,7 @@ pub struct PublishCmd {
         requires = "tctl"
     )]
     tctl_auth_server: Option<String>,
-    /// tctl is killed when it has not finished within this.
+    /// Each tctl run is killed when it has not finished within this.
     #[arg(long, value_name = "DURATION", default_value = "60s", env = "PAM_MFA_PUBLISH_TCTL_TIMEOUT",
           value_parser = mfa_agent::config::parse_duration)]
     tctl_timeout: Duration,

@@ -59,6 +59,27 @@ fn a_user_keeps_roles_traits_and_public_device_parts_only() {
     );
 }
 
+/// What `tctl get user_login_state` prints: the roles, traits and
+/// expiry are kept; the original roles and traits, the user type and
+/// the revision are not.
+#[test]
+fn a_user_login_state_keeps_roles_traits_and_expiry() {
+    let state = json!({"kind": "user_login_state", "version": "v1",
+        "metadata": {"name": "alice", "expires": "2030-01-01T00:00:00Z", "revision": "r",
+                     "labels": {"teleport.dev/origin": "okta"}},
+        "spec": {"original_roles": ["dev"], "original_traits": {"logins": ["a"]},
+                 "roles": ["dev", "prod"], "traits": {"logins": ["alice"]},
+                 "user_type": "sso", "github_identity": {"UserID": "1", "Username": "a"}}});
+    let (kept, d) = copy_kind(&state);
+    assert_eq!(
+        kept.unwrap().unwrap(),
+        json!({"kind": "user_login_state", "version": "v1",
+            "metadata": {"name": "alice", "expires": "2030-01-01T00:00:00Z"},
+            "spec": {"roles": ["dev", "prod"], "traits": {"logins": ["alice"]}}})
+    );
+    assert_eq!(d.secret_fields, 0);
+}
+
 #[test]
 fn networking_config_keeps_the_idle_timeout_only() {
     let net = json!({"kind": "cluster_networking_config", "version": "v2",

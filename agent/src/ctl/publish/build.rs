@@ -281,6 +281,39 @@ mod tests {
         assert!(built.text.ends_with("}\n]\n"));
     }
 
+    /// What `tctl get user_login_state` prints, beside the resources: the
+    /// published bundle holds the state's roles and traits (and not its
+    /// original ones), and means what the input means.
+    #[test]
+    fn login_states_are_published_with_their_roles_and_traits() {
+        let states = include_str!("testdata/tctl_user_login_states.yaml");
+        let built = build_bundle(
+            &[source("tctl.yaml", FIXTURE), source("states.yaml", states)],
+            &[],
+            None,
+        )
+        .unwrap();
+        let bob = &built.bundle.users()["bob"];
+        let roles: Vec<&str> = bob.roles.iter().map(|r| &**r).collect();
+        assert_eq!(roles, ["access", "prod-access"]);
+        assert_eq!(bob.logins().to_vec(), ["bob", "deploy"]);
+        assert!(bob.login_state.is_some());
+        assert!(
+            built
+                .text
+                .contains(r#"{"kind":"user_login_state","metadata":{"expires":"0001-01-01T00:00:00Z","name":"bob"},"spec":{"roles":["access","prod-access"],"traits":{"logins":["bob","deploy"]}},"version":"v1"}"#),
+            "{}",
+            built.text
+        );
+        for dropped in ["original_roles", "original_traits", "user_type", "okta"] {
+            assert!(!built.text.contains(dropped), "{dropped}");
+        }
+        assert_eq!(
+            built.left_out, 2,
+            "recovery_codes and webauthn_session_data"
+        );
+    }
+
     #[test]
     fn an_unknown_field_with_key_material_stops_the_publication() {
         let text = FIXTURE.replace(

@@ -28,7 +28,7 @@ pub use input::Source;
 pub use out_dir::BUNDLES_KEPT;
 pub use rounds::run_publish;
 pub use signing_key::PublishKey;
-pub use tctl::{TctlOptions, TCTL_RESOURCES};
+pub use tctl::{TctlOptions, TCTL_LOGIN_STATES, TCTL_RESOURCES};
 
 use crate::sync::manifest_format::{rfc3339_utc, Manifest};
 use out_dir::OutDir;
@@ -90,18 +90,35 @@ impl Published {
     }
 }
 
+/// The publisher's inputs.
+pub(crate) struct Inputs {
+    /// tctl's output (its runs, or `--from`).
+    pub resources: Vec<Source>,
+    /// `--devices`.
+    pub devices: Vec<Source>,
+    /// What the operator should know of how they were read.
+    pub notes: Vec<String>,
+}
+
 /// Reads the inputs (tctl's output, then `--devices`).
-pub(crate) fn read_inputs(args: &PublishArgs) -> Result<(Vec<Source>, Vec<Source>), String> {
-    let resources = match (&args.tctl, &args.from) {
-        (Some(t), None) => vec![tctl::run_tctl(t)?],
-        (None, Some(from)) => input::read_from(from)?,
+pub(crate) fn read_inputs(args: &PublishArgs) -> Result<Inputs, String> {
+    let (resources, notes) = match (&args.tctl, &args.from) {
+        (Some(t), None) => {
+            let out = tctl::run_tctl(t)?;
+            (out.sources, out.notes)
+        }
+        (None, Some(from)) => (input::read_from(from)?, Vec::new()),
         _ => return Err("give --from PATH (or -) or --tctl".into()),
     };
     let devices = match &args.devices {
         Some(d) => input::read_path(d)?,
         None => Vec::new(),
     };
-    Ok((resources, devices))
+    Ok(Inputs {
+        resources,
+        devices,
+        notes,
+    })
 }
 
 /// The source name: given, else the one cluster name the CAs carry.
@@ -131,8 +148,15 @@ pub fn publish_once(
     key: &PublishKey,
     now: SystemTime,
 ) -> Result<Published, String> {
-    let (resources, devices) = read_inputs(args)?;
-    let built = build_bundle(&resources, &devices, args.cluster_name.as_deref())?;
+    let inputs = read_inputs(args)?;
+    for note in &inputs.notes {
+        eprintln!("mfactl publish: warning: {note}");
+    }
+    let built = build_bundle(
+        &inputs.resources,
+        &inputs.devices,
+        args.cluster_name.as_deref(),
+    )?;
     for w in &built.warnings {
         eprintln!("mfactl publish: warning: {w}");
     }

@@ -8,8 +8,9 @@
 //! the publication: Teleport's output changed, and this table must learn
 //! the new field). Field names follow Teleport's `api/types/types.proto`
 //! (`RoleV6`, `UserV2`/`LocalAuthSecrets`/`MFADevice`, `CertAuthorityV2`/
-//! `CAKeySet`, `LockV2`, `AuthPreferenceV2`) as tctl prints them; MFA devices
-//! are printed through jsonpb, hence their camelCase names.
+//! `CAKeySet`, `LockV2`, `AuthPreferenceV2`) and `api/types/userloginstate`
+//! as tctl prints them; MFA devices are printed through jsonpb, hence their
+//! camelCase names.
 
 use super::device_shapes::LOCAL_AUTH;
 use super::shape::Shape::{self, Drop, Each, Keep, KeepChecked, Map, Secret, Sha256As};
@@ -104,6 +105,34 @@ const USER: Shape = Map(
                     ("saml_identities", Drop),
                     ("github_identities", Drop),
                     ("trusted_device_ids", Drop),
+                ],
+                CheckAndDrop,
+            ),
+        ),
+    ],
+    CheckAndDrop,
+);
+
+/// `user_login_state` (api/types/userloginstate `UserLoginState`, as
+/// `tctl get user_login_state` prints it): the roles and traits Teleport
+/// builds the user's certificates from. The original roles and traits (the
+/// user resource's, before Access Lists and login rules) and the user type
+/// are not read; nothing in it is secret.
+const USER_LOGIN_STATE: Shape = Map(
+    &[
+        ("kind", Keep),
+        ("version", Keep),
+        ("metadata", METADATA),
+        (
+            "spec",
+            Map(
+                &[
+                    ("roles", Keep),
+                    ("traits", Keep),
+                    ("original_roles", Drop),
+                    ("original_traits", Drop),
+                    ("user_type", Drop),
+                    ("github_identity", Drop),
                 ],
                 CheckAndDrop,
             ),
@@ -324,6 +353,7 @@ pub(crate) fn shape_of(kind: &str) -> Option<&'static Shape> {
     Some(match kind {
         "role" => &ROLE,
         "user" => &USER,
+        "user_login_state" => &USER_LOGIN_STATE,
         "cluster_auth_preference" => &CAP,
         "lock" => &LOCK,
         "cert_authority" => &CERT_AUTHORITY,

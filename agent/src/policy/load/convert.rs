@@ -6,7 +6,8 @@ use super::super::documents::Document;
 use super::super::error::PolicyError;
 use super::super::json_stream::Resource;
 use super::super::resources::{
-    AuthPreference, CertAuthority, DeviceOutcome, Lock, MfaDevice, NetworkingConfig, Role, User,
+    AuthPreference, CertAuthority, DeviceOutcome, Lock, LoginState, MfaDevice, NetworkingConfig,
+    Role, User,
 };
 use super::doc_error;
 
@@ -22,6 +23,7 @@ pub(super) enum Converted {
     Device(DeviceOutcome),
     CertAuthority(Box<CertAuthority>),
     Networking(Box<NetworkingConfig>),
+    LoginState(Box<LoginState>),
     /// A kind this agent does not read.
     Unknown(String),
 }
@@ -47,6 +49,7 @@ pub(super) fn convert(
         ),
         Resource::CertAuthority(ca) => Converted::CertAuthority(Box::new(ca.into_cert_authority())),
         Resource::Networking(n) => Converted::Networking(Box::new(n.into_config())),
+        Resource::LoginState(s) => Converted::LoginState(Box::new(s.into_login_state())),
         Resource::Unknown(kind) => Converted::Unknown(kind),
     })
 }

@@ -19,25 +19,36 @@ impl Loader {
             std::mem::take(&mut self.users),
             std::mem::take(&mut self.user_places),
         );
+        let (users, user_places) = self.apply_login_states(users, user_places);
         let users = ByName::from_sorted(users);
         for (user, &place) in users.values().zip(&user_places) {
+            let whose = if user.login_state.is_some() {
+                "user_login_state"
+            } else {
+                "user"
+            };
             for role in &user.roles {
                 if !roles.contains_key(role) {
                     let at = self.show(place);
                     self.warnings.push(format!(
-                        "{at}: user {:?} has role {role:?}, which is not in the bundle",
+                        "{at}: {whose} {:?} has role {role:?}, which is not in the bundle",
                         user.name
                     ));
                 }
             }
         }
         for (device, &place) in self.devices.iter().zip(&self.device_places) {
-            if !users.contains_key(&device.user) {
-                let at = format!("{}: ", self.show(place));
-                self.warnings.push(format!(
+            let at = format!("{}: ", self.show(place));
+            match users.get(&device.user) {
+                None => self.warnings.push(format!(
                     "{at}mfa_device {:?} belongs to user {:?}, who is not in the bundle",
                     device.name, device.user
-                ));
+                )),
+                Some(u) if u.has_login_state_only() => self.warnings.push(format!(
+                    "{at}mfa_device {:?} belongs to user {:?}, who has a user_login_state but no user resource: Teleport cannot authenticate them, and their logins are denied",
+                    device.name, device.user
+                )),
+                Some(_) => {}
             }
         }
         if self.cap.is_none() {

@@ -15,6 +15,7 @@ mod role;
 mod role_checks;
 mod shared_names;
 mod user;
+mod user_login_state;
 mod user_traits;
 mod webauthn_device;
 
@@ -24,7 +25,7 @@ pub use device::{DeviceKind, MfaDevice, SSH_SK_KEY_TYPES};
 pub use lock::{join_token_sha256, Lock, LockTarget, WITHHELD};
 pub use networking::NetworkingConfig;
 pub use role::{Role, RoleConditions};
-pub use user::{AccountLimits, CertificateFacts, User};
+pub use user::{AccountLimits, CertificateFacts, LoginStateOrigin, User};
 pub use user_traits::{TraitValues, Traits};
 pub use webauthn_device::{WebauthnDevice, WebauthnForm};
 
@@ -36,3 +37,4 @@ pub(crate) use networking::NetworkingDoc;
 pub(crate) use role::RoleDoc;
 pub(crate) use shared_names::SharedNames;
 pub(crate) use user::UserDoc;
+pub(crate) use user_login_state::{LoginState, UserLoginStateDoc};

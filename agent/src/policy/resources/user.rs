@@ -27,6 +27,21 @@ pub struct User {
     /// What a verified certificate's identity carries; `None` for a
     /// bundle's user (boxed: a bundle's users never carry it).
     pub certificate: Option<Box<CertificateFacts>>,
+    /// Set when a `user_login_state` of this name gave `roles` and
+    /// `traits` (Teleport's `GetUserOrLoginState`); `None`: they are the
+    /// user resource's, or a certificate's.
+    pub login_state: Option<Box<LoginStateOrigin>>,
+}
+
+/// Where a bundle user's roles and traits came from when a
+/// `user_login_state` gave them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginStateOrigin {
+    /// The user resource's own `spec.roles` (for explanations); `None`:
+    /// the bundle has the login state and no user resource.
+    pub user_resource_roles: Option<Box<[Arc<str>]>>,
+    /// The login state's `metadata.expires`.
+    pub expires: Option<SystemTime>,
 }
 
 /// A user's account limits in the bundle.
@@ -101,6 +116,23 @@ impl User {
             .as_ref()
             .and_then(|l| l.locked_until)
             .is_some_and(|until| until > now)
+    }
+
+    /// Whether the bundle has a `user_login_state` of this name and no
+    /// user resource.
+    pub fn has_login_state_only(&self) -> bool {
+        self.login_state
+            .as_ref()
+            .is_some_and(|o| o.user_resource_roles.is_none())
+    }
+
+    /// Whether the `user_login_state` that gave the roles and traits no
+    /// longer exists at `now` (`metadata.expires`).
+    pub fn is_login_state_expired(&self, now: SystemTime) -> bool {
+        self.login_state
+            .as_ref()
+            .and_then(|o| o.expires)
+            .is_some_and(|e| e <= now)
     }
 
     /// What a certificate says of this identity (all empty for a bundle's
@@ -199,6 +231,7 @@ impl UserDoc {
                 (limits != AccountLimits::default()).then(|| Box::new(limits))
             },
             certificate: None,
+            login_state: None,
         };
         Ok((user, devices))
     }

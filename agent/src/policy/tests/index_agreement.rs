@@ -2,7 +2,8 @@
 //! answers, on generated bundles (fixed seeds) full of the awkward cases:
 //! logins shared by several users, trait templates of every shape, roles
 //! missing from the bundle, devices of unknown users, one blob under two key
-//! types, locks on every target field, expired and unsupported locks.
+//! types, locks on every target field, expired and unsupported locks, and
+//! login states that replace users' roles and traits (or stand alone).
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -157,6 +158,7 @@ fn generate(seed: u64, users: usize) -> String {
             "---\nkind: mfa_device\nversion: v1\nmetadata: {{name: d{d}}}\nspec: {{id: id{d}, user: u{user}, {form}}}\n"
         );
     }
+    login_states(seed, users, &mut out);
     for l in 0..40 {
         let mut fields = Vec::new();
         for field in [
@@ -203,6 +205,34 @@ fn generate(seed: u64, users: usize) -> String {
     out
 }
 
+/// `user_login_state`s (from a generator of their own, so the rest of the
+/// bundle stays as it was): for some users, other roles and logins; and a
+/// few with no user resource.
+fn login_states(seed: u64, users: usize, out: &mut String) {
+    let mut rng = Rng(seed ^ 0x1057);
+    for u in 0..users + 5 {
+        if u < users && !rng.chance(30) {
+            continue;
+        }
+        let roles: Vec<String> = (0..rng.below(4))
+            .map(|_| format!("r{}", rng.below(ROLES + 3)))
+            .collect();
+        let logins: Vec<String> = (0..rng.below(3))
+            .map(|_| match rng.below(3) {
+                0 => format!("u{}", rng.below(users)),
+                1 => rng.pick(SHARED_LOGINS).to_owned(),
+                _ => format!("svc{}", rng.below(5)),
+            })
+            .collect();
+        let _ = write!(
+            out,
+            "---\nkind: user_login_state\nversion: v1\nmetadata: {{name: u{u}}}\nspec:\n  roles: [{}]\n  traits:\n    logins: [{}]\n",
+            quoted(&roles),
+            quoted(&logins)
+        );
+    }
+}
+
 /// Every login worth asking about: names, trait values, role logins, and a
 /// few nobody has.
 fn logins_of(b: &Bundle) -> BTreeSet<String> {
@@ -228,7 +258,15 @@ fn names(users: &[&User]) -> Vec<String> {
 fn indexed_lookups_agree_with_scans() {
     for seed in [1, 2, 3, 0x5eed] {
         let b = bundle(&generate(seed, USERS));
-        assert!(b.users().len() == USERS && b.devices().len() > USERS);
+        // The users, and the login states without one.
+        assert!(b.users().len() == USERS + 5 && b.devices().len() > USERS);
+        assert!(
+            b.users()
+                .values()
+                .filter(|u| u.login_state.is_some())
+                .count()
+                > USERS / 5
+        );
 
         for login in logins_of(&b) {
             let scan: Vec<&User> = b

@@ -11,6 +11,8 @@ mod index_agreement;
 mod json_arrays;
 mod json_halves;
 mod lock_targets;
+mod login_state_decisions;
+mod login_state_loading;
 mod managed_logins;
 mod missing_cap;
 mod node_label_outcomes;

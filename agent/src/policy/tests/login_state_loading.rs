@@ -50,7 +50,11 @@ fn a_login_state_gives_its_user_roles_and_traits() {
         Some(vec!["dev"])
     );
     assert_eq!(origin.expires, None, "Go's zero time is no expiry");
-    assert!(warnings_beside_missing_cap(&b).is_empty(), "{:?}", b.warnings);
+    assert!(
+        warnings_beside_missing_cap(&b).is_empty(),
+        "{:?}",
+        b.warnings
+    );
 
     // The login state first, in another file of the same load: the same.
     let sources = [

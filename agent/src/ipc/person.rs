@@ -63,22 +63,45 @@ impl fmt::Display for Person {
 /// kernel tells: cheap (a pidfd or a few small /proc reads), done before a
 /// connection is served.
 pub fn at_accept(uid: u32, pid: i32) -> Person {
-    at_accept_pinned(uid, pid, None)
+    at_accept_pinned(uid, pid, None).0
 }
 
 /// [`at_accept`] for a peer pinned by its pidfd: the root peer's own ids
 /// come from the pidfd, and what was read of /proc/PID counts only if the
 /// process still runs after it was read (else the pid may name another
-/// process by now: the person is unknown).
-pub(super) fn at_accept_pinned(uid: u32, pid: i32, pinned: Option<&OwnedFd>) -> Person {
+/// process by now: the person is unknown). With it, a root peer's real uid
+/// as read so (`None`: a non-root peer, no pidfd, or the process is gone):
+/// what says root itself runs the sudo that asks, read once, of the process
+/// that connected and of no other.
+pub(super) fn at_accept_pinned(
+    uid: u32,
+    pid: i32,
+    pinned: Option<&OwnedFd>,
+) -> (Person, Option<u32>) {
     if uid != 0 {
-        return behind_non_root(uid);
+        return (behind_non_root(uid), None);
     }
-    let person = behind_root(pid, pinned).map_or(Person::System, Person::Uid);
+    let own = pinned
+        .and_then(super::pidfd::real_uid_and_parent_of)
+        .or_else(|| status_ids(pid));
+    let person = own
+        .and_then(|own| behind_root(pid, own))
+        .map_or(Person::System, Person::Uid);
     match pinned {
-        Some(fd) if !super::pidfd::still_runs(fd) => Person::Unknown,
-        _ => person,
+        Some(fd) if !super::pidfd::still_runs(fd) => (Person::Unknown, None),
+        Some(_) => (person, own.map(|(ruid, _)| ruid)),
+        // No pidfd: a fresh look-up by pid may have named another process.
+        None => (person, None),
     }
+}
+
+/// The real uid of the running process `pid`, read as a connection's is
+/// (through a pidfd that pins it), for tests that stand in for a peer.
+#[cfg(test)]
+pub fn pinned_real_uid_of(pid: i32) -> Option<u32> {
+    use rustix::process::{pidfd_open, Pid, PidfdFlags};
+    let fd = pidfd_open(Pid::from_raw(pid)?, PidfdFlags::empty()).ok()?;
+    at_accept_pinned(0, pid, Some(&fd)).1
 }
 
 /// A non-root peer is its uid when a user has it (a directory user whose
@@ -190,10 +213,8 @@ fn uid_of(name: &str) -> Option<u32> {
 
 /// The non-root user behind a root process: its real uid (sudo and su keep
 /// the invoking user's), its login uid, or the first ancestor's non-root
-/// real uid.
-fn behind_root(pid: i32, pinned: Option<&OwnedFd>) -> Option<u32> {
-    let own = pinned.and_then(super::pidfd::real_uid_and_parent_of);
-    let (ruid, mut ppid) = own.or_else(|| status_ids(pid))?;
+/// real uid. `own` is that process's own (real uid, parent pid).
+fn behind_root(pid: i32, (ruid, mut ppid): (u32, i32)) -> Option<u32> {
     if ruid != 0 {
         return Some(ruid);
     }
@@ -211,11 +232,6 @@ fn behind_root(pid: i32, pinned: Option<&OwnedFd>) -> Option<u32> {
         ppid = next;
     }
     None
-}
-
-/// The real uid of process `pid` (pidfd, else /proc/PID/status).
-pub fn real_uid_of(pid: i32) -> Option<u32> {
-    status_ids(pid).map(|(uid, _)| uid)
 }
 
 /// (real uid, parent pid): from the process's pidfd where the kernel
@@ -284,6 +300,17 @@ mod tests {
         if let Some(from_pidfd) = super::super::pidfd::real_uid_and_parent(me) {
             assert_eq!(from_pidfd, from_proc);
         }
+    }
+
+    #[test]
+    fn a_root_peers_real_uid_is_read_only_through_its_pidfd() {
+        let me = std::process::id() as i32;
+        let ruid = rustix::process::getuid().as_raw();
+        assert_eq!(pinned_real_uid_of(me), Some(ruid));
+        // No pidfd: nothing read by pid alone is trusted.
+        assert_eq!(at_accept_pinned(0, me, None).1, None);
+        // A non-root peer's real uid is not asked for.
+        assert_eq!(at_accept_pinned(1000, me, None).1, None);
     }
 
     #[test]

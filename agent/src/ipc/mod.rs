@@ -24,5 +24,5 @@ pub use handler::{handle, status};
 pub use peer::{authorize, peer_from, Peer};
 #[cfg(test)]
 pub use person::pinned_real_uid_of;
-pub use person::{at_accept as invoking_person, Person};
+pub use person::{at_accept as invoking_person, for_tap as tap_person, Person};
 pub use server::{bind, serve_connection, FIRST_FRAME_TIMEOUT, READ_TIMEOUT};

@@ -43,11 +43,8 @@ impl fmt::Display for Person {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Person::Uid(uid) => {
-                let name = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(*uid))
-                    .ok()
-                    .flatten()
-                    .map(|u| u.name);
-                match name {
+                // A user database look-up (slow with LDAP): never under a lock.
+                match name_of_uid(*uid) {
                     Some(n) => f.write_str(&n),
                     None => write!(f, "uid {uid}"),
                 }
@@ -57,6 +54,28 @@ impl fmt::Display for Person {
             Person::Unknown => f.write_str("peers whose person is unknown"),
         }
     }
+}
+
+#[cfg(test)]
+type NameLookup = Box<dyn Fn(u32) -> Option<String>>;
+
+#[cfg(test)]
+thread_local! {
+    /// In tests, what names a uid in place of the user database.
+    pub(super) static NAME_LOOKUP: std::cell::RefCell<Option<NameLookup>> =
+        std::cell::RefCell::new(None);
+}
+
+/// The user name of `uid`, from the user database.
+fn name_of_uid(uid: u32) -> Option<String> {
+    #[cfg(test)]
+    if let Some(name) = NAME_LOOKUP.with(|l| l.borrow().as_ref().map(|f| f(uid))) {
+        return name;
+    }
+    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map(|u| u.name)
 }
 
 /// The person behind a peer with SO_PEERCRED `uid` and `pid`, as far as the

@@ -174,6 +174,18 @@ fn shipped_examples_are_valid() {
 fn explain_and_status_ask_the_running_agent() {
     let a = RunningAgent::start("cli", "prod3", "{ env: prod }", SEED, "");
     let sock = a.socket.to_str().unwrap().to_string();
+    // This agent runs as the test's own uid (root's, when run as root).
+    let uid = rustix::process::geteuid().as_raw().to_string();
+    let mfactl = |args: &[&str]| {
+        let mut all = vec!["--agent-uid", uid.as_str()];
+        all.extend_from_slice(args);
+        mfactl(&all)
+    };
+    let explain_json = |args: &[&str]| {
+        let out = mfactl(args);
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
     let e = explain_json(&["--socket", &sock, "explain", "--login", "jerry", "--json"]);
     assert_eq!(e["node"], "prod3");
     assert_eq!(e["mfa"], "session");
@@ -200,4 +212,36 @@ fn explain_and_status_ask_the_running_agent() {
     let out = mfactl(&["--socket", "/nonexistent/agent.sock", "status"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is it running"));
+}
+
+/// mfactl trusts a socket only when it is the agent's (as pam_mfa.so):
+/// owned by the agent's uid, root unless `--agent-uid` says otherwise. An
+/// agent-like socket of another uid serves sshd no keys.
+#[test]
+fn a_socket_of_another_uid_than_the_agents_is_refused() {
+    let a = RunningAgent::start("cli-uid", "prod3", "{ env: prod }", SEED, "");
+    let sock = a.socket.to_str().unwrap();
+    let other = (rustix::process::geteuid().as_raw() + 1).to_string();
+    for args in [
+        vec!["--agent-uid", &other, "--socket", sock, "status"],
+        vec![
+            "--socket",
+            sock,
+            "--agent-uid",
+            &other,
+            "authorized-keys",
+            "jerry",
+        ],
+    ] {
+        let out = mfactl(&args);
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!(
+                "not by the agent's uid {other}: refusing to use it"
+            )),
+            "{err}"
+        );
+        assert!(out.stdout.is_empty(), "{out:?}");
+    }
 }

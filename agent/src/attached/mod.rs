@@ -5,6 +5,8 @@
 //!
 //! - [`HostPiv`]: how the agent reaches PIV cards ([`PcscHostPiv`] over the
 //!   PC/SC client in `crate::piv::card`; tests inject others).
+//! - [`ActiveTaps`]: the taps running now, capped for the host and per
+//!   person.
 //! - [`PinCache`]: PINs verified on a card, kept per user and card serial
 //!   for the cap's `hardware_key.pin_cache_timeout` (at most one hour).
 //! - [`piv_tap`]: one PIV tap, run on its own thread: find the registered
@@ -13,29 +15,26 @@
 //! - the signature is checked by [`crate::verify::piv_tap::verify_piv_tap`],
 //!   the same digest (domain-separated) and check as a `pv1.` answer.
 
+mod active_taps;
 mod pin_cache;
 mod piv_host;
 mod piv_pcsc;
 mod piv_tap;
 mod secret;
 
+pub use active_taps::{ActiveTap, ActiveTaps, TapOwner, MAX_ACTIVE_TAPS, PER_PERSON_TAPS};
 pub use pin_cache::PinCache;
 pub use piv_host::{HostPiv, HostPivCard, PinRefused, UnavailableHostPiv};
 pub use piv_pcsc::PcscHostPiv;
 pub use piv_tap::{piv_tap, PivCandidate, PivTapOutcome};
 pub use secret::{wipe, Pin};
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// How this agent reaches PIV cards: pcscd.
 pub fn default_host_piv() -> Arc<dyn HostPiv> {
     Arc::new(PcscHostPiv)
 }
-
-/// Taps on attached keys running at once, at most: each holds a thread
-/// blocked on a card or a key.
-pub const MAX_ACTIVE_TAPS: usize = 8;
 
 /// The FIDO2 keys attached to this host, found when a tap starts (on the
 /// tap's thread).
@@ -52,7 +51,8 @@ pub struct AttachedKeys {
     /// `PAM_MFA_SOFT_FIDO2`, the software authenticator).
     pub fido: FidoSource,
     pub pins: PinCache,
-    active: Arc<AtomicUsize>,
+    /// The taps running now, per person and in all.
+    pub active: ActiveTaps,
 }
 
 impl AttachedKeys {
@@ -61,26 +61,7 @@ impl AttachedKeys {
             piv,
             fido: Arc::new(crate::fido2::authenticators),
             pins: PinCache::default(),
-            active: Arc::new(AtomicUsize::new(0)),
+            active: ActiveTaps::default(),
         }
-    }
-
-    /// A slot for one running tap, or `None` when [`MAX_ACTIVE_TAPS`] run.
-    pub fn slot(&self) -> Option<ActiveTap> {
-        let n = self.active.fetch_add(1, Ordering::SeqCst);
-        if n >= MAX_ACTIVE_TAPS {
-            self.active.fetch_sub(1, Ordering::SeqCst);
-            return None;
-        }
-        Some(ActiveTap(self.active.clone()))
-    }
-}
-
-/// Held by a running tap's thread; frees its slot when dropped.
-pub struct ActiveTap(Arc<AtomicUsize>);
-
-impl Drop for ActiveTap {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }

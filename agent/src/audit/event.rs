@@ -9,9 +9,10 @@ pub struct AuditEvent {
     /// RFC 3339 UTC.
     pub time: String,
     /// `decision`, `policy_load`, `policy_rejected`, `keys`, `session_closed`,
-    /// `session_ended`, `state_write`.
+    /// `session_ended`, `state_write`, `audit_suppressed`.
     pub event: String,
-    /// `allow`, `deny`, `unavailable`, `error`, `ok`, `rejected`, `ended`.
+    /// `allow`, `deny`, `unavailable`, `error`, `ok`, `rejected`, `ended`,
+    /// `suppressed`.
     pub result: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hook: Option<String>,

@@ -13,7 +13,7 @@ use super::doctor::{run_doctor, DoctorArgs};
 use super::status::render_status;
 use super::{
     ask, fetch_sessions, render, render_sessions, render_sync, run_check, run_enroll, run_explain,
-    run_sync, run_tap, short, Checked, EnrollArgs, ExplainArgs, TapOutput, Tty,
+    run_sync, run_tap, short, AgentSocket, Checked, EnrollArgs, ExplainArgs, TapOutput, Tty,
 };
 
 /// How long a plain question to the agent may take.
@@ -49,8 +49,8 @@ pub fn unexpected(body: ResponseBody) -> String {
 }
 
 /// `mfactl explain`.
-pub fn explain(args: ExplainArgs, socket: &Path, json: bool) -> Result<ExitCode, String> {
-    let e = run_explain(args, socket)?;
+pub fn explain(args: ExplainArgs, agent: &AgentSocket, json: bool) -> Result<ExitCode, String> {
+    let e = run_explain(args, agent)?;
     if json {
         print_json(&e)?;
     } else {
@@ -98,8 +98,8 @@ pub fn check(path: &Path) -> Result<ExitCode, String> {
 }
 
 /// `mfactl status`.
-pub fn status(socket: &Path, json: bool) -> Result<ExitCode, String> {
-    match ask(socket, RequestBody::Status, AGENT_TIMEOUT)? {
+pub fn status(agent: &AgentSocket, json: bool) -> Result<ExitCode, String> {
+    match ask(agent, RequestBody::Status, AGENT_TIMEOUT)? {
         ResponseBody::Status(s) => {
             if json {
                 print_json(&s)?;
@@ -115,11 +115,11 @@ pub fn status(socket: &Path, json: bool) -> Result<ExitCode, String> {
 /// `mfactl authorized-keys LOGIN`: sshd treats a non-zero exit as "no
 /// keys": the user's own authorized_keys still work, registered keys do not.
 pub fn authorized_keys(
-    socket: &Path,
+    agent: &AgentSocket,
     login: String,
     timeout: Duration,
 ) -> Result<ExitCode, String> {
-    match ask(socket, RequestBody::AuthorizedKeys { login }, timeout)? {
+    match ask(agent, RequestBody::AuthorizedKeys { login }, timeout)? {
         ResponseBody::Keys { lines } => {
             let mut out = std::io::stdout().lock();
             for l in lines {
@@ -162,8 +162,8 @@ pub fn example_policy() -> Result<ExitCode, String> {
 }
 
 /// `mfactl sessions`.
-pub fn sessions(socket: &Path, json: bool) -> Result<ExitCode, String> {
-    let list = fetch_sessions(socket, AGENT_TIMEOUT)?;
+pub fn sessions(agent: &AgentSocket, json: bool) -> Result<ExitCode, String> {
+    let list = fetch_sessions(agent, AGENT_TIMEOUT)?;
     if json {
         print_json(&list)?;
     } else {
@@ -173,8 +173,8 @@ pub fn sessions(socket: &Path, json: bool) -> Result<ExitCode, String> {
 }
 
 /// `mfactl sync`: exits 1 when the pull was refused.
-pub fn sync(socket: &Path, json: bool) -> Result<ExitCode, String> {
-    let r = run_sync(socket, SYNC_TIMEOUT)?;
+pub fn sync(agent: &AgentSocket, json: bool) -> Result<ExitCode, String> {
+    let r = run_sync(agent, SYNC_TIMEOUT)?;
     if json {
         print_json(&r)?;
     } else {
@@ -191,8 +191,8 @@ pub fn doctor(args: &DoctorArgs, json: bool) -> Result<ExitCode, String> {
 }
 
 /// `mfactl reload`: exits 1 when agent.yaml or the policy was refused.
-pub fn reload(socket: &Path) -> Result<ExitCode, String> {
-    match ask(socket, RequestBody::Reload, AGENT_TIMEOUT)? {
+pub fn reload(agent: &AgentSocket) -> Result<ExitCode, String> {
+    match ask(agent, RequestBody::Reload, AGENT_TIMEOUT)? {
         ResponseBody::Reloaded { ok, message } => {
             println!("{message}");
             Ok(exit_ok_or_1(ok))

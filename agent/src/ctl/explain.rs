@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use pam_mfa_protocol::{ExplainQuery, Explanation, RequestBody, ResponseBody};
 
-use super::client::ask;
+use super::client::{ask, AgentSocket};
 use crate::config::ServiceMap;
 use crate::login::explain;
 use crate::policy::{load_bundle_path, NodeInfo};
@@ -21,7 +21,7 @@ pub struct ExplainArgs<'a> {
 }
 
 /// Offline with a bundle file, or asking the running agent about this host.
-pub fn run_explain(args: ExplainArgs<'_>, socket: &Path) -> Result<Explanation, String> {
+pub fn run_explain(args: ExplainArgs<'_>, agent: &AgentSocket) -> Result<Explanation, String> {
     match args.policy {
         Some(path) => {
             let bundle = load_bundle_path(path).map_err(|e| e.to_string())?;
@@ -45,7 +45,7 @@ pub fn run_explain(args: ExplainArgs<'_>, socket: &Path) -> Result<Explanation, 
                 return Err("--node, --node-id and --label describe a node for --policy; without --policy the agent answers for this host".into());
             }
             match ask(
-                socket,
+                agent,
                 RequestBody::Explain(args.query),
                 Duration::from_secs(10),
             )? {
@@ -160,7 +160,7 @@ mod tests {
                     service: None,
                 },
             };
-            run_explain(args, Path::new("/nonexistent")).expect("explained")
+            run_explain(args, &AgentSocket::of_root(Path::new("/nonexistent"))).expect("explained")
         };
         let locked = ask(Some("5a3e1c2b-0000-4000-8000-000000000007"));
         let other = ask(Some("5a3e1c2b-0000-4000-8000-000000000008"));
@@ -199,7 +199,8 @@ mod tests {
                 service: None,
             },
         };
-        let e = run_explain(args, Path::new("/nonexistent")).expect("explained");
+        let e =
+            run_explain(args, &AgentSocket::of_root(Path::new("/nonexistent"))).expect("explained");
         let _ = std::fs::remove_dir_all(&dir);
         assert_eq!((e.access.as_str(), e.mfa.as_str()), ("allow", "session"));
         assert_eq!(
@@ -281,7 +282,11 @@ mod tests {
                 service: None,
             },
         };
-        let e = run_explain(args, Path::new("/nonexistent")).expect("explained");
+        let e = run_explain(
+            args,
+            &crate::ctl::client::AgentSocket::of_root(Path::new("/nonexistent")),
+        )
+        .expect("explained");
         let _ = std::fs::remove_dir_all(&dir);
         assert_eq!((e.access.as_str(), e.mfa.as_str()), ("allow", "session"));
         let text = render(&e);

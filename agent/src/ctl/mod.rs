@@ -13,7 +13,7 @@ mod sync;
 pub(crate) mod tap;
 
 pub use check::{run_check, Checked};
-pub use client::ask;
+pub use client::{ask, AgentSocket};
 pub use enroll::{
     check_piv_attestation, create_client_data_json, pem_encode, piv_policies_for,
     register_webauthn, register_webauthn_with, remember_credential, required_policy, run_enroll,

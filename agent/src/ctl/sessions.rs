@@ -1,15 +1,14 @@
 //! `mfactl sessions`: the live login sessions the agent tracks.
 
-use std::path::Path;
 use std::time::Duration;
 
 use pam_mfa_protocol::{RequestBody, ResponseBody, SessionInfo};
 
-use super::client::ask;
+use super::client::{ask, AgentSocket};
 
 /// Asks the agent (root only) for its sessions.
-pub fn fetch_sessions(socket: &Path, timeout: Duration) -> Result<Vec<SessionInfo>, String> {
-    match ask(socket, RequestBody::Sessions, timeout)? {
+pub fn fetch_sessions(agent: &AgentSocket, timeout: Duration) -> Result<Vec<SessionInfo>, String> {
+    match ask(agent, RequestBody::Sessions, timeout)? {
         ResponseBody::Sessions { sessions } => Ok(sessions),
         ResponseBody::Error { message } | ResponseBody::Unavailable { message } => {
             Err(format!("mfa-agent: {message}"))

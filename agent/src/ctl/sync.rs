@@ -1,17 +1,16 @@
 //! `mfactl sync`: ask the agent to pull its policy source now, and print
 //! what changed.
 
-use std::path::Path;
 use std::time::Duration;
 
 use pam_mfa_protocol::{RequestBody, ResponseBody, SyncReport};
 
-use super::client::ask;
+use super::client::{ask, AgentSocket};
 use super::explain::short;
 
 /// Asks for a pull; the wait covers the agent's own fetch timeout.
-pub fn run_sync(socket: &Path, timeout: Duration) -> Result<SyncReport, String> {
-    match ask(socket, RequestBody::Sync, timeout)? {
+pub fn run_sync(agent: &AgentSocket, timeout: Duration) -> Result<SyncReport, String> {
+    match ask(agent, RequestBody::Sync, timeout)? {
         ResponseBody::Synced(r) => Ok(r),
         ResponseBody::Error { message } | ResponseBody::Unavailable { message } => {
             Err(format!("mfa-agent: {message}"))

@@ -2,10 +2,11 @@
 //! libudev) is needed: a message is an initialisation packet (channel,
 //! command, length, 57 bytes) and up to 128 continuation packets (channel,
 //! sequence, 59 bytes) of 64-byte reports; a channel is allocated with
-//! CTAPHID_INIT, keep-alives are waited through, a late request is
-//! cancelled. `hid` carries the reports over hidraw.
+//! CTAPHID_INIT, keep-alives are waited through, a late (or abandoned)
+//! request is cancelled. `hid` carries the reports over hidraw.
 
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::random::random;
@@ -142,12 +143,16 @@ impl<D: HidIo> Channel<D> {
     }
 
     /// Sends a command and waits for its answer, past keep-alives (the key
-    /// waiting for a touch). At the deadline the request is cancelled.
+    /// waiting for a touch). At the deadline the request is cancelled, and
+    /// so it is at the first keep-alive after `cancelled` is set (a key
+    /// waiting for a touch sends one every 100 ms or so): the login it was
+    /// for has ended, and the thread waiting here is freed.
     pub(crate) fn transact(
         &mut self,
         cmd: u8,
         payload: &[u8],
         deadline: Instant,
+        cancelled: Option<&AtomicBool>,
     ) -> Result<Vec<u8>, Fido2Error> {
         write_message(&mut self.dev, self.cid, cmd, payload)?;
         loop {
@@ -155,6 +160,10 @@ impl<D: HidIo> Channel<D> {
                 None => {
                     let _ = write_message(&mut self.dev, self.cid, CMD_CANCEL, &[]);
                     return Err(Fido2Error::Timeout);
+                }
+                Some((CMD_KEEPALIVE, _)) if cancelled.is_some_and(|c| c.load(Ordering::SeqCst)) => {
+                    let _ = write_message(&mut self.dev, self.cid, CMD_CANCEL, &[]);
+                    return Err(Fido2Error::Cancelled);
                 }
                 Some((CMD_KEEPALIVE, _)) => continue,
                 Some((CMD_ERROR, p)) => {

@@ -135,7 +135,7 @@ fn get_assertion_through_ctaphid() {
     let mut ch = Channel::open(FakeKey::new(soft), deadline).unwrap();
     assert_eq!(ch.cid, 0x0102_0304);
     let reply = ch
-        .transact(CMD_CBOR, &encode_get_assertion(&req), deadline)
+        .transact(CMD_CBOR, &encode_get_assertion(&req), deadline, None)
         .unwrap();
     let resp = decode_get_assertion_response(&reply, &req).unwrap();
     assert_eq!(resp.credential_id, cred.credential_id);
@@ -159,7 +159,7 @@ impl Authenticator for OnChannel {
         "fake key".into()
     }
     fn transact(&mut self, request: &[u8], deadline: Instant) -> Result<Vec<u8>, Fido2Error> {
-        self.0.transact(CMD_CBOR, request, deadline)
+        self.0.transact(CMD_CBOR, request, deadline, None)
     }
 }
 
@@ -213,7 +213,7 @@ fn make_credential_through_ctaphid() {
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut ch = Channel::open(FakeKey::new(soft), deadline).unwrap();
     let reply = ch
-        .transact(CMD_CBOR, &encode_make_credential(&req), deadline)
+        .transact(CMD_CBOR, &encode_make_credential(&req), deadline, None)
         .unwrap();
     let resp = decode_make_credential_response(&reply, &req).unwrap();
     assert_eq!(resp.fmt, "packed");
@@ -264,7 +264,7 @@ fn ctap_errors_timeouts_and_u2f_only_keys() {
     let req = request(&soft, vec![vec![1, 2, 3]]);
     let mut ch = Channel::open(FakeKey::new(soft.clone()), deadline).unwrap();
     let reply = ch
-        .transact(CMD_CBOR, &encode_get_assertion(&req), deadline)
+        .transact(CMD_CBOR, &encode_get_assertion(&req), deadline, None)
         .unwrap();
     assert_eq!(
         decode_get_assertion_response(&reply, &req),
@@ -275,14 +275,31 @@ fn ctap_errors_timeouts_and_u2f_only_keys() {
     key.silent = true;
     let mut ch = Channel::open(key, deadline).unwrap();
     assert_eq!(
-        ch.transact(CMD_CBOR, &encode_get_assertion(&req), deadline),
+        ch.transact(CMD_CBOR, &encode_get_assertion(&req), deadline, None),
         Err(Fido2Error::Timeout)
     );
     assert!(ch.dev.cancelled, "a timed-out request is cancelled");
 
+    // A request whose login ended: cancelled at the key's next keep-alive,
+    // long before the deadline.
+    let mut key = FakeKey::new(soft.clone());
+    key.silent = true;
+    let mut ch = Channel::open(key, deadline).unwrap();
+    let ended = std::sync::atomic::AtomicBool::new(true);
+    assert_eq!(
+        ch.transact(
+            CMD_CBOR,
+            &encode_get_assertion(&req),
+            deadline,
+            Some(&ended)
+        ),
+        Err(Fido2Error::Cancelled)
+    );
+    assert!(ch.dev.cancelled, "the key is told to stop waiting");
+
     let mut ch = Channel::open(FakeKey::new(soft.clone()), deadline).unwrap();
     assert!(
-        matches!(ch.transact(0x83, &[], deadline), Err(Fido2Error::Protocol(e)) if e.contains("0x01"))
+        matches!(ch.transact(0x83, &[], deadline, None), Err(Fido2Error::Protocol(e)) if e.contains("0x01"))
     );
 
     let mut key = FakeKey::new(soft);

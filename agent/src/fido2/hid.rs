@@ -8,6 +8,8 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::ctaphid::{Channel, HidIo, CMD_CBOR, REPORT_LEN};
@@ -58,6 +60,7 @@ fn scan(sysfs: &Path, dev: &Path) -> Result<Vec<HidAuthenticator>, Fido2Error> {
             path,
             product,
             channel: None,
+            cancelled: None,
         });
     }
     found.sort_by(|a, b| a.path.cmp(&b.path));
@@ -102,6 +105,8 @@ pub struct HidAuthenticator {
     path: PathBuf,
     product: String,
     channel: Option<Channel<Hidraw>>,
+    /// Set once the login the key waits for has ended.
+    cancelled: Option<Arc<AtomicBool>>,
 }
 
 impl HidAuthenticator {
@@ -111,6 +116,7 @@ impl HidAuthenticator {
             path: path.to_path_buf(),
             product: "FIDO2 security key".into(),
             channel: None,
+            cancelled: None,
         }
     }
 
@@ -124,12 +130,16 @@ impl Authenticator for HidAuthenticator {
         format!("{} ({})", self.product, self.path.display())
     }
 
+    fn stop_when(&mut self, cancelled: Arc<AtomicBool>) {
+        self.cancelled = Some(cancelled);
+    }
+
     fn transact(&mut self, request: &[u8], deadline: Instant) -> Result<Vec<u8>, Fido2Error> {
         let mut channel = match self.channel.take() {
             Some(c) => c,
             None => self.open(deadline)?,
         };
-        let reply = channel.transact(CMD_CBOR, request, deadline);
+        let reply = channel.transact(CMD_CBOR, request, deadline, self.cancelled.as_deref());
         // After a timeout or a broken exchange the channel is not reused.
         if reply.is_ok() {
             self.channel = Some(channel);

@@ -17,6 +17,8 @@
 //! [`crate::verify::webauthn::encode_answer`].
 
 use std::fmt;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Instant;
 
 pub mod client_pin;
@@ -75,6 +77,10 @@ pub trait Authenticator {
     /// One CTAP2 command (command byte, then CBOR parameters) and its
     /// response (status byte, then CBOR); waits until `deadline`.
     fn transact(&mut self, request: &[u8], deadline: Instant) -> Result<Vec<u8>, Fido2Error>;
+    /// From now on, a wait for a touch ends as soon as the key can tell
+    /// (its next keep-alive) once `cancelled` is set: the login it was for
+    /// has ended. Keys that cannot tell (the software one) ignore it.
+    fn stop_when(&mut self, _cancelled: Arc<AtomicBool>) {}
     /// Asks the key for an assertion; waits for the touch until `deadline`.
     fn get_assertion(
         &mut self,
@@ -110,6 +116,8 @@ pub enum Fido2Error {
     Denied,
     /// The deadline passed before the key was touched.
     Timeout,
+    /// The login the key was waiting for ended first.
+    Cancelled,
     /// User verification was asked for and the key cannot do it.
     UserVerificationUnavailable(String),
     /// The PIN was wrong (the key counted it); how many tries it still
@@ -135,6 +143,7 @@ impl fmt::Display for Fido2Error {
             }
             Self::Denied => f.write_str("the security key refused (not touched, or cancelled)"),
             Self::Timeout => f.write_str("the security key was not touched in time"),
+            Self::Cancelled => f.write_str("the tap was cancelled"),
             Self::UserVerificationUnavailable(why) => {
                 write!(f, "user verification unavailable: {why}")
             }

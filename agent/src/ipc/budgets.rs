@@ -100,38 +100,46 @@ impl Budgets {
         } else {
             SYSTEM_CONNECTIONS
         };
-        let mut c = self.lock();
-        if c.total >= self.total || (personal && c.personal >= self.personal) {
-            return Err("the agent is serving too many connections".into());
+        // The refusal names the person (a user database look-up, slow with
+        // LDAP): formatted once the lock is released, or every connection
+        // would wait for it.
+        {
+            let mut c = self.lock();
+            if c.total >= self.total || (personal && c.personal >= self.personal) {
+                return Err("the agent is serving too many connections".into());
+            }
+            let mine = c.connections.entry(person.clone()).or_insert(0);
+            if *mine < limit {
+                *mine += 1;
+                c.total += 1;
+                if personal {
+                    c.personal += 1;
+                }
+                return Ok(ConnectionSlot {
+                    budgets: Arc::clone(self),
+                    person: person.clone(),
+                    personal,
+                });
+            }
         }
-        let mine = c.connections.entry(person.clone()).or_insert(0);
-        if *mine >= limit {
-            return Err(format!("too many connections for {person}"));
-        }
-        *mine += 1;
-        c.total += 1;
-        if personal {
-            c.personal += 1;
-        }
-        Ok(ConnectionSlot {
-            budgets: Arc::clone(self),
-            person: person.clone(),
-            personal,
-        })
+        Err(format!("too many connections for {person}"))
     }
 
-    /// A pending login for `person`, or why not.
+    /// A pending login for `person`, or why not (formatted, as in
+    /// [`Budgets::connection`], once the lock is released).
     pub fn pending(self: &Arc<Self>, person: &Person) -> Result<PendingSlot, String> {
-        let mut c = self.lock();
-        let mine = c.pending.entry(person.clone()).or_insert(0);
-        if *mine >= PER_PERSON_PENDING {
-            return Err(format!("too many pending logins for {person}"));
+        {
+            let mut c = self.lock();
+            let mine = c.pending.entry(person.clone()).or_insert(0);
+            if *mine < PER_PERSON_PENDING {
+                *mine += 1;
+                return Ok(PendingSlot {
+                    budgets: Arc::clone(self),
+                    person: person.clone(),
+                });
+            }
         }
-        *mine += 1;
-        Ok(PendingSlot {
-            budgets: Arc::clone(self),
-            person: person.clone(),
-        })
+        Err(format!("too many pending logins for {person}"))
     }
 
     /// Open connections (all persons), for tests and status.
@@ -203,6 +211,36 @@ mod tests {
         assert!(b.pending(&Person::Login("tom".into())).is_ok());
         drop(held);
         assert!(b.pending(&jerry).is_ok());
+    }
+
+    /// Naming the person in a refusal reads the user database (slow with
+    /// LDAP): done with the budgets lock released, so no other connection
+    /// waits for it.
+    #[test]
+    fn a_refusal_names_the_person_with_the_lock_released() {
+        use super::super::person::NAME_LOOKUP;
+        let b = Budgets::new(None);
+        let jerry = Person::Uid(4242);
+        let held: Vec<_> = (0..PER_PERSON_CONNECTIONS)
+            .map(|_| b.connection(&jerry).unwrap())
+            .collect();
+        let pending: Vec<_> = (0..PER_PERSON_PENDING)
+            .map(|_| b.pending(&jerry).unwrap())
+            .collect();
+        let probe = Arc::clone(&b);
+        NAME_LOOKUP.with(|l| {
+            *l.borrow_mut() = Some(Box::new(move |_| {
+                let free = probe.counts.try_lock().is_ok();
+                free.then(|| "jerry".to_string())
+            }))
+        });
+        let connection = b.connection(&jerry).err();
+        let login = b.pending(&jerry).err();
+        NAME_LOOKUP.with(|l| *l.borrow_mut() = None);
+        // Named under the lock, jerry would be "uid 4242".
+        assert_eq!(connection.unwrap(), "too many connections for jerry");
+        assert_eq!(login.unwrap(), "too many pending logins for jerry");
+        drop((held, pending));
     }
 
     #[test]

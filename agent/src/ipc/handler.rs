@@ -27,6 +27,7 @@ pub fn handle(
     let ids = PeerIds {
         pid: peer.pid,
         uid: peer.uid,
+        real_uid: peer.real_uid,
     };
     if let Some(conv) = pending.take() {
         return continue_conversation(state, conv, pending, req);
@@ -292,6 +293,7 @@ mod tests {
                 pid: 1,
                 uid,
                 name: None,
+                real_uid: None,
             };
             match handle(&state, &peer, &mut None, RequestBody::Status) {
                 ResponseBody::Status(r) => r.policy_source,
@@ -335,6 +337,7 @@ mod tests {
                 pid: 1,
                 uid: 0,
                 name: None,
+                real_uid: None,
             };
             let login = "root".to_owned();
             match handle(

@@ -22,5 +22,7 @@ pub use budgets::{
 };
 pub use handler::{handle, status};
 pub use peer::{authorize, peer_from, Peer};
-pub use person::{at_accept as invoking_person, real_uid_of, Person};
+#[cfg(test)]
+pub use person::pinned_real_uid_of;
+pub use person::{at_accept as invoking_person, for_tap as tap_person, Person};
 pub use server::{bind, serve_connection, FIRST_FRAME_TIMEOUT, READ_TIMEOUT};

@@ -10,10 +10,15 @@ pub struct Peer {
     pub uid: u32,
     /// The peer's user name, when its uid has one.
     pub name: Option<String>,
+    /// A root peer's real uid, read at accept through the pidfd that pins
+    /// the connecting process; `None` for a non-root peer or when it could
+    /// not be read so.
+    pub real_uid: Option<u32>,
 }
 
-/// The peer with SO_PEERCRED `uid` and `pid` (read once per connection).
-pub fn peer_from(uid: u32, pid: i32) -> Peer {
+/// The peer with SO_PEERCRED `uid` and `pid` (read once per connection),
+/// and `real_uid` as [`Peer::real_uid`] says.
+pub fn peer_from(uid: u32, pid: i32, real_uid: Option<u32>) -> Peer {
     // Root may ask anything: no need to read the user database for it (this
     // is the hot path of every PAM decision).
     let name = if uid == 0 {
@@ -24,7 +29,12 @@ pub fn peer_from(uid: u32, pid: i32) -> Peer {
             .flatten()
             .map(|u| u.name)
     };
-    Peer { pid, uid, name }
+    Peer {
+        pid,
+        uid,
+        name,
+        real_uid,
+    }
 }
 
 /// `Err` says why the peer may not make this request.
@@ -84,16 +94,19 @@ mod tests {
             pid: 1,
             uid: 0,
             name: Some("root".into()),
+            real_uid: None,
         };
         let alice = Peer {
             pid: 2,
             uid: 1000,
             name: Some("alice".into()),
+            real_uid: None,
         };
         let keys = Peer {
             pid: 3,
             uid: 65534,
             name: Some("nobody".into()),
+            real_uid: None,
         };
         let ak = RequestBody::AuthorizedKeys {
             login: "bob".into(),

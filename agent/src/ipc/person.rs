@@ -43,11 +43,8 @@ impl fmt::Display for Person {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Person::Uid(uid) => {
-                let name = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(*uid))
-                    .ok()
-                    .flatten()
-                    .map(|u| u.name);
-                match name {
+                // A user database look-up (slow with LDAP): never under a lock.
+                match name_of_uid(*uid) {
                     Some(n) => f.write_str(&n),
                     None => write!(f, "uid {uid}"),
                 }
@@ -59,26 +56,71 @@ impl fmt::Display for Person {
     }
 }
 
+#[cfg(test)]
+type NameLookup = Box<dyn Fn(u32) -> Option<String>>;
+
+#[cfg(test)]
+thread_local! {
+    /// In tests, what names a uid in place of the user database.
+    pub(super) static NAME_LOOKUP: std::cell::RefCell<Option<NameLookup>> =
+        std::cell::RefCell::new(None);
+}
+
+/// The user name of `uid`, from the user database.
+fn name_of_uid(uid: u32) -> Option<String> {
+    #[cfg(test)]
+    if let Some(name) = NAME_LOOKUP.with(|l| l.borrow().as_ref().map(|f| f(uid))) {
+        return name;
+    }
+    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+}
+
 /// The person behind a peer with SO_PEERCRED `uid` and `pid`, as far as the
 /// kernel tells: cheap (a pidfd or a few small /proc reads), done before a
 /// connection is served.
 pub fn at_accept(uid: u32, pid: i32) -> Person {
-    at_accept_pinned(uid, pid, None)
+    at_accept_pinned(uid, pid, None).0
 }
 
 /// [`at_accept`] for a peer pinned by its pidfd: the root peer's own ids
 /// come from the pidfd, and what was read of /proc/PID counts only if the
 /// process still runs after it was read (else the pid may name another
-/// process by now: the person is unknown).
-pub(super) fn at_accept_pinned(uid: u32, pid: i32, pinned: Option<&OwnedFd>) -> Person {
+/// process by now: the person is unknown). With it, a root peer's real uid
+/// as read so (`None`: a non-root peer, no pidfd, or the process is gone):
+/// what says root itself runs the sudo that asks, read once, of the process
+/// that connected and of no other.
+pub(super) fn at_accept_pinned(
+    uid: u32,
+    pid: i32,
+    pinned: Option<&OwnedFd>,
+) -> (Person, Option<u32>) {
     if uid != 0 {
-        return behind_non_root(uid);
+        return (behind_non_root(uid), None);
     }
-    let person = behind_root(pid, pinned).map_or(Person::System, Person::Uid);
+    let own = pinned
+        .and_then(super::pidfd::real_uid_and_parent_of)
+        .or_else(|| status_ids(pid));
+    let person = own
+        .and_then(|own| behind_root(pid, own))
+        .map_or(Person::System, Person::Uid);
     match pinned {
-        Some(fd) if !super::pidfd::still_runs(fd) => Person::Unknown,
-        _ => person,
+        Some(fd) if !super::pidfd::still_runs(fd) => (Person::Unknown, None),
+        Some(_) => (person, own.map(|(ruid, _)| ruid)),
+        // No pidfd: a fresh look-up by pid may have named another process.
+        None => (person, None),
     }
+}
+
+/// The real uid of the running process `pid`, read as a connection's is
+/// (through a pidfd that pins it), for tests that stand in for a peer.
+#[cfg(test)]
+pub fn pinned_real_uid_of(pid: i32) -> Option<u32> {
+    use rustix::process::{pidfd_open, Pid, PidfdFlags};
+    let fd = pidfd_open(Pid::from_raw(pid)?, PidfdFlags::empty()).ok()?;
+    at_accept_pinned(0, pid, Some(&fd)).1
 }
 
 /// A non-root peer is its uid when a user has it (a directory user whose
@@ -152,6 +194,22 @@ pub fn for_login(at_accept: &Person, context: &PamContext) -> Person {
     }
 }
 
+/// The person a login's tap on a key attached to this host counts against:
+/// a non-root peer itself (it may only ask about itself), a root peer run
+/// by a user (sudo, su: its real uid, read through its pidfd), else the
+/// person the login is about (PAM_RUSER, else the account: as
+/// [`for_login`] counts the system's logins).
+pub fn for_tap(peer_uid: u32, real_uid: Option<u32>, context: &PamContext) -> Person {
+    if peer_uid != 0 {
+        return Person::Uid(peer_uid);
+    }
+    let invoking = match real_uid {
+        Some(uid) if uid != 0 => Person::Uid(uid),
+        _ => Person::System,
+    };
+    for_login(&invoking, context)
+}
+
 /// How long a user name's uid (or its absence) is remembered. The uid only
 /// says whose budget a login counts against, never what it may do.
 const NAME_TTL: Duration = Duration::from_secs(10);
@@ -190,10 +248,8 @@ fn uid_of(name: &str) -> Option<u32> {
 
 /// The non-root user behind a root process: its real uid (sudo and su keep
 /// the invoking user's), its login uid, or the first ancestor's non-root
-/// real uid.
-fn behind_root(pid: i32, pinned: Option<&OwnedFd>) -> Option<u32> {
-    let own = pinned.and_then(super::pidfd::real_uid_and_parent_of);
-    let (ruid, mut ppid) = own.or_else(|| status_ids(pid))?;
+/// real uid. `own` is that process's own (real uid, parent pid).
+fn behind_root(pid: i32, (ruid, mut ppid): (u32, i32)) -> Option<u32> {
     if ruid != 0 {
         return Some(ruid);
     }
@@ -211,11 +267,6 @@ fn behind_root(pid: i32, pinned: Option<&OwnedFd>) -> Option<u32> {
         ppid = next;
     }
     None
-}
-
-/// The real uid of process `pid` (pidfd, else /proc/PID/status).
-pub fn real_uid_of(pid: i32) -> Option<u32> {
-    status_ids(pid).map(|(uid, _)| uid)
 }
 
 /// (real uid, parent pid): from the process's pidfd where the kernel
@@ -263,95 +314,5 @@ fn login_uid(pid: i32) -> Option<u32> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_gives_the_real_uid_and_parent() {
-        let text = "Name:\tsudo\nPPid:\t4242\nUid:\t1001\t0\t0\t0\nGid:\t1001\t1001\t1001\t1001\n";
-        assert_eq!(parse_status(text.as_bytes()), Some((1001, 4242)));
-        assert_eq!(parse_status(b"Name:\tx\n"), None);
-        let odd_name = b"Name:\t\xff\xfesudo\nPPid:\t7\nUid:\t1001\t0\t0\t0\n";
-        assert_eq!(parse_status(odd_name), Some((1001, 7)));
-    }
-
-    #[test]
-    fn the_pidfd_says_what_proc_says() {
-        let me = std::process::id() as i32;
-        let from_proc = proc_status_ids(me).unwrap();
-        assert_eq!(status_ids(me), Some(from_proc));
-        // Where the kernel has PIDFD_GET_INFO (6.13+), it gives the same.
-        if let Some(from_pidfd) = super::super::pidfd::real_uid_and_parent(me) {
-            assert_eq!(from_pidfd, from_proc);
-        }
-    }
-
-    #[test]
-    fn a_non_root_peer_is_its_uid_and_a_uid_no_one_has_is_unknown() {
-        let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
-        let uid = nobody.uid.as_raw();
-        assert_eq!(at_accept(uid, 1), Person::Uid(uid));
-        // No user, and (on any sane host) in no one's subordinate range.
-        assert_eq!(at_accept(u32::MAX - 7, 1), Person::Unknown);
-    }
-
-    #[test]
-    fn a_named_uid_is_itself_even_inside_a_subordinate_range() {
-        let some = |o: &str| {
-            let o = o.to_string();
-            move || Some(o)
-        };
-        let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
-        // LXD's root:1000000:1000000000 covers directory users' uids.
-        assert_eq!(
-            person_for_uid(1_234_567, true, some("root")),
-            Person::Uid(1_234_567)
-        );
-        assert_eq!(
-            person_for_uid(100_005, true, some("nobody")),
-            Person::Uid(100_005)
-        );
-        // A uid no user has: its range's owner, never root.
-        assert_eq!(
-            person_for_uid(100_005, false, some("nobody")),
-            Person::Uid(nobody.uid.as_raw())
-        );
-        assert_eq!(
-            person_for_uid(1_234_567, false, some("root")),
-            Person::Unknown
-        );
-        assert_eq!(person_for_uid(1_234_567, false, some("0")), Person::Unknown);
-        assert_eq!(person_for_uid(7, false, || None), Person::Unknown);
-    }
-
-    #[test]
-    fn a_root_peer_with_no_one_behind_it_is_the_system() {
-        // pid 1 runs as root, has no login uid and no ancestors to trace.
-        assert_eq!(at_accept(0, 1), Person::System);
-    }
-
-    #[test]
-    fn a_system_login_counts_against_ruser_or_the_account() {
-        let ctx = |user: &str, ruser: Option<&str>| PamContext {
-            service: "sshd".into(),
-            user: user.into(),
-            ruser: ruser.map(Into::into),
-            ..Default::default()
-        };
-        let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
-        assert_eq!(
-            for_login(&Person::System, &ctx("nobody", None)),
-            Person::Uid(nobody.uid.as_raw())
-        );
-        assert_eq!(
-            for_login(&Person::System, &ctx("root", Some("no-such-user-x"))),
-            Person::Login("no-such-user-x".into())
-        );
-        // A root peer traced to a local user stays that user's, whatever
-        // the PAM context claims.
-        assert_eq!(
-            for_login(&Person::Uid(1001), &ctx("root", Some("nobody"))),
-            Person::Uid(1001)
-        );
-    }
-}
+#[path = "person_tests.rs"]
+mod tests;

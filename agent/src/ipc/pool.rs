@@ -40,7 +40,7 @@ pub(super) fn serve_guarded(shared: &Shared, stream: UnixStream) -> bool {
         refuse(stream, &shared.state, "the process that connected is gone");
         return false;
     };
-    let person = person::at_accept_pinned(uid, pid, pinned.as_ref());
+    let (person, real_uid) = person::at_accept_pinned(uid, pid, pinned.as_ref());
     let slot: ConnectionSlot = match shared.budgets.connection(&person) {
         Ok(slot) => slot,
         Err(why) => {
@@ -49,7 +49,7 @@ pub(super) fn serve_guarded(shared: &Shared, stream: UnixStream) -> bool {
         }
     };
     let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let peer = peer_from(uid, pid);
+        let peer = peer_from(uid, pid, real_uid);
         serve_connection(
             stream,
             &shared.state,

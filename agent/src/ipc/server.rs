@@ -268,6 +268,7 @@ mod tests {
             pid: 1,
             uid: 0,
             name: Some("root".into()),
+            real_uid: None,
         };
         let held: Vec<_> = (0..super::super::budgets::PER_PERSON_PENDING)
             .map(|_| budgets.pending(&jerry).unwrap())

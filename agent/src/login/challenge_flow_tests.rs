@@ -151,9 +151,10 @@ fn account_outside_ssh_asks_for_the_tap_that_auth_did_not() {
 }
 
 /// sudo run by root itself (real uid 0: cron, scripts, an admin's root
-/// shell) runs only the account stack: root needs no tap to become anyone
-/// (as su's pam_rootok), with a policy or without, where the same sudo run
-/// by a user is asked for one.
+/// shell; sudo sets PAM_RUSER to the invoking user, root) runs only the
+/// account stack: root needs no tap to become anyone (as su's pam_rootok),
+/// with a policy or without, where the same sudo run by a user is asked
+/// for one.
 #[test]
 fn sudo_invoked_by_root_is_allowed_in_account() {
     let Some(user) = UserProcess::start() else {
@@ -161,17 +162,84 @@ fn sudo_invoked_by_root_is_allowed_in_account() {
     };
     let f = Fixture::new(&bundle("true", ""), "attached_keys:\n  enabled: false\n");
     // pid 1 (init) runs with real uid 0.
+    let root = Some("root");
     assert!(matches!(
-        f.begin_service("sudo", PamHook::Account, 1),
+        f.begin_service_from("sudo", PamHook::Account, 1, root),
         Step::Done(ResponseBody::Allow { .. })
     ));
     assert!(matches!(
-        f.begin_service("sudo", PamHook::Account, user.pid()),
+        f.begin_service_from("sudo", PamHook::Account, user.pid(), root),
         Step::Ask(..)
     ));
     // Only the account hook: auth is where a person proves who they are.
     assert!(matches!(
-        f.begin_service("sudo", PamHook::Auth, 1),
+        f.begin_service_from("sudo", PamHook::Auth, 1, root),
         Step::Ask(..)
     ));
+}
+
+/// A PAM service the map does not name gets the admin rules, and every
+/// network daemon (cockpit, xrdp, vsftpd, an sshd under another name) runs
+/// with real uid 0: its `account` line must be decided by the policy, never
+/// let through as root's own sudo, whatever PAM_RUSER says (a login that
+/// skipped auth, a locked person's too).
+#[test]
+fn an_unmapped_service_of_a_root_daemon_is_decided_by_the_policy() {
+    let f = Fixture::new(&bundle("true", ""), "attached_keys:\n  enabled: false\n");
+    for ruser in [None, Some("root")] {
+        let step = f.begin_service_from("cockpit", PamHook::Account, 1, ruser);
+        assert!(
+            matches!(step, Step::Ask(..)),
+            "ruser {ruser:?}: a tap is due"
+        );
+    }
+    let lock = "---\nkind: lock\nversion: v2\nmetadata: {name: l1}\nspec:\n  target: {login: root}\n  message: incident 9\n";
+    let f = Fixture::new(&bundle("true", lock), "attached_keys:\n  enabled: false\n");
+    for ruser in [None, Some("root")] {
+        match f.begin_service_from("cockpit", PamHook::Account, 1, ruser) {
+            Step::Done(ResponseBody::Deny { message }) => {
+                assert!(message.contains("incident 9"), "{message}")
+            }
+            _ => panic!("ruser {ruser:?}: the lock must deny"),
+        }
+    }
+    // The same mapped to the admin class is root's own again.
+    let f = Fixture::new(
+        &bundle("true", ""),
+        "attached_keys:\n  enabled: false\nservices:\n  cockpit: admin\n",
+    );
+    assert!(matches!(
+        f.begin_service_from("cockpit", PamHook::Account, 1, Some("root")),
+        Step::Done(ResponseBody::Allow { .. })
+    ));
+}
+
+/// Root's sudo is known by PAM_RUSER too: a root process (real uid 0)
+/// running sudo's account stack for alice (`sudo -u` from her session
+/// through a root parent, or no PAM_RUSER at all) is decided for her.
+#[test]
+fn a_mapped_sudo_for_another_invoking_user_is_not_roots_own() {
+    let f = Fixture::new(&bundle("true", ""), "attached_keys:\n  enabled: false\n");
+    for ruser in [Some("alice"), None, Some("")] {
+        let step = f.begin_service_from("sudo", PamHook::Account, 1, ruser);
+        assert!(
+            !matches!(step, Step::Done(ResponseBody::Allow { .. })),
+            "ruser {ruser:?} was let through as root"
+        );
+    }
+    // A real uid not read through the pidfd pinned at accept (the pid may
+    // name another process by now) is no proof.
+    let ctx = pam_mfa_protocol::PamContext {
+        service: "sudo".into(),
+        user: "root".into(),
+        ruser: Some("root".into()),
+        ..Default::default()
+    };
+    let unpinned = super::verdict::PeerIds {
+        pid: 1,
+        uid: 0,
+        real_uid: None,
+    };
+    let step = super::flow::handle_begin(&f.state, unpinned, PamHook::Account, &ctx);
+    assert!(!matches!(step, Step::Done(ResponseBody::Allow { .. })));
 }

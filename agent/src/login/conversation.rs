@@ -67,7 +67,7 @@ pub(super) fn start(
         approval,
     });
     if local {
-        return local_tap::begin(state, conv, bundle);
+        return local_tap::begin(state, conv, bundle, local_tap::owner(peer, ctx));
     }
     if class == ServiceClass::Admin {
         if let Some(sock) = ctx.ssh_auth_sock.as_deref().filter(|s| !s.is_empty()) {

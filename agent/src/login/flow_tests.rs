@@ -97,18 +97,31 @@ impl Fixture {
             ssh_auth_info: auth_info.map(Into::into),
             ..Default::default()
         };
-        handle_begin(&self.state, PeerIds { pid, uid: 0 }, hook, &ctx)
+        handle_begin(&self.state, PeerIds::of_process(pid, 0), hook, &ctx)
     }
 
     /// `hook` of PAM service `service` (not sshd: no SSH evidence), from
     /// root process `pid`.
     pub(super) fn begin_service(&self, service: &str, hook: PamHook, pid: i32) -> Step {
+        self.begin_service_from(service, hook, pid, None)
+    }
+
+    /// As [`Fixture::begin_service`], with PAM_RUSER `ruser` (sudo and su
+    /// set it to the invoking user's name).
+    pub(super) fn begin_service_from(
+        &self,
+        service: &str,
+        hook: PamHook,
+        pid: i32,
+        ruser: Option<&str>,
+    ) -> Step {
         let ctx = PamContext {
             service: service.into(),
             user: "root".into(),
+            ruser: ruser.map(Into::into),
             ..Default::default()
         };
-        handle_begin(&self.state, PeerIds { pid, uid: 0 }, hook, &ctx)
+        handle_begin(&self.state, PeerIds::of_process(pid, 0), hook, &ctx)
     }
 
     /// What sshd's AuthorizedKeysCommand call does before the login: the
@@ -304,7 +317,7 @@ fn no_policy_follows_the_agent_fail_mode() {
         ..Default::default()
     };
     assert!(matches!(
-        handle_begin(&empty, PeerIds { pid: 1, uid: 0 }, PamHook::Auth, &ctx),
+        handle_begin(&empty, PeerIds::of_process(1, 0), PamHook::Auth, &ctx),
         Step::Done(ResponseBody::Deny { .. })
     ));
 }
@@ -335,7 +348,7 @@ fn non_root_peers_cannot_claim_ssh_evidence() {
     };
     match handle_begin(
         &f.state,
-        PeerIds { pid: 1, uid: 1000 },
+        PeerIds::of_process(1, 1000),
         PamHook::Account,
         &ctx,
     ) {
@@ -345,12 +358,7 @@ fn non_root_peers_cannot_claim_ssh_evidence() {
     // ...and it left nothing for the reuse window.
     let mut real = ctx.clone();
     real.ssh_auth_info = None;
-    match handle_begin(
-        &f.state,
-        PeerIds { pid: 1, uid: 0 },
-        PamHook::Account,
-        &real,
-    ) {
+    match handle_begin(&f.state, PeerIds::of_process(1, 0), PamHook::Account, &real) {
         Step::Done(ResponseBody::Deny { .. }) => {}
         _ => panic!("no reuse from a forged claim"),
     }

@@ -26,12 +26,13 @@ use std::time::{Duration, Instant};
 use pam_mfa_protocol::{PamContext, Prompt, PromptStyle, ResponseBody};
 
 use super::key_rules::tap_key_policy;
-use super::local_tap_fido::{fido_devices, fido_outcome, fido_tap};
+use super::local_tap_fido::{fido_devices, fido_outcome, fido_tap, FidoAsk};
 use super::local_tap_piv::{piv_candidates, piv_outcome};
 use super::local_tap_state::{LocalTap, Plan, Running, TapResult};
 use super::tap::{Conversation, Step, TapKind};
 use super::verdict::{finish, PeerIds};
-use crate::attached::{piv_tap, Pin, PivTapOutcome};
+use crate::attached::{piv_tap, Pin, PivTapOutcome, TapOwner};
+use crate::ipc::Person;
 use crate::piv::HardwareKeySettings;
 use crate::policy::{Bundle, ServiceClass};
 use crate::state::AgentState;
@@ -99,9 +100,25 @@ fn in_ssh_session(pid: i32) -> bool {
     false
 }
 
+/// Whom a tap asked by `peer` for the login `ctx` counts against: the
+/// invoking person (`crate::ipc::tap_person`).
+pub(super) fn owner(peer: PeerIds, ctx: &PamContext) -> TapOwner {
+    match crate::ipc::tap_person(peer.uid, peer.real_uid, ctx) {
+        Person::Uid(uid) => TapOwner::Uid(uid),
+        Person::Login(name) => TapOwner::Name(name),
+        // Not given for a login; all such together, as the budgets do.
+        Person::System | Person::Unknown => TapOwner::Name(String::new()),
+    }
+}
+
 /// Starts a local tap for `conv` (its devices: the user's sk and WebAuthn
-/// keys; PIV devices come from `bundle`).
-pub(super) fn begin(state: &AgentState, mut conv: Box<Conversation>, bundle: &Bundle) -> Step {
+/// keys; PIV devices come from `bundle`), counted against `owner`.
+pub(super) fn begin(
+    state: &AgentState,
+    mut conv: Box<Conversation>,
+    bundle: &Bundle,
+    owner: TapOwner,
+) -> Step {
     let settings = HardwareKeySettings::parse(&bundle.cap.raw_hardware_key).unwrap_or_default();
     let (piv, refused) = piv_candidates(state, &mut conv, bundle);
     let fido = fido_devices(&conv);
@@ -133,6 +150,7 @@ pub(super) fn begin(state: &AgentState, mut conv: Box<Conversation>, bundle: &Bu
     let plan = Plan {
         piv,
         pin_cache_timeout,
+        owner,
     };
     let pin_serial = plan
         .piv
@@ -198,12 +216,9 @@ fn run(
     pin: Option<(u32, Pin)>,
     pin_from_cache: bool,
 ) -> Step {
-    let Some(slot) = state.attached.slot() else {
-        return refuse(
-            state,
-            conv,
-            "too many taps on attached keys are running; try again".into(),
-        );
+    let slot = match state.attached.active.slot(&plan.owner) {
+        Ok(slot) => slot,
+        Err(why) => return refuse(state, conv, why),
     };
     let (tx, rx) = mpsc::channel();
     let cancelled = Arc::new(AtomicBool::new(false));
@@ -235,16 +250,21 @@ fn run(
                     result = Some(TapResult::Piv(out));
                 }
             }
-            let result =
-                match (result, rp_id) {
-                    (Some(r), _) => r,
-                    (None, Some(rp_id)) if !stop.load(Ordering::SeqCst) => TapResult::Fido(
-                        fido_tap(&fido_source, &rp_id, &challenge, &fido, uv, deadline),
-                    ),
-                    _ => TapResult::Piv(PivTapOutcome::NoKey(
-                        "no FIDO2 key can answer (no rp_id)".into(),
-                    )),
-                };
+            let result = match (result, rp_id) {
+                (Some(r), _) => r,
+                (None, Some(rp_id)) if !stop.load(Ordering::SeqCst) => {
+                    let ask = FidoAsk {
+                        rp_id: &rp_id,
+                        challenge: &challenge,
+                        devices: &fido,
+                        uv,
+                    };
+                    TapResult::Fido(fido_tap(&fido_source, &ask, deadline, &stop))
+                }
+                _ => TapResult::Piv(PivTapOutcome::NoKey(
+                    "no FIDO2 key can answer (no rp_id)".into(),
+                )),
+            };
             let _ = tx.send(result);
         });
     if let Err(e) = spawned {

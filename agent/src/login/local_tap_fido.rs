@@ -2,6 +2,8 @@
 //! builds): which of the user's WebAuthn credentials it may answer for, the
 //! assertion, and what the answer proves. `local_tap` runs the tap.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::evidence::KeyClass;
@@ -24,17 +26,31 @@ pub(super) fn fido_devices(conv: &Conversation) -> Vec<usize> {
         .collect()
 }
 
+/// What a FIDO2 tap asks (`rp_id`, `challenge`, the registered
+/// credentials by their position among the login's devices, `uv`).
+pub(super) struct FidoAsk<'a> {
+    pub(super) rp_id: &'a str,
+    pub(super) challenge: &'a str,
+    pub(super) devices: &'a [(usize, Vec<u8>)],
+    pub(super) uv: bool,
+}
+
 /// A FIDO2 assertion from a key attached to this host (hidraw, or the
 /// software authenticator in test builds), for one of the registered
-/// credentials.
+/// credentials; the wait ends at `deadline`, or once `cancelled` is set
+/// (the login ended: the tap's slot is freed then, not at the deadline).
 pub(super) fn fido_tap(
     source: &crate::attached::FidoSource,
-    rp_id: &str,
-    challenge: &str,
-    devices: &[(usize, Vec<u8>)],
-    uv: bool,
+    ask: &FidoAsk<'_>,
     deadline: Instant,
+    cancelled: &Arc<AtomicBool>,
 ) -> Result<(usize, GetAssertionResponse), String> {
+    let FidoAsk {
+        rp_id,
+        challenge,
+        devices,
+        uv,
+    } = *ask;
     use sha2::{Digest, Sha256};
     let req = GetAssertionRequest {
         rp_id: rp_id.to_owned(),
@@ -51,6 +67,10 @@ pub(super) fn fido_tap(
     }
     let mut last = String::new();
     for mut key in keys {
+        if cancelled.load(Ordering::SeqCst) {
+            return Err(crate::fido2::Fido2Error::Cancelled.to_string());
+        }
+        key.stop_when(cancelled.clone());
         match key.get_assertion(&req, deadline) {
             Ok(resp) => {
                 let i = devices

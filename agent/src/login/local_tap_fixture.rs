@@ -194,10 +194,7 @@ impl Fixture {
         };
         handle_begin(
             &self.state,
-            PeerIds {
-                pid: std::process::id() as i32,
-                uid: 0,
-            },
+            PeerIds::of_process(std::process::id() as i32, 0),
             PamHook::Auth,
             &ctx,
         )

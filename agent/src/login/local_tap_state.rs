@@ -6,7 +6,7 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::attached::{PivCandidate, PivTapOutcome};
+use crate::attached::{PivCandidate, PivTapOutcome, TapOwner};
 use crate::fido2::GetAssertionResponse;
 
 /// Where a local tap is.
@@ -22,6 +22,8 @@ pub(super) enum LocalTap {
 pub(super) struct Plan {
     pub(super) piv: Vec<PivCandidate>,
     pub(super) pin_cache_timeout: Duration,
+    /// Whom the running tap counts against.
+    pub(super) owner: TapOwner,
 }
 
 pub(super) struct Running {
@@ -35,7 +37,9 @@ pub(super) struct Running {
 
 impl Drop for Running {
     /// The connection went away or the login ended: the thread's result,
-    /// when it comes, is dropped; a FIDO2 wait stops at its next check.
+    /// when it comes, is dropped; a FIDO2 key is told to stop at its next
+    /// keep-alive (the tap's slot is freed then), a PIV card's wait ends
+    /// with the card's own.
     fn drop(&mut self) {
         self.cancelled.store(true, Ordering::SeqCst);
     }

@@ -2,6 +2,7 @@
 //! and PIN policies, a wrong key, the deadline, cancel), a FIDO2 key when
 //! no card is there, and when the challenge prompt is kept instead.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,8 +13,9 @@ use super::flow::handle_begin;
 use super::local_tap_fixture::*;
 use super::tap::Step;
 use super::verdict::PeerIds;
+use crate::attached::PER_PERSON_TAPS;
 use crate::fido2::soft::SoftAuthenticator;
-use crate::fido2::Authenticator;
+use crate::fido2::{Authenticator, Fido2Error, GetAssertionRequest, GetAssertionResponse};
 
 // Yubico's numbering: PIN 1 never, 2 once, 3 always; touch 1 never, 2 always.
 
@@ -186,7 +188,7 @@ fn a_piv_login_key_over_ssh_has_its_attested_class() {
             ssh_auth_info: Some(format!("publickey {t} {b}\n")),
             ..Default::default()
         };
-        handle_begin(&f.state, PeerIds { pid: 1, uid: 0 }, PamHook::Account, &ctx)
+        handle_begin(&f.state, PeerIds::of_process(1, 0), PamHook::Account, &ctx)
     };
     let f = fixture("hardware_key_touch", 1, 2, "0s", None);
     assert!(matches!(ssh(&f), Step::Done(ResponseBody::Allow { .. })));
@@ -233,4 +235,100 @@ fn a_synced_passkey_does_not_meet_a_hardware_key_requirement() {
             assert!(text.contains("synced passkey"), "{text}");
         }
     }
+}
+
+/// A key nobody touches: it waits until its login ends (and counts that
+/// it was told) or the deadline.
+struct UntouchedKey {
+    stop: Option<Arc<AtomicBool>>,
+    told: Arc<AtomicUsize>,
+}
+
+impl Authenticator for UntouchedKey {
+    fn name(&self) -> String {
+        "untouched test key".into()
+    }
+
+    fn transact(&mut self, _request: &[u8], _deadline: Instant) -> Result<Vec<u8>, Fido2Error> {
+        Err(Fido2Error::Io("not used".into()))
+    }
+
+    fn stop_when(&mut self, cancelled: Arc<AtomicBool>) {
+        self.stop = Some(cancelled);
+    }
+
+    fn get_assertion(
+        &mut self,
+        _req: &GetAssertionRequest,
+        deadline: Instant,
+    ) -> Result<GetAssertionResponse, Fido2Error> {
+        while Instant::now() < deadline {
+            if self.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
+                self.told.fetch_add(1, Ordering::SeqCst);
+                return Err(Fido2Error::Cancelled);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Err(Fido2Error::Timeout)
+    }
+}
+
+/// One person holds at most their share of the host's attached-key taps
+/// (a user can start taps for themselves with a desktop service name),
+/// so the person at the desk keeps theirs; a cancelled login frees its
+/// slot at once, not at the deadline.
+#[test]
+fn one_person_cannot_hold_every_attached_key_tap() {
+    let soft = SoftAuthenticator::from_seed(RP, b"local-tap-starve");
+    let mut f = fixture("true", 1, 2, "0s", Some(&soft));
+    f.state.attached.piv = Arc::new(FakeHost { card: None });
+    let told = Arc::new(AtomicUsize::new(0));
+    let t = told.clone();
+    f.state.attached.fido = Arc::new(move || {
+        Ok(vec![Box::new(UntouchedKey {
+            stop: None,
+            told: t.clone(),
+        }) as Box<dyn Authenticator>])
+    });
+    let waiting = |step: Step| match step {
+        Step::Ask(conv, ResponseBody::Wait { .. }) => conv,
+        Step::Ask(_, body) | Step::Done(body) => panic!("no tap running: {body:?}"),
+    };
+    let mine: Vec<_> = (0..PER_PERSON_TAPS)
+        .map(|_| waiting(f.begin("login-t", None)))
+        .collect();
+    let Step::Done(body) = f.begin("login-t", None) else {
+        panic!("a tap beyond the person's share was started")
+    };
+    let text = deny_text(&body);
+    assert!(
+        text.contains(&format!("you already have {PER_PERSON_TAPS} taps running")),
+        "{text}"
+    );
+    // Someone else (a screen locker running as uid 4242) still taps.
+    let ctx = PamContext {
+        service: "login-t".into(),
+        user: "root".into(),
+        ..Default::default()
+    };
+    let other = PeerIds {
+        pid: std::process::id() as i32,
+        uid: 4242,
+        real_uid: None,
+    };
+    let theirs = waiting(handle_begin(&f.state, other, PamHook::Auth, &ctx));
+    // A cancelled tap's key is told to stop: its slot is free again.
+    let owner = {
+        let peer = PeerIds::of_process(std::process::id() as i32, 0);
+        super::local_tap::owner(peer, &ctx)
+    };
+    let mut mine = mine.into_iter();
+    assert!(deny_text(&cancel(&f.state, mine.next().unwrap())).contains("cancelled"));
+    let until = Instant::now() + Duration::from_secs(10);
+    while f.state.attached.active.running(&owner).0 == PER_PERSON_TAPS && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(told.load(Ordering::SeqCst), 1, "the key was not told");
+    drop(waiting(f.begin("login-t", None)));
+    drop((mine, theirs));
 }

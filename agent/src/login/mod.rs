@@ -5,6 +5,8 @@ mod approval_link;
 #[cfg(test)]
 mod approval_link_tests;
 mod ask;
+#[cfg(test)]
+mod audit_limit_tests;
 mod auth_info;
 mod authorized_keys_changes;
 mod authorized_keys_file;

@@ -70,8 +70,9 @@ pub(super) fn open_decision<'c>(
     ev.tty = ctx.tty.clone();
     ev.peer_pid = Some(peer.pid);
     ev.peer_uid = Some(peer.uid);
-    if hook == PamHook::Account && class == ServiceClass::Admin && invoked_by_root(peer) {
-        let mut v = Verdict::deny(String::new(), "invoked by root (real uid 0): root needs no tap to become anyone, as su's pam_rootok; sudo ran no auth stack for it".into());
+    let mapped = class_note.is_none();
+    if hook == PamHook::Account && roots_own_admin_action(class, mapped, peer, ctx) {
+        let mut v = Verdict::deny(String::new(), "invoked by root (PAM_RUSER root, real uid 0): root needs no tap to become anyone, as su's pam_rootok; sudo ran no auth stack for it".into());
         v.allow = true;
         v.evidence = Some("invoked_by_root".into());
         return Err(Box::new(finish(state, ev, v)));
@@ -112,12 +113,32 @@ pub(super) fn open_decision<'c>(
     })
 }
 
-/// sudo (setuid root) run by root itself: its real uid, as the kernel
-/// tells it, is 0. sudo runs only the account stack for root (no
-/// authentication), so with pam_mfa.so there (NOPASSWD) root's own sudo,
-/// cron's and scripts' included, would otherwise be asked for a tap.
-fn invoked_by_root(peer: PeerIds) -> bool {
-    peer.uid == 0 && crate::ipc::real_uid_of(peer.pid) == Some(0)
+/// sudo (setuid root) or su run by root itself. sudo runs only the account
+/// stack for root (no authentication), so with pam_mfa.so there (NOPASSWD)
+/// root's own sudo, cron's and scripts' included, would otherwise be asked
+/// for a tap. All of these must hold:
+/// - the service is mapped to the admin class (agent.yaml `services` or
+///   the built-in map), not an unmapped one that gets admin rules by
+///   default: every network daemon (cockpit, xrdp, vsftpd, an sshd under
+///   another name) runs as root with real uid 0, and its account line
+///   would let in a login that skipped auth, a locked person's too;
+/// - PAM_RUSER is `root`: sudo sets it to the invoking user's name
+///   (`sudo_pam_init2`, unless `Defaults !pam_ruser`), util-linux su to
+///   its real uid's (`supam_authenticate`, `xgetlogin`);
+/// - the peer's real uid is 0, as read through the pidfd that pinned the
+///   connecting process at accept (never a fresh look-up by pid, which
+///   may name another process by now).
+fn roots_own_admin_action(
+    class: ServiceClass,
+    mapped: bool,
+    peer: PeerIds,
+    ctx: &PamContext,
+) -> bool {
+    class == ServiceClass::Admin
+        && mapped
+        && ctx.ruser.as_deref() == Some("root")
+        && peer.uid == 0
+        && peer.real_uid == Some(0)
 }
 
 /// The sshd connection of `peer`, when it sent sshd's word on the keys

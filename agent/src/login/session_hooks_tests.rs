@@ -61,10 +61,7 @@ fn ctx() -> PamContext {
 }
 
 fn hook(s: &AgentState, pid: u32, uid: u32, h: PamHook) -> ResponseBody {
-    let peer = PeerIds {
-        pid: pid as i32,
-        uid,
-    };
+    let peer = PeerIds::of_process(pid as i32, uid);
     match handle_begin(s, peer, h, &ctx()) {
         Step::Done(b) => b,
         Step::Ask(..) => panic!("session hooks never prompt"),
@@ -122,10 +119,7 @@ fn open_registers_and_close_removes() {
 fn open_session_ignores_ssh_auth_info_from_the_pam_environment() {
     let s = state(&bundle(""));
     let mut p = leader();
-    let peer = PeerIds {
-        pid: p.id() as i32,
-        uid: 0,
-    };
+    let peer = PeerIds::of_process(p.id() as i32, 0);
     let open = |s: &AgentState| match handle_begin(s, peer, PamHook::OpenSession, &ctx()) {
         Step::Done(b) => b,
         Step::Ask(..) => panic!("session hooks never prompt"),

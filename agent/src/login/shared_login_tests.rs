@@ -172,10 +172,7 @@ fn sudo_is_decided_for_the_invoking_users_login() {
     };
     let account = |ctx: &PamContext| match handle_begin(
         &f.state,
-        PeerIds {
-            pid: caller.pid(),
-            uid: 0,
-        },
+        PeerIds::of_process(caller.pid(), 0),
         PamHook::Account,
         ctx,
     ) {

@@ -19,7 +19,7 @@ impl UserProcess {
             .expect("setpriv");
         let p = UserProcess(child);
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while crate::ipc::real_uid_of(p.pid()) != Some(65534)
+        while crate::ipc::pinned_real_uid_of(p.pid()) != Some(65534)
             && std::time::Instant::now() < deadline
         {
             std::thread::sleep(Duration::from_millis(5));

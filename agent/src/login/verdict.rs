@@ -8,11 +8,27 @@ use crate::config::FailMode;
 use crate::policy::{Requirement, User};
 use crate::state::{AgentState, Unusable};
 
-/// Who asked, from SO_PEERCRED.
+/// Who asked, from SO_PEERCRED, and a root peer's real uid as read through
+/// the pidfd that pinned it at accept (`None`: not root, or not read so).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerIds {
     pub pid: i32,
     pub uid: u32,
+    pub real_uid: Option<u32>,
+}
+
+#[cfg(test)]
+impl PeerIds {
+    /// The peer a running process `pid` connecting with effective uid
+    /// `uid` is: a root peer's real uid read as at accept.
+    pub(crate) fn of_process(pid: i32, uid: u32) -> PeerIds {
+        let real_uid = if uid == 0 {
+            crate::ipc::pinned_real_uid_of(pid)
+        } else {
+            None
+        };
+        PeerIds { pid, uid, real_uid }
+    }
 }
 
 /// The result of one decision before it is sent and audited.

@@ -9,7 +9,7 @@ use pam_mfa_protocol::DecisionCounts;
 
 use super::live::Live;
 use super::policy_store::PolicyStore;
-use crate::audit::{AuditEvent, AuditSink};
+use crate::audit::{Admission, AuditEvent, AuditSink, PeerAuditLimit, BURST, REFILL_EVERY};
 use crate::challenge::{SignatureCounters, UsedChallenges};
 use crate::config::{AgentConfig, PolicySource, ServiceMap};
 use crate::login::{Grants, RecordedAuthInfo, ReuseCache, ServedKeys};
@@ -60,6 +60,8 @@ pub struct AgentState {
     pub store: PolicyStore,
     /// Shared with what reports on its own (the signature counters).
     pub audit: Arc<AuditSink>,
+    /// The rate of audit events of decisions non-root peers ask for.
+    pub peer_audit: PeerAuditLimit,
     pub counters: Counters,
     pub started: Instant,
     /// uid of `socket.keys_user`, when that user exists.
@@ -154,6 +156,7 @@ impl AgentState {
             source,
             store: PolicyStore::default(),
             audit,
+            peer_audit: PeerAuditLimit::default(),
             counters: Counters::default(),
             started: Instant::now(),
             keys_uid,
@@ -196,7 +199,37 @@ impl AgentState {
             .unwrap_or_default()
     }
 
+    /// Writes `ev`. An event of a decision a non-root peer asked for is
+    /// rate-limited per uid (any user may loop `begin` about themselves,
+    /// and journald would then drop the records of real sshd and sudo
+    /// decisions); what is left out is said in one event before the next
+    /// one written. Root peers' are always written.
     pub fn audit(&self, ev: &AuditEvent) {
+        if let Some(uid) = ev.peer_uid.filter(|&uid| uid != 0) {
+            match self.peer_audit.admit(uid, self.now()) {
+                Admission::Suppress => return,
+                Admission::Write { suppressed: 0 } => {}
+                Admission::Write { suppressed } => {
+                    self.audit.write(&suppressed_summary(ev, uid, suppressed))
+                }
+            }
+        }
         self.audit.write(ev);
     }
+}
+
+/// The event that says `n` events of `uid` before `next` were left out.
+fn suppressed_summary(next: &AuditEvent, uid: u32, n: u64) -> AuditEvent {
+    let mut ev = AuditEvent::new(
+        "audit_suppressed",
+        "suppressed",
+        &next.node,
+        &next.policy_revision,
+        format!(
+            "{n} decision events of uid {uid} suppressed (a non-root peer's own: {BURST} at once, then one every {}s)",
+            REFILL_EVERY.as_secs()
+        ),
+    );
+    ev.peer_uid = Some(uid);
+    ev
 }

@@ -55,7 +55,7 @@ fn begin_with(fail_mode: &str, policy: &str, after: Duration) -> ResponseBody {
         user: "root".into(),
         ..Default::default()
     };
-    match handle_begin(&state, PeerIds { pid: 1, uid: 0 }, PamHook::Account, &ctx) {
+    match handle_begin(&state, PeerIds::of_process(1, 0), PamHook::Account, &ctx) {
         Step::Done(body) => body,
         Step::Ask(..) => panic!("the account hook never prompts"),
     }

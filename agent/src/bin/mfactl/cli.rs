@@ -20,6 +20,11 @@ pub struct Cli {
     /// The agent's socket.
     #[arg(long, global = true, env = "PAM_MFA_SOCKET", default_value = DEFAULT_SOCKET)]
     pub socket: PathBuf,
+    /// The uid the agent runs as: the socket must be owned by it, and the
+    /// process answering on it run as it. Only for an agent run by a user
+    /// (tests); no environment variable sets it.
+    #[arg(long, global = true, default_value_t = 0, value_name = "UID")]
+    pub agent_uid: u32,
     #[command(subcommand)]
     pub cmd: Cmd,
 }

@@ -1,12 +1,12 @@
 //! `mfactl doctor`: its flags, and what they point the checks at.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 
-use mfa_agent::ctl::commands;
 use mfa_agent::ctl::doctor::DoctorArgs;
+use mfa_agent::ctl::{commands, AgentSocket};
 
 #[derive(Args)]
 pub struct DoctorCmd {
@@ -29,7 +29,7 @@ pub struct DoctorCmd {
 }
 
 impl DoctorCmd {
-    pub fn run(self, socket: &Path) -> Result<ExitCode, String> {
+    pub fn run(self, agent: &AgentSocket) -> Result<ExitCode, String> {
         let DoctorCmd {
             json,
             config,
@@ -39,7 +39,7 @@ impl DoctorCmd {
         } = self;
         let args = DoctorArgs {
             config,
-            socket: socket.to_path_buf(),
+            agent: agent.clone(),
             sshd,
             sshd_config,
             pam_dir,

@@ -1,13 +1,13 @@
 //! `mfactl explain`: its flags, and the query they make.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 
 use mfa_agent::ctl::commands;
-use mfa_agent::ctl::{parse_label, ExplainArgs};
+use mfa_agent::ctl::{parse_label, AgentSocket, ExplainArgs};
 use pam_mfa_protocol::ExplainQuery;
 
 #[derive(Args)]
@@ -39,7 +39,7 @@ pub struct ExplainCmd {
 }
 
 impl ExplainCmd {
-    pub fn run(self, socket: &Path) -> Result<ExitCode, String> {
+    pub fn run(self, agent: &AgentSocket) -> Result<ExitCode, String> {
         let ExplainCmd {
             policy,
             node,
@@ -61,6 +61,6 @@ impl ExplainCmd {
                 service: Some(service),
             },
         };
-        commands::explain(args, socket, json)
+        commands::explain(args, agent, json)
     }
 }

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use cli::{Cli, Cmd};
-use mfa_agent::ctl::commands;
+use mfa_agent::ctl::{commands, AgentSocket};
 
 fn main() -> ExitCode {
     let cli = Cli::parse_from(askpass_as_tap(std::env::args_os().collect()));
@@ -29,21 +29,24 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
-    let socket = cli.socket.as_path();
+    let agent = AgentSocket {
+        path: cli.socket,
+        uid: cli.agent_uid,
+    };
     match cli.cmd {
-        Cmd::Explain(cmd) => cmd.run(socket),
+        Cmd::Explain(cmd) => cmd.run(&agent),
         Cmd::Check { path } => commands::check(&path),
-        Cmd::Status { json } => commands::status(socket, json),
-        Cmd::AuthorizedKeys { login, timeout } => commands::authorized_keys(socket, login, timeout),
+        Cmd::Status { json } => commands::status(&agent, json),
+        Cmd::AuthorizedKeys { login, timeout } => commands::authorized_keys(&agent, login, timeout),
         #[cfg(feature = "soft-fido2")]
         Cmd::SoftFido2New(cmd) => cmd.run(),
         Cmd::Enroll(cmd) => cmd.run(),
         Cmd::Tap { prompt } => commands::tap(prompt.as_deref()),
         Cmd::ExamplePolicy => commands::example_policy(),
-        Cmd::Sessions { json } => commands::sessions(socket, json),
-        Cmd::Sync { json } => commands::sync(socket, json),
-        Cmd::Doctor(cmd) => cmd.run(socket),
-        Cmd::Reload => commands::reload(socket),
+        Cmd::Sessions { json } => commands::sessions(&agent, json),
+        Cmd::Sync { json } => commands::sync(&agent, json),
+        Cmd::Doctor(cmd) => cmd.run(&agent),
+        Cmd::Reload => commands::reload(&agent),
         Cmd::Publish(cmd) => cmd.run(),
     }
 }

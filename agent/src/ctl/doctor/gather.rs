@@ -26,7 +26,7 @@ const MAX_PAM_FILE: u64 = 256 * 1024;
 #[derive(Debug, Clone)]
 pub struct DoctorArgs {
     pub config: PathBuf,
-    pub socket: PathBuf,
+    pub agent: crate::ctl::AgentSocket,
     pub sshd: PathBuf,
     /// `sshd -f`: another sshd_config than sshd's default.
     pub sshd_config: Option<PathBuf>,
@@ -70,7 +70,7 @@ pub fn gather(args: &DoctorArgs) -> Facts {
     let sshd_match_settings = Some(match_settings(main_config, GLOBAL_KEYWORDS));
     let agent_config = Some(AgentConfig::load(&args.config).map_err(|e| e.to_string()));
     let agent_status = Some(
-        match crate::ctl::ask(&args.socket, RequestBody::Status, DEADLINE) {
+        match crate::ctl::ask(&args.agent, RequestBody::Status, DEADLINE) {
             Ok(ResponseBody::Status(s)) => Ok(s),
             Ok(other) => Err(format!("unexpected answer: {other:?}")),
             Err(e) => Err(e),

@@ -187,7 +187,16 @@ fn time_begin(state: &AgentState, key_logins: &[KeyLogin]) -> (usize, Percentile
             ssh_auth_info: (!auth_info.is_empty()).then(|| auth_info.clone()),
             ..Default::default()
         };
-        match handle_begin(state, PeerIds { pid: 1, uid: 0 }, PamHook::Account, &ctx) {
+        match handle_begin(
+            state,
+            PeerIds {
+                pid: 1,
+                uid: 0,
+                real_uid: Some(0),
+            },
+            PamHook::Account,
+            &ctx,
+        ) {
             Step::Done(ResponseBody::Allow { .. }) => true,
             Step::Done(_) => false,
             Step::Ask(..) => panic!("the account hook never prompts"),

@@ -190,3 +190,26 @@ fn only_this_clusters_cas_are_published() {
     let e = build_bundle(&[source("tctl.yaml", &text)], &[], Some("other")).unwrap_err();
     assert!(e.contains("--cluster-name other"), "{e}");
 }
+
+/// A cap the agent judges by fields tctl prints (an SSO cluster with local
+/// auth off and SSO the only second factor): the fields reach the bundle,
+/// and the agent loads what the publisher wrote.
+#[test]
+fn an_sso_only_cap_is_published_with_what_the_agent_judges_it_by() {
+    let (_, rest) = FIXTURE.split_once("\n---\n").unwrap();
+    let cap = "kind: cluster_auth_preference\nmetadata:\n  name: cluster-auth-preference\nspec:\n  allow_headless: false\n  allow_local_auth: false\n  allow_passwordless: false\n  connector_name: okta\n  require_session_mfa: true\n  second_factors:\n  - sso\n  type: saml\nversion: v2\n";
+    let built = build_bundle(
+        &[source("cap.yaml", cap), source("rest.yaml", rest)],
+        &[],
+        None,
+    )
+    .unwrap();
+    for field in [
+        r#""allow_local_auth":false"#,
+        r#""type":"saml""#,
+        r#""connector_name":"okta""#,
+    ] {
+        assert!(built.text.contains(field), "{field}: {}", built.text);
+    }
+    crate::policy::load_bundle_str(&built.text, "published.json").unwrap();
+}

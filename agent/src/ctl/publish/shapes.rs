@@ -273,6 +273,15 @@ const CAP: Shape = Map(
                     ("require_session_mfa", Keep),
                     ("second_factor", Keep),
                     ("second_factors", Keep),
+                    // What the agent checks as Teleport's CheckAndSetDefaults
+                    // does (policy/resources/cap_checks.rs): without them a
+                    // valid cap (SSO-only MFA with local auth off) would be
+                    // read with Teleport's defaults and refused.
+                    ("type", Keep),
+                    ("allow_local_auth", Keep),
+                    ("allow_passwordless", Keep),
+                    ("allow_headless", Keep),
+                    ("connector_name", Keep),
                     ("locking_mode", Keep),
                     ("disconnect_expired_cert", Keep),
                     // rp_id and the attestation CAs (certificates): the

@@ -260,13 +260,16 @@ impl<'de> Deserialize<'de> for SecondFactor {
 /// `tele.example.com`), or the app id itself when it is no URL
 /// (`example.com`); `None` when neither (Teleport refuses such a cap).
 fn rp_id_from_app_id(app_id: &str) -> Option<String> {
-    if let Some((_, rest)) = app_id.split_once("://") {
+    // Go's url.Parse reads `//host/path` as a URL without a scheme: its
+    // host is the authority.
+    let authority_first = app_id.strip_prefix("//");
+    if let Some(rest) = app_id.split_once("://").map(|(_, r)| r).or(authority_first) {
         let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
         let host = authority.rsplit('@').next().unwrap_or_default();
         let host = host.split(':').next().unwrap_or_default();
         return (!host.is_empty()).then(|| host.to_owned());
     }
-    let url_like = app_id.contains([':', '?', '#']) || app_id.starts_with("//");
+    let url_like = app_id.contains([':', '?', '#']);
     (!url_like).then(|| app_id.to_owned())
 }
 

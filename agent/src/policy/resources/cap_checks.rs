@@ -99,7 +99,10 @@ pub(super) fn refusal(spec: &RawCapSpec) -> Option<String> {
     }
     let enforced = !factors.is_empty() && legacy != "optional";
     let local_factor = factors.contains(&"otp") || webauthn;
-    let local_auth = bool_option(&spec.allow_local_auth).unwrap_or(true);
+    // Teleport defaults an absent allow_local_auth to true; here an absent
+    // one is not judged: publishers before 2026-12 left it out of every
+    // bundle, and refusing those would refuse valid SSO-only caps.
+    let local_auth = bool_option(&spec.allow_local_auth) == Some(true);
     if local_auth && enforced && !local_factor {
         return Some("missing a local second factor method for local users (otp, webauthn)".into());
     }

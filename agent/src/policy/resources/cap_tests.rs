@@ -27,6 +27,7 @@ fn rp_id_from_the_u2f_app_id() {
         ("example.com", Some("example.com")),
         ("example.com:3080", None),
         ("https://", None),
+        ("//tele.example.com/u2f", Some("tele.example.com")),
     ];
     for (app_id, want) in cases {
         assert_eq!(rp_id_from_app_id(app_id).as_deref(), want, "{app_id}");
@@ -126,7 +127,10 @@ fn caps_teleport_refuses_refuse_the_bundle() {
         ("  second_factor: webauthn\n  u2f: {device_attestation_cas: []}", "u2f configuration missing app_id"),
         ("  second_factor: otp\n  allow_passwordless: true", "missing required Webauthn configuration for passwordless=true"),
         ("  second_factor: otp\n  allow_headless: true", "missing required Webauthn configuration for headless=true"),
-        ("  second_factors: [sso]", "missing a local second factor method for local users"),
+        (
+            "  second_factors: [sso]\n  allow_local_auth: true",
+            "missing a local second factor method for local users",
+        ),
         ("  connector_name: github", "invalid local connector \"github\""),
         (
             "  second_factor: webauthn\n  webauthn: {rp_id: example.com}\n  allow_passwordless: false\n  connector_name: passwordless",
@@ -146,6 +150,9 @@ fn caps_teleport_refuses_refuse_the_bundle() {
         "  type: github\n  second_factor: \"on\"\n  webauthn: {rp_id: example.com}",
         "  second_factor: on\n  u2f: {app_id: https://example.com:3080}",
         "  second_factors: [sso]\n  allow_local_auth: false",
+        // Publishers before the cap checks left allow_local_auth out.
+        "  second_factors: [sso]",
+        "  second_factor: webauthn\n  u2f: {app_id: //tele.example.com}",
         "  second_factor: optional\n  second_factors: []\n  webauthn: {rp_id: example.com}",
         "  second_factors: [SECOND_FACTOR_TYPE_OTP]\n  allow_passwordless: false",
         "  second_factor: webauthn\n  webauthn: {rp_id: example.com}\n  connector_name: passwordless",

@@ -129,8 +129,10 @@ const USER_LOGIN_STATE: Shape = Map(
                 &[
                     ("roles", Keep),
                     ("traits", Keep),
-                    ("original_roles", Drop),
-                    ("original_traits", Drop),
+                    // What the state was made from: the agent adds only
+                    // the state's grants to the user resource as it is now.
+                    ("original_roles", Keep),
+                    ("original_traits", Keep),
                     ("user_type", Drop),
                     ("github_identity", Drop),
                 ],

@@ -85,8 +85,9 @@ fn a_login_state_roles_key_policy_applies() {
     assert_eq!(d.requirement.key_policy, KeyPolicy::HardwareKeyTouch);
 }
 
-/// Trait templates take the state's traits: `{{internal.logins}}` gives
-/// the logins the state lists, not the user resource's; and the login
+/// Trait templates take the state's granted traits beside the user
+/// resource's: `{{internal.logins}}` gives both (the state's `alice-new` is
+/// not among its originals, so an Access List granted it); and the login
 /// mapping (whose `logins` hold the login) reads them too.
 #[test]
 fn a_login_state_traits_fill_templates_and_map_logins() {
@@ -101,9 +102,8 @@ fn a_login_state_traits_fill_templates_and_map_logins() {
     let d = Ask::new(&n, "alice-new").user("alice").decide(&b);
     assert_eq!(summary(&d), "allow session [own]", "{:?}", d.reasons);
     let d = Ask::new(&n, "alice-old").user("alice").decide(&b);
-    assert_eq!(summary(&d), "deny off []", "{:?}", d.reasons);
-    // Nobody named: the state's login maps to alice and needs her tap; the
-    // user resource's old login maps to nobody any more.
+    assert_eq!(summary(&d), "allow session [own]", "{:?}", d.reasons);
+    // Nobody named: both logins map to alice and need her tap.
     let d = Ask::new(&n, "alice-new").decide(&b);
     assert_eq!(
         (d.user.as_deref(), summary(&d).as_str()),
@@ -111,8 +111,43 @@ fn a_login_state_traits_fill_templates_and_map_logins() {
         "{:?}",
         d.reasons
     );
-    assert!(b.users_for_login("alice-old").is_empty());
-    assert!(!b.login_is_managed("alice-old"));
+    assert_eq!(b.users_for_login("alice-old").len(), 1);
+    assert!(b.login_is_managed("alice-old"));
+}
+
+/// A state older than its user resource (Teleport makes it again only at a
+/// Teleport login, which OpenSSH hosts never see): a role added to the
+/// user resource since (a deny, an MFA role) applies, and one taken off it
+/// is gone; only the state's grants (beyond its original roles) are added,
+/// as `Generate` would add them now.
+#[test]
+fn a_stale_login_state_keeps_the_user_resources_roles_now() {
+    let deny = role(
+        "deny-prod",
+        "v7",
+        "  deny:\n    logins: [ubuntu]\n    node_labels: {env: prod}",
+    );
+    // The state was made when alice had [dev]; since, deny-prod was added.
+    let text = dev_and_prod()
+        + &deny
+        + &user("alice", &["dev", "deny-prod"], &["alice"])
+        + &login_state("alice", &["dev"], &["alice"]);
+    let b = bundle(&text);
+    let d = Ask::new(&prod3(), "ubuntu").user("alice").decide(&b);
+    assert!(
+        summary(&d).starts_with("deny"),
+        "the deny role added since applies: {:?}",
+        d.reasons
+    );
+    // The state grants prod (beyond its original [dev]); dev was taken off
+    // the user resource since: prod stays, dev is gone.
+    let text = dev_and_prod()
+        + &user("alice", &["prod"], &["alice"])
+        + &login_state("alice", &["dev", "prod"], &["alice"]);
+    let b = bundle(&text);
+    let alice = &b.users()["alice"];
+    let roles: Vec<&str> = alice.roles.iter().map(|r| &**r).collect();
+    assert_eq!(roles, ["prod"]);
 }
 
 /// Locks on a role hold the users a login state gives it (Teleport's

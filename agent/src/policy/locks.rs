@@ -202,6 +202,18 @@ fn host_fqdn_hit(t: &super::resources::LockTarget, node_id: Option<&str>) -> Opt
 }
 
 impl Lock {
+    /// The lock names a node by `node`/`server_id`, and not this one: not
+    /// by `node` (its name) nor by `node_id` (its host UUID, also as
+    /// `<UUID>.<cluster>`).
+    pub fn names_another_node(&self, node: &str, node_id: Option<&str>) -> bool {
+        let t = &self.target;
+        let names = [&t.node, &t.server_id];
+        let this = |n: &str| names.iter().any(|w| w.as_deref() == Some(n));
+        names.iter().any(|w| w.is_some())
+            && !std::iter::once(node).chain(node_id).any(this)
+            && host_fqdn_hit(t, node_id).is_none()
+    }
+
     /// What `mfactl check` should say about this lock: a lock that sets
     /// several fields locks each of them on its own (RFD 9 advises one
     /// field per lock), and fields a host cannot judge never match here.

@@ -248,6 +248,11 @@ pub struct PolicyCounts {
     pub locks: usize,
     pub devices: usize,
     pub warnings: usize,
+    /// Locks in force whose `node`/`server_id` names neither this node's
+    /// name nor its `node.id`: without `node.id`, one of them may be
+    /// this host's Teleport host UUID (`mfactl doctor` says so).
+    #[serde(default)]
+    pub node_locks_elsewhere: usize,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

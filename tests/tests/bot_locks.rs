@@ -1,9 +1,11 @@
 //! Locks on Machine ID bots through a real sshd: a `bot_instance_id` lock
 //! holds the bot certificate of that instance (its
 //! `bot-instance-id@goteleport.com` extension) and no other, and a
-//! `join_token` lock holds every bot certificate (a host cannot read which
-//! join token one carries), as lib/services `SSHAccessLockTargets` lists
-//! both among an SSH login's lock targets.
+//! `join_token` lock holds the bot certificates that name that join token
+//! (`join-token@goteleport.com`, written by lib/sshca `Identity.Encode`)
+//! and, failing closed, those that name none, not one that names another,
+//! as lib/services `SSHAccessLockTargets` lists both among an SSH login's
+//! lock targets.
 
 mod common;
 
@@ -52,12 +54,26 @@ fn bot_instance_and_join_token_locks_hold_bot_certificates() {
         );
         key
     };
-    let bot_of = |name: &str, instance: &str| {
+    let bot_of = |name: &str, instance: &str, token: Option<&str>| {
         let ext = format!("extension:bot-instance-id@goteleport.com={instance}");
-        certified(name, &["extension:bot-name@goteleport.com=ci", &ext])
+        let token = token.map(|t| format!("extension:join-token@goteleport.com={t}"));
+        let mut extensions = vec!["extension:bot-name@goteleport.com=ci", &*ext];
+        extensions.extend(token.as_deref());
+        certified(name, &extensions)
     };
-    let bot_a = bot_of("id_bot_a", "2f1c6a8e-0000-4e0f-9a31-5c2d8e6f7a10");
-    let bot_b = bot_of("id_bot_b", "9b7e4d21-0000-4c3a-8f12-0e5d6c7b8a90");
+    const LOCKED_TOKEN: &str = "7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e";
+    let bot_a = bot_of(
+        "id_bot_a",
+        "2f1c6a8e-0000-4e0f-9a31-5c2d8e6f7a10",
+        Some(LOCKED_TOKEN),
+    );
+    let bot_b = bot_of(
+        "id_bot_b",
+        "9b7e4d21-0000-4c3a-8f12-0e5d6c7b8a90",
+        Some("another-join-token"),
+    );
+    // An older Teleport's bot certificate: no join token named.
+    let bot_c = bot_of("id_bot_c", "5d0c2a7f-0000-4b1e-8d3c-1f2e3d4c5b6a", None);
     let person = certified("id_person", &[]);
     let login = |key: &SshKey| {
         SshLogin::new(sshd.port, &user.name, key)
@@ -67,7 +83,7 @@ fn bot_instance_and_join_token_locks_hold_bot_certificates() {
     let evidence = |out: &SshOutcome| format!("{}\n{}", out.describe(), agent.evidence());
     let held = |out: &SshOutcome| out.exit_code() == Some(255) && out.stderr().contains("bot held");
 
-    for key in [&bot_a, &bot_b, &person] {
+    for key in [&bot_a, &bot_b, &bot_c, &person] {
         let out = login(key);
         assert!(out.success(), "no lock yet: {}", evidence(&out));
     }
@@ -77,19 +93,21 @@ fn bot_instance_and_join_token_locks_hold_bot_certificates() {
     )));
     let out = login(&bot_a);
     assert!(held(&out), "the locked instance: {}", evidence(&out));
-    for key in [&bot_b, &person] {
+    for key in [&bot_b, &bot_c, &person] {
         let out = login(key);
         assert!(out.success(), "not that instance: {}", evidence(&out));
     }
 
-    agent.update_bundle(
-        &b.clone()
-            .raw(&lock("join_token: 7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e")),
-    );
-    for key in [&bot_a, &bot_b] {
+    agent.update_bundle(&b.clone().raw(&lock(&format!("join_token: {LOCKED_TOKEN}"))));
+    let out = login(&bot_a);
+    assert!(held(&out), "the locked join token: {}", evidence(&out));
+    let out = login(&bot_c);
+    assert!(held(&out), "a bot naming no join token: {}", evidence(&out));
+    for (key, what) in [
+        (&bot_b, "another join token"),
+        (&person, "a person's certificate"),
+    ] {
         let out = login(key);
-        assert!(held(&out), "a join token lock: {}", evidence(&out));
+        assert!(out.success(), "{what}: {}", evidence(&out));
     }
-    let out = login(&person);
-    assert!(out.success(), "a person's certificate: {}", evidence(&out));
 }

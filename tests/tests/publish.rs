@@ -345,3 +345,23 @@ fn reads_standard_input_a_directory_and_devices() {
     let text = String::from_utf8(with_device).unwrap();
     assert!(text.contains("\"name\":\"alice-sk\""), "{text}");
 }
+
+/// `--from` a lock that names its join token as `join_token_sha256` (64
+/// hex digits, which look like a raw key but are the form the agent reads):
+/// published as it is.
+#[test]
+fn publishes_a_lock_given_as_its_join_token_sha256() {
+    let s = setup("publish-join-token-sha256");
+    let hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    let lock = format!(
+        "\n---\nkind: lock\nversion: v2\nmetadata: {{name: hold-ci}}\nspec:\n  target: {{join_token_sha256: {hash}}}\n"
+    );
+    std::fs::write(&s.input, fixture() + &lock).unwrap();
+    let f = s.publish_ok(&strs(&s.input_args()));
+    let (_, bundle) = read_verified(&s.out, &printed_key(&f));
+    let text = String::from_utf8(bundle).unwrap();
+    assert!(
+        text.contains(&format!("\"join_token_sha256\":\"{hash}\"")),
+        "{text}"
+    );
+}

@@ -80,15 +80,22 @@ pub fn render(e: &Explanation) -> String {
     ));
     s.push_str(&format!("  cluster user: {user}\n"));
     // An allowed login that no tap can answer is refused all the same:
-    // said where the access is, not only among the reasons.
+    // said where the access is, not only among the reasons, with the
+    // reason's condition: over SSH a Teleport certificate names the person
+    // (login/explain.rs `nobody_can_tap_note`).
     let refused = if e.access == "allow"
         && e.reasons
             .iter()
             .any(|r| r.starts_with(crate::login::NOBODY_CAN_TAP))
     {
-        " by the policy, but nobody can tap for it: it will be refused (see below)"
+        let unless = if e.class == crate::policy::ServiceClass::Ssh.name() {
+            " unless a Teleport certificate names the person"
+        } else {
+            ""
+        };
+        format!(" by the policy, but nobody can tap for it: it will be refused{unless} (see below)")
     } else {
-        ""
+        String::new()
     };
     s.push_str(&format!(
         "  access:       {}{}{refused}\n",
@@ -242,6 +249,17 @@ mod tests {
         assert!(
             text.contains("    - nobody can tap for this login: login svc"),
             "{text}"
+        );
+        // Over SSH, as the reason says: unless a certificate names them.
+        let over_ssh = Explanation {
+            service: "sshd".into(),
+            class: "ssh".into(),
+            ..e.clone()
+        };
+        assert!(
+            render(&over_ssh).contains("  access:       allow by the policy, but nobody can tap for it: it will be refused unless a Teleport certificate names the person (see below)\n"),
+            "{}",
+            render(&over_ssh)
         );
         let tappable = Explanation {
             reasons: Vec::new(),

@@ -188,6 +188,7 @@ fn settle(step: Step, pending: &mut Option<Box<Conversation>>) -> ResponseBody {
 pub fn status(state: &AgentState) -> StatusReport {
     let snap = state.store.snapshot();
     let now = state.now();
+    let node = state.node.get();
     let counts = snap
         .current
         .as_ref()
@@ -197,6 +198,13 @@ pub fn status(state: &AgentState) -> StatusReport {
             locks: b.locks().len(),
             devices: b.devices().len(),
             warnings: b.warnings.len(),
+            node_locks_elsewhere: b
+                .locks()
+                .iter()
+                .filter(|l| {
+                    l.is_in_force(now) && l.names_another_node(&node.name, node.id.as_deref())
+                })
+                .count(),
         })
         .unwrap_or_default();
     let fresh = freshness(&snap, &state.config.cluster, now);

@@ -158,6 +158,7 @@ fn identity(cluster: &str, roles: &[&str]) -> TeleportIdentity {
         previous_identity_expires: None,
         bot: false,
         bot_instance_id: None,
+        join_token_sha256: None,
         active_requests: Vec::new(),
         allowed_resources: None,
         constrained_resources: false,

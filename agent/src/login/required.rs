@@ -45,6 +45,7 @@ pub(super) fn required(
             access_requests: &c.active_requests,
             bot: c.bot,
             bot_instance_id: c.bot_instance_id.as_deref(),
+            join_token_sha256: c.join_token_sha256.as_deref(),
         };
         apply_locks(bundle, &q, holder, &mut d);
     }

@@ -123,6 +123,7 @@ pub(super) fn identify<'b>(
             cert_expires: Some(c.previous_identity_expires.unwrap_or(c.valid_before)),
             bot: c.bot,
             bot_instance_id: c.bot_instance_id.clone(),
+            join_token_sha256: c.join_token_sha256.clone(),
             access_requests: c.active_requests.clone(),
             allowed_nodes: allowed_nodes(
                 c.allowed_resources.as_deref(),
@@ -258,6 +259,7 @@ mod tests {
             device_id: None,
             bot: false,
             bot_instance_id: None,
+            join_token_sha256: None,
             active_requests: Vec::new(),
             allowed_resources: None,
             constrained_resources: false,

@@ -345,6 +345,7 @@ pub fn apply_locks(
         access_requests: holder.access_requests,
         bot: holder.bot,
         bot_instance_id: holder.bot_instance_id,
+        join_token_sha256: holder.join_token_sha256,
     };
     if let Some(lock) = bundle.find_lock(&subject, q.now) {
         decision.access = Access::Deny;

@@ -23,7 +23,9 @@ pub(crate) struct LockIndex {
     by_device: HashMap<String, Positions>,
     by_access_request: HashMap<String, Positions>,
     by_bot_instance_id: HashMap<String, Positions>,
-    /// Locks that hold every bot certificate (see `holds_every_bot`).
+    by_join_token_sha256: HashMap<String, Positions>,
+    /// Locks that may hold a bot certificate they cannot tell apart (see
+    /// `holds_every_bot`).
     every_bot: Positions,
 }
 
@@ -42,6 +44,7 @@ impl LockIndex {
                 (&t.device, &mut ix.by_device),
                 (&t.access_request, &mut ix.by_access_request),
                 (&t.bot_instance_id, &mut ix.by_bot_instance_id),
+                (&t.join_token_sha256, &mut ix.by_join_token_sha256),
             ] {
                 if let Some(v) = field {
                     let list = map.entry(v.clone()).or_default();
@@ -107,6 +110,7 @@ impl LockIndex {
                     .flat_map(|r| list(&self.by_access_request, Some(r))),
             )
             .chain(list(&self.by_bot_instance_id, subject.bot_instance_id))
+            .chain(list(&self.by_join_token_sha256, subject.join_token_sha256))
             .chain(if subject.bot {
                 self.every_bot.as_slice()
             } else {

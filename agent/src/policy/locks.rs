@@ -20,6 +20,9 @@ pub struct LockHolder<'a> {
     pub bot: bool,
     /// A bot certificate's instance (`bot-instance-id@goteleport.com`).
     pub bot_instance_id: Option<&'a str>,
+    /// The SHA-256 of a bot certificate's join token
+    /// (`join-token@goteleport.com`).
+    pub join_token_sha256: Option<&'a str>,
 }
 
 impl<'a> LockHolder<'a> {
@@ -33,6 +36,7 @@ impl<'a> LockHolder<'a> {
             access_requests: &user.cert().access_requests,
             bot: user.cert().bot,
             bot_instance_id: user.cert().bot_instance_id.as_deref(),
+            join_token_sha256: user.cert().join_token_sha256.as_deref(),
         }
     }
 }
@@ -65,6 +69,9 @@ pub struct LockSubject<'a> {
     pub bot: bool,
     /// That bot certificate's instance id, if it carries one.
     pub bot_instance_id: Option<&'a str>,
+    /// The SHA-256 (lowercase hex) of the join token that certificate
+    /// carries (`join-token@goteleport.com`), if it carries one.
+    pub join_token_sha256: Option<&'a str>,
 }
 
 impl LockSubject<'_> {
@@ -92,10 +99,13 @@ impl Lock {
     /// equals the lock's field of the same name. A lock that sets several
     /// fields therefore locks each of them on its own (`{login: rob,
     /// server_id: db7}` locks rob everywhere and everyone on db7), not their
-    /// conjunction. A host cannot read which join token a bot certificate
-    /// carries, so a `join_token` lock holds every bot certificate (as does
-    /// a `bot_instance_id` an older publisher withheld): never a locked
-    /// bot let in. Fields that hold no SSH login (`windows_desktop`, ...)
+    /// conjunction. A bot certificate names its join token in the
+    /// `join-token@goteleport.com` extension (lib/sshca `Identity.Encode`),
+    /// compared here by its SHA-256; a bot certificate WITHOUT that
+    /// extension (an older Teleport's) is held by every `join_token` lock
+    /// in force, as every bot certificate is by a `bot_instance_id` an
+    /// older publisher withheld: never a locked bot let in. Fields that
+    /// hold no SSH login (`windows_desktop`, ...)
     /// never match here, but do not stop the lock's other fields from
     /// matching. The role targets are the
     /// user's role names without `default-implicit-role`: `ComputeLockTargets`
@@ -144,25 +154,32 @@ impl Lock {
                     subject.bot_instance_id,
                 )
             })
-            .or_else(|| every_bot_hit(t, subject.bot))
+            .or_else(|| {
+                hit(
+                    "join_token_sha256",
+                    &t.join_token_sha256,
+                    subject.join_token_sha256,
+                )
+            })
+            .or_else(|| every_bot_hit(t, subject))
     }
 }
 
-/// Whether `t` holds every bot certificate: a `join_token` target (which
-/// join token a certificate carries cannot be read here) or a
-/// `bot_instance_id` withheld by an older publisher.
+/// Whether `t` may hold a bot certificate it cannot tell apart: a
+/// `join_token` target (a bot certificate without the join token
+/// extension) or a `bot_instance_id` withheld by an older publisher.
 pub(crate) fn holds_every_bot(t: &LockTarget) -> bool {
     t.join_token_sha256.is_some() || t.bot_instance_id.as_deref() == Some(WITHHELD)
 }
 
 /// The field by which `t` holds a bot certificate login it cannot tell apart.
-fn every_bot_hit(t: &LockTarget, bot: bool) -> Option<String> {
-    if !bot {
+fn every_bot_hit(t: &LockTarget, subject: &LockSubject<'_>) -> Option<String> {
+    if !subject.bot {
         return None;
     }
-    if let Some(h) = &t.join_token_sha256 {
+    if let (Some(h), None) = (&t.join_token_sha256, subject.join_token_sha256) {
         return Some(format!(
-            "join_token_sha256={h} (every bot certificate: the host cannot read which join token one carries)"
+            "join_token_sha256={h} (a bot certificate that does not name its join token)"
         ));
     }
     (t.bot_instance_id.as_deref() == Some(WITHHELD)).then(|| {
@@ -185,6 +202,18 @@ fn host_fqdn_hit(t: &super::resources::LockTarget, node_id: Option<&str>) -> Opt
 }
 
 impl Lock {
+    /// The lock names a node by `node`/`server_id`, and not this one: not
+    /// by `node` (its name) nor by `node_id` (its host UUID, also as
+    /// `<UUID>.<cluster>`).
+    pub fn names_another_node(&self, node: &str, node_id: Option<&str>) -> bool {
+        let t = &self.target;
+        let names = [&t.node, &t.server_id];
+        let this = |n: &str| names.iter().any(|w| w.as_deref() == Some(n));
+        names.iter().any(|w| w.is_some())
+            && !std::iter::once(node).chain(node_id).any(this)
+            && host_fqdn_hit(t, node_id).is_none()
+    }
+
     /// What `mfactl check` should say about this lock: a lock that sets
     /// several fields locks each of them on its own (RFD 9 advises one
     /// field per lock), and fields a host cannot judge never match here.
@@ -216,7 +245,7 @@ impl Lock {
             v => format!("every login with a certificate of bot instance {v}"),
         });
         add(&t.join_token_sha256, |_| {
-            "every Machine ID bot certificate login".to_owned()
+            "every login with a bot certificate of that join token (or of none named)".to_owned()
         });
         if set.len() + t.unsupported.len() > 1 {
             out.push(format!(
@@ -235,7 +264,7 @@ impl Lock {
         }
         if t.join_token_sha256.is_some() {
             out.push(format!(
-                "lock {:?} targets a join token: a host cannot read which join token a bot certificate carries, so while it is in force every Machine ID bot certificate login is denied here",
+                "lock {:?} targets a join token: while it is in force a Machine ID bot certificate login is denied here when its certificate names that join token, or names none (an older Teleport's)",
                 self.name
             ));
         }

@@ -108,6 +108,11 @@ struct Identity {
     /// The bot certificate's instance (lock target `bot_instance_id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     bot_instance_id: Option<String>,
+    /// The SHA-256 of the bot certificate's join token (lock target
+    /// `join_token`). A record without it (an older agent's) is a bot
+    /// certificate whose token is unknown: a `join_token` lock holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    join_token_sha256: Option<String>,
     /// The nodes a resource access request's certificate may reach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     allowed_nodes: Option<Vec<String>>,
@@ -147,6 +152,7 @@ fn record(s: &Session) -> Record {
                 cert_expires_ms: c.cert_expires.map(unix_ms),
                 bot: c.bot,
                 bot_instance_id: c.bot_instance_id.clone(),
+                join_token_sha256: c.join_token_sha256.clone(),
                 allowed_nodes: c.allowed_nodes.clone(),
                 access_requests: c.access_requests.clone(),
             }
@@ -201,6 +207,7 @@ fn session(r: Record) -> Option<Session> {
                 cert_expires: i.cert_expires_ms.map(from_unix_ms),
                 bot: i.bot,
                 bot_instance_id: i.bot_instance_id,
+                join_token_sha256: i.join_token_sha256,
                 allowed_nodes: i.allowed_nodes,
                 access_requests: i.access_requests,
             })),

@@ -45,6 +45,7 @@ fn round_trip_and_refusals() {
             // A bot's instance: a lock on it ends the session after a restart.
             c.bot = true;
             c.bot_instance_id = Some("b-1".into());
+            c.join_token_sha256 = Some(crate::policy::join_token_sha256("ci-token"));
             c.cert_expires =
                 Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_893_553_445_250));
         }),

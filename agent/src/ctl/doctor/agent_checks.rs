@@ -42,6 +42,7 @@ pub fn check_agent(f: &Facts) -> Vec<Finding> {
             check_policy_usable(s, &mut out);
             if let Some(c) = config {
                 check_config_reloaded(s, c, path, &mut out);
+                check_node_id(s, c, path, &mut out);
             }
         }
     }
@@ -100,19 +101,6 @@ fn check_node_config(c: &AgentConfig, path: &str, out: &mut Vec<Finding>) {
             format!("set node.name in {path}, then `mfactl reload`"),
         ));
     }
-    // Teleport names a node in a `server_id` lock by its host UUID (what
-    // `tctl lock --server-id` and the web UI write, and what lib/srv/ctx.go
-    // `ComputeLockTargets` holds a login by); the agent matches node.id
-    // there beside node.name (policy/locks.rs `LockSubject::node_names`).
-    if c.node.id.as_deref().is_none_or(str::is_empty) {
-        out.push(Finding::new(
-            "agent.node_id_unset",
-            Severity::Warning,
-            format!("{path} sets no node.id (this node's Teleport host UUID)"),
-            "Teleport's locks name a node by its host UUID (`tctl lock --server-id`, the web UI): without node.id such a lock does not hold this host, only a lock naming node.name does",
-            format!("set node.id in {path} to the host UUID (the content of Teleport's host_uuid file, or the node's metadata.name in `tctl get nodes`), then `mfactl reload`"),
-        ));
-    }
     if c.node.labels.is_empty() {
         out.push(Finding::new(
             "agent.node_labels_unset",
@@ -122,6 +110,30 @@ fn check_node_config(c: &AgentConfig, path: &str, out: &mut Vec<Finding>) {
             format!("set node.labels (e.g. `labels: {{ env: prod }}`) in {path}, then `mfactl reload`"),
         ));
     }
+}
+
+/// No node.id while the policy in force locks nodes other than node.name.
+/// Teleport names a node in a `server_id` lock by its host UUID (what
+/// `tctl lock --server-id` and the web UI write, and what lib/srv/ctx.go
+/// `ComputeLockTargets` holds a login by); the agent matches node.id there
+/// beside node.name (policy/locks.rs `LockSubject::node_names`). A host
+/// with no Teleport host UUID (plain OpenSSH) has none to set: said only
+/// when such a lock is in force, the one case where it may be this host's.
+fn check_node_id(s: &StatusReport, c: &AgentConfig, path: &str, out: &mut Vec<Finding>) {
+    let n = s.counts.node_locks_elsewhere;
+    if n == 0 || c.node.id.as_deref().is_some_and(|id| !id.is_empty()) {
+        return;
+    }
+    out.push(Finding::new(
+        "agent.node_id_unset",
+        Severity::Warning,
+        format!(
+            "{path} sets no node.id (this node's Teleport host UUID), and the policy in force holds {n} lock(s) whose node/server_id is not {}",
+            c.node_name()
+        ),
+        "Teleport's locks name a node by its host UUID (`tctl lock --server-id`, the web UI): without node.id such a lock does not hold this host even when it names it, only a lock naming node.name does",
+        format!("set node.id in {path} to the host UUID (the content of Teleport's host_uuid file, or the node's metadata.name in `tctl get nodes`), then `mfactl reload`; a host that is no Teleport node is named by node.name only"),
+    ));
 }
 
 /// The running agent has a policy logins are decided from.

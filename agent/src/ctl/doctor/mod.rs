@@ -11,6 +11,8 @@ mod agent_checks;
 #[cfg(test)]
 mod break_glass_tests;
 mod gather;
+#[cfg(test)]
+mod node_id_tests;
 mod pam;
 mod sshd;
 mod sshd_files;

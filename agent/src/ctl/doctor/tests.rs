@@ -333,30 +333,6 @@ fn the_agent_down_stale_unreloaded_or_unlabelled() {
         "{got:?}"
     );
 
-    // No node.id: Teleport's server_id locks (by host UUID) do not hold
-    // this host; an empty one is none.
-    for node in ["node:\n  name: prod3\n", "node:\n  name: prod3\n  id: ''\n"] {
-        let mut f = good();
-        let text = format!(
-            "{node}  labels: {{ env: prod }}\nsshd:\n  pubkey_auth_options: [touch-required]\n"
-        );
-        f.agent_config = Some(Ok(AgentConfig::parse(&text, "a").unwrap()));
-        let found = check_host(&f);
-        assert_eq!(ids(&f), ["agent.node_id_unset"], "{node}");
-        assert_eq!(found[0].severity, Severity::Warning);
-        assert!(found[0].what.contains("sets no node.id"), "{:?}", found[0]);
-        assert!(
-            found[0].why.contains("tctl lock --server-id"),
-            "{:?}",
-            found[0]
-        );
-        assert!(
-            found[0].fix.contains("host_uuid") && found[0].fix.contains("tctl get nodes"),
-            "{:?}",
-            found[0]
-        );
-    }
-
     let mut f = good();
     f.agent_config = Some(Err("agent.yaml:2:3: unknown field `labls`".into()));
     assert!(ids(&f).contains(&"agent.config_invalid".to_string()));

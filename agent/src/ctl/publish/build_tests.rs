@@ -96,6 +96,33 @@ fn login_states_are_published_with_their_roles_and_traits() {
     );
 }
 
+/// A lock that names its join token as `join_token_sha256` (as a bundle
+/// published before, or written by hand): 64 hex digits, not key
+/// material to refuse; the agent reads the same lock.
+#[test]
+fn a_lock_with_a_join_token_sha256_is_published() {
+    let hash = crate::policy::join_token_sha256("7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e");
+    let lock = format!(
+        "kind: lock\nversion: v2\nmetadata: {{name: hold-ci}}\nspec:\n  target: {{join_token_sha256: {hash}}}\n"
+    );
+    let built = build_bundle(
+        &[source("tctl.yaml", FIXTURE), source("locks.yaml", &lock)],
+        &[],
+        None,
+    )
+    .unwrap();
+    let held = built
+        .bundle
+        .locks()
+        .iter()
+        .find(|l| l.name == "hold-ci")
+        .unwrap();
+    assert_eq!(held.target.join_token_sha256.as_deref(), Some(&*hash));
+    assert!(built
+        .text
+        .contains(&format!("\"join_token_sha256\":\"{hash}\"")));
+}
+
 #[test]
 fn an_unknown_field_with_key_material_stops_the_publication() {
     let text = FIXTURE.replace(

@@ -246,7 +246,11 @@ const LOCK: Shape = Map(
                                 // SHA-256 is published (the agent keeps no
                                 // more of it; see policy::resources::lock).
                                 ("join_token", Sha256As("join_token_sha256")),
-                                ("join_token_sha256", KeepChecked),
+                                // Already a SHA-256: 64 hex digits, which
+                                // the key-material check would take for a
+                                // raw key. Kept as it is; the agent refuses
+                                // any other form (policy::resources::lock).
+                                ("join_token_sha256", Keep),
                             ],
                             CheckAndMask,
                         ),

@@ -50,8 +50,10 @@ pub struct LockTarget {
     /// The SHA-256 (lowercase hex) of a join token's name (read from
     /// `join_token`, hashed at load, or from `join_token_sha256`, as
     /// `mfactl publish` writes it: the name of a `token` join method's
-    /// token is its secret). A host cannot read which join token a bot
-    /// certificate carries, so such a lock holds every bot certificate.
+    /// token is its secret). Holds a certificate login whose
+    /// `join-token@goteleport.com` extension hashes to this, and, failing
+    /// closed, a bot certificate login whose certificate names no join
+    /// token (an older Teleport's).
     pub join_token_sha256: Option<String>,
     /// Target fields that cannot be judged on a host (`windows_desktop`,
     /// ...): they hold no SSH login in Teleport either.

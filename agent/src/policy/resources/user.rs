@@ -79,6 +79,9 @@ pub struct CertificateFacts {
     /// `bot-instance-id@goteleport.com`: the bot instance (lock target
     /// `bot_instance_id`).
     pub bot_instance_id: Option<String>,
+    /// `join-token@goteleport.com`, as its SHA-256 (lowercase hex): the
+    /// join token the bot joined with (lock target `join_token`).
+    pub join_token_sha256: Option<String>,
     /// Limited to some resources (a resource access request's
     /// certificate): the names of the nodes it may reach (their host
     /// UUIDs). `None`: not limited.
@@ -95,6 +98,7 @@ static NO_CERTIFICATE: CertificateFacts = CertificateFacts {
     cert_expires: None,
     bot: false,
     bot_instance_id: None,
+    join_token_sha256: None,
     allowed_nodes: None,
     access_requests: Vec::new(),
 };

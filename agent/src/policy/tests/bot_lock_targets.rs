@@ -59,12 +59,22 @@ fn a_bot_instance_lock_holds_that_instance() {
     assert!(with_identity(&b, &worker(), &identity("bot-ci", &["bots"], false)).is_allowed());
 }
 
-/// A join token lock: which token a certificate carries cannot be read
-/// here, so every bot certificate is held while it is in force (never a
-/// locked bot let in); people's certificates are not. The token is kept
-/// only as its SHA-256, whether written in clear or as published.
+/// A bot certificate of `bot-ci` that names the join token `token`
+/// (`join-token@goteleport.com`, kept as its SHA-256), or none.
+fn bot_joined_with(token: Option<&str>) -> User {
+    bot(Some(INSTANCE)).with_certificate(|c| {
+        c.join_token_sha256 = token.map(join_token_sha256);
+    })
+}
+
+/// A join token lock holds the certificates that name that join token
+/// (lib/sshca `Identity.Encode` writes it, `SSHAccessLockTargets` targets
+/// it), not a bot's that names another; a bot certificate that names none
+/// (an older Teleport's) is held while it is in force (never a locked bot
+/// let in); people's certificates are not. The token is kept only as its
+/// SHA-256, whether written in clear or as published.
 #[test]
-fn a_join_token_lock_holds_every_bot_certificate() {
+fn a_join_token_lock_holds_the_bots_that_joined_with_it() {
     let hash = join_token_sha256(TOKEN);
     for target in [
         format!("join_token: {TOKEN}"),
@@ -77,16 +87,34 @@ fn a_join_token_lock_holds_every_bot_certificate() {
             Some(&*hash)
         );
         assert!(!format!("{:?}", b.locks()).contains(TOKEN));
+        let d = with_identity(&b, &worker(), &bot_joined_with(Some(TOKEN)));
+        assert!(!d.is_allowed() && d.locked, "{target}: {:?}", d.reasons);
+        assert!(
+            d.reasons
+                .iter()
+                .any(|r| r.contains(&format!("holds this login by join_token_sha256={hash}"))),
+            "{:?}",
+            d.reasons
+        );
+        let d = with_identity(&b, &worker(), &bot_joined_with(Some("another-token")));
+        assert!(d.is_allowed(), "{target}: {:?}", d.reasons);
         for instance in [Some(INSTANCE), None] {
             let d = with_identity(&b, &worker(), &bot(instance));
             assert!(!d.is_allowed() && d.locked, "{target}: {:?}", d.reasons);
+            assert!(
+                d.reasons
+                    .iter()
+                    .any(|r| r.contains("does not name its join token")),
+                "{:?}",
+                d.reasons
+            );
         }
         let d = with_identity(&b, &worker(), &identity("bot-ci", &["bots"], false));
         assert!(d.is_allowed(), "{target}: {:?}", d.reasons);
         assert!(
             b.warnings
                 .iter()
-                .any(|w| w.contains("every Machine ID bot certificate login is denied here")),
+                .any(|w| w.contains("when its certificate names that join token, or names none")),
             "{:?}",
             b.warnings
         );
@@ -96,6 +124,12 @@ fn a_join_token_lock_holds_every_bot_certificate() {
         "---\nkind: lock\nversion: v2\nmetadata: {{name: l}}\nspec:\n  target: {{join_token: {TOKEN}}}\n  expires: 2023-06-01T00:00:00Z\n"
     );
     assert!(with_identity(&open_bundle(&expired), &worker(), &bot(None)).is_allowed());
+    assert!(with_identity(
+        &open_bundle(&expired),
+        &worker(),
+        &bot_joined_with(Some(TOKEN))
+    )
+    .is_allowed());
 }
 
 /// A bundle of an older `mfactl publish` carries `withheld` in place of a

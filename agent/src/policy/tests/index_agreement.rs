@@ -317,6 +317,7 @@ fn indexed_lookups_agree_with_scans() {
             let roles = user.map(|u| u.roles.clone()).unwrap_or_default();
             let device = format!("id{}", rng.below(USERS * 2));
             let login = format!("u{}", rng.below(USERS));
+            let token = crate::policy::join_token_sha256(&format!("token{}", rng.below(3)));
             let subject = LockSubject {
                 user: user.map(|u| u.name.as_str()),
                 roles: &roles,
@@ -333,6 +334,7 @@ fn indexed_lookups_agree_with_scans() {
                 },
                 bot: rng.chance(50),
                 bot_instance_id: rng.chance(50).then_some(device.as_str()),
+                join_token_sha256: rng.chance(50).then_some(token.as_str()),
             };
             let when = at[rng.below(2)];
             assert_eq!(

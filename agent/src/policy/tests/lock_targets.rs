@@ -38,6 +38,7 @@ fn each_field_alone_and_any_field_of_several() {
         access_requests: &[],
         bot: false,
         bot_instance_id: None,
+        join_token_sha256: None,
     };
     let t = LockTarget::default;
     let cases: Vec<(LockTarget, bool)> = vec![
@@ -286,6 +287,7 @@ fn node_id_is_matched_beside_the_name() {
         access_requests: &[],
         bot: false,
         bot_instance_id: None,
+        join_token_sha256: None,
     };
     let t = LockTarget::default;
     let cases = [
@@ -373,6 +375,7 @@ fn expiry() {
         access_requests: &[],
         bot: false,
         bot_instance_id: None,
+        join_token_sha256: None,
     };
     let locks = vec![
         Lock {

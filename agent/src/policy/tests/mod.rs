@@ -16,6 +16,7 @@ mod login_state_loading;
 mod managed_logins;
 mod missing_cap;
 mod node_label_outcomes;
+mod node_locks_elsewhere;
 mod policy_file_rights;
 mod seed_example;
 mod support;

@@ -31,6 +31,10 @@ pub const EXT_BOT_NAME: &str = "bot-name@goteleport.com";
 /// A Machine ID bot's certificate names its bot instance here (Teleport's
 /// `CertExtensionBotInstanceID`, written by lib/sshca `Identity.Encode`).
 pub const EXT_BOT_INSTANCE_ID: &str = "bot-instance-id@goteleport.com";
+/// The join token a Machine ID bot joined with (Teleport's
+/// `CertExtensionJoinToken` in constants.go, written by lib/sshca
+/// `Identity.Encode` and read back by `DecodeIdentity` as `JoinToken`).
+pub const EXT_JOIN_TOKEN: &str = "join-token@goteleport.com";
 /// The device extensions of a certificate issued to a trusted device.
 pub const EXT_DEVICE: [&str; 3] = [
     "teleport-device-id",
@@ -71,6 +75,12 @@ pub struct TeleportIdentity {
     /// non-empty: a lock on this `bot_instance_id` holds the login
     /// (lib/services `SSHAccessLockTargets`).
     pub bot_instance_id: Option<String>,
+    /// Extension `join-token@goteleport.com`, when present and non-empty,
+    /// as its SHA-256 (lowercase hex, as lock targets keep it): a lock on
+    /// this `join_token` holds the login (lib/services
+    /// `SSHAccessLockTargets`). The token's name is a secret, so it is not
+    /// kept in clear.
+    pub join_token_sha256: Option<String>,
     /// Extension `teleport-active-requests`: the access requests this
     /// certificate came from (lock target `access_request`).
     pub active_requests: Vec<String>,
@@ -135,6 +145,8 @@ impl TeleportIdentity {
             device_id: non_empty(EXT_DEVICE[0]),
             bot: non_empty(EXT_BOT_NAME).is_some(),
             bot_instance_id: non_empty(EXT_BOT_INSTANCE_ID),
+            join_token_sha256: non_empty(EXT_JOIN_TOKEN)
+                .map(|t| crate::policy::join_token_sha256(&t)),
             active_requests: match non_empty(EXT_ACTIVE_REQUESTS) {
                 Some(json) => parse_active_requests(&json)?,
                 None => Vec::new(),

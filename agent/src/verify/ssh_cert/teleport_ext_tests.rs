@@ -86,6 +86,8 @@ fn ssh_cert_previous_identity_expires() {
             "extension:bot-name@goteleport.com=ci",
             "-O",
             "extension:bot-instance-id@goteleport.com=2f1c6a8e-7b4d-4e0f-9a31-5c2d8e6f7a10",
+            "-O",
+            "extension:join-token@goteleport.com=ci-token",
         ],
     );
     let bot = verify_user_cert(&ty, &b64, &cas, "jerry", inside()).unwrap();
@@ -94,6 +96,12 @@ fn ssh_cert_previous_identity_expires() {
         bot.bot_instance_id.as_deref(),
         Some("2f1c6a8e-7b4d-4e0f-9a31-5c2d8e6f7a10")
     );
+    // Its join token (lock target `join_token`), kept only as its SHA-256.
+    assert_eq!(
+        bot.join_token_sha256.as_deref(),
+        Some(&*crate::policy::join_token_sha256("ci-token"))
+    );
+    assert!(!format!("{bot:?}").contains("ci-token"));
     // A resource access request's certificate: its resources, read; a
     // malformed list refuses the certificate.
     let with_resources = |json: &str| {

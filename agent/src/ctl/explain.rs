@@ -310,7 +310,7 @@ mod tests {
         let text = render(&e);
         assert!(text.contains("roles:        dev, prod"), "{text}");
         assert!(
-            text.contains("come from user_login_state alice")
+            text.contains("are those of user_login_state alice and of the user resource together")
                 && text.contains("the user resource lists [dev]"),
             "{text}"
         );

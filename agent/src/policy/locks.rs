@@ -102,7 +102,8 @@ impl Lock {
     /// conjunction. A bot certificate names its join token in the
     /// `join-token@goteleport.com` extension (lib/sshca `Identity.Encode`),
     /// compared here by its SHA-256; a bot certificate WITHOUT that
-    /// extension (an older Teleport's) is held by every `join_token` lock
+    /// extension (every `token`-joined bot, whose token Teleport leaves out
+    /// as a secret, and an older Teleport's) is held by every `join_token` lock
     /// in force, as every bot certificate is by a `bot_instance_id` an
     /// older publisher withheld: never a locked bot let in. Fields that
     /// hold no SSH login (`windows_desktop`, ...)
@@ -264,7 +265,7 @@ impl Lock {
         }
         if t.join_token_sha256.is_some() {
             out.push(format!(
-                "lock {:?} targets a join token: while it is in force a Machine ID bot certificate login is denied here when its certificate names that join token, or names none (an older Teleport's)",
+                "lock {:?} targets a join token: while it is in force a Machine ID bot certificate login is denied here when its certificate names that join token, or names none (every bot joined with the token method, whose token Teleport leaves out of the certificate as a secret, and an older Teleport's)",
                 self.name
             ));
         }

@@ -14,7 +14,7 @@ pub(super) fn roles_origin(user: &User) -> Option<String> {
         None => "the bundle has no user resource of that name".to_owned(),
     };
     Some(format!(
-        "roles [{}] and traits of {} come from user_login_state {} (Teleport's GetUserOrLoginState reads them there, not from the user resource; {own})",
+        "roles [{}] and traits of {} are those of user_login_state {} and of the user resource together (Teleport's GetUserOrLoginState reads the state, which may be older than the user resource; {own})",
         user.roles.join(", "),
         user.name,
         user.name
@@ -31,7 +31,7 @@ pub(super) fn roles_origin(user: &User) -> Option<String> {
 ///   naming such a user are therefore not allowed anything.
 /// - the state is past its `metadata.expires`: Teleport's backend has
 ///   deleted it and reads the user resource again, while this bundle holds
-///   the state's roles and traits; denied until the policy is published
+///   the state's roles and traits beside the user resource's; denied until the policy is published
 ///   again (fail closed: the next bundle holds the user resource's).
 pub(super) fn login_state_denial(q: &LoginQuery<'_>, user: &User) -> Option<String> {
     if user.has_login_state_only() {
@@ -42,7 +42,7 @@ pub(super) fn login_state_denial(q: &LoginQuery<'_>, user: &User) -> Option<Stri
     }
     user.is_login_state_expired(q.now).then(|| {
         format!(
-            "the user_login_state of {} has expired (metadata.expires): Teleport has deleted it and reads the user's roles and traits from the user resource again, while this policy holds the state's; access is denied until the policy is published again",
+            "the user_login_state of {} has expired (metadata.expires): Teleport has deleted it and reads the user's roles and traits from the user resource again, while this policy holds the state's beside them; access is denied until the policy is published again",
             user.name
         )
     })

@@ -66,9 +66,7 @@ fn tctl_is_run_with_its_identity_and_a_failure_keeps_the_set() {
             && text.contains(r#""roles":["access","prod-access"]"#),
         "{text}"
     );
-    // What the state was made from travels with it; its user type not.
-    assert!(text.contains(r#""original_roles":["access"]"#), "{text}");
-    assert!(!text.contains("user_type"), "{text}");
+    assert!(!text.contains("original_roles"), "{text}");
     // The cluster-wide idle timeout reaches the agents, alone of its spec.
     assert!(
         text.contains(r#""spec":{"client_idle_timeout":"15m0s"}"#),

@@ -59,9 +59,9 @@ fn a_user_keeps_roles_traits_and_public_device_parts_only() {
     );
 }
 
-/// What `tctl get user_login_state` prints: the roles, traits, the
-/// original roles and traits (what the agent tells grants by) and the
-/// expiry are kept; the user type and the revision are not.
+/// What `tctl get user_login_state` prints: the roles, traits and
+/// expiry are kept; the original roles and traits, the user type and
+/// the revision are not.
 #[test]
 fn a_user_login_state_keeps_roles_traits_and_expiry() {
     let state = json!({"kind": "user_login_state", "version": "v1",
@@ -75,8 +75,7 @@ fn a_user_login_state_keeps_roles_traits_and_expiry() {
         kept.unwrap().unwrap(),
         json!({"kind": "user_login_state", "version": "v1",
             "metadata": {"name": "alice", "expires": "2030-01-01T00:00:00Z"},
-            "spec": {"original_roles": ["dev"], "original_traits": {"logins": ["a"]},
-                     "roles": ["dev", "prod"], "traits": {"logins": ["alice"]}}})
+            "spec": {"roles": ["dev", "prod"], "traits": {"logins": ["alice"]}}})
     );
     assert_eq!(d.secret_fields, 0);
 }

@@ -129,10 +129,8 @@ const USER_LOGIN_STATE: Shape = Map(
                 &[
                     ("roles", Keep),
                     ("traits", Keep),
-                    // What the state was made from: the agent adds only
-                    // the state's grants to the user resource as it is now.
-                    ("original_roles", Keep),
-                    ("original_traits", Keep),
+                    ("original_roles", Drop),
+                    ("original_traits", Drop),
                     ("user_type", Drop),
                     ("github_identity", Drop),
                 ],

@@ -45,7 +45,8 @@ impl Loader {
     }
 
     /// `users` (in name order, with their places) with the login states
-    /// applied: a user with a state takes its roles and traits, and the
+    /// applied: a user with a state takes its roles and traits beside its
+    /// own (`LoginState::apply_to`), and the
     /// state's place (where its roles are written); a state with no user
     /// becomes a user of its own, marked so (see
     /// `User::has_login_state_only`). Still in name order.

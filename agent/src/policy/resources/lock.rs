@@ -53,7 +53,8 @@ pub struct LockTarget {
     /// token is its secret). Holds a certificate login whose
     /// `join-token@goteleport.com` extension hashes to this, and, failing
     /// closed, a bot certificate login whose certificate names no join
-    /// token (an older Teleport's).
+    /// token (a `token`-joined bot's: Teleport leaves that secret out; an
+    /// older Teleport's).
     pub join_token_sha256: Option<String>,
     /// Target fields that cannot be judged on a host (`windows_desktop`,
     /// ...): they hold no SSH login in Teleport either.

@@ -10,18 +10,20 @@
 //! user_login_state` prints (tool/tctl/common/resources/user_login_state.go
 //! marshals `userloginstate.UserLoginState`: `kind`, `version: v1`,
 //! `metadata`, `spec.{original_roles, original_traits, roles, traits,
-//! user_type}`). Read: `roles`, `traits`, `original_roles`,
-//! `original_traits` and `metadata.expires`.
+//! user_type}`). Read: `roles`, `traits` and `metadata.expires`.
 //!
 //! Teleport's generator (lib/auth/userloginstate/generator.go `Generate`)
-//! starts a state from the user resource's roles and traits (kept as
-//! `original_*`) and only adds what Access Lists grant; it runs again at
-//! each Teleport login. A host that OpenSSH reaches sees no such login, so
-//! a state can be older than its user resource: what the user resource
-//! has now is kept, and only the state's grants (its roles and trait
-//! values beyond its originals) are added, which is what the next
-//! `Generate` gives. A role taken off the user resource (to revoke it) is
-//! then gone, and a role added to it (a deny, an MFA role) applies.
+//! starts a state from the user resource's roles and traits and adds what
+//! Access Lists grant; it runs again at Teleport logins and as Access Lists
+//! change, which this host does not see. So a state can be older than its
+//! user resource, and neither side alone is what Teleport will use next:
+//! the user's roles and traits here are both, the user resource's as they
+//! are now and the state's. No role either names is dropped: a deny or an
+//! MFA role added to the user resource since applies, and so does one an
+//! Access List grants that the user resource also held and lost (its
+//! `original_roles` cannot tell those apart from plain ones). A role taken
+//! off the user resource stays while the state names it, as Teleport's
+//! current state does until it is made again.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -43,12 +45,6 @@ pub(crate) struct LoginState {
     pub roles: Box<[Arc<str>]>,
     /// `spec.traits`.
     pub traits: Traits,
-    /// `spec.original_roles`: the user resource's roles when the state was
-    /// made; `None` when absent (a publisher before 2026-12 left it out:
-    /// then every role of the state counts as granted).
-    pub original_roles: Option<Vec<String>>,
-    /// `spec.original_traits`, likewise.
-    pub original_traits: Option<BTreeMap<String, Vec<String>>>,
     /// `metadata.expires`: the backend deletes the state then, and Teleport
     /// goes back to the user resource.
     pub expires: Option<SystemTime>,
@@ -73,10 +69,6 @@ struct RawLoginStateSpec {
     roles: Option<Vec<String>>,
     #[serde(default)]
     traits: Option<BTreeMap<String, Option<Vec<String>>>>,
-    #[serde(default)]
-    original_roles: Option<Vec<String>>,
-    #[serde(default)]
-    original_traits: Option<BTreeMap<String, Option<Vec<String>>>>,
 }
 
 fn trait_map(t: Option<BTreeMap<String, Option<Vec<String>>>>) -> BTreeMap<String, Vec<String>> {
@@ -90,10 +82,7 @@ impl UserLoginStateDoc {
     pub(crate) fn into_login_state(self) -> LoginState {
         let spec = self.spec.unwrap_or_default();
         let traits = trait_map(spec.traits);
-        let original_traits = spec.original_traits.map(|t| trait_map(Some(t)));
         LoginState {
-            original_roles: spec.original_roles,
-            original_traits,
             name: self.metadata.name,
             roles: spec
                 .roles
@@ -109,27 +98,20 @@ impl UserLoginStateDoc {
 
 impl LoginState {
     /// `user`, as Teleport sees them while this state exists
-    /// (`GetUserOrLoginState`), made as the next `Generate` would: the user
-    /// resource's roles and traits now, plus the state's grants. The user
-    /// resource's own roles are kept for explanations. What the state does
-    /// not carry (the account's expiry and lock, the registered devices)
-    /// stays the user resource's.
+    /// (`GetUserOrLoginState`), made safe against a stale state: the user
+    /// resource's roles and traits now, and every role and trait value of
+    /// the state besides. The user resource's own roles are kept for
+    /// explanations. What the state does not carry (the account's expiry
+    /// and lock, the registered devices) stays the user resource's.
     pub(crate) fn apply_to(self, user: &mut User) {
-        let granted_roles: Vec<Arc<str>> = self
-            .roles
-            .iter()
-            .filter(|r| {
-                let original = self.original_roles.as_ref();
-                !original.is_some_and(|o| o.iter().any(|x| x.as_str() == &***r))
-            })
-            .filter(|r| !user.roles.contains(r))
-            .cloned()
-            .collect();
         let mut roles = user.roles.to_vec();
-        roles.extend(granted_roles);
+        for role in self.roles.iter() {
+            if !roles.contains(role) {
+                roles.push(role.clone());
+            }
+        }
         let own_roles = std::mem::replace(&mut user.roles, roles.into_boxed_slice());
-        user.traits =
-            with_granted_traits(&user.traits, &self.traits, self.original_traits.as_ref());
+        user.traits = with_state_traits(&user.traits, &self.traits);
         user.login_state = Some(Box::new(LoginStateOrigin {
             user_resource_roles: Some(own_roles),
             expires: self.expires,
@@ -151,20 +133,14 @@ impl LoginState {
     }
 }
 
-/// The user resource's traits, plus each value of the state's that its
-/// originals do not hold (all of the state's when they are unknown).
-fn with_granted_traits(
-    own: &Traits,
-    state: &Traits,
-    original: Option<&BTreeMap<String, Vec<String>>>,
-) -> Traits {
+/// The user resource's traits, plus each value of the state's they do not
+/// hold.
+fn with_state_traits(own: &Traits, state: &Traits) -> Traits {
     let mut merged = own.to_map();
     for (name, values) in state.iter() {
-        let before = original.and_then(|o| o.get(name));
         let list = merged.entry(name.to_owned()).or_default();
         for v in values.iter() {
-            let was_original = before.is_some_and(|b| b.iter().any(|x| x == v));
-            if !was_original && !list.iter().any(|x| x == v) {
+            if !list.iter().any(|x| x == v) {
                 list.push(v.to_owned());
             }
         }

@@ -40,7 +40,7 @@ fn roles_a_login_state_grants_require_their_mfa() {
     assert_eq!(summary(&d), "allow session [dev,prod]", "{:?}", d.reasons);
     assert!(
         d.reasons.iter().any(|r| r
-            .contains("roles [dev, prod] and traits of alice come from user_login_state alice")
+            .contains("roles [dev, prod] and traits of alice are those of user_login_state alice and of the user resource together")
             && r.contains("the user resource lists [dev]")),
         "{:?}",
         d.reasons
@@ -85,10 +85,9 @@ fn a_login_state_roles_key_policy_applies() {
     assert_eq!(d.requirement.key_policy, KeyPolicy::HardwareKeyTouch);
 }
 
-/// Trait templates take the state's granted traits beside the user
-/// resource's: `{{internal.logins}}` gives both (the state's `alice-new` is
-/// not among its originals, so an Access List granted it); and the login
-/// mapping (whose `logins` hold the login) reads them too.
+/// Trait templates take the state's traits beside the user resource's:
+/// `{{internal.logins}}` gives both; and the login mapping (whose `logins`
+/// hold the login) reads them too.
 #[test]
 fn a_login_state_traits_fill_templates_and_map_logins() {
     let text = role(
@@ -115,11 +114,11 @@ fn a_login_state_traits_fill_templates_and_map_logins() {
     assert!(b.login_is_managed("alice-old"));
 }
 
-/// A state older than its user resource (Teleport makes it again only at a
-/// Teleport login, which OpenSSH hosts never see): a role added to the
-/// user resource since (a deny, an MFA role) applies, and one taken off it
-/// is gone; only the state's grants (beyond its original roles) are added,
-/// as `Generate` would add them now.
+/// A state older than its user resource (Teleport makes it again only at
+/// Teleport logins and Access List changes, which this host does not see):
+/// a role added to the user resource since (a deny, an MFA role) applies,
+/// and every role the state names stays (one the user resource also held
+/// and lost may be an Access List's grant).
 #[test]
 fn a_stale_login_state_keeps_the_user_resources_roles_now() {
     let deny = role(
@@ -139,15 +138,16 @@ fn a_stale_login_state_keeps_the_user_resources_roles_now() {
         "the deny role added since applies: {:?}",
         d.reasons
     );
-    // The state grants prod (beyond its original [dev]); dev was taken off
-    // the user resource since: prod stays, dev is gone.
+    // dev was taken off the user resource since the state named it (as an
+    // original role or an Access List's grant: the state cannot say): both
+    // sides' roles, each once.
     let text = dev_and_prod()
         + &user("alice", &["prod"], &["alice"])
-        + &login_state("alice", &["dev", "prod"], &["alice"]);
+        + &login_state("alice", &["dev", "prod", "dev"], &["alice"]);
     let b = bundle(&text);
     let alice = &b.users()["alice"];
     let roles: Vec<&str> = alice.roles.iter().map(|r| &**r).collect();
-    assert_eq!(roles, ["prod"]);
+    assert_eq!(roles, ["prod", "dev"]);
 }
 
 /// Locks on a role hold the users a login state gives it (Teleport's

@@ -5,6 +5,8 @@
 //! package and module installs name the files the build makes. Needs the
 //! workspace built (`cargo build --workspace`); the sshd part needs root.
 
+#[path = "readme/by_hand.rs"]
+mod by_hand;
 #[path = "readme/publish.rs"]
 mod publish;
 

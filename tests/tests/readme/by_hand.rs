@@ -1,0 +1,92 @@
+//! README.md's steps without the packages and without a cluster, as
+//! written: the hand install puts each repo file where the deb does, and
+//! the enroll lines give a bundle with jerry's key.
+
+use std::process::Command;
+use std::time::Duration;
+
+use pam_mfa_e2e::bins::{self, workspace_root};
+use pam_mfa_e2e::process::run_with_timeout;
+use pam_mfa_e2e::workdir::WorkDir;
+
+use super::{blocks, readme};
+
+/// Every `install ... SRC DEST` line of the README whose source is a file
+/// of this repo (not the build's) names a file that exists and the path the
+/// deb installs it to (agent/Cargo.toml's deb assets).
+#[test]
+fn readme_hand_install_puts_repo_files_where_the_deb_does() {
+    let cargo = std::fs::read_to_string(workspace_root().join("agent/Cargo.toml")).unwrap();
+    let mut checked = 0;
+    for b in blocks(&readme()).iter().filter(|b| b.lang.is_empty()) {
+        for line in b.text.lines().filter(|l| l.starts_with("install ")) {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let (src, dest) = (words[words.len() - 2], words[words.len() - 1]);
+            if !(src.starts_with("packaging/") || src.starts_with("config/")) {
+                continue;
+            }
+            assert!(
+                workspace_root().join(src).is_file(),
+                "README.md:{}: `{line}`: {src} is not in the repo",
+                b.line
+            );
+            let asset = format!("[\"../{src}\", \"{}\"", dest.trim_start_matches('/'));
+            assert!(
+                cargo.contains(&asset),
+                "README.md:{}: `{line}`: the deb does not install {src} at {dest}",
+                b.line
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(
+        checked, 4,
+        "the unit, tmpfiles, pam-auth-update profile and sshd example"
+    );
+}
+
+/// The block that makes a bundle with jerry's key, run as written by
+/// `sh -e` in a fresh directory holding `jerry_sk.pub` (the README's own
+/// example key), with the built mfactl first on PATH: it ends with
+/// `mfactl check` counting the device.
+#[test]
+fn readme_enroll_lines_run_word_for_word() {
+    let md = readme();
+    let block = blocks(&md)
+        .into_iter()
+        .find(|b| {
+            b.text
+                .contains("mfactl enroll --user jerry --sk jerry_sk.pub")
+        })
+        .expect("README.md's enroll block");
+    let key = md
+        .split('"')
+        .find(|s| s.starts_with("sk-ssh-ed25519@openssh.com AAAA"))
+        .expect("README.md's example sk key");
+    let work = WorkDir::new("readme-enroll");
+    work.write("jerry_sk.pub", &format!("{key}\n"), 0o644);
+    let bin_dir = bins::mfactl().parent().unwrap().to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = Command::new("sh");
+    cmd.args(["-e", "-c", &block.text])
+        .current_dir(work.path())
+        .env("PATH", path);
+    let f = run_with_timeout(&mut cmd, Duration::from_secs(30));
+    assert!(
+        f.success(),
+        "README.md:{}:\n{}{}",
+        block.line,
+        f.stdout,
+        f.stderr
+    );
+    assert!(f.stdout.contains(" 1 devices,"), "{}", f.stdout);
+    let bundle = std::fs::read_to_string(work.join("bundle.yaml")).unwrap();
+    assert!(
+        bundle.contains("kind: mfa_device") && bundle.contains("user: \"jerry\""),
+        "{bundle}"
+    );
+}

@@ -55,8 +55,8 @@ impl Default for AuthPreference {
     }
 }
 
-/// One second factor, as Teleport's `SecondFactorType` names it (either
-/// spelling, any case).
+/// One second factor, as Teleport's `SecondFactorType` names it (its short
+/// name or its protobuf enum name; cap_checks.rs refuses any other).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Factor {
     Otp,
@@ -66,30 +66,35 @@ enum Factor {
 }
 
 fn factor(s: &str) -> Factor {
-    match s.to_ascii_lowercase().as_str() {
-        "otp" | "second_factor_type_otp" => Factor::Otp,
-        "webauthn" | "second_factor_type_webauthn" => Factor::Webauthn,
-        "sso" | "second_factor_type_sso" => Factor::Sso,
+    match s {
+        "otp" | "SECOND_FACTOR_TYPE_OTP" => Factor::Otp,
+        "webauthn" | "SECOND_FACTOR_TYPE_WEBAUTHN" => Factor::Webauthn,
+        "sso" | "SECOND_FACTOR_TYPE_SSO" => Factor::Sso,
         _ => Factor::Other,
     }
 }
 
+/// Teleport's `GetSecondFactors`: `list` (`second_factors`) when set, else
+/// what the legacy `second_factor` stands for
+/// (`secondFactorsFromLegacySecondFactor`).
+fn factors_of(legacy: &str, list: &[&str]) -> Vec<Factor> {
+    if !list.is_empty() {
+        return list.iter().map(|s| factor(s)).collect();
+    }
+    match legacy {
+        "on" | "optional" => vec![Factor::Otp, Factor::Webauthn],
+        "otp" => vec![Factor::Otp],
+        // Teleport's `CheckAndSetDefaults` turns a legacy `u2f` into
+        // `webauthn` before anything reads it.
+        "webauthn" | "u2f" => vec![Factor::Webauthn],
+        _ => Vec::new(),
+    }
+}
+
 impl AuthPreference {
-    /// Teleport's `GetSecondFactors`: `second_factors` when set, else what
-    /// the legacy `second_factor` stands for
-    /// (`secondFactorsFromLegacySecondFactor`).
     fn second_factors(&self) -> Vec<Factor> {
-        if !self.second_factors.is_empty() {
-            return self.second_factors.iter().map(|s| factor(s)).collect();
-        }
-        match self.second_factor.to_ascii_lowercase().as_str() {
-            "on" | "optional" => vec![Factor::Otp, Factor::Webauthn],
-            "otp" => vec![Factor::Otp],
-            // Teleport's `CheckAndSetDefaults` turns a legacy `u2f` into
-            // `webauthn` before anything reads it.
-            "webauthn" | "u2f" => vec![Factor::Webauthn],
-            _ => Vec::new(),
-        }
+        let list: Vec<&str> = self.second_factors.iter().map(String::as_str).collect();
+        factors_of(&self.second_factor, &list)
     }
 
     /// Teleport's rule for administrative actions
@@ -100,7 +105,7 @@ impl AuthPreference {
     /// `on`, `optional`, `otp`, `off` and any list with OTP do not.
     pub fn admin_actions_require_mfa(&self) -> bool {
         let factors = self.second_factors();
-        let enforced = !factors.is_empty() && !self.second_factor.eq_ignore_ascii_case("optional");
+        let enforced = !factors.is_empty() && (self.second_factor != "optional");
         enforced && !factors.contains(&Factor::Otp)
     }
 }

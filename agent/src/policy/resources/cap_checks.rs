@@ -4,7 +4,7 @@
 //! is refused, as one with a role Teleport refuses is (role_checks.rs).
 //! `tctl get cap` never prints one; a hand-written bundle might.
 
-use super::{RawCapSpec, RawU2fSettings};
+use super::{factors_of, Factor, RawCapSpec, RawU2fSettings};
 
 /// The authentication types Teleport knows (`constants.Local`, `OIDC`,
 /// `SAML`, `Github`); empty is `local`.
@@ -28,26 +28,15 @@ const FACTORS: [&str; 8] = [
     "SECOND_FACTOR_TYPE_SSO",
 ];
 
-/// The factors the cap allows, as Teleport's `GetSecondFactors`:
-/// `second_factors` when set, else the legacy field's meaning.
-fn allowed_factors(spec: &RawCapSpec) -> Vec<&'static str> {
-    if let Some(list) = spec.second_factors.as_ref().filter(|l| !l.is_empty()) {
-        return list
-            .iter()
-            .filter_map(|f| match f.0.as_str() {
-                "otp" | "SECOND_FACTOR_TYPE_OTP" => Some("otp"),
-                "webauthn" | "SECOND_FACTOR_TYPE_WEBAUTHN" => Some("webauthn"),
-                "sso" | "SECOND_FACTOR_TYPE_SSO" => Some("sso"),
-                _ => None,
-            })
-            .collect();
-    }
-    match legacy(spec) {
-        "on" | "optional" => vec!["otp", "webauthn"],
-        "otp" => vec!["otp"],
-        "webauthn" | "u2f" => vec!["webauthn"],
-        _ => Vec::new(),
-    }
+/// The factors the cap allows (`GetSecondFactors`, cap.rs `factors_of`).
+fn allowed_factors(spec: &RawCapSpec) -> Vec<Factor> {
+    let list: Vec<&str> = spec
+        .second_factors
+        .iter()
+        .flatten()
+        .map(|f| f.0.as_str())
+        .collect();
+    factors_of(legacy(spec), &list)
 }
 
 fn legacy(spec: &RawCapSpec) -> &str {
@@ -88,7 +77,7 @@ pub(super) fn refusal(spec: &RawCapSpec) -> Option<String> {
         return Some(format!("invalid SecondFactorType value {:?}", bad.0));
     }
     let factors = allowed_factors(spec);
-    let webauthn = factors.contains(&"webauthn");
+    let webauthn = factors.contains(&Factor::Webauthn);
     if webauthn {
         if let Some(why) = webauthn_refusal(spec) {
             return Some(why);
@@ -98,7 +87,7 @@ pub(super) fn refusal(spec: &RawCapSpec) -> Option<String> {
         return Some(why);
     }
     let enforced = !factors.is_empty() && legacy != "optional";
-    let local_factor = factors.contains(&"otp") || webauthn;
+    let local_factor = factors.contains(&Factor::Otp) || webauthn;
     // Teleport defaults an absent allow_local_auth to true; here an absent
     // one is not judged: publishers before 2026-12 left it out of every
     // bundle, and refusing those would refuse valid SSO-only caps.

@@ -6,52 +6,61 @@ use std::process::Command;
 use std::time::Duration;
 
 use pam_mfa_e2e::bins;
-use pam_mfa_e2e::process::run_with_timeout;
+use pam_mfa_e2e::process::{run_with_timeout, Finished};
 
 use super::world::*;
 
-#[test]
-fn tctl_is_run_with_its_identity_and_a_failure_keeps_the_set() {
-    let s = setup("publish-tctl");
-    // The resources (cluster_networking_config last), then the login
-    // states in a run of their own.
+/// A tctl that prints the resources (cluster_networking_config last), then
+/// the login states in a run of their own; PATH with it first.
+fn good_tctl(s: &Setup) -> String {
     let networking = s.work.write(
         "networking.yaml",
         "---\nkind: cluster_networking_config\nversion: v2\nmetadata:\n  name: cluster-networking-config\nspec:\n  client_idle_timeout: 15m0s\n  keep_alive_interval: 5m0s\n",
         0o600,
     );
-    let path = fake_tctl(
-        &s,
+    fake_tctl(
+        s,
         &format!(
             "if [ \"$2\" = user_login_state ]; then cat {}; else cat {} {}; fi",
             login_states_fixture().display(),
             s.input.display(),
             networking.display()
         ),
-    );
+    )
+}
+
+/// `mfactl publish --tctl` with an identity file and an auth server, the
+/// tctl found on `path`.
+fn publish_with_identity(s: &Setup, path: &str) -> Finished {
+    let _ = std::fs::remove_file(s.work.join("tctl-args"));
     let id = s.work.write("identity", "not a real identity\n", 0o600);
-    let run = |path: &str| {
-        let _ = std::fs::remove_file(s.work.join("tctl-args"));
-        let mut cmd = Command::new(bins::mfactl());
-        cmd.env("PATH", path)
-            .args(["publish", "--tctl", "--tctl-identity"])
-            .arg(&id)
-            .args([
-                "--tctl-auth-server",
-                "auth.example:3025",
-                "--tctl-timeout",
-                "20s",
-                "--out",
-            ])
-            .arg(&s.out)
-            .arg("--signing-key")
-            .arg(&s.key);
-        run_with_timeout(&mut cmd, Duration::from_secs(60))
-    };
-    let f = run(&path);
+    let mut cmd = Command::new(bins::mfactl());
+    cmd.env("PATH", path)
+        .args(["publish", "--tctl", "--tctl-identity"])
+        .arg(&id)
+        .args([
+            "--tctl-auth-server",
+            "auth.example:3025",
+            "--tctl-timeout",
+            "20s",
+            "--out",
+        ])
+        .arg(&s.out)
+        .arg("--signing-key")
+        .arg(&s.key);
+    run_with_timeout(&mut cmd, Duration::from_secs(60))
+}
+
+#[test]
+fn tctl_is_run_with_its_identity_for_the_resources_then_the_login_states() {
+    let s = setup("publish-tctl");
+    let f = publish_with_identity(&s, &good_tctl(&s));
     assert!(f.success(), "{}{}", f.stdout, f.stderr);
     let args = std::fs::read_to_string(s.work.join("tctl-args")).unwrap();
-    let tail = format!("-i {} --auth-server auth.example:3025", id.display());
+    let tail = format!(
+        "-i {} --auth-server auth.example:3025",
+        s.work.join("identity").display()
+    );
     assert_eq!(
         args.lines().collect::<Vec<_>>(),
         [
@@ -59,7 +68,7 @@ fn tctl_is_run_with_its_identity_and_a_failure_keeps_the_set() {
             format!("get user_login_state --format=yaml {tail}"),
         ]
     );
-    let (m, bundle) = read_verified(&s.out, &printed_key(&f));
+    let (_, bundle) = read_verified(&s.out, &printed_key(&f));
     let text = String::from_utf8(bundle).unwrap();
     assert!(
         text.contains(r#""kind":"user_login_state""#)
@@ -72,18 +81,26 @@ fn tctl_is_run_with_its_identity_and_a_failure_keeps_the_set() {
         text.contains(r#""spec":{"client_idle_timeout":"15m0s"}"#),
         "{text}"
     );
+}
+
+/// A failing tctl run, the resources' or the login states', says why and
+/// leaves the published set as it was.
+#[test]
+fn a_failing_tctl_run_keeps_the_set() {
+    let s = setup("publish-tctl-fails");
+    let f = publish_with_identity(&s, &good_tctl(&s));
+    assert!(f.success(), "{}{}", f.stdout, f.stderr);
+    let m = read_verified(&s.out, &printed_key(&f)).0;
     let before = files_under(&s.out);
-    // tctl fails: the error says so, nothing changes.
     let path = fake_tctl(
         &s,
         "echo 'ERROR: access denied to perform action \"read\" on \"user\"' >&2\nexit 1",
     );
-    let f = run(&path);
+    let f = publish_with_identity(&s, &path);
     assert!(!f.success());
     assert!(f.stderr.contains("access denied"), "{}", f.stderr);
     assert_eq!(files_under(&s.out), before);
     assert_eq!(read_verified(&s.out, &printed_key(&f)).0, m);
-    // The login states' run is refused: the same.
     let path = fake_tctl(
         &s,
         &format!(
@@ -91,7 +108,7 @@ fn tctl_is_run_with_its_identity_and_a_failure_keeps_the_set() {
             s.input.display()
         ),
     );
-    let f = run(&path);
+    let f = publish_with_identity(&s, &path);
     assert!(!f.success());
     assert!(
         f.stderr

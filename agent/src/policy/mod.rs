@@ -65,6 +65,7 @@ mod resolve;
 mod resources;
 mod role_positions;
 mod session_terms;
+mod template_cache;
 mod template_parser;
 mod traits;
 

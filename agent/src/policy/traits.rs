@@ -20,8 +20,11 @@
 //! Each value the expression yields becomes `prefix + value + suffix`; empty
 //! values are dropped. A template that yields nothing is dropped by the caller.
 
+use std::ops::Range;
+
 use super::email_address::parse_address;
 use super::resources::Traits;
+use super::template_cache::cached_template;
 use super::template_parser::{parse_template_expression, Expr};
 
 /// Why a template produced no value.
@@ -43,14 +46,26 @@ impl std::fmt::Display for TemplateError {
 
 /// The values `value` stands for, given a user's traits.
 pub fn interpolate(value: &str, traits: &Traits) -> Result<Vec<String>, TemplateError> {
-    let Some(template) = Template::parse(value)? else {
+    if !is_template(value) {
         return Ok(vec![value.to_owned()]);
+    }
+    // Parsed once per distinct value, not per decision (Go's tokenizer
+    // was a tenth of a decision).
+    let parsed = cached_template(value);
+    let template = match &*parsed {
+        Ok(Some(t)) => t,
+        Ok(None) => return Ok(vec![value.to_owned()]),
+        Err(e) => return Err(e.clone()),
     };
+    let (prefix, suffix) = (
+        &value[template.prefix.clone()],
+        &value[template.suffix.clone()],
+    );
     let values = template.expr.eval(traits)?;
     let out: Vec<String> = values
         .into_iter()
         .filter(|v| !v.is_empty())
-        .map(|v| format!("{}{}{}", template.prefix, v, template.suffix))
+        .map(|v| format!("{prefix}{v}{suffix}"))
         .collect();
     if out.is_empty() {
         return Err(TemplateError::NoValue(format!(
@@ -97,25 +112,31 @@ pub(crate) fn value_shape(value: &str) -> ValueShape {
         // An unsupported `internal.X` names no login: Teleport's
         // ApplyValueTraits fails on it (Other: it expands to nothing).
         Ok(Some(Template {
-            prefix: "",
-            suffix: "",
+            prefix,
+            suffix,
             expr: Expr::Trait { internal, name },
-        })) if !internal || SUPPORTED_INTERNAL_TRAITS.contains(&name.as_str()) => {
+        })) if prefix.is_empty()
+            && suffix.is_empty()
+            && (!internal || SUPPORTED_INTERNAL_TRAITS.contains(&name.as_str())) =>
+        {
             ValueShape::Trait(name)
         }
         _ => ValueShape::Other,
     }
 }
 
-struct Template<'a> {
-    prefix: &'a str,
-    suffix: &'a str,
+/// A template value, parsed: where its prefix and suffix lie in the value
+/// (blanks before the prefix and after the suffix left out) and its
+/// expression.
+pub(super) struct Template {
+    prefix: Range<usize>,
+    suffix: Range<usize>,
     expr: Expr,
 }
 
-impl<'a> Template<'a> {
+impl Template {
     /// `None` for a literal.
-    fn parse(value: &'a str) -> Result<Option<Template<'a>>, TemplateError> {
+    pub(super) fn parse(value: &str) -> Result<Option<Template>, TemplateError> {
         if !is_template(value) {
             return Ok(None);
         }
@@ -140,9 +161,11 @@ impl<'a> Template<'a> {
         // Teleport hands the text between the braces, blanks included, to
         // Go's parser.
         let expr = parse_template_expression(inner).map_err(|e| invalid(&e))?;
+        let prefix_start = open - prefix.trim_start().len();
+        let suffix_end = close + 2 + suffix.trim_end().len();
         Ok(Some(Template {
-            prefix: prefix.trim_start(),
-            suffix: suffix.trim_end(),
+            prefix: prefix_start..open,
+            suffix: close + 2..suffix_end,
             expr,
         }))
     }

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build release deps build-deps demo test lint unit e2e bench soak fuzz fuzz-smoke clean deb rpm packages pkgroot packaging-tools
+.PHONY: all build release deps build-deps demo test lint unit e2e bench bench-profile soak fuzz fuzz-smoke clean deb rpm packages pkgroot packaging-tools
 
 all: build
 
@@ -72,6 +72,11 @@ soak: deps
 bench: deps
 	$(CARGO) build --workspace --release
 	bash tests/bench/run-bench.sh
+
+## Where a no-tap decision's time goes (perf samples, frame pointers; its
+## own build in target/profile): the stage table for BENCHMARKS.md.
+bench-profile: deps
+	bash tests/bench/profile.sh
 
 ## Packages: target/debian/pam-mfa_*.deb and target/generate-rpm/pam-mfa-*.rpm.
 ## The packaging tools are installed (pinned, --locked) when missing.

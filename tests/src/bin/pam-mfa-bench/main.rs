@@ -22,7 +22,11 @@
 //! ```text
 //! pam-mfa-bench --bin-dir target/release --bundle config/examples/bundle.yaml [--seconds 1] [--rounds 5]
 //! ```
-//! Prints a Markdown section on stdout.
+//! Prints a Markdown section on stdout. With `--only agent` or `--only
+//! module` it runs that one row (the agent's decision with 1 client thread,
+//! or pam_authenticate through pam_mfa.so with a fresh handle) for
+//! `--seconds`, and prints how many ran and the agent's pid: what
+//! tests/bench/profile.sh divides its samples by.
 
 mod pam;
 mod report;
@@ -45,6 +49,7 @@ struct Args {
     bundle: PathBuf,
     seconds: f64,
     rounds: usize,
+    only: Option<String>,
 }
 
 fn parse_args() -> Args {
@@ -53,6 +58,7 @@ fn parse_args() -> Args {
         bundle: PathBuf::from("config/examples/bundle.yaml"),
         seconds: 1.0,
         rounds: 5,
+        only: None,
     };
     for (k, v) in flag_values() {
         match k.as_str() {
@@ -60,6 +66,7 @@ fn parse_args() -> Args {
             "--bundle" => a.bundle = v.into(),
             "--seconds" => a.seconds = v.parse().expect("--seconds N"),
             "--rounds" => a.rounds = v.parse().expect("--rounds N"),
+            "--only" => a.only = Some(v),
             _ => panic!("unknown argument {k}"),
         }
     }
@@ -132,6 +139,15 @@ fn main() {
     };
     let confdir = pam_services(&agent.dir, &args.bin_dir, &decision.sock);
     let secs = args.seconds;
+    if let Some(row) = &args.only {
+        let ran = match row.as_str() {
+            "agent" => socket_bench(&decision, 1, secs),
+            "module" => pam_bench(&confdir, "bench-mfa", secs, false),
+            _ => panic!("--only agent or --only module"),
+        };
+        println!("ran {} agent-pid {}", ran.n, agent.child.id());
+        return;
+    }
     let mut rounds: Vec<Vec<Figures>> = NAMES.iter().map(|_| Vec::new()).collect();
     for _ in 0..args.rounds {
         rounds[FLOOR].push(socket_bench(&floor, 1, secs));

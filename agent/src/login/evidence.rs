@@ -43,7 +43,7 @@ impl KeyClass {
 
     /// Teleport counts a touch or a PIN on the login key as MFA for the
     /// session (`PrivateKeyPolicy.MFAVerified`).
-    fn counts_as_session_mfa(self) -> bool {
+    pub(super) fn counts_as_session_mfa(self) -> bool {
         self.has_touch() || self.has_pin()
     }
 }

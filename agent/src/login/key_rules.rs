@@ -79,6 +79,12 @@ pub(super) fn cert_key_class(policy: Option<&str>) -> KeyClass {
     }
 }
 
+/// Whether a certificate's `private_key_policy` counts as MFA (Teleport's
+/// `PrivateKeyPolicy.MFAVerified`: its key needs a touch or a PIN).
+pub(super) fn cert_key_policy_is_mfa(policy: Option<&str>) -> bool {
+    cert_key_class(policy).counts_as_session_mfa()
+}
+
 /// How to make a login key that meets `req`.
 pub(super) fn hint(req: &Requirement) -> String {
     if req.key_policy.needs_pin() {
@@ -96,5 +102,25 @@ pub(super) fn key_policy_class(p: KeyPolicy) -> KeyClass {
         KeyPolicy::HardwareKeyTouch => KeyClass::Touch,
         KeyPolicy::HardwareKeyPin => KeyClass::Pin,
         KeyPolicy::HardwareKeyTouchAndPin => KeyClass::TouchAndPin,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cert_key_policy_is_mfa;
+
+    #[test]
+    fn a_certificate_key_policy_with_touch_or_pin_counts_as_mfa() {
+        for (policy, mfa) in [
+            (None, false),
+            (Some("none"), false),
+            (Some("web_session"), false),
+            (Some("hardware_key"), false),
+            (Some("hardware_key_touch"), true),
+            (Some("hardware_key_pin"), true),
+            (Some("hardware_key_touch_and_pin"), true),
+        ] {
+            assert_eq!(cert_key_policy_is_mfa(policy), mfa, "{policy:?}");
+        }
     }
 }

@@ -5,6 +5,7 @@
 //! policy then decides from the login alone).
 
 use super::auth_info::{accepted_keys, AcceptedKey};
+use super::key_rules::cert_key_policy_is_mfa;
 use super::remote_cluster::{as_local_identity, this_cluster};
 use super::reuse::ConnectionKey;
 use super::sshd_connection::SshdConnection;
@@ -120,6 +121,7 @@ pub(super) fn identify<'b>(
             trusted_device: c.trusted_device,
             device_id: c.device_id.clone(),
             mfa_device: c.mfa_verified.clone(),
+            key_policy_mfa: cert_key_policy_is_mfa(c.private_key_policy.as_deref()),
             cert_expires: Some(c.previous_identity_expires.unwrap_or(c.valid_before)),
             bot: c.bot,
             bot_instance_id: c.bot_instance_id.clone(),

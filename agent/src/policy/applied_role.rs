@@ -112,38 +112,33 @@ fn expand_logins(
     out
 }
 
-/// Why this role denies the login, if it does. Teleport's `CheckLabelsMatch`
-/// for deny: the labels or the expression matching denies (either one). An
-/// expression that cannot be evaluated denies, on either side: Teleport's
-/// access check fails with the error (fail closed).
-pub(super) fn deny_reason(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Option<String> {
+/// What of this role's allow side cannot be evaluated, if anything (the
+/// role's name first). Teleport's `checkAccess` returns the error of an
+/// allow `node_labels_expression` or `node_labels` value (an invalid
+/// `^...$` regex) that cannot be evaluated, failing the whole check rather
+/// than skipping the role (fail closed), at every role its allow loop
+/// reaches (see `check_access`).
+pub(super) fn allow_error(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Option<String> {
     let name = &a.role.name;
-    if let Some(why) = deny_side_reason(a, q) {
-        return Some(why);
-    }
     if let Some(expr) = &a.role.allow.node_labels_expression {
         if let Err(e) = expr.matches(&expression_env(a, q)) {
             return Some(format!(
-                "role {name} allow node_labels_expression {:?} cannot be evaluated ({e}): the access check fails, denied to be safe",
+                "role {name} allow node_labels_expression {:?} cannot be evaluated ({e})",
                 expr.source()
             ));
         }
     }
-    // Teleport's `checkAccess` returns the error of an allow node_labels
-    // value that cannot be evaluated (an invalid `^...$` regex), failing the
-    // whole check rather than skipping the role.
     if let LabelMatch::Invalid(why) = &*a.allow_labels {
-        return Some(format!(
-            "role {name} allow {why}: cannot be evaluated, the access check fails, denied to be safe"
-        ));
+        return Some(format!("role {name} allow {why}: cannot be evaluated"));
     }
     None
 }
 
-/// The role's deny side: labels or expression (either), then logins.
-/// Skipped by the caller when its `namespaces` are empty (Teleport's
-/// `checkAccess` skips a role whose deny namespaces do not match).
-fn deny_side_reason(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Option<String> {
+/// Why the role's deny side denies the login, if it does. Teleport's
+/// `CheckLabelsMatch` for deny: the labels or the expression matching
+/// denies (either one), as do the deny logins; an expression or a value
+/// that cannot be evaluated denies too (fail closed).
+pub(super) fn deny_side_reason(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Option<String> {
     let name = &a.role.name;
     match &*a.deny_labels {
         LabelMatch::Matched(how) => {

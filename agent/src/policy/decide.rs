@@ -2,8 +2,9 @@
 //! `RoleSet.checkAccess`, the per-session MFA rule (`AccessState`) and the
 //! private key policy, plus locks. Who the decision is for is `resolve`'s.
 
-use super::applied_role::{allow_check, apply_traits, deny_reason, AppliedRole};
+use super::applied_role::{allow_check, apply_traits, AppliedRole};
 use super::bundle::Bundle;
+use super::check_access::first_denial;
 use super::key_policy::KeyPolicy;
 use super::limits::{device_trust_denial, expired_certificate, identity_denial};
 use super::locking_mode::apply_stale_lock_view;
@@ -61,8 +62,10 @@ pub(super) fn decide_for_user(
         })
         .collect();
 
-    // Deny first; deny never looks at MFA.
-    let denial = identity_denial(q, user).or_else(|| first_denial(q, user, &applied, &missing));
+    // Deny first: deny rules never look at MFA; an allow side that cannot
+    // be evaluated does, as far as `checkAccess` reaches it.
+    let denial = identity_denial(q, user)
+        .or_else(|| first_denial(bundle, q, user, (&roles, &applied), &missing, &mut reasons));
 
     // Then allow.
     let (mut allowing, misses) = match denial {
@@ -175,24 +178,6 @@ fn roles_in_bundle<'b, 'u>(bundle: &'b Bundle, user: &'u User) -> (Vec<&'b Role>
         }
     }
     (roles, missing)
-}
-
-/// Why the login is denied before any role is asked to allow it: a
-/// missing role, else the first role whose deny rules match.
-fn first_denial(
-    q: &LoginQuery<'_>,
-    user: &User,
-    applied: &[AppliedRole<'_>],
-    missing: &[&str],
-) -> Option<String> {
-    match missing {
-        [] => applied.iter().find_map(|a| deny_reason(a, q)),
-        names => Some(format!(
-            "role(s) {} of {} not in the bundle: Teleport cannot load the user's roles (FetchRoleList fails), so access is denied",
-            names.join(", "),
-            user.name
-        )),
-    }
 }
 
 /// The roles that allow this login (each with a reason), and why each of

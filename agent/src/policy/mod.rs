@@ -34,6 +34,7 @@ mod applied_role;
 mod beside;
 mod bundle;
 mod by_name;
+mod check_access;
 mod decide;
 mod documents;
 mod email_address;

@@ -99,6 +99,9 @@ struct Identity {
     /// The certificate's MFA device (`mfa-verified`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     mfa_device: Option<String>,
+    /// The certificate's key policy counts as MFA (touch or PIN).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    key_policy_mfa: bool,
     /// The certificate's hard deadline, in ms since the epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cert_expires_ms: Option<u64>,
@@ -149,6 +152,7 @@ fn record(s: &Session) -> Record {
                 trusted_device: c.trusted_device,
                 device_id: c.device_id.clone(),
                 mfa_device: c.mfa_device.clone(),
+                key_policy_mfa: c.key_policy_mfa,
                 cert_expires_ms: c.cert_expires.map(unix_ms),
                 bot: c.bot,
                 bot_instance_id: c.bot_instance_id.clone(),
@@ -204,6 +208,7 @@ fn session(r: Record) -> Option<Session> {
                 trusted_device: i.trusted_device,
                 device_id: i.device_id,
                 mfa_device: i.mfa_device,
+                key_policy_mfa: i.key_policy_mfa,
                 cert_expires: i.cert_expires_ms.map(from_unix_ms),
                 bot: i.bot,
                 bot_instance_id: i.bot_instance_id,

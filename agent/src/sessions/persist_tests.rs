@@ -42,6 +42,7 @@ fn round_trip_and_refusals() {
         .with_certificate(|c| {
             c.trusted_device = true;
             c.device_id = Some("laptop-7".into());
+            c.key_policy_mfa = true;
             // A bot's instance: a lock on it ends the session after a restart.
             c.bot = true;
             c.bot_instance_id = Some("b-1".into());

@@ -69,6 +69,9 @@ pub struct CertificateFacts {
     /// `mfa-verified`: the MFA device the certificate was issued with,
     /// lock target `mfa_device` whatever else authenticated the login.
     pub mfa_device: Option<String>,
+    /// Its `private_key_policy` needs a touch or a PIN of the key, which
+    /// Teleport counts as MFA (`PrivateKeyPolicy.MFAVerified`).
+    pub key_policy_mfa: bool,
     /// The hard deadline: `prev-identity-expires` (a per-session MFA
     /// certificate: when the certificate it was issued from expires), else
     /// its own end. With `disconnect_expired_cert`, the session ends then
@@ -95,6 +98,7 @@ static NO_CERTIFICATE: CertificateFacts = CertificateFacts {
     trusted_device: false,
     device_id: None,
     mfa_device: None,
+    key_policy_mfa: false,
     cert_expires: None,
     bot: false,
     bot_instance_id: None,
@@ -102,6 +106,15 @@ static NO_CERTIFICATE: CertificateFacts = CertificateFacts {
     allowed_nodes: None,
     access_requests: Vec::new(),
 };
+
+impl CertificateFacts {
+    /// Teleport's `IsMFAVerified` for the certificate: issued after a
+    /// per-session MFA check (`mfa-verified`), or its key's policy counts as
+    /// MFA. Teleport's SSH node sets the access state's `MFAVerified` from it.
+    pub fn is_mfa_verified(&self) -> bool {
+        self.mfa_device.is_some() || self.key_policy_mfa
+    }
+}
 
 impl User {
     /// Whether the user no longer exists at `now` (`metadata.expires`).

@@ -21,6 +21,7 @@ mod policy_file_rights;
 mod seed_example;
 mod support;
 mod teleport_certificates;
+mod teleport_check_access_early_exit;
 mod teleport_check_access_to_server;
 mod teleport_conformance;
 mod teleport_device_and_expiry;

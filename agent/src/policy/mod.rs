@@ -66,7 +66,6 @@ mod resolve;
 mod resources;
 mod role_positions;
 mod session_terms;
-mod template_cache;
 mod template_parser;
 mod traits;
 

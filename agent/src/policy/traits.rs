@@ -20,11 +20,12 @@
 //! Each value the expression yields becomes `prefix + value + suffix`; empty
 //! values are dropped. A template that yields nothing is dropped by the caller.
 
+use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::email_address::parse_address;
 use super::resources::Traits;
-use super::template_cache::cached_template;
 use super::template_parser::{parse_template_expression, Expr};
 
 /// Why a template produced no value.
@@ -128,7 +129,7 @@ pub(crate) fn value_shape(value: &str) -> ValueShape {
 /// A template value, parsed: where its prefix and suffix lie in the value
 /// (blanks before the prefix and after the suffix left out) and its
 /// expression.
-pub(super) struct Template {
+struct Template {
     prefix: Range<usize>,
     suffix: Range<usize>,
     expr: Expr,
@@ -136,7 +137,7 @@ pub(super) struct Template {
 
 impl Template {
     /// `None` for a literal.
-    pub(super) fn parse(value: &str) -> Result<Option<Template>, TemplateError> {
+    fn parse(value: &str) -> Result<Option<Template>, TemplateError> {
         if !is_template(value) {
             return Ok(None);
         }
@@ -169,6 +170,33 @@ impl Template {
             expr,
         }))
     }
+}
+
+/// Parsed template values kept at most (then all are forgotten).
+const MAX_PARSED: usize = 10_000;
+
+type Parsed = Arc<Result<Option<Template>, TemplateError>>;
+
+/// `value` parsed as [`Template::parse`] does, once per distinct value and
+/// shared by every decision: a role value such as `{{internal.logins}}` is
+/// the same text for every user who holds the role, and tokenizing it in
+/// Go's syntax for each decision cost about a tenth of one (perf,
+/// BENCHMARKS.md). Values come from the loaded policy (root's), never from
+/// a peer; the map is bounded all the same, and parsing depends on the text
+/// alone, so a reload needs no invalidation.
+fn cached_template(value: &str) -> Parsed {
+    static CACHE: OnceLock<Mutex<HashMap<String, Parsed>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(hit) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(value) {
+        return Arc::clone(hit);
+    }
+    let parsed = Arc::new(Template::parse(value));
+    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if cache.len() >= MAX_PARSED {
+        cache.clear();
+    }
+    cache.insert(value.to_owned(), Arc::clone(&parsed));
+    parsed
 }
 
 /// The internal traits Teleport expands (lib/services/role.go
@@ -249,5 +277,20 @@ pub(crate) fn email_local(value: &str) -> Result<String, String> {
     match address.split_once('@') {
         Some((local, _)) => Ok(local.to_owned()),
         None => Err(format!("email.local: no local part in {value:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_value_is_parsed_once_and_errors_are_kept_too() {
+        let a = cached_template("pre-{{internal.logins}}");
+        assert!(Arc::ptr_eq(&a, &cached_template("pre-{{internal.logins}}")));
+        assert!(matches!(&*a, Ok(Some(_))));
+        let bad = cached_template("{{internal.logins");
+        assert!(matches!(&*bad, Err(TemplateError::Invalid(_))));
+        assert!(Arc::ptr_eq(&bad, &cached_template("{{internal.logins")));
     }
 }

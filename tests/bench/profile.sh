@@ -56,7 +56,7 @@ stages() {
 
 perf record -q -F "$FREQ" -a -g -o "$OUT/agent.data" -- $(bench agent) >"$OUT/agent.ran" 2>/dev/null
 read -r _ runs _ pid <"$OUT/agent.ran"
-echo "### The agent: CPU time per decision ($runs decisions, 1 client thread)"
+echo "#### The agent: CPU time per decision ($runs decisions, 1 client thread)"
 echo
 echo "| stage (with what it calls) | µs per decision |"
 echo "|---|---|"
@@ -79,7 +79,7 @@ echo
 
 perf record -q -F "$FREQ" --call-graph dwarf,16384 -o "$OUT/module.data" -- $(bench module) >"$OUT/module.ran" 2>/dev/null
 read -r _ runs _ <"$OUT/module.ran"
-echo "### pam_mfa.so: time per pam_authenticate, fresh handle ($runs calls)"
+echo "#### pam_mfa.so: time per pam_authenticate, fresh handle ($runs calls)"
 echo
 echo "The bench process's own samples (the agent runs meanwhile on the other core)."
 echo

@@ -195,14 +195,17 @@ trap 'rm -f "$out"' EXIT
   "$BIN/pam-mfa-bench" --bin-dir "$BIN" --bundle config/examples/bundle.yaml \
     --seconds "$SECONDS_PER" --rounds "${BENCH_ROUNDS:-5}"
   echo
-  echo "Read these figures for what the machine was doing. It is a virtual machine"
-  echo "whose idle vCPUs halt at once (cpuidle haltpoll, guest polling off), so waking a"
-  echo "thread that sleeps on the other vCPU costs tens of microseconds, and more the"
-  echo "longer it slept. On a quiet machine the floor is 40–55 µs (the issue measured"
-  echo "41–48 µs) and the figures above are mostly wake-ups; when other work keeps both"
-  echo "vCPUs busy nothing halts, the floor drops to about 8 µs and the same agent"
-  echo "decision costs about 30 µs: there the ratios measure CPU work, not wake-ups. The"
-  echo "targets were set on a quiet machine; BENCHMARKS.md is regenerated on one."
+  idle=$(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null || echo unknown)
+  echo "Read these figures for what the machine was doing. How fast a thread asleep on"
+  echo "the other vCPU wakes sets the floor. On a virtual machine whose idle vCPUs halt"
+  echo "at once (cpuidle haltpoll with guest polling off: the machine the issue's targets"
+  echo "were set on), waking such a thread costs tens of microseconds, and more the longer"
+  echo "it slept: the floor is 40–55 µs and the figures are mostly wake-ups (there the"
+  echo "agent measured 1.06x and the module 1.24x the floor). Where a wake-up costs little"
+  echo "(this run's machine: cpuidle driver \`$idle\`, the floor above), the floor is"
+  echo "about 13 µs and the ratios measure the CPU work that the bare exchange does not"
+  echo "do: the peer checks, the decision, the audit line, the module's own checks and"
+  echo "first touches. \"Where the time goes\" below takes that work apart, stage by stage."
   echo
   echo "The fresh-handle row pays a wake-up the floor does not: between two timed calls"
   echo "it loads and unloads the module (pam_start, pam_end: about 150 µs, a third of it"
@@ -264,6 +267,17 @@ trap 'rm -f "$out"' EXIT
   echo "it awake), and a first one once more, in the agent's accept. The agent's own"
   echo "row pays a little for that watch (another accepting thread is still woken for"
   echo "each connection, and the two race for it): about 4 µs at one client thread."
+  echo
+  echo "### Where the time goes"
+  echo
+  echo "\`make bench-profile\` (tests/bench/profile.sh): perf samples of one row at a time,"
+  echo "in a build with frame pointers (target/profile), as CPU microseconds per decision"
+  echo "or per call. A stage includes what it calls, so the indented ones (\"of which\")"
+  echo "are parts of the line above them; the agent's first line also counts the moments"
+  echo "its threads watch the socket awake between connections. Samples scatter, and a"
+  echo "busy machine inflates every line: compare lines of one run."
+  echo
+  bash tests/bench/profile.sh
   echo
   echo "## Challenges: issue and verify, per answer kind"
   echo

@@ -204,8 +204,11 @@ fn admit_login(
     let RequestBody::Begin { context, hook } = req else {
         return Ok(None);
     };
-    // Ending a session never waits on anyone, and is always allowed.
-    if *hook == PamHook::CloseSession {
+    // Sessions never wait on anyone (`login::handle_begin` decides them at
+    // once): ending one is always allowed, and opening one is not refused
+    // for the pending logins of others on its account (say, unanswered
+    // keyboard-interactive prompts, which count against the account).
+    if matches!(hook, PamHook::OpenSession | PamHook::CloseSession) {
         return Ok(None);
     }
     if held.is_some() {
@@ -261,7 +264,7 @@ mod tests {
     }
 
     #[test]
-    fn a_spent_pending_budget_refuses_logins_but_never_a_session_close() {
+    fn a_spent_pending_budget_refuses_logins_but_never_a_session() {
         let budgets = Budgets::new(None);
         let jerry = Person::Uid(4242);
         let peer = Peer {
@@ -284,6 +287,9 @@ mod tests {
             &None,
         );
         assert!(matches!(close, Ok(None)));
+        // Opening a session never waits either: not refused.
+        let open = admit_login(&budgets, &jerry, &peer, &begin(PamHook::OpenSession), &None);
+        assert!(matches!(open, Ok(None)));
         // Someone else behind the same root caller has a budget of their own.
         assert!(admit_login(
             &budgets,

@@ -1,11 +1,13 @@
 //! A connection's life on the agent's side: mfactl's questions may follow
-//! each other on one connection, and a login whose module went away while
+//! each other on one connection, a login whose module went away while
 //! it waited is refused and audited as cancelled, whether the agent notices
-//! when it reads or when it writes.
+//! when it reads or when it writes, and the logins sshd holds for one
+//! shared account count against each key that authenticated them.
 
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
+use mfa_agent::ipc::{invoking_person, Person, PER_PERSON_PENDING};
 use pam_mfa_e2e::agent::{Agent, AgentConfig, Bundle};
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
 use pam_mfa_e2e::require_root;
@@ -87,4 +89,102 @@ fn questions_that_are_not_logins_may_follow_each_other_on_one_connection() {
             answer.body
         );
     }
+}
+
+/// What sshd sends for a login to `deploy` that the public key `key`
+/// (type and blob; `None`: a password or keyboard-interactive alone)
+/// authenticated.
+fn sshd_begin(key: Option<&str>, rhost: &str) -> Request {
+    Request::new(RequestBody::Begin {
+        hook: PamHook::Auth,
+        context: PamContext {
+            service: "sshd".into(),
+            user: "deploy".into(),
+            rhost: Some(rhost.into()),
+            ssh_auth_info: key.map(|k| format!("publickey {k}\n")),
+            ..Default::default()
+        },
+    })
+}
+
+/// Sends `begin` on a new connection; the connection and the answer.
+fn begin_on_new(agent: &Agent, begin: &Request) -> (UnixStream, ResponseBody) {
+    let mut s = connect(agent);
+    write_frame(&mut s, begin).unwrap();
+    let answer: Response = read_frame(&mut s)
+        .unwrap_or_else(|e| panic!("no answer to {begin:?}: {e}\n{}", agent.log()));
+    (s, answer.body)
+}
+
+/// Everyone who may log in to a shared account (`deploy`) with a plain key
+/// reaches the tap prompt. One of them leaving 8 prompts unanswered spends
+/// only the budget of their key: another key's login still gets its
+/// prompt, and only a 9th with the same key is refused, naming the account
+/// and the key. A login sshd did not authenticate with a key counts
+/// against the account, as before.
+#[test]
+fn one_key_holding_prompts_on_a_shared_account_leaves_other_keys_theirs() {
+    require_root!();
+    // This test stands in for sshd: a root peer with no one behind it.
+    let me = invoking_person(0, std::process::id() as i32);
+    if me != Person::System {
+        eprintln!("skipped: this test's process counts as {me:?}, not as the system (sshd)");
+        return;
+    }
+    let work = WorkDir::new("agent-connection-shared-budget");
+    let sk = SshKey::generate(work.path(), "alice-sk", KeyKind::Ed25519Sk, false);
+    let key_a = SshKey::generate(work.path(), "key-a", KeyKind::Ed25519, false);
+    let key_b = SshKey::generate(work.path(), "key-b", KeyKind::Ed25519, false);
+    let bundle = Bundle::new()
+        .role("prod", &[("env", "prod")], &["deploy"], Some("true"))
+        .user("alice", &["prod"], &["deploy"])
+        .sk_device("alice-key", "alice", &sk.type_and_blob())
+        .cap("false");
+    let agent = Agent::start(&work, &AgentConfig::with_env("prod"), &bundle);
+    let prompted = |body: &ResponseBody| matches!(body, ResponseBody::Prompt { .. });
+    let (a, b) = (key_a.type_and_blob(), key_b.type_and_blob());
+
+    let mut held = Vec::new();
+    for i in 0..PER_PERSON_PENDING {
+        let (s, body) = begin_on_new(&agent, &sshd_begin(Some(&a), &format!("10.0.0.{i}")));
+        assert!(
+            prompted(&body),
+            "key A's login #{i}: {body:?}\n{}",
+            agent.log()
+        );
+        held.push(s);
+    }
+    let (s, body) = begin_on_new(&agent, &sshd_begin(Some(&b), "10.0.1.1"));
+    assert!(prompted(&body), "key B's login: {body:?}\n{}", agent.log());
+    held.push(s);
+    let (_, body) = begin_on_new(&agent, &sshd_begin(Some(&a), "10.0.0.99"));
+    let ResponseBody::Deny { message } = body else {
+        panic!("key A's 9th login: {body:?}\n{}", agent.log());
+    };
+    let fingerprint = key_a.public_line.split_whitespace().nth(1).unwrap();
+    assert!(
+        message.starts_with("too many pending logins for deploy with key SHA256:"),
+        "{message}"
+    );
+    assert!(
+        !message.contains(fingerprint),
+        "the key itself is not shown"
+    );
+
+    // Without a key: the account's budget, as before.
+    for i in 0..PER_PERSON_PENDING {
+        let (s, body) = begin_on_new(&agent, &sshd_begin(None, &format!("10.0.2.{i}")));
+        assert!(
+            prompted(&body),
+            "login #{i} with no key: {body:?}\n{}",
+            agent.log()
+        );
+        held.push(s);
+    }
+    let (_, body) = begin_on_new(&agent, &sshd_begin(None, "10.0.2.99"));
+    assert!(
+        matches!(&body, ResponseBody::Deny { message } if message == "too many pending logins for deploy"),
+        "{body:?}"
+    );
+    drop(held);
 }

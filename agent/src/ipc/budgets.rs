@@ -88,7 +88,7 @@ impl Budgets {
         match person {
             Person::System => true,
             Person::Uid(uid) => self.keys_uid == Some(*uid),
-            Person::Login(_) | Person::Unknown => false,
+            Person::Login(_) | Person::LoginWith { .. } | Person::Unknown => false,
         }
     }
 

@@ -14,6 +14,7 @@ mod redact;
 mod server;
 mod shared;
 mod socket_dir;
+mod ssh_credential;
 mod subuid;
 
 pub use acceptor::serve;
@@ -26,3 +27,4 @@ pub use peer::{authorize, peer_from, Peer};
 pub use person::pinned_real_uid_of;
 pub use person::{at_accept as invoking_person, for_tap as tap_person, Person};
 pub use server::{bind, serve_connection, FIRST_FRAME_TIMEOUT, READ_TIMEOUT};
+pub use ssh_credential::SshCredential;

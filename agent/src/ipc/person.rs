@@ -3,7 +3,8 @@
 //! root; what tells the people behind them apart is the kernel's view of
 //! the peer process (its real uid, its login uid, its ancestors' real uids)
 //! and, for root callers with no one behind them (sshd, login), the PAM
-//! context of the login.
+//! context of the login: the key or certificate sshd authenticated it
+//! with, else the account.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -12,7 +13,9 @@ use std::os::fd::OwnedFd;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use pam_mfa_protocol::PamContext;
+use pam_mfa_protocol::{PamContext, PamHook};
+
+use super::ssh_credential::{credential_of, SshCredential};
 
 /// How far up the process tree a root peer is traced (a root shell from
 /// `sudo -s` running `su` is two levels below the sudo). Every level is a
@@ -28,8 +31,17 @@ pub enum Person {
     /// that user (real uid, login uid or an ancestor's real uid).
     Uid(u32),
     /// A login of a root caller with no local person behind it (sshd,
-    /// login): counted against the account that logs in, or PAM_RUSER.
+    /// login) that sshd did not authenticate with a public key: counted
+    /// against the account that logs in, or PAM_RUSER.
     Login(String),
+    /// A login of a root caller with no local person behind it that sshd
+    /// authenticated with a public key before pam-mfa: the account with
+    /// the key or certificate, so that the people who share an account
+    /// (`deploy`, `root`) each have their own budget.
+    LoginWith {
+        login: String,
+        credential: SshCredential,
+    },
     /// A root peer with no person behind it, before its first request (the
     /// system: sshd, login, cron).
     System,
@@ -50,6 +62,7 @@ impl fmt::Display for Person {
                 }
             }
             Person::Login(name) => f.write_str(name),
+            Person::LoginWith { login, credential } => write!(f, "{login} with {credential}"),
             Person::System => f.write_str("the system"),
             Person::Unknown => f.write_str("peers whose person is unknown"),
         }
@@ -178,11 +191,42 @@ fn has_name(uid: u32) -> bool {
     named
 }
 
-/// The person a `begin` from a peer first counted as `at_accept` is for.
-pub fn for_login(at_accept: &Person, context: &PamContext) -> Person {
+/// The person a `begin` of `hook` from a peer first counted as `at_accept`
+/// is for. A root peer with no one behind it (sshd) is many people: in
+/// `auth` and `account`, a login sshd authenticated with a public key is
+/// that key's or certificate's on its account ([`Person::LoginWith`]).
+/// `SSH_AUTH_INFO_0` is sshd's own there (by `open_session`, a user's
+/// `~/.pam_environment` may have set it: see `login::recorded_auth`).
+///
+/// Any other login of such a peer (a password or keyboard-interactive
+/// alone, a console `login`, another service) counts against its account,
+/// as the same account's other such logins do: nothing sshd vouches for
+/// tells its people apart. rhost is no key for them (one attacker may have
+/// many addresses, and each would be a budget), nor the tty (the caller's
+/// to choose).
+pub fn for_login(at_accept: &Person, hook: PamHook, context: &PamContext) -> Person {
     if *at_accept != Person::System {
         return at_accept.clone();
     }
+    let from_sshd = matches!(hook, PamHook::Auth | PamHook::Account);
+    let credential = context
+        .ssh_auth_info
+        .as_deref()
+        .filter(|_| from_sshd)
+        .and_then(credential_of);
+    match credential {
+        Some(credential) => Person::LoginWith {
+            login: context.user.clone(),
+            credential,
+        },
+        None => account_of(context),
+    }
+}
+
+/// The account a login of a root peer with no one behind it counts
+/// against: PAM_RUSER, else the account that logs in (its uid when it has
+/// one but root's).
+fn account_of(context: &PamContext) -> Person {
     let name = context
         .ruser
         .as_deref()
@@ -197,17 +241,16 @@ pub fn for_login(at_accept: &Person, context: &PamContext) -> Person {
 /// The person a login's tap on a key attached to this host counts against:
 /// a non-root peer itself (it may only ask about itself), a root peer run
 /// by a user (sudo, su: its real uid, read through its pidfd), else the
-/// person the login is about (PAM_RUSER, else the account: as
-/// [`for_login`] counts the system's logins).
+/// person the login is about (PAM_RUSER, else the account). Taps on
+/// attached keys are never for SSH logins, so no SSH credential counts.
 pub fn for_tap(peer_uid: u32, real_uid: Option<u32>, context: &PamContext) -> Person {
     if peer_uid != 0 {
         return Person::Uid(peer_uid);
     }
-    let invoking = match real_uid {
+    match real_uid {
         Some(uid) if uid != 0 => Person::Uid(uid),
-        _ => Person::System,
-    };
-    for_login(&invoking, context)
+        _ => account_of(context),
+    }
 }
 
 /// How long a user name's uid (or its absence) is remembered. The uid only

@@ -110,17 +110,73 @@ fn a_system_login_counts_against_ruser_or_the_account() {
     };
     let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
     assert_eq!(
-        for_login(&Person::System, &ctx("nobody", None)),
+        for_login(&Person::System, PamHook::Auth, &ctx("nobody", None)),
         Person::Uid(nobody.uid.as_raw())
     );
     assert_eq!(
-        for_login(&Person::System, &ctx("root", Some("no-such-user-x"))),
+        for_login(
+            &Person::System,
+            PamHook::Auth,
+            &ctx("root", Some("no-such-user-x"))
+        ),
         Person::Login("no-such-user-x".into())
     );
     // A root peer traced to a local user stays that user's, whatever
     // the PAM context claims.
     assert_eq!(
-        for_login(&Person::Uid(1001), &ctx("root", Some("nobody"))),
+        for_login(
+            &Person::Uid(1001),
+            PamHook::Auth,
+            &ctx("root", Some("nobody"))
+        ),
+        Person::Uid(1001)
+    );
+}
+
+/// sshd's logins are told apart by what sshd authenticated: a plain key
+/// by itself, a certificate by its key id under its CA, in `auth` and
+/// `account` only (by `open_session` the PAM environment is not sshd's
+/// alone); without one, the account as before.
+#[test]
+fn a_system_login_sshd_authenticated_with_a_key_is_that_keys() {
+    use super::super::ssh_credential::tests::cert_line;
+    let ctx = |auth_info: &str| PamContext {
+        service: "sshd".into(),
+        user: "no-such-user-x".into(),
+        ssh_auth_info: Some(auth_info.into()),
+        ..Default::default()
+    };
+    let key_a = "publickey ssh-ed25519 a2V5LWE=\n";
+    let key_b = "publickey ssh-ed25519 a2V5LWI=\n";
+    let system = |hook, info| for_login(&Person::System, hook, &ctx(info));
+    let a = system(PamHook::Auth, key_a);
+    assert!(
+        matches!(&a, Person::LoginWith { login, credential: SshCredential::Key(_) }
+            if login == "no-such-user-x"),
+        "{a:?}"
+    );
+    assert_eq!(system(PamHook::Account, key_a), a);
+    assert_ne!(system(PamHook::Auth, key_b), a);
+    let account = Person::Login("no-such-user-x".into());
+    assert_eq!(system(PamHook::OpenSession, key_a), account);
+    assert_eq!(system(PamHook::Auth, "password\n"), account);
+    // Two certificates of alice (each its own key) are one person; bob's
+    // from the same CA is another.
+    let (_, alice_1) = cert_line(1, "alice", 9);
+    let (_, alice_2) = cert_line(2, "alice", 9);
+    let (_, bob) = cert_line(3, "bob", 9);
+    assert_eq!(
+        system(PamHook::Auth, &alice_1),
+        system(PamHook::Auth, &alice_2)
+    );
+    assert_ne!(system(PamHook::Auth, &alice_1), system(PamHook::Auth, &bob));
+    assert!(system(PamHook::Auth, &alice_1)
+        .to_string()
+        .starts_with("no-such-user-x with the certificate of \"alice\" (CA SHA256:"));
+    // sudo and su (someone behind the root peer) and non-root peers stay
+    // their invoking person's, whatever the context says.
+    assert_eq!(
+        for_login(&Person::Uid(1001), PamHook::Auth, &ctx(key_a)),
         Person::Uid(1001)
     );
 }

@@ -106,6 +106,8 @@ pub(super) fn owner(peer: PeerIds, ctx: &PamContext) -> TapOwner {
     match crate::ipc::tap_person(peer.uid, peer.real_uid, ctx) {
         Person::Uid(uid) => TapOwner::Uid(uid),
         Person::Login(name) => TapOwner::Name(name),
+        // Not given for a tap (its login is never SSH's); the account's.
+        Person::LoginWith { login, .. } => TapOwner::Name(login),
         // Not given for a login; all such together, as the budgets do.
         Person::System | Person::Unknown => TapOwner::Name(String::new()),
     }

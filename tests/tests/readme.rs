@@ -9,6 +9,8 @@
 mod by_hand;
 #[path = "readme/publish.rs"]
 mod publish;
+#[path = "readme/uninstall.rs"]
+mod uninstall;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -17,6 +17,12 @@ use serde_json::Value;
 /// example pam.d, and config/agent.yaml, in a private /run (sshd -T wants
 /// /run/sshd). Returns (exit code, findings).
 fn doctor(work: &WorkDir, drop_in: &str) -> (Option<i32>, Vec<Value>) {
+    doctor_after(work, "", drop_in)
+}
+
+/// As [`doctor`], with `earlier` (50-cloud-init.conf) included before the
+/// drop-in when not empty.
+fn doctor_after(work: &WorkDir, earlier: &str, drop_in: &str) -> (Option<i32>, Vec<Value>) {
     let host_key = work.join("host_key");
     if !host_key.exists() {
         let st = Command::new("ssh-keygen")
@@ -27,10 +33,15 @@ fn doctor(work: &WorkDir, drop_in: &str) -> (Option<i32>, Vec<Value>) {
         assert!(st.success());
     }
     let d = work.write("pam-mfa.conf", drop_in, 0o644);
+    let mut includes = String::new();
+    if !earlier.is_empty() {
+        let e = work.write("50-cloud-init.conf", earlier, 0o644);
+        includes = format!("Include {}\n", e.display());
+    }
     let main = work.write(
         "sshd_config",
         &format!(
-            "Include {}\nHostKey {}\nPidFile none\n",
+            "{includes}Include {}\nHostKey {}\nPidFile none\n",
             d.display(),
             host_key.display()
         ),
@@ -157,6 +168,36 @@ fn the_shipped_examples_have_no_sshd_or_pam_findings_and_each_broken_setting_is_
             "with {broken}: {found:#?}"
         );
         assert_eq!(code, Some(2), "with {broken}");
+    }
+}
+
+/// A cloud image's 50-cloud-init.conf read before pam-mfa.conf wins over
+/// it (sshd keeps the first value): the fix names that file, not the
+/// drop-in that already has the right line.
+#[test]
+fn an_earlier_drop_in_that_wins_is_named_in_the_fix() {
+    pam_mfa_e2e::require_root!();
+    let work = WorkDir::new("doctor-earlier");
+    let (_, found) = doctor_after(
+        &work,
+        "PermitRootLogin prohibit-password\nExposeAuthInfo no\n",
+        &shipped_drop_in(),
+    );
+    let earlier = work.join("50-cloud-init.conf").display().to_string();
+    for (id, set) in [
+        (
+            "sshd.permit_root_login",
+            "PermitRootLogin prohibit-password",
+        ),
+        ("sshd.expose_auth_info", "ExposeAuthInfo no"),
+    ] {
+        let f = found
+            .iter()
+            .find(|f| f["id"] == id)
+            .unwrap_or_else(|| panic!("{id} not found: {found:#?}"));
+        let fix = f["fix"].as_str().unwrap();
+        assert!(fix.starts_with(&format!("{earlier}:")), "{id}: {fix}");
+        assert!(fix.contains(&format!("sets `{set}`")), "{id}: {fix}");
     }
 }
 

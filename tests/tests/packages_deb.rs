@@ -63,9 +63,22 @@ fn edit_sshd_pam() -> String {
     readme_command("sed -i -e 's/^@include common-auth$/")
 }
 
-/// README's undo before removing the package.
-fn undo_sshd_pam() -> String {
-    readme_command("sed -i -e 's/^auth       required     pam_mfa.so$/")
+/// README's uninstall block, from its sed to its `fi`: the sshd stack put
+/// back, then (only if that worked) the drop-in removed, sshd reloaded and
+/// the package purged; `-y` added, as no one is there to answer apt-get.
+fn readme_uninstall() -> String {
+    let readme = std::fs::read_to_string(pam_mfa_e2e::bins::workspace_root().join("README.md"))
+        .expect("README.md");
+    let start = "sed -i -E -e 's/^[[:space:]]*auth";
+    let at = readme.find(start).expect("README.md's uninstall block");
+    let end = at
+        + readme[at..]
+            .find("\nfi\n")
+            .expect("the uninstall block's fi")
+        + 3;
+    let block = &readme[at..end];
+    assert_eq!(block.matches("apt-get purge pam-mfa").count(), 1, "{block}");
+    block.replace("apt-get purge pam-mfa", "apt-get purge -y pam-mfa")
 }
 
 #[test]

@@ -26,7 +26,8 @@ use pam_mfa_e2e::workdir::WorkDir;
 use pam_mfa_e2e::{random_hex, require_root, unique_name};
 
 /// The README's break-glass line, as the profile writes it.
-const BREAK_GLASS: &str = "pam_succeed_if.so quiet_fail service = login user = root tty =~ *tty*";
+const BREAK_GLASS: &str =
+    "pam_succeed_if.so quiet_fail service = login user = root tty =~ *[cht][otv][cny]*";
 
 struct Host {
     c: Container,

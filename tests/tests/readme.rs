@@ -9,6 +9,8 @@
 mod by_hand;
 #[path = "readme/publish.rs"]
 mod publish;
+#[path = "readme/uninstall.rs"]
+mod uninstall;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -325,6 +327,42 @@ fn readme_install_commands_name_what_the_build_makes() {
         module_copies, 1,
         "README.md shows the module installed by hand"
     );
+}
+
+/// The package file names `make deb` and `make rpm` are shown to leave:
+/// `<version>-<revision>`, the revision being cargo-deb's `revision` and
+/// cargo-generate-rpm's `release` from agent/Cargo.toml (both "1" unless set).
+#[test]
+fn readme_names_the_package_files_with_their_revision() {
+    let cargo = std::fs::read_to_string(workspace_root().join("agent/Cargo.toml")).unwrap();
+    let setting = |section: &str, key: &str| -> String {
+        cargo
+            .split(&format!("[{section}]\n"))
+            .nth(1)
+            .and_then(|rest| rest.split("\n[").next())
+            .and_then(|body| {
+                body.lines().find_map(|l| {
+                    let (k, v) = l.split_once('=')?;
+                    (k.trim() == key).then(|| v.trim().trim_matches('"').to_string())
+                })
+            })
+            .unwrap_or_else(|| "1".into())
+    };
+    let deb = format!(
+        "target/debian/pam-mfa_<version>-{}_amd64.deb",
+        setting("package.metadata.deb", "revision")
+    );
+    let rpm = format!(
+        "target/generate-rpm/pam-mfa-<version>-{}.x86_64.rpm",
+        setting("package.metadata.generate-rpm", "release")
+    );
+    let md = readme();
+    for name in [deb, rpm] {
+        assert!(
+            md.contains(&format!("# {name} ")),
+            "README.md should name {name}"
+        );
+    }
 }
 
 #[test]

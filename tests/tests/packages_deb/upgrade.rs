@@ -4,7 +4,7 @@
 use pam_mfa_e2e::keys::SshKey;
 
 use super::host::{pam_d_references, Host};
-use super::undo_sshd_pam;
+use super::readme_uninstall;
 
 /// The same package again: PAM files untouched; with a broken agent.yaml
 /// or a policy the new agent refuses, the running agent keeps serving.
@@ -92,10 +92,8 @@ pub(super) fn removal_and_purge(host: &Host, sk: &SshKey, plain: &SshKey, multia
     host.assert_logs_in(sk);
 
     // README's uninstall: undo the hand edits, then purge.
-    host.c.sh(&undo_sshd_pam());
-    host.c
-        .sh("rm /etc/ssh/sshd_config.d/pam-mfa.conf && systemctl reload ssh");
-    host.c.sh("apt-get purge -y pam-mfa");
+    host.c.sh(&readme_uninstall());
+    host.c.sh("test ! -e /etc/ssh/sshd_config.d/pam-mfa.conf");
     assert_eq!(
         pam_d_references(&host.c),
         "",

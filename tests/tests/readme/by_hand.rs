@@ -1,6 +1,7 @@
 //! README.md's steps without the packages and without a cluster, as
 //! written: the hand install puts each repo file where the deb does, and
-//! the enroll lines give a bundle with jerry's key.
+//! the enroll lines give a bundle with jerry's key, and what the README
+//! says `mfactl explain` shows for root is what it shows.
 
 use std::process::Command;
 use std::time::Duration;
@@ -89,4 +90,43 @@ fn readme_enroll_lines_run_word_for_word() {
         bundle.contains("kind: mfa_device") && bundle.contains("user: \"jerry\""),
         "{bundle}"
     );
+}
+
+/// README's warning that `mfa: off` lets a plain key in names what
+/// `mfactl explain --login root` says on prod3 with the example policy:
+/// root is no cluster user's, allowed, with no MFA.
+#[test]
+fn readme_mfa_off_warning_says_what_explain_says_for_root_on_prod3() {
+    let md = readme();
+    assert!(
+        md.contains("**`mfa: off` lets a plain key in.** `mfactl explain --login root` on prod3\nwith the example policy says `access: allow` and `mfa: off`"),
+        "README.md's mfa: off warning changed: update this test with it"
+    );
+    let work = WorkDir::new("readme-mfa-off");
+    let bundle = work.join("bundle.yaml");
+    let f = run_with_timeout(
+        Command::new(bins::mfactl()).arg("example-policy"),
+        Duration::from_secs(30),
+    );
+    assert!(f.success(), "{}", f.stderr);
+    std::fs::write(&bundle, &f.stdout).unwrap();
+    let f = run_with_timeout(
+        Command::new(bins::mfactl())
+            .args(["explain", "--node", "prod3", "--label", "env=prod"])
+            .args(["--login", "root", "--policy"])
+            .arg(&bundle),
+        Duration::from_secs(30),
+    );
+    assert!(f.success(), "{}{}", f.stdout, f.stderr);
+    let field = |name: &str| {
+        f.stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("{name}:")))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("no {name}: in\n{}", f.stdout))
+            .to_string()
+    };
+    assert_eq!(field("access"), "allow", "{}", f.stdout);
+    assert_eq!(field("mfa"), "off", "{}", f.stdout);
+    assert_eq!(field("cluster user"), "(not a single cluster user)");
 }

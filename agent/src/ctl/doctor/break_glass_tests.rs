@@ -126,26 +126,68 @@ fn login_without_the_break_glass_is_a_warning_and_its_fix_gives_the_line() {
     assert_eq!(ids(&f), Vec::<String>::new());
 }
 
-/// A break-glass as earlier builds wrote it, `tty =~ tty*`: Debian's login
-/// sets PAM_TTY to `/dev/tty1`, which that glob does not match, so the
-/// doctor says so (and still does not take it for a way around pam_mfa.so
-/// in sudo's stack).
+/// A break-glass as earlier builds wrote it: `tty =~ tty*` (Debian's login
+/// sets PAM_TTY to `/dev/tty1`, which that glob does not match) or
+/// `tty =~ *tty*` (no `hvc0`, no `console`): the doctor says so, naming
+/// what it misses, and still does not take it for a way around pam_mfa.so
+/// in sudo's stack.
 #[test]
-fn the_older_tty_glob_is_named_as_missing_debians_consoles() {
-    let old = super::pam::BREAK_GLASS_LINE.replace("*tty*", "tty*");
-    assert_ne!(old, super::pam::BREAK_GLASS_LINE);
-    let mut f = with_pam(
-        "common-auth",
-        &format!("{COMMON_AUTH}{old}\nauth required pam_mfa.so\n"),
-    );
-    f.pam_files
-        .insert("login".into(), "@include common-auth\n".into());
-    f.pam_files
-        .insert("sudo".into(), "@include common-auth\n".into());
-    assert_eq!(ids(&f), ["pam.login.break_glass_misses_consoles"]);
-    let finding = check_host(&f)
-        .into_iter()
-        .find(|x| x.id == "pam.login.break_glass_misses_consoles")
-        .expect("finding");
-    assert!(finding.fix.contains("*tty*"), "{}", finding.fix);
+fn the_older_tty_globs_are_named_as_missing_consoles() {
+    use super::pam::{BREAK_GLASS_LINE, CONSOLE_TTY_GLOB};
+    for (glob, missed) in [("tty*", "/dev/tty1"), ("*tty*", "hvc0")] {
+        let old = BREAK_GLASS_LINE.replace(CONSOLE_TTY_GLOB, glob);
+        assert_ne!(old, BREAK_GLASS_LINE);
+        let mut f = with_pam(
+            "common-auth",
+            &format!("{COMMON_AUTH}{old}\nauth required pam_mfa.so\n"),
+        );
+        f.pam_files
+            .insert("login".into(), "@include common-auth\n".into());
+        f.pam_files
+            .insert("sudo".into(), "@include common-auth\n".into());
+        assert_eq!(ids(&f), ["pam.login.break_glass_misses_consoles"], "{glob}");
+        let finding = check_host(&f)
+            .into_iter()
+            .find(|x| x.id == "pam.login.break_glass_misses_consoles")
+            .expect("finding");
+        assert!(finding.what.contains(missed), "{glob}: {}", finding.what);
+        assert!(finding.fix.contains(BREAK_GLASS_LINE), "{}", finding.fix);
+    }
+}
+
+/// One break-glass everywhere it is shown or shipped: the profile, the
+/// login example, README and pam_mfa(8) give doctor's line, whose glob
+/// is [`super::pam::CONSOLE_TTY_GLOB`].
+#[test]
+fn the_break_glass_line_is_the_same_everywhere_it_is_shown() {
+    use super::pam::{BREAK_GLASS_LINE, CONSOLE_TTY_GLOB};
+    assert!(BREAK_GLASS_LINE.ends_with(&format!(" tty =~ {CONSOLE_TTY_GLOB}")));
+    let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line = words(BREAK_GLASS_LINE);
+    let conditions = line.strip_prefix("auth ").unwrap();
+    for (name, text) in [
+        (
+            "packaging/pam-configs/pam-mfa",
+            include_str!("../../../../packaging/pam-configs/pam-mfa"),
+        ),
+        (
+            "config/pam.d/login",
+            include_str!("../../../../config/pam.d/login"),
+        ),
+        ("README.md", include_str!("../../../../README.md")),
+        (
+            "packaging/man/pam_mfa.8",
+            include_str!("../../../../packaging/man/pam_mfa.8"),
+        ),
+    ] {
+        let shown: Vec<String> = text
+            .lines()
+            .filter(|l| l.contains("pam_succeed_if.so quiet_fail service = login"))
+            .map(words)
+            .collect();
+        assert!(!shown.is_empty(), "{name} shows no break-glass line");
+        for l in shown {
+            assert!(l.ends_with(conditions), "{name}: `{l}` is not `{line}`");
+        }
+    }
 }

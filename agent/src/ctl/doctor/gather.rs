@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use pam_mfa_protocol::{RequestBody, ResponseBody};
 
 use super::sshd::parse_sshd_t;
-use super::sshd_files::match_settings;
+use super::sshd::FIXED_KEYWORDS;
+use super::sshd_files::{first_settings, match_settings};
 use super::sshd_keys::GLOBAL_KEYWORDS;
 use super::{Facts, Ownership};
 use crate::config::AgentConfig;
@@ -68,6 +69,7 @@ pub fn gather(args: &DoctorArgs) -> Facts {
     };
     let main_config = config.unwrap_or(Path::new(SSHD_CONFIG));
     let sshd_match_settings = Some(match_settings(main_config, GLOBAL_KEYWORDS));
+    let sshd_first_settings = Some(first_settings(main_config, FIXED_KEYWORDS));
     let agent_config = Some(AgentConfig::load(&args.config).map_err(|e| e.to_string()));
     let agent_status = Some(
         match crate::ctl::ask(&args.agent, RequestBody::Status, DEADLINE) {
@@ -80,6 +82,7 @@ pub fn gather(args: &DoctorArgs) -> Facts {
         sshd: Some(sshd),
         sshd_root: Some(sshd_root),
         sshd_match_settings,
+        sshd_first_settings,
         ak_command_path,
         pam_files: read_pam_dir(&args.pam_dir),
         pam_dir: args.pam_dir.display().to_string(),

@@ -23,10 +23,9 @@ impl PamLine {
 
     /// The documented break-glass (README, pam_mfa(8), the pam-auth-update
     /// profile): a `pam_succeed_if.so` line that jumps over pam_mfa.so only
-    /// for root logging in through `login` on a local terminal (`*tty*`:
-    /// a virtual console or a serial line, `/dev/tty1` as Debian's login
-    /// names it, `tty1` as util-linux's does; the older `tty*` has the
-    /// same shape but misses Debian's, see [`Self::misses_full_tty_paths`]). Its jump is meant: it is what
+    /// for root logging in through `login` on a local terminal
+    /// ([`CONSOLE_TTY_GLOB`]; the older `*tty*` and `tty*` have the same
+    /// shape but miss some consoles, see [`Self::console_missed`]). Its jump is meant: it is what
     /// keeps root able to log in when the agent is down or has no policy.
     /// Only as written: a jump of exactly one line (over the pam_mfa.so
     /// that follows it), and no `use_uid` (which would test the uid of
@@ -50,14 +49,26 @@ impl PamLine {
         let has = |cond: &[&str]| words.windows(cond.len()).any(|w| w == cond);
         has(&["service", "=", "login"])
             && has(&["user", "=", "root"])
-            && (has(&["tty", "=~", "*tty*"]) || has(&["tty", "=~", "tty*"]))
+            && [CONSOLE_TTY_GLOB, "*tty*", "tty*"]
+                .iter()
+                .any(|glob| has(&["tty", "=~", glob]))
     }
 
-    /// A break-glass written with `tty =~ tty*` (as earlier builds did): shadow's login
-    /// (Debian, Ubuntu) sets PAM_TTY to `ttyname(0)`, `/dev/tty1`, which
-    /// that glob does not match, so root at the console meets pam_mfa.so.
-    fn misses_full_tty_paths(&self) -> bool {
-        !self.args.split_whitespace().any(|w| w == "*tty*")
+    /// The consoles a break-glass written as earlier builds did misses
+    /// (root there meets pam_mfa.so), or None for [`CONSOLE_TTY_GLOB`].
+    /// `tty =~ tty*`: shadow's login (Debian, Ubuntu) sets PAM_TTY to
+    /// `ttyname(0)`, `/dev/tty1`, which that glob does not match.
+    /// `tty =~ *tty*`: no `hvc0` or `console` (Xen, virtio and Power
+    /// consoles).
+    fn console_missed(&self) -> Option<&'static str> {
+        let words: Vec<&str> = self.args.split_whitespace().collect();
+        if words.contains(&CONSOLE_TTY_GLOB) {
+            None
+        } else if words.contains(&"*tty*") {
+            Some("`hvc0` and `console` (Xen, virtio and Power consoles)")
+        } else {
+            Some("Debian's and Ubuntu's consoles (PAM_TTY is `/dev/tty1` there), `hvc0` and `console`")
+        }
     }
 
     fn at(&self) -> String {
@@ -207,10 +218,18 @@ pub fn check_pam(f: &Facts) -> Vec<Finding> {
     out
 }
 
+/// The terminals of the break-glass: any name containing `tty`, `hvc` or
+/// `con` (`tty1`, `/dev/ttyS0`, `ttyAMA0`, `/dev/hvc0`, `/dev/console`,
+/// with or without `/dev/` as login sets PAM_TTY), and never a
+/// pseudo-terminal (`/dev/pts/N`, whose letters never fit the three
+/// brackets). pam_succeed_if ANDs the conditions of one line and has no OR;
+/// one glob keeps the break-glass a single line jumping over the next one.
+pub const CONSOLE_TTY_GLOB: &str = "*[cht][otv][cny]*";
+
 /// The break-glass line of pam_mfa(8), as the pam-auth-update profile
 /// writes it.
 pub const BREAK_GLASS_LINE: &str =
-    "auth [success=1 default=ignore] pam_succeed_if.so quiet_fail service = login user = root tty =~ *tty*";
+    "auth [success=1 default=ignore] pam_succeed_if.so quiet_fail service = login user = root tty =~ *[cht][otv][cny]*";
 
 /// pam_mfa.so in login's stack with no break-glass before it: root at the
 /// console is refused too while the agent is down or has no policy.
@@ -224,15 +243,15 @@ fn check_login_break_glass(f: &Facts) -> Vec<Finding> {
     // pam_mfa.so does it let root at the console past it.
     if first > 0 && lines[first - 1].is_break_glass() {
         let glass = &lines[first - 1];
-        if !glass.misses_full_tty_paths() {
+        let Some(missed) = glass.console_missed() else {
             return Vec::new();
-        }
+        };
         return vec![Finding::new(
             "pam.login.break_glass_misses_consoles",
             Severity::Warning,
-            format!("{}: the break-glass tests `tty =~ tty*`, which Debian's and Ubuntu's login never match (PAM_TTY is `/dev/tty1` there)", glass.at()),
-            "while the agent is stopped or has no usable policy, root cannot log in at the console either",
-            format!("write `tty =~ *tty*` instead (`{BREAK_GLASS_LINE}`; `pam-auth-update --package` rewrites the profile's line)"),
+            format!("{}: the break-glass's `tty =~` glob misses {missed}", glass.at()),
+            "while the agent is stopped or has no usable policy, root cannot log in at those consoles either",
+            format!("write `tty =~ {CONSOLE_TTY_GLOB}` instead (`{BREAK_GLASS_LINE}`; `pam-auth-update --package` rewrites the profile's line)"),
         )];
     }
     vec![Finding::new(

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::sshd_keys::check_key_agreement;
-use super::{Facts, Finding, Severity};
+use super::{Facts, Finding, GlobalSetting, Severity};
 use crate::config::AgentConfig;
 
 const DROP_IN: &str = "/etc/ssh/sshd_config.d/pam-mfa.conf";
@@ -19,8 +19,58 @@ pub fn parse_sshd_t(text: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The keywords whose fixes name a file: sshd_config and its Include'd
+/// files are read for where each is first set (lower case).
+pub const FIXED_KEYWORDS: &[&str] = &[
+    "usepam",
+    "kbdinteractiveauthentication",
+    "authenticationmethods",
+    "exposeauthinfo",
+    "permitrootlogin",
+    "authorizedkeyscommand",
+    "authorizedkeyscommanduser",
+];
+
 fn set_in_drop_in(line: &str) -> String {
     format!("put `{line}` in {DROP_IN} (before any Match block; the first value wins), {RELOAD}")
+}
+
+/// The setting, outside Match blocks, whose value sshd uses for `keyword`
+/// (the first it reads: a drop-in that sorts before pam-mfa.conf, such as
+/// a cloud image's 50-cloud-init.conf, wins over it), when its value is the
+/// one `sshd -T` showed (`effective`): a Match block that set it instead
+/// is not this file's doing.
+fn winning_setting<'a>(f: &'a Facts, keyword: &str, effective: &str) -> Option<&'a GlobalSetting> {
+    let normal = |v: &str| {
+        let v = v.split_whitespace().collect::<Vec<_>>().join(" ");
+        let v = v.to_ascii_lowercase();
+        // sshd -T's name for it.
+        if v == "prohibit-password" {
+            "without-password".to_string()
+        } else {
+            v
+        }
+    };
+    let Some(Ok(first)) = &f.sshd_first_settings else {
+        return None;
+    };
+    first
+        .get(&keyword.to_ascii_lowercase())
+        .filter(|s| normal(&s.value) == normal(effective))
+}
+
+/// The fix for a setting sshd applies with another value than `line`'s:
+/// change it where the value sshd uses is set, or else put it in the
+/// drop-in.
+fn fix_setting(f: &Facts, line: &str, effective: &str) -> String {
+    let keyword = line.split_whitespace().next().unwrap_or("");
+    match winning_setting(f, keyword, effective) {
+        Some(s) => format!(
+            "{} sets `{} {}`, the value sshd uses (the first it reads, before {DROP_IN}): change it there to `{line}`, or remove it; {RELOAD}",
+            s.at, s.keyword, s.value
+        ),
+        None => set_in_drop_in(line),
+    }
 }
 
 pub fn check_sshd(f: &Facts, config: Option<&AgentConfig>) -> Vec<Finding> {
@@ -28,12 +78,20 @@ pub fn check_sshd(f: &Facts, config: Option<&AgentConfig>) -> Vec<Finding> {
     let text = match &f.sshd {
         None => return out,
         Some(Err(e)) => {
+            // An earlier `KbdInteractiveAuthentication no` makes sshd refuse
+            // the drop-in's AuthenticationMethods: name the file that says no.
+            let fix = match winning_setting(f, "kbdinteractiveauthentication", "no") {
+                Some(_) if e.contains("keyboard-interactive") => {
+                    fix_setting(f, "KbdInteractiveAuthentication yes", "no")
+                }
+                _ => "fix what the message names (`sshd -t` shows it), as root on the SSH server; KbdInteractiveAuthentication no with AuthenticationMethods publickey,keyboard-interactive is refused so".into(),
+            };
             out.push(Finding::new(
                 "sshd.unreadable",
                 Severity::Error,
                 format!("sshd's effective configuration could not be read: {e}"),
                 "sshd refuses a configuration it cannot read this way (it will not restart or reload with it), and doctor cannot tell whether SSH logins reach pam-mfa",
-                "fix what the message names (`sshd -t` shows it), as root on the SSH server; KbdInteractiveAuthentication no with AuthenticationMethods publickey,keyboard-interactive is refused so".into(),
+                fix,
             ));
             return out;
         }
@@ -46,7 +104,7 @@ pub fn check_sshd(f: &Facts, config: Option<&AgentConfig>) -> Vec<Finding> {
             Severity::Error,
             format!("sshd has UsePAM {}", or_unset(get("usepam"))),
             "without PAM, sshd never runs pam_mfa.so: SSH logins are not checked at all",
-            set_in_drop_in("UsePAM yes"),
+            fix_setting(f, "UsePAM yes", get("usepam")),
         ));
     }
     if get("kbdinteractiveauthentication") != "yes" {
@@ -58,17 +116,21 @@ pub fn check_sshd(f: &Facts, config: Option<&AgentConfig>) -> Vec<Finding> {
                 or_unset(get("kbdinteractiveauthentication"))
             ),
             "pam-mfa's check runs in keyboard-interactive: with it off, AuthenticationMethods publickey,keyboard-interactive can never complete and every SSH login is refused",
-            set_in_drop_in("KbdInteractiveAuthentication yes"),
+            fix_setting(
+                f,
+                "KbdInteractiveAuthentication yes",
+                get("kbdinteractiveauthentication"),
+            ),
         ));
     }
-    out.extend(check_methods(get("authenticationmethods"), "", false));
+    out.extend(check_methods(f, get("authenticationmethods"), "", false));
     if get("exposeauthinfo") != "yes" {
         out.push(Finding::new(
             "sshd.expose_auth_info",
             Severity::Error,
             format!("sshd has ExposeAuthInfo {}", or_unset(get("exposeauthinfo"))),
             "pam-mfa learns which key logged in from SSH_AUTH_INFO_0; without it no key's touch counts, and every login that needs MFA is refused",
-            set_in_drop_in("ExposeAuthInfo yes"),
+            fix_setting(f, "ExposeAuthInfo yes", get("exposeauthinfo")),
         ));
     }
     out.extend(check_keys_command(f, &text, config));
@@ -81,7 +143,7 @@ pub fn check_sshd(f: &Facts, config: Option<&AgentConfig>) -> Vec<Finding> {
     }
     out.extend(check_key_agreement(f, get("authorizedkeysfile"), config));
     match &f.sshd_root {
-        Some(Ok(root)) => out.extend(check_root(&parse_sshd_t(root))),
+        Some(Ok(root)) => out.extend(check_root(f, &parse_sshd_t(root))),
         Some(Err(e)) => out.push(Finding::new(
             "sshd.unreadable",
             Severity::Error,
@@ -122,7 +184,7 @@ fn method_lists(value: &str) -> Vec<Vec<String>> {
 }
 
 /// Every list must be a key, then keyboard-interactive (pam-mfa).
-fn check_methods(value: &str, whom: &str, root: bool) -> Vec<Finding> {
+fn check_methods(f: &Facts, value: &str, whom: &str, root: bool) -> Vec<Finding> {
     let lists = method_lists(value);
     let good = |l: &Vec<String>| {
         let key = l.iter().position(|m| m == "publickey");
@@ -142,12 +204,16 @@ fn check_methods(value: &str, whom: &str, root: bool) -> Vec<Finding> {
         Severity::Error,
         format!("sshd has AuthenticationMethods {}{whom}", or_unset(value)),
         "every login must present its key first, then pass keyboard-interactive, where pam-mfa decides: another path logs in without pam-mfa's check, or without knowing which key was used",
-        set_in_drop_in("AuthenticationMethods publickey,keyboard-interactive"),
+        fix_setting(
+            f,
+            "AuthenticationMethods publickey,keyboard-interactive",
+            value,
+        ),
     )]
 }
 
 /// Root under its own Match blocks; `prohibit-password` aborts it.
-fn check_root(root: &BTreeMap<String, String>) -> Vec<Finding> {
+fn check_root(f: &Facts, root: &BTreeMap<String, String>) -> Vec<Finding> {
     let get = |k: &str| value(root, k);
     let permit = get("permitrootlogin");
     let methods = method_lists(get("authenticationmethods"));
@@ -165,13 +231,16 @@ fn check_root(root: &BTreeMap<String, String>) -> Vec<Finding> {
             Severity::Error,
             format!("sshd has PermitRootLogin {permit} with AuthenticationMethods {} for root", get("authenticationmethods")),
             "sshd refuses keyboard-interactive for root under this setting, and when PAM then succeeds it aborts the connection (\"fatal: Internal error: PAM auth succeeded when it should have failed\"): root cannot log in over SSH",
-            format!("put `PermitRootLogin yes` in {DROP_IN} (root still needs its key first, then pam-mfa decides), or `PermitRootLogin no` to keep root out of SSH; {RELOAD}"),
+            match winning_setting(f, "permitrootlogin", permit) {
+                Some(s) => format!("{} sets `{} {}`, the value sshd uses (the first it reads, before {DROP_IN}): change it there to `PermitRootLogin yes` (root still needs its key first, then pam-mfa decides) or `PermitRootLogin no` to keep root out of SSH, or remove it; {RELOAD}", s.at, s.keyword, s.value),
+                None => format!("put `PermitRootLogin yes` in {DROP_IN} (root still needs its key first, then pam-mfa decides), or `PermitRootLogin no` to keep root out of SSH; {RELOAD}"),
+            },
         ));
     }
     if permit == "yes" {
-        let mut m = check_methods(get("authenticationmethods"), " for root", true);
-        for f in &mut m {
-            f.why = "with PermitRootLogin yes, a method list without the key first lets root in by password alone".into();
+        let mut m = check_methods(f, get("authenticationmethods"), " for root", true);
+        for finding in &mut m {
+            finding.why = "with PermitRootLogin yes, a method list without the key first lets root in by password alone".into();
         }
         out.extend(m);
     }
@@ -192,7 +261,11 @@ fn check_keys_command(
             Severity::Error,
             "sshd has no AuthorizedKeysCommand".into(),
             "the security keys registered in the policy are served by `mfactl authorized-keys`: without it they cannot log in",
-            set_in_drop_in("AuthorizedKeysCommand /usr/bin/mfactl authorized-keys %u"),
+            fix_setting(
+                f,
+                "AuthorizedKeysCommand /usr/bin/mfactl authorized-keys %u",
+                cmd,
+            ),
         ));
         return out;
     }
@@ -202,7 +275,11 @@ fn check_keys_command(
             Severity::Warning,
             format!("sshd's AuthorizedKeysCommand is `{cmd}`, not mfactl's"),
             "the security keys registered in the policy are served by `mfactl authorized-keys %u`",
-            set_in_drop_in("AuthorizedKeysCommand /usr/bin/mfactl authorized-keys %u"),
+            fix_setting(
+                f,
+                "AuthorizedKeysCommand /usr/bin/mfactl authorized-keys %u",
+                cmd,
+            ),
         ));
     }
     for (path, owner) in &f.ak_command_path {
@@ -241,7 +318,11 @@ fn check_keys_command(
                     cfg.socket.keys_user
                 ),
                 "the agent answers key requests only from root and socket.keys_user: the registered keys are not served",
-                set_in_drop_in(&format!("AuthorizedKeysCommandUser {}", cfg.socket.keys_user)),
+                fix_setting(
+                    f,
+                    &format!("AuthorizedKeysCommandUser {}", cfg.socket.keys_user),
+                    user,
+                ),
             ));
         }
     }

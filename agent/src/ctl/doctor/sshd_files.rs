@@ -1,7 +1,8 @@
 //! sshd_config and the files it includes, read as sshd reads them, for
 //! what `sshd -T` does not show: the settings of `Match` blocks, which hold
 //! for some connections only (sshd -T without `-C` leaves every Match
-//! block out, `Match all` too).
+//! block out, `Match all` too), and which file set the value sshd uses
+//! (outside Match blocks the first value sshd reads wins).
 //!
 //! As in OpenSSH's servconf.c: a `Match` line starts a block that lasts to
 //! the next `Match` or the end of its file; an `Include` inside a block
@@ -9,6 +10,7 @@
 //! ends with that file; a relative `Include` is in /etc/ssh; a pattern
 //! that matches nothing includes nothing.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -31,20 +33,74 @@ pub struct MatchSetting {
     pub criteria: String,
 }
 
+/// A keyword set outside any `Match` block: where, and its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalSetting {
+    /// `file:line` of the setting.
+    pub at: String,
+    /// The keyword as written, and its value.
+    pub keyword: String,
+    pub value: String,
+}
+
+/// Keywords sshd reads as another one (servconf.c's table): lower case.
+const ALIASES: &[(&str, &str)] = &[(
+    "challengeresponseauthentication",
+    "kbdinteractiveauthentication",
+)];
+
+/// One setting as read: the criteria of its Match block (none outside
+/// one), `file:line`, the keyword as written, its value.
+type Visit<'a> = dyn FnMut(Option<&str>, String, &str, &str) + 'a;
+
 /// The settings of `keywords` (lower case) inside Match blocks of `main`
 /// and of every file it includes, or why they could not all be read.
 pub fn match_settings(main: &Path, keywords: &[&str]) -> Result<Vec<MatchSetting>, String> {
     let mut out = Vec::new();
-    read_config(main, None, keywords, 0, &mut out)?;
+    read_config(main, None, 0, &mut |criteria, at, keyword, value| {
+        let lower = keyword.to_ascii_lowercase();
+        if let Some(c) = criteria.filter(|_| keywords.contains(&lower.as_str())) {
+            out.push(MatchSetting {
+                at,
+                keyword: keyword.to_string(),
+                value: value.to_string(),
+                criteria: c.to_string(),
+            });
+        }
+    })?;
+    Ok(out)
+}
+
+/// For each of `keywords` (lower case) set outside Match blocks of `main`
+/// and the files it includes, the first setting sshd reads: the one whose
+/// value it uses (servconf.c keeps an option's first value). An alias
+/// (`ChallengeResponseAuthentication`) counts as the keyword it stands for.
+pub fn first_settings(
+    main: &Path,
+    keywords: &[&str],
+) -> Result<BTreeMap<String, GlobalSetting>, String> {
+    let mut out = BTreeMap::new();
+    read_config(main, None, 0, &mut |criteria, at, keyword, value| {
+        let mut lower = keyword.to_ascii_lowercase();
+        if let Some((_, real)) = ALIASES.iter().find(|(alias, _)| *alias == lower) {
+            lower = real.to_string();
+        }
+        if criteria.is_none() && keywords.contains(&lower.as_str()) {
+            out.entry(lower).or_insert_with(|| GlobalSetting {
+                at,
+                keyword: keyword.to_string(),
+                value: value.to_string(),
+            });
+        }
+    })?;
     Ok(out)
 }
 
 fn read_config(
     path: &Path,
     outer: Option<&str>,
-    keywords: &[&str],
     depth: usize,
-    out: &mut Vec<MatchSetting>,
+    visit: &mut Visit,
 ) -> Result<(), String> {
     if depth > MAX_DEPTH {
         return Err(format!(
@@ -64,20 +120,16 @@ fn read_config(
             "include" => {
                 for pattern in value.split_whitespace() {
                     for file in included(pattern.trim_matches('"'))? {
-                        read_config(&file, criteria.as_deref(), keywords, depth + 1, out)?;
+                        read_config(&file, criteria.as_deref(), depth + 1, visit)?;
                     }
                 }
             }
-            _ => {
-                if let Some(c) = criteria.as_ref().filter(|_| keywords.contains(&&*lower)) {
-                    out.push(MatchSetting {
-                        at: format!("{}:{}", path.display(), n + 1),
-                        keyword: keyword.to_string(),
-                        value: value.to_string(),
-                        criteria: c.clone(),
-                    });
-                }
-            }
+            _ => visit(
+                criteria.as_deref(),
+                format!("{}:{}", path.display(), n + 1),
+                keyword,
+                value,
+            ),
         }
     }
     Ok(())
@@ -224,5 +276,76 @@ mod tests {
             ]
         );
         assert!(match_settings(&dir.join("gone"), KEYS).is_err());
+    }
+
+    /// The first value outside Match blocks wins, as in sshd: a cloud
+    /// image's 50-cloud-init.conf sorts before pam-mfa.conf.
+    #[test]
+    fn the_first_global_setting_is_found_in_the_file_that_sets_it() {
+        let dir =
+            std::env::temp_dir().join(format!("mfa-doctor-sshd-first-{}", std::process::id()));
+        let d = dir.join("sshd_config.d");
+        std::fs::create_dir_all(&d).unwrap();
+        let main = dir.join("sshd_config");
+        let write = |p: &Path, t: &str| std::fs::write(p, t).unwrap();
+        write(
+            &main,
+            &format!(
+                "Include {d}/*.conf\nKbdInteractiveAuthentication no\nUsePAM no\nX11Forwarding yes\n",
+                d = d.display()
+            ),
+        );
+        write(
+            &d.join("50-cloud-init.conf"),
+            "# cloud-init\nPermitRootLogin prohibit-password\nChallengeResponseAuthentication no\n",
+        );
+        write(
+            &d.join("60-match.conf"),
+            "Match User bob\nExposeAuthInfo no\n",
+        );
+        write(
+            &d.join("pam-mfa.conf"),
+            "UsePAM yes\nKbdInteractiveAuthentication yes\nPermitRootLogin yes\nExposeAuthInfo yes\n",
+        );
+        let keys = [
+            "usepam",
+            "kbdinteractiveauthentication",
+            "permitrootlogin",
+            "exposeauthinfo",
+            "authenticationmethods",
+        ];
+        let found = first_settings(&main, &keys).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let got: Vec<(&str, String, &str, &str)> = found
+            .iter()
+            .map(|(k, s)| {
+                let file = s.at.rsplit('/').next().unwrap().to_string();
+                (k.as_str(), file, s.keyword.as_str(), s.value.as_str())
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "exposeauthinfo",
+                    "pam-mfa.conf:4".to_string(),
+                    "ExposeAuthInfo",
+                    "yes"
+                ),
+                (
+                    "kbdinteractiveauthentication",
+                    "50-cloud-init.conf:3".to_string(),
+                    "ChallengeResponseAuthentication",
+                    "no"
+                ),
+                (
+                    "permitrootlogin",
+                    "50-cloud-init.conf:2".to_string(),
+                    "PermitRootLogin",
+                    "prohibit-password"
+                ),
+                ("usepam", "pam-mfa.conf:1".to_string(), "UsePAM", "yes"),
+            ]
+        );
     }
 }

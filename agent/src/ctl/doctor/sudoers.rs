@@ -116,10 +116,24 @@ pub fn check_passwordless_sudo(f: &Facts) -> Vec<Finding> {
                 Severity::Error,
                 format!("sudoers lets sudo skip authentication ({rules}) and {file} has no `account` line for pam_mfa.so"),
                 "with NOPASSWD (or !authenticate) sudo runs no auth stack: pam_mfa.so there never runs, and no tap is asked",
-                format!("add `account required pam_mfa.so` after `@include common-account` in {file} (the tap is then asked there), or remove NOPASSWD"),
+                nopasswd_fix(&file),
             )
         })
         .collect()
+}
+
+/// The two account lines README's NOPASSWD step adds, in order: the first
+/// lets root's own sudo (cron, scripts, a root shell) skip the next line,
+/// so that it still works while the agent is down; alone, the second ends
+/// it then ("sudo: PAM account management error").
+pub const NOPASSWD_ACCOUNT_LINES: [&str; 2] = [
+    "account [success=1 default=ignore] pam_succeed_if.so quiet use_uid uid = 0",
+    "account required pam_mfa.so",
+];
+
+fn nopasswd_fix(file: &str) -> String {
+    let [root_skip, mfa] = NOPASSWD_ACCOUNT_LINES;
+    format!("add these two lines, in this order, after `@include common-account` in {file}: `{root_skip}` (root's own sudo needs no tap, also while the agent is down) and then `{mfa}` (the tap is then asked there); or remove NOPASSWD")
 }
 
 #[cfg(test)]
@@ -193,6 +207,30 @@ mod tests {
             !ids(&f).iter().any(|i| i.ends_with(".nopasswd")),
             "{:?}",
             ids(&f)
+        );
+    }
+
+    /// The fix names both of README's lines, root's skip first: with the
+    /// pam_mfa.so line alone root's own sudo fails while the agent is down.
+    #[test]
+    fn nopasswd_fix_names_the_root_skip_line_before_the_pam_mfa_line() {
+        let mut f = good();
+        f.sudoers_passwordless = vec!["/etc/sudoers.d/90-cloud-init-users:1".into()];
+        let found = super::super::check_host(&f);
+        let fix = &found
+            .iter()
+            .find(|x| x.id == "pam.sudo.nopasswd")
+            .expect("pam.sudo.nopasswd")
+            .fix;
+        let [root_skip, mfa] = NOPASSWD_ACCOUNT_LINES;
+        let (a, b) = (fix.find(root_skip), fix.find(mfa));
+        assert!(a.is_some() && b.is_some() && a < b, "{fix}");
+        assert!(fix.contains("/etc/pam.d/sudo"), "{fix}");
+        // Exactly the README's block, in that order.
+        let readme = include_str!("../../../../README.md");
+        assert!(
+            readme.contains(&format!("```\n{root_skip}\n{mfa}\n```\n")),
+            "README.md no longer shows the NOPASSWD account lines as doctor names them"
         );
     }
 

@@ -7,7 +7,7 @@ use pam_mfa_protocol::{StatusReport, SyncStatus};
 use super::{check_host, exit_code, Facts, Severity};
 use crate::config::AgentConfig;
 
-const SSHD_T: &str = "usepam yes\nkbdinteractiveauthentication yes\n\
+pub(super) const SSHD_T: &str = "usepam yes\nkbdinteractiveauthentication yes\n\
 authenticationmethods publickey,keyboard-interactive\nexposeauthinfo yes\n\
 authorizedkeyscommand /usr/bin/mfactl authorized-keys %u\nauthorizedkeyscommanduser nobody\n\
 pubkeyauthoptions touch-required\npermitrootlogin yes\n\
@@ -40,6 +40,7 @@ pub(super) fn good() -> Facts {
         sshd: Some(Ok(SSHD_T.into())),
         sshd_root: Some(Ok(SSHD_T.into())),
         sshd_match_settings: Some(Ok(Vec::new())),
+        sshd_first_settings: Some(Ok(BTreeMap::new())),
         ak_command_path: vec![
             ("/usr/bin/mfactl".into(), Ok((0, 0o755))),
             ("/usr/bin".into(), Ok((0, 0o755))),

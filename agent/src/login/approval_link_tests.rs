@@ -270,3 +270,43 @@ fn page_answers_need_a_touch_and_a_counter_behind_teleports_only_warns() {
         }
     }
 }
+
+/// The page's answers are held to the backup-eligible flag Teleport
+/// recorded, as `mfactl tap` answers are (go-webauthn `validateLogin`:
+/// a BE other than the recorded one is refused).
+#[test]
+fn page_answers_are_held_to_teleports_recorded_backup_flag() {
+    let silent = SoftAuthenticator::from_seed(RP, b"silent");
+    let u2f = SoftAuthenticator::from_seed(&format!("https://{RP}:3080"), b"u2f");
+    for (asserted, allowed) in [(false, false), (true, true)] {
+        let mut passkey = SoftAuthenticator::from_seed(RP, b"cloned");
+        passkey.counter = 60;
+        passkey.backup_eligible = asserted;
+        // Teleport recorded the "cloned" entry backup-eligible.
+        let policy = teleport_policy(&silent, &passkey, &u2f).replace(
+            "signatureCounter: 50\n",
+            "signatureCounter: 50\n        credentialBackupEligible: true\n",
+        );
+        assert!(policy.contains("credentialBackupEligible: true"));
+        let f = Fixture::new(&policy, &format!("approval_url: {PAGE}/\n"));
+        let Step::Ask(conv, prompt) = f.begin(PamHook::Auth, None, "10.0.0.1") else {
+            panic!("expected a challenge")
+        };
+        let text = crate::challenge::find_challenge(&prompt_text(&prompt))
+            .unwrap()
+            .text;
+        let line = page_answer(&mut passkey, &text, PAGE);
+        match (answer(&f.state, conv, &[line]), allowed) {
+            (Step::Done(ResponseBody::Allow { .. }), true) => {}
+            (Step::Ask(_, again), false) => {
+                let again = prompt_text(&again);
+                assert!(
+                    again.contains("Teleport recorded it backup-eligible"),
+                    "{again}"
+                );
+            }
+            (Step::Done(body), _) => panic!("{asserted}: {body:?}"),
+            (Step::Ask(_, again), true) => panic!("{}", prompt_text(&again)),
+        }
+    }
+}

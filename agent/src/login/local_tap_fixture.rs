@@ -121,6 +121,19 @@ pub(super) fn fixture(
     pin_cache: &str,
     soft: Option<&SoftAuthenticator>,
 ) -> Fixture {
+    fixture_recording(require, pin, touch, pin_cache, soft, None)
+}
+
+/// As [`fixture`], the WebAuthn device recording `recorded_be` as the
+/// backup-eligible flag Teleport keeps (`credential_backup_eligible`).
+pub(super) fn fixture_recording(
+    require: &str,
+    pin: u8,
+    touch: u8,
+    pin_cache: &str,
+    soft: Option<&SoftAuthenticator>,
+    recorded_be: Option<bool>,
+) -> Fixture {
     let minted = Minted::new(&Slot {
         pin,
         touch,
@@ -144,9 +157,12 @@ pub(super) fn fixture(
     .unwrap();
     let mut webauthn = String::new();
     if let Some(a) = soft {
+        let mut registration = a.registration();
+        if let Some(be) = recorded_be {
+            registration["credential_backup_eligible"] = be.into();
+        }
         webauthn = format!(
-            "---\nkind: mfa_device\nversion: v1\nmetadata: {{name: alice-fido}}\nspec:\n  user: alice\n  webauthn: {}\n",
-            a.registration()
+            "---\nkind: mfa_device\nversion: v1\nmetadata: {{name: alice-fido}}\nspec:\n  user: alice\n  webauthn: {registration}\n"
         );
     }
     let policy = format!(

@@ -237,6 +237,43 @@ fn a_synced_passkey_does_not_meet_a_hardware_key_requirement() {
     }
 }
 
+/// An attached key's assertion is held to the backup-eligible flag
+/// recorded for its credential (go-webauthn `validateLogin`): recorded
+/// backup-eligible, an assertion that clears BE is refused, not taken for
+/// a hardware key's; recorded not, the same assertion is allowed.
+#[test]
+fn an_attached_keys_backup_flag_must_match_the_recorded_one() {
+    for (recorded, allowed) in [(true, false), (false, true)] {
+        let soft = SoftAuthenticator::from_seed(RP, b"local-tap-recorded");
+        assert!(!soft.backup_eligible, "the assertion clears BE");
+        let mut f = fixture_recording(
+            "hardware_key_touch",
+            1,
+            2,
+            "0s",
+            Some(&soft),
+            Some(recorded),
+        );
+        f.state.attached.piv = Arc::new(FakeHost { card: None });
+        let key = Arc::new(Mutex::new(Some(soft)));
+        f.state.attached.fido = Arc::new(move || {
+            let a = key.lock().unwrap().take().expect("one tap");
+            Ok(vec![Box::new(a) as Box<dyn Authenticator>])
+        });
+        let (seen, _) = f.poll_to_end(f.begin("login-t", None));
+        let last = seen.last().unwrap();
+        if allowed {
+            assert!(is_allow(last), "{seen:?}");
+        } else {
+            let text = deny_text(last);
+            assert!(
+                text.contains("Teleport recorded it backup-eligible"),
+                "{text}"
+            );
+        }
+    }
+}
+
 /// A key nobody touches: it waits until its login ends (and counts that
 /// it was told) or the deadline.
 struct UntouchedKey {

@@ -12,6 +12,8 @@ mod authorized_keys_changes;
 mod authorized_keys_file;
 mod authorized_keys_line;
 #[cfg(test)]
+mod backup_eligible_tests;
+#[cfg(test)]
 mod challenge_flow_tests;
 mod conversation;
 mod evidence;

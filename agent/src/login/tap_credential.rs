@@ -20,6 +20,9 @@ pub(super) struct TapCredential {
     pub(super) counter_floor: u32,
     /// Unix seconds of its last registration or use (prompt order).
     pub(super) last_active: i64,
+    /// The backup-eligible flag Teleport recorded ([`WebauthnDevice`]'s
+    /// `backup_eligible`; `None`: not recorded).
+    pub(super) recorded_backup_eligible: Option<bool>,
 }
 
 impl Deref for TapCredential {
@@ -54,7 +57,39 @@ impl TapCredential {
             app_id,
             counter_floor: device.signature_counter,
             last_active: device.last_active,
+            recorded_backup_eligible: device.backup_eligible,
         })
+    }
+
+    /// Why an assertion whose signed BE flag is `asserted` is refused: it
+    /// differs from the one Teleport recorded. go-webauthn's `validateLogin`
+    /// (webauthn/login.go) refuses it ("BackupEligible flag inconsistency"),
+    /// with the recorded flag Teleport's `deviceToCredential`
+    /// (lib/auth/webauthn/device.go) gives it; not recorded, Teleport takes
+    /// the assertion's own, and nothing differs.
+    pub(super) fn backup_eligibility_mismatch(&self, asserted: bool) -> Option<String> {
+        let recorded = self.recorded_backup_eligible?;
+        let says = |be: bool| {
+            if be {
+                "backup-eligible (a synced passkey)"
+            } else {
+                "not backup-eligible (bound to its key)"
+            }
+        };
+        (recorded != asserted).then(|| {
+            format!(
+                "Teleport recorded it {} but the assertion says it is {}: refused, as Teleport refuses it",
+                says(recorded),
+                says(asserted)
+            )
+        })
+    }
+
+    /// Whether the credential is a synced passkey rather than one bound to
+    /// a hardware key: Teleport recorded it backup-eligible, or the
+    /// assertion (signed BE flag `asserted`) says so.
+    pub(super) fn is_synced(&self, asserted: bool) -> bool {
+        asserted || self.recorded_backup_eligible == Some(true)
     }
 
     /// Verifies an assertion of `challenge_text` made for the cluster's

@@ -59,8 +59,10 @@ impl Conversation {
         self.accept_webauthn(state, &signed, cred, device)
     }
 
-    /// What every verified WebAuthn answer (`mfactl tap`'s or the approval
-    /// page's) must show besides its signature: the touch (user presence),
+    /// What every verified WebAuthn answer (`mfactl tap`'s, the approval
+    /// page's, or an attached key's) must show besides its signature: the
+    /// backup-eligible flag Teleport recorded, if any (see
+    /// [`TapCredential::backup_eligibility_mismatch`]), the touch (user presence),
     /// the flags the login needs, and where the tap stands for a hardware
     /// key's touch or PIN (`hardware_key_touch`, `_pin`, `_touch_and_pin`)
     /// a credential bound to its key: Teleport meets those only with a
@@ -76,13 +78,17 @@ impl Conversation {
         cred: &TapCredential,
         device: &TapDevice,
     ) -> Result<KeyClass, String> {
+        if let Some(why) = cred.backup_eligibility_mismatch(signed.backup_eligible()) {
+            return Err(format!("the WebAuthn assertion by {}: {why}", device.name));
+        }
         let class = tap_class(signed.user_present(), signed.user_verified(), &device.name)?;
         // The tap itself stands for the hardware key's touch or PIN here
         // (the login key, if any, answers for plain `hardware_key`).
-        if signed.backup_eligible() && tap_key_policy(self.requirement.key_policy).needs_hardware()
+        if cred.is_synced(signed.backup_eligible())
+            && tap_key_policy(self.requirement.key_policy).needs_hardware()
         {
             return Err(format!(
-                "{} is a synced passkey (its authenticator marks it backup-eligible), not a hardware key, and this login needs {}: tap a security key",
+                "{} is a synced passkey (backup-eligible, as recorded or signed), not a hardware key, and this login needs {}: tap a security key",
                 device.name,
                 self.requirement.key_policy
             ));

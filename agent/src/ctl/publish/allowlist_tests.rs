@@ -25,6 +25,7 @@ fn a_user_keeps_roles_traits_and_public_device_parts_only() {
                      "totp": {"key": "JBSWY3DPEHPK3PXPJBSW"}},
                     {"kind": "mfa_device", "metadata": {"name": "yk"}, "id": "2",
                      "webauthn": {"credentialId": "Y3JlZA==", "publicKeyCbor": "pQECAyYgASFYIA==",
+                                  "credentialBackupEligible": true, "credentialBackedUp": false,
                                   "attestationObject": "o2NmbXQ="}}
                 ]
             }
@@ -40,7 +41,9 @@ fn a_user_keeps_roles_traits_and_public_device_parts_only() {
                 "roles": ["access"], "traits": {"logins": ["alice"]},
                 "local_auth": {"mfa": [
                     {"kind": "mfa_device", "metadata": {"name": "yk"}, "id": "2",
-                     "webauthn": {"credentialId": "Y3JlZA==", "publicKeyCbor": "pQECAyYgASFYIA=="}}
+                     "webauthn": {"credentialId": "Y3JlZA==", "publicKeyCbor": "pQECAyYgASFYIA==",
+                                  // the flags Teleport recorded: the agent holds taps to them
+                                  "credentialBackupEligible": true, "credentialBackedUp": false}}
                 ]}
             }
         })

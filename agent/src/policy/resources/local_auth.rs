@@ -3,8 +3,9 @@
 //!
 //! tctl marshals each `MFADevice` with jsonpb (`api/types` `MFADevice.MarshalJSON`):
 //! camelCase keys (`credentialId`, `publicKeyCbor`, `credentialRpId`,
-//! `signatureCounter`, `addedAt`, `lastUsed`; U2F `keyHandle`, `pubKey`,
-//! `counter`), bytes as padded standard base64, times as RFC 3339.
+//! `signatureCounter`, `credentialBackupEligible`, `addedAt`, `lastUsed`;
+//! U2F `keyHandle`, `pubKey`, `counter`), bytes as padded standard base64,
+//! times as RFC 3339, a `google.protobuf.BoolValue` as a bare boolean.
 //! snake_case keys are read too. Only the fields named here are read:
 //! `password_hash`, TOTP keys, `local_auth.webauthn.user_id`, recovery codes
 //! and everything else are left unread and never stored.
@@ -60,6 +61,15 @@ struct RawWebauthn {
     credential_rp_id: Option<String>,
     #[serde(default, rename = "signatureCounter", alias = "signature_counter")]
     signature_counter: Option<u32>,
+    /// Absent or null: not recorded (Teleport's nil). `credentialBackedUp`
+    /// (BS) is left unread: go-webauthn's `validateLogin` compares only BE
+    /// with what Teleport recorded (BS may change from login to login).
+    #[serde(
+        default,
+        rename = "credentialBackupEligible",
+        alias = "credential_backup_eligible"
+    )]
+    credential_backup_eligible: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -119,6 +129,7 @@ impl RawMfaDevice {
                     .map(String::into_boxed_str),
                 signature_counter: w.signature_counter.unwrap_or(0),
                 last_active,
+                backup_eligible: w.credential_backup_eligible,
             },
             (None, Some(u)) => WebauthnDevice {
                 credential_id: bytes(u.key_handle, at, "u2f.keyHandle")?,
@@ -127,6 +138,9 @@ impl RawMfaDevice {
                 credential_rp_id: None,
                 signature_counter: u.counter.unwrap_or(0),
                 last_active,
+                // Teleport's `deviceToCredential` gives a U2F device no
+                // flags: go-webauthn holds its assertions to BE = false.
+                backup_eligible: Some(false),
             },
             (Some(_), Some(_)) => return Err(format!("{at} has both a webauthn and a u2f form")),
             // TOTP, SSO: not used on hosts.

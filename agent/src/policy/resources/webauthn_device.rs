@@ -38,6 +38,15 @@ pub struct WebauthnDevice {
     /// Unix seconds of the later of `addedAt` and `lastUsed` (0: unknown):
     /// the order in which a prompt names credentials, most recent first.
     pub last_active: i64,
+    /// The backup-eligible (BE) flag Teleport recorded for the credential
+    /// (`credentialBackupEligible`: lib/auth/webauthn/register.go
+    /// `RegistrationFlow.Finish` records it, login.go
+    /// `updateCredentialAndTimestamps` backfills it after a login). `None`:
+    /// not recorded, as Teleport's nil (device.go `deviceToCredential` then
+    /// takes the assertion's own flag, so no mismatch is possible). A U2F
+    /// device is `Some(false)`: Teleport gives it no flags, and go-webauthn
+    /// compares the assertion's BE with false.
+    pub backup_eligible: Option<bool>,
 }
 
 impl WebauthnDevice {
@@ -80,6 +89,10 @@ impl WebauthnDevice {
                 .and_then(|n| u32::try_from(n).ok())
                 .unwrap_or(0),
             last_active: 0,
+            // Teleport's field, when a document records it (a value that
+            // is not a boolean leaves it unknown, as a missing one).
+            backup_eligible: field(&["credential_backup_eligible", "credentialBackupEligible"])
+                .and_then(|v| v.as_bool()),
         }
     }
 }

@@ -38,8 +38,9 @@ fn keys() -> Keys {
 }
 
 /// A user as tctl prints it with `--with-secrets`: a TOTP device, three
-/// WebAuthn devices (one recorded under another rp_id), a U2F device and
-/// the secrets beside them.
+/// WebAuthn devices (one recorded under another rp_id; one recorded
+/// backup-eligible, one not, one from before Teleport recorded it), a U2F
+/// device and the secrets beside them.
 fn tctl_user(k: &Keys) -> String {
     let b64 = |b: &[u8]| STANDARD.encode(b);
     format!(
@@ -78,6 +79,8 @@ spec:
         credentialRpId: {RP}
         publicKeyCbor: {old_key}
         signatureCounter: 12
+        credentialBackupEligible: false
+        credentialBackedUp: false
     - addedAt: "2024-05-01T08:00:00Z"
       id: 33333333-3333-4333-8333-333333333333
       kind: mfa_device
@@ -90,6 +93,8 @@ spec:
         credentialId: {new_id}
         publicKeyCbor: {new_key}
         residentKey: false
+        credentialBackupEligible: true
+        credentialBackedUp: true
     - addedAt: "2021-06-01T00:00:00Z"
       id: 44444444-4444-4444-8444-444444444444
       kind: mfa_device
@@ -176,6 +181,16 @@ fn tctl_users_become_registered_devices() {
         (WebauthnForm::Webauthn, 12)
     );
     assert_eq!(old.credential_rp_id.as_deref(), Some(RP));
+    // The BE flag Teleport recorded at registration; none recorded: unknown
+    // (Teleport's nil); a U2F device: false (Teleport gives it no flags).
+    let recorded_be = |i: usize| match &devices[i].kind {
+        DeviceKind::Webauthn(w) => w.backup_eligible,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        [0, 1, 2, 3].map(recorded_be),
+        [Some(false), Some(true), Some(false), None]
+    );
     let DeviceKind::Webauthn(u2f) = &devices[2].kind else {
         panic!()
     };
@@ -238,6 +253,8 @@ fn snake_case_and_unpadded_forms_read_the_same() {
         .replace("publicKeyCbor", "public_key_cbor")
         .replace("credentialRpId", "credential_rp_id")
         .replace("signatureCounter", "signature_counter")
+        .replace("credentialBackupEligible", "credential_backup_eligible")
+        .replace("credentialBackedUp", "credential_backed_up")
         .replace("addedAt", "added_at")
         .replace("lastUsed", "last_used")
         .replace("keyHandle", "key_handle")
@@ -282,6 +299,14 @@ fn malformed_devices_are_errors_at_the_user() {
         (
             text.replace("2023-02-01T10:00:00.123456Z", "yesterday"),
             "addedAt \"yesterday\" is not an RFC 3339 time",
+        ),
+        (
+            text.replace(
+                "credentialBackupEligible: true",
+                "credentialBackupEligible: maybe",
+            ),
+            // serde-saphyr's words, at the field's line and column
+            "invalid boolean",
         ),
     ] {
         let e = load_bundle_str(&format!("{ROLE}{}---\n{bad}", cap(true)), "users.yaml")

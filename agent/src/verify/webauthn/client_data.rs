@@ -62,7 +62,7 @@ pub fn validate_origin(origin: &str, rp_id: &str) -> Result<(), WebauthnError> {
 }
 
 /// A browser's clientDataJSON: `type` is `webauthn.get`, `challenge` is
-/// base64url(SHA-256(challenge_text)), and it was not made in a
+/// base64url(SHA-256(challenge_text)) without padding, exactly, and it was not made in a
 /// cross-origin frame. Returns its `origin`, for the caller's origin rule.
 pub(super) fn check_browser_client_data(
     client_data_json: &[u8],
@@ -76,8 +76,14 @@ pub(super) fn check_browser_client_data(
             "type is not webauthn.get".into(),
         ));
     }
+    // Exactly the string issued: base64url without padding, as WebAuthn's
+    // CollectedClientData has it. go-webauthn's `CollectedClientData.Verify`
+    // (protocol/client.go) compares it byte for byte, and Teleport finds
+    // the session by that string; a padded form is another string. (The
+    // challenge is public, in the prompt: the comparison need not be
+    // constant time.)
     let want = URL_SAFE_NO_PAD.encode(Sha256::digest(challenge_text.as_bytes()));
-    if text("challenge").map(|c| c.trim_end_matches('=')) != Some(want.as_str()) {
+    if text("challenge") != Some(want.as_str()) {
         return Err(WebauthnError::BadClientData(
             "challenge is not the one issued".into(),
         ));

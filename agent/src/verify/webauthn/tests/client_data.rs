@@ -77,3 +77,48 @@ fn browser_client_data() {
     // the CLI form does not verify a browser's signature and vice versa
     assert_eq!(verify(&cred, &r), Err(WebauthnError::SignatureInvalid));
 }
+
+/// go-webauthn's `CollectedClientData.Verify` (protocol/client.go) compares
+/// the challenge exactly, and Teleport finds the session by that string: a
+/// padded form of the right challenge is another challenge.
+#[test]
+fn browser_challenges_must_be_exact_and_unpadded() {
+    let mut a = SoftAuthenticator::from_seed(RP, b"padded");
+    let cred = a.credential();
+    let origin = format!("https://{RP}");
+    let want = URL_SAFE_NO_PAD.encode(Sha256::digest(CHALLENGE.as_bytes()));
+    for (pad, accepted) in [("", true), ("=", false), ("==", false), ("=====", false)] {
+        let cd = format!(
+            r#"{{"type":"webauthn.get","challenge":"{want}{pad}","origin":"{origin}","crossOrigin":false}}"#
+        );
+        let req = GetAssertionRequest {
+            rp_id: RP.into(),
+            client_data_hash: Sha256::digest(cd.as_bytes()).into(),
+            allow_credentials: vec![],
+            user_verification: false,
+            pin_uv_auth: None,
+        };
+        let r = a
+            .get_assertion(&req, Instant::now() + Duration::from_secs(5))
+            .unwrap();
+        let got = verify_assertion_client_data(
+            &cred,
+            RP,
+            &[&origin],
+            CHALLENGE,
+            cd.as_bytes(),
+            &r.authenticator_data,
+            &r.signature,
+        );
+        match got {
+            Ok(_) => assert!(accepted, "{pad:?} accepted"),
+            Err(e) => {
+                assert!(!accepted, "{pad:?}: {e}");
+                assert!(
+                    e.to_string().contains("challenge is not the one issued"),
+                    "{e}"
+                );
+            }
+        }
+    }
+}

@@ -16,14 +16,17 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 [ "$(id -u)" = 0 ] || { echo "bench-profile: run as root (perf -a, PAM modules)" >&2; exit 1; }
-command -v perf >/dev/null || apt-get install -y -q --no-install-recommends linux-perf >&2
+CARGO=${CARGO:-cargo}
+# Debian names perf's package linux-perf; elsewhere, install perf first.
+command -v perf >/dev/null || apt-get install -y -q --no-install-recommends linux-perf >&2 ||
+  { echo "bench-profile: perf is not installed" >&2; exit 1; }
 SECONDS_PER=${PROFILE_SECONDS:-4}
 FREQ=${PROFILE_FREQ:-4999}
 T=$ROOT/target/profile
 export CARGO_PROFILE_RELEASE_DEBUG=line-tables-only RUSTFLAGS="-C force-frame-pointers=yes"
-cargo build -q --release --target-dir "$T" -p mfa-agent --bin mfa-agent >&2
-cargo build -q --release --target-dir "$T" -p pam_mfa >&2
-cargo build -q --release --target-dir "$T" -p pam-mfa-e2e --bin pam-mfa-bench >&2
+"$CARGO" build -q --release --target-dir "$T" -p mfa-agent --bin mfa-agent >&2
+"$CARGO" build -q --release --target-dir "$T" -p pam_mfa >&2
+"$CARGO" build -q --release --target-dir "$T" -p pam-mfa-e2e --bin pam-mfa-bench >&2
 BIN=$T/release
 OUT=$(mktemp -d /tmp/pam-mfa-profile.XXXXXX)
 trap 'rm -rf "$OUT"' EXIT

@@ -134,3 +134,62 @@ fn the_people_sshd_logs_in_to_one_account_each_have_their_own_pending_budget() {
     assert!(matches!(admit(PamHook::OpenSession, Some(&a)), Ok(None)));
     drop((waiting, other_key, no_key));
 }
+
+/// However many keys an account has (Teleport's keys command serves one
+/// per registered security key; its holder may add keys to
+/// authorized_keys), sshd's logins to it hold at most
+/// PER_ACCOUNT_PENDING of the system's connections: a login to another
+/// account still gets its prompt.
+#[test]
+fn an_accounts_many_keys_together_hold_at_most_its_account_cap() {
+    use super::super::budgets::{PER_ACCOUNT_PENDING, PER_PERSON_PENDING};
+    use base64::Engine as _;
+    let budgets = Budgets::new(None);
+    let sshd = Peer {
+        pid: 1,
+        uid: 0,
+        name: Some("root".into()),
+        real_uid: None,
+    };
+    let admit = |user: &str, key: usize| {
+        let blob = base64::engine::general_purpose::STANDARD.encode(format!("key-{key}"));
+        let req = RequestBody::Begin {
+            hook: PamHook::Auth,
+            context: PamContext {
+                service: "sshd".into(),
+                user: user.into(),
+                ssh_auth_info: Some(format!("publickey ssh-ed25519 {blob}\n")),
+                ..Default::default()
+            },
+        };
+        admit_login(&budgets, &Person::System, &sshd, &req, &None)
+    };
+    let keys = PER_ACCOUNT_PENDING / PER_PERSON_PENDING;
+    assert!(keys >= 4, "the cap is at least 4 keys' worth");
+    let mut waiting: Vec<_> = (0..PER_ACCOUNT_PENDING)
+        .map(|i| admit("deploy", i % keys).unwrap().unwrap())
+        .collect();
+    // A key with none of its own logins waiting: refused for the account.
+    let why = admit("deploy", keys).err().unwrap();
+    assert_eq!(
+        why,
+        "too many pending logins for deploy (all its keys and certificates together)"
+    );
+    // Another account, even with the same key, is not touched.
+    assert!(matches!(admit("web", keys), Ok(Some(_))));
+    assert!(matches!(admit("web", 0), Ok(Some(_))));
+    // A key whose own budget is spent is named as before.
+    let why = admit("deploy", 0).err().unwrap();
+    assert!(why.contains(" with key SHA256:"), "{why}");
+    // One login ends: its account slot is free again, and its key's.
+    drop(waiting.pop());
+    let freed = admit("deploy", keys);
+    assert!(matches!(freed, Ok(Some(_))), "{:?}", freed.err());
+    assert!(admit("deploy", keys + 1).is_err(), "the cap holds again");
+    drop((waiting, freed));
+    // All released: the account's whole cap is free.
+    let again: Vec<_> = (0..PER_ACCOUNT_PENDING)
+        .map(|i| admit("deploy", i % keys).unwrap().unwrap())
+        .collect();
+    drop(again);
+}

@@ -14,6 +14,16 @@ use super::person::Person;
 pub const PER_PERSON_CONNECTIONS: usize = 16;
 /// Logins of one person that may wait on that person's answer at once.
 pub const PER_PERSON_PENDING: usize = 8;
+/// sshd's logins to one account authenticated with a key or certificate
+/// ([`Person::LoginWith`]) that may wait at once, all its keys together,
+/// on top of each key's [`PER_PERSON_PENDING`]. Without it, an account with
+/// 32 keys (Teleport's keys command serves one per registered security
+/// key; an account holder may add keys or a `cert-authority` line to
+/// authorized_keys) would hold all of [`SYSTEM_CONNECTIONS`] and refuse
+/// every other SSH login on the host. Four keys' worth: the few people who
+/// share an account (`deploy`, `root`) rarely leave more than a prompt or
+/// two each, and filling the system's connections takes 8 accounts.
+pub const PER_ACCOUNT_PENDING: usize = 4 * PER_PERSON_PENDING;
 /// Connections of root peers with no person behind them (sshd, login before
 /// their first request) and of the AuthorizedKeysCommandUser, each.
 pub const SYSTEM_CONNECTIONS: usize = 256;
@@ -30,6 +40,9 @@ pub const SYSTEM_RESERVE: usize = 2 * SYSTEM_CONNECTIONS;
 struct Counts {
     connections: HashMap<Person, usize>,
     pending: HashMap<Person, usize>,
+    /// Pending [`Person::LoginWith`] logins per account (login name), all
+    /// keys together.
+    account_pending: HashMap<String, usize>,
     /// Connections of persons (not the system), together.
     personal: usize,
     total: usize,
@@ -54,7 +67,9 @@ pub struct ConnectionSlot {
     personal: bool,
 }
 
-/// One login waiting on the person's answer; released on drop.
+/// One login waiting on the person's answer; released on drop, with its
+/// account's slot when it holds one (a [`Person::LoginWith`] login: both
+/// were taken together, under one lock, and are given back so).
 pub struct PendingSlot {
     budgets: Arc<Budgets>,
     person: Person,
@@ -126,20 +141,37 @@ impl Budgets {
     }
 
     /// A pending login for `person`, or why not (formatted, as in
-    /// [`Budgets::connection`], once the lock is released).
+    /// [`Budgets::connection`], once the lock is released). A login sshd
+    /// authenticated with a key or certificate takes its key's slot and one
+    /// of its account's [`PER_ACCOUNT_PENDING`], or neither.
     pub fn pending(self: &Arc<Self>, person: &Person) -> Result<PendingSlot, String> {
-        {
+        let account = account_of(person);
+        let key_spent = {
             let mut c = self.lock();
-            let mine = c.pending.entry(person.clone()).or_insert(0);
-            if *mine < PER_PERSON_PENDING {
-                *mine += 1;
+            let key_spent = c.pending.get(person).copied().unwrap_or(0) >= PER_PERSON_PENDING;
+            let account_spent = account.is_some_and(|a| {
+                c.account_pending.get(a).copied().unwrap_or(0) >= PER_ACCOUNT_PENDING
+            });
+            if !key_spent && !account_spent {
+                *c.pending.entry(person.clone()).or_insert(0) += 1;
+                if let Some(a) = account {
+                    *c.account_pending.entry(a.to_string()).or_insert(0) += 1;
+                }
                 return Ok(PendingSlot {
                     budgets: Arc::clone(self),
                     person: person.clone(),
                 });
             }
+            key_spent
+        };
+        // The key's own budget is named first when both are spent: it is
+        // what its holder can free.
+        match account {
+            Some(login) if !key_spent => Err(format!(
+                "too many pending logins for {login} (all its keys and certificates together)"
+            )),
+            _ => Err(format!("too many pending logins for {person}")),
         }
-        Err(format!("too many pending logins for {person}"))
     }
 
     /// Open connections (all persons), for tests and status.
@@ -148,11 +180,25 @@ impl Budgets {
     }
 }
 
-fn decrement(map: &mut HashMap<Person, usize>, person: &Person) {
-    if let Some(n) = map.get_mut(person) {
+/// The account whose [`PER_ACCOUNT_PENDING`] a pending login of `person`
+/// also takes: sshd's logins with a key or certificate only (any other
+/// login's person is its account already, or a local user).
+fn account_of(person: &Person) -> Option<&str> {
+    match person {
+        Person::LoginWith { login, .. } => Some(login),
+        _ => None,
+    }
+}
+
+fn decrement<K, Q>(map: &mut HashMap<K, usize>, key: &Q)
+where
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
+    Q: std::hash::Hash + Eq + ?Sized,
+{
+    if let Some(n) = map.get_mut(key) {
         *n = n.saturating_sub(1);
         if *n == 0 {
-            map.remove(person);
+            map.remove(key);
         }
     }
 }
@@ -170,7 +216,11 @@ impl Drop for ConnectionSlot {
 
 impl Drop for PendingSlot {
     fn drop(&mut self) {
-        decrement(&mut self.budgets.lock().pending, &self.person);
+        let mut c = self.budgets.lock();
+        decrement(&mut c.pending, &self.person);
+        if let Some(login) = account_of(&self.person) {
+            decrement(&mut c.account_pending, login);
+        }
     }
 }
 

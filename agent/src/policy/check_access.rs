@@ -66,9 +66,10 @@ pub(super) fn first_denial(
 /// For an SSH login denied by the allow side of role `at` that cannot be
 /// evaluated, when an earlier role allows it and no deny side denies it:
 /// that a Teleport certificate with these roles from a trusted device (and
-/// MFA-verified, unless no session MFA is required) would be allowed, as
-/// `checkAccess` would stop before role `at` (so `mfactl explain`, which
-/// decides without a certificate, says so).
+/// MFA-verified, unless no session MFA is required) would pass Teleport's
+/// `checkAccess`, which would stop before role `at` (so `mfactl explain`,
+/// which decides without a certificate, says so). No more than that: locks,
+/// device trust, expiry and pam-mfa's own tap requirement still apply.
 fn certificate_note(
     bundle: &Bundle,
     q: &LoginQuery<'_>,
@@ -86,7 +87,7 @@ fn certificate_note(
         " and MFA-verified"
     };
     Some(format!(
-        "a Teleport certificate with these roles, from a trusted device{mfa}, would be allowed: Teleport's checkAccess stops at role {}, which allows this login, before it reaches role {}",
+        "a Teleport certificate with these roles, from a trusted device{mfa}, would pass Teleport's checkAccess: it stops at role {}, which allows this login, before it reaches role {}",
         first.role.name, applied[at].role.name
     ))
 }

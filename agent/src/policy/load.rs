@@ -324,7 +324,13 @@ impl Loader {
     ) -> Result<(), PolicyError> {
         match converted {
             Converted::Role(role) => self.add_role(*role, doc, origin)?,
-            Converted::User(user, devices) => self.add_user(user, devices, doc, origin)?,
+            Converted::User(user, devices, warnings) => {
+                for w in warnings {
+                    self.warnings
+                        .push(format!("{origin}:{}: {w}", doc.content_line));
+                }
+                self.add_user(user, devices, doc, origin)?
+            }
             Converted::Cap(cap) => self.add_cap(*cap, doc, origin)?,
             Converted::Networking(n) => self.add_networking(*n, doc, origin)?,
             Converted::Lock(lock) => self.add_lock(*lock, doc, origin)?,

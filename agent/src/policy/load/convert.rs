@@ -16,8 +16,9 @@ use super::doc_error;
 /// may wait in a list, each as large as the largest kind.)
 pub(super) enum Converted {
     Role(Box<Role>),
-    /// A user, and the devices of their `local_auth`.
-    User(User, Vec<MfaDevice>),
+    /// A user, the devices of their `local_auth`, and warnings about them
+    /// (not yet placed in the file).
+    User(User, Vec<MfaDevice>, Vec<String>),
     Cap(Box<AuthPreference>),
     Lock(Box<Lock>),
     Device(DeviceOutcome),
@@ -37,8 +38,11 @@ pub(super) fn convert(
     Ok(match resource {
         Resource::Role(role) => Converted::Role(Box::new(role.into_role())),
         Resource::User(user) => {
-            let (user, devices) = user.into_user().map_err(|e| doc_error(doc, origin, e))?;
-            Converted::User(user, devices)
+            let mut warnings = Vec::new();
+            let (user, devices) = user
+                .into_user(&mut warnings)
+                .map_err(|e| doc_error(doc, origin, e))?;
+            Converted::User(user, devices, warnings)
         }
         Resource::Cap(cap) => Converted::Cap(Box::new(cap.into_cap())),
         Resource::Lock(lock) => Converted::Lock(Box::new(lock.into_lock())),

@@ -5,7 +5,8 @@
 //! camelCase keys (`credentialId`, `publicKeyCbor`, `credentialRpId`,
 //! `signatureCounter`, `credentialBackupEligible`, `addedAt`, `lastUsed`;
 //! U2F `keyHandle`, `pubKey`, `counter`), bytes as padded standard base64,
-//! times as RFC 3339, a `google.protobuf.BoolValue` as a bare boolean.
+//! times as RFC 3339, a `google.protobuf.BoolValue` as a bare boolean (its
+//! message form, `{value: true}`, is read too).
 //! snake_case keys are read too. Only the fields named here are read:
 //! `password_hash`, TOTP keys, `local_auth.webauthn.user_id`, recovery codes
 //! and everything else are left unread and never stored.
@@ -15,7 +16,9 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::device::{DeviceKind, MfaDevice};
-use super::webauthn_device::{decode_base64, WebauthnDevice, WebauthnForm};
+use super::webauthn_device::{
+    decode_base64, recorded_backup_eligible, WebauthnDevice, WebauthnForm,
+};
 
 /// `spec.local_auth`: only `mfa` is read.
 #[derive(Debug, Default, Deserialize)]
@@ -61,15 +64,18 @@ struct RawWebauthn {
     credential_rp_id: Option<String>,
     #[serde(default, rename = "signatureCounter", alias = "signature_counter")]
     signature_counter: Option<u32>,
-    /// Absent or null: not recorded (Teleport's nil). `credentialBackedUp`
-    /// (BS) is left unread: go-webauthn's `validateLogin` compares only BE
-    /// with what Teleport recorded (BS may change from login to login).
+    /// Absent or null: not recorded (Teleport's nil). Read whatever its
+    /// shape (see [`recorded_backup_eligible`]): one it does not know
+    /// leaves the flag unknown with a load warning, and never fails the
+    /// user. `credentialBackedUp` (BS) is left unread: go-webauthn's
+    /// `validateLogin` compares only BE with what Teleport recorded (BS may
+    /// change from login to login).
     #[serde(
         default,
         rename = "credentialBackupEligible",
         alias = "credential_backup_eligible"
     )]
-    credential_backup_eligible: Option<bool>,
+    credential_backup_eligible: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,8 +90,13 @@ struct RawU2f {
 
 impl RawLocalAuth {
     /// The user's WebAuthn and U2F devices (TOTP and SSO ones are not used
-    /// on hosts and are left out). Errors name the device.
-    pub(crate) fn into_devices(self, user: &str) -> Result<Vec<MfaDevice>, String> {
+    /// on hosts and are left out). Errors name the device; so do the
+    /// `warnings` added for what is read as unknown.
+    pub(crate) fn into_devices(
+        self,
+        user: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<MfaDevice>, String> {
         let mut out = Vec::new();
         for (i, raw) in self.mfa.unwrap_or_default().into_iter().enumerate() {
             let name = raw
@@ -98,7 +109,7 @@ impl RawLocalAuth {
                 Some(n) => format!("user {user:?}: local_auth.mfa[{i}] ({n:?})"),
                 None => format!("user {user:?}: local_auth.mfa[{i}]"),
             };
-            if let Some(device) = raw.into_device(user, name, &at)? {
+            if let Some(device) = raw.into_device(user, name, &at, warnings)? {
                 out.push(device);
             }
         }
@@ -112,6 +123,7 @@ impl RawMfaDevice {
         user: &str,
         name: Option<String>,
         at: &str,
+        warnings: &mut Vec<String>,
     ) -> Result<Option<MfaDevice>, String> {
         let last_active = unix_time(self.added_at.as_deref(), at, "addedAt")?.max(unix_time(
             self.last_used.as_deref(),
@@ -129,7 +141,7 @@ impl RawMfaDevice {
                     .map(String::into_boxed_str),
                 signature_counter: w.signature_counter.unwrap_or(0),
                 last_active,
-                backup_eligible: w.credential_backup_eligible,
+                backup_eligible: backup_eligible(w.credential_backup_eligible, at, warnings),
             },
             (None, Some(u)) => WebauthnDevice {
                 credential_id: bytes(u.key_handle, at, "u2f.keyHandle")?,
@@ -158,6 +170,23 @@ impl RawMfaDevice {
             kind: DeviceKind::Webauthn(device),
         }))
     }
+}
+
+/// `webauthn.credentialBackupEligible` as recorded; a shape no Teleport
+/// prints is unknown (Teleport's nil: the assertion's own flag is then
+/// checked as for a device Teleport recorded none for), with a warning.
+fn backup_eligible(
+    value: Option<serde_json::Value>,
+    at: &str,
+    warnings: &mut Vec<String>,
+) -> Option<bool> {
+    let value = value?;
+    recorded_backup_eligible(&value).unwrap_or_else(|()| {
+        warnings.push(format!(
+            "{at}: webauthn.credentialBackupEligible {value} is neither a boolean nor {{value: boolean}}: read as not recorded"
+        ));
+        None
+    })
 }
 
 /// A base64 field that must be there and not be empty.

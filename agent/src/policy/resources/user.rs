@@ -225,11 +225,18 @@ impl RawLoginStatus {
 
 impl UserDoc {
     /// The user, and the WebAuthn/U2F devices of their `local_auth` (an
-    /// error names the device that is malformed).
-    pub(crate) fn into_user(self) -> Result<(User, Vec<MfaDevice>), String> {
+    /// error names the device that is malformed; `warnings` get what was
+    /// read as unknown, each naming its device).
+    pub(crate) fn into_user(
+        self,
+        warnings: &mut Vec<String>,
+    ) -> Result<(User, Vec<MfaDevice>), String> {
         let spec = self.spec.unwrap_or_default();
         let name = self.metadata.name;
-        let devices = spec.local_auth.unwrap_or_default().into_devices(&name)?;
+        let devices = spec
+            .local_auth
+            .unwrap_or_default()
+            .into_devices(&name, warnings)?;
         let user = User {
             name,
             roles: spec

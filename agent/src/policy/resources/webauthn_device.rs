@@ -89,11 +89,31 @@ impl WebauthnDevice {
                 .and_then(|n| u32::try_from(n).ok())
                 .unwrap_or(0),
             last_active: 0,
-            // Teleport's field, when a document records it (a value that
-            // is not a boolean leaves it unknown, as a missing one).
+            // Teleport's field, when a document records it (a value of
+            // another shape leaves it unknown, as a missing one).
             backup_eligible: field(&["credential_backup_eligible", "credentialBackupEligible"])
-                .and_then(|v| v.as_bool()),
+                .and_then(|v| recorded_backup_eligible(v).ok().flatten()),
         }
+    }
+}
+
+/// Teleport's `credentialBackupEligible` (a `google.protobuf.BoolValue`
+/// pointer, `types.WebauthnDevice.CredentialBackupEligible`): a bare boolean,
+/// as jsonpb prints a wrapper, or the wrapper message itself, `{value: B}`
+/// (`{}` is the message with its default, false, as proto3 leaves it out).
+/// Null: not recorded (Teleport's nil). Anything else: `Err`, the caller's
+/// to report; never a guessed flag.
+pub(crate) fn recorded_backup_eligible(value: &serde_json::Value) -> Result<Option<bool>, ()> {
+    use serde_json::Value;
+    match value {
+        Value::Null => Ok(None),
+        Value::Bool(b) => Ok(Some(*b)),
+        Value::Object(o) if o.is_empty() => Ok(Some(false)),
+        Value::Object(o) if o.len() == 1 => match o.get("value") {
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            _ => Err(()),
+        },
+        _ => Err(()),
     }
 }
 

@@ -238,7 +238,7 @@ fn check_access_early_exit_cases() {
 /// would keep Teleport from reaching says what certificate would pass.
 #[test]
 fn a_denial_a_trusted_device_would_avoid_says_so() {
-    let note = "would be allowed: Teleport's checkAccess stops at role ok";
+    let note = "would pass Teleport's checkAccess: it stops at role ok";
     for (name, roles, class, cap_mfa, want) in [
         (
             "later error",

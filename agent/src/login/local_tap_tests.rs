@@ -274,10 +274,11 @@ fn an_attached_keys_backup_flag_must_match_the_recorded_one() {
     }
 }
 
-/// A key nobody touches: it waits until its login ends (and counts that
-/// it was told) or the deadline.
+/// A key nobody touches: it counts that it was asked, then waits until
+/// its login ends (and counts that it was told) or the deadline.
 struct UntouchedKey {
     stop: Option<Arc<AtomicBool>>,
+    asked: Arc<AtomicUsize>,
     told: Arc<AtomicUsize>,
 }
 
@@ -303,6 +304,7 @@ impl Authenticator for UntouchedKey {
         // loaded machine the test may reach its cancel after the 5 s
         // deadline, and a key that gave up by itself is never told.
         let until = deadline + Duration::from_secs(20);
+        self.asked.fetch_add(1, Ordering::SeqCst);
         while Instant::now() < until {
             if self.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
                 self.told.fetch_add(1, Ordering::SeqCst);
@@ -323,11 +325,12 @@ fn one_person_cannot_hold_every_attached_key_tap() {
     let soft = SoftAuthenticator::from_seed(RP, b"local-tap-starve");
     let mut f = fixture("true", 1, 2, "0s", Some(&soft));
     f.state.attached.piv = Arc::new(FakeHost { card: None });
-    let told = Arc::new(AtomicUsize::new(0));
-    let t = told.clone();
+    let (asked, told) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (a, t) = (asked.clone(), told.clone());
     f.state.attached.fido = Arc::new(move || {
         Ok(vec![Box::new(UntouchedKey {
             stop: None,
+            asked: a.clone(),
             told: t.clone(),
         }) as Box<dyn Authenticator>])
     });
@@ -363,6 +366,12 @@ fn one_person_cannot_hold_every_attached_key_tap() {
         let peer = PeerIds::of_process(std::process::id() as i32, 0);
         super::local_tap::owner(peer, &ctx)
     };
+    // Cancelled before its key is asked, a tap has nothing to tell it:
+    // cancel once every key (mine and theirs) waits for its touch.
+    let until = Instant::now() + Duration::from_secs(10);
+    while asked.load(Ordering::SeqCst) < PER_PERSON_TAPS + 1 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let mut mine = mine.into_iter();
     assert!(deny_text(&cancel(&f.state, mine.next().unwrap())).contains("cancelled"));
     let until = Instant::now() + Duration::from_secs(10);

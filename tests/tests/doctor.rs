@@ -20,8 +20,8 @@ fn doctor(work: &WorkDir, drop_in: &str) -> (Option<i32>, Vec<Value>) {
     doctor_after(work, "", drop_in)
 }
 
-/// As [`doctor`], with `earlier` (50-cloud-init.conf) included before the
-/// drop-in when not empty.
+/// As [`doctor`], with `earlier` as sshd_config.d/50-cloud-init.conf,
+/// which sorts before the drop-in, when not empty.
 fn doctor_after(work: &WorkDir, earlier: &str, drop_in: &str) -> (Option<i32>, Vec<Value>) {
     let host_key = work.join("host_key");
     if !host_key.exists() {
@@ -32,17 +32,21 @@ fn doctor_after(work: &WorkDir, earlier: &str, drop_in: &str) -> (Option<i32>, V
             .expect("ssh-keygen");
         assert!(st.success());
     }
-    let d = work.write("pam-mfa.conf", drop_in, 0o644);
-    let mut includes = String::new();
-    if !earlier.is_empty() {
-        let e = work.write("50-cloud-init.conf", earlier, 0o644);
-        includes = format!("Include {}\n", e.display());
+    // Laid out as Debian's: sshd_config includes sshd_config.d/*.conf,
+    // where the drop-in is found beside the main file.
+    std::fs::create_dir_all(work.join("sshd_config.d")).expect("sshd_config.d");
+    let d = work.write("sshd_config.d/pam-mfa.conf", drop_in, 0o644);
+    let e = work.join("sshd_config.d/50-cloud-init.conf");
+    if earlier.is_empty() {
+        let _ = std::fs::remove_file(&e);
+    } else {
+        work.write("sshd_config.d/50-cloud-init.conf", earlier, 0o644);
     }
     let main = work.write(
         "sshd_config",
         &format!(
-            "{includes}Include {}\nHostKey {}\nPidFile none\n",
-            d.display(),
+            "Include {}/*.conf\nHostKey {}\nPidFile none\n",
+            d.parent().unwrap().display(),
             host_key.display()
         ),
         0o644,
@@ -183,7 +187,10 @@ fn an_earlier_drop_in_that_wins_is_named_in_the_fix() {
         "PermitRootLogin prohibit-password\nExposeAuthInfo no\n",
         &shipped_drop_in(),
     );
-    let earlier = work.join("50-cloud-init.conf").display().to_string();
+    let earlier = work
+        .join("sshd_config.d/50-cloud-init.conf")
+        .display()
+        .to_string();
     for (id, set) in [
         (
             "sshd.permit_root_login",
@@ -301,7 +308,7 @@ fn authorized_keys_files_and_match_blocks_sshd_and_the_agent_disagree_on() {
         "{f}"
     );
 
-    let drop_in = work.join("pam-mfa.conf");
+    let drop_in = work.join("sshd_config.d/pam-mfa.conf");
     for (block, line) in [
         (
             "Match User bob\n  PubkeyAuthOptions none\n",

@@ -11,7 +11,7 @@ use pam_mfa_protocol::{RequestBody, ResponseBody};
 
 use super::sshd::parse_sshd_t;
 use super::sshd::FIXED_KEYWORDS;
-use super::sshd_files::{first_settings, match_settings};
+use super::sshd_files::{global_settings, match_settings};
 use super::sshd_keys::GLOBAL_KEYWORDS;
 use super::{Facts, Ownership};
 use crate::config::AgentConfig;
@@ -69,7 +69,11 @@ pub fn gather(args: &DoctorArgs) -> Facts {
     };
     let main_config = config.unwrap_or(Path::new(SSHD_CONFIG));
     let sshd_match_settings = Some(match_settings(main_config, GLOBAL_KEYWORDS));
-    let sshd_first_settings = Some(first_settings(main_config, FIXED_KEYWORDS));
+    let sshd_global_settings = Some(global_settings(
+        main_config,
+        &drop_in_beside(main_config),
+        FIXED_KEYWORDS,
+    ));
     let agent_config = Some(AgentConfig::load(&args.config).map_err(|e| e.to_string()));
     let agent_status = Some(
         match crate::ctl::ask(&args.agent, RequestBody::Status, DEADLINE) {
@@ -82,7 +86,7 @@ pub fn gather(args: &DoctorArgs) -> Facts {
         sshd: Some(sshd),
         sshd_root: Some(sshd_root),
         sshd_match_settings,
-        sshd_first_settings,
+        sshd_global_settings,
         ak_command_path,
         pam_files: read_pam_dir(&args.pam_dir),
         pam_dir: args.pam_dir.display().to_string(),
@@ -103,6 +107,18 @@ pub fn gather(args: &DoctorArgs) -> Facts {
 }
 
 /// (path, (uid, mode)) of `program` and of every directory above it.
+/// pam-mfa's drop-in beside `main`: `/etc/ssh/sshd_config.d/pam-mfa.conf`
+/// for sshd's own sshd_config. A relative `main` is taken from the current
+/// directory, so the drop-in's path compares with the absolute paths of
+/// `Include` lines.
+fn drop_in_beside(main: &Path) -> PathBuf {
+    let main = std::path::absolute(main).unwrap_or_else(|_| main.to_path_buf());
+    main.parent()
+        .unwrap_or(Path::new("/"))
+        .join("sshd_config.d")
+        .join("pam-mfa.conf")
+}
+
 fn owners_up_from(program: &Path) -> Vec<Ownership> {
     program
         .ancestors()

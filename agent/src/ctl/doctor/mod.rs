@@ -16,6 +16,7 @@ mod node_id_tests;
 mod pam;
 mod sshd;
 mod sshd_files;
+mod sshd_fix;
 #[cfg(test)]
 mod sshd_fix_tests;
 mod sshd_keys;
@@ -35,7 +36,7 @@ use crate::config::AgentConfig;
 use pam_mfa_protocol::StatusReport;
 
 pub use gather::{gather, DoctorArgs};
-pub use sshd_files::{GlobalSetting, MatchSetting};
+pub use sshd_files::{DropInPlace, GlobalSetting, GlobalSettings, MatchSetting};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -89,10 +90,12 @@ pub struct Facts {
     /// blocks of sshd_config and the files it includes (sshd -T does not
     /// show them), or why those files could not be read.
     pub sshd_match_settings: Option<Result<Vec<MatchSetting>, String>>,
-    /// For the keywords doctor checks, the setting outside Match blocks
-    /// whose value sshd uses (the first it reads), or why sshd_config and
-    /// its Include'd files could not be read: the file a fix must change.
-    pub sshd_first_settings: Option<Result<BTreeMap<String, GlobalSetting>, String>>,
+    /// For the keywords doctor fixes, their settings outside Match blocks
+    /// in the order sshd reads them (the first one's value is the one sshd
+    /// uses) and where pam-mfa's drop-in is read among them, or why
+    /// sshd_config and its Include'd files could not be read: the file a
+    /// fix must change.
+    pub sshd_global_settings: Option<Result<GlobalSettings, String>>,
     /// The owner and mode of `AuthorizedKeysCommand`'s program and of each
     /// directory above it, from the program up: (path, uid, mode).
     pub ak_command_path: Vec<Ownership>,

@@ -2,12 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use super::sshd_fix::{fix_setting, winning_setting, DROP_IN, RELOAD};
 use super::sshd_keys::check_key_agreement;
-use super::{Facts, Finding, GlobalSetting, Severity};
+use super::{Facts, Finding, Severity};
 use crate::config::AgentConfig;
-
-const DROP_IN: &str = "/etc/ssh/sshd_config.d/pam-mfa.conf";
-const RELOAD: &str = "then `sshd -t && systemctl reload ssh`";
 
 /// `sshd -T` output: lower-case keyword → its value (the rest of the line).
 pub fn parse_sshd_t(text: &str) -> BTreeMap<String, String> {
@@ -31,108 +29,61 @@ pub const FIXED_KEYWORDS: &[&str] = &[
     "authorizedkeyscommanduser",
 ];
 
-fn set_in_drop_in(line: &str) -> String {
-    format!("put `{line}` in {DROP_IN} (before any Match block; the first value wins), {RELOAD}")
+/// A switch pam-mfa needs `yes`: its keyword as `sshd -T` prints it, the
+/// finding's id, and why.
+struct Switch {
+    keyword: &'static str,
+    line: &'static str,
+    id: &'static str,
+    why: &'static str,
 }
 
-/// The setting, outside Match blocks, whose value sshd uses for `keyword`
-/// (the first it reads: a drop-in that sorts before pam-mfa.conf, such as
-/// a cloud image's 50-cloud-init.conf, wins over it), when its value is the
-/// one `sshd -T` showed (`effective`): a Match block that set it instead
-/// is not this file's doing.
-fn winning_setting<'a>(f: &'a Facts, keyword: &str, effective: &str) -> Option<&'a GlobalSetting> {
-    let normal = |v: &str| {
-        let v = v.split_whitespace().collect::<Vec<_>>().join(" ");
-        let v = v.to_ascii_lowercase();
-        // sshd -T's name for it.
-        if v == "prohibit-password" {
-            "without-password".to_string()
-        } else {
-            v
-        }
-    };
-    let Some(Ok(first)) = &f.sshd_first_settings else {
-        return None;
-    };
-    first
-        .get(&keyword.to_ascii_lowercase())
-        .filter(|s| normal(&s.value) == normal(effective))
-}
+const USE_PAM: Switch = Switch {
+    keyword: "usepam",
+    line: "UsePAM yes",
+    id: "sshd.use_pam",
+    why: "without PAM, sshd never runs pam_mfa.so: SSH logins are not checked at all",
+};
+const KBD_INTERACTIVE: Switch = Switch {
+    keyword: "kbdinteractiveauthentication",
+    line: "KbdInteractiveAuthentication yes",
+    id: "sshd.kbd_interactive",
+    why: "pam-mfa's check runs in keyboard-interactive: with it off, AuthenticationMethods publickey,keyboard-interactive can never complete and every SSH login is refused",
+};
+const EXPOSE_AUTH_INFO: Switch = Switch {
+    keyword: "exposeauthinfo",
+    line: "ExposeAuthInfo yes",
+    id: "sshd.expose_auth_info",
+    why: "pam-mfa learns which key logged in from SSH_AUTH_INFO_0; without it no key's touch counts, and every login that needs MFA is refused",
+};
 
-/// The fix for a setting sshd applies with another value than `line`'s:
-/// change it where the value sshd uses is set, or else put it in the
-/// drop-in.
-fn fix_setting(f: &Facts, line: &str, effective: &str) -> String {
-    let keyword = line.split_whitespace().next().unwrap_or("");
-    match winning_setting(f, keyword, effective) {
-        Some(s) => format!(
-            "{} sets `{} {}`, the value sshd uses (the first it reads, before {DROP_IN}): change it there to `{line}`, or remove it; {RELOAD}",
-            s.at, s.keyword, s.value
-        ),
-        None => set_in_drop_in(line),
-    }
+fn check_switch(f: &Facts, text: &BTreeMap<String, String>, s: &Switch) -> Option<Finding> {
+    let now = value(text, s.keyword);
+    let written = s.line.split(' ').next().unwrap_or(s.line);
+    (now != "yes").then(|| {
+        Finding::new(
+            s.id,
+            Severity::Error,
+            format!("sshd has {written} {}", or_unset(now)),
+            s.why,
+            fix_setting(f, s.line, now, ""),
+        )
+    })
 }
 
 pub fn check_sshd(f: &Facts, config: Option<&AgentConfig>) -> Vec<Finding> {
-    let mut out = Vec::new();
     let text = match &f.sshd {
-        None => return out,
-        Some(Err(e)) => {
-            // An earlier `KbdInteractiveAuthentication no` makes sshd refuse
-            // the drop-in's AuthenticationMethods: name the file that says no.
-            let fix = match winning_setting(f, "kbdinteractiveauthentication", "no") {
-                Some(_) if e.contains("keyboard-interactive") => {
-                    fix_setting(f, "KbdInteractiveAuthentication yes", "no")
-                }
-                _ => "fix what the message names (`sshd -t` shows it), as root on the SSH server; KbdInteractiveAuthentication no with AuthenticationMethods publickey,keyboard-interactive is refused so".into(),
-            };
-            out.push(Finding::new(
-                "sshd.unreadable",
-                Severity::Error,
-                format!("sshd's effective configuration could not be read: {e}"),
-                "sshd refuses a configuration it cannot read this way (it will not restart or reload with it), and doctor cannot tell whether SSH logins reach pam-mfa",
-                fix,
-            ));
-            return out;
-        }
+        None => return Vec::new(),
+        Some(Err(e)) => return vec![unreadable(f, e)],
         Some(Ok(t)) => parse_sshd_t(t),
     };
     let get = |k: &str| value(&text, k);
-    if get("usepam") != "yes" {
-        out.push(Finding::new(
-            "sshd.use_pam",
-            Severity::Error,
-            format!("sshd has UsePAM {}", or_unset(get("usepam"))),
-            "without PAM, sshd never runs pam_mfa.so: SSH logins are not checked at all",
-            fix_setting(f, "UsePAM yes", get("usepam")),
-        ));
-    }
-    if get("kbdinteractiveauthentication") != "yes" {
-        out.push(Finding::new(
-            "sshd.kbd_interactive",
-            Severity::Error,
-            format!(
-                "sshd has KbdInteractiveAuthentication {}",
-                or_unset(get("kbdinteractiveauthentication"))
-            ),
-            "pam-mfa's check runs in keyboard-interactive: with it off, AuthenticationMethods publickey,keyboard-interactive can never complete and every SSH login is refused",
-            fix_setting(
-                f,
-                "KbdInteractiveAuthentication yes",
-                get("kbdinteractiveauthentication"),
-            ),
-        ));
-    }
+    let mut out: Vec<Finding> = [USE_PAM, KBD_INTERACTIVE]
+        .iter()
+        .filter_map(|s| check_switch(f, &text, s))
+        .collect();
     out.extend(check_methods(f, get("authenticationmethods"), "", false));
-    if get("exposeauthinfo") != "yes" {
-        out.push(Finding::new(
-            "sshd.expose_auth_info",
-            Severity::Error,
-            format!("sshd has ExposeAuthInfo {}", or_unset(get("exposeauthinfo"))),
-            "pam-mfa learns which key logged in from SSH_AUTH_INFO_0; without it no key's touch counts, and every login that needs MFA is refused",
-            fix_setting(f, "ExposeAuthInfo yes", get("exposeauthinfo")),
-        ));
-    }
+    out.extend(check_switch(f, &text, &EXPOSE_AUTH_INFO));
     out.extend(check_keys_command(f, &text, config));
     if let Some(cfg) = config {
         out.extend(pubkey_options_findings(
@@ -154,6 +105,28 @@ pub fn check_sshd(f: &Facts, config: Option<&AgentConfig>) -> Vec<Finding> {
         None => {}
     }
     out
+}
+
+/// `sshd -T` failed with `error`.
+fn unreadable(f: &Facts, error: &str) -> Finding {
+    // An earlier `KbdInteractiveAuthentication no` makes sshd refuse the
+    // drop-in's AuthenticationMethods: name the file that says no.
+    let kbd_no = match &f.sshd_global_settings {
+        Some(Ok(read)) => winning_setting(read, "kbdinteractiveauthentication", "no").is_some(),
+        _ => false,
+    };
+    let fix = if kbd_no && error.contains("keyboard-interactive") {
+        fix_setting(f, "KbdInteractiveAuthentication yes", "no", "")
+    } else {
+        "fix what the message names (`sshd -t` shows it), as root on the SSH server; KbdInteractiveAuthentication no with AuthenticationMethods publickey,keyboard-interactive is refused so".into()
+    };
+    Finding::new(
+        "sshd.unreadable",
+        Severity::Error,
+        format!("sshd's effective configuration could not be read: {error}"),
+        "sshd refuses a configuration it cannot read this way (it will not restart or reload with it), and doctor cannot tell whether SSH logins reach pam-mfa",
+        fix,
+    )
 }
 
 fn value<'a>(m: &'a BTreeMap<String, String>, k: &str) -> &'a str {
@@ -208,6 +181,7 @@ fn check_methods(f: &Facts, value: &str, whom: &str, root: bool) -> Vec<Finding>
             f,
             "AuthenticationMethods publickey,keyboard-interactive",
             value,
+            "",
         ),
     )]
 }
@@ -231,10 +205,12 @@ fn check_root(f: &Facts, root: &BTreeMap<String, String>) -> Vec<Finding> {
             Severity::Error,
             format!("sshd has PermitRootLogin {permit} with AuthenticationMethods {} for root", get("authenticationmethods")),
             "sshd refuses keyboard-interactive for root under this setting, and when PAM then succeeds it aborts the connection (\"fatal: Internal error: PAM auth succeeded when it should have failed\"): root cannot log in over SSH",
-            match winning_setting(f, "permitrootlogin", permit) {
-                Some(s) => format!("{} sets `{} {}`, the value sshd uses (the first it reads, before {DROP_IN}): change it there to `PermitRootLogin yes` (root still needs its key first, then pam-mfa decides) or `PermitRootLogin no` to keep root out of SSH, or remove it; {RELOAD}", s.at, s.keyword, s.value),
-                None => format!("put `PermitRootLogin yes` in {DROP_IN} (root still needs its key first, then pam-mfa decides), or `PermitRootLogin no` to keep root out of SSH; {RELOAD}"),
-            },
+            fix_setting(
+                f,
+                "PermitRootLogin yes",
+                permit,
+                ", or `PermitRootLogin no` to keep root out of SSH (with `yes` root still needs its key first, then pam-mfa decides)",
+            ),
         ));
     }
     if permit == "yes" {
@@ -247,41 +223,61 @@ fn check_root(f: &Facts, root: &BTreeMap<String, String>) -> Vec<Finding> {
     out
 }
 
+/// The line that serves the policy's keys.
+const KEYS_COMMAND_LINE: &str = "AuthorizedKeysCommand /usr/bin/mfactl authorized-keys %u";
+
 fn check_keys_command(
     f: &Facts,
     text: &BTreeMap<String, String>,
     config: Option<&AgentConfig>,
 ) -> Vec<Finding> {
-    let get = |k: &str| value(text, k);
-    let mut out = Vec::new();
-    let cmd = get("authorizedkeyscommand");
+    let cmd = value(text, "authorizedkeyscommand");
     if cmd.is_empty() || cmd == "none" {
-        out.push(Finding::new(
+        return vec![Finding::new(
             "sshd.authorized_keys_command",
             Severity::Error,
             "sshd has no AuthorizedKeysCommand".into(),
             "the security keys registered in the policy are served by `mfactl authorized-keys`: without it they cannot log in",
-            fix_setting(
-                f,
-                "AuthorizedKeysCommand /usr/bin/mfactl authorized-keys %u",
-                cmd,
-            ),
-        ));
-        return out;
+            fix_setting(f, KEYS_COMMAND_LINE, cmd, ""),
+        )];
     }
+    let mut out = Vec::new();
     if !(cmd.contains("mfactl") && cmd.contains("authorized-keys")) {
         out.push(Finding::new(
             "sshd.authorized_keys_command",
             Severity::Warning,
             format!("sshd's AuthorizedKeysCommand is `{cmd}`, not mfactl's"),
             "the security keys registered in the policy are served by `mfactl authorized-keys %u`",
+            fix_setting(f, KEYS_COMMAND_LINE, cmd, ""),
+        ));
+    }
+    out.extend(check_keys_command_path(f));
+    let user = value(text, "authorizedkeyscommanduser");
+    if let Some(cfg) = config.filter(|cfg| user != cfg.socket.keys_user) {
+        out.push(Finding::new(
+            "sshd.authorized_keys_command_user",
+            Severity::Error,
+            format!(
+                "sshd's AuthorizedKeysCommandUser is {} but agent.yaml's socket.keys_user is {}",
+                or_unset(user),
+                cfg.socket.keys_user
+            ),
+            "the agent answers key requests only from root and socket.keys_user: the registered keys are not served",
             fix_setting(
                 f,
-                "AuthorizedKeysCommand /usr/bin/mfactl authorized-keys %u",
-                cmd,
+                &format!("AuthorizedKeysCommandUser {}", cfg.socket.keys_user),
+                user,
+                "",
             ),
         ));
     }
+    out
+}
+
+/// The command's program and every directory above it must be root's and
+/// not group/other-writable, or sshd does not run it.
+fn check_keys_command_path(f: &Facts) -> Vec<Finding> {
+    let mut out = Vec::new();
     for (path, owner) in &f.ak_command_path {
         let bad = match owner {
             Err(e) => Some(format!("{path}: {e}")),
@@ -303,26 +299,6 @@ fn check_keys_command(
                 format!("AuthorizedKeysCommand: {what}"),
                 "sshd runs the command only when it and every directory above it are root's and not group/other-writable: registered keys are not served",
                 fix,
-            ));
-        }
-    }
-    let user = get("authorizedkeyscommanduser");
-    if let Some(cfg) = config {
-        if user != cfg.socket.keys_user {
-            out.push(Finding::new(
-                "sshd.authorized_keys_command_user",
-                Severity::Error,
-                format!(
-                    "sshd's AuthorizedKeysCommandUser is {} but agent.yaml's socket.keys_user is {}",
-                    or_unset(user),
-                    cfg.socket.keys_user
-                ),
-                "the agent answers key requests only from root and socket.keys_user: the registered keys are not served",
-                fix_setting(
-                    f,
-                    &format!("AuthorizedKeysCommandUser {}", cfg.socket.keys_user),
-                    user,
-                ),
             ));
         }
     }

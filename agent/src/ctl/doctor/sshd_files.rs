@@ -1,8 +1,9 @@
 //! sshd_config and the files it includes, read as sshd reads them, for
 //! what `sshd -T` does not show: the settings of `Match` blocks, which hold
 //! for some connections only (sshd -T without `-C` leaves every Match
-//! block out, `Match all` too), and which file set the value sshd uses
-//! (outside Match blocks the first value sshd reads wins).
+//! block out, `Match all` too), which file set the value sshd uses
+//! (outside Match blocks the first value sshd reads wins), and where
+//! pam-mfa's drop-in is, or would be once created, read among them.
 //!
 //! As in OpenSSH's servconf.c: a `Match` line starts a block that lasts to
 //! the next `Match` or the end of its file; an `Include` inside a block
@@ -33,7 +34,8 @@ pub struct MatchSetting {
     pub criteria: String,
 }
 
-/// A keyword set outside any `Match` block: where, and its value.
+/// A keyword set outside any `Match` block: where, its value, and when
+/// sshd reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GlobalSetting {
     /// `file:line` of the setting.
@@ -41,6 +43,35 @@ pub struct GlobalSetting {
     /// The keyword as written, and its value.
     pub keyword: String,
     pub value: String,
+    /// Its place in the order sshd reads settings outside Match blocks
+    /// (0 first): lower is read earlier.
+    pub order: usize,
+    /// Set in pam-mfa's drop-in itself.
+    pub in_drop_in: bool,
+}
+
+/// Where pam-mfa's drop-in is, or would be once created, read among
+/// sshd's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DropInPlace {
+    pub path: PathBuf,
+    pub exists: bool,
+    /// The read order of its first setting (see [`GlobalSetting::order`]):
+    /// every setting with a lower order is read before it. None when no
+    /// `Include` outside a Match block covers its path (sshd does not read
+    /// it, or only for some connections).
+    pub order: Option<usize>,
+}
+
+/// The settings outside Match blocks of some keywords, and where the
+/// drop-in is read among them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalSettings {
+    /// Each keyword's settings (lower case), in the order sshd reads them:
+    /// the first one's value is the one sshd uses (servconf.c keeps an
+    /// option's first value), the next one's takes over if it is removed.
+    pub by_keyword: BTreeMap<String, Vec<GlobalSetting>>,
+    pub drop_in: DropInPlace,
 }
 
 /// Keywords sshd reads as another one (servconf.c's table): lower case.
@@ -49,19 +80,46 @@ const ALIASES: &[(&str, &str)] = &[(
     "kbdinteractiveauthentication",
 )];
 
-/// One setting as read: the criteria of its Match block (none outside
-/// one), `file:line`, the keyword as written, its value.
-type Visit<'a> = dyn FnMut(Option<&str>, String, &str, &str) + 'a;
+/// What the reader meets, in sshd's order.
+enum Event<'a> {
+    /// A file an `Include` names is about to be read; the expected file
+    /// (the drop-in) also when it does not exist yet, at the place its
+    /// name would sort to.
+    File {
+        criteria: Option<&'a str>,
+        path: &'a Path,
+    },
+    /// A setting: the criteria of its Match block (none outside one), its
+    /// file and line, the keyword as written, its value.
+    Setting {
+        criteria: Option<&'a str>,
+        file: &'a Path,
+        line: usize,
+        keyword: &'a str,
+        value: &'a str,
+    },
+}
+
+type Visit<'a> = dyn FnMut(Event) + 'a;
 
 /// The settings of `keywords` (lower case) inside Match blocks of `main`
 /// and of every file it includes, or why they could not all be read.
 pub fn match_settings(main: &Path, keywords: &[&str]) -> Result<Vec<MatchSetting>, String> {
     let mut out = Vec::new();
-    read_config(main, None, 0, &mut |criteria, at, keyword, value| {
-        let lower = keyword.to_ascii_lowercase();
-        if let Some(c) = criteria.filter(|_| keywords.contains(&lower.as_str())) {
+    read_config(main, None, 0, None, &mut |event| {
+        let Event::Setting {
+            criteria: Some(c),
+            file,
+            line,
+            keyword,
+            value,
+        } = event
+        else {
+            return;
+        };
+        if keywords.contains(&keyword.to_ascii_lowercase().as_str()) {
             out.push(MatchSetting {
-                at,
+                at: format!("{}:{line}", file.display()),
                 keyword: keyword.to_string(),
                 value: value.to_string(),
                 criteria: c.to_string(),
@@ -71,35 +129,67 @@ pub fn match_settings(main: &Path, keywords: &[&str]) -> Result<Vec<MatchSetting
     Ok(out)
 }
 
-/// For each of `keywords` (lower case) set outside Match blocks of `main`
-/// and the files it includes, the first setting sshd reads: the one whose
-/// value it uses (servconf.c keeps an option's first value). An alias
+/// Every setting of `keywords` (lower case) outside Match blocks of `main`
+/// and the files it includes, in the order sshd reads them, and where the
+/// drop-in (`drop_in`, created or not) is read among them. An alias
 /// (`ChallengeResponseAuthentication`) counts as the keyword it stands for.
-pub fn first_settings(
+pub fn global_settings(
     main: &Path,
+    drop_in: &Path,
     keywords: &[&str],
-) -> Result<BTreeMap<String, GlobalSetting>, String> {
-    let mut out = BTreeMap::new();
-    read_config(main, None, 0, &mut |criteria, at, keyword, value| {
-        let mut lower = keyword.to_ascii_lowercase();
-        if let Some((_, real)) = ALIASES.iter().find(|(alias, _)| *alias == lower) {
-            lower = real.to_string();
+) -> Result<GlobalSettings, String> {
+    let mut by_keyword: BTreeMap<String, Vec<GlobalSetting>> = BTreeMap::new();
+    let mut place = DropInPlace {
+        path: drop_in.to_path_buf(),
+        exists: drop_in.is_file(),
+        order: None,
+    };
+    let mut order = 0;
+    read_config(main, None, 0, Some(drop_in), &mut |event| match event {
+        Event::File {
+            criteria: None,
+            path,
+        } if path == drop_in => {
+            place.order.get_or_insert(order);
         }
-        if criteria.is_none() && keywords.contains(&lower.as_str()) {
-            out.entry(lower).or_insert_with(|| GlobalSetting {
-                at,
-                keyword: keyword.to_string(),
-                value: value.to_string(),
-            });
+        Event::Setting {
+            criteria: None,
+            file,
+            line,
+            keyword,
+            value,
+        } => {
+            let mut lower = keyword.to_ascii_lowercase();
+            if let Some((_, real)) = ALIASES.iter().find(|(alias, _)| *alias == lower) {
+                lower = real.to_string();
+            }
+            if keywords.contains(&lower.as_str()) {
+                by_keyword.entry(lower).or_default().push(GlobalSetting {
+                    at: format!("{}:{line}", file.display()),
+                    keyword: keyword.to_string(),
+                    value: value.to_string(),
+                    order,
+                    in_drop_in: file == drop_in,
+                });
+            }
+            order += 1;
         }
+        _ => {}
     })?;
-    Ok(out)
+    Ok(GlobalSettings {
+        by_keyword,
+        drop_in: place,
+    })
 }
 
+/// Reads `path` as sshd does, telling `visit` what it meets. `expected`
+/// (the drop-in) is met as a file wherever an `Include` covers it, even
+/// before it exists.
 fn read_config(
     path: &Path,
     outer: Option<&str>,
     depth: usize,
+    expected: Option<&Path>,
     visit: &mut Visit,
 ) -> Result<(), String> {
     if depth > MAX_DEPTH {
@@ -119,17 +209,25 @@ fn read_config(
             "match" => criteria = Some(value.to_string()),
             "include" => {
                 for pattern in value.split_whitespace() {
-                    for file in included(pattern.trim_matches('"'))? {
-                        read_config(&file, criteria.as_deref(), depth + 1, visit)?;
+                    for file in included(pattern.trim_matches('"'), expected)? {
+                        visit(Event::File {
+                            criteria: criteria.as_deref(),
+                            path: &file,
+                        });
+                        if Some(file.as_path()) == expected && !file.exists() {
+                            continue;
+                        }
+                        read_config(&file, criteria.as_deref(), depth + 1, expected, visit)?;
                     }
                 }
             }
-            _ => visit(
-                criteria.as_deref(),
-                format!("{}:{}", path.display(), n + 1),
+            _ => visit(Event::Setting {
+                criteria: criteria.as_deref(),
+                file: path,
+                line: n + 1,
                 keyword,
                 value,
-            ),
+            }),
         }
     }
     Ok(())
@@ -163,9 +261,11 @@ fn read_limited(path: &Path) -> Result<String, String> {
     Ok(text)
 }
 
-/// The files an `Include` pattern names, sorted as glob(3) sorts them.
-/// Wildcards (`*`, `?`) are expanded in the last component only.
-fn included(pattern: &str) -> Result<Vec<PathBuf>, String> {
+/// The files an `Include` pattern names, sorted as glob(3) sorts them,
+/// with `expected` among them where the pattern covers it, whether it
+/// exists or not. Wildcards (`*`, `?`) are expanded in the last component
+/// only.
+fn included(pattern: &str, expected: Option<&Path>) -> Result<Vec<PathBuf>, String> {
     let path = Path::new(SSHD_DIR).join(pattern);
     let wild = |s: &str| s.contains(['*', '?', '[']);
     let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
@@ -176,22 +276,33 @@ fn included(pattern: &str) -> Result<Vec<PathBuf>, String> {
             "Include {pattern}: doctor expands * and ? in the file name only"
         ));
     }
-    if !wild(name) {
-        return Ok(if path.exists() {
-            vec![path]
-        } else {
-            Vec::new()
-        });
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(Vec::new());
+    let matches = |n: &str| !n.starts_with('.') && glob_match(name.as_bytes(), n.as_bytes());
+    let mut files: Vec<PathBuf> = if !wild(name) {
+        vec![path.clone()]
+    } else if let Ok(entries) = std::fs::read_dir(dir) {
+        entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .filter(|n| matches(n))
+            .map(|n| dir.join(n))
+            .collect()
+    } else {
+        Vec::new()
     };
-    let mut files: Vec<PathBuf> = entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().map(str::to_string))
-        .filter(|n| !n.starts_with('.') && glob_match(name.as_bytes(), n.as_bytes()))
-        .map(|n| dir.join(n))
-        .collect();
+    files.retain(|f| f.exists() || Some(f.as_path()) == expected);
+    if let Some(e) = expected.filter(|e| !files.iter().any(|f| f == e)) {
+        let covered = e.parent() == Some(dir)
+            && e.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                if wild(name) {
+                    matches(n)
+                } else {
+                    n == name
+                }
+            });
+        if covered {
+            files.push(e.to_path_buf());
+        }
+    }
     files.sort();
     Ok(files)
 }
@@ -210,142 +321,5 @@ fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const KEYS: &[&str] = &["pubkeyauthoptions", "authorizedkeysfile"];
-
-    #[test]
-    fn lines_and_globs_as_sshd_reads_them() {
-        assert_eq!(
-            split_line("  PubkeyAuthOptions=none"),
-            Some(("PubkeyAuthOptions", "none"))
-        );
-        assert_eq!(split_line("Match User bob"), Some(("Match", "User bob")));
-        assert_eq!(split_line("A = b c"), Some(("A", "b c")));
-        assert_eq!(split_line("  # Match all"), None);
-        assert!(glob_match(b"*.conf", b"pam-mfa.conf"));
-        assert!(!glob_match(b"*.conf", b"pam-mfa.conf.bak"));
-        assert!(glob_match(b"a?c*", b"abc"));
-    }
-
-    #[test]
-    fn match_blocks_end_with_their_file_and_carry_into_includes() {
-        let dir =
-            std::env::temp_dir().join(format!("mfa-doctor-sshd-files-{}", std::process::id()));
-        let d = dir.join("conf.d");
-        std::fs::create_dir_all(&d).unwrap();
-        let main = dir.join("sshd_config");
-        let write = |p: &Path, t: &str| std::fs::write(p, t).unwrap();
-        write(
-            &main,
-            &format!(
-                "PubkeyAuthOptions touch-required\nInclude {d}/*.conf\nMatch User bob\n  Include {d}/inner\nMatch all\nauthorizedkeysfile=/k/%u\n",
-                d = d.display()
-            ),
-        );
-        // A block opened in an included file ends there: 20-b's setting is global.
-        write(
-            &d.join("10-a.conf"),
-            "Match Address 10.0.0.0/8\nPubkeyAuthOptions none\n",
-        );
-        write(&d.join("20-b.conf"), "AuthorizedKeysFile .ssh/x\n");
-        write(
-            &d.join(".hidden.conf"),
-            "Match all\nPubkeyAuthOptions none\n",
-        );
-        write(
-            &d.join("inner"),
-            "AuthorizedKeysFile .ssh/bob\nUsePAM yes\n",
-        );
-        let found = match_settings(&main, KEYS).unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
-        let got: Vec<(String, &str, &str)> = found
-            .iter()
-            .map(|s| {
-                let file = s.at.rsplit('/').next().unwrap().to_string();
-                (file, s.value.as_str(), s.criteria.as_str())
-            })
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                ("10-a.conf:2".to_string(), "none", "Address 10.0.0.0/8"),
-                ("inner:1".to_string(), ".ssh/bob", "User bob"),
-                ("sshd_config:6".to_string(), "/k/%u", "all"),
-            ]
-        );
-        assert!(match_settings(&dir.join("gone"), KEYS).is_err());
-    }
-
-    /// The first value outside Match blocks wins, as in sshd: a cloud
-    /// image's 50-cloud-init.conf sorts before pam-mfa.conf.
-    #[test]
-    fn the_first_global_setting_is_found_in_the_file_that_sets_it() {
-        let dir =
-            std::env::temp_dir().join(format!("mfa-doctor-sshd-first-{}", std::process::id()));
-        let d = dir.join("sshd_config.d");
-        std::fs::create_dir_all(&d).unwrap();
-        let main = dir.join("sshd_config");
-        let write = |p: &Path, t: &str| std::fs::write(p, t).unwrap();
-        write(
-            &main,
-            &format!(
-                "Include {d}/*.conf\nKbdInteractiveAuthentication no\nUsePAM no\nX11Forwarding yes\n",
-                d = d.display()
-            ),
-        );
-        write(
-            &d.join("50-cloud-init.conf"),
-            "# cloud-init\nPermitRootLogin prohibit-password\nChallengeResponseAuthentication no\n",
-        );
-        write(
-            &d.join("60-match.conf"),
-            "Match User bob\nExposeAuthInfo no\n",
-        );
-        write(
-            &d.join("pam-mfa.conf"),
-            "UsePAM yes\nKbdInteractiveAuthentication yes\nPermitRootLogin yes\nExposeAuthInfo yes\n",
-        );
-        let keys = [
-            "usepam",
-            "kbdinteractiveauthentication",
-            "permitrootlogin",
-            "exposeauthinfo",
-            "authenticationmethods",
-        ];
-        let found = first_settings(&main, &keys).unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
-        let got: Vec<(&str, String, &str, &str)> = found
-            .iter()
-            .map(|(k, s)| {
-                let file = s.at.rsplit('/').next().unwrap().to_string();
-                (k.as_str(), file, s.keyword.as_str(), s.value.as_str())
-            })
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                (
-                    "exposeauthinfo",
-                    "pam-mfa.conf:4".to_string(),
-                    "ExposeAuthInfo",
-                    "yes"
-                ),
-                (
-                    "kbdinteractiveauthentication",
-                    "50-cloud-init.conf:3".to_string(),
-                    "ChallengeResponseAuthentication",
-                    "no"
-                ),
-                (
-                    "permitrootlogin",
-                    "50-cloud-init.conf:2".to_string(),
-                    "PermitRootLogin",
-                    "prohibit-password"
-                ),
-                ("usepam", "pam-mfa.conf:1".to_string(), "UsePAM", "yes"),
-            ]
-        );
-    }
-}
+#[path = "sshd_files_tests.rs"]
+mod tests;

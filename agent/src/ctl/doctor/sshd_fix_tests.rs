@@ -6,16 +6,24 @@
 use std::path::{Path, PathBuf};
 
 use super::sshd::FIXED_KEYWORDS;
-use super::sshd_files::first_settings;
+use super::sshd_files::global_settings;
 use super::tests::{good, SSHD_T};
 use super::{check_host, Facts, Finding};
 
 /// A temporary sshd_config including `sshd_config.d/*.conf` at its top,
-/// as Debian's does, with the drop-ins given; removed on drop.
+/// then setting `KbdInteractiveAuthentication no`, as Debian's does, with
+/// the drop-ins given; removed on drop.
 struct SshdConfigDir(PathBuf);
+
+const DEBIAN_MAIN: &str = "Include {D}/*.conf\nKbdInteractiveAuthentication no\nUsePAM yes\n";
 
 impl SshdConfigDir {
     fn new(label: &str, drop_ins: &[(&str, &str)]) -> SshdConfigDir {
+        SshdConfigDir::with_main(label, DEBIAN_MAIN, drop_ins)
+    }
+
+    /// `main` is sshd_config's text, `{D}` standing for its sshd_config.d.
+    fn with_main(label: &str, main: &str, drop_ins: &[(&str, &str)]) -> SshdConfigDir {
         let dir = std::env::temp_dir().join(format!(
             "mfa-doctor-sshd-fix-{label}-{}",
             std::process::id()
@@ -24,10 +32,7 @@ impl SshdConfigDir {
         std::fs::create_dir_all(&d).unwrap();
         std::fs::write(
             dir.join("sshd_config"),
-            format!(
-                "Include {}/*.conf\nKbdInteractiveAuthentication no\nUsePAM yes\n",
-                d.display()
-            ),
+            main.replace("{D}", &d.display().to_string()),
         )
         .unwrap();
         for (name, text) in drop_ins {
@@ -40,7 +45,11 @@ impl SshdConfigDir {
     /// from these files.
     fn facts(&self) -> Facts {
         let mut f = good();
-        f.sshd_first_settings = Some(first_settings(&self.main(), FIXED_KEYWORDS));
+        f.sshd_global_settings = Some(global_settings(
+            &self.main(),
+            Path::new(&self.drop_in("pam-mfa.conf")),
+            FIXED_KEYWORDS,
+        ));
         f
     }
 
@@ -103,6 +112,20 @@ fn permit_root_login_fix_names_the_earlier_drop_in_that_wins() {
         x.fix
     );
     assert!(!x.fix.contains("put `PermitRootLogin yes` in"), "{}", x.fix);
+    // Removing it leaves pam-mfa.conf's yes.
+    assert!(x.fix.contains(", or remove it;"), "{}", x.fix);
+    // Before pam-mfa.conf is installed: still the file read first, but
+    // removing the line leaves sshd's default, prohibit-password.
+    let alone = SshdConfigDir::new(
+        "root-alone",
+        &[("50-cloud-init.conf", "PermitRootLogin prohibit-password\n")],
+    );
+    let mut f_alone = alone.facts();
+    f_alone.sshd_root = f.sshd_root.clone();
+    let x = finding(&f_alone, "sshd.permit_root_login");
+    let at = format!("{}:1", alone.drop_in("50-cloud-init.conf"));
+    assert!(x.fix.starts_with(&format!("{at} sets")), "{}", x.fix);
+    assert!(!x.fix.contains("remove"), "{}", x.fix);
     // Set by a Match block for root instead (sshd -T -C shows another value
     // than the first global one): the generic fix.
     let f = {
@@ -192,6 +215,142 @@ fn refused_configuration_names_the_earlier_kbd_interactive_no() {
     );
     assert!(
         x.fix.contains("`KbdInteractiveAuthentication yes`"),
+        "{}",
+        x.fix
+    );
+}
+
+/// Stock Debian before the drop-in is installed: sshd_config's own
+/// `KbdInteractiveAuthentication no` comes after its `Include`, so the
+/// drop-in's line wins once it exists. The fix is the drop-in, not an edit
+/// of the packaged sshd_config.
+#[test]
+fn a_setting_read_after_the_drop_in_would_be_is_fixed_in_the_drop_in() {
+    let dir = SshdConfigDir::new("debian", &[]);
+    let mut f = dir.facts();
+    f.sshd = Some(Ok(SSHD_T.replace(
+        "kbdinteractiveauthentication yes",
+        "kbdinteractiveauthentication no",
+    )));
+    let x = finding(&f, "sshd.kbd_interactive");
+    assert!(
+        x.fix.starts_with(
+            "put `KbdInteractiveAuthentication yes` in /etc/ssh/sshd_config.d/pam-mfa.conf (it does not exist yet: create it)"
+        ),
+        "{}",
+        x.fix
+    );
+    for not in ["sshd_config:", "change it", "remove"] {
+        assert!(!x.fix.contains(not), "{not}: {}", x.fix);
+    }
+    // The drop-in there, without the line: the same fix, and it exists.
+    let dir = SshdConfigDir::new("debian-drop-in", &[("pam-mfa.conf", "UsePAM yes\n")]);
+    let mut f = dir.facts();
+    f.sshd = Some(Ok(SSHD_T.replace(
+        "kbdinteractiveauthentication yes",
+        "kbdinteractiveauthentication no",
+    )));
+    let x = finding(&f, "sshd.kbd_interactive");
+    assert!(
+        x.fix.starts_with(
+            "put `KbdInteractiveAuthentication yes` in /etc/ssh/sshd_config.d/pam-mfa.conf (it exists;"
+        ),
+        "{}",
+        x.fix
+    );
+}
+
+/// A line above sshd_config's `Include` is read before the drop-in: named.
+#[test]
+fn a_setting_before_the_include_line_names_sshd_config() {
+    let dir = SshdConfigDir::with_main(
+        "above",
+        "ExposeAuthInfo no\nInclude {D}/*.conf\n",
+        &[("pam-mfa.conf", PAM_MFA_CONF)],
+    );
+    let mut f = dir.facts();
+    f.sshd = Some(Ok(SSHD_T.replace("exposeauthinfo yes", "exposeauthinfo no")));
+    let x = finding(&f, "sshd.expose_auth_info");
+    let at = format!("{}:1", dir.main().display());
+    assert!(
+        x.fix.starts_with(&format!("{at} sets `ExposeAuthInfo no`, the value sshd uses (read before /etc/ssh/sshd_config.d/pam-mfa.conf")),
+        "{}",
+        x.fix
+    );
+    // Removing it leaves the drop-in's yes.
+    assert!(
+        x.fix
+            .contains("change it there to `ExposeAuthInfo yes`, or remove it;"),
+        "{}",
+        x.fix
+    );
+    // No drop-in: removing it leaves sshd's default, no.
+    let dir = SshdConfigDir::with_main(
+        "above-alone",
+        "ExposeAuthInfo no\nInclude {D}/*.conf\n",
+        &[],
+    );
+    let mut f = dir.facts();
+    f.sshd = Some(Ok(SSHD_T.replace("exposeauthinfo yes", "exposeauthinfo no")));
+    let x = finding(&f, "sshd.expose_auth_info");
+    assert!(
+        x.fix
+            .starts_with(&format!("{}:1 sets", dir.main().display())),
+        "{}",
+        x.fix
+    );
+    assert!(!x.fix.contains("remove"), "{}", x.fix);
+}
+
+/// The value sshd uses is pam-mfa.conf's own: it is the file to change.
+#[test]
+fn a_wrong_value_in_the_drop_in_itself_says_so() {
+    let dir = SshdConfigDir::new("own", &[("pam-mfa.conf", "UsePAM no\nExposeAuthInfo no\n")]);
+    let mut f = dir.facts();
+    f.sshd = Some(Ok(SSHD_T
+        .replace("usepam yes", "usepam no")
+        .replace("exposeauthinfo yes", "exposeauthinfo no")));
+    let drop_in = dir.drop_in("pam-mfa.conf");
+    let x = finding(&f, "sshd.use_pam");
+    assert!(
+        x.fix.starts_with(&format!("/etc/ssh/sshd_config.d/pam-mfa.conf has the wrong value: {drop_in}:1 sets `UsePAM no`, the value sshd uses: change it to `UsePAM yes`")),
+        "{}",
+        x.fix
+    );
+    assert!(!x.fix.contains("read before"), "{}", x.fix);
+    // sshd_config's `UsePAM yes` below the Include is what is left.
+    assert!(x.fix.contains(", or remove it;"), "{}", x.fix);
+    // ExposeAuthInfo defaults to no: removing the line does not help.
+    let x = finding(&f, "sshd.expose_auth_info");
+    assert!(
+        x.fix.starts_with(&format!("/etc/ssh/sshd_config.d/pam-mfa.conf has the wrong value: {drop_in}:2 sets `ExposeAuthInfo no`")),
+        "{}",
+        x.fix
+    );
+    assert!(!x.fix.contains("remove"), "{}", x.fix);
+}
+
+/// No `Include` reads the drop-in: the fix adds one.
+#[test]
+fn a_drop_in_sshd_does_not_read_needs_the_include() {
+    let dir = SshdConfigDir::with_main(
+        "no-include",
+        "UsePAM no\n",
+        &[("pam-mfa.conf", PAM_MFA_CONF)],
+    );
+    let mut f = dir.facts();
+    f.sshd = Some(Ok(SSHD_T.replace("usepam yes", "usepam no")));
+    let x = finding(&f, "sshd.use_pam");
+    assert!(
+        x.fix
+            .starts_with("put `UsePAM yes` in /etc/ssh/sshd_config.d/pam-mfa.conf (it exists;"),
+        "{}",
+        x.fix
+    );
+    assert!(
+        x.fix.contains(
+            "add `Include /etc/ssh/sshd_config.d/*.conf` as the first line of sshd_config"
+        ),
         "{}",
         x.fix
     );

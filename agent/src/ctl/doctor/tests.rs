@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use pam_mfa_protocol::{StatusReport, SyncStatus};
 
-use super::{check_host, exit_code, Facts, Severity};
+use super::{check_host, exit_code, DropInPlace, Facts, GlobalSettings, Severity};
 use crate::config::AgentConfig;
 
 pub(super) const SSHD_T: &str = "usepam yes\nkbdinteractiveauthentication yes\n\
@@ -40,7 +40,14 @@ pub(super) fn good() -> Facts {
         sshd: Some(Ok(SSHD_T.into())),
         sshd_root: Some(Ok(SSHD_T.into())),
         sshd_match_settings: Some(Ok(Vec::new())),
-        sshd_first_settings: Some(Ok(BTreeMap::new())),
+        sshd_global_settings: Some(Ok(GlobalSettings {
+            by_keyword: BTreeMap::new(),
+            drop_in: DropInPlace {
+                path: "/etc/ssh/sshd_config.d/pam-mfa.conf".into(),
+                exists: true,
+                order: Some(0),
+            },
+        })),
         ak_command_path: vec![
             ("/usr/bin/mfactl".into(), Ok((0, 0o755))),
             ("/usr/bin".into(), Ok((0, 0o755))),

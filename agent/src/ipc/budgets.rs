@@ -22,7 +22,9 @@ pub const PER_PERSON_PENDING: usize = 8;
 /// authorized_keys) would hold all of [`SYSTEM_CONNECTIONS`] and refuse
 /// every other SSH login on the host. Four keys' worth: the few people who
 /// share an account (`deploy`, `root`) rarely leave more than a prompt or
-/// two each, and filling the system's connections takes 8 accounts.
+/// two each, and filling the system's connections takes 8 accounts. The
+/// price: one person with 4 keys to a shared account can hold all of its
+/// cap (docs/THREAT_MODEL.md).
 pub const PER_ACCOUNT_PENDING: usize = 4 * PER_PERSON_PENDING;
 /// Connections of root peers with no person behind them (sshd, login before
 /// their first request) and of the AuthorizedKeysCommandUser, each.
@@ -40,8 +42,8 @@ pub const SYSTEM_RESERVE: usize = 2 * SYSTEM_CONNECTIONS;
 struct Counts {
     connections: HashMap<Person, usize>,
     pending: HashMap<Person, usize>,
-    /// Pending [`Person::LoginWith`] logins per account (login name), all
-    /// keys together.
+    /// Pending [`Person::LoginWith`] logins per account (see
+    /// [`account_of`]), all keys together.
     account_pending: HashMap<String, usize>,
     /// Connections of persons (not the system), together.
     personal: usize,
@@ -149,13 +151,13 @@ impl Budgets {
         let key_spent = {
             let mut c = self.lock();
             let key_spent = c.pending.get(person).copied().unwrap_or(0) >= PER_PERSON_PENDING;
-            let account_spent = account.is_some_and(|a| {
-                c.account_pending.get(a).copied().unwrap_or(0) >= PER_ACCOUNT_PENDING
+            let account_spent = account.as_ref().is_some_and(|(key, _)| {
+                c.account_pending.get(key).copied().unwrap_or(0) >= PER_ACCOUNT_PENDING
             });
             if !key_spent && !account_spent {
                 *c.pending.entry(person.clone()).or_insert(0) += 1;
-                if let Some(a) = account {
-                    *c.account_pending.entry(a.to_string()).or_insert(0) += 1;
+                if let Some((key, _)) = &account {
+                    *c.account_pending.entry(key.clone()).or_insert(0) += 1;
                 }
                 return Ok(PendingSlot {
                     budgets: Arc::clone(self),
@@ -167,7 +169,7 @@ impl Budgets {
         // The key's own budget is named first when both are spent: it is
         // what its holder can free.
         match account {
-            Some(login) if !key_spent => Err(format!(
+            Some((_, login)) if !key_spent => Err(format!(
                 "too many pending logins for {login} (all its keys and certificates together)"
             )),
             _ => Err(format!("too many pending logins for {person}")),
@@ -182,10 +184,19 @@ impl Budgets {
 
 /// The account whose [`PER_ACCOUNT_PENDING`] a pending login of `person`
 /// also takes: sshd's logins with a key or certificate only (any other
-/// login's person is its account already, or a local user).
-fn account_of(person: &Person) -> Option<&str> {
+/// login's person is its account already, or a local user). Its key in
+/// the counts, and its name as logged in to (for the refusal). Kept by
+/// uid when the user database knows the name, so that the spellings a
+/// case-insensitive directory maps to one account (`DEPLOY`, `deploy`)
+/// share one cap.
+fn account_of(person: &Person) -> Option<(String, &str)> {
     match person {
-        Person::LoginWith { login, .. } => Some(login),
+        Person::LoginWith {
+            login, account_uid, ..
+        } => {
+            let key = account_uid.map_or_else(|| format!("name {login}"), |u| format!("uid {u}"));
+            Some((key, login))
+        }
         _ => None,
     }
 }
@@ -218,8 +229,8 @@ impl Drop for PendingSlot {
     fn drop(&mut self) {
         let mut c = self.budgets.lock();
         decrement(&mut c.pending, &self.person);
-        if let Some(login) = account_of(&self.person) {
-            decrement(&mut c.account_pending, login);
+        if let Some((key, _)) = account_of(&self.person) {
+            decrement(&mut c.account_pending, key.as_str());
         }
     }
 }
@@ -357,5 +368,40 @@ mod tests {
             held.push(s);
         }
         assert_eq!(held.len(), 300);
+    }
+
+    /// A case-insensitive directory maps `DEPLOY` and `deploy` to one
+    /// account: the spellings share its cap (kept by uid), so one key
+    /// cannot multiply it by writing the name otherwise.
+    #[test]
+    fn spellings_of_one_account_share_its_cap() {
+        use super::super::ssh_credential::SshCredential;
+        let budgets = Budgets::new(None);
+        let login = |name: &str, key: usize| Person::LoginWith {
+            login: name.into(),
+            credential: SshCredential::Key(format!("SHA256:key{key}")),
+            account_uid: Some(4242),
+        };
+        let held: Vec<_> = (0..PER_ACCOUNT_PENDING)
+            .map(|i| {
+                budgets
+                    .pending(&login("deploy", i / PER_PERSON_PENDING))
+                    .unwrap()
+            })
+            .collect();
+        let why = budgets.pending(&login("DEPLOY", 99)).err().unwrap();
+        assert!(
+            why.contains("all its keys and certificates together"),
+            "{why}"
+        );
+        // Another account (another uid) keeps its own cap.
+        let other = Person::LoginWith {
+            login: "ops".into(),
+            credential: SshCredential::Key("SHA256:key99".into()),
+            account_uid: Some(4343),
+        };
+        assert!(budgets.pending(&other).is_ok());
+        drop(held);
+        assert!(budgets.pending(&login("DEPLOY", 99)).is_ok());
     }
 }

@@ -41,6 +41,11 @@ pub enum Person {
     LoginWith {
         login: String,
         credential: SshCredential,
+        /// The account's uid, when the user database knows the name: what
+        /// the account's cap is kept by, so that spellings one
+        /// case-insensitive directory (SSSD, LDAP) maps to one account,
+        /// `DEPLOY` and `deploy`, share it.
+        account_uid: Option<u32>,
     },
     /// A root peer with no person behind it, before its first request (the
     /// system: sshd, login, cron).
@@ -62,7 +67,9 @@ impl fmt::Display for Person {
                 }
             }
             Person::Login(name) => f.write_str(name),
-            Person::LoginWith { login, credential } => write!(f, "{login} with {credential}"),
+            Person::LoginWith {
+                login, credential, ..
+            } => write!(f, "{login} with {credential}"),
             Person::System => f.write_str("the system"),
             Person::Unknown => f.write_str("peers whose person is unknown"),
         }
@@ -218,6 +225,7 @@ pub fn for_login(at_accept: &Person, hook: PamHook, context: &PamContext) -> Per
         Some(credential) => Person::LoginWith {
             login: context.user.clone(),
             credential,
+            account_uid: uid_of(&context.user),
         },
         None => account_of(context),
     }

@@ -151,7 +151,7 @@ fn a_system_login_sshd_authenticated_with_a_key_is_that_keys() {
     let system = |hook, info| for_login(&Person::System, hook, &ctx(info));
     let a = system(PamHook::Auth, key_a);
     assert!(
-        matches!(&a, Person::LoginWith { login, credential: SshCredential::Key(_) }
+        matches!(&a, Person::LoginWith { login, credential: SshCredential::Key(_), .. }
             if login == "no-such-user-x"),
         "{a:?}"
     );

@@ -106,7 +106,6 @@ pub fn gather(args: &DoctorArgs) -> Facts {
     }
 }
 
-/// (path, (uid, mode)) of `program` and of every directory above it.
 /// pam-mfa's drop-in beside `main`: `/etc/ssh/sshd_config.d/pam-mfa.conf`
 /// for sshd's own sshd_config. A relative `main` is taken from the current
 /// directory, so the drop-in's path compares with the absolute paths of
@@ -119,6 +118,7 @@ fn drop_in_beside(main: &Path) -> PathBuf {
         .join("pam-mfa.conf")
 }
 
+/// (path, (uid, mode)) of `program` and of every directory above it.
 fn owners_up_from(program: &Path) -> Vec<Ownership> {
     program
         .ancestors()

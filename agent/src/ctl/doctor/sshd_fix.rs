@@ -113,7 +113,7 @@ fn put_in_drop_in(place: &DropInPlace, line: &str, also: &str) -> String {
         "it does not exist yet: create it"
     };
     let include = if place.order.is_none() {
-        ", and add `Include /etc/ssh/sshd_config.d/*.conf` as the first line of sshd_config (sshd does not read the drop-in now, outside a Match block)"
+        ", and add `Include /etc/ssh/sshd_config.d/pam-mfa.conf` as the first line of sshd_config (sshd does not read the drop-in now, outside a Match block; name the file alone, as a glob would also bring in every other file there)"
     } else {
         ""
     };

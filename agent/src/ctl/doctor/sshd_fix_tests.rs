@@ -349,7 +349,7 @@ fn a_drop_in_sshd_does_not_read_needs_the_include() {
     );
     assert!(
         x.fix.contains(
-            "add `Include /etc/ssh/sshd_config.d/*.conf` as the first line of sshd_config"
+            "add `Include /etc/ssh/sshd_config.d/pam-mfa.conf` as the first line of sshd_config"
         ),
         "{}",
         x.fix

@@ -15,7 +15,8 @@ use sha2::{Digest, Sha256};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::webauthn::{
-    verify_with_cose_key, FLAG_ATTESTED_DATA, FLAG_USER_PRESENT, FLAG_USER_VERIFIED,
+    verify_with_cose_key, FLAG_ATTESTED_DATA, FLAG_BACKUP_ELIGIBLE, FLAG_USER_PRESENT,
+    FLAG_USER_VERIFIED,
 };
 use crate::fido2::MakeCredentialResponse;
 use crate::piv::signature::verify_signed_by;
@@ -32,6 +33,10 @@ pub struct Registration {
     pub aaguid: [u8; 16],
     pub counter: u32,
     pub user_verified: bool,
+    /// The BE flag at registration: what Teleport's `RegistrationFlow.Finish`
+    /// records as `credentialBackupEligible`, and every later assertion of
+    /// the credential must repeat (go-webauthn `validateLogin`).
+    pub backup_eligible: bool,
     /// `packed` with a certificate (`basic`), `self`, or `none`.
     pub attestation_type: String,
     /// Subject of the CA the attestation chained to (allowed list), if any.
@@ -195,6 +200,7 @@ pub fn verify_registration(
         aaguid,
         counter,
         user_verified: flags & FLAG_USER_VERIFIED != 0,
+        backup_eligible: flags & FLAG_BACKUP_ELIGIBLE != 0,
         attestation_type,
         attested_by,
     })

@@ -37,6 +37,7 @@ pub fn webauthn_spec(reg: &Registration, rp_id: &str) -> serde_json::Value {
         "aaguid": STANDARD.encode(reg.aaguid),
         "signature_counter": reg.counter,
         "credential_rp_id": rp_id,
+        "credential_backup_eligible": reg.backup_eligible,
     })
 }
 

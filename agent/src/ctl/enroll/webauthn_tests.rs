@@ -102,6 +102,13 @@ fn an_attestation_under_an_allowed_ca_registers_and_the_key_then_taps() {
     };
     let cred = WebauthnCredential::new(w.credential_id.to_vec(), w.public_key.to_vec()).unwrap();
     assert_eq!(cred, soft.credential());
+    // The BE flag it registered with is recorded, as Teleport records it:
+    // later assertions must repeat it.
+    assert!(done
+        .device
+        .to_yaml()
+        .contains("credential_backup_eligible: false"));
+    assert_eq!(w.backup_eligible, Some(false));
     // The registered credential answers a login challenge.
     let req = crate::fido2::GetAssertionRequest {
         rp_id: "example.com".into(),

@@ -246,7 +246,24 @@ fn split_line(line: &str) -> Option<(&str, &str)> {
     let (keyword, rest) = line.split_at(end);
     let rest = rest.trim_start();
     let rest = rest.strip_prefix('=').unwrap_or(rest).trim();
-    Some((keyword, rest))
+    Some((keyword, without_comment(rest)))
+}
+
+/// `value` up to a word that starts with `#` outside quotes: sshd ends a
+/// line there (servconf.c reads lines with `argv_split(..., 1)`, which
+/// stops at a comment), so `UsePAM no # cloud` sets `no`.
+fn without_comment(value: &str) -> &str {
+    let mut quoted = false;
+    let mut word_start = true;
+    for (i, c) in value.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '#' if word_start && !quoted => return value[..i].trim_end(),
+            _ => {}
+        }
+        word_start = c.is_whitespace();
+    }
+    value
 }
 
 fn read_limited(path: &Path) -> Result<String, String> {

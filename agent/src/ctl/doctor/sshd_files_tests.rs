@@ -13,6 +13,11 @@ fn lines_and_globs_as_sshd_reads_them() {
     assert_eq!(split_line("Match User bob"), Some(("Match", "User bob")));
     assert_eq!(split_line("A = b c"), Some(("A", "b c")));
     assert_eq!(split_line("  # Match all"), None);
+    // A word that starts with `#` ends the line, as in sshd.
+    assert_eq!(split_line("UsePAM no # cloud"), Some(("UsePAM", "no")));
+    assert_eq!(split_line("UsePAM=no\t#x"), Some(("UsePAM", "no")));
+    assert_eq!(split_line("Banner /a#b"), Some(("Banner", "/a#b")));
+    assert_eq!(split_line("X \"a #b\" c"), Some(("X", "\"a #b\" c")));
     assert!(glob_match(b"*.conf", b"pam-mfa.conf"));
     assert!(!glob_match(b"*.conf", b"pam-mfa.conf.bak"));
     assert!(glob_match(b"a?c*", b"abc"));

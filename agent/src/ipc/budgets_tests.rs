@@ -1,0 +1,169 @@
+//! Budgets per person, per account and for the system.
+
+use super::*;
+
+#[test]
+fn one_person_is_capped_and_others_keep_their_budget() {
+    let b = Budgets::new(Some(65534));
+    let jerry = Person::Uid(1001);
+    let held: Vec<_> = (0..PER_PERSON_CONNECTIONS)
+        .map(|_| b.connection(&jerry).unwrap())
+        .collect();
+    let err = b.connection(&jerry).err().unwrap();
+    assert!(err.contains("too many connections for"), "{err}");
+    // Someone else, the keys user and the system still get in.
+    assert!(b.connection(&Person::Uid(1002)).is_ok());
+    assert!(b.connection(&Person::Uid(65534)).is_ok());
+    assert!(b.connection(&Person::System).is_ok());
+    drop(held);
+    assert!(
+        b.connection(&jerry).is_ok(),
+        "released slots are free again"
+    );
+    assert_eq!(b.open_connections(), 0);
+}
+
+#[test]
+fn root_callers_for_different_people_get_separate_pending_budgets() {
+    let b = Budgets::new(None);
+    let jerry = Person::Login("jerry".into());
+    let held: Vec<_> = (0..PER_PERSON_PENDING)
+        .map(|_| b.pending(&jerry).unwrap())
+        .collect();
+    let err = b.pending(&jerry).err().unwrap();
+    assert_eq!(err, "too many pending logins for jerry");
+    assert!(b.pending(&Person::Login("tom".into())).is_ok());
+    drop(held);
+    assert!(b.pending(&jerry).is_ok());
+}
+
+/// Naming the person in a refusal reads the user database (slow with
+/// LDAP): done with the budgets lock released, so no other connection
+/// waits for it.
+#[test]
+fn a_refusal_names_the_person_with_the_lock_released() {
+    use super::super::person::NAME_LOOKUP;
+    let b = Budgets::new(None);
+    let jerry = Person::Uid(4242);
+    let held: Vec<_> = (0..PER_PERSON_CONNECTIONS)
+        .map(|_| b.connection(&jerry).unwrap())
+        .collect();
+    let pending: Vec<_> = (0..PER_PERSON_PENDING)
+        .map(|_| b.pending(&jerry).unwrap())
+        .collect();
+    let probe = Arc::clone(&b);
+    NAME_LOOKUP.with(|l| {
+        *l.borrow_mut() = Some(Box::new(move |_| {
+            let free = probe.counts.try_lock().is_ok();
+            free.then(|| "jerry".to_string())
+        }))
+    });
+    let connection = b.connection(&jerry).err();
+    let login = b.pending(&jerry).err();
+    NAME_LOOKUP.with(|l| *l.borrow_mut() = None);
+    // Named under the lock, jerry would be "uid 4242".
+    assert_eq!(connection.unwrap(), "too many connections for jerry");
+    assert_eq!(login.unwrap(), "too many pending logins for jerry");
+    drop((held, pending));
+}
+
+#[test]
+fn persons_together_never_take_the_system_reserve() {
+    let b = Budgets::new(None);
+    let mut held = Vec::new();
+    for uid in 2000.. {
+        match b.connection(&Person::Uid(uid)) {
+            Ok(s) => held.push(s),
+            Err(e) => {
+                assert!(e.contains("too many connections"), "{e}");
+                break;
+            }
+        }
+        assert!(held.len() <= MAX_CONNECTIONS);
+    }
+    assert_eq!(held.len(), MAX_CONNECTIONS - SYSTEM_RESERVE);
+    for _ in 0..SYSTEM_CONNECTIONS {
+        held.push(b.connection(&Person::System).unwrap());
+    }
+    assert!(
+        b.connection(&Person::System).is_err(),
+        "the system is capped"
+    );
+}
+
+#[test]
+fn the_keys_user_holding_its_share_leaves_the_systems_to_sshd() {
+    let b = Budgets::new(Some(65534));
+    let mut held = Vec::new();
+    for uid in 2000.. {
+        match b.connection(&Person::Uid(uid)) {
+            Ok(s) => held.push(s),
+            Err(_) => break,
+        }
+    }
+    while let Ok(s) = b.connection(&Person::Uid(65534)) {
+        held.push(s);
+    }
+    let system: Vec<_> = (0..SYSTEM_CONNECTIONS)
+        .map_while(|_| b.connection(&Person::System).ok())
+        .collect();
+    assert_eq!(
+        system.len(),
+        SYSTEM_CONNECTIONS,
+        "persons and the keys user left sshd less than its reserve"
+    );
+    assert_eq!(b.open_connections(), MAX_CONNECTIONS);
+}
+
+#[test]
+fn a_smaller_capacity_shrinks_the_persons_share_first() {
+    let b = Budgets::with_capacity(None, 300);
+    let mut held = Vec::new();
+    for uid in 2000.. {
+        match b.connection(&Person::Uid(uid)) {
+            Ok(s) => held.push(s),
+            Err(_) => break,
+        }
+    }
+    assert_eq!(held.len(), 300 / 2);
+    const { assert!(300 / 2 < SYSTEM_RESERVE) };
+    while let Ok(s) = b.connection(&Person::System) {
+        held.push(s);
+    }
+    assert_eq!(held.len(), 300);
+}
+
+/// A case-insensitive directory maps `DEPLOY` and `deploy` to one
+/// account: the spellings share its cap (kept by uid), so one key
+/// cannot multiply it by writing the name otherwise.
+#[test]
+fn spellings_of_one_account_share_its_cap() {
+    use super::super::ssh_credential::SshCredential;
+    let budgets = Budgets::new(None);
+    let login = |name: &str, key: usize| Person::LoginWith {
+        login: name.into(),
+        credential: SshCredential::Key(format!("SHA256:key{key}")),
+        account_uid: Some(4242),
+    };
+    let held: Vec<_> = (0..PER_ACCOUNT_PENDING)
+        .map(|i| {
+            budgets
+                .pending(&login("deploy", i / PER_PERSON_PENDING))
+                .unwrap()
+        })
+        .collect();
+    let why = budgets.pending(&login("DEPLOY", 99)).err().unwrap();
+    assert!(
+        why.contains("all its keys and certificates together"),
+        "{why}"
+    );
+    // Another account (another uid) keeps its own cap.
+    let other = Person::LoginWith {
+        login: "ops".into(),
+        credential: SshCredential::Key("SHA256:key99".into()),
+        account_uid: Some(4343),
+    };
+    assert!(budgets.pending(&other).is_ok());
+    drop(held);
+    assert!(budgets.pending(&login("DEPLOY", 99)).is_ok());
+}

@@ -182,6 +182,22 @@ fn bot_lock_targets_are_published_the_join_token_hashed() {
     assert_eq!(published.locks(), input.locks());
 }
 
+/// A role's idle limit is published: the agent ends an idle session by it
+/// (policy/session_terms.rs), and dropping it made the publisher's own
+/// check refuse every bundle with such a role.
+#[test]
+fn a_roles_idle_timeout_is_published() {
+    for timeout in [json!("5m0s"), json!("5m"), json!("never")] {
+        let role = json!({"kind": "role", "version": "v7", "metadata": {"name": "r"},
+            "spec": {"options": {"client_idle_timeout": timeout, "max_session_ttl": "8h"}}});
+        assert_eq!(
+            copy_kind(&role).0.unwrap().unwrap()["spec"],
+            json!({"options": {"client_idle_timeout": timeout}}),
+            "{timeout}"
+        );
+    }
+}
+
 /// What decides a login is published: a resource's expiry (Teleport
 /// deletes it then), a user's login lock, a role's device_trust_mode
 /// and disconnect_expired_cert, the cap's device trust mode.

@@ -59,6 +59,9 @@ const ROLE: Shape = Map(
                                 ("lock", Keep),
                                 ("device_trust_mode", Keep),
                                 ("disconnect_expired_cert", Keep),
+                                // The session's idle limit
+                                // (policy/session_terms.rs).
+                                ("client_idle_timeout", Keep),
                             ],
                             CheckAndDrop,
                         ),

@@ -41,6 +41,7 @@ mod email_address;
 mod error;
 mod go_lexer;
 mod go_regex;
+mod go_replace;
 mod go_string;
 mod index;
 mod json_stream;

@@ -10,7 +10,10 @@
 //! - a constant string: `"vitor@example.com"` (as a function argument),
 //! - `email.local(EXPR)`: the local part of each email address,
 //! - `regexp.replace(EXPR, "RE", "REPL")`: values that match RE, with every
-//!   match replaced by REPL (`$1`, `${name}` expand); other values are dropped,
+//!   match replaced by REPL, whose `$1`, `$name`, `$$` expand as in Go
+//!   (`$1x` is the group named `1x`: nothing; `${1}` cannot be written, a
+//!   template allowing no other brace; see `go_replace`); other values are
+//!   dropped,
 //!
 //! in Go's syntax, as Teleport parses it (see `template_parser`): operands
 //! may be parenthesised, a Go keyword is not a trait name
@@ -25,6 +28,7 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::email_address::parse_address;
+use super::go_replace::regexp_replace;
 use super::resources::Traits;
 use super::template_parser::{parse_template_expression, Expr};
 
@@ -249,16 +253,12 @@ impl Expr {
                 .into_iter()
                 .map(|v| email_local(&v).map_err(TemplateError::Invalid))
                 .collect(),
-            // Teleport's `RegexpReplace` (lib/utils/parse, `stringListMap`):
-            // a value the regex does not match, or that it replaces with
-            // nothing, is dropped before an enclosing `email.local` sees it.
-            Expr::RegexpReplace(inner, re, repl) => Ok(inner
-                .eval(traits)?
-                .into_iter()
-                .filter(|v| re.is_match(v))
-                .map(|v| re.replace_all(&v, repl.as_str()).into_owned())
-                .filter(|v| !v.is_empty())
-                .collect()),
+            // Teleport's `RegexpReplace` (lib/utils/parse): Go's
+            // `ReplaceAllString` and `$` expansion (see `go_replace`).
+            Expr::RegexpReplace(inner, re, repl) => {
+                let values = inner.eval(traits)?;
+                Ok(regexp_replace(re, values.iter().map(String::as_str), repl))
+            }
         }
     }
 }

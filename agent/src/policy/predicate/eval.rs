@@ -2,6 +2,7 @@
 
 use super::go_case::{to_lower, to_upper};
 use super::{Env, Func, Node};
+use crate::policy::go_replace::regexp_replace;
 use crate::policy::labels::{check_value_pattern, match_value};
 use crate::policy::regex_cache::cached_regex;
 use crate::policy::traits::email_local;
@@ -116,13 +117,9 @@ fn call(func: Func, args: Vec<Value>, env: &Env<'_>) -> Result<Value, String> {
         Func::RegexpReplace => {
             let (l, pattern, repl) = (list(next()?)?, string(next()?)?, string(next()?)?);
             let re = cached_regex(&pattern)?;
-            Value::List(
-                l.iter()
-                    .filter(|v| re.is_match(v))
-                    .map(|v| re.replace_all(v, repl.as_str()).into_owned())
-                    .filter(|v| !v.is_empty())
-                    .collect(),
-            )
+            // lib/services/parser.go registers lib/utils/parse's
+            // `RegexpReplace`, as role templates use it.
+            Value::List(regexp_replace(&re, l.iter().map(String::as_str), &repl))
         }
         Func::EmailLocal => Value::List(
             list(next()?)?

@@ -99,6 +99,12 @@ fn teleport_label_expression_cases() {
         ("go quoting is literal", r#"regexp.match(labels.env, `^\Qprod.eu\E$`)"#, &[("env", "prodXeu")], &[], false),
         ("go octal", r#"regexp.match(labels.env, `^\141pp$`)"#, &[("env", "app")], &[], true),
         ("go escaped <", r#"regexp.match(labels.team, `^a\<b$`)"#, &[("team", "a<b")], &[], true),
+        // lib/utils/parse `RegexpReplace`: Go's `$` expansion (`$01` and
+        // `$1é` name groups no regex has: nothing).
+        ("replace $1", r#"contains(regexp.replace(user.spec.traits.x, "^adm-(.*)$", "$1"), "bob")"#, &[], &[("x", &["adm-bob"])], true),
+        ("replace $01", r#"contains(regexp.replace(user.spec.traits.x, "^adm-(.*)$", "$01"), "bob")"#, &[], &[("x", &["adm-bob"])], false),
+        ("replace $1é", r#"contains(regexp.replace(user.spec.traits.x, "^adm-(.*)$", "$1é"), "bobé")"#, &[], &[("x", &["adm-bob"])], false),
+        ("replace ${1}é", r#"contains(regexp.replace(user.spec.traits.x, "^adm-(.*)$", "${1}é"), "bobé")"#, &[], &[("x", &["adm-bob"])], true),
         ("integers compare", "1 == 1 && 2 != 3", &[], &[], true),
         ("index by expression", r#"labels[labels.which] == "yes""#, &[("which", "x"), ("x", "yes")], &[], true),
     ];

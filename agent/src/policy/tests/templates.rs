@@ -159,3 +159,45 @@ fn dropped_values() {
         );
     }
 }
+
+/// `regexp.replace` expands its replacement as Go's `Regexp.Expand`
+/// (Teleport's lib/utils/parse `RegexpReplace`): `$01` is the group named
+/// `01`, `$1é` the group named `1é`; neither exists, so the template
+/// expands to nothing and the role gives no login (the `regex` crate read
+/// both as group 1: `bob`, `bobé`).
+#[test]
+fn replacements_expand_as_in_go() {
+    let user: BTreeMap<String, Vec<String>> = [("x".to_owned(), vec!["adm-bob".to_owned()])].into();
+    let t = Traits::from(&user);
+    let template =
+        |repl: &str| format!(r#"{{{{regexp.replace(external.x, "^adm-(.*)$", "{repl}")}}}}"#);
+    for repl in ["$01", "$1é", "$1x", "$2"] {
+        let value = template(repl);
+        assert!(
+            matches!(interpolate(&value, &t), Err(TemplateError::NoValue(_))),
+            "{value}: {:?}",
+            interpolate(&value, &t)
+        );
+    }
+    let expanded: &[(&str, &str)] = &[
+        ("$1", "bob"),
+        ("$1-x", "bob-x"),
+        ("$$1", "$1"),
+        ("u$", "u$"),
+    ];
+    for (repl, want) in expanded {
+        let value = template(repl);
+        assert_eq!(
+            interpolate(&value, &t),
+            Ok(vec![want.to_string()]),
+            "{value}"
+        );
+    }
+    // `${1}` cannot be written in a template: lib/utils/parse `reVariable`
+    // allows no other brace in the value (label expressions can).
+    let braced = template("${1}x");
+    assert!(
+        matches!(interpolate(&braced, &t), Err(TemplateError::Invalid(_))),
+        "{braced}"
+    );
+}

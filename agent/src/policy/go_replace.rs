@@ -1,0 +1,170 @@
+//! `regexp.replace` as Teleport evaluates it, in role templates and in
+//! `node_labels_expression` alike: lib/utils/parse/parse.go `RegexpReplace`
+//! (which lib/services/parser.go also registers for label expressions), that
+//! is Go's `Regexp.ReplaceAllString` with Go's template expansion
+//! (src/regexp/regexp.go `expand` and `extract`).
+//!
+//! Go's `$` syntax is not the `regex` crate's, and the difference decides
+//! logins: Go reads `$01` as the group named `01` (a leading zero is no
+//! number), which no group has, and `$1é` as the group named `1é`; both
+//! expand to nothing, where the `regex` crate would expand group 1. The
+//! template is therefore read here as Go reads it; only the matches come
+//! from the `regex` crate, whose iteration over matches (including empty
+//! ones) is Go's `replaceAll`'s.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use regex::{Captures, Regex, Replacer};
+
+/// Teleport's `RegexpReplace`: every value the regex matches, with each
+/// match replaced by `replacement` (expanded as Go's `Regexp.Expand`). A
+/// value the regex does not match is mapped to `""`, and `stringListMap`
+/// drops empty results, so neither reaches an enclosing `email.local` or
+/// the template's prefix and suffix.
+pub(crate) fn regexp_replace<'v>(
+    re: &Regex,
+    values: impl IntoIterator<Item = &'v str>,
+    replacement: &str,
+) -> Vec<String> {
+    let template = GoTemplate::parse(replacement);
+    values
+        .into_iter()
+        .filter(|v| re.is_match(v))
+        .map(|v| re.replace_all(v, &template).into_owned())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// A replacement template, split as Go's `Regexp.expand` reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GoTemplate {
+    pieces: Vec<Piece>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    /// Literal text (`$$` already turned into `$`, a malformed `$` kept).
+    Text(String),
+    /// `$n` / `${n}`: the text of group `n`; nothing when the regex has no
+    /// such group or it took no part in the match.
+    Group(usize),
+    /// `$name` / `${name}` with a name that is not a group number: the text
+    /// of the group so named; nothing when none is (or it took no part).
+    Named(String),
+}
+
+/// A Go template name: the longest run of Unicode letters (category L),
+/// decimal digits (Nd) and `_`, as Go's `extract` scans it with
+/// `unicode.IsLetter`, `unicode.IsDigit` and `'_'`.
+static GO_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[\p{L}\p{Nd}_]+").expect("a valid regex"));
+
+impl GoTemplate {
+    /// Go's `Regexp.expand` loop: `$$` is a `$`; `$name` or `${name}` is a
+    /// reference (see [`extract`]); any other `$` is literal text.
+    pub(crate) fn parse(template: &str) -> GoTemplate {
+        let mut pieces = Vec::new();
+        let mut text = String::new();
+        let mut rest = template;
+        while let Some(dollar) = rest.find('$') {
+            text.push_str(&rest[..dollar]);
+            rest = &rest[dollar..];
+            if let Some(after) = rest.strip_prefix("$$") {
+                text.push('$');
+                rest = after;
+                continue;
+            }
+            match extract(&rest[1..]) {
+                Some((reference, after)) => {
+                    if !text.is_empty() {
+                        pieces.push(Piece::Text(std::mem::take(&mut text)));
+                    }
+                    pieces.push(reference);
+                    rest = after;
+                }
+                None => {
+                    // Malformed: Go keeps the `$` as text.
+                    text.push('$');
+                    rest = &rest[1..];
+                }
+            }
+        }
+        text.push_str(rest);
+        if !text.is_empty() {
+            pieces.push(Piece::Text(text));
+        }
+        GoTemplate { pieces }
+    }
+}
+
+/// Go's `extract` on the text after a `$`: the reference `name` or `{name}`
+/// starts it, and the text after it; `None` for an empty name or a `{name`
+/// without its `}`.
+fn extract(after_dollar: &str) -> Option<(Piece, &str)> {
+    let (braced, body) = match after_dollar.strip_prefix('{') {
+        Some(body) => (true, body),
+        None => (false, after_dollar),
+    };
+    let len = GO_NAME.find(body).map_or(0, |m| m.end());
+    if len == 0 {
+        return None;
+    }
+    let (name, mut rest) = body.split_at(len);
+    if braced {
+        rest = rest.strip_prefix('}')?;
+    }
+    let reference = match group_number(name) {
+        Some(n) => Piece::Group(n),
+        None => Piece::Named(name.to_owned()),
+    };
+    Some((reference, rest))
+}
+
+/// Go's `extract` number rule: ASCII digits only, no leading zero (`0`
+/// itself is a number, `01` is a name), and a digit read while the number
+/// so far is already at least 1e8 makes it a name (`$1000000000` is the
+/// group named so, `$100000000` group 100000000).
+fn group_number(name: &str) -> Option<usize> {
+    if name.len() > 1 && name.starts_with('0') {
+        return None;
+    }
+    let mut number: usize = 0;
+    for b in name.bytes() {
+        if !b.is_ascii_digit() || number >= 100_000_000 {
+            return None;
+        }
+        number = number * 10 + usize::from(b - b'0');
+    }
+    Some(number)
+}
+
+impl Replacer for &GoTemplate {
+    fn replace_append(&mut self, caps: &Captures<'_>, dst: &mut String) {
+        for piece in &self.pieces {
+            let text = match piece {
+                Piece::Text(text) => Some(text.as_str()),
+                Piece::Group(n) => caps.get(*n).map(|m| m.as_str()),
+                // Go looks the name up among `SubexpNames`; a regex that
+                // compiled here has Go's group names (see `go_regex`), none
+                // of them starting with a digit.
+                Piece::Named(name) => caps.name(name).map(|m| m.as_str()),
+            };
+            dst.push_str(text.unwrap_or_default());
+        }
+    }
+
+    /// A template without references needs no captures (Go likewise skips
+    /// the submatches when the template holds no `$`).
+    fn no_expansion(&mut self) -> Option<Cow<'_, str>> {
+        match self.pieces.as_slice() {
+            [] => Some(Cow::Borrowed("")),
+            [Piece::Text(text)] => Some(Cow::Borrowed(text)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "go_replace_tests.rs"]
+mod tests;

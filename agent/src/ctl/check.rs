@@ -39,6 +39,7 @@ pub fn run_check(path: &Path) -> Result<Checked, String> {
                 warnings.extend(crate::config::bundle_mode_warning(&source));
             }
             warnings.extend(unit_path_warnings(&cfg));
+            warnings.extend(node_id_warning(&cfg));
             return Ok(Checked::AgentConfig {
                 node: cfg.node_name(),
                 source: cfg.cluster.source.clone(),
@@ -68,6 +69,18 @@ pub fn run_check(path: &Path) -> Result<Checked, String> {
         devices: b.devices().len(),
         warnings,
         revision: b.revision.clone(),
+    })
+}
+
+/// No `node.id`: a resource access request names its nodes by resource
+/// name (the host UUID; Teleport's `checkAllowedResources` compares nothing
+/// else), so a certificate limited to a request's resources cannot be
+/// honoured here and is refused (policy/limits.rs). A warning: a host that
+/// is no Teleport node has no such name, and such certificates do not
+/// reach it anyway.
+fn node_id_warning(cfg: &AgentConfig) -> Option<String> {
+    cfg.node_id().is_none().then(|| {
+        "node.id is not set: a Teleport certificate limited to the resources of an access request (teleport-allowed-resources) cannot be honoured and is refused on this host; on a Teleport node, set node.id to its resource name (the host UUID: Teleport's host_uuid file, or metadata.name in `tctl get nodes`)".to_owned()
     })
 }
 
@@ -227,6 +240,28 @@ mod tests {
         for k in ["node", "approval_url", "attached_keys", "audit"] {
             assert!(sections.contains(&k.to_string()), "{k}: {sections:?}");
         }
+    }
+
+    /// Without node.id a resource access request's certificate is refused
+    /// here: said by `mfactl check`, as a warning.
+    #[test]
+    fn an_agent_yaml_without_node_id_is_warned_about_resource_requests() {
+        let dir = std::env::temp_dir().join(format!("pam-mfa-check-id-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("agent.yaml");
+        let warned = |node: &str| {
+            std::fs::write(&file, format!("node:\n  name: prod3\n{node}")).unwrap();
+            let Ok(Checked::AgentConfig { warnings, .. }) = run_check(&file) else {
+                panic!("not an agent.yaml")
+            };
+            warnings
+                .iter()
+                .any(|w| w.starts_with("node.id is not set") && w.contains("access request"))
+        };
+        assert!(warned(""));
+        assert!(warned("  id: ''\n"));
+        assert!(!warned("  id: 5f0c2a5e-0000-4000-8000-000000000003\n"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -49,10 +49,18 @@ impl Fixture {
 
     /// `sshd` is the `sshd:` block of agent.yaml, indented by two.
     fn with_sshd(policy: &str, extra_config: &str, sshd: &str) -> Fixture {
+        Fixture::with_node(
+            policy,
+            "name: prod3\n  labels: {env: prod}",
+            extra_config,
+            sshd,
+        )
+    }
+
+    /// As [`Fixture::with_sshd`], `node` the `node:` block, indented by two.
+    pub(super) fn with_node(policy: &str, node: &str, extra_config: &str, sshd: &str) -> Fixture {
         let cfg = AgentConfig::parse(
-            &format!(
-                "node:\n  name: prod3\n  labels: {{env: prod}}\nsshd:\n  {sshd}\n{extra_config}"
-            ),
+            &format!("node:\n  {node}\nsshd:\n  {sshd}\n{extra_config}"),
             "test",
         )
         .unwrap();

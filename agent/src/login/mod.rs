@@ -43,6 +43,8 @@ mod piv_flow_tests;
 mod recorded_auth;
 mod remote_cluster;
 mod required;
+#[cfg(test)]
+mod resource_request_tests;
 mod reuse;
 #[cfg(test)]
 mod reuse_flow_tests;

@@ -161,7 +161,6 @@ fn identity(cluster: &str, roles: &[&str]) -> TeleportIdentity {
         join_token_sha256: None,
         active_requests: Vec::new(),
         allowed_resources: None,
-        constrained_resources: false,
         valid_after: UNIX_EPOCH,
         valid_before: UNIX_EPOCH + Duration::from_secs(1),
         ca_cluster: cluster.into(),

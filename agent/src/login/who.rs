@@ -10,9 +10,13 @@ use super::remote_cluster::{as_local_identity, this_cluster};
 use super::reuse::ConnectionKey;
 use super::sshd_connection::SshdConnection;
 use super::verdict::Verdict;
-use crate::policy::{Bundle, CertificateFacts, MfaDevice, ServiceClass, User};
+use crate::policy::{
+    AllowedNode, Bundle, CertificateFacts, MfaDevice, NodeLimit, ServiceClass, User,
+};
 use crate::state::AgentState;
-use crate::verify::ssh_cert::{verify_user_cert, CheckedDuring, ResourceId, TeleportIdentity};
+use crate::verify::ssh_cert::{
+    verify_user_cert, CheckedDuring, ResourceAccess, ResourceConstraint, TeleportIdentity,
+};
 
 /// What this authentication presented about the person.
 pub(super) struct Presented<'b> {
@@ -129,7 +133,6 @@ pub(super) fn identify<'b>(
             access_requests: c.active_requests.clone(),
             allowed_nodes: allowed_nodes(
                 c.allowed_resources.as_deref(),
-                c.constrained_resources,
                 this_cluster(
                     bundle.cert_authorities(),
                     state.config.cluster.name.as_deref(),
@@ -166,25 +169,33 @@ fn registered_devices<'b>(bundle: &'b Bundle, keys: &[AcceptedKey]) -> Vec<(usiz
 }
 
 /// The nodes of this cluster a certificate of a resource access request
-/// may reach (`teleport-allowed-resources`), by resource name; `None` when
-/// it carries no list, or an empty one (Teleport's
-/// `accessChecker.checkAllowedResources`: no list, no limit). A resource of
-/// another cluster reaches no node here, and when this cluster's name is
-/// not known (`here`) none does (fail closed). A certificate with only
-/// newer Teleport's constrained list (`constrained`), which is not read
-/// here, reaches no node.
+/// may reach, by resource name, each as its request limited it; `None`
+/// when the certificate is not limited (no list, or lists of nothing: see
+/// `verify::ssh_cert` for how they are read). As Teleport's
+/// `accessChecker.checkAllowedResources`, a resource counts for a node only
+/// when its cluster is this cluster (`here`, compared exactly) and its kind
+/// `node`; when this cluster's name is not known, none does (fail closed).
 fn allowed_nodes(
-    ids: Option<&[ResourceId]>,
-    constrained: bool,
+    resources: Option<&[ResourceAccess]>,
     here: Option<&str>,
-) -> Option<Vec<String>> {
-    let Some(ids) = ids.filter(|ids| !ids.is_empty()) else {
-        return constrained.then(Vec::new);
-    };
+) -> Option<Vec<AllowedNode>> {
+    let resources = resources?;
     Some(
-        ids.iter()
-            .filter(|id| id.kind == "node" && Some(id.cluster.as_str()) == here)
-            .map(|id| id.name.clone())
+        resources
+            .iter()
+            .filter(|r| r.id.kind == "node" && Some(r.id.cluster.as_str()) == here)
+            .map(|r| AllowedNode {
+                name: r.id.name.clone(),
+                limit: match &r.constraint {
+                    None => NodeLimit::Unconstrained,
+                    Some(ResourceConstraint::SshLogins(logins)) => {
+                        NodeLimit::Logins(logins.clone())
+                    }
+                    Some(ResourceConstraint::Other(kind)) => {
+                        NodeLimit::Unsupported(format!("a constraint of kind {kind}"))
+                    }
+                },
+            })
             .collect(),
     )
 }
@@ -229,144 +240,5 @@ fn certificate(
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::{Duration, UNIX_EPOCH};
-
-    use super::super::flow_tests::{bundle, BLOB, OTHER_BLOB};
-    use super::*;
-    use crate::policy::load_bundle_str;
-
-    const CERT_TYPE: &str = "ssh-ed25519-cert-v01@openssh.com";
-    // Two certificate blobs (only their bytes matter here: the identity
-    // beside them is what verify_user_cert would have read).
-    const CERT: &str = "AAAAIHNzaC1lZDI1NTE5LWNlcnQtdjAxQG9wZW5zc2guY29tAAAAAQ==";
-    const OTHER_CERT: &str = "AAAAIHNzaC1lZDI1NTE5LWNlcnQtdjAxQG9wZW5zc2guY29tAAAAAg==";
-
-    fn key(key_type: &str, blob: &str) -> AcceptedKey {
-        AcceptedKey {
-            key_type: key_type.into(),
-            blob: blob.into(),
-        }
-    }
-
-    fn identity(user: &str, from_trusted_cluster: bool) -> TeleportIdentity {
-        TeleportIdentity {
-            key_id: user.into(),
-            principals: vec!["root".into()],
-            roles: Vec::new(),
-            traits: Default::default(),
-            mfa_verified: None,
-            private_key_policy: None,
-            trusted_device: false,
-            device_id: None,
-            bot: false,
-            bot_instance_id: None,
-            join_token_sha256: None,
-            active_requests: Vec::new(),
-            allowed_resources: None,
-            constrained_resources: false,
-            previous_identity_expires: None,
-            valid_after: UNIX_EPOCH,
-            valid_before: UNIX_EPOCH + Duration::from_secs(u32::MAX.into()),
-            ca_cluster: "example".into(),
-            unmapped_roles: Vec::new(),
-            from_trusted_cluster,
-            subject_key_type: "ssh-ed25519".into(),
-        }
-    }
-
-    fn presented<'b>(
-        b: &'b Bundle,
-        keys: Vec<AcceptedKey>,
-        cert: Option<TeleportIdentity>,
-    ) -> Presented<'b> {
-        let registered = registered_devices(b, &keys);
-        Presented {
-            keys,
-            registered,
-            cert,
-            cert_user: None,
-            key_user: None,
-        }
-    }
-
-    /// What ties a tap to a connection: the person's registered key, else
-    /// a certificate of this cluster naming them; nothing else.
-    #[test]
-    fn only_a_registered_key_or_this_clusters_certificate_identifies() {
-        let b = load_bundle_str(&bundle("true", ""), "t.yaml").unwrap();
-        let sk = |blob| key("sk-ssh-ed25519@openssh.com", blob);
-        let plain = key("ssh-ed25519", "AAAAC3NzaC1lZDI1NTE5AAAAIA==");
-        let of = |keys, cert, user| presented(&b, keys, cert).connection_key(user);
-        let alices_key = of(vec![sk(BLOB)], None, "alice").expect("her key");
-        assert_eq!(alices_key.user(), "alice");
-        assert_eq!(of(vec![sk(BLOB)], None, "bob"), None, "not bob's key");
-        assert_eq!(of(vec![plain.clone()], None, "alice"), None, "a plain key");
-        assert_eq!(
-            of(vec![sk(OTHER_BLOB)], None, "alice"),
-            None,
-            "unregistered"
-        );
-        assert_eq!(of(Vec::new(), None, "alice"), None, "a password");
-
-        let cert = || vec![plain.clone(), key(CERT_TYPE, CERT)];
-        let by_cert = of(cert(), Some(identity("alice", false)), "alice").expect("her cert");
-        assert_ne!(by_cert, alices_key);
-        let other = vec![key(CERT_TYPE, OTHER_CERT)];
-        assert_ne!(
-            of(other, Some(identity("alice", false)), "alice"),
-            Some(by_cert.clone()),
-            "another certificate is another key"
-        );
-        assert_eq!(of(cert(), Some(identity("bob", false)), "alice"), None);
-        assert_eq!(
-            of(cert(), Some(identity("alice", true)), "alice"),
-            None,
-            "a trusted cluster's alice is not ours"
-        );
-        // Both: the registered key names the connection.
-        let both = vec![sk(BLOB), key(CERT_TYPE, CERT)];
-        assert_eq!(
-            of(both, Some(identity("alice", false)), "alice"),
-            Some(alices_key)
-        );
-    }
-
-    /// Teleport's `checkAllowedResources`: an empty list limits nothing; a
-    /// resource counts only when it is a node of this cluster.
-    #[test]
-    fn an_access_requests_resources_reach_only_this_clusters_nodes() {
-        let id = |text: &str| {
-            let (cluster, rest) = text.split_once('/').unwrap();
-            let (kind, name) = rest.split_once('/').unwrap();
-            ResourceId {
-                cluster: cluster.into(),
-                kind: kind.into(),
-                name: name.into(),
-            }
-        };
-        let ids = [
-            id("root/node/uuid-a"),
-            id("leaf/node/uuid-b"),
-            id("root/db/uuid-c"),
-        ];
-        assert_eq!(allowed_nodes(None, false, Some("root")), None);
-        assert_eq!(allowed_nodes(Some(&[]), false, Some("root")), None);
-        assert_eq!(
-            allowed_nodes(Some(&ids), false, Some("root")),
-            Some(vec!["uuid-a".to_owned()])
-        );
-        assert_eq!(
-            allowed_nodes(Some(&ids), true, Some("leaf")),
-            Some(vec!["uuid-b".to_owned()])
-        );
-        // This cluster unknown: no node is one of the request's.
-        assert_eq!(allowed_nodes(Some(&ids), false, None), Some(Vec::new()));
-        // Only newer Teleport's constrained list, which is not read: no node.
-        assert_eq!(allowed_nodes(None, true, Some("root")), Some(Vec::new()));
-        assert_eq!(
-            allowed_nodes(Some(&[]), true, Some("root")),
-            Some(Vec::new())
-        );
-    }
-}
+#[path = "who_tests.rs"]
+mod tests;

@@ -6,7 +6,7 @@ use super::applied_role::AppliedRole;
 use super::bundle::Bundle;
 use super::login_state::login_state_denial;
 use super::query::LoginQuery;
-use super::resources::{Role, User};
+use super::resources::{NodeLimit, Role, User};
 use super::ServiceClass;
 
 /// Why this person may not log in here whatever their roles say: a user
@@ -27,21 +27,8 @@ pub(super) fn identity_denial(q: &LoginQuery<'_>, user: &User) -> Option<String>
     if let Some(why) = login_state_denial(q, user) {
         return Some(why);
     }
-    // `AccessChecker.CheckAccess` → `checkAllowedResources`: a certificate
-    // of a resource access request reaches only the nodes it names.
-    if let Some(nodes) = &user.cert().allowed_nodes {
-        // A node's resource name is its host UUID; the node's name counts
-        // only where this host's UUID is not configured.
-        let this = |n: &String| match q.node.id.as_deref() {
-            Some(id) => n == id,
-            None => *n == q.node.name,
-        };
-        if !nodes.iter().any(this) {
-            return Some(format!(
-                "the certificate of {} is limited to the resources of an access request and this node is not one of them",
-                user.name
-            ));
-        }
+    if let Some(why) = resource_request_denial(q, user) {
+        return Some(why);
     }
     // Teleport's `WithUserLock`: a locked account authenticates nowhere
     // (its live sessions go on, as in Teleport: `sessions::assess` ends a
@@ -51,6 +38,48 @@ pub(super) fn identity_denial(q: &LoginQuery<'_>, user: &User) -> Option<String>
             "cluster user {} is locked after too many failed attempts (spec.status), so access is denied",
             user.name
         )
+    })
+}
+
+/// lib/services/access_checker.go `AccessChecker.CheckAccess` →
+/// `checkAllowedResources`: a certificate of a resource access request
+/// reaches only the nodes it names, compared with this node's resource name
+/// (`resourceID.Name == r.GetName()`: the node's `metadata.name`, its host
+/// UUID, `node.id` here), never with its host name. Without `node.id` this
+/// node cannot be told among them, so none is. A node the request limited
+/// to some logins (an `ssh` constraint, applied by lib/services
+/// `WithConstraints` to the login matcher) is reached only with those, and
+/// one with a constraint this agent does not apply not at all.
+fn resource_request_denial(q: &LoginQuery<'_>, user: &User) -> Option<String> {
+    let nodes = user.cert().allowed_nodes.as_ref()?;
+    let limited = format!(
+        "the certificate of {} is limited to the resources of an access request",
+        user.name
+    );
+    let Some(id) = q.node.id.as_deref() else {
+        return Some(format!(
+            "{limited}, and without node.id this node is none of them: set node.id in agent.yaml to this node's Teleport resource name (its host UUID: the content of Teleport's host_uuid file, or the node's metadata.name in `tctl get nodes`)"
+        ));
+    };
+    let here: Vec<&NodeLimit> = nodes
+        .iter()
+        .filter(|n| n.name == id)
+        .map(|n| &n.limit)
+        .collect();
+    if here.is_empty() {
+        return Some(format!("{limited} and this node ({id}) is not one of them"));
+    }
+    here.into_iter().find_map(|limit| match limit {
+        NodeLimit::Unconstrained => None,
+        NodeLimit::Logins(logins) if logins.iter().any(|l| l == q.login) => None,
+        NodeLimit::Logins(logins) => Some(format!(
+            "{limited}, which allows this node ({id}) only as {}, not as {}",
+            logins.join(", "),
+            q.login
+        )),
+        NodeLimit::Unsupported(what) => Some(format!(
+            "{limited}, which limits this node ({id}) by {what}, which pam-mfa does not apply, so access is denied"
+        )),
     })
 }
 

@@ -89,9 +89,9 @@ pub use require_mfa::RequireMfa;
 pub use requirement::Requirement;
 pub use resolve::{decide, decide_with_identity};
 pub use resources::{
-    join_token_sha256, AccountLimits, AuthPreference, CertAuthority, CertificateFacts, DeviceKind,
-    Lock, LockTarget, LoginStateOrigin, MfaDevice, Role, RoleConditions, RoleMapping, TraitValues,
-    Traits, User, WebauthnDevice, WebauthnForm, SSH_SK_KEY_TYPES,
+    join_token_sha256, AccountLimits, AllowedNode, AuthPreference, CertAuthority, CertificateFacts,
+    DeviceKind, Lock, LockTarget, LoginStateOrigin, MfaDevice, NodeLimit, Role, RoleConditions,
+    RoleMapping, TraitValues, Traits, User, WebauthnDevice, WebauthnForm, SSH_SK_KEY_TYPES,
 };
 pub use session_terms::{session_terms, SessionTerms};
 pub use traits::{interpolate, TemplateError};

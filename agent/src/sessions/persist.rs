@@ -24,6 +24,9 @@ use super::procs::ProcId;
 use super::session::Session;
 use crate::policy::{CertificateFacts, ServiceClass, SessionTerms, User};
 
+#[path = "persist_nodes.rs"]
+mod nodes;
+
 /// Larger files are not read (10,000 sessions fit easily).
 const MAX_FILE: u64 = 32 * 1024 * 1024;
 const VERSION: u32 = 2;
@@ -118,7 +121,7 @@ struct Identity {
     join_token_sha256: Option<String>,
     /// The nodes a resource access request's certificate may reach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    allowed_nodes: Option<Vec<String>>,
+    allowed_nodes: Option<Vec<nodes::RecordedNode>>,
     /// The certificate's access requests (lock target `access_request`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     access_requests: Vec<String>,
@@ -157,7 +160,7 @@ fn record(s: &Session) -> Record {
                 bot: c.bot,
                 bot_instance_id: c.bot_instance_id.clone(),
                 join_token_sha256: c.join_token_sha256.clone(),
-                allowed_nodes: c.allowed_nodes.clone(),
+                allowed_nodes: c.allowed_nodes.as_deref().map(nodes::recorded),
                 access_requests: c.access_requests.clone(),
             }
         }),
@@ -213,7 +216,7 @@ fn session(r: Record) -> Option<Session> {
                 bot: i.bot,
                 bot_instance_id: i.bot_instance_id,
                 join_token_sha256: i.join_token_sha256,
-                allowed_nodes: i.allowed_nodes,
+                allowed_nodes: i.allowed_nodes.map(nodes::allowed),
                 access_requests: i.access_requests,
             })),
         }),

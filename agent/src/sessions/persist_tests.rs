@@ -124,3 +124,43 @@ fn a_damaged_line_is_skipped_and_the_rest_stands() {
     assert_eq!((ids, next), (vec!["12-1", "13-2"], 3));
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// The nodes of a resource access request's certificate survive a restart
+/// with what the request limited them to; an older agent's record (names
+/// only) reads as unconstrained nodes, as it meant.
+#[test]
+fn a_resource_requests_nodes_are_kept_with_their_limits() {
+    use crate::policy::{AllowedNode, NodeLimit};
+    let node = |name: &str, limit: NodeLimit| AllowedNode {
+        name: name.into(),
+        limit,
+    };
+    let mut a = sample(12, 12, "jerry");
+    a.id = "12-1".into();
+    a.identity = Some(User::default().with_certificate(|c| {
+        c.allowed_nodes = Some(vec![
+            node("uuid-a", NodeLimit::Unconstrained),
+            node("uuid-b", NodeLimit::Logins(vec!["deploy".into()])),
+            node(
+                "uuid-c",
+                NodeLimit::Unsupported("a constraint of kind x".into()),
+            ),
+        ])
+    }));
+    let journal = |open: serde_json::Value| {
+        format!(
+            "{{\"version\":2,\"next\":13}}\n{}\n",
+            serde_json::json!({ "open": open })
+        )
+    };
+    let mut open = serde_json::to_value(record(&a)).unwrap();
+    let (back, _) = replay(journal(open.clone()).as_bytes()).unwrap();
+    assert_eq!(back[0].identity, a.identity);
+    open["identity"]["allowed_nodes"] = serde_json::json!(["uuid-a"]);
+    let older = journal(open);
+    let (back, _) = replay(older.as_bytes()).unwrap();
+    assert_eq!(
+        back[0].identity.as_ref().unwrap().cert().allowed_nodes,
+        Some(vec![node("uuid-a", NodeLimit::Unconstrained)])
+    );
+}

@@ -47,7 +47,7 @@ mod testkit;
 #[cfg(test)]
 mod trust_tests;
 
-pub use allowed_resources::ResourceId;
+pub use allowed_resources::{ResourceAccess, ResourceConstraint, ResourceId};
 pub use cert_error::CertError;
 pub use identity::{
     TeleportIdentity, EXT_MFA_VERIFIED, EXT_PRIVATE_KEY_POLICY, EXT_TELEPORT_ROLES,

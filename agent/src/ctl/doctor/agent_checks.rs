@@ -116,9 +116,12 @@ fn check_node_config(c: &AgentConfig, path: &str, out: &mut Vec<Finding>) {
 /// Teleport names a node in a `server_id` lock by its host UUID (what
 /// `tctl lock --server-id` and the web UI write, and what lib/srv/ctx.go
 /// `ComputeLockTargets` holds a login by); the agent matches node.id there
-/// beside node.name (policy/locks.rs `LockSubject::node_names`). A host
-/// with no Teleport host UUID (plain OpenSSH) has none to set: said only
-/// when such a lock is in force, the one case where it may be this host's.
+/// beside node.name (policy/locks.rs `LockSubject::node_names`), and a
+/// resource access request's certificate reaches this node only by it
+/// (policy/limits.rs; `mfactl check` warns of that whenever node.id is
+/// unset). A host with no Teleport host UUID (plain OpenSSH) has none to
+/// set: said only when such a lock is in force, the one case where it may
+/// be this host's.
 fn check_node_id(s: &StatusReport, c: &AgentConfig, path: &str, out: &mut Vec<Finding>) {
     let n = s.counts.node_locks_elsewhere;
     if n == 0 || c.node.id.as_deref().is_some_and(|id| !id.is_empty()) {
@@ -131,7 +134,7 @@ fn check_node_id(s: &StatusReport, c: &AgentConfig, path: &str, out: &mut Vec<Fi
             "{path} sets no node.id (this node's Teleport host UUID), and the policy in force holds {n} lock(s) whose node/server_id is not {}",
             c.node_name()
         ),
-        "Teleport's locks name a node by its host UUID (`tctl lock --server-id`, the web UI): without node.id such a lock does not hold this host even when it names it, only a lock naming node.name does",
+        "Teleport's locks name a node by its host UUID (`tctl lock --server-id`, the web UI): without node.id such a lock does not hold this host even when it names it, only a lock naming node.name does; and a certificate limited to the resources of an access request is refused here, since they name nodes by that UUID too",
         format!("set node.id in {path} to the host UUID (the content of Teleport's host_uuid file, or the node's metadata.name in `tctl get nodes`), then `mfactl reload`; a host that is no Teleport node is named by node.name only"),
     ));
 }

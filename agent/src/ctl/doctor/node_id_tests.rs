@@ -41,7 +41,10 @@ fn a_missing_node_id_is_said_only_while_a_lock_names_another_node() {
             found[0]
         );
         assert!(
-            found[0].why.contains("tctl lock --server-id"),
+            found[0].why.contains("tctl lock --server-id")
+                && found[0]
+                    .why
+                    .contains("resources of an access request is refused"),
             "{:?}",
             found[0]
         );

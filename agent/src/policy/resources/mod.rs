@@ -25,7 +25,7 @@ pub use device::{DeviceKind, MfaDevice, SSH_SK_KEY_TYPES};
 pub use lock::{join_token_sha256, Lock, LockTarget, WITHHELD};
 pub use networking::NetworkingConfig;
 pub use role::{Role, RoleConditions};
-pub use user::{AccountLimits, CertificateFacts, LoginStateOrigin, User};
+pub use user::{AccountLimits, AllowedNode, CertificateFacts, LoginStateOrigin, NodeLimit, User};
 pub use user_traits::{TraitValues, Traits};
 pub use webauthn_device::{WebauthnDevice, WebauthnForm};
 

@@ -86,11 +86,36 @@ pub struct CertificateFacts {
     /// join token the bot joined with (lock target `join_token`).
     pub join_token_sha256: Option<String>,
     /// Limited to some resources (a resource access request's
-    /// certificate): the names of the nodes it may reach (their host
-    /// UUIDs). `None`: not limited.
-    pub allowed_nodes: Option<Vec<String>>,
+    /// certificate): the nodes of this cluster it may reach, by resource
+    /// name (a node's host UUID), each as its request limited it. `None`:
+    /// not limited.
+    pub allowed_nodes: Option<Vec<AllowedNode>>,
     /// Its active access requests (lock target `access_request`).
     pub access_requests: Vec<String>,
+}
+
+/// A node a resource access request's certificate may reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedNode {
+    /// The node's resource name (its `metadata.name`: the host UUID),
+    /// what Teleport's `checkAllowedResources` compares.
+    pub name: String,
+    /// What the request limited the access to.
+    pub limit: NodeLimit,
+}
+
+/// What a resource access request limited one node to (its
+/// `ResourceConstraints`, RFD 0228).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeLimit {
+    /// Nothing: the logins the roles allow.
+    Unconstrained,
+    /// Only these logins, of those the roles allow (an `ssh` constraint:
+    /// lib/services `WithConstraints` on the login matcher).
+    Logins(Vec<String>),
+    /// A constraint of a kind this agent does not apply (named here): the
+    /// node cannot be reached (fail closed).
+    Unsupported(String),
 }
 
 /// A bundle user's (empty) certificate facts.

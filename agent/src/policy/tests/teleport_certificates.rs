@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use super::support::{bundle, cap, now, role, user, Ask};
 use super::teleport_device_and_expiry::{identity, with_identity, worker};
+use crate::policy::{
+    decide_with_identity, AllowedNode, Bundle, LoginQuery, NodeLimit, ServiceClass, User,
+};
 
 /// lib/srv/ctx.go `ComputeLockTargets`: a certificate's
 /// `teleport-device-id` is a target, so `tctl lock --device` holds the
@@ -182,31 +185,153 @@ fn disconnect_expired_cert_ends_access_at_the_certificates_end() {
     ));
 }
 
-/// lib/services/access_checker.go `CheckAccess` → `checkAllowedResources`:
-/// a certificate of a resource access request (`teleport-allowed-resources`)
-/// reaches only the nodes it names (by host UUID: `node.id`), whatever its
-/// roles allow; without the extension only the roles decide.
-#[test]
-fn a_resource_request_certificate_reaches_only_its_nodes() {
-    let b = bundle(
+/// A certificate limited to these nodes, each unconstrained.
+fn limited_to(nodes: &[&str]) -> User {
+    limited_with(
+        &nodes
+            .iter()
+            .map(|n| (*n, NodeLimit::Unconstrained))
+            .collect::<Vec<_>>(),
+    )
+}
+
+fn limited_with(nodes: &[(&str, NodeLimit)]) -> User {
+    identity("u", &["open"], false).with_certificate(|c| {
+        c.allowed_nodes = Some(
+            nodes
+                .iter()
+                .map(|(name, limit)| AllowedNode {
+                    name: name.to_string(),
+                    limit: limit.clone(),
+                })
+                .collect(),
+        )
+    })
+}
+
+fn open_to_root() -> Bundle {
+    bundle(
         &(role(
             "open",
             "v7",
-            "  allow:\n    logins: [root]\n    node_labels: {'*': '*'}",
+            "  allow:\n    logins: [root, deploy]\n    node_labels: {'*': '*'}",
         ) + &user("u", &["open"], &["root"])),
-    );
+    )
+}
+
+/// lib/services/access_checker.go `CheckAccess` → `checkAllowedResources`:
+/// a certificate of a resource access request (`teleport-allowed-resources`)
+/// reaches only the nodes it names (by resource name, the host UUID:
+/// `node.id`), whatever its roles allow; without the extension only the
+/// roles decide.
+#[test]
+fn a_resource_request_certificate_reaches_only_its_nodes() {
+    let b = open_to_root();
     let mut this = worker();
     this.id = Some("uuid-b".into());
-    let limited = |nodes: &[&str]| {
-        identity("u", &["open"], false).with_certificate(|c| {
-            c.allowed_nodes = Some(nodes.iter().map(|n| n.to_string()).collect())
-        })
-    };
-    assert!(with_identity(&b, &this, &limited(&["uuid-a", "uuid-b"])).is_allowed());
-    let d = with_identity(&b, &this, &limited(&["uuid-a"]));
+    assert!(with_identity(&b, &this, &limited_to(&["uuid-a", "uuid-b"])).is_allowed());
+    let d = with_identity(&b, &this, &limited_to(&["uuid-a"]));
     assert!(!d.is_allowed(), "{:?}", d.reasons);
-    assert!(!with_identity(&b, &this, &limited(&[])).is_allowed());
+    assert!(
+        d.reasons
+            .iter()
+            .any(|r| r.contains("this node (uuid-b) is not one of them")),
+        "{:?}",
+        d.reasons
+    );
+    assert!(!with_identity(&b, &this, &limited_to(&[])).is_allowed());
     assert!(with_identity(&b, &this, &identity("u", &["open"], false)).is_allowed());
+    // The node's name is not its resource name: a request for a node
+    // called like this host's name does not reach it.
+    assert!(!with_identity(&b, &this, &limited_to(&["b"])).is_allowed());
+}
+
+/// Teleport compares the resource's name with the node resource's name
+/// (`resourceID.Name == r.GetName()`, its host UUID), never with its host
+/// name: without `node.id` this node is none of a request's resources, even
+/// one named like `node.name`, and the reason says what to set.
+#[test]
+fn without_node_id_no_resource_request_reaches_this_node() {
+    let b = open_to_root();
+    let this = worker();
+    assert_eq!(this.id, None);
+    for nodes in [&["b"][..], &["uuid-b", "b"], &[]] {
+        let d = with_identity(&b, &this, &limited_to(nodes));
+        assert!(!d.is_allowed(), "{nodes:?}: {:?}", d.reasons);
+        assert!(
+            d.reasons
+                .iter()
+                .any(|r| r.contains("without node.id this node is none of them")
+                    && r.contains("set node.id")),
+            "{:?}",
+            d.reasons
+        );
+    }
+    // A certificate not limited is decided by its roles alone, as before.
+    assert!(with_identity(&b, &this, &identity("u", &["open"], false)).is_allowed());
+}
+
+/// RFD 0228 and lib/services `WithConstraints`: a node the request limited
+/// to some logins (an `ssh` constraint) is reached only with those (and
+/// only where the roles allow them too); a constraint of a kind pam-mfa
+/// does not apply reaches nothing.
+#[test]
+fn a_resource_requests_login_constraint_limits_the_login() {
+    let b = open_to_root();
+    let mut this = worker();
+    this.id = Some("uuid-b".into());
+    let as_login = |login: &str, u: &User| {
+        let q = LoginQuery {
+            node: &this,
+            login,
+            user: None,
+            class: ServiceClass::Ssh,
+            mfa_device: None,
+            now: now(),
+            lock_view_stale: false,
+        };
+        decide_with_identity(&b, &q, u)
+    };
+    let deploy_only = limited_with(&[
+        ("uuid-a", NodeLimit::Unconstrained),
+        (
+            "uuid-b",
+            NodeLimit::Logins(vec!["deploy".into(), "web".into()]),
+        ),
+    ]);
+    assert!(as_login("deploy", &deploy_only).is_allowed());
+    let d = as_login("root", &deploy_only);
+    assert!(!d.is_allowed(), "{:?}", d.reasons);
+    assert!(
+        d.reasons
+            .iter()
+            .any(|r| r.contains("only as deploy, web, not as root")),
+        "{:?}",
+        d.reasons
+    );
+    // The constraint narrows the roles; it grants no login they do not.
+    assert!(!as_login("web", &deploy_only).is_allowed());
+    // Another node's constraint does not touch this one.
+    let elsewhere = limited_with(&[
+        ("uuid-a", NodeLimit::Logins(vec!["deploy".into()])),
+        ("uuid-b", NodeLimit::Unconstrained),
+    ]);
+    assert!(as_login("root", &elsewhere).is_allowed());
+    let unsupported = limited_with(&[(
+        "uuid-b",
+        NodeLimit::Unsupported("a constraint of kind database".into()),
+    )]);
+    for login in ["root", "deploy"] {
+        let d = as_login(login, &unsupported);
+        assert!(!d.is_allowed(), "{:?}", d.reasons);
+        assert!(
+            d.reasons
+                .iter()
+                .any(|r| r.contains("a constraint of kind database")),
+            "{:?}",
+            d.reasons
+        );
+    }
 }
 
 /// lib/srv/ctx.go `ComputeLockTargets` with `AccessRequestsToLockTargets`:

@@ -84,13 +84,13 @@ pub struct TeleportIdentity {
     /// Extension `teleport-active-requests`: the access requests this
     /// certificate came from (lock target `access_request`).
     pub active_requests: Vec<String>,
-    /// Extension `teleport-allowed-resources`: when present, only these
-    /// resources may be reached with the certificate (a resource access
-    /// request's; `AccessChecker.CheckAccess` checks them first).
-    pub allowed_resources: Option<Vec<super::allowed_resources::ResourceId>>,
-    /// Extension `teleport-allowed-resource-access-ids` is present: newer
-    /// Teleport's constrained resource list (see `allowed_resources`).
-    pub constrained_resources: bool,
+    /// A resource access request's resources (extensions
+    /// `teleport-allowed-resource-access-ids` and
+    /// `teleport-allowed-resources`, read as lib/sshca `DecodeIdentity`
+    /// reads them): when `Some`, only these may be reached with the
+    /// certificate, each as its request limited it
+    /// (`AccessChecker.CheckAccess` checks them first). `None`: not limited.
+    pub allowed_resources: Option<Vec<super::allowed_resources::ResourceAccess>>,
     /// Extension `prev-identity-expires` (RFC 3339): a per-session MFA
     /// certificate's issuing certificate's end. `None` when absent or not a
     /// time (the certificate's own, earlier end then counts).
@@ -151,13 +151,14 @@ impl TeleportIdentity {
                 Some(json) => parse_active_requests(&json)?,
                 None => Vec::new(),
             },
-            allowed_resources: non_empty(super::allowed_resources::EXT_ALLOWED_RESOURCES)
-                .map(|json| super::allowed_resources::parse(&json))
-                .transpose()?,
-            constrained_resources: non_empty(
-                super::allowed_resources::EXT_ALLOWED_RESOURCE_ACCESS_IDS,
-            )
-            .is_some(),
+            allowed_resources: super::allowed_resources::decode(
+                extensions
+                    .get(super::allowed_resources::EXT_ALLOWED_RESOURCES)
+                    .map(String::as_str),
+                extensions
+                    .get(super::allowed_resources::EXT_ALLOWED_RESOURCE_ACCESS_IDS)
+                    .map(String::as_str),
+            )?,
             previous_identity_expires: non_empty(EXT_PREVIOUS_IDENTITY_EXPIRES).and_then(|t| {
                 time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
                     .ok()

@@ -102,33 +102,69 @@ fn ssh_cert_previous_identity_expires() {
         Some(&*crate::policy::join_token_sha256("ci-token"))
     );
     assert!(!format!("{bot:?}").contains("ci-token"));
-    // A resource access request's certificate: its resources, read; a
-    // malformed list refuses the certificate.
-    let with_resources = |json: &str| {
-        let ext = format!("extension:teleport-allowed-resources={json}");
-        let (ty, b64) = s.sign(
-            "ca",
-            "user",
-            &["-I", "jerry", "-n", "jerry", "-V", &window(), "-O", &ext],
-        );
-        verify_user_cert(&ty, &b64, &cas, "jerry", inside())
+}
+
+/// A resource access request's certificate, signed: its resources are read
+/// as lib/sshca `DecodeIdentity` reads them (`verify::ssh_cert::
+/// allowed_resources` has the cases); a malformed list refuses it.
+#[test]
+fn ssh_cert_allowed_resources() {
+    let (s, cas) = setup("resources");
+    let with = |extensions: &[String]| {
+        let mut args: Vec<String> = ["-I", "jerry", "-n", "jerry", "-V", &window()]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        for e in extensions {
+            args.push("-O".into());
+            args.push(format!("extension:{e}"));
+        }
+        let (ty, b64) = s.sign("ca", "user", &strs(&args));
+        verify_user_cert(&ty, &b64, &cas, "jerry", inside()).map(|id| id.allowed_resources)
     };
-    let id = with_resources(r#"["/example.com/node/uuid-1"]"#).unwrap();
-    assert_eq!(id.allowed_resources.unwrap()[0].name, "uuid-1");
+    let older = |json: &str| vec![format!("teleport-allowed-resources={json}")];
+    let node = |name: &str| crate::verify::ssh_cert::ResourceId {
+        cluster: "example.com".into(),
+        kind: "node".into(),
+        name: name.into(),
+    };
+    let limited = with(&older(r#"["/example.com/node/uuid-1"]"#))
+        .unwrap()
+        .unwrap();
+    assert_eq!(limited.len(), 1);
+    assert_eq!(
+        (&limited[0].id, &limited[0].constraint),
+        (&node("uuid-1"), &None)
+    );
     assert!(matches!(
-        with_resources("not json"),
+        with(&older("not json")),
         Err(CertError::BadExtension { .. })
     ));
-    // Newer Teleport's constrained list is noted, not read (who.rs decides
-    // what it reaches).
-    let ext = r#"extension:teleport-allowed-resource-access-ids={"resources":[]}"#;
-    let (ty, b64) = s.sign(
-        "ca",
-        "user",
-        &["-I", "jerry", "-n", "jerry", "-V", &window(), "-O", ext],
+    // ResourceIDsFromString reads null as no list: not limited, not refused.
+    assert_eq!(with(&older("null")), Ok(None));
+    assert_eq!(with(&older("[]")), Ok(None));
+    assert_eq!(with(&[]), Ok(None));
+    // Newer Teleport, every resource constrained: the sentinel in the older
+    // extension, the resources and their logins in the newer one.
+    let constrained = vec![
+        r#"teleport-allowed-resources=["/__SENTINEL__/node/__SENTINEL__"]"#.to_string(),
+        r#"teleport-allowed-resource-access-ids={"resources":[{"id":{"cluster":"example.com","kind":"node","name":"uuid-2"},"constraints":{"version":"v1","ssh":{"logins":["deploy"]}}}]}"#.to_string(),
+    ];
+    let limited = with(&constrained).unwrap().unwrap();
+    assert_eq!(limited.len(), 1);
+    assert_eq!(
+        (&limited[0].id, &limited[0].constraint),
+        (
+            &node("uuid-2"),
+            &Some(crate::verify::ssh_cert::ResourceConstraint::SshLogins(
+                vec!["deploy".into()]
+            ))
+        )
     );
-    let id = verify_user_cert(&ty, &b64, &cas, "jerry", inside()).unwrap();
-    assert!(id.constrained_resources && id.allowed_resources.is_none());
+    assert!(matches!(
+        with(&[r#"teleport-allowed-resource-access-ids={"resources":[{"id":{"cluster":"example.com","kind":"node","name":"n"},"constraints":{"version":"v1","ssh":{"logins":[]}}}]}"#.to_string()]),
+        Err(CertError::BadExtension { ref name, .. }) if name == "teleport-allowed-resource-access-ids"
+    ));
 }
 
 /// `teleport-active-requests` (`{"access_requests": [...]}`): read; a

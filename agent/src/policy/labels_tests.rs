@@ -1,0 +1,185 @@
+//! Tests of `labels`: values, globs, selectors and their outcomes.
+
+use super::*;
+
+/// Go RE2's ASCII Perl classes and word boundaries (lib/utils
+/// `SliceMatchesRegex` compiles label regexes with Go's `regexp`).
+#[test]
+fn perl_classes_are_ascii_as_in_go() {
+    let cases: &[(&str, &str, bool)] = &[
+        (r"^\d+$", "123", true),
+        (r"^\d+$", "\u{663}\u{664}", false),
+        (r"^\D+$", "\u{663}", true),
+        (r"^\w+$", "ab_9", true),
+        (r"^\w+$", "\u{e9}t\u{e9}", false),
+        (r"^\W$", "\u{e9}", true),
+        (r"^a\sb$", "a b", true),
+        (r"^a\sb$", "a\u{a0}b", false),
+        (r"^a\Sb$", "a\u{a0}b", true),
+        (r"^\bab\b$", "ab", true),
+        // é is no ASCII word character: x|é is a boundary in Go
+        (r"^x\B\x{e9}$", "x\u{e9}", false),
+        (r"^x\b\x{e9}$", "x\u{e9}", true),
+        (r"^[\d_]+$", "1_2", true),
+        (r"^[\d_]+$", "\u{663}", false),
+        (r"^[^\d]+$", "a", true),
+        (r"^\\d$", "\\d", true),
+        (r"^\.\*$", ".*", true),
+        (r"^\p{L}+$", "\u{e9}", true),
+    ];
+    for (pattern, value, want) in cases {
+        let re = cached_regex(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"));
+        assert_eq!(re.is_match(value), *want, "{pattern} vs {value:?}");
+    }
+}
+
+#[test]
+fn globs() {
+    let cases = [
+        ("prod", "prod", true),
+        ("prod", "prod1", false),
+        ("prod-*", "prod-1", true),
+        ("prod-*", "prod-", true),
+        ("prod-*", "dev-1", false),
+        ("*", "", true),
+        ("*", "anything", true),
+        ("*-eu-*", "db-eu-1", true),
+        ("*-eu-*", "db-us-1", false),
+        ("a*b*c", "abc", true),
+        ("a*b*c", "aXbYc", true),
+        ("a*b*c", "acb", false),
+        ("a*a", "a", false),
+        ("a*a", "aa", true),
+        ("*.example.com", "db.example.com", true),
+        ("*.example.com", "db.exampleXcom", false),
+        ("a.c", "abc", false),
+    ];
+    for (p, v, want) in cases {
+        assert_eq!(glob_match(p, v), want, "{p} vs {v}");
+    }
+}
+
+fn sel(pairs: &[(&str, &[&str])]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
+        .collect()
+}
+
+fn node(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn values() {
+    let cases: &[(&str, &str, bool)] = &[
+        ("prod", "prod", true),
+        ("prod", "prod3", false),
+        ("prod", "Prod", false),
+        ("prod-*", "prod-1", true),
+        ("prod-*", "prod-", true),
+        ("prod-*", "prod", false),
+        ("prod-*", "xprod-1", false),
+        ("*", "", true),
+        ("*", "anything", true),
+        ("*-db-*", "eu-db-1", true),
+        ("a.b", "axb", false),
+        ("a.b", "a.b", true),
+        ("a+b*", "a+bc", true),
+        ("(x)", "(x)", true),
+        ("^prod-[0-9]+$", "prod-12", true),
+        ("^prod-[0-9]+$", "prod-x", false),
+        ("^prod-[0-9]+$", "xprod-1", false),
+        ("^prod", "prod", false), // no trailing $: a glob, literal '^'
+        ("^prod", "^prod", true),
+        ("^(dev|stage)$", "stage", true),
+        ("^$", "", true),
+        // Go's regexp syntax, as Teleport compiles it (go_regex).
+        (r"^a\<b$", "a<b", true),
+        (r"^a\<b$", "ab", false),
+        (r"^\Qprod.eu\E$", "prod.eu", true),
+        (r"^\Qprod.eu\E$", "prodXeu", false),
+        (r"^\141pp$", "app", true),
+        (r"^[a[b]+$", "a[b", true),
+    ];
+    for (pattern, value, want) in cases {
+        assert_eq!(
+            match_value(pattern, value),
+            Ok(*want),
+            "{pattern} vs {value}"
+        );
+    }
+    assert!(match_value("^prod-[0-9+$", "prod-1")
+        .unwrap_err()
+        .contains("invalid regex"));
+    for go_refuses in [r"^(a)\1$", r"^\8$", r"^\C$", r"^a**$"] {
+        assert!(
+            match_value(go_refuses, "a").is_err(),
+            "{go_refuses} is valid in Rust's syntax, not in Go's"
+        );
+    }
+}
+
+#[test]
+fn selectors() {
+    let prod = node(&[("env", "prod"), ("team", "db")]);
+    let none = node(&[]);
+    let cases: &[(Labels, &BTreeMap<String, String>, bool)] = &[
+        (sel(&[("env", &["prod"])]), &prod, true),
+        (sel(&[("env", &["dev"])]), &prod, false),
+        (sel(&[("env", &["prod-*"])]), &prod, false),
+        (sel(&[("env", &["pr*"])]), &prod, true),
+        (sel(&[("env", &["*"])]), &prod, true),
+        (sel(&[("env", &["dev", "prod"])]), &prod, true), // value lists are OR
+        (sel(&[("env", &["dev", "*"])]), &prod, true),
+        (sel(&[("env", &["^pro[a-z]$"])]), &prod, true),
+        (sel(&[("env", &["prod"]), ("team", &["db"])]), &prod, true), // keys are AND
+        (sel(&[("env", &["prod"]), ("team", &["web"])]), &prod, false),
+        (sel(&[("env", &["prod"]), ("region", &["*"])]), &prod, false), // missing key
+        (sel(&[("region", &["*"])]), &none, false),
+        (sel(&[("*", &["*"])]), &none, true),
+        (sel(&[("*", &["*"])]), &prod, true),
+        (sel(&[("*", &["*"]), ("env", &["dev"])]), &prod, true), // '*': '*' wins
+        (sel(&[("*", &["*", "x"])]), &prod, false),              // not the single '*'
+        (sel(&[("*", &["prod"])]), &prod, false),                // no label named '*'
+        (sel(&[]), &prod, false),
+        (sel(&[]), &none, false),
+        (sel(&[("", &["*"])]), &node(&[("", "x")]), false), // empty key never matches
+        (sel(&[("env", &[])]), &prod, false),
+    ];
+    for (selector, n, want) in cases {
+        let got = match_labels(selector, n);
+        assert_eq!(got.is_match(), *want, "{selector:?} vs {n:?}: {got:?}");
+    }
+}
+
+#[test]
+fn invalid_regex_is_reported_not_matched() {
+    let n = node(&[("env", "prod")]);
+    let got = match_labels(&sel(&[("env", &["^pro(d$"])]), &n);
+    assert!(
+        matches!(got, LabelMatch::Invalid(ref m) if m.contains("invalid regex")),
+        "{got:?}"
+    );
+    // A match before the bad value wins, as in Teleport.
+    let got = match_labels(&sel(&[("env", &["prod", "^pro(d$"])]), &n);
+    assert!(got.is_match());
+}
+
+#[test]
+fn reasons_name_the_labels() {
+    let n = node(&[("env", "dev")]);
+    let got = match_labels(&sel(&[("env", &["prod"])]), &n);
+    assert_eq!(
+        got,
+        LabelMatch::NotMatched("node_labels env=prod did not match: the node has env=dev".into())
+    );
+    let got = match_labels(&sel(&[("env", &["dev", "stage"])]), &n);
+    assert_eq!(
+        got,
+        LabelMatch::Matched("node_labels env=[dev, stage] matched".into())
+    );
+}

@@ -28,52 +28,90 @@ impl LabelMatch {
     }
 }
 
-/// Teleport's `MatchLabels`:
+/// Teleport's `MatchLabelGetter` (lib/services/role.go), failing closed
+/// where its outcome depends on Go's random map order:
 /// - an empty selector matches nothing;
 /// - a `'*'` key whose only value is `'*'` matches every node, even one
 ///   without labels;
 /// - otherwise every key must be a label of the node, and either one of its
 ///   values is `*`, or one value matches the node's value (see
-///   [`match_value`]). Values are tried in order; an invalid regex met before
-///   a match makes the whole selector invalid.
+///   [`match_value`]). Values are tried in order (`utils.SliceMatchesRegex`):
+///   an invalid regex met before a match is an error, which fails
+///   Teleport's access check. Teleport walks the keys in random order and
+///   stops at the first that does not match, so whether it meets another
+///   key's invalid regex depends on the order: the selector is
+///   [`LabelMatch::Invalid`] whenever some order meets one.
 pub fn match_labels(selector: &Labels, node: &BTreeMap<String, String>) -> LabelMatch {
     if selector.is_empty() {
         return LabelMatch::NotMatched("empty node_labels match no node".to_owned());
     }
-    if let Some(values) = selector.get(WILDCARD) {
-        if values.len() == 1 && values[0] == WILDCARD {
-            return LabelMatch::Matched("node_labels '*': '*' match every node".to_owned());
-        }
+    if selector.get(WILDCARD).is_some_and(|v| is_every_node(v)) {
+        return LabelMatch::Matched("node_labels '*': '*' match every node".to_owned());
     }
+    let mut invalid = None;
+    let mut missed = None;
     for (key, values) in selector {
-        let Some(actual) = node.get(key).filter(|_| !key.is_empty()) else {
-            return LabelMatch::NotMatched(format!(
-                "node_labels {} did not match: the node has no label {key:?}",
-                describe(selector)
-            ));
-        };
-        if values.iter().any(|v| v == WILDCARD) {
-            continue;
-        }
-        let mut matched = false;
-        for value in values {
-            match match_value(value, actual) {
-                Ok(true) => {
-                    matched = true;
-                    break;
-                }
-                Ok(false) => {}
-                Err(e) => return LabelMatch::Invalid(format!("node_labels {key}: {e}")),
+        match match_key(key, values, node) {
+            KeyMatch::Yes => {}
+            KeyMatch::NoLabel => {
+                missed.get_or_insert_with(|| format!("the node has no label {key:?}"));
+            }
+            KeyMatch::NoValue(actual) => {
+                missed.get_or_insert_with(|| format!("the node has {key}={actual}"));
+            }
+            KeyMatch::Invalid(why) => {
+                invalid.get_or_insert(why);
             }
         }
-        if !matched {
-            return LabelMatch::NotMatched(format!(
-                "node_labels {} did not match: the node has {key}={actual}",
-                describe(selector)
-            ));
+    }
+    if let Some(why) = invalid {
+        return LabelMatch::Invalid(match missed {
+            Some(m) => format!("{why} (Teleport walks the keys in Go's random map order, and may reach it before it finds that {m})"),
+            None => why,
+        });
+    }
+    match missed {
+        None => LabelMatch::Matched(format!("node_labels {} matched", describe(selector))),
+        Some(m) => LabelMatch::NotMatched(format!(
+            "node_labels {} did not match: {m}",
+            describe(selector)
+        )),
+    }
+}
+
+/// Whether a value list is `'*'` alone: under the `'*'` key, every node.
+fn is_every_node(values: &[String]) -> bool {
+    matches!(values, [only] if only == WILDCARD)
+}
+
+/// One key of a selector with one value list against the node.
+enum KeyMatch {
+    Yes,
+    NoLabel,
+    /// The node's value, which no value of the list matches.
+    NoValue(String),
+    /// An invalid regex met before a match.
+    Invalid(String),
+}
+
+/// One key of Teleport's `MatchLabelGetter` loop: the node must have the
+/// label (an empty key is no label); a `*` value matches any value;
+/// otherwise `utils.SliceMatchesRegex`, values in order.
+fn match_key(key: &str, values: &[String], node: &BTreeMap<String, String>) -> KeyMatch {
+    let Some(actual) = node.get(key).filter(|_| !key.is_empty()) else {
+        return KeyMatch::NoLabel;
+    };
+    if values.iter().any(|v| v == WILDCARD) {
+        return KeyMatch::Yes;
+    }
+    for value in values {
+        match match_value(value, actual) {
+            Ok(true) => return KeyMatch::Yes,
+            Ok(false) => {}
+            Err(e) => return KeyMatch::Invalid(format!("node_labels {key}: {e}")),
         }
     }
-    LabelMatch::Matched(format!("node_labels {} matched", describe(selector)))
+    KeyMatch::NoValue(actual.clone())
 }
 
 /// One selector value against one label value: `^...$` is a regex (anchored

@@ -183,3 +183,56 @@ fn reasons_name_the_labels() {
         LabelMatch::Matched("node_labels env=[dev, stage] matched".into())
     );
 }
+
+/// What a selector gives, in short: `match`, `no` or `invalid`.
+fn outcome(got: &LabelMatch) -> &'static str {
+    match got {
+        LabelMatch::Matched(_) => "match",
+        LabelMatch::NotMatched(_) => "no",
+        LabelMatch::Invalid(_) => "invalid",
+    }
+}
+
+/// Teleport's `MatchLabelGetter` walks the selector in Go's random map
+/// order and returns at the first key that does not match: whether it
+/// reaches another key's invalid regex (`utils.SliceMatchesRegex`, values
+/// in order) depends on the order. It is invalid whenever some order
+/// reaches one, whatever the keys are named; the `'*': '*'` and empty
+/// selector rules come first.
+#[test]
+fn an_invalid_regex_some_key_order_reaches_is_invalid() {
+    let xy = node(&[("a", "x"), ("b", "y"), ("z", "x")]);
+    let bad = "^(bad$";
+    let cases: &[(Labels, &BTreeMap<String, String>, &str)] = &[
+        // the key that does not match sorts before or after the bad one
+        (sel(&[("a", &["nomatch"]), ("b", &[bad])]), &xy, "invalid"),
+        (sel(&[("z", &["nomatch"]), ("b", &[bad])]), &xy, "invalid"),
+        (sel(&[("a", &[bad]), ("b", &["nomatch"])]), &xy, "invalid"),
+        // a key the node does not have, before the bad one
+        (sel(&[("0", &["x"]), ("b", &[bad])]), &xy, "invalid"),
+        // the bad key is not the node's: never reached
+        (sel(&[("a", &["nomatch"]), ("c", &[bad])]), &xy, "no"),
+        (sel(&[("a", &["x"]), ("c", &[bad])]), &xy, "no"),
+        // a value before it matches, or a '*' among them: never reached
+        (sel(&[("a", &["nomatch"]), ("b", &["y", bad])]), &xy, "no"),
+        (sel(&[("a", &["nomatch"]), ("b", &[bad, "*"])]), &xy, "no"),
+        (sel(&[("a", &["x"]), ("b", &["y", bad])]), &xy, "match"),
+        // reached after a value that does not match
+        (
+            sel(&[("a", &["nomatch"]), ("b", &["n", bad])]),
+            &xy,
+            "invalid",
+        ),
+        // '*': '*' matches first
+        (sel(&[("*", &["*"]), ("b", &[bad])]), &xy, "match"),
+    ];
+    for (selector, n, want) in cases {
+        let got = match_labels(selector, n);
+        assert_eq!(outcome(&got), *want, "{selector:?} vs {n:?}: {got:?}");
+    }
+    let got = match_labels(&sel(&[("a", &["nomatch"]), ("b", &[bad])]), &xy);
+    assert!(
+        matches!(&got, LabelMatch::Invalid(m) if m.starts_with("node_labels b: invalid regex") && m.contains("the node has a=x")),
+        "{got:?}"
+    );
+}

@@ -229,10 +229,89 @@ fn an_invalid_regex_some_key_order_reaches_is_invalid() {
     for (selector, n, want) in cases {
         let got = match_labels(selector, n);
         assert_eq!(outcome(&got), *want, "{selector:?} vs {n:?}: {got:?}");
+        for side in [Side::Allow, Side::Deny] {
+            let applied = AppliedLabels::from(selector.clone());
+            assert_eq!(outcome(&match_applied(&applied, n, side)), *want);
+        }
     }
     let got = match_labels(&sel(&[("a", &["nomatch"]), ("b", &[bad])]), &xy);
     assert!(
         matches!(&got, LabelMatch::Invalid(m) if m.starts_with("node_labels b: invalid regex") && m.contains("the node has a=x")),
         "{got:?}"
+    );
+}
+
+/// A selector with other value lists for some labels.
+fn applied(pairs: &[(&str, &[&str])], others: &[(&str, &[&[&str]])]) -> AppliedLabels {
+    let list = |l: &[&str]| l.iter().map(|v| v.to_string()).collect();
+    AppliedLabels {
+        selector: sel(pairs),
+        alternatives: others
+            .iter()
+            .map(|(k, lists)| (k.to_string(), lists.iter().map(|l| list(l)).collect()))
+            .collect(),
+    }
+}
+
+/// Teleport's `applyLabelsTraits` keeps one of the value lists of the keys
+/// that became one label, whichever it writes last (random map order):
+/// on allow every list must match, on deny one matching is enough; one
+/// that is invalid is invalid on either side.
+#[test]
+fn a_label_with_several_value_lists_takes_the_stricter_outcome() {
+    let prod = node(&[("env", "prod"), ("tier", "web")]);
+    let dev = node(&[("env", "dev"), ("tier", "web")]);
+    let test = node(&[("env", "test"), ("tier", "web")]);
+    let bare = node(&[]);
+    let env = |first: &[&str], others: &[&[&str]]| applied(&[("env", first)], &[("env", others)]);
+    // (selector, node, outcome on allow, on deny)
+    let cases: &[(AppliedLabels, &BTreeMap<String, String>, &str, &str)] = &[
+        (env(&["prod"], &[&["dev"]]), &prod, "no", "match"),
+        (env(&["prod"], &[&["dev"]]), &dev, "no", "match"),
+        (env(&["prod"], &[&["dev"]]), &test, "no", "no"),
+        (env(&["prod"], &[&["dev"], &["pr*"]]), &prod, "no", "match"),
+        (env(&["prod"], &[&["pr*"]]), &prod, "match", "match"),
+        (env(&["prod"], &[&["*"]]), &prod, "match", "match"),
+        (env(&["prod"], &[&["*"]]), &bare, "no", "no"),
+        (env(&["prod"], &[&["^(bad$"]]), &prod, "invalid", "invalid"),
+        (env(&["x"], &[&["^(bad$"]]), &prod, "invalid", "invalid"),
+        // '*': '*' as one of the lists: every node with that one only
+        (
+            applied(&[("*", &["*"])], &[("*", &[&["x"]])]),
+            &prod,
+            "no",
+            "match",
+        ),
+        // beside another key, which must match too
+        (
+            applied(
+                &[("env", &["prod"]), ("tier", &["web"])],
+                &[("env", &[&["dev"]])],
+            ),
+            &dev,
+            "no",
+            "match",
+        ),
+        (
+            applied(
+                &[("env", &["prod"]), ("tier", &["db"])],
+                &[("env", &[&["dev"]])],
+            ),
+            &dev,
+            "no",
+            "no",
+        ),
+    ];
+    for (a, n, allow, deny) in cases {
+        for (side, want) in [(Side::Allow, allow), (Side::Deny, deny)] {
+            let got = match_applied(a, n, side);
+            assert_eq!(outcome(&got), *want, "{side:?} {a:?} vs {n:?}: {got:?}");
+        }
+    }
+    assert_eq!(
+        match_applied(&env(&["prod"], &[&["dev"]]), &prod, Side::Allow),
+        LabelMatch::NotMatched(
+            "node_labels env=prod or env=dev did not match: the node has env=prod, which env=dev does not match".into()
+        )
     );
 }

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::label_traits::{apply_label_traits, template_note};
-use super::labels::{match_labels, LabelMatch, Labels};
+use super::labels::{match_applied, LabelMatch, Labels, Side};
 use super::node_label_cache::RoleLabels;
 use super::predicate::Env as ExpressionEnv;
 use super::query::LoginQuery;
@@ -41,27 +41,28 @@ pub(super) fn apply_traits<'b>(
     reasons: &mut Vec<String>,
 ) -> AppliedRole<'b> {
     let name = &role.name;
-    let labels = |field: &str,
+    let labels = |side: Side,
                   selector: &Labels,
                   known: Option<&'b LabelMatch>,
                   notes: &mut Vec<String>| match known {
         Some(outcome) => Cow::Borrowed(outcome),
-        None => Cow::Owned(match_labels(
-            &apply_label_traits(name, field, selector, traits, notes),
+        None => Cow::Owned(match_applied(
+            &apply_label_traits(name, side, selector, traits, notes),
             node,
+            side,
         )),
     };
     // In the order Teleport applies them, so the notes read in that order.
     let allow_logins = expand_logins(name, "allow logins", &role.allow.logins, traits, reasons);
     let allow_labels = labels(
-        "allow node_labels",
+        Side::Allow,
         &role.allow.node_labels,
         known.and_then(|k| k.allow.as_ref()),
         reasons,
     );
     let deny_logins = expand_logins(name, "deny logins", &role.deny.logins, traits, reasons);
     let deny_labels = labels(
-        "deny node_labels",
+        Side::Deny,
         &role.deny.node_labels,
         known.and_then(|k| k.deny.as_ref()),
         reasons,

@@ -7,8 +7,52 @@ use super::regex_cache::cached_regex;
 /// A label selector: key → accepted values (OR). All keys must match (AND).
 pub type Labels = BTreeMap<String, Vec<String>>;
 
+/// For a label several keys of a selector became: its other value lists.
+pub type Alternatives = BTreeMap<String, Vec<Vec<String>>>;
+
 /// The wildcard, as a key or as a value.
 pub const WILDCARD: &str = "*";
+
+/// The side of a role a selector is on. Where Teleport's outcome depends on
+/// the order Go walks a map, the outcome taken is the stricter one for the
+/// side (fail closed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Allow,
+    Deny,
+}
+
+impl Side {
+    /// The selector's field, for notes: `allow node_labels`.
+    pub fn field(self) -> &'static str {
+        match self {
+            Side::Allow => "allow node_labels",
+            Side::Deny => "deny node_labels",
+        }
+    }
+}
+
+/// A role's selector with a user's traits applied (Teleport's
+/// `applyLabelsTraits`, see `label_traits`). When templates turn several
+/// keys of the role's selector into one label, Teleport keeps the values of
+/// whichever key it writes last, in Go's random map order: every value list
+/// it may keep is here.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppliedLabels {
+    /// Each label with one value list it may get.
+    pub selector: Labels,
+    /// For a label several keys became: the other value lists it may get.
+    pub alternatives: Alternatives,
+}
+
+impl From<Labels> for AppliedLabels {
+    fn from(selector: Labels) -> AppliedLabels {
+        AppliedLabels {
+            selector,
+            alternatives: Alternatives::new(),
+        }
+    }
+}
 
 /// The outcome of matching one selector against one node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,52 +72,154 @@ impl LabelMatch {
     }
 }
 
-/// Teleport's `MatchLabels`:
+/// Teleport's `MatchLabels`, for a selector whose keys each have one value
+/// list (the same on either side): see [`match_applied`].
+pub fn match_labels(selector: &Labels, node: &BTreeMap<String, String>) -> LabelMatch {
+    match_selector(selector, &Alternatives::new(), node, Side::Allow)
+}
+
+/// Teleport's `MatchLabelGetter` (lib/services/role.go), failing closed
+/// where its outcome depends on Go's random map order:
 /// - an empty selector matches nothing;
 /// - a `'*'` key whose only value is `'*'` matches every node, even one
 ///   without labels;
 /// - otherwise every key must be a label of the node, and either one of its
 ///   values is `*`, or one value matches the node's value (see
-///   [`match_value`]). Values are tried in order; an invalid regex met before
-///   a match makes the whole selector invalid.
-pub fn match_labels(selector: &Labels, node: &BTreeMap<String, String>) -> LabelMatch {
+///   [`match_value`]). Values are tried in order (`utils.SliceMatchesRegex`):
+///   an invalid regex met before a match is an error, which fails
+///   Teleport's access check. Teleport walks the keys in random order and
+///   stops at the first that does not match, so whether it meets another
+///   key's invalid regex depends on the order: the selector is
+///   [`LabelMatch::Invalid`] whenever some order meets one;
+/// - a label with several value lists ([`AppliedLabels`]) takes the
+///   stricter outcome for `side`: on allow every list must match, on deny
+///   one matching is enough.
+pub fn match_applied(
+    applied: &AppliedLabels,
+    node: &BTreeMap<String, String>,
+    side: Side,
+) -> LabelMatch {
+    match_selector(&applied.selector, &applied.alternatives, node, side)
+}
+
+/// [`match_applied`]'s work, `alternatives` holding the other value lists
+/// of the labels that have several.
+fn match_selector(
+    selector: &Labels,
+    alternatives: &Alternatives,
+    node: &BTreeMap<String, String>,
+    side: Side,
+) -> LabelMatch {
     if selector.is_empty() {
         return LabelMatch::NotMatched("empty node_labels match no node".to_owned());
     }
-    if let Some(values) = selector.get(WILDCARD) {
-        if values.len() == 1 && values[0] == WILDCARD {
-            return LabelMatch::Matched("node_labels '*': '*' match every node".to_owned());
-        }
+    // Whether `'*': '*'` may be the wildcard key's list (`shortcut`), and
+    // whether another one may (so that Teleport walks the keys).
+    let (shortcut, walk) = match selector.get_key_value(WILDCARD) {
+        None => (false, true),
+        Some((key, first)) => lists(alternatives, key, first).fold((false, false), |(s, w), l| {
+            (s || is_every_node(l), w || !is_every_node(l))
+        }),
+    };
+    let every_node = || LabelMatch::Matched("node_labels '*': '*' match every node".to_owned());
+    if !walk {
+        return every_node();
     }
-    for (key, values) in selector {
-        let Some(actual) = node.get(key).filter(|_| !key.is_empty()) else {
-            return LabelMatch::NotMatched(format!(
-                "node_labels {} did not match: the node has no label {key:?}",
-                describe(selector)
-            ));
-        };
-        if values.iter().any(|v| v == WILDCARD) {
-            continue;
-        }
-        let mut matched = false;
-        for value in values {
-            match match_value(value, actual) {
-                Ok(true) => {
-                    matched = true;
-                    break;
+    let mut invalid = None;
+    let mut missed = None;
+    let mut every_key_matches = true;
+    for (key, first) in selector {
+        let mut key_matches = false;
+        for values in lists(alternatives, key, first) {
+            if key == WILDCARD && is_every_node(values) {
+                continue; // that list takes the shortcut above
+            }
+            match match_key(key, values, node) {
+                KeyMatch::Yes => key_matches = true,
+                KeyMatch::NoLabel => {
+                    missed.get_or_insert_with(|| format!("the node has no label {key:?}"));
                 }
-                Ok(false) => {}
-                Err(e) => return LabelMatch::Invalid(format!("node_labels {key}: {e}")),
+                KeyMatch::NoValue(actual) => {
+                    missed.get_or_insert_with(|| match alternatives.contains_key(key) {
+                        true => format!(
+                            "the node has {key}={actual}, which {} does not match",
+                            describe_list(key, values)
+                        ),
+                        false => format!("the node has {key}={actual}"),
+                    });
+                }
+                KeyMatch::Invalid(why) => {
+                    invalid.get_or_insert(why);
+                }
             }
         }
-        if !matched {
-            return LabelMatch::NotMatched(format!(
-                "node_labels {} did not match: the node has {key}={actual}",
-                describe(selector)
-            ));
+        every_key_matches &= key_matches;
+    }
+    if let Some(why) = invalid {
+        return LabelMatch::Invalid(match missed {
+            Some(m) => format!("{why} (Teleport walks the keys in Go's random map order, and may reach it before it finds that {m})"),
+            None => why,
+        });
+    }
+    let described = || describe(selector, alternatives);
+    match (side, missed) {
+        (Side::Allow, None) => LabelMatch::Matched(format!("node_labels {} matched", described())),
+        (Side::Deny, _) if shortcut => every_node(),
+        (Side::Deny, _) if every_key_matches => {
+            LabelMatch::Matched(format!("node_labels {} matched", described()))
+        }
+        (_, m) => LabelMatch::NotMatched(format!(
+            "node_labels {} did not match: {}",
+            described(),
+            m.unwrap_or_default()
+        )),
+    }
+}
+
+/// Every value list `key` (a key of a selector, whose list there is
+/// `first`) may get.
+fn lists<'a>(
+    alternatives: &'a Alternatives,
+    key: &'a str,
+    first: &'a [String],
+) -> impl Iterator<Item = &'a [String]> + 'a {
+    let others = alternatives.get(key).into_iter().flatten();
+    std::iter::once(first).chain(others.map(Vec::as_slice))
+}
+
+/// Whether a value list is `'*'` alone: under the `'*'` key, every node.
+fn is_every_node(values: &[String]) -> bool {
+    matches!(values, [only] if only == WILDCARD)
+}
+
+/// One key of a selector with one value list against the node.
+enum KeyMatch {
+    Yes,
+    NoLabel,
+    /// The node's value, which no value of the list matches.
+    NoValue(String),
+    /// An invalid regex met before a match.
+    Invalid(String),
+}
+
+/// One key of Teleport's `MatchLabelGetter` loop: the node must have the
+/// label (an empty key is no label); a `*` value matches any value;
+/// otherwise `utils.SliceMatchesRegex`, values in order.
+fn match_key(key: &str, values: &[String], node: &BTreeMap<String, String>) -> KeyMatch {
+    let Some(actual) = node.get(key).filter(|_| !key.is_empty()) else {
+        return KeyMatch::NoLabel;
+    };
+    if values.iter().any(|v| v == WILDCARD) {
+        return KeyMatch::Yes;
+    }
+    for value in values {
+        match match_value(value, actual) {
+            Ok(true) => return KeyMatch::Yes,
+            Ok(false) => {}
+            Err(e) => return KeyMatch::Invalid(format!("node_labels {key}: {e}")),
         }
     }
-    LabelMatch::Matched(format!("node_labels {} matched", describe(selector)))
+    KeyMatch::NoValue(actual.clone())
 }
 
 /// One selector value against one label value: `^...$` is a regex (anchored
@@ -128,211 +274,32 @@ fn glob_match(pattern: &str, value: &str) -> bool {
     rest.len() >= last.len() && rest.ends_with(last)
 }
 
-#[cfg(test)]
-mod glob_tests {
-    use super::{cached_regex, glob_match};
-
-    /// Go RE2's ASCII Perl classes and word boundaries (lib/utils
-    /// `SliceMatchesRegex` compiles label regexes with Go's `regexp`).
-    #[test]
-    fn perl_classes_are_ascii_as_in_go() {
-        let cases: &[(&str, &str, bool)] = &[
-            (r"^\d+$", "123", true),
-            (r"^\d+$", "\u{663}\u{664}", false),
-            (r"^\D+$", "\u{663}", true),
-            (r"^\w+$", "ab_9", true),
-            (r"^\w+$", "\u{e9}t\u{e9}", false),
-            (r"^\W$", "\u{e9}", true),
-            (r"^a\sb$", "a b", true),
-            (r"^a\sb$", "a\u{a0}b", false),
-            (r"^a\Sb$", "a\u{a0}b", true),
-            (r"^\bab\b$", "ab", true),
-            // é is no ASCII word character: x|é is a boundary in Go
-            (r"^x\B\x{e9}$", "x\u{e9}", false),
-            (r"^x\b\x{e9}$", "x\u{e9}", true),
-            (r"^[\d_]+$", "1_2", true),
-            (r"^[\d_]+$", "\u{663}", false),
-            (r"^[^\d]+$", "a", true),
-            (r"^\\d$", "\\d", true),
-            (r"^\.\*$", ".*", true),
-            (r"^\p{L}+$", "\u{e9}", true),
-        ];
-        for (pattern, value, want) in cases {
-            let re = cached_regex(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"));
-            assert_eq!(re.is_match(value), *want, "{pattern} vs {value:?}");
-        }
-    }
-
-    #[test]
-    fn globs() {
-        let cases = [
-            ("prod", "prod", true),
-            ("prod", "prod1", false),
-            ("prod-*", "prod-1", true),
-            ("prod-*", "prod-", true),
-            ("prod-*", "dev-1", false),
-            ("*", "", true),
-            ("*", "anything", true),
-            ("*-eu-*", "db-eu-1", true),
-            ("*-eu-*", "db-us-1", false),
-            ("a*b*c", "abc", true),
-            ("a*b*c", "aXbYc", true),
-            ("a*b*c", "acb", false),
-            ("a*a", "a", false),
-            ("a*a", "aa", true),
-            ("*.example.com", "db.example.com", true),
-            ("*.example.com", "db.exampleXcom", false),
-            ("a.c", "abc", false),
-        ];
-        for (p, v, want) in cases {
-            assert_eq!(glob_match(p, v), want, "{p} vs {v}");
-        }
-    }
-}
-
-/// `env=prod, team=[a, b]`, for messages.
-pub fn describe(selector: &Labels) -> String {
+/// `env=prod, team=[a, b]`, for messages; a label with several value lists
+/// reads `env=prod or env=dev`.
+fn describe(selector: &Labels, alternatives: &Alternatives) -> String {
     if selector.is_empty() {
         return "{}".to_owned();
     }
     selector
         .iter()
-        .map(|(k, v)| match v.as_slice() {
-            [one] => format!("{k}={one}"),
-            many => format!("{k}=[{}]", many.join(", ")),
+        .map(|(k, first)| {
+            lists(alternatives, k, first)
+                .map(|values| describe_list(k, values))
+                .collect::<Vec<_>>()
+                .join(" or ")
         })
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sel(pairs: &[(&str, &[&str])]) -> Labels {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
-            .collect()
-    }
-
-    fn node(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn values() {
-        let cases: &[(&str, &str, bool)] = &[
-            ("prod", "prod", true),
-            ("prod", "prod3", false),
-            ("prod", "Prod", false),
-            ("prod-*", "prod-1", true),
-            ("prod-*", "prod-", true),
-            ("prod-*", "prod", false),
-            ("prod-*", "xprod-1", false),
-            ("*", "", true),
-            ("*", "anything", true),
-            ("*-db-*", "eu-db-1", true),
-            ("a.b", "axb", false),
-            ("a.b", "a.b", true),
-            ("a+b*", "a+bc", true),
-            ("(x)", "(x)", true),
-            ("^prod-[0-9]+$", "prod-12", true),
-            ("^prod-[0-9]+$", "prod-x", false),
-            ("^prod-[0-9]+$", "xprod-1", false),
-            ("^prod", "prod", false), // no trailing $: a glob, literal '^'
-            ("^prod", "^prod", true),
-            ("^(dev|stage)$", "stage", true),
-            ("^$", "", true),
-            // Go's regexp syntax, as Teleport compiles it (go_regex).
-            (r"^a\<b$", "a<b", true),
-            (r"^a\<b$", "ab", false),
-            (r"^\Qprod.eu\E$", "prod.eu", true),
-            (r"^\Qprod.eu\E$", "prodXeu", false),
-            (r"^\141pp$", "app", true),
-            (r"^[a[b]+$", "a[b", true),
-        ];
-        for (pattern, value, want) in cases {
-            assert_eq!(
-                match_value(pattern, value),
-                Ok(*want),
-                "{pattern} vs {value}"
-            );
-        }
-        assert!(match_value("^prod-[0-9+$", "prod-1")
-            .unwrap_err()
-            .contains("invalid regex"));
-        for go_refuses in [r"^(a)\1$", r"^\8$", r"^\C$", r"^a**$"] {
-            assert!(
-                match_value(go_refuses, "a").is_err(),
-                "{go_refuses} is valid in Rust's syntax, not in Go's"
-            );
-        }
-    }
-
-    #[test]
-    fn selectors() {
-        let prod = node(&[("env", "prod"), ("team", "db")]);
-        let none = node(&[]);
-        let cases: &[(Labels, &BTreeMap<String, String>, bool)] = &[
-            (sel(&[("env", &["prod"])]), &prod, true),
-            (sel(&[("env", &["dev"])]), &prod, false),
-            (sel(&[("env", &["prod-*"])]), &prod, false),
-            (sel(&[("env", &["pr*"])]), &prod, true),
-            (sel(&[("env", &["*"])]), &prod, true),
-            (sel(&[("env", &["dev", "prod"])]), &prod, true), // value lists are OR
-            (sel(&[("env", &["dev", "*"])]), &prod, true),
-            (sel(&[("env", &["^pro[a-z]$"])]), &prod, true),
-            (sel(&[("env", &["prod"]), ("team", &["db"])]), &prod, true), // keys are AND
-            (sel(&[("env", &["prod"]), ("team", &["web"])]), &prod, false),
-            (sel(&[("env", &["prod"]), ("region", &["*"])]), &prod, false), // missing key
-            (sel(&[("region", &["*"])]), &none, false),
-            (sel(&[("*", &["*"])]), &none, true),
-            (sel(&[("*", &["*"])]), &prod, true),
-            (sel(&[("*", &["*"]), ("env", &["dev"])]), &prod, true), // '*': '*' wins
-            (sel(&[("*", &["*", "x"])]), &prod, false),              // not the single '*'
-            (sel(&[("*", &["prod"])]), &prod, false),                // no label named '*'
-            (sel(&[]), &prod, false),
-            (sel(&[]), &none, false),
-            (sel(&[("", &["*"])]), &node(&[("", "x")]), false), // empty key never matches
-            (sel(&[("env", &[])]), &prod, false),
-        ];
-        for (selector, n, want) in cases {
-            let got = match_labels(selector, n);
-            assert_eq!(got.is_match(), *want, "{selector:?} vs {n:?}: {got:?}");
-        }
-    }
-
-    #[test]
-    fn invalid_regex_is_reported_not_matched() {
-        let n = node(&[("env", "prod")]);
-        let got = match_labels(&sel(&[("env", &["^pro(d$"])]), &n);
-        assert!(
-            matches!(got, LabelMatch::Invalid(ref m) if m.contains("invalid regex")),
-            "{got:?}"
-        );
-        // A match before the bad value wins, as in Teleport.
-        let got = match_labels(&sel(&[("env", &["prod", "^pro(d$"])]), &n);
-        assert!(got.is_match());
-    }
-
-    #[test]
-    fn reasons_name_the_labels() {
-        let n = node(&[("env", "dev")]);
-        let got = match_labels(&sel(&[("env", &["prod"])]), &n);
-        assert_eq!(
-            got,
-            LabelMatch::NotMatched(
-                "node_labels env=prod did not match: the node has env=dev".into()
-            )
-        );
-        let got = match_labels(&sel(&[("env", &["dev", "stage"])]), &n);
-        assert_eq!(
-            got,
-            LabelMatch::Matched("node_labels env=[dev, stage] matched".into())
-        );
+/// `env=prod` or `team=[a, b]`.
+fn describe_list(key: &str, values: &[String]) -> String {
+    match values {
+        [one] => format!("{key}={one}"),
+        many => format!("{key}=[{}]", many.join(", ")),
     }
 }
+
+#[cfg(test)]
+#[path = "labels_tests.rs"]
+mod tests;

@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 
 use super::by_name::ByName;
 use super::label_traits::{apply_label_traits, is_literal};
-use super::labels::{match_labels, LabelMatch, Labels};
+use super::labels::{match_applied, LabelMatch, Labels, Side};
 use super::resources::{Role, Traits};
 
 /// One role's literal selectors against the node: `None` for a side whose
@@ -29,18 +29,18 @@ pub(super) struct RoleLabels {
 
 impl RoleLabels {
     fn of(role: &Role, node: &BTreeMap<String, String>) -> RoleLabels {
-        let side = |field: &str, selector: &Labels| {
+        let outcome = |side: Side, selector: &Labels| {
             is_literal(selector).then(|| {
                 let mut notes = Vec::new();
                 let applied =
-                    apply_label_traits(&role.name, field, selector, &Traits::default(), &mut notes);
+                    apply_label_traits(&role.name, side, selector, &Traits::default(), &mut notes);
                 debug_assert!(notes.is_empty(), "a literal selector notes nothing");
-                match_labels(&applied, node)
+                match_applied(&applied, node, side)
             })
         };
         RoleLabels {
-            allow: side("allow node_labels", &role.allow.node_labels),
-            deny: side("deny node_labels", &role.deny.node_labels),
+            allow: outcome(Side::Allow, &role.allow.node_labels),
+            deny: outcome(Side::Deny, &role.deny.node_labels),
         }
     }
 }

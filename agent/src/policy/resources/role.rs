@@ -206,15 +206,19 @@ struct RawAllow {
     _impersonate: (),
 }
 
-/// A `node_labels_expression`, parsed; empty or blank counts as absent. An
-/// expression that does not parse is kept with its error, as Teleport's
-/// `ValidateRole` only warns about it: the loader warns, and every login of
-/// the role's holders is denied (the access check fails on it).
+/// A `node_labels_expression`, parsed. Only the empty string counts as
+/// absent: Teleport's `LabelMatchers.Empty` (api/types/role.go) and
+/// `CheckLabelsMatch` (lib/services/role.go) test `len(Expression) == 0`, so
+/// a blank one (spaces only) is an expression, which `parseLabelExpression`
+/// refuses (go/parser: expected operand). An expression that does not parse
+/// is kept with its error, as Teleport's `ValidateRole` only warns about it:
+/// the loader warns, and every login of the role's holders is denied (the
+/// access check fails on it).
 fn label_expression<'de, D: Deserializer<'de>>(d: D) -> Result<Option<LabelExpression>, D::Error> {
     let Some(text) = Option::<String>::deserialize(d)? else {
         return Ok(None);
     };
-    if text.trim().is_empty() {
+    if text.is_empty() {
         return Ok(None);
     }
     Ok(Some(LabelExpression::parse_or_keep(&text)))

@@ -28,6 +28,7 @@ mod teleport_device_and_expiry;
 mod teleport_go_syntax;
 mod teleport_local_auth;
 mod teleport_local_auth_backup_flag;
+mod teleport_map_order;
 mod teleport_role_refusals;
 mod teleport_rules;
 mod teleport_traits_and_locks;

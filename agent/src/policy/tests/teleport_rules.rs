@@ -133,6 +133,12 @@ fn an_expression_that_does_not_parse_denies_its_holders_only() {
             "unknown_fn(\\\"x\\\")",
             "unsupported function: unknown_fn",
         ),
+        // Blank is set (`LabelMatchers.Empty` tests the length only) and
+        // does not parse (go/parser: expected operand).
+        ("allow", " ", "empty expression"),
+        ("deny", " ", "empty expression"),
+        ("allow", "\\t\\n ", "empty expression"),
+        ("deny", "\\n", "empty expression"),
     ] {
         let broken =
             format!("  {side}:\n    logins: [jerry]\n    node_labels_expression: \"{expr}\"");
@@ -162,5 +168,36 @@ fn an_expression_that_does_not_parse_denies_its_holders_only() {
             "{side} {expr}: {:?}",
             d.reasons
         );
+    }
+}
+
+/// Only an empty `node_labels_expression` is no expression: Teleport's
+/// `LabelMatchers.Empty` and `CheckLabelsMatch` test `len(Expression) == 0`,
+/// so the role decides by its `node_labels` alone, with no warning. A blank
+/// one is set, and `parseLabelExpression` fails on it: the role loads with a
+/// warning and denies its holders, on either side (a deny side with no
+/// logins of its own included).
+#[test]
+fn an_empty_expression_is_absent_and_a_blank_one_denies() {
+    let open = "  allow:\n    logins: [jerry]\n    node_labels: {'*': '*'}";
+    let cases = [
+        (format!("{open}\n    node_labels_expression: ''"), "allow off [r]"),
+        ("  allow:\n    logins: [jerry]\n    node_labels_expression: \"\"".to_owned(), "deny off []"),
+        (format!("{open}\n  deny:\n    node_labels_expression: ''"), "allow off [r]"),
+        (format!("{open}\n    node_labels_expression: ' '"), "deny off []"),
+        (format!("{open}\n  deny:\n    node_labels_expression: ' '"), "deny off []"),
+        (format!("{open}\n  deny:\n    node_labels: {{env: dev}}\n    node_labels_expression: \"\\t\""), "deny off []"),
+    ];
+    for (body, want) in &cases {
+        let b = bundle(&(role("r", "v7", body) + &user("jerry", &["r"], &["jerry"])));
+        let warnings = super::support::warnings_beside_missing_cap(&b);
+        let blank = body.contains("' '") || body.contains("\\t");
+        assert_eq!(
+            warnings.iter().any(|w| w.contains("does not parse")),
+            blank,
+            "{body}: {warnings:?}"
+        );
+        let d = Ask::new(&prod3(), "jerry").user("jerry").decide(&b);
+        assert_eq!(summary(&d), *want, "{body}: {:?}", d.reasons);
     }
 }

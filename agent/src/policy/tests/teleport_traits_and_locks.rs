@@ -333,18 +333,19 @@ fn apply_traits_cases_from_teleport() {
     let traits = t(&[("foo", &["bar", "baz"]), ("hello", &["there"])]);
     let traits = Traits::from(&traits);
     let r = &b.roles()["r"];
-    let applied = |field: &str, selector| {
+    let applied = |side, selector| {
         crate::policy::label_traits::apply_label_traits(
             &r.name,
-            field,
+            side,
             selector,
             &traits,
             &mut Vec::new(),
         )
+        .selector
     };
     let labels = |pairs: &[(&str, &[&str])]| -> crate::policy::Labels { t(pairs) };
     assert_eq!(
-        applied("allow node_labels", &r.allow.node_labels),
+        applied(crate::policy::labels::Side::Allow, &r.allow.node_labels),
         labels(&[
             ("bar", &["value"]),
             ("", &["missing"]),
@@ -353,7 +354,7 @@ fn apply_traits_cases_from_teleport() {
         ])
     );
     assert_eq!(
-        applied("deny node_labels", &r.deny.node_labels),
+        applied(crate::policy::labels::Side::Deny, &r.deny.node_labels),
         labels(&[("there", &["bar", "baz"])])
     );
 }

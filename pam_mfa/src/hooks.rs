@@ -28,7 +28,8 @@ pub const PANIC_CODE: i32 = PAM_AUTH_ERR;
 /// What the module gets from the process it runs in.
 pub struct Host<'a> {
     pub log: &'a mut dyn LogSink,
-    /// The process environment (for `SSH_AUTH_SOCK` when PAM's has none).
+    /// The process environment (for `SSH_AUTH_SOCK` when PAM's has none,
+    /// and whether `SSH_CONNECTION` or `SSH_CLIENT` is set).
     pub process_env: &'a dyn Fn(&str) -> Option<String>,
     /// PAM_SILENT was passed.
     pub silent: bool,

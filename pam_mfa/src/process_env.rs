@@ -7,6 +7,7 @@
 //! the program was executed with. What is read here is only a hint: the
 //! agent checks the socket belongs to the invoking user before using it.
 
+use std::cell::OnceCell;
 use std::io::Read;
 
 /// The largest environment block read (Linux caps a single string at 128 KiB,
@@ -17,11 +18,22 @@ const MAX_ENVIRON: u64 = 1 << 20;
 /// (a 32-byte probe, then doubling) costs several times one read.
 const FIRST_READ: usize = 16 * 1024;
 
-/// `name` from the environment the process was started with, else from the
-/// current environment.
-pub fn startup_env(name: &str) -> Option<String> {
-    from_environ_block(&read_startup_environ().unwrap_or_default(), name)
-        .or_else(|| std::env::var(name).ok())
+/// The environment the process was started with, read once (when first
+/// asked) for all the variables one hook looks up.
+#[derive(Default)]
+pub struct StartupEnv {
+    block: OnceCell<Vec<u8>>,
+}
+
+impl StartupEnv {
+    /// `name` from the environment the process was started with, else from
+    /// the current environment.
+    pub fn get(&self, name: &str) -> Option<String> {
+        let block = self
+            .block
+            .get_or_init(|| read_startup_environ().unwrap_or_default());
+        from_environ_block(block, name).or_else(|| std::env::var(name).ok())
+    }
 }
 
 fn read_startup_environ() -> Option<Vec<u8>> {
@@ -63,6 +75,8 @@ mod tests {
     fn this_process_has_a_startup_environment() {
         // PATH is set for every test run, and present from the start.
         assert!(read_startup_environ().is_some_and(|b| !b.is_empty()));
-        assert!(startup_env("PATH").is_some());
+        let env = StartupEnv::default();
+        assert!(env.get("PATH").is_some());
+        assert!(env.get("PAM_MFA_NO_SUCH_VARIABLE").is_none());
     }
 }

@@ -59,6 +59,17 @@ pub struct PamContext {
     /// `SSH_AUTH_SOCK` from the PAM environment or the invoking process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh_auth_sock: Option<String>,
+    /// `SSH_CONNECTION` or `SSH_CLIENT` is set in the PAM environment or
+    /// the environment the process was started with: it runs in an SSH
+    /// session. Whether only, never the values. Sent only when set, and
+    /// `false` when absent: an older module (or agent) without the field
+    /// speaks the same protocol version, unknown fields being ignored.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ssh_connection_env: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -296,5 +307,26 @@ mod tests {
             json,
             r#"{"v":1,"type":"prompt","prompts":[{"style":"echo_off","text":"x"}]}"#
         );
+    }
+
+    /// `ssh_connection_env` is new in version 1: a module without it is
+    /// read as "not set", and it is sent only when set, so that an agent
+    /// without it (which ignores fields it does not know, as this one
+    /// does) reads a module with it.
+    #[test]
+    fn ssh_connection_env_is_optional_both_ways() {
+        let old: PamContext = serde_json::from_str(r#"{"service":"sudo","user":"j"}"#).unwrap();
+        assert!(!old.ssh_connection_env);
+        let json = serde_json::to_value(&old).unwrap();
+        assert!(json.get("ssh_connection_env").is_none(), "{json}");
+        let set = PamContext {
+            ssh_connection_env: true,
+            ..old
+        };
+        let json = serde_json::to_value(&set).unwrap();
+        assert_eq!(json["ssh_connection_env"], true);
+        let newer = r#"{"service":"sudo","user":"j","ssh_connection_env":true,"later":1}"#;
+        let back: PamContext = serde_json::from_str(newer).unwrap();
+        assert_eq!(back, set);
     }
 }

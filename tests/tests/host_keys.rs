@@ -105,6 +105,16 @@ fn touch_always_passes_touch_never_is_refused_on_a_hardware_key_touch_desktop() 
         card_before,
         "the card attached to this host was used for a sudo inside an SSH session"
     );
+    // ... nor with SSH_CONNECTION where the module looks (sudo's startup
+    // environment, which the agent cannot read under its packaged unit: a
+    // setuid sudo is not dumpable; here PAM's, which the agent never reads).
+    let out = w.sudo(&["SSH_CONNECTION=192.0.2.9 50022 192.0.2.1 22"]);
+    w.assert_refused(&out, "sudo with SSH_CONNECTION set");
+    assert_eq!(
+        w.env.card_log().len(),
+        card_before,
+        "the card attached to this host was used for a sudo with SSH_CONNECTION set"
+    );
 
     // Not touched: the card refuses to sign, the login is refused.
     w.env.set_touch("not touched");

@@ -127,13 +127,7 @@ fn authorized_keys(state: &AgentState, login: &str, peer: i32) -> ResponseBody {
                 // The login's own key files as sshd just read them.
                 let files = key_files_state(state, login);
                 let connection = connection_of_keys_command(peer);
-                for l in &lines {
-                    let at = (l.key_type.as_str(), l.blob.as_str());
-                    let files = files.clone();
-                    state
-                        .served_keys
-                        .record(login, at, l.verify_required, files, connection);
-                }
+                state.served_keys.record(login, &lines, &files, connection);
             }
             ResponseBody::Keys {
                 lines: lines.into_iter().map(|l| l.line).collect(),

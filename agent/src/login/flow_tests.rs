@@ -138,17 +138,10 @@ impl Fixture {
     fn serve_keys(&self) {
         let bundle = self.state.store.current().unwrap();
         let files = super::key_files_state(&self.state, "root");
-        for l in lines_for_login(&bundle, &self.state.node, "root", self.state.now(), false) {
-            let at = (l.key_type.as_str(), l.blob.as_str());
-            let files = files.clone();
-            self.state.served_keys.record(
-                "root",
-                at,
-                l.verify_required,
-                files,
-                pid_1s_connection(),
-            );
-        }
+        let lines = lines_for_login(&bundle, &self.state.node, "root", self.state.now(), false);
+        self.state
+            .served_keys
+            .record("root", &lines, &files, pid_1s_connection());
     }
 
     pub(super) fn advance(&self, d: Duration) {
@@ -217,15 +210,9 @@ fn pin_needs_a_served_verify_required_line() {
         lines[0].line
     );
     let files = super::key_files_state(&f.state, "root");
-    for l in &lines {
-        f.state.served_keys.record(
-            "root",
-            (&l.key_type, &l.blob),
-            l.verify_required,
-            files.clone(),
-            pid_1s_connection(),
-        );
-    }
+    f.state
+        .served_keys
+        .record("root", &lines, &files, pid_1s_connection());
     assert_eq!(f.login(Some(&sk_info(BLOB)), "10.0.0.1"), ALLOW);
 }
 

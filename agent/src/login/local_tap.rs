@@ -44,9 +44,12 @@ pub const TAP_CUE: &str = "pam-mfa: Tap your security key";
 const POLL_MS: u32 = 100;
 
 /// Whether this login taps a key attached to this host: desktop-class
-/// services, and admin actions (sudo, su) outside an SSH session (no
-/// forwarded agent, no sshd among the peer's ancestors or in its
-/// environment).
+/// services, and admin actions (sudo, su) outside an SSH session: no
+/// forwarded agent, no `SSH_CONNECTION` or `SSH_CLIENT` in the environment
+/// the module saw, nor in the peer's as the agent reads it, no sshd among
+/// the peer's ancestors. Each of these only ever says "SSH" (no local tap);
+/// a user can hide all of them (unset the variables, `setsid` out of
+/// sshd's process tree), which docs/THREAT_MODEL.md weighs.
 pub(super) fn wanted(
     state: &AgentState,
     class: ServiceClass,
@@ -59,14 +62,19 @@ pub(super) fn wanted(
     match class {
         ServiceClass::Desktop => true,
         ServiceClass::Admin => {
-            ctx.ssh_auth_sock.as_deref().is_none_or(str::is_empty) && !in_ssh_session(peer.pid)
+            ctx.ssh_auth_sock.as_deref().is_none_or(str::is_empty)
+                && !ctx.ssh_connection_env
+                && !in_ssh_session(peer.pid)
         }
         ServiceClass::Ssh => false,
     }
 }
 
 /// Whether `pid` runs inside an SSH session: `SSH_CONNECTION` in its
-/// environment, or an `sshd` process among its ancestors.
+/// environment, or an `sshd` process among its ancestors. The environment
+/// cannot be read for sudo under the packaged unit (sudo is setuid, so not
+/// dumpable, and the agent has no CAP_SYS_PTRACE): the module's
+/// [`PamContext::ssh_connection_env`] says it then.
 fn in_ssh_session(pid: i32) -> bool {
     if let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) {
         if env

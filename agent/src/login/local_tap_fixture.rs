@@ -200,14 +200,25 @@ pub(super) fn fixture_recording(
 
 impl Fixture {
     pub(super) fn begin(&self, service: &str, ssh_auth_sock: Option<&str>) -> Step {
-        let ctx = PamContext {
+        self.begin_with(PamContext {
+            ssh_auth_sock: ssh_auth_sock.map(Into::into),
+            ..Self::context(service)
+        })
+    }
+
+    /// The context of a login to `service` as root (by root for sudo).
+    pub(super) fn context(service: &str) -> PamContext {
+        PamContext {
             service: service.into(),
             user: "root".into(),
             ruser: (service == "sudo-t").then(|| "root".into()),
             tty: Some("tty3".into()),
-            ssh_auth_sock: ssh_auth_sock.map(Into::into),
             ..Default::default()
-        };
+        }
+    }
+
+    /// `begin` from this test process.
+    pub(super) fn begin_with(&self, ctx: PamContext) -> Step {
         handle_begin(
             &self.state,
             PeerIds::of_process(std::process::id() as i32, 0),

@@ -136,7 +136,7 @@ fn no_card_attached_is_a_clear_refusal() {
 }
 
 #[test]
-fn sudo_with_a_forwarded_agent_keeps_the_challenge_prompt() {
+fn sudo_in_an_ssh_session_keeps_the_challenge_prompt() {
     let f = fixture("hardware_key_touch", 1, 2, "0s", None);
     // Local sudo: the attached key.
     let (seen, _) = f.poll_to_end(f.begin("sudo-t", None));
@@ -149,6 +149,17 @@ fn sudo_with_a_forwarded_agent_keeps_the_challenge_prompt() {
     assert!(
         !matches!(step, Step::Ask(_, ResponseBody::Wait { .. })),
         "sudo with a forwarded agent tapped a local key"
+    );
+    // So does SSH_CONNECTION or SSH_CLIENT where the module looked (sudo's
+    // own environment, which the agent cannot read).
+    let ctx = PamContext {
+        ssh_connection_env: true,
+        ..Fixture::context("sudo-t")
+    };
+    let step = f.begin_with(ctx);
+    assert!(
+        !matches!(step, Step::Ask(_, ResponseBody::Wait { .. })),
+        "sudo in an SSH session, as the module saw, tapped a local key"
     );
 }
 

@@ -50,6 +50,9 @@ mod reuse;
 mod reuse_flow_tests;
 mod satisfy;
 mod served_keys;
+mod served_keys_table;
+#[cfg(test)]
+mod served_keys_tests;
 mod served_lines;
 mod session_hooks;
 #[cfg(test)]

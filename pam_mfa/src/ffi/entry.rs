@@ -37,7 +37,8 @@ unsafe fn entry(
         // SAFETY: `pamh` is the non-null handle of this call, and `handle`
         // is dropped before the call returns.
         let mut handle = unsafe { RealHandle::new(pamh) };
-        let process_env = |name: &str| crate::process_env::startup_env(name);
+        let startup_env = crate::process_env::StartupEnv::default();
+        let process_env = |name: &str| startup_env.get(name);
         let host = Host {
             log: &mut Syslog,
             process_env: &process_env,

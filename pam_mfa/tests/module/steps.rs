@@ -50,6 +50,7 @@ fn allow_sends_the_context_and_shows_the_message() {
                 tty: Some("ssh".into()),
                 ssh_auth_info: Some("publickey sk-ssh-ed25519@openssh.com AAAA".into()),
                 ssh_auth_sock: Some("/tmp/ssh-x/agent.1".into()),
+                ssh_connection_env: false,
             },
         }]
     );
@@ -75,6 +76,45 @@ fn ssh_auth_sock_falls_back_to_the_process_environment() {
             assert_eq!(context.ruser, None);
         }
         other => panic!("{other:?}"),
+    }
+}
+
+/// Whether sudo runs in an SSH session: `SSH_CONNECTION` or `SSH_CLIENT`
+/// set (even empty) in the environment sudo was started with or in PAM's;
+/// only whether is sent (the context has no room for the addresses).
+#[test]
+fn ssh_connection_or_ssh_client_in_either_environment_is_sent_as_set() {
+    // (set in the process environment, set in PAM's, sent as set)
+    let cases = [
+        ("SSH_CONNECTION", None, true),
+        ("SSH_CLIENT", None, true),
+        ("", Some(("SSH_CLIENT", "10.0.0.1 5000 22")), true),
+        ("", Some(("SSH_CONNECTION", "")), true),
+        ("SSH_CONNECTIONS", Some(("SSH_AUTH_SOCK", "/tmp/a")), false),
+    ];
+    for (process_var, pam_var, want) in cases {
+        let agent = Agent::spawn(|peer| {
+            peer.recv();
+            peer.send(ResponseBody::Allow { message: None });
+        });
+        let mut h = Scripted::new();
+        h.service = Some("sudo".into());
+        h.env = pam_var
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .into_iter()
+            .collect();
+        let env = |name: &str| (name == process_var).then(|| "10.0.0.1 5000 10.0.0.2 22".into());
+        let (code, _) = run_with(&mut h, PamHook::Auth, &[&agent.arg()], &env, false);
+        assert_eq!(code, PAM_SUCCESS);
+        match &agent.finish()[0] {
+            RequestBody::Begin { context, .. } => {
+                assert_eq!(
+                    context.ssh_connection_env, want,
+                    "{process_var} {pam_var:?}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
 

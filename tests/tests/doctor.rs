@@ -8,6 +8,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+#[path = "doctor/match_blocks.rs"]
+mod match_blocks;
+
 use pam_mfa_e2e::bins::{self, workspace_root};
 use pam_mfa_e2e::process::run_with_timeout;
 use pam_mfa_e2e::workdir::WorkDir;

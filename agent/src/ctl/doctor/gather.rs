@@ -12,7 +12,7 @@ use pam_mfa_protocol::{RequestBody, ResponseBody};
 use super::sshd::parse_sshd_t;
 use super::sshd::FIXED_KEYWORDS;
 use super::sshd_files::{global_settings, match_settings};
-use super::sshd_keys::GLOBAL_KEYWORDS;
+use super::sshd_match::MATCH_KEYWORDS;
 use super::{Facts, Ownership};
 use crate::config::AgentConfig;
 
@@ -68,7 +68,7 @@ pub fn gather(args: &DoctorArgs) -> Facts {
         Err(_) => Vec::new(),
     };
     let main_config = config.unwrap_or(Path::new(SSHD_CONFIG));
-    let sshd_match_settings = Some(match_settings(main_config, GLOBAL_KEYWORDS));
+    let sshd_match_settings = Some(match_settings(main_config, MATCH_KEYWORDS));
     let sshd_global_settings = Some(global_settings(
         main_config,
         &drop_in_beside(main_config),

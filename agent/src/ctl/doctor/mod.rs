@@ -22,6 +22,9 @@ mod sshd_fix_tests;
 mod sshd_keys;
 #[cfg(test)]
 mod sshd_keys_tests;
+mod sshd_match;
+#[cfg(test)]
+mod sshd_match_tests;
 #[cfg(test)]
 mod sudo_services_tests;
 mod sudoers;
@@ -86,9 +89,10 @@ pub struct Facts {
     pub sshd: Option<Result<String, String>>,
     /// `sshd -T -C user=root,host=localhost,addr=127.0.0.1`.
     pub sshd_root: Option<Result<String, String>>,
-    /// `PubkeyAuthOptions` and `AuthorizedKeysFile` set inside `Match`
-    /// blocks of sshd_config and the files it includes (sshd -T does not
-    /// show them), or why those files could not be read.
+    /// The settings inside `Match` blocks of sshd_config and the files it
+    /// includes that doctor checks (sshd -T does not show them:
+    /// `sshd_match::MATCH_KEYWORDS`), or why those files could not be
+    /// read.
     pub sshd_match_settings: Option<Result<Vec<MatchSetting>, String>>,
     /// For the keywords doctor fixes, their settings outside Match blocks
     /// in the order sshd reads them (the first one's value is the one sshd
@@ -123,6 +127,7 @@ pub fn check_host(f: &Facts) -> Vec<Finding> {
     let config = f.agent_config.as_ref().and_then(|c| c.as_ref().ok());
     out.extend(agent_checks::check_agent(f));
     out.extend(sshd::check_sshd(f, config));
+    out.extend(sshd_match::check_match_blocks(f));
     out.extend(pam::check_pam(f));
     out.extend(sudoers::check_passwordless_sudo(f));
     out.extend(agent_checks::check_sudo(f));

@@ -1,7 +1,8 @@
 //! Match blocks against real `sshd -T`: a block whose AuthenticationMethods
 //! skips the key (an sftp-only group's `keyboard-interactive` or
-//! `password`) is an error; blocks that turn off pam-mfa's path fail closed
-//! (warnings), and `UsePAM` in a block is refused by sshd.
+//! `password`) is an error, and with the shipped /etc/pam.d/sshd (pam_mfa.so
+//! alone) any password logs in now; blocks that turn off pam-mfa's path
+//! fail closed (warnings), and `UsePAM` in a block is refused by sshd.
 
 use super::*;
 
@@ -31,7 +32,7 @@ fn find<'a>(found: &'a [Value], id: &str) -> &'a Value {
 }
 
 #[test]
-fn a_match_block_that_skips_the_key_is_an_error() {
+fn a_match_block_that_skips_the_key_is_an_error_and_open_with_step_two() {
     pam_mfa_e2e::require_root!();
     assert!(Path::new(bins::SSHD).exists(), "sshd is needed");
     let work = WorkDir::new("doctor-match-methods");
@@ -52,6 +53,13 @@ fn a_match_block_that_skips_the_key_is_an_error() {
         assert!(
             what.contains(&at) && what.contains(&format!("AuthenticationMethods {methods}`")),
             "{what}"
+        );
+        // config/pam.d/sshd checks no password: open now, said first.
+        assert_eq!(found[0]["id"], "pam.sshd.password_unchecked", "{found:#?}");
+        assert!(
+            found[0]["what"].as_str().unwrap().contains(&format!("with AuthenticationMethods {methods}")),
+            "{}",
+            found[0]
         );
     }
     // sshd applies the last one to olga alone, as doctor said (README's
@@ -74,7 +82,7 @@ fn a_match_block_that_skips_the_key_is_an_error() {
     let (_, found) = doctor(&work, &fixed);
     let bad: Vec<String> = ids(&found)
         .into_iter()
-        .filter(|id| id.starts_with("sshd.match"))
+        .filter(|id| id.starts_with("sshd.match") || id == "pam.sshd.password_unchecked")
         .collect();
     assert_eq!(bad, Vec::<String>::new(), "{found:#?}");
 }
@@ -101,4 +109,33 @@ fn match_blocks_that_turn_off_pam_mfas_path_fail_closed() {
     let f = find(&found, "sshd.unreadable");
     assert!(f["what"].as_str().unwrap().contains("UsePAM"), "{f}");
     assert_eq!(code, Some(2));
+}
+
+/// README's two steps in the wrong order: /etc/pam.d/sshd with pam_mfa.so
+/// alone before the drop-in (sshd's defaults let passwords and
+/// keyboard-interactive in alone).
+#[test]
+fn step_two_before_step_one_is_found_first() {
+    pam_mfa_e2e::require_root!();
+    assert!(Path::new(bins::SSHD).exists(), "sshd is needed");
+    let work = WorkDir::new("doctor-order");
+    let (code, found) = doctor(&work, "UsePAM yes\n");
+    assert_eq!(code, Some(2));
+    let f = &found[0];
+    assert_eq!(f["id"], "pam.sshd.password_unchecked", "{found:#?}");
+    assert_eq!(f["severity"], "error");
+    assert!(
+        f["what"]
+            .as_str()
+            .unwrap()
+            .contains("sshd -T has AuthenticationMethods any (PasswordAuthentication yes"),
+        "{f}"
+    );
+    assert!(
+        f["why"]
+            .as_str()
+            .unwrap()
+            .starts_with("any password logs in now"),
+        "{f}"
+    );
 }

@@ -14,6 +14,9 @@ mod gather;
 #[cfg(test)]
 mod node_id_tests;
 mod pam;
+mod password_unchecked;
+#[cfg(test)]
+mod password_unchecked_tests;
 mod sshd;
 mod sshd_files;
 mod sshd_fix;
@@ -125,6 +128,8 @@ pub struct Facts {
 pub fn check_host(f: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
     let config = f.agent_config.as_ref().and_then(|c| c.as_ref().ok());
+    // Open now: any password logs in. First, whatever else is found.
+    out.extend(password_unchecked::check_password_unchecked(f));
     out.extend(agent_checks::check_agent(f));
     out.extend(sshd::check_sshd(f, config));
     out.extend(sshd_match::check_match_blocks(f));

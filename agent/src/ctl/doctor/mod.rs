@@ -4,13 +4,17 @@
 //!
 //! The checks ([`check_host`]) are pure functions of [`Facts`], which
 //! [`gather`] collects from the host (`sshd -T`, sshd_config's Match
-//! blocks, the PAM files, `sudo -V`,
-//! the agent's status, agent.yaml); tests hand them broken ones.
+//! blocks, the PAM files, sudoers, `sudo -V`, the agent's status,
+//! agent.yaml, the policy's decisions for root and the NOPASSWD accounts);
+//! tests hand them broken ones.
 
 mod agent_checks;
 #[cfg(test)]
 mod break_glass_tests;
 mod gather;
+mod login_decisions;
+#[cfg(test)]
+mod login_decisions_tests;
 #[cfg(test)]
 mod node_id_tests;
 mod pam;
@@ -31,6 +35,7 @@ mod sshd_match_tests;
 #[cfg(test)]
 mod sudo_services_tests;
 mod sudoers;
+mod sudoers_accounts;
 #[cfg(test)]
 mod tests;
 
@@ -42,7 +47,9 @@ use crate::config::AgentConfig;
 use pam_mfa_protocol::StatusReport;
 
 pub use gather::{gather, DoctorArgs};
+pub use login_decisions::LoginDecisions;
 pub use sshd_files::{DropInPlace, GlobalSetting, GlobalSettings, MatchSetting};
+pub use sudoers_accounts::PasswordlessLogin;
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -112,6 +119,9 @@ pub struct Facts {
     pub pam_dir: String,
     /// sudoers rules that let sudo skip authentication (`file:line`).
     pub sudoers_passwordless: Vec<String>,
+    /// The accounts those rules name (a `%group`'s members from
+    /// /etc/group and /etc/passwd).
+    pub sudoers_passwordless_logins: Vec<PasswordlessLogin>,
     /// sudoers defaults that make sudo skip the account stack (`file:line`).
     pub sudoers_no_account: Vec<String>,
     /// `sudo -V` as root (its "Authentication timestamp timeout" line).
@@ -122,6 +132,10 @@ pub struct Facts {
     pub agent_config_path: String,
     /// The running agent's status, or why it could not be asked.
     pub agent_status: Option<Result<StatusReport, String>>,
+    /// The policy's decisions (`mfactl explain`) for root over SSH and
+    /// through sudo and for the sudo of each passwordless account; None
+    /// when no policy could be read (nothing is then said of them).
+    pub login_decisions: Option<LoginDecisions>,
 }
 
 /// Every check, in the order an admin should fix them.
@@ -136,6 +150,7 @@ pub fn check_host(f: &Facts) -> Vec<Finding> {
     out.extend(pam::check_pam(f));
     out.extend(sudoers::check_passwordless_sudo(f));
     out.extend(agent_checks::check_sudo(f));
+    out.extend(login_decisions::check_login_decisions(f));
     out
 }
 

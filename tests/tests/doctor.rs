@@ -8,6 +8,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+#[path = "doctor/match_blocks.rs"]
+mod match_blocks;
+#[path = "doctor/policy_logins.rs"]
+mod policy_logins;
+
 use pam_mfa_e2e::bins::{self, workspace_root};
 use pam_mfa_e2e::process::run_with_timeout;
 use pam_mfa_e2e::workdir::WorkDir;
@@ -23,6 +28,34 @@ fn doctor(work: &WorkDir, drop_in: &str) -> (Option<i32>, Vec<Value>) {
 /// As [`doctor`], with `earlier` as sshd_config.d/50-cloud-init.conf,
 /// which sorts before the drop-in, when not empty.
 fn doctor_after(work: &WorkDir, earlier: &str, drop_in: &str) -> (Option<i32>, Vec<Value>) {
+    doctor_on(
+        work,
+        drop_in,
+        &Host {
+            earlier,
+            ..Host::default()
+        },
+    )
+}
+
+/// What a doctor run is given besides the drop-in.
+#[derive(Default)]
+struct Host<'a> {
+    /// sshd_config.d/50-cloud-init.conf, which sorts before the drop-in
+    /// (none when empty).
+    earlier: &'a str,
+    /// agent.yaml (config/agent.yaml when None).
+    config: Option<&'a Path>,
+    /// The agent's socket (when None, one where no agent answers).
+    socket: Option<&'a Path>,
+    /// Shell commands run first in doctor's private mount namespace (bind
+    /// mounts over /etc files).
+    setup: &'a str,
+}
+
+/// Runs doctor on `host`'s sshd and agent.yaml; (exit code, findings).
+fn doctor_on(work: &WorkDir, drop_in: &str, host: &Host) -> (Option<i32>, Vec<Value>) {
+    let earlier = host.earlier;
     let host_key = work.join("host_key");
     if !host_key.exists() {
         let st = Command::new("ssh-keygen")
@@ -52,13 +85,22 @@ fn doctor_after(work: &WorkDir, earlier: &str, drop_in: &str) -> (Option<i32>, V
         0o644,
     );
     let root = workspace_root();
+    let config = host
+        .config
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root.join("config/agent.yaml"));
     let script = format!(
-        "mount -t tmpfs -o mode=755 tmpfs /run && mkdir /run/sshd && exec {mfactl} --socket {sock} doctor --json --sshd-config {main} --pam-dir {pam} --config {cfg}",
+        "mount -t tmpfs -o mode=755 tmpfs /run && mkdir /run/sshd && {setup} exec {mfactl} --socket {sock} doctor --json --sshd-config {main} --pam-dir {pam} --config {cfg}",
+        setup = host.setup,
         mfactl = bins::mfactl().display(),
-        sock = work.join("no-agent.sock").display(),
+        sock = host
+            .socket
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| work.join("no-agent.sock"))
+            .display(),
         main = main.display(),
         pam = root.join("config/pam.d").display(),
-        cfg = root.join("config/agent.yaml").display(),
+        cfg = config.display(),
     );
     let out = run_with_timeout(
         Command::new("unshare")

@@ -312,6 +312,39 @@ fn pam_mfa_page_sshd_example_is_the_shipped_drop_in() {
     );
 }
 
+/// README's order: the sshd drop-in before /etc/pam.d/sshd loses
+/// common-auth, which the other order opens to any password.
+#[test]
+fn pam_mfa_page_shows_the_sshd_drop_in_before_the_sshd_stack() {
+    let text = page("pam_mfa.8");
+    let found = examples(&text);
+    let line_of = |what: &str, pick: &dyn Fn(&str) -> bool| {
+        found
+            .iter()
+            .find(|(_, t)| pick(t))
+            .unwrap_or_else(|| panic!("pam_mfa.8 shows no {what}"))
+            .0
+    };
+    let drop_in = line_of("sshd drop-in", &|t| t.lines().any(|l| l == "UsePAM yes"));
+    let stack = line_of("/etc/pam.d/sshd", &|t| {
+        t.lines().next() == Some("auth       required     pam_mfa.so")
+    });
+    assert!(
+        drop_in < stack,
+        "pam_mfa.8:{stack}: /etc/pam.d/sshd without common-auth comes before the drop-in (line {drop_in}): in that order any password logs in"
+    );
+    let between: String = text
+        .lines()
+        .skip(drop_in)
+        .take(stack - drop_in)
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        plain(&between).contains("Never in the other order"),
+        "pam_mfa.8: no warning between the drop-in and the stack"
+    );
+}
+
 #[test]
 fn helpers() {
     assert_eq!(

@@ -83,11 +83,7 @@ pub fn render(e: &Explanation) -> String {
     // said where the access is, not only among the reasons, with the
     // reason's condition: over SSH a Teleport certificate names the person
     // (login/explain.rs `nobody_can_tap_note`).
-    let refused = if e.access == "allow"
-        && e.reasons
-            .iter()
-            .any(|r| r.starts_with(crate::login::NOBODY_CAN_TAP))
-    {
+    let refused = if crate::login::nobody_can_tap(e).is_some() {
         let unless = if e.class == crate::policy::ServiceClass::Ssh.name() {
             " unless a Teleport certificate names the person"
         } else {

@@ -94,6 +94,20 @@ fn no_device_note(bundle: &Bundle, d: &Decision, class: ServiceClass) -> Option<
 /// shows it beside the access too).
 pub const NOBODY_CAN_TAP: &str = "nobody can tap for this login";
 
+/// The reason saying an allowed login is refused all the same because
+/// nobody can tap for it ([`nobody_can_tap_note`]), when `e` has one
+/// (`mfactl explain` shows it beside the access; `mfactl doctor` reports
+/// it for root and the NOPASSWD accounts).
+pub fn nobody_can_tap(e: &Explanation) -> Option<&str> {
+    if e.access != "allow" {
+        return None;
+    }
+    e.reasons
+        .iter()
+        .find(|r| r.starts_with(NOBODY_CAN_TAP))
+        .map(String::as_str)
+}
+
 /// An allowed login that needs MFA but is not one cluster user's: with
 /// nobody it maps to (or a user the bundle does not know), or none of the
 /// users it may be holding a registered device, no tap can answer the

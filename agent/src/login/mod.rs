@@ -77,7 +77,7 @@ pub use authorized_keys_changes::KeyFilesState;
 pub use authorized_keys_file::{find_key, UserFileVerdict};
 pub use conversation::{answer, cancel};
 pub use evidence::{check, KeyClass};
-pub use explain::{explain, NOBODY_CAN_TAP};
+pub use explain::{explain, nobody_can_tap, NOBODY_CAN_TAP};
 pub use flow::handle_begin;
 pub use grants::{parent_pid, Granted, Grants};
 pub use key_credit::key_files_state;

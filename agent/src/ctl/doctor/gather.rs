@@ -9,10 +9,13 @@ use std::time::{Duration, Instant};
 
 use pam_mfa_protocol::{RequestBody, ResponseBody};
 
+use super::login_decisions::{gather_decisions, queries};
 use super::sshd::parse_sshd_t;
 use super::sshd::FIXED_KEYWORDS;
 use super::sshd_files::{global_settings, match_settings};
-use super::sshd_keys::GLOBAL_KEYWORDS;
+use super::sshd_match::MATCH_KEYWORDS;
+use super::sudoers::{passwordless_rules, sudoers_lines, NO_ACCOUNT_STACK, SUDOERS, SUDOERS_D};
+use super::sudoers_accounts::{passwordless_logins, GROUP_FILE, PASSWD_FILE};
 use super::{Facts, Ownership};
 use crate::config::AgentConfig;
 
@@ -68,19 +71,34 @@ pub fn gather(args: &DoctorArgs) -> Facts {
         Err(_) => Vec::new(),
     };
     let main_config = config.unwrap_or(Path::new(SSHD_CONFIG));
-    let sshd_match_settings = Some(match_settings(main_config, GLOBAL_KEYWORDS));
+    let sshd_match_settings = Some(match_settings(main_config, MATCH_KEYWORDS));
     let sshd_global_settings = Some(global_settings(
         main_config,
         &drop_in_beside(main_config),
         FIXED_KEYWORDS,
     ));
     let agent_config = Some(AgentConfig::load(&args.config).map_err(|e| e.to_string()));
-    let agent_status = Some(
-        match crate::ctl::ask(&args.agent, RequestBody::Status, DEADLINE) {
-            Ok(ResponseBody::Status(s)) => Ok(s),
-            Ok(other) => Err(format!("unexpected answer: {other:?}")),
-            Err(e) => Err(e),
-        },
+    let agent_status = match crate::ctl::ask(&args.agent, RequestBody::Status, DEADLINE) {
+        Ok(ResponseBody::Status(s)) => Ok(s),
+        Ok(other) => Err(format!("unexpected answer: {other:?}")),
+        Err(e) => Err(e),
+    };
+    let sudoers_passwordless_logins = passwordless_logins(
+        Path::new(SUDOERS),
+        Path::new(SUDOERS_D),
+        &std::fs::read_to_string(GROUP_FILE).unwrap_or_default(),
+        &std::fs::read_to_string(PASSWD_FILE).unwrap_or_default(),
+    );
+    let logins: Vec<String> = sudoers_passwordless_logins
+        .iter()
+        .map(|p| p.login.clone())
+        .collect();
+    let login_decisions = gather_decisions(
+        &args.agent,
+        agent_status.is_ok(),
+        agent_config.as_ref().and_then(|c| c.as_ref().ok()),
+        &queries(&logins),
+        DEADLINE,
     );
     Facts {
         sshd: Some(sshd),
@@ -90,19 +108,18 @@ pub fn gather(args: &DoctorArgs) -> Facts {
         ak_command_path,
         pam_files: read_pam_dir(&args.pam_dir),
         pam_dir: args.pam_dir.display().to_string(),
-        sudoers_passwordless: super::sudoers::passwordless_rules(
-            Path::new(super::sudoers::SUDOERS),
-            Path::new(super::sudoers::SUDOERS_D),
-        ),
-        sudoers_no_account: super::sudoers::sudoers_lines(
-            Path::new(super::sudoers::SUDOERS),
-            Path::new(super::sudoers::SUDOERS_D),
-            super::sudoers::NO_ACCOUNT_STACK,
+        sudoers_passwordless: passwordless_rules(Path::new(SUDOERS), Path::new(SUDOERS_D)),
+        sudoers_passwordless_logins,
+        sudoers_no_account: sudoers_lines(
+            Path::new(SUDOERS),
+            Path::new(SUDOERS_D),
+            NO_ACCOUNT_STACK,
         ),
         sudo_version: run(Command::new(&args.sudo).arg("-V")).ok(),
         agent_config,
         agent_config_path: args.config.display().to_string(),
-        agent_status,
+        agent_status: Some(agent_status),
+        login_decisions,
     }
 }
 

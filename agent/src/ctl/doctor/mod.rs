@@ -4,16 +4,23 @@
 //!
 //! The checks ([`check_host`]) are pure functions of [`Facts`], which
 //! [`gather`] collects from the host (`sshd -T`, sshd_config's Match
-//! blocks, the PAM files, `sudo -V`,
-//! the agent's status, agent.yaml); tests hand them broken ones.
+//! blocks, the PAM files, sudoers, `sudo -V`, the agent's status,
+//! agent.yaml, the policy's decisions for root and the NOPASSWD accounts);
+//! tests hand them broken ones.
 
 mod agent_checks;
 #[cfg(test)]
 mod break_glass_tests;
 mod gather;
+mod login_decisions;
+#[cfg(test)]
+mod login_decisions_tests;
 #[cfg(test)]
 mod node_id_tests;
 mod pam;
+mod password_unchecked;
+#[cfg(test)]
+mod password_unchecked_tests;
 mod sshd;
 mod sshd_files;
 mod sshd_fix;
@@ -22,9 +29,13 @@ mod sshd_fix_tests;
 mod sshd_keys;
 #[cfg(test)]
 mod sshd_keys_tests;
+mod sshd_match;
+#[cfg(test)]
+mod sshd_match_tests;
 #[cfg(test)]
 mod sudo_services_tests;
 mod sudoers;
+mod sudoers_accounts;
 #[cfg(test)]
 mod tests;
 
@@ -36,7 +47,9 @@ use crate::config::AgentConfig;
 use pam_mfa_protocol::StatusReport;
 
 pub use gather::{gather, DoctorArgs};
+pub use login_decisions::LoginDecisions;
 pub use sshd_files::{DropInPlace, GlobalSetting, GlobalSettings, MatchSetting};
+pub use sudoers_accounts::PasswordlessLogin;
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -86,9 +99,10 @@ pub struct Facts {
     pub sshd: Option<Result<String, String>>,
     /// `sshd -T -C user=root,host=localhost,addr=127.0.0.1`.
     pub sshd_root: Option<Result<String, String>>,
-    /// `PubkeyAuthOptions` and `AuthorizedKeysFile` set inside `Match`
-    /// blocks of sshd_config and the files it includes (sshd -T does not
-    /// show them), or why those files could not be read.
+    /// The settings inside `Match` blocks of sshd_config and the files it
+    /// includes that doctor checks (sshd -T does not show them:
+    /// `sshd_match::MATCH_KEYWORDS`), or why those files could not be
+    /// read.
     pub sshd_match_settings: Option<Result<Vec<MatchSetting>, String>>,
     /// For the keywords doctor fixes, their settings outside Match blocks
     /// in the order sshd reads them (the first one's value is the one sshd
@@ -105,6 +119,9 @@ pub struct Facts {
     pub pam_dir: String,
     /// sudoers rules that let sudo skip authentication (`file:line`).
     pub sudoers_passwordless: Vec<String>,
+    /// The accounts those rules name (a `%group`'s members from
+    /// /etc/group and /etc/passwd).
+    pub sudoers_passwordless_logins: Vec<PasswordlessLogin>,
     /// sudoers defaults that make sudo skip the account stack (`file:line`).
     pub sudoers_no_account: Vec<String>,
     /// `sudo -V` as root (its "Authentication timestamp timeout" line).
@@ -115,17 +132,25 @@ pub struct Facts {
     pub agent_config_path: String,
     /// The running agent's status, or why it could not be asked.
     pub agent_status: Option<Result<StatusReport, String>>,
+    /// The policy's decisions (`mfactl explain`) for root over SSH and
+    /// through sudo and for the sudo of each passwordless account; None
+    /// when no policy could be read (nothing is then said of them).
+    pub login_decisions: Option<LoginDecisions>,
 }
 
 /// Every check, in the order an admin should fix them.
 pub fn check_host(f: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
     let config = f.agent_config.as_ref().and_then(|c| c.as_ref().ok());
+    // Open now: any password logs in. First, whatever else is found.
+    out.extend(password_unchecked::check_password_unchecked(f));
     out.extend(agent_checks::check_agent(f));
     out.extend(sshd::check_sshd(f, config));
+    out.extend(sshd_match::check_match_blocks(f));
     out.extend(pam::check_pam(f));
     out.extend(sudoers::check_passwordless_sudo(f));
     out.extend(agent_checks::check_sudo(f));
+    out.extend(login_decisions::check_login_decisions(f));
     out
 }
 

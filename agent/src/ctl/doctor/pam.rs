@@ -278,7 +278,7 @@ fn check_auth(f: &Facts, service: &str) -> Vec<Finding> {
             (Severity::Warning, "this service is not checked by pam-mfa: the policy's MFA requirement does not apply to it")
         };
         let fix = if service == "sshd" {
-            format!("in {file}, replace `@include common-auth` with `auth required pam_mfa.so`")
+            replace_common_auth(&file)
         } else if service == "login" {
             format!("`pam-auth-update --enable pam-mfa` (common-auth), or after `@include common-auth` in {file} add `{BREAK_GLASS_LINE}` (root's break-glass at the console) and then `auth required pam_mfa.so`")
         } else {
@@ -318,10 +318,20 @@ fn check_auth(f: &Facts, service: &str) -> Vec<Finding> {
             Severity::Error,
             format!("{file}: auth still runs pam_unix.so (common-auth) besides pam_mfa.so"),
             "keyboard-interactive then asks for the Unix password after the key: accounts without a usable password (root on most hosts) cannot log in",
-            format!("in {file}, replace `@include common-auth` with `auth required pam_mfa.so`"),
+            replace_common_auth(&file),
         ));
     }
     out
+}
+
+/// README step 2, and when: only once sshd asks every login for its key
+/// first. Before that (sshd's default `PasswordAuthentication yes`, no
+/// `AuthenticationMethods`, or a Match block with other methods) sshd hands
+/// passwords to this stack, and without common-auth nothing checks them.
+fn replace_common_auth(file: &str) -> String {
+    format!(
+        "only after `sshd -T` shows `authenticationmethods publickey,keyboard-interactive` (README step 1, and no Match block with other methods: `sshd.match_authentication_methods`), in {file} replace `@include common-auth` with `auth required pam_mfa.so`; never in the other order: without the key first, any password logs in"
+    )
 }
 
 fn check_sshd_phases(f: &Facts) -> Vec<Finding> {

@@ -142,7 +142,7 @@ fn or_unset(v: &str) -> &str {
 }
 
 /// The method lists of `AuthenticationMethods` (`any`: none required).
-fn method_lists(value: &str) -> Vec<Vec<String>> {
+pub(super) fn method_lists(value: &str) -> Vec<Vec<String>> {
     if value.is_empty() || value == "any" {
         return Vec::new();
     }
@@ -156,15 +156,23 @@ fn method_lists(value: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// Every list must be a key, then keyboard-interactive (pam-mfa).
-fn check_methods(f: &Facts, value: &str, whom: &str, root: bool) -> Vec<Finding> {
+/// pam-mfa's rule for an `AuthenticationMethods` value: every list is a
+/// key, then keyboard-interactive (where pam-mfa decides). `any` (or no
+/// value) breaks it. The same for sshd's global value, root's, and each
+/// Match block's.
+pub(super) fn methods_need_key_then_mfa(value: &str) -> bool {
     let lists = method_lists(value);
     let good = |l: &Vec<String>| {
         let key = l.iter().position(|m| m == "publickey");
         let ki = l.iter().position(|m| m == "keyboard-interactive");
         matches!((key, ki), (Some(k), Some(i)) if k < i)
     };
-    if !lists.is_empty() && lists.iter().all(good) {
+    !lists.is_empty() && lists.iter().all(good)
+}
+
+/// Every list must be a key, then keyboard-interactive (pam-mfa).
+fn check_methods(f: &Facts, value: &str, whom: &str, root: bool) -> Vec<Finding> {
+    if methods_need_key_then_mfa(value) {
         return Vec::new();
     }
     let id = if root {

@@ -32,6 +32,16 @@ pub struct MatchSetting {
     pub value: String,
     /// The criteria of the `Match` line whose block holds it.
     pub criteria: String,
+    /// `file:line` of that `Match` line: the settings of one block share
+    /// it.
+    pub block: String,
+}
+
+/// A `Match` line: its criteria and `file:line`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct MatchLine {
+    criteria: String,
+    at: String,
 }
 
 /// A keyword set outside any `Match` block: where, its value, and when
@@ -86,13 +96,13 @@ enum Event<'a> {
     /// (the drop-in) also when it does not exist yet, at the place its
     /// name would sort to.
     File {
-        criteria: Option<&'a str>,
+        block: Option<&'a MatchLine>,
         path: &'a Path,
     },
-    /// A setting: the criteria of its Match block (none outside one), its
-    /// file and line, the keyword as written, its value.
+    /// A setting: its Match block (none outside one), its file and line,
+    /// the keyword as written, its value.
     Setting {
-        criteria: Option<&'a str>,
+        block: Option<&'a MatchLine>,
         file: &'a Path,
         line: usize,
         keyword: &'a str,
@@ -108,7 +118,7 @@ pub fn match_settings(main: &Path, keywords: &[&str]) -> Result<Vec<MatchSetting
     let mut out = Vec::new();
     read_config(main, None, 0, None, &mut |event| {
         let Event::Setting {
-            criteria: Some(c),
+            block: Some(b),
             file,
             line,
             keyword,
@@ -122,7 +132,8 @@ pub fn match_settings(main: &Path, keywords: &[&str]) -> Result<Vec<MatchSetting
                 at: format!("{}:{line}", file.display()),
                 keyword: keyword.to_string(),
                 value: value.to_string(),
-                criteria: c.to_string(),
+                criteria: b.criteria.clone(),
+                block: b.at.clone(),
             });
         }
     })?;
@@ -146,14 +157,11 @@ pub fn global_settings(
     };
     let mut order = 0;
     read_config(main, None, 0, Some(drop_in), &mut |event| match event {
-        Event::File {
-            criteria: None,
-            path,
-        } if path == drop_in => {
+        Event::File { block: None, path } if path == drop_in => {
             place.order.get_or_insert(order);
         }
         Event::Setting {
-            criteria: None,
+            block: None,
             file,
             line,
             keyword,
@@ -187,7 +195,7 @@ pub fn global_settings(
 /// before it exists.
 fn read_config(
     path: &Path,
-    outer: Option<&str>,
+    outer: Option<&MatchLine>,
     depth: usize,
     expected: Option<&Path>,
     visit: &mut Visit,
@@ -199,30 +207,35 @@ fn read_config(
         ));
     }
     let text = read_limited(path)?;
-    let mut criteria = outer.map(str::to_string);
+    let mut block = outer.cloned();
     for (n, line) in text.lines().enumerate() {
         let Some((keyword, value)) = split_line(line) else {
             continue;
         };
         let lower = keyword.to_ascii_lowercase();
         match lower.as_str() {
-            "match" => criteria = Some(value.to_string()),
+            "match" => {
+                block = Some(MatchLine {
+                    criteria: value.to_string(),
+                    at: format!("{}:{}", path.display(), n + 1),
+                })
+            }
             "include" => {
                 for pattern in value.split_whitespace() {
                     for file in included(pattern.trim_matches('"'), expected)? {
                         visit(Event::File {
-                            criteria: criteria.as_deref(),
+                            block: block.as_ref(),
                             path: &file,
                         });
                         if Some(file.as_path()) == expected && !file.exists() {
                             continue;
                         }
-                        read_config(&file, criteria.as_deref(), depth + 1, expected, visit)?;
+                        read_config(&file, block.as_ref(), depth + 1, expected, visit)?;
                     }
                 }
             }
             _ => visit(Event::Setting {
-                criteria: criteria.as_deref(),
+                block: block.as_ref(),
                 file: path,
                 line: n + 1,
                 keyword,

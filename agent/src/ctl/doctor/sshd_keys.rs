@@ -33,13 +33,18 @@ pub fn check_key_agreement(
     }
     match &f.sshd_match_settings {
         None => {}
-        Some(Ok(settings)) => out.extend(settings.iter().map(match_finding)),
+        Some(Ok(settings)) => out.extend(
+            settings
+                .iter()
+                .filter(|s| GLOBAL_KEYWORDS.contains(&s.keyword.to_ascii_lowercase().as_str()))
+                .map(match_finding),
+        ),
         Some(Err(e)) => out.push(Finding::new(
             "sshd.match_unchecked",
             Severity::Warning,
             format!("sshd_config's Match blocks could not be checked: {e}"),
-            "a Match block that sets PubkeyAuthOptions or AuthorizedKeysFile changes, for some connections, what the agent credits every login with; doctor could not look",
-            "make sshd_config and its Include'd files readable by root (doctor expands * and ? in an Include's file name only), or check by hand that no Match block sets PubkeyAuthOptions or AuthorizedKeysFile".into(),
+            "a Match block that sets PubkeyAuthOptions or AuthorizedKeysFile changes, for some connections, what the agent credits every login with, and one that sets AuthenticationMethods without the key first lets its accounts in without a password once /etc/pam.d/sshd holds only pam_mfa.so; doctor could not look",
+            "make sshd_config and its Include'd files readable by root (doctor expands * and ? in an Include's file name only), or check by hand that no Match block sets PubkeyAuthOptions or AuthorizedKeysFile, nor AuthenticationMethods other than publickey,keyboard-interactive (`sshd -T -C user=NAME,host=HOST,addr=ADDR` for an account each block covers)".into(),
         )),
     }
     out

@@ -63,6 +63,7 @@ fn match_blocks_that_set_key_options_are_errors() {
         keyword: "PubkeyAuthOptions".into(),
         value: "none".into(),
         criteria: "User bob".into(),
+        block: "/etc/ssh/sshd_config.d/50-bob.conf:1".into(),
     }]));
     let found = check_host(&f);
     assert_eq!(found.len(), 1, "{found:#?}");

@@ -26,6 +26,15 @@ pub fn passwordless_rules(main: &Path, dir: &Path) -> Vec<String> {
 
 /// `file:line` of each line of the sudoers files holding one of `words`.
 pub fn sudoers_lines(main: &Path, dir: &Path, words: &[&str]) -> Vec<String> {
+    matching_lines(main, dir, words)
+        .into_iter()
+        .map(|(at, _)| at)
+        .collect()
+}
+
+/// (`file:line`, the line) of each line of the sudoers files holding one
+/// of `words`, in the order sudo reads them.
+pub fn matching_lines(main: &Path, dir: &Path, words: &[&str]) -> Vec<(String, String)> {
     let mut files = vec![main.to_path_buf()];
     if let Ok(entries) = std::fs::read_dir(dir) {
         let mut names: Vec<_> = entries
@@ -52,10 +61,11 @@ pub fn sudoers_lines(main: &Path, dir: &Path, words: &[&str]) -> Vec<String> {
         let Ok(text) = std::fs::read_to_string(&file) else {
             continue;
         };
+        let lines: Vec<&str> = text.lines().collect();
         out.extend(
             lines_with(&text, words)
                 .into_iter()
-                .map(|n| format!("{}:{n}", file.display())),
+                .map(|n| (format!("{}:{n}", file.display()), lines[n - 1].to_string())),
         );
     }
     out

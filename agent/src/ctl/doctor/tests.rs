@@ -57,6 +57,7 @@ pub(super) fn good() -> Facts {
         pam_files: pam,
         pam_dir: "/etc/pam.d".into(),
         sudoers_passwordless: Vec::new(),
+        sudoers_passwordless_logins: Vec::new(),
         sudoers_no_account: Vec::new(),
         sudo_version: Some(
             "Sudo version 1.9.13p3\nAuthentication timestamp timeout: 0.0 minutes\n".into(),
@@ -80,6 +81,7 @@ pub(super) fn good() -> Facts {
             }),
             approval: None,
         })),
+        login_decisions: None,
     }
 }
 

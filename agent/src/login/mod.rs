@@ -39,6 +39,8 @@ mod login_key;
 mod opening;
 mod pipeline;
 #[cfg(test)]
+mod may_wait_tests;
+#[cfg(test)]
 mod piv_flow_tests;
 mod recorded_auth;
 mod remote_cluster;
@@ -73,7 +75,7 @@ pub use authorized_keys_file::{find_key, UserFileVerdict};
 pub use conversation::{answer, cancel};
 pub use evidence::{check, KeyClass};
 pub use explain::{explain, NOBODY_CAN_TAP};
-pub use flow::handle_begin;
+pub use flow::{handle_begin, MayWait};
 pub use grants::{parent_pid, Granted, Grants};
 pub use key_credit::key_files_state;
 pub use local_tap::{poll, TAP_CUE};

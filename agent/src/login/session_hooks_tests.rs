@@ -62,7 +62,7 @@ fn ctx() -> PamContext {
 
 fn hook(s: &AgentState, pid: u32, uid: u32, h: PamHook) -> ResponseBody {
     let peer = PeerIds::of_process(pid as i32, uid);
-    match handle_begin(s, peer, h, &ctx()) {
+    match handle_begin(s, peer, h, &ctx(), Ok(())) {
         Step::Done(b) => b,
         Step::Ask(..) => panic!("session hooks never prompt"),
     }
@@ -120,7 +120,7 @@ fn open_session_ignores_ssh_auth_info_from_the_pam_environment() {
     let s = state(&bundle(""));
     let mut p = leader();
     let peer = PeerIds::of_process(p.id() as i32, 0);
-    let open = |s: &AgentState| match handle_begin(s, peer, PamHook::OpenSession, &ctx()) {
+    let open = |s: &AgentState| match handle_begin(s, peer, PamHook::OpenSession, &ctx(), Ok(())) {
         Step::Done(b) => b,
         Step::Ask(..) => panic!("session hooks never prompt"),
     };
@@ -135,7 +135,7 @@ fn open_session_ignores_ssh_auth_info_from_the_pam_environment() {
     // alice's key.
     let mut password = ctx();
     password.ssh_auth_info = Some("password\n".into());
-    let _ = handle_begin(&s, peer, PamHook::Account, &password);
+    let _ = handle_begin(&s, peer, PamHook::Account, &password, Ok(()));
     assert_eq!(open(&s), ALLOW);
     let info = crate::sessions::live(&s).remove(0);
     assert_eq!(info.device, None, "{info:?}");

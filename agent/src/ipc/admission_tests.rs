@@ -24,7 +24,13 @@ fn root_peer() -> Peer {
     }
 }
 
-fn begin(hook: PamHook, service: &str, user: &str, ruser: Option<&str>, info: Option<&str>) -> RequestBody {
+fn begin(
+    hook: PamHook,
+    service: &str,
+    user: &str,
+    ruser: Option<&str>,
+    info: Option<&str>,
+) -> RequestBody {
     RequestBody::Begin {
         hook,
         context: PamContext {
@@ -63,8 +69,14 @@ fn a_spent_pending_budget_may_not_wait_but_a_session_is_never_held_back() {
         .collect();
     let why = admit(&budgets, &jerry, &sudo(PamHook::Auth)).err().unwrap();
     assert!(why.starts_with("too many pending logins for "), "{why}");
-    assert!(matches!(admit(&budgets, &jerry, &sudo(PamHook::CloseSession)), Ok(None)));
-    assert!(matches!(admit(&budgets, &jerry, &sudo(PamHook::OpenSession)), Ok(None)));
+    assert!(matches!(
+        admit(&budgets, &jerry, &sudo(PamHook::CloseSession)),
+        Ok(None)
+    ));
+    assert!(matches!(
+        admit(&budgets, &jerry, &sudo(PamHook::OpenSession)),
+        Ok(None)
+    ));
     // Someone else behind the same root caller has a budget of their own.
     assert!(admit(&budgets, &Person::Uid(4343), &sudo(PamHook::Auth)).is_ok());
     drop(held);
@@ -77,7 +89,11 @@ fn a_spent_pending_budget_may_not_wait_but_a_session_is_never_held_back() {
 fn the_people_sshd_logs_in_to_one_account_each_have_their_own_pending_budget() {
     let budgets = Budgets::new(None);
     let admit = |hook, info: Option<&str>| {
-        admit(&budgets, &Person::System, &begin(hook, "sshd", "nobody", None, info))
+        admit(
+            &budgets,
+            &Person::System,
+            &begin(hook, "sshd", "nobody", None, info),
+        )
     };
     let (a, b) = (key(b"key-a"), key(b"key-b"));
     let waiting: Vec<_> = (0..PER_PERSON_PENDING)
@@ -100,7 +116,10 @@ fn the_people_sshd_logs_in_to_one_account_each_have_their_own_pending_budget() {
         })
         .collect();
     let why = admit(PamHook::Auth, None).err().unwrap();
-    assert_eq!(why, "too many pending logins for nobody over SSH without a key");
+    assert_eq!(
+        why,
+        "too many pending logins for nobody over SSH without a key"
+    );
     // ...and key B's next login is still its own.
     assert!(matches!(admit(PamHook::Auth, Some(&b)), Ok(Some(_))));
     assert!(matches!(admit(PamHook::OpenSession, None), Ok(None)));
@@ -115,7 +134,11 @@ fn an_accounts_many_keys_together_hold_at_most_its_account_cap() {
     let budgets = Budgets::new(None);
     let admit = |user: &str, n: usize| {
         let info = key(format!("key-{n}").as_bytes());
-        admit(&budgets, &Person::System, &begin(PamHook::Auth, "sshd", user, None, Some(&info)))
+        admit(
+            &budgets,
+            &Person::System,
+            &begin(PamHook::Auth, "sshd", user, None, Some(&info)),
+        )
     };
     let keys = PER_ACCOUNT_PENDING / PER_PERSON_PENDING;
     assert!(keys >= 4, "the cap is at least 4 keys' worth");
@@ -151,16 +174,28 @@ fn sshds_logins_count_by_the_login_even_when_sshd_is_traced_to_an_admin() {
     let sshd = |info: Option<&str>| begin(PamHook::Auth, "sshd", "nobody", None, info);
     let bobs = key(b"bob");
     let held: Vec<_> = (0..PER_PERSON_PENDING)
-        .map(|_| admit(&budgets, &admin, &sshd(Some(&bobs))).unwrap().unwrap())
+        .map(|_| {
+            admit(&budgets, &admin, &sshd(Some(&bobs)))
+                .unwrap()
+                .unwrap()
+        })
         .collect();
     assert!(admit(&budgets, &admin, &sshd(Some(&bobs))).is_err());
     let alices = admit(&budgets, &admin, &sshd(Some(&key(b"alice"))));
     assert!(matches!(alices, Ok(Some(_))), "{:?}", alices.err());
     let without_key = admit(&budgets, &admin, &sshd(None));
-    assert!(matches!(without_key, Ok(Some(_))), "{:?}", without_key.err());
+    assert!(
+        matches!(without_key, Ok(Some(_))),
+        "{:?}",
+        without_key.err()
+    );
     let sudo = begin(PamHook::Auth, "sudo", "root", Some("admin"), None);
     let admins_sudo = admit(&budgets, &admin, &sudo);
-    assert!(matches!(admins_sudo, Ok(Some(_))), "{:?}", admins_sudo.err());
+    assert!(
+        matches!(admins_sudo, Ok(Some(_))),
+        "{:?}",
+        admins_sudo.err()
+    );
     drop((held, alices, without_key, admins_sudo));
 }
 
@@ -170,7 +205,15 @@ fn sshds_logins_count_by_the_login_even_when_sshd_is_traced_to_an_admin() {
 #[test]
 fn keyless_ssh_prompts_leave_roots_sudo_and_the_accounts_user_theirs() {
     let budgets = Budgets::new(None);
-    let sshd = |user| begin(PamHook::Auth, "sshd", user, None, Some("keyboard-interactive\n"));
+    let sshd = |user| {
+        begin(
+            PamHook::Auth,
+            "sshd",
+            user,
+            None,
+            Some("keyboard-interactive\n"),
+        )
+    };
     let mut held = Vec::new();
     for user in ["root", "nobody"] {
         for _ in 0..PER_ACCOUNT_KEYLESS_PENDING {
@@ -224,7 +267,9 @@ fn a_traced_root_peers_connection_settles_at_its_first_request() {
     assert_eq!(settle(&sshd), (Ok(()), Person::System));
     let sudo = begin(PamHook::Auth, "sudo", "root", Some("admin"), None);
     let (refused, counted) = settle(&sudo);
-    assert!(refused.unwrap_err().starts_with("too many connections for "));
+    assert!(refused
+        .unwrap_err()
+        .starts_with("too many connections for "));
     assert_eq!(counted, Person::System, "as before the refusal");
     drop(admins);
     assert_eq!(settle(&sudo), (Ok(()), admin.clone()));

@@ -211,12 +211,7 @@ impl Budgets {
 /// share one cap.
 fn account_of(person: &Person) -> Option<(String, &str)> {
     match person {
-        Person::LoginWith {
-            login, account_uid, ..
-        } => {
-            let key = account_uid.map_or_else(|| format!("name {login}"), |u| format!("uid {u}"));
-            Some((key, login))
-        }
+        Person::LoginWith { login, .. } => Some((person.keys_account()?, login)),
         _ => None,
     }
 }

@@ -64,7 +64,13 @@ pub fn for_session(peer_pid: i32, class: Option<ServiceClass>, context: &PamCont
     if from_sshd(0, class) {
         return of_sshd_login(&context.user, context.ssh_auth_info.as_deref());
     }
-    for_login(&at_accept(0, peer_pid), 0, class, PamHook::OpenSession, context)
+    for_login(
+        &at_accept(0, peer_pid),
+        0,
+        class,
+        PamHook::OpenSession,
+        context,
+    )
 }
 
 /// sshd's login to `login`, which sshd authenticated as `auth_info` says.

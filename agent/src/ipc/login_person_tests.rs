@@ -158,7 +158,13 @@ fn sshds_logins_without_a_key_have_a_person_of_their_own() {
     // nobody's screen locker, and a sudo by nobody.
     let locker = ctx("xscreensaver", "nobody", None, None);
     assert_eq!(
-        for_login(&Person::Uid(nobody), nobody, DESKTOP, PamHook::Auth, &locker),
+        for_login(
+            &Person::Uid(nobody),
+            nobody,
+            DESKTOP,
+            PamHook::Auth,
+            &locker
+        ),
         Person::Uid(nobody)
     );
     assert_ne!(sshd("nobody"), Person::Uid(nobody));

@@ -26,10 +26,10 @@ pub use budgets::{
     PER_PERSON_PENDING, SYSTEM_CONNECTIONS,
 };
 pub use handler::{handle, status};
+pub use login_person::{for_session as session_person, for_tap as tap_person};
 pub use peer::{authorize, peer_from, Peer};
 #[cfg(test)]
 pub use person::pinned_real_uid_of;
-pub use login_person::{for_session as session_person, for_tap as tap_person};
 pub use person::{at_accept as invoking_person, Person};
 pub use server::{bind, serve_connection, FIRST_FRAME_TIMEOUT, READ_TIMEOUT};
 pub use ssh_credential::SshCredential;

@@ -62,6 +62,22 @@ pub enum Person {
     Unknown,
 }
 
+impl Person {
+    /// The account whose keys and certificates share a cap with this
+    /// [`Person::LoginWith`]'s: by uid when the user database knows the
+    /// name (spellings a case-insensitive directory maps to one account,
+    /// `DEPLOY` and `deploy`, share it), else by name. `None` for any other
+    /// person (its account is itself, or it is a local user).
+    pub fn keys_account(&self) -> Option<String> {
+        match self {
+            Person::LoginWith {
+                login, account_uid, ..
+            } => Some(account_uid.map_or_else(|| format!("name {login}"), |u| format!("uid {u}"))),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Person {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -80,9 +96,7 @@ impl fmt::Display for Person {
                 Some(n) => write!(f, "{n} over SSH without a key"),
                 None => write!(f, "uid {uid} over SSH without a key"),
             },
-            Person::SshWithoutKey(None) => {
-                f.write_str("names no user has, over SSH without a key")
-            }
+            Person::SshWithoutKey(None) => f.write_str("names no user has, over SSH without a key"),
             Person::System => f.write_str("the system"),
             Person::Unknown => f.write_str("peers whose person is unknown"),
         }

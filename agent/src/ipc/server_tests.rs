@@ -20,3 +20,64 @@ fn no_socket_in_a_directory_another_user_may_empty() {
     let err = bound.expect_err("bound in a user's directory").to_string();
     assert!(err.contains("owned by uid 65534"), "{err}");
 }
+
+/// A login whose person's pending logins are all taken (8 unanswered
+/// key-less SSH prompts to root) is still decided: one that needs no tap
+/// is allowed, never refused for the budget.
+#[test]
+fn a_login_that_needs_no_tap_is_allowed_whatever_its_persons_budget() {
+    use pam_mfa_protocol::{read_frame, PamContext, PamHook, RequestBody};
+    let cfg = crate::config::AgentConfig::parse(
+        "node: {name: prod3, labels: {env: prod}}\nsshd:\n  authorized_keys_files: []\n",
+        "t",
+    )
+    .unwrap();
+    let state = AgentState::new(
+        cfg,
+        crate::audit::AuditSink::Stderr,
+        Arc::new(std::time::SystemTime::now),
+    )
+    .unwrap();
+    let policy = "kind: role\nversion: v7\nmetadata: {name: prod}\nspec:\n  allow:\n    logins: [root]\n    node_labels: {env: prod}\n  options: {require_session_mfa: false}\n---\n\
+                  kind: user\nversion: v2\nmetadata: {name: alice}\nspec:\n  roles: [prod]\n";
+    let bundle = crate::policy::load_bundle_str(policy, "b.yaml").unwrap();
+    state.store.install(bundle, std::time::SystemTime::now());
+    let budgets = Budgets::new(None);
+    let roots_without_key = Person::SshWithoutKey(Some(0));
+    let held: Vec<_> = (0..super::super::budgets::PER_ACCOUNT_KEYLESS_PENDING)
+        .map(|_| budgets.pending(&roots_without_key).unwrap())
+        .collect();
+    let (mut client, server) = UnixStream::pair().unwrap();
+    let mut slot = budgets.connection(&Person::System).unwrap();
+    let peer = Peer {
+        pid: std::process::id() as i32,
+        uid: 0,
+        name: Some("root".into()),
+        real_uid: Some(0),
+    };
+    let begin = Request::new(RequestBody::Begin {
+        hook: PamHook::Auth,
+        context: PamContext {
+            service: "sshd".into(),
+            user: "root".into(),
+            rhost: Some("10.0.0.1".into()),
+            ..Default::default()
+        },
+    });
+    let answer: Response = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let budgets = (&budgets, &mut slot);
+            serve_connection(server, &state, budgets, &Person::System, peer, None)
+        });
+        write_frame(&mut client, &begin).unwrap();
+        let answer = read_frame(&mut client).unwrap();
+        drop(client);
+        answer
+    });
+    assert!(
+        matches!(answer.body, ResponseBody::Allow { .. }),
+        "{:?}",
+        answer.body
+    );
+    drop(held);
+}

@@ -317,7 +317,13 @@ fn no_policy_follows_the_agent_fail_mode() {
         ..Default::default()
     };
     assert!(matches!(
-        handle_begin(&empty, PeerIds::of_process(1, 0), PamHook::Auth, &ctx, Ok(())),
+        handle_begin(
+            &empty,
+            PeerIds::of_process(1, 0),
+            PamHook::Auth,
+            &ctx,
+            Ok(())
+        ),
         Step::Done(ResponseBody::Deny { .. })
     ));
 }
@@ -359,7 +365,13 @@ fn non_root_peers_cannot_claim_ssh_evidence() {
     // ...and it left nothing for the reuse window.
     let mut real = ctx.clone();
     real.ssh_auth_info = None;
-    match handle_begin(&f.state, PeerIds::of_process(1, 0), PamHook::Account, &real, Ok(())) {
+    match handle_begin(
+        &f.state,
+        PeerIds::of_process(1, 0),
+        PamHook::Account,
+        &real,
+        Ok(()),
+    ) {
         Step::Done(ResponseBody::Deny { .. }) => {}
         _ => panic!("no reuse from a forged claim"),
     }

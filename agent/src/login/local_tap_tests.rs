@@ -188,7 +188,13 @@ fn a_piv_login_key_over_ssh_has_its_attested_class() {
             ssh_auth_info: Some(format!("publickey {t} {b}\n")),
             ..Default::default()
         };
-        handle_begin(&f.state, PeerIds::of_process(1, 0), PamHook::Account, &ctx, Ok(()))
+        handle_begin(
+            &f.state,
+            PeerIds::of_process(1, 0),
+            PamHook::Account,
+            &ctx,
+            Ok(()),
+        )
     };
     let f = fixture("hardware_key_touch", 1, 2, "0s", None);
     assert!(matches!(ssh(&f), Step::Done(ResponseBody::Allow { .. })));

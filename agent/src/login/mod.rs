@@ -36,10 +36,10 @@ mod local_tap_state;
 #[cfg(test)]
 mod local_tap_tests;
 mod login_key;
-mod opening;
-mod pipeline;
 #[cfg(test)]
 mod may_wait_tests;
+mod opening;
+mod pipeline;
 #[cfg(test)]
 mod piv_flow_tests;
 mod recorded_auth;

@@ -49,6 +49,7 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
         return finish(state, ev, v);
     }
     let (person, evidence, device) = proved(state, peer, ctx, &login, &v);
+    let counted = crate::ipc::session_person(peer.pid, Some(class), ctx);
     let leader = identify(peer.pid);
     let session = Session {
         id: String::new(),
@@ -60,6 +61,8 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
         login: login.clone(),
         class,
         user: person.clone(),
+        person: counted.to_string(),
+        keys_account: counted.keys_account(),
         identity: v.identity.clone(),
         lock_roles: roles_at_start(&bundle, &v, person.as_deref()),
         terms: terms_at_start(state, &bundle, &v, person.as_deref()),

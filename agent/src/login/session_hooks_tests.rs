@@ -130,6 +130,10 @@ fn open_session_ignores_ssh_auth_info_from_the_pam_environment() {
     let info = crate::sessions::live(&s).remove(0);
     assert_eq!(info.device, None, "{info:?}");
     assert!(!info.evidence.starts_with("ssh_sk"), "{}", info.evidence);
+    // Nor does it say whom the session counts against.
+    let counted = s.sessions.list().remove(0);
+    assert_eq!(counted.person, "root over SSH without a key");
+    assert_eq!(counted.keys_account, None);
     assert_eq!(hook(&s, p.id(), 0, PamHook::CloseSession), ALLOW);
     // Account saw a password login (no key); the environment now claims
     // alice's key.
@@ -146,6 +150,14 @@ fn open_session_ignores_ssh_auth_info_from_the_pam_environment() {
     let info = crate::sessions::live(&s).remove(0);
     assert_eq!(info.evidence, "ssh_sk_touch");
     assert_eq!(info.device.as_deref(), Some("alice-key-id"));
+    // ...and counts against that key, with root's other keys.
+    let counted = s.sessions.list().remove(0);
+    assert!(
+        counted.person.starts_with("root with key SHA256:"),
+        "{}",
+        counted.person
+    );
+    assert_eq!(counted.keys_account.as_deref(), Some("uid 0"));
     p.kill().unwrap();
     p.wait().unwrap();
 }

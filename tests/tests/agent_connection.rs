@@ -7,7 +7,7 @@
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use mfa_agent::ipc::{invoking_person, Person, PER_PERSON_PENDING};
+use mfa_agent::ipc::PER_PERSON_PENDING;
 use pam_mfa_e2e::agent::{Agent, AgentConfig, Bundle};
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
 use pam_mfa_e2e::require_root;
@@ -120,17 +120,13 @@ fn begin_on_new(agent: &Agent, begin: &Request) -> (UnixStream, ResponseBody) {
 /// reaches the tap prompt. One of them leaving 8 prompts unanswered spends
 /// only the budget of their key: another key's login still gets its
 /// prompt, and only a 9th with the same key is refused, naming the account
-/// and the key. A login sshd did not authenticate with a key counts
-/// against the account, as before.
+/// and the key. The logins sshd did not authenticate with a key share a
+/// budget of their own. This test stands in for sshd (a root peer asking
+/// about the `sshd` service): whoever its process is traced to (a login
+/// uid, an ancestor), sshd's logins count by the login.
 #[test]
 fn one_key_holding_prompts_on_a_shared_account_leaves_other_keys_theirs() {
     require_root!();
-    // This test stands in for sshd: a root peer with no one behind it.
-    let me = invoking_person(0, std::process::id() as i32);
-    if me != Person::System {
-        eprintln!("skipped: this test's process counts as {me:?}, not as the system (sshd)");
-        return;
-    }
     let work = WorkDir::new("agent-connection-shared-budget");
     let sk = SshKey::generate(work.path(), "alice-sk", KeyKind::Ed25519Sk, false);
     let key_a = SshKey::generate(work.path(), "key-a", KeyKind::Ed25519, false);
@@ -171,7 +167,8 @@ fn one_key_holding_prompts_on_a_shared_account_leaves_other_keys_theirs() {
         "the key itself is not shown"
     );
 
-    // Without a key: the account's budget, as before.
+    // Without a key: a budget of their own (`deploy` is no user here: the
+    // names no user has share one).
     for i in 0..PER_PERSON_PENDING {
         let (s, body) = begin_on_new(&agent, &sshd_begin(None, &format!("10.0.2.{i}")));
         assert!(
@@ -183,7 +180,8 @@ fn one_key_holding_prompts_on_a_shared_account_leaves_other_keys_theirs() {
     }
     let (_, body) = begin_on_new(&agent, &sshd_begin(None, "10.0.2.99"));
     assert!(
-        matches!(&body, ResponseBody::Deny { message } if message == "too many pending logins for deploy"),
+        matches!(&body, ResponseBody::Deny { message }
+            if message == "too many pending logins for names no user has, over SSH without a key"),
         "{body:?}"
     );
     drop(held);

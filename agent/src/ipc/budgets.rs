@@ -26,6 +26,14 @@ pub const PER_PERSON_PENDING: usize = 8;
 /// price: one person with 4 keys to a shared account can hold all of its
 /// cap (docs/THREAT_MODEL.md).
 pub const PER_ACCOUNT_PENDING: usize = 4 * PER_PERSON_PENDING;
+/// sshd's logins to one account that sshd did not authenticate with a key
+/// ([`Person::SshWithoutKey`]: a password or keyboard-interactive alone)
+/// that may wait at once: a budget of their own, taken from neither the
+/// account's keys ([`PER_ACCOUNT_PENDING`]) nor its local user's or root's
+/// own logins (sudo, su, a screen unlock). Nothing tells apart who asks,
+/// so whoever reaches the prompt may hold all of it (docs/THREAT_MODEL.md,
+/// G11).
+pub const PER_ACCOUNT_KEYLESS_PENDING: usize = PER_PERSON_PENDING;
 /// Connections of root peers with no person behind them (sshd, login before
 /// their first request) and of the AuthorizedKeysCommandUser, each.
 pub const SYSTEM_CONNECTIONS: usize = 256;
@@ -105,18 +113,26 @@ impl Budgets {
         match person {
             Person::System => true,
             Person::Uid(uid) => self.keys_uid == Some(*uid),
-            Person::Login(_) | Person::LoginWith { .. } | Person::Unknown => false,
+            Person::Login(_)
+            | Person::LoginWith { .. }
+            | Person::SshWithoutKey(_)
+            | Person::Unknown => false,
+        }
+    }
+
+    /// Whether `person` counts among persons (not the system's reserve),
+    /// and how many connections it may hold.
+    fn connection_limit(&self, person: &Person) -> (bool, usize) {
+        if self.is_system(person) {
+            (false, SYSTEM_CONNECTIONS)
+        } else {
+            (true, PER_PERSON_CONNECTIONS)
         }
     }
 
     /// A connection for `person`, or why not (the refusal the peer reads).
     pub fn connection(self: &Arc<Self>, person: &Person) -> Result<ConnectionSlot, String> {
-        let personal = !self.is_system(person);
-        let limit = if personal {
-            PER_PERSON_CONNECTIONS
-        } else {
-            SYSTEM_CONNECTIONS
-        };
+        let (personal, limit) = self.connection_limit(person);
         // The refusal names the person (a user database look-up, slow with
         // LDAP): formatted once the lock is released, or every connection
         // would wait for it.
@@ -148,9 +164,13 @@ impl Budgets {
     /// of its account's [`PER_ACCOUNT_PENDING`], or neither.
     pub fn pending(self: &Arc<Self>, person: &Person) -> Result<PendingSlot, String> {
         let account = account_of(person);
+        let limit = match person {
+            Person::SshWithoutKey(_) => PER_ACCOUNT_KEYLESS_PENDING,
+            _ => PER_PERSON_PENDING,
+        };
         let key_spent = {
             let mut c = self.lock();
-            let key_spent = c.pending.get(person).copied().unwrap_or(0) >= PER_PERSON_PENDING;
+            let key_spent = c.pending.get(person).copied().unwrap_or(0) >= limit;
             let account_spent = account.as_ref().is_some_and(|(key, _)| {
                 c.account_pending.get(key).copied().unwrap_or(0) >= PER_ACCOUNT_PENDING
             });
@@ -191,12 +211,7 @@ impl Budgets {
 /// share one cap.
 fn account_of(person: &Person) -> Option<(String, &str)> {
     match person {
-        Person::LoginWith {
-            login, account_uid, ..
-        } => {
-            let key = account_uid.map_or_else(|| format!("name {login}"), |u| format!("uid {u}"));
-            Some((key, login))
-        }
+        Person::LoginWith { login, .. } => Some((person.keys_account()?, login)),
         _ => None,
     }
 }
@@ -211,6 +226,46 @@ where
         if *n == 0 {
             map.remove(key);
         }
+    }
+}
+
+impl ConnectionSlot {
+    /// Whom the connection counts against now.
+    pub fn person(&self) -> &Person {
+        &self.person
+    }
+
+    /// Counts the connection against `person` from now on, in place of
+    /// whom it counted against; `Err` is the refusal the peer reads when
+    /// `person`'s budget (or persons' share) is spent, and the connection
+    /// then counts as before.
+    pub fn recount(&mut self, person: &Person) -> Result<(), String> {
+        if *person == self.person {
+            return Ok(());
+        }
+        let budgets = Arc::clone(&self.budgets);
+        let (personal, limit) = budgets.connection_limit(person);
+        {
+            let mut c = budgets.lock();
+            let share_spent = personal && !self.personal && c.personal >= budgets.personal;
+            let mine = c.connections.get(person).copied().unwrap_or(0);
+            if share_spent {
+                return Err("the agent is serving too many connections".into());
+            }
+            if mine < limit {
+                *c.connections.entry(person.clone()).or_insert(0) += 1;
+                decrement(&mut c.connections, &self.person);
+                if personal && !self.personal {
+                    c.personal += 1;
+                } else if !personal && self.personal {
+                    c.personal = c.personal.saturating_sub(1);
+                }
+                self.person = person.clone();
+                self.personal = personal;
+                return Ok(());
+            }
+        }
+        Err(format!("too many connections for {person}"))
     }
 }
 

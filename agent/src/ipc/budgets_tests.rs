@@ -42,7 +42,7 @@ fn root_callers_for_different_people_get_separate_pending_budgets() {
 /// waits for it.
 #[test]
 fn a_refusal_names_the_person_with_the_lock_released() {
-    use super::super::person::NAME_LOOKUP;
+    use super::super::user_names::NAME_LOOKUP;
     let b = Budgets::new(None);
     let jerry = Person::Uid(4242);
     let held: Vec<_> = (0..PER_PERSON_CONNECTIONS)

@@ -10,7 +10,7 @@ use super::peer::Peer;
 use crate::audit::now_rfc3339;
 use crate::login::{
     answer, cancel, connection_of_keys_command, explain, handle_begin, key_files_state,
-    lines_for_login, poll, Conversation, PeerIds, Step,
+    lines_for_login, poll, Conversation, MayWait, PeerIds, Step,
 };
 use crate::state::{
     freshness, judge, reload_config, reload_now, sync_now, AgentState, ConfigReload, ReloadOutcome,
@@ -18,11 +18,13 @@ use crate::state::{
 
 /// Answers one request. `pending` is the connection's conversation: a
 /// login waiting for its tap lives only on the connection that began it.
+/// A `begin` starts one only if it `may_wait`.
 pub fn handle(
     state: &AgentState,
     peer: &Peer,
     pending: &mut Option<Box<Conversation>>,
     req: RequestBody,
+    may_wait: MayWait,
 ) -> ResponseBody {
     let ids = PeerIds {
         pid: peer.pid,
@@ -34,7 +36,7 @@ pub fn handle(
     }
     match req {
         RequestBody::Begin { hook, context } => {
-            settle(handle_begin(state, ids, hook, &context), pending)
+            settle(handle_begin(state, ids, hook, &context, may_wait), pending)
         }
         RequestBody::Answer { .. } | RequestBody::Poll | RequestBody::Cancel => {
             ResponseBody::Error {
@@ -297,7 +299,7 @@ mod tests {
                 name: None,
                 real_uid: None,
             };
-            match handle(&state, &peer, &mut None, RequestBody::Status) {
+            match handle(&state, &peer, &mut None, RequestBody::Status, Ok(())) {
                 ResponseBody::Status(r) => r.policy_source,
                 other => panic!("{other:?}"),
             }
@@ -347,6 +349,7 @@ mod tests {
                 &peer,
                 &mut None,
                 RequestBody::AuthorizedKeys { login },
+                Ok(()),
             ) {
                 ResponseBody::Keys { lines } => lines.len(),
                 other => panic!("{other:?}"),

@@ -2,10 +2,12 @@
 //! acts for, per-person budgets, dispatch.
 
 mod acceptor;
+mod admission;
 mod budgets;
 mod fd_limit;
 mod frame_deadline;
 mod handler;
+mod login_person;
 mod peer;
 mod person;
 mod pidfd;
@@ -16,15 +18,18 @@ mod shared;
 mod socket_dir;
 mod ssh_credential;
 mod subuid;
+mod user_names;
 
 pub use acceptor::serve;
 pub use budgets::{
-    Budgets, MAX_CONNECTIONS, PER_PERSON_CONNECTIONS, PER_PERSON_PENDING, SYSTEM_CONNECTIONS,
+    Budgets, MAX_CONNECTIONS, PER_ACCOUNT_KEYLESS_PENDING, PER_PERSON_CONNECTIONS,
+    PER_PERSON_PENDING, SYSTEM_CONNECTIONS,
 };
 pub use handler::{handle, status};
+pub use login_person::{for_session as session_person, for_tap as tap_person};
 pub use peer::{authorize, peer_from, Peer};
 #[cfg(test)]
 pub use person::pinned_real_uid_of;
-pub use person::{at_accept as invoking_person, for_tap as tap_person, Person};
+pub use person::{at_accept as invoking_person, Person};
 pub use server::{bind, serve_connection, FIRST_FRAME_TIMEOUT, READ_TIMEOUT};
 pub use ssh_credential::SshCredential;

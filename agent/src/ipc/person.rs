@@ -2,20 +2,15 @@
 //! per person and not per socket peer. sudo, su and sshd all connect as
 //! root; what tells the people behind them apart is the kernel's view of
 //! the peer process (its real uid, its login uid, its ancestors' real uids)
-//! and, for root callers with no one behind them (sshd, login), the PAM
-//! context of the login: the key or certificate sshd authenticated it
-//! with, else the account.
+//! and, for sshd's logins and root callers with no one behind them, the
+//! PAM context of the login (`super::login_person`).
 
-use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
 use std::os::fd::OwnedFd;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
-use pam_mfa_protocol::{PamContext, PamHook};
-
-use super::ssh_credential::{credential_of, SshCredential};
+use super::ssh_credential::SshCredential;
+use super::user_names::{has_name, name_of_uid, uid_of};
 
 /// How far up the process tree a root peer is traced (a root shell from
 /// `sudo -s` running `su` is two levels below the sudo). Every level is a
@@ -30,14 +25,14 @@ pub enum Person {
     /// A local user: a non-root peer, or a root peer (sudo, su) started by
     /// that user (real uid, login uid or an ancestor's real uid).
     Uid(u32),
-    /// A login of a root caller with no local person behind it (sshd,
-    /// login) that sshd did not authenticate with a public key: counted
-    /// against the account that logs in, or PAM_RUSER.
+    /// A login of a root caller with no local person behind it (the
+    /// console `login`, a greeter; sudo and su run by root itself) to an
+    /// account with no uid or root's: counted against the account that
+    /// logs in, or PAM_RUSER.
     Login(String),
-    /// A login of a root caller with no local person behind it that sshd
-    /// authenticated with a public key before pam-mfa: the account with
-    /// the key or certificate, so that the people who share an account
-    /// (`deploy`, `root`) each have their own budget.
+    /// sshd's login that sshd authenticated with a public key before
+    /// pam-mfa: the account with the key or certificate, so that the people
+    /// who share an account (`deploy`, `root`) each have their own budget.
     LoginWith {
         login: String,
         credential: SshCredential,
@@ -47,13 +42,40 @@ pub enum Person {
         /// `DEPLOY` and `deploy`, share it.
         account_uid: Option<u32>,
     },
-    /// A root peer with no person behind it, before its first request (the
-    /// system: sshd, login, cron).
+    /// sshd's logins that sshd did not authenticate with a public key (a
+    /// password or keyboard-interactive alone) to the account with this
+    /// uid; `None`: to any name no user has, all together (sshd logs none of
+    /// them in, and a remote caller could invent names without end).
+    /// Nothing sshd vouches for tells their people apart, so they share one
+    /// budget per account: apart from the account's own local user
+    /// ([`Person::Uid`]: their sudo, su, screen unlock) and from root's
+    /// own sudo and su ([`Person::Login`]).
+    SshWithoutKey(Option<u32>),
+    /// A root peer with no person behind it (the system: sshd, login,
+    /// cron), and a root peer traced to a person only through its login
+    /// uid or ancestors, before its first request (see
+    /// [`Accepted::counted_as`]).
     System,
     /// Non-root peers with a uid no user has and no user's subordinate
     /// uid, and root peers gone before they could be traced: all together,
     /// so that such peers cannot be multiplied into persons.
     Unknown,
+}
+
+impl Person {
+    /// The account whose keys and certificates share a cap with this
+    /// [`Person::LoginWith`]'s: by uid when the user database knows the
+    /// name (spellings a case-insensitive directory maps to one account,
+    /// `DEPLOY` and `deploy`, share it), else by name. `None` for any other
+    /// person (its account is itself, or it is a local user).
+    pub fn keys_account(&self) -> Option<String> {
+        match self {
+            Person::LoginWith {
+                login, account_uid, ..
+            } => Some(account_uid.map_or_else(|| format!("name {login}"), |u| format!("uid {u}"))),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Person {
@@ -70,67 +92,86 @@ impl fmt::Display for Person {
             Person::LoginWith {
                 login, credential, ..
             } => write!(f, "{login} with {credential}"),
+            Person::SshWithoutKey(Some(uid)) => match name_of_uid(*uid) {
+                Some(n) => write!(f, "{n} over SSH without a key"),
+                None => write!(f, "uid {uid} over SSH without a key"),
+            },
+            Person::SshWithoutKey(None) => f.write_str("names no user has, over SSH without a key"),
             Person::System => f.write_str("the system"),
             Person::Unknown => f.write_str("peers whose person is unknown"),
         }
     }
 }
 
-#[cfg(test)]
-type NameLookup = Box<dyn Fn(u32) -> Option<String>>;
-
-#[cfg(test)]
-thread_local! {
-    /// In tests, what names a uid in place of the user database.
-    pub(super) static NAME_LOOKUP: std::cell::RefCell<Option<NameLookup>> =
-        std::cell::RefCell::new(None);
-}
-
-/// The user name of `uid`, from the user database.
-fn name_of_uid(uid: u32) -> Option<String> {
-    #[cfg(test)]
-    if let Some(name) = NAME_LOOKUP.with(|l| l.borrow().as_ref().map(|f| f(uid))) {
-        return name;
-    }
-    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-        .ok()
-        .flatten()
-        .map(|u| u.name)
+/// What the kernel tells of a peer when its connection is accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Accepted {
+    /// The person behind the peer.
+    pub(super) person: Person,
+    /// A root peer's real uid as read through its pidfd (`None`: a non-root
+    /// peer, no pidfd, or the process is gone): what says root itself runs
+    /// the sudo that asks, read once, of the process that connected and of
+    /// no other.
+    pub(super) real_uid: Option<u32>,
+    /// Whom the connection counts against until its first request: the
+    /// person, but the system for a root peer whose own real uid is root's
+    /// and whose person was traced through its login uid or an ancestor.
+    /// Such a peer may be a daemon started from that person's login
+    /// session: sshd started by hand, or by an init script run there,
+    /// carries their login uid into every connection it makes, and every
+    /// SSH login on the host would share their budget. Its first request
+    /// says which it is (`super::admission::settle_connection`): sshd's
+    /// logins stay the system's, anything else is the person's.
+    pub(super) counted_as: Person,
 }
 
 /// The person behind a peer with SO_PEERCRED `uid` and `pid`, as far as the
 /// kernel tells: cheap (a pidfd or a few small /proc reads), done before a
 /// connection is served.
 pub fn at_accept(uid: u32, pid: i32) -> Person {
-    at_accept_pinned(uid, pid, None).0
+    at_accept_pinned(uid, pid, None).person
 }
 
 /// [`at_accept`] for a peer pinned by its pidfd: the root peer's own ids
 /// come from the pidfd, and what was read of /proc/PID counts only if the
 /// process still runs after it was read (else the pid may name another
-/// process by now: the person is unknown). With it, a root peer's real uid
-/// as read so (`None`: a non-root peer, no pidfd, or the process is gone):
-/// what says root itself runs the sudo that asks, read once, of the process
-/// that connected and of no other.
-pub(super) fn at_accept_pinned(
-    uid: u32,
-    pid: i32,
-    pinned: Option<&OwnedFd>,
-) -> (Person, Option<u32>) {
+/// process by now: the person is unknown).
+pub(super) fn at_accept_pinned(uid: u32, pid: i32, pinned: Option<&OwnedFd>) -> Accepted {
     if uid != 0 {
-        return (behind_non_root(uid), None);
+        let person = behind_non_root(uid);
+        return Accepted {
+            counted_as: person.clone(),
+            person,
+            real_uid: None,
+        };
     }
     let own = pinned
         .and_then(super::pidfd::real_uid_and_parent_of)
         .or_else(|| status_ids(pid));
-    let person = own
-        .and_then(|own| behind_root(pid, own))
-        .map_or(Person::System, Person::Uid);
+    let behind = own.and_then(|own| behind_root(pid, own));
+    let (person, counted_as) = match behind {
+        Some(Behind::RealUid(uid)) => (Person::Uid(uid), Person::Uid(uid)),
+        Some(Behind::Traced(uid)) => (Person::Uid(uid), Person::System),
+        None => (Person::System, Person::System),
+    };
+    let gone = Accepted {
+        person: Person::Unknown,
+        real_uid: None,
+        counted_as: Person::Unknown,
+    };
     match pinned {
-        Some(fd) if !super::pidfd::still_runs(fd) => (Person::Unknown, None),
-        Some(_) => (person, own.map(|(ruid, _)| ruid)),
+        Some(fd) if !super::pidfd::still_runs(fd) => gone,
+        Some(_) => Accepted {
+            person,
+            real_uid: own.map(|(ruid, _)| ruid),
+            counted_as,
+        },
         // No pidfd: a fresh look-up by pid may have named another process.
-        None => (person, None),
+        None => Accepted {
+            person,
+            real_uid: None,
+            counted_as,
+        },
     }
 }
 
@@ -140,7 +181,7 @@ pub(super) fn at_accept_pinned(
 pub fn pinned_real_uid_of(pid: i32) -> Option<u32> {
     use rustix::process::{pidfd_open, Pid, PidfdFlags};
     let fd = pidfd_open(Pid::from_raw(pid)?, PidfdFlags::empty()).ok()?;
-    at_accept_pinned(0, pid, Some(&fd)).1
+    at_accept_pinned(0, pid, Some(&fd)).real_uid
 }
 
 /// A non-root peer is its uid when a user has it (a directory user whose
@@ -172,140 +213,25 @@ fn person_for_uid(uid: u32, named: bool, owner: impl FnOnce() -> Option<String>)
     person.unwrap_or(Person::Unknown)
 }
 
-/// Whether a user has `uid`, remembered for [`NAME_TTL`] (asked for every
-/// connection of a non-root peer, before its budget is checked).
-fn has_name(uid: u32) -> bool {
-    static UIDS: Mutex<Option<HashMap<u32, (Instant, bool)>>> = Mutex::new(None);
-    let now = Instant::now();
-    {
-        let uids = UIDS.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(&(at, named)) = uids.as_ref().and_then(|u| u.get(&uid)) {
-            if now.duration_since(at) < NAME_TTL {
-                return named;
-            }
-        }
-    }
-    let named = matches!(
-        nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)),
-        Ok(Some(_))
-    );
-    let mut uids = UIDS.lock().unwrap_or_else(|p| p.into_inner());
-    let uids = uids.get_or_insert_with(HashMap::new);
-    if uids.len() >= MAX_NAMES {
-        uids.clear();
-    }
-    uids.insert(uid, (now, named));
-    named
-}
-
-/// The person a `begin` of `hook` from a peer first counted as `at_accept`
-/// is for. A root peer with no one behind it (sshd) is many people: in
-/// `auth` and `account`, a login sshd authenticated with a public key is
-/// that key's or certificate's on its account ([`Person::LoginWith`]).
-/// `SSH_AUTH_INFO_0` is sshd's own there (by `open_session`, a user's
-/// `~/.pam_environment` may have set it: see `login::recorded_auth`).
-///
-/// Any other login of such a peer (a password or keyboard-interactive
-/// alone, a console `login`, another service) counts against its account,
-/// as the same account's other such logins do: nothing sshd vouches for
-/// tells its people apart. rhost is no key for them (one attacker may have
-/// many addresses, and each would be a budget), nor the tty (the caller's
-/// to choose).
-pub fn for_login(at_accept: &Person, hook: PamHook, context: &PamContext) -> Person {
-    if *at_accept != Person::System {
-        return at_accept.clone();
-    }
-    let from_sshd = matches!(hook, PamHook::Auth | PamHook::Account);
-    let credential = context
-        .ssh_auth_info
-        .as_deref()
-        .filter(|_| from_sshd)
-        .and_then(credential_of);
-    match credential {
-        Some(credential) => Person::LoginWith {
-            login: context.user.clone(),
-            credential,
-            account_uid: uid_of(&context.user),
-        },
-        None => account_of(context),
-    }
-}
-
-/// The account a login of a root peer with no one behind it counts
-/// against: PAM_RUSER, else the account that logs in (its uid when it has
-/// one but root's).
-fn account_of(context: &PamContext) -> Person {
-    let name = context
-        .ruser
-        .as_deref()
-        .filter(|r| !r.is_empty())
-        .unwrap_or(&context.user);
-    match uid_of(name) {
-        Some(uid) if uid != 0 => Person::Uid(uid),
-        _ => Person::Login(name.to_string()),
-    }
-}
-
-/// The person a login's tap on a key attached to this host counts against:
-/// a non-root peer itself (it may only ask about itself), a root peer run
-/// by a user (sudo, su: its real uid, read through its pidfd), else the
-/// person the login is about (PAM_RUSER, else the account). Taps on
-/// attached keys are never for SSH logins, so no SSH credential counts.
-pub fn for_tap(peer_uid: u32, real_uid: Option<u32>, context: &PamContext) -> Person {
-    if peer_uid != 0 {
-        return Person::Uid(peer_uid);
-    }
-    match real_uid {
-        Some(uid) if uid != 0 => Person::Uid(uid),
-        _ => account_of(context),
-    }
-}
-
-/// How long a user name's uid (or its absence) is remembered. The uid only
-/// says whose budget a login counts against, never what it may do.
-const NAME_TTL: Duration = Duration::from_secs(10);
-/// Names remembered at most (then all are forgotten).
-const MAX_NAMES: usize = 4096;
-
-/// A user name's uid (`None`: no such user) and when it was looked up.
-type NameCache = HashMap<String, (Instant, Option<u32>)>;
-
-/// The uid of a user name, from the user database. Remembered for
-/// [`NAME_TTL`]: every SSH login asks, and a lookup through NSS takes tens
-/// of microseconds (a name no module knows, the longest).
-fn uid_of(name: &str) -> Option<u32> {
-    static NAMES: Mutex<Option<NameCache>> = Mutex::new(None);
-    let now = Instant::now();
-    {
-        let names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(&(at, uid)) = names.as_ref().and_then(|n| n.get(name)) {
-            if now.duration_since(at) < NAME_TTL {
-                return uid;
-            }
-        }
-    }
-    let uid = nix::unistd::User::from_name(name)
-        .ok()
-        .flatten()
-        .map(|u| u.uid.as_raw());
-    let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
-    let names = names.get_or_insert_with(HashMap::new);
-    if names.len() >= MAX_NAMES {
-        names.clear();
-    }
-    names.insert(name.to_string(), (now, uid));
-    uid
+/// How the user behind a root process was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Behind {
+    /// The process's own real uid (sudo and su keep the invoking user's).
+    RealUid(u32),
+    /// The process runs with root's real uid; its login uid or an
+    /// ancestor's real uid names the user.
+    Traced(u32),
 }
 
 /// The non-root user behind a root process: its real uid (sudo and su keep
 /// the invoking user's), its login uid, or the first ancestor's non-root
 /// real uid. `own` is that process's own (real uid, parent pid).
-fn behind_root(pid: i32, (ruid, mut ppid): (u32, i32)) -> Option<u32> {
+fn behind_root(pid: i32, (ruid, mut ppid): (u32, i32)) -> Option<Behind> {
     if ruid != 0 {
-        return Some(ruid);
+        return Some(Behind::RealUid(ruid));
     }
     if let Some(l) = login_uid(pid).filter(|&l| l != 0 && l != NO_LOGIN_UID) {
-        return Some(l);
+        return Some(Behind::Traced(l));
     }
     for _ in 0..MAX_ANCESTORS {
         if ppid <= 1 {
@@ -313,7 +239,7 @@ fn behind_root(pid: i32, (ruid, mut ppid): (u32, i32)) -> Option<u32> {
         }
         let (ruid, next) = status_ids(ppid)?;
         if ruid != 0 {
-            return Some(ruid);
+            return Some(Behind::Traced(ruid));
         }
         ppid = next;
     }

@@ -1,5 +1,4 @@
-//! Who a connection acts for, and whom a tap counts against: the kernel's
-//! view of peers (`person`), and the PAM context of root callers' logins.
+//! Who a connection acts for: the kernel's view of peers (`person`).
 
 use super::*;
 
@@ -29,9 +28,9 @@ fn a_root_peers_real_uid_is_read_only_through_its_pidfd() {
     let ruid = rustix::process::getuid().as_raw();
     assert_eq!(pinned_real_uid_of(me), Some(ruid));
     // No pidfd: nothing read by pid alone is trusted.
-    assert_eq!(at_accept_pinned(0, me, None).1, None);
+    assert_eq!(at_accept_pinned(0, me, None).real_uid, None);
     // A non-root peer's real uid is not asked for.
-    assert_eq!(at_accept_pinned(1000, me, None).1, None);
+    assert_eq!(at_accept_pinned(1000, me, None).real_uid, None);
 }
 
 #[test]
@@ -78,105 +77,72 @@ fn a_root_peer_with_no_one_behind_it_is_the_system() {
     assert_eq!(at_accept(0, 1), Person::System);
 }
 
-#[test]
-fn a_tap_counts_against_the_peer_its_invoking_user_or_whom_the_login_is_about() {
-    let ctx = |user: &str, ruser: Option<&str>| PamContext {
-        service: "login".into(),
-        user: user.into(),
-        ruser: ruser.map(Into::into),
-        ..Default::default()
-    };
-    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
-    let nobody = Person::Uid(nobody.uid.as_raw());
-    // A screen locker running as the user.
-    assert_eq!(for_tap(1001, None, &ctx("nobody", None)), Person::Uid(1001));
-    // sudo run by uid 1001, whatever PAM_RUSER says.
-    assert_eq!(
-        for_tap(0, Some(1001), &ctx("root", Some("nobody"))),
-        Person::Uid(1001)
-    );
-    // A greeter (root, no one behind it): the account logging in.
-    assert_eq!(for_tap(0, Some(0), &ctx("nobody", None)), nobody);
-    assert_eq!(for_tap(0, None, &ctx("root", Some("nobody"))), nobody);
+/// A `sleep` with real uid `ruid` (effective uid 0) and, when given, login
+/// uid `login_uid`, pinned by its pidfd; `None` where this process may not
+/// set them (not root, or no audit control).
+fn root_process(ruid: u32, login_uid: Option<u32>) -> Option<(std::process::Child, OwnedFd)> {
+    use std::os::unix::process::CommandExt;
+    if !rustix::process::geteuid().is_root() {
+        return None;
+    }
+    let mut cmd = std::process::Command::new("sleep");
+    cmd.arg("30");
+    // SAFETY: open, write, close and setresuid are async-signal-safe and
+    // touch no Rust state; the path is a NUL-terminated literal.
+    unsafe {
+        cmd.pre_exec(move || {
+            if let Some(l) = login_uid {
+                let text = format!("{l}");
+                let fd = libc::open(c"/proc/self/loginuid".as_ptr(), libc::O_WRONLY);
+                if fd < 0 || libc::write(fd, text.as_ptr().cast(), text.len()) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                libc::close(fd);
+            }
+            if libc::setresuid(ruid, 0, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().ok()?;
+    let pid = rustix::process::Pid::from_raw(child.id() as i32)?;
+    let fd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()?;
+    Some((child, fd))
 }
 
+/// sshd started from an admin's login session carries the admin's login
+/// uid: such a root peer is that admin's person, but its connection
+/// counts as the system's until its first request says whose it is. sudo
+/// run by the admin (the admin's own real uid) counts as the admin's from
+/// the start.
 #[test]
-fn a_system_login_counts_against_ruser_or_the_account() {
-    let ctx = |user: &str, ruser: Option<&str>| PamContext {
-        service: "sshd".into(),
-        user: user.into(),
-        ruser: ruser.map(Into::into),
-        ..Default::default()
+fn a_root_peer_traced_by_its_login_uid_counts_as_the_system_until_it_asks() {
+    let Some((mut daemon, pinned)) = root_process(0, Some(4242)) else {
+        eprintln!("skipped: cannot start a root process with a login uid here");
+        return;
     };
-    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    let accepted = at_accept_pinned(0, daemon.id() as i32, Some(&pinned));
+    let _ = daemon.kill();
+    let _ = daemon.wait();
     assert_eq!(
-        for_login(&Person::System, PamHook::Auth, &ctx("nobody", None)),
-        Person::Uid(nobody.uid.as_raw())
+        accepted,
+        Accepted {
+            person: Person::Uid(4242),
+            real_uid: Some(0),
+            counted_as: Person::System,
+        }
     );
+    let (mut sudo, pinned) = root_process(4242, None).expect("a sudo-like process");
+    let accepted = at_accept_pinned(0, sudo.id() as i32, Some(&pinned));
+    let _ = sudo.kill();
+    let _ = sudo.wait();
     assert_eq!(
-        for_login(
-            &Person::System,
-            PamHook::Auth,
-            &ctx("root", Some("no-such-user-x"))
-        ),
-        Person::Login("no-such-user-x".into())
-    );
-    // A root peer traced to a local user stays that user's, whatever
-    // the PAM context claims.
-    assert_eq!(
-        for_login(
-            &Person::Uid(1001),
-            PamHook::Auth,
-            &ctx("root", Some("nobody"))
-        ),
-        Person::Uid(1001)
-    );
-}
-
-/// sshd's logins are told apart by what sshd authenticated: a plain key
-/// by itself, a certificate by its key id under its CA, in `auth` and
-/// `account` only (by `open_session` the PAM environment is not sshd's
-/// alone); without one, the account as before.
-#[test]
-fn a_system_login_sshd_authenticated_with_a_key_is_that_keys() {
-    use super::super::ssh_credential::tests::cert_line;
-    let ctx = |auth_info: &str| PamContext {
-        service: "sshd".into(),
-        user: "no-such-user-x".into(),
-        ssh_auth_info: Some(auth_info.into()),
-        ..Default::default()
-    };
-    let key_a = "publickey ssh-ed25519 a2V5LWE=\n";
-    let key_b = "publickey ssh-ed25519 a2V5LWI=\n";
-    let system = |hook, info| for_login(&Person::System, hook, &ctx(info));
-    let a = system(PamHook::Auth, key_a);
-    assert!(
-        matches!(&a, Person::LoginWith { login, credential: SshCredential::Key(_), .. }
-            if login == "no-such-user-x"),
-        "{a:?}"
-    );
-    assert_eq!(system(PamHook::Account, key_a), a);
-    assert_ne!(system(PamHook::Auth, key_b), a);
-    let account = Person::Login("no-such-user-x".into());
-    assert_eq!(system(PamHook::OpenSession, key_a), account);
-    assert_eq!(system(PamHook::Auth, "password\n"), account);
-    // Two certificates of alice (each its own key) are one person; bob's
-    // from the same CA is another.
-    let (_, alice_1) = cert_line(1, "alice", 9);
-    let (_, alice_2) = cert_line(2, "alice", 9);
-    let (_, bob) = cert_line(3, "bob", 9);
-    assert_eq!(
-        system(PamHook::Auth, &alice_1),
-        system(PamHook::Auth, &alice_2)
-    );
-    assert_ne!(system(PamHook::Auth, &alice_1), system(PamHook::Auth, &bob));
-    assert!(system(PamHook::Auth, &alice_1)
-        .to_string()
-        .starts_with("no-such-user-x with the certificate of \"alice\" (CA SHA256:"));
-    // sudo and su (someone behind the root peer) and non-root peers stay
-    // their invoking person's, whatever the context says.
-    assert_eq!(
-        for_login(&Person::Uid(1001), PamHook::Auth, &ctx(key_a)),
-        Person::Uid(1001)
+        accepted,
+        Accepted {
+            person: Person::Uid(4242),
+            real_uid: Some(4242),
+            counted_as: Person::Uid(4242),
+        }
     );
 }

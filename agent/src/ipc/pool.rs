@@ -40,8 +40,8 @@ pub(super) fn serve_guarded(shared: &Shared, stream: UnixStream) -> bool {
         refuse(stream, &shared.state, "the process that connected is gone");
         return false;
     };
-    let (person, real_uid) = person::at_accept_pinned(uid, pid, pinned.as_ref());
-    let slot: ConnectionSlot = match shared.budgets.connection(&person) {
+    let accepted = person::at_accept_pinned(uid, pid, pinned.as_ref());
+    let mut slot: ConnectionSlot = match shared.budgets.connection(&accepted.counted_as) {
         Ok(slot) => slot,
         Err(why) => {
             refuse(stream, &shared.state, &why);
@@ -49,12 +49,12 @@ pub(super) fn serve_guarded(shared: &Shared, stream: UnixStream) -> bool {
         }
     };
     let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let peer = peer_from(uid, pid, real_uid);
+        let peer = peer_from(uid, pid, accepted.real_uid);
         serve_connection(
             stream,
             &shared.state,
-            &shared.budgets,
-            &person,
+            (&shared.budgets, &mut slot),
+            &accepted.person,
             peer,
             pinned,
         )

@@ -8,15 +8,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use pam_mfa_protocol::{
-    write_frame, FrameError, FrameInbox, PamHook, Request, RequestBody, Response, ResponseBody,
-};
+use pam_mfa_protocol::{write_frame, FrameError, FrameInbox, Request, Response, ResponseBody};
 
-use super::budgets::{Budgets, PendingSlot};
+use super::admission::{admit_login, class_of, settle_connection};
+use super::budgets::{Budgets, ConnectionSlot, PendingSlot};
 use super::frame_deadline::FrameDeadline;
 use super::handler::handle;
 use super::peer::{authorize, Peer};
-use super::person::{self, Person};
+use super::person::Person;
 use super::pidfd::still_runs;
 use crate::audit::Throttled;
 use crate::login::cancel;
@@ -70,16 +69,18 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
 
 /// Serves requests on one connection until the client closes it, sends
 /// something malformed, or goes quiet past the read timeout. `person` is
-/// who the connection was counted against when it was accepted; a login
-/// that waits on the person's answer also takes one of that person's
-/// pending logins, for as long as it waits. `peer` is from SO_PEERCRED,
-/// read when the connection was accepted; `pinned` is that process's
-/// pidfd: a request whose process is gone is refused (its pid may name
-/// another process by now, and logins read /proc/PID).
+/// who the connection acts for, as found when it was accepted; `slot` is
+/// what it counts against (the system's, until the first request, for a
+/// root peer traced to `person` through its login uid or ancestors). A
+/// login that waits on the person's answer also takes one of that
+/// person's pending logins, for as long as it waits. `peer` is from
+/// SO_PEERCRED, read when the connection was accepted; `pinned` is that
+/// process's pidfd: a request whose process is gone is refused (its pid
+/// may name another process by now, and logins read /proc/PID).
 pub fn serve_connection(
     mut stream: UnixStream,
     state: &AgentState,
-    budgets: &Arc<Budgets>,
+    (budgets, slot): (&Arc<Budgets>, &mut ConnectionSlot),
     person: &Person,
     peer: Peer,
     pinned: Option<OwnedFd>,
@@ -88,6 +89,7 @@ pub fn serve_connection(
     let mut pending = None;
     let mut pending_slot: Option<PendingSlot> = None;
     let mut inbox = FrameInbox::new();
+    let mut first = true;
     // The whole next frame must arrive within `wait`, however its bytes
     // are spread out.
     let mut wait = FIRST_FRAME_TIMEOUT;
@@ -110,17 +112,28 @@ pub fn serve_connection(
             }
             return;
         };
+        let class = class_of(&state.services, &req.body);
+        if std::mem::take(&mut first) {
+            if let Err(why) = settle_connection(slot, person, &peer, class, &req.body) {
+                super::shared::refuse(stream, state, &why);
+                return;
+            }
+        }
         let body = match authorize(&peer, state.keys_uid, &req.body) {
-            Ok(()) => match admit_login(budgets, person, &peer, &req.body, &pending_slot) {
-                Ok(slot) => {
-                    pending_slot = pending_slot.or(slot);
-                    handle(state, &peer, &mut pending, req.body)
-                }
-                Err(why) => {
-                    state.counters.count("deny");
-                    ResponseBody::Deny { message: why }
-                }
-            },
+            Ok(()) => {
+                let admitted =
+                    admit_login(budgets, person, &peer, (&req.body, class), &pending_slot);
+                let refusal = match admitted {
+                    Ok(slot) => {
+                        pending_slot = pending_slot.or(slot);
+                        None
+                    }
+                    Err(why) => Some(why),
+                };
+                let may_wait = refusal.as_deref().map_or(Ok(()), Err);
+                let body = handle(state, &peer, &mut pending, req.body, may_wait);
+                unbudgeted_wait(state, &mut pending, &pending_slot).unwrap_or(body)
+            }
             Err(why) => not_permitted(state, &peer, &why),
         };
         if pending.is_none() {
@@ -141,6 +154,25 @@ pub fn serve_connection(
             READ_TIMEOUT
         };
     }
+}
+
+/// A login left waiting with none of its person's pending logins held
+/// (`login::MayWait` refuses such a wait before it starts: this is the
+/// fail-closed guard behind it): cancelled, and the refusal to send in
+/// place of its prompt.
+fn unbudgeted_wait(
+    state: &AgentState,
+    pending: &mut Option<Box<crate::login::Conversation>>,
+    held: &Option<PendingSlot>,
+) -> Option<ResponseBody> {
+    if held.is_some() {
+        return None;
+    }
+    let conv = pending.take()?;
+    let _ = cancel(state, conv);
+    Some(ResponseBody::Error {
+        message: "the agent holds no pending login for this one; try again".into(),
+    })
 }
 
 /// The next request, whole within `wait` (read awake for `spin` first);
@@ -189,42 +221,6 @@ fn not_permitted(state: &AgentState, peer: &Peer, why: &str) -> ResponseBody {
     ResponseBody::Error {
         message: format!("not permitted: {why}"),
     }
-}
-
-/// A `begin` may become a login waiting on the person's answer: it takes
-/// one of that person's pending logins first (released once nothing waits).
-/// `Err` is the refusal the person reads.
-fn admit_login(
-    budgets: &Arc<Budgets>,
-    person: &Person,
-    peer: &Peer,
-    req: &RequestBody,
-    held: &Option<PendingSlot>,
-) -> Result<Option<PendingSlot>, String> {
-    let RequestBody::Begin { context, hook } = req else {
-        return Ok(None);
-    };
-    // Sessions never wait on anyone (`login::handle_begin` decides them at
-    // once): ending one is always allowed, and opening one is not refused
-    // for the pending logins of others on its account (say, unanswered
-    // keyboard-interactive prompts, which count against the account).
-    if matches!(hook, PamHook::OpenSession | PamHook::CloseSession) {
-        return Ok(None);
-    }
-    if held.is_some() {
-        return Ok(None);
-    }
-    let who = person::for_login(person, *hook, context);
-    budgets.pending(&who).map(Some).map_err(|why| {
-        static OVER_BUDGET: Throttled = Throttled::new();
-        OVER_BUDGET.write(|| {
-            format!(
-                "refused a login of {:?} ({:?}) from pid {}: {why}",
-                context.user, context.service, peer.pid
-            )
-        });
-        why
-    })
 }
 
 #[cfg(test)]

@@ -56,7 +56,7 @@ fn ask(f: &Fixture, uid: u32, n: usize) {
         real_uid: None,
     };
     for _ in 0..n {
-        drop(handle_begin(&f.state, peer, PamHook::Account, &ctx));
+        drop(handle_begin(&f.state, peer, PamHook::Account, &ctx, Ok(())));
     }
 }
 

@@ -240,6 +240,6 @@ fn a_mapped_sudo_for_another_invoking_user_is_not_roots_own() {
         uid: 0,
         real_uid: None,
     };
-    let step = super::flow::handle_begin(&f.state, unpinned, PamHook::Account, &ctx);
+    let step = super::flow::handle_begin(&f.state, unpinned, PamHook::Account, &ctx, Ok(()));
     assert!(!matches!(step, Step::Done(ResponseBody::Allow { .. })));
 }

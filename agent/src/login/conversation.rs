@@ -5,6 +5,7 @@
 use pam_mfa_protocol::{PamContext, ResponseBody};
 
 use super::evidence::KeyClass;
+use super::flow::MayWait;
 use super::key_rules::device_locked;
 use super::local_tap;
 use super::tap::{fresh_challenge, tap_devices, Conversation, Step, TapDevice, TapKind};
@@ -15,17 +16,16 @@ use crate::policy::{Bundle, ServiceClass};
 use crate::state::AgentState;
 
 /// Starts the tap for a login that needs one: a challenge that a
-/// registered key of any of `v.tap_users` may answer.
-#[allow(clippy::too_many_arguments)]
+/// registered key of any of `v.tap_users` may answer. A login that would
+/// wait for it but may not (`may_wait`) is refused, saying why.
 pub(super) fn start(
     state: &AgentState,
     peer: PeerIds,
     ev: AuditEvent,
     mut v: Verdict,
     bundle: &Bundle,
-    login: &str,
-    ctx: &PamContext,
-    class: ServiceClass,
+    (login, ctx, class): (&str, &PamContext, ServiceClass),
+    may_wait: MayWait,
 ) -> Step {
     let users = v.tap_users.clone();
     let devices = candidate_devices(state, bundle, login, class, &users, &mut v);
@@ -42,6 +42,11 @@ pub(super) fn start(
     };
     let local = local_tap::wanted(state, class, ctx, peer);
     if cannot_tap(state, login, &users, local, devices.is_empty(), &mut v) {
+        return Step::Done(finish(state, ev, v));
+    }
+    if let Err(why) = may_wait {
+        v.reason = format!("{}; not started, {why}", v.reason);
+        v.message = why.to_string();
         return Step::Done(finish(state, ev, v));
     }
     let mut conv = Box::new(Conversation {

@@ -16,10 +16,24 @@ use super::verdict::{finish, PeerIds, Verdict};
 use crate::policy::{Bundle, ServiceClass};
 use crate::state::AgentState;
 
+/// Whether a login may start to wait on its person's answer (a prompt, a
+/// tap on a key, a forwarded ssh-agent's signature): `Err` says why not
+/// (its person's pending logins are all taken, `ipc::budgets`), and a
+/// login that would wait is refused with it. A decision that needs no
+/// answer is made either way.
+pub type MayWait<'a> = Result<(), &'a str>;
+
 /// Handles `Begin`: decides from the evidence at hand; in `auth`, a login
-/// that a tap could still satisfy gets a challenge (see [`super::conversation`]);
-/// in `account`, the tap verified during `auth` of the same login counts.
-pub fn handle_begin(state: &AgentState, peer: PeerIds, hook: PamHook, ctx: &PamContext) -> Step {
+/// that a tap could still satisfy gets a challenge (see [`super::conversation`]),
+/// if it `may_wait`; in `account`, the tap verified during `auth` of the
+/// same login counts.
+pub fn handle_begin(
+    state: &AgentState,
+    peer: PeerIds,
+    hook: PamHook,
+    ctx: &PamContext,
+    may_wait: MayWait,
+) -> Step {
     match hook {
         PamHook::OpenSession => return Step::Done(open_session(state, peer, ctx)),
         PamHook::CloseSession => return Step::Done(close_session(state, peer, ctx)),
@@ -39,14 +53,18 @@ pub fn handle_begin(state: &AgentState, peer: PeerIds, hook: PamHook, ctx: &PamC
     let ctx = ctx.as_ref();
     if !v.allow && !v.tap_users.is_empty() {
         match hook {
-            PamHook::Auth => return start(state, peer, ev, v, &bundle, &login, ctx, class),
+            PamHook::Auth => {
+                let (login, ctx) = (login.as_str(), ctx);
+                return start(state, peer, ev, v, &bundle, (login, ctx, class), may_wait);
+            }
             PamHook::Account => {
                 account_grant(state, peer, &bundle, class, &login, ctx, &mut v);
                 // No tap in `auth` to count: sudo with NOPASSWD skips the auth
                 // stack and comes straight here. Ask for the tap now, where
                 // there is a conversation (sshd's account phase has none).
                 if !v.allow && class != ServiceClass::Ssh {
-                    return start(state, peer, ev, v, &bundle, &login, ctx, class);
+                    let (login, ctx) = (login.as_str(), ctx);
+                    return start(state, peer, ev, v, &bundle, (login, ctx, class), may_wait);
                 }
             }
             _ => {}

@@ -105,7 +105,7 @@ impl Fixture {
             ssh_auth_info: auth_info.map(Into::into),
             ..Default::default()
         };
-        handle_begin(&self.state, PeerIds::of_process(pid, 0), hook, &ctx)
+        handle_begin(&self.state, PeerIds::of_process(pid, 0), hook, &ctx, Ok(()))
     }
 
     /// `hook` of PAM service `service` (not sshd: no SSH evidence), from
@@ -129,7 +129,7 @@ impl Fixture {
             ruser: ruser.map(Into::into),
             ..Default::default()
         };
-        handle_begin(&self.state, PeerIds::of_process(pid, 0), hook, &ctx)
+        handle_begin(&self.state, PeerIds::of_process(pid, 0), hook, &ctx, Ok(()))
     }
 
     /// What sshd's AuthorizedKeysCommand call does before the login: the
@@ -312,7 +312,13 @@ fn no_policy_follows_the_agent_fail_mode() {
         ..Default::default()
     };
     assert!(matches!(
-        handle_begin(&empty, PeerIds::of_process(1, 0), PamHook::Auth, &ctx),
+        handle_begin(
+            &empty,
+            PeerIds::of_process(1, 0),
+            PamHook::Auth,
+            &ctx,
+            Ok(())
+        ),
         Step::Done(ResponseBody::Deny { .. })
     ));
 }
@@ -346,6 +352,7 @@ fn non_root_peers_cannot_claim_ssh_evidence() {
         PeerIds::of_process(1, 1000),
         PamHook::Account,
         &ctx,
+        Ok(()),
     ) {
         Step::Done(ResponseBody::Deny { .. }) => {}
         _ => panic!("a non-root peer's SSH_AUTH_INFO_0 is not evidence"),
@@ -353,7 +360,13 @@ fn non_root_peers_cannot_claim_ssh_evidence() {
     // ...and it left nothing for the reuse window.
     let mut real = ctx.clone();
     real.ssh_auth_info = None;
-    match handle_begin(&f.state, PeerIds::of_process(1, 0), PamHook::Account, &real) {
+    match handle_begin(
+        &f.state,
+        PeerIds::of_process(1, 0),
+        PamHook::Account,
+        &real,
+        Ok(()),
+    ) {
         Step::Done(ResponseBody::Deny { .. }) => {}
         _ => panic!("no reuse from a forged claim"),
     }

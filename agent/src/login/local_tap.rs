@@ -116,8 +116,11 @@ pub(super) fn owner(peer: PeerIds, ctx: &PamContext) -> TapOwner {
         Person::Login(name) => TapOwner::Name(name),
         // Not given for a tap (its login is never SSH's); the account's.
         Person::LoginWith { login, .. } => TapOwner::Name(login),
-        // Not given for a login; all such together, as the budgets do.
-        Person::System | Person::Unknown => TapOwner::Name(String::new()),
+        // Not given for a tap (its login is never SSH's, and no login is
+        // the system's); all such together, as the budgets do.
+        Person::SshWithoutKey(_) | Person::System | Person::Unknown => {
+            TapOwner::Name(String::new())
+        }
     }
 }
 

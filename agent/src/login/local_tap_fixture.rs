@@ -224,6 +224,7 @@ impl Fixture {
             PeerIds::of_process(std::process::id() as i32, 0),
             PamHook::Auth,
             &ctx,
+            Ok(()),
         )
     }
 

@@ -199,7 +199,13 @@ fn a_piv_login_key_over_ssh_has_its_attested_class() {
             ssh_auth_info: Some(format!("publickey {t} {b}\n")),
             ..Default::default()
         };
-        handle_begin(&f.state, PeerIds::of_process(1, 0), PamHook::Account, &ctx)
+        handle_begin(
+            &f.state,
+            PeerIds::of_process(1, 0),
+            PamHook::Account,
+            &ctx,
+            Ok(()),
+        )
     };
     let f = fixture("hardware_key_touch", 1, 2, "0s", None);
     assert!(matches!(ssh(&f), Step::Done(ResponseBody::Allow { .. })));
@@ -371,7 +377,7 @@ fn one_person_cannot_hold_every_attached_key_tap() {
         uid: 4242,
         real_uid: None,
     };
-    let theirs = waiting(handle_begin(&f.state, other, PamHook::Auth, &ctx));
+    let theirs = waiting(handle_begin(&f.state, other, PamHook::Auth, &ctx, Ok(())));
     // A cancelled tap's key is told to stop: its slot is free again.
     let owner = {
         let peer = PeerIds::of_process(std::process::id() as i32, 0);

@@ -36,6 +36,8 @@ mod local_tap_state;
 #[cfg(test)]
 mod local_tap_tests;
 mod login_key;
+#[cfg(test)]
+mod may_wait_tests;
 mod opening;
 mod pipeline;
 #[cfg(test)]
@@ -78,7 +80,7 @@ pub use authorized_keys_file::{find_key, UserFileVerdict};
 pub use conversation::{answer, cancel};
 pub use evidence::{check, KeyClass};
 pub use explain::{explain, nobody_can_tap, NOBODY_CAN_TAP};
-pub use flow::handle_begin;
+pub use flow::{handle_begin, MayWait};
 pub use grants::{parent_pid, Granted, Grants};
 pub use key_credit::key_files_state;
 pub use local_tap::{poll, TAP_CUE};

@@ -49,6 +49,7 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
         return finish(state, ev, v);
     }
     let (person, evidence, device) = proved(state, peer, ctx, &login, &v);
+    let counted = crate::ipc::session_person(peer.pid, Some(class), ctx);
     let leader = identify(peer.pid);
     let session = Session {
         id: String::new(),
@@ -60,6 +61,8 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
         login: login.clone(),
         class,
         user: person.clone(),
+        person: counted.to_string(),
+        keys_account: counted.keys_account(),
         identity: v.identity.clone(),
         lock_roles: roles_at_start(&bundle, &v, person.as_deref()),
         terms: terms_at_start(state, &bundle, &v, person.as_deref()),
@@ -78,21 +81,7 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
         state.now(),
         state.lock_view_stale(),
     );
-    let mut out = Verdict {
-        // A session whose person was not shown is refused when one of those
-        // it could be is locked (see `sessions::end_reason`).
-        allow: d.is_allowed() && d.locked_candidates.is_empty(),
-        message: String::new(),
-        user: d.user.clone().or(person),
-        requirement: v.requirement,
-        evidence: Some(evidence),
-        device,
-        reason: d.reasons.join("; "),
-        tap_users: Vec::new(),
-        identity: None,
-        lock_roles: Vec::new(),
-        connection_key: None,
-    };
+    let mut out = session_verdict(&d, &v, person, evidence, device);
     if !out.allow {
         out.message = refusal(state, &login, &d);
         return finish(state, ev, out);
@@ -111,6 +100,32 @@ pub(super) fn open_session(state: &AgentState, peer: PeerIds, ctx: &PamContext) 
         return finish(state, ev, out);
     }
     register(state, ev, out, session, &bundle)
+}
+
+/// The verdict on opening a session, from the session's own decision `d`:
+/// `v` is the login's, and `person`, `evidence` and `device` what it proved.
+fn session_verdict(
+    d: &Decision,
+    v: &Verdict,
+    person: Option<String>,
+    evidence: String,
+    device: Option<String>,
+) -> Verdict {
+    Verdict {
+        // A session whose person was not shown is refused when one of those
+        // it could be is locked (see `sessions::end_reason`).
+        allow: d.is_allowed() && d.locked_candidates.is_empty(),
+        message: String::new(),
+        user: d.user.clone().or(person),
+        requirement: v.requirement,
+        evidence: Some(evidence),
+        device,
+        reason: d.reasons.join("; "),
+        tap_users: Vec::new(),
+        identity: None,
+        lock_roles: Vec::new(),
+        connection_key: None,
+    }
 }
 
 /// Puts an allowed session in the registry, and judges it again when a

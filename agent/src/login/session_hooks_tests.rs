@@ -62,7 +62,7 @@ fn ctx() -> PamContext {
 
 fn hook(s: &AgentState, pid: u32, uid: u32, h: PamHook) -> ResponseBody {
     let peer = PeerIds::of_process(pid as i32, uid);
-    match handle_begin(s, peer, h, &ctx()) {
+    match handle_begin(s, peer, h, &ctx(), Ok(())) {
         Step::Done(b) => b,
         Step::Ask(..) => panic!("session hooks never prompt"),
     }
@@ -120,7 +120,7 @@ fn open_session_ignores_ssh_auth_info_from_the_pam_environment() {
     let s = state(&bundle(""));
     let mut p = leader();
     let peer = PeerIds::of_process(p.id() as i32, 0);
-    let open = |s: &AgentState| match handle_begin(s, peer, PamHook::OpenSession, &ctx()) {
+    let open = |s: &AgentState| match handle_begin(s, peer, PamHook::OpenSession, &ctx(), Ok(())) {
         Step::Done(b) => b,
         Step::Ask(..) => panic!("session hooks never prompt"),
     };
@@ -130,12 +130,16 @@ fn open_session_ignores_ssh_auth_info_from_the_pam_environment() {
     let info = crate::sessions::live(&s).remove(0);
     assert_eq!(info.device, None, "{info:?}");
     assert!(!info.evidence.starts_with("ssh_sk"), "{}", info.evidence);
+    // Nor does it say whom the session counts against.
+    let counted = s.sessions.list().remove(0);
+    assert_eq!(counted.person, "root over SSH without a key");
+    assert_eq!(counted.keys_account, None);
     assert_eq!(hook(&s, p.id(), 0, PamHook::CloseSession), ALLOW);
     // Account saw a password login (no key); the environment now claims
     // alice's key.
     let mut password = ctx();
     password.ssh_auth_info = Some("password\n".into());
-    let _ = handle_begin(&s, peer, PamHook::Account, &password);
+    let _ = handle_begin(&s, peer, PamHook::Account, &password, Ok(()));
     assert_eq!(open(&s), ALLOW);
     let info = crate::sessions::live(&s).remove(0);
     assert_eq!(info.device, None, "{info:?}");
@@ -146,6 +150,14 @@ fn open_session_ignores_ssh_auth_info_from_the_pam_environment() {
     let info = crate::sessions::live(&s).remove(0);
     assert_eq!(info.evidence, "ssh_sk_touch");
     assert_eq!(info.device.as_deref(), Some("alice-key-id"));
+    // ...and counts against that key, with root's other keys.
+    let counted = s.sessions.list().remove(0);
+    assert!(
+        counted.person.starts_with("root with key SHA256:"),
+        "{}",
+        counted.person
+    );
+    assert_eq!(counted.keys_account.as_deref(), Some("uid 0"));
     p.kill().unwrap();
     p.wait().unwrap();
 }

@@ -175,6 +175,7 @@ fn sudo_is_decided_for_the_invoking_users_login() {
         PeerIds::of_process(caller.pid(), 0),
         PamHook::Account,
         ctx,
+        Ok(()),
     ) {
         Step::Done(r) => r,
         Step::Ask(..) => panic!("the account hook never prompts"),

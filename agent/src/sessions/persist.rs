@@ -68,6 +68,11 @@ struct Record {
     login: String,
     class: String,
     user: Option<String>,
+    /// `Session::person` (absent from an older agent's: its `login`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    person: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    keys_account: Option<String>,
     identity: Option<Identity>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     lock_roles: Vec<String>,
@@ -146,6 +151,8 @@ fn record(s: &Session) -> Record {
         login: s.login.clone(),
         class: s.class.name().into(),
         user: s.user.clone(),
+        person: Some(s.person.clone()),
+        keys_account: s.keys_account.clone(),
         identity: s.identity.as_ref().map(|u| {
             let c = u.cert();
             Identity {
@@ -198,6 +205,8 @@ fn session(r: Record) -> Option<Session> {
             start: r.start,
         },
         account: r.account,
+        person: r.person.unwrap_or_else(|| r.login.clone()),
+        keys_account: r.keys_account,
         login: r.login,
         class: class_named(&r.class)?,
         user: r.user,

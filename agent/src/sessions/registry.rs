@@ -11,11 +11,20 @@ use super::session::Session;
 /// Sessions over this many are refused (a runaway opener cannot grow the
 /// agent without bound).
 pub const MAX_SESSIONS: usize = 10_000;
-/// Live sessions of one cluster user (the account, when no cluster user is
-/// known), so one person cannot take the whole list.
+/// Live sessions of one cluster user (when the session showed one), so one
+/// person cannot take the whole list.
 pub const MAX_SESSIONS_PER_USER: usize = 512;
-/// Live sessions of one invoking login (for sudo/su the invoking user).
-pub const MAX_SESSIONS_PER_LOGIN: usize = 512;
+/// Live sessions of one invoking person (`Session::person`): an SSH key or
+/// certificate, an account's SSH logins without a key, a sudo or su user.
+/// Per person, not per account, so that one holder of a shared account
+/// (`deploy`) cannot take every session of it from the others.
+pub const MAX_SESSIONS_PER_PERSON: usize = 512;
+/// Live sessions of all the keys and certificates of one account that
+/// showed no cluster user (`Session::keys_account`): its holder may add
+/// keys at will, and each is a person, so without it one account's keys
+/// could fill [`MAX_SESSIONS`]. Four keys' worth, as the pending logins'
+/// `ipc::budgets::PER_ACCOUNT_PENDING`.
+pub const MAX_SESSIONS_PER_KEYS_ACCOUNT: usize = 4 * MAX_SESSIONS_PER_PERSON;
 /// The journal is compacted once it holds this many more records than
 /// there are live sessions (and at least this many).
 const COMPACT_AFTER: usize = 256;
@@ -130,8 +139,9 @@ impl SessionRegistry {
     /// Registers a session and returns its id. A session of the same
     /// process, service and account is replaced (a re-opened session).
     /// Refused past [`MAX_SESSIONS`] in all, [`MAX_SESSIONS_PER_USER`] for
-    /// one cluster user or [`MAX_SESSIONS_PER_LOGIN`] for one invoking
-    /// login.
+    /// one cluster user, [`MAX_SESSIONS_PER_PERSON`] for one invoking
+    /// person, or [`MAX_SESSIONS_PER_KEYS_ACCOUNT`] for the keys of one
+    /// account that showed no cluster user.
     pub fn open(&self, mut s: Session) -> Result<String, String> {
         let mut list = self.lock();
         let replaced: Vec<Session> = list
@@ -232,33 +242,42 @@ impl SessionRegistry {
     }
 }
 
-/// The cluster user a session counts against.
-fn owner(s: &Session) -> &str {
-    s.user.as_deref().unwrap_or(&s.account)
-}
-
 fn over_share(list: &[Session], s: &Session) -> bool {
     share_refusal(list, s).is_some()
 }
 
-/// Why `s` would take more than its cluster user's or invoking login's
-/// share of the list.
+/// Why `s` would take more than its cluster user's, its invoking person's
+/// or its account's keys' share of the list.
 fn share_refusal(list: &[Session], s: &Session) -> Option<String> {
-    let of_user = list.iter().filter(|o| owner(o) == owner(s)).count();
-    if of_user >= MAX_SESSIONS_PER_USER {
+    if let Some(user) = &s.user {
+        let of_user = list
+            .iter()
+            .filter(|o| o.user.as_ref() == Some(user))
+            .count();
+        if of_user >= MAX_SESSIONS_PER_USER {
+            return Some(format!(
+                "{user} already has {MAX_SESSIONS_PER_USER} live sessions"
+            ));
+        }
+    }
+    let of_person = list.iter().filter(|o| o.person == s.person).count();
+    if of_person >= MAX_SESSIONS_PER_PERSON {
         return Some(format!(
-            "{} already has {MAX_SESSIONS_PER_USER} live sessions",
-            owner(s)
+            "{} already opened {MAX_SESSIONS_PER_PERSON} live sessions",
+            s.person
         ));
     }
-    let of_login = list.iter().filter(|o| o.login == s.login).count();
-    if of_login >= MAX_SESSIONS_PER_LOGIN {
-        return Some(format!(
-            "{} already opened {MAX_SESSIONS_PER_LOGIN} live sessions",
-            s.login
-        ));
-    }
-    None
+    let account = s.keys_account.as_ref().filter(|_| s.user.is_none())?;
+    let of_keys = list
+        .iter()
+        .filter(|o| o.user.is_none() && o.keys_account.as_ref() == Some(account))
+        .count();
+    (of_keys >= MAX_SESSIONS_PER_KEYS_ACCOUNT).then(|| {
+        format!(
+            "the keys of {} already opened {MAX_SESSIONS_PER_KEYS_ACCOUNT} live sessions that showed no cluster user",
+            s.account
+        )
+    })
 }
 
 #[cfg(test)]

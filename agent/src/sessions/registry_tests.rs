@@ -21,6 +21,8 @@ pub(crate) fn session(pid: i32, start: u64, account: &str) -> Session {
         login: account.into(),
         class: ServiceClass::Ssh,
         user: Some(account.into()),
+        person: account.into(),
+        keys_account: None,
         identity: None,
         lock_roles: Vec::new(),
         terms: None,
@@ -149,18 +151,20 @@ fn a_restarted_agent_takes_over_the_live_sessions() {
 }
 
 #[test]
-fn one_user_and_one_invoking_login_are_capped() {
+fn one_user_and_one_invoking_person_are_capped() {
     let r = SessionRegistry::with_liveness(fake_alive);
     for pid in 1000..1000 + MAX_SESSIONS_PER_USER as i32 {
-        r.open(session(pid, pid as u64, "jerry")).unwrap();
+        let mut s = session(pid, pid as u64, "jerry");
+        s.person = format!("key {pid}");
+        r.open(s).unwrap();
     }
     let err = r.open(session(5000, 5000, "jerry")).unwrap_err();
     assert!(err.contains("jerry already has"), "{err}");
     // Someone else still opens sessions.
     r.open(session(5001, 5001, "tom")).unwrap();
-    // The cap counts the invoking login too: tom's sudo sessions as many
-    // different cluster users (accounts) are capped by the login.
-    for pid in 6000..6000 + MAX_SESSIONS_PER_LOGIN as i32 - 1 {
+    // The cap counts the invoking person too: tom's sudo sessions as many
+    // different cluster users (accounts) are capped by tom.
+    for pid in 6000..6000 + MAX_SESSIONS_PER_PERSON as i32 - 1 {
         let mut s = session(pid, pid as u64, "tom");
         s.user = Some(format!("acct{pid}"));
         r.open(s).unwrap();
@@ -179,6 +183,67 @@ fn one_user_and_one_invoking_login_are_capped() {
         "jerry",
     );
     r.open(session(5000, 5000, "jerry")).unwrap();
+}
+
+/// A session of the shared account `deploy` that showed no cluster user
+/// (sshd's login with a plain key) by `person`, with `deploy`'s keys.
+fn deploy_session(pid: i32, person: &str) -> Session {
+    let mut s = session(pid, pid as u64, "deploy");
+    s.user = None;
+    s.person = person.into();
+    s.keys_account = Some("uid 1003".into());
+    s
+}
+
+/// One holder of the shared account `deploy` opening as many sessions as
+/// they may (with their own key) leaves the others who log in to it,
+/// with their keys or without one, their own: the cap is per person, not
+/// per account. All of the account's keys together stop at
+/// MAX_SESSIONS_PER_KEYS_ACCOUNT, short of the host's MAX_SESSIONS.
+#[test]
+fn one_holder_of_a_shared_account_leaves_the_others_their_sessions() {
+    const { assert!(MAX_SESSIONS_PER_KEYS_ACCOUNT < MAX_SESSIONS) };
+    let r = SessionRegistry::with_liveness(fake_alive);
+    let mallory = "deploy with key SHA256:mallory";
+    let mut pid = 10_000;
+    for _ in 0..MAX_SESSIONS_PER_PERSON {
+        r.open(deploy_session(pid, mallory)).unwrap();
+        pid += 1;
+    }
+    let err = r.open(deploy_session(pid, mallory)).unwrap_err();
+    assert_eq!(
+        err,
+        format!("{mallory} already opened {MAX_SESSIONS_PER_PERSON} live sessions")
+    );
+    r.open(deploy_session(pid, "deploy with key SHA256:alice"))
+        .unwrap();
+    let mut without_key = deploy_session(pid + 1, "deploy over SSH without a key");
+    without_key.keys_account = None;
+    r.open(without_key).unwrap();
+    // More keys of deploy's (its holder may add them) stop at the cap for
+    // all of them together...
+    pid += 2;
+    let mut key = 0;
+    while r.list().len() < MAX_SESSIONS_PER_KEYS_ACCOUNT + 1 {
+        let person = format!("deploy with key SHA256:k{}", key / MAX_SESSIONS_PER_PERSON);
+        r.open(deploy_session(pid, &person)).unwrap();
+        (pid, key) = (pid + 1, key + 1);
+    }
+    let err = r
+        .open(deploy_session(pid, "deploy with key SHA256:fresh"))
+        .unwrap_err();
+    assert!(
+        err.starts_with("the keys of deploy already opened"),
+        "{err}"
+    );
+    // ...which holds neither the account's key-less sessions nor those
+    // that showed a cluster user.
+    let mut without_key = deploy_session(pid, "deploy over SSH without a key");
+    without_key.keys_account = None;
+    r.open(without_key).unwrap();
+    let mut shown = deploy_session(pid + 1, "deploy with key SHA256:jerry-sk");
+    shown.user = Some("jerry".into());
+    r.open(shown).unwrap();
 }
 
 fn temp_file(tag: &str) -> (std::path::PathBuf, std::path::PathBuf) {

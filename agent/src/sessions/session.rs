@@ -21,6 +21,16 @@ pub struct Session {
     pub class: ServiceClass,
     /// The cluster user the session was decided for, when known.
     pub user: Option<String>,
+    /// Whom the session counts against besides its cluster user: the
+    /// invoking person as the agent's budgets name it
+    /// (`ipc::session_person`): for sshd the key or certificate that
+    /// authenticated the login, else the account's logins without a key;
+    /// for sudo and su the invoking user.
+    pub person: String,
+    /// For a session sshd authenticated with a key or certificate: its
+    /// account (by uid when the user database knows it), whose keys'
+    /// sessions that showed no cluster user are capped together.
+    pub keys_account: Option<String>,
     /// A verified Teleport certificate's identity (its roles and traits
     /// decide, as at login).
     pub identity: Option<User>,

@@ -55,7 +55,13 @@ fn begin_with(fail_mode: &str, policy: &str, after: Duration) -> ResponseBody {
         user: "root".into(),
         ..Default::default()
     };
-    match handle_begin(&state, PeerIds::of_process(1, 0), PamHook::Account, &ctx) {
+    match handle_begin(
+        &state,
+        PeerIds::of_process(1, 0),
+        PamHook::Account,
+        &ctx,
+        Ok(()),
+    ) {
         Step::Done(body) => body,
         Step::Ask(..) => panic!("the account hook never prompts"),
     }

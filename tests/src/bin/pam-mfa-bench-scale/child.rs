@@ -196,6 +196,7 @@ fn time_begin(state: &AgentState, key_logins: &[KeyLogin]) -> (usize, Percentile
             },
             PamHook::Account,
             &ctx,
+            Ok(()),
         ) {
             Step::Done(ResponseBody::Allow { .. }) => true,
             Step::Done(_) => false,

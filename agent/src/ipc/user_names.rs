@@ -1,0 +1,91 @@
+//! The user database as the budgets ask it: a uid's name, whether a user
+//! has a uid, a name's uid. Names only say whose budget something counts
+//! against, never what it may do, so answers are remembered for a while
+//! (every SSH login and every non-root connection asks).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a user name's uid (or its absence) is remembered.
+const NAME_TTL: Duration = Duration::from_secs(10);
+/// Names remembered at most (then all are forgotten).
+const MAX_NAMES: usize = 4096;
+
+#[cfg(test)]
+type NameLookup = Box<dyn Fn(u32) -> Option<String>>;
+
+#[cfg(test)]
+thread_local! {
+    /// In tests, what names a uid in place of the user database.
+    pub(super) static NAME_LOOKUP: std::cell::RefCell<Option<NameLookup>> =
+        std::cell::RefCell::new(None);
+}
+
+/// The user name of `uid`, from the user database.
+pub(super) fn name_of_uid(uid: u32) -> Option<String> {
+    #[cfg(test)]
+    if let Some(name) = NAME_LOOKUP.with(|l| l.borrow().as_ref().map(|f| f(uid))) {
+        return name;
+    }
+    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+}
+
+/// Whether a user has `uid`, remembered for [`NAME_TTL`] (asked for every
+/// connection of a non-root peer, before its budget is checked).
+pub(super) fn has_name(uid: u32) -> bool {
+    static UIDS: Mutex<Option<HashMap<u32, (Instant, bool)>>> = Mutex::new(None);
+    let now = Instant::now();
+    {
+        let uids = UIDS.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(&(at, named)) = uids.as_ref().and_then(|u| u.get(&uid)) {
+            if now.duration_since(at) < NAME_TTL {
+                return named;
+            }
+        }
+    }
+    let named = matches!(
+        nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)),
+        Ok(Some(_))
+    );
+    let mut uids = UIDS.lock().unwrap_or_else(|p| p.into_inner());
+    let uids = uids.get_or_insert_with(HashMap::new);
+    if uids.len() >= MAX_NAMES {
+        uids.clear();
+    }
+    uids.insert(uid, (now, named));
+    named
+}
+
+/// A user name's uid (`None`: no such user) and when it was looked up.
+type NameCache = HashMap<String, (Instant, Option<u32>)>;
+
+/// The uid of a user name, from the user database. Remembered for
+/// [`NAME_TTL`]: every SSH login asks, and a lookup through NSS takes tens
+/// of microseconds (a name no module knows, the longest).
+pub(super) fn uid_of(name: &str) -> Option<u32> {
+    static NAMES: Mutex<Option<NameCache>> = Mutex::new(None);
+    let now = Instant::now();
+    {
+        let names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(&(at, uid)) = names.as_ref().and_then(|n| n.get(name)) {
+            if now.duration_since(at) < NAME_TTL {
+                return uid;
+            }
+        }
+    }
+    let uid = nix::unistd::User::from_name(name)
+        .ok()
+        .flatten()
+        .map(|u| u.uid.as_raw());
+    let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
+    let names = names.get_or_insert_with(HashMap::new);
+    if names.len() >= MAX_NAMES {
+        names.clear();
+    }
+    names.insert(name.to_string(), (now, uid));
+    uid
+}

@@ -7,6 +7,8 @@
 
 #[path = "readme/by_hand.rs"]
 mod by_hand;
+#[path = "readme/package_builds.rs"]
+mod package_builds;
 #[path = "readme/publish.rs"]
 mod publish;
 #[path = "readme/uninstall.rs"]

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build release deps build-deps demo test lint unit e2e bench bench-profile soak fuzz fuzz-smoke clean deb rpm packages pkgroot packaging-tools
+.PHONY: all build release deps build-deps demo test lint unit e2e bench bench-profile soak fuzz fuzz-smoke clean deb rpm packages pkgroot packaging-tools deb-tools rpm-tools
 
 all: build
 
@@ -87,9 +87,15 @@ DEB_MULTIARCH ?= $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || e
 PKGROOT := target/pkgroot
 MAN_PAGES := $(wildcard packaging/man/*.[0-9])
 
-packaging-tools:
+# Each package target installs only its own tool: `make deb` on a Debian
+# host never builds cargo-generate-rpm, nor `make rpm` cargo-deb.
+packaging-tools: deb-tools rpm-tools
+
+deb-tools:
 	@cargo-deb --version 2>/dev/null | grep -q ' $(CARGO_DEB_VERSION)$$' \
 	  || $(CARGO) install cargo-deb --version $(CARGO_DEB_VERSION) --locked
+
+rpm-tools:
 	@cargo-generate-rpm --version 2>/dev/null | grep -q ' $(CARGO_GENERATE_RPM_VERSION)$$' \
 	  || $(CARGO) install cargo-generate-rpm --version $(CARGO_GENERATE_RPM_VERSION) --locked
 
@@ -109,11 +115,11 @@ pkgroot: release
 	  gzip -9n < $$page > $(PKGROOT)/man/man$$section/$$(basename $$page).gz; \
 	done
 
-deb: packaging-tools pkgroot
+deb: deb-tools pkgroot
 	$(CARGO) deb -p mfa-agent --no-build
 	@ls -l target/debian/pam-mfa_*.deb
 
-rpm: packaging-tools pkgroot
+rpm: rpm-tools pkgroot
 	cargo-generate-rpm -p agent
 	@ls -l target/generate-rpm/pam-mfa-*.rpm
 

@@ -59,6 +59,12 @@ pub struct SyncStatus {
     /// `usable`, or why logins cannot be decided from the policy.
     #[serde(default)]
     pub policy_state: String,
+    /// A file source whose last read was refused (its bundle removed,
+    /// `policy.d` emptied, a bad edit) while a policy is in force: that
+    /// policy is no longer on disk, and a file source has no last-known-good
+    /// copy, so a restarted agent would have no policy.
+    #[serde(default)]
+    pub lost_at_restart: bool,
     #[serde(default)]
     pub max_staleness_seconds: u64,
     #[serde(default)]

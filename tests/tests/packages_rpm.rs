@@ -18,7 +18,7 @@ use pam_mfa_e2e::require_root;
 use pam_mfa_e2e::workdir::WorkDir;
 
 /// Every file the package holds, with its mode.
-const FILES: [(&str, u32); 28] = [
+const FILES: [(&str, u32); 29] = [
     ("/etc/pam-mfa/agent.yaml", 0o644),
     ("/usr/bin/mfactl", 0o755),
     ("/usr/lib/systemd/system/mfa-agent.service", 0o644),
@@ -30,23 +30,23 @@ const FILES: [(&str, u32); 28] = [
     ("/usr/share/doc/pam-mfa/README.md", 0o644),
     ("/usr/share/doc/pam-mfa/examples/agent.yaml", 0o644),
     ("/usr/share/doc/pam-mfa/examples/bundle.yaml", 0o644),
-    ("/usr/share/doc/pam-mfa/examples/pam.d/gdm-password", 0o644),
-    ("/usr/share/doc/pam-mfa/examples/pam.d/login", 0o644),
-    ("/usr/share/doc/pam-mfa/examples/pam.d/polkit-1", 0o644),
-    ("/usr/share/doc/pam-mfa/examples/pam.d/sshd", 0o644),
-    ("/usr/share/doc/pam-mfa/examples/pam.d/su", 0o644),
-    ("/usr/share/doc/pam-mfa/examples/pam.d/sudo", 0o644),
-    ("/usr/share/doc/pam-mfa/examples/pam.d/sudo-i", 0o644),
-    ("/usr/share/doc/pam-mfa/examples/publish.env", 0o644),
-    (
-        "/usr/share/doc/pam-mfa/examples/sshd_config.d/pam-mfa.conf",
-        0o644,
-    ),
     ("/usr/share/man/man1/mfactl.1.gz", 0o644),
     ("/usr/share/man/man5/agent.yaml.5.gz", 0o644),
     ("/usr/share/man/man8/mfa-agent.8.gz", 0o644),
     ("/usr/share/man/man8/pam_mfa.8.gz", 0o644),
     ("/usr/share/pam-configs/pam-mfa", 0o644),
+    // What README's commands copy, outside /usr/share/doc (minimized images
+    // leave it out).
+    ("/usr/share/pam-mfa/agent.yaml", 0o644),
+    ("/usr/share/pam-mfa/pam.d/gdm-password", 0o644),
+    ("/usr/share/pam-mfa/pam.d/login", 0o644),
+    ("/usr/share/pam-mfa/pam.d/polkit-1", 0o644),
+    ("/usr/share/pam-mfa/pam.d/sshd", 0o644),
+    ("/usr/share/pam-mfa/pam.d/su", 0o644),
+    ("/usr/share/pam-mfa/pam.d/sudo", 0o644),
+    ("/usr/share/pam-mfa/pam.d/sudo-i", 0o644),
+    ("/usr/share/pam-mfa/publish.env", 0o644),
+    ("/usr/share/pam-mfa/sshd_config.d/pam-mfa.conf", 0o644),
     ("/usr/share/pam-mfa/web/approval.css", 0o644),
     ("/usr/share/pam-mfa/web/approval.js", 0o644),
     ("/usr/share/pam-mfa/web/index.html", 0o644),
@@ -83,6 +83,18 @@ fn rpm_metadata_paths_scripts_and_requires() {
 
     let config = rpm(&["-qp", "--configfiles", pkg]);
     assert_eq!(config.trim(), "/etc/pam-mfa/agent.yaml", "config files");
+    // %config(noreplace) (flags c and n): an upgrade never replaces the
+    // admin's edited agent.yaml (the new default goes to .rpmnew).
+    let flags = rpm(&["-qp", "--qf", "[%{FILENAMES} %{FILEFLAGS:fflags}\n]", pkg]);
+    let agent_yaml = flags
+        .lines()
+        .find(|l| l.starts_with("/etc/pam-mfa/agent.yaml "))
+        .unwrap_or_else(|| panic!("no agent.yaml in:\n{flags}"));
+    let agent_yaml_flags = agent_yaml.split_whitespace().nth(1).unwrap_or("");
+    assert!(
+        agent_yaml_flags.contains('c') && agent_yaml_flags.contains('n'),
+        "agent.yaml must be %config(noreplace): {agent_yaml}"
+    );
     let arch = rpm(&["-qp", "--qf", "%{NAME} %{ARCH}", pkg]);
     assert_eq!(arch, "pam-mfa x86_64");
 

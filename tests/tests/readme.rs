@@ -7,8 +7,12 @@
 
 #[path = "readme/by_hand.rs"]
 mod by_hand;
+#[path = "readme/package_builds.rs"]
+mod package_builds;
 #[path = "readme/publish.rs"]
 mod publish;
+#[path = "readme/step_1_copy.rs"]
+mod step_1_copy;
 #[path = "readme/uninstall.rs"]
 mod uninstall;
 

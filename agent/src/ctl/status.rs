@@ -101,6 +101,11 @@ pub fn render_status(s: &StatusReport) -> String {
         "  last error:      {}\n",
         s.last_error.as_deref().unwrap_or("none")
     ));
+    if s.sync.lost_at_restart {
+        out.push_str(
+            "  at restart:      NO POLICY: the policy in force is no longer on disk (the last read of the source was refused); the agent keeps it until it restarts, then has none and logins follow fail_mode\n",
+        );
+    }
     if let Some(e) = &s.sync.cache_error {
         out.push_str(&format!("  cache error:     {e}\n"));
     }
@@ -176,6 +181,22 @@ mod tests {
         let text = render_status(&s);
         assert!(
             text.contains("policy STALE (max never), lock view STALE (max 6s, locking_mode -)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_policy_gone_from_disk_is_said_to_end_at_restart() {
+        let mut s = StatusReport {
+            policy_revision: "abc".into(),
+            last_error: Some("file:///etc/pam-mfa/policy.d: no bundle file".into()),
+            ..StatusReport::default()
+        };
+        assert!(!render_status(&s).contains("at restart:"), "{s:?}");
+        s.sync.lost_at_restart = true;
+        let text = render_status(&s);
+        assert!(
+            text.contains("  at restart:      NO POLICY: the policy in force is no longer on disk"),
             "{text}"
         );
     }

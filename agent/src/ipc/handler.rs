@@ -237,6 +237,7 @@ pub fn status(state: &AgentState) -> StatusReport {
                 Ok(_) => "usable".into(),
                 Err(why) => why.to_string(),
             },
+            lost_at_restart: crate::state::lost_at_restart(&state.source, &snap),
             max_staleness_seconds: state.config.cluster.max_staleness.as_secs(),
             lock_view_max_age_seconds: state.config.cluster.lock_view_max_age().as_secs(),
             manifest: manifest_status(state, &snap, now),

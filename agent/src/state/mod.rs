@@ -23,5 +23,5 @@ pub use config_reload::{reload_config, ConfigReload};
 pub use live::Live;
 pub use policy_store::{PolicyStore, Provenance, RefusalRecord, StoreSnapshot};
 pub use reload::{reload_now, spawn_reloader, sync_now, ReloadOutcome, SyncResult};
-pub use source::{fingerprint, load_from_source, Fingerprint, BUILTIN_EXAMPLE};
+pub use source::{fingerprint, load_from_source, lost_at_restart, Fingerprint, BUILTIN_EXAMPLE};
 pub use staleness::{freshness, judge, Freshness, Unusable};

@@ -3,6 +3,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use super::policy_store::StoreSnapshot;
 use crate::config::PolicySource;
 use crate::policy::{load_bundle_path, load_bundle_str, Bundle, PolicyError};
 
@@ -43,6 +44,16 @@ fn load_stable(source: &PolicySource, path: &Path) -> Result<Bundle, PolicyError
         path.display().to_string(),
         "the policy changed while it was read (replace it atomically: write a new file, then rename it): not used; read again at the next poll",
     ))
+}
+
+/// The policy in force is gone from a file source: its last read was
+/// refused (the bundle removed, the directory emptied, a bad edit) and the
+/// running agent kept what it had. A file source has no last-known-good
+/// copy (only an HTTPS or manifest source has one), so a restart reads the
+/// files as they are now and, while they are refused, starts with no
+/// policy: every login then follows `fail_mode`.
+pub fn lost_at_restart(source: &PolicySource, snap: &StoreSnapshot) -> bool {
+    matches!(source, PolicySource::Path(_)) && snap.current.is_some() && snap.last_error.is_some()
 }
 
 /// What a source looks like on disk: changes when any file in it changes.
@@ -89,3 +100,7 @@ impl Fingerprint {
         self.0.first().is_none_or(|e| e.1 != 0)
     }
 }
+
+#[cfg(test)]
+#[path = "source_tests.rs"]
+mod tests;

@@ -62,15 +62,18 @@ pub(super) fn puts_its_files_in_place(c: &Container) -> String {
         "/usr/lib/systemd/system/mfa-agent.service".into(),
         "/usr/lib/systemd/system/pam-mfa-publish.service".into(),
         "/usr/lib/systemd/system/pam-mfa-publish.timer".into(),
-        "/usr/share/doc/pam-mfa/examples/publish.env".into(),
+        "/usr/share/pam-mfa/publish.env".into(),
+        "/usr/share/pam-mfa/agent.yaml".into(),
+        "/usr/share/pam-mfa/pam.d/sshd".into(),
+        "/usr/share/pam-mfa/pam.d/sudo".into(),
         "/usr/lib/tmpfiles.d/pam-mfa.conf".into(),
         "/usr/share/pam-configs/pam-mfa".into(),
-        "/etc/pam-mfa/agent.yaml".into(),
         "/usr/share/man/man8/pam_mfa.8.gz".into(),
         "/usr/share/man/man8/mfa-agent.8.gz".into(),
         "/usr/share/man/man1/mfactl.1.gz".into(),
         "/usr/share/man/man5/agent.yaml.5.gz".into(),
-        "/usr/share/doc/pam-mfa/examples/sshd_config.d/pam-mfa.conf".into(),
+        "/usr/share/pam-mfa/sshd_config.d/pam-mfa.conf".into(),
+        "/usr/share/doc/pam-mfa/examples/agent.yaml".into(),
         "/usr/share/pam-mfa/web/index.html".into(),
         "/usr/share/pam-mfa/web/approval.js".into(),
         "/usr/share/pam-mfa/web/approval.css".into(),
@@ -80,11 +83,15 @@ pub(super) fn puts_its_files_in_place(c: &Container) -> String {
             "{path} not in the package:\n{files}"
         );
     }
-    let conffiles = c.sh("dpkg-query -W -f='${Conffiles}' pam-mfa");
+    // agent.yaml is made from the default, and is no conffile (dpkg's
+    // prompt could put the default over the admin's on an upgrade).
     assert!(
-        conffiles.contains("/etc/pam-mfa/agent.yaml"),
-        "conffiles: {conffiles}"
+        !files.lines().any(|l| l.starts_with("/etc/")),
+        "the package holds files in /etc:\n{files}"
     );
+    let conffiles = c.sh("dpkg-query -W -f='${Conffiles}' pam-mfa");
+    assert_eq!(conffiles.trim(), "", "conffiles");
+    c.sh("cmp /usr/share/pam-mfa/agent.yaml /etc/pam-mfa/agent.yaml && test \"$(stat -c %U:%a /etc/pam-mfa/agent.yaml)\" = root:644");
     assert_eq!(
         pam_d_references(c),
         "",

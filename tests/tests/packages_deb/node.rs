@@ -104,7 +104,11 @@ pub(super) fn sshd_as_readme_says(c: &Container) {
             "doctor missed {id}:\n{report}"
         );
     }
-    c.sh("cp /usr/share/doc/pam-mfa/examples/sshd_config.d/pam-mfa.conf /etc/ssh/sshd_config.d/");
+    // README step 1's line: the copy, then (only if it worked) sshd -t and
+    // the reload.
+    c.sh(&readme_command(
+        "cp /usr/share/pam-mfa/sshd_config.d/pam-mfa.conf ",
+    ));
     c.sh(&edit_sshd_pam());
     let sshd_pam =
         c.sh("grep -c '^\\(auth\\|account\\|session\\) *required *pam_mfa.so$' /etc/pam.d/sshd");

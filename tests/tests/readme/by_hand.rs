@@ -13,8 +13,11 @@ use pam_mfa_e2e::workdir::WorkDir;
 use super::{blocks, readme};
 
 /// Every `install ... SRC DEST` line of the README whose source is a file
-/// of this repo (not the build's) names a file that exists and the path the
-/// deb installs it to (agent/Cargo.toml's deb assets).
+/// (or a `dir/*` glob) of this repo, not the build's, names what exists and
+/// the path the deb installs it to (agent/Cargo.toml's deb assets). The man
+/// pages are left out: the deb takes them gzipped from target/pkgroot.
+/// (tests/tests/packages_by_hand.rs runs the block and compares it with the
+/// built deb.)
 #[test]
 fn readme_hand_install_puts_repo_files_where_the_deb_does() {
     let cargo = std::fs::read_to_string(workspace_root().join("agent/Cargo.toml")).unwrap();
@@ -23,11 +26,19 @@ fn readme_hand_install_puts_repo_files_where_the_deb_does() {
         for line in b.text.lines().filter(|l| l.starts_with("install ")) {
             let words: Vec<&str> = line.split_whitespace().collect();
             let (src, dest) = (words[words.len() - 2], words[words.len() - 1]);
-            if !(src.starts_with("packaging/") || src.starts_with("config/")) {
+            if !["packaging/", "config/", "web/"]
+                .iter()
+                .any(|p| src.starts_with(p))
+                || src.starts_with("packaging/man/")
+            {
                 continue;
             }
+            let exists = match src.strip_suffix("/*") {
+                Some(dir) => workspace_root().join(dir).is_dir(),
+                None => workspace_root().join(src).is_file(),
+            };
             assert!(
-                workspace_root().join(src).is_file(),
+                exists,
                 "README.md:{}: `{line}`: {src} is not in the repo",
                 b.line
             );
@@ -41,8 +52,8 @@ fn readme_hand_install_puts_repo_files_where_the_deb_does() {
         }
     }
     assert_eq!(
-        checked, 4,
-        "the unit, tmpfiles, pam-auth-update profile and sshd example"
+        checked, 10,
+        "the three units, tmpfiles, the pam-auth-update profile, the default agent.yaml, publish.env, the sshd drop-in, the pam.d examples and the approval page"
     );
 }
 

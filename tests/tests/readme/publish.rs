@@ -15,8 +15,8 @@ fn publish_section(md: &str) -> &str {
 
 /// The Auth Service host's commands of that section, word for word, on a
 /// host with the package installed: in a private mount namespace, overlays
-/// over /etc, /var/lib and /usr/share/doc (the host's own stay untouched)
-/// hold the package's /etc/pam-mfa and examples; `tctl` on PATH prints a
+/// over /etc, /var/lib and /usr/share (the host's own stay untouched)
+/// hold the package's /etc/pam-mfa and /usr/share/pam-mfa/publish.env; `tctl` on PATH prints a
 /// real-shaped `--with-secrets` output, `systemctl` records what it was
 /// asked. Then the section's nginx block serves the result: the manifest
 /// (verified with the key the commands made), its signature and the
@@ -45,7 +45,7 @@ fn readme_teleport_to_every_host_runs_word_for_word() {
         .expect("the section shows nginx's configuration")
         .text;
     let work = WorkDir::new("readme-publish");
-    for d in ["etc", "varlib", "doc"] {
+    for d in ["etc", "varlib", "share"] {
         work.subdir(&format!("upper/{d}"), 0o755);
         work.subdir(&format!("overlay-work/{d}"), 0o755);
     }
@@ -109,14 +109,14 @@ fn readme_publish_script(
     for (d, target) in [
         ("etc", "/etc"),
         ("varlib", "/var/lib"),
-        ("doc", "/usr/share/doc"),
+        ("share", "/usr/share"),
     ] {
         script.push_str(&format!(
             "mount -t overlay overlay -o lowerdir={target},upperdir={w}/upper/{d},workdir={w}/overlay-work/{d} {target}\n"
         ));
     }
     script.push_str(&format!(
-        "mkdir -p /etc/pam-mfa /usr/share/doc/pam-mfa/examples {w}/t\ncp {env} /usr/share/doc/pam-mfa/examples/publish.env\nexport PATH={bin}:$PATH\ncd /\n",
+        "mkdir -p /etc/pam-mfa /usr/share/pam-mfa {w}/t\ncp {env} /usr/share/pam-mfa/publish.env\nexport PATH={bin}:$PATH\ncd /\n",
         env = workspace_root().join("config/publish.env").display(),
         bin = bin.display()
     ));

@@ -1,0 +1,105 @@
+//! A file source emptied under a running agent: the policy in force stays
+//! (a refused read never replaces it), and the agent says it would not
+//! survive a restart; a fresh agent on the same directory has none.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::lost_at_restart;
+use crate::audit::AuditSink;
+use crate::config::AgentConfig;
+use crate::state::{initial_load, reload_now, AgentState, ReloadOutcome};
+
+const BUNDLE: &str = "kind: role\nversion: v7\nmetadata: {name: dev}\nspec:\n  allow:\n    logins: [jerry]\n    node_labels: {env: dev}\n";
+
+/// A 0700 scratch directory (the policy loader refuses a directory others
+/// may write), removed on drop.
+struct PolicyDir(PathBuf);
+
+impl PolicyDir {
+    fn new() -> PolicyDir {
+        let dir = std::env::temp_dir().join(format!(
+            "pam-mfa-lost-at-restart-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .unwrap();
+        PolicyDir(dir)
+    }
+}
+
+impl Drop for PolicyDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn agent_on(dir: &PolicyDir) -> AgentState {
+    let cfg = AgentConfig::parse(
+        &format!(
+            "node: {{name: n}}\ncluster:\n  source: file://{}\n",
+            dir.0.display()
+        ),
+        "t",
+    )
+    .unwrap();
+    AgentState::new(cfg, AuditSink::Stderr, Arc::new(std::time::SystemTime::now)).unwrap()
+}
+
+fn lost(state: &AgentState) -> bool {
+    lost_at_restart(&state.source, &state.store.snapshot())
+}
+
+#[test]
+fn an_emptied_policy_dir_keeps_the_policy_until_a_restart_and_says_so() {
+    let dir = PolicyDir::new();
+    let bundle = dir.0.join("bundle.yaml");
+    std::fs::write(&bundle, BUNDLE).unwrap();
+    let state = agent_on(&dir);
+    assert!(matches!(initial_load(&state), ReloadOutcome::Loaded { .. }));
+    assert!(!lost(&state), "the policy in force is the one on disk");
+
+    // README's "empty policy.d": the running agent keeps its policy...
+    std::fs::remove_file(&bundle).unwrap();
+    assert!(matches!(reload_now(&state), ReloadOutcome::Rejected { .. }));
+    assert!(state.store.current().is_some(), "the policy in force stays");
+    assert!(lost(&state), "and status must say a restart loses it");
+
+    // ...which a restarted agent does not have.
+    let restarted = agent_on(&dir);
+    assert!(matches!(
+        initial_load(&restarted),
+        ReloadOutcome::Rejected { .. }
+    ));
+    assert!(restarted.store.current().is_none());
+    assert!(!lost(&restarted), "nothing in force, nothing to lose");
+
+    // The bundle back: the policy on disk is the one in force again.
+    std::fs::write(&bundle, BUNDLE).unwrap();
+    assert!(!matches!(
+        reload_now(&state),
+        ReloadOutcome::Rejected { .. }
+    ));
+    assert!(!lost(&state));
+}
+
+#[test]
+fn only_a_file_source_loses_its_policy_at_restart() {
+    // builtin:example (like an HTTPS source with its last-known-good copy)
+    // is there again after a restart.
+    let cfg = AgentConfig::parse(
+        "node: {name: n}\ncluster:\n  source: builtin:example\n",
+        "t",
+    )
+    .unwrap();
+    let state =
+        AgentState::new(cfg, AuditSink::Stderr, Arc::new(std::time::SystemTime::now)).unwrap();
+    assert!(matches!(initial_load(&state), ReloadOutcome::Loaded { .. }));
+    state
+        .store
+        .record_failure("x".into(), std::time::SystemTime::now());
+    assert!(!lost(&state));
+}

@@ -75,11 +75,13 @@ pub fn run_check(path: &Path) -> Result<Checked, String> {
 /// No `node.id`: a resource access request names its nodes by resource
 /// name (the host UUID; Teleport's `checkAllowedResources` compares nothing
 /// else), so a certificate limited to a request's resources cannot be
-/// honoured here and is refused (policy/limits.rs). A warning: a host that
-/// is no Teleport node has no such name, and such certificates do not
-/// reach it anyway.
+/// honoured here and is refused (policy/limits.rs). A warning, and only
+/// where `cluster.name` is set: without it no request's resources are this
+/// cluster's (login/who.rs), and a host that is no Teleport node has no
+/// such name.
 fn node_id_warning(cfg: &AgentConfig) -> Option<String> {
-    cfg.node_id().is_none().then(|| {
+    let teleport_cluster = cfg.cluster.name.as_deref().is_some_and(|n| !n.is_empty());
+    (teleport_cluster && cfg.node_id().is_none()).then(|| {
         "node.id is not set: a Teleport certificate limited to the resources of an access request (teleport-allowed-resources) cannot be honoured and is refused on this host; on a Teleport node, set node.id to its resource name (the host UUID: Teleport's host_uuid file, or metadata.name in `tctl get nodes`)".to_owned()
     })
 }
@@ -250,7 +252,8 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("agent.yaml");
         let warned = |node: &str| {
-            std::fs::write(&file, format!("node:\n  name: prod3\n{node}")).unwrap();
+            let yaml = format!("node:\n  name: prod3\n{node}cluster:\n  name: example.com\n");
+            std::fs::write(&file, yaml).unwrap();
             let Ok(Checked::AgentConfig { warnings, .. }) = run_check(&file) else {
                 panic!("not an agent.yaml")
             };
@@ -261,6 +264,15 @@ mod tests {
         assert!(warned(""));
         assert!(warned("  id: ''\n"));
         assert!(!warned("  id: 5f0c2a5e-0000-4000-8000-000000000003\n"));
+        // No Teleport cluster named: no request's resources are this one's.
+        std::fs::write(&file, "node:\n  name: prod3\n").unwrap();
+        let Ok(Checked::AgentConfig { warnings, .. }) = run_check(&file) else {
+            panic!("not an agent.yaml")
+        };
+        assert!(
+            !warnings.iter().any(|w| w.starts_with("node.id")),
+            "{warnings:?}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

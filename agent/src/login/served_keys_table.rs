@@ -1,4 +1,4 @@
-//! What [`super::served_keys::ServedKeys`] holds: the lines served to each
+//! What `ServedKeys` (in `served_keys.rs`) holds: the lines served to each
 //! sshd connection, per login, bounded in all and per connection.
 //!
 //! Who fills it: every SSH connection that offers any key for a login the
@@ -28,10 +28,25 @@
 //! is two hash look-ups, eviction pops from the front of a queue.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
-use super::served_keys::{Served, SERVED_TTL};
+use super::authorized_keys_changes::KeyFilesState;
 use super::sshd_connection::ConnectionId;
+
+/// How long a served line is remembered: sshd's default LoginGraceTime, the
+/// longest an authentication may take. Longer only widens the time in
+/// which the user's files could change under a held connection.
+pub const SERVED_TTL: Duration = Duration::from_secs(120);
+
+/// A line pam-mfa served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Served {
+    pub verify_required: bool,
+    /// When (wall clock, to compare with the files' change times).
+    pub at: SystemTime,
+    /// The login's authorized_keys files then.
+    pub files: KeyFilesState,
+}
 
 /// Lines remembered, all logins together.
 pub const MAX_ENTRIES: usize = 100_000;
@@ -200,7 +215,7 @@ impl ServedTable {
 
     /// The line served for `login` and `key` within the TTL: to
     /// `connection` when it is known, else the weakest served to any (see
-    /// [`super::served_keys::ServedKeys::served`]).
+    /// `ServedKeys::served`).
     pub fn served(
         &self,
         login: &str,

@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use super::authorized_keys_changes::KeyFilesState;
-use super::served_keys::{ServedKeys, SERVED_TTL};
-use super::served_keys_table::{MAX_ENTRIES, MAX_LINES_PER_CONNECTION};
+use super::served_keys::ServedKeys;
+use super::served_keys_table::{MAX_ENTRIES, MAX_LINES_PER_CONNECTION, SERVED_TTL};
 use super::served_lines::ServedLine;
 use super::sshd_connection::ConnectionId;
 

@@ -65,7 +65,9 @@ impl ServedKeys {
     /// found the key elsewhere (in the user's files, which sshd reads
     /// first), and another connection's line says nothing of it. When the
     /// connection is not known, the weakest line served to any: one without
-    /// `verify-required` if there is one, so it never lends a PIN.
+    /// `verify-required` if there is one, so it never lends a PIN; and none
+    /// counts with `verify-required` while a line of the login may have
+    /// been dropped before its TTL (see [`super::served_keys_table`]).
     pub fn served(
         &self,
         login: &str,

@@ -27,9 +27,14 @@ pub(super) fn class_of(services: &ServiceMap, req: &RequestBody) -> Option<Servi
 
 /// At a connection's first request: a connection counted as the system's
 /// until now for a root peer traced to `person` counts against `person`
-/// from now on, unless the request is sshd's (a root peer asking about a
-/// service of the ssh class), which stays the system's whoever sshd was
-/// started by. `Err` is the refusal when `person`'s connections are spent.
+/// from now on, unless the request is sshd's, which stays the system's
+/// whoever sshd was started by: a `begin` about a service of the ssh class
+/// ([`from_sshd`]), or a root peer's `authorized_keys` (sshd's
+/// AuthorizedKeysCommand run as root: one per SSH connection attempt,
+/// which anyone who can reach sshd makes). `Err` is the refusal when
+/// `person`'s connections are spent. A non-root AuthorizedKeysCommandUser
+/// is counted as itself from the start (the system's budget, see
+/// `Budgets`), so its requests change nothing here.
 pub(super) fn settle_connection(
     slot: &mut ConnectionSlot,
     person: &Person,
@@ -37,8 +42,12 @@ pub(super) fn settle_connection(
     class: Option<ServiceClass>,
     req: &RequestBody,
 ) -> Result<(), String> {
-    let sshd = matches!(req, RequestBody::Begin { .. }) && from_sshd(peer.uid, class);
-    if sshd {
+    let sshds = match req {
+        RequestBody::Begin { .. } => from_sshd(peer.uid, class),
+        RequestBody::AuthorizedKeys { .. } => peer.uid == 0,
+        _ => false,
+    };
+    if sshds {
         return Ok(());
     }
     slot.recount(person)

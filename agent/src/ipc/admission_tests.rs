@@ -276,3 +276,42 @@ fn a_traced_root_peers_connection_settles_at_its_first_request() {
     assert_eq!(settle(&RequestBody::Status), (Ok(()), admin));
     assert_eq!(budgets.open_connections(), 0, "all given back");
 }
+
+/// sshd started from an admin's session (login uid 4242) with root as its
+/// AuthorizedKeysCommandUser: each SSH connection attempt's keys command
+/// is a root peer traced to 4242. Its `authorized_keys` stays the
+/// system's, even with 4242's connections all taken, or anyone who can
+/// reach sshd could hold all of the admin's. A non-root keys user counts
+/// as itself throughout.
+#[test]
+fn a_root_keys_commands_connection_stays_the_systems() {
+    let budgets = Budgets::new(Some(65534));
+    let admin = Person::Uid(4242);
+    let admins: Vec<_> = (0..PER_PERSON_CONNECTIONS)
+        .map(|_| budgets.connection(&admin).unwrap())
+        .collect();
+    let keys = RequestBody::AuthorizedKeys {
+        login: "deploy".into(),
+    };
+    let slots: Vec<_> = (0..2 * PER_PERSON_CONNECTIONS)
+        .map(|_| {
+            let mut slot = budgets.connection(&Person::System).unwrap();
+            let settled = settle_connection(&mut slot, &admin, &root_peer(), None, &keys);
+            assert_eq!(settled, Ok(()));
+            assert_eq!(*slot.person(), Person::System);
+            slot
+        })
+        .collect();
+    let keys_user = Person::Uid(65534);
+    let nobody = Peer {
+        pid: 2,
+        uid: 65534,
+        name: Some("nobody".into()),
+        real_uid: None,
+    };
+    let mut slot = budgets.connection(&keys_user).unwrap();
+    let settled = settle_connection(&mut slot, &keys_user, &nobody, None, &keys);
+    assert_eq!((settled, slot.person()), (Ok(()), &keys_user));
+    drop((admins, slots, slot));
+    assert_eq!(budgets.open_connections(), 0, "all given back");
+}

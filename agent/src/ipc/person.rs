@@ -121,7 +121,8 @@ pub(super) struct Accepted {
     /// carries their login uid into every connection it makes, and every
     /// SSH login on the host would share their budget. Its first request
     /// says which it is (`super::admission::settle_connection`): sshd's
-    /// logins stay the system's, anything else is the person's.
+    /// logins and its keys command's requests stay the system's, anything
+    /// else is the person's.
     pub(super) counted_as: Person,
 }
 

@@ -17,7 +17,7 @@ use super::auth_info::AcceptedKey;
 use super::authorized_keys_changes::{changed_since, KeyFilesState};
 use super::authorized_keys_file::{user_file_verdict, UserFileVerdict};
 use super::evidence::KeyClass;
-use super::served_keys::Served;
+use super::served_keys_table::Served;
 use super::sshd_connection::{began_by_wall_clock, SshdConnection};
 use crate::state::AgentState;
 

@@ -11,7 +11,7 @@ use super::authorized_keys_file::UserFileVerdict;
 use super::evidence::KeyClass;
 use super::flow_tests::BLOB;
 use super::key_credit::{credit, file_verdict, GlobalOptions};
-use super::served_keys::Served;
+use super::served_keys_table::Served;
 
 const NONE: GlobalOptions = GlobalOptions {
     touch_required: false,

@@ -8,27 +8,12 @@
 //! see [`super::served_keys_table`] for what goes first when it is full.
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use super::authorized_keys_changes::KeyFilesState;
-use super::served_keys_table::ServedTable;
+use super::served_keys_table::{Served, ServedTable};
 use super::served_lines::ServedLine;
 use super::sshd_connection::ConnectionId;
-
-/// How long a served line is remembered: sshd's default LoginGraceTime, the
-/// longest an authentication may take. Longer only widens the time in
-/// which the user's files could change under a held connection.
-pub const SERVED_TTL: Duration = Duration::from_secs(120);
-
-/// A line pam-mfa served.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Served {
-    pub verify_required: bool,
-    /// When (wall clock, to compare with the files' change times).
-    pub at: SystemTime,
-    /// The login's authorized_keys files then.
-    pub files: KeyFilesState,
-}
 
 /// Served lines, per login, sshd connection and key: a serve for one
 /// connection (after a policy reload, say) never stands for another's.
@@ -80,7 +65,9 @@ impl ServedKeys {
     /// found the key elsewhere (in the user's files, which sshd reads
     /// first), and another connection's line says nothing of it. When the
     /// connection is not known, the weakest line served to any: one without
-    /// `verify-required` if there is one, so it never lends a PIN.
+    /// `verify-required` if there is one, so it never lends a PIN; and none
+    /// counts with `verify-required` while a line of the login may have
+    /// been dropped before its TTL (see [`super::served_keys_table`]).
     pub fn served(
         &self,
         login: &str,

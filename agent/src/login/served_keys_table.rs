@@ -1,4 +1,4 @@
-//! What [`super::served_keys::ServedKeys`] holds: the lines served to each
+//! What `ServedKeys` (in `served_keys.rs`) holds: the lines served to each
 //! sshd connection, per login, bounded in all and per connection.
 //!
 //! Who fills it: every SSH connection that offers any key for a login the
@@ -26,12 +26,40 @@
 //! connection, so each connection has one login) in its login's record,
 //! with the connection's calls in order: a look-up for a known connection
 //! is two hash look-ups, eviction pops from the front of a queue.
+//!
+//! A look-up for a connection that is not known takes the weakest line
+//! served for the login and key to any connection, so that a PIN counts
+//! only when every line served within the TTL carried `verify-required`.
+//! That holds only while no line went early: once one of the login's lines
+//! is dropped before its TTL (evicted, or past a connection's share), the
+//! weakest line left may be stronger than the one that went. So each login
+//! keeps when it last lost a line early (one instant per login, which
+//! eviction never removes), and until the TTL has passed since then, an
+//! unknown connection's line counts without `verify-required` (touch only,
+//! as every served line requires it). A flood through a login so costs its
+//! unknown connections their PIN credit, never grants one. Known
+//! connections are untouched: each has only its own lines.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
-use super::served_keys::{Served, SERVED_TTL};
+use super::authorized_keys_changes::KeyFilesState;
 use super::sshd_connection::ConnectionId;
+
+/// How long a served line is remembered: sshd's default LoginGraceTime, the
+/// longest an authentication may take. Longer only widens the time in
+/// which the user's files could change under a held connection.
+pub const SERVED_TTL: Duration = Duration::from_secs(120);
+
+/// A line pam-mfa served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Served {
+    pub verify_required: bool,
+    /// When (wall clock, to compare with the files' change times).
+    pub at: SystemTime,
+    /// The login's authorized_keys files then.
+    pub files: KeyFilesState,
+}
 
 /// Lines remembered, all logins together.
 pub const MAX_ENTRIES: usize = 100_000;
@@ -67,6 +95,9 @@ struct LoginServes {
 #[derive(Default)]
 pub struct ServedTable {
     logins: HashMap<String, LoginServes>,
+    /// Per login, when it last lost a line before the line's TTL (see the
+    /// module's doc): kept after its lines go, dropped once past the TTL.
+    lost_early: HashMap<String, Instant>,
     /// Lines held, all logins together.
     lines: usize,
     next_seq: u64,
@@ -133,6 +164,37 @@ impl LoginServes {
     }
 }
 
+/// Adds a connection's `earlier` lines to those of its latest call
+/// (`lines`); whether any within the TTL found no room. A connection's
+/// latest line for a key stands (its latest keys-command call for the key
+/// is the one sshd checked the key with). The shared record of connections
+/// that are not known (`shared`) holds calls of many connections: there a
+/// key served again keeps the weaker of its lines, so a later stronger line
+/// never replaces one sshd may have applied to another connection.
+fn add_earlier(
+    lines: &mut HashMap<LineKey, (Served, Instant)>,
+    earlier: ConnectionLines,
+    shared: bool,
+    now: Instant,
+) -> bool {
+    let mut left_out = false;
+    for (key, line) in earlier.lines {
+        if expired(line.1, now) {
+            continue;
+        }
+        if let Some((latest, _)) = lines.get_mut(&key) {
+            if shared {
+                latest.verify_required &= line.0.verify_required;
+            }
+        } else if lines.len() < MAX_LINES_PER_CONNECTION {
+            lines.insert(key, line);
+        } else {
+            left_out = true;
+        }
+    }
+    left_out
+}
+
 impl ServedTable {
     /// Remembers `served` (one keys-command call's lines, at most
     /// [`MAX_LINES_PER_CONNECTION`] of them) for `login` and `connection`,
@@ -141,11 +203,11 @@ impl ServedTable {
         &mut self,
         login: &str,
         connection: Connection,
-        served: impl Iterator<Item = (LineKey, Served)>,
+        mut served: impl Iterator<Item = (LineKey, Served)>,
         now: Instant,
     ) {
         let mut lines: HashMap<LineKey, (Served, Instant)> = HashMap::new();
-        for (key, s) in served.take(MAX_LINES_PER_CONNECTION) {
+        for (key, s) in served.by_ref().take(MAX_LINES_PER_CONNECTION) {
             // A key served twice in one call (registered to two people):
             // the weaker line, so that it never lends a PIN.
             lines
@@ -156,20 +218,17 @@ impl ServedTable {
         if lines.is_empty() {
             return;
         }
+        // Lines past the connection's share are not remembered.
+        let mut lost_early = served.next().is_some();
         if let Some(serves) = self.logins.get_mut(login) {
             self.lines -= serves.drop_expired(now);
             if let Some(earlier) = serves.take(connection) {
                 self.lines -= earlier.lines.len();
-                // This call's lines stand; earlier ones while there is room.
-                for (key, line) in earlier.lines {
-                    if lines.len() >= MAX_LINES_PER_CONNECTION {
-                        break;
-                    }
-                    if !expired(line.1, now) {
-                        lines.entry(key).or_insert(line);
-                    }
-                }
+                lost_early |= add_earlier(&mut lines, earlier, connection.is_none(), now);
             }
+        }
+        if lost_early {
+            self.lost_early.insert(login.to_owned(), now);
         }
         self.make_room(lines.len(), now);
         let seq = self.next_seq;
@@ -188,19 +247,25 @@ impl ServedTable {
         for serves in self.logins.values_mut() {
             self.lines -= serves.drop_expired(now);
         }
+        self.lost_early.retain(|_, at| !expired(*at, now));
         while self.lines + incoming > MAX_ENTRIES {
-            let biggest = self.logins.values_mut().max_by_key(|s| s.lines);
-            match biggest.and_then(LoginServes::drop_oldest) {
-                Some(dropped) => self.lines -= dropped,
-                None => break,
-            }
+            let biggest = self.logins.iter_mut().max_by_key(|(_, s)| s.lines);
+            let Some((login, serves)) = biggest else {
+                break;
+            };
+            let Some(dropped) = serves.drop_oldest() else {
+                break;
+            };
+            self.lines -= dropped;
+            self.lost_early.insert(login.clone(), now);
         }
         self.logins.retain(|_, s| !s.connections.is_empty());
     }
 
     /// The line served for `login` and `key` within the TTL: to
-    /// `connection` when it is known, else the weakest served to any (see
-    /// [`super::served_keys::ServedKeys::served`]).
+    /// `connection` when it is known, else the weakest served to any, and
+    /// without `verify-required` while the login may have lost a weaker
+    /// one early (see the module's doc and `ServedKeys::served`).
     pub fn served(
         &self,
         login: &str,
@@ -220,12 +285,17 @@ impl ServedTable {
             let c = serves.connections.get(&connection)?;
             return fresh(c).map(|(served, _)| served);
         }
-        serves
+        let lost_early = self
+            .lost_early
+            .get(login)
+            .is_some_and(|at| !expired(*at, now));
+        let (mut weakest, _) = serves
             .connections
             .values()
             .filter_map(fresh)
-            .min_by_key(|(served, at)| (served.verify_required, std::cmp::Reverse(*at)))
-            .map(|(served, _)| served)
+            .min_by_key(|(served, at)| (served.verify_required, std::cmp::Reverse(*at)))?;
+        weakest.verify_required &= !lost_early;
+        Some(weakest)
     }
 
     /// Lines held, all logins together.

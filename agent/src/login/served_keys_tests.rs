@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use super::authorized_keys_changes::KeyFilesState;
-use super::served_keys::{ServedKeys, SERVED_TTL};
-use super::served_keys_table::{MAX_ENTRIES, MAX_LINES_PER_CONNECTION};
+use super::served_keys::ServedKeys;
+use super::served_keys_table::{MAX_ENTRIES, MAX_LINES_PER_CONNECTION, SERVED_TTL};
 use super::served_lines::ServedLine;
 use super::sshd_connection::ConnectionId;
 
@@ -190,4 +190,76 @@ fn one_connection_holds_at_most_its_share() {
         remembered(&s, "deploy", "more", c, Instant::now()),
         "the latest call's"
     );
+}
+
+/// Connections that are not known share one record: a key served there
+/// again keeps its weaker line, whichever came first (the later, stronger
+/// one used to replace it, lending a PIN sshd never asked for).
+#[test]
+fn unknown_connections_keep_the_weaker_line_of_a_key() {
+    let s = ServedKeys::default();
+    record(&s, "j", &[line("b", false)], None);
+    record(&s, "j", &[line("b", true), line("other", true)], None);
+    assert_eq!(verify(&s, "j", None), Some(false));
+    assert_eq!(s.len(), 2);
+}
+
+/// `n` lines `k0`... ending with `b` (without verify-required).
+fn lines_with_weak_b(n: usize) -> Vec<ServedLine> {
+    let mut served = lines(n - 1);
+    served.push(line("b", false));
+    served
+}
+
+/// Connection A is served `b` without verify-required, B (after a policy
+/// reload) with it; a flood through the same login then evicts A (the
+/// oldest) and keeps B. An unknown connection may be A's: it gets no PIN,
+/// while B keeps its own.
+#[test]
+fn an_evicted_weaker_line_leaves_unknown_connections_no_pin() {
+    let s = ServedKeys::default();
+    let (a, b) = (connection(0), connection(1));
+    record(&s, "deploy", &lines_with_weak_b(100), a);
+    record(&s, "deploy", &[line("b", true)], b);
+    let served = lines(100);
+    for n in 2..=MAX_ENTRIES / 100 {
+        record(&s, "deploy", &served, connection(n));
+    }
+    let now = Instant::now();
+    assert!(!remembered(&s, "deploy", "b", a, now), "A was evicted");
+    assert_eq!(verify(&s, "deploy", b), Some(true));
+    assert_eq!(verify(&s, "deploy", None), Some(false));
+    // Once the TTL has passed since, lines served later count in full.
+    let later = now + SERVED_TTL + Duration::from_secs(1);
+    let files = KeyFilesState::unreadable();
+    s.record_at("deploy", &[line("b", true)], &files, connection(0), later);
+    let weakest = s.served_at("deploy", ("t", "b"), None, later);
+    assert_eq!(weakest.map(|s| s.verify_required), Some(true));
+}
+
+/// Lines past a connection's share are not remembered, of its call or its
+/// earlier ones: a weaker line lost so leaves unknown connections no PIN.
+#[test]
+fn a_weaker_line_past_a_connections_share_leaves_unknown_connections_no_pin() {
+    let strong = connection(1);
+    // Past the share of one call.
+    let s = ServedKeys::default();
+    record(
+        &s,
+        "j",
+        &lines_with_weak_b(MAX_LINES_PER_CONNECTION + 1),
+        connection(0),
+    );
+    record(&s, "j", &[line("b", true)], strong);
+    assert_eq!(verify(&s, "j", None), Some(false));
+    assert_eq!(verify(&s, "j", strong), Some(true));
+    // An earlier call's line pushed out by the connection's later call.
+    for c in [connection(0), None] {
+        let s = ServedKeys::default();
+        record(&s, "j", &[line("b", false)], c);
+        record(&s, "j", &lines(MAX_LINES_PER_CONNECTION), c);
+        assert!(!remembered(&s, "j", "b", c, Instant::now()), "{c:?}");
+        record(&s, "j", &[line("b", true)], strong);
+        assert_eq!(verify(&s, "j", None), Some(false), "{c:?}");
+    }
 }

@@ -32,6 +32,8 @@ mod local_tap_fido;
 #[cfg(test)]
 mod local_tap_fixture;
 mod local_tap_piv;
+#[cfg(test)]
+mod local_tap_ssh_session_tests;
 mod local_tap_state;
 #[cfg(test)]
 mod local_tap_tests;

@@ -54,29 +54,47 @@ enum Caller {
 }
 
 fn as_caller(cmd: &mut Command, caller: Caller) {
-    // SAFETY: open, write, close and setresuid are async-signal-safe and
-    // touch no Rust state; the path is a NUL-terminated literal.
+    // Formatted here: the child may not allocate between fork and exec
+    // (another thread of this test binary may hold the allocator's lock).
+    let login_uid_text: Option<Vec<u8>> = match caller {
+        Caller::RootWithLoginUid(uid) => Some(uid.to_string().into_bytes()),
+        Caller::Root | Caller::SudoOf(_) => None,
+    };
+    // SAFETY: the closure only calls open, write, close and setresuid
+    // (async-signal-safe) on a NUL-terminated literal path and the bytes
+    // formatted above; it allocates nothing and touches no other Rust
+    // state, and an error it returns (`last_os_error`) allocates nothing.
     unsafe {
         cmd.pre_exec(move || {
-            match caller {
-                Caller::RootWithLoginUid(uid) => {
-                    let text = uid.to_string();
-                    let fd = libc::open(c"/proc/self/loginuid".as_ptr(), libc::O_WRONLY);
-                    if fd < 0 || libc::write(fd, text.as_ptr().cast(), text.len()) < 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    libc::close(fd);
-                }
-                Caller::Root => {}
-                Caller::SudoOf(uid) => {
-                    if libc::setresuid(uid, 0, 0) == -1 {
-                        return Err(std::io::Error::last_os_error());
-                    }
+            if let Some(text) = &login_uid_text {
+                write_login_uid(text)?;
+            }
+            if let Caller::SudoOf(uid) = caller {
+                if libc::setresuid(uid, 0, 0) == -1 {
+                    return Err(std::io::Error::last_os_error());
                 }
             }
             Ok(())
         });
     }
+}
+
+/// Writes `text` (a uid's decimal digits) to /proc/self/loginuid with
+/// open, write and close only: safe between fork and exec.
+fn write_login_uid(text: &[u8]) -> std::io::Result<()> {
+    // SAFETY: a NUL-terminated literal path; `text` outlives the write.
+    unsafe {
+        let fd = libc::open(c"/proc/self/loginuid".as_ptr(), libc::O_WRONLY);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let written = libc::write(fd, text.as_ptr().cast(), text.len());
+        libc::close(fd);
+        if written < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 struct World {

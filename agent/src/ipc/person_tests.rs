@@ -77,6 +77,24 @@ fn a_root_peer_with_no_one_behind_it_is_the_system() {
     assert_eq!(at_accept(0, 1), Person::System);
 }
 
+/// Writes `text` (a uid's decimal digits) to /proc/self/loginuid with
+/// open, write and close only: safe between fork and exec.
+fn write_login_uid(text: &[u8]) -> std::io::Result<()> {
+    // SAFETY: a NUL-terminated literal path; `text` outlives the write.
+    unsafe {
+        let fd = libc::open(c"/proc/self/loginuid".as_ptr(), libc::O_WRONLY);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let written = libc::write(fd, text.as_ptr().cast(), text.len());
+        libc::close(fd);
+        if written < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
 /// A `sleep` with real uid `ruid` (effective uid 0) and, when given, login
 /// uid `login_uid`, pinned by its pidfd; `None` where this process may not
 /// set them (not root, or no audit control).
@@ -87,17 +105,17 @@ fn root_process(ruid: u32, login_uid: Option<u32>) -> Option<(std::process::Chil
     }
     let mut cmd = std::process::Command::new("sleep");
     cmd.arg("30");
-    // SAFETY: open, write, close and setresuid are async-signal-safe and
-    // touch no Rust state; the path is a NUL-terminated literal.
+    // Formatted here: the child may not allocate between fork and exec
+    // (another thread of this test binary may hold the allocator's lock).
+    let login_uid_text: Option<Vec<u8>> = login_uid.map(|l| l.to_string().into_bytes());
+    // SAFETY: the closure only calls open, write, close and setresuid
+    // (async-signal-safe) on a NUL-terminated literal path and the bytes
+    // formatted above; it allocates nothing and touches no other Rust
+    // state, and an error it returns (`last_os_error`) allocates nothing.
     unsafe {
         cmd.pre_exec(move || {
-            if let Some(l) = login_uid {
-                let text = format!("{l}");
-                let fd = libc::open(c"/proc/self/loginuid".as_ptr(), libc::O_WRONLY);
-                if fd < 0 || libc::write(fd, text.as_ptr().cast(), text.len()) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                libc::close(fd);
+            if let Some(text) = &login_uid_text {
+                write_login_uid(text)?;
             }
             if libc::setresuid(ruid, 0, 0) == -1 {
                 return Err(std::io::Error::last_os_error());

@@ -5,9 +5,9 @@
 use pam_mfa_protocol::{PamContext, ResponseBody};
 
 use super::evidence::KeyClass;
-use super::flow::MayWait;
 use super::key_rules::device_locked;
 use super::local_tap;
+use super::may_wait::MayWait;
 use super::tap::{fresh_challenge, tap_devices, Conversation, Step, TapDevice, TapKind};
 use super::verdict::{finish, PeerIds, Verdict};
 use crate::audit::AuditEvent;

@@ -9,19 +9,13 @@ use pam_mfa_protocol::{PamContext, PamHook};
 
 use super::conversation::start;
 use super::key_rules::decide_for_person;
+use super::may_wait::MayWait;
 use super::opening::{open_decision, Opened};
 use super::session_hooks::{close_session, open_session};
 use super::tap::Step;
 use super::verdict::{finish, PeerIds, Verdict};
 use crate::policy::{Bundle, ServiceClass};
 use crate::state::AgentState;
-
-/// Whether a login may start to wait on its person's answer (a prompt, a
-/// tap on a key, a forwarded ssh-agent's signature): `Err` says why not
-/// (its person's pending logins are all taken, `ipc::budgets`), and a
-/// login that would wait is refused with it. A decision that needs no
-/// answer is made either way.
-pub type MayWait<'a> = Result<(), &'a str>;
 
 /// Handles `Begin`: decides from the evidence at hand; in `auth`, a login
 /// that a tap could still satisfy gets a challenge (see [`super::conversation`]),

@@ -1,6 +1,6 @@
 //! Taps on keys attached to this host, in-process: PIV taps (the cue, touch
 //! and PIN policies, a wrong key, the deadline, cancel), a FIDO2 key when
-//! no card is there, and when the challenge prompt is kept instead.
+//! no card is there (inside an SSH session: `local_tap_ssh_session_tests`).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -132,34 +132,6 @@ fn no_card_attached_is_a_clear_refusal() {
     assert!(
         text.contains("no registered security key of yours is attached"),
         "{text}"
-    );
-}
-
-#[test]
-fn sudo_in_an_ssh_session_keeps_the_challenge_prompt() {
-    let f = fixture("hardware_key_touch", 1, 2, "0s", None);
-    // Local sudo: the attached key.
-    let (seen, _) = f.poll_to_end(f.begin("sudo-t", None));
-    assert!(
-        cue_shown(&seen) && is_allow(seen.last().unwrap()),
-        "{seen:?}"
-    );
-    // A forwarded agent means an SSH session: not this host's keys.
-    let step = f.begin("sudo-t", Some("/nonexistent/agent.sock"));
-    assert!(
-        !matches!(step, Step::Ask(_, ResponseBody::Wait { .. })),
-        "sudo with a forwarded agent tapped a local key"
-    );
-    // So does SSH_CONNECTION or SSH_CLIENT where the module looked (sudo's
-    // own environment, which the agent cannot read).
-    let ctx = PamContext {
-        ssh_connection_env: true,
-        ..Fixture::context("sudo-t")
-    };
-    let step = f.begin_with(ctx);
-    assert!(
-        !matches!(step, Step::Ask(_, ResponseBody::Wait { .. })),
-        "sudo in an SSH session, as the module saw, tapped a local key"
     );
 }
 

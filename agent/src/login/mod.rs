@@ -32,10 +32,13 @@ mod local_tap_fido;
 #[cfg(test)]
 mod local_tap_fixture;
 mod local_tap_piv;
+#[cfg(test)]
+mod local_tap_ssh_session_tests;
 mod local_tap_state;
 #[cfg(test)]
 mod local_tap_tests;
 mod login_key;
+mod may_wait;
 #[cfg(test)]
 mod may_wait_tests;
 mod opening;
@@ -80,10 +83,11 @@ pub use authorized_keys_file::{find_key, UserFileVerdict};
 pub use conversation::{answer, cancel};
 pub use evidence::{check, KeyClass};
 pub use explain::{explain, nobody_can_tap, NOBODY_CAN_TAP};
-pub use flow::{handle_begin, MayWait};
+pub use flow::handle_begin;
 pub use grants::{parent_pid, Granted, Grants};
 pub use key_credit::key_files_state;
 pub use local_tap::{poll, TAP_CUE};
+pub use may_wait::MayWait;
 pub use opening::{policy_login, service_class};
 pub use recorded_auth::RecordedAuthInfo;
 pub use reuse::{ConnectionKey, ReuseCache, Reused};

@@ -73,8 +73,10 @@ impl LabelMatch {
 }
 
 /// Teleport's `MatchLabels`, for a selector whose keys each have one value
-/// list (the same on either side): see [`match_applied`].
-pub fn match_labels(selector: &Labels, node: &BTreeMap<String, String>) -> LabelMatch {
+/// list (the same on either side): see [`match_applied`]. The tests' way
+/// in; decisions go through [`match_applied`] (`node_label_cache`).
+#[cfg(test)]
+fn match_labels(selector: &Labels, node: &BTreeMap<String, String>) -> LabelMatch {
     match_selector(selector, &Alternatives::new(), node, Side::Allow)
 }
 

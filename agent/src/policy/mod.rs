@@ -78,7 +78,7 @@ pub use by_name::{ByName, Named};
 pub use decide::{apply_locks, expired_certificate_ends};
 pub use error::PolicyError;
 pub use key_policy::KeyPolicy;
-pub use labels::{match_labels, match_value, LabelMatch, Labels};
+pub use labels::{match_value, LabelMatch, Labels};
 pub use load::{load_bundle_path, load_bundle_sources, load_bundle_str};
 pub use locks::{find_lock, LockHolder, LockSubject};
 pub use predicate::{Env as ExpressionEnv, LabelExpression, PredicateError};

@@ -16,6 +16,8 @@ mod ending;
 mod idle;
 mod logind;
 mod persist;
+mod persist_nodes;
+mod persist_record;
 mod procs;
 mod registry;
 mod session;

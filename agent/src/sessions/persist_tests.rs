@@ -1,8 +1,11 @@
 //! Saving and replaying the live sessions file.
 
-use super::*;
-use crate::sessions::registry::tests::session as sample;
 use std::os::unix::fs::PermissionsExt;
+use std::time::SystemTime;
+
+use super::*;
+use crate::policy::User;
+use crate::sessions::registry::tests::session as sample;
 
 fn dir() -> PathBuf {
     let d = std::env::temp_dir().join(format!(

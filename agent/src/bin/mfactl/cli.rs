@@ -54,10 +54,14 @@ pub enum Cmd {
         #[arg(long, default_value = "5s", value_parser = mfa_agent::config::parse_duration)]
         timeout: Duration,
     },
-    /// Check this host against what pam-mfa needs: sshd's effective
-    /// configuration (also root's), the PAM stacks, sudo's cached
-    /// authentications, the agent. Each finding says what, why and the fix.
-    /// Exits 0 when nothing is found, 1 with warnings only, 2 with an error.
+    /// Check this host against what pam-mfa needs; each finding says what,
+    /// why and the fix.
+    ///
+    /// Reads sshd's effective configuration (also root's) and its Match
+    /// blocks, the PAM stacks, sudo's cached authentications and NOPASSWD
+    /// rules, the agent, and the policy's decisions for root and the
+    /// NOPASSWD accounts. Exits 0 when nothing is found, 1 with warnings
+    /// only, 2 with an error.
     Doctor(DoctorCmd),
     /// Ask the agent to read agent.yaml again and reload its policy now
     /// (root only; exits 1 when either is refused, which keeps what runs).

@@ -122,7 +122,13 @@ pub fn check_login_decisions(f: &Facts) -> Vec<Finding> {
             out.extend(refused(e, d, "root's own sudo (cron, scripts, a root shell) reaches pam_mfa.so in sudo's account stack", Severity::Error));
         }
     }
-    for p in &f.sudoers_passwordless_logins {
+    // Root's sudo was asked about above, and only where pam_mfa.so is not
+    // skipped for root: a NOPASSWD rule naming root changes neither.
+    for p in f
+        .sudoers_passwordless_logins
+        .iter()
+        .filter(|p| p.login != "root")
+    {
         if let Some(e) = decision(d, &p.login, "sudo") {
             let context = format!(
                 "{} lets {} run sudo without a password (NOPASSWD or !authenticate): pam-mfa decides it in sudo's account stack",

@@ -237,6 +237,41 @@ fn roots_sudo_is_asked_about_only_where_its_account_stack_meets_pam_mfa() {
     assert_eq!(ids(&f), Vec::<String>::new());
 }
 
+/// A NOPASSWD rule naming root: root's sudo is decided by whether its
+/// account stack meets pam_mfa.so, as for root's own sudo, never by the
+/// rule (README's root skip line means pam_mfa never runs for root).
+#[test]
+fn a_nopasswd_rule_naming_root_says_nothing_more_of_roots_sudo() {
+    let mut f = with_decisions(decided(&session_mfa_everywhere(), &["root"]));
+    f.sshd_root = Some(Ok(
+        SSHD_T.replace("permitrootlogin yes", "permitrootlogin no")
+    ));
+    f.sudoers_passwordless = vec!["/etc/sudoers:3".into()];
+    f.sudoers_passwordless_logins = vec![PasswordlessLogin {
+        login: "root".into(),
+        at: "/etc/sudoers:3".into(),
+    }];
+    let sudo = f.pam_files["sudo"].clone();
+    let [skip, mfa] = super::sudoers::NOPASSWD_ACCOUNT_LINES;
+    f.pam_files.insert(
+        "sudo".into(),
+        format!("{sudo}@include common-account\n{skip}\n{mfa}\n"),
+    );
+    let tap = |f: &Facts| {
+        ids(f)
+            .into_iter()
+            .filter(|i| i == "policy.nobody_can_tap")
+            .count()
+    };
+    assert_eq!(tap(&f), 0, "{:#?}", check_host(&f));
+    // Without the skip line root's sudo is refused: said once, not twice.
+    f.pam_files.insert(
+        "sudo".into(),
+        format!("{sudo}@include common-account\n{mfa}\n"),
+    );
+    assert_eq!(tap(&f), 1, "{:#?}", check_host(&f));
+}
+
 /// No policy to read: doctor says what it said before.
 #[test]
 fn without_a_policy_nothing_is_said_of_the_logins() {

@@ -11,6 +11,8 @@ mod by_hand;
 mod package_builds;
 #[path = "readme/publish.rs"]
 mod publish;
+#[path = "readme/sandbox.rs"]
+mod sandbox;
 #[path = "readme/step_1_copy.rs"]
 mod step_1_copy;
 #[path = "readme/uninstall.rs"]

@@ -3,13 +3,11 @@
 //! out) and, when that file is missing all the same, stops: no `sshd -t`,
 //! no reload, a failure the reader sees before taking step 2.
 
-use std::process::Command;
-use std::time::Duration;
-
 use pam_mfa_e2e::bins::workspace_root;
-use pam_mfa_e2e::process::{run_with_timeout, Finished};
+use pam_mfa_e2e::process::Finished;
 use pam_mfa_e2e::workdir::WorkDir;
 
+use super::sandbox::run_block;
 use super::{blocks, readme, Block};
 
 /// Step 1's block: the one that copies into /etc/ssh/sshd_config.d/.
@@ -75,35 +73,22 @@ fn run_step_1(shell: &str, present: bool) -> (Finished, Vec<String>, String) {
         .unwrap();
     }
     let drop_ins = work.subdir("sshd_config.d", 0o755);
-    let stubs = work.subdir("stubs", 0o755);
-    let calls = work.join("calls");
-    for prog in ["sshd", "systemctl"] {
-        work.write(
-            &format!("stubs/{prog}"),
-            &format!("#!/bin/sh\necho \"{prog} $*\" >> {}\n", calls.display()),
-            0o755,
-        );
-    }
-    let mut cmd = Command::new("unshare");
-    cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
-        .arg(r#"mount --bind "$1" /usr/share && mount --bind "$2" /etc/ssh/sshd_config.d && PATH="$3:$PATH" exec "$4" -c "$5""#)
-        .arg("step1")
-        .arg(&share)
-        .arg(&drop_ins)
-        .arg(&stubs)
-        .arg(shell)
-        .arg(&b.text);
-    let run = run_with_timeout(&mut cmd, Duration::from_secs(30));
+    let (run, calls) = run_block(
+        &work,
+        shell,
+        &b.text,
+        &[
+            (&share, "/usr/share"),
+            (&drop_ins, "/etc/ssh/sshd_config.d"),
+        ],
+        &["sshd", "systemctl"],
+    );
     let mut copied: Vec<String> = std::fs::read_dir(&drop_ins)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     copied.sort();
-    (
-        run,
-        copied,
-        std::fs::read_to_string(&calls).unwrap_or_default(),
-    )
+    (run, copied, calls)
 }
 
 #[test]

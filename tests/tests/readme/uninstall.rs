@@ -13,6 +13,7 @@ use std::time::Duration;
 use pam_mfa_e2e::process::{run_with_timeout, Finished};
 use pam_mfa_e2e::workdir::WorkDir;
 
+use super::sandbox::run_block;
 use super::{blocks, readme, Block};
 
 /// The rest of Debian 12's /etc/pam.d/sshd around the lines README changes
@@ -59,29 +60,20 @@ fn uninstall(shell: &str, stack: &str) -> Outcome {
     std::fs::write(pam_d.join("sshd"), stack).unwrap();
     let drop_ins = work.subdir("sshd_config.d", 0o755);
     std::fs::write(drop_ins.join("pam-mfa.conf"), "UsePAM yes\n").unwrap();
-    let stubs = work.subdir("stubs", 0o755);
-    let calls = work.join("calls");
-    for prog in ["sshd", "systemctl", "apt-get"] {
-        work.write(
-            &format!("stubs/{prog}"),
-            &format!("#!/bin/sh\necho \"{prog} $*\" >> {}\n", calls.display()),
-            0o755,
-        );
-    }
-    let mut cmd = Command::new("unshare");
-    cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
-        .arg(r#"mount --bind "$1" /etc/pam.d && mount --bind "$2" /etc/ssh/sshd_config.d && PATH="$3:$PATH" exec "$4" -c "$5""#)
-        .arg("uninstall")
-        .arg(&pam_d)
-        .arg(&drop_ins)
-        .arg(&stubs)
-        .arg(shell)
-        .arg(&block.text);
-    let run = run_with_timeout(&mut cmd, Duration::from_secs(30));
+    let (run, calls) = run_block(
+        &work,
+        shell,
+        &block.text,
+        &[
+            (&pam_d, "/etc/pam.d"),
+            (&drop_ins, "/etc/ssh/sshd_config.d"),
+        ],
+        &["sshd", "systemctl", "apt-get"],
+    );
     Outcome {
         sshd_stack: std::fs::read_to_string(pam_d.join("sshd")).unwrap(),
         drop_in_left: drop_ins.join("pam-mfa.conf").exists(),
-        calls: std::fs::read_to_string(&calls).unwrap_or_default(),
+        calls,
         run,
     }
 }

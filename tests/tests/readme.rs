@@ -7,6 +7,8 @@
 
 #[path = "readme/by_hand.rs"]
 mod by_hand;
+#[path = "readme/match_check.rs"]
+mod match_check;
 #[path = "readme/package_builds.rs"]
 mod package_builds;
 #[path = "readme/publish.rs"]

@@ -56,10 +56,27 @@ pub fn lost_at_restart(source: &PolicySource, snap: &StoreSnapshot) -> bool {
     matches!(source, PolicySource::Path(_)) && snap.current.is_some() && snap.last_error.is_some()
 }
 
-/// What a source looks like on disk: changes when any file in it changes.
+/// What a source looks like on disk: changes when any file in it changes,
+/// its content (mtime, size, inode) or who may write it (mode, owner; a
+/// `chmod` or `chown` changes only those and the ctime). A source the
+/// loader refused for its permissions is read again once they are fixed,
+/// as the loader's error asks (`chmod go-w`, `chown root`).
 /// Cheap enough to compute every poll interval. (HTTPS sources use ETags.)
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fingerprint(Vec<(String, u64, i64, i64, u64)>);
+pub struct Fingerprint(Vec<StatEntry>);
+
+/// One file or directory of a source, as `stat` sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StatEntry {
+    path: String,
+    /// 0: the path could not be read.
+    ino: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+    size: u64,
+    mode: u32,
+    owner: (u32, u32),
+}
 
 pub fn fingerprint(source: &PolicySource) -> Fingerprint {
     match source {
@@ -80,16 +97,27 @@ pub fn fingerprint(source: &PolicySource) -> Fingerprint {
     }
 }
 
-fn stat_entry(p: &Path) -> (String, u64, i64, i64, u64) {
+fn stat_entry(p: &Path) -> StatEntry {
+    let path = p.display().to_string();
     match std::fs::metadata(p) {
-        Ok(m) => (
-            p.display().to_string(),
-            m.ino(),
-            m.mtime(),
-            m.mtime_nsec(),
-            m.size(),
-        ),
-        Err(_) => (p.display().to_string(), 0, 0, 0, 0),
+        Ok(m) => StatEntry {
+            path,
+            ino: m.ino(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+            size: m.size(),
+            mode: m.mode(),
+            owner: (m.uid(), m.gid()),
+        },
+        Err(_) => StatEntry {
+            path,
+            ino: 0,
+            mtime: (0, 0),
+            ctime: (0, 0),
+            size: 0,
+            mode: 0,
+            owner: (0, 0),
+        },
     }
 }
 
@@ -97,7 +125,7 @@ impl Fingerprint {
     /// The source's top-level file or directory exists (a file source's
     /// "contact": it can be read).
     pub fn present(&self) -> bool {
-        self.0.first().is_none_or(|e| e.1 != 0)
+        self.0.first().is_none_or(|e| e.ino != 0)
     }
 }
 

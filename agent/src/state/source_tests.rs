@@ -103,3 +103,24 @@ fn only_a_file_source_loses_its_policy_at_restart() {
         .record_failure("x".into(), std::time::SystemTime::now());
     assert!(!lost(&state));
 }
+
+/// `chmod` and `chown` change no content and no mtime: the fingerprint
+/// still changes, so a file refused for its rights is read again once they
+/// are fixed.
+#[test]
+fn the_fingerprint_changes_with_the_mode_and_owner_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = PolicyDir::new();
+    let bundle = dir.0.join("bundle.yaml");
+    std::fs::write(&bundle, BUNDLE).unwrap();
+    let source = crate::config::PolicySource::Path(dir.0.clone());
+    let before = super::fingerprint(&source);
+    assert_eq!(before, super::fingerprint(&source));
+    std::fs::set_permissions(&bundle, std::fs::Permissions::from_mode(0o664)).unwrap();
+    let chmodded = super::fingerprint(&source);
+    assert_ne!(before, chmodded, "chmod");
+    if rustix::process::geteuid().is_root() {
+        std::os::unix::fs::chown(&bundle, None, Some(1)).unwrap();
+        assert_ne!(chmodded, super::fingerprint(&source), "chown");
+    }
+}

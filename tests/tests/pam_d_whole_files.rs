@@ -1,0 +1,96 @@
+//! config/pam.d's sshd, sudo, sudo-i, su and login are whole files, which
+//! README step 2 links and the package installs under /usr/share/pam-mfa:
+//! Debian 12's stock file with pam-mfa's lines. An admin who copies one over
+//! the stock file loses nothing (a cut-down sshd stack once dropped
+//! pam_nologin, and users logged in while /etc/nologin said no), and
+//! config/pam.d/sshd is exactly what README step 2's sed makes of the stock
+//! file.
+
+use std::path::Path;
+use std::process::Command;
+
+use pam_mfa_e2e::bins::workspace_root;
+use pam_mfa_e2e::process::run_checked;
+use pam_mfa_e2e::workdir::WorkDir;
+
+/// A file's PAM lines: comments (whole or trailing) and blank lines left
+/// out, runs of blanks as one.
+fn stack_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or_default())
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn example(name: &str) -> Vec<String> {
+    stack_lines(&read(&workspace_root().join("config/pam.d").join(name)))
+}
+
+/// The host's /etc/pam.d/NAME as Debian 12's package ships it, or `None`
+/// (with a note) where this host's copy was changed: `dpkg --verify` names
+/// a changed conffile.
+fn stock(package: &str, name: &str) -> Option<String> {
+    let path = format!("/etc/pam.d/{name}");
+    let verify = Command::new("dpkg")
+        .args(["--verify", package])
+        .output()
+        .expect("dpkg --verify");
+    if String::from_utf8_lossy(&verify.stdout).contains(&path) || !Path::new(&path).is_file() {
+        eprintln!("{path} is not {package}'s stock file on this host: not compared");
+        return None;
+    }
+    Some(read(Path::new(&path)))
+}
+
+fn is_pam_mfa_line(line: &str) -> bool {
+    line.contains("pam_mfa.so") || line.contains("pam_succeed_if.so")
+}
+
+#[test]
+fn config_pam_d_sshd_is_readme_step_2_applied_to_the_stock_file() {
+    let Some(stock) = stock("openssh-server", "sshd") else {
+        return;
+    };
+    let readme = read(&workspace_root().join("README.md"));
+    let sed = readme
+        .lines()
+        .find(|l| l.starts_with("sed -i -e 's/^@include common-auth$/auth "))
+        .expect("README step 2's sed line");
+    let work = WorkDir::new("pam-d-whole");
+    let copy = work.write("sshd", &stock, 0o644);
+    let line = sed.replace("/etc/pam.d/sshd", &copy.display().to_string());
+    run_checked(Command::new("sh").arg("-c").arg(&line));
+    assert_eq!(
+        stack_lines(&read(&copy)),
+        example("sshd"),
+        "config/pam.d/sshd is not README step 2's sed applied to Debian's stock file"
+    );
+}
+
+#[test]
+fn config_pam_d_files_keep_every_line_of_the_stock_files() {
+    for (package, name) in [
+        ("sudo", "sudo"),
+        ("sudo", "sudo-i"),
+        ("login", "login"),
+        ("util-linux", "su"),
+    ] {
+        let Some(stock) = stock(package, name) else {
+            continue;
+        };
+        let kept: Vec<String> = example(name)
+            .into_iter()
+            .filter(|l| !is_pam_mfa_line(l))
+            .collect();
+        assert_eq!(
+            kept,
+            stack_lines(&stock),
+            "config/pam.d/{name} without pam-mfa's lines is not the stock file"
+        );
+    }
+}

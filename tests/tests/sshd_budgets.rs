@@ -13,13 +13,16 @@
 //! - 8 unanswered key-less SSH prompts to root leave root's own
 //!   `sudo -u ACCOUNT` (NOPASSWD: the account stack only) its own budget:
 //!   it is allowed.
+//! - Key-less SSH prompts to 32 accounts, 8 each, hold only the key-less
+//!   share of the system's pending logins: logins that need no tap (sshd's,
+//!   the console's, root's own sudo) still connect and are allowed.
 
 use std::fs::File;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use mfa_agent::ipc::{KEYLESS_PENDING, PER_ACCOUNT_KEYLESS_PENDING, SYSTEM_CONNECTIONS};
 use pam_mfa_e2e::agent::{Agent, AgentConfig, Bundle};
 use pam_mfa_e2e::bins;
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
@@ -28,6 +31,10 @@ use pam_mfa_e2e::pam_stack::{HarnessRun, PamStack};
 use pam_mfa_e2e::users::TestUser;
 use pam_mfa_e2e::workdir::WorkDir;
 use pam_mfa_e2e::{require_root, unique_name};
+
+#[path = "sshd_budgets/caller.rs"]
+mod caller;
+use caller::{as_caller, login_uid_settable, Caller};
 
 /// Held prompts, killed (by their own pid) when the test ends.
 #[derive(Default)]
@@ -42,66 +49,13 @@ impl Drop for Held {
     }
 }
 
-/// How the stand-in runs: as the kernel shows sshd or sudo.
-#[derive(Clone, Copy)]
-enum Caller {
-    /// A root process with this login uid (sshd from an admin's session).
-    RootWithLoginUid(u32),
-    /// A root process as its parent is (sshd started by init, root's sudo).
-    Root,
-    /// Real uid of the user, effective uid 0 (sudo run by that user).
-    SudoOf(u32),
-}
-
-fn as_caller(cmd: &mut Command, caller: Caller) {
-    // Formatted here: the child may not allocate between fork and exec
-    // (another thread of this test binary may hold the allocator's lock).
-    let login_uid_text: Option<Vec<u8>> = match caller {
-        Caller::RootWithLoginUid(uid) => Some(uid.to_string().into_bytes()),
-        Caller::Root | Caller::SudoOf(_) => None,
-    };
-    // SAFETY: the closure only calls open, write, close and setresuid
-    // (async-signal-safe) on a NUL-terminated literal path and the bytes
-    // formatted above; it allocates nothing and touches no other Rust
-    // state, and an error it returns (`last_os_error`) allocates nothing.
-    unsafe {
-        cmd.pre_exec(move || {
-            if let Some(text) = &login_uid_text {
-                write_login_uid(text)?;
-            }
-            if let Caller::SudoOf(uid) = caller {
-                if libc::setresuid(uid, 0, 0) == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
-}
-
-/// Writes `text` (a uid's decimal digits) to /proc/self/loginuid with
-/// open, write and close only: safe between fork and exec.
-fn write_login_uid(text: &[u8]) -> std::io::Result<()> {
-    // SAFETY: a NUL-terminated literal path; `text` outlives the write.
-    unsafe {
-        let fd = libc::open(c"/proc/self/loginuid".as_ptr(), libc::O_WRONLY);
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        let written = libc::write(fd, text.as_ptr().cast(), text.len());
-        libc::close(fd);
-        if written < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
 struct World {
     work: WorkDir,
     agent: Agent,
     ssh: PamStack,
     sudo: PamStack,
+    /// The console `login` (a service of the desktop class).
+    console: PamStack,
     held: std::cell::RefCell<Held>,
 }
 
@@ -120,11 +74,13 @@ fn world(label: &str, logins: &[&str]) -> World {
         .sk_device("jerry-sk", &jerry, &jerry_key.public_line);
     let ssh_service = unique_name("sshd-mfab");
     let sudo_service = unique_name("sudo-mfab");
+    let console_service = unique_name("login-mfab");
     let agent = Agent::start(
         &work,
         &AgentConfig::with_env("prod")
             .service(&ssh_service, "ssh")
-            .service(&sudo_service, "admin"),
+            .service(&sudo_service, "admin")
+            .service(&console_service, "desktop"),
         &bundle,
     );
     let module = bins::pam_module();
@@ -136,6 +92,7 @@ fn world(label: &str, logins: &[&str]) -> World {
     World {
         ssh: PamStack::new(&work, &ssh_service, &text),
         sudo: PamStack::new(&work, &sudo_service, &text),
+        console: PamStack::new(&work, &console_service, &text),
         work,
         agent,
         held: Default::default(),
@@ -158,32 +115,53 @@ impl World {
     /// Starts `n` logins of `run` by `caller` that hold their prompt, and
     /// waits until they all do.
     fn hold(&self, stack: &PamStack, run: &HarnessRun, caller: Caller, n: usize) {
-        let outputs: Vec<PathBuf> = (0..n)
-            .map(|_| {
-                self.work
-                    .path()
-                    .join(format!("{}.out", unique_name("held")))
-            })
-            .collect();
-        for out in &outputs {
+        let runs = vec![run.clone(); n];
+        let said = self.try_holding(stack, &runs, caller);
+        assert!(
+            said.iter().all(|s| s.contains(HOLDING)),
+            "the prompts were not all held: {said:#?}\n{}",
+            self.agent.log()
+        );
+    }
+
+    /// Starts a login of each of `runs` by `caller` that holds its prompt
+    /// when it gets one, and waits until each holds it or has ended: what
+    /// each printed.
+    fn try_holding(&self, stack: &PamStack, runs: &[HarnessRun], caller: Caller) -> Vec<String> {
+        let mut started = Vec::new();
+        for run in runs {
+            let out = self
+                .work
+                .path()
+                .join(format!("{}.out", unique_name("held")));
             let mut cmd = stack.command(run);
             cmd.args(["--hold-on-prompt", "120"])
                 .stdin(Stdio::null())
-                .stdout(File::create(out).unwrap())
+                .stdout(File::create(&out).unwrap())
                 .stderr(Stdio::null());
             as_caller(&mut cmd, caller);
-            self.held
-                .borrow_mut()
-                .0
-                .push(cmd.spawn().expect("spawn pam-harness"));
+            let mut held = self.held.borrow_mut();
+            held.0.push(cmd.spawn().expect("spawn pam-harness"));
+            started.push((out, held.0.len() - 1));
         }
         let start = Instant::now();
         let read = |p: &PathBuf| std::fs::read_to_string(p).unwrap_or_default();
-        while !outputs.iter().all(|p| read(p).contains("CONV: holding")) {
-            let said: Vec<String> = outputs.iter().map(read).collect();
+        loop {
+            let ended = |i: usize| matches!(self.held.borrow_mut().0[i].try_wait(), Ok(Some(_)));
+            // Read after the exit is seen: an ended login's output is whole.
+            let settled: Vec<Option<String>> = started
+                .iter()
+                .map(|(out, i)| {
+                    let done = ended(*i);
+                    Some(read(out)).filter(|s| done || s.contains(HOLDING))
+                })
+                .collect();
+            if settled.iter().all(Option::is_some) {
+                return settled.into_iter().flatten().collect();
+            }
             assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "the prompts were not all held: {said:#?}\n{}",
+                start.elapsed() < Duration::from_secs(60),
+                "the logins neither held their prompt nor ended: {settled:#?}\n{}",
                 self.agent.log()
             );
             std::thread::sleep(Duration::from_millis(50));
@@ -203,15 +181,11 @@ impl World {
     }
 }
 
+/// What pam-harness prints when it holds a prompt.
+const HOLDING: &str = "CONV: holding";
+
 fn prompted(said: &str) -> bool {
     said.contains("PROMPT(") && !said.contains("too many")
-}
-
-/// Whether this machine lets root set a process's login uid.
-fn login_uid_settable() -> bool {
-    let mut cmd = Command::new("true");
-    as_caller(&mut cmd, Caller::RootWithLoginUid(4242));
-    cmd.status().is_ok_and(|s| s.success())
 }
 
 #[test]
@@ -289,4 +263,72 @@ fn unanswered_keyless_ssh_prompts_to_root_leave_roots_own_sudo() {
     );
     drop(w);
     drop(deploy);
+}
+
+/// Key-less SSH prompts (keyboard-interactive, which anyone who reaches
+/// sshd may leave unanswered) to as many accounts as it took to fill the
+/// system's connections before: 32, 8 each. They took all 256, and every
+/// login of a root peer with no one behind it was refused at connect
+/// ("too many connections for the system"), even those that need no tap.
+/// Now they hold the key-less logins' share of the system's pending
+/// logins: the rest are refused as they would wait, a login with a key
+/// still gets its prompt, and logins that need no tap are allowed: sshd's,
+/// the console's and root's own sudo.
+#[test]
+fn keyless_prompts_on_many_accounts_leave_logins_that_need_no_tap_theirs() {
+    require_root!();
+    let flooded = SYSTEM_CONNECTIONS / PER_ACCOUNT_KEYLESS_PENDING;
+    let accounts: Vec<TestUser> = (0..=flooded).map(|_| TestUser::create()).collect();
+    let names: Vec<&str> = accounts.iter().map(|u| u.name.as_str()).collect();
+    let w = world("sshd-budgets-flood", &names);
+    let (last, flooded) = accounts.split_last().unwrap();
+    let runs: Vec<HarnessRun> = flooded
+        .iter()
+        .flat_map(|u| vec![sshd_login(&u.name, None); PER_ACCOUNT_KEYLESS_PENDING])
+        .collect();
+    let said = w.try_holding(&w.ssh, &runs, Caller::Root);
+    let held = said.iter().filter(|s| s.contains(HOLDING)).count();
+    let threads = w.agent.pid().map(|pid| {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let line = status.lines().find_map(|l| l.strip_prefix("Threads:"));
+        line.and_then(|n| n.trim().parse::<usize>().ok())
+            .unwrap_or(0)
+    });
+    eprintln!(
+        "{} key-less prompts: {held} held, agent threads {threads:?}",
+        runs.len()
+    );
+    assert_eq!(held, KEYLESS_PENDING, "{}", w.agent.log());
+    let refused = "too many pending logins over SSH without a key (all accounts together)";
+    for s in said.iter().filter(|s| !s.contains(HOLDING)) {
+        assert!(s.contains(refused), "{s}\n{}", w.agent.log());
+    }
+    assert!(threads.is_none_or(|n| n < runs.len()), "{threads:?}");
+    // A further key-less prompt, to an account none holds, still may not
+    // wait; one with a key still gets its prompt.
+    let said = w.try_login(&w.ssh, &sshd_login(&last.name, None), Caller::Root);
+    assert!(said.contains(refused), "{said}\n{}", w.agent.log());
+    let key = SshKey::generate(w.work.path(), "id_last", KeyKind::Ed25519, false);
+    let said = w.try_login(&w.ssh, &sshd_login(&last.name, Some(&key)), Caller::Root);
+    assert!(prompted(&said), "{said}\n{}", w.agent.log());
+    // Logins that need no tap (no role names root) are allowed: sshd's,
+    // root's at the console, and root's own `sudo -u ACCOUNT`.
+    let mut console = HarnessRun::new("root", "auth");
+    console.tty = Some("tty1".into());
+    let mut roots_sudo = HarnessRun::new(&last.name, "account");
+    roots_sudo.ruser = Some("root".into());
+    for (stack, run, op) in [
+        (&w.ssh, sshd_login("root", None), "auth"),
+        (&w.console, console, "auth"),
+        (&w.sudo, roots_sudo, "account"),
+    ] {
+        let said = w.try_login(stack, &run, Caller::Root);
+        assert!(
+            said.contains(&format!("RESULT {op}=PAM_SUCCESS")),
+            "{said}\n{}",
+            w.agent.log()
+        );
+    }
+    drop(w);
+    drop(accounts);
 }

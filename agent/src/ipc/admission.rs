@@ -4,11 +4,9 @@
 //! `person::Accepted::counted_as`), and the pending login a `begin` may
 //! become.
 
-use std::sync::Arc;
-
 use pam_mfa_protocol::{PamHook, RequestBody};
 
-use super::budgets::{Budgets, ConnectionSlot, PendingSlot};
+use super::budgets::{ConnectionSlot, PendingSlot};
 use super::login_person::{for_login, from_sshd};
 use super::peer::Peer;
 use super::person::Person;
@@ -53,15 +51,16 @@ pub(super) fn settle_connection(
     slot.recount(person)
 }
 
-/// A `begin` may become a login waiting on its person's answer. While one
-/// of that person's pending logins is free, it takes one first (kept while
-/// the login waits, released as soon as nothing waits). `Err` says why the
-/// login may not wait: its person's pending logins are all taken. The login
-/// is still decided, and refused with that reason only if it would wait
-/// (`login::MayWait`): a decision that needs no prompt or tap is never
-/// refused for the budget.
+/// A `begin` on `connection` may become a login waiting on its person's
+/// answer. While one of that person's pending logins is free (and of the
+/// host-wide ones it also takes, see `Budgets::pending`), it takes one
+/// first (kept while the login waits, released as soon as nothing waits).
+/// `Err` says why the login may not wait: its person's pending logins, or
+/// the host's, are all taken. The login is still decided, and refused with
+/// that reason only if it would wait (`login::MayWait`): a decision that
+/// needs no prompt or tap is never refused for the budget.
 pub(super) fn admit_login(
-    budgets: &Arc<Budgets>,
+    connection: &ConnectionSlot,
     person: &Person,
     peer: &Peer,
     (req, class): (&RequestBody, Option<ServiceClass>),
@@ -79,7 +78,7 @@ pub(super) fn admit_login(
         return Ok(None);
     }
     let who = for_login(person, peer.uid, class, *hook, context);
-    budgets.pending(&who).map(Some).map_err(|why| {
+    connection.pending(&who).map(Some).map_err(|why| {
         static OVER_BUDGET: Throttled = Throttled::new();
         OVER_BUDGET.write(|| {
             format!(

@@ -2,12 +2,14 @@
 //! whom a connection counts against once its first request is read.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use pam_mfa_protocol::PamContext;
 
 use super::super::budgets::{
-    PER_ACCOUNT_KEYLESS_PENDING, PER_ACCOUNT_PENDING, PER_PERSON_CONNECTIONS, PER_PERSON_PENDING,
+    Budgets, PER_ACCOUNT_KEYLESS_PENDING, PER_ACCOUNT_PENDING, PER_PERSON_CONNECTIONS,
+    PER_PERSON_PENDING,
 };
 use super::*;
 
@@ -44,14 +46,27 @@ fn begin(
     }
 }
 
-/// `admit_login` of `req` from a root peer first counted as `person`.
+/// `admit_login` of `req` from a root peer first counted as `person`, on
+/// a connection counted as the system's for sshd's requests and for a root
+/// peer with no one behind it, else as `person`'s (as `settle_connection`
+/// leaves it).
 fn admit(
     budgets: &Arc<Budgets>,
     person: &Person,
     req: &RequestBody,
 ) -> Result<Option<PendingSlot>, String> {
     let class = class_of(&services(), req);
-    admit_login(budgets, person, &root_peer(), (req, class), &None)
+    let counted_as = if from_sshd_class(class) {
+        &Person::System
+    } else {
+        person
+    };
+    let connection = budgets.connection(counted_as).unwrap();
+    admit_login(&connection, person, &root_peer(), (req, class), &None)
+}
+
+fn from_sshd_class(class: Option<ServiceClass>) -> bool {
+    super::super::login_person::from_sshd(0, class)
 }
 
 fn key(blob: &[u8]) -> String {
@@ -65,7 +80,7 @@ fn a_spent_pending_budget_may_not_wait_but_a_session_is_never_held_back() {
     let jerry = Person::Uid(4242);
     let sudo = |hook| begin(hook, "sudo", "root", Some("jerry"), None);
     let held: Vec<_> = (0..PER_PERSON_PENDING)
-        .map(|_| budgets.pending(&jerry).unwrap())
+        .map(|_| budgets.pending(&jerry, &jerry).unwrap())
         .collect();
     let why = admit(&budgets, &jerry, &sudo(PamHook::Auth)).err().unwrap();
     assert!(why.starts_with("too many pending logins for "), "{why}");
@@ -235,9 +250,10 @@ fn keyless_ssh_prompts_leave_roots_sudo_and_the_accounts_user_theirs() {
     };
     let locker = begin(PamHook::Auth, "xscreensaver", "nobody", None, None);
     let class = class_of(&services(), &locker);
+    let lockers = Person::Uid(nobody.uid.as_raw());
     let unlock = admit_login(
-        &budgets,
-        &Person::Uid(nobody.uid.as_raw()),
+        &budgets.connection(&lockers).unwrap(),
+        &lockers,
         &locker_peer,
         (&locker, class),
         &None,

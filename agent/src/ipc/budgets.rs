@@ -3,7 +3,10 @@
 //! A person whose budget is spent gets a clear refusal at once; everyone
 //! else keeps theirs, and the system (sshd, login) and the
 //! AuthorizedKeysCommandUser each keep a reserve no local user, and not the
-//! other, can take.
+//! other, can take. Of the system's own connections, logins that wait hold
+//! at most [`SYSTEM_PENDING`] (sshd's key-less ones at most
+//! [`KEYLESS_PENDING`]), so that those who leave prompts unanswered never
+//! take the connections of the logins that need no answer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -37,6 +40,24 @@ pub const PER_ACCOUNT_KEYLESS_PENDING: usize = PER_PERSON_PENDING;
 /// Connections of root peers with no person behind them (sshd, login before
 /// their first request) and of the AuthorizedKeysCommandUser, each.
 pub const SYSTEM_CONNECTIONS: usize = 256;
+/// Of [`SYSTEM_CONNECTIONS`], how many may hold a login that waits (a
+/// prompt, a tap, a forwarded ssh-agent's signature), all persons
+/// together: sshd's logins and those of root callers with no one behind
+/// them (the console `login`, root's own sudo). The other quarter serves
+/// only requests that are answered at once: logins that need no answer
+/// (sshd's with a key and no tap required, root's own sudo, the console
+/// `login` of an account that needs no tap), the keys command as root,
+/// `mfactl` run by root. Without it, key-less prompts left unanswered on
+/// 32 accounts (8 each, anyone who reaches sshd may leave them) took every
+/// system connection, and every such login was refused at connect
+/// (docs/THREAT_MODEL.md, G11).
+pub const SYSTEM_PENDING: usize = SYSTEM_CONNECTIONS * 3 / 4;
+/// Of [`SYSTEM_PENDING`], how many sshd's logins without a key
+/// ([`Person::SshWithoutKey`]) may hold, all accounts together. Reaching
+/// a key-less prompt needs no credential, so whoever can reach sshd can
+/// hold all of these (on 12 accounts); the logins sshd authenticated with
+/// a key keep the other half to wait in.
+pub const KEYLESS_PENDING: usize = SYSTEM_PENDING / 2;
 /// Connections served at once, in all: persons' share and a reserve of
 /// [`SYSTEM_CONNECTIONS`] each for the system and the keys user.
 pub const MAX_CONNECTIONS: usize = 1280;
@@ -53,6 +74,10 @@ struct Counts {
     /// Pending [`Person::LoginWith`] logins per account (see
     /// [`account_of`]), all keys together.
     account_pending: HashMap<String, usize>,
+    /// Pending logins on the system's connections, all persons together.
+    system_pending: usize,
+    /// Pending [`Person::SshWithoutKey`] logins, all accounts together.
+    keyless_pending: usize,
     /// Connections of persons (not the system), together.
     personal: usize,
     total: usize,
@@ -65,6 +90,11 @@ pub struct Budgets {
     total: usize,
     /// Of `total`, what persons together may take.
     personal: usize,
+    /// Pending logins the system's connections may hold: [`SYSTEM_PENDING`],
+    /// or as much less as the system's reserve is smaller.
+    system_pending: usize,
+    /// Of `system_pending`, what key-less SSH logins may hold.
+    keyless_pending: usize,
     /// The AuthorizedKeysCommandUser: one per SSH connection attempt, so it
     /// gets the system's budget.
     keys_uid: Option<u32>,
@@ -77,12 +107,24 @@ pub struct ConnectionSlot {
     personal: bool,
 }
 
-/// One login waiting on the person's answer; released on drop, with its
-/// account's slot when it holds one (a [`Person::LoginWith`] login: both
-/// were taken together, under one lock, and are given back so).
+/// One login waiting on the person's answer; released on drop, with the
+/// host-wide slots it holds (its account's for a [`Person::LoginWith`]
+/// login, the key-less logins' for a [`Person::SshWithoutKey`] one, the
+/// system's on a system connection: all were taken together, under one
+/// lock, and are given back so).
 pub struct PendingSlot {
     budgets: Arc<Budgets>,
     person: Person,
+    /// Taken on a connection counted as the system's.
+    on_system: bool,
+}
+
+/// Which budget a pending login found spent, the first of those it takes.
+enum Spent {
+    Person,
+    Account,
+    Keyless,
+    System,
 }
 
 impl Budgets {
@@ -97,10 +139,16 @@ impl Budgets {
     /// twice the reserve.
     pub fn with_capacity(keys_uid: Option<u32>, total: usize) -> Arc<Self> {
         let total = total.min(MAX_CONNECTIONS);
+        let reserve = SYSTEM_RESERVE.min(total / 2);
+        // The same share of a smaller reserve: logins that need no answer
+        // keep theirs.
+        let system_pending = SYSTEM_PENDING * reserve / SYSTEM_RESERVE;
         Arc::new(Budgets {
             counts: Mutex::new(Counts::default()),
             total,
-            personal: total - SYSTEM_RESERVE.min(total / 2),
+            personal: total - reserve,
+            system_pending,
+            keyless_pending: KEYLESS_PENDING * system_pending / SYSTEM_PENDING,
             keys_uid,
         })
     }
@@ -158,42 +206,65 @@ impl Budgets {
         Err(format!("too many connections for {person}"))
     }
 
-    /// A pending login for `person`, or why not (formatted, as in
-    /// [`Budgets::connection`], once the lock is released). A login sshd
-    /// authenticated with a key or certificate takes its key's slot and one
-    /// of its account's [`PER_ACCOUNT_PENDING`], or neither.
-    pub fn pending(self: &Arc<Self>, person: &Person) -> Result<PendingSlot, String> {
+    /// A pending login for `person` on a connection counted as
+    /// `connection`, or why not (formatted, as in [`Budgets::connection`],
+    /// once the lock is released). Besides its person's slot, a login sshd
+    /// authenticated with a key or certificate takes one of its account's
+    /// [`PER_ACCOUNT_PENDING`], a key-less one of sshd takes one of the
+    /// host's [`KEYLESS_PENDING`], and a login on a system connection one
+    /// of [`SYSTEM_PENDING`]: all of them, or none.
+    pub fn pending(
+        self: &Arc<Self>,
+        person: &Person,
+        connection: &Person,
+    ) -> Result<PendingSlot, String> {
         let account = account_of(person);
-        let limit = match person {
-            Person::SshWithoutKey(_) => PER_ACCOUNT_KEYLESS_PENDING,
-            _ => PER_PERSON_PENDING,
+        let keyless = matches!(person, Person::SshWithoutKey(_));
+        let on_system = *connection == Person::System;
+        let limit = if keyless {
+            PER_ACCOUNT_KEYLESS_PENDING
+        } else {
+            PER_PERSON_PENDING
         };
-        let key_spent = {
+        let spent = {
             let mut c = self.lock();
-            let key_spent = c.pending.get(person).copied().unwrap_or(0) >= limit;
-            let account_spent = account.as_ref().is_some_and(|(key, _)| {
-                c.account_pending.get(key).copied().unwrap_or(0) >= PER_ACCOUNT_PENDING
+            let account_held = account.as_ref().map_or(0, |(key, _)| {
+                c.account_pending.get(key).copied().unwrap_or(0)
             });
-            if !key_spent && !account_spent {
+            if c.pending.get(person).copied().unwrap_or(0) >= limit {
+                Spent::Person
+            } else if account_held >= PER_ACCOUNT_PENDING {
+                Spent::Account
+            } else if keyless && c.keyless_pending >= self.keyless_pending {
+                Spent::Keyless
+            } else if on_system && c.system_pending >= self.system_pending {
+                Spent::System
+            } else {
                 *c.pending.entry(person.clone()).or_insert(0) += 1;
                 if let Some((key, _)) = &account {
                     *c.account_pending.entry(key.clone()).or_insert(0) += 1;
                 }
+                c.keyless_pending += usize::from(keyless);
+                c.system_pending += usize::from(on_system);
                 return Ok(PendingSlot {
                     budgets: Arc::clone(self),
                     person: person.clone(),
+                    on_system,
                 });
             }
-            key_spent
         };
-        // The key's own budget is named first when both are spent: it is
-        // what its holder can free.
-        match account {
-            Some((_, login)) if !key_spent => Err(format!(
+        // The person's own budget is named first when several are spent:
+        // it is what its holder can free.
+        Err(match (spent, account) {
+            (Spent::Account, Some((_, login))) => format!(
                 "too many pending logins for {login} (all its keys and certificates together)"
-            )),
-            _ => Err(format!("too many pending logins for {person}")),
-        }
+            ),
+            (Spent::Keyless, _) => {
+                "too many pending logins over SSH without a key (all accounts together)".into()
+            }
+            (Spent::System, _) => "too many pending logins for the system (sshd, login)".into(),
+            _ => format!("too many pending logins for {person}"),
+        })
     }
 
     /// Open connections (all persons), for tests and status.
@@ -233,6 +304,12 @@ impl ConnectionSlot {
     /// Whom the connection counts against now.
     pub fn person(&self) -> &Person {
         &self.person
+    }
+
+    /// A pending login for `person` on this connection (see
+    /// [`Budgets::pending`]).
+    pub fn pending(&self, person: &Person) -> Result<PendingSlot, String> {
+        self.budgets.pending(person, &self.person)
     }
 
     /// Counts the connection against `person` from now on, in place of
@@ -286,6 +363,12 @@ impl Drop for PendingSlot {
         decrement(&mut c.pending, &self.person);
         if let Some((key, _)) = account_of(&self.person) {
             decrement(&mut c.account_pending, key.as_str());
+        }
+        if matches!(self.person, Person::SshWithoutKey(_)) {
+            c.keyless_pending = c.keyless_pending.saturating_sub(1);
+        }
+        if self.on_system {
+            c.system_pending = c.system_pending.saturating_sub(1);
         }
     }
 }

@@ -22,8 +22,8 @@ mod user_names;
 
 pub use acceptor::serve;
 pub use budgets::{
-    Budgets, MAX_CONNECTIONS, PER_ACCOUNT_KEYLESS_PENDING, PER_PERSON_CONNECTIONS,
-    PER_PERSON_PENDING, SYSTEM_CONNECTIONS,
+    Budgets, KEYLESS_PENDING, MAX_CONNECTIONS, PER_ACCOUNT_KEYLESS_PENDING, PER_PERSON_CONNECTIONS,
+    PER_PERSON_PENDING, SYSTEM_CONNECTIONS, SYSTEM_PENDING,
 };
 pub use handler::{handle, status};
 pub use login_person::{for_session as session_person, for_tap as tap_person};

@@ -53,7 +53,7 @@ pub(super) fn serve_guarded(shared: &Shared, stream: UnixStream) -> bool {
         serve_connection(
             stream,
             &shared.state,
-            (&shared.budgets, &mut slot),
+            &mut slot,
             &accepted.person,
             peer,
             pinned,

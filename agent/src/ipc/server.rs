@@ -5,13 +5,12 @@ use std::os::fd::OwnedFd;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use pam_mfa_protocol::{write_frame, FrameError, FrameInbox, Request, Response, ResponseBody};
 
 use super::admission::{admit_login, class_of, settle_connection};
-use super::budgets::{Budgets, ConnectionSlot, PendingSlot};
+use super::budgets::{ConnectionSlot, PendingSlot};
 use super::frame_deadline::FrameDeadline;
 use super::handler::handle;
 use super::peer::{authorize, Peer};
@@ -73,14 +72,15 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
 /// what it counts against (the system's, until the first request, for a
 /// root peer traced to `person` through its login uid or ancestors). A
 /// login that waits on the person's answer also takes one of that
-/// person's pending logins, for as long as it waits. `peer` is from
+/// person's pending logins (and on a system connection one of the
+/// system's), for as long as it waits. `peer` is from
 /// SO_PEERCRED, read when the connection was accepted; `pinned` is that
 /// process's pidfd: a request whose process is gone is refused (its pid
 /// may name another process by now, and logins read /proc/PID).
 pub fn serve_connection(
     mut stream: UnixStream,
     state: &AgentState,
-    (budgets, slot): (&Arc<Budgets>, &mut ConnectionSlot),
+    slot: &mut ConnectionSlot,
     person: &Person,
     peer: Peer,
     pinned: Option<OwnedFd>,
@@ -121,8 +121,7 @@ pub fn serve_connection(
         }
         let body = match authorize(&peer, state.keys_uid, &req.body) {
             Ok(()) => {
-                let admitted =
-                    admit_login(budgets, person, &peer, (&req.body, class), &pending_slot);
+                let admitted = admit_login(slot, person, &peer, (&req.body, class), &pending_slot);
                 let refusal = match admitted {
                     Ok(slot) => {
                         pending_slot = pending_slot.or(slot);

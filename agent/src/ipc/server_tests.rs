@@ -1,5 +1,8 @@
 //! Tests of `server.rs`: binding the socket.
 
+use std::sync::Arc;
+
+use super::super::budgets::Budgets;
 use super::*;
 
 #[test]
@@ -45,7 +48,11 @@ fn a_login_that_needs_no_tap_is_allowed_whatever_its_persons_budget() {
     let budgets = Budgets::new(None);
     let roots_without_key = Person::SshWithoutKey(Some(0));
     let held: Vec<_> = (0..super::super::budgets::PER_ACCOUNT_KEYLESS_PENDING)
-        .map(|_| budgets.pending(&roots_without_key).unwrap())
+        .map(|_| {
+            budgets
+                .pending(&roots_without_key, &Person::System)
+                .unwrap()
+        })
         .collect();
     let (mut client, server) = UnixStream::pair().unwrap();
     let mut slot = budgets.connection(&Person::System).unwrap();
@@ -65,10 +72,7 @@ fn a_login_that_needs_no_tap_is_allowed_whatever_its_persons_budget() {
         },
     });
     let answer: Response = std::thread::scope(|scope| {
-        scope.spawn(|| {
-            let budgets = (&budgets, &mut slot);
-            serve_connection(server, &state, budgets, &Person::System, peer, None)
-        });
+        scope.spawn(|| serve_connection(server, &state, &mut slot, &Person::System, peer, None));
         write_frame(&mut client, &begin).unwrap();
         let answer = read_frame(&mut client).unwrap();
         drop(client);

@@ -232,6 +232,13 @@ pub struct Explanation {
 pub struct StatusReport {
     pub agent_version: String,
     pub node: String,
+    /// This node's Teleport host UUID as the agent uses it (`node.id`, or
+    /// Teleport's host_uuid file); absent when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<String>,
+    /// Where `node_id` came from, or why there is none.
+    #[serde(default)]
+    pub node_id_source: String,
     pub labels: std::collections::BTreeMap<String, String>,
     pub policy_source: String,
     /// Empty when no policy was ever loaded.

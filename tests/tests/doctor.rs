@@ -251,7 +251,7 @@ fn an_earlier_drop_in_that_wins_is_named_in_the_fix() {
 }
 
 /// `mfactl check agent.yaml` on a host whose sshd (a private /etc/ssh)
-/// has the `settings` lines: the warnings it prints.
+/// has the `settings` lines: the warnings it prints, but node.id's.
 fn check_warnings(work: &WorkDir, settings: &str) -> String {
     // A directory per call: ssh-keygen would ask before overwriting a key.
     static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -282,7 +282,13 @@ fn check_warnings(work: &WorkDir, settings: &str) -> String {
         Duration::from_secs(60),
     );
     assert_eq!(out.code, Some(0), "{out:?}");
+    // config/agent.yaml leaves node.id to Teleport's host_uuid file: whether
+    // that is warned of depends on this host running Teleport, not on sshd.
     out.stderr
+        .lines()
+        .filter(|l| !l.starts_with("warning: node.id is unset ("))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 #[test]

@@ -28,13 +28,17 @@ struct World {
 impl World {
     fn start() -> World {
         let work = WorkDir::new("locks");
-        let user = TestUser::create();
-        let key = SshKey::generate(work.path(), "id_plain", KeyKind::Ed25519, false);
-        user.authorize_keys(&[key.public_line.as_str()]);
         let config = AgentConfig {
             node_id: Some(NODE_ID.into()),
             ..AgentConfig::with_env("dev")
         };
+        World::start_with(work, config)
+    }
+
+    fn start_with(work: WorkDir, config: AgentConfig) -> World {
+        let user = TestUser::create();
+        let key = SshKey::generate(work.path(), "id_plain", KeyKind::Ed25519, false);
+        user.authorize_keys(&[key.public_line.as_str()]);
         let MfaSshd { agent, sshd, .. } =
             MfaSshd::start(&work, config, &bundle(&user.name, "false", "false", &[]));
         World {
@@ -124,4 +128,88 @@ fn a_two_field_lock_locks_each_field_on_its_own() {
         &format!("{{login: nobody-else, server_id: {NODE_ID}}}"),
     );
     w.assert_locked("by-host-uuid", "this node by node.id");
+}
+
+/// agent.yaml without node.id: the agent takes this node's Teleport host
+/// UUID from Teleport's host_uuid file (`node.teleport_data_dir`), so a
+/// `server_id` lock naming it, as `tctl lock --server-id` writes one, holds
+/// logins here. Without that file such a lock cannot hold this node: the
+/// agent's log, `mfactl status` and `mfactl explain` say so; once the file
+/// is there, `mfactl reload` reads it.
+#[test]
+fn a_server_id_lock_holds_this_node_by_teleports_host_uuid_file() {
+    require_root!();
+    let work = WorkDir::new("locks-host-uuid");
+    let teleport = work.subdir("teleport", 0o700);
+    let config = AgentConfig {
+        teleport_data_dir: Some(teleport.clone()),
+        ..AgentConfig::with_env("dev")
+    };
+    let w = World::start_with(work, config);
+    let me = w.user.name.clone();
+    w.lock("by-host-uuid", &format!("{{server_id: {NODE_ID}}}"));
+
+    // No host_uuid yet: allowed (matched by node.name only), and said.
+    w.assert_logs_in("no host_uuid file: the lock cannot name this node");
+    let log = w.agent.log();
+    assert!(
+        log.contains("node.id is unset (agent.yaml sets none, and there is no")
+            && log.contains(
+                "server_id/node locks not judged for this node: 1 lock(s) in force name a node other than e2e-dev"
+            ),
+        "{log}"
+    );
+    let status = w.agent.mfactl(&["status"]);
+    assert!(
+        status
+            .stdout
+            .contains("  node id:         none (agent.yaml sets none, and there is no")
+            && status.stdout.contains(
+                "WARNING:         1 server_id/node lock(s) in force name another node than e2e-dev"
+            ),
+        "{}{}",
+        status.stdout,
+        status.stderr
+    );
+    let explain = w.agent.mfactl(&["explain", "--login", &me]);
+    assert!(
+        explain.stdout.contains("access:       allow")
+            && explain
+                .stdout
+                .contains("server_id/node locks not judged for this node: 1 lock(s)"),
+        "{}{}",
+        explain.stdout,
+        explain.stderr
+    );
+
+    // Teleport's record of this host's UUID (as it writes it: 0400, a
+    // newline at the end), read at reload.
+    let host_uuid = w
+        .work
+        .write("teleport/host_uuid", &format!("{NODE_ID}\n"), 0o400);
+    let reload = w.agent.mfactl(&["reload"]);
+    assert!(
+        reload.success() && reload.stdout.contains("node.id (from Teleport's"),
+        "{}{}",
+        reload.stdout,
+        reload.stderr
+    );
+    w.assert_locked("by-host-uuid", "this node by Teleport's host_uuid");
+    let status = w.agent.mfactl(&["status"]);
+    assert!(
+        status.stdout.contains(&format!(
+            "  node id:         {NODE_ID} (from Teleport's {})",
+            host_uuid.display()
+        )) && !status.stdout.contains("WARNING"),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        w.agent.log().contains(&format!(
+            "node.id {NODE_ID} (from Teleport's {})",
+            host_uuid.display()
+        )),
+        "{}",
+        w.agent.log()
+    );
 }

@@ -74,6 +74,7 @@ fn start_state(args: &Args) -> Result<Arc<AgentState>, String> {
     };
     let mut state = AgentState::new(config, sink, Arc::new(SystemTime::now))?;
     state.config_path = Some(args.config.clone());
+    eprintln!("mfa-agent: {}", state.node_id.summary());
     Ok(Arc::new(state))
 }
 

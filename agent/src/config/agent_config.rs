@@ -12,6 +12,7 @@ use super::challenge_config::ChallengeConfig;
 use super::cluster_config::ClusterConfig;
 use super::config_error::ConfigError;
 use super::duration::serde_text;
+use super::host_uuid::{resolve_node_id, ResolvedNodeId};
 use super::node_config::NodeConfig;
 use super::policy_source::PolicySource;
 use super::service_map::ServiceMap;
@@ -111,6 +112,7 @@ impl AgentConfig {
         cfg.audit.check().map_err(at)?;
         cfg.sshd.check().map_err(at)?;
         cfg.socket.check().map_err(at)?;
+        cfg.node.check().map_err(at)?;
         Ok(cfg)
     }
 
@@ -138,6 +140,13 @@ impl AgentConfig {
             .map(str::trim)
             .filter(|id| !id.is_empty())
             .map(str::to_owned)
+    }
+
+    /// `node.id` as the agent uses it: agent.yaml's, else the host ID in
+    /// Teleport's host_uuid file (`node.teleport_data_dir`), with where it
+    /// came from or why there is none (config/host_uuid.rs).
+    pub fn resolve_node_id(&self) -> ResolvedNodeId {
+        resolve_node_id(self.node_id(), self.node.teleport_data_dir())
     }
 
     pub fn node_name(&self) -> String {

@@ -165,3 +165,31 @@ fn a_manifest_url_with_a_query_gets_the_publishers_allowance() {
         assert_eq!(at(manifest), five + Duration::from_secs(120), "{manifest}");
     }
 }
+
+/// `node.teleport_data_dir`: where Teleport's host_uuid is read from;
+/// /var/lib/teleport unless set, "" turns it off, a relative path is refused.
+#[test]
+fn teleport_data_dir_defaults_to_teleports_and_may_be_turned_off() {
+    use std::path::Path;
+    let dir = |node: &str| {
+        AgentConfig::parse(&format!("node:\n  name: prod3\n{node}"), "a.yaml")
+            .map(|c| c.node.teleport_data_dir().map(Path::to_path_buf))
+    };
+    assert_eq!(
+        dir("").unwrap().as_deref(),
+        Some(Path::new("/var/lib/teleport"))
+    );
+    assert_eq!(
+        dir("  teleport_data_dir: /srv/teleport\n")
+            .unwrap()
+            .as_deref(),
+        Some(Path::new("/srv/teleport"))
+    );
+    assert_eq!(dir("  teleport_data_dir: ''\n").unwrap(), None);
+    let e = dir("  teleport_data_dir: var/lib/teleport\n").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("node.teleport_data_dir var/lib/teleport is not an absolute path"),
+        "{e}"
+    );
+}

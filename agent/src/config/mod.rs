@@ -12,6 +12,7 @@ mod cluster_keys;
 mod config_error;
 mod config_keys;
 mod duration;
+mod host_uuid;
 mod https_url;
 mod manifest_source;
 mod node_config;
@@ -35,6 +36,10 @@ pub use cluster_keys::{CaPin, SigningKeyText};
 pub use config_error::ConfigError;
 pub use config_keys::agent_config_keys;
 pub use duration::parse_duration;
+pub use host_uuid::{
+    parse_host_uuid, read_host_uuid, NodeIdSource, ResolvedNodeId, DEFAULT_TELEPORT_DATA_DIR,
+    HOST_UUID_FILE,
+};
 pub use https_url::https_url;
 pub use manifest_source::ManifestSource;
 pub use node_config::NodeConfig;

@@ -18,6 +18,9 @@ pub enum Checked {
     },
     AgentConfig {
         node: String,
+        /// `node.id` as the agent would use it here: agent.yaml's, or the
+        /// one in Teleport's host_uuid file; or why there is none.
+        node_id: crate::config::ResolvedNodeId,
         source: String,
         /// What does not match this host (sshd's PubkeyAuthOptions), and
         /// paths the shipped systemd unit does not let the agent write.
@@ -39,9 +42,11 @@ pub fn run_check(path: &Path) -> Result<Checked, String> {
                 warnings.extend(crate::config::bundle_mode_warning(&source));
             }
             warnings.extend(unit_path_warnings(&cfg));
-            warnings.extend(node_id_warning(&cfg));
+            let node_id = cfg.resolve_node_id();
+            warnings.extend(node_id_warning(&node_id));
             return Ok(Checked::AgentConfig {
                 node: cfg.node_name(),
+                node_id,
                 source: cfg.cluster.source.clone(),
                 warnings,
             });
@@ -62,6 +67,7 @@ pub fn run_check(path: &Path) -> Result<Checked, String> {
     })?;
     let mut warnings = b.warnings.clone();
     warnings.extend(unusable_webauthn_keys(&b));
+    warnings.extend(node_locks_warning(&b));
     Ok(Checked::Bundle {
         roles: b.roles().len(),
         users: b.users().len(),
@@ -72,17 +78,40 @@ pub fn run_check(path: &Path) -> Result<Checked, String> {
     })
 }
 
-/// No `node.id`: a resource access request names its nodes by resource
-/// name (the host UUID; Teleport's `checkAllowedResources` compares nothing
-/// else), so a certificate limited to a request's resources cannot be
-/// honoured here and is refused (policy/limits.rs). A warning, and only
-/// where `cluster.name` is set: without it no request's resources are this
-/// cluster's (login/who.rs), and a host that is no Teleport node has no
-/// such name.
-fn node_id_warning(cfg: &AgentConfig) -> Option<String> {
-    let teleport_cluster = cfg.cluster.name.as_deref().is_some_and(|n| !n.is_empty());
-    (teleport_cluster && cfg.node_id().is_none()).then(|| {
-        "node.id is not set: a Teleport certificate limited to the resources of an access request (teleport-allowed-resources) cannot be honoured and is refused on this host; on a Teleport node, set node.id to its resource name (the host UUID: Teleport's host_uuid file, or metadata.name in `tctl get nodes`)".to_owned()
+/// No `node.id`, neither in agent.yaml nor in Teleport's host_uuid file
+/// (config/host_uuid.rs). Teleport names a node by its host UUID in lock
+/// targets (lib/srv/ctx.go `ComputeLockTargets`: `{ServerID: serverID}`,
+/// `HostFQDN(serverID, clusterName)`) and in a resource access request
+/// (`checkAllowedResources` compares nothing else): without it a lock
+/// naming this node that way does not hold it, and a certificate limited to
+/// a request's resources is refused here (policy/limits.rs). A warning,
+/// whatever `cluster.name` says: both come from the cluster's policy.
+fn node_id_warning(node_id: &crate::config::ResolvedNodeId) -> Option<String> {
+    node_id.id.is_none().then(|| {
+        format!(
+            "node.id is unset ({}): a server_id/node lock naming this node by its Teleport host UUID (as `tctl lock --server-id` and the web UI write them) does not hold it, only one naming node.name does; and a Teleport certificate limited to the resources of an access request (teleport-allowed-resources) cannot be honoured and is refused on this host; on a Teleport node, set node.id to its host UUID (Teleport's host_uuid file, or metadata.name in `tctl get nodes`), or node.teleport_data_dir to its data directory",
+            node_id.describe()
+        )
+    })
+}
+
+/// Locks that name a node by `node`/`server_id`: as in Teleport they hold
+/// a node by its host UUID, which an agent knows only from node.id or
+/// Teleport's host_uuid file; an agent that knows neither matches them
+/// against node.name alone, and says so (`mfactl status`, `doctor`).
+fn node_locks_warning(b: &Bundle) -> Option<String> {
+    let named: Vec<&str> = b
+        .locks()
+        .iter()
+        .filter(|l| l.target.node.is_some() || l.target.server_id.is_some())
+        .map(|l| l.name.as_str())
+        .collect();
+    (!named.is_empty()).then(|| {
+        format!(
+            "{} lock(s) name a node by server_id/node ({}): Teleport names a node there by its host UUID, and an agent holds its node by them only when it knows that UUID (node.id in agent.yaml, or Teleport's host_uuid file); one that does not compares them with node.name only (`mfactl status` on a node shows its node id)",
+            named.len(),
+            named.join(", ")
+        )
     })
 }
 
@@ -244,34 +273,91 @@ mod tests {
         }
     }
 
-    /// Without node.id a resource access request's certificate is refused
-    /// here: said by `mfactl check`, as a warning.
+    /// Without node.id (in agent.yaml or Teleport's host_uuid file) a
+    /// lock naming this node by its host UUID does not hold it, and a
+    /// resource access request's certificate is refused here: said by
+    /// `mfactl check`, as a warning, whether or not cluster.name is set.
     #[test]
-    fn an_agent_yaml_without_node_id_is_warned_about_resource_requests() {
+    fn an_agent_yaml_without_node_id_is_warned_about_locks_and_resource_requests() {
         let dir = std::env::temp_dir().join(format!("pam-mfa-check-id-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let teleport = dir.join("teleport");
+        std::fs::create_dir_all(&teleport).unwrap();
         let file = dir.join("agent.yaml");
-        let warned = |node: &str| {
-            let yaml = format!("node:\n  name: prod3\n{node}cluster:\n  name: example.com\n");
+        let check = |node: &str, cluster: &str| {
+            let yaml = format!(
+                "node:\n  name: prod3\n  teleport_data_dir: {}\n{node}{cluster}",
+                teleport.display()
+            );
             std::fs::write(&file, yaml).unwrap();
-            let Ok(Checked::AgentConfig { warnings, .. }) = run_check(&file) else {
+            let Ok(Checked::AgentConfig {
+                warnings, node_id, ..
+            }) = run_check(&file)
+            else {
                 panic!("not an agent.yaml")
             };
+            let warned = warnings.iter().any(|w| {
+                w.starts_with("node.id is unset (agent.yaml sets none, and ")
+                    && w.contains("tctl lock --server-id")
+                    && w.contains("access request")
+            });
+            (warned, node_id)
+        };
+        let cluster = "cluster:\n  name: example.com\n";
+        for c in [cluster, ""] {
+            assert!(check("", c).0, "{c}");
+            assert!(check("  id: ''\n", c).0, "{c}");
+        }
+        let (warned, id) = check("  id: 5f0c2a5e-0000-4000-8000-000000000003\n", cluster);
+        assert!(!warned);
+        assert_eq!(id.describe(), "from agent.yaml node.id");
+        // Teleport's host_uuid file gives it when agent.yaml does not.
+        let uuid = "5e1c2f7a-0000-4000-8000-000000000001";
+        let host_uuid = teleport.join("host_uuid");
+        std::fs::write(&host_uuid, format!("{uuid}\n")).unwrap();
+        let (warned, id) = check("", "");
+        assert!(!warned);
+        assert_eq!(id.id.as_deref(), Some(uuid));
+        // A file that is no host ID is refused, and said.
+        std::fs::write(&host_uuid, "prod3\n").unwrap();
+        let (warned, id) = check("", "");
+        assert!(warned && id.id.is_none());
+        assert!(id.describe().contains("is refused"), "{}", id.describe());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A bundle with node locks: said that they hold a node only where its
+    /// agent knows its host UUID.
+    #[test]
+    fn a_bundle_with_node_locks_says_they_need_the_host_uuid() {
+        let dir = std::env::temp_dir().join(format!("pam-mfa-check-nl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("locks.yaml");
+        let lock = |name: &str, target: &str| {
+            format!("kind: lock\nversion: v2\nmetadata: {{name: {name}}}\nspec: {{target: {{{target}}}}}\n")
+        };
+        let warned = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            let Ok(Checked::Bundle { warnings, .. }) = run_check(&file) else {
+                panic!("not a bundle")
+            };
             warnings
-                .iter()
-                .any(|w| w.starts_with("node.id is not set") && w.contains("access request"))
+                .into_iter()
+                .find(|w| w.contains("name a node by server_id/node"))
         };
-        assert!(warned(""));
-        assert!(warned("  id: ''\n"));
-        assert!(!warned("  id: 5f0c2a5e-0000-4000-8000-000000000003\n"));
-        // No Teleport cluster named: no request's resources are this one's.
-        std::fs::write(&file, "node:\n  name: prod3\n").unwrap();
-        let Ok(Checked::AgentConfig { warnings, .. }) = run_check(&file) else {
-            panic!("not an agent.yaml")
-        };
+        assert_eq!(warned(&lock("l1", "login: rob")), None);
+        let text = format!(
+            "{}---\n{}---\n{}",
+            lock("l1", "server_id: 5e1c2f7a-0000-4000-8000-000000000001"),
+            lock("l2", "login: rob"),
+            lock("l3", "node: prod3")
+        );
+        let w = warned(&text).expect("warned");
         assert!(
-            !warnings.iter().any(|w| w.starts_with("node.id")),
-            "{warnings:?}"
+            w.starts_with("2 lock(s) name a node by server_id/node (l1, l3)")
+                && w.contains("node.id")
+                && w.contains("host_uuid"),
+            "{w}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -82,6 +82,7 @@ pub fn check(path: &Path) -> Result<ExitCode, String> {
         }
         Checked::AgentConfig {
             node,
+            node_id,
             source,
             warnings,
         } => {
@@ -89,6 +90,9 @@ pub fn check(path: &Path) -> Result<ExitCode, String> {
                 "{}: valid agent configuration (node {node}, policy {source})",
                 path.display()
             );
+            if let Some(id) = &node_id.id {
+                println!("node.id {id} ({})", node_id.describe());
+            }
             for w in warnings {
                 eprintln!("warning: {w}");
             }

@@ -172,6 +172,19 @@ mod tests {
         assert!(locked.locked && locked.access == "deny", "{locked:?}");
         assert!(!other.locked && other.access == "allow", "{other:?}");
         assert!(!none.locked && none.access == "allow", "{none:?}");
+        // Without --node-id the lock is said not to be judged for this
+        // node; with one it was.
+        let unjudged = |e: &Explanation| {
+            e.reasons
+                .iter()
+                .any(|r| r.starts_with("server_id/node locks not judged for this node: 1 lock(s)"))
+        };
+        assert!(unjudged(&none), "{:?}", none.reasons);
+        assert!(
+            !unjudged(&other) && !unjudged(&locked),
+            "{:?}",
+            other.reasons
+        );
     }
 
     /// A shared login with one of its users locked: the others, once shown.

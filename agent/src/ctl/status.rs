@@ -56,6 +56,29 @@ fn staleness_line(sync: &pam_mfa_protocol::SyncStatus) -> String {
     )
 }
 
+/// The node's Teleport host UUID and where it came from; without one, a
+/// warning while locks in force name another node than this one's name
+/// (one may name it by that UUID, as Teleport does: it cannot hold it).
+fn node_id_lines(s: &StatusReport) -> String {
+    let source = if s.node_id_source.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", s.node_id_source)
+    };
+    let Some(id) = &s.node_id else {
+        let mut out = format!("  node id:         none{source}\n");
+        let n = s.counts.node_locks_elsewhere;
+        if n > 0 {
+            out.push_str(&format!(
+                "  WARNING:         {n} server_id/node lock(s) in force name another node than {}: one naming this node by its Teleport host UUID cannot hold it; set node.id in agent.yaml (`mfactl doctor`)\n",
+                s.node
+            ));
+        }
+        return out;
+    };
+    format!("  node id:         {id}{source}\n")
+}
+
 /// `mfactl status` for people.
 pub fn render_status(s: &StatusReport) -> String {
     let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -66,6 +89,7 @@ pub fn render_status(s: &StatusReport) -> String {
         s.node,
         labels.join(", ")
     ));
+    out.push_str(&node_id_lines(s));
     out.push_str(&format!("  policy source:   {}\n", s.policy_source));
     let rev = if s.policy_revision.is_empty() {
         "(none loaded: logins follow fail_mode)"
@@ -158,6 +182,39 @@ mod tests {
             text.contains("last refusal:    rollback at 2026-12-05T06:01:00Z: serial 41 is lower"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_node_id_is_shown_with_its_source_and_its_absence_warned_of_while_it_matters() {
+        let mut s = StatusReport {
+            node: "prod3".into(),
+            node_id: Some("5e1c2f7a-0000-4000-8000-000000000001".into()),
+            node_id_source: "from Teleport's /var/lib/teleport/host_uuid".into(),
+            ..StatusReport::default()
+        };
+        s.counts.node_locks_elsewhere = 2;
+        let text = render_status(&s);
+        assert!(
+            text.contains("  node id:         5e1c2f7a-0000-4000-8000-000000000001 (from Teleport's /var/lib/teleport/host_uuid)\n"),
+            "{text}"
+        );
+        assert!(!text.contains("WARNING"), "{text}");
+        s.node_id = None;
+        s.node_id_source =
+            "agent.yaml sets none, and there is no /var/lib/teleport/host_uuid".into();
+        let text = render_status(&s);
+        assert!(
+            text.contains("  node id:         none (agent.yaml sets none, and there is no /var/lib/teleport/host_uuid)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "WARNING:         2 server_id/node lock(s) in force name another node than prod3"
+            ) && text.contains("set node.id"),
+            "{text}"
+        );
+        s.counts.node_locks_elsewhere = 0;
+        assert!(!render_status(&s).contains("WARNING"));
     }
 
     #[test]

@@ -194,13 +194,12 @@ pub fn status(state: &AgentState) -> StatusReport {
             locks: b.locks().len(),
             devices: b.devices().len(),
             warnings: b.warnings.len(),
-            node_locks_elsewhere: b
-                .locks()
-                .iter()
-                .filter(|l| {
-                    l.is_in_force(now) && l.names_another_node(&node.name, node.id.as_deref())
-                })
-                .count(),
+            node_locks_elsewhere: crate::policy::node_locks_elsewhere(
+                b.locks(),
+                &node.name,
+                node.id.as_deref(),
+                now,
+            ),
         })
         .unwrap_or_default();
     let fresh = freshness(&snap, &state.config.cluster, now);
@@ -209,6 +208,8 @@ pub fn status(state: &AgentState) -> StatusReport {
     StatusReport {
         agent_version: env!("CARGO_PKG_VERSION").into(),
         node: state.node.name.clone(),
+        node_id: node.id.clone(),
+        node_id_source: state.node_id.describe(),
         labels: state.node.labels.clone(),
         policy_source: state.source.describe(),
         policy_revision: snap

@@ -40,6 +40,12 @@ pub fn explain(
     reasons.extend(d.reasons.iter().cloned());
     reasons.extend(no_device_note(bundle, &d, class));
     reasons.extend(nobody_can_tap_note(bundle, &d, class, &q.login));
+    reasons.extend(crate::policy::unjudged_node_locks(
+        bundle.locks(),
+        &node.name,
+        node.id.as_deref(),
+        now,
+    ));
     Explanation {
         access: if d.access == Access::Allow {
             "allow"

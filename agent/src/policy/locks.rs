@@ -279,6 +279,47 @@ impl Lock {
     }
 }
 
+/// How many locks in force at `now` name a node by `node`/`server_id` that
+/// is not this one ([`Lock::names_another_node`]). Without `node_id` one
+/// of them may name this node by its Teleport host UUID, which is how
+/// Teleport names a node there: such a lock cannot be judged for this node
+/// and does not hold it (the agent's log, `mfactl status`, `doctor` and
+/// `explain` say so).
+pub fn node_locks_elsewhere(
+    locks: &[Lock],
+    node: &str,
+    node_id: Option<&str>,
+    now: SystemTime,
+) -> usize {
+    locks
+        .iter()
+        .filter(|l| l.is_in_force(now) && l.names_another_node(node, node_id))
+        .count()
+}
+
+/// Without `node_id`, what to say of the locks [`node_locks_elsewhere`]
+/// counts: one may name this node by its Teleport host UUID, as Teleport
+/// names a node (lib/srv/ctx.go `ComputeLockTargets` targets only
+/// `ServerID` and `HostFQDN(serverID, clusterName)`), and it was not judged
+/// for this node. The agent logs it at each load; `mfactl explain` gives it
+/// as a reason. `None` with a `node_id`, or with no such lock.
+pub fn unjudged_node_locks(
+    locks: &[Lock],
+    node: &str,
+    node_id: Option<&str>,
+    now: SystemTime,
+) -> Option<String> {
+    if node_id.is_some() {
+        return None;
+    }
+    let n = node_locks_elsewhere(locks, node, None, now);
+    (n > 0).then(|| {
+        format!(
+            "server_id/node locks not judged for this node: {n} lock(s) in force name a node other than {node}, and none can hold this node by its Teleport host UUID while node.id is unset; set node.id in agent.yaml to that UUID (Teleport's host_uuid file, or metadata.name in `tctl get nodes`), or node.teleport_data_dir to the Teleport node's data directory"
+        )
+    })
+}
+
 /// The first lock in force at `now` that matches `subject`.
 pub fn find_lock<'b>(
     locks: &'b [Lock],

@@ -80,7 +80,7 @@ pub use error::PolicyError;
 pub use key_policy::KeyPolicy;
 pub use labels::{match_value, LabelMatch, Labels};
 pub use load::{load_bundle_path, load_bundle_sources, load_bundle_str};
-pub use locks::{find_lock, LockHolder, LockSubject};
+pub use locks::{find_lock, node_locks_elsewhere, unjudged_node_locks, LockHolder, LockSubject};
 pub use predicate::{Env as ExpressionEnv, LabelExpression, PredicateError};
 pub use query::{Access, Decision, LoginQuery, NodeInfo, ServiceClass};
 pub use raw_documents::{raw_documents, RawDocument};

@@ -53,6 +53,9 @@ pub struct AgentState {
     /// can change live; see `state::config_reload`).
     pub config: Live<AgentConfig>,
     pub node: Live<NodeInfo>,
+    /// `node.id` in force (`node.id` above) and where it came from: agent.yaml
+    /// or Teleport's host_uuid file; or why there is none.
+    pub node_id: Live<crate::config::ResolvedNodeId>,
     pub services: Live<ServiceMap>,
     /// The file agent.yaml is read from on reload (None: never reloaded).
     pub config_path: Option<PathBuf>,
@@ -109,9 +112,10 @@ impl AgentState {
     pub fn new(config: AgentConfig, audit: AuditSink, clock: Clock) -> Result<AgentState, String> {
         let services = config.service_map()?;
         let source = config.policy_source()?;
+        let node_id = config.resolve_node_id();
         let node = NodeInfo {
             name: config.node_name(),
-            id: config.node_id(),
+            id: node_id.id.clone(),
             labels: config.node.labels.clone(),
         };
         let (fetcher, manifest_fetcher) = match &source {
@@ -151,6 +155,7 @@ impl AgentState {
         Ok(AgentState {
             config: Live::new(config),
             node: Live::new(node),
+            node_id: Live::new(node_id),
             services: Live::new(services),
             config_path: None,
             source,

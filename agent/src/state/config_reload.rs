@@ -182,17 +182,27 @@ fn check_new(state: &AgentState, path: &std::path::Path) -> ConfigReload {
             restart.join(", ")
         ));
     }
-    let changed = live_changes(old, &new);
+    let mut changed = live_changes(old, &new);
+    // Read again at each reload: Teleport may have joined (or re-joined)
+    // since, with agent.yaml as it was.
+    let node_id = new.resolve_node_id();
+    if node_id != *state.node_id.get() {
+        eprintln!("mfa-agent: {}", node_id.summary());
+        if !changed.iter().any(|k| k == "node") {
+            changed.push(format!("node.id ({})", node_id.describe()));
+        }
+    }
     if changed.is_empty() {
         return ConfigReload::Unchanged;
     }
     let node = NodeInfo {
         name: new.node_name(),
-        id: new.node_id(),
+        id: node_id.id.clone(),
         labels: new.node.labels.clone(),
     };
     state.services.replace(services);
     state.node.replace(node);
+    state.node_id.replace(node_id);
     state.config.replace(new);
     // A node's name or labels decide sessions too.
     crate::sessions::enforce(state);

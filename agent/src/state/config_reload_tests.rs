@@ -163,3 +163,54 @@ fn keys_read_only_at_start_are_named_and_nothing_is_applied() {
         PathBuf::from(pam_mfa_protocol::DEFAULT_SOCKET)
     );
 }
+
+/// agent.yaml without node.id: the node's ID is Teleport's host_uuid, read
+/// again at each reload (Teleport may join after the agent started) even
+/// when agent.yaml itself is unchanged.
+#[test]
+fn a_host_uuid_file_gives_node_id_and_is_read_again_at_reload() {
+    let f = fixture("host-uuid");
+    let teleport = f.dir.join("teleport");
+    std::fs::create_dir_all(&teleport).unwrap();
+    let text = format!(
+        "node:\n  name: first\n  teleport_data_dir: {}\n  labels: {{env: dev}}\ncluster:\n  source: builtin:example\n",
+        teleport.display()
+    );
+    write(&f, &text);
+    assert_eq!(
+        reload_config(&f.state),
+        ConfigReload::Applied {
+            changed: vec!["node".into()]
+        }
+    );
+    assert_eq!(f.state.node.id, None);
+    assert!(
+        f.state.node_id.describe().contains("there is no"),
+        "{:?}",
+        f.state.node_id
+    );
+    let uuid = "5e1c2f7a-0000-4000-8000-000000000001";
+    let file = teleport.join("host_uuid");
+    std::fs::write(&file, format!("{uuid}\n")).unwrap();
+    assert_eq!(
+        reload_config(&f.state),
+        ConfigReload::Applied {
+            changed: vec![format!("node.id (from Teleport's {})", file.display())]
+        }
+    );
+    assert_eq!(f.state.node.id.as_deref(), Some(uuid));
+    assert_eq!(reload_config(&f.state), ConfigReload::Unchanged);
+    // agent.yaml's node.id wins over the file.
+    write(&f, &text.replace("  labels", "  id: yaml-id\n  labels"));
+    assert!(matches!(
+        reload_config(&f.state),
+        ConfigReload::Applied { .. }
+    ));
+    assert_eq!(f.state.node.id.as_deref(), Some("yaml-id"));
+    write(&f, &text);
+    reload_config(&f.state);
+    assert_eq!(f.state.node.id.as_deref(), Some(uuid));
+    std::fs::remove_file(&file).unwrap();
+    reload_config(&f.state);
+    assert_eq!(f.state.node.id, None);
+}

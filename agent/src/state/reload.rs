@@ -14,7 +14,7 @@ use super::pulled::{contact_as_of, save_contact, Pulled};
 use super::source::{fingerprint, load_from_source};
 use crate::audit::AuditEvent;
 use crate::config::PolicySource;
-use crate::policy::load_bundle_str;
+use crate::policy::{load_bundle_str, unjudged_node_locks};
 use crate::sync::{
     diff_bundles, verify_bundle_signature, Fetched, Jitter, LastKnownGood, PollSchedule,
 };
@@ -135,7 +135,14 @@ fn install(
     };
     let contact = contact_as_of(provenance.manifest.as_ref(), now);
     // Here, on the reloading thread, rather than at the first logins.
-    bundle.prepare_for_node(state.node.get());
+    let node = state.node.get();
+    bundle.prepare_for_node(node);
+    let unjudged = unjudged_node_locks(bundle.locks(), &node.name, node.id.as_deref(), now);
+    if let Some(w) = unjudged {
+        // At each load, as the bundle's own warnings.
+
+        eprintln!("mfa-agent: warning: {w}");
+    }
     state.store.install_from(bundle, provenance, contact, now);
     crate::sessions::enforce(state);
     if same {

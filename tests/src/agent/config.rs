@@ -1,4 +1,4 @@
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::yaml_str;
 
@@ -8,6 +8,10 @@ pub struct AgentConfig {
     pub node_name: String,
     /// `node.id`: the Teleport host UUID, matched by server_id/node locks.
     pub node_id: Option<String>,
+    /// `node.teleport_data_dir`, whose `host_uuid` gives node.id when
+    /// `node_id` is unset. None renders `""` (not read): a test host that
+    /// runs Teleport must not lend its own host UUID to the agents here.
+    pub teleport_data_dir: Option<PathBuf>,
     pub labels: Vec<(String, String)>,
     /// PAM service name (glob) -> `ssh` | `admin` | `desktop`.
     pub services: Vec<(String, String)>,
@@ -29,6 +33,7 @@ impl AgentConfig {
         AgentConfig {
             node_name: format!("e2e-{env}"),
             node_id: None,
+            teleport_data_dir: None,
             labels: vec![("env".into(), env.into())],
             services: Vec::new(),
             fail_mode: "closed".into(),
@@ -52,6 +57,12 @@ impl AgentConfig {
         if let Some(id) = &self.node_id {
             y.push_str(&format!("  id: {}\n", yaml_str(id)));
         }
+        let data_dir = self
+            .teleport_data_dir
+            .as_ref()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        y.push_str(&format!("  teleport_data_dir: {}\n", yaml_str(&data_dir)));
         y.push_str("  labels:\n");
         for (k, v) in &self.labels {
             y.push_str(&format!("    {}: {}\n", yaml_str(k), yaml_str(v)));

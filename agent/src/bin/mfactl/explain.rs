@@ -18,7 +18,8 @@ pub struct ExplainCmd {
     /// The node's name (with --policy).
     #[arg(long)]
     node: Option<String>,
-    /// The node's Teleport host UUID (with --policy), matched by server_id/node locks.
+    /// The node's Teleport host UUID (with --policy), matched by server_id/node locks;
+    /// without it, those naming another node than --node are not judged (a reason says so).
     #[arg(long)]
     node_id: Option<String>,
     /// A node label KEY=VALUE (with --policy); repeat for more.

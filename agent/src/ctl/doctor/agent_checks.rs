@@ -112,30 +112,36 @@ fn check_node_config(c: &AgentConfig, path: &str, out: &mut Vec<Finding>) {
     }
 }
 
-/// No node.id while the policy in force locks nodes other than node.name.
-/// Teleport names a node in a `server_id` lock by its host UUID (what
-/// `tctl lock --server-id` and the web UI write, and what lib/srv/ctx.go
-/// `ComputeLockTargets` holds a login by); the agent matches node.id there
-/// beside node.name (policy/locks.rs `LockSubject::node_names`), and a
-/// resource access request's certificate reaches this node only by it
-/// (policy/limits.rs; `mfactl check` warns of that whenever node.id is
-/// unset). A host with no Teleport host UUID (plain OpenSSH) has none to
-/// set: said only when such a lock is in force, the one case where it may
-/// be this host's.
+/// No node.id in the running agent (neither agent.yaml's nor Teleport's
+/// host_uuid file's) while the policy in force locks nodes other than
+/// node.name. Teleport names a node in a `server_id` lock by its host UUID
+/// (what `tctl lock --server-id` and the web UI write, and what
+/// lib/srv/ctx.go `ComputeLockTargets` holds a login by); the agent matches
+/// node.id there beside node.name (policy/locks.rs
+/// `LockSubject::node_names`), and a resource access request's certificate
+/// reaches this node only by it (policy/limits.rs; `mfactl check` warns of
+/// that whenever node.id is unset). A host with no Teleport host UUID
+/// (plain OpenSSH) has none to set: said only when such a lock is in force,
+/// the one case where it may be this host's.
 fn check_node_id(s: &StatusReport, c: &AgentConfig, path: &str, out: &mut Vec<Finding>) {
     let n = s.counts.node_locks_elsewhere;
-    if n == 0 || c.node.id.as_deref().is_some_and(|id| !id.is_empty()) {
+    if n == 0 || s.node_id.is_some() {
         return;
     }
+    let why_none = if s.node_id_source.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", s.node_id_source)
+    };
     out.push(Finding::new(
         "agent.node_id_unset",
         Severity::Warning,
         format!(
-            "{path} sets no node.id (this node's Teleport host UUID), and the policy in force holds {n} lock(s) whose node/server_id is not {}",
+            "the agent knows no node.id (this node's Teleport host UUID{why_none}), and the policy in force holds {n} lock(s) whose node/server_id is not {}",
             c.node_name()
         ),
         "Teleport's locks name a node by its host UUID (`tctl lock --server-id`, the web UI): without node.id such a lock does not hold this host even when it names it, only a lock naming node.name does; and a certificate limited to the resources of an access request is refused here, since they name nodes by that UUID too",
-        format!("set node.id in {path} to the host UUID (the content of Teleport's host_uuid file, or the node's metadata.name in `tctl get nodes`), then `mfactl reload`; a host that is no Teleport node is named by node.name only"),
+        format!("set node.id in {path} to the host UUID (the content of Teleport's host_uuid file, or the node's metadata.name in `tctl get nodes`), or node.teleport_data_dir to the Teleport node's data directory when it is not /var/lib/teleport, then `mfactl reload`; a host that is no Teleport node is named by node.name only"),
     ));
 }
 
@@ -167,13 +173,20 @@ fn check_policy_usable(s: &StatusReport, out: &mut Vec<Finding>) {
 /// The running agent decides as the node agent.yaml describes now.
 fn check_config_reloaded(s: &StatusReport, c: &AgentConfig, path: &str, out: &mut Vec<Finding>) {
     let name = c.node_name();
-    if s.node != name || s.labels != c.node.labels {
+    let id_differs = c
+        .node_id()
+        .is_some_and(|id| s.node_id.as_deref() != Some(id.as_str()));
+    if s.node != name || s.labels != c.node.labels || id_differs {
         out.push(Finding::new(
             "agent.config_not_reloaded",
             Severity::Error,
             format!(
-                "the agent decides as node {} {:?}, but {path} says {name} {:?}",
-                s.node, s.labels, c.node.labels
+                "the agent decides as node {} {:?} (node.id {}), but {path} says {name} {:?} (node.id {})",
+                s.node,
+                s.labels,
+                s.node_id.as_deref().unwrap_or("none"),
+                c.node.labels,
+                c.node_id().as_deref().unwrap_or("unset")
             ),
             "agent.yaml was edited and not reloaded: every decision is for the wrong node",
             "`mfactl reload` (or `systemctl reload mfa-agent`)".into(),

@@ -89,7 +89,7 @@ pub fn gather_decisions(
     let services = config.service_map().ok()?;
     let node = NodeInfo {
         name: config.node_name(),
-        id: config.node_id(),
+        id: config.resolve_node_id().id,
         labels: config.node.labels.clone(),
     };
     let now = SystemTime::now();

@@ -67,6 +67,8 @@ pub(super) fn good() -> Facts {
         agent_status: Some(Ok(StatusReport {
             agent_version: "t".into(),
             node: "prod3".into(),
+            node_id: Some("5f0e8a3c-2b1d-4c6e-9f7a-8d3b2c1e0f4a".into()),
+            node_id_source: "from agent.yaml node.id".into(),
             labels: [("env".to_string(), "prod".to_string())].into(),
             policy_source: "file:///etc/pam-mfa/policy.d".into(),
             policy_revision: "abc".into(),

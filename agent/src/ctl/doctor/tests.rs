@@ -80,6 +80,7 @@ pub(super) fn good() -> Facts {
                 ..SyncStatus::default()
             }),
             approval: None,
+            ..StatusReport::default()
         })),
         login_decisions: None,
     }

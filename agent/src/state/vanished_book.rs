@@ -4,9 +4,11 @@
 //! restart forgets none of them.
 //!
 //! The file also holds the users of the last bundle installed (each one's
-//! name and own logins): the first bundle after a start is compared with
-//! them, so a user removed while the agent was stopped is missed too. A
-//! bundle that fails to load installs nothing and changes nothing here.
+//! name and own logins) and the policy source it came from: the first
+//! bundle after a start is compared with them, so a user removed while the
+//! agent was stopped is missed too. After `cluster.source` changed (another
+//! cluster, perhaps) they are not compared with; the vanished users stay.
+//! A bundle that fails to load installs nothing and changes nothing here.
 //! A file that cannot be read or parsed is moved aside
 //! (`vanished-users.json.bad-SECS`) and the agent starts with none.
 
@@ -50,6 +52,8 @@ struct Inner {
     roster_digest: Option<String>,
     /// Where the file is kept; `None`: in memory only (tests, `--check`).
     dir: Option<PathBuf>,
+    /// The policy source (`PolicySource::describe`) the users written are of.
+    source: String,
     /// Why the file could not be read or written, for `mfactl status`.
     error: Option<String>,
 }
@@ -58,6 +62,8 @@ struct Inner {
 #[serde(deny_unknown_fields)]
 struct VanishedFile {
     format: u32,
+    /// The policy source of the bundle whose users `users` are.
+    source: String,
     /// The users of the last bundle installed, each `[name, logins...]`;
     /// `null` when there were too many to keep.
     users: Option<Vec<Vec<String>>>,
@@ -95,11 +101,12 @@ fn load_file(path: &Path) -> Result<VanishedFile, String> {
 
 impl VanishedBook {
     /// Reads what the last run kept in `dir` (nothing yet is fine), and
-    /// keeps every change there from now on. Returns how many vanished
-    /// users were read.
-    pub fn persist_in(&self, dir: &Path) -> Result<usize, String> {
+    /// keeps every change there from now on; `source` is the policy source
+    /// (`PolicySource::describe`). Returns how many vanished users were read.
+    pub fn persist_in(&self, dir: &Path, source: &str) -> Result<usize, String> {
         let mut inner = self.lock();
         inner.dir = Some(dir.to_path_buf());
+        inner.source = source.to_owned();
         let path = dir.join(VANISHED_FILE);
         if std::fs::symlink_metadata(&path).is_err() {
             return Ok(0);
@@ -112,7 +119,8 @@ impl VanishedBook {
                     since: SystemTime::UNIX_EPOCH + Duration::from_secs(e.since),
                 });
                 inner.current = Arc::new(VanishedUsers::from_entries(entries));
-                inner.roster_at_start = file.users;
+                // Another source's users are no earlier bundle of this one.
+                inner.roster_at_start = file.users.filter(|_| file.source == source);
                 Ok(inner.current.len())
             }
             Err(why) => {
@@ -207,6 +215,7 @@ impl Inner {
             Some(r) => Some(r),
             None => load_file(&dir.join(VANISHED_FILE))
                 .ok()
+                .filter(|f| f.source == self.source)
                 .and_then(|f| f.users),
         };
         let vanished = || {
@@ -221,12 +230,14 @@ impl Inner {
         };
         let mut json = serde_json::to_vec(&VanishedFile {
             format: FORMAT,
+            source: self.source.clone(),
             users,
             vanished: vanished(),
         });
         if json.as_ref().is_ok_and(|j| j.len() > MAX_FILE) {
             json = serde_json::to_vec(&VanishedFile {
                 format: FORMAT,
+                source: self.source.clone(),
                 users: None,
                 vanished: vanished(),
             });
@@ -240,6 +251,9 @@ impl Inner {
                 let why = format!("vanished users kept in memory only: {e}");
                 eprintln!("mfa-agent: {why}");
                 self.error = Some(why);
+                // The next install writes the users of its bundle again.
+                self.roster_revision = None;
+                self.roster_digest = None;
             }
         }
     }

@@ -63,7 +63,10 @@ impl Dirs {
         .unwrap();
         let state =
             AgentState::new(cfg, AuditSink::Stderr, Arc::new(std::time::SystemTime::now)).unwrap();
-        state.vanished.persist_in(&self.state()).unwrap();
+        state
+            .vanished
+            .persist_in(&self.state(), &state.source.describe())
+            .unwrap();
         assert!(matches!(initial_load(&state), ReloadOutcome::Loaded { .. }));
         state
     }
@@ -176,7 +179,7 @@ fn a_damaged_file_is_moved_aside() {
     std::fs::set_permissions(dirs.state(), std::fs::Permissions::from_mode(0o700)).unwrap();
     std::fs::write(dirs.state().join(VANISHED_FILE), "{not json").unwrap();
     let book = super::VanishedBook::default();
-    let why = book.persist_in(&dirs.state()).unwrap_err();
+    let why = book.persist_in(&dirs.state(), "file:///p").unwrap_err();
     assert!(why.contains("moved aside"), "{why}");
     assert!(!dirs.state().join(VANISHED_FILE).exists());
     assert!(book.snapshot().0.is_empty());
@@ -190,10 +193,14 @@ fn a_symlink_is_not_read() {
     std::fs::create_dir_all(dirs.state()).unwrap();
     std::fs::set_permissions(dirs.state(), std::fs::Permissions::from_mode(0o700)).unwrap();
     let target = dirs.0.join("elsewhere.json");
-    std::fs::write(&target, r#"{"format":1,"users":null,"vanished":[]}"#).unwrap();
+    std::fs::write(
+        &target,
+        r#"{"format":1,"source":"file:///p","users":null,"vanished":[]}"#,
+    )
+    .unwrap();
     std::os::unix::fs::symlink(&target, dirs.state().join(VANISHED_FILE)).unwrap();
     assert!(super::VanishedBook::default()
-        .persist_in(&dirs.state())
+        .persist_in(&dirs.state(), "file:///p")
         .is_err());
 }
 
@@ -212,4 +219,30 @@ fn a_forgotten_user_is_forgotten_for_good() {
     assert_eq!(verdict(&login_alice(&state)), "allow off");
     drop(state);
     assert_eq!(verdict(&login_alice(&dirs.start())), "allow off");
+}
+
+/// Another policy source (another cluster, perhaps): the users its last
+/// bundle held are not compared with this one's, so nobody vanishes by the
+/// change; users that vanished before stay remembered.
+#[test]
+fn after_a_source_change_only_the_vanished_users_stay() {
+    let dirs = Dirs::new("source");
+    dirs.publish(true);
+    let state = dirs.start();
+    dirs.publish(false);
+    reload_now(&state);
+    drop(state);
+    let path = dirs.state().join(VANISHED_FILE);
+    let mut kept = file(&dirs.state());
+    kept["source"] = "https://elsewhere.example/bundle.yaml".into();
+    kept["users"] = serde_json::json!([["bob", "bob"]]);
+    std::fs::write(&path, serde_json::to_vec(&kept).unwrap()).unwrap();
+    let book = super::VanishedBook::default();
+    assert_eq!(book.persist_in(&dirs.state(), "file:///other").unwrap(), 1);
+    let next = crate::policy::load_bundle_str(CAP_AND_ROLE, "t").unwrap();
+    let (set, new_names) = book.on_install(None, &next, std::time::SystemTime::now());
+    assert!(new_names.is_empty(), "bob is not taken as removed");
+    assert!(set
+        .get("alice@example.com", std::time::SystemTime::now())
+        .is_some());
 }

@@ -153,6 +153,8 @@ impl VanishedBook {
     ) -> (Arc<VanishedUsers>, Vec<String>) {
         let mut inner = self.lock();
         let gone = match (previous, inner.roster_at_start.take()) {
+            // The same bundle again (a SIGHUP, a pull that found no change).
+            (Some(p), _) if p.revision == next.revision => Vec::new(),
             (Some(p), _) => users_gone(p, next, now),
             (None, Some(roster)) => roster_gone(roster, next, now),
             (None, None) => Vec::new(),

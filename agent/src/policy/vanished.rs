@@ -52,10 +52,20 @@ pub struct VanishedUser {
 impl VanishedUser {
     /// `user` of `bundle`, missed from `since` on.
     pub fn of(bundle: &Bundle, user: &User, since: SystemTime) -> VanishedUser {
+        VanishedUser::new(user.name.clone(), personal_logins(bundle, user), since)
+    }
+
+    /// `name`, whose logins were `logins`, missed from `since` on (in whole
+    /// seconds, as the agent keeps it on disk).
+    pub fn new(name: String, logins: Vec<String>, since: SystemTime) -> VanishedUser {
+        let secs = since
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         VanishedUser {
-            name: user.name.clone(),
-            logins: personal_logins(bundle, user),
-            since,
+            name,
+            logins,
+            since: SystemTime::UNIX_EPOCH + Duration::from_secs(secs),
         }
     }
 

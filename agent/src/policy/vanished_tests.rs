@@ -101,3 +101,10 @@ fn forgetting_one_keeps_the_others() {
     assert_eq!(set.len(), 1);
     assert_eq!(set.for_login("x", at(1))[0].name, "b");
 }
+
+/// Kept in whole seconds, as on disk: a restart shows the same time.
+#[test]
+fn the_time_missed_is_kept_in_whole_seconds() {
+    let e = VanishedUser::new("a".into(), Vec::new(), at(7) + Duration::from_millis(999));
+    assert_eq!(e.since, at(7));
+}

@@ -288,11 +288,7 @@ fn roster_gone(roster: Vec<Vec<String>>, next: &Bundle, now: SystemTime) -> Vec<
     roster
         .into_iter()
         .filter(|e| e.first().is_some_and(|n| !next.users().contains_key(n)))
-        .map(|logins| VanishedUser {
-            name: logins[0].clone(),
-            logins,
-            since: now,
-        })
+        .map(|logins| VanishedUser::new(logins[0].clone(), logins, now))
         .collect()
 }
 

@@ -119,6 +119,7 @@ impl<H: PamHandle + ?Sized> Steps<'_, '_, H> {
                 | ResponseBody::Status(_)
                 | ResponseBody::Synced(_)
                 | ResponseBody::Sessions { .. }
+                | ResponseBody::Forgot { .. }
                 | ResponseBody::Keys { .. }
                 | ResponseBody::Reloaded { .. } => Err(self.cancel(Outcome::Failure(format!(
                     "protocol error: unexpected `{kind}` response"
@@ -317,6 +318,7 @@ fn response_kind(body: &ResponseBody) -> &'static str {
         ResponseBody::Reloaded { .. } => "reloaded",
         ResponseBody::Synced(_) => "synced",
         ResponseBody::Sessions { .. } => "sessions",
+        ResponseBody::Forgot { .. } => "forgot",
     }
 }
 

@@ -96,6 +96,9 @@ pub enum RequestBody {
     Sync,
     /// The live login sessions the agent tracks (`mfactl sessions`).
     Sessions,
+    /// Forget a vanished cluster user now (`mfactl forget-user NAME`, root
+    /// only): their logins are no longer denied as a deleted user's.
+    ForgetUser { name: String },
 }
 
 /// A question for `mfactl explain` against the running agent.
@@ -193,6 +196,12 @@ pub enum ResponseBody {
     Sessions {
         sessions: Vec<crate::SessionInfo>,
     },
+    /// Answer to [`RequestBody::ForgetUser`]: `ok` false when the user was
+    /// not remembered.
+    Forgot {
+        ok: bool,
+        message: String,
+    },
 }
 
 /// The outcome of a policy decision, as `mfactl explain --json` prints it.
@@ -257,6 +266,31 @@ pub struct StatusReport {
     /// browser approval page); absent when not set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<String>,
+    /// Cluster users earlier bundles held and the policy in force does not
+    /// (their logins are denied as deleted users'), the most recent first,
+    /// at most [`VANISHED_USERS_SHOWN`] (`counts.vanished_users` says how
+    /// many); empty for a non-root peer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vanished_users: Vec<VanishedUserInfo>,
+    /// Why the agent's record of vanished users could not be read or
+    /// written (it then keeps them in memory only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vanished_users_error: Option<String>,
+}
+
+/// How many vanished users `mfactl status` lists at most.
+pub const VANISHED_USERS_SHOWN: usize = 20;
+
+/// One vanished cluster user, as `mfactl status` shows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VanishedUserInfo {
+    pub name: String,
+    /// The host logins that were theirs (their name first).
+    pub logins: Vec<String>,
+    /// RFC 3339: when a bundle without them was first installed.
+    pub since: String,
+    /// RFC 3339: when the agent forgets them unless a bundle holds them again.
+    pub until: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -271,6 +305,10 @@ pub struct PolicyCounts {
     /// this host's Teleport host UUID (`mfactl doctor` says so).
     #[serde(default)]
     pub node_locks_elsewhere: usize,
+    /// Cluster users earlier bundles held and this one does not, remembered
+    /// (see [`StatusReport::vanished_users`]).
+    #[serde(default)]
+    pub vanished_users: usize,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

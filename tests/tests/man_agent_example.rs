@@ -2,8 +2,9 @@
 //! page shows (`cat /tmp/agent.yaml`) and its `mfa-agent --config
 //! /tmp/agent.yaml`, in the foreground, on the page's own socket, which
 //! `mfactl --socket` then reaches. The page's /tmp is a private one here
-//! (a mount namespace of the agent's), so no file of the machine's is
-//! touched; the socket is the real /run/mfa-test.sock.
+//! (a mount namespace of the agent's), and so is /var/lib (the agent keeps
+//! its state in /var/lib/pam-mfa from its first load on), so no file of the
+//! machine's is touched; the socket is the real /run/mfa-test.sock.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -74,7 +75,7 @@ fn the_foreground_example_serves_its_own_socket() {
     let stderr = std::fs::File::create(work.join("agent.err")).expect("agent.err");
     let bin_dir = bins::mfa_agent().parent().expect("a directory").to_owned();
     let script = format!(
-        "mount -t tmpfs tmpfs /tmp && cat > /tmp/agent.yaml && PATH={}:$PATH exec {command}",
+        "mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /var/lib && cat > /tmp/agent.yaml && PATH={}:$PATH exec {command}",
         bin_dir.display()
     );
     let mut child = Command::new("unshare")

@@ -111,7 +111,8 @@ fn refuse_if_served(path: &Path) -> Result<(), String> {
     }
 }
 
-/// What a previous run left: its live sessions and the signature counters.
+/// What a previous run left: its live sessions, the signature counters
+/// and the vanished users.
 /// Before the first load, whose check then covers them too.
 fn take_over_saved_state(state: &AgentState) {
     let file = mfa_agent::sessions::sessions_file(&state.config.socket.path);
@@ -128,6 +129,14 @@ fn take_over_saved_state(state: &AgentState) {
         .persist_in(&state.config.cluster.state_dir)
     {
         eprintln!("mfa-agent: signature counters: {e}; starting from none");
+    }
+    match state
+        .vanished
+        .persist_in(&state.config.cluster.state_dir, &state.source.describe())
+    {
+        Ok(0) => {}
+        Ok(n) => eprintln!("mfa-agent: remembering {n} vanished cluster user(s)"),
+        Err(e) => eprintln!("mfa-agent: vanished users: {e}"),
     }
 }
 

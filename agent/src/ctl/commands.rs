@@ -194,6 +194,21 @@ pub fn doctor(args: &DoctorArgs, json: bool) -> Result<ExitCode, String> {
     Ok(ExitCode::from(code))
 }
 
+/// `mfactl forget-user NAME`: exits 1 when NAME is not a vanished user.
+pub fn forget_user(agent: &AgentSocket, name: String) -> Result<ExitCode, String> {
+    match ask(agent, RequestBody::ForgetUser { name }, AGENT_TIMEOUT)? {
+        ResponseBody::Forgot { ok, message } => {
+            if ok {
+                println!("{message}");
+            } else {
+                eprintln!("mfactl: {message}");
+            }
+            Ok(exit_ok_or_1(ok))
+        }
+        other => Err(unexpected(other)),
+    }
+}
+
 /// `mfactl reload`: exits 1 when agent.yaml or the policy was refused.
 pub fn reload(agent: &AgentSocket) -> Result<ExitCode, String> {
     match ask(agent, RequestBody::Reload, AGENT_TIMEOUT)? {

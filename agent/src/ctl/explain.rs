@@ -20,6 +20,9 @@ pub struct ExplainArgs<'a> {
     pub query: ExplainQuery,
 }
 
+/// What an offline explanation cannot know: the users earlier bundles held.
+const OFFLINE_NO_HISTORY: &str = "offline (--policy): a bundle file has no history; the running agent also remembers the users earlier bundles held and this one does not (Teleport deleted them), and denies a login that was theirs (`mfactl explain` without --policy asks it)";
+
 /// Offline with a bundle file, or asking the running agent about this host.
 pub fn run_explain(args: ExplainArgs<'_>, agent: &AgentSocket) -> Result<Explanation, String> {
     match args.policy {
@@ -31,14 +34,19 @@ pub fn run_explain(args: ExplainArgs<'_>, agent: &AgentSocket) -> Result<Explana
                 labels: args.labels,
             };
             let services = ServiceMap::new(&BTreeMap::new())?;
-            Ok(explain(
+            let mut e = explain(
                 &bundle,
                 &node,
                 &services,
                 &args.query,
                 SystemTime::now(),
                 false,
-            ))
+            );
+            // Allowed with no role: no user of this bundle holds the login.
+            if e.access == "allow" && e.roles.is_empty() {
+                e.reasons.push(OFFLINE_NO_HISTORY.into());
+            }
+            Ok(e)
         }
         None => {
             if args.node.is_some() || args.node_id.is_some() || !args.labels.is_empty() {
@@ -278,6 +286,46 @@ mod tests {
             render(&tappable).contains("  access:       allow\n"),
             "{}",
             render(&tappable)
+        );
+    }
+
+    /// Offline, a login no user of the bundle holds: the explanation says
+    /// the agent may know better (a user that vanished from the bundle).
+    #[test]
+    fn offline_a_login_of_nobody_says_the_agent_has_the_history() {
+        let dir = std::env::temp_dir().join(format!("mfactl-explain-vu-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("s2.yaml");
+        std::fs::write(
+            &path,
+            "kind: role\nversion: v7\nmetadata: {name: p}\nspec:\n  options: {require_session_mfa: true}\n  allow:\n    logins: ['{{internal.logins}}']\n    node_labels: {env: prod}\n---\n\
+             kind: user\nversion: v2\nmetadata: {name: bob}\nspec: {roles: [p], traits: {logins: [bob]}}\n",
+        )
+        .expect("write bundle");
+        let ask = |login: &str| {
+            let args = ExplainArgs {
+                policy: Some(&path),
+                node: Some("prod3".into()),
+                node_id: None,
+                labels: [("env".to_string(), "prod".to_string())].into(),
+                query: ExplainQuery {
+                    login: login.into(),
+                    user: None,
+                    service: None,
+                },
+            };
+            run_explain(args, &AgentSocket::of_root(Path::new("/nonexistent"))).expect("explained")
+        };
+        let (nobody, bob) = (ask("alice"), ask("bob"));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(nobody.access, "allow");
+        assert_eq!(
+            nobody.reasons.last().map(String::as_str),
+            Some(OFFLINE_NO_HISTORY)
+        );
+        assert!(
+            !bob.reasons.iter().any(|r| r == OFFLINE_NO_HISTORY),
+            "{bob:?}"
         );
     }
 

@@ -79,6 +79,37 @@ fn node_id_lines(s: &StatusReport) -> String {
     format!("  node id:         {id}{source}\n")
 }
 
+/// The vanished users: how many, and the most recent of them.
+fn render_vanished(s: &StatusReport) -> String {
+    let mut out = String::new();
+    if let Some(e) = &s.vanished_users_error {
+        out.push_str(&format!("  vanished users:  error: {e}\n"));
+    }
+    let n = s.counts.vanished_users.max(s.vanished_users.len());
+    if n == 0 {
+        return out;
+    }
+    out.push_str(&format!(
+        "  vanished users:  {n} (no longer in the policy: their logins are denied as those of users Teleport deleted; `mfactl forget-user NAME` forgets one)\n"
+    ));
+    for u in &s.vanished_users {
+        out.push_str(&format!(
+            "                   {} (logins {}): gone since {}, remembered until {}\n",
+            u.name,
+            u.logins.join(", "),
+            u.since,
+            u.until
+        ));
+    }
+    if n > s.vanished_users.len() && !s.vanished_users.is_empty() {
+        out.push_str(&format!(
+            "                   ... and {} more\n",
+            n - s.vanished_users.len()
+        ));
+    }
+    out
+}
+
 /// `mfactl status` for people.
 pub fn render_status(s: &StatusReport) -> String {
     let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -141,6 +172,7 @@ pub fn render_status(s: &StatusReport) -> String {
         "  policy:          {} roles, {} users, {} locks, {} devices, {} warnings\n",
         c.roles, c.users, c.locks, c.devices, c.warnings
     ));
+    out.push_str(&render_vanished(s));
     let d = &s.decisions;
     out.push_str(&format!(
         "  decisions:       {} allowed, {} denied, {} unavailable, {} errors\n",
@@ -254,6 +286,36 @@ mod tests {
         let text = render_status(&s);
         assert!(
             text.contains("  at restart:      NO POLICY: the policy in force is no longer on disk"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn vanished_users_are_counted_and_the_listed_ones_named() {
+        let mut s = StatusReport::default();
+        assert!(!render_status(&s).contains("vanished"), "none: no line");
+        s.counts.vanished_users = 3;
+        s.vanished_users = vec![pam_mfa_protocol::VanishedUserInfo {
+            name: "alice@example.com".into(),
+            logins: vec!["alice@example.com".into(), "alice".into()],
+            since: "2026-12-01T00:00:00Z".into(),
+            until: "2026-12-31T00:00:00Z".into(),
+        }];
+        let text = render_status(&s);
+        assert!(
+            text.contains("  vanished users:  3 (no longer in the policy"),
+            "{text}"
+        );
+        assert!(
+            text.contains("alice@example.com (logins alice@example.com, alice): gone since 2026-12-01T00:00:00Z, remembered until 2026-12-31T00:00:00Z"),
+            "{text}"
+        );
+        assert!(text.contains("... and 2 more"), "{text}");
+        // A non-root peer gets the count only.
+        s.vanished_users.clear();
+        let text = render_status(&s);
+        assert!(
+            text.contains("vanished users:  3") && !text.contains("alice"),
             "{text}"
         );
     }

@@ -3,7 +3,8 @@
 use std::time::SystemTime;
 
 use pam_mfa_protocol::{
-    ExplainQuery, ManifestStatus, PolicyCounts, RequestBody, ResponseBody, StatusReport, SyncStatus,
+    ExplainQuery, ManifestStatus, PolicyCounts, RequestBody, ResponseBody, StatusReport,
+    SyncStatus, VanishedUserInfo, VANISHED_USERS_SHOWN,
 };
 
 use super::peer::Peer;
@@ -48,6 +49,8 @@ pub fn handle(
             let mut report = status(state);
             if peer.uid != 0 {
                 super::redact::for_non_root(&mut report, &state.source.describe());
+                // Cluster users' names: a non-root peer may explain its own login only.
+                report.vanished_users.clear();
             }
             ResponseBody::Status(report)
         }
@@ -57,6 +60,12 @@ pub fn handle(
             sessions: crate::sessions::live(state),
         },
         RequestBody::Sync => ResponseBody::Synced(sync_now(state).report),
+        RequestBody::ForgetUser { name } => {
+            match crate::state::forget_vanished_user(state, &name) {
+                Ok(message) => ResponseBody::Forgot { ok: true, message },
+                Err(message) => ResponseBody::Forgot { ok: false, message },
+            }
+        }
     }
 }
 
@@ -200,8 +209,11 @@ pub fn status(state: &AgentState) -> StatusReport {
                 node.id.as_deref(),
                 now,
             ),
+            vanished_users: b.vanished().len(),
         })
         .unwrap_or_default();
+    // The book's: the same set the bundle in force was installed with.
+    let (vanished, vanished_users_error) = state.vanished.snapshot();
     let fresh = freshness(&snap, &state.config.cluster, now);
     let age =
         |t: Option<SystemTime>| t.map(|t| now.duration_since(t).unwrap_or_default().as_secs());
@@ -244,7 +256,24 @@ pub fn status(state: &AgentState) -> StatusReport {
             manifest: manifest_status(state, &snap, now),
         }),
         approval: crate::login::approval_status(state),
+        vanished_users: vanished_user_infos(&vanished),
+        vanished_users_error,
     }
+}
+
+/// The most recent vanished users, for `mfactl status`.
+fn vanished_user_infos(set: &crate::policy::VanishedUsers) -> Vec<VanishedUserInfo> {
+    let mut all: Vec<&crate::policy::VanishedUser> = set.iter().collect();
+    all.sort_by(|a, b| b.since.cmp(&a.since).then_with(|| a.name.cmp(&b.name)));
+    all.into_iter()
+        .take(VANISHED_USERS_SHOWN)
+        .map(|u| VanishedUserInfo {
+            name: u.name.clone(),
+            logins: u.logins.clone(),
+            since: rfc3339(u.since),
+            until: rfc3339(u.until()),
+        })
+        .collect()
 }
 
 /// Manifest mode: the manifest in force and the last refusal.

@@ -67,6 +67,7 @@ pub fn authorize(peer: &Peer, keys_uid: Option<u32>, req: &RequestBody) -> Resul
         RequestBody::Reload => Err("only root may reload the policy".into()),
         RequestBody::Sync => Err("only root may pull the policy".into()),
         RequestBody::Sessions => Err("only root may list sessions".into()),
+        RequestBody::ForgetUser { .. } => Err("only root may forget a vanished user".into()),
         RequestBody::Answer { .. } | RequestBody::Poll | RequestBody::Cancel => Ok(()),
     }
 }
@@ -118,6 +119,11 @@ mod tests {
         assert!(authorize(&alice, Some(65534), &begin("alice", Some("bob"))).is_err());
         assert!(authorize(&alice, Some(65534), &ak).is_err());
         assert!(authorize(&alice, Some(65534), &RequestBody::Reload).is_err());
+        let forget = RequestBody::ForgetUser {
+            name: "alice".into(),
+        };
+        assert!(authorize(&alice, Some(65534), &forget).is_err());
+        assert!(authorize(&root, Some(65534), &forget).is_ok());
         assert!(authorize(&alice, Some(65534), &RequestBody::Status).is_ok());
         let own = RequestBody::Explain(ExplainQuery {
             login: "alice".into(),

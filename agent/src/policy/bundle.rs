@@ -6,6 +6,7 @@
 //! indices always describe what it holds.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use base64::Engine as _;
@@ -20,6 +21,7 @@ use super::resources::{
     AuthPreference, CertAuthority, DeviceKind, Lock, MfaDevice, NetworkingConfig, Role, User,
     WebauthnDevice,
 };
+use super::vanished::VanishedUsers;
 
 /// Everything a bundle says, after parsing and Teleport's defaults.
 #[derive(Debug, Clone)]
@@ -46,6 +48,10 @@ pub struct Bundle {
     /// The roles' literal node_labels matched against this node (derived,
     /// filled on demand).
     role_labels: NodeLabelCache,
+    /// The users earlier bundles held and this one does not: not part of
+    /// what the bundle says (loading never sets it), but what the agent
+    /// remembers and installs with it ([`Bundle::set_vanished`]).
+    vanished: Arc<VanishedUsers>,
 }
 
 /// The resources a bundle is made of (see [`Bundle::from_parts`]).
@@ -68,7 +74,7 @@ pub struct BundleParts {
 }
 
 /// Two bundles are equal when they hold the same resources (the indices
-/// follow from them).
+/// follow from them; the vanished users are the agent's, not the bundle's).
 impl PartialEq for Bundle {
     fn eq(&self, other: &Self) -> bool {
         self.roles == other.roles
@@ -139,7 +145,20 @@ impl Bundle {
             index,
             strict_role,
             role_labels,
+            vanished: Arc::default(),
         }
+    }
+
+    /// The users that earlier bundles held and this one does not, as the
+    /// agent remembers them (none for a bundle read offline).
+    pub fn vanished(&self) -> &VanishedUsers {
+        &self.vanished
+    }
+
+    /// Installs the agent's vanished users with this bundle, before it is
+    /// shared: decisions read them from here, never from a file.
+    pub fn set_vanished(&mut self, vanished: Arc<VanishedUsers>) {
+        self.vanished = vanished;
     }
 
     /// The outcome of `role`'s literal node_labels on a node with these

@@ -69,6 +69,7 @@ mod role_positions;
 mod session_terms;
 mod template_parser;
 mod traits;
+mod vanished;
 
 #[cfg(test)]
 mod tests;
@@ -95,3 +96,7 @@ pub use resources::{
 };
 pub use session_terms::{session_terms, SessionTerms};
 pub use traits::{interpolate, TemplateError};
+pub use vanished::{
+    personal_logins, users_gone, VanishedUser, VanishedUsers, MAX_VANISHED_USERS,
+    VANISHED_USER_RETENTION,
+};

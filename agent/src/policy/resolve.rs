@@ -5,10 +5,12 @@
 //! `decide_for_user`; several are combined here.
 
 use super::bundle::Bundle;
-use super::decide::{cap_requirement, decide_for_user, decide_unknown};
+use super::decide::{apply_locks, cap_requirement, decide_for_user, decide_unknown};
+use super::locks::LockHolder;
 use super::query::{Access, Decision, LoginQuery};
 use super::requirement::Requirement;
 use super::resources::User;
+use super::vanished::VanishedUser;
 
 /// Decides one login.
 ///
@@ -18,10 +20,13 @@ use super::resources::User;
 ///    (some role's allow `logins` name it, see [`Bundle::login_is_managed`]),
 ///    every user whose roles could give it. None and not managed: an
 ///    unknown user, allowed with the cluster's requirement (host
-///    authentication applies). None but managed: denied. One user named by
-///    the traits alone: decided for them. Otherwise each is evaluated
-///    (`decide_several`): allowed when one is, with the strictest
-///    requirement; the allowed ones are the decision's `candidates`.
+///    authentication applies), unless it was a login of a user an earlier
+///    bundle held ([`Bundle::vanished`]): Teleport has deleted that user,
+///    and the login is denied as theirs. None but managed: denied. One user
+///    named by the traits alone: decided for them. Otherwise each is
+///    evaluated (`decide_several`): allowed when one is, with the strictest
+///    requirement; the allowed ones are the decision's `candidates`. A
+///    `q.user` that vanished is denied the same way.
 /// 2. Deny first: a role whose deny `node_labels` match this node, or whose
 ///    deny `logins` hold the login, denies (whatever MFA is offered).
 /// 3. A role allows when its allow `node_labels` match and the login is in its
@@ -43,18 +48,10 @@ pub fn decide(bundle: &Bundle, q: &LoginQuery<'_>) -> Decision {
                     q.login
                 )],
             ),
-            // No roles: a cluster-managed login is not theirs.
-            None if bundle.login_is_managed(q.login) => {
-                let mut d = decide_unclaimed(bundle, q);
-                d.user = Some(name.to_owned());
-                d.known_user = false;
-                d.reasons.insert(
-                    0,
-                    format!("cluster user {name} is not in the bundle: no roles apply"),
-                );
-                d
-            }
-            None => decide_unknown(bundle, q, Some(name)),
+            None => match bundle.vanished().get(name, q.now) {
+                Some(gone) => decide_vanished(bundle, q, &[gone]),
+                None => decide_not_in_bundle(bundle, q, name),
+            },
         };
     }
     let by_traits = bundle.users_for_login(q.login);
@@ -67,7 +64,10 @@ pub fn decide(bundle: &Bundle, q: &LoginQuery<'_>) -> Decision {
     }
     match people.as_slice() {
         [] if managed => decide_unclaimed(bundle, q),
-        [] => decide_unknown(bundle, q, None),
+        [] => match bundle.vanished().for_login(q.login, q.now).as_slice() {
+            [] => decide_unknown(bundle, q, None),
+            gone => decide_vanished(bundle, q, gone),
+        },
         [user] if by_traits.len() == 1 => decide_for_user(
             bundle,
             q,
@@ -80,6 +80,81 @@ pub fn decide(bundle: &Bundle, q: &LoginQuery<'_>) -> Decision {
         // The roles widened the set beyond the users the traits name.
         several => decide_several(bundle, q, several, several.len() > by_traits.len()),
     }
+}
+
+/// A `q.user` the bundle does not hold (and that did not vanish from an
+/// earlier one).
+fn decide_not_in_bundle(bundle: &Bundle, q: &LoginQuery<'_>, name: &str) -> Decision {
+    if !bundle.login_is_managed(q.login) {
+        return decide_unknown(bundle, q, Some(name));
+    }
+    // No roles: a cluster-managed login is not theirs.
+    let mut d = decide_unclaimed(bundle, q);
+    d.user = Some(name.to_owned());
+    d.known_user = false;
+    d.reasons.insert(
+        0,
+        format!("cluster user {name} is not in the bundle: no roles apply"),
+    );
+    d
+}
+
+/// A login that only users who vanished from the bundle held, or a
+/// vanished user identified by a key or a tap: Teleport has deleted the
+/// user (their `metadata.expires` passed, or an admin removed them), and a
+/// deleted user is allowed nothing; it never lowers their requirement to
+/// the cap's. A lock that names them is still reported (and ends their
+/// live sessions), as Teleport's lock targets name the person
+/// (lib/srv/ctx.go `ComputeLockTargets`, api/types/lock.go
+/// `LockTarget.Match`).
+fn decide_vanished(bundle: &Bundle, q: &LoginQuery<'_>, gone: &[&VanishedUser]) -> Decision {
+    let mut reasons: Vec<String> = gone
+        .iter()
+        .map(|u| {
+            format!(
+                "cluster user {} is no longer in the bundle: the bundles since {} do not hold them, while an earlier one did (with login {}); Teleport deletes a user when their metadata.expires passes (an SSO user's session ended) or an admin removes them, and a deleted user is allowed nothing, so access is denied until a bundle holds them again (this is remembered until {}; `mfactl forget-user {}` forgets it sooner)",
+                u.name,
+                rfc3339(u.since),
+                q.login,
+                rfc3339(u.until()),
+                u.name
+            )
+        })
+        .collect();
+    let requirement = cap_requirement(bundle, &mut reasons);
+    let mut decision = Decision {
+        access: Access::Deny,
+        requirement,
+        user: match gone {
+            [one] => Some(one.name.clone()),
+            _ => None,
+        },
+        reasons,
+        ..Decision::unlocked()
+    };
+    for u in gone {
+        let holder = LockHolder {
+            user: Some(&u.name),
+            ..LockHolder::default()
+        };
+        apply_locks(bundle, q, holder, &mut decision);
+        if decision.locked {
+            break;
+        }
+    }
+    decision
+}
+
+/// `t` as RFC 3339 (UTC, seconds).
+fn rfc3339(t: std::time::SystemTime) -> String {
+    time::OffsetDateTime::from(t)
+        .replace_nanosecond(0)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| format!("{t:?}"))
 }
 
 /// Decides for an identity that carries its own roles and traits (a verified

@@ -94,6 +94,10 @@ pub struct AgentState {
     pub piv: crate::piv::PivVerifier,
     /// Keys attached to this host: the PIV cards' access, the PIN cache.
     pub attached: crate::attached::AttachedKeys,
+    /// The users earlier bundles held and the one in force does not
+    /// (installed with each bundle; kept in `state_dir` once
+    /// [`super::VanishedBook::persist_in`] is called).
+    pub vanished: super::VanishedBook,
 }
 
 /// What the pulls remember between them.
@@ -180,6 +184,7 @@ impl AgentState {
             sync_book: Mutex::new(SyncBook::default()),
             piv,
             attached: crate::attached::AttachedKeys::new(crate::attached::default_host_piv()),
+            vanished: super::VanishedBook::default(),
         })
     }
 

@@ -46,9 +46,17 @@ fn load_cache(state: &AgentState) -> Option<ReloadOutcome> {
             let warnings = bundle.warnings.len();
             state.store.record_cache_error(None);
             let contact = super::pulled::contact_as_of(manifest.as_ref(), lkg.confirmed_at);
+            let previous = state.store.current();
+            let bundle = super::vanished_book::with_vanished_users(
+                state,
+                previous.as_deref(),
+                Arc::new(bundle),
+                state.now(),
+            );
+            drop(previous);
             bundle.prepare_for_node(state.node.get());
             state.store.install_from(
-                Arc::new(bundle),
+                bundle,
                 Provenance {
                     fetched_at: Some(lkg.fetched_at),
                     etag: lkg.etag.clone(),

@@ -16,6 +16,7 @@ mod source;
 mod staleness;
 #[cfg(test)]
 mod staleness_flow_tests;
+mod vanished_book;
 
 pub use agent_state::{AgentState, Clock, Counters, SyncBook};
 pub use cache_load::initial_load;
@@ -25,3 +26,4 @@ pub use policy_store::{PolicyStore, Provenance, RefusalRecord, StoreSnapshot};
 pub use reload::{reload_now, spawn_reloader, sync_now, ReloadOutcome, SyncResult};
 pub use source::{fingerprint, load_from_source, lost_at_restart, Fingerprint, BUILTIN_EXAMPLE};
 pub use staleness::{freshness, judge, Freshness, Unusable};
+pub use vanished_book::{forget_vanished_user, VanishedBook, VANISHED_FILE};

@@ -134,6 +134,7 @@ fn install(
         diff_bundles(previous, &bundle)
     };
     let contact = contact_as_of(provenance.manifest.as_ref(), now);
+    let bundle = super::vanished_book::with_vanished_users(state, previous, bundle, now);
     // Here, on the reloading thread, rather than at the first logins.
     let node = state.node.get();
     bundle.prepare_for_node(node);

@@ -63,9 +63,12 @@ impl RunningAgent {
         std::fs::write(&policy_path, policy).unwrap();
         let socket = dir.path().join("agent.sock");
         let audit = dir.path().join("audit.log");
+        // The agent's own state (the vanished users, written at every
+        // start), not the host's /var/lib/pam-mfa shared by every test.
         let cfg = format!(
-            "node:\n  name: {name}\n  labels: {labels}\ncluster:\n  source: file://{}\n  poll_interval: 200ms\nsocket:\n  path: {}\n  keys_user: nobody\naudit:\n  sink: file:{}\n{extra}",
+            "node:\n  name: {name}\n  labels: {labels}\ncluster:\n  source: file://{}\n  poll_interval: 200ms\n  state_dir: {}\nsocket:\n  path: {}\n  keys_user: nobody\naudit:\n  sink: file:{}\n{extra}",
             policy_path.display(),
+            dir.path().join("state").display(),
             socket.display(),
             audit.display()
         );

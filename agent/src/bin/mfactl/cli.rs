@@ -66,6 +66,19 @@ pub enum Cmd {
     /// Ask the agent to read agent.yaml again and reload its policy now
     /// (root only; exits 1 when either is refused, which keeps what runs).
     Reload,
+    /// Forget a vanished cluster user now (root only).
+    ///
+    /// A user that an earlier policy bundle held and the one in force does
+    /// not (Teleport deleted them: their metadata.expires passed, or an admin
+    /// removed them) is remembered for 30 days, and their logins are denied
+    /// meanwhile. Forgotten, their logins are decided as if they had never
+    /// been in the policy (a login no current user claims: host
+    /// authentication with the cluster's requirement). `mfactl status` lists
+    /// them. Exits 1 when NAME is not remembered.
+    ForgetUser {
+        /// The cluster user's name (metadata.name).
+        name: String,
+    },
     /// List the live login sessions the agent tracks (root only).
     Sessions {
         /// Print a JSON array.

@@ -47,6 +47,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Cmd::Sync { json } => commands::sync(&agent, json),
         Cmd::Doctor(cmd) => cmd.run(&agent),
         Cmd::Reload => commands::reload(&agent),
+        Cmd::ForgetUser { name } => commands::forget_user(&agent, name),
         Cmd::Publish(cmd) => cmd.run(),
     }
 }

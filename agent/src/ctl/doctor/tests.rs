@@ -82,6 +82,7 @@ pub(super) fn good() -> Facts {
                 ..SyncStatus::default()
             }),
             approval: None,
+            ..StatusReport::default()
         })),
         login_decisions: None,
     }

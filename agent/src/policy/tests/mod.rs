@@ -33,3 +33,4 @@ mod teleport_role_refusals;
 mod teleport_rules;
 mod teleport_traits_and_locks;
 mod templates;
+mod vanished_users;

@@ -72,6 +72,8 @@ mod tap_verify;
 #[cfg(test)]
 mod teleport_device_tests;
 #[cfg(test)]
+mod user_cert_keys;
+#[cfg(test)]
 mod user_process;
 mod verdict;
 mod who;

@@ -18,12 +18,12 @@ use crate::fido2::soft::SoftAuthenticator;
 use crate::fido2::{Authenticator, GetAssertionRequest};
 use crate::verify::webauthn::{client_data_hash, encode_answer};
 
-const RP: &str = "teleport.example.com";
+pub(super) const RP: &str = "teleport.example.com";
 const APP_ID: &str = "https://teleport.example.com:3080";
 
 /// One `local_auth.mfa` WebAuthn entry as tctl prints it; `recorded` is
 /// the `credentialBackupEligible` line, if any.
-fn entry(key: &SoftAuthenticator, recorded: Option<bool>) -> String {
+pub(super) fn entry(key: &SoftAuthenticator, recorded: Option<bool>) -> String {
     let flags = match recorded {
         Some(be) => {
             format!("        credentialBackupEligible: {be}\n        credentialBackedUp: {be}\n")
@@ -47,7 +47,7 @@ fn u2f_entry(key: &SoftAuthenticator) -> String {
 
 /// A prod role with `require_session_mfa: require`, the cap, and alice
 /// (login root) holding `entries`.
-fn policy(require: &str, entries: &str) -> String {
+pub(super) fn policy(require: &str, entries: &str) -> String {
     format!(
         "kind: role\nversion: v7\nmetadata: {{name: prod}}\nspec:\n  allow:\n    logins: ['{{{{internal.logins}}}}']\n    node_labels: {{env: prod}}\n  options:\n    require_session_mfa: {require}\n---\n\
          kind: cluster_auth_preference\nversion: v2\nmetadata: {{name: cluster-auth-preference}}\nspec:\n  second_factor: webauthn\n  webauthn: {{rp_id: {RP}}}\n  u2f: {{app_id: \"{APP_ID}\"}}\n---\n\
@@ -55,7 +55,7 @@ fn policy(require: &str, entries: &str) -> String {
     )
 }
 
-fn key(rp: &str, seed: &[u8], asserted_be: bool) -> SoftAuthenticator {
+pub(super) fn key(rp: &str, seed: &[u8], asserted_be: bool) -> SoftAuthenticator {
     let mut a = SoftAuthenticator::from_seed(rp, seed);
     a.discoverable = false;
     a.backup_eligible = asserted_be;
@@ -88,7 +88,7 @@ fn tap(key: &mut SoftAuthenticator, question: &str, signing_rp: &str) -> String 
 }
 
 /// `Ok(())` when the tap is allowed; the refusal's text otherwise.
-fn outcome(
+pub(super) fn outcome(
     f: &Fixture,
     step: Step,
     key: &mut SoftAuthenticator,

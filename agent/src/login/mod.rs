@@ -14,6 +14,8 @@ mod authorized_keys_line;
 #[cfg(test)]
 mod backup_eligible_tests;
 #[cfg(test)]
+mod cert_key_policy_tests;
+#[cfg(test)]
 mod challenge_flow_tests;
 mod conversation;
 mod evidence;

@@ -177,3 +177,31 @@ fn a_u2f_device_signing_backup_eligible_is_refused() {
         assert_eq!(got.is_ok(), allowed, "{got:?}");
     }
 }
+
+/// sudo's tap stands for the hardware key itself (no login key answers
+/// for it): under every `hardware_key*` policy, plain `hardware_key`
+/// included, a synced passkey is refused, naming it, as Teleport meets
+/// each of them only with a hardware key (`keys.IsRequiredPolicyMet`).
+/// Before, plain `hardware_key` took it. Session MFA alone takes it.
+#[test]
+fn every_hardware_key_policy_refuses_a_synced_passkey_on_sudo() {
+    for require in [
+        "hardware_key",
+        "hardware_key_touch",
+        "hardware_key_pin",
+        "hardware_key_touch_and_pin",
+    ] {
+        for (recorded, asserted) in [(Some(true), true), (None, true)] {
+            let why = sudo_tap(require, recorded, asserted).unwrap_err();
+            assert!(
+                why.contains(&format!(
+                    "passkey is a synced passkey (backup-eligible, as recorded or signed), not a hardware key, and this login needs {require}"
+                )),
+                "{require} {recorded:?}: {why}"
+            );
+        }
+    }
+    assert_eq!(sudo_tap("hardware_key", Some(false), false), Ok(()));
+    assert_eq!(sudo_tap("hardware_key", None, false), Ok(()));
+    assert_eq!(sudo_tap("true", Some(true), true), Ok(()));
+}

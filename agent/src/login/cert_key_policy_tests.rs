@@ -140,3 +140,15 @@ fn a_hardware_key_certificate_reuses_its_tap_within_the_reuse_window() {
         Step::Ask(..) => panic!("a tap offered to a certificate of a file key"),
     }
 }
+
+/// Where the certificate met the hardware-key part, the tap is the
+/// session's MFA, which Teleport takes from any registered MFA device,
+/// a synced passkey too; sudo's tap, standing for the hardware key,
+/// refuses it (`backup_eligible_tests.rs`).
+#[test]
+fn a_synced_passkey_gives_the_session_mfa_beside_a_hardware_key_certificate() {
+    let (keys, f, mut passkey) = login_fixture("synced", "hardware_key", true, "");
+    let info = alice_cert(&keys, &[&key_policy("hardware_key")]);
+    let step = f.begin(PamHook::Auth, Some(&info), "10.0.0.1");
+    assert_eq!(outcome(&f, step, &mut passkey, RP), Ok(()));
+}

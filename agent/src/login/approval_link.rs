@@ -17,7 +17,6 @@ use base64::Engine;
 use pam_mfa_protocol::{Prompt, PromptStyle};
 
 use super::evidence::KeyClass;
-use super::key_rules::tap_key_policy;
 use super::tap::{ApprovalLink, Conversation, TapDevice};
 use super::tap_credential::TapCredential;
 use crate::policy::Bundle;
@@ -111,7 +110,7 @@ impl Conversation {
             fragment_value(&link.rp_id),
             fragment_value(&link.url.origin()),
         );
-        if tap_key_policy(self.requirement.key_policy).needs_pin() {
+        if self.tap_requirement().key_policy.needs_pin() {
             text.push_str("&uv=1");
         }
         if text.len() > MAX_MESSAGE {

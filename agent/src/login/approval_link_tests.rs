@@ -310,3 +310,42 @@ fn page_answers_are_held_to_teleports_recorded_backup_flag() {
         }
     }
 }
+
+/// A page answer for sudo under plain `hardware_key` is held to what a
+/// `mfactl tap` answer is: the tap stands for the hardware key, so a
+/// credential signing backup-eligible (a synced passkey) is refused,
+/// naming it, and one bound to its key is allowed.
+#[test]
+fn a_page_answer_from_a_synced_passkey_is_no_hardware_key_for_sudo() {
+    for (synced, allowed) in [(true, false), (false, true)] {
+        let mut ks = keys(1);
+        ks[0].backup_eligible = synced;
+        let bundle = policy(&ks).replace(
+            "require_session_mfa: true",
+            "require_session_mfa: hardware_key",
+        );
+        let f = Fixture::new(
+            &bundle,
+            &format!("approval_url: {PAGE}/\nattached_keys:\n  enabled: false\n"),
+        );
+        let Step::Ask(conv, prompt) = f.begin_service_from("sudo", PamHook::Auth, 1, Some("root"))
+        else {
+            panic!("expected a challenge")
+        };
+        assert!(link_of(&prompt).is_some(), "no page link");
+        let text = crate::challenge::find_challenge(&prompt_text(&prompt))
+            .unwrap()
+            .text;
+        let line = page_answer(&mut ks[0], &text, PAGE);
+        match (answer(&f.state, conv, &[line]), allowed) {
+            (Step::Done(body), true) => assert_eq!(body, ALLOW),
+            (Step::Ask(_, again), false) => {
+                let again = prompt_text(&again);
+                assert!(again.contains("alice-key0 is a synced passkey"), "{again}");
+                assert!(again.contains("needs hardware_key:"), "{again}");
+            }
+            (Step::Done(body), false) => panic!("{body:?}"),
+            (Step::Ask(_, again), true) => panic!("{}", prompt_text(&again)),
+        }
+    }
+}

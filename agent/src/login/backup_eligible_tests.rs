@@ -18,12 +18,12 @@ use crate::fido2::soft::SoftAuthenticator;
 use crate::fido2::{Authenticator, GetAssertionRequest};
 use crate::verify::webauthn::{client_data_hash, encode_answer};
 
-const RP: &str = "teleport.example.com";
+pub(super) const RP: &str = "teleport.example.com";
 const APP_ID: &str = "https://teleport.example.com:3080";
 
 /// One `local_auth.mfa` WebAuthn entry as tctl prints it; `recorded` is
 /// the `credentialBackupEligible` line, if any.
-fn entry(key: &SoftAuthenticator, recorded: Option<bool>) -> String {
+pub(super) fn entry(key: &SoftAuthenticator, recorded: Option<bool>) -> String {
     let flags = match recorded {
         Some(be) => {
             format!("        credentialBackupEligible: {be}\n        credentialBackedUp: {be}\n")
@@ -47,7 +47,7 @@ fn u2f_entry(key: &SoftAuthenticator) -> String {
 
 /// A prod role with `require_session_mfa: require`, the cap, and alice
 /// (login root) holding `entries`.
-fn policy(require: &str, entries: &str) -> String {
+pub(super) fn policy(require: &str, entries: &str) -> String {
     format!(
         "kind: role\nversion: v7\nmetadata: {{name: prod}}\nspec:\n  allow:\n    logins: ['{{{{internal.logins}}}}']\n    node_labels: {{env: prod}}\n  options:\n    require_session_mfa: {require}\n---\n\
          kind: cluster_auth_preference\nversion: v2\nmetadata: {{name: cluster-auth-preference}}\nspec:\n  second_factor: webauthn\n  webauthn: {{rp_id: {RP}}}\n  u2f: {{app_id: \"{APP_ID}\"}}\n---\n\
@@ -55,7 +55,7 @@ fn policy(require: &str, entries: &str) -> String {
     )
 }
 
-fn key(rp: &str, seed: &[u8], asserted_be: bool) -> SoftAuthenticator {
+pub(super) fn key(rp: &str, seed: &[u8], asserted_be: bool) -> SoftAuthenticator {
     let mut a = SoftAuthenticator::from_seed(rp, seed);
     a.discoverable = false;
     a.backup_eligible = asserted_be;
@@ -88,7 +88,7 @@ fn tap(key: &mut SoftAuthenticator, question: &str, signing_rp: &str) -> String 
 }
 
 /// `Ok(())` when the tap is allowed; the refusal's text otherwise.
-fn outcome(
+pub(super) fn outcome(
     f: &Fixture,
     step: Step,
     key: &mut SoftAuthenticator,
@@ -176,4 +176,32 @@ fn a_u2f_device_signing_backup_eligible_is_refused() {
         let got = outcome(&f, step, &mut k, APP_ID);
         assert_eq!(got.is_ok(), allowed, "{got:?}");
     }
+}
+
+/// sudo's tap stands for the hardware key itself (no login key answers
+/// for it): under every `hardware_key*` policy, plain `hardware_key`
+/// included, a synced passkey is refused, naming it, as Teleport meets
+/// each of them only with a hardware key (`keys.IsRequiredPolicyMet`).
+/// Before, plain `hardware_key` took it. Session MFA alone takes it.
+#[test]
+fn every_hardware_key_policy_refuses_a_synced_passkey_on_sudo() {
+    for require in [
+        "hardware_key",
+        "hardware_key_touch",
+        "hardware_key_pin",
+        "hardware_key_touch_and_pin",
+    ] {
+        for (recorded, asserted) in [(Some(true), true), (None, true)] {
+            let why = sudo_tap(require, recorded, asserted).unwrap_err();
+            assert!(
+                why.contains(&format!(
+                    "passkey is a synced passkey (backup-eligible, as recorded or signed), not a hardware key, and this login needs {require}"
+                )),
+                "{require} {recorded:?}: {why}"
+            );
+        }
+    }
+    assert_eq!(sudo_tap("hardware_key", Some(false), false), Ok(()));
+    assert_eq!(sudo_tap("hardware_key", None, false), Ok(()));
+    assert_eq!(sudo_tap("true", Some(true), true), Ok(()));
 }

@@ -82,6 +82,11 @@ fn no_device_note(bundle: &Bundle, d: &Decision, class: ServiceClass) -> Option<
         return None;
     }
     let then = match class {
+        // A `hardware_key` key is no MFA (Teleport's
+        // `PrivateKeyPolicy.MFAVerified`: a touch or a PIN policy is).
+        ServiceClass::Ssh if d.requirement.key_policy == KeyPolicy::HardwareKey => {
+            "only a Teleport certificate whose private-key-policy meets it and that shows MFA (mfa-verified, or a touch or PIN key policy) satisfies it"
+        }
         ServiceClass::Ssh if d.requirement.key_policy != KeyPolicy::None => {
             "only a Teleport certificate whose private-key-policy meets it satisfies it"
         }
@@ -261,6 +266,31 @@ mod tests {
         );
         let e = ask(&deploy_bundle(&olgas_key), "deploy", "sudo");
         assert_eq!(nobody_note(&e), None, "{:?}", e.reasons);
+    }
+
+    /// Over SSH, jerry with no device under plain `hardware_key`: a
+    /// certificate's `hardware_key` class alone is no MFA, so the note asks
+    /// for one that shows it; `hardware_key_touch`'s certificate is MFA.
+    #[test]
+    fn without_a_device_plain_hardware_key_needs_a_certificate_that_shows_mfa() {
+        for (require, shows_mfa) in [("hardware_key", true), ("hardware_key_touch", false)] {
+            let b = load_bundle_str(
+                &format!(
+                    "kind: role\nversion: v7\nmetadata: {{name: prod}}\nspec:\n  allow:\n    logins: [jerry]\n    node_labels: {{env: prod}}\n  options: {{require_session_mfa: {require}}}\n\
+                     ---\nkind: user\nversion: v2\nmetadata: {{name: jerry}}\nspec: {{roles: [prod]}}\n"
+                ),
+                "t.yaml",
+            )
+            .unwrap();
+            let e = ask(&b, "jerry", "sshd");
+            let note = e
+                .reasons
+                .iter()
+                .find(|r| r.starts_with("jerry has no registered device"))
+                .unwrap_or_else(|| panic!("{:?}", e.reasons));
+            assert!(note.contains("private-key-policy meets it"), "{note}");
+            assert_eq!(note.contains("mfa-verified"), shows_mfa, "{note}");
+        }
     }
 
     /// README's step: `mfactl explain --login jerry --service sudo` with

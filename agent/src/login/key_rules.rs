@@ -7,7 +7,8 @@ use crate::policy::{decide, decide_with_identity, Bundle, Decision, KeyPolicy, L
 use crate::policy::{Requirement, ServiceClass, User};
 use crate::state::AgentState;
 
-/// The touch/PIN parts of a key policy: what a tap can prove.
+/// The touch/PIN parts of a key policy: what a tap adds on an SSH login
+/// whose login key or certificate already met the hardware-key part.
 pub(super) fn tap_key_policy(kp: KeyPolicy) -> KeyPolicy {
     use KeyPolicy as K;
     match (kp.needs_touch(), kp.needs_pin()) {
@@ -15,6 +16,27 @@ pub(super) fn tap_key_policy(kp: KeyPolicy) -> KeyPolicy {
         (true, false) => K::HardwareKeyTouch,
         (false, true) => K::HardwareKeyPin,
         (false, false) => K::None,
+    }
+}
+
+/// What a tap itself must prove for a login of `class` that requires `req`.
+///
+/// An SSH login is offered a tap only once its login key or certificate met
+/// the hardware-key policy (`ask::tap_or_key`): the tap adds the session's
+/// MFA and the touch/PIN parts ([`tap_key_policy`]). sudo, su and desktop
+/// logins have no login key, so the tap stands for the whole key policy,
+/// plain `hardware_key` included: Teleport meets every `hardware_key*`
+/// policy only with a hardware key (`keys.IsRequiredPolicyMet` →
+/// `PrivateKeyPolicy.IsHardwareKeyPolicy`, api/utils/keys), never with a
+/// synced passkey.
+pub(super) fn tap_requirement(req: Requirement, class: ServiceClass) -> Requirement {
+    let key_policy = match class {
+        ServiceClass::Ssh => tap_key_policy(req.key_policy),
+        ServiceClass::Admin | ServiceClass::Desktop => req.key_policy,
+    };
+    Requirement {
+        session: req.session,
+        key_policy,
     }
 }
 

@@ -25,7 +25,6 @@ use std::time::{Duration, Instant};
 
 use pam_mfa_protocol::{PamContext, Prompt, PromptStyle, ResponseBody};
 
-use super::key_rules::tap_key_policy;
 use super::local_tap_fido::{fido_devices, fido_outcome, fido_tap, FidoAsk};
 use super::local_tap_piv::{piv_candidates, piv_outcome};
 use super::local_tap_state::{LocalTap, Plan, Running, TapResult};
@@ -249,7 +248,7 @@ fn run(
         })
         .collect();
     let rp_id = conv.rp_id.clone();
-    let uv = tap_key_policy(conv.requirement.key_policy).needs_pin();
+    let uv = conv.tap_requirement().key_policy.needs_pin();
     let stop = cancelled.clone();
     let spawned = std::thread::Builder::new()
         .name("attached-tap".into())

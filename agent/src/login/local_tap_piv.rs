@@ -5,11 +5,11 @@
 use std::time::Instant;
 
 use super::evidence::{check, KeyClass};
-use super::key_rules::{key_policy_class, tap_key_policy};
+use super::key_rules::key_policy_class;
 use super::local_tap_state::Running;
 use super::tap::{Conversation, TapDevice, TapKind};
 use crate::attached::{PivCandidate, PivTapOutcome};
-use crate::policy::{Bundle, DeviceKind, Requirement};
+use crate::policy::{Bundle, DeviceKind};
 use crate::state::AgentState;
 use crate::verify::piv_tap::verify_piv_tap;
 
@@ -20,10 +20,7 @@ pub(super) fn piv_candidates(
     conv: &mut Conversation,
     bundle: &Bundle,
 ) -> (Vec<PivCandidate>, Vec<String>) {
-    let need = Requirement {
-        session: conv.requirement.session,
-        key_policy: tap_key_policy(conv.requirement.key_policy),
-    };
+    let need = conv.tap_requirement();
     let traits = bundle
         .users()
         .get(&conv.user)
@@ -123,10 +120,7 @@ fn piv_signed(
         signature,
     )?;
     let class = key_policy_class(cand.attested.class);
-    let need = Requirement {
-        session: conv.requirement.session,
-        key_policy: tap_key_policy(conv.requirement.key_policy),
-    };
+    let need = conv.tap_requirement();
     if let Err(missing) = check(&need, class) {
         return Err(format!(
             "{missing}; the key's attestation says {}",

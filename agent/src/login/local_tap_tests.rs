@@ -201,14 +201,21 @@ fn a_piv_login_key_over_ssh_has_its_attested_class() {
 }
 
 /// A synced passkey (its authenticator sets BE) proves session MFA but is
-/// no hardware key: a `hardware_key_touch` login refuses it, and takes the
-/// same tap from a key whose credential stays on it.
+/// no hardware key: a desktop login under `hardware_key_touch` or plain
+/// `hardware_key` (before, plain `hardware_key` took it) refuses it,
+/// naming the policy, and takes the same tap from a key whose credential
+/// stays on it.
 #[test]
 fn a_synced_passkey_does_not_meet_a_hardware_key_requirement() {
-    for (synced, allowed) in [(true, false), (false, true)] {
+    for (require, synced, allowed) in [
+        ("hardware_key_touch", true, false),
+        ("hardware_key_touch", false, true),
+        ("hardware_key", true, false),
+        ("hardware_key", false, true),
+    ] {
         let mut soft = SoftAuthenticator::from_seed(RP, b"local-tap-passkey");
         soft.backup_eligible = synced;
-        let mut f = fixture("hardware_key_touch", 1, 2, "0s", Some(&soft));
+        let mut f = fixture(require, 1, 2, "0s", Some(&soft));
         f.state.attached.piv = Arc::new(FakeHost { card: None });
         let key = Arc::new(Mutex::new(Some(soft)));
         f.state.attached.fido = Arc::new(move || {
@@ -218,10 +225,11 @@ fn a_synced_passkey_does_not_meet_a_hardware_key_requirement() {
         let (seen, _) = f.poll_to_end(f.begin("login-t", None));
         let last = seen.last().unwrap();
         if allowed {
-            assert!(is_allow(last), "{seen:?}");
+            assert!(is_allow(last), "{require}: {seen:?}");
         } else {
             let text = deny_text(last);
-            assert!(text.contains("synced passkey"), "{text}");
+            assert!(text.contains("is a synced passkey"), "{text}");
+            assert!(text.contains(&format!("needs {require}:")), "{text}");
         }
     }
 }

@@ -14,6 +14,8 @@ mod authorized_keys_line;
 #[cfg(test)]
 mod backup_eligible_tests;
 #[cfg(test)]
+mod cert_key_policy_tests;
+#[cfg(test)]
 mod challenge_flow_tests;
 mod conversation;
 mod evidence;
@@ -71,6 +73,8 @@ mod tap_prompt;
 mod tap_verify;
 #[cfg(test)]
 mod teleport_device_tests;
+#[cfg(test)]
+mod user_cert_keys;
 #[cfg(test)]
 mod user_process;
 mod verdict;

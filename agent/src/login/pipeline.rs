@@ -13,9 +13,10 @@ use pam_mfa_protocol::PamContext;
 
 use super::ask::{candidates_tap, fresh_tap, tap_or_key};
 use super::evidence::KeyClass;
+use super::key_rules::cert_key_class;
 use super::login_key::login_key;
 use super::required::{first_verdict, required};
-use super::satisfy::{by_certificate, by_login_key, by_reuse, Asked};
+use super::satisfy::{by_certificate, by_login_key, by_reuse, key_part_class, Asked};
 use super::sshd_connection::SshdConnection;
 use super::verdict::Verdict;
 use super::who::identify;
@@ -90,7 +91,13 @@ pub(super) fn evaluate(
     if by_login_key(state, &mut v, key.as_ref(), req, &asked, used_sk) {
         return v;
     }
-    let key_class = key.as_ref().map_or(KeyClass::None, |k| k.class);
+    // The key of a certificate of this cluster answers for the hardware-key
+    // part as a registered login key would (not for the session's MFA).
+    let cert_class = who.cert.as_ref().map_or(KeyClass::None, |c| {
+        cert_key_class(c.private_key_policy.as_deref())
+    });
+    let login_class = key.as_ref().map_or(KeyClass::None, |k| k.class);
+    let key_class = key_part_class(&mut v, req, login_class, cert_class);
     let piv_failed = key.as_ref().is_some_and(|k| k.piv_refusal.is_some());
     tap_or_key(state, &mut v, req, key_class, piv_failed, &user);
     by_reuse(state, bundle, &mut v, req, key_class, &asked);

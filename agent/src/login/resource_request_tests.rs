@@ -4,96 +4,34 @@
 //! node is one of its resources only by its resource name (`node.id`), as
 //! lib/services `checkAllowedResources` has it.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use base64::Engine as _;
 use pam_mfa_protocol::ResponseBody;
 
 use super::flow_tests::{denied_with, Fixture, ALLOW};
+use super::user_cert_keys::UserCertKeys;
 
-/// The agent's clock in [`Fixture`].
-const NOW: u64 = 1_800_000_000;
 const CLUSTER: &str = "example.com";
 
-/// A scratch directory with a user CA and a user key; removed on drop.
-struct Keys {
-    dir: PathBuf,
-}
+/// A user CA and key, and certificates of cluster user `u` with role
+/// `open`.
+struct Keys(UserCertKeys);
 
 impl Keys {
     fn new(tag: &str) -> Keys {
-        let dir = std::env::temp_dir().join(format!(
-            "mfa-agent-resource-request-{}-{tag}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        for name in ["ca", "user"] {
-            keygen(&dir, name);
-        }
-        Keys { dir }
-    }
-
-    fn ca_line(&self) -> String {
-        read(&self.dir.join("ca.pub"))
+        Keys(UserCertKeys::new(&format!("resource-request-{tag}")))
     }
 
     /// sshd's `SSH_AUTH_INFO_0` for a certificate of cluster user `u` with
-    /// role `open`, login root, valid around [`NOW`], with `extensions`.
+    /// role `open`, login root, with `extensions`.
     fn auth_info(&self, extensions: &[&str]) -> String {
-        let _ = std::fs::remove_file(self.dir.join("user-cert.pub"));
-        let window = format!("0x{:x}:0x{:x}", NOW - 600, NOW + 3600);
-        let mut cmd = Command::new("ssh-keygen");
-        cmd.args(["-q", "-s"])
-            .arg(self.dir.join("ca"))
-            .args(["-I", "u", "-n", "root", "-V", &window, "-O"])
-            .arg(r#"extension:teleport-roles={"version":"v1","roles":["open"]}"#);
-        for e in extensions {
-            cmd.arg("-O").arg(format!("extension:{e}"));
-        }
-        run(cmd.arg(self.dir.join("user.pub")));
-        let line = read(&self.dir.join("user-cert.pub"));
-        let mut words = line.split_whitespace();
-        format!(
-            "publickey {} {}\n",
-            words.next().unwrap(),
-            words.next().unwrap()
-        )
+        self.0.auth_info("u", &["open"], extensions)
     }
-}
-
-impl Drop for Keys {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn keygen(dir: &Path, name: &str) {
-    run(Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
-        .arg(dir.join(name)));
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().expect("ssh-keygen must be installed");
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap().trim().to_owned()
 }
 
 /// Role `open` (root and deploy everywhere, no MFA) and the user CA.
 fn policy(keys: &Keys) -> String {
-    let ca = base64::engine::general_purpose::STANDARD.encode(format!("{}\n", keys.ca_line()));
     format!(
-        "kind: role\nversion: v7\nmetadata: {{name: open}}\nspec:\n  allow:\n    logins: [root, deploy]\n    node_labels: {{'*': '*'}}\n---\n\
-         kind: cert_authority\nversion: v2\nmetadata: {{name: {CLUSTER}}}\nspec:\n  type: user\n  cluster_name: {CLUSTER}\n  active_keys:\n    ssh:\n    - public_key: {ca}\n"
+        "kind: role\nversion: v7\nmetadata: {{name: open}}\nspec:\n  allow:\n    logins: [root, deploy]\n    node_labels: {{'*': '*'}}\n---\n{}",
+        keys.0.cert_authority(CLUSTER)
     )
 }
 

@@ -152,6 +152,35 @@ pub(super) fn login_key_meets_key_policy(req: Requirement, login_key: KeyClass) 
     .is_ok()
 }
 
+/// The class that answers for the hardware-key part of `req` on an SSH
+/// login: the registered login key's, else the one the certificate's
+/// `private-key-policy` states (`cert_key`), when that one meets it. A
+/// certificate of this cluster's user CA is Teleport's word for the key it
+/// certifies, as Teleport's `keys.IsRequiredPolicyMet` (api/utils/keys)
+/// reads it: `hardware_key` meets `hardware_key`. It is the key's class,
+/// not session evidence: [`by_certificate`] judged the certificate as MFA
+/// already (`mfa-verified`, or a touch/PIN policy: Teleport's
+/// `PrivateKeyPolicy.MFAVerified`), so a plain `hardware_key` certificate
+/// still needs a tap (Teleport's `RequireMFAType.IsSessionMFARequired`
+/// holds for every value but off).
+pub(super) fn key_part_class(
+    v: &mut Verdict,
+    req: Requirement,
+    login_key: KeyClass,
+    cert_key: KeyClass,
+) -> KeyClass {
+    if login_key_meets_key_policy(req, login_key) || !login_key_meets_key_policy(req, cert_key) {
+        return login_key;
+    }
+    v.reason = format!(
+        "{}; the certificate's key (class {}) meets {}; the session's MFA is still needed",
+        v.reason,
+        cert_key.name(),
+        req.key_policy
+    );
+    cert_key
+}
+
 /// A tap within `reuse_window` (off by default) by the same person, from
 /// the same source, for a connection that presents again the login key or
 /// certificate that identified them then; its device not locked since. A

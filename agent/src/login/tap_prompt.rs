@@ -9,7 +9,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use pam_mfa_protocol::{Prompt, PromptStyle, ResponseBody};
 
-use super::key_rules::tap_key_policy;
 use super::tap::{Conversation, TapKind};
 use super::tap_credential::TapCredential;
 
@@ -124,7 +123,7 @@ impl Conversation {
 
     /// ` uv=required` when the tap must carry the key's PIN.
     fn uv_word(&self) -> &'static str {
-        if tap_key_policy(self.requirement.key_policy).needs_pin() {
+        if self.tap_requirement().key_policy.needs_pin() {
             " uv=required"
         } else {
             ""

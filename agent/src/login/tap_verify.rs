@@ -2,7 +2,7 @@
 //! registered key, for this conversation's challenge.
 
 use super::evidence::{check, KeyClass};
-use super::key_rules::tap_key_policy;
+use super::key_rules::tap_requirement;
 use super::tap::{Conversation, TapDevice};
 use super::tap_credential::TapCredential;
 use crate::audit::Throttled;
@@ -14,6 +14,13 @@ use crate::verify::ssh_sk::verify_sk_signature;
 use crate::verify::webauthn::WebauthnAssertion;
 
 impl Conversation {
+    /// What the tap itself must prove (see [`tap_requirement`]): on sudo,
+    /// su and desktop logins every `hardware_key*` policy, plain
+    /// `hardware_key` included.
+    pub(super) fn tap_requirement(&self) -> Requirement {
+        tap_requirement(self.requirement, self.class)
+    }
+
     /// Checks a security-key signature of this conversation's challenge:
     /// the flags and counter that were signed, not the ones that were asked.
     pub(super) fn verify_sk(
@@ -64,9 +71,10 @@ impl Conversation {
     /// backup-eligible flag Teleport recorded, if any (see
     /// [`TapCredential::backup_eligibility_mismatch`]), the touch (user presence),
     /// the flags the login needs, and where the tap stands for a hardware
-    /// key's touch or PIN (`hardware_key_touch`, `_pin`, `_touch_and_pin`)
-    /// a credential bound to its key: Teleport meets those only with a
-    /// hardware key, never a synced passkey. Its counter is checked as
+    /// key (any `hardware_key*` policy on sudo, su or a desktop login; the
+    /// touch or PIN ones on SSH) a credential bound to its key: Teleport
+    /// meets every such policy only with a hardware key, never a synced
+    /// passkey (`keys.IsRequiredPolicyMet`). Its counter is checked as
     /// Teleport's `loginFlow.finish` checks it (lib/auth/webauthn/login.go):
     /// one that does not move on is a clone warning, logged; the login goes
     /// on and the counter kept stays (two logins tapped at once with one key
@@ -82,10 +90,11 @@ impl Conversation {
             return Err(format!("the WebAuthn assertion by {}: {why}", device.name));
         }
         let class = tap_class(signed.user_present(), signed.user_verified(), &device.name)?;
-        // The tap itself stands for the hardware key's touch or PIN here
-        // (the login key, if any, answers for plain `hardware_key`).
+        // Where the tap stands for the hardware key (`tap_requirement`):
+        // on SSH only its touch/PIN parts, the login key or certificate
+        // having met plain `hardware_key` before the tap was offered.
         if cred.is_synced(signed.backup_eligible())
-            && tap_key_policy(self.requirement.key_policy).needs_hardware()
+            && self.tap_requirement().key_policy.needs_hardware()
         {
             return Err(format!(
                 "{} is a synced passkey (backup-eligible, as recorded or signed), not a hardware key, and this login needs {}: tap a security key",
@@ -135,14 +144,7 @@ impl Conversation {
             K::HardwareKeyPin => KeyClass::Pin,
             _ => KeyClass::Hardware,
         };
-        check(
-            &Requirement {
-                session: self.requirement.session,
-                key_policy: tap_key_policy(self.requirement.key_policy),
-            },
-            class,
-        )
-        .map_err(|missing| {
+        check(&self.tap_requirement(), class).map_err(|missing| {
             format!(
                 "{missing}; {} is attested {} (its PIN/touch policy)",
                 device.name,
@@ -173,16 +175,11 @@ impl Conversation {
     /// Whether what a verified signature's flags prove (`class`) meets this
     /// login.
     fn meets(&self, class: KeyClass) -> Result<KeyClass, String> {
-        // A tap proves the session MFA and the touch/PIN it signed; the
-        // hardware-key policy of an SSH login is about the login key.
-        check(
-            &Requirement {
-                session: self.requirement.session,
-                key_policy: tap_key_policy(self.requirement.key_policy),
-            },
-            class,
-        )
-        .map_err(|missing| format!("{missing}; the key signed without it"))?;
+        // A tap proves the session MFA and the touch/PIN it signed, and
+        // off SSH the hardware key too (every tap's key is hardware but a
+        // synced passkey, refused in `accept_webauthn`).
+        check(&self.tap_requirement(), class)
+            .map_err(|missing| format!("{missing}; the key signed without it"))?;
         Ok(class)
     }
 }

@@ -37,6 +37,10 @@ pub enum NodeIdSource {
     AgentYaml,
     /// Teleport's host_uuid file, at this path.
     HostUuidFile(PathBuf),
+    /// The last good read of Teleport's host_uuid file at `path`, kept
+    /// because reading it again at a reload failed (`failure` says how);
+    /// see [`keep_last_good`].
+    HostUuidKept { path: PathBuf, failure: String },
     /// None: the sentence says why (no such file, reading is turned off,
     /// or why the file was refused).
     Unset(String),
@@ -56,6 +60,10 @@ impl ResolvedNodeId {
         match &self.source {
             NodeIdSource::AgentYaml => "from agent.yaml node.id".to_owned(),
             NodeIdSource::HostUuidFile(p) => format!("from Teleport's {}", p.display()),
+            NodeIdSource::HostUuidKept { path, failure } => format!(
+                "kept from the last good read of Teleport's {}: reading it again failed ({failure})",
+                path.display()
+            ),
             NodeIdSource::Unset(why) => why.clone(),
         }
     }
@@ -160,6 +168,43 @@ pub fn resolve_node_id(configured: Option<String>, data_dir: Option<&Path>) -> R
             dir.join(HOST_UUID_FILE).display()
         )),
         Err(e) => unset(format!("agent.yaml sets none, and {e}")),
+    }
+}
+
+/// At a reload with the same `node.id` and `node.teleport_data_dir` as
+/// the running configuration (`same_settings`): when the file gave an ID
+/// before and reading it again gives none, the ID in force stays, with the
+/// failure in its source, until a good read or a real change of those
+/// settings. An ID dropped for one bad read would let server_id/node locks
+/// naming this node by its UUID stop holding. Teleport before the `hostid`
+/// package wrote the file in place (lib/utils `WriteHostUUID`:
+/// `os.WriteFile`, truncate then write), so a read at that moment finds it
+/// empty; newer Teleport renames a whole file into place (lib/utils/hostid
+/// `WriteFile`: `renameio.WriteFile`), but an owner or mode change, or a
+/// data directory wiped to re-join, leave it unreadable or absent for a
+/// while too.
+pub fn keep_last_good(
+    running: &ResolvedNodeId,
+    fresh: ResolvedNodeId,
+    same_settings: bool,
+) -> ResolvedNodeId {
+    let path = match &running.source {
+        NodeIdSource::HostUuidFile(p) => p,
+        NodeIdSource::HostUuidKept { path, .. } => path,
+        _ => return fresh,
+    };
+    if !same_settings || fresh.id.is_some() || running.id.is_none() {
+        return fresh;
+    }
+    ResolvedNodeId {
+        id: running.id.clone(),
+        source: NodeIdSource::HostUuidKept {
+            path: path.clone(),
+            failure: fresh
+                .describe()
+                .trim_start_matches("agent.yaml sets none, and ")
+                .to_owned(),
+        },
     }
 }
 

@@ -138,3 +138,43 @@ fn agent_yaml_wins_then_the_file_then_none_with_why() {
         none.describe()
     );
 }
+
+/// A failed read with the same settings keeps an ID the file gave; a good
+/// read, changed settings, or an ID not from the file do not.
+#[test]
+fn a_failed_read_keeps_only_a_file_id_and_only_with_the_same_settings() {
+    let path = PathBuf::from("/t/host_uuid");
+    let from_file = ResolvedNodeId {
+        id: Some(UUID.into()),
+        source: NodeIdSource::HostUuidFile(path.clone()),
+    };
+    let failed = ResolvedNodeId {
+        id: None,
+        source: NodeIdSource::Unset(
+            "agent.yaml sets none, and /t/host_uuid is refused: it is empty".into(),
+        ),
+    };
+    let kept = keep_last_good(&from_file, failed.clone(), true);
+    assert_eq!(kept.id.as_deref(), Some(UUID));
+    assert_eq!(
+        kept.source,
+        NodeIdSource::HostUuidKept {
+            path: path.clone(),
+            failure: "/t/host_uuid is refused: it is empty".into()
+        }
+    );
+    assert!(kept.describe().contains("reading it again failed"));
+    // Kept again from a kept one, with the newest failure.
+    assert_eq!(keep_last_good(&kept, failed.clone(), true), kept);
+    assert_eq!(keep_last_good(&from_file, failed.clone(), false), failed);
+    let good = ResolvedNodeId {
+        id: Some("5e1c2f7a-0000-4000-8000-000000000009".into()),
+        source: NodeIdSource::HostUuidFile(path),
+    };
+    assert_eq!(keep_last_good(&kept, good.clone(), true), good);
+    let from_yaml = ResolvedNodeId {
+        id: Some("yaml".into()),
+        source: NodeIdSource::AgentYaml,
+    };
+    assert_eq!(keep_last_good(&from_yaml, failed.clone(), true), failed);
+}

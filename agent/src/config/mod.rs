@@ -37,8 +37,8 @@ pub use config_error::ConfigError;
 pub use config_keys::agent_config_keys;
 pub use duration::parse_duration;
 pub use host_uuid::{
-    parse_host_uuid, read_host_uuid, NodeIdSource, ResolvedNodeId, DEFAULT_TELEPORT_DATA_DIR,
-    HOST_UUID_FILE,
+    keep_last_good, parse_host_uuid, read_host_uuid, NodeIdSource, ResolvedNodeId,
+    DEFAULT_TELEPORT_DATA_DIR, HOST_UUID_FILE,
 };
 pub use https_url::https_url;
 pub use manifest_source::ManifestSource;

@@ -7,7 +7,7 @@ use std::fmt::Debug;
 
 use super::agent_state::AgentState;
 use crate::audit::AuditEvent;
-use crate::config::AgentConfig;
+use crate::config::{keep_last_good, AgentConfig, NodeIdSource};
 use crate::policy::NodeInfo;
 
 /// What a reload of agent.yaml did.
@@ -184,11 +184,18 @@ fn check_new(state: &AgentState, path: &std::path::Path) -> ConfigReload {
     }
     let mut changed = live_changes(old, &new);
     // Read again at each reload: Teleport may have joined (or re-joined)
-    // since, with agent.yaml as it was.
-    let node_id = new.resolve_node_id();
-    if node_id != *state.node_id.get() {
+    // since, with agent.yaml as it was. A failed read with the same
+    // settings keeps the last good ID (config/host_uuid.rs keep_last_good).
+    let same_settings = old.node_id() == new.node_id()
+        && old.node.teleport_data_dir() == new.node.teleport_data_dir();
+    let running_id = state.node_id.get();
+    let node_id = keep_last_good(running_id, new.resolve_node_id(), same_settings);
+    if node_id != *running_id {
         eprintln!("mfa-agent: {}", node_id.summary());
-        if !changed.iter().any(|k| k == "node") {
+        // A kept ID is named even beside other node changes: the audit
+        // event and `mfactl reload` say the read failed.
+        let kept = matches!(node_id.source, NodeIdSource::HostUuidKept { .. });
+        if kept || !changed.iter().any(|k| k == "node") {
             changed.push(format!("node.id ({})", node_id.describe()));
         }
     }

@@ -210,7 +210,92 @@ fn a_host_uuid_file_gives_node_id_and_is_read_again_at_reload() {
     write(&f, &text);
     reload_config(&f.state);
     assert_eq!(f.state.node.id.as_deref(), Some(uuid));
+    // Gone with the same settings: kept until a good read (see below).
     std::fs::remove_file(&file).unwrap();
+    reload_config(&f.state);
+    assert_eq!(f.state.node.id.as_deref(), Some(uuid));
+    // Turning the reading off is a real change: the ID goes.
+    write(
+        &f,
+        &text.replace("teleport_data_dir: ", "teleport_data_dir: ''\n  #"),
+    );
+    reload_config(&f.state);
+    assert_eq!(f.state.node.id, None);
+}
+
+/// A reload that finds the host_uuid file empty (Teleport writing it in
+/// place) or refused (its mode changed) keeps the last good ID, saying so
+/// in its source, so locks naming this node by UUID keep holding; a good
+/// read, or a new `node.teleport_data_dir`, puts the new one in force.
+#[test]
+fn a_failed_host_uuid_read_at_reload_keeps_the_last_good_id() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = fixture("host-uuid-kept");
+    let teleport = f.dir.join("teleport");
+    std::fs::create_dir_all(&teleport).unwrap();
+    let file = teleport.join("host_uuid");
+    let uuid = "5e1c2f7a-0000-4000-8000-000000000002";
+    std::fs::write(&file, uuid).unwrap();
+    let text = format!(
+        "node:\n  name: first\n  teleport_data_dir: {}\n  labels: {{env: dev}}\ncluster:\n  source: builtin:example\n",
+        teleport.display()
+    );
+    write(&f, &text);
+    reload_config(&f.state);
+    assert_eq!(f.state.node.id.as_deref(), Some(uuid));
+
+    std::fs::write(&file, "").unwrap();
+    let ConfigReload::Applied { changed } = reload_config(&f.state) else {
+        panic!("the kept ID was not reported");
+    };
+    assert_eq!(f.state.node.id.as_deref(), Some(uuid));
+    let source = f.state.node_id.describe();
+    assert!(source.contains("kept from the last good read"), "{source}");
+    assert!(source.contains("it is empty"), "{source}");
+    assert!(
+        changed.iter().any(|c| c.contains("it is empty")),
+        "{changed:?}"
+    );
+    // The same failure again changes nothing more.
+    assert_eq!(reload_config(&f.state), ConfigReload::Unchanged);
+    // A label change beside a failed read: the ID stays, and the reload
+    // names the failure as well as the node change.
+    std::fs::write(&file, uuid).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+    write(&f, &text.replace("env: dev", "env: prod"));
+    let ConfigReload::Applied { changed } = reload_config(&f.state) else {
+        panic!("the label change was not applied");
+    };
+    assert_eq!(f.state.node.id.as_deref(), Some(uuid));
+    assert!(changed.contains(&"node".to_owned()), "{changed:?}");
+    assert!(
+        changed.iter().any(|c| c.starts_with("node.id (kept")),
+        "{changed:?}"
+    );
+
+    // A good read puts the file's (new) ID in force.
+    let rejoined = "5e1c2f7a-0000-4000-8000-000000000003";
+    std::fs::write(&file, rejoined).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o400)).unwrap();
+    reload_config(&f.state);
+    assert_eq!(f.state.node.id.as_deref(), Some(rejoined));
+    assert!(
+        f.state.node_id.describe().starts_with("from Teleport's"),
+        "{:?}",
+        f.state.node_id
+    );
+
+    // A new data directory is a real change: its missing file leaves none.
+    std::fs::write(&file, "").unwrap();
+    let elsewhere = f.dir.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    write(
+        &f,
+        &text.replace(
+            &teleport.display().to_string(),
+            &elsewhere.display().to_string(),
+        ),
+    );
     reload_config(&f.state);
     assert_eq!(f.state.node.id, None);
 }

@@ -141,14 +141,16 @@ impl Budgets {
         let total = total.min(MAX_CONNECTIONS);
         let reserve = SYSTEM_RESERVE.min(total / 2);
         // The same share of a smaller reserve: logins that need no answer
-        // keep theirs.
-        let system_pending = SYSTEM_PENDING * reserve / SYSTEM_RESERVE;
+        // keep theirs. At least one each: a share rounded down to none
+        // (fewer than 6 connections, or 12 for the key-less one) would
+        // refuse every login that waits for an answer.
+        let system_pending = (SYSTEM_PENDING * reserve / SYSTEM_RESERVE).max(1);
         Arc::new(Budgets {
             counts: Mutex::new(Counts::default()),
             total,
             personal: total - reserve,
             system_pending,
-            keyless_pending: KEYLESS_PENDING * system_pending / SYSTEM_PENDING,
+            keyless_pending: (KEYLESS_PENDING * system_pending / SYSTEM_PENDING).max(1),
             keys_uid,
         })
     }

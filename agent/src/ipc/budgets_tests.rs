@@ -296,3 +296,18 @@ fn a_smaller_capacity_keeps_connections_for_logins_that_need_no_answer() {
     assert!(b.connection(&Person::System).is_ok());
     drop(held);
 }
+
+/// With room for only a few connections (a low open files limit), the
+/// system's share of waiting logins and the key-less share are rounded to
+/// at least one: a login that waits for an answer is not refused outright.
+#[test]
+fn a_tiny_capacity_still_lets_one_login_wait() {
+    for total in [4, 10] {
+        let b = Budgets::with_capacity(None, total);
+        let console = wait_on_system(&b, &Person::Login("user1".into()));
+        assert!(console.is_ok(), "{total}: {:?}", console.err());
+        drop(console);
+        let keyless = wait_on_system(&b, &Person::SshWithoutKey(Some(5000)));
+        assert!(keyless.is_ok(), "{total}: {:?}", keyless.err());
+    }
+}

@@ -67,7 +67,7 @@ pub fn run_check(path: &Path) -> Result<Checked, String> {
     })?;
     let mut warnings = b.warnings.clone();
     warnings.extend(unusable_webauthn_keys(&b));
-    warnings.extend(node_locks_warning(&b));
+    warnings.extend(node_locks_warning(&b, std::time::SystemTime::now()));
     Ok(Checked::Bundle {
         roles: b.roles().len(),
         users: b.users().len(),
@@ -99,16 +99,18 @@ fn node_id_warning(node_id: &crate::config::ResolvedNodeId) -> Option<String> {
 /// a node by its host UUID, which an agent knows only from node.id or
 /// Teleport's host_uuid file; an agent that knows neither matches them
 /// against node.name alone, and says so (`mfactl status`, `doctor`).
-fn node_locks_warning(b: &Bundle) -> Option<String> {
+/// Only locks in force at `now` are counted: an expired one holds no one.
+fn node_locks_warning(b: &Bundle, now: std::time::SystemTime) -> Option<String> {
     let named: Vec<&str> = b
         .locks()
         .iter()
         .filter(|l| l.target.node.is_some() || l.target.server_id.is_some())
+        .filter(|l| l.is_in_force(now))
         .map(|l| l.name.as_str())
         .collect();
     (!named.is_empty()).then(|| {
         format!(
-            "{} lock(s) name a node by server_id/node ({}): Teleport names a node there by its host UUID, and an agent holds its node by them only when it knows that UUID (node.id in agent.yaml, or Teleport's host_uuid file); one that does not compares them with node.name only (`mfactl status` on a node shows its node id)",
+            "{} lock(s) in force name a node by server_id/node ({}): Teleport names a node there by its host UUID, and an agent holds its node by them only when it knows that UUID (node.id in agent.yaml, or Teleport's host_uuid file); one that does not compares them with node.name only (`mfactl status` on a node shows its node id)",
             named.len(),
             named.join(", ")
         )
@@ -346,15 +348,20 @@ mod tests {
                 .find(|w| w.contains("name a node by server_id/node"))
         };
         assert_eq!(warned(&lock("l1", "login: rob")), None);
+        // An expired lock holds no one: not counted.
+        let expired =
+            lock("l4", "node: prod4").replace("}}\n", "}, expires: 2023-06-01T00:00:00Z}\n");
+        assert!(expired.contains("expires"), "{expired}");
+        assert_eq!(warned(&expired), None);
         let text = format!(
-            "{}---\n{}---\n{}",
+            "{}---\n{}---\n{}---\n{expired}",
             lock("l1", "server_id: 5e1c2f7a-0000-4000-8000-000000000001"),
             lock("l2", "login: rob"),
             lock("l3", "node: prod3")
         );
         let w = warned(&text).expect("warned");
         assert!(
-            w.starts_with("2 lock(s) name a node by server_id/node (l1, l3)")
+            w.starts_with("2 lock(s) in force name a node by server_id/node (l1, l3)")
                 && w.contains("node.id")
                 && w.contains("host_uuid"),
             "{w}"

@@ -70,7 +70,7 @@ fn node_id_lines(s: &StatusReport) -> String {
         let n = s.counts.node_locks_elsewhere;
         if n > 0 {
             out.push_str(&format!(
-                "  WARNING:         {n} server_id/node lock(s) in force name another node than {}: one naming this node by its Teleport host UUID cannot hold it; set node.id in agent.yaml (`mfactl doctor`)\n",
+                "  WARNING:         {n} server_id/node lock(s) in force name another node than {}: one naming this node by its Teleport host UUID cannot hold it; set node.id in agent.yaml to that UUID, or node.teleport_data_dir to the Teleport node's data directory (`mfactl doctor`)\n",
                 s.node
             ));
         }
@@ -242,7 +242,8 @@ mod tests {
         assert!(
             text.contains(
                 "WARNING:         2 server_id/node lock(s) in force name another node than prod3"
-            ) && text.contains("set node.id"),
+            ) && text.contains("set node.id")
+                && text.contains("or node.teleport_data_dir"),
             "{text}"
         );
         s.counts.node_locks_elsewhere = 0;

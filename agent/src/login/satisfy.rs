@@ -4,7 +4,7 @@
 //! so, or leaves it refused with the message a person reads.
 
 use super::evidence::{check, KeyClass};
-use super::key_rules::{cert_key_class, device_locked, hint, tap_key_policy};
+use super::key_rules::{cert_key_class, device_locked, hint, tap_requirement};
 use super::login_key::LoginKey;
 use super::reuse::ConnectionKey;
 use super::verdict::Verdict;
@@ -184,7 +184,9 @@ pub(super) fn key_part_class(
 /// A tap within `reuse_window` (off by default) by the same person, from
 /// the same source, for a connection that presents again the login key or
 /// certificate that identified them then; its device not locked since. A
-/// login whose person is only guessed from its name reuses nothing.
+/// login whose person is only guessed from its name reuses nothing. Only
+/// SSH logins come here (pipeline.rs): the reused tap must prove what
+/// [`tap_requirement`] asks of a fresh one.
 pub(super) fn by_reuse(
     state: &AgentState,
     bundle: &Bundle,
@@ -203,16 +205,8 @@ pub(super) fn by_reuse(
     let reused = state
         .reuse
         .lookup(key, a.login, a.rhost, window, state.now())
-        .filter(|r| {
-            check(
-                &Requirement {
-                    session: req.session,
-                    key_policy: tap_key_policy(req.key_policy),
-                },
-                r.class,
-            )
-            .is_ok()
-        })
+        // What a tap must prove, as for a fresh one (key_rules.rs).
+        .filter(|r| check(&tap_requirement(req, a.class), r.class).is_ok())
         // A device locked or removed since the tap does not count.
         .filter(|r| {
             bundle

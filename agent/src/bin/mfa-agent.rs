@@ -130,10 +130,7 @@ fn take_over_saved_state(state: &AgentState) {
     {
         eprintln!("mfa-agent: signature counters: {e}; starting from none");
     }
-    match state
-        .vanished
-        .persist_in(&state.config.cluster.state_dir, &state.source.describe())
-    {
+    match mfa_agent::state::restore_vanished_users(state) {
         Ok(0) => {}
         Ok(n) => eprintln!("mfa-agent: remembering {n} vanished cluster user(s)"),
         Err(e) => eprintln!("mfa-agent: vanished users: {e}"),

@@ -3,12 +3,10 @@
 use std::time::SystemTime;
 
 use pam_mfa_protocol::{
-    ExplainQuery, ManifestStatus, PolicyCounts, RequestBody, ResponseBody, StatusReport,
-    SyncStatus, VanishedUserInfo, VANISHED_USERS_SHOWN,
+    ExplainQuery, ManifestStatus, PolicyCounts, RequestBody, ResponseBody, StatusReport, SyncStatus,
 };
 
 use super::peer::Peer;
-use crate::audit::now_rfc3339;
 use crate::login::{
     answer, cancel, connection_of_keys_command, explain, handle_begin, key_files_state,
     lines_for_login, poll, Conversation, MayWait, PeerIds, Step,
@@ -16,6 +14,7 @@ use crate::login::{
 use crate::state::{
     freshness, judge, reload_config, reload_now, sync_now, AgentState, ConfigReload, ReloadOutcome,
 };
+use crate::utc_time::rfc3339_utc;
 
 /// Answers one request. `pending` is the connection's conversation: a
 /// login waiting for its tap lives only on the connection that began it.
@@ -209,7 +208,7 @@ pub fn status(state: &AgentState) -> StatusReport {
                 node.id.as_deref(),
                 now,
             ),
-            vanished_users: b.vanished().len(),
+            vanished_users: b.vanished().count_in_force(now),
         })
         .unwrap_or_default();
     // The book's: the same set the bundle in force was installed with.
@@ -229,17 +228,17 @@ pub fn status(state: &AgentState) -> StatusReport {
             .as_ref()
             .map(|b| b.revision.clone())
             .unwrap_or_default(),
-        last_load: snap.last_load.map(rfc3339),
+        last_load: snap.last_load.map(rfc3339_utc),
         last_error: snap.last_error.clone(),
         counts,
         decisions: state.counters.snapshot(),
         uptime_seconds: state.started.elapsed().as_secs(),
         sync: Box::new(SyncStatus {
-            policy_fetched_at: snap.provenance.fetched_at.map(rfc3339),
+            policy_fetched_at: snap.provenance.fetched_at.map(rfc3339_utc),
             policy_age_seconds: age(snap.provenance.fetched_at),
-            last_contact: snap.last_contact.map(rfc3339),
+            last_contact: snap.last_contact.map(rfc3339_utc),
             last_contact_age_seconds: age(snap.last_contact),
-            last_attempt: snap.last_attempt.map(rfc3339),
+            last_attempt: snap.last_attempt.map(rfc3339_utc),
             from_cache: snap.provenance.from_cache,
             cache_error: snap.cache_error.clone(),
             etag: snap.provenance.etag.clone(),
@@ -256,24 +255,9 @@ pub fn status(state: &AgentState) -> StatusReport {
             manifest: manifest_status(state, &snap, now),
         }),
         approval: crate::login::approval_status(state),
-        vanished_users: vanished_user_infos(&vanished),
+        vanished_users: super::vanished_status::vanished_user_infos(&vanished, now),
         vanished_users_error,
     }
-}
-
-/// The most recent vanished users, for `mfactl status`.
-fn vanished_user_infos(set: &crate::policy::VanishedUsers) -> Vec<VanishedUserInfo> {
-    let mut all: Vec<&crate::policy::VanishedUser> = set.iter().collect();
-    all.sort_by(|a, b| b.since.cmp(&a.since).then_with(|| a.name.cmp(&b.name)));
-    all.into_iter()
-        .take(VANISHED_USERS_SHOWN)
-        .map(|u| VanishedUserInfo {
-            name: u.name.clone(),
-            logins: u.logins.clone(),
-            since: rfc3339(u.since),
-            until: rfc3339(u.until()),
-        })
-        .collect()
 }
 
 /// Manifest mode: the manifest in force and the last refusal.
@@ -291,19 +275,13 @@ fn manifest_status(
         source_name: state.config.cluster.source_name.clone().unwrap_or_default(),
         serial: m.map(|m| m.serial),
         bundle_sha256: m.map(|m| m.sha256.clone()),
-        issued_at: m.map(|m| rfc3339(m.issued_at)),
-        expires_at: m.map(|m| rfc3339(m.expires_at)),
+        issued_at: m.map(|m| rfc3339_utc(m.issued_at)),
+        expires_at: m.map(|m| rfc3339_utc(m.expires_at)),
         expired: m.is_some_and(|m| now > m.expires_at),
         last_refusal_kind: refusal.map(|r| r.refusal.kind.as_str().to_string()),
         last_refusal: refusal.map(|r| r.refusal.reason.clone()),
-        last_refusal_at: refusal.map(|r| rfc3339(r.at)),
+        last_refusal_at: refusal.map(|r| rfc3339_utc(r.at)),
     })
-}
-
-fn rfc3339(t: SystemTime) -> String {
-    time::OffsetDateTime::from(t)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| now_rfc3339())
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ mod socket_dir;
 mod ssh_credential;
 mod subuid;
 mod user_names;
+mod vanished_status;
 
 pub use acceptor::serve;
 pub use budgets::{

@@ -102,13 +102,5 @@ pub(super) fn candidates_tap(
 /// Names for a message: all of them when few, else the first few and how
 /// many more (a shared login may have thousands of candidates).
 pub(super) fn few(names: &[String], sep: &str) -> String {
-    const AT_MOST: usize = 5;
-    if names.len() <= AT_MOST {
-        return names.join(sep);
-    }
-    format!(
-        "{} and {} more",
-        names[..AT_MOST].join(", "),
-        names.len() - AT_MOST
-    )
+    crate::name_list::first_names(names, 5, sep)
 }

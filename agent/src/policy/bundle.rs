@@ -21,7 +21,7 @@ use super::resources::{
     AuthPreference, CertAuthority, DeviceKind, Lock, MfaDevice, NetworkingConfig, Role, User,
     WebauthnDevice,
 };
-use super::vanished::VanishedUsers;
+use super::vanished::{InstalledVanished, VanishedUsers};
 
 /// Everything a bundle says, after parsing and Teleport's defaults.
 #[derive(Debug, Clone)]
@@ -51,7 +51,7 @@ pub struct Bundle {
     /// The users earlier bundles held and this one does not: not part of
     /// what the bundle says (loading never sets it), but what the agent
     /// remembers and installs with it ([`Bundle::set_vanished`]).
-    vanished: Arc<VanishedUsers>,
+    vanished: InstalledVanished,
 }
 
 /// The resources a bundle is made of (see [`Bundle::from_parts`]).
@@ -145,20 +145,22 @@ impl Bundle {
             index,
             strict_role,
             role_labels,
-            vanished: Arc::default(),
+            vanished: InstalledVanished::default(),
         }
     }
 
     /// The users that earlier bundles held and this one does not, as the
     /// agent remembers them (none for a bundle read offline).
-    pub fn vanished(&self) -> &VanishedUsers {
-        &self.vanished
+    pub fn vanished(&self) -> Arc<VanishedUsers> {
+        self.vanished.get()
     }
 
-    /// Installs the agent's vanished users with this bundle, before it is
-    /// shared: decisions read them from here, never from a file.
-    pub fn set_vanished(&mut self, vanished: Arc<VanishedUsers>) {
-        self.vanished = vanished;
+    /// Installs the agent's vanished users with this bundle (shared or
+    /// not: the set is swapped whole, the bundle never copied); decisions
+    /// read them from here, never from a file. Returns whether the set
+    /// changed (the same `Arc` again is no change).
+    pub fn set_vanished(&self, vanished: Arc<VanishedUsers>) -> bool {
+        self.vanished.set(vanished)
     }
 
     /// The outcome of `role`'s literal node_labels on a node with these

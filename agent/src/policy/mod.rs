@@ -70,6 +70,7 @@ mod session_terms;
 mod template_parser;
 mod traits;
 mod vanished;
+mod vanished_from;
 
 #[cfg(test)]
 mod tests;
@@ -96,7 +97,5 @@ pub use resources::{
 };
 pub use session_terms::{session_terms, SessionTerms};
 pub use traits::{interpolate, TemplateError};
-pub use vanished::{
-    personal_logins, users_gone, VanishedUser, VanishedUsers, MAX_VANISHED_USERS,
-    VANISHED_USER_RETENTION,
-};
+pub use vanished::{VanishedUser, VanishedUsers, MAX_VANISHED_USERS, VANISHED_USER_RETENTION};
+pub use vanished_from::{personal_logins, users_gone, vanished_user_of};

@@ -11,6 +11,7 @@ use super::query::{Access, Decision, LoginQuery};
 use super::requirement::Requirement;
 use super::resources::User;
 use super::vanished::VanishedUser;
+use crate::utc_time::rfc3339_utc;
 
 /// Decides one login.
 ///
@@ -114,9 +115,9 @@ fn decide_vanished(bundle: &Bundle, q: &LoginQuery<'_>, gone: &[&VanishedUser]) 
             format!(
                 "cluster user {} is no longer in the bundle: the bundles since {} do not hold them, while an earlier one did (with login {}); Teleport deletes a user when their metadata.expires passes (an SSO user's session ended) or an admin removes them, and a deleted user is allowed nothing, so access is denied until a bundle holds them again (this is remembered until {}; `mfactl forget-user {}` forgets it sooner)",
                 u.name,
-                rfc3339(u.since),
+                rfc3339_utc(u.since),
                 q.login,
-                rfc3339(u.until()),
+                u.until().map_or_else(|| "(time out of range)".into(), rfc3339_utc),
                 u.name
             )
         })
@@ -143,18 +144,6 @@ fn decide_vanished(bundle: &Bundle, q: &LoginQuery<'_>, gone: &[&VanishedUser]) 
         }
     }
     decision
-}
-
-/// `t` as RFC 3339 (UTC, seconds).
-fn rfc3339(t: std::time::SystemTime) -> String {
-    time::OffsetDateTime::from(t)
-        .replace_nanosecond(0)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| format!("{t:?}"))
 }
 
 /// Decides for an identity that carries its own roles and traits (a verified
@@ -320,14 +309,7 @@ const REASONS_FOR_AT_MOST: usize = 8;
 /// Names for a reason: all of them when few, else the first few and how
 /// many more.
 fn name_list(names: &[&str]) -> String {
-    if names.len() <= REASONS_FOR_AT_MOST {
-        return names.join(", ");
-    }
-    format!(
-        "{} and {} more",
-        names[..REASONS_FOR_AT_MOST].join(", "),
-        names.len() - REASONS_FOR_AT_MOST
-    )
+    crate::name_list::first_names(names, REASONS_FOR_AT_MOST, ", ")
 }
 
 /// The requirement that satisfies all of these decisions.

@@ -12,7 +12,8 @@
 //! the cluster does not manage (host authentication, the cap's requirement
 //! only). The agent remembers such users (`state::VanishedBook`, in its
 //! state directory) and installs the set with every bundle
-//! ([`super::Bundle::set_vanished`]); `decide` denies a login that only a
+//! ([`super::Bundle::set_vanished`]; worked out from bundles by
+//! `super::vanished_from`); `decide` denies a login that only a
 //! vanished user held, and a vanished user identified by a key or a tap.
 //!
 //! An entry counts for [`VANISHED_USER_RETENTION`] after the user was first
@@ -20,11 +21,10 @@
 //! [`MAX_VANISHED_USERS`] are kept; past that the oldest go first.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
-use super::bundle::Bundle;
-use super::resources::User;
-use super::traits::{interpolate, value_shape, ValueShape};
+use crate::utc_time::whole_seconds;
 
 /// How long a vanished user is remembered after the first bundle without
 /// them: 30 days, past the longest SSO session Teleport issues (its
@@ -50,22 +50,13 @@ pub struct VanishedUser {
 }
 
 impl VanishedUser {
-    /// `user` of `bundle`, missed from `since` on.
-    pub fn of(bundle: &Bundle, user: &User, since: SystemTime) -> VanishedUser {
-        VanishedUser::new(user.name.clone(), personal_logins(bundle, user), since)
-    }
-
     /// `name`, whose logins were `logins`, missed from `since` on (in whole
     /// seconds, as the agent keeps it on disk).
     pub fn new(name: String, logins: Vec<String>, since: SystemTime) -> VanishedUser {
-        let secs = since
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
         VanishedUser {
             name,
             logins,
-            since: SystemTime::UNIX_EPOCH + Duration::from_secs(secs),
+            since: whole_seconds(since),
         }
     }
 
@@ -79,50 +70,10 @@ impl VanishedUser {
         }
     }
 
-    /// When it stops counting.
-    pub fn until(&self) -> SystemTime {
-        self.since + VANISHED_USER_RETENTION
+    /// When it stops counting (`None`: later than a `SystemTime` holds).
+    pub fn until(&self) -> Option<SystemTime> {
+        self.since.checked_add(VANISHED_USER_RETENTION)
     }
-}
-
-/// The users `previous` held and `next` does not, missed from `now` on.
-pub fn users_gone(previous: &Bundle, next: &Bundle, now: SystemTime) -> Vec<VanishedUser> {
-    previous
-        .users()
-        .values()
-        .filter(|u| !next.users().contains_key(&u.name))
-        .map(|u| VanishedUser::of(previous, u, now))
-        .collect()
-}
-
-/// The host logins that were `user`'s own in `bundle`, in order, each once.
-pub fn personal_logins(bundle: &Bundle, user: &User) -> Vec<String> {
-    let mut logins = vec![user.name.clone()];
-    let mut add = |l: &str| {
-        if !l.is_empty() && !logins.iter().any(|k| k == l) {
-            logins.push(l.to_owned());
-        }
-    };
-    user.logins().iter().for_each(&mut add);
-    for role in user.roles.iter().filter_map(|r| bundle.roles().get(r)) {
-        for value in &role.allow.logins {
-            match value_shape(value) {
-                ValueShape::Literal => {}
-                ValueShape::Trait(name) => {
-                    user.traits
-                        .get(&name)
-                        .unwrap_or_default()
-                        .iter()
-                        .for_each(&mut add);
-                }
-                ValueShape::Other => interpolate(value, &user.traits)
-                    .unwrap_or_default()
-                    .iter()
-                    .for_each(|l| add(l)),
-            }
-        }
-    }
-    logins
 }
 
 /// The vanished users a decision reads: by name, and by login.
@@ -168,19 +119,18 @@ impl VanishedUsers {
         VanishedUsers { by_name, by_login }
     }
 
-    /// After `next` is installed: these entries, and `gone` (the users the
-    /// bundle before held and `next` does not), less those `next` holds
-    /// and those past their retention at `now`.
+    /// After the next bundle is installed: these entries, and `gone` (the
+    /// users the bundle before held and the next does not), less those
+    /// the next bundle holds (`held`) and those past their retention at
+    /// `now`.
     pub fn after(
         &self,
         gone: impl IntoIterator<Item = VanishedUser>,
-        next: &Bundle,
+        held: impl Fn(&str) -> bool,
         now: SystemTime,
     ) -> VanishedUsers {
         let kept = self.by_name.values().cloned().chain(gone);
-        VanishedUsers::from_entries(
-            kept.filter(|e| e.in_force(now) && !next.users().contains_key(&e.name)),
-        )
+        VanishedUsers::from_entries(kept.filter(|e| e.in_force(now) && !held(&e.name)))
     }
 
     /// These entries without `name` (`None` when it is not one of them).
@@ -211,12 +161,50 @@ impl VanishedUsers {
         self.by_name.values()
     }
 
+    /// The entries that still count at `now`, by name.
+    pub fn iter_in_force(&self, now: SystemTime) -> impl Iterator<Item = &VanishedUser> {
+        self.by_name.values().filter(move |e| e.in_force(now))
+    }
+
+    /// How many entries still count at `now`.
+    pub fn count_in_force(&self, now: SystemTime) -> usize {
+        self.iter_in_force(now).count()
+    }
+
     pub fn len(&self) -> usize {
         self.by_name.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.by_name.is_empty()
+    }
+}
+
+/// The vanished users installed with a bundle: one `Arc`, swapped whole,
+/// so installing another set with a bundle already shared (the one in
+/// force, named again by a new manifest) copies nothing of the bundle.
+#[derive(Debug, Default)]
+pub(super) struct InstalledVanished(RwLock<Arc<VanishedUsers>>);
+
+impl InstalledVanished {
+    pub(super) fn get(&self) -> Arc<VanishedUsers> {
+        Arc::clone(&self.0.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Puts `set` in place; whether it differs from the one there (an
+    /// unchanged set, the same `Arc`, is not written).
+    pub(super) fn set(&self, set: Arc<VanishedUsers>) -> bool {
+        if Arc::ptr_eq(&self.get(), &set) {
+            return false;
+        }
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = set;
+        true
+    }
+}
+
+impl Clone for InstalledVanished {
+    fn clone(&self) -> Self {
+        InstalledVanished(RwLock::new(self.get()))
     }
 }
 

@@ -1,7 +1,7 @@
 use std::time::{Duration, SystemTime};
 
 use super::*;
-use crate::policy::load_bundle_str;
+use crate::policy::{load_bundle_str, personal_logins, users_gone, Bundle};
 
 fn at(secs: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_704_067_200 + secs)
@@ -39,16 +39,20 @@ fn users_the_next_bundle_lacks_are_gone_and_come_back() {
     let only_b = bundle(&format!("{ROLES}{}", user("b")));
     let gone = users_gone(&both, &only_b, at(0));
     assert_eq!(gone, [entry("a", &["a", "a-l"], at(0))]);
-    let set = VanishedUsers::default().after(gone, &only_b, at(0));
+    let set = VanishedUsers::default().after(gone, |n| only_b.users().contains_key(n), at(0));
     assert_eq!(set.get("a", at(1)).map(|e| e.since), Some(at(0)));
     assert_eq!(set.for_login("a-l", at(1)).len(), 1);
     assert!(set.for_login("b-l", at(1)).is_empty());
 
     // Still missing later: kept, with the first time it was missed.
-    let set = set.after(users_gone(&only_b, &only_b, at(5)), &only_b, at(5));
+    let set = set.after(
+        users_gone(&only_b, &only_b, at(5)),
+        |n| only_b.users().contains_key(n),
+        at(5),
+    );
     assert_eq!(set.get("a", at(6)).map(|e| e.since), Some(at(0)));
     // Back in a bundle: forgotten.
-    let set = set.after(Vec::new(), &both, at(9));
+    let set = set.after(Vec::new(), |n| both.users().contains_key(n), at(9));
     assert!(set.is_empty());
 }
 
@@ -63,7 +67,7 @@ fn entries_past_their_retention_are_dropped_at_the_next_install() {
         "not counted past the retention"
     );
     assert!(set.get("new", end).is_some());
-    let set = set.after(Vec::new(), &b, end);
+    let set = set.after(Vec::new(), |n| b.users().contains_key(n), end);
     assert_eq!(
         set.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
         ["new"]

@@ -65,16 +65,10 @@ impl Session {
             tty: self.tty.clone(),
             rhost: self.rhost.clone(),
             evidence: self.evidence.clone(),
-            opened: rfc3339(self.opened),
+            opened: crate::utc_time::rfc3339_utc(self.opened),
             class: self.class.name().into(),
             device: self.device.clone(),
             ending: self.ending.clone(),
         }
     }
-}
-
-fn rfc3339(t: SystemTime) -> String {
-    time::OffsetDateTime::from(t)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
 }

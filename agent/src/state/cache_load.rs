@@ -6,8 +6,9 @@
 use std::sync::Arc;
 
 use super::agent_state::{AgentState, SyncBook};
+use super::audit_trail::audit;
 use super::policy_store::Provenance;
-use super::reload::{audit, reload_now, ReloadOutcome};
+use super::reload::{reload_now, ReloadOutcome};
 use crate::config::PolicySource;
 use crate::policy::{load_bundle_str, Bundle};
 use crate::sync::{verify_bundle_signature, AcceptedManifest, LastKnownGood};
@@ -38,7 +39,8 @@ fn load_cache(state: &AgentState) -> Option<ReloadOutcome> {
         None => Ok(None),
         Some(lkg) => check_cached(state, &mut book, &lkg).map(|b| Some((lkg, b))),
     });
-    drop(book);
+    // Held across the install, as a reload holds it: a `forget-user`
+    // meanwhile would be undone by the set worked out before it.
     match checked {
         Ok(None) => None,
         Ok(Some((lkg, (bundle, manifest)))) => {
@@ -47,26 +49,23 @@ fn load_cache(state: &AgentState) -> Option<ReloadOutcome> {
             state.store.record_cache_error(None);
             let contact = super::pulled::contact_as_of(manifest.as_ref(), lkg.confirmed_at);
             let previous = state.store.current();
-            let bundle = super::vanished_book::with_vanished_users(
+            let provenance = Provenance {
+                fetched_at: Some(lkg.fetched_at),
+                etag: lkg.etag.clone(),
+                from_cache: true,
+                manifest,
+            };
+            super::bundle_install::put_in_force(
                 state,
+                &book,
                 previous.as_deref(),
                 Arc::new(bundle),
-                state.now(),
-            );
-            drop(previous);
-            bundle.prepare_for_node(state.node.get());
-            state.store.install_from(
-                bundle,
-                Provenance {
-                    fetched_at: Some(lkg.fetched_at),
-                    etag: lkg.etag.clone(),
-                    from_cache: true,
-                    manifest,
-                },
+                provenance,
                 contact,
                 state.now(),
             );
-            crate::sessions::enforce(state);
+            drop(previous);
+            drop(book);
             audit(
                 state,
                 "policy_load",
@@ -81,6 +80,7 @@ fn load_cache(state: &AgentState) -> Option<ReloadOutcome> {
             Some(ReloadOutcome::Loaded { revision, warnings })
         }
         Err(e) => {
+            drop(book);
             let error = format!("last known good refused: {e}");
             eprintln!("mfa-agent: {error}");
             state.store.record_cache_error(Some(error.clone()));

@@ -1,6 +1,8 @@
 //! The agent's shared state: configuration, policy, counters.
 
 mod agent_state;
+mod audit_trail;
+mod bundle_install;
 mod cache_load;
 mod config_reload;
 #[cfg(test)]
@@ -26,4 +28,6 @@ pub use policy_store::{PolicyStore, Provenance, RefusalRecord, StoreSnapshot};
 pub use reload::{reload_now, spawn_reloader, sync_now, ReloadOutcome, SyncResult};
 pub use source::{fingerprint, load_from_source, lost_at_restart, Fingerprint, BUILTIN_EXAMPLE};
 pub use staleness::{freshness, judge, Freshness, Unusable};
-pub use vanished_book::{forget_vanished_user, VanishedBook, VANISHED_FILE};
+pub use vanished_book::{
+    forget_vanished_user, restore_vanished_users, VanishedBook, VANISHED_FILE,
+};

@@ -123,13 +123,6 @@ impl PolicyStore {
         drop(old);
     }
 
-    /// Puts `bundle` (the policy in force, installed with other vanished
-    /// users) in place of the current one; the bookkeeping stays.
-    pub fn replace_current(&self, bundle: Arc<Bundle>) {
-        let old = self.write().current.replace(bundle);
-        drop(old);
-    }
-
     /// The source confirmed the installed bundle (a 304, or an unchanged file).
     /// A pull at `at` that proved the source as fresh as `contact` (in
     /// manifest mode: the issued_at of the newest verified manifest, so

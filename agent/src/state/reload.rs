@@ -9,12 +9,12 @@ use std::time::{Duration, Instant, SystemTime};
 use pam_mfa_protocol::SyncReport;
 
 use super::agent_state::{AgentState, SyncBook};
+use super::audit_trail::audit;
 use super::policy_store::Provenance;
 use super::pulled::{contact_as_of, save_contact, Pulled};
 use super::source::{fingerprint, load_from_source};
-use crate::audit::AuditEvent;
 use crate::config::PolicySource;
-use crate::policy::{load_bundle_str, unjudged_node_locks};
+use crate::policy::load_bundle_str;
 use crate::sync::{
     diff_bundles, verify_bundle_signature, Fetched, Jitter, LastKnownGood, PollSchedule,
 };
@@ -85,6 +85,7 @@ pub fn sync_now(state: &AgentState) -> SyncResult {
         }
         Ok(Pulled::Bundle { bundle, provenance }) => install(
             state,
+            &book,
             previous.as_deref(),
             &previous_revision,
             bundle,
@@ -116,6 +117,7 @@ fn sync_report(
 /// revision is new.
 fn install(
     state: &AgentState,
+    book: &SyncBook,
     previous: Option<&crate::policy::Bundle>,
     previous_revision: &str,
     bundle: Arc<crate::policy::Bundle>,
@@ -134,18 +136,7 @@ fn install(
         diff_bundles(previous, &bundle)
     };
     let contact = contact_as_of(provenance.manifest.as_ref(), now);
-    let bundle = super::vanished_book::with_vanished_users(state, previous, bundle, now);
-    // Here, on the reloading thread, rather than at the first logins.
-    let node = state.node.get();
-    bundle.prepare_for_node(node);
-    let unjudged = unjudged_node_locks(bundle.locks(), &node.name, node.id.as_deref(), now);
-    if let Some(w) = unjudged {
-        // At each load, as the bundle's own warnings.
-
-        eprintln!("mfa-agent: warning: {w}");
-    }
-    state.store.install_from(bundle, provenance, contact, now);
-    crate::sessions::enforce(state);
+    super::bundle_install::put_in_force(state, book, previous, bundle, provenance, contact, now);
     if same {
         return SyncResult {
             outcome: ReloadOutcome::Unchanged {
@@ -309,11 +300,6 @@ fn pull_https(state: &AgentState, book: &mut SyncBook, now: SystemTime) -> Resul
             })
         }
     }
-}
-
-pub(super) fn audit(state: &AgentState, kind: &str, result: &str, revision: &str, reason: String) {
-    let ev = AuditEvent::new(kind, result, &state.node.name, revision, reason);
-    state.audit(&ev);
 }
 
 /// Polls the source (file: on change; HTTPS: a conditional pull, with

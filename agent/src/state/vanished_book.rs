@@ -9,8 +9,15 @@
 //! agent was stopped is missed too. After `cluster.source` changed (another
 //! cluster, perhaps) they are not compared with; the vanished users stay.
 //! A bundle that fails to load installs nothing and changes nothing here.
-//! A file that cannot be read or parsed is moved aside
-//! (`vanished-users.json.bad-SECS`) and the agent starts with none.
+//! A file that cannot be parsed is moved aside
+//! (`vanished-users.json.bad-SECS`) and the agent starts with none; one
+//! that is there but cannot be read (its permissions, an I/O error, a
+//! symlink) is left as it is and never written over, so the users it
+//! holds are not forgotten: the agent keeps what it learns in memory only.
+//! Either is shown by `mfactl status` and audited
+//! (`vanished_users_unusable`). An entry whose time a `SystemTime` cannot
+//! hold, or which lies more than a minute after the start, is dropped
+//! (logged): a time from a damaged file never panics the agent.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -20,8 +27,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::agent_state::AgentState;
+use super::audit_trail::audit;
 use crate::policy::{personal_logins, users_gone, Bundle, VanishedUser, VanishedUsers};
 use crate::sync::{read_private_file, write_private_file};
+use crate::utc_time::{from_unix_secs, unix_secs};
 
 /// The file under the state directory.
 pub const VANISHED_FILE: &str = "vanished-users.json";
@@ -79,53 +88,85 @@ struct FileEntry {
     since: u64,
 }
 
-fn secs(t: SystemTime) -> u64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+/// How far after the start an entry's `since` may lie (clocks differ a
+/// little between runs); a later one is from a damaged file.
+const FUTURE_SLACK: Duration = Duration::from_secs(60);
+
+/// Why the file could not be used.
+enum Unusable {
+    /// It is there but could not be read: left as it is, never written.
+    Unreadable(String),
+    /// It was read and is not a vanished-users file: moved aside.
+    Damaged(String),
 }
 
-fn load_file(path: &Path) -> Result<VanishedFile, String> {
-    let raw = read_private_file(path, MAX_FILE as u64, true)?;
-    let file: VanishedFile = serde_json::from_slice(&raw)
-        .map_err(|e| format!("{}: not a vanished-users file: {e}", path.display()))?;
+fn load_file(path: &Path) -> Result<VanishedFile, Unusable> {
+    let raw = read_private_file(path, MAX_FILE as u64, true).map_err(Unusable::Unreadable)?;
+    let file: VanishedFile = serde_json::from_slice(&raw).map_err(|e| {
+        Unusable::Damaged(format!(
+            "{}: not a vanished-users file: {e}",
+            path.display()
+        ))
+    })?;
     if file.format != FORMAT {
-        return Err(format!(
+        return Err(Unusable::Damaged(format!(
             "{}: unknown format {}",
             path.display(),
             file.format
-        ));
+        )));
     }
     Ok(file)
 }
 
+/// The file's entries as of `now`: those whose time cannot be held, or lies
+/// more than [`FUTURE_SLACK`] after `now`, dropped (logged).
+fn entries_of(file: Vec<FileEntry>, now: SystemTime) -> Vec<VanishedUser> {
+    let latest = now.checked_add(FUTURE_SLACK).unwrap_or(now);
+    file.into_iter()
+        .filter_map(|e| match from_unix_secs(e.since) {
+            Some(since) if since <= latest => Some(VanishedUser::new(e.name, e.logins, since)),
+            _ => {
+                eprintln!(
+                    "mfa-agent: {VANISHED_FILE}: vanished user {} dropped: since = {} is not a time before now",
+                    e.name, e.since
+                );
+                None
+            }
+        })
+        .collect()
+}
+
 impl VanishedBook {
     /// Reads what the last run kept in `dir` (nothing yet is fine), and
-    /// keeps every change there from now on; `source` is the policy source
-    /// (`PolicySource::describe`). Returns how many vanished users were read.
-    pub fn persist_in(&self, dir: &Path, source: &str) -> Result<usize, String> {
+    /// keeps every change there from now on (unless the file is there and
+    /// cannot be read); `source` is the policy source
+    /// (`PolicySource::describe`), `now` the start. Returns how many
+    /// vanished users were read.
+    pub fn persist_in(&self, dir: &Path, source: &str, now: SystemTime) -> Result<usize, String> {
         let mut inner = self.lock();
         inner.dir = Some(dir.to_path_buf());
         inner.source = source.to_owned();
         let path = dir.join(VANISHED_FILE);
-        if std::fs::symlink_metadata(&path).is_err() {
-            return Ok(0);
-        }
-        match load_file(&path) {
+        let loaded = match std::fs::symlink_metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => Err(Unusable::Unreadable(format!("{}: {e}", path.display()))),
+            Ok(_) => load_file(&path),
+        };
+        let why = match loaded {
             Ok(file) => {
-                let entries = file.vanished.into_iter().map(|e| VanishedUser {
-                    name: e.name,
-                    logins: e.logins,
-                    since: SystemTime::UNIX_EPOCH + Duration::from_secs(e.since),
-                });
-                inner.current = Arc::new(VanishedUsers::from_entries(entries));
+                inner.current =
+                    Arc::new(VanishedUsers::from_entries(entries_of(file.vanished, now)));
                 // Another source's users are no earlier bundle of this one.
                 inner.roster_at_start = file.users.filter(|_| file.source == source);
-                Ok(inner.current.len())
+                return Ok(inner.current.len());
             }
-            Err(why) => {
-                let aside = dir.join(format!("{VANISHED_FILE}.bad-{}", secs(SystemTime::now())));
-                let why = match std::fs::rename(&path, &aside) {
+            Err(Unusable::Unreadable(why)) => {
+                inner.dir = None;
+                format!("{why}: left as it is, the vanished users it holds are not known; kept in memory only")
+            }
+            Err(Unusable::Damaged(why)) => {
+                let aside = dir.join(format!("{VANISHED_FILE}.bad-{}", unix_secs(now)));
+                match std::fs::rename(&path, &aside) {
                     Ok(()) => format!(
                         "{why} (moved aside to {}); starting with none",
                         aside.display()
@@ -134,11 +175,11 @@ impl VanishedBook {
                         inner.dir = None;
                         format!("{why}; could not move it aside ({e}): kept in memory only")
                     }
-                };
-                inner.error = Some(why.clone());
-                Err(why)
+                }
             }
-        }
+        };
+        inner.error = Some(why.clone());
+        Err(why)
     }
 
     /// The vanished users to install with `next`, which replaces
@@ -159,7 +200,9 @@ impl VanishedBook {
             (None, Some(roster)) => roster_gone(roster, next, now),
             (None, None) => Vec::new(),
         };
-        let set = inner.current.after(gone, next, now);
+        let set = inner
+            .current
+            .after(gone, |n| next.users().contains_key(n), now);
         let new_names: Vec<String> = set
             .iter()
             .filter(|e| inner.current.get(&e.name, now).is_none())
@@ -226,7 +269,7 @@ impl Inner {
                 .map(|e| FileEntry {
                     name: e.name.clone(),
                     logins: e.logins.clone(),
-                    since: secs(e.since),
+                    since: unix_secs(e.since),
                 })
                 .collect()
         };
@@ -292,34 +335,33 @@ fn roster_gone(roster: Vec<Vec<String>>, next: &Bundle, now: SystemTime) -> Vec<
         .collect()
 }
 
-/// `bundle` with the users earlier bundles held and it does not,
-/// installed with it; those that vanished now are audited
-/// (`users_vanished`).
-pub(super) fn with_vanished_users(
-    state: &AgentState,
-    previous: Option<&Bundle>,
-    mut bundle: Arc<Bundle>,
-    now: SystemTime,
-) -> Arc<Bundle> {
-    let (vanished, new_names) = state.vanished.on_install(previous, &bundle, now);
-    // A bundle just loaded is not shared yet: no copy is made.
-    Arc::make_mut(&mut bundle).set_vanished(vanished);
-    if !new_names.is_empty() {
-        let reason = format!(
-            "{} cluster user(s) the policy held are no longer in it ({}): their logins are denied as those of users Teleport deleted, until a bundle holds them again",
-            new_names.len(),
-            few(&new_names)
+/// At start: what the last run kept in the state directory
+/// ([`VanishedBook::persist_in`]); a file that could not be used is
+/// audited (`vanished_users_unusable`) as well as shown by `mfactl status`.
+/// Returns how many vanished users were read.
+pub fn restore_vanished_users(state: &AgentState) -> Result<usize, String> {
+    let read = state.vanished.persist_in(
+        &state.config.cluster.state_dir,
+        &state.source.describe(),
+        state.now(),
+    );
+    if let Err(why) = &read {
+        audit(
+            state,
+            "vanished_users_unusable",
+            "error",
+            "",
+            format!("vanished users: {why}"),
         );
-        eprintln!("mfa-agent: {reason}");
-        super::reload::audit(state, "users_vanished", "ok", &bundle.revision, reason);
     }
-    bundle
+    read
 }
 
 /// `mfactl forget-user NAME`: forgets a vanished user now (their logins
 /// are decided as before they vanished: a local account's, when no user
-/// claims them). The bundle in force is installed again with the smaller
-/// set; audited (`vanished_user_forgotten`).
+/// claims them). The smaller set is installed with the bundle in force
+/// (swapped in place: the bundle is not copied); audited
+/// (`vanished_user_forgotten`).
 pub fn forget_vanished_user(state: &AgentState, name: &str) -> Result<String, String> {
     // No install meanwhile: it would work from the set before this one.
     let _one_at_a_time = state.sync_book.lock().unwrap_or_else(|p| p.into_inner());
@@ -328,14 +370,12 @@ pub fn forget_vanished_user(state: &AgentState, name: &str) -> Result<String, St
         .forget(name)
         .ok_or_else(|| format!("{name} is not a vanished user (`mfactl status` lists them)"))?;
     if let Some(current) = state.store.current() {
-        let mut bundle = Bundle::clone(&current);
-        bundle.set_vanished(set);
-        state.store.replace_current(Arc::new(bundle));
+        current.set_vanished(set);
     }
     let message = format!(
         "forgot vanished user {name}: their logins are decided as if they had never been in the policy"
     );
-    super::reload::audit(
+    audit(
         state,
         "vanished_user_forgotten",
         "ok",
@@ -343,19 +383,6 @@ pub fn forget_vanished_user(state: &AgentState, name: &str) -> Result<String, St
         message.clone(),
     );
     Ok(message)
-}
-
-/// Names for a sentence: all when few, else the first few and how many more.
-fn few(names: &[String]) -> String {
-    const AT_MOST: usize = 8;
-    if names.len() <= AT_MOST {
-        return names.join(", ");
-    }
-    format!(
-        "{} and {} more",
-        names[..AT_MOST].join(", "),
-        names.len() - AT_MOST
-    )
 }
 
 #[cfg(test)]

@@ -52,6 +52,17 @@ impl Dirs {
 
     /// A started agent: its state directory read, its first load made.
     fn start(&self) -> AgentState {
+        let state = self.agent(AuditSink::Stderr);
+        state
+            .vanished
+            .persist_in(&self.state(), &state.source.describe(), state.now())
+            .unwrap();
+        assert!(matches!(initial_load(&state), ReloadOutcome::Loaded { .. }));
+        state
+    }
+
+    /// An agent of this directory, auditing to `sink`, nothing read yet.
+    fn agent(&self, sink: AuditSink) -> AgentState {
         let cfg = AgentConfig::parse(
             &format!(
                 "node: {{name: prod3, labels: {{env: prod}}}}\ncluster:\n  source: file://{}\n  state_dir: {}\n",
@@ -61,14 +72,7 @@ impl Dirs {
             "t",
         )
         .unwrap();
-        let state =
-            AgentState::new(cfg, AuditSink::Stderr, Arc::new(std::time::SystemTime::now)).unwrap();
-        state
-            .vanished
-            .persist_in(&self.state(), &state.source.describe())
-            .unwrap();
-        assert!(matches!(initial_load(&state), ReloadOutcome::Loaded { .. }));
-        state
+        AgentState::new(cfg, sink, Arc::new(std::time::SystemTime::now)).unwrap()
     }
 }
 
@@ -179,7 +183,9 @@ fn a_damaged_file_is_moved_aside() {
     std::fs::set_permissions(dirs.state(), std::fs::Permissions::from_mode(0o700)).unwrap();
     std::fs::write(dirs.state().join(VANISHED_FILE), "{not json").unwrap();
     let book = super::VanishedBook::default();
-    let why = book.persist_in(&dirs.state(), "file:///p").unwrap_err();
+    let why = book
+        .persist_in(&dirs.state(), "file:///p", std::time::SystemTime::now())
+        .unwrap_err();
     assert!(why.contains("moved aside"), "{why}");
     assert!(!dirs.state().join(VANISHED_FILE).exists());
     assert!(book.snapshot().0.is_empty());
@@ -200,7 +206,7 @@ fn a_symlink_is_not_read() {
     .unwrap();
     std::os::unix::fs::symlink(&target, dirs.state().join(VANISHED_FILE)).unwrap();
     assert!(super::VanishedBook::default()
-        .persist_in(&dirs.state(), "file:///p")
+        .persist_in(&dirs.state(), "file:///p", std::time::SystemTime::now())
         .is_err());
 }
 
@@ -238,11 +244,124 @@ fn after_a_source_change_only_the_vanished_users_stay() {
     kept["users"] = serde_json::json!([["bob", "bob"]]);
     std::fs::write(&path, serde_json::to_vec(&kept).unwrap()).unwrap();
     let book = super::VanishedBook::default();
-    assert_eq!(book.persist_in(&dirs.state(), "file:///other").unwrap(), 1);
+    assert_eq!(
+        book.persist_in(&dirs.state(), "file:///other", std::time::SystemTime::now())
+            .unwrap(),
+        1
+    );
     let next = crate::policy::load_bundle_str(CAP_AND_ROLE, "t").unwrap();
     let (set, new_names) = book.on_install(None, &next, std::time::SystemTime::now());
     assert!(new_names.is_empty(), "bob is not taken as removed");
     assert!(set
         .get("alice@example.com", std::time::SystemTime::now())
         .is_some());
+}
+
+/// A state directory made 0700, with `text` as the file (when given).
+fn state_dir_with(dirs: &Dirs, text: Option<&str>) {
+    std::fs::create_dir_all(dirs.state()).unwrap();
+    std::fs::set_permissions(dirs.state(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    if let Some(text) = text {
+        std::fs::write(dirs.state().join(VANISHED_FILE), text).unwrap();
+    }
+}
+
+/// A file that is there but cannot be read is left where it is and never
+/// written over (the users it holds stay known to the next start); status
+/// says why, and it is audited.
+#[test]
+fn an_unreadable_file_is_left_as_it_is_and_audited() {
+    let dirs = Dirs::new("unreadable");
+    state_dir_with(&dirs, None);
+    // Root reads any mode: a directory in its place cannot be read either.
+    std::fs::create_dir(dirs.state().join(VANISHED_FILE)).unwrap();
+    let log = dirs.0.join("audit.log");
+    let sink = AuditSink::File(std::sync::Mutex::new(std::fs::File::create(&log).unwrap()));
+    dirs.publish(true);
+    let state = dirs.agent(sink);
+    let why = super::restore_vanished_users(&state).unwrap_err();
+    assert!(why.contains("left as it is"), "{why}");
+    initial_load(&state);
+    dirs.publish(false);
+    reload_now(&state);
+    assert_eq!(verdict(&login_alice(&state)), "deny off", "in memory");
+    assert!(
+        dirs.state().join(VANISHED_FILE).is_dir(),
+        "not moved, not written"
+    );
+    assert!(state.vanished.snapshot().1.is_some(), "status says why");
+    let audited = std::fs::read_to_string(&log).unwrap();
+    assert!(audited.contains("vanished_users_unusable"), "{audited}");
+}
+
+/// A damaged file is moved aside and audited.
+#[test]
+fn a_damaged_file_is_audited() {
+    let dirs = Dirs::new("damaged-audit");
+    state_dir_with(&dirs, Some("{not json"));
+    let log = dirs.0.join("audit.log");
+    let sink = AuditSink::File(std::sync::Mutex::new(std::fs::File::create(&log).unwrap()));
+    let state = dirs.agent(sink);
+    assert!(super::restore_vanished_users(&state)
+        .unwrap_err()
+        .contains("moved aside"));
+    let audited = std::fs::read_to_string(&log).unwrap();
+    assert!(audited.contains("vanished_users_unusable"), "{audited}");
+}
+
+/// Entries whose time a `SystemTime` cannot hold, or that lie in the
+/// future, are dropped at start: no panic, the others kept.
+#[test]
+fn entries_with_impossible_times_are_dropped_without_a_panic() {
+    let dirs = Dirs::new("times");
+    let now = std::time::SystemTime::now();
+    let secs = crate::utc_time::unix_secs(now);
+    let text = format!(
+        r#"{{"format":1,"source":"file:///p","users":null,"vanished":[
+            {{"name":"huge","logins":["h"],"since":{}}},
+            {{"name":"later","logins":["l"],"since":{}}},
+            {{"name":"ok","logins":["o"],"since":{}}}]}}"#,
+        u64::MAX,
+        secs + 3600,
+        secs - 10
+    );
+    state_dir_with(&dirs, Some(&text));
+    let book = super::VanishedBook::default();
+    assert_eq!(book.persist_in(&dirs.state(), "file:///p", now), Ok(1));
+    let kept: Vec<String> = book.snapshot().0.iter().map(|e| e.name.clone()).collect();
+    assert_eq!(kept, ["ok"]);
+}
+
+/// The bundle in force installed again (a manifest naming it anew), and
+/// `forget-user`: the vanished users are swapped in, the shared bundle is
+/// never copied.
+#[test]
+fn the_bundle_in_force_is_never_copied_for_its_vanished_users() {
+    let dirs = Dirs::new("shared");
+    dirs.publish(true);
+    let state = dirs.start();
+    dirs.publish(false);
+    reload_now(&state);
+    let in_force = state.store.current().unwrap();
+    assert!(in_force
+        .vanished()
+        .get("alice@example.com", state.now())
+        .is_some());
+    {
+        let book = state.sync_book.lock().unwrap();
+        super::super::bundle_install::put_in_force(
+            &state,
+            &book,
+            Some(&in_force),
+            Arc::clone(&in_force),
+            crate::state::Provenance::default(),
+            state.now(),
+            state.now(),
+        );
+    }
+    assert!(Arc::ptr_eq(&state.store.current().unwrap(), &in_force));
+    forget_vanished_user(&state, "alice@example.com").unwrap();
+    let after = state.store.current().unwrap();
+    assert!(Arc::ptr_eq(&after, &in_force), "not copied");
+    assert!(after.vanished().is_empty(), "the smaller set is in force");
 }

@@ -281,20 +281,7 @@ fn parse_utc(text: &str) -> Result<SystemTime, String> {
     Ok(UNIX_EPOCH + Duration::new(secs as u64, t.nanosecond()))
 }
 
-/// Whole seconds, `Z` (the epoch for a time before it).
-pub fn rfc3339_utc(t: SystemTime) -> String {
-    format_utc(t).unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
-}
-
-/// Whole seconds, `Z`.
-pub fn format_utc(t: SystemTime) -> Result<String, String> {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map_err(|_| "a time before 1970".to_string())?
-        .as_secs();
-    let t = OffsetDateTime::from_unix_timestamp(secs as i64).map_err(|e| e.to_string())?;
-    t.format(&Rfc3339).map_err(|e| e.to_string())
-}
+pub use crate::utc_time::{format_utc, rfc3339_utc};
 
 #[cfg(test)]
 #[path = "manifest_format_tests.rs"]

@@ -24,9 +24,9 @@ fn live() -> Bundle {
 }
 
 /// `next`, installed after `previous` at `now()`, as the agent installs it.
-fn after(previous: &Bundle, mut next: Bundle) -> Bundle {
+fn after(previous: &Bundle, next: Bundle) -> Bundle {
     let gone = users_gone(previous, &next, now());
-    let set = VanishedUsers::default().after(gone, &next, now());
+    let set = VanishedUsers::default().after(gone, |n| next.users().contains_key(n), now());
     next.set_vanished(Arc::new(set));
     next
 }
@@ -141,4 +141,41 @@ fn a_login_several_vanished_users_held_names_each() {
         d.reasons
     );
     assert!(d.reasons[1].contains("carol"), "{:?}", d.reasons);
+}
+
+/// An entry whose time lies past year 9999 (a clock set far ahead when it
+/// was missed, or a damaged file), so far that its retention's end cannot
+/// be held either: the login is still denied, its reason written, and
+/// nothing panics.
+#[test]
+fn a_vanished_user_missed_past_year_9999_is_denied_without_a_panic() {
+    let since = std::time::UNIX_EPOCH + Duration::from_secs(i64::MAX as u64 - 10);
+    let entry =
+        crate::policy::VanishedUser::new("alice@example.com".into(), vec!["alice".into()], since);
+    assert_eq!(entry.until(), None);
+    let b = bundle(&format!("{CAP}{ROLE}"));
+    b.set_vanished(Arc::new(VanishedUsers::from_entries([entry])));
+    let prod = node("prod3", &[("env", "prod")]);
+    let d = Ask::new(&prod, "alice").decide(&b);
+    assert_eq!(summary(&d), "deny off []", "{:?}", d.reasons);
+    assert!(
+        d.reasons[0].contains("(time out of range)"),
+        "{:?}",
+        d.reasons
+    );
+}
+
+/// Installing the same set again changes nothing; another set is seen by
+/// every holder of the (shared) bundle.
+#[test]
+fn a_set_is_swapped_into_a_shared_bundle_and_the_same_one_skipped() {
+    let shared = Arc::new(live());
+    let holder = Arc::clone(&shared);
+    let set = Arc::new(VanishedUsers::default());
+    assert!(shared.set_vanished(Arc::clone(&set)), "another Arc");
+    assert!(
+        !shared.set_vanished(Arc::clone(&set)),
+        "the same one: skipped"
+    );
+    assert!(Arc::ptr_eq(&holder.vanished(), &set));
 }

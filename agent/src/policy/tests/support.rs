@@ -76,19 +76,26 @@ impl<'a> Ask<'a> {
         self
     }
 
+    fn query(&self) -> LoginQuery<'a> {
+        LoginQuery {
+            node: self.node,
+            login: self.login,
+            user: self.user,
+            class: self.class,
+            mfa_device: self.mfa_device,
+            now: self.now,
+            lock_view_stale: self.lock_view_stale,
+        }
+    }
+
     pub fn decide(&self, bundle: &Bundle) -> Decision {
-        decide(
-            bundle,
-            &LoginQuery {
-                node: self.node,
-                login: self.login,
-                user: self.user,
-                class: self.class,
-                mfa_device: self.mfa_device,
-                now: self.now,
-                lock_view_stale: self.lock_view_stale,
-            },
-        )
+        decide(bundle, &self.query())
+    }
+
+    /// As a verified certificate's `identity` decides (its roles and
+    /// traits, not the bundle's record of the user).
+    pub fn decide_as(&self, bundle: &Bundle, identity: &crate::policy::User) -> Decision {
+        crate::policy::decide_with_identity(bundle, &self.query(), identity)
     }
 }
 

@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use super::support::{bundle, cap, now, role, user, Ask};
 use super::teleport_device_and_expiry::{identity, with_identity, worker};
-use crate::policy::{
-    decide_with_identity, AllowedNode, Bundle, LoginQuery, NodeLimit, ServiceClass, User,
-};
+use crate::policy::{AllowedNode, Bundle, NodeLimit, User};
 
 /// lib/srv/ctx.go `ComputeLockTargets`: a certificate's
 /// `teleport-device-id` is a target, so `tctl lock --device` holds the
@@ -43,16 +41,11 @@ fn a_lock_on_the_certificates_mfa_device_holds_whatever_else_was_used() {
     };
     let decide_with = |id: &crate::policy::User, used: Option<&str>| {
         let node = worker();
-        let q = crate::policy::LoginQuery {
-            node: &node,
-            login: "root",
-            user: None,
-            class: crate::policy::ServiceClass::Ssh,
-            mfa_device: used,
-            now: now(),
-            lock_view_stale: false,
-        };
-        crate::policy::decide_with_identity(&b, &q, id)
+        let ask = Ask::new(&node, "root");
+        match used {
+            Some(device) => ask.device(device).decide_as(&b, id),
+            None => ask.decide_as(&b, id),
+        }
     };
     for used in [None, Some("sk-y"), Some("yubi-x")] {
         let d = decide_with(&issued_with("yubi-x"), used);
@@ -280,18 +273,7 @@ fn a_resource_requests_login_constraint_limits_the_login() {
     let b = open_to_root();
     let mut this = worker();
     this.id = Some("uuid-b".into());
-    let as_login = |login: &str, u: &User| {
-        let q = LoginQuery {
-            node: &this,
-            login,
-            user: None,
-            class: ServiceClass::Ssh,
-            mfa_device: None,
-            now: now(),
-            lock_view_stale: false,
-        };
-        decide_with_identity(&b, &q, u)
-    };
+    let as_login = |login: &str, u: &User| Ask::new(&this, login).decide_as(&b, u);
     let deploy_only = limited_with(&[
         ("uuid-a", NodeLimit::Unconstrained),
         (

@@ -8,8 +8,8 @@
 //! default namespace): those checks are kept only where the roles match
 //! every namespace, as the test's `newRole` does by default.
 
-use super::support::{bundle, cap, node, now};
-use crate::policy::{decide_with_identity, Decision, LoginQuery, NodeInfo, ServiceClass, User};
+use super::support::{bundle, cap, node, Ask};
+use crate::policy::{Decision, NodeInfo, User};
 
 /// One check: node, login, hasAccess.
 type Check = (&'static str, &'static str, bool);
@@ -74,16 +74,7 @@ fn decide_case(c: &Case, n: &NodeInfo, login: &str) -> Decision {
         ..User::default()
     }
     .with_certificate(|cert| cert.trusted_device = c.device_verified);
-    let q = LoginQuery {
-        node: n,
-        login,
-        user: None,
-        class: ServiceClass::Ssh,
-        mfa_device: None,
-        now: now(),
-        lock_view_stale: false,
-    };
-    decide_with_identity(&b, &q, &identity)
+    Ask::new(n, login).decide_as(&b, &identity)
 }
 
 const CASES: &[Case] = &[

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::support::{bundle, cap, node, now, role, summary, user, Ask};
-use crate::policy::{decide_with_identity, Bundle, Decision, LoginQuery, ServiceClass, User};
+use crate::policy::{Bundle, Decision, ServiceClass, User};
 
 pub(super) fn worker() -> crate::policy::NodeInfo {
     node("b", &[("role", "worker"), ("status", "follower")])
@@ -27,16 +27,7 @@ pub(super) fn identity(name: &str, roles: &[&str], trusted_device: bool) -> User
 }
 
 pub(super) fn with_identity(b: &Bundle, n: &crate::policy::NodeInfo, id: &User) -> Decision {
-    let q = LoginQuery {
-        node: n,
-        login: "root",
-        user: None,
-        class: ServiceClass::Ssh,
-        mfa_device: None,
-        now: now(),
-        lock_view_stale: false,
-    };
-    decide_with_identity(b, &q, id)
+    Ask::new(n, "root").decide_as(b, id)
 }
 
 /// TestCheckAccessToServer's "Device Trust" cases: a role that allows the

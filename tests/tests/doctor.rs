@@ -18,6 +18,17 @@ use pam_mfa_e2e::process::run_with_timeout;
 use pam_mfa_e2e::workdir::WorkDir;
 use serde_json::Value;
 
+/// Runs `script` (sh -euc) in a private mount namespace, so that what it
+/// mounts (a tmpfs on /run, test files over /etc/ssh) stays in it.
+fn in_private_mounts(script: &str) -> pam_mfa_e2e::process::Finished {
+    run_with_timeout(
+        Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-euc"])
+            .arg(script),
+        Duration::from_secs(60),
+    )
+}
+
 /// Runs doctor (as JSON) on a main sshd_config holding `drop_in`, the
 /// example pam.d, and config/agent.yaml, in a private /run (sshd -T wants
 /// /run/sshd). Returns (exit code, findings).
@@ -102,12 +113,7 @@ fn doctor_on(work: &WorkDir, drop_in: &str, host: &Host) -> (Option<i32>, Vec<Va
         pam = root.join("config/pam.d").display(),
         cfg = config.display(),
     );
-    let out = run_with_timeout(
-        Command::new("unshare")
-            .args(["--mount", "--propagation", "private", "sh", "-euc"])
-            .arg(&script),
-        Duration::from_secs(60),
-    );
+    let out = in_private_mounts(&script);
     let v: Value =
         serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("doctor --json: {e}\n{out:?}"));
     (
@@ -275,12 +281,7 @@ fn check_warnings(work: &WorkDir, settings: &str) -> String {
         mfactl = bins::mfactl().display(),
         cfg = workspace_root().join("config/agent.yaml").display(),
     );
-    let out = run_with_timeout(
-        Command::new("unshare")
-            .args(["--mount", "--propagation", "private", "sh", "-euc"])
-            .arg(&script),
-        Duration::from_secs(60),
-    );
+    let out = in_private_mounts(&script);
     assert_eq!(out.code, Some(0), "{out:?}");
     // config/agent.yaml leaves node.id to Teleport's host_uuid file: whether
     // that is warned of depends on this host running Teleport, not on sshd.

@@ -14,12 +14,7 @@ fn sshd_t_for(work: &WorkDir, connection: &str) -> String {
         sshd = bins::SSHD,
         main = work.join("sshd_config").display(),
     );
-    let out = run_with_timeout(
-        Command::new("unshare")
-            .args(["--mount", "--propagation", "private", "sh", "-euc"])
-            .arg(&script),
-        Duration::from_secs(60),
-    );
+    let out = in_private_mounts(&script);
     assert_eq!(out.code, Some(0), "{out:?}");
     out.stdout
 }

@@ -258,6 +258,11 @@ pub struct StatusReport {
     pub last_error: Option<String>,
     pub counts: PolicyCounts,
     pub decisions: DecisionCounts,
+    /// Set (and `decisions` left at zero) for a non-root peer: the counts
+    /// are of everyone's logins, and polling them would tell a local user
+    /// when other people log in.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub decisions_hidden: bool,
     pub uptime_seconds: u64,
     /// Where the policy came from and how fresh it is (cluster sync).
     #[serde(default)]

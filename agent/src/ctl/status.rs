@@ -174,10 +174,14 @@ pub fn render_status(s: &StatusReport) -> String {
     ));
     out.push_str(&render_vanished(s));
     let d = &s.decisions;
-    out.push_str(&format!(
-        "  decisions:       {} allowed, {} denied, {} unavailable, {} errors\n",
-        d.allowed, d.denied, d.unavailable, d.errors
-    ));
+    out.push_str(&if s.decisions_hidden {
+        "  decisions:       shown to root only (they count everyone's logins)\n".to_owned()
+    } else {
+        format!(
+            "  decisions:       {} allowed, {} denied, {} unavailable, {} errors\n",
+            d.allowed, d.denied, d.unavailable, d.errors
+        )
+    });
     if let Some(a) = &s.approval {
         out.push_str(&format!("  approval page:   {a}\n"));
     }
@@ -214,6 +218,20 @@ mod tests {
             text.contains("last refusal:    rollback at 2026-12-05T06:01:00Z: serial 41 is lower"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn decision_counts_hidden_from_a_non_root_peer_are_not_shown_as_zero() {
+        let mut s = StatusReport::default();
+        s.decisions.allowed = 3;
+        assert!(render_status(&s).contains("decisions:       3 allowed, 0 denied"));
+        s.decisions_hidden = true;
+        let text = render_status(&s);
+        assert!(
+            text.contains("decisions:       shown to root only"),
+            "{text}"
+        );
+        assert!(!text.contains("allowed"), "{text}");
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub fn handle(
                 super::redact::for_non_root(&mut report, &state.source.describe());
                 // Cluster users' names: a non-root peer may explain its own login only.
                 report.vanished_users.clear();
+                // Everyone's decisions: counted, they show when others log in.
+                report.decisions = Default::default();
+                report.decisions_hidden = true;
             }
             ResponseBody::Status(report)
         }
@@ -232,6 +235,7 @@ pub fn status(state: &AgentState) -> StatusReport {
         last_error: snap.last_error.clone(),
         counts,
         decisions: state.counters.snapshot(),
+        decisions_hidden: false,
         uptime_seconds: state.started.elapsed().as_secs(),
         sync: Box::new(SyncStatus {
             policy_fetched_at: snap.provenance.fetched_at.map(rfc3339_utc),
@@ -292,29 +296,50 @@ mod tests {
     use crate::audit::AuditSink;
     use crate::config::AgentConfig;
 
+    /// The status report `uid` is given.
+    fn status_as(state: &AgentState, uid: u32) -> pam_mfa_protocol::StatusReport {
+        let peer = Peer {
+            pid: 1,
+            uid,
+            name: None,
+            real_uid: None,
+        };
+        match handle(state, &peer, &mut None, RequestBody::Status, Ok(())) {
+            ResponseBody::Status(r) => r,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn state_with(config: &str) -> AgentState {
+        let cfg = AgentConfig::parse(config, "t").unwrap();
+        AgentState::new(cfg, AuditSink::Stderr, Arc::new(std::time::SystemTime::now)).unwrap()
+    }
+
     #[test]
     fn status_hides_the_source_query_from_non_root_peers_only() {
-        let cfg = AgentConfig::parse(
+        let state = state_with(
             "node: {name: n}\ncluster:\n  source: https://h.example/b.yaml?token=s3cr3t\n",
-            "t",
-        )
-        .unwrap();
-        let state =
-            AgentState::new(cfg, AuditSink::Stderr, Arc::new(std::time::SystemTime::now)).unwrap();
-        let ask = |uid: u32| {
-            let peer = Peer {
-                pid: 1,
-                uid,
-                name: None,
-                real_uid: None,
-            };
-            match handle(&state, &peer, &mut None, RequestBody::Status, Ok(())) {
-                ResponseBody::Status(r) => r.policy_source,
-                other => panic!("{other:?}"),
-            }
-        };
-        assert_eq!(ask(1000), "https://h.example/b.yaml?<redacted>");
-        assert!(ask(0).contains("token=s3cr3t"), "root sees the source");
+        );
+        assert_eq!(
+            status_as(&state, 1000).policy_source,
+            "https://h.example/b.yaml?<redacted>"
+        );
+        assert!(status_as(&state, 0).policy_source.contains("token=s3cr3t"));
+    }
+
+    /// The decision counters are everyone's: a local user polling them
+    /// would learn when others log in. Root sees them; others do not.
+    #[test]
+    fn status_shows_decision_counts_to_root_only() {
+        let state = state_with("node: {name: n}\n");
+        // Someone's login was denied.
+        state.counters.count("deny");
+        let mine = status_as(&state, 1000);
+        assert!(mine.decisions_hidden);
+        assert_eq!(mine.decisions, Default::default());
+        let root = status_as(&state, 0);
+        assert!(!root.decisions_hidden);
+        assert_eq!(root.decisions.denied, 1, "{:?}", root.decisions);
     }
 
     /// sshd's AuthorizedKeysCommand under a stale lock view: a strict role

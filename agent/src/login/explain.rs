@@ -84,7 +84,9 @@ fn no_device_note(bundle: &Bundle, d: &Decision, class: ServiceClass) -> Option<
     let then = match class {
         // A `hardware_key` key is no MFA (Teleport's
         // `PrivateKeyPolicy.MFAVerified`: a touch or a PIN policy is).
-        ServiceClass::Ssh if d.requirement.key_policy == KeyPolicy::HardwareKey => {
+        ServiceClass::Ssh
+            if d.requirement.session && d.requirement.key_policy == KeyPolicy::HardwareKey =>
+        {
             "only a Teleport certificate whose private-key-policy meets it and that shows MFA (mfa-verified, or a touch or PIN key policy) satisfies it"
         }
         ServiceClass::Ssh if d.requirement.key_policy != KeyPolicy::None => {
@@ -291,6 +293,33 @@ mod tests {
             assert!(note.contains("private-key-policy meets it"), "{note}");
             assert_eq!(note.contains("mfa-verified"), shows_mfa, "{note}");
         }
+    }
+
+    /// `hardware_key` from a role that does not allow the login: its key
+    /// policy applies (Teleport's `RoleSet.PrivateKeyPolicy` takes every
+    /// role), its session MFA does not (only allowing roles'), so a
+    /// certificate meeting the key policy suffices without showing MFA.
+    #[test]
+    fn a_key_policy_without_session_mfa_asks_for_no_mfa_in_the_certificate() {
+        let b = load_bundle_str(
+            "kind: role\nversion: v7\nmetadata: {name: ra}\nspec:\n  allow:\n    logins: [jerry]\n    node_labels: {env: prod}\n\
+             ---\nkind: role\nversion: v7\nmetadata: {name: rb}\nspec:\n  allow:\n    logins: [jerry]\n    node_labels: {env: dev}\n  options: {require_session_mfa: hardware_key}\n\
+             ---\nkind: user\nversion: v2\nmetadata: {name: jerry}\nspec: {roles: [ra, rb]}\n",
+            "t.yaml",
+        )
+        .unwrap();
+        let e = ask(&b, "jerry", "sshd");
+        assert_eq!(
+            (e.access.as_str(), e.mfa.as_str()),
+            ("allow", "hardware_key")
+        );
+        let note = e
+            .reasons
+            .iter()
+            .find(|r| r.starts_with("jerry has no registered device"))
+            .unwrap_or_else(|| panic!("{:?}", e.reasons));
+        assert!(note.contains("private-key-policy meets it"), "{note}");
+        assert!(!note.contains("mfa-verified"), "{note}");
     }
 
     /// README's step: `mfactl explain --login jerry --service sudo` with

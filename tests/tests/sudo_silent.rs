@@ -113,6 +113,7 @@ fn scripted_agent(socket: &Path) -> std::thread::JoinHandle<Vec<RequestBody>> {
             },
             ResponseBody::Deny {
                 message: "pam-mfa: the key did not answer in 30 s; login refused".into(),
+                tries_spent: false,
             },
         ];
         for a in answers {

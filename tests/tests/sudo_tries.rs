@@ -70,4 +70,9 @@ fn sudo_starts_a_new_tap_for_each_of_its_passwd_tries() {
         TRIES * PASSWD_TRIES,
         "{evidence}"
     );
+    assert_eq!(
+        out.stderr.matches("Sorry, try again.").count(),
+        PASSWD_TRIES - 1,
+        "{evidence}"
+    );
 }

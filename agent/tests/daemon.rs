@@ -37,7 +37,7 @@ fn decides_seed_logins_and_audits_each() {
         ResponseBody::Allow { message: None }
     );
     match prod.ask(begin("sshd", "jerry")) {
-        ResponseBody::Deny { message } => {
+        ResponseBody::Deny { message, .. } => {
             assert!(message.contains("requires MFA (session)"), "{message}");
             assert!(message.contains("security key"), "{message}");
         }
@@ -161,7 +161,9 @@ fn starts_without_policy_and_fails_closed() {
         "",
     );
     match a.ask(begin("sshd", "jerry")) {
-        ResponseBody::Deny { message } => assert!(message.contains("no MFA policy"), "{message}"),
+        ResponseBody::Deny { message, .. } => {
+            assert!(message.contains("no MFA policy"), "{message}")
+        }
         other => panic!("{other:?}"),
     }
     let b = RunningAgent::start(

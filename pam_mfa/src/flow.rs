@@ -103,9 +103,12 @@ impl<H: PamHandle + ?Sized> Steps<'_, '_, H> {
                     }
                     Err(Outcome::Allow)
                 }
-                ResponseBody::Deny { message } => {
+                ResponseBody::Deny {
+                    message,
+                    tries_spent,
+                } => {
                     self.show(PromptStyle::Error, &message, TextKind::RefusalReason);
-                    Err(Outcome::Deny)
+                    Err(Outcome::Deny { tries_spent })
                 }
                 ResponseBody::Prompt { prompts } => self.prompt(prompts),
                 ResponseBody::Wait { after_ms, message } => self.wait(after_ms, message),

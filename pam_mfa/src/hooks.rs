@@ -122,7 +122,7 @@ pub fn guard(f: impl FnOnce() -> i32) -> i32 {
 fn report(log: &mut Logger<'_>, outcome: &Outcome, fail_mode: FailMode, code: i32) {
     match (outcome, fail_mode) {
         (Outcome::Allow, _) => log.debug("allowed"),
-        (Outcome::Deny, _) => log.debug(format_args!("denied: returning PAM code {code}")),
+        (Outcome::Deny { .. }, _) => log.debug(format_args!("denied: returning PAM code {code}")),
         (Outcome::Unreachable(why) | Outcome::Unavailable(why), FailMode::Closed) => log.error(
             format_args!("{why}: failing closed with PAM_AUTHINFO_UNAVAIL"),
         ),

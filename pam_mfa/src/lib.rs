@@ -46,8 +46,9 @@
 //! |---|---|
 //! | `allow` (its message, if any, shown as info) | `PAM_SUCCESS` |
 //! | `deny` (its message shown as error), hook `auth` | `PAM_AUTH_ERR` |
-//! | `deny`, hook `account` | `PAM_PERM_DENIED` |
-//! | `deny`, hooks `open_session`/`close_session` | `PAM_SESSION_ERR` |
+//! | `deny` with `tries_spent` (a tap's last try refused), hook `auth` | `PAM_MAXTRIES` (sshd starts no new tap on the connection) |
+//! | `deny` (with `tries_spent` or not), hook `account` | `PAM_PERM_DENIED` |
+//! | `deny` (with `tries_spent` or not), hooks `open_session`/`close_session` | `PAM_SESSION_ERR` |
 //! | no agent at all: no socket file (`ENOENT`), or nobody listens on it (`ECONNREFUSED`) | fail mode |
 //! | an untrusted socket: not a socket, a symlink, not owned by root, peer not uid 0, connect denied | `PAM_AUTH_ERR` |
 //! | the backlog stays full (`EAGAIN`) until the deadline (never fail-open: a local user can fill it) | `PAM_AUTH_ERR` |

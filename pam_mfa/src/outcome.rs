@@ -5,8 +5,8 @@ use pam_mfa_protocol::PamHook;
 
 use crate::args::FailMode;
 use crate::ffi::consts::{
-    PAM_AUTHINFO_UNAVAIL, PAM_AUTH_ERR, PAM_CONV_ERR, PAM_IGNORE, PAM_PERM_DENIED, PAM_SESSION_ERR,
-    PAM_SUCCESS,
+    PAM_AUTHINFO_UNAVAIL, PAM_AUTH_ERR, PAM_CONV_ERR, PAM_IGNORE, PAM_MAXTRIES, PAM_PERM_DENIED,
+    PAM_SESSION_ERR, PAM_SUCCESS,
 };
 
 /// The end of one exchange with the agent.
@@ -14,8 +14,9 @@ use crate::ffi::consts::{
 pub enum Outcome {
     /// The agent said `allow`.
     Allow,
-    /// The agent said `deny`.
-    Deny,
+    /// The agent said `deny`; `tries_spent` when it ended a tap whose last
+    /// try was spent.
+    Deny { tries_spent: bool },
     /// No trusted agent answered: no socket, wrong owner, symlink, refused,
     /// connect deadline, peer not root, or a transport failure (timeout,
     /// closed, reset) before the agent's first response. Fail mode applies.
@@ -36,7 +37,12 @@ pub enum Outcome {
 pub fn pam_code(outcome: &Outcome, hook: PamHook, fail_mode: FailMode) -> i32 {
     match outcome {
         Outcome::Allow => PAM_SUCCESS,
-        Outcome::Deny => match hook {
+        Outcome::Deny { tries_spent } => match hook {
+            // OpenSSH's sshpam_query (auth-pam.c) turns keyboard-interactive
+            // off on PAM_MAXTRIES (sshpam_set_maxtries_reached), and the
+            // monitor's mm_answer_pam_init_ctx then ends the connection at
+            // the client's next try instead of starting the tap again.
+            PamHook::Auth if *tries_spent => PAM_MAXTRIES,
             PamHook::Auth => PAM_AUTH_ERR,
             PamHook::Account => PAM_PERM_DENIED,
             PamHook::OpenSession | PamHook::CloseSession => PAM_SESSION_ERR,
@@ -84,18 +90,16 @@ mod tests {
                 assert_eq!(pam_code(&o, hook, Open), PAM_IGNORE);
             }
         }
-        assert_eq!(pam_code(&Outcome::Deny, PamHook::Auth, Open), PAM_AUTH_ERR);
-        assert_eq!(
-            pam_code(&Outcome::Deny, PamHook::Account, Open),
-            PAM_PERM_DENIED
-        );
-        assert_eq!(
-            pam_code(&Outcome::Deny, PamHook::OpenSession, Open),
-            PAM_SESSION_ERR
-        );
-        assert_eq!(
-            pam_code(&Outcome::Deny, PamHook::CloseSession, Open),
-            PAM_SESSION_ERR
-        );
+        for mode in [Closed, Open] {
+            for (tries_spent, auth) in [(false, PAM_AUTH_ERR), (true, PAM_MAXTRIES)] {
+                let deny = Outcome::Deny { tries_spent };
+                assert_eq!(pam_code(&deny, PamHook::Auth, mode), auth);
+                // Only auth runs taps: the other hooks keep their codes.
+                assert_eq!(pam_code(&deny, PamHook::Account, mode), PAM_PERM_DENIED);
+                for hook in [PamHook::OpenSession, PamHook::CloseSession] {
+                    assert_eq!(pam_code(&deny, hook, mode), PAM_SESSION_ERR);
+                }
+            }
+        }
     }
 }

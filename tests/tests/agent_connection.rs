@@ -154,7 +154,7 @@ fn one_key_holding_prompts_on_a_shared_account_leaves_other_keys_theirs() {
     assert!(prompted(&body), "key B's login: {body:?}\n{}", agent.log());
     held.push(s);
     let (_, body) = begin_on_new(&agent, &sshd_begin(Some(&a), "10.0.0.99"));
-    let ResponseBody::Deny { message } = body else {
+    let ResponseBody::Deny { message, .. } = body else {
         panic!("key A's 9th login: {body:?}\n{}", agent.log());
     };
     let fingerprint = key_a.public_line.split_whitespace().nth(1).unwrap();
@@ -180,7 +180,7 @@ fn one_key_holding_prompts_on_a_shared_account_leaves_other_keys_theirs() {
     }
     let (_, body) = begin_on_new(&agent, &sshd_begin(None, "10.0.2.99"));
     assert!(
-        matches!(&body, ResponseBody::Deny { message }
+        matches!(&body, ResponseBody::Deny { message, .. }
             if message == "too many pending logins for names no user has, over SSH without a key"),
         "{body:?}"
     );

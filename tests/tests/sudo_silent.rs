@@ -1,73 +1,34 @@
 //! Debian's real sudo (1.9.13 passes PAM_SILENT on every authentication),
 //! outside SSH: a refused sudo still tells the person why, not only
-//! "Sorry, try again.", and the cue to tap reaches them too.
-//!
-//! sudo runs in a private mount namespace where a private directory is bound
-//! over `/etc/pam.d` (holding only the test's sudo service) and a private
-//! sudoers over `/etc/sudoers`; `setpriv` (no PAM) makes the caller the test
-//! user. The host's files are never touched.
+//! "Sorry, try again.", and the cue to tap reaches them too (how sudo is
+//! run: `common::sudo`).
 
 mod common;
 
 use std::os::unix::net::UnixListener;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
+use common::sudo::Sudo;
 use common::*;
 use pam_mfa_e2e::agent::{Agent, AgentConfig};
-use pam_mfa_e2e::bins;
-use pam_mfa_e2e::process::{run_with_timeout, Finished};
+use pam_mfa_e2e::process::Finished;
 use pam_mfa_e2e::users::TestUser;
 use pam_mfa_e2e::workdir::WorkDir;
 use pam_mfa_e2e::{require_root, unique_name};
 use pam_mfa_protocol::{read_frame, write_frame, Request, RequestBody, Response, ResponseBody};
 
-const NAMESPACE_SCRIPT: &str = r#"set -e
-mount --bind "$1" /etc/pam.d
-mount --bind "$2" /etc/sudoers
-shift 2
-exec "$@"
-"#;
-
 /// `sudo -S id -un` as `user` through service `service` (pam_mfa.so on
 /// `socket` in auth), with nothing on its input.
 fn sudo_as(work: &WorkDir, user: &TestUser, service: &str, socket: &Path) -> Finished {
-    let module = bins::pam_module();
-    bins::require(&module);
-    let pam_dir = work.subdir("pam.d", 0o755);
-    std::fs::write(
-        pam_dir.join(service),
-        format!(
-            "auth required {} {}\naccount required pam_permit.so\nsession required pam_permit.so\n",
-            module.display(),
-            module_args(socket, "")
-        ),
-    )
-    .unwrap();
-    let sudoers = work.write(
-        "sudoers",
-        &format!(
-            "Defaults !requiretty, !lecture, !fqdn\n\
-             Defaults:{u} pam_service={service}, timestamp_timeout=0, passwd_tries=1\n\
-             root ALL=(ALL:ALL) ALL\n{u} ALL=(ALL:ALL) ALL\n",
-            u = user.name
-        ),
-        0o440,
-    );
-    run_with_timeout(
-        Command::new("unshare")
-            .args(["--mount", "--propagation", "private", "sh", "-c"])
-            .arg(NAMESPACE_SCRIPT)
-            .arg("sh")
-            .arg(&pam_dir)
-            .arg(&sudoers)
-            .args(["setpriv", "--reuid", &user.uid.to_string()])
-            .args(["--regid", &user.gid.to_string(), "--init-groups"])
-            .args(["env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"])
-            .args(["sudo", "-S", "id", "-un"]),
-        Duration::from_secs(30),
-    )
+    Sudo {
+        user,
+        service,
+        socket,
+        passwd_tries: 1,
+        answer: None,
+    }
+    .run(work)
 }
 
 #[test]
@@ -113,6 +74,7 @@ fn scripted_agent(socket: &Path) -> std::thread::JoinHandle<Vec<RequestBody>> {
             },
             ResponseBody::Deny {
                 message: "pam-mfa: the key did not answer in 30 s; login refused".into(),
+                tries_spent: false,
             },
         ];
         for a in answers {

@@ -102,7 +102,7 @@ pub(super) fn outcome(
     let a = tap(key, text.lines().last().unwrap(), signing_rp);
     match answer(&f.state, conv, &[a]) {
         Step::Done(ResponseBody::Allow { .. }) => Ok(()),
-        Step::Done(ResponseBody::Deny { message }) => Err(message),
+        Step::Done(ResponseBody::Deny { message, .. }) => Err(message),
         Step::Done(other) => panic!("{other:?}"),
         Step::Ask(_, again) => Err(prompt_text(&again)),
     }

@@ -22,7 +22,8 @@ fn auth_without_evidence_gets_a_challenge_and_limited_tries() {
         (first.node.as_str(), first.login.as_str()),
         ("prod3", "root")
     );
-    // A wrong answer: a fresh challenge and the reason, one try fewer.
+    // A wrong answer: a fresh challenge and the reason, one try fewer (not
+    // a refusal, so not the end of the tries).
     let Step::Ask(conv, again) = answer(&f.state, conv, &["hello".into()]) else {
         panic!("a second try")
     };
@@ -36,16 +37,23 @@ fn auth_without_evidence_gets_a_challenge_and_limited_tries() {
         first.text,
         "every try gets a new challenge"
     );
-    // A key that is not registered: the last try is used up.
+    // A key that is not registered: the last try is used up, and the deny
+    // says so (the module returns PAM_MAXTRIES: sshd asks no more).
     let foreign = format!(
         "sk1.{}.AAAA",
         base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, [9u8; 32])
     );
     match answer(&f.state, conv, &[foreign]) {
-        Step::Done(ResponseBody::Deny { message }) => assert!(
-            message.contains("not registered") && message.contains("no tries left"),
-            "{message}"
-        ),
+        Step::Done(ResponseBody::Deny {
+            message,
+            tries_spent,
+        }) => {
+            assert!(
+                message.contains("not registered") && message.contains("no tries left"),
+                "{message}"
+            );
+            assert!(tries_spent, "the last try is spent: {message}");
+        }
         _ => panic!("out of tries must deny"),
     }
 }
@@ -58,15 +66,26 @@ fn expired_challenges_and_cancel_are_refused() {
     };
     f.advance(Duration::from_secs(31));
     match answer(&f.state, conv, &["sk1.x.y".into()]) {
-        Step::Done(ResponseBody::Deny { message }) => {
-            assert!(message.contains("expired"), "{message}")
+        Step::Done(ResponseBody::Deny {
+            message,
+            tries_spent,
+        }) => {
+            assert!(message.contains("expired"), "{message}");
+            assert!(tries_spent, "an expired answer spends the only try");
         }
         _ => panic!("an expired challenge must deny"),
     }
+    // Giving up spends no try: a plain deny.
     let Step::Ask(conv, _) = f.begin(PamHook::Auth, None, "10.0.0.1") else {
         panic!()
     };
-    assert!(matches!(cancel(&f.state, conv), ResponseBody::Deny { .. }));
+    assert!(matches!(
+        cancel(&f.state, conv),
+        ResponseBody::Deny {
+            tries_spent: false,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -74,8 +93,12 @@ fn no_registered_key_means_no_challenge() {
     let policy = bundle("true", "").replace("kind: mfa_device", "kind: mfa_device_disabled");
     let f = Fixture::new(&policy, "");
     match f.begin(PamHook::Auth, None, "10.0.0.1") {
-        Step::Done(ResponseBody::Deny { message }) => {
-            assert!(message.contains("no registered security key"), "{message}")
+        Step::Done(ResponseBody::Deny {
+            message,
+            tries_spent,
+        }) => {
+            assert!(message.contains("no registered security key"), "{message}");
+            assert!(!tries_spent, "no tap was started: no try was spent");
         }
         _ => panic!("nothing to challenge"),
     }
@@ -86,7 +109,7 @@ fn a_locked_device_cannot_answer() {
     let lock = "---\nkind: lock\nversion: v2\nmetadata: {name: l1}\nspec:\n  target: {mfa_device: alice-key}\n";
     let f = Fixture::new(&bundle("true", lock), "");
     match f.begin(PamHook::Auth, None, "10.0.0.1") {
-        Step::Done(ResponseBody::Deny { message }) => {
+        Step::Done(ResponseBody::Deny { message, .. }) => {
             assert!(message.contains("no registered security key"), "{message}")
         }
         _ => panic!("the only key is locked: nothing to challenge"),
@@ -106,7 +129,7 @@ fn fail_open_keeps_the_last_known_locks() {
             .store
             .record_contact(now - Duration::from_secs(25 * 3600));
         match f.begin(PamHook::Auth, None, "10.0.0.1") {
-            Step::Done(ResponseBody::Deny { message }) if locked => {
+            Step::Done(ResponseBody::Deny { message, .. }) if locked => {
                 assert!(message.contains("incident 7"), "{message}")
             }
             Step::Done(ResponseBody::Unavailable { message }) if !locked => {
@@ -197,7 +220,7 @@ fn an_unmapped_service_of_a_root_daemon_is_decided_by_the_policy() {
     let f = Fixture::new(&bundle("true", lock), "attached_keys:\n  enabled: false\n");
     for ruser in [None, Some("root")] {
         match f.begin_service_from("cockpit", PamHook::Account, 1, ruser) {
-            Step::Done(ResponseBody::Deny { message }) => {
+            Step::Done(ResponseBody::Deny { message, .. }) => {
                 assert!(message.contains("incident 9"), "{message}")
             }
             _ => panic!("ruser {ruser:?}: the lock must deny"),

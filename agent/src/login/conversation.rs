@@ -207,6 +207,9 @@ pub fn answer(state: &AgentState, mut conv: Box<Conversation>, answers: &[String
                 conv.verdict.message = format!("pam-mfa: {why}; no tries left.\n{guidance}");
                 conv.verdict.reason =
                     format!("{}; last answer refused: {why}", conv.verdict.reason);
+                // The last try is spent: the module returns PAM_MAXTRIES, so
+                // sshd ends the connection instead of asking again.
+                conv.verdict.tries_spent = true;
                 let Conversation { ev, verdict, .. } = *conv;
                 return Step::Done(finish(state, ev, verdict));
             }

@@ -161,7 +161,7 @@ pub(super) fn sk_info(blob: &str) -> String {
 
 pub(super) fn denied_with(r: &ResponseBody, words: &str) {
     match r {
-        ResponseBody::Deny { message } => {
+        ResponseBody::Deny { message, .. } => {
             assert!(message.contains(words), "{message:?} lacks {words:?}")
         }
         other => panic!("expected a denial mentioning {words:?}, got {other:?}"),

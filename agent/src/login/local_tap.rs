@@ -330,13 +330,20 @@ pub fn poll(state: &AgentState, mut conv: Box<Conversation>) -> Step {
 }
 
 /// The tap's result: allowed for the device that answered (the login
-/// decided again for its owner), or refused.
+/// decided again for its owner), or refused. A PIV card that refuses the
+/// PIN with no tries left has blocked it: nothing more this login could ask
+/// would work, so the refusal says its tries are spent (PAM_MAXTRIES);
+/// every other refusal leaves the application free to ask again.
 fn settle(
     state: &AgentState,
-    conv: Box<Conversation>,
+    mut conv: Box<Conversation>,
     running: Running,
     result: TapResult,
 ) -> Step {
+    conv.verdict.tries_spent = matches!(
+        result,
+        TapResult::Piv(PivTapOutcome::WrongPin { left: 0, .. })
+    );
     let outcome = match result {
         TapResult::Piv(out) => {
             piv_outcome(state, &conv, &running, out).map(|(c, d)| (c, d, "attached_piv"))

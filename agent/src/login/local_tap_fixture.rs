@@ -262,7 +262,7 @@ pub(super) fn is_allow(b: &ResponseBody) -> bool {
 
 pub(super) fn deny_text(b: &ResponseBody) -> String {
     match b {
-        ResponseBody::Deny { message } => message.clone(),
+        ResponseBody::Deny { message, .. } => message.clone(),
         other => panic!("not a deny: {other:?}"),
     }
 }

@@ -43,7 +43,7 @@ fn a_login_that_would_wait_and_may_not_is_refused_with_the_reason() {
         Step::Ask(_, ResponseBody::Prompt { .. })
     ));
     match sshd_login(&f, PamHook::Auth, Err(SPENT)) {
-        Step::Done(ResponseBody::Deny { message }) => assert_eq!(message, SPENT),
+        Step::Done(ResponseBody::Deny { message, .. }) => assert_eq!(message, SPENT),
         Step::Done(other) => panic!("{other:?}"),
         Step::Ask(_, body) => panic!("started to wait: {body:?}"),
     }

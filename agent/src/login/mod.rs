@@ -33,6 +33,8 @@ mod local_tap;
 mod local_tap_fido;
 #[cfg(test)]
 mod local_tap_fixture;
+#[cfg(test)]
+mod local_tap_pin_tests;
 mod local_tap_piv;
 #[cfg(test)]
 mod local_tap_ssh_session_tests;

@@ -77,6 +77,7 @@ pub(super) fn first_verdict(
             .map(|c| c.unmapped_roles.clone())
             .unwrap_or_default(),
         connection_key: None,
+        tries_spent: false,
     };
     if d.access == Access::Deny {
         // Several cluster users (a shared login): none of them may.

@@ -133,7 +133,7 @@ fn a_constrained_request_reaches_its_node_with_its_logins() {
         Some(&info(r#"{"version":"v2","ssh":{"logins":["root"]}}"#)),
         "10.0.0.1",
     ) {
-        ResponseBody::Deny { message } => {
+        ResponseBody::Deny { message, .. } => {
             assert!(message.contains("certificate is not accepted"), "{message}")
         }
         other => panic!("{other:?}"),

@@ -125,6 +125,7 @@ fn session_verdict(
         identity: None,
         lock_roles: Vec::new(),
         connection_key: None,
+        tries_spent: false,
     }
 }
 

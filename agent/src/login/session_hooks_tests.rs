@@ -79,7 +79,7 @@ fn leader() -> Child {
 }
 
 fn is_deny(b: &ResponseBody, words: &str) -> bool {
-    matches!(b, ResponseBody::Deny { message } if message.contains(words))
+    matches!(b, ResponseBody::Deny { message, .. } if message.contains(words))
 }
 
 const ALLOW: ResponseBody = ResponseBody::Allow { message: None };

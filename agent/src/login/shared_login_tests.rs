@@ -115,7 +115,7 @@ fn the_tap_is_decided_again_for_its_owner_alone() {
     // jerry's tap: his lock holds, whatever the key proves.
     let line = piv_answer(&mut FakeCard::new(&cards.jerry, &touch()), &jerry_prompt);
     match answer(&f.state, jerry_conv, &[line]) {
-        Step::Done(ResponseBody::Deny { message }) => {
+        Step::Done(ResponseBody::Deny { message, .. }) => {
             assert!(message.contains("locked"), "{message}")
         }
         other => panic!("jerry is locked: {:?}", matches!(other, Step::Done(_))),
@@ -208,7 +208,7 @@ fn a_key_removed_while_the_login_waits_cannot_finish_it() {
     f.state.store.install(b, std::time::SystemTime::now());
     let line = piv_answer(&mut FakeCard::new(&cards.alice, &touch()), &prompt);
     match answer(&f.state, conv, &[line]) {
-        Step::Done(ResponseBody::Deny { message }) => {
+        Step::Done(ResponseBody::Deny { message, .. }) => {
             assert!(message.contains("no longer registered"), "{message}")
         }
         Step::Done(r) => panic!("allowed with a removed key: {r:?}"),
@@ -230,7 +230,7 @@ fn a_key_removed_while_the_login_waits_cannot_finish_it() {
     f.state.store.install(b, std::time::SystemTime::now());
     let line = piv_answer(&mut FakeCard::new(&cards.alice, &touch()), &prompt);
     match answer(&f.state, conv, &[line]) {
-        Step::Done(ResponseBody::Deny { message }) => {
+        Step::Done(ResponseBody::Deny { message, .. }) => {
             assert!(message.contains("no longer registered"), "{message}")
         }
         Step::Done(r) => panic!("allowed with a replaced key: {r:?}"),

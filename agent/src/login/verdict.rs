@@ -54,6 +54,10 @@ pub(super) struct Verdict {
     /// `user` (an SSH login's registered key, a verified certificate of
     /// this cluster): a tap is remembered for the reuse window with it.
     pub(super) connection_key: Option<ConnectionKey>,
+    /// A refusal that ends a tap because its last try was spent: sent as a
+    /// `deny` with `tries_spent`, which the module turns into PAM_MAXTRIES
+    /// so sshd ends the connection instead of starting the tap again.
+    pub(super) tries_spent: bool,
 }
 
 impl Verdict {
@@ -70,6 +74,7 @@ impl Verdict {
             identity: None,
             lock_roles: Vec::new(),
             connection_key: None,
+            tries_spent: false,
         }
     }
 }
@@ -88,7 +93,10 @@ pub(super) fn finish(state: &AgentState, mut ev: AuditEvent, v: Verdict) -> Resp
     if v.allow {
         ResponseBody::Allow { message: None }
     } else {
-        ResponseBody::Deny { message: v.message }
+        ResponseBody::Deny {
+            message: v.message,
+            tries_spent: v.tries_spent,
+        }
     }
 }
 
@@ -124,6 +132,7 @@ pub(super) fn refuse_unusable(
             state.audit(ev);
             return ResponseBody::Deny {
                 message: format!("pam-mfa: access as {login} on {node} is locked: {lock}"),
+                tries_spent: false,
             };
         }
     }
@@ -149,6 +158,7 @@ pub(super) fn refuse_unusable(
             "deny",
             ResponseBody::Deny {
                 message: format!("pam-mfa: {cause}; {what} refused"),
+                tries_spent: false,
             },
         )
     };

@@ -85,7 +85,7 @@ fn fresh_policies_decide() {
 fn strict_with_a_stale_lock_view_denies_even_under_fail_mode_open() {
     for fail_mode in ["closed", "open"] {
         match begin_after(fail_mode, "strict", LOCKS_STALE) {
-            ResponseBody::Deny { message } => assert!(message.contains("locks"), "{message}"),
+            ResponseBody::Deny { message, .. } => assert!(message.contains("locks"), "{message}"),
             other => panic!("fail_mode {fail_mode}: {other:?}"),
         }
         assert!(matches!(
@@ -102,7 +102,7 @@ fn strict_with_a_stale_lock_view_denies_even_under_fail_mode_open() {
 #[test]
 fn a_stale_policy_follows_the_fail_mode() {
     match begin_after("closed", "best_effort", POLICY_STALE) {
-        ResponseBody::Deny { message } => assert!(message.contains("out of date"), "{message}"),
+        ResponseBody::Deny { message, .. } => assert!(message.contains("out of date"), "{message}"),
         other => panic!("{other:?}"),
     }
     match begin_after("open", "best_effort", POLICY_STALE) {
@@ -129,7 +129,7 @@ fn the_locking_mode_is_the_persons() {
         let got = begin_with("closed", &policy_with(cap, role), LOCKS_STALE);
         match (&got, allowed) {
             (ResponseBody::Allow { .. }, true) => {}
-            (ResponseBody::Deny { message }, false) => {
+            (ResponseBody::Deny { message, .. }, false) => {
                 assert!(message.contains("locks"), "{cap}/{role}: {message}")
             }
             _ => panic!("cap {cap}, role {role}: {got:?}"),

@@ -17,6 +17,9 @@ pub const PAM_AUTH_ERR: i32 = 7;
 pub const PAM_AUTHINFO_UNAVAIL: i32 = 9;
 /// User not known to the underlying authentication module.
 pub const PAM_USER_UNKNOWN: i32 = 10;
+/// An authentication service has maintained a retry count which has been
+/// reached: no further retries should be attempted.
+pub const PAM_MAXTRIES: i32 = 11;
 /// Cannot make/remove an entry for the specified session.
 pub const PAM_SESSION_ERR: i32 = 14;
 /// Conversation error.

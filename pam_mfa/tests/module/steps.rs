@@ -118,13 +118,18 @@ fn ssh_connection_or_ssh_client_in_either_environment_is_sent_as_set() {
     }
 }
 
+/// A deny whose tap spent its last try is PAM_MAXTRIES in auth (sshd then
+/// stops asking); in the other hooks it is any deny.
 #[test]
 fn deny_shows_the_message_with_the_code_of_each_hook() {
-    for (hook, want) in [
-        (PamHook::Auth, PAM_AUTH_ERR),
-        (PamHook::Account, PAM_PERM_DENIED),
-        (PamHook::OpenSession, PAM_SESSION_ERR),
-        (PamHook::CloseSession, PAM_SESSION_ERR),
+    for (hook, tries_spent, want) in [
+        (PamHook::Auth, false, PAM_AUTH_ERR),
+        (PamHook::Auth, true, PAM_MAXTRIES),
+        (PamHook::Account, false, PAM_PERM_DENIED),
+        (PamHook::Account, true, PAM_PERM_DENIED),
+        (PamHook::OpenSession, false, PAM_SESSION_ERR),
+        (PamHook::OpenSession, true, PAM_SESSION_ERR),
+        (PamHook::CloseSession, false, PAM_SESSION_ERR),
     ] {
         for mode in ["fail_mode=closed", "fail_mode=open"] {
             let agent = Agent::spawn(move |peer| {
@@ -134,11 +139,12 @@ fn deny_shows_the_message_with_the_code_of_each_hook() {
                 }
                 peer.send(ResponseBody::Deny {
                     message: "MFA required: tap your key".into(),
+                    tries_spent,
                 });
             });
             let mut h = Scripted::new();
             let (code, _) = run(&mut h, hook, &[&agent.arg(), mode]);
-            assert_eq!(code, want, "{hook:?} {mode}");
+            assert_eq!(code, want, "{hook:?} tries_spent {tries_spent} {mode}");
             assert_eq!(h.shown(PromptStyle::Error), ["MFA required: tap your key"]);
             assert_eq!(
                 agent.finish().len(),
@@ -162,6 +168,7 @@ fn silent_still_shows_the_tap_cue_and_the_refusal_reason() {
         peer.recv();
         peer.send(ResponseBody::Deny {
             message: "no registered security key answered".into(),
+            tries_spent: false,
         });
     });
     let mut h = Scripted::new();

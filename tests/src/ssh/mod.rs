@@ -75,6 +75,9 @@ pub struct SshLogin {
     /// A command the client runs under (e.g. `nsenter --target=PID --mount --`
     /// to reach a private pcscd); empty: none.
     pub wrapper: Vec<String>,
+    /// The client's `NumberOfPasswordPrompts`: how many keyboard-interactive
+    /// rounds it starts. 1 unless set (OpenSSH's own default is 3).
+    pub password_prompts: u32,
 }
 
 /// What happened.
@@ -130,6 +133,7 @@ impl SshLogin {
             agent_socket: None,
             extra_env: Vec::new(),
             wrapper: Vec::new(),
+            password_prompts: 1,
         }
     }
 
@@ -142,6 +146,13 @@ impl SshLogin {
 
     pub fn answer(mut self, a: &str) -> SshLogin {
         self.askpass_answer = a.to_string();
+        self
+    }
+
+    /// Lets the client start `n` keyboard-interactive rounds, as a person's
+    /// ssh does (OpenSSH's default `NumberOfPasswordPrompts` is 3).
+    pub fn password_prompts(mut self, n: u32) -> SshLogin {
+        self.password_prompts = n;
         self
     }
 
@@ -170,7 +181,8 @@ impl SshLogin {
             None => Command::new("ssh"),
         };
         cmd.args(client_args(&self.key, self.port))
-            .args(["-o", "NumberOfPasswordPrompts=1"])
+            .arg("-o")
+            .arg(format!("NumberOfPasswordPrompts={}", self.password_prompts))
             .args(&self.extra_args)
             .arg(format!("{}@127.0.0.1", self.user))
             .arg(remote_cmd)

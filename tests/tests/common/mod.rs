@@ -1,6 +1,7 @@
 //! Shared setup for the product scenarios (sshd_login.rs, pam_stacks.rs).
 #![allow(dead_code)]
 
+pub mod sudo;
 pub mod user_ca;
 
 use std::time::Duration;

@@ -53,13 +53,15 @@ pub(super) fn apply_traits<'b>(
         )),
     };
     // In the order Teleport applies them, so the notes read in that order.
-    let allow_logins = expand_logins(name, "allow logins", &role.allow.logins, traits, reasons);
-    let allow_labels = labels(
-        Side::Allow,
-        &role.allow.node_labels,
-        known.and_then(|k| k.allow.as_ref()),
-        reasons,
-    );
+    let known_allow = known.and_then(|k| k.allow.as_ref());
+    let allow_logins = if allow_side_never_matches(role, known_allow) {
+        // `allow_check` refuses on the labels before it reads the logins:
+        // leave them unread (on a large bundle, cold memory).
+        Vec::new()
+    } else {
+        expand_logins(name, "allow logins", &role.allow.logins, traits, reasons)
+    };
+    let allow_labels = labels(Side::Allow, &role.allow.node_labels, known_allow, reasons);
     let deny_logins = expand_logins(name, "deny logins", &role.deny.logins, traits, reasons);
     let deny_labels = labels(
         Side::Deny,
@@ -75,6 +77,16 @@ pub(super) fn apply_traits<'b>(
         deny_logins,
         deny_labels,
     }
+}
+
+/// Whether the role's literal allow node_labels are known not to match this
+/// node and decide the allow side alone (they are not left out for a
+/// node_labels_expression): then no login of the role is allowed here,
+/// whatever its logins expand to (see `allow_check`).
+fn allow_side_never_matches(role: &Role, known: Option<&LabelMatch>) -> bool {
+    let labels_decide =
+        !(role.allow.node_labels.is_empty() && role.allow.node_labels_expression.is_some());
+    labels_decide && matches!(known, Some(LabelMatch::NotMatched(_)))
 }
 
 /// Teleport's `ApplyTraits` for logins: templates expanded (each login kept

@@ -112,11 +112,19 @@ fn garbage_answers_get_one_round_of_tries_and_the_connection_ends() {
     // sshd refuses the client's next keyboard-interactive rounds unasked;
     // left no method, the client offers its own password prompt (sshd, with
     // PasswordAuthentication no, refuses the answer unread).
+    // What README's troubleshooting row describes: the client's own
+    // "password:" prompts, then sshd's "Too many authentication failures".
+    let others: Vec<_> = out
+        .askpass
+        .iter()
+        .filter(|p| !p.contains("MFA challenge pmfa1:"))
+        .collect();
     assert!(
-        out.askpass
-            .iter()
-            .filter(|p| !p.contains("MFA challenge pmfa1:"))
-            .all(|p| p.contains("'s password:")),
+        !others.is_empty() && others.iter().all(|p| p.contains("'s password:")),
+        "{evidence}"
+    );
+    assert!(
+        out.stderr().contains("Too many authentication failures"),
         "{evidence}"
     );
 

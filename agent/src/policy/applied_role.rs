@@ -84,9 +84,13 @@ pub(super) fn apply_traits<'b>(
 /// node_labels_expression): then no login of the role is allowed here,
 /// whatever its logins expand to (see `allow_check`).
 fn allow_side_never_matches(role: &Role, known: Option<&LabelMatch>) -> bool {
-    let labels_decide =
-        !(role.allow.node_labels.is_empty() && role.allow.node_labels_expression.is_some());
-    labels_decide && matches!(known, Some(LabelMatch::NotMatched(_)))
+    allow_labels_count(role) && matches!(known, Some(LabelMatch::NotMatched(_)))
+}
+
+/// Whether the role's allow node_labels take part in `allow_check`: they
+/// do unless they are empty and a node_labels_expression stands alone.
+fn allow_labels_count(role: &Role) -> bool {
+    !(role.allow.node_labels.is_empty() && role.allow.node_labels_expression.is_some())
 }
 
 /// Teleport's `ApplyTraits` for logins: templates expanded (each login kept
@@ -208,7 +212,7 @@ fn expression_env<'e>(a: &'e AppliedRole<'_>, q: &'e LoginQuery<'_>) -> Expressi
 pub(super) fn allow_check(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Result<String, String> {
     let expression = a.role.allow.node_labels_expression.as_ref();
     let mut how = Vec::new();
-    if !(a.role.allow.node_labels.is_empty() && expression.is_some()) {
+    if allow_labels_count(a.role) {
         match &*a.allow_labels {
             LabelMatch::Matched(h) => how.push(h.clone()),
             LabelMatch::NotMatched(why) => return Err(why.clone()),

@@ -3,7 +3,7 @@
 //! decision made by matching at the login, on every node, for selectors with
 //! and without templates, regexes (valid or not) and wildcards.
 
-use super::support::{bundle, node, role, Ask};
+use super::support::{bundle, node, role, user, Ask};
 use crate::policy::{Bundle, Decision, NodeInfo};
 
 /// Allow and deny selectors: literal ones (kept), and templated ones
@@ -197,5 +197,50 @@ fn a_value_template_gives_users_their_own_outcome() {
     assert!(holders.iter().any(|&u| !by_a7(u)), "{holders:?}");
     for u in holders {
         assert_eq!(by_a7(u), u % 3 == 0, "user{u} (team-{})", u % 3);
+    }
+}
+
+/// A role whose kept allow node_labels do not match the node can allow no
+/// login there, and its logins are left unexpanded; one whose empty
+/// node_labels leave the decision to its node_labels_expression must still
+/// be judged by its logins. Both decide as matching at the login does.
+#[test]
+fn kept_outcomes_leave_the_expression_alone_roles_their_logins() {
+    let text = [
+        role(
+            "by-expression",
+            "v7",
+            "  allow:\n    logins: ['{{internal.logins}}']\n    node_labels_expression: 'labels.env == \"prod\"'",
+        ),
+        role(
+            "both",
+            "v7",
+            "  allow:\n    logins: [root]\n    node_labels: {env: dev}\n    node_labels_expression: 'labels.env == \"prod\"'",
+        ),
+        user("alice", &["by-expression", "both"], &["alice"]),
+    ]
+    .concat();
+    let prod1 = &nodes()[0];
+    let kept = bundle(&text);
+    kept.prepare_for_node(prod1);
+    let by_expression = kept
+        .role_labels_on(&kept.roles()["by-expression"], &prod1.labels)
+        .and_then(|k| k.allow.clone());
+    assert!(
+        by_expression.is_some_and(|m| !m.is_match()),
+        "the empty selector is kept, as no match"
+    );
+    let alice = Ask::new(prod1, "alice").decide(&kept);
+    assert_eq!(alice.roles, ["by-expression"], "{:?}", alice.reasons);
+    let root = Ask::new(prod1, "root").decide(&kept);
+    assert!(root.roles.is_empty(), "{:?}", root.reasons);
+    let reference = bundle(&text);
+    reference.prepare_for_node(&node("elsewhere", &[("nothing", "here")]));
+    for login in ["alice", "root"] {
+        assert_eq!(
+            Ask::new(prod1, login).decide(&kept),
+            Ask::new(prod1, login).decide(&reference),
+            "{login}"
+        );
     }
 }

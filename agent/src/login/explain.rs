@@ -285,11 +285,7 @@ mod tests {
             )
             .unwrap();
             let e = ask(&b, "jerry", "sshd");
-            let note = e
-                .reasons
-                .iter()
-                .find(|r| r.starts_with("jerry has no registered device"))
-                .unwrap_or_else(|| panic!("{:?}", e.reasons));
+            let note = jerrys_no_device_note(&e);
             assert!(note.contains("private-key-policy meets it"), "{note}");
             assert_eq!(note.contains("mfa-verified"), shows_mfa, "{note}");
         }
@@ -313,13 +309,18 @@ mod tests {
             (e.access.as_str(), e.mfa.as_str()),
             ("allow", "hardware_key")
         );
-        let note = e
-            .reasons
-            .iter()
-            .find(|r| r.starts_with("jerry has no registered device"))
-            .unwrap_or_else(|| panic!("{:?}", e.reasons));
+        let note = jerrys_no_device_note(&e);
         assert!(note.contains("private-key-policy meets it"), "{note}");
         assert!(!note.contains("mfa-verified"), "{note}");
+    }
+
+    /// The note that jerry has no registered device (the test fails
+    /// without one).
+    fn jerrys_no_device_note(e: &Explanation) -> &str {
+        e.reasons
+            .iter()
+            .find(|r| r.starts_with("jerry has no registered device"))
+            .unwrap_or_else(|| panic!("{:?}", e.reasons))
     }
 
     /// README's step: `mfactl explain --login jerry --service sudo` with

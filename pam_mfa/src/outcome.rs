@@ -17,9 +17,11 @@ pub enum Outcome {
     /// The agent said `deny`; `tries_spent` when it ended a tap whose last
     /// try was spent.
     Deny { tries_spent: bool },
-    /// No trusted agent answered: no socket, wrong owner, symlink, refused,
-    /// connect deadline, peer not root, or a transport failure (timeout,
-    /// closed, reset) before the agent's first response. Fail mode applies.
+    /// There is no agent at all: no socket file (`ENOENT`), or nobody
+    /// listens on it (`ECONNREFUSED`); see `ConnectError::is_unreachable`.
+    /// Fail mode applies. A socket that is not the agent's (symlink, wrong
+    /// owner, peer not root), a full backlog, and a transport failure or
+    /// deadline are [`Outcome::Failure`], never fail-open.
     Unreachable(String),
     /// The agent said `unavailable` (no usable policy). Fail mode applies.
     Unavailable(String),

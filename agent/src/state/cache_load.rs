@@ -17,17 +17,21 @@ use crate::sync::{verify_bundle_signature, AcceptedManifest, LastKnownGood};
 /// source, signature, parse), so the host decides offline; the poller pulls
 /// at once. Without a usable copy, pulls now. Other sources: loads them.
 pub fn initial_load(state: &AgentState) -> ReloadOutcome {
+    // The floor recorded for this source first: the cached copy is held
+    // against it, as a pulled manifest is.
+    let floor_error = matches!(state.source, PolicySource::Manifest(_))
+        .then(|| {
+            let mut book = state.sync_book.lock().unwrap_or_else(|p| p.into_inner());
+            super::manifest_sync::load_recorded_floor(state, &mut book).err()
+        })
+        .flatten();
     let cached = load_cache(state);
-    // After the cache (whose success clears the status line an unreadable
-    // floor would leave), before the first pull.
-    if matches!(state.source, PolicySource::Manifest(_)) {
-        let mut book = state.sync_book.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = super::manifest_sync::load_recorded_floor(state, &mut book) {
-            let error = format!("rollback floor unreadable: {e}");
-            eprintln!("mfa-agent: {error}");
-            state.store.record_cache_error(Some(error.clone()));
-            audit(state, "policy_rejected", "rejected", "", error);
-        }
+    // Shown after the cache, whose success clears the status line.
+    if let Some(e) = floor_error {
+        let error = format!("rollback floor unreadable: {e}");
+        eprintln!("mfa-agent: {error}");
+        state.store.record_cache_error(Some(error.clone()));
+        audit(state, "policy_rejected", "rejected", "", error);
     }
     cached.unwrap_or_else(|| reload_now(state))
 }

@@ -12,7 +12,7 @@ use super::agent_state::{AgentState, SyncBook};
 use super::policy_store::{Provenance, StoreSnapshot};
 use super::pulled::{save_contact, Pulled};
 use crate::policy::{load_bundle_str, Bundle};
-use crate::sync::manifest_check::check_bundle;
+use crate::sync::manifest_check::{check_bundle, check_floor};
 use crate::sync::manifest_format::{parse_manifest, Manifest};
 use crate::sync::{
     load_floor, pull_manifest, raise_floor, save_floor, verify_bundle_signature, AcceptedManifest,
@@ -221,13 +221,16 @@ pub(super) fn check_cached(
             manifest.source
         ));
     }
-    let accepted = AcceptedManifest::from(&manifest);
-    // Held in memory even if the rest is refused below; recorded on disk
-    // only once its signature verifies (a key taken out of signing_keys must
-    // not leave its serial behind in the floor file).
-    raise_floor(&mut book.manifest_floor, accepted.clone());
+    // Only a manifest whose signature verifies speaks for the source: an
+    // edited serial must not become the floor (every later set would be
+    // refused). Its serial was recorded in the floor file when it was
+    // accepted, and that floor is read first (`initial_load`).
     verify_bundle_signature(&cached.bytes, &cached.signature, &state.signing_keys)
         .map_err(|e| e.replace("the bundle signature", "its manifest signature"))?;
+    // A copy older than the recorded floor (put back from a backup, or
+    // written by hand) is a rollback, as a pulled one would be.
+    check_floor(&manifest, book.manifest_floor.as_ref()).map_err(|r| r.to_string())?;
+    let accepted = AcceptedManifest::from(&manifest);
     record_floor(state, book, &accepted);
     if manifest.bundle.sha256 != lkg.sha256 {
         return Err(format!(

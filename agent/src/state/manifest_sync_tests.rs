@@ -171,3 +171,67 @@ fn a_new_source_url_keeps_the_rollback_floor() {
     let floor = crate::sync::load_floor(&state_dir, "prod").unwrap();
     assert_eq!(floor.map(|f| f.serial), Some(T0 + 120));
 }
+
+/// Syncs `OLD` (serial T0), keeps a copy of its cached set, then syncs
+/// `NEW` (serial T0 + 60): the cache and the recorded floor hold `NEW`.
+/// Returns the state directory and the copy of `OLD`'s cache file.
+fn synced_old_then_new(dir: &Dir, now: &Arc<Mutex<SystemTime>>) -> (std::path::PathBuf, Vec<u8>) {
+    let state_dir = dir.0.join("state");
+    let cache_file = state_dir.join("last-known-good.json");
+    dir.publish("prod", T0, T0, OLD);
+    let first = agent(dir, &state_dir, now);
+    assert!(matches!(
+        sync_now(&first).outcome,
+        ReloadOutcome::Loaded { .. }
+    ));
+    let old_cache = std::fs::read(&cache_file).unwrap();
+    dir.publish("prod", T0 + 60, T0 + 60, NEW);
+    *now.lock().unwrap() = at(T0 + 70);
+    assert!(matches!(
+        sync_now(&first).outcome,
+        ReloadOutcome::Loaded { .. }
+    ));
+    (state_dir, old_cache)
+}
+
+/// The cached set put back from before the last accepted one (a restored
+/// backup, a hand edit) while the source cannot be reached: the recorded
+/// floor refuses it at start, as it refuses a pulled one, and the lock that
+/// came with the newer set is not dropped by a policy without it.
+#[test]
+fn a_cached_set_older_than_the_recorded_floor_is_refused_at_start() {
+    let dir = Dir::new("state-old-cache");
+    let now = Arc::new(Mutex::new(at(T0 + 10)));
+    let (state_dir, old_cache) = synced_old_then_new(&dir, &now);
+    std::fs::write(state_dir.join("last-known-good.json"), old_cache).unwrap();
+    std::fs::remove_file(dir.manifest()).unwrap();
+    let restarted = agent(&dir, &state_dir, &now);
+    let start = initial_load(&restarted);
+    assert!(!matches!(start, ReloadOutcome::Loaded { .. }), "{start:?}");
+    assert!(
+        restarted.policy_for_decision().is_err(),
+        "the older set was put in force"
+    );
+}
+
+/// A cached manifest whose serial was edited no longer verifies: it is
+/// refused, and its serial does not become the floor, so the source's
+/// current set is still taken (before: every later set was refused as a
+/// rollback, and the host kept no policy).
+#[test]
+fn an_edited_serial_in_the_cache_does_not_raise_the_floor() {
+    let dir = Dir::new("state-edited-serial");
+    let now = Arc::new(Mutex::new(at(T0 + 10)));
+    let (state_dir, _) = synced_old_then_new(&dir, &now);
+    let cache_file = state_dir.join("last-known-good.json");
+    let text = std::fs::read_to_string(&cache_file).unwrap();
+    let serial = (T0 + 60).to_string();
+    assert!(text.contains(&serial), "{text}");
+    std::fs::write(&cache_file, text.replace(&serial, &u64::MAX.to_string())).unwrap();
+    let restarted = agent(&dir, &state_dir, &now);
+    let start = initial_load(&restarted);
+    assert!(matches!(start, ReloadOutcome::Loaded { .. }), "{start:?}");
+    assert!(restarted.policy_for_decision().is_ok());
+    let floor = crate::sync::load_floor(&state_dir, "prod").unwrap();
+    assert_eq!(floor.map(|f| f.serial), Some(T0 + 60));
+}

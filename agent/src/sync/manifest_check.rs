@@ -145,6 +145,12 @@ pub fn check_manifest(
             ),
         ));
     }
+    check_floor(m, floor)
+}
+
+/// Not behind `floor` (the last-known-good): a lower serial is a rollback,
+/// the same serial with another bundle a reused one.
+pub fn check_floor(m: &Manifest, floor: Option<&AcceptedManifest>) -> Result<(), Refusal> {
     let Some(floor) = floor else {
         return Ok(());
     };

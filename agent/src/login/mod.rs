@@ -71,6 +71,7 @@ mod shared_login_tests;
 mod sshd_connection;
 mod tap;
 mod tap_credential;
+mod tap_match;
 mod tap_prompt;
 mod tap_verify;
 #[cfg(test)]

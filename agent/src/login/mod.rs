@@ -67,6 +67,8 @@ mod session_hooks;
 #[cfg(test)]
 mod session_hooks_tests;
 #[cfg(test)]
+mod shared_credential_tests;
+#[cfg(test)]
 mod shared_login_tests;
 mod sshd_connection;
 mod tap;

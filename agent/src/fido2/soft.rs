@@ -248,6 +248,14 @@ impl SoftAuthenticator {
         Ok(())
     }
 
+    /// This authenticator with credential id `id`: an authenticator
+    /// registered without attestation (`none`) names its credential as it
+    /// likes, another's id included.
+    pub fn with_credential_id(mut self, id: &[u8]) -> SoftAuthenticator {
+        self.credential_id = id.to_vec();
+        self
+    }
+
     pub fn credential_id(&self) -> &[u8] {
         &self.credential_id
     }

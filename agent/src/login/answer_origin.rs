@@ -9,11 +9,10 @@
 //! Such an answer is always refused; an answer is accepted only when it
 //! verifies over the conversation's own challenge.
 
-use super::tap::{Conversation, TapKind};
+use super::tap::Conversation;
+use super::tap_match::{names_device, signed_by};
 use crate::challenge::{split_claim, Answer, ParsedChallenge, PREFIX};
 use crate::state::AgentState;
-use crate::verify::piv_tap::verify_piv_tap;
-use crate::verify::ssh_sk::verify_sk_signature;
 
 /// How many used challenges an answer naming none is checked against.
 const REPLAY_CANDIDATES: usize = 8;
@@ -72,47 +71,10 @@ fn other_challenge(state: &AgentState, conv: &Conversation, c: &ParsedChallenge)
 }
 
 /// Whether `answer` is a valid signature over `text` by one of the
-/// conversation's registered keys (flags and counters are not looked at:
-/// this only chooses the refusal's wording).
+/// conversation's registered keys that it names (flags and counters are not
+/// looked at: this only chooses the refusal's wording).
 fn signed_by_a_device(conv: &Conversation, answer: &Answer, text: &str) -> bool {
-    conv.devices.iter().any(|d| match (answer, &d.kind) {
-        (
-            Answer::SshSk {
-                key_digest,
-                signature,
-            },
-            TapKind::SshSk { key_blob, digest },
-        ) => {
-            key_digest == digest
-                && verify_sk_signature(key_blob, signature, text.as_bytes()).is_ok()
-        }
-        (
-            Answer::Webauthn {
-                selector,
-                authenticator_data,
-                signature,
-            },
-            TapKind::Webauthn(cred),
-        ) => {
-            cred.selector() == *selector
-                && conv
-                    .rp_id
-                    .as_deref()
-                    .is_some_and(|rp| cred.verify(rp, text, authenticator_data, signature).is_ok())
-        }
-        (Answer::Browser(browser), TapKind::Webauthn(cred)) => {
-            cred.selector() == browser.selector && conv.browser_signed(cred, browser, text)
-        }
-        (
-            Answer::Piv {
-                selector,
-                signature,
-            },
-            TapKind::Piv { selector: s, key },
-        ) => {
-            s == selector
-                && verify_piv_tap(&key.attestation.public_key_spki, text, signature).is_ok()
-        }
-        _ => false,
-    })
+    conv.devices
+        .iter()
+        .any(|d| names_device(answer, d) && signed_by(conv, answer, d, text))
 }

@@ -111,7 +111,7 @@ fn a_page_outside_the_rp_id_shows_no_link_and_says_why() {
 }
 
 /// The page's answer for `conv`'s challenge made on `origin` by `key`.
-fn page_answer(key: &mut SoftAuthenticator, challenge: &str, origin: &str) -> String {
+pub(super) fn page_answer(key: &mut SoftAuthenticator, challenge: &str, origin: &str) -> String {
     let cd = format!("{}}}", template_prefix(challenge, origin));
     let r = key
         .get_assertion(

@@ -9,6 +9,7 @@ use super::key_rules::device_locked;
 use super::local_tap;
 use super::may_wait::MayWait;
 use super::tap::{fresh_challenge, tap_devices, Conversation, Step, TapDevice, TapKind};
+use super::tap_match::answering_device;
 use super::verdict::{finish, PeerIds, Verdict};
 use crate::audit::AuditEvent;
 use crate::challenge::Answer;
@@ -224,82 +225,43 @@ pub fn answer(state: &AgentState, mut conv: Box<Conversation>, answers: &[String
     }
 }
 
+/// Verifies an answer: by the device whose key signed it among those its
+/// selector names ([`answering_device`]), refused when keys of several
+/// users verify it.
 fn check_answer(
     state: &AgentState,
     conv: &Conversation,
     text: &str,
 ) -> Result<(KeyClass, usize), String> {
-    let not_registered = || format!("that security key is not registered for {}", conv.user);
-    match Answer::parse(text)? {
-        Answer::SshSk {
-            key_digest,
-            signature,
-        } => {
-            let i = conv
-                .devices
-                .iter()
-                .position(
-                    |d| matches!(&d.kind, TapKind::SshSk { digest, .. } if *digest == key_digest),
-                )
-                .ok_or_else(not_registered)?;
-            Ok((conv.verify_sk(state, &conv.devices[i], &signature)?, i))
+    let answer = Answer::parse(text)?;
+    let i = answering_device(conv, &answer)?;
+    let device = &conv.devices[i];
+    let class = match (&answer, &device.kind) {
+        (Answer::SshSk { signature, .. }, TapKind::SshSk { .. }) => {
+            conv.verify_sk(state, device, signature)?
         }
-        Answer::Webauthn {
-            selector,
-            authenticator_data,
-            signature,
-        } => {
-            let (i, cred) = conv
-                .devices
-                .iter()
-                .enumerate()
-                .find_map(|(i, d)| match &d.kind {
-                    TapKind::Webauthn(c) if c.selector() == selector => Some((i, c)),
-                    _ => None,
-                })
-                .ok_or_else(not_registered)?;
-            Ok((
-                conv.verify_webauthn(
-                    state,
-                    &conv.devices[i],
-                    cred,
-                    &authenticator_data,
-                    &signature,
-                )?,
-                i,
+        (
+            Answer::Webauthn {
+                authenticator_data,
+                signature,
+                ..
+            },
+            TapKind::Webauthn(cred),
+        ) => conv.verify_webauthn(state, device, cred, authenticator_data, signature)?,
+        (Answer::Browser(browser), TapKind::Webauthn(cred)) => {
+            conv.verify_browser(state, device, cred, browser)?
+        }
+        (Answer::Piv { signature, .. }, TapKind::Piv { key, .. }) => {
+            conv.verify_piv(device, key, signature)?
+        }
+        _ => {
+            return Err(format!(
+                "that security key is not registered for {}",
+                conv.user
             ))
         }
-        Answer::Browser(browser) => {
-            let (i, cred) = conv
-                .devices
-                .iter()
-                .enumerate()
-                .find_map(|(i, d)| match &d.kind {
-                    TapKind::Webauthn(c) if c.selector() == browser.selector => Some((i, c)),
-                    _ => None,
-                })
-                .ok_or_else(not_registered)?;
-            Ok((
-                conv.verify_browser(state, &conv.devices[i], cred, &browser)?,
-                i,
-            ))
-        }
-        Answer::Piv {
-            selector,
-            signature,
-        } => {
-            let (i, key) = conv
-                .devices
-                .iter()
-                .enumerate()
-                .find_map(|(i, d)| match &d.kind {
-                    TapKind::Piv { selector: s, key } if *s == selector => Some((i, key)),
-                    _ => None,
-                })
-                .ok_or_else(not_registered)?;
-            Ok((conv.verify_piv(&conv.devices[i], key, &signature)?, i))
-        }
-    }
+    };
+    Ok((class, i))
 }
 
 /// The person gave up, or the module hit its deadline.

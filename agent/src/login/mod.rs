@@ -67,10 +67,13 @@ mod session_hooks;
 #[cfg(test)]
 mod session_hooks_tests;
 #[cfg(test)]
+mod shared_credential_tests;
+#[cfg(test)]
 mod shared_login_tests;
 mod sshd_connection;
 mod tap;
 mod tap_credential;
+mod tap_match;
 mod tap_prompt;
 mod tap_verify;
 #[cfg(test)]

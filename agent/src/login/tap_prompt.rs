@@ -78,6 +78,10 @@ impl Conversation {
             })
             .collect();
         creds.sort_by_key(|c| std::cmp::Reverse(c.last_active));
+        // One credential id registered to several candidates is asked for
+        // once (the tap then says whose it is: `tap_match`).
+        let mut seen = std::collections::HashSet::new();
+        creds.retain(|c| seen.insert((c.credential_id.as_slice(), c.app_id.as_deref())));
         creds
     }
 

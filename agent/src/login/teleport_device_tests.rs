@@ -21,7 +21,12 @@ const RP: &str = "teleport.example.com";
 const APP_ID: &str = "https://teleport.example.com:3080";
 
 /// One `local_auth.mfa` entry as tctl prints it.
-fn webauthn_entry(name: &str, key: &SoftAuthenticator, added: &str, counter: u32) -> String {
+pub(super) fn webauthn_entry(
+    name: &str,
+    key: &SoftAuthenticator,
+    added: &str,
+    counter: u32,
+) -> String {
     format!(
         "    - kind: mfa_device\n      version: v1\n      metadata: {{name: {name}}}\n      id: id-{name}\n      addedAt: \"{added}\"\n      webauthn:\n        credentialId: {}\n        publicKeyCbor: {}\n        signatureCounter: {counter}\n",
         STANDARD.encode(key.credential_id()),
@@ -47,7 +52,7 @@ fn policy(entries: &str) -> String {
     )
 }
 
-fn teleport_key(rp: &str, seed: &[u8]) -> SoftAuthenticator {
+pub(super) fn teleport_key(rp: &str, seed: &[u8]) -> SoftAuthenticator {
     let mut a = SoftAuthenticator::from_seed(rp, seed);
     a.discoverable = false;
     a
@@ -60,7 +65,7 @@ fn word<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 
 /// What mfactl tap does with the prompt: ask the key about the prompt's
 /// credential ids, for `signing_rp`, over the rp_id's clientDataJSON.
-fn tap(key: &mut SoftAuthenticator, text: &str, signing_rp: &str) -> String {
+pub(super) fn tap(key: &mut SoftAuthenticator, text: &str, signing_rp: &str) -> String {
     let c = find_challenge(text).unwrap();
     let allow = word(text, "cred=")
         .unwrap()

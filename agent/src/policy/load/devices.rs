@@ -64,7 +64,9 @@ impl Loader {
 
     /// A device (an `mfa_device` document's, or one of a user's
     /// `local_auth`), refused when its user already has a device of that
-    /// name, or when its key is registered already (to anyone).
+    /// name, or when its ssh_sk key is registered already (to anyone); a
+    /// WebAuthn credential or PIV key registered already is noted for
+    /// [`Loader::drop_shared_keys`].
     pub(super) fn push_device(
         &mut self,
         device: MfaDevice,
@@ -109,8 +111,8 @@ impl Loader {
                         ),
                     ));
                 }
-                // A WebAuthn credential or PIV key twice: left out at the end
-                // (`drop_shared_keys`), never the bundle refused (Teleport
+                // A WebAuthn credential or PIV key twice: sorted out at the
+                // end (`drop_shared_keys`), never the bundle refused (Teleport
                 // lets two users register the same credential id).
                 Some(first) => self.device_keys.shared.push((first, new)),
                 None => {}
@@ -121,11 +123,21 @@ impl Loader {
         Ok(())
     }
 
-    /// Devices whose WebAuthn credential or PIV key another device has too
-    /// would not say whose a tap by it is: when they are all one user's,
-    /// the first is kept; when they belong to several users, none is (a
-    /// copy of someone's credential id registered as one's own must not be
-    /// credited to either). Each is named in a warning.
+    /// Devices whose WebAuthn credential or PIV key another device has too.
+    /// One user's second copy is left out, the first kept. A PIV key of
+    /// several users is one public key (its `key_sha256`): a tap by it would
+    /// not say whose it is, and none of them is kept. A WebAuthn credential
+    /// id of several users is kept for each: the id is not secret (a prompt
+    /// names it) and a self-attested key may be registered under any id,
+    /// so leaving the devices out would let anyone switch off another's
+    /// key. A tap is credited by its signature instead: only to the user
+    /// whose registered public key verifies it, never when keys of several
+    /// users do (`login::tap_match`), as Teleport's `loginFlow.finish`
+    /// (lib/auth/webauthn/login.go) looks the credential id up among the
+    /// logging-in user's own devices only. The same id with the same public
+    /// key under several users is named in a warning (such a tap says no
+    /// one where those users may all tap). Each device left out is named
+    /// in a warning.
     pub(super) fn drop_shared_keys(&mut self) {
         if self.device_keys.shared.is_empty() {
             return;
@@ -137,28 +149,38 @@ impl Loader {
                 .or_insert_with(|| vec![first])
                 .push(dup);
         }
-        let groups: Vec<Vec<u32>> = by_first.into_values().collect();
         let mut dropped = vec![false; self.devices.len()];
-        for group in &groups {
+        for group in by_first.into_values() {
+            let piv = matches!(self.devices[group[0] as usize].kind, DeviceKind::Piv(_));
             let owner = &self.devices[group[0] as usize].user;
             let one_user = group
                 .iter()
                 .all(|&d| self.devices[d as usize].user == *owner);
-            for &d in &group[usize::from(one_user)..] {
-                dropped[d as usize] = true;
-                let (device, place) = (&self.devices[d as usize], self.device_places[d as usize]);
-                let why = if one_user {
-                    "its key is registered to the same user already"
-                } else {
-                    "its key is registered to several users, so a tap by it would not say whose it is"
-                };
-                self.warnings.push(format!(
-                    "{}: skipped {} device {:?} of user {:?}: {why}",
-                    self.show(place),
-                    device.kind.name(),
-                    device.name,
-                    device.user
-                ));
+            if piv && !one_user {
+                for &d in &group {
+                    dropped[d as usize] = true;
+                    self.warn_skipped(d, "its key is registered to several users, so a tap by it would not say whose it is");
+                }
+                continue;
+            }
+            let mut kept: Vec<u32> = Vec::new();
+            for &d in &group {
+                let device = &self.devices[d as usize];
+                if kept
+                    .iter()
+                    .any(|&k| self.devices[k as usize].user == device.user)
+                {
+                    dropped[d as usize] = true;
+                    self.warn_skipped(d, "its key is registered to the same user already");
+                    continue;
+                }
+                if let Some(&twin) = kept
+                    .iter()
+                    .find(|&&k| same_public_key(&self.devices[k as usize].kind, &device.kind))
+                {
+                    self.warn_same_key(twin, d);
+                }
+                kept.push(d);
             }
         }
         let devices = std::mem::take(&mut self.devices);
@@ -169,6 +191,37 @@ impl Loader {
                 self.device_places.push(place);
             }
         }
+    }
+
+    /// A warning naming device `d`, left out for `why`.
+    fn warn_skipped(&mut self, d: u32, why: &str) {
+        let (device, place) = (&self.devices[d as usize], self.device_places[d as usize]);
+        let warning = format!(
+            "{}: skipped {} device {:?} of user {:?}: {why}",
+            self.show(place),
+            device.kind.name(),
+            device.name,
+            device.user
+        );
+        self.warnings.push(warning);
+    }
+
+    /// A warning that device `d` holds the credential id and public key of
+    /// another user's device `twin`: both are kept, and a tap by that key
+    /// where both users may tap is refused as saying no one.
+    fn warn_same_key(&mut self, twin: u32, d: u32) {
+        let (device, first) = (&self.devices[d as usize], &self.devices[twin as usize]);
+        let warning = format!(
+            "{}: {} device {:?} of user {:?} has the credential id and public key of device {:?} of user {:?} ({}): a tap by it is refused where both may tap, as it would not say whose it is",
+            self.show(self.device_places[d as usize]),
+            device.kind.name(),
+            device.name,
+            device.user,
+            first.name,
+            first.user,
+            self.show(self.device_places[twin as usize]),
+        );
+        self.warnings.push(warning);
     }
 
     /// Legacy U2F devices sign for the cap's `u2f.app_id`: without one
@@ -205,6 +258,17 @@ enum KeyId<'a> {
     SshSk(&'a str, &'a [u8]),
     Credential(&'a [u8]),
     Piv(&'a [u8; 32]),
+}
+
+/// Whether two WebAuthn devices hold the same public key (the same form
+/// and bytes): a signature then verifies for both.
+fn same_public_key(a: &DeviceKind, b: &DeviceKind) -> bool {
+    match (a, b) {
+        (DeviceKind::Webauthn(a), DeviceKind::Webauthn(b)) => {
+            a.form == b.form && a.public_key == b.public_key
+        }
+        _ => false,
+    }
 }
 
 fn key_id(kind: &DeviceKind) -> Option<KeyId<'_>> {

@@ -38,7 +38,7 @@ pub(super) fn save(
     let saved = texts
         .ok_or_else(|| "the source's files could not be read again as loaded".to_string())
         .and_then(|texts| {
-            let lkg = copy_of(&cache.source, bundle, &texts, now)?;
+            let lkg = copy_of(&cache.source, bundle, texts, now)?;
             cache.save(&lkg)
         });
     match saved {
@@ -55,23 +55,25 @@ pub(super) fn save(
     }
 }
 
-/// The copy of `bundle` read from `texts`: refused when the texts are not
-/// the ones the bundle was loaded from (their SHA-256 is its revision).
+/// The copy of `bundle` read from `texts` (taken apart as they are put
+/// end to end, so a large bundle is not held twice over): refused when
+/// they are not the texts it was loaded from (their SHA-256 is its revision).
 fn copy_of(
     source: &str,
     bundle: &Bundle,
-    texts: &SourceTexts,
+    texts: SourceTexts,
     now: SystemTime,
 ) -> Result<LastKnownGood, String> {
-    let files = texts
-        .iter()
-        .map(|(origin, text)| CachedFile {
-            origin: origin.clone(),
+    let mut files = Vec::with_capacity(texts.len());
+    let mut all = String::with_capacity(texts.iter().map(|(_, t)| t.len()).sum());
+    for (origin, text) in texts {
+        files.push(CachedFile {
+            origin,
             bytes: text.len(),
-        })
-        .collect();
-    let bytes: Vec<u8> = texts.iter().flat_map(|(_, t)| t.bytes()).collect();
-    let sha256 = hex_sha256(&bytes);
+        });
+        all.push_str(&text);
+    }
+    let sha256 = hex_sha256(all.as_bytes());
     if sha256 != bundle.revision {
         return Err("the source's files changed after they were loaded".into());
     }
@@ -82,7 +84,7 @@ fn copy_of(
         confirmed_at: now,
         sha256,
         signature: None,
-        bytes,
+        bytes: all.into_bytes(),
         manifest: None,
         files: Some(files),
     })

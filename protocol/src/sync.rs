@@ -60,9 +60,10 @@ pub struct SyncStatus {
     #[serde(default)]
     pub policy_state: String,
     /// A file source whose last read was refused (its bundle removed,
-    /// `policy.d` emptied, a bad edit) while a policy is in force: that
-    /// policy is no longer on disk, and a file source has no last-known-good
-    /// copy, so a restarted agent would have no policy.
+    /// `policy.d` emptied, a bad edit) while a policy is in force, and whose
+    /// last-known-good copy could not be saved (`cache_error`): that policy
+    /// is no longer on disk nor in the state directory, so a restarted agent
+    /// would have no policy.
     #[serde(default)]
     pub lost_at_restart: bool,
     #[serde(default)]

@@ -74,6 +74,12 @@ fn start_state(args: &Args) -> Result<Arc<AgentState>, String> {
     };
     let mut state = AgentState::new(config, sink, Arc::new(SystemTime::now))?;
     state.config_path = Some(args.config.clone());
+    if args.check && matches!(state.source, mfa_agent::config::PolicySource::Path(_)) {
+        // `--check` judges the files themselves: their last known good copy
+        // neither stands in for them nor is written (another agent.yaml's
+        // check must not replace the running agent's copy).
+        state.cache = None;
+    }
     eprintln!("mfa-agent: {}", state.node_id.summary());
     Ok(Arc::new(state))
 }

@@ -143,7 +143,12 @@ pub fn render_status(s: &StatusReport) -> String {
         ago(s.sync.last_contact_age_seconds)
     ));
     if s.sync.from_cache {
-        out.push_str("  from cache:      yes (last known good, not yet confirmed by the source)\n");
+        // A file source's copy is in force only while its files are refused.
+        out.push_str(if s.policy_source.starts_with("file://") {
+            "  from cache:      yes (the last known good copy: the source's files are refused, see last error)\n"
+        } else {
+            "  from cache:      yes (last known good, not yet confirmed by the source)\n"
+        });
     }
     out.push_str(&format!("  policy state:    {}\n", s.sync.policy_state));
     if s.policy_revision.is_empty() {
@@ -158,7 +163,7 @@ pub fn render_status(s: &StatusReport) -> String {
     ));
     if s.sync.lost_at_restart {
         out.push_str(
-            "  at restart:      NO POLICY: the policy in force is no longer on disk (the last read of the source was refused); the agent keeps it until it restarts, then has none and logins follow fail_mode\n",
+            "  at restart:      NO POLICY: the policy in force is no longer on disk (the last read of the source was refused) and its last known good copy could not be saved (cache error); the agent keeps it until it restarts, then has none and logins follow fail_mode\n",
         );
     }
     if let Some(e) = &s.sync.cache_error {
@@ -291,6 +296,24 @@ mod tests {
             text.contains("policy STALE (max never), lock view STALE (max 6s, locking_mode -)"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_file_source_from_its_copy_says_its_files_are_refused() {
+        let mut s = StatusReport {
+            policy_source: "file:///etc/pam-mfa/policy.d".into(),
+            policy_revision: "abc".into(),
+            last_error: Some("/etc/pam-mfa/policy.d/b.yaml:1:2: bad".into()),
+            ..StatusReport::default()
+        };
+        assert!(!render_status(&s).contains("from cache:"));
+        s.sync.from_cache = true;
+        let text = render_status(&s);
+        assert!(
+            text.contains("  from cache:      yes (the last known good copy: the source's files are refused, see last error)\n"),
+            "{text}"
+        );
+        assert!(!text.contains("at restart:"), "{text}");
     }
 
     #[test]

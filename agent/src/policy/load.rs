@@ -26,7 +26,8 @@ use super::resources::{
     UserLoginStateDoc,
 };
 use convert::{convert, Converted};
-use policy_file::{check_policy_dir, read_policy_file};
+pub use policy_file::read_bundle_texts;
+use policy_file::{bundle_files, check_policy_dir, read_policy_file};
 
 /// What is read first from every document, to pick its type.
 #[derive(Debug, Deserialize)]
@@ -121,31 +122,6 @@ pub fn load_bundle_sources(sources: &[(String, String)]) -> Result<Bundle, Polic
     let shown: Vec<&str> = sources.iter().map(|(o, _)| o.as_str()).collect();
     loader.refuse_empty(&shown.join(", "))?;
     Ok(loader.finish(hasher))
-}
-
-fn bundle_files(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if name.starts_with('.') {
-            continue;
-        }
-        let ext = Path::new(name)
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-        if !matches!(ext.as_deref(), Some("yaml" | "yml" | "json")) {
-            continue;
-        }
-        let path = entry.path();
-        if std::fs::metadata(&path)?.is_file() {
-            files.push(path);
-        }
-    }
-    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
-    Ok(files)
 }
 
 /// A file of [`Loader::origins`] and a line in it.

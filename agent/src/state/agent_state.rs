@@ -84,7 +84,8 @@ pub struct AgentState {
     pub fetcher: Option<Result<HttpsFetcher, String>>,
     /// The reader of a manifest source (or why it could not be made).
     pub manifest_fetcher: Option<Result<ManifestFetcher, String>>,
-    /// The last-known-good cache of an `https://` or manifest source.
+    /// The last-known-good cache of an `https://`, manifest or `file://`
+    /// source (not of `builtin:example`, which is compiled in).
     pub cache: Option<CacheStore>,
     /// `cluster.signing_keys`, raw Ed25519 public keys.
     pub signing_keys: Vec<[u8; 32]>,
@@ -108,6 +109,9 @@ pub struct SyncBook {
     /// Manifest mode: the last-known-good manifest (from the state
     /// directory at start), which later manifests may not roll back.
     pub manifest_floor: Option<AcceptedManifest>,
+    /// A `file://` source: the revision this agent last saved as the
+    /// last-known-good copy (not saved again on each load of it).
+    pub file_copy_revision: Option<String>,
 }
 
 impl AgentState {
@@ -127,14 +131,11 @@ impl AgentState {
             PolicySource::Manifest(m) => (None, Some(ManifestFetcher::new(m, &config.cluster))),
             _ => (None, None),
         };
-        let cache =
-            matches!(source, PolicySource::Https(_) | PolicySource::Manifest(_)).then(|| {
-                CacheStore {
-                    dir: config.cluster.state_dir.clone(),
-                    source: source.describe(),
-                    max_bundle_bytes: config.cluster.max_bundle_bytes,
-                }
-            });
+        let cache = (!matches!(source, PolicySource::BuiltinExample)).then(|| CacheStore {
+            dir: config.cluster.state_dir.clone(),
+            source: source.describe(),
+            max_bundle_bytes: config.cluster.max_bundle_bytes,
+        });
         let signing_keys = config.cluster.signing_keys.iter().map(|k| k.key).collect();
         let piv = crate::piv::PivVerifier::new(config.piv.trusted_roots()?);
         let keys_uid = nix::unistd::User::from_name(&config.socket.keys_user)

@@ -1,7 +1,10 @@
-//! Start-up from the last-known-good cache of an HTTPS or manifest source:
-//! the copy is checked (SHA-256, source, signature, parse; for a manifest
-//! source its manifest, whose serial becomes the rollback floor) before it
-//! decides, so a host restarted offline decides as before.
+//! Start-up from the last-known-good cache: of an HTTPS or manifest source
+//! first (the copy is checked: SHA-256, source, signature, parse; for a
+//! manifest source its manifest, whose serial becomes the rollback floor)
+//! so a host restarted offline decides as before; of a `file://` source
+//! only when its files are refused (SHA-256, source, parse, revision), so
+//! a bundle file that stopped loading does not leave a restarted host with
+//! no policy.
 
 use std::sync::Arc;
 
@@ -15,8 +18,12 @@ use crate::sync::{verify_bundle_signature, AcceptedManifest, LastKnownGood};
 
 /// At start: an HTTPS source's last known good copy first (checked: SHA-256,
 /// source, signature, parse), so the host decides offline; the poller pulls
-/// at once. Without a usable copy, pulls now. Other sources: loads them.
+/// at once. Without a usable copy, pulls now. A `file://` source: see
+/// [`file_source_or_copy`]. builtin:example: loads it.
 pub fn initial_load(state: &AgentState) -> ReloadOutcome {
+    if matches!(state.source, PolicySource::Path(_)) {
+        return file_source_or_copy(state);
+    }
     // The floor recorded for this source first: the cached copy is held
     // against it, as a pulled manifest is.
     let floor_error = matches!(state.source, PolicySource::Manifest(_))
@@ -25,7 +32,7 @@ pub fn initial_load(state: &AgentState) -> ReloadOutcome {
             super::manifest_sync::load_recorded_floor(state, &mut book).err()
         })
         .flatten();
-    let cached = load_cache(state);
+    let cached = load_cache(state, None);
     // Shown after the cache, whose success clears the status line.
     if let Some(e) = floor_error {
         let error = format!("rollback floor unreadable: {e}");
@@ -36,7 +43,31 @@ pub fn initial_load(state: &AgentState) -> ReloadOutcome {
     cached.unwrap_or_else(|| reload_now(state))
 }
 
-fn load_cache(state: &AgentState) -> Option<ReloadOutcome> {
+/// A `file://` source at start: its files first, which win whenever they
+/// load (they may hold a newer lock than the copy). Refused (unreadable,
+/// wrong owner or mode, a parse error, no policy in them), the last known
+/// good copy is installed, marked as from the cache, and the files' error
+/// kept as the last error: status shows both, and the poller (which
+/// records no contact while the last read was refused) reads the files
+/// again when they change. Without a usable copy: no policy, as before.
+fn file_source_or_copy(state: &AgentState) -> ReloadOutcome {
+    let first = reload_now(state);
+    let ReloadOutcome::Rejected { error } = &first else {
+        return first;
+    };
+    match load_cache(state, Some(error)) {
+        Some(from_copy) => {
+            state.store.record_failure(error.clone(), state.now());
+            from_copy
+        }
+        None => first,
+    }
+}
+
+/// Installs the checked last-known-good copy, if there is one; `refused`:
+/// why the source itself was not used (a file source's error), audited
+/// with the load.
+fn load_cache(state: &AgentState, refused: Option<&str>) -> Option<ReloadOutcome> {
     let cache = state.cache.as_ref()?;
     let mut book = state.sync_book.lock().unwrap_or_else(|p| p.into_inner());
     let checked = cache.load().and_then(|lkg| match lkg {
@@ -76,9 +107,10 @@ fn load_cache(state: &AgentState) -> Option<ReloadOutcome> {
                 "ok",
                 &revision,
                 format!(
-                    "loaded the last known good copy of {} from {}",
+                    "loaded the last known good copy of {} from {}{}",
                     state.source.describe(),
-                    cache.path().display()
+                    cache.path().display(),
+                    refused.map_or(String::new(), |e| format!(" (the source is refused: {e})"))
                 ),
             );
             Some(ReloadOutcome::Loaded { revision, warnings })
@@ -99,8 +131,13 @@ fn check_cached(
     book: &mut SyncBook,
     lkg: &LastKnownGood,
 ) -> Result<(Bundle, Option<AcceptedManifest>), String> {
-    if matches!(state.source, PolicySource::Manifest(_)) {
-        return super::manifest_sync::check_cached(state, book, lkg).map(|(b, m)| (b, Some(m)));
+    match state.source {
+        PolicySource::Manifest(_) => {
+            return super::manifest_sync::check_cached(state, book, lkg).map(|(b, m)| (b, Some(m)));
+        }
+        PolicySource::Path(_) => return super::file_copy::load_copy(lkg).map(|b| (b, None)),
+        _ if lkg.files.is_some() => return Err("it is the copy of a file:// source".into()),
+        _ => {}
     }
     if !state.signing_keys.is_empty() {
         let sig = lkg

@@ -171,6 +171,7 @@ fn save_last_known_good(
             bytes: fetched.bytes.clone(),
             signature: fetched.signature.clone(),
         }),
+        files: None,
     };
     let saved = cache.save(&lkg);
     if saved.is_ok() {

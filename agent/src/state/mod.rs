@@ -7,6 +7,9 @@ mod cache_load;
 mod config_reload;
 #[cfg(test)]
 mod config_reload_tests;
+mod file_copy;
+#[cfg(test)]
+mod file_copy_tests;
 mod live;
 mod manifest_sync;
 #[cfg(test)]

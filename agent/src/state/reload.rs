@@ -12,7 +12,7 @@ use super::agent_state::{AgentState, SyncBook};
 use super::audit_trail::audit;
 use super::policy_store::Provenance;
 use super::pulled::{contact_as_of, save_contact, Pulled};
-use super::source::{fingerprint, load_from_source};
+use super::source::{fingerprint, load_with_texts};
 use crate::config::PolicySource;
 use crate::policy::load_bundle_str;
 use crate::sync::{
@@ -37,7 +37,8 @@ pub struct SyncResult {
     pub report: SyncReport,
 }
 
-/// Loads (file, builtin) or pulls (HTTPS) the source now.
+/// Loads (file, builtin) or pulls (HTTPS) the source now. A good file
+/// load is also saved as the last-known-good copy (`file_copy`).
 pub fn reload_now(state: &AgentState) -> ReloadOutcome {
     sync_now(state).outcome
 }
@@ -55,13 +56,16 @@ pub fn sync_now(state: &AgentState) -> SyncResult {
     let pulled = match &state.source {
         PolicySource::Https(_) => pull_https(state, &mut book, now),
         PolicySource::Manifest(_) => super::manifest_sync::pull(state, &mut book, now),
-        _ => load_from_source(&state.source)
-            .map(|b| Pulled::Bundle {
-                bundle: Arc::new(b),
-                provenance: Provenance {
-                    fetched_at: Some(now),
-                    ..Provenance::default()
-                },
+        _ => load_with_texts(&state.source)
+            .map(|(b, texts)| {
+                super::file_copy::save(state, &mut book, &b, texts, now);
+                Pulled::Bundle {
+                    bundle: Arc::new(b),
+                    provenance: Provenance {
+                        fetched_at: Some(now),
+                        ..Provenance::default()
+                    },
+                }
             })
             .map_err(|e| e.to_string()),
     };
@@ -271,6 +275,7 @@ fn pull_https(state: &AgentState, book: &mut SyncBook, now: SystemTime) -> Resul
                     signature,
                     bytes,
                     manifest: None,
+                    files: None,
                 };
                 match cache.save(&lkg) {
                     Ok(()) => {
@@ -365,7 +370,7 @@ pub fn spawn_reloader(
                             last_fp = fp;
                             last_ok = !matches!(reload_now(&state), ReloadOutcome::Rejected { .. });
                         } else if last_ok && fp.present() {
-                            state.store.record_contact(state.now());
+                            super::file_copy::note_contact(&state);
                         }
                         true
                     }

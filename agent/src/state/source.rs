@@ -5,7 +5,11 @@ use std::path::Path;
 
 use super::policy_store::StoreSnapshot;
 use crate::config::PolicySource;
-use crate::policy::{load_bundle_path, load_bundle_str, Bundle, PolicyError};
+use crate::policy::{load_bundle_path, load_bundle_str, read_bundle_texts, Bundle, PolicyError};
+
+/// The texts a file source's bundle was read from, each with its file's
+/// name (for its last-known-good copy).
+pub type SourceTexts = Vec<(String, String)>;
 
 /// The seed example, compiled in for `builtin:example` (demos, first tries).
 pub const BUILTIN_EXAMPLE: &str = include_str!("../../../config/examples/bundle.yaml");
@@ -16,12 +20,23 @@ const STABLE_READ_ATTEMPTS: usize = 3;
 
 pub fn load_from_source(source: &PolicySource) -> Result<Bundle, PolicyError> {
     match source {
-        PolicySource::Path(p) => load_stable(source, p),
+        PolicySource::Path(p) => load_stable(source, p, false).map(|(b, _)| b),
         PolicySource::BuiltinExample => load_bundle_str(BUILTIN_EXAMPLE, "builtin:example"),
         PolicySource::Https(_) | PolicySource::Manifest(_) => Err(PolicyError::in_file(
             source.describe(),
             "an https:// or manifest source is pulled (state::sync_now), not read",
         )),
+    }
+}
+
+/// [`load_from_source`], and for a file source the texts it loaded, read
+/// again while its files stayed the same (None when they could not be).
+pub fn load_with_texts(
+    source: &PolicySource,
+) -> Result<(Bundle, Option<SourceTexts>), PolicyError> {
+    match source {
+        PolicySource::Path(p) => load_stable(source, p, true),
+        _ => load_from_source(source).map(|b| (b, None)),
     }
 }
 
@@ -31,12 +46,22 @@ pub fn load_from_source(source: &PolicySource) -> Result<Bundle, PolicyError> {
 /// one after another, could otherwise give a bundle that never existed (a
 /// lock in neither half): such a read is done again, and after a few tries
 /// refused (the policy in force stays).
-fn load_stable(source: &PolicySource, path: &Path) -> Result<Bundle, PolicyError> {
+/// With `keep_texts`, the texts of a good read are read again in the same
+/// window: unchanged files hold what was loaded.
+fn load_stable(
+    source: &PolicySource,
+    path: &Path,
+    keep_texts: bool,
+) -> Result<(Bundle, Option<SourceTexts>), PolicyError> {
     for attempt in 0..STABLE_READ_ATTEMPTS {
         let before = fingerprint(source);
         let loaded = load_bundle_path(path);
+        let texts = match &loaded {
+            Ok(_) if keep_texts => read_bundle_texts(path).ok(),
+            _ => None,
+        };
         if fingerprint(source) == before {
-            return loaded;
+            return loaded.map(|b| (b, texts));
         }
         std::thread::sleep(std::time::Duration::from_millis(20 << attempt));
     }
@@ -46,14 +71,18 @@ fn load_stable(source: &PolicySource, path: &Path) -> Result<Bundle, PolicyError
     ))
 }
 
-/// The policy in force is gone from a file source: its last read was
-/// refused (the bundle removed, the directory emptied, a bad edit) and the
-/// running agent kept what it had. A file source has no last-known-good
-/// copy (only an HTTPS or manifest source has one), so a restart reads the
-/// files as they are now and, while they are refused, starts with no
-/// policy: every login then follows `fail_mode`.
+/// The policy in force is gone from a file source (its last read was
+/// refused: the bundle removed, the directory emptied, a bad edit; the
+/// running agent kept what it had) and its last-known-good copy could not
+/// be saved (`cache_error`): a restart reads the files as they are now and,
+/// while they are refused, finds no copy to start from, so starts with no
+/// policy: every login then follows `fail_mode`. With the copy saved, a
+/// restart starts from it (`state::initial_load`).
 pub fn lost_at_restart(source: &PolicySource, snap: &StoreSnapshot) -> bool {
-    matches!(source, PolicySource::Path(_)) && snap.current.is_some() && snap.last_error.is_some()
+    matches!(source, PolicySource::Path(_))
+        && snap.current.is_some()
+        && snap.last_error.is_some()
+        && snap.cache_error.is_some()
 }
 
 /// What a source looks like on disk: changes when any file in it changes,

@@ -1,9 +1,11 @@
-//! The last known good bundle of an HTTPS source, kept under the state
-//! directory so the host decides offline after a restart.
+//! The last known good bundle of a source (HTTPS, manifest or `file://`),
+//! kept under the state directory so the host decides after a restart as
+//! before, offline or with the source's files gone or broken.
 //!
 //! `last-known-good.json` holds the bundle text and what is known about it
-//! (source URL, ETag, fetch time, SHA-256, signature), written atomically as
-//! one file when a new bundle is accepted. `last-contact.json` holds the last
+//! (source, ETag, fetch time, SHA-256, signature; for a `file://` source the
+//! files it was read from), written atomically as one file when a new bundle
+//! is accepted. `last-contact.json` holds the last
 //! time the source confirmed that bundle (a 304), written at most once a
 //! minute, so that a restart neither makes an old bundle look fresh nor a
 //! recently confirmed one look old.
@@ -37,6 +39,47 @@ pub struct LastKnownGood {
     /// Manifest mode: the manifest the bundle was accepted with (its
     /// serial is the floor a restarted agent holds later manifests to).
     pub manifest: Option<CachedManifest>,
+    /// A `file://` source: the files `bytes` was read from, in order (a
+    /// directory's bundle is its files read one after another; `bytes` is
+    /// them put end to end, whose SHA-256 is the bundle's revision).
+    pub files: Option<Vec<CachedFile>>,
+}
+
+/// One file of a `file://` source's cached bundle: its name and how many
+/// of the bundle's bytes are its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CachedFile {
+    pub origin: String,
+    pub bytes: usize,
+}
+
+impl LastKnownGood {
+    /// A `file://` source's bundle as the files it was read from (name,
+    /// text), to be loaded again as they were; an error when the recorded
+    /// lengths do not cut `bytes` into UTF-8 texts that fill it.
+    pub fn file_texts(&self) -> Result<Vec<(String, String)>, String> {
+        let files = self
+            .files
+            .as_ref()
+            .ok_or("it holds no files: it is not the copy of a file:// source")?;
+        let text =
+            std::str::from_utf8(&self.bytes).map_err(|_| "the bundle is not UTF-8".to_string())?;
+        let mut at = 0usize;
+        let mut texts = Vec::with_capacity(files.len());
+        for f in files {
+            let end = at.saturating_add(f.bytes);
+            let part = text
+                .get(at..end)
+                .ok_or_else(|| format!("the recorded length of {} does not fit", f.origin))?;
+            texts.push((f.origin.clone(), part.to_string()));
+            at = end;
+        }
+        if at != text.len() || texts.is_empty() {
+            return Err("the recorded files do not make up the bundle".into());
+        }
+        Ok(texts)
+    }
 }
 
 /// The signed manifest of a cached bundle, as it was read.
@@ -62,6 +105,9 @@ struct BundleFile {
     manifest: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     manifest_signature: Option<String>,
+    /// A `file://` source: the files `bundle` was read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    files: Option<Vec<CachedFile>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -128,6 +174,7 @@ impl CacheStore {
                 ),
                 None => None,
             },
+            files: lkg.files.clone(),
         };
         let json = serde_json::to_vec(&file).map_err(|e| e.to_string())?;
         write_private_file(&self.dir, BUNDLE_FILE, &json)?;
@@ -207,6 +254,7 @@ impl CacheStore {
                 (None, None) => None,
                 _ => return Err(format!("{shown}: a manifest without its signature")),
             },
+            files: file.files,
         }))
     }
 
@@ -245,6 +293,7 @@ mod tests {
                 bytes: b"{\"serial\":1}".to_vec(),
                 signature: b"c2ln\n".to_vec(),
             }),
+            files: None,
         }
     }
 
@@ -284,6 +333,46 @@ mod tests {
         assert!(e.contains("not from the configured source"), "{e}");
         std::fs::write(&path, "{not json").unwrap();
         assert!(s.load().unwrap_err().contains("not a pam-mfa cache file"));
+        std::fs::remove_dir_all(&s.dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_source_copy_is_cut_back_into_its_files() {
+        let s = store("files");
+        let mut l = lkg(&s, "kind: role\nkind: lock\n", 1);
+        l.manifest = None;
+        l.files = Some(vec![
+            CachedFile {
+                origin: "/p/10.yaml".into(),
+                bytes: 11,
+            },
+            CachedFile {
+                origin: "/p/20.yaml".into(),
+                bytes: 11,
+            },
+        ]);
+        s.save(&l).unwrap();
+        let back = s.load().unwrap().unwrap();
+        assert_eq!(
+            back.file_texts().unwrap(),
+            vec![
+                ("/p/10.yaml".to_string(), "kind: role\n".to_string()),
+                ("/p/20.yaml".to_string(), "kind: lock\n".to_string())
+            ]
+        );
+        // Lengths that do not fill the bundle, or overrun it, are refused.
+        for lens in [[11, 10], [11, 12], [0, 0]] {
+            let mut bad = back.clone();
+            for (f, n) in bad.files.as_mut().unwrap().iter_mut().zip(lens) {
+                f.bytes = n;
+            }
+            assert!(bad.file_texts().is_err(), "{lens:?}");
+        }
+        l.files = None;
+        assert!(
+            l.file_texts().is_err(),
+            "no files: not a file source's copy"
+        );
         std::fs::remove_dir_all(&s.dir).unwrap();
     }
 }

@@ -18,7 +18,7 @@ mod signing;
 pub(crate) mod test_publisher;
 mod trust;
 
-pub use cache::{hex_sha256, CacheStore, CachedManifest, LastKnownGood};
+pub use cache::{hex_sha256, CacheStore, CachedFile, CachedManifest, LastKnownGood, BUNDLE_FILE};
 pub use diff::diff_bundles;
 pub use fetch::{Fetched, HttpsFetcher};
 pub use manifest_check::{AcceptedManifest, Refusal, RefusalKind};

@@ -40,6 +40,7 @@ pub fn check_agent(f: &Facts) -> Vec<Finding> {
         )),
         Some(Ok(s)) => {
             check_policy_usable(s, &mut out);
+            check_policy_files_refused(s, &mut out);
             if let Some(c) = config {
                 check_config_reloaded(s, c, path, &mut out);
                 check_node_id(s, c, path, &mut out);
@@ -168,6 +169,46 @@ fn check_policy_usable(s: &StatusReport, out: &mut Vec<Finding>) {
             format!("put the bundle where cluster.source ({}) points, `mfactl check` it, then `mfactl reload`", s.policy_source),
         ));
     }
+}
+
+/// A `file://` source whose last read was refused while a policy is in
+/// force: the agent decides with the last good one (kept in memory, or
+/// its last known good copy after a restart), not with what is on disk.
+/// An error when that copy could not be saved: a restart leaves no policy.
+fn check_policy_files_refused(s: &StatusReport, out: &mut Vec<Finding>) {
+    let Some(error) = &s.last_error else {
+        return;
+    };
+    if s.policy_revision.is_empty() || !s.policy_source.starts_with("file://") {
+        return;
+    }
+    let (severity, at_restart) = if s.sync.lost_at_restart {
+        (
+            Severity::Error,
+            "its last known good copy could not be saved, so a restart leaves no policy: logins then follow fail_mode (with `closed`, every login pam-mfa checks is refused)",
+        )
+    } else {
+        (
+            Severity::Warning,
+            "a restart starts from its last known good copy in cluster.state_dir; edits to the files take effect only once they load again",
+        )
+    };
+    let kept = if s.sync.from_cache {
+        "its last known good copy"
+    } else {
+        "the last good bundle read"
+    };
+    out.push(Finding::new(
+        "agent.policy_files_refused",
+        severity,
+        format!(
+            "the agent decides with {kept} (revision {}), not with {}: its last read was refused: {error}",
+            crate::ctl::short(&s.policy_revision),
+            s.policy_source
+        ),
+        at_restart,
+        "fix or put back the bundle files (`mfactl check` them), then `mfactl reload`".into(),
+    ));
 }
 
 /// The running agent decides as the node agent.yaml describes now.

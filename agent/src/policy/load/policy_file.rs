@@ -9,6 +9,8 @@ use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
+use crate::policy::PolicyError;
+
 /// Reads one policy file after checking, on the opened file, that it is a
 /// regular file only root (or the agent's own user) can change.
 pub(super) fn read_policy_file(path: &Path) -> Result<Vec<u8>, String> {
@@ -27,6 +29,57 @@ pub(super) fn read_policy_file(path: &Path) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::with_capacity(m.len() as usize);
     f.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
     Ok(bytes)
+}
+
+/// The texts of a file source as [`super::load_bundle_path`] reads them,
+/// each with its name: the file, or a directory's bundle files in name
+/// order, under the same checks (for the last-known-good copy).
+pub fn read_bundle_texts(path: &Path) -> Result<Vec<(String, String)>, PolicyError> {
+    let shown = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| PolicyError::in_file(&shown, e.to_string()))?;
+    let files = if meta.is_dir() {
+        check_policy_dir(&meta).map_err(|e| PolicyError::in_file(&shown, e))?;
+        bundle_files(path).map_err(|e| PolicyError::in_file(&shown, e.to_string()))?
+    } else {
+        vec![path.to_path_buf()]
+    };
+    files
+        .iter()
+        .map(|file| {
+            let origin = file.display().to_string();
+            let bytes = read_policy_file(file).map_err(|e| PolicyError::in_file(&origin, e))?;
+            let text = String::from_utf8(bytes)
+                .map_err(|e| PolicyError::in_file(&origin, format!("not UTF-8 text: {e}")))?;
+            Ok((origin, text))
+        })
+        .collect()
+}
+
+/// A directory's bundle files: every `*.yaml`, `*.yml` and `*.json` file
+/// in it (not recursive, hidden files left out), sorted by name.
+pub(super) fn bundle_files(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with('.') {
+            continue;
+        }
+        let ext = Path::new(name)
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        if !matches!(ext.as_deref(), Some("yaml" | "yml" | "json")) {
+            continue;
+        }
+        let path = entry.path();
+        if std::fs::metadata(&path)?.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    Ok(files)
 }
 
 /// A directory of policy files: whoever can write it can remove the file

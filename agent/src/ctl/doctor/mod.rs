@@ -21,6 +21,8 @@ mod pam;
 mod password_unchecked;
 #[cfg(test)]
 mod password_unchecked_tests;
+#[cfg(test)]
+mod policy_files_tests;
 mod sshd;
 mod sshd_files;
 mod sshd_fix;

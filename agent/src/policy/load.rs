@@ -27,7 +27,7 @@ use super::resources::{
 };
 use convert::{convert, Converted};
 pub use policy_file::read_bundle_texts;
-use policy_file::{bundle_files, check_policy_dir, read_policy_file};
+use policy_file::{read_policy_file, source_files};
 
 /// What is read first from every document, to pick its type.
 #[derive(Debug, Deserialize)]
@@ -72,13 +72,8 @@ pub fn load_bundle_path(path: &Path) -> Result<Bundle, PolicyError> {
 
 fn load_path_here(path: &Path) -> Result<Bundle, PolicyError> {
     let shown = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| PolicyError::in_file(&shown, e.to_string()))?;
-    let files = if meta.is_dir() {
-        check_policy_dir(&meta).map_err(|e| PolicyError::in_file(&shown, e))?;
-        bundle_files(path).map_err(|e| PolicyError::in_file(&shown, e.to_string()))?
-    } else {
-        vec![path.to_path_buf()]
-    };
+    // A file source is one file: no files is an empty directory.
+    let files = source_files(path)?;
     let mut loader = Loader::default();
     let mut hasher = Sha256::new();
     let mut read = 0usize;
@@ -97,7 +92,7 @@ fn load_path_here(path: &Path) -> Result<Bundle, PolicyError> {
         );
         added?;
     }
-    if meta.is_dir() && files.is_empty() {
+    if files.is_empty() {
         return Err(PolicyError::in_file(
             &shown,
             "no *.yaml, *.yml or *.json files: no policy (an empty bundle would require MFA of nobody)",

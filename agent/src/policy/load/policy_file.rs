@@ -35,15 +35,7 @@ pub(super) fn read_policy_file(path: &Path) -> Result<Vec<u8>, String> {
 /// each with its name: the file, or a directory's bundle files in name
 /// order, under the same checks (for the last-known-good copy).
 pub fn read_bundle_texts(path: &Path) -> Result<Vec<(String, String)>, PolicyError> {
-    let shown = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| PolicyError::in_file(&shown, e.to_string()))?;
-    let files = if meta.is_dir() {
-        check_policy_dir(&meta).map_err(|e| PolicyError::in_file(&shown, e))?;
-        bundle_files(path).map_err(|e| PolicyError::in_file(&shown, e.to_string()))?
-    } else {
-        vec![path.to_path_buf()]
-    };
-    files
+    source_files(path)?
         .iter()
         .map(|file| {
             let origin = file.display().to_string();
@@ -53,6 +45,18 @@ pub fn read_bundle_texts(path: &Path) -> Result<Vec<(String, String)>, PolicyErr
             Ok((origin, text))
         })
         .collect()
+}
+
+/// The files a file source is read from: the file itself, or a
+/// directory's bundle files in name order (the directory's rights checked).
+pub(super) fn source_files(path: &Path) -> Result<Vec<std::path::PathBuf>, PolicyError> {
+    let shown = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| PolicyError::in_file(&shown, e.to_string()))?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    check_policy_dir(&meta).map_err(|e| PolicyError::in_file(&shown, e))?;
+    bundle_files(path).map_err(|e| PolicyError::in_file(&shown, e.to_string()))
 }
 
 /// A directory's bundle files: every `*.yaml`, `*.yml` and `*.json` file

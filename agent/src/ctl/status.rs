@@ -178,20 +178,24 @@ pub fn render_status(s: &StatusReport) -> String {
         c.roles, c.users, c.locks, c.devices, c.warnings
     ));
     out.push_str(&render_vanished(s));
-    let d = &s.decisions;
-    out.push_str(&if s.decisions_hidden {
-        "  decisions:       shown to root only (they count everyone's logins)\n".to_owned()
-    } else {
-        format!(
-            "  decisions:       {} allowed, {} denied, {} unavailable, {} errors\n",
-            d.allowed, d.denied, d.unavailable, d.errors
-        )
-    });
+    out.push_str(&decisions_line(s));
     if let Some(a) = &s.approval {
         out.push_str(&format!("  approval page:   {a}\n"));
     }
     out.push_str(&format!("  uptime:          {}s\n", s.uptime_seconds));
     out
+}
+
+/// The decision counters, or that only root sees them.
+fn decisions_line(s: &StatusReport) -> String {
+    let d = &s.decisions;
+    if s.decisions_hidden {
+        return "  decisions:       shown to root only (they count everyone's logins)\n".to_owned();
+    }
+    format!(
+        "  decisions:       {} allowed, {} denied, {} unavailable, {} errors\n",
+        d.allowed, d.denied, d.unavailable, d.errors
+    )
 }
 
 #[cfg(test)]

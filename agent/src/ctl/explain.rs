@@ -148,17 +148,24 @@ pub fn parse_label(text: &str) -> Result<(String, String), String> {
 mod tests {
     use super::*;
 
+    /// `text` written to `name` in a temporary directory of its own
+    /// (`tag` tells the tests apart), as `--policy` reads it.
+    fn bundle_file(tag: &str, name: &str, text: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("mfactl-explain-{tag}{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write bundle");
+        path
+    }
+
     /// `--node-id`: a `server_id` lock on the host UUID holds offline too.
     #[test]
     fn offline_node_id_is_matched_by_server_id_locks() {
-        let dir = std::env::temp_dir().join(format!("mfactl-explain-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join("bundle.yaml");
-        std::fs::write(
-            &path,
+        let path = bundle_file(
+            "",
+            "bundle.yaml",
             "kind: role\nversion: v7\nmetadata: {name: r}\nspec:\n  allow:\n    logins: [jerry]\n    node_labels: {'*': '*'}\n---\nkind: user\nversion: v2\nmetadata: {name: jerry}\nspec:\n  roles: [r]\n  traits: {logins: [jerry]}\n---\nkind: lock\nversion: v2\nmetadata: {name: host}\nspec:\n  target: {server_id: 5a3e1c2b-0000-4000-8000-000000000007}\n",
-        )
-        .expect("write bundle");
+        );
         let ask = |node_id: Option<&str>| {
             let args = ExplainArgs {
                 policy: Some(&path),
@@ -176,7 +183,7 @@ mod tests {
         let locked = ask(Some("5a3e1c2b-0000-4000-8000-000000000007"));
         let other = ask(Some("5a3e1c2b-0000-4000-8000-000000000008"));
         let none = ask(None);
-        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(path.parent().expect("its directory"));
         assert!(locked.locked && locked.access == "deny", "{locked:?}");
         assert!(!other.locked && other.access == "allow", "{other:?}");
         assert!(!none.locked && none.access == "allow", "{none:?}");
@@ -198,20 +205,17 @@ mod tests {
     /// A shared login with one of its users locked: the others, once shown.
     #[test]
     fn a_locked_candidate_is_named_and_not_asked() {
-        let dir = std::env::temp_dir().join(format!("mfactl-explain-lc-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join("bundle.yaml");
         let user = |n: &str| {
             format!("---\nkind: user\nversion: v2\nmetadata: {{name: {n}}}\nspec: {{roles: [r]}}\n")
         };
-        std::fs::write(
-            &path,
-            "kind: role\nversion: v7\nmetadata: {name: r}\nspec:\n  allow:\n    logins: [root]\n    node_labels: {'*': '*'}\n".to_owned()
+        let path = bundle_file(
+            "lc-",
+            "bundle.yaml",
+            &("kind: role\nversion: v7\nmetadata: {name: r}\nspec:\n  allow:\n    logins: [root]\n    node_labels: {'*': '*'}\n".to_owned()
                 + &user("ann")
                 + &user("ben")
-                + "---\nkind: lock\nversion: v2\nmetadata: {name: l}\nspec:\n  target: {user: ben}\n",
-        )
-        .expect("write bundle");
+                + "---\nkind: lock\nversion: v2\nmetadata: {name: l}\nspec:\n  target: {user: ben}\n"),
+        );
         let args = ExplainArgs {
             policy: Some(&path),
             node: Some("prod3".into()),
@@ -225,7 +229,7 @@ mod tests {
         };
         let e =
             run_explain(args, &AgentSocket::of_root(Path::new("/nonexistent"))).expect("explained");
-        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(path.parent().expect("its directory"));
         assert_eq!((e.access.as_str(), e.mfa.as_str()), ("allow", "session"));
         assert_eq!(
             (e.candidates.clone(), e.locked_candidates.clone()),
@@ -293,15 +297,12 @@ mod tests {
     /// the agent may know better (a user that vanished from the bundle).
     #[test]
     fn offline_a_login_of_nobody_says_the_agent_has_the_history() {
-        let dir = std::env::temp_dir().join(format!("mfactl-explain-vu-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join("s2.yaml");
-        std::fs::write(
-            &path,
+        let path = bundle_file(
+            "vu-",
+            "s2.yaml",
             "kind: role\nversion: v7\nmetadata: {name: p}\nspec:\n  options: {require_session_mfa: true}\n  allow:\n    logins: ['{{internal.logins}}']\n    node_labels: {env: prod}\n---\n\
              kind: user\nversion: v2\nmetadata: {name: bob}\nspec: {roles: [p], traits: {logins: [bob]}}\n",
-        )
-        .expect("write bundle");
+        );
         let ask = |login: &str| {
             let args = ExplainArgs {
                 policy: Some(&path),
@@ -317,7 +318,7 @@ mod tests {
             run_explain(args, &AgentSocket::of_root(Path::new("/nonexistent"))).expect("explained")
         };
         let (nobody, bob) = (ask("alice"), ask("bob"));
-        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(path.parent().expect("its directory"));
         assert_eq!(nobody.access, "allow");
         assert_eq!(
             nobody.reasons.last().map(String::as_str),
@@ -335,17 +336,14 @@ mod tests {
     /// they came from.
     #[test]
     fn roles_from_a_user_login_state_are_explained() {
-        let dir = std::env::temp_dir().join(format!("mfactl-explain-ls-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join("X.yaml");
-        std::fs::write(
-            &path,
+        let path = bundle_file(
+            "ls-",
+            "X.yaml",
             "kind: role\nversion: v7\nmetadata: {name: dev}\nspec:\n  allow:\n    logins: [ubuntu]\n    node_labels: {'*': '*'}\n---\n\
              kind: role\nversion: v7\nmetadata: {name: prod}\nspec:\n  options: {require_session_mfa: true}\n  allow:\n    logins: [ubuntu]\n    node_labels: {env: prod}\n---\n\
              kind: user\nversion: v2\nmetadata: {name: alice}\nspec: {roles: [dev]}\n---\n\
              kind: user_login_state\nversion: v1\nmetadata: {name: alice}\nspec: {roles: [dev, prod], user_type: local}\n",
-        )
-        .expect("write bundle");
+        );
         let args = ExplainArgs {
             policy: Some(&path),
             node: Some("prod3".into()),
@@ -362,7 +360,7 @@ mod tests {
             &crate::ctl::client::AgentSocket::of_root(Path::new("/nonexistent")),
         )
         .expect("explained");
-        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(path.parent().expect("its directory"));
         assert_eq!((e.access.as_str(), e.mfa.as_str()), ("allow", "session"));
         let text = render(&e);
         assert!(text.contains("roles:        dev, prod"), "{text}");

@@ -91,6 +91,26 @@ fn readme_mentions_every_mfactl_subcommand() {
     );
 }
 
+/// HACKING.md's one-line list of the commands, `mfactl [--socket PATH]
+/// a|b|c ...`.
+#[test]
+fn hacking_lists_every_mfactl_subcommand() {
+    let hacking = read(&root().join("HACKING.md"));
+    let list = hacking
+        .lines()
+        .find_map(|l| l.strip_prefix("- `mfactl [--socket PATH] "))
+        .expect("HACKING.md lists the mfactl commands as `mfactl [--socket PATH] a|b|c ...`");
+    let listed: Vec<&str> = list.split(' ').next().unwrap_or("").split('|').collect();
+    let missing: Vec<String> = mfactl_subcommands()
+        .into_iter()
+        .filter(|cmd| cmd != "help" && !listed.contains(&cmd.as_str()))
+        .collect();
+    fail_if_missing(
+        "mfactl subcommands missing from HACKING.md's list",
+        &missing,
+    );
+}
+
 /// The argument names in the match arms of `Config::parse`, e.g.
 /// `("socket", Some(v)) =>` or `("socket" | "timeout", None) =>`.
 fn module_arguments(args_rs: &str) -> Vec<String> {

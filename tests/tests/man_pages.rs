@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use pam_mfa_e2e::bins;
-use pam_mfa_e2e::man_page::{examples, plain};
+use pam_mfa_e2e::man_page::{examples, has_word, mfactl_subcommands, plain};
 
 /// The module arguments `pam_mfa/src/args.rs` accepts today. Each must still
 /// be in the source (so removing one fails here until the page is fixed);
@@ -33,54 +33,8 @@ fn page(name: &str) -> String {
     plain(&read(&path))
 }
 
-/// `word` occurs in `text` not as part of a longer name.
-fn has_word(text: &str, word: &str) -> bool {
-    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
-    text.match_indices(word).any(|(i, _)| {
-        let before = text[..i].chars().next_back();
-        let after = text[i + word.len()..].chars().next();
-        !before.is_some_and(is_name) && !after.is_some_and(is_name)
-    })
-}
-
 fn fail_if_missing(what: &str, missing: &[String]) {
     assert!(missing.is_empty(), "{what}:\n  {}", missing.join("\n  "));
-}
-
-/// The subcommands `mfactl --help` lists under "Commands:".
-fn mfactl_subcommands() -> Vec<String> {
-    let bin = bins::mfactl();
-    assert!(
-        bin.exists(),
-        "{} is missing: build it first (`cargo build --workspace`) or point \
-         PAM_MFA_BIN_DIR at a directory holding mfactl",
-        bin.display()
-    );
-    let out = Command::new(&bin)
-        .arg("--help")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
-    assert!(
-        out.status.success(),
-        "{} --help failed: {}",
-        bin.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let help = String::from_utf8_lossy(&out.stdout).into_owned();
-    let names: Vec<String> = help
-        .lines()
-        .skip_while(|l| l.trim() != "Commands:")
-        .skip(1)
-        .take_while(|l| !l.trim().is_empty())
-        .filter_map(|l| l.split_whitespace().next())
-        .map(str::to_owned)
-        .collect();
-    assert!(
-        names.len() > 1,
-        "found no subcommands in `mfactl --help`:\n{help}"
-    );
-    names
 }
 
 #[test]
@@ -133,6 +87,26 @@ fn readme_mentions_every_mfactl_subcommand() {
         .collect();
     fail_if_missing(
         "mfactl subcommands with no `mfactl NAME` in README.md",
+        &missing,
+    );
+}
+
+/// HACKING.md's one-line list of the commands, `mfactl [--socket PATH]
+/// a|b|c ...`.
+#[test]
+fn hacking_lists_every_mfactl_subcommand() {
+    let hacking = read(&root().join("HACKING.md"));
+    let list = hacking
+        .lines()
+        .find_map(|l| l.strip_prefix("- `mfactl [--socket PATH] "))
+        .expect("HACKING.md lists the mfactl commands as `mfactl [--socket PATH] a|b|c ...`");
+    let listed: Vec<&str> = list.split(' ').next().unwrap_or("").split('|').collect();
+    let missing: Vec<String> = mfactl_subcommands()
+        .into_iter()
+        .filter(|cmd| cmd != "help" && !listed.contains(&cmd.as_str()))
+        .collect();
+    fail_if_missing(
+        "mfactl subcommands missing from HACKING.md's list",
         &missing,
     );
 }

@@ -4,22 +4,30 @@ use std::time::Duration;
 
 /// Parses `N` followed by `ms`, `s`, `m` or `h`. A bare number is refused so
 /// that `timeout: 5` cannot silently mean milliseconds to one reader and
-/// seconds to another.
+/// seconds to another; a fraction (`1.5s`) is refused too, with a message
+/// that says so and what to write instead.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    const WRITE: &str = "write e.g. 500ms, 90s, 2m, 1h";
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let n: u64 = num
         .parse()
-        .map_err(|_| format!("'{text}' is not a duration (write e.g. 500ms, 90s, 2m, 1h)"))?;
+        .map_err(|_| format!("'{text}' is not a duration ({WRITE})"))?;
     let d = match unit {
         "ms" => Duration::from_millis(n),
         "s" => Duration::from_secs(n),
         "m" => Duration::from_secs(n.saturating_mul(60)),
         "h" => Duration::from_secs(n.saturating_mul(3600)),
+        "" => return Err(format!("'{text}' has no unit ({WRITE})")),
+        _ if unit.starts_with(['.', ',']) => {
+            return Err(format!(
+                "'{text}': fractions are not accepted, a duration is a whole number of ms, s, m or h (write 1500ms, not 1.5s)"
+            ))
+        }
         _ => {
             return Err(format!(
-                "'{text}' has no unit (write e.g. 500ms, 90s, 2m, 1h)"
+                "'{text}' has an unknown unit '{unit}' (ms, s, m or h: {WRITE})"
             ))
         }
     };
@@ -65,5 +73,19 @@ mod tests {
         for bad in ["5", "s", "1d", "-1s", "1.5s", ""] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Each refusal says what is wrong: a fraction is not "no unit".
+    #[test]
+    fn each_refusal_names_its_mistake() {
+        let why = |text| parse_duration(text).unwrap_err();
+        for fraction in ["1.5s", "0.5m", "2,5h"] {
+            let e = why(fraction);
+            assert!(e.contains("fractions are not accepted"), "{fraction}: {e}");
+            assert!(!e.contains("no unit"), "{fraction}: {e}");
+        }
+        assert!(why("5").contains("'5' has no unit"));
+        assert!(why("1d").contains("unknown unit 'd'"));
+        assert!(why("-1s").contains("is not a duration"));
     }
 }

@@ -15,7 +15,12 @@ use super::soft_fido2::SoftFido2NewCmd;
 use pam_mfa_protocol::DEFAULT_SOCKET;
 
 #[derive(Parser)]
-#[command(name = "mfactl", version, about = "Inspect and drive pam-mfa's agent")]
+#[command(
+    name = "mfactl",
+    version,
+    about = "Inspect and drive pam-mfa's agent",
+    disable_help_subcommand = true
+)]
 pub struct Cli {
     /// The agent's socket.
     #[arg(long, global = true, env = "PAM_MFA_SOCKET", default_value = DEFAULT_SOCKET)]
@@ -119,5 +124,13 @@ pub enum Cmd {
         /// The challenge (pmfa1:NODE:LOGIN:NONCE) or the whole prompt that
         /// carries it; read from standard input when absent.
         prompt: Option<String>,
+    },
+    // mfactl's own in place of clap's help subcommand, which takes no
+    // flags: `mfactl help --help` was an error.
+    /// Print this message or the help of the given subcommand(s)
+    Help {
+        /// Print help for the subcommand(s)
+        #[arg(value_name = "COMMAND")]
+        command: Vec<String>,
     },
 }

@@ -22,7 +22,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "" => return Err(format!("'{text}' has no unit ({WRITE})")),
         _ if unit.starts_with(['.', ',']) => {
             return Err(format!(
-                "'{text}': fractions are not accepted, a duration is a whole number of ms, s, m or h (write 1500ms, not 1.5s)"
+                "'{text}': fractions are not accepted, a duration is a whole number of ms, s, m or h (e.g. 1500ms, not 1.5s)"
             ))
         }
         _ => {

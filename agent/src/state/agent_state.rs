@@ -131,10 +131,12 @@ impl AgentState {
             PolicySource::Manifest(m) => (None, Some(ManifestFetcher::new(m, &config.cluster))),
             _ => (None, None),
         };
-        let cache = (!matches!(source, PolicySource::BuiltinExample)).then(|| CacheStore {
-            dir: config.cluster.state_dir.clone(),
-            source: source.describe(),
-            max_bundle_bytes: config.cluster.max_bundle_bytes,
+        let cache = (!matches!(source, PolicySource::BuiltinExample)).then(|| {
+            CacheStore::new(
+                config.cluster.state_dir.clone(),
+                source.describe(),
+                config.cluster.max_bundle_bytes,
+            )
         });
         let signing_keys = config.cluster.signing_keys.iter().map(|k| k.key).collect();
         let piv = crate::piv::PivVerifier::new(config.piv.trusted_roots()?);

@@ -30,6 +30,8 @@ struct Args {
     #[arg(long, default_value = DEFAULT_CONFIG_PATH)]
     config: PathBuf,
     /// Check the configuration and the policy, print the result, and exit.
+    /// Writes nothing, whatever the source (not cluster.state_dir's last
+    /// known good copy, contact or rollback floor).
     #[arg(long)]
     check: bool,
 }
@@ -64,22 +66,19 @@ fn main() -> ExitCode {
 }
 
 /// The configuration, the audit sink (stderr with `--check`) and the state
-/// built from them.
+/// built from them; with `--check`, a state that writes nothing
+/// (`AgentState::for_check`).
 fn start_state(args: &Args) -> Result<Arc<AgentState>, String> {
     let config = AgentConfig::load(&args.config).map_err(|e| e.to_string())?;
-    let sink = if args.check {
-        AuditSink::Stderr
+    let clock = Arc::new(SystemTime::now);
+    let mut state = if args.check {
+        // Writes nothing: not the state directory, whatever the source.
+        AgentState::for_check(config, clock)?
     } else {
-        SinkSpec::parse(&config.audit.sink).and_then(|s| AuditSink::open(&s))?
+        let sink = SinkSpec::parse(&config.audit.sink).and_then(|s| AuditSink::open(&s))?;
+        AgentState::new(config, sink, clock)?
     };
-    let mut state = AgentState::new(config, sink, Arc::new(SystemTime::now))?;
     state.config_path = Some(args.config.clone());
-    if args.check && matches!(state.source, mfa_agent::config::PolicySource::Path(_)) {
-        // `--check` judges the files themselves: their last known good copy
-        // neither stands in for them nor is written (another agent.yaml's
-        // check must not replace the running agent's copy).
-        state.cache = None;
-    }
     eprintln!("mfa-agent: {}", state.node_id.summary());
     Ok(Arc::new(state))
 }

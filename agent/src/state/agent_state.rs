@@ -131,10 +131,12 @@ impl AgentState {
             PolicySource::Manifest(m) => (None, Some(ManifestFetcher::new(m, &config.cluster))),
             _ => (None, None),
         };
-        let cache = (!matches!(source, PolicySource::BuiltinExample)).then(|| CacheStore {
-            dir: config.cluster.state_dir.clone(),
-            source: source.describe(),
-            max_bundle_bytes: config.cluster.max_bundle_bytes,
+        let cache = (!matches!(source, PolicySource::BuiltinExample)).then(|| {
+            CacheStore::new(
+                config.cluster.state_dir.clone(),
+                source.describe(),
+                config.cluster.max_bundle_bytes,
+            )
         });
         let signing_keys = config.cluster.signing_keys.iter().map(|k| k.key).collect();
         let piv = crate::piv::PivVerifier::new(config.piv.trusted_roots()?);
@@ -187,6 +189,24 @@ impl AgentState {
             attached: crate::attached::AttachedKeys::new(crate::attached::default_host_piv()),
             vanished: super::VanishedBook::default(),
         })
+    }
+
+    /// The state `mfa-agent --check` judges with: audit events on standard
+    /// error, and nothing written. A `file://` source's files are judged
+    /// themselves: their last known good copy neither stands in for them
+    /// nor is written. Any other source's state directory is read as a
+    /// start reads it (the cached bundle, the rollback floor, a pull held
+    /// against that floor) and never written: a check of another agent.yaml
+    /// (a new mirror, a staging publisher) that saved its pull would leave
+    /// the running agent's next start a copy of another source, refused,
+    /// and no policy; or a floor raised past the real publisher's serial.
+    pub fn for_check(config: AgentConfig, clock: Clock) -> Result<AgentState, String> {
+        let mut state = AgentState::new(config, AuditSink::Stderr, clock)?;
+        state.cache = match state.source {
+            PolicySource::Path(_) => None,
+            _ => state.cache.take().map(CacheStore::read_only),
+        };
+        Ok(state)
     }
 
     /// `attached_keys.piv_reader`, when set.

@@ -15,9 +15,8 @@ use crate::policy::{load_bundle_str, Bundle};
 use crate::sync::manifest_check::{check_bundle, check_floor};
 use crate::sync::manifest_format::{parse_manifest, Manifest};
 use crate::sync::{
-    load_floor, pull_manifest, raise_floor, save_floor, verify_bundle_signature, AcceptedManifest,
-    CachedManifest, FetchedManifest, LastKnownGood, PullError, PullInput, PullOutcome,
-    SIGNATURE_RETRY_DELAY,
+    pull_manifest, raise_floor, verify_bundle_signature, AcceptedManifest, CachedManifest,
+    FetchedManifest, LastKnownGood, PullError, PullInput, PullOutcome, SIGNATURE_RETRY_DELAY,
 };
 
 /// Pulls the manifest and, when it names another bundle, that bundle.
@@ -253,7 +252,7 @@ pub(super) fn load_recorded_floor(state: &AgentState, book: &mut SyncBook) -> Re
     let (Some(cache), Some(name)) = (&state.cache, &state.config.cluster.source_name) else {
         return Ok(());
     };
-    if let Some(floor) = load_floor(&cache.dir, name)? {
+    if let Some(floor) = cache.load_floor(name)? {
         raise_floor(&mut book.manifest_floor, floor);
     }
     Ok(())
@@ -269,7 +268,7 @@ fn record_floor(state: &AgentState, book: &mut SyncBook, accepted: &AcceptedMani
     if book.manifest_floor.as_ref() != Some(accepted) {
         return; // a higher floor is recorded already
     }
-    if let Err(e) = save_floor(&cache.dir, accepted) {
+    if let Err(e) = cache.save_floor(accepted) {
         eprintln!("mfa-agent: cannot record the rollback floor: {e}");
         state
             .store

@@ -4,6 +4,8 @@ mod agent_state;
 mod audit_trail;
 mod bundle_install;
 mod cache_load;
+#[cfg(test)]
+mod check_tests;
 mod config_reload;
 #[cfg(test)]
 mod config_reload_tests;

@@ -10,7 +10,7 @@
 //! minute, so that a restart neither makes an old bundle look fresh nor a
 //! recently confirmed one look old.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::STANDARD;
@@ -18,6 +18,8 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::manifest_check::AcceptedManifest;
+use super::manifest_floor::{floor_to_record, load_floor};
 use super::safe_file::{read_private_file, write_private_file};
 
 pub const BUNDLE_FILE: &str = "last-known-good.json";
@@ -134,18 +136,87 @@ fn from_ms(ms: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(ms)
 }
 
-/// The cache of one source in one directory.
+/// Whether a [`CacheStore`] keeps what it is given in its directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheWrites {
+    /// The running agent: accepted bundles, the source's confirmations and
+    /// the rollback floor are written to the directory.
+    Kept,
+    /// `mfa-agent --check` and other readers: the directory is read as a
+    /// starting agent reads it, and nothing is written to it (not even the
+    /// directory made). A save is checked as usual and then dropped, and
+    /// says `Ok`: a check judges what a start would load, and must not
+    /// change what the running agent, or its next start, finds there.
+    Dropped,
+}
+
+/// The cache of one source in one directory. The one writer of the sync
+/// files in `cluster.state_dir` (`last-known-good.json`,
+/// `last-contact.json`, the rollback floor), so that a read-only store
+/// ([`CacheStore::read_only`]) writes none of them.
 #[derive(Debug, Clone)]
 pub struct CacheStore {
-    pub dir: PathBuf,
+    /// Private: a caller writing there itself would bypass `writes`.
+    dir: PathBuf,
     pub source: String,
     /// The largest bundle accepted; the file may be a little larger (JSON).
     pub max_bundle_bytes: u64,
+    writes: CacheWrites,
 }
 
 impl CacheStore {
+    /// The cache of `source` in `dir`, written to.
+    pub fn new(dir: PathBuf, source: String, max_bundle_bytes: u64) -> CacheStore {
+        CacheStore {
+            dir,
+            source,
+            max_bundle_bytes,
+            writes: CacheWrites::Kept,
+        }
+    }
+
+    /// The same cache, read only: every save is dropped.
+    pub fn read_only(self) -> CacheStore {
+        CacheStore {
+            writes: CacheWrites::Dropped,
+            ..self
+        }
+    }
+
+    pub fn writes(&self) -> CacheWrites {
+        self.writes
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn path(&self) -> PathBuf {
         self.dir.join(BUNDLE_FILE)
+    }
+
+    /// Writes `name` in the directory, unless the store is read only:
+    /// every write of the store goes through here.
+    fn write(&self, name: &str, bytes: &[u8]) -> Result<(), String> {
+        match self.writes {
+            CacheWrites::Kept => write_private_file(&self.dir, name, bytes),
+            CacheWrites::Dropped => Ok(()),
+        }
+    }
+
+    /// The rollback floor recorded for source `name` (see
+    /// [`super::load_floor`]).
+    pub fn load_floor(&self, name: &str) -> Result<Option<AcceptedManifest>, String> {
+        load_floor(&self.dir, name)
+    }
+
+    /// Records `floor` as the floor of its source, unless a higher one is
+    /// recorded already (the file never goes down).
+    pub fn save_floor(&self, floor: &AcceptedManifest) -> Result<(), String> {
+        match floor_to_record(&self.dir, floor)? {
+            Some((name, json)) => self.write(&name, &json),
+            None => Ok(()),
+        }
     }
 
     /// Saves an accepted bundle (and forgets an older confirmation).
@@ -177,7 +248,7 @@ impl CacheStore {
             files: lkg.files.clone(),
         };
         let json = serde_json::to_vec(&file).map_err(|e| e.to_string())?;
-        write_private_file(&self.dir, BUNDLE_FILE, &json)?;
+        self.write(BUNDLE_FILE, &json)?;
         self.save_contact(&lkg.sha256, lkg.confirmed_at)
     }
 
@@ -190,7 +261,7 @@ impl CacheStore {
             confirmed_at_ms: to_ms(at),
         };
         let json = serde_json::to_vec(&file).map_err(|e| e.to_string())?;
-        write_private_file(&self.dir, CONTACT_FILE, &json)
+        self.write(CONTACT_FILE, &json)
     }
 
     /// Reads and checks the cache: `Ok(None)` when there is none. The
@@ -267,112 +338,5 @@ impl CacheStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn store(tag: &str) -> CacheStore {
-        let dir = std::env::temp_dir().join(format!("pam-mfa-cache-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        CacheStore {
-            dir,
-            source: "https://policy.example/bundle.yaml".into(),
-            max_bundle_bytes: 1 << 20,
-        }
-    }
-
-    fn lkg(s: &CacheStore, body: &str, at: u64) -> LastKnownGood {
-        LastKnownGood {
-            source: s.source.clone(),
-            etag: Some("\"v1\"".into()),
-            fetched_at: from_ms(at),
-            confirmed_at: from_ms(at),
-            sha256: hex_sha256(body.as_bytes()),
-            signature: Some(vec![1, 2, 3]),
-            bytes: body.as_bytes().to_vec(),
-            manifest: Some(CachedManifest {
-                bytes: b"{\"serial\":1}".to_vec(),
-                signature: b"c2ln\n".to_vec(),
-            }),
-            files: None,
-        }
-    }
-
-    #[test]
-    fn round_trip_keeps_times_and_confirmations() {
-        let s = store("rt");
-        assert_eq!(s.load().unwrap(), None);
-        let l = lkg(&s, "kind: role\n", 1_000_000);
-        s.save(&l).unwrap();
-        assert_eq!(s.load().unwrap().unwrap(), l);
-        s.save_contact(&l.sha256, from_ms(5_000_000)).unwrap();
-        let back = s.load().unwrap().unwrap();
-        assert_eq!(back.fetched_at, from_ms(1_000_000));
-        assert_eq!(back.confirmed_at, from_ms(5_000_000));
-        // A confirmation of another bundle does not count.
-        s.save_contact("00", from_ms(9_000_000)).unwrap();
-        assert_eq!(s.load().unwrap().unwrap().confirmed_at, from_ms(1_000_000));
-        std::fs::remove_dir_all(&s.dir).unwrap();
-    }
-
-    #[test]
-    fn tampering_and_another_source_are_refused() {
-        let s = store("tamper");
-        s.save(&lkg(&s, "kind: role\nmetadata: {name: a}\n", 1))
-            .unwrap();
-        let path = s.path();
-        let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(&path, text.replace("name: a", "name: b")).unwrap();
-        let e = s.load().unwrap_err();
-        assert!(e.contains("tampered"), "{e}");
-        s.save(&lkg(&s, "x: 1\n", 1)).unwrap();
-        let other = CacheStore {
-            source: "https://elsewhere.example/b".into(),
-            ..s.clone()
-        };
-        let e = other.load().unwrap_err();
-        assert!(e.contains("not from the configured source"), "{e}");
-        std::fs::write(&path, "{not json").unwrap();
-        assert!(s.load().unwrap_err().contains("not a pam-mfa cache file"));
-        std::fs::remove_dir_all(&s.dir).unwrap();
-    }
-
-    #[test]
-    fn a_file_source_copy_is_cut_back_into_its_files() {
-        let s = store("files");
-        let mut l = lkg(&s, "kind: role\nkind: lock\n", 1);
-        l.manifest = None;
-        l.files = Some(vec![
-            CachedFile {
-                origin: "/p/10.yaml".into(),
-                bytes: 11,
-            },
-            CachedFile {
-                origin: "/p/20.yaml".into(),
-                bytes: 11,
-            },
-        ]);
-        s.save(&l).unwrap();
-        let back = s.load().unwrap().unwrap();
-        assert_eq!(
-            back.file_texts().unwrap(),
-            vec![
-                ("/p/10.yaml".to_string(), "kind: role\n".to_string()),
-                ("/p/20.yaml".to_string(), "kind: lock\n".to_string())
-            ]
-        );
-        // Lengths that do not fill the bundle, or overrun it, are refused.
-        for lens in [[11, 10], [11, 12], [0, 0]] {
-            let mut bad = back.clone();
-            for (f, n) in bad.files.as_mut().unwrap().iter_mut().zip(lens) {
-                f.bytes = n;
-            }
-            assert!(bad.file_texts().is_err(), "{lens:?}");
-        }
-        l.files = None;
-        assert!(
-            l.file_texts().is_err(),
-            "no files: not a file source's copy"
-        );
-        std::fs::remove_dir_all(&s.dir).unwrap();
-    }
-}
+#[path = "cache_tests.rs"]
+mod tests;

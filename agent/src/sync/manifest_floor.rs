@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cache::hex_sha256;
 use super::manifest_check::AcceptedManifest;
-use super::safe_file::{read_private_file, write_private_file};
+use super::safe_file::read_private_file;
 
 const FORMAT: u32 = 1;
 /// A floor file is a few hundred bytes.
@@ -50,15 +50,20 @@ pub fn floor_path(dir: &Path, name: &str) -> PathBuf {
     dir.join(floor_file_name(name))
 }
 
-/// Records `floor` as the floor of its source, unless a higher one is
-/// recorded there already: the file never goes down. (At start the cached
-/// manifest is checked before the recorded floor is read; when the cache
-/// was last saved with an older manifest than the floor, it must not lower
-/// the floor.) An unreadable file is replaced.
-pub fn save_floor(dir: &Path, floor: &AcceptedManifest) -> Result<(), String> {
+/// The floor file to write for `floor` (its name and text), or `None`
+/// when a higher floor is recorded in `dir` already: the file never goes
+/// down. (At start the cached manifest is checked before the recorded floor
+/// is read; when the cache was last saved with an older manifest than the
+/// floor, it must not lower the floor.) An unreadable file is replaced.
+/// Written by [`super::CacheStore::save_floor`], the one writer of the
+/// state directory's sync files.
+pub(super) fn floor_to_record(
+    dir: &Path,
+    floor: &AcceptedManifest,
+) -> Result<Option<(String, Vec<u8>)>, String> {
     if let Ok(Some(recorded)) = load_floor(dir, &floor.source) {
         if recorded.serial > floor.serial {
-            return Ok(());
+            return Ok(None);
         }
     }
     let file = FloorFile {
@@ -70,7 +75,7 @@ pub fn save_floor(dir: &Path, floor: &AcceptedManifest) -> Result<(), String> {
         expires_at_ms: to_ms(floor.expires_at),
     };
     let json = serde_json::to_vec(&file).map_err(|e| e.to_string())?;
-    write_private_file(dir, &floor_file_name(&floor.source), &json)
+    Ok(Some((floor_file_name(&floor.source), json)))
 }
 
 /// The floor recorded for source `name`; `Ok(None)` when there is none.
@@ -122,6 +127,16 @@ fn from_ms(ms: u64) -> SystemTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Records `floor` as the agent does.
+    fn save_floor(dir: &Path, floor: &AcceptedManifest) -> Result<(), String> {
+        let store = super::super::CacheStore::new(
+            dir.to_path_buf(),
+            "https://policy.example/manifest.json".into(),
+            1 << 20,
+        );
+        store.save_floor(floor)
+    }
 
     fn floor(source: &str, serial: u64) -> AcceptedManifest {
         AcceptedManifest {

@@ -18,12 +18,14 @@ mod signing;
 pub(crate) mod test_publisher;
 mod trust;
 
-pub use cache::{hex_sha256, CacheStore, CachedFile, CachedManifest, LastKnownGood, BUNDLE_FILE};
+pub use cache::{
+    hex_sha256, CacheStore, CacheWrites, CachedFile, CachedManifest, LastKnownGood, BUNDLE_FILE,
+};
 pub use diff::diff_bundles;
 pub use fetch::{Fetched, HttpsFetcher};
 pub use manifest_check::{AcceptedManifest, Refusal, RefusalKind};
 pub use manifest_fetch::{FetchedManifest, ManifestFetcher};
-pub use manifest_floor::{load_floor, raise_floor, save_floor};
+pub use manifest_floor::{load_floor, raise_floor};
 pub use manifest_pull::{pull_manifest, PullError, PullInput, PullOutcome, SIGNATURE_RETRY_DELAY};
 pub use safe_file::{ensure_private_dir, read_private_file, write_private_file};
 pub use schedule::{Jitter, PollSchedule};

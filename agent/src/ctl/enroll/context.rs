@@ -84,11 +84,12 @@ fn load_agent_policy(cfg: &AgentConfig) -> Result<(Bundle, String), String> {
     match &source {
         PolicySource::Https(_) | PolicySource::Manifest(_) => {
             let url = source.describe();
-            let store = CacheStore {
-                dir: cfg.cluster.state_dir.clone(),
-                source: url.clone(),
-                max_bundle_bytes: cfg.cluster.max_bundle_bytes,
-            };
+            let store = CacheStore::new(
+                cfg.cluster.state_dir.clone(),
+                url.clone(),
+                cfg.cluster.max_bundle_bytes,
+            )
+            .read_only();
             let lkg = store.load()?.ok_or_else(|| {
                 format!(
                     "the agent has no bundle from {url} yet ({} is empty); give --policy BUNDLE",

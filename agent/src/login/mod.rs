@@ -20,6 +20,8 @@ mod challenge_flow_tests;
 mod conversation;
 mod evidence;
 mod explain;
+#[cfg(test)]
+mod explain_tests;
 mod flow;
 #[cfg(test)]
 mod flow_tests;

@@ -38,7 +38,6 @@ pub fn explain(
     };
     let d = decide(bundle, &query);
     reasons.extend(d.reasons.iter().cloned());
-    reasons.extend(no_device_note(bundle, &d, class));
     reasons.extend(nobody_can_tap_note(bundle, &d, class, &q.login));
     reasons.extend(crate::policy::unjudged_node_locks(
         bundle.locks(),
@@ -68,41 +67,6 @@ pub fn explain(
     }
 }
 
-/// An allowed login that needs MFA, for a user with no device in the
-/// policy: `decide` leaves evidence out, so "allow" alone would read as if
-/// the login will pass. Only a tap on a registered key answers outside SSH
-/// (login/pipeline.rs); over SSH a Teleport certificate with `mfa-verified`
-/// can too.
-fn no_device_note(bundle: &Bundle, d: &Decision, class: ServiceClass) -> Option<String> {
-    let user = d.user.as_deref()?;
-    if d.access != Access::Allow
-        || d.requirement.is_off()
-        || !bundle.devices_for_user(user).is_empty()
-    {
-        return None;
-    }
-    let then = match class {
-        // A `hardware_key` key is no MFA (Teleport's
-        // `PrivateKeyPolicy.MFAVerified`: a touch or a PIN policy is).
-        ServiceClass::Ssh
-            if d.requirement.session && d.requirement.key_policy == KeyPolicy::HardwareKey =>
-        {
-            "only a Teleport certificate whose private-key-policy meets it and that shows MFA (mfa-verified, or a touch or PIN key policy) satisfies it"
-        }
-        ServiceClass::Ssh if d.requirement.key_policy != KeyPolicy::None => {
-            "only a Teleport certificate whose private-key-policy meets it satisfies it"
-        }
-        ServiceClass::Ssh => {
-            "only a Teleport certificate that shows the MFA check (mfa-verified) satisfies it"
-        }
-        _ => "this login is refused",
-    };
-    Some(format!(
-        "{user} has no registered device (mfa_device) in this policy: no tap can answer the {} requirement, and until one is added (`mfactl enroll`) {then}",
-        d.requirement.name()
-    ))
-}
-
 /// How the reason [`nobody_can_tap_note`] gives begins (`mfactl explain`
 /// shows it beside the access too).
 pub const NOBODY_CAN_TAP: &str = "nobody can tap for this login";
@@ -121,20 +85,33 @@ pub fn nobody_can_tap(e: &Explanation) -> Option<&str> {
         .map(String::as_str)
 }
 
-/// An allowed login that needs MFA but is not one cluster user's: with
-/// nobody it maps to (or a user the bundle does not know), or none of the
-/// users it may be holding a registered device, no tap can answer the
-/// challenge, and the login is refused (login/ask.rs `candidates_tap`)
-/// although `decide` says "allow". Over SSH a Teleport certificate names
-/// its person, and the login is then decided for them.
+/// An allowed login that needs MFA but that no tap can answer: `decide`
+/// leaves evidence out, so "allow" alone would read as if the login will
+/// pass. Only a registered device (the bundle's `mfa_device`s) of the
+/// person can tap (login/tap.rs `tap_devices`, local_tap.rs `begin`), and
+/// a reused tap counts only while its device is still registered
+/// (login/satisfy.rs `by_reuse`). The person is `d.user` when the login is
+/// decided for one user (a known one, or a name the bundle does not hold):
+/// without a device of theirs nothing but a certificate can answer
+/// ([`one_user_without_device`]). Else one of the candidates; with nobody
+/// the login maps to (or a user the bundle does not know), or none of them
+/// holding a device, the login is refused (login/ask.rs `candidates_tap`).
+/// Over SSH a Teleport certificate names its person, and the login is then
+/// decided for them.
 fn nobody_can_tap_note(
     bundle: &Bundle,
     d: &Decision,
     class: ServiceClass,
     login: &str,
 ) -> Option<String> {
-    if d.user.is_some() || d.access != Access::Allow || d.requirement.is_off() {
+    if d.access != Access::Allow || d.requirement.is_off() {
         return None;
+    }
+    if let Some(user) = d.user.as_deref() {
+        return bundle
+            .devices_for_user(user)
+            .is_empty()
+            .then(|| one_user_without_device(d, class, user));
     }
     let unless = match class {
         ServiceClass::Ssh => {
@@ -158,4 +135,36 @@ fn nobody_can_tap_note(
         "{NOBODY_CAN_TAP}: none of the cluster users it may be ({}) has a registered device (mfa_device), so no tap can answer the {req} requirement and the login will be refused{unless} (`mfactl enroll` a key for one of them)",
         super::ask::few(&d.candidates, ", ")
     ))
+}
+
+/// [`nobody_can_tap_note`] for a login decided for `user`, who has no
+/// registered device. Outside SSH only a fresh tap answers
+/// (login/pipeline.rs `evaluate`, then `fresh_tap`), and with no device it
+/// is refused (login/conversation.rs `cannot_tap`, local_tap.rs `begin`).
+/// Over SSH a registered login key or a reused tap would be a device too,
+/// so only a Teleport certificate can satisfy the requirement
+/// (login/satisfy.rs `by_certificate`), and the note says what it must
+/// show: a `hardware_key` key is no MFA (Teleport's
+/// `PrivateKeyPolicy.MFAVerified`: a touch or a PIN policy is).
+fn one_user_without_device(d: &Decision, class: ServiceClass, user: &str) -> String {
+    let req = d.requirement;
+    let certificate = match class {
+        ServiceClass::Ssh if req.session && req.key_policy == KeyPolicy::HardwareKey => {
+            ": its private-key-policy meets it, and it shows MFA (mfa-verified, or a touch or PIN key policy)"
+        }
+        ServiceClass::Ssh if req.key_policy != KeyPolicy::None => {
+            ": its private-key-policy meets it"
+        }
+        ServiceClass::Ssh => ": it shows the MFA check (mfa-verified)",
+        _ => "",
+    };
+    let unless = if class == ServiceClass::Ssh {
+        format!(" unless a Teleport certificate names the person (and meets the requirement{certificate})")
+    } else {
+        String::new()
+    };
+    format!(
+        "{NOBODY_CAN_TAP}: {user} has no registered device (mfa_device) in this policy, so no tap can answer the {} requirement and the login will be refused{unless} (`mfactl enroll` a key for {user})",
+        req.name()
+    )
 }

@@ -47,6 +47,8 @@ mod login_key;
 mod may_wait;
 #[cfg(test)]
 mod may_wait_tests;
+#[cfg(test)]
+mod nobody_can_tap_tests;
 mod opening;
 mod pipeline;
 #[cfg(test)]

@@ -20,6 +20,8 @@ mod challenge_flow_tests;
 mod conversation;
 mod evidence;
 mod explain;
+#[cfg(test)]
+mod explain_tests;
 mod flow;
 #[cfg(test)]
 mod flow_tests;
@@ -45,6 +47,8 @@ mod login_key;
 mod may_wait;
 #[cfg(test)]
 mod may_wait_tests;
+#[cfg(test)]
+mod nobody_can_tap_tests;
 mod opening;
 mod pipeline;
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! running agent, or read from agent.yaml's source when no agent answers:
 //! root over SSH with `mfa: off` (the example policy) is a warning; under a
 //! cap that requires MFA of every session nobody can tap for root or for a
-//! cloud image's `debian`, an error each.
+//! cloud image's `debian`, an error each; nor, under the example policy
+//! too, for jerry's NOPASSWD sudo on prod (no device of his is registered).
 
 use pam_mfa_e2e::agent::{Agent, AgentConfig, Bundle};
 
@@ -74,6 +75,13 @@ fn nobody_can_tap_for_root_or_a_nopasswd_account_is_an_error() {
         "debian ALL=(ALL) NOPASSWD:ALL\n",
         0o440,
     );
+    // The reviewer's case: jerry is one cluster user, needing a tap on
+    // prod, with no registered device.
+    work.write(
+        "sudoers.d/91-jerry",
+        "jerry ALL=(ALL) NOPASSWD: ALL\n",
+        0o440,
+    );
     let setup = format!(
         "mount --bind {} /etc/sudoers && mount --bind {} /etc/sudoers.d &&",
         sudoers.display(),
@@ -97,7 +105,7 @@ fn nobody_can_tap_for_root_or_a_nopasswd_account_is_an_error() {
             f["what"].as_str().unwrap()
         })
         .collect();
-    assert_eq!(whats.len(), 2, "{found:#?}");
+    assert_eq!(whats.len(), 3, "{found:#?}");
     assert!(
         whats[0].starts_with("login root (ssh class, service sshd)"),
         "{}",
@@ -108,6 +116,41 @@ fn nobody_can_tap_for_root_or_a_nopasswd_account_is_an_error() {
             && whats[1].contains("90-cloud-init-users:1"),
         "{}",
         whats[1]
+    );
+    assert!(
+        whats[2].starts_with("login jerry (admin class, service sudo)")
+            && whats[2].contains("91-jerry:1"),
+        "{}",
+        whats[2]
+    );
+    // The example policy as shipped (`mfactl example-policy`): root and
+    // debian need no MFA, jerry's sudo on prod still needs his tap.
+    let config = agent_yaml(&work, "builtin:example");
+    let host = Host {
+        config: Some(&config),
+        ..host
+    };
+    let (code, found) = doctor_on(&work, &shipped_drop_in(), &host);
+    assert_eq!(code, Some(2));
+    let tap: Vec<&Value> = policy_findings(&found)
+        .into_iter()
+        .filter(|f| f["id"] == "policy.nobody_can_tap")
+        .collect();
+    assert_eq!(tap.len(), 1, "{found:#?}");
+    let what = tap[0]["what"].as_str().unwrap();
+    assert!(
+        what.starts_with("login jerry (admin class, service sudo)")
+            && tap[0]["severity"] == "error",
+        "{}",
+        tap[0]
+    );
+    assert!(
+        tap[0]["why"]
+            .as_str()
+            .unwrap()
+            .contains("jerry has no registered device"),
+        "{}",
+        tap[0]
     );
 }
 

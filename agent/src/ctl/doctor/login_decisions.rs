@@ -218,6 +218,17 @@ fn refused(
         ),
         _ => "or run sudo from an account the cluster knows, with a registered device".to_string(),
     };
+    // Decided for one cluster user: it is their device that is missing.
+    let enroll = match &e.user {
+        Some(user) => format!(
+            "enroll a device (`mfactl enroll`) for {user}, the cluster user login {} is decided for",
+            e.login
+        ),
+        None => format!(
+            "enroll a device (`mfactl enroll`) for someone whose roles give the login {} (a role's allow.logins, or their user's traits.logins)",
+            e.login
+        ),
+    };
     Some(Finding::new(
         "policy.nobody_can_tap",
         severity,
@@ -227,8 +238,8 @@ fn refused(
         ),
         reason,
         format!(
-            "enroll a device (`mfactl enroll`) for someone whose roles give the login {} (a role's allow.logins, or their user's traits.logins), and run `mfactl explain --login {}{service}` until it names a cluster user with a registered device; {way_out}",
-            e.login, e.login
+            "{enroll}, and run `mfactl explain --login {}{service}` until it no longer says nobody can tap for it; {way_out}",
+            e.login
         ),
     ))
 }

@@ -205,6 +205,54 @@ fn a_nopasswd_account_nobody_can_tap_for_is_an_error() {
     );
 }
 
+/// The reviewer's lockout: the example policy on prod3 and `jerry
+/// ALL=(ALL) NOPASSWD: ALL`. jerry is one cluster user, with session MFA
+/// on prod and no registered device, so his sudo is refused: an error,
+/// whose fix is a device for jerry. With his key registered, nothing.
+#[test]
+fn a_nopasswd_account_of_one_user_without_a_device_is_an_error() {
+    let mut f = with_decisions(decided(BUILTIN_EXAMPLE, &["jerry"]));
+    f.sshd_root = Some(Ok(
+        SSHD_T.replace("permitrootlogin yes", "permitrootlogin no")
+    ));
+    f.sudoers_passwordless = vec!["/etc/sudoers.d/jerry:1".into()];
+    f.sudoers_passwordless_logins = vec![PasswordlessLogin {
+        login: "jerry".into(),
+        at: "/etc/sudoers.d/jerry:1".into(),
+    }];
+    let found = check_host(&f);
+    let x = found
+        .iter()
+        .find(|x| x.id == "policy.nobody_can_tap")
+        .unwrap_or_else(|| panic!("{found:#?}"));
+    assert_eq!(x.severity, Severity::Error);
+    assert!(
+        x.what.starts_with("login jerry (admin class, service sudo) is allowed by the policy, but nobody can tap for it: it will be refused")
+            && x.what.contains("/etc/sudoers.d/jerry:1 lets jerry run sudo without a password"),
+        "{}",
+        x.what
+    );
+    assert!(
+        x.why.contains("jerry has no registered device"),
+        "{}",
+        x.why
+    );
+    assert!(
+        x.fix.starts_with("enroll a device (`mfactl enroll`) for jerry, the cluster user login jerry is decided for")
+            && x.fix.contains("mfactl explain --login jerry --service sudo"),
+        "{}",
+        x.fix
+    );
+    assert_eq!(exit_code(&found), 2);
+    let key = "---\nkind: mfa_device\nversion: v1\nmetadata: {name: jerry-key}\nspec:\n  user: jerry\n  ssh_sk:\n    public_key: \"sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIC0F/LJRSd23qXKZ9xHqOm9z6D8ciF5N9g+7iIaEJfEkAAAABHNzaDo= jerry@laptop\"\n";
+    f.login_decisions = Some(decided(&format!("{BUILTIN_EXAMPLE}{key}"), &["jerry"]));
+    assert!(
+        !ids(&f).contains(&"policy.nobody_can_tap".to_string()),
+        "{:#?}",
+        check_host(&f)
+    );
+}
+
 /// Root's own sudo authenticates nobody but runs sudo's account stack:
 /// only there, and without README's root skip before it, pam-mfa decides.
 #[test]

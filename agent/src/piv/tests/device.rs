@@ -143,6 +143,32 @@ fn slot_and_serial_checks() {
     );
 }
 
+/// `tctl get cap` writes `pin_cache_timeout` with Go's
+/// `time.Duration.String()`: a fractional timeout is read, and the key is
+/// classed (it was refused, every PIV key with it).
+#[test]
+fn a_fractional_pin_cache_timeout_classes_the_key() {
+    let m = Minted::new(&Slot {
+        serial: Some(555),
+        ..Slot::default()
+    });
+    let spec = format!("{{attestation_chain: {}}}", yaml_pem_list(&m.chain_pem()));
+    for timeout in ["1.5s", "1m30.5s", "500ms", "1.5\u{b5}s", "0s"] {
+        let b = bundle(
+            &spec,
+            &format!(
+                "{{pin_cache_timeout: {timeout}, serial_number_validation: {{enabled: true}}}}"
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{timeout}: {e}"));
+        let key = PivVerifier::new(m.roots())
+            .device_class(device(&b), &traits(&["555"]), &b.cap)
+            .unwrap_or_else(|e| panic!("{timeout}: {e}"));
+        assert_eq!(key.class, KeyPolicy::HardwareKeyTouch, "{timeout}");
+        assert_eq!(key.attestation.serial, Some(555));
+    }
+}
+
 #[test]
 fn verifier_caches_per_root_set_and_not_failures() {
     let m = Minted::new(&Slot::default());

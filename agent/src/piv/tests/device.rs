@@ -134,12 +134,19 @@ fn slot_and_serial_checks() {
     assert!(piv_device_class(device(&named), &roots, &t, &named.cap).is_ok());
     assert!(piv_device_class(device(&named), &roots, &traits(&["555"]), &named.cap).is_err());
 
-    // A bad hardware_key block refuses rather than ignoring the settings.
-    let bad = bundle(&spec, "{serial_number_validation: {enabled: maybe}}").unwrap();
+    // A hardware_key block Teleport refuses refuses the bundle.
+    let e = bundle(&spec, "{serial_number_validation: {enabled: maybe}}").unwrap_err();
     assert!(
-        piv_device_class(device(&bad), &roots, &traits(&["555"]), &bad.cap)
+        e.contains("enabled must be true or false") && e.contains("Teleport refuses"),
+        "{e}"
+    );
+    // One it accepts but this agent cannot use refuses the key rather
+    // than ignoring the settings.
+    let retired = bundle(&spec, "{piv_slot: \"82\"}").unwrap();
+    assert!(
+        piv_device_class(device(&retired), &roots, &traits(&["555"]), &retired.cap)
             .unwrap_err()
-            .contains("enabled must be true or false")
+            .contains("retired key management slot")
     );
 }
 

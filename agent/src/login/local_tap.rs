@@ -131,7 +131,6 @@ pub(super) fn begin(
     bundle: &Bundle,
     owner: TapOwner,
 ) -> Step {
-    let settings = HardwareKeySettings::parse(&bundle.cap.raw_hardware_key).unwrap_or_default();
     let (piv, refused) = piv_candidates(state, &mut conv, bundle);
     let fido = fido_devices(&conv);
     if piv.is_empty() && fido.is_empty() {
@@ -154,10 +153,13 @@ pub(super) fn begin(
     // an SSH session is read from the caller's environment and process tree,
     // which a remote user can hide (setsid, a cleared environment): a cached
     // PIN would then let a PIN-only key sign with nobody at the host.
-    let pin_cache_timeout = if conv.class == ServiceClass::Desktop {
-        settings.pin_cache_timeout
-    } else {
-        Duration::ZERO
+    let pin_cache_timeout = match HardwareKeySettings::parse(&bundle.cap.raw_hardware_key) {
+        Ok(settings) if conv.class == ServiceClass::Desktop => settings.pin_cache_timeout,
+        Ok(_) => Duration::ZERO,
+        // A block this agent cannot use (the load refuses what Teleport
+        // refuses; a retired `piv_slot` remains): `piv_candidates` refused
+        // every PIV key with its reason, so no PIN is asked; none is kept.
+        Err(_) => Duration::ZERO,
     };
     let plan = Plan {
         piv,

@@ -1,12 +1,23 @@
 //! The cap's `hardware_key` block (`AuthPreference::raw_hardware_key`):
 //! which PIV slot keys live in, serial number validation, and how long a
 //! PIN may be cached.
+//!
+//! Read as Teleport reads `types.HardwareKey` (api/types/types.proto): its
+//! JSON decoding (`pin_cache_timeout` is a `types.Duration`,
+//! api/types/duration.go `Duration.UnmarshalJSON`), then
+//! `AuthPreferenceV2.CheckAndSetDefaults` (api/types/authentication.go),
+//! which validates `piv_slot` (`PIVSlot.Validate`). A block Teleport refuses
+//! cannot be in a cluster's cap: the bundle holding it is refused when it
+//! loads ([`HardwareKeySettings::teleport_refusal`], cap_checks.rs). One
+//! Teleport accepts but this agent cannot use (a retired PIV slot) loads,
+//! and refuses every PIV key when one is used.
 
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::slot::PivSlot;
+use crate::policy::go_duration;
 use crate::policy::KeyPolicy;
 
 /// Teleport's default trait for serial number validation.
@@ -16,7 +27,7 @@ pub const DEFAULT_SERIAL_TRAIT: &str = "hardware_key_serial_numbers";
 pub const MAX_PIN_CACHE_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// `spec.hardware_key`, read.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HardwareKeySettings {
     /// `piv_slot`: the slot for every policy, instead of the defaults.
     pub piv_slot: Option<PivSlot>,
@@ -33,66 +44,30 @@ impl HardwareKeySettings {
     /// Reads the block as written (`Null`: absent, all defaults). Unknown
     /// fields are ignored, as elsewhere in the bundle.
     pub fn parse(raw: &Value) -> Result<HardwareKeySettings, String> {
-        let mut out = HardwareKeySettings {
+        read(raw).map_err(|e| match e {
+            Unreadable::Refused(why) | Unreadable::Unsupported(why) => why,
+        })
+    }
+
+    /// Why Teleport would refuse a cap with this block, if it would: the
+    /// bundle is refused when it loads. `None` for a block it accepts,
+    /// even one this agent cannot use ([`HardwareKeySettings::parse`] says
+    /// why when a PIV key is used).
+    pub fn teleport_refusal(raw: &Value) -> Option<String> {
+        match read(raw) {
+            Err(Unreadable::Refused(why)) => Some(why),
+            Ok(_) | Err(Unreadable::Unsupported(_)) => None,
+        }
+    }
+
+    /// No block: Teleport's defaults.
+    fn defaults() -> HardwareKeySettings {
+        HardwareKeySettings {
+            piv_slot: None,
+            serial_validation: false,
             serial_trait: DEFAULT_SERIAL_TRAIT.to_owned(),
-            ..Default::default()
-        };
-        let obj = match raw {
-            Value::Null => return Ok(out),
-            Value::Object(o) => o,
-            _ => return Err("cap hardware_key must be a mapping".into()),
-        };
-        match obj.get("piv_slot") {
-            None | Some(Value::Null) => {}
-            Some(Value::String(s)) if s.is_empty() => {}
-            Some(Value::String(s)) => {
-                out.piv_slot =
-                    Some(PivSlot::parse(s).map_err(|e| format!("cap hardware_key.piv_slot: {e}"))?)
-            }
-            Some(v) => {
-                return Err(format!(
-                    "cap hardware_key.piv_slot must be a string, not {v}"
-                ))
-            }
+            pin_cache_timeout: Duration::ZERO,
         }
-        match obj.get("serial_number_validation") {
-            None | Some(Value::Null) => {}
-            Some(Value::Object(v)) => {
-                match v.get("enabled") {
-                    None | Some(Value::Null) => {}
-                    Some(Value::Bool(b)) => out.serial_validation = *b,
-                    Some(x) => {
-                        return Err(format!(
-                            "cap hardware_key.serial_number_validation.enabled must be true or false, not {x}"
-                        ))
-                    }
-                }
-                match v.get("serial_number_trait_name") {
-                    None | Some(Value::Null) => {}
-                    Some(Value::String(s)) if s.trim().is_empty() => {}
-                    Some(Value::String(s)) => out.serial_trait = s.trim().to_owned(),
-                    Some(x) => {
-                        return Err(format!(
-                            "cap hardware_key.serial_number_validation.serial_number_trait_name must be a string, not {x}"
-                        ))
-                    }
-                }
-            }
-            Some(v) => {
-                return Err(format!(
-                    "cap hardware_key.serial_number_validation must be a mapping, not {v}"
-                ))
-            }
-        }
-        match obj.get("pin_cache_timeout") {
-            None | Some(Value::Null) => {}
-            Some(v) => {
-                let d = go_duration(v)
-                    .map_err(|e| format!("cap hardware_key.pin_cache_timeout: {e}"))?;
-                out.pin_cache_timeout = d.min(MAX_PIN_CACHE_TIMEOUT);
-            }
-        }
-        Ok(out)
     }
 
     /// The slot a key for `policy` lives in: `piv_slot` when set, else
@@ -136,150 +111,162 @@ impl HardwareKeySettings {
     }
 }
 
-/// A Go/protobuf duration as Teleport writes it: `"1h"`, `"15m"`, `"1h0m0s"`,
-/// `"500ms"`, or a number of nanoseconds.
-fn go_duration(v: &Value) -> Result<Duration, String> {
-    if let Some(n) = v.as_u64() {
-        return Ok(Duration::from_nanos(n));
+/// Why a `hardware_key` block cannot be used.
+enum Unreadable {
+    /// Teleport refuses a cap holding it.
+    Refused(String),
+    /// Teleport accepts it (some version does); this agent cannot use it.
+    Unsupported(String),
+}
+
+fn read(raw: &Value) -> Result<HardwareKeySettings, Unreadable> {
+    let obj = match raw {
+        Value::Null => return Ok(HardwareKeySettings::defaults()),
+        Value::Object(o) => o,
+        _ => return Err(refused("cap hardware_key must be a mapping")),
+    };
+    let (serial_validation, serial_trait) =
+        serial_number_validation(obj.get("serial_number_validation"))?;
+    Ok(HardwareKeySettings {
+        piv_slot: piv_slot(obj.get("piv_slot"))?,
+        serial_validation,
+        serial_trait,
+        pin_cache_timeout: pin_cache_timeout(obj.get("pin_cache_timeout"))?,
+    })
+}
+
+fn refused(why: impl Into<String>) -> Unreadable {
+    Unreadable::Refused(why.into())
+}
+
+/// `piv_slot`: a string; empty is none. Teleport's `PIVSlot.Validate`
+/// (api/utils/keys) reads it with `strconv.ParseUint(s, 16, 32)`
+/// (hexadecimal in any case, leading zeros allowed; no `0x`, sign or
+/// spaces) and keeps 9a, 9c, 9d, 9e. An older one (`PIVSlot.validate` in
+/// api/utils/keys/yubikey.go) took the retired key management slots 82..95
+/// as well: such a cap loads here, and its PIV keys are refused (this agent
+/// uses the four slots only).
+fn piv_slot(v: Option<&Value>) -> Result<Option<PivSlot>, Unreadable> {
+    let text = match v {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) if s.is_empty() => return Ok(None),
+        Some(Value::String(s)) => s.as_str(),
+        Some(v) => {
+            return Err(refused(format!(
+                "cap hardware_key.piv_slot must be a string, not {v}"
+            )))
+        }
+    };
+    let hex = text.bytes().all(|b| b.is_ascii_hexdigit());
+    let key = if hex {
+        u32::from_str_radix(text, 16).ok()
+    } else {
+        None
+    };
+    match key {
+        Some(0x9a) => Ok(Some(PivSlot::Authentication)),
+        Some(0x9c) => Ok(Some(PivSlot::Signature)),
+        Some(0x9d) => Ok(Some(PivSlot::KeyManagement)),
+        Some(0x9e) => Ok(Some(PivSlot::CardAuthentication)),
+        Some(0x82..=0x95) => Err(Unreadable::Unsupported(format!(
+            "cap hardware_key.piv_slot: {text:?} is a retired key management slot, which this agent does not use (only 9a, 9c, 9d, 9e)"
+        ))),
+        _ => Err(refused(format!(
+            "cap hardware_key.piv_slot: invalid PIV slot {text:?} (expected 9a, 9c, 9d or 9e)"
+        ))),
     }
-    let s = v
-        .as_str()
-        .ok_or_else(|| format!("{v} is not a duration"))?
-        .trim();
-    if s == "0" {
+}
+
+/// `serial_number_validation`: whether it is on, and the trait naming the
+/// user's serial numbers ([`DEFAULT_SERIAL_TRAIT`] when unnamed).
+fn serial_number_validation(v: Option<&Value>) -> Result<(bool, String), Unreadable> {
+    let mut out = (false, DEFAULT_SERIAL_TRAIT.to_owned());
+    let v = match v {
+        None | Some(Value::Null) => return Ok(out),
+        Some(Value::Object(v)) => v,
+        Some(v) => {
+            return Err(refused(format!(
+                "cap hardware_key.serial_number_validation must be a mapping, not {v}"
+            )))
+        }
+    };
+    match v.get("enabled") {
+        None | Some(Value::Null) => {}
+        Some(x) => {
+            out.0 = yaml_bool(x).ok_or_else(|| {
+                refused(format!(
+                "cap hardware_key.serial_number_validation.enabled must be true or false, not {x}"
+            ))
+            })?
+        }
+    }
+    match v.get("serial_number_trait_name") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) if s.trim().is_empty() => {}
+        Some(Value::String(s)) => out.1 = s.trim().to_owned(),
+        Some(x) => {
+            return Err(refused(format!(
+                "cap hardware_key.serial_number_validation.serial_number_trait_name must be a string, not {x}"
+            )))
+        }
+    }
+    Ok(out)
+}
+
+/// A boolean: `true`/`false`, or a string YAML 1.1 reads as one (`yes`,
+/// `on`, `n`, ...: gopkg.in/yaml.v2 `resolve`, which turns the YAML that
+/// `tctl create` reads into JSON). The bundle's YAML is read as YAML 1.2,
+/// which leaves those strings.
+fn yaml_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => match s.as_str() {
+            "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+                Some(true)
+            }
+            "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off"
+            | "OFF" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `pin_cache_timeout`, a `types.Duration` as its `UnmarshalJSON` reads it:
+/// a string, `never` for zero, else Go's `time.ParseDuration` (what `tctl
+/// get cap` prints, `time.Duration.String()`: `1.5s`, `1m30.5s`, `500ms`,
+/// `0s`). A number is refused, as Teleport refuses it (it reads a string;
+/// and whether `30` meant seconds or nanoseconds is not said). Negative:
+/// Teleport takes it, and a PIN kept until a past instant is never used:
+/// zero. Null: absent, zero (Teleport refuses an explicit null; either way
+/// no PIN is kept). At most [`MAX_PIN_CACHE_TIMEOUT`].
+fn pin_cache_timeout(v: Option<&Value>) -> Result<Duration, Unreadable> {
+    let text = match v {
+        None | Some(Value::Null) => return Ok(Duration::ZERO),
+        Some(Value::String(s)) => s.as_str(),
+        Some(v @ Value::Number(_)) => {
+            return Err(refused(format!(
+                "cap hardware_key.pin_cache_timeout: {v} is a number; Teleport reads a duration string (e.g. 30s, 15m, 0s)"
+            )))
+        }
+        Some(v) => {
+            return Err(refused(format!(
+                "cap hardware_key.pin_cache_timeout must be a duration string (e.g. 30s, 15m, 0s), not {v}"
+            )))
+        }
+    };
+    if text == "never" {
         return Ok(Duration::ZERO);
     }
-    let bad = || format!("{s:?} is not a duration (write e.g. 30s, 15m, 1h)");
-    let mut total = Duration::ZERO;
-    let mut rest = s;
-    if rest.is_empty() {
-        return Err(bad());
+    match go_duration::parse_go(text) {
+        Ok(Some(d)) => Ok(d.min(MAX_PIN_CACHE_TIMEOUT)),
+        Ok(None) => Ok(Duration::ZERO),
+        Err(e) => Err(refused(format!(
+            "cap hardware_key.pin_cache_timeout: {e} (write e.g. 30s, 1.5s, 15m)"
+        ))),
     }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = match &rest[..unit_len] {
-            "h" => Duration::from_secs(3600),
-            "m" => Duration::from_secs(60),
-            "s" => Duration::from_secs(1),
-            "ms" => Duration::from_millis(1),
-            _ => return Err(bad()),
-        };
-        total = total.saturating_add(unit.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX)));
-        rest = &rest[unit_len..];
-    }
-    Ok(total)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn defaults_and_fields() {
-        let d = HardwareKeySettings::parse(&Value::Null).unwrap();
-        assert_eq!(
-            (d.piv_slot, d.serial_validation, d.serial_trait.as_str()),
-            (None, false, DEFAULT_SERIAL_TRAIT)
-        );
-        assert_eq!(d.pin_cache_timeout, Duration::ZERO);
-        let s = HardwareKeySettings::parse(&json!({
-            "piv_slot": "9e",
-            "serial_number_validation": {"enabled": true, "serial_number_trait_name": "yk"},
-            "pin_cache_timeout": "1h0m0s",
-            "future_field": 1,
-        }))
-        .unwrap();
-        assert_eq!(s.piv_slot, Some(PivSlot::CardAuthentication));
-        assert!(s.serial_validation);
-        assert_eq!(s.serial_trait, "yk");
-        assert_eq!(s.pin_cache_timeout, Duration::from_secs(3600));
-        for (v, want) in [
-            (json!("15m"), 900),
-            (json!("2h"), 3600),
-            (json!("90s"), 90),
-            (json!(30_000_000_000u64), 30),
-            (json!("0"), 0),
-        ] {
-            let s = HardwareKeySettings::parse(&json!({"pin_cache_timeout": v})).unwrap();
-            assert_eq!(s.pin_cache_timeout, Duration::from_secs(want), "{v}");
-        }
-    }
-
-    #[test]
-    fn errors_name_the_field() {
-        let cases = [
-            (json!([1]), "must be a mapping"),
-            (json!({"piv_slot": "9b"}), "hardware_key.piv_slot"),
-            (json!({"piv_slot": 9}), "piv_slot must be a string"),
-            (
-                json!({"serial_number_validation": true}),
-                "serial_number_validation must be a mapping",
-            ),
-            (
-                json!({"serial_number_validation": {"enabled": "yes"}}),
-                "enabled must be true or false",
-            ),
-            (
-                json!({"serial_number_validation": {"serial_number_trait_name": 3}}),
-                "trait_name must be a string",
-            ),
-            (
-                json!({"pin_cache_timeout": "15 minutes"}),
-                "pin_cache_timeout",
-            ),
-            (json!({"pin_cache_timeout": "-1s"}), "pin_cache_timeout"),
-            (json!({"pin_cache_timeout": ""}), "pin_cache_timeout"),
-        ];
-        for (v, want) in cases {
-            let e = HardwareKeySettings::parse(&v).unwrap_err();
-            assert!(e.contains(want), "{v}: {e}");
-        }
-    }
-
-    #[test]
-    fn default_slots() {
-        let d = HardwareKeySettings::parse(&Value::Null).unwrap();
-        let cases = [
-            (KeyPolicy::HardwareKey, "9a"),
-            (KeyPolicy::HardwareKeyTouch, "9c"),
-            (KeyPolicy::HardwareKeyTouchAndPin, "9d"),
-            (KeyPolicy::HardwareKeyPin, "9e"),
-        ];
-        for (p, slot) in cases {
-            assert_eq!(d.slot_for(p).name(), slot, "{p}");
-        }
-        let s = HardwareKeySettings::parse(&json!({"piv_slot": "9c"})).unwrap();
-        assert_eq!(s.slot_for(KeyPolicy::HardwareKeyPin), PivSlot::Signature);
-    }
-
-    #[test]
-    fn serial_validation() {
-        let traits = crate::policy::Traits::from([(
-            "hardware_key_serial_numbers",
-            &["111, 222", "333"][..],
-        )]);
-        let off = HardwareKeySettings::parse(&Value::Null).unwrap();
-        assert!(off.serial_allowed(Some(999), &traits).is_ok());
-        assert!(off.serial_allowed(None, &traits).is_ok());
-        let on =
-            HardwareKeySettings::parse(&json!({"serial_number_validation": {"enabled": true}}))
-                .unwrap();
-        assert!(on.serial_allowed(Some(222), &traits).is_ok());
-        assert!(on.serial_allowed(Some(333), &traits).is_ok());
-        assert!(on
-            .serial_allowed(Some(22), &traits)
-            .unwrap_err()
-            .contains("not in the user's hardware_key_serial_numbers"));
-        assert!(on
-            .serial_allowed(None, &traits)
-            .unwrap_err()
-            .contains("no serial"));
-        assert!(on.serial_allowed(Some(111), &Default::default()).is_err());
-    }
-}
+#[path = "cap_hardware_key_tests.rs"]
+mod tests;

@@ -90,6 +90,7 @@ pub(crate) use regex_cache::cached_regex;
 pub use require_mfa::RequireMfa;
 pub use requirement::Requirement;
 pub use resolve::{decide, decide_with_identity};
+pub(crate) use resources::go_duration;
 pub use resources::{
     join_token_sha256, AccountLimits, AllowedNode, AuthPreference, CertAuthority, CertificateFacts,
     DeviceKind, Lock, LockTarget, LoginStateOrigin, MfaDevice, NodeLimit, Role, RoleConditions,

@@ -134,13 +134,46 @@ fn slot_and_serial_checks() {
     assert!(piv_device_class(device(&named), &roots, &t, &named.cap).is_ok());
     assert!(piv_device_class(device(&named), &roots, &traits(&["555"]), &named.cap).is_err());
 
-    // A bad hardware_key block refuses rather than ignoring the settings.
-    let bad = bundle(&spec, "{serial_number_validation: {enabled: maybe}}").unwrap();
+    // A hardware_key block Teleport refuses refuses the bundle.
+    let e = bundle(&spec, "{serial_number_validation: {enabled: maybe}}").unwrap_err();
     assert!(
-        piv_device_class(device(&bad), &roots, &traits(&["555"]), &bad.cap)
-            .unwrap_err()
-            .contains("enabled must be true or false")
+        e.contains("enabled must be true or false") && e.contains("Teleport refuses"),
+        "{e}"
     );
+    // One it accepts but this agent cannot use refuses the key rather
+    // than ignoring the settings.
+    let retired = bundle(&spec, "{piv_slot: \"82\"}").unwrap();
+    assert!(
+        piv_device_class(device(&retired), &roots, &traits(&["555"]), &retired.cap)
+            .unwrap_err()
+            .contains("retired key management slot")
+    );
+}
+
+/// `tctl get cap` writes `pin_cache_timeout` with Go's
+/// `time.Duration.String()`: a fractional timeout is read, and the key is
+/// classed (it was refused, every PIV key with it).
+#[test]
+fn a_fractional_pin_cache_timeout_classes_the_key() {
+    let m = Minted::new(&Slot {
+        serial: Some(555),
+        ..Slot::default()
+    });
+    let spec = format!("{{attestation_chain: {}}}", yaml_pem_list(&m.chain_pem()));
+    for timeout in ["1.5s", "1m30.5s", "500ms", "1.5\u{b5}s", "0s"] {
+        let b = bundle(
+            &spec,
+            &format!(
+                "{{pin_cache_timeout: {timeout}, serial_number_validation: {{enabled: true}}}}"
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{timeout}: {e}"));
+        let key = PivVerifier::new(m.roots())
+            .device_class(device(&b), &traits(&["555"]), &b.cap)
+            .unwrap_or_else(|e| panic!("{timeout}: {e}"));
+        assert_eq!(key.class, KeyPolicy::HardwareKeyTouch, "{timeout}");
+        assert_eq!(key.attestation.serial, Some(555));
+    }
 }
 
 #[test]

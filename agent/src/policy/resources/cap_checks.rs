@@ -56,6 +56,16 @@ fn bool_option(v: &Option<serde_json::Value>) -> Option<bool> {
 /// The first rule of `CheckAndSetDefaults` `spec` breaks, in Teleport's
 /// order and words.
 pub(super) fn refusal(spec: &RawCapSpec) -> Option<String> {
+    // `spec.hardware_key` is decoded (`types.HardwareKey`: its
+    // `pin_cache_timeout` a `types.Duration`) before any rule below, and
+    // its `piv_slot` validated by the same function; both here, first.
+    if let Some(why) = spec
+        .hardware_key
+        .as_ref()
+        .and_then(crate::piv::HardwareKeySettings::teleport_refusal)
+    {
+        return Some(why);
+    }
     let kind = spec.kind.as_deref().unwrap_or("");
     if !TYPES.contains(&kind) {
         return Some(format!("authentication type {kind:?} not supported"));

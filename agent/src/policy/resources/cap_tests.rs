@@ -167,3 +167,74 @@ fn caps_teleport_refuses_refuse_the_bundle() {
         );
     }
 }
+
+/// A `hardware_key` block Teleport refuses (`types.Duration.UnmarshalJSON`
+/// for `pin_cache_timeout`, `PIVSlot.Validate` for `piv_slot`) refuses the
+/// bundle when it loads, the field and the file named, rather than every
+/// PIV key failing later; what `tctl get cap` prints (Go's
+/// `time.Duration.String()`: fractions, `ms`, `µs`) loads.
+#[test]
+fn hardware_key_blocks_teleport_refuses_refuse_the_bundle() {
+    let refused = [
+        (
+            "pin_cache_timeout: garbage",
+            "cap hardware_key.pin_cache_timeout: invalid duration \"garbage\"",
+        ),
+        (
+            "pin_cache_timeout: 30",
+            "cap hardware_key.pin_cache_timeout: 30 is a number",
+        ),
+        (
+            "pin_cache_timeout: 2d",
+            "cap hardware_key.pin_cache_timeout: unknown unit \"d\"",
+        ),
+        (
+            "piv_slot: 9b",
+            "cap hardware_key.piv_slot: invalid PIV slot \"9b\"",
+        ),
+        (
+            "piv_slot: \"0x9a\"",
+            "cap hardware_key.piv_slot: invalid PIV slot \"0x9a\"",
+        ),
+        // YAML reads it as a number (as Teleport's YAML 1.1 does).
+        (
+            "piv_slot: 0x9a",
+            "cap hardware_key.piv_slot must be a string, not 154",
+        ),
+        (
+            "serial_number_validation: {enabled: maybe}",
+            "cap hardware_key.serial_number_validation.enabled",
+        ),
+    ];
+    for (block, why) in refused {
+        let spec = format!("  second_factor: otp\n  hardware_key: {{{block}}}");
+        let err = load_cap(&spec)
+            .err()
+            .unwrap_or_else(|| panic!("{block:?} loaded"));
+        assert!(err.contains(why), "{block:?}: {err}");
+        assert!(err.starts_with("cap.yaml:"), "where: {err}");
+        assert!(err.contains("Teleport refuses"), "{err}");
+    }
+    let accepted = [
+        "pin_cache_timeout: 1.5s, serial_number_validation: {enabled: true}",
+        "pin_cache_timeout: 1m30.5s",
+        "pin_cache_timeout: 500ms",
+        "pin_cache_timeout: 1.5µs",
+        "pin_cache_timeout: 0s",
+        "pin_cache_timeout: 1h0m0s",
+        "pin_cache_timeout: never",
+        "pin_cache_timeout: -1s",
+        "piv_slot: 9E",
+        // Accepted by an older Teleport: loads; its PIV keys are refused.
+        "piv_slot: \"82\"",
+        "serial_number_validation: {enabled: yes}",
+    ];
+    for block in accepted {
+        let spec = format!("  second_factor: otp\n  hardware_key: {{{block}}}");
+        assert!(
+            load_cap(&spec).is_ok(),
+            "{block:?}: {:?}",
+            load_cap(&spec).err()
+        );
+    }
+}

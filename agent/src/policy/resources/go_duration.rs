@@ -1,12 +1,13 @@
 //! Teleport's durations (`api/types/duration.go`): a Go duration string
 //! (`time.ParseDuration`'s grammar, with Teleport's extra units `d`, `mo`
 //! and `y`), or `never` for none. Used for role options such as
-//! `client_idle_timeout`.
+//! `client_idle_timeout`; [`parse_go`] is Go's grammar alone, for the cap's
+//! `hardware_key.pin_cache_timeout`.
 
 use std::time::Duration;
 
-/// Nanoseconds per unit, as Teleport's `unitMap`.
-const UNITS: &[(&str, u128)] = &[
+/// Nanoseconds per unit, as Go's `time.ParseDuration` (`unitMap`).
+const GO_UNITS: &[(&str, u128)] = &[
     ("ns", 1),
     ("us", 1_000),
     ("\u{b5}s", 1_000),
@@ -15,6 +16,10 @@ const UNITS: &[(&str, u128)] = &[
     ("s", 1_000_000_000),
     ("m", 60 * 1_000_000_000),
     ("h", 3_600 * 1_000_000_000),
+];
+
+/// The units Teleport's own `parseDuration` adds to Go's.
+const TELEPORT_UNITS: &[(&str, u128)] = &[
     ("d", 24 * 3_600 * 1_000_000_000),
     ("mo", 30 * 24 * 3_600 * 1_000_000_000),
     ("y", 365 * 24 * 3_600 * 1_000_000_000),
@@ -30,6 +35,18 @@ pub fn parse(text: &str) -> Result<Option<Duration>, String> {
     if text == "never" {
         return Ok(Some(Duration::ZERO));
     }
+    parse_with(text, TELEPORT_UNITS)
+}
+
+/// Go's `time.ParseDuration`: what `time.Duration.String()` writes (`1.5s`,
+/// `1m30.5s`, `500ms`, `1.5µs`, `0s`), without Teleport's `d`, `mo`, `y`
+/// and `never`. Signed as [`parse`]: `Ok(None)` for a negative duration.
+pub fn parse_go(text: &str) -> Result<Option<Duration>, String> {
+    parse_with(text, &[])
+}
+
+/// Go's grammar with `extra` units beside Go's own.
+fn parse_with(text: &str, extra: &[(&str, u128)]) -> Result<Option<Duration>, String> {
     let bad = || format!("invalid duration {text:?}");
     let (negative, mut rest) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),
@@ -59,8 +76,9 @@ pub fn parse(text: &str) -> Result<Option<Duration>, String> {
         if unit.is_empty() {
             return Err(format!("missing unit in duration {text:?}"));
         }
-        let per = UNITS
+        let per = GO_UNITS
             .iter()
+            .chain(extra)
             .find(|(name, _)| *name == unit)
             .map(|(_, n)| *n)
             .ok_or_else(|| format!("unknown unit {unit:?} in duration {text:?}"))?;
@@ -138,6 +156,30 @@ mod tests {
             "9999999999h",
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// What Go's `time.Duration.String()` writes reads back, as
+    /// `time.ParseDuration` reads it; Teleport's own units and `never` do
+    /// not.
+    #[test]
+    fn go_durations() {
+        let ms = |n: u64| Ok(Some(Duration::from_millis(n)));
+        assert_eq!(parse_go("1.5s"), ms(1_500));
+        assert_eq!(parse_go("1m30.5s"), ms(90_500));
+        assert_eq!(parse_go("500ms"), ms(500));
+        assert_eq!(parse_go("1h0m0s"), ms(3_600_000));
+        assert_eq!(parse_go("0s"), ms(0));
+        assert_eq!(parse_go("0"), ms(0));
+        assert_eq!(
+            parse_go("1.5\u{b5}s"),
+            Ok(Some(Duration::from_nanos(1_500)))
+        );
+        assert_eq!(parse_go("2us"), Ok(Some(Duration::from_micros(2))));
+        assert_eq!(parse_go("7ns"), Ok(Some(Duration::from_nanos(7))));
+        assert_eq!(parse_go("-1.5s"), Ok(None));
+        for bad in ["", "1d", "1mo", "1y", "never", "1.5", "1h 5m", "15 minutes"] {
+            assert!(parse_go(bad).is_err(), "{bad:?}");
         }
     }
 }

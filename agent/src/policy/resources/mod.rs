@@ -7,7 +7,7 @@ mod cap;
 mod cert_authority;
 mod common;
 mod device;
-mod go_duration;
+pub(crate) mod go_duration;
 mod local_auth;
 mod lock;
 mod networking;

@@ -1,8 +1,8 @@
 //! The policy's word on the logins a host cannot do without, as `mfactl
 //! explain` gives it (the same `login::explain`): root over SSH while
-//! sshd lets root in, root's own sudo where sudo's account stack asks
-//! pam-mfa about it, and the sudo of each account a passwordless sudoers
-//! rule names. A login the policy allows but nobody can tap for is refused
+//! sshd lets root in, and the sudo of each account a passwordless sudoers
+//! rule names (root's own sudo is no policy's to refuse: it only needs the
+//! agent running, `check_root_sudo_skip`). A login the policy allows but nobody can tap for is refused
 //! (a lockout); root over SSH with `mfa: off` lets any key in root's
 //! authorized_keys in with no tap.
 //!
@@ -35,14 +35,14 @@ pub struct LoginDecisions {
 /// At most this many NOPASSWD accounts are asked about (a large group).
 const MAX_ACCOUNTS: usize = 64;
 
-/// What doctor asks: root through sshd and sudo, then each account.
+/// What doctor asks: root through sshd, then each account's sudo.
 pub fn queries(passwordless: &[String]) -> Vec<ExplainQuery> {
     let ask = |login: &str, service: &str| ExplainQuery {
         login: login.into(),
         user: None,
         service: Some(service.into()),
     };
-    let mut out = vec![ask("root", "sshd"), ask("root", "sudo")];
+    let mut out = vec![ask("root", "sshd")];
     out.extend(
         passwordless
             .iter()
@@ -117,13 +117,8 @@ pub fn check_login_decisions(f: &Facts) -> Vec<Finding> {
     };
     let mut out = Vec::new();
     out.extend(check_root_over_ssh(f, d));
-    if root_sudo_meets_pam_mfa(f) {
-        if let Some(e) = decision(d, "root", "sudo") {
-            out.extend(refused(e, d, "root's own sudo (cron, scripts, a root shell) reaches pam_mfa.so in sudo's account stack", Severity::Error));
-        }
-    }
-    // Root's sudo was asked about above, and only where pam_mfa.so is not
-    // skipped for root: a NOPASSWD rule naming root changes neither.
+    // Root's own sudo is never the policy's to refuse (see
+    // `check_root_sudo_skip`): a NOPASSWD rule naming root changes nothing.
     for p in f
         .sudoers_passwordless_logins
         .iter()
@@ -212,10 +207,6 @@ fn refused(
     };
     let way_out = match (e.login.as_str(), e.service.as_str()) {
         ("root", "sshd") => "or keep root out of SSH (`PermitRootLogin no` in the sshd drop-in) and use the break-glass: root's password at a local console".to_string(),
-        ("root", _) => format!(
-            "or let root's own sudo past pam-mfa: `{}` right before `account required pam_mfa.so` in /etc/pam.d/sudo and /etc/pam.d/sudo-i (README's NOPASSWD lines)",
-            NOPASSWD_ACCOUNT_LINES[0]
-        ),
         _ => "or run sudo from an account the cluster knows, with a registered device".to_string(),
     };
     // Decided for one cluster user: it is their device that is missing.
@@ -240,6 +231,29 @@ fn refused(
         format!(
             "{enroll}, and run `mfactl explain --login {}{service}` until it no longer says nobody can tap for it; {way_out}",
             e.login
+        ),
+    ))
+}
+
+/// Root's own sudo where sudo's account stack meets pam_mfa.so with no
+/// root skip before it. The running agent lets it through whatever the
+/// policy (login/opening.rs `roots_own_admin_action`: PAM_RUSER root, real
+/// uid 0; root needs no tap to become anyone), so the policy's decision for
+/// root is not asked. But the module asks the agent first: while the agent
+/// is stopped, hung or starting, root's sudo (cron jobs, scripts, a root
+/// shell) fails closed.
+pub fn check_root_sudo_skip(f: &Facts) -> Option<Finding> {
+    if !root_sudo_meets_pam_mfa(f) {
+        return None;
+    }
+    Some(Finding::new(
+        "pam.sudo.root_needs_agent",
+        Severity::Warning,
+        "root's own sudo (cron, scripts, a root shell) reaches pam_mfa.so in sudo's account stack with no root skip before it".into(),
+        "the agent lets root's own sudo through while it runs (root needs no tap to become anyone), but while the agent is stopped, hung or starting, root's sudo fails",
+        format!(
+            "put `{}` right before `account required pam_mfa.so` in /etc/pam.d/sudo and /etc/pam.d/sudo-i (README's NOPASSWD lines)",
+            NOPASSWD_ACCOUNT_LINES[0]
         ),
     ))
 }

@@ -152,6 +152,7 @@ pub fn check_host(f: &Facts) -> Vec<Finding> {
     out.extend(pam::check_pam(f));
     out.extend(sudoers::check_passwordless_sudo(f));
     out.extend(agent_checks::check_sudo(f));
+    out.extend(login_decisions::check_root_sudo_skip(f));
     out.extend(login_decisions::check_login_decisions(f));
     out
 }

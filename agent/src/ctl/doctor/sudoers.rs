@@ -190,10 +190,9 @@ mod tests {
         assert!(!ids(&f).contains(&"sudo.no_account_stack".to_string()));
         f.sudoers_passwordless = vec!["/etc/sudoers:12".into()];
         let text = f.pam_files["sudo"].clone();
-        f.pam_files.insert(
-            "sudo".into(),
-            format!("{text}account required pam_mfa.so\n"),
-        );
+        let [root_skip, mfa] = NOPASSWD_ACCOUNT_LINES;
+        f.pam_files
+            .insert("sudo".into(), format!("{text}{root_skip}\n{mfa}\n"));
         assert_eq!(ids(&f), ["sudo.no_account_stack"]);
     }
 
@@ -252,10 +251,9 @@ mod tests {
         f.sudo_version = Some("Authentication timestamp timeout: 15.0 minutes\n".into());
         assert_eq!(ids(&f), ["sudo.timestamp_timeout"]);
         let text = f.pam_files["sudo"].clone();
-        f.pam_files.insert(
-            "sudo".into(),
-            format!("{text}account required pam_mfa.so\n"),
-        );
+        let [root_skip, mfa] = NOPASSWD_ACCOUNT_LINES;
+        f.pam_files
+            .insert("sudo".into(), format!("{text}{root_skip}\n{mfa}\n"));
         assert_eq!(ids(&f), Vec::<String>::new());
     }
 }

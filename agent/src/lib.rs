@@ -8,6 +8,7 @@ pub mod config;
 pub mod ctl;
 pub mod fido2;
 pub mod heap;
+pub mod host_accounts;
 pub mod ipc;
 pub mod login;
 pub mod name_list;

@@ -27,6 +27,7 @@ fn sudo_as(work: &WorkDir, user: &TestUser, service: &str, socket: &Path) -> Fin
         socket,
         passwd_tries: 1,
         answer: None,
+        defaults: "",
     }
     .run(work)
 }

@@ -44,6 +44,7 @@ fn sudo_starts_a_new_tap_for_each_of_its_passwd_tries() {
         socket: &agent.socket,
         passwd_tries: PASSWD_TRIES as u32,
         answer: Some("hello"),
+        defaults: "",
     }
     .run(&work);
     let evidence = format!("{out:?}\n{}", agent.evidence());

@@ -34,3 +34,4 @@ pub use person::pinned_real_uid_of;
 pub use person::{at_accept as invoking_person, Person};
 pub use server::{bind, serve_connection, FIRST_FRAME_TIMEOUT, READ_TIMEOUT};
 pub use ssh_credential::SshCredential;
+pub(crate) use user_names::{name_of_uid, uid_of};

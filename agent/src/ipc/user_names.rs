@@ -23,7 +23,7 @@ thread_local! {
 }
 
 /// The user name of `uid`, from the user database.
-pub(super) fn name_of_uid(uid: u32) -> Option<String> {
+pub(crate) fn name_of_uid(uid: u32) -> Option<String> {
     #[cfg(test)]
     if let Some(name) = NAME_LOOKUP.with(|l| l.borrow().as_ref().map(|f| f(uid))) {
         return name;
@@ -66,7 +66,7 @@ type NameCache = HashMap<String, (Instant, Option<u32>)>;
 /// The uid of a user name, from the user database. Remembered for
 /// [`NAME_TTL`]: every SSH login asks, and a lookup through NSS takes tens
 /// of microseconds (a name no module knows, the longest).
-pub(super) fn uid_of(name: &str) -> Option<u32> {
+pub(crate) fn uid_of(name: &str) -> Option<u32> {
     static NAMES: Mutex<Option<NameCache>> = Mutex::new(None);
     let now = Instant::now();
     {

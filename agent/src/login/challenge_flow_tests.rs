@@ -152,7 +152,8 @@ fn account_outside_ssh_asks_for_the_tap_that_auth_did_not() {
     };
     // The challenge prompt (no key attached to this host to tap).
     let f = Fixture::new(&bundle("true", ""), "attached_keys:\n  enabled: false\n");
-    let step = f.begin_service("sudo", PamHook::Account, user.pid());
+    // The invoking user's login (PAM_RUSER) is root, alice's.
+    let step = f.begin_service_from("sudo", PamHook::Account, user.pid(), Some("root"));
     let Step::Ask(conv, prompt) = step else {
         let Step::Done(body) = step else {
             unreachable!()
@@ -168,7 +169,7 @@ fn account_outside_ssh_asks_for_the_tap_that_auth_did_not() {
     // Where the policy asks for nothing, account allows at once.
     let f = Fixture::new(&bundle("false", ""), "");
     assert!(matches!(
-        f.begin_service("sudo", PamHook::Account, user.pid()),
+        f.begin_service_from("sudo", PamHook::Account, user.pid(), Some("root")),
         Step::Done(ResponseBody::Allow { .. })
     ));
 }

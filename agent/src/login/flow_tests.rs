@@ -109,13 +109,8 @@ impl Fixture {
     }
 
     /// `hook` of PAM service `service` (not sshd: no SSH evidence), from
-    /// root process `pid`.
-    pub(super) fn begin_service(&self, service: &str, hook: PamHook, pid: i32) -> Step {
-        self.begin_service_from(service, hook, pid, None)
-    }
-
-    /// As [`Fixture::begin_service`], with PAM_RUSER `ruser` (sudo and su
-    /// set it to the invoking user's name).
+    /// root process `pid`, with PAM_RUSER `ruser` (sudo and su set it to the
+    /// invoking user's name).
     pub(super) fn begin_service_from(
         &self,
         service: &str,

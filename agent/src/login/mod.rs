@@ -53,6 +53,9 @@ mod opening;
 mod pipeline;
 #[cfg(test)]
 mod piv_flow_tests;
+mod policy_login;
+#[cfg(test)]
+mod policy_login_tests;
 mod recorded_auth;
 mod remote_cluster;
 mod required;
@@ -101,7 +104,8 @@ pub use grants::{parent_pid, Granted, Grants};
 pub use key_credit::key_files_state;
 pub use local_tap::{poll, TAP_CUE};
 pub use may_wait::MayWait;
-pub use opening::{policy_login, service_class};
+pub use opening::service_class;
+pub use policy_login::policy_login;
 pub use recorded_auth::RecordedAuthInfo;
 pub use reuse::{ConnectionKey, ReuseCache, Reused};
 pub use served_keys::ServedKeys;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
 
 use super::pipeline::evaluate;
+use super::policy_login::{policy_login, uid_alias, AliasOf};
 use super::required::required;
 use super::sshd_connection::SshdConnection;
 use super::verdict::{finish, hook_name, refuse_unusable, PeerIds, Verdict};
@@ -25,15 +26,6 @@ pub fn service_class(state: &AgentState, service: &str) -> (ServiceClass, Option
                 "PAM service '{service}' is not in the service map; admin rules apply"
             )),
         ),
-    }
-}
-
-/// The login the policy is asked about: for admin actions (sudo, su) the
-/// invoking user's own, otherwise the account being logged in to.
-pub fn policy_login(class: ServiceClass, ctx: &PamContext) -> String {
-    match (class, ctx.ruser.as_deref()) {
-        (ServiceClass::Admin, Some(r)) if !r.is_empty() => r.to_string(),
-        _ => ctx.user.clone(),
     }
 }
 
@@ -60,16 +52,26 @@ pub(super) fn open_decision<'c>(
     what: &str,
 ) -> Result<Opened<'c>, Box<ResponseBody>> {
     let (class, class_note) = service_class(state, &ctx.service);
-    let login = policy_login(class, ctx);
     let mut ev = AuditEvent::new("decision", "", &state.node.name, "", String::new());
     ev.hook = Some(hook_name(hook).into());
     ev.service = Some(ctx.service.clone());
     ev.class = Some(class.name().into());
-    ev.login = Some(login.clone());
+    ev.login = Some(ctx.user.clone());
     ev.rhost = ctx.rhost.clone();
     ev.tty = ctx.tty.clone();
     ev.peer_pid = Some(peer.pid);
     ev.peer_uid = Some(peer.uid);
+    let login = match policy_login(class, ctx, peer) {
+        Ok(login) => login,
+        Err(why) => {
+            let v = Verdict::deny(
+                "pam-mfa: the invoking user of this action is not known".into(),
+                why,
+            );
+            return Err(Box::new(finish(state, ev, v)));
+        }
+    };
+    ev.login = Some(login.clone());
     let mapped = class_note.is_none();
     if hook == PamHook::Account && roots_own_admin_action(class, mapped, peer, ctx) {
         let mut v = Verdict::deny(String::new(), "invoked by root (PAM_RUSER root, real uid 0): root needs no tap to become anyone, as su's pam_rootok; sudo ran no auth stack for it".into());
@@ -88,6 +90,18 @@ pub(super) fn open_decision<'c>(
         }
     };
     ev.policy_revision = bundle.revision.clone();
+    let (login, alias_note) = match uid_alias(&bundle, &login, state.now()) {
+        AliasOf::Itself => (login, None),
+        AliasOf::Cluster { login, note } => (login, Some(note)),
+        AliasOf::Several { note } => {
+            let v = Verdict::deny(
+                format!("pam-mfa: {login} shares its uid with several cluster logins"),
+                note,
+            );
+            return Err(Box::new(finish(state, ev, v)));
+        }
+    };
+    ev.login = Some(login.clone());
     let ctx = if peer.uid == 0 {
         Cow::Borrowed(ctx)
     } else {
@@ -100,7 +114,7 @@ pub(super) fn open_decision<'c>(
     // when its connection began bounds what it can have checked.
     let connection = sshd_connection(peer, ctx.ssh_auth_info.as_deref());
     let mut v = evaluate(state, &bundle, class, &login, &ctx, connection);
-    if let Some(note) = class_note {
+    for note in [alias_note, class_note].into_iter().flatten() {
         v.reason = format!("{note}; {}", v.reason);
     }
     Ok(Opened {
@@ -164,6 +178,11 @@ fn last_known_lock(
     connection: SshdConnection,
 ) -> Option<String> {
     let bundle = state.store.current()?;
+    let login = match uid_alias(&bundle, login, state.now()) {
+        AliasOf::Cluster { login, .. } => login,
+        AliasOf::Itself | AliasOf::Several { .. } => login.to_owned(),
+    };
+    let login = login.as_str();
     let d = match identify(state, &bundle, class, login, auth_info, connection) {
         Ok(who) => required(state, &bundle, class, login, &who),
         Err(_) => decide(

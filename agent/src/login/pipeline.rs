@@ -66,10 +66,13 @@ pub(super) fn evaluate(
         }
     }
     let registered = who.registered_keys();
+    // What sshd verified for the key is of the account it logged in to
+    // (its keys served, its authorized_keys files), which is `login` unless
+    // that is another name of the account's uid (`policy_login::uid_alias`).
     let key = login_key(
         state,
         bundle,
-        login,
+        &ctx.user,
         &registered,
         &user,
         who.cert_user.as_ref(),

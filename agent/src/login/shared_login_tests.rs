@@ -184,13 +184,18 @@ fn sudo_is_decided_for_the_invoking_users_login() {
     // jerry has no role giving login jerry: his sudo is refused, whatever
     // root's candidates would need.
     assert!(matches!(account(&sudo("jerry")), ResponseBody::Deny { .. }));
-    // Asked about root itself (su without ruser): the shared login's rule.
+    // Asked about root itself (the invoking user root, not root's own: its
+    // real uid is not 0): the shared login's rule.
+    assert!(matches!(account(&sudo("root")), ResponseBody::Deny { .. }));
+    // su without PAM_RUSER: the name of its real uid (here alice's, whose
+    // own login needs no MFA), never PAM_USER root.
+    crate::host_accounts::PASSWD.with(|p| *p.borrow_mut() = Some(vec![("alice".into(), 65534)]));
     let su = PamContext {
         service: "su".into(),
         user: "root".into(),
         ..Default::default()
     };
-    assert!(matches!(account(&su), ResponseBody::Deny { .. }));
+    assert_eq!(account(&su), ALLOW);
 }
 
 /// Teleport's `loginFlow.finish` reads the user's devices again: a key

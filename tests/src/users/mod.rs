@@ -1,4 +1,5 @@
-//! Unique local users (`mfat<random>`) with authorized_keys, removed on drop.
+//! Unique local users (`mfat<random>`) with authorized_keys, removed on drop
+//! (two of one uid too).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -26,6 +27,30 @@ impl TestUser {
         let name = crate::unique_name("mfat");
         assert!(name.len() <= 32);
         accounts_cmd(Command::new("useradd").args(["-m", "-s", "/bin/bash", &name]));
+        let (uid, gid, home) = lookup(&name).unwrap_or_else(|| panic!("{name} not in /etc/passwd"));
+        TestUser {
+            name,
+            uid,
+            gid,
+            home: PathBuf::from(home),
+        }
+    }
+
+    /// A second account of `uid` (`useradd -o -u`): two passwd entries of
+    /// one uid, the earlier one the name getpwuid gives.
+    pub fn create_sharing_uid(uid: u32) -> TestUser {
+        let name = crate::unique_name("mfat");
+        assert!(name.len() <= 32);
+        let uid_text = uid.to_string();
+        accounts_cmd(Command::new("useradd").args([
+            "-o",
+            "-u",
+            &uid_text,
+            "-m",
+            "-s",
+            "/bin/bash",
+            &name,
+        ]));
         let (uid, gid, home) = lookup(&name).unwrap_or_else(|| panic!("{name} not in /etc/passwd"));
         TestUser {
             name,

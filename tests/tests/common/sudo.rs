@@ -1,5 +1,5 @@
 //! Debian's real sudo run by a test user outside SSH (sudo_silent.rs,
-//! sudo_tries.rs).
+//! sudo_tries.rs, sudo_invoking_user.rs).
 //!
 //! sudo runs in a private mount namespace where a private directory is bound
 //! over `/etc/pam.d` (holding only the test's sudo service) and a private
@@ -35,6 +35,8 @@ pub struct Sudo<'a> {
     pub passwd_tries: u32,
     /// What the person types at every prompt (`None`: nothing on the input).
     pub answer: Option<&'a str>,
+    /// More sudoers `Defaults` for the user (`rootpw, !pam_ruser`), or "".
+    pub defaults: &'a str,
 }
 
 impl Sudo<'_> {
@@ -56,8 +58,15 @@ impl Sudo<'_> {
             &format!(
                 "Defaults !requiretty, !lecture, !fqdn\n\
                  Defaults:{u} pam_service={service}, timestamp_timeout=0, passwd_tries={tries}\n\
+                 {defaults}\
                  root ALL=(ALL:ALL) ALL\n{u} ALL=(ALL:ALL) ALL\n",
-                u = self.user.name,
+                // By uid: sudo knows its user by getpwuid's name, another
+                // name of the uid when two passwd entries share it.
+                u = format!("#{}", self.user.uid),
+                defaults = match self.defaults {
+                    "" => String::new(),
+                    d => format!("Defaults:#{} {d}\n", self.user.uid),
+                },
                 service = self.service,
                 tries = self.passwd_tries
             ),

@@ -1,0 +1,159 @@
+//! Which local account names share a uid. The kernel knows a person by
+//! their uid, while PAM, sudo and sshd hand the agent names: with two
+//! passwd entries of one uid (`rvbjops:x:1001` before `rvbj:x:1001`), sudo
+//! and su name the first as the invoking user, and `ssh rvbjops@host`
+//! logs in to uid 1001 as well. The agent asks here for the other names of
+//! a login's uid so that an alias of a cluster login is decided as that
+//! login (see `login::policy_login`).
+//!
+//! The passwd database is enumerated through NSS (`getpwent`: the files and
+//! every source that enumerates) and remembered for [`TTL`]; only logins
+//! that name no cluster user ask.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long an enumeration of the passwd database is used.
+const TTL: Duration = Duration::from_secs(10);
+/// Entries read at most from one enumeration (a directory that enumerates
+/// millions is not read whole on a login's path).
+const MAX_ENTRIES: usize = 200_000;
+
+/// The names of each uid, in the order of the passwd database.
+pub type NamesByUid = HashMap<u32, Vec<String>>;
+
+#[cfg(test)]
+thread_local! {
+    /// In tests, the passwd database as (name, uid) entries.
+    pub(crate) static PASSWD: std::cell::RefCell<Option<Vec<(String, u32)>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The names of every uid, from an enumeration at most [`TTL`] old.
+pub fn names_by_uid() -> Arc<NamesByUid> {
+    #[cfg(test)]
+    if let Some(entries) = PASSWD.with(|p| p.borrow().clone()) {
+        return Arc::new(group_by_uid(entries));
+    }
+    static CACHE: Mutex<Option<(Instant, Arc<NamesByUid>)>> = Mutex::new(None);
+    let now = Instant::now();
+    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((at, names)) = cache.as_ref() {
+        if now.duration_since(*at) < TTL {
+            return Arc::clone(names);
+        }
+    }
+    let names = Arc::new(group_by_uid(enumerate_passwd()));
+    *cache = Some((now, Arc::clone(&names)));
+    names
+}
+
+/// The names of `uid` other than `name`, in passwd order.
+pub fn other_names_of_uid(uid: u32, name: &str) -> Vec<String> {
+    names_by_uid()
+        .get(&uid)
+        .map(|names| names.iter().filter(|n| *n != name).cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The uid of a name (getpwnam, remembered for a while).
+pub fn uid_of_name(name: &str) -> Option<u32> {
+    #[cfg(test)]
+    if let Some(entries) = PASSWD.with(|p| p.borrow().clone()) {
+        return entries.into_iter().find(|(n, _)| n == name).map(|(_, u)| u);
+    }
+    crate::ipc::uid_of(name)
+}
+
+/// The name of a uid (getpwuid: the first entry of that uid).
+pub fn name_of_uid(uid: u32) -> Option<String> {
+    #[cfg(test)]
+    if let Some(entries) = PASSWD.with(|p| p.borrow().clone()) {
+        return entries.into_iter().find(|(_, u)| *u == uid).map(|(n, _)| n);
+    }
+    crate::ipc::name_of_uid(uid)
+}
+
+/// Groups (name, uid) entries by uid, each name once, in their order.
+pub fn group_by_uid(entries: impl IntoIterator<Item = (String, u32)>) -> NamesByUid {
+    let mut by_uid = NamesByUid::new();
+    for (name, uid) in entries {
+        let names = by_uid.entry(uid).or_default();
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    by_uid
+}
+
+/// Every (name, uid) of the passwd database, through NSS.
+fn enumerate_passwd() -> Vec<(String, u32)> {
+    // setpwent/getpwent/endpwent share one position per process: one
+    // enumeration at a time.
+    static ENUMERATING: Mutex<()> = Mutex::new(());
+    let _turn = ENUMERATING.lock().unwrap_or_else(|p| p.into_inner());
+    let mut entries = Vec::new();
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: setpwent, getpwent_r and endpwent are called under ENUMERATING;
+    // getpwent_r writes the entry's strings into `buf` (its length given)
+    // and `pwd`, which are read before the next call.
+    unsafe { libc::setpwent() };
+    while entries.len() < MAX_ENTRIES {
+        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        let rc = unsafe { libc::getpwent_r(&mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
+        if rc == libc::ERANGE && buf.len() < 1024 * 1024 {
+            buf.resize(buf.len() * 2, 0);
+            continue;
+        }
+        if rc != 0 || result.is_null() {
+            break;
+        }
+        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+        if let Ok(name) = name.to_str() {
+            entries.push((name.to_owned(), pwd.pw_uid));
+        }
+    }
+    unsafe { libc::endpwent() };
+    entries
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_of_a_uid_keep_their_order_once_each() {
+        let by_uid = group_by_uid([
+            ("rvbjops".to_owned(), 1001),
+            ("alice".to_owned(), 1000),
+            ("rvbj".to_owned(), 1001),
+            ("rvbj".to_owned(), 1001),
+        ]);
+        assert_eq!(by_uid[&1001], ["rvbjops", "rvbj"]);
+        assert_eq!(by_uid[&1000], ["alice"]);
+    }
+
+    #[test]
+    fn other_names_leave_out_the_name_asked_about() {
+        PASSWD.with(|p| {
+            *p.borrow_mut() = Some(vec![
+                ("rvbjops".into(), 1001),
+                ("rvbj".into(), 1001),
+                ("alice".into(), 1000),
+            ])
+        });
+        assert_eq!(other_names_of_uid(1001, "rvbjops"), ["rvbj"]);
+        assert!(other_names_of_uid(1000, "alice").is_empty());
+        assert!(other_names_of_uid(7, "nobody").is_empty());
+        PASSWD.with(|p| *p.borrow_mut() = None);
+    }
+
+    #[test]
+    fn the_real_database_holds_root() {
+        assert!(names_by_uid()
+            .get(&0)
+            .is_some_and(|n| n.iter().any(|n| n == "root")));
+    }
+}

@@ -1,0 +1,104 @@
+//! The login the policy is asked about. PAM hands the agent names; the
+//! kernel tells it who the caller is (its uid). Two rules keep the names
+//! from choosing a weaker requirement than the person's:
+//!
+//! - an admin action (sudo, su, polkit) is decided for the invoking user:
+//!   PAM_RUSER when the caller set it, else the name of the caller's real
+//!   uid, never PAM_USER (sudo's `rootpw`/`targetpw`/`runaspw` with
+//!   `!pam_ruser` set PAM_USER to root or the target and no PAM_RUSER);
+//! - an account is its uid: a login that names no cluster user, while
+//!   another local name of the same uid is a cluster login (two passwd
+//!   entries of one uid), is decided as that cluster login.
+
+use pam_mfa_protocol::PamContext;
+
+use super::verdict::PeerIds;
+use crate::host_accounts::{name_of_uid, other_names_of_uid, uid_of_name};
+use crate::policy::{Bundle, ServiceClass};
+
+/// The login the policy is asked about, or why there is none to ask about.
+/// For admin actions the invoking user's own: PAM_RUSER when set (sudo and
+/// su set it to the name of their real uid: sudo's `sudo_pam_init2`, util-
+/// linux su's `xgetlogin`), else the name of the caller's real uid. That
+/// is the kernel's word: a root peer's real uid read through the pidfd
+/// pinned at accept, a non-root peer's own uid (which may only ask about
+/// itself). A caller whose real uid is root is root's own action or a
+/// daemon logging someone in (an unmapped service gets admin rules): root
+/// needs no tap to become anyone, so PAM_USER is decided as before. Other
+/// logins: the account logged in to (PAM_USER).
+pub fn policy_login(
+    class: ServiceClass,
+    ctx: &PamContext,
+    peer: PeerIds,
+) -> Result<String, String> {
+    if class != ServiceClass::Admin {
+        return Ok(ctx.user.clone());
+    }
+    if let Some(r) = ctx.ruser.as_deref().filter(|r| !r.is_empty()) {
+        return Ok(r.to_owned());
+    }
+    let real_uid = if peer.uid == 0 {
+        peer.real_uid
+    } else {
+        Some(peer.uid)
+    };
+    match real_uid {
+        Some(0) => Ok(ctx.user.clone()),
+        Some(uid) => name_of_uid(uid).ok_or_else(|| {
+            format!("no PAM_RUSER and the caller's real uid {uid} has no user name: the invoking user's requirement is not known")
+        }),
+        None => Err("no PAM_RUSER and the caller's real uid could not be read: the invoking user's requirement is not known".into()),
+    }
+}
+
+/// A login as the policy decides it, after [`uid_alias`].
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum AliasOf {
+    /// The login itself names cluster users, or no other name of its uid does.
+    Itself,
+    /// Another local name of the login's uid is a cluster login: decided
+    /// for it; the note says why.
+    Cluster { login: String, note: String },
+    /// Several other names of the uid are cluster logins: refused, as the
+    /// note says.
+    Several { note: String },
+}
+
+/// Whether the bundle holds `login` as a cluster login: the traits of some
+/// user name it, some role's logins do, or a user who vanished had it.
+pub(super) fn is_cluster_login(bundle: &Bundle, login: &str, now: std::time::SystemTime) -> bool {
+    !bundle.users_for_login(login).is_empty()
+        || bundle.login_is_managed(login)
+        || !bundle.vanished().for_login(login, now).is_empty()
+}
+
+/// The account is its uid: a `login` the bundle does not hold whose uid
+/// other local names share (passwd entries of one uid) is decided as the
+/// one of them that is a cluster login; several of them are refused.
+pub(super) fn uid_alias(bundle: &Bundle, login: &str, now: std::time::SystemTime) -> AliasOf {
+    if is_cluster_login(bundle, login, now) {
+        return AliasOf::Itself;
+    }
+    let Some(uid) = uid_of_name(login) else {
+        return AliasOf::Itself;
+    };
+    let cluster: Vec<String> = other_names_of_uid(uid, login)
+        .into_iter()
+        .filter(|n| is_cluster_login(bundle, n, now))
+        .collect();
+    match cluster.as_slice() {
+        [] => AliasOf::Itself,
+        [one] => AliasOf::Cluster {
+            login: one.clone(),
+            note: format!(
+                "login {login} is no cluster login, but its uid {uid} is also cluster login {one}: decided as {one}"
+            ),
+        },
+        several => AliasOf::Several {
+            note: format!(
+                "login {login} is no cluster login, but its uid {uid} is also cluster logins {}: which one decides is not clear, so it is refused",
+                several.join(", ")
+            ),
+        },
+    }
+}

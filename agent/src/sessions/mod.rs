@@ -3,7 +3,7 @@
 //! ends them: on a matching lock (or a stale lock view under strict
 //! locking), at their certificate's end under `disconnect_expired_cert`
 //! (see `assess`), and past their roles' `client_idle_timeout` without
-//! input on their terminal (see `idle`).
+//! input or output on their terminal (see `idle`).
 //!
 //! A session is named by the process that opened it (SO_PEERCRED's pid and
 //! its start time from /proc, so a reused pid is never taken for it). For
@@ -78,7 +78,7 @@ pub fn enforce(state: &AgentState) {
             .unwrap_or_else(|p| p.into_inner());
         let watch = (std::time::Instant::now(), &mut *seen);
         let idle = idle::idle_ends(&sessions, &ends, watch, |s| {
-            terminal::last_input(&table, s.leader)
+            terminal::last_activity(&table, s.leader)
         });
         drop(seen);
         ends.extend(idle);

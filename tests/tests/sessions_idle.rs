@@ -1,8 +1,10 @@
 //! Teleport's `client_idle_timeout` through a real sshd and a real
 //! terminal: a session of a user whose role sets it ends once its terminal
-//! has had no input that long (the terminal's access time, what `w` calls
-//! IDLE, kept by Linux to 8 seconds: the agent allows that step), audited
-//! as `session_ended` with the reason; one typed into goes on.
+//! has had neither input nor output that long (the terminal's access and
+//! modification times, kept by Linux to 8 seconds: the agent allows that
+//! step), audited as `session_ended` with the reason; one typed into goes
+//! on, and so does one that only prints, as Teleport counts traffic both
+//! ways (lib/srv/monitor.go `trackingChannel`).
 
 mod common;
 // The sessions world, of which this scenario uses a part.
@@ -80,4 +82,19 @@ fn a_terminal_typed_into_goes_on_past_the_timeout() {
         "sh -c 'i=0; while read l; do i=$((i+1)); [ $i -ge 16 ] && exit 0; done; exit 3'",
     );
     assert!(out.success(), "{}\n{}", out.describe(), w.post_mortem());
+}
+
+#[test]
+fn a_terminal_that_only_prints_goes_on_past_the_timeout() {
+    require_root!();
+    let (w, login) = idle_world("sessions-prints");
+    // A line a second for 20 s out of the terminal (as `tail -f` or a build
+    // prints), nothing typed: about 20 s, over six times the timeout.
+    let out = login.run(
+        &w.work,
+        "i=0; while [ $i -lt 20 ]; do echo line; sleep 1; i=$((i+1)); done",
+    );
+    assert!(out.success(), "{}\n{}", out.describe(), w.post_mortem());
+    let lines = out.finished.stdout.lines();
+    assert_eq!(lines.filter(|l| l.trim_end() == "line").count(), 20);
 }

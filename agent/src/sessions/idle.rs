@@ -1,15 +1,17 @@
 //! Teleport's `client_idle_timeout`: an SSH session whose person's roles
 //! set one when it started (the smallest, `AdjustClientIdleTimeout`) ends
-//! when its terminal has had no input for that long (lib/srv/monitor.go:
-//! "client is idle for ..., exceeded idle timeout of ..."). A session
+//! when its terminal has had neither input nor output for that long
+//! (lib/srv/monitor.go `Monitor.start`: "Client exceeded idle timeout of
+//! ..."; its `trackingChannel` counts reads and writes alike). A session
 //! without a pseudo-terminal is not timed here (see `terminal`).
 //!
-//! The terminal's access time says when input was last read, but only to
-//! the 8-second step Linux keeps it in, and on the wall clock. So the agent
-//! notes, on its own monotonic clock, when it saw that time change, and a
-//! session counts as idle for the time since then less one step: never
-//! more than it really was (a wall clock set forward ends nothing), at most
-//! a step and a check later than Teleport would.
+//! The terminal's access and modification times say when input was last
+//! read and output last written, but only to the 8-second step Linux keeps
+//! each in, and on the wall clock. So the agent notes, on its own monotonic
+//! clock, when it saw the later of them change, and a session counts as
+//! idle for the time since then less one step: never more than it really
+//! was (a wall clock set forward ends nothing), at most a step and a check
+//! later than Teleport would.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
@@ -17,23 +19,24 @@ use std::time::{Duration, Instant, SystemTime};
 use super::session::Session;
 use crate::policy::ServiceClass;
 
-/// Linux updates a terminal's access time only when it moves to another
-/// 8-second step (`tty_update_time`).
+/// Linux updates a terminal's access time (input) and modification time
+/// (output) only when it moves to another 8-second step (`tty_update_time`).
 pub const TTY_TIME_STEP: Duration = Duration::from_secs(8);
 
-/// Per timed session: the terminal's last access time seen, and when (on
+/// Per timed session: the terminal's last activity time seen, and when (on
 /// the monotonic clock) it was first seen to be that.
-pub type InputSeen = HashMap<String, (SystemTime, Instant)>;
+pub type ActivitySeen = HashMap<String, (SystemTime, Instant)>;
 
 /// The sessions to end for idleness, with why: SSH sessions not ending
 /// already nor in `ending` whose terms set an idle timeout and whose
-/// terminal's input (`last_input`) has not changed for the timeout plus
-/// one step, as `seen` (kept between checks) tells.
+/// terminal's last activity (`last_activity`: input or output) has not
+/// changed for the timeout plus one step, as `seen` (kept between checks)
+/// tells.
 pub fn idle_ends(
     sessions: &[Session],
     ending: &[(String, String)],
-    (now, seen): (Instant, &mut InputSeen),
-    mut last_input: impl FnMut(&Session) -> Option<SystemTime>,
+    (now, seen): (Instant, &mut ActivitySeen),
+    mut last_activity: impl FnMut(&Session) -> Option<SystemTime>,
 ) -> Vec<(String, String)> {
     seen.retain(|id, _| sessions.iter().any(|s| s.id == *id));
     let mut ends = Vec::new();
@@ -44,12 +47,12 @@ pub fn idle_ends(
         let Some(timeout) = s.terms.and_then(|t| t.idle_timeout).filter(|_| timed) else {
             continue;
         };
-        let Some(input) = last_input(s) else {
+        let Some(active) = last_activity(s) else {
             continue;
         };
-        let entry = seen.entry(s.id.clone()).or_insert((input, now));
-        if entry.0 != input {
-            *entry = (input, now);
+        let entry = seen.entry(s.id.clone()).or_insert((active, now));
+        if entry.0 != active {
+            *entry = (active, now);
         }
         let idle = now
             .saturating_duration_since(entry.1)
@@ -63,7 +66,7 @@ pub fn idle_ends(
 
 fn reason(idle: Duration, timeout: Duration) -> String {
     format!(
-        "idle: no input for at least {}s, past the client_idle_timeout of {}s (the cluster's and the roles' held when the session started)",
+        "idle: no terminal input or output for at least {}s, past the client_idle_timeout of {}s (the cluster's and the roles' held when the session started)",
         idle.as_secs(),
         timeout.as_secs_f64()
     )
@@ -87,30 +90,32 @@ mod tests {
     }
 
     #[test]
-    fn a_timed_session_ends_once_its_input_has_not_moved_for_the_timeout_and_a_step() {
+    fn a_timed_session_ends_once_its_activity_has_not_moved_for_the_timeout_and_a_step() {
         let t0 = Instant::now();
         let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let s = [timed("a", Some(60))];
-        let mut seen = InputSeen::new();
-        let mut check = |after: u64, input: SystemTime| {
+        let mut seen = ActivitySeen::new();
+        let mut check = |after: u64, active: SystemTime| {
             idle_ends(
                 &s,
                 &[],
                 (t0 + Duration::from_secs(after), &mut seen),
-                |_| Some(input),
+                |_| Some(active),
             )
         };
         // First seen at 0: idle counts from there, less a step.
         assert!(check(0, wall).is_empty());
         assert!(check(67, wall).is_empty());
-        // Input seen at 60 (its access time moved): counted afresh.
+        // Activity seen at 60 (its time moved): counted afresh.
         let typed = wall + Duration::from_secs(60);
         assert!(check(60, typed).is_empty());
         assert!(check(60 + 67, typed).is_empty());
         let ended = check(60 + 68, typed);
         assert_eq!(ended.len(), 1);
         assert!(
-            ended[0].1.starts_with("idle: no input for at least 60s"),
+            ended[0]
+                .1
+                .starts_with("idle: no terminal input or output for at least 60s"),
             "{ended:?}"
         );
     }
@@ -123,13 +128,13 @@ mod tests {
         let mut sudo = timed("s", Some(1));
         sudo.class = ServiceClass::Admin;
         let untimed = [timed("b", None), session(8, 8, "tom"), sudo];
-        let mut seen = InputSeen::new();
+        let mut seen = ActivitySeen::new();
         for s in &untimed {
             seen.insert(s.id.clone(), (SystemTime::UNIX_EPOCH, t0));
         }
         assert!(idle_ends(&untimed, &[], (late, &mut seen), |_| long_ago).is_empty());
         let s = [timed("a", Some(1))];
-        let mut seen = InputSeen::from([("a".to_owned(), (SystemTime::UNIX_EPOCH, t0))]);
+        let mut seen = ActivitySeen::from([("a".to_owned(), (SystemTime::UNIX_EPOCH, t0))]);
         assert!(
             idle_ends(&s, &[], (late, &mut seen), |_| None).is_empty(),
             "no terminal"

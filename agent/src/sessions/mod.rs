@@ -3,7 +3,7 @@
 //! ends them: on a matching lock (or a stale lock view under strict
 //! locking), at their certificate's end under `disconnect_expired_cert`
 //! (see `assess`), and past their roles' `client_idle_timeout` without
-//! input on their terminal (see `idle`).
+//! input or output on their terminal (see `idle`).
 //!
 //! A session is named by the process that opened it (SO_PEERCRED's pid and
 //! its start time from /proc, so a reused pid is never taken for it). For
@@ -36,7 +36,7 @@ pub use session::Session;
 
 use pam_mfa_protocol::SessionInfo;
 
-use crate::state::{AgentState, Unusable};
+use crate::state::AgentState;
 
 /// Called after every policy install and every change of the lock view
 /// (and every `sessions.check_interval`): ends the live sessions a lock
@@ -45,25 +45,24 @@ use crate::state::{AgentState, Unusable};
 pub fn enforce(state: &AgentState) {
     prune(state);
     let sessions = state.sessions.list();
-    // A usable policy judges with the lock view's own staleness. Past
-    // max_staleness, or with an expired manifest, new logins are refused,
-    // but live sessions are judged as Teleport's monitor judges them when
-    // its view of locks is unreliable: by the last known locks, and the
-    // stale view ends only the sessions of persons whose locking mode is
-    // strict (`RoleSet.LockingMode`, each person's). An outage alone never
-    // ends a best-effort person's session. No policy: nothing to judge by.
-    let lock_view_stale = match state.policy_for_login() {
-        Ok(_) => state.lock_view_stale(),
-        Err(Unusable::NoPolicy) => return,
-        Err(
-            Unusable::LockViewStale { .. }
-            | Unusable::ManifestExpired { .. }
-            | Unusable::Stale { .. },
-        ) => true,
-    };
+    // No policy: nothing to judge by. Otherwise live sessions are judged as
+    // Teleport's monitor judges them, by the last known locks whatever the
+    // policy's own staleness: past max_staleness (or an expired manifest)
+    // new logins follow fail_mode, but only the lock view's staleness
+    // (`lock_view_max_age`, which an expired manifest makes stale at once)
+    // ends a session, and only one whose locking mode is strict
+    // (`RoleSet.LockingMode`, each person's): Teleport's monitor gets
+    // `OpUnreliable` only once its lock watcher's view is older than
+    // `LockMaxStaleness` (lib/services/watcher.go `lockCollector.notifyStale`;
+    // lib/srv/monitor.go `Monitor.start` ends the session then under
+    // `LockingModeStrict`). A max_staleness shorter than lock_view_max_age
+    // must not end a strict person's session sooner; an outage alone never
+    // ends a best-effort person's. New logins read the same view for a
+    // person's own locking mode (`policy_for_login`, `lock_view_stale`).
     let Some(bundle) = state.store.current() else {
         return;
     };
+    let lock_view_stale = state.lock_view_stale();
     let now = state.now();
     let mut ends = select(&bundle, &state.node, &sessions, now, lock_view_stale);
     if sessions
@@ -78,7 +77,7 @@ pub fn enforce(state: &AgentState) {
             .unwrap_or_else(|p| p.into_inner());
         let watch = (std::time::Instant::now(), &mut *seen);
         let idle = idle::idle_ends(&sessions, &ends, watch, |s| {
-            terminal::last_input(&table, s.leader)
+            terminal::last_activity(&table, s.leader)
         });
         drop(seen);
         ends.extend(idle);
@@ -133,3 +132,7 @@ pub fn spawn_enforcer(
         })
         .expect("spawning the sessions thread")
 }
+
+#[cfg(test)]
+#[path = "enforce_tests.rs"]
+mod enforce_tests;

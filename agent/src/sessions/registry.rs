@@ -41,8 +41,8 @@ pub struct SessionRegistry {
     file: OnceLock<PathBuf>,
     /// Records appended to the file since it was last written whole.
     appended: AtomicUsize,
-    /// When each timed session's terminal input was last seen to change.
-    pub(super) idle: Mutex<super::idle::InputSeen>,
+    /// When each timed session's terminal activity was last seen to change.
+    pub(super) idle: Mutex<super::idle::ActivitySeen>,
 }
 
 impl Default for SessionRegistry {

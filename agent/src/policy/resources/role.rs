@@ -32,7 +32,7 @@ pub struct Role {
     /// certificate, the one it was issued from) expires.
     pub disconnect_expired_cert: bool,
     /// `spec.options.client_idle_timeout`, when set and positive: a session
-    /// with no input for that long ends (the smallest among the roles held
+    /// with no terminal input or output for that long ends (the smallest among the roles held
     /// when it started, Teleport's `AdjustClientIdleTimeout`).
     pub client_idle_timeout: Option<std::time::Duration>,
     /// `metadata.expires`: from then on the role no longer exists, so its

@@ -19,6 +19,7 @@ pub mod sessions;
 pub mod ssh_agent;
 pub mod state;
 pub mod sync;
+pub mod trusted_dir;
 pub mod utc_time;
 pub mod verify;
 pub mod web_assets;

@@ -159,6 +159,53 @@ fn check_accepts_bundles_and_agent_configs() {
     );
 }
 
+/// socket.path in a sticky world-writable directory (/tmp): anyone may
+/// plant the session journal's name (a FIFO hung every session) or a file
+/// at the socket's name. `mfactl check` and `mfa-agent --check` refuse the
+/// configuration, naming the directory and what to use instead.
+#[test]
+fn a_socket_path_in_a_sticky_directory_is_refused_by_both_checks() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("check-sticky");
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let b = seed_file(&dir);
+    let cfg = dir.path().join("agent.yaml");
+    let yaml = |socket: &std::path::Path| {
+        format!(
+            "node:\n  name: prod3\ncluster:\n  source: file://{b}\nsocket:\n  path: {}\n",
+            socket.display()
+        )
+    };
+    std::fs::write(&cfg, yaml(&shared.join("agent.sock"))).unwrap();
+    let out = mfactl(&["check", cfg.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        err.contains(&format!(
+            "{} is writable by group or others",
+            shared.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("/run/pam-mfa"), "{err}");
+    let out = Command::new(agent_bin())
+        .args(["--check", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(err.contains("sticky or not"), "{err}");
+    // Its own root-made 0755 directory below the sticky one is fine.
+    let own = shared.join("run");
+    std::fs::create_dir(&own).unwrap();
+    std::fs::set_permissions(&own, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(&cfg, yaml(&own.join("agent.sock"))).unwrap();
+    let out = mfactl(&["check", cfg.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+}
+
 #[test]
 fn shipped_examples_are_valid() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

@@ -10,7 +10,7 @@ use clap::Parser;
 
 use mfa_agent::audit::{AuditSink, SinkSpec};
 use mfa_agent::config::{AgentConfig, DEFAULT_CONFIG_PATH};
-use mfa_agent::ipc::{bind, serve};
+use mfa_agent::ipc::{bind, check_socket_path, serve};
 use mfa_agent::notify::sd_notify;
 use mfa_agent::state::{initial_load, spawn_reloader, AgentState, ReloadOutcome};
 
@@ -45,7 +45,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Before anything is read from or made beside the socket (the session
+    // journal): a directory others may write is refused, and said by
+    // `--check` too.
+    let socket_dir = check_socket_path(&state.config.socket.path);
     if !args.check {
+        if let Err(e) = socket_dir.as_ref().map_err(ToString::to_string) {
+            eprintln!("mfa-agent: cannot listen: {e}");
+            return ExitCode::from(1);
+        }
         if let Err(e) = refuse_if_served(&state.config.socket.path) {
             eprintln!("mfa-agent: {e}");
             return ExitCode::from(1);
@@ -56,6 +64,11 @@ fn main() -> ExitCode {
     if args.check {
         for w in mfa_agent::config::unit_path_warnings(&state.config) {
             eprintln!("warning: {w}");
+        }
+        if let Err(e) = socket_dir {
+            // The agent would not start: not "configuration ok".
+            eprintln!("mfa-agent: configuration refused: {e}");
+            return ExitCode::from(1);
         }
         return check_result(first, &state);
     }

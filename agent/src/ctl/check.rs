@@ -37,6 +37,9 @@ pub fn run_check(path: &Path) -> Result<Checked, String> {
         if looks_like_agent_config(&text) {
             let cfg = AgentConfig::parse(&text, &path.display().to_string())
                 .map_err(|e| e.to_string())?;
+            // The agent would not start on this host (ipc/socket_dir.rs).
+            crate::ipc::check_socket_path(&cfg.socket.path)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
             let mut warnings = super::doctor::pubkey_options_warnings(&cfg);
             if let Ok(source) = cfg.policy_source() {
                 warnings.extend(crate::config::bundle_mode_warning(&source));

@@ -38,14 +38,14 @@ const ANSWER_GRACE: Duration = Duration::from_secs(10);
 /// the socket connectable by everyone: what a peer may ask is decided per
 /// request from SO_PEERCRED.
 pub fn bind(path: &Path) -> io::Result<UnixListener> {
+    // Whoever can write the directory (or one above) can take the socket
+    // away, or plant files beside it: checked before anything is made there.
+    super::socket_dir::check_socket_path(path)?;
     if let Some(dir) = path.parent() {
-        if !dir.exists() {
-            std::fs::create_dir_all(dir)?;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
+        if std::fs::symlink_metadata(dir).is_err() {
+            make_socket_dir(dir)?;
+            super::socket_dir::check_socket_path(path)?;
         }
-        // Whoever can write the directory (or one above) can take the
-        // socket away.
-        super::socket_dir::check(dir)?;
     }
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_socket() => std::fs::remove_file(path)?,
@@ -64,6 +64,22 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
     let listener = UnixListener::bind(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
     Ok(listener)
+}
+
+/// Makes the socket's missing directory, mode 0755 whatever the umask (the
+/// module runs as each user and must reach the socket): the mode is set on
+/// the directory opened without following a symlink, never through a name
+/// someone else could have replaced.
+fn make_socket_dir(dir: &Path) -> io::Result<()> {
+    use rustix::fs::{fchmod, open, Mode, OFlags};
+    std::fs::create_dir_all(dir)?;
+    let fd = open(
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    fchmod(&fd, Mode::from_raw_mode(0o755))?;
+    Ok(())
 }
 
 /// Serves requests on one connection until the client closes it, sends

@@ -24,6 +24,42 @@ fn no_socket_in_a_directory_another_user_may_empty() {
     assert!(err.contains("owned by uid 65534"), "{err}");
 }
 
+/// A sticky world-writable directory (socket.path in /tmp): anyone may
+/// plant a file at the socket's name or a FIFO where the session journal
+/// goes. Refused before anything is made there, and a missing directory
+/// below one is not made.
+#[test]
+fn no_socket_in_a_sticky_directory_anyone_may_write() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("pam-mfa-bind-sticky-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let bound = bind(&dir.join("agent.sock")).map(|_| ());
+    let below = bind(&dir.join("run/agent.sock")).map(|_| ());
+    let made = std::fs::read_dir(&dir).unwrap().count();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let err = bound.expect_err("bound in a sticky directory").to_string();
+    assert!(err.contains("sticky or not"), "{err}");
+    assert!(below.is_err());
+    assert_eq!(made, 0, "nothing made in the sticky directory");
+}
+
+/// A missing socket directory is made 0755 whatever the umask.
+#[test]
+fn a_missing_socket_directory_is_made_0755() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("pam-mfa-bind-new-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let listener = bind(&dir.join("run/agent.sock"));
+    let mode = std::fs::metadata(dir.join("run")).map(|m| m.permissions().mode() & 0o7777);
+    std::fs::remove_dir_all(&dir).unwrap();
+    listener.unwrap();
+    assert_eq!(mode.unwrap(), 0o755);
+}
+
 /// A login whose person's pending logins are all taken (8 unanswered
 /// key-less SSH prompts to root) is still decided: one that needs no tap
 /// is allowed, never refused for the budget.

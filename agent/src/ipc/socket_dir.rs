@@ -2,64 +2,41 @@
 //! or delete entries in it, or in any directory above it, can take the
 //! socket away: a module set `fail_mode=open` then finds no socket (ENOENT)
 //! and lets the login through without MFA, and everyone else is locked out.
-//! Every directory from the socket's up to `/` must belong to the agent's
-//! uid (or root), and not be writable by group or others unless sticky
-//! (like /tmp: then others cannot remove what the agent made). A symlink
-//! on the way must be root's or the agent's too, and what it points at is
-//! checked the same way.
+//! Whoever may create names in it can plant what the agent keeps beside
+//! the socket (the session journal, `agent.sessions.json`: a FIFO there
+//! hung every session open and the agent's start) or a file at the
+//! socket's own name (the agent then cannot start). So the directory must
+//! be root's (or the agent's) and writable by no group or other user,
+//! sticky or not (/tmp, /var/tmp, /dev/shm are refused), and every
+//! directory above it too, except that one above may be sticky: the rule
+//! of `crate::trusted_dir`, shared with `file://` policy sources.
 
 use std::io;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// Symlinks followed at most on the way up.
-const MAX_LINKS: usize = 32;
+use crate::trusted_dir::{self, Untrusted};
 
-/// `Err` says which directory (or link) is not safe, and why.
-pub(super) fn check(dir: &Path) -> io::Result<()> {
-    let me = rustix::process::geteuid().as_raw();
-    let mut todo: Vec<PathBuf> = vec![dir.to_path_buf()];
-    let mut links = 0;
-    while let Some(path) = todo.pop() {
-        for at in path.ancestors() {
-            let meta = std::fs::symlink_metadata(at)?;
-            let owner_ok = meta.uid() == me || meta.uid() == 0;
-            if meta.file_type().is_symlink() {
-                if !owner_ok {
-                    return Err(unsafe_path(
-                        at,
-                        &format!("a symlink owned by uid {}", meta.uid()),
-                    ));
-                }
-                links += 1;
-                if links > MAX_LINKS {
-                    return Err(unsafe_path(at, "too many symlinks"));
-                }
-                todo.push(std::fs::canonicalize(at)?);
-                continue;
-            }
-            let mode = meta.permissions().mode();
-            if !owner_ok {
-                return Err(unsafe_path(at, &format!("owned by uid {}", meta.uid())));
-            }
-            if mode & 0o022 != 0 && mode & 0o1000 == 0 {
-                return Err(unsafe_path(
-                    at,
-                    "writable by group or others and not sticky",
-                ));
-            }
-        }
-    }
-    Ok(())
+/// `Err` says which directory (or link) is not safe, why, and what to use
+/// instead. A directory that does not exist yet is judged by the one it
+/// would be created in, which then holds a name the agent makes (anyone
+/// who may create names there could make it first).
+pub fn check_socket_path(socket: &Path) -> io::Result<()> {
+    let Some(dir) = socket.parent() else {
+        return Ok(());
+    };
+    let holder = trusted_dir::nearest_existing(dir);
+    trusted_dir::check(holder).map_err(|u| refusal(socket, &u))
 }
 
-fn unsafe_path(at: &Path, why: &str) -> io::Error {
+fn refusal(socket: &Path, u: &Untrusted) -> io::Error {
     io::Error::new(
         io::ErrorKind::PermissionDenied,
         format!(
-            "{} is {why}: whoever may change it could take the agent's socket away; \
-             every directory above the socket must belong to root and not be writable by others",
-            at.display()
+            "socket.path {}: {u}: whoever may change it could take the agent's socket away or plant files beside it; \
+             the socket's directory must be root's and writable by no group or other user, sticky or not (not /tmp, /var/tmp or /dev/shm), \
+             and every directory above it root's and not writable by others unless sticky: use the default /run/pam-mfa, \
+             or a root-owned directory of mode 0755",
+            socket.display()
         ),
     )
 }
@@ -69,53 +46,24 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
-    fn scratch(label: &str) -> PathBuf {
-        let d =
-            std::env::temp_dir().join(format!("pam-mfa-sockdir-{label}-{}", std::process::id()));
+    #[test]
+    fn a_socket_in_a_sticky_directory_is_refused_naming_it_and_what_to_use() {
+        let d = std::env::temp_dir().join(format!("pam-mfa-sockdir-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir(&d).unwrap();
         std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
-        d
-    }
-
-    #[test]
-    fn the_agents_own_directories_and_sticky_ones_are_safe() {
-        let d = scratch("ok");
-        assert!(check(&d).is_ok(), "{:?}", check(&d));
+        assert!(check_socket_path(&d.join("agent.sock")).is_ok());
+        // Not there yet: judged by where the agent would make it.
+        assert!(check_socket_path(&d.join("run/agent.sock")).is_ok());
         std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o1777)).unwrap();
-        assert!(check(&d).is_ok());
-        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let err = check(&d).unwrap_err().to_string();
-        assert!(err.contains("writable by group or others"), "{err}");
-        std::fs::remove_dir_all(&d).unwrap();
-    }
-
-    #[test]
-    fn a_directory_of_someone_else_anywhere_above_is_refused() {
-        if !rustix::process::geteuid().is_root() {
-            return; // chown needs root
+        for socket in [d.join("agent.sock"), d.join("run/agent.sock")] {
+            let err = check_socket_path(&socket).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("{} is writable", d.display())),
+                "{err}"
+            );
+            assert!(err.contains("/run/pam-mfa"), "{err}");
         }
-        // A user's sticky directory: its owner may delete anything in it.
-        let d = scratch("theirs");
-        std::os::unix::fs::chown(&d, Some(65534), None).unwrap();
-        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o1777)).unwrap();
-        let err = check(&d).unwrap_err().to_string();
-        assert!(err.contains("owned by uid 65534"), "{err}");
-        // Root's directory below a user's: the user may rename it away.
-        let below = d.join("run");
-        std::fs::create_dir(&below).unwrap();
-        std::fs::set_permissions(&below, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let err = check(&below).unwrap_err().to_string();
-        assert!(err.contains("owned by uid 65534"), "{err}");
-        // A symlink a user owns, to root's directory: the user may repoint it.
-        let safe = scratch("target");
-        let link = safe.join("link");
-        std::os::unix::fs::symlink(&safe, &link).unwrap();
-        assert!(check(&link).is_ok(), "{:?}", check(&link));
-        std::os::unix::fs::lchown(&link, Some(65534), None).unwrap();
-        let err = check(&link).unwrap_err().to_string();
-        assert!(err.contains("a symlink owned by uid 65534"), "{err}");
         std::fs::remove_dir_all(&d).unwrap();
-        std::fs::remove_dir_all(&safe).unwrap();
     }
 }

@@ -7,19 +7,24 @@
 //! come and go, so opening a session costs one short append, not a rewrite
 //! of every session. When the journal has grown past twice the live list it
 //! is compacted: written afresh (a new 0600 file renamed over the old one).
-//! It is read only when it is a regular file of the agent's own user that
-//! nobody else can read or write; a torn last line (a crash mid-append) is
-//! ignored. A record counts only while its process (pid and start time)
+//! It is read or appended to only when it is a regular file of the agent's
+//! own user that nobody else can read or write, opened without following a
+//! symlink and without waiting on a FIFO (`open_own_private_file`):
+//! anything else at its name is refused at once and never blocks a
+//! session's open or close or the agent's start (and the socket's
+//! directory is root's alone, ipc/socket_dir.rs). A torn last line (a
+//! crash mid-append) is ignored. A record counts only while its process (pid and start time)
 //! runs. A version 1 file (one JSON document, older agents) is read too.
 
 use std::io::{Read, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::persist_record::{record, session, Record};
 use super::session::Session;
+use crate::sync::open_own_private_file;
 
 /// Larger files are not read (10,000 sessions fit easily).
 const MAX_FILE: u64 = 32 * 1024 * 1024;
@@ -102,12 +107,12 @@ fn line<T: Serialize>(value: &T) -> std::io::Result<Vec<u8>> {
 }
 
 /// One write to the end of the journal, which must exist already (it is
-/// created by [`save`], 0600, never through a symlink).
+/// created by [`save`], 0600, never through a symlink) and be the agent's
+/// own private regular file: anything else (a FIFO someone made there
+/// first, another user's file) is refused at once, never waited on, and
+/// the caller writes the list whole, replacing it.
 fn append(path: &Path, text: &[u8]) -> std::io::Result<()> {
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-        .open(path)?;
+    let mut f = open_own_private_file(path, true)?;
     f.write_all(text)
 }
 
@@ -115,22 +120,15 @@ fn append(path: &Path, text: &[u8]) -> std::io::Result<()> {
 /// is wrong with it (the caller starts with an empty list).
 pub fn load(path: &Path) -> Result<Option<(Vec<Session>, u64)>, String> {
     let at = |m: String| format!("{}: {m}", path.display());
-    let mut f = match std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-        .open(path)
-    {
+    let mut f = match open_own_private_file(path, false) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            return Err(format!("{e}: ignored"))
+        }
         Err(e) => return Err(at(format!("cannot open: {e}"))),
     };
     let meta = f.metadata().map_err(|e| at(e.to_string()))?;
-    let me = rustix::process::geteuid().as_raw();
-    if !meta.is_file() || meta.uid() != me || meta.mode() & 0o077 != 0 {
-        return Err(at(format!(
-            "not a regular file of uid {me} with mode 0600: ignored"
-        )));
-    }
     if meta.len() > MAX_FILE {
         return Err(at(format!("larger than {MAX_FILE} bytes: ignored")));
     }

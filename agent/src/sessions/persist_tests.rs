@@ -167,3 +167,97 @@ fn a_resource_requests_nodes_are_kept_with_their_limits() {
         Some(vec![node("uuid-a", NodeLimit::Unconstrained)])
     );
 }
+
+/// Runs `f` on a thread of its own and waits for its result up to a
+/// deadline far beyond what it takes: a call that blocks fails the test
+/// instead of hanging it.
+fn without_blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(20))
+        .expect("blocked: no answer by the deadline")
+}
+
+fn mkfifo(path: &Path) {
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        path,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+}
+
+/// A FIFO made at the journal's name (by anyone who could create names
+/// beside the socket) hung the agent's start, every session's open and
+/// close, and let its maker read the records: refused at once instead.
+#[test]
+fn a_fifo_at_the_journals_name_is_refused_without_blocking() {
+    let d = dir();
+    let path = d.join("agent.sessions.json");
+    mkfifo(&path);
+    let p = path.clone();
+    let loaded = without_blocking(move || load(&p));
+    let err = loaded.unwrap_err();
+    assert!(err.contains("not a regular file"), "{err}");
+    let p = path.clone();
+    let appended = without_blocking(move || append_open(&p, &sample(20, 20, "jerry")));
+    assert!(appended
+        .unwrap_err()
+        .to_string()
+        .contains("not a regular file"));
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// Another user's file at the journal's name is neither read nor written.
+#[test]
+fn another_users_journal_is_refused() {
+    if !rustix::process::geteuid().is_root() {
+        return; // chown needs root
+    }
+    let d = dir();
+    let path = d.join("agent.sessions.json");
+    save(&path, &[], 1).unwrap();
+    std::os::unix::fs::chown(&path, Some(65534), None).unwrap();
+    let err = load(&path).unwrap_err();
+    assert!(err.contains("owned by uid 65534"), "{err}");
+    let err = append_open(&path, &sample(21, 21, "jerry")).unwrap_err();
+    assert!(err.to_string().contains("owned by uid 65534"), "{err}");
+    assert_eq!(
+        std::fs::read(&path)
+            .unwrap()
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count(),
+        1
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// The agent attached to a planted FIFO starts, opens and closes sessions
+/// without waiting, and writes its list whole in the FIFO's place.
+#[test]
+fn a_registry_on_a_planted_fifo_keeps_working_and_replaces_it() {
+    use crate::sessions::registry::SessionRegistry;
+    let d = dir();
+    let path = d.join("agent.sessions.json");
+    mkfifo(&path);
+    let p = path.clone();
+    let ids = without_blocking(move || {
+        let r = SessionRegistry::with_liveness(|p| p.start == p.pid as u64);
+        let attached = r.attach_file(&p);
+        let a = r.open(sample(30, 30, "jerry")).unwrap();
+        let b = r.open(sample(31, 31, "tom")).unwrap();
+        r.close(sample(30, 30, "jerry").leader, "sshd", "jerry");
+        (attached, a, b)
+    });
+    assert!(ids.0.unwrap_err().contains("not a regular file"));
+    assert!(std::fs::symlink_metadata(&path).unwrap().is_file());
+    let (back, _) = load(&path).unwrap().unwrap();
+    let kept: Vec<&str> = back.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(kept, [ids.2.as_str()]);
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -27,7 +27,9 @@ pub use manifest_check::{AcceptedManifest, Refusal, RefusalKind};
 pub use manifest_fetch::{FetchedManifest, ManifestFetcher};
 pub use manifest_floor::{load_floor, raise_floor};
 pub use manifest_pull::{pull_manifest, PullError, PullInput, PullOutcome, SIGNATURE_RETRY_DELAY};
-pub use safe_file::{ensure_private_dir, read_private_file, write_private_file};
+pub use safe_file::{
+    ensure_private_dir, open_own_private_file, read_private_file, write_private_file,
+};
 pub use schedule::{Jitter, PollSchedule};
 pub use signing::{parse_signing_key, verify_bundle_signature};
 pub use trust::{spki_sha256, tls_config};

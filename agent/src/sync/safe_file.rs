@@ -115,6 +115,60 @@ pub fn read_private_file(path: &Path, max: u64, private: bool) -> Result<Vec<u8>
     Ok(buf)
 }
 
+/// Opens a file the agent keeps for itself alone (`append`: to add to it;
+/// else to read it), such as the session journal beside the socket: never
+/// through a symlink (O_NOFOLLOW), never waiting on a FIFO (O_NONBLOCK: a
+/// FIFO opens at once for reading, or fails with ENXIO for writing),
+/// close-on-exec; then the opened file must be a regular file of this
+/// process's user that no group or other user may read or write (mode
+/// 0600). A file that is not is refused (`InvalidData`), with what it is;
+/// a missing one stays `NotFound`.
+pub fn open_own_private_file(path: &Path, append: bool) -> std::io::Result<File> {
+    use rustix::fs::OFlags;
+    let flags = OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let f = OpenOptions::new()
+        .read(!append)
+        .append(append)
+        .custom_flags(flags.bits() as i32)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(code) if code == rustix::io::Errno::LOOP.raw_os_error() => {
+                refused(path, "a symlink")
+            }
+            Some(code) if code == rustix::io::Errno::NXIO.raw_os_error() => {
+                refused(path, "not a regular file (a FIFO or a device)")
+            }
+            _ => e,
+        })?;
+    let m = f.metadata()?;
+    if !m.file_type().is_file() {
+        return Err(refused(path, "not a regular file (a FIFO or a device)"));
+    }
+    if m.uid() != euid() {
+        return Err(refused(
+            path,
+            &format!("owned by uid {}, not the agent's uid {}", m.uid(), euid()),
+        ));
+    }
+    if m.mode() & 0o077 != 0 {
+        return Err(refused(
+            path,
+            &format!(
+                "open to group or others (mode {:o}), not 0600",
+                m.mode() & 0o7777
+            ),
+        ));
+    }
+    Ok(f)
+}
+
+fn refused(path: &Path, what: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("{} is {what}: refused", path.display()),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

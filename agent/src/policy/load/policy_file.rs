@@ -1,26 +1,40 @@
 //! Policy files are read as root and say who needs MFA, so only root may
-//! have written them: a file (or a directory of them) that another user
-//! can change, or that another user owns, is refused, as sshd's StrictModes
-//! refuses an authorized_keys file others can write. A symlink is followed,
-//! but what it leads to is checked on the opened file itself.
+//! have written them, or be able to change them or what names them: a
+//! file (or a directory of them) that another user can change, or that
+//! another user owns, is refused, as sshd's StrictModes refuses an
+//! authorized_keys file others can write. So is one in a directory that
+//! someone else may change, or below one (`crate::trusted_dir`, the rule
+//! the socket's directory follows too): whoever may rename entries on the
+//! way could swap an older root-owned bundle back in (one without a lock),
+//! and whoever may create names could add a policy file or put a symlink
+//! to another file of root's. The file a source names, and each file of a
+//! directory source, is opened without following a symlink (a symlink
+//! there is refused, naming it); a symlink further up (`/etc` → elsewhere)
+//! is followed when it is root's, and where it leads is held to the same
+//! rule. The checks on the file itself are made on the opened file.
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::policy::PolicyError;
 
 /// Reads one policy file after checking, on the opened file, that it is a
-/// regular file only root (or the agent's own user) can change.
+/// regular file only root (or the agent's own user) can change. Never
+/// through a symlink (O_NOFOLLOW), never waiting on a FIFO (O_NONBLOCK:
+/// the type check refuses it; reads of a regular file ignore the flag).
 pub(super) fn read_policy_file(path: &Path) -> Result<Vec<u8>, String> {
-    // O_NONBLOCK: a FIFO in its place must not block the open (the type
-    // check refuses it); reads of a regular file ignore the flag.
+    use rustix::fs::OFlags;
+    let flags = OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
     let mut f: File = OpenOptions::new()
         .read(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .custom_flags(flags.bits() as i32)
         .open(path)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| match e.raw_os_error() {
+            Some(c) if c == rustix::io::Errno::LOOP.raw_os_error() => SYMLINK.to_string(),
+            _ => e.to_string(),
+        })?;
     let m = f.metadata().map_err(|e| e.to_string())?;
     if !m.file_type().is_file() {
         return Err("not a regular file".into());
@@ -30,6 +44,9 @@ pub(super) fn read_policy_file(path: &Path) -> Result<Vec<u8>, String> {
     f.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
     Ok(bytes)
 }
+
+/// Why a symlink where a policy file (or directory) is named is refused.
+const SYMLINK: &str = "a symlink: a policy file or directory is never read through a symlink at its own name (anyone who may change what it points at would choose the policy); name the file itself";
 
 /// The texts of a file source as [`super::load_bundle_path`] reads them,
 /// each with its name: the file, or a directory's bundle files in name
@@ -48,10 +65,31 @@ pub fn read_bundle_texts(path: &Path) -> Result<Vec<(String, String)>, PolicyErr
 }
 
 /// The files a file source is read from: the file itself, or a
-/// directory's bundle files in name order (the directory's rights checked).
-pub(super) fn source_files(path: &Path) -> Result<Vec<std::path::PathBuf>, PolicyError> {
+/// directory's bundle files in name order; refused unless the file or
+/// directory is not a symlink and only root can change the directories
+/// that hold it (`crate::trusted_dir`).
+pub(super) fn source_files(path: &Path) -> Result<Vec<PathBuf>, PolicyError> {
     let shown = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| PolicyError::in_file(&shown, e.to_string()))?;
+    let meta =
+        std::fs::symlink_metadata(path).map_err(|e| PolicyError::in_file(&shown, e.to_string()))?;
+    if meta.file_type().is_symlink() {
+        return Err(PolicyError::in_file(&shown, SYMLINK));
+    }
+    let absolute =
+        std::path::absolute(path).map_err(|e| PolicyError::in_file(&shown, e.to_string()))?;
+    let holder = if meta.is_dir() {
+        absolute.as_path()
+    } else {
+        absolute.parent().unwrap_or(Path::new("/"))
+    };
+    crate::trusted_dir::check(holder).map_err(|u| {
+        PolicyError::in_file(
+            &shown,
+            format!(
+                "{u}: whoever may change it could swap in another policy file (an older bundle, without a lock) or add one; every directory from / to a policy file must be root's and writable by no group or other user (one above may be sticky, like /tmp, when the next is root's), e.g. /etc/pam-mfa"
+            ),
+        )
+    })?;
     if !meta.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }
@@ -60,8 +98,9 @@ pub(super) fn source_files(path: &Path) -> Result<Vec<std::path::PathBuf>, Polic
 }
 
 /// A directory's bundle files: every `*.yaml`, `*.yml` and `*.json` file
-/// in it (not recursive, hidden files left out), sorted by name.
-pub(super) fn bundle_files(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+/// in it (not recursive, hidden files left out), sorted by name. Such a
+/// name that is a symlink is an error.
+pub(super) fn bundle_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
@@ -78,7 +117,16 @@ pub(super) fn bundle_files(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf
             continue;
         }
         let path = entry.path();
-        if std::fs::metadata(&path)?.is_file() {
+        let kind = std::fs::symlink_metadata(&path)?.file_type();
+        if kind.is_symlink() {
+            // Refused, not skipped: leaving out a file the admin meant
+            // (one with a lock) would be a wrong allow.
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{} is {SYMLINK}", path.display()),
+            ));
+        }
+        if kind.is_file() {
             files.push(path);
         }
     }

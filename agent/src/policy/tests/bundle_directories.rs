@@ -18,6 +18,9 @@ impl TempDir {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
+        // Only root may change what holds a policy file, whatever the umask.
+        let mode = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755);
+        std::fs::set_permissions(&dir, mode).unwrap();
         TempDir(dir)
     }
 

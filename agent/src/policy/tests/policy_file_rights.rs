@@ -39,27 +39,86 @@ fn only_root_may_change_a_policy_file_or_its_directory() {
     refused(&dir.0, &dir.0, "writable by group or others (mode 775)");
     chmod(&dir.0, 0o755);
 
-    // A symlink is followed, and what it leads to is held to the same rule.
-    let outside = TempDir::new("rights-outside");
+    if rustix::process::geteuid().is_root() {
+        chown(&roles, Some(65534), None).unwrap();
+        refused(&dir.0, &roles, "owned by uid 65534, not by root");
+        chown(&roles, Some(0), None).unwrap();
+        chown(&dir.0, Some(65534), None).unwrap();
+        refused(&dir.0, &dir.0, "owned by uid 65534");
+    }
+}
+
+/// A symlink at a policy file's own name is never followed: whoever may
+/// change what it points at would choose the policy (a user's
+/// bundle.yaml → /etc/environment was read). Refused, naming the link; in
+/// a directory source too (not skipped: the file it stood for may hold a
+/// lock).
+#[test]
+fn a_symlink_at_a_policy_files_name_is_refused() {
+    let dir = TempDir::new("rights-link");
+    dir.write("05-cap.yaml", &cap("  require_session_mfa: true"));
+    let outside = TempDir::new("rights-link-outside");
     let target = outside.write(
         "roles.yaml",
         &role("ops", "v7", "  allow:\n    logins: [ops]"),
     );
+    assert!(load_bundle_path(&target).is_ok());
     let link = dir.0.join("20-linked.yaml");
     std::os::unix::fs::symlink(&target, &link).unwrap();
-    assert!(load_bundle_path(&dir.0)
-        .unwrap()
-        .roles()
-        .contains_key("ops"));
-    chmod(&target, 0o666);
-    refused(&dir.0, &link, "writable by group or others");
-    chmod(&target, 0o644);
+    refused(&link, &link, "a symlink");
+    let e = load_bundle_path(&dir.0).unwrap_err();
+    assert!(
+        e.message
+            .contains(&format!("{} is a symlink", link.display())),
+        "{e}"
+    );
+    // A symlink to the directory itself, too.
+    std::fs::remove_file(&link).unwrap();
+    let dir_link = outside.0.join("policy.d");
+    std::os::unix::fs::symlink(&dir.0, &dir_link).unwrap();
+    refused(&dir_link, &dir_link, "a symlink");
+    // A symlink further up is followed, and where it leads checked.
+    assert!(load_bundle_path(&dir_link.join("05-cap.yaml")).is_ok());
+}
 
+/// Every directory from / to a policy file must be root's and not
+/// writable by others: a user who may rename entries on the way swapped
+/// the old root-owned bundle (without a lock) back in for the new one.
+#[test]
+fn a_policy_file_below_a_directory_others_may_change_is_refused() {
+    let top = TempDir::new("rights-ancestors");
+    let inner = top.0.join("pam-mfa");
+    std::fs::create_dir(&inner).unwrap();
+    chmod(&inner, 0o755);
+    let bundle = inner.join("bundle.yaml");
+    std::fs::write(&bundle, cap("  require_session_mfa: true")).unwrap();
+    assert!(load_bundle_path(&bundle).is_ok());
+    assert!(load_bundle_path(&inner).is_ok());
+    // The file's own directory sticky and world-writable: anyone may add
+    // names (a file next to it in a directory source).
+    chmod(&inner, 0o1777);
+    refused(
+        &bundle,
+        &bundle,
+        &format!("{} is writable by group or others", inner.display()),
+    );
+    refused(&inner, &inner, "sticky or not");
+    chmod(&inner, 0o755);
+    // A directory above writable and not sticky: the file's directory may
+    // be renamed away and another put in its place.
+    chmod(&top.0, 0o777);
+    refused(&bundle, &bundle, "not sticky");
+    refused(&inner, &inner, "not sticky");
+    chmod(&top.0, 0o755);
     if rustix::process::geteuid().is_root() {
-        chown(&target, Some(65534), None).unwrap();
-        refused(&dir.0, &link, "owned by uid 65534, not by root");
-        chown(&dir.0, Some(65534), None).unwrap();
-        refused(&dir.0, &dir.0, "owned by uid 65534");
+        // The reported case: a user's directory above root's bundle.
+        chown(&top.0, Some(65534), None).unwrap();
+        refused(
+            &bundle,
+            &bundle,
+            &format!("{} is owned by uid 65534", top.0.display()),
+        );
+        refused(&inner, &inner, "owned by uid 65534");
     }
 }
 

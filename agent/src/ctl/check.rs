@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::config::{agent_config_keys, unit_path_warnings, AgentConfig};
-use crate::policy::{load_bundle_path, Bundle, DeviceKind, WebauthnForm};
+use crate::policy::{load_bundle_argument, source_path_refusal, Bundle, DeviceKind, WebauthnForm};
 use crate::verify::webauthn::{u2f_public_key_to_cose, WebauthnCredential};
 
 /// What a file turned out to be, once valid.
@@ -56,7 +56,7 @@ pub fn run_check(path: &Path) -> Result<Checked, String> {
         }
         top = top_level_keys(&text);
     }
-    let b = load_bundle_path(path).map_err(|e| {
+    let b = load_bundle_argument(path).map_err(|e| {
         // Neither: say what would have made it an agent.yaml (a misspelt
         // key is the likely cause).
         if top.is_empty() || top.contains(&"kind".to_string()) {
@@ -69,6 +69,9 @@ pub fn run_check(path: &Path) -> Result<Checked, String> {
         }
     })?;
     let mut warnings = b.warnings.clone();
+    warnings.extend(source_path_refusal(path).map(|e| {
+        format!("valid, but the agent would refuse it where it is as its cluster.source (install it under /etc/pam-mfa/policy.d): {e}")
+    }));
     warnings.extend(unusable_webauthn_keys(&b));
     warnings.extend(node_locks_warning(&b, std::time::SystemTime::now()));
     Ok(Checked::Bundle {

@@ -9,7 +9,7 @@ use pam_mfa_protocol::{ExplainQuery, Explanation, RequestBody, ResponseBody};
 use super::client::{ask, AgentSocket};
 use crate::config::ServiceMap;
 use crate::login::explain;
-use crate::policy::{load_bundle_path, NodeInfo};
+use crate::policy::{load_bundle_argument, NodeInfo};
 
 pub struct ExplainArgs<'a> {
     pub policy: Option<&'a Path>,
@@ -27,7 +27,7 @@ const OFFLINE_NO_HISTORY: &str = "offline (--policy): a bundle file has no histo
 pub fn run_explain(args: ExplainArgs<'_>, agent: &AgentSocket) -> Result<Explanation, String> {
     match args.policy {
         Some(path) => {
-            let bundle = load_bundle_path(path).map_err(|e| e.to_string())?;
+            let bundle = load_bundle_argument(path).map_err(|e| e.to_string())?;
             let node = NodeInfo {
                 name: args.node.ok_or("--node is required with --policy")?,
                 id: args.node_id,

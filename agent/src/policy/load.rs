@@ -26,7 +26,7 @@ use super::resources::{
     UserLoginStateDoc,
 };
 use convert::{convert, Converted};
-pub use policy_file::read_bundle_texts;
+pub use policy_file::{read_bundle_texts, source_path_refusal, PathRule};
 use policy_file::{read_policy_file, source_files};
 
 /// What is read first from every document, to pick its type.
@@ -62,18 +62,30 @@ fn load_str_here(text: &str, origin: &str) -> Result<Bundle, PolicyError> {
 /// Loads a bundle from a file, or from a directory: every `*.yaml`, `*.yml`
 /// and `*.json` file in it (not recursive, hidden files left out), sorted by
 /// name, read as one bundle. Errors name the file they are in.
+/// This is the agent's `cluster.source`: its path is held to
+/// [`PathRule::Source`].
 pub fn load_bundle_path(path: &Path) -> Result<Bundle, PolicyError> {
-    let small = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() < LARGE as u64);
-    if small {
-        return load_path_here(path);
-    }
-    on_own_thread(&path.display().to_string(), || load_path_here(path))
+    load_bundle_under(path, PathRule::Source)
 }
 
-fn load_path_here(path: &Path) -> Result<Bundle, PolicyError> {
+/// Loads a bundle file or directory named on a command line to be checked
+/// or explained ([`PathRule::Argument`]: read wherever it is).
+pub fn load_bundle_argument(path: &Path) -> Result<Bundle, PolicyError> {
+    load_bundle_under(path, PathRule::Argument)
+}
+
+fn load_bundle_under(path: &Path, rule: PathRule) -> Result<Bundle, PolicyError> {
+    let small = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() < LARGE as u64);
+    if small {
+        return load_path_here(path, rule);
+    }
+    on_own_thread(&path.display().to_string(), || load_path_here(path, rule))
+}
+
+fn load_path_here(path: &Path, rule: PathRule) -> Result<Bundle, PolicyError> {
     let shown = path.display().to_string();
     // A file source is one file: no files is an empty directory.
-    let files = source_files(path)?;
+    let files = source_files(path, rule)?;
     let mut loader = Loader::default();
     let mut hasher = Sha256::new();
     let mut read = 0usize;

@@ -81,7 +81,10 @@ pub use decide::{apply_locks, expired_certificate_ends};
 pub use error::PolicyError;
 pub use key_policy::KeyPolicy;
 pub use labels::{match_value, LabelMatch, Labels};
-pub use load::{load_bundle_path, load_bundle_sources, load_bundle_str, read_bundle_texts};
+pub use load::{
+    load_bundle_argument, load_bundle_path, load_bundle_sources, load_bundle_str,
+    read_bundle_texts, source_path_refusal, PathRule,
+};
 pub use locks::{find_lock, node_locks_elsewhere, unjudged_node_locks, LockHolder, LockSubject};
 pub use predicate::{Env as ExpressionEnv, LabelExpression, PredicateError};
 pub use query::{Access, Decision, LoginQuery, NodeInfo, ServiceClass};

@@ -4,7 +4,7 @@
 use super::EnrollArgs;
 use crate::config::{AgentConfig, PivConfig, PolicySource};
 use crate::piv::TrustedRoots;
-use crate::policy::{load_bundle_path, load_bundle_str, Bundle, KeyPolicy};
+use crate::policy::{load_bundle_argument, load_bundle_str, Bundle, KeyPolicy};
 use crate::state::load_from_source;
 use crate::sync::CacheStore;
 
@@ -45,7 +45,7 @@ impl EnrollContext {
         };
         let (bundle, bundle_origin) = match (&args.policy, &config) {
             (Some(p), _) => (
-                load_bundle_path(p).map_err(|e| e.to_string())?,
+                load_bundle_argument(p).map_err(|e| e.to_string())?,
                 p.display().to_string(),
             ),
             (None, Some(cfg)) => load_agent_policy(cfg)?,

@@ -2,16 +2,19 @@
 //! have written them, or be able to change them or what names them: a
 //! file (or a directory of them) that another user can change, or that
 //! another user owns, is refused, as sshd's StrictModes refuses an
-//! authorized_keys file others can write. So is one in a directory that
-//! someone else may change, or below one (`crate::trusted_dir`, the rule
-//! the socket's directory follows too): whoever may rename entries on the
-//! way could swap an older root-owned bundle back in (one without a lock),
-//! and whoever may create names could add a policy file or put a symlink
-//! to another file of root's. The file a source names, and each file of a
-//! directory source, is opened without following a symlink (a symlink
-//! there is refused, naming it); a symlink further up (`/etc` → elsewhere)
-//! is followed when it is root's, and where it leads is held to the same
-//! rule. The checks on the file itself are made on the opened file.
+//! authorized_keys file others can write. The agent's source is also
+//! refused in a directory that someone else may change, or below one
+//! (`crate::trusted_dir`, the rule the socket's directory follows too):
+//! whoever may rename entries on the way could swap an older root-owned
+//! bundle back in (one without a lock), and whoever may create names could
+//! add a policy file or a symlink to another file of root's. A symlink at
+//! a source's own name, or in its directory, sits where only root could
+//! have put it, and is followed only to a file (or directory) under the
+//! same rule; a symlink further up (`/etc` → elsewhere) is followed when it
+//! is root's, and where it leads is held to the same rule. A file named on
+//! a command line to be checked ([`PathRule::Argument`]) is read wherever
+//! it is. The checks on the file itself are made on the opened file, which
+//! is never opened through a symlink.
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::Read;
@@ -46,13 +49,28 @@ pub(super) fn read_policy_file(path: &Path) -> Result<Vec<u8>, String> {
 }
 
 /// Why a symlink where a policy file (or directory) is named is refused.
-const SYMLINK: &str = "a symlink: a policy file or directory is never read through a symlink at its own name (anyone who may change what it points at would choose the policy); name the file itself";
+const SYMLINK: &str = "a symlink where a policy file was expected (it changed while being read)";
+
+/// Where a path to policy files comes from, and so how far it is trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathRule {
+    /// The agent's `cluster.source`, read as root to decide logins: every
+    /// directory on the way must be root's alone (`crate::trusted_dir`),
+    /// and a symlink at a file's own name only leads to a file under the
+    /// same rule.
+    Source,
+    /// A file named on a command line to be checked or explained (`mfactl
+    /// check`, `explain --policy`, `enroll --policy`): nothing is decided
+    /// with it, so it is read wherever it is (a bundle in /tmp or in an
+    /// admin's home), under the checks on the files themselves.
+    Argument,
+}
 
 /// The texts of a file source as [`super::load_bundle_path`] reads them,
 /// each with its name: the file, or a directory's bundle files in name
 /// order, under the same checks (for the last-known-good copy).
 pub fn read_bundle_texts(path: &Path) -> Result<Vec<(String, String)>, PolicyError> {
-    source_files(path)?
+    source_files(path, PathRule::Source)?
         .iter()
         .map(|file| {
             let origin = file.display().to_string();
@@ -64,42 +82,82 @@ pub fn read_bundle_texts(path: &Path) -> Result<Vec<(String, String)>, PolicyErr
         .collect()
 }
 
+/// Why the agent would refuse `path` as its `cluster.source` (where it
+/// is, not what it holds), if it would: `mfactl check` reads a file
+/// wherever it is and says so beside its result.
+pub fn source_path_refusal(path: &Path) -> Option<PolicyError> {
+    source_files(path, PathRule::Source).err()
+}
+
 /// The files a file source is read from: the file itself, or a
-/// directory's bundle files in name order; refused unless the file or
-/// directory is not a symlink and only root can change the directories
-/// that hold it (`crate::trusted_dir`).
-pub(super) fn source_files(path: &Path) -> Result<Vec<PathBuf>, PolicyError> {
+/// directory's bundle files in name order. Under [`PathRule::Source`],
+/// refused unless only root can change the directories that hold the file
+/// or directory (`crate::trusted_dir`), and a symlink (at the named path or
+/// in the directory) is followed only to a file or directory under the
+/// same rule. The files returned are never symlinks.
+pub(super) fn source_files(path: &Path, rule: PathRule) -> Result<Vec<PathBuf>, PolicyError> {
     let shown = path.display().to_string();
-    let meta =
-        std::fs::symlink_metadata(path).map_err(|e| PolicyError::in_file(&shown, e.to_string()))?;
-    if meta.file_type().is_symlink() {
-        return Err(PolicyError::in_file(&shown, SYMLINK));
-    }
-    let absolute =
-        std::path::absolute(path).map_err(|e| PolicyError::in_file(&shown, e.to_string()))?;
-    let holder = if meta.is_dir() {
-        absolute.as_path()
-    } else {
-        absolute.parent().unwrap_or(Path::new("/"))
+    let at = |e: std::io::Error| PolicyError::in_file(&shown, e.to_string());
+    let path = match rule {
+        PathRule::Source => trusted_target(path).map_err(|e| PolicyError::in_file(&shown, e))?,
+        PathRule::Argument => link_target(path).map_err(at)?,
     };
-    crate::trusted_dir::check(holder).map_err(|u| {
-        PolicyError::in_file(
-            &shown,
-            format!(
-                "{u}: whoever may change it could swap in another policy file (an older bundle, without a lock) or add one; every directory from / to a policy file must be root's and writable by no group or other user (one above may be sticky, like /tmp, when the next is root's), e.g. /etc/pam-mfa"
-            ),
-        )
-    })?;
+    let meta = std::fs::metadata(&path).map_err(at)?;
     if !meta.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
+        return Ok(vec![path]);
     }
     check_policy_dir(&meta).map_err(|e| PolicyError::in_file(&shown, e))?;
-    bundle_files(path).map_err(|e| PolicyError::in_file(&shown, e.to_string()))
+    let mut files = Vec::new();
+    for file in bundle_files(&path).map_err(at)? {
+        files.push(match rule {
+            PathRule::Source => trusted_target(&file)
+                .map_err(|e| PolicyError::in_file(file.display().to_string(), e))?,
+            PathRule::Argument => link_target(&file).map_err(at)?,
+        });
+    }
+    Ok(files)
+}
+
+/// `path`, or what it leads to when it is a symlink, once the directories
+/// that hold it and, for a symlink, the directories that hold what it
+/// names, are root's alone: the link itself then sits where only root could
+/// have put it, and what it leads to where only root can change it.
+fn trusted_target(path: &Path) -> Result<PathBuf, String> {
+    let absolute = std::path::absolute(path).map_err(|e| e.to_string())?;
+    let holder_of = |p: &Path| -> Result<(), String> {
+        let is_dir = std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
+        let holder = if is_dir {
+            p
+        } else {
+            p.parent().unwrap_or(Path::new("/"))
+        };
+        crate::trusted_dir::check(holder).map_err(|u| {
+            format!(
+                "{u}: whoever may change it could swap in another policy file (an older bundle, without a lock) or add one; every directory from / to a policy file must be root's and writable by no group or other user (one above may be sticky, like /tmp, when the next is root's), e.g. /etc/pam-mfa"
+            )
+        })
+    };
+    holder_of(&absolute)?;
+    let target = link_target(path).map_err(|e| e.to_string())?;
+    if target != path {
+        holder_of(&target).map_err(|e| format!("a symlink to {}: {e}", target.display()))?;
+    }
+    Ok(target)
+}
+
+/// `path` itself, or what it leads to (every symlink resolved) when it is
+/// a symlink: files are opened without following one at their own name.
+fn link_target(path: &Path) -> std::io::Result<PathBuf> {
+    if std::fs::symlink_metadata(path)?.file_type().is_symlink() {
+        std::fs::canonicalize(path)
+    } else {
+        Ok(path.to_path_buf())
+    }
 }
 
 /// A directory's bundle files: every `*.yaml`, `*.yml` and `*.json` file
-/// in it (not recursive, hidden files left out), sorted by name. Such a
-/// name that is a symlink is an error.
+/// in it, or symlink to a file (not recursive, hidden files left out),
+/// sorted by name.
 pub(super) fn bundle_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
@@ -117,16 +175,11 @@ pub(super) fn bundle_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             continue;
         }
         let path = entry.path();
+        // A symlink is resolved by the caller under its rule; one that
+        // leads nowhere is an error, not skipped: leaving out a file the
+        // admin meant (one with a lock) would be a wrong allow.
         let kind = std::fs::symlink_metadata(&path)?.file_type();
-        if kind.is_symlink() {
-            // Refused, not skipped: leaving out a file the admin meant
-            // (one with a lock) would be a wrong allow.
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("{} is {SYMLINK}", path.display()),
-            ));
-        }
-        if kind.is_file() {
+        if kind.is_file() || (kind.is_symlink() && std::fs::metadata(&path)?.is_file()) {
             files.push(path);
         }
     }

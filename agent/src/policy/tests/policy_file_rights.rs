@@ -48,16 +48,19 @@ fn only_root_may_change_a_policy_file_or_its_directory() {
     }
 }
 
-/// A symlink at a policy file's own name is never followed: whoever may
-/// change what it points at would choose the policy (a user's
-/// bundle.yaml → /etc/environment was read). Refused, naming the link; in
-/// a directory source too (not skipped: the file it stood for may hold a
+/// A symlink at a policy file's own name, or in a policy directory, sits
+/// where only root could have put it (its directory is root's alone), and
+/// is followed only to a file in directories only root can change: a
+/// symlink to a file whose directory others may change (a user's
+/// bundle.yaml → one they can swap) is refused, naming where it leads; in a
+/// directory source too (not skipped: the file it stood for may hold a
 /// lock).
 #[test]
-fn a_symlink_at_a_policy_files_name_is_refused() {
+fn a_symlink_is_followed_only_to_where_only_root_can_change_it() {
     let dir = TempDir::new("rights-link");
     dir.write("05-cap.yaml", &cap("  require_session_mfa: true"));
     let outside = TempDir::new("rights-link-outside");
+    chmod(&outside.0, 0o755);
     let target = outside.write(
         "roles.yaml",
         &role("ops", "v7", "  allow:\n    logins: [ops]"),
@@ -65,20 +68,42 @@ fn a_symlink_at_a_policy_files_name_is_refused() {
     assert!(load_bundle_path(&target).is_ok());
     let link = dir.0.join("20-linked.yaml");
     std::os::unix::fs::symlink(&target, &link).unwrap();
-    refused(&link, &link, "a symlink");
+    let b = load_bundle_path(&link).expect("a link to root's file in root's directory");
+    assert_eq!(b.roles().len(), 1);
+    let b = load_bundle_path(&dir.0).expect("the directory with the link");
+    assert_eq!(b.roles().len(), 1, "the linked file is read");
+    // Where it leads, others may change: refused, the file and the
+    // directory source alike.
+    chmod(&outside.0, 0o777);
+    refused(&link, &link, "a symlink to");
     let e = load_bundle_path(&dir.0).unwrap_err();
-    assert!(
-        e.message
-            .contains(&format!("{} is a symlink", link.display())),
-        "{e}"
-    );
-    // A symlink to the directory itself, too.
+    assert!(e.message.contains("a symlink to"), "{e}");
+    assert_eq!(e.file, link.display().to_string(), "{e}");
+    chmod(&outside.0, 0o755);
+    // A symlink to the directory itself, and further up, are followed,
+    // and where they lead checked.
     std::fs::remove_file(&link).unwrap();
     let dir_link = outside.0.join("policy.d");
     std::os::unix::fs::symlink(&dir.0, &dir_link).unwrap();
-    refused(&dir_link, &dir_link, "a symlink");
-    // A symlink further up is followed, and where it leads checked.
+    assert!(load_bundle_path(&dir_link).is_ok());
     assert!(load_bundle_path(&dir_link.join("05-cap.yaml")).is_ok());
+    chmod(&dir.0, 0o777);
+    refused(&dir_link, &dir_link, "a symlink to");
+    chmod(&dir.0, 0o700);
+}
+
+/// A file named on a command line to be checked (`mfactl check`, `explain
+/// --policy`) is read wherever it is: nothing is decided with it.
+#[test]
+fn a_bundle_to_check_is_read_wherever_it_is() {
+    let dir = TempDir::new("rights-argument");
+    chmod(&dir.0, 0o1777);
+    let bundle = dir.write("bundle.yaml", &cap("  require_session_mfa: true"));
+    refused(&bundle, &bundle, "writable by group or others");
+    assert!(crate::policy::load_bundle_argument(&bundle).is_ok());
+    assert!(crate::policy::source_path_refusal(&bundle).is_some());
+    chmod(&dir.0, 0o755);
+    assert!(crate::policy::source_path_refusal(&bundle).is_none());
 }
 
 /// Every directory from / to a policy file must be root's and not

@@ -20,6 +20,7 @@ pub mod pam_ffi;
 pub mod pam_stack;
 pub mod piv_card;
 pub mod process;
+pub mod publisher;
 pub mod scale_bundle;
 pub mod ssh;
 pub mod ssh_agent;

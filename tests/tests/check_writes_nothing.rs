@@ -20,6 +20,7 @@ use pam_mfa_e2e::bins;
 use pam_mfa_e2e::https_server::{Content, HttpsServer, Mode};
 use pam_mfa_e2e::nginx::Nginx;
 use pam_mfa_e2e::process::{run_with_timeout, wait_until, Finished};
+use pam_mfa_e2e::publisher::Publisher;
 use pam_mfa_e2e::require_root;
 use pam_mfa_e2e::workdir::WorkDir;
 use serde_json::Value;
@@ -124,58 +125,12 @@ fn bundle(login: &str) -> Bundle {
         .cap("false")
 }
 
-/// `mfactl publish` with a key of its own.
-struct Publisher {
-    key: PathBuf,
-    input: PathBuf,
-}
-
-impl Publisher {
-    fn new(work: &WorkDir) -> Publisher {
-        let key = work.join("publisher_key");
-        let out = run_with_timeout(
-            Command::new("ssh-keygen")
-                .args(["-q", "-t", "ed25519", "-N", "", "-C", "publisher", "-f"])
-                .arg(&key),
-            Duration::from_secs(20),
-        );
-        assert!(out.success(), "ssh-keygen: {}{}", out.stdout, out.stderr);
-        Publisher {
-            key,
-            input: work.join("bundle.yaml"),
-        }
-    }
-
-    /// Publishes into `dir`; returns the published bundle's SHA-256.
-    fn publish(&self, dir: &Path, login: &str) -> String {
-        std::fs::write(&self.input, bundle(login).to_yaml()).unwrap();
-        let out = run_with_timeout(
-            Command::new(bins::mfactl())
-                .arg("publish")
-                .arg("--from")
-                .arg(&self.input)
-                .arg("--out")
-                .arg(dir)
-                .arg("--signing-key")
-                .arg(&self.key)
-                .args(["--source-name", SOURCE_NAME]),
-            Duration::from_secs(30),
-        );
-        assert!(
-            out.success(),
-            "mfactl publish: {}{}",
-            out.stdout,
-            out.stderr
-        );
-        let m: Value =
-            serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
-        m["bundle"]["sha256"].as_str().unwrap().to_string()
-    }
-
-    fn key_line(&self) -> String {
-        let text = std::fs::read_to_string(self.key.with_extension("pub")).unwrap();
-        text.trim().to_string()
-    }
+/// Publishes `login`'s bundle into `dir`; returns its SHA-256.
+fn publish(publisher: &Publisher, dir: &Path, login: &str) -> String {
+    publisher.publish_to(dir, &bundle(login), SOURCE_NAME);
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    m["bundle"]["sha256"].as_str().unwrap().to_string()
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -201,7 +156,7 @@ fn start_agent(work: &WorkDir, source: &str, extra: &str) -> (Agent, PathBuf) {
 fn manifest_keys(publisher: &Publisher) -> String {
     format!(
         "  source_name: {SOURCE_NAME}\n  signing_keys: [\"{}\"]\n",
-        publisher.key_line()
+        publisher.public_line()
     )
 }
 
@@ -211,10 +166,10 @@ fn a_check_of_a_copied_file_manifest_source_leaves_the_state_dir_and_the_restart
     let work = WorkDir::new("check-file-manifest");
     let publisher = Publisher::new(&work);
     let published = work.subdir("pub", 0o755);
-    publisher.publish(&published, "jerry");
+    publish(&publisher, &published, "jerry");
     let older = work.join("older");
     copy_dir(&published, &older);
-    let running = publisher.publish(&published, "tom");
+    let running = publish(&publisher, &published, "tom");
     let source = format!("file://{}", published.join("manifest.json").display());
     let (mut agent, state) = start_agent(&work, &source, &manifest_keys(&publisher));
     wait_revision(&agent, &running);
@@ -231,7 +186,7 @@ fn a_check_of_a_copied_file_manifest_source_leaves_the_state_dir_and_the_restart
     // A copy of the publisher directory, then published to: a newer serial.
     let copied = work.join("pub2");
     copy_dir(&published, &copied);
-    let newer = publisher.publish(&copied, "spike");
+    let newer = publish(&publisher, &copied, "spike");
     let pub2 = copied.join("manifest.json").display().to_string();
     let check = check_with_source(&agent, &work, &source, &format!("file://{pub2}"));
     assert!(
@@ -266,9 +221,9 @@ fn a_check_of_another_https_manifest_source_writes_nothing_and_refuses_a_rollbac
     let publisher = Publisher::new(&work);
     let served = work.subdir("served", 0o755);
     let published = work.subdir("served/pub", 0o755);
-    publisher.publish(&published, "jerry");
+    publish(&publisher, &published, "jerry");
     copy_dir(&published, &served.join("older"));
-    let running = publisher.publish(&published, "tom");
+    let running = publish(&publisher, &published, "tom");
     let nginx = Nginx::start(&work, &served);
     let source = nginx.url("pub/manifest.json");
     let extra = format!(
@@ -282,7 +237,7 @@ fn a_check_of_another_https_manifest_source_writes_nothing_and_refuses_a_rollbac
     let before = snapshot(&state);
 
     copy_dir(&published, &served.join("pub2"));
-    let newer = publisher.publish(&served.join("pub2"), "spike");
+    let newer = publish(&publisher, &served.join("pub2"), "spike");
     let check = check_with_source(&agent, &work, &source, &nginx.url("pub2/manifest.json"));
     assert!(
         check.success() && check.stdout.contains(&newer),

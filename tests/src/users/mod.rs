@@ -24,33 +24,24 @@ pub struct TestUser {
 impl TestUser {
     /// `useradd -m -s /bin/bash mfat<random>`.
     pub fn create() -> TestUser {
-        let name = crate::unique_name("mfat");
-        assert!(name.len() <= 32);
-        accounts_cmd(Command::new("useradd").args(["-m", "-s", "/bin/bash", &name]));
-        let (uid, gid, home) = lookup(&name).unwrap_or_else(|| panic!("{name} not in /etc/passwd"));
-        TestUser {
-            name,
-            uid,
-            gid,
-            home: PathBuf::from(home),
-        }
+        Self::create_with(&[])
     }
 
     /// A second account of `uid` (`useradd -o -u`): two passwd entries of
     /// one uid, the earlier one the name getpwuid gives.
     pub fn create_sharing_uid(uid: u32) -> TestUser {
+        Self::create_with(&["-o", "-u", &uid.to_string()])
+    }
+
+    /// `useradd EXTRA -m -s /bin/bash mfat<random>`.
+    fn create_with(extra: &[&str]) -> TestUser {
         let name = crate::unique_name("mfat");
         assert!(name.len() <= 32);
-        let uid_text = uid.to_string();
-        accounts_cmd(Command::new("useradd").args([
-            "-o",
-            "-u",
-            &uid_text,
-            "-m",
-            "-s",
-            "/bin/bash",
-            &name,
-        ]));
+        accounts_cmd(
+            Command::new("useradd")
+                .args(extra)
+                .args(["-m", "-s", "/bin/bash", &name]),
+        );
         let (uid, gid, home) = lookup(&name).unwrap_or_else(|| panic!("{name} not in /etc/passwd"));
         TestUser {
             name,

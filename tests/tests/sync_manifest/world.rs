@@ -3,7 +3,6 @@
 //! sshd), the bundles they publish, and file helpers.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use super::common::*;
@@ -11,7 +10,8 @@ use pam_mfa_e2e::agent::{Agent, AgentConfig, Bundle};
 use pam_mfa_e2e::bins;
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
 use pam_mfa_e2e::nginx::Nginx;
-use pam_mfa_e2e::process::{run_with_timeout, wait_until};
+use pam_mfa_e2e::process::wait_until;
+pub(crate) use pam_mfa_e2e::publisher::Publisher;
 use pam_mfa_e2e::ssh::{SshLogin, SshOutcome};
 use pam_mfa_e2e::sshd::{Sshd, SshdOptions};
 use pam_mfa_e2e::unique_name;
@@ -25,58 +25,6 @@ pub(crate) const POLL: Duration = Duration::from_secs(1);
 pub(crate) const END_MARGIN: Duration = Duration::from_secs(2);
 /// `mfactl publish --source-name` and the agents' `cluster.source_name`.
 pub(crate) const SOURCE: &str = "e2e-cluster";
-
-/// `mfactl publish` with its own key, into a directory.
-pub(crate) struct Publisher {
-    pub(crate) key: PathBuf,
-    pub(crate) input: PathBuf,
-}
-
-impl Publisher {
-    pub(crate) fn new(work: &WorkDir) -> Publisher {
-        let key = work.join("publisher_key");
-        let out = run_with_timeout(
-            Command::new("ssh-keygen")
-                .args(["-q", "-t", "ed25519", "-N", "", "-C", "publisher", "-f"])
-                .arg(&key),
-            Duration::from_secs(20),
-        );
-        assert!(out.success(), "ssh-keygen: {}{}", out.stdout, out.stderr);
-        Publisher {
-            key,
-            input: work.join("tctl-get.yaml"),
-        }
-    }
-
-    /// The line for the agents' `cluster.signing_keys`.
-    pub(crate) fn public_line(&self) -> String {
-        let text = std::fs::read_to_string(self.key.with_extension("pub")).expect("key.pub");
-        text.trim().to_string()
-    }
-
-    /// `mfactl publish --from INPUT --out DIR --signing-key KEY --source-name NAME`.
-    pub(crate) fn publish_to(&self, dir: &Path, bundle: &Bundle, source: &str) {
-        std::fs::write(&self.input, bundle.to_yaml()).expect("write input");
-        let out = run_with_timeout(
-            Command::new(bins::mfactl())
-                .arg("publish")
-                .arg("--from")
-                .arg(&self.input)
-                .arg("--out")
-                .arg(dir)
-                .arg("--signing-key")
-                .arg(&self.key)
-                .args(["--source-name", source]),
-            Duration::from_secs(30),
-        );
-        assert!(
-            out.success(),
-            "mfactl publish: {}{}",
-            out.stdout,
-            out.stderr
-        );
-    }
-}
 
 /// Copies a published set from `from` into the served `to` as a publisher
 /// writes one: bundles, then the signature, then the manifest, each renamed

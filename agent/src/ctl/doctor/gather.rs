@@ -118,6 +118,7 @@ pub fn gather(args: &DoctorArgs) -> Facts {
         sudo_version: run(Command::new(&args.sudo).arg("-V")).ok(),
         agent_config,
         agent_config_path: args.config.display().to_string(),
+        shared_uids: super::shared_uids::shared(&crate::host_accounts::names_by_uid()),
         agent_status: Some(agent_status),
         login_decisions,
     }

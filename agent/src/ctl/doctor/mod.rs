@@ -23,6 +23,7 @@ mod password_unchecked;
 mod password_unchecked_tests;
 #[cfg(test)]
 mod policy_files_tests;
+mod shared_uids;
 mod sshd;
 mod sshd_files;
 mod sshd_fix;
@@ -138,6 +139,9 @@ pub struct Facts {
     /// through sudo and for the sudo of each passwordless account; None
     /// when no policy could be read (nothing is then said of them).
     pub login_decisions: Option<LoginDecisions>,
+    /// The uids that several passwd names share (NSS enumeration), each
+    /// with its names in passwd order.
+    pub shared_uids: Vec<(u32, Vec<String>)>,
 }
 
 /// Every check, in the order an admin should fix them.
@@ -154,6 +158,7 @@ pub fn check_host(f: &Facts) -> Vec<Finding> {
     out.extend(agent_checks::check_sudo(f));
     out.extend(login_decisions::check_root_sudo_skip(f));
     out.extend(login_decisions::check_login_decisions(f));
+    out.extend(shared_uids::check_shared_uids(f));
     out
 }
 

@@ -64,6 +64,7 @@ pub(super) fn good() -> Facts {
         ),
         agent_config: Some(Ok(AgentConfig::parse(AGENT_YAML, "agent.yaml").unwrap())),
         agent_config_path: "/etc/pam-mfa/agent.yaml".into(),
+        shared_uids: Vec::new(),
         agent_status: Some(Ok(StatusReport {
             agent_version: "t".into(),
             node: "prod3".into(),

@@ -7,15 +7,19 @@
 //! login (see `login::policy_login`).
 //!
 //! The passwd database is enumerated through NSS (`getpwent`: the files and
-//! every source that enumerates) and remembered for [`TTL`]; only logins
-//! that name no cluster user ask.
+//! every source that enumerates; sssd and LDAP sources usually do not, so
+//! their aliases are not seen), off the login path, and redone after
+//! [`TTL`]; only logins that name no cluster user ask.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-/// How long an enumeration of the passwd database is used.
+/// How long an enumeration of the passwd database is used before it is
+/// redone (in the background).
 const TTL: Duration = Duration::from_secs(10);
+/// How long a login waits for the agent's first enumeration.
+const FIRST_WAIT: Duration = Duration::from_secs(2);
 /// Entries read at most from one enumeration (a directory that enumerates
 /// millions is not read whole on a login's path).
 const MAX_ENTRIES: usize = 200_000;
@@ -30,23 +34,56 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-/// The names of every uid, from an enumeration at most [`TTL`] old.
+/// What the last enumeration found, and when it ended.
+struct Enumerated {
+    at: Option<Instant>,
+    names: Option<Arc<NamesByUid>>,
+    running: bool,
+}
+
+static ENUMERATED: Mutex<Enumerated> = Mutex::new(Enumerated {
+    at: None,
+    names: None,
+    running: false,
+});
+static ENUMERATED_READY: Condvar = Condvar::new();
+
+/// The names of every uid, from the last enumeration. A login never waits
+/// on NSS (a directory may enumerate slowly, or hang): an enumeration older
+/// than [`TTL`] is redone on a thread of its own while the last one is
+/// used, one at a time; only before the first has ended does a login wait
+/// for it, at most [`FIRST_WAIT`], and then goes on without (a name's
+/// aliases are then not known, as before the agent looked for them).
 pub fn names_by_uid() -> Arc<NamesByUid> {
     #[cfg(test)]
     if let Some(entries) = PASSWD.with(|p| p.borrow().clone()) {
         return Arc::new(group_by_uid(entries));
     }
-    static CACHE: Mutex<Option<(Instant, Arc<NamesByUid>)>> = Mutex::new(None);
-    let now = Instant::now();
-    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((at, names)) = cache.as_ref() {
-        if now.duration_since(*at) < TTL {
-            return Arc::clone(names);
-        }
+    let mut e = ENUMERATED.lock().unwrap_or_else(|p| p.into_inner());
+    let fresh = e.at.is_some_and(|at| at.elapsed() < TTL);
+    if !fresh && !e.running {
+        e.running = std::thread::Builder::new()
+            .name("passwd-enumeration".into())
+            .spawn(enumerate_in_background)
+            .is_ok();
     }
+    if e.at.is_none() && e.running {
+        e = ENUMERATED_READY
+            .wait_timeout_while(e, FIRST_WAIT, |e| e.at.is_none())
+            .unwrap_or_else(|p| p.into_inner())
+            .0;
+    }
+    e.names.clone().unwrap_or_default()
+}
+
+/// One enumeration, stored with the time it ended.
+fn enumerate_in_background() {
     let names = Arc::new(group_by_uid(enumerate_passwd()));
-    *cache = Some((now, Arc::clone(&names)));
-    names
+    let mut e = ENUMERATED.lock().unwrap_or_else(|p| p.into_inner());
+    e.names = Some(names);
+    e.at = Some(Instant::now());
+    e.running = false;
+    ENUMERATED_READY.notify_all();
 }
 
 /// The names of `uid` other than `name`, in passwd order.

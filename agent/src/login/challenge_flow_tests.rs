@@ -152,7 +152,9 @@ fn account_outside_ssh_asks_for_the_tap_that_auth_did_not() {
     };
     // The challenge prompt (no key attached to this host to tap).
     let f = Fixture::new(&bundle("true", ""), "attached_keys:\n  enabled: false\n");
-    // The invoking user's login (PAM_RUSER) is root, alice's.
+    // The invoking user's login (PAM_RUSER, the name of its real uid) is
+    // root, alice's.
+    caller_named_root();
     let step = f.begin_service_from("sudo", PamHook::Account, user.pid(), Some("root"));
     let Step::Ask(conv, prompt) = step else {
         let Step::Done(body) = step else {
@@ -187,6 +189,7 @@ fn sudo_invoked_by_root_is_allowed_in_account() {
     let f = Fixture::new(&bundle("true", ""), "attached_keys:\n  enabled: false\n");
     // pid 1 (init) runs with real uid 0.
     let root = Some("root");
+    caller_named_root();
     assert!(matches!(
         f.begin_service_from("sudo", PamHook::Account, 1, root),
         Step::Done(ResponseBody::Allow { .. })
@@ -239,18 +242,28 @@ fn an_unmapped_service_of_a_root_daemon_is_decided_by_the_policy() {
 }
 
 /// Root's sudo is known by PAM_RUSER too: a root process (real uid 0)
-/// running sudo's account stack for alice (`sudo -u` from her session
-/// through a root parent, or no PAM_RUSER at all) is decided for her.
+/// running sudo's account stack for alice (su from a root shell she
+/// reached names her: util-linux su's `xgetlogin`) is decided for her.
+/// Without PAM_RUSER (sudo's `!pam_ruser`), or with another name of uid
+/// 0, it is root's own.
 #[test]
 fn a_mapped_sudo_for_another_invoking_user_is_not_roots_own() {
     let f = Fixture::new(&bundle("true", ""), "attached_keys:\n  enabled: false\n");
-    for ruser in [Some("alice"), None, Some("")] {
+    let step = f.begin_service_from("sudo", PamHook::Account, 1, Some("alice"));
+    assert!(
+        !matches!(step, Step::Done(ResponseBody::Allow { .. })),
+        "ruser alice was let through as root"
+    );
+    crate::host_accounts::PASSWD
+        .with(|p| *p.borrow_mut() = Some(vec![("toor".into(), 0), ("root".into(), 0)]));
+    for ruser in [None, Some(""), Some("toor")] {
         let step = f.begin_service_from("sudo", PamHook::Account, 1, ruser);
         assert!(
-            !matches!(step, Step::Done(ResponseBody::Allow { .. })),
-            "ruser {ruser:?} was let through as root"
+            matches!(step, Step::Done(ResponseBody::Allow { .. })),
+            "ruser {ruser:?}: root's own sudo"
         );
     }
+    crate::host_accounts::PASSWD.with(|p| *p.borrow_mut() = None);
     // A real uid not read through the pidfd pinned at accept (the pid may
     // name another process by now) is no proof.
     let ctx = pam_mfa_protocol::PamContext {
@@ -266,4 +279,10 @@ fn a_mapped_sudo_for_another_invoking_user_is_not_roots_own() {
     };
     let step = super::flow::handle_begin(&f.state, unpinned, PamHook::Account, &ctx, Ok(()));
     assert!(!matches!(step, Step::Done(ResponseBody::Allow { .. })));
+}
+
+/// In these tests the user process (real uid 65534) is named root, the
+/// login alice is given: PAM_RUSER must name the caller's real uid.
+fn caller_named_root() {
+    crate::host_accounts::PASSWD.with(|p| *p.borrow_mut() = Some(vec![("root".into(), 65534)]));
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use pam_mfa_protocol::{PamContext, PamHook, ResponseBody};
 
 use super::pipeline::evaluate;
-use super::policy_login::{policy_login, uid_alias, AliasOf};
+use super::policy_login::{policy_login, ruser_is_root, uid_alias, AliasOf};
 use super::required::required;
 use super::sshd_connection::SshdConnection;
 use super::verdict::{finish, hook_name, refuse_unusable, PeerIds, Verdict};
@@ -74,7 +74,7 @@ pub(super) fn open_decision<'c>(
     ev.login = Some(login.clone());
     let mapped = class_note.is_none();
     if hook == PamHook::Account && roots_own_admin_action(class, mapped, peer, ctx) {
-        let mut v = Verdict::deny(String::new(), "invoked by root (PAM_RUSER root, real uid 0): root needs no tap to become anyone, as su's pam_rootok; sudo ran no auth stack for it".into());
+        let mut v = Verdict::deny(String::new(), "invoked by root (real uid 0, PAM_RUSER root or unset): root needs no tap to become anyone, as su's pam_rootok; sudo ran no auth stack for it".into());
         v.allow = true;
         v.evidence = Some("invoked_by_root".into());
         return Err(Box::new(finish(state, ev, v)));
@@ -136,9 +136,11 @@ pub(super) fn open_decision<'c>(
 ///   default: every network daemon (cockpit, xrdp, vsftpd, an sshd under
 ///   another name) runs as root with real uid 0, and its account line
 ///   would let in a login that skipped auth, a locked person's too;
-/// - PAM_RUSER is `root`: sudo sets it to the invoking user's name
-///   (`sudo_pam_init2`, unless `Defaults !pam_ruser`), util-linux su to
-///   its real uid's (`supam_authenticate`, `xgetlogin`);
+/// - PAM_RUSER is `root` (or another name of uid 0), or unset: sudo sets
+///   it to the invoking user's name (`sudo_pam_init2`; not at all with
+///   `Defaults !pam_ruser`), util-linux su to the name of the login
+///   session's user or its real uid (`supam_authenticate`, `xgetlogin`: su
+///   from a root shell that alice reached names alice, and is hers);
 /// - the peer's real uid is 0, as read through the pidfd that pinned the
 ///   connecting process at accept (never a fresh look-up by pid, which
 ///   may name another process by now).
@@ -150,7 +152,7 @@ fn roots_own_admin_action(
 ) -> bool {
     class == ServiceClass::Admin
         && mapped
-        && ctx.ruser.as_deref() == Some("root")
+        && ruser_is_root(ctx.ruser.as_deref())
         && peer.uid == 0
         && peer.real_uid == Some(0)
 }

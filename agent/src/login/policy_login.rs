@@ -17,15 +17,20 @@ use crate::host_accounts::{name_of_uid, other_names_of_uid, uid_of_name};
 use crate::policy::{Bundle, ServiceClass};
 
 /// The login the policy is asked about, or why there is none to ask about.
-/// For admin actions the invoking user's own: PAM_RUSER when set (sudo and
-/// su set it to the name of their real uid: sudo's `sudo_pam_init2`, util-
-/// linux su's `xgetlogin`), else the name of the caller's real uid. That
-/// is the kernel's word: a root peer's real uid read through the pidfd
-/// pinned at accept, a non-root peer's own uid (which may only ask about
-/// itself). A caller whose real uid is root is root's own action or a
-/// daemon logging someone in (an unmapped service gets admin rules): root
-/// needs no tap to become anyone, so PAM_USER is decided as before. Other
-/// logins: the account logged in to (PAM_USER).
+/// For admin actions the invoking user's own, which is the kernel's word:
+/// a root peer's real uid read through the pidfd pinned at accept, a
+/// non-root peer's own uid (which may only ask about itself). PAM_RUSER
+/// names it when it is a name of that uid (sudo and su set it so: sudo's
+/// `sudo_pam_init2`, util-linux su's `xgetlogin`; it picks among a uid's
+/// names); PAM_RUSER naming another account is not taken (polkit's helper
+/// sets it to the admin identity the user chose in the dialog, whose
+/// requirement may be weaker): the real uid's name is. Without PAM_RUSER
+/// (sudo's `rootpw`/`targetpw`/`runaspw` with `!pam_ruser` set PAM_USER
+/// to root or the target), the real uid's name too, never PAM_USER. A
+/// caller whose real uid is root is root's own action or a daemon logging
+/// someone in (an unmapped service gets admin rules): PAM_RUSER when set
+/// (su from a root shell names the person who logged in), else PAM_USER.
+/// Other logins: the account logged in to (PAM_USER).
 pub fn policy_login(
     class: ServiceClass,
     ctx: &PamContext,
@@ -34,20 +39,30 @@ pub fn policy_login(
     if class != ServiceClass::Admin {
         return Ok(ctx.user.clone());
     }
-    if let Some(r) = ctx.ruser.as_deref().filter(|r| !r.is_empty()) {
-        return Ok(r.to_owned());
-    }
+    let ruser = ctx.ruser.as_deref().filter(|r| !r.is_empty());
     let real_uid = if peer.uid == 0 {
         peer.real_uid
     } else {
         Some(peer.uid)
     };
-    match real_uid {
-        Some(0) => Ok(ctx.user.clone()),
-        Some(uid) => name_of_uid(uid).ok_or_else(|| {
-            format!("no PAM_RUSER and the caller's real uid {uid} has no user name: the invoking user's requirement is not known")
+    match (real_uid, ruser) {
+        (Some(0), Some(r)) => Ok(r.to_owned()),
+        (Some(0), None) => Ok(ctx.user.clone()),
+        (Some(uid), Some(r)) if uid_of_name(r) == Some(uid) => Ok(r.to_owned()),
+        (Some(uid), _) => name_of_uid(uid).ok_or_else(|| {
+            format!("the caller's real uid {uid} has no user name: the invoking user's requirement is not known")
         }),
-        None => Err("no PAM_RUSER and the caller's real uid could not be read: the invoking user's requirement is not known".into()),
+        (None, Some(r)) => Ok(r.to_owned()),
+        (None, None) => Err("no PAM_RUSER and the caller's real uid could not be read: the invoking user's requirement is not known".into()),
+    }
+}
+
+/// Whether `ruser` (PAM_RUSER) leaves a root caller's admin action root's
+/// own: unset (sudo's `!pam_ruser`), `root`, or another name of uid 0.
+pub fn ruser_is_root(ruser: Option<&str>) -> bool {
+    match ruser.filter(|r| !r.is_empty()) {
+        None | Some("root") => true,
+        Some(r) => uid_of_name(r) == Some(0),
     }
 }
 

@@ -180,13 +180,27 @@ fn sudo_is_decided_for_the_invoking_users_login() {
         Step::Done(r) => r,
         Step::Ask(..) => panic!("the account hook never prompts"),
     };
+    // PAM_RUSER names the caller's real uid (65534 here goes by each name
+    // in turn), as sudo sets it.
+    let caller_is = |names: &[(&str, u32)]| {
+        let entries = names.iter().map(|(n, u)| (n.to_string(), *u)).collect();
+        crate::host_accounts::PASSWD.with(|p| *p.borrow_mut() = Some(entries));
+    };
+    caller_is(&[("alice", 65534)]);
     assert_eq!(account(&sudo("alice")), ALLOW);
     // jerry has no role giving login jerry: his sudo is refused, whatever
     // root's candidates would need.
+    caller_is(&[("jerry", 65534)]);
     assert!(matches!(account(&sudo("jerry")), ResponseBody::Deny { .. }));
     // Asked about root itself (the invoking user root, not root's own: its
     // real uid is not 0): the shared login's rule.
+    caller_is(&[("root", 65534)]);
     assert!(matches!(account(&sudo("root")), ResponseBody::Deny { .. }));
+    // PAM_RUSER naming another account than the caller's (polkit's helper
+    // names the admin identity chosen in its dialog) is not taken: the
+    // caller is jerry, whose sudo is refused, not alice, whose is not.
+    caller_is(&[("jerry", 65534), ("alice", 1000)]);
+    assert!(matches!(account(&sudo("alice")), ResponseBody::Deny { .. }));
     // su without PAM_RUSER: the name of its real uid (here alice's, whose
     // own login needs no MFA), never PAM_USER root.
     crate::host_accounts::PASSWD.with(|p| *p.borrow_mut() = Some(vec![("alice".into(), 65534)]));

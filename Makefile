@@ -99,6 +99,11 @@ rpm-tools:
 	@cargo-generate-rpm --version 2>/dev/null | grep -q ' $(CARGO_GENERATE_RPM_VERSION)$$' \
 	  || $(CARGO) install cargo-generate-rpm --version $(CARGO_GENERATE_RPM_VERSION) --locked
 
+# The packages take their files from ./target (agent/Cargo.toml's assets),
+# so their builds go there whatever CARGO_TARGET_DIR says: elsewhere, a
+# fresh agent would be packed beside an old module.
+pkgroot deb rpm: export CARGO_TARGET_DIR := $(CURDIR)/target
+
 # The release build, plus what the packages take from target/pkgroot: the
 # stripped module under both layouts, and the man pages gzipped (-n: no
 # timestamp, so the packages are reproducible).

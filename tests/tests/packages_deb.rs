@@ -77,8 +77,12 @@ fn readme_uninstall() -> String {
             .expect("the uninstall block's fi")
         + 3;
     let block = &readme[at..end];
-    assert_eq!(block.matches("apt-get purge pam-mfa").count(), 1, "{block}");
-    block.replace("apt-get purge pam-mfa", "apt-get purge -y pam-mfa")
+    assert_eq!(
+        block.matches("apt-get purge -y pam-mfa").count(),
+        1,
+        "{block}"
+    );
+    block.to_string()
 }
 
 #[test]

@@ -69,9 +69,18 @@ pub fn run_check(path: &Path) -> Result<Checked, String> {
         }
     })?;
     let mut warnings = b.warnings.clone();
-    warnings.extend(source_path_refusal(path).map(|e| {
-        format!("valid, but the agent would refuse it where it is as its cluster.source (install it under /etc/pam-mfa/policy.d): {e}")
-    }));
+    if let Some(e) = source_path_refusal(path) {
+        // Where it is the policy the agent reads, the agent refuses it:
+        // no warning then, an error.
+        if is_configured_source(path) {
+            return Err(format!(
+                "{e}\n(this is agent.yaml's cluster.source: the agent refuses it, and keeps the policy it had, or none)"
+            ));
+        }
+        warnings.push(format!(
+            "valid, but the agent would refuse it where it is as its cluster.source (keep policy files in directories only root may change, like /etc/pam-mfa/policy.d): {e}"
+        ));
+    }
     warnings.extend(unusable_webauthn_keys(&b));
     warnings.extend(node_locks_warning(&b, std::time::SystemTime::now()));
     Ok(Checked::Bundle {
@@ -82,6 +91,24 @@ pub fn run_check(path: &Path) -> Result<Checked, String> {
         warnings,
         revision: b.revision.clone(),
     })
+}
+
+/// Whether `path` is (or is inside) the `file://` source of the agent.yaml
+/// at its default place (the built-in default's when there is none).
+fn is_configured_source(path: &Path) -> bool {
+    let config = AgentConfig::load(Path::new(crate::config::DEFAULT_CONFIG_PATH));
+    let Ok(crate::config::PolicySource::Path(source)) = config
+        .as_ref()
+        .map_err(|_| ())
+        .and_then(|c| c.policy_source().map_err(|_| ()))
+    else {
+        return false;
+    };
+    let real = |p: &Path| std::fs::canonicalize(p).ok();
+    match (real(path), real(&source)) {
+        (Some(p), Some(s)) => p == s || p.parent() == Some(s.as_path()),
+        _ => false,
+    }
 }
 
 /// No `node.id`, neither in agent.yaml nor in Teleport's host_uuid file

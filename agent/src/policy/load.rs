@@ -91,7 +91,7 @@ fn load_path_here(path: &Path, rule: PathRule) -> Result<Bundle, PolicyError> {
     let mut read = 0usize;
     for file in &files {
         let origin = file.display().to_string();
-        let bytes = read_policy_file(file).map_err(|e| PolicyError::in_file(&origin, e))?;
+        let bytes = read_policy_file(file, rule).map_err(|e| PolicyError::in_file(&origin, e))?;
         read += bytes.len();
         let text = std::str::from_utf8(&bytes)
             .map_err(|e| PolicyError::in_file(&origin, format!("not UTF-8 text: {e}")))?;

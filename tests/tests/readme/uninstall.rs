@@ -33,7 +33,7 @@ fn uninstall_block() -> Block {
     let b = block_starting("sed -i -E -e 's/^[[:space:]]*auth");
     assert!(
         b.text.contains("/etc/ssh/sshd_config.d/pam-mfa.conf")
-            && b.text.contains("apt-get purge pam-mfa"),
+            && b.text.contains("apt-get purge -y pam-mfa"),
         "README.md:{}: not the uninstall block:\n{}",
         b.line,
         b.text
@@ -111,7 +111,7 @@ fn assert_restored(what: &str, o: &Outcome) {
     );
     assert!(!o.drop_in_left, "{what}: the drop-in stays\n{ctx}");
     assert_eq!(
-        o.calls, "sshd -t\nsystemctl reload ssh\napt-get purge pam-mfa\n",
+        o.calls, "sshd -t\nsystemctl reload ssh\napt-get purge -y pam-mfa\n",
         "{ctx}"
     );
 }

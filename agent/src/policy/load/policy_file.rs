@@ -24,10 +24,11 @@ use std::path::{Path, PathBuf};
 use crate::policy::PolicyError;
 
 /// Reads one policy file after checking, on the opened file, that it is a
-/// regular file only root (or the agent's own user) can change. Never
+/// regular file, and, for the agent's source ([`PathRule::Source`]), one
+/// only root (or the agent's own user) can change. Never
 /// through a symlink (O_NOFOLLOW), never waiting on a FIFO (O_NONBLOCK:
 /// the type check refuses it; reads of a regular file ignore the flag).
-pub(super) fn read_policy_file(path: &Path) -> Result<Vec<u8>, String> {
+pub(super) fn read_policy_file(path: &Path, rule: PathRule) -> Result<Vec<u8>, String> {
     use rustix::fs::OFlags;
     let flags = OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
     let mut f: File = OpenOptions::new()
@@ -42,7 +43,9 @@ pub(super) fn read_policy_file(path: &Path) -> Result<Vec<u8>, String> {
     if !m.file_type().is_file() {
         return Err("not a regular file".into());
     }
-    only_root_can_change(&m)?;
+    if rule == PathRule::Source {
+        only_root_can_change(&m)?;
+    }
     let mut bytes = Vec::with_capacity(m.len() as usize);
     f.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
     Ok(bytes)
@@ -61,8 +64,9 @@ pub enum PathRule {
     Source,
     /// A file named on a command line to be checked or explained (`mfactl
     /// check`, `explain --policy`, `enroll --policy`): nothing is decided
-    /// with it, so it is read wherever it is (a bundle in /tmp or in an
-    /// admin's home), under the checks on the files themselves.
+    /// with it, so it is read wherever it is and whoever owns it (a bundle
+    /// in /tmp or in an admin's home); `mfactl check` says what the agent
+    /// would refuse ([`source_path_refusal`]).
     Argument,
 }
 
@@ -74,7 +78,8 @@ pub fn read_bundle_texts(path: &Path) -> Result<Vec<(String, String)>, PolicyErr
         .iter()
         .map(|file| {
             let origin = file.display().to_string();
-            let bytes = read_policy_file(file).map_err(|e| PolicyError::in_file(&origin, e))?;
+            let bytes = read_policy_file(file, PathRule::Source)
+                .map_err(|e| PolicyError::in_file(&origin, e))?;
             let text = String::from_utf8(bytes)
                 .map_err(|e| PolicyError::in_file(&origin, format!("not UTF-8 text: {e}")))?;
             Ok((origin, text))
@@ -86,7 +91,15 @@ pub fn read_bundle_texts(path: &Path) -> Result<Vec<(String, String)>, PolicyErr
 /// is, not what it holds), if it would: `mfactl check` reads a file
 /// wherever it is and says so beside its result.
 pub fn source_path_refusal(path: &Path) -> Option<PolicyError> {
-    source_files(path, PathRule::Source).err()
+    let files = match source_files(path, PathRule::Source) {
+        Ok(files) => files,
+        Err(e) => return Some(e),
+    };
+    files.iter().find_map(|file| {
+        read_policy_file(file, PathRule::Source)
+            .err()
+            .map(|e| PolicyError::in_file(file.display().to_string(), e))
+    })
 }
 
 /// The files a file source is read from: the file itself, or a
@@ -106,7 +119,9 @@ pub(super) fn source_files(path: &Path, rule: PathRule) -> Result<Vec<PathBuf>, 
     if !meta.is_dir() {
         return Ok(vec![path]);
     }
-    check_policy_dir(&meta).map_err(|e| PolicyError::in_file(&shown, e))?;
+    if rule == PathRule::Source {
+        check_policy_dir(&meta).map_err(|e| PolicyError::in_file(&shown, e))?;
+    }
     let mut files = Vec::new();
     for file in bundle_files(&path).map_err(at)? {
         files.push(match rule {

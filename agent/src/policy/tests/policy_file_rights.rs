@@ -104,6 +104,13 @@ fn a_bundle_to_check_is_read_wherever_it_is() {
     assert!(crate::policy::source_path_refusal(&bundle).is_some());
     chmod(&dir.0, 0o755);
     assert!(crate::policy::source_path_refusal(&bundle).is_none());
+    // Whoever owns it, and whatever its mode: the refusal says why.
+    chmod(&bundle, 0o666);
+    assert!(crate::policy::load_bundle_argument(&bundle).is_ok());
+    assert!(crate::policy::load_bundle_argument(&dir.0).is_ok());
+    let why = crate::policy::source_path_refusal(&bundle).expect("mode 666");
+    assert!(why.message.contains("writable by group or others"), "{why}");
+    refused(&bundle, &bundle, "writable by group or others");
 }
 
 /// Every directory from / to a policy file must be root's and not

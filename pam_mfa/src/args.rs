@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `socket=PATH` | the agent's socket; absolute, at most 107 bytes | [`DEFAULT_SOCKET`] |
 //! | `timeout=SECONDS` | deadline for the whole exchange with the agent, not counting the time the PAM conversation takes (the person typing or tapping); 1..=300 | 10 |
-//! | `wait_timeout=SECONDS` | how long the module keeps waiting while the agent waits on a security key (a tap on a key attached to this host, a forwarded ssh-agent's signature); these pauses do not count against `timeout=`; 1..=300 | 60 |
+//! | `wait_timeout=SECONDS` | how long the module keeps waiting while the agent waits on a tap on a security key attached to this host; these pauses do not count against `timeout=` (a forwarded ssh-agent's signature, at most 8 s, does); 1..=300 | 60 |
 //! | `fail_mode=closed\|open` | what an unreachable agent or an `unavailable` answer gives: `PAM_AUTHINFO_UNAVAIL` or `PAM_IGNORE` | `closed` |
 //! | `debug` | one `LOG_DEBUG` line per step | off |
 //!

@@ -43,6 +43,17 @@ fn forwarded_registered_key_lets_sudo_through(label: &str, keep_auth_sock: bool)
         "no fallback prompt when the forwarded agent signs:\n{}",
         w.evidence(&what, from)
     );
+    // The cue naming the key, shown despite sudo's PAM_SILENT, once. (That
+    // it comes before the signature is asked for is the in-process tests':
+    // without a terminal sudo holds PAM's info messages in its buffered
+    // standard output until it exits.)
+    let cue = forwarded_cue(&w);
+    assert_eq!(
+        out.stdout().lines().filter(|l| l.trim() == cue).count(),
+        1,
+        "the cue once:\n{}",
+        w.evidence(&what, from)
+    );
     assert_eq!(field(&d, "login"), w.user.name, "{d}");
     assert_eq!(field(&d, "user"), w.user.name, "{d}");
     assert_eq!(field(&d, "node"), "e2e-prod", "{d}");
@@ -88,6 +99,11 @@ fn forwarded_agent_without_a_registered_key_falls_back_to_the_prompt() {
         w.evidence(&what, from)
     );
     let d = w.assert_refused_at_the_prompt(&out, from);
+    assert!(
+        !out.stdout().contains("through your forwarded ssh-agent"),
+        "no cue when the forwarded agent holds no registered key:\n{}",
+        w.evidence(&what, from)
+    );
     let reason = field(&d, "reason");
     assert!(
         reason.contains("forwarded ssh-agent: it holds no registered security key"),

@@ -1,6 +1,7 @@
 //! The keyboard-interactive conversation of one login: a challenge, the
 //! person's answer (from `mfactl tap`), its verification, and for sudo/su
-//! inside an SSH session the forwarded ssh-agent instead of a prompt.
+//! inside an SSH session the forwarded ssh-agent instead of a prompt
+//! (`forwarded_agent`: its cue, then its signature at the poll).
 
 use pam_mfa_protocol::{PamContext, ResponseBody};
 
@@ -50,7 +51,7 @@ pub(super) fn start(
         v.message = why.to_string();
         return Step::Done(finish(state, ev, v));
     }
-    let mut conv = Box::new(Conversation {
+    let conv = Box::new(Conversation {
         challenge: fresh_challenge(state, login),
         user,
         login: login.to_string(),
@@ -71,20 +72,14 @@ pub(super) fn start(
         rp_id: bundle.cap.webauthn_rp_id.clone(),
         local: None,
         approval,
+        forwarded: None,
     });
     if local {
         return local_tap::begin(state, conv, bundle, local_tap::owner(peer, ctx));
     }
     if class == ServiceClass::Admin {
         if let Some(sock) = ctx.ssh_auth_sock.as_deref().filter(|s| !s.is_empty()) {
-            match super::forwarded_agent::tap(state, conv, sock) {
-                Ok(step) => return step,
-                Err((back, why)) => {
-                    conv = back;
-                    conv.verdict.reason =
-                        format!("{}; forwarded ssh-agent: {why}", conv.verdict.reason);
-                }
-            }
+            return super::forwarded_agent::begin(state, conv, sock);
         }
     }
     let prompt = conv.prompt(None);
@@ -160,8 +155,20 @@ fn tap_label(users: &[String]) -> String {
     }
 }
 
+/// A `poll` after a `wait`: the forwarded ssh-agent's signature after its
+/// cue, else the tap on a key attached to this host.
+pub fn poll(state: &AgentState, conv: Box<Conversation>) -> Step {
+    if conv.forwarded.is_some() {
+        return super::forwarded_agent::sign(state, conv);
+    }
+    local_tap::poll(state, conv)
+}
+
 /// Handles the answers to the last prompt.
 pub fn answer(state: &AgentState, mut conv: Box<Conversation>, answers: &[String]) -> Step {
+    if conv.forwarded.is_some() {
+        return super::forwarded_agent::refuse_answer(state, conv);
+    }
     if conv.local.is_some() {
         return local_tap::pin_answer(state, conv, answers);
     }

@@ -1,45 +1,113 @@
 //! sudo and su inside an SSH session: the person's forwarded ssh-agent
 //! signs the challenge with a registered security key (the key asks for
-//! the touch), so no prompt is needed.
+//! the touch), so no challenge prompt is needed. Two steps: at `begin` the
+//! agent lists the forwarded agent's keys (no touch) and, holding a
+//! registered one, shows the cue naming it (a `wait` step, which the module
+//! shows under PAM_SILENT too); at the module's `poll` it asks for the
+//! signature. Without the cue, sudo showed only its password prompt while
+//! the key blinked for up to [`FORWARDED_AGENT_DEADLINE`].
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use pam_mfa_protocol::ResponseBody;
+
 use super::evidence::KeyClass;
-use super::tap::{Conversation, Step};
+use super::tap::{Conversation, ForwardedSign, Step};
+use super::verdict::finish;
 use crate::ipc::Person;
 use crate::state::AgentState;
 
-/// How long the agent waits for a forwarded ssh-agent to sign (the person
-/// touches the key meanwhile); under the module's default 10 s deadline.
+/// How long the agent waits for a forwarded ssh-agent, listing its keys and
+/// signing together (the person touches the key meanwhile); under the
+/// module's default 10 s deadline, against which the signature counts.
 const FORWARDED_AGENT_DEADLINE: Duration = Duration::from_secs(8);
 
-/// sudo/su inside an SSH session: ask the person's forwarded ssh-agent to
-/// sign the challenge with a registered key (the key asks for the touch).
-/// On failure the conversation comes back, with the reason, for a prompt.
-pub(super) fn tap(
-    state: &AgentState,
-    conv: Box<Conversation>,
-    sock: &str,
-) -> Result<Step, (Box<Conversation>, String)> {
-    match sign_with_forwarded_agent(state, &conv, sock) {
-        Ok((class, i)) => {
-            let device = conv.devices[i].clone();
-            Ok(conv.allow(state, class, &device, "forwarded_agent_ssh_sk"))
+/// The pause the module makes after showing the cue before it polls: none
+/// beyond its own least; the signature is asked for at the poll.
+const POLL_AT_ONCE_MS: u32 = 0;
+
+/// sudo/su inside an SSH session: when the person's forwarded ssh-agent at
+/// `sock` holds a registered key, the cue to touch it (the signature is
+/// asked for at the next poll: [`sign`]); else the challenge prompt, with
+/// the reason in the audit.
+pub(super) fn begin(state: &AgentState, mut conv: Box<Conversation>, sock: &str) -> Step {
+    let started = Instant::now();
+    match registered_key_held(&conv, sock, started + FORWARDED_AGENT_DEADLINE) {
+        Ok((owner_uid, device)) => {
+            let message = cue(state, &conv, device);
+            conv.forwarded = Some(ForwardedSign {
+                socket: sock.into(),
+                owner_uid,
+                device,
+                time_left: FORWARDED_AGENT_DEADLINE.saturating_sub(started.elapsed()),
+            });
+            let wait = ResponseBody::Wait {
+                after_ms: POLL_AT_ONCE_MS,
+                message: Some(message),
+            };
+            Step::Ask(conv, wait)
         }
-        Err(why) => Err((conv, why)),
+        Err(why) => fall_back_to_prompt(conv, &why),
     }
 }
 
-fn sign_with_forwarded_agent(
-    state: &AgentState,
+/// The cue: which key to touch, through what, for what and where.
+fn cue(state: &AgentState, conv: &Conversation, device: usize) -> String {
+    format!(
+        "pam-mfa: Tap your security key {} (through your forwarded ssh-agent) for {} on {}",
+        conv.devices[device].name.replace(char::is_control, " "),
+        conv.service,
+        state.node.name
+    )
+}
+
+/// The module's poll after the cue: the forwarded agent's signature, then
+/// the login allowed for the key's owner, or the challenge prompt with the
+/// reason.
+pub(super) fn sign(state: &AgentState, mut conv: Box<Conversation>) -> Step {
+    let Some(ask) = conv.forwarded.take() else {
+        return fall_back_to_prompt(conv, "the agent was not waiting for it");
+    };
+    match signed_by_registered_key(state, &conv, &ask) {
+        Ok(class) => {
+            let device = conv.devices[ask.device].clone();
+            conv.allow(state, class, &device, "forwarded_agent_ssh_sk")
+        }
+        Err(why) => fall_back_to_prompt(conv, &why),
+    }
+}
+
+/// An answer while the agent waits to ask the forwarded agent (the module
+/// polls after a `wait`): a client that does not follow the protocol; the
+/// login is refused.
+pub(super) fn refuse_answer(state: &AgentState, conv: Box<Conversation>) -> Step {
+    let Conversation {
+        ev, mut verdict, ..
+    } = *conv;
+    let why = "an answer came while the agent waited to ask the forwarded ssh-agent";
+    verdict.message = format!("pam-mfa: {why}; login refused");
+    verdict.reason = format!("{}; forwarded ssh-agent: {why}", verdict.reason);
+    Step::Done(finish(state, ev, verdict))
+}
+
+/// The challenge prompt, the forwarded agent's failure noted in the audit.
+fn fall_back_to_prompt(mut conv: Box<Conversation>, why: &str) -> Step {
+    conv.verdict.reason = format!("{}; forwarded ssh-agent: {why}", conv.verdict.reason);
+    let prompt = conv.prompt(None);
+    Step::Ask(conv, prompt)
+}
+
+/// Whose the forwarded agent must be, and the first registered key it
+/// holds (an index into the conversation's devices).
+fn registered_key_held(
     conv: &Conversation,
     sock: &str,
-) -> Result<(KeyClass, usize), String> {
+    deadline: Instant,
+) -> Result<(u32, usize), String> {
     let uid = forwarded_agent_owner(conv.peer_pid, conv.peer_uid)?;
-    let path = std::path::Path::new(sock);
-    let deadline = Instant::now() + FORWARDED_AGENT_DEADLINE;
-    let keys =
-        crate::ssh_agent::client::list_keys(path, uid, deadline).map_err(|e| e.to_string())?;
+    let keys = crate::ssh_agent::client::list_keys(Path::new(sock), uid, deadline)
+        .map_err(|e| e.to_string())?;
     let i = conv
         .devices
         .iter()
@@ -48,14 +116,27 @@ fn sign_with_forwarded_agent(
                 .is_some_and(|b| keys.iter().any(|k| k.key_blob == b))
         })
         .ok_or_else(|| format!("it holds no registered security key of {}", conv.user))?;
+    Ok((uid, i))
+}
+
+fn signed_by_registered_key(
+    state: &AgentState,
+    conv: &Conversation,
+    ask: &ForwardedSign,
+) -> Result<KeyClass, String> {
+    let device = &conv.devices[ask.device];
+    let key_blob = device.sk_blob().ok_or("not a security-key device")?;
     let text = conv.challenge.text();
-    let key_blob = conv.devices[i]
-        .sk_blob()
-        .ok_or("not a security-key device")?;
-    let sig = crate::ssh_agent::client::sign(path, uid, key_blob, text.as_bytes(), deadline)
-        .map_err(|e| e.to_string())?;
-    let class = conv.verify_sk(state, &conv.devices[i], &sig)?;
-    Ok((class, i))
+    let deadline = Instant::now() + ask.time_left;
+    let sig = crate::ssh_agent::client::sign(
+        &ask.socket,
+        ask.owner_uid,
+        key_blob,
+        text.as_bytes(),
+        deadline,
+    )
+    .map_err(|e| e.to_string())?;
+    conv.verify_sk(state, device, &sig)
 }
 
 /// Whose forwarded ssh-agent a sudo or su may ask: the invoking person's,

@@ -26,6 +26,8 @@ mod flow;
 #[cfg(test)]
 mod flow_tests;
 mod forwarded_agent;
+#[cfg(test)]
+mod forwarded_agent_tests;
 mod grants;
 mod key_credit;
 #[cfg(test)]
@@ -96,13 +98,13 @@ pub use approval_link::approval_status;
 pub use auth_info::{accepted_keys, AcceptedKey};
 pub use authorized_keys_changes::KeyFilesState;
 pub use authorized_keys_file::{find_key, UserFileVerdict};
-pub use conversation::{answer, cancel};
+pub use conversation::{answer, cancel, poll};
 pub use evidence::{check, KeyClass};
 pub use explain::{explain, nobody_can_tap, NOBODY_CAN_TAP};
 pub use flow::handle_begin;
 pub use grants::{parent_pid, Granted, Grants};
 pub use key_credit::key_files_state;
-pub use local_tap::{poll, TAP_CUE};
+pub use local_tap::TAP_CUE;
 pub use may_wait::MayWait;
 pub use opening::service_class;
 pub use policy_login::policy_login;

@@ -4,6 +4,9 @@
 //! signed, and the verdict once a tap verified: decided again for the
 //! device's owner alone.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use pam_mfa_protocol::ResponseBody;
 
 use super::evidence::KeyClass;
@@ -26,6 +29,18 @@ use crate::verify::piv_tap::selector_of_hash;
 pub(super) struct ApprovalLink {
     pub(super) url: ApprovalUrl,
     pub(super) rp_id: String,
+}
+
+/// A forwarded ssh-agent's signature asked for at the module's next `poll`,
+/// once the cue naming the key was shown (`forwarded_agent`).
+pub(super) struct ForwardedSign {
+    /// The person's forwarded ssh-agent socket, and whose it must be.
+    pub(super) socket: PathBuf,
+    pub(super) owner_uid: u32,
+    /// The registered key it holds: an index into the conversation's devices.
+    pub(super) device: usize,
+    /// What is left of the forwarded agent's time after listing its keys.
+    pub(super) time_left: Duration,
 }
 
 /// What the connection does next.
@@ -119,6 +134,8 @@ pub struct Conversation {
     pub(super) local: Option<LocalTap>,
     /// The browser approval page, when `approval_url` is set and fits the rp_id.
     pub(super) approval: Option<ApprovalLink>,
+    /// A forwarded ssh-agent's signature waiting for the module's poll.
+    pub(super) forwarded: Option<ForwardedSign>,
 }
 
 /// The user's registered keys that can answer a challenge. A WebAuthn

@@ -14,6 +14,8 @@ mod transport;
 mod wire;
 
 #[cfg(test)]
+pub(crate) mod test_agent;
+#[cfg(test)]
 mod tests;
 
 pub use error::AgentError;

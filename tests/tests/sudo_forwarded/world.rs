@@ -34,6 +34,15 @@ pub(crate) const SUDO_NO_INPUT: &str =
 pub(crate) const SUDO_FROM_CHANNEL: &str =
     "echo \"SSH_AUTH_SOCK=${SSH_AUTH_SOCK:-}\"; sudo -S -p 'SUDO-PROMPT:' id -un";
 
+/// The cue sudo shows before the forwarded ssh-agent is asked to sign with
+/// the user's registered key (`bundle` names it `<login>-sk0`).
+pub(crate) fn forwarded_cue(w: &SudoWorld) -> String {
+    format!(
+        "pam-mfa: Tap your security key {}-sk0 (through your forwarded ssh-agent) for {} on e2e-prod",
+        w.user.name, w.sudo_service
+    )
+}
+
 /// The marker of the fallback prompt.
 pub(crate) const CHALLENGE_MARK: &str = "MFA challenge pmfa1:";
 
@@ -169,8 +178,13 @@ impl SudoWorld {
     ) -> Value {
         let what = out.describe();
         assert!(out.success(), "{}", self.evidence(&what, from));
+        // Without a terminal sudo prints PAM's info messages (the cue) on its
+        // buffered standard output: they come out when sudo exits.
         assert_eq!(
-            out.stdout().lines().last().map(str::trim),
+            out.stdout()
+                .lines()
+                .map(str::trim)
+                .rfind(|l| !l.starts_with("pam-mfa: ")),
             Some("root"),
             "{}",
             self.evidence(&what, from)

@@ -108,7 +108,11 @@ pub(super) fn decide_for_user(
         reasons,
         ..Decision::unlocked()
     };
-    apply_locks(bundle, q, LockHolder::of(user), &mut decision);
+    let holder = LockHolder {
+        bundle_user: bundle.users().position_of(user),
+        ..LockHolder::of(user)
+    };
+    apply_locks(bundle, q, holder, &mut decision);
     apply_stale_lock_view(bundle, q, &roles, &mut decision);
     decision
 }
@@ -157,15 +161,16 @@ fn roles_in_bundle<'b, 'u>(bundle: &'b Bundle, user: &'u User) -> (Vec<&'b Role>
     let mut missing: Vec<&str> = Vec::new();
     if let Some(positions) = bundle.user_role_positions(user) {
         // One of the bundle's users: their roles were found when it was made.
+        // The names are read only for a missing role.
         let mut seen: Vec<u32> = Vec::new();
-        for (name, p) in user.roles.iter().zip(positions) {
+        for (i, p) in positions.enumerate() {
             match p {
                 Some(p) if !seen.contains(&p) => {
                     seen.push(p);
                     roles.push(bundle.roles().at(p));
                 }
                 Some(_) => {}
-                None => missing.push(name),
+                None => missing.extend(user.roles.get(i).map(|n| &**n)),
             }
         }
         return (roles, missing);
@@ -331,6 +336,7 @@ pub fn apply_locks(
         bot: holder.bot,
         bot_instance_id: holder.bot_instance_id,
         join_token_sha256: holder.join_token_sha256,
+        bundle_user: holder.bundle_user,
     };
     if let Some(lock) = bundle.find_lock(&subject, q.now) {
         decision.access = Access::Deny;

@@ -335,6 +335,9 @@ fn indexed_lookups_agree_with_scans() {
                 bot: rng.chance(50),
                 bot_instance_id: rng.chance(50).then_some(device.as_str()),
                 join_token_sha256: rng.chance(50).then_some(token.as_str()),
+                bundle_user: user
+                    .filter(|_| rng.chance(50))
+                    .and_then(|u| b.users().position_of(u)),
             };
             let when = at[rng.below(2)];
             assert_eq!(

@@ -142,6 +142,10 @@ fn user_roles<'b, 'u>(
     now: std::time::SystemTime,
 ) -> (Vec<&'b Role>, Vec<&'u str>) {
     let (mut roles, mut missing) = roles_in_bundle(bundle, user);
+    if !bundle.some_role_expires() {
+        // Not one role's record read for this.
+        return (roles, missing);
+    }
     roles.retain(|r| {
         let gone = r.expires.is_some_and(|e| e <= now);
         if gone {

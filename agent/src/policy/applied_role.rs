@@ -208,15 +208,19 @@ fn expression_env<'e>(a: &'e AppliedRole<'_>, q: &'e LoginQuery<'_>) -> Expressi
 /// How this role allows the login, or why it does not. Teleport's
 /// `CheckLabelsMatch` for allow: node_labels and node_labels_expression
 /// must both match when both are set; one alone decides; neither matches
-/// nothing.
-pub(super) fn allow_check(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Result<String, String> {
+/// nothing. Why not is borrowed when it can be: most callers only ask
+/// whether, and on a large bundle the text is a cache miss.
+pub(super) fn allow_check<'a>(
+    a: &'a AppliedRole<'_>,
+    q: &LoginQuery<'_>,
+) -> Result<String, Cow<'a, str>> {
     let expression = a.role.allow.node_labels_expression.as_ref();
     let mut how = Vec::new();
     if allow_labels_count(a.role) {
         match &*a.allow_labels {
             LabelMatch::Matched(h) => how.push(h.clone()),
-            LabelMatch::NotMatched(why) => return Err(why.clone()),
-            LabelMatch::Invalid(why) => return Err(format!("{why} (treated as no match)")),
+            LabelMatch::NotMatched(why) => return Err(Cow::Borrowed(why)),
+            LabelMatch::Invalid(why) => return Err(format!("{why} (treated as no match)").into()),
         }
     }
     if let Some(expr) = expression {
@@ -226,16 +230,16 @@ pub(super) fn allow_check(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Result<Str
                 expr.source()
             )),
             Ok(false) => {
-                return Err(format!(
-                    "node_labels_expression {:?} did not match",
-                    expr.source()
-                ))
+                return Err(
+                    format!("node_labels_expression {:?} did not match", expr.source()).into(),
+                )
             }
             Err(e) => {
                 return Err(format!(
                     "node_labels_expression {:?} cannot be evaluated ({e}): not allowed",
                     expr.source()
-                ))
+                )
+                .into())
             }
         }
     }
@@ -248,7 +252,8 @@ pub(super) fn allow_check(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Result<Str
                 q.login,
                 a.allow_logins.join(", ")
             )
-        });
+        }
+        .into());
     }
     Ok(how.join(" and "))
 }

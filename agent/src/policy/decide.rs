@@ -68,9 +68,9 @@ pub(super) fn decide_for_user(
         .or_else(|| first_denial(bundle, q, user, (&roles, &applied), &missing, &mut reasons));
 
     // Then allow.
-    let (mut allowing, misses) = match denial {
+    let mut allowing = match denial {
         None => allowing_roles(q, &applied, &mut reasons),
-        Some(_) => (Vec::new(), Vec::new()),
+        Some(_) => Vec::new(),
     };
 
     let requirement = user_requirement(bundle, q, user, &roles, &allowing, &mut reasons);
@@ -88,15 +88,7 @@ pub(super) fn decide_for_user(
             reasons.push(why);
             Access::Deny
         }
-        None => allow_verdict(
-            q,
-            user,
-            &roles,
-            &allowing,
-            &misses,
-            requirement,
-            &mut reasons,
-        ),
+        None => allow_verdict(q, user, &applied, &allowing, requirement, &mut reasons),
     };
 
     let mut decision = Decision {
@@ -189,18 +181,17 @@ fn roles_in_bundle<'b, 'u>(bundle: &'b Bundle, user: &'u User) -> (Vec<&'b Role>
     (roles, missing)
 }
 
-/// The roles that allow this login (each with a reason), and why each of
-/// the others does not.
+/// The roles that allow this login, each with a reason (why the others do
+/// not is read only when none does: see `allow_verdict`).
 fn allowing_roles<'a, 'b>(
     q: &LoginQuery<'_>,
     applied: &'a [AppliedRole<'b>],
     reasons: &mut Vec<String>,
-) -> (Vec<&'a AppliedRole<'b>>, Vec<String>) {
+) -> Vec<&'a AppliedRole<'b>> {
     let mut allowing = Vec::new();
-    let mut misses = Vec::new();
     for a in applied {
-        match allow_check(a, q) {
-            Ok(how) => {
+        if let Ok(how) = allow_check(a, q) {
+            {
                 reasons.push(format!(
                     "role {} allows login {} on {} ({how}) and {}",
                     a.role.name,
@@ -210,10 +201,9 @@ fn allowing_roles<'a, 'b>(
                 ));
                 allowing.push(a);
             }
-            Err(why) => misses.push(format!("{}: {why}", a.role.name)),
         }
     }
-    (allowing, misses)
+    allowing
 }
 
 /// Requirement: the cap, the allowing roles' session MFA, the key policy of
@@ -259,20 +249,27 @@ fn apply_key_policy(
     }
 }
 
-/// Access when no role denies: allowed when some role allows.
+/// Access when no role denies: allowed when some role allows; else
+/// denied, with why each role does not allow it.
 fn allow_verdict(
     q: &LoginQuery<'_>,
     user: &User,
-    roles: &[&Role],
+    applied: &[AppliedRole<'_>],
     allowing: &[&AppliedRole<'_>],
-    misses: &[String],
     requirement: Requirement,
     reasons: &mut Vec<String>,
 ) -> Access {
     if allowing.is_empty() {
-        let detail = if roles.is_empty() {
+        let detail = if applied.is_empty() {
             format!("{} has no roles in the bundle", user.name)
         } else {
+            let misses: Vec<String> = applied
+                .iter()
+                .filter_map(|a| {
+                    let why = allow_check(a, q).err()?;
+                    Some(format!("{}: {why}", a.role.name))
+                })
+                .collect();
             misses.join("; ")
         };
         reasons.push(format!(

@@ -177,7 +177,8 @@ fn generate(seed: u64, users: usize) -> String {
                 let value = match field {
                     "bot_instance_id" if rng.chance(10) => "withheld".to_owned(),
                     "user" => format!("u{}", rng.below(users)),
-                    "role" => format!("r{}", rng.below(ROLES)),
+                    // Some name a role the bundle does not hold.
+                    "role" => format!("r{}", rng.below(ROLES + 3)),
                     "login" => format!("u{}", rng.below(users)),
                     "mfa_device" | "device" | "access_request" | "bot_instance_id" => {
                         format!("id{}", rng.below(users * 2))

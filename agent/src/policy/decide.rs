@@ -73,7 +73,7 @@ pub(super) fn decide_for_user(
         Some(_) => Vec::new(),
     };
 
-    let requirement = user_requirement(bundle, q, user, &roles, &allowing, &mut reasons);
+    let requirement = user_requirement(bundle, q, user, &applied, &allowing, &mut reasons);
 
     // A role that allows may still ask for a trusted device, and a
     // certificate's session may have reached its end.
@@ -197,7 +197,7 @@ fn allowing_roles<'a, 'b>(
                     a.role.name,
                     q.login,
                     q.node.name,
-                    requires_phrase(a.role.require_session_mfa)
+                    requires_phrase(a.facts.require_session_mfa)
                 ));
                 allowing.push(a);
             }
@@ -212,30 +212,30 @@ fn user_requirement(
     bundle: &Bundle,
     q: &LoginQuery<'_>,
     user: &User,
-    roles: &[&Role],
+    applied: &[AppliedRole<'_>],
     allowing: &[&AppliedRole<'_>],
     reasons: &mut Vec<String>,
 ) -> Requirement {
     let mut requirement = cap_requirement(bundle, reasons);
     for a in allowing {
-        requirement.session |= a.role.require_session_mfa.is_session_required();
+        requirement.session |= a.facts.require_session_mfa.is_session_required();
     }
-    apply_key_policy(user, roles, &mut requirement, reasons);
+    apply_key_policy(user, applied, &mut requirement, reasons);
     admin_rule(bundle, q.class, requirement, reasons)
 }
 
 /// The strictest key policy of ALL the user's roles, allowing or not.
 fn apply_key_policy(
     user: &User,
-    roles: &[&Role],
+    applied: &[AppliedRole<'_>],
     requirement: &mut Requirement,
     reasons: &mut Vec<String>,
 ) {
     let mut key_sources = Vec::new();
-    for role in roles {
-        let policy = role.require_session_mfa.key_policy();
+    for a in applied {
+        let policy = a.facts.require_session_mfa.key_policy();
         if policy != KeyPolicy::None {
-            key_sources.push(format!("role {}: {policy}", role.name));
+            key_sources.push(format!("role {}: {policy}", a.role.name));
             requirement.key_policy = requirement.key_policy.strictest(policy);
         }
     }

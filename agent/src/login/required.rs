@@ -46,6 +46,7 @@ pub(super) fn required(
             bot: c.bot,
             bot_instance_id: c.bot_instance_id.as_deref(),
             join_token_sha256: c.join_token_sha256.as_deref(),
+            ..LockHolder::default()
         };
         apply_locks(bundle, &q, holder, &mut d);
     }

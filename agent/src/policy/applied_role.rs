@@ -10,15 +10,19 @@ use std::collections::BTreeMap;
 use super::label_traits::{apply_label_traits, template_note};
 use super::labels::{match_applied, LabelMatch, Labels, Side};
 use super::node_label_cache::RoleLabels;
-use super::predicate::Env as ExpressionEnv;
+use super::predicate::{Env as ExpressionEnv, LabelExpression};
 use super::query::LoginQuery;
 use super::resources::{Role, Traits};
+use super::role_facts::RoleFacts;
 use super::traits::{interpolate, is_valid_unix_user};
 
 /// A role with the user's traits applied, its node_labels matched against
 /// the node.
 pub(super) struct AppliedRole<'b> {
     pub(super) role: &'b Role,
+    /// What else is asked of the role, read from its node outcome when
+    /// known (its record is cold memory on a large bundle).
+    pub(super) facts: RoleFacts,
     /// The user's traits, for `node_labels_expression`.
     pub(super) traits: &'b Traits,
     pub(super) allow_logins: Vec<String>,
@@ -52,9 +56,10 @@ pub(super) fn apply_traits<'b>(
             side,
         )),
     };
+    let facts = known.map_or_else(|| RoleFacts::of(role), |k| k.facts);
     // In the order Teleport applies them, so the notes read in that order.
     let known_allow = known.and_then(|k| k.allow.as_ref());
-    let allow_logins = if allow_side_never_matches(role, known_allow) {
+    let allow_logins = if allow_side_never_matches(&facts, known_allow) {
         // `allow_check` refuses on the labels before it reads the logins:
         // leave them unread (on a large bundle, cold memory).
         Vec::new()
@@ -62,7 +67,11 @@ pub(super) fn apply_traits<'b>(
         expand_logins(name, "allow logins", &role.allow.logins, traits, reasons)
     };
     let allow_labels = labels(Side::Allow, &role.allow.node_labels, known_allow, reasons);
-    let deny_logins = expand_logins(name, "deny logins", &role.deny.logins, traits, reasons);
+    let deny_logins = if facts.deny_logins {
+        expand_logins(name, "deny logins", &role.deny.logins, traits, reasons)
+    } else {
+        Vec::new()
+    };
     let deny_labels = labels(
         Side::Deny,
         &role.deny.node_labels,
@@ -71,6 +80,7 @@ pub(super) fn apply_traits<'b>(
     );
     AppliedRole {
         role,
+        facts,
         traits,
         allow_logins,
         allow_labels,
@@ -83,14 +93,8 @@ pub(super) fn apply_traits<'b>(
 /// node and decide the allow side alone (they are not left out for a
 /// node_labels_expression): then no login of the role is allowed here,
 /// whatever its logins expand to (see `allow_check`).
-fn allow_side_never_matches(role: &Role, known: Option<&LabelMatch>) -> bool {
-    allow_labels_count(role) && matches!(known, Some(LabelMatch::NotMatched(_)))
-}
-
-/// Whether the role's allow node_labels take part in `allow_check`: they
-/// do unless they are empty and a node_labels_expression stands alone.
-fn allow_labels_count(role: &Role) -> bool {
-    !(role.allow.node_labels.is_empty() && role.allow.node_labels_expression.is_some())
+fn allow_side_never_matches(facts: &RoleFacts, known: Option<&LabelMatch>) -> bool {
+    facts.allow_labels_count && matches!(known, Some(LabelMatch::NotMatched(_)))
 }
 
 /// Teleport's `ApplyTraits` for logins: templates expanded (each login kept
@@ -137,7 +141,7 @@ fn expand_logins(
 /// reaches (see `check_access`).
 pub(super) fn allow_error(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Option<String> {
     let name = &a.role.name;
-    if let Some(expr) = &a.role.allow.node_labels_expression {
+    if let Some(expr) = allow_expression(a) {
         if let Err(e) = expr.matches(&expression_env(a, q)) {
             return Some(format!(
                 "role {name} allow node_labels_expression {:?} cannot be evaluated ({e})",
@@ -171,7 +175,14 @@ pub(super) fn deny_side_reason(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Optio
         }
         LabelMatch::NotMatched(_) => {}
     }
-    if let Some(expr) = &a.role.deny.node_labels_expression {
+    // The record is read only when the role has one (not eagerly, as
+    // `then_some` would).
+    let deny_expression = if a.facts.deny_expression {
+        a.role.deny.node_labels_expression.as_deref()
+    } else {
+        None
+    };
+    if let Some(expr) = deny_expression {
         match expr.matches(&expression_env(a, q)) {
             Ok(true) => {
                 return Some(format!(
@@ -198,6 +209,16 @@ pub(super) fn deny_side_reason(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Optio
     None
 }
 
+/// The role's allow node_labels_expression (its record is read only when
+/// it has one).
+fn allow_expression<'a>(a: &AppliedRole<'a>) -> Option<&'a LabelExpression> {
+    if a.facts.allow_expression {
+        a.role.allow.node_labels_expression.as_deref()
+    } else {
+        None
+    }
+}
+
 fn expression_env<'e>(a: &'e AppliedRole<'_>, q: &'e LoginQuery<'_>) -> ExpressionEnv<'e> {
     ExpressionEnv {
         labels: &q.node.labels,
@@ -208,15 +229,19 @@ fn expression_env<'e>(a: &'e AppliedRole<'_>, q: &'e LoginQuery<'_>) -> Expressi
 /// How this role allows the login, or why it does not. Teleport's
 /// `CheckLabelsMatch` for allow: node_labels and node_labels_expression
 /// must both match when both are set; one alone decides; neither matches
-/// nothing.
-pub(super) fn allow_check(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Result<String, String> {
-    let expression = a.role.allow.node_labels_expression.as_ref();
+/// nothing. Why not is borrowed when it can be: most callers only ask
+/// whether, and on a large bundle the text is a cache miss.
+pub(super) fn allow_check<'a>(
+    a: &'a AppliedRole<'_>,
+    q: &LoginQuery<'_>,
+) -> Result<String, Cow<'a, str>> {
+    let expression = allow_expression(a);
     let mut how = Vec::new();
-    if allow_labels_count(a.role) {
+    if a.facts.allow_labels_count {
         match &*a.allow_labels {
             LabelMatch::Matched(h) => how.push(h.clone()),
-            LabelMatch::NotMatched(why) => return Err(why.clone()),
-            LabelMatch::Invalid(why) => return Err(format!("{why} (treated as no match)")),
+            LabelMatch::NotMatched(why) => return Err(Cow::Borrowed(why)),
+            LabelMatch::Invalid(why) => return Err(format!("{why} (treated as no match)").into()),
         }
     }
     if let Some(expr) = expression {
@@ -226,16 +251,16 @@ pub(super) fn allow_check(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Result<Str
                 expr.source()
             )),
             Ok(false) => {
-                return Err(format!(
-                    "node_labels_expression {:?} did not match",
-                    expr.source()
-                ))
+                return Err(
+                    format!("node_labels_expression {:?} did not match", expr.source()).into(),
+                )
             }
             Err(e) => {
                 return Err(format!(
                     "node_labels_expression {:?} cannot be evaluated ({e}): not allowed",
                     expr.source()
-                ))
+                )
+                .into())
             }
         }
     }
@@ -248,7 +273,8 @@ pub(super) fn allow_check(a: &AppliedRole<'_>, q: &LoginQuery<'_>) -> Result<Str
                 q.login,
                 a.allow_logins.join(", ")
             )
-        });
+        }
+        .into());
     }
     Ok(how.join(" and "))
 }

@@ -45,6 +45,9 @@ pub struct Bundle {
     /// Some role's `options.lock` is `strict` (derived, as `index`): asked
     /// on every decision, so not found by walking every role each time.
     strict_role: bool,
+    /// Some role has a `metadata.expires` (derived, as `index`): when none
+    /// has, a decision reads no role's record to find out.
+    role_expires: bool,
     /// The roles' literal node_labels matched against this node (derived,
     /// filled on demand).
     role_labels: NodeLabelCache,
@@ -131,6 +134,7 @@ impl Bundle {
         parts.cert_authorities.shrink_to_fit();
         let index = BundleIndex::build(&roles, &users, &parts.locks, &parts.devices);
         let strict_role = roles.values().any(|r| r.lock == "strict");
+        let role_expires = roles.values().any(|r| r.expires.is_some());
         let role_labels = NodeLabelCache::new(roles.len());
         Bundle {
             roles,
@@ -144,6 +148,7 @@ impl Bundle {
             revision: parts.revision,
             index,
             strict_role,
+            role_expires,
             role_labels,
             vanished: InstalledVanished::default(),
         }
@@ -181,6 +186,11 @@ impl Bundle {
     /// they match the labels themselves.
     pub fn prepare_for_node(&self, node: &NodeInfo) {
         self.role_labels.fill(&self.roles, &node.labels);
+    }
+
+    /// Whether some role has a `metadata.expires`.
+    pub(super) fn some_role_expires(&self) -> bool {
+        self.role_expires
     }
 
     /// Roles by name.

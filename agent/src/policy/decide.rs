@@ -68,12 +68,12 @@ pub(super) fn decide_for_user(
         .or_else(|| first_denial(bundle, q, user, (&roles, &applied), &missing, &mut reasons));
 
     // Then allow.
-    let (mut allowing, misses) = match denial {
+    let mut allowing = match denial {
         None => allowing_roles(q, &applied, &mut reasons),
-        Some(_) => (Vec::new(), Vec::new()),
+        Some(_) => Vec::new(),
     };
 
-    let requirement = user_requirement(bundle, q, user, &roles, &allowing, &mut reasons);
+    let requirement = user_requirement(bundle, q, user, &applied, &allowing, &mut reasons);
 
     // A role that allows may still ask for a trusted device, and a
     // certificate's session may have reached its end.
@@ -88,15 +88,7 @@ pub(super) fn decide_for_user(
             reasons.push(why);
             Access::Deny
         }
-        None => allow_verdict(
-            q,
-            user,
-            &roles,
-            &allowing,
-            &misses,
-            requirement,
-            &mut reasons,
-        ),
+        None => allow_verdict(q, user, &applied, &allowing, requirement, &mut reasons),
     };
 
     let mut decision = Decision {
@@ -108,7 +100,11 @@ pub(super) fn decide_for_user(
         reasons,
         ..Decision::unlocked()
     };
-    apply_locks(bundle, q, LockHolder::of(user), &mut decision);
+    let holder = LockHolder {
+        bundle_user: bundle.users().position_of(user),
+        ..LockHolder::of(user)
+    };
+    apply_locks(bundle, q, holder, &mut decision);
     apply_stale_lock_view(bundle, q, &roles, &mut decision);
     decision
 }
@@ -138,6 +134,10 @@ fn user_roles<'b, 'u>(
     now: std::time::SystemTime,
 ) -> (Vec<&'b Role>, Vec<&'u str>) {
     let (mut roles, mut missing) = roles_in_bundle(bundle, user);
+    if !bundle.some_role_expires() {
+        // Not one role's record read for this.
+        return (roles, missing);
+    }
     roles.retain(|r| {
         let gone = r.expires.is_some_and(|e| e <= now);
         if gone {
@@ -157,15 +157,16 @@ fn roles_in_bundle<'b, 'u>(bundle: &'b Bundle, user: &'u User) -> (Vec<&'b Role>
     let mut missing: Vec<&str> = Vec::new();
     if let Some(positions) = bundle.user_role_positions(user) {
         // One of the bundle's users: their roles were found when it was made.
+        // The names are read only for a missing role.
         let mut seen: Vec<u32> = Vec::new();
-        for (name, p) in user.roles.iter().zip(positions) {
+        for (i, p) in positions.enumerate() {
             match p {
                 Some(p) if !seen.contains(&p) => {
                     seen.push(p);
                     roles.push(bundle.roles().at(p));
                 }
                 Some(_) => {}
-                None => missing.push(name),
+                None => missing.extend(user.roles.get(i).map(|n| &**n)),
             }
         }
         return (roles, missing);
@@ -180,31 +181,29 @@ fn roles_in_bundle<'b, 'u>(bundle: &'b Bundle, user: &'u User) -> (Vec<&'b Role>
     (roles, missing)
 }
 
-/// The roles that allow this login (each with a reason), and why each of
-/// the others does not.
+/// The roles that allow this login, each with a reason (why the others do
+/// not is read only when none does: see `allow_verdict`).
 fn allowing_roles<'a, 'b>(
     q: &LoginQuery<'_>,
     applied: &'a [AppliedRole<'b>],
     reasons: &mut Vec<String>,
-) -> (Vec<&'a AppliedRole<'b>>, Vec<String>) {
+) -> Vec<&'a AppliedRole<'b>> {
     let mut allowing = Vec::new();
-    let mut misses = Vec::new();
     for a in applied {
-        match allow_check(a, q) {
-            Ok(how) => {
+        if let Ok(how) = allow_check(a, q) {
+            {
                 reasons.push(format!(
                     "role {} allows login {} on {} ({how}) and {}",
                     a.role.name,
                     q.login,
                     q.node.name,
-                    requires_phrase(a.role.require_session_mfa)
+                    requires_phrase(a.facts.require_session_mfa)
                 ));
                 allowing.push(a);
             }
-            Err(why) => misses.push(format!("{}: {why}", a.role.name)),
         }
     }
-    (allowing, misses)
+    allowing
 }
 
 /// Requirement: the cap, the allowing roles' session MFA, the key policy of
@@ -213,30 +212,30 @@ fn user_requirement(
     bundle: &Bundle,
     q: &LoginQuery<'_>,
     user: &User,
-    roles: &[&Role],
+    applied: &[AppliedRole<'_>],
     allowing: &[&AppliedRole<'_>],
     reasons: &mut Vec<String>,
 ) -> Requirement {
     let mut requirement = cap_requirement(bundle, reasons);
     for a in allowing {
-        requirement.session |= a.role.require_session_mfa.is_session_required();
+        requirement.session |= a.facts.require_session_mfa.is_session_required();
     }
-    apply_key_policy(user, roles, &mut requirement, reasons);
+    apply_key_policy(user, applied, &mut requirement, reasons);
     admin_rule(bundle, q.class, requirement, reasons)
 }
 
 /// The strictest key policy of ALL the user's roles, allowing or not.
 fn apply_key_policy(
     user: &User,
-    roles: &[&Role],
+    applied: &[AppliedRole<'_>],
     requirement: &mut Requirement,
     reasons: &mut Vec<String>,
 ) {
     let mut key_sources = Vec::new();
-    for role in roles {
-        let policy = role.require_session_mfa.key_policy();
+    for a in applied {
+        let policy = a.facts.require_session_mfa.key_policy();
         if policy != KeyPolicy::None {
-            key_sources.push(format!("role {}: {policy}", role.name));
+            key_sources.push(format!("role {}: {policy}", a.role.name));
             requirement.key_policy = requirement.key_policy.strictest(policy);
         }
     }
@@ -250,20 +249,27 @@ fn apply_key_policy(
     }
 }
 
-/// Access when no role denies: allowed when some role allows.
+/// Access when no role denies: allowed when some role allows; else
+/// denied, with why each role does not allow it.
 fn allow_verdict(
     q: &LoginQuery<'_>,
     user: &User,
-    roles: &[&Role],
+    applied: &[AppliedRole<'_>],
     allowing: &[&AppliedRole<'_>],
-    misses: &[String],
     requirement: Requirement,
     reasons: &mut Vec<String>,
 ) -> Access {
     if allowing.is_empty() {
-        let detail = if roles.is_empty() {
+        let detail = if applied.is_empty() {
             format!("{} has no roles in the bundle", user.name)
         } else {
+            let misses: Vec<String> = applied
+                .iter()
+                .filter_map(|a| {
+                    let why = allow_check(a, q).err()?;
+                    Some(format!("{}: {why}", a.role.name))
+                })
+                .collect();
             misses.join("; ")
         };
         reasons.push(format!(
@@ -331,6 +337,7 @@ pub fn apply_locks(
         bot: holder.bot,
         bot_instance_id: holder.bot_instance_id,
         join_token_sha256: holder.join_token_sha256,
+        bundle_user: holder.bundle_user,
     };
     if let Some(lock) = bundle.find_lock(&subject, q.now) {
         decision.access = Access::Deny;

@@ -96,7 +96,7 @@ impl BundleIndex {
             || {
                 (
                     LoginCandidates::build(roles, users),
-                    LockIndex::build(locks),
+                    LockIndex::build(locks, roles),
                 )
             },
             || {
@@ -208,7 +208,11 @@ impl BundleIndex {
         subject: &LockSubject<'_>,
         now: SystemTime,
     ) -> Option<usize> {
-        self.locks.find(locks, subject, now)
+        let mut positions = subject.bundle_user.map(|u| self.role_positions.of(u));
+        let positions = positions
+            .as_mut()
+            .map(|p| p as &mut dyn Iterator<Item = Option<u32>>);
+        self.locks.find(locks, subject, positions, now)
     }
 }
 

@@ -5,11 +5,13 @@
 //! every name and login, one allocation per key and one per list (about
 //! 100 bytes an entry before the data). Here each key is a 64-bit
 //! "locator" that the caller turns back into the key it was built from
-//! (a user's position and which of its strings, say), a key with one
-//! position keeps it beside the locator, and the longer lists share one
-//! array: about 32 bytes an entry, no per-entry allocation. Lookups hash
-//! the key once, probe a flat table and compare the candidate's key, as a
-//! hash map does.
+//! (a user's position and which of its strings, say), kept in the probing
+//! table's slot itself with part of its hash and its position (a key with
+//! one position) or where its positions start (the longer lists share one
+//! array): about 32 bytes a key, no per-key allocation. Lookups hash the
+//! key once, probe the flat table and compare the candidate's key, as a
+//! hash map does; a key found reads one line of the table, then the
+//! resource its locator names.
 
 use std::hash::{BuildHasher, Hash, RandomState};
 
@@ -17,31 +19,47 @@ use std::hash::{BuildHasher, Hash, RandomState};
 #[derive(Clone, Default)]
 pub(crate) struct KeyTable {
     hasher: RandomState,
-    /// Open addressing (linear probing): group + 1, or 0 for a free slot;
-    /// beside it, the high half of the group's key hash, so that a probe
-    /// reads a key from the resources only when that matches.
-    slots: Box<[(u32, u32)]>,
-    /// Per group: its key's locator and where its positions are.
-    groups: Box<[Group]>,
-    /// The positions of the groups with more than one.
+    /// Open addressing (linear probing), at most half full.
+    slots: Box<[Slot]>,
+    /// The groups with more than one position: each one's count, then
+    /// its positions.
     members: Box<[u32]>,
+    /// How many keys.
+    keys: usize,
 }
 
-/// One key's entry. Most keys have one position (a user's login, a
-/// device's key), held here rather than in `members`: a lookup in a large
-/// table then reads one line of memory fewer, which is most of its cost.
-#[derive(Clone, Copy)]
-struct Group {
+/// One probing slot: a key's group, or free. Everything a lookup needs
+/// before it reads the key from the resources is here, in 16 bytes (four
+/// to a cache line): on a large bundle each further read is a cache miss,
+/// most of a lookup's cost.
+#[derive(Clone, Copy, Default)]
+struct Slot {
     /// The key, as its locator.
     locator: u64,
-    /// `len` 1: the position itself; else where the positions start in
-    /// `members`.
+    /// [`OCCUPIED`], [`MANY`] when the key has more than one position, and
+    /// the high bits of the key's hash ([`tag`]); 0 for a free slot.
+    meta: u32,
+    /// One position: the position itself; else where the group's count
+    /// sits in `members`, its positions following.
     first: u32,
-    len: u32,
 }
+
+/// [`Slot::meta`]: the slot holds a key.
+const OCCUPIED: u32 = 1 << 31;
+/// [`Slot::meta`]: the key has more than one position.
+const MANY: u32 = 1 << 30;
 
 fn index(i: usize) -> u32 {
     u32::try_from(i).expect("an index holds fewer than 2^32 entries")
+}
+
+/// A key's positions while the table is built.
+struct Building<'a, K: ?Sized> {
+    key: &'a K,
+    hash: u64,
+    locator: u64,
+    last: u32,
+    count: u32,
 }
 
 impl KeyTable {
@@ -52,79 +70,100 @@ impl KeyTable {
         entries: impl IntoIterator<Item = (&'a K, u64, u32)>,
     ) -> KeyTable {
         let hasher = RandomState::new();
-        let mut slots: Box<[(u32, u32)]> = vec![(0, 0); 16].into_boxed_slice();
-        // Per group: its key and hash (for probing and growing), its
-        // locator, the last position added and how many there are.
-        let mut keys: Vec<(&'a K, u64)> = Vec::new();
-        let mut locators: Vec<u64> = Vec::new();
-        let mut last: Vec<u32> = Vec::new();
-        let mut counts: Vec<u32> = Vec::new();
+        // Group + 1 per slot (0: free), while the groups are found.
+        let mut probe: Box<[u32]> = vec![0; 16].into_boxed_slice();
+        let mut groups: Vec<Building<'a, K>> = Vec::new();
         let mut added: Vec<(u32, u32)> = Vec::new();
         for (key, locator, position) in entries {
             let hash = hasher.hash_one(key);
-            let mask = slots.len() - 1;
+            let mask = probe.len() - 1;
             let mut i = hash as usize & mask;
             let g = loop {
-                match slots[i].0 {
+                match probe[i] {
                     0 => {
-                        let g = index(keys.len());
-                        slots[i] = (g + 1, tag(hash));
-                        keys.push((key, hash));
-                        locators.push(locator);
-                        last.push(position);
-                        counts.push(0);
+                        let g = index(groups.len());
+                        probe[i] = g + 1;
+                        groups.push(Building {
+                            key,
+                            hash,
+                            locator,
+                            last: position,
+                            count: 0,
+                        });
                         break g;
                     }
-                    s if keys[(s - 1) as usize] == (key, hash) => break s - 1,
+                    s if {
+                        let b = &groups[(s - 1) as usize];
+                        b.hash == hash && b.key == key
+                    } =>
+                    {
+                        break s - 1
+                    }
                     _ => i = (i + 1) & mask,
                 }
             };
-            let gi = g as usize;
-            if counts[gi] == 0 || last[gi] != position {
-                counts[gi] += 1;
-                last[gi] = position;
+            let b = &mut groups[g as usize];
+            if b.count == 0 || b.last != position {
+                b.count += 1;
+                b.last = position;
                 added.push((g, position));
             }
-            if keys.len() * 2 > slots.len() {
-                slots = rehash(&keys, slots.len() * 2);
+            if groups.len() * 2 > probe.len() {
+                probe = rehash(groups.iter().map(|b| b.hash), probe.len() * 2);
             }
         }
-        let slots = rehash(&keys, (keys.len() * 2).next_power_of_two().max(2));
-        drop(last);
-        // Where each group with more than one position starts in `members`.
-        let mut next: Vec<u32> = Vec::with_capacity(counts.len());
+        let size = (groups.len() * 2).next_power_of_two().max(2);
+        let probe = rehash(groups.iter().map(|b| b.hash), size);
+        // Where each group with more than one position starts in `members`
+        // (its count first), and then where its next position goes.
+        let mut next: Vec<u32> = Vec::with_capacity(groups.len());
         let mut total = 0u32;
-        for &c in &counts {
+        for b in &groups {
             next.push(total);
-            if c > 1 {
-                total += c;
+            if b.count > 1 {
+                total += 1 + b.count;
             }
         }
-        let mut groups: Box<[Group]> = locators
+        let mut members = vec![0u32; total as usize].into_boxed_slice();
+        for (b, &at) in groups.iter().zip(&next) {
+            if b.count > 1 {
+                members[at as usize] = b.count;
+            }
+        }
+        for (g, position) in added {
+            let gi = g as usize;
+            if groups[gi].count == 1 {
+                next[gi] = position;
+            } else {
+                next[gi] += 1;
+                members[next[gi] as usize] = position;
+            }
+        }
+        let slots: Box<[Slot]> = probe
             .iter()
-            .zip(counts.iter().zip(&next))
-            .map(|(&locator, (&len, &first))| Group {
-                locator,
-                first,
-                len,
+            .map(|&s| match s {
+                0 => Slot::default(),
+                s => {
+                    let gi = (s - 1) as usize;
+                    let b = &groups[gi];
+                    let (many, first) = match b.count {
+                        1 => (0, next[gi]),
+                        // Back from the last position to the count.
+                        n => (MANY, next[gi] - n),
+                    };
+                    Slot {
+                        locator: b.locator,
+                        meta: OCCUPIED | many | tag(b.hash),
+                        first,
+                    }
+                }
             })
             .collect();
-        let mut members = vec![0u32; total as usize].into_boxed_slice();
-        for (g, position) in added {
-            let group = &mut groups[g as usize];
-            if group.len == 1 {
-                group.first = position;
-            } else {
-                let at = &mut next[g as usize];
-                members[*at as usize] = position;
-                *at += 1;
-            }
-        }
         KeyTable {
             hasher,
             slots,
-            groups,
             members,
+            keys: groups.len(),
         }
     }
 
@@ -134,26 +173,24 @@ impl KeyTable {
         key: &K,
         key_of: impl Fn(u64) -> &'k K,
     ) -> &[u32] {
-        if self.groups.is_empty() {
+        if self.keys == 0 {
             return &[];
         }
         let mask = self.slots.len() - 1;
         let hash = self.hasher.hash_one(key);
+        let want = OCCUPIED | tag(hash);
         let mut i = hash as usize & mask;
         loop {
-            let group = match self.slots[i] {
-                (0, _) => return &[],
-                (g, t) if t == tag(hash) => &self.groups[(g - 1) as usize],
-                _ => {
-                    i = (i + 1) & mask;
-                    continue;
+            let slot = &self.slots[i];
+            if slot.meta == 0 {
+                return &[];
+            }
+            if slot.meta & !MANY == want && key_of(slot.locator) == key {
+                if slot.meta & MANY == 0 {
+                    return std::slice::from_ref(&slot.first);
                 }
-            };
-            if key_of(group.locator) == key {
-                return match group.len {
-                    1 => std::slice::from_ref(&group.first),
-                    n => &self.members[group.first as usize..][..n as usize],
-                };
+                let at = slot.first as usize;
+                return &self.members[at + 1..][..self.members[at] as usize];
             }
             i = (i + 1) & mask;
         }
@@ -161,27 +198,28 @@ impl KeyTable {
 
     /// The number of keys.
     pub(crate) fn len(&self) -> usize {
-        self.groups.len()
+        self.keys
     }
 }
 
-/// A probing table of `size` slots (a power of two) for these keys.
-fn rehash<K: ?Sized>(keys: &[(&K, u64)], size: usize) -> Box<[(u32, u32)]> {
-    let mut slots = vec![(0u32, 0u32); size].into_boxed_slice();
+/// A probing table of `size` slots (a power of two) for keys with these
+/// hashes, in order: group + 1 per slot, 0 for a free one.
+fn rehash(hashes: impl Iterator<Item = u64>, size: usize) -> Box<[u32]> {
+    let mut slots = vec![0u32; size].into_boxed_slice();
     let mask = size - 1;
-    for (g, (_, hash)) in keys.iter().enumerate() {
-        let mut i = *hash as usize & mask;
-        while slots[i].0 != 0 {
+    for (g, hash) in hashes.enumerate() {
+        let mut i = hash as usize & mask;
+        while slots[i] != 0 {
             i = (i + 1) & mask;
         }
-        slots[i] = (index(g) + 1, tag(*hash));
+        slots[i] = index(g) + 1;
     }
     slots
 }
 
-/// The part of a hash kept beside each slot (the low part picks the slot).
+/// The part of a hash kept in each slot (the low part picks the slot).
 fn tag(hash: u64) -> u32 {
-    (hash >> 32) as u32
+    (hash >> 34) as u32
 }
 
 /// A locator from a resource's position and which of its strings is the key.

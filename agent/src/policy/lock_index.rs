@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 use std::time::SystemTime;
 
-use super::by_name::position;
+use super::by_name::{position, ByName};
 use super::locks::{holds_every_bot, LockSubject};
-use super::resources::Lock;
+use super::resources::{Lock, Role};
 
 type Positions = Vec<u32>;
 
@@ -27,10 +27,15 @@ pub(crate) struct LockIndex {
     /// Locks that may hold a bot certificate they cannot tell apart (see
     /// `holds_every_bot`).
     every_bot: Positions,
+    /// Per role of the bundle (by position, 64 to a word): whether some
+    /// lock names it. A bundle user's roles are asked about by position, so
+    /// a decision reads no role name (on a large bundle, each a cache miss)
+    /// unless a lock names that role.
+    locked_roles: Box<[u64]>,
 }
 
 impl LockIndex {
-    pub(crate) fn build(locks: &[Lock]) -> LockIndex {
+    pub(crate) fn build(locks: &[Lock], roles: &ByName<Role>) -> LockIndex {
         let mut ix = LockIndex::default();
         for (i, lock) in locks.iter().enumerate() {
             let t = &lock.target;
@@ -71,13 +76,33 @@ impl LockIndex {
                 }
             }
         }
+        let mut locked_roles = vec![0u64; roles.len().div_ceil(64)];
+        for (p, role) in roles.values().enumerate() {
+            if ix.by_role.contains_key(&role.name) {
+                locked_roles[p / 64] |= 1 << (p % 64);
+            }
+        }
+        ix.locked_roles = locked_roles.into_boxed_slice();
         ix
     }
 
+    /// Whether some lock may name the role at bundle position `p`.
+    fn role_locked(&self, p: u32) -> bool {
+        let p = p as usize;
+        self.locked_roles
+            .get(p / 64)
+            .is_none_or(|w| w & (1 << (p % 64)) != 0)
+    }
+
+    /// The first lock (by position) in force at `now` that holds
+    /// `subject`. `role_positions`, when given, are the positions in the
+    /// bundle's roles of `subject.roles` (`None` for one it lacks), one
+    /// for each: a role there that no lock names is not looked up.
     pub(crate) fn find(
         &self,
         locks: &[Lock],
         subject: &LockSubject<'_>,
+        role_positions: Option<&mut dyn Iterator<Item = Option<u32>>>,
         now: SystemTime,
     ) -> Option<usize> {
         fn list<'m>(map: &'m HashMap<String, Positions>, key: Option<&str>) -> &'m [u32] {
@@ -85,11 +110,22 @@ impl LockIndex {
                 .map(Vec::as_slice)
                 .unwrap_or(&[])
         }
-        let by_role = subject
-            .roles
-            .iter()
-            .map(|r| &**r)
-            .flat_map(|r| list(&self.by_role, Some(r)));
+        // By position when known: only the roles some lock names are looked
+        // up by name.
+        let (by_position, by_name) = match role_positions {
+            Some(positions) => (Some(positions), None),
+            None => (None, Some(subject.roles.iter().map(|r| &**r))),
+        };
+        let role_names = by_position
+            .into_iter()
+            .flat_map(|positions| {
+                positions
+                    .enumerate()
+                    .filter(|(_, p)| p.is_none_or(|p| self.role_locked(p)))
+                    .filter_map(|(i, _)| subject.roles.get(i).map(|r| &**r))
+            })
+            .chain(by_name.into_iter().flatten());
+        let by_role = role_names.flat_map(|r| list(&self.by_role, Some(r)));
         let by_node = subject.node_names().flat_map(|n| {
             list(&self.by_node, Some(n))
                 .iter()

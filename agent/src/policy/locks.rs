@@ -23,6 +23,9 @@ pub struct LockHolder<'a> {
     /// The SHA-256 of a bot certificate's join token
     /// (`join-token@goteleport.com`).
     pub join_token_sha256: Option<&'a str>,
+    /// The position of the bundle's user whose `roles` these are, when
+    /// they are (see [`LockSubject::bundle_user`]).
+    pub(crate) bundle_user: Option<u32>,
 }
 
 impl<'a> LockHolder<'a> {
@@ -37,6 +40,7 @@ impl<'a> LockHolder<'a> {
             bot: user.cert().bot,
             bot_instance_id: user.cert().bot_instance_id.as_deref(),
             join_token_sha256: user.cert().join_token_sha256.as_deref(),
+            bundle_user: None,
         }
     }
 }
@@ -72,6 +76,11 @@ pub struct LockSubject<'a> {
     /// The SHA-256 (lowercase hex) of the join token that certificate
     /// carries (`join-token@goteleport.com`), if it carries one.
     pub join_token_sha256: Option<&'a str>,
+    /// The position in the bundle's users of the user whose roles `roles`
+    /// are, exactly (`Bundle::users().position_of`): the bundle's index then
+    /// knows their roles' positions and looks up by name only those a lock
+    /// names. `None`: every role is looked up by name.
+    pub(crate) bundle_user: Option<u32>,
 }
 
 impl LockSubject<'_> {

@@ -65,6 +65,7 @@ mod require_mfa;
 mod requirement;
 mod resolve;
 mod resources;
+mod role_facts;
 mod role_positions;
 mod session_terms;
 mod template_parser;

@@ -18,13 +18,17 @@ use super::by_name::ByName;
 use super::label_traits::{apply_label_traits, is_literal};
 use super::labels::{match_applied, LabelMatch, Labels, Side};
 use super::resources::{Role, Traits};
+use super::role_facts::RoleFacts;
 
 /// One role's literal selectors against the node: `None` for a side whose
-/// selector has a template (it depends on the user).
+/// selector has a template (it depends on the user). Beside them, what
+/// else a decision asks of the role, so that a role that cannot allow a
+/// login here is mostly decided without its record.
 #[derive(Debug)]
 pub(super) struct RoleLabels {
     pub(super) allow: Option<LabelMatch>,
     pub(super) deny: Option<LabelMatch>,
+    pub(super) facts: RoleFacts,
 }
 
 impl RoleLabels {
@@ -41,6 +45,7 @@ impl RoleLabels {
         RoleLabels {
             allow: outcome(Side::Allow, &role.allow.node_labels),
             deny: outcome(Side::Deny, &role.deny.node_labels),
+            facts: RoleFacts::of(role),
         }
     }
 }

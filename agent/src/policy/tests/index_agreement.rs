@@ -177,7 +177,8 @@ fn generate(seed: u64, users: usize) -> String {
                 let value = match field {
                     "bot_instance_id" if rng.chance(10) => "withheld".to_owned(),
                     "user" => format!("u{}", rng.below(users)),
-                    "role" => format!("r{}", rng.below(ROLES)),
+                    // Some name a role the bundle does not hold.
+                    "role" => format!("r{}", rng.below(ROLES + 3)),
                     "login" => format!("u{}", rng.below(users)),
                     "mfa_device" | "device" | "access_request" | "bot_instance_id" => {
                         format!("id{}", rng.below(users * 2))
@@ -335,6 +336,9 @@ fn indexed_lookups_agree_with_scans() {
                 bot: rng.chance(50),
                 bot_instance_id: rng.chance(50).then_some(device.as_str()),
                 join_token_sha256: rng.chance(50).then_some(token.as_str()),
+                bundle_user: user
+                    .filter(|_| rng.chance(50))
+                    .and_then(|u| b.users().position_of(u)),
             };
             let when = at[rng.below(2)];
             assert_eq!(

@@ -39,6 +39,7 @@ fn each_field_alone_and_any_field_of_several() {
         bot: false,
         bot_instance_id: None,
         join_token_sha256: None,
+        bundle_user: None,
     };
     let t = LockTarget::default;
     let cases: Vec<(LockTarget, bool)> = vec![
@@ -288,6 +289,7 @@ fn node_id_is_matched_beside_the_name() {
         bot: false,
         bot_instance_id: None,
         join_token_sha256: None,
+        bundle_user: None,
     };
     let t = LockTarget::default;
     let cases = [
@@ -376,6 +378,7 @@ fn expiry() {
         bot: false,
         bot_instance_id: None,
         join_token_sha256: None,
+        bundle_user: None,
     };
     let locks = vec![
         Lock {

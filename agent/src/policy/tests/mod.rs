@@ -18,6 +18,7 @@ mod missing_cap;
 mod node_label_outcomes;
 mod node_locks_elsewhere;
 mod policy_file_rights;
+mod role_locks;
 mod seed_example;
 mod support;
 mod teleport_certificates;

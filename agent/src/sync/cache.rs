@@ -16,11 +16,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::manifest_check::AcceptedManifest;
 use super::manifest_floor::{floor_to_record, load_floor};
 use super::safe_file::{read_private_file, write_private_file};
+pub use super::sha256_hex::hex_sha256;
 
 pub const BUNDLE_FILE: &str = "last-known-good.json";
 pub const CONTACT_FILE: &str = "last-contact.json";
@@ -119,13 +119,6 @@ struct ContactFile {
     source: String,
     sha256: String,
     confirmed_at_ms: u64,
-}
-
-pub fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn to_ms(t: SystemTime) -> u64 {

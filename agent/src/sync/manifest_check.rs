@@ -4,8 +4,8 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use super::cache::hex_sha256;
 use super::manifest_format::Manifest;
+use super::sha256_hex::hex_sha256;
 
 /// How far in the future `issued_at` may be (clocks differ a little).
 pub const CLOCK_SKEW_ALLOWANCE: Duration = Duration::from_secs(300);

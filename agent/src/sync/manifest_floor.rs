@@ -10,9 +10,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::cache::hex_sha256;
 use super::manifest_check::AcceptedManifest;
 use super::safe_file::read_private_file;
+use super::sha256_hex::hex_sha256;
 
 const FORMAT: u32 = 1;
 /// A floor file is a few hundred bytes.

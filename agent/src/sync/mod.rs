@@ -13,6 +13,7 @@ pub mod manifest_format;
 mod manifest_pull;
 mod safe_file;
 mod schedule;
+mod sha256_hex;
 mod signing;
 #[cfg(test)]
 pub(crate) mod test_publisher;

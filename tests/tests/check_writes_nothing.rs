@@ -50,6 +50,17 @@ fn snapshot(dir: &Path) -> Snapshot {
         .collect()
 }
 
+/// `--check` refused a manifest below the recorded floor, and wrote nothing.
+fn assert_rollback_refused(state: &Path, before: &Snapshot, check: &Finished) {
+    assert!(
+        check.code == Some(1) && check.stderr.contains("rollback"),
+        "{}\n{}",
+        check.stdout,
+        check.stderr
+    );
+    assert_unchanged(state, before, check);
+}
+
 fn assert_unchanged(state: &Path, before: &Snapshot, check: &Finished) {
     let after = snapshot(state);
     let names = |s: &Snapshot| s.keys().cloned().collect::<Vec<_>>();
@@ -202,13 +213,7 @@ fn a_check_of_a_copied_file_manifest_source_leaves_the_state_dir_and_the_restart
     // An older signed set: a rollback below the recorded floor.
     let older_manifest = older.join("manifest.json").display().to_string();
     let check = check_with_source(&agent, &work, &source, &format!("file://{older_manifest}"));
-    assert!(
-        check.code == Some(1) && check.stderr.contains("rollback"),
-        "{}\n{}",
-        check.stdout,
-        check.stderr
-    );
-    assert_unchanged(&state, &before, &check);
+    assert_rollback_refused(&state, &before, &check);
 
     std::fs::rename(&published, work.join("pub-gone")).unwrap();
     restart_from_cache(&mut agent, &running);
@@ -248,13 +253,7 @@ fn a_check_of_another_https_manifest_source_writes_nothing_and_refuses_a_rollbac
     assert_unchanged(&state, &before, &check);
 
     let check = check_with_source(&agent, &work, &source, &nginx.url("older/manifest.json"));
-    assert!(
-        check.code == Some(1) && check.stderr.contains("rollback"),
-        "{}\n{}",
-        check.stdout,
-        check.stderr
-    );
-    assert_unchanged(&state, &before, &check);
+    assert_rollback_refused(&state, &before, &check);
 
     drop(nginx);
     restart_from_cache(&mut agent, &running);

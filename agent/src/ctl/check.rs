@@ -72,7 +72,7 @@ pub fn run_check(path: &Path) -> Result<Checked, String> {
     if let Some(e) = source_path_refusal(path) {
         // Where it is the policy the agent reads, the agent refuses it:
         // no warning then, an error.
-        if is_configured_source(path) {
+        if is_configured_source(path, Path::new(crate::config::DEFAULT_CONFIG_PATH)) {
             return Err(format!(
                 "{e}\n(this is agent.yaml's cluster.source: the agent refuses it, and keeps the policy it had, or none)"
             ));
@@ -94,9 +94,9 @@ pub fn run_check(path: &Path) -> Result<Checked, String> {
 }
 
 /// Whether `path` is (or is inside) the `file://` source of the agent.yaml
-/// at its default place (the built-in default's when there is none).
-fn is_configured_source(path: &Path) -> bool {
-    let config = AgentConfig::load(Path::new(crate::config::DEFAULT_CONFIG_PATH));
+/// at `config_path` (the built-in default's when there is none).
+fn is_configured_source(path: &Path, config_path: &Path) -> bool {
+    let config = AgentConfig::load(config_path);
     let Ok(crate::config::PolicySource::Path(source)) = config
         .as_ref()
         .map_err(|_| ())

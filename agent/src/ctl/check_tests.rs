@@ -215,3 +215,31 @@ fn a_file_that_is_neither_names_agent_yamls_keys() {
     assert!(e.contains("resource has no kind"), "{e}");
     assert!(e.contains("attached_keys, approval_url"), "{e}");
 }
+
+/// A place the agent would refuse is an error only where it is agent.yaml's
+/// own source (the directory, or a file in it); elsewhere it is read.
+#[test]
+fn only_the_configured_source_is_held_to_the_agents_rule() {
+    let dir = std::env::temp_dir().join(format!("check-source-{}", std::process::id()));
+    let policy = dir.join("policy.d");
+    std::fs::create_dir_all(&policy).unwrap();
+    let bundle = policy.join("bundle.yaml");
+    std::fs::write(
+        &bundle,
+        "kind: role\nversion: v7\nmetadata: {name: r}\nspec: {}\n",
+    )
+    .unwrap();
+    let other = dir.join("elsewhere.yaml");
+    std::fs::write(&other, "x").unwrap();
+    let config = dir.join("agent.yaml");
+    std::fs::write(
+        &config,
+        format!("cluster:\n  source: file://{}\n", policy.display()),
+    )
+    .unwrap();
+    assert!(is_configured_source(&policy, &config));
+    assert!(is_configured_source(&bundle, &config));
+    assert!(!is_configured_source(&other, &config));
+    assert!(!is_configured_source(&bundle, &dir.join("missing.yaml")));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

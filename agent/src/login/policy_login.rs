@@ -22,7 +22,8 @@ use crate::policy::{Bundle, ServiceClass};
 /// non-root peer's own uid (which may only ask about itself). PAM_RUSER
 /// names it when it is a name of that uid (sudo and su set it so: sudo's
 /// `sudo_pam_init2`, util-linux su's `xgetlogin`; it picks among a uid's
-/// names); PAM_RUSER naming another account is not taken (polkit's helper
+/// names); PAM_RUSER naming another account is not taken (polkit's helper,
+/// polkitagenthelper-pam.c, `pam_set_item(pam_h, PAM_RUSER, user_to_auth)`,
 /// sets it to the admin identity the user chose in the dialog, whose
 /// requirement may be weaker): the real uid's name is. Without PAM_RUSER
 /// (sudo's `rootpw`/`targetpw`/`runaspw` with `!pam_ruser` set PAM_USER

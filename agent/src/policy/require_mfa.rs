@@ -149,12 +149,18 @@ impl<'de> Visitor<'de> for RequireMfaVisitor {
         RequireMfa::from_str_value(v).ok_or_else(|| Self::invalid(format!("{v:?}")))
     }
 
+    // A null (YAML `~`, `null` or nothing after the colon) is refused, as
+    // Teleport refuses it: `RequireMFAType.UnmarshalJSON` decodes into an
+    // interface and `decode` has no case for nil ("RequireMFAType invalid
+    // type <nil>", api/types/authentication.go), so no such role or
+    // cluster_auth_preference exists in a cluster. Reading it as off would
+    // take a requirement its author may have meant away.
     fn visit_unit<E: de::Error>(self) -> Result<RequireMfa, E> {
-        Ok(RequireMfa::Off)
+        Err(Self::invalid("null"))
     }
 
     fn visit_none<E: de::Error>(self) -> Result<RequireMfa, E> {
-        Ok(RequireMfa::Off)
+        Err(Self::invalid("null"))
     }
 
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<RequireMfa, D::Error> {
@@ -227,9 +233,6 @@ mod tests {
             ("'0'", Off),
             ("''", Off),
             ("\"\"", Off),
-            ("~", Off),
-            ("null", Off),
-            ("", Off),
             ("hardware_key", SessionAndHardwareKey),
             ("hardware_key_touch", HardwareKeyTouch),
             ("hardware_key_pin", HardwareKeyPin),
@@ -260,7 +263,6 @@ mod tests {
             ("\"off\"", Off),
             ("\"TRUE\"", Session),
             ("\"\"", Off),
-            ("null", Off),
             ("\"hardware_key_pin\"", HardwareKeyPin),
             ("0", Off),
             ("5", HardwareKeyTouchAndPin),
@@ -288,6 +290,8 @@ mod tests {
             ("HARDWARE_KEY_TOUCH", "\"HARDWARE_KEY_TOUCH\""),
             ("'5'", "\"5\""),
             ("99999999999999999999", "invalid"),
+            ("~", "null"),
+            ("null", "null"),
         ];
         for (value, shown) in cases {
             let err = role_with(value).expect_err(value);
@@ -304,7 +308,15 @@ mod tests {
 
     #[test]
     fn rejected_json_spellings_have_position() {
-        for value in ["\"maybe\"", "6", "-1", "1.5", "[true]", "{\"a\": 1}"] {
+        for value in [
+            "\"maybe\"",
+            "6",
+            "-1",
+            "1.5",
+            "[true]",
+            "{\"a\": 1}",
+            "null",
+        ] {
             let err = cap_with_json(value).expect_err(value);
             assert_eq!(err.line, Some(3), "{value}: {err}");
             assert!(err.column.is_some(), "{value}: {err}");

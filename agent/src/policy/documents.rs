@@ -35,9 +35,16 @@ pub(crate) struct Document<'a> {
     pub content_line: u64,
 }
 
-/// Whether the text is JSON rather than YAML.
+/// Whether the text is JSON rather than YAML. A YAML stream whose first
+/// document is written in flow style (`{kind: role, ...}`) starts with a
+/// brace too; JSON has no line that starts with a `---` marker (no JSON
+/// token starts with two minus signs, and a string holds no line break).
 pub(crate) fn is_json(text: &str) -> bool {
-    matches!(text.trim_start().chars().next(), Some('[' | '{'))
+    match text.trim_start().as_bytes().first() {
+        Some(b'[') => true,
+        Some(b'{') => !text.lines().any(|line| is_marker(line, "---")),
+        _ => false,
+    }
 }
 
 /// The documents of one file, empty ones left out.

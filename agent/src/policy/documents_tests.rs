@@ -78,3 +78,16 @@ fn json_splitting() {
     let err = split("[\n {\"a\" 1}]", "x.json").unwrap_err();
     assert_eq!((err.line, err.column), (Some(2), Some(7)), "{err}");
 }
+
+#[test]
+fn a_flow_style_first_document_is_yaml() {
+    let text = "{\"kind\": \"role\", \"metadata\": {\"name\": \"r\"}}\n---\n{kind: role, metadata: {name: s}}\n";
+    let docs = split(text, "x.yaml").unwrap();
+    assert_eq!(docs.len(), 2);
+    assert!(docs.iter().all(|d| d.format == Format::Yaml));
+    assert_eq!((docs[1].line, docs[1].content_line), (2, 3));
+    // One JSON object, and objects one after another, stay JSON.
+    assert!(is_json("{\"a\": \"---\"}\n"));
+    assert!(is_json("{\"a\": 1}\n{\"b\": -1}\n"));
+    assert!(is_json(" [\n---\n"));
+}

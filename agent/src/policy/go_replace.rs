@@ -36,6 +36,14 @@ pub(crate) fn regexp_replace<'v>(
         .collect()
 }
 
+/// Go's `re.ReplaceAllString(input, replacement)`, for a regex compiled
+/// from Go's syntax (see `go_regex`): every match of `re` in `input`
+/// replaced by `replacement` expanded as Go's `Regexp.expand` does.
+pub(crate) fn replace_all_go(re: &Regex, input: &str, replacement: &str) -> String {
+    re.replace_all(input, &GoTemplate::parse(replacement))
+        .into_owned()
+}
+
 /// A replacement template, split as Go's `Regexp.expand` reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct GoTemplate {

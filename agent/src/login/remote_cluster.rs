@@ -13,7 +13,7 @@
 
 use std::collections::HashSet;
 
-use crate::policy::{cached_regex, CertAuthority, RoleMapping};
+use crate::policy::{cached_regex, replace_all_go, CertAuthority, RoleMapping};
 use crate::verify::ssh_cert::TeleportIdentity;
 
 /// Teleport's `constants.DefaultImplicitRole`: never mapped.
@@ -149,7 +149,10 @@ pub fn map_roles(mapping: &[RoleMapping], remote_roles: &[String]) -> Result<Vec
                 continue;
             }
             for local in &m.local {
-                let mapped = re.replace_all(role, local.as_str()).into_owned();
+                // Teleport's `ReplaceRegexpWith` (lib/utils/replace.go):
+                // Go's `ReplaceAllString`, so `local` expands as Go's
+                // `$` templates do (`$01` is a name, not group 1).
+                let mapped = replace_all_go(&re, role, local);
                 if !mapped.is_empty() && seen.insert(mapped.clone()) {
                     out.push(mapped);
                 }

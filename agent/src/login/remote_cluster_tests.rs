@@ -116,6 +116,26 @@ fn teleports_role_map_cases() {
     }
 }
 
+/// A `local` expands as Go's `ReplaceAllString` template (Teleport's
+/// `ReplaceRegexpWith`), not as the `regex` crate's: `$01` is the group
+/// named `01` (none here: nothing), where the `regex` crate reads group 1.
+#[test]
+fn role_map_locals_expand_as_go_templates() {
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("^(remote-.*)$", "x$01", &["x"]),
+        ("^(remote-.*)$", "x${01}", &["x"]),
+        ("^(remote-.*)$", "$1x", &[]),
+        ("^(remote-.*)$", "${1}x", &["remote-devsx"]),
+        ("^remote-(?P<team>.*)$", "team-$team", &["team-devs"]),
+        ("^remote-(?P<team>.*)$", "$$team", &["$team"]),
+    ];
+    for (remote, local, want) in cases {
+        let got = map_roles(&[m(remote, &[local])], &strings(&["remote-devs"]))
+            .unwrap_or_else(|e| panic!("{remote} {local}: {e}"));
+        assert_eq!(got, strings(want), "{remote} -> {local}");
+    }
+}
+
 #[test]
 fn teleports_role_map_parsing_cases() {
     assert!(map_roles(&[], &[]).is_ok());

@@ -6,16 +6,20 @@
 //!
 //! Go's `$` syntax is not the `regex` crate's, and the difference decides
 //! logins: Go reads `$01` as the group named `01` (a leading zero is no
-//! number), which no group has, and `$1é` as the group named `1é`; both
-//! expand to nothing, where the `regex` crate would expand group 1. The
-//! template is therefore read here as Go reads it; only the matches come
-//! from the `regex` crate, whose iteration over matches (including empty
-//! ones) is Go's `replaceAll`'s.
+//! number) and `$1é` as the group named `1é`; unless a group is so named,
+//! both expand to nothing, where the `regex` crate would expand group 1.
+//! The template is therefore read here as Go reads it, and a name is looked
+//! up among the Go names of the groups (the translation renames them: see
+//! `go_regex::capture_name`); only the matches come from the `regex`
+//! crate, whose iteration over matches (including empty ones) is Go's
+//! `replaceAll`'s.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::{Captures, Regex, Replacer};
+
+use super::go_regex::capture_name;
 
 /// Teleport's `RegexpReplace`: every value the regex matches, with each
 /// match replaced by `replacement` (expanded as Go's `Regexp.Expand`). A
@@ -27,13 +31,21 @@ pub(crate) fn regexp_replace<'v>(
     values: impl IntoIterator<Item = &'v str>,
     replacement: &str,
 ) -> Vec<String> {
-    let template = GoTemplate::parse(replacement);
+    let expansion = GoTemplate::parse(replacement).expansion(re);
     values
         .into_iter()
         .filter(|v| re.is_match(v))
-        .map(|v| re.replace_all(v, &template).into_owned())
+        .map(|v| re.replace_all(v, &expansion).into_owned())
         .filter(|v| !v.is_empty())
         .collect()
+}
+
+/// Go's `re.ReplaceAllString(input, replacement)`, for a regex compiled
+/// from Go's syntax (see `go_regex`): every match of `re` in `input`
+/// replaced by `replacement` expanded as Go's `Regexp.expand` does.
+pub(crate) fn replace_all_go(re: &Regex, input: &str, replacement: &str) -> String {
+    let expansion = GoTemplate::parse(replacement).expansion(re);
+    re.replace_all(input, &expansion).into_owned()
 }
 
 /// A replacement template, split as Go's `Regexp.expand` reads it.
@@ -139,27 +151,71 @@ fn group_number(name: &str) -> Option<usize> {
     Some(number)
 }
 
-impl Replacer for &GoTemplate {
+impl GoTemplate {
+    /// The template with every reference resolved against `re`'s groups.
+    pub(crate) fn expansion(&self, re: &Regex) -> Expansion {
+        let parts = self
+            .pieces
+            .iter()
+            .map(|piece| match piece {
+                Piece::Text(text) => Part::Text(text.clone()),
+                Piece::Group(n) => Part::FirstTakingPart(vec![*n]),
+                Piece::Named(name) => Part::FirstTakingPart(groups_named(re, name)),
+            })
+            .collect();
+        Expansion { parts }
+    }
+}
+
+/// The numbers of `re`'s groups that Go names `name`, leftmost first.
+/// The translation renamed each (see `go_regex::capture_name`); Go allows
+/// a name on several groups, and a name that no group has expands to
+/// nothing. `$1` is a number, never a name (`(a)(?P<1>b)`: `$1` is `a`),
+/// but `$01` and `$1a` are names, which groups `(?P<01>` and `(?P<1a>` have.
+fn groups_named(re: &Regex, name: &str) -> Vec<usize> {
+    re.capture_names()
+        .enumerate()
+        .filter(|(_, rust)| rust.and_then(capture_name::go_name) == Some(name))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// A [`GoTemplate`] resolved against one regex's groups.
+#[derive(Debug)]
+pub(crate) struct Expansion {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug)]
+enum Part {
+    Text(String),
+    /// The text of the first of these groups that took part in the match;
+    /// nothing when none did (or there are none). Go's `expand` loops over
+    /// `subexpNames` in order and takes the first group so named whose
+    /// match is set (`match[2*i] >= 0`), then breaks.
+    FirstTakingPart(Vec<usize>),
+}
+
+impl Replacer for &Expansion {
     fn replace_append(&mut self, caps: &Captures<'_>, dst: &mut String) {
-        for piece in &self.pieces {
-            let text = match piece {
-                Piece::Text(text) => Some(text.as_str()),
-                Piece::Group(n) => caps.get(*n).map(|m| m.as_str()),
-                // Go looks the name up among `SubexpNames`; a regex that
-                // compiled here has Go's group names (see `go_regex`), none
-                // of them starting with a digit.
-                Piece::Named(name) => caps.name(name).map(|m| m.as_str()),
-            };
-            dst.push_str(text.unwrap_or_default());
+        for part in &self.parts {
+            match part {
+                Part::Text(text) => dst.push_str(text),
+                Part::FirstTakingPart(groups) => {
+                    if let Some(m) = groups.iter().find_map(|&i| caps.get(i)) {
+                        dst.push_str(m.as_str());
+                    }
+                }
+            }
         }
     }
 
     /// A template without references needs no captures (Go likewise skips
     /// the submatches when the template holds no `$`).
     fn no_expansion(&mut self) -> Option<Cow<'_, str>> {
-        match self.pieces.as_slice() {
+        match self.parts.as_slice() {
             [] => Some(Cow::Borrowed("")),
-            [Piece::Text(text)] => Some(Cow::Borrowed(text)),
+            [Part::Text(text)] => Some(Cow::Borrowed(text)),
             _ => None,
         }
     }

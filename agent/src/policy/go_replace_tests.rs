@@ -1,22 +1,19 @@
 //! `regexp.replace` against what Go and Teleport do.
 
-use super::{regexp_replace, GoTemplate, Piece};
+use super::{regexp_replace, replace_all_go, GoTemplate, Piece};
 use crate::policy::regex_cache::cached_regex;
 
 /// Go's `regexp.MustCompile(pattern).ReplaceAllString(input, template)`.
 fn go_replace_all(pattern: &str, input: &str, template: &str) -> String {
     let re = cached_regex(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"));
-    re.replace_all(input, &GoTemplate::parse(template))
-        .into_owned()
+    replace_all_go(&re, input, template)
 }
 
 /// (pattern, input, template, what Go's `ReplaceAllString` returns).
 type Case<'a> = (&'a str, &'a str, &'a str, &'a str);
 
 /// Go's own table: src/regexp/all_test.go `replaceTests` (substitutions,
-/// empty matches, groups that take no part). The duplicate-name cases
-/// (`(?P<x>hi)|(?P<x>bye)`) are left out: the `regex` crate refuses such
-/// a pattern, so pam-mfa treats it as invalid (see `go_regex`).
+/// empty matches, groups that take no part, a name on two groups).
 #[test]
 fn go_replace_tests() {
     let cases: &[Case<'_>] = &[
@@ -57,6 +54,11 @@ fn go_replace_tests() {
             "goodbye, ${noun}",
             "goodbye, world",
         ),
+        ("(?P<x>hi)|(?P<x>bye)", "hi", "$x$x$x", "hihihi"),
+        ("(?P<x>hi)|(?P<x>bye)", "bye", "$x$x$x", "byebyebye"),
+        ("(?P<x>hi)|(?P<x>bye)", "hi", "$xyz", ""),
+        ("(?P<x>hi)|(?P<x>bye)", "hi", "${x}yz", "hiyz"),
+        ("(?P<x>hi)|(?P<x>bye)", "hi", "hello $$x", "hello $x"),
         ("a+", "aaa", "${oops", "${oops"),
         ("a+", "aaa", "$$", "$"),
         ("a+", "aaa", "$", "$"),
@@ -131,6 +133,46 @@ fn go_expansion_rules() {
         (either, "adm-bob", "[$1][$2]", "[][bob]"),
         (either, "adm-alice", "[$1][$2]", "[alice][]"),
         (either, "adm-bob", "$1", ""),
+    ];
+    for (pattern, input, template, want) in cases {
+        assert_eq!(
+            go_replace_all(pattern, input, template),
+            *want,
+            "{pattern:?} {input:?} {template:?}"
+        );
+    }
+}
+
+/// Group names that start with a digit, which Go accepts
+/// (src/regexp/syntax/parse.go `isValidCaptureName`) and the `regex` crate
+/// does not: a name is still read as Go's `extract` reads it, a name that
+/// is a number (`$1`) still means a group number, and a name no group has
+/// expands to nothing.
+#[test]
+fn names_that_start_with_a_digit() {
+    let cases: &[Case<'_>] = &[
+        ("(?P<1a>b)", "abc", "[$1a]", "a[b]c"),
+        ("(?P<1a>b)", "abc", "[${1a}]", "a[b]c"),
+        ("(?P<1a>b)", "abc", "[$1]", "a[b]c"),
+        ("(?P<1a>b)", "abc", "[$1b]", "a[]c"),
+        ("(?P<1a>b)", "abc", "[${1}a]", "a[ba]c"),
+        // `$1` is group 1, whatever group 2 is named.
+        ("(a)(?P<1>b)", "ab", "[$1]", "[a]"),
+        ("(a)(?P<1>b)", "ab", "[$2]", "[b]"),
+        // `$01` and `$007` are names, not numbers.
+        ("(a)(?P<01>b)", "ab", "[$01]", "[b]"),
+        ("(a)(?P<01>b)", "ab", "[$1]", "[a]"),
+        ("(?P<007>b)", "b", "[$007][$7][$0]", "[b][][b]"),
+        ("(?P<1000000000>b)", "b", "[$1000000000]", "[b]"),
+        // Only the leftmost group so named that took part.
+        ("(?P<9x>a)?(?P<9x>b)", "b", "[$9x]", "[b]"),
+        ("(?P<9x>a)?(?P<9x>b)", "ab", "[$9x]", "[a]"),
+        ("(?P<9x>a)|(?P<9x>b)", "b", "[$9x]", "[b]"),
+        // `$9` is group 9 (none), not the group named `9`.
+        ("(?P<9>a)", "a", "[$9][${9}]", "[][]"),
+        // The name a group gets for the `regex` crate is no Go name.
+        ("(?P<1a>b)", "abc", "[$g1_1a]", "a[]c"),
+        ("(?P<x>b)", "abc", "[$g1_x]", "a[]c"),
     ];
     for (pattern, input, template, want) in cases {
         assert_eq!(

@@ -80,6 +80,7 @@ pub use bundle::{Bundle, BundleParts};
 pub use by_name::{ByName, Named};
 pub use decide::{apply_locks, expired_certificate_ends};
 pub use error::PolicyError;
+pub(crate) use go_replace::replace_all_go;
 pub use key_policy::KeyPolicy;
 pub use labels::{match_value, LabelMatch, Labels};
 pub use load::{

@@ -11,12 +11,15 @@
 //! - in a class, `[` (other than `[:name:]`), `&&`, `--`, `~~` are literal;
 //! - a `{` that is no repeat is a literal; repeats are at most 1000, also
 //!   when nested (`(a{100}){100}` is an error), and never stacked (`a**`);
-//! - flags are only `i m s U`; `(?)` is empty; group names `[A-Za-z0-9_]+`;
+//! - flags are only `i m s U`; `(?)` is empty; group names `[A-Za-z0-9_]+`,
+//!   a digit may lead and a name may repeat (each named group is renamed
+//!   for Rust: see `capture_name`);
 //! - `\p{Name}` only for the names Go knows (see `names`).
 //!
 //! Every literal is written as `\x{..}` (or as itself when an ASCII letter or
 //! digit), so nothing Rust reads specially survives the translation.
 
+pub(crate) mod capture_name;
 mod escape;
 mod names;
 #[cfg(test)]
@@ -31,6 +34,7 @@ pub(crate) fn translate(go: &str) -> Result<String, String> {
         pos: 0,
         out: String::with_capacity(go.len() + 16),
         frames: vec![Frame::default()],
+        named_groups: 0,
     };
     while t.pos < t.src.len() {
         t.step()?;
@@ -47,6 +51,8 @@ struct Translator<'a> {
     out: String,
     /// The open groups, innermost last (the first is the whole pattern).
     frames: Vec<Frame>,
+    /// How many named groups have been opened (see `capture_name`).
+    named_groups: usize,
 }
 
 /// What a repeat operator would apply to (Go's top of the parse stack).
@@ -192,14 +198,13 @@ impl Translator<'_> {
                 .find('>')
                 .ok_or_else(|| format!("invalid named capture {rest:?}"))?;
             let name = &after[..end];
-            if name.is_empty() || !name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric()) {
-                return Err(format!(
-                    "invalid named capture {:?}",
-                    &rest[..rest.len() - after.len() + end + 1]
-                ));
-            }
             let consumed = rest.len() - after.len() + end + 1;
-            self.open(&format!("(?P<{name}>"), consumed);
+            if !capture_name::is_valid(name) {
+                return Err(format!("invalid named capture {:?}", &rest[..consumed]));
+            }
+            self.named_groups += 1;
+            let renamed = capture_name::renamed(self.named_groups, name);
+            self.open(&format!("(?P<{renamed}>"), consumed);
             return Ok(());
         }
         let body = &rest[2..];

@@ -1,7 +1,7 @@
 //! Go's `regexp` syntax against what Go itself does (cases checked against
 //! src/regexp/syntax/parse.go and Go's documented syntax).
 
-use super::translate;
+use super::{capture_name, translate};
 
 fn matches(go: &str, text: &str) -> bool {
     let rust = translate(go).unwrap_or_else(|e| panic!("{go}: {e}"));
@@ -193,4 +193,45 @@ fn arbitrary_patterns_never_panic_and_translations_compile() {
             );
         }
     }
+}
+
+/// Group names Go accepts and Rust's `regex` would not: a leading digit
+/// (src/regexp/syntax/parse.go `isValidCaptureName`, "Python rejects names
+/// starting with digits ... We don't enforce") and a name on several groups
+/// (`parsePerlFlags` checks none; src/regexp/all_test.go `subexpCases`
+/// compiles `(?P<foo>.*)(?P<bar>(a)b)(?P<foo>.*)a`). Teleport compiles and
+/// matches them (`SliceMatchesRegex`), so they match here too.
+#[test]
+fn names_go_accepts_compile_and_match() {
+    assert!(matches("^(?P<1a>worker)$", "worker"));
+    assert!(!matches("^(?P<1a>worker)$", "workers"));
+    assert!(matches("^(?<1a>worker)$", "worker"));
+    assert!(matches("^(?P<1>a)(?P<01>b)(?P<_>c)(?P<9_z>d)$", "abcd"));
+    assert!(matches("^(?P<x>hi)|(?P<x>bye)$", "bye"));
+    assert!(matches("^(?P<foo>.*)(?P<bar>(a)b)(?P<foo>.*)a$", "xabya"));
+    assert!(matches("^(?P<7>a)(?P<7>b)(?P<7>c)$", "abc"));
+    for go in ["(?P<1a", "(?P<1-a>x)", "(?P<>x)", "(?P<é>x)", "(?P<a b>x)"] {
+        assert!(translate(go).is_err(), "{go:?} -> {:?}", translate(go));
+    }
+}
+
+/// Every named group gets a name of its own for Rust, numbered as Go
+/// numbers the groups, from which its Go name reads back.
+#[test]
+fn named_groups_are_renamed_apart_and_read_back() {
+    let go = "(a)(?P<1a>b)(?P<x>c)(?:d)(?P<1a>e)";
+    let rust = translate(go).unwrap_or_else(|e| panic!("{go}: {e}"));
+    let re = regex::Regex::new(&rust).unwrap_or_else(|e| panic!("{rust}: {e}"));
+    let names: Vec<Option<&str>> = re
+        .capture_names()
+        .map(|n| n.and_then(capture_name::go_name))
+        .collect();
+    assert_eq!(names, [None, None, Some("1a"), Some("x"), Some("1a")]);
+    let caps = re.captures("abcde").expect("a match");
+    assert_eq!(&caps[2], "b");
+    assert_eq!(&caps[4], "e");
+    for not_renamed in ["x", "g", "g_x", "gx_y", "g1", "g1_", "g1_a-b", "h1_x"] {
+        assert_eq!(capture_name::go_name(not_renamed), None, "{not_renamed}");
+    }
+    assert_eq!(capture_name::go_name("g12_3_4"), Some("3_4"));
 }

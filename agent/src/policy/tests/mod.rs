@@ -7,6 +7,7 @@ mod bundle_resources;
 mod decide_identity_and_locks;
 mod decide_requirements;
 mod decide_rules;
+mod go_capture_names;
 mod index_agreement;
 mod json_arrays;
 mod json_halves;

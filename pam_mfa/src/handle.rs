@@ -15,6 +15,16 @@ pub enum Item {
     Tty,
 }
 
+/// A PAM item that is set but is not UTF-8. It cannot be sent to the agent
+/// as it is, and a lossy copy would name something else (`caf\xe9` would
+/// become `caf\u{FFFD}`, which other bytes give too): callers refuse it
+/// where the agent decides or identifies by it. `lossy` (U+FFFD for each
+/// bad sequence) is for log lines, and for items that are only recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotUtf8 {
+    pub lossy: String,
+}
+
 /// Why a conversation produced no usable answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConvError {
@@ -38,8 +48,9 @@ impl fmt::Display for ConvError {
 
 /// One PAM transaction, seen from the module.
 pub trait PamHandle {
-    /// A PAM item (service, user, ruser, rhost, tty), if set.
-    fn item(&self, item: Item) -> Option<String>;
+    /// A PAM item (service, user, ruser, rhost, tty): `Ok(None)` when it is
+    /// not set, `Err` when it is set but is not UTF-8.
+    fn item(&self, item: Item) -> Result<Option<String>, NotUtf8>;
     /// `pam_get_user`: the user name, prompting for it if the application did
     /// not set it. `Err` carries the PAM code to return.
     fn user(&mut self) -> Result<String, i32>;

@@ -7,10 +7,10 @@ use std::time::Duration;
 use pam_mfa_protocol::PamHook;
 
 use crate::args::{Config, FailMode};
-use crate::context;
+use crate::context::{self, Refusal};
 use crate::ffi::consts::{PAM_AUTH_ERR, PAM_IGNORE, PAM_SERVICE_ERR, PAM_SUCCESS};
 use crate::flow::{exchange, hook_name, open};
-use crate::handle::{Item, PamHandle};
+use crate::handle::{Item, NotUtf8, PamHandle};
 use crate::log::{LogSink, Logger};
 use crate::outcome::{pam_code, Outcome};
 
@@ -44,11 +44,12 @@ pub fn run_hook<H: PamHandle + ?Sized, S: AsRef<str>>(
 ) -> i32 {
     // Read once: the log lines name it, and the context carries it.
     let pam_service = handle.item(Item::Service);
-    let mut log = Logger::new(
-        host.log,
-        pam_service.as_deref().unwrap_or("?"),
-        hook_name(hook),
-    );
+    let log_service = match &pam_service {
+        Ok(service) => service.clone().unwrap_or_else(|| "?".into()),
+        // For the log only: a PAM_SERVICE that is not UTF-8 is refused below.
+        Err(bad) => bad.lossy.clone(),
+    };
+    let mut log = Logger::new(host.log, &log_service, hook_name(hook));
     let mut config = match Config::parse(args) {
         Ok(config) => config,
         Err(e) => {
@@ -71,13 +72,12 @@ pub fn run_hook<H: PamHandle + ?Sized, S: AsRef<str>>(
     // Not with `debug`: its syslog line (which may block on a stalled
     // journal) comes while the connection would wait on it.
     let pam_user = known_user(handle);
-    let early = (!config.debug && pam_user.is_some()).then(|| open(&config));
+    let early = (!config.debug && matches!(pam_user, Ok(Some(_)))).then(|| open(&config));
     let context = match context::gather(handle, pam_service, pam_user, host.process_env) {
         Ok(context) => context,
-        Err(code) => {
-            log.notice(format_args!(
-                "no user or service from PAM: returning PAM code {code}"
-            ));
+        Err(Refusal { code, why }) => {
+            // An early connection closes unused: the agent is asked nothing.
+            log.notice(format_args!("{why}: returning PAM code {code}"));
             return code;
         }
     };
@@ -108,9 +108,13 @@ pub fn run_hook<H: PamHandle + ?Sized, S: AsRef<str>>(
 }
 
 /// The user name PAM already holds (`PAM_USER`, set by the application or
-/// an earlier module), for which `pam_get_user` would not prompt.
-fn known_user<H: PamHandle + ?Sized>(handle: &H) -> Option<String> {
-    handle.item(Item::User).filter(|u| !u.is_empty())
+/// an earlier module), for which `pam_get_user` would not prompt; `Ok(None)`
+/// when unset or empty. One that is not UTF-8 is `Err`, and refused as
+/// `pam_get_user`'s would be (`PAM_USER_UNKNOWN`), never sent lossy.
+fn known_user<H: PamHandle + ?Sized>(handle: &H) -> Result<Option<String>, NotUtf8> {
+    handle
+        .item(Item::User)
+        .map(|user| user.filter(|u| !u.is_empty()))
 }
 
 /// Runs `f`, turning a panic into [`PANIC_CODE`]: a panic never unwinds into

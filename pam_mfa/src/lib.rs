@@ -23,9 +23,11 @@
 //!    waits in `poll` for at most the time left, so a hung agent cannot hold
 //!    the module past the deadline.
 //! 2. The module sends `begin {hook, context}`: service, user
-//!    (`pam_get_user`, asked before the deadline starts), ruser, rhost, tty,
-//!    `SSH_AUTH_INFO_0` from the PAM environment, and `SSH_AUTH_SOCK` from
-//!    the PAM environment or else the process environment.
+//!    (PAM_USER, else `pam_get_user`, asked before the deadline starts),
+//!    ruser, rhost, tty (each UTF-8 or refused, but tty: see below the
+//!    table), `SSH_AUTH_INFO_0` from the PAM environment, and
+//!    `SSH_AUTH_SOCK` from the PAM environment or else the process
+//!    environment.
 //! 3. It then follows the agent: `prompt` → one conversation call, then
 //!    `answer` with one answer per echo-on/echo-off prompt in prompt order
 //!    (info and error prompts get none); `wait` → its message once as info
@@ -64,14 +66,19 @@
 //! | the conversation fails: no conversation function, it returns an error, no response to a question, a response not UTF-8 | `PAM_CONV_ERR` |
 //! | a bad module argument (unknown, bad value, given twice) | `PAM_SERVICE_ERR` |
 //! | `pam_get_user` fails | its code (`PAM_SYSTEM_ERR` if it claimed success or ignore) |
-//! | empty or non-UTF-8 user name | `PAM_USER_UNKNOWN` |
-//! | PAM has no service name | `PAM_SYSTEM_ERR` |
+//! | empty or non-UTF-8 user name, whether the application set it (PAM_USER) or `pam_get_user` asked for it; the agent is not asked | `PAM_USER_UNKNOWN` |
+//! | a PAM_RUSER that is not UTF-8 (the agent may ask about the invoking user by it); the agent is not asked | `PAM_USER_UNKNOWN` |
+//! | a PAM_RHOST that is not UTF-8 (the agent matches a tap's grant and reuse window by it); the agent is not asked | `PAM_AUTH_ERR` |
+//! | PAM has no service name, or one that is not UTF-8; the agent is not asked | `PAM_SYSTEM_ERR` |
 //! | a panic anywhere in the module | `PAM_AUTH_ERR` |
 //! | `pam_sm_setcred` (agent not asked) | `PAM_SUCCESS` |
 //! | `pam_sm_chauthtok` (pam-mfa manages no passwords) | `PAM_IGNORE` |
 //!
 //! Only "unreachable" and `unavailable` ever give `PAM_IGNORE`, and only
-//! with `fail_mode=open`; an internal error never does.
+//! with `fail_mode=open`; an internal error never does. An item that is not
+//! UTF-8 is never sent lossy in place of what PAM holds (`caf\xe9` is not
+//! `caf\u{FFFD}`), except PAM_TTY, which the agent only records (audit,
+//! session list): its bad bytes are sent as U+FFFD.
 //!
 //! # Messages
 //!
@@ -107,6 +114,6 @@ mod secret;
 pub mod silent;
 
 pub use args::{Config, FailMode};
-pub use handle::{ConvError, Item, PamHandle};
+pub use handle::{ConvError, Item, NotUtf8, PamHandle};
 pub use hooks::{guard, run_hook, Host};
 pub use outcome::Outcome;

@@ -10,7 +10,7 @@ use super::consts::{
 };
 use super::conv;
 use super::sys::{pam_get_item, pam_get_user, pam_getenv, PamHandleT};
-use crate::handle::{ConvError, Item, PamHandle, Prompt};
+use crate::handle::{ConvError, Item, NotUtf8, PamHandle, Prompt};
 
 /// The handle of one `pam_sm_*` call.
 pub struct RealHandle {
@@ -42,8 +42,27 @@ unsafe fn copy_lossy(ptr: *const c_char) -> Option<String> {
     )
 }
 
+/// Copies a C string PAM owns, refusing one that is not UTF-8; `Ok(None)`
+/// for null.
+///
+/// # Safety
+/// `ptr` must be null or a NUL-terminated string valid for this call.
+unsafe fn copy_utf8(ptr: *const c_char) -> Result<Option<String>, NotUtf8> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: non-null, and the caller promises a valid NUL-terminated string.
+    let text = unsafe { CStr::from_ptr(ptr) };
+    match text.to_str() {
+        Ok(text) => Ok(Some(text.to_owned())),
+        Err(_) => Err(NotUtf8 {
+            lossy: text.to_string_lossy().into_owned(),
+        }),
+    }
+}
+
 impl PamHandle for RealHandle {
-    fn item(&self, item: Item) -> Option<String> {
+    fn item(&self, item: Item) -> Result<Option<String>, NotUtf8> {
         let item_type = match item {
             Item::Service => PAM_SERVICE,
             Item::User => PAM_USER,
@@ -56,11 +75,11 @@ impl PamHandle for RealHandle {
         // `value` is a valid out-pointer.
         let rc = unsafe { pam_get_item(self.pamh, item_type, &mut value) };
         if rc != PAM_SUCCESS {
-            return None;
+            return Ok(None);
         }
         // SAFETY: these item types are NUL-terminated strings owned by PAM,
         // valid until the item is changed; it is copied at once.
-        unsafe { copy_lossy(value.cast()) }
+        unsafe { copy_utf8(value.cast()) }
     }
 
     fn user(&mut self) -> Result<String, i32> {
@@ -71,17 +90,15 @@ impl PamHandle for RealHandle {
         if rc != PAM_SUCCESS {
             return Err(rc);
         }
-        if user.is_null() {
-            return Err(PAM_SYSTEM_ERR);
+        // SAFETY: on success PAM returns null or its own NUL-terminated copy
+        // of the user name, valid until PAM_USER changes; it is copied at once.
+        match unsafe { copy_utf8(user) } {
+            Ok(Some(name)) => Ok(name),
+            Ok(None) => Err(PAM_SYSTEM_ERR),
+            // A name that is not UTF-8 cannot be sent faithfully: refuse it
+            // rather than ask about a different (lossy) name.
+            Err(NotUtf8 { .. }) => Err(PAM_USER_UNKNOWN),
         }
-        // SAFETY: on success PAM returns its own NUL-terminated copy of the
-        // user name, valid until PAM_USER changes; it is copied at once.
-        let name = unsafe { CStr::from_ptr(user) };
-        // A name that is not UTF-8 cannot be sent faithfully: refuse it
-        // rather than ask about a different (lossy) name.
-        name.to_str()
-            .map(str::to_owned)
-            .map_err(|_| PAM_USER_UNKNOWN)
     }
 
     fn env(&self, name: &str) -> Option<String> {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use pam_mfa::ffi::consts::PAM_CONV_ERR;
 use pam_mfa::log::{Level, LogSink};
-use pam_mfa::{ConvError, Host, Item, PamHandle};
+use pam_mfa::{ConvError, Host, Item, NotUtf8, PamHandle};
 use pam_mfa_protocol::{PamHook, Prompt, PromptStyle};
 
 /// One scripted PAM transaction.
@@ -29,6 +29,9 @@ pub struct Scripted {
     pub rhost: Option<String>,
     pub tty: Option<String>,
     pub env: Vec<(String, String)>,
+    /// Items set to bytes that are not UTF-8, each with its lossy text
+    /// (these win over the fields above).
+    pub not_utf8: Vec<(Item, String)>,
     /// Replies for conversation rounds that ask something, in order.
     pub replies: VecDeque<Result<Vec<Option<String>>, ConvError>>,
     /// Every conversation call, as shown.
@@ -55,6 +58,7 @@ impl Scripted {
             rhost: None,
             tty: None,
             env: Vec::new(),
+            not_utf8: Vec::new(),
             replies: VecDeque::new(),
             calls: Vec::new(),
             think: Duration::ZERO,
@@ -82,17 +86,22 @@ impl Scripted {
 }
 
 impl PamHandle for Scripted {
-    fn item(&self, item: Item) -> Option<String> {
-        match item {
-            Item::Service => {
-                self.service_reads.set(self.service_reads.get() + 1);
-                self.service.clone()
-            }
+    fn item(&self, item: Item) -> Result<Option<String>, NotUtf8> {
+        if item == Item::Service {
+            self.service_reads.set(self.service_reads.get() + 1);
+        }
+        if let Some((_, lossy)) = self.not_utf8.iter().find(|(i, _)| *i == item) {
+            return Err(NotUtf8 {
+                lossy: lossy.clone(),
+            });
+        }
+        Ok(match item {
+            Item::Service => self.service.clone(),
             Item::User => self.user.clone().ok().filter(|_| self.user_set),
             Item::Ruser => self.ruser.clone(),
             Item::Rhost => self.rhost.clone(),
             Item::Tty => self.tty.clone(),
-        }
+        })
     }
 
     fn user(&mut self) -> Result<String, i32> {

@@ -1,5 +1,6 @@
 //! A hostile stand-in for the agent: a root-owned Unix socket the test controls
-//! that answers garbage, an oversized length prefix, or nothing at all.
+//! that answers garbage, an oversized length prefix, nothing at all, or
+//! `allow` to whatever it is asked.
 
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -8,6 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+use pam_mfa_protocol::{write_frame, Response, ResponseBody};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Misbehaviour {
@@ -19,12 +22,16 @@ pub enum Misbehaviour {
     Silent,
     /// Answers valid JSON from another protocol version.
     WrongVersion,
+    /// Answers `allow` to every request: a login that reaches it passes, so
+    /// a test can tell the module asked nothing.
+    AllowEverything,
 }
 
 pub struct FakeAgent {
     pub socket: PathBuf,
     stop: Arc<AtomicBool>,
     connections: Arc<AtomicUsize>,
+    requests: Arc<AtomicUsize>,
     held: Arc<Mutex<Vec<UnixStream>>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -39,14 +46,20 @@ impl FakeAgent {
         listener.set_nonblocking(true).expect("nonblocking");
         let stop = Arc::new(AtomicBool::new(false));
         let connections = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(AtomicUsize::new(0));
         let held = Arc::new(Mutex::new(Vec::new()));
-        let (s, c, h) = (stop.clone(), connections.clone(), held.clone());
+        let (s, c, r, h) = (
+            stop.clone(),
+            connections.clone(),
+            requests.clone(),
+            held.clone(),
+        );
         let thread = std::thread::spawn(move || {
             while !s.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((conn, _)) => {
                         c.fetch_add(1, Ordering::SeqCst);
-                        serve(conn, how, &h);
+                        serve(conn, how, &r, &h);
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(20)),
                 }
@@ -56,6 +69,7 @@ impl FakeAgent {
             socket: socket.to_path_buf(),
             stop,
             connections,
+            requests,
             held,
             thread: Some(thread),
         }
@@ -65,9 +79,19 @@ impl FakeAgent {
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
     }
+
+    /// How many requests (first frames of a connection) were read.
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
 }
 
-fn serve(mut conn: UnixStream, how: Misbehaviour, held: &Mutex<Vec<UnixStream>>) {
+fn serve(
+    mut conn: UnixStream,
+    how: Misbehaviour,
+    requests: &AtomicUsize,
+    held: &Mutex<Vec<UnixStream>>,
+) {
     let _ = conn.set_nonblocking(false);
     let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
     let _ = conn.set_write_timeout(Some(Duration::from_secs(2)));
@@ -76,7 +100,9 @@ fn serve(mut conn: UnixStream, how: Misbehaviour, held: &Mutex<Vec<UnixStream>>)
     if conn.read_exact(&mut len).is_ok() {
         let n = (u32::from_be_bytes(len) as usize).min(64 * 1024);
         let mut body = vec![0u8; n];
-        let _ = conn.read_exact(&mut body);
+        if conn.read_exact(&mut body).is_ok() {
+            requests.fetch_add(1, Ordering::SeqCst);
+        }
     }
     match how {
         Misbehaviour::Garbage => {
@@ -92,6 +118,10 @@ fn serve(mut conn: UnixStream, how: Misbehaviour, held: &Mutex<Vec<UnixStream>>)
             let body = br#"{"v":99,"type":"allow"}"#;
             let _ = conn.write_all(&(body.len() as u32).to_be_bytes());
             let _ = conn.write_all(body);
+        }
+        Misbehaviour::AllowEverything => {
+            let allow = Response::new(ResponseBody::Allow { message: None });
+            let _ = write_frame(&mut conn, &allow);
         }
         Misbehaviour::Silent => {}
     }

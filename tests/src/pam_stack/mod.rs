@@ -1,6 +1,8 @@
 //! A PAM service in a private configuration directory, run through `pam-harness`.
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -37,6 +39,10 @@ pub struct HarnessRun {
     /// shares the host's agent socket): the agent's pid is then invisible
     /// to it, and SO_PEERCRED says pid 0.
     pub own_pid_namespace: bool,
+    /// Harness flags whose values are bytes (`--user`, `--ruser`, `--rhost`,
+    /// `--tty`), given after the fields above and so replacing them: names
+    /// that are not UTF-8.
+    pub bytes: Vec<(&'static str, Vec<u8>)>,
 }
 
 impl HarnessRun {
@@ -158,6 +164,9 @@ impl PamStack {
             if let Some(v) = v {
                 cmd.args([flag, v]);
             }
+        }
+        for (flag, value) in &r.bytes {
+            cmd.arg(flag).arg(OsStr::from_bytes(value));
         }
         for e in &r.env {
             cmd.args(["--env", e]);

@@ -18,6 +18,9 @@ mod login_decisions_tests;
 #[cfg(test)]
 mod node_id_tests;
 mod pam;
+mod pam_socket;
+#[cfg(test)]
+mod pam_socket_tests;
 mod password_unchecked;
 #[cfg(test)]
 mod password_unchecked_tests;
@@ -154,6 +157,7 @@ pub fn check_host(f: &Facts) -> Vec<Finding> {
     out.extend(sshd::check_sshd(f, config));
     out.extend(sshd_match::check_match_blocks(f));
     out.extend(pam::check_pam(f));
+    out.extend(pam_socket::check_pam_sockets(f, config));
     out.extend(sudoers::check_passwordless_sudo(f));
     out.extend(agent_checks::check_sudo(f));
     out.extend(login_decisions::check_root_sudo_skip(f));

@@ -71,7 +71,7 @@ impl PamLine {
         }
     }
 
-    fn at(&self) -> String {
+    pub(super) fn at(&self) -> String {
         format!("{}:{}", self.file, self.line)
     }
 }
@@ -103,42 +103,65 @@ fn expand(
             expand(files, inc.trim(), kind, depth + 1, out);
             continue;
         }
-        let mut words = line.split_whitespace();
-        let (Some(t), Some(control)) = (words.next(), words.next()) else {
+        let Some((t, pam_line)) = module_line(name, i + 1, line) else {
             continue;
         };
         if t.trim_start_matches('-') != kind {
             continue;
         }
-        let control = if control.starts_with('[') && !control.ends_with(']') {
-            // [a=b c=d] spans words.
-            let mut c = control.to_string();
-            for w in words.by_ref() {
-                c.push(' ');
-                c.push_str(w);
-                if w.ends_with(']') {
-                    break;
-                }
-            }
-            c
-        } else {
-            control.to_string()
-        };
-        let Some(module) = words.next() else {
-            continue;
-        };
-        if control == "include" || control == "substack" {
-            expand(files, module, kind, depth + 1, out);
+        if pam_line.control == "include" || pam_line.control == "substack" {
+            expand(files, &pam_line.module, kind, depth + 1, out);
             continue;
         }
-        out.push(PamLine {
-            file: name.to_string(),
-            line: i + 1,
+        out.push(pam_line);
+    }
+}
+
+/// Every module line of one file (`@include` and `include`/`substack`
+/// lines are not followed), each with its type as written (`-auth`, ...).
+pub(super) fn file_lines(file: &str, text: &str) -> Vec<(String, PamLine)> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, raw)| {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            if line.starts_with("@include") {
+                return None;
+            }
+            module_line(file, i + 1, line).map(|(t, l)| (t.to_string(), l))
+        })
+        .collect()
+}
+
+/// Line `number` of `file` (comment already cut): its type and the
+/// module line, or None when it names no module.
+fn module_line<'a>(file: &str, number: usize, line: &'a str) -> Option<(&'a str, PamLine)> {
+    let mut words = line.split_whitespace();
+    let (t, control) = (words.next()?, words.next()?);
+    let control = if control.starts_with('[') && !control.ends_with(']') {
+        // [a=b c=d] spans words.
+        let mut c = control.to_string();
+        for w in words.by_ref() {
+            c.push(' ');
+            c.push_str(w);
+            if w.ends_with(']') {
+                break;
+            }
+        }
+        c
+    } else {
+        control.to_string()
+    };
+    let module = words.next()?;
+    Some((
+        t,
+        PamLine {
+            file: file.to_string(),
+            line: number,
             control,
             module: module.to_string(),
             args: words.collect::<Vec<_>>().join(" "),
-        });
-    }
+        },
+    ))
 }
 
 /// Why `lines[j]` may not run, or not count: a line before it that ends

@@ -1,5 +1,8 @@
 //! The harness's command line.
 
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
     Auth,
@@ -21,10 +24,11 @@ impl Op {
 pub struct Args {
     pub confdir: Option<String>,
     pub service: Option<String>,
-    pub user: Option<String>,
-    pub ruser: Option<String>,
-    pub rhost: Option<String>,
-    pub tty: Option<String>,
+    /// The user name and the items are bytes: they need not be UTF-8.
+    pub user: Option<Vec<u8>>,
+    pub ruser: Option<Vec<u8>>,
+    pub rhost: Option<Vec<u8>>,
+    pub tty: Option<Vec<u8>>,
     pub env: Vec<String>,
     pub answers: Vec<String>,
     pub ops: Vec<Op>,
@@ -36,21 +40,37 @@ pub const USAGE: &str = "usage: pam-harness --confdir DIR --service NAME --user 
 [--rhost H] [--tty T] [--env K=V]... [--answer TEXT]... [--op auth|account|auth+account|session] \
 [--give-up-on-info TEXT] [--hold-on-prompt SECONDS]";
 
-pub fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
+/// Parses the command line. The values of `--user`, `--ruser`, `--rhost`
+/// and `--tty` are taken as bytes (a name that is not UTF-8 reaches PAM as
+/// it is); every other argument must be UTF-8.
+pub fn parse_args(mut it: impl Iterator<Item = OsString>) -> Result<Args, String> {
     let mut a = Args::default();
     let mut op_given = false;
     while let Some(flag) = it.next() {
+        let flag = flag
+            .into_string()
+            .map_err(|f| format!("unknown argument {f:?}"))?;
         if flag == "--help" || flag == "-h" {
             return Err(String::new());
         }
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let raw = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let bytes = match flag.as_str() {
+            "--user" => Some(&mut a.user),
+            "--ruser" => Some(&mut a.ruser),
+            "--rhost" => Some(&mut a.rhost),
+            "--tty" => Some(&mut a.tty),
+            _ => None,
+        };
+        if let Some(slot) = bytes {
+            *slot = Some(raw.into_vec());
+            continue;
+        }
+        let value = raw
+            .into_string()
+            .map_err(|v| format!("{flag} {v:?} is not UTF-8"))?;
         match flag.as_str() {
             "--confdir" => a.confdir = Some(value),
             "--service" => a.service = Some(value),
-            "--user" => a.user = Some(value),
-            "--ruser" => a.ruser = Some(value),
-            "--rhost" => a.rhost = Some(value),
-            "--tty" => a.tty = Some(value),
             "--env" => {
                 if !value.contains('=') || value.starts_with('=') {
                     return Err(format!("--env wants K=V, got {value:?}"));

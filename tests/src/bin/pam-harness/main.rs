@@ -7,6 +7,8 @@
 //!             [--give-up-on-info TEXT] [--hold-on-prompt SECONDS]
 //! ```
 //!
+//! The values of `--user`, `--ruser`, `--rhost` and `--tty` reach PAM as the
+//! bytes given: they need not be UTF-8.
 //! `--give-up-on-info TEXT`: an info message containing TEXT is answered with
 //! `PAM_CONV_ERR`, as a greeter does when its user presses Cancel.
 //! `--hold-on-prompt SECONDS`: every prompt is held that long (a person
@@ -34,12 +36,12 @@ use codes::code_name;
 use conversation::{conversation, say, Script};
 use pam_mfa_e2e::pam_ffi::*;
 
-fn cstring(what: &str, s: &str) -> Result<CString, String> {
+fn cstring(what: &str, s: impl Into<Vec<u8>>) -> Result<CString, String> {
     CString::new(s).map_err(|_| format!("{what} contains a NUL byte"))
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
+    let args = match parse_args(std::env::args_os().skip(1)) {
         Ok(a) => a,
         Err(e) => {
             if !e.is_empty() {
@@ -74,13 +76,13 @@ impl HandleSetup {
             (PAM_TTY, &args.tty),
         ] {
             if let Some(v) = value {
-                items.push((kind, cstring("item", v)?));
+                items.push((kind, cstring("item", v.as_slice())?));
             }
         }
         let env = args
             .env
             .iter()
-            .map(|e| cstring("--env", e))
+            .map(|e| cstring("--env", e.as_str()))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(HandleSetup { items, env })
     }

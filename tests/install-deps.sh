@@ -21,6 +21,9 @@ PACKAGES="$PACKAGES dpkg-dev binutils gzip rpm debootstrap systemd-container"
 # PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1), the page served by nginx; nginx also serves the publisher's directory
 # (tests/tests/sync_manifest.rs).
 PACKAGES="$PACKAGES chromium nginx"
+# A case-insensitive directory (tests/tests/case_insensitive_directory.rs):
+# a small NSS module compiled with cc at test time.
+PACKAGES="$PACKAGES gcc libc6-dev"
 # node and npm: Debian's, unless a node that ships its own npm (NodeSource's
 # nodejs, which conflicts with Debian's npm package) is installed already.
 command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs"

@@ -9,7 +9,15 @@
 //! The passwd database is enumerated through NSS (`getpwent`: the files and
 //! every source that enumerates; sssd and LDAP sources usually do not, so
 //! their aliases are not seen), off the login path, and redone after
-//! [`TTL`]; only logins that name no cluster user ask.
+//! [`TTL`]; only logins that name no cluster user ask. Those also take, with
+//! no enumeration, the name the database gives the login (getpwnam's
+//! `pw_name`: a case-insensitive sssd or LDAP source answers `RVCASE` with
+//! its account `rvcase`) and the name of its uid (getpwuid's, looked up
+//! off the login path too: [`uid_name`]).
+
+mod uid_name;
+
+pub use uid_name::name_of_uid_bounded;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
@@ -32,6 +40,37 @@ thread_local! {
     /// In tests, the passwd database as (name, uid) entries.
     pub(crate) static PASSWD: std::cell::RefCell<Option<Vec<(String, u32)>>> =
         const { std::cell::RefCell::new(None) };
+    /// In tests, a source after [`PASSWD`] that getpwnam and getpwuid find
+    /// and getpwent does not list, matching names without regard to case
+    /// (sssd with `case_sensitive = false`), as (name, uid) entries.
+    pub(crate) static DIRECTORY: std::cell::RefCell<Vec<(String, u32)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// In tests, the entry getpwnam finds for `name`: [`PASSWD`]'s of that
+/// name, else [`DIRECTORY`]'s of that name in any case.
+#[cfg(test)]
+fn test_entry_of_name(passwd: Vec<(String, u32)>, name: &str) -> Option<(String, u32)> {
+    passwd.into_iter().find(|(n, _)| n == name).or_else(|| {
+        DIRECTORY.with(|d| {
+            d.borrow()
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .cloned()
+        })
+    })
+}
+
+/// In tests, the name getpwuid finds for `uid`: [`PASSWD`]'s first, else
+/// [`DIRECTORY`]'s first.
+#[cfg(test)]
+fn test_name_of_uid(passwd: Vec<(String, u32)>, uid: u32) -> Option<String> {
+    let directory = DIRECTORY.with(|d| d.borrow().clone());
+    passwd
+        .into_iter()
+        .chain(directory)
+        .find(|(_, u)| *u == uid)
+        .map(|(n, _)| n)
 }
 
 /// What the last enumeration found, and when it ended.
@@ -96,18 +135,25 @@ pub fn other_names_of_uid(uid: u32, name: &str) -> Vec<String> {
 
 /// The uid of a name (getpwnam, remembered for a while).
 pub fn uid_of_name(name: &str) -> Option<u32> {
+    account_of_name(name).map(|(uid, _)| uid)
+}
+
+/// The account a name logs in to (getpwnam, remembered for a while): its
+/// uid and the name the user database gives it (`pw_name`), which may be
+/// spelled otherwise than `name` (a case-insensitive source).
+pub fn account_of_name(name: &str) -> Option<(u32, String)> {
     #[cfg(test)]
     if let Some(entries) = PASSWD.with(|p| p.borrow().clone()) {
-        return entries.into_iter().find(|(n, _)| n == name).map(|(_, u)| u);
+        return test_entry_of_name(entries, name).map(|(n, u)| (u, n));
     }
-    crate::ipc::uid_of(name)
+    crate::ipc::account_of(name)
 }
 
 /// The name of a uid (getpwuid: the first entry of that uid).
 pub fn name_of_uid(uid: u32) -> Option<String> {
     #[cfg(test)]
     if let Some(entries) = PASSWD.with(|p| p.borrow().clone()) {
-        return entries.into_iter().find(|(_, u)| *u == uid).map(|(n, _)| n);
+        return test_name_of_uid(entries, uid);
     }
     crate::ipc::name_of_uid(uid)
 }

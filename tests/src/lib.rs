@@ -15,6 +15,7 @@ pub mod keys;
 pub mod man_page;
 pub mod mfa_sshd;
 pub mod nginx;
+pub mod nss_directory;
 pub mod packaging;
 pub mod pam_ffi;
 pub mod pam_stack;

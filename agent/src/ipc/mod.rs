@@ -35,4 +35,4 @@ pub use person::{at_accept as invoking_person, Person};
 pub use server::{bind, serve_connection, FIRST_FRAME_TIMEOUT, READ_TIMEOUT};
 pub use socket_dir::check_socket_path;
 pub use ssh_credential::SshCredential;
-pub(crate) use user_names::{name_of_uid, uid_of};
+pub(crate) use user_names::{account_of, name_of_uid};

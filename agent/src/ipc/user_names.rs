@@ -60,32 +60,41 @@ pub(super) fn has_name(uid: u32) -> bool {
     named
 }
 
-/// A user name's uid (`None`: no such user) and when it was looked up.
-type NameCache = HashMap<String, (Instant, Option<u32>)>;
+/// A user name's account (`None`: no such user) and when it was looked up.
+type NameCache = HashMap<String, (Instant, Option<(u32, String)>)>;
 
-/// The uid of a user name, from the user database. Remembered for
-/// [`NAME_TTL`]: every SSH login asks, and a lookup through NSS takes tens
-/// of microseconds (a name no module knows, the longest).
+/// The uid of a user name, from the user database (see [`account_of`]).
 pub(crate) fn uid_of(name: &str) -> Option<u32> {
+    account_of(name).map(|(uid, _)| uid)
+}
+
+/// The account a user name logs in to, from the user database (getpwnam):
+/// its uid and the name the database gives it (`pw_name`), which a source
+/// that matches names without regard to case (sssd's `case_sensitive =
+/// false`, the usual Active Directory setup) spells its own way: `RVCASE`
+/// is `rvcase`. Remembered for [`NAME_TTL`]: every SSH login asks, and a
+/// lookup through NSS takes tens of microseconds (a name no module knows,
+/// the longest).
+pub(crate) fn account_of(name: &str) -> Option<(u32, String)> {
     static NAMES: Mutex<Option<NameCache>> = Mutex::new(None);
     let now = Instant::now();
     {
         let names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(&(at, uid)) = names.as_ref().and_then(|n| n.get(name)) {
-            if now.duration_since(at) < NAME_TTL {
-                return uid;
+        if let Some((at, account)) = names.as_ref().and_then(|n| n.get(name)) {
+            if now.duration_since(*at) < NAME_TTL {
+                return account.clone();
             }
         }
     }
-    let uid = nix::unistd::User::from_name(name)
+    let account = nix::unistd::User::from_name(name)
         .ok()
         .flatten()
-        .map(|u| u.uid.as_raw());
+        .map(|u| (u.uid.as_raw(), u.name));
     let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
     let names = names.get_or_insert_with(HashMap::new);
     if names.len() >= MAX_NAMES {
         names.clear();
     }
-    names.insert(name.to_string(), (now, uid));
-    uid
+    names.insert(name.to_string(), (now, account.clone()));
+    account
 }

@@ -7,13 +7,16 @@
 //!   uid, never PAM_USER (sudo's `rootpw`/`targetpw`/`runaspw` with
 //!   `!pam_ruser` set PAM_USER to root or the target and no PAM_RUSER);
 //! - an account is its uid: a login that names no cluster user, while
-//!   another local name of the same uid is a cluster login (two passwd
-//!   entries of one uid), is decided as that cluster login.
+//!   another name of the same uid is a cluster login (two passwd entries
+//!   of one uid, or the name a case-insensitive directory gives the login:
+//!   `RVCASE` is `rvcase`), is decided as that cluster login.
 
 use pam_mfa_protocol::PamContext;
 
 use super::verdict::PeerIds;
-use crate::host_accounts::{name_of_uid, other_names_of_uid, uid_of_name};
+use crate::host_accounts::{
+    account_of_name, name_of_uid, name_of_uid_bounded, other_names_of_uid, uid_of_name,
+};
 use crate::policy::{Bundle, ServiceClass};
 
 /// The login the policy is asked about, or why there is none to ask about.
@@ -72,7 +75,7 @@ pub fn ruser_is_root(ruser: Option<&str>) -> bool {
 pub(super) enum AliasOf {
     /// The login itself names cluster users, or no other name of its uid does.
     Itself,
-    /// Another local name of the login's uid is a cluster login: decided
+    /// Another name of the login's uid is a cluster login: decided
     /// for it; the note says why.
     Cluster { login: String, note: String },
     /// Several other names of the uid are cluster logins: refused, as the
@@ -89,19 +92,30 @@ pub(super) fn is_cluster_login(bundle: &Bundle, login: &str, now: std::time::Sys
 }
 
 /// The account is its uid: a `login` the bundle does not hold whose uid
-/// other local names share (passwd entries of one uid) is decided as the
-/// one of them that is a cluster login; several of them are refused.
+/// has other names is decided as the one of them that is a cluster login;
+/// several of them are refused. The uid's other names: the one the user
+/// database gives the login (getpwnam's `pw_name`: sssd with
+/// `case_sensitive = false` logs `RVCASE` in to `rvcase`, and sshd hands
+/// PAM the name as typed), the uid's own (getpwuid's), and the passwd
+/// entries of that uid the database enumerates (sssd and LDAP usually do
+/// not). A login whose uid has no name that is a cluster login is itself.
 pub(super) fn uid_alias(bundle: &Bundle, login: &str, now: std::time::SystemTime) -> AliasOf {
     if is_cluster_login(bundle, login, now) {
         return AliasOf::Itself;
     }
-    let Some(uid) = uid_of_name(login) else {
+    // The same getpwnam that gives the uid gives the database's name.
+    let Some((uid, db_name)) = account_of_name(login) else {
         return AliasOf::Itself;
     };
-    let cluster: Vec<String> = other_names_of_uid(uid, login)
-        .into_iter()
-        .filter(|n| is_cluster_login(bundle, n, now))
-        .collect();
+    let mut names = vec![db_name];
+    names.extend(name_of_uid_bounded(uid));
+    names.extend(other_names_of_uid(uid, login));
+    let mut cluster: Vec<String> = Vec::new();
+    for name in names {
+        if name != login && !cluster.contains(&name) && is_cluster_login(bundle, &name, now) {
+            cluster.push(name);
+        }
+    }
     match cluster.as_slice() {
         [] => AliasOf::Itself,
         [one] => AliasOf::Cluster {

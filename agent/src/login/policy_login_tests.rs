@@ -1,8 +1,9 @@
 //! The login the policy is asked about: the invoking user of an admin
 //! action by PAM_RUSER or the caller's real uid (never PAM_USER, which
 //! sudo's `rootpw`/`targetpw` with `!pam_ruser` sets to root or the
-//! target), and another local name of the login's uid when that is the
-//! cluster login.
+//! target), and another name of the login's uid when that is the cluster
+//! login: a passwd entry of that uid, the name a case-insensitive directory
+//! gives the login, the uid's own name.
 
 use std::time::SystemTime;
 
@@ -13,14 +14,23 @@ use super::flow_tests::Fixture;
 use super::policy_login::{policy_login, uid_alias, AliasOf};
 use super::tap::Step;
 use super::verdict::PeerIds;
-use crate::host_accounts::PASSWD;
+use crate::host_accounts::{DIRECTORY, PASSWD};
 use crate::policy::load_bundle_str;
 use crate::policy::ServiceClass;
 
-/// The passwd database the test sees, as (name, uid).
+/// The passwd database the test sees, as (name, uid), with no directory.
 fn passwd(entries: &[(&str, u32)]) {
     let entries = entries.iter().map(|(n, u)| (n.to_string(), *u)).collect();
     PASSWD.with(|p| *p.borrow_mut() = Some(entries));
+    directory(&[]);
+}
+
+/// A directory after the passwd files, as (name, uid): getpwnam finds its
+/// names in any case and getpwuid its uids, getpwent lists none of them
+/// (sssd with `case_sensitive = false`).
+fn directory(entries: &[(&str, u32)]) {
+    let entries = entries.iter().map(|(n, u)| (n.to_string(), *u)).collect();
+    DIRECTORY.with(|d| *d.borrow_mut() = entries);
 }
 
 fn sudo(user: &str, ruser: Option<&str>) -> PamContext {
@@ -130,6 +140,54 @@ fn another_name_of_the_uid_that_is_a_cluster_login_decides() {
     }
 }
 
+#[test]
+fn the_name_a_case_insensitive_directory_gives_the_login_decides() {
+    let bundle = load_bundle_str(&policy(), "test.yaml").unwrap();
+    let now = SystemTime::now();
+    passwd(&[("root", 0), ("daemon", 1)]);
+    directory(&[("rvbj", 47011), ("svc", 47012)]);
+    // sshd hands PAM `RVBJ` as typed; getpwnam answers with rvbj.
+    match uid_alias(&bundle, "RVBJ", now) {
+        AliasOf::Cluster { login, note } => {
+            assert_eq!(login, "rvbj");
+            assert!(
+                note.contains(
+                    "login RVBJ is no cluster login, but its uid 47011 is also cluster login rvbj"
+                ),
+                "{note}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(uid_alias(&bundle, "rvbj", now), AliasOf::Itself);
+    // A uid with no cluster name, root's and system accounts' among them,
+    // stays itself whatever the spelling.
+    for login in ["SVC", "svc", "root", "daemon", "nobody-here"] {
+        assert_eq!(uid_alias(&bundle, login, now), AliasOf::Itself, "{login}");
+    }
+}
+
+#[test]
+fn the_uids_own_name_decides_when_the_directory_does_not_enumerate() {
+    let bundle = load_bundle_str(&policy(), "test.yaml").unwrap();
+    let now = SystemTime::now();
+    // getpwuid(1001) answers rvbj; getpwent lists neither.
+    passwd(&[("root", 0)]);
+    directory(&[("rvbj", 1001), ("rvbjops", 1001)]);
+    match uid_alias(&bundle, "rvbjops", now) {
+        AliasOf::Cluster { login, .. } => assert_eq!(login, "rvbj"),
+        other => panic!("{other:?}"),
+    }
+    // The database's name of the login (ops) and the uid's (rvbj, the
+    // files' entry) are two cluster logins: refused.
+    passwd(&[("rvbj", 1001)]);
+    directory(&[("ops", 1001)]);
+    match uid_alias(&bundle, "OPS", now) {
+        AliasOf::Several { note } => assert!(note.contains("ops, rvbj"), "{note}"),
+        other => panic!("{other:?}"),
+    }
+}
+
 fn ssh_fixture() -> Fixture {
     Fixture::new(&policy(), "attached_keys:\n  enabled: false\n")
 }
@@ -170,6 +228,37 @@ fn an_ssh_login_to_an_alias_of_a_cluster_login_is_decided_as_it() {
     assert!(
         !allowed && message.contains("several cluster logins"),
         "{message}"
+    );
+}
+
+#[test]
+fn an_ssh_login_typed_in_another_case_is_decided_as_the_directorys_name() {
+    let f = ssh_fixture();
+    let ctx = PamContext {
+        service: "sshd".into(),
+        user: "RVBJ".into(),
+        rhost: Some("10.0.0.9".into()),
+        ..Default::default()
+    };
+    let peer = PeerIds {
+        pid: 1,
+        uid: 0,
+        real_uid: Some(0),
+    };
+    passwd(&[("root", 0)]);
+    directory(&[("rvbj", 47011)]);
+    let (allowed, message) =
+        reason_of(handle_begin(&f.state, peer, PamHook::Account, &ctx, Ok(())));
+    assert!(!allowed, "rvbj's session MFA applies: {message}");
+    directory(&[("svc", 47012)]);
+    let ctx = PamContext {
+        user: "SVC".into(),
+        ..ctx
+    };
+    let step = handle_begin(&f.state, peer, PamHook::Account, &ctx, Ok(()));
+    assert!(
+        reason_of(step).0,
+        "a login of no cluster name gets the cap's (off)"
     );
 }
 

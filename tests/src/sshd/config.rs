@@ -47,6 +47,10 @@ pub struct SshdOptions {
     /// the host has no `.ssh` there; the host's files are untouched), and
     /// `PermitRootLogin yes`.
     pub root_authorized_keys: Option<String>,
+    /// When set: (an nsswitch.conf bind-mounted over `/etc/nsswitch.conf`
+    /// inside sshd's namespace, a directory for `LD_LIBRARY_PATH` where its
+    /// NSS modules are), see [`crate::nss_directory`].
+    pub nsswitch: Option<(PathBuf, PathBuf)>,
 }
 
 impl SshdOptions {
@@ -58,6 +62,7 @@ impl SshdOptions {
             extra: Vec::new(),
             service: None,
             syslog: None,
+            nsswitch: None,
             extra_pam_services: Vec::new(),
             sudoers: None,
             root_authorized_keys: None,
@@ -99,6 +104,13 @@ impl SshdOptions {
         let mut text = lines.join("\n");
         text.push('\n');
         self.root_authorized_keys = Some(text);
+        self
+    }
+
+    /// sshd's namespace gets `conf` as `/etc/nsswitch.conf` and runs sshd
+    /// with `lib_dir` (its NSS modules) in `LD_LIBRARY_PATH`.
+    pub fn nsswitch(mut self, conf: &Path, lib_dir: &Path) -> SshdOptions {
+        self.nsswitch = Some((conf.to_path_buf(), lib_dir.to_path_buf()));
         self
     }
 

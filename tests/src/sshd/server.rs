@@ -31,7 +31,8 @@ pub fn free_port() -> u16 {
 /// $5 log, $6 where the keys command goes under /run/t, $7 a private sudoers
 /// file to bind over /etc/sudoers (or empty), $8 root's authorized_keys (or
 /// empty): copied onto a tmpfs over `~root/.ssh` (over `~root` when the host
-/// has no `.ssh` there, so nothing is created on the host).
+/// has no `.ssh` there, so nothing is created on the host). `$NSSWITCH`, when
+/// set, is bind-mounted over `/etc/nsswitch.conf`.
 const NAMESPACE_SCRIPT: &str = r#"set -e
 mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -p /run/sshd /run/t
@@ -39,6 +40,8 @@ chmod 755 /run/t
 if [ -n "$2" ]; then install -m 755 -o root -g root "$2" "$6"; fi
 mount --bind "$1" /etc/pam.d
 if [ -n "$7" ]; then mount --bind "$7" /etc/sudoers; fi
+if [ -n "${NSSWITCH:-}" ]; then mount --bind "$NSSWITCH" /etc/nsswitch.conf; fi
+unset NSSWITCH
 if [ -n "$8" ]; then
   home=$(getent passwd root | cut -d: -f6)
   [ -d "$home" ] && [ ! -L "$home" ] || { echo "root's home $home is not a directory"; exit 1; }
@@ -172,6 +175,7 @@ impl Layout {
                 .unwrap_or(std::path::Path::new("")),
         )
         .env_remove("SYSLOG_SOCK")
+        .env_remove("NSSWITCH")
         .stdin(Stdio::null())
         .stdout(stderr.try_clone().expect("dup"))
         .stderr(stderr);
@@ -179,6 +183,9 @@ impl Layout {
             cmd.env("SYSLOG_SOCK", sock)
                 .env("HOSTDEV", hostdev)
                 .env("DEV_LOG_SETUP", crate::syslog::DEV_LOG_SETUP);
+        }
+        if let Some((conf, lib_dir)) = &opts.nsswitch {
+            cmd.env("NSSWITCH", conf).env("LD_LIBRARY_PATH", lib_dir);
         }
         in_new_session(&mut cmd);
         cmd.spawn().expect("spawn unshare sshd")

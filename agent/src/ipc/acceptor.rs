@@ -2,12 +2,20 @@
 //! the listener (leader/followers; the kernel wakes one per connection).
 //! The thread that gets a connection serves it itself, with no hand-off to
 //! another thread, but only once another thread waits in `accept`: when it
-//! was the last one, it starts a new one first, and when no thread can be
-//! started it refuses the connection at once and goes back to accepting.
-//! So some thread always accepts, no connection waits for a busy thread, and
-//! the listen backlog cannot stay full: a local user holding connections or
-//! logins open only spends their own budget (see [`super::budgets`] and
-//! [`super::pool`], which counts each connection against its person).
+//! was the last one, it starts a new one first. Before that, right after
+//! `accept`, a non-root peer's connection is counted against its person
+//! and refused at once when their budget is spent ([`super::pool`]): a
+//! user's connections beyond their budget start no thread. When no thread
+//! can be started (the system's limit, or the agent's own bound on
+//! threads, `super::thread_bound`) the connection is refused at once and
+//! the thread goes back to accepting. So some thread always accepts and no
+//! connection waits for a busy thread.
+//!
+//! What this does not do: keep the listen backlog from filling. The kernel
+//! queues connections before the agent sees who makes them, and processes
+//! blocked in `connect` refill each slot the agent frees at once, so one
+//! local user can keep the queue full and other users' connects wait
+//! (their own budgets decide nothing about that queue).
 //! After a root peer's connection one thread watches the listener awake
 //! for a moment before it sleeps in `accept` again ([`watch_awake`]).
 
@@ -20,8 +28,9 @@ use std::time::{Duration, Instant};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
 use super::budgets::Budgets;
-use super::pool::serve_guarded;
-use super::shared::{refuse, Shared};
+use super::pool::{at_accept, serve_guarded};
+use super::shared::{refuse, Refusal, Shared};
+use super::thread_bound::{threads_for, ThreadBound};
 use crate::state::AgentState;
 
 /// Threads kept waiting in `accept` for the next connections; more end once
@@ -49,6 +58,7 @@ pub fn serve(
         stop,
         accepting: AtomicUsize::new(0),
         watching: AtomicBool::new(false),
+        threads: ThreadBound::new(threads_for(capacity, KEEP_IDLE)),
     });
     let watcher = {
         let shared = Arc::clone(&shared);
@@ -76,14 +86,19 @@ fn accept_loop(shared: &Arc<Shared>, lasting: bool) {
         let others = shared.accepting.fetch_sub(1, Ordering::SeqCst) - 1;
         match accepted {
             Ok((stream, _)) => {
+                // A non-root peer over its budget is refused here, before
+                // it can cost a thread.
+                let Some(accepted) = at_accept(shared, stream) else {
+                    continue;
+                };
                 if others == 0 {
                     if let Err(why) = start_acceptor(shared) {
                         // Nobody else would accept while this thread serves.
-                        refuse(stream, &shared.state, &why);
+                        refuse(accepted.stream, &shared.state, Refusal::NoThread, &why);
                         continue;
                     }
                 }
-                if serve_guarded(shared, stream) {
+                if serve_guarded(shared, accepted) {
                     watch_awake(shared);
                 }
             }
@@ -101,8 +116,15 @@ fn accept_loop(shared: &Arc<Shared>, lasting: bool) {
     }
 }
 
-/// Starts one more accepting thread; `Err` says why none could be started.
+/// Starts one more accepting thread; `Err` says why none could be started
+/// (the system's limit, or `super::thread_bound`'s).
 fn start_acceptor(shared: &Arc<Shared>) -> Result<(), String> {
+    let token = shared.threads.try_take().ok_or_else(|| {
+        format!(
+            "the agent runs as many threads as it may ({})",
+            shared.threads.max()
+        )
+    })?;
     let shared = Arc::clone(shared);
     // Counted before it starts, so the next connection does not start
     // another one meanwhile.
@@ -110,6 +132,7 @@ fn start_acceptor(shared: &Arc<Shared>) -> Result<(), String> {
     let spawned = std::thread::Builder::new().name("conn".into()).spawn({
         let shared = Arc::clone(&shared);
         move || {
+            let _running = token;
             shared.accepting.fetch_sub(1, Ordering::SeqCst);
             accept_loop(&shared, false)
         }

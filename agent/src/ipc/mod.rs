@@ -18,6 +18,7 @@ mod shared;
 mod socket_dir;
 mod ssh_credential;
 mod subuid;
+mod thread_bound;
 mod user_names;
 mod vanished_status;
 

@@ -131,7 +131,7 @@ pub fn serve_connection(
         let class = class_of(&state.services, &req.body);
         if std::mem::take(&mut first) {
             if let Err(why) = settle_connection(slot, person, &peer, class, &req.body) {
-                super::shared::refuse(stream, state, &why);
+                super::shared::refuse(stream, state, super::shared::Refusal::FirstRequest, &why);
                 return;
             }
         }

@@ -16,10 +16,10 @@ use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
 
 use super::budgets::ConnectionSlot;
 use super::peer::peer_from;
-use super::person;
+use super::person::{self, Person};
 use super::pidfd;
 use super::server::serve_connection;
-use super::shared::{refuse, Refusal, Shared};
+use super::shared::{refuse, Listening, Refusal, Shared};
 
 /// A connection just accepted: its peer's SO_PEERCRED, and a non-root
 /// peer's connection slot, taken before another thread was started.
@@ -32,11 +32,14 @@ pub(super) struct Accepted {
 
 /// On the accepting thread, right after `accept`: the peer's credentials
 /// and, for a non-root peer, its connection counted against its person, by
-/// uid alone (cached user database answers; the refusal names the uid).
-/// `None` once the connection is closed: no credentials, or refused. Root
+/// uid alone (cached user database answers; the refusal names a person's
+/// uid by number).
+/// `None` once the connection is closed: no credentials, or refused (also
+/// any non-root peer on the socket only root may connect to). Root
 /// peers (sudo, su, sshd) are counted in [`serve_guarded`], as before: who
 /// is behind them takes /proc reads.
-pub(super) fn at_accept(shared: &Shared, stream: UnixStream) -> Option<Accepted> {
+pub(super) fn at_accept(on: &Listening, stream: UnixStream) -> Option<Accepted> {
+    let shared = &on.shared;
     // nix's UnixCredentials holds the kernel's struct ucred as it is: a pid
     // of 0 (a peer in a pid namespace this one cannot see) stays a value,
     // where rustix's UCred (a pid that cannot be 0) would be undefined.
@@ -44,13 +47,18 @@ pub(super) fn at_accept(shared: &Shared, stream: UnixStream) -> Option<Accepted>
         return None; // closed: no credentials, nothing to decide on
     };
     let (uid, pid) = (cred.uid(), cred.pid());
+    if on.root_only && uid != 0 {
+        let why = "only root may connect to this socket";
+        refuse(stream, &shared.state, Refusal::Peer, why);
+        return None;
+    }
     let slot = if uid == 0 {
         None
     } else {
         let person = person::behind_non_root(uid);
         match shared
             .budgets
-            .connection_named(&person, || format!("uid {uid}"))
+            .connection_named(&person, || named_without_lookup(&person))
         {
             Ok(slot) => Some(slot),
             Err(why) => {
@@ -65,6 +73,16 @@ pub(super) fn at_accept(shared: &Shared, stream: UnixStream) -> Option<Accepted>
         pid,
         slot,
     })
+}
+
+/// A non-root peer's person as a refusal names it on the accepting thread:
+/// a uid by number (its name would be a user database look-up), the owner
+/// of a subordinate range as /etc/subuid names it.
+fn named_without_lookup(person: &Person) -> String {
+    match person {
+        Person::Uid(uid) => format!("uid {uid}"),
+        other => other.to_string(),
+    }
 }
 
 /// Counts a root peer's connection against the person behind it (a

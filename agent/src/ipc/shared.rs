@@ -16,18 +16,28 @@ use crate::state::AgentState;
 /// How long a refusal may take to write (it fits an empty socket buffer).
 const REFUSAL_WRITE_TIMEOUT: Duration = Duration::from_millis(20);
 
-/// What every accepting thread shares.
+/// What every accepting thread shares, whichever listener it accepts on:
+/// the budgets, the state and the bound on threads are one for both.
 pub(super) struct Shared {
-    pub(super) listener: UnixListener,
     pub(super) state: Arc<AgentState>,
     pub(super) budgets: Arc<Budgets>,
     pub(super) stop: Arc<AtomicBool>,
-    /// Threads in (or on their way into) `accept`.
-    pub(super) accepting: AtomicUsize,
-    /// A thread watches the listener awake (`super::acceptor`).
-    pub(super) watching: AtomicBool,
     /// The accepting and serving threads started, and how many may run.
     pub(super) threads: Arc<ThreadBound>,
+}
+
+/// One listener and the threads that accept on it.
+pub(super) struct Listening {
+    pub(super) listener: UnixListener,
+    /// The socket only root may connect to: a peer of any other uid is
+    /// refused at once (its mode says so already; this holds even if it
+    /// did not).
+    pub(super) root_only: bool,
+    /// Threads in (or on their way into) `accept` on this listener.
+    pub(super) accepting: AtomicUsize,
+    /// A thread watches this listener awake (`super::acceptor`).
+    pub(super) watching: AtomicBool,
+    pub(super) shared: Arc<Shared>,
 }
 
 /// Why a connection is refused, as far as the log is concerned: each kind
@@ -39,7 +49,8 @@ pub(super) enum Refusal {
     Budget,
     /// No thread could be started, or the bound on threads is reached.
     NoThread,
-    /// The peer's process is gone, or cannot be seen from here.
+    /// The peer's process is gone, or cannot be seen from here, or it is
+    /// not root on the socket only root may connect to.
     Peer,
     /// Its first request is refused (`super::admission`).
     FirstRequest,

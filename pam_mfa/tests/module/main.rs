@@ -6,6 +6,7 @@ mod connect_order;
 mod handle;
 mod hooks;
 mod malformed;
+mod root_socket;
 mod steps;
 mod unreachable;
 mod waits_and_failures;

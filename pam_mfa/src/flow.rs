@@ -6,6 +6,7 @@
 //! connection without reading a reply.
 
 use std::io;
+use std::path::PathBuf;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ use pam_mfa_protocol::{
 };
 
 use crate::args::Config;
-use crate::client::{connect, Connection, Deadline};
+use crate::client::{connect_as_caller, Connection, Deadline};
 use crate::ffi::consts::PAM_MAX_RESP_SIZE;
 use crate::handle::{ConvError, PamHandle};
 use crate::log::Logger;
@@ -28,18 +29,24 @@ pub const MAX_PROMPT_ROUNDS: u32 = 32;
 /// Shortest pause before a `poll`, whatever `after_ms` says.
 pub const MIN_POLL_PAUSE: Duration = Duration::from_millis(10);
 
-/// Connects to the agent `config` names; the exchange's deadline
-/// (`timeout=`) starts now. `Err` is the outcome without an agent: no agent
-/// at all (fail mode applies), or a failure.
-pub fn open(config: &Config) -> Result<Connection, Outcome> {
+/// Connects to the agent `config` names (as root, to its socket only
+/// root may connect to first: [`crate::client::connect_as_caller`]); the
+/// exchange's deadline (`timeout=`) starts now. `Ok` holds the socket
+/// connected to. `Err` is the outcome without an agent: no agent at all
+/// (fail mode applies), or a failure.
+pub fn open(config: &Config) -> Result<(Connection, PathBuf), Outcome> {
     let deadline = Deadline::after(config.timeout);
-    connect(&config.socket, config.agent_uid, deadline).map_err(|e| {
-        if e.is_unreachable() {
-            Outcome::Unreachable(format!("agent at {}: {e}", config.socket.display()))
-        } else {
-            Outcome::Failure(e.to_string())
-        }
-    })
+    let caller_is_root = rustix::process::geteuid().is_root();
+    connect_as_caller(&config.socket, config.agent_uid, deadline, caller_is_root).map_err(
+        |(path, e)| {
+            let why = format!("agent at {}: {e}", path.display());
+            if e.is_unreachable() {
+                Outcome::Unreachable(why)
+            } else {
+                Outcome::Failure(why)
+            }
+        },
+    )
 }
 
 /// Runs one exchange with the agent for `hook` on `conn` (from [`open`]).

@@ -89,8 +89,8 @@ pub fn run_hook<H: PamHandle + ?Sized, S: AsRef<str>>(
         fail_mode_name(config.fail_mode)
     ));
     let outcome = match early.unwrap_or_else(|| open(&config)) {
-        Ok(conn) => {
-            log.debug(format_args!("connected to {}", config.socket.display()));
+        Ok((conn, socket)) => {
+            log.debug(format_args!("connected to {}", socket.display()));
             exchange(
                 handle,
                 &config,

@@ -19,7 +19,10 @@
 //! 1. The socket path must be a socket (not a symlink) owned by root
 //!    (`lstat`); the module connects non-blocking, retrying while the agent's
 //!    backlog is full, until the deadline; the peer's SO_PEERCRED uid must be
-//!    0. The socket stays non-blocking: a read or write that would block
+//!    0. Run as root (sshd, sudo, su, login), the module does so first on
+//!    `<socket>.root`, the agent's socket only root may connect to (no local
+//!    user can fill its queue), and on the public socket only when no agent
+//!    serves that one ([`client::connect_as_caller`]). The socket stays non-blocking: a read or write that would block
 //!    waits in `poll` for at most the time left, so a hung agent cannot hold
 //!    the module past the deadline.
 //! 2. The module sends `begin {hook, context}`: service, user

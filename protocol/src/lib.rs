@@ -30,3 +30,26 @@ pub const MAX_FRAME: usize = 64 * 1024;
 
 /// Where the agent listens unless configured otherwise.
 pub const DEFAULT_SOCKET: &str = "/run/pam-mfa/agent.sock";
+
+/// What the agent's second socket, the one only root may connect to, adds
+/// to the public socket's path.
+pub const ROOT_SOCKET_SUFFIX: &str = ".root";
+
+/// The socket beside `public` that only root may connect to
+/// (`/run/pam-mfa/agent.sock.root`): pam_mfa.so running as root (sshd,
+/// sudo, su, login) connects there first, so that no local user can fill
+/// the listen queue it waits in.
+pub fn root_socket_path(public: &std::path::Path) -> std::path::PathBuf {
+    let mut path = public.as_os_str().to_owned();
+    path.push(ROOT_SOCKET_SUFFIX);
+    path.into()
+}
+
+#[cfg(test)]
+mod root_socket_tests {
+    #[test]
+    fn the_root_socket_is_beside_the_public_one() {
+        let p = super::root_socket_path(std::path::Path::new("/run/pam-mfa/agent.sock"));
+        assert_eq!(p, std::path::Path::new("/run/pam-mfa/agent.sock.root"));
+    }
+}

@@ -34,7 +34,7 @@ impl Throttled {
         self.write_at(Instant::now(), line)
     }
 
-    fn write_at(&self, now: Instant, line: impl FnOnce() -> String) -> bool {
+    pub(crate) fn write_at(&self, now: Instant, line: impl FnOnce() -> String) -> bool {
         {
             let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
             if last.is_some_and(|t| now.duration_since(t) < EVERY) {

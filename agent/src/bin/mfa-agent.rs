@@ -10,7 +10,7 @@ use clap::Parser;
 
 use mfa_agent::audit::{AuditSink, SinkSpec};
 use mfa_agent::config::{AgentConfig, DEFAULT_CONFIG_PATH};
-use mfa_agent::ipc::{bind, check_socket_path, serve};
+use mfa_agent::ipc::{bind, bind_root, check_socket_path, serve, Listeners};
 use mfa_agent::notify::sd_notify;
 use mfa_agent::state::{initial_load, spawn_reloader, AgentState, ReloadOutcome};
 
@@ -179,13 +179,22 @@ fn check_result(first: ReloadOutcome, state: &AgentState) -> ExitCode {
 /// Listens, and serves until SIGTERM or SIGINT, with the reloader (SIGHUP,
 /// polls) and the session enforcer on threads of their own.
 fn serve_until_stopped(state: Arc<AgentState>) -> ExitCode {
-    let listener = match bind(&state.config.socket.path) {
-        Ok(l) => l,
+    let public = &state.config.socket.path;
+    let root_socket = pam_mfa_protocol::root_socket_path(public);
+    let listeners = match bind(public) {
+        Ok(public_listener) => match bind_root(public) {
+            Ok(root) => Listeners {
+                public: public_listener,
+                root,
+            },
+            Err(e) => {
+                eprintln!("mfa-agent: cannot listen on {}: {e}", root_socket.display());
+                let _ = std::fs::remove_file(public);
+                return ExitCode::from(1);
+            }
+        },
         Err(e) => {
-            eprintln!(
-                "mfa-agent: cannot listen on {}: {e}",
-                state.config.socket.path.display()
-            );
+            eprintln!("mfa-agent: cannot listen on {}: {e}", public.display());
             return ExitCode::from(1);
         }
     };
@@ -209,17 +218,23 @@ fn serve_until_stopped(state: Arc<AgentState>) -> ExitCode {
         mfa_agent::sync::Jitter::from_entropy(),
     );
     eprintln!(
-        "mfa-agent: node {} listening on {}, policy from {} (revision {}), audit to {}",
+        "mfa-agent: node {} listening on {}{}, policy from {} (revision {}), audit to {}",
         state.node.name,
         state.config.socket.path.display(),
+        if listeners.root.is_some() {
+            format!(" and (root only) {}", root_socket.display())
+        } else {
+            String::new()
+        },
         state.source.describe(),
         mfa_agent::ctl::short(&state.revision()),
         state.audit.name()
     );
     sd_notify(&format!("READY=1\nSTATUS=serving node {}", state.node.name));
-    let result = serve(listener, Arc::clone(&state), Arc::clone(&stop));
+    let result = serve(listeners, Arc::clone(&state), Arc::clone(&stop));
     sd_notify("STOPPING=1");
     let _ = std::fs::remove_file(&state.config.socket.path);
+    let _ = std::fs::remove_file(&root_socket);
     let _ = reloader.join();
     let _ = enforcer.join();
     match result {

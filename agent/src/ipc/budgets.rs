@@ -182,6 +182,17 @@ impl Budgets {
 
     /// A connection for `person`, or why not (the refusal the peer reads).
     pub fn connection(self: &Arc<Self>, person: &Person) -> Result<ConnectionSlot, String> {
+        self.connection_named(person, || person.to_string())
+    }
+
+    /// [`Budgets::connection`], the refusal naming the person as `name`
+    /// does: the accepting thread names a peer by its uid, with no user
+    /// database look-up before another thread accepts.
+    pub fn connection_named(
+        self: &Arc<Self>,
+        person: &Person,
+        name: impl FnOnce() -> String,
+    ) -> Result<ConnectionSlot, String> {
         let (personal, limit) = self.connection_limit(person);
         // The refusal names the person (a user database look-up, slow with
         // LDAP): formatted once the lock is released, or every connection
@@ -205,7 +216,7 @@ impl Budgets {
                 });
             }
         }
-        Err(format!("too many connections for {person}"))
+        Err(format!("too many connections for {}", name()))
     }
 
     /// A pending login for `person` on a connection counted as

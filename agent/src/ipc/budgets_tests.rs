@@ -311,3 +311,23 @@ fn a_tiny_capacity_still_lets_one_login_wait() {
         assert!(keyless.is_ok(), "{total}: {:?}", keyless.err());
     }
 }
+
+/// The accepting thread's check names the peer as it is told to (by uid:
+/// no user database look-up before another thread accepts), and counts
+/// against the same budget as any other of the person's connections.
+#[test]
+fn a_connection_checked_at_accept_names_the_peer_by_uid_and_shares_the_budget() {
+    let b = Budgets::new(None);
+    let jerry = Person::Uid(1001);
+    let held: Vec<_> = (0..PER_PERSON_CONNECTIONS)
+        .map(|_| b.connection_named(&jerry, || "uid 1001".into()).unwrap())
+        .collect();
+    let err = b
+        .connection_named(&jerry, || "uid 1001".into())
+        .err()
+        .unwrap();
+    assert_eq!(err, "too many connections for uid 1001");
+    assert!(b.connection(&jerry).is_err(), "the same budget");
+    drop(held);
+    assert!(b.connection_named(&jerry, || unreachable!()).is_ok());
+}

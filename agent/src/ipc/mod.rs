@@ -18,10 +18,11 @@ mod shared;
 mod socket_dir;
 mod ssh_credential;
 mod subuid;
+mod thread_bound;
 mod user_names;
 mod vanished_status;
 
-pub use acceptor::serve;
+pub use acceptor::{serve, Listeners};
 pub use budgets::{
     Budgets, KEYLESS_PENDING, MAX_CONNECTIONS, PER_ACCOUNT_KEYLESS_PENDING, PER_PERSON_CONNECTIONS,
     PER_PERSON_PENDING, SYSTEM_CONNECTIONS, SYSTEM_PENDING,
@@ -32,7 +33,7 @@ pub use peer::{authorize, peer_from, Peer};
 #[cfg(test)]
 pub use person::pinned_real_uid_of;
 pub use person::{at_accept as invoking_person, Person};
-pub use server::{bind, serve_connection, FIRST_FRAME_TIMEOUT, READ_TIMEOUT};
+pub use server::{bind, bind_root, serve_connection, FIRST_FRAME_TIMEOUT, READ_TIMEOUT};
 pub use socket_dir::check_socket_path;
 pub use ssh_credential::SshCredential;
 pub(crate) use user_names::{account_of, name_of_uid};

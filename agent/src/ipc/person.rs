@@ -192,7 +192,7 @@ pub fn pinned_real_uid_of(pid: i32) -> Option<u32> {
 /// uids into a user namespace is one person. Any other uid no user has
 /// (root's ranges included: root is no person to count against) is counted
 /// with every other such uid.
-fn behind_non_root(uid: u32) -> Person {
+pub(super) fn behind_non_root(uid: u32) -> Person {
     person_for_uid(uid, has_name(uid), || super::subuid::owner_of(uid))
 }
 

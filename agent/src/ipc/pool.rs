@@ -1,9 +1,14 @@
 //! Serving one accepted connection on the thread that accepted it (see
-//! `super::acceptor`): the worker finds the person behind the peer (/proc
-//! reads: never before another thread waits in `accept`) and counts the
-//! connection against that person's budget, refusing it at once when it is
-//! spent; a login waiting on its person's answer holds its own thread, and
-//! the budgets bound how many there are.
+//! `super::acceptor`). Right after `accept`, before another thread is
+//! started, [`at_accept`] reads the peer's credentials and counts a
+//! non-root peer's connection against its person (its uid, or the owner
+//! of the subordinate range it lies in: `super::person`), refusing it at
+//! once when that budget is spent: a user's connections beyond their
+//! budget cost the agent no thread. Then [`serve_guarded`] finds the
+//! person behind a root peer (/proc reads: never before another thread
+//! waits in `accept`), counts its connection, and serves it; a login
+//! waiting on its person's answer holds its own thread, and the budgets
+//! bound how many there are.
 
 use std::os::unix::net::UnixStream;
 
@@ -11,53 +16,122 @@ use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
 
 use super::budgets::ConnectionSlot;
 use super::peer::peer_from;
-use super::person;
+use super::person::{self, Person};
 use super::pidfd;
 use super::server::serve_connection;
-use super::shared::{refuse, Shared};
+use super::shared::{refuse, Listening, Refusal, Shared};
 
-/// Counts the connection against the person behind its peer and serves it,
-/// or refuses it when that person's budget is spent. Survives a panic in
-/// the handler (the connection closes: the module fails closed). `true`
-/// when the peer was root and was served.
-pub(super) fn serve_guarded(shared: &Shared, stream: UnixStream) -> bool {
+/// A connection just accepted: its peer's SO_PEERCRED, and a non-root
+/// peer's connection slot, taken before another thread was started.
+pub(super) struct Accepted {
+    pub(super) stream: UnixStream,
+    uid: u32,
+    pid: i32,
+    slot: Option<ConnectionSlot>,
+}
+
+/// On the accepting thread, right after `accept`: the peer's credentials
+/// and, for a non-root peer, its connection counted against its person, by
+/// uid alone (cached user database answers; the refusal names a person's
+/// uid by number).
+/// `None` once the connection is closed: no credentials, or refused (also
+/// any non-root peer on the socket only root may connect to). Root
+/// peers (sudo, su, sshd) are counted in [`serve_guarded`], as before: who
+/// is behind them takes /proc reads.
+pub(super) fn at_accept(on: &Listening, stream: UnixStream) -> Option<Accepted> {
+    let shared = &on.shared;
     // nix's UnixCredentials holds the kernel's struct ucred as it is: a pid
     // of 0 (a peer in a pid namespace this one cannot see) stays a value,
     // where rustix's UCred (a pid that cannot be 0) would be undefined.
     let Ok(cred) = getsockopt(&stream, PeerCredentials) else {
-        return false; // closed: no credentials, nothing to decide on
+        return None; // closed: no credentials, nothing to decide on
     };
     let (uid, pid) = (cred.uid(), cred.pid());
+    if on.root_only && uid != 0 {
+        let why = "only root may connect to this socket";
+        refuse(stream, &shared.state, Refusal::Peer, why);
+        return None;
+    }
+    let slot = if uid == 0 {
+        None
+    } else {
+        let person = person::behind_non_root(uid);
+        match shared
+            .budgets
+            .connection_named(&person, || named_without_lookup(&person))
+        {
+            Ok(slot) => Some(slot),
+            Err(why) => {
+                refuse(stream, &shared.state, Refusal::Budget, &why);
+                return None;
+            }
+        }
+    };
+    Some(Accepted {
+        stream,
+        uid,
+        pid,
+        slot,
+    })
+}
+
+/// A non-root peer's person as a refusal names it on the accepting thread:
+/// a uid by number (its name would be a user database look-up), the owner
+/// of a subordinate range as /etc/subuid names it.
+fn named_without_lookup(person: &Person) -> String {
+    match person {
+        Person::Uid(uid) => format!("uid {uid}"),
+        other => other.to_string(),
+    }
+}
+
+/// Counts a root peer's connection against the person behind it (a
+/// non-root peer's counts already) and serves it, or refuses it when that
+/// person's budget is spent. Survives a panic in the handler (the
+/// connection closes: the module fails closed). `true` when the peer was
+/// root and was served.
+pub(super) fn serve_guarded(shared: &Shared, accepted: Accepted) -> bool {
+    let Accepted {
+        stream,
+        uid,
+        pid,
+        slot,
+    } = accepted;
     if pid <= 0 {
         refuse(
             stream,
             &shared.state,
+            Refusal::Peer,
             "the connecting process is in a pid namespace the agent cannot see",
         );
         return false;
     }
     let Ok(pinned) = pidfd::of_peer(&stream, pid) else {
-        refuse(stream, &shared.state, "the process that connected is gone");
+        refuse(
+            stream,
+            &shared.state,
+            Refusal::Peer,
+            "the process that connected is gone",
+        );
         return false;
     };
-    let accepted = person::at_accept_pinned(uid, pid, pinned.as_ref());
-    let mut slot: ConnectionSlot = match shared.budgets.connection(&accepted.counted_as) {
-        Ok(slot) => slot,
-        Err(why) => {
-            refuse(stream, &shared.state, &why);
-            return false;
+    let (person, real_uid, mut slot) = match slot {
+        // A non-root peer is the person it was counted against.
+        Some(slot) => (slot.person().clone(), None, slot),
+        None => {
+            let accepted = person::at_accept_pinned(uid, pid, pinned.as_ref());
+            match shared.budgets.connection(&accepted.counted_as) {
+                Ok(slot) => (accepted.person, accepted.real_uid, slot),
+                Err(why) => {
+                    refuse(stream, &shared.state, Refusal::Budget, &why);
+                    return false;
+                }
+            }
         }
     };
     let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let peer = peer_from(uid, pid, accepted.real_uid);
-        serve_connection(
-            stream,
-            &shared.state,
-            &mut slot,
-            &accepted.person,
-            peer,
-            pinned,
-        )
+        let peer = peer_from(uid, pid, real_uid);
+        serve_connection(stream, &shared.state, &mut slot, &person, peer, pinned)
     }));
     drop(slot);
     if served.is_err() {

@@ -33,11 +33,36 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Beyond a challenge's lifetime, how long an answer may still be on its way.
 const ANSWER_GRACE: Duration = Duration::from_secs(10);
 
-/// Binds the socket: creates the root-owned directory (0755) if needed,
-/// replaces a stale socket (never a regular file or a symlink), and makes
-/// the socket connectable by everyone: what a peer may ask is decided per
-/// request from SO_PEERCRED.
+/// Binds the public socket: creates the root-owned directory (0755) if
+/// needed, replaces a stale socket (never a regular file or a symlink),
+/// and makes the socket connectable by everyone: what a peer may ask is
+/// decided per request from SO_PEERCRED.
 pub fn bind(path: &Path) -> io::Result<UnixListener> {
+    bind_with_mode(path, 0o666)
+}
+
+/// Binds the socket only root may connect to, beside the public socket
+/// `public` (`<public>.root`), the same careful way, mode 0600. `None`
+/// when its path does not fit a socket address (a public path of more
+/// than 102 bytes): root's PAM callers then find no such socket and use
+/// the public one, as with an older agent.
+pub fn bind_root(public: &Path) -> io::Result<Option<UnixListener>> {
+    let path = pam_mfa_protocol::root_socket_path(public);
+    if path.as_os_str().len() > MAX_SOCKET_PATH {
+        eprintln!(
+            "mfa-agent: {} is too long for a socket: serving root's logins on {} only, whose queue any local user can fill",
+            path.display(),
+            public.display()
+        );
+        return Ok(None);
+    }
+    bind_with_mode(&path, 0o600).map(Some)
+}
+
+/// Longest path a socket address holds (108 bytes with the NUL).
+const MAX_SOCKET_PATH: usize = 107;
+
+fn bind_with_mode(path: &Path, mode: u32) -> io::Result<UnixListener> {
     // Whoever can write the directory (or one above) can take the socket
     // away, or plant files beside it: checked before anything is made there.
     super::socket_dir::check_socket_path(path)?;
@@ -62,7 +87,10 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
         Err(e) => return Err(e),
     }
     let listener = UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
+    // Until this, the socket's mode is what the umask left; a peer that
+    // connects to the root socket meanwhile is refused at accept for not
+    // being root (`super::pool::at_accept`).
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
     Ok(listener)
 }
 
@@ -131,7 +159,7 @@ pub fn serve_connection(
         let class = class_of(&state.services, &req.body);
         if std::mem::take(&mut first) {
             if let Err(why) = settle_connection(slot, person, &peer, class, &req.body) {
-                super::shared::refuse(stream, state, &why);
+                super::shared::refuse(stream, state, super::shared::Refusal::FirstRequest, &why);
                 return;
             }
         }

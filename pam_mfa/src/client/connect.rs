@@ -1,14 +1,19 @@
 //! Connecting within the deadline: a non-blocking connect retried while the
-//! agent's backlog is full, so a stuck agent cannot hang sshd.
+//! agent's backlog is full, so a stuck agent cannot hang sshd. A root
+//! caller tries the agent's socket only root may connect to first
+//! ([`connect_as_caller`]).
 
 use std::fmt;
 use std::os::fd::OwnedFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::thread::sleep;
 use std::time::Duration;
 
+use pam_mfa_protocol::root_socket_path;
 use rustix::io::Errno;
 use rustix::net::{socket_with, AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
+
+use crate::args::MAX_SOCKET_PATH;
 
 use super::socket_check::{check_peer, check_socket_file};
 use super::{Connection, Deadline};
@@ -91,6 +96,40 @@ pub fn connect(
     connect_until(&fd, &addr, &deadline)?;
     check_peer(&fd, agent_uid)?;
     Ok(Connection::new(fd, deadline))
+}
+
+/// Connects as the module's caller should: a root caller (sshd, sudo, su,
+/// login: euid 0) to `<public>.root` first, the agent's socket only root
+/// may connect to, whose queue no local user can fill; everyone else to
+/// `public`. The root socket is passed over only when no agent serves it:
+/// it does not exist (an older agent; or its path would not fit a socket
+/// address, so no agent could make it) or nobody listens on it (a socket
+/// an agent left, while an older one serves `public`). Then `public`
+/// decides, as it would have. Any other failure on the root socket (not
+/// root's, backlog full until the deadline, peer not root) is that
+/// failure: never "no agent", so never fail-open, and never a reason to
+/// try a socket others can reach. The path connected to, or the one that
+/// failed, comes with the result.
+pub fn connect_as_caller(
+    public: &Path,
+    agent_uid: u32,
+    deadline: Deadline,
+    caller_is_root: bool,
+) -> Result<(Connection, PathBuf), (PathBuf, ConnectError)> {
+    if caller_is_root {
+        let root = root_socket_path(public);
+        if root.as_os_str().len() <= MAX_SOCKET_PATH {
+            match connect(&root, agent_uid, deadline) {
+                Ok(conn) => return Ok((conn, root)),
+                Err(e) if !e.is_unreachable() => return Err((root, e)),
+                Err(_) => {} // no agent serves it: `public` decides
+            }
+        }
+    }
+    match connect(public, agent_uid, deadline) {
+        Ok(conn) => Ok((conn, public.to_path_buf())),
+        Err(e) => Err((public.to_path_buf(), e)),
+    }
 }
 
 fn connect_until(

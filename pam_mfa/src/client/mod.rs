@@ -6,6 +6,6 @@ mod deadline;
 mod socket_check;
 mod transport;
 
-pub use connect::{connect, ConnectError};
+pub use connect::{connect, connect_as_caller, ConnectError};
 pub use deadline::Deadline;
 pub use transport::Connection;

@@ -7,6 +7,7 @@ mod handle;
 mod hooks;
 mod malformed;
 mod not_utf8;
+mod root_socket;
 mod steps;
 mod unreachable;
 mod waits_and_failures;

@@ -180,6 +180,13 @@ impl Bundle {
         self.role_labels.get(position, role, node)
     }
 
+    /// Asks the CPU for the line of [`Bundle::role_labels_on`]'s outcome.
+    pub(super) fn prefetch_role_labels(&self, role: &Role) {
+        if let Some(position) = self.roles.position_of(role) {
+            self.role_labels.prefetch(position);
+        }
+    }
+
     /// Matches every role's literal node_labels against `node` now, so that
     /// no decision on that node has to (the agent does this for its own node
     /// before it installs a bundle). Decisions on another node stay correct:
@@ -248,6 +255,18 @@ impl Bundle {
             .iter()
             .map(|&u| self.users.at(u))
             .collect()
+    }
+
+    /// [`Bundle::users_for_login`] and [`Bundle::login_is_managed`], their
+    /// lookups side by side (on a large bundle, cold memory read at once
+    /// rather than one line after another).
+    pub(super) fn users_and_management_of_login(&self, login: &str) -> (Vec<&User>, bool) {
+        let (found, managed) = self.index.login_users_and_named(&self.users, login);
+        let users = found.iter().map(|&u| self.users.at(u)).collect();
+        for &u in found.iter().take(PREFETCH_USERS_AT_MOST) {
+            self.index.prefetch_role_positions(u);
+        }
+        (users, managed)
     }
 
     /// The users whose roles could allow `login` on some node, by name: a
@@ -366,6 +385,10 @@ impl Bundle {
             .collect()
     }
 }
+
+/// How many of a login's users [`Bundle::users_and_management_of_login`]
+/// asks the CPU about ahead (a login shared by thousands is not worth it).
+const PREFETCH_USERS_AT_MOST: usize = 4;
 
 impl Default for Bundle {
     fn default() -> Self {

@@ -14,6 +14,7 @@ use super::query::{Access, Decision, LoginQuery, ServiceClass};
 use super::require_mfa::RequireMfa;
 use super::requirement::Requirement;
 use super::resources::{Role, User};
+use super::role_prefetch::role_outcomes;
 
 /// A user the bundle does not know: no roles; the cluster's requirement.
 pub(super) fn decide_unknown(bundle: &Bundle, q: &LoginQuery<'_>, given: Option<&str>) -> Decision {
@@ -54,12 +55,11 @@ pub(super) fn decide_for_user(
 ) -> Decision {
     reasons.extend(roles_origin(user));
     let (roles, missing) = user_roles(bundle, user, q.now);
+    let outcomes = role_outcomes(bundle, &roles, &q.node.labels);
     let applied: Vec<AppliedRole<'_>> = roles
         .iter()
-        .map(|role| {
-            let known = bundle.role_labels_on(role, &q.node.labels);
-            apply_traits(role, &user.traits, &q.node.labels, known, &mut reasons)
-        })
+        .zip(outcomes)
+        .map(|(role, known)| apply_traits(role, &user.traits, &q.node.labels, known, &mut reasons))
         .collect();
 
     // Deny first: deny rules never look at MFA; an allow side that cannot

@@ -8,7 +8,6 @@
 //! (name order) and its `devices` and `locks` (bundle order), so lookups
 //! return what a scan in that order would.
 
-use std::collections::HashMap;
 use std::time::SystemTime;
 
 use super::beside::beside;
@@ -16,11 +15,10 @@ use super::by_name::{position, ByName};
 use super::key_table::{locator, unlocate, KeyTable};
 use super::lock_index::LockIndex;
 use super::locks::LockSubject;
+use super::login_candidates::LoginCandidates;
+use super::prefetch::prefetch;
 use super::resources::{DeviceKind, Lock, MfaDevice, Role, User};
 use super::role_positions::RolePositions;
-use super::traits::{interpolate, value_shape, ValueShape};
-
-type Positions = Vec<u32>;
 
 /// The indices of one bundle. The string-keyed ones ([`KeyTable`]) keep no
 /// copy of their keys: each lookup is given the resources they were built
@@ -159,6 +157,37 @@ impl BundleIndex {
         self.users_by_login.get(login, |l| user_login(users, l))
     }
 
+    /// [`BundleIndex::users_for_login`] and [`BundleIndex::login_is_named`]
+    /// at once, their reads of cold memory overlapped: every table's slot
+    /// is asked of the CPU before the first is probed, and a user found is
+    /// asked for where their roles start and for their traits, which the
+    /// key's comparison and the decision then read.
+    pub(crate) fn login_users_and_named<'a>(
+        &'a self,
+        users: &'a ByName<User>,
+        login: &str,
+    ) -> (&'a [u32], bool) {
+        let by_login = self.users_by_login.start(login);
+        let named = self.logins.start_names(login);
+        let found = self.users_by_login.finish(by_login, login, |l| {
+            let u = unlocate(l).0;
+            self.role_positions.prefetch_start(u);
+            let user = users.at(u);
+            // Its record's lines side by side, then what they point at.
+            prefetch(user);
+            prefetch(user.name.as_str());
+            user.traits.prefetch();
+            user_login(users, l)
+        });
+        let named = self.logins.finish_names(users, login, named);
+        (found, named)
+    }
+
+    /// Asks the CPU for the line of user `u`'s role positions.
+    pub(crate) fn prefetch_role_positions(&self, u: u32) {
+        self.role_positions.prefetch_positions(u);
+    }
+
     pub(crate) fn devices_for_user<'a>(
         &'a self,
         devices: &'a [MfaDevice],
@@ -213,152 +242,5 @@ impl BundleIndex {
             .as_mut()
             .map(|p| p as &mut dyn Iterator<Item = Option<u32>>);
         self.locks.find(locks, subject, positions, now)
-    }
-}
-
-/// Which users could be allowed a login, without evaluating every user.
-///
-/// A role allows login L for user U only when L is among its allow `logins`
-/// after U's traits are applied. Each value there is a literal (the role's
-/// holders), exactly one trait's values (the users whose trait holds L), or
-/// another template (expanded here, once, for each of the role's holders).
-/// The union is a superset of the users allowed (it ignores labels and deny
-/// rules); `decide` says which of them are.
-#[derive(Clone, Default)]
-struct LoginCandidates {
-    /// A role → the users holding it (locator: user, place in its roles).
-    holders: KeyTable,
-    /// A literal allow login → the roles listing it.
-    roles_by_literal: HashMap<String, Vec<String>>,
-    /// A trait that a role's allow logins name whole → value → users
-    /// (locator: user, the value's place in that trait).
-    users_by_trait_value: Vec<(String, KeyTable)>,
-    /// Logins that other templates expand to (locator: place here) →
-    /// the users they expand for.
-    expanded_logins: Box<[Box<str>]>,
-    users_by_expanded_login: KeyTable,
-}
-
-/// A user's `which`-th value of trait `name`.
-fn trait_value<'a>(users: &'a ByName<User>, name: &str, locator: u64) -> &'a str {
-    let (u, which) = unlocate(locator);
-    users
-        .at(u)
-        .traits
-        .get(name)
-        .and_then(|v| v.get(which))
-        .unwrap_or_default()
-}
-
-impl LoginCandidates {
-    fn build(roles: &ByName<Role>, users: &ByName<User>) -> LoginCandidates {
-        let mut c = LoginCandidates {
-            holders: KeyTable::build(users.values().enumerate().flat_map(|(u, user)| {
-                user.roles
-                    .iter()
-                    .enumerate()
-                    .map(move |(k, role)| (&**role, locator(position(u), k), position(u)))
-            })),
-            ..LoginCandidates::default()
-        };
-        let mut trait_names: Vec<String> = Vec::new();
-        let mut other_templates: HashMap<&str, Vec<&str>> = HashMap::new();
-        for role in roles.values() {
-            for value in &role.allow.logins {
-                match value_shape(value) {
-                    ValueShape::Literal => {
-                        let list = c.roles_by_literal.entry(value.clone()).or_default();
-                        if list.last() != Some(&role.name) {
-                            list.push(role.name.clone());
-                        }
-                    }
-                    ValueShape::Trait(name) => {
-                        if !trait_names.contains(&name) {
-                            trait_names.push(name);
-                        }
-                    }
-                    ValueShape::Other => other_templates
-                        .entry(role.name.as_str())
-                        .or_default()
-                        .push(value.as_str()),
-                }
-            }
-        }
-        let mut expanded: HashMap<String, Positions> = HashMap::new();
-        for (u, user) in users.values().enumerate() {
-            for role in &user.roles {
-                for value in other_templates.get(&**role).into_iter().flatten() {
-                    // A template that fails expands to nothing: it allows nothing.
-                    for login in interpolate(value, &user.traits).unwrap_or_default() {
-                        let list = expanded.entry(login).or_default();
-                        if list.last() != Some(&position(u)) {
-                            list.push(position(u));
-                        }
-                    }
-                }
-            }
-        }
-        let expanded: Vec<(String, Positions)> = expanded.into_iter().collect();
-        c.users_by_expanded_login =
-            KeyTable::build(expanded.iter().enumerate().flat_map(|(k, (login, list))| {
-                list.iter().map(move |&u| (login.as_str(), k as u64, u))
-            }));
-        c.expanded_logins = expanded
-            .into_iter()
-            .map(|(l, _)| l.into_boxed_str())
-            .collect();
-        for name in trait_names {
-            let table = KeyTable::build(users.values().enumerate().flat_map(|(u, user)| {
-                let values = user.traits.get(&name).unwrap_or_default();
-                values
-                    .iter()
-                    .enumerate()
-                    .map(move |(k, v)| (v, locator(position(u), k), position(u)))
-            }));
-            c.users_by_trait_value.push((name, table));
-        }
-        c
-    }
-
-    fn expanded(&self, login: &str) -> &[u32] {
-        self.users_by_expanded_login
-            .get(login, |k| &self.expanded_logins[k as usize])
-    }
-
-    fn by_trait_value<'a>(
-        &'a self,
-        users: &'a ByName<User>,
-        login: &'a str,
-    ) -> impl Iterator<Item = &'a [u32]> + 'a {
-        self.users_by_trait_value
-            .iter()
-            .filter(move |_| !login.is_empty())
-            .map(move |(name, table)| table.get(login, |l| trait_value(users, name, l)))
-    }
-
-    /// A literal of some role, a trait value that a role's template takes
-    /// whole, or what another template expands to for one of its holders.
-    fn names(&self, users: &ByName<User>, login: &str) -> bool {
-        self.roles_by_literal.contains_key(login)
-            || !self.expanded(login).is_empty()
-            || self.by_trait_value(users, login).any(|u| !u.is_empty())
-    }
-
-    fn candidates(&self, users: &ByName<User>, login: &str) -> Vec<u32> {
-        let mut out: Vec<u32> = Vec::new();
-        let roles = self.roles_by_literal.get(login).into_iter().flatten();
-        for role in roles {
-            out.extend(self.holders.get(role.as_str(), |l| {
-                let (u, k) = unlocate(l);
-                &*users.at(u).roles[k]
-            }));
-        }
-        out.extend(self.expanded(login));
-        for list in self.by_trait_value(users, login) {
-            out.extend(list);
-        }
-        out.sort_unstable();
-        out.dedup();
-        out
     }
 }

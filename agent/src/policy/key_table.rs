@@ -15,6 +15,8 @@
 
 use std::hash::{BuildHasher, Hash, RandomState};
 
+use super::prefetch::prefetch;
+
 /// Groups of positions (`u32`), found by a key (a string, or bytes).
 #[derive(Clone, Default)]
 pub(crate) struct KeyTable {
@@ -43,6 +45,11 @@ struct Slot {
     /// sits in `members`, its positions following.
     first: u32,
 }
+
+/// A key's hash in one [`KeyTable`], its lookup started
+/// ([`KeyTable::start`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Lookup(u64);
 
 /// [`Slot::meta`]: the slot holds a key.
 const OCCUPIED: u32 = 1 << 31;
@@ -173,11 +180,34 @@ impl KeyTable {
         key: &K,
         key_of: impl Fn(u64) -> &'k K,
     ) -> &[u32] {
+        self.finish(self.start(key), key, key_of)
+    }
+
+    /// The first half of [`KeyTable::get`]: hashes `key` and asks the CPU
+    /// for the line of its first slot, so that lookups in several tables
+    /// wait for memory side by side. [`KeyTable::finish`] probes.
+    pub(crate) fn start<K: ?Sized + Hash>(&self, key: &K) -> Lookup {
+        if self.keys == 0 {
+            return Lookup(0);
+        }
+        let hash = self.hasher.hash_one(key);
+        prefetch(&self.slots[hash as usize & (self.slots.len() - 1)]);
+        Lookup(hash)
+    }
+
+    /// The positions under `key`, [`KeyTable::start`]ed as `lookup` (in
+    /// this table, with this key).
+    pub(crate) fn finish<'k, K: ?Sized + Eq + 'k>(
+        &self,
+        lookup: Lookup,
+        key: &K,
+        key_of: impl Fn(u64) -> &'k K,
+    ) -> &[u32] {
         if self.keys == 0 {
             return &[];
         }
         let mask = self.slots.len() - 1;
-        let hash = self.hasher.hash_one(key);
+        let hash = lookup.0;
         let want = OCCUPIED | tag(hash);
         let mut i = hash as usize & mask;
         loop {

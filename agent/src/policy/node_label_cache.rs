@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 use super::by_name::ByName;
 use super::label_traits::{apply_label_traits, is_literal};
 use super::labels::{match_applied, LabelMatch, Labels, Side};
+use super::prefetch::prefetch;
 use super::resources::{Role, Traits};
 use super::role_facts::RoleFacts;
 
@@ -73,6 +74,13 @@ impl NodeLabelCache {
         }
         for (slot, role) in self.roles.iter().zip(roles.values()) {
             slot.get_or_init(|| RoleLabels::of(role, node));
+        }
+    }
+
+    /// Asks the CPU for the line of the outcomes of the role at `position`.
+    pub(super) fn prefetch(&self, position: u32) {
+        if let Some(slot) = self.roles.get(position as usize) {
+            prefetch(slot);
         }
     }
 

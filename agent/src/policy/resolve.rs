@@ -55,8 +55,7 @@ pub fn decide(bundle: &Bundle, q: &LoginQuery<'_>) -> Decision {
             },
         };
     }
-    let by_traits = bundle.users_for_login(q.login);
-    let managed = bundle.login_is_managed(q.login);
+    let (by_traits, managed) = bundle.users_and_management_of_login(q.login);
     let mut people = by_traits.clone();
     if managed {
         people.extend(bundle.users_who_may_have_login(q.login));

@@ -4,6 +4,7 @@
 //! a few cache misses).
 
 use super::by_name::{position, ByName};
+use super::prefetch::prefetch;
 use super::resources::{Role, User};
 
 /// A role the bundle does not hold.
@@ -34,6 +35,22 @@ impl RolePositions {
         RolePositions {
             starts: starts.into_boxed_slice(),
             positions: positions.into_boxed_slice(),
+        }
+    }
+
+    /// Asks the CPU for the line of where user `u`'s roles start.
+    pub(crate) fn prefetch_start(&self, u: u32) {
+        if let Some(start) = self.starts.get(u as usize) {
+            prefetch(start);
+        }
+    }
+
+    /// Asks the CPU for the line of user `u`'s roles (reading where they
+    /// start: best [`RolePositions::prefetch_start`]ed before).
+    pub(crate) fn prefetch_positions(&self, u: u32) {
+        let first = self.starts.get(u as usize);
+        if let Some(p) = first.and_then(|&a| self.positions.get(a as usize)) {
+            prefetch(p);
         }
     }
 

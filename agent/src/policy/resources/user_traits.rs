@@ -12,6 +12,7 @@ use std::fmt;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
+use super::super::prefetch::{prefetch, prefetch_first};
 use super::common::StringList;
 
 /// Trait name → values, names in order (each once), values as written.
@@ -194,6 +195,17 @@ impl Traits {
             };
             Some((name, values))
         })
+    }
+
+    /// Asks the CPU for what [`Traits::get`] reads (the layout and the first
+    /// lines of the text) without waiting for it: the two blocks then
+    /// arrive side by side.
+    pub(crate) fn prefetch(&self) {
+        match &self.layout {
+            Layout::Short(e) => prefetch_first(e),
+            Layout::Long(e) => prefetch_first(e),
+        }
+        prefetch(&*self.text);
     }
 
     /// The values of trait `name`, if the user has it (maybe empty).

@@ -270,3 +270,40 @@ fn many_candidates_keep_the_reasons_short() {
         d.reasons
     );
 }
+
+/// Each trait a role's logins take whole has a table of its own, and a
+/// decision starts its lookups in the first few side by side
+/// (`login_candidates::STARTED_TRAITS`); a login found only in a later
+/// table is still managed.
+#[test]
+fn a_login_in_any_trait_table_is_managed() {
+    let traits = ["t1", "t2", "t3", "t4", "t5", "t6"];
+    let mut text = cap("  require_session_mfa: false");
+    for t in traits {
+        text += &role(
+            &format!("by-{t}"),
+            "v7",
+            &format!(
+                "  allow:\n    logins: ['{{{{external.{t}}}}}']\n    node_labels: {{env: dev}}"
+            ),
+        );
+    }
+    for (i, t) in traits.iter().enumerate() {
+        text += &format!(
+            "---\nkind: user\nversion: v2\nmetadata:\n  name: user{i}\nspec:\n  roles: [by-{t}]\n  traits:\n    {t}: [shared-{t}]\n"
+        );
+    }
+    let b = bundle(&text);
+    for (i, t) in traits.iter().enumerate() {
+        let login = format!("shared-{t}");
+        assert!(b.login_is_managed(&login), "{login}");
+        let d = Ask::new(&prod3(), &login).decide(&b);
+        // Managed, and its one candidate's role does not reach prod3.
+        assert_eq!(summary(&d), "deny off []", "{login}: {:?}", d.reasons);
+        assert!(d.reasons[0].contains("cluster-managed"), "{:?}", d.reasons);
+        let d = Ask::new(&dev1(), &login).decide(&b);
+        assert_eq!(summary(&d), format!("allow off [by-{t}]"), "{login}");
+        assert_eq!(d.candidates, [format!("user{i}")], "{login}");
+    }
+    assert!(!b.login_is_managed("shared-t7"));
+}

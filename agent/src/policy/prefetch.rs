@@ -28,7 +28,8 @@ pub(crate) fn prefetch<T: ?Sized>(value: &T) {
             break;
         }
         prefetch_line(start.wrapping_add(offset));
-        offset = offset - (offset + skew) % LINE + LINE;
+        // The next line's first byte: up to the end of this line.
+        offset += LINE - (offset + skew) % LINE;
     }
 }
 

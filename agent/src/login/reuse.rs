@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -50,9 +50,18 @@ type ReuseKey = (ConnectionKey, String, String);
 
 const MAX_ENTRIES: usize = 100_000;
 
+/// A recorded tap: when (on the wall clock and the monotonic one), its
+/// key class and its device.
+struct Tapped {
+    at: SystemTime,
+    at_mono: Instant,
+    class: KeyClass,
+    device: String,
+}
+
 #[derive(Default)]
 pub struct ReuseCache {
-    entries: Mutex<HashMap<ReuseKey, (SystemTime, KeyClass, String)>>,
+    entries: Mutex<HashMap<ReuseKey, Tapped>>,
 }
 
 /// What an earlier tap proved, and with which device.
@@ -75,6 +84,18 @@ impl ReuseCache {
         device: &str,
         now: SystemTime,
     ) {
+        self.record_at(key, login, rhost, (class, device), (now, Instant::now()));
+    }
+
+    /// [`ReuseCache::record`] with the monotonic time given (tests).
+    fn record_at(
+        &self,
+        key: &ConnectionKey,
+        login: &str,
+        rhost: Option<&str>,
+        (class, device): (KeyClass, &str),
+        (now, mono): (SystemTime, Instant),
+    ) {
         let Some(rhost) = rhost.filter(|r| !r.is_empty()) else {
             return;
         };
@@ -84,13 +105,21 @@ impl ReuseCache {
         }
         map.insert(
             (key.clone(), login.into(), rhost.into()),
-            (now, class, device.into()),
+            Tapped {
+                at: now,
+                at_mono: mono,
+                class,
+                device: device.into(),
+            },
         );
     }
 
     /// The tap recorded for this connection key (its person and key),
-    /// login and source, if it is younger than `window`. A tap "from the
-    /// future" (the clock went back) is not reused.
+    /// login and source, if it is younger than `window` on both the wall
+    /// clock and the monotonic one, as `Challenge::is_expired` judges a
+    /// challenge: a wall clock stepped back (an NTP answer nobody signs)
+    /// does not keep a tap reusable longer. A tap "from the future" (the
+    /// wall clock went back past it) is not reused.
     pub fn lookup(
         &self,
         key: &ConnectionKey,
@@ -99,16 +128,29 @@ impl ReuseCache {
         window: Duration,
         now: SystemTime,
     ) -> Option<Reused> {
+        self.lookup_at(key, login, rhost, window, (now, Instant::now()))
+    }
+
+    /// [`ReuseCache::lookup`] with the monotonic time given (tests).
+    fn lookup_at(
+        &self,
+        key: &ConnectionKey,
+        login: &str,
+        rhost: Option<&str>,
+        window: Duration,
+        (now, mono): (SystemTime, Instant),
+    ) -> Option<Reused> {
         if window.is_zero() {
             return None;
         }
         let rhost = rhost.filter(|r| !r.is_empty())?;
         let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let (at, class, device) = map.get(&(key.clone(), login.to_string(), rhost.to_string()))?;
-        let age = now.duration_since(*at).ok()?;
+        let tap = map.get(&(key.clone(), login.to_string(), rhost.to_string()))?;
+        let wall_age = now.duration_since(tap.at).ok()?;
+        let age = wall_age.max(mono.saturating_duration_since(tap.at_mono));
         (age < window).then(|| Reused {
-            class: *class,
-            device: device.clone(),
+            class: tap.class,
+            device: tap.device.clone(),
             age,
         })
     }
@@ -174,6 +216,36 @@ mod tests {
             c2.lookup(&jerry, "jerry", None, w, later).is_none(),
             "no source, no reuse"
         );
+    }
+
+    /// The wall clock stepped back after the tap: by it the tap looks
+    /// young, but the monotonic clock's age ends the window (and is the
+    /// age reported).
+    #[test]
+    fn a_wall_clock_stepped_back_does_not_keep_a_tap_reusable() {
+        let c = ReuseCache::default();
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let m0 = Instant::now();
+        let w = Duration::from_secs(120);
+        let jerry = key("jerry", KEY1);
+        let tap = (KeyClass::Touch, "key1");
+        c.record_at(&jerry, "jerry", Some("10.0.0.1"), tap, (t0, m0));
+        let find = |wall: u64, mono: u64| {
+            let at = (
+                t0 + Duration::from_secs(wall),
+                m0 + Duration::from_secs(mono),
+            );
+            c.lookup_at(&jerry, "jerry", Some("10.0.0.1"), w, at)
+                .map(|r| r.age.as_secs())
+        };
+        assert_eq!(find(60, 60), Some(60));
+        // 100 s on the wall clock, 110 s really: the larger age.
+        assert_eq!(find(100, 110), Some(110));
+        // Stepped back: 10 s by the wall clock, 120 s (the window) really.
+        assert_eq!(find(10, 120), None);
+        assert_eq!(find(10, 500), None);
+        // Stepped forward: the wall clock ends it as before.
+        assert_eq!(find(120, 5), None);
     }
 
     #[test]

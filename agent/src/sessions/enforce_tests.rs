@@ -20,26 +20,37 @@ const POLICY: &str = "kind: role\nversion: v7\nmetadata: {name: access}\nspec:\n
 /// LockMaxStaleness); the policy installed, confirmed by the source at
 /// `t0`, and the injected clock to move.
 fn agent(t0: SystemTime) -> (AgentState, Arc<Mutex<SystemTime>>) {
+    let now = Arc::new(Mutex::new(t0));
+    let n = Arc::clone(&now);
+    let state = agent_on("", t0, Arc::new(move || *n.lock().unwrap()));
+    (state, now)
+}
+
+/// [`agent`] on `clock`, with `sessions` (YAML lines) added to its
+/// sessions section.
+fn agent_on(sessions: &str, t0: SystemTime, clock: crate::state::Clock) -> AgentState {
     let cfg = AgentConfig::parse(
-        "node:\n  name: prod3\ncluster:\n  source: builtin:example\n  poll_interval: 30s\n  max_staleness: 2m\nsessions:\n  end_grace: 1s\n",
+        &format!("node:\n  name: prod3\ncluster:\n  source: builtin:example\n  poll_interval: 30s\n  max_staleness: 2m\nsessions:\n  end_grace: 1s\n{sessions}"),
         "t",
     )
     .unwrap();
     assert_eq!(cfg.cluster.lock_view_max_age(), Duration::from_secs(300));
-    let now = Arc::new(Mutex::new(t0));
-    let n = Arc::clone(&now);
-    let state =
-        AgentState::new(cfg, AuditSink::Stderr, Arc::new(move || *n.lock().unwrap())).unwrap();
+    let state = AgentState::new(cfg, AuditSink::Stderr, clock).unwrap();
     let bundle = load_bundle_str(POLICY, "b.yaml").unwrap();
     state
         .store
         .install_from(Arc::new(bundle), Provenance::default(), t0, t0);
-    (state, now)
+    state
 }
 
 /// A process standing for sshd's monitor (SIGHUP ends it), and jerry's
 /// session on it, its locking mode fixed at the start.
 fn open(state: &AgentState, strict: bool) -> Child {
+    open_until(state, strict, None)
+}
+
+/// [`open`], its certificate ending it at `ends_at`.
+fn open_until(state: &AgentState, strict: bool, ends_at: Option<SystemTime>) -> Child {
     let child = Command::new("env")
         .args(["--default-signal=HUP", "sleep", "60"])
         .spawn()
@@ -48,7 +59,7 @@ fn open(state: &AgentState, strict: bool) -> Child {
     s.leader = identify(child.id() as i32).unwrap();
     s.terms = Some(SessionTerms {
         strict,
-        ends_at: None,
+        ends_at,
         idle_timeout: None,
     });
     state.sessions.open(s).unwrap();
@@ -113,4 +124,80 @@ fn a_stale_policy_ends_a_strict_session_only_once_the_lock_view_is_stale() {
             child.wait().unwrap();
         }
     }
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+/// With `sessions.check_interval` 10 s (the default), the enforcer's next
+/// look is at the earliest certificate end of the live sessions, or at
+/// the instant the lock view goes stale when a session is strict, not at
+/// the next interval (Teleport's monitor arms a timer for both).
+#[test]
+fn the_enforcer_wakes_at_the_earliest_deadline_not_the_next_interval() {
+    let t0 = SystemTime::UNIX_EPOCH + secs(1_800_000_000);
+    let (state, now) = agent(t0);
+    assert_eq!(state.config.sessions.check_interval, secs(10));
+    assert_eq!(next_wake(&state), secs(10), "no session");
+    let later = open_until(&state, false, Some(t0 + secs(7)));
+    let sooner = open_until(&state, false, Some(t0 + secs(3)));
+    assert_eq!(next_wake(&state), secs(3));
+    *now.lock().unwrap() = t0 + secs(2);
+    assert_eq!(next_wake(&state), secs(1));
+    // Woken at 3 s: the check ends the session, whose deadline then no
+    // longer counts (no spin on it); the other's is next.
+    *now.lock().unwrap() = t0 + secs(3);
+    check(&state);
+    assert!(hung_up(sooner), "ended at its certificate's end");
+    assert_eq!(next_wake(&state), secs(4));
+    *now.lock().unwrap() = t0 + secs(20);
+    kill(later);
+
+    // A strict session: its lock view goes stale 300 s after the contact
+    // at t0 (the wall clock's age; the monotonic one's is behind).
+    let (state, now) = agent(t0);
+    *now.lock().unwrap() = t0 + secs(295);
+    let best_effort = open(&state, false);
+    assert_eq!(next_wake(&state), secs(10), "best effort: no deadline");
+    let strict = open(&state, true);
+    let d = next_wake(&state);
+    assert!(
+        d > secs(5) && d < secs(5) + Duration::from_millis(10),
+        "{d:?}"
+    );
+    for child in [best_effort, strict] {
+        kill(child);
+    }
+}
+
+/// The enforcer thread, with `sessions.check_interval` 1 h on the real
+/// clock: a session opened while it sleeps, whose certificate ends 300 ms
+/// later, is ended then (the generous bound is `hung_up`'s 10 s), not an
+/// hour later.
+#[test]
+fn a_session_opened_while_the_enforcer_sleeps_ends_at_its_certificates_end() {
+    let state = Arc::new(agent_on(
+        "  check_interval: 1h\n",
+        SystemTime::now(),
+        Arc::new(SystemTime::now),
+    ));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let enforcer = spawn_enforcer(Arc::clone(&state), Arc::clone(&stop));
+    // (Past its first check, most likely: the bell is what wakes it.)
+    std::thread::sleep(Duration::from_millis(200));
+    let child = open_until(
+        &state,
+        false,
+        Some(SystemTime::now() + Duration::from_millis(300)),
+    );
+    let ended = hung_up(child);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    enforcer.join().unwrap();
+    assert!(ended, "not ended at its certificate's end");
+}
+
+fn kill(mut child: Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

@@ -2,7 +2,7 @@
 //! `close_session`, and ended by the agent as Teleport's session monitor
 //! ends them: on a matching lock (or a stale lock view under strict
 //! locking), at their certificate's end under `disconnect_expired_cert`
-//! (see `assess`), and past their roles' `client_idle_timeout` without
+//! (see `assess`; looked at the instant it comes, see `schedule`), and past their roles' `client_idle_timeout` without
 //! input or output on their terminal (see `idle`).
 //!
 //! A session is named by the process that opened it (SO_PEERCRED's pid and
@@ -20,12 +20,13 @@ mod persist_nodes;
 mod persist_record;
 mod procs;
 mod registry;
+mod schedule;
 mod session;
 mod terminal;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use assess::{decision, end_reason, select};
 pub use ending::{end_sessions, session_event};
@@ -38,11 +39,18 @@ use pam_mfa_protocol::SessionInfo;
 
 use crate::state::AgentState;
 
-/// Called after every policy install and every change of the lock view
-/// (and every `sessions.check_interval`): ends the live sessions a lock
-/// holds or whose certificate ended (see `assess`). Returns at once; the SIGKILL after the
-/// grace runs on a thread of its own.
+/// Called after every policy install and every change of the lock view:
+/// ends the live sessions a lock holds or whose certificate ended (see
+/// `assess`), and has the enforcer heed the deadlines the change brought.
+/// Returns at once; the SIGKILL after the grace runs on a thread of its
+/// own.
 pub fn enforce(state: &AgentState) {
+    check(state);
+    state.sessions.bell.ring();
+}
+
+/// [`enforce`], as the enforcer runs it (at the interval or a deadline).
+fn check(state: &AgentState) {
     prune(state);
     let sessions = state.sessions.list();
     // No policy: nothing to judge by. Otherwise live sessions are judged as
@@ -108,9 +116,18 @@ fn prune(state: &AgentState) {
     }
 }
 
-/// Runs [`enforce`] every `sessions.check_interval` until `stop` is set:
-/// locks can come into force by time alone (the policy's view of them going
-/// stale), not only with a new bundle.
+/// How often the enforcer looks at `stop` while it waits: SIGTERM sets it
+/// from a signal handler, which cannot ring the bell.
+const STOP_POLL: Duration = Duration::from_millis(100);
+
+/// Runs [`check`] every `sessions.check_interval` (the idle timeouts, and
+/// anything else time brings) and at the earliest deadline of the live
+/// sessions (see `schedule`): a certificate's end under
+/// `disconnect_expired_cert` and a strict session's lock view going
+/// stale are acted on when they come, as Teleport's monitor does, not at
+/// the next interval. A session opened or a policy loaded meanwhile rings
+/// the bell, and its deadline counts from then. Every wait is bounded;
+/// a deadline already past does not make it spin.
 pub fn spawn_enforcer(
     state: Arc<AgentState>,
     stop: Arc<AtomicBool>,
@@ -118,19 +135,46 @@ pub fn spawn_enforcer(
     std::thread::Builder::new()
         .name("sessions".into())
         .spawn(move || {
-            let interval = state.config.sessions.check_interval;
-            let tick = Duration::from_millis(100).min(interval);
-            let mut waited = Duration::ZERO;
+            let bell = &state.sessions.bell;
+            let mut heard = bell.rings();
+            // A first look at once: sessions taken over from a previous
+            // agent may be past their end.
+            let mut due = Instant::now();
             while !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(tick);
-                waited += tick;
-                if waited >= interval {
-                    waited = Duration::ZERO;
-                    enforce(&state);
+                let now = Instant::now();
+                if now >= due {
+                    check(&state);
+                    due = Instant::now() + next_wake(&state);
+                    continue;
+                }
+                let rings = bell.wait(heard, (due - now).min(STOP_POLL));
+                if rings != heard {
+                    heard = rings;
+                    if let Some(d) = earliest_deadline(&state) {
+                        due = due.min(Instant::now() + d);
+                    }
                 }
             }
         })
         .expect("spawning the sessions thread")
+}
+
+/// How long the enforcer sleeps after a check: the interval, or less to
+/// the earliest deadline still ahead (`schedule::after_check`).
+fn next_wake(state: &AgentState) -> Duration {
+    let interval = state.config.sessions.check_interval;
+    schedule::after_check(interval, earliest_deadline(state))
+}
+
+/// The earliest deadline of the live sessions by the agent's clock
+/// (`schedule::earliest_deadline`).
+fn earliest_deadline(state: &AgentState) -> Option<Duration> {
+    prune(state);
+    let sessions = state.sessions.list();
+    if sessions.is_empty() {
+        return None;
+    }
+    schedule::earliest_deadline(&sessions, state.now(), state.lock_view_stale_in())
 }
 
 #[cfg(test)]

@@ -43,6 +43,8 @@ pub struct SessionRegistry {
     appended: AtomicUsize,
     /// When each timed session's terminal activity was last seen to change.
     pub(super) idle: Mutex<super::idle::ActivitySeen>,
+    /// Rung for each session opened: the enforcer heeds its deadlines.
+    pub bell: super::schedule::EnforcerBell,
 }
 
 impl Default for SessionRegistry {
@@ -60,6 +62,7 @@ impl SessionRegistry {
             file: OnceLock::new(),
             appended: AtomicUsize::new(0),
             idle: Mutex::new(Default::default()),
+            bell: Default::default(),
         }
     }
 
@@ -169,10 +172,12 @@ impl SessionRegistry {
         let id = s.id.clone();
         self.journal_closed(&list, &replaced);
         list.push(s);
-        let list = &*list;
         if let Some(added) = list.last() {
-            self.journal(list, |p| super::persist::append_open(p, added));
+            self.journal(&list, |p| super::persist::append_open(p, added));
         }
+        drop(list);
+        // Its certificate may end before the enforcer's next look.
+        self.bell.ring();
         Ok(id)
     }
 

@@ -141,6 +141,47 @@ pub fn freshness_at(
     }
 }
 
+/// Staleness begins once an age is past its limit, not at it: a wake-up
+/// for it comes this long after the limit.
+const JUST_PAST: Duration = Duration::from_millis(1);
+
+/// How long until the lock view goes stale by time alone (the
+/// `lock_view_stale` of [`freshness_at`] at `now + d`, `mono_now + d`):
+/// the earliest of the contact's age on either clock passing
+/// `lock_view_max_age` and the manifest's `expires_at` on either clock.
+/// `None` when it is stale already, or nothing would make it so (no
+/// contact tracked, no manifest). The session enforcer wakes then, as
+/// Teleport's lock watcher reports `OpUnreliable` when its view goes
+/// stale (lib/services/watcher.go `lockCollector.notifyStale`) rather
+/// than at a later poll.
+pub fn lock_view_stale_in(
+    snap: &StoreSnapshot,
+    cluster: &ClusterConfig,
+    now: SystemTime,
+    mono_now: Instant,
+) -> Option<Duration> {
+    if freshness_at(snap, cluster, now, mono_now).lock_view_stale {
+        return None;
+    }
+    let max = cluster.lock_view_max_age();
+    let mut untils = Vec::with_capacity(4);
+    if let Some(contact) = snap.last_contact {
+        // A contact a little ahead (within CLOCK_SLACK) counts as age 0:
+        // this wakes early, never late.
+        untils.push(max.saturating_sub(now.duration_since(contact).unwrap_or_default()));
+        if let Some(mono) = snap.contact_mono {
+            untils.push(max.saturating_sub(mono_now.saturating_duration_since(mono)));
+        }
+    }
+    if let Some(manifest) = snap.current.as_ref().and(snap.provenance.manifest.as_ref()) {
+        untils.push(manifest.expires_at.duration_since(now).unwrap_or_default());
+        if let Some(deadline) = snap.manifest_deadline_mono {
+            untils.push(deadline.saturating_duration_since(mono_now));
+        }
+    }
+    untils.into_iter().min().map(|d| d + JUST_PAST)
+}
+
 /// The rules, on a snapshot: see [`AgentState::policy_for_decision`].
 pub fn judge(
     snap: &StoreSnapshot,
@@ -216,6 +257,12 @@ impl AgentState {
     /// `cluster.lock_view_max_age` (for `LoginQuery::lock_view_stale`).
     pub fn lock_view_stale(&self) -> bool {
         self.freshness().lock_view_stale
+    }
+
+    /// [`lock_view_stale_in`] on the store now, by the injected clock.
+    pub fn lock_view_stale_in(&self) -> Option<Duration> {
+        let snap = self.store.snapshot();
+        lock_view_stale_in(&snap, &self.config.cluster, self.now(), Instant::now())
     }
 
     pub fn freshness(&self) -> Freshness {

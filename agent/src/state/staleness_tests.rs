@@ -185,3 +185,45 @@ fn install_with_manifest(s: &PolicyStore, cap: &str) {
     };
     s.install_from(b, prov, at(990), at(990));
 }
+
+/// The session enforcer wakes when the lock view goes stale: just past
+/// `lock_view_max_age` on the wall clock, or on the monotonic clock when
+/// that is ahead (a wall clock stepped back), or at the manifest's
+/// `expires_at`; never when it is stale already or cannot go stale.
+#[test]
+fn the_lock_view_goes_stale_in_the_time_its_ages_leave() {
+    let c = cluster("  max_staleness: 1h\n  lock_view_max_age: 5m\n");
+    let stale_at = |s: &PolicyStore, wall: u64, mono_after: u64| {
+        let snap = s.snapshot();
+        let mono = snap.contact_mono.unwrap() + Duration::from_secs(mono_after);
+        let now = at(wall);
+        let d = lock_view_stale_in(&snap, &c, now, mono)?;
+        let f = |d: Duration| freshness_at(&snap, &c, now + d, mono + d).lock_view_stale;
+        assert!(f(d), "stale after {d:?}");
+        assert!(!f(d - Duration::from_millis(2)), "fresh just before {d:?}");
+        Some(d)
+    };
+    let ms = |ms: u64| Some(Duration::from_millis(ms));
+    let s = store(BEST_EFFORT, 1000);
+    assert_eq!(stale_at(&s, 1000, 0), ms(300_001));
+    assert_eq!(stale_at(&s, 1100, 100), ms(200_001));
+    // The wall clock went back 60 s: the monotonic clock's age decides.
+    assert_eq!(stale_at(&s, 1040, 100), ms(200_001));
+    assert_eq!(stale_at(&s, 1301, 301), None, "stale already");
+    let s = PolicyStore::default();
+    s.install(load_bundle_str(STRICT, "b").unwrap(), at(0));
+    assert_eq!(
+        lock_view_stale_in(&s.snapshot(), &c, at(10), Instant::now()),
+        None,
+        "untracked"
+    );
+    // A manifest that expires at 1000 s, contact at 990 s.
+    let s = PolicyStore::default();
+    install_with_manifest(&s, STRICT);
+    let snap = s.snapshot();
+    let mono = snap.contact_mono.unwrap();
+    // (Its monotonic deadline and the contact's are read a moment apart.)
+    let d = lock_view_stale_in(&snap, &c, at(990), mono).unwrap();
+    let (a, b) = (ms(10_000).unwrap(), ms(10_001).unwrap());
+    assert!(a < d && d <= b, "the manifest's end: {d:?}");
+}

@@ -24,15 +24,6 @@ use pam_mfa_e2e::users::TestUser;
 use pam_mfa_e2e::workdir::WorkDir;
 use pam_mfa_e2e::{require_root, unique_name};
 
-/// Waits until `done`, or panics after `limit`.
-fn wait_for(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn auth_stack(work: &WorkDir, service: &str, socket: &Path, fail_open: bool) -> PamStack {
     let module = bins::pam_module();
     bins::require(&module);

@@ -54,38 +54,6 @@ fn as_sudo_of(cmd: &mut Command, uid: u32) {
     }
 }
 
-/// Runs `cmd` as the unprivileged user `uid`/`gid`, with room for many
-/// descriptors.
-fn as_user(cmd: &mut Command, uid: u32, gid: u32) {
-    // SAFETY: setrlimit, setgroups, setgid and setuid are async-signal-safe
-    // and touch no Rust state.
-    unsafe {
-        cmd.pre_exec(move || {
-            let lim = libc::rlimit {
-                rlim_cur: 8192,
-                rlim_max: 8192,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == -1
-                || libc::setgroups(0, std::ptr::null()) == -1
-                || libc::setgid(gid) == -1
-                || libc::setuid(uid) == -1
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-}
-
-/// Waits until `done` says so of the outputs, or panics after `limit`.
-fn wait_for(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn one_user_flooding_the_agent_takes_no_login_away_from_others() {
     require_root!();
@@ -205,7 +173,7 @@ fn one_user_flooding_the_agent_takes_no_login_away_from_others() {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    as_user(&mut flood, jerry.uid, jerry.gid);
+    as_user(&mut flood, jerry.uid, jerry.gid, Some(8192));
     let mut flooder = flood.spawn().expect("spawn conn-flood");
     let mut lines = BufReader::new(flooder.stdout.take().unwrap()).lines();
     children.0.push(flooder);

@@ -4,12 +4,15 @@
 //! subordinate uids, as newuidmap gives rootless containers) is still one
 //! person; the agent has the descriptors its budgets promise.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::as_user;
 use pam_mfa_e2e::agent::{Agent, AgentConfig, Bundle};
 use pam_mfa_e2e::require_root;
 use pam_mfa_e2e::users::TestUser;
@@ -119,23 +122,6 @@ fn the_agent_makes_room_for_every_connection_its_budgets_allow() {
     );
 }
 
-/// Runs `cmd` as the unprivileged user `uid`/`gid`.
-fn as_user(cmd: &mut Command, uid: u32, gid: u32) {
-    // SAFETY: setgroups, setgid and setuid are async-signal-safe and touch
-    // no Rust state.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::setgroups(0, std::ptr::null()) == -1
-                || libc::setgid(gid) == -1
-                || libc::setuid(uid) == -1
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-}
-
 /// Kills the child and the processes it forked (its own process group)
 /// however the test ends.
 struct Killed(Child);
@@ -213,7 +199,7 @@ print(m["type"], m.get("message", ""))
 "#;
     let mut cmd = Command::new("/usr/bin/python3");
     cmd.args(["-c", script]).arg(socket);
-    as_user(&mut cmd, uid, gid);
+    as_user(&mut cmd, uid, gid, None);
     let out = cmd.output().expect("python3");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
@@ -248,7 +234,7 @@ fn one_user_with_many_uids_in_a_user_namespace_is_one_person() {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .process_group(0);
-    as_user(&mut cmd, jerry.uid, jerry.gid);
+    as_user(&mut cmd, jerry.uid, jerry.gid, None);
     let mut child = Killed(cmd.spawn().expect("python3"));
     let pid = child.0.id();
     let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
@@ -351,7 +337,7 @@ print(got.decode(), flush=True)
         .arg(&agent.socket)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    as_user(&mut cmd, jerry.uid, jerry.gid);
+    as_user(&mut cmd, jerry.uid, jerry.gid, None);
     let mut peer = cmd.spawn().expect("python3");
     let stdout = peer.stdout.take().unwrap();
     // The connecting process exits at once; its child answers on the pipe.

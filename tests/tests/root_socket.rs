@@ -69,29 +69,6 @@ impl Drop for Frozen {
     }
 }
 
-/// Runs `cmd` as the unprivileged user `uid`/`gid`, with room for a full
-/// listen queue (`somaxconn`, 4096 by default) of descriptors.
-fn as_user(cmd: &mut Command, uid: u32, gid: u32) {
-    // SAFETY: setrlimit, setgroups, setgid and setuid are async-signal-safe
-    // and touch no Rust state.
-    unsafe {
-        cmd.pre_exec(move || {
-            let lim = libc::rlimit {
-                rlim_cur: 8192,
-                rlim_max: 8192,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == -1
-                || libc::setgroups(0, std::ptr::null()) == -1
-                || libc::setgid(gid) == -1
-                || libc::setuid(uid) == -1
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-}
-
 /// Connections waiting in the queue of the listener at `path`, as `ss`
 /// shows it (Recv-Q of a listening socket).
 fn queued(path: &Path) -> Option<u64> {
@@ -102,15 +79,6 @@ fn queued(path: &Path) -> Option<u64> {
         let f: Vec<&str> = line.split_whitespace().collect();
         (f.get(4) == Some(&want)).then(|| f.get(2)?.parse().ok())?
     })
-}
-
-/// Waits until `done`, or panics after `limit` (a bound, not a timing).
-fn wait_for(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]
@@ -156,7 +124,7 @@ fn a_root_login_gets_through_while_a_user_holds_the_public_queue_full() {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    as_user(&mut fill, jerry.uid, jerry.gid);
+    as_user(&mut fill, jerry.uid, jerry.gid, Some(8192));
     let mut filler = fill.spawn().expect("spawn backlog-fill");
     let mut lines = BufReader::new(filler.stdout.take().unwrap()).lines();
     let mut next = || lines.next().and_then(Result::ok).unwrap_or_default();

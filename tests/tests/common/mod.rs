@@ -2,7 +2,10 @@
 #![allow(dead_code)]
 
 pub mod sudo;
+pub mod unprivileged;
 pub mod user_ca;
+
+pub use unprivileged::{as_user, wait_for};
 
 use std::time::Duration;
 

@@ -15,10 +15,9 @@ mod common;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use pam_mfa_e2e::agent::{Agent, AgentConfig};

@@ -5,6 +5,7 @@ pub mod sudo;
 pub mod unprivileged;
 pub mod user_ca;
 
+#[allow(unused_imports)]
 pub use unprivileged::{as_user, wait_for};
 
 use std::time::Duration;

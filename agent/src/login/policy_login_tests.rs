@@ -201,30 +201,37 @@ fn reason_of(step: Step) -> (bool, String) {
     }
 }
 
-#[test]
-fn an_ssh_login_to_an_alias_of_a_cluster_login_is_decided_as_it() {
-    let f = ssh_fixture();
+/// sshd's account hook (a root peer) for `login`: whether it was allowed,
+/// and why not.
+fn sshd_account(f: &Fixture, login: &str) -> (bool, String) {
     let ctx = PamContext {
         service: "sshd".into(),
-        user: "rvbjops".into(),
+        user: login.into(),
         rhost: Some("10.0.0.9".into()),
         ..Default::default()
     };
-    let peer = PeerIds {
-        pid: 1,
-        uid: 0,
-        real_uid: Some(0),
-    };
+    reason_of(handle_begin(
+        &f.state,
+        root_peer(Some(0)),
+        PamHook::Account,
+        &ctx,
+        Ok(()),
+    ))
+}
+
+#[test]
+fn an_ssh_login_to_an_alias_of_a_cluster_login_is_decided_as_it() {
+    let f = ssh_fixture();
     passwd(&[("loner", 1002)]);
-    let alone = handle_begin(&f.state, peer, PamHook::Account, &ctx, Ok(()));
-    assert!(reason_of(alone).0, "an unknown login gets the cap's (off)");
+    assert!(
+        sshd_account(&f, "rvbjops").0,
+        "an unknown login gets the cap's (off)"
+    );
     passwd(&[("rvbjops", 1001), ("rvbj", 1001)]);
-    let (allowed, message) =
-        reason_of(handle_begin(&f.state, peer, PamHook::Account, &ctx, Ok(())));
+    let (allowed, message) = sshd_account(&f, "rvbjops");
     assert!(!allowed, "rvbj's session MFA applies: {message}");
     passwd(&[("rvbjops", 1001), ("rvbj", 1001), ("ops", 1001)]);
-    let (allowed, message) =
-        reason_of(handle_begin(&f.state, peer, PamHook::Account, &ctx, Ok(())));
+    let (allowed, message) = sshd_account(&f, "rvbjops");
     assert!(
         !allowed && message.contains("several cluster logins"),
         "{message}"
@@ -234,30 +241,13 @@ fn an_ssh_login_to_an_alias_of_a_cluster_login_is_decided_as_it() {
 #[test]
 fn an_ssh_login_typed_in_another_case_is_decided_as_the_directorys_name() {
     let f = ssh_fixture();
-    let ctx = PamContext {
-        service: "sshd".into(),
-        user: "RVBJ".into(),
-        rhost: Some("10.0.0.9".into()),
-        ..Default::default()
-    };
-    let peer = PeerIds {
-        pid: 1,
-        uid: 0,
-        real_uid: Some(0),
-    };
     passwd(&[("root", 0)]);
     directory(&[("rvbj", 47011)]);
-    let (allowed, message) =
-        reason_of(handle_begin(&f.state, peer, PamHook::Account, &ctx, Ok(())));
+    let (allowed, message) = sshd_account(&f, "RVBJ");
     assert!(!allowed, "rvbj's session MFA applies: {message}");
     directory(&[("svc", 47012)]);
-    let ctx = PamContext {
-        user: "SVC".into(),
-        ..ctx
-    };
-    let step = handle_begin(&f.state, peer, PamHook::Account, &ctx, Ok(()));
     assert!(
-        reason_of(step).0,
+        sshd_account(&f, "SVC").0,
         "a login of no cluster name gets the cap's (off)"
     );
 }

@@ -36,6 +36,18 @@ pub fn sshd_stack(socket: &Path, extra: &str) -> String {
     )
 }
 
+/// [`sshd_stack`] with pam_mfa.so in `session` too (live sessions
+/// registered with the agent).
+pub fn sshd_stack_with_sessions(socket: &Path) -> String {
+    let module = bins::pam_module();
+    bins::require(&module);
+    let args = module_args(socket, "");
+    format!(
+        "auth required {m} {args}\naccount required {m} {args}\nsession required {m} {args}\n",
+        m = module.display()
+    )
+}
+
 /// Like [`sshd_stack`] with `fail_mode=open`, followed by pam_permit in auth and
 /// account: a stack where every module says PAM_IGNORE fails in Linux-PAM, so a
 /// fail-open deployment always has another module deciding.

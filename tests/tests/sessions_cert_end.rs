@@ -11,7 +11,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::user_ca::{certify_teleport, cluster_ca};
 use common::*;
 use pam_mfa_e2e::agent::{Agent, AgentConfig, Bundle, WEBAUTHN_RP_ID};
-use pam_mfa_e2e::bins;
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
 use pam_mfa_e2e::process::wait_until;
 use pam_mfa_e2e::ssh::SshLogin;
@@ -38,17 +37,6 @@ fn cap_disconnecting() -> String {
     format!(
         "kind: cluster_auth_preference\nversion: v2\nmetadata:\n  name: cluster-auth-preference\n\
 spec:\n  type: local\n  second_factor: on\n  require_session_mfa: false\n  disconnect_expired_cert: true\n  webauthn:\n    rp_id: {WEBAUTHN_RP_ID}\n"
-    )
-}
-
-/// pam_mfa.so in auth, account and session (sessions registered).
-fn stack_with_sessions(agent: &Agent) -> String {
-    let m = bins::pam_module();
-    bins::require(&m);
-    let args = module_args(&agent.socket, "");
-    format!(
-        "auth required {m} {args}\naccount required {m} {args}\nsession required {m} {args}\n",
-        m = m.display()
     )
 }
 
@@ -81,7 +69,8 @@ fn a_session_ends_at_its_certificates_end_not_at_the_next_check() {
         ..AgentConfig::with_env("prod").service(&service, "ssh")
     };
     let agent = Agent::start(&work, &config, &bundle);
-    let mut opts = SshdOptions::new(&stack_with_sessions(&agent)).service_name(&service);
+    let mut opts =
+        SshdOptions::new(&sshd_stack_with_sessions(&agent.socket)).service_name(&service);
     opts.extra
         .push(format!("TrustedUserCAKeys {}", ca_file.display()));
     let sshd = Sshd::start(&work, &opts);

@@ -15,7 +15,9 @@ use pam_mfa_e2e::keys::SshKey;
 use serde_json::Value;
 
 #[allow(unused_imports)]
-pub use pam_mfa_e2e::mfa_sshd::{module_args, sshd_stack, sshd_stack_fail_open, MODULE_TIMEOUT};
+pub use pam_mfa_e2e::mfa_sshd::{
+    module_args, sshd_stack, sshd_stack_fail_open, sshd_stack_with_sessions, MODULE_TIMEOUT,
+};
 
 /// The longest a refused login may take when the agent is gone or hostile.
 pub fn refusal_deadline() -> Duration {

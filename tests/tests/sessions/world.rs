@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use super::common::*;
 use pam_mfa_e2e::agent::{Agent, AgentConfig, Bundle};
-use pam_mfa_e2e::bins;
 use pam_mfa_e2e::https_server::{Content, HttpsServer, Mode};
 use pam_mfa_e2e::keys::{KeyKind, SshKey};
 use pam_mfa_e2e::process::wait_until;
@@ -52,17 +51,6 @@ pub(crate) fn lock_user(user: &str, message: &str) -> String {
     )
 }
 
-/// auth and account as in the other scenarios, plus pam_mfa.so in `session`.
-pub(crate) fn stack_with_sessions(agent: &Agent) -> String {
-    let m = bins::pam_module();
-    bins::require(&m);
-    let args = module_args(&agent.socket, "");
-    format!(
-        "auth required {m} {args}\naccount required {m} {args}\nsession required {m} {args}\n",
-        m = m.display()
-    )
-}
-
 pub(crate) fn start(label: &str) -> World {
     start_with(label, false)
 }
@@ -96,7 +84,7 @@ pub(crate) fn start_with(label: &str, over_https: bool) -> World {
     let agent = Agent::start(&work, &config, &bundle);
     let sshd = Sshd::start(
         &work,
-        &SshdOptions::new(&stack_with_sessions(&agent))
+        &SshdOptions::new(&sshd_stack_with_sessions(&agent.socket))
             .keys_from_agent(&agent.socket)
             .service_name(&service),
     );

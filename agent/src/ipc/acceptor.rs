@@ -68,7 +68,8 @@ pub fn serve(
         budgets: Budgets::with_capacity(state.keys_uid, capacity),
         state,
         stop,
-        threads: ThreadBound::new(threads_for(capacity, KEEP_IDLE)),
+        // Each of the two listeners keeps its own idle accepting threads.
+        threads: ThreadBound::new(threads_for(capacity, 2 * KEEP_IDLE)),
     });
     let listening = |listener, root_only| {
         Arc::new(Listening {

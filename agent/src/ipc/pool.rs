@@ -1,12 +1,13 @@
 //! Serving one accepted connection on the thread that accepted it (see
 //! `super::acceptor`). Right after `accept`, before another thread is
 //! started, [`at_accept`] reads the peer's credentials and counts a
-//! non-root peer's connection against its person (its uid, or the owner
-//! of the subordinate range it lies in: `super::person`), refusing it at
-//! once when that budget is spent: a user's connections beyond their
-//! budget cost the agent no thread. Then [`serve_guarded`] finds the
-//! person behind a root peer (/proc reads: never before another thread
-//! waits in `accept`), counts its connection, and serves it; a login
+//! non-root peer's connection against its uid when the user database's
+//! cached answer says a user has it, refusing it at once when that budget
+//! is spent: a user's connections beyond their budget cost the agent no
+//! thread. Then [`serve_guarded`] finds the person behind any other peer
+//! (a root peer's by /proc reads, a subordinate uid's range owner, a uid
+//! not yet looked up: never before another thread waits in `accept`),
+//! counts its connection, and serves it; a login
 //! waiting on its person's answer holds its own thread, and the budgets
 //! bound how many there are.
 
@@ -20,6 +21,7 @@ use super::person::{self, Person};
 use super::pidfd;
 use super::server::serve_connection;
 use super::shared::{refuse, Listening, Refusal, Shared};
+use super::user_names::has_name_cached;
 
 /// A connection just accepted: its peer's SO_PEERCRED, and a non-root
 /// peer's connection slot, taken before another thread was started.
@@ -31,9 +33,9 @@ pub(super) struct Accepted {
 }
 
 /// On the accepting thread, right after `accept`: the peer's credentials
-/// and, for a non-root peer, its connection counted against its person, by
-/// uid alone (cached user database answers; the refusal names a person's
-/// uid by number).
+/// and, for a non-root peer whose uid a user has (a cached answer of the
+/// user database, never a look-up here), its connection counted against
+/// that uid (the refusal names it by number).
 /// `None` once the connection is closed: no credentials, or refused (also
 /// any non-root peer on the socket only root may connect to). Root
 /// peers (sudo, su, sshd) are counted in [`serve_guarded`], as before: who
@@ -52,13 +54,17 @@ pub(super) fn at_accept(on: &Listening, stream: UnixStream) -> Option<Accepted> 
         refuse(stream, &shared.state, Refusal::Peer, why);
         return None;
     }
-    let slot = if uid == 0 {
+    // Early only for a uid the user database named within its cache's
+    // life: the accepting thread never waits on a directory (LDAP, sssd)
+    // or reads /etc/subuid; any other peer is counted in `serve_guarded`,
+    // once another thread accepts.
+    let slot = if uid == 0 || has_name_cached(uid) != Some(true) {
         None
     } else {
-        let person = person::behind_non_root(uid);
+        let person = Person::Uid(uid);
         match shared
             .budgets
-            .connection_named(&person, || named_without_lookup(&person))
+            .connection_named(&person, || format!("uid {uid}"))
         {
             Ok(slot) => Some(slot),
             Err(why) => {
@@ -73,16 +79,6 @@ pub(super) fn at_accept(on: &Listening, stream: UnixStream) -> Option<Accepted> 
         pid,
         slot,
     })
-}
-
-/// A non-root peer's person as a refusal names it on the accepting thread:
-/// a uid by number (its name would be a user database look-up), the owner
-/// of a subordinate range as /etc/subuid names it.
-fn named_without_lookup(person: &Person) -> String {
-    match person {
-        Person::Uid(uid) => format!("uid {uid}"),
-        other => other.to_string(),
-    }
 }
 
 /// Counts a root peer's connection against the person behind it (a

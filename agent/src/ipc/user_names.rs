@@ -34,19 +34,25 @@ pub(crate) fn name_of_uid(uid: u32) -> Option<String> {
         .map(|u| u.name)
 }
 
+/// Whether a user has `uid`, as last looked up within [`NAME_TTL`].
+static UIDS: Mutex<Option<HashMap<u32, (Instant, bool)>>> = Mutex::new(None);
+
+/// Whether a user has `uid`, if the user database was asked within
+/// [`NAME_TTL`]; `None`: it would have to be asked (the accepting thread
+/// never waits on it: see `super::pool::at_accept`).
+pub(super) fn has_name_cached(uid: u32) -> Option<bool> {
+    let uids = UIDS.lock().unwrap_or_else(|p| p.into_inner());
+    let &(at, named) = uids.as_ref()?.get(&uid)?;
+    (at.elapsed() < NAME_TTL).then_some(named)
+}
+
 /// Whether a user has `uid`, remembered for [`NAME_TTL`] (asked for every
 /// connection of a non-root peer, before its budget is checked).
 pub(super) fn has_name(uid: u32) -> bool {
-    static UIDS: Mutex<Option<HashMap<u32, (Instant, bool)>>> = Mutex::new(None);
-    let now = Instant::now();
-    {
-        let uids = UIDS.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(&(at, named)) = uids.as_ref().and_then(|u| u.get(&uid)) {
-            if now.duration_since(at) < NAME_TTL {
-                return named;
-            }
-        }
+    if let Some(named) = has_name_cached(uid) {
+        return named;
     }
+    let now = Instant::now();
     let named = matches!(
         nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)),
         Ok(Some(_))

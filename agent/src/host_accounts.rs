@@ -17,7 +17,7 @@
 
 mod uid_name;
 
-pub use uid_name::name_of_uid_bounded;
+pub use uid_name::{name_of_uid_bounded, Unanswered};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
@@ -44,6 +44,10 @@ thread_local! {
     /// and getpwent does not list, matching names without regard to case
     /// (sssd with `case_sensitive = false`), as (name, uid) entries.
     pub(crate) static DIRECTORY: std::cell::RefCell<Vec<(String, u32)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+    /// In tests, uids whose getpwuid never answers in time (a hung
+    /// directory).
+    pub(crate) static UNANSWERED_UIDS: std::cell::RefCell<Vec<u32>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
 

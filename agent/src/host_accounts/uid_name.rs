@@ -49,7 +49,12 @@ impl UidNames {
     /// The name of `uid`: a fresh answer at once, else a look-up started
     /// (unless one runs, or [`MAX_RUNNING`] do) and the last answer, or,
     /// with none yet, the look-up's answer if it comes within `first_wait`.
-    fn name(self: &Arc<Self>, uid: u32, first_wait: Duration) -> Option<String> {
+    /// `Err` when no answer came: the database has not said.
+    fn name(
+        self: &Arc<Self>,
+        uid: u32,
+        first_wait: Duration,
+    ) -> Result<Option<String>, Unanswered> {
         let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
         if answers.len() >= MAX_UIDS {
             answers.retain(|_, a| a.running);
@@ -57,7 +62,7 @@ impl UidNames {
         let running = answers.values().filter(|a| a.running).count();
         let answer = answers.entry(uid).or_default();
         if answer.at.is_some_and(|at| at.elapsed() < TTL) {
-            return answer.name.clone();
+            return Ok(answer.name.clone());
         }
         if !answer.running && running < MAX_RUNNING {
             let names = Arc::clone(self);
@@ -75,7 +80,10 @@ impl UidNames {
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
-        answers.get(&uid).and_then(|a| a.name.clone())
+        match answers.get(&uid) {
+            Some(a) if a.at.is_some() => Ok(a.name.clone()),
+            _ => Err(Unanswered),
+        }
     }
 
     /// One look-up, stored with the time it ended.
@@ -90,13 +98,21 @@ impl UidNames {
     }
 }
 
+/// The user database gave no answer for a uid in time (a slow or hung
+/// directory, or [`MAX_RUNNING`] look-ups already waiting on it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unanswered;
+
 /// The name getpwuid gives `uid` (its first entry in the user database),
-/// waited for at most [`FIRST_WAIT`]: `None` when it has none, or when the
-/// directory has not answered by then.
-pub fn name_of_uid_bounded(uid: u32) -> Option<String> {
+/// waited for at most [`FIRST_WAIT`]: `Ok(None)` when it has none, `Err`
+/// when the directory has not answered by then.
+pub fn name_of_uid_bounded(uid: u32) -> Result<Option<String>, Unanswered> {
     #[cfg(test)]
     if super::PASSWD.with(|p| p.borrow().is_some()) {
-        return super::name_of_uid(uid);
+        if super::UNANSWERED_UIDS.with(|u| u.borrow().contains(&uid)) {
+            return Err(Unanswered);
+        }
+        return Ok(super::name_of_uid(uid));
     }
     static NAMES: OnceLock<Arc<UidNames>> = OnceLock::new();
     NAMES
@@ -129,16 +145,16 @@ mod tests {
     fn a_login_goes_on_without_an_answer_that_has_not_come() {
         let (lookup, release, calls) = held_lookup();
         let names = UidNames::new(lookup);
-        assert_eq!(names.name(5, Duration::ZERO), None);
+        assert_eq!(names.name(5, Duration::ZERO), Err(Unanswered));
         // One look-up per uid runs at a time.
-        assert_eq!(names.name(5, Duration::ZERO), None);
+        assert_eq!(names.name(5, Duration::ZERO), Err(Unanswered));
         release.send(()).unwrap();
         // Waits only until the answer came.
         assert_eq!(
-            names.name(5, Duration::from_secs(600)).as_deref(),
-            Some("uid 5")
+            names.name(5, Duration::from_secs(600)),
+            Ok(Some("uid 5".into()))
         );
-        assert_eq!(names.name(5, Duration::ZERO).as_deref(), Some("uid 5"));
+        assert_eq!(names.name(5, Duration::ZERO), Ok(Some("uid 5".into())));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
@@ -147,7 +163,7 @@ mod tests {
         let (lookup, release, calls) = held_lookup();
         let names = UidNames::new(lookup);
         for uid in 0..MAX_RUNNING as u32 + 3 {
-            assert_eq!(names.name(uid, Duration::ZERO), None);
+            assert_eq!(names.name(uid, Duration::ZERO), Err(Unanswered));
         }
         for _ in 0..MAX_RUNNING {
             release.send(()).unwrap();
@@ -157,7 +173,7 @@ mod tests {
         for uid in 0..MAX_RUNNING as u32 {
             assert_eq!(
                 names.name(uid, Duration::from_secs(600)),
-                Some(format!("uid {uid}"))
+                Ok(Some(format!("uid {uid}")))
             );
         }
         assert_eq!(calls.load(Ordering::SeqCst), MAX_RUNNING);
@@ -165,6 +181,6 @@ mod tests {
 
     #[test]
     fn the_real_database_names_uid_0_root() {
-        assert_eq!(name_of_uid_bounded(0).as_deref(), Some("root"));
+        assert_eq!(name_of_uid_bounded(0), Ok(Some("root".into())));
     }
 }

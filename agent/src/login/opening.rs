@@ -100,6 +100,13 @@ pub(super) fn open_decision<'c>(
             );
             return Err(Box::new(finish(state, ev, v)));
         }
+        AliasOf::Unanswered { note } => {
+            let v = Verdict::deny(
+                format!("pam-mfa: the user database did not answer for {login}'s account"),
+                note,
+            );
+            return Err(Box::new(finish(state, ev, v)));
+        }
     };
     ev.login = Some(login.clone());
     let ctx = if peer.uid == 0 {
@@ -182,7 +189,7 @@ fn last_known_lock(
     let bundle = state.store.current()?;
     let login = match uid_alias(&bundle, login, state.now()) {
         AliasOf::Cluster { login, .. } => login,
-        AliasOf::Itself | AliasOf::Several { .. } => login.to_owned(),
+        AliasOf::Itself | AliasOf::Several { .. } | AliasOf::Unanswered { .. } => login.to_owned(),
     };
     let login = login.as_str();
     let d = match identify(state, &bundle, class, login, auth_info, connection) {

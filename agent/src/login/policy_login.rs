@@ -15,7 +15,7 @@ use pam_mfa_protocol::PamContext;
 
 use super::verdict::PeerIds;
 use crate::host_accounts::{
-    account_of_name, name_of_uid, name_of_uid_bounded, other_names_of_uid, uid_of_name,
+    account_of_name, name_of_uid, name_of_uid_bounded, other_names_of_uid, uid_of_name, Unanswered,
 };
 use crate::policy::{Bundle, ServiceClass};
 
@@ -81,6 +81,9 @@ pub(super) enum AliasOf {
     /// Several other names of the uid are cluster logins: refused, as the
     /// note says.
     Several { note: String },
+    /// The user database did not answer for the login's uid in time:
+    /// refused, as one of its names could be a cluster login.
+    Unanswered { note: String },
 }
 
 /// Whether the bundle holds `login` as a cluster login: the traits of some
@@ -108,7 +111,18 @@ pub(super) fn uid_alias(bundle: &Bundle, login: &str, now: std::time::SystemTime
         return AliasOf::Itself;
     };
     let mut names = vec![db_name];
-    names.extend(name_of_uid_bounded(uid));
+    match name_of_uid_bounded(uid) {
+        Ok(name) => names.extend(name),
+        // Its name could be a cluster login with a requirement: not known
+        // is not "none" (fail closed).
+        Err(Unanswered) => {
+            return AliasOf::Unanswered {
+                note: format!(
+                    "login {login} is no cluster login, and the user database did not say in time what its uid {uid} is called: it could be a cluster login's account, so it is refused"
+                ),
+            }
+        }
+    }
     names.extend(other_names_of_uid(uid, login));
     let mut cluster: Vec<String> = Vec::new();
     for name in names {

@@ -14,7 +14,7 @@ use super::flow_tests::Fixture;
 use super::policy_login::{policy_login, uid_alias, AliasOf};
 use super::tap::Step;
 use super::verdict::PeerIds;
-use crate::host_accounts::{DIRECTORY, PASSWD};
+use crate::host_accounts::{DIRECTORY, PASSWD, UNANSWERED_UIDS};
 use crate::policy::load_bundle_str;
 use crate::policy::ServiceClass;
 
@@ -250,6 +250,20 @@ fn an_ssh_login_typed_in_another_case_is_decided_as_the_directorys_name() {
         sshd_account(&f, "SVC").0,
         "a login of no cluster name gets the cap's (off)"
     );
+}
+
+#[test]
+fn a_directory_that_does_not_answer_for_the_uid_refuses_the_login() {
+    let f = ssh_fixture();
+    passwd(&[("rvbjops", 1001)]);
+    directory(&[("rvbj", 1001)]);
+    UNANSWERED_UIDS.with(|u| *u.borrow_mut() = vec![1001]);
+    let (allowed, message) = sshd_account(&f, "rvbjops");
+    UNANSWERED_UIDS.with(|u| u.borrow_mut().clear());
+    assert!(!allowed && message.contains("did not answer"), "{message}");
+    // Answered, and no name of the uid is a cluster login: the cap's.
+    directory(&[]);
+    assert!(sshd_account(&f, "rvbjops").0);
 }
 
 #[test]

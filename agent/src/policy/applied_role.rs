@@ -93,7 +93,7 @@ pub(super) fn apply_traits<'b>(
 /// node and decide the allow side alone (they are not left out for a
 /// node_labels_expression): then no login of the role is allowed here,
 /// whatever its logins expand to (see `allow_check`).
-fn allow_side_never_matches(facts: &RoleFacts, known: Option<&LabelMatch>) -> bool {
+pub(super) fn allow_side_never_matches(facts: &RoleFacts, known: Option<&LabelMatch>) -> bool {
     facts.allow_labels_count && matches!(known, Some(LabelMatch::NotMatched(_)))
 }
 

@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use super::applied_role::allow_side_never_matches;
 use super::bundle::Bundle;
 use super::labels::LabelMatch;
 use super::node_label_cache::RoleLabels;
@@ -70,9 +71,7 @@ pub(super) fn role_outcomes<'b>(
 }
 
 /// Whether a role with this outcome on the node may allow a login there,
-/// as far as it tells (`apply_traits`' `allow_side_never_matches`).
+/// as far as it tells (the rule `apply_traits` uses).
 fn may_allow(known: Option<&RoleLabels>) -> bool {
-    !known.is_some_and(|k| {
-        k.facts.allow_labels_count && matches!(k.allow, Some(LabelMatch::NotMatched(_)))
-    })
+    !known.is_some_and(|k| allow_side_never_matches(&k.facts, k.allow.as_ref()))
 }

@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
+# No incremental caches in these builds: they are a few GB that a fresh build
+# (CI, the README's two commands) never reuses. CARGO_INCREMENTAL=1 keeps them.
+export CARGO_INCREMENTAL ?= 0
 
 .PHONY: all build release deps build-deps demo test lint unit e2e bench bench-profile soak fuzz fuzz-smoke clean deb rpm packages pkgroot packaging-tools deb-tools rpm-tools
 

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 #[path = "doctor/match_blocks.rs"]
 mod match_blocks;
+#[path = "doctor/pam_sockets.rs"]
+mod pam_sockets;
 #[path = "doctor/policy_logins.rs"]
 mod policy_logins;
 
@@ -62,6 +64,8 @@ struct Host<'a> {
     /// Shell commands run first in doctor's private mount namespace (bind
     /// mounts over /etc files).
     setup: &'a str,
+    /// The PAM directory (config/pam.d, the shipped examples, when None).
+    pam_dir: Option<&'a Path>,
 }
 
 /// Runs doctor on `host`'s sshd and agent.yaml; (exit code, findings).
@@ -110,7 +114,11 @@ fn doctor_on(work: &WorkDir, drop_in: &str, host: &Host) -> (Option<i32>, Vec<Va
             .unwrap_or_else(|| work.join("no-agent.sock"))
             .display(),
         main = main.display(),
-        pam = root.join("config/pam.d").display(),
+        pam = host
+            .pam_dir
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| root.join("config/pam.d"))
+            .display(),
         cfg = config.display(),
     );
     let out = in_private_mounts(&script);

@@ -169,3 +169,79 @@ fn a_root_login_gets_through_while_a_user_holds_the_public_queue_full() {
         agent.log()
     );
 }
+
+#[test]
+fn both_sockets_are_removed_when_the_agent_stops() {
+    require_root!();
+    let work = WorkDir::new("root-socket-stop");
+    let tom = TestUser::create();
+    let mut agent = Agent::start(
+        &work,
+        &AgentConfig::with_env("dev"),
+        &bundle(&tom.name, "false", "false", &[]),
+    );
+    let root_socket = root_socket_path(&agent.socket);
+    for path in [&agent.socket, &root_socket] {
+        assert!(
+            std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket()),
+            "{} while the agent runs",
+            path.display()
+        );
+    }
+    agent.stop();
+    for path in [&agent.socket, &root_socket] {
+        assert!(
+            std::fs::symlink_metadata(path).is_err(),
+            "{} is left after SIGTERM; the agent's log:\n{}",
+            path.display(),
+            agent.log()
+        );
+    }
+}
+
+/// A public socket path of 105 bytes fits a socket address (107 at most),
+/// `<path>.root` does not: the agent says so and serves only the public
+/// socket, and a root login (the module first tries the root socket)
+/// still gets its decision there.
+#[test]
+fn a_socket_path_with_no_room_for_the_root_socket_serves_root_logins_on_the_public_one() {
+    require_root!();
+    let work = WorkDir::new("root-socket-long");
+    let tom = TestUser::create();
+    let service = unique_name("sshd-mfat");
+    let base = work.path().as_os_str().len() + "/".len() + "/agent.sock".len();
+    let pad = "d".repeat(105 - base);
+    let dir = work.join(&pad);
+    std::fs::create_dir(&dir).expect("mkdir");
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let socket = dir.join("agent.sock");
+    assert_eq!(socket.as_os_str().len(), 105);
+    let agent = Agent::start_on(
+        &work,
+        &AgentConfig::with_env("dev").service(&service, "ssh"),
+        &bundle(&tom.name, "false", "false", &[]),
+        socket.clone(),
+    );
+    let root_socket = root_socket_path(&socket);
+    assert!(std::fs::symlink_metadata(&root_socket).is_err());
+    assert!(
+        agent.log().contains("too long for a socket"),
+        "the agent says why it has no root socket: {}",
+        agent.log()
+    );
+    let module = bins::pam_module();
+    let ssh = PamStack::new(
+        &work,
+        &service,
+        &format!(
+            "auth required {} {}\n",
+            module.display(),
+            module_args(&socket, "")
+        ),
+    );
+    let mut login = HarnessRun::new(&tom.name, "auth");
+    login.tty = Some("tty4".into());
+    let out = ssh.run(&login);
+    assert_eq!(out.result("auth"), "PAM_SUCCESS", "{}", out.describe());
+}

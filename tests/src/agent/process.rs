@@ -43,9 +43,30 @@ impl Agent {
         bundle: &Bundle,
         wrapper: Vec<String>,
     ) -> Agent {
+        Agent::launch(dir, config, bundle, wrapper, None)
+    }
+
+    /// [`Agent::start`] listening on `socket` (say, a path of a chosen
+    /// length) instead of one in `dir`.
+    pub fn start_on(
+        dir: &WorkDir,
+        config: &AgentConfig,
+        bundle: &Bundle,
+        socket: PathBuf,
+    ) -> Agent {
+        Agent::launch(dir, config, bundle, Vec::new(), Some(socket))
+    }
+
+    fn launch(
+        dir: &WorkDir,
+        config: &AgentConfig,
+        bundle: &Bundle,
+        wrapper: Vec<String>,
+        socket: Option<PathBuf>,
+    ) -> Agent {
         let name = crate::unique_name("agent-");
         let bundle_path = dir.join(&format!("{name}-bundle.yaml"));
-        let socket = dir.join(&format!("{name}.sock"));
+        let socket = socket.unwrap_or_else(|| dir.join(&format!("{name}.sock")));
         let audit_path = dir.join(&format!("{name}-audit.log"));
         let log_path = dir.join(&format!("{name}.log"));
         let config_path = dir.join(&format!("{name}.yaml"));

@@ -38,12 +38,52 @@ impl NodeConfig {
     }
 
     pub fn check(&self) -> Result<(), String> {
+        if let Some(name) = &self.name {
+            check_name(name)?;
+        }
         match self.teleport_data_dir() {
             Some(p) if !p.is_absolute() => Err(format!(
                 "node.teleport_data_dir {} is not an absolute path (\"\" turns the host_uuid lookup off)",
                 p.display()
             )),
             _ => Ok(()),
+        }
+    }
+}
+
+/// The node's name goes into every challenge (`pmfa1:NODE:LOGIN:NONCE`),
+/// which the approval page and `mfactl tap` split at `:` and find between
+/// spaces: a name they cannot carry would make every tap impossible.
+fn check_name(name: &str) -> Result<(), String> {
+    let bad = name
+        .chars()
+        .find(|&c| c == ':' || c.is_whitespace() || c.is_control());
+    if name.is_empty() || name.len() > 255 || bad.is_some() {
+        return Err(format!(
+            "node.name {name:?} cannot be carried in a challenge (pmfa1:NODE:LOGIN:NONCE): it must be 1 to 255 bytes, with no ':', whitespace or control characters"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_name;
+
+    #[test]
+    fn a_node_name_the_challenge_cannot_carry_is_refused() {
+        for bad in ["prod:3", "prod 3", "prod\t3", "", "prod\u{85}3"] {
+            let e = check_name(bad).expect_err(bad);
+            assert!(e.contains("node.name"), "{e}");
+        }
+        assert!(check_name(&"n".repeat(256)).is_err());
+        for good in [
+            "prod3",
+            "ip-10-0-0-1.ec2.internal",
+            "7c2f1a3e-uuid",
+            &"n".repeat(255),
+        ] {
+            assert_eq!(check_name(good), Ok(()), "{good}");
         }
     }
 }

@@ -94,3 +94,46 @@ fn config_pam_d_files_keep_every_line_of_the_stock_files() {
         );
     }
 }
+
+/// README's sed for the NOPASSWD account lines, run as written on copies
+/// of Debian's stock sudo and sudo-i: exactly the README's two lines, right
+/// after `@include common-account`, and nothing else changed.
+#[test]
+fn readme_nopasswd_sed_adds_the_two_account_lines_after_common_account() {
+    let readme = read(&workspace_root().join("README.md"));
+    let sed = readme
+        .lines()
+        .find(|l| l.starts_with("sed -i 's/^@include common-account$/"))
+        .expect("README's NOPASSWD sed line");
+    let lines: Vec<&str> = readme.lines().collect();
+    let first = lines
+        .iter()
+        .position(|l| l.starts_with("account [success=1 default=ignore] pam_succeed_if.so"))
+        .expect("README's NOPASSWD account lines");
+    let shown: Vec<String> = lines[first..first + 2]
+        .iter()
+        .map(|l| stack_lines(l).join(""))
+        .collect();
+    assert_eq!(shown.len(), 2, "README's two account lines");
+    let work = WorkDir::new("pam-d-nopasswd");
+    for name in ["sudo", "sudo-i"] {
+        let Some(stock) = stock("sudo", name) else {
+            continue;
+        };
+        let copy = work.write(name, &stock, 0o644);
+        let line = sed.replace(
+            "/etc/pam.d/sudo /etc/pam.d/sudo-i",
+            &copy.display().to_string(),
+        );
+        assert_ne!(line, sed, "README's sed names /etc/pam.d/sudo and sudo-i");
+        run_checked(Command::new("sh").arg("-c").arg(&line));
+        let mut want = stack_lines(&stock);
+        let at = want
+            .iter()
+            .position(|l| l == "@include common-account")
+            .expect("stock file includes common-account")
+            + 1;
+        want.splice(at..at, shown.iter().cloned());
+        assert_eq!(stack_lines(&read(&copy)), want, "{name}");
+    }
+}

@@ -181,6 +181,20 @@ fn check_result(first: ReloadOutcome, state: &AgentState) -> ExitCode {
 fn serve_until_stopped(state: Arc<AgentState>) -> ExitCode {
     let public = &state.config.socket.path;
     let root_socket = pam_mfa_protocol::root_socket_path(public);
+    // Handled before the sockets exist: a SIGTERM right after they are
+    // made must still remove them, not kill the agent by default.
+    let hup = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    for (sig, flag) in [
+        (signal_hook::consts::SIGHUP, &hup),
+        (signal_hook::consts::SIGTERM, &stop),
+        (signal_hook::consts::SIGINT, &stop),
+    ] {
+        if let Err(e) = signal_hook::flag::register(sig, Arc::clone(flag)) {
+            eprintln!("mfa-agent: cannot handle signal {sig}: {e}");
+            return ExitCode::from(1);
+        }
+    }
     let listeners = match bind(public) {
         Ok(public_listener) => match bind_root(public) {
             Ok(root) => Listeners {
@@ -198,18 +212,6 @@ fn serve_until_stopped(state: Arc<AgentState>) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let hup = Arc::new(AtomicBool::new(false));
-    let stop = Arc::new(AtomicBool::new(false));
-    for (sig, flag) in [
-        (signal_hook::consts::SIGHUP, &hup),
-        (signal_hook::consts::SIGTERM, &stop),
-        (signal_hook::consts::SIGINT, &stop),
-    ] {
-        if let Err(e) = signal_hook::flag::register(sig, Arc::clone(flag)) {
-            eprintln!("mfa-agent: cannot handle signal {sig}: {e}");
-            return ExitCode::from(1);
-        }
-    }
     let enforcer = mfa_agent::sessions::spawn_enforcer(Arc::clone(&state), Arc::clone(&stop));
     let reloader = spawn_reloader(
         Arc::clone(&state),

@@ -89,14 +89,14 @@ fn past_the_bounds_nothing_is_offered_and_the_reason_is_given() {
         Err(Overflow::NoRoom)
     );
     // More links than a prompt carries.
-    let crowd = people(&vec![1; MAX_LINK_MESSAGES + 1]);
+    let crowd = people(&[1; MAX_LINK_MESSAGES + 1]);
     assert_eq!(
         pack_links(&crowd, fits_after(400)),
         Err(Overflow::TooMany {
             needed: MAX_LINK_MESSAGES + 1
         })
     );
-    let at_bound = people(&vec![1; MAX_LINK_MESSAGES]);
+    let at_bound = people(&[1; MAX_LINK_MESSAGES]);
     assert_eq!(
         pack_links(&at_bound, fits_after(400)).unwrap().len(),
         MAX_LINK_MESSAGES

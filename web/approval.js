@@ -94,7 +94,10 @@
       challenge,
       node: m[1],
       login: m[2],
-      user: p.get("u") || "(unknown)",
+      // Not signed (only the challenge is): what the link says, shown as such.
+      user: p.get("u") || "",
+      service: p.get("s") || "",
+      rhost: p.get("h") || "",
       expires,
       rpId,
       uv: p.get("uv") === "1",
@@ -139,8 +142,9 @@
       return "The challenge expired. Start the login again to get a new link.";
     }
     if (name === "NotAllowedError") {
-      return "No approval was given: the request was cancelled or timed out, or this key has no " +
-        "credential registered for " + req.user + " (" + req.rpId + "). Try again, or try another key.";
+      return "No approval was given: the request was cancelled or timed out, or this key is not one " +
+        "of the keys this link lists (" + req.ids.length + " for " + req.rpId + "). Try again, try another " +
+        "key, or open the link of your own keys: the login prompt shows one per group of people.";
     }
     if (name === "SecurityError") {
       return "This browser refused the request for " + req.rpId + " on " + location.origin +
@@ -219,8 +223,12 @@
     }
     $("node").textContent = req.node;
     $("login").textContent = req.login;
-    $("user").textContent = req.user;
     $("what").hidden = false;
+    // Unsigned words of the link: shown apart, as what the link claims.
+    $("user").textContent = req.user || "(not given)";
+    $("service").textContent = req.service || "(not given)";
+    $("rhost").textContent = req.rhost || "(not given)";
+    $("claimed").hidden = false;
     document.title = "Approve " + req.login + "@" + req.node + " · pam-mfa";
     if (!originFits(req.rpId) || (req.origin && req.origin !== location.origin)) {
       showError("Wrong origin: this page is at " + location.origin + ", but the keys belong to " +

@@ -99,6 +99,8 @@ async function pageState(page) {
       node: t("node"),
       login: t("login"),
       user: t("user"),
+      service: t("service"),
+      rhost: t("rhost"),
       countdown: t("countdown"),
       error: shown("error") ? t("error") : "",
       status: t("status"),

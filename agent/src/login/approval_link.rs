@@ -1,22 +1,26 @@
 //! The browser approval page: the link a challenge prompt shows, and the
 //! check of the answers the page makes.
 //!
-//! The link is `approval_url` with the challenge, the cluster user, the
-//! expiry, the rp_id, whether user verification is needed, and the
-//! registered WebAuthn credential ids in the URL fragment, which browsers
-//! never send to the web server: `#c=<challenge>&u=<user>&e=<unix
-//! seconds>&r=<rp_id>[&uv=1]&k=<id>,<id>` (base64url ids, most recent
-//! first, as many as fit PAM's 512-byte message). It is an info message
-//! right before the answer prompt: sshd shows info text only together with
-//! the next prompt, joined to it.
+//! The link is `approval_url` with the challenge, the expiry, the rp_id,
+//! the approval origin, whether user verification is needed, the PAM
+//! service and source address of the login, the cluster users whose keys
+//! it holds and their registered WebAuthn credential ids in the URL
+//! fragment, which browsers never send to the web server:
+//! `#c=<challenge>&e=<unix seconds>&r=<rp_id>&o=<origin>[&uv=1]&s=<service>
+//! [&h=<rhost>]&u=<users>&k=<id>,<id>` (base64url ids). Every id of every
+//! candidate is in a link: when they do not fit one PAM message (511
+//! bytes), there are several links, each labelled with whose keys it holds
+//! (`prompt_packing`). Only the challenge is signed: `u`, `s` and `h` are
+//! what the link says, and the page shows them as such. The links are info
+//! messages right before the answer prompt: sshd shows info text only
+//! together with the next prompt, joined to it.
 
 use std::time::UNIX_EPOCH;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use pam_mfa_protocol::{Prompt, PromptStyle};
 
 use super::evidence::KeyClass;
+use super::prompt_packing::{id_count, pack_links, LinkGroup, Overflow, MAX_LINK_MESSAGES};
 use super::tap::{ApprovalLink, Conversation, TapDevice};
 use super::tap_credential::TapCredential;
 use crate::policy::Bundle;
@@ -24,10 +28,10 @@ use crate::state::AgentState;
 use crate::verify::webauthn::WebauthnCredential;
 use crate::verify::webauthn_browser::{verify_browser_answer, BrowserAnswer};
 
-/// What the words around the link take.
-const LINK_LEAD: &str = "pam-mfa: or approve in a browser: ";
+/// What starts each link's message.
+const LINK_LEAD: &str = "pam-mfa: or approve in a browser";
 /// PAM's message limit without its NUL.
-const MAX_MESSAGE: usize = 511;
+const MAX_MESSAGE: usize = super::prompt_packing::PAM_MESSAGE_ROOM;
 
 /// The approval page for a tap, when `approval_url` is set and
 /// the cluster has an rp_id. `Err`: it is set but cannot work with this
@@ -76,26 +80,80 @@ fn fragment_value(text: &str) -> String {
 }
 
 impl Conversation {
-    /// The info message with the link for the current challenge, or `None`
-    /// when there is no approval page (or no room for the link at all).
-    pub(super) fn approval_prompt(&self) -> Option<Prompt> {
-        let link = self.approval.as_ref()?;
+    /// The info messages with the links for the current challenge: one
+    /// when every candidate's ids fit, else several, each a complete URL
+    /// labelled with whose keys it holds (`prompt_packing::pack_links`).
+    /// None when there is no approval page; past the bounds, a notice
+    /// saying how many keys there are instead of a link that would leave
+    /// some out.
+    pub(super) fn approval_prompts(&self) -> Vec<Prompt> {
+        let Some(link) = self.approval.as_ref() else {
+            return Vec::new();
+        };
         // The keys that can answer on the page: WebAuthn credentials of the
         // devices this tap accepts (locked ones and keys the agent cannot
-        // read are not among them), most recent first across every person
-        // who may tap. Legacy U2F devices sign for the app id, which the
-        // page does not ask for: they stay with `mfactl tap`. With none
-        // left, the page could only find discoverable credentials, which
-        // Teleport's MFA keys are not: no link.
-        let credential_ids: Vec<&[u8]> = self
-            .webauthn_credentials()
-            .into_iter()
-            .filter(|c| c.app_id.is_none())
-            .map(|c| c.credential_id.as_slice())
-            .collect();
-        if credential_ids.is_empty() {
-            return None;
+        // read are not among them), every one of every person who may tap,
+        // as Teleport's `loginFlow.begin` (lib/auth/webauthn/login.go) puts
+        // all of a user's devices in allowCredentials. Legacy U2F devices
+        // sign for the app id, which the page does not ask for: they stay
+        // with `mfactl tap`. With none left, the page could only find
+        // discoverable credentials, which Teleport's MFA keys are not: no
+        // link.
+        let people = self.credential_ids_by_person(|c| c.app_id.is_none());
+        if people.is_empty() {
+            return Vec::new();
         }
+        let info = |text: String| Prompt {
+            style: PromptStyle::Info,
+            text,
+        };
+        let fragment = self.link_fragment(link);
+        let render = |group: &LinkGroup, labelled: bool| {
+            let lead = if labelled {
+                format!("{LINK_LEAD} (keys of {})", group.users.join(", "))
+            } else {
+                LINK_LEAD.to_string()
+            };
+            format!(
+                "{lead}: {fragment}&u={}&k={}",
+                fragment_value(&group.users.join(", ")),
+                group.ids.join(",")
+            )
+        };
+        let whole = LinkGroup {
+            users: people.iter().map(|p| p.user.as_str()).collect(),
+            ids: people
+                .iter()
+                .flat_map(|p| &p.ids)
+                .map(String::as_str)
+                .collect(),
+        };
+        let one = render(&whole, false);
+        if one.len() <= MAX_MESSAGE {
+            return vec![info(one)];
+        }
+        match pack_links(&people, |g| render(g, true).len() <= MAX_MESSAGE) {
+            Ok(groups) => groups.iter().map(|g| info(render(g, true))).collect(),
+            Err(over) => {
+                let why = match over {
+                    Overflow::NoRoom => "a link has no room for a key beside the challenge".into(),
+                    Overflow::TooMany { needed } => {
+                        format!("they need {needed} links, at most {MAX_LINK_MESSAGES} are shown")
+                    }
+                };
+                vec![info(format!(
+                    "pam-mfa: no browser approval link: the {} security keys that may answer do not fit the login prompt ({why}); use mfactl tap",
+                    id_count(&people)
+                ))]
+            }
+        }
+    }
+
+    /// The link up to its `&u=` and `&k=`: the page, the challenge, the
+    /// expiry, the rp_id, the approval origin, `uv=1` when the tap needs
+    /// user verification, and who asks (the PAM service and the login's
+    /// source address, unsigned: the page shows them as the link's word).
+    fn link_fragment(&self, link: &ApprovalLink) -> String {
         let expires = self
             .challenge
             .expires
@@ -103,32 +161,20 @@ impl Conversation {
             .unwrap_or_default()
             .as_secs();
         let mut text = format!(
-            "{LINK_LEAD}{}#c={}&u={}&e={expires}&r={}&o={}",
+            "{}#c={}&e={expires}&r={}&o={}",
             link.url.base(),
             fragment_value(&self.challenge.text()),
-            fragment_value(&self.user),
             fragment_value(&link.rp_id),
             fragment_value(&link.url.origin()),
         );
         if self.tap_requirement().key_policy.needs_pin() {
             text.push_str("&uv=1");
         }
-        if text.len() > MAX_MESSAGE {
-            return None;
+        text.push_str(&format!("&s={}", fragment_value(&self.service)));
+        if let Some(rhost) = self.rhost.as_deref().filter(|h| !h.is_empty()) {
+            text.push_str(&format!("&h={}", fragment_value(rhost)));
         }
-        let mut sep = "&k=";
-        for id in credential_ids {
-            let piece = format!("{sep}{}", URL_SAFE_NO_PAD.encode(id));
-            if text.len() + piece.len() > MAX_MESSAGE {
-                break;
-            }
-            text.push_str(&piece);
-            sep = ",";
-        }
-        Some(Prompt {
-            style: PromptStyle::Info,
-            text,
-        })
+        text
     }
 
     /// Checks an answer made by the approval page: the origin is the

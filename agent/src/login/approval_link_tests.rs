@@ -15,12 +15,12 @@ use crate::fido2::soft::SoftAuthenticator;
 use crate::fido2::{Authenticator, GetAssertionRequest};
 use crate::verify::webauthn_browser::{encode_browser_answer, template_prefix};
 
-const RP: &str = "example.test";
-const PAGE: &str = "https://approve.example.test";
+pub(super) const RP: &str = "example.test";
+pub(super) const PAGE: &str = "https://approve.example.test";
 
 /// alice (login root) needs a tap on prod3; `keys` WebAuthn credentials
 /// registered for her.
-fn policy(keys: &[SoftAuthenticator]) -> String {
+pub(super) fn policy(keys: &[SoftAuthenticator]) -> String {
     let mut p = String::from(
         "kind: role\nversion: v7\nmetadata: {name: prod}\nspec:\n  allow:\n    logins: ['{{internal.logins}}']\n    node_labels: {env: prod}\n  options:\n    require_session_mfa: true\n---\n\
          kind: user\nversion: v2\nmetadata: {name: alice}\nspec:\n  roles: [prod]\n  traits:\n    logins: [root]\n---\n\
@@ -37,27 +37,56 @@ fn policy(keys: &[SoftAuthenticator]) -> String {
     p
 }
 
-fn keys(n: u8) -> Vec<SoftAuthenticator> {
+pub(super) fn keys(n: u8) -> Vec<SoftAuthenticator> {
     (0..n)
         .map(|i| SoftAuthenticator::from_seed(RP, &[b'k', i]))
         .collect()
 }
 
-fn link_of(body: &ResponseBody) -> Option<String> {
+/// The approval links of a prompt, each an info message within PAM's
+/// limit, all together right before the answer prompt (sshd shows info
+/// text joined to the next prompt).
+pub(super) fn links_of(body: &ResponseBody) -> Vec<String> {
     let ResponseBody::Prompt { prompts } = body else {
         panic!("expected a prompt, got {body:?}")
     };
-    let i = prompts.iter().position(|p| p.text.contains("https://"))?;
-    let p = &prompts[i];
-    assert_eq!(p.style, PromptStyle::Info);
-    assert!(p.text.len() <= 511, "{} bytes", p.text.len());
-    // right before the answer prompt: sshd shows it joined to that prompt
-    assert_eq!(prompts[i + 1].style, PromptStyle::EchoOn);
-    Some(p.text.clone())
+    assert!(prompts.len() <= 32, "{} messages", prompts.len());
+    let at: Vec<usize> = (0..prompts.len())
+        .filter(|&i| {
+            prompts[i]
+                .text
+                .starts_with("pam-mfa: or approve in a browser")
+        })
+        .collect();
+    for (n, &i) in at.iter().enumerate() {
+        let p = &prompts[i];
+        assert_eq!(p.style, PromptStyle::Info);
+        assert!(p.text.len() <= 511, "{} bytes", p.text.len());
+        let next = &prompts[i + 1];
+        if n + 1 == at.len() {
+            assert_eq!(next.style, PromptStyle::EchoOn);
+        } else {
+            assert_eq!(at[n + 1], i + 1, "links apart");
+        }
+    }
+    at.iter().map(|&i| prompts[i].text.clone()).collect()
+}
+
+fn link_of(body: &ResponseBody) -> Option<String> {
+    links_of(body).into_iter().next()
+}
+
+/// The fragment value `name` of a link.
+pub(super) fn link_value<'a>(link: &'a str, name: &str) -> &'a str {
+    let frag = link.split_once('#').unwrap().1;
+    frag.split('&')
+        .find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+        .unwrap_or("")
 }
 
 #[test]
 fn the_prompt_links_the_page_within_pams_limit() {
+    use base64::Engine;
     let ks = keys(12);
     let f = Fixture::new(
         &policy(&ks),
@@ -66,24 +95,29 @@ fn the_prompt_links_the_page_within_pams_limit() {
     let Step::Ask(_, prompt) = f.begin(PamHook::Auth, None, "10.0.0.1") else {
         panic!("expected a challenge")
     };
-    let link = link_of(&prompt).expect("a link");
+    let links = links_of(&prompt);
     let challenge = crate::challenge::find_challenge(&prompt_text(&prompt)).unwrap();
-    assert!(
-        link.starts_with(&format!(
-            "pam-mfa: or approve in a browser: {PAGE}/pam-mfa/index.html#c={}&u=alice&e=1800000120&r=example.test&o=https:%2F%2Fapprove.example.test&k="
-        , challenge.text)),
-        "{link}"
-    );
-    // As many ids as fit, in the bundle's order; none cut.
-    let ids: Vec<&str> = link.rsplit_once("&k=").unwrap().1.split(',').collect();
-    assert!(ids.len() >= 2 && ids.len() < ks.len(), "{} ids", ids.len());
-    for (id, k) in ids.iter().zip(&ks) {
-        use base64::Engine;
-        assert_eq!(
-            *id,
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(k.credential_id())
+    // Twelve ids do not fit one message: several links, each labelled.
+    assert!(links.len() > 1, "{links:?}");
+    for link in &links {
+        assert!(
+            link.starts_with(&format!(
+                "pam-mfa: or approve in a browser (keys of alice): {PAGE}/pam-mfa/index.html#c={}&e=1800000120&r=example.test&o=https:%2F%2Fapprove.example.test&s=sshd&h=10.0.0.1&u=alice&k=",
+                challenge.text
+            )),
+            "{link}"
         );
     }
+    // Every id once, in the bundle's order; none cut.
+    let ids: Vec<&str> = links
+        .iter()
+        .flat_map(|l| link_value(l, "k").split(','))
+        .collect();
+    let want: Vec<String> = ks
+        .iter()
+        .map(|k| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(k.credential_id()))
+        .collect();
+    assert_eq!(ids, want);
     assert!(approval_status(&f.state)
         .unwrap()
         .contains("origin https://approve.example.test"));

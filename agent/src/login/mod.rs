@@ -58,6 +58,9 @@ mod piv_flow_tests;
 mod policy_login;
 #[cfg(test)]
 mod policy_login_tests;
+mod prompt_packing;
+#[cfg(test)]
+mod prompt_packing_tests;
 mod recorded_auth;
 mod remote_cluster;
 mod required;

@@ -1,19 +1,22 @@
 //! The challenge prompt of a tap, and the words in it that tell `mfactl
 //! tap` which keys may answer: `rp_id=` (and `app_id=` for legacy U2F
-//! devices) with `cred=`, the user's WebAuthn credential ids, most recent
-//! first, as many as fit PAM's 512-byte message (a FIDO2 key answers only
-//! for a credential it is asked about: Teleport's MFA credentials are not
-//! discoverable); `piv=` slots; `uv=required`; `answers=named`.
+//! devices) with `cred=`, the candidates' WebAuthn credential ids (a
+//! person's together, most recent first; a FIDO2 key answers only for a
+//! credential it is asked about: Teleport's MFA credentials are not
+//! discoverable), and when they do not all fit PAM's 512-byte message,
+//! `cred_more=N` with the other N on `cred+=` info lines before it, which
+//! `mfactl tap` reads too (`prompt_packing`); `piv=` slots; `uv=required`;
+//! `answers=named`.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use pam_mfa_protocol::{Prompt, PromptStyle, ResponseBody};
 
+use super::prompt_packing::{
+    pack_credential_ids, Overflow, PersonIds, MAX_CREDENTIAL_LINES, PAM_MESSAGE_ROOM,
+};
 use super::tap::{Conversation, TapKind};
 use super::tap_credential::TapCredential;
-
-/// The longest message PAM carries, without its NUL.
-const PAM_MESSAGE_ROOM: usize = 511;
 
 impl Conversation {
     /// The prompt for this conversation's challenge, after `error` if any.
@@ -36,19 +39,23 @@ impl Conversation {
                 self.challenge.text()
             ),
         });
-        // The browser approval page's link, right before the answer prompt
+        let (question, more_ids) = self.question();
+        prompts.extend(more_ids);
+        // The browser approval page's links, right before the answer prompt
         // (OpenSSH shows info text only together with the next prompt).
-        prompts.extend(self.approval_prompt());
+        prompts.extend(self.approval_prompts());
         prompts.push(Prompt {
             style: PromptStyle::EchoOn,
-            text: self.question(),
+            text: question,
         });
         ResponseBody::Prompt { prompts }
     }
 
-    /// `MFA challenge <text> [rp_id= [app_id=] cred=] [piv=] [uv=required]
-    /// answers=named answer: `, within PAM's message size.
-    fn question(&self) -> String {
+    /// `MFA challenge <text> [rp_id= [app_id=] [cred=] [cred_more=]]
+    /// [piv=] [uv=required] answers=named answer: `, within PAM's message
+    /// size, and the info lines it needs before it: the `cred+=` lines, or
+    /// why the ids are not listed.
+    fn question(&self) -> (String, Vec<Prompt>) {
         let head = format!(
             "MFA challenge {}{}{}",
             self.challenge.text(),
@@ -61,10 +68,70 @@ impl Conversation {
             crate::challenge::CLAIMS_WELCOME
         );
         let room = PAM_MESSAGE_ROOM.saturating_sub(head.len() + tail.len());
-        format!(
-            "{head}{}{tail}",
-            credential_word(&self.webauthn_credentials(), room)
-        )
+        let ids: Vec<String> = self
+            .credential_ids_by_person(|_| true)
+            .into_iter()
+            .flat_map(|p| p.ids)
+            .collect();
+        let info = |text: String| Prompt {
+            style: PromptStyle::Info,
+            text,
+        };
+        match pack_credential_ids(&ids, room) {
+            Ok((word, lines)) => (
+                format!("{head}{word}{tail}"),
+                lines.into_iter().map(info).collect(),
+            ),
+            // Never a part of the list: a key left out could not answer
+            // with mfactl tap, which then asks about the keys `mfactl
+            // enroll` recorded (as for an older prompt without `cred=`).
+            Err(over) => {
+                let why = match over {
+                    Overflow::NoRoom => "no room beside the challenge".to_string(),
+                    Overflow::TooMany { needed } => format!(
+                        "they need {needed} lines, at most {MAX_CREDENTIAL_LINES} are shown"
+                    ),
+                };
+                let notice = format!(
+                    "pam-mfa: the {} security keys that may answer are more than this prompt can list ({why}): mfactl tap asks about the keys mfactl enroll recorded",
+                    ids.len()
+                );
+                (format!("{head}{tail}"), vec![info(notice)])
+            }
+        }
+    }
+
+    /// Each candidate's credential ids (base64url) that `keep` keeps, a
+    /// person's most recent first, people in the order of their most
+    /// recent key. An id registered to several candidates is listed once,
+    /// under the first (the tap then says whose it is: `tap_match`).
+    pub(super) fn credential_ids_by_person(
+        &self,
+        keep: impl Fn(&TapCredential) -> bool,
+    ) -> Vec<PersonIds> {
+        let mut creds: Vec<(&str, &TapCredential)> = self
+            .devices
+            .iter()
+            .filter_map(|d| match &d.kind {
+                TapKind::Webauthn(c) if keep(c) => Some((d.user.as_str(), c)),
+                _ => None,
+            })
+            .collect();
+        creds.sort_by_key(|(_, c)| std::cmp::Reverse(c.last_active));
+        let mut seen = std::collections::HashSet::new();
+        creds.retain(|(_, c)| seen.insert((c.credential_id.as_slice(), c.app_id.as_deref())));
+        let mut people: Vec<PersonIds> = Vec::new();
+        for (user, c) in creds {
+            let id = URL_SAFE_NO_PAD.encode(&c.credential_id);
+            match people.iter_mut().find(|p| p.user == user) {
+                Some(p) => p.ids.push(id),
+                None => people.push(PersonIds {
+                    user: user.to_string(),
+                    ids: vec![id],
+                }),
+            }
+        }
+        people
     }
 
     /// The conversation's WebAuthn credentials, most recent first.
@@ -133,20 +200,4 @@ impl Conversation {
             ""
         }
     }
-}
-
-/// ` cred=ID,ID...`: base64url credential ids in the order given, as many
-/// as fit in `room` bytes (none: no word).
-pub(super) fn credential_word(creds: &[&TapCredential], room: usize) -> String {
-    let mut word = String::new();
-    for c in creds {
-        let id = URL_SAFE_NO_PAD.encode(&c.credential_id);
-        let sep = if word.is_empty() { " cred=" } else { "," };
-        if word.len() + sep.len() + id.len() > room {
-            break;
-        }
-        word.push_str(sep);
-        word.push_str(&id);
-    }
-    word
 }

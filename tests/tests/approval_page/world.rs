@@ -51,13 +51,32 @@ pub struct World {
 }
 
 pub fn world(label: &str, challenge_yaml: &str) -> World {
+    world_with_keys(label, challenge_yaml, 0)
+}
+
+/// As [`world`], the user also holding `other_keys` registered WebAuthn
+/// keys before the browser's (listed first); with any, every key has a
+/// 64-byte credential id, as roaming keys make them.
+pub fn world_with_keys(label: &str, challenge_yaml: &str, other_keys: u8) -> World {
     let work = WorkDir::new(label);
     let user = TestUser::create();
     let plain = SshKey::generate(work.path(), "id_plain", KeyKind::Ed25519, false);
     user.authorize_keys(&[plain.public_line.as_str()]);
     let page = PageServer::start(&work, &[PAGE_HOST, OTHER_HOST, FOREIGN_HOST]);
-    let cred = TestCredential::from_seed(7);
-    let b = bundle(&user.name, "false", "true", &[]).raw(&cred.device_doc(&user.name));
+    let mut cred = TestCredential::from_seed(7);
+    let mut b = bundle(&user.name, "false", "true", &[]);
+    if other_keys > 0 {
+        cred.id = vec![0x77; 64];
+    }
+    for i in 0..other_keys {
+        let mut other = TestCredential::from_seed(20 + i);
+        other.id = vec![0x20 + i; 64];
+        let doc = other
+            .device_doc(&user.name)
+            .replace("-browser-key}", &format!("-key{i}}}"));
+        b = b.raw(&doc);
+    }
+    let b = b.raw(&cred.device_doc(&user.name));
     let mut cfg = AgentConfig::with_env("prod");
     cfg.extra_yaml = format!(
         "approval_url: https://{PAGE_HOST}:{}/\n{challenge_yaml}",
@@ -167,6 +186,15 @@ impl World {
             })
             .unwrap_or_default()
     }
+}
+
+/// Every link in a prompt, in order.
+pub fn links_in(prompt: &str) -> Vec<String> {
+    prompt
+        .split_whitespace()
+        .filter(|w| w.starts_with("https://"))
+        .map(str::to_string)
+        .collect()
 }
 
 /// The link in a prompt (the info message sshd joins to the prompt).

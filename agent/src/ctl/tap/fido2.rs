@@ -1,10 +1,13 @@
 //! `mfactl tap` with a FIDO2 key (WebAuthn assertion of the challenge).
 //!
 //! The key is asked about the credentials the prompt names (`cred=`: the
-//! person's registered credentials, Teleport's own included, most recent
-//! first), so a key registered with `tsh mfa add` answers with no local
-//! file; an older prompt without `cred=` falls back to the ids `mfactl
-//! enroll` kept in [`credential_file`]. A legacy U2F credential signs for
+//! candidates' registered credentials, Teleport's own included, with the
+//! `cred+=` info lines the agent adds when they do not all fit the
+//! question; `cred_more=N` says how many those hold), so a key registered
+//! with `tsh mfa add` answers with no local file; an older prompt without
+//! `cred=` falls back to the ids `mfactl enroll` kept in
+//! [`credential_file`], and so does a prompt whose `cred+=` lines did not
+//! reach mfactl (added to the ids it has, never instead of them). A legacy U2F credential signs for
 //! the prompt's `app_id=` (WebAuthn's `appid` extension): asked again for
 //! it when the key has no credential for the rp_id.
 
@@ -31,38 +34,85 @@ pub(super) struct FidoTarget {
     pub(super) rp_id: String,
     /// `app_id=`: what a legacy U2F credential signs for.
     pub(super) app_id: Option<String>,
-    /// `cred=`: the credential ids to ask about (None: an older prompt).
+    /// `cred=` and `cred+=`: the credential ids to ask about (None: an
+    /// older prompt).
     pub(super) credential_ids: Option<Vec<Vec<u8>>>,
+    /// How many of the ids `cred_more=` announced are not in the text
+    /// mfactl was given (only the question was pasted).
+    pub(super) missing: usize,
 }
 
 impl FidoTarget {
-    /// The target named by a prompt's `rp_id=`, `app_id=` and `cred=` words.
+    /// The target named by a prompt's `rp_id=`, `app_id=`, `cred=`,
+    /// `cred+=` and `cred_more=` words.
     pub(super) fn from_prompt(text: &str, rp_id: String) -> FidoTarget {
-        use base64::Engine;
-        let credential_ids = super::token(text, "cred=").map(|list| {
-            list.split(',')
-                .filter_map(|id| {
-                    base64::engine::general_purpose::URL_SAFE_NO_PAD
-                        .decode(id)
-                        .ok()
-                })
-                .filter(|id| !id.is_empty())
-                .collect()
-        });
+        let first = super::token(text, "cred=").map(|list| decode_ids(&list));
+        let more: Vec<Vec<u8>> = text
+            .split_whitespace()
+            .filter_map(|w| w.strip_prefix("cred+="))
+            .flat_map(decode_ids)
+            .collect();
+        let announced = super::token(text, "cred_more=")
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(0);
+        let missing = announced.saturating_sub(more.len());
+        let credential_ids = match (first, more.is_empty()) {
+            (None, true) if announced == 0 => None,
+            (first, _) => {
+                let mut ids = first.unwrap_or_default();
+                for id in more {
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+                Some(ids)
+            }
+        };
         FidoTarget {
             rp_id,
             app_id: super::token(text, "app_id=").filter(|a| !a.is_empty()),
             credential_ids,
+            missing,
         }
     }
 
-    /// The allowList: the prompt's ids, else the ones kept by enroll.
+    /// The allowList: the prompt's ids, else the ones kept by enroll; both
+    /// when some of the prompt's ids did not reach mfactl.
     fn allow_list(&self) -> Vec<Vec<u8>> {
         match &self.credential_ids {
-            Some(ids) => ids.clone(),
+            Some(ids) if self.missing == 0 => ids.clone(),
+            Some(ids) => {
+                let mut all = ids.clone();
+                for id in known_credentials(&self.rp_id) {
+                    if !all.contains(&id) {
+                        all.push(id);
+                    }
+                }
+                all
+            }
             None => known_credentials(&self.rp_id),
         }
     }
+}
+
+/// Base64url credential ids separated by commas; others are skipped.
+fn decode_ids(list: &str) -> Vec<Vec<u8>> {
+    use base64::Engine;
+    list.split(',')
+        .filter_map(|id| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(id)
+                .ok()
+        })
+        .filter(|id| !id.is_empty())
+        .collect()
+}
+
+/// The credential ids `mfactl tap` asks a FIDO2 key about for this
+/// prompt text (None: the prompt names none; the enroll file is used).
+#[cfg(test)]
+pub(crate) fn prompt_credential_ids(text: &str) -> Option<Vec<Vec<u8>>> {
+    FidoTarget::from_prompt(text, String::new()).credential_ids
 }
 
 fn known_credentials(rp_id: &str) -> Vec<Vec<u8>> {

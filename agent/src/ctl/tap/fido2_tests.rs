@@ -104,3 +104,45 @@ fn a_u2f_credential_is_asked_for_the_app_id() {
     // Without app_id in the prompt, the key has no credential for the rp_id.
     assert!(tap(&key, &ids(&[&key])).is_err());
 }
+
+/// A key whose id is on a `cred+=` line answers when the whole prompt
+/// reaches mfactl (as ssh passes it); a pasted question alone says how many
+/// ids are missing, and mfactl reads the pasted lines that hold them.
+#[test]
+fn ids_on_cred_plus_lines_are_asked_about_too() {
+    let first = teleport_key(RP, b"first");
+    let backup = teleport_key(RP, b"backup");
+    let b64 = |k: &SoftAuthenticator| URL_SAFE_NO_PAD.encode(k.credential_id());
+    let more = format!(
+        "pam-mfa: more key ids for mfactl tap: cred+={}",
+        b64(&backup)
+    );
+    let question = format!(
+        "MFA challenge pmfa1:prod3:jerry:AAAAAAAAAAAAAAAAAAAAAA rp_id={RP} cred={} cred_more=1 answers=named answer: ",
+        b64(&first)
+    );
+    // The question alone: the backup key is missing, and said to be.
+    let alone = FidoTarget::from_prompt(&question, RP.into());
+    assert_eq!(alone.missing, 1);
+    let whole = format!("{more}\n{question}");
+    let t = FidoTarget::from_prompt(&whole, RP.into());
+    assert_eq!(t.missing, 0);
+    assert_eq!(
+        t.credential_ids,
+        Some(vec![
+            first.credential_id().to_vec(),
+            backup.credential_id().to_vec()
+        ])
+    );
+    tap(&backup, &whole).unwrap();
+    // Pasted: the question, then the cred+= line, then an empty line.
+    let mut input = std::io::Cursor::new(format!("{question}\n{more}\n\nnot read\n"));
+    let text = super::read_pasted(&mut input, &mut Quiet).unwrap();
+    assert_eq!(FidoTarget::from_prompt(&text, RP.into()).missing, 0);
+    assert!(!text.contains("not read"));
+    // An older one-line prompt is read as one line.
+    let mut input = std::io::Cursor::new(format!("{}\nnot read\n", ids(&[&first])));
+    assert!(!super::read_pasted(&mut input, &mut Quiet)
+        .unwrap()
+        .contains("not read"));
+}

@@ -14,7 +14,9 @@
 //! the cue says what the touch approves ([`cue`]).
 //!
 //! Keys, in this order, as the prompt allows: a FIDO2 key (`rp_id=` in the
-//! prompt, asked about the credential ids of `cred=`), a PIV card through pcscd (`piv=SLOTS`: the slots of the user's
+//! prompt, asked about the credential ids of `cred=` and of the `cred+=`
+//! lines before it: ssh passes the whole prompt, and a pasted question
+//! whose `cred_more=N` lines are missing gets them asked for), a PIV card through pcscd (`piv=SLOTS`: the slots of the user's
 //! registered PIV keys), an sk key held by the local ssh-agent.
 
 mod askpass_argv;
@@ -35,6 +37,8 @@ use crate::challenge::{find_challenge, with_claim, CLAIMS_WELCOME};
 
 pub use askpass_argv::askpass_argv;
 pub(crate) use fido2::credential_file;
+#[cfg(test)]
+pub(crate) use fido2::prompt_credential_ids;
 use fido2::{answer_with_fido2, FidoTarget};
 use piv::answer_with_pcsc;
 #[cfg(test)]
@@ -58,15 +62,7 @@ pub enum TapOutput {
 pub fn run_tap(arg: Option<&str>, tty: &mut dyn Terminal) -> Result<TapOutput, String> {
     let text = match arg {
         Some(a) => a.to_string(),
-        None => {
-            tty.say("Paste the pam-mfa challenge (pmfa1:...) and press Enter:")?;
-            let mut line = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut line)
-                .map_err(|e| format!("reading the challenge: {e}"))?;
-            line
-        }
+        None => read_pasted(&mut std::io::stdin().lock(), tty)?,
     };
     match find_challenge(&text) {
         Some(c) => {
@@ -85,6 +81,12 @@ pub fn run_tap(arg: Option<&str>, tty: &mut dyn Terminal) -> Result<TapOutput, S
             let mut errors = Vec::new();
             if let Some(rp) = rp_id {
                 let target = FidoTarget::from_prompt(&text, rp);
+                if target.missing > 0 {
+                    tty.say(&format!(
+                        "mfactl tap: the prompt names {} more key ids on `cred+=` lines that did not reach mfactl: asking about the ids it has and those mfactl enroll recorded",
+                        target.missing
+                    ))?;
+                }
                 match answer_with_fido2(&c, &target, uv, tty) {
                     Ok(a) => return Ok(TapOutput::Answer(line(a))),
                     Err(e) => errors.push(e),
@@ -107,6 +109,40 @@ pub fn run_tap(arg: Option<&str>, tty: &mut dyn Terminal) -> Result<TapOutput, S
         None if arg.is_some() => askpass(&text, tty).map(TapOutput::Askpass),
         None => Err("no pam-mfa challenge (pmfa1:NODE:LOGIN:NONCE) in the input".into()),
     }
+}
+
+/// The challenge pasted on standard input: one line, and when that line
+/// says `cred_more=N` but holds fewer `cred+=` ids (the question was
+/// pasted without the lines above it), those lines too, up to an empty
+/// line or the end of input.
+fn read_pasted(input: &mut dyn BufRead, tty: &mut dyn Terminal) -> Result<String, String> {
+    tty.say("Paste the pam-mfa challenge (pmfa1:...) and press Enter:")?;
+    let mut text = String::new();
+    input
+        .read_line(&mut text)
+        .map_err(|e| format!("reading the challenge: {e}"))?;
+    let missing = |t: &str| FidoTarget::from_prompt(t, String::new()).missing;
+    let n = missing(&text);
+    if n == 0 {
+        return Ok(text);
+    }
+    tty.say(&format!(
+        "The prompt names {n} more key ids on its `cred+=` lines (above the answer prompt): paste them, then an empty line (an empty line alone goes on without them):"
+    ))?;
+    loop {
+        let mut line = String::new();
+        let read = input
+            .read_line(&mut line)
+            .map_err(|e| format!("reading the cred+= lines: {e}"))?;
+        if read == 0 || line.trim().is_empty() {
+            break;
+        }
+        text.push_str(&line);
+        if missing(&text) == 0 {
+            break;
+        }
+    }
+    Ok(text)
 }
 
 /// The value of a `key=value` word in the prompt.

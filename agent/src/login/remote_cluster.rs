@@ -14,7 +14,7 @@
 use std::collections::HashSet;
 
 use crate::policy::{cached_regex, replace_all_go, CertAuthority, RoleMapping};
-use crate::verify::ssh_cert::TeleportIdentity;
+use crate::verify::ssh_cert::{Issuer, TeleportIdentity};
 
 /// Teleport's `constants.DefaultImplicitRole`: never mapped.
 const DEFAULT_IMPLICIT_ROLE: &str = "default-implicit-role";
@@ -29,6 +29,12 @@ pub fn as_local_identity(
     let mapping = mapping_of(cas, &id.ca_cluster)?;
     match is_local(&id.ca_cluster, mapping, cas, cluster_name)? {
         true => Ok(id),
+        // Only this cluster's openssh CA is trusted (`who::certificate`);
+        // its certificates have no role mapping to go through.
+        false if id.issuer == Issuer::OpenSshCa => Err(format!(
+            "signed by the openssh CA of {}, which is not this cluster",
+            id.ca_cluster
+        )),
         false => {
             let roles = map_roles(mapping, &id.roles).map_err(|e| {
                 format!(

@@ -185,6 +185,7 @@ fn identity(cluster: &str, roles: &[&str]) -> TeleportIdentity {
         valid_before: UNIX_EPOCH + Duration::from_secs(1),
         ca_cluster: cluster.into(),
         subject_key_type: "ssh-ed25519".into(),
+        issuer: Issuer::UserCa,
         unmapped_roles: Vec::new(),
         from_trusted_cluster: false,
     }

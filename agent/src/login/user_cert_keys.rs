@@ -1,5 +1,6 @@
-//! Teleport-like SSH user certificates for the decision tests: a user CA
-//! and a user key made by `ssh-keygen` in a scratch directory, and
+//! Teleport-like SSH user certificates for the decision tests: a user CA,
+//! an openssh CA (agentless logins) and a user key made by `ssh-keygen` in
+//! a scratch directory, and
 //! certificates signed with them as Teleport signs its own (key id, login
 //! principals, `teleport-*` extensions), valid around the [`Fixture`]'s
 //! clock.
@@ -14,7 +15,8 @@ use base64::Engine as _;
 /// The [`Fixture`](super::flow_tests::Fixture)'s clock (Unix seconds).
 const NOW: u64 = 1_800_000_000;
 
-/// A scratch directory with a user CA and a user key; removed on drop.
+/// A scratch directory with a user CA (`ca`), an openssh CA (`openssh`)
+/// and a user key; removed on drop.
 pub(super) struct UserCertKeys {
     dir: PathBuf,
 }
@@ -26,7 +28,7 @@ impl UserCertKeys {
             std::env::temp_dir().join(format!("mfa-agent-user-cert-{}-{tag}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        for name in ["ca", "user"] {
+        for name in ["ca", "openssh", "user"] {
             run(Command::new("ssh-keygen")
                 .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
                 .arg(dir.join(name)));
@@ -37,10 +39,20 @@ impl UserCertKeys {
     /// The `cert_authority` document (type `user`) of `cluster` that
     /// trusts this CA.
     pub(super) fn cert_authority(&self, cluster: &str) -> String {
-        let ca = read(&self.dir.join("ca.pub"));
+        self.cert_authority_of("ca", "user", cluster)
+    }
+
+    /// The `cert_authority` document (type `openssh`) of `cluster` that
+    /// trusts the openssh CA.
+    pub(super) fn openssh_cert_authority(&self, cluster: &str) -> String {
+        self.cert_authority_of("openssh", "openssh", cluster)
+    }
+
+    fn cert_authority_of(&self, key: &str, ca_type: &str, cluster: &str) -> String {
+        let ca = read(&self.dir.join(format!("{key}.pub")));
         let ca = base64::engine::general_purpose::STANDARD.encode(format!("{ca}\n"));
         format!(
-            "kind: cert_authority\nversion: v2\nmetadata: {{name: {cluster}}}\nspec:\n  type: user\n  cluster_name: {cluster}\n  active_keys:\n    ssh:\n    - public_key: {ca}\n"
+            "kind: cert_authority\nversion: v2\nmetadata: {{name: {cluster}}}\nspec:\n  type: {ca_type}\n  cluster_name: {cluster}\n  active_keys:\n    ssh:\n    - public_key: {ca}\n"
         )
     }
 
@@ -48,12 +60,27 @@ impl UserCertKeys {
     /// `key_id` with `roles` (`teleport-roles`), login root, valid around
     /// the fixture's clock, with `extensions` (`name=value`) besides.
     pub(super) fn auth_info(&self, key_id: &str, roles: &[&str], extensions: &[&str]) -> String {
+        self.signed_by("ca", key_id, roles, extensions)
+    }
+
+    /// [`UserCertKeys::auth_info`], signed by the openssh CA (Teleport's
+    /// proxy logging in to an agentless node).
+    pub(super) fn agentless_auth_info(
+        &self,
+        key_id: &str,
+        roles: &[&str],
+        extensions: &[&str],
+    ) -> String {
+        self.signed_by("openssh", key_id, roles, extensions)
+    }
+
+    fn signed_by(&self, ca: &str, key_id: &str, roles: &[&str], extensions: &[&str]) -> String {
         let _ = std::fs::remove_file(self.dir.join("user-cert.pub"));
         let window = format!("0x{:x}:0x{:x}", NOW - 600, NOW + 3600);
         let roles = serde_json::json!({"version": "v1", "roles": roles});
         let mut cmd = Command::new("ssh-keygen");
         cmd.args(["-q", "-s"])
-            .arg(self.dir.join("ca"))
+            .arg(self.dir.join(ca))
             .args(["-I", key_id, "-n", "root", "-V", &window, "-O"])
             .arg(format!("extension:teleport-roles={roles}"));
         for e in extensions {

@@ -1,8 +1,9 @@
 //! Stage 1 of a decision: who is logging in, from what sshd verified. A
 //! registered security or PIV key names its cluster user; a Teleport
-//! certificate, verified against the bundle's user CAs, names the user and
-//! carries the roles and traits to decide with. Neither: not known (the
-//! policy then decides from the login alone).
+//! certificate, verified against the bundle's user CAs (or this cluster's
+//! openssh CA: Teleport's proxy logging in to this host as an agentless
+//! node), names the user and carries the roles and traits to decide with.
+//! Neither: not known (the policy then decides from the login alone).
 
 use super::auth_info::{accepted_keys, AcceptedKey};
 use super::key_rules::cert_key_policy_is_mfa;
@@ -15,7 +16,7 @@ use crate::policy::{
 };
 use crate::state::AgentState;
 use crate::verify::ssh_cert::{
-    verify_user_cert, CheckedDuring, ResourceAccess, ResourceConstraint, TeleportIdentity,
+    verify_login_cert, CheckedDuring, ResourceAccess, ResourceConstraint, TeleportIdentity,
 };
 
 /// What this authentication presented about the person.
@@ -207,6 +208,12 @@ fn allowed_nodes(
 /// now), so a short-lived per-session certificate that expires during a
 /// keyboard-interactive step or before the session opens still counts. How
 /// long the session may last is the policy's (`disconnect_expired_cert`).
+///
+/// Trusted: the user CAs, and this cluster's `openssh` CA (the certificate
+/// Teleport's proxy logs in to an agentless node with; another cluster's
+/// is refused, as is one of this cluster when which cluster is this one is
+/// not known). Such a certificate names the user, roles and traits and
+/// carries no MFA (`verify::ssh_cert::openssh_ca`).
 fn certificate(
     state: &AgentState,
     bundle: &Bundle,
@@ -227,7 +234,8 @@ fn certificate(
             .unwrap_or(now),
         now,
     };
-    verify_user_cert(&k.key_type, &k.blob, cas, login, checked)
+    let here = this_cluster(cas, local_cluster);
+    verify_login_cert(&k.key_type, &k.blob, cas, here, login, checked)
         .map_err(|e| e.to_string())
         .and_then(|id| as_local_identity(id, cas, local_cluster))
         .map(Some)

@@ -6,6 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use super::super::flow_tests::{bundle, BLOB, OTHER_BLOB};
 use super::*;
 use crate::policy::load_bundle_str;
+use crate::verify::ssh_cert::Issuer;
 
 const CERT_TYPE: &str = "ssh-ed25519-cert-v01@openssh.com";
 // Two certificate blobs (only their bytes matter here: the identity
@@ -42,6 +43,7 @@ fn identity(user: &str, from_trusted_cluster: bool) -> TeleportIdentity {
         unmapped_roles: Vec::new(),
         from_trusted_cluster,
         subject_key_type: "ssh-ed25519".into(),
+        issuer: Issuer::UserCa,
     }
 }
 
@@ -159,4 +161,104 @@ fn an_access_requests_resources_reach_only_this_clusters_nodes() {
     );
     // This cluster unknown: no node is one of the request's.
     assert_eq!(allowed_nodes(Some(&resources), None), Some(Vec::new()));
+}
+
+/// Teleport's proxy logging in to this host as an agentless node: a
+/// certificate of this cluster's openssh CA (lib/auth
+/// `GenerateOpenSSHCert`), for alice with role prod, login root.
+mod agentless {
+    use pam_mfa_protocol::{PamHook, ResponseBody};
+
+    use super::super::super::backup_eligible_tests::{entry, key, outcome, policy, RP};
+    use super::super::super::flow_tests::{denied_with, Fixture, ALLOW};
+    use super::super::super::tap::Step;
+    use super::super::super::user_cert_keys::UserCertKeys;
+    use crate::fido2::soft::SoftAuthenticator;
+
+    const CLUSTER: &str = "example.com";
+    const TRAITS: &str = r#"teleport-traits={"logins":["root"]}"#;
+
+    /// Role prod requiring `require`, alice with one registered device,
+    /// this cluster's user CA and the openssh CA of `openssh_cluster`.
+    fn fixture(
+        tag: &str,
+        require: &str,
+        openssh_cluster: &str,
+    ) -> (UserCertKeys, Fixture, SoftAuthenticator) {
+        let keys = UserCertKeys::new(&format!("agentless-{tag}"));
+        let tap_key = key(RP, b"alice-agentless", false);
+        let bundle = format!(
+            "{}---\n{}---\n{}",
+            policy(require, &entry(&tap_key, Some(false))),
+            keys.cert_authority(CLUSTER),
+            keys.openssh_cert_authority(openssh_cluster)
+        );
+        (keys, Fixture::new(&bundle, ""), tap_key)
+    }
+
+    fn alice(keys: &UserCertKeys, extensions: &[&str]) -> String {
+        let mut all = vec![TRAITS, "private-key-policy=web_session"];
+        all.extend_from_slice(extensions);
+        keys.agentless_auth_info("alice", &["prod"], &all)
+    }
+
+    /// Before, every such login was refused ("only user CAs sign login
+    /// certificates"), where no MFA is required too.
+    #[test]
+    fn this_clusters_openssh_certificate_logs_in_where_no_mfa_is_required() {
+        let (keys, f, _) = fixture("no-mfa", "false", CLUSTER);
+        assert_eq!(f.login(Some(&alice(&keys, &[])), "10.0.0.1"), ALLOW);
+        // Its roles decide: none that reaches this node, no login.
+        let nobody = keys.agentless_auth_info("alice", &["elsewhere"], &[TRAITS]);
+        assert!(matches!(
+            f.login(Some(&nobody), "10.0.0.1"),
+            ResponseBody::Deny { .. }
+        ));
+    }
+
+    /// It is no evidence of a tap: where MFA is required the login asks for
+    /// one, as with a plain key, and a tap by alice's device lets it in.
+    #[test]
+    fn an_openssh_certificate_is_no_mfa() {
+        let (keys, f, mut tap_key) = fixture("mfa", "true", CLUSTER);
+        let info = alice(&keys, &[]);
+        assert!(matches!(
+            f.login(Some(&info), "10.0.0.1"),
+            ResponseBody::Deny { .. }
+        ));
+        let step = f.begin(PamHook::Auth, Some(&info), "10.0.0.1");
+        assert!(matches!(step, Step::Ask(..)), "no tap asked");
+        assert_eq!(outcome(&f, step, &mut tap_key, RP), Ok(()));
+    }
+
+    /// `mfa-verified` (or a hardware key policy) in it is not Teleport's:
+    /// refused outright, even where no MFA is required.
+    #[test]
+    fn smuggled_mfa_refuses_it() {
+        let (keys, f, _) = fixture("smuggled", "false", CLUSTER);
+        for extra in ["mfa-verified=id-passkey", "teleport-device-id=d1"] {
+            let body = f.login(Some(&alice(&keys, &[extra])), "10.0.0.1");
+            denied_with(&body, "your certificate is not accepted");
+            denied_with(&body, "Teleport never signs there");
+        }
+        let touch = keys.agentless_auth_info(
+            "alice",
+            &["prod"],
+            &[TRAITS, "private-key-policy=hardware_key_touch"],
+        );
+        denied_with(
+            &f.login(Some(&touch), "10.0.0.1"),
+            "your certificate is not accepted",
+        );
+    }
+
+    /// The openssh CA of another cluster (a root shares its own with its
+    /// leaves) signs nothing here.
+    #[test]
+    fn another_clusters_openssh_ca_is_refused() {
+        let (keys, f, _) = fixture("other", "false", "root.example.com");
+        let body = f.login(Some(&alice(&keys, &[])), "10.0.0.1");
+        denied_with(&body, "your certificate is not accepted");
+        denied_with(&body, "openssh CA of root.example.com");
+    }
 }

@@ -1,14 +1,17 @@
 //! Teleport-issued OpenSSH user certificates, as sshd shows them in
 //! `SSH_AUTH_INFO_0` (`publickey ssh-ed25519-cert-v01@openssh.com AAAA...`):
-//! verified against the bundle's trusted `user` CAs, independently of sshd,
-//! and read for Teleport's identity (key id, logins, roles, traits,
+//! verified against the bundle's trusted `user` CAs (and this cluster's
+//! `openssh` CA, which signs the certificates Teleport's proxy logs in to
+//! agentless nodes with: see [`openssh_ca`]), independently of sshd, and
+//! read for Teleport's identity (key id, logins, roles, traits,
 //! `mfa-verified`, `private-key-policy`).
 //!
 //! What is checked, in this order (the first failure is reported):
 //! 1. the key type word names a certificate, the blob is base64 of a
 //!    well-formed certificate of that type, encoded canonically (so the
 //!    fields read here are exactly the bytes the CA signed);
-//! 2. the signing key is a key of a trusted CA of type `user`;
+//! 2. the signing key is a key of a trusted CA of type `user`, or of the
+//!    `openssh` CA of this cluster (when the caller names this cluster);
 //! 3. the CA's signature over the certificate verifies, with the trusted key;
 //! 4. it is a user certificate (not a host certificate);
 //! 5. valid at some moment sshd could have checked it (see
@@ -20,7 +23,10 @@
 //!    `verify-required` included, though OpenSSH would enforce them;
 //! 7. the login is one of the principals;
 //! 8. the key id (the cluster user) is not empty, and Teleport's extensions
-//!    parse.
+//!    parse;
+//! 9. signed by the `openssh` CA: no extension Teleport never puts there
+//!    (`mfa-verified`, a hardware key policy, device, bot or
+//!    `prev-identity-expires` ones).
 //!
 //! Limitation: a certificate valid "forever" (valid_before 2^64-1, what
 //! `ssh-keygen -s` gives without `-V`) is refused as malformed: the parser
@@ -40,6 +46,9 @@ mod cert_error;
 #[cfg(test)]
 mod form_tests;
 mod identity;
+pub mod openssh_ca;
+#[cfg(test)]
+mod openssh_ca_tests;
 #[cfg(test)]
 mod teleport_ext_tests;
 #[cfg(test)]
@@ -50,7 +59,7 @@ mod trust_tests;
 pub use allowed_resources::{ResourceAccess, ResourceConstraint, ResourceId};
 pub use cert_error::CertError;
 pub use identity::{
-    TeleportIdentity, EXT_MFA_VERIFIED, EXT_PRIVATE_KEY_POLICY, EXT_TELEPORT_ROLES,
+    Issuer, TeleportIdentity, EXT_MFA_VERIFIED, EXT_PRIVATE_KEY_POLICY, EXT_TELEPORT_ROLES,
     EXT_TELEPORT_TRAITS,
 };
 
@@ -59,8 +68,13 @@ pub use identity::{
 /// which sshd does here); a certificate with any other is refused.
 const KNOWN_CRITICAL_OPTIONS: &[&str] = &["source-address"];
 
-/// Only CAs of this `cert_authority` type sign login certificates.
+/// CAs of this `cert_authority` type sign login certificates (`tsh`'s).
 const USER_CA_TYPE: &str = "user";
+
+/// This cluster's CA of this type signs the certificates Teleport's proxy
+/// logs in to agentless OpenSSH nodes with (api/types/trust.go
+/// `OpenSSHCA`).
+const OPENSSH_CA_TYPE: &str = "openssh";
 
 const CERT_SUFFIX: &str = "-cert-v01@openssh.com";
 
@@ -82,13 +96,9 @@ impl From<SystemTime> for CheckedDuring {
     }
 }
 
-/// Verify a certificate from `SSH_AUTH_INFO_0` and read Teleport's identity.
-///
-/// `cert_type` is the key type word (`ssh-ed25519-cert-v01@openssh.com`),
-/// `blob_b64` the base64 after it. Trusted CAs are those in `cas` of type
-/// `user`. `login` is the account being logged in to: it must be one of the
-/// principals (Teleport always lists the logins). `checked` is when the
-/// validity window must have held (an instant, or [`CheckedDuring`]).
+/// Verify a certificate from `SSH_AUTH_INFO_0` and read Teleport's identity,
+/// trusting the `user` CAs in `cas` only: [`verify_login_cert`] without
+/// an `openssh` CA.
 pub fn verify_user_cert(
     cert_type: &str,
     blob_b64: &str,
@@ -96,8 +106,28 @@ pub fn verify_user_cert(
     login: &str,
     checked: impl Into<CheckedDuring>,
 ) -> Result<TeleportIdentity, CertError> {
+    verify_login_cert(cert_type, blob_b64, cas, None, login, checked)
+}
+
+/// Verify a certificate from `SSH_AUTH_INFO_0` and read Teleport's identity.
+///
+/// `cert_type` is the key type word (`ssh-ed25519-cert-v01@openssh.com`),
+/// `blob_b64` the base64 after it. Trusted CAs are those in `cas` of type
+/// `user`, and those of type `openssh` whose cluster is `this_cluster`
+/// (`None`: none of them). `login` is the account being logged in to: it
+/// must be one of the principals (Teleport always lists the logins).
+/// `checked` is when the validity window must have held (an instant, or
+/// [`CheckedDuring`]).
+pub fn verify_login_cert(
+    cert_type: &str,
+    blob_b64: &str,
+    cas: &[CertAuthority],
+    this_cluster: Option<&str>,
+    login: &str,
+    checked: impl Into<CheckedDuring>,
+) -> Result<TeleportIdentity, CertError> {
     let (blob, cert) = decode_canonical(cert_type, blob_b64)?;
-    let (ca, ca_key) = trusted_ca(&cert, cas)?;
+    let (ca, ca_key, issuer) = trusted_ca(&cert, cas, this_cluster)?;
     let signed = signed_part(&blob, &cert, &ca_key)?;
     // Verified with the trusted key (equal to the certificate's, as checked).
     ca_key
@@ -105,7 +135,10 @@ pub fn verify_user_cert(
         .verify(signed, cert.signature())
         .map_err(|_| CertError::BadSignature)?;
     let principals = check_use(&cert, login, checked.into())?;
-    TeleportIdentity::read(&cert, principals, &ca.cluster_name)
+    if issuer == Issuer::OpenSshCa {
+        openssh_ca::check_extensions(&cert)?;
+    }
+    TeleportIdentity::read(&cert, principals, &ca.cluster_name, issuer)
 }
 
 /// Step 1: the type word names a certificate, and the blob is base64 of a
@@ -194,11 +227,13 @@ fn normalize_cert_type(cert_type: &str) -> &str {
     }
 }
 
-/// The trusted user CA (and its key) whose key signed `cert`.
+/// The trusted CA (and its key, and what kind of CA it is) whose key
+/// signed `cert`: a `user` CA, or the `openssh` CA of `this_cluster`.
 fn trusted_ca<'a>(
     cert: &Certificate,
     cas: &'a [CertAuthority],
-) -> Result<(&'a CertAuthority, PublicKey), CertError> {
+    this_cluster: Option<&str>,
+) -> Result<(&'a CertAuthority, PublicKey, Issuer), CertError> {
     let signer = cert.signature_key();
     let mut known_as = None;
     for ca in cas {
@@ -212,7 +247,10 @@ fn trusted_ca<'a>(
                 continue;
             }
             if ca.ca_type == USER_CA_TYPE {
-                return Ok((ca, key));
+                return Ok((ca, key, Issuer::UserCa));
+            }
+            if ca.ca_type == OPENSSH_CA_TYPE && Some(ca.cluster_name.as_str()) == this_cluster {
+                return Ok((ca, key, Issuer::OpenSshCa));
             }
             known_as.get_or_insert_with(|| {
                 format!("{} CA of {}", display_type(&ca.ca_type), ca.cluster_name)

@@ -1,5 +1,5 @@
-//! A cluster's user CA made with ssh-keygen, and certificates it signs as
-//! Teleport would (certs.rs, bot_locks.rs).
+//! A cluster's user CA (or openssh CA) made with ssh-keygen, and
+//! certificates it signs as Teleport would (certs.rs, bot_locks.rs).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,6 +22,17 @@ pub fn cluster_ca(
     cluster: &str,
     spec_extra: &str,
 ) -> (PathBuf, String, String) {
+    cluster_ca_of_type(work, name, cluster, "user", spec_extra)
+}
+
+/// [`cluster_ca`] of `ca_type` (`user`, `openssh`).
+pub fn cluster_ca_of_type(
+    work: &WorkDir,
+    name: &str,
+    cluster: &str,
+    ca_type: &str,
+    spec_extra: &str,
+) -> (PathBuf, String, String) {
     let path = work.join(name);
     keygen(&[
         "-q",
@@ -34,7 +45,7 @@ pub fn cluster_ca(
     ]);
     let line = std::fs::read_to_string(path.with_extension("pub")).unwrap();
     let doc = format!(
-        "kind: cert_authority\nversion: v2\nmetadata: {{name: {cluster}}}\nspec:\n  type: user\n  cluster_name: {cluster}\n  active_keys:\n    ssh:\n    - public_key: {}\n{spec_extra}",
+        "kind: cert_authority\nversion: v2\nmetadata: {{name: {cluster}}}\nspec:\n  type: {ca_type}\n  cluster_name: {cluster}\n  active_keys:\n    ssh:\n    - public_key: {}\n{spec_extra}",
         base64::engine::general_purpose::STANDARD.encode(line.trim())
     );
     (path, line, doc)

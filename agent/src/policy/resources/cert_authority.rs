@@ -1,5 +1,7 @@
 //! `kind: cert_authority` (v2): the cluster's CAs. Read best effort; only
-//! `type: user` CAs are used (to trust Teleport-issued SSH user certificates).
+//! `type: user` CAs (to trust Teleport-issued SSH user certificates) and
+//! this cluster's `type: openssh` CA (the certificates Teleport's proxy
+//! logs in to agentless nodes with) are used.
 
 use base64::Engine as _;
 use serde::Deserialize;

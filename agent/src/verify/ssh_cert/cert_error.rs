@@ -10,7 +10,8 @@ pub enum CertError {
     NotACertificate { key_type: String },
     /// Not base64, not a certificate, or not what the type word says.
     Malformed(String),
-    /// The signing key is not a key of any trusted user CA.
+    /// The signing key is not a key of any trusted user CA, nor of this
+    /// cluster's openssh CA.
     UnknownCa {
         /// SHA-256 fingerprint of the signing key.
         fingerprint: String,
@@ -36,6 +37,9 @@ pub enum CertError {
     },
     /// A Teleport extension whose value does not parse.
     BadExtension { name: String, reason: String },
+    /// A certificate of the `openssh` CA with an extension Teleport never
+    /// puts in those (`value` as written, for `private-key-policy`).
+    NotFromOpenSshCa { name: String, value: String },
 }
 
 impl fmt::Display for CertError {
@@ -56,7 +60,7 @@ impl fmt::Display for CertError {
                 if let Some(what) = known_as {
                     write!(
                         f,
-                        "; that key is the {what}, and only user CAs sign login certificates"
+                        "; that key is the {what}, and only user CAs and this cluster's openssh CA sign login certificates"
                     )?;
                 }
                 Ok(())
@@ -93,6 +97,16 @@ impl fmt::Display for CertError {
             }
             CertError::BadExtension { name, reason } => {
                 write!(f, "certificate extension `{name}` is not valid: {reason}")
+            }
+            CertError::NotFromOpenSshCa { name, value } => {
+                write!(
+                    f,
+                    "certificate of the openssh CA (an agentless login) with extension `{name}`"
+                )?;
+                if !value.is_empty() {
+                    write!(f, " {value:?}")?;
+                }
+                write!(f, ", which Teleport never signs there")
             }
         }
     }

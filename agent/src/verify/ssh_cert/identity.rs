@@ -42,6 +42,19 @@ pub const EXT_DEVICE: [&str; 3] = [
     "teleport-device-credential-id",
 ];
 
+/// Which kind of CA signed a certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Issuer {
+    /// A `user` CA: the certificates `tsh` logs in with.
+    UserCa,
+    /// This cluster's `openssh` CA: the certificate Teleport's proxy logs
+    /// in to an agentless node with, on the user's behalf, after its own
+    /// checks (lib/agentless `createAuthSigner`, lib/auth
+    /// `GenerateOpenSSHCert`). It names the user, roles and traits, and
+    /// carries no MFA (see [`super::openssh_ca`]).
+    OpenSshCa,
+}
+
 /// Who a verified Teleport certificate says the user is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TeleportIdentity {
@@ -112,16 +125,19 @@ pub struct TeleportIdentity {
     pub from_trusted_cluster: bool,
     /// The certified key's type, e.g. `ssh-ed25519`, `sk-ssh-ed25519@openssh.com`.
     pub subject_key_type: String,
+    /// Which kind of CA signed it.
+    pub issuer: Issuer,
 }
 
 impl TeleportIdentity {
     /// Reads the identity of a verified certificate: its key id, the
     /// `principals` already checked, Teleport's extensions, and the
-    /// `cluster_name` of the CA that signed it.
+    /// `cluster_name` and kind of the CA that signed it.
     pub(super) fn read(
         cert: &Certificate,
         principals: Vec<String>,
         ca_cluster: &str,
+        issuer: Issuer,
     ) -> Result<TeleportIdentity, CertError> {
         check_decodable(cert)?;
         let extensions = cert.extensions();
@@ -170,6 +186,7 @@ impl TeleportIdentity {
             unmapped_roles: Vec::new(),
             from_trusted_cluster: false,
             subject_key_type: cert.public_key().algorithm().as_str().to_owned(),
+            issuer,
         })
     }
 }

@@ -151,6 +151,12 @@ pub fn render_status(s: &StatusReport) -> String {
         });
     }
     out.push_str(&format!("  policy state:    {}\n", s.sync.policy_state));
+    if let Some(since) = &s.sync.pull_started {
+        out.push_str(&format!(
+            "  pulling:         since {since}{} (cluster.timeout ends it)\n",
+            ago(s.sync.pull_seconds)
+        ));
+    }
     if s.policy_revision.is_empty() {
         // "fresh" would read as "fine": there is nothing to be fresh.
         out.push_str("  staleness:       - (no policy loaded: nothing is decided from one)\n");

@@ -37,6 +37,14 @@ pub struct SyncStatus {
     /// RFC 3339 time of the last pull or load attempt.
     #[serde(default)]
     pub last_attempt: Option<String>,
+    /// RFC 3339 time the pull running now began (at start without a cached
+    /// copy: the first one, while logins follow `fail_mode`); absent when
+    /// none runs. `cluster.timeout` ends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_started: Option<String>,
+    /// Seconds since `pull_started`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_seconds: Option<u64>,
     /// The policy in force is the last-known-good copy from the state
     /// directory, not yet confirmed by the source.
     #[serde(default)]

@@ -3,6 +3,8 @@
 //! through PAM (pam-harness, a sudo-class stack) and `mfactl status/sync`.
 
 mod common;
+#[path = "sync_https/dripping.rs"]
+mod dripping;
 #[path = "sync_https/offline.rs"]
 mod offline;
 #[path = "sync_https/world.rs"]
@@ -11,7 +13,6 @@ mod world;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
-use serde_json::Value;
 
 use pam_mfa_e2e::https_server::{unrelated_pin, Content, Mode};
 use pam_mfa_e2e::process::wait_until;
@@ -186,6 +187,7 @@ fn ca_pins_trust_the_ca_or_the_leaf_and_a_mismatch_is_refused() {
         rewrite_config(&agent, &placeholder, &pin);
         agent.stop();
         agent.spawn();
+        first_pull_ended(&agent);
         let w = World { agent, ..w };
         assert_eq!(
             w.revision(),
@@ -249,7 +251,7 @@ fn the_bearer_token_is_sent_and_never_logged() {
     assert_eq!(code, Some(1), "{out}");
     agent.stop();
     agent.spawn();
-    let s: Value = serde_json::from_str(&agent.mfactl(&["status", "--json"]).stdout).unwrap();
+    let s = first_pull_ended(&agent);
     assert!(
         s["last_error"].as_str().unwrap_or("").contains("401"),
         "{s:#}"

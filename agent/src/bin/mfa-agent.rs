@@ -12,7 +12,7 @@ use mfa_agent::audit::{AuditSink, SinkSpec};
 use mfa_agent::config::{AgentConfig, DEFAULT_CONFIG_PATH};
 use mfa_agent::ipc::{bind, bind_root, check_socket_path, serve, Listeners};
 use mfa_agent::notify::sd_notify;
-use mfa_agent::state::{initial_load, spawn_reloader, AgentState, ReloadOutcome};
+use mfa_agent::state::{initial_load, load_at_start, spawn_reloader, AgentState, ReloadOutcome};
 
 /// jemalloc: a bundle's many small allocations cost it no header each
 /// (agent/src/heap.rs).
@@ -60,8 +60,9 @@ fn main() -> ExitCode {
         }
         take_over_saved_state(&state);
     }
-    let first = initial_load(&state);
     if args.check {
+        // The first pull too (no cached copy), bounded by cluster.timeout.
+        let first = initial_load(&state);
         for w in mfa_agent::config::unit_path_warnings(&state.config) {
             eprintln!("warning: {w}");
         }
@@ -72,8 +73,18 @@ fn main() -> ExitCode {
         }
         return check_result(first, &state);
     }
-    if let ReloadOutcome::Rejected { error } = &first {
-        eprintln!("mfa-agent: starting without a policy ({error}); logins follow fail_mode until one loads");
+    // No network before the sockets: an HTTPS or manifest source without a
+    // usable cached copy is pulled first on the reloader thread.
+    match load_at_start(&state) {
+        Some(ReloadOutcome::Rejected { error }) => eprintln!(
+            "mfa-agent: starting without a policy ({error}); logins follow fail_mode until one loads"
+        ),
+        Some(_) => {}
+        None => eprintln!(
+            "mfa-agent: no usable last known good copy of {}: serving without a policy while the first pull runs (within cluster.timeout, {}s); logins follow fail_mode until one loads",
+            state.source.describe(),
+            state.config.cluster.timeout.as_secs_f64()
+        ),
     }
     serve_until_stopped(state)
 }

@@ -19,7 +19,9 @@ use super::{
 /// How long a plain question to the agent may take.
 pub const AGENT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long `mfactl sync` waits: it covers the agent's own fetch timeout.
+/// How long `mfactl sync` and `reload` wait: each may pull, which the
+/// agent ends within `cluster.timeout` (30s by default); a pull already in
+/// progress is answered within `state::BUSY_WAIT`.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(120);
 
 fn print_json<T: Serialize>(value: &T) -> Result<(), String> {
@@ -211,7 +213,7 @@ pub fn forget_user(agent: &AgentSocket, name: String) -> Result<ExitCode, String
 
 /// `mfactl reload`: exits 1 when agent.yaml or the policy was refused.
 pub fn reload(agent: &AgentSocket) -> Result<ExitCode, String> {
-    match ask(agent, RequestBody::Reload, AGENT_TIMEOUT)? {
+    match ask(agent, RequestBody::Reload, SYNC_TIMEOUT)? {
         ResponseBody::Reloaded { ok, message } => {
             println!("{message}");
             Ok(exit_ok_or_1(ok))

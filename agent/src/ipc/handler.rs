@@ -12,7 +12,8 @@ use crate::login::{
     lines_for_login, poll, Conversation, MayWait, PeerIds, Step,
 };
 use crate::state::{
-    freshness, judge, reload_config, reload_now, sync_now, AgentState, ConfigReload, ReloadOutcome,
+    freshness, judge, reload_config, sync_now_within, AgentState, ConfigReload, ReloadOutcome,
+    BUSY_WAIT,
 };
 use crate::utc_time::rfc3339_utc;
 
@@ -61,7 +62,7 @@ pub fn handle(
         RequestBody::Sessions => ResponseBody::Sessions {
             sessions: crate::sessions::live(state),
         },
-        RequestBody::Sync => ResponseBody::Synced(sync_now(state).report),
+        RequestBody::Sync => ResponseBody::Synced(sync_unless_busy(state)),
         RequestBody::ForgetUser { name } => {
             match crate::state::forget_vanished_user(state, &name) {
                 Ok(message) => ResponseBody::Forgot { ok: true, message },
@@ -152,7 +153,26 @@ fn authorized_keys(state: &AgentState, login: &str, peer: i32) -> ResponseBody {
     }
 }
 
-/// `mfactl reload`: agent.yaml (refused whole when bad), then the policy.
+/// `mfactl sync`: a pull now, or (a pull in progress for longer than
+/// [`BUSY_WAIT`]) why not, at once: not after that pull and another.
+fn sync_unless_busy(state: &AgentState) -> pam_mfa_protocol::SyncReport {
+    match sync_now_within(state, BUSY_WAIT) {
+        Ok(r) => r.report,
+        Err(busy) => {
+            let revision = state.revision();
+            pam_mfa_protocol::SyncReport {
+                ok: false,
+                previous_revision: revision.clone(),
+                revision,
+                changes: Vec::new(),
+                message: busy.message("not pulled again"),
+            }
+        }
+    }
+}
+
+/// `mfactl reload`: agent.yaml (refused whole when bad), then the policy
+/// (unless a pull in progress does not end within [`BUSY_WAIT`]).
 fn reload_both(state: &AgentState) -> ResponseBody {
     let config = reload_config(state);
     let path = state
@@ -160,21 +180,23 @@ fn reload_both(state: &AgentState) -> ResponseBody {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "agent.yaml".into());
-    let (policy_ok, policy) = match reload_now(state) {
-        ReloadOutcome::Loaded { revision, warnings } => (
+    let outcome = sync_now_within(state, BUSY_WAIT).map(|r| r.outcome);
+    let (policy_ok, policy) = match outcome {
+        Ok(ReloadOutcome::Loaded { revision, warnings }) => (
             true,
             format!("policy: loaded revision {revision} ({warnings} warnings)"),
         ),
-        ReloadOutcome::Unchanged { revision } => {
+        Ok(ReloadOutcome::Unchanged { revision }) => {
             (true, format!("policy: unchanged (revision {revision})"))
         }
-        ReloadOutcome::Rejected { error } => (
+        Ok(ReloadOutcome::Rejected { error }) => (
             false,
             format!(
                 "policy refused: {error}; kept revision '{}'",
                 state.revision()
             ),
         ),
+        Err(busy) => (false, format!("policy: {}", busy.message("not reloaded"))),
     };
     ResponseBody::Reloaded {
         ok: policy_ok && !matches!(config, ConfigReload::Refused { .. }),
@@ -243,6 +265,8 @@ pub fn status(state: &AgentState) -> StatusReport {
             last_contact: snap.last_contact.map(rfc3339_utc),
             last_contact_age_seconds: age(snap.last_contact),
             last_attempt: snap.last_attempt.map(rfc3339_utc),
+            pull_started: snap.pull_started.map(rfc3339_utc),
+            pull_seconds: age(snap.pull_started),
             from_cache: snap.provenance.from_cache,
             cache_error: snap.cache_error.clone(),
             etag: snap.provenance.etag.clone(),
@@ -289,107 +313,5 @@ fn manifest_status(
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use super::*;
-    use crate::audit::AuditSink;
-    use crate::config::AgentConfig;
-
-    /// The status report `uid` is given.
-    fn status_as(state: &AgentState, uid: u32) -> pam_mfa_protocol::StatusReport {
-        let peer = Peer {
-            pid: 1,
-            uid,
-            name: None,
-            real_uid: None,
-        };
-        match handle(state, &peer, &mut None, RequestBody::Status, Ok(())) {
-            ResponseBody::Status(r) => r,
-            other => panic!("{other:?}"),
-        }
-    }
-
-    fn state_with(config: &str) -> AgentState {
-        let cfg = AgentConfig::parse(config, "t").unwrap();
-        AgentState::new(cfg, AuditSink::Stderr, Arc::new(std::time::SystemTime::now)).unwrap()
-    }
-
-    #[test]
-    fn status_hides_the_source_query_from_non_root_peers_only() {
-        let state = state_with(
-            "node: {name: n}\ncluster:\n  source: https://h.example/b.yaml?token=s3cr3t\n",
-        );
-        assert_eq!(
-            status_as(&state, 1000).policy_source,
-            "https://h.example/b.yaml?<redacted>"
-        );
-        assert!(status_as(&state, 0).policy_source.contains("token=s3cr3t"));
-    }
-
-    /// The decision counters are everyone's: a local user polling them
-    /// would learn when others log in. Root sees them; others do not.
-    #[test]
-    fn status_shows_decision_counts_to_root_only() {
-        let state = state_with("node: {name: n}\n");
-        // Someone's login was denied.
-        state.counters.count("deny");
-        let mine = status_as(&state, 1000);
-        assert!(mine.decisions_hidden);
-        assert_eq!(mine.decisions, Default::default());
-        let root = status_as(&state, 0);
-        assert!(!root.decisions_hidden);
-        assert_eq!(root.decisions.denied, 1, "{:?}", root.decisions);
-    }
-
-    /// sshd's AuthorizedKeysCommand under a stale lock view: a strict role
-    /// that jerry does not hold leaves his key served (the locking mode is
-    /// each person's); the same role held by him takes it away.
-    #[test]
-    fn a_stale_lock_view_keeps_the_keys_of_persons_who_are_not_strict() {
-        let blob = "AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gAAAABHNzaDo=";
-        let bundle = |lock: &str| {
-            format!(
-                "kind: role\nversion: v7\nmetadata: {{name: prod}}\nspec:\n  allow:\n    logins: [root]\n    node_labels: {{env: prod}}\n  options: {{require_session_mfa: true{lock}}}\n---\n\
-                 kind: role\nversion: v7\nmetadata: {{name: ops}}\nspec:\n  options: {{lock: strict}}\n---\n\
-                 kind: user\nversion: v2\nmetadata: {{name: jerry}}\nspec:\n  roles: [prod]\n---\n\
-                 kind: mfa_device\nversion: v1\nmetadata: {{name: k}}\nspec:\n  user: jerry\n  ssh_sk:\n    public_key: \"sk-ssh-ed25519@openssh.com {blob} j@laptop\"\n"
-            )
-        };
-        let served = |text: &str| {
-            let cfg = AgentConfig::parse(
-                "node: {name: prod3, labels: {env: prod}}\nsshd:\n  authorized_keys_files: []\n",
-                "t",
-            )
-            .unwrap();
-            let state =
-                AgentState::new(cfg, AuditSink::Stderr, Arc::new(std::time::SystemTime::now))
-                    .unwrap();
-            let b = Arc::new(crate::policy::load_bundle_str(text, "b.yaml").unwrap());
-            let hour_ago = SystemTime::now() - std::time::Duration::from_secs(3600);
-            state
-                .store
-                .install_from(b, Default::default(), hour_ago, hour_ago);
-            assert!(state.lock_view_stale());
-            let peer = Peer {
-                pid: 1,
-                uid: 0,
-                name: None,
-                real_uid: None,
-            };
-            let login = "root".to_owned();
-            match handle(
-                &state,
-                &peer,
-                &mut None,
-                RequestBody::AuthorizedKeys { login },
-                Ok(()),
-            ) {
-                ResponseBody::Keys { lines } => lines.len(),
-                other => panic!("{other:?}"),
-            }
-        };
-        assert_eq!(served(&bundle("")), 1);
-        assert_eq!(served(&bundle(", lock: strict")), 0);
-    }
-}
+#[path = "handler_tests.rs"]
+mod tests;

@@ -16,13 +16,27 @@ use crate::config::PolicySource;
 use crate::policy::{load_bundle_str, Bundle};
 use crate::sync::{verify_bundle_signature, AcceptedManifest, LastKnownGood};
 
-/// At start: an HTTPS source's last known good copy first (checked: SHA-256,
-/// source, signature, parse), so the host decides offline; the poller pulls
-/// at once. Without a usable copy, pulls now. A `file://` source: see
+/// `mfa-agent --check`: what a start would load, the first pull included
+/// (bounded by `cluster.timeout`) when no cached copy stands in for an
+/// HTTPS or manifest source. A `file://` source: see
 /// [`file_source_or_copy`]. builtin:example: loads it.
 pub fn initial_load(state: &AgentState) -> ReloadOutcome {
-    if matches!(state.source, PolicySource::Path(_)) {
-        return file_source_or_copy(state);
+    load_at_start(state).unwrap_or_else(|| reload_now(state))
+}
+
+/// The daemon at start, before it listens: an HTTPS or manifest source's
+/// last known good copy (checked: SHA-256, source, signature, parse), so
+/// the host decides offline, and no network: `None` when there is no
+/// usable copy. Its first pull runs on the reloader thread once the
+/// sockets are bound (a slow or dripping source must not keep every login
+/// from an answer, nor systemd from READY), and until a policy loads,
+/// logins follow `fail_mode` as with none. A `file://` source (local,
+/// read at once) and builtin:example are loaded here, as before.
+pub fn load_at_start(state: &AgentState) -> Option<ReloadOutcome> {
+    match state.source {
+        PolicySource::Path(_) => return Some(file_source_or_copy(state)),
+        PolicySource::BuiltinExample => return Some(reload_now(state)),
+        PolicySource::Https(_) | PolicySource::Manifest(_) => {}
     }
     // The floor recorded for this source first: the cached copy is held
     // against it, as a pulled manifest is.
@@ -40,7 +54,7 @@ pub fn initial_load(state: &AgentState) -> ReloadOutcome {
         state.store.record_cache_error(Some(error.clone()));
         audit(state, "policy_rejected", "rejected", "", error);
     }
-    cached.unwrap_or_else(|| reload_now(state))
+    cached
 }
 
 /// A `file://` source at start: its files first, which win whenever they

@@ -16,7 +16,8 @@ use crate::sync::manifest_check::{check_bundle, check_floor};
 use crate::sync::manifest_format::{parse_manifest, Manifest};
 use crate::sync::{
     pull_manifest, raise_floor, verify_bundle_signature, AcceptedManifest, CachedManifest,
-    FetchedManifest, LastKnownGood, PullError, PullInput, PullOutcome, SIGNATURE_RETRY_DELAY,
+    FetchedManifest, LastKnownGood, PullDeadline, PullError, PullInput, PullOutcome,
+    SIGNATURE_RETRY_DELAY,
 };
 
 /// Pulls the manifest and, when it names another bundle, that bundle.
@@ -24,6 +25,7 @@ pub(super) fn pull(
     state: &AgentState,
     book: &mut SyncBook,
     now: SystemTime,
+    deadline: &PullDeadline,
 ) -> Result<Pulled, String> {
     let fetcher = match &state.manifest_fetcher {
         Some(Ok(f)) => f,
@@ -44,6 +46,7 @@ pub(super) fn pull(
         now,
         max_bundle_bytes: cluster.max_bundle_bytes,
         retry_delay: SIGNATURE_RETRY_DELAY,
+        deadline: *deadline,
         origin: &origin,
     };
     let (manifest, fetched, bundle_bytes) = match pull_manifest(fetcher, &input) {
@@ -69,7 +72,7 @@ pub(super) fn pull(
         }
     };
     let accepted = AcceptedManifest::from(manifest.as_ref());
-    let got = resolve_bundle(state, &manifest, bundle_bytes, &snap, now)?;
+    let got = resolve_bundle(state, &manifest, bundle_bytes, &snap, now, deadline)?;
     save_last_known_good(
         state,
         book,
@@ -107,6 +110,7 @@ fn resolve_bundle(
     fetched: Option<Vec<u8>>,
     snap: &StoreSnapshot,
     now: SystemTime,
+    deadline: &PullDeadline,
 ) -> Result<Resolved, String> {
     let origin = state.source.describe();
     let path = &manifest.bundle.path;
@@ -128,7 +132,8 @@ fn resolve_bundle(
                 Some(Ok(f)) => f,
                 _ => return Err("no reader for this manifest source".into()),
             };
-            let bytes = fetcher.fetch_bundle(path, state.config.cluster.max_bundle_bytes)?;
+            let max = state.config.cluster.max_bundle_bytes;
+            let bytes = fetcher.fetch_bundle(path, max, deadline)?;
             check_bundle(manifest, &bytes).map_err(|r| {
                 state.store.record_refusal(r.clone(), now);
                 r.to_string()

@@ -12,13 +12,18 @@ mod config_reload_tests;
 mod file_copy;
 #[cfg(test)]
 mod file_copy_tests;
+mod https_pull;
 mod live;
 mod manifest_sync;
 #[cfg(test)]
 mod manifest_sync_tests;
 mod policy_store;
+mod pull_turn;
+#[cfg(test)]
+mod pull_turn_tests;
 mod pulled;
 mod reload;
+mod reloader;
 mod source;
 mod staleness;
 #[cfg(test)]
@@ -26,11 +31,13 @@ mod staleness_flow_tests;
 mod vanished_book;
 
 pub use agent_state::{AgentState, Clock, Counters, SyncBook};
-pub use cache_load::initial_load;
+pub use cache_load::{initial_load, load_at_start};
 pub use config_reload::{reload_config, ConfigReload};
 pub use live::Live;
 pub use policy_store::{PolicyStore, Provenance, RefusalRecord, StoreSnapshot};
-pub use reload::{reload_now, spawn_reloader, sync_now, ReloadOutcome, SyncResult};
+pub use pull_turn::{Busy, BUSY_WAIT};
+pub use reload::{reload_now, sync_now, sync_now_within, ReloadOutcome, SyncResult};
+pub use reloader::spawn_reloader;
 pub use source::{fingerprint, load_from_source, lost_at_restart, Fingerprint, BUILTIN_EXAMPLE};
 pub use staleness::{freshness, judge, Freshness, Unusable};
 pub use vanished_book::{

@@ -53,6 +53,8 @@ struct StoreInner {
     last_attempt: Option<SystemTime>,
     cache_error: Option<String>,
     last_refusal: Option<RefusalRecord>,
+    /// When the pull (or load) running now began; `None`: none runs.
+    pull_started: Option<SystemTime>,
 }
 
 /// A copy of the store's bookkeeping for `mfactl status` and the staleness rules.
@@ -68,6 +70,8 @@ pub struct StoreSnapshot {
     pub last_attempt: Option<SystemTime>,
     pub cache_error: Option<String>,
     pub last_refusal: Option<RefusalRecord>,
+    /// When the pull (or load) running now began; `None`: none runs.
+    pub pull_started: Option<SystemTime>,
 }
 
 impl PolicyStore {
@@ -162,6 +166,16 @@ impl PolicyStore {
         self.write().last_refusal = Some(RefusalRecord { refusal, at });
     }
 
+    /// A pull (or load) of the source began at `at` (see `pull_turn`).
+    pub fn begin_pull(&self, at: SystemTime) {
+        self.write().pull_started = Some(at);
+    }
+
+    /// The pull begun last ended (whatever its outcome).
+    pub fn end_pull(&self) {
+        self.write().pull_started = None;
+    }
+
     /// Why the last-known-good cache could not be used at start.
     pub fn record_cache_error(&self, error: Option<String>) {
         self.write().cache_error = error;
@@ -180,6 +194,7 @@ impl PolicyStore {
             last_attempt: inner.last_attempt,
             cache_error: inner.cache_error.clone(),
             last_refusal: inner.last_refusal.clone(),
+            pull_started: inner.pull_started,
         }
     }
 

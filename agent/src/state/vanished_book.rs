@@ -364,7 +364,9 @@ pub fn restore_vanished_users(state: &AgentState) -> Result<usize, String> {
 /// (`vanished_user_forgotten`).
 pub fn forget_vanished_user(state: &AgentState, name: &str) -> Result<String, String> {
     // No install meanwhile: it would work from the set before this one.
-    let _one_at_a_time = state.sync_book.lock().unwrap_or_else(|p| p.into_inner());
+    // A pull in progress is waited for a little, not to its end.
+    let _one_at_a_time = super::pull_turn::book_within(state, super::pull_turn::BUSY_WAIT)
+        .map_err(|busy| busy.message(&format!("{name} not forgotten")))?;
     let set = state
         .vanished
         .forget(name)

@@ -1,11 +1,13 @@
 //! Reading a publisher directory: the manifest and its signature (the
 //! manifest conditional on its ETag), and the bundle it names, over HTTPS
-//! (the source's token, CA file or pins, timeouts) or from local files.
+//! (the source's token, CA file or pins, within the pull's deadline) or
+//! from local files (read at once: the deadline is the network's).
 
 use std::path::{Path, PathBuf};
 
 use reqwest::Url;
 
+use super::deadline::PullDeadline;
 use super::fetch::HttpsFetcher;
 use super::manifest_format::{check_bundle_path, MAX_MANIFEST_BYTES};
 use super::safe_file::read_private_file;
@@ -54,17 +56,27 @@ impl ManifestFetcher {
 
     /// The manifest and its signature; `None` when the server says the
     /// manifest with `etag` is still current (304).
-    pub fn fetch_manifest(&self, etag: Option<&str>) -> Result<Option<FetchedManifest>, String> {
+    pub fn fetch_manifest(
+        &self,
+        etag: Option<&str>,
+        deadline: &PullDeadline,
+    ) -> Result<Option<FetchedManifest>, String> {
         match &self.transport {
             Transport::Https { client, url } => {
                 let Some((bytes, etag)) =
-                    client.get_capped(url, etag, MAX_MANIFEST_BYTES, "manifest")?
+                    client.get_capped(url, etag, MAX_MANIFEST_BYTES, "manifest", deadline)?
                 else {
                     return Ok(None);
                 };
                 let sig_url = signature_url(url);
                 let (signature, _) = client
-                    .get_capped(&sig_url, None, MAX_MANIFEST_BYTES, "manifest signature")
+                    .get_capped(
+                        &sig_url,
+                        None,
+                        MAX_MANIFEST_BYTES,
+                        "manifest signature",
+                        deadline,
+                    )
                     .map_err(|e| format!("manifest signature: {e}"))?
                     .ok_or("manifest signature: unexpected 304")?;
                 Ok(Some(FetchedManifest {
@@ -87,13 +99,18 @@ impl ManifestFetcher {
     }
 
     /// The bundle at `relative` (to the manifest), at most `max` bytes.
-    pub fn fetch_bundle(&self, relative: &str, max: u64) -> Result<Vec<u8>, String> {
+    pub fn fetch_bundle(
+        &self,
+        relative: &str,
+        max: u64,
+        deadline: &PullDeadline,
+    ) -> Result<Vec<u8>, String> {
         check_bundle_path(relative).map_err(|e| format!("bundle.path: {e}"))?;
         match &self.transport {
             Transport::Https { client, url } => {
                 let target = bundle_url(url, relative)?;
                 let (bytes, _) = client
-                    .get_capped(&target, None, max, "bundle")?
+                    .get_capped(&target, None, max, "bundle", deadline)?
                     .ok_or("bundle: unexpected 304")?;
                 Ok(bytes)
             }

@@ -5,6 +5,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use super::deadline::PullDeadline;
 use super::manifest_check::{check_bundle, check_manifest, AcceptedManifest, Refusal, RefusalKind};
 use super::manifest_fetch::{FetchedManifest, ManifestFetcher};
 use super::manifest_format::{parse_manifest, Manifest};
@@ -28,6 +29,9 @@ pub struct PullInput<'a> {
     pub now: SystemTime,
     pub max_bundle_bytes: u64,
     pub retry_delay: Duration,
+    /// The whole pull's (`cluster.timeout`): the manifest, its signature,
+    /// the wait before reading them again, and the bundle.
+    pub deadline: PullDeadline,
     /// How errors name the manifest.
     pub origin: &'a str,
 }
@@ -66,7 +70,7 @@ pub fn pull_manifest(
     input: &PullInput<'_>,
 ) -> Result<PullOutcome, PullError> {
     let Some(fetched) = fetcher
-        .fetch_manifest(input.etag)
+        .fetch_manifest(input.etag, &input.deadline)
         .map_err(PullError::Unreachable)?
     else {
         return Ok(PullOutcome::NotModified);
@@ -74,9 +78,12 @@ pub fn pull_manifest(
     let fetched = match signed(&fetched, input) {
         Ok(()) => fetched,
         Err(_) => {
-            std::thread::sleep(input.retry_delay);
+            input
+                .deadline
+                .sleep(input.retry_delay)
+                .map_err(PullError::Unreachable)?;
             let again = fetcher
-                .fetch_manifest(None)
+                .fetch_manifest(None, &input.deadline)
                 .map_err(PullError::Unreachable)?
                 .ok_or_else(|| PullError::Unreachable("unexpected 304".into()))?;
             signed(&again, input).map_err(PullError::Refused)?;
@@ -101,7 +108,11 @@ pub fn pull_manifest(
         });
     }
     let bytes = fetcher
-        .fetch_bundle(&manifest.bundle.path, input.max_bundle_bytes)
+        .fetch_bundle(
+            &manifest.bundle.path,
+            input.max_bundle_bytes,
+            &input.deadline,
+        )
         .map_err(|e| PullError::Unreachable(format!("bundle {}: {e}", manifest.bundle.path)))?;
     check_bundle(&manifest, &bytes).map_err(PullError::Refused)?;
     Ok(PullOutcome::Accepted {

@@ -34,6 +34,7 @@ fn pull(dir: &Dir, floor: Option<&AcceptedManifest>, now: u64) -> Result<PullOut
         now: at(now),
         max_bundle_bytes: 1 << 20,
         retry_delay: Duration::ZERO,
+        deadline: crate::sync::PullDeadline::after(Duration::from_secs(3600)),
         origin: &origin,
     };
     pull_manifest(&ManifestFetcher::file(&dir.manifest()), &input)

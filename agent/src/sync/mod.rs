@@ -3,6 +3,7 @@
 //! pulls, and saying what changed. `crate::state` drives it.
 
 mod cache;
+mod deadline;
 mod diff;
 mod etag;
 mod fetch;
@@ -22,6 +23,7 @@ mod trust;
 pub use cache::{
     hex_sha256, CacheStore, CacheWrites, CachedFile, CachedManifest, LastKnownGood, BUNDLE_FILE,
 };
+pub use deadline::PullDeadline;
 pub use diff::diff_bundles;
 pub use fetch::{Fetched, HttpsFetcher};
 pub use manifest_check::{AcceptedManifest, Refusal, RefusalKind};

@@ -5,7 +5,7 @@
 //! It serves one bundle at `/bundle.yaml` (with an ETag, answering
 //! `If-None-Match` with 304) and its detached signature at
 //! `/bundle.yaml.sig`, counts what it answered, and can be told to go down,
-//! be slow, or cut the body short.
+//! be slow, cut the body short, or drip it.
 
 mod certs;
 mod responder;
@@ -30,6 +30,10 @@ pub enum Mode {
     Slow(Duration),
     /// Send headers promising more body than is sent, then close.
     Truncated,
+    /// Send the headers at once, then the body one byte per this interval,
+    /// and never all of it (its `Content-Length` is the body's plus 1 MiB):
+    /// each read is quick, the whole never ends.
+    Drip(Duration),
 }
 
 /// What the server serves; change it with [`HttpsServer::set`].

@@ -111,6 +111,9 @@ fn serve(
             } else {
                 vec![]
             };
+            if let Mode::Drip(every) = content.mode {
+                return drip(&mut s, &headers, &content.body, every, shared);
+            }
             let promised = (content.mode == Mode::Truncated).then(|| content.body.len() + 4096);
             respond(&mut s, "200 OK", &headers, &content.body, promised)
         }
@@ -138,6 +141,36 @@ fn read_head(s: &mut impl Read) -> std::io::Result<String> {
         buf.push(byte[0]);
     }
     Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// A 200 whose body comes one byte per `every`, never whole: until the
+/// client gives up (a write fails) or the server stops.
+fn drip<S: Read + Write>(
+    s: &mut rustls::StreamOwned<rustls::ServerConnection, S>,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    every: Duration,
+    shared: &Shared,
+) -> std::io::Result<()> {
+    let mut head = "HTTP/1.1 200 OK\r\nConnection: close\r\n".to_string();
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\n\r\n",
+        body.len() + (1 << 20)
+    ));
+    s.write_all(head.as_bytes())?;
+    s.flush()?;
+    for &b in body.iter().chain(std::iter::repeat(&b'#')) {
+        if shared.stop.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        std::thread::sleep(every);
+        s.write_all(&[b])?;
+        s.flush()?;
+    }
+    Ok(())
 }
 
 /// Writes one response and closes; `content_length` overrides the true

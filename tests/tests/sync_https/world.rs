@@ -90,8 +90,18 @@ pub(crate) fn cluster_yaml(server: &HttpsServer, work: &WorkDir, extra: &str) ->
     )
 }
 
-/// A server serving `first(user)`, and an agent on an `env: dev` node pulling from it.
+/// A server serving `first(user)`, and an agent on an `env: dev` node
+/// pulling from it, once its first pull (on its reloader thread, after it
+/// opened its socket) has ended.
 pub(crate) fn world(label: &str, first: impl Fn(&str) -> Content, extra: &str) -> World {
+    let w = world_serving(label, first, extra);
+    first_pull_ended(&w.agent);
+    w
+}
+
+/// [`world`] as soon as the agent answers on its socket, its first pull
+/// perhaps still running.
+pub(crate) fn world_serving(label: &str, first: impl Fn(&str) -> Content, extra: &str) -> World {
     let work = WorkDir::new(label);
     let user = TestUser::create();
     let server = HttpsServer::start(&work, first(&user.name));
@@ -196,6 +206,20 @@ pub(crate) fn sha(text: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// Waits until the first pull since the agent started has ended: no pull
+/// runs, and there is a policy or an error.
+pub(crate) fn first_pull_ended(agent: &Agent) -> Value {
+    let mut last = Value::Null;
+    let ok = wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
+        let f = agent.mfactl(&["status", "--json"]);
+        last = serde_json::from_str(&f.stdout).unwrap_or(Value::Null);
+        last["sync"]["pull_started"].is_null()
+            && (last["policy_revision"] != "" || !last["last_error"].is_null())
+    });
+    assert!(ok, "no first pull ended: {last:#}\n{}", agent.evidence());
+    last
 }
 
 pub(crate) fn rewrite_config(agent: &Agent, from: &str, to: &str) {

@@ -69,7 +69,8 @@ pub enum Cmd {
     /// only, 2 with an error.
     Doctor(DoctorCmd),
     /// Ask the agent to read agent.yaml again and reload its policy now
-    /// (root only; exits 1 when either is refused, which keeps what runs).
+    /// (root only; exits 1 when either is refused, which keeps what runs,
+    /// or when a pull in progress did not end within 2s).
     Reload,
     /// Forget a vanished cluster user now (root only).
     ///
@@ -91,7 +92,8 @@ pub enum Cmd {
         json: bool,
     },
     /// Pull the policy from the cluster source now and print what changed
-    /// (exits 1 when the pull was refused).
+    /// (exits 1 when the pull was refused, or when a pull already in
+    /// progress did not end within 2s: then nothing is pulled).
     Sync {
         /// Print the report as JSON.
         #[arg(long)]

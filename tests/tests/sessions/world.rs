@@ -82,6 +82,15 @@ pub(crate) fn start_with(label: &str, over_https: bool) -> World {
         server
     });
     let agent = Agent::start(&work, &config, &bundle);
+    if over_https {
+        // The agent opens its socket before its first pull over HTTPS.
+        let loaded = wait_until(Duration::from_secs(15), Duration::from_millis(50), || {
+            let f = agent.mfactl(&["status", "--json"]);
+            serde_json::from_str::<Value>(&f.stdout)
+                .is_ok_and(|s| s["policy_revision"].as_str().is_some_and(|r| !r.is_empty()))
+        });
+        assert!(loaded, "no policy pulled: {}", agent.log());
+    }
     let sshd = Sshd::start(
         &work,
         &SshdOptions::new(&sshd_stack_with_sessions(&agent.socket))

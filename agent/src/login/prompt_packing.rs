@@ -117,6 +117,9 @@ pub(super) fn pack_credential_ids(
     }
     // Room for ` cred_more=` and the count (at most 4 digits).
     let reserve = MORE_IDS_WORD.len() + 4;
+    if room < reserve {
+        return Err(Overflow::NoRoom);
+    }
     let (mut word, taken) =
         credential_word(ids.iter().map(String::as_str), room.saturating_sub(reserve));
     let mut lines: Vec<String> = Vec::new();

@@ -116,6 +116,9 @@ fn past_the_bounds_nothing_is_offered_and_the_reason_is_given() {
     assert!(lines.iter().all(|l| l.len() <= PAM_MESSAGE_ROOM));
     let text = format!("{}\n{word}", lines.join("\n"));
     assert_eq!(prompt_credential_ids(&text).unwrap().len(), 20);
+    // No room even for ` cred_more=N` beside the question: nothing, never
+    // a word that would push the question past PAM's limit.
+    assert_eq!(pack_credential_ids(&ids, 10), Err(Overflow::NoRoom));
     let many: Vec<String> = (1..=200).map(long_id).collect();
     assert!(matches!(
         pack_credential_ids(&many, 300),

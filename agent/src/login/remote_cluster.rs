@@ -28,6 +28,7 @@ pub fn as_local_identity(
 ) -> Result<TeleportIdentity, String> {
     let mapping = mapping_of(cas, &id.ca_cluster)?;
     match is_local(&id.ca_cluster, mapping, cas, cluster_name)? {
+        true if id.issuer == Issuer::OpenSshCa => openssh_only_without_trusted_clusters(id, cas),
         true => Ok(id),
         // Only this cluster's openssh CA is trusted (`who::certificate`);
         // its certificates have no role mapping to go through.
@@ -53,6 +54,31 @@ pub fn as_local_identity(
             id.traits.insert("logins".into(), id.principals.clone());
             Ok(id)
         }
+    }
+}
+
+/// A certificate of this cluster's openssh CA, where the bundle trusts no
+/// other cluster's user CA. In a leaf cluster, Teleport's proxy asks the
+/// leaf to sign one for a root cluster's user with that user's own,
+/// unmapped roles and traits (lib/agentless `SignerFromAuthzContext`:
+/// "the CertGenerator ... connected to the same cluster as the target
+/// node", with the root user's roles): nothing in it tells a root user
+/// from a leaf user, so its role names could be read as this cluster's
+/// roles of the same name, or a leaf user's keys asked for. Refused there
+/// (fails closed, as before openssh CAs were trusted at all).
+fn openssh_only_without_trusted_clusters(
+    id: TeleportIdentity,
+    cas: &[CertAuthority],
+) -> Result<TeleportIdentity, String> {
+    let other = cas
+        .iter()
+        .find(|ca| ca.ca_type == "user" && ca.cluster_name != id.ca_cluster);
+    match other {
+        None => Ok(id),
+        Some(ca) => Err(format!(
+            "signed by the openssh CA of {}, which also signs for users of trusted cluster {} with their own, unmapped roles: such a certificate cannot say whose roles it carries, and is not accepted where the policy trusts another cluster",
+            id.ca_cluster, ca.cluster_name
+        )),
     }
 }
 

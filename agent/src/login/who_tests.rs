@@ -252,6 +252,32 @@ mod agentless {
         );
     }
 
+    /// In a leaf cluster (the bundle trusts a root cluster's user CA), the
+    /// leaf's openssh CA also signs for root users, with their own root
+    /// role names and traits (lib/agentless `SignerFromAuthzContext`): a
+    /// root user's `prod` would be read as this cluster's `prod`, with no
+    /// role_map. Refused there, even where no MFA is required.
+    #[test]
+    fn in_a_leaf_cluster_the_openssh_certificate_is_refused() {
+        let keys = UserCertKeys::new("agentless-leaf");
+        let tap_key = key(RP, b"alice-agentless", false);
+        let root_ca = format!(
+            "{}  role_map:\n  - {{remote: prod, local: [prod]}}\n",
+            keys.cert_authority("root.example.com")
+        );
+        let bundle = format!(
+            "{}---\n{}---\n{}---\n{}",
+            policy("false", &entry(&tap_key, Some(false))),
+            keys.cert_authority(CLUSTER),
+            root_ca,
+            keys.openssh_cert_authority(CLUSTER)
+        );
+        let f = Fixture::new(&bundle, "");
+        let body = f.login(Some(&alice(&keys, &[])), "10.0.0.1");
+        denied_with(&body, "your certificate is not accepted");
+        denied_with(&body, "trusted cluster root.example.com");
+    }
+
     /// The openssh CA of another cluster (a root shares its own with its
     /// leaves) signs nothing here.
     #[test]

@@ -115,10 +115,11 @@ pub(super) fn pack_credential_ids(
     if all.1 == ids.len() {
         return Ok((all.0, Vec::new()));
     }
-    // Room for ` cred_more=` and the count (at most 4 digits).
+    // Room for ` cred_more=` and the count (at most 4 digits). Without it
+    // the question would outgrow PAM's message: no room, as for an id.
     let reserve = MORE_IDS_WORD.len() + 4;
-    let (mut word, taken) =
-        credential_word(ids.iter().map(String::as_str), room.saturating_sub(reserve));
+    let room_for_ids = room.checked_sub(reserve).ok_or(Overflow::NoRoom)?;
+    let (mut word, taken) = credential_word(ids.iter().map(String::as_str), room_for_ids);
     let mut lines: Vec<String> = Vec::new();
     for id in &ids[taken..] {
         match lines.last_mut() {

@@ -145,6 +145,17 @@ pub(super) fn pack_credential_ids(
     Ok((word, lines))
 }
 
+/// [`pack_credential_ids`] for the `tap_prompt` fuzz target
+/// (`cfg(fuzzing)`: cargo-fuzz): None when the ids cannot all be offered.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub fn pack_credential_ids_for_fuzzing(
+    ids: &[String],
+    room: usize,
+) -> Option<(String, Vec<String>)> {
+    pack_credential_ids(ids, room).ok()
+}
+
 /// ` cred=ID,ID...` with the ids that fit in `room` bytes, in order (none:
 /// no word), and how many it holds.
 fn credential_word<'a>(ids: impl Iterator<Item = &'a str>, room: usize) -> (String, usize) {

@@ -118,9 +118,19 @@ fn decode_ids(list: &str) -> Vec<Vec<u8>> {
 
 /// The credential ids `mfactl tap` asks a FIDO2 key about for this
 /// prompt text (None: the prompt names none; the enroll file is used).
-#[cfg(test)]
-pub(crate) fn prompt_credential_ids(text: &str) -> Option<Vec<Vec<u8>>> {
+/// Also for the `tap_prompt` fuzz target (`cfg(fuzzing)`: cargo-fuzz).
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub fn prompt_credential_ids(text: &str) -> Option<Vec<Vec<u8>>> {
     FidoTarget::from_prompt(text, String::new()).credential_ids
+}
+
+/// How many ids the prompt's `cred_more=` announced that its `cred+=`
+/// words do not hold (for the `tap_prompt` fuzz target).
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub fn prompt_missing_ids(text: &str) -> usize {
+    FidoTarget::from_prompt(text, String::new()).missing
 }
 
 fn known_credentials(rp_id: &str) -> Vec<Vec<u8>> {

@@ -22,4 +22,15 @@ pub mod sync;
 pub mod trusted_dir;
 pub mod utc_time;
 pub mod verify;
+
+/// What the fuzz targets (fuzz/, built by cargo-fuzz, which sets
+/// `--cfg fuzzing`) reach that is not otherwise public: `mfactl tap`'s
+/// reading of a prompt and the agent's packing of its credential ids.
+/// Not an API; absent from every other build.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz_access {
+    pub use crate::ctl::tap::{prompt_credential_ids, prompt_missing_ids};
+    pub use crate::login::pack_credential_ids_for_fuzzing;
+}
 pub mod web_assets;

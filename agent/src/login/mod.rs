@@ -111,6 +111,8 @@ pub use local_tap::TAP_CUE;
 pub use may_wait::MayWait;
 pub use opening::service_class;
 pub use policy_login::policy_login;
+#[cfg(fuzzing)]
+pub use prompt_packing::pack_credential_ids_for_fuzzing;
 pub use recorded_auth::RecordedAuthInfo;
 pub use reuse::{ConnectionKey, ReuseCache, Reused};
 pub use served_keys::ServedKeys;

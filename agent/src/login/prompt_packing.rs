@@ -115,13 +115,11 @@ pub(super) fn pack_credential_ids(
     if all.1 == ids.len() {
         return Ok((all.0, Vec::new()));
     }
-    // Room for ` cred_more=` and the count (at most 4 digits).
+    // Room for ` cred_more=` and the count (at most 4 digits). Without it
+    // the question would outgrow PAM's message: no room, as for an id.
     let reserve = MORE_IDS_WORD.len() + 4;
-    if room < reserve {
-        return Err(Overflow::NoRoom);
-    }
-    let (mut word, taken) =
-        credential_word(ids.iter().map(String::as_str), room.saturating_sub(reserve));
+    let room_for_ids = room.checked_sub(reserve).ok_or(Overflow::NoRoom)?;
+    let (mut word, taken) = credential_word(ids.iter().map(String::as_str), room_for_ids);
     let mut lines: Vec<String> = Vec::new();
     for id in &ids[taken..] {
         match lines.last_mut() {
@@ -145,6 +143,17 @@ pub(super) fn pack_credential_ids(
     }
     word.push_str(&format!("{MORE_IDS_WORD}{}", ids.len() - taken));
     Ok((word, lines))
+}
+
+/// [`pack_credential_ids`] for the `tap_prompt` fuzz target
+/// (`cfg(fuzzing)`: cargo-fuzz): None when the ids cannot all be offered.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub fn pack_credential_ids_for_fuzzing(
+    ids: &[String],
+    room: usize,
+) -> Option<(String, Vec<String>)> {
+    pack_credential_ids(ids, room).ok()
 }
 
 /// ` cred=ID,ID...` with the ids that fit in `room` bytes, in order (none:

@@ -116,14 +116,31 @@ fn past_the_bounds_nothing_is_offered_and_the_reason_is_given() {
     assert!(lines.iter().all(|l| l.len() <= PAM_MESSAGE_ROOM));
     let text = format!("{}\n{word}", lines.join("\n"));
     assert_eq!(prompt_credential_ids(&text).unwrap().len(), 20);
-    // No room even for ` cred_more=N` beside the question: nothing, never
-    // a word that would push the question past PAM's limit.
-    assert_eq!(pack_credential_ids(&ids, 10), Err(Overflow::NoRoom));
     let many: Vec<String> = (1..=200).map(long_id).collect();
     assert!(matches!(
         pack_credential_ids(&many, 300),
         Err(Overflow::TooMany { needed }) if needed > MAX_CREDENTIAL_LINES
     ));
+}
+
+/// The question's words never outgrow the room the challenge leaves: when
+/// not even ` cred_more=N` fits, there is no room (the prompt then says so
+/// and mfactl tap asks about the enrolled keys). Before, ` cred_more=N`
+/// went in anyway, past PAM's 511 bytes (found by the `tap_prompt` fuzz
+/// target with a room of 0).
+#[test]
+fn the_cred_more_word_fits_the_room_or_there_is_no_room() {
+    let ids: Vec<String> = (1..=3).map(long_id).collect();
+    for room in 0..=300 {
+        match pack_credential_ids(&ids, room) {
+            Ok((word, _)) => assert!(word.len() <= room, "room {room}: {word}"),
+            Err(e) => assert_eq!(e, Overflow::NoRoom, "room {room}"),
+        }
+    }
+    assert_eq!(pack_credential_ids(&ids, 0), Err(Overflow::NoRoom));
+    assert_eq!(pack_credential_ids(&ids, 14), Err(Overflow::NoRoom));
+    let (word, lines) = pack_credential_ids(&ids, 15).unwrap();
+    assert_eq!((word.as_str(), lines.len()), (" cred_more=3", 1));
 }
 
 /// `root` on prod3, which the role ops gives to five people (nobody's

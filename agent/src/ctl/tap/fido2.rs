@@ -95,7 +95,15 @@ impl FidoTarget {
     }
 }
 
-/// Base64url credential ids separated by commas; others are skipped.
+/// The longest credential id WebAuthn allows (Level 2, §6.5.1 Attested
+/// Credential Data: `credentialIdLength` is at most 1023). A longer one is
+/// no key's credential, and in the allowList it would only make the
+/// getAssertion request too long for CTAPHID, failing the ids that are
+/// real along with it.
+pub(super) const MAX_CREDENTIAL_ID_LEN: usize = 1023;
+
+/// Base64url credential ids separated by commas; others (not base64url,
+/// empty, or longer than [`MAX_CREDENTIAL_ID_LEN`]) are skipped.
 fn decode_ids(list: &str) -> Vec<Vec<u8>> {
     use base64::Engine;
     list.split(',')
@@ -104,15 +112,25 @@ fn decode_ids(list: &str) -> Vec<Vec<u8>> {
                 .decode(id)
                 .ok()
         })
-        .filter(|id| !id.is_empty())
+        .filter(|id| !id.is_empty() && id.len() <= MAX_CREDENTIAL_ID_LEN)
         .collect()
 }
 
 /// The credential ids `mfactl tap` asks a FIDO2 key about for this
 /// prompt text (None: the prompt names none; the enroll file is used).
-#[cfg(test)]
-pub(crate) fn prompt_credential_ids(text: &str) -> Option<Vec<Vec<u8>>> {
+/// Also for the `tap_prompt` fuzz target (`cfg(fuzzing)`: cargo-fuzz).
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub fn prompt_credential_ids(text: &str) -> Option<Vec<Vec<u8>>> {
     FidoTarget::from_prompt(text, String::new()).credential_ids
+}
+
+/// How many ids the prompt's `cred_more=` announced that its `cred+=`
+/// words do not hold (for the `tap_prompt` fuzz target).
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub fn prompt_missing_ids(text: &str) -> usize {
+    FidoTarget::from_prompt(text, String::new()).missing
 }
 
 fn known_credentials(rp_id: &str) -> Vec<Vec<u8>> {

@@ -146,3 +146,30 @@ fn ids_on_cred_plus_lines_are_asked_about_too() {
         .unwrap()
         .contains("not read"));
 }
+
+/// An id longer than WebAuthn allows (1023 bytes) is no key's credential:
+/// left out of the allowList, where it would make the request too long for
+/// CTAPHID and fail the real ids with it (the `tap_prompt` fuzz target
+/// checks every id read is within the bound).
+#[test]
+fn an_id_longer_than_webauthn_allows_is_not_asked_about() {
+    use super::fido2::MAX_CREDENTIAL_ID_LEN;
+    let key = teleport_key(RP, b"tsh mfa add");
+    let real = URL_SAFE_NO_PAD.encode(key.credential_id());
+    let longest = URL_SAFE_NO_PAD.encode(vec![7u8; MAX_CREDENTIAL_ID_LEN]);
+    let too_long = URL_SAFE_NO_PAD.encode(vec![7u8; MAX_CREDENTIAL_ID_LEN + 1]);
+    let prompt = format!(
+        "rp_id={RP} cred={too_long},{real} cred_more=2 pam-mfa: more key ids for mfactl tap: cred+={longest},{too_long}"
+    );
+    let t = FidoTarget::from_prompt(&prompt, RP.into());
+    assert_eq!(
+        t.credential_ids,
+        Some(vec![
+            key.credential_id().to_vec(),
+            vec![7u8; MAX_CREDENTIAL_ID_LEN]
+        ])
+    );
+    // The skipped one counts as missing: the enroll file's ids join in.
+    assert_eq!(t.missing, 1);
+    tap(&key, &prompt).unwrap();
+}

@@ -37,8 +37,10 @@ use crate::challenge::{find_challenge, with_claim, CLAIMS_WELCOME};
 
 pub use askpass_argv::askpass_argv;
 pub(crate) use fido2::credential_file;
-#[cfg(test)]
-pub(crate) use fido2::prompt_credential_ids;
+#[cfg(any(test, fuzzing))]
+pub use fido2::prompt_credential_ids;
+#[cfg(fuzzing)]
+pub use fido2::prompt_missing_ids;
 use fido2::{answer_with_fido2, FidoTarget};
 use piv::answer_with_pcsc;
 #[cfg(test)]

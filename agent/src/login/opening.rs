@@ -90,23 +90,13 @@ pub(super) fn open_decision<'c>(
         }
     };
     ev.policy_revision = bundle.revision.clone();
-    let (login, alias_note) = match uid_alias(&bundle, &login, state.now()) {
-        AliasOf::Itself => (login, None),
+    let alias = uid_alias(&bundle, &login, state.now());
+    if let Some((message, note)) = alias_refusal(&alias, &login) {
+        return Err(Box::new(finish(state, ev, Verdict::deny(message, note))));
+    }
+    let (login, alias_note) = match alias {
         AliasOf::Cluster { login, note } => (login, Some(note)),
-        AliasOf::Several { note } => {
-            let v = Verdict::deny(
-                format!("pam-mfa: {login} shares its uid with several cluster logins"),
-                note,
-            );
-            return Err(Box::new(finish(state, ev, v)));
-        }
-        AliasOf::Unanswered { note } => {
-            let v = Verdict::deny(
-                format!("pam-mfa: the user database did not answer for {login}'s account"),
-                note,
-            );
-            return Err(Box::new(finish(state, ev, v)));
-        }
+        _ => (login, None),
     };
     ev.login = Some(login.clone());
     let ctx = if peer.uid == 0 {
@@ -187,9 +177,16 @@ fn last_known_lock(
     connection: SshdConnection,
 ) -> Option<String> {
     let bundle = state.store.current()?;
-    let login = match uid_alias(&bundle, login, state.now()) {
+    // A uid the directory did not name, or that several cluster logins
+    // share, could be any of them: refused, as a usable policy refuses it
+    // (never decided as the login alone, which could miss their locks).
+    let alias = uid_alias(&bundle, login, state.now());
+    if let Some((message, _)) = alias_refusal(&alias, login) {
+        return Some(message);
+    }
+    let login = match alias {
         AliasOf::Cluster { login, .. } => login,
-        AliasOf::Itself | AliasOf::Several { .. } | AliasOf::Unanswered { .. } => login.to_owned(),
+        _ => login.to_owned(),
     };
     let login = login.as_str();
     let d = match identify(state, &bundle, class, login, auth_info, connection) {
@@ -219,4 +216,21 @@ fn last_known_lock(
             d.locked_candidates_named()
         )
     })
+}
+
+/// The refusal (message, audit note) for a login whose uid cannot be
+/// placed: shared by several cluster logins, or not named in time by the
+/// user database. `None`: the login is itself or one cluster login.
+fn alias_refusal(alias: &AliasOf, login: &str) -> Option<(String, String)> {
+    match alias {
+        AliasOf::Several { note } => Some((
+            format!("pam-mfa: {login} shares its uid with several cluster logins"),
+            note.clone(),
+        )),
+        AliasOf::Unanswered { note } => Some((
+            format!("pam-mfa: the user database did not answer for {login}'s account"),
+            note.clone(),
+        )),
+        AliasOf::Itself | AliasOf::Cluster { .. } => None,
+    }
 }

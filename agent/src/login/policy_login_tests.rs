@@ -266,6 +266,28 @@ fn a_directory_that_does_not_answer_for_the_uid_refuses_the_login() {
     assert!(sshd_account(&f, "rvbjops").0);
 }
 
+/// The same with the policy out of date and `fail_mode: open`: the last
+/// known locks are still looked up, and a uid the directory did not name
+/// could be a locked cluster login's: refused, never the unknown policy's
+/// "unavailable" (which the module turns into PAM_IGNORE).
+#[test]
+fn fail_open_with_a_directory_that_does_not_answer_refuses_the_login() {
+    let f = Fixture::new(
+        &policy(),
+        "attached_keys:\n  enabled: false\nfail_mode: open\n",
+    );
+    let now = f.state.now();
+    f.state
+        .store
+        .record_contact(now - std::time::Duration::from_secs(25 * 3600));
+    passwd(&[("rvbjops", 1001)]);
+    directory(&[("rvbj", 1001)]);
+    UNANSWERED_UIDS.with(|u| *u.borrow_mut() = vec![1001]);
+    let (allowed, message) = sshd_account(&f, "rvbjops");
+    UNANSWERED_UIDS.with(|u| u.borrow_mut().clear());
+    assert!(!allowed && message.contains("did not answer"), "{message}");
+}
+
 #[test]
 fn sudo_without_ruser_is_decided_for_the_real_uids_name() {
     let f = ssh_fixture();

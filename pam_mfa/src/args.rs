@@ -31,8 +31,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Accepted range for `timeout=` and `wait_timeout=`, in seconds.
 pub const TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=300;
-/// Longest socket path `sockaddr_un` holds (108 bytes with the NUL).
-pub const MAX_SOCKET_PATH: usize = 107;
+pub use pam_mfa_protocol::MAX_SOCKET_PATH;
 
 /// What an unreachable agent or an `unavailable` answer gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

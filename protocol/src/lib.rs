@@ -31,6 +31,10 @@ pub const MAX_FRAME: usize = 64 * 1024;
 /// Where the agent listens unless configured otherwise.
 pub const DEFAULT_SOCKET: &str = "/run/pam-mfa/agent.sock";
 
+/// Longest socket path `sockaddr_un` holds (108 bytes with the NUL): the
+/// module and the agent judge paths, the root socket's too, by this one.
+pub const MAX_SOCKET_PATH: usize = 107;
+
 /// What the agent's second socket, the one only root may connect to, adds
 /// to the public socket's path.
 pub const ROOT_SOCKET_SUFFIX: &str = ".root";

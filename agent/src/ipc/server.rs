@@ -7,7 +7,9 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::time::Duration;
 
-use pam_mfa_protocol::{write_frame, FrameError, FrameInbox, Request, Response, ResponseBody};
+use pam_mfa_protocol::{
+    write_frame, FrameError, FrameInbox, Request, Response, ResponseBody, MAX_SOCKET_PATH,
+};
 
 use super::admission::{admit_login, class_of, settle_connection};
 use super::budgets::{ConnectionSlot, PendingSlot};
@@ -58,9 +60,6 @@ pub fn bind_root(public: &Path) -> io::Result<Option<UnixListener>> {
     }
     bind_with_mode(&path, 0o600).map(Some)
 }
-
-/// Longest path a socket address holds (108 bytes with the NUL).
-const MAX_SOCKET_PATH: usize = 107;
 
 fn bind_with_mode(path: &Path, mode: u32) -> io::Result<UnixListener> {
     // Whoever can write the directory (or one above) can take the socket

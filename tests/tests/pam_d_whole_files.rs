@@ -116,10 +116,12 @@ fn readme_nopasswd_sed_adds_the_two_account_lines_after_common_account() {
         .collect();
     assert_eq!(shown.len(), 2, "README's two account lines");
     let work = WorkDir::new("pam-d-nopasswd");
+    let mut checked = 0;
     for name in ["sudo", "sudo-i"] {
         let Some(stock) = stock("sudo", name) else {
             continue;
         };
+        checked += 1;
         let copy = work.write(name, &stock, 0o644);
         let line = sed.replace(
             "/etc/pam.d/sudo /etc/pam.d/sudo-i",
@@ -136,4 +138,8 @@ fn readme_nopasswd_sed_adds_the_two_account_lines_after_common_account() {
         want.splice(at..at, shown.iter().cloned());
         assert_eq!(stack_lines(&read(&copy)), want, "{name}");
     }
+    assert!(
+        checked > 0,
+        "no stock /etc/pam.d/sudo or sudo-i on this host: README's sed was not run"
+    );
 }

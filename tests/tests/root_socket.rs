@@ -80,6 +80,28 @@ fn queued(path: &Path) -> Option<u64> {
     })
 }
 
+/// A PAM service `service` whose only line is pam_mfa.so's `auth`,
+/// asking the agent at `socket`.
+fn auth_stack(work: &WorkDir, service: &str, socket: &Path) -> PamStack {
+    let module = bins::pam_module();
+    PamStack::new(
+        work,
+        service,
+        &format!(
+            "auth required {} {}\n",
+            module.display(),
+            module_args(socket, "")
+        ),
+    )
+}
+
+/// `login`'s `auth` at a console (tty4), run as root.
+fn console_auth(login: &str) -> HarnessRun {
+    let mut run = HarnessRun::new(login, "auth");
+    run.tty = Some("tty4".into());
+    run
+}
+
 #[test]
 fn a_root_login_gets_through_while_a_user_holds_the_public_queue_full() {
     require_root!();
@@ -96,18 +118,8 @@ fn a_root_login_gets_through_while_a_user_holds_the_public_queue_full() {
     let meta = std::fs::symlink_metadata(&root_socket).expect("the root socket is there");
     assert!(meta.file_type().is_socket());
     assert_eq!((meta.uid(), meta.mode() & 0o7777), (0, 0o600));
-    let module = bins::pam_module();
-    let ssh = PamStack::new(
-        &work,
-        &service,
-        &format!(
-            "auth required {} {}\n",
-            module.display(),
-            module_args(&agent.socket, "")
-        ),
-    );
-    let mut tom_login = HarnessRun::new(&tom.name, "auth");
-    tom_login.tty = Some("tty4".into());
+    let ssh = auth_stack(&work, &service, &agent.socket);
+    let tom_login = console_auth(&tom.name);
     let baseline = ssh.run(&tom_login);
     assert_eq!(
         baseline.result("auth"),
@@ -230,18 +242,6 @@ fn a_socket_path_with_no_room_for_the_root_socket_serves_root_logins_on_the_publ
         "the agent says why it has no root socket: {}",
         agent.log()
     );
-    let module = bins::pam_module();
-    let ssh = PamStack::new(
-        &work,
-        &service,
-        &format!(
-            "auth required {} {}\n",
-            module.display(),
-            module_args(&socket, "")
-        ),
-    );
-    let mut login = HarnessRun::new(&tom.name, "auth");
-    login.tty = Some("tty4".into());
-    let out = ssh.run(&login);
+    let out = auth_stack(&work, &service, &socket).run(&console_auth(&tom.name));
     assert_eq!(out.result("auth"), "PAM_SUCCESS", "{}", out.describe());
 }

@@ -77,75 +77,10 @@ impl KeyTable {
         entries: impl IntoIterator<Item = (&'a K, u64, u32)>,
     ) -> KeyTable {
         let hasher = RandomState::new();
-        // Group + 1 per slot (0: free), while the groups are found.
-        let mut probe: Box<[u32]> = vec![0; 16].into_boxed_slice();
-        let mut groups: Vec<Building<'a, K>> = Vec::new();
-        let mut added: Vec<(u32, u32)> = Vec::new();
-        for (key, locator, position) in entries {
-            let hash = hasher.hash_one(key);
-            let mask = probe.len() - 1;
-            let mut i = hash as usize & mask;
-            let g = loop {
-                match probe[i] {
-                    0 => {
-                        let g = index(groups.len());
-                        probe[i] = g + 1;
-                        groups.push(Building {
-                            key,
-                            hash,
-                            locator,
-                            last: position,
-                            count: 0,
-                        });
-                        break g;
-                    }
-                    s if {
-                        let b = &groups[(s - 1) as usize];
-                        b.hash == hash && b.key == key
-                    } =>
-                    {
-                        break s - 1
-                    }
-                    _ => i = (i + 1) & mask,
-                }
-            };
-            let b = &mut groups[g as usize];
-            if b.count == 0 || b.last != position {
-                b.count += 1;
-                b.last = position;
-                added.push((g, position));
-            }
-            if groups.len() * 2 > probe.len() {
-                probe = rehash(groups.iter().map(|b| b.hash), probe.len() * 2);
-            }
-        }
+        let (groups, added) = group_entries(&hasher, entries);
         let size = (groups.len() * 2).next_power_of_two().max(2);
         let probe = rehash(groups.iter().map(|b| b.hash), size);
-        // Where each group with more than one position starts in `members`
-        // (its count first), and then where its next position goes.
-        let mut next: Vec<u32> = Vec::with_capacity(groups.len());
-        let mut total = 0u32;
-        for b in &groups {
-            next.push(total);
-            if b.count > 1 {
-                total += 1 + b.count;
-            }
-        }
-        let mut members = vec![0u32; total as usize].into_boxed_slice();
-        for (b, &at) in groups.iter().zip(&next) {
-            if b.count > 1 {
-                members[at as usize] = b.count;
-            }
-        }
-        for (g, position) in added {
-            let gi = g as usize;
-            if groups[gi].count == 1 {
-                next[gi] = position;
-            } else {
-                next[gi] += 1;
-                members[next[gi] as usize] = position;
-            }
-        }
+        let (next, members) = lay_out_members(&groups, added);
         let slots: Box<[Slot]> = probe
             .iter()
             .map(|&s| match s {
@@ -234,6 +169,92 @@ impl KeyTable {
 
 /// A probing table of `size` slots (a power of two) for keys with these
 /// hashes, in order: group + 1 per slot, 0 for a free one.
+/// The keys of `entries` in the order first seen, each with its count of
+/// positions, and every (group, position) kept, in order.
+fn group_entries<'a, K: ?Sized + Hash + Eq + 'a>(
+    hasher: &RandomState,
+    entries: impl IntoIterator<Item = (&'a K, u64, u32)>,
+) -> (Vec<Building<'a, K>>, Vec<(u32, u32)>) {
+    // Group + 1 per slot (0: free), while the groups are found.
+    let mut probe: Box<[u32]> = vec![0; 16].into_boxed_slice();
+    let mut groups: Vec<Building<'a, K>> = Vec::new();
+    let mut added: Vec<(u32, u32)> = Vec::new();
+    for (key, locator, position) in entries {
+        let hash = hasher.hash_one(key);
+        let mask = probe.len() - 1;
+        let mut i = hash as usize & mask;
+        let g = loop {
+            match probe[i] {
+                0 => {
+                    let g = index(groups.len());
+                    probe[i] = g + 1;
+                    groups.push(Building {
+                        key,
+                        hash,
+                        locator,
+                        last: position,
+                        count: 0,
+                    });
+                    break g;
+                }
+                s if {
+                    let b = &groups[(s - 1) as usize];
+                    b.hash == hash && b.key == key
+                } =>
+                {
+                    break s - 1
+                }
+                _ => i = (i + 1) & mask,
+            }
+        };
+        let b = &mut groups[g as usize];
+        if b.count == 0 || b.last != position {
+            b.count += 1;
+            b.last = position;
+            added.push((g, position));
+        }
+        if groups.len() * 2 > probe.len() {
+            probe = rehash(groups.iter().map(|b| b.hash), probe.len() * 2);
+        }
+    }
+    (groups, added)
+}
+
+/// `members` (each group with more than one position: its count, then its
+/// positions), and per group its one position, or where its last
+/// position went in `members`.
+fn lay_out_members<K: ?Sized>(
+    groups: &[Building<'_, K>],
+    added: Vec<(u32, u32)>,
+) -> (Vec<u32>, Box<[u32]>) {
+    // Where each group with more than one position starts in `members`
+    // (its count first), and then where its next position goes.
+    let mut next: Vec<u32> = Vec::with_capacity(groups.len());
+    let mut total = 0u32;
+    for b in groups {
+        next.push(total);
+        if b.count > 1 {
+            total += 1 + b.count;
+        }
+    }
+    let mut members = vec![0u32; total as usize].into_boxed_slice();
+    for (b, &at) in groups.iter().zip(&next) {
+        if b.count > 1 {
+            members[at as usize] = b.count;
+        }
+    }
+    for (g, position) in added {
+        let gi = g as usize;
+        if groups[gi].count == 1 {
+            next[gi] = position;
+        } else {
+            next[gi] += 1;
+            members[next[gi] as usize] = position;
+        }
+    }
+    (next, members)
+}
+
 fn rehash(hashes: impl Iterator<Item = u64>, size: usize) -> Box<[u32]> {
     let mut slots = vec![0u32; size].into_boxed_slice();
     let mask = size - 1;

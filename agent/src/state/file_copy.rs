@@ -13,7 +13,7 @@
 use std::time::SystemTime;
 
 use super::agent_state::{AgentState, SyncBook};
-use super::pulled::save_contact;
+use super::pulled::{record_saved, save_contact};
 use super::source::SourceTexts;
 use crate::config::PolicySource;
 use crate::policy::{load_bundle_sources, Bundle};
@@ -41,17 +41,8 @@ pub(super) fn save(
             let lkg = copy_of(&cache.source, bundle, texts, now)?;
             cache.save(&lkg)
         });
-    match saved {
-        Ok(()) => {
-            book.contact_saved_at = Some(now);
-            book.file_copy_revision = Some(bundle.revision.clone());
-            state.store.record_cache_error(None);
-        }
-        Err(e) => {
-            let e = format!("cannot save the last known good: {e}");
-            eprintln!("mfa-agent: {e}");
-            state.store.record_cache_error(Some(e));
-        }
+    if record_saved(state, book, saved, now) {
+        book.file_copy_revision = Some(bundle.revision.clone());
     }
 }
 

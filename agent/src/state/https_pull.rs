@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use super::agent_state::{AgentState, SyncBook};
 use super::policy_store::Provenance;
-use super::pulled::{save_contact, Pulled};
+use super::pulled::{record_saved, save_contact, Pulled};
 use crate::policy::load_bundle_str;
 use crate::sync::{verify_bundle_signature, Fetched, LastKnownGood, PullDeadline};
 
@@ -66,17 +66,7 @@ pub(super) fn pull(
                     manifest: None,
                     files: None,
                 };
-                match cache.save(&lkg) {
-                    Ok(()) => {
-                        book.contact_saved_at = Some(now);
-                        state.store.record_cache_error(None);
-                    }
-                    Err(e) => {
-                        let e = format!("cannot save the last known good: {e}");
-                        eprintln!("mfa-agent: {e}");
-                        state.store.record_cache_error(Some(e));
-                    }
-                }
+                record_saved(state, book, cache.save(&lkg), now);
             }
             let fetched_at = if unchanged {
                 snap.provenance.fetched_at

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 use super::agent_state::{AgentState, SyncBook};
 use super::policy_store::{Provenance, StoreSnapshot};
-use super::pulled::{save_contact, Pulled};
+use super::pulled::{record_saved, save_contact, Pulled};
 use crate::policy::{load_bundle_str, Bundle};
 use crate::sync::manifest_check::{check_bundle, check_floor};
 use crate::sync::manifest_format::{parse_manifest, Manifest};
@@ -177,15 +177,7 @@ fn save_last_known_good(
         }),
         files: None,
     };
-    let saved = cache.save(&lkg);
-    if saved.is_ok() {
-        book.contact_saved_at = Some(now);
-    }
-    state.store.record_cache_error(
-        saved
-            .err()
-            .map(|e| format!("cannot save the last known good: {e}")),
-    );
+    record_saved(state, book, cache.save(&lkg), now);
 }
 
 fn parse(bytes: &[u8], path: &str, origin: &str) -> Result<Bundle, String> {

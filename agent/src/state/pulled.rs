@@ -49,3 +49,28 @@ pub(super) fn save_contact(state: &AgentState, book: &mut SyncBook, sha256: &str
         }
     }
 }
+
+/// Writes down how saving the last known good went: on success the save
+/// is the latest contact written down and any earlier error is cleared;
+/// an error is logged and shown by `mfactl status`. Returns whether it
+/// was saved.
+pub(super) fn record_saved(
+    state: &AgentState,
+    book: &mut SyncBook,
+    saved: Result<(), String>,
+    now: SystemTime,
+) -> bool {
+    match saved {
+        Ok(()) => {
+            book.contact_saved_at = Some(now);
+            state.store.record_cache_error(None);
+            true
+        }
+        Err(e) => {
+            let e = format!("cannot save the last known good: {e}");
+            eprintln!("mfa-agent: {e}");
+            state.store.record_cache_error(Some(e));
+            false
+        }
+    }
+}

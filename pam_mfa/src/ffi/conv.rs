@@ -83,7 +83,13 @@ pub unsafe fn converse(
         responses.into_iter().flatten().for_each(wipe_bytes);
         return Err(ConvError::Failed(rc));
     }
-    let mut out = Vec::with_capacity(count);
+    utf8_responses(responses)
+}
+
+/// The responses as text; any one that is not UTF-8 refuses them all
+/// (every one wiped).
+fn utf8_responses(responses: Vec<Option<Vec<u8>>>) -> Result<Vec<Option<String>>, ConvError> {
+    let mut out = Vec::with_capacity(responses.len());
     let mut bad = false;
     for response in responses {
         match response.map(String::from_utf8) {

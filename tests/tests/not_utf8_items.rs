@@ -96,7 +96,8 @@ fn a_remote_host_that_is_not_utf8_is_refused_and_the_agent_is_not_asked() {
     refused_unasked(&w, &run, "PAM_AUTH_ERR");
 }
 
-/// PAM_TTY is only recorded: the login is asked about, and goes on.
+/// PAM_TTY is only recorded: the login is asked about, with the bytes
+/// that are not UTF-8 sent as U+FFFD, and goes on.
 #[test]
 fn a_terminal_that_is_not_utf8_is_sent_and_the_login_goes_on() {
     require_root!();
@@ -106,4 +107,10 @@ fn a_terminal_that_is_not_utf8_is_sent_and_the_login_goes_on() {
     let out = w.stack.run(&run);
     assert_eq!(out.result("auth"), "PAM_SUCCESS", "{}", out.describe());
     assert_eq!(w.agent.requests(), 1, "{}", out.describe());
+    let sent = w.agent.last_request().expect("the request the agent read");
+    let sent: serde_json::Value = serde_json::from_slice(&sent).expect("a JSON request");
+    assert_eq!(
+        sent["context"]["tty"], "tty\u{FFFD}",
+        "the terminal as sent: {sent}"
+    );
 }

@@ -32,6 +32,7 @@ pub struct FakeAgent {
     stop: Arc<AtomicBool>,
     connections: Arc<AtomicUsize>,
     requests: Arc<AtomicUsize>,
+    last_request: Arc<Mutex<Option<Vec<u8>>>>,
     held: Arc<Mutex<Vec<UnixStream>>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -48,18 +49,18 @@ impl FakeAgent {
         let connections = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(AtomicUsize::new(0));
         let held = Arc::new(Mutex::new(Vec::new()));
-        let (s, c, r, h) = (
-            stop.clone(),
-            connections.clone(),
-            requests.clone(),
-            held.clone(),
-        );
+        let last_request = Arc::new(Mutex::new(None));
+        let (s, c, h) = (stop.clone(), connections.clone(), held.clone());
+        let seen = Seen {
+            requests: requests.clone(),
+            last: last_request.clone(),
+        };
         let thread = std::thread::spawn(move || {
             while !s.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((conn, _)) => {
                         c.fetch_add(1, Ordering::SeqCst);
-                        serve(conn, how, &r, &h);
+                        serve(conn, how, &seen, &h);
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(20)),
                 }
@@ -70,6 +71,7 @@ impl FakeAgent {
             stop,
             connections,
             requests,
+            last_request,
             held,
             thread: Some(thread),
         }
@@ -84,14 +86,23 @@ impl FakeAgent {
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
     }
+
+    /// The body of the last request read, as it came (JSON text).
+    pub fn last_request(&self) -> Option<Vec<u8>> {
+        self.last_request
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
 }
 
-fn serve(
-    mut conn: UnixStream,
-    how: Misbehaviour,
-    requests: &AtomicUsize,
-    held: &Mutex<Vec<UnixStream>>,
-) {
+/// What the fake agent was sent: how many requests, and the last one.
+struct Seen {
+    requests: Arc<AtomicUsize>,
+    last: Arc<Mutex<Option<Vec<u8>>>>,
+}
+
+fn serve(mut conn: UnixStream, how: Misbehaviour, seen: &Seen, held: &Mutex<Vec<UnixStream>>) {
     let _ = conn.set_nonblocking(false);
     let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
     let _ = conn.set_write_timeout(Some(Duration::from_secs(2)));
@@ -101,7 +112,8 @@ fn serve(
         let n = (u32::from_be_bytes(len) as usize).min(64 * 1024);
         let mut body = vec![0u8; n];
         if conn.read_exact(&mut body).is_ok() {
-            requests.fetch_add(1, Ordering::SeqCst);
+            *seen.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(body);
+            seen.requests.fetch_add(1, Ordering::SeqCst);
         }
     }
     match how {

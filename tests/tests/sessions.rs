@@ -5,6 +5,8 @@
 //! that removes the access does not (Teleport's session monitor).
 
 mod common;
+#[path = "sessions/strict.rs"]
+mod strict;
 #[path = "sessions/world.rs"]
 mod world;
 

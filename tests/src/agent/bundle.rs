@@ -73,10 +73,16 @@ impl Bundle {
     }
 
     /// The cluster_auth_preference with `require_session_mfa` written verbatim.
-    pub fn cap(mut self, require_session_mfa: &str) -> Bundle {
+    pub fn cap(self, require_session_mfa: &str) -> Bundle {
+        self.cap_with(require_session_mfa, "")
+    }
+
+    /// [`Bundle::cap`] with more lines of its spec (`extra_spec`: each line
+    /// indented two spaces, ending in a newline).
+    pub fn cap_with(mut self, require_session_mfa: &str, extra_spec: &str) -> Bundle {
         self.docs.push(format!(
             "kind: cluster_auth_preference\nversion: v2\nmetadata:\n  name: cluster-auth-preference\n\
-spec:\n  type: local\n  second_factor: on\n  require_session_mfa: {require_session_mfa}\n  webauthn:\n    rp_id: {WEBAUTHN_RP_ID}\n"
+spec:\n  type: local\n  second_factor: on\n  require_session_mfa: {require_session_mfa}\n  webauthn:\n    rp_id: {WEBAUTHN_RP_ID}\n{extra_spec}"
         ));
         self
     }

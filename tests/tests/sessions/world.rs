@@ -32,15 +32,28 @@ pub(crate) struct World {
     pub(crate) sk: SshKey,
     /// A plain key in the user's authorized_keys (logs in with a tap).
     pub(crate) plain: SshKey,
+    /// The cluster's locking mode is strict.
+    pub(crate) strict: bool,
     pub(crate) work: WorkDir,
 }
 
 /// The scenario bundle with the user's roles given (common::bundle gives
 /// access-dev and access-prod); access-prod requires session MFA.
 pub(crate) fn bundle_with_roles(login: &str, roles: &[&str], sk: &SshKey) -> Bundle {
+    bundle_locking(login, roles, sk, false)
+}
+
+/// [`bundle_with_roles`], with the cluster's `locking_mode: strict` when
+/// `strict`.
+fn bundle_locking(login: &str, roles: &[&str], sk: &SshKey, strict: bool) -> Bundle {
+    let locking = if strict {
+        "  locking_mode: strict\n"
+    } else {
+        ""
+    };
     Bundle::new()
         .scenario_roles("true")
-        .cap("false")
+        .cap_with("false", locking)
         .user(login, roles, &[login])
         .sk_device(&format!("{login}-sk0"), login, &sk.public_line)
 }
@@ -58,6 +71,18 @@ pub(crate) fn start(label: &str) -> World {
 /// `over_https`: the agent pulls the bundle from a rustls server on loopback
 /// (trusted by its test CA file) instead of reading a file.
 pub(crate) fn start_with(label: &str, over_https: bool) -> World {
+    start_full(label, over_https, None)
+}
+
+/// Over HTTPS, the cluster's locking mode strict and the agent's
+/// `cluster.lock_view_max_age` this.
+pub(crate) fn start_strict_over_https(label: &str, lock_view_max_age: Duration) -> World {
+    start_full(label, true, Some(lock_view_max_age))
+}
+
+/// `strict`: the cluster's locking mode strict, and the agent's
+/// `lock_view_max_age` (HTTPS only).
+fn start_full(label: &str, over_https: bool, strict: Option<Duration>) -> World {
     let work = WorkDir::new(label);
     let user = TestUser::create();
     let sk = SshKey::generate(work.path(), "id_sk", KeyKind::Ed25519Sk, false);
@@ -69,11 +94,19 @@ pub(crate) fn start_with(label: &str, over_https: bool) -> World {
         extra_yaml: "sessions:\n  end_grace: 2s\n  check_interval: 1s\n".into(),
         ..AgentConfig::with_env("prod").service(&service, "ssh")
     };
-    let bundle = bundle_with_roles(&user.name, &["access-dev", "access-prod"], &sk);
+    let bundle = bundle_locking(
+        &user.name,
+        &["access-dev", "access-prod"],
+        &sk,
+        strict.is_some(),
+    );
+    let lock_view = strict.map_or(String::new(), |age| {
+        format!("  lock_view_max_age: {}s\n", age.as_secs())
+    });
     let server = over_https.then(|| {
         let server = HttpsServer::start(&work, served(&bundle));
         config.cluster_yaml = Some(format!(
-            "  source: \"{}\"\n  poll_interval: {}s\n  ca_file: \"{}\"\n  state_dir: \"{}\"\n  timeout: 2s\n  connect_timeout: 1s\n  max_backoff: 2s\n",
+            "  source: \"{}\"\n  poll_interval: {}s\n  ca_file: \"{}\"\n  state_dir: \"{}\"\n  timeout: 2s\n  connect_timeout: 1s\n  max_backoff: 2s\n{lock_view}",
             server.url(),
             POLL.as_secs(),
             server.ca_file.display(),
@@ -104,13 +137,19 @@ pub(crate) fn start_with(label: &str, over_https: bool) -> World {
         user,
         sk,
         plain,
+        strict: strict.is_some(),
         work,
     }
 }
 
 impl World {
     pub(crate) fn base_bundle(&self) -> Bundle {
-        bundle_with_roles(&self.user.name, &["access-dev", "access-prod"], &self.sk)
+        bundle_locking(
+            &self.user.name,
+            &["access-dev", "access-prod"],
+            &self.sk,
+            self.strict,
+        )
     }
 
     /// `ssh USER@127.0.0.1 CMD` with the registered security key.

@@ -97,9 +97,10 @@ fn config_pam_d_files_keep_every_line_of_the_stock_files() {
 
 /// README's sed for the NOPASSWD account lines, run as written on copies
 /// of Debian's stock sudo and sudo-i: exactly the README's two lines, right
-/// after `@include common-account`, and nothing else changed.
+/// before `@include common-account` (after it, an expired password ends
+/// the account stack before pam_mfa.so runs), and nothing else changed.
 #[test]
-fn readme_nopasswd_sed_adds_the_two_account_lines_after_common_account() {
+fn readme_nopasswd_sed_adds_the_two_account_lines_before_common_account() {
     let readme = read(&workspace_root().join("README.md"));
     let sed = readme
         .lines()
@@ -133,8 +134,7 @@ fn readme_nopasswd_sed_adds_the_two_account_lines_after_common_account() {
         let at = want
             .iter()
             .position(|l| l == "@include common-account")
-            .expect("stock file includes common-account")
-            + 1;
+            .expect("stock file includes common-account");
         want.splice(at..at, shown.iter().cloned());
         assert_eq!(stack_lines(&read(&copy)), want, "{name}");
     }

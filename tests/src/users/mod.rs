@@ -51,6 +51,12 @@ impl TestUser {
         }
     }
 
+    /// `chage -d 0`: the password must be changed before anything else
+    /// (pam_unix's account check then returns PAM_NEW_AUTHTOK_REQD).
+    pub fn expire_password(&self) {
+        accounts_cmd(Command::new("chage").args(["-d", "0", &self.name]));
+    }
+
     /// Writes `~/.ssh/authorized_keys` (0600 in a 0700 `.ssh`, owned by the user).
     pub fn authorize_keys(&self, lines: &[&str]) {
         let ssh = self.home.join(".ssh");

@@ -45,10 +45,22 @@ fn a_pam_line_naming_another_socket_than_the_agents_is_found_with_its_place() {
         },
     );
     let shipped = mismatches(&found);
+    let example = std::fs::read_to_string(workspace_root().join("config/pam.d/sudo"))
+        .expect("config/pam.d/sudo");
+    let at = example
+        .lines()
+        .position(|l| l.starts_with("auth") && l.contains("pam_mfa.so"))
+        .expect("the sudo example's auth line")
+        + 1;
     let sudo = shipped
         .iter()
-        .find(|f| f["what"].as_str().unwrap_or("").contains("pam.d/sudo:23:"))
-        .unwrap_or_else(|| panic!("the sudo example's auth line (sudo:23): {found:#?}"));
+        .find(|f| {
+            f["what"]
+                .as_str()
+                .unwrap_or("")
+                .contains(&format!("pam.d/sudo:{at}:"))
+        })
+        .unwrap_or_else(|| panic!("the sudo example's auth line (sudo:{at}): {found:#?}"));
     assert_eq!(sudo["severity"], "warning", "{sudo}");
     let message = sudo["what"].as_str().unwrap();
     assert!(message.contains("/run/pam-mfa/agent.sock"), "{message}");

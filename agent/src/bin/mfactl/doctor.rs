@@ -1,12 +1,14 @@
 //! `mfactl doctor`: its flags, and what they point the checks at.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
 
-use mfa_agent::ctl::doctor::DoctorArgs;
+use mfa_agent::ctl::doctor::{DoctorArgs, PAM_VENDOR_DIR};
 use mfa_agent::ctl::{commands, AgentSocket};
+
+const DEFAULT_PAM_DIR: &str = "/etc/pam.d";
 
 #[derive(Args)]
 pub struct DoctorCmd {
@@ -23,8 +25,9 @@ pub struct DoctorCmd {
     /// sshd's own (/etc/ssh/sshd_config).
     #[arg(long)]
     sshd_config: Option<PathBuf>,
-    /// The PAM configuration directory.
-    #[arg(long, default_value = "/etc/pam.d")]
+    /// The PAM configuration directory (the default also reads
+    /// /usr/lib/pam.d for a file it lacks, as PAM does).
+    #[arg(long, default_value = DEFAULT_PAM_DIR)]
     pam_dir: PathBuf,
 }
 
@@ -42,6 +45,10 @@ impl DoctorCmd {
             agent: agent.clone(),
             sshd,
             sshd_config,
+            // PAM's vendor files back the installed /etc/pam.d only, not
+            // a directory named for a test.
+            pam_vendor_dir: (pam_dir == Path::new(DEFAULT_PAM_DIR))
+                .then(|| PathBuf::from(PAM_VENDOR_DIR)),
             pam_dir,
             sudo: PathBuf::from("sudo"),
         };

@@ -35,8 +35,15 @@ pub struct DoctorArgs {
     /// `sshd -f`: another sshd_config than sshd's default.
     pub sshd_config: Option<PathBuf>,
     pub pam_dir: PathBuf,
+    /// Linux-PAM's vendor directory (`/usr/lib/pam.d`): a service or an
+    /// included file that `pam_dir` lacks is read from there, as PAM does
+    /// (polkit 122 ships its file only there). None: `pam_dir` alone.
+    pub pam_vendor_dir: Option<PathBuf>,
     pub sudo: PathBuf,
 }
+
+/// Where Linux-PAM reads a service's file when /etc/pam.d has none.
+pub const PAM_VENDOR_DIR: &str = "/usr/lib/pam.d";
 
 /// `sshd -T [-f CONFIG]`: sshd's effective configuration.
 pub fn sshd_effective(sshd: &Path, config: Option<&Path>) -> Result<String, String> {
@@ -106,7 +113,7 @@ pub fn gather(args: &DoctorArgs) -> Facts {
         sshd_match_settings,
         sshd_global_settings,
         ak_command_path,
-        pam_files: read_pam_dir(&args.pam_dir),
+        pam_files: read_pam_dirs(&args.pam_dir, args.pam_vendor_dir.as_deref()),
         pam_dir: args.pam_dir.display().to_string(),
         sudoers_passwordless: passwordless_rules(Path::new(SUDOERS), Path::new(SUDOERS_D)),
         sudoers_passwordless_logins,
@@ -150,10 +157,30 @@ fn owners_up_from(program: &Path) -> Vec<Ownership> {
         .collect()
 }
 
-fn read_pam_dir(dir: &Path) -> BTreeMap<String, String> {
+/// The PAM files by name: `dir`'s, and for each name `dir` has no file of,
+/// `vendor`'s (Linux-PAM reads /etc/pam.d/NAME, or /usr/lib/pam.d/NAME when
+/// there is none; for a service and for an `@include`d or `include`d file
+/// alike).
+fn read_pam_dirs(dir: &Path, vendor: Option<&Path>) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
+    read_pam_dir(dir, &mut out);
+    if let Some(vendor) = vendor {
+        let mut more = BTreeMap::new();
+        read_pam_dir(vendor, &mut more);
+        for (name, text) in more {
+            // Any entry in `dir` hides the vendor's file, as PAM finds it
+            // there first (even one doctor does not read).
+            if !dir.join(&name).exists() {
+                out.entry(name).or_insert(text);
+            }
+        }
+    }
+    out
+}
+
+fn read_pam_dir(dir: &Path, out: &mut BTreeMap<String, String>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
+        return;
     };
     for e in entries.flatten() {
         let Ok(meta) = std::fs::metadata(e.path()) else {
@@ -167,7 +194,6 @@ fn read_pam_dir(dir: &Path) -> BTreeMap<String, String> {
             out.insert(name.to_string(), text);
         }
     }
-    out
 }
 
 /// Runs `cmd` (no input) and returns its standard output, or why not.
@@ -210,5 +236,39 @@ fn run(cmd: &mut Command) -> Result<String, String> {
         Ok(out)
     } else {
         Err(format!("{shown}: {status}: {}", err.trim()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// polkit 122 ships /usr/lib/pam.d/polkit-1 only: doctor reads it, and
+    /// the common-* files it includes, as PAM does; a file of /etc/pam.d
+    /// hides the vendor's of that name.
+    #[test]
+    fn a_service_only_in_the_vendor_dir_is_read_from_there() {
+        let root = std::env::temp_dir().join(format!("pmfa-pamdirs-{}", std::process::id()));
+        let (etc, lib) = (root.join("etc"), root.join("lib"));
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::create_dir_all(&lib).unwrap();
+        std::fs::write(etc.join("sudo"), "@include common-auth\n").unwrap();
+        std::fs::write(etc.join("common-auth"), "auth required pam_unix.so\n").unwrap();
+        std::fs::write(lib.join("polkit-1"), "@include common-auth\n").unwrap();
+        std::fs::write(lib.join("sudo"), "auth required pam_permit.so\n").unwrap();
+        std::fs::write(lib.join("other"), "auth required pam_deny.so\n").unwrap();
+        let files = read_pam_dirs(&etc, Some(&lib));
+        let alone = read_pam_dirs(&etc, None);
+        std::fs::remove_dir_all(&root).unwrap();
+        assert_eq!(files["polkit-1"], "@include common-auth\n");
+        assert_eq!(files["sudo"], "@include common-auth\n");
+        assert_eq!(files["other"], "auth required pam_deny.so\n");
+        assert!(!alone.contains_key("polkit-1"));
+        // Read from there, polkit-1 is checked as sudo is: no pam_mfa.so.
+        let mut f = crate::ctl::doctor::tests::good();
+        f.pam_files
+            .insert("polkit-1".into(), files["polkit-1"].clone());
+        let ids = crate::ctl::doctor::tests::ids(&f);
+        assert_eq!(ids, ["pam.polkit-1.missing"]);
     }
 }

@@ -52,7 +52,7 @@ use serde::Serialize;
 use crate::config::AgentConfig;
 use pam_mfa_protocol::StatusReport;
 
-pub use gather::{gather, DoctorArgs};
+pub use gather::{gather, DoctorArgs, PAM_VENDOR_DIR};
 pub use login_decisions::LoginDecisions;
 pub use sshd_files::{DropInPlace, GlobalSetting, GlobalSettings, MatchSetting};
 pub use sudoers_accounts::PasswordlessLogin;

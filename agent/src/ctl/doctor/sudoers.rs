@@ -89,11 +89,76 @@ fn lines_with(text: &str, wanted: &[&str]) -> Vec<usize> {
     out
 }
 
-/// pam_mfa.so runs in `service`'s account stack.
+/// pam_mfa.so decides every sudo through `service`'s account stack
+/// ([`account_mfa_missed`] finds nothing to say).
 pub fn account_has_mfa(f: &Facts, service: &str) -> bool {
-    stack(&f.pam_files, service, "account")
-        .iter()
-        .any(PamLine::is_mfa)
+    account_mfa_missed(f, service).is_none()
+}
+
+/// Why pam_mfa.so in `service`'s account stack may not decide a sudo, or
+/// None when it does: no `required` (or `requisite`) line loads it, or
+/// each line that does comes after a line that can end the stack or jump
+/// over it ([`lets_through`]).
+pub fn account_mfa_missed(f: &Facts, service: &str) -> Option<String> {
+    let lines = stack(&f.pam_files, service, "account");
+    let mut blocked = None;
+    for (j, l) in lines.iter().enumerate() {
+        if !l.is_mfa() || !matches!(l.control.as_str(), "required" | "requisite") {
+            continue;
+        }
+        match (0..j).find(|&i| !lets_through(&lines[i], i, j)) {
+            None => return None,
+            Some(i) => blocked = blocked.or(Some((i, j))),
+        }
+    }
+    let file = format!("{}/{service}", f.pam_dir);
+    let Some((i, j)) = blocked else {
+        return Some(format!("{file} has no `account required pam_mfa.so` line"));
+    };
+    let (b, m) = (&lines[i], &lines[j]);
+    Some(format!(
+        "{file}'s pam_mfa.so account line ({}) comes after {} ({} `{}`), which can end the account stack or jump over it first (an expired password ends common-account's with `new_authtok_reqd=done`)",
+        m.at(),
+        b.at(),
+        b.module,
+        b.control
+    ))
+}
+
+/// Line `i` of an account stack cannot keep pam_mfa.so at line `j` from
+/// deciding: root's skip ([`is_root_skip`]), a `required`, `requisite`
+/// or `optional` line, or a bracket control with no `done` or `die` (sudo
+/// lets NOPASSWD through the `new_authtok_reqd` such a line would end the
+/// stack with) and no jump reaching `j`. Not `sufficient`: it ends the
+/// stack with success.
+fn lets_through(l: &PamLine, i: usize, j: usize) -> bool {
+    if is_root_skip(l) {
+        return true;
+    }
+    let control = l.control.as_str();
+    if matches!(control, "required" | "requisite" | "optional") {
+        return true;
+    }
+    let Some(inner) = control.strip_prefix('[').and_then(|c| c.strip_suffix(']')) else {
+        return false;
+    };
+    inner
+        .split_whitespace()
+        .all(|pair| match pair.split_once('=') {
+            Some((_, "done" | "die")) | None => false,
+            Some((_, action)) => action.parse::<usize>().map_or(true, |n| i + n < j),
+        })
+}
+
+/// README's first NOPASSWD line: a one-line jump taken only when sudo's
+/// caller (real uid, `use_uid`) is root.
+fn is_root_skip(l: &PamLine) -> bool {
+    let control = l.control.split_whitespace().collect::<Vec<_>>().join(" ");
+    let words: Vec<&str> = l.args.split_whitespace().collect();
+    l.module.rsplit('/').next() == Some("pam_succeed_if.so")
+        && control == "[success=1 default=ignore]"
+        && words.contains(&"use_uid")
+        && words.windows(3).any(|w| w == ["uid", "=", "0"])
 }
 
 /// sudo services whose account stack lacks pam_mfa.so while some rule
@@ -118,16 +183,16 @@ pub fn check_passwordless_sudo(f: &Facts) -> Vec<Finding> {
     ["sudo", "sudo-i"]
         .into_iter()
         .filter(|s| f.pam_files.contains_key(*s))
-        .filter(|s| !account_has_mfa(f, s))
-        .map(|service| {
+        .filter_map(|service| {
+            let missed = account_mfa_missed(f, service)?;
             let file = format!("{}/{service}", f.pam_dir);
-            Finding::new(
+            Some(Finding::new(
                 &format!("pam.{service}.nopasswd"),
                 Severity::Error,
-                format!("sudoers lets sudo skip authentication ({rules}) and {file} has no `account` line for pam_mfa.so"),
-                "with NOPASSWD (or !authenticate) sudo runs no auth stack: pam_mfa.so there never runs, and no tap is asked",
+                format!("sudoers lets sudo skip authentication ({rules}) and {missed}"),
+                "with NOPASSWD (or !authenticate) sudo runs no auth stack: only a pam_mfa.so line that every sudo reaches in the account stack asks for the tap",
                 nopasswd_fix(&file),
-            )
+            ))
         })
         .collect()
 }
@@ -143,117 +208,9 @@ pub const NOPASSWD_ACCOUNT_LINES: [&str; 2] = [
 
 fn nopasswd_fix(file: &str) -> String {
     let [root_skip, mfa] = NOPASSWD_ACCOUNT_LINES;
-    format!("add these two lines, in this order, after `@include common-account` in {file}: `{root_skip}` (root's own sudo needs no tap, also while the agent is down) and then `{mfa}` (the tap is then asked there); or remove NOPASSWD")
+    format!("put these two lines, in this order, right before `@include common-account` (`account include system-auth` on RPM systems) in {file}, and take out any you added after it: `{root_skip}` (root's own sudo needs no tap, also while the agent is down) and then `{mfa}` (the tap is then asked there, before an expired password can end the stack); or remove NOPASSWD")
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::tests::{good, ids};
-    use super::*;
-
-    #[test]
-    fn nopasswd_and_not_authenticate_rules_are_found_and_comments_are_not() {
-        let text = "# admin ALL=(ALL) NOPASSWD: ALL\n\
-                    Defaults env_reset\n\
-                    debian ALL=(ALL) NOPASSWD:ALL\n\
-                    %ops ALL = (root) NOPASSWD: /usr/bin/systemctl, PASSWD: ALL\n\
-                    Defaults:bob !authenticate\n\
-                    alice ALL=(ALL:ALL) ALL\n\
-                    #includedir /etc/sudoers.d\n";
-        assert_eq!(lines_with(text, PASSWORDLESS), [3, 4, 5]);
-        let dir = std::env::temp_dir().join(format!("pmfa-sudoers-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("d")).unwrap();
-        std::fs::write(dir.join("sudoers"), "root ALL=(ALL:ALL) ALL\n").unwrap();
-        std::fs::write(
-            dir.join("d/90-cloud-init-users"),
-            "debian ALL=(ALL) NOPASSWD:ALL\n",
-        )
-        .unwrap();
-        // sudo skips these names, and so does doctor.
-        std::fs::write(dir.join("d/README.md"), "x ALL=(ALL) NOPASSWD:ALL\n").unwrap();
-        std::fs::write(dir.join("d/old~"), "x ALL=(ALL) NOPASSWD:ALL\n").unwrap();
-        let found = passwordless_rules(&dir.join("sudoers"), &dir.join("d"));
-        std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert!(found[0].ends_with("d/90-cloud-init-users:1"), "{found:?}");
-    }
-
-    #[test]
-    fn nopasswd_with_no_account_stack_is_an_error_whatever_the_pam_files() {
-        assert_eq!(
-            lines_with("Defaults !pam_acct_mgmt\n", NO_ACCOUNT_STACK),
-            [1]
-        );
-        let mut f = good();
-        f.sudoers_no_account = vec!["/etc/sudoers:9".into()];
-        // Without a passwordless rule, auth still runs: nothing to say.
-        assert!(!ids(&f).contains(&"sudo.no_account_stack".to_string()));
-        f.sudoers_passwordless = vec!["/etc/sudoers:12".into()];
-        let text = f.pam_files["sudo"].clone();
-        let [root_skip, mfa] = NOPASSWD_ACCOUNT_LINES;
-        f.pam_files
-            .insert("sudo".into(), format!("{text}{root_skip}\n{mfa}\n"));
-        assert_eq!(ids(&f), ["sudo.no_account_stack"]);
-    }
-
-    #[test]
-    fn nopasswd_needs_pam_mfa_in_the_sudo_account_stack() {
-        let mut f = good();
-        assert!(!ids(&f).iter().any(|i| i.ends_with(".nopasswd")));
-        f.sudoers_passwordless = vec!["/etc/sudoers.d/90-cloud-init-users:1".into()];
-        assert_eq!(ids(&f), ["pam.sudo.nopasswd"]);
-        f.pam_files.insert(
-            "sudo-i".into(),
-            "@include common-auth\nauth required pam_mfa.so\n@include common-account\n".into(),
-        );
-        assert!(ids(&f).contains(&"pam.sudo-i.nopasswd".to_string()));
-        for s in ["sudo", "sudo-i"] {
-            let text = f.pam_files[s].clone();
-            f.pam_files
-                .insert(s.into(), format!("{text}account required pam_mfa.so\n"));
-        }
-        assert!(
-            !ids(&f).iter().any(|i| i.ends_with(".nopasswd")),
-            "{:?}",
-            ids(&f)
-        );
-    }
-
-    /// The fix names both of README's lines, root's skip first: with the
-    /// pam_mfa.so line alone root's own sudo fails while the agent is down.
-    #[test]
-    fn nopasswd_fix_names_the_root_skip_line_before_the_pam_mfa_line() {
-        let mut f = good();
-        f.sudoers_passwordless = vec!["/etc/sudoers.d/90-cloud-init-users:1".into()];
-        let found = super::super::check_host(&f);
-        let fix = &found
-            .iter()
-            .find(|x| x.id == "pam.sudo.nopasswd")
-            .expect("pam.sudo.nopasswd")
-            .fix;
-        let [root_skip, mfa] = NOPASSWD_ACCOUNT_LINES;
-        let (a, b) = (fix.find(root_skip), fix.find(mfa));
-        assert!(a.is_some() && b.is_some() && a < b, "{fix}");
-        assert!(fix.contains("/etc/pam.d/sudo"), "{fix}");
-        // Exactly the README's block, in that order.
-        let readme = include_str!("../../../../README.md");
-        assert!(
-            readme.contains(&format!("```\n{root_skip}\n{mfa}\n```\n")),
-            "README.md no longer shows the NOPASSWD account lines as doctor names them"
-        );
-    }
-
-    /// With pam_mfa.so in sudo's account stack every sudo is decided: the
-    /// timestamp spares only the password, and is no finding.
-    #[test]
-    fn with_pam_mfa_in_sudos_account_the_timestamp_is_no_finding() {
-        let mut f = good();
-        f.sudo_version = Some("Authentication timestamp timeout: 15.0 minutes\n".into());
-        assert_eq!(ids(&f), ["sudo.timestamp_timeout"]);
-        let text = f.pam_files["sudo"].clone();
-        let [root_skip, mfa] = NOPASSWD_ACCOUNT_LINES;
-        f.pam_files
-            .insert("sudo".into(), format!("{text}{root_skip}\n{mfa}\n"));
-        assert_eq!(ids(&f), Vec::<String>::new());
-    }
-}
+#[path = "sudoers_tests.rs"]
+mod tests;

@@ -30,6 +30,15 @@ impl RootBlock<'_> {
     pub fn value(&self) -> String {
         self.permit.value.to_ascii_lowercase()
     }
+
+    /// `` `PermitRootLogin yes` at FILE:LINE inside `Match CRITERIA` ``.
+    pub fn describe(&self) -> String {
+        let s = self.permit;
+        format!(
+            "`{} {}` at {} inside `Match {}`",
+            s.keyword, s.value, s.at, s.criteria
+        )
+    }
 }
 
 /// The Match blocks that set `PermitRootLogin` for connections that may be

@@ -1,8 +1,10 @@
 //! `PermitRootLogin` in Match blocks: the lockout of root's connections a
-//! block covers.
+//! block covers, and root let in by a block for the policy's checks.
 
+use super::login_decisions_tests::{decided, session_mfa_everywhere, with_decisions};
 use super::tests::{good, ids, with_sshd, SSHD_T};
 use super::{check_host, exit_code, Finding, MatchSetting, Severity};
+use crate::state::BUILTIN_EXAMPLE;
 
 /// `PermitRootLogin` (or another keyword) in a block at
 /// 70-admin.conf:1 with `criteria`.
@@ -163,5 +165,92 @@ fn a_block_that_covers_root_from_localhost_is_named_once() {
         found[1].what.contains("70-admin.conf:2"),
         "{}",
         found[1].what
+    );
+}
+
+/// The reviewer's open door: `PermitRootLogin no` outside Match blocks,
+/// `Match Address 127.0.0.2` with `PermitRootLogin yes`, and the example
+/// policy's `mfa: off` for root: a plain key logs in as root from there
+/// with no tap. The warning names the block and its line.
+#[test]
+fn root_let_in_by_a_match_block_with_mfa_off_is_a_warning() {
+    let mut f = with_decisions(decided(BUILTIN_EXAMPLE, &[]));
+    let no = SSHD_T.replace("permitrootlogin yes", "permitrootlogin no");
+    f.sshd = Some(Ok(no.clone()));
+    f.sshd_root = Some(Ok(no));
+    assert_eq!(ids(&f), Vec::<String>::new());
+    f.sshd_match_settings = Some(Ok(vec![in_block(
+        "Address 127.0.0.2",
+        2,
+        "PermitRootLogin",
+        "yes",
+    )]));
+    let found = check_host(&f);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let x = &found[0];
+    assert_eq!(
+        (x.id.as_str(), x.severity),
+        ("policy.root_ssh_mfa_off", Severity::Warning)
+    );
+    assert!(
+        x.what.contains("mfa: off")
+            && x.what.contains("`PermitRootLogin yes` at /etc/ssh/sshd_config.d/70-admin.conf:2 inside `Match Address 127.0.0.2`")
+            && !x.what.contains("PermitRootLogin no"),
+        "{}",
+        x.what
+    );
+    assert!(
+        x.fix.contains(
+            "`PermitRootLogin no` in place of the line at /etc/ssh/sshd_config.d/70-admin.conf:2"
+        ) && !x.fix.contains("pam-mfa.conf"),
+        "{}",
+        x.fix
+    );
+    // A block that cannot cover root lets nobody in as root.
+    f.sshd_match_settings = Some(Ok(vec![in_block("User olga", 2, "PermitRootLogin", "yes")]));
+    assert_eq!(ids(&f), Vec::<String>::new());
+    // Under the cap nobody can tap for root: refused there, an error
+    // naming the block.
+    f.sshd_match_settings = Some(Ok(vec![in_block(
+        "Address 127.0.0.2",
+        2,
+        "PermitRootLogin",
+        "yes",
+    )]));
+    f.login_decisions = Some(decided(&session_mfa_everywhere(), &[]));
+    let found = check_host(&f);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].id, "policy.nobody_can_tap");
+    assert!(
+        found[0].what.contains("70-admin.conf:2"),
+        "{}",
+        found[0].what
+    );
+}
+
+/// A block that keeps root out from 127.0.0.1 (`sshd -T -C
+/// user=root,...,addr=127.0.0.1` then says no) leaves the global `yes`
+/// everywhere else: still the warning, naming both lines to change.
+#[test]
+fn a_block_that_keeps_root_out_of_localhost_only_still_warns() {
+    let mut f = with_decisions(decided(BUILTIN_EXAMPLE, &[]));
+    f.sshd_root = Some(Ok(
+        SSHD_T.replace("permitrootlogin yes", "permitrootlogin no")
+    ));
+    f.sshd_match_settings = Some(Ok(vec![in_block(
+        "Address 127.0.0.1",
+        2,
+        "PermitRootLogin",
+        "no",
+    )]));
+    let found = check_host(&f);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].id, "policy.root_ssh_mfa_off");
+    assert!(
+        found[0]
+            .fix
+            .contains("`PermitRootLogin no` in /etc/ssh/sshd_config.d/pam-mfa.conf"),
+        "{}",
+        found[0].fix
     );
 }

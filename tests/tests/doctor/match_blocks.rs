@@ -134,3 +134,60 @@ fn step_two_before_step_one_is_found_first() {
         "{f}"
     );
 }
+
+/// The reviewer's two cases with real sshd: `Match Address 127.0.0.2` with
+/// `PermitRootLogin prohibit-password` aborts root from there (sshd -T -C
+/// shows it for that address only), an error naming the block's line; and
+/// `PermitRootLogin no` outside with `yes` in the block, under the example
+/// policy's `mfa: off` for root, lets a plain key in as root from there: the
+/// same warning as a global `yes`, naming the block.
+#[test]
+fn permit_root_login_in_a_match_block_is_judged_as_the_global_one() {
+    pam_mfa_e2e::require_root!();
+    assert!(Path::new(bins::SSHD).exists(), "sshd is needed");
+    let work = WorkDir::new("doctor-match-root");
+    let drop_in = work.join("sshd_config.d/pam-mfa.conf");
+    let text = format!(
+        "{}Match Address 127.0.0.2\n  PermitRootLogin prohibit-password\n",
+        shipped_drop_in()
+    );
+    let (code, found) = doctor(&work, &text);
+    assert_eq!(code, Some(2), "{found:#?}");
+    let f = find(&found, "sshd.permit_root_login");
+    assert_eq!(f["severity"], "error");
+    let at = format!("{}:{}", drop_in.display(), text.lines().count());
+    let what = f["what"].as_str().unwrap();
+    assert!(
+        what.contains(&at) && what.contains("`Match Address 127.0.0.2`"),
+        "{what}"
+    );
+    let from = |addr: &str| sshd_t_for(&work, &format!("user=root,host=localhost,addr={addr}"));
+    assert!(from("127.0.0.2").contains("\npermitrootlogin without-password\n"));
+    assert!(from("127.0.0.1").contains("\npermitrootlogin yes\n"));
+
+    let config = super::policy_logins::agent_yaml(&work, "builtin:example");
+    let host = Host {
+        config: Some(&config),
+        ..Host::default()
+    };
+    let text = format!(
+        "PermitRootLogin no\n{}Match Address 127.0.0.2\n  PermitRootLogin yes\n",
+        without_line(&shipped_drop_in(), "PermitRootLogin")
+    );
+    let (_, found) = doctor_on(&work, &text, &host);
+    let policy = super::policy_logins::policy_findings(&found);
+    assert_eq!(policy.len(), 1, "{found:#?}");
+    assert_eq!(policy[0]["id"], "policy.root_ssh_mfa_off");
+    let at = format!("{}:{}", drop_in.display(), text.lines().count());
+    assert!(
+        policy[0]["what"].as_str().unwrap().contains(&at),
+        "{}",
+        policy[0]
+    );
+    assert!(
+        !ids(&found).contains(&"sshd.permit_root_login".to_string()),
+        "{found:#?}"
+    );
+    assert!(from("127.0.0.2").contains("\npermitrootlogin yes\n"));
+    assert!(from("127.0.0.1").contains("\npermitrootlogin no\n"));
+}

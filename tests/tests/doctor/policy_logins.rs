@@ -11,7 +11,7 @@ use super::*;
 
 /// agent.yaml for prod3 [env=prod] reading `source`, with config/agent.yaml's
 /// sshd section (so that only the policy speaks).
-fn agent_yaml(work: &WorkDir, source: &str) -> std::path::PathBuf {
+pub(super) fn agent_yaml(work: &WorkDir, source: &str) -> std::path::PathBuf {
     work.write(
         "agent.yaml",
         &format!(
@@ -21,7 +21,7 @@ fn agent_yaml(work: &WorkDir, source: &str) -> std::path::PathBuf {
     )
 }
 
-fn policy_findings(found: &[Value]) -> Vec<&Value> {
+pub(super) fn policy_findings(found: &[Value]) -> Vec<&Value> {
     found
         .iter()
         .filter(|f| f["id"].as_str().unwrap_or("").starts_with("policy."))

@@ -15,8 +15,8 @@ use std::time::{Duration, SystemTime};
 use pam_mfa_protocol::{ExplainQuery, Explanation, RequestBody, ResponseBody};
 
 use super::pam::stack;
-use super::sshd::parse_sshd_t;
 use super::sshd_fix::DROP_IN;
+use super::sshd_match_root::{root_blocks, root_outside_blocks};
 use super::sudoers::NOPASSWD_ACCOUNT_LINES;
 use super::{Facts, Finding, Severity};
 use crate::config::{AgentConfig, PolicySource};
@@ -135,29 +135,55 @@ pub fn check_login_decisions(f: &Facts) -> Vec<Finding> {
     out
 }
 
-/// sshd's `PermitRootLogin` for root (`sshd -T -C user=root,...`), and
-/// whether it trusts any certificate authority (a Teleport certificate can
-/// then name who logs in as root).
-fn root_sshd(f: &Facts) -> Option<(String, bool)> {
-    let text = match (&f.sshd_root, &f.sshd) {
-        (Some(Ok(t)), _) | (None, Some(Ok(t))) => t,
-        _ => return None,
-    };
-    let root = parse_sshd_t(text);
+/// Where sshd lets root in, and how to keep it out of each.
+struct RootIn {
+    /// `PermitRootLogin yes`, and each Match block that lets root in.
+    ways: String,
+    /// The lines to change.
+    keep_out: String,
+    /// Whether sshd trusts any certificate authority (a Teleport
+    /// certificate can then name who logs in as root).
+    cas: bool,
+}
+
+/// sshd's `PermitRootLogin` for root (`sshd -T -C user=root,...`) and in
+/// every Match block that may cover root ([`root_blocks`]); None when
+/// sshd lets root in nowhere.
+fn root_sshd(f: &Facts) -> Option<RootIn> {
+    let root = root_outside_blocks(f)?;
     let permit = root.get("permitrootlogin").cloned().unwrap_or_default();
     let cas = root
         .get("trustedusercakeys")
         .is_some_and(|v| !v.is_empty() && v != "none");
-    Some((permit, cas))
+    let mut ways = Vec::new();
+    let mut keep_out = Vec::new();
+    if permit != "no" {
+        ways.push(format!("PermitRootLogin {permit}"));
+        keep_out.push(format!("`PermitRootLogin no` in {DROP_IN}"));
+    }
+    for b in root_blocks(f).iter().filter(|b| b.value() != "no") {
+        ways.push(format!("{}, for the connections it covers", b.describe()));
+        keep_out.push(format!(
+            "`PermitRootLogin no` in place of the line at {}",
+            b.permit.at
+        ));
+    }
+    (!ways.is_empty()).then(|| RootIn {
+        ways: ways.join("; "),
+        keep_out: keep_out.join(" and "),
+        cas,
+    })
 }
 
 fn check_root_over_ssh(f: &Facts, d: &LoginDecisions) -> Vec<Finding> {
-    let Some((permit, cas)) = root_sshd(f) else {
+    let Some(RootIn {
+        ways,
+        keep_out,
+        cas,
+    }) = root_sshd(f)
+    else {
         return Vec::new();
     };
-    if permit == "no" {
-        return Vec::new();
-    }
     let Some(e) = decision(d, "root", "sshd") else {
         return Vec::new();
     };
@@ -166,7 +192,7 @@ fn check_root_over_ssh(f: &Facts, d: &LoginDecisions) -> Vec<Finding> {
     } else {
         "trusts no certificate authority (TrustedUserCAKeys none)"
     };
-    let context = format!("sshd lets root log in (PermitRootLogin {permit}) and {trusts}");
+    let context = format!("sshd lets root log in ({ways}) and {trusts}");
     if nobody_can_tap(e).is_some() {
         // A Teleport certificate names its person: there root may still
         // log in with one, and only plain and registered keys are refused.
@@ -182,11 +208,11 @@ fn check_root_over_ssh(f: &Facts, d: &LoginDecisions) -> Vec<Finding> {
             "policy.root_ssh_mfa_off",
             Severity::Warning,
             format!(
-                "`mfactl explain --login root` says allow with mfa: off (decided by {}), and sshd lets root log in (PermitRootLogin {permit})",
+                "`mfactl explain --login root` says allow with mfa: off (decided by {}), and sshd lets root log in ({ways})",
                 d.from
             ),
             "root maps to no rule that asks for MFA: anyone whose key is in root's authorized_keys (any key, not a security key) logs in as root over SSH without a tap",
-            format!("either keep root out of SSH: `PermitRootLogin no` in {DROP_IN}, then `sshd -t && systemctl reload ssh` (root then logs in at a local console, the break-glass); or name root in a role that requires MFA (its allow.logins, in a role with require_session_mfa: true given to the people who use root, each with a registered key) and run `mfactl explain --login root` again until it says an mfa other than off"),
+            format!("either keep root out of SSH: {keep_out}, then `sshd -t && systemctl reload ssh` (root then logs in at a local console, the break-glass); or name root in a role that requires MFA (its allow.logins, in a role with require_session_mfa: true given to the people who use root, each with a registered key) and run `mfactl explain --login root` again until it says an mfa other than off"),
         )];
     }
     Vec::new()

@@ -25,7 +25,7 @@ fn example_config() -> AgentConfig {
 
 /// The decisions of `bundle` on prod3 for root and `accounts`, as the
 /// agent's `explain` gives them.
-fn decided(bundle: &str, accounts: &[&str]) -> LoginDecisions {
+pub(super) fn decided(bundle: &str, accounts: &[&str]) -> LoginDecisions {
     let bundle = load_bundle_str(bundle, "t.yaml").unwrap();
     let node = NodeInfo {
         name: "prod3".into(),
@@ -45,13 +45,13 @@ fn decided(bundle: &str, accounts: &[&str]) -> LoginDecisions {
 
 /// The example with the cap's `require_session_mfa: true`: root and
 /// debian are no cluster user's, so nobody can tap for them.
-fn session_mfa_everywhere() -> String {
+pub(super) fn session_mfa_everywhere() -> String {
     let cap = "  require_session_mfa: false\n  second_factor";
     assert!(BUILTIN_EXAMPLE.contains(cap));
     BUILTIN_EXAMPLE.replace(cap, "  require_session_mfa: true\n  second_factor")
 }
 
-fn with_decisions(d: LoginDecisions) -> Facts {
+pub(super) fn with_decisions(d: LoginDecisions) -> Facts {
     let mut f = good();
     f.login_decisions = Some(d);
     f

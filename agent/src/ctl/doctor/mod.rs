@@ -36,6 +36,9 @@ mod sshd_keys;
 #[cfg(test)]
 mod sshd_keys_tests;
 mod sshd_match;
+mod sshd_match_root;
+#[cfg(test)]
+mod sshd_match_root_tests;
 #[cfg(test)]
 mod sshd_match_tests;
 #[cfg(test)]
@@ -103,7 +106,9 @@ pub type Ownership = (String, Result<(u32, u32), String>);
 pub struct Facts {
     /// `sshd -T` (the effective configuration, no connection).
     pub sshd: Option<Result<String, String>>,
-    /// `sshd -T -C user=root,host=localhost,addr=127.0.0.1`.
+    /// `sshd -T -C user=root,host=localhost,addr=127.0.0.1`: root's view
+    /// from there only; each Match block's `PermitRootLogin` is read from
+    /// `sshd_match_settings`.
     pub sshd_root: Option<Result<String, String>>,
     /// The settings inside `Match` blocks of sshd_config and the files it
     /// includes that doctor checks (sshd -T does not show them:

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use super::sshd_fix::{fix_setting, winning_setting, DROP_IN, RELOAD};
 use super::sshd_keys::check_key_agreement;
+use super::sshd_match_root::{check_root_blocks, root_outside_blocks};
 use super::{Facts, Finding, Severity};
 use crate::config::AgentConfig;
 
@@ -94,7 +95,10 @@ pub fn check_sshd(f: &Facts, config: Option<&AgentConfig>) -> Vec<Finding> {
     }
     out.extend(check_key_agreement(f, get("authorizedkeysfile"), config));
     match &f.sshd_root {
-        Some(Ok(root)) => out.extend(check_root(f, &parse_sshd_t(root))),
+        Some(Ok(_)) => {
+            out.extend(check_root(f, &root_outside_blocks(f).unwrap_or_default()));
+            out.extend(check_root_blocks(f));
+        }
         Some(Err(e)) => out.push(Finding::new(
             "sshd.unreadable",
             Severity::Error,
@@ -194,7 +198,12 @@ fn check_methods(f: &Facts, value: &str, whom: &str, root: bool) -> Vec<Finding>
     )]
 }
 
-/// Root under its own Match blocks; `prohibit-password` aborts it.
+/// Why `PermitRootLogin prohibit-password` locks root out under pam-mfa.
+pub(super) const ROOT_KBD_REFUSED: &str = "sshd refuses keyboard-interactive for root under this setting, and when PAM then succeeds it aborts the connection (\"fatal: Internal error: PAM auth succeeded when it should have failed\"): root cannot log in over SSH";
+
+/// Root's settings (`sshd -T -C user=root,...`, with the value outside
+/// Match blocks when a block sets PermitRootLogin: see
+/// [`super::sshd_match_root`]); `prohibit-password` aborts it.
 fn check_root(f: &Facts, root: &BTreeMap<String, String>) -> Vec<Finding> {
     let get = |k: &str| value(root, k);
     let permit = get("permitrootlogin");
@@ -212,7 +221,7 @@ fn check_root(f: &Facts, root: &BTreeMap<String, String>) -> Vec<Finding> {
             "sshd.permit_root_login",
             Severity::Error,
             format!("sshd has PermitRootLogin {permit} with AuthenticationMethods {} for root", get("authenticationmethods")),
-            "sshd refuses keyboard-interactive for root under this setting, and when PAM then succeeds it aborts the connection (\"fatal: Internal error: PAM auth succeeded when it should have failed\"): root cannot log in over SSH",
+            ROOT_KBD_REFUSED,
             fix_setting(
                 f,
                 "PermitRootLogin yes",

@@ -338,7 +338,7 @@ fn included(pattern: &str, expected: Option<&Path>) -> Result<Vec<PathBuf>, Stri
 }
 
 /// `*` and `?` as glob(3) reads them in one path component.
-fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
+pub(super) fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
     match (pattern.first(), name.first()) {
         (None, None) => true,
         (Some(b'*'), _) => {

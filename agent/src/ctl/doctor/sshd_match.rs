@@ -12,6 +12,8 @@
 //! under the global `publickey,keyboard-interactive`, `ExposeAuthInfo no`)
 //! fails closed: its accounts are refused, a warning. `UsePAM` is not
 //! allowed in a Match block: `sshd -T` refuses the file (`sshd.unreadable`).
+//! A block's `PermitRootLogin` is judged as the global one is
+//! ([`super::sshd_match_root`]).
 
 use std::collections::BTreeMap;
 
@@ -32,6 +34,7 @@ pub const MATCH_KEYWORDS: &[&str] = &[
     "kbdinteractiveauthentication",
     "challengeresponseauthentication",
     "passwordauthentication",
+    "permitrootlogin",
 ];
 
 /// The settings of one Match block (its `file:line`), by keyword in lower
@@ -101,7 +104,7 @@ fn is_no(s: &MatchSetting) -> bool {
 }
 
 /// Where a Match block's setting is, for the messages.
-fn place(s: &MatchSetting) -> String {
+pub(super) fn place(s: &MatchSetting) -> String {
     format!(
         "{}: `{} {}` inside `Match {}` ({})",
         s.at, s.keyword, s.value, s.criteria, s.block

@@ -200,8 +200,9 @@ fn module_line<'a>(file: &str, number: usize, line: &'a str) -> Option<(&'a str,
 pub fn check_pam(f: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
     // sudo-i: Debian's sudo runs `sudo -i` as its own service, with its own
-    // `@include common-auth`; polkit-1 (pkexec, polkit's admin prompts)
-    // likewise. Each is checked only where its file exists.
+    // `@include common-auth`; su-l is util-linux su's for `su -l` (most
+    // include su); polkit-1 (pkexec, polkit's admin prompts) likewise.
+    // Each is checked only where its file exists.
     let mut services: Vec<&str> = vec!["sshd", "sudo", "sudo-i", "su", "su-l", "login", "polkit-1"];
     let gdm: Vec<&String> = f
         .pam_files

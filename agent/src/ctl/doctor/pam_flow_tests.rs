@@ -5,7 +5,7 @@
 
 use super::pam::BREAK_GLASS_LINE;
 use super::tests::{good, ids, with_pam};
-use super::{check_host, Facts};
+use super::{check_host, exit_code, Facts, Severity};
 
 const NOT_EFFECTIVE: &str = "pam.sudo.not_effective";
 
@@ -183,4 +183,42 @@ fn pam_rootok_is_root_only_in_su_and_runuser_everyone_in_login_sshd_and_gdm() {
         &format!("{rootok}@include common-auth\nauth required pam_mfa.so\n"),
     );
     assert_eq!(ids(&f), Vec::<String>::new());
+}
+
+#[test]
+fn a_missing_service_is_an_error_where_its_other_name_asks_for_the_tap() {
+    let missing = |f: &Facts, id: &str| {
+        check_host(f)
+            .into_iter()
+            .find(|x| x.id == id)
+            .map(|x| x.severity)
+    };
+    // sudo asks for the tap, `sudo -i` only for the password.
+    let f = with_pam("sudo-i", "@include common-auth\n");
+    assert_eq!(missing(&f, "pam.sudo-i.missing"), Some(Severity::Error));
+    assert_eq!(exit_code(&check_host(&f)), 2);
+    // Neither is set up: a service pam-mfa is not used for, a warning.
+    let mut f = with_pam("sudo-i", "@include common-auth\n");
+    f.pam_files
+        .insert("sudo".into(), "@include common-auth\n".into());
+    assert_eq!(missing(&f, "pam.sudo.missing"), Some(Severity::Warning));
+    assert_eq!(missing(&f, "pam.sudo-i.missing"), Some(Severity::Warning));
+    // su and su-l alike; su-l including su has su's lines (root's own
+    // pam_rootok too, excused there as in su).
+    let mut f = with_pam(
+        "su",
+        "auth sufficient pam_rootok.so\n@include common-auth\nauth required pam_mfa.so\n",
+    );
+    f.pam_files
+        .insert("su-l".into(), "auth include su\n".into());
+    assert_eq!(ids(&f), Vec::<String>::new());
+    f.pam_files
+        .insert("su-l".into(), "@include common-auth\n".into());
+    assert_eq!(missing(&f, "pam.su-l.missing"), Some(Severity::Error));
+    f.pam_files
+        .insert("su".into(), "@include common-auth\n".into());
+    assert_eq!(missing(&f, "pam.su-l.missing"), Some(Severity::Warning));
+    // login has no other name: still a warning beside sudo's tap.
+    let f = with_pam("login", "@include common-auth\n");
+    assert_eq!(missing(&f, "pam.login.missing"), Some(Severity::Warning));
 }

@@ -18,6 +18,10 @@ mod login_decisions_tests;
 #[cfg(test)]
 mod node_id_tests;
 mod pam;
+mod pam_flow;
+#[cfg(test)]
+mod pam_flow_tests;
+mod pam_missing;
 mod pam_socket;
 #[cfg(test)]
 mod pam_socket_tests;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Facts, Finding, Severity};
+use super::{pam_flow, pam_missing, Facts, Finding, Severity};
 
 /// One module line of a stack, after includes: where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,9 +14,19 @@ pub struct PamLine {
     pub module: String,
     /// The module's arguments, as written.
     pub args: String,
+    /// How many `substack`s deep it runs (0: the service's own stack), as
+    /// libpam's `stack_level`.
+    pub level: usize,
 }
 
 impl PamLine {
+    /// A `substack` line: libpam keeps it in the stack as one handler
+    /// (a jump over it skips its whole file), followed by its file's lines
+    /// one level deeper.
+    pub(super) fn is_substack(&self) -> bool {
+        self.control == "substack"
+    }
+
     pub(super) fn is_mfa(&self) -> bool {
         self.module.rsplit('/').next() == Some("pam_mfa.so")
     }
@@ -30,7 +40,7 @@ impl PamLine {
     /// Only as written: a jump of exactly one line (over the pam_mfa.so
     /// that follows it), and no `use_uid` (which would test the uid of
     /// login itself, root, instead of who logs in).
-    fn is_break_glass(&self) -> bool {
+    pub(super) fn is_break_glass(&self) -> bool {
         if self.module.rsplit('/').next() != Some("pam_succeed_if.so") {
             return false;
         }
@@ -79,16 +89,31 @@ impl PamLine {
 /// The `kind` (auth, account, session) lines of `service`, with `@include`,
 /// `include` and `substack` expanded from `files` (depth at most 8).
 pub fn stack(files: &BTreeMap<String, String>, service: &str, kind: &str) -> Vec<PamLine> {
-    let mut out = Vec::new();
-    expand(files, service, kind, 0, &mut out);
+    let mut out = handlers(files, service, kind);
+    out.retain(|l| !l.is_substack());
     out
 }
 
+/// [`stack`] as libpam runs it: each `substack` line kept before its
+/// file's lines, which are one [`PamLine::level`] deeper (an `include`d
+/// file's lines are spliced in at the including line's level).
+pub(super) fn handlers(
+    files: &BTreeMap<String, String>,
+    service: &str,
+    kind: &str,
+) -> Vec<PamLine> {
+    let mut out = Vec::new();
+    expand(files, service, kind, (0, 0), &mut out);
+    out
+}
+
+/// `name`'s `kind` lines into `out`; `(depth, level)`: how many files
+/// deep, and how many of them substacks.
 fn expand(
     files: &BTreeMap<String, String>,
     name: &str,
     kind: &str,
-    depth: u8,
+    (depth, level): (u8, usize),
     out: &mut Vec<PamLine>,
 ) {
     let Some(text) = files.get(name) else {
@@ -100,17 +125,24 @@ fn expand(
     for (i, raw) in text.lines().enumerate() {
         let line = raw.split('#').next().unwrap_or("").trim();
         if let Some(inc) = line.strip_prefix("@include") {
-            expand(files, inc.trim(), kind, depth + 1, out);
+            expand(files, inc.trim(), kind, (depth + 1, level), out);
             continue;
         }
-        let Some((t, pam_line)) = module_line(name, i + 1, line) else {
+        let Some((t, mut pam_line)) = module_line(name, i + 1, line) else {
             continue;
         };
         if t.trim_start_matches('-') != kind {
             continue;
         }
-        if pam_line.control == "include" || pam_line.control == "substack" {
-            expand(files, &pam_line.module, kind, depth + 1, out);
+        pam_line.level = level;
+        if pam_line.control == "include" {
+            expand(files, &pam_line.module, kind, (depth + 1, level), out);
+            continue;
+        }
+        if pam_line.is_substack() {
+            let file = pam_line.module.clone();
+            out.push(pam_line);
+            expand(files, &file, kind, (depth + 1, level + 1), out);
             continue;
         }
         out.push(pam_line);
@@ -160,64 +192,18 @@ fn module_line<'a>(file: &str, number: usize, line: &'a str) -> Option<(&'a str,
             control,
             module: module.to_string(),
             args: words.collect::<Vec<_>>().join(" "),
+            level: 0,
         },
     ))
-}
-
-/// Why `lines[j]` may not run, or not count: a line before it that ends
-/// the stack with success, or jumps over it, or its own control.
-fn not_effective(lines: &[PamLine], j: usize) -> Option<String> {
-    let own = &lines[j].control;
-    if own == "optional" || own == "sufficient" {
-        return Some(format!(
-            "{} loads pam_mfa.so as `{own}`: its refusal does not refuse the login",
-            lines[j].at()
-        ));
-    }
-    for (i, l) in lines[..j].iter().enumerate() {
-        // pam_rootok succeeds only for root (su, runuser): who needs no tap
-        // to become anyone (Debian's su starts with it).
-        if l.module.rsplit('/').next() == Some("pam_rootok.so") {
-            continue;
-        }
-        // The break-glass: root at a local console only.
-        if l.is_break_glass() {
-            continue;
-        }
-        if l.control == "sufficient" || l.control.contains("success=done") {
-            return Some(format!(
-                "{} ({} `{}`) ends the stack with success before pam_mfa.so at {} runs",
-                l.at(),
-                l.module,
-                l.control,
-                lines[j].at()
-            ));
-        }
-        let jump = l.control.split([' ', '[', ']']).find_map(|w| {
-            w.strip_prefix("success=")
-                .and_then(|n| n.parse::<usize>().ok())
-        });
-        if let Some(n) = jump {
-            if j > i && j <= i + n {
-                return Some(format!(
-                    "{} ({} `{}`) jumps over pam_mfa.so at {} when it succeeds",
-                    l.at(),
-                    l.module,
-                    l.control,
-                    lines[j].at()
-                ));
-            }
-        }
-    }
-    None
 }
 
 pub fn check_pam(f: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
     // sudo-i: Debian's sudo runs `sudo -i` as its own service, with its own
-    // `@include common-auth`; polkit-1 (pkexec, polkit's admin prompts)
-    // likewise. Each is checked only where its file exists.
-    let mut services: Vec<&str> = vec!["sshd", "sudo", "sudo-i", "su", "login", "polkit-1"];
+    // `@include common-auth`; su-l is util-linux su's for `su -l` (most
+    // include su); polkit-1 (pkexec, polkit's admin prompts) likewise.
+    // Each is checked only where its file exists.
+    let mut services: Vec<&str> = vec!["sshd", "sudo", "sudo-i", "su", "su-l", "login", "polkit-1"];
     let gdm: Vec<&String> = f
         .pam_files
         .keys()
@@ -258,14 +244,14 @@ pub const BREAK_GLASS_LINE: &str =
 /// console is refused too while the agent is down or has no policy.
 fn check_login_break_glass(f: &Facts) -> Vec<Finding> {
     let file = format!("{}/login", f.pam_dir);
-    let lines = stack(&f.pam_files, "login", "auth");
+    let lines = handlers(&f.pam_files, "login", "auth");
     let Some(first) = lines.iter().position(PamLine::is_mfa) else {
         return Vec::new();
     };
-    // `success=1` jumps over exactly the next line: only right before
-    // pam_mfa.so does it let root at the console past it.
-    if first > 0 && lines[first - 1].is_break_glass() {
-        let glass = &lines[first - 1];
+    // `success=1` jumps over exactly the next line (or substack): only
+    // right before pam_mfa.so does it let root at the console past it.
+    if let Some(glass) = pam_flow::break_glass_over(&lines, first) {
+        let glass = &lines[glass];
         let Some(missed) = glass.console_missed() else {
             return Vec::new();
         };
@@ -289,32 +275,10 @@ fn check_login_break_glass(f: &Facts) -> Vec<Finding> {
 fn check_auth(f: &Facts, service: &str) -> Vec<Finding> {
     let mut out = Vec::new();
     let file = format!("{}/{service}", f.pam_dir);
-    let lines = stack(&f.pam_files, service, "auth");
+    let lines = handlers(&f.pam_files, service, "auth");
     let mfa: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].is_mfa()).collect();
     if mfa.is_empty() {
-        let (severity, why) = if service == "sshd" {
-            (
-                Severity::Error,
-                "SSH logins are not checked by pam-mfa: no tap is ever asked, no lock refuses them",
-            )
-        } else {
-            (Severity::Warning, "this service is not checked by pam-mfa: the policy's MFA requirement does not apply to it")
-        };
-        let fix = if service == "sshd" {
-            replace_common_auth(&file)
-        } else if service == "login" {
-            format!("`pam-auth-update --enable pam-mfa` (common-auth), or after `@include common-auth` in {file} add `{BREAK_GLASS_LINE}` (root's break-glass at the console) and then `auth required pam_mfa.so`")
-        } else {
-            format!("add `auth required pam_mfa.so` after `@include common-auth` in {file}, or `pam-auth-update --enable pam-mfa` (common-auth)")
-        };
-        out.push(Finding::new(
-            &format!("pam.{service}.missing"),
-            severity,
-            format!("{file}: no auth line loads pam_mfa.so"),
-            why,
-            fix,
-        ));
-        return out;
+        return vec![pam_missing::missing(f, service)];
     }
     if mfa.len() > 1 {
         let places: Vec<String> = mfa.iter().map(|&i| lines[i].at()).collect();
@@ -326,7 +290,10 @@ fn check_auth(f: &Facts, service: &str) -> Vec<Finding> {
             "keep one: remove the line from the service file when common-auth has it (pam-auth-update), or disable the profile (`pam-auth-update --disable pam-mfa`)".into(),
         ));
     }
-    if let Some(why) = mfa.iter().find_map(|&j| not_effective(&lines, j)) {
+    if let Some(why) = mfa
+        .iter()
+        .find_map(|&j| pam_flow::not_effective(&lines, j, service))
+    {
         out.push(Finding::new(
             &format!("pam.{service}.not_effective"),
             Severity::Error,
@@ -351,7 +318,7 @@ fn check_auth(f: &Facts, service: &str) -> Vec<Finding> {
 /// first. Before that (sshd's default `PasswordAuthentication yes`, no
 /// `AuthenticationMethods`, or a Match block with other methods) sshd hands
 /// passwords to this stack, and without common-auth nothing checks them.
-fn replace_common_auth(file: &str) -> String {
+pub(super) fn replace_common_auth(file: &str) -> String {
     format!(
         "only after `sshd -T` shows `authenticationmethods publickey,keyboard-interactive` (README step 1, and no Match block with other methods: `sshd.match_authentication_methods`), in {file} replace `@include common-auth` with `auth required pam_mfa.so`; never in the other order: without the key first, any password logs in"
     )

@@ -42,6 +42,11 @@ pub(super) fn missing(f: &Facts, service: &str) -> Finding {
         replace_common_auth(&file)
     } else if service == "login" {
         format!("`pam-auth-update --enable pam-mfa` (common-auth), or after `@include common-auth` in {file} add `{BREAK_GLASS_LINE}` (root's break-glass at the console) and then `auth required pam_mfa.so`")
+    } else if service == "polkit-1" {
+        // polkit 122 ships its file only as /usr/lib/pam.d/polkit-1: an
+        // /etc/pam.d/polkit-1 holding that line alone would replace it,
+        // and polkit would ask for no password.
+        format!("`[ -e {file} ] || cp -p /usr/lib/pam.d/polkit-1 {file}` (polkit 122 ships it only in /usr/lib/pam.d; a file holding the line alone would replace it), then add `auth required pam_mfa.so` after `@include common-auth` in {file}; or `pam-auth-update --enable pam-mfa` (common-auth)")
     } else {
         format!("add `auth required pam_mfa.so` after `@include common-auth` in {file}, or `pam-auth-update --enable pam-mfa` (common-auth)")
     };

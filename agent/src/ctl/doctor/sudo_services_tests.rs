@@ -45,3 +45,22 @@ fn sudo_i_and_polkit_are_checked_like_sudo() {
     );
     assert_eq!(ids(&f), Vec::<String>::new());
 }
+
+/// polkit 122 ships its file only in /usr/lib/pam.d: the fix copies it to
+/// /etc/pam.d before the line is added, since a file holding the line
+/// alone would replace polkit's whole stack (no password asked).
+#[test]
+fn polkit_missing_fix_copies_the_vendor_file_first() {
+    let f = with_pam("polkit-1", DEBIAN_SUDO_I);
+    let found = super::check_host(&f);
+    let fix = &found
+        .iter()
+        .find(|x| x.id == "pam.polkit-1.missing")
+        .expect("pam.polkit-1.missing")
+        .fix;
+    let (copy, line) = (
+        fix.find("cp -p /usr/lib/pam.d/polkit-1"),
+        fix.find("auth required pam_mfa.so"),
+    );
+    assert!(copy.is_some() && line.is_some() && copy < line, "{fix}");
+}

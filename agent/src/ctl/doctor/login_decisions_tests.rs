@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use super::login_decisions::{gather_decisions, queries, LoginDecisions};
-use super::tests::{good, ids, SSHD_T};
+use super::tests::{good, ids, the_finding, SSHD_T};
 use super::{check_host, exit_code, Facts, PasswordlessLogin, Severity};
 use crate::config::{AgentConfig, ServiceMap};
 use crate::ctl::AgentSocket;
@@ -61,13 +61,7 @@ pub(super) fn with_decisions(d: LoginDecisions) -> Facts {
 #[test]
 fn root_over_ssh_that_nobody_can_tap_for_is_an_error() {
     let f = with_decisions(decided(&session_mfa_everywhere(), &[]));
-    let found = check_host(&f);
-    assert_eq!(found.len(), 1, "{found:#?}");
-    let x = &found[0];
-    assert_eq!(
-        (x.id.as_str(), x.severity),
-        ("policy.nobody_can_tap", Severity::Error)
-    );
+    let x = &the_finding(&f, "policy.nobody_can_tap", Severity::Error);
     assert!(
         x.what.starts_with("login root (ssh class, service sshd) is allowed by the policy, but nobody can tap for it: it will be refused")
             && x.what.contains("PermitRootLogin yes"),
@@ -86,7 +80,7 @@ fn root_over_ssh_that_nobody_can_tap_for_is_an_error() {
         "{}",
         x.fix
     );
-    assert_eq!(exit_code(&found), 2);
+    assert_eq!(exit_code(&check_host(&f)), 2);
     // Root kept out of SSH: nothing to say.
     let mut f = f;
     f.sshd_root = Some(Ok(
@@ -118,13 +112,7 @@ fn root_over_ssh_with_mfa_off_is_a_warning_read_from_the_configured_source() {
     .expect("the built-in example is read");
     assert!(d.from.contains("builtin:example"), "{}", d.from);
     let mut f = with_decisions(d);
-    let found = check_host(&f);
-    assert_eq!(found.len(), 1, "{found:#?}");
-    let x = &found[0];
-    assert_eq!(
-        (x.id.as_str(), x.severity),
-        ("policy.root_ssh_mfa_off", Severity::Warning)
-    );
+    let x = &the_finding(&f, "policy.root_ssh_mfa_off", Severity::Warning);
     assert!(
         x.what.contains("mfa: off") && x.what.contains("PermitRootLogin yes"),
         "{}",

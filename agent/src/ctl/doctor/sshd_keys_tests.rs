@@ -2,7 +2,7 @@
 //! `sshd.authorized_keys_files`, and Match blocks that set it or
 //! `PubkeyAuthOptions` for some connections.
 
-use super::tests::{good, with_sshd};
+use super::tests::{good, the_finding, with_sshd};
 use super::{check_host, exit_code, MatchSetting, Severity};
 use crate::config::AgentConfig;
 
@@ -65,13 +65,7 @@ fn match_blocks_that_set_key_options_are_errors() {
         criteria: "User bob".into(),
         block: "/etc/ssh/sshd_config.d/50-bob.conf:1".into(),
     }]));
-    let found = check_host(&f);
-    assert_eq!(found.len(), 1, "{found:#?}");
-    let x = &found[0];
-    assert_eq!(
-        (x.id.as_str(), x.severity),
-        ("sshd.match_key_settings", Severity::Error)
-    );
+    let x = &the_finding(&f, "sshd.match_key_settings", Severity::Error);
     assert!(
         x.what.contains("50-bob.conf:2") && x.what.contains("Match User bob"),
         "{}",

@@ -2,7 +2,7 @@
 //! block covers, and root let in by a block for the policy's checks.
 
 use super::login_decisions_tests::{decided, session_mfa_everywhere, with_decisions};
-use super::tests::{good, ids, with_sshd, SSHD_T};
+use super::tests::{good, ids, the_finding, with_sshd, SSHD_T};
 use super::{check_host, exit_code, Finding, MatchSetting, Severity};
 use crate::state::BUILTIN_EXAMPLE;
 
@@ -185,13 +185,7 @@ fn root_let_in_by_a_match_block_with_mfa_off_is_a_warning() {
         "PermitRootLogin",
         "yes",
     )]));
-    let found = check_host(&f);
-    assert_eq!(found.len(), 1, "{found:#?}");
-    let x = &found[0];
-    assert_eq!(
-        (x.id.as_str(), x.severity),
-        ("policy.root_ssh_mfa_off", Severity::Warning)
-    );
+    let x = &the_finding(&f, "policy.root_ssh_mfa_off", Severity::Warning);
     assert!(
         x.what.contains("mfa: off")
             && x.what.contains("`PermitRootLogin yes` at /etc/ssh/sshd_config.d/70-admin.conf:2 inside `Match Address 127.0.0.2`")

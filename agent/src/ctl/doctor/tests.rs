@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use pam_mfa_protocol::{StatusReport, SyncStatus};
 
-use super::{check_host, exit_code, DropInPlace, Facts, GlobalSettings, Severity};
+use super::{check_host, exit_code, DropInPlace, Facts, Finding, GlobalSettings, Severity};
 use crate::config::AgentConfig;
 
 pub(super) const SSHD_T: &str = "usepam yes\nkbdinteractiveauthentication yes\n\
@@ -87,6 +87,15 @@ pub(super) fn good() -> Facts {
         })),
         login_decisions: None,
     }
+}
+
+/// The one finding on `f`, checked to be `id` with `severity`.
+pub(super) fn the_finding(f: &Facts, id: &str, severity: Severity) -> Finding {
+    let mut found = check_host(f);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let x = found.remove(0);
+    assert_eq!((x.id.as_str(), x.severity), (id, severity), "{x:#?}");
+    x
 }
 
 /// The ids found, in order.

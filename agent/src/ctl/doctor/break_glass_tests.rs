@@ -93,7 +93,7 @@ fn login_without_the_break_glass_is_a_warning_and_its_fix_gives_the_line() {
         .find(|x| x.id == "pam.login.missing")
         .expect("pam.login.missing");
     assert!(
-        missing.fix.contains(super::pam::BREAK_GLASS_LINE),
+        missing.fix.contains(super::pam_stack::BREAK_GLASS_LINE),
         "{}",
         missing.fix
     );
@@ -105,7 +105,7 @@ fn login_without_the_break_glass_is_a_warning_and_its_fix_gives_the_line() {
         "login",
         &format!(
             "{stock}{}\nauth required pam_mfa.so\n",
-            super::pam::BREAK_GLASS_LINE
+            super::pam_stack::BREAK_GLASS_LINE
         ),
     );
     assert_eq!(ids(&f), Vec::<String>::new());
@@ -115,7 +115,7 @@ fn login_without_the_break_glass_is_a_warning_and_its_fix_gives_the_line() {
         "login",
         &format!(
             "{stock}{}\nauth optional pam_group.so\nauth required pam_mfa.so\n",
-            super::pam::BREAK_GLASS_LINE
+            super::pam_stack::BREAK_GLASS_LINE
         ),
     );
     assert_eq!(ids(&f), ["pam.login.no_break_glass"]);
@@ -133,7 +133,7 @@ fn login_without_the_break_glass_is_a_warning_and_its_fix_gives_the_line() {
 /// in sudo's stack.
 #[test]
 fn the_older_tty_globs_are_named_as_missing_consoles() {
-    use super::pam::{BREAK_GLASS_LINE, CONSOLE_TTY_GLOB};
+    use super::pam_stack::{BREAK_GLASS_LINE, CONSOLE_TTY_GLOB};
     for (glob, missed) in [("tty*", "/dev/tty1"), ("*tty*", "hvc0")] {
         let old = BREAK_GLASS_LINE.replace(CONSOLE_TTY_GLOB, glob);
         assert_ne!(old, BREAK_GLASS_LINE);
@@ -157,10 +157,10 @@ fn the_older_tty_globs_are_named_as_missing_consoles() {
 
 /// One break-glass everywhere it is shown or shipped: the profile, the
 /// login example, README and pam_mfa(8) give doctor's line, whose glob
-/// is [`super::pam::CONSOLE_TTY_GLOB`].
+/// is [`super::pam_stack::CONSOLE_TTY_GLOB`].
 #[test]
 fn the_break_glass_line_is_the_same_everywhere_it_is_shown() {
-    use super::pam::{BREAK_GLASS_LINE, CONSOLE_TTY_GLOB};
+    use super::pam_stack::{BREAK_GLASS_LINE, CONSOLE_TTY_GLOB};
     assert!(BREAK_GLASS_LINE.ends_with(&format!(" tty =~ {CONSOLE_TTY_GLOB}")));
     let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
     let line = words(BREAK_GLASS_LINE);

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use pam_mfa_protocol::{RequestBody, ResponseBody};
 
 use super::login_decisions::{gather_decisions, queries};
-use super::sshd::parse_sshd_t;
 use super::sshd::FIXED_KEYWORDS;
 use super::sshd_files::{global_settings, match_settings};
 use super::sshd_match::MATCH_KEYWORDS;
+use super::sshd_t::parse_sshd_t;
 use super::sudoers::{passwordless_rules, sudoers_lines, NO_ACCOUNT_STACK, SUDOERS, SUDOERS_D};
 use super::sudoers_accounts::{passwordless_logins, GROUP_FILE, PASSWD_FILE};
 use super::{Facts, Ownership};

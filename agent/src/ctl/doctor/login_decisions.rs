@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use pam_mfa_protocol::{ExplainQuery, Explanation, RequestBody, ResponseBody};
 
-use super::pam::stack;
+use super::pam_stack::stack;
 use super::sshd_fix::DROP_IN;
 use super::sshd_match_root::{root_blocks, root_outside_blocks};
 use super::sudoers::NOPASSWD_ACCOUNT_LINES;

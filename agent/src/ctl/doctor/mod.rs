@@ -25,6 +25,7 @@ mod pam_missing;
 mod pam_socket;
 #[cfg(test)]
 mod pam_socket_tests;
+mod pam_stack;
 mod password_unchecked;
 #[cfg(test)]
 mod password_unchecked_tests;
@@ -45,6 +46,7 @@ mod sshd_match_root;
 mod sshd_match_root_tests;
 #[cfg(test)]
 mod sshd_match_tests;
+mod sshd_t;
 #[cfg(test)]
 mod sudo_services_tests;
 mod sudoers;
@@ -235,7 +237,7 @@ pub fn pubkey_options_warnings(config: &AgentConfig) -> Vec<String> {
             "sshd.pubkey_auth_options and sshd.authorized_keys_files not compared with sshd's: {e}"
         )],
         Ok(text) => {
-            let sshd = sshd::parse_sshd_t(&text);
+            let sshd = sshd_t::parse_sshd_t(&text);
             let get = |k: &str| sshd.get(k).map(String::as_str).unwrap_or("");
             let mut found = sshd::pubkey_options_findings(
                 get("pubkeyauthoptions"),

@@ -1,6 +1,6 @@
 //! Whether pam_mfa.so's line really decides: libpam's walk of a stack
 //! (Linux-PAM's pam_dispatch.c, `_pam_dispatch_aux`) over the lines of
-//! [`super::pam::handlers`], looking for a way past it or around its
+//! [`super::pam_stack::handlers`], looking for a way past it or around its
 //! refusal.
 //!
 //! As libpam does: `done` (`sufficient`) on success ends the stack with
@@ -13,7 +13,7 @@
 
 use std::ops::Range;
 
-use super::pam::PamLine;
+use super::pam_stack::PamLine;
 
 /// What libpam does with one return code of a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,7 +180,7 @@ fn rootok_excused(line: &PamLine, service: &str) -> bool {
 }
 
 /// Why `lines[j]` (pam_mfa.so in `service`'s stack from
-/// [`super::pam::handlers`]) may not run, or its refusal not count.
+/// [`super::pam_stack::handlers`]) may not run, or its refusal not count.
 pub(super) fn not_effective(lines: &[PamLine], j: usize, service: &str) -> Option<String> {
     let mfa = &lines[j];
     let own = Control::parse(&mfa.control);

@@ -3,7 +3,7 @@
 //! pam_rootok), each case as Linux-PAM 1.5.2 ran it (pam_debug.so
 //! standing for pam_mfa.so's refusal).
 
-use super::pam::BREAK_GLASS_LINE;
+use super::pam_stack::BREAK_GLASS_LINE;
 use super::tests::{good, ids, with_pam};
 use super::{check_host, exit_code, Facts, Severity};
 

@@ -2,7 +2,7 @@
 //! is: a way around the tap where the same command under its other name
 //! asks for it.
 
-use super::pam::{replace_common_auth, stack, PamLine, BREAK_GLASS_LINE};
+use super::pam_stack::{replace_common_auth, stack, PamLine, BREAK_GLASS_LINE};
 use super::{Facts, Finding, Severity};
 
 /// The services one command runs under two names (`sudo -i`, `su -l`).

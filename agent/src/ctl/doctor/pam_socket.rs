@@ -10,7 +10,7 @@ use std::path::Path;
 
 use pam_mfa_protocol::DEFAULT_SOCKET;
 
-use super::pam::{file_lines, PamLine};
+use super::pam_stack::{file_lines, PamLine};
 use super::{Facts, Finding, Severity};
 use crate::config::AgentConfig;
 

@@ -8,10 +8,10 @@
 
 use std::collections::BTreeMap;
 
-use super::pam::stack;
-use super::sshd::{method_lists, parse_sshd_t};
+use super::pam_stack::stack;
 use super::sshd_fix::{DROP_IN, RELOAD};
 use super::sshd_match::{blocks, SSHD_T_FOR_ONE};
+use super::sshd_t::{method_lists, parse_sshd_t};
 use super::{Facts, Finding, Severity};
 
 /// Modules that check a password (or another first factor) in an auth

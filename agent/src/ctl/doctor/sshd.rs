@@ -5,18 +5,9 @@ use std::collections::BTreeMap;
 use super::sshd_fix::{fix_setting, winning_setting, DROP_IN, RELOAD};
 use super::sshd_keys::check_key_agreement;
 use super::sshd_match_root::{check_root_blocks, root_outside_blocks};
+use super::sshd_t::{method_lists, methods_need_key_then_mfa, parse_sshd_t, ROOT_KBD_REFUSED};
 use super::{Facts, Finding, Severity};
 use crate::config::AgentConfig;
-
-/// `sshd -T` output: lower-case keyword → its value (the rest of the line).
-pub fn parse_sshd_t(text: &str) -> BTreeMap<String, String> {
-    text.lines()
-        .filter_map(|l| {
-            let (k, v) = l.trim().split_once(' ')?;
-            Some((k.to_ascii_lowercase(), v.trim().to_string()))
-        })
-        .collect()
-}
 
 /// The keywords whose fixes name a file: sshd_config and its Include'd
 /// files are read for where each is first set (lower case).
@@ -145,35 +136,6 @@ fn or_unset(v: &str) -> &str {
     }
 }
 
-/// The method lists of `AuthenticationMethods` (`any`: none required).
-pub(super) fn method_lists(value: &str) -> Vec<Vec<String>> {
-    if value.is_empty() || value == "any" {
-        return Vec::new();
-    }
-    value
-        .split_whitespace()
-        .map(|list| {
-            list.split(',')
-                .map(|m| m.split(':').next().unwrap_or("").to_string())
-                .collect()
-        })
-        .collect()
-}
-
-/// pam-mfa's rule for an `AuthenticationMethods` value: every list is a
-/// key, then keyboard-interactive (where pam-mfa decides). `any` (or no
-/// value) breaks it. The same for sshd's global value, root's, and each
-/// Match block's.
-pub(super) fn methods_need_key_then_mfa(value: &str) -> bool {
-    let lists = method_lists(value);
-    let good = |l: &Vec<String>| {
-        let key = l.iter().position(|m| m == "publickey");
-        let ki = l.iter().position(|m| m == "keyboard-interactive");
-        matches!((key, ki), (Some(k), Some(i)) if k < i)
-    };
-    !lists.is_empty() && lists.iter().all(good)
-}
-
 /// Every list must be a key, then keyboard-interactive (pam-mfa).
 fn check_methods(f: &Facts, value: &str, whom: &str, root: bool) -> Vec<Finding> {
     if methods_need_key_then_mfa(value) {
@@ -197,9 +159,6 @@ fn check_methods(f: &Facts, value: &str, whom: &str, root: bool) -> Vec<Finding>
         ),
     )]
 }
-
-/// Why `PermitRootLogin prohibit-password` locks root out under pam-mfa.
-pub(super) const ROOT_KBD_REFUSED: &str = "sshd refuses keyboard-interactive for root under this setting, and when PAM then succeeds it aborts the connection (\"fatal: Internal error: PAM auth succeeded when it should have failed\"): root cannot log in over SSH";
 
 /// Root's settings (`sshd -T -C user=root,...`, with the value outside
 /// Match blocks when a block sets PermitRootLogin: see

@@ -17,9 +17,9 @@
 
 use std::collections::BTreeMap;
 
-use super::sshd::{methods_need_key_then_mfa, parse_sshd_t};
 use super::sshd_files::MatchSetting;
 use super::sshd_fix::{DROP_IN, RELOAD};
+use super::sshd_t::{methods_need_key_then_mfa, parse_sshd_t};
 use super::{Facts, Finding, Severity};
 
 /// The keywords doctor reads inside Match blocks (lower case): those the

@@ -11,10 +11,10 @@
 
 use std::collections::BTreeMap;
 
-use super::sshd::{method_lists, parse_sshd_t, ROOT_KBD_REFUSED};
 use super::sshd_files::{glob_match, MatchSetting};
 use super::sshd_fix::RELOAD;
 use super::sshd_match::{blocks, place};
+use super::sshd_t::{method_lists, parse_sshd_t, ROOT_KBD_REFUSED};
 use super::{Facts, Finding, Severity};
 
 /// A Match block that sets `PermitRootLogin` and may cover root.

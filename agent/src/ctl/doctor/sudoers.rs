@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::pam::{stack, PamLine};
+use super::pam_stack::{stack, PamLine};
 use super::{Facts, Finding, Severity};
 
 /// The main sudoers file and the directory sudo's stock file includes.

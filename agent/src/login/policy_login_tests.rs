@@ -252,15 +252,21 @@ fn an_ssh_login_typed_in_another_case_is_decided_as_the_directorys_name() {
     );
 }
 
-#[test]
-fn a_directory_that_does_not_answer_for_the_uid_refuses_the_login() {
-    let f = ssh_fixture();
+/// rvbjops (uid 1001, no cluster login) while the directory, which names
+/// uid 1001 rvbj, does not answer for that uid: refused.
+fn refused_while_the_directory_is_silent(f: &Fixture) {
     passwd(&[("rvbjops", 1001)]);
     directory(&[("rvbj", 1001)]);
     UNANSWERED_UIDS.with(|u| *u.borrow_mut() = vec![1001]);
-    let (allowed, message) = sshd_account(&f, "rvbjops");
+    let (allowed, message) = sshd_account(f, "rvbjops");
     UNANSWERED_UIDS.with(|u| u.borrow_mut().clear());
     assert!(!allowed && message.contains("did not answer"), "{message}");
+}
+
+#[test]
+fn a_directory_that_does_not_answer_for_the_uid_refuses_the_login() {
+    let f = ssh_fixture();
+    refused_while_the_directory_is_silent(&f);
     // Answered, and no name of the uid is a cluster login: the cap's.
     directory(&[]);
     assert!(sshd_account(&f, "rvbjops").0);
@@ -280,12 +286,7 @@ fn fail_open_with_a_directory_that_does_not_answer_refuses_the_login() {
     f.state
         .store
         .record_contact(now - std::time::Duration::from_secs(25 * 3600));
-    passwd(&[("rvbjops", 1001)]);
-    directory(&[("rvbj", 1001)]);
-    UNANSWERED_UIDS.with(|u| *u.borrow_mut() = vec![1001]);
-    let (allowed, message) = sshd_account(&f, "rvbjops");
-    UNANSWERED_UIDS.with(|u| u.borrow_mut().clear());
-    assert!(!allowed && message.contains("did not answer"), "{message}");
+    refused_while_the_directory_is_silent(&f);
 }
 
 #[test]

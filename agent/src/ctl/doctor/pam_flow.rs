@@ -236,6 +236,24 @@ pub(super) fn not_effective(lines: &[PamLine], j: usize, service: &str) -> Optio
     reset_after(lines, j)
 }
 
+/// Whether `lines[i]` can keep `lines[j]` from deciding in a stack whose
+/// caller lets every result but a refusal through (sudo's account stack
+/// under NOPASSWD, which also passes `new_authtok_reqd`): it ends the
+/// stack (`done`, `die`) on a code that is no refusal, or jumps over `j`.
+pub(super) fn ends_or_skips(lines: &[PamLine], i: usize, j: usize) -> bool {
+    // What a module returns that sudo then lets a NOPASSWD sudo through
+    // with, should the stack end on it.
+    const PASSED: [&str; 3] = ["success", "new_authtok_reqd", "ignore"];
+    let control = Control::parse(&lines[i].control);
+    PASSED
+        .iter()
+        .any(|c| matches!(control.action(c), Action::Done | Action::Die))
+        || control.actions().any(|(_, a)| match a {
+            Action::Jump(n) => jumped(lines, i, n).is_some_and(|r| r.contains(&j)),
+            _ => false,
+        })
+}
+
 /// A refusal met with this action leaves the stack's verdict as it was.
 fn refusal_dropped(action: Action) -> bool {
     matches!(action, Action::Ignore | Action::Reset | Action::Jump(_))

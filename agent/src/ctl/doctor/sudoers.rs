@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::pam_flow::ends_or_skips;
 use super::pam_stack::{stack, PamLine};
 use super::{Facts, Finding, Severity};
 
@@ -106,7 +107,7 @@ pub fn account_mfa_missed(f: &Facts, service: &str) -> Option<String> {
         if !l.is_mfa() || !matches!(l.control.as_str(), "required" | "requisite") {
             continue;
         }
-        match (0..j).find(|&i| !lets_through(&lines[i], i, j)) {
+        match (0..j).find(|&i| !lets_through(&lines, i, j)) {
             None => return None,
             Some(i) => blocked = blocked.or(Some((i, j))),
         }
@@ -126,28 +127,11 @@ pub fn account_mfa_missed(f: &Facts, service: &str) -> Option<String> {
 }
 
 /// Line `i` of an account stack cannot keep pam_mfa.so at line `j` from
-/// deciding: root's skip ([`is_root_skip`]), a `required`, `requisite`
-/// or `optional` line, or a bracket control with no `done` or `die` (sudo
-/// lets NOPASSWD through the `new_authtok_reqd` such a line would end the
-/// stack with) and no jump reaching `j`. Not `sufficient`: it ends the
-/// stack with success.
-fn lets_through(l: &PamLine, i: usize, j: usize) -> bool {
-    if is_root_skip(l) {
-        return true;
-    }
-    let control = l.control.as_str();
-    if matches!(control, "required" | "requisite" | "optional") {
-        return true;
-    }
-    let Some(inner) = control.strip_prefix('[').and_then(|c| c.strip_suffix(']')) else {
-        return false;
-    };
-    inner
-        .split_whitespace()
-        .all(|pair| match pair.split_once('=') {
-            Some((_, "done" | "die")) | None => false,
-            Some((_, action)) => action.parse::<usize>().map_or(true, |n| i + n < j),
-        })
+/// deciding: root's skip ([`is_root_skip`]), or a line that neither ends
+/// the stack on a result sudo lets NOPASSWD through nor jumps over `j`
+/// ([`ends_or_skips`]; `sufficient` ends it with success).
+fn lets_through(lines: &[PamLine], i: usize, j: usize) -> bool {
+    is_root_skip(&lines[i]) || !ends_or_skips(lines, i, j)
 }
 
 /// README's first NOPASSWD line: a one-line jump taken only when sudo's

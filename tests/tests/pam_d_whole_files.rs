@@ -143,3 +143,46 @@ fn readme_nopasswd_sed_adds_the_two_account_lines_before_common_account() {
         "no stock /etc/pam.d/sudo or sudo-i on this host: README's sed was not run"
     );
 }
+
+/// README's polkit step, run as written on stand-ins for /etc/pam.d and
+/// /usr/lib/pam.d: the vendor file is copied (its mode kept) when /etc/pam.d
+/// has none, and an /etc/pam.d/polkit-1 already there is left as it is.
+#[test]
+fn readme_polkit_copy_takes_the_vendor_file_only_when_etc_has_none() {
+    use std::os::unix::fs::PermissionsExt;
+    let readme = read(&workspace_root().join("README.md"));
+    let command = readme
+        .lines()
+        .find(|l| l.starts_with("[ -e /etc/pam.d/polkit-1 ] || cp -p "))
+        .expect("README's polkit copy line");
+    let work = WorkDir::new("readme-polkit-copy");
+    let (etc, vendor) = (work.join("etc-pam.d"), work.join("usr-lib-pam.d"));
+    std::fs::create_dir_all(&etc).unwrap();
+    std::fs::create_dir_all(&vendor).unwrap();
+    let vendor_text = "#%PAM-1.0\n@include common-auth\n@include common-account\n";
+    std::fs::write(vendor.join("polkit-1"), vendor_text).unwrap();
+    std::fs::set_permissions(
+        vendor.join("polkit-1"),
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    let line = command
+        .replace("/etc/pam.d/", &format!("{}/", etc.display()))
+        .replace("/usr/lib/pam.d/", &format!("{}/", vendor.display()));
+    assert!(
+        !line.contains("/etc/pam.d/") && !line.contains("/usr/lib/pam.d/"),
+        "{line}"
+    );
+    run_checked(Command::new("sh").args(["-c", &line]));
+    assert_eq!(read(&etc.join("polkit-1")), vendor_text);
+    let mode = std::fs::metadata(etc.join("polkit-1"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o640, "the vendor file's mode");
+    // Already there (edited): the same line changes nothing.
+    let edited = format!("{vendor_text}auth required pam_mfa.so\n");
+    std::fs::write(etc.join("polkit-1"), &edited).unwrap();
+    run_checked(Command::new("sh").args(["-c", &line]));
+    assert_eq!(read(&etc.join("polkit-1")), edited);
+}

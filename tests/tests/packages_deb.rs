@@ -56,8 +56,8 @@ fn readme_command(start: &str) -> String {
 }
 
 /// README's /etc/pam.d/sshd change: `auth required pam_mfa.so` replaces
-/// `@include common-auth`; `account required pam_mfa.so` follows
-/// `@include common-account`, `session required pam_mfa.so` follows
+/// `@include common-auth`; `account required pam_mfa.so` goes right
+/// before `@include common-account`, `session required pam_mfa.so` follows
 /// `@include common-session`.
 fn edit_sshd_pam() -> String {
     readme_command("sed -i -e 's/^@include common-auth$/")

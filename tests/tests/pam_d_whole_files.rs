@@ -186,3 +186,63 @@ fn readme_polkit_copy_takes_the_vendor_file_only_when_etc_has_none() {
     run_checked(Command::new("sh").args(["-c", &line]));
     assert_eq!(read(&etc.join("polkit-1")), edited);
 }
+
+/// README's polkit uninstall line, run as written on stand-ins for
+/// /etc/pam.d and /usr/lib/pam.d: the copy the install line made, its
+/// pam_mfa.so line taken out again, is removed (the vendor file is read
+/// again); a copy with other changes, or an /etc/pam.d/polkit-1 with no
+/// vendor file beside it (polkit's own, before 122), stays.
+#[test]
+fn readme_polkit_uninstall_removes_only_our_unchanged_copy() {
+    let readme = read(&workspace_root().join("README.md"));
+    let find = |start: &str| -> String {
+        let found: Vec<&str> = readme.lines().filter(|l| l.starts_with(start)).collect();
+        assert_eq!(found.len(), 1, "README.md lines starting with {start:?}");
+        found[0].to_string()
+    };
+    let copy = find("[ -e /etc/pam.d/polkit-1 ] || cp -p ");
+    let remove = find("cmp -s /etc/pam.d/polkit-1 ");
+    let work = WorkDir::new("readme-polkit-uninstall");
+    let (etc, vendor) = (work.join("etc-pam.d"), work.join("usr-lib-pam.d"));
+    std::fs::create_dir_all(&etc).unwrap();
+    std::fs::create_dir_all(&vendor).unwrap();
+    let on_stand_ins = |line: &str| {
+        let line = line
+            .replace("/etc/pam.d/", &format!("{}/", etc.display()))
+            .replace("/usr/lib/pam.d/", &format!("{}/", vendor.display()));
+        assert!(
+            !line.contains("/etc/pam.d/") && !line.contains("/usr/lib/pam.d/"),
+            "{line}"
+        );
+        // `cmp` failing is the line's "keep it": only its effect counts.
+        Command::new("sh").args(["-c", &line]).status().unwrap();
+    };
+    let vendor_text = "#%PAM-1.0\n@include common-auth\n@include common-account\n";
+    let mfa = "auth required pam_mfa.so\n";
+    let ours = etc.join("polkit-1");
+
+    // Installed as README says, then the pam_mfa.so line taken out.
+    std::fs::write(vendor.join("polkit-1"), vendor_text).unwrap();
+    on_stand_ins(&copy);
+    std::fs::write(&ours, format!("{vendor_text}{mfa}")).unwrap();
+    std::fs::write(&ours, vendor_text).unwrap();
+    on_stand_ins(&remove);
+    assert!(!ours.exists(), "the unchanged copy stays");
+    assert_eq!(read(&vendor.join("polkit-1")), vendor_text);
+
+    // The pam_mfa.so line still in, or another change: kept.
+    for kept in [
+        format!("{vendor_text}{mfa}"),
+        format!("{vendor_text}auth required pam_faillock.so\n"),
+    ] {
+        std::fs::write(&ours, &kept).unwrap();
+        on_stand_ins(&remove);
+        assert_eq!(read(&ours), kept);
+    }
+
+    // No vendor file: /etc/pam.d/polkit-1 is polkit's own, kept.
+    std::fs::remove_file(vendor.join("polkit-1")).unwrap();
+    std::fs::write(&ours, vendor_text).unwrap();
+    on_stand_ins(&remove);
+    assert_eq!(read(&ours), vendor_text);
+}

@@ -3,6 +3,8 @@
 //! client with plain and sk-dummy keys.
 
 mod common;
+#[path = "sshd_login/expired_password.rs"]
+mod expired_password;
 #[path = "sshd_login/world.rs"]
 mod world;
 

@@ -166,14 +166,15 @@ fn readme_uninstall_undoes_step_2s_sed_byte_for_byte() {
 #[test]
 fn readme_uninstall_restores_the_stacks_readme_shows() {
     pam_mfa_e2e::require_root!();
-    let step2 = block_starting("auth       required     pam_mfa.so\n@include common-account\n");
+    let step2 =
+        block_starting("auth       required     pam_mfa.so\naccount    required     pam_mfa.so\n");
     let fail_open = block_starting("auth       required     pam_mfa.so fail_mode=open\n");
     assert!(
         fail_open.text.contains("pam_permit.so"),
         "{}",
         fail_open.text
     );
-    let squeezed = "auth required pam_mfa.so\n@include common-account\naccount\trequired pam_mfa.so debug\n@include common-session\n  session  required  pam_mfa.so  \n";
+    let squeezed = "auth required pam_mfa.so\naccount\trequired pam_mfa.so debug\n@include common-account\n@include common-session\n  session  required  pam_mfa.so  \n";
     for (what, shown) in [
         (format!("README.md:{} (step 2)", step2.line), step2.text),
         (

@@ -18,6 +18,7 @@ mod login_decisions_tests;
 #[cfg(test)]
 mod node_id_tests;
 mod pam;
+mod pam_account;
 mod pam_flow;
 #[cfg(test)]
 mod pam_flow_tests;
@@ -33,6 +34,8 @@ mod password_unchecked_tests;
 mod policy_files_tests;
 mod shared_uids;
 mod sshd;
+#[cfg(test)]
+mod sshd_account_tests;
 mod sshd_files;
 mod sshd_fix;
 #[cfg(test)]

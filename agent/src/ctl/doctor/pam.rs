@@ -4,7 +4,7 @@
 use super::pam_stack::{
     handlers, replace_common_auth, stack, PamLine, BREAK_GLASS_LINE, CONSOLE_TTY_GLOB,
 };
-use super::{pam_flow, pam_missing, Facts, Finding, Severity};
+use super::{pam_account, pam_flow, pam_missing, Facts, Finding, Severity};
 
 pub fn check_pam(f: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -113,15 +113,15 @@ fn check_auth(f: &Facts, service: &str) -> Vec<Finding> {
 fn check_sshd_phases(f: &Facts) -> Vec<Finding> {
     let file = format!("{}/sshd", f.pam_dir);
     let mut out = Vec::new();
-    for (kind, after, why) in [
+    for (kind, place, why) in [
         (
             "account",
-            "@include common-account",
+            "right before `@include common-account` (`account include password-auth` on RPM systems)",
             "a login that skipped keyboard-interactive is not checked in the account phase",
         ),
         (
             "session",
-            "@include common-session",
+            "after `@include common-session`",
             "sessions are not registered with the agent: a lock or a policy change cannot end them",
         ),
     ] {
@@ -134,9 +134,34 @@ fn check_sshd_phases(f: &Facts) -> Vec<Finding> {
                 Severity::Warning,
                 format!("{file}: no {kind} line loads pam_mfa.so"),
                 why,
-                format!("add `{kind} required pam_mfa.so` after `{after}` in {file}"),
+                format!("add `{kind} required pam_mfa.so` {place} in {file}"),
             ));
+        } else if kind == "account" {
+            out.extend(check_sshd_account_reached(f, &file));
         }
     }
     out
+}
+
+/// sshd's pam_mfa.so account line where a line before it can end the
+/// stack or jump over it: Debian's common-account ends it for an expired
+/// password (`new_authtok_reqd=done`), RHEL's password-auth for every local
+/// user (`sufficient pam_localuser.so`), and a login that skipped
+/// keyboard-interactive then meets no pam-mfa check.
+fn check_sshd_account_reached(f: &Facts, file: &str) -> Option<Finding> {
+    // No line is excused: sshd runs as root, so a `use_uid uid = 0` skip
+    // (sudo's) would skip everyone.
+    let missed = pam_account::account_mfa_missed(f, "sshd", |_| false)?;
+    let before = missed
+        .first_exit
+        .as_ref()
+        .map(|l| format!(", so before {l}"))
+        .unwrap_or_default();
+    Some(Finding::new(
+        "pam.sshd.account_skipped",
+        Severity::Warning,
+        missed.what,
+        "a login that skipped keyboard-interactive (a Match block's `AuthenticationMethods publickey`) with an expired password, or any local user on RPM systems, gets no pam-mfa check in the account phase",
+        format!("put `account required pam_mfa.so` right before `@include common-account` (`account include password-auth` on RPM systems) in {file}{before}, in place of the pam_mfa.so account line it has now"),
+    ))
 }

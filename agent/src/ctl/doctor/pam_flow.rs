@@ -237,12 +237,13 @@ pub(super) fn not_effective(lines: &[PamLine], j: usize, service: &str) -> Optio
 }
 
 /// Whether `lines[i]` can keep `lines[j]` from deciding in a stack whose
-/// caller lets every result but a refusal through (sudo's account stack
-/// under NOPASSWD, which also passes `new_authtok_reqd`): it ends the
-/// stack (`done`, `die`) on a code that is no refusal, or jumps over `j`.
+/// caller lets every result but a refusal through (the account stack of
+/// sudo under NOPASSWD, and of sshd, which both pass `new_authtok_reqd`:
+/// sshd then asks for a new password): it ends the stack (`done`, `die`)
+/// on a code that is no refusal, or jumps over `j`.
 pub(super) fn ends_or_skips(lines: &[PamLine], i: usize, j: usize) -> bool {
-    // What a module returns that sudo then lets a NOPASSWD sudo through
-    // with, should the stack end on it.
+    // What a module returns that sudo (NOPASSWD) or sshd then lets the
+    // request through with, should the stack end on it.
     const PASSED: [&str; 3] = ["success", "new_authtok_reqd", "ignore"];
     let control = Control::parse(&lines[i].control);
     PASSED

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use super::pam_flow::ends_or_skips;
-use super::pam_stack::{stack, PamLine};
+use super::pam_account;
+use super::pam_stack::PamLine;
 use super::{Facts, Finding, Severity};
 
 /// The main sudoers file and the directory sudo's stock file includes.
@@ -97,41 +97,10 @@ pub fn account_has_mfa(f: &Facts, service: &str) -> bool {
 }
 
 /// Why pam_mfa.so in `service`'s account stack may not decide a sudo, or
-/// None when it does: no `required` (or `requisite`) line loads it, or
-/// each line that does comes after a line that can end the stack or jump
-/// over it ([`lets_through`]).
+/// None when it does ([`pam_account::account_mfa_missed`], root's skip
+/// excused: [`is_root_skip`]).
 pub fn account_mfa_missed(f: &Facts, service: &str) -> Option<String> {
-    let lines = stack(&f.pam_files, service, "account");
-    let mut blocked = None;
-    for (j, l) in lines.iter().enumerate() {
-        if !l.is_mfa() || !matches!(l.control.as_str(), "required" | "requisite") {
-            continue;
-        }
-        match (0..j).find(|&i| !lets_through(&lines, i, j)) {
-            None => return None,
-            Some(i) => blocked = blocked.or(Some((i, j))),
-        }
-    }
-    let file = format!("{}/{service}", f.pam_dir);
-    let Some((i, j)) = blocked else {
-        return Some(format!("{file} has no `account required pam_mfa.so` line"));
-    };
-    let (b, m) = (&lines[i], &lines[j]);
-    Some(format!(
-        "{file}'s pam_mfa.so account line ({}) comes after {} ({} `{}`), which can end the account stack or jump over it first (an expired password ends common-account's with `new_authtok_reqd=done`)",
-        m.at(),
-        b.at(),
-        b.module,
-        b.control
-    ))
-}
-
-/// Line `i` of an account stack cannot keep pam_mfa.so at line `j` from
-/// deciding: root's skip ([`is_root_skip`]), or a line that neither ends
-/// the stack on a result sudo lets NOPASSWD through nor jumps over `j`
-/// ([`ends_or_skips`]; `sufficient` ends it with success).
-fn lets_through(lines: &[PamLine], i: usize, j: usize) -> bool {
-    is_root_skip(&lines[i]) || !ends_or_skips(lines, i, j)
+    pam_account::account_mfa_missed(f, service, is_root_skip).map(|m| m.what)
 }
 
 /// README's first NOPASSWD line: a one-line jump taken only when sudo's

@@ -21,7 +21,7 @@ pub(super) fn good() -> Facts {
     let mut pam = BTreeMap::new();
     pam.insert(
         "sshd".to_string(),
-        "auth required pam_mfa.so\n@include common-account\naccount required pam_mfa.so\n@include common-session\nsession required pam_mfa.so\n".to_string(),
+        "auth required pam_mfa.so\naccount required pam_mfa.so\n@include common-account\n@include common-session\nsession required pam_mfa.so\n".to_string(),
     );
     pam.insert("common-auth".into(), COMMON_AUTH.into());
     pam.insert(

@@ -8,7 +8,7 @@
 //! section before `.text` (an `INSERT` script: the linker's own layout
 //! stays). sshd and sudo load the module afresh for every login, and each
 //! first touch of a code page is then a page fault; grouped, those
-//! functions fault in two 64 KiB windows instead of eight or nine
+//! functions fault in three 64 KiB windows instead of eight
 //! (BENCHMARKS.md).
 fn main() {
     println!("cargo:rustc-cdylib-link-arg=-Wl,-z,relro,-z,now");

@@ -6,7 +6,7 @@
 # sshd and sudo load the module afresh for each login (pam_start), so each
 # login's first touch of a code page is a page fault; the kernel maps 64 KiB
 # around each one (fault-around). Spread over the module's ~570 KiB of code,
-# the functions of one login touch eight or nine such windows; grouped, two.
+# the functions of one login touched eight such windows; grouped, three.
 #
 # How: runs pam-harness (Linux-PAM, the release pam_mfa.so) under callgrind
 # against a release agent on the example policy, for sshd's auth+account and

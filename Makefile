@@ -6,7 +6,7 @@ export CARGO_TERM_COLOR ?= never
 # (CI, the README's two commands) never reuses. CARGO_INCREMENTAL=1 keeps them.
 export CARGO_INCREMENTAL ?= 0
 
-.PHONY: all build release deps build-deps demo test lint unit e2e bench bench-profile soak fuzz fuzz-smoke clean deb rpm packages pkgroot packaging-tools deb-tools rpm-tools
+.PHONY: all build release deps build-deps demo test lint unit e2e bench bench-profile hot-text soak fuzz fuzz-smoke clean deb rpm packages pkgroot packaging-tools deb-tools rpm-tools
 
 all: build
 
@@ -80,6 +80,10 @@ bench: deps
 ## own build in target/profile): the stage table for BENCHMARKS.md.
 bench-profile: deps
 	bash tests/bench/profile.sh
+
+## pam_mfa/hot-text.ld: the functions of a no-tap login, laid out together.
+hot-text: deps
+	bash tests/bench/hot-text.sh
 
 ## Packages: target/debian/pam-mfa_*.deb and target/generate-rpm/pam-mfa-*.rpm.
 ## The packaging tools are installed (pinned, --locked) when missing.

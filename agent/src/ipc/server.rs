@@ -26,9 +26,9 @@ use crate::state::AgentState;
 /// module and mfactl send theirs at once): a connection that sends nothing,
 /// or trickles its frame, is closed.
 pub const FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long the first read of a root peer's connection retries before it
-/// sleeps (see `serve_connection`).
-const FIRST_FRAME_SPIN: Duration = Duration::from_micros(100);
+/// How long a read on a root peer's connection retries before it sleeps
+/// ([`awake_read`]).
+const AWAKE_READ: Duration = Duration::from_micros(100);
 /// How long the agent waits for a client's whole next frame.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -136,14 +136,7 @@ pub fn serve_connection(
     // The whole next frame must arrive within `wait`, however its bytes
     // are spread out.
     let mut wait = FIRST_FRAME_TIMEOUT;
-    // pam_mfa.so (in sshd, sudo, login: root) connects, then reads the PAM
-    // context and sends its first frame within microseconds: wait for it
-    // awake. Only for root peers, so no user can make the agent spin.
-    let mut spin = if peer.uid == 0 {
-        FIRST_FRAME_SPIN
-    } else {
-        Duration::ZERO
-    };
+    let mut spin = awake_read(&peer, false);
     loop {
         let frame = (wait, std::mem::take(&mut spin));
         let Some(req) = next_request(&mut stream, &mut inbox, frame, state, &peer, &pinned) else {
@@ -189,12 +182,31 @@ pub fn serve_connection(
             }
             return;
         }
+        spin = awake_read(&peer, pending.is_some());
         // A person answering a challenge may take as long as it lives.
         wait = if pending.is_some() {
             state.config.challenge.ttl + ANSWER_GRACE
         } else {
             READ_TIMEOUT
         };
+    }
+}
+
+/// How long the next read on `peer`'s connection retries, giving up the
+/// CPU between tries, before it sleeps: a thread asleep is woken late
+/// (tens of microseconds on a virtual machine whose idle vCPUs halt,
+/// BENCHMARKS.md). pam_mfa.so (in sshd, sudo, login: root) sends its first
+/// frame within microseconds of connecting, and closes within microseconds
+/// of an answer that ends its exchange; read awake, the close finds this
+/// thread running, and it is back watching the listener (`super::acceptor`)
+/// before the PAM application's next call connects. Not while a login
+/// waits on a person's answer (`waiting`), and never for a peer that is not
+/// root: no user can make the agent spin.
+fn awake_read(peer: &Peer, waiting: bool) -> Duration {
+    if peer.uid == 0 && !waiting {
+        AWAKE_READ
+    } else {
+        Duration::ZERO
     }
 }
 

@@ -121,3 +121,23 @@ fn a_login_that_needs_no_tap_is_allowed_whatever_its_persons_budget() {
     );
     drop(held);
 }
+
+/// Reads retry awake only on a root peer's connection (pam_mfa.so in sshd,
+/// sudo, login), and not while a login waits on a person's answer: no user
+/// can make the agent spin, and a tap's minutes are slept through.
+#[test]
+fn only_a_root_peer_with_nothing_pending_is_read_awake() {
+    let peer = |uid| Peer {
+        pid: 1,
+        uid,
+        name: None,
+        real_uid: None,
+    };
+    assert_eq!(awake_read(&peer(0), false), AWAKE_READ);
+    assert!(AWAKE_READ > Duration::ZERO);
+    assert_eq!(awake_read(&peer(0), true), Duration::ZERO);
+    for uid in [1, 1000, 65534] {
+        assert_eq!(awake_read(&peer(uid), false), Duration::ZERO, "uid {uid}");
+        assert_eq!(awake_read(&peer(uid), true), Duration::ZERO, "uid {uid}");
+    }
+}

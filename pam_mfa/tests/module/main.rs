@@ -5,6 +5,7 @@ mod agent;
 mod connect_order;
 mod handle;
 mod hooks;
+mod layout;
 mod malformed;
 mod not_utf8;
 mod root_socket;

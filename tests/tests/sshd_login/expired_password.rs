@@ -123,22 +123,37 @@ fn an_expired_password_with_publickey_only_meets_the_account_line() {
         evidence(&out, from)
     );
 
-    // After common-account: the stack ends before pam_mfa.so; sshd lets the
-    // key in and asks for a new password (no TTY here, so it stops there).
+    // After common-account: the stack ends before pam_mfa.so.
     host.sshd.set_pam_stack(&stack(&module, &after));
-    let before = decisions.len();
+    old_order_reaches_the_password_change(&host, &work, &user, &k.plain, decisions.len());
+}
+
+/// With the account line after `@include common-account`: sshd lets the key
+/// in and asks for a new password (no TTY here, so it stops there), and the
+/// agent decides nothing more than the `before` decisions it had.
+fn old_order_reaches_the_password_change(
+    host: &MfaSshd,
+    work: &WorkDir,
+    user: &TestUser,
+    key: &pam_mfa_e2e::keys::SshKey,
+    before: usize,
+) {
     let from = host.sshd.log_len();
-    let out = login(&host.sshd, &work, &user, &k.plain);
+    let out = login(&host.sshd, work, user, key);
+    let evidence = format!(
+        "{}\n--- sshd log\n{}\n{}",
+        out.describe(),
+        host.sshd.log_since(from),
+        host.agent.evidence()
+    );
     assert!(
         out.stderr().contains("Password change required"),
-        "{}",
-        evidence(&out, from)
+        "{evidence}"
     );
     let events = host.agent.audit_events();
     assert_eq!(
         decisions_for(&events, &user.name).len(),
         before,
-        "the account line should not have run\n{}",
-        evidence(&out, from)
+        "the account line should not have run\n{evidence}"
     );
 }

@@ -249,16 +249,26 @@ trap 'rm -f "$out"' EXIT
     --seconds "$SECONDS_PER" --rounds "${BENCH_ROUNDS:-5}"
   echo
   idle=$(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null || echo unknown)
+  poll_ns=$(cat /sys/module/haltpoll/parameters/guest_halt_poll_ns 2>/dev/null || echo none)
+  if [ "$idle" = haltpoll ] && [ "$poll_ns" = 0 ]; then
+    kind="the first kind: its vCPUs halt at once"
+  else
+    kind="not of the first kind"
+  fi
   echo "Read these figures for what the machine was doing. How fast a thread asleep on"
   echo "the other vCPU wakes sets the floor. On a virtual machine whose idle vCPUs halt"
   echo "at once (cpuidle haltpoll with guest polling off: the machine the issue's targets"
   echo "were set on), waking such a thread costs tens of microseconds, and more the longer"
-  echo "it slept: the floor is 40–55 µs and the figures are mostly wake-ups (there the"
-  echo "agent measured 1.06x and the module 1.24x the floor). Where a wake-up costs little"
-  echo "(this run's machine: cpuidle driver \`$idle\`, the floor above), the floor is"
-  echo "about 13 µs and the ratios measure the CPU work that the bare exchange does not"
-  echo "do: the peer checks, the decision, the audit line, the module's own checks and"
-  echo "first touches. \"Where the time goes\" below takes that work apart, stage by stage."
+  echo "it slept: the floor is 40–55 µs and mostly wake-ups, and the agent's and the"
+  echo "module's rows add their CPU work to about one wake-up, so their ratios follow"
+  echo "the CPU's speed (on one such machine the agent measured 1.06x and the module"
+  echo "1.24x the floor; one whose CPU was about 2.5 times slower, pam_permit.so alone"
+  echo "taking 12 µs, gave 1.8x and 2.2x). Where a wake-up costs little (cpuidle driver"
+  echo "\`none\`), the floor is about 13 µs and the ratios measure the CPU work that the"
+  echo "bare exchange does not do: the peer checks, the decision, the audit line, the"
+  echo "module's own checks and first touches. This run's machine: cpuidle driver"
+  echo "\`$idle\`, guest halt polling $poll_ns ns ($kind). \"Where the time goes\""
+  echo "below takes the CPU work apart, stage by stage."
   echo
   echo "The fresh-handle row pays a wake-up the floor does not: between two timed calls"
   echo "it loads and unloads the module (pam_start, pam_end: about 150 µs, a third of it"

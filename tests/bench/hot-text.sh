@@ -13,7 +13,7 @@
 # session hooks and sudo's auth+account, and lists every function of
 # pam_mfa.so that ran. Hashes (`17h…E`, `.llvm.N`) and crate
 # disambiguators (`Cs…_`) become wildcards, so the script matches the same
-# functions in any build. tests/tests/module_layout.rs fails when most of
+# functions in any build. pam_mfa/tests/module/layout.rs fails when most of
 # its patterns no longer match (functions renamed): run this again then.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,6 +32,7 @@ node:
   labels: { env: dev }
 cluster:
   source: file://$ROOT/config/examples/bundle.yaml
+  state_dir: $T/state
 socket:
   path: $T/agent.sock
 audit:

@@ -105,6 +105,7 @@ node:
 cluster:
   source: file://$W/policy
   poll_interval: 1s
+  state_dir: $d/state
 socket:
   path: $d/agent.sock
   keys_user: nobody

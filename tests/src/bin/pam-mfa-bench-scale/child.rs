@@ -160,16 +160,21 @@ fn pick(bundle: &Bundle, decisions: usize, pool: Option<usize>) -> (Vec<String>,
     (logins, key_logins)
 }
 
-/// An agent on node prod3 whose audit goes to /dev/null.
+/// An agent on node prod3 whose audit goes to /dev/null, and whose state
+/// (the last known good copy) goes beside the bundle, never to the host's
+/// /var/lib/pam-mfa.
 fn agent_state(path: &Path) -> AgentState {
+    let bundle = std::path::absolute(path).expect("absolute path");
+    let state_dir = bundle.with_extension("state");
     let config = format!(
-        "node:\n  name: {NODE_NAME}\n  labels: {{{}}}\ncluster:\n  source: file://{}\nsshd:\n  authorized_keys_files: []\n",
+        "node:\n  name: {NODE_NAME}\n  labels: {{{}}}\ncluster:\n  source: file://{}\n  state_dir: {}\nsshd:\n  authorized_keys_files: []\n",
         NODE_LABELS
             .iter()
             .map(|(k, v)| format!("{k}: {v}"))
             .collect::<Vec<_>>()
             .join(", "),
-        std::path::absolute(path).expect("absolute path").display()
+        bundle.display(),
+        state_dir.display()
     );
     let cfg = AgentConfig::parse(&config, "bench").unwrap_or_else(|e| panic!("{e}"));
     let sink = AuditSink::File(Mutex::new(File::create("/dev/null").expect("/dev/null")));

@@ -82,8 +82,9 @@ fn start_agent(args: &Args) -> BenchAgent {
     std::fs::create_dir_all(&dir).unwrap();
     let bundle = std::fs::canonicalize(&args.bundle).expect("bundle path");
     let cfg = format!(
-        "node:\n  name: dev1\n  labels: {{ env: dev }}\ncluster:\n  source: file://{}\nsocket:\n  path: {}/agent.sock\naudit:\n  sink: file:{}/audit.log\n",
+        "node:\n  name: dev1\n  labels: {{ env: dev }}\ncluster:\n  source: file://{}\n  state_dir: {}/state\nsocket:\n  path: {}/agent.sock\naudit:\n  sink: file:{}/audit.log\n",
         bundle.display(),
+        dir.display(),
         dir.display(),
         dir.display()
     );

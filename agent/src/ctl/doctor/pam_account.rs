@@ -47,7 +47,7 @@ pub fn account_mfa_missed(
     };
     let (b, m) = (&lines[i], &lines[j]);
     let what = format!(
-        "{file}'s pam_mfa.so account line ({}) comes after {} ({} `{}`), which can end the account stack or jump over it first (an expired password ends common-account's with `new_authtok_reqd=done`)",
+        "{file}'s pam_mfa.so account line ({}) comes after {} ({} `{}`), which can end the account stack or jump over it first (Debian's common-account ends it with `new_authtok_reqd=done` for an expired password, a `sufficient` line with success)",
         m.at(),
         b.at(),
         b.module,

@@ -240,15 +240,18 @@ pub(super) fn not_effective(lines: &[PamLine], j: usize, service: &str) -> Optio
 /// caller lets every result but a refusal through (the account stack of
 /// sudo under NOPASSWD, and of sshd, which both pass `new_authtok_reqd`:
 /// sshd then asks for a new password): it ends the stack (`done`, `die`)
-/// on a code that is no refusal, or jumps over `j`.
+/// on a code that is no refusal (the stack `j` runs in, not only a
+/// substack of it), or jumps over `j`.
 pub(super) fn ends_or_skips(lines: &[PamLine], i: usize, j: usize) -> bool {
     // What a module returns that sudo (NOPASSWD) or sshd then lets the
     // request through with, should the stack end on it.
     const PASSED: [&str; 3] = ["success", "new_authtok_reqd", "ignore"];
     let control = Control::parse(&lines[i].control);
-    PASSED
-        .iter()
-        .any(|c| matches!(control.action(c), Action::Done | Action::Die))
+    // In a substack, `done` and `die` end only that substack.
+    (same_scope(lines, i, j)
+        && PASSED
+            .iter()
+            .any(|c| matches!(control.action(c), Action::Done | Action::Die)))
         || control.actions().any(|(_, a)| match a {
             Action::Jump(n) => jumped(lines, i, n).is_some_and(|r| r.contains(&j)),
             _ => false,

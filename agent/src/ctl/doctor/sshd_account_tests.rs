@@ -57,6 +57,17 @@ fn sshds_account_line_before_debians_common_account_is_no_finding() {
     assert_eq!(ids(&f), Vec::<String>::new());
 }
 
+/// Under `substack`, `done` ends only the substack (pam.conf(5)): a
+/// pam_mfa.so line after `account substack common-account` still runs.
+#[test]
+fn sshds_account_line_after_a_common_account_substack_is_no_finding() {
+    let f = sshd_with_account("account substack common-account\naccount required pam_mfa.so\n");
+    assert_eq!(ids(&f), Vec::<String>::new());
+    // Included instead, the same lines end the whole stack.
+    let f = sshd_with_account("account include common-account\naccount required pam_mfa.so\n");
+    the_finding(&f, "pam.sshd.account_skipped", Severity::Warning);
+}
+
 /// RHEL's password-auth ends an `include`d account stack for every local
 /// user (`sufficient pam_localuser.so`): after it, pam_mfa.so never runs.
 #[test]

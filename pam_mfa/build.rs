@@ -17,6 +17,8 @@ fn main() {
     println!("cargo:rerun-if-changed={}", script.display());
     // Without it (being regenerated), the linker's layout alone.
     if script.exists() {
-        println!("cargo:rustc-cdylib-link-arg=-Wl,-T,{}", script.display());
+        // Through -Xlinker, not -Wl: a path with a comma stays one argument.
+        println!("cargo:rustc-cdylib-link-arg=-Xlinker");
+        println!("cargo:rustc-cdylib-link-arg=--script={}", script.display());
     }
 }

@@ -201,7 +201,9 @@ pub fn serve_connection(
 /// thread running, and it is back watching the listener (`super::acceptor`)
 /// before the PAM application's next call connects. Not while a login
 /// waits on a person's answer (`waiting`), and never for a peer that is not
-/// root: no user can make the agent spin.
+/// root. A user's sudo or su is a root peer too, so each PAM call a user
+/// starts can cost the agent up to twice this (its first frame, its close),
+/// yielding the CPU between tries: less than the user's own exec of sudo.
 fn awake_read(peer: &Peer, waiting: bool) -> Duration {
     if peer.uid == 0 && !waiting {
         AWAKE_READ

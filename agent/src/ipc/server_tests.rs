@@ -123,8 +123,9 @@ fn a_login_that_needs_no_tap_is_allowed_whatever_its_persons_budget() {
 }
 
 /// Reads retry awake only on a root peer's connection (pam_mfa.so in sshd,
-/// sudo, login), and not while a login waits on a person's answer: no user
-/// can make the agent spin, and a tap's minutes are slept through.
+/// sudo, login), and not while a login waits on a person's answer: no
+/// unprivileged peer makes the agent spin, and a tap's minutes are slept
+/// through.
 #[test]
 fn only_a_root_peer_with_nothing_pending_is_read_awake() {
     let peer = |uid| Peer {

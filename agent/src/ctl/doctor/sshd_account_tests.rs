@@ -2,14 +2,9 @@
 //! the account stack: a login that skipped keyboard-interactive meets no
 //! other pam-mfa check (`pam.sshd.account_skipped`).
 
+use super::sudoers::tests::DEBIAN_COMMON_ACCOUNT;
 use super::tests::{good, ids, the_finding};
 use super::{check_host, Facts, Severity};
-
-/// Debian 12's /etc/pam.d/common-account, as pam-auth-update writes it.
-const DEBIAN_COMMON_ACCOUNT: &str = "# here are the per-package modules (the \"Primary\" block)\n\
-account\t[success=1 new_authtok_reqd=done default=ignore]\tpam_unix.so \n\
-account\trequisite\t\t\tpam_deny.so\n\
-account\trequired\t\t\tpam_permit.so\n";
 
 /// The account lines of RHEL 9's password-auth, as authselect writes it.
 const RHEL_PASSWORD_AUTH: &str =

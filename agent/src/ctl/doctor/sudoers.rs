@@ -166,4 +166,4 @@ fn nopasswd_fix(file: &str) -> String {
 
 #[cfg(test)]
 #[path = "sudoers_tests.rs"]
-mod tests;
+pub(super) mod tests;

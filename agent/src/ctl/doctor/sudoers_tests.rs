@@ -111,8 +111,10 @@ fn with_pam_mfa_in_sudos_account_the_timestamp_is_no_finding() {
     assert_eq!(ids(&f), Vec::<String>::new());
 }
 
-/// Debian 12's /etc/pam.d/common-account, as pam-auth-update writes it.
-const DEBIAN_COMMON_ACCOUNT: &str = "# here are the per-package modules (the \"Primary\" block)\n\
+/// Debian 12's /etc/pam.d/common-account, as pam-auth-update writes it
+/// (sshd_account_tests.rs uses it too).
+pub(in super::super) const DEBIAN_COMMON_ACCOUNT: &str =
+    "# here are the per-package modules (the \"Primary\" block)\n\
 account\t[success=1 new_authtok_reqd=done default=ignore]\tpam_unix.so \n\
 account\trequisite\t\t\tpam_deny.so\n\
 account\trequired\t\t\tpam_permit.so\n";
